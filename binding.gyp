@@ -1,0 +1,21 @@
+{
+  "targets": [
+    {
+      "target_name": "reactor_threads",
+      "sources": [
+        "native/addon.cc",
+        "native/pool.cc",
+        "native/reactor.cc",
+        "native/registry.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS"
+      ],
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"]
+    }
+  ]
+}

@@ -1,0 +1,428 @@
+// The N-API boundary: turns JS calls into calls on the native core and back.
+// Every function here runs on the JS thread that called it; the state it
+// touches per environment lives in EnvState (freed by the cleanup hook), the
+// process-wide state in the Registry. Only this file knows about napi_value.
+// Tests: every test/*.ts exercises it through src/native.ts.
+#include <napi.h>
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <vector>
+
+#include "clock.h"
+#include "registry.h"
+
+namespace rt {
+namespace {
+
+// Per-environment state: one per JS thread that loaded the addon.
+// Main thread only (of its environment). Freed by Node with the instance data.
+struct EnvState {
+  std::shared_ptr<Reactor> reactor;  // set by init()
+  std::vector<uint32_t> owned_pools;
+  bool torn_down = false;
+};
+
+EnvState* State(Napi::Env env) { return env.GetInstanceData<EnvState>(); }
+
+// The checks every binding opens with: the env is initialised, arguments
+// have the types src/native.ts promises. A failure is a bug in our JS.
+bool Check(const Napi::CallbackInfo& info, bool cond, const char* what) {
+  if (cond) return true;
+  Napi::TypeError::New(info.Env(), std::string("reactor-threads native: ") + what)
+      .ThrowAsJavaScriptException();
+  return false;
+}
+
+std::shared_ptr<Pool> PoolArg(const Napi::CallbackInfo& info, size_t i) {
+  if (!Check(info, info.Length() > i && info[i].IsNumber(), "pool id expected"))
+    return nullptr;
+  auto pool = Registry::Get().FindPool(info[i].As<Napi::Number>().Uint32Value());
+  Check(info, pool != nullptr, "unknown pool");
+  return pool;
+}
+
+uint32_t U32(const Napi::CallbackInfo& info, size_t i) {
+  return info[i].As<Napi::Number>().Uint32Value();
+}
+
+// Copies a Buffer argument into a Frame and moves the listed ArrayBuffers
+// into it: each is copied once into native memory and then detached, so
+// the sender can no longer touch what the receiver now owns.
+bool ReadFrame(const Napi::CallbackInfo& info, size_t bytes_at,
+               size_t transfers_at, Frame* frame) {
+  if (!Check(info, info.Length() > bytes_at && info[bytes_at].IsBuffer(),
+             "payload buffer expected"))
+    return false;
+  auto buf = info[bytes_at].As<Napi::Buffer<uint8_t>>();
+  frame->bytes.assign(buf.Data(), buf.Data() + buf.Length());
+  if (info.Length() <= transfers_at || !info[transfers_at].IsArray()) return true;
+  auto list = info[transfers_at].As<Napi::Array>();
+  frame->transfers.reserve(list.Length());
+  for (uint32_t i = 0; i < list.Length(); ++i) {
+    Napi::Value v = list.Get(i);
+    if (!Check(info, v.IsArrayBuffer(), "transfer list holds ArrayBuffers"))
+      return false;
+    auto ab = v.As<Napi::ArrayBuffer>();
+    frame->transfers.emplace_back(ab.Data(), ab.ByteLength());
+    ab.Detach();
+  }
+  return true;
+}
+
+void FreeBlock(napi_env, void* data, void*) { std::free(data); }
+
+// Hands a moved block to JS as an ArrayBuffer without copying it again.
+Napi::Value ToArrayBuffer(Napi::Env env, OwnedBlock& block) {
+  size_t len = block.size();
+  uint8_t* data = block.Release();
+  napi_value ab;
+  if (napi_create_external_arraybuffer(env, data, len, FreeBlock, nullptr, &ab) !=
+      napi_ok) {
+    // Runtimes that forbid external buffers: fall back to one more copy.
+    auto copy = Napi::ArrayBuffer::New(env, len);
+    std::memcpy(copy.Data(), data, len);
+    std::free(data);
+    return copy;
+  }
+  return Napi::Value(env, ab);
+}
+
+void PutU32(uint8_t* p, uint32_t v) { std::memcpy(p, &v, 4); }
+void PutF64(uint8_t* p, double v) { std::memcpy(p, &v, 8); }
+
+// Inbox batch layout, per message (little endian; src/wire.ts reads it):
+//   f64 task id | u32 kind | u32 status | u32 pool id | u32 byte length |
+//   u32 transfer count | u32 reserved | payload bytes
+constexpr size_t kMessageHeader = 32;
+// Task batch layout, per task:
+//   f64 task id | u32 function id | u32 byte length | u32 transfer count |
+//   u32 reserved | payload bytes
+constexpr size_t kTaskHeader = 24;
+
+// TSFN callback, on the reactor's own thread: drain the inbox in one batch
+// and hand it to the JS onWake(batch, transfers, workSignalled).
+void CallJs(napi_env raw_env, napi_value js_cb, void* context, void*) {
+  if (raw_env == nullptr || js_cb == nullptr) return;  // TSFN being torn down
+  Napi::Env env(raw_env);
+  auto* reactor = static_cast<Reactor*>(context);
+  std::deque<Message> batch;
+  bool work = false;
+  reactor->Drain(&batch, &work);
+  Napi::HandleScope scope(env);
+  Napi::Value buffer = env.Undefined();
+  Napi::Value transfers = env.Undefined();
+  if (!batch.empty()) {
+    size_t total = 0, ntransfers = 0;
+    for (auto& m : batch) {
+      total += kMessageHeader + m.frame.bytes.size();
+      ntransfers += m.frame.transfers.size();
+    }
+    auto out = Napi::Buffer<uint8_t>::New(env, total);
+    uint8_t* p = out.Data();
+    Napi::Array abs;
+    if (ntransfers) abs = Napi::Array::New(env, ntransfers);
+    uint32_t ai = 0;
+    for (auto& m : batch) {
+      PutF64(p, m.task_id);
+      PutU32(p + 8, static_cast<uint32_t>(m.kind));
+      PutU32(p + 12, m.status);
+      PutU32(p + 16, m.pool_id);
+      PutU32(p + 20, static_cast<uint32_t>(m.frame.bytes.size()));
+      PutU32(p + 24, static_cast<uint32_t>(m.frame.transfers.size()));
+      PutU32(p + 28, 0);
+      p += kMessageHeader;
+      if (!m.frame.bytes.empty())
+        std::memcpy(p, m.frame.bytes.data(), m.frame.bytes.size());
+      p += m.frame.bytes.size();
+      for (auto& t : m.frame.transfers) abs.Set(ai++, ToArrayBuffer(env, t));
+    }
+    buffer = out;
+    if (ntransfers) transfers = abs;
+  }
+  napi_value argv[3] = {buffer, transfers, Napi::Boolean::New(env, work)};
+  napi_value recv;
+  napi_get_undefined(raw_env, &recv);
+  // onWake catches everything it can; a throw that escapes is reported by
+  // Node as an uncaught exception on this thread, as for any callback.
+  napi_call_function(raw_env, recv, js_cb, 3, argv, nullptr);
+}
+
+void FinalizeTsfn(napi_env, void* data, void*) {
+  auto* keep = static_cast<std::shared_ptr<Reactor>*>(data);
+  (*keep)->MarkClosed();
+  delete keep;
+}
+
+// Registered after the TSFN, so it runs before Node's own TSFN cleanup
+// (cleanup hooks run last-in first-out) and closes our slot while the TSFN
+// still exists.
+void CleanupEnv(void* arg) {
+  auto* state = static_cast<EnvState*>(arg);
+  if (state->torn_down) return;
+  state->torn_down = true;
+  for (uint32_t id : state->owned_pools) {
+    if (auto pool = Registry::Get().FindPool(id)) pool->Stop(false);
+    Registry::Get().RemovePool(id);
+  }
+  if (state->reactor) {
+    Registry::Get().RemoveReactor(state->reactor->id());
+    state->reactor->Close();
+  }
+}
+
+// init(onWake) -> reactor id. Main thread of the environment, once.
+Napi::Value Init(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnvState* state = State(env);
+  if (!Check(info, state->reactor == nullptr, "init() called twice")) return {};
+  if (!Check(info, info.Length() > 0 && info[0].IsFunction(), "onWake expected"))
+    return {};
+  auto reactor = std::make_shared<Reactor>(Registry::Get().NextReactorId());
+  auto* keep = new std::shared_ptr<Reactor>(reactor);
+  napi_threadsafe_function tsfn;
+  napi_status s = napi_create_threadsafe_function(
+      env, info[0], nullptr, Napi::String::New(env, "reactor-threads.wake"),
+      0 /* unbounded queue: a call never blocks */, 1, keep, FinalizeTsfn,
+      reactor.get(), CallJs, &tsfn);
+  if (s != napi_ok) {
+    delete keep;
+    Napi::Error::New(env, "reactor-threads: cannot create the reactor's waker")
+        .ThrowAsJavaScriptException();
+    return {};
+  }
+  // Idle by default: the loop is kept alive only while work is in flight.
+  napi_unref_threadsafe_function(env, tsfn);
+  reactor->Open(tsfn);
+  state->reactor = reactor;
+  Registry::Get().AddReactor(reactor);
+  napi_add_env_cleanup_hook(env, CleanupEnv, state);
+  return Napi::Number::New(env, reactor->id());
+}
+
+Napi::Value Ref(const Napi::CallbackInfo& info) {
+  State(info.Env())->reactor->Ref(info.Env());
+  return info.Env().Undefined();
+}
+
+Napi::Value Unref(const Napi::CallbackInfo& info) {
+  State(info.Env())->reactor->Unref(info.Env());
+  return info.Env().Undefined();
+}
+
+// poolCreate(min, max) -> pool id. The calling environment owns the pool.
+Napi::Value PoolCreate(const Napi::CallbackInfo& info) {
+  EnvState* state = State(info.Env());
+  if (!Check(info, state->reactor != nullptr, "init() first")) return {};
+  auto pool = Registry::Get().CreatePool(state->reactor, U32(info, 0), U32(info, 1));
+  state->owned_pools.push_back(pool->id());
+  return Napi::Number::New(info.Env(), pool->id());
+}
+
+// poolDestroy(id): the pool is stopped and every thread has exited.
+Napi::Value PoolDestroy(const Napi::CallbackInfo& info) {
+  EnvState* state = State(info.Env());
+  uint32_t id = U32(info, 0);
+  Registry::Get().RemovePool(id);
+  auto& owned = state->owned_pools;
+  owned.erase(std::remove(owned.begin(), owned.end(), id), owned.end());
+  return info.Env().Undefined();
+}
+
+// poolDefine(id, descriptor) -> function id.
+Napi::Value PoolDefine(const Napi::CallbackInfo& info) {
+  auto pool = PoolArg(info, 0);
+  if (!pool || !Check(info, info[1].IsBuffer(), "descriptor buffer")) return {};
+  auto b = info[1].As<Napi::Buffer<uint8_t>>();
+  return Napi::Number::New(
+      info.Env(),
+      pool->DefineFunction(std::vector<uint8_t>(b.Data(), b.Data() + b.Length())));
+}
+
+// poolGetFunction(id, fnId) -> Buffer | undefined.
+Napi::Value PoolGetFunction(const Napi::CallbackInfo& info) {
+  auto pool = PoolArg(info, 0);
+  if (!pool) return {};
+  auto bytes = pool->GetFunction(U32(info, 1));
+  if (bytes.empty()) return info.Env().Undefined();
+  return Napi::Buffer<uint8_t>::Copy(info.Env(), bytes.data(), bytes.size());
+}
+
+// poolPush(id, taskId, fnId, payload, transfers?) -> 0 when a waiting thread
+// was woken, else the unmet demand (see Pool::Push).
+Napi::Value PoolPush(const Napi::CallbackInfo& info) {
+  auto pool = PoolArg(info, 0);
+  if (!pool) return {};
+  Task task{info[1].As<Napi::Number>().DoubleValue(), U32(info, 2), Frame{},
+            MonotonicNs()};
+  if (!ReadFrame(info, 3, 4, &task.frame)) return {};
+  return Napi::Number::New(info.Env(), pool->Push(std::move(task)));
+}
+
+// poolCancel(id, taskId) -> whether the task was still queued (now removed).
+Napi::Value PoolCancel(const Napi::CallbackInfo& info) {
+  auto pool = PoolArg(info, 0);
+  if (!pool) return {};
+  return Napi::Boolean::New(info.Env(),
+                            pool->Cancel(info[1].As<Napi::Number>().DoubleValue()));
+}
+
+Napi::Value PoolAddThread(const Napi::CallbackInfo& info) {
+  auto pool = PoolArg(info, 0);
+  if (!pool) return {};
+  return Napi::Number::New(info.Env(), pool->AddThread());
+}
+
+// poolRemoveThread(id, threadId) -> ids of the tasks the thread held.
+Napi::Value PoolRemoveThread(const Napi::CallbackInfo& info) {
+  auto pool = Registry::Get().FindPool(U32(info, 0));
+  Napi::Array out = Napi::Array::New(info.Env());
+  if (!pool) return out;
+  auto held = pool->RemoveThread(U32(info, 1));
+  for (uint32_t i = 0; i < held.size(); ++i)
+    out.Set(i, Napi::Number::New(info.Env(), held[i]));
+  return out;
+}
+
+// poolAttach(id, threadId): called by the pool thread itself.
+Napi::Value PoolAttach(const Napi::CallbackInfo& info) {
+  auto pool = PoolArg(info, 0);
+  EnvState* state = State(info.Env());
+  if (!pool || !Check(info, state->reactor != nullptr, "init() first")) return {};
+  pool->AttachThread(U32(info, 1), state->reactor);
+  return info.Env().Undefined();
+}
+
+// poolTake(id, threadId, max, spinNs) -> Buffer | [Buffer, ArrayBuffer[]]
+// when tasks were taken, 0 when none (the thread is now waiting), 1 when
+// the pool is stopping and nothing is left for this thread, 2 when this
+// thread is surplus to the pool's max and must exit.
+Napi::Value PoolTake(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto pool = Registry::Get().FindPool(U32(info, 0));
+  if (!pool) return Napi::Number::New(env, 1);
+  std::vector<Task> tasks;
+  TakeResult r = pool->Take(U32(info, 1), U32(info, 2),
+                            static_cast<uint64_t>(info[3].As<Napi::Number>().DoubleValue()),
+                            &tasks);
+  if (r == TakeResult::kNone) return Napi::Number::New(env, 0);
+  if (r == TakeResult::kStopping) return Napi::Number::New(env, 1);
+  if (r == TakeResult::kRetire) return Napi::Number::New(env, 2);
+  size_t total = 0, ntransfers = 0;
+  for (auto& t : tasks) {
+    total += kTaskHeader + t.frame.bytes.size();
+    ntransfers += t.frame.transfers.size();
+  }
+  auto out = Napi::Buffer<uint8_t>::New(env, total);
+  uint8_t* p = out.Data();
+  Napi::Array abs;
+  if (ntransfers) abs = Napi::Array::New(env, ntransfers);
+  uint32_t ai = 0;
+  for (auto& t : tasks) {
+    PutF64(p, t.id);
+    PutU32(p + 8, t.fn_id);
+    PutU32(p + 12, static_cast<uint32_t>(t.frame.bytes.size()));
+    PutU32(p + 16, static_cast<uint32_t>(t.frame.transfers.size()));
+    PutU32(p + 20, 0);
+    p += kTaskHeader;
+    if (!t.frame.bytes.empty())
+      std::memcpy(p, t.frame.bytes.data(), t.frame.bytes.size());
+    p += t.frame.bytes.size();
+    for (auto& b : t.frame.transfers) abs.Set(ai++, ToArrayBuffer(env, b));
+  }
+  if (!ntransfers) return out;
+  Napi::Array pair = Napi::Array::New(env, 2);
+  pair.Set(0u, out);
+  pair.Set(1u, abs);
+  return pair;
+}
+
+// poolComplete(id, threadId, taskId, status, payload, transfers?) -> posted.
+Napi::Value PoolComplete(const Napi::CallbackInfo& info) {
+  auto pool = Registry::Get().FindPool(U32(info, 0));
+  if (!pool) return Napi::Boolean::New(info.Env(), false);
+  Frame frame;
+  if (!ReadFrame(info, 4, 5, &frame)) return {};
+  bool ok = pool->Complete(U32(info, 1), info[2].As<Napi::Number>().DoubleValue(),
+                           U32(info, 3), std::move(frame));
+  return Napi::Boolean::New(info.Env(), ok);
+}
+
+Napi::Value PoolTryRetire(const Napi::CallbackInfo& info) {
+  auto pool = Registry::Get().FindPool(U32(info, 0));
+  if (!pool) return Napi::Boolean::New(info.Env(), true);
+  return Napi::Boolean::New(info.Env(), pool->TryRetire(U32(info, 1)));
+}
+
+// poolStop(id, drain) -> ids of the queued tasks removed (none when draining).
+Napi::Value PoolStop(const Napi::CallbackInfo& info) {
+  auto pool = PoolArg(info, 0);
+  if (!pool) return {};
+  auto removed = pool->Stop(info[1].ToBoolean());
+  Napi::Array out = Napi::Array::New(info.Env(), removed.size());
+  for (uint32_t i = 0; i < removed.size(); ++i)
+    out.Set(i, Napi::Number::New(info.Env(), removed[i]));
+  return out;
+}
+
+Napi::Value PoolSetBounds(const Napi::CallbackInfo& info) {
+  auto pool = PoolArg(info, 0);
+  if (pool) pool->SetBounds(U32(info, 1), U32(info, 2));
+  return info.Env().Undefined();
+}
+
+// poolCounts(id) -> the live counts, as a fresh object.
+Napi::Value PoolCountsJs(const Napi::CallbackInfo& info) {
+  auto pool = PoolArg(info, 0);
+  if (!pool) return {};
+  PoolCounts c = pool->Counts();
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("threads", c.threads);
+  o.Set("busy", c.busy);
+  o.Set("idle", c.idle);
+  o.Set("queued", c.queued);
+  o.Set("submitted", c.submitted);
+  o.Set("completed", c.completed);
+  o.Set("failed", c.failed);
+  o.Set("queueWaitNsTotal", c.queue_wait_ns_total);
+  o.Set("runNsTotal", c.run_ns_total);
+  return o;
+}
+
+}  // namespace
+
+Napi::Object Initialize(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData<EnvState>(new EnvState());
+  auto fn = [&](const char* name, Napi::Function::Callback cb) {
+    exports.Set(name, Napi::Function::New(env, cb, name));
+  };
+  fn("init", Init);
+  fn("ref", Ref);
+  fn("unref", Unref);
+  fn("poolCreate", PoolCreate);
+  fn("poolDestroy", PoolDestroy);
+  fn("poolDefine", PoolDefine);
+  fn("poolGetFunction", PoolGetFunction);
+  fn("poolPush", PoolPush);
+  fn("poolCancel", PoolCancel);
+  fn("poolAddThread", PoolAddThread);
+  fn("poolRemoveThread", PoolRemoveThread);
+  fn("poolAttach", PoolAttach);
+  fn("poolTake", PoolTake);
+  fn("poolComplete", PoolComplete);
+  fn("poolTryRetire", PoolTryRetire);
+  fn("poolStop", PoolStop);
+  fn("poolSetBounds", PoolSetBounds);
+  fn("poolCounts", PoolCountsJs);
+  return exports;
+}
+
+}  // namespace rt
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  return rt::Initialize(env, exports);
+}
+
+NODE_API_MODULE(reactor_threads, InitModule)

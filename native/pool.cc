@@ -1,0 +1,242 @@
+#include "pool.h"
+
+#include <algorithm>
+
+#include "clock.h"
+
+namespace rt {
+
+std::shared_ptr<Reactor> Pool::PopWaiterLocked() {
+  while (!waiting_.empty()) {
+    uint32_t tid = waiting_.back();
+    waiting_.pop_back();
+    auto it = threads_.find(tid);
+    if (it == threads_.end() || !it->second.waiting) continue;
+    it->second.waiting = false;
+    return it->second.reactor;
+  }
+  return nullptr;
+}
+
+uint32_t Pool::LiveLocked() const {
+  uint32_t live = 0;
+  for (auto& kv : threads_) if (!kv.second.retiring) ++live;
+  return live;
+}
+
+void Pool::StopWaitingLocked(uint32_t thread_id, ThreadRecord& rec) {
+  if (!rec.waiting) return;
+  rec.waiting = false;
+  waiting_.erase(std::remove(waiting_.begin(), waiting_.end(), thread_id),
+                 waiting_.end());
+}
+
+uint32_t Pool::Push(Task&& task) {
+  std::shared_ptr<Reactor> wake;
+  uint32_t demand = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(std::move(task));
+    queued_approx_.store(static_cast<uint32_t>(queue_.size()),
+                         std::memory_order_relaxed);
+    submitted_ += 1;
+    wake = PopWaiterLocked();
+    if (!wake) {
+      uint32_t starting = 0;
+      for (auto& kv : threads_) if (!kv.second.reactor) ++starting;
+      uint32_t queued = static_cast<uint32_t>(queue_.size());
+      demand = queued > starting ? queued - starting : 0;
+    }
+  }
+  if (wake && wake->SignalWork()) return 0;
+  return demand == 0 ? 1 : demand;
+}
+
+bool Pool::Cancel(double task_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+    if (it->id != task_id) continue;
+    queue_.erase(it);
+    queued_approx_.store(static_cast<uint32_t>(queue_.size()),
+                         std::memory_order_relaxed);
+    return true;
+  }
+  return false;
+}
+
+uint32_t Pool::DefineFunction(std::vector<uint8_t>&& descriptor) {
+  std::lock_guard<std::mutex> lock(mu_);
+  functions_.push_back(std::move(descriptor));
+  return static_cast<uint32_t>(functions_.size());  // ids start at 1
+}
+
+std::vector<uint8_t> Pool::GetFunction(uint32_t fn_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (fn_id == 0 || fn_id > functions_.size()) return {};
+  return functions_[fn_id - 1];
+}
+
+uint32_t Pool::AddThread() {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint32_t tid = next_thread_id_++;
+  threads_.emplace(tid, ThreadRecord{});
+  return tid;
+}
+
+std::vector<double> Pool::RemoveThread(uint32_t thread_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<double> held;
+  auto it = threads_.find(thread_id);
+  if (it == threads_.end()) return held;
+  for (auto& kv : it->second.held) held.push_back(kv.first);
+  threads_.erase(it);
+  return held;
+}
+
+void Pool::AttachThread(uint32_t thread_id, std::shared_ptr<Reactor> reactor) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = threads_.find(thread_id);
+  if (it != threads_.end()) it->second.reactor = std::move(reactor);
+}
+
+TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
+                      std::vector<Task>* out) {
+  uint64_t spin_until = spin_ns ? MonotonicNs() + spin_ns : 0;
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = threads_.find(thread_id);
+      if (it == threads_.end()) return TakeResult::kStopping;
+      ThreadRecord& rec = it->second;
+      if (!queue_.empty() && (!stopping_ || drain_on_stop_)) {
+        // Take a fair share so that one thread does not hoard a burst
+        // while its siblings sit idle: queued / threads, at least one.
+        size_t live = std::max<size_t>(threads_.size(), 1);
+        size_t share = (queue_.size() + live - 1) / live;
+        size_t n = std::min<size_t>({queue_.size(), share, max});
+        uint64_t now = MonotonicNs();
+        for (size_t i = 0; i < n; ++i) {
+          Task t = std::move(queue_.front());
+          queue_.pop_front();
+          queue_wait_ns_total_ += static_cast<double>(now - t.enqueued_ns);
+          rec.held.emplace(t.id, now);
+          out->push_back(std::move(t));
+        }
+        queued_approx_.store(static_cast<uint32_t>(queue_.size()),
+                             std::memory_order_relaxed);
+        StopWaitingLocked(thread_id, rec);
+        return TakeResult::kTasks;
+      }
+      if (stopping_) return TakeResult::kStopping;
+      if (rec.held.empty() && !rec.retiring && LiveLocked() > max_) {
+        rec.retiring = true;
+        StopWaitingLocked(thread_id, rec);
+        return TakeResult::kRetire;
+      }
+      if (spin_until == 0 || MonotonicNs() >= spin_until) {
+        // Registered under the same lock that Push() takes: a task pushed
+        // after this point finds the thread in waiting_ and wakes it.
+        if (!rec.waiting && !rec.retiring) {
+          rec.waiting = true;
+          waiting_.push_back(thread_id);
+        }
+        return TakeResult::kNone;
+      }
+    }
+    // Spin outside the lock on the atomic count, so the owner's Push()
+    // never contends with a spinner.
+    while (queued_approx_.load(std::memory_order_relaxed) == 0 &&
+           MonotonicNs() < spin_until) {
+      for (int i = 0; i < 32; ++i) CpuRelax();
+    }
+  }
+}
+
+bool Pool::Complete(uint32_t thread_id, double task_id, uint32_t status,
+                    Frame&& result) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = threads_.find(thread_id);
+    if (it != threads_.end()) {
+      auto held = it->second.held.find(task_id);
+      if (held != it->second.held.end()) {
+        run_ns_total_ += static_cast<double>(MonotonicNs() - held->second);
+        it->second.held.erase(held);
+      }
+    }
+    if (status == 0) completed_ += 1; else failed_ += 1;
+  }
+  return owner_->Post(
+      Message{MessageKind::kTaskResult, status, id_, task_id, std::move(result)});
+}
+
+bool Pool::TryRetire(uint32_t thread_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = threads_.find(thread_id);
+  if (it == threads_.end()) return true;
+  ThreadRecord& rec = it->second;
+  if (!rec.held.empty() || !queue_.empty() || LiveLocked() <= min_) return false;
+  rec.retiring = true;
+  StopWaitingLocked(thread_id, rec);
+  return true;
+}
+
+std::vector<double> Pool::Stop(bool drain) {
+  std::vector<double> rejected;
+  std::vector<std::shared_ptr<Reactor>> wake;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    drain_on_stop_ = drain;
+    if (!drain) {
+      for (auto& t : queue_) rejected.push_back(t.id);
+      queue_.clear();
+      queued_approx_.store(0, std::memory_order_relaxed);
+    }
+    waiting_.clear();
+    for (auto& kv : threads_) {
+      kv.second.waiting = false;
+      if (kv.second.reactor) wake.push_back(kv.second.reactor);
+    }
+  }
+  for (auto& r : wake) r->SignalWork();
+  return rejected;
+}
+
+void Pool::SetBounds(uint32_t min, uint32_t max) {
+  std::vector<std::shared_ptr<Reactor>> wake;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    min_ = min;
+    max_ = max;
+    if (LiveLocked() <= max_) return;
+    for (uint32_t tid : waiting_) {
+      auto it = threads_.find(tid);
+      if (it == threads_.end()) continue;
+      it->second.waiting = false;
+      wake.push_back(it->second.reactor);
+    }
+    waiting_.clear();
+  }
+  for (auto& r : wake) r->SignalWork();
+}
+
+PoolCounts Pool::Counts() {
+  std::lock_guard<std::mutex> lock(mu_);
+  PoolCounts c{};
+  for (auto& kv : threads_) {
+    if (kv.second.retiring) continue;
+    ++c.threads;
+    if (!kv.second.held.empty()) ++c.busy;
+    else if (kv.second.reactor) ++c.idle;
+  }
+  c.queued = static_cast<uint32_t>(queue_.size());
+  c.submitted = submitted_;
+  c.completed = completed_;
+  c.failed = failed_;
+  c.queue_wait_ns_total = queue_wait_ns_total_;
+  c.run_ns_total = run_ns_total_;
+  return c;
+}
+
+}  // namespace rt

@@ -1,0 +1,133 @@
+// The native side of one ThreadPool: its task queue, its threads, the
+// functions its tasks name, and its counters. Process-wide (pool threads in
+// other isolates reach it through the Registry), owned by shared_ptr.
+// Tests: test/threadpool-*.ts.
+//
+// Threads:
+//   - Push(), DefineFunction(), AddThread(), RemoveThread(), Stop(),
+//     SetBounds(), Cancel(): the owning reactor's thread (the JS ThreadPool calls them).
+//   - Take(), Complete(), GetFunction(), TryRetire(), AttachThread(),
+//     Counts(): any thread (pool threads call them).
+// Locking: mu_ guards every member below it except queued_approx_, an
+// atomic that spinners read without the lock. A reactor is woken only
+// after mu_ is released, so Pool::mu_ never nests inside Reactor::mu_.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "frame.h"
+#include "reactor.h"
+
+namespace rt {
+
+struct Task {
+  double id;
+  uint32_t fn_id;
+  Frame frame;
+  uint64_t enqueued_ns;
+};
+
+
+struct PoolCounts {
+  uint32_t threads;   // attached or starting
+  uint32_t busy;      // holding at least one task
+  uint32_t idle;      // attached, holding nothing
+  uint32_t queued;
+  double submitted;
+  double completed;
+  double failed;
+  double queue_wait_ns_total;  // enqueue -> taken, summed
+  double run_ns_total;         // taken -> completed, summed
+};
+
+enum class TakeResult { kTasks, kNone, kStopping, kRetire };
+
+class Pool {
+ public:
+  Pool(uint32_t id, std::shared_ptr<Reactor> owner, uint32_t min, uint32_t max)
+      : id_(id), owner_(std::move(owner)), min_(min), max_(max) {}
+
+  uint32_t id() const { return id_; }
+
+  // Owner thread. Queues a task and wakes one waiting thread if any.
+  // Returns 0 when a thread was woken for it, else the demand no thread
+  // will meet soon: queued tasks minus threads still starting (the owner
+  // starts a thread when this is positive and the pool is below max).
+  uint32_t Push(Task&& task);
+  // Owner thread. Removes a task that is still queued; false if taken.
+  bool Cancel(double task_id);
+  uint32_t DefineFunction(std::vector<uint8_t>&& descriptor);
+  std::vector<uint8_t> GetFunction(uint32_t fn_id);
+
+  // Owner thread: a thread is about to be started / has exited. RemoveThread
+  // returns the ids of the tasks it held, which the caller must settle.
+  uint32_t AddThread();
+  std::vector<double> RemoveThread(uint32_t thread_id);
+  // Any thread: the started thread binds its own reactor for wake-ups.
+  void AttachThread(uint32_t thread_id, std::shared_ptr<Reactor> reactor);
+
+  // Pool thread. Takes up to `max` tasks (fewer when siblings should share
+  // the queue). When none is queued it spins up to `spin_ns` for one, then
+  // registers the thread as waiting so the next Push() wakes it. kRetire:
+  // the pool has more threads than its max and this one holds nothing, so
+  // it must exit; kStopping: the pool stopped and nothing is left for it.
+  TakeResult Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
+                  std::vector<Task>* out);
+  // Pool thread. Records the end of a task and posts its result to the
+  // owner. Returns false if the owner reactor is gone.
+  bool Complete(uint32_t thread_id, double task_id, uint32_t status,
+                Frame&& result);
+  // Pool thread, idle past its timeout: may it exit? Yes only while more
+  // than `min` threads live and it holds nothing; it is then removed from
+  // the waiting list so no task is handed to it.
+  bool TryRetire(uint32_t thread_id);
+
+  // Owner thread. Stops taking new work. When `drain` is false the queued
+  // tasks are removed and their ids returned for rejection. Every thread is
+  // woken so it can see the stop.
+  std::vector<double> Stop(bool drain);
+  // Owner thread. New bounds; waiting threads are woken so that surplus
+  // ones see kRetire from Take().
+  void SetBounds(uint32_t min, uint32_t max);
+  PoolCounts Counts();
+  uint32_t QueuedApprox() const { return queued_approx_.load(std::memory_order_relaxed); }
+
+ private:
+  struct ThreadRecord {
+    std::shared_ptr<Reactor> reactor;  // null until attached
+    std::unordered_map<double, uint64_t> held;  // taken -> when taken (ns)
+    bool waiting = false;              // in waiting_
+    bool retiring = false;
+  };
+
+  // Require mu_.
+  std::shared_ptr<Reactor> PopWaiterLocked();  // to wake after unlocking
+  uint32_t LiveLocked() const;                  // threads not retiring
+  void StopWaitingLocked(uint32_t thread_id, ThreadRecord& rec);
+
+  const uint32_t id_;
+  const std::shared_ptr<Reactor> owner_;
+  std::atomic<uint32_t> queued_approx_{0};
+
+  std::mutex mu_;
+  uint32_t min_;
+  uint32_t max_;
+  bool stopping_ = false;
+  bool drain_on_stop_ = false;
+  uint32_t next_thread_id_ = 1;
+  std::deque<Task> queue_;
+  std::unordered_map<uint32_t, ThreadRecord> threads_;
+  std::vector<uint32_t> waiting_;  // LIFO: the most recently active first
+  std::vector<std::vector<uint8_t>> functions_;
+  double submitted_ = 0, completed_ = 0, failed_ = 0;
+  double queue_wait_ns_total_ = 0, run_ns_total_ = 0;
+};
+
+}  // namespace rt

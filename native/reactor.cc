@@ -1,0 +1,79 @@
+#include "reactor.h"
+
+namespace rt {
+
+bool Reactor::WakeLocked() {
+  if (wake_pending_) return true;
+  // Non-blocking on an unbounded queue: never waits, so it is safe from the
+  // reactor's own thread too. The queue holds at most one item because
+  // wake_pending_ coalesces every further wake until the next Drain().
+  napi_status s =
+      napi_call_threadsafe_function(tsfn_, nullptr, napi_tsfn_nonblocking);
+  if (s != napi_ok) {
+    alive_ = false;  // napi_closing: Node is tearing the TSFN down
+    return false;
+  }
+  wake_pending_ = true;
+  return true;
+}
+
+bool Reactor::Post(Message&& m) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!alive_) return false;
+  inbox_.push_back(std::move(m));
+  return WakeLocked();
+}
+
+bool Reactor::SignalWork() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!alive_) return false;
+  work_signal_ = true;
+  return WakeLocked();
+}
+
+void Reactor::Drain(std::deque<Message>* out, bool* work_signalled) {
+  std::lock_guard<std::mutex> lock(mu_);
+  wake_pending_ = false;
+  *work_signalled = work_signal_;
+  work_signal_ = false;
+  if (out->empty()) {
+    out->swap(inbox_);
+  } else {
+    for (auto& m : inbox_) out->push_back(std::move(m));
+    inbox_.clear();
+  }
+}
+
+void Reactor::Ref(napi_env env) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (alive_) napi_ref_threadsafe_function(env, tsfn_);
+}
+
+void Reactor::Unref(napi_env env) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (alive_) napi_unref_threadsafe_function(env, tsfn_);
+}
+
+void Reactor::Close() {
+  napi_threadsafe_function tsfn = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (alive_) tsfn = tsfn_;
+    alive_ = false;
+    inbox_.clear();
+  }
+  if (tsfn != nullptr) napi_release_threadsafe_function(tsfn, napi_tsfn_abort);
+}
+
+void Reactor::MarkClosed() {
+  std::lock_guard<std::mutex> lock(mu_);
+  alive_ = false;
+  inbox_.clear();
+}
+
+bool Reactor::IsAlive() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return alive_;
+}
+
+}  // namespace rt

@@ -1,0 +1,154 @@
+// The library's own failures, one class per state, and how thrown values
+// cross threads (first cut: class, name, message, stack, cause, code and
+// own cloneable properties). Runs on every thread. Tests: test/errors.ts.
+import { serialize } from 'node:v8';
+import { classKey, classForKey, type ClassKey } from './registry.js';
+
+/** Base class of every error this package raises itself. */
+export class ReactorThreadsError extends Error {
+  /** A stable identifier, for `switch` and logs. */
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/** The pool was stopped: the work was submitted after `stop()`, or was still queued when it ran. */
+export class PoolStoppedError extends ReactorThreadsError {
+  constructor(message = 'the thread pool is stopped') {
+    super('ERR_POOL_STOPPED', message);
+  }
+}
+
+/** The thread that held the task exited before the task settled. */
+export class ThreadDiedError extends ReactorThreadsError {
+  /** The thread's exit code, when it exited; undefined when it was terminated by an error. */
+  readonly exitCode: number | undefined;
+  constructor(message: string, exitCode: number | undefined, cause?: unknown) {
+    super('ERR_THREAD_DIED', message, cause === undefined ? undefined : { cause });
+    this.exitCode = exitCode;
+  }
+}
+
+/** `f` cannot be run on another thread (not a function, a bound or native function, a closure…). */
+export class FunctionNotSendableError extends ReactorThreadsError {
+  constructor(message: string, cause?: unknown) {
+    super('ERR_FUNCTION_NOT_SENDABLE', message, cause === undefined ? undefined : { cause });
+  }
+}
+
+/** An argument or result cannot be copied to another thread; `path` names it (`args[1]`, `result`). */
+export class ValueNotCloneableError extends ReactorThreadsError {
+  readonly path: string;
+  constructor(path: string, cause?: unknown) {
+    const why = cause instanceof Error ? `: ${cause.message}` : '';
+    super('ERR_VALUE_NOT_CLONEABLE', `${path} cannot be sent to another thread${why}`,
+      cause === undefined ? undefined : { cause });
+    this.path = path;
+  }
+}
+
+/**
+ * A thrown error whose class is not known on this thread (neither built in
+ * nor registered with `threadable`). Its `name` is the original one.
+ */
+export class RemoteError extends Error {
+  /** The original class name, as it was on the thread that threw. */
+  remoteClass = '';
+}
+
+const builtinErrors: Record<string, new (message?: string) => Error> = {
+  Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError,
+};
+const ownErrors: Record<string, Function> = {
+  PoolStoppedError, ThreadDiedError, FunctionNotSendableError, ValueNotCloneableError,
+  RemoteError, ReactorThreadsError,
+};
+
+/** A thrown value in transit. Plain data: v8.serialize carries it. */
+export type EncodedThrow =
+  | { t: 'value'; value: unknown }
+  | {
+      t: 'error';
+      builtin?: string;    // a built-in or own class, by name
+      cls?: ClassKey;      // a class registered with threadable()
+      className: string;   // constructor name, for unknown classes
+      name: string;
+      message: string;
+      stack: string | undefined;
+      cause?: EncodedThrow;
+      errors?: EncodedThrow[];
+      props: Record<string, unknown>;
+    };
+
+const skipped = new Set(['name', 'message', 'stack', 'cause', 'errors']);
+
+/** Thread that threw: turn `e` into plain cloneable data. Never throws. */
+export function encodeThrow(e: unknown, depth = 0): EncodedThrow {
+  if (!(e instanceof Error)) {
+    try {
+      serialize(e);
+      return { t: 'value', value: e };
+    } catch {
+      return encodeThrow(new ValueNotCloneableError('the thrown value'), depth);
+    }
+  }
+  const ctor = e.constructor as Function | undefined;
+  const className = typeof ctor === 'function' ? ctor.name : 'Error';
+  const out: Extract<EncodedThrow, { t: 'error' }> = {
+    t: 'error', className, name: safeGet(() => String(e.name), 'Error'),
+    message: safeGet(() => String(e.message), ''),
+    stack: safeGet(() => (typeof e.stack === 'string' ? e.stack : undefined), undefined),
+    props: {},
+  };
+  const key = ctor ? classKey(ctor) : undefined;
+  if (key) out.cls = key;
+  else if (ctor && (builtinErrors[className] === ctor || ownErrors[className] === ctor
+    || className === 'AggregateError')) out.builtin = className;
+  if (depth < 64 && 'cause' in e) out.cause = encodeThrow(e.cause, depth + 1);
+  if (e instanceof AggregateError) out.errors = e.errors.map((x) => encodeThrow(x, depth + 1));
+  for (const k of Object.keys(e)) {
+    if (skipped.has(k)) continue;
+    try {
+      const v = (e as unknown as Record<string, unknown>)[k];
+      serialize(v);
+      out.props[k] = v;
+    } catch { /* not cloneable: dropped (the errors issue lists them) */ }
+  }
+  return out;
+}
+
+function safeGet<T>(get: () => T, fallback: T): T {
+  try { return get(); } catch { return fallback; }
+}
+
+/** Receiving thread: rebuild the thrown value, with its class where this thread knows it. */
+export function decodeThrow(d: EncodedThrow): unknown {
+  if (d.t === 'value') return d.value;
+  const cls = (d.cls ? classForKey(d.cls) : undefined)
+    ?? (d.builtin === 'AggregateError' ? AggregateError : undefined)
+    ?? (d.builtin ? (builtinErrors[d.builtin] ?? ownErrors[d.builtin]) : undefined);
+  const proto = (cls ?? RemoteError).prototype as object;
+  // Built without running the constructor: its signature is unknown here.
+  const err = Object.create(proto) as Error & Record<string, unknown>;
+  define(err, 'message', d.message);
+  if (d.stack !== undefined) define(err, 'stack', d.stack);
+  if (!cls) {
+    define(err, 'name', d.name);
+    err.remoteClass = d.className;
+  } else if (safeGet(() => err.name, undefined) !== d.name) {
+    define(err, 'name', d.name);
+  }
+  if (d.cause) define(err, 'cause', decodeThrow(d.cause));
+  if (d.errors) define(err, 'errors', d.errors.map(decodeThrow));
+  for (const [k, v] of Object.entries(d.props)) err[k] = v;
+  return err;
+}
+
+function define(o: object, key: string, value: unknown): void {
+  Object.defineProperty(o, key, { value, writable: true, configurable: true, enumerable: false });
+}

@@ -1,0 +1,14 @@
+// reactor-threads: Twisted's thread API for Node.js. The public surface.
+export { deferToThread, deferToThreadPool, callMultipleInThread, CancelledError } from './threads.js';
+export type { CallOptions, Call, DeferToThread, DeferToThreadPool, ThreadPoolLike } from './threads.js';
+export { ThreadPool } from './threadpool.js';
+export type { ThreadPoolOptions, OnResult } from './threadpool.js';
+export { reactor } from './reactor.js';
+export type { Reactor } from './reactor.js';
+export { threadable, fromModule } from './functions.js';
+export type { AnyFunction, ModuleFunction, TaskFunction } from './functions.js';
+export { transfer } from './wire.js';
+export {
+  ReactorThreadsError, PoolStoppedError, ThreadDiedError, FunctionNotSendableError,
+  ValueNotCloneableError, RemoteError,
+} from './errors.js';

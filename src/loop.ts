@@ -1,0 +1,57 @@
+// This thread's reactor core: the native inbox is drained here, once per
+// wake-up, and each message is handed to whoever waits for it. It also
+// decides whether the thread's event loop stays alive: only while work is
+// in flight (hold/release), so a script that used a pool exits by itself.
+// Runs on every thread that loads the package. Tests: test/natural-exit.ts.
+import { native } from './native.js';
+import { readInbox, type InboxMessage } from './wire.js';
+
+/** Receives the results of a pool's tasks (a ThreadPool this thread owns). */
+export interface ResultSink {
+  deliver(message: InboxMessage): void;
+}
+
+const sinks = new Map<number, ResultSink>();
+let onWork: (() => void) | undefined;
+let inflight = 0;
+
+function onWake(batch: Buffer | undefined, transfers: ArrayBuffer[] | undefined, work: boolean): void {
+  if (batch) {
+    for (const m of readInbox(batch, transfers)) {
+      const sink = sinks.get(m.poolId);
+      if (!sink) continue;  // a pool that was destroyed meanwhile
+      try {
+        sink.deliver(m);
+      } catch (e) {
+        // A sink reports its own errors; this is a bug, and must not stop
+        // the rest of the batch.
+        process.emitWarning(`reactor-threads: delivering a result failed: ${String(e)}`);
+      }
+    }
+  }
+  if (work && onWork) onWork();
+}
+
+export const reactorId: number = native.init(onWake);
+
+export function addSink(poolId: number, sink: ResultSink): void {
+  sinks.set(poolId, sink);
+}
+
+export function removeSink(poolId: number): void {
+  sinks.delete(poolId);
+}
+
+/** Pool threads only: called when this thread's pool has work for it. */
+export function setWorkListener(listener: () => void): void {
+  onWork = listener;
+}
+
+/** Something is in flight: keep this thread's loop alive until release(). */
+export function hold(): void {
+  if (inflight++ === 0) native.ref();
+}
+
+export function release(): void {
+  if (--inflight === 0) native.unref();
+}

@@ -1,0 +1,46 @@
+// Loads the C++ addon and states the types of what it exports. One copy per
+// thread (each environment loads the addon and gets its own EnvState).
+// The native side is documented in native/addon.cc.
+import bindings from 'bindings';
+
+/** What the addon exports; every function runs on the calling JS thread. */
+export interface NativeBinding {
+  /** Creates this thread's reactor (inbox + waker). Once per thread. */
+  init(onWake: (batch: Buffer | undefined, transfers: ArrayBuffer[] | undefined, work: boolean) => void): number;
+  /** Keep this thread's loop alive while work is in flight / let it exit. */
+  ref(): void;
+  unref(): void;
+
+  poolCreate(min: number, max: number): number;
+  poolDestroy(poolId: number): void;
+  poolDefine(poolId: number, descriptor: Buffer): number;
+  poolGetFunction(poolId: number, fnId: number): Buffer | undefined;
+  /** 0 when a waiting thread was woken for the task, else the demand no starting thread will meet. */
+  poolPush(poolId: number, taskId: number, fnId: number, payload: Buffer, transfers?: ArrayBuffer[]): number;
+  /** Removes a still-queued task; false once a thread has taken it. */
+  poolCancel(poolId: number, taskId: number): boolean;
+  poolAddThread(poolId: number): number;
+  poolRemoveThread(poolId: number, threadId: number): number[];
+  poolAttach(poolId: number, threadId: number): void;
+  /** A task batch (with its moved ArrayBuffers), 0 = none (now waiting), 1 = stopping, 2 = surplus: exit. */
+  poolTake(poolId: number, threadId: number, max: number, spinNs: number): Buffer | [Buffer, ArrayBuffer[]] | 0 | 1 | 2;
+  poolComplete(poolId: number, threadId: number, taskId: number, status: number, payload: Buffer, transfers?: ArrayBuffer[]): boolean;
+  poolTryRetire(poolId: number, threadId: number): boolean;
+  poolStop(poolId: number, drain: boolean): number[];
+  poolSetBounds(poolId: number, min: number, max: number): void;
+  poolCounts(poolId: number): NativePoolCounts;
+}
+
+export interface NativePoolCounts {
+  threads: number;
+  busy: number;
+  idle: number;
+  queued: number;
+  submitted: number;
+  completed: number;
+  failed: number;
+  queueWaitNsTotal: number;
+  runNsTotal: number;
+}
+
+export const native: NativeBinding = bindings('reactor_threads') as NativeBinding;

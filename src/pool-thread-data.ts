@@ -1,0 +1,17 @@
+// What a ThreadPool hands a new pool thread as its workerData. The owner
+// (src/threadpool.ts) writes it, the thread (src/worker.ts) reads it.
+
+export interface PoolThreadData {
+  readonly kind: 'reactor-threads.pool-thread';
+  readonly poolId: number;
+  readonly threadId: number;
+  readonly concurrency: number;
+  readonly idleTimeout: number;
+  /** How long an idle thread spins for the next task before it waits in its loop. */
+  readonly spinNs: number;
+}
+
+export function isPoolThreadData(v: unknown): v is PoolThreadData {
+  return typeof v === 'object' && v !== null
+    && (v as { kind?: unknown }).kind === 'reactor-threads.pool-thread';
+}

@@ -1,0 +1,70 @@
+// The reactor as seen from the calling thread (DESIGN.md section 2): its
+// pool side (getThreadPool, suggestThreadPoolSize, callInThread) is this
+// thread's own; its bridge side (callFromThread, the target of
+// blockingCallFromThread) is the reactor this thread serves. Runs on every
+// thread. Tests: test/reactor.ts.
+import { isMainThread } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import type { AnyFunction, TaskFunction } from './functions.js';
+import { ThreadPool } from './threadpool.js';
+
+let poolThread = false;
+/** worker.ts: this thread is a pool thread, so it serves its pool's owner. */
+export function markPoolThread(): void {
+  poolThread = true;
+}
+
+export interface Reactor {
+  /** This thread's own pool, created and started on first use (min 0, max = available parallelism). */
+  getThreadPool(): ThreadPool;
+  /** Sets the max size of this thread's pool (Twisted: suggestThreadPoolSize). */
+  suggestThreadPoolSize(size: number): void;
+  /** Runs `f(...args)` on this thread's pool, fire-and-forget (errors to the pool's 'error' listeners, else stderr). */
+  callInThread<F extends AnyFunction>(f: TaskFunction<F>, ...args: Parameters<F>): void;
+  /**
+   * Runs `f(...args)` on the reactor's loop. On the reactor's own thread it
+   * is scheduled for the loop's next turn (setImmediate), in the current
+   * async context. From another thread it is the non-blocking side of the
+   * bridge, which is not in this version yet: it throws.
+   */
+  callFromThread<A extends unknown[]>(f: (...args: A) => unknown, ...args: A): void;
+  /** True only on a thread that serves itself (the main thread). */
+  isInIOThread(): boolean;
+}
+
+let pool: ThreadPool | undefined;
+let suggestedMax: number | undefined;
+
+export const reactor: Reactor = {
+  getThreadPool(): ThreadPool {
+    if (!pool || pool.joined) {
+      pool = new ThreadPool({
+        minThreads: 0,
+        maxThreads: suggestedMax ?? Math.max(1, availableParallelism()),
+        name: 'reactor',
+      });
+      pool.start();
+    }
+    return pool;
+  },
+  suggestThreadPoolSize(size: number): void {
+    if (typeof size !== 'number' || !Number.isInteger(size) || size < 1) {
+      throw new RangeError(`suggestThreadPoolSize(size): size must be an integer >= 1, got ${String(size)}`);
+    }
+    suggestedMax = size;
+    if (pool && !pool.joined) pool.adjustPoolsize(Math.min(pool.min, size), size);
+  },
+  callInThread(f, ...args) {
+    this.getThreadPool().callInThread(f, ...args);
+  },
+  callFromThread(f, ...args) {
+    if (typeof f !== 'function') throw new TypeError('callFromThread(f): f must be a function');
+    if (!reactor.isInIOThread()) {
+      throw new Error('reactor.callFromThread() from a thread needs the reactor bridge, which this version does not have yet');
+    }
+    setImmediate(() => { f(...args); });
+  },
+  isInIOThread(): boolean {
+    return isMainThread && !poolThread;
+  },
+};

@@ -1,0 +1,281 @@
+// ThreadPool: Twisted's twisted.python.threadpool.ThreadPool on Node
+// Workers. The queue, the thread accounting and the wake-ups are native
+// (native/pool.h); this class starts and joins the Worker threads, keeps
+// the table of tasks in flight and settles them when their results arrive.
+// Owner thread only (the thread that created the pool).
+// Tests: test/threadpool-*.ts.
+import { EventEmitter } from 'node:events';
+import { AsyncResource } from 'node:async_hooks';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { serialize } from 'node:v8';
+import { decodeThrow, PoolStoppedError, ThreadDiedError, type EncodedThrow } from './errors.js';
+import { describe, type AnyFunction, type TaskFunction } from './functions.js';
+import { addSink, hold, release, removeSink } from './loop.js';
+import { native } from './native.js';
+import { resolveBounds, resolveOptions, type ResolvedOptions, type ThreadPoolOptions } from './pool-options.js';
+import type { PoolThreadData } from './pool-thread-data.js';
+import { reportError } from './report.js';
+import { decodeValue, encodeArgs, TaskStatus, type FunctionDescriptor, type InboxMessage } from './wire.js';
+
+export type { ThreadPoolOptions } from './pool-options.js';
+
+/** How a submitted task's outcome is delivered, on the owner thread. */
+export interface TaskSink {
+  settle(ok: boolean, value: unknown): void;
+}
+
+/** The internal submission path, shared with deferToThread and callMultipleInThread. */
+export const kSubmit = Symbol('reactor-threads.submit');
+export const kCancel = Symbol('reactor-threads.cancel');
+/** Function id of callMultipleInThread's runner in a pool. */
+const kMultiple: FunctionDescriptor = { kind: 'multiple', label: 'callMultipleInThread' };
+
+const workerPath = join(__dirname, 'worker.js');
+/** An idle thread spins this long for the next task before it waits in its loop. */
+const SPIN_NS = 20_000;
+
+interface ThreadHandle {
+  readonly threadId: number;
+  readonly worker: Worker;
+  error: unknown;
+}
+
+let nextTaskId = 1;
+
+/** The pool's `(ok, result)` callback; runs on the pool's owner thread. */
+export type OnResult<R> = (success: boolean, result: R | unknown) => void;
+
+/**
+ * A pool of threads, each a `worker_threads` Worker with its own event
+ * loop, fed from a native queue. Unless noted, call it from the thread that
+ * created it. Emits 'error' with the errors of fire-and-forget calls
+ * (callInThread, callMultipleInThread, a throwing onResult); with no
+ * listener they are written to stderr.
+ */
+export class ThreadPool extends EventEmitter {
+  readonly #options: ResolvedOptions;
+  readonly #poolId: number;
+  readonly #threads = new Map<number, ThreadHandle>();
+  readonly #pending = new Map<number, TaskSink>();
+  readonly #fnIds = new WeakMap<object, number>();
+  #started = false;
+  #joined = false;
+  #stopped: Promise<void> | undefined;
+  #onAllExited: (() => void) | undefined;
+
+  constructor(options?: ThreadPoolOptions) {
+    super();
+    this.#options = resolveOptions(options);
+    this.#poolId = native.poolCreate(this.#options.min, this.#options.max);
+    addSink(this.#poolId, { deliver: (m) => this.#deliver(m) });
+  }
+
+  /** Threads kept when idle. */
+  get min(): number { return this.#options.min; }
+  /** Threads at most. */
+  get max(): number { return this.#options.max; }
+  get name(): string { return this.#options.name; }
+  /** True between start() and stop(). */
+  get started(): boolean { return this.#started; }
+  /** True once stop() was called. */
+  get joined(): boolean { return this.#joined; }
+  /** Threads alive or starting. */
+  get workers(): number { return this.#threads.size; }
+  /** Threads holding at least one task. */
+  get busy(): number { return native.poolCounts(this.#poolId).busy; }
+  /** Started threads holding no task. */
+  get idle(): number { return native.poolCounts(this.#poolId).idle; }
+  /** Tasks waiting for a thread. */
+  get queued(): number { return native.poolCounts(this.#poolId).queued; }
+
+  /** Starts `min` threads, and more for work queued before now (up to `max`). */
+  start(): void {
+    if (this.#joined) throw new PoolStoppedError('a stopped ThreadPool cannot be started again');
+    if (this.#started) return;
+    this.#started = true;
+    const wanted = Math.min(this.max, Math.max(this.min, native.poolCounts(this.#poolId).queued));
+    while (this.#threads.size < wanted) this.#startThread();
+  }
+
+  /**
+   * Stops the pool: running tasks finish; queued ones are rejected with a
+   * PoolStoppedError (or run first, with `{ drain: true }`); later calls
+   * are rejected. Resolves when every thread has exited.
+   */
+  stop(options?: { drain?: boolean }): Promise<void> {
+    if (this.#stopped) return this.#stopped;
+    this.#joined = true;
+    this.#started = false;
+    const drain = options?.drain === true;
+    for (const id of native.poolStop(this.#poolId, drain)) {
+      this.#settle(id, false, new PoolStoppedError('the task was still queued when stop() was called'));
+    }
+    if (drain && this.#threads.size === 0 && this.#pending.size > 0) {
+      // Work queued before start() and drained by stop(): it needs a thread.
+      this.#startThread();
+    }
+    for (const t of this.#threads.values()) t.worker.ref();
+    this.#stopped = new Promise<void>((resolve) => {
+      this.#onAllExited = resolve;
+      if (this.#threads.size === 0) resolve();
+    }).then(() => {
+      removeSink(this.#poolId);
+      native.poolDestroy(this.#poolId);
+    });
+    return this.#stopped;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  /**
+   * Changes the bounds. Unspecified ones keep their value. A RangeError
+   * when min < 0 or min > max. Extra threads exit once they are idle.
+   */
+  adjustPoolsize(minThreads?: number, maxThreads?: number): void {
+    const { min, max } = resolveBounds(minThreads, maxThreads, this.#options);
+    this.#options.min = min;
+    this.#options.max = max;
+    native.poolSetBounds(this.#poolId, min, max);
+    if (!this.#started) return;
+    const wanted = Math.min(max, Math.max(min, native.poolCounts(this.#poolId).queued));
+    while (this.#threads.size < wanted) this.#startThread();
+  }
+
+  /** Runs `f(...args)` in a thread; errors go to the pool's 'error' listeners, else stderr. */
+  callInThread<F extends AnyFunction>(f: TaskFunction<F>, ...args: Parameters<F>): void {
+    this[kSubmit](f, args, {
+      settle: (ok, value) => { if (!ok) reportError(this, value, 'callInThread'); },
+    });
+  }
+
+  /**
+   * Runs `f(...args)` in a thread, then `onResult(true, result)` or
+   * `onResult(false, error)` on this pool's owner thread, in the async
+   * context of this call. An error thrown by onResult goes to the pool's
+   * 'error' listeners, else stderr.
+   */
+  callInThreadWithCallback<F extends AnyFunction>(
+    onResult: OnResult<Awaited<ReturnType<F>>>, f: TaskFunction<F>, ...args: Parameters<F>): void {
+    if (typeof onResult !== 'function') throw new TypeError('onResult must be a function');
+    const bound = AsyncResource.bind(onResult);
+    this[kSubmit](f, args, {
+      settle: (ok, value) => {
+        try { bound(ok, value); } catch (e) { reportError(this, e, 'onResult'); }
+      },
+    });
+  }
+
+  /**
+   * Internal: queue a task whose outcome goes to `sink`. Never throws; a
+   * failure before queueing reaches the sink asynchronously. Returns the
+   * task id, or 0 when nothing was queued.
+   */
+  [kSubmit](f: unknown, args: readonly unknown[], sink: TaskSink, multiple?: boolean): number {
+    try {
+      if (this.#joined) throw new PoolStoppedError('the thread pool is stopped; the call was not run');
+      let fnId: number;
+      let payload: readonly unknown[] = args;
+      if (multiple) {
+        fnId = this.#fnId(kMultiple, kMultiple);
+        payload = (args as [unknown, unknown[]][]).map(([g, a]) => [this.#fnId(g), a]);
+      } else {
+        fnId = this.#fnId(f);
+      }
+      const { bytes, transfers } = encodeArgs(payload);
+      const id = nextTaskId++;
+      this.#pending.set(id, sink);
+      hold();
+      const demand = native.poolPush(this.#poolId, id, fnId, bytes, transfers);
+      if (demand > 0 && this.#started && this.#threads.size < this.max) this.#startThread();
+      return id;
+    } catch (e) {
+      queueMicrotask(() => sink.settle(false, e));
+      return 0;
+    }
+  }
+
+  /** Internal: withdraw a task. Returns false if a thread already took it. */
+  [kCancel](taskId: number, reason: unknown): boolean {
+    if (!native.poolCancel(this.#poolId, taskId)) return false;
+    this.#settle(taskId, false, reason);
+    return true;
+  }
+
+  #fnId(f: unknown, descriptor?: FunctionDescriptor): number {
+    const key = (typeof f === 'function' || (typeof f === 'object' && f !== null)) ? f as object : undefined;
+    const known = key && this.#fnIds.get(key);
+    if (known) return known;
+    const d = descriptor ?? describe(f);
+    const id = native.poolDefine(this.#poolId, serialize(d));
+    if (key) this.#fnIds.set(key, id);
+    return id;
+  }
+
+  #deliver(m: InboxMessage): void {
+    let ok = m.status === TaskStatus.Fulfilled;
+    let value: unknown;
+    try {
+      value = decodeValue(m.payload, m.transfers);
+      if (!ok) value = decodeThrow(value as EncodedThrow);
+    } catch (e) {
+      ok = false;
+      value = e;
+    }
+    this.#settle(m.taskId, ok, value);
+  }
+
+  #settle(taskId: number, ok: boolean, value: unknown): void {
+    const sink = this.#pending.get(taskId);
+    if (!sink) return;
+    this.#pending.delete(taskId);
+    release();
+    sink.settle(ok, value);
+  }
+
+  #startThread(): void {
+    const o = this.#options;
+    const threadId = native.poolAddThread(this.#poolId);
+    const data: PoolThreadData = {
+      kind: 'reactor-threads.pool-thread', poolId: this.#poolId, threadId,
+      concurrency: o.concurrency, idleTimeout: o.idleTimeout, spinNs: SPIN_NS,
+    };
+    const worker = new Worker(workerPath, {
+      workerData: data, name: `${o.name}#${threadId}`,
+      ...(o.resourceLimits && { resourceLimits: o.resourceLimits }),
+      ...(o.env && { env: o.env }),
+      ...(o.execArgv && { execArgv: o.execArgv }),
+    });
+    // The owner's loop is kept alive by tasks in flight, not by threads.
+    if (!this.#joined) worker.unref();
+    const handle: ThreadHandle = { threadId, worker, error: undefined };
+    this.#threads.set(threadId, handle);
+    worker.on('error', (e) => { handle.error = e; });
+    worker.on('exit', (code) => this.#threadExited(handle, code));
+  }
+
+  #threadExited(handle: ThreadHandle, code: number): void {
+    this.#threads.delete(handle.threadId);
+    const held = native.poolRemoveThread(this.#poolId, handle.threadId);
+    if (held.length > 0) {
+      const why = handle.error !== undefined ? 'an uncaught error' : `exit code ${code}`;
+      for (const id of held) {
+        this.#settle(id, false, new ThreadDiedError(
+          `the thread running the task exited (${why}) before the task settled`, code, handle.error));
+      }
+    } else if (handle.error !== undefined) {
+      reportError(this, new ThreadDiedError('an idle pool thread died', code, handle.error), 'a pool thread');
+    }
+    if (this.#joined) {
+      if (this.#threads.size === 0) this.#onAllExited?.();
+      return;
+    }
+    // Replace it if work waits or the pool is below its floor.
+    const queued = native.poolCounts(this.#poolId).queued;
+    if (this.#started && this.#threads.size < Math.min(this.max, Math.max(this.min, queued))) {
+      this.#startThread();
+    }
+  }
+}

@@ -1,0 +1,157 @@
+// Twisted's twisted.internet.threads: deferToThread, deferToThreadPool and
+// callMultipleInThread. Each returns a Promise that settles on the calling
+// thread, in the caller's async context, and reports every failure by
+// rejecting. Caller's thread. Tests: test/defer-to-thread.ts,
+// test/defer-to-thread-pool.ts, test/call-multiple-in-thread.ts.
+import { ReactorThreadsError } from './errors.js';
+import type { AnyFunction, TaskFunction } from './functions.js';
+import { reactor, type Reactor } from './reactor.js';
+import { reportError } from './report.js';
+import { kCancel, kSubmit, ThreadPool, type OnResult } from './threadpool.js';
+
+/** The call was cancelled (its AbortSignal fired) before it settled. */
+export class CancelledError extends ReactorThreadsError {
+  constructor(cause?: unknown) {
+    super('ERR_CANCELLED', 'the call was cancelled', cause === undefined ? undefined : { cause });
+  }
+}
+
+/** Per-call options: `deferToThread.with(options)(f, ...args)`. */
+export interface CallOptions {
+  /**
+   * Cancels the call: a task still queued is removed and never runs; the
+   * Promise of a running one rejects with a CancelledError at once (the
+   * thread finishes the task, and its result is dropped).
+   */
+  signal?: AbortSignal;
+}
+
+/** Anything with Twisted's callInThreadWithCallback: a ThreadPool, or a user's own pool. */
+export interface ThreadPoolLike {
+  callInThreadWithCallback<F extends AnyFunction>(
+    onResult: OnResult<Awaited<ReturnType<F>>>, f: TaskFunction<F>, ...args: Parameters<F>): void;
+}
+
+export type DeferToThread = {
+  <F extends AnyFunction>(f: TaskFunction<F>, ...args: Parameters<F>): Promise<Awaited<ReturnType<F>>>;
+  /** The same call with per-call options. */
+  with(options: CallOptions): <F extends AnyFunction>(f: TaskFunction<F>, ...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>;
+};
+
+export type DeferToThreadPool = {
+  <F extends AnyFunction>(reactor: Reactor, threadpool: ThreadPoolLike, f: TaskFunction<F>, ...args: Parameters<F>): Promise<Awaited<ReturnType<F>>>;
+  with(options: CallOptions): <F extends AnyFunction>(
+    reactor: Reactor, threadpool: ThreadPoolLike, f: TaskFunction<F>, ...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>;
+};
+
+function checkOptions(options: unknown): CallOptions {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  const { signal } = options as CallOptions;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('options.signal must be an AbortSignal');
+  return options as CallOptions;
+}
+
+function run<R>(r: unknown, threadpool: unknown, f: unknown, args: unknown[], options: CallOptions | undefined): Promise<R> {
+  return new Promise<R>((resolve, reject) => {
+    if (r !== reactor) throw new TypeError('deferToThreadPool(reactor, …): pass the reactor exported by reactor-threads');
+    const signal = options?.signal;
+    if (signal?.aborted) throw new CancelledError(signal.reason);
+    if (threadpool instanceof ThreadPool) {
+      const settle = (ok: boolean, value: unknown): void => {
+        signal?.removeEventListener('abort', onAbort);
+        if (ok) resolve(value as R); else reject(value);
+      };
+      const id = threadpool[kSubmit](f, args, { settle });
+      function onAbort(): void {
+        // Still queued: withdrawn and never run. Taken: settled now, the
+        // thread's result is dropped when it arrives.
+        if (!threadpool || !(threadpool instanceof ThreadPool)) return;
+        if (!threadpool[kCancel](id, new CancelledError(signal!.reason))) settle(false, new CancelledError(signal!.reason));
+      }
+      if (signal && id) signal.addEventListener('abort', onAbort, { once: true });
+      return;
+    }
+    if (typeof threadpool !== 'object' || threadpool === null
+      || typeof (threadpool as ThreadPoolLike).callInThreadWithCallback !== 'function') {
+      throw new TypeError('threadpool must have a callInThreadWithCallback(onResult, f, ...args) method');
+    }
+    let settled = false;
+    signal?.addEventListener('abort', () => {
+      if (!settled) { settled = true; reject(new CancelledError(signal.reason)); }
+    }, { once: true });
+    const userPool = threadpool as { callInThreadWithCallback(...a: unknown[]): void };
+    userPool.callInThreadWithCallback((ok: boolean, value: unknown) => {
+      if (settled) return;
+      settled = true;
+      if (ok) resolve(value as R); else reject(value);
+    }, f, ...args);
+  });
+}
+
+/**
+ * Runs `f(...args)` on a thread of `reactor.getThreadPool()`. The Promise
+ * settles on the calling thread with what `f` returns (an async `f` is
+ * awaited in the thread) or rejects with what it throws, its class kept.
+ * `f` is a threadable function, a fromModule() reference, a built-in
+ * module's function, or a self-contained plain function (sent as source).
+ */
+export const deferToThread: DeferToThread = Object.assign(
+  <F extends AnyFunction>(f: TaskFunction<F>, ...args: Parameters<F>): Promise<Awaited<ReturnType<F>>> =>
+    run(reactor, safePool(), f, args, undefined),
+  {
+    with(options: CallOptions) {
+      const o = checkOptions(options);
+      return <F extends AnyFunction>(f: TaskFunction<F>, ...args: Parameters<F>): Promise<Awaited<ReturnType<F>>> =>
+        run(reactor, safePool(), f, args, o);
+    },
+  });
+
+/** reactor.getThreadPool(), or its error as the rejection. */
+function safePool(): ThreadPool | Error {
+  try { return reactor.getThreadPool(); } catch (e) { return e instanceof Error ? e : new Error(String(e)); }
+}
+
+/**
+ * Runs `f(...args)` on `threadpool`: a ThreadPool, or any object with
+ * `callInThreadWithCallback(onResult, f, ...args)`. The Promise settles on
+ * `reactor`'s thread, which is the calling thread.
+ */
+export const deferToThreadPool: DeferToThreadPool = Object.assign(
+  <F extends AnyFunction>(r: Reactor, threadpool: ThreadPoolLike, f: TaskFunction<F>, ...args: Parameters<F>): Promise<Awaited<ReturnType<F>>> =>
+    run(r, threadpool, f, args, undefined),
+  {
+    with(options: CallOptions) {
+      const o = checkOptions(options);
+      return <F extends AnyFunction>(r: Reactor, threadpool: ThreadPoolLike, f: TaskFunction<F>, ...args: Parameters<F>): Promise<Awaited<ReturnType<F>>> =>
+        run(r, threadpool, f, args, o);
+    },
+  });
+
+/** One entry of callMultipleInThread's list. */
+export type Call = readonly [f: TaskFunction<AnyFunction>, args?: readonly unknown[]];
+
+/**
+ * Runs each `f(...args)` of `list` in order, on one thread, in one
+ * dispatch (an async `f` is awaited before the next starts). As in Twisted
+ * it is fire-and-forget: an error stops the rest and is reported to the
+ * pool's 'error' listeners (else stderr), never as an unhandled rejection.
+ * The returned Promise, which the caller may await, resolves when all ran
+ * or rejects with that error.
+ */
+export function callMultipleInThread(list: readonly Call[]): Promise<void> {
+  const done = new Promise<void>((resolve, reject) => {
+    if (!Array.isArray(list) || list.some((c) => !Array.isArray(c) || (c[1] !== undefined && !Array.isArray(c[1])))) {
+      throw new TypeError('callMultipleInThread(list): list must be an array of [f, args?] pairs');
+    }
+    const pool = reactor.getThreadPool();
+    pool[kSubmit](undefined, list.map(([f, a]) => [f, a ?? []]), {
+      settle: (ok, value) => {
+        if (ok) { resolve(); return; }
+        reportError(pool, value, 'callMultipleInThread');
+        reject(value);
+      },
+    }, true);
+  });
+  done.catch(() => { /* reported above; awaiting it still sees the error */ });
+  return done;
+}

@@ -1,0 +1,203 @@
+// Everything that crosses threads: the function descriptors, the layouts of
+// the native batches, and the value codec (v8 serialization, with moved
+// ArrayBuffers carried out of band). Runs on every thread.
+// Tests: test/transfer.ts, test/errors.ts.
+import { DefaultDeserializer, DefaultSerializer, deserialize, serialize } from 'node:v8';
+import { ValueNotCloneableError } from './errors.js';
+
+/** How a thread finds the function a task names. Sent once per pool and function. */
+export type FunctionDescriptor =
+  /** A function registered with threadable(): import `url`, look up `key`. */
+  | { kind: 'threadable'; url: string; key: string; label: string }
+  /** An export of a module: fromModule(), or a built-in function passed directly. */
+  | { kind: 'export'; url: string; exportName: string; label: string }
+  /** A plain function, compiled from its source text in the thread. */
+  | { kind: 'source'; source: string; label: string }
+  /** callMultipleInThread's runner: args are `[fnId, args][]`. */
+  | { kind: 'multiple'; label: string };
+
+/** Task status codes, as the native inbox carries them. */
+export const enum TaskStatus { Fulfilled = 0, Rejected = 1 }
+
+/** Inbox message kinds (native/reactor.h MessageKind). */
+export const enum MessageKind { TaskResult = 1 }
+
+export const MESSAGE_HEADER = 32;
+export const TASK_HEADER = 24;
+
+/** One message of a reactor's inbox batch (native/addon.cc CallJs). */
+export interface InboxMessage {
+  kind: MessageKind;
+  status: number;
+  poolId: number;
+  taskId: number;
+  payload: Buffer;
+  transfers: ArrayBuffer[] | undefined;
+}
+
+/** One task of a pool thread's batch (native/addon.cc PoolTake). */
+export interface TaskMessage {
+  taskId: number;
+  fnId: number;
+  payload: Buffer;
+  transfers: ArrayBuffer[] | undefined;
+}
+
+export function* readInbox(batch: Buffer, transfers: ArrayBuffer[] | undefined): Generator<InboxMessage> {
+  let off = 0;
+  let ti = 0;
+  while (off < batch.length) {
+    const len = batch.readUInt32LE(off + 20);
+    const nt = batch.readUInt32LE(off + 24);
+    const start = off + MESSAGE_HEADER;
+    yield {
+      taskId: batch.readDoubleLE(off),
+      kind: batch.readUInt32LE(off + 8) as MessageKind,
+      status: batch.readUInt32LE(off + 12),
+      poolId: batch.readUInt32LE(off + 16),
+      payload: batch.subarray(start, start + len),
+      transfers: nt ? transfers!.slice(ti, ti + nt) : undefined,
+    };
+    ti += nt;
+    off = start + len;
+  }
+}
+
+export function* readTasks(batch: Buffer, transfers: ArrayBuffer[] | undefined): Generator<TaskMessage> {
+  let off = 0;
+  let ti = 0;
+  while (off < batch.length) {
+    const len = batch.readUInt32LE(off + 12);
+    const nt = batch.readUInt32LE(off + 16);
+    const start = off + TASK_HEADER;
+    yield {
+      taskId: batch.readDoubleLE(off),
+      fnId: batch.readUInt32LE(off + 8),
+      payload: batch.subarray(start, start + len),
+      transfers: nt ? transfers!.slice(ti, ti + nt) : undefined,
+    };
+    ti += nt;
+    off = start + len;
+  }
+}
+
+// ---- transfer ----
+
+const marked = new WeakSet<object>();
+
+/**
+ * Marks an ArrayBuffer, a typed array or a Buffer, passed as an argument or
+ * returned from a task, to be moved to the other thread instead of copied:
+ * after the call the sender's copy is detached (length 0). A view over part
+ * of a larger buffer (small Buffers share an 8 KiB slab) is copied instead,
+ * since detaching the slab would break its other users.
+ */
+export function transfer<T extends ArrayBuffer | ArrayBufferView>(value: T): T {
+  marked.add(value);
+  return value;
+}
+
+/** The ArrayBuffer to move for a top-level value, if it was marked and can move whole. */
+function movable(v: unknown): ArrayBuffer | undefined {
+  if (typeof v !== 'object' || v === null || !marked.has(v)) return undefined;
+  if (v instanceof ArrayBuffer) return v;
+  if (ArrayBuffer.isView(v) && v.buffer instanceof ArrayBuffer
+    && v.byteOffset === 0 && v.byteLength === v.buffer.byteLength) return v.buffer;
+  return undefined;
+}
+
+const TAG_COPIED = 0;
+const TAG_MOVED = 1;
+
+// Node's default (de)serializer writes views as host objects through these
+// hooks; @types/node does not declare them.
+const HostSerializer = DefaultSerializer as unknown as new () => DefaultSerializer & {
+  _writeHostObject(view: ArrayBufferView): void;
+};
+const HostDeserializer = DefaultDeserializer as unknown as new (b: Buffer) => DefaultDeserializer & {
+  _readHostObject(): unknown;
+};
+
+class MovingSerializer extends HostSerializer {
+  constructor(private readonly moved: ArrayBuffer[]) { super(); }
+  override _writeHostObject(view: ArrayBufferView): void {
+    const i = this.moved.indexOf(view.buffer as ArrayBuffer);
+    if (i < 0) {
+      this.writeUint32(TAG_COPIED);
+      super._writeHostObject(view);
+      return;
+    }
+    this.writeUint32(TAG_MOVED);
+    this.writeUint32(i);
+    this.writeUint32(viewTypes.indexOf(Object.getPrototypeOf(view).constructor));
+    this.writeUint32(view.byteOffset);
+    this.writeUint32(view.byteLength);
+  }
+}
+
+class MovingDeserializer extends HostDeserializer {
+  constructor(buffer: Buffer, private readonly moved: ArrayBuffer[]) { super(buffer); }
+  override _readHostObject(): unknown {
+    if (this.readUint32() === TAG_COPIED) return super._readHostObject();
+    const ab = this.moved[this.readUint32()]!;
+    const Ctor = viewTypes[this.readUint32()]!;
+    const offset = this.readUint32();
+    const bytes = this.readUint32();
+    if (Ctor === DataView) return new DataView(ab, offset, bytes);
+    if (Ctor === Buffer) return Buffer.from(ab, offset, bytes);
+    const per = (Ctor as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+    return new (Ctor as Uint8ArrayConstructor)(ab, offset, bytes / per);
+  }
+}
+
+const viewTypes: Function[] = [
+  Buffer, Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array,
+  Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array, DataView,
+];
+
+/** A value ready for the native queue. */
+export interface Encoded {
+  bytes: Buffer;
+  transfers: ArrayBuffer[] | undefined;
+}
+
+/**
+ * Serializes `value`; `tops` are the top-level values that may be marked
+ * with transfer() (the arguments, or the result). Throws what v8 throws.
+ */
+export function encodeValue(value: unknown, tops: readonly unknown[]): Encoded {
+  let moved: ArrayBuffer[] | undefined;
+  for (const t of tops) {
+    const ab = movable(t);
+    if (ab && !(moved ??= []).includes(ab)) moved.push(ab);
+  }
+  if (!moved) return { bytes: serialize(value), transfers: undefined };
+  const s = new MovingSerializer(moved);
+  moved.forEach((ab, i) => s.transferArrayBuffer(i, ab));
+  s.writeHeader();
+  s.writeValue(value);
+  return { bytes: s.releaseBuffer(), transfers: moved };
+}
+
+export function decodeValue(bytes: Buffer, transfers: ArrayBuffer[] | undefined): unknown {
+  if (!transfers) return deserialize(bytes);
+  const d = new MovingDeserializer(bytes, transfers);
+  transfers.forEach((ab, i) => d.transferArrayBuffer(i, ab));
+  d.readHeader();
+  return d.readValue();
+}
+
+/**
+ * Encodes a call's arguments. A failure names the first argument that
+ * cannot be cloned (`args[1]`) as a ValueNotCloneableError.
+ */
+export function encodeArgs(args: readonly unknown[]): Encoded {
+  try {
+    return encodeValue(args, args);
+  } catch (e) {
+    for (let i = 0; i < args.length; i++) {
+      try { serialize(args[i]); } catch (inner) { throw new ValueNotCloneableError(`args[${i}]`, inner); }
+    }
+    throw new ValueNotCloneableError('args', e);
+  }
+}

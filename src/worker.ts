@@ -1,0 +1,147 @@
+// The pool-thread entry: each pool thread is a Worker running this file.
+// It takes task batches from its pool's native queue, runs them, and posts
+// each result straight to the owner's native inbox. Between batches it
+// waits in its own event loop (never in Atomics.wait), so its timers and
+// async tasks keep running. Pool thread only. Tests: test/threadpool-*.ts.
+import { workerData } from 'node:worker_threads';
+import { deserialize, serialize } from 'node:v8';
+import { encodeThrow, ValueNotCloneableError } from './errors.js';
+import { loadFunction } from './functions.js';
+import { hold, setWorkListener } from './loop.js';
+import { native } from './native.js';
+import { isPoolThreadData } from './pool-thread-data.js';
+import { markPoolThread } from './reactor.js';
+import { decodeValue, encodeValue, readTasks, TaskStatus, type FunctionDescriptor, type TaskMessage } from './wire.js';
+
+if (!isPoolThreadData(workerData)) throw new Error('reactor-threads: worker.js is started by a ThreadPool only');
+const { poolId, threadId, concurrency, idleTimeout, spinNs } = workerData;
+
+/** Functions by pool function id; a Promise while the first use loads it. */
+const functions: (Function | Promise<Function> | undefined)[] = [];
+let inflight = 0;
+let stopping = false;
+let idleTimer: NodeJS.Timeout | undefined;
+/** Batches run since this thread last returned to its loop. */
+let rounds = 0;
+const MAX_ROUNDS = 64;
+
+function exitThread(): void {
+  // Ends this thread only; its results are already in the owner's inbox.
+  process.exit(0);
+}
+
+/** Takes and runs tasks until the queue is empty or this thread is full. */
+function pull(): void {
+  if (idleTimer) { clearTimeout(idleTimer); idleTimer = undefined; }
+  while (!stopping && inflight < concurrency) {
+    const r = native.poolTake(poolId, threadId, concurrency - inflight, inflight === 0 ? spinNs : 0);
+    if (r === 0) {
+      rounds = 0;
+      if (inflight === 0) armIdleTimer();
+      return;
+    }
+    if (r === 1) { stopping = true; break; }
+    if (r === 2) { exitThread(); return; }
+    const [batch, transfers] = Array.isArray(r) ? r : [r, undefined];
+    for (const t of readTasks(batch, transfers)) run(t);
+    if (++rounds >= MAX_ROUNDS) {
+      // Let this thread's own timers and I/O run before the next batch.
+      rounds = 0;
+      setImmediate(pull);
+      return;
+    }
+  }
+  if (stopping && inflight === 0) exitThread();
+}
+
+function armIdleTimer(): void {
+  if (!Number.isFinite(idleTimeout)) return;
+  idleTimer = setTimeout(() => {
+    idleTimer = undefined;
+    if (native.poolTryRetire(poolId, threadId)) exitThread();
+  }, idleTimeout);
+  idleTimer.unref();
+}
+
+function run(t: TaskMessage): void {
+  const f = functions[t.fnId];
+  if (typeof f !== 'function') {
+    runWhenLoaded(t, f ?? load(t.fnId));
+    return;
+  }
+  let result: unknown;
+  try {
+    const args = decodeValue(t.payload, t.transfers) as unknown[];
+    result = f(...args);
+  } catch (e) {
+    fail(t.taskId, e);
+    return;
+  }
+  if (isThenable(result)) {
+    inflight++;
+    Promise.resolve(result).then(
+      (v) => { inflight--; succeed(t.taskId, v); pull(); },
+      (e: unknown) => { inflight--; fail(t.taskId, e); pull(); });
+  } else {
+    succeed(t.taskId, result);
+  }
+}
+
+function runWhenLoaded(t: TaskMessage, loading: Promise<Function>): void {
+  inflight++;
+  loading.then(
+    () => { inflight--; run(t); pull(); },
+    (e: unknown) => { inflight--; fail(t.taskId, e); pull(); });
+}
+
+function load(fnId: number): Promise<Function> {
+  const bytes = native.poolGetFunction(poolId, fnId);
+  const d = deserialize(bytes!) as FunctionDescriptor;
+  const loading = d.kind === 'multiple' ? Promise.resolve(runMultiple) : loadFunction(d);
+  functions[fnId] = loading;
+  loading.then((f) => { functions[fnId] = f; }, () => { functions[fnId] = undefined; });
+  return loading;
+}
+
+/** callMultipleInThread's runner: each call in order; an error stops the rest. */
+function runMultiple(...calls: [number, unknown[]][]): unknown {
+  let i = 0;
+  const next = (): unknown => {
+    while (i < calls.length) {
+      const [fnId, args] = calls[i++]!;
+      const f = functions[fnId];
+      if (typeof f !== 'function') return (f ?? load(fnId)).then(() => { i--; return next(); });
+      const r = f(...args);
+      if (isThenable(r)) return Promise.resolve(r).then(next);
+    }
+    return undefined;
+  };
+  return next();
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (typeof v === 'object' || typeof v === 'function') && v !== null
+    && typeof (v as { then?: unknown }).then === 'function';
+}
+
+function succeed(taskId: number, value: unknown): void {
+  let encoded;
+  try {
+    encoded = encodeValue(value, [value]);
+  } catch (e) {
+    fail(taskId, new ValueNotCloneableError('the result', e));
+    return;
+  }
+  native.poolComplete(poolId, threadId, taskId, TaskStatus.Fulfilled, encoded.bytes, encoded.transfers);
+}
+
+function fail(taskId: number, error: unknown): void {
+  native.poolComplete(poolId, threadId, taskId, TaskStatus.Rejected, serialize(encodeThrow(error)));
+}
+
+markPoolThread();
+// This thread lives to serve its pool: keep its loop alive until it exits.
+hold();
+setWorkListener(pull);
+native.poolAttach(poolId, threadId);
+pull();
