@@ -132,9 +132,13 @@ export function decodeThrow(d: EncodedThrow): unknown {
   const cls = (d.cls ? classForKey(d.cls) : undefined)
     ?? (d.builtin === 'AggregateError' ? AggregateError : undefined)
     ?? (d.builtin ? (builtinErrors[d.builtin] ?? ownErrors[d.builtin]) : undefined);
-  const proto = (cls ?? RemoteError).prototype as object;
-  // Built without running the constructor: its signature is unknown here.
-  const err = Object.create(proto) as Error & Record<string, unknown>;
+  // A real Error (V8's internal error slot, so util.types.isNativeError
+  // holds) with the class's prototype, built without running the class's
+  // constructor, whose signature is unknown here.
+  const base = d.builtin === 'AggregateError' || cls === AggregateError ? AggregateError : Error;
+  const err = (base === AggregateError
+    ? Reflect.construct(AggregateError, [[], d.message], cls ?? RemoteError)
+    : Reflect.construct(Error, [d.message], cls ?? RemoteError)) as Error & Record<string, unknown>;
   define(err, 'message', d.message);
   if (d.stack !== undefined) define(err, 'stack', d.stack);
   if (!cls) {

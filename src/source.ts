@@ -6,7 +6,7 @@
 // an error that names it. Caller's thread. Tests: test/functions.ts.
 import { parse } from 'acorn';
 import * as eslintScope from 'eslint-scope';
-import { runInThisContext } from 'node:vm';
+import { constants as vmConstants, runInThisContext } from 'node:vm';
 import { FunctionNotSendableError } from './errors.js';
 
 /** Globals every thread has: this thread's, as they were when the package loaded. */
@@ -93,7 +93,12 @@ function usesOuterThis(fn: AstNode): boolean {
 
 /** Thread: compiles a source sent by sourceOf(). */
 export function compileSource(source: string, label: string): Function {
-  const f: unknown = runInThisContext(source, { filename: `reactor-threads:${label}` });
+  const f: unknown = runInThisContext(source, {
+    filename: `reactor-threads:${label}`,
+    // `await import('node:fs')` inside a plain function uses the thread's
+    // loader. Node 20 warns that this is experimental, so only when used.
+    ...(source.includes('import(') && { importModuleDynamically: vmConstants.USE_MAIN_CONTEXT_DEFAULT_LOADER }),
+  });
   if (typeof f !== 'function') throw new FunctionNotSendableError(`${label} did not compile to a function`);
   return f;
 }

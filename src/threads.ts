@@ -28,8 +28,7 @@ export interface CallOptions {
 
 /** Anything with Twisted's callInThreadWithCallback: a ThreadPool, or a user's own pool. */
 export interface ThreadPoolLike {
-  callInThreadWithCallback<F extends AnyFunction>(
-    onResult: OnResult<Awaited<ReturnType<F>>>, f: TaskFunction<F>, ...args: Parameters<F>): void;
+  callInThreadWithCallback(onResult: OnResult<unknown>, f: unknown, ...args: unknown[]): void;
 }
 
 export type DeferToThread = {

@@ -83,7 +83,11 @@ export function* readTasks(batch: Buffer, transfers: ArrayBuffer[] | undefined):
 
 // ---- transfer ----
 
-const marked = new WeakSet<object>();
+// Shared through globalThis, like the threadable registry, so that a value
+// marked by one copy of the package is seen by another.
+const markedSlot = Symbol.for('reactor-threads.transfer.v1');
+const marked: WeakSet<object> = ((globalThis as unknown as Record<symbol, WeakSet<object> | undefined>)[markedSlot]
+  ??= new WeakSet<object>());
 
 /**
  * Marks an ArrayBuffer, a typed array or a Buffer, passed as an argument or

@@ -24,6 +24,13 @@ let idleTimer: NodeJS.Timeout | undefined;
 /** Batches run since this thread last returned to its loop. */
 let rounds = 0;
 const MAX_ROUNDS = 64;
+/**
+ * Mean synchronous run time per task (ms, moving average). Tiny tasks are
+ * taken in batches; slow ones one at a time, so that a sibling thread that
+ * frees up (or starts) meanwhile can take the next one.
+ */
+let meanRunMs = 0;
+const SLOW_TASK_MS = 0.5;
 
 function exitThread(): void {
   // Ends this thread only; its results are already in the owner's inbox.
@@ -34,7 +41,8 @@ function exitThread(): void {
 function pull(): void {
   if (idleTimer) { clearTimeout(idleTimer); idleTimer = undefined; }
   while (!stopping && inflight < concurrency) {
-    const r = native.poolTake(poolId, threadId, concurrency - inflight, inflight === 0 ? spinNs : 0);
+    const room = meanRunMs > SLOW_TASK_MS ? 1 : concurrency - inflight;
+    const r = native.poolTake(poolId, threadId, room, inflight === 0 ? spinNs : 0);
     if (r === 0) {
       rounds = 0;
       if (inflight === 0) armIdleTimer();
@@ -43,7 +51,10 @@ function pull(): void {
     if (r === 1) { stopping = true; break; }
     if (r === 2) { exitThread(); return; }
     const [batch, transfers] = Array.isArray(r) ? r : [r, undefined];
-    for (const t of readTasks(batch, transfers)) run(t);
+    const started = performance.now();
+    let n = 0;
+    for (const t of readTasks(batch, transfers)) { run(t); n++; }
+    meanRunMs = 0.8 * meanRunMs + 0.2 * ((performance.now() - started) / n);
     if (++rounds >= MAX_ROUNDS) {
       // Let this thread's own timers and I/O run before the next batch.
       rounds = 0;

@@ -1,0 +1,88 @@
+// Threadable task functions used by the tests (a CommonJS module).
+import { appendFileSync } from 'node:fs';
+import { threadId } from 'node:worker_threads';
+import { deferToThread, reactor, threadable, transfer } from 'reactor-threads';
+
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export const add = threadable(function add(a: number, b: number): number { return a + b; });
+export const addLater = threadable(async function addLater(a: number, b: number): Promise<number> {
+  await delay(5);
+  return a + b;
+});
+export const fail = threadable(function fail(message: string): never { throw new TypeError(message); });
+export const failLater = threadable(async function failLater(message: string): Promise<never> {
+  await delay(5);
+  throw new RangeError(message);
+});
+export const whereAmI = threadable(function whereAmI(): { threadId: number; io: boolean } {
+  return { threadId, io: reactor.isInIOThread() };
+});
+export const sleep = threadable(async function sleep(ms: number): Promise<number> {
+  await delay(ms);
+  return threadId;
+});
+export const spin = threadable(function spin(ms: number): number {
+  const end = Date.now() + ms;
+  while (Date.now() < end) { /* busy */ }
+  return threadId;
+});
+
+/** Calls deferToThread from inside a pool thread. */
+export const nestedAdd = threadable(async function nestedAdd(a: number, b: number): Promise<{ sum: number; outer: number; inner: number }> {
+  const inner = await deferToThread(whereAmI);
+  return { sum: await deferToThread(add, a, b), outer: threadId, inner: inner.threadId };
+});
+
+/** Returns `n` bytes of 9, moved rather than copied. */
+export const makeBytes = threadable(function makeBytes(n: number): Uint8Array {
+  return transfer(new Uint8Array(n).fill(9));
+});
+
+/** Appends `<threadId>:<label>` to a file: the order calls ran in, and where. */
+export const appendLine = threadable(function appendLine(file: string, label: string): void {
+  appendFileSync(file, `${threadId}:${label}\n`);
+});
+
+export class CustomError extends Error {
+  constructor(message: string, readonly detail: number) {
+    super(message);
+    this.name = 'CustomError';
+  }
+}
+threadable(CustomError);
+export const failCustom = threadable(function failCustom(detail: number): never {
+  throw new CustomError('custom failure', detail);
+});
+
+class UnregisteredError extends Error {
+  override name = 'UnregisteredError';
+}
+export const failUnregistered = threadable(function failUnregistered(): never {
+  throw new UnregisteredError('nobody registered me');
+});
+export const throwValue = threadable(function throwValue(v: unknown): never { throw v; });
+export const returnFunction = threadable(function returnFunction(): unknown { return () => 1; });
+
+// Per-thread state, to see what a thread does while it is idle.
+let ticks = 0;
+let timerFired = false;
+export const startTicking = threadable(function startTicking(): number {
+  setInterval(() => { ticks++; }, 5).unref();
+  return threadId;
+});
+export const readTicks = threadable(function readTicks(): { ticks: number; threadId: number } {
+  return { ticks, threadId };
+});
+export const leaveTimerBehind = threadable(function leaveTimerBehind(): number {
+  void delay(20).then(() => { timerFired = true; });
+  return threadId;
+});
+export const readTimerFired = threadable(function readTimerFired(): { fired: boolean; threadId: number } {
+  return { fired: timerFired, threadId };
+});
+
+// Two functions of one name in one module, and an anonymous one.
+export const firstTwin = threadable('twin', () => 'first');
+export const secondTwin = threadable('twin', () => 'second');
+export const anonymous = threadable((x: number) => x * 10);

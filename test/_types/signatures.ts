@@ -1,0 +1,33 @@
+// Type tests, compiled by `npm test` (tsc fails on an unused @ts-expect-error).
+import * as zlib from 'node:zlib';
+import { callMultipleInThread, deferToThread, deferToThreadPool, fromModule, reactor, ThreadPool, transfer } from 'reactor-threads';
+
+const add = (a: number, b: number): number => a + b;
+const greet = async (name: string): Promise<string> => `hi ${name}`;
+
+export const sum: Promise<number> = deferToThread(add, 1, 2);
+export const hello: Promise<string> = deferToThread(greet, 'x');
+// @ts-expect-error a string where f takes a number
+deferToThread(add, 1, 'two');
+// @ts-expect-error a missing argument
+deferToThread(add, 1);
+// @ts-expect-error the result is a number, not a string
+export const wrong: Promise<string> = deferToThread(add, 1, 2);
+// @ts-expect-error an async f unwraps: the result is a string, not a Promise
+export const nested: Promise<Promise<string>> = deferToThread(greet, 'x');
+
+const deflate = fromModule<typeof zlib.deflateSync>('node:zlib', 'deflateSync');
+export const bytes: Promise<Buffer> = deferToThread(deflate, Buffer.from('x'));
+// @ts-expect-error deflateSync takes an input buffer or string
+deferToThread(deflate, 42);
+
+const pool = new ThreadPool({ maxThreads: 2 });
+export const viaPool: Promise<number> = deferToThreadPool(reactor, pool, add, 1, 2);
+export const withSignal: Promise<number> = deferToThread.with({ signal: AbortSignal.timeout(10) })(add, 1, 2);
+// @ts-expect-error options are checked
+deferToThread.with({ signal: 5 });
+pool.callInThreadWithCallback((ok, result) => { void ok; void result; }, add, 1, 2);
+// @ts-expect-error callInThread checks arguments too
+pool.callInThread(add, 'a', 'b');
+export const many: Promise<void> = callMultipleInThread([[add, [1, 2]], [greet, ['x']]]);
+export const moved: Uint8Array = transfer(new Uint8Array(4));

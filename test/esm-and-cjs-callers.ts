@@ -1,0 +1,26 @@
+// Callers written as ES modules and as CommonJS both work, with
+// threadables of either kind; the entry script is never imported by a
+// thread.
+import test from 'ava';
+import { fixture, runChild } from './_helpers/child.js';
+
+test('an ES module caller runs ESM and CJS threadables and fromModule references', async (t) => {
+  const r = await runChild(fixture('caller-esm.mjs'));
+  t.is(r.code, 0, r.stderr);
+  t.deepEqual(JSON.parse(r.stdout), { triple: 12, add: 5, plain: 'plain:1', io: true });
+});
+
+test('a CommonJS caller runs CJS and ESM threadables and fromModule references', async (t) => {
+  const r = await runChild(fixture('caller-cjs.cjs'));
+  t.is(r.code, 0, r.stderr);
+  t.deepEqual(JSON.parse(r.stdout), { triple: 12, add: 5, plain: 'plain:1' });
+});
+
+test('a threadable defined in the entry script is sent as source, never imported', async (t) => {
+  const r = await runChild(fixture('entry-threadable.mjs'));
+  t.is(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { sum: number; starts: number; refused: string };
+  t.is(out.sum, 7);
+  t.is(out.starts, 1, 'the entry script ran once');
+  t.regex(out.refused, /entry script.*module of its own/);
+});

@@ -1,0 +1,95 @@
+// How a function crosses threads: threadable, fromModule, built-ins passed
+// directly, and the plain-function fallback with its free-variable check.
+import test from 'ava';
+import * as zlib from 'node:zlib';
+import { pbkdf2Sync } from 'node:crypto';
+import { deferToThread, fromModule, FunctionNotSendableError, threadable } from 'reactor-threads';
+import { anonymous, firstTwin, secondTwin } from './_fixtures/tasks.cjs';
+
+test('a threadable function of an ES module runs with its module scope', async (t) => {
+  const { triple } = await import('./_fixtures/tasks-esm.mjs');
+  t.is(await deferToThread(triple, 5), 15);
+});
+
+test('two functions registered under one name in one module stay distinct', async (t) => {
+  t.is(await deferToThread(firstTwin), 'first');
+  t.is(await deferToThread(secondTwin), 'second');
+});
+
+test('an anonymous threadable is found by its order of registration', async (t) => {
+  t.is(await deferToThread(anonymous, 4), 40);
+});
+
+test('fromModule runs an export of a relative module, resolved from the caller', async (t) => {
+  const plain = fromModule<(x: number) => string>('./_fixtures/tasks-esm.mjs', 'plainExport');
+  t.is(await deferToThread(plain, 7), 'plain:7');
+});
+
+test('fromModule runs an export of a built-in module', async (t) => {
+  const deflate = fromModule<typeof zlib.deflateSync>('node:zlib', 'deflateSync');
+  const out = await deferToThread(deflate, Buffer.from('hello hello hello'));
+  t.is(zlib.inflateSync(out).toString(), 'hello hello hello');
+});
+
+test('fromModule rejects at the call when the module cannot be found', async (t) => {
+  const missing = fromModule('./_fixtures/does-not-exist.mjs', 'f');
+  const err = await t.throwsAsync(deferToThread(missing), { instanceOf: FunctionNotSendableError });
+  t.regex(err!.message, /does-not-exist/);
+  t.truthy(err!.cause);
+});
+
+test('fromModule rejects an export that is not a function', async (t) => {
+  await t.throwsAsync(deferToThread(fromModule('node:zlib', 'constants')), { instanceOf: FunctionNotSendableError });
+});
+
+test('built-in functions passed directly are sent as module references', async (t) => {
+  const out = await deferToThread(zlib.gzipSync, Buffer.from('abc'));
+  t.is(zlib.gunzipSync(out).toString(), 'abc');
+  const key = await deferToThread(pbkdf2Sync, 'secret', 'salt', 1000, 16, 'sha256');
+  t.deepEqual(key, pbkdf2Sync('secret', 'salt', 1000, 16, 'sha256'));
+});
+
+test('a plain function that uses an outer variable is refused, naming it', async (t) => {
+  const factor = 3;
+  const err = await t.throwsAsync(deferToThread((x: number) => x * factor, 2), { instanceOf: FunctionNotSendableError });
+  t.regex(err!.message, /'factor'/);
+  t.regex(err!.message, /argument|threadable/);
+});
+
+test('a plain function that uses this from outside is refused', async (t) => {
+  const obj = { k: 2, times(x: number): number { return x * this.k; } };
+  await t.throwsAsync(deferToThread(obj.times, 2), { instanceOf: FunctionNotSendableError, message: /this/ });
+});
+
+test('a bound function is refused up front', async (t) => {
+  const bound = function f(this: unknown, x: number): number { return x; }.bind(null);
+  await t.throwsAsync(deferToThread(bound, 1), { instanceOf: FunctionNotSendableError, message: /bound/ });
+});
+
+test('a native function that is no module export is refused', async (t) => {
+  await t.throwsAsync(deferToThread(Math.max, 1, 2), { instanceOf: FunctionNotSendableError, message: /native/ });
+});
+
+test('a value that is not a function is refused with a rejection, not a throw', async (t) => {
+  const p = (deferToThread as (f: unknown) => Promise<unknown>)(42);
+  await t.throwsAsync(p, { instanceOf: FunctionNotSendableError, message: /number/ });
+});
+
+test('a method shorthand without this runs', async (t) => {
+  const helpers = { double(x: number): number { return x * 2; } };
+  t.is(await deferToThread(helpers.double, 21), 42);
+});
+
+test('globals and locals of the function itself are fine', async (t) => {
+  const f = (s: string): number => { const parts = s.split(','); return Math.max(...parts.map(Number)); };
+  t.is(await deferToThread(f, '1,9,3'), 9);
+});
+
+test('threadable refuses what is not a function, at the call', (t) => {
+  t.throws(() => threadable(5 as never), { instanceOf: TypeError });
+});
+
+test('threadable returns the function unchanged', (t) => {
+  const f = function localName(): number { return 1; };
+  t.is(threadable(f), f);
+});

@@ -1,0 +1,18 @@
+// A script that used the pool exits by itself once its work is done, with
+// no stop() call, from ESM (with top-level await) and from CommonJS.
+import test from 'ava';
+import { fixture, runChild } from './_helpers/child.js';
+
+test('an ES module that awaited deferToThread at top level exits by itself', async (t) => {
+  const r = await runChild(fixture('exit-after-await.mjs'));
+  t.false(r.timedOut, 'the process had to be killed');
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout.trim(), '3');
+});
+
+test('a CommonJS script that used a ThreadPool without stop() exits by itself', async (t) => {
+  const r = await runChild(fixture('exit-after-pool.cjs'));
+  t.false(r.timedOut, 'the process had to be killed');
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout.trim(), 'done 10');
+});

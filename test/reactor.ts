@@ -1,0 +1,35 @@
+// The reactor object: its pool side is the calling thread's own, and
+// isInIOThread is true only on a thread that serves itself.
+import test from 'ava';
+import { reactor, ThreadPool } from 'reactor-threads';
+import { fixture, runChild } from './_helpers/child.js';
+
+test('getThreadPool creates one started pool lazily and returns it again', (t) => {
+  const pool = reactor.getThreadPool();
+  t.true(pool instanceof ThreadPool);
+  t.true(pool.started);
+  t.is(pool.min, 0);
+  t.is(reactor.getThreadPool(), pool);
+});
+
+test('isInIOThread is false in a Worker that is not a pool thread (ava runs tests in Workers)', (t) => {
+  t.false(reactor.isInIOThread());
+});
+
+test('on the main thread, isInIOThread is true and callFromThread runs f on a later turn', async (t) => {
+  const r = await runChild(fixture('main-reactor.mjs'));
+  t.is(r.code, 0, r.stderr);
+  t.deepEqual(JSON.parse(r.stdout), { io: true, order: ['sync', 'called 1 2'], poolThreadIO: false });
+});
+
+test.serial('callInThread on the reactor runs on its pool', async (t) => {
+  const pool = reactor.getThreadPool();
+  const errors: unknown[] = [];
+  const onError = (e: unknown): void => { errors.push(e); };
+  pool.on('error', onError);
+  reactor.callInThread(() => { throw new SyntaxError('from callInThread'); });
+  await new Promise((r) => setTimeout(r, 300));
+  pool.off('error', onError);
+  t.is(errors.length, 1);
+  t.true(errors[0] instanceof SyntaxError);
+});

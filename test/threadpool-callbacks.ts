@@ -1,0 +1,78 @@
+// callInThread and callInThreadWithCallback: where onResult runs, in which
+// async context, and where fire-and-forget errors go.
+import test from 'ava';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { threadId } from 'node:worker_threads';
+import { ThreadPool } from 'reactor-threads';
+import { add, fail, whereAmI } from './_fixtures/tasks.cjs';
+
+const outcome = (pool: ThreadPool, f: unknown, ...args: unknown[]): Promise<[boolean, unknown, number]> =>
+  new Promise((resolve) => {
+    pool.callInThreadWithCallback((ok, value) => resolve([ok, value, threadId]), f as typeof add, ...(args as [number, number]));
+  });
+
+test('callInThreadWithCallback calls onResult(true, result) on the owner thread', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1 });
+  pool.start();
+  const [ok, value, where] = await outcome(pool, add, 2, 2);
+  t.true(ok);
+  t.is(value, 4);
+  t.is(where, threadId);
+  await pool.stop();
+});
+
+test('callInThreadWithCallback calls onResult(false, error) when f throws', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1 });
+  pool.start();
+  const [ok, value] = await outcome(pool, fail, 'nope');
+  t.false(ok);
+  t.true(value instanceof TypeError);
+  t.is((value as Error).message, 'nope');
+  await pool.stop();
+});
+
+test('onResult runs in the async context of the call', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1 });
+  pool.start();
+  const als = new AsyncLocalStorage<string>();
+  const seen = await new Promise<string | undefined>((resolve) => {
+    als.run('request-42', () => pool.callInThreadWithCallback(() => resolve(als.getStore()), add, 1, 1));
+  });
+  t.is(seen, 'request-42');
+  await pool.stop();
+});
+
+test('an awaited deferToThread continues in the caller\'s async context', async (t) => {
+  const { deferToThread } = await import('reactor-threads');
+  const als = new AsyncLocalStorage<number>();
+  const seen = await als.run(7, async () => { await deferToThread(add, 1, 1); return als.getStore(); });
+  t.is(seen, 7);
+});
+
+test('callInThread runs f off the IO thread and reports errors to error listeners', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1 });
+  pool.start();
+  const errors: unknown[] = [];
+  pool.on('error', (e) => errors.push(e));
+  pool.callInThread(fail, 'reported');
+  pool.callInThread(whereAmI);
+  await new Promise((r) => setTimeout(r, 200));
+  t.is(errors.length, 1);
+  t.true(errors[0] instanceof TypeError);
+  await pool.stop();
+});
+
+test('an error thrown by onResult goes to the pool\'s error listeners', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1 });
+  pool.start();
+  const reported = new Promise<unknown>((resolve) => pool.once('error', resolve));
+  pool.callInThreadWithCallback(() => { throw new EvalError('from onResult'); }, add, 1, 1);
+  t.true((await reported) instanceof EvalError);
+  await pool.stop();
+});
+
+test('callInThreadWithCallback throws a TypeError when onResult is not a function', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1 });
+  t.throws(() => pool.callInThreadWithCallback(undefined as never, add, 1, 1), { instanceOf: TypeError });
+  await pool.stop();
+});

@@ -1,0 +1,95 @@
+// ThreadPool start/stop: Twisted's semantics of started, joined, work
+// queued before start, stop joining its threads, and work after stop.
+import test from 'ava';
+import { deferToThreadPool, PoolStoppedError, reactor, ThreadPool } from 'reactor-threads';
+import { add, sleep } from './_fixtures/tasks.cjs';
+import { waitFor } from './_helpers/wait.js';
+
+test('a new pool is neither started nor joined and has no threads', async (t) => {
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 3, name: 'fresh' });
+  t.false(pool.started);
+  t.false(pool.joined);
+  t.is(pool.workers, 0);
+  t.is(pool.name, 'fresh');
+  t.is(pool.min, 1);
+  t.is(pool.max, 3);
+  await pool.stop();
+});
+
+test('start() starts minThreads threads', async (t) => {
+  const pool = new ThreadPool({ minThreads: 2, maxThreads: 4 });
+  pool.start();
+  t.true(pool.started);
+  t.is(pool.workers, 2);
+  await pool.stop();
+});
+
+test('stop() resolves once every thread has exited, and marks the pool joined', async (t) => {
+  const pool = new ThreadPool({ minThreads: 2, maxThreads: 2 });
+  pool.start();
+  await deferToThreadPool(reactor, pool, add, 1, 1);
+  await pool.stop();
+  t.true(pool.joined);
+  t.false(pool.started);
+  t.is(pool.workers, 0);
+});
+
+test('stop() lets running tasks finish and rejects queued ones', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1, concurrentTasksPerThread: 1 });
+  pool.start();
+  const running = deferToThreadPool(reactor, pool, sleep, 100);
+  t.true(await waitFor(() => pool.busy === 1));  // the thread took it
+  const queued = t.throwsAsync(deferToThreadPool(reactor, pool, add, 1, 1), { instanceOf: PoolStoppedError });
+  const stopped = pool.stop();
+  t.is(typeof (await running), 'number');
+  await queued;
+  await stopped;
+});
+
+test('stop({ drain: true }) runs queued work before the threads exit', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1, concurrentTasksPerThread: 1 });
+  pool.start();
+  const all = [deferToThreadPool(reactor, pool, sleep, 30), deferToThreadPool(reactor, pool, add, 2, 2)];
+  await pool.stop({ drain: true });
+  const [, sum] = await Promise.all(all);
+  t.is(sum, 4);
+});
+
+test('work submitted after stop() is rejected with PoolStoppedError', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1 });
+  pool.start();
+  await pool.stop();
+  await t.throwsAsync(deferToThreadPool(reactor, pool, add, 1, 1), { instanceOf: PoolStoppedError, code: 'ERR_POOL_STOPPED' } as never);
+  const outcomes: boolean[] = [];
+  pool.callInThreadWithCallback((ok) => { outcomes.push(ok); }, add, 1, 1);
+  await new Promise((r) => setImmediate(r));
+  t.deepEqual(outcomes, [false]);
+  t.throws(() => pool.start(), { instanceOf: PoolStoppedError });
+});
+
+test('stop() is idempotent and returns the same Promise', async (t) => {
+  const pool = new ThreadPool({ minThreads: 1 });
+  pool.start();
+  const a = pool.stop();
+  t.is(pool.stop(), a);
+  await a;
+});
+
+test('a pool stopped before it started rejects what was queued', async (t) => {
+  const pool = new ThreadPool();
+  const queued = deferToThreadPool(reactor, pool, add, 1, 1);
+  await pool.stop();
+  await t.throwsAsync(queued, { instanceOf: PoolStoppedError });
+});
+
+test('await using stops the pool', async (t) => {
+  let pool: ThreadPool | undefined;
+  {
+    await using p = new ThreadPool({ minThreads: 1 });
+    p.start();
+    pool = p;
+    t.is(await deferToThreadPool(reactor, p, add, 2, 3), 5);
+  }
+  t.true(pool.joined);
+  t.is(pool.workers, 0);
+});

@@ -1,0 +1,92 @@
+// ThreadPool sizing: adjustPoolsize bounds, growth up to max, shrinking to
+// min after the idle timeout, and suggestThreadPoolSize.
+import test from 'ava';
+import { deferToThreadPool, reactor, ThreadPool } from 'reactor-threads';
+import { sleep, spin } from './_fixtures/tasks.cjs';
+import { waitFor } from './_helpers/wait.js';
+
+
+test('options are validated with errors that name them', (t) => {
+  t.throws(() => new ThreadPool({ minThreads: -1 }), { instanceOf: RangeError, message: /minThreads/ });
+  t.throws(() => new ThreadPool({ maxThreads: 0 }), { instanceOf: RangeError, message: /maxThreads/ });
+  t.throws(() => new ThreadPool({ minThreads: 3, maxThreads: 2 }), { instanceOf: RangeError, message: /minThreads/ });
+  t.throws(() => new ThreadPool({ maxThreads: 1.5 }), { instanceOf: TypeError, message: /maxThreads/ });
+  t.throws(() => new ThreadPool({ idleTimeout: -5 }), { instanceOf: RangeError, message: /idleTimeout/ });
+  t.throws(() => new ThreadPool({ concurrentTasksPerThread: 0 }), { instanceOf: RangeError, message: /concurrentTasksPerThread/ });
+  t.throws(() => new ThreadPool({ name: 5 as never }), { instanceOf: TypeError, message: /name/ });
+});
+
+test('adjustPoolsize rejects min < 0 and min > max with a RangeError', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 4 });
+  t.throws(() => pool.adjustPoolsize(-1, 2), { instanceOf: RangeError });
+  t.throws(() => pool.adjustPoolsize(3, 2), { instanceOf: RangeError });
+  t.is(pool.min, 0);
+  t.is(pool.max, 4);
+  pool.adjustPoolsize(1, 3);
+  t.is(pool.min, 1);
+  t.is(pool.max, 3);
+  pool.adjustPoolsize(undefined, 5);
+  t.is(pool.min, 1);
+  t.is(pool.max, 5);
+  await pool.stop();
+});
+
+test('adjustPoolsize on a started pool starts threads up to the new min', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 4 });
+  pool.start();
+  t.is(pool.workers, 0);
+  pool.adjustPoolsize(3, 4);
+  t.is(pool.workers, 3);
+  await pool.stop();
+});
+
+test('a busy pool grows to max and no further', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 3, concurrentTasksPerThread: 1 });
+  pool.start();
+  const ids = await Promise.all(Array.from({ length: 9 }, () => deferToThreadPool(reactor, pool, sleep, 100)));
+  t.is(new Set(ids).size, 3);
+  t.true(pool.workers <= 3);
+  await pool.stop();
+});
+
+test('idle threads above min exit after the idle timeout', async (t) => {
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 3, idleTimeout: 50, concurrentTasksPerThread: 1 });
+  pool.start();
+  await Promise.all(Array.from({ length: 6 }, () => deferToThreadPool(reactor, pool, sleep, 100)));
+  t.is(pool.workers, 3);
+  t.true(await waitFor(() => pool.workers === 1), `still ${pool.workers} threads`);
+  await new Promise((r) => setTimeout(r, 150));
+  t.is(pool.workers, 1);  // never below min
+  await pool.stop();
+});
+
+test('lowering max makes surplus idle threads exit', async (t) => {
+  const pool = new ThreadPool({ minThreads: 3, maxThreads: 3, idleTimeout: Infinity });
+  pool.start();
+  await Promise.all(Array.from({ length: 3 }, () => deferToThreadPool(reactor, pool, spin, 1)));
+  pool.adjustPoolsize(0, 1);
+  t.true(await waitFor(() => pool.workers === 1), `still ${pool.workers} threads`);
+  await pool.stop();
+});
+
+test('live counts report workers, busy, idle and queued', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1, concurrentTasksPerThread: 1 });
+  pool.start();
+  const running = deferToThreadPool(reactor, pool, spin, 200);
+  const queued = deferToThreadPool(reactor, pool, spin, 1);
+  t.true(await waitFor(() => pool.busy === 1));
+  t.is(pool.workers, 1);
+  t.is(pool.queued, 1);
+  t.is(pool.idle, 0);
+  await Promise.all([running, queued]);
+  t.true(await waitFor(() => pool.idle === 1 && pool.busy === 0));
+  await pool.stop();
+});
+
+test('suggestThreadPoolSize sets the max of the reactor\'s pool', (t) => {
+  reactor.suggestThreadPoolSize(3);
+  t.is(reactor.getThreadPool().max, 3);
+  reactor.suggestThreadPoolSize(2);
+  t.is(reactor.getThreadPool().max, 2);
+  t.throws(() => reactor.suggestThreadPoolSize(0), { instanceOf: RangeError });
+});
