@@ -33,7 +33,8 @@ let meanRunMs = 0;
 const SLOW_TASK_MS = 0.5;
 
 function exitThread(): void {
-  // Ends this thread only; its results are already in the owner's inbox.
+  // Ends this thread only, once its results are in the owner's inbox.
+  if (held) { held.push(exitThread); return; }
   process.exit(0);
 }
 
@@ -135,6 +136,30 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
     && typeof (v as { then?: unknown }).then === 'function';
 }
 
+/**
+ * Results waiting for this thread's stdout/stderr to reach the owner. A
+ * Worker's console output travels to the parent over a port; a result
+ * must not overtake it, or the owner may settle (and the process exit)
+ * before the task's own output is printed. Later results queue behind
+ * held ones, so one thread's results keep their order.
+ */
+let held: (() => void)[] | undefined;
+
+function post(send: () => void): void {
+  if (held) { held.push(send); return; }
+  if (process.stdout.writableLength === 0 && process.stderr.writableLength === 0) { send(); return; }
+  held = [send];
+  let waiting = 2;
+  const flushed = (): void => {
+    if (--waiting > 0) return;
+    const sends = held!;
+    held = undefined;
+    for (const s of sends) s();
+  };
+  process.stdout.write('', flushed);
+  process.stderr.write('', flushed);
+}
+
 function succeed(taskId: number, value: unknown): void {
   let encoded;
   try {
@@ -143,11 +168,12 @@ function succeed(taskId: number, value: unknown): void {
     fail(taskId, new ValueNotCloneableError('the result', e));
     return;
   }
-  native.poolComplete(poolId, threadId, taskId, TaskStatus.Fulfilled, encoded.bytes, encoded.transfers);
+  post(() => native.poolComplete(poolId, threadId, taskId, TaskStatus.Fulfilled, encoded.bytes, encoded.transfers));
 }
 
 function fail(taskId: number, error: unknown): void {
-  native.poolComplete(poolId, threadId, taskId, TaskStatus.Rejected, serialize(encodeThrow(error)));
+  const bytes = serialize(encodeThrow(error));
+  post(() => native.poolComplete(poolId, threadId, taskId, TaskStatus.Rejected, bytes));
 }
 
 markPoolThread();

@@ -16,3 +16,9 @@ test('a CommonJS script that used a ThreadPool without stop() exits by itself', 
   t.is(r.code, 0, r.stderr);
   t.is(r.stdout.trim(), 'done 10');
 });
+
+test('output a thread printed during its task is not lost when the process exits', async (t) => {
+  const r = await runChild(fixture('exit-after-logging.mjs'));
+  t.is(r.code, 0, r.stderr);
+  t.deepEqual(r.stdout.trim().split('\n'), ['multi 1', 'multi 2', 'multi 3', 'single']);
+});
