@@ -4,6 +4,7 @@
 // Tests: test/transfer.ts, test/errors.ts.
 import { DefaultDeserializer, DefaultSerializer, deserialize, serialize } from 'node:v8';
 import { ValueNotCloneableError } from './errors.js';
+import { decodeFast, encodeFastList, encodeFastOne, FAST_LIST, FAST_ONE } from './fast-codec.js';
 
 /** How a thread finds the function a task names. Sent once per pool and function. */
 export type FunctionDescriptor =
@@ -159,7 +160,11 @@ const viewTypes: Function[] = [
   Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array, DataView,
 ];
 
-/** A value ready for the native queue. */
+/**
+ * A value ready for the native queue. `bytes` may be a shared scratch
+ * buffer (the fast path): hand it to native, which copies it, before the
+ * next encode, or copy it.
+ */
 export interface Encoded {
   bytes: Buffer;
   transfers: ArrayBuffer[] | undefined;
@@ -183,7 +188,14 @@ export function encodeValue(value: unknown, tops: readonly unknown[]): Encoded {
   return { bytes: s.releaseBuffer(), transfers: moved };
 }
 
+/** A result: the fast path when it is a primitive, else encodeValue. */
+export function encodeResult(value: unknown): Encoded {
+  const fast = encodeFastOne(value);
+  return fast ? { bytes: fast, transfers: undefined } : encodeValue(value, [value]);
+}
+
 export function decodeValue(bytes: Buffer, transfers: ArrayBuffer[] | undefined): unknown {
+  if (bytes[0] === FAST_LIST || bytes[0] === FAST_ONE) return decodeFast(bytes);
   if (!transfers) return deserialize(bytes);
   const d = new MovingDeserializer(bytes, transfers);
   transfers.forEach((ab, i) => d.transferArrayBuffer(i, ab));
@@ -196,6 +208,8 @@ export function decodeValue(bytes: Buffer, transfers: ArrayBuffer[] | undefined)
  * cannot be cloned (`args[1]`) as a ValueNotCloneableError.
  */
 export function encodeArgs(args: readonly unknown[]): Encoded {
+  const fast = encodeFastList(args);
+  if (fast) return { bytes: fast, transfers: undefined };
   try {
     return encodeValue(args, args);
   } catch (e) {

@@ -11,7 +11,7 @@ import { hold, setWorkListener } from './loop.js';
 import { native } from './native.js';
 import { isPoolThreadData } from './pool-thread-data.js';
 import { markPoolThread } from './reactor.js';
-import { decodeValue, encodeValue, readTasks, TaskStatus, type FunctionDescriptor, type TaskMessage } from './wire.js';
+import { decodeValue, encodeResult, readTasks, TaskStatus, type FunctionDescriptor, type TaskMessage } from './wire.js';
 
 if (!isPoolThreadData(workerData)) throw new Error('reactor-threads: worker.js is started by a ThreadPool only');
 const { poolId, threadId, concurrency, idleTimeout, spinNs } = workerData;
@@ -34,7 +34,7 @@ const SLOW_TASK_MS = 0.5;
 
 function exitThread(): void {
   // Ends this thread only, once its results are in the owner's inbox.
-  if (held) { held.push(exitThread); return; }
+  if (held) { afterStdio(exitThread); return; }
   process.exit(0);
 }
 
@@ -145,9 +145,18 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
  */
 let held: (() => void)[] | undefined;
 
-function post(send: () => void): void {
+function post(taskId: number, status: TaskStatus, bytes: Buffer, transfers?: ArrayBuffer[]): void {
+  if (!held && process.stdout.writableLength === 0 && process.stderr.writableLength === 0) {
+    native.poolComplete(poolId, threadId, taskId, status, bytes, transfers);
+    return;
+  }
+  // Held: `bytes` may be the codec's scratch buffer, so keep a copy.
+  const copy = Buffer.from(bytes);
+  afterStdio(() => native.poolComplete(poolId, threadId, taskId, status, copy, transfers));
+}
+
+function afterStdio(send: () => void): void {
   if (held) { held.push(send); return; }
-  if (process.stdout.writableLength === 0 && process.stderr.writableLength === 0) { send(); return; }
   held = [send];
   let waiting = 2;
   const flushed = (): void => {
@@ -163,17 +172,16 @@ function post(send: () => void): void {
 function succeed(taskId: number, value: unknown): void {
   let encoded;
   try {
-    encoded = encodeValue(value, [value]);
+    encoded = encodeResult(value);
   } catch (e) {
     fail(taskId, new ValueNotCloneableError('the result', e));
     return;
   }
-  post(() => native.poolComplete(poolId, threadId, taskId, TaskStatus.Fulfilled, encoded.bytes, encoded.transfers));
+  post(taskId, TaskStatus.Fulfilled, encoded.bytes, encoded.transfers);
 }
 
 function fail(taskId: number, error: unknown): void {
-  const bytes = serialize(encodeThrow(error));
-  post(() => native.poolComplete(poolId, threadId, taskId, TaskStatus.Rejected, bytes));
+  post(taskId, TaskStatus.Rejected, serialize(encodeThrow(error)));
 }
 
 markPoolThread();
