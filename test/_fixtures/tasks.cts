@@ -86,3 +86,8 @@ export const readTimerFired = threadable(function readTimerFired(): { fired: boo
 export const firstTwin = threadable('twin', () => 'first');
 export const secondTwin = threadable('twin', () => 'second');
 export const anonymous = threadable((x: number) => x * 10);
+
+/** Ends the thread that runs it. */
+export const exitThread = threadable(function exitThread(code: number): never {
+  process.exit(code);
+});
