@@ -101,6 +101,40 @@ constexpr size_t kMessageHeader = 32;
 //   u32 reserved | payload bytes
 constexpr size_t kTaskHeader = 24;
 
+// A batch for JS: one Buffer of [header | payload] records, plus the moved
+// ArrayBuffers of all records in order (undefined when there are none).
+// `frame_of(item)` gives an item's Frame; `write_header(item, p)` writes
+// its `header_size` bytes of header at p.
+struct Batch {
+  Napi::Value buffer;
+  Napi::Value transfers;
+};
+
+template <typename Items, typename FrameOf, typename WriteHeader>
+Batch WriteBatch(Napi::Env env, Items& items, size_t header_size,
+                 FrameOf frame_of, WriteHeader write_header) {
+  size_t total = 0, ntransfers = 0;
+  for (auto& item : items) {
+    Frame& f = frame_of(item);
+    total += header_size + f.bytes.size();
+    ntransfers += f.transfers.size();
+  }
+  auto out = Napi::Buffer<uint8_t>::New(env, total);
+  uint8_t* p = out.Data();
+  Napi::Array abs;
+  if (ntransfers) abs = Napi::Array::New(env, ntransfers);
+  uint32_t ai = 0;
+  for (auto& item : items) {
+    Frame& f = frame_of(item);
+    write_header(item, p);
+    p += header_size;
+    if (!f.bytes.empty()) std::memcpy(p, f.bytes.data(), f.bytes.size());
+    p += f.bytes.size();
+    for (auto& block : f.transfers) abs.Set(ai++, ToArrayBuffer(env, block));
+  }
+  return Batch{out, ntransfers ? Napi::Value(abs) : env.Undefined()};
+}
+
 // TSFN callback, on the reactor's own thread: drain the inbox in one batch
 // and hand it to the JS onWake(batch, transfers, workSignalled).
 void CallJs(napi_env raw_env, napi_value js_cb, void* context, void*) {
@@ -111,37 +145,21 @@ void CallJs(napi_env raw_env, napi_value js_cb, void* context, void*) {
   bool work = false;
   reactor->Drain(&batch, &work);
   Napi::HandleScope scope(env);
-  Napi::Value buffer = env.Undefined();
-  Napi::Value transfers = env.Undefined();
+  Batch out{env.Undefined(), env.Undefined()};
   if (!batch.empty()) {
-    size_t total = 0, ntransfers = 0;
-    for (auto& m : batch) {
-      total += kMessageHeader + m.frame.bytes.size();
-      ntransfers += m.frame.transfers.size();
-    }
-    auto out = Napi::Buffer<uint8_t>::New(env, total);
-    uint8_t* p = out.Data();
-    Napi::Array abs;
-    if (ntransfers) abs = Napi::Array::New(env, ntransfers);
-    uint32_t ai = 0;
-    for (auto& m : batch) {
-      PutF64(p, m.task_id);
-      PutU32(p + 8, static_cast<uint32_t>(m.kind));
-      PutU32(p + 12, m.status);
-      PutU32(p + 16, m.pool_id);
-      PutU32(p + 20, static_cast<uint32_t>(m.frame.bytes.size()));
-      PutU32(p + 24, static_cast<uint32_t>(m.frame.transfers.size()));
-      PutU32(p + 28, 0);
-      p += kMessageHeader;
-      if (!m.frame.bytes.empty())
-        std::memcpy(p, m.frame.bytes.data(), m.frame.bytes.size());
-      p += m.frame.bytes.size();
-      for (auto& t : m.frame.transfers) abs.Set(ai++, ToArrayBuffer(env, t));
-    }
-    buffer = out;
-    if (ntransfers) transfers = abs;
+    out = WriteBatch(
+        env, batch, kMessageHeader, [](Message& m) -> Frame& { return m.frame; },
+        [](Message& m, uint8_t* p) {
+          PutF64(p, m.task_id);
+          PutU32(p + 8, static_cast<uint32_t>(m.kind));
+          PutU32(p + 12, m.status);
+          PutU32(p + 16, m.pool_id);
+          PutU32(p + 20, static_cast<uint32_t>(m.frame.bytes.size()));
+          PutU32(p + 24, static_cast<uint32_t>(m.frame.transfers.size()));
+          PutU32(p + 28, 0);
+        });
   }
-  napi_value argv[3] = {buffer, transfers, Napi::Boolean::New(env, work)};
+  napi_value argv[3] = {out.buffer, out.transfers, Napi::Boolean::New(env, work)};
   napi_value recv;
   napi_get_undefined(raw_env, &recv);
   // onWake catches everything it can; a throw that escapes is reported by
@@ -309,32 +327,19 @@ Napi::Value PoolTake(const Napi::CallbackInfo& info) {
   if (r == TakeResult::kNone) return Napi::Number::New(env, 0);
   if (r == TakeResult::kStopping) return Napi::Number::New(env, 1);
   if (r == TakeResult::kRetire) return Napi::Number::New(env, 2);
-  size_t total = 0, ntransfers = 0;
-  for (auto& t : tasks) {
-    total += kTaskHeader + t.frame.bytes.size();
-    ntransfers += t.frame.transfers.size();
-  }
-  auto out = Napi::Buffer<uint8_t>::New(env, total);
-  uint8_t* p = out.Data();
-  Napi::Array abs;
-  if (ntransfers) abs = Napi::Array::New(env, ntransfers);
-  uint32_t ai = 0;
-  for (auto& t : tasks) {
-    PutF64(p, t.id);
-    PutU32(p + 8, t.fn_id);
-    PutU32(p + 12, static_cast<uint32_t>(t.frame.bytes.size()));
-    PutU32(p + 16, static_cast<uint32_t>(t.frame.transfers.size()));
-    PutU32(p + 20, 0);
-    p += kTaskHeader;
-    if (!t.frame.bytes.empty())
-      std::memcpy(p, t.frame.bytes.data(), t.frame.bytes.size());
-    p += t.frame.bytes.size();
-    for (auto& b : t.frame.transfers) abs.Set(ai++, ToArrayBuffer(env, b));
-  }
-  if (!ntransfers) return out;
+  Batch out = WriteBatch(
+      env, tasks, kTaskHeader, [](Task& t) -> Frame& { return t.frame; },
+      [](Task& t, uint8_t* p) {
+        PutF64(p, t.id);
+        PutU32(p + 8, t.fn_id);
+        PutU32(p + 12, static_cast<uint32_t>(t.frame.bytes.size()));
+        PutU32(p + 16, static_cast<uint32_t>(t.frame.transfers.size()));
+        PutU32(p + 20, 0);
+      });
+  if (out.transfers.IsUndefined()) return out.buffer;
   Napi::Array pair = Napi::Array::New(env, 2);
-  pair.Set(0u, out);
-  pair.Set(1u, abs);
+  pair.Set(0u, out.buffer);
+  pair.Set(1u, out.transfers);
   return pair;
 }
 

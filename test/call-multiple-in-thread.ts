@@ -1,6 +1,7 @@
 // callMultipleInThread: one dispatch, one thread, in order; an error stops
 // the rest and is reported, never an unhandled rejection.
 import test from 'ava';
+import { waitFor } from './_helpers/wait.js';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,7 +47,8 @@ test.serial('an unawaited failing call causes no unhandled rejection', async (t)
   const onUnhandled = (): void => { unhandled++; };
   process.on('unhandledRejection', onUnhandled);
   void callMultipleInThread([[fail, ['ignored']]]);
-  await new Promise((r) => setTimeout(r, 300));
+  await waitFor(() => reported > 0);
+  await new Promise((r) => setTimeout(r, 100));  // an unhandled rejection would surface by now
   process.off('unhandledRejection', onUnhandled);
   pool.off('error', listener);
   t.is(reported, 1);

@@ -1,6 +1,7 @@
 // The reactor object: its pool side is the calling thread's own, and
 // isInIOThread is true only on a thread that serves itself.
 import test from 'ava';
+import { waitFor } from './_helpers/wait.js';
 import { reactor, ThreadPool } from 'reactor-threads';
 import { fixture, runChild } from './_helpers/child.js';
 
@@ -28,7 +29,7 @@ test.serial('callInThread on the reactor runs on its pool', async (t) => {
   const onError = (e: unknown): void => { errors.push(e); };
   pool.on('error', onError);
   reactor.callInThread(() => { throw new SyntaxError('from callInThread'); });
-  await new Promise((r) => setTimeout(r, 300));
+  await waitFor(() => errors.length > 0);
   pool.off('error', onError);
   t.is(errors.length, 1);
   t.true(errors[0] instanceof SyntaxError);

@@ -1,6 +1,7 @@
 // A thread that dies under a task: the task rejects with ThreadDiedError,
 // other work is unaffected and the pool replaces the thread.
 import test from 'ava';
+import { waitFor } from './_helpers/wait.js';
 import { deferToThreadPool, reactor, ThreadDiedError, ThreadPool } from 'reactor-threads';
 import { add, exitThread } from './_fixtures/tasks.cjs';
 
@@ -20,7 +21,7 @@ test('an uncaught error thrown later by a timer kills the thread; the pool still
   const errors: unknown[] = [];
   pool.on('error', (e) => errors.push(e));
   await deferToThreadPool(reactor, pool, () => { setTimeout(() => { throw new Error('late'); }, 5); });
-  await new Promise((r) => setTimeout(r, 200));
+  t.true(await waitFor(() => errors.length > 0));
   t.is(errors.length, 1);
   t.true(errors[0] instanceof ThreadDiedError);
   t.is(await deferToThreadPool(reactor, pool, add, 2, 2), 4);

@@ -1,6 +1,7 @@
 // callInThread and callInThreadWithCallback: where onResult runs, in which
 // async context, and where fire-and-forget errors go.
 import test from 'ava';
+import { waitFor } from './_helpers/wait.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { threadId } from 'node:worker_threads';
 import { ThreadPool } from 'reactor-threads';
@@ -56,7 +57,8 @@ test('callInThread runs f off the IO thread and reports errors to error listener
   pool.on('error', (e) => errors.push(e));
   pool.callInThread(fail, 'reported');
   pool.callInThread(whereAmI);
-  await new Promise((r) => setTimeout(r, 200));
+  t.true(await waitFor(() => errors.length > 0));
+  await new Promise((r) => setTimeout(r, 50));
   t.is(errors.length, 1);
   t.true(errors[0] instanceof TypeError);
   await pool.stop();
