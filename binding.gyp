@@ -4,6 +4,7 @@
       "target_name": "reactor_threads",
       "sources": [
         "native/addon.cc",
+        "native/bridge.cc",
         "native/pool.cc",
         "native/reactor.cc",
         "native/registry.cc"

@@ -93,7 +93,7 @@ void PutU32(uint8_t* p, uint32_t v) { std::memcpy(p, &v, 4); }
 void PutF64(uint8_t* p, double v) { std::memcpy(p, &v, 8); }
 
 // Inbox batch layout, per message (little endian; src/wire.ts reads it):
-//   f64 task id | u32 kind | u32 status | u32 pool id | u32 byte length |
+//   f64 id | u32 kind | u32 status | u32 ref | u32 byte length |
 //   u32 transfer count | u32 reserved | payload bytes
 constexpr size_t kMessageHeader = 32;
 // Task batch layout, per task:
@@ -150,10 +150,10 @@ void CallJs(napi_env raw_env, napi_value js_cb, void* context, void*) {
     out = WriteBatch(
         env, batch, kMessageHeader, [](Message& m) -> Frame& { return m.frame; },
         [](Message& m, uint8_t* p) {
-          PutF64(p, m.task_id);
+          PutF64(p, m.id);
           PutU32(p + 8, static_cast<uint32_t>(m.kind));
           PutU32(p + 12, m.status);
-          PutU32(p + 16, m.pool_id);
+          PutU32(p + 16, m.ref);
           PutU32(p + 20, static_cast<uint32_t>(m.frame.bytes.size()));
           PutU32(p + 24, static_cast<uint32_t>(m.frame.transfers.size()));
           PutU32(p + 28, 0);
@@ -185,12 +185,17 @@ void CleanupEnv(void* arg) {
     Registry::Get().RemovePool(id);
   }
   if (state->reactor) {
-    Registry::Get().RemoveReactor(state->reactor->id());
+    uint32_t id = state->reactor->id();
+    Registry::Get().RemoveReactor(id);
     state->reactor->Close();
+    // Nobody will answer the calls parked on this reactor now.
+    Registry::Get().WakeCallsTo(id, CallStatus::kReactorGone);
+    if (Registry::Get().MainReactor() == id)
+      Registry::Get().WakeAllCalls(CallStatus::kReactorGone);
   }
 }
 
-// init(onWake) -> reactor id. Main thread of the environment, once.
+// init(onWake, isMainThread) -> reactor id. Once per environment.
 Napi::Value Init(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   EnvState* state = State(env);
@@ -215,6 +220,7 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   reactor->Open(tsfn);
   state->reactor = reactor;
   Registry::Get().AddReactor(reactor);
+  if (info.Length() > 1 && info[1].ToBoolean()) Registry::Get().SetMainReactor(reactor->id());
   napi_add_env_cleanup_hook(env, CleanupEnv, state);
   return Napi::Number::New(env, reactor->id());
 }
@@ -354,6 +360,18 @@ Napi::Value PoolComplete(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), ok);
 }
 
+// poolRequeue(id, threadId, taskId, fnId, payload, transfers?): hands back
+// a task this thread took but has not started.
+Napi::Value PoolRequeue(const Napi::CallbackInfo& info) {
+  auto pool = Registry::Get().FindPool(U32(info, 0));
+  if (!pool) return info.Env().Undefined();
+  Task task{info[2].As<Napi::Number>().DoubleValue(), U32(info, 3), Frame{},
+            MonotonicNs()};
+  if (!ReadFrame(info, 4, 5, &task.frame)) return {};
+  pool->Requeue(U32(info, 1), std::move(task));
+  return info.Env().Undefined();
+}
+
 Napi::Value PoolTryRetire(const Napi::CallbackInfo& info) {
   auto pool = Registry::Get().FindPool(U32(info, 0));
   if (!pool) return Napi::Boolean::New(info.Env(), true);
@@ -365,6 +383,8 @@ Napi::Value PoolStop(const Napi::CallbackInfo& info) {
   auto pool = PoolArg(info, 0);
   if (!pool) return {};
   auto removed = pool->Stop(info[1].ToBoolean());
+  // Its threads' blocking calls end now, with a typed error.
+  Registry::Get().WakeCallsOfPool(pool->id(), CallStatus::kPoolStopped);
   Napi::Array out = Napi::Array::New(info.Env(), removed.size());
   for (uint32_t i = 0; i < removed.size(); ++i)
     out.Set(i, Napi::Number::New(info.Env(), removed[i]));
@@ -396,6 +416,142 @@ Napi::Value PoolCountsJs(const Napi::CallbackInfo& info) {
   return o;
 }
 
+
+// ---- the bridge ----
+
+Napi::Value MainReactor(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), Registry::Get().MainReactor());
+}
+
+// internFunction(descriptor) -> id, the same on every thread.
+Napi::Value InternFunction(const Napi::CallbackInfo& info) {
+  if (!Check(info, info.Length() > 0 && info[0].IsBuffer(), "descriptor buffer")) return {};
+  auto b = info[0].As<Napi::Buffer<uint8_t>>();
+  return Napi::Number::New(
+      info.Env(),
+      Registry::Get().InternFunction(std::vector<uint8_t>(b.Data(), b.Data() + b.Length())));
+}
+
+Napi::Value InternedFunction(const Napi::CallbackInfo& info) {
+  auto bytes = Registry::Get().InternedFunction(U32(info, 0));
+  if (bytes.empty()) return info.Env().Undefined();
+  return Napi::Buffer<uint8_t>::Copy(info.Env(), bytes.data(), bytes.size());
+}
+
+// bridgePost(target, refKind, ref, payload, transfers?) -> posted.
+// callFromThread: queues the call and returns at once.
+Napi::Value BridgePost(const Napi::CallbackInfo& info) {
+  auto target = Registry::Get().FindReactor(U32(info, 0));
+  Frame frame;
+  if (!ReadFrame(info, 3, 4, &frame)) return {};
+  bool ok = target && target->Post(Message{MessageKind::kCall, U32(info, 1),
+                                           U32(info, 2), 0, std::move(frame)});
+  return Napi::Boolean::New(info.Env(), ok);
+}
+
+// Whether this (Worker) environment can still run JS. Once the Worker is
+// being terminated, N-API refuses calls that would run JS with
+// napi_pending_exception: that is how a parked caller learns that its own
+// thread is going away, since its cleanup hooks run only after it returns.
+bool CanRunJs(napi_env env) {
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return false;
+  napi_value global, value;
+  bool ok = napi_get_global(env, &global) == napi_ok &&
+            napi_get_named_property(env, global, "undefined", &value) == napi_ok;
+  napi_close_handle_scope(env, scope);
+  return ok;
+}
+
+thread_local SpinBudget spin_budget;
+
+// bridgeCall(target, refKind, ref, payload, transfers, timeoutMs, poolId,
+//            threadId) -> [status, reply, replyTransfers?] when answered,
+// else a bare status. poolId/threadId: the caller's, when it is a pool
+// thread (0 otherwise).
+// blockingCallFromThread: posts the call, then waits for the answer. The
+// status values are CallStatus (native/bridge.h). When the wait ended
+// because this environment is terminating, every N-API call may fail, and
+// node-addon-api would abort the process on a failed call: the unanswered
+// outcomes are returned with raw N-API, ignoring failures, never thrown.
+Napi::Value BridgeCall(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnvState* state = State(env);
+  if (!Check(info, state->reactor != nullptr, "init() first")) return {};
+  uint32_t target_id = U32(info, 0);
+  double timeout_ms = info[5].As<Napi::Number>().DoubleValue();
+  uint32_t pool_id = U32(info, 6);
+  uint32_t thread_id = U32(info, 7);
+  auto bare = [&](CallStatus status) -> Napi::Value {
+    napi_value v = nullptr;
+    if (napi_create_uint32(env, static_cast<uint32_t>(status), &v) != napi_ok) return Napi::Value();
+    return Napi::Value(env, v);
+  };
+  Frame frame;
+  if (!ReadFrame(info, 3, 4, &frame)) return {};
+  auto target = Registry::Get().FindReactor(target_id);
+  if (!target) return bare(CallStatus::kReactorGone);
+  bool deadlock = false;
+  auto slot = Registry::Get().OpenCall(state->reactor->id(), target_id, pool_id, &deadlock);
+  if (!slot) return bare(deadlock ? CallStatus::kWouldDeadlock : CallStatus::kReactorGone);
+  if (pool_id) {
+    if (auto pool = Registry::Get().FindPool(pool_id)) pool->Park(thread_id);
+  }
+  uint64_t started = MonotonicNs();
+  if (!target->Post(Message{MessageKind::kCall, U32(info, 1), U32(info, 2),
+                            static_cast<double>(slot->id()), std::move(frame)})) {
+    Registry::Get().CloseCall(slot);
+    return bare(CallStatus::kReactorGone);
+  }
+  uint64_t deadline = timeout_ms > 0
+      ? started + static_cast<uint64_t>(timeout_ms * 1e6) : 0;
+  napi_env raw = env;
+  CallStatus status = slot->Wait(spin_budget.Next(), deadline, 10 * 1000 * 1000,
+                                 [raw] { return CanRunJs(raw); });
+  Registry::Get().CloseCall(slot);
+  if (status != CallStatus::kFulfilled && status != CallStatus::kRejected) return bare(status);
+  spin_budget.Record(slot->resolved_ns() - started);
+  Frame reply = slot->TakeReply();
+  Napi::Array r = Napi::Array::New(env, 3);
+  r.Set(0u, static_cast<uint32_t>(status));
+  r.Set(1u, Napi::Buffer<uint8_t>::Copy(env, reply.bytes.data(), reply.bytes.size()));
+  if (!reply.transfers.empty()) {
+    Napi::Array abs = Napi::Array::New(env, reply.transfers.size());
+    for (uint32_t i = 0; i < reply.transfers.size(); ++i)
+      abs.Set(i, ToArrayBuffer(env, reply.transfers[i]));
+    r.Set(2u, abs);
+  }
+  return r;
+}
+
+// bridgeReply(callId, status, payload, transfers?) -> whether the caller
+// still waited (false: it left, timed out or died; the reply is dropped).
+Napi::Value BridgeReply(const Napi::CallbackInfo& info) {
+  auto slot = Registry::Get().FindCall(static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue()));
+  Frame frame;
+  if (!ReadFrame(info, 2, 3, &frame)) return {};
+  bool ok = slot && slot->Resolve(static_cast<CallStatus>(U32(info, 1)), std::move(frame));
+  return Napi::Boolean::New(info.Env(), ok);
+}
+
+// bridgeShutdown(): the process is exiting. Wakes every parked caller with
+// kReactorGone, and refuses later calls (sticky). Main thread, 'exit'.
+Napi::Value BridgeShutdown(const Napi::CallbackInfo& info) {
+  Registry::Get().WakeAllCalls(CallStatus::kReactorGone);
+  return info.Env().Undefined();
+}
+
+// poolParkedThreads(id) -> how many of its threads wait in blocking calls.
+Napi::Value PoolParkedThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), Registry::Get().CallsOfPool(U32(info, 0)));
+}
+
+// poolWakeParked(id, status): ends its threads' blocking calls with `status`.
+Napi::Value PoolWakeParked(const Napi::CallbackInfo& info) {
+  Registry::Get().WakeCallsOfPool(U32(info, 0), static_cast<CallStatus>(U32(info, 1)));
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 Napi::Object Initialize(Napi::Env env, Napi::Object exports) {
@@ -418,9 +574,19 @@ Napi::Object Initialize(Napi::Env env, Napi::Object exports) {
   fn("poolTake", PoolTake);
   fn("poolComplete", PoolComplete);
   fn("poolTryRetire", PoolTryRetire);
+  fn("poolRequeue", PoolRequeue);
   fn("poolStop", PoolStop);
   fn("poolSetBounds", PoolSetBounds);
   fn("poolCounts", PoolCountsJs);
+  fn("poolParkedThreads", PoolParkedThreads);
+  fn("poolWakeParked", PoolWakeParked);
+  fn("mainReactor", MainReactor);
+  fn("internFunction", InternFunction);
+  fn("internedFunction", InternedFunction);
+  fn("bridgePost", BridgePost);
+  fn("bridgeCall", BridgeCall);
+  fn("bridgeReply", BridgeReply);
+  fn("bridgeShutdown", BridgeShutdown);
   return exports;
 }
 

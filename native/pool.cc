@@ -170,6 +170,30 @@ bool Pool::Complete(uint32_t thread_id, double task_id, uint32_t status,
       Message{MessageKind::kTaskResult, status, id_, task_id, std::move(result)});
 }
 
+void Pool::Requeue(uint32_t thread_id, Task&& task) {
+  std::shared_ptr<Reactor> wake;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = threads_.find(thread_id);
+    if (it != threads_.end()) it->second.held.erase(task.id);
+    queue_.push_front(std::move(task));
+    queued_approx_.store(static_cast<uint32_t>(queue_.size()),
+                         std::memory_order_relaxed);
+    wake = PopWaiterLocked();
+  }
+  if (wake && wake->SignalWork()) return;
+  // Nobody took it: the owner may start a thread, or see starvation.
+  owner_->Post(Message{MessageKind::kPoolDemand, 0, id_, 0, Frame{}});
+}
+
+bool Pool::Park(uint32_t thread_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = threads_.find(thread_id);
+  if (it == threads_.end() || !it->second.waiting) return false;
+  StopWaitingLocked(thread_id, it->second);
+  return true;
+}
+
 bool Pool::TryRetire(uint32_t thread_id) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = threads_.find(thread_id);

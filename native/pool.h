@@ -84,6 +84,14 @@ class Pool {
   // owner. Returns false if the owner reactor is gone.
   bool Complete(uint32_t thread_id, double task_id, uint32_t status,
                 Frame&& result);
+  // Pool thread, about to park in a blocking call: gives back a task it
+  // took but has not started. It goes to the front of the queue (it was
+  // taken first) and a waiting thread is woken for it.
+  void Requeue(uint32_t thread_id, Task&& task);
+  // Pool thread, around a blocking call: a parked thread takes nothing, so
+  // it leaves the waiting list (Push() must not count on it). Returns
+  // whether it was waiting, so that it can look for work once unparked.
+  bool Park(uint32_t thread_id);
   // Pool thread, idle past its timeout: may it exit? Yes only while more
   // than `min` threads live and it holds nothing; it is then removed from
   // the waiting list so no task is handed to it.

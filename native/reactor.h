@@ -23,16 +23,26 @@
 namespace rt {
 
 enum class MessageKind : uint32_t {
-  kTaskResult = 1,  // a task of a pool this reactor owns has settled
+  // A task of a pool this reactor owns has settled. id: the task id;
+  // ref: the pool id; status: 0 fulfilled, 1 rejected.
+  kTaskResult = 1,
+  // A thread calls a function here. id: the reply slot's id (0 for
+  // callFromThread: no reply); ref: an interned function id (status 0) or
+  // a reactor callable's handle (status 1).
+  kCall = 2,
+  // A pool this reactor owns has queued work that no waiting thread took
+  // (a thread parked in a blocking call handed tasks back). ref: the pool.
+  kPoolDemand = 3,
 };
 
 // One item in a reactor's inbox. Posted by any thread, moved into the
-// owner's drain batch, freed on the owner thread after delivery.
+// owner's drain batch, freed on the owner thread after delivery. One inbox
+// per reactor, so what one thread posts arrives in the order it was posted.
 struct Message {
   MessageKind kind;
-  uint32_t status;   // kTaskResult: 0 = fulfilled, 1 = rejected, 2 = died
-  uint32_t pool_id;
-  double task_id;
+  uint32_t status;
+  uint32_t ref;
+  double id;
   Frame frame;
 };
 

@@ -30,6 +30,114 @@ std::shared_ptr<Reactor> Registry::FindReactor(uint32_t id) {
   return it == reactors_.end() ? nullptr : it->second;
 }
 
+void Registry::SetMainReactor(uint32_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  main_reactor_ = id;
+}
+
+uint32_t Registry::MainReactor() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return main_reactor_;
+}
+
+uint32_t Registry::InternFunction(const std::vector<uint8_t>& descriptor) {
+  std::string key(descriptor.begin(), descriptor.end());
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = function_ids_.find(key);
+  if (it != function_ids_.end()) return it->second;
+  functions_.push_back(descriptor);
+  uint32_t id = static_cast<uint32_t>(functions_.size());  // ids start at 1
+  function_ids_.emplace(std::move(key), id);
+  return id;
+}
+
+std::vector<uint8_t> Registry::InternedFunction(uint32_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (id == 0 || id > functions_.size()) return {};
+  return functions_[id - 1];
+}
+
+std::shared_ptr<ReplySlot> Registry::OpenCall(uint32_t caller, uint32_t target,
+                                              uint32_t pool, bool* deadlock) {
+  std::lock_guard<std::mutex> lock(mu_);
+  *deadlock = false;
+  if (exiting_) return nullptr;
+  for (uint32_t at = target;;) {
+    if (at == caller) {
+      *deadlock = true;
+      return nullptr;
+    }
+    auto next = waits_on_.find(at);
+    if (next == waits_on_.end()) break;
+    at = next->second;
+  }
+  auto slot = std::make_shared<ReplySlot>(next_call_id_++, caller, target, pool);
+  calls_[slot->id()] = slot;
+  waits_on_[caller] = target;
+  return slot;
+}
+
+void Registry::CloseCall(const std::shared_ptr<ReplySlot>& slot) {
+  std::lock_guard<std::mutex> lock(mu_);
+  calls_.erase(slot->id());
+  waits_on_.erase(slot->caller());
+}
+
+std::shared_ptr<ReplySlot> Registry::FindCall(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = calls_.find(id);
+  return it == calls_.end() ? nullptr : it->second;
+}
+
+namespace {
+template <typename Pred>
+std::vector<std::shared_ptr<ReplySlot>> Matching(
+    const std::unordered_map<uint64_t, std::shared_ptr<ReplySlot>>& calls,
+    Pred pred) {
+  std::vector<std::shared_ptr<ReplySlot>> out;
+  for (auto& kv : calls)
+    if (pred(*kv.second)) out.push_back(kv.second);
+  return out;
+}
+}  // namespace
+
+// The slots are resolved after mu_ is released: Resolve() takes the slot's
+// own lock, which must never nest inside the registry's.
+void Registry::WakeCallsTo(uint32_t target, CallStatus status) {
+  std::vector<std::shared_ptr<ReplySlot>> wake;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    wake = Matching(calls_, [&](ReplySlot& s) { return s.target() == target; });
+  }
+  for (auto& s : wake) s->Resolve(status, Frame{});
+}
+
+void Registry::WakeCallsOfPool(uint32_t pool, CallStatus status) {
+  std::vector<std::shared_ptr<ReplySlot>> wake;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    wake = Matching(calls_, [&](ReplySlot& s) { return pool && s.pool() == pool; });
+  }
+  for (auto& s : wake) s->Resolve(status, Frame{});
+}
+
+void Registry::WakeAllCalls(CallStatus status) {
+  std::vector<std::shared_ptr<ReplySlot>> wake;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    exiting_ = true;
+    wake = Matching(calls_, [](ReplySlot&) { return true; });
+  }
+  for (auto& s : wake) s->Resolve(status, Frame{});
+}
+
+uint32_t Registry::CallsOfPool(uint32_t pool) {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint32_t n = 0;
+  for (auto& kv : calls_) if (pool && kv.second->pool() == pool) ++n;
+  return n;
+}
+
 std::shared_ptr<Pool> Registry::CreatePool(std::shared_ptr<Reactor> owner,
                                            uint32_t min, uint32_t max) {
   std::lock_guard<std::mutex> lock(mu_);

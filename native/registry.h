@@ -10,8 +10,11 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_map>
+#include <vector>
 
+#include "bridge.h"
 #include "pool.h"
 #include "reactor.h"
 
@@ -26,6 +29,32 @@ class Registry {
   void RemoveReactor(uint32_t id);
   std::shared_ptr<Reactor> FindReactor(uint32_t id);
 
+  // The main thread's reactor (0 until the main thread loads the addon):
+  // the reactor that Workers outside any pool serve.
+  void SetMainReactor(uint32_t id);
+  uint32_t MainReactor();
+
+  // Function descriptors shared by every thread, deduplicated by bytes, so
+  // a bridge call names its function by a small id.
+  uint32_t InternFunction(const std::vector<uint8_t>& descriptor);
+  std::vector<uint8_t> InternedFunction(uint32_t id);
+
+  // Blocking calls in progress. OpenCall refuses (returns null and sets
+  // *deadlock) when `target` waits, directly or through others, on
+  // `caller`: the wait graph would close a cycle. After the process began
+  // to exit, OpenCall returns null with *deadlock false.
+  std::shared_ptr<ReplySlot> OpenCall(uint32_t caller, uint32_t target,
+                                      uint32_t pool, bool* deadlock);
+  void CloseCall(const std::shared_ptr<ReplySlot>& slot);
+  std::shared_ptr<ReplySlot> FindCall(uint64_t id);
+  // Wake, with `status`, every caller that waits on `target` / that belongs
+  // to `pool` / all of them (process exit; sticky: later calls fail too).
+  void WakeCallsTo(uint32_t target, CallStatus status);
+  void WakeCallsOfPool(uint32_t pool, CallStatus status);
+  void WakeAllCalls(CallStatus status);
+  // How many threads of `pool` wait in blocking calls right now.
+  uint32_t CallsOfPool(uint32_t pool);
+
   std::shared_ptr<Pool> CreatePool(std::shared_ptr<Reactor> owner, uint32_t min,
                                    uint32_t max);
   void RemovePool(uint32_t id);
@@ -38,6 +67,13 @@ class Registry {
   uint32_t next_pool_id_ = 1;
   std::unordered_map<uint32_t, std::shared_ptr<Reactor>> reactors_;
   std::unordered_map<uint32_t, std::shared_ptr<Pool>> pools_;
+  uint32_t main_reactor_ = 0;
+  std::vector<std::vector<uint8_t>> functions_;
+  std::unordered_map<std::string, uint32_t> function_ids_;
+  uint64_t next_call_id_ = 1;
+  std::unordered_map<uint64_t, std::shared_ptr<ReplySlot>> calls_;
+  std::unordered_map<uint32_t, uint32_t> waits_on_;  // caller -> target
+  bool exiting_ = false;
 };
 
 }  // namespace rt

@@ -52,6 +52,61 @@ export class ValueNotCloneableError extends ReactorThreadsError {
   }
 }
 
+/** The call was cancelled (its AbortSignal fired) before it settled. */
+export class CancelledError extends ReactorThreadsError {
+  constructor(cause?: unknown) {
+    super('ERR_CANCELLED', 'the call was cancelled', cause === undefined ? undefined : { cause });
+  }
+}
+
+/** The reactor a call was for is gone: its thread exited, or the process is exiting. */
+export class ReactorGoneError extends ReactorThreadsError {
+  constructor(message = 'the reactor is gone (its thread exited, or the process is exiting)') {
+    super('ERR_REACTOR_GONE', message);
+  }
+}
+
+/** The call would wait on itself: on the reactor's own thread, or in a cycle of waiting threads. */
+export class WouldDeadlockError extends ReactorThreadsError {
+  constructor(message: string) {
+    super('ERR_WOULD_DEADLOCK', message);
+  }
+}
+
+/** A blocking call's `timeout` passed before the reactor answered. */
+export class CallTimeoutError extends ReactorThreadsError {
+  readonly timeout: number;
+  constructor(timeout: number) {
+    super('ERR_CALL_TIMEOUT', `the reactor did not answer within ${timeout} ms`);
+    this.timeout = timeout;
+  }
+}
+
+/** The thread making a blocking call is being terminated. */
+export class ThreadTerminatingError extends ReactorThreadsError {
+  constructor() {
+    super('ERR_THREAD_TERMINATING', 'this thread is being terminated; the blocking call was abandoned');
+  }
+}
+
+/**
+ * Every thread of a pool waited in blocking calls on its owner while work
+ * was queued for that pool: no queued task could ever start. The blocking
+ * calls end with this error so the pool can make progress again.
+ */
+export class PoolStarvedError extends ReactorThreadsError {
+  constructor(message = 'every thread of the pool waits on its owner while tasks are queued for it') {
+    super('ERR_POOL_STARVED', message);
+  }
+}
+
+/** A reactor callable was called after it was released (its task settled, or releaseCallable()). */
+export class CallableReleasedError extends ReactorThreadsError {
+  constructor() {
+    super('ERR_CALLABLE_RELEASED', 'the reactor callable was released: the task that carried it has settled');
+  }
+}
+
 /**
  * A thrown error whose class is not known on this thread (neither built in
  * nor registered with `threadable`). Its `name` is the original one.
@@ -66,7 +121,8 @@ const builtinErrors: Record<string, new (message?: string) => Error> = {
 };
 const ownErrors: Record<string, Function> = {
   PoolStoppedError, ThreadDiedError, FunctionNotSendableError, ValueNotCloneableError,
-  RemoteError, ReactorThreadsError,
+  RemoteError, ReactorThreadsError, CancelledError, ReactorGoneError, WouldDeadlockError,
+  CallTimeoutError, ThreadTerminatingError, PoolStarvedError, CallableReleasedError,
 };
 
 /** A thrown value in transit. Plain data: v8.serialize carries it. */

@@ -1,6 +1,9 @@
 // reactor-threads: Twisted's thread API for Node.js. The public surface.
-export { deferToThread, deferToThreadPool, callMultipleInThread, CancelledError } from './threads.js';
-export type { CallOptions, Call, DeferToThread, DeferToThreadPool, ThreadPoolLike } from './threads.js';
+export { deferToThread, deferToThreadPool, callMultipleInThread, blockingCallFromThread } from './threads.js';
+export type {
+  CallOptions, Call, DeferToThread, DeferToThreadPool, BlockingCallFromThread, ThreadPoolLike,
+} from './threads.js';
+export type { BlockingCallOptions } from './bridge.js';
 export { ThreadPool } from './threadpool.js';
 export type { ThreadPoolOptions, OnResult } from './threadpool.js';
 export { reactor } from './reactor.js';
@@ -10,5 +13,6 @@ export type { AnyFunction, ModuleFunction, TaskFunction } from './functions.js';
 export { transfer } from './wire.js';
 export {
   ReactorThreadsError, PoolStoppedError, ThreadDiedError, FunctionNotSendableError,
-  ValueNotCloneableError, RemoteError,
+  ValueNotCloneableError, RemoteError, CancelledError, ReactorGoneError, WouldDeadlockError,
+  CallTimeoutError, ThreadTerminatingError, PoolStarvedError, CallableReleasedError,
 } from './errors.js';

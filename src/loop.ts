@@ -3,8 +3,9 @@
 // decides whether the thread's event loop stays alive: only while work is
 // in flight (hold/release), so a script that used a pool exits by itself.
 // Runs on every thread that loads the package. Tests: test/natural-exit.ts.
+import { isMainThread } from 'node:worker_threads';
 import { native } from './native.js';
-import { readInbox, type InboxMessage } from './wire.js';
+import { MessageKind, readInbox, type InboxMessage } from './wire.js';
 
 /** Receives the results of a pool's tasks (a ThreadPool this thread owns). */
 export interface ResultSink {
@@ -13,15 +14,19 @@ export interface ResultSink {
 
 const sinks = new Map<number, ResultSink>();
 let onWork: (() => void) | undefined;
+let onCall: ((message: InboxMessage) => void) | undefined;
 let inflight = 0;
 
 function onWake(batch: Buffer | undefined, transfers: ArrayBuffer[] | undefined, work: boolean): void {
   if (batch) {
     for (const m of readInbox(batch, transfers)) {
-      const sink = sinks.get(m.poolId);
-      if (!sink) continue;  // a pool that was destroyed meanwhile
       try {
-        sink.deliver(m);
+        if (m.kind === MessageKind.Call) {
+          onCall?.(m);
+          continue;
+        }
+        // Results and demand of a pool that was destroyed meanwhile are dropped.
+        sinks.get(m.ref)?.deliver(m);
       } catch (e) {
         // A sink reports its own errors; this is a bug, and must not stop
         // the rest of the batch.
@@ -32,7 +37,7 @@ function onWake(batch: Buffer | undefined, transfers: ArrayBuffer[] | undefined,
   if (work && onWork) onWork();
 }
 
-export const reactorId: number = native.init(onWake);
+export const reactorId: number = native.init(onWake, isMainThread);
 
 export function addSink(poolId: number, sink: ResultSink): void {
   sinks.set(poolId, sink);
@@ -40,6 +45,11 @@ export function addSink(poolId: number, sink: ResultSink): void {
 
 export function removeSink(poolId: number): void {
   sinks.delete(poolId);
+}
+
+/** The bridge (src/bridge.ts): serves calls that threads make on this reactor. */
+export function setCallHandler(handler: (message: InboxMessage) => void): void {
+  onCall = handler;
 }
 
 /** Pool threads only: called when this thread's pool has work for it. */

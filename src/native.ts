@@ -6,7 +6,7 @@ import bindings from 'bindings';
 /** What the addon exports; every function runs on the calling JS thread. */
 export interface NativeBinding {
   /** Creates this thread's reactor (inbox + waker). Once per thread. */
-  init(onWake: (batch: Buffer | undefined, transfers: ArrayBuffer[] | undefined, work: boolean) => void): number;
+  init(onWake: (batch: Buffer | undefined, transfers: ArrayBuffer[] | undefined, work: boolean) => void, isMainThread: boolean): number;
   /** Keep this thread's loop alive while work is in flight / let it exit. */
   ref(): void;
   unref(): void;
@@ -26,9 +26,29 @@ export interface NativeBinding {
   poolTake(poolId: number, threadId: number, max: number, spinNs: number): Buffer | [Buffer, ArrayBuffer[]] | 0 | 1 | 2;
   poolComplete(poolId: number, threadId: number, taskId: number, status: number, payload: Buffer, transfers?: ArrayBuffer[]): boolean;
   poolTryRetire(poolId: number, threadId: number): boolean;
+  /** Gives back a task this thread took but has not started (front of the queue). */
+  poolRequeue(poolId: number, threadId: number, taskId: number, fnId: number, payload: Buffer, transfers?: ArrayBuffer[]): void;
   poolStop(poolId: number, drain: boolean): number[];
   poolSetBounds(poolId: number, min: number, max: number): void;
   poolCounts(poolId: number): NativePoolCounts;
+  /** How many of the pool's threads wait in blocking calls. */
+  poolParkedThreads(poolId: number): number;
+  /** Ends the pool's threads' blocking calls with `status` (a CallStatus). */
+  poolWakeParked(poolId: number, status: number): void;
+
+  /** The main thread's reactor id, 0 if the main thread never loaded the package. */
+  mainReactor(): number;
+  internFunction(descriptor: Buffer): number;
+  internedFunction(id: number): Buffer | undefined;
+  /** callFromThread: false when the target reactor is gone. */
+  bridgePost(target: number, refKind: number, ref: number, payload: Buffer, transfers?: ArrayBuffer[]): boolean;
+  /** blockingCallFromThread: parks until answered: [CallStatus, reply, replyTransfers?], or a bare CallStatus when not answered. */
+  bridgeCall(target: number, refKind: number, ref: number, payload: Buffer, transfers: ArrayBuffer[] | undefined,
+    timeoutMs: number, poolId: number, threadId: number): [number, Buffer, ArrayBuffer[] | undefined] | number;
+  /** Answers a blocking call; false when its caller already left. */
+  bridgeReply(callId: number, status: number, payload: Buffer, transfers?: ArrayBuffer[]): boolean;
+  /** The process is exiting: wake every parked caller, refuse new calls. */
+  bridgeShutdown(): void;
 }
 
 export interface NativePoolCounts {

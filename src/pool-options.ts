@@ -19,6 +19,13 @@ export interface ThreadPoolOptions {
    * this is. Default 8.
    */
   concurrentTasksPerThread?: number;
+  /**
+   * Milliseconds the pool waits, once every one of its threads (at max)
+   * is parked in a blocking call on its owner while tasks are queued,
+   * before it reports a PoolStarvedError and ends those calls with it: no
+   * queued task could start otherwise. Default 1,000; Infinity: never.
+   */
+  starvationTimeout?: number;
   /** Passed to each thread's Worker. */
   resourceLimits?: ResourceLimits;
   /** The threads' `process.env`. Default: a copy of this thread's. */
@@ -33,6 +40,7 @@ export interface ResolvedOptions {
   name: string;
   idleTimeout: number;
   concurrency: number;
+  starvationTimeout: number;
   resourceLimits: ResourceLimits | undefined;
   env: Record<string, string | undefined> | undefined;
   execArgv: string[] | undefined;
@@ -55,6 +63,9 @@ export function resolveOptions(o: ThreadPoolOptions = {}): ResolvedOptions {
   if (o.idleTimeout !== undefined && (typeof o.idleTimeout !== 'number' || !(o.idleTimeout >= 0))) {
     throw new RangeError('idleTimeout must be a number of milliseconds >= 0 (Infinity keeps idle threads)');
   }
+  if (o.starvationTimeout !== undefined && (typeof o.starvationTimeout !== 'number' || !(o.starvationTimeout >= 0))) {
+    throw new RangeError('starvationTimeout must be a number of milliseconds >= 0 (Infinity: never)');
+  }
   if (o.execArgv !== undefined && (!Array.isArray(o.execArgv) || o.execArgv.some((a) => typeof a !== 'string'))) {
     throw new TypeError('execArgv must be an array of strings');
   }
@@ -64,6 +75,7 @@ export function resolveOptions(o: ThreadPoolOptions = {}): ResolvedOptions {
     idleTimeout: o.idleTimeout ?? 10_000,
     concurrency: o.concurrentTasksPerThread === undefined ? 8
       : count('concurrentTasksPerThread', o.concurrentTasksPerThread, 1),
+    starvationTimeout: o.starvationTimeout ?? 1000,
     resourceLimits: o.resourceLimits,
     env: o.env,
     execArgv: o.execArgv,

@@ -4,6 +4,8 @@
 export interface PoolThreadData {
   readonly kind: 'reactor-threads.pool-thread';
   readonly poolId: number;
+  /** The reactor of the pool's owner: the one this thread serves. */
+  readonly owner: number;
   readonly threadId: number;
   readonly concurrency: number;
   readonly idleTimeout: number;

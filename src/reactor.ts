@@ -3,16 +3,11 @@
 // thread's own; its bridge side (callFromThread, the target of
 // blockingCallFromThread) is the reactor this thread serves. Runs on every
 // thread. Tests: test/reactor.ts.
-import { isMainThread } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
+import { postCall, servesItself } from './bridge.js';
+import { keepCallable, releaseCallable } from './callables.js';
 import type { AnyFunction, TaskFunction } from './functions.js';
 import { ThreadPool } from './threadpool.js';
-
-let poolThread = false;
-/** worker.ts: this thread is a pool thread, so it serves its pool's owner. */
-export function markPoolThread(): void {
-  poolThread = true;
-}
 
 export interface Reactor {
   /** This thread's own pool, created and started on first use (min 0, max = available parallelism). */
@@ -22,14 +17,25 @@ export interface Reactor {
   /** Runs `f(...args)` on this thread's pool, fire-and-forget (errors to the pool's 'error' listeners, else stderr). */
   callInThread<F extends AnyFunction>(f: TaskFunction<F>, ...args: Parameters<F>): void;
   /**
-   * Runs `f(...args)` on the reactor's loop. On the reactor's own thread it
-   * is scheduled for the loop's next turn (setImmediate), in the current
-   * async context. From another thread it is the non-blocking side of the
-   * bridge, which is not in this version yet: it throws.
+   * Runs `f(...args)` on the reactor's loop without waiting. On the
+   * reactor's own thread it is scheduled for the loop's next turn
+   * (setImmediate), in the current async context. From another thread it
+   * goes to the reactor this thread serves; calls from one thread run in
+   * the order they were made, and before that thread's later task
+   * results. `f` may be a reactor callable's proxy. An error thrown by
+   * `f` is written to the reactor's stderr.
    */
   callFromThread<A extends unknown[]>(f: (...args: A) => unknown, ...args: A): void;
   /** True only on a thread that serves itself (the main thread). */
   isInIOThread(): boolean;
+  /**
+   * Keeps `f` callable from threads until releaseCallable(f): passed to
+   * any number of tasks it arrives as the same handle. Without it, a
+   * function passed to a task is callable until that task settles.
+   */
+  keepCallable<F extends Function>(f: F): F;
+  /** Ends keepCallable(f); returns false if `f` was not kept. */
+  releaseCallable(f: Function): boolean;
 }
 
 let pool: ThreadPool | undefined;
@@ -59,12 +65,12 @@ export const reactor: Reactor = {
   },
   callFromThread(f, ...args) {
     if (typeof f !== 'function') throw new TypeError('callFromThread(f): f must be a function');
-    if (!reactor.isInIOThread()) {
-      throw new Error('reactor.callFromThread() from a thread needs the reactor bridge, which this version does not have yet');
-    }
-    setImmediate(() => { f(...args); });
+    if (servesItself()) setImmediate(() => { f(...args); });
+    else postCall(f, args);
   },
   isInIOThread(): boolean {
-    return isMainThread && !poolThread;
+    return servesItself();
   },
+  keepCallable,
+  releaseCallable,
 };

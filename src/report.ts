@@ -9,5 +9,10 @@ export function reportError(target: EventEmitter, error: unknown, context: strin
     target.emit('error', error);
     return;
   }
+  reportToStderr(error, context);
+}
+
+/** For errors with no pool to report to (a callFromThread target that threw). */
+export function reportToStderr(error: unknown, context: string): void {
   process.stderr.write(`reactor-threads: ${context} failed:\n${inspect(error)}\n`);
 }

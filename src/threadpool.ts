@@ -9,14 +9,16 @@ import { AsyncResource } from 'node:async_hooks';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { serialize } from 'node:v8';
-import { decodeThrow, PoolStoppedError, ThreadDiedError, type EncodedThrow } from './errors.js';
+import { decodeThrow, PoolStarvedError, PoolStoppedError, ThreadDiedError, type EncodedThrow } from './errors.js';
+import { STARVED } from './bridge.js';
 import { describe, type AnyFunction, type TaskFunction } from './functions.js';
-import { addSink, hold, release, removeSink } from './loop.js';
-import { native } from './native.js';
+import { addSink, hold, reactorId, release, removeSink } from './loop.js';
+import { native, type NativePoolCounts } from './native.js';
 import { resolveBounds, resolveOptions, type ResolvedOptions, type ThreadPoolOptions } from './pool-options.js';
 import type { PoolThreadData } from './pool-thread-data.js';
 import { reportError } from './report.js';
-import { decodeValue, encodeArgs, TaskStatus, type FunctionDescriptor, type InboxMessage } from './wire.js';
+import { exportFunctions, releaseHandles } from './callables.js';
+import { decodeValue, encodeArgs, MessageKind, TaskStatus, withCallables, type FunctionDescriptor, type InboxMessage } from './wire.js';
 
 export type { ThreadPoolOptions } from './pool-options.js';
 
@@ -58,11 +60,15 @@ export class ThreadPool extends EventEmitter {
   readonly #poolId: number;
   readonly #threads = new Map<number, ThreadHandle>();
   readonly #pending = new Map<number, TaskSink>();
+  /** Reactor callables handed to a task, released when it settles. */
+  readonly #taskHandles = new Map<number, number[]>();
   readonly #fnIds = new WeakMap<object, number>();
   #started = false;
   #joined = false;
   #stopped: Promise<void> | undefined;
   #onAllExited: (() => void) | undefined;
+  #starvationTimer: NodeJS.Timeout | undefined;
+  #destroyed = false;
 
   constructor(options?: ThreadPoolOptions) {
     super();
@@ -83,11 +89,16 @@ export class ThreadPool extends EventEmitter {
   /** Threads alive or starting. */
   get workers(): number { return this.#threads.size; }
   /** Threads holding at least one task. */
-  get busy(): number { return native.poolCounts(this.#poolId).busy; }
+  get busy(): number { return this.#counts()?.busy ?? 0; }
   /** Started threads holding no task. */
-  get idle(): number { return native.poolCounts(this.#poolId).idle; }
+  get idle(): number { return this.#counts()?.idle ?? 0; }
   /** Tasks waiting for a thread. */
-  get queued(): number { return native.poolCounts(this.#poolId).queued; }
+  get queued(): number { return this.#counts()?.queued ?? 0; }
+
+  /** The native counts; undefined once stop() has finished and the native pool is gone. */
+  #counts(): NativePoolCounts | undefined {
+    return this.#destroyed ? undefined : native.poolCounts(this.#poolId);
+  }
 
   /** Starts `min` threads, and more for work queued before now (up to `max`). */
   start(): void {
@@ -122,6 +133,7 @@ export class ThreadPool extends EventEmitter {
     }).then(() => {
       removeSink(this.#poolId);
       native.poolDestroy(this.#poolId);
+      this.#destroyed = true;
     });
     return this.#stopped;
   }
@@ -140,8 +152,11 @@ export class ThreadPool extends EventEmitter {
     this.#options.max = max;
     native.poolSetBounds(this.#poolId, min, max);
     if (!this.#started) return;
-    const wanted = Math.min(max, Math.max(min, native.poolCounts(this.#poolId).queued));
+    const queued = native.poolCounts(this.#poolId).queued;
+    const wanted = Math.min(max, Math.max(min, queued));
     while (this.#threads.size < wanted) this.#startThread();
+    // Threads parked in blocking calls take nothing: queued work may want one more.
+    if (queued > 0) this.#meetDemand();
   }
 
   /** Runs `f(...args)` in a thread; errors go to the pool's 'error' listeners, else stderr. */
@@ -174,6 +189,7 @@ export class ThreadPool extends EventEmitter {
    * task id, or 0 when nothing was queued.
    */
   [kSubmit](f: unknown, args: readonly unknown[], sink: TaskSink, multiple?: boolean): number {
+    const handles: number[] = [];
     try {
       if (this.#joined) throw new PoolStoppedError('the thread pool is stopped; the call was not run');
       let fnId: number;
@@ -184,14 +200,18 @@ export class ThreadPool extends EventEmitter {
       } else {
         fnId = this.#fnId(f);
       }
-      const { bytes, transfers } = encodeArgs(payload);
+      // Functions among the arguments stay here; the thread gets proxies.
+      const exported = exportFunctions(payload, handles) as unknown[];
+      const { bytes, transfers } = exported === payload ? encodeArgs(payload) : withCallables(encodeArgs(exported));
       const id = nextTaskId++;
       this.#pending.set(id, sink);
+      if (handles.length > 0) this.#taskHandles.set(id, handles);
       hold();
       const demand = native.poolPush(this.#poolId, id, fnId, bytes, transfers);
-      if (demand > 0 && this.#started && this.#threads.size < this.max) this.#startThread();
+      if (demand > 0) this.#meetDemand();
       return id;
     } catch (e) {
+      releaseHandles(handles);
       queueMicrotask(() => sink.settle(false, e));
       return 0;
     }
@@ -214,7 +234,32 @@ export class ThreadPool extends EventEmitter {
     return id;
   }
 
+  /** Queued work no thread took: start a thread if below max, else watch for starvation. */
+  #meetDemand(): void {
+    if (!this.#started) return;
+    if (this.#threads.size < this.max) {
+      this.#startThread();
+      return;
+    }
+    if (this.#starvationTimer || !Number.isFinite(this.#options.starvationTimeout)) return;
+    if (native.poolParkedThreads(this.#poolId) < this.#threads.size) return;
+    this.#starvationTimer = setTimeout(() => {
+      this.#starvationTimer = undefined;
+      const parked = native.poolParkedThreads(this.#poolId);
+      if (parked < this.#threads.size || native.poolCounts(this.#poolId).queued === 0) return;
+      reportError(this, new PoolStarvedError(
+        `all ${parked} threads of pool '${this.name}' waited ${this.#options.starvationTimeout} ms on their owner `
+        + 'while tasks were queued; their blocking calls were ended'), 'the pool');
+      native.poolWakeParked(this.#poolId, STARVED);
+    }, this.#options.starvationTimeout);
+    this.#starvationTimer.unref();
+  }
+
   #deliver(m: InboxMessage): void {
+    if (m.kind === MessageKind.PoolDemand) {
+      this.#meetDemand();
+      return;
+    }
     let ok = m.status === TaskStatus.Fulfilled;
     let value: unknown;
     try {
@@ -224,13 +269,18 @@ export class ThreadPool extends EventEmitter {
       ok = false;
       value = e;
     }
-    this.#settle(m.taskId, ok, value);
+    this.#settle(m.id, ok, value);
   }
 
   #settle(taskId: number, ok: boolean, value: unknown): void {
     const sink = this.#pending.get(taskId);
     if (!sink) return;
     this.#pending.delete(taskId);
+    const handles = this.#taskHandles.get(taskId);
+    if (handles) {
+      this.#taskHandles.delete(taskId);
+      releaseHandles(handles);
+    }
     release();
     sink.settle(ok, value);
   }
@@ -239,7 +289,7 @@ export class ThreadPool extends EventEmitter {
     const o = this.#options;
     const threadId = native.poolAddThread(this.#poolId);
     const data: PoolThreadData = {
-      kind: 'reactor-threads.pool-thread', poolId: this.#poolId, threadId,
+      kind: 'reactor-threads.pool-thread', poolId: this.#poolId, owner: reactorId, threadId,
       concurrency: o.concurrency, idleTimeout: o.idleTimeout, spinNs: SPIN_NS,
     };
     const worker = new Worker(workerPath, {

@@ -3,18 +3,12 @@
 // thread, in the caller's async context, and reports every failure by
 // rejecting. Caller's thread. Tests: test/defer-to-thread.ts,
 // test/defer-to-thread-pool.ts, test/call-multiple-in-thread.ts.
-import { ReactorThreadsError } from './errors.js';
+import { CancelledError } from './errors.js';
+import { blockingCall, type BlockingCallOptions } from './bridge.js';
 import type { AnyFunction, TaskFunction } from './functions.js';
 import { reactor, type Reactor } from './reactor.js';
 import { reportError } from './report.js';
 import { kCancel, kSubmit, ThreadPool, type OnResult } from './threadpool.js';
-
-/** The call was cancelled (its AbortSignal fired) before it settled. */
-export class CancelledError extends ReactorThreadsError {
-  constructor(cause?: unknown) {
-    super('ERR_CANCELLED', 'the call was cancelled', cause === undefined ? undefined : { cause });
-  }
-}
 
 /** Per-call options: `deferToThread.with(options)(f, ...args)`. */
 export interface CallOptions {
@@ -154,3 +148,42 @@ export function callMultipleInThread(list: readonly Call[]): Promise<void> {
   done.catch(() => { /* reported above; awaiting it still sees the error */ });
   return done;
 }
+
+export type BlockingCallFromThread = {
+  <F extends AnyFunction>(reactor: Reactor, f: TaskFunction<F>, ...args: Parameters<F>): Awaited<ReturnType<F>>;
+  /** The same call with per-call options (a timeout). */
+  with(options: BlockingCallOptions): <F extends AnyFunction>(
+    reactor: Reactor, f: TaskFunction<F>, ...args: Parameters<F>) => Awaited<ReturnType<F>>;
+};
+
+function checkReactor(r: unknown): void {
+  if (r !== reactor) throw new TypeError('blockingCallFromThread(reactor, …): pass the reactor exported by reactor-threads');
+}
+
+/**
+ * Called in a thread: runs `f(...args)` on the reactor this thread serves
+ * (the pool's owner in a pool thread, the main thread in any other Worker)
+ * and returns its result synchronously. A Promise or thenable result is
+ * awaited on the reactor. What `f` throws or rejects with is thrown here,
+ * its class kept. Throws a WouldDeadlockError at once on the reactor's own
+ * thread, or when the reactor waits (through other threads) on this one.
+ * While it waits, the calling thread's event loop does not run.
+ */
+export const blockingCallFromThread: BlockingCallFromThread = Object.assign(
+  <F extends AnyFunction>(r: Reactor, f: TaskFunction<F>, ...args: Parameters<F>): Awaited<ReturnType<F>> => {
+    checkReactor(r);
+    return blockingCall(f, args, undefined) as Awaited<ReturnType<F>>;
+  },
+  {
+    with(options: BlockingCallOptions) {
+      if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+      const { timeout } = options;
+      if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0))) {
+        throw new RangeError('options.timeout must be a number of milliseconds > 0');
+      }
+      return <F extends AnyFunction>(r: Reactor, f: TaskFunction<F>, ...args: Parameters<F>): Awaited<ReturnType<F>> => {
+        checkReactor(r);
+        return blockingCall(f, args, options) as Awaited<ReturnType<F>>;
+      };
+    },
+  });

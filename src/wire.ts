@@ -21,17 +21,24 @@ export type FunctionDescriptor =
 export const enum TaskStatus { Fulfilled = 0, Rejected = 1 }
 
 /** Inbox message kinds (native/reactor.h MessageKind). */
-export const enum MessageKind { TaskResult = 1 }
+export const enum MessageKind { TaskResult = 1, Call = 2, PoolDemand = 3 }
+
+/** What a Call message's `ref` names (its `status` field). */
+export const enum CallRef { Interned = 0, Callable = 1 }
 
 export const MESSAGE_HEADER = 32;
 export const TASK_HEADER = 24;
 
-/** One message of a reactor's inbox batch (native/addon.cc CallJs). */
+/**
+ * One message of a reactor's inbox batch (native/addon.cc CallJs). For a
+ * TaskResult: `id` is the task, `ref` the pool. For a Call: `id` is the
+ * reply slot (0: callFromThread), `ref` the function (see CallRef).
+ */
 export interface InboxMessage {
   kind: MessageKind;
   status: number;
-  poolId: number;
-  taskId: number;
+  ref: number;
+  id: number;
   payload: Buffer;
   transfers: ArrayBuffer[] | undefined;
 }
@@ -52,10 +59,10 @@ export function* readInbox(batch: Buffer, transfers: ArrayBuffer[] | undefined):
     const nt = batch.readUInt32LE(off + 24);
     const start = off + MESSAGE_HEADER;
     yield {
-      taskId: batch.readDoubleLE(off),
+      id: batch.readDoubleLE(off),
       kind: batch.readUInt32LE(off + 8) as MessageKind,
       status: batch.readUInt32LE(off + 12),
-      poolId: batch.readUInt32LE(off + 16),
+      ref: batch.readUInt32LE(off + 16),
       payload: batch.subarray(start, start + len),
       transfers: nt ? transfers!.slice(ti, ti + nt) : undefined,
     };
@@ -188,6 +195,22 @@ export function encodeValue(value: unknown, tops: readonly unknown[]): Encoded {
   return { bytes: s.releaseBuffer(), transfers: moved };
 }
 
+/**
+ * Payloads that carry reactor callables (src/callables.ts) start with this
+ * byte, so that only they are walked for handle markers on arrival.
+ */
+const WITH_CALLABLES = 0xfc;
+let reviver: ((value: unknown) => unknown) | undefined;
+/** The bridge installs how markers become functions on this thread. */
+export function setCallableReviver(revive: (value: unknown) => unknown): void {
+  reviver = revive;
+}
+
+/** Marks an encoded payload as carrying callables (one copy; only such payloads pay it). */
+export function withCallables(e: Encoded): Encoded {
+  return { bytes: Buffer.concat([Buffer.of(WITH_CALLABLES), e.bytes]), transfers: e.transfers };
+}
+
 /** A result: the fast path when it is a primitive, else encodeValue. */
 export function encodeResult(value: unknown): Encoded {
   const fast = encodeFastOne(value);
@@ -196,6 +219,10 @@ export function encodeResult(value: unknown): Encoded {
 
 export function decodeValue(bytes: Buffer, transfers: ArrayBuffer[] | undefined): unknown {
   if (bytes[0] === FAST_LIST || bytes[0] === FAST_ONE) return decodeFast(bytes);
+  if (bytes[0] === WITH_CALLABLES) {
+    const value = decodeValue(bytes.subarray(1), transfers);
+    return reviver ? reviver(value) : value;
+  }
   if (!transfers) return deserialize(bytes);
   const d = new MovingDeserializer(bytes, transfers);
   transfers.forEach((ab, i) => d.transferArrayBuffer(i, ab));

@@ -10,11 +10,11 @@ import { loadFunction } from './functions.js';
 import { hold, setWorkListener } from './loop.js';
 import { native } from './native.js';
 import { isPoolThreadData } from './pool-thread-data.js';
-import { markPoolThread } from './reactor.js';
+import { servePoolOwner, setPoolThreadHooks } from './bridge.js';
 import { decodeValue, encodeResult, readTasks, TaskStatus, type FunctionDescriptor, type TaskMessage } from './wire.js';
 
 if (!isPoolThreadData(workerData)) throw new Error('reactor-threads: worker.js is started by a ThreadPool only');
-const { poolId, threadId, concurrency, idleTimeout, spinNs } = workerData;
+const { poolId, owner, threadId, concurrency, idleTimeout, spinNs } = workerData;
 
 /** Functions by pool function id; a Promise while the first use loads it. */
 const functions: (Function | Promise<Function> | undefined)[] = [];
@@ -31,6 +31,20 @@ const MAX_ROUNDS = 64;
  */
 let meanRunMs = 0;
 const SLOW_TASK_MS = 0.5;
+/** Tasks this thread took but has not started (its function may still be loading). */
+const notStarted = new Set<TaskMessage>();
+
+/**
+ * Before this thread parks in a blocking call, the tasks it took but has
+ * not started go back to the queue, for its siblings. Its async tasks in
+ * flight wait with it.
+ */
+function handBackUntaken(): void {
+  for (const t of notStarted) {
+    native.poolRequeue(poolId, threadId, t.taskId, t.fnId, t.payload, t.transfers);
+  }
+  notStarted.clear();
+}
 
 function exitThread(): void {
   // Ends this thread only, once its results are in the owner's inbox.
@@ -53,9 +67,10 @@ function pull(): void {
     if (r === 2) { exitThread(); return; }
     const [batch, transfers] = Array.isArray(r) ? r : [r, undefined];
     const started = performance.now();
-    let n = 0;
-    for (const t of readTasks(batch, transfers)) { run(t); n++; }
-    meanRunMs = 0.8 * meanRunMs + 0.2 * ((performance.now() - started) / n);
+    const tasks = [...readTasks(batch, transfers)];
+    for (const t of tasks) notStarted.add(t);
+    for (const t of tasks) run(t);
+    meanRunMs = 0.8 * meanRunMs + 0.2 * ((performance.now() - started) / tasks.length);
     if (++rounds >= MAX_ROUNDS) {
       // Let this thread's own timers and I/O run before the next batch.
       rounds = 0;
@@ -76,11 +91,13 @@ function armIdleTimer(): void {
 }
 
 function run(t: TaskMessage): void {
+  if (!notStarted.has(t)) return;  // handed back while its function loaded
   const f = functions[t.fnId];
   if (typeof f !== 'function') {
     runWhenLoaded(t, f ?? load(t.fnId));
     return;
   }
+  notStarted.delete(t);
   let result: unknown;
   try {
     const args = decodeValue(t.payload, t.transfers) as unknown[];
@@ -103,7 +120,7 @@ function runWhenLoaded(t: TaskMessage, loading: Promise<Function>): void {
   inflight++;
   loading.then(
     () => { inflight--; run(t); pull(); },
-    (e: unknown) => { inflight--; fail(t.taskId, e); pull(); });
+    (e: unknown) => { inflight--; if (notStarted.delete(t)) fail(t.taskId, e); pull(); });
 }
 
 function load(fnId: number): Promise<Function> {
@@ -184,7 +201,13 @@ function fail(taskId: number, error: unknown): void {
   post(taskId, TaskStatus.Rejected, serialize(encodeThrow(error)));
 }
 
-markPoolThread();
+servePoolOwner(owner, poolId, threadId);
+setPoolThreadHooks({
+  beforePark: handBackUntaken,
+  // It left the waiting list while parked: look for work once the current task is done.
+  afterPark: () => setImmediate(pull),
+  outboxGate: (send) => (held ? afterStdio(send) : send()),
+});
 // This thread lives to serve its pool: keep its loop alive until it exits.
 hold();
 setWorkListener(pull);

@@ -59,7 +59,7 @@ test('a result that cannot be cloned is rejected naming the result', async (t) =
 });
 
 test('the pool keeps serving after bad input', async (t) => {
-  await t.throwsAsync(deferToThread(add as Loose, () => 1, 2));
+  await t.throwsAsync(deferToThread(add as Loose, new WeakMap(), 2));
   await t.throwsAsync(deferToThread(returnFunction));
   t.is(await deferToThread(add, 2, 2), 4);
 });

@@ -1,0 +1,90 @@
+// The reactor bridge: a thread calls a function on a reactor (another JS
+// thread's loop) and either waits for the answer (blockingCallFromThread)
+// or not (callFromThread). The request travels through the target's inbox
+// (reactor.h); the answer comes back in a ReplySlot that the caller parks
+// on. Tests: test/blocking-call-from-thread.ts, test/bridge-*.ts.
+//
+// Threads:
+//   - ReplySlot::Wait(): the calling thread only (it parks there).
+//   - ReplySlot::Resolve(): any thread (the reactor replying, or anyone
+//     waking the caller with an error: shutdown, pool stop, teardown).
+// Locking: ReplySlot::mu_ guards reply_ and pairs with cv_; state_ is
+// atomic so a spinning caller can poll it without the lock. A slot is
+// owned by shared_ptr: by the caller while it waits, by the Registry while
+// it is listed, so a late reply to an abandoned call touches live memory.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+
+#include "frame.h"
+
+namespace rt {
+
+// How a blocking call ended. Values are shared with src/bridge.ts.
+enum class CallStatus : uint32_t {
+  kPending = 0,
+  kFulfilled = 1,
+  kRejected = 2,
+  kReactorGone = 3,   // the target's thread exited, or the process is exiting
+  kPoolStopped = 4,   // the caller's pool was stopped
+  kTimedOut = 5,      // the per-call deadline passed
+  kTerminating = 6,   // the caller's own thread is being terminated
+  kWouldDeadlock = 7, // the target waits (transitively) on the caller
+  kStarved = 8,       // every thread of the caller's pool waits on its owner
+};
+
+class ReplySlot {
+ public:
+  ReplySlot(uint64_t id, uint32_t caller, uint32_t target, uint32_t pool)
+      : id_(id), caller_(caller), target_(target), pool_(pool) {}
+
+  uint64_t id() const { return id_; }
+  uint32_t caller() const { return caller_; }
+  uint32_t target() const { return target_; }
+  uint32_t pool() const { return pool_; }  // caller's pool, 0 if none
+
+  // Any thread. Sets the outcome once; later calls return false and drop
+  // `frame` (the caller already left).
+  bool Resolve(CallStatus status, Frame&& frame);
+
+  // Caller thread. Spins up to `spin_ns`, then parks in slices of
+  // `slice_ns`, calling `alive()` after each slice (false: the caller's
+  // thread is terminating). `deadline_ns` 0 = none. Returns the outcome;
+  // the reply is in TakeReply() when fulfilled or rejected.
+  CallStatus Wait(uint64_t spin_ns, uint64_t deadline_ns, uint64_t slice_ns,
+                  const std::function<bool()>& alive);
+  Frame TakeReply();
+  // When Resolve() ran (ns), so the caller can learn how fast the reactor
+  // answered, apart from what its own wake-up cost.
+  uint64_t resolved_ns() const { return resolved_ns_.load(std::memory_order_acquire); }
+
+ private:
+  const uint64_t id_;
+  const uint32_t caller_, target_, pool_;
+  std::atomic<uint32_t> state_{static_cast<uint32_t>(CallStatus::kPending)};
+  std::atomic<uint64_t> resolved_ns_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  Frame reply_;
+};
+
+// Per calling thread: how long to spin before parking, adapted to how fast
+// recent replies came. A spin that does not pay (the reactor is asleep in
+// its poll, or the cores are busy) shrinks to a short probe, so a parked
+// caller costs no CPU. Caller thread only (thread_local).
+class SpinBudget {
+ public:
+  uint64_t Next() const;
+  // `reply_ns`: from the request to the reactor's answer.
+  void Record(uint64_t reply_ns);
+
+ private:
+  double mean_reply_ns_ = 20000;
+  double fast_rate_ = 0.5;  // share of recent replies a spin would catch
+};
+
+}  // namespace rt

@@ -1,0 +1,99 @@
+// Threadable functions for the bridge tests: they run in pool threads and
+// call back into the reactor they serve.
+import { threadId } from 'node:worker_threads';
+import { blockingCallFromThread, fromModule, reactor, threadable } from 'reactor-threads';
+
+/** Runs on the reactor: adds, and says where it ran. */
+export const addOnReactor = threadable(function addOnReactor(a: number, b: number): { sum: number; threadId: number } {
+  return { sum: a + b, threadId };
+});
+export const addLaterOnReactor = threadable(async function addLaterOnReactor(a: number, b: number): Promise<number> {
+  await new Promise((r) => setTimeout(r, 5));
+  return a + b;
+});
+export const failOnReactor = threadable(function failOnReactor(m: string): never { throw new URIError(m); });
+export const failLaterOnReactor = threadable(async function failLaterOnReactor(m: string): Promise<never> {
+  await new Promise((r) => setTimeout(r, 5));
+  throw new EvalError(m);
+});
+export const thenableOnReactor = threadable(function thenableOnReactor(v: number): PromiseLike<number> {
+  return { then(resolve: (x: number) => void) { setTimeout(() => resolve(v * 2), 5); } } as PromiseLike<number>;
+});
+export const neverAnswers = threadable(function neverAnswers(): Promise<never> {
+  return new Promise(() => { /* never settles */ });
+});
+export const answersAfter = threadable(function answersAfter(ms: number): Promise<string> {
+  return new Promise((r) => setTimeout(() => r('late'), ms));
+});
+
+/** In a thread: calls `fn` on the reactor with `args`, and reports the outcome. */
+export const callReactor = threadable(function callReactor(fn: string, ...args: unknown[]): unknown {
+  const table: Record<string, Function> = { addOnReactor, addLaterOnReactor, failOnReactor, failLaterOnReactor, thenableOnReactor };
+  return blockingCallFromThread(reactor, table[fn] as (...a: unknown[]) => unknown, ...args);
+});
+
+/** In a thread: returns the error that blockingCallFromThread threw, as data. */
+export const callReactorCatching = threadable(function callReactorCatching(fn: string, timeout?: number, ...args: unknown[]): { name: string; code?: string; message: string } {
+  const table: Record<string, Function> = { neverAnswers, answersAfter, failOnReactor };
+  try {
+    const call = timeout ? blockingCallFromThread.with({ timeout }) : blockingCallFromThread;
+    call(reactor, table[fn] as (...a: unknown[]) => unknown, ...args);
+    return { name: 'none', message: 'no error' };
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    return { name: err.name, code: err.code, message: err.message };
+  }
+});
+
+export const callFromModuleOnReactor = threadable(function callFromModuleOnReactor(): string {
+  const plain = fromModule<(x: number) => string>('./tasks-esm.mjs', 'plainExport');
+  return blockingCallFromThread(reactor, plain, 9);
+});
+
+export const callPlainOnReactor = threadable(function callPlainOnReactor(): number {
+  return blockingCallFromThread(reactor, (a: number, b: number) => a * b, 6, 7);
+});
+
+/** In a thread: calls the reactor with one of this thread's own functions. */
+export const callReactorWithOwnFunction = threadable(function callReactorWithOwnFunction(): { name: string; message: string } {
+  try {
+    blockingCallFromThread(reactor, (g: () => number) => g(), () => 1);
+    return { name: 'none', message: '' };
+  } catch (e) {
+    return { name: (e as Error).name, message: (e as Error).message };
+  }
+});
+
+/** In a thread: n callFromThread calls to `record`, then returns n. */
+export const fireCalls = threadable(function fireCalls(record: (i: number) => void, n: number): number {
+  for (let i = 0; i < n; i++) reactor.callFromThread(record, i);
+  return n;
+});
+
+/** In a thread: calls a reactor callable found anywhere in its argument. */
+export const callNested = threadable(function callNested(arg: { list: [(x: number) => number]; deep: { f: (x: number) => number } }): number[] {
+  return [arg.list[0](1), arg.deep.f(2)];
+});
+
+let stashed: (() => number) | undefined;
+export const stashCallable = threadable(function stashCallable(f: () => number): number { stashed = f; return f(); });
+export const callStashed = threadable(function callStashed(): { name: string; value?: number } {
+  try {
+    return { name: 'none', value: stashed!() };
+  } catch (e) {
+    return { name: (e as Error).name };
+  }
+});
+export const callTwice = threadable(function callTwice(f: () => number): number { return f() + f(); });
+
+/** In a thread: non-blocking calls through proxies, then a last one to say done. */
+export const notifyThrough = threadable(function notifyThrough(note: (s: string) => void, done: () => void): void {
+  reactor.callFromThread(note, 'a');
+  reactor.callFromThread(note, 'b');
+  reactor.callFromThread(done);
+});
+
+/** In a thread: calls the reactor callable `f` (a blocking call) and returns its result. */
+export const callProxy = threadable(function callProxy(f: () => unknown): unknown {
+  return f();
+});

@@ -1,0 +1,8 @@
+// Child process: a plain Worker parks on the main thread, and the main
+// thread's script simply ends with process.exit() in its middle.
+import { Worker } from 'node:worker_threads';
+import 'reactor-threads';
+import './bridge-tasks.cjs';
+
+const w = new Worker(new URL('./parked-worker.mjs', import.meta.url));
+w.once('message', () => setTimeout(() => process.exit(3), 100));

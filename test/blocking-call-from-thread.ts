@@ -1,0 +1,66 @@
+// blockingCallFromThread: a thread runs a function on the reactor it serves
+// and gets the result synchronously; Twisted's four outcomes, each kind of
+// f, and the calls that are refused instead of deadlocking.
+import test from 'ava';
+import { threadId } from 'node:worker_threads';
+import { blockingCallFromThread, deferToThread, reactor, ReactorGoneError, WouldDeadlockError } from 'reactor-threads';
+import {
+  callFromModuleOnReactor, callPlainOnReactor, callReactor, callReactorCatching, callReactorWithOwnFunction,
+} from './_fixtures/bridge-tasks.cjs';
+
+test('a value f returns on the reactor comes back to the thread', async (t) => {
+  t.deepEqual(await deferToThread(callReactor, 'addOnReactor', 2, 3), { sum: 5, threadId });
+});
+
+test('a Promise f returns is awaited on the reactor', async (t) => {
+  t.is(await deferToThread(callReactor, 'addLaterOnReactor', 20, 22), 42);
+});
+
+test('a thenable f returns is awaited on the reactor', async (t) => {
+  t.is(await deferToThread(callReactor, 'thenableOnReactor', 21), 42);
+});
+
+test('an error f throws on the reactor is thrown in the thread, class kept', async (t) => {
+  await t.throwsAsync(deferToThread(callReactor, 'failOnReactor', 'bad uri'), { instanceOf: URIError, message: 'bad uri' });
+});
+
+test('a rejection of f on the reactor is thrown in the thread, class kept', async (t) => {
+  await t.throwsAsync(deferToThread(callReactor, 'failLaterOnReactor', 'later'), { instanceOf: EvalError, message: 'later' });
+});
+
+test('f may be a fromModule reference or a plain function', async (t) => {
+  t.is(await deferToThread(callFromModuleOnReactor), 'plain:9');
+  t.is(await deferToThread(callPlainOnReactor), 42);
+});
+
+test('on a reactor\'s own thread it throws at once instead of deadlocking', (t) => {
+  // This ava worker serves the main thread, which never loaded the package.
+  t.throws(() => blockingCallFromThread(reactor, () => 1), { instanceOf: ReactorGoneError, message: /never loaded/ });
+});
+
+test('a wait that would close a cycle of threads is refused with WouldDeadlockError', async (t) => {
+  // The thread waits on the reactor, whose function calls the thread back.
+  const r = await deferToThread(callReactorWithOwnFunction);
+  t.is(r.name, 'WouldDeadlockError');
+  t.regex(r.message, /would deadlock/);
+  t.true(WouldDeadlockError.name === r.name);
+});
+
+test('a per-call timeout ends the wait with CallTimeoutError', async (t) => {
+  const started = Date.now();
+  const r = await deferToThread(callReactorCatching, 'neverAnswers', 100);
+  t.is(r.name, 'CallTimeoutError');
+  t.is(r.code, 'ERR_CALL_TIMEOUT');
+  t.true(Date.now() - started < 2000);
+});
+
+test('an answer that comes after the caller timed out is dropped harmlessly', async (t) => {
+  const r = await deferToThread(callReactorCatching, 'answersAfter', 30, 60);
+  t.is(r.name, 'CallTimeoutError');
+  await new Promise((resolve) => setTimeout(resolve, 100));  // the late answer arrives now
+  t.deepEqual(await deferToThread(callReactor, 'addOnReactor', 1, 1), { sum: 2, threadId });
+});
+
+test('with() validates its timeout', (t) => {
+  t.throws(() => blockingCallFromThread.with({ timeout: -1 }), { instanceOf: RangeError, message: /timeout/ });
+});

@@ -1,0 +1,40 @@
+// Nothing ever hangs: a caller parked in blockingCallFromThread is woken
+// with a typed error when the process exits, its pool stops, its own
+// Worker is terminated, or its deadline passes (blocking-call-from-thread.ts).
+import test from 'ava';
+import { deferToThreadPool, reactor, ThreadPool } from 'reactor-threads';
+import { callReactorCatching } from './_fixtures/bridge-tasks.cjs';
+import { fixture, runChild } from './_helpers/child.js';
+import { waitFor } from './_helpers/wait.js';
+
+test('process.exit() ends the process while a pool thread is parked', async (t) => {
+  const r = await runChild(fixture('exit-while-parked.mjs'), [], 5000);
+  t.false(r.timedOut, 'the process hung');
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout.trim(), 'exiting');
+  t.true(r.ms < 3000);
+});
+
+test('process.exit() ends the process while a plain Worker is parked', async (t) => {
+  const r = await runChild(fixture('exit-while-worker-parked.mjs'), [], 5000);
+  t.false(r.timedOut, 'the process hung');
+  t.is(r.code, 3, r.stderr);
+});
+
+test('worker.terminate() of a plain Worker parked in a blocking call resolves within a second', async (t) => {
+  const r = await runChild(fixture('terminate-parked-worker.mjs'), [], 8000);
+  t.false(r.timedOut, 'terminate() hung');
+  t.is(r.code, 0, r.stderr);
+  const ms = Number(r.stdout.trim());
+  t.true(ms < 1000, `terminate() took ${ms} ms`);
+});
+
+test('stopping the pool wakes its parked thread with PoolStoppedError', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1 });
+  pool.start();
+  const outcome = deferToThreadPool(reactor, pool, callReactorCatching, 'neverAnswers');
+  t.true(await waitFor(() => pool.busy === 1));
+  await new Promise((r) => setTimeout(r, 50));  // parked
+  await pool.stop();
+  t.is((await outcome).name, 'PoolStoppedError');
+});

@@ -1,0 +1,41 @@
+// A blocked pool thread does not block others: it hands back the tasks it
+// took but has not started, and a pool whose every thread waits on its
+// owner while work is queued reports it instead of hanging.
+import test from 'ava';
+import { deferToThreadPool, PoolStarvedError, reactor, ThreadPool } from 'reactor-threads';
+import { add } from './_fixtures/tasks.cjs';
+import { callProxy } from './_fixtures/bridge-tasks.cjs';
+import { waitFor } from './_helpers/wait.js';
+
+test('a thread parked in a blocking call hands back the tasks it has not started', async (t) => {
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1, starvationTimeout: Infinity });
+  pool.start();
+  t.true(await waitFor(() => pool.idle === 1));
+  let parked = false;
+  const order: string[] = [];
+  const slow = deferToThreadPool(reactor, pool, callProxy, () => {
+    parked = true;
+    return new Promise((r) => setTimeout(() => r('slow'), 400));
+  }).then((v) => { order.push(String(v)); });
+  const quick = deferToThreadPool(reactor, pool, add, 1, 2).then((v) => { order.push(`quick ${v}`); });
+  t.true(await waitFor(() => parked));
+  t.is(pool.queued, 1, `the untaken task went back to the queue (queued ${pool.queued}, busy ${pool.busy})`);
+  pool.adjustPoolsize(1, 2);  // room for a second thread, which takes it
+  await Promise.all([slow, quick]);
+  t.deepEqual(order, ['quick 3', 'slow']);
+  await pool.stop();
+});
+
+test('a pool whose every thread waits on work queued behind it reports PoolStarvedError', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1, starvationTimeout: 200 });
+  pool.start();
+  const reported: unknown[] = [];
+  pool.on('error', (e) => reported.push(e));
+  // The thread waits on the reactor, whose function waits on the same pool.
+  const task = deferToThreadPool(reactor, pool, callProxy, () => deferToThreadPool(reactor, pool, add, 1, 2));
+  await t.throwsAsync(task, { instanceOf: PoolStarvedError });
+  t.is(reported.length, 1);
+  t.true(reported[0] instanceof PoolStarvedError);
+  t.is(await deferToThreadPool(reactor, pool, add, 2, 2), 4, 'the pool serves again');
+  await pool.stop();
+});

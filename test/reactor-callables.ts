@@ -1,0 +1,58 @@
+// Reactor callables: functions passed to a thread stay on their reactor;
+// the thread calls them through proxies, for as long as the task lives
+// (or until released, when kept).
+import test from 'ava';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { threadId } from 'node:worker_threads';
+import { deferToThread, deferToThreadPool, reactor, ThreadPool } from 'reactor-threads';
+import { callNested, callStashed, callTwice, notifyThrough, stashCallable } from './_fixtures/bridge-tasks.cjs';
+
+test('a closure over reactor state is called from the thread, on the reactor', async (t) => {
+  let counter = 0;
+  const where: number[] = [];
+  const bump = (n: number): number => { where.push(threadId); counter += n; return counter; };
+  const last = await deferToThread((inc: (n: number) => number) => { inc(1); inc(2); return inc(3); }, bump);
+  t.is(last, 6);
+  t.is(counter, 6);
+  t.deepEqual(where, [threadId, threadId, threadId]);
+});
+
+test('functions nested in arrays and plain objects become proxies too', async (t) => {
+  const got = await deferToThread(callNested, { list: [(x: number) => x + 10], deep: { f: (x: number) => x * 100 } });
+  t.deepEqual(got, [11, 200]);
+});
+
+test('a proxy is released when its task settles', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1 });  // both tasks on one thread
+  pool.start();
+  t.is(await deferToThreadPool(reactor, pool, stashCallable, () => 7), 7);
+  const later = await deferToThreadPool(reactor, pool, callStashed);
+  t.is(later.name, 'CallableReleasedError');
+  await pool.stop();
+});
+
+test('a kept callable serves many tasks until it is released', async (t) => {
+  let calls = 0;
+  const shared = reactor.keepCallable(() => ++calls);
+  t.is(await deferToThread(callTwice, shared), 3);
+  t.is(await deferToThread(callTwice, shared), 7);
+  t.true(reactor.releaseCallable(shared));
+  t.false(reactor.releaseCallable(shared));
+  t.is(calls, 4);
+});
+
+test('a callable runs in the async context of the code that handed it over', async (t) => {
+  const als = new AsyncLocalStorage<string>();
+  const seen = await als.run('handed-over', () =>
+    deferToThread((get: () => string | undefined) => get(), () => als.getStore()));
+  t.is(seen, 'handed-over');
+});
+
+test('callFromThread(proxy) is the non-blocking form', async (t) => {
+  const got: string[] = [];
+  let done!: () => void;
+  const finished = new Promise<void>((resolve) => { done = resolve; });
+  await deferToThread(notifyThrough, (s: string) => { got.push(s); }, () => done());
+  await finished;
+  t.deepEqual(got, ['a', 'b']);
+});
