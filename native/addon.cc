@@ -66,7 +66,9 @@ bool ReadFrame(const Napi::CallbackInfo& info, size_t bytes_at,
       return false;
     auto ab = v.As<Napi::ArrayBuffer>();
     frame->transfers.emplace_back(ab.Data(), ab.ByteLength());
-    ab.Detach();
+    // A buffer that cannot be detached (WebAssembly memory, say) is copied
+    // and left to its owner: moving is a request, not a promise.
+    napi_detach_arraybuffer(info.Env(), ab);
   }
   return true;
 }
@@ -135,16 +137,10 @@ Batch WriteBatch(Napi::Env env, Items& items, size_t header_size,
   return Batch{out, ntransfers ? Napi::Value(abs) : env.Undefined()};
 }
 
-// TSFN callback, on the reactor's own thread: drain the inbox in one batch
-// and hand it to the JS onWake(batch, transfers, workSignalled).
-void CallJs(napi_env raw_env, napi_value js_cb, void* context, void*) {
-  if (raw_env == nullptr || js_cb == nullptr) return;  // TSFN being torn down
-  Napi::Env env(raw_env);
-  auto* reactor = static_cast<Reactor*>(context);
+// Drains `reactor`'s inbox into one batch for JS: (buffer, transfers, work).
+Batch DrainBatch(Napi::Env env, Reactor* reactor, bool* work) {
   std::deque<Message> batch;
-  bool work = false;
-  reactor->Drain(&batch, &work);
-  Napi::HandleScope scope(env);
+  reactor->Drain(&batch, work);
   Batch out{env.Undefined(), env.Undefined()};
   if (!batch.empty()) {
     out = WriteBatch(
@@ -159,6 +155,17 @@ void CallJs(napi_env raw_env, napi_value js_cb, void* context, void*) {
           PutU32(p + 28, 0);
         });
   }
+  return out;
+}
+
+// TSFN callback, on the reactor's own thread: drain the inbox in one batch
+// and hand it to the JS onWake(batch, transfers, workSignalled).
+void CallJs(napi_env raw_env, napi_value js_cb, void* context, void*) {
+  if (raw_env == nullptr || js_cb == nullptr) return;  // TSFN being torn down
+  Napi::Env env(raw_env);
+  Napi::HandleScope scope(env);
+  bool work = false;
+  Batch out = DrainBatch(env, static_cast<Reactor*>(context), &work);
   napi_value argv[3] = {out.buffer, out.transfers, Napi::Boolean::New(env, work)};
   napi_value recv;
   napi_get_undefined(raw_env, &recv);
@@ -225,6 +232,19 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, reactor->id());
 }
 
+// drain() -> [batch, transfers, work]: the inbox now, without waiting for
+// the wake-up (a stopping pool collects results that are already here).
+Napi::Value DrainNow(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  bool work = false;
+  Batch out = DrainBatch(env, State(env)->reactor.get(), &work);
+  Napi::Array r = Napi::Array::New(env, 3);
+  r.Set(0u, out.buffer);
+  r.Set(1u, out.transfers);
+  r.Set(2u, work);
+  return r;
+}
+
 Napi::Value Ref(const Napi::CallbackInfo& info) {
   State(info.Env())->reactor->Ref(info.Env());
   return info.Env().Undefined();
@@ -285,9 +305,10 @@ Napi::Value PoolPush(const Napi::CallbackInfo& info) {
 }
 
 // poolCancel(id, taskId) -> whether the task was still queued (now removed).
+// False for a pool already destroyed.
 Napi::Value PoolCancel(const Napi::CallbackInfo& info) {
-  auto pool = PoolArg(info, 0);
-  if (!pool) return {};
+  auto pool = Registry::Get().FindPool(U32(info, 0));
+  if (!pool) return Napi::Boolean::New(info.Env(), false);
   return Napi::Boolean::New(info.Env(),
                             pool->Cancel(info[1].As<Napi::Number>().DoubleValue()));
 }
@@ -298,15 +319,31 @@ Napi::Value PoolAddThread(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), pool->AddThread());
 }
 
-// poolRemoveThread(id, threadId) -> ids of the tasks the thread held.
-Napi::Value PoolRemoveThread(const Napi::CallbackInfo& info) {
-  auto pool = Registry::Get().FindPool(U32(info, 0));
-  Napi::Array out = Napi::Array::New(info.Env());
-  if (!pool) return out;
-  auto held = pool->RemoveThread(U32(info, 1));
-  for (uint32_t i = 0; i < held.size(); ++i)
-    out.Set(i, Napi::Number::New(info.Env(), held[i]));
+Napi::Array IdArray(Napi::Env env, const std::vector<double>& ids) {
+  Napi::Array out = Napi::Array::New(env, ids.size());
+  for (uint32_t i = 0; i < ids.size(); ++i) out.Set(i, Napi::Number::New(env, ids[i]));
   return out;
+}
+
+// poolRemoveThread(id, threadId) -> { held: ids of the tasks the thread
+// held, attached: whether it ever attached (false: died while starting) }.
+Napi::Value PoolRemoveThread(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto pool = Registry::Get().FindPool(U32(info, 0));
+  bool attached = false;
+  std::vector<double> held;
+  if (pool) held = pool->RemoveThread(U32(info, 1), &attached);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("held", IdArray(env, held));
+  out.Set("attached", attached);
+  return out;
+}
+
+// poolClearQueue(id) -> ids of the queued tasks, now removed.
+Napi::Value PoolClearQueue(const Napi::CallbackInfo& info) {
+  auto pool = PoolArg(info, 0);
+  if (!pool) return {};
+  return IdArray(info.Env(), pool->ClearQueue());
 }
 
 // poolAttach(id, threadId): called by the pool thread itself.
@@ -385,10 +422,7 @@ Napi::Value PoolStop(const Napi::CallbackInfo& info) {
   auto removed = pool->Stop(info[1].ToBoolean());
   // Its threads' blocking calls end now, with a typed error.
   Registry::Get().WakeCallsOfPool(pool->id(), CallStatus::kPoolStopped);
-  Napi::Array out = Napi::Array::New(info.Env(), removed.size());
-  for (uint32_t i = 0; i < removed.size(); ++i)
-    out.Set(i, Napi::Number::New(info.Env(), removed[i]));
-  return out;
+  return IdArray(info.Env(), removed);
 }
 
 Napi::Value PoolSetBounds(const Napi::CallbackInfo& info) {
@@ -561,6 +595,7 @@ Napi::Object Initialize(Napi::Env env, Napi::Object exports) {
   };
   fn("init", Init);
   fn("ref", Ref);
+  fn("drain", DrainNow);
   fn("unref", Unref);
   fn("poolCreate", PoolCreate);
   fn("poolDestroy", PoolDestroy);
@@ -568,6 +603,7 @@ Napi::Object Initialize(Napi::Env env, Napi::Object exports) {
   fn("poolGetFunction", PoolGetFunction);
   fn("poolPush", PoolPush);
   fn("poolCancel", PoolCancel);
+  fn("poolClearQueue", PoolClearQueue);
   fn("poolAddThread", PoolAddThread);
   fn("poolRemoveThread", PoolRemoveThread);
   fn("poolAttach", PoolAttach);

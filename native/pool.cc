@@ -31,25 +31,40 @@ void Pool::StopWaitingLocked(uint32_t thread_id, ThreadRecord& rec) {
                  waiting_.end());
 }
 
-uint32_t Pool::Push(Task&& task) {
-  std::shared_ptr<Reactor> wake;
-  uint32_t demand = 0;
+int64_t Pool::Push(Task&& task) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     queue_.push_back(std::move(task));
     queued_approx_.store(static_cast<uint32_t>(queue_.size()),
                          std::memory_order_relaxed);
     submitted_ += 1;
-    wake = PopWaiterLocked();
-    if (!wake) {
-      uint32_t starting = 0;
-      for (auto& kv : threads_) if (!kv.second.reactor) ++starting;
-      uint32_t queued = static_cast<uint32_t>(queue_.size());
-      demand = queued > starting ? queued - starting : 0;
-    }
   }
-  if (wake && wake->SignalWork()) return 0;
-  return demand == 0 ? 1 : demand;
+  for (;;) {
+    std::shared_ptr<Reactor> wake;
+    int64_t demand = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      wake = PopWaiterLocked();
+      if (!wake) {
+        int64_t coming = spinning_;
+        for (auto& kv : threads_) if (!kv.second.reactor) ++coming;
+        demand = static_cast<int64_t>(queue_.size()) - coming;
+        return demand > 0 ? demand : 0;
+      }
+    }
+    // Signalled outside the lock; a waiter whose thread is gone is
+    // skipped for the next one.
+    if (wake->SignalWork()) return -1;
+  }
+}
+
+std::vector<double> Pool::ClearQueue() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<double> ids;
+  for (auto& t : queue_) ids.push_back(t.id);
+  queue_.clear();
+  queued_approx_.store(0, std::memory_order_relaxed);
+  return ids;
 }
 
 bool Pool::Cancel(double task_id) {
@@ -83,11 +98,13 @@ uint32_t Pool::AddThread() {
   return tid;
 }
 
-std::vector<double> Pool::RemoveThread(uint32_t thread_id) {
+std::vector<double> Pool::RemoveThread(uint32_t thread_id, bool* attached) {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<double> held;
+  *attached = false;
   auto it = threads_.find(thread_id);
   if (it == threads_.end()) return held;
+  *attached = it->second.reactor != nullptr;
   for (auto& kv : it->second.held) held.push_back(kv.first);
   threads_.erase(it);
   return held;
@@ -102,12 +119,19 @@ void Pool::AttachThread(uint32_t thread_id, std::shared_ptr<Reactor> reactor) {
 TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
                       std::vector<Task>* out) {
   uint64_t spin_until = spin_ns ? MonotonicNs() + spin_ns : 0;
+  bool spinning = false;
   for (;;) {
     {
       std::lock_guard<std::mutex> lock(mu_);
+      if (spinning) {
+        --spinning_;
+        spinning = false;
+      }
       auto it = threads_.find(thread_id);
       if (it == threads_.end()) return TakeResult::kStopping;
       ThreadRecord& rec = it->second;
+      // A thread that agreed to retire takes nothing more: it is exiting.
+      if (rec.retiring) return TakeResult::kRetire;
       if (!queue_.empty() && (!stopping_ || drain_on_stop_)) {
         // Take a fair share so that one thread does not hoard a burst
         // while its siblings sit idle: queued / threads, at least one.
@@ -142,6 +166,8 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
         }
         return TakeResult::kNone;
       }
+      ++spinning_;  // Push() counts it as about to take work
+      spinning = true;
     }
     // Spin outside the lock on the atomic count, so the owner's Push()
     // never contends with a spinner.

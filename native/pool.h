@@ -57,19 +57,23 @@ class Pool {
   uint32_t id() const { return id_; }
 
   // Owner thread. Queues a task and wakes one waiting thread if any.
-  // Returns 0 when a thread was woken for it, else the demand no thread
-  // will meet soon: queued tasks minus threads still starting (the owner
-  // starts a thread when this is positive and the pool is below max).
-  uint32_t Push(Task&& task);
+  // Returns -1 when a thread was woken for it, else the demand no thread
+  // will meet soon: queued tasks minus threads starting or spinning for
+  // work (the owner starts a thread when this is positive, below max).
+  int64_t Push(Task&& task);
+  // Owner thread. Removes every queued task (no thread could start to run
+  // them) and returns their ids.
+  std::vector<double> ClearQueue();
   // Owner thread. Removes a task that is still queued; false if taken.
   bool Cancel(double task_id);
   uint32_t DefineFunction(std::vector<uint8_t>&& descriptor);
   std::vector<uint8_t> GetFunction(uint32_t fn_id);
 
   // Owner thread: a thread is about to be started / has exited. RemoveThread
-  // returns the ids of the tasks it held, which the caller must settle.
+  // returns the ids of the tasks it held, which the caller must settle, and
+  // whether the thread had attached (false: it died while starting).
   uint32_t AddThread();
-  std::vector<double> RemoveThread(uint32_t thread_id);
+  std::vector<double> RemoveThread(uint32_t thread_id, bool* attached);
   // Any thread: the started thread binds its own reactor for wake-ups.
   void AttachThread(uint32_t thread_id, std::shared_ptr<Reactor> reactor);
 
@@ -133,6 +137,7 @@ class Pool {
   std::deque<Task> queue_;
   std::unordered_map<uint32_t, ThreadRecord> threads_;
   std::vector<uint32_t> waiting_;  // LIFO: the most recently active first
+  uint32_t spinning_ = 0;          // threads in Take()'s spin, about to take
   std::vector<std::vector<uint8_t>> functions_;
   double submitted_ = 0, completed_ = 0, failed_ = 0;
   double queue_wait_ns_total_ = 0, run_ns_total_ = 0;

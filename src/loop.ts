@@ -39,6 +39,13 @@ function onWake(batch: Buffer | undefined, transfers: ArrayBuffer[] | undefined,
 
 export const reactorId: number = native.init(onWake, isMainThread);
 
+/** Delivers what is in this thread's inbox now, without waiting for the wake-up. */
+export function drainNow(): void {
+  const [batch, transfers] = native.drain();
+  // The work signal, if any, stays with the wake-up that is on its way.
+  if (batch) onWake(batch, transfers, false);
+}
+
 export function addSink(poolId: number, sink: ResultSink): void {
   sinks.set(poolId, sink);
 }

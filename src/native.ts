@@ -7,6 +7,8 @@ import bindings from 'bindings';
 export interface NativeBinding {
   /** Creates this thread's reactor (inbox + waker). Once per thread. */
   init(onWake: (batch: Buffer | undefined, transfers: ArrayBuffer[] | undefined, work: boolean) => void, isMainThread: boolean): number;
+  /** This thread's inbox now, as onWake would receive it. */
+  drain(): [Buffer | undefined, ArrayBuffer[] | undefined, boolean];
   /** Keep this thread's loop alive while work is in flight / let it exit. */
   ref(): void;
   unref(): void;
@@ -15,12 +17,15 @@ export interface NativeBinding {
   poolDestroy(poolId: number): void;
   poolDefine(poolId: number, descriptor: Buffer): number;
   poolGetFunction(poolId: number, fnId: number): Buffer | undefined;
-  /** 0 when a waiting thread was woken for the task, else the demand no starting thread will meet. */
+  /** -1 when a waiting thread was woken for the task, else the demand no starting or spinning thread will meet. */
   poolPush(poolId: number, taskId: number, fnId: number, payload: Buffer, transfers?: ArrayBuffer[]): number;
   /** Removes a still-queued task; false once a thread has taken it. */
   poolCancel(poolId: number, taskId: number): boolean;
   poolAddThread(poolId: number): number;
-  poolRemoveThread(poolId: number, threadId: number): number[];
+  /** The tasks a thread that exited held, and whether it ever attached (false: it died while starting). */
+  poolRemoveThread(poolId: number, threadId: number): { held: number[]; attached: boolean };
+  /** Removes every queued task; their ids. */
+  poolClearQueue(poolId: number): number[];
   poolAttach(poolId: number, threadId: number): void;
   /** A task batch (with its moved ArrayBuffers), 0 = none (now waiting), 1 = stopping, 2 = surplus: exit. */
   poolTake(poolId: number, threadId: number, max: number, spinNs: number): Buffer | [Buffer, ArrayBuffer[]] | 0 | 1 | 2;

@@ -12,7 +12,7 @@ import { serialize } from 'node:v8';
 import { decodeThrow, PoolStarvedError, PoolStoppedError, ThreadDiedError, type EncodedThrow } from './errors.js';
 import { STARVED } from './bridge.js';
 import { describe, type AnyFunction, type TaskFunction } from './functions.js';
-import { addSink, hold, reactorId, release, removeSink } from './loop.js';
+import { addSink, drainNow, hold, reactorId, release, removeSink } from './loop.js';
 import { native, type NativePoolCounts } from './native.js';
 import { resolveBounds, resolveOptions, type ResolvedOptions, type ThreadPoolOptions } from './pool-options.js';
 import type { PoolThreadData } from './pool-thread-data.js';
@@ -69,6 +69,9 @@ export class ThreadPool extends EventEmitter {
   #onAllExited: (() => void) | undefined;
   #starvationTimer: NodeJS.Timeout | undefined;
   #destroyed = false;
+  #draining = false;
+  /** Threads in a row that died before they attached (a bad execArgv, a crashing preload). */
+  #startFailures = 0;
 
   constructor(options?: ThreadPoolOptions) {
     super();
@@ -119,6 +122,7 @@ export class ThreadPool extends EventEmitter {
     this.#joined = true;
     this.#started = false;
     const drain = options?.drain === true;
+    this.#draining = drain;
     for (const id of native.poolStop(this.#poolId, drain)) {
       this.#settle(id, false, new PoolStoppedError('the task was still queued when stop() was called'));
     }
@@ -131,6 +135,12 @@ export class ThreadPool extends EventEmitter {
       this.#onAllExited = resolve;
       if (this.#threads.size === 0) resolve();
     }).then(() => {
+      // A thread's last results can still be in the inbox when its exit
+      // event arrives: deliver them before the pool's sink goes away.
+      drainNow();
+      for (const id of [...this.#pending.keys()]) {
+        this.#settle(id, false, new PoolStoppedError('the pool stopped before the task settled'));
+      }
       removeSink(this.#poolId);
       native.poolDestroy(this.#poolId);
       this.#destroyed = true;
@@ -190,6 +200,8 @@ export class ThreadPool extends EventEmitter {
    */
   [kSubmit](f: unknown, args: readonly unknown[], sink: TaskSink, multiple?: boolean): number {
     const handles: number[] = [];
+    let id: number;
+    let demand: number;
     try {
       if (this.#joined) throw new PoolStoppedError('the thread pool is stopped; the call was not run');
       let fnId: number;
@@ -203,23 +215,26 @@ export class ThreadPool extends EventEmitter {
       // Functions among the arguments stay here; the thread gets proxies.
       const exported = exportFunctions(payload, handles) as unknown[];
       const { bytes, transfers } = exported === payload ? encodeArgs(payload) : withCallables(encodeArgs(exported));
-      const id = nextTaskId++;
-      this.#pending.set(id, sink);
-      if (handles.length > 0) this.#taskHandles.set(id, handles);
-      hold();
-      const demand = native.poolPush(this.#poolId, id, fnId, bytes, transfers);
-      if (demand > 0) this.#meetDemand();
-      return id;
+      id = nextTaskId++;
+      demand = native.poolPush(this.#poolId, id, fnId, bytes, transfers);
     } catch (e) {
+      // Nothing was queued.
       releaseHandles(handles);
       queueMicrotask(() => sink.settle(false, e));
       return 0;
     }
+    // Queued: from here on only #settle ends it (its result is delivered
+    // on this thread, later, so registering after the push is safe).
+    this.#pending.set(id, sink);
+    if (handles.length > 0) this.#taskHandles.set(id, handles);
+    hold();
+    if (demand > 0) this.#meetDemand();
+    return id;
   }
 
   /** Internal: withdraw a task. Returns false if a thread already took it. */
   [kCancel](taskId: number, reason: unknown): boolean {
-    if (!native.poolCancel(this.#poolId, taskId)) return false;
+    if (this.#destroyed || !native.poolCancel(this.#poolId, taskId)) return false;
     this.#settle(taskId, false, reason);
     return true;
   }
@@ -292,12 +307,20 @@ export class ThreadPool extends EventEmitter {
       kind: 'reactor-threads.pool-thread', poolId: this.#poolId, owner: reactorId, threadId,
       concurrency: o.concurrency, idleTimeout: o.idleTimeout, spinNs: SPIN_NS,
     };
-    const worker = new Worker(workerPath, {
-      workerData: data, name: `${o.name}#${threadId}`,
-      ...(o.resourceLimits && { resourceLimits: o.resourceLimits }),
-      ...(o.env && { env: o.env }),
-      ...(o.execArgv && { execArgv: o.execArgv }),
-    });
+    let worker: Worker;
+    try {
+      worker = new Worker(workerPath, {
+        workerData: data, name: `${o.name}#${threadId}`,
+        ...(o.resourceLimits && { resourceLimits: o.resourceLimits }),
+        ...(o.env && { env: o.env }),
+        ...(o.execArgv && { execArgv: o.execArgv }),
+      });
+    } catch (e) {
+      // Node refused the Worker (invalid execArgv, resourceLimits…).
+      native.poolRemoveThread(this.#poolId, threadId);
+      this.#cannotStartThreads(e);
+      return;
+    }
     // The owner's loop is kept alive by tasks in flight, not by threads.
     if (!this.#joined) worker.unref();
     const handle: ThreadHandle = { threadId, worker, error: undefined };
@@ -306,19 +329,37 @@ export class ThreadPool extends EventEmitter {
     worker.on('exit', (code) => this.#threadExited(handle, code));
   }
 
+  /** No thread can start: the queued tasks fail now instead of waiting forever. */
+  #cannotStartThreads(cause: unknown): void {
+    this.#startFailures = 0;
+    for (const id of native.poolClearQueue(this.#poolId)) {
+      this.#settle(id, false, new ThreadDiedError('no pool thread could start to run the task', undefined, cause));
+    }
+  }
+
   #threadExited(handle: ThreadHandle, code: number): void {
     this.#threads.delete(handle.threadId);
-    const held = native.poolRemoveThread(this.#poolId, handle.threadId);
+    const { held, attached } = native.poolRemoveThread(this.#poolId, handle.threadId);
+    if (attached) {
+      this.#startFailures = 0;
+    } else if (++this.#startFailures >= 3) {
+      this.#cannotStartThreads(handle.error ?? new Error(`a pool thread exited with code ${code} while starting`));
+    }
     if (held.length > 0) {
       const why = handle.error !== undefined ? 'an uncaught error' : `exit code ${code}`;
       for (const id of held) {
         this.#settle(id, false, new ThreadDiedError(
           `the thread running the task exited (${why}) before the task settled`, code, handle.error));
       }
-    } else if (handle.error !== undefined) {
+    } else if (handle.error !== undefined && attached) {
+      // (One that died while starting is reported through the tasks it fails.)
       reportError(this, new ThreadDiedError('an idle pool thread died', code, handle.error), 'a pool thread');
     }
     if (this.#joined) {
+      // Drained work still queued needs a thread even now.
+      if (this.#draining && this.#threads.size === 0 && native.poolCounts(this.#poolId).queued > 0) {
+        this.#startThread();
+      }
       if (this.#threads.size === 0) this.#onAllExited?.();
       return;
     }

@@ -46,7 +46,11 @@ function handBackUntaken(): void {
   notStarted.clear();
 }
 
+/** Set once this thread decided to exit: it takes no more work. */
+let exiting = false;
+
 function exitThread(): void {
+  exiting = true;
   // Ends this thread only, once its results are in the owner's inbox.
   if (held) { afterStdio(exitThread); return; }
   process.exit(0);
@@ -54,6 +58,7 @@ function exitThread(): void {
 
 /** Takes and runs tasks until the queue is empty or this thread is full. */
 function pull(): void {
+  if (exiting) return;
   if (idleTimer) { clearTimeout(idleTimer); idleTimer = undefined; }
   while (!stopping && inflight < concurrency) {
     const room = meanRunMs > SLOW_TASK_MS ? 1 : concurrency - inflight;
@@ -86,6 +91,9 @@ function armIdleTimer(): void {
   idleTimer = setTimeout(() => {
     idleTimer = undefined;
     if (native.poolTryRetire(poolId, threadId)) exitThread();
+    // Refused (the pool is at its min, for now): ask again later, since
+    // adjustPoolsize may lower the min while this thread idles.
+    else armIdleTimer();
   }, idleTimeout);
   idleTimer.unref();
 }

@@ -1,0 +1,80 @@
+// What could lose or strand a task at the edges of a pool's life: results
+// that arrive as it stops, threads that cannot start, draining after a
+// thread died, and thread accounting while threads start or idle.
+import test from 'ava';
+import { deferToThreadPool, reactor, ThreadDiedError, ThreadPool, transfer } from 'reactor-threads';
+import { add, exitThread, sleep } from './_fixtures/tasks.cjs';
+import { waitFor } from './_helpers/wait.js';
+
+// @types/node leaves WebAssembly to the DOM lib; this is all the test uses.
+declare const WebAssembly: { Memory: new (d: { initial: number }) => { buffer: ArrayBuffer } };
+
+const within = <T>(p: Promise<T>, ms: number): Promise<T | 'timed out'> =>
+  Promise.race([p, new Promise<'timed out'>((r) => setTimeout(() => r('timed out'), ms))]);
+
+test('a result still in the inbox when its thread exits settles its task', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1 });
+  pool.start();
+  const running = deferToThreadPool(reactor, pool, sleep, 50);
+  t.true(await waitFor(() => pool.busy === 1));
+  const stopped = pool.stop();
+  const end = Date.now() + 400;  // keep this thread busy while the result and the exit arrive
+  while (Date.now() < end) { /* busy */ }
+  t.is(typeof await within(running, 3000), 'number');
+  await stopped;
+});
+
+test('stop({ drain: true }) still runs queued work after the last thread died', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1, concurrentTasksPerThread: 1 });
+  pool.start();
+  const dying = deferToThreadPool(reactor, pool, exitThread, 1);
+  const queued = deferToThreadPool(reactor, pool, add, 1, 2);
+  const stopped = pool.stop({ drain: true });
+  await t.throwsAsync(dying, { instanceOf: ThreadDiedError });
+  t.is(await within(queued, 5000), 3);
+  await stopped;
+});
+
+test('a Worker that Node refuses to start fails the task instead of stranding it', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1, execArgv: ['--definitely-not-a-node-flag'] });
+  pool.start();
+  const err = await t.throwsAsync(within(deferToThreadPool(reactor, pool, add, 1, 2), 5000), { instanceOf: ThreadDiedError });
+  t.truthy(err!.cause);
+  t.is(pool.queued, 0);
+  await pool.stop();
+});
+
+test('threads that keep dying while starting fail the queued tasks, with no endless respawn', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1, execArgv: ['--require', '/nonexistent/preload.js'] });
+  pool.start();
+  const err = await t.throwsAsync(within(deferToThreadPool(reactor, pool, add, 1, 2), 8000), { instanceOf: ThreadDiedError });
+  t.regex(err!.message, /no pool thread could start/);
+  await pool.stop();
+});
+
+test('idle threads retire after adjustPoolsize lowers the min', async (t) => {
+  const pool = new ThreadPool({ minThreads: 2, maxThreads: 2, idleTimeout: 100 });
+  pool.start();
+  t.true(await waitFor(() => pool.idle === 2));
+  await new Promise((r) => setTimeout(r, 150));  // their first idle timeout passed at min
+  pool.adjustPoolsize(0, 2);
+  t.true(await waitFor(() => pool.workers === 0), `still ${pool.workers} threads`);
+  await pool.stop();
+});
+
+test('work submitted while threads are starting starts no extra threads', async (t) => {
+  const pool = new ThreadPool({ minThreads: 4, maxThreads: 8 });
+  pool.start();
+  const all = [1, 2, 3].map((i) => deferToThreadPool(reactor, pool, add, i, 0));
+  t.is(pool.workers, 4);
+  t.deepEqual(await Promise.all(all), [1, 2, 3]);
+  await pool.stop();
+});
+
+test('a buffer that cannot be detached is copied, not moved, and the call runs once', async (t) => {
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  new Uint8Array(memory.buffer)[0] = 42;
+  const first = await deferToThreadPool(reactor, reactor.getThreadPool(), (b: ArrayBuffer) => new Uint8Array(b)[0], transfer(memory.buffer));
+  t.is(first, 42);
+  t.is(memory.buffer.byteLength, 65536, 'the memory stays usable');
+});
