@@ -3,7 +3,7 @@ import * as zlib from 'node:zlib';
 import {
   callMultipleInThread, deferToThread, deferToThreadPool, reactor, ThreadPool,
 } from 'reactor-threads';
-import { checkQuota, hashRounds, logLine, QuotaError } from './tasks.mjs';
+import { checkQuota, countTo, hashRounds, logLine, QuotaError, totalBasket } from './tasks.mjs';
 
 // deferToThread: run a function on the reactor's pool, get a Promise.
 const { digest, threadId } = await deferToThread(hashRounds, 'hello', 20_000);
@@ -33,5 +33,13 @@ console.log(`pool.stop() joined its threads: workers=${pool.workers}, joined=${p
 // callMultipleInThread: several calls, in order, on one thread.
 console.log('callMultipleInThread:');
 await callMultipleInThread([[logLine, ['first']], [logLine, ['second']], [logLine, ['third']]]);
+
+// blockingCallFromThread: a thread calls the main thread and waits for the answer.
+console.log(`deferToThread(totalBasket) -> ${await deferToThread(totalBasket, ['apple', 'pear', 'apple'])} (prices asked of the main thread)`);
+
+// A function passed to a thread stays on the main thread; the thread calls it through a proxy.
+const seen = [];
+await deferToThread(countTo, 3, (i) => seen.push(i));
+console.log(`deferToThread(countTo, 3, onProgress) -> onProgress ran on the main thread with ${seen.join(', ')}`);
 
 console.log('done: no stop() needed for the reactor pool, the process exits by itself');
