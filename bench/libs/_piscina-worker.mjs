@@ -1,0 +1,10 @@
+// piscina worker: named exports, task = args array.
+import { move } from 'piscina';
+import { threadId } from 'node:worker_threads';
+import { add as addBody, cpu as cpuBody } from './_tasks.mjs';
+
+export const add = ([a, b]) => addBody(a, b);
+export const cpu = ([n]) => cpuBody(n);
+export const echo = (buf) => move(buf);
+// warm-up only: cpu(n), then say which thread ran it.
+export const warm = ([n]) => (cpuBody(n), threadId);

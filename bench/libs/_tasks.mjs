@@ -1,0 +1,9 @@
+// The task bodies every library runs, so that all measure the same work.
+export const add = (a, b) => a + b;
+
+const small = { id: 42, name: 'reactor', tags: ['a', 'b', 'c'], nested: { x: 1.5, y: true } };
+export function cpu(n) {
+  let total = 0;
+  for (let i = 0; i < n; i++) total += JSON.stringify(small).length;
+  return total;
+}

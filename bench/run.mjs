@@ -1,0 +1,104 @@
+// The benchmark suite: `npm run bench` (or `npm run bench -- --quick`).
+// Every library runs each workload in a process of its own, 3 times (once
+// with --quick); the tables give each library's median and its ratio to
+// piscina's default and to raw worker_threads. Writes bench/results.json
+// and an SVG chart per workload under bench/charts/.
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { barChart } from './svg.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const quick = process.argv.includes('--quick');
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+const RUNS = quick ? 1 : 3;
+const LIBS = ['raw', 'piscina', 'tinypool', 'workerpool', 'poolifier', 'reactor-threads'];
+const LABEL = { raw: 'raw worker_threads', piscina: 'piscina 5', tinypool: 'tinypool 2', workerpool: 'workerpool 10', poolifier: 'poolifier 5', 'reactor-threads': 'reactor-threads' };
+
+/** What each workload reports: its figures, the headline one, and which way is better. */
+const WORKLOADS = {
+  seq: { title: 'seq: one trivial call at a time', figures: ['p50', 'p99'], unit: 'µs', head: 'p50', better: 'lower' },
+  window: { title: 'window: trivial tasks, 256 in flight', figures: ['opsPerSec'], unit: 'tasks/s', head: 'opsPerSec', better: 'higher' },
+  burst: { title: 'burst: 50,000 trivial tasks at once', figures: ['opsPerSec'], unit: 'tasks/s', head: 'opsPerSec', better: 'higher' },
+  cpu: { title: 'cpu: 2,000 × 5,000 JSON.stringify', figures: ['wallMs', 'speedup'], unit: 'ms', head: 'wallMs', better: 'lower' },
+  payload: { title: 'payload: 16 MiB to a thread and back', figures: ['mbPerSec'], unit: 'MB/s', head: 'mbPerSec', better: 'higher' },
+  startup: { title: 'startup: import to first result', figures: ['ms'], unit: 'ms', head: 'ms', better: 'lower' },
+  idle: { title: 'idle: exits by itself after its work (no close)', figures: ['exitMs'], unit: 'ms', head: 'exitMs', better: 'lower' },
+  queue: { title: 'queue memory: per queued trivial task', figures: ['bytesPerTask', 'heapBytesPerTask'], unit: 'bytes', head: 'bytesPerTask', better: 'lower' },
+};
+
+function runChild(args, { timeoutMs = 600_000, waitExit = false } = {}) {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, args, { cwd: join(here, '..'), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '', line;
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (line === undefined && out.includes('\n')) line = { value: JSON.parse(out.split('\n')[0]), at: Date.now() };
+    });
+    child.stderr.on('data', (d) => { err += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (waitExit) {
+        // idle: how long after its last result the process took to exit (killed = never).
+        resolve({ exitMs: signal ? Infinity : Date.now() - (line?.at ?? started) });
+        return;
+      }
+      if (code !== 0 || !line) reject(new Error(`${args.join(' ')} failed (${code ?? signal}):\n${err.slice(-2000)}`));
+      else resolve(line.value);
+    });
+  });
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (v) => (!Number.isFinite(v) ? 'never' : v >= 1000 ? Math.round(v).toLocaleString('en-US') : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+
+const results = {
+  machine: { cpus: availableParallelism(), model: cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}` },
+  quick, runs: RUNS, workloads: {},
+};
+const note = `${results.machine.cpus} cores (${results.machine.model}), Node ${process.version}, median of ${RUNS} run${RUNS > 1 ? 's' : ''}, 2 threads`;
+
+for (const [name, w] of Object.entries(WORKLOADS)) {
+  if (only && !only.includes(name)) continue;
+  const rows = {};
+  for (const lib of LIBS) {
+    const runs = [];
+    for (let r = 0; r < RUNS; r++) {
+      process.stderr.write(`bench: ${name} · ${LABEL[lib]} · run ${r + 1}/${RUNS}\n`);
+      const args = [...(name === 'queue' ? ['--expose-gc'] : []), join(here, 'workload.mjs'), name, lib, ...(quick ? ['--quick'] : [])];
+      runs.push(await runChild(args, name === 'idle' ? { timeoutMs: 5_000, waitExit: true } : {}));
+    }
+    rows[lib] = Object.fromEntries(w.figures.map((f) => [f, median(runs.map((x) => x[f]))]));
+  }
+  results.workloads[name] = rows;
+  // The table: every figure, then the headline's ratio to piscina and to raw.
+  const ratio = (lib, base) => {
+    const a = rows[lib][w.head], b = rows[base][w.head];
+    if (!Number.isFinite(a) || !Number.isFinite(b)) return '—';
+    return `${(w.better === 'higher' ? a / b : b / a).toFixed(2)}x`;
+  };
+  console.log(`\n${w.title} (${w.unit}; ${w.better} is better; ratio > 1 means faster than the base)`);
+  console.log(['library'.padEnd(20), ...w.figures.map((f) => f.padStart(14)), 'vs piscina'.padStart(11), 'vs raw'.padStart(9)].join(' '));
+  for (const lib of LIBS) {
+    console.log([LABEL[lib].padEnd(20), ...w.figures.map((f) => fmt(rows[lib][f]).padStart(14)),
+      ratio(lib, 'piscina').padStart(11), ratio(lib, 'raw').padStart(9)].join(' '));
+  }
+  mkdirSync(join(here, 'charts'), { recursive: true });
+  writeFileSync(join(here, 'charts', `${name}.svg`), barChart(`${w.title} (${w.better} is better)`,
+    LIBS.map((lib) => ({ label: LABEL[lib], value: Number.isFinite(rows[lib][w.head]) ? rows[lib][w.head] : 0, highlight: lib === 'reactor-threads' })),
+    w.unit, note));
+}
+
+if (!only || only.includes('bridge')) {
+  process.stderr.write('bench: bridge\n');
+  results.bridge = await runChild([join(here, 'bridge.mjs'), '--json', ...(quick ? ['--quick'] : [])]);
+  results.synckit = await runChild([join(here, 'synckit.mjs'), ...(quick ? ['--quick'] : [])]);
+  console.log(`\nsynckit 0.12, the opposite direction (main blocks, a worker runs x+1): ${fmt(results.synckit.usPerCall)} µs/call`);
+}
+
+writeFileSync(join(here, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+console.log(`\n${note}. Written: bench/results.json, bench/charts/*.svg`);
