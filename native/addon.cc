@@ -245,6 +245,14 @@ Napi::Value DrainNow(const Napi::CallbackInfo& info) {
   return r;
 }
 
+// awaitMessage(spinNs) -> whether a message arrived within the spin.
+Napi::Value AwaitMessage(const Napi::CallbackInfo& info) {
+  EnvState* state = State(info.Env());
+  bool got = state->reactor &&
+             state->reactor->AwaitMessage(static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue()));
+  return Napi::Boolean::New(info.Env(), got);
+}
+
 Napi::Value Ref(const Napi::CallbackInfo& info) {
   State(info.Env())->reactor->Ref(info.Env());
   return info.Env().Undefined();
@@ -544,7 +552,7 @@ Napi::Value BridgeCall(const Napi::CallbackInfo& info) {
                                  [raw] { return CanRunJs(raw); });
   Registry::Get().CloseCall(slot);
   if (status != CallStatus::kFulfilled && status != CallStatus::kRejected) return bare(status);
-  spin_budget.Record(slot->resolved_ns() - started);
+  spin_budget.Record(MonotonicNs() - started);
   Frame reply = slot->TakeReply();
   Napi::Array r = Napi::Array::New(env, 3);
   r.Set(0u, static_cast<uint32_t>(status));
@@ -596,6 +604,7 @@ Napi::Object Initialize(Napi::Env env, Napi::Object exports) {
   fn("init", Init);
   fn("ref", Ref);
   fn("drain", DrainNow);
+  fn("awaitMessage", AwaitMessage);
   fn("unref", Unref);
   fn("poolCreate", PoolCreate);
   fn("poolDestroy", PoolDestroy);

@@ -2,20 +2,26 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 
 #include "clock.h"
 
 namespace rt {
 
 bool ReplySlot::Resolve(CallStatus status, Frame&& frame) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (state_.load(std::memory_order_relaxed) !=
-      static_cast<uint32_t>(CallStatus::kPending))
-    return false;
-  reply_ = std::move(frame);
-  resolved_ns_.store(MonotonicNs(), std::memory_order_relaxed);
-  // Release: a spinner that sees the new state also sees reply_.
-  state_.store(static_cast<uint32_t>(status), std::memory_order_release);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (state_.load(std::memory_order_relaxed) !=
+        static_cast<uint32_t>(CallStatus::kPending))
+      return false;
+    reply_ = std::move(frame);
+    resolved_ns_.store(MonotonicNs(), std::memory_order_relaxed);
+    // Release: a spinner that sees the new state also sees reply_.
+    state_.store(static_cast<uint32_t>(status), std::memory_order_release);
+  }
+  // Notified after unlocking, so the woken caller does not wake straight
+  // into a held mutex and sleep again. The slot outlives this call: its
+  // owner holds a shared_ptr until after Wait() returns, and so does ours.
   cv_.notify_one();
   return true;
 }
@@ -65,19 +71,48 @@ Frame ReplySlot::TakeReply() {
 
 namespace {
 constexpr double kMaxSpinNs = 50000;
-constexpr double kProbeNs = 2000;
+constexpr uint32_t kExploitRun = 512;
+constexpr uint32_t kLongExploitRun = 4096;  // when one mode is twice as fast
+constexpr uint32_t kExploreRun = 16;
 }  // namespace
 
-uint64_t SpinBudget::Next() const {
-  // Spin when replies usually come within the budget; else only a short
-  // probe, which costs nothing measurable when the caller parks anyway.
-  if (fast_rate_ < 0.25) return static_cast<uint64_t>(kProbeNs);
-  return static_cast<uint64_t>(std::min(kMaxSpinNs, 2 * mean_reply_ns_ + kProbeNs));
+// REACTOR_THREADS_BRIDGE_SPIN_NS fixes the budget (for measuring, and for
+// machines where the measured choice is wrong); read once per process.
+static int64_t FixedSpinNs() {
+  static const int64_t fixed = [] {
+    const char* v = std::getenv("REACTOR_THREADS_BRIDGE_SPIN_NS");
+    return v ? std::atoll(v) : -1LL;
+  }();
+  return fixed;
 }
 
-void SpinBudget::Record(uint64_t reply_ns) {
-  mean_reply_ns_ = 0.8 * mean_reply_ns_ + 0.2 * static_cast<double>(reply_ns);
-  fast_rate_ = 0.9 * fast_rate_ + (reply_ns <= kMaxSpinNs ? 0.1 : 0.0);
+bool SpinBudget::BestIsSpin() const {
+  if (spin_rtt_ns_ == 0) return true;  // not measured yet: try it
+  return spin_rtt_ns_ < 0.9 * park_rtt_ns_ && spin_rtt_ns_ < kMaxSpinNs;
+}
+
+uint64_t SpinBudget::Next() {
+  if (FixedSpinNs() >= 0) return static_cast<uint64_t>(FixedSpinNs());
+  if (left_ == 0) {
+    exploring_ = !exploring_;
+    spin_ = exploring_ ? !BestIsSpin() : BestIsSpin();
+    bool clear = spin_rtt_ns_ > 0 && park_rtt_ns_ > 0 &&
+                 (spin_rtt_ns_ > 2 * park_rtt_ns_ || park_rtt_ns_ > 2 * spin_rtt_ns_);
+    run_ = left_ = exploring_ ? kExploreRun : clear ? kLongExploitRun : kExploitRun;
+  }
+  --left_;
+  if (!spin_) return 0;
+  // Long enough for a typical answer, never more than kMaxSpinNs.
+  double budget = spin_rtt_ns_ == 0 ? 20000 : 2 * spin_rtt_ns_;
+  return static_cast<uint64_t>(budget < kMaxSpinNs ? budget : kMaxSpinNs);
+}
+
+void SpinBudget::Record(uint64_t round_trip_ns) {
+  if (FixedSpinNs() >= 0) return;
+  if (left_ >= run_ / 2) return;  // the first half of a run settles the machine
+  double& avg = spin_ ? spin_rtt_ns_ : park_rtt_ns_;
+  double rtt = static_cast<double>(round_trip_ns);
+  avg = avg == 0 ? rtt : 0.9 * avg + 0.1 * rtt;
 }
 
 }  // namespace rt

@@ -1,5 +1,7 @@
 #include "reactor.h"
 
+#include "clock.h"
+
 namespace rt {
 
 bool Reactor::WakeLocked() {
@@ -21,6 +23,7 @@ bool Reactor::Post(Message&& m) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!alive_) return false;
   inbox_.push_back(std::move(m));
+  queued_.store(static_cast<uint32_t>(inbox_.size()), std::memory_order_release);
   return WakeLocked();
 }
 
@@ -42,6 +45,16 @@ void Reactor::Drain(std::deque<Message>* out, bool* work_signalled) {
     for (auto& m : inbox_) out->push_back(std::move(m));
     inbox_.clear();
   }
+  queued_.store(0, std::memory_order_relaxed);
+}
+
+bool Reactor::AwaitMessage(uint64_t spin_ns) {
+  uint64_t until = MonotonicNs() + spin_ns;
+  do {
+    if (queued_.load(std::memory_order_acquire) != 0) return true;
+    for (int i = 0; i < 16; ++i) CpuRelax();
+  } while (MonotonicNs() < until);
+  return queued_.load(std::memory_order_acquire) != 0;
 }
 
 void Reactor::Ref(napi_env env) {

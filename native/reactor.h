@@ -14,6 +14,7 @@
 
 #include <node_api.h>
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <mutex>
@@ -82,12 +83,17 @@ class Reactor {
 
   bool IsAlive();
 
+  // Owning thread. Spins up to `spin_ns` for a message to arrive; true if
+  // one is waiting (the caller then drains it at once, without a wake-up).
+  bool AwaitMessage(uint64_t spin_ns);
+
  private:
   bool WakeLocked();  // requires mu_
 
   const uint32_t id_;
   std::mutex mu_;
   std::deque<Message> inbox_;
+  std::atomic<uint32_t> queued_{0};  // inbox_.size(), for AwaitMessage's lock-free polling
   bool wake_pending_ = false;
   bool work_signal_ = false;
   bool alive_ = true;

@@ -180,25 +180,27 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
     && typeof (v as { then?: unknown }).then === 'function';
 }
 
+/** Blocking calls served here whose answer is not sent yet. */
+let unanswered = 0;
+
+/** The outcome of a served call: answered (blocking) or reported (callFromThread). */
 function reply(callId: number, ok: boolean, value: unknown): void {
   if (callId === 0) {
     if (!ok) reportToStderr(value, 'a function called with callFromThread');
     return;
   }
+  unanswered--;
   if (ok) {
-    let enc: Encoded;
     try {
-      const handles: number[] = [];
-      const exported = exportFunctions(value, handles, false);
-      enc = encodeResult(exported);
-    } catch (e) {
-      reply(callId, false, new ValueNotCloneableError('the result', e));
+      const exported = exportFunctions(value, [], false);
+      const enc = encodeResult(exported);
+      native.bridgeReply(callId, CallStatus.Fulfilled, enc.bytes, enc.transfers);
       return;
+    } catch (e) {
+      value = new ValueNotCloneableError('the result', e);
     }
-    native.bridgeReply(callId, CallStatus.Fulfilled, enc.bytes, enc.transfers);
-  } else {
-    native.bridgeReply(callId, CallStatus.Rejected, serialize(encodeThrow(value)));
   }
+  native.bridgeReply(callId, CallStatus.Rejected, serialize(encodeThrow(value)));
 }
 
 function invoke(callId: number, f: Function, m: InboxMessage): void {
@@ -219,6 +221,7 @@ function invoke(callId: number, f: Function, m: InboxMessage): void {
 
 function serveCall(m: InboxMessage): void {
   const callId = m.id;
+  if (callId !== 0) unanswered++;
   if (m.status === CallRef.Callable) {
     const f = callableFor(m.ref);
     if (!f) reply(callId, false, new CallableReleasedError());
@@ -236,7 +239,7 @@ function makeProxy(target: readonly [number, number]): Function {
   return proxy;
 }
 
-setCallHandler(serveCall);
+setCallHandler(serveCall, () => unanswered);
 setCallableReviver((value) => importFunctions(value, makeProxy));
 if (isMainThread) {
   // Parked callers must never outlive the process: neither process.exit()

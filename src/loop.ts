@@ -15,14 +15,40 @@ export interface ResultSink {
 const sinks = new Map<number, ResultSink>();
 let onWork: (() => void) | undefined;
 let onCall: ((message: InboxMessage) => void) | undefined;
+/** How many calls served here still owe their answer (set by the bridge). */
+let unanswered: () => number = () => 0;
 let inflight = 0;
 
+/**
+ * The reactor's half of "spin, then park": a thread in a blocking call
+ * usually makes its next call a few microseconds after its answer, and a
+ * reactor asleep in its poll takes tens of microseconds to wake. So after
+ * serving calls, the reactor waits briefly for the next one (in a
+ * microtask queued after the answers, so no answer waits on the spin).
+ * The wait adapts: it is kept only while it usually catches a call, and
+ * one wake-up's conversation is bounded so the loop's other work runs.
+ */
+const CONVERSE_SPIN_NS = 15_000;
+const CONVERSE_MAX_MS = 2;
+let converseHitRate = 0.5;
+let converseUntil = 0;
+
+function awaitNextCall(): void {
+  // An answer still pending (f's Promise not settled) must not wait on the spin.
+  if (unanswered() > 0 || performance.now() > converseUntil) return;
+  const hit = native.awaitMessage(CONVERSE_SPIN_NS);
+  converseHitRate = 0.9 * converseHitRate + (hit ? 0.1 : 0);
+  if (hit) drainNow();
+}
+
 function onWake(batch: Buffer | undefined, transfers: ArrayBuffer[] | undefined, work: boolean): void {
+  let served = false;
   if (batch) {
     for (const m of readInbox(batch, transfers)) {
       try {
         if (m.kind === MessageKind.Call) {
           onCall?.(m);
+          served = true;
           continue;
         }
         // Results and demand of a pool that was destroyed meanwhile are dropped.
@@ -35,6 +61,13 @@ function onWake(batch: Buffer | undefined, transfers: ArrayBuffer[] | undefined,
     }
   }
   if (work && onWork) onWork();
+  if (served && converseHitRate > 0.2) {
+    if (converseUntil < performance.now()) converseUntil = performance.now() + CONVERSE_MAX_MS;
+    queueMicrotask(awaitNextCall);
+  } else if (served) {
+    // Spinning stopped paying: probe now and then, so a new conversation is noticed.
+    converseHitRate += 0.01;
+  }
 }
 
 export const reactorId: number = native.init(onWake, isMainThread);
@@ -55,8 +88,9 @@ export function removeSink(poolId: number): void {
 }
 
 /** The bridge (src/bridge.ts): serves calls that threads make on this reactor. */
-export function setCallHandler(handler: (message: InboxMessage) => void): void {
+export function setCallHandler(handler: (message: InboxMessage) => void, pendingAnswers: () => number): void {
   onCall = handler;
+  unanswered = pendingAnswers;
 }
 
 /** Pool threads only: called when this thread's pool has work for it. */

@@ -9,6 +9,8 @@ export interface NativeBinding {
   init(onWake: (batch: Buffer | undefined, transfers: ArrayBuffer[] | undefined, work: boolean) => void, isMainThread: boolean): number;
   /** This thread's inbox now, as onWake would receive it. */
   drain(): [Buffer | undefined, ArrayBuffer[] | undefined, boolean];
+  /** Spins up to `spinNs` for a message to reach this thread's inbox; true if one did. */
+  awaitMessage(spinNs: number): boolean;
   /** Keep this thread's loop alive while work is in flight / let it exit. */
   ref(): void;
   unref(): void;

@@ -1,5 +1,5 @@
 // raw worker_threads: the floor of messaging cost. `threads` Workers, round
-// robin, a Map of id -> resolve; no queueing, no error handling beyond exit.
+// robin, a Map of id -> resolve; no queueing; a worker error rejects all pending.
 import { Worker } from 'node:worker_threads';
 import { warmup } from './_warmup.mjs';
 
