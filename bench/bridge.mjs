@@ -135,6 +135,15 @@ const cpuPct = (cpuUs / 1000) / cpuWindow.ms * 100;
 await pool.stop();
 
 // ---- report -----------------------------------------------------------------
+if (process.argv.includes('--json')) {
+  // For bench/run.mjs: the same figures as one JSON line.
+  const out = { cpuPercentParked: cpuPct, wake: fig('wake') };
+  for (const v of [...Object.keys(VARIANTS), 'iso']) {
+    out[v] = { reactorThreads: fig(`${rt.name}|${v}`), jsPattern: fig(`${js.name}|${v}`) };
+  }
+  console.log(JSON.stringify(out));
+  process.exit(0);
+}
 const f1 = (x) => x.toFixed(1).padStart(8);
 const ratio = (x, target) => `${x.toFixed(2)}x ${x <= target ? 'ok  ' : 'MISS'}`.padStart(11);
 const line = (mech, variant, s, rp50 = '', rp99 = '') =>

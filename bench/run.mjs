@@ -97,7 +97,17 @@ if (!only || only.includes('bridge')) {
   process.stderr.write('bench: bridge\n');
   results.bridge = await runChild([join(here, 'bridge.mjs'), '--json', ...(quick ? ['--quick'] : [])]);
   results.synckit = await runChild([join(here, 'synckit.mjs'), ...(quick ? ['--quick'] : [])]);
-  console.log(`\nsynckit 0.12, the opposite direction (main blocks, a worker runs x+1): ${fmt(results.synckit.usPerCall)} µs/call`);
+  const b = results.bridge;
+  const names = { a: 'f returns a value', b: 'f returns a resolved Promise', c: 'f resolves on setImmediate', iso: 'isolated calls, 1 ms apart' };
+  console.log('\nbridge: blockingCallFromThread from a pool thread vs SharedArrayBuffer + Atomics.wait + MessagePort (µs)');
+  console.log(['case'.padEnd(30), 'rt p50'.padStart(8), 'js p50'.padStart(8), 'ratio'.padStart(7), 'rt p99'.padStart(8), 'js p99'.padStart(8), 'ratio'.padStart(7)].join(' '));
+  for (const [k, label] of Object.entries(names)) {
+    const r = b[k].reactorThreads, j = b[k].jsPattern;
+    console.log([label.padEnd(30), fmt(r.p50).padStart(8), fmt(j.p50).padStart(8), `${(r.p50 / j.p50).toFixed(2)}x`.padStart(7),
+      fmt(r.p99).padStart(8), fmt(j.p99).padStart(8), `${(r.p99 / j.p99).toFixed(2)}x`.padStart(7)].join(' '));
+  }
+  console.log(`a parked caller: ${b.cpuPercentParked.toFixed(2)}% of a core; idle pool thread wake-up p50 ${fmt(b.wake.p50)} µs, p99 ${fmt(b.wake.p99)} µs`);
+  console.log(`synckit 0.12, the opposite direction (main blocks, a worker runs x+1): ${fmt(results.synckit.usPerCall)} µs/call`);
 }
 
 writeFileSync(join(here, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);

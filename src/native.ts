@@ -1,7 +1,9 @@
 // Loads the C++ addon and states the types of what it exports. One copy per
 // thread (each environment loads the addon and gets its own EnvState).
-// The native side is documented in native/addon.cc.
-import bindings from 'bindings';
+// The native side is documented in native/addon.cc. Tests: every test
+// file; test/package.ts for the prebuild-first order.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** What the addon exports; every function runs on the calling JS thread. */
 export interface NativeBinding {
@@ -70,4 +72,45 @@ export interface NativePoolCounts {
   runNsTotal: number;
 }
 
-export const native: NativeBinding = bindings('reactor_threads') as NativeBinding;
+const root = join(__dirname, '..');
+
+/**
+ * Where the addon may be, best first: a prebuilt N-API binary for this
+ * platform and architecture (what users install, with no compiler), then
+ * a local node-gyp build (the fallback, and what developers build).
+ */
+export function addonCandidates(): string[] {
+  const out: string[] = [];
+  const dir = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+  if (existsSync(dir)) {
+    for (const f of readdirSync(dir).sort()) {
+      // prebuildify names N-API builds <name>.napi.node, or <name>.node.
+      if (f.endsWith('.node') && !f.includes('.abi')) out.push(join(dir, f));
+    }
+  }
+  out.push(join(root, 'build', 'Release', 'reactor_threads.node'));
+  out.push(join(root, 'build', 'Debug', 'reactor_threads.node'));
+  return out;
+}
+
+function load(): NativeBinding {
+  const candidates = addonCandidates();
+  const tried: string[] = [];
+  for (const file of candidates) {
+    if (!existsSync(file)) {
+      tried.push(`${file} (absent)`);
+      continue;
+    }
+    try {
+      return require(file) as NativeBinding;
+    } catch (e) {
+      tried.push(`${file} (${(e as Error).message.split('\n')[0]})`);
+    }
+  }
+  throw new Error(`reactor-threads: no native addon for ${process.platform}-${process.arch} `
+    + `(Node ${process.version}, N-API ${process.versions.napi}). Looked for:\n  ${tried.join('\n  ')}\n`
+    + 'Install from a registry that has the prebuilt binaries, or build from source with a C++ '
+    + 'toolchain: `npm rebuild reactor-threads` (node-gyp).');
+}
+
+export const native: NativeBinding = load();

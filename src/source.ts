@@ -4,8 +4,8 @@
 // is parsed (acorn) and its scopes analysed (eslint-scope) on the caller:
 // a free variable, `this`, `super` or an outer `arguments` is refused with
 // an error that names it. Caller's thread. Tests: test/functions.ts.
-import { parse } from 'acorn';
-import * as eslintScope from 'eslint-scope';
+import type * as Acorn from 'acorn';
+import type * as EslintScope from 'eslint-scope';
 import { constants as vmConstants, runInThisContext } from 'node:vm';
 import { FunctionNotSendableError } from './errors.js';
 
@@ -13,6 +13,19 @@ import { FunctionNotSendableError } from './errors.js';
 const knownGlobals = new Set(Object.getOwnPropertyNames(globalThis));
 
 interface AstNode { type: string; [k: string]: unknown }
+
+// Loaded on first use: only a caller that sends a plain function needs
+// them, never a pool thread, and they cost a few ms of start-up.
+let acorn: typeof Acorn | undefined;
+let eslintScope: typeof EslintScope | undefined;
+function parse(code: string, options: Acorn.Options): Acorn.Program {
+  acorn ??= require('acorn') as typeof Acorn;
+  return acorn.parse(code, options);
+}
+function analyze(ast: object): EslintScope.ScopeManager {
+  eslintScope ??= require('eslint-scope') as typeof EslintScope;
+  return eslintScope.analyze(ast, { ecmaVersion: 2022, sourceType: 'script' });
+}
 
 const nativeCode = /\{\s*\[native code\]\s*\}\s*$/;
 
@@ -63,7 +76,7 @@ function parseFunction(text: string, label: string): { fn: AstNode; source: stri
 /** Names the function uses but neither declares nor finds among the globals. */
 function freeNames(fn: AstNode): string[] {
   const program = { type: 'Program', sourceType: 'script', body: [{ type: 'ExpressionStatement', expression: fn }] };
-  const manager = eslintScope.analyze(program as never, { ecmaVersion: 2022, sourceType: 'script' });
+  const manager = analyze(program);
   const free = new Set<string>();
   for (const ref of manager.globalScope!.through) {
     const name = ref.identifier.name;
