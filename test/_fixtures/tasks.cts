@@ -91,3 +91,10 @@ export const anonymous = threadable((x: number) => x * 10);
 export const exitThread = threadable(function exitThread(code: number): never {
   process.exit(code);
 });
+
+/** Sleeps `ms`; returns when it started and ended (absolute ms) and where. */
+export const sleepSpan = threadable(async function sleepSpan(ms: number): Promise<{ start: number; end: number; threadId: number }> {
+  const start = performance.timeOrigin + performance.now();
+  await delay(ms);
+  return { start, end: performance.timeOrigin + performance.now(), threadId };
+});

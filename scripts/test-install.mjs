@@ -1,0 +1,123 @@
+// The install as a user gets it: `npm pack`, then install the tarball into
+// fresh projects whose PATH has node, npm and sh but no compiler, make or
+// python, once normally and once with --ignore-scripts. In each, an ES
+// module and a CommonJS program call deferToThread and
+// blockingCallFromThread, and TypeScript consumers type-check against the
+// shipped declarations under moduleResolution node16, nodenext and bundler.
+// Also checks the tarball's file list. Run: npm run test:install.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+const work = mkdtempSync(join(tmpdir(), 'rt-install-'));
+let failures = 0;
+const check = (ok, what) => {
+  console.log(`${ok ? 'ok' : 'not ok'} - ${what}`);
+  if (!ok) failures++;
+};
+
+// ---- the tarball ----
+const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: repo, encoding: 'utf8' }))[0];
+const files = packed.files.map((f) => f.path);
+const tarball = join(work, packed.filename);
+check(files.includes('dist/index.js') && files.includes('dist/index.mjs') && files.includes('dist/index.d.ts')
+  && files.includes('dist/index.d.mts') && files.includes('dist/worker.js'), 'the tarball has the compiled JavaScript and declarations');
+check(files.some((f) => /^prebuilds\/linux-x64\/.+\.node$/.test(f)), 'the tarball has the linux-x64 prebuild');
+check(files.includes('binding.gyp') && files.includes('native/addon.cc') && files.includes('native/pool.h'),
+  'the tarball has binding.gyp and the native sources, for the fallback build');
+check(files.includes('README.md') && files.includes('LICENSE'), 'the tarball has README.md and LICENSE');
+const stray = files.filter((f) => /^(test|dist-test|bench|build|examples|scripts|\.ci)\//.test(f) || f.endsWith('.map'));
+check(stray.length === 0, `the tarball has no tests, benchmarks, build folders or source maps${stray.length ? `: ${stray.join(', ')}` : ''}`);
+
+// ---- a PATH with node and npm only ----
+const bin = join(work, 'bin');
+mkdirSync(bin);
+const which = (cmd) => execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).trim();
+symlinkSync(process.execPath, join(bin, 'node'));
+symlinkSync(which('npm'), join(bin, 'npm'));
+symlinkSync(which('sh'), join(bin, 'sh'));  // npm runs install scripts with sh
+const env = { ...process.env, PATH: bin };
+for (const tool of ['g++', 'gcc', 'cc', 'make', 'python3']) {
+  let found = true;
+  try { execFileSync('sh', ['-c', `command -v ${tool}`], { env, stdio: 'ignore' }); } catch { found = false; }
+  check(!found, `${tool} is not on the install's PATH`);
+}
+
+const esm = `import { deferToThread, blockingCallFromThread, reactor, threadable } from 'reactor-threads';
+import { total } from './tasks.mjs';
+console.log(await deferToThread((a, b) => a + b, 2, 3), await deferToThread(total, [1, 2, 3]));
+`;
+const tasks = `import { blockingCallFromThread, reactor, threadable } from 'reactor-threads';
+export const priceOf = threadable(function priceOf(n) { return n * 10; });
+export const total = threadable(function total(items) {
+  return items.reduce((sum, n) => sum + blockingCallFromThread(reactor, priceOf, n), 0);
+});
+`;
+const cjs = `const { deferToThread, blockingCallFromThread, reactor, threadable } = require('reactor-threads');
+const { total } = require('./tasks.cjs');
+deferToThread((a, b) => a + b, 2, 3).then(async (sum) => console.log(sum, await deferToThread(total, [1, 2, 3])));
+`;
+const tasksCjs = `const { blockingCallFromThread, reactor, threadable } = require('reactor-threads');
+const priceOf = threadable(function priceOf(n) { return n * 10; });
+exports.total = threadable(function total(items) {
+  return items.reduce((sum, n) => sum + blockingCallFromThread(reactor, priceOf, n), 0);
+});
+`;
+const consumer = `import { deferToThread, ThreadPool, type ThreadPoolOptions } from 'reactor-threads';
+const add = (a: number, b: number): number => a + b;
+export const sum: Promise<number> = deferToThread(add, 1, 2);
+// @ts-expect-error wrong argument type
+deferToThread(add, 1, 'x');
+export const options: ThreadPoolOptions = { maxThreads: 2 };
+export const pool = new ThreadPool(options);
+`;
+
+for (const mode of ['normal', 'ignore-scripts']) {
+  const app = join(work, `app-${mode}`);
+  mkdirSync(app);
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: `app-${mode}`, version: '1.0.0', private: true }));
+  const args = ['install', '--no-audit', '--no-fund', tarball, ...(mode === 'ignore-scripts' ? ['--ignore-scripts'] : [])];
+  try {
+    execFileSync('npm', args, { cwd: app, env, stdio: 'pipe' });
+    check(true, `npm install (${mode}) without a compiler`);
+  } catch (e) {
+    check(false, `npm install (${mode}) without a compiler: ${e.stderr?.toString().slice(-800)}`);
+    continue;
+  }
+  check(!existsSync(join(app, 'node_modules/reactor-threads/build')), `(${mode}) nothing was compiled`);
+  writeFileSync(join(app, 'main.mjs'), esm);
+  writeFileSync(join(app, 'tasks.mjs'), tasks);
+  writeFileSync(join(app, 'main.cjs'), cjs);
+  writeFileSync(join(app, 'tasks.cjs'), tasksCjs);
+  for (const program of ['main.mjs', 'main.cjs']) {
+    let out = '';
+    try { out = execFileSync(process.execPath, [program], { cwd: app, env, encoding: 'utf8', timeout: 30_000 }).trim(); } catch (e) { out = String(e.stderr ?? e); }
+    check(out === '5 60', `(${mode}) ${program} runs deferToThread and blockingCallFromThread (got '${out.slice(0, 200)}')`);
+  }
+  if (mode !== 'normal') continue;
+  // Type-checking consumers, against the shipped declarations (a Node
+  // library's consumer has @types/node, as for any Node API).
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '@types/node@20'], { cwd: app, env, stdio: 'pipe' });
+  const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
+  for (const [resolution, module, ext] of [['node16', 'node16', 'mts'], ['node16', 'node16', 'cts'], ['nodenext', 'nodenext', 'mts'],
+    ['nodenext', 'nodenext', 'cts'], ['bundler', 'esnext', 'ts']]) {
+    const dir = join(app, `types-${resolution}-${ext}`);
+    mkdirSync(dir);
+    symlinkSync(join(app, 'node_modules'), join(dir, 'node_modules'));
+    writeFileSync(join(dir, `consumer.${ext}`), consumer);
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { module, moduleResolution: resolution, target: 'es2022', strict: true, noEmit: true, skipLibCheck: false, types: ['node'] },
+      files: [`consumer.${ext}`],
+    }));
+    let out = '';
+    try { execFileSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8' }); } catch (e) { out = String(e.stdout ?? e); }
+    check(out === '', `a TypeScript consumer (.${ext}, moduleResolution ${resolution}) type-checks${out ? `:\n${out.slice(0, 1500)}` : ''}`);
+  }
+}
+
+rmSync(work, { recursive: true, force: true });
+console.log(failures === 0 ? 'install checks: all passed' : `install checks: ${failures} failed`);
+process.exit(failures === 0 ? 0 : 1);
