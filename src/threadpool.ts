@@ -199,7 +199,7 @@ export class ThreadPool extends EventEmitter {
    * task id, or 0 when nothing was queued.
    */
   [kSubmit](f: unknown, args: readonly unknown[], sink: TaskSink, multiple?: boolean): number {
-    const handles: number[] = [];
+    let handles: number[] | undefined;
     let id: number;
     let demand: number;
     try {
@@ -213,20 +213,20 @@ export class ThreadPool extends EventEmitter {
         fnId = this.#fnId(f);
       }
       // Functions among the arguments stay here; the thread gets proxies.
-      const exported = exportFunctions(payload, handles) as unknown[];
+      const exported = exportFunctions(payload, handles = []) as unknown[];
       const { bytes, transfers } = exported === payload ? encodeArgs(payload) : withCallables(encodeArgs(exported));
       id = nextTaskId++;
       demand = native.poolPush(this.#poolId, id, fnId, bytes, transfers);
     } catch (e) {
       // Nothing was queued.
-      releaseHandles(handles);
+      if (handles) releaseHandles(handles);
       queueMicrotask(() => sink.settle(false, e));
       return 0;
     }
     // Queued: from here on only #settle ends it (its result is delivered
     // on this thread, later, so registering after the push is safe).
     this.#pending.set(id, sink);
-    if (handles.length > 0) this.#taskHandles.set(id, handles);
+    if (handles && handles.length > 0) this.#taskHandles.set(id, handles);
     hold();
     if (demand > 0) this.#meetDemand();
     return id;

@@ -8,7 +8,7 @@ import { blockingCall, type BlockingCallOptions } from './bridge.js';
 import type { AnyFunction, TaskFunction } from './functions.js';
 import { reactor, type Reactor } from './reactor.js';
 import { reportError } from './report.js';
-import { kCancel, kSubmit, ThreadPool, type OnResult } from './threadpool.js';
+import { kCancel, kSubmit, ThreadPool, type OnResult, type TaskSink } from './threadpool.js';
 
 /** Per-call options: `deferToThread.with(options)(f, ...args)`. */
 export interface CallOptions {
@@ -44,7 +44,31 @@ function checkOptions(options: unknown): CallOptions {
   return options as CallOptions;
 }
 
+/**
+ * A Promise's resolvers as a pool's sink. One small object per queued
+ * task and no closure, since every byte here is multiplied by the queue's
+ * length.
+ */
+class PromiseSink implements TaskSink {
+  constructor(private readonly resolve: (value: unknown) => void, private readonly reject: (reason: unknown) => void) {}
+  settle(ok: boolean, value: unknown): void {
+    if (ok) this.resolve(value);
+    else this.reject(value);
+  }
+}
+
 function run<R>(r: unknown, threadpool: unknown, f: unknown, args: unknown[], options: CallOptions | undefined): Promise<R> {
+  if (r === reactor && threadpool instanceof ThreadPool && options?.signal === undefined) {
+    let sink!: PromiseSink;
+    const promise = new Promise<R>((resolve, reject) => { sink = new PromiseSink(resolve as (v: unknown) => void, reject); });
+    threadpool[kSubmit](f, args, sink);
+    return promise;
+  }
+  return runChecked(r, threadpool, f, args, options);
+}
+
+/** The general path: checks its arguments (rejecting), a signal, or a user's own pool. */
+function runChecked<R>(r: unknown, threadpool: unknown, f: unknown, args: unknown[], options: CallOptions | undefined): Promise<R> {
   return new Promise<R>((resolve, reject) => {
     if (r !== reactor) throw new TypeError('deferToThreadPool(reactor, …): pass the reactor exported by reactor-threads');
     const signal = options?.signal;
