@@ -537,7 +537,15 @@ Napi::Value BridgeCall(const Napi::CallbackInfo& info) {
   auto slot = Registry::Get().OpenCall(state->reactor->id(), target_id, pool_id, &deadlock);
   if (!slot) return bare(deadlock ? CallStatus::kWouldDeadlock : CallStatus::kReactorGone);
   if (pool_id) {
-    if (auto pool = Registry::Get().FindPool(pool_id)) pool->Park(thread_id);
+    // The slot is registered before the pool is checked, and Stop() sets
+    // its flag before it wakes registered slots: whichever comes second
+    // sees the other, so a call racing with stop() cannot park forever.
+    auto pool = Registry::Get().FindPool(pool_id);
+    if (!pool || pool->IsStopping()) {
+      Registry::Get().CloseCall(slot);
+      return bare(CallStatus::kPoolStopped);
+    }
+    pool->Park(thread_id);
   }
   uint64_t started = MonotonicNs();
   if (!target->Post(Message{MessageKind::kCall, U32(info, 1), U32(info, 2),

@@ -271,6 +271,11 @@ void Pool::SetBounds(uint32_t min, uint32_t max) {
   for (auto& r : wake) r->SignalWork();
 }
 
+bool Pool::IsStopping() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stopping_;
+}
+
 PoolCounts Pool::Counts() {
   std::lock_guard<std::mutex> lock(mu_);
   PoolCounts c{};

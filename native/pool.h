@@ -108,6 +108,8 @@ class Pool {
   // Owner thread. New bounds; waiting threads are woken so that surplus
   // ones see kRetire from Take().
   void SetBounds(uint32_t min, uint32_t max);
+  // Any thread. Whether Stop() was called.
+  bool IsStopping();
   PoolCounts Counts();
   uint32_t QueuedApprox() const { return queued_approx_.load(std::memory_order_relaxed); }
 

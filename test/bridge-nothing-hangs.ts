@@ -2,8 +2,8 @@
 // with a typed error when the process exits, its pool stops, its own
 // Worker is terminated, or its deadline passes (blocking-call-from-thread.ts).
 import test from 'ava';
-import { deferToThreadPool, reactor, ThreadPool } from 'reactor-threads';
-import { callReactorCatching } from './_fixtures/bridge-tasks.cjs';
+import { deferToThreadPool, PoolStoppedError, reactor, ThreadPool } from 'reactor-threads';
+import { callProxy, callReactorCatching } from './_fixtures/bridge-tasks.cjs';
 import { fixture, runChild } from './_helpers/child.js';
 import { waitFor } from './_helpers/wait.js';
 
@@ -32,9 +32,22 @@ test('worker.terminate() of a plain Worker parked in a blocking call resolves wi
 test('stopping the pool wakes its parked thread with PoolStoppedError', async (t) => {
   const pool = new ThreadPool({ maxThreads: 1 });
   pool.start();
-  const outcome = deferToThreadPool(reactor, pool, callReactorCatching, 'neverAnswers');
-  t.true(await waitFor(() => pool.busy === 1));
-  await new Promise((r) => setTimeout(r, 50));  // parked
+  let parked = false;
+  const outcome = deferToThreadPool(reactor, pool, callProxy, () => {
+    parked = true;  // the thread's call reached the reactor: it waits now
+    return new Promise(() => { /* never answers */ });
+  });
+  t.true(await waitFor(() => parked));
   await pool.stop();
+  await t.throwsAsync(outcome, { instanceOf: PoolStoppedError });
+});
+
+test('a blocking call made while its pool is stopping fails at once', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1 });
+  pool.start();
+  // stop() comes while the thread is still starting: its call must not park.
+  const outcome = deferToThreadPool(reactor, pool, callReactorCatching, 'neverAnswers');
+  const stopped = pool.stop({ drain: true });
   t.is((await outcome).name, 'PoolStoppedError');
+  await stopped;
 });

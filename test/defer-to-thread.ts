@@ -2,9 +2,8 @@
 // and that many concurrent calls each settle exactly once.
 import test from 'ava';
 import { threadId } from 'node:worker_threads';
-import { deferToThread, reactor } from 'reactor-threads';
-import { waitFor } from './_helpers/wait.js';
-import { add, addLater, fail, failLater, nestedAdd, spin, whereAmI } from './_fixtures/tasks.cjs';
+import { deferToThread, deferToThreadPool, reactor, ThreadPool } from 'reactor-threads';
+import { add, addLater, fail, failLater, meet, nestedAdd, whereAmI } from './_fixtures/tasks.cjs';
 
 test('deferToThread resolves with the value f returns', async (t) => {
   t.is(await deferToThread(add, 2, 3), 5);
@@ -53,13 +52,18 @@ test('1,000 concurrent tasks on 2 threads all settle exactly once', async (t) =>
 });
 
 test('tasks run on both threads of a two-thread pool', async (t) => {
-  reactor.suggestThreadPoolSize(2);
-  const pool = reactor.getThreadPool();
-  pool.adjustPoolsize(2, 2);
-  t.true(await waitFor(() => pool.idle + pool.busy === 2));  // both started
-  const ids = await Promise.all(Array.from({ length: 8 }, () => deferToThread(spin, 30)));
-  pool.adjustPoolsize(0, 2);
+  // Each task waits (through a reactor callable) until both have arrived:
+  // the first one's thread is parked meanwhile, so the second one can only
+  // run on the other thread, however the machine schedules them.
+  const pool = new ThreadPool({ maxThreads: 2 });
+  pool.start();
+  let arrived = 0;
+  let release!: () => void;
+  const bothHere = new Promise<void>((r) => { release = r; });
+  const arrive = (): Promise<void> => { if (++arrived === 2) release(); return bothHere; };
+  const ids = await Promise.all([deferToThreadPool(reactor, pool, meet, arrive), deferToThreadPool(reactor, pool, meet, arrive)]);
   t.is(new Set(ids).size, 2);
+  await pool.stop();
 });
 
 test('deferToThread works from inside a pool thread, on that thread\'s own pool', async (t) => {

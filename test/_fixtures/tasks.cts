@@ -98,3 +98,9 @@ export const sleepSpan = threadable(async function sleepSpan(ms: number): Promis
   await delay(ms);
   return { start, end: performance.timeOrigin + performance.now(), threadId };
 });
+
+/** Calls `arrive` (a reactor callable that answers once enough tasks arrived) and says where it ran. */
+export const meet = threadable(function meet(arrive: () => void): number {
+  arrive();
+  return threadId;
+});
