@@ -10,13 +10,14 @@ import {
   CallableReleasedError, CallTimeoutError, decodeThrow, encodeThrow, PoolStarvedError, PoolStoppedError,
   ReactorGoneError, ThreadTerminatingError, ValueNotCloneableError, WouldDeadlockError, type EncodedThrow,
 } from './errors.js';
-import { callableFor, exportFunctions, importFunctions, proxyTarget, registerProxy, releaseHandles } from './callables.js';
+import { callableFor, proxyTarget, registerProxy, releaseHandles } from './callables.js';
+import { reviveInbound } from './values.js';
 import { describe, loadFunction } from './functions.js';
 import { reactorId, setCallHandler } from './loop.js';
 import { native } from './native.js';
 import { reportToStderr } from './report.js';
 import {
-  CallRef, decodeValue, encodeArgs, encodeResult, setCallableReviver, withCallables,
+  CallRef, decodeValue, encodeArgs, encodeResult, setReviver,
   type Encoded, type FunctionDescriptor, type InboxMessage,
 } from './wire.js';
 
@@ -86,12 +87,6 @@ function refOf(f: unknown): [CallRef, number, number | undefined] {
   return [CallRef.Interned, id, undefined];
 }
 
-function encodeCallArgs(args: readonly unknown[], handles: number[], allowNew: boolean): Encoded {
-  const exported = exportFunctions(args, handles, allowNew) as unknown[];
-  const enc = encodeArgs(exported);
-  return exported === args ? enc : withCallables(enc);
-}
-
 export function blockingCall(f: unknown, args: readonly unknown[], options: BlockingCallOptions | undefined): unknown {
   const [kind, ref, callableReactor] = refOf(f);
   const target = callableReactor ?? servedReactor();
@@ -104,7 +99,7 @@ export function blockingCall(f: unknown, args: readonly unknown[], options: Bloc
   }
   // Functions passed along become proxies on the reactor, valid for this call.
   const handles: number[] = [];
-  const enc = encodeCallArgs(args, handles, true);
+  const enc = encodeArgs(args, handles);
   hooks?.beforePark();
   let reply: [number, Buffer, ArrayBuffer[] | undefined] | number;
   try {
@@ -142,7 +137,7 @@ export function postCall(f: unknown, args: readonly unknown[]): void {
     throw new ReactorGoneError('callFromThread: the main thread never loaded reactor-threads, so nothing serves this thread');
   }
   // No new handles: nothing would release them after a call with no answer.
-  const enc = encodeCallArgs(args, [], false);
+  const enc = encodeArgs(args, null);
   const send = (e: Encoded): void => {
     if (!native.bridgePost(target, kind, ref, e.bytes, e.transfers)) {
       reportToStderr(new ReactorGoneError(), 'callFromThread');
@@ -192,12 +187,11 @@ function reply(callId: number, ok: boolean, value: unknown): void {
   unanswered--;
   if (ok) {
     try {
-      const exported = exportFunctions(value, [], false);
-      const enc = encodeResult(exported);
+      const enc = encodeResult(value);
       native.bridgeReply(callId, CallStatus.Fulfilled, enc.bytes, enc.transfers);
       return;
     } catch (e) {
-      value = new ValueNotCloneableError('the result', e);
+      value = e instanceof ValueNotCloneableError ? e : new ValueNotCloneableError('the result', e);
     }
   }
   native.bridgeReply(callId, CallStatus.Rejected, serialize(encodeThrow(value)));
@@ -240,7 +234,7 @@ function makeProxy(target: readonly [number, number]): Function {
 }
 
 setCallHandler(serveCall, () => unanswered);
-setCallableReviver((value) => importFunctions(value, makeProxy));
+setReviver((value) => reviveInbound(value, makeProxy));
 if (isMainThread) {
   // Parked callers must never outlive the process: neither process.exit()
   // nor a natural exit joins Workers that wait in native code.

@@ -7,10 +7,6 @@
 import { AsyncResource } from 'node:async_hooks';
 import { reactorId } from './loop.js';
 
-/** How a function travels inside a value: `{ [MARKER]: [reactor id, handle] }`. */
-const MARKER = '__reactorThreadsCallable';
-const MAX_DEPTH = 32;
-
 interface Entry { fn: Function; kept: boolean }
 const handles = new Map<number, Entry>();
 const keptHandles = new WeakMap<Function, number>();
@@ -65,79 +61,21 @@ export function releaseHandles(ids: readonly number[]): void {
 }
 
 /**
- * Replaces every function in `value` (top level, or nested in arrays and
- * plain objects) by a handle marker. Proxies go back as their own target;
- * kept functions as their kept handle; others get a handle for this call,
- * listed in `registered` for release when the call settles. Returns
- * `value` itself when it holds no function. `allowNew` false refuses
- * functions that are not kept (replies: nothing would release them).
+ * The handle by which `f` crosses, as [reactor id, handle]: a proxy goes
+ * back as its own target, a kept function as its kept handle, any other
+ * function gets a handle for this call (listed in `registered`, to release
+ * when the call settles). Null when `registered` is null (new handles are
+ * refused: nothing would release them) and `f` is neither.
  */
-export function exportFunctions(value: unknown, registered: number[], allowNew = true): unknown {
-  return swap(value, 0, (f) => {
-    const target = proxyTargets.get(f);
-    if (target) return { [MARKER]: target };
-    let id = keptHandles.get(f);
-    if (id === undefined) {
-      if (!allowNew) return f;  // left for the serializer to refuse
-      id = nextHandle++;
-      handles.set(id, { fn: AsyncResource.bind(f as (...a: unknown[]) => unknown), kept: false });
-      registered.push(id);
-    }
-    return { [MARKER]: [reactorId, id] };
-  });
-}
-
-/** Turns handle markers back into functions: this reactor's own, or proxies made by `makeProxy`. */
-export function importFunctions(value: unknown, makeProxy: (target: readonly [number, number]) => Function): unknown {
-  return swapMarkers(value, 0, (target) => {
-    if (target[0] === reactorId) return callableFor(target[1]) ?? makeProxy(target);
-    return makeProxy(target);
-  });
-}
-
-function isPlain(v: object): boolean {
-  const proto = Object.getPrototypeOf(v) as unknown;
-  return proto === Object.prototype || proto === null;
-}
-
-/** Copy-on-write map over arrays and plain objects, applying `f` to functions. */
-function swap(v: unknown, depth: number, f: (fn: Function) => unknown): unknown {
-  if (typeof v === 'function') return f(v);
-  if (typeof v !== 'object' || v === null || depth >= MAX_DEPTH) return v;
-  if (Array.isArray(v)) {
-    let out: unknown[] | undefined;
-    for (let i = 0; i < v.length; i++) {
-      const y = swap(v[i], depth + 1, f);
-      if (y !== v[i]) (out ??= v.slice())[i] = y;
-    }
-    return out ?? v;
+export function exportCallable(f: Function, registered: number[] | null): readonly [number, number] | null {
+  const target = proxyTargets.get(f);
+  if (target) return target;
+  let id = keptHandles.get(f);
+  if (id === undefined) {
+    if (!registered) return null;
+    id = nextHandle++;
+    handles.set(id, { fn: AsyncResource.bind(f as (...a: unknown[]) => unknown), kept: false });
+    registered.push(id);
   }
-  if (!isPlain(v)) return v;
-  let out: Record<string, unknown> | undefined;
-  for (const k of Object.keys(v)) {
-    const x = (v as Record<string, unknown>)[k];
-    const y = swap(x, depth + 1, f);
-    if (y !== x) (out ??= { ...(v as Record<string, unknown>) })[k] = y;
-  }
-  return out ?? v;
-}
-
-function markerTarget(v: object): readonly [number, number] | undefined {
-  const t = (v as Record<string, unknown>)[MARKER];
-  return Array.isArray(t) && t.length === 2 ? t as [number, number] : undefined;
-}
-
-function swapMarkers(v: unknown, depth: number, f: (target: readonly [number, number]) => Function): unknown {
-  if (typeof v !== 'object' || v === null || depth >= MAX_DEPTH) return v;
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) v[i] = swapMarkers(v[i], depth + 1, f);
-    return v;
-  }
-  if (!isPlain(v)) return v;
-  const target = markerTarget(v);
-  if (target) return f(target);
-  for (const k of Object.keys(v)) {
-    (v as Record<string, unknown>)[k] = swapMarkers((v as Record<string, unknown>)[k], depth + 1, f);
-  }
-  return v;
+  return [reactorId, id];
 }

@@ -128,8 +128,11 @@ const ownErrors: Record<string, Function> = {
 /** A thrown value in transit. Plain data: v8.serialize carries it. */
 export type EncodedThrow =
   | { t: 'value'; value: unknown }
+  /** An error met again in its own cause chain: a cycle. */
+  | { t: 'ref'; id: number }
   | {
       t: 'error';
+      id: number;
       builtin?: string;    // a built-in or own class, by name
       cls?: ClassKey;      // a class registered with threadable()
       className: string;   // constructor name, for unknown classes
@@ -139,24 +142,36 @@ export type EncodedThrow =
       cause?: EncodedThrow;
       errors?: EncodedThrow[];
       props: Record<string, unknown>;
+      /** Own properties that could not be cloned, by name. */
+      dropped?: string[];
     };
 
 const skipped = new Set(['name', 'message', 'stack', 'cause', 'errors']);
+/** Deeper cause chains are cut here (the last cause says so). */
+const MAX_CAUSES = 10_000;
 
 /** Thread that threw: turn `e` into plain cloneable data. Never throws. */
-export function encodeThrow(e: unknown, depth = 0): EncodedThrow {
+export function encodeThrow(e: unknown): EncodedThrow {
+  return encodeOne(e, new Map(), 0);
+}
+
+function encodeOne(e: unknown, seen: Map<object, number>, depth: number): EncodedThrow {
   if (!(e instanceof Error)) {
     try {
       serialize(e);
       return { t: 'value', value: e };
     } catch {
-      return encodeThrow(new ValueNotCloneableError('the thrown value'), depth);
+      return encodeOne(new ValueNotCloneableError('the thrown value', new TypeError(describeThrown(e))), seen, depth);
     }
   }
-  const ctor = e.constructor as Function | undefined;
+  const known = seen.get(e);
+  if (known !== undefined) return { t: 'ref', id: known };
+  const id = seen.size;
+  seen.set(e, id);
+  const ctor = safeGet(() => e.constructor as Function | undefined, undefined);
   const className = typeof ctor === 'function' ? ctor.name : 'Error';
   const out: Extract<EncodedThrow, { t: 'error' }> = {
-    t: 'error', className, name: safeGet(() => String(e.name), 'Error'),
+    t: 'error', id, className, name: safeGet(() => String(e.name), 'Error'),
     message: safeGet(() => String(e.message), ''),
     stack: safeGet(() => (typeof e.stack === 'string' ? e.stack : undefined), undefined),
     props: {},
@@ -164,18 +179,34 @@ export function encodeThrow(e: unknown, depth = 0): EncodedThrow {
   const key = ctor ? classKey(ctor) : undefined;
   if (key) out.cls = key;
   else if (ctor && (builtinErrors[className] === ctor || ownErrors[className] === ctor
-    || className === 'AggregateError')) out.builtin = className;
-  if (depth < 64 && 'cause' in e) out.cause = encodeThrow(e.cause, depth + 1);
-  if (e instanceof AggregateError) out.errors = e.errors.map((x) => encodeThrow(x, depth + 1));
-  for (const k of Object.keys(e)) {
+    || (className === 'AggregateError' && ctor === AggregateError)
+    || (className === 'DOMException' && ctor === globalThis.DOMException))) out.builtin = className;
+  const hasCause = safeGet(() => 'cause' in e, false);
+  if (hasCause) {
+    out.cause = depth < MAX_CAUSES
+      ? encodeOne(safeGet(() => e.cause, undefined), seen, depth + 1)
+      : encodeOne(new ReactorThreadsError('ERR_CAUSES_TRUNCATED', `the cause chain was cut after ${MAX_CAUSES} causes`), seen, depth + 1);
+  }
+  if (e instanceof AggregateError) {
+    out.errors = safeGet(() => [...e.errors], [] as unknown[]).map((x) => encodeOne(x, seen, depth + 1));
+  }
+  for (const k of safeGet(() => Object.keys(e), [] as string[])) {
     if (skipped.has(k)) continue;
     try {
       const v = (e as unknown as Record<string, unknown>)[k];
       serialize(v);
       out.props[k] = v;
-    } catch { /* not cloneable: dropped (the errors issue lists them) */ }
+    } catch {
+      (out.dropped ??= []).push(k);
+    }
   }
   return out;
+}
+
+function describeThrown(e: unknown): string {
+  if (typeof e === 'symbol') return `a symbol was thrown (${String(e.description)})`;
+  if (typeof e === 'function') return 'a function was thrown';
+  return `a value that cannot be copied was thrown (${Object.prototype.toString.call(e)})`;
 }
 
 function safeGet<T>(get: () => T, fallback: T): T {
@@ -184,28 +215,42 @@ function safeGet<T>(get: () => T, fallback: T): T {
 
 /** Receiving thread: rebuild the thrown value, with its class where this thread knows it. */
 export function decodeThrow(d: EncodedThrow): unknown {
+  return decodeOne(d, new Map());
+}
+
+function decodeOne(d: EncodedThrow, made: Map<number, Error>): unknown {
   if (d.t === 'value') return d.value;
+  if (d.t === 'ref') return made.get(d.id);
   const cls = (d.cls ? classForKey(d.cls) : undefined)
     ?? (d.builtin === 'AggregateError' ? AggregateError : undefined)
+    ?? (d.builtin === 'DOMException' ? globalThis.DOMException : undefined)
     ?? (d.builtin ? (builtinErrors[d.builtin] ?? ownErrors[d.builtin]) : undefined);
-  // A real Error (V8's internal error slot, so util.types.isNativeError
-  // holds) with the class's prototype, built without running the class's
-  // constructor, whose signature is unknown here.
-  const base = d.builtin === 'AggregateError' || cls === AggregateError ? AggregateError : Error;
-  const err = (base === AggregateError
-    ? Reflect.construct(AggregateError, [[], d.message], cls ?? RemoteError)
-    : Reflect.construct(Error, [d.message], cls ?? RemoteError)) as Error & Record<string, unknown>;
-  define(err, 'message', d.message);
-  if (d.stack !== undefined) define(err, 'stack', d.stack);
-  if (!cls) {
-    define(err, 'name', d.name);
-    err.remoteClass = d.className;
-  } else if (safeGet(() => err.name, undefined) !== d.name) {
-    define(err, 'name', d.name);
+  let err: Error & Record<string, unknown>;
+  if (cls === globalThis.DOMException) {
+    // Its name and code live in internal slots: only its constructor sets them.
+    err = new DOMException(d.message, d.name) as unknown as Error & Record<string, unknown>;
+  } else {
+    // A real Error (V8's internal error slot, so util.types.isNativeError
+    // holds) with the class's prototype, built without running the class's
+    // constructor, whose signature is unknown here.
+    const base = cls === AggregateError ? AggregateError : Error;
+    err = (base === AggregateError
+      ? Reflect.construct(AggregateError, [[], d.message], cls ?? RemoteError)
+      : Reflect.construct(Error, [d.message], cls ?? RemoteError)) as Error & Record<string, unknown>;
+    define(err, 'message', d.message);
+    if (!cls) {
+      define(err, 'name', d.name);
+      err.remoteClass = d.className;
+    } else if (safeGet(() => err.name, undefined) !== d.name) {
+      define(err, 'name', d.name);
+    }
   }
-  if (d.cause) define(err, 'cause', decodeThrow(d.cause));
-  if (d.errors) define(err, 'errors', d.errors.map(decodeThrow));
+  made.set(d.id, err);
+  if (d.stack !== undefined) define(err, 'stack', d.stack);
+  if (d.cause) define(err, 'cause', decodeOne(d.cause, made));
+  if (d.errors) define(err, 'errors', d.errors.map((x) => decodeOne(x, made)));
   for (const [k, v] of Object.entries(d.props)) err[k] = v;
+  if (d.dropped) define(err, 'droppedProperties', d.dropped);
   return err;
 }
 

@@ -17,8 +17,8 @@ import { native, type NativePoolCounts } from './native.js';
 import { resolveBounds, resolveOptions, type ResolvedOptions, type ThreadPoolOptions } from './pool-options.js';
 import type { PoolThreadData } from './pool-thread-data.js';
 import { reportError } from './report.js';
-import { exportFunctions, releaseHandles } from './callables.js';
-import { decodeValue, encodeArgs, MessageKind, TaskStatus, withCallables, type FunctionDescriptor, type InboxMessage } from './wire.js';
+import { releaseHandles } from './callables.js';
+import { decodeValue, encodeArgs, MessageKind, TaskStatus, type FunctionDescriptor, type InboxMessage } from './wire.js';
 
 export type { ThreadPoolOptions } from './pool-options.js';
 
@@ -213,8 +213,7 @@ export class ThreadPool extends EventEmitter {
         fnId = this.#fnId(f);
       }
       // Functions among the arguments stay here; the thread gets proxies.
-      const exported = exportFunctions(payload, handles = []) as unknown[];
-      const { bytes, transfers } = exported === payload ? encodeArgs(payload) : withCallables(encodeArgs(exported));
+      const { bytes, transfers } = encodeArgs(payload, handles = []);
       id = nextTaskId++;
       demand = native.poolPush(this.#poolId, id, fnId, bytes, transfers);
     } catch (e) {

@@ -5,6 +5,7 @@
 import { DefaultDeserializer, DefaultSerializer, deserialize, serialize } from 'node:v8';
 import { ValueNotCloneableError } from './errors.js';
 import { decodeFast, encodeFastList, encodeFastOne, FAST_LIST, FAST_ONE } from './fast-codec.js';
+import { prepareOutbound } from './values.js';
 
 /** How a thread finds the function a task names. Sent once per pool and function. */
 export type FunctionDescriptor =
@@ -196,30 +197,41 @@ export function encodeValue(value: unknown, tops: readonly unknown[]): Encoded {
 }
 
 /**
- * Payloads that carry reactor callables (src/callables.ts) start with this
- * byte, so that only they are walked for handle markers on arrival.
+ * Payloads that carry markers (reactor callables, registered classes,
+ * errors: src/values.ts) start with this byte, so that only they are
+ * walked on arrival.
  */
-const WITH_CALLABLES = 0xfc;
+const WITH_MARKERS = 0xfc;
 let reviver: ((value: unknown) => unknown) | undefined;
-/** The bridge installs how markers become functions on this thread. */
-export function setCallableReviver(revive: (value: unknown) => unknown): void {
+/** The bridge installs how markers come back to life on this thread. */
+export function setReviver(revive: (value: unknown) => unknown): void {
   reviver = revive;
 }
 
-/** Marks an encoded payload as carrying callables (one copy; only such payloads pay it). */
-export function withCallables(e: Encoded): Encoded {
-  return { bytes: Buffer.concat([Buffer.of(WITH_CALLABLES), e.bytes]), transfers: e.transfers };
+function withMarkers(e: Encoded): Encoded {
+  return { bytes: Buffer.concat([Buffer.of(WITH_MARKERS), e.bytes]), transfers: e.transfers };
 }
 
-/** A result: the fast path when it is a primitive, else encodeValue. */
+/**
+ * A result: the fast path when it is a primitive, else checked (values.ts)
+ * and serialized. Throws a ValueNotCloneableError naming the path.
+ */
 export function encodeResult(value: unknown): Encoded {
   const fast = encodeFastOne(value);
-  return fast ? { bytes: fast, transfers: undefined } : encodeValue(value, [value]);
+  if (fast) return { bytes: fast, transfers: undefined };
+  const prepared = prepareOutbound(value, 'the result', { handles: null });
+  let enc: Encoded;
+  try {
+    enc = encodeValue(prepared, [value]);
+  } catch (e) {
+    throw new ValueNotCloneableError('the result', e);
+  }
+  return prepared === value ? enc : withMarkers(enc);
 }
 
 export function decodeValue(bytes: Buffer, transfers: ArrayBuffer[] | undefined): unknown {
   if (bytes[0] === FAST_LIST || bytes[0] === FAST_ONE) return decodeFast(bytes);
-  if (bytes[0] === WITH_CALLABLES) {
+  if (bytes[0] === WITH_MARKERS) {
     const value = decodeValue(bytes.subarray(1), transfers);
     return reviver ? reviver(value) : value;
   }
@@ -231,18 +243,23 @@ export function decodeValue(bytes: Buffer, transfers: ArrayBuffer[] | undefined)
 }
 
 /**
- * Encodes a call's arguments. A failure names the first argument that
- * cannot be cloned (`args[1]`) as a ValueNotCloneableError.
+ * Encodes a call's arguments. Functions among them become reactor
+ * callables registered in `handles` (null: refused). A failure is a
+ * ValueNotCloneableError naming the path of the value (`args[1].user`).
  */
-export function encodeArgs(args: readonly unknown[]): Encoded {
+export function encodeArgs(args: readonly unknown[], handles: number[] | null): Encoded {
   const fast = encodeFastList(args);
   if (fast) return { bytes: fast, transfers: undefined };
+  const prepared = prepareOutbound(args, 'args', { handles }) as unknown[];
+  let enc: Encoded;
   try {
-    return encodeValue(args, args);
+    enc = encodeValue(prepared, args);
   } catch (e) {
-    for (let i = 0; i < args.length; i++) {
-      try { serialize(args[i]); } catch (inner) { throw new ValueNotCloneableError(`args[${i}]`, inner); }
+    // Name the first argument that fails on its own, else all of them.
+    for (let i = 0; i < prepared.length; i++) {
+      try { serialize(prepared[i]); } catch (inner) { throw new ValueNotCloneableError(`args[${i}]`, inner); }
     }
     throw new ValueNotCloneableError('args', e);
   }
+  return prepared === args ? enc : withMarkers(enc);
 }

@@ -199,7 +199,7 @@ function succeed(taskId: number, value: unknown): void {
   try {
     encoded = encodeResult(value);
   } catch (e) {
-    fail(taskId, new ValueNotCloneableError('the result', e));
+    fail(taskId, e instanceof ValueNotCloneableError ? e : new ValueNotCloneableError('the result', e));
     return;
   }
   post(taskId, TaskStatus.Fulfilled, encoded.bytes, encoded.transfers);

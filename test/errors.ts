@@ -5,7 +5,7 @@ import test from 'ava';
 // Casts for calls the types would rightly refuse: these tests send bad input on purpose.
 type Loose = (...args: unknown[]) => unknown;
 import { deferToThread, RemoteError, ValueNotCloneableError } from 'reactor-threads';
-import { add, CustomError, failCustom, failUnregistered, returnFunction, throwValue } from './_fixtures/tasks.cjs';
+import { add, CustomError, failCustom, failUnregistered, readMissingFile, returnFunction, throwValue } from './_fixtures/tasks.cjs';
 
 test('a built-in error class survives the trip', async (t) => {
   const err = await t.throwsAsync(deferToThread(() => (null as unknown as { x: number }).x), { instanceOf: TypeError });
@@ -62,4 +62,61 @@ test('the pool keeps serving after bad input', async (t) => {
   await t.throwsAsync(deferToThread(add as Loose, new WeakMap(), 2));
   await t.throwsAsync(deferToThread(returnFunction));
   t.is(await deferToThread(add, 2, 2), 4);
+});
+
+test('a Node system error keeps code, errno, syscall and path', async (t) => {
+  const err = await t.throwsAsync(deferToThread(readMissingFile, '/nonexistent/file.txt')) as NodeJS.ErrnoException;
+  t.is(err.code, 'ENOENT');
+  t.is(err.syscall, 'open');
+  t.is(err.path, '/nonexistent/file.txt');
+  t.is(typeof err.errno, 'number');
+});
+
+test('a DOMException crosses as a DOMException with its name', async (t) => {
+  // (Node's DOMException is no native error, which t.throwsAsync requires.)
+  const err = await deferToThread(() => { throw new DOMException('stopped', 'AbortError'); }).then(() => undefined, (e: unknown) => e as DOMException);
+  t.true(err instanceof DOMException);
+  t.is(err!.name, 'AbortError');
+  t.is(err!.message, 'stopped');
+});
+
+test('a cause chain with a cycle arrives with the same cycle', async (t) => {
+  const err = await t.throwsAsync(deferToThread(() => {
+    const a = new Error('a');
+    const b = new Error('b', { cause: a });
+    (a as { cause?: unknown }).cause = b;
+    throw a;
+  }));
+  const b = err!.cause as Error;
+  t.is(b.message, 'b');
+  t.is(b.cause, err);
+});
+
+test('an error with 1,000 nested causes arrives whole', async (t) => {
+  const err = await t.throwsAsync(deferToThread(() => {
+    let e = new Error('cause 0');
+    for (let i = 1; i <= 1000; i++) e = new Error(`cause ${i}`, { cause: e });
+    throw e;
+  }));
+  let depth = 0;
+  for (let e: unknown = err; e instanceof Error && e.cause; e = e.cause) depth++;
+  t.is(depth, 1000);
+});
+
+test('properties that cannot be cloned are dropped and listed', async (t) => {
+  const err = await t.throwsAsync(deferToThread(() => {
+    throw Object.assign(new Error('with a handle'), { handle: () => 1, kept: 'yes' });
+  })) as Error & { kept?: string; droppedProperties?: string[] };
+  t.is(err.kept, 'yes');
+  t.deepEqual(err.droppedProperties, ['handle']);
+});
+
+test('an error whose getters throw still arrives', async (t) => {
+  const err = await t.throwsAsync(deferToThread(() => {
+    const e = new TypeError('tricky');
+    Object.defineProperty(e, 'detail', { enumerable: true, get() { throw new Error('getter'); } });
+    throw e;
+  })) as Error & { droppedProperties?: string[] };
+  t.true(err instanceof TypeError);
+  t.deepEqual(err.droppedProperties, ['detail']);
 });

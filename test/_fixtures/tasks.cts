@@ -104,3 +104,19 @@ export const meet = threadable(function meet(arrive: () => void): number {
   arrive();
   return threadId;
 });
+
+/** A class that crosses threads as itself. */
+export class Point {
+  constructor(readonly x: number, readonly y: number) {}
+  length(): number { return Math.hypot(this.x, this.y); }
+}
+threadable(Point);
+export const describePoint = threadable(function describePoint(p: Point): { isPoint: boolean; length: number } {
+  return { isPoint: p instanceof Point, length: p.length() };
+});
+export const makePoint = threadable(function makePoint(x: number, y: number): Point { return new Point(x, y); });
+export const returnUrl = threadable(function returnUrl(): { at: URL } { return { at: new URL('https://example.test/') }; });
+export const identity = threadable(function identity<T>(v: T): T { return v; });
+export const readMissingFile = threadable(function readMissingFile(path: string): string {
+  return require('node:fs').readFileSync(path, 'utf8') as string;
+});

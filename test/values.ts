@@ -1,0 +1,68 @@
+// Values that structured clone would change in silence are refused with a
+// path; registered classes and errors cross as themselves; what clones
+// faithfully crosses as it is.
+import test from 'ava';
+import { deferToThread, ValueNotCloneableError } from 'reactor-threads';
+import { add, describePoint, identity, makePoint, Point, returnUrl } from './_fixtures/tasks.cjs';
+
+type Loose = (...args: unknown[]) => unknown;
+
+test('an instance of an unregistered class is refused, naming its path', async (t) => {
+  const err = await t.throwsAsync(deferToThread(identity as Loose, 1, { user: { endpoint: new URL('https://example.test/') } }),
+    { instanceOf: ValueNotCloneableError });
+  t.is((err as ValueNotCloneableError).path, 'args[1].user.endpoint');
+  t.regex(err!.message, /instance of URL/);
+});
+
+test('a class instance with private state is refused rather than flattened', async (t) => {
+  class Account { #balance = 10; get balance(): number { return this.#balance; } }
+  const err = await t.throwsAsync(deferToThread(identity as Loose, [new Account()]), { instanceOf: ValueNotCloneableError });
+  t.is((err as ValueNotCloneableError).path, 'args[0][0]');
+});
+
+test('an instance of a class registered with threadable crosses as that class, both ways', async (t) => {
+  t.deepEqual(await deferToThread(describePoint, new Point(3, 4)), { isPoint: true, length: 5 });
+  const p = await deferToThread(makePoint, 6, 8);
+  t.true(p instanceof Point);
+  t.is(p.length(), 10);
+});
+
+test('a result that would change is refused, naming its path', async (t) => {
+  const err = await t.throwsAsync(deferToThread(returnUrl), { instanceOf: ValueNotCloneableError });
+  t.is((err as ValueNotCloneableError).path, 'the result.at');
+});
+
+test('symbols and WeakMaps are refused with their path', async (t) => {
+  const sym = await t.throwsAsync(deferToThread(identity as Loose, { tag: Symbol('t') }), { instanceOf: ValueNotCloneableError });
+  t.is((sym as ValueNotCloneableError).path, 'args[0].tag');
+  const weak = await t.throwsAsync(deferToThread(identity as Loose, [1, new WeakMap()]), { instanceOf: ValueNotCloneableError });
+  t.is((weak as ValueNotCloneableError).path, 'args[0][1]');
+});
+
+test('an Error passed as a value keeps its class', async (t) => {
+  const back = await deferToThread(identity as Loose, { failure: new RangeError('as data') }) as { failure: Error };
+  t.true(back.failure instanceof RangeError);
+  t.is(back.failure.message, 'as data');
+});
+
+test('what structured clone copies faithfully crosses as it is', async (t) => {
+  const value = {
+    when: new Date(0), pattern: /a+/gi, map: new Map([[1, 'one']]), set: new Set(['x']),
+    bytes: new Uint8Array([1, 2, 3]), big: 10n ** 20n, nested: [{ deep: [null, undefined, true] }],
+  };
+  t.deepEqual(await deferToThread(identity as Loose, value), value);
+});
+
+test('a 10 MB message crosses whole', async (t) => {
+  const big = 'x'.repeat(10 * 1024 * 1024);
+  t.is(await deferToThread((s: string) => s.length, big), big.length);
+  const back = await deferToThread(identity as Loose, { big }) as { big: string };
+  t.is(back.big.length, big.length);
+});
+
+test('the pool keeps serving after every refusal', async (t) => {
+  await t.throwsAsync(deferToThread(identity as Loose, new URL('https://example.test/')));
+  await t.throwsAsync(deferToThread(returnUrl));
+  await t.throwsAsync(deferToThread(identity as Loose, Symbol('s')));
+  t.is(await deferToThread(add, 2, 2), 4);
+});
