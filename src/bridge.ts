@@ -113,7 +113,7 @@ export function blockingCall(f: unknown, args: readonly unknown[], options: Bloc
     const [status, bytes, transfers] = reply;
     const value = decodeValue(bytes, transfers);
     if (status === CallStatus.Fulfilled) return value;
-    throw decodeThrow(value as EncodedThrow);
+    throw withCallerFrames(decodeThrow(value as EncodedThrow), blockingCall, 'blockingCallFromThread');
   }
   const status = reply;
   switch (status) {
@@ -127,6 +127,22 @@ export function blockingCall(f: unknown, args: readonly unknown[], options: Bloc
     case CallStatus.Starved: throw new PoolStarvedError();
     default: throw new Error(`reactor-threads: unknown call status ${status}`);
   }
+}
+
+/**
+ * Closes `e`'s stack (the reactor's frames) with a boundary line and the
+ * frames of the code that called `api` here. Only failures pay for it.
+ */
+export function withCallerFrames(e: unknown, api: Function, label: string): unknown {
+  if (!(e instanceof Error) || typeof e.stack !== 'string') return e;
+  const here: { stack?: string } = {};
+  Error.captureStackTrace(here, api);
+  const frames = (here.stack ?? '').split('\n').slice(1).join('\n');
+  if (frames === '') return e;
+  Object.defineProperty(e, 'stack', {
+    value: `${e.stack}\n    --- ${label} ---\n${frames}`, configurable: true, writable: true, enumerable: false,
+  });
+  return e;
 }
 
 /** reactor.callFromThread from a thread that does not serve itself. */

@@ -7,6 +7,8 @@ export interface PoolThreadData {
   /** The reactor of the pool's owner: the one this thread serves. */
   readonly owner: number;
   readonly threadId: number;
+  /** The Worker's name, `<pool name>#<thread id>`: how failures name where they ran. */
+  readonly threadName: string;
   readonly concurrency: number;
   readonly idleTimeout: number;
   /** How long an idle thread spins for the next task before it waits in its loop. */

@@ -304,12 +304,13 @@ export class ThreadPool extends EventEmitter {
     const threadId = native.poolAddThread(this.#poolId);
     const data: PoolThreadData = {
       kind: 'reactor-threads.pool-thread', poolId: this.#poolId, owner: reactorId, threadId,
+      threadName: `${o.name}#${threadId}`,
       concurrency: o.concurrency, idleTimeout: o.idleTimeout, spinNs: SPIN_NS,
     };
     let worker: Worker;
     try {
       worker = new Worker(workerPath, {
-        workerData: data, name: `${o.name}#${threadId}`,
+        workerData: data, name: data.threadName,
         ...(o.resourceLimits && { resourceLimits: o.resourceLimits }),
         ...(o.env && { env: o.env }),
         ...(o.execArgv && { execArgv: o.execArgv }),

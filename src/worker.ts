@@ -14,10 +14,12 @@ import { servePoolOwner, setPoolThreadHooks } from './bridge.js';
 import { decodeValue, encodeResult, readTasks, TaskStatus, type FunctionDescriptor, type TaskMessage } from './wire.js';
 
 if (!isPoolThreadData(workerData)) throw new Error('reactor-threads: worker.js is started by a ThreadPool only');
-const { poolId, owner, threadId, concurrency, idleTimeout, spinNs } = workerData;
+const { poolId, owner, threadId, concurrency, idleTimeout, spinNs, threadName } = workerData;
 
 /** Functions by pool function id; a Promise while the first use loads it. */
 const functions: (Function | Promise<Function> | undefined)[] = [];
+/** Their labels (the name a failure's stack gives at the thread boundary). */
+const labels: string[] = [];
 let inflight = 0;
 let stopping = false;
 let idleTimer: NodeJS.Timeout | undefined;
@@ -111,14 +113,14 @@ function run(t: TaskMessage): void {
     const args = decodeValue(t.payload, t.transfers) as unknown[];
     result = f(...args);
   } catch (e) {
-    fail(t.taskId, e);
+    fail(t.taskId, e, t.fnId);
     return;
   }
   if (isThenable(result)) {
     inflight++;
     Promise.resolve(result).then(
       (v) => { inflight--; succeed(t.taskId, v); pull(); },
-      (e: unknown) => { inflight--; fail(t.taskId, e); pull(); });
+      (e: unknown) => { inflight--; fail(t.taskId, e, t.fnId); pull(); });
   } else {
     succeed(t.taskId, result);
   }
@@ -128,12 +130,13 @@ function runWhenLoaded(t: TaskMessage, loading: Promise<Function>): void {
   inflight++;
   loading.then(
     () => { inflight--; run(t); pull(); },
-    (e: unknown) => { inflight--; if (notStarted.delete(t)) fail(t.taskId, e); pull(); });
+    (e: unknown) => { inflight--; if (notStarted.delete(t)) fail(t.taskId, e, t.fnId); pull(); });
 }
 
 function load(fnId: number): Promise<Function> {
   const bytes = native.poolGetFunction(poolId, fnId);
   const d = deserialize(bytes!) as FunctionDescriptor;
+  labels[fnId] = d.label;
   const loading = d.kind === 'multiple' ? Promise.resolve(runMultiple) : loadFunction(d);
   functions[fnId] = loading;
   loading.then((f) => { functions[fnId] = f; }, () => { functions[fnId] = undefined; });
@@ -205,8 +208,17 @@ function succeed(taskId: number, value: unknown): void {
   post(taskId, TaskStatus.Fulfilled, encoded.bytes, encoded.transfers);
 }
 
-function fail(taskId: number, error: unknown): void {
-  post(taskId, TaskStatus.Rejected, serialize(encodeThrow(error)));
+/**
+ * A task's failure, its stack closed by a boundary line that names what
+ * ran where: `--- add() in reactor#1 ---`; the caller's side adds its own
+ * frames below it when asked to (deferToThread.with({ callerStack })).
+ */
+function fail(taskId: number, error: unknown, fnId?: number): void {
+  const encoded = encodeThrow(error);
+  if (encoded.t === 'error' && encoded.stack !== undefined) {
+    encoded.stack += `\n    --- ${fnId !== undefined ? `${labels[fnId] ?? 'a task'}()` : 'a task'} in ${threadName} ---`;
+  }
+  post(taskId, TaskStatus.Rejected, serialize(encoded));
 }
 
 servePoolOwner(owner, poolId, threadId);

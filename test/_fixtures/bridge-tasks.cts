@@ -97,3 +97,26 @@ export const notifyThrough = threadable(function notifyThrough(note: (s: string)
 export const callProxy = threadable(function callProxy(f: () => unknown): unknown {
   return f();
 });
+
+export const failsOnReactor = threadable(function failsOnReactor(): never { throw new SyntaxError('reactor side'); });
+/** In a thread: a blocking call that fails, its stack returned as data. */
+export const stackOfFailedCall = threadable(function stackOfFailedCall(): string {
+  try {
+    blockingCallFromThread(reactor, failsOnReactor);
+    return 'no error';
+  } catch (e) {
+    return (e as Error).stack ?? '';
+  }
+});
+
+const echoOnReactor = threadable(function echoOnReactor(v: unknown): unknown { return v; });
+const throwOnReactor = threadable(function throwOnReactor(e: unknown): never { throw e; });
+/** In a thread: sends `v` to the reactor and back. */
+export const echoThroughReactor = threadable(function echoThroughReactor(v: unknown): unknown {
+  return blockingCallFromThread(reactor, echoOnReactor, v);
+});
+/** In a thread: has the reactor throw `e`, and throws what comes back. */
+export const throwThroughReactor = threadable(function throwThroughReactor(e: unknown): never {
+  blockingCallFromThread(reactor, throwOnReactor, e);
+  throw new Error('the reactor did not throw');
+});
