@@ -333,18 +333,28 @@ Napi::Array IdArray(Napi::Env env, const std::vector<double>& ids) {
   return out;
 }
 
-// poolRemoveThread(id, threadId) -> { held: ids of the tasks the thread
-// held, attached: whether it ever attached (false: died while starting) }.
+// poolRemoveThread(id, threadId) -> { died: ids of the tasks that died
+// with the thread, requeued: how many it had not started (back in the
+// queue), attached: whether it ever attached (false: died while starting) }.
 Napi::Value PoolRemoveThread(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto pool = Registry::Get().FindPool(U32(info, 0));
   bool attached = false;
-  std::vector<double> held;
-  if (pool) held = pool->RemoveThread(U32(info, 1), &attached);
+  uint32_t requeued = 0;
+  std::vector<double> died;
+  if (pool) died = pool->RemoveThread(U32(info, 1), &attached, &requeued);
   Napi::Object out = Napi::Object::New(env);
-  out.Set("held", IdArray(env, held));
+  out.Set("died", IdArray(env, died));
+  out.Set("requeued", requeued);
   out.Set("attached", attached);
   return out;
+}
+
+// poolTaskStarted(id, threadId, taskId): the task went async in its thread.
+Napi::Value PoolTaskStarted(const Napi::CallbackInfo& info) {
+  if (auto pool = Registry::Get().FindPool(U32(info, 0)))
+    pool->MarkStarted(U32(info, 1), info[2].As<Napi::Number>().DoubleValue());
+  return info.Env().Undefined();
 }
 
 // poolClearQueue(id) -> ids of the queued tasks, now removed.
@@ -628,6 +638,7 @@ Napi::Object Initialize(Napi::Env env, Napi::Object exports) {
   fn("poolComplete", PoolComplete);
   fn("poolTryRetire", PoolTryRetire);
   fn("poolRequeue", PoolRequeue);
+  fn("poolTaskStarted", PoolTaskStarted);
   fn("poolStop", PoolStop);
   fn("poolSetBounds", PoolSetBounds);
   fn("poolCounts", PoolCountsJs);

@@ -98,16 +98,46 @@ uint32_t Pool::AddThread() {
   return tid;
 }
 
-std::vector<double> Pool::RemoveThread(uint32_t thread_id, bool* attached) {
+std::vector<double> Pool::RemoveThread(uint32_t thread_id, bool* attached,
+                                       uint32_t* requeued) {
   std::lock_guard<std::mutex> lock(mu_);
-  std::vector<double> held;
+  std::vector<double> died;
   *attached = false;
+  *requeued = 0;
   auto it = threads_.find(thread_id);
-  if (it == threads_.end()) return held;
+  if (it == threads_.end()) return died;
   *attached = it->second.reactor != nullptr;
-  for (auto& kv : it->second.held) held.push_back(kv.first);
+  std::vector<std::pair<double, Held*>> order;
+  for (auto& kv : it->second.held) order.emplace_back(kv.first, &kv.second);
+  std::sort(order.begin(), order.end(),
+            [](auto& a, auto& b) { return a.second->seq < b.second->seq; });
+  bool running_found = false;
+  std::vector<Task> back;
+  for (auto& [id, h] : order) {
+    if (h->started) {
+      died.push_back(id);
+    } else if (!running_found) {
+      running_found = true;  // the oldest unmarked task was running
+      died.push_back(id);
+    } else if (h->rerunnable && !stopping_) {
+      back.push_back(Task{id, h->fn_id, Frame{std::move(h->bytes), {}}, h->enqueued_ns});
+    } else {
+      died.push_back(id);
+    }
+  }
+  for (auto r = back.rbegin(); r != back.rend(); ++r) queue_.push_front(std::move(*r));
+  *requeued = static_cast<uint32_t>(back.size());
+  queued_approx_.store(static_cast<uint32_t>(queue_.size()), std::memory_order_relaxed);
   threads_.erase(it);
-  return held;
+  return died;
+}
+
+void Pool::MarkStarted(uint32_t thread_id, double task_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = threads_.find(thread_id);
+  if (it == threads_.end()) return;
+  auto h = it->second.held.find(task_id);
+  if (h != it->second.held.end()) h->second.started = true;
 }
 
 void Pool::AttachThread(uint32_t thread_id, std::shared_ptr<Reactor> reactor) {
@@ -143,7 +173,16 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
           Task t = std::move(queue_.front());
           queue_.pop_front();
           queue_wait_ns_total_ += static_cast<double>(now - t.enqueued_ns);
-          rec.held.emplace(t.id, now);
+          Held h;
+          h.taken_ns = now;
+          h.seq = next_seq_++;
+          h.fn_id = t.fn_id;
+          h.enqueued_ns = t.enqueued_ns;
+          if (t.frame.transfers.empty() && t.frame.bytes.size() <= kKeepBytesUpTo) {
+            h.rerunnable = true;
+            h.bytes = t.frame.bytes;
+          }
+          rec.held.emplace(t.id, std::move(h));
           out->push_back(std::move(t));
         }
         queued_approx_.store(static_cast<uint32_t>(queue_.size()),
@@ -186,7 +225,7 @@ bool Pool::Complete(uint32_t thread_id, double task_id, uint32_t status,
     if (it != threads_.end()) {
       auto held = it->second.held.find(task_id);
       if (held != it->second.held.end()) {
-        run_ns_total_ += static_cast<double>(MonotonicNs() - held->second);
+        run_ns_total_ += static_cast<double>(MonotonicNs() - held->second.taken_ns);
         it->second.held.erase(held);
       }
     }

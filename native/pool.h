@@ -70,10 +70,18 @@ class Pool {
   std::vector<uint8_t> GetFunction(uint32_t fn_id);
 
   // Owner thread: a thread is about to be started / has exited. RemoveThread
-  // returns the ids of the tasks it held, which the caller must settle, and
-  // whether the thread had attached (false: it died while starting).
+  // puts the tasks it took but never started back at the front of the
+  // queue (in their order) and returns the ids of those it had started,
+  // which died with it and which the caller must settle. A thread starts
+  // its tasks in the order it took them, and marks the ones that go async
+  // (MarkStarted), so the oldest unmarked one was running; the rest had
+  // not started. A task that moved buffers, or whose bytes were too big to
+  // keep a copy of, cannot be re-run and counts as died. *attached: false
+  // if the thread died while starting.
   uint32_t AddThread();
-  std::vector<double> RemoveThread(uint32_t thread_id, bool* attached);
+  std::vector<double> RemoveThread(uint32_t thread_id, bool* attached, uint32_t* requeued);
+  // Pool thread: a task it took is now running asynchronously.
+  void MarkStarted(uint32_t thread_id, double task_id);
   // Any thread: the started thread binds its own reactor for wake-ups.
   void AttachThread(uint32_t thread_id, std::shared_ptr<Reactor> reactor);
 
@@ -114,9 +122,21 @@ class Pool {
   uint32_t QueuedApprox() const { return queued_approx_.load(std::memory_order_relaxed); }
 
  private:
+  // A task a thread took and has not completed.
+  struct Held {
+    uint64_t taken_ns;
+    uint64_t seq;                // take order
+    uint32_t fn_id;
+    bool started = false;        // went async (MarkStarted)
+    bool rerunnable = false;     // its bytes are kept below
+    std::vector<uint8_t> bytes;  // a copy, to re-queue it if its thread dies
+    uint64_t enqueued_ns;
+  };
+  static constexpr size_t kKeepBytesUpTo = 64 * 1024;
+
   struct ThreadRecord {
     std::shared_ptr<Reactor> reactor;  // null until attached
-    std::unordered_map<double, uint64_t> held;  // taken -> when taken (ns)
+    std::unordered_map<double, Held> held;
     bool waiting = false;              // in waiting_
     bool retiring = false;
   };
@@ -140,6 +160,7 @@ class Pool {
   std::unordered_map<uint32_t, ThreadRecord> threads_;
   std::vector<uint32_t> waiting_;  // LIFO: the most recently active first
   uint32_t spinning_ = 0;          // threads in Take()'s spin, about to take
+  uint64_t next_seq_ = 0;
   std::vector<std::vector<uint8_t>> functions_;
   double submitted_ = 0, completed_ = 0, failed_ = 0;
   double queue_wait_ns_total_ = 0, run_ns_total_ = 0;

@@ -26,8 +26,13 @@ export interface NativeBinding {
   /** Removes a still-queued task; false once a thread has taken it. */
   poolCancel(poolId: number, taskId: number): boolean;
   poolAddThread(poolId: number): number;
-  /** The tasks a thread that exited held, and whether it ever attached (false: it died while starting). */
-  poolRemoveThread(poolId: number, threadId: number): { held: number[]; attached: boolean };
+  /**
+   * A thread exited: the tasks that died with it, how many it had not
+   * started (re-queued), and whether it ever attached (false: it died while starting).
+   */
+  poolRemoveThread(poolId: number, threadId: number): { died: number[]; requeued: number; attached: boolean };
+  /** The task went async in its thread (it counts as started if the thread dies). */
+  poolTaskStarted(poolId: number, threadId: number, taskId: number): void;
   /** Removes every queued task; their ids. */
   poolClearQueue(poolId: number): number[];
   poolAttach(poolId: number, threadId: number): void;

@@ -339,7 +339,8 @@ export class ThreadPool extends EventEmitter {
 
   #threadExited(handle: ThreadHandle, code: number): void {
     this.#threads.delete(handle.threadId);
-    const { held, attached } = native.poolRemoveThread(this.#poolId, handle.threadId);
+    // Tasks it took but never started are back in the queue; these died with it.
+    const { died: held, attached } = native.poolRemoveThread(this.#poolId, handle.threadId);
     if (attached) {
       this.#startFailures = 0;
     } else if (++this.#startFailures >= 3) {
@@ -363,7 +364,7 @@ export class ThreadPool extends EventEmitter {
       if (this.#threads.size === 0) this.#onAllExited?.();
       return;
     }
-    // Replace it if work waits or the pool is below its floor.
+    // Replace it if work waits (its untouched tasks were re-queued) or the pool is below its floor.
     const queued = native.poolCounts(this.#poolId).queued;
     if (this.#started && this.#threads.size < Math.min(this.max, Math.max(this.min, queued))) {
       this.#startThread();

@@ -118,6 +118,8 @@ function run(t: TaskMessage): void {
   }
   if (isThenable(result)) {
     inflight++;
+    // Started: if this thread dies now, the task must not run again elsewhere.
+    native.poolTaskStarted(poolId, threadId, t.taskId);
     Promise.resolve(result).then(
       (v) => { inflight--; succeed(t.taskId, v); pull(); },
       (e: unknown) => { inflight--; fail(t.taskId, e, t.fnId); pull(); });

@@ -3,7 +3,10 @@
 import test from 'ava';
 import { waitFor } from './_helpers/wait.js';
 import { deferToThreadPool, reactor, ThreadDiedError, ThreadPool } from 'reactor-threads';
-import { add, exitThread } from './_fixtures/tasks.cjs';
+import { appendLine, add, exitThread } from './_fixtures/tasks.cjs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 test('a task that exits its thread rejects with ThreadDiedError carrying the exit code', async (t) => {
   const pool = new ThreadPool({ maxThreads: 1 });
@@ -25,5 +28,21 @@ test('an uncaught error thrown later by a timer kills the thread; the pool still
   t.is(errors.length, 1);
   t.true(errors[0] instanceof ThreadDiedError);
   t.is(await deferToThreadPool(reactor, pool, add, 2, 2), 4);
+  await pool.stop();
+});
+
+test('tasks a dying thread took but never started run elsewhere, once each', async (t) => {
+  // One thread takes a batch of tiny tasks behind the one that kills it:
+  // the killer dies with the thread, the others run on its replacement.
+  const pool = new ThreadPool({ maxThreads: 1, concurrentTasksPerThread: 8 });
+  pool.start();
+  const file = join(mkdtempSync(join(tmpdir(), 'rt-death-')), 'log');
+  await deferToThreadPool(reactor, pool, add, 0, 0);  // the thread is up and idle
+  const killer = deferToThreadPool(reactor, pool, exitThread, 7);
+  const others = Array.from({ length: 5 }, (_, i) => deferToThreadPool(reactor, pool, appendLine, file, `task ${i}`));
+  await t.throwsAsync(killer, { instanceOf: ThreadDiedError });
+  await Promise.all(others);
+  const ran = readFileSync(file, 'utf8').trim().split('\n').map((l) => l.split(':')[1]);
+  t.deepEqual(ran.sort(), ['task 0', 'task 1', 'task 2', 'task 3', 'task 4'], 'each ran exactly once');
   await pool.stop();
 });
