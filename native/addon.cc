@@ -158,10 +158,21 @@ Batch DrainBatch(Napi::Env env, Reactor* reactor, bool* work) {
   return out;
 }
 
+bool CanRunJs(napi_env env);
+
 // TSFN callback, on the reactor's own thread: drain the inbox in one batch
 // and hand it to the JS onWake(batch, transfers, workSignalled).
 void CallJs(napi_env raw_env, napi_value js_cb, void* context, void*) {
   if (raw_env == nullptr || js_cb == nullptr) return;  // TSFN being torn down
+  // A terminated Worker still dispatches pending wake-ups while Node cleans
+  // it up; N-API then refuses, and node-addon-api would abort the process
+  // on the refusal. Nothing can be delivered: drop what is queued.
+  if (!CanRunJs(raw_env)) {
+    std::deque<Message> dropped;
+    bool work = false;
+    static_cast<Reactor*>(context)->Drain(&dropped, &work);
+    return;
+  }
   Napi::Env env(raw_env);
   Napi::HandleScope scope(env);
   bool work = false;
@@ -312,13 +323,28 @@ Napi::Value PoolPush(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), pool->Push(std::move(task)));
 }
 
-// poolCancel(id, taskId) -> whether the task was still queued (now removed).
-// False for a pool already destroyed.
+// poolCancel(id, taskId, queuedOnly?) -> 1 when the task was still queued (now
+// removed), threadId + 1 when a thread holds it (told to abort it), 0 when
+// neither (it completed, or the pool is gone).
 Napi::Value PoolCancel(const Napi::CallbackInfo& info) {
   auto pool = Registry::Get().FindPool(U32(info, 0));
-  if (!pool) return Napi::Boolean::New(info.Env(), false);
-  return Napi::Boolean::New(info.Env(),
-                            pool->Cancel(info[1].As<Napi::Number>().DoubleValue()));
+  if (!pool) return Napi::Number::New(info.Env(), 0);
+  return Napi::Number::New(info.Env(),
+                           pool->Cancel(info[1].As<Napi::Number>().DoubleValue(),
+                                        info.Length() > 2 && info[2].ToBoolean()));
+}
+
+// poolTakenAt(id, taskId) -> ms (monotonic) when a thread took the task;
+// 0 while it is queued or once it completed.
+Napi::Value PoolTakenAt(const Napi::CallbackInfo& info) {
+  auto pool = Registry::Get().FindPool(U32(info, 0));
+  uint64_t ns = pool ? pool->TakenAt(info[1].As<Napi::Number>().DoubleValue()) : 0;
+  return Napi::Number::New(info.Env(), static_cast<double>(ns) / 1e6);
+}
+
+// now() -> ms on the same monotonic clock as poolTakenAt.
+Napi::Value NowMs(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(MonotonicNs()) / 1e6);
 }
 
 Napi::Value PoolAddThread(const Napi::CallbackInfo& info) {
@@ -631,6 +657,8 @@ Napi::Object Initialize(Napi::Env env, Napi::Object exports) {
   fn("poolPush", PoolPush);
   fn("poolCancel", PoolCancel);
   fn("poolClearQueue", PoolClearQueue);
+  fn("poolTakenAt", PoolTakenAt);
+  fn("now", NowMs);
   fn("poolAddThread", PoolAddThread);
   fn("poolRemoveThread", PoolRemoveThread);
   fn("poolAttach", PoolAttach);

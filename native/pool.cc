@@ -67,16 +67,38 @@ std::vector<double> Pool::ClearQueue() {
   return ids;
 }
 
-bool Pool::Cancel(double task_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  for (auto it = queue_.begin(); it != queue_.end(); ++it) {
-    if (it->id != task_id) continue;
-    queue_.erase(it);
-    queued_approx_.store(static_cast<uint32_t>(queue_.size()),
-                         std::memory_order_relaxed);
-    return true;
+uint32_t Pool::Cancel(double task_id, bool queued_only) {
+  std::shared_ptr<Reactor> holder;
+  uint32_t holder_id = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+      if (it->id != task_id) continue;
+      queue_.erase(it);
+      queued_approx_.store(static_cast<uint32_t>(queue_.size()),
+                           std::memory_order_relaxed);
+      return 1;
+    }
+    if (queued_only) return 0;
+    for (auto& kv : threads_) {
+      if (kv.second.held.count(task_id) == 0) continue;
+      holder = kv.second.reactor;
+      holder_id = kv.first;
+      break;
+    }
   }
-  return false;
+  if (!holder_id) return 0;
+  if (holder) holder->Post(Message{MessageKind::kCancelTask, 0, id_, task_id, Frame{}});
+  return holder_id + 1;
+}
+
+uint64_t Pool::TakenAt(double task_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& kv : threads_) {
+    auto h = kv.second.held.find(task_id);
+    if (h != kv.second.held.end()) return h->second.taken_ns;
+  }
+  return 0;
 }
 
 uint32_t Pool::DefineFunction(std::vector<uint8_t>&& descriptor) {

@@ -64,8 +64,15 @@ class Pool {
   // Owner thread. Removes every queued task (no thread could start to run
   // them) and returns their ids.
   std::vector<double> ClearQueue();
-  // Owner thread. Removes a task that is still queued; false if taken.
-  bool Cancel(double task_id);
+  // Owner thread. Removes a task that is still queued (returns 1), or
+  // tells the thread that took it to abort it (returns its thread id + 1,
+  // so the owner can terminate that thread if the task ignores it), or
+  // finds nothing (0: it completed).
+  // With `queued_only`, a task a thread holds is left alone (returns 0).
+  uint32_t Cancel(double task_id, bool queued_only);
+  // Owner thread. When the task was taken (ns since the monotonic epoch),
+  // 0 while it is queued or once it completed.
+  uint64_t TakenAt(double task_id);
   uint32_t DefineFunction(std::vector<uint8_t>&& descriptor);
   std::vector<uint8_t> GetFunction(uint32_t fn_id);
 

@@ -34,6 +34,8 @@ enum class MessageKind : uint32_t {
   // A pool this reactor owns has queued work that no waiting thread took
   // (a thread parked in a blocking call handed tasks back). ref: the pool.
   kPoolDemand = 3,
+  // To a pool thread: abort the task it holds. id: the task; ref: the pool.
+  kCancelTask = 4,
 };
 
 // One item in a reactor's inbox. Posted by any thread, moved into the

@@ -59,6 +59,19 @@ export class CancelledError extends ReactorThreadsError {
   }
 }
 
+/** A call's queue or run timeout passed (`phase` says which). */
+export class TaskTimeoutError extends ReactorThreadsError {
+  readonly phase: 'queue' | 'run';
+  readonly timeout: number;
+  constructor(phase: 'queue' | 'run', timeout: number) {
+    super('ERR_TASK_TIMEOUT', phase === 'queue'
+      ? `the call waited in the queue longer than its queueTimeout of ${timeout} ms`
+      : `the call ran longer than its runTimeout of ${timeout} ms`);
+    this.phase = phase;
+    this.timeout = timeout;
+  }
+}
+
 /** The reactor a call was for is gone: its thread exited, or the process is exiting. */
 export class ReactorGoneError extends ReactorThreadsError {
   constructor(message = 'the reactor is gone (its thread exited, or the process is exiting)') {
@@ -122,7 +135,7 @@ const builtinErrors: Record<string, new (message?: string) => Error> = {
 const ownErrors: Record<string, Function> = {
   PoolStoppedError, ThreadDiedError, FunctionNotSendableError, ValueNotCloneableError,
   RemoteError, ReactorThreadsError, CancelledError, ReactorGoneError, WouldDeadlockError,
-  CallTimeoutError, ThreadTerminatingError, PoolStarvedError, CallableReleasedError,
+  CallTimeoutError, ThreadTerminatingError, PoolStarvedError, CallableReleasedError, TaskTimeoutError,
 };
 
 /** A thrown value in transit. Plain data: v8.serialize carries it. */

@@ -11,8 +11,10 @@ export type { Reactor } from './reactor.js';
 export { threadable, fromModule } from './functions.js';
 export type { AnyFunction, ModuleFunction, TaskFunction } from './functions.js';
 export { transfer } from './wire.js';
+export { currentTask } from './current-task.js';
+export type { CurrentTask } from './current-task.js';
 export {
   ReactorThreadsError, PoolStoppedError, ThreadDiedError, FunctionNotSendableError,
   ValueNotCloneableError, RemoteError, CancelledError, ReactorGoneError, WouldDeadlockError,
-  CallTimeoutError, ThreadTerminatingError, PoolStarvedError, CallableReleasedError,
+  CallTimeoutError, ThreadTerminatingError, PoolStarvedError, CallableReleasedError, TaskTimeoutError,
 } from './errors.js';

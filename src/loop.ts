@@ -14,6 +14,7 @@ export interface ResultSink {
 
 const sinks = new Map<number, ResultSink>();
 let onWork: (() => void) | undefined;
+let onCancelTask: ((taskId: number) => void) | undefined;
 let onCall: ((message: InboxMessage) => void) | undefined;
 /** How many calls served here still owe their answer (set by the bridge). */
 let unanswered: () => number = () => 0;
@@ -49,6 +50,10 @@ function onWake(batch: Buffer | undefined, transfers: ArrayBuffer[] | undefined,
         if (m.kind === MessageKind.Call) {
           onCall?.(m);
           served = true;
+          continue;
+        }
+        if (m.kind === MessageKind.CancelTask) {
+          onCancelTask?.(m.id);
           continue;
         }
         // Results and demand of a pool that was destroyed meanwhile are dropped.
@@ -93,9 +98,10 @@ export function setCallHandler(handler: (message: InboxMessage) => void, pending
   unanswered = pendingAnswers;
 }
 
-/** Pool threads only: called when this thread's pool has work for it. */
-export function setWorkListener(listener: () => void): void {
+/** Pool threads only: called when this thread's pool has work for it, or asks it to abort a task. */
+export function setWorkListener(listener: () => void, cancel: (taskId: number) => void): void {
   onWork = listener;
+  onCancelTask = cancel;
 }
 
 /** Something is in flight: keep this thread's loop alive until release(). */

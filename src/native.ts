@@ -23,8 +23,12 @@ export interface NativeBinding {
   poolGetFunction(poolId: number, fnId: number): Buffer | undefined;
   /** -1 when a waiting thread was woken for the task, else the demand no starting or spinning thread will meet. */
   poolPush(poolId: number, taskId: number, fnId: number, payload: Buffer, transfers?: ArrayBuffer[]): number;
-  /** Removes a still-queued task; false once a thread has taken it. */
-  poolCancel(poolId: number, taskId: number): boolean;
+  /** 1: the task was queued, now removed; threadId + 1: that thread holds it and was told to abort it; 0: neither. */
+  poolCancel(poolId: number, taskId: number, queuedOnly?: boolean): number;
+  /** When a thread took the task (ms, the clock of now()); 0 while queued or once completed. */
+  poolTakenAt(poolId: number, taskId: number): number;
+  /** Monotonic ms, the clock of poolTakenAt. */
+  now(): number;
   poolAddThread(poolId: number): number;
   /**
    * A thread exited: the tasks that died with it, how many it had not

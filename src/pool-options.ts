@@ -26,6 +26,12 @@ export interface ThreadPoolOptions {
    * queued task could start otherwise. Default 1,000; Infinity: never.
    */
   starvationTimeout?: number;
+  /**
+   * Milliseconds a running task may ignore its cancellation (its signal
+   * aborted, or its run timeout passed) before its thread is terminated
+   * and replaced. Default 1,000; Infinity: never terminate.
+   */
+  cancelGrace?: number;
   /** Passed to each thread's Worker. */
   resourceLimits?: ResourceLimits;
   /** The threads' `process.env`. Default: a copy of this thread's. */
@@ -41,6 +47,7 @@ export interface ResolvedOptions {
   idleTimeout: number;
   concurrency: number;
   starvationTimeout: number;
+  cancelGrace: number;
   resourceLimits: ResourceLimits | undefined;
   env: Record<string, string | undefined> | undefined;
   execArgv: string[] | undefined;
@@ -66,6 +73,9 @@ export function resolveOptions(o: ThreadPoolOptions = {}): ResolvedOptions {
   if (o.starvationTimeout !== undefined && (typeof o.starvationTimeout !== 'number' || !(o.starvationTimeout >= 0))) {
     throw new RangeError('starvationTimeout must be a number of milliseconds >= 0 (Infinity: never)');
   }
+  if (o.cancelGrace !== undefined && (typeof o.cancelGrace !== 'number' || !(o.cancelGrace >= 0))) {
+    throw new RangeError('cancelGrace must be a number of milliseconds >= 0 (Infinity: never terminate)');
+  }
   if (o.execArgv !== undefined && (!Array.isArray(o.execArgv) || o.execArgv.some((a) => typeof a !== 'string'))) {
     throw new TypeError('execArgv must be an array of strings');
   }
@@ -76,6 +86,7 @@ export function resolveOptions(o: ThreadPoolOptions = {}): ResolvedOptions {
     concurrency: o.concurrentTasksPerThread === undefined ? 8
       : count('concurrentTasksPerThread', o.concurrentTasksPerThread, 1),
     starvationTimeout: o.starvationTimeout ?? 1000,
+    cancelGrace: o.cancelGrace ?? 1000,
     resourceLimits: o.resourceLimits,
     env: o.env,
     execArgv: o.execArgv,

@@ -9,7 +9,7 @@ import { AsyncResource } from 'node:async_hooks';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { serialize } from 'node:v8';
-import { decodeThrow, PoolStarvedError, PoolStoppedError, ThreadDiedError, type EncodedThrow } from './errors.js';
+import { decodeThrow, PoolStarvedError, PoolStoppedError, TaskTimeoutError, ThreadDiedError, type EncodedThrow } from './errors.js';
 import { STARVED } from './bridge.js';
 import { describe, type AnyFunction, type TaskFunction } from './functions.js';
 import { addSink, drainNow, hold, reactorId, release, removeSink } from './loop.js';
@@ -30,6 +30,7 @@ export interface TaskSink {
 /** The internal submission path, shared with deferToThread and callMultipleInThread. */
 export const kSubmit = Symbol('reactor-threads.submit');
 export const kCancel = Symbol('reactor-threads.cancel');
+export const kTimeouts = Symbol('reactor-threads.timeouts');
 /** Function id of callMultipleInThread's runner in a pool. */
 const kMultiple: FunctionDescriptor = { kind: 'multiple', label: 'callMultipleInThread' };
 
@@ -41,6 +42,8 @@ interface ThreadHandle {
   readonly threadId: number;
   readonly worker: Worker;
   error: unknown;
+  /** Why the pool terminated it, if it did. */
+  terminatedBecause?: string;
 }
 
 let nextTaskId = 1;
@@ -231,11 +234,61 @@ export class ThreadPool extends EventEmitter {
     return id;
   }
 
-  /** Internal: withdraw a task. Returns false if a thread already took it. */
+  /**
+   * Internal: withdraw a task. A queued one is removed and settled with
+   * `reason` (true). One a thread holds is asked to abort (its signal
+   * fires); if it is still running after cancelGrace, its thread is
+   * terminated and replaced (false: the caller settles its own side).
+   */
   [kCancel](taskId: number, reason: unknown): boolean {
-    if (this.#destroyed || !native.poolCancel(this.#poolId, taskId)) return false;
-    this.#settle(taskId, false, reason);
-    return true;
+    if (this.#destroyed) return false;
+    const r = native.poolCancel(this.#poolId, taskId);
+    if (r === 1) {
+      this.#settle(taskId, false, reason);
+      return true;
+    }
+    if (r > 1) this.#terminateIfStillRunning(taskId, r - 1);
+    return false;
+  }
+
+  #terminateIfStillRunning(taskId: number, threadId: number): void {
+    const grace = this.#options.cancelGrace;
+    if (!Number.isFinite(grace)) return;
+    setTimeout(() => {
+      const handle = this.#threads.get(threadId);
+      if (!this.#pending.has(taskId) || !handle) return;
+      handle.terminatedBecause = `a cancelled task ignored its signal for ${grace} ms`;
+      void handle.worker.terminate();
+    }, grace).unref();
+  }
+
+  /**
+   * Internal: the call's timeouts. queueTimeout counts from now and
+   * withdraws a task still queued; runTimeout counts from the moment a
+   * thread takes the task, then cancels it as [kCancel] does. `sink` gets
+   * a TaskTimeoutError either way.
+   */
+  [kTimeouts](taskId: number, sink: TaskSink, queueTimeout: number | undefined, runTimeout: number | undefined): void {
+    if (queueTimeout !== undefined) {
+      setTimeout(() => {
+        if (!this.#destroyed && this.#pending.has(taskId) && native.poolCancel(this.#poolId, taskId, true) === 1) {
+          this.#settle(taskId, false, new TaskTimeoutError('queue', queueTimeout));
+        }
+      }, queueTimeout).unref();
+    }
+    if (runTimeout === undefined) return;
+    const check = (): void => {
+      if (this.#destroyed || !this.#pending.has(taskId)) return;
+      const takenAt = native.poolTakenAt(this.#poolId, taskId);
+      // Still queued: look again soon; the clock starts when a thread takes it.
+      if (takenAt === 0) { setTimeout(check, Math.min(runTimeout, 10)).unref(); return; }
+      const left = takenAt + runTimeout - native.now();
+      if (left > 0) { setTimeout(check, Math.ceil(left)).unref(); return; }
+      const r = native.poolCancel(this.#poolId, taskId);
+      sink.settle(false, new TaskTimeoutError('run', runTimeout));
+      if (r > 1) this.#terminateIfStillRunning(taskId, r - 1);
+    };
+    setTimeout(check, Math.min(runTimeout, 10)).unref();
   }
 
   #fnId(f: unknown, descriptor?: FunctionDescriptor): number {
@@ -347,12 +400,12 @@ export class ThreadPool extends EventEmitter {
       this.#cannotStartThreads(handle.error ?? new Error(`a pool thread exited with code ${code} while starting`));
     }
     if (held.length > 0) {
-      const why = handle.error !== undefined ? 'an uncaught error' : `exit code ${code}`;
+      const why = handle.terminatedBecause ?? (handle.error !== undefined ? 'an uncaught error' : `exit code ${code}`);
       for (const id of held) {
         this.#settle(id, false, new ThreadDiedError(
           `the thread running the task exited (${why}) before the task settled`, code, handle.error));
       }
-    } else if (handle.error !== undefined && attached) {
+    } else if (handle.error !== undefined && attached && !handle.terminatedBecause) {
       // (One that died while starting is reported through the tasks it fails.)
       reportError(this, new ThreadDiedError('an idle pool thread died', code, handle.error), 'a pool thread');
     }

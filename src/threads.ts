@@ -8,7 +8,7 @@ import { blockingCall, withCallerFrames, type BlockingCallOptions } from './brid
 import type { AnyFunction, TaskFunction } from './functions.js';
 import { reactor, type Reactor } from './reactor.js';
 import { reportError } from './report.js';
-import { kCancel, kSubmit, ThreadPool, type OnResult, type TaskSink } from './threadpool.js';
+import { kCancel, kSubmit, kTimeouts, ThreadPool, type OnResult, type TaskSink } from './threadpool.js';
 
 /** Per-call options: `deferToThread.with(options)(f, ...args)`. */
 export interface CallOptions {
@@ -26,6 +26,15 @@ export interface CallOptions {
    * line naming the function and thread are always there.
    */
   callerStack?: boolean;
+  /** Milliseconds the call may wait in the queue; then it is withdrawn and rejects with a TaskTimeoutError. */
+  queueTimeout?: number;
+  /**
+   * Milliseconds the call may run, counted from the moment a thread takes
+   * it; then it rejects with a TaskTimeoutError, its signal
+   * (currentTask().signal) aborts, and after the pool's cancelGrace its
+   * thread is terminated if it is still running.
+   */
+  runTimeout?: number;
 }
 
 /** Anything with Twisted's callInThreadWithCallback: a ThreadPool, or a user's own pool. */
@@ -49,8 +58,13 @@ function checkOptions(options: unknown): CallOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
   const { signal } = options as CallOptions;
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('options.signal must be an AbortSignal');
-  const { callerStack } = options as CallOptions;
+  const { callerStack, queueTimeout, runTimeout } = options as CallOptions;
   if (callerStack !== undefined && typeof callerStack !== 'boolean') throw new TypeError('options.callerStack must be a boolean');
+  for (const [name, v] of [['queueTimeout', queueTimeout], ['runTimeout', runTimeout]] as const) {
+    if (v !== undefined && (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))) {
+      throw new RangeError(`options.${name} must be a finite number of milliseconds > 0`);
+    }
+  }
   return options as CallOptions;
 }
 
@@ -69,7 +83,8 @@ class PromiseSink implements TaskSink {
 
 function run<R>(r: unknown, threadpool: unknown, f: unknown, args: unknown[], options: CallOptions | undefined): Promise<R> {
   if (options?.callerStack) return withCallerStack(run<R>(r, threadpool, f, args, { ...options, callerStack: false }));
-  if (r === reactor && threadpool instanceof ThreadPool && options?.signal === undefined) {
+  if (r === reactor && threadpool instanceof ThreadPool && options?.signal === undefined
+    && options?.queueTimeout === undefined && options?.runTimeout === undefined) {
     let sink!: PromiseSink;
     const promise = new Promise<R>((resolve, reject) => { sink = new PromiseSink(resolve as (v: unknown) => void, reject); });
     threadpool[kSubmit](f, args, sink);
@@ -98,7 +113,11 @@ function runChecked<R>(r: unknown, threadpool: unknown, f: unknown, args: unknow
         signal?.removeEventListener('abort', onAbort);
         if (ok) resolve(value as R); else reject(value);
       };
-      const id = threadpool[kSubmit](f, args, { settle });
+      const sink = { settle };
+      const id = threadpool[kSubmit](f, args, sink);
+      if (id && (options?.queueTimeout !== undefined || options?.runTimeout !== undefined)) {
+        threadpool[kTimeouts](id, sink, options.queueTimeout, options.runTimeout);
+      }
       function onAbort(): void {
         // Still queued: withdrawn and never run. Taken: settled now, the
         // thread's result is dropped when it arrives.

@@ -22,7 +22,7 @@ export type FunctionDescriptor =
 export const enum TaskStatus { Fulfilled = 0, Rejected = 1 }
 
 /** Inbox message kinds (native/reactor.h MessageKind). */
-export const enum MessageKind { TaskResult = 1, Call = 2, PoolDemand = 3 }
+export const enum MessageKind { TaskResult = 1, Call = 2, PoolDemand = 3, CancelTask = 4 }
 
 /** What a Call message's `ref` names (its `status` field). */
 export const enum CallRef { Interned = 0, Callable = 1 }

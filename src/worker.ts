@@ -8,6 +8,8 @@ import { deserialize, serialize } from 'node:v8';
 import { encodeThrow, ValueNotCloneableError } from './errors.js';
 import { loadFunction } from './functions.js';
 import { hold, setWorkListener } from './loop.js';
+import { setCurrentTaskProvider, type CurrentTask } from './current-task.js';
+import { CancelledError } from './errors.js';
 import { native } from './native.js';
 import { isPoolThreadData } from './pool-thread-data.js';
 import { servePoolOwner, setPoolThreadHooks } from './bridge.js';
@@ -33,6 +35,51 @@ const MAX_ROUNDS = 64;
  */
 let meanRunMs = 0;
 const SLOW_TASK_MS = 0.5;
+/**
+ * Cancellation. A task gets an AbortController only when it asks for its
+ * signal (currentTask()); a cancel that arrives before it asks is kept in
+ * `cancelled`, so the signal it then gets is already aborted.
+ */
+let running: number | undefined;  // the task whose synchronous part runs now
+const controllers = new Map<number, AbortController>();
+const cancelled = new Set<number>();
+
+setCurrentTaskProvider((): CurrentTask | undefined => {
+  const id = running;
+  if (id === undefined) return undefined;
+  return {
+    id,
+    get signal(): AbortSignal {
+      let c = controllers.get(id);
+      if (!c) {
+        c = new AbortController();
+        controllers.set(id, c);
+        if (cancelled.has(id)) c.abort(new CancelledError());
+      }
+      return c.signal;
+    },
+  };
+});
+
+/** The owner asked to abort a task this thread holds. */
+function cancelTask(taskId: number): void {
+  for (const t of notStarted) {
+    if (t.taskId !== taskId) continue;
+    // Not started: it never runs. Its caller has its answer already.
+    notStarted.delete(t);
+    fail(taskId, new CancelledError());
+    return;
+  }
+  const c = controllers.get(taskId);
+  if (c) c.abort(new CancelledError());
+  else cancelled.add(taskId);
+}
+
+function settled(taskId: number): void {
+  if (controllers.size) controllers.delete(taskId);
+  if (cancelled.size) cancelled.delete(taskId);
+}
+
 /** Tasks this thread took but has not started (its function may still be loading). */
 const notStarted = new Set<TaskMessage>();
 
@@ -109,12 +156,15 @@ function run(t: TaskMessage): void {
   }
   notStarted.delete(t);
   let result: unknown;
+  running = t.taskId;
   try {
     const args = decodeValue(t.payload, t.transfers) as unknown[];
     result = f(...args);
   } catch (e) {
     fail(t.taskId, e, t.fnId);
     return;
+  } finally {
+    running = undefined;
   }
   if (isThenable(result)) {
     inflight++;
@@ -200,6 +250,7 @@ function afterStdio(send: () => void): void {
 }
 
 function succeed(taskId: number, value: unknown): void {
+  settled(taskId);
   let encoded;
   try {
     encoded = encodeResult(value);
@@ -216,6 +267,7 @@ function succeed(taskId: number, value: unknown): void {
  * frames below it when asked to (deferToThread.with({ callerStack })).
  */
 function fail(taskId: number, error: unknown, fnId?: number): void {
+  settled(taskId);
   const encoded = encodeThrow(error);
   if (encoded.t === 'error' && encoded.stack !== undefined) {
     encoded.stack += `\n    --- ${fnId !== undefined ? `${labels[fnId] ?? 'a task'}()` : 'a task'} in ${threadName} ---`;
@@ -232,6 +284,6 @@ setPoolThreadHooks({
 });
 // This thread lives to serve its pool: keep its loop alive until it exits.
 hold();
-setWorkListener(pull);
+setWorkListener(pull, cancelTask);
 native.poolAttach(poolId, threadId);
 pull();

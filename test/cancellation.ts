@@ -4,8 +4,8 @@ import test from 'ava';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CancelledError, deferToThread, deferToThreadPool, reactor, ThreadPool } from 'reactor-threads';
-import { add, appendLine, sleep } from './_fixtures/tasks.cjs';
+import { CancelledError, currentTask, deferToThread, deferToThreadPool, reactor, TaskTimeoutError, ThreadPool } from 'reactor-threads';
+import { add, appendLine, ignoreAbort, sleep, waitForAbort } from './_fixtures/tasks.cjs';
 import { waitFor } from './_helpers/wait.js';
 
 test('an already aborted signal rejects with CancelledError and runs nothing', async (t) => {
@@ -42,4 +42,64 @@ test('aborting a running call rejects at once', async (t) => {
 test('with() validates its options', (t) => {
   t.throws(() => deferToThread.with({ signal: 'x' as never }), { instanceOf: TypeError, message: /signal/ });
   t.throws(() => deferToThread.with(null as never), { instanceOf: TypeError });
+});
+
+test('a running task sees its signal abort when the call is cancelled', async (t) => {
+  const file = join(mkdtempSync(join(tmpdir(), 'rt-abort-')), 'log');
+  const ac = new AbortController();
+  const call = deferToThread.with({ signal: ac.signal })(waitForAbort, file);
+  t.true(await waitFor(() => existsSync(file) && readFileSync(file, 'utf8').includes('started')));
+  ac.abort();
+  await t.throwsAsync(call, { instanceOf: CancelledError });
+  t.true(await waitFor(() => existsSync(file) && readFileSync(file, 'utf8').includes('aborted CancelledError')));
+});
+
+test('a task that ignores its cancellation past the grace period loses its thread, which is replaced', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1, cancelGrace: 100 });
+  pool.start();
+  const ac = new AbortController();
+  const stubborn = deferToThreadPool.with({ signal: ac.signal })(reactor, pool, ignoreAbort, 30_000);
+  t.true(await waitFor(() => pool.busy === 1));
+  const started = Date.now();
+  ac.abort();
+  await t.throwsAsync(stubborn, { instanceOf: CancelledError });
+  t.is(await deferToThreadPool(reactor, pool, add, 2, 3), 5, 'a new thread serves the pool');
+  t.true(Date.now() - started < 10_000);
+  await pool.stop();
+});
+
+test('runTimeout rejects a call that runs too long and aborts its signal', async (t) => {
+  const file = join(mkdtempSync(join(tmpdir(), 'rt-timeout-')), 'log');
+  const err = await t.throwsAsync(deferToThread.with({ runTimeout: 100 })(waitForAbort, file), { instanceOf: TaskTimeoutError });
+  t.is((err as TaskTimeoutError).phase, 'run');
+  t.is((err as TaskTimeoutError).code, 'ERR_TASK_TIMEOUT');
+  t.true(await waitFor(() => existsSync(file) && readFileSync(file, 'utf8').includes('aborted')));
+});
+
+test('runTimeout counts from the start of the run, not from queueing', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1, concurrentTasksPerThread: 1 });
+  pool.start();
+  const busy = deferToThreadPool(reactor, pool, sleep, 300);
+  const quick = deferToThreadPool.with({ runTimeout: 200 })(reactor, pool, sleep, 50);
+  await busy;
+  t.is(typeof await quick, 'number', 'it waited 300 ms in the queue but ran 50 ms');
+  await pool.stop();
+});
+
+test('queueTimeout withdraws a call still queued when it passes; it never runs', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1, concurrentTasksPerThread: 1 });
+  pool.start();
+  const file = join(mkdtempSync(join(tmpdir(), 'rt-queue-')), 'log');
+  const busy = deferToThreadPool(reactor, pool, sleep, 300);
+  const late = deferToThreadPool.with({ queueTimeout: 50 })(reactor, pool, appendLine, file, 'ran');
+  const err = await t.throwsAsync(late, { instanceOf: TaskTimeoutError });
+  t.is((err as TaskTimeoutError).phase, 'queue');
+  await busy;
+  await deferToThreadPool(reactor, pool, add, 0, 0);
+  t.false(existsSync(file));
+  await pool.stop();
+});
+
+test('currentTask() outside a task throws', (t) => {
+  t.throws(() => currentTask(), { message: /inside a task/ });
 });

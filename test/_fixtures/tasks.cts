@@ -1,7 +1,7 @@
 // Threadable task functions used by the tests (a CommonJS module).
 import { appendFileSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
-import { deferToThread, reactor, threadable, transfer } from 'reactor-threads';
+import { currentTask, deferToThread, reactor, threadable, transfer } from 'reactor-threads';
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -119,4 +119,22 @@ export const returnUrl = threadable(function returnUrl(): { at: URL } { return {
 export const identity = threadable(function identity<T>(v: T): T { return v; });
 export const readMissingFile = threadable(function readMissingFile(path: string): string {
   return require('node:fs').readFileSync(path, 'utf8') as string;
+});
+
+/** Waits for its cancellation, then notes it in `file`. */
+export const waitForAbort = threadable(function waitForAbort(file: string): Promise<string> {
+  const { signal, id } = currentTask();
+  appendFileSync(file, `${id}:started\n`);
+  return new Promise((resolve) => {
+    signal.addEventListener('abort', () => {
+      appendFileSync(file, `${id}:aborted ${(signal.reason as Error).name}\n`);
+      resolve('aborted');
+    });
+  });
+});
+/** Ignores every cancellation: spins for `ms`. */
+export const ignoreAbort = threadable(function ignoreAbort(ms: number): number {
+  const end = Date.now() + ms;
+  while (Date.now() < end) { /* busy */ }
+  return threadId;
 });

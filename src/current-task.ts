@@ -1,0 +1,31 @@
+// currentTask(): inside a pool thread, the running task's id and its
+// AbortSignal, which fires when the caller cancels the call (its signal
+// aborts) or the call's run timeout passes. Pool threads only.
+// Tests: test/cancellation.ts.
+
+/** What a running task can know about itself. */
+export interface CurrentTask {
+  /** The task's id, unique within its pool's owner thread. */
+  readonly id: number;
+  /** Aborts when the call is cancelled or its run timeout passes. */
+  readonly signal: AbortSignal;
+}
+
+let provider: (() => CurrentTask | undefined) | undefined;
+
+/** worker.ts: how the running task is found. */
+export function setCurrentTaskProvider(p: () => CurrentTask | undefined): void {
+  provider = p;
+}
+
+/**
+ * The task running now, in a pool thread. Call it in the task's
+ * synchronous part (before its first `await`) and keep the signal: after
+ * an await, another task of the same thread may be running. Throws when
+ * called outside a task.
+ */
+export function currentTask(): CurrentTask {
+  const task = provider?.();
+  if (!task) throw new Error('currentTask() is called inside a task, in a pool thread, before the task\'s first await');
+  return task;
+}
