@@ -312,15 +312,18 @@ Napi::Value PoolGetFunction(const Napi::CallbackInfo& info) {
   return Napi::Buffer<uint8_t>::Copy(info.Env(), bytes.data(), bytes.size());
 }
 
-// poolPush(id, taskId, fnId, payload, transfers?) -> 0 when a waiting thread
-// was woken, else the unmet demand (see Pool::Push).
+// poolPush(id, taskId, fnId, payload, transfers, maxQueue) -> -1 when a
+// waiting thread was woken, -2 when the queue is full (not queued), else
+// the unmet demand (see Pool::Push).
 Napi::Value PoolPush(const Napi::CallbackInfo& info) {
   auto pool = PoolArg(info, 0);
   if (!pool) return {};
   Task task{info[1].As<Napi::Number>().DoubleValue(), U32(info, 2), Frame{},
             MonotonicNs()};
   if (!ReadFrame(info, 3, 4, &task.frame)) return {};
-  return Napi::Number::New(info.Env(), pool->Push(std::move(task)));
+  uint32_t max_queue = info.Length() > 5 && info[5].IsNumber()
+      ? info[5].As<Napi::Number>().Uint32Value() : UINT32_MAX;
+  return Napi::Number::New(info.Env(), static_cast<double>(pool->Push(std::move(task), max_queue)));
 }
 
 // poolCancel(id, taskId, queuedOnly?) -> 1 when the task was still queued (now
@@ -489,8 +492,29 @@ Napi::Value PoolCountsJs(const Napi::CallbackInfo& info) {
   o.Set("submitted", c.submitted);
   o.Set("completed", c.completed);
   o.Set("failed", c.failed);
-  o.Set("queueWaitNsTotal", c.queue_wait_ns_total);
-  o.Set("runNsTotal", c.run_ns_total);
+  return o;
+}
+
+Napi::Object HistogramObject(Napi::Env env, const Histogram& h) {
+  Napi::Object o = Napi::Object::New(env);
+  auto ms = [](double ns) { return ns / 1e6; };
+  o.Set("count", static_cast<double>(h.count()));
+  o.Set("min", ms(static_cast<double>(h.min())));
+  o.Set("mean", ms(h.mean()));
+  o.Set("p50", ms(static_cast<double>(h.Quantile(0.5))));
+  o.Set("p99", ms(static_cast<double>(h.Quantile(0.99))));
+  o.Set("max", ms(static_cast<double>(h.max())));
+  return o;
+}
+
+// poolTimes(id) -> { queueWait, run }: each { count, min, mean, p50, p99, max } in ms.
+Napi::Value PoolTimesJs(const Napi::CallbackInfo& info) {
+  auto pool = PoolArg(info, 0);
+  if (!pool) return {};
+  PoolTimes t = pool->Times();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("queueWait", HistogramObject(info.Env(), t.queue_wait));
+  o.Set("run", HistogramObject(info.Env(), t.run));
   return o;
 }
 
@@ -670,6 +694,7 @@ Napi::Object Initialize(Napi::Env env, Napi::Object exports) {
   fn("poolStop", PoolStop);
   fn("poolSetBounds", PoolSetBounds);
   fn("poolCounts", PoolCountsJs);
+  fn("poolTimes", PoolTimesJs);
   fn("poolParkedThreads", PoolParkedThreads);
   fn("poolWakeParked", PoolWakeParked);
   fn("mainReactor", MainReactor);

@@ -31,9 +31,10 @@ void Pool::StopWaitingLocked(uint32_t thread_id, ThreadRecord& rec) {
                  waiting_.end());
 }
 
-int64_t Pool::Push(Task&& task) {
+int64_t Pool::Push(Task&& task, uint32_t max_queue) {
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (queue_.size() >= max_queue) return -2;
     queue_.push_back(std::move(task));
     queued_approx_.store(static_cast<uint32_t>(queue_.size()),
                          std::memory_order_relaxed);
@@ -194,7 +195,7 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
         for (size_t i = 0; i < n; ++i) {
           Task t = std::move(queue_.front());
           queue_.pop_front();
-          queue_wait_ns_total_ += static_cast<double>(now - t.enqueued_ns);
+          times_.queue_wait.Record(now - t.enqueued_ns);
           Held h;
           h.taken_ns = now;
           h.seq = next_seq_++;
@@ -247,7 +248,7 @@ bool Pool::Complete(uint32_t thread_id, double task_id, uint32_t status,
     if (it != threads_.end()) {
       auto held = it->second.held.find(task_id);
       if (held != it->second.held.end()) {
-        run_ns_total_ += static_cast<double>(MonotonicNs() - held->second.taken_ns);
+        times_.run.Record(MonotonicNs() - held->second.taken_ns);
         it->second.held.erase(held);
       }
     }
@@ -350,9 +351,12 @@ PoolCounts Pool::Counts() {
   c.submitted = submitted_;
   c.completed = completed_;
   c.failed = failed_;
-  c.queue_wait_ns_total = queue_wait_ns_total_;
-  c.run_ns_total = run_ns_total_;
   return c;
+}
+
+PoolTimes Pool::Times() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return times_;
 }
 
 }  // namespace rt

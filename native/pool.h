@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "frame.h"
+#include "histogram.h"
 #include "reactor.h"
 
 namespace rt {
@@ -43,8 +44,12 @@ struct PoolCounts {
   double submitted;
   double completed;
   double failed;
-  double queue_wait_ns_total;  // enqueue -> taken, summed
-  double run_ns_total;         // taken -> completed, summed
+};
+
+// Queue wait (enqueue -> taken) and run time (taken -> completed).
+struct PoolTimes {
+  Histogram queue_wait;
+  Histogram run;
 };
 
 enum class TakeResult { kTasks, kNone, kStopping, kRetire };
@@ -57,10 +62,12 @@ class Pool {
   uint32_t id() const { return id_; }
 
   // Owner thread. Queues a task and wakes one waiting thread if any.
-  // Returns -1 when a thread was woken for it, else the demand no thread
-  // will meet soon: queued tasks minus threads starting or spinning for
-  // work (the owner starts a thread when this is positive, below max).
-  int64_t Push(Task&& task);
+  // Returns -1 when a thread was woken for it, -2 when the queue already
+  // holds `max_queue` tasks (the task is refused, not queued), else the
+  // demand no thread will meet soon: queued tasks minus threads starting
+  // or spinning for work (the owner starts a thread when this is
+  // positive, below max).
+  int64_t Push(Task&& task, uint32_t max_queue);
   // Owner thread. Removes every queued task (no thread could start to run
   // them) and returns their ids.
   std::vector<double> ClearQueue();
@@ -126,6 +133,9 @@ class Pool {
   // Any thread. Whether Stop() was called.
   bool IsStopping();
   PoolCounts Counts();
+  // A copy of the time histograms (read on demand: recording costs a few
+  // instructions under the lock already held).
+  PoolTimes Times();
   uint32_t QueuedApprox() const { return queued_approx_.load(std::memory_order_relaxed); }
 
  private:
@@ -170,7 +180,7 @@ class Pool {
   uint64_t next_seq_ = 0;
   std::vector<std::vector<uint8_t>> functions_;
   double submitted_ = 0, completed_ = 0, failed_ = 0;
-  double queue_wait_ns_total_ = 0, run_ns_total_ = 0;
+  PoolTimes times_;
 };
 
 }  // namespace rt

@@ -193,6 +193,11 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
 
 /** Blocking calls served here whose answer is not sent yet. */
 let unanswered = 0;
+/** Calls (blocking or not) this reactor served, for pool.stats(). */
+let served = 0;
+export function servedCalls(): number {
+  return served;
+}
 
 /** The outcome of a served call: answered (blocking) or reported (callFromThread). */
 function reply(callId: number, ok: boolean, value: unknown): void {
@@ -231,6 +236,7 @@ function invoke(callId: number, f: Function, m: InboxMessage): void {
 
 function serveCall(m: InboxMessage): void {
   const callId = m.id;
+  served++;
   if (callId !== 0) unanswered++;
   if (m.status === CallRef.Callable) {
     const f = callableFor(m.ref);

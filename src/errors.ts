@@ -59,6 +59,15 @@ export class CancelledError extends ReactorThreadsError {
   }
 }
 
+/** The pool's queue held maxQueue tasks: the call was not queued. Wait with pool.whenRoom(). */
+export class QueueFullError extends ReactorThreadsError {
+  readonly maxQueue: number;
+  constructor(maxQueue: number) {
+    super('ERR_QUEUE_FULL', `the pool's queue is full (maxQueue ${maxQueue}); wait for pool.whenRoom()`);
+    this.maxQueue = maxQueue;
+  }
+}
+
 /** A call's queue or run timeout passed (`phase` says which). */
 export class TaskTimeoutError extends ReactorThreadsError {
   readonly phase: 'queue' | 'run';
@@ -135,7 +144,7 @@ const builtinErrors: Record<string, new (message?: string) => Error> = {
 const ownErrors: Record<string, Function> = {
   PoolStoppedError, ThreadDiedError, FunctionNotSendableError, ValueNotCloneableError,
   RemoteError, ReactorThreadsError, CancelledError, ReactorGoneError, WouldDeadlockError,
-  CallTimeoutError, ThreadTerminatingError, PoolStarvedError, CallableReleasedError, TaskTimeoutError,
+  CallTimeoutError, ThreadTerminatingError, PoolStarvedError, CallableReleasedError, TaskTimeoutError, QueueFullError,
 };
 
 /** A thrown value in transit. Plain data: v8.serialize carries it. */

@@ -5,7 +5,8 @@ export type {
 } from './threads.js';
 export type { BlockingCallOptions } from './bridge.js';
 export { ThreadPool } from './threadpool.js';
-export type { ThreadPoolOptions, OnResult } from './threadpool.js';
+export type { ThreadPoolOptions, OnResult, PoolStats } from './threadpool.js';
+export type { TimeStats } from './native.js';
 export { reactor } from './reactor.js';
 export type { Reactor } from './reactor.js';
 export { threadable, fromModule } from './functions.js';
@@ -16,5 +17,5 @@ export type { CurrentTask } from './current-task.js';
 export {
   ReactorThreadsError, PoolStoppedError, ThreadDiedError, FunctionNotSendableError,
   ValueNotCloneableError, RemoteError, CancelledError, ReactorGoneError, WouldDeadlockError,
-  CallTimeoutError, ThreadTerminatingError, PoolStarvedError, CallableReleasedError, TaskTimeoutError,
+  CallTimeoutError, ThreadTerminatingError, PoolStarvedError, CallableReleasedError, TaskTimeoutError, QueueFullError,
 } from './errors.js';

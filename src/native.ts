@@ -21,8 +21,8 @@ export interface NativeBinding {
   poolDestroy(poolId: number): void;
   poolDefine(poolId: number, descriptor: Buffer): number;
   poolGetFunction(poolId: number, fnId: number): Buffer | undefined;
-  /** -1 when a waiting thread was woken for the task, else the demand no starting or spinning thread will meet. */
-  poolPush(poolId: number, taskId: number, fnId: number, payload: Buffer, transfers?: ArrayBuffer[]): number;
+  /** -1 when a waiting thread was woken for the task, -2 when the queue is full (not queued), else the demand no starting or spinning thread will meet. */
+  poolPush(poolId: number, taskId: number, fnId: number, payload: Buffer, transfers: ArrayBuffer[] | undefined, maxQueue: number): number;
   /** 1: the task was queued, now removed; threadId + 1: that thread holds it and was told to abort it; 0: neither. */
   poolCancel(poolId: number, taskId: number, queuedOnly?: boolean): number;
   /** When a thread took the task (ms, the clock of now()); 0 while queued or once completed. */
@@ -49,6 +49,7 @@ export interface NativeBinding {
   poolStop(poolId: number, drain: boolean): number[];
   poolSetBounds(poolId: number, min: number, max: number): void;
   poolCounts(poolId: number): NativePoolCounts;
+  poolTimes(poolId: number): { queueWait: TimeStats; run: TimeStats };
   /** How many of the pool's threads wait in blocking calls. */
   poolParkedThreads(poolId: number): number;
   /** Ends the pool's threads' blocking calls with `status` (a CallStatus). */
@@ -77,8 +78,16 @@ export interface NativePoolCounts {
   submitted: number;
   completed: number;
   failed: number;
-  queueWaitNsTotal: number;
-  runNsTotal: number;
+}
+
+/** A distribution of durations, in ms (percentiles within ~9%). */
+export interface TimeStats {
+  count: number;
+  min: number;
+  mean: number;
+  p50: number;
+  p99: number;
+  max: number;
 }
 
 const root = join(__dirname, '..');

@@ -32,6 +32,12 @@ export interface ThreadPoolOptions {
    * and replaced. Default 1,000; Infinity: never terminate.
    */
   cancelGrace?: number;
+  /**
+   * Tasks the queue holds at most; a call beyond it rejects at once with a
+   * QueueFullError (wait for room with pool.whenRoom() or the 'drain'
+   * event). Default: unbounded.
+   */
+  maxQueue?: number;
   /** Passed to each thread's Worker. */
   resourceLimits?: ResourceLimits;
   /** The threads' `process.env`. Default: a copy of this thread's. */
@@ -48,6 +54,7 @@ export interface ResolvedOptions {
   concurrency: number;
   starvationTimeout: number;
   cancelGrace: number;
+  maxQueue: number;
   resourceLimits: ResourceLimits | undefined;
   env: Record<string, string | undefined> | undefined;
   execArgv: string[] | undefined;
@@ -87,6 +94,7 @@ export function resolveOptions(o: ThreadPoolOptions = {}): ResolvedOptions {
       : count('concurrentTasksPerThread', o.concurrentTasksPerThread, 1),
     starvationTimeout: o.starvationTimeout ?? 1000,
     cancelGrace: o.cancelGrace ?? 1000,
+    maxQueue: o.maxQueue === undefined ? 0xffffffff : count('maxQueue', o.maxQueue, 1),
     resourceLimits: o.resourceLimits,
     env: o.env,
     execArgv: o.execArgv,

@@ -9,11 +9,11 @@ import { AsyncResource } from 'node:async_hooks';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { serialize } from 'node:v8';
-import { decodeThrow, PoolStarvedError, PoolStoppedError, TaskTimeoutError, ThreadDiedError, type EncodedThrow } from './errors.js';
-import { STARVED } from './bridge.js';
+import { decodeThrow, PoolStarvedError, PoolStoppedError, QueueFullError, TaskTimeoutError, ThreadDiedError, type EncodedThrow } from './errors.js';
+import { servedCalls, STARVED } from './bridge.js';
 import { describe, type AnyFunction, type TaskFunction } from './functions.js';
 import { addSink, drainNow, hold, reactorId, release, removeSink } from './loop.js';
-import { native, type NativePoolCounts } from './native.js';
+import { native, type NativePoolCounts, type TimeStats } from './native.js';
 import { resolveBounds, resolveOptions, type ResolvedOptions, type ThreadPoolOptions } from './pool-options.js';
 import type { PoolThreadData } from './pool-thread-data.js';
 import { reportError } from './report.js';
@@ -48,6 +48,27 @@ interface ThreadHandle {
 
 let nextTaskId = 1;
 
+/** pool.stats(): counts, and queue wait and run time from native timestamps (ms). */
+export interface PoolStats {
+  threads: number;
+  busy: number;
+  idle: number;
+  queued: number;
+  submitted: number;
+  completed: number;
+  failed: number;
+  /** Calls withdrawn or aborted by their signal or a timeout. */
+  cancelled: number;
+  /** Threads that exited unexpectedly (a task's process.exit(), an uncaught error, a cancelled task that ignored its signal). */
+  threadsDied: number;
+  /** From enqueue to the moment a thread took the task. */
+  queueWait: TimeStats;
+  /** From the moment a thread took the task to its result. */
+  runTime: TimeStats;
+  /** Blocking and non-blocking calls this thread's reactor served for threads (all pools). */
+  bridgeCallsServed: number;
+}
+
 /** The pool's `(ok, result)` callback; runs on the pool's owner thread. */
 export type OnResult<R> = (success: boolean, result: R | unknown) => void;
 
@@ -75,6 +96,11 @@ export class ThreadPool extends EventEmitter {
   #draining = false;
   /** Threads in a row that died before they attached (a bad execArgv, a crashing preload). */
   #startFailures = 0;
+  #cancelled = 0;
+  #threadsDied = 0;
+  #roomWaiters: (() => void)[] = [];
+  /** A call was refused for a full queue and 'drain' has not been announced since. */
+  #full = false;
 
   constructor(options?: ThreadPoolOptions) {
     super();
@@ -104,6 +130,26 @@ export class ThreadPool extends EventEmitter {
   /** The native counts; undefined once stop() has finished and the native pool is gone. */
   #counts(): NativePoolCounts | undefined {
     return this.#destroyed ? undefined : native.poolCounts(this.#poolId);
+  }
+
+  /** Counts and timings; reading them is the only cost. */
+  stats(): PoolStats {
+    const c = this.#counts();
+    const t = this.#destroyed ? undefined : native.poolTimes(this.#poolId);
+    const none: TimeStats = { count: 0, min: 0, mean: 0, p50: 0, p99: 0, max: 0 };
+    return {
+      threads: c?.threads ?? 0, busy: c?.busy ?? 0, idle: c?.idle ?? 0, queued: c?.queued ?? 0,
+      submitted: c?.submitted ?? 0, completed: c?.completed ?? 0, failed: c?.failed ?? 0,
+      cancelled: this.#cancelled, threadsDied: this.#threadsDied,
+      queueWait: t?.queueWait ?? none, runTime: t?.run ?? none, bridgeCallsServed: servedCalls(),
+    };
+  }
+
+  /** Resolves when the queue has room for another call (at once if it has). */
+  whenRoom(): Promise<void> {
+    if (this.#destroyed || this.queued < this.#options.maxQueue) return Promise.resolve();
+    this.#full = true;
+    return new Promise((resolve) => this.#roomWaiters.push(resolve));
   }
 
   /** Starts `min` threads, and more for work queued before now (up to `max`). */
@@ -218,7 +264,11 @@ export class ThreadPool extends EventEmitter {
       // Functions among the arguments stay here; the thread gets proxies.
       const { bytes, transfers } = encodeArgs(payload, handles = []);
       id = nextTaskId++;
-      demand = native.poolPush(this.#poolId, id, fnId, bytes, transfers);
+      demand = native.poolPush(this.#poolId, id, fnId, bytes, transfers, this.#options.maxQueue);
+      if (demand === -2) {
+        this.#full = true;
+        throw new QueueFullError(this.#options.maxQueue);
+      }
     } catch (e) {
       // Nothing was queued.
       if (handles) releaseHandles(handles);
@@ -243,11 +293,13 @@ export class ThreadPool extends EventEmitter {
   [kCancel](taskId: number, reason: unknown): boolean {
     if (this.#destroyed) return false;
     const r = native.poolCancel(this.#poolId, taskId);
+    if (r === 0) return false;
+    this.#cancelled++;
     if (r === 1) {
       this.#settle(taskId, false, reason);
       return true;
     }
-    if (r > 1) this.#terminateIfStillRunning(taskId, r - 1);
+    this.#terminateIfStillRunning(taskId, r - 1);
     return false;
   }
 
@@ -272,6 +324,7 @@ export class ThreadPool extends EventEmitter {
     if (queueTimeout !== undefined) {
       setTimeout(() => {
         if (!this.#destroyed && this.#pending.has(taskId) && native.poolCancel(this.#poolId, taskId, true) === 1) {
+          this.#cancelled++;
           this.#settle(taskId, false, new TaskTimeoutError('queue', queueTimeout));
         }
       }, queueTimeout).unref();
@@ -285,6 +338,7 @@ export class ThreadPool extends EventEmitter {
       const left = takenAt + runTimeout - native.now();
       if (left > 0) { setTimeout(check, Math.ceil(left)).unref(); return; }
       const r = native.poolCancel(this.#poolId, taskId);
+      this.#cancelled++;
       sink.settle(false, new TaskTimeoutError('run', runTimeout));
       if (r > 1) this.#terminateIfStillRunning(taskId, r - 1);
     };
@@ -327,6 +381,7 @@ export class ThreadPool extends EventEmitter {
       this.#meetDemand();
       return;
     }
+    if (this.#full) this.#announceRoom();
     let ok = m.status === TaskStatus.Fulfilled;
     let value: unknown;
     try {
@@ -337,6 +392,16 @@ export class ThreadPool extends EventEmitter {
       value = e;
     }
     this.#settle(m.id, ok, value);
+  }
+
+  /** A result came back, so threads are taking tasks: once there is room, wake those waiting for it. */
+  #announceRoom(): void {
+    if (this.queued >= this.#options.maxQueue) return;
+    this.#full = false;
+    const waiters = this.#roomWaiters;
+    this.#roomWaiters = [];
+    for (const w of waiters) w();
+    this.emit('drain');
   }
 
   #settle(taskId: number, ok: boolean, value: unknown): void {
@@ -399,6 +464,7 @@ export class ThreadPool extends EventEmitter {
     } else if (++this.#startFailures >= 3) {
       this.#cannotStartThreads(handle.error ?? new Error(`a pool thread exited with code ${code} while starting`));
     }
+    if (held.length > 0 || handle.error !== undefined || handle.terminatedBecause) this.#threadsDied++;
     if (held.length > 0) {
       const why = handle.terminatedBecause ?? (handle.error !== undefined ? 'an uncaught error' : `exit code ${code}`);
       for (const id of held) {
