@@ -456,6 +456,11 @@ Napi::Value PoolRequeue(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value PoolRecycle(const Napi::CallbackInfo& info) {
+  if (auto pool = Registry::Get().FindPool(U32(info, 0))) pool->Recycle(U32(info, 1));
+  return info.Env().Undefined();
+}
+
 Napi::Value PoolTryRetire(const Napi::CallbackInfo& info) {
   auto pool = Registry::Get().FindPool(U32(info, 0));
   if (!pool) return Napi::Boolean::New(info.Env(), true);
@@ -689,6 +694,7 @@ Napi::Object Initialize(Napi::Env env, Napi::Object exports) {
   fn("poolTake", PoolTake);
   fn("poolComplete", PoolComplete);
   fn("poolTryRetire", PoolTryRetire);
+  fn("poolRecycle", PoolRecycle);
   fn("poolRequeue", PoolRequeue);
   fn("poolTaskStarted", PoolTaskStarted);
   fn("poolStop", PoolStop);

@@ -282,6 +282,14 @@ bool Pool::Park(uint32_t thread_id) {
   return true;
 }
 
+void Pool::Recycle(uint32_t thread_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = threads_.find(thread_id);
+  if (it == threads_.end()) return;
+  it->second.retiring = true;
+  StopWaitingLocked(thread_id, it->second);
+}
+
 bool Pool::TryRetire(uint32_t thread_id) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = threads_.find(thread_id);

@@ -118,6 +118,10 @@ class Pool {
   // it leaves the waiting list (Push() must not count on it). Returns
   // whether it was waiting, so that it can look for work once unparked.
   bool Park(uint32_t thread_id);
+  // Pool thread: it will exit once its tasks in flight are done (it ran
+  // its maxTasksPerThread, or its heap passed maxHeapPerThread), so it
+  // takes no more work.
+  void Recycle(uint32_t thread_id);
   // Pool thread, idle past its timeout: may it exit? Yes only while more
   // than `min` threads live and it holds nothing; it is then removed from
   // the waiting list so no task is handed to it.

@@ -5,7 +5,7 @@ export type {
 } from './threads.js';
 export type { BlockingCallOptions } from './bridge.js';
 export { ThreadPool } from './threadpool.js';
-export type { ThreadPoolOptions, OnResult, PoolStats } from './threadpool.js';
+export type { ThreadPoolOptions, ThreadInfo, OnResult, PoolStats } from './threadpool.js';
 export type { TimeStats } from './native.js';
 export { reactor } from './reactor.js';
 export type { Reactor } from './reactor.js';

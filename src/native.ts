@@ -44,6 +44,8 @@ export interface NativeBinding {
   poolTake(poolId: number, threadId: number, max: number, spinNs: number): Buffer | [Buffer, ArrayBuffer[]] | 0 | 1 | 2;
   poolComplete(poolId: number, threadId: number, taskId: number, status: number, payload: Buffer, transfers?: ArrayBuffer[]): boolean;
   poolTryRetire(poolId: number, threadId: number): boolean;
+  /** This thread exits once its tasks in flight are done: it takes no more. */
+  poolRecycle(poolId: number, threadId: number): void;
   /** Gives back a task this thread took but has not started (front of the queue). */
   poolRequeue(poolId: number, threadId: number, taskId: number, fnId: number, payload: Buffer, transfers?: ArrayBuffer[]): void;
   poolStop(poolId: number, drain: boolean): number[];

@@ -3,6 +3,15 @@
 // Tests: test/threadpool-options.ts.
 import { availableParallelism } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
+import type { AnyFunction, TaskFunction } from './functions.js';
+
+/** What a lifecycle hook is given. */
+export interface ThreadInfo {
+  /** The thread's id within its pool. */
+  threadId: number;
+  /** The pool's name. */
+  pool: string;
+}
 
 export interface ThreadPoolOptions {
   /** Threads kept even when idle. Default 0. */
@@ -38,6 +47,23 @@ export interface ThreadPoolOptions {
    * event). Default: unbounded.
    */
   maxQueue?: number;
+  /**
+   * Runs in each thread when it starts, before it takes any task (an async
+   * hook is awaited): open the thread's own resources, a database
+   * connection say. A threadable or fromModule() function, given a
+   * ThreadInfo. If it throws, the thread exits (as a thread that died
+   * while starting) and the error is printed to stderr.
+   */
+  onThreadStart?: TaskFunction<(info: ThreadInfo) => unknown>;
+  /**
+   * Runs in each thread before it exits (stop(), shrinking, recycling),
+   * after its last task; awaited. Close what onThreadStart opened.
+   */
+  onThreadExit?: TaskFunction<(info: ThreadInfo) => unknown>;
+  /** A thread is replaced after running this many tasks. Default: never. */
+  maxTasksPerThread?: number;
+  /** A thread is replaced once its heap (heapUsed) passes this many bytes; checked every 64 tasks. Default: never. */
+  maxHeapPerThread?: number;
   /** Passed to each thread's Worker. */
   resourceLimits?: ResourceLimits;
   /** The threads' `process.env`. Default: a copy of this thread's. */
@@ -55,6 +81,10 @@ export interface ResolvedOptions {
   starvationTimeout: number;
   cancelGrace: number;
   maxQueue: number;
+  onThreadStart: TaskFunction<AnyFunction> | undefined;
+  onThreadExit: TaskFunction<AnyFunction> | undefined;
+  maxTasksPerThread: number;
+  maxHeapPerThread: number;
   resourceLimits: ResourceLimits | undefined;
   env: Record<string, string | undefined> | undefined;
   execArgv: string[] | undefined;
@@ -95,6 +125,10 @@ export function resolveOptions(o: ThreadPoolOptions = {}): ResolvedOptions {
     starvationTimeout: o.starvationTimeout ?? 1000,
     cancelGrace: o.cancelGrace ?? 1000,
     maxQueue: o.maxQueue === undefined ? 0xffffffff : count('maxQueue', o.maxQueue, 1),
+    onThreadStart: o.onThreadStart as TaskFunction<AnyFunction> | undefined,
+    onThreadExit: o.onThreadExit as TaskFunction<AnyFunction> | undefined,
+    maxTasksPerThread: o.maxTasksPerThread === undefined ? 0 : count('maxTasksPerThread', o.maxTasksPerThread, 1),
+    maxHeapPerThread: o.maxHeapPerThread === undefined ? 0 : count('maxHeapPerThread', o.maxHeapPerThread, 1),
     resourceLimits: o.resourceLimits,
     env: o.env,
     execArgv: o.execArgv,

@@ -13,6 +13,12 @@ export interface PoolThreadData {
   readonly idleTimeout: number;
   /** How long an idle thread spins for the next task before it waits in its loop. */
   readonly spinNs: number;
+  /** Function ids (in the pool's table) of the hooks; 0: none. */
+  readonly startHook: number;
+  readonly exitHook: number;
+  /** Recycle after this many tasks / above this heap (bytes); 0: never. */
+  readonly maxTasks: number;
+  readonly maxHeap: number;
 }
 
 export function isPoolThreadData(v: unknown): v is PoolThreadData {

@@ -20,7 +20,7 @@ import { reportError } from './report.js';
 import { releaseHandles } from './callables.js';
 import { decodeValue, encodeArgs, MessageKind, TaskStatus, type FunctionDescriptor, type InboxMessage } from './wire.js';
 
-export type { ThreadPoolOptions } from './pool-options.js';
+export type { ThreadPoolOptions, ThreadInfo } from './pool-options.js';
 
 /** How a submitted task's outcome is delivered, on the owner thread. */
 export interface TaskSink {
@@ -102,11 +102,18 @@ export class ThreadPool extends EventEmitter {
   /** A call was refused for a full queue and 'drain' has not been announced since. */
   #full = false;
 
+  readonly #hooks: { start: number; exit: number };
+
   constructor(options?: ThreadPoolOptions) {
     super();
     this.#options = resolveOptions(options);
     this.#poolId = native.poolCreate(this.#options.min, this.#options.max);
     addSink(this.#poolId, { deliver: (m) => this.#deliver(m) });
+    // Hooks are checked now (a FunctionNotSendableError here), not in each thread.
+    this.#hooks = {
+      start: this.#options.onThreadStart ? this.#fnId(this.#options.onThreadStart) : 0,
+      exit: this.#options.onThreadExit ? this.#fnId(this.#options.onThreadExit) : 0,
+    };
   }
 
   /** Threads kept when idle. */
@@ -424,6 +431,8 @@ export class ThreadPool extends EventEmitter {
       kind: 'reactor-threads.pool-thread', poolId: this.#poolId, owner: reactorId, threadId,
       threadName: `${o.name}#${threadId}`,
       concurrency: o.concurrency, idleTimeout: o.idleTimeout, spinNs: SPIN_NS,
+      startHook: this.#hooks.start, exitHook: this.#hooks.exit,
+      maxTasks: o.maxTasksPerThread, maxHeap: o.maxHeapPerThread,
     };
     let worker: Worker;
     try {

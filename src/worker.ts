@@ -5,6 +5,7 @@
 // async tasks keep running. Pool thread only. Tests: test/threadpool-*.ts.
 import { workerData } from 'node:worker_threads';
 import { deserialize, serialize } from 'node:v8';
+import { inspect } from 'node:util';
 import { encodeThrow, ValueNotCloneableError } from './errors.js';
 import { loadFunction } from './functions.js';
 import { hold, setWorkListener } from './loop.js';
@@ -16,7 +17,9 @@ import { servePoolOwner, setPoolThreadHooks } from './bridge.js';
 import { decodeValue, encodeResult, readTasks, TaskStatus, type FunctionDescriptor, type TaskMessage } from './wire.js';
 
 if (!isPoolThreadData(workerData)) throw new Error('reactor-threads: worker.js is started by a ThreadPool only');
-const { poolId, owner, threadId, concurrency, idleTimeout, spinNs, threadName } = workerData;
+const {
+  poolId, owner, threadId, concurrency, idleTimeout, spinNs, threadName, startHook, exitHook, maxTasks, maxHeap,
+} = workerData;
 
 /** Functions by pool function id; a Promise while the first use loads it. */
 const functions: (Function | Promise<Function> | undefined)[] = [];
@@ -97,12 +100,44 @@ function handBackUntaken(): void {
 
 /** Set once this thread decided to exit: it takes no more work. */
 let exiting = false;
+/** Set when the pool no longer wants this thread (surplus, recycled): it exits once idle. */
+let retiring = false;
+let exitHookRan = false;
+
+/** What the lifecycle hooks are given. */
+const threadInfo = { threadId, pool: threadName.slice(0, threadName.lastIndexOf('#')) };
+
+async function runHook(fnId: number): Promise<void> {
+  const f = functions[fnId] ?? load(fnId);
+  const hook = typeof f === 'function' ? f : await f;
+  await hook(threadInfo);
+}
 
 function exitThread(): void {
   exiting = true;
+  if (exitHook && !exitHookRan) {
+    exitHookRan = true;
+    runHook(exitHook).catch((e: unknown) => {
+      process.stderr.write(`reactor-threads: onThreadExit failed in ${threadName}:\n${inspect(e)}\n`);
+    }).finally(exitThread);
+    return;
+  }
   // Ends this thread only, once its results are in the owner's inbox.
   if (held) { afterStdio(exitThread); return; }
   process.exit(0);
+}
+
+/** Tasks this thread completed, for maxTasksPerThread and the heap check. */
+let completedTasks = 0;
+function countCompleted(): void {
+  completedTasks++;
+  if (retiring) return;
+  const tooMany = maxTasks > 0 && completedTasks >= maxTasks;
+  const tooBig = maxHeap > 0 && completedTasks % 64 === 0 && process.memoryUsage().heapUsed > maxHeap;
+  if (tooMany || tooBig) {
+    retiring = true;
+    native.poolRecycle(poolId, threadId);  // takes nothing more; exits once idle
+  }
 }
 
 /** Takes and runs tasks until the queue is empty or this thread is full. */
@@ -118,7 +153,7 @@ function pull(): void {
       return;
     }
     if (r === 1) { stopping = true; break; }
-    if (r === 2) { exitThread(); return; }
+    if (r === 2) { retiring = true; break; }
     const [batch, transfers] = Array.isArray(r) ? r : [r, undefined];
     const started = performance.now();
     const tasks = [...readTasks(batch, transfers)];
@@ -132,7 +167,7 @@ function pull(): void {
       return;
     }
   }
-  if (stopping && inflight === 0) exitThread();
+  if ((stopping || retiring) && inflight === 0) exitThread();
 }
 
 function armIdleTimer(): void {
@@ -251,6 +286,7 @@ function afterStdio(send: () => void): void {
 
 function succeed(taskId: number, value: unknown): void {
   settled(taskId);
+  countCompleted();
   let encoded;
   try {
     encoded = encodeResult(value);
@@ -268,6 +304,7 @@ function succeed(taskId: number, value: unknown): void {
  */
 function fail(taskId: number, error: unknown, fnId?: number): void {
   settled(taskId);
+  countCompleted();
   const encoded = encodeThrow(error);
   if (encoded.t === 'error' && encoded.stack !== undefined) {
     encoded.stack += `\n    --- ${fnId !== undefined ? `${labels[fnId] ?? 'a task'}()` : 'a task'} in ${threadName} ---`;
@@ -285,5 +322,17 @@ setPoolThreadHooks({
 // This thread lives to serve its pool: keep its loop alive until it exits.
 hold();
 setWorkListener(pull, cancelTask);
-native.poolAttach(poolId, threadId);
-pull();
+async function start(): Promise<void> {
+  if (startHook) {
+    try {
+      await runHook(startHook);
+    } catch (e) {
+      // Not attached yet: the pool counts it as a thread that died while starting.
+      process.stderr.write(`reactor-threads: onThreadStart failed in ${threadName}:\n${inspect(e)}\n`);
+      process.exit(1);
+    }
+  }
+  native.poolAttach(poolId, threadId);
+  pull();
+}
+void start();

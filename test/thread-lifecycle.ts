@@ -1,0 +1,54 @@
+// Per-thread lifecycle: hooks that open and close a thread's resources,
+// and recycling threads after N tasks.
+import test from 'ava';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deferToThreadPool, reactor, ThreadDiedError, ThreadPool } from 'reactor-threads';
+import { closeConnection, failToStart, openConnection, useConnection } from './_fixtures/lifecycle.cjs';
+
+const hookLog = (): string => join(mkdtempSync(join(tmpdir(), 'rt-hooks-')), 'log');
+const lines = (file: string): string[] => readFileSync(file, 'utf8').trim().split('\n');
+
+test('onThreadStart runs before a thread\'s first task, onThreadExit after its last', async (t) => {
+  const log = hookLog();
+  const pool = new ThreadPool({ minThreads: 2, maxThreads: 2, name: 'db', onThreadStart: openConnection, onThreadExit: closeConnection,
+    env: { ...process.env, HOOK_LOG: log } });
+  pool.start();
+  const seen = await Promise.all(Array.from({ length: 6 }, () => deferToThreadPool(reactor, pool, useConnection)));
+  t.true(seen.every((s) => s.connection?.startsWith('conn-')), 'every task saw its thread\'s connection');
+  await pool.stop();
+  const got = lines(log);
+  t.is(got.filter((l) => l.includes(':start db')).length, 2);
+  const exits = got.filter((l) => l.includes(':exit conn-'));
+  t.is(exits.length, 2, 'each thread closed what it opened');
+  for (const e of exits) {
+    const thread = e.split(':')[0];
+    t.true(got.indexOf(`${thread}:start db`) < got.indexOf(e));
+  }
+});
+
+test('maxTasksPerThread replaces a thread after that many tasks, running its exit hook', async (t) => {
+  const log = hookLog();
+  const pool = new ThreadPool({ maxThreads: 1, maxTasksPerThread: 2, onThreadStart: openConnection, onThreadExit: closeConnection,
+    env: { ...process.env, HOOK_LOG: log } });
+  pool.start();
+  const threads: number[] = [];
+  for (let i = 0; i < 6; i++) threads.push((await deferToThreadPool(reactor, pool, useConnection)).threadId);
+  t.is(new Set(threads).size, 3, `threads ${threads.join(',')}`);
+  await pool.stop();
+  t.is(lines(log).filter((l) => l.includes(':exit')).length, 3);
+});
+
+test('a thread whose onThreadStart fails never serves; queued tasks fail instead of waiting forever', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1, onThreadStart: failToStart });
+  pool.start();
+  const err = await t.throwsAsync(deferToThreadPool(reactor, pool, useConnection), { instanceOf: ThreadDiedError });
+  t.regex(err!.message, /no pool thread could start/);
+  await pool.stop();
+});
+
+test('a hook that cannot be sent is refused when the pool is made', (t) => {
+  const local = 1;
+  t.throws(() => new ThreadPool({ onThreadStart: () => local }), { message: /'local'/ });
+});
