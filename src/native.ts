@@ -98,8 +98,12 @@ const root = join(__dirname, '..');
  * Where the addon may be, best first: a prebuilt N-API binary for this
  * platform and architecture (what users install, with no compiler), then
  * a local node-gyp build (the fallback, and what developers build).
+ * REACTOR_THREADS_ADDON names one file instead (tests of other builds).
  */
 export function addonCandidates(): string[] {
+  // An explicit build (a sanitizer build, say) wins: REACTOR_THREADS_ADDON=<path to .node>.
+  const forced = process.env.REACTOR_THREADS_ADDON;
+  if (forced) return [forced];
   const out: string[] = [];
   const dir = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
   if (existsSync(dir)) {
