@@ -22,3 +22,10 @@ test('output a thread printed during its task is not lost when the process exits
   t.is(r.code, 0, r.stderr);
   t.deepEqual(r.stdout.trim().split('\n'), ['multi 1', 'multi 2', 'multi 3', 'single']);
 });
+
+test('process.exit() with tasks running, queued and parked exits at once', async (t) => {
+  const r = await runChild(fixture('exit-mid-work.mjs'), [], 5000);
+  t.false(r.timedOut, 'the process hung');
+  t.is(r.code, 4, r.stderr);
+  t.true(r.ms < 3000, `took ${r.ms} ms`);
+});
