@@ -656,9 +656,16 @@ Napi::Value BridgeShutdown(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// poolParkedThreads(id) -> how many of its threads wait in blocking calls.
+// poolParkedThreads(id, forMs?) -> how many of its threads wait in
+// blocking calls (with forMs: in one call begun at least forMs ago).
 Napi::Value PoolParkedThreads(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), Registry::Get().CallsOfPool(U32(info, 0)));
+  uint64_t since = 0;
+  if (info.Length() > 1 && info[1].IsNumber()) {
+    uint64_t now = MonotonicNs();
+    uint64_t span = static_cast<uint64_t>(info[1].As<Napi::Number>().DoubleValue() * 1e6);
+    since = now > span ? now - span : 1;
+  }
+  return Napi::Number::New(info.Env(), Registry::Get().CallsOfPool(U32(info, 0), since));
 }
 
 // poolWakeParked(id, status): ends its threads' blocking calls with `status`.

@@ -39,13 +39,15 @@ enum class CallStatus : uint32_t {
 
 class ReplySlot {
  public:
-  ReplySlot(uint64_t id, uint32_t caller, uint32_t target, uint32_t pool)
-      : id_(id), caller_(caller), target_(target), pool_(pool) {}
+  ReplySlot(uint64_t id, uint32_t caller, uint32_t target, uint32_t pool,
+            uint64_t opened_ns = 0)
+      : id_(id), caller_(caller), target_(target), pool_(pool), opened_ns_(opened_ns) {}
 
   uint64_t id() const { return id_; }
   uint32_t caller() const { return caller_; }
   uint32_t target() const { return target_; }
   uint32_t pool() const { return pool_; }  // caller's pool, 0 if none
+  uint64_t opened_ns() const { return opened_ns_; }  // when the call began
 
   // Any thread. Sets the outcome once; later calls return false and drop
   // `frame` (the caller already left).
@@ -65,6 +67,7 @@ class ReplySlot {
  private:
   const uint64_t id_;
   const uint32_t caller_, target_, pool_;
+  const uint64_t opened_ns_;
   std::atomic<uint32_t> state_{static_cast<uint32_t>(CallStatus::kPending)};
   std::atomic<uint64_t> resolved_ns_{0};
   std::mutex mu_;

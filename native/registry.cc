@@ -1,5 +1,7 @@
 #include "registry.h"
 
+#include "clock.h"
+
 namespace rt {
 
 Registry& Registry::Get() {
@@ -71,7 +73,8 @@ std::shared_ptr<ReplySlot> Registry::OpenCall(uint32_t caller, uint32_t target,
     if (next == waits_on_.end()) break;
     at = next->second;
   }
-  auto slot = std::make_shared<ReplySlot>(next_call_id_++, caller, target, pool);
+  auto slot = std::make_shared<ReplySlot>(next_call_id_++, caller, target, pool,
+                                          MonotonicNs());
   calls_[slot->id()] = slot;
   waits_on_[caller] = target;
   return slot;
@@ -131,10 +134,14 @@ void Registry::WakeAllCalls(CallStatus status) {
   for (auto& s : wake) s->Resolve(status, Frame{});
 }
 
-uint32_t Registry::CallsOfPool(uint32_t pool) {
+uint32_t Registry::CallsOfPool(uint32_t pool, uint64_t since_ns) {
   std::lock_guard<std::mutex> lock(mu_);
   uint32_t n = 0;
-  for (auto& kv : calls_) if (pool && kv.second->pool() == pool) ++n;
+  for (auto& kv : calls_) {
+    if (pool && kv.second->pool() == pool &&
+        (since_ns == 0 || kv.second->opened_ns() <= since_ns))
+      ++n;
+  }
   return n;
 }
 

@@ -52,8 +52,9 @@ class Registry {
   void WakeCallsTo(uint32_t target, CallStatus status);
   void WakeCallsOfPool(uint32_t pool, CallStatus status);
   void WakeAllCalls(CallStatus status);
-  // How many threads of `pool` wait in blocking calls right now.
-  uint32_t CallsOfPool(uint32_t pool);
+  // How many threads of `pool` have waited in one blocking call since at
+  // least `since_ns` (0: how many wait now).
+  uint32_t CallsOfPool(uint32_t pool, uint64_t since_ns);
 
   std::shared_ptr<Pool> CreatePool(std::shared_ptr<Reactor> owner, uint32_t min,
                                    uint32_t max);

