@@ -312,7 +312,7 @@ Napi::Value PoolGetFunction(const Napi::CallbackInfo& info) {
   return Napi::Buffer<uint8_t>::Copy(info.Env(), bytes.data(), bytes.size());
 }
 
-// poolPush(id, taskId, fnId, payload, transfers, maxQueue) -> -1 when a
+// poolPush(id, taskId, fnId, payload, transfers, maxQueue, affinity?) -> -1 when a
 // waiting thread was woken, -2 when the queue is full (not queued), else
 // the unmet demand (see Pool::Push).
 Napi::Value PoolPush(const Napi::CallbackInfo& info) {
@@ -323,7 +323,10 @@ Napi::Value PoolPush(const Napi::CallbackInfo& info) {
   if (!ReadFrame(info, 3, 4, &task.frame)) return {};
   uint32_t max_queue = info.Length() > 5 && info[5].IsNumber()
       ? info[5].As<Napi::Number>().Uint32Value() : UINT32_MAX;
-  return Napi::Number::New(info.Env(), static_cast<double>(pool->Push(std::move(task), max_queue)));
+  int64_t r = info.Length() > 6 && info[6].IsString()
+      ? pool->PushPinned(std::move(task), info[6].As<Napi::String>().Utf8Value(), max_queue)
+      : pool->Push(std::move(task), max_queue);
+  return Napi::Number::New(info.Env(), static_cast<double>(r));
 }
 
 // poolCancel(id, taskId, queuedOnly?) -> 1 when the task was still queued (now

@@ -34,7 +34,7 @@ void Pool::StopWaitingLocked(uint32_t thread_id, ThreadRecord& rec) {
 int64_t Pool::Push(Task&& task, uint32_t max_queue) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (queue_.size() >= max_queue) return -2;
+    if (QueuedLocked() >= max_queue) return -2;
     queue_.push_back(std::move(task));
     queued_approx_.store(static_cast<uint32_t>(queue_.size()),
                          std::memory_order_relaxed);
@@ -59,11 +59,64 @@ int64_t Pool::Push(Task&& task, uint32_t max_queue) {
   }
 }
 
+size_t Pool::QueuedLocked() const {
+  size_t n = queue_.size();
+  for (auto& kv : threads_) n += kv.second.pinned.size();
+  return n;
+}
+
+int64_t Pool::PushPinned(Task&& task, const std::string& key, uint32_t max_queue) {
+  std::shared_ptr<Reactor> wake;
+  bool pinned = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (QueuedLocked() >= max_queue) return -2;
+    auto usable = [&](uint32_t tid) {
+      auto it = threads_.find(tid);
+      return it != threads_.end() && it->second.reactor && !it->second.retiring;
+    };
+    uint32_t tid = 0;
+    auto bound = affinity_.find(key);
+    if (bound != affinity_.end() && usable(bound->second)) {
+      tid = bound->second;
+    } else {
+      size_t least = SIZE_MAX;
+      for (auto& kv : threads_) {
+        if (!usable(kv.first)) continue;
+        size_t load = kv.second.held.size() + kv.second.pinned.size();
+        if (load < least) {
+          least = load;
+          tid = kv.first;
+        }
+      }
+      if (tid) affinity_[key] = tid;
+    }
+    if (tid) {
+      ThreadRecord& rec = threads_.at(tid);
+      rec.pinned.push_back(std::move(task));
+      submitted_ += 1;
+      pinned = true;
+      if (rec.waiting) {
+        StopWaitingLocked(tid, rec);
+        wake = rec.reactor;
+      }
+    }
+  }
+  // No attached thread to bind the key to yet: the shared queue serves.
+  if (!pinned) return Push(std::move(task), max_queue);
+  if (wake) wake->SignalWork();
+  return -1;
+}
+
 std::vector<double> Pool::ClearQueue() {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<double> ids;
   for (auto& t : queue_) ids.push_back(t.id);
   queue_.clear();
+  for (auto& kv : threads_) {
+    for (auto& t : kv.second.pinned) ids.push_back(t.id);
+    kv.second.pinned.clear();
+  }
   queued_approx_.store(0, std::memory_order_relaxed);
   return ids;
 }
@@ -79,6 +132,14 @@ uint32_t Pool::Cancel(double task_id, bool queued_only) {
       queued_approx_.store(static_cast<uint32_t>(queue_.size()),
                            std::memory_order_relaxed);
       return 1;
+    }
+    for (auto& kv : threads_) {
+      auto& pq = kv.second.pinned;
+      for (auto p = pq.begin(); p != pq.end(); ++p) {
+        if (p->id != task_id) continue;
+        pq.erase(p);
+        return 1;
+      }
     }
     if (queued_only) return 0;
     for (auto& kv : threads_) {
@@ -148,8 +209,12 @@ std::vector<double> Pool::RemoveThread(uint32_t thread_id, bool* attached,
       died.push_back(id);
     }
   }
+  // Tasks queued for this thread (affinity) go back to everyone, after
+  // the ones it had taken, which were ahead of them.
+  auto& pinned = it->second.pinned;
+  for (auto r = pinned.rbegin(); r != pinned.rend(); ++r) queue_.push_front(std::move(*r));
   for (auto r = back.rbegin(); r != back.rend(); ++r) queue_.push_front(std::move(*r));
-  *requeued = static_cast<uint32_t>(back.size());
+  *requeued = static_cast<uint32_t>(back.size() + pinned.size());
   queued_approx_.store(static_cast<uint32_t>(queue_.size()), std::memory_order_relaxed);
   threads_.erase(it);
   return died;
@@ -185,16 +250,19 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
       ThreadRecord& rec = it->second;
       // A thread that agreed to retire takes nothing more: it is exiting.
       if (rec.retiring) return TakeResult::kRetire;
-      if (!queue_.empty() && (!stopping_ || drain_on_stop_)) {
+      bool may_take = !stopping_ || drain_on_stop_;
+      // Tasks queued for this thread (affinity) come first, all of them.
+      std::deque<Task>& source = may_take && !rec.pinned.empty() ? rec.pinned : queue_;
+      if (may_take && !source.empty()) {
         // Take a fair share so that one thread does not hoard a burst
         // while its siblings sit idle: queued / threads, at least one.
-        size_t live = std::max<size_t>(threads_.size(), 1);
-        size_t share = (queue_.size() + live - 1) / live;
-        size_t n = std::min<size_t>({queue_.size(), share, max});
+        size_t live = &source == &queue_ ? std::max<size_t>(threads_.size(), 1) : 1;
+        size_t share = (source.size() + live - 1) / live;
+        size_t n = std::min<size_t>({source.size(), share, max});
         uint64_t now = MonotonicNs();
         for (size_t i = 0; i < n; ++i) {
-          Task t = std::move(queue_.front());
-          queue_.pop_front();
+          Task t = std::move(source.front());
+          source.pop_front();
           times_.queue_wait.Record(now - t.enqueued_ns);
           Held h;
           h.taken_ns = now;
@@ -295,7 +363,7 @@ bool Pool::TryRetire(uint32_t thread_id) {
   auto it = threads_.find(thread_id);
   if (it == threads_.end()) return true;
   ThreadRecord& rec = it->second;
-  if (!rec.held.empty() || !queue_.empty() || LiveLocked() <= min_) return false;
+  if (!rec.held.empty() || !rec.pinned.empty() || !queue_.empty() || LiveLocked() <= min_) return false;
   rec.retiring = true;
   StopWaitingLocked(thread_id, rec);
   return true;
@@ -312,6 +380,10 @@ std::vector<double> Pool::Stop(bool drain) {
       for (auto& t : queue_) rejected.push_back(t.id);
       queue_.clear();
       queued_approx_.store(0, std::memory_order_relaxed);
+      for (auto& kv : threads_) {
+        for (auto& t : kv.second.pinned) rejected.push_back(t.id);
+        kv.second.pinned.clear();
+      }
     }
     waiting_.clear();
     for (auto& kv : threads_) {
@@ -355,7 +427,7 @@ PoolCounts Pool::Counts() {
     if (!kv.second.held.empty()) ++c.busy;
     else if (kv.second.reactor) ++c.idle;
   }
-  c.queued = static_cast<uint32_t>(queue_.size());
+  c.queued = static_cast<uint32_t>(QueuedLocked());
   c.submitted = submitted_;
   c.completed = completed_;
   c.failed = failed_;

@@ -21,6 +21,7 @@
 #include <string>
 #include <unordered_map>
 #include <vector>
+#include <string>
 
 #include "frame.h"
 #include "histogram.h"
@@ -68,6 +69,12 @@ class Pool {
   // or spinning for work (the owner starts a thread when this is
   // positive, below max).
   int64_t Push(Task&& task, uint32_t max_queue);
+  // Owner thread. Queues a task for the thread that `key` is bound to
+  // (binding it first to the attached thread with the least work), so
+  // that related calls share a thread while it lives; returns -1, or -2
+  // when the queue is full. With no attached thread yet it queues the task
+  // like Push() (and returns Push's demand) without binding the key.
+  int64_t PushPinned(Task&& task, const std::string& key, uint32_t max_queue);
   // Owner thread. Removes every queued task (no thread could start to run
   // them) and returns their ids.
   std::vector<double> ClearQueue();
@@ -158,6 +165,7 @@ class Pool {
   struct ThreadRecord {
     std::shared_ptr<Reactor> reactor;  // null until attached
     std::unordered_map<double, Held> held;
+    std::deque<Task> pinned;           // queued for this thread (affinity)
     bool waiting = false;              // in waiting_
     bool retiring = false;
   };
@@ -182,6 +190,8 @@ class Pool {
   std::vector<uint32_t> waiting_;  // LIFO: the most recently active first
   uint32_t spinning_ = 0;          // threads in Take()'s spin, about to take
   uint64_t next_seq_ = 0;
+  std::unordered_map<std::string, uint32_t> affinity_;  // key -> thread
+  size_t QueuedLocked() const;  // shared + pinned
   std::vector<std::vector<uint8_t>> functions_;
   double submitted_ = 0, completed_ = 0, failed_ = 0;
   PoolTimes times_;

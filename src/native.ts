@@ -22,7 +22,8 @@ export interface NativeBinding {
   poolDefine(poolId: number, descriptor: Buffer): number;
   poolGetFunction(poolId: number, fnId: number): Buffer | undefined;
   /** -1 when a waiting thread was woken for the task, -2 when the queue is full (not queued), else the demand no starting or spinning thread will meet. */
-  poolPush(poolId: number, taskId: number, fnId: number, payload: Buffer, transfers: ArrayBuffer[] | undefined, maxQueue: number): number;
+  poolPush(poolId: number, taskId: number, fnId: number, payload: Buffer, transfers: ArrayBuffer[] | undefined, maxQueue: number,
+    affinity?: string): number;
   /** 1: the task was queued, now removed; threadId + 1: that thread holds it and was told to abort it; 0: neither. */
   poolCancel(poolId: number, taskId: number, queuedOnly?: boolean): number;
   /** When a thread took the task (ms, the clock of now()); 0 while queued or once completed. */

@@ -254,7 +254,7 @@ export class ThreadPool extends EventEmitter {
    * failure before queueing reaches the sink asynchronously. Returns the
    * task id, or 0 when nothing was queued.
    */
-  [kSubmit](f: unknown, args: readonly unknown[], sink: TaskSink, multiple?: boolean): number {
+  [kSubmit](f: unknown, args: readonly unknown[], sink: TaskSink, multiple?: boolean, affinity?: string): number {
     let handles: number[] | undefined;
     let id: number;
     let demand: number;
@@ -271,7 +271,7 @@ export class ThreadPool extends EventEmitter {
       // Functions among the arguments stay here; the thread gets proxies.
       const { bytes, transfers } = encodeArgs(payload, handles = []);
       id = nextTaskId++;
-      demand = native.poolPush(this.#poolId, id, fnId, bytes, transfers, this.#options.maxQueue);
+      demand = native.poolPush(this.#poolId, id, fnId, bytes, transfers, this.#options.maxQueue, affinity);
       if (demand === -2) {
         this.#full = true;
         throw new QueueFullError(this.#options.maxQueue);

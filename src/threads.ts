@@ -35,6 +35,13 @@ export interface CallOptions {
    * thread is terminated if it is still running.
    */
   runTimeout?: number;
+  /**
+   * Calls with the same key run on the same thread while it lives (its
+   * module state, caches and connections are there); a key is bound, at
+   * its first call, to the thread with the least work. If that thread
+   * exits, its queued calls go to any thread and the key is bound anew.
+   */
+  affinity?: string | number;
 }
 
 /** Anything with Twisted's callInThreadWithCallback: a ThreadPool, or a user's own pool. */
@@ -58,7 +65,10 @@ function checkOptions(options: unknown): CallOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
   const { signal } = options as CallOptions;
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('options.signal must be an AbortSignal');
-  const { callerStack, queueTimeout, runTimeout } = options as CallOptions;
+  const { callerStack, queueTimeout, runTimeout, affinity } = options as CallOptions;
+  if (affinity !== undefined && typeof affinity !== 'string' && typeof affinity !== 'number') {
+    throw new TypeError('options.affinity must be a string or a number');
+  }
   if (callerStack !== undefined && typeof callerStack !== 'boolean') throw new TypeError('options.callerStack must be a boolean');
   for (const [name, v] of [['queueTimeout', queueTimeout], ['runTimeout', runTimeout]] as const) {
     if (v !== undefined && (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))) {
@@ -84,7 +94,7 @@ class PromiseSink implements TaskSink {
 function run<R>(r: unknown, threadpool: unknown, f: unknown, args: unknown[], options: CallOptions | undefined): Promise<R> {
   if (options?.callerStack) return withCallerStack(run<R>(r, threadpool, f, args, { ...options, callerStack: false }));
   if (r === reactor && threadpool instanceof ThreadPool && options?.signal === undefined
-    && options?.queueTimeout === undefined && options?.runTimeout === undefined) {
+    && options?.queueTimeout === undefined && options?.runTimeout === undefined && options?.affinity === undefined) {
     let sink!: PromiseSink;
     const promise = new Promise<R>((resolve, reject) => { sink = new PromiseSink(resolve as (v: unknown) => void, reject); });
     threadpool[kSubmit](f, args, sink);
@@ -114,7 +124,8 @@ function runChecked<R>(r: unknown, threadpool: unknown, f: unknown, args: unknow
         if (ok) resolve(value as R); else reject(value);
       };
       const sink = { settle };
-      const id = threadpool[kSubmit](f, args, sink);
+      const affinity = options?.affinity === undefined ? undefined : String(options.affinity);
+      const id = threadpool[kSubmit](f, args, sink, false, affinity);
       if (id && (options?.queueTimeout !== undefined || options?.runTimeout !== undefined)) {
         threadpool[kTimeouts](id, sink, options.queueTimeout, options.runTimeout);
       }
