@@ -1,0 +1,865 @@
+// Native concurrency tests for the scheduling core (pool, reactor, registry,
+// bridge), linked without Node (napi_stub.cc) and meant to run under
+// ThreadSanitizer: scripts/test-native-tsan.sh.
+//
+// Every test hammers the real classes from several std::threads and then
+// checks exact counts. The pool tests emulate pool threads: each consumer
+// owns a Reactor whose TSFN is a stub::FakeTsfn, so a SignalWork() from
+// Push()/Requeue()/Stop()/SetBounds() really wakes the consumer, which then
+// Drain()s its inbox and Take()s again, as a pool thread's event loop would.
+// The owner-thread-only calls (Stop, SetBounds, Cancel, RemoveThread,
+// AddThread, ClearQueue) are made from one "owner" thread, as pool.h asks.
+// Push() is also an owner-thread call; test (a) deliberately pushes from
+// several producer threads as well (a stronger stress than the contract).
+//
+// Usage: core_test [filter-substring] [--scale=N]
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../bridge.h"
+#include "../clock.h"
+#include "../pool.h"
+#include "../reactor.h"
+#include "../registry.h"
+#include "napi_stub.h"
+
+using namespace rt;
+using namespace std::chrono_literals;
+using stub::FakeTsfn;
+
+// ---------------------------------------------------------------- checks
+
+static std::atomic<int> g_checks{0};
+static const char* g_current = "";
+
+[[noreturn]] static void Fail(const char* file, int line, const char* expr, const std::string& msg) {
+  std::fprintf(stderr, "\nFAILED [%s] %s:%d: CHECK(%s) %s\n", g_current, file, line, expr, msg.c_str());
+  std::fflush(stderr);
+  std::_Exit(1);
+}
+
+#define CHECK(cond) CHECK_MSG(cond, "")
+#define CHECK_MSG(cond, msg)                                               \
+  do {                                                                     \
+    g_checks.fetch_add(1, std::memory_order_relaxed);                      \
+    if (!(cond)) Fail(__FILE__, __LINE__, #cond, std::string(msg));        \
+  } while (0)
+#define CHECK_EQ(a, b)                                                     \
+  do {                                                                     \
+    auto va_ = (a);                                                        \
+    auto vb_ = (b);                                                        \
+    g_checks.fetch_add(1, std::memory_order_relaxed);                      \
+    if (!(va_ == vb_))                                                     \
+      Fail(__FILE__, __LINE__, #a " == " #b,                               \
+           "(" + std::to_string(va_) + " vs " + std::to_string(vb_) + ")"); \
+  } while (0)
+
+static int g_scale = 1;
+
+static Frame IdFrame(double id, size_t extra = 0) {
+  Frame f;
+  f.bytes.resize(sizeof(double) + extra);
+  std::memcpy(f.bytes.data(), &id, sizeof(double));
+  return f;
+}
+static double FrameId(const Frame& f) {
+  double id = -1;
+  if (f.bytes.size() >= sizeof(double)) std::memcpy(&id, f.bytes.data(), sizeof(double));
+  return id;
+}
+static Task MakeTask(double id, size_t extra = 0) {
+  return Task{id, 1, IdFrame(id, extra), MonotonicNs()};
+}
+
+// A Reactor plus the fake TSFN that stands for its thread's event loop.
+struct Loop {
+  FakeTsfn tsfn;
+  std::shared_ptr<Reactor> reactor;
+  uint64_t seen = 0;
+  explicit Loop(uint32_t id) : reactor(std::make_shared<Reactor>(id)) { reactor->Open(tsfn.handle()); }
+};
+
+// ============================================================ (a) Pool
+
+// Per-task accounting, indexed by id - 1.
+struct Ledger {
+  explicit Ledger(size_t n)
+      : n(n), taken(n), requeued(n), completed(n), failed(n), results(n), cancelled(n),
+        rejected(n), died(n), returned(n), cleared(n), refused(n), cancel_msgs(n) {}
+  size_t n;
+  std::vector<std::atomic<int>> taken, requeued, completed, failed, results, cancelled, rejected,
+      died, returned, cleared, refused, cancel_msgs;
+  std::atomic<uint64_t> accepted{0};
+};
+
+enum class Exit { kNone, kStopping, kRetire, kDied };
+
+struct Consumer {
+  enum Mode { kNormal, kRequeues, kDies };
+  Consumer(uint32_t tid, uint32_t reactor_id, Mode mode) : tid(tid), loop(reactor_id), mode(mode) {}
+  uint32_t tid;
+  Loop loop;
+  Mode mode;
+  std::thread th;
+  std::atomic<bool> exited{false};
+  Exit why = Exit::kNone;  // written before exited=true (release)
+  std::vector<double> held_order;  // kDies: what it took, in take order
+  std::set<double> marked;          // kDies: MarkStarted ones
+  uint64_t idle_timeouts = 0, stale_finds = 0, batches = 0;
+};
+
+struct PoolRig {
+  std::shared_ptr<Pool> pool;
+  Loop owner{1000};
+  Ledger& L;
+  std::atomic<bool> allow_idle_retire{false};
+  std::atomic<uint64_t> slow_ns{0};  // busy-work per task
+  std::atomic<uint64_t> cancel_msgs_seen{0};
+  std::atomic<uint64_t> pool_demand_msgs{0};
+  std::vector<std::unique_ptr<Consumer>> consumers;  // owner thread only
+  uint32_t next_reactor = 2000;
+  explicit PoolRig(Ledger& l, uint32_t min, uint32_t max) : L(l) {
+    pool = Registry::Get().CreatePool(owner.reactor, min, max);
+  }
+
+  void Run(Consumer* c, uint32_t max_take, uint64_t spin_ns) {
+    pool->AttachThread(c->tid, c->loop.reactor);
+    std::mt19937 rng(c->tid * 7919u);
+    std::vector<Task> batch;
+    std::deque<Message> inbox;
+    bool sig = false;
+    auto drain = [&] {
+      inbox.clear();
+      c->loop.reactor->Drain(&inbox, &sig);
+      for (auto& m : inbox) {
+        if (m.kind == MessageKind::kCancelTask) {
+          CHECK_EQ(m.ref, pool->id());
+          size_t i = static_cast<size_t>(m.id) - 1;
+          CHECK(i < L.n);
+          L.cancel_msgs[i].fetch_add(1);
+          cancel_msgs_seen.fetch_add(1);
+        }
+      }
+    };
+    for (;;) {
+      batch.clear();
+      TakeResult r = pool->Take(c->tid, max_take, spin_ns, &batch);
+      if (r == TakeResult::kTasks) {
+        CHECK(!batch.empty());
+        CHECK(batch.size() <= max_take);
+        ++c->batches;
+        for (size_t k = 0; k < batch.size(); ++k) {
+          Task& t = batch[k];
+          size_t i = static_cast<size_t>(t.id) - 1;
+          CHECK(i < L.n);
+          CHECK_EQ(FrameId(t.frame), t.id);
+          L.taken[i].fetch_add(1);
+          if (c->mode == Consumer::kDies) {
+            c->held_order.push_back(t.id);
+            if (c->held_order.size() == 2) {
+              pool->MarkStarted(c->tid, t.id);
+              c->marked.insert(t.id);
+            }
+            continue;
+          }
+          if (c->mode == Consumer::kRequeues && k > 0 && rng() % 3 == 0) {
+            // Parks in a blocking call: hands back what it has not started.
+            L.requeued[i].fetch_add(1);
+            pool->Requeue(c->tid, std::move(t));
+            continue;
+          }
+          if (k == 0 && rng() % 2) pool->MarkStarted(c->tid, t.id);
+          uint64_t spin = slow_ns.load(std::memory_order_relaxed);
+          if (spin) {
+            uint64_t until = MonotonicNs() + spin;
+            while (MonotonicNs() < until) CpuRelax();
+          }
+          uint32_t status = static_cast<uint64_t>(t.id) % 7 == 0 ? 1 : 0;
+          (status ? L.failed : L.completed)[i].fetch_add(1);
+          pool->Complete(c->tid, t.id, status, IdFrame(t.id));
+        }
+        if (c->mode == Consumer::kDies && c->held_order.size() >= 3) {
+          c->why = Exit::kDied;  // exits holding tasks, one of them "running"
+          break;
+        }
+        drain();
+        continue;
+      }
+      if (r == TakeResult::kStopping) { c->why = Exit::kStopping; break; }
+      if (r == TakeResult::kRetire) { c->why = Exit::kRetire; break; }
+      // kNone: registered as waiting; sleep until a wake (or a timeout).
+      bool woke = c->loop.tsfn.WaitFor(&c->loop.seen, 20ms);
+      drain();
+      if (!woke) {
+        ++c->idle_timeouts;
+        if (pool->QueuedApprox() != 0) ++c->stale_finds;
+        if (allow_idle_retire.load() && pool->TryRetire(c->tid)) {
+          // Take() now answers kRetire.
+        }
+      }
+    }
+    c->exited.store(true, std::memory_order_release);
+  }
+
+  Consumer* Spawn(Consumer::Mode mode, uint32_t max_take, uint64_t spin_ns) {
+    uint32_t tid = pool->AddThread();
+    consumers.push_back(std::make_unique<Consumer>(tid, next_reactor++, mode));
+    Consumer* c = consumers.back().get();
+    c->th = std::thread([=] { Run(c, max_take, spin_ns); });
+    return c;
+  }
+
+  // Owner: reaps consumers that exited; RemoveThread() settles what they held.
+  int Reap(bool stopping) {
+    int n = 0;
+    for (auto& c : consumers) {
+      if (!c->th.joinable() || !c->exited.load(std::memory_order_acquire)) continue;
+      c->th.join();
+      ++n;
+      bool attached = false;
+      uint32_t requeued = 0;
+      std::vector<double> died = pool->RemoveThread(c->tid, &attached, &requeued);
+      CHECK(attached);
+      if (c->why != Exit::kDied) {
+        CHECK_EQ(died.size(), size_t{0});
+        CHECK_EQ(requeued, 0u);
+        continue;
+      }
+      CHECK_EQ(died.size() + requeued, c->held_order.size());
+      std::set<double> died_set(died.begin(), died.end());
+      CHECK_EQ(died_set.size(), died.size());
+      if (!stopping && !pool->IsStopping()) {
+        // The oldest unmarked task was running; marked ones died too; the
+        // rest (small frames) go back to the queue.
+        std::set<double> expect(c->marked);
+        for (double id : c->held_order)
+          if (!c->marked.count(id)) { expect.insert(id); break; }
+        CHECK_MSG(died_set == expect, "RemoveThread died set");
+      }
+      for (double id : c->held_order) {
+        size_t i = static_cast<size_t>(id) - 1;
+        (died_set.count(id) ? L.died : L.returned)[i].fetch_add(1);
+      }
+    }
+    return n;
+  }
+
+  size_t Live() {
+    size_t n = 0;
+    for (auto& c : consumers) if (c->th.joinable()) ++n;
+    return n;
+  }
+
+  void DrainOwner() {
+    std::deque<Message> inbox;
+    bool sig;
+    owner.reactor->Drain(&inbox, &sig);
+    for (auto& m : inbox) {
+      if (m.kind == MessageKind::kTaskResult) {
+        CHECK_EQ(m.ref, pool->id());
+        size_t i = static_cast<size_t>(m.id) - 1;
+        CHECK(i < L.n);
+        CHECK_EQ(FrameId(m.frame), m.id);
+        CHECK_EQ(m.status, static_cast<uint64_t>(m.id) % 7 == 0 ? 1u : 0u);
+        L.results[i].fetch_add(1);
+      } else if (m.kind == MessageKind::kPoolDemand) {
+        pool_demand_msgs.fetch_add(1);
+      } else {
+        Fail(__FILE__, __LINE__, "owner message kind", std::to_string(static_cast<int>(m.kind)));
+      }
+    }
+  }
+
+  uint64_t Settled() {
+    uint64_t s = 0;
+    for (size_t i = 0; i < L.n; ++i)
+      s += L.completed[i] + L.failed[i] + L.cancelled[i] + L.rejected[i] + L.died[i] + L.cleared[i];
+    return s;
+  }
+
+  // Exactly one outcome per accepted task, and every counter consistent.
+  void Verify(const char* what) {
+    uint64_t accepted = 0, ok = 0, bad = 0;
+    for (size_t i = 0; i < L.n; ++i) {
+      int refused = L.refused[i];
+      int outcomes = L.completed[i] + L.failed[i] + L.cancelled[i] + L.rejected[i] + L.died[i] + L.cleared[i];
+      std::string id = std::string(what) + " task " + std::to_string(i + 1);
+      if (refused) {
+        CHECK_MSG(outcomes == 0 && L.taken[i] == 0, id + " refused but ran");
+        continue;
+      }
+      ++accepted;
+      CHECK_MSG(outcomes == 1, id + " outcomes=" + std::to_string(outcomes));
+      CHECK_MSG(L.completed[i] + L.failed[i] <= 1, id + " completed twice");
+      // Every take ends in exactly one of: completion, Requeue, held by a
+      // dying thread (then died or returned by RemoveThread).
+      CHECK_MSG(L.taken[i] == L.completed[i] + L.failed[i] + L.requeued[i] + L.died[i] + L.returned[i],
+                id + " take accounting");
+      CHECK_MSG(L.results[i] == L.completed[i] + L.failed[i], id + " result posted to owner");
+      ok += L.completed[i];
+      bad += L.failed[i];
+    }
+    CHECK_EQ(accepted, L.accepted.load());
+    PoolCounts pc = pool->Counts();
+    CHECK_EQ(pc.threads, 0u);
+    CHECK_EQ(pc.busy, 0u);
+    CHECK_EQ(pc.idle, 0u);
+    CHECK_EQ(pc.queued, 0u);
+    CHECK_EQ(pc.submitted, static_cast<double>(accepted));
+    CHECK_EQ(pc.completed, static_cast<double>(ok));
+    CHECK_EQ(pc.failed, static_cast<double>(bad));
+    CHECK_EQ(pool->QueuedApprox(), 0u);
+    PoolTimes times = pool->Times();
+    CHECK_EQ(times.run.count(), ok + bad);
+  }
+
+  ~PoolRig() {
+    for (auto& c : consumers) if (c->th.joinable()) c->th.join();
+    Registry::Get().RemovePool(pool->id());
+  }
+};
+
+// Pushers: `producers` threads push ids [1, n] (interleaved) into the pool.
+static void PushAll(PoolRig& rig, size_t n, int producers, uint32_t max_queue,
+                    std::atomic<size_t>* pushed_upto) {
+  std::vector<std::thread> ps;
+  std::atomic<size_t> next{1};
+  for (int p = 0; p < producers; ++p) {
+    ps.emplace_back([&] {
+      for (;;) {
+        size_t id = next.fetch_add(1);
+        if (id > n) break;
+        // Some big frames: not rerunnable if their thread dies.
+        size_t extra = id % 97 == 0 ? 70 * 1024 : 0;
+        int64_t r = rig.pool->Push(MakeTask(static_cast<double>(id), extra), max_queue);
+        if (r == -2) rig.L.refused[id - 1].fetch_add(1);
+        else rig.L.accepted.fetch_add(1);
+        if (pushed_upto) {
+          size_t cur = pushed_upto->load();
+          while (cur < id && !pushed_upto->compare_exchange_weak(cur, id)) {}
+        }
+        if (id % 64 == 0) std::this_thread::yield();
+      }
+    });
+  }
+  for (auto& t : ps) t.join();
+}
+
+static void TestPoolMixed() {
+  const size_t n = 6000 * g_scale;
+  Ledger L(n);
+  PoolRig rig(L, 1, 8);
+  rig.allow_idle_retire = true;
+  std::atomic<size_t> pushed_upto{0};
+  for (int k = 0; k < 4; ++k) rig.Spawn(k == 0 ? Consumer::kRequeues : Consumer::kNormal, 4, k % 2 ? 20000 : 0);
+  std::atomic<bool> pushing{true};
+  std::thread producers([&] {
+    PushAll(rig, n, 4, 1u << 30, &pushed_upto);
+    pushing = false;
+  });
+  std::mt19937 rng(42);
+  int round = 0, dying_spawned = 0, bound_flips = 0;
+  uint64_t cancel_queued = 0, cancel_held = 0;
+  auto deadline = std::chrono::steady_clock::now() + 120s;
+  while (pushing || rig.Settled() < L.accepted.load()) {
+    CHECK_MSG(std::chrono::steady_clock::now() < deadline,
+              "mixed: stuck, settled " + std::to_string(rig.Settled()) + " of " +
+                  std::to_string(L.accepted.load()) + " queued " + std::to_string(rig.pool->Counts().queued));
+    ++round;
+    // Cancel a few recently pushed ids.
+    size_t hi = pushed_upto.load();
+    for (int k = 0; k < 3 && hi > 0; ++k) {
+      size_t id = 1 + rng() % hi;
+      uint32_t r = rig.pool->Cancel(static_cast<double>(id), rng() % 2);
+      if (r == 1) { L.cancelled[id - 1].fetch_add(1); ++cancel_queued; }
+      else if (r > 1) ++cancel_held;
+    }
+    if (round % 50 == 0 && dying_spawned < 6) { rig.Spawn(Consumer::kDies, 2, 0); ++dying_spawned; }
+    if (round % 80 == 0) {
+      // Shrink: surplus idle threads see kRetire; then grow back.
+      rig.pool->SetBounds(1, 1);
+      std::this_thread::sleep_for(2ms);
+      rig.pool->SetBounds(1, 8);
+      ++bound_flips;
+    }
+    rig.Reap(false);
+    while (rig.Live() < 3) rig.Spawn(rng() % 2 ? Consumer::kRequeues : Consumer::kNormal, 1 + rng() % 4, rng() % 2 ? 50000 : 0);
+    rig.DrainOwner();
+    std::this_thread::sleep_for(200us);
+  }
+  producers.join();
+  auto stop_rejected = rig.pool->Stop(true);
+  CHECK_EQ(stop_rejected.size(), size_t{0});
+  while (rig.Live() > 0) {
+    rig.Reap(true);
+    std::this_thread::sleep_for(1ms);
+    CHECK_MSG(std::chrono::steady_clock::now() < deadline, "mixed: threads did not stop");
+  }
+  for (double id : rig.pool->ClearQueue()) L.cleared[static_cast<size_t>(id) - 1].fetch_add(1);
+  rig.DrainOwner();
+  rig.Verify("mixed");
+  uint64_t req = 0, died = 0, ret = 0, msgs = 0;
+  for (size_t i = 0; i < n; ++i) { req += L.requeued[i]; died += L.died[i]; ret += L.returned[i]; msgs += L.cancel_msgs[i]; }
+  CHECK(req > 0);
+  CHECK(ret > 0);
+  CHECK_EQ(msgs, rig.cancel_msgs_seen.load());
+  std::printf("  mixed: %zu tasks, %zu consumers, %llu requeued, %d dying (%llu died, %llu returned), "
+              "%llu cancelled queued, %llu cancel sent (%llu delivered), %d bound flips, %llu demand msgs\n",
+              n, rig.consumers.size(), (unsigned long long)req, dying_spawned, (unsigned long long)died,
+              (unsigned long long)ret, (unsigned long long)cancel_queued, (unsigned long long)cancel_held,
+              (unsigned long long)msgs, bound_flips, (unsigned long long)rig.pool_demand_msgs.load());
+}
+
+// Stop(drain=false) while consumers are taking: whatever was queued is
+// rejected, the rest completes, nothing both.
+static void TestPoolStopNoDrain() {
+  for (int iter = 0; iter < 6 * g_scale; ++iter) {
+    const size_t n = 1500;
+    Ledger L(n);
+    PoolRig rig(L, 1, 8);
+    rig.slow_ns = 2000;
+    for (int k = 0; k < 3; ++k) rig.Spawn(k == 0 ? Consumer::kRequeues : Consumer::kNormal, 1 + k, k == 1 ? 30000 : 0);
+    PushAll(rig, n, 2, 1u << 30, nullptr);
+    std::this_thread::sleep_for(std::chrono::microseconds(200 * iter));
+    auto rejected = rig.pool->Stop(false);
+    for (double id : rejected) L.rejected[static_cast<size_t>(id) - 1].fetch_add(1);
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (rig.Live() > 0) {
+      rig.Reap(true);
+      rig.DrainOwner();
+      std::this_thread::sleep_for(1ms);
+      CHECK_MSG(std::chrono::steady_clock::now() < deadline, "stop(false): threads did not stop");
+    }
+    // Tasks Requeue()d after Stop(false) stay queued (Take answers
+    // kStopping): only ClearQueue() finds them.
+    auto left = rig.pool->ClearQueue();
+    for (double id : left) L.cleared[static_cast<size_t>(id) - 1].fetch_add(1);
+    rig.DrainOwner();
+    rig.Verify("stop(false)");
+    if (iter == 0 || !left.empty())
+      std::printf("  stop(false) #%d: %zu rejected, %zu left queued after stop (requeued late)\n", iter,
+                  rejected.size(), left.size());
+  }
+}
+
+// A bounded queue refuses (-2) exactly when full.
+static void TestPoolMaxQueue() {
+  const size_t n = 3000;
+  Ledger L(n);
+  PoolRig rig(L, 1, 4);
+  for (int k = 0; k < 2; ++k) rig.Spawn(Consumer::kNormal, 2, 0);
+  PushAll(rig, n, 3, 16, nullptr);
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (rig.Settled() < L.accepted.load()) {
+    rig.DrainOwner();
+    std::this_thread::sleep_for(1ms);
+    CHECK_MSG(std::chrono::steady_clock::now() < deadline, "maxqueue: stuck");
+  }
+  rig.pool->Stop(true);
+  while (rig.Live() > 0) { rig.Reap(true); std::this_thread::sleep_for(1ms); }
+  rig.DrainOwner();
+  rig.Verify("max_queue");
+  uint64_t refused = 0;
+  for (size_t i = 0; i < n; ++i) refused += L.refused[i];
+  std::printf("  max_queue=16: %llu accepted, %llu refused\n", (unsigned long long)L.accepted.load(),
+              (unsigned long long)refused);
+}
+
+// Deterministic: RemoveThread()'s contract (pool.h) in detail.
+static void TestPoolRemoveThreadOrder() {
+  Loop owner(1);
+  auto pool = std::make_shared<Pool>(77, owner.reactor, 0, 4);
+  Loop a(2), b(3);
+  uint32_t ta = pool->AddThread();
+  pool->AttachThread(ta, a.reactor);
+  for (int id = 1; id <= 6; ++id) CHECK_EQ(pool->Push(MakeTask(id, id == 5 ? 70 * 1024 : 0), 100), 1);
+  std::vector<Task> got;
+  CHECK(pool->Take(ta, 5, 0, &got) == TakeResult::kTasks);  // one thread: share = all
+  CHECK_EQ(got.size(), size_t{5});
+  for (int k = 0; k < 5; ++k) CHECK_EQ(got[k].id, double(k + 1));
+  pool->MarkStarted(ta, 3);
+  CHECK_EQ(pool->TakenAt(2) != 0, true);
+  CHECK_EQ(pool->Counts().busy, 1u);
+  uint32_t tb = pool->AddThread();
+  bool attached = true;
+  uint32_t requeued = 0;
+  // A thread that died while starting: nothing held, not attached.
+  std::vector<double> died = pool->RemoveThread(tb, &attached, &requeued);
+  CHECK(!attached);
+  CHECK(died.empty());
+  died = pool->RemoveThread(ta, &attached, &requeued);
+  CHECK(attached);
+  // 1 was running (oldest unmarked), 3 started, 5 too big to keep.
+  std::vector<double> expect{1, 3, 5};
+  CHECK_MSG(died == expect, "died order");
+  CHECK_EQ(requeued, 2u);
+  uint32_t tc = pool->AddThread();
+  pool->AttachThread(tc, b.reactor);
+  got.clear();
+  CHECK(pool->Take(tc, 10, 0, &got) == TakeResult::kTasks);
+  std::vector<double> order;
+  for (auto& t : got) order.push_back(t.id);
+  CHECK_MSG((order == std::vector<double>{2, 4, 6}), "requeued go first, in order");
+  CHECK_EQ(FrameId(got[0].frame), 2.0);
+  // Cancel: a held task is reported as thread id + 1 and the holder gets a
+  // kCancelTask message; a queued one is removed (1); unknown: 0.
+  CHECK_EQ(pool->Cancel(4, false), tc + 1);
+  CHECK_EQ(pool->Cancel(4, true), 0u);
+  CHECK_EQ(pool->Cancel(99, false), 0u);
+  std::deque<Message> in;
+  bool sig = false;
+  b.reactor->Drain(&in, &sig);
+  CHECK_EQ(in.size(), size_t{1});
+  CHECK(in[0].kind == MessageKind::kCancelTask);
+  CHECK_EQ(in[0].id, 4.0);
+  for (auto& t : got) pool->Complete(tc, t.id, 0, Frame{});
+  CHECK(pool->TryRetire(tc));  // min 0, nothing held or queued
+  got.clear();
+  CHECK(pool->Take(tc, 1, 0, &got) == TakeResult::kRetire);
+  PoolCounts pc = pool->Counts();
+  CHECK_EQ(pc.threads, 0u);
+  CHECK_EQ(pc.submitted, 6.0);
+  CHECK_EQ(pc.completed, 3.0);
+  std::printf("  RemoveThread order/requeue/cancel contract: ok\n");
+}
+
+// ======================================================= (b) ReplySlot
+
+static void TestReplySlot() {
+  const int iters = 1500 * g_scale;
+  int wins_resolve = 0, wins_timeout = 0, wins_term = 0, spin_hits = 0, park_hits = 0;
+  std::mt19937 rng(7);
+  for (int it = 0; it < iters; ++it) {
+    auto slot = std::make_shared<ReplySlot>(it + 1, 1, 2, 0);
+    int mode = it % 4;  // 0 spin, 1 park, 2 deadline race, 3 terminate race
+    uint64_t delay_us = rng() % (mode >= 2 ? 400 : 200);
+    std::atomic<bool> alive{true};
+    std::atomic<int> resolve_ok{-1};
+    std::atomic<bool> go{false};
+    CallStatus expect_status = (it % 2) ? CallStatus::kFulfilled : CallStatus::kRejected;
+    std::thread resolver([&, slot] {
+      while (!go.load(std::memory_order_acquire)) CpuRelax();
+      std::this_thread::sleep_for(std::chrono::microseconds(delay_us));
+      if (mode == 3 && delay_us % 2) alive = false;  // the caller is being terminated
+      resolve_ok = slot->Resolve(expect_status, IdFrame(it + 1)) ? 1 : 0;
+      // A second outcome never wins.
+      CHECK(!slot->Resolve(CallStatus::kReactorGone, Frame{}));
+    });
+    uint64_t spin = mode == 0 ? 2000000 : 0;
+    uint64_t deadline = mode == 2 ? MonotonicNs() + 200000 : 0;
+    uint64_t slice = mode == 3 ? 50000 : 1000000;
+    go.store(true, std::memory_order_release);
+    CallStatus s = slot->Wait(spin, deadline, slice, [&] { return alive.load(); });
+    resolver.join();
+    CHECK(resolve_ok.load() != -1);
+    if (resolve_ok.load() == 1) {
+      CHECK_MSG(s == expect_status, "resolved but Wait said " + std::to_string(int(s)));
+      Frame f = slot->TakeReply();
+      CHECK_EQ(FrameId(f), double(it + 1));
+      CHECK(slot->resolved_ns() != 0);
+      ++wins_resolve;
+      if (mode == 0) ++spin_hits;
+      if (mode == 1) ++park_hits;
+    } else {
+      CHECK_MSG(s == CallStatus::kTimedOut || s == CallStatus::kTerminating,
+                "Resolve lost but Wait said " + std::to_string(int(s)));
+      CHECK(mode >= 2);
+      CHECK(slot->TakeReply().bytes.empty());  // the late reply was dropped
+      (s == CallStatus::kTimedOut ? wins_timeout : wins_term)++;
+    }
+  }
+  CHECK_EQ(spin_hits, (iters + 3) / 4);  // spin/park without deadline always get the reply
+  CHECK_EQ(park_hits, (iters + 2) / 4);
+  std::printf("  ReplySlot: %d waits: %d resolved (%d spin, %d park), %d timed out, %d terminated\n",
+              iters, wins_resolve, spin_hits, park_hits, wins_timeout, wins_term);
+}
+
+// ==================================================== (c) Registry calls
+
+static void TestRegistryCycle() {
+  Registry& reg = Registry::Get();
+  bool dl = false;
+  // 101 -> 102 -> 103, then 103 -> 101 closes a cycle.
+  auto s1 = reg.OpenCall(101, 102, 0, &dl);
+  CHECK(s1 && !dl);
+  auto s2 = reg.OpenCall(102, 103, 0, &dl);
+  CHECK(s2 && !dl);
+  auto s3 = reg.OpenCall(103, 101, 0, &dl);
+  CHECK(!s3 && dl);
+  auto self = reg.OpenCall(104, 104, 0, &dl);
+  CHECK(!self && dl);
+  reg.CloseCall(s2);
+  auto s3b = reg.OpenCall(103, 101, 0, &dl);  // 102 no longer waits on 103
+  CHECK(s3b && !dl);
+  CHECK(reg.FindCall(s1->id()) == s1);
+  reg.CloseCall(s1);
+  reg.CloseCall(s3b);
+  CHECK(reg.FindCall(s1->id()) == nullptr);
+
+  // A ring opened concurrently: exactly one edge is refused.
+  for (int round = 0; round < 40 * g_scale; ++round) {
+    const uint32_t ring = 6, base = 200 + round * 10;
+    std::vector<std::shared_ptr<ReplySlot>> slots(ring);
+    std::atomic<int> refused{0};
+    std::vector<std::thread> ts;
+    std::atomic<int> ready{0};
+    for (uint32_t k = 0; k < ring; ++k) {
+      ts.emplace_back([&, k] {
+        ready.fetch_add(1);
+        while (ready.load() < int(ring)) CpuRelax();
+        bool d = false;
+        slots[k] = reg.OpenCall(base + k, base + (k + 1) % ring, 9, &d);
+        if (!slots[k]) { CHECK(d); refused.fetch_add(1); }
+      });
+    }
+    for (auto& t : ts) t.join();
+    CHECK_EQ(refused.load(), 1);
+    // Waiters: the reactor thread answers some; WakeCallsTo / WakeCallsOfPool
+    // race with those answers; every waiter gets exactly one outcome.
+    std::vector<std::thread> waiters;
+    std::vector<CallStatus> got(ring, CallStatus::kPending);
+    for (uint32_t k = 0; k < ring; ++k) {
+      if (!slots[k]) continue;
+      waiters.emplace_back([&, k] {
+        got[k] = slots[k]->Wait(k % 2 ? 20000 : 0, 0, 500000, [] { return true; });
+        reg.CloseCall(slots[k]);
+      });
+    }
+    std::atomic<int> answered{0};
+    std::thread reactor([&] {
+      for (uint32_t k = 0; k < ring; k += 2) {
+        if (!slots[k]) continue;
+        if (auto s = reg.FindCall(slots[k]->id()))
+          if (s->Resolve(CallStatus::kFulfilled, IdFrame(k))) answered.fetch_add(1);
+      }
+    });
+    std::thread waker([&] {
+      if (round % 2) reg.WakeCallsOfPool(9, CallStatus::kPoolStopped);
+      else for (uint32_t k = 0; k < ring; ++k) reg.WakeCallsTo(base + k, CallStatus::kReactorGone);
+    });
+    reactor.join();
+    waker.join();
+    for (auto& t : waiters) t.join();
+    int fulfilled = 0;
+    for (uint32_t k = 0; k < ring; ++k) {
+      if (!slots[k]) continue;
+      CHECK(got[k] != CallStatus::kPending);
+      if (got[k] == CallStatus::kFulfilled) ++fulfilled;
+      else CHECK(got[k] == (round % 2 ? CallStatus::kPoolStopped : CallStatus::kReactorGone));
+    }
+    CHECK_EQ(fulfilled, answered.load());
+    CHECK_EQ(reg.CallsOfPool(9), 0u);
+  }
+  std::printf("  Registry: cycle refused; %d concurrent rings each refused exactly one edge\n", 40 * g_scale);
+}
+
+// Sticky: must run last among the registry tests.
+static void TestRegistryWakeAll() {
+  Registry& reg = Registry::Get();
+  const int n = 24;
+  std::vector<std::thread> ts;
+  std::atomic<int> opened{0}, gone{0}, refused_exiting{0};
+  std::atomic<bool> fired{false};
+  for (int k = 0; k < n; ++k) {
+    ts.emplace_back([&, k] {
+      // Half open before WakeAllCalls, half race with it.
+      if (k >= n / 2) while (!fired.load()) std::this_thread::yield();
+      bool d = true;
+      auto slot = reg.OpenCall(500 + k, 900, 0, &d);
+      if (!slot) {
+        CHECK(!d);  // exiting: refused, not a deadlock
+        refused_exiting.fetch_add(1);
+        return;
+      }
+      opened.fetch_add(1);
+      CallStatus s = slot->Wait(k % 3 == 0 ? 10000 : 0, 0, 200000, [] { return true; });
+      CHECK(s == CallStatus::kReactorGone);
+      gone.fetch_add(1);
+      reg.CloseCall(slot);
+    });
+  }
+  while (opened.load() < n / 2) std::this_thread::yield();
+  fired = true;
+  reg.WakeAllCalls(CallStatus::kReactorGone);
+  // A call opened in the race after the wake-up swept calls_ but... it
+  // cannot be: exiting_ is set under the same lock.
+  for (auto& t : ts) t.join();
+  CHECK_EQ(gone.load(), opened.load());
+  CHECK_EQ(opened.load() + refused_exiting.load(), n);
+  bool d = true;
+  CHECK(reg.OpenCall(1, 2, 0, &d) == nullptr && !d);
+  std::printf("  Registry: WakeAllCalls woke %d waiters, refused %d later opens\n", gone.load(),
+              refused_exiting.load());
+}
+
+// ================================================= (d) Reactor inbox
+
+static void TestReactorPostDrain() {
+  const int senders = 6;
+  const uint32_t per = 4000 * g_scale;
+  Loop loop(3000);
+  std::vector<std::thread> ts;
+  std::atomic<int> ready{0};
+  for (int s = 0; s < senders; ++s) {
+    ts.emplace_back([&, s] {
+      ready.fetch_add(1);
+      while (ready.load() < senders) CpuRelax();
+      for (uint32_t q = 0; q < per; ++q) {
+        Message m{MessageKind::kCall, static_cast<uint32_t>(s), q, double(q), IdFrame(q)};
+        if (q % 5 == 0) CHECK(loop.reactor->SignalWork());
+        CHECK(loop.reactor->Post(std::move(m)));
+      }
+    });
+  }
+  std::vector<uint32_t> next(senders, 0);
+  uint64_t total = 0, drains = 0, signals = 0, spins = 0;
+  std::deque<Message> batch;
+  auto until = std::chrono::steady_clock::now() + 60s;
+  while (total < uint64_t(senders) * per) {
+    CHECK_MSG(std::chrono::steady_clock::now() < until, "reactor: lost messages");
+    if (loop.reactor->AwaitMessage(20000)) ++spins;
+    else loop.tsfn.WaitFor(&loop.seen, 5ms);
+    bool sig = false;
+    batch.clear();
+    loop.reactor->Drain(&batch, &sig);
+    ++drains;
+    if (sig) ++signals;
+    for (auto& m : batch) {
+      CHECK(m.status < uint32_t(senders));
+      CHECK_EQ(m.ref, next[m.status]);  // per-sender order, no gaps, no dups
+      CHECK_EQ(FrameId(m.frame), double(m.ref));
+      ++next[m.status];
+      ++total;
+    }
+  }
+  for (auto& t : ts) t.join();
+  bool sig = false;
+  batch.clear();
+  loop.reactor->Drain(&batch, &sig);
+  CHECK(batch.empty());
+  for (int s = 0; s < senders; ++s) CHECK_EQ(next[s], per);
+  // Wake-ups coalesce: at most one TSFN call per drain (+1 pending).
+  uint64_t calls = loop.tsfn.Calls();
+  CHECK(calls >= 1);
+  CHECK_MSG(calls <= drains + 1, std::to_string(calls) + " wakes for " + std::to_string(drains) + " drains");
+
+  // Close() racing with posts: after Close returns, Post fails; the TSFN is
+  // released exactly once; Ref/Unref after close do nothing.
+  Loop l2(3001);
+  std::atomic<bool> closed{false};
+  std::atomic<uint64_t> ok_after_close{0};
+  std::vector<std::thread> ps;
+  for (int s = 0; s < 4; ++s)
+    ps.emplace_back([&] {
+      for (int q = 0; q < 3000; ++q) {
+        bool was_closed = closed.load(std::memory_order_acquire);
+        bool ok = l2.reactor->Post(Message{MessageKind::kCall, 0, 0, 0, Frame{}});
+        if (was_closed && ok) ok_after_close.fetch_add(1);
+      }
+    });
+  std::this_thread::sleep_for(1ms);
+  l2.reactor->Ref(nullptr);
+  l2.reactor->Close();
+  closed.store(true, std::memory_order_release);
+  l2.reactor->Unref(nullptr);
+  l2.reactor->Close();
+  for (auto& t : ps) t.join();
+  CHECK_EQ(ok_after_close.load(), uint64_t{0});
+  CHECK(!l2.reactor->IsAlive());
+  CHECK_EQ(l2.tsfn.releases.load(), 1);
+  CHECK_EQ(l2.tsfn.refs.load(), 1);
+  CHECK_EQ(l2.tsfn.unrefs.load(), 0);
+
+  // napi_closing from the TSFN marks the reactor dead.
+  Loop l3(3002);
+  l3.tsfn.closing = true;
+  CHECK(!l3.reactor->Post(Message{MessageKind::kCall, 0, 0, 0, Frame{}}));
+  CHECK(!l3.reactor->IsAlive());
+  CHECK(!l3.reactor->SignalWork());
+  std::printf("  Reactor: %d senders x %u messages in order; %llu drains, %llu wakes, %llu found by spinning\n",
+              senders, per, (unsigned long long)drains, (unsigned long long)calls, (unsigned long long)spins);
+}
+
+// Registry maps hammered from many threads (FindPool/FindReactor keep
+// entries alive after removal).
+static void TestRegistryMaps() {
+  Registry& reg = Registry::Get();
+  std::vector<std::thread> ts;
+  std::atomic<int> interned_mismatch{0};
+  for (int k = 0; k < 6; ++k) {
+    ts.emplace_back([&, k] {
+      for (int i = 0; i < 300; ++i) {
+        uint32_t id = reg.NextReactorId();
+        auto r = std::make_shared<Reactor>(id);
+        reg.AddReactor(r);
+        auto found = reg.FindReactor(id);
+        CHECK(found == r);
+        std::vector<uint8_t> desc{uint8_t(i % 17), uint8_t(k % 3)};
+        uint32_t fid = reg.InternFunction(desc);
+        if (reg.InternedFunction(fid) != desc) interned_mismatch.fetch_add(1);
+        auto pool = reg.CreatePool(r, 0, 2);
+        CHECK(reg.FindPool(pool->id()) == pool);
+        reg.RemovePool(pool->id());
+        reg.RemoveReactor(id);
+        CHECK(reg.FindReactor(id) == nullptr);
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  CHECK_EQ(interned_mismatch.load(), 0);
+  std::printf("  Registry maps: ok\n");
+}
+
+// ================================================================= main
+
+int main(int argc, char** argv) {
+  const char* filter = nullptr;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--scale=", 8) == 0) g_scale = std::max(1, std::atoi(argv[i] + 8));
+    else filter = argv[i];
+  }
+  struct T { const char* name; void (*fn)(); };
+  const T tests[] = {
+      {"pool_remove_thread_order", TestPoolRemoveThreadOrder},
+      {"pool_mixed", TestPoolMixed},
+      {"pool_stop_nodrain", TestPoolStopNoDrain},
+      {"pool_max_queue", TestPoolMaxQueue},
+      {"reply_slot", TestReplySlot},
+      {"reactor_post_drain", TestReactorPostDrain},
+      {"registry_maps", TestRegistryMaps},
+      {"registry_cycle", TestRegistryCycle},
+      {"registry_wake_all", TestRegistryWakeAll},  // sticky: last
+  };
+  int ran = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  for (auto& t : tests) {
+    if (filter && !std::strstr(t.name, filter)) continue;
+    g_current = t.name;
+    auto s = std::chrono::steady_clock::now();
+    std::printf("[ RUN  ] %s\n", t.name);
+    std::fflush(stdout);
+    t.fn();
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s).count();
+    std::printf("[  OK  ] %s (%.0f ms)\n", t.name, ms);
+    std::fflush(stdout);
+    ++ran;
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("core_test: %d tests passed, %d checks, %.1f s (tsfn calls %llu)\n", ran, g_checks.load(), secs,
+              (unsigned long long)stub::g_call_tsfn.load());
+  return ran > 0 ? 0 : 1;
+}
