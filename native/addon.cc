@@ -76,19 +76,20 @@ bool ReadFrame(const Napi::CallbackInfo& info, size_t bytes_at,
 void FreeBlock(napi_env, void* data, void*) { std::free(data); }
 
 // Hands a moved block to JS as an ArrayBuffer without copying it again.
-Napi::Value ToArrayBuffer(Napi::Env env, OwnedBlock& block) {
+// Raw N-API, like everything on the wake-up path: false on failure (the
+// environment is going away), never a throw, which node-addon-api would
+// turn into an abort there.
+bool ToArrayBuffer(napi_env env, OwnedBlock& block, napi_value* out) {
   size_t len = block.size();
   uint8_t* data = block.Release();
-  napi_value ab;
-  if (napi_create_external_arraybuffer(env, data, len, FreeBlock, nullptr, &ab) !=
-      napi_ok) {
-    // Runtimes that forbid external buffers: fall back to one more copy.
-    auto copy = Napi::ArrayBuffer::New(env, len);
-    std::memcpy(copy.Data(), data, len);
-    std::free(data);
-    return copy;
-  }
-  return Napi::Value(env, ab);
+  if (napi_create_external_arraybuffer(env, data, len, FreeBlock, nullptr, out) == napi_ok)
+    return true;
+  // Runtimes that forbid external buffers: one more copy.
+  void* copy = nullptr;
+  bool ok = napi_create_arraybuffer(env, len, &copy, out) == napi_ok;
+  if (ok && len) std::memcpy(copy, data, len);
+  std::free(data);
+  return ok;
 }
 
 void PutU32(uint8_t* p, uint32_t v) { std::memcpy(p, &v, 4); }
@@ -106,25 +107,28 @@ constexpr size_t kTaskHeader = 24;
 // A batch for JS: one Buffer of [header | payload] records, plus the moved
 // ArrayBuffers of all records in order (undefined when there are none).
 // `frame_of(item)` gives an item's Frame; `write_header(item, p)` writes
-// its `header_size` bytes of header at p.
+// its `header_size` bytes of header at p. Raw N-API: false on failure.
 struct Batch {
-  Napi::Value buffer;
-  Napi::Value transfers;
+  napi_value buffer;
+  napi_value transfers;
 };
 
 template <typename Items, typename FrameOf, typename WriteHeader>
-Batch WriteBatch(Napi::Env env, Items& items, size_t header_size,
-                 FrameOf frame_of, WriteHeader write_header) {
+bool WriteBatch(napi_env env, Items& items, size_t header_size,
+                FrameOf frame_of, WriteHeader write_header, Batch* out) {
   size_t total = 0, ntransfers = 0;
   for (auto& item : items) {
     Frame& f = frame_of(item);
     total += header_size + f.bytes.size();
     ntransfers += f.transfers.size();
   }
-  auto out = Napi::Buffer<uint8_t>::New(env, total);
-  uint8_t* p = out.Data();
-  Napi::Array abs;
-  if (ntransfers) abs = Napi::Array::New(env, ntransfers);
+  void* data = nullptr;
+  if (napi_create_buffer(env, total, &data, &out->buffer) != napi_ok) return false;
+  if (napi_get_undefined(env, &out->transfers) != napi_ok) return false;
+  if (ntransfers &&
+      napi_create_array_with_length(env, ntransfers, &out->transfers) != napi_ok)
+    return false;
+  uint8_t* p = static_cast<uint8_t*>(data);
   uint32_t ai = 0;
   for (auto& item : items) {
     Frame& f = frame_of(item);
@@ -132,18 +136,26 @@ Batch WriteBatch(Napi::Env env, Items& items, size_t header_size,
     p += header_size;
     if (!f.bytes.empty()) std::memcpy(p, f.bytes.data(), f.bytes.size());
     p += f.bytes.size();
-    for (auto& block : f.transfers) abs.Set(ai++, ToArrayBuffer(env, block));
+    for (auto& block : f.transfers) {
+      napi_value ab;
+      if (!ToArrayBuffer(env, block, &ab) ||
+          napi_set_element(env, out->transfers, ai++, ab) != napi_ok)
+        return false;
+    }
   }
-  return Batch{out, ntransfers ? Napi::Value(abs) : env.Undefined()};
+  return true;
 }
 
-// Drains `reactor`'s inbox into one batch for JS: (buffer, transfers, work).
-Batch DrainBatch(Napi::Env env, Reactor* reactor, bool* work) {
+// Drains `reactor`'s inbox into one batch for JS: (buffer, transfers,
+// work). False when N-API refuses (the messages are dropped then: nobody
+// is left to deliver them to).
+bool DrainBatch(napi_env env, Reactor* reactor, bool* work, Batch* out) {
   std::deque<Message> batch;
   reactor->Drain(&batch, work);
-  Batch out{env.Undefined(), env.Undefined()};
+  if (napi_get_undefined(env, &out->buffer) != napi_ok) return false;
+  out->transfers = out->buffer;
   if (!batch.empty()) {
-    out = WriteBatch(
+    return WriteBatch(
         env, batch, kMessageHeader, [](Message& m) -> Frame& { return m.frame; },
         [](Message& m, uint8_t* p) {
           PutF64(p, m.id);
@@ -153,9 +165,10 @@ Batch DrainBatch(Napi::Env env, Reactor* reactor, bool* work) {
           PutU32(p + 20, static_cast<uint32_t>(m.frame.bytes.size()));
           PutU32(p + 24, static_cast<uint32_t>(m.frame.transfers.size()));
           PutU32(p + 28, 0);
-        });
+        },
+        out);
   }
-  return out;
+  return true;
 }
 
 bool CanRunJs(napi_env env);
@@ -173,16 +186,21 @@ void CallJs(napi_env raw_env, napi_value js_cb, void* context, void*) {
     static_cast<Reactor*>(context)->Drain(&dropped, &work);
     return;
   }
-  Napi::Env env(raw_env);
-  Napi::HandleScope scope(env);
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(raw_env, &scope) != napi_ok) return;
   bool work = false;
-  Batch out = DrainBatch(env, static_cast<Reactor*>(context), &work);
-  napi_value argv[3] = {out.buffer, out.transfers, Napi::Boolean::New(env, work)};
-  napi_value recv;
-  napi_get_undefined(raw_env, &recv);
-  // onWake catches everything it can; a throw that escapes is reported by
-  // Node as an uncaught exception on this thread, as for any callback.
-  napi_call_function(raw_env, recv, js_cb, 3, argv, nullptr);
+  Batch out;
+  napi_value argv[3], recv;
+  if (DrainBatch(raw_env, static_cast<Reactor*>(context), &work, &out) &&
+      napi_get_boolean(raw_env, work, &argv[2]) == napi_ok &&
+      napi_get_undefined(raw_env, &recv) == napi_ok) {
+    argv[0] = out.buffer;
+    argv[1] = out.transfers;
+    // onWake catches everything it can; a throw that escapes is reported
+    // by Node as an uncaught exception on this thread, as for any callback.
+    napi_call_function(raw_env, recv, js_cb, 3, argv, nullptr);
+  }
+  napi_close_handle_scope(raw_env, scope);
 }
 
 void FinalizeTsfn(napi_env, void* data, void*) {
@@ -248,10 +266,11 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
 Napi::Value DrainNow(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   bool work = false;
-  Batch out = DrainBatch(env, State(env)->reactor.get(), &work);
+  Batch out;
   Napi::Array r = Napi::Array::New(env, 3);
-  r.Set(0u, out.buffer);
-  r.Set(1u, out.transfers);
+  if (!DrainBatch(env, State(env)->reactor.get(), &work, &out)) return r;
+  r.Set(0u, Napi::Value(env, out.buffer));
+  r.Set(1u, Napi::Value(env, out.transfers));
   r.Set(2u, work);
   return r;
 }
@@ -420,19 +439,29 @@ Napi::Value PoolTake(const Napi::CallbackInfo& info) {
   if (r == TakeResult::kNone) return Napi::Number::New(env, 0);
   if (r == TakeResult::kStopping) return Napi::Number::New(env, 1);
   if (r == TakeResult::kRetire) return Napi::Number::New(env, 2);
-  Batch out = WriteBatch(
-      env, tasks, kTaskHeader, [](Task& t) -> Frame& { return t.frame; },
-      [](Task& t, uint8_t* p) {
-        PutF64(p, t.id);
-        PutU32(p + 8, t.fn_id);
-        PutU32(p + 12, static_cast<uint32_t>(t.frame.bytes.size()));
-        PutU32(p + 16, static_cast<uint32_t>(t.frame.transfers.size()));
-        PutU32(p + 20, 0);
-      });
-  if (out.transfers.IsUndefined()) return out.buffer;
+  Batch out;
+  bool any_transfers = false;
+  for (auto& t : tasks) any_transfers = any_transfers || !t.frame.transfers.empty();
+  if (!WriteBatch(
+          env, tasks, kTaskHeader, [](Task& t) -> Frame& { return t.frame; },
+          [](Task& t, uint8_t* p) {
+            PutF64(p, t.id);
+            PutU32(p + 8, t.fn_id);
+            PutU32(p + 12, static_cast<uint32_t>(t.frame.bytes.size()));
+            PutU32(p + 16, static_cast<uint32_t>(t.frame.transfers.size()));
+            PutU32(p + 20, 0);
+          },
+          &out)) {
+    // N-API refused: this thread is going away. "Stopping" makes it exit;
+    // the tasks it just took were not started, so the pool re-queues them.
+    napi_value stop;
+    napi_create_uint32(env, 1, &stop);
+    return Napi::Value(env, stop);
+  }
+  if (!any_transfers) return Napi::Value(env, out.buffer);
   Napi::Array pair = Napi::Array::New(env, 2);
-  pair.Set(0u, out.buffer);
-  pair.Set(1u, out.transfers);
+  pair.Set(0u, Napi::Value(env, out.buffer));
+  pair.Set(1u, Napi::Value(env, out.transfers));
   return pair;
 }
 
@@ -635,8 +664,10 @@ Napi::Value BridgeCall(const Napi::CallbackInfo& info) {
   r.Set(1u, Napi::Buffer<uint8_t>::Copy(env, reply.bytes.data(), reply.bytes.size()));
   if (!reply.transfers.empty()) {
     Napi::Array abs = Napi::Array::New(env, reply.transfers.size());
-    for (uint32_t i = 0; i < reply.transfers.size(); ++i)
-      abs.Set(i, ToArrayBuffer(env, reply.transfers[i]));
+    for (uint32_t i = 0; i < reply.transfers.size(); ++i) {
+      napi_value ab;
+      if (ToArrayBuffer(env, reply.transfers[i], &ab)) abs.Set(i, Napi::Value(env, ab));
+    }
     r.Set(2u, abs);
   }
   return r;

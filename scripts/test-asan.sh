@@ -17,6 +17,7 @@
 #   ASAN_WORK          scratch dir (default /tmp/reactor-threads-asan)
 #   ASAN_SKIP_BUILD=1  reuse $ASAN_WORK/build/Release/reactor_threads.node
 #   ASAN_AVA_ARGS      extra ava arguments (e.g. a file glob, --serial)
+#   ASAN_EXTRA_OPTIONS appended to ASAN_OPTIONS (e.g. quarantine_size_mb=16)
 #   npm_config_nodedir Node headers for node-gyp (default /usr: /usr/include/node)
 set -uo pipefail
 
@@ -67,7 +68,7 @@ echo "== ava --tap (LD_PRELOAD=$LIBASAN)"
 (cd "$ROOT" &&
   REACTOR_THREADS_ADDON="$ADDON" \
   LD_PRELOAD="$LIBASAN" \
-  ASAN_OPTIONS="detect_leaks=0:log_path=$LOGDIR/asan:log_exe_name=1" \
+  ASAN_OPTIONS="detect_leaks=0:log_path=$LOGDIR/asan:log_exe_name=1${ASAN_EXTRA_OPTIONS:+:$ASAN_EXTRA_OPTIONS}" \
   UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$LOGDIR/ubsan" \
   node node_modules/ava/entrypoints/cli.mjs --tap ${ASAN_AVA_ARGS:-}) >"$OUT" 2>&1
 AVA_RC=$?

@@ -12,17 +12,19 @@ test('a thread parked in a blocking call hands back the tasks it has not started
   pool.start();
   t.true(await waitFor(() => pool.idle === 1));
   let parked = false;
-  const order: string[] = [];
+  let quickDone!: () => void;
+  const quickFinished = new Promise<void>((r) => { quickDone = r; });
+  // The slow call's reactor side answers only once the quick task is done,
+  // which it can be only if the parked thread handed it back.
   const slow = deferToThreadPool(reactor, pool, callProxy, () => {
     parked = true;
-    return new Promise((r) => setTimeout(() => r('slow'), 400));
-  }).then((v) => { order.push(String(v)); });
-  const quick = deferToThreadPool(reactor, pool, add, 1, 2).then((v) => { order.push(`quick ${v}`); });
+    return quickFinished.then(() => 'slow');
+  });
+  const quick = deferToThreadPool(reactor, pool, add, 1, 2).then((v) => { quickDone(); return v; });
   t.true(await waitFor(() => parked));
   t.is(pool.queued, 1, `the untaken task went back to the queue (queued ${pool.queued}, busy ${pool.busy})`);
   pool.adjustPoolsize(1, 2);  // room for a second thread, which takes it
-  await Promise.all([slow, quick]);
-  t.deepEqual(order, ['quick 3', 'slow']);
+  t.deepEqual(await Promise.all([slow, quick]), ['slow', 3]);
   await pool.stop();
 });
 
