@@ -33,8 +33,7 @@ START=$(date +%s)
 die() { echo "test-asan.sh: $*" >&2; echo "asan: 0 passed, 1 failed (setup error)"; exit 1; }
 
 # ------------------------------------------------------------------ 1. build
-if [[ ${ASAN_SKIP_BUILD:-} != 1 ]]; then
-  echo "== building ASan+UBSan addon in $WORK"
+build() {
   rm -rf "$WORK/build" "$WORK/native" && mkdir -p "$WORK"
   cp "$ROOT/binding.gyp" "$WORK/"
   cp -r "$ROOT/native" "$WORK/native"
@@ -42,17 +41,21 @@ if [[ ${ASAN_SKIP_BUILD:-} != 1 ]]; then
   # binding.gyp evaluates require('node-addon-api') in the build dir.
   ln -sfn "$ROOT/node_modules" "$WORK/node_modules"
   printf '{"name":"reactor-threads-asan","private":true}\n' > "$WORK/package.json"
-
-  NODE_GYP="$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js"
-  [[ -f $NODE_GYP ]] || NODE_GYP="$ROOT/node_modules/node-gyp/bin/node-gyp.js"
-  [[ -f $NODE_GYP ]] || die "node-gyp not found (npm's bundled copy or node_modules)"
-
   # gyp's make generator appends $(CXXFLAGS)/$(LDFLAGS) from the environment
   # after binding.gyp's own cflags, so -O1 here wins over its -O2.
   (cd "$WORK" &&
     CFLAGS="$SAN_FLAGS" CXXFLAGS="$SAN_FLAGS" LDFLAGS="-fsanitize=address,undefined" \
     npm_config_nodedir="$NODEDIR" \
-    node "$NODE_GYP" rebuild --nodedir="$NODEDIR" --release -j 2 >"$WORK/build.log" 2>&1) \
+    node "$NODE_GYP" rebuild --nodedir="$NODEDIR" --release -j 2 >"$WORK/build.log" 2>&1)
+}
+if [[ ${ASAN_SKIP_BUILD:-} != 1 ]]; then
+  echo "== building ASan+UBSan addon in $WORK"
+  NODE_GYP="$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js"
+  [[ -f $NODE_GYP ]] || NODE_GYP="$ROOT/node_modules/node-gyp/bin/node-gyp.js"
+  [[ -f $NODE_GYP ]] || die "node-gyp not found (npm's bundled copy or node_modules)"
+  # One retry from a fresh copy: a copy taken while native/ was being
+  # edited may not compile.
+  build || { echo "== build failed; retrying from a fresh copy in 10s"; sleep 10; build; } \
     || { tail -40 "$WORK/build.log" >&2; die "build failed (log: $WORK/build.log)"; }
 fi
 [[ -f $ADDON ]] || die "no addon at $ADDON"

@@ -3,7 +3,7 @@
 import test from 'ava';
 import { waitFor } from './_helpers/wait.js';
 import { deferToThreadPool, reactor, ThreadDiedError, ThreadPool } from 'reactor-threads';
-import { appendLine, add, exitThread } from './_fixtures/tasks.cjs';
+import { appendLine, add, exhaustMemory, exitThread, overflowStack } from './_fixtures/tasks.cjs';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,5 +44,23 @@ test('tasks a dying thread took but never started run elsewhere, once each', asy
   await Promise.all(others);
   const ran = readFileSync(file, 'utf8').trim().split('\n').map((l) => l.split(':')[1]);
   t.deepEqual(ran.sort(), ['task 0', 'task 1', 'task 2', 'task 3', 'task 4'], 'each ran exactly once');
+  await pool.stop();
+});
+
+test('a task that runs its thread out of memory under resourceLimits rejects with ThreadDiedError', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1, resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 } });
+  pool.start();
+  const err = await t.throwsAsync(deferToThreadPool(reactor, pool, exhaustMemory), { instanceOf: ThreadDiedError });
+  t.regex(String((err!.cause as { code?: string } | undefined)?.code ?? err!.message), /OUT_OF_MEMORY|exit code/);
+  t.is(await deferToThreadPool(reactor, pool, add, 1, 1), 2, 'a new thread serves the pool');
+  await pool.stop();
+});
+
+test('a stack overflow in a task is that task\'s RangeError; the thread lives on', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1 });
+  pool.start();
+  await t.throwsAsync(deferToThreadPool(reactor, pool, overflowStack, 0), { instanceOf: RangeError, message: /call stack/ });
+  t.is(await deferToThreadPool(reactor, pool, add, 2, 2), 4);
+  t.is(pool.stats().threadsDied, 0);
   await pool.stop();
 });

@@ -138,3 +138,13 @@ export const ignoreAbort = threadable(function ignoreAbort(ms: number): number {
   while (Date.now() < end) { /* busy */ }
   return threadId;
 });
+
+/** Allocates until the thread runs out of memory. */
+export const exhaustMemory = threadable(function exhaustMemory(): number {
+  const hoard: number[][] = [];
+  for (;;) hoard.push(new Array(1_000_000).fill(hoard.length));
+});
+/** Recurses until the stack overflows. */
+export const overflowStack = threadable(function overflowStack(n: number): number {
+  return overflowStack(n + 1) + 1;
+});
