@@ -406,7 +406,7 @@ void Pool::SetBounds(uint32_t min, uint32_t max) {
       auto it = threads_.find(tid);
       if (it == threads_.end()) continue;
       it->second.waiting = false;
-      wake.push_back(it->second.reactor);
+      if (it->second.reactor) wake.push_back(it->second.reactor);
     }
     waiting_.clear();
   }
