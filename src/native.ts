@@ -73,7 +73,9 @@ export interface NativeBinding {
   bridgeShutdown(): void;
 }
 
+/** A pool's live counts, as native keeps them (part of pool.stats()). */
 export interface NativePoolCounts {
+  /** Threads alive or starting. */
   threads: number;
   busy: number;
   idle: number;

@@ -48,15 +48,8 @@ interface ThreadHandle {
 
 let nextTaskId = 1;
 
-/** pool.stats(): counts, and queue wait and run time from native timestamps (ms). */
-export interface PoolStats {
-  threads: number;
-  busy: number;
-  idle: number;
-  queued: number;
-  submitted: number;
-  completed: number;
-  failed: number;
+/** pool.stats(): the native counts, and queue wait and run time from native timestamps (ms). */
+export interface PoolStats extends NativePoolCounts {
   /** Calls withdrawn or aborted by their signal or a timeout. */
   cancelled: number;
   /** Threads that exited unexpectedly (a task's process.exit(), an uncaught error, a cancelled task that ignored its signal). */
@@ -144,9 +137,9 @@ export class ThreadPool extends EventEmitter {
     const c = this.#counts();
     const t = this.#destroyed ? undefined : native.poolTimes(this.#poolId);
     const none: TimeStats = { count: 0, min: 0, mean: 0, p50: 0, p99: 0, max: 0 };
+    const zero: NativePoolCounts = { threads: 0, busy: 0, idle: 0, queued: 0, submitted: 0, completed: 0, failed: 0 };
     return {
-      threads: c?.threads ?? 0, busy: c?.busy ?? 0, idle: c?.idle ?? 0, queued: c?.queued ?? 0,
-      submitted: c?.submitted ?? 0, completed: c?.completed ?? 0, failed: c?.failed ?? 0,
+      ...(c ?? zero),
       cancelled: this.#cancelled, threadsDied: this.#threadsDied,
       queueWait: t?.queueWait ?? none, runTime: t?.run ?? none, bridgeCallsServed: servedCalls(),
     };
