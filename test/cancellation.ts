@@ -17,7 +17,7 @@ test('aborting a queued call removes it from the queue: it never runs', async (t
   const pool = new ThreadPool({ maxThreads: 1, concurrentTasksPerThread: 1 });
   pool.start();
   const file = join(mkdtempSync(join(tmpdir(), 'rt-cancel-')), 'log');
-  const busy = deferToThreadPool(reactor, pool, sleep, 150);
+  const busy = deferToThreadPool(reactor, pool, sleep, 400);
   t.true(await waitFor(() => pool.busy === 1));
   const ac = new AbortController();
   const queued = deferToThreadPool.with({ signal: ac.signal })(reactor, pool, appendLine, file, 'ran');

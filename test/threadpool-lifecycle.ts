@@ -37,7 +37,7 @@ test('stop() resolves once every thread has exited, and marks the pool joined', 
 test('stop() lets running tasks finish and rejects queued ones', async (t) => {
   const pool = new ThreadPool({ maxThreads: 1, concurrentTasksPerThread: 1 });
   pool.start();
-  const running = deferToThreadPool(reactor, pool, sleep, 100);
+  const running = deferToThreadPool(reactor, pool, sleep, 400);
   t.true(await waitFor(() => pool.busy === 1));  // the thread took it
   const queued = t.throwsAsync(deferToThreadPool(reactor, pool, add, 1, 1), { instanceOf: PoolStoppedError });
   const stopped = pool.stop();

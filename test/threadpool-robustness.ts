@@ -15,12 +15,13 @@ const within = <T>(p: Promise<T>, ms: number): Promise<T | 'timed out'> =>
 test('a result still in the inbox when its thread exits settles its task', async (t) => {
   const pool = new ThreadPool({ maxThreads: 1 });
   pool.start();
-  const running = deferToThreadPool(reactor, pool, sleep, 50);
-  t.true(await waitFor(() => pool.busy === 1));
+  // Long enough to be seen running by a poll even on a loaded machine.
+  const running = deferToThreadPool(reactor, pool, sleep, 300);
+  t.true(await waitFor(() => pool.busy === 1, 10_000));
   const stopped = pool.stop();
-  const end = Date.now() + 400;  // keep this thread busy while the result and the exit arrive
+  const end = Date.now() + 600;  // keep this thread busy while the result and the exit arrive
   while (Date.now() < end) { /* busy */ }
-  t.is(typeof await within(running, 3000), 'number');
+  t.is(typeof await within(running, 5000), 'number');
   await stopped;
 });
 

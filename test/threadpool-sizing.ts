@@ -72,7 +72,7 @@ test('lowering max makes surplus idle threads exit', async (t) => {
 test('live counts report workers, busy, idle and queued', async (t) => {
   const pool = new ThreadPool({ maxThreads: 1, concurrentTasksPerThread: 1 });
   pool.start();
-  const running = deferToThreadPool(reactor, pool, spin, 200);
+  const running = deferToThreadPool(reactor, pool, spin, 400);
   const queued = deferToThreadPool(reactor, pool, spin, 1);
   t.true(await waitFor(() => pool.busy === 1));
   t.is(pool.workers, 1);

@@ -36,7 +36,7 @@ test('stats() counts completed, failed, cancelled and died, with queue wait and 
 test('a full queue refuses a call with QueueFullError; whenRoom() and drain tell when there is room', async (t) => {
   const pool = new ThreadPool({ maxThreads: 1, concurrentTasksPerThread: 1, maxQueue: 2 });
   pool.start();
-  const running = deferToThreadPool(reactor, pool, sleep, 150);
+  const running = deferToThreadPool(reactor, pool, sleep, 400);
   t.true(await waitFor(() => pool.busy === 1));
   const queued = [deferToThreadPool(reactor, pool, add, 1, 1), deferToThreadPool(reactor, pool, add, 2, 2)];
   const err = await t.throwsAsync(deferToThreadPool(reactor, pool, add, 3, 3), { instanceOf: QueueFullError });
