@@ -170,6 +170,8 @@ export class ThreadPool extends EventEmitter {
     if (this.#stopped) return this.#stopped;
     this.#joined = true;
     this.#started = false;
+    clearTimeout(this.#starvationTimer);
+    this.#starvationTimer = undefined;
     const drain = options?.drain === true;
     this.#draining = drain;
     for (const id of native.poolStop(this.#poolId, drain)) {
@@ -209,6 +211,7 @@ export class ThreadPool extends EventEmitter {
     const { min, max } = resolveBounds(minThreads, maxThreads, this.#options);
     this.#options.min = min;
     this.#options.max = max;
+    if (this.#destroyed) return;  // stopped and gone: only the numbers change
     native.poolSetBounds(this.#poolId, min, max);
     if (!this.#started) return;
     const queued = native.poolCounts(this.#poolId).queued;
@@ -366,6 +369,7 @@ export class ThreadPool extends EventEmitter {
     if (native.poolParkedThreads(this.#poolId) < this.#threads.size) return;
     this.#starvationTimer = setTimeout(() => {
       this.#starvationTimer = undefined;
+      if (this.#joined) return;  // stop() ends the waits itself, and may have destroyed the pool
       // Starved only if every thread has waited in the same call all along:
       // threads that park now and then in short calls make progress.
       const parked = native.poolParkedThreads(this.#poolId, this.#options.starvationTimeout);

@@ -93,3 +93,14 @@ test('await using stops the pool', async (t) => {
   t.true(pool.joined);
   t.is(pool.workers, 0);
 });
+
+test('a stopped pool answers adjustPoolsize, counts and stats without native errors', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 2, starvationTimeout: 1 });
+  pool.start();
+  await deferToThreadPool(reactor, pool, add, 1, 1);
+  await pool.stop();
+  t.notThrows(() => pool.adjustPoolsize(0, 3));
+  t.is(pool.max, 3);
+  t.is(pool.queued, 0);
+  t.is(pool.stats().threads, 0);
+});
