@@ -1,7 +1,7 @@
 // Soak: N tasks on 2 threads, 10% throwing, 0.1% killing their thread,
 // 1% cancelled and 5% making a blocking call to the reactor. Every
-// Promise must settle exactly once with its expected outcome, and RSS must
-// grow by less than 50 MB after warm-up. Prints the figures; exits 1 on
+// Promise must settle exactly once with its expected outcome, and (in runs
+// of 200,000 tasks or more) RSS must grow by less than 50 MB after warm-up. Prints the figures; exits 1 on
 // any violation. Run: node dist-test/soak/soak.mjs [N] (npm run soak: 1,000,000).
 import { CancelledError, deferToThreadPool, reactor, ThreadDiedError, ThreadPool } from 'reactor-threads';
 import tasks from './_soak-tasks.cjs';
@@ -77,14 +77,18 @@ await pool.stop();
 
 const missing = settledTimes.reduce((n, x) => n + (x === 0 ? 1 : 0), 0);
 if (missing) note(`${missing} tasks never settled`);
-if (growthMb >= 50) note(`RSS grew by ${growthMb.toFixed(1)} MB after warm-up`);
+// The memory bound needs a real warm-up (10% of the run): in a short run
+// V8 is still growing its heap to its working size when it is sampled.
+const checkMemory = N >= 200_000;
+if (checkMemory && growthMb >= 50) note(`RSS grew by ${growthMb.toFixed(1)} MB after warm-up`);
 console.log(`soak: ${N} tasks in ${seconds.toFixed(1)} s (${Math.round(N / seconds)} tasks/s) on 2 threads`);
 console.log(`outcomes: ${Object.entries(counts).sort().map(([k, v]) => `${k} ${v}`).join(', ')}`);
 console.log(`threads died and replaced: ${stats.threadsDied}; bridge calls served: ${stats.bridgeCallsServed}`);
-console.log(`RSS after warm-up ${(rssAfterWarmup / 1e6).toFixed(1)} MB, at the end ${(rssEnd / 1e6).toFixed(1)} MB (growth ${growthMb.toFixed(1)} MB)`);
+console.log(`RSS after warm-up ${(rssAfterWarmup / 1e6).toFixed(1)} MB, at the end ${(rssEnd / 1e6).toFixed(1)} MB `
+  + `(growth ${growthMb.toFixed(1)} MB${checkMemory ? '' : '; bounded only in runs of 200,000 tasks or more'})`);
 console.log(`run time p50 ${stats.runTime.p50.toFixed(3)} ms, p99 ${stats.runTime.p99.toFixed(3)} ms; queue wait p50 ${stats.queueWait.p50.toFixed(3)} ms`);
 if (violations.length) {
-  console.log(`FAILED:\n  ${violations.join('\n  ')}`);
+  console.log(`FAILED: ${violations.join(' | ')}`);
   process.exit(1);
 }
 console.log('soak: every task settled exactly once with its expected outcome');
