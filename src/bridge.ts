@@ -38,7 +38,7 @@ export function servePoolOwner(owner: number, poolId: number, threadId: number):
 }
 
 /** The reactor id this thread's calls go to: itself, its pool's owner, or the main thread. */
-export function servedReactor(): number {
+function servedReactor(): number {
   if (servedByPool) return servedByPool.owner;
   if (isMainThread) return reactorId;
   return native.mainReactor();

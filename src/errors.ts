@@ -2,7 +2,7 @@
 // cross threads (first cut: class, name, message, stack, cause, code and
 // own cloneable properties). Runs on every thread. Tests: test/errors.ts.
 import { serialize } from 'node:v8';
-import { classKey, classForKey, type ClassKey } from './registry.js';
+import { keyOf, lookup, type ClassKey } from './registry.js';
 
 /** Base class of every error this package raises itself. */
 export class ReactorThreadsError extends Error {
@@ -198,7 +198,7 @@ function encodeOne(e: unknown, seen: Map<object, number>, depth: number): Encode
     stack: safeGet(() => (typeof e.stack === 'string' ? e.stack : undefined), undefined),
     props: {},
   };
-  const key = ctor ? classKey(ctor) : undefined;
+  const key = ctor ? keyOf(ctor) : undefined;
   if (key) out.cls = key;
   else if (ctor && (builtinErrors[className] === ctor || ownErrors[className] === ctor
     || (className === 'AggregateError' && ctor === AggregateError)
@@ -243,7 +243,7 @@ export function decodeThrow(d: EncodedThrow): unknown {
 function decodeOne(d: EncodedThrow, made: Map<number, Error>): unknown {
   if (d.t === 'value') return d.value;
   if (d.t === 'ref') return made.get(d.id);
-  const cls = (d.cls ? classForKey(d.cls) : undefined)
+  const cls = (d.cls ? lookup(d.cls) : undefined)
     ?? (d.builtin === 'AggregateError' ? AggregateError : undefined)
     ?? (d.builtin === 'DOMException' ? globalThis.DOMException : undefined)
     ?? (d.builtin ? (builtinErrors[d.builtin] ?? ownErrors[d.builtin]) : undefined);

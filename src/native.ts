@@ -1,7 +1,7 @@
 // Loads the C++ addon and states the types of what it exports. One copy per
 // thread (each environment loads the addon and gets its own EnvState).
 // The native side is documented in native/addon.cc. Tests: every test
-// file; test/package.ts for the prebuild-first order.
+// file; scripts/test-install.mjs loads it from the packed prebuild.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -103,7 +103,7 @@ const root = join(__dirname, '..');
  * a local node-gyp build (the fallback, and what developers build).
  * REACTOR_THREADS_ADDON names one file instead (tests of other builds).
  */
-export function addonCandidates(): string[] {
+function addonCandidates(): string[] {
   // An explicit build (a sanitizer build, say) wins: REACTOR_THREADS_ADDON=<path to .node>.
   const forced = process.env.REACTOR_THREADS_ADDON;
   if (forced) return [forced];

@@ -65,6 +65,3 @@ export function lookup(key: ClassKey): Function | undefined {
 export function moduleOfKey(key: ClassKey): string {
   return key.slice(0, key.indexOf('#'));
 }
-
-export const classKey = keyOf;
-export const classForKey = lookup;

@@ -182,7 +182,7 @@ export interface Encoded {
  * Serializes `value`; `tops` are the top-level values that may be marked
  * with transfer() (the arguments, or the result). Throws what v8 throws.
  */
-export function encodeValue(value: unknown, tops: readonly unknown[]): Encoded {
+function encodeValue(value: unknown, tops: readonly unknown[]): Encoded {
   let moved: ArrayBuffer[] | undefined;
   for (const t of tops) {
     const ab = movable(t);
