@@ -77,11 +77,15 @@ function onWake(batch: Buffer | undefined, transfers: ArrayBuffer[] | undefined,
 
 export const reactorId: number = native.init(onWake, isMainThread);
 
-/** Delivers what is in this thread's inbox now, without waiting for the wake-up. */
+/**
+ * Delivers what is in this thread's inbox now, without waiting for the
+ * wake-up, through the same path and with the same flags as a wake-up:
+ * native.drain() clears the work signal, so dropping it here would leave a
+ * pool thread that is off the waiting list and never pulls again.
+ */
 export function drainNow(): void {
-  const [batch, transfers] = native.drain();
-  // The work signal, if any, stays with the wake-up that is on its way.
-  if (batch) onWake(batch, transfers, false);
+  const [batch, transfers, work] = native.drain();
+  onWake(batch, transfers, work);
 }
 
 export function addSink(poolId: number, sink: ResultSink): void {
