@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { postCall, servesItself } from './bridge.js';
 import { keepCallable, releaseCallable } from './callables.js';
 import type { AnyFunction, TaskFunction } from './functions.js';
+import { callReported } from './report.js';
 import { ThreadPool } from './threadpool.js';
 
 export interface Reactor {
@@ -23,7 +24,8 @@ export interface Reactor {
    * goes to the reactor this thread serves; calls from one thread run in
    * the order they were made, and before that thread's later task
    * results. `f` may be a reactor callable's proxy. An error thrown by
-   * `f` is written to the reactor's stderr.
+   * `f` (or a rejection of the Promise it returns) is written to the
+   * reactor's stderr, on either path.
    */
   callFromThread<A extends unknown[]>(f: (...args: A) => unknown, ...args: A): void;
   /** True only on a thread that serves itself (the main thread). */
@@ -65,7 +67,7 @@ export const reactor: Reactor = {
   },
   callFromThread(f, ...args) {
     if (typeof f !== 'function') throw new TypeError('callFromThread(f): f must be a function');
-    if (servesItself()) setImmediate(() => { f(...args); });
+    if (servesItself()) setImmediate(callReported, f, args, 'a function called with callFromThread');
     else postCall(f, args);
   },
   isInIOThread(): boolean {

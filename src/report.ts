@@ -16,3 +16,22 @@ export function reportError(target: EventEmitter, error: unknown, context: strin
 export function reportToStderr(error: unknown, context: string): void {
   process.stderr.write(`reactor-threads: ${context} failed:\n${inspect(error)}\n`);
 }
+
+/**
+ * Calls `f(...args)` fire-and-forget: a throw, or a rejection of what it
+ * returns, goes to stderr under `context`, never to the process's
+ * uncaught-exception or unhandled-rejection handlers.
+ */
+export function callReported(f: (...args: never[]) => unknown, args: readonly unknown[], context: string): void {
+  let result: unknown;
+  try {
+    result = (f as (...a: unknown[]) => unknown)(...args);
+  } catch (e) {
+    reportToStderr(e, context);
+    return;
+  }
+  if ((typeof result === 'object' || typeof result === 'function') && result !== null
+    && typeof (result as { then?: unknown }).then === 'function') {
+    Promise.resolve(result).then(undefined, (e: unknown) => reportToStderr(e, context));
+  }
+}
