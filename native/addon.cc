@@ -97,7 +97,7 @@ void PutF64(uint8_t* p, double v) { std::memcpy(p, &v, 8); }
 
 // Inbox batch layout, per message (little endian; src/wire.ts reads it):
 //   f64 id | u32 kind | u32 status | u32 ref | u32 byte length |
-//   u32 transfer count | u32 reserved | payload bytes
+//   u32 transfer count | u32 sender | payload bytes
 constexpr size_t kMessageHeader = 32;
 // Task batch layout, per task:
 //   f64 task id | u32 function id | u32 byte length | u32 transfer count |
@@ -164,7 +164,7 @@ bool DrainBatch(napi_env env, Reactor* reactor, bool* work, Batch* out) {
           PutU32(p + 16, m.ref);
           PutU32(p + 20, static_cast<uint32_t>(m.frame.bytes.size()));
           PutU32(p + 24, static_cast<uint32_t>(m.frame.transfers.size()));
-          PutU32(p + 28, 0);
+          PutU32(p + 28, m.sender);
         },
         out);
   }
@@ -580,11 +580,14 @@ Napi::Value InternedFunction(const Napi::CallbackInfo& info) {
 // bridgePost(target, refKind, ref, payload, transfers?) -> posted.
 // callFromThread: queues the call and returns at once.
 Napi::Value BridgePost(const Napi::CallbackInfo& info) {
+  EnvState* state = State(info.Env());
+  if (!Check(info, state->reactor != nullptr, "init() first")) return {};
   auto target = Registry::Get().FindReactor(U32(info, 0));
   Frame frame;
   if (!ReadFrame(info, 3, 4, &frame)) return {};
   bool ok = target && target->Post(Message{MessageKind::kCall, U32(info, 1),
-                                           U32(info, 2), 0, std::move(frame)});
+                                           U32(info, 2), 0, std::move(frame),
+                                           state->reactor->id()});
   return Napi::Boolean::New(info.Env(), ok);
 }
 
@@ -646,7 +649,8 @@ Napi::Value BridgeCall(const Napi::CallbackInfo& info) {
   }
   uint64_t started = MonotonicNs();
   if (!target->Post(Message{MessageKind::kCall, U32(info, 1), U32(info, 2),
-                            static_cast<double>(slot->id()), std::move(frame)})) {
+                            static_cast<double>(slot->id()), std::move(frame),
+                            state->reactor->id()})) {
     Registry::Get().CloseCall(slot);
     return bare(CallStatus::kReactorGone);
   }

@@ -310,10 +310,12 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
 
 bool Pool::Complete(uint32_t thread_id, double task_id, uint32_t status,
                     Frame&& result) {
+  uint32_t sender = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = threads_.find(thread_id);
     if (it != threads_.end()) {
+      if (it->second.reactor) sender = it->second.reactor->id();
       auto held = it->second.held.find(task_id);
       if (held != it->second.held.end()) {
         times_.run.Record(MonotonicNs() - held->second.taken_ns);
@@ -322,8 +324,8 @@ bool Pool::Complete(uint32_t thread_id, double task_id, uint32_t status,
     }
     if (status == 0) completed_ += 1; else failed_ += 1;
   }
-  return owner_->Post(
-      Message{MessageKind::kTaskResult, status, id_, task_id, std::move(result)});
+  return owner_->Post(Message{MessageKind::kTaskResult, status, id_, task_id,
+                              std::move(result), sender});
 }
 
 void Pool::Requeue(uint32_t thread_id, Task&& task) {

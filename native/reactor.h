@@ -41,12 +41,16 @@ enum class MessageKind : uint32_t {
 // One item in a reactor's inbox. Posted by any thread, moved into the
 // owner's drain batch, freed on the owner thread after delivery. One inbox
 // per reactor, so what one thread posts arrives in the order it was posted.
+// `sender` is the posting thread's reactor id for calls and task results
+// (0 for signals from the pool itself): the serving side keeps one FIFO
+// per sender when it must hold a call back (src/loop.ts).
 struct Message {
   MessageKind kind;
   uint32_t status;
   uint32_t ref;
   double id;
   Frame frame;
+  uint32_t sender = 0;
 };
 
 class Reactor {

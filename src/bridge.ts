@@ -234,7 +234,12 @@ function invoke(callId: number, f: Function, m: InboxMessage): void {
   }
 }
 
-function serveCall(m: InboxMessage): void {
+/**
+ * Serves one call. When its function must load first, returns a Promise
+ * that settles once the call ran: the reactor holds the sender's later
+ * messages until then (src/loop.ts), so they keep their order.
+ */
+function serveCall(m: InboxMessage): Promise<void> | undefined {
   const callId = m.id;
   served++;
   if (callId !== 0) unanswered++;
@@ -242,11 +247,14 @@ function serveCall(m: InboxMessage): void {
     const f = callableFor(m.ref);
     if (!f) reply(callId, false, new CallableReleasedError());
     else invoke(callId, f, m);
-    return;
+    return undefined;
   }
   const f = internedFunction(m.ref);
-  if (typeof f === 'function') invoke(callId, f, m);
-  else f.then((g) => invoke(callId, g, m), (e: unknown) => reply(callId, false, e));
+  if (typeof f === 'function') {
+    invoke(callId, f, m);
+    return undefined;
+  }
+  return f.then((g) => invoke(callId, g, m), (e: unknown) => reply(callId, false, e));
 }
 
 function makeProxy(target: readonly [number, number]): Function {

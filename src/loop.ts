@@ -15,7 +15,8 @@ export interface ResultSink {
 const sinks = new Map<number, ResultSink>();
 let onWork: (() => void) | undefined;
 let onCancelTask: ((taskId: number) => void) | undefined;
-let onCall: ((message: InboxMessage) => void) | undefined;
+/** Serves a call; returns a Promise when it waits for its function to load (settles once served). */
+let onCall: ((message: InboxMessage) => Promise<void> | undefined) | undefined;
 /** How many calls served here still owe their answer (set by the bridge). */
 let unanswered: () => number = () => 0;
 let inflight = 0;
@@ -42,27 +43,56 @@ function awaitNextCall(): void {
   if (hit) drainNow();
 }
 
+/**
+ * Senders whose messages wait behind a call of theirs that is loading its
+ * function on this reactor: one FIFO per sender, so that what a thread
+ * sends (calls, then its task results) is handled in the order it was
+ * sent (DESIGN.md section 1), while other senders go on.
+ */
+const heldBack = new Map<number, InboxMessage[]>();
+
+/** Handles one message now, or queues it behind its sender's held-back call. */
+function dispatch(m: InboxMessage): void {
+  const queue = m.sender === 0 ? undefined : heldBack.get(m.sender);
+  if (queue) {
+    queue.push(m);
+    return;
+  }
+  try {
+    if (m.kind === MessageKind.Call) {
+      const loading = onCall?.(m);
+      if (loading) holdBack(m.sender, loading);
+      return;
+    }
+    if (m.kind === MessageKind.CancelTask) {
+      onCancelTask?.(m.id);
+      return;
+    }
+    // Results and demand of a pool that was destroyed meanwhile are dropped.
+    sinks.get(m.ref)?.deliver(m);
+  } catch (e) {
+    // A sink reports its own errors; this is a bug, and must not stop
+    // the rest of the batch.
+    process.emitWarning(`reactor-threads: delivering a message failed: ${String(e)}`);
+  }
+}
+
+function holdBack(sender: number, until: Promise<void>): void {
+  heldBack.set(sender, []);
+  void until.then(() => {
+    const queue = heldBack.get(sender)!;
+    heldBack.delete(sender);
+    // In order; a later call that must load in turn holds the rest again.
+    for (const m of queue) dispatch(m);
+  });
+}
+
 function onWake(batch: Buffer | undefined, transfers: ArrayBuffer[] | undefined, work: boolean): void {
   let served = false;
   if (batch) {
     for (const m of readInbox(batch, transfers)) {
-      try {
-        if (m.kind === MessageKind.Call) {
-          onCall?.(m);
-          served = true;
-          continue;
-        }
-        if (m.kind === MessageKind.CancelTask) {
-          onCancelTask?.(m.id);
-          continue;
-        }
-        // Results and demand of a pool that was destroyed meanwhile are dropped.
-        sinks.get(m.ref)?.deliver(m);
-      } catch (e) {
-        // A sink reports its own errors; this is a bug, and must not stop
-        // the rest of the batch.
-        process.emitWarning(`reactor-threads: delivering a result failed: ${String(e)}`);
-      }
+      if (m.kind === MessageKind.Call) served = true;
+      dispatch(m);
     }
   }
   if (work && onWork) onWork();
@@ -97,7 +127,7 @@ export function removeSink(poolId: number): void {
 }
 
 /** The bridge (src/bridge.ts): serves calls that threads make on this reactor. */
-export function setCallHandler(handler: (message: InboxMessage) => void, pendingAnswers: () => number): void {
+export function setCallHandler(handler: (message: InboxMessage) => Promise<void> | undefined, pendingAnswers: () => number): void {
   onCall = handler;
   unanswered = pendingAnswers;
 }

@@ -6,8 +6,8 @@
 import { availableParallelism } from 'node:os';
 import { postCall, servesItself } from './bridge.js';
 import { keepCallable, releaseCallable } from './callables.js';
-import type { AnyFunction, TaskFunction } from './functions.js';
-import { callReported } from './report.js';
+import { describe, isModuleFunction, loadFunction, type AnyFunction, type TaskFunction } from './functions.js';
+import { callReported, reportToStderr } from './report.js';
 import { ThreadPool } from './threadpool.js';
 
 export interface Reactor {
@@ -18,16 +18,18 @@ export interface Reactor {
   /** Runs `f(...args)` on this thread's pool, fire-and-forget (errors to the pool's 'error' listeners, else stderr). */
   callInThread<F extends AnyFunction>(f: TaskFunction<F>, ...args: Parameters<F>): void;
   /**
-   * Runs `f(...args)` on the reactor's loop without waiting. On the
-   * reactor's own thread it is scheduled for the loop's next turn
-   * (setImmediate), in the current async context. From another thread it
+   * Runs `f(...args)` on the reactor's loop without waiting. `f` is a
+   * function, a reactor callable's proxy or a fromModule() reference. On
+   * the reactor's own thread it is scheduled for the loop's next turn
+   * (setImmediate), in the current async context, its arguments passed
+   * as they are; calls made there run in the order they were made. From another thread it
    * goes to the reactor this thread serves; calls from one thread run in
    * the order they were made, and before that thread's later task
-   * results. `f` may be a reactor callable's proxy. An error thrown by
+   * results. An error thrown by
    * `f` (or a rejection of the Promise it returns) is written to the
    * reactor's stderr, on either path.
    */
-  callFromThread<A extends unknown[]>(f: (...args: A) => unknown, ...args: A): void;
+  callFromThread<F extends AnyFunction>(f: TaskFunction<F>, ...args: Parameters<F>): void;
   /** True only on a thread that serves itself (the main thread). */
   isInIOThread(): boolean;
   /**
@@ -38,6 +40,25 @@ export interface Reactor {
   keepCallable<F extends Function>(f: F): F;
   /** Ends keepCallable(f); returns false if `f` was not kept. */
   releaseCallable(f: Function): boolean;
+}
+
+const OWN_CALL = 'a function called with callFromThread';
+/** Set while an own-thread call waits for its module to load: later calls queue behind it. */
+let ownCallsTail: Promise<void> | undefined;
+
+/** callFromThread on the reactor's own thread: next turn, in order, failures to stderr. */
+function callOnOwnThread(f: TaskFunction, args: readonly unknown[]): void {
+  if (typeof f === 'function' && !ownCallsTail) {
+    setImmediate(callReported, f, args, OWN_CALL);
+    return;
+  }
+  const loading = typeof f === 'function' ? f : loadFunction(describe(f));
+  const tail: Promise<void> = (ownCallsTail ?? Promise.resolve())
+    .then(() => loading)
+    .then((g) => new Promise<void>((ran) => setImmediate(() => { callReported(g as AnyFunction, args, OWN_CALL); ran(); })),
+      (e: unknown) => reportToStderr(e, OWN_CALL));
+  ownCallsTail = tail;
+  void tail.then(() => { if (ownCallsTail === tail) ownCallsTail = undefined; });
 }
 
 let pool: ThreadPool | undefined;
@@ -66,8 +87,10 @@ export const reactor: Reactor = {
     this.getThreadPool().callInThread(f, ...args);
   },
   callFromThread(f, ...args) {
-    if (typeof f !== 'function') throw new TypeError('callFromThread(f): f must be a function');
-    if (servesItself()) setImmediate(callReported, f, args, 'a function called with callFromThread');
+    if (typeof f !== 'function' && !isModuleFunction(f)) {
+      throw new TypeError('callFromThread(f): f must be a function or a fromModule() reference');
+    }
+    if (servesItself()) callOnOwnThread(f, args);
     else postCall(f, args);
   },
   isInIOThread(): boolean {

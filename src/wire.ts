@@ -40,6 +40,8 @@ export interface InboxMessage {
   status: number;
   ref: number;
   id: number;
+  /** The posting thread's reactor id for calls and task results; 0 for the pool's own signals. */
+  sender: number;
   payload: Buffer;
   transfers: ArrayBuffer[] | undefined;
 }
@@ -64,6 +66,7 @@ export function* readInbox(batch: Buffer, transfers: ArrayBuffer[] | undefined):
       kind: batch.readUInt32LE(off + 8) as MessageKind,
       status: batch.readUInt32LE(off + 12),
       ref: batch.readUInt32LE(off + 16),
+      sender: batch.readUInt32LE(off + 28),
       payload: batch.subarray(start, start + len),
       transfers: nt ? transfers!.slice(ti, ti + nt) : undefined,
     };

@@ -2,6 +2,7 @@
 // call back into the reactor they serve.
 import { threadId } from 'node:worker_threads';
 import { blockingCallFromThread, fromModule, reactor, threadable } from 'reactor-threads';
+import { logOnReactor } from './reactor-log.cjs';
 
 /** Runs on the reactor: adds, and says where it ran. */
 export const addOnReactor = threadable(function addOnReactor(a: number, b: number): { sum: number; threadId: number } {
@@ -68,6 +69,16 @@ export const callReactorWithOwnFunction = threadable(function callReactorWithOwn
 export const fireCalls = threadable(function fireCalls(record: (i: number) => void, n: number): number {
   for (let i = 0; i < n; i++) reactor.callFromThread(record, i);
   return n;
+});
+
+/**
+ * In a thread: a callFromThread whose function the reactor must import
+ * first, then one through a reactor callable, then the task's result.
+ */
+export const callsThatLoadFirst = threadable(function callsThatLoadFirst(record: (s: string) => void): string {
+  reactor.callFromThread(logOnReactor, 'first, loaded on the reactor');
+  reactor.callFromThread(record, 'second');
+  return 'the result';
 });
 
 /** In a thread: calls a reactor callable found anywhere in its argument. */
