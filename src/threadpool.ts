@@ -189,7 +189,7 @@ export class ThreadPool extends EventEmitter {
       // A thread's last results can still be in the inbox when its exit
       // event arrives: deliver them before the pool's sink goes away.
       drainNow();
-      for (const id of [...this.#pending.keys()]) {
+      for (const id of [...this.#pending.keys(), ...this.#taskHandles.keys()]) {
         this.#settle(id, false, new PoolStoppedError('the pool stopped before the task settled'));
       }
       removeSink(this.#poolId);
@@ -288,22 +288,20 @@ export class ThreadPool extends EventEmitter {
   }
 
   /**
-   * Internal: withdraw a task. A queued one is removed and settled with
-   * `reason` (true). One a thread holds is asked to abort (its signal
-   * fires); if it is still running after cancelGrace, its thread is
-   * terminated and replaced (false: the caller settles its own side).
+   * Internal: withdraw a task, settling it with `reason` through the one
+   * settle path. A queued one is removed and never runs. One a thread
+   * holds is asked to abort (its signal fires); its caller has its answer
+   * now, its later result is dropped, and if it still runs after
+   * cancelGrace its thread is terminated and replaced. A task that already
+   * completed (its result on its way) is left to that result.
    */
-  [kCancel](taskId: number, reason: unknown): boolean {
-    if (this.#destroyed) return false;
+  [kCancel](taskId: number, reason: unknown): void {
+    if (this.#destroyed || !this.#pending.has(taskId)) return;
     const r = native.poolCancel(this.#poolId, taskId);
-    if (r === 0) return false;
+    if (r === 0) return;
     this.#cancelled++;
-    if (r === 1) {
-      this.#settle(taskId, false, reason);
-      return true;
-    }
-    this.#terminateIfStillRunning(taskId, r - 1);
-    return false;
+    this.#settle(taskId, false, reason, r === 1);
+    if (r > 1) this.#terminateIfStillRunning(taskId, r - 1);
   }
 
   #terminateIfStillRunning(taskId: number, threadId: number): void {
@@ -311,7 +309,8 @@ export class ThreadPool extends EventEmitter {
     if (!Number.isFinite(grace)) return;
     setTimeout(() => {
       const handle = this.#threads.get(threadId);
-      if (!this.#pending.has(taskId) || !handle) return;
+      // Settled already: native alone knows whether a thread still runs it.
+      if (!handle || this.#destroyed || native.poolTakenAt(this.#poolId, taskId) === 0) return;
       handle.terminatedBecause = `a cancelled task ignored its signal for ${grace} ms`;
       void handle.worker.terminate();
     }, grace).unref();
@@ -320,10 +319,10 @@ export class ThreadPool extends EventEmitter {
   /**
    * Internal: the call's timeouts. queueTimeout counts from now and
    * withdraws a task still queued; runTimeout counts from the moment a
-   * thread takes the task, then cancels it as [kCancel] does. `sink` gets
-   * a TaskTimeoutError either way.
+   * thread takes the task, then cancels it as [kCancel] does. Either
+   * settles the task with a TaskTimeoutError.
    */
-  [kTimeouts](taskId: number, sink: TaskSink, queueTimeout: number | undefined, runTimeout: number | undefined): void {
+  [kTimeouts](taskId: number, queueTimeout: number | undefined, runTimeout: number | undefined): void {
     if (queueTimeout !== undefined) {
       setTimeout(() => {
         if (!this.#destroyed && this.#pending.has(taskId) && native.poolCancel(this.#poolId, taskId, true) === 1) {
@@ -340,10 +339,7 @@ export class ThreadPool extends EventEmitter {
       if (takenAt === 0) { setTimeout(check, Math.min(runTimeout, 10)).unref(); return; }
       const left = takenAt + runTimeout - native.now();
       if (left > 0) { setTimeout(check, Math.ceil(left)).unref(); return; }
-      const r = native.poolCancel(this.#poolId, taskId);
-      this.#cancelled++;
-      sink.settle(false, new TaskTimeoutError('run', runTimeout));
-      if (r > 1) this.#terminateIfStillRunning(taskId, r - 1);
+      this[kCancel](taskId, new TaskTimeoutError('run', runTimeout));
     };
     setTimeout(check, Math.min(runTimeout, 10)).unref();
   }
@@ -410,15 +406,23 @@ export class ThreadPool extends EventEmitter {
     this.emit('drain');
   }
 
-  #settle(taskId: number, ok: boolean, value: unknown): void {
+  /**
+   * The one path by which a task ends for its caller: its sink is answered
+   * once and the loop's hold released. With `taskOver` false (a running
+   * task its caller gave up on) the reactor callables it carries stay
+   * callable until its thread is done with it: its result, or its death.
+   */
+  #settle(taskId: number, ok: boolean, value: unknown, taskOver = true): void {
+    if (taskOver) {
+      const handles = this.#taskHandles.get(taskId);
+      if (handles) {
+        this.#taskHandles.delete(taskId);
+        releaseHandles(handles);
+      }
+    }
     const sink = this.#pending.get(taskId);
     if (!sink) return;
     this.#pending.delete(taskId);
-    const handles = this.#taskHandles.get(taskId);
-    if (handles) {
-      this.#taskHandles.delete(taskId);
-      releaseHandles(handles);
-    }
     release();
     sink.settle(ok, value);
   }

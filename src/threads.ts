@@ -119,21 +119,20 @@ function runChecked<R>(r: unknown, threadpool: unknown, f: unknown, args: unknow
     const signal = options?.signal;
     if (signal?.aborted) throw new CancelledError(signal.reason);
     if (threadpool instanceof ThreadPool) {
-      const settle = (ok: boolean, value: unknown): void => {
-        signal?.removeEventListener('abort', onAbort);
-        if (ok) resolve(value as R); else reject(value);
+      const sink: TaskSink = {
+        settle(ok: boolean, value: unknown): void {
+          signal?.removeEventListener('abort', onAbort);
+          if (ok) resolve(value as R); else reject(value);
+        },
       };
-      const sink = { settle };
       const affinity = options?.affinity === undefined ? undefined : String(options.affinity);
       const id = threadpool[kSubmit](f, args, sink, false, affinity);
       if (id && (options?.queueTimeout !== undefined || options?.runTimeout !== undefined)) {
-        threadpool[kTimeouts](id, sink, options.queueTimeout, options.runTimeout);
+        threadpool[kTimeouts](id, options.queueTimeout, options.runTimeout);
       }
+      // Queued or running: the pool withdraws it and settles the sink.
       function onAbort(): void {
-        // Still queued: withdrawn and never run. Taken: settled now, the
-        // thread's result is dropped when it arrives.
-        if (!threadpool || !(threadpool instanceof ThreadPool)) return;
-        if (!threadpool[kCancel](id, new CancelledError(signal!.reason))) settle(false, new CancelledError(signal!.reason));
+        (threadpool as ThreadPool)[kCancel](id, new CancelledError(signal!.reason));
       }
       if (signal && id) signal.addEventListener('abort', onAbort, { once: true });
       return;
@@ -142,12 +141,15 @@ function runChecked<R>(r: unknown, threadpool: unknown, f: unknown, args: unknow
       || typeof (threadpool as ThreadPoolLike).callInThreadWithCallback !== 'function') {
       throw new TypeError('threadpool must have a callInThreadWithCallback(onResult, f, ...args) method');
     }
+    // A user's own pool: the first of its callback and the signal settles.
     let settled = false;
-    signal?.addEventListener('abort', () => {
-      if (!settled) { settled = true; reject(new CancelledError(signal.reason)); }
-    }, { once: true });
+    const onAbort = (): void => {
+      if (!settled) { settled = true; reject(new CancelledError(signal!.reason)); }
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     const userPool = threadpool as { callInThreadWithCallback(...a: unknown[]): void };
     userPool.callInThreadWithCallback((ok: boolean, value: unknown) => {
+      signal?.removeEventListener('abort', onAbort);
       if (settled) return;
       settled = true;
       if (ok) resolve(value as R); else reject(value);

@@ -1,12 +1,14 @@
 // deferToThread.with({ signal }): a queued call is withdrawn, a running
 // one settles at once; the options carrier validates what it is given.
 import test from 'ava';
+import { getEventListeners } from 'node:events';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CancelledError, currentTask, deferToThread, deferToThreadPool, reactor, TaskTimeoutError, ThreadPool } from 'reactor-threads';
+import { CancelledError, currentTask, deferToThread, deferToThreadPool, reactor, TaskTimeoutError, ThreadPool, type OnResult } from 'reactor-threads';
 import { add, appendLine, ignoreAbort, sleep, waitForAbort } from './_fixtures/tasks.cjs';
 import { waitFor } from './_helpers/wait.js';
+import { fixture, runChild } from './_helpers/child.js';
 
 test('an already aborted signal rejects with CancelledError and runs nothing', async (t) => {
   const err = await t.throwsAsync(deferToThread.with({ signal: AbortSignal.abort('no') })(add, 1, 2), { instanceOf: CancelledError });
@@ -102,4 +104,20 @@ test('queueTimeout withdraws a call still queued when it passes; it never runs',
 
 test('currentTask() outside a task throws', (t) => {
   t.throws(() => currentTask(), { message: /inside a task/ });
+});
+
+test('a run timeout settles through the pool: counted once, and the process exits without waiting for the abandoned task', async (t) => {
+  const r = await runChild(fixture('exit-after-run-timeout.mjs'), [], 15_000);
+  t.false(r.timedOut, `the process stayed alive for the abandoned task: ${r.stdout} ${r.stderr}`);
+  t.is(r.code, 0, r.stderr);
+  t.deepEqual(JSON.parse(r.stdout), { timeout: 'TaskTimeoutError', cancelled: 'CancelledError', count: 2 });
+});
+
+test('a user pool\'s call removes its abort listener once it settles', async (t) => {
+  const mine = {
+    callInThreadWithCallback(onResult: OnResult<unknown>): void { setImmediate(() => onResult(true, 3)); },
+  };
+  const controller = new AbortController();
+  t.is(await deferToThreadPool.with({ signal: controller.signal })(reactor, mine, add, 1, 2), 3);
+  t.is(getEventListeners(controller.signal, 'abort').length, 0);
 });
