@@ -4,12 +4,15 @@
 // module and a CommonJS program call deferToThread and
 // blockingCallFromThread, and TypeScript consumers type-check against the
 // shipped declarations under moduleResolution node16, nodenext and bundler.
-// Also checks the tarball's file list. Run: npm run test:install.
+// Also checks the tarball's file list, and that each packed prebuild is
+// the binary its manifest.json describes, built from the packed native
+// sources (scripts/prebuild-manifest.mjs). Run: npm run test:install.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync, existsSync, rmSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MANIFEST, compareManifest, describeSources, worktreeSources } from './prebuild-manifest.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const work = mkdtempSync(join(tmpdir(), 'rt-install-'));
@@ -26,6 +29,9 @@ const tarball = join(work, packed.filename);
 check(files.includes('dist/index.js') && files.includes('dist/index.mjs') && files.includes('dist/index.d.ts')
   && files.includes('dist/index.d.mts') && files.includes('dist/worker.js'), 'the tarball has the compiled JavaScript and declarations');
 check(files.some((f) => /^prebuilds\/linux-x64\/.+\.node$/.test(f)), 'the tarball has the linux-x64 prebuild');
+const packedPlatforms = [...new Set(files.filter((f) => /^prebuilds\/[^/]+\/.+\.node$/.test(f)).map((f) => f.split('/')[1]))];
+const unlisted = packedPlatforms.filter((p) => !files.includes(`prebuilds/${p}/${MANIFEST}`));
+check(unlisted.length === 0, `each packed prebuild has its ${MANIFEST}${unlisted.length ? `; missing for ${unlisted.join(', ')}` : ''}`);
 check(files.includes('binding.gyp') && files.includes('native/addon.cc') && files.includes('native/pool.h'),
   'the tarball has binding.gyp and the native sources, for the fallback build');
 check(files.includes('README.md') && files.includes('LICENSE'), 'the tarball has README.md and LICENSE');
@@ -88,6 +94,22 @@ for (const mode of ['normal', 'ignore-scripts']) {
     continue;
   }
   check(!existsSync(join(app, 'node_modules/reactor-threads/build')), `(${mode}) nothing was compiled`);
+  if (mode === 'normal') {
+    // What a user can verify: the binaries were built from the sources
+    // shipped beside them (node-addon-api as the manifest says; the
+    // lockfile's version is npm run test:prebuilds' business).
+    const pkg = join(app, 'node_modules/reactor-threads');
+    for (const platform of readdirSync(join(pkg, 'prebuilds'))) {
+      const dir = join(pkg, 'prebuilds', platform);
+      const binaries = new Map(readdirSync(dir).filter((f) => f.endsWith('.node')).map((f) => [f, readFileSync(join(dir, f))]));
+      const text = existsSync(join(dir, MANIFEST)) ? readFileSync(join(dir, MANIFEST), 'utf8') : null;
+      let addonApi = null;
+      try { addonApi = JSON.parse(text)?.sources?.['node-addon-api'] ?? null; } catch {}
+      const { problems } = compareManifest(platform, text, binaries, describeSources(worktreeSources(pkg), addonApi));
+      check(problems.length === 0, `prebuilds/${platform} is the binary its manifest describes, built from the packed sources`
+        + `${problems.length ? `:\n    ${problems.join('\n    ')}` : ''}`);
+    }
+  }
   writeFileSync(join(app, 'main.mjs'), esm);
   writeFileSync(join(app, 'tasks.mjs'), tasks);
   writeFileSync(join(app, 'main.cjs'), cjs);
