@@ -408,6 +408,15 @@ Napi::Value PoolTaskStarted(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// poolTaskLoading(id, threadId, taskId, loading): the task this thread
+// starts next waits for its function to load (or no longer does).
+Napi::Value PoolTaskLoading(const Napi::CallbackInfo& info) {
+  if (auto pool = Registry::Get().FindPool(U32(info, 0)))
+    pool->MarkLoading(U32(info, 1), info[2].As<Napi::Number>().DoubleValue(),
+                      info[3].ToBoolean().Value());
+  return info.Env().Undefined();
+}
+
 // poolClearQueue(id) -> ids of the queued tasks, now removed.
 Napi::Value PoolClearQueue(const Napi::CallbackInfo& info) {
   auto pool = PoolArg(info, 0);
@@ -742,6 +751,7 @@ Napi::Object Initialize(Napi::Env env, Napi::Object exports) {
   fn("poolRecycle", PoolRecycle);
   fn("poolRequeue", PoolRequeue);
   fn("poolTaskStarted", PoolTaskStarted);
+  fn("poolTaskLoading", PoolTaskLoading);
   fn("poolStop", PoolStop);
   fn("poolSetBounds", PoolSetBounds);
   fn("poolCounts", PoolCountsJs);

@@ -143,7 +143,9 @@ uint32_t Pool::Cancel(double task_id, bool queued_only) {
     }
     if (queued_only) return 0;
     for (auto& kv : threads_) {
-      if (kv.second.held.count(task_id) == 0) continue;
+      auto h = kv.second.held.find(task_id);
+      if (h == kv.second.held.end()) continue;
+      h->second.cancelled = true;
       holder = kv.second.reactor;
       holder_id = kv.first;
       break;
@@ -198,16 +200,19 @@ std::vector<double> Pool::RemoveThread(uint32_t thread_id, bool* attached,
   bool running_found = false;
   std::vector<Task> back;
   for (auto& [id, h] : order) {
-    if (h->started) {
+    bool ran = h->started || (!running_found && !h->loading);
+    // Tasks start in take order: once one is running or loading, none
+    // after it has started (but for the async ones, marked started).
+    if (!h->started) running_found = true;
+    bool retry = !ran && !h->cancelled && h->rerunnable && !stopping_ &&
+                 (!h->loading || h->lost_while_loading == 0);
+    if (!retry) {
       died.push_back(id);
-    } else if (!running_found) {
-      running_found = true;  // the oldest unmarked task was running
-      died.push_back(id);
-    } else if (h->rerunnable && !stopping_) {
-      back.push_back(Task{id, h->fn_id, Frame{std::move(h->bytes), {}}, h->enqueued_ns});
-    } else {
-      died.push_back(id);
+      continue;
     }
+    back.push_back(Task{id, h->fn_id, Frame{std::move(h->bytes), {}},
+                        h->enqueued_ns,
+                        h->lost_while_loading + (h->loading ? 1u : 0u)});
   }
   // Tasks queued for this thread (affinity) go back to everyone, after
   // the ones it had taken, which were ahead of them.
@@ -226,6 +231,14 @@ void Pool::MarkStarted(uint32_t thread_id, double task_id) {
   if (it == threads_.end()) return;
   auto h = it->second.held.find(task_id);
   if (h != it->second.held.end()) h->second.started = true;
+}
+
+void Pool::MarkLoading(uint32_t thread_id, double task_id, bool loading) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = threads_.find(thread_id);
+  if (it == threads_.end()) return;
+  auto h = it->second.held.find(task_id);
+  if (h != it->second.held.end()) h->second.loading = loading;
 }
 
 void Pool::AttachThread(uint32_t thread_id, std::shared_ptr<Reactor> reactor) {
@@ -269,6 +282,7 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
           h.seq = next_seq_++;
           h.fn_id = t.fn_id;
           h.enqueued_ns = t.enqueued_ns;
+          h.lost_while_loading = t.lost_while_loading;
           if (t.frame.transfers.empty() && t.frame.bytes.size() <= kKeepBytesUpTo) {
             h.rerunnable = true;
             h.bytes = t.frame.bytes;

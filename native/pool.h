@@ -29,11 +29,17 @@
 
 namespace rt {
 
+// A queued task. Owned by the pool's queue (under Pool::mu_) until a
+// thread takes it; Take() moves it into that thread's batch, freed on the
+// pool thread once written to JS.
 struct Task {
   double id;
   uint32_t fn_id;
   Frame frame;
   uint64_t enqueued_ns;
+  // Threads that died while this task waited for its function to load
+  // (it never ran there): it is re-run once, then counts as died.
+  uint32_t lost_while_loading = 0;
 };
 
 
@@ -94,15 +100,22 @@ class Pool {
   // puts the tasks it took but never started back at the front of the
   // queue (in their order) and returns the ids of those it had started,
   // which died with it and which the caller must settle. A thread starts
-  // its tasks in the order it took them, and marks the ones that go async
-  // (MarkStarted), so the oldest unmarked one was running; the rest had
-  // not started. A task that moved buffers, or whose bytes were too big to
-  // keep a copy of, cannot be re-run and counts as died. *attached: false
-  // if the thread died while starting.
+  // its tasks in the order it took them (src/worker.ts), marks the ones
+  // that go async (MarkStarted), and marks the one that waits for its
+  // function to load (MarkLoading): the oldest unmarked one was running,
+  // unless a loading one comes first, in which case none was; the rest
+  // had not started. A task that moved buffers, or whose bytes were too
+  // big to keep a copy of, cannot be re-run and counts as died; so does a
+  // task whose load was cut short by a death twice (its module may be
+  // what kills threads), and a task whose caller cancelled it. *attached: false if the thread died while
+  // starting.
   uint32_t AddThread();
   std::vector<double> RemoveThread(uint32_t thread_id, bool* attached, uint32_t* requeued);
   // Pool thread: a task it took is now running asynchronously.
   void MarkStarted(uint32_t thread_id, double task_id);
+  // Pool thread: the task it starts next waits for its function to load
+  // (true), or has it and runs now (false).
+  void MarkLoading(uint32_t thread_id, double task_id, bool loading);
   // Any thread: the started thread binds its own reactor for wake-ups.
   void AttachThread(uint32_t thread_id, std::shared_ptr<Reactor> reactor);
 
@@ -156,6 +169,9 @@ class Pool {
     uint64_t seq;                // take order
     uint32_t fn_id;
     bool started = false;        // went async (MarkStarted)
+    bool loading = false;        // waits for its function (MarkLoading)
+    bool cancelled = false;      // its caller gave up on it: never re-run
+    uint32_t lost_while_loading = 0;
     bool rerunnable = false;     // its bytes are kept below
     std::vector<uint8_t> bytes;  // a copy, to re-queue it if its thread dies
     uint64_t enqueued_ns;

@@ -38,6 +38,8 @@ export interface NativeBinding {
   poolRemoveThread(poolId: number, threadId: number): { died: number[]; requeued: number; attached: boolean };
   /** The task went async in its thread (it counts as started if the thread dies). */
   poolTaskStarted(poolId: number, threadId: number, taskId: number): void;
+  /** The task this thread starts next waits for its function to load (or, false, runs now). */
+  poolTaskLoading(poolId: number, threadId: number, taskId: number, loading: boolean): void;
   /** Removes every queued task; their ids. */
   poolClearQueue(poolId: number): number[];
   poolAttach(poolId: number, threadId: number): void;

@@ -470,13 +470,19 @@ export class ThreadPool extends EventEmitter {
   #threadExited(handle: ThreadHandle, code: number): void {
     this.#threads.delete(handle.threadId);
     // Tasks it took but never started are back in the queue; these died with it.
-    const { died: held, attached } = native.poolRemoveThread(this.#poolId, handle.threadId);
+    const removed = native.poolRemoveThread(this.#poolId, handle.threadId);
+    const { died: held, attached } = removed;
     if (attached) {
       this.#startFailures = 0;
     } else if (++this.#startFailures >= 3) {
       this.#cannotStartThreads(handle.error ?? new Error(`a pool thread exited with code ${code} while starting`));
     }
-    if (held.length > 0 || handle.error !== undefined || handle.terminatedBecause) this.#threadsDied++;
+    // A thread that was not done (it held tasks, or ended by an error, a
+    // termination or a non-zero exit) died; one that chose to exit did not.
+    const { requeued } = removed;
+    if (held.length > 0 || requeued > 0 || code !== 0 || handle.error !== undefined || handle.terminatedBecause) {
+      this.#threadsDied++;
+    }
     if (held.length > 0) {
       const why = handle.terminatedBecause ?? (handle.error !== undefined ? 'an uncaught error' : `exit code ${code}`);
       for (const id of held) {

@@ -25,7 +25,12 @@ const {
 const functions: (Function | Promise<Function> | undefined)[] = [];
 /** Their labels (the name a failure's stack gives at the thread boundary). */
 const labels: string[] = [];
+/** Tasks running asynchronously here (their Promise not settled yet). */
 let inflight = 0;
+/** Tasks this thread holds: running asynchronously, or taken and not started. */
+function holding(): number {
+  return inflight + notStarted.size;
+}
 let stopping = false;
 let idleTimer: NodeJS.Timeout | undefined;
 /** Batches run since this thread last returned to its loop. */
@@ -83,7 +88,10 @@ function settled(taskId: number): void {
   if (cancelled.size) cancelled.delete(taskId);
 }
 
-/** Tasks this thread took but has not started (its function may still be loading). */
+/**
+ * Tasks this thread took but has not started, in the order it took them
+ * (a Set iterates in insertion order): they start in that order.
+ */
 const notStarted = new Set<TaskMessage>();
 
 /**
@@ -144,22 +152,23 @@ function countCompleted(): void {
 function pull(): void {
   if (exiting) return;
   if (idleTimer) { clearTimeout(idleTimer); idleTimer = undefined; }
-  while (!stopping && inflight < concurrency) {
-    const room = meanRunMs > SLOW_TASK_MS ? 1 : concurrency - inflight;
-    const r = native.poolTake(poolId, threadId, room, inflight === 0 ? spinNs : 0);
+  // Tasks waiting behind a load take room too: a thread must not hoard.
+  while (!stopping && holding() < concurrency) {
+    const room = meanRunMs > SLOW_TASK_MS ? 1 : concurrency - holding();
+    const r = native.poolTake(poolId, threadId, room, holding() === 0 ? spinNs : 0);
     if (r === 0) {
       rounds = 0;
-      if (inflight === 0) armIdleTimer();
+      if (holding() === 0) armIdleTimer();
       return;
     }
     if (r === 1) { stopping = true; break; }
     if (r === 2) { retiring = true; break; }
     const [batch, transfers] = Array.isArray(r) ? r : [r, undefined];
     const started = performance.now();
-    const tasks = [...readTasks(batch, transfers)];
-    for (const t of tasks) notStarted.add(t);
-    for (const t of tasks) run(t);
-    meanRunMs = 0.8 * meanRunMs + 0.2 * ((performance.now() - started) / tasks.length);
+    let n = 0;
+    for (const t of readTasks(batch, transfers)) { notStarted.add(t); n++; }
+    runInOrder();
+    meanRunMs = 0.8 * meanRunMs + 0.2 * ((performance.now() - started) / n);
     if (++rounds >= MAX_ROUNDS) {
       // Let this thread's own timers and I/O run before the next batch.
       rounds = 0;
@@ -167,7 +176,7 @@ function pull(): void {
       return;
     }
   }
-  if ((stopping || retiring) && inflight === 0) exitThread();
+  if ((stopping || retiring) && holding() === 0) exitThread();
 }
 
 function armIdleTimer(): void {
@@ -182,13 +191,43 @@ function armIdleTimer(): void {
   idleTimer.unref();
 }
 
-function run(t: TaskMessage): void {
-  if (!notStarted.has(t)) return;  // handed back while its function loaded
-  const f = functions[t.fnId];
-  if (typeof f !== 'function') {
-    runWhenLoaded(t, f ?? load(t.fnId));
-    return;
+/**
+ * Starts the tasks this thread took, strictly in the order it took them:
+ * when the next one's function must load first, the rest wait for it.
+ * Native counts on that order to tell, if this thread dies, which task
+ * was running and which never started (Pool::RemoveThread).
+ */
+function runInOrder(): void {
+  if (awaitingLoad) return;
+  // A running task may hand the rest back (a blocking call): the set
+  // empties, and the loop ends.
+  for (const t of notStarted) {
+    const f = functions[t.fnId];
+    if (typeof f !== 'function') {
+      waitForLoad(t, f ?? load(t.fnId));
+      return;
+    }
+    run(t, f);
   }
+}
+
+/** The task this thread starts next, while its function loads. */
+let awaitingLoad: TaskMessage | undefined;
+
+function waitForLoad(t: TaskMessage, loading: Promise<Function>): void {
+  awaitingLoad = t;
+  native.poolTaskLoading(poolId, threadId, t.taskId, true);
+  loading.then(
+    () => { if (notStarted.has(t)) native.poolTaskLoading(poolId, threadId, t.taskId, false); },
+    (e: unknown) => { if (notStarted.delete(t)) fail(t.taskId, e, t.fnId); },
+  ).finally(() => {
+    awaitingLoad = undefined;
+    runInOrder();
+    pull();
+  });
+}
+
+function run(t: TaskMessage, f: Function): void {
   notStarted.delete(t);
   let result: unknown;
   running = t.taskId;
@@ -211,13 +250,6 @@ function run(t: TaskMessage): void {
   } else {
     succeed(t.taskId, result);
   }
-}
-
-function runWhenLoaded(t: TaskMessage, loading: Promise<Function>): void {
-  inflight++;
-  loading.then(
-    () => { inflight--; run(t); pull(); },
-    (e: unknown) => { inflight--; if (notStarted.delete(t)) fail(t.taskId, e, t.fnId); pull(); });
 }
 
 function load(fnId: number): Promise<Function> {

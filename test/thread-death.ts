@@ -2,8 +2,8 @@
 // other work is unaffected and the pool replaces the thread.
 import test from 'ava';
 import { waitFor } from './_helpers/wait.js';
-import { deferToThreadPool, reactor, ThreadDiedError, ThreadPool } from 'reactor-threads';
-import { appendLine, add, exhaustMemory, exitThread, overflowStack } from './_fixtures/tasks.cjs';
+import { deferToThreadPool, fromModule, reactor, ThreadDiedError, ThreadPool } from 'reactor-threads';
+import { appendLine, add, crashSoon, exhaustMemory, exitIf, exitThread, fail, overflowStack, spin } from './_fixtures/tasks.cjs';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,5 +62,47 @@ test('a stack overflow in a task is that task\'s RangeError; the thread lives on
   await t.throwsAsync(deferToThreadPool(reactor, pool, overflowStack, 0), { instanceOf: RangeError, message: /call stack/ });
   t.is(await deferToThreadPool(reactor, pool, add, 2, 2), 4);
   t.is(pool.stats().threadsDied, 0);
+  await pool.stop();
+});
+
+test('tasks of one batch start in the order taken, even when the first waits for its function to load', async (t) => {
+  // The thread has exitIf loaded, not fail: the failing task loads first,
+  // then runs and delivers its own error; only then does exitIf end the thread.
+  const pool = new ThreadPool({ maxThreads: 1 });
+  pool.start();
+  t.is(await deferToThreadPool(reactor, pool, exitIf, false), 'stayed');
+  const busy = deferToThreadPool(reactor, pool, spin, 50);
+  const boom = deferToThreadPool(reactor, pool, fail, 'its own error');
+  const exit = deferToThreadPool(reactor, pool, exitIf, true);
+  await t.throwsAsync(boom, { instanceOf: TypeError, message: 'its own error' });
+  const died = await t.throwsAsync(exit, { instanceOf: ThreadDiedError });
+  t.is((died as ThreadDiedError).exitCode, 7);
+  await busy;
+  t.is(pool.stats().threadsDied, 1, 'one thread died, once');
+  await pool.stop();
+});
+
+test('a task still loading its function when its thread dies runs on another thread', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1 });
+  pool.start();
+  await deferToThreadPool(reactor, pool, add, 0, 0);
+  const crash = deferToThreadPool(reactor, pool, crashSoon, 100);
+  const slow = deferToThreadPool(reactor, pool, fromModule<(x: number) => number>('./_fixtures/slow-to-load.mjs', 'doubled'), 21);
+  await t.throwsAsync(crash, { instanceOf: ThreadDiedError });
+  t.is(await slow, 42);
+  t.is(pool.stats().threadsDied, 1);
+  await pool.stop();
+});
+
+test('a task whose module ends every thread that loads it fails with ThreadDiedError after one retry', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1 });
+  pool.start();
+  await deferToThreadPool(reactor, pool, add, 0, 0);
+  const err = await t.throwsAsync(
+    deferToThreadPool(reactor, pool, fromModule<() => string>('./_fixtures/exits-on-import.cjs', 'neverRuns')),
+    { instanceOf: ThreadDiedError });
+  t.is((err as ThreadDiedError).exitCode, 9);
+  t.is(pool.stats().threadsDied, 2, 'its first thread and the one it was retried on');
+  t.is(await deferToThreadPool(reactor, pool, add, 1, 1), 2, 'the pool keeps serving');
   await pool.stop();
 });

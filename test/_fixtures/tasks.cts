@@ -148,3 +148,14 @@ export const exhaustMemory = threadable(function exhaustMemory(): number {
 export const overflowStack = threadable(function overflowStack(n: number): number {
   return overflowStack(n + 1) + 1;
 });
+
+/** Ends its thread (exit code 7) only when asked, so it can be loaded first. */
+export const exitIf = threadable(function exitIf(exit: boolean): string {
+  if (exit) process.exit(7);
+  return 'stayed';
+});
+/** Goes async, then kills its thread with an uncaught error after `ms`. */
+export const crashSoon = threadable(async function crashSoon(ms: number): Promise<never> {
+  setTimeout(() => { throw new Error('crashed by a timer'); }, ms);
+  return new Promise<never>(() => { /* never settles */ });
+});
