@@ -529,6 +529,8 @@ Napi::Value PoolCountsJs(const Napi::CallbackInfo& info) {
   o.Set("submitted", c.submitted);
   o.Set("completed", c.completed);
   o.Set("failed", c.failed);
+  o.Set("functions", c.functions);
+  o.Set("affinityKeys", c.affinity_keys);
   return o;
 }
 
