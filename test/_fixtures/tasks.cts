@@ -148,3 +148,11 @@ export const exhaustMemory = threadable(function exhaustMemory(): number {
 export const overflowStack = threadable(function overflowStack(n: number): number {
   return overflowStack(n + 1) + 1;
 });
+
+/** Points inside a Map and a Set: do they arrive as Points? */
+export const describePointsIn = threadable(function describePointsIn(c: { map: Map<string, Point>; set: Set<Point> }): boolean[] {
+  return [c.map.get('p') instanceof Point, ...[...c.set].map((p) => p instanceof Point)];
+});
+export const makePointCollections = threadable(function makePointCollections(): { map: Map<string, Point>; set: Set<Point> } {
+  return { map: new Map([['p', new Point(3, 4)]]), set: new Set([new Point(6, 8)]) };
+});
