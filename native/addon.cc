@@ -47,11 +47,18 @@ uint32_t U32(const Napi::CallbackInfo& info, size_t i) {
   return info[i].As<Napi::Number>().Uint32Value();
 }
 
-// Copies a Buffer argument into a Frame and moves the listed ArrayBuffers
-// into it: each is copied once into native memory and then detached, so
-// the sender can no longer touch what the receiver now owns.
+// The ArrayBuffers whose contents a Frame took (see ReadFrame). Handles
+// of the current call: valid until the binding returns.
+using Moved = std::vector<Napi::ArrayBuffer>;
+
+// Copies a Buffer argument into a Frame, and the listed ArrayBuffers into
+// its transfers: each is copied once into native memory and listed in
+// *moved. Nothing is detached yet: the binding calls Detach(moved) once
+// the core accepted the frame (queued or posted it), so that a call
+// refused before that (a full queue, a stopped pool, a call that would
+// deadlock, a reactor gone) leaves the sender's buffers whole.
 bool ReadFrame(const Napi::CallbackInfo& info, size_t bytes_at,
-               size_t transfers_at, Frame* frame) {
+               size_t transfers_at, Frame* frame, Moved* moved) {
   if (!Check(info, info.Length() > bytes_at && info[bytes_at].IsBuffer(),
              "payload buffer expected"))
     return false;
@@ -66,11 +73,17 @@ bool ReadFrame(const Napi::CallbackInfo& info, size_t bytes_at,
       return false;
     auto ab = v.As<Napi::ArrayBuffer>();
     frame->transfers.emplace_back(ab.Data(), ab.ByteLength());
-    // A buffer that cannot be detached (WebAssembly memory, say) is copied
-    // and left to its owner: moving is a request, not a promise.
-    napi_detach_arraybuffer(info.Env(), ab);
+    moved->push_back(ab);
   }
   return true;
+}
+
+// The frame was accepted: the sender can no longer touch what the
+// receiver now owns. A buffer that cannot be detached (WebAssembly
+// memory, say) was copied and is left to its owner: moving is a request,
+// not a promise.
+void Detach(napi_env env, const Moved& moved) {
+  for (auto& ab : moved) napi_detach_arraybuffer(env, ab);
 }
 
 void FreeBlock(napi_env, void* data, void*) { std::free(data); }
@@ -339,12 +352,14 @@ Napi::Value PoolPush(const Napi::CallbackInfo& info) {
   if (!pool) return {};
   Task task{info[1].As<Napi::Number>().DoubleValue(), U32(info, 2), Frame{},
             MonotonicNs()};
-  if (!ReadFrame(info, 3, 4, &task.frame)) return {};
+  Moved moved;
+  if (!ReadFrame(info, 3, 4, &task.frame, &moved)) return {};
   uint32_t max_queue = info.Length() > 5 && info[5].IsNumber()
       ? info[5].As<Napi::Number>().Uint32Value() : UINT32_MAX;
   int64_t r = info.Length() > 6 && info[6].IsString()
       ? pool->PushPinned(std::move(task), info[6].As<Napi::String>().Utf8Value(), max_queue)
       : pool->Push(std::move(task), max_queue);
+  if (r != -2) Detach(info.Env(), moved);  // -2: refused, nothing was queued
   return Napi::Number::New(info.Env(), static_cast<double>(r));
 }
 
@@ -479,9 +494,11 @@ Napi::Value PoolComplete(const Napi::CallbackInfo& info) {
   auto pool = Registry::Get().FindPool(U32(info, 0));
   if (!pool) return Napi::Boolean::New(info.Env(), false);
   Frame frame;
-  if (!ReadFrame(info, 4, 5, &frame)) return {};
+  Moved moved;
+  if (!ReadFrame(info, 4, 5, &frame, &moved)) return {};
   bool ok = pool->Complete(U32(info, 1), info[2].As<Napi::Number>().DoubleValue(),
                            U32(info, 3), std::move(frame));
+  if (ok) Detach(info.Env(), moved);
   return Napi::Boolean::New(info.Env(), ok);
 }
 
@@ -492,8 +509,10 @@ Napi::Value PoolRequeue(const Napi::CallbackInfo& info) {
   if (!pool) return info.Env().Undefined();
   Task task{info[2].As<Napi::Number>().DoubleValue(), U32(info, 3), Frame{},
             MonotonicNs()};
-  if (!ReadFrame(info, 4, 5, &task.frame)) return {};
+  Moved moved;
+  if (!ReadFrame(info, 4, 5, &task.frame, &moved)) return {};
   pool->Requeue(U32(info, 1), std::move(task));
+  Detach(info.Env(), moved);
   return info.Env().Undefined();
 }
 
@@ -538,6 +557,8 @@ Napi::Value PoolCountsJs(const Napi::CallbackInfo& info) {
   o.Set("submitted", c.submitted);
   o.Set("completed", c.completed);
   o.Set("failed", c.failed);
+  o.Set("functions", c.functions);
+  o.Set("affinityKeys", c.affinity_keys);
   return o;
 }
 
@@ -593,10 +614,12 @@ Napi::Value BridgePost(const Napi::CallbackInfo& info) {
   if (!Check(info, state->reactor != nullptr, "init() first")) return {};
   auto target = Registry::Get().FindReactor(U32(info, 0));
   Frame frame;
-  if (!ReadFrame(info, 3, 4, &frame)) return {};
+  Moved moved;
+  if (!ReadFrame(info, 3, 4, &frame, &moved)) return {};
   bool ok = target && target->Post(Message{MessageKind::kCall, U32(info, 1),
                                            U32(info, 2), 0, std::move(frame),
                                            state->reactor->id()});
+  if (ok) Detach(info.Env(), moved);
   return Napi::Boolean::New(info.Env(), ok);
 }
 
@@ -638,8 +661,11 @@ Napi::Value BridgeCall(const Napi::CallbackInfo& info) {
     if (napi_create_uint32(env, static_cast<uint32_t>(status), &v) != napi_ok) return Napi::Value();
     return Napi::Value(env, v);
   };
+  // Every refusal below comes before Detach(): a refused call leaves the
+  // caller's moved buffers whole.
   Frame frame;
-  if (!ReadFrame(info, 3, 4, &frame)) return {};
+  Moved moved;
+  if (!ReadFrame(info, 3, 4, &frame, &moved)) return {};
   auto target = Registry::Get().FindReactor(target_id);
   if (!target) return bare(CallStatus::kReactorGone);
   bool deadlock = false;
@@ -663,6 +689,7 @@ Napi::Value BridgeCall(const Napi::CallbackInfo& info) {
     Registry::Get().CloseCall(slot);
     return bare(CallStatus::kReactorGone);
   }
+  Detach(env, moved);  // sent: the reactor owns the bytes now
   uint64_t deadline = timeout_ms > 0
       ? started + static_cast<uint64_t>(timeout_ms * 1e6) : 0;
   napi_env raw = env;
@@ -691,8 +718,10 @@ Napi::Value BridgeCall(const Napi::CallbackInfo& info) {
 Napi::Value BridgeReply(const Napi::CallbackInfo& info) {
   auto slot = Registry::Get().FindCall(static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue()));
   Frame frame;
-  if (!ReadFrame(info, 2, 3, &frame)) return {};
+  Moved moved;
+  if (!ReadFrame(info, 2, 3, &frame, &moved)) return {};
   bool ok = slot && slot->Resolve(static_cast<CallStatus>(U32(info, 1)), std::move(frame));
+  if (ok) Detach(info.Env(), moved);
   return Napi::Boolean::New(info.Env(), ok);
 }
 

@@ -59,6 +59,12 @@ int64_t Pool::Push(Task&& task, uint32_t max_queue) {
   }
 }
 
+void Pool::ReleaseKeyLocked(const std::string& key) {
+  if (key.empty()) return;
+  auto it = affinity_.find(key);
+  if (it != affinity_.end() && --it->second.tasks == 0) affinity_.erase(it);
+}
+
 size_t Pool::QueuedLocked() const {
   size_t n = queue_.size();
   for (auto& kv : threads_) n += kv.second.pinned.size();
@@ -77,8 +83,8 @@ int64_t Pool::PushPinned(Task&& task, const std::string& key, uint32_t max_queue
     };
     uint32_t tid = 0;
     auto bound = affinity_.find(key);
-    if (bound != affinity_.end() && usable(bound->second)) {
-      tid = bound->second;
+    if (bound != affinity_.end() && usable(bound->second.thread)) {
+      tid = bound->second.thread;
     } else {
       size_t least = SIZE_MAX;
       for (auto& kv : threads_) {
@@ -89,9 +95,14 @@ int64_t Pool::PushPinned(Task&& task, const std::string& key, uint32_t max_queue
           tid = kv.first;
         }
       }
-      if (tid) affinity_[key] = tid;
     }
     if (tid) {
+      // Bound (or re-bound, its thread gone) to tid; tasks that carry the
+      // key elsewhere still count.
+      Binding& b = affinity_.try_emplace(key, Binding{tid, 0}).first->second;
+      b.thread = tid;
+      ++b.tasks;
+      task.affinity = key;
       ThreadRecord& rec = threads_.at(tid);
       rec.pinned.push_back(std::move(task));
       submitted_ += 1;
@@ -111,10 +122,16 @@ int64_t Pool::PushPinned(Task&& task, const std::string& key, uint32_t max_queue
 std::vector<double> Pool::ClearQueue() {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<double> ids;
-  for (auto& t : queue_) ids.push_back(t.id);
+  for (auto& t : queue_) {
+    ids.push_back(t.id);
+    ReleaseKeyLocked(t.affinity);
+  }
   queue_.clear();
   for (auto& kv : threads_) {
-    for (auto& t : kv.second.pinned) ids.push_back(t.id);
+    for (auto& t : kv.second.pinned) {
+      ids.push_back(t.id);
+      ReleaseKeyLocked(t.affinity);
+    }
     kv.second.pinned.clear();
   }
   queued_approx_.store(0, std::memory_order_relaxed);
@@ -128,6 +145,7 @@ uint32_t Pool::Cancel(double task_id, bool queued_only) {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto it = queue_.begin(); it != queue_.end(); ++it) {
       if (it->id != task_id) continue;
+      ReleaseKeyLocked(it->affinity);
       queue_.erase(it);
       queued_approx_.store(static_cast<uint32_t>(queue_.size()),
                            std::memory_order_relaxed);
@@ -137,6 +155,7 @@ uint32_t Pool::Cancel(double task_id, bool queued_only) {
       auto& pq = kv.second.pinned;
       for (auto p = pq.begin(); p != pq.end(); ++p) {
         if (p->id != task_id) continue;
+        ReleaseKeyLocked(p->affinity);
         pq.erase(p);
         return 1;
       }
@@ -166,15 +185,19 @@ uint64_t Pool::TakenAt(double task_id) {
 }
 
 uint32_t Pool::DefineFunction(std::vector<uint8_t>&& descriptor) {
+  std::string key(descriptor.begin(), descriptor.end());
   std::lock_guard<std::mutex> lock(mu_);
-  functions_.push_back(std::move(descriptor));
-  return static_cast<uint32_t>(functions_.size());  // ids start at 1
+  auto [it, added] = function_ids_.try_emplace(
+      std::move(key), static_cast<uint32_t>(functions_.size() + 1));
+  if (added) functions_.push_back(&it->first);
+  return it->second;
 }
 
 std::vector<uint8_t> Pool::GetFunction(uint32_t fn_id) {
   std::lock_guard<std::mutex> lock(mu_);
   if (fn_id == 0 || fn_id > functions_.size()) return {};
-  return functions_[fn_id - 1];
+  const std::string& bytes = *functions_[fn_id - 1];
+  return std::vector<uint8_t>(bytes.begin(), bytes.end());
 }
 
 uint32_t Pool::AddThread() {
@@ -208,10 +231,12 @@ std::vector<double> Pool::RemoveThread(uint32_t thread_id, bool* attached,
                  (!h->loading || h->lost_while_loading == 0);
     if (!retry) {
       died.push_back(id);
+      ReleaseKeyLocked(h->affinity);
       continue;
     }
+    // Still in the pool: it keeps its key.
     back.push_back(Task{id, h->fn_id, Frame{std::move(h->bytes), {}},
-                        h->enqueued_ns,
+                        h->enqueued_ns, std::move(h->affinity),
                         h->lost_while_loading + (h->loading ? 1u : 0u)});
   }
   // Tasks queued for this thread (affinity) go back to everyone, after
@@ -282,7 +307,9 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
           h.seq = next_seq_++;
           h.fn_id = t.fn_id;
           h.enqueued_ns = t.enqueued_ns;
+          h.affinity = std::move(t.affinity);
           h.lost_while_loading = t.lost_while_loading;
+          h.cancelled = t.cancelled;
           if (t.frame.transfers.empty() && t.frame.bytes.size() <= kKeepBytesUpTo) {
             h.rerunnable = true;
             h.bytes = t.frame.bytes;
@@ -333,6 +360,7 @@ bool Pool::Complete(uint32_t thread_id, double task_id, uint32_t status,
       auto held = it->second.held.find(task_id);
       if (held != it->second.held.end()) {
         times_.run.Record(MonotonicNs() - held->second.taken_ns);
+        ReleaseKeyLocked(held->second.affinity);
         it->second.held.erase(held);
       }
     }
@@ -347,7 +375,16 @@ void Pool::Requeue(uint32_t thread_id, Task&& task) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = threads_.find(thread_id);
-    if (it != threads_.end()) it->second.held.erase(task.id);
+    if (it != threads_.end()) {
+      auto held = it->second.held.find(task.id);
+      if (held != it->second.held.end()) {
+        // Back in the queue, still the same task: it keeps its key.
+        task.affinity = std::move(held->second.affinity);
+        task.lost_while_loading = held->second.lost_while_loading;
+        task.cancelled = held->second.cancelled;
+        it->second.held.erase(held);
+      }
+    }
     queue_.push_front(std::move(task));
     queued_approx_.store(static_cast<uint32_t>(queue_.size()),
                          std::memory_order_relaxed);
@@ -393,11 +430,17 @@ std::vector<double> Pool::Stop(bool drain) {
     stopping_ = true;
     drain_on_stop_ = drain;
     if (!drain) {
-      for (auto& t : queue_) rejected.push_back(t.id);
+      for (auto& t : queue_) {
+        rejected.push_back(t.id);
+        ReleaseKeyLocked(t.affinity);
+      }
       queue_.clear();
       queued_approx_.store(0, std::memory_order_relaxed);
       for (auto& kv : threads_) {
-        for (auto& t : kv.second.pinned) rejected.push_back(t.id);
+        for (auto& t : kv.second.pinned) {
+          rejected.push_back(t.id);
+          ReleaseKeyLocked(t.affinity);
+        }
         kv.second.pinned.clear();
       }
     }
@@ -447,6 +490,8 @@ PoolCounts Pool::Counts() {
   c.submitted = submitted_;
   c.completed = completed_;
   c.failed = failed_;
+  c.functions = static_cast<uint32_t>(functions_.size());
+  c.affinity_keys = static_cast<uint32_t>(affinity_.size());
   return c;
 }
 

@@ -37,9 +37,16 @@ struct Task {
   uint32_t fn_id;
   Frame frame;
   uint64_t enqueued_ns;
+  // The affinity key whose binding this task holds (Pool::affinity_),
+  // empty for none. Set by the pool, under its lock.
+  std::string affinity = {};
   // Threads that died while this task waited for its function to load
   // (it never ran there): it is re-run once, then counts as died.
   uint32_t lost_while_loading = 0;
+  // Its caller gave up on it while a thread held it (Cancel): if it comes
+  // back to the queue (a hand-back) it may still run, but a death never
+  // re-runs it.
+  bool cancelled = false;
 };
 
 
@@ -51,6 +58,8 @@ struct PoolCounts {
   double submitted;
   double completed;
   double failed;
+  uint32_t functions;      // distinct function descriptors defined
+  uint32_t affinity_keys;  // affinity keys bound to a thread
 };
 
 // Queue wait (enqueue -> taken) and run time (taken -> completed).
@@ -79,7 +88,9 @@ class Pool {
   // (binding it first to the attached thread with the least work), so
   // that related calls share a thread while it lives; returns -1, or -2
   // when the queue is full. With no attached thread yet it queues the task
-  // like Push() (and returns Push's demand) without binding the key.
+  // like Push() (and returns Push's demand) without binding the key. A
+  // binding lasts while a task that carries the key is queued or held
+  // (counted in affinity_); the next call after that binds the key anew.
   int64_t PushPinned(Task&& task, const std::string& key, uint32_t max_queue);
   // Owner thread. Removes every queued task (no thread could start to run
   // them) and returns their ids.
@@ -93,7 +104,11 @@ class Pool {
   // Owner thread. When the task was taken (ns since the monotonic epoch),
   // 0 while it is queued or once it completed.
   uint64_t TakenAt(double task_id);
+  // Owner thread. The id of `descriptor`: equal bytes get the id they
+  // got first, so a thread loads (compiles) each distinct function once,
+  // however many function objects share its source. Ids start at 1.
   uint32_t DefineFunction(std::vector<uint8_t>&& descriptor);
+  // Any thread. The bytes DefineFunction() gave `fn_id`; empty if unknown.
   std::vector<uint8_t> GetFunction(uint32_t fn_id);
 
   // Owner thread: a thread is about to be started / has exited. RemoveThread
@@ -175,6 +190,7 @@ class Pool {
     bool rerunnable = false;     // its bytes are kept below
     std::vector<uint8_t> bytes;  // a copy, to re-queue it if its thread dies
     uint64_t enqueued_ns;
+    std::string affinity;        // the task's key (Task::affinity)
   };
   static constexpr size_t kKeepBytesUpTo = 64 * 1024;
 
@@ -190,6 +206,9 @@ class Pool {
   std::shared_ptr<Reactor> PopWaiterLocked();  // to wake after unlocking
   uint32_t LiveLocked() const;                  // threads not retiring
   void StopWaitingLocked(uint32_t thread_id, ThreadRecord& rec);
+  // A task holding `key` left the pool (completed, cancelled, cleared,
+  // rejected, died): drops the key's binding with its last task.
+  void ReleaseKeyLocked(const std::string& key);
 
   const uint32_t id_;
   const std::shared_ptr<Reactor> owner_;
@@ -206,9 +225,19 @@ class Pool {
   std::vector<uint32_t> waiting_;  // LIFO: the most recently active first
   uint32_t spinning_ = 0;          // threads in Take()'s spin, about to take
   uint64_t next_seq_ = 0;
-  std::unordered_map<std::string, uint32_t> affinity_;  // key -> thread
+  // Affinity key -> the thread it is bound to, and how many tasks in the
+  // pool (queued anywhere or held by a thread) carry the key. A key is
+  // erased with its last task, so the map holds only keys in use.
+  struct Binding {
+    uint32_t thread;
+    uint32_t tasks;
+  };
+  std::unordered_map<std::string, Binding> affinity_;
   size_t QueuedLocked() const;  // shared + pinned
-  std::vector<std::vector<uint8_t>> functions_;
+  // Descriptor bytes -> function id; functions_[id - 1] points at the key
+  // (node-based map: its keys never move).
+  std::unordered_map<std::string, uint32_t> function_ids_;
+  std::vector<const std::string*> functions_;
   double submitted_ = 0, completed_ = 0, failed_ = 0;
   PoolTimes times_;
 };

@@ -1,5 +1,7 @@
 // A fast path for the commonest payloads: arguments and results made only
-// of numbers, booleans, null, undefined and strings. v8.serialize builds a
+// of numbers, booleans, null, undefined and well-formed strings (written as
+// UTF-8, which has no encoding for a lone surrogate: a string holding one
+// takes the v8 path, which keeps every UTF-16 code unit). v8.serialize builds a
 // serializer object and a Buffer per call, which on tiny tasks costs more
 // than the task; this writes into one scratch buffer instead. Anything
 // else goes through v8 (src/wire.ts). Runs on every thread.
@@ -15,10 +17,13 @@ const MAX_STRING = 1024;
 const MAX_ITEMS = 255;
 let scratch = Buffer.allocUnsafe(4096);
 
+/** String.prototype.isWellFormed (ES2024, Node 20): no lone surrogate. One-byte strings answer at once. */
+const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+
 function fits(v: unknown): boolean {
   const t = typeof v;
   return t === 'number' || t === 'boolean' || v === null || v === undefined
-    || (t === 'string' && (v as string).length <= MAX_STRING);
+    || (t === 'string' && (v as string).length <= MAX_STRING && isWellFormed(v as string));
 }
 
 function put(v: unknown, off: number): number {

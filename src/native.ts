@@ -85,6 +85,10 @@ export interface NativePoolCounts {
   submitted: number;
   completed: number;
   failed: number;
+  /** Distinct function descriptors defined in the pool (one per distinct descriptor, however many function objects share it). */
+  functions: number;
+  /** Affinity keys bound to a thread: those of queued or running tasks. */
+  affinityKeys: number;
 }
 
 /** A distribution of durations, in ms (percentiles within ~9%). */

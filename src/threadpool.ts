@@ -137,7 +137,8 @@ export class ThreadPool extends EventEmitter {
     const c = this.#counts();
     const t = this.#destroyed ? undefined : native.poolTimes(this.#poolId);
     const none: TimeStats = { count: 0, min: 0, mean: 0, p50: 0, p99: 0, max: 0 };
-    const zero: NativePoolCounts = { threads: 0, busy: 0, idle: 0, queued: 0, submitted: 0, completed: 0, failed: 0 };
+    const zero: NativePoolCounts = { threads: 0, busy: 0, idle: 0, queued: 0, submitted: 0, completed: 0, failed: 0,
+      functions: 0, affinityKeys: 0 };
     return {
       ...(c ?? zero),
       cancelled: this.#cancelled, threadsDied: this.#threadsDied,

@@ -1,7 +1,8 @@
-// Affinity: calls with the same key run on the same thread while it lives.
+// Affinity: calls with the same key run on the same thread while it lives;
+// a key is released once none of its calls is queued or running.
 import test from 'ava';
 import { deferToThreadPool, reactor, ThreadPool } from 'reactor-threads';
-import { exitThread, whereAmI } from './_fixtures/tasks.cjs';
+import { add, exitThread, meet, whereAmI } from './_fixtures/tasks.cjs';
 import { waitFor } from './_helpers/wait.js';
 
 test('calls with one affinity key run on one thread; keys spread over threads', async (t) => {
@@ -27,12 +28,50 @@ test('when the bound thread exits, the key is bound to another thread', async (t
   const call = () => deferToThreadPool.with({ affinity: 7 })(reactor, pool, whereAmI);
   const before = (await call()).threadId;
   await t.throwsAsync(deferToThreadPool.with({ affinity: 7 })(reactor, pool, exitThread, 1));
-  const after = (await call()).threadId;
-  t.not(after, before);
-  t.is((await call()).threadId, after);
+  // Calls in flight together share the key's new thread. (A key with
+  // nothing in flight is released, so calls made one after the other may
+  // be bound anew, to the replacement thread once it is up.)
+  const after = (await Promise.all([call(), call()])).map((w) => w.threadId);
+  t.not(after[0], before);
+  t.is(after[1], after[0]);
   await pool.stop();
 });
 
 test('affinity is validated', (t) => {
   t.throws(() => deferToThreadPool.with({ affinity: {} as never }), { instanceOf: TypeError, message: /affinity/ });
+});
+
+test('a key is unbound once no queued or running task uses it', async (t) => {
+  const pool = new ThreadPool({ minThreads: 2, maxThreads: 2 });
+  t.teardown(() => pool.stop());
+  pool.start();
+  t.true(await waitFor(() => pool.idle === 2));
+  const sums = await Promise.all(Array.from({ length: 200 }, (_, i) =>
+    deferToThreadPool.with({ affinity: `user-${i}` })(reactor, pool, add, i, 1)));
+  t.is(sums[199], 200);
+  t.is(pool.stats().affinityKeys, 0, 'every key was released when its last task completed');
+  await pool.stop();
+});
+
+test('the keys of withdrawn calls are unbound; a running call keeps its key until it ends', async (t) => {
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1, concurrentTasksPerThread: 1 });
+  // stop() also ends the blocker's wait, should an assertion fail before the gate opens.
+  t.teardown(() => pool.stop());
+  pool.start();
+  t.true(await waitFor(() => pool.idle === 1));
+  // The blocker waits on the reactor until `open` is called.
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => { open = resolve; });
+  const blocker = deferToThreadPool.with({ affinity: 'busy' })(reactor, pool, meet, () => gate);
+  blocker.catch(() => undefined);  // awaited below; rejected by the teardown's stop() if an assertion fails first
+  const ac = new AbortController();
+  const withdrawn = Array.from({ length: 10 }, (_, i) =>
+    deferToThreadPool.with({ affinity: `k${i}`, signal: ac.signal })(reactor, pool, add, i, i));
+  ac.abort();
+  for (const w of withdrawn) await t.throwsAsync(w);
+  t.is(pool.stats().affinityKeys, 1, 'only the blocker\'s key is still bound');
+  open();
+  await blocker;
+  t.is(pool.stats().affinityKeys, 0);
+  await pool.stop();
 });

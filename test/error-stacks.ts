@@ -37,7 +37,11 @@ test('a threadable whose module cannot load in the thread rejects with the impor
 });
 
 test('a function nested where it cannot become a reactor callable is refused with its argument', async (t) => {
-  const err = await t.throwsAsync(deferToThread((m: Map<string, unknown>) => m.size, new Map([['f', () => 1]])),
+  // Deeper than the value walk goes (a function in a Map is reached now,
+  // and becomes a callable).
+  let deep: unknown = () => 1;
+  for (let i = 0; i < 70; i++) deep = [deep];
+  const err = await t.throwsAsync(deferToThread((a: unknown[]) => a.length, deep as unknown[]),
     { instanceOf: ValueNotCloneableError });
   t.is((err as ValueNotCloneableError).path, 'args[0]');
 });

@@ -3,7 +3,7 @@
 import test from 'ava';
 import * as zlib from 'node:zlib';
 import { pbkdf2Sync } from 'node:crypto';
-import { deferToThread, fromModule, FunctionNotSendableError, threadable } from 'reactor-threads';
+import { deferToThread, deferToThreadPool, fromModule, FunctionNotSendableError, reactor, threadable, ThreadPool } from 'reactor-threads';
 import { anonymous, firstTwin, secondTwin } from './_fixtures/tasks.cjs';
 
 test('a threadable function of an ES module runs with its module scope', async (t) => {
@@ -92,4 +92,24 @@ test('threadable refuses what is not a function, at the call', (t) => {
 test('threadable returns the function unchanged', (t) => {
   const f = function localName(): number { return 1; };
   t.is(threadable(f), f);
+});
+
+test('fresh inline functions with one source are defined once per pool and compiled once in its thread', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1 });
+  t.teardown(() => pool.stop());
+  pool.start();
+  const runs: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    t.is(await deferToThreadPool(reactor, pool, (x: number) => x + 1, i), i + 1);
+    // A named function expression sees itself: the count it keeps on
+    // itself grows only if the thread reuses one compiled function.
+    runs.push(await deferToThreadPool(reactor, pool, function counted(): number {
+      const self = counted as unknown as { n?: number };
+      self.n = (self.n ?? 0) + 1;
+      return self.n;
+    }));
+  }
+  t.is(pool.stats().functions, 2, 'one descriptor per distinct source');
+  t.deepEqual(runs, Array.from({ length: 20 }, (_, i) => i + 1), 'the thread compiled `counted` once');
+  await pool.stop();
 });

@@ -3,7 +3,7 @@
 // faithfully crosses as it is.
 import test from 'ava';
 import { deferToThread, ValueNotCloneableError } from 'reactor-threads';
-import { add, describePoint, identity, makePoint, Point, returnUrl } from './_fixtures/tasks.cjs';
+import { add, describePoint, describePointsIn, identity, makePoint, makePointCollections, Point, returnUrl } from './_fixtures/tasks.cjs';
 
 type Loose = (...args: unknown[]) => unknown;
 
@@ -65,4 +65,56 @@ test('the pool keeps serving after every refusal', async (t) => {
   await t.throwsAsync(deferToThread(returnUrl));
   await t.throwsAsync(deferToThread(identity as Loose, Symbol('s')));
   t.is(await deferToThread(add, 2, 2), 4);
+});
+
+// Paths into Maps and Sets: `.get(key)` for a Map value under a primitive
+// key, else `.values()[i]`; `.keys()[i]` for a Map key; `.values()[i]` for
+// a Set member (i counts entries in iteration order).
+test('what would change inside a Map or Set is refused, naming its path', async (t) => {
+  class Tag { constructor(readonly name: string) {} }
+  const url = new URL('https://example.test/');
+  const cases: [unknown, string][] = [
+    [new Map([['home', url]]), 'args[0].get("home")'],
+    [{ tags: new Set(['plain', new Tag('a')]) }, 'args[0].tags.values()[1]'],
+    [new Map([[url, 1]]), 'args[0].keys()[0]'],
+    [new Map<unknown, unknown>([[1, 'one'], [{ id: 1 }, url]]), 'args[0].values()[1]'],
+    [new Map([[7, new Set([new Map([['deep', url]])])]]), 'args[0].get(7).values()[0].get("deep")'],
+  ];
+  for (const [value, path] of cases) {
+    const err = await t.throwsAsync(deferToThread(identity as Loose, value), { instanceOf: ValueNotCloneableError }, path);
+    t.is((err as ValueNotCloneableError | undefined)?.path, path);
+  }
+});
+
+test('a result that would change inside a Map or Set is refused, naming its path', async (t) => {
+  const inMap = await t.throwsAsync(deferToThread(() => new Map([['at', new URL('https://example.test/')]])),
+    { instanceOf: ValueNotCloneableError });
+  t.is((inMap as ValueNotCloneableError).path, 'the result.get("at")');
+  const fnInMap = await t.throwsAsync(deferToThread(() => ({ m: new Map([['f', () => 1]]) })), { instanceOf: ValueNotCloneableError });
+  t.is((fnInMap as ValueNotCloneableError).path, 'the result.m.get("f")');
+  t.regex(fnInMap!.message, /function/);
+});
+
+test('registered classes and errors inside Maps and Sets cross as themselves, both ways', async (t) => {
+  t.deepEqual(await deferToThread(describePointsIn, { map: new Map([['p', new Point(1, 1)]]), set: new Set([new Point(2, 2), new Point(3, 3)]) }),
+    [true, true, true]);
+  const back = await deferToThread(makePointCollections);
+  t.true(back.map.get('p') instanceof Point);
+  t.is(back.map.get('p')!.length(), 5);
+  const [member] = [...back.set];
+  t.true(member instanceof Point);
+  t.is(member!.length(), 10);
+  const keyed = await deferToThread(identity as Loose, new Map([[new Point(0, 1), new RangeError('as data')]])) as Map<Point, Error>;
+  const [[k, v]] = [...keyed];
+  t.true(k instanceof Point);
+  t.true(v instanceof RangeError);
+});
+
+test('functions inside a Map or Set passed to a thread become reactor callables', async (t) => {
+  let calls = 0;
+  const ops = new Map([['double', (x: number) => { calls++; return x * 2; }]]);
+  t.is(await deferToThread((m: Map<string, (x: number) => number>) => m.get('double')!(21), ops), 42);
+  const hooks = new Set([() => { calls++; return 'a'; }, () => { calls++; return 'b'; }]);
+  t.deepEqual(await deferToThread((s: Set<() => string>) => [...s].map((f) => f()), hooks), ['a', 'b']);
+  t.is(calls, 3);
 });

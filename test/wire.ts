@@ -25,3 +25,17 @@ test('many arguments beyond the fast path limit arrive in order', async (t) => {
   const many = Array.from({ length: 300 }, (_, i) => i);
   t.deepEqual(await deferToThread((...a: number[]) => a, ...many), many);
 });
+
+test('strings with lone surrogates cross unchanged, as arguments and as results', async (t) => {
+  const lone = ['\ud800', 'a\udc00b', '\udfff\ud800', `${'x'.repeat(10)}\ud83d`];
+  // Each direction on its own: the code units the thread received, and a
+  // result made in the thread.
+  for (const s of lone) {
+    t.deepEqual(await deferToThread((v: string) => Array.from(v, (c) => c.charCodeAt(0)), s),
+      Array.from(s, (c) => c.charCodeAt(0)), `argument ${JSON.stringify(s)}`);
+  }
+  t.is(await deferToThread(() => String.fromCharCode(0xd800)), '\ud800', 'result');
+  for (const s of lone) t.is(await deferToThread(identity, s), s, `round trip ${JSON.stringify(s)}`);
+  t.deepEqual(await deferToThread((...a: string[]) => a, ...lone), lone);
+  t.is(await deferToThread(identity, '\ud83d\ude00'), '\ud83d\ude00', 'a well-formed pair is still one character');
+});

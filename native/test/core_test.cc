@@ -229,6 +229,9 @@ struct PoolRig {
   }
 
   // Owner: reaps consumers that exited; RemoveThread() settles what they held.
+  // Owner: tasks cancelled while a thread held them.
+  std::set<double> cancelled_held;
+
   int Reap(bool stopping) {
     int n = 0;
     for (auto& c : consumers) {
@@ -255,8 +258,9 @@ struct PoolRig {
         std::set<double> expect(c->marked);
         for (double id : c->held_order)
           if (!c->marked.count(id)) { expect.insert(id); break; }
+        // So do tasks cancelled while held: a death never re-runs them.
         for (double id : c->held_order)
-          if (static_cast<uint64_t>(id) % 97 == 0) expect.insert(id);
+          if (static_cast<uint64_t>(id) % 97 == 0 || cancelled_held.count(id)) expect.insert(id);
         CHECK_MSG(died_set == expect, "RemoveThread died set");
       }
       for (double id : c->held_order) {
@@ -331,6 +335,7 @@ struct PoolRig {
     CHECK_EQ(pc.submitted, static_cast<double>(accepted));
     CHECK_EQ(pc.completed, static_cast<double>(ok));
     CHECK_EQ(pc.failed, static_cast<double>(bad));
+    CHECK_EQ(pc.affinity_keys, 0u);  // every key left with its last task
     CHECK_EQ(pool->QueuedApprox(), 0u);
     PoolTimes times = pool->Times();
     CHECK_EQ(times.run.count(), ok + bad);
@@ -401,7 +406,7 @@ static void TestPoolMixed() {
       if (k == 0) id = std::max<size_t>(1, rig.last_taken.load());  // likely held
       uint32_t r = rig.pool->Cancel(static_cast<double>(id), k != 0 && rng() % 2);
       if (r == 1) { L.cancelled[id - 1].fetch_add(1); ++cancel_queued; }
-      else if (r > 1) ++cancel_held;
+      else if (r > 1) { ++cancel_held; rig.cancelled_held.insert(static_cast<double>(id)); }
     }
     if (round % 20 == 0 && dying_spawned < 8) { rig.Spawn(Consumer::kDies, 2, 0); ++dying_spawned; }
     if (round % 30 == 0) {
@@ -551,6 +556,67 @@ static void TestPoolRemoveThreadOrder() {
   CHECK_EQ(pc.submitted, 6.0);
   CHECK_EQ(pc.completed, 3.0);
   std::printf("  RemoveThread order/requeue/cancel contract: ok\n");
+}
+
+// Deterministic: equal descriptors share one id; an affinity key is bound
+// while a task carrying it is queued or held, whichever way it leaves.
+static void TestPoolFunctionsAndKeys() {
+  Loop owner(1);
+  auto pool = std::make_shared<Pool>(78, owner.reactor, 0, 4);
+  uint32_t f1 = pool->DefineFunction({1, 2, 3});
+  CHECK_EQ(pool->DefineFunction({1, 2, 3}), f1);
+  uint32_t f2 = pool->DefineFunction({1, 2, 4});
+  CHECK(f2 != f1);
+  CHECK_EQ(pool->DefineFunction({}), f2 + 1);
+  CHECK((pool->GetFunction(f2) == std::vector<uint8_t>{1, 2, 4}));
+  CHECK(pool->GetFunction(f2 + 2).empty());
+  CHECK_EQ(pool->Counts().functions, 3u);
+
+  Loop a(2), b(3);
+  uint32_t ta = pool->AddThread();
+  pool->AttachThread(ta, a.reactor);
+  // Two tasks of key "x", one of "y", one of "z"; all pinned to ta.
+  CHECK_EQ(pool->PushPinned(MakeTask(1), "x", 100), int64_t{-1});
+  CHECK_EQ(pool->PushPinned(MakeTask(2), "x", 100), int64_t{-1});
+  CHECK_EQ(pool->PushPinned(MakeTask(3), "y", 100), int64_t{-1});
+  CHECK_EQ(pool->PushPinned(MakeTask(4), "z", 100), int64_t{-1});
+  CHECK_EQ(pool->PushPinned(MakeTask(5), "w", 4), int64_t{-2});  // refused: binds nothing
+  CHECK_EQ(pool->Counts().affinity_keys, 3u);
+  CHECK_EQ(pool->Cancel(4, true), 1u);  // z: cancelled while queued
+  CHECK_EQ(pool->Counts().affinity_keys, 2u);
+  std::vector<Task> got;
+  CHECK(pool->Take(ta, 10, 0, &got) == TakeResult::kTasks);
+  CHECK_EQ(got.size(), size_t{3});
+  pool->Complete(ta, 1, 0, Frame{});
+  CHECK_EQ(pool->Counts().affinity_keys, 2u);  // x: task 2 still held
+  // Task 2 handed back (a blocking call): still in the pool, keeps "x".
+  pool->Requeue(ta, std::move(got[1]));
+  CHECK_EQ(pool->Counts().affinity_keys, 2u);
+  pool->MarkStarted(ta, 3);
+  // ta dies holding 3 (started: died) and with 2 queued (kept).
+  bool attached = false;
+  uint32_t requeued = 0;
+  std::vector<double> died = pool->RemoveThread(ta, &attached, &requeued);
+  CHECK((died == std::vector<double>{3}));
+  CHECK_EQ(pool->Counts().affinity_keys, 1u);  // y left with task 3
+  // "x" is re-bound to tb while task 2 (in the shared queue) still has it.
+  uint32_t tb = pool->AddThread();
+  pool->AttachThread(tb, b.reactor);
+  CHECK_EQ(pool->PushPinned(MakeTask(6), "x", 100), int64_t{-1});
+  CHECK_EQ(pool->Counts().affinity_keys, 1u);
+  got.clear();
+  CHECK(pool->Take(tb, 10, 0, &got) == TakeResult::kTasks);  // pinned first: 6
+  CHECK_EQ(got.size(), size_t{1});
+  pool->Complete(tb, 6, 0, Frame{});
+  CHECK_EQ(pool->Counts().affinity_keys, 1u);  // task 2 still queued
+  CHECK((pool->ClearQueue() == std::vector<double>{2}));
+  CHECK_EQ(pool->Counts().affinity_keys, 0u);
+  // Rejected by Stop(false) while queued.
+  CHECK_EQ(pool->PushPinned(MakeTask(7), "v", 100), int64_t{-1});
+  CHECK_EQ(pool->Counts().affinity_keys, 1u);
+  CHECK((pool->Stop(false) == std::vector<double>{7}));
+  CHECK_EQ(pool->Counts().affinity_keys, 0u);
+  std::printf("  function ids by bytes, affinity key lifetimes: ok\n");
 }
 
 // ======================================================= (b) ReplySlot
@@ -854,6 +920,7 @@ int main(int argc, char** argv) {
   struct T { const char* name; void (*fn)(); };
   const T tests[] = {
       {"pool_remove_thread_order", TestPoolRemoveThreadOrder},
+      {"pool_functions_and_keys", TestPoolFunctionsAndKeys},
       {"pool_mixed", TestPoolMixed},
       {"pool_stop_nodrain", TestPoolStopNoDrain},
       {"pool_max_queue", TestPoolMaxQueue},

@@ -1,7 +1,7 @@
 // Threadable functions for the bridge tests: they run in pool threads and
 // call back into the reactor they serve.
 import { threadId } from 'node:worker_threads';
-import { blockingCallFromThread, fromModule, reactor, threadable } from 'reactor-threads';
+import { blockingCallFromThread, fromModule, reactor, threadable, transfer } from 'reactor-threads';
 import { logOnReactor } from './reactor-log.cjs';
 
 /** Runs on the reactor: adds, and says where it ran. */
@@ -130,4 +130,26 @@ export const echoThroughReactor = threadable(function echoThroughReactor(v: unkn
 export const throwThroughReactor = threadable(function throwThroughReactor(e: unknown): never {
   blockingCallFromThread(reactor, throwOnReactor, e);
   throw new Error('the reactor did not throw');
+});
+
+/**
+ * In a thread: stops its own pool through `stop` (a reactor callable),
+ * then makes a blocking call that moves `bytes`, which the stopped pool
+ * refuses. Returns the error and what is left of the buffer here.
+ */
+export const moveAfterStop = threadable(function moveAfterStop(stop: () => void, bytes: ArrayBuffer): { error: string; byteLength: number; sum: number } {
+  try { stop(); } catch { /* stop() ends this very call with PoolStoppedError */ }
+  let error = 'none';
+  try {
+    blockingCallFromThread(reactor, echoOnReactor, transfer(bytes));
+  } catch (e) {
+    error = (e as Error).name;
+  }
+  const sum = bytes.byteLength ? new Uint8Array(bytes).reduce((a, x) => a + x, 0) : 0;  // a detached buffer has none
+  return { error, byteLength: bytes.byteLength, sum };
+});
+
+/** In a thread: calls `f` on the reactor, handing it a function of this thread (which it cannot call back while this thread waits). */
+export const callWithOwnFunction = threadable(function callWithOwnFunction(f: (g: (b: ArrayBuffer) => number) => unknown): unknown {
+  return f((b: ArrayBuffer) => b.byteLength);
 });

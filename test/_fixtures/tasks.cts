@@ -159,3 +159,10 @@ export const crashSoon = threadable(async function crashSoon(ms: number): Promis
   setTimeout(() => { throw new Error('crashed by a timer'); }, ms);
   return new Promise<never>(() => { /* never settles */ });
 });
+/** Points inside a Map and a Set: do they arrive as Points? */
+export const describePointsIn = threadable(function describePointsIn(c: { map: Map<string, Point>; set: Set<Point> }): boolean[] {
+  return [c.map.get('p') instanceof Point, ...[...c.set].map((p) => p instanceof Point)];
+});
+export const makePointCollections = threadable(function makePointCollections(): { map: Map<string, Point>; set: Set<Point> } {
+  return { map: new Map([['p', new Point(3, 4)]]), set: new Set([new Point(6, 8)]) };
+});
