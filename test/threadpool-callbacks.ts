@@ -1,11 +1,13 @@
 // callInThread and callInThreadWithCallback: where onResult runs, in which
-// async context, and where fire-and-forget errors go.
+// async context, that each task reaches it exactly once, and where
+// fire-and-forget errors go.
 import test from 'ava';
 import { waitFor } from './_helpers/wait.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { threadId } from 'node:worker_threads';
 import { ThreadPool } from 'reactor-threads';
 import { add, fail, whereAmI } from './_fixtures/tasks.cjs';
+import { Settlements, within } from './_helpers/settlements.js';
 
 const outcome = (pool: ThreadPool, f: unknown, ...args: unknown[]): Promise<[boolean, unknown, number]> =>
   new Promise((resolve) => {
@@ -30,6 +32,24 @@ test('callInThreadWithCallback calls onResult(false, error) when f throws', asyn
   t.true(value instanceof TypeError);
   t.is((value as Error).message, 'nope');
   await pool.stop();
+});
+
+test('1,000 concurrent tasks on a two-thread pool each call onResult exactly once, with their own value', async (t) => {
+  // The pool's size is set here, not taken from the machine's CPU count.
+  const pool = new ThreadPool({ maxThreads: 2 });
+  pool.start();
+  const tasks = new Settlements<'add'>();
+  let mostWorkers = 0;
+  for (let i = 0; i < 1000; i++) {
+    const counted = tasks.add('add', (ok, v) => (ok && v === i ? undefined : `expected ${i}, ${ok ? 'got' : 'rejected with'} ${String(v)}`));
+    pool.callInThreadWithCallback((ok, v) => { mostWorkers = Math.max(mostWorkers, pool.workers); counted(ok, v); }, add, i, 0);
+  }
+  await tasks.allSettled(30_000);
+  await within(pool.stop(), 10_000, 'stop()', () => `${pool.workers} threads`);
+  t.deepEqual(tasks.problems, []);
+  t.is(tasks.settledOnce, 1000);
+  t.is(pool.max, 2);
+  t.true(mostWorkers <= pool.max, `${mostWorkers} threads ran at once`);
 });
 
 test('onResult runs in the async context of the call', async (t) => {
