@@ -2,11 +2,10 @@
 // async context, that each task reaches it exactly once, and where
 // fire-and-forget errors go.
 import test from 'ava';
-import { waitFor } from './_helpers/wait.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { threadId } from 'node:worker_threads';
 import { ThreadPool } from 'reactor-threads';
-import { add, fail, whereAmI } from './_fixtures/tasks.cjs';
+import { add, fail, tellWhere } from './_fixtures/tasks.cjs';
 import { Settlements, within } from './_helpers/settlements.js';
 
 const outcome = (pool: ThreadPool, f: unknown, ...args: unknown[]): Promise<[boolean, unknown, number]> =>
@@ -70,18 +69,25 @@ test('an awaited deferToThread continues in the caller\'s async context', async 
   t.is(seen, 7);
 });
 
-test('callInThread runs f off the IO thread and reports errors to error listeners', async (t) => {
+test('callInThread runs f on a pool thread, not the caller\'s, and reports its error once to error listeners', async (t) => {
   const pool = new ThreadPool({ maxThreads: 1 });
   pool.start();
   const errors: unknown[] = [];
   pool.on('error', (e) => errors.push(e));
+  const where = new Promise<{ threadId: number; io: boolean; mainThread: boolean }>((resolve) => {
+    pool.callInThread(tellWhere, resolve);
+  });
+  const reported = new Promise<void>((resolve) => pool.once('error', () => resolve()));
   pool.callInThread(fail, 'reported');
-  pool.callInThread(whereAmI);
-  t.true(await waitFor(() => errors.length > 0));
-  await new Promise((r) => setTimeout(r, 50));
-  t.is(errors.length, 1);
-  t.true(errors[0] instanceof TypeError);
-  await pool.stop();
+  const ranAt = await within(where, 10_000, 'callInThread(tellWhere)', () => 'its call back to this thread');
+  await within(reported, 10_000, 'callInThread(fail)', () => 'its error report');
+  await within(pool.stop(), 10_000, 'stop()', () => `${pool.workers} threads`);
+  t.not(ranAt.threadId, threadId, 'f ran on the calling thread');
+  t.false(ranAt.io);
+  t.false(ranAt.mainThread);
+  t.is(errors.length, 1, String(errors));
+  t.true(errors[0] instanceof TypeError, String(errors[0]));
+  t.is((errors[0] as Error).message, 'reported');
 });
 
 test('an error thrown by onResult goes to the pool\'s error listeners', async (t) => {

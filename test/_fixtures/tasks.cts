@@ -1,6 +1,6 @@
 // Threadable task functions used by the tests (a CommonJS module).
 import { appendFileSync } from 'node:fs';
-import { threadId } from 'node:worker_threads';
+import { isMainThread, threadId } from 'node:worker_threads';
 import { currentTask, deferToThread, reactor, threadable, transfer } from 'reactor-threads';
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -17,6 +17,10 @@ export const failLater = threadable(async function failLater(message: string): P
 });
 export const whereAmI = threadable(function whereAmI(): { threadId: number; io: boolean } {
   return { threadId, io: reactor.isInIOThread() };
+});
+/** Tells `tell` (a reactor callable) where it runs: a task run fire-and-forget returns nothing. */
+export const tellWhere = threadable(function tellWhere(tell: (where: { threadId: number; io: boolean; mainThread: boolean }) => void): void {
+  tell({ threadId, io: reactor.isInIOThread(), mainThread: isMainThread });
 });
 export const sleep = threadable(async function sleep(ms: number): Promise<number> {
   await delay(ms);
