@@ -47,6 +47,12 @@ export const makeBytes = threadable(function makeBytes(n: number): Uint8Array {
 export const appendLine = threadable(function appendLine(file: string, label: string): void {
   appendFileSync(file, `${threadId}:${label}\n`);
 });
+/** appendLine after `ms`: an async call whose effect comes later. */
+export const appendLineLater = threadable(async function appendLineLater(file: string, label: string, ms: number): Promise<number> {
+  await delay(ms);
+  appendFileSync(file, `${threadId}:${label}\n`);
+  return ms;
+});
 
 export class CustomError extends Error {
   constructor(message: string, readonly detail: number) {
