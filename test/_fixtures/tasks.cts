@@ -1,7 +1,8 @@
 // Threadable task functions used by the tests (a CommonJS module).
 import { appendFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { isMainThread, threadId } from 'node:worker_threads';
-import { currentTask, deferToThread, reactor, threadable, transfer } from 'reactor-threads';
+import { currentTask, deferToThread, reactor, threadable, ThreadPool, transfer } from 'reactor-threads';
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -52,6 +53,14 @@ export const appendLineLater = threadable(async function appendLineLater(file: s
   await delay(ms);
   appendFileSync(file, `${threadId}:${label}\n`);
   return ms;
+});
+
+/** The CPU count this thread sees, and the max a new pool gets from it. */
+export const cpuCounts = threadable(async function cpuCounts(): Promise<{ availableParallelism: number; defaultMax: number }> {
+  const pool = new ThreadPool();
+  const defaultMax = pool.max;
+  await pool.stop();
+  return { availableParallelism: availableParallelism(), defaultMax };
 });
 
 export class CustomError extends Error {
