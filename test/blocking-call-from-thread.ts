@@ -7,6 +7,7 @@ import { blockingCallFromThread, deferToThread, reactor, ReactorGoneError, Would
 import {
   callFromModuleOnReactor, callPlainOnReactor, callReactor, callReactorCatching, callReactorWithOwnFunction,
 } from './_fixtures/bridge-tasks.cjs';
+import { fixture, runChild } from './_helpers/child.js';
 
 test('a value f returns on the reactor comes back to the thread', async (t) => {
   t.deepEqual(await deferToThread(callReactor, 'addOnReactor', 2, 3), { sum: 5, threadId });
@@ -33,8 +34,21 @@ test('f may be a fromModule reference or a plain function', async (t) => {
   t.is(await deferToThread(callPlainOnReactor), 42);
 });
 
-test('on a reactor\'s own thread it throws at once instead of deadlocking', (t) => {
-  // This ava worker serves the main thread, which never loaded the package.
+test('on a reactor\'s own thread it throws WouldDeadlockError at once and never runs f', async (t) => {
+  // Only a main thread serves itself (this ava worker serves its process's
+  // main thread), so the call is made on the main thread of a child process.
+  const r = await runChild(fixture('blocking-call-on-main.cjs'));
+  t.false(r.timedOut, 'the call on the main thread waited for itself instead of throwing');
+  t.is(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as Record<string, unknown>;
+  t.like(out, { threw: true, wouldDeadlock: true, name: 'WouldDeadlockError', code: 'ERR_WOULD_DEADLOCK', ran: false, io: true });
+  t.regex(out.message as string, /reactor's own thread/);
+});
+
+test('in a Worker whose main thread never loaded the package it throws ReactorGoneError at once', (t) => {
+  // ava runs this file in a Worker; its main thread is ava's, which never
+  // loaded reactor-threads, so no reactor serves this thread.
+  t.false(reactor.isInIOThread());
   t.throws(() => blockingCallFromThread(reactor, () => 1), { instanceOf: ReactorGoneError, message: /never loaded/ });
 });
 

@@ -1,5 +1,7 @@
-// deferToThread: the four outcomes of a cross-thread call, where it runs,
-// and that many concurrent calls each settle exactly once.
+// deferToThread: the four outcomes of a cross-thread call, and where it
+// runs. (That 1,000 concurrent tasks each settle exactly once is counted
+// in test/threadpool-callbacks.ts, through onResult: a Promise would hide
+// a second settle.)
 import test from 'ava';
 import { threadId } from 'node:worker_threads';
 import { deferToThread, deferToThreadPool, reactor, ThreadPool } from 'reactor-threads';
@@ -39,16 +41,6 @@ test('f runs on another thread, outside the IO thread', async (t) => {
 test('a plain self-contained function runs from its source', async (t) => {
   t.is(await deferToThread((a: number, b: number) => a * b, 6, 7), 42);
   t.is(await deferToThread(function fact(n: number): number { return n <= 1 ? 1 : n * fact(n - 1); }, 5), 120);
-});
-
-test('1,000 concurrent tasks on 2 threads all settle exactly once', async (t) => {
-  reactor.suggestThreadPoolSize(2);
-  const settled = new Map<number, number>();
-  await Promise.all(Array.from({ length: 1000 }, (_, i) =>
-    deferToThread(add, i, 0).then((v) => { settled.set(i, (settled.get(i) ?? 0) + 1); t.is(v, i); })));
-  t.is(settled.size, 1000);
-  t.true([...settled.values()].every((n) => n === 1));
-  t.true(reactor.getThreadPool().workers <= 2);
 });
 
 test('tasks run on both threads of a two-thread pool', async (t) => {

@@ -1,12 +1,23 @@
 // A randomized, seeded stress test: submissions of every kind (values,
 // throws, thread deaths, blocking calls, async sleeps), cancellations,
-// timeouts, adjustPoolsize and stop() interleave at random. Every Promise
-// must settle exactly once, and stop() must resolve. The seed is printed
-// so a failure can be replayed: STRESS_SEED=<seed> npx ava dist-test/stress.js.
+// timeouts, adjustPoolsize and stop() interleave at random. Every call
+// must settle exactly once with an outcome its kind allows, and stop()
+// must resolve. The seed is printed so a failure can be replayed:
+// STRESS_SEED=<seed> npx ava dist-test/stress.js.
+//
+// Calls are counted through callInThreadWithCallback's onResult, which is
+// called once per settle, so a second settle is seen. Cancellations and
+// timeouts can only be asked for through deferToThreadPool.with(), whose
+// Promise would hide a second settle: those calls are there to disturb the
+// pool (withdrawn tasks, terminated threads) and are counted as Promises.
 import test from 'ava';
-import { deferToThreadPool, reactor, ThreadPool } from 'reactor-threads';
+import {
+  CancelledError, deferToThreadPool, PoolStarvedError, PoolStoppedError, reactor, TaskTimeoutError,
+  ThreadDiedError, ThreadPool,
+} from 'reactor-threads';
 import { add, exitThread, fail, sleep } from './_fixtures/tasks.cjs';
 import { callReactor } from './_fixtures/bridge-tasks.cjs';
+import { describeOutcome, Settlements, within, type Check } from './_helpers/settlements.js';
 
 /** mulberry32: small, seeded, good enough to pick actions. */
 function random(seed: number): () => number {
@@ -19,6 +30,23 @@ function random(seed: number): () => number {
   };
 }
 
+/**
+ * An outcome check: a value `ok` accepts, or a rejection with one of
+ * `errors`. Any call may also fail because the pool stopped, or because
+ * its thread died (a 'die' task, or a cancelled task's thread terminated).
+ */
+function expect(ok: (v: unknown) => boolean, ...errors: Function[]): Check {
+  const allowed = [PoolStoppedError, ThreadDiedError, ...errors];
+  return (settledOk, value) => {
+    if (settledOk ? ok(value) : allowed.some((E) => value instanceof E)) return undefined;
+    return `unexpected: ${describeOutcome(settledOk, value)}`;
+  };
+}
+const never = (): boolean => false;
+const isNumber = (v: unknown): boolean => typeof v === 'number';
+
+type Kind = 'value' | 'throw' | 'sleep' | 'bridge' | 'cancel' | 'timeout' | 'die';
+
 for (const round of [1, 2, 3]) {
   test(`stress round ${round}: every call settles exactly once and stop() resolves`, async (t) => {
     const seed = Number(process.env.STRESS_SEED ?? (Date.now() ^ (round * 7919)));
@@ -28,28 +56,41 @@ for (const round of [1, 2, 3]) {
     const pool = new ThreadPool({ minThreads: 1, maxThreads: 3, cancelGrace: 50, idleTimeout: 20, starvationTimeout: 200 });
     pool.on('error', () => { /* reported errors are expected here */ });
     pool.start();
-    const settled = new Map<number, number>();
-    const all: Promise<void>[] = [];
-    let n = 0;
-    const track = (p: Promise<unknown>): void => {
-      const id = n++;
-      all.push(p.then(() => undefined, () => undefined).then(() => { settled.set(id, (settled.get(id) ?? 0) + 1); }));
-    };
+    const calls = new Settlements<Kind>();
     for (let step = 0; step < 400; step++) {
       const action = pick(['value', 'value', 'throw', 'sleep', 'bridge', 'cancel', 'timeout', 'die', 'resize', 'pause'] as const);
       switch (action) {
-        case 'value': track(deferToThreadPool(reactor, pool, add, step, 1)); break;
-        case 'throw': track(deferToThreadPool(reactor, pool, fail, `f${step}`)); break;
-        case 'sleep': track(deferToThreadPool(reactor, pool, sleep, Math.floor(rnd() * 20))); break;
-        case 'bridge': track(deferToThreadPool(reactor, pool, callReactor, 'addLaterOnReactor', step, 1)); break;
+        case 'value':
+          pool.callInThreadWithCallback(calls.add('value', expect((v) => v === step + 1)), add, step, 1);
+          break;
+        case 'throw': {
+          const thrown = (e: unknown): boolean => e instanceof TypeError && e.message === `f${step}`;
+          pool.callInThreadWithCallback(calls.add('throw', (ok, v) => (!ok && thrown(v) ? undefined : expect(never)(ok, v))),
+            fail, `f${step}`);
+          break;
+        }
+        case 'sleep':
+          pool.callInThreadWithCallback(calls.add('sleep', expect(isNumber)), sleep, Math.floor(rnd() * 20));
+          break;
+        case 'bridge':
+          pool.callInThreadWithCallback(calls.add('bridge', expect((v) => v === step + 1, PoolStarvedError)),
+            callReactor, 'addLaterOnReactor', step, 1);
+          break;
         case 'cancel': {
           const ac = new AbortController();
-          track(deferToThreadPool.with({ signal: ac.signal })(reactor, pool, sleep, 30));
+          calls.addPromise('cancel', deferToThreadPool.with({ signal: ac.signal })(reactor, pool, sleep, 30),
+            expect(isNumber, CancelledError));
           setTimeout(() => ac.abort(), Math.floor(rnd() * 30));
           break;
         }
-        case 'timeout': track(deferToThreadPool.with({ runTimeout: 1 + Math.floor(rnd() * 10), queueTimeout: 50 })(reactor, pool, sleep, 20)); break;
-        case 'die': if (rnd() < 0.3) track(deferToThreadPool(reactor, pool, exitThread, 1)); break;
+        case 'timeout':
+          calls.addPromise('timeout',
+            deferToThreadPool.with({ runTimeout: 1 + Math.floor(rnd() * 10), queueTimeout: 50 })(reactor, pool, sleep, 20),
+            expect(isNumber, TaskTimeoutError));
+          break;
+        case 'die':
+          if (rnd() < 0.3) pool.callInThreadWithCallback(calls.add('die', expect(never)), exitThread, 1);
+          break;
         case 'resize': {
           const max = 1 + Math.floor(rnd() * 3);
           pool.adjustPoolsize(Math.floor(rnd() * (max + 1)), max);
@@ -60,10 +101,11 @@ for (const round of [1, 2, 3]) {
     }
     // Half the rounds stop with work still queued; the others let it drain.
     if (rnd() < 0.5) await new Promise((r) => setTimeout(r, 50));
-    await pool.stop();
-    await Promise.all(all);
-    t.is(settled.size, n);
-    t.true([...settled.values()].every((x) => x === 1));
+    await within(pool.stop(), 30_000, 'stop()', () => calls.pendingByKind());
+    // Once stop() resolved every task is settled: no wait should be needed.
+    await calls.allSettled(5000);
+    t.deepEqual(calls.problems, []);
+    t.is(calls.settledOnce, calls.count);
     t.is(pool.workers, 0);
   });
 }

@@ -75,7 +75,21 @@ test('work submitted while threads are starting starts no extra threads', async 
 test('a buffer that cannot be detached is copied, not moved, and the call runs once', async (t) => {
   const memory = new WebAssembly.Memory({ initial: 1 });
   new Uint8Array(memory.buffer)[0] = 42;
-  const first = await deferToThreadPool(reactor, reactor.getThreadPool(), (b: ArrayBuffer) => new Uint8Array(b)[0], transfer(memory.buffer));
-  t.is(first, 42);
+  const pool = new ThreadPool({ maxThreads: 1 });
+  pool.start();
+  // Kept callable, so that a second run would reach it even after the first settled.
+  let runs = 0;
+  const ran = reactor.keepCallable((): void => { runs++; });
+  const results: [boolean, unknown][] = [];
+  let settled!: () => void;
+  const first = new Promise<void>((resolve) => { settled = resolve; });
+  pool.callInThreadWithCallback((ok, v) => { results.push([ok, v]); settled(); },
+    (b: ArrayBuffer, tell: () => void) => { tell(); return new Uint8Array(b)[0]; }, transfer(memory.buffer), ran);
+  t.not(await within(first, 5000), 'timed out', 'the call never settled');
+  // Once stop() resolved, nothing of this call can still run or arrive.
+  t.not(await within(pool.stop(), 5000), 'timed out', 'stop() did not resolve');
+  reactor.releaseCallable(ran);
+  t.deepEqual(results, [[true, 42]]);
+  t.is(runs, 1);
   t.is(memory.buffer.byteLength, 65536, 'the memory stays usable');
 });

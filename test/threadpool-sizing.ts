@@ -1,10 +1,11 @@
 // ThreadPool sizing: adjustPoolsize bounds, growth up to max, shrinking to
 // min after the idle timeout, and suggestThreadPoolSize.
 import test from 'ava';
+import { availableParallelism } from 'node:os';
 import { deferToThreadPool, reactor, ThreadPool } from 'reactor-threads';
-import { sleep, spin } from './_fixtures/tasks.cjs';
+import { cpuCounts, sleep, spin } from './_fixtures/tasks.cjs';
+import { fixture, runChild } from './_helpers/child.js';
 import { waitFor } from './_helpers/wait.js';
-
 
 test('options are validated with errors that name them', (t) => {
   t.throws(() => new ThreadPool({ minThreads: -1 }), { instanceOf: RangeError, message: /minThreads/ });
@@ -14,6 +15,24 @@ test('options are validated with errors that name them', (t) => {
   t.throws(() => new ThreadPool({ idleTimeout: -5 }), { instanceOf: RangeError, message: /idleTimeout/ });
   t.throws(() => new ThreadPool({ concurrentTasksPerThread: 0 }), { instanceOf: RangeError, message: /concurrentTasksPerThread/ });
   t.throws(() => new ThreadPool({ name: 5 as never }), { instanceOf: TypeError, message: /name/ });
+});
+
+test('a pool\'s default max is the CPU count its thread sees, the same in a pool thread and a child process', async (t) => {
+  // npm run test:cpus8 reports 8 CPUs everywhere (test/_helpers/cpus-8.cjs)
+  // and says so in REACTOR_THREADS_TEST_CPUS: this also checks that the
+  // preload reached this thread, the pool's threads and child processes.
+  const cpus = availableParallelism();
+  const asked = process.env.REACTOR_THREADS_TEST_CPUS;
+  if (asked !== undefined) t.is(cpus, Number(asked), 'the CPU count this test run asked for');
+  const pool = new ThreadPool();
+  t.is(pool.max, cpus);
+  pool.adjustPoolsize(0, 1);
+  pool.start();
+  t.deepEqual(await deferToThreadPool(reactor, pool, cpuCounts), { availableParallelism: cpus, defaultMax: cpus }, 'in a pool thread');
+  await pool.stop();
+  const r = await runChild(fixture('cpu-counts.cjs'));
+  t.is(r.code, 0, r.stderr);
+  t.deepEqual(JSON.parse(r.stdout), { availableParallelism: cpus, defaultMax: cpus }, 'in a child process');
 });
 
 test('adjustPoolsize rejects min < 0 and min > max with a RangeError', async (t) => {

@@ -1,7 +1,8 @@
 // Threadable task functions used by the tests (a CommonJS module).
 import { appendFileSync } from 'node:fs';
-import { threadId } from 'node:worker_threads';
-import { currentTask, deferToThread, reactor, threadable, transfer } from 'reactor-threads';
+import { availableParallelism } from 'node:os';
+import { isMainThread, threadId } from 'node:worker_threads';
+import { currentTask, deferToThread, reactor, threadable, ThreadPool, transfer } from 'reactor-threads';
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -17,6 +18,10 @@ export const failLater = threadable(async function failLater(message: string): P
 });
 export const whereAmI = threadable(function whereAmI(): { threadId: number; io: boolean } {
   return { threadId, io: reactor.isInIOThread() };
+});
+/** Tells `tell` (a reactor callable) where it runs: a task run fire-and-forget returns nothing. */
+export const tellWhere = threadable(function tellWhere(tell: (where: { threadId: number; io: boolean; mainThread: boolean }) => void): void {
+  tell({ threadId, io: reactor.isInIOThread(), mainThread: isMainThread });
 });
 export const sleep = threadable(async function sleep(ms: number): Promise<number> {
   await delay(ms);
@@ -42,6 +47,20 @@ export const makeBytes = threadable(function makeBytes(n: number): Uint8Array {
 /** Appends `<threadId>:<label>` to a file: the order calls ran in, and where. */
 export const appendLine = threadable(function appendLine(file: string, label: string): void {
   appendFileSync(file, `${threadId}:${label}\n`);
+});
+/** appendLine after `ms`: an async call whose effect comes later. */
+export const appendLineLater = threadable(async function appendLineLater(file: string, label: string, ms: number): Promise<number> {
+  await delay(ms);
+  appendFileSync(file, `${threadId}:${label}\n`);
+  return ms;
+});
+
+/** The CPU count this thread sees, and the max a new pool gets from it. */
+export const cpuCounts = threadable(async function cpuCounts(): Promise<{ availableParallelism: number; defaultMax: number }> {
+  const pool = new ThreadPool();
+  const defaultMax = pool.max;
+  await pool.stop();
+  return { availableParallelism: availableParallelism(), defaultMax };
 });
 
 export class CustomError extends Error {
