@@ -2,6 +2,7 @@
 // AbortSignal, which fires when the caller cancels the call (its signal
 // aborts) or the call's run timeout passes. Pool threads only.
 // Tests: test/cancellation.ts.
+import { thisThread } from './thread.js';
 
 /** What a running task can know about itself. */
 export interface CurrentTask {
@@ -11,13 +12,6 @@ export interface CurrentTask {
   readonly signal: AbortSignal;
 }
 
-let provider: (() => CurrentTask | undefined) | undefined;
-
-/** worker.ts: how the running task is found. */
-export function setCurrentTaskProvider(p: () => CurrentTask | undefined): void {
-  provider = p;
-}
-
 /**
  * The task running now, in a pool thread. Call it in the task's
  * synchronous part (before its first `await`) and keep the signal: after
@@ -25,7 +19,7 @@ export function setCurrentTaskProvider(p: () => CurrentTask | undefined): void {
  * called outside a task.
  */
 export function currentTask(): CurrentTask {
-  const task = provider?.();
+  const task = thisThread().poolThread?.currentTask();
   if (!task) throw new Error('currentTask() is called inside a task, in a pool thread, before the task\'s first await');
   return task;
 }

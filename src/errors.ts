@@ -279,3 +279,19 @@ function decodeOne(d: EncodedThrow, made: Map<number, Error>): unknown {
 function define(o: object, key: string, value: unknown): void {
   Object.defineProperty(o, key, { value, writable: true, configurable: true, enumerable: false });
 }
+
+/**
+ * Closes `e`'s stack (the other thread's frames) with a boundary line and
+ * the frames of the code that called `api` here. Only failures pay for it.
+ */
+export function withCallerFrames(e: unknown, api: Function, label: string): unknown {
+  if (!(e instanceof Error) || typeof e.stack !== 'string') return e;
+  const here: { stack?: string } = {};
+  Error.captureStackTrace(here, api);
+  const frames = (here.stack ?? '').split('\n').slice(1).join('\n');
+  if (frames === '') return e;
+  Object.defineProperty(e, 'stack', {
+    value: `${e.stack}\n    --- ${label} ---\n${frames}`, configurable: true, writable: true, enumerable: false,
+  });
+  return e;
+}

@@ -4,10 +4,9 @@
 // blockingCallFromThread) is the reactor this thread serves. Runs on every
 // thread. Tests: test/reactor.ts.
 import { availableParallelism } from 'node:os';
-import { postCall, servesItself } from './bridge.js';
-import { keepCallable, releaseCallable } from './callables.js';
 import { describe, isModuleFunction, loadFunction, type AnyFunction, type TaskFunction } from './functions.js';
 import { callReported, reportToStderr } from './report.js';
+import { thisThread } from './thread.js';
 import { ThreadPool } from './threadpool.js';
 
 export interface Reactor {
@@ -91,11 +90,21 @@ export const reactor: Reactor = {
       throw new TypeError('callFromThread(f): f must be a function or a fromModule() reference');
     }
     if (servesItself()) callOnOwnThread(f, args);
-    else postCall(f, args);
+    else thisThread().caller.post(f, args);
   },
   isInIOThread(): boolean {
     return servesItself();
   },
-  keepCallable,
-  releaseCallable,
+  keepCallable<F extends Function>(f: F): F {
+    return thisThread().callables.keep(f);
+  },
+  releaseCallable(f: Function): boolean {
+    return thisThread().callables.unkeep(f);
+  },
 };
+
+/** True when this thread serves itself (it is the IO thread). */
+function servesItself(): boolean {
+  const t = thisThread();
+  return t.servedReactor() === t.core.id;
+}

@@ -10,15 +10,14 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { serialize } from 'node:v8';
 import { decodeThrow, PoolStarvedError, PoolStoppedError, QueueFullError, TaskTimeoutError, ThreadDiedError, type EncodedThrow } from './errors.js';
-import { servedCalls, STARVED } from './bridge.js';
 import { describe, type AnyFunction, type TaskFunction } from './functions.js';
-import { addSink, drainNow, hold, reactorId, release, removeSink } from './loop.js';
+import { thisThread, type ThreadRuntime } from './thread.js';
 import { native, type NativePoolCounts, type TimeStats } from './native.js';
 import { resolveBounds, resolveOptions, type ResolvedOptions, type ThreadPoolOptions } from './pool-options.js';
 import type { PoolThreadData } from './pool-thread-data.js';
 import { reportError } from './report.js';
-import { releaseHandles } from './callables.js';
-import { decodeValue, encodeArgs, MessageKind, TaskStatus, type FunctionDescriptor, type InboxMessage } from './wire.js';
+import { decodeValue, encodeArgs } from './codec.js';
+import { CallStatus, MessageKind, TaskStatus, type FunctionDescriptor, type InboxMessage } from './wire.js';
 
 export type { ThreadPoolOptions, ThreadInfo } from './pool-options.js';
 
@@ -73,6 +72,8 @@ export type OnResult<R> = (success: boolean, result: R | unknown) => void;
  * listener they are written to stderr.
  */
 export class ThreadPool extends EventEmitter {
+  /** This thread's runtime: the reactor that delivers the pool's results. */
+  readonly #thread: ThreadRuntime = thisThread();
   readonly #options: ResolvedOptions;
   readonly #poolId: number;
   readonly #threads = new Map<number, ThreadHandle>();
@@ -101,7 +102,7 @@ export class ThreadPool extends EventEmitter {
     super();
     this.#options = resolveOptions(options);
     this.#poolId = native.poolCreate(this.#options.min, this.#options.max);
-    addSink(this.#poolId, { deliver: (m) => this.#deliver(m) });
+    this.#thread.core.addSink(this.#poolId, { deliver: (m) => this.#deliver(m) });
     // Hooks are checked now (a FunctionNotSendableError here), not in each thread.
     this.#hooks = {
       start: this.#options.onThreadStart ? this.#fnId(this.#options.onThreadStart) : 0,
@@ -142,7 +143,7 @@ export class ThreadPool extends EventEmitter {
     return {
       ...(c ?? zero),
       cancelled: this.#cancelled, threadsDied: this.#threadsDied,
-      queueWait: t?.queueWait ?? none, runTime: t?.run ?? none, bridgeCallsServed: servedCalls(),
+      queueWait: t?.queueWait ?? none, runTime: t?.run ?? none, bridgeCallsServed: this.#thread.server.served,
     };
   }
 
@@ -189,11 +190,11 @@ export class ThreadPool extends EventEmitter {
     }).then(() => {
       // A thread's last results can still be in the inbox when its exit
       // event arrives: deliver them before the pool's sink goes away.
-      drainNow();
+      this.#thread.core.drainNow();
       for (const id of [...this.#pending.keys(), ...this.#taskHandles.keys()]) {
         this.#settle(id, false, new PoolStoppedError('the pool stopped before the task settled'));
       }
-      removeSink(this.#poolId);
+      this.#thread.core.removeSink(this.#poolId);
       native.poolDestroy(this.#poolId);
       this.#destroyed = true;
     });
@@ -266,7 +267,7 @@ export class ThreadPool extends EventEmitter {
         fnId = this.#fnId(f);
       }
       // Functions among the arguments stay here; the thread gets proxies.
-      const { bytes, transfers } = encodeArgs(payload, handles = []);
+      const { bytes, transfers } = encodeArgs(payload, this.#thread.values, handles = []);
       id = nextTaskId++;
       demand = native.poolPush(this.#poolId, id, fnId, bytes, transfers, this.#options.maxQueue, affinity);
       if (demand === -2) {
@@ -275,7 +276,7 @@ export class ThreadPool extends EventEmitter {
       }
     } catch (e) {
       // Nothing was queued.
-      if (handles) releaseHandles(handles);
+      if (handles) this.#thread.callables.release(handles);
       queueMicrotask(() => sink.settle(false, e));
       return 0;
     }
@@ -283,7 +284,7 @@ export class ThreadPool extends EventEmitter {
     // on this thread, later, so registering after the push is safe).
     this.#pending.set(id, sink);
     if (handles && handles.length > 0) this.#taskHandles.set(id, handles);
-    hold();
+    this.#thread.core.hold();
     if (demand > 0) this.#meetDemand();
     return id;
   }
@@ -374,7 +375,7 @@ export class ThreadPool extends EventEmitter {
       reportError(this, new PoolStarvedError(
         `all ${parked} threads of pool '${this.name}' waited ${this.#options.starvationTimeout} ms on their owner `
         + 'while tasks were queued; their blocking calls were ended'), 'the pool');
-      native.poolWakeParked(this.#poolId, STARVED);
+      native.poolWakeParked(this.#poolId, CallStatus.Starved);
     }, this.#options.starvationTimeout);
     this.#starvationTimer.unref();
   }
@@ -388,7 +389,7 @@ export class ThreadPool extends EventEmitter {
     let ok = m.status === TaskStatus.Fulfilled;
     let value: unknown;
     try {
-      value = decodeValue(m.payload, m.transfers);
+      value = decodeValue(m.payload, m.transfers, this.#thread.values);
       if (!ok) value = decodeThrow(value as EncodedThrow);
     } catch (e) {
       ok = false;
@@ -418,13 +419,13 @@ export class ThreadPool extends EventEmitter {
       const handles = this.#taskHandles.get(taskId);
       if (handles) {
         this.#taskHandles.delete(taskId);
-        releaseHandles(handles);
+        this.#thread.callables.release(handles);
       }
     }
     const sink = this.#pending.get(taskId);
     if (!sink) return;
     this.#pending.delete(taskId);
-    release();
+    this.#thread.core.release();
     sink.settle(ok, value);
   }
 
@@ -432,7 +433,7 @@ export class ThreadPool extends EventEmitter {
     const o = this.#options;
     const threadId = native.poolAddThread(this.#poolId);
     const data: PoolThreadData = {
-      kind: 'reactor-threads.pool-thread', poolId: this.#poolId, owner: reactorId, threadId,
+      kind: 'reactor-threads.pool-thread', poolId: this.#poolId, owner: this.#thread.core.id, threadId,
       threadName: `${o.name}#${threadId}`,
       concurrency: o.concurrency, idleTimeout: o.idleTimeout, spinNs: SPIN_NS,
       startHook: this.#hooks.start, exitHook: this.#hooks.exit,

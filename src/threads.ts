@@ -3,8 +3,9 @@
 // thread, in the caller's async context, and reports every failure by
 // rejecting. Caller's thread. Tests: test/defer-to-thread.ts,
 // test/defer-to-thread-pool.ts, test/call-multiple-in-thread.ts.
-import { CancelledError } from './errors.js';
-import { blockingCall, withCallerFrames, type BlockingCallOptions } from './bridge.js';
+import { CancelledError, withCallerFrames } from './errors.js';
+import type { BlockingCallOptions } from './bridge-caller.js';
+import { thisThread } from './thread.js';
 import type { AnyFunction, TaskFunction } from './functions.js';
 import { reactor, type Reactor } from './reactor.js';
 import { reportError } from './report.js';
@@ -248,7 +249,7 @@ function checkReactor(r: unknown): void {
 export const blockingCallFromThread: BlockingCallFromThread = Object.assign(
   <F extends AnyFunction>(r: Reactor, f: TaskFunction<F>, ...args: Parameters<F>): Awaited<ReturnType<F>> => {
     checkReactor(r);
-    return blockingCall(f, args, undefined) as Awaited<ReturnType<F>>;
+    return thisThread().caller.call(f, args, undefined) as Awaited<ReturnType<F>>;
   },
   {
     with(options: BlockingCallOptions) {
@@ -259,7 +260,7 @@ export const blockingCallFromThread: BlockingCallFromThread = Object.assign(
       }
       return <F extends AnyFunction>(r: Reactor, f: TaskFunction<F>, ...args: Parameters<F>): Awaited<ReturnType<F>> => {
         checkReactor(r);
-        return blockingCall(f, args, options) as Awaited<ReturnType<F>>;
+        return thisThread().caller.call(f, args, options) as Awaited<ReturnType<F>>;
       };
     },
   });

@@ -13,7 +13,7 @@
 // Set member, `.values()[i]`, where i counts entries in iteration order:
 // `args[0].get("home")`, `the result.tags.values()[1]`.
 // Runs on every thread. Tests: test/values.ts.
-import { exportCallable } from './callables.js';
+import type { CallableTable } from './callables.js';
 import { decodeThrow, encodeThrow, ValueNotCloneableError, type EncodedThrow } from './errors.js';
 import { keyOf, lookup } from './registry.js';
 
@@ -32,6 +32,8 @@ const faithfulNames = new Set(['SharedArrayBuffer', 'BigInt']);
 
 /** What the caller asks of an outgoing walk. */
 export interface Outbound {
+  /** This thread's callables, by which functions cross. */
+  callables: CallableTable;
   /** Handles of functions registered for this call (to release when it settles); null: refuse new ones. */
   handles: number[] | null;
 }
@@ -56,7 +58,7 @@ function describeValue(v: object): string {
 
 function walk(v: unknown, path: string, depth: number, out: Outbound, seen: Set<object>): unknown {
   if (typeof v === 'function') {
-    const target = exportCallable(v, out.handles);
+    const target = out.callables.export(v, out.handles);
     if (!target) {
       throw new ValueNotCloneableError(path, new TypeError(
         'a function crosses only as a reactor callable passed to a task (keep it with reactor.keepCallable() to return it)'));

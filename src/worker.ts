@@ -8,18 +8,35 @@ import { deserialize, serialize } from 'node:v8';
 import { inspect } from 'node:util';
 import { encodeThrow, ValueNotCloneableError } from './errors.js';
 import { loadFunction } from './functions.js';
-import { hold, setWorkListener } from './loop.js';
-import { setCurrentTaskProvider, type CurrentTask } from './current-task.js';
+import type { CurrentTask } from './current-task.js';
 import { CancelledError } from './errors.js';
 import { native } from './native.js';
 import { isPoolThreadData } from './pool-thread-data.js';
-import { servePoolOwner, setPoolThreadHooks } from './bridge.js';
-import { decodeValue, encodeResult, readTasks, TaskStatus, type FunctionDescriptor, type TaskMessage } from './wire.js';
+import { decodeValue, encodeResult } from './codec.js';
+import { buildThread } from './thread.js';
+import { readTasks, TaskStatus, type FunctionDescriptor, type TaskMessage } from './wire.js';
 
 if (!isPoolThreadData(workerData)) throw new Error('reactor-threads: worker.js is started by a ThreadPool only');
 const {
   poolId, owner, threadId, concurrency, idleTimeout, spinNs, threadName, startHook, exitHook, maxTasks, maxHeap,
 } = workerData;
+
+/**
+ * This thread's runtime, built before anything asks for it: its calls go
+ * to the pool's owner, its reactor hands it the pool's work signals and
+ * cancels, and before it parks in a blocking call it hands back the tasks
+ * it has not started. (The functions named here are declared below.)
+ */
+const thread = buildThread({
+  owner, poolId, threadId,
+  takeWork: () => pull(),
+  cancelTask: (taskId) => cancelTask(taskId),
+  beforePark: () => handBackUntaken(),
+  // It left the waiting list while parked: look for work once the current task is done.
+  afterPark: () => setImmediate(pull),
+  outboxGate: (send) => (held ? afterStdio(send) : send()),
+  currentTask: () => runningTask(),
+});
 
 /** Functions by pool function id; a Promise while the first use loads it. */
 const functions: (Function | Promise<Function> | undefined)[] = [];
@@ -52,7 +69,8 @@ let running: number | undefined;  // the task whose synchronous part runs now
 const controllers = new Map<number, AbortController>();
 const cancelled = new Set<number>();
 
-setCurrentTaskProvider((): CurrentTask | undefined => {
+/** currentTask() in this thread: the task whose synchronous part runs now. */
+function runningTask(): CurrentTask | undefined {
   const id = running;
   if (id === undefined) return undefined;
   return {
@@ -67,7 +85,7 @@ setCurrentTaskProvider((): CurrentTask | undefined => {
       return c.signal;
     },
   };
-});
+}
 
 /** The owner asked to abort a task this thread holds. */
 function cancelTask(taskId: number): void {
@@ -232,7 +250,7 @@ function run(t: TaskMessage, f: Function): void {
   let result: unknown;
   running = t.taskId;
   try {
-    const args = decodeValue(t.payload, t.transfers) as unknown[];
+    const args = decodeValue(t.payload, t.transfers, thread.values) as unknown[];
     result = f(...args);
   } catch (e) {
     fail(t.taskId, e, t.fnId);
@@ -321,7 +339,7 @@ function succeed(taskId: number, value: unknown): void {
   countCompleted();
   let encoded;
   try {
-    encoded = encodeResult(value);
+    encoded = encodeResult(value, thread.values);
   } catch (e) {
     fail(taskId, e instanceof ValueNotCloneableError ? e : new ValueNotCloneableError('the result', e));
     return;
@@ -344,16 +362,8 @@ function fail(taskId: number, error: unknown, fnId?: number): void {
   post(taskId, TaskStatus.Rejected, serialize(encoded));
 }
 
-servePoolOwner(owner, poolId, threadId);
-setPoolThreadHooks({
-  beforePark: handBackUntaken,
-  // It left the waiting list while parked: look for work once the current task is done.
-  afterPark: () => setImmediate(pull),
-  outboxGate: (send) => (held ? afterStdio(send) : send()),
-});
 // This thread lives to serve its pool: keep its loop alive until it exits.
-hold();
-setWorkListener(pull, cancelTask);
+thread.core.hold();
 async function start(): Promise<void> {
   if (startHook) {
     try {
