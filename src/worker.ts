@@ -34,7 +34,7 @@ const thread = buildThread({
   beforePark: () => handBackUntaken(),
   // It left the waiting list while parked: look for work once the current task is done.
   afterPark: () => setImmediate(pull),
-  outboxGate: (send) => (held ? afterStdio(send) : send()),
+  outboxGate: (send) => (sendsAfterStdio ? afterStdio(send) : send()),
   currentTask: () => runningTask(),
 });
 
@@ -149,7 +149,7 @@ function exitThread(): void {
     return;
   }
   // Ends this thread only, once its results are in the owner's inbox.
-  if (held) { afterStdio(exitThread); return; }
+  if (sendsAfterStdio) { afterStdio(exitThread); return; }
   process.exit(0);
 }
 
@@ -306,28 +306,28 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
  * Worker's console output travels to the parent over a port; a result
  * must not overtake it, or the owner may settle (and the process exit)
  * before the task's own output is printed. Later results queue behind
- * held ones, so one thread's results keep their order.
+ * those, so one thread's results keep their order.
  */
-let held: (() => void)[] | undefined;
+let sendsAfterStdio: (() => void)[] | undefined;
 
 function post(taskId: number, status: TaskStatus, bytes: Buffer, transfers?: ArrayBuffer[]): void {
-  if (!held && process.stdout.writableLength === 0 && process.stderr.writableLength === 0) {
+  if (!sendsAfterStdio && process.stdout.writableLength === 0 && process.stderr.writableLength === 0) {
     native.poolComplete(poolId, threadId, taskId, status, bytes, transfers);
     return;
   }
-  // Held: `bytes` may be the codec's scratch buffer, so keep a copy.
+  // Waiting: `bytes` may be the codec's scratch buffer, so keep a copy.
   const copy = Buffer.from(bytes);
   afterStdio(() => native.poolComplete(poolId, threadId, taskId, status, copy, transfers));
 }
 
 function afterStdio(send: () => void): void {
-  if (held) { held.push(send); return; }
-  held = [send];
+  if (sendsAfterStdio) { sendsAfterStdio.push(send); return; }
+  sendsAfterStdio = [send];
   let waiting = 2;
   const flushed = (): void => {
     if (--waiting > 0) return;
-    const sends = held!;
-    held = undefined;
+    const sends = sendsAfterStdio!;
+    sendsAfterStdio = undefined;
     for (const s of sends) s();
   };
   process.stdout.write('', flushed);
