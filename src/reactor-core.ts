@@ -146,11 +146,13 @@ export class ReactorCore {
 
   #holdBack(sender: number, until: Promise<void>): void {
     this.#heldBack.set(sender, []);
-    void until.then(() => {
+    const resume = (): void => {
       const queue = this.#heldBack.get(sender)!;
       this.#heldBack.delete(sender);
       // In order; a later call that must load in turn holds the rest again.
       for (const m of queue) this.#dispatch(m);
-    });
+    };
+    // The call reports its own failure; either way the sender goes on.
+    void until.then(resume, resume);
   }
 }
