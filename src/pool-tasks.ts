@@ -1,0 +1,97 @@
+// A pool's table of tasks in flight: each one's sink, the reactor callables
+// it carries, and the one path by which a task ends for its caller
+// (settle). Every other part of the pool (results, cancels, timeouts,
+// deaths, stop) ends a task through it, so a sink is answered once.
+// Owner thread only. Tests: test/threadpool-fake-threads.ts,
+// test/threadpool-callbacks.ts.
+import { releaseHandles } from './callables.js';
+import { decodeThrow, type EncodedThrow } from './errors.js';
+import { decodeValue, TaskStatus, type InboxMessage } from './wire.js';
+
+/** How a submitted task's outcome is delivered, on the owner thread. */
+export interface TaskSink {
+  settle(ok: boolean, value: unknown): void;
+}
+
+/** Keeps the owner's event loop alive while tasks are in flight (src/loop.ts hold/release). */
+export interface LoopHold {
+  hold(): void;
+  release(): void;
+}
+
+export class TaskTable {
+  readonly #loop: LoopHold;
+  /** Tasks whose caller has no answer yet. */
+  readonly #sinks = new Map<number, TaskSink>();
+  /** Reactor callables handed to a task, released when its thread is done with it. */
+  readonly #handles = new Map<number, number[]>();
+  #withdrawn = 0;
+
+  constructor(loop: LoopHold) {
+    this.#loop = loop;
+  }
+
+  /** Tasks whose caller has no answer yet. */
+  get size(): number { return this.#sinks.size; }
+  /** Tasks withdrawn or aborted by their signal or a timeout (pool.stats().cancelled). */
+  get withdrawn(): number { return this.#withdrawn; }
+
+  /** Whether task `id` still waits for its answer. */
+  has(id: number): boolean { return this.#sinks.has(id); }
+
+  /**
+   * A task was queued: from now on only settle() ends it. Its result is
+   * delivered on this thread, later, so registering after the push is safe.
+   */
+  add(id: number, sink: TaskSink, handles: number[]): void {
+    this.#sinks.set(id, sink);
+    if (handles.length > 0) this.#handles.set(id, handles);
+    this.#loop.hold();
+  }
+
+  /**
+   * The one path by which a task ends for its caller: its sink is answered
+   * once and the loop's hold released. With `taskOver` false (a running
+   * task its caller gave up on) the reactor callables it carries stay
+   * callable until its thread is done with it: its result, or its death.
+   */
+  settle(id: number, ok: boolean, value: unknown, taskOver = true): void {
+    if (taskOver) {
+      const handles = this.#handles.get(id);
+      if (handles) {
+        this.#handles.delete(id);
+        releaseHandles(handles);
+      }
+    }
+    const sink = this.#sinks.get(id);
+    if (!sink) return;
+    this.#sinks.delete(id);
+    this.#loop.release();
+    sink.settle(ok, value);
+  }
+
+  /** Settles a task its caller or a timeout withdrew, counting it as cancelled. */
+  withdraw(id: number, reason: unknown, taskOver = true): void {
+    this.#withdrawn++;
+    this.settle(id, false, reason, taskOver);
+  }
+
+  /** A task's result arrived in the owner's inbox: decode it and settle. */
+  deliver(m: InboxMessage): void {
+    let ok = m.status === TaskStatus.Fulfilled;
+    let value: unknown;
+    try {
+      value = decodeValue(m.payload, m.transfers);
+      if (!ok) value = decodeThrow(value as EncodedThrow);
+    } catch (e) {
+      ok = false;
+      value = e;
+    }
+    this.settle(m.id, ok, value);
+  }
+
+  /** Every task not yet over: unanswered, or answered with its thread still on it. */
+  open(): number[] {
+    return [...new Set([...this.#sinks.keys(), ...this.#handles.keys()])];
+  }
+}
