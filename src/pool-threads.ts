@@ -74,7 +74,8 @@ export class PoolThreads {
     const { min, max } = this.#ctx.options;
     const queued = native.poolCounts(this.#ctx.poolId).queued;
     const wanted = Math.min(max, Math.max(min, queued));
-    while (this.#threads.size < wanted) this.add();
+    // A refused start fails the queue: trying again at once would loop forever.
+    while (this.#threads.size < wanted && this.add());
     return queued;
   }
 
@@ -106,8 +107,8 @@ export class PoolThreads {
     void handle.thread.terminate();
   }
 
-  /** Starts one thread. */
-  add(): void {
+  /** Starts one thread; false if it could not be created (the queued tasks have failed). */
+  add(): boolean {
     const { poolId, options: o, owner, hooks } = this.#ctx;
     const threadId = native.poolAddThread(poolId);
     const data: PoolThreadData = {
@@ -128,7 +129,7 @@ export class PoolThreads {
       // Node refused the Worker (invalid execArgv, resourceLimits…).
       native.poolRemoveThread(poolId, threadId);
       this.#cannotStartThreads(e);
-      return;
+      return false;
     }
     // The owner's loop is kept alive by tasks in flight, not by threads.
     if (!this.#joined) thread.unref();
@@ -136,6 +137,7 @@ export class PoolThreads {
     this.#threads.set(threadId, handle);
     thread.on('error', (e) => { handle.error = e; });
     thread.on('exit', (code) => this.#exited(handle, code));
+    return true;
   }
 
   /** No thread can start: the queued tasks fail now instead of waiting forever. */

@@ -110,6 +110,23 @@ test('threads that die three times in a row while starting fail the queued tasks
   await stopAll(pool, threads);
 });
 
+test('start() gives up at the first thread Node refuses to create, failing the queued tasks with its error', async (t) => {
+  const { pool, threads } = fakePool({ minThreads: 1, maxThreads: 2 });
+  const call = new Outcomes('the task queued before start()');
+  pool.callInThreadWithCallback(call.onResult, add, 1, 2);
+  const refusal = new TypeError('invalid execArgv');
+  // A pool that kept trying would be stopped by the fake's 1000th start succeeding.
+  threads.refuseNext(1000, refusal);
+  pool.start();
+  t.is(threads.refused, 1, 'start() gave up at the first refusal');
+  t.is(threads.all.length, 0);
+  const [ok, err] = call.only();
+  t.false(ok);
+  t.true(err instanceof ThreadDiedError, describeOutcome(ok, err));
+  t.is((err as Error).cause, refusal);
+  await stopAll(pool, threads);
+});
+
 test('runTimeout fires from the clock once the task is taken, and settles it exactly once', async (t) => {
   const { pool, threads, clock } = fakePool({ maxThreads: 1, cancelGrace: Infinity });
   pool.start();
