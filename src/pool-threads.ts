@@ -45,7 +45,13 @@ export class PoolThreads {
   #started = false;
   #joined = false;
   #draining = false;
-  /** Threads in a row that died before they attached (a bad execArgv, a crashing preload or onThreadStart). */
+  /**
+   * Threads in a row that died before they attached (a bad execArgv, a
+   * crashing preload or onThreadStart). At MAX_START_FAILURES the pool
+   * gives up until a thread attaches: the queued tasks fail, the floor is
+   * not refilled, and each later thread that dies while starting fails
+   * the tasks queued for it at once.
+   */
   #startFailures = 0;
   #died = 0;
   #onAllExited: (() => void) | undefined;
@@ -142,7 +148,6 @@ export class PoolThreads {
 
   /** No thread can start: the queued tasks fail now instead of waiting forever. */
   #cannotStartThreads(cause: unknown): void {
-    this.#startFailures = 0;
     for (const id of native.poolClearQueue(this.#ctx.poolId)) {
       this.#ctx.tasks.settle(id, false, new ThreadDiedError('no pool thread could start to run the task', undefined, cause));
     }
@@ -179,8 +184,10 @@ export class PoolThreads {
       if (this.#threads.size === 0) this.#onAllExited?.();
       return;
     }
-    // Replace it if work waits (its untouched tasks were re-queued) or the pool is below its floor.
+    // Replace it if work waits (its untouched tasks were re-queued) or the
+    // pool is below its floor, unless threads keep dying while starting.
     const queued = native.poolCounts(poolId).queued;
-    if (this.#started && this.#threads.size < Math.min(options.max, Math.max(options.min, queued))) this.add();
+    const floor = this.#startFailures < MAX_START_FAILURES ? options.min : 0;
+    if (this.#started && this.#threads.size < Math.min(options.max, Math.max(floor, queued))) this.add();
   }
 }

@@ -110,6 +110,47 @@ test('threads that die three times in a row while starting fail the queued tasks
   await stopAll(pool, threads);
 });
 
+test('a pool with a floor stops restarting threads that keep dying while starting', async (t) => {
+  const { pool, threads } = fakePool({ minThreads: 1, maxThreads: 1 });
+  pool.start();
+  for (let i = 1; i <= 3; i++) threads.last.exit(1);
+  t.is(threads.all.length, 3, 'no respawn for the floor after three failed starts');
+  t.is(pool.workers, 0);
+  // New work tries again; a thread that starts serves it.
+  const call = new Outcomes('work submitted after the failed starts');
+  pool.callInThreadWithCallback(call.onResult, add, 2, 3);
+  t.is(threads.all.length, 4);
+  const thread = threads.last.attach();
+  const [task] = thread.takeTasks();
+  thread.complete(task!.id, 5);
+  t.deepEqual(await call.first(), [true, 5]);
+  // A thread attached: the floor is kept again.
+  thread.exit(1);
+  t.is(threads.all.length, 5);
+  threads.last.attach();
+  await stopAll(pool, threads);
+  call.only();
+});
+
+test('after three failed starts, a task whose new thread also dies while starting fails at once', async (t) => {
+  const { pool, threads } = fakePool({ maxThreads: 1 });
+  pool.start();
+  const first = new Outcomes('the task queued during the failed starts');
+  pool.callInThreadWithCallback(first.onResult, add, 1, 2);
+  for (let i = 1; i <= 3; i++) threads.last.exit(1);
+  t.true(first.only()[1] instanceof ThreadDiedError);
+  const later = new Outcomes('a task submitted after them');
+  pool.callInThreadWithCallback(later.onResult, add, 3, 4);
+  t.is(threads.all.length, 4, 'new work tries a thread');
+  threads.last.exit(1);
+  const [ok, err] = later.only();
+  t.false(ok);
+  t.regex((err as Error).message, /no pool thread could start/);
+  t.is(threads.all.length, 4, 'and only one');
+  await stopAll(pool, threads);
+});
+
+
 test('start() gives up at the first thread Node refuses to create, failing the queued tasks with its error', async (t) => {
   const { pool, threads } = fakePool({ minThreads: 1, maxThreads: 2 });
   const call = new Outcomes('the task queued before start()');
