@@ -21,14 +21,17 @@ export interface LoopHold {
 
 export class TaskTable {
   readonly #loop: LoopHold;
+  readonly #onSettle: () => void;
   /** Tasks whose caller has no answer yet. */
   readonly #sinks = new Map<number, TaskSink>();
   /** Reactor callables handed to a task, released when its thread is done with it. */
   readonly #handles = new Map<number, number[]>();
   #withdrawn = 0;
 
-  constructor(loop: LoopHold) {
+  /** `onSettle` runs before each settle: a task left the queue or its thread (the pool announces room). */
+  constructor(loop: LoopHold, onSettle: () => void) {
     this.#loop = loop;
+    this.#onSettle = onSettle;
   }
 
   /** Tasks whose caller has no answer yet. */
@@ -56,6 +59,7 @@ export class TaskTable {
    * callable until its thread is done with it: its result, or its death.
    */
   settle(id: number, ok: boolean, value: unknown, taskOver = true): void {
+    this.#onSettle();
     if (taskOver) {
       const handles = this.#handles.get(id);
       if (handles) {

@@ -66,7 +66,7 @@ export type OnResult<R> = (success: boolean, result: R | unknown) => void;
 export class ThreadPool extends EventEmitter {
   readonly #options: ResolvedOptions;
   readonly #poolId: number;
-  readonly #tasks = new TaskTable({ hold, release });
+  readonly #tasks = new TaskTable({ hold, release }, () => { if (this.#full) this.#announceRoom(); });
   readonly #threads: PoolThreads;
   readonly #timers: TaskTimers;
   readonly #starvation: StarvationWatch;
@@ -296,11 +296,13 @@ export class ThreadPool extends EventEmitter {
       this.#meetDemand();
       return;
     }
-    if (this.#full) this.#announceRoom();
     this.#tasks.deliver(m);
   }
 
-  /** A result came back, so threads are taking tasks: once there is room, wake those waiting for it. */
+  /**
+   * A task ended (a result, a withdrawal, stop()), so the queue may have
+   * room: once it has, wake those waiting for it.
+   */
   #announceRoom(): void {
     if (this.queued >= this.#options.maxQueue) return;
     this.#full = false;

@@ -346,3 +346,29 @@ test('an idle thread that dies is reported and replaced to keep the floor', asyn
   threads.last.attach();
   await stopAll(pool, threads);
 });
+
+test('whenRoom() resolves when a queued task is withdrawn, with no result arriving', async (t) => {
+  const { pool, clock } = fakePool({ maxThreads: 1, maxQueue: 1 });
+  const queued = new Outcomes('the task that fills the queue');
+  const id = pool[kSubmit](add, [1, 2], queued.sink);
+  pool[kTimeouts](id, 100, undefined);
+  let drained = 0;
+  pool.on('drain', () => { drained++; });
+  const room = pool.whenRoom();
+  clock.advance(100);
+  t.true(queued.only()[1] instanceof TaskTimeoutError);
+  await within(room, 10_000, 'whenRoom()', () => 'room after the withdrawal');
+  t.is(drained, 1);
+  await pool.stop();
+});
+
+test('whenRoom() resolves when stop() empties a full queue', async (t) => {
+  const { pool } = fakePool({ maxThreads: 1, maxQueue: 1 });
+  const queued = new Outcomes('the task that fills the queue');
+  pool[kSubmit](add, [1, 2], queued.sink);
+  const room = pool.whenRoom();
+  const stopped = pool.stop();
+  t.true(queued.only()[1] instanceof PoolStoppedError);
+  await within(room, 10_000, 'whenRoom()', () => 'room after stop()');
+  await stopped;
+});
