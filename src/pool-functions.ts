@@ -1,7 +1,7 @@
 // A pool's function table: the id by which each function (or hook) a task
 // names is known to the pool's threads. A descriptor is sent to native once
 // per function object; equal descriptors share an id there. Owner thread
-// only. Tests: test/functions.ts, test/threadpool-stats.ts (functions).
+// only. Tests: test/functions.ts.
 import { serialize } from 'node:v8';
 import { describe } from './functions.js';
 import { native } from './native.js';

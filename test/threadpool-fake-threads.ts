@@ -331,6 +331,29 @@ test('a surplus thread retires after adjustPoolsize lowers max; it neither count
   call.only();
 });
 
+test('a recycled thread exits without counting as died, and a new thread takes the work left', async (t) => {
+  const { pool, threads } = fakePool({ maxThreads: 1, maxTasksPerThread: 1 });
+  const calls = [new Outcomes('the first task'), new Outcomes('the second task')];
+  for (const [i, c] of calls.entries()) pool.callInThreadWithCallback(c.onResult, add, i, 0);
+  pool.start();
+  const first = threads.last.attach();
+  t.is(first.data.maxTasks, 1, 'the thread is told its maxTasksPerThread');
+  const [task] = first.takeTasks(1);
+  first.complete(task!.id, 0);
+  first.recycle();
+  t.is(first.take(), 'retire');
+  first.exit(0);
+  t.is(pool.stats().threadsDied, 0);
+  t.is(threads.all.length, 2, 'replaced, for the queued task');
+  const second = threads.last.attach();
+  const [next] = second.takeTasks(1);
+  second.complete(next!.id, 1);
+  t.deepEqual(await calls[0]!.first(), [true, 0]);
+  t.deepEqual(await calls[1]!.first(), [true, 1]);
+  await stopAll(pool, threads);
+  for (const c of calls) c.only();
+});
+
 test('an idle thread that dies is reported and replaced to keep the floor', async (t) => {
   const { pool, threads } = fakePool({ minThreads: 1, maxThreads: 1 });
   const reported: unknown[] = [];

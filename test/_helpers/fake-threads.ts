@@ -84,6 +84,12 @@ export class FakeThread extends EventEmitter implements PoolThread {
     native.poolTaskStarted(this.data.poolId, this.data.threadId, taskId);
   }
 
+  /** The thread ran its maxTasksPerThread (or passed maxHeapPerThread): it takes no more and exits once idle. */
+  recycle(): void {
+    this.#alive();
+    native.poolRecycle(this.data.poolId, this.data.threadId);
+  }
+
   /** The task returned `value` (encoded as src/worker.ts encodes results). */
   complete(taskId: number, value: unknown): void {
     this.#alive();
