@@ -1,0 +1,397 @@
+// The pool's JS logic (thread lifecycle, respawn, timers, settlement) with
+// hand-stepped fake threads and a fake clock (test/_helpers/fake-threads.ts)
+// on the real native queue: each step is taken by the test, so nothing
+// here sleeps or depends on timing. Every outcome is counted through a
+// callback that would see a second settle.
+import test from 'ava';
+import {
+  CancelledError, PoolStoppedError, TaskTimeoutError, ThreadDiedError, ThreadPool, type OnResult, type ThreadPoolOptions,
+} from 'reactor-threads';
+import { kCancel, kSubmit, kTimeouts, type TaskSink } from '../dist/threadpool.js';
+import { add } from './_fixtures/tasks.cjs';
+import { FakeClock, FakeThreads } from './_helpers/fake-threads.js';
+import { describeOutcome, within } from './_helpers/settlements.js';
+
+/** Every settle of one task, in order: a second one would show here. */
+class Outcomes {
+  readonly calls: [boolean, unknown][] = [];
+  #waiters: (() => void)[] = [];
+  readonly onResult: OnResult<unknown> = (ok, value) => {
+    this.calls.push([ok, value]);
+    for (const w of this.#waiters.splice(0)) w();
+  };
+  readonly sink: TaskSink = { settle: this.onResult };
+
+  constructor(readonly what: string) {}
+
+  /** The first settle, awaited (its result comes on a wake-up), bounded with a message. */
+  async first(): Promise<[boolean, unknown]> {
+    if (this.calls.length === 0) {
+      await within(new Promise<void>((resolve) => this.#waiters.push(resolve)), 10_000,
+        `waiting for ${this.what} to settle`, () => this.what);
+    }
+    return this.calls[0]!;
+  }
+
+  /** The one settle so far; throws (naming them) if there were none or several. */
+  only(): [boolean, unknown] {
+    if (this.calls.length !== 1) {
+      throw new Error(`${this.what} settled ${this.calls.length} times: ${this.calls.map(([ok, v]) => describeOutcome(ok, v)).join('; ')}`);
+    }
+    return this.calls[0]!;
+  }
+}
+
+function fakePool(options: ThreadPoolOptions): { pool: ThreadPool; threads: FakeThreads; clock: FakeClock } {
+  const threads = new FakeThreads();
+  const clock = new FakeClock();
+  const pool = new ThreadPool(options, { startThread: threads.start, clock });
+  return { pool, threads, clock };
+}
+
+/** stop(), with each live thread stepped to see the stop and exit; resolves once stop() has. */
+async function stopAll(pool: ThreadPool, threads: FakeThreads): Promise<void> {
+  const stopped = pool.stop();
+  for (const thread of threads.live) {
+    if (thread.take() !== 'stopping') throw new Error(`thread ${thread.threadId} was not told to stop`);
+    thread.exit(0);
+  }
+  await within(stopped, 10_000, 'stop()', () => `${pool.workers} threads`);
+}
+
+test('a thread that dies mid-task fails that task with ThreadDiedError, and its untaken tasks run on the replacement', async (t) => {
+  const { pool, threads } = fakePool({ maxThreads: 1 });
+  const running = new Outcomes('the running task');
+  const waiting = new Outcomes('the task taken but not started');
+  pool.callInThreadWithCallback(running.onResult, add, 1, 2);
+  pool.callInThreadWithCallback(waiting.onResult, add, 3, 4);
+  pool.start();
+  const first = threads.last.attach();
+  t.deepEqual(first.takeTasks(2).map((task) => task.args), [[1, 2], [3, 4]]);
+  const crash = new Error('the thread crashed');
+  first.die(crash);
+
+  const [ok, err] = running.only();
+  t.false(ok);
+  t.true(err instanceof ThreadDiedError, describeOutcome(ok, err));
+  t.is((err as ThreadDiedError).cause, crash);
+  t.is(waiting.calls.length, 0, 'the task it had not started waits for another thread');
+  t.is(threads.all.length, 2, 'a replacement was started for it');
+  const second = threads.last.attach();
+  const [task] = second.takeTasks();
+  t.deepEqual(task!.args, [3, 4]);
+  second.complete(task!.id, 7);
+  t.deepEqual(await waiting.first(), [true, 7]);
+  t.is(pool.stats().threadsDied, 1);
+
+  await stopAll(pool, threads);
+  running.only();
+  waiting.only();
+});
+
+test('threads that die three times in a row while starting fail the queued tasks, and no fourth is started', async (t) => {
+  const { pool, threads } = fakePool({ maxThreads: 1 });
+  const call = new Outcomes('the queued task');
+  pool.callInThreadWithCallback(call.onResult, add, 1, 2);
+  pool.start();
+  for (let i = 1; i <= 3; i++) {
+    t.is(threads.all.length, i);
+    t.is(call.calls.length, 0, `still queued after ${i - 1} failed starts`);
+    threads.last.die(new Error(`preload failed (${i})`));
+  }
+  const [ok, err] = call.only();
+  t.false(ok);
+  t.true(err instanceof ThreadDiedError, describeOutcome(ok, err));
+  t.regex((err as Error).message, /no pool thread could start/);
+  t.is(((err as Error).cause as Error).message, 'preload failed (3)');
+  t.is(threads.all.length, 3, 'no endless respawn');
+  t.is(pool.workers, 0);
+  t.is(pool.queued, 0);
+  await stopAll(pool, threads);
+});
+
+test('a pool with a floor stops restarting threads that keep dying while starting', async (t) => {
+  const { pool, threads } = fakePool({ minThreads: 1, maxThreads: 1 });
+  pool.start();
+  for (let i = 1; i <= 3; i++) threads.last.exit(1);
+  t.is(threads.all.length, 3, 'no respawn for the floor after three failed starts');
+  t.is(pool.workers, 0);
+  // New work tries again; a thread that starts serves it.
+  const call = new Outcomes('work submitted after the failed starts');
+  pool.callInThreadWithCallback(call.onResult, add, 2, 3);
+  t.is(threads.all.length, 4);
+  const thread = threads.last.attach();
+  const [task] = thread.takeTasks();
+  thread.complete(task!.id, 5);
+  t.deepEqual(await call.first(), [true, 5]);
+  // A thread attached: the floor is kept again.
+  thread.exit(1);
+  t.is(threads.all.length, 5);
+  threads.last.attach();
+  await stopAll(pool, threads);
+  call.only();
+});
+
+test('after three failed starts, a task whose new thread also dies while starting fails at once', async (t) => {
+  const { pool, threads } = fakePool({ maxThreads: 1 });
+  pool.start();
+  const first = new Outcomes('the task queued during the failed starts');
+  pool.callInThreadWithCallback(first.onResult, add, 1, 2);
+  for (let i = 1; i <= 3; i++) threads.last.exit(1);
+  t.true(first.only()[1] instanceof ThreadDiedError);
+  const later = new Outcomes('a task submitted after them');
+  pool.callInThreadWithCallback(later.onResult, add, 3, 4);
+  t.is(threads.all.length, 4, 'new work tries a thread');
+  threads.last.exit(1);
+  const [ok, err] = later.only();
+  t.false(ok);
+  t.regex((err as Error).message, /no pool thread could start/);
+  t.is(threads.all.length, 4, 'and only one');
+  await stopAll(pool, threads);
+});
+
+
+test('start() gives up at the first thread Node refuses to create, failing the queued tasks with its error', async (t) => {
+  const { pool, threads } = fakePool({ minThreads: 1, maxThreads: 2 });
+  const call = new Outcomes('the task queued before start()');
+  pool.callInThreadWithCallback(call.onResult, add, 1, 2);
+  const refusal = new TypeError('invalid execArgv');
+  // A pool that kept trying would be stopped by the fake's 1000th start succeeding.
+  threads.refuseNext(1000, refusal);
+  pool.start();
+  t.is(threads.refused, 1, 'start() gave up at the first refusal');
+  t.is(threads.all.length, 0);
+  const [ok, err] = call.only();
+  t.false(ok);
+  t.true(err instanceof ThreadDiedError, describeOutcome(ok, err));
+  t.is((err as Error).cause, refusal);
+  await stopAll(pool, threads);
+});
+
+test('runTimeout fires from the clock once the task is taken, and settles it exactly once', async (t) => {
+  const { pool, threads, clock } = fakePool({ maxThreads: 1, cancelGrace: Infinity });
+  pool.start();
+  const call = new Outcomes('the task with a run timeout');
+  const id = pool[kSubmit](add, [1, 2], call.sink);
+  pool[kTimeouts](id, undefined, 60_000);
+  clock.advance(120_000);
+  t.is(call.calls.length, 0, 'a queued task\'s run clock has not started');
+  const thread = threads.last.attach();
+  const [task] = thread.takeTasks();
+  clock.advance(10);
+  t.is(call.calls.length, 0, 'not before its runTimeout');
+  clock.advance(60_000);
+  const [ok, err] = call.only();
+  t.false(ok);
+  t.true(err instanceof TaskTimeoutError, describeOutcome(ok, err));
+  t.is((err as TaskTimeoutError).phase, 'run');
+  // The thread finishes the task later: that result must not settle it again.
+  thread.complete(task!.id, 3);
+  clock.advance(120_000);
+  t.is(clock.pending, 0, 'no timer left behind');
+  await stopAll(pool, threads);  // delivers whatever is still in the inbox
+  call.only();
+  t.is(pool.stats().cancelled, 1);
+  t.is(thread.terminations, 0, 'cancelGrace Infinity: never terminated');
+});
+
+test('cancelGrace terminates a thread whose task ignores its cancel, and a new thread runs the queued work', async (t) => {
+  const { pool, threads, clock } = fakePool({ maxThreads: 1, cancelGrace: 500 });
+  const stubborn = new Outcomes('the cancelled task');
+  const next = new Outcomes('the task queued behind it');
+  const id = pool[kSubmit](add, [1, 2], stubborn.sink);
+  pool[kSubmit](add, [3, 4], next.sink);
+  pool.start();
+  const first = threads.last.attach();
+  first.takeTasks(1);
+  pool[kCancel](id, new CancelledError('the caller gave up'));
+  const [ok, err] = stubborn.only();
+  t.false(ok);
+  t.true(err instanceof CancelledError, describeOutcome(ok, err));
+  clock.advance(499);
+  t.is(first.terminations, 0, 'not within cancelGrace');
+  clock.advance(1);
+  t.is(first.terminations, 1, 'terminated once cancelGrace passed');
+  first.exit(1);  // what a terminated Worker reports
+  stubborn.only();
+  t.is(pool.stats().threadsDied, 1);
+  t.is(threads.all.length, 2, 'replaced, for the queued task');
+  const second = threads.last.attach();
+  const [task] = second.takeTasks();
+  t.deepEqual(task!.args, [3, 4]);
+  second.complete(task!.id, 7);
+  t.deepEqual(await next.first(), [true, 7]);
+  await stopAll(pool, threads);
+  stubborn.only();
+  next.only();
+});
+
+test('a cancelled task that settles within cancelGrace keeps its thread', async (t) => {
+  const { pool, threads, clock } = fakePool({ maxThreads: 1, cancelGrace: 500 });
+  pool.start();
+  const call = new Outcomes('the cancelled task');
+  const id = pool[kSubmit](add, [1, 2], call.sink);
+  const thread = threads.last.attach();
+  const [task] = thread.takeTasks();
+  pool[kCancel](id, new CancelledError('the caller gave up'));
+  thread.fail(task!.id, new CancelledError('aborted'));
+  clock.advance(500);
+  t.is(thread.terminations, 0);
+  await stopAll(pool, threads);
+  t.true(call.only()[1] instanceof CancelledError);
+  t.is(pool.stats().threadsDied, 0);
+});
+
+test('queueTimeout withdraws a task still queued; it never reaches a thread', async (t) => {
+  const { pool, threads, clock } = fakePool({ maxThreads: 1 });
+  const busy = new Outcomes('the task that holds the thread');
+  const late = new Outcomes('the task with a queue timeout');
+  pool[kSubmit](add, [1, 2], busy.sink);
+  const id = pool[kSubmit](add, [3, 4], late.sink);
+  pool[kTimeouts](id, 100, undefined);
+  pool.start();
+  const thread = threads.last.attach();
+  const [task] = thread.takeTasks(1);
+  clock.advance(99);
+  t.is(late.calls.length, 0);
+  t.is(pool.queued, 1);
+  clock.advance(1);
+  const [ok, err] = late.only();
+  t.false(ok);
+  t.true(err instanceof TaskTimeoutError, describeOutcome(ok, err));
+  t.is((err as TaskTimeoutError).phase, 'queue');
+  t.is(pool.queued, 0);
+  thread.complete(task!.id, 3);
+  t.deepEqual(await busy.first(), [true, 3]);
+  t.is(thread.take(4), 'none', 'the withdrawn task never reaches the thread');
+  await stopAll(pool, threads);
+  late.only();
+  busy.only();
+});
+
+test('stop() rejects queued work at once, lets running work finish, and resolves once every thread has exited', async (t) => {
+  const { pool, threads } = fakePool({ maxThreads: 1 });
+  const running = new Outcomes('the running task');
+  const queued = [new Outcomes('queued task 1'), new Outcomes('queued task 2')];
+  pool.callInThreadWithCallback(running.onResult, add, 1, 2);
+  for (const q of queued) pool.callInThreadWithCallback(q.onResult, add, 0, 0);
+  pool.start();
+  const thread = threads.last.attach();
+  const [task] = thread.takeTasks(1);
+  t.false(thread.refed, 'a thread does not hold the owner\'s loop open');
+
+  let stopped = false;
+  const stopping = pool.stop().then(() => { stopped = true; });
+  t.true(pool.joined);
+  for (const q of queued) {
+    const [ok, err] = q.only();
+    t.false(ok);
+    t.true(err instanceof PoolStoppedError, describeOutcome(ok, err));
+  }
+  t.true(thread.refed, 'stop() holds the loop open until the thread exits');
+  thread.complete(task!.id, 3);
+  t.deepEqual(await running.first(), [true, 3]);
+  t.false(stopped, 'not before its thread exited');
+  t.is(thread.take(), 'stopping');
+  thread.exit(0);
+  await within(stopping, 10_000, 'stop()', () => 'the thread\'s exit');
+  t.true(stopped);
+  const after = new Outcomes('a call after stop()');
+  pool.callInThreadWithCallback(after.onResult, add, 1, 1);
+  const [ok, err] = await after.first();
+  t.false(ok);
+  t.true(err instanceof PoolStoppedError, describeOutcome(ok, err));
+  t.is(pool.stats().threadsDied, 0);
+  running.only();
+  for (const q of queued) q.only();
+  after.only();
+});
+
+test('a surplus thread retires after adjustPoolsize lowers max; it neither counts as died nor is replaced', async (t) => {
+  const { pool, threads } = fakePool({ minThreads: 2, maxThreads: 2, idleTimeout: Infinity });
+  pool.start();
+  t.is(threads.all.length, 2);
+  const [a, b] = threads.all;
+  t.is(a!.attach().take(), 'none');
+  t.is(b!.attach().take(), 'none');
+  pool.adjustPoolsize(0, 1);
+  t.is(a!.take(), 'retire');
+  t.is(b!.take(), 'none', 'one thread stays, at the new max');
+  a!.exit(0);
+  t.is(pool.workers, 1);
+  t.is(threads.all.length, 2, 'no replacement');
+  t.is(pool.stats().threadsDied, 0);
+  // The one left serves.
+  const call = new Outcomes('a call after the retirement');
+  pool.callInThreadWithCallback(call.onResult, add, 2, 2);
+  const [task] = b!.takeTasks();
+  b!.complete(task!.id, 4);
+  t.deepEqual(await call.first(), [true, 4]);
+  await stopAll(pool, threads);
+  call.only();
+});
+
+test('a recycled thread exits without counting as died, and a new thread takes the work left', async (t) => {
+  const { pool, threads } = fakePool({ maxThreads: 1, maxTasksPerThread: 1 });
+  const calls = [new Outcomes('the first task'), new Outcomes('the second task')];
+  for (const [i, c] of calls.entries()) pool.callInThreadWithCallback(c.onResult, add, i, 0);
+  pool.start();
+  const first = threads.last.attach();
+  t.is(first.data.maxTasks, 1, 'the thread is told its maxTasksPerThread');
+  const [task] = first.takeTasks(1);
+  first.complete(task!.id, 0);
+  first.recycle();
+  t.is(first.take(), 'retire');
+  first.exit(0);
+  t.is(pool.stats().threadsDied, 0);
+  t.is(threads.all.length, 2, 'replaced, for the queued task');
+  const second = threads.last.attach();
+  const [next] = second.takeTasks(1);
+  second.complete(next!.id, 1);
+  t.deepEqual(await calls[0]!.first(), [true, 0]);
+  t.deepEqual(await calls[1]!.first(), [true, 1]);
+  await stopAll(pool, threads);
+  for (const c of calls) c.only();
+});
+
+test('an idle thread that dies is reported and replaced to keep the floor', async (t) => {
+  const { pool, threads } = fakePool({ minThreads: 1, maxThreads: 1 });
+  const reported: unknown[] = [];
+  pool.on('error', (e) => reported.push(e));
+  pool.start();
+  const crash = new Error('crashed while idle');
+  threads.last.attach().die(crash);
+  t.is(reported.length, 1);
+  t.true(reported[0] instanceof ThreadDiedError);
+  t.is((reported[0] as Error).cause, crash);
+  t.is(threads.all.length, 2, 'replaced to keep minThreads');
+  t.is(pool.stats().threadsDied, 1);
+  threads.last.attach();
+  await stopAll(pool, threads);
+});
+
+test('whenRoom() resolves when a queued task is withdrawn, with no result arriving', async (t) => {
+  const { pool, clock } = fakePool({ maxThreads: 1, maxQueue: 1 });
+  const queued = new Outcomes('the task that fills the queue');
+  const id = pool[kSubmit](add, [1, 2], queued.sink);
+  pool[kTimeouts](id, 100, undefined);
+  let drained = 0;
+  pool.on('drain', () => { drained++; });
+  const room = pool.whenRoom();
+  clock.advance(100);
+  t.true(queued.only()[1] instanceof TaskTimeoutError);
+  await within(room, 10_000, 'whenRoom()', () => 'room after the withdrawal');
+  t.is(drained, 1);
+  await pool.stop();
+});
+
+test('whenRoom() resolves when stop() empties a full queue', async (t) => {
+  const { pool } = fakePool({ maxThreads: 1, maxQueue: 1 });
+  const queued = new Outcomes('the task that fills the queue');
+  pool[kSubmit](add, [1, 2], queued.sink);
+  const room = pool.whenRoom();
+  const stopped = pool.stop();
+  t.true(queued.only()[1] instanceof PoolStoppedError);
+  await within(room, 10_000, 'whenRoom()', () => 'room after stop()');
+  await stopped;
+});
