@@ -27,7 +27,7 @@ const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scrip
 const files = packed.files.map((f) => f.path);
 const tarball = join(work, packed.filename);
 check(files.includes('dist/index.js') && files.includes('dist/index.mjs') && files.includes('dist/index.d.ts')
-  && files.includes('dist/index.d.mts') && files.includes('dist/worker.js'), 'the tarball has the compiled JavaScript and declarations');
+  && files.includes('dist/index.d.mts') && files.includes('dist/thread/worker.js'), 'the tarball has the compiled JavaScript and declarations');
 check(files.some((f) => /^prebuilds\/linux-x64\/.+\.node$/.test(f)), 'the tarball has the linux-x64 prebuild');
 const packedPlatforms = [...new Set(files.filter((f) => /^prebuilds\/[^/]+\/.+\.node$/.test(f)).map((f) => f.split('/')[1]))];
 const unlisted = packedPlatforms.filter((p) => !files.includes(`prebuilds/${p}/${MANIFEST}`));

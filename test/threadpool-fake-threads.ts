@@ -7,7 +7,7 @@ import test from 'ava';
 import {
   CancelledError, PoolStoppedError, TaskTimeoutError, ThreadDiedError, ThreadPool, type OnResult, type ThreadPoolOptions,
 } from 'reactor-threads';
-import { kCancel, kSubmit, kTimeouts, type TaskSink } from '../dist/threadpool.js';
+import { kCancel, kSubmit, kTimeouts, type TaskSink } from '../dist/pool/threadpool.js';
 import { add } from './_fixtures/tasks.cjs';
 import { FakeClock, FakeThreads } from './_helpers/fake-threads.js';
 import { describeOutcome, within } from './_helpers/settlements.js';

@@ -1,4 +1,4 @@
-// The slice of eslint-scope's API that src/source.ts uses (the package
+// The slice of eslint-scope's API that src/identity/source.ts uses (the package
 // ships no types of its own).
 declare module 'eslint-scope' {
   export interface Reference { identifier: { name: string } }

@@ -3,7 +3,7 @@
 // until the test steps them, and FakeClock runs timers only when the test
 // advances it. A FakeThread steps the REAL native pool from the test
 // thread: it attaches, takes batches and completes tasks exactly as
-// src/worker.ts does, so the pool's JS logic (lifecycle, respawn, timers,
+// src/thread/worker.ts does, so the pool's JS logic (lifecycle, respawn, timers,
 // settlement) meets the native queue it runs on in production.
 //
 // poolAttach binds the calling environment's reactor, here the test
@@ -14,13 +14,13 @@
 // Test thread only. Used by test/threadpool-fake-threads.ts.
 import { EventEmitter } from 'node:events';
 import { deserialize, serialize } from 'node:v8';
-import { encodeThrow } from '../../dist/errors.js';
-import { native } from '../../dist/native.js';
-import type { Clock, PoolThread, ThreadStarter, ThreadStartOptions } from '../../dist/pool-collaborators.js';
-import type { PoolThreadData } from '../../dist/pool-thread-data.js';
-import { decodeValue, encodeResult } from '../../dist/codec.js';
-import { thisThread } from '../../dist/thread.js';
-import { readTasks, TaskStatus, type FunctionDescriptor } from '../../dist/wire.js';
+import { encodeThrow } from '../../dist/errors/errors.js';
+import { native } from '../../dist/reactor/native.js';
+import type { Clock, PoolThread, ThreadStarter, ThreadStartOptions } from '../../dist/pool/collaborators.js';
+import type { PoolThreadData } from '../../dist/base/pool-thread-data.js';
+import { decodeValue, encodeResult } from '../../dist/codec/codec.js';
+import { thisThread } from '../../dist/runtime/this-thread.js';
+import { readTasks, TaskStatus, type FunctionDescriptor } from '../../dist/base/wire.js';
 
 /** A task a fake thread took: its id, the label of its function, and its arguments. */
 export interface FakeTask {
@@ -92,7 +92,7 @@ export class FakeThread extends EventEmitter implements PoolThread {
     native.poolRecycle(this.data.poolId, this.data.threadId);
   }
 
-  /** The task returned `value` (encoded as src/worker.ts encodes results). */
+  /** The task returned `value` (encoded as src/thread/worker.ts encodes results). */
   complete(taskId: number, value: unknown): void {
     this.#alive();
     const { bytes, transfers } = encodeResult(value, thisThread().values);

@@ -1,0 +1,266 @@
+// Twisted's twisted.internet.threads: deferToThread, deferToThreadPool and
+// callMultipleInThread. Each returns a Promise that settles on the calling
+// thread, in the caller's async context, and reports every failure by
+// rejecting. Caller's thread. Tests: test/defer-to-thread.ts,
+// test/defer-to-thread-pool.ts, test/call-multiple-in-thread.ts.
+import { CancelledError, withCallerFrames } from '../errors/errors.js';
+import type { BlockingCallOptions } from '../bridge/caller.js';
+import { thisThread } from '../runtime/this-thread.js';
+import type { AnyFunction, TaskFunction } from '../identity/functions.js';
+import { reactor, type Reactor } from './reactor.js';
+import { reportError } from '../errors/report.js';
+import { kCancel, kSubmit, kTimeouts, ThreadPool, type OnResult, type TaskSink } from '../pool/threadpool.js';
+
+/** Per-call options: `deferToThread.with(options)(f, ...args)`. */
+export interface CallOptions {
+  /**
+   * Cancels the call: a task still queued is removed and never runs; the
+   * Promise of a running one rejects with a CancelledError at once (the
+   * thread finishes the task, and its result is dropped).
+   */
+  signal?: AbortSignal;
+  /**
+   * Close a failure's stack with the caller's own (async) frames, below
+   * the boundary line and the thread's frames. It costs an async frame per
+   * call (about 0.5 KB per queued call and a few percent of throughput in
+   * bench/), so it is off by default: the thread's frames and a boundary
+   * line naming the function and thread are always there.
+   */
+  callerStack?: boolean;
+  /** Milliseconds the call may wait in the queue; then it is withdrawn and rejects with a TaskTimeoutError. */
+  queueTimeout?: number;
+  /**
+   * Milliseconds the call may run, counted from the moment a thread takes
+   * it; then it rejects with a TaskTimeoutError, its signal
+   * (currentTask().signal) aborts, and after the pool's cancelGrace its
+   * thread is terminated if it is still running.
+   */
+  runTimeout?: number;
+  /**
+   * Calls with the same key run on the same thread while it lives (its
+   * module state, caches and connections are there); a key is bound, at
+   * its first call, to the thread with the least work. If that thread
+   * exits, its queued calls go to any thread and the key is bound anew.
+   */
+  affinity?: string | number;
+}
+
+/** Anything with Twisted's callInThreadWithCallback: a ThreadPool, or a user's own pool. */
+export interface ThreadPoolLike {
+  callInThreadWithCallback(onResult: OnResult<unknown>, f: unknown, ...args: unknown[]): void;
+}
+
+export type DeferToThread = {
+  <F extends AnyFunction>(f: TaskFunction<F>, ...args: Parameters<F>): Promise<Awaited<ReturnType<F>>>;
+  /** The same call with per-call options. */
+  with(options: CallOptions): <F extends AnyFunction>(f: TaskFunction<F>, ...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>;
+};
+
+export type DeferToThreadPool = {
+  <F extends AnyFunction>(reactor: Reactor, threadpool: ThreadPoolLike, f: TaskFunction<F>, ...args: Parameters<F>): Promise<Awaited<ReturnType<F>>>;
+  with(options: CallOptions): <F extends AnyFunction>(
+    reactor: Reactor, threadpool: ThreadPoolLike, f: TaskFunction<F>, ...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>;
+};
+
+function checkOptions(options: unknown): CallOptions {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  const { signal } = options as CallOptions;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('options.signal must be an AbortSignal');
+  const { callerStack, queueTimeout, runTimeout, affinity } = options as CallOptions;
+  if (affinity !== undefined && typeof affinity !== 'string' && typeof affinity !== 'number') {
+    throw new TypeError('options.affinity must be a string or a number');
+  }
+  if (callerStack !== undefined && typeof callerStack !== 'boolean') throw new TypeError('options.callerStack must be a boolean');
+  for (const [name, v] of [['queueTimeout', queueTimeout], ['runTimeout', runTimeout]] as const) {
+    if (v !== undefined && (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))) {
+      throw new RangeError(`options.${name} must be a finite number of milliseconds > 0`);
+    }
+  }
+  return options as CallOptions;
+}
+
+/**
+ * A Promise's resolvers as a pool's sink. One small object per queued
+ * task and no closure, since every byte here is multiplied by the queue's
+ * length.
+ */
+class PromiseSink implements TaskSink {
+  constructor(private readonly resolve: (value: unknown) => void, private readonly reject: (reason: unknown) => void) {}
+  settle(ok: boolean, value: unknown): void {
+    if (ok) this.resolve(value);
+    else this.reject(value);
+  }
+}
+
+function run<R>(r: unknown, threadpool: unknown, f: unknown, args: unknown[], options: CallOptions | undefined): Promise<R> {
+  if (options?.callerStack) return withCallerStack(run<R>(r, threadpool, f, args, { ...options, callerStack: false }));
+  if (r === reactor && threadpool instanceof ThreadPool && options?.signal === undefined
+    && options?.queueTimeout === undefined && options?.runTimeout === undefined && options?.affinity === undefined) {
+    let sink!: PromiseSink;
+    const promise = new Promise<R>((resolve, reject) => { sink = new PromiseSink(resolve as (v: unknown) => void, reject); });
+    threadpool[kSubmit](f, args, sink);
+    return promise;
+  }
+  return runChecked(r, threadpool, f, args, options);
+}
+
+/** Awaits `p` in an async frame, so that a failure can be given the awaiting caller's async frames. */
+async function withCallerStack<R>(p: Promise<R>): Promise<R> {
+  try {
+    return await p;
+  } catch (e) {
+    throw withCallerFrames(e, withCallerStack, 'called from');
+  }
+}
+
+/** The general path: checks its arguments (rejecting), a signal, or a user's own pool. */
+function runChecked<R>(r: unknown, threadpool: unknown, f: unknown, args: unknown[], options: CallOptions | undefined): Promise<R> {
+  return new Promise<R>((resolve, reject) => {
+    if (r !== reactor) throw new TypeError('deferToThreadPool(reactor, …): pass the reactor exported by reactor-threads');
+    const signal = options?.signal;
+    if (signal?.aborted) throw new CancelledError(signal.reason);
+    if (threadpool instanceof ThreadPool) {
+      const sink: TaskSink = {
+        settle(ok: boolean, value: unknown): void {
+          signal?.removeEventListener('abort', onAbort);
+          if (ok) resolve(value as R); else reject(value);
+        },
+      };
+      const affinity = options?.affinity === undefined ? undefined : String(options.affinity);
+      const id = threadpool[kSubmit](f, args, sink, false, affinity);
+      if (id && (options?.queueTimeout !== undefined || options?.runTimeout !== undefined)) {
+        threadpool[kTimeouts](id, options.queueTimeout, options.runTimeout);
+      }
+      // Queued or running: the pool withdraws it and settles the sink.
+      function onAbort(): void {
+        (threadpool as ThreadPool)[kCancel](id, new CancelledError(signal!.reason));
+      }
+      if (signal && id) signal.addEventListener('abort', onAbort, { once: true });
+      return;
+    }
+    if (typeof threadpool !== 'object' || threadpool === null
+      || typeof (threadpool as ThreadPoolLike).callInThreadWithCallback !== 'function') {
+      throw new TypeError('threadpool must have a callInThreadWithCallback(onResult, f, ...args) method');
+    }
+    // A user's own pool: the first of its callback and the signal settles.
+    let settled = false;
+    const onAbort = (): void => {
+      if (!settled) { settled = true; reject(new CancelledError(signal!.reason)); }
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const userPool = threadpool as { callInThreadWithCallback(...a: unknown[]): void };
+    userPool.callInThreadWithCallback((ok: boolean, value: unknown) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (settled) return;
+      settled = true;
+      if (ok) resolve(value as R); else reject(value);
+    }, f, ...args);
+  });
+}
+
+/**
+ * Runs `f(...args)` on a thread of `reactor.getThreadPool()`. The Promise
+ * settles on the calling thread with what `f` returns (an async `f` is
+ * awaited in the thread) or rejects with what it throws, its class kept.
+ * `f` is a threadable function, a fromModule() reference, a built-in
+ * module's function, or a self-contained plain function (sent as source).
+ */
+export const deferToThread: DeferToThread = Object.assign(
+  <F extends AnyFunction>(f: TaskFunction<F>, ...args: Parameters<F>): Promise<Awaited<ReturnType<F>>> =>
+    run(reactor, safePool(), f, args, undefined),
+  {
+    with(options: CallOptions) {
+      const o = checkOptions(options);
+      return <F extends AnyFunction>(f: TaskFunction<F>, ...args: Parameters<F>): Promise<Awaited<ReturnType<F>>> =>
+        run(reactor, safePool(), f, args, o);
+    },
+  });
+
+/** reactor.getThreadPool(), or its error as the rejection. */
+function safePool(): ThreadPool | Error {
+  try { return reactor.getThreadPool(); } catch (e) { return e instanceof Error ? e : new Error(String(e)); }
+}
+
+/**
+ * Runs `f(...args)` on `threadpool`: a ThreadPool, or any object with
+ * `callInThreadWithCallback(onResult, f, ...args)`. The Promise settles on
+ * `reactor`'s thread, which is the calling thread.
+ */
+export const deferToThreadPool: DeferToThreadPool = Object.assign(
+  <F extends AnyFunction>(r: Reactor, threadpool: ThreadPoolLike, f: TaskFunction<F>, ...args: Parameters<F>): Promise<Awaited<ReturnType<F>>> =>
+    run(r, threadpool, f, args, undefined),
+  {
+    with(options: CallOptions) {
+      const o = checkOptions(options);
+      return <F extends AnyFunction>(r: Reactor, threadpool: ThreadPoolLike, f: TaskFunction<F>, ...args: Parameters<F>): Promise<Awaited<ReturnType<F>>> =>
+        run(r, threadpool, f, args, o);
+    },
+  });
+
+/** One entry of callMultipleInThread's list. */
+export type Call = readonly [f: TaskFunction<AnyFunction>, args?: readonly unknown[]];
+
+/**
+ * Runs each `f(...args)` of `list` in order, on one thread, in one
+ * dispatch (an async `f` is awaited before the next starts). As in Twisted
+ * it is fire-and-forget: an error stops the rest and is reported to the
+ * pool's 'error' listeners (else stderr), never as an unhandled rejection.
+ * The returned Promise, which the caller may await, resolves when all ran
+ * or rejects with that error.
+ */
+export function callMultipleInThread(list: readonly Call[]): Promise<void> {
+  const done = new Promise<void>((resolve, reject) => {
+    if (!Array.isArray(list) || list.some((c) => !Array.isArray(c) || (c[1] !== undefined && !Array.isArray(c[1])))) {
+      throw new TypeError('callMultipleInThread(list): list must be an array of [f, args?] pairs');
+    }
+    const pool = reactor.getThreadPool();
+    pool[kSubmit](undefined, list.map(([f, a]) => [f, a ?? []]), {
+      settle: (ok, value) => {
+        if (ok) { resolve(); return; }
+        reportError(pool, value, 'callMultipleInThread');
+        reject(value);
+      },
+    }, true);
+  });
+  done.catch(() => { /* reported above; awaiting it still sees the error */ });
+  return done;
+}
+
+export type BlockingCallFromThread = {
+  <F extends AnyFunction>(reactor: Reactor, f: TaskFunction<F>, ...args: Parameters<F>): Awaited<ReturnType<F>>;
+  /** The same call with per-call options (a timeout). */
+  with(options: BlockingCallOptions): <F extends AnyFunction>(
+    reactor: Reactor, f: TaskFunction<F>, ...args: Parameters<F>) => Awaited<ReturnType<F>>;
+};
+
+function checkReactor(r: unknown): void {
+  if (r !== reactor) throw new TypeError('blockingCallFromThread(reactor, …): pass the reactor exported by reactor-threads');
+}
+
+/**
+ * Called in a thread: runs `f(...args)` on the reactor this thread serves
+ * (the pool's owner in a pool thread, the main thread in any other Worker)
+ * and returns its result synchronously. A Promise or thenable result is
+ * awaited on the reactor. What `f` throws or rejects with is thrown here,
+ * its class kept. Throws a WouldDeadlockError at once on the reactor's own
+ * thread, or when the reactor waits (through other threads) on this one.
+ * While it waits, the calling thread's event loop does not run.
+ */
+export const blockingCallFromThread: BlockingCallFromThread = Object.assign(
+  <F extends AnyFunction>(r: Reactor, f: TaskFunction<F>, ...args: Parameters<F>): Awaited<ReturnType<F>> => {
+    checkReactor(r);
+    return thisThread().caller.call(f, args, undefined) as Awaited<ReturnType<F>>;
+  },
+  {
+    with(options: BlockingCallOptions) {
+      if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+      const { timeout } = options;
+      if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0))) {
+        throw new RangeError('options.timeout must be a number of milliseconds > 0');
+      }
+      return <F extends AnyFunction>(r: Reactor, f: TaskFunction<F>, ...args: Parameters<F>): Awaited<ReturnType<F>> => {
+        checkReactor(r);
+        return thisThread().caller.call(f, args, options) as Awaited<ReturnType<F>>;
+      };
+    },
+  });

@@ -1,0 +1,27 @@
+// What a ThreadPool hands a new pool thread as its workerData. The owner
+// (src/pool/threadpool.ts) writes it, the thread (src/thread/worker.ts) reads it.
+
+export interface PoolThreadData {
+  readonly kind: 'reactor-threads.pool-thread';
+  readonly poolId: number;
+  /** The reactor of the pool's owner: the one this thread serves. */
+  readonly owner: number;
+  readonly threadId: number;
+  /** The Worker's name, `<pool name>#<thread id>`: how failures name where they ran. */
+  readonly threadName: string;
+  readonly concurrency: number;
+  readonly idleTimeout: number;
+  /** How long an idle thread spins for the next task before it waits in its loop. */
+  readonly spinNs: number;
+  /** Function ids (in the pool's table) of the hooks; 0: none. */
+  readonly startHook: number;
+  readonly exitHook: number;
+  /** Recycle after this many tasks / above this heap (bytes); 0: never. */
+  readonly maxTasks: number;
+  readonly maxHeap: number;
+}
+
+export function isPoolThreadData(v: unknown): v is PoolThreadData {
+  return typeof v === 'object' && v !== null
+    && (v as { kind?: unknown }).kind === 'reactor-threads.pool-thread';
+}

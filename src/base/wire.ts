@@ -1,0 +1,98 @@
+// Everything that crosses threads, as named layouts: the function
+// descriptors, the message kinds and status codes, and the layouts of the
+// native batches (native/batch.h writes them). The values inside travel
+// as the codec writes them (src/codec/codec.ts). Runs on every thread.
+// Tests: test/wire.ts.
+
+/** How a thread finds the function a task names. Sent once per pool and function. */
+export type FunctionDescriptor =
+  /** A function registered with threadable(): import `url`, look up `key`. */
+  | { kind: 'threadable'; url: string; key: string; label: string }
+  /** An export of a module: fromModule(), or a built-in function passed directly. */
+  | { kind: 'export'; url: string; exportName: string; label: string }
+  /** A plain function, compiled from its source text in the thread. */
+  | { kind: 'source'; source: string; label: string }
+  /** callMultipleInThread's runner: args are `[fnId, args][]`. */
+  | { kind: 'multiple'; label: string };
+
+/** Task status codes, as the native inbox carries them. */
+export const enum TaskStatus { Fulfilled = 0, Rejected = 1 }
+
+/** Inbox message kinds (native/reactor.h MessageKind). */
+export const enum MessageKind { TaskResult = 1, Call = 2, PoolDemand = 3, CancelTask = 4 }
+
+/** What a Call message's `ref` names (its `status` field). */
+export const enum CallRef { Interned = 0, Callable = 1 }
+
+/** How a blocking call ended (native/bridge.h CallStatus). */
+export const enum CallStatus {
+  Fulfilled = 1, Rejected = 2, ReactorGone = 3, PoolStopped = 4, TimedOut = 5,
+  Terminating = 6, WouldDeadlock = 7, Starved = 8,
+}
+
+export const MESSAGE_HEADER = 32;
+export const TASK_HEADER = 24;
+
+/**
+ * One message of a reactor's inbox batch (native/addon.cc CallJs). For a
+ * TaskResult: `id` is the task, `ref` the pool. For a Call: `id` is the
+ * reply slot (0: callFromThread), `ref` the function (see CallRef).
+ */
+export interface InboxMessage {
+  kind: MessageKind;
+  status: number;
+  ref: number;
+  id: number;
+  /** The posting thread's reactor id for calls and task results; 0 for the pool's own signals. */
+  sender: number;
+  payload: Buffer;
+  transfers: ArrayBuffer[] | undefined;
+}
+
+/** One task of a pool thread's batch (native/addon.cc PoolTake). */
+export interface TaskMessage {
+  taskId: number;
+  fnId: number;
+  payload: Buffer;
+  transfers: ArrayBuffer[] | undefined;
+}
+
+export function* readInbox(batch: Buffer, transfers: ArrayBuffer[] | undefined): Generator<InboxMessage> {
+  let off = 0;
+  let ti = 0;
+  while (off < batch.length) {
+    const len = batch.readUInt32LE(off + 20);
+    const nt = batch.readUInt32LE(off + 24);
+    const start = off + MESSAGE_HEADER;
+    yield {
+      id: batch.readDoubleLE(off),
+      kind: batch.readUInt32LE(off + 8) as MessageKind,
+      status: batch.readUInt32LE(off + 12),
+      ref: batch.readUInt32LE(off + 16),
+      sender: batch.readUInt32LE(off + 28),
+      payload: batch.subarray(start, start + len),
+      transfers: nt ? transfers!.slice(ti, ti + nt) : undefined,
+    };
+    ti += nt;
+    off = start + len;
+  }
+}
+
+export function* readTasks(batch: Buffer, transfers: ArrayBuffer[] | undefined): Generator<TaskMessage> {
+  let off = 0;
+  let ti = 0;
+  while (off < batch.length) {
+    const len = batch.readUInt32LE(off + 12);
+    const nt = batch.readUInt32LE(off + 16);
+    const start = off + TASK_HEADER;
+    yield {
+      taskId: batch.readDoubleLE(off),
+      fnId: batch.readUInt32LE(off + 8),
+      payload: batch.subarray(start, start + len),
+      transfers: nt ? transfers!.slice(ti, ti + nt) : undefined,
+    };
+    ti += nt;
+    off = start + len;
+  }
+}
+

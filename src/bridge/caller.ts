@@ -1,0 +1,143 @@
+// The reactor bridge, calling side (native side: native/bridge.h): this
+// thread calls a function on a reactor, waiting for the answer
+// (blockingCallFromThread, reactor callables' proxies) or not
+// (callFromThread). No SharedArrayBuffer, no MessagePort. One per thread,
+// built with its reactor (src/runtime/this-thread.ts). Owning thread only.
+// Tests: test/blocking-call-from-thread.ts, test/call-from-thread.ts,
+// test/reactor-callables.ts, test/bridge-*.ts.
+import { serialize } from 'node:v8';
+import {
+  CallTimeoutError, decodeThrow, PoolStarvedError, PoolStoppedError, ReactorGoneError, ThreadTerminatingError,
+  withCallerFrames, WouldDeadlockError, type EncodedThrow,
+} from '../errors/errors.js';
+import type { CallableTarget } from '../codec/callables.js';
+import { decodeValue, encodeArgs, type Encoded, type ValueContext } from '../codec/codec.js';
+import { describe } from '../identity/functions.js';
+import { native } from '../reactor/native.js';
+import { reportToStderr } from '../errors/report.js';
+import { CallRef, CallStatus } from '../base/wire.js';
+
+/** Per-call options of blockingCallFromThread. */
+export interface BlockingCallOptions {
+  /** Milliseconds to wait for the reactor's answer; then a CallTimeoutError. Default: no limit. */
+  timeout?: number;
+}
+
+/**
+ * What a pool thread adds to its calls: who it is (so native can hand its
+ * untaken tasks back and wake it on stop), and its hooks: hand back its
+ * untaken tasks before parking, look for work again after (it left the
+ * waiting list while parked), and send behind its held-back results.
+ */
+export interface PoolThreadCalls {
+  readonly poolId: number;
+  readonly threadId: number;
+  beforePark(): void;
+  afterPark(): void;
+  outboxGate(send: () => void): void;
+}
+
+export class BridgeCaller {
+  readonly #internedIds = new WeakMap<object, number>();
+
+  /**
+   * @param reactorId this thread's reactor.
+   * @param servedReactor the reactor this thread's calls go to (0: none).
+   */
+  constructor(
+    private readonly reactorId: number,
+    private readonly servedReactor: () => number,
+    private readonly values: ValueContext,
+    private readonly poolThread: PoolThreadCalls | undefined,
+  ) {}
+
+  /** The (kind, ref) by which the target reactor finds `f`, and the callable's reactor if it is one. */
+  #refOf(f: unknown): [CallRef, number, number | undefined] {
+    const target = this.values.callables.proxyTarget(f);
+    if (target) return [CallRef.Callable, target[1], target[0]];
+    const key = typeof f === 'function' || (typeof f === 'object' && f !== null) ? f as object : undefined;
+    let id = key && this.#internedIds.get(key);
+    if (!id) {
+      id = native.internFunction(serialize(describe(f)));
+      if (key) this.#internedIds.set(key, id);
+    }
+    return [CallRef.Interned, id, undefined];
+  }
+
+  /** blockingCallFromThread: runs `f(...args)` on the target reactor and waits for its outcome. */
+  call(f: unknown, args: readonly unknown[], options: BlockingCallOptions | undefined): unknown {
+    const [kind, ref, callableReactor] = this.#refOf(f);
+    const target = callableReactor ?? this.servedReactor();
+    if (target === 0) {
+      throw new ReactorGoneError('blockingCallFromThread: the main thread never loaded reactor-threads, so nothing serves this thread');
+    }
+    if (target === this.reactorId) {
+      throw new WouldDeadlockError(`blockingCallFromThread was called on the reactor's own thread (reactor ${this.reactorId}): `
+        + 'it would wait for itself. Call the function directly, or use deferToThread from here.');
+    }
+    // Functions passed along become proxies on the reactor, valid for this call.
+    const handles: number[] = [];
+    const enc = encodeArgs(args, this.values, handles);
+    this.poolThread?.beforePark();
+    let reply: [number, Buffer, ArrayBuffer[] | undefined] | number;
+    try {
+      reply = native.bridgeCall(target, kind, ref, enc.bytes, enc.transfers, options?.timeout ?? 0,
+        this.poolThread?.poolId ?? 0, this.poolThread?.threadId ?? 0);
+    } finally {
+      this.values.callables.release(handles);
+      this.poolThread?.afterPark();
+    }
+    if (typeof reply !== 'number') {
+      const [status, bytes, transfers] = reply;
+      const value = decodeValue(bytes, transfers, this.values);
+      if (status === CallStatus.Fulfilled) return value;
+      throw withCallerFrames(decodeThrow(value as EncodedThrow), BridgeCaller.prototype.call, 'blockingCallFromThread');
+    }
+    throw this.#unanswered(reply, target, options);
+  }
+
+  #unanswered(status: CallStatus, target: number, options: BlockingCallOptions | undefined): Error {
+    switch (status) {
+      case CallStatus.ReactorGone: return new ReactorGoneError();
+      case CallStatus.PoolStopped: return new PoolStoppedError('the pool was stopped while this thread waited on its owner');
+      case CallStatus.TimedOut: return new CallTimeoutError(options?.timeout ?? 0);
+      case CallStatus.Terminating: return new ThreadTerminatingError();
+      case CallStatus.WouldDeadlock:
+        return new WouldDeadlockError(`blockingCallFromThread from reactor ${this.reactorId} to reactor ${target} would deadlock: `
+          + `reactor ${target} is itself waiting, directly or through other threads, on reactor ${this.reactorId}`);
+      case CallStatus.Starved: return new PoolStarvedError();
+      default: return new Error(`reactor-threads: unknown call status ${String(status)}`);
+    }
+  }
+
+  /** reactor.callFromThread from a thread that does not serve itself. */
+  post(f: unknown, args: readonly unknown[]): void {
+    const [kind, ref, callableReactor] = this.#refOf(f);
+    const target = callableReactor ?? this.servedReactor();
+    if (target === 0) {
+      throw new ReactorGoneError('callFromThread: the main thread never loaded reactor-threads, so nothing serves this thread');
+    }
+    // No new handles: nothing would release them after a call with no answer.
+    const enc = encodeArgs(args, this.values, null);
+    const send = (e: Encoded): void => {
+      if (!native.bridgePost(target, kind, ref, e.bytes, e.transfers)) {
+        reportToStderr(new ReactorGoneError(), 'callFromThread');
+      }
+    };
+    if (!this.poolThread) {
+      send(enc);
+      return;
+    }
+    // A pool thread's calls travel behind its held-back results (one FIFO);
+    // the fast codec's bytes live in a scratch buffer, so they are copied.
+    const copy: Encoded = { bytes: Buffer.from(enc.bytes), transfers: enc.transfers };
+    this.poolThread.outboxGate(() => send(copy));
+  }
+
+  /** A function on this thread that calls another reactor's callable (a blocking call). */
+  makeProxy(target: CallableTarget): Function {
+    const proxy = (...args: unknown[]): unknown => this.call(proxy, args, undefined);
+    this.values.callables.registerProxy(proxy, target);
+    return proxy;
+  }
+}

@@ -1,0 +1,188 @@
+// The value codec: how arguments and results cross threads. Primitive
+// lists take the fast path (src/codec/fast-codec.ts); everything else is checked
+// (src/codec/values.ts) and written by v8's serializer, with ArrayBuffers marked
+// by transfer() moved out of band. Runs on every thread.
+// Tests: test/transfer.ts, test/values.ts, test/wire.ts.
+import { DefaultDeserializer, DefaultSerializer, deserialize, serialize } from 'node:v8';
+import type { CallableTable } from './callables.js';
+import { ValueNotCloneableError } from '../errors/errors.js';
+import { decodeFast, encodeFastList, encodeFastOne, FAST_LIST, FAST_ONE } from './fast-codec.js';
+import { prepareOutbound } from './values.js';
+
+
+// Shared through globalThis, like the threadable registry, so that a value
+// marked by one copy of the package is seen by another.
+const markedSlot = Symbol.for('reactor-threads.transfer.v1');
+const marked: WeakSet<object> = ((globalThis as unknown as Record<symbol, WeakSet<object> | undefined>)[markedSlot]
+  ??= new WeakSet<object>());
+
+/**
+ * Marks an ArrayBuffer, a typed array or a Buffer, passed as an argument or
+ * returned from a task, to be moved to the other thread instead of copied:
+ * after the call the sender's copy is detached (length 0). A call refused
+ * before it was queued or sent (QueueFullError, a stopped pool, a blocking
+ * call that would deadlock or whose reactor is gone) leaves it with the
+ * sender, whole. A view over part
+ * of a larger buffer (small Buffers share an 8 KiB slab) is copied instead,
+ * since detaching the slab would break its other users.
+ */
+export function transfer<T extends ArrayBuffer | ArrayBufferView>(value: T): T {
+  marked.add(value);
+  return value;
+}
+
+/** The ArrayBuffer to move for a top-level value, if it was marked and can move whole. */
+function movable(v: unknown): ArrayBuffer | undefined {
+  if (typeof v !== 'object' || v === null || !marked.has(v)) return undefined;
+  if (v instanceof ArrayBuffer) return v;
+  if (ArrayBuffer.isView(v) && v.buffer instanceof ArrayBuffer
+    && v.byteOffset === 0 && v.byteLength === v.buffer.byteLength) return v.buffer;
+  return undefined;
+}
+
+const TAG_COPIED = 0;
+const TAG_MOVED = 1;
+
+// Node's default (de)serializer writes views as host objects through these
+// hooks; @types/node does not declare them.
+const HostSerializer = DefaultSerializer as unknown as new () => DefaultSerializer & {
+  _writeHostObject(view: ArrayBufferView): void;
+};
+const HostDeserializer = DefaultDeserializer as unknown as new (b: Buffer) => DefaultDeserializer & {
+  _readHostObject(): unknown;
+};
+
+class MovingSerializer extends HostSerializer {
+  constructor(private readonly moved: ArrayBuffer[]) { super(); }
+  override _writeHostObject(view: ArrayBufferView): void {
+    const i = this.moved.indexOf(view.buffer as ArrayBuffer);
+    if (i < 0) {
+      this.writeUint32(TAG_COPIED);
+      super._writeHostObject(view);
+      return;
+    }
+    this.writeUint32(TAG_MOVED);
+    this.writeUint32(i);
+    this.writeUint32(viewTypes.indexOf(Object.getPrototypeOf(view).constructor));
+    this.writeUint32(view.byteOffset);
+    this.writeUint32(view.byteLength);
+  }
+}
+
+class MovingDeserializer extends HostDeserializer {
+  constructor(buffer: Buffer, private readonly moved: ArrayBuffer[]) { super(buffer); }
+  override _readHostObject(): unknown {
+    if (this.readUint32() === TAG_COPIED) return super._readHostObject();
+    const ab = this.moved[this.readUint32()]!;
+    const Ctor = viewTypes[this.readUint32()]!;
+    const offset = this.readUint32();
+    const bytes = this.readUint32();
+    if (Ctor === DataView) return new DataView(ab, offset, bytes);
+    if (Ctor === Buffer) return Buffer.from(ab, offset, bytes);
+    const per = (Ctor as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+    return new (Ctor as Uint8ArrayConstructor)(ab, offset, bytes / per);
+  }
+}
+
+const viewTypes: Function[] = [
+  Buffer, Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array,
+  Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array, DataView,
+];
+
+/**
+ * A value ready for the native queue. `bytes` may be a shared scratch
+ * buffer (the fast path): hand it to native, which copies it, before the
+ * next encode, or copy it.
+ */
+export interface Encoded {
+  bytes: Buffer;
+  transfers: ArrayBuffer[] | undefined;
+}
+
+/**
+ * Serializes `value`; `tops` are the top-level values that may be marked
+ * with transfer() (the arguments, or the result). Throws what v8 throws.
+ */
+function encodeValue(value: unknown, tops: readonly unknown[]): Encoded {
+  let moved: ArrayBuffer[] | undefined;
+  for (const t of tops) {
+    const ab = movable(t);
+    if (ab && !(moved ??= []).includes(ab)) moved.push(ab);
+  }
+  if (!moved) return { bytes: serialize(value), transfers: undefined };
+  const s = new MovingSerializer(moved);
+  moved.forEach((ab, i) => s.transferArrayBuffer(i, ab));
+  s.writeHeader();
+  s.writeValue(value);
+  return { bytes: s.releaseBuffer(), transfers: moved };
+}
+
+/**
+ * Payloads that carry markers (reactor callables, registered classes,
+ * errors: src/codec/values.ts) start with this byte, so that only they are
+ * walked on arrival.
+ */
+const WITH_MARKERS = 0xfc;
+
+/**
+ * How one thread's values cross: its reactor callables (for functions
+ * going out) and how markers come back to life (coming in). One per
+ * thread, built with its reactor (src/runtime/this-thread.ts).
+ */
+export interface ValueContext {
+  readonly callables: CallableTable;
+  revive(value: unknown): unknown;
+}
+
+function withMarkers(e: Encoded): Encoded {
+  return { bytes: Buffer.concat([Buffer.of(WITH_MARKERS), e.bytes]), transfers: e.transfers };
+}
+
+/**
+ * A result: the fast path when it is a primitive, else checked (values.ts)
+ * and serialized. Throws a ValueNotCloneableError naming the path.
+ */
+export function encodeResult(value: unknown, ctx: ValueContext): Encoded {
+  const fast = encodeFastOne(value);
+  if (fast) return { bytes: fast, transfers: undefined };
+  const prepared = prepareOutbound(value, 'the result', { callables: ctx.callables, handles: null });
+  let enc: Encoded;
+  try {
+    enc = encodeValue(prepared, [value]);
+  } catch (e) {
+    throw new ValueNotCloneableError('the result', e);
+  }
+  return prepared === value ? enc : withMarkers(enc);
+}
+
+export function decodeValue(bytes: Buffer, transfers: ArrayBuffer[] | undefined, ctx: ValueContext): unknown {
+  if (bytes[0] === FAST_LIST || bytes[0] === FAST_ONE) return decodeFast(bytes);
+  if (bytes[0] === WITH_MARKERS) return ctx.revive(decodeValue(bytes.subarray(1), transfers, ctx));
+  if (!transfers) return deserialize(bytes);
+  const d = new MovingDeserializer(bytes, transfers);
+  transfers.forEach((ab, i) => d.transferArrayBuffer(i, ab));
+  d.readHeader();
+  return d.readValue();
+}
+
+/**
+ * Encodes a call's arguments. Functions among them become reactor
+ * callables of this thread, registered in `handles` (null: refused). A failure is a
+ * ValueNotCloneableError naming the path of the value (`args[1].user`).
+ */
+export function encodeArgs(args: readonly unknown[], ctx: ValueContext, handles: number[] | null): Encoded {
+  const fast = encodeFastList(args);
+  if (fast) return { bytes: fast, transfers: undefined };
+  const prepared = prepareOutbound(args, 'args', { callables: ctx.callables, handles }) as unknown[];
+  let enc: Encoded;
+  try {
+    enc = encodeValue(prepared, args);
+  } catch (e) {
+    // Name the first argument that fails on its own, else all of them.
+    for (let i = 0; i < prepared.length; i++) {
+      try { serialize(prepared[i]); } catch (inner) { throw new ValueNotCloneableError(`args[${i}]`, inner); }
+    }
+    throw new ValueNotCloneableError('args', e);
+  }
+  return prepared === args ? enc : withMarkers(enc);
+}

@@ -1,0 +1,297 @@
+// The library's own failures, one class per state, and how thrown values
+// cross threads (first cut: class, name, message, stack, cause, code and
+// own cloneable properties). Runs on every thread. Tests: test/errors.ts.
+import { serialize } from 'node:v8';
+import { keyOf, lookup, type ClassKey } from '../base/registry.js';
+
+/** Base class of every error this package raises itself. */
+export class ReactorThreadsError extends Error {
+  /** A stable identifier, for `switch` and logs. */
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/** The pool was stopped: the work was submitted after `stop()`, or was still queued when it ran. */
+export class PoolStoppedError extends ReactorThreadsError {
+  constructor(message = 'the thread pool is stopped') {
+    super('ERR_POOL_STOPPED', message);
+  }
+}
+
+/** The thread that held the task exited before the task settled. */
+export class ThreadDiedError extends ReactorThreadsError {
+  /** The thread's exit code, when it exited; undefined when it was terminated by an error. */
+  readonly exitCode: number | undefined;
+  constructor(message: string, exitCode: number | undefined, cause?: unknown) {
+    super('ERR_THREAD_DIED', message, cause === undefined ? undefined : { cause });
+    this.exitCode = exitCode;
+  }
+}
+
+/** `f` cannot be run on another thread (not a function, a bound or native function, a closure…). */
+export class FunctionNotSendableError extends ReactorThreadsError {
+  constructor(message: string, cause?: unknown) {
+    super('ERR_FUNCTION_NOT_SENDABLE', message, cause === undefined ? undefined : { cause });
+  }
+}
+
+/** An argument or result cannot be copied to another thread; `path` names it (`args[1]`, `result`). */
+export class ValueNotCloneableError extends ReactorThreadsError {
+  readonly path: string;
+  constructor(path: string, cause?: unknown) {
+    const why = cause instanceof Error ? `: ${cause.message}` : '';
+    super('ERR_VALUE_NOT_CLONEABLE', `${path} cannot be sent to another thread${why}`,
+      cause === undefined ? undefined : { cause });
+    this.path = path;
+  }
+}
+
+/** The call was cancelled (its AbortSignal fired) before it settled. */
+export class CancelledError extends ReactorThreadsError {
+  constructor(cause?: unknown) {
+    super('ERR_CANCELLED', 'the call was cancelled', cause === undefined ? undefined : { cause });
+  }
+}
+
+/** The pool's queue held maxQueue tasks: the call was not queued. Wait with pool.whenRoom(). */
+export class QueueFullError extends ReactorThreadsError {
+  readonly maxQueue: number;
+  constructor(maxQueue: number) {
+    super('ERR_QUEUE_FULL', `the pool's queue is full (maxQueue ${maxQueue}); wait for pool.whenRoom()`);
+    this.maxQueue = maxQueue;
+  }
+}
+
+/** A call's queue or run timeout passed (`phase` says which). */
+export class TaskTimeoutError extends ReactorThreadsError {
+  readonly phase: 'queue' | 'run';
+  readonly timeout: number;
+  constructor(phase: 'queue' | 'run', timeout: number) {
+    super('ERR_TASK_TIMEOUT', phase === 'queue'
+      ? `the call waited in the queue longer than its queueTimeout of ${timeout} ms`
+      : `the call ran longer than its runTimeout of ${timeout} ms`);
+    this.phase = phase;
+    this.timeout = timeout;
+  }
+}
+
+/** The reactor a call was for is gone: its thread exited, or the process is exiting. */
+export class ReactorGoneError extends ReactorThreadsError {
+  constructor(message = 'the reactor is gone (its thread exited, or the process is exiting)') {
+    super('ERR_REACTOR_GONE', message);
+  }
+}
+
+/** The call would wait on itself: on the reactor's own thread, or in a cycle of waiting threads. */
+export class WouldDeadlockError extends ReactorThreadsError {
+  constructor(message: string) {
+    super('ERR_WOULD_DEADLOCK', message);
+  }
+}
+
+/** A blocking call's `timeout` passed before the reactor answered. */
+export class CallTimeoutError extends ReactorThreadsError {
+  readonly timeout: number;
+  constructor(timeout: number) {
+    super('ERR_CALL_TIMEOUT', `the reactor did not answer within ${timeout} ms`);
+    this.timeout = timeout;
+  }
+}
+
+/** The thread making a blocking call is being terminated. */
+export class ThreadTerminatingError extends ReactorThreadsError {
+  constructor() {
+    super('ERR_THREAD_TERMINATING', 'this thread is being terminated; the blocking call was abandoned');
+  }
+}
+
+/**
+ * Every thread of a pool waited in blocking calls on its owner while work
+ * was queued for that pool: no queued task could ever start. The blocking
+ * calls end with this error so the pool can make progress again.
+ */
+export class PoolStarvedError extends ReactorThreadsError {
+  constructor(message = 'every thread of the pool waits on its owner while tasks are queued for it') {
+    super('ERR_POOL_STARVED', message);
+  }
+}
+
+/** A reactor callable was called after it was released (its task settled, or releaseCallable()). */
+export class CallableReleasedError extends ReactorThreadsError {
+  constructor() {
+    super('ERR_CALLABLE_RELEASED', 'the reactor callable was released: the task that carried it has settled');
+  }
+}
+
+/**
+ * A thrown error whose class is not known on this thread (neither built in
+ * nor registered with `threadable`). Its `name` is the original one.
+ */
+export class RemoteError extends Error {
+  /** The original class name, as it was on the thread that threw. */
+  remoteClass = '';
+}
+
+const builtinErrors: Record<string, new (message?: string) => Error> = {
+  Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError,
+};
+const ownErrors: Record<string, Function> = {
+  PoolStoppedError, ThreadDiedError, FunctionNotSendableError, ValueNotCloneableError,
+  RemoteError, ReactorThreadsError, CancelledError, ReactorGoneError, WouldDeadlockError,
+  CallTimeoutError, ThreadTerminatingError, PoolStarvedError, CallableReleasedError, TaskTimeoutError, QueueFullError,
+};
+
+/** A thrown value in transit. Plain data: v8.serialize carries it. */
+export type EncodedThrow =
+  | { t: 'value'; value: unknown }
+  /** An error met again in its own cause chain: a cycle. */
+  | { t: 'ref'; id: number }
+  | {
+      t: 'error';
+      id: number;
+      builtin?: string;    // a built-in or own class, by name
+      cls?: ClassKey;      // a class registered with threadable()
+      className: string;   // constructor name, for unknown classes
+      name: string;
+      message: string;
+      stack: string | undefined;
+      cause?: EncodedThrow;
+      errors?: EncodedThrow[];
+      props: Record<string, unknown>;
+      /** Own properties that could not be cloned, by name. */
+      dropped?: string[];
+    };
+
+const skipped = new Set(['name', 'message', 'stack', 'cause', 'errors']);
+/** Deeper cause chains are cut here (the last cause says so). */
+const MAX_CAUSES = 10_000;
+
+/** Thread that threw: turn `e` into plain cloneable data. Never throws. */
+export function encodeThrow(e: unknown): EncodedThrow {
+  return encodeOne(e, new Map(), 0);
+}
+
+function encodeOne(e: unknown, seen: Map<object, number>, depth: number): EncodedThrow {
+  if (!(e instanceof Error)) {
+    try {
+      serialize(e);
+      return { t: 'value', value: e };
+    } catch {
+      return encodeOne(new ValueNotCloneableError('the thrown value', new TypeError(describeThrown(e))), seen, depth);
+    }
+  }
+  const known = seen.get(e);
+  if (known !== undefined) return { t: 'ref', id: known };
+  const id = seen.size;
+  seen.set(e, id);
+  const ctor = safeGet(() => e.constructor as Function | undefined, undefined);
+  const className = typeof ctor === 'function' ? ctor.name : 'Error';
+  const out: Extract<EncodedThrow, { t: 'error' }> = {
+    t: 'error', id, className, name: safeGet(() => String(e.name), 'Error'),
+    message: safeGet(() => String(e.message), ''),
+    stack: safeGet(() => (typeof e.stack === 'string' ? e.stack : undefined), undefined),
+    props: {},
+  };
+  const key = ctor ? keyOf(ctor) : undefined;
+  if (key) out.cls = key;
+  else if (ctor && (builtinErrors[className] === ctor || ownErrors[className] === ctor
+    || (className === 'AggregateError' && ctor === AggregateError)
+    || (className === 'DOMException' && ctor === globalThis.DOMException))) out.builtin = className;
+  const hasCause = safeGet(() => 'cause' in e, false);
+  if (hasCause) {
+    out.cause = depth < MAX_CAUSES
+      ? encodeOne(safeGet(() => e.cause, undefined), seen, depth + 1)
+      : encodeOne(new ReactorThreadsError('ERR_CAUSES_TRUNCATED', `the cause chain was cut after ${MAX_CAUSES} causes`), seen, depth + 1);
+  }
+  if (e instanceof AggregateError) {
+    out.errors = safeGet(() => [...e.errors], [] as unknown[]).map((x) => encodeOne(x, seen, depth + 1));
+  }
+  for (const k of safeGet(() => Object.keys(e), [] as string[])) {
+    if (skipped.has(k)) continue;
+    try {
+      const v = (e as unknown as Record<string, unknown>)[k];
+      serialize(v);
+      out.props[k] = v;
+    } catch {
+      (out.dropped ??= []).push(k);
+    }
+  }
+  return out;
+}
+
+function describeThrown(e: unknown): string {
+  if (typeof e === 'symbol') return `a symbol was thrown (${String(e.description)})`;
+  if (typeof e === 'function') return 'a function was thrown';
+  return `a value that cannot be copied was thrown (${Object.prototype.toString.call(e)})`;
+}
+
+function safeGet<T>(get: () => T, fallback: T): T {
+  try { return get(); } catch { return fallback; }
+}
+
+/** Receiving thread: rebuild the thrown value, with its class where this thread knows it. */
+export function decodeThrow(d: EncodedThrow): unknown {
+  return decodeOne(d, new Map());
+}
+
+function decodeOne(d: EncodedThrow, made: Map<number, Error>): unknown {
+  if (d.t === 'value') return d.value;
+  if (d.t === 'ref') return made.get(d.id);
+  const cls = (d.cls ? lookup(d.cls) : undefined)
+    ?? (d.builtin === 'AggregateError' ? AggregateError : undefined)
+    ?? (d.builtin === 'DOMException' ? globalThis.DOMException : undefined)
+    ?? (d.builtin ? (builtinErrors[d.builtin] ?? ownErrors[d.builtin]) : undefined);
+  let err: Error & Record<string, unknown>;
+  if (cls === globalThis.DOMException) {
+    // Its name and code live in internal slots: only its constructor sets them.
+    err = new DOMException(d.message, d.name) as unknown as Error & Record<string, unknown>;
+  } else {
+    // A real Error (V8's internal error slot, so util.types.isNativeError
+    // holds) with the class's prototype, built without running the class's
+    // constructor, whose signature is unknown here.
+    const base = cls === AggregateError ? AggregateError : Error;
+    err = (base === AggregateError
+      ? Reflect.construct(AggregateError, [[], d.message], cls ?? RemoteError)
+      : Reflect.construct(Error, [d.message], cls ?? RemoteError)) as Error & Record<string, unknown>;
+    define(err, 'message', d.message);
+    if (!cls) {
+      define(err, 'name', d.name);
+      err.remoteClass = d.className;
+    } else if (safeGet(() => err.name, undefined) !== d.name) {
+      define(err, 'name', d.name);
+    }
+  }
+  made.set(d.id, err);
+  if (d.stack !== undefined) define(err, 'stack', d.stack);
+  if (d.cause) define(err, 'cause', decodeOne(d.cause, made));
+  if (d.errors) define(err, 'errors', d.errors.map((x) => decodeOne(x, made)));
+  for (const [k, v] of Object.entries(d.props)) err[k] = v;
+  if (d.dropped) define(err, 'droppedProperties', d.dropped);
+  return err;
+}
+
+function define(o: object, key: string, value: unknown): void {
+  Object.defineProperty(o, key, { value, writable: true, configurable: true, enumerable: false });
+}
+
+/**
+ * Closes `e`'s stack (the other thread's frames) with a boundary line and
+ * the frames of the code that called `api` here. Only failures pay for it.
+ */
+export function withCallerFrames(e: unknown, api: Function, label: string): unknown {
+  if (!(e instanceof Error) || typeof e.stack !== 'string') return e;
+  const here: { stack?: string } = {};
+  Error.captureStackTrace(here, api);
+  const frames = (here.stack ?? '').split('\n').slice(1).join('\n');
+  if (frames === '') return e;
+  Object.defineProperty(e, 'stack', {
+    value: `${e.stack}\n    --- ${label} ---\n${frames}`, configurable: true, writable: true, enumerable: false,
+  });
+  return e;
+}

@@ -1,0 +1,251 @@
+// Function identity (DESIGN.md section 3): how a function given to a pool
+// becomes a descriptor that another thread can turn back into the same
+// function. The caller side (threadable, fromModule, describe) runs on the
+// submitting thread; loadFunction runs in the pool thread.
+// Tests: test/functions.ts, test/threadable-esm-cjs.ts.
+import { builtinModules, createRequire } from 'node:module';
+import { isMainThread } from 'node:worker_threads';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { FunctionNotSendableError } from '../errors/errors.js';
+import { keyOf, lookup, moduleOfKey, register } from '../base/registry.js';
+import { compileSource, sourceOf } from './source.js';
+import type { FunctionDescriptor } from '../base/wire.js';
+
+/** Any function a thread can run. */
+export type AnyFunction = (...args: never) => unknown;
+
+const kModuleFunction = Symbol('reactor-threads.moduleFunction');
+
+/**
+ * A reference to an export of a module, made by fromModule(). Usable
+ * wherever a task function is; `F` types its arguments and result.
+ */
+export interface ModuleFunction<F extends AnyFunction = (...args: unknown[]) => unknown> {
+  readonly specifier: string;
+  readonly exportName: string;
+  /** Type-only: the function this reference stands for. */
+  readonly __function?: F;
+}
+
+interface ModuleFunctionRecord extends ModuleFunction {
+  readonly [kModuleFunction]: { specifier: string; parentURL: string | undefined };
+}
+
+/** What a task may name: a function, or a module reference. */
+export type TaskFunction<F extends AnyFunction = AnyFunction> = F | ModuleFunction<F>;
+
+/** The file of the code that called `callee`, as a URL. */
+function callerURL(callee: Function): string | undefined {
+  const savedPrepare = Error.prepareStackTrace;
+  const savedLimit = Error.stackTraceLimit;
+  const holder: { stack?: NodeJS.CallSite[] } = {};
+  try {
+    Error.stackTraceLimit = 1;
+    Error.prepareStackTrace = (_e, sites) => sites;
+    Error.captureStackTrace(holder, callee);
+    const file = holder.stack?.[0]?.getFileName();
+    if (!file) return undefined;
+    if (file.startsWith('file:')) return file;
+    if (file.startsWith('/') || /^[A-Za-z]:[\\/]/.test(file)) return pathToFileURL(file).href;
+    return undefined;
+  } finally {
+    Error.prepareStackTrace = savedPrepare;
+    Error.stackTraceLimit = savedLimit;
+  }
+}
+
+let entryURLs: Set<string> | undefined;
+/** The process's entry script, which a thread must never import. */
+function isEntryScript(url: string): boolean {
+  if (!isMainThread) return false;
+  if (!entryURLs) {
+    entryURLs = new Set();
+    const main = process.argv[1];
+    if (main) {
+      for (const candidate of [main, `${main}.js`, `${main}.mjs`, `${main}.cjs`]) {
+        try { entryURLs.add(pathToFileURL(realpathSync(candidate)).href); } catch { /* absent */ }
+      }
+    }
+  }
+  if (!url.startsWith('file:')) return false;
+  try { return entryURLs.has(pathToFileURL(realpathSync(fileURLToPath(url))).href); } catch { return false; }
+}
+
+/** Functions defined in the entry script, sent as source instead. */
+const entrySources = new WeakMap<Function, string>();
+
+/**
+ * Marks a module-level function (or a class that errors may be mapped to)
+ * so that a thread can find it: the thread imports its module and looks it
+ * up by name. Returns `f` unchanged. Call it at the top level of a module;
+ * the module's top-level code then also runs in each thread that uses `f`.
+ * An anonymous function is named by its order among the module's
+ * anonymous registrations. Throws a FunctionNotSendableError at once when
+ * `f` cannot be registered (not called from a module file, or defined in
+ * the program's entry script while using outer variables).
+ */
+export function threadable<F extends Function>(f: F): F;
+export function threadable<F extends Function>(name: string, f: F): F;
+export function threadable<F extends Function>(nameOrF: string | F, maybeF?: F): F {
+  const f = (typeof nameOrF === 'string' ? maybeF : nameOrF) as F;
+  const name = typeof nameOrF === 'string' ? nameOrF : f?.name;
+  if (typeof f !== 'function') throw new TypeError('threadable() takes a function or a class');
+  const url = callerURL(threadable);
+  if (!url) {
+    throw new FunctionNotSendableError(
+      `threadable(${name || 'anonymous'}) must be called at the top level of a module file`);
+  }
+  if (isEntryScript(url)) {
+    // A thread never imports the entry script (it would start the program
+    // again): the function travels as source, so it must be self-contained.
+    entrySources.set(f, sourceOf(f,
+      'it is defined in the entry script, which a thread never imports: move it into a module of its own'));
+    return f;
+  }
+  register(url, name || undefined, f);
+  return f;
+}
+
+/**
+ * A reference to `exportName` of the module `specifier`, resolved as an
+ * import written in the calling module would resolve it (relative to the
+ * caller's file). The module is imported in the thread on first use.
+ */
+export function fromModule<F extends AnyFunction = (...args: unknown[]) => unknown>(
+  specifier: string, exportName: string): ModuleFunction<F> {
+  if (typeof specifier !== 'string' || specifier === '') throw new TypeError('fromModule(): specifier must be a non-empty string');
+  if (typeof exportName !== 'string' || exportName === '') throw new TypeError('fromModule(): exportName must be a non-empty string');
+  const record: ModuleFunctionRecord = {
+    specifier, exportName,
+    [kModuleFunction]: { specifier, parentURL: callerURL(fromModule) },
+  };
+  return Object.freeze(record) as unknown as ModuleFunction<F>;
+}
+
+export function isModuleFunction(v: unknown): v is ModuleFunction {
+  return typeof v === 'object' && v !== null && kModuleFunction in v;
+}
+
+let builtinFunctions: Map<Function, { url: string; exportName: string }> | undefined;
+/** Functions exported by Node's built-in modules, found by identity. */
+function builtinExport(f: Function): { url: string; exportName: string } | undefined {
+  if (!builtinFunctions) {
+    builtinFunctions = new Map();
+    const req = createRequire(__filename);
+    const quiet = new Set(['punycode', 'sys', 'wasi', 'test', 'trace_events', 'inspector', 'repl',
+      'cluster', 'domain', 'node:sea', 'node:sqlite', 'node:test']);
+    for (const name of builtinModules) {
+      if (quiet.has(name) || name.startsWith('_') || name.includes('/')) continue;
+      let mod: Record<string, unknown>;
+      try { mod = req(`node:${name}`) as Record<string, unknown>; } catch { continue; }
+      for (const [k, v] of Object.entries(mod)) {
+        if (typeof v === 'function' && !builtinFunctions.has(v) && !/^[A-Z]/.test(k)) {
+          builtinFunctions.set(v, { url: `node:${name}`, exportName: k });
+        }
+      }
+    }
+  }
+  return builtinFunctions.get(f);
+}
+
+const describedSources = new WeakMap<Function, string>();
+
+/**
+ * Caller: the descriptor of a task function. Throws a
+ * FunctionNotSendableError naming why `f` cannot be sent.
+ */
+export function describe(f: unknown): FunctionDescriptor {
+  if (isModuleFunction(f)) {
+    const { specifier, parentURL } = (f as ModuleFunctionRecord)[kModuleFunction];
+    return { kind: 'export', url: resolveLater(specifier, parentURL), exportName: f.exportName,
+      label: `${specifier}#${f.exportName}` };
+  }
+  if (typeof f !== 'function') {
+    throw new FunctionNotSendableError(
+      `expected a function or a fromModule() reference, got ${f === null ? 'null' : typeof f}`);
+  }
+  const label = f.name || 'anonymous';
+  const key = keyOf(f);
+  if (key) return { kind: 'threadable', url: moduleOfKey(key), key, label };
+  const entry = entrySources.get(f);
+  if (entry) return { kind: 'source', source: entry, label };
+  const builtin = builtinExport(f);
+  if (builtin) return { kind: 'export', ...builtin, label: `${builtin.url}#${builtin.exportName}` };
+  let source = describedSources.get(f);
+  if (!source) {
+    source = sourceOf(f, 'pass it as an argument, or define the function in a module and mark it with threadable()');
+    describedSources.set(f, source);
+  }
+  return { kind: 'source', source, label };
+}
+
+/**
+ * A specifier as the thread will import it: built-ins and absolute URLs as
+ * they are; relative ones resolved against the caller's file now (so a
+ * loader in the thread, tsx say, still sees the real file); bare ones as
+ * `bare:<parent URL>|<specifier>`, resolved in the thread by Node's ESM
+ * algorithm from the caller's location.
+ */
+function resolveLater(specifier: string, parentURL: string | undefined): string {
+  if (specifier.startsWith('node:') || builtinModules.includes(specifier)) {
+    return specifier.startsWith('node:') ? specifier : `node:${specifier}`;
+  }
+  if (/^[a-z][a-z0-9+.-]*:/i.test(specifier)) return specifier;
+  if (specifier.startsWith('/')) return pathToFileURL(specifier).href;
+  if (specifier.startsWith('./') || specifier.startsWith('../')) {
+    if (!parentURL) throw new FunctionNotSendableError(`fromModule('${specifier}'): the caller's file is unknown, so a relative specifier cannot be resolved`);
+    return new URL(specifier, parentURL).href;
+  }
+  return `bare:${parentURL ?? pathToFileURL(`${process.cwd()}/`).href}|${specifier}`;
+}
+
+// ---- the thread side ----
+
+async function importURL(url: string): Promise<Record<string, unknown>> {
+  if (url.startsWith('bare:')) {
+    const bar = url.indexOf('|');
+    const parent = url.slice(5, bar);
+    const specifier = url.slice(bar + 1);
+    const { resolve } = await import('import-meta-resolve');
+    url = resolve(specifier, parent);
+  }
+  return await import(url) as Record<string, unknown>;
+}
+
+/** Thread: the function a descriptor names (importing its module if needed). */
+export async function loadFunction(d: FunctionDescriptor): Promise<Function> {
+  switch (d.kind) {
+    case 'source':
+      return compileSource(d.source, d.label);
+    case 'threadable': {
+      try {
+        await importURL(d.url);
+      } catch (e) {
+        throw new FunctionNotSendableError(`cannot import ${d.url} in the thread to find ${d.label}`, e);
+      }
+      const f = lookup(d.key);
+      if (!f) {
+        throw new FunctionNotSendableError(`${d.url} did not register ${d.label} when imported in the thread `
+          + '(is its threadable() call conditional?)');
+      }
+      return f;
+    }
+    case 'export': {
+      let mod: Record<string, unknown>;
+      try {
+        mod = await importURL(d.url);
+      } catch (e) {
+        throw new FunctionNotSendableError(`cannot import ${d.label} in the thread`, e);
+      }
+      let f = mod[d.exportName];
+      if (f === undefined && typeof mod.default === 'object' && mod.default !== null) {
+        f = (mod.default as Record<string, unknown>)[d.exportName];
+      }
+      if (typeof f !== 'function') throw new FunctionNotSendableError(`${d.label} is not an exported function`);
+      return f;
+    }
+    case 'multiple':
+      throw new FunctionNotSendableError('internal: the multiple-call runner is not loadable');
+  }
+}

@@ -1,0 +1,77 @@
+// What a ThreadPool is handed instead of importing it, as Twisted's Team is
+// handed its thread starter: how a pool thread is started, and the clock
+// its timers run on. The defaults are real Workers running src/thread/worker.ts
+// and real (unref'd) timers; tests pass hand-stepped fakes
+// (test/_helpers/fake-threads.ts). Internal: not part of the documented
+// API. Owner thread only. Tests: test/threadpool-fake-threads.ts.
+import { join } from 'node:path';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { native } from '../reactor/native.js';
+import type { PoolThreadData } from '../base/pool-thread-data.js';
+
+/** What the pool uses of a thread; a worker_threads Worker is one. */
+export interface PoolThread {
+  /** Once, when the thread has ended (after 'error' if it died of an uncaught error). */
+  on(event: 'exit', listener: (code: number) => void): unknown;
+  /** An uncaught error ended the thread; 'exit' follows. */
+  on(event: 'error', listener: (error: unknown) => void): unknown;
+  /** Ends the thread whatever it runs; 'exit' follows. */
+  terminate(): unknown;
+  /** Keeps the owner's event loop alive while the thread lives (stop() joins). */
+  ref(): void;
+  /** Lets the owner's loop exit with the thread alive (the pool holds it for tasks instead). */
+  unref(): void;
+}
+
+/** How a thread is to be started: the Worker options the pool's own options ask for. */
+export interface ThreadStartOptions {
+  resourceLimits?: ResourceLimits;
+  env?: Record<string, string | undefined>;
+  execArgv?: string[];
+}
+
+/**
+ * Starts a pool thread that serves the pool `data` names (src/thread/worker.ts
+ * with `data` as its workerData). Throws if the thread cannot be created
+ * (Node refused the Worker): the pool counts that as a start failure.
+ */
+export type ThreadStarter = (data: PoolThreadData, options: ThreadStartOptions) => PoolThread;
+
+/**
+ * The time the pool's timers (queue and run timeouts, cancelGrace,
+ * starvation) run on. A timer must not keep the owner's loop alive.
+ */
+export interface Clock {
+  /**
+   * Milliseconds on a monotonic scale of the clock's own. The pool reads
+   * how long ago a thread took a task on the native clock and places the
+   * task's run deadline on this one.
+   */
+  now(): number;
+  /** Calls `f` once, `ms` from now; returns a handle for clearTimeout. */
+  setTimeout(f: () => void, ms: number): unknown;
+  clearTimeout(timer: unknown): void;
+}
+
+/** The pool's collaborators (ThreadPool's second constructor argument); each defaults to the real one. */
+export interface PoolCollaborators {
+  startThread?: ThreadStarter;
+  clock?: Clock;
+}
+
+const workerPath = join(__dirname, '..', 'thread', 'worker.js');
+
+/** Real threads: a Worker running src/thread/worker.ts. */
+export const startWorker: ThreadStarter = (data, o) => new Worker(workerPath, {
+  workerData: data, name: data.threadName,
+  ...(o.resourceLimits && { resourceLimits: o.resourceLimits }),
+  ...(o.env && { env: o.env }),
+  ...(o.execArgv && { execArgv: o.execArgv }),
+});
+
+/** Real time: Node's timers, unref'd, and the native monotonic clock. */
+export const realClock: Clock = {
+  now: () => native.now(),
+  setTimeout: (f, ms) => setTimeout(f, ms).unref(),
+  clearTimeout: (timer) => clearTimeout(timer as NodeJS.Timeout),
+};

@@ -1,0 +1,35 @@
+// A pool's function table: the id by which each function (or hook) a task
+// names is known to the pool's threads. A descriptor is sent to native once
+// per function object; equal descriptors share an id there. Owner thread
+// only. Tests: test/functions.ts.
+import { serialize } from 'node:v8';
+import { describe } from '../identity/functions.js';
+import { native } from '../reactor/native.js';
+import type { FunctionDescriptor } from '../base/wire.js';
+
+/** callMultipleInThread's runner in a pool. */
+const kMultiple: FunctionDescriptor = { kind: 'multiple', label: 'callMultipleInThread' };
+
+export class FunctionTable {
+  readonly #poolId: number;
+  readonly #ids = new WeakMap<object, number>();
+
+  constructor(poolId: number) {
+    this.#poolId = poolId;
+  }
+
+  /** The id of `f`; throws a FunctionNotSendableError if it cannot be sent. */
+  id(f: unknown, descriptor?: FunctionDescriptor): number {
+    const key = (typeof f === 'function' || (typeof f === 'object' && f !== null)) ? f as object : undefined;
+    const known = key && this.#ids.get(key);
+    if (known) return known;
+    const id = native.poolDefine(this.#poolId, serialize(descriptor ?? describe(f)));
+    if (key) this.#ids.set(key, id);
+    return id;
+  }
+
+  /** The id of callMultipleInThread's runner. */
+  multiple(): number {
+    return this.id(kMultiple, kMultiple);
+  }
+}

@@ -1,0 +1,57 @@
+// A pool's starvation watch: when every thread (at max) is parked in a
+// blocking call on the owner while tasks are queued, no queued task can
+// start; after starvationTimeout the pool reports a PoolStarvedError and
+// ends those calls. Its timer runs on the pool's clock. Owner thread only.
+// Tests: test/bridge-pool-threads.ts.
+import { PoolStarvedError } from '../errors/errors.js';
+import { native } from '../reactor/native.js';
+import type { Clock } from './collaborators.js';
+import type { ResolvedOptions } from './options.js';
+
+export interface StarvationContext {
+  readonly poolId: number;
+  readonly options: ResolvedOptions;
+  readonly clock: Clock;
+  /** The call status that ends a parked blocking call as starved (CallStatus.Starved, src/base/wire.ts). */
+  readonly starved: number;
+  /** Threads alive or starting. */
+  threads(): number;
+  /** True once stop() was called (it ends the waits itself, and may have destroyed the pool). */
+  stopped(): boolean;
+  report(error: unknown, context: string): void;
+}
+
+export class StarvationWatch {
+  readonly #ctx: StarvationContext;
+  #timer: unknown;
+
+  constructor(ctx: StarvationContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Queued work no thread took, at max: arms the timer if every thread is parked. */
+  watch(): void {
+    const { poolId, options, clock } = this.#ctx;
+    const timeout = options.starvationTimeout;
+    if (this.#timer !== undefined || !Number.isFinite(timeout)) return;
+    if (native.poolParkedThreads(poolId) < this.#ctx.threads()) return;
+    this.#timer = clock.setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#ctx.stopped()) return;
+      // Starved only if every thread has waited in the same call all along:
+      // threads that park now and then in short calls make progress.
+      const parked = native.poolParkedThreads(poolId, timeout);
+      if (parked < this.#ctx.threads() || native.poolCounts(poolId).queued === 0) return;
+      this.#ctx.report(new PoolStarvedError(
+        `all ${parked} threads of pool '${options.name}' waited ${timeout} ms on their owner `
+        + 'while tasks were queued; their blocking calls were ended'), 'the pool');
+      native.poolWakeParked(poolId, this.#ctx.starved);
+    }, timeout);
+  }
+
+  cancel(): void {
+    if (this.#timer === undefined) return;
+    this.#ctx.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}

@@ -1,0 +1,103 @@
+// A pool's table of tasks in flight: each one's sink, the reactor callables
+// it carries, and the one path by which a task ends for its caller
+// (settle). Every other part of the pool (results, cancels, timeouts,
+// deaths, stop) ends a task through it, so a sink is answered once.
+// Owner thread only. Tests: test/threadpool-fake-threads.ts,
+// test/threadpool-callbacks.ts.
+import { decodeValue } from '../codec/codec.js';
+import { decodeThrow, type EncodedThrow } from '../errors/errors.js';
+import type { ThreadRuntime } from '../runtime/this-thread.js';
+import { TaskStatus, type InboxMessage } from '../base/wire.js';
+
+/** How a submitted task's outcome is delivered, on the owner thread. */
+export interface TaskSink {
+  settle(ok: boolean, value: unknown): void;
+}
+
+/**
+ * What the table needs of its thread: the reactor core keeps the loop
+ * alive while tasks are in flight, the callables table releases what a
+ * task carried, and the value context decodes results.
+ */
+export type TaskTableThread = Pick<ThreadRuntime, 'core' | 'callables' | 'values'>;
+
+export class TaskTable {
+  readonly #thread: TaskTableThread;
+  readonly #onSettle: () => void;
+  /** Tasks whose caller has no answer yet. */
+  readonly #sinks = new Map<number, TaskSink>();
+  /** Reactor callables handed to a task, released when its thread is done with it. */
+  readonly #handles = new Map<number, number[]>();
+  #withdrawn = 0;
+
+  /** `onSettle` runs before each settle: a task left the queue or its thread (the pool announces room). */
+  constructor(thread: TaskTableThread, onSettle: () => void) {
+    this.#thread = thread;
+    this.#onSettle = onSettle;
+  }
+
+  /** Tasks whose caller has no answer yet. */
+  get size(): number { return this.#sinks.size; }
+  /** Tasks withdrawn or aborted by their signal or a timeout (pool.stats().cancelled). */
+  get withdrawn(): number { return this.#withdrawn; }
+
+  /** Whether task `id` still waits for its answer. */
+  has(id: number): boolean { return this.#sinks.has(id); }
+
+  /**
+   * A task was queued: from now on only settle() ends it. Its result is
+   * delivered on this thread, later, so registering after the push is safe.
+   */
+  add(id: number, sink: TaskSink, handles: number[]): void {
+    this.#sinks.set(id, sink);
+    if (handles.length > 0) this.#handles.set(id, handles);
+    this.#thread.core.hold();
+  }
+
+  /**
+   * The one path by which a task ends for its caller: its sink is answered
+   * once and the loop's hold released. With `taskOver` false (a running
+   * task its caller gave up on) the reactor callables it carries stay
+   * callable until its thread is done with it: its result, or its death.
+   */
+  settle(id: number, ok: boolean, value: unknown, taskOver = true): void {
+    this.#onSettle();
+    if (taskOver) {
+      const handles = this.#handles.get(id);
+      if (handles) {
+        this.#handles.delete(id);
+        this.#thread.callables.release(handles);
+      }
+    }
+    const sink = this.#sinks.get(id);
+    if (!sink) return;
+    this.#sinks.delete(id);
+    this.#thread.core.release();
+    sink.settle(ok, value);
+  }
+
+  /** Settles a task its caller or a timeout withdrew, counting it as cancelled. */
+  withdraw(id: number, reason: unknown, taskOver = true): void {
+    this.#withdrawn++;
+    this.settle(id, false, reason, taskOver);
+  }
+
+  /** A task's result arrived in the owner's inbox: decode it and settle. */
+  deliver(m: InboxMessage): void {
+    let ok = m.status === TaskStatus.Fulfilled;
+    let value: unknown;
+    try {
+      value = decodeValue(m.payload, m.transfers, this.#thread.values);
+      if (!ok) value = decodeThrow(value as EncodedThrow);
+    } catch (e) {
+      ok = false;
+      value = e;
+    }
+    this.settle(m.id, ok, value);
+  }
+
+  /** Every task not yet over: unanswered, or answered with its thread still on it. */
+  open(): number[] {
+    return [...new Set([...this.#sinks.keys(), ...this.#handles.keys()])];
+  }
+}

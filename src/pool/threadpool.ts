@@ -1,0 +1,315 @@
+// ThreadPool: Twisted's twisted.python.threadpool.ThreadPool on Node
+// Workers. The queue, the thread accounting and the wake-ups are native
+// (native/pool.h). This class is the public face and the coordinator:
+// it validates, counts, and submits, and hands the rest to its parts,
+// built here with their collaborators (as Twisted's Team is):
+//   tasks.ts        the tasks in flight and the one settle path
+//   timers.ts       cancellation, queue and run timeouts, cancelGrace
+//   threads.ts      starting, replacing and joining the threads
+//   starvation.ts   every thread parked on the owner while work waits
+//   functions.ts    the ids by which threads know the functions
+// Owner thread only (the thread that created the pool).
+// Tests: test/threadpool-*.ts; its JS logic with hand-stepped fake threads
+// in test/threadpool-fake-threads.ts.
+import { EventEmitter } from 'node:events';
+import { AsyncResource } from 'node:async_hooks';
+import { PoolStoppedError, QueueFullError } from '../errors/errors.js';
+import type { AnyFunction, TaskFunction } from '../identity/functions.js';
+import { thisThread, type ThreadRuntime } from '../runtime/this-thread.js';
+import { native, type NativePoolCounts, type TimeStats } from '../reactor/native.js';
+import { realClock, startWorker, type PoolCollaborators } from './collaborators.js';
+import { resolveBounds, resolveOptions, type ResolvedOptions, type ThreadPoolOptions } from './options.js';
+import { FunctionTable } from './functions.js';
+import { StarvationWatch } from './starvation.js';
+import { TaskTable, type TaskSink } from './tasks.js';
+import { PoolThreads } from './threads.js';
+import { TaskTimers } from './timers.js';
+import { reportError } from '../errors/report.js';
+import { encodeArgs } from '../codec/codec.js';
+import { CallStatus, MessageKind, type InboxMessage } from '../base/wire.js';
+
+export type { ThreadPoolOptions, ThreadInfo } from './options.js';
+export type { TaskSink } from './tasks.js';
+
+/** The internal submission path, shared with deferToThread and callMultipleInThread. */
+export const kSubmit = Symbol('reactor-threads.submit');
+export const kCancel = Symbol('reactor-threads.cancel');
+export const kTimeouts = Symbol('reactor-threads.timeouts');
+
+let nextTaskId = 1;
+
+/** pool.stats(): the native counts, and queue wait and run time from native timestamps (ms). */
+export interface PoolStats extends NativePoolCounts {
+  /** Calls withdrawn or aborted by their signal or a timeout. */
+  cancelled: number;
+  /** Threads that exited unexpectedly (a task's process.exit(), an uncaught error, a cancelled task that ignored its signal). */
+  threadsDied: number;
+  /** From enqueue to the moment a thread took the task. */
+  queueWait: TimeStats;
+  /** From the moment a thread took the task to its result. */
+  runTime: TimeStats;
+  /** Blocking and non-blocking calls this thread's reactor served for threads (all pools). */
+  bridgeCallsServed: number;
+}
+
+/** The pool's `(ok, result)` callback; runs on the pool's owner thread. */
+export type OnResult<R> = (success: boolean, result: R | unknown) => void;
+
+/**
+ * A pool of threads, each a `worker_threads` Worker with its own event
+ * loop, fed from a native queue. Unless noted, call it from the thread that
+ * created it. Emits 'error' with the errors of fire-and-forget calls
+ * (callInThread, callMultipleInThread, a throwing onResult); with no
+ * listener they are written to stderr.
+ */
+export class ThreadPool extends EventEmitter {
+  /** This thread's runtime: the reactor that delivers the pool's results. */
+  readonly #thread: ThreadRuntime = thisThread();
+  readonly #options: ResolvedOptions;
+  readonly #poolId: number;
+  readonly #tasks = new TaskTable(this.#thread, () => { if (this.#full) this.#announceRoom(); });
+  readonly #threads: PoolThreads;
+  readonly #timers: TaskTimers;
+  readonly #starvation: StarvationWatch;
+  readonly #functions: FunctionTable;
+  #stopped: Promise<void> | undefined;
+  #destroyed = false;
+  #roomWaiters: (() => void)[] = [];
+  /** A call was refused for a full queue and 'drain' has not been announced since. */
+  #full = false;
+
+  /**
+   * @param collaborators Internal, for tests: how threads are started and
+   * the clock the pool's timers run on (src/pool/collaborators.ts).
+   * Default: real Workers and real timers.
+   */
+  constructor(options?: ThreadPoolOptions, collaborators?: PoolCollaborators) {
+    super();
+    this.#options = resolveOptions(options);
+    const clock = collaborators?.clock ?? realClock;
+    const poolId = this.#poolId = native.poolCreate(this.#options.min, this.#options.max);
+    this.#thread.core.addSink(poolId, { deliver: (m) => this.#deliver(m) });
+    const functions = this.#functions = new FunctionTable(poolId);
+    const report = (e: unknown, context: string): void => reportError(this, e, context);
+    // Hooks are checked now (a FunctionNotSendableError here), not in each thread.
+    const hooks = {
+      start: this.#options.onThreadStart ? functions.id(this.#options.onThreadStart) : 0,
+      exit: this.#options.onThreadExit ? functions.id(this.#options.onThreadExit) : 0,
+    };
+    const threads = this.#threads = new PoolThreads({
+      poolId, options: this.#options, owner: this.#thread.core.id, hooks, tasks: this.#tasks,
+      startThread: collaborators?.startThread ?? startWorker, report,
+    });
+    this.#timers = new TaskTimers({
+      poolId, clock, tasks: this.#tasks, cancelGrace: this.#options.cancelGrace,
+      gone: () => this.#destroyed, terminate: (id, why) => threads.terminate(id, why),
+    });
+    this.#starvation = new StarvationWatch({
+      poolId, options: this.#options, clock, starved: CallStatus.Starved, report,
+      threads: () => threads.size, stopped: () => threads.joined,
+    });
+  }
+
+  /** Threads kept when idle. */
+  get min(): number { return this.#options.min; }
+  /** Threads at most. */
+  get max(): number { return this.#options.max; }
+  get name(): string { return this.#options.name; }
+  /** True between start() and stop(). */
+  get started(): boolean { return this.#threads.started; }
+  /** True once stop() was called. */
+  get joined(): boolean { return this.#threads.joined; }
+  /** Threads alive or starting. */
+  get workers(): number { return this.#threads.size; }
+  /** Threads holding at least one task. */
+  get busy(): number { return this.#counts()?.busy ?? 0; }
+  /** Started threads holding no task. */
+  get idle(): number { return this.#counts()?.idle ?? 0; }
+  /** Tasks waiting for a thread. */
+  get queued(): number { return this.#counts()?.queued ?? 0; }
+
+  /** The native counts; undefined once stop() has finished and the native pool is gone. */
+  #counts(): NativePoolCounts | undefined {
+    return this.#destroyed ? undefined : native.poolCounts(this.#poolId);
+  }
+
+  /** Counts and timings; reading them is the only cost. */
+  stats(): PoolStats {
+    const c = this.#counts();
+    const t = this.#destroyed ? undefined : native.poolTimes(this.#poolId);
+    const none: TimeStats = { count: 0, min: 0, mean: 0, p50: 0, p99: 0, max: 0 };
+    const zero: NativePoolCounts = { threads: 0, busy: 0, idle: 0, queued: 0, submitted: 0, completed: 0, failed: 0,
+      functions: 0, affinityKeys: 0 };
+    return {
+      ...(c ?? zero),
+      cancelled: this.#tasks.withdrawn, threadsDied: this.#threads.died,
+      queueWait: t?.queueWait ?? none, runTime: t?.run ?? none, bridgeCallsServed: this.#thread.server.served,
+    };
+  }
+
+  /** Resolves when the queue has room for another call (at once if it has). */
+  whenRoom(): Promise<void> {
+    if (this.#destroyed || this.queued < this.#options.maxQueue) return Promise.resolve();
+    this.#full = true;
+    return new Promise((resolve) => this.#roomWaiters.push(resolve));
+  }
+
+  /** Starts `min` threads, and more for work queued before now (up to `max`). */
+  start(): void {
+    if (this.joined) throw new PoolStoppedError('a stopped ThreadPool cannot be started again');
+    if (this.started) return;
+    this.#threads.start();
+  }
+
+  /**
+   * Stops the pool: running tasks finish; queued ones are rejected with a
+   * PoolStoppedError (or run first, with `{ drain: true }`); later calls
+   * are rejected. Resolves when every thread has exited.
+   */
+  stop(options?: { drain?: boolean }): Promise<void> {
+    if (this.#stopped) return this.#stopped;
+    const drain = options?.drain === true;
+    this.#threads.beginStop(drain);
+    this.#starvation.cancel();
+    for (const id of native.poolStop(this.#poolId, drain)) {
+      this.#tasks.settle(id, false, new PoolStoppedError('the task was still queued when stop() was called'));
+    }
+    this.#stopped = this.#threads.join().then(() => {
+      // A thread's last results can still be in the inbox when its exit
+      // event arrives: deliver them before the pool's sink goes away.
+      this.#thread.core.drainNow();
+      for (const id of this.#tasks.open()) {
+        this.#tasks.settle(id, false, new PoolStoppedError('the pool stopped before the task settled'));
+      }
+      this.#thread.core.removeSink(this.#poolId);
+      native.poolDestroy(this.#poolId);
+      this.#destroyed = true;
+    });
+    return this.#stopped;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  /**
+   * Changes the bounds. Unspecified ones keep their value. A RangeError
+   * when min < 0 or min > max. Extra threads exit once they are idle.
+   */
+  adjustPoolsize(minThreads?: number, maxThreads?: number): void {
+    const { min, max } = resolveBounds(minThreads, maxThreads, this.#options);
+    this.#options.min = min;
+    this.#options.max = max;
+    if (this.#destroyed) return;  // stopped and gone: only the numbers change
+    native.poolSetBounds(this.#poolId, min, max);
+    if (!this.started) return;
+    const queued = this.#threads.fill();
+    // Threads parked in blocking calls take nothing: queued work may want one more.
+    if (queued > 0) this.#meetDemand();
+  }
+
+  /** Runs `f(...args)` in a thread; errors go to the pool's 'error' listeners, else stderr. */
+  callInThread<F extends AnyFunction>(f: TaskFunction<F>, ...args: Parameters<F>): void {
+    this[kSubmit](f, args, {
+      settle: (ok, value) => { if (!ok) reportError(this, value, 'callInThread'); },
+    });
+  }
+
+  /**
+   * Runs `f(...args)` in a thread, then `onResult(true, result)` or
+   * `onResult(false, error)` on this pool's owner thread, in the async
+   * context of this call. An error thrown by onResult goes to the pool's
+   * 'error' listeners, else stderr.
+   */
+  callInThreadWithCallback<F extends AnyFunction>(
+    onResult: OnResult<Awaited<ReturnType<F>>>, f: TaskFunction<F>, ...args: Parameters<F>): void {
+    if (typeof onResult !== 'function') throw new TypeError('onResult must be a function');
+    const bound = AsyncResource.bind(onResult);
+    this[kSubmit](f, args, {
+      settle: (ok, value) => {
+        try { bound(ok, value); } catch (e) { reportError(this, e, 'onResult'); }
+      },
+    });
+  }
+
+  /**
+   * Internal: queue a task whose outcome goes to `sink`. Never throws; a
+   * failure before queueing reaches the sink asynchronously. Returns the
+   * task id, or 0 when nothing was queued.
+   */
+  [kSubmit](f: unknown, args: readonly unknown[], sink: TaskSink, multiple?: boolean, affinity?: string): number {
+    let handles: number[] | undefined;
+    let id: number;
+    let demand: number;
+    try {
+      if (this.joined) throw new PoolStoppedError('the thread pool is stopped; the call was not run');
+      let fnId: number;
+      let payload: readonly unknown[] = args;
+      if (multiple) {
+        fnId = this.#functions.multiple();
+        payload = (args as [unknown, unknown[]][]).map(([g, a]) => [this.#functions.id(g), a]);
+      } else {
+        fnId = this.#functions.id(f);
+      }
+      // Functions among the arguments stay here; the thread gets proxies.
+      const { bytes, transfers } = encodeArgs(payload, this.#thread.values, handles = []);
+      id = nextTaskId++;
+      demand = native.poolPush(this.#poolId, id, fnId, bytes, transfers, this.#options.maxQueue, affinity);
+      if (demand === -2) {
+        this.#full = true;
+        throw new QueueFullError(this.#options.maxQueue);
+      }
+    } catch (e) {
+      // Nothing was queued.
+      if (handles) this.#thread.callables.release(handles);
+      queueMicrotask(() => sink.settle(false, e));
+      return 0;
+    }
+    this.#tasks.add(id, sink, handles);
+    if (demand > 0) this.#meetDemand();
+    return id;
+  }
+
+  /** Internal: withdraw a task, settling it with `reason` (see TaskTimers.cancel). */
+  [kCancel](taskId: number, reason: unknown): void {
+    this.#timers.cancel(taskId, reason);
+  }
+
+  /**
+   * Internal: the call's timeouts. queueTimeout counts from now and
+   * withdraws a task still queued; runTimeout counts from the moment a
+   * thread takes the task, then cancels it as [kCancel] does. Either
+   * settles the task with a TaskTimeoutError.
+   */
+  [kTimeouts](taskId: number, queueTimeout: number | undefined, runTimeout: number | undefined): void {
+    this.#timers.watch(taskId, queueTimeout, runTimeout);
+  }
+
+  /** Queued work no thread took: start a thread if below max, else watch for starvation. */
+  #meetDemand(): void {
+    if (!this.started) return;
+    if (this.#threads.size < this.max) this.#threads.add();
+    else this.#starvation.watch();
+  }
+
+  #deliver(m: InboxMessage): void {
+    if (m.kind === MessageKind.PoolDemand) {
+      this.#meetDemand();
+      return;
+    }
+    this.#tasks.deliver(m);
+  }
+
+  /**
+   * A task ended (a result, a withdrawal, stop()), so the queue may have
+   * room: once it has, wake those waiting for it.
+   */
+  #announceRoom(): void {
+    if (this.queued >= this.#options.maxQueue) return;
+    this.#full = false;
+    const waiters = this.#roomWaiters;
+    this.#roomWaiters = [];
+    for (const w of waiters) w();
+    this.emit('drain');
+  }
+}

@@ -1,0 +1,193 @@
+// A pool's threads and their lives: starting them through the thread
+// starter the pool was handed, their exits (a retirement, a recycling, a
+// death), settling the tasks that died with them, replacing them while
+// work waits or the pool is below its floor, giving up when threads keep
+// dying while starting, and joining them on stop(). Owner thread only.
+// Tests: test/threadpool-fake-threads.ts, test/thread-lifecycle.ts,
+// test/threadpool-robustness.ts.
+import { ThreadDiedError } from '../errors/errors.js';
+import { native } from '../reactor/native.js';
+import type { PoolThread, ThreadStarter } from './collaborators.js';
+import type { ResolvedOptions } from './options.js';
+import type { TaskTable } from './tasks.js';
+import type { PoolThreadData } from '../base/pool-thread-data.js';
+
+/** An idle thread spins this long for the next task before it waits in its loop. */
+const SPIN_NS = 20_000;
+/** Threads in a row that may die while starting before the queued tasks fail. */
+const MAX_START_FAILURES = 3;
+
+export interface ThreadsContext {
+  readonly poolId: number;
+  /** The pool's options; min and max change with adjustPoolsize. */
+  readonly options: ResolvedOptions;
+  /** The reactor the threads serve (the owner's). */
+  readonly owner: number;
+  /** Function ids of onThreadStart and onThreadExit; 0: none. */
+  readonly hooks: { readonly start: number; readonly exit: number };
+  readonly tasks: TaskTable;
+  readonly startThread: ThreadStarter;
+  /** Where an error no caller receives goes (the pool's 'error' listeners, else stderr). */
+  report(error: unknown, context: string): void;
+}
+
+interface ThreadHandle {
+  readonly threadId: number;
+  readonly thread: PoolThread;
+  error: unknown;
+  /** Why the pool terminated it, if it did. */
+  terminatedBecause?: string;
+}
+
+export class PoolThreads {
+  readonly #ctx: ThreadsContext;
+  readonly #threads = new Map<number, ThreadHandle>();
+  #started = false;
+  #joined = false;
+  #draining = false;
+  /**
+   * Threads in a row that died before they attached (a bad execArgv, a
+   * crashing preload or onThreadStart). At MAX_START_FAILURES the pool
+   * gives up until a thread attaches: the queued tasks fail, the floor is
+   * not refilled, and each later thread that dies while starting fails
+   * the tasks queued for it at once.
+   */
+  #startFailures = 0;
+  #died = 0;
+  #onAllExited: (() => void) | undefined;
+
+  constructor(ctx: ThreadsContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Threads alive or starting. */
+  get size(): number { return this.#threads.size; }
+  /** True between start() and stop(). */
+  get started(): boolean { return this.#started; }
+  /** True once stop() was called. */
+  get joined(): boolean { return this.#joined; }
+  /** Threads that exited unexpectedly (pool.stats().threadsDied). */
+  get died(): number { return this.#died; }
+
+  /** Starts `min` threads, and more for work queued before now (up to `max`). */
+  start(): void {
+    this.#started = true;
+    this.fill();
+  }
+
+  /** Starts threads up to what the bounds and the queue ask for; returns the queued count it saw. */
+  fill(): number {
+    const { min, max } = this.#ctx.options;
+    const queued = native.poolCounts(this.#ctx.poolId).queued;
+    const wanted = Math.min(max, Math.max(min, queued));
+    // A refused start fails the queue: trying again at once would loop forever.
+    while (this.#threads.size < wanted && this.add());
+    return queued;
+  }
+
+  /** stop(), first step: no thread is started or replaced from now on, but for drained work. */
+  beginStop(drain: boolean): void {
+    this.#joined = true;
+    this.#started = false;
+    this.#draining = drain;
+  }
+
+  /** stop(), second step (after the queue was stopped): resolves once every thread has exited. */
+  join(): Promise<void> {
+    if (this.#draining && this.#threads.size === 0 && this.#ctx.tasks.size > 0) {
+      // Work queued before start() and drained by stop(): it needs a thread.
+      this.add();
+    }
+    for (const t of this.#threads.values()) t.thread.ref();
+    return new Promise<void>((resolve) => {
+      this.#onAllExited = resolve;
+      if (this.#threads.size === 0) resolve();
+    });
+  }
+
+  /** Terminates a thread that still lives, recording why (its tasks die with it; it is replaced). */
+  terminate(threadId: number, why: string): void {
+    const handle = this.#threads.get(threadId);
+    if (!handle) return;
+    handle.terminatedBecause = why;
+    void handle.thread.terminate();
+  }
+
+  /** Starts one thread; false if it could not be created (the queued tasks have failed). */
+  add(): boolean {
+    const { poolId, options: o, owner, hooks } = this.#ctx;
+    const threadId = native.poolAddThread(poolId);
+    const data: PoolThreadData = {
+      kind: 'reactor-threads.pool-thread', poolId, owner, threadId,
+      threadName: `${o.name}#${threadId}`,
+      concurrency: o.concurrency, idleTimeout: o.idleTimeout, spinNs: SPIN_NS,
+      startHook: hooks.start, exitHook: hooks.exit,
+      maxTasks: o.maxTasksPerThread, maxHeap: o.maxHeapPerThread,
+    };
+    let thread: PoolThread;
+    try {
+      thread = this.#ctx.startThread(data, {
+        ...(o.resourceLimits && { resourceLimits: o.resourceLimits }),
+        ...(o.env && { env: o.env }),
+        ...(o.execArgv && { execArgv: o.execArgv }),
+      });
+    } catch (e) {
+      // Node refused the Worker (invalid execArgv, resourceLimits…).
+      native.poolRemoveThread(poolId, threadId);
+      this.#cannotStartThreads(e);
+      return false;
+    }
+    // The owner's loop is kept alive by tasks in flight, not by threads.
+    if (!this.#joined) thread.unref();
+    const handle: ThreadHandle = { threadId, thread, error: undefined };
+    this.#threads.set(threadId, handle);
+    thread.on('error', (e) => { handle.error = e; });
+    thread.on('exit', (code) => this.#exited(handle, code));
+    return true;
+  }
+
+  /** No thread can start: the queued tasks fail now instead of waiting forever. */
+  #cannotStartThreads(cause: unknown): void {
+    for (const id of native.poolClearQueue(this.#ctx.poolId)) {
+      this.#ctx.tasks.settle(id, false, new ThreadDiedError('no pool thread could start to run the task', undefined, cause));
+    }
+  }
+
+  #exited(handle: ThreadHandle, code: number): void {
+    const { poolId, tasks, options } = this.#ctx;
+    this.#threads.delete(handle.threadId);
+    // Tasks it took but never started are back in the queue; these died with it.
+    const { died: held, attached, requeued } = native.poolRemoveThread(poolId, handle.threadId);
+    if (attached) {
+      this.#startFailures = 0;
+    } else if (++this.#startFailures >= MAX_START_FAILURES) {
+      this.#cannotStartThreads(handle.error ?? new Error(`a pool thread exited with code ${code} while starting`));
+    }
+    // A thread that was not done (it held tasks, or ended by an error, a
+    // termination or a non-zero exit) died; one that chose to exit did not.
+    if (held.length > 0 || requeued > 0 || code !== 0 || handle.error !== undefined || handle.terminatedBecause) {
+      this.#died++;
+    }
+    if (held.length > 0) {
+      const why = handle.terminatedBecause ?? (handle.error !== undefined ? 'an uncaught error' : `exit code ${code}`);
+      for (const id of held) {
+        tasks.settle(id, false, new ThreadDiedError(
+          `the thread running the task exited (${why}) before the task settled`, code, handle.error));
+      }
+    } else if (handle.error !== undefined && attached && !handle.terminatedBecause) {
+      // (One that died while starting is reported through the tasks it fails.)
+      this.#ctx.report(new ThreadDiedError('an idle pool thread died', code, handle.error), 'a pool thread');
+    }
+    if (this.#joined) {
+      // Drained work still queued needs a thread even now.
+      if (this.#draining && this.#threads.size === 0 && native.poolCounts(poolId).queued > 0) this.add();
+      if (this.#threads.size === 0) this.#onAllExited?.();
+      return;
+    }
+    // Replace it if work waits (its untouched tasks were re-queued) or the
+    // pool is below its floor, unless threads keep dying while starting.
+    const queued = native.poolCounts(poolId).queued;
+    const floor = this.#startFailures < MAX_START_FAILURES ? options.min : 0;
+    if (this.#started && this.#threads.size < Math.min(options.max, Math.max(floor, queued))) this.add();
+  }
+}

@@ -1,0 +1,104 @@
+// A task's cancellation and timers: a cancel withdraws a queued task or
+// tells its thread to abort it; queueTimeout withdraws a task still
+// queued; runTimeout cancels one that ran too long; a cancelled task that
+// still runs after cancelGrace loses its thread. Each ends the task through
+// the task table's one settle path, never on its own. Timers run on the
+// clock the pool was handed. Owner thread only.
+// Tests: test/threadpool-fake-threads.ts, test/cancellation.ts.
+import { TaskTimeoutError } from '../errors/errors.js';
+import { native } from '../reactor/native.js';
+import type { Clock } from './collaborators.js';
+import type { TaskTable } from './tasks.js';
+
+export interface TimersContext {
+  readonly poolId: number;
+  readonly clock: Clock;
+  readonly tasks: TaskTable;
+  /** ms a cancelled task may run on before its thread is terminated (options.cancelGrace). */
+  readonly cancelGrace: number;
+  /** True once stop() has finished and the native pool is gone. */
+  gone(): boolean;
+  /** Terminates the thread (if it still lives), recording why; it is replaced. */
+  terminate(threadId: number, why: string): void;
+}
+
+/** How often a run timeout looks whether a thread took its task yet (ms at most). */
+const TAKEN_POLL_MS = 10;
+
+export class TaskTimers {
+  readonly #ctx: TimersContext;
+
+  constructor(ctx: TimersContext) {
+    this.#ctx = ctx;
+  }
+
+  /**
+   * Withdraws a task, settling it with `reason`. A queued one is removed
+   * and never runs. One a thread holds is asked to abort (its signal
+   * fires); its caller has its answer now, its later result is dropped,
+   * and if it still runs after cancelGrace its thread is terminated and
+   * replaced. A task that already completed (its result on its way) is
+   * left to that result.
+   */
+  cancel(taskId: number, reason: unknown): void {
+    const { poolId, tasks } = this.#ctx;
+    if (this.#ctx.gone() || !tasks.has(taskId)) return;
+    const r = native.poolCancel(poolId, taskId);
+    if (r === 0) return;
+    tasks.withdraw(taskId, reason, r === 1);
+    if (r > 1) this.#terminateIfStillRunning(taskId, r - 1);
+  }
+
+  /**
+   * The call's timeouts. queueTimeout counts from now and withdraws a task
+   * still queued; runTimeout counts from the moment a thread takes the
+   * task (again, if it is handed back and taken anew), then cancels it as
+   * cancel() does. Either settles the task with a TaskTimeoutError.
+   */
+  watch(taskId: number, queueTimeout: number | undefined, runTimeout: number | undefined): void {
+    if (queueTimeout !== undefined) this.#watchQueue(taskId, queueTimeout);
+    if (runTimeout !== undefined) this.#watchRun(taskId, runTimeout);
+  }
+
+  #watchQueue(taskId: number, queueTimeout: number): void {
+    const { poolId, clock, tasks } = this.#ctx;
+    clock.setTimeout(() => {
+      if (!this.#ctx.gone() && tasks.has(taskId) && native.poolCancel(poolId, taskId, true) === 1) {
+        tasks.withdraw(taskId, new TaskTimeoutError('queue', queueTimeout));
+      }
+    }, queueTimeout);
+  }
+
+  #watchRun(taskId: number, runTimeout: number): void {
+    const { poolId, clock, tasks } = this.#ctx;
+    // The take this deadline counts from (native ms), and the deadline on `clock`.
+    let takenAt = 0;
+    let deadline = 0;
+    const check = (): void => {
+      if (this.#ctx.gone() || !tasks.has(taskId)) return;
+      const t = native.poolTakenAt(poolId, taskId);
+      // Still queued: look again soon; the clock starts when a thread takes it.
+      if (t === 0) { clock.setTimeout(check, Math.min(runTimeout, TAKEN_POLL_MS)); return; }
+      if (t !== takenAt) {
+        // Taken (anew) native.now() - t ms ago: the deadline is that far back
+        // from now on `clock`, plus runTimeout.
+        takenAt = t;
+        deadline = clock.now() - (native.now() - t) + runTimeout;
+      }
+      const left = deadline - clock.now();
+      if (left > 0) { clock.setTimeout(check, Math.ceil(left)); return; }
+      this.cancel(taskId, new TaskTimeoutError('run', runTimeout));
+    };
+    clock.setTimeout(check, Math.min(runTimeout, TAKEN_POLL_MS));
+  }
+
+  #terminateIfStillRunning(taskId: number, threadId: number): void {
+    const { poolId, clock, cancelGrace } = this.#ctx;
+    if (!Number.isFinite(cancelGrace)) return;
+    clock.setTimeout(() => {
+      // Settled already: native alone knows whether a thread still runs it.
+      if (this.#ctx.gone() || native.poolTakenAt(poolId, taskId) === 0) return;
+      this.#ctx.terminate(threadId, `a cancelled task ignored its signal for ${cancelGrace} ms`);
+    }, cancelGrace);
+  }
+}

@@ -1,0 +1,158 @@
+// A thread's reactor core: its native inbox, drained once per wake-up and
+// handed, message by message, to whoever handles that kind; and whether
+// the thread's event loop stays alive (only while work is in flight, so a
+// script that used a pool exits by itself). One per thread that loads the
+// package, built by src/runtime/this-thread.ts with its handlers. Owning thread only.
+// Tests: test/reactor-wake-ups.ts, test/natural-exit.ts, test/call-from-thread.ts.
+import { native } from './native.js';
+import { MessageKind, readInbox, type InboxMessage } from '../base/wire.js';
+
+/** Receives the results and demand of a pool this thread owns. */
+export interface ResultSink {
+  deliver(message: InboxMessage): void;
+}
+
+/** Who handles what arrives; given once, when the thread's reactor is built. */
+export interface CoreHandlers {
+  /**
+   * Serves a call made on this reactor. Returns a Promise when the call
+   * waits for its function to load; the sender's later messages wait
+   * behind it until it settles.
+   */
+  serveCall(message: InboxMessage): Promise<void> | undefined;
+  /** How many blocking calls served here still owe their answer. */
+  pendingAnswers(): number;
+  /** Pool threads: the pool has work for this thread (or is stopping). */
+  takeWork?(): void;
+  /** Pool threads: the owner asks to abort a task this thread holds. */
+  cancelTask?(taskId: number): void;
+}
+
+/**
+ * The reactor's half of "spin, then park": a thread in a blocking call
+ * usually makes its next call a few microseconds after its answer, and a
+ * reactor asleep in its poll takes tens of microseconds to wake. So after
+ * serving calls, the reactor waits briefly for the next one (in a
+ * microtask queued after the answers, so no answer waits on the spin).
+ * The wait adapts: it is kept only while it usually catches a call, and
+ * one wake-up's conversation is bounded so the loop's other work runs.
+ */
+const CONVERSE_SPIN_NS = 15_000;
+const CONVERSE_MAX_MS = 2;
+
+export class ReactorCore {
+  /** This thread's reactor id (the native registry's). */
+  readonly id: number;
+  readonly #handlers: CoreHandlers;
+  readonly #sinks = new Map<number, ResultSink>();
+  /**
+   * Senders whose messages wait behind a call of theirs that is loading
+   * its function: one FIFO per sender, so that what a thread sends (calls,
+   * then its task results) is handled in the order it was sent (DESIGN.md
+   * section 1), while other senders go on.
+   */
+  readonly #heldBack = new Map<number, InboxMessage[]>();
+  #inflight = 0;
+  #converseHitRate = 0.5;
+  #converseUntil = 0;
+
+  constructor(handlers: CoreHandlers, isMainThread: boolean) {
+    this.#handlers = handlers;
+    this.id = native.init((batch, transfers, work) => this.#deliver(batch, transfers, work), isMainThread);
+  }
+
+  /**
+   * Delivers what is in the inbox now, without waiting for the wake-up,
+   * through the same path and with the same flags as a wake-up:
+   * native.drain() clears the work signal, so dropping it here would leave
+   * a pool thread that is off the waiting list and never pulls again.
+   */
+  drainNow(): void {
+    const [batch, transfers, work] = native.drain();
+    this.#deliver(batch, transfers, work);
+  }
+
+  addSink(poolId: number, sink: ResultSink): void {
+    this.#sinks.set(poolId, sink);
+  }
+
+  removeSink(poolId: number): void {
+    this.#sinks.delete(poolId);
+  }
+
+  /** Something is in flight: keep this thread's loop alive until release(). */
+  hold(): void {
+    if (this.#inflight++ === 0) native.ref();
+  }
+
+  release(): void {
+    if (--this.#inflight === 0) native.unref();
+  }
+
+  /** The one path for a wake-up and an early drain. */
+  #deliver(batch: Buffer | undefined, transfers: ArrayBuffer[] | undefined, work: boolean): void {
+    let served = false;
+    if (batch) {
+      for (const m of readInbox(batch, transfers)) {
+        if (m.kind === MessageKind.Call) served = true;
+        this.#dispatch(m);
+      }
+    }
+    if (work) this.#handlers.takeWork?.();
+    if (served && this.#converseHitRate > 0.2) {
+      if (this.#converseUntil < performance.now()) this.#converseUntil = performance.now() + CONVERSE_MAX_MS;
+      queueMicrotask(() => this.#awaitNextCall());
+    } else if (served) {
+      // Spinning stopped paying: probe now and then, so a new conversation is noticed.
+      this.#converseHitRate += 0.01;
+    }
+  }
+
+  #awaitNextCall(): void {
+    // An answer still pending (f's Promise not settled) must not wait on the spin.
+    if (this.#handlers.pendingAnswers() > 0 || performance.now() > this.#converseUntil) return;
+    const hit = native.awaitMessage(CONVERSE_SPIN_NS);
+    this.#converseHitRate = 0.9 * this.#converseHitRate + (hit ? 0.1 : 0);
+    if (hit) this.drainNow();
+  }
+
+  /** Handles one message now, or queues it behind its sender's held-back call. */
+  #dispatch(m: InboxMessage): void {
+    const queue = m.sender === 0 ? undefined : this.#heldBack.get(m.sender);
+    if (queue) {
+      queue.push(m);
+      return;
+    }
+    try {
+      switch (m.kind) {
+        case MessageKind.Call: {
+          const loading = this.#handlers.serveCall(m);
+          if (loading) this.#holdBack(m.sender, loading);
+          return;
+        }
+        case MessageKind.CancelTask:
+          this.#handlers.cancelTask?.(m.id);
+          return;
+        default:
+          // Results and demand of a pool that was destroyed meanwhile are dropped.
+          this.#sinks.get(m.ref)?.deliver(m);
+      }
+    } catch (e) {
+      // A sink reports its own errors; this is a bug, and must not stop
+      // the rest of the batch.
+      process.emitWarning(`reactor-threads: delivering a message failed: ${String(e)}`);
+    }
+  }
+
+  #holdBack(sender: number, until: Promise<void>): void {
+    this.#heldBack.set(sender, []);
+    const resume = (): void => {
+      const queue = this.#heldBack.get(sender)!;
+      this.#heldBack.delete(sender);
+      // In order; a later call that must load in turn holds the rest again.
+      for (const m of queue) this.#dispatch(m);
+    };
+    // The call reports its own failure; either way the sender goes on.
+    void until.then(resume, resume);
+  }
+}

@@ -1,0 +1,150 @@
+// Loads the C++ addon and states the types of what it exports. One copy per
+// thread (each environment loads the addon and gets its own EnvState).
+// The native side is documented in native/addon.cc. Tests: every test
+// file; scripts/test-install.mjs loads it from the packed prebuild.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** What the addon exports; every function runs on the calling JS thread. */
+export interface NativeBinding {
+  /** Creates this thread's reactor (inbox + waker). Once per thread. */
+  init(onWake: (batch: Buffer | undefined, transfers: ArrayBuffer[] | undefined, work: boolean) => void, isMainThread: boolean): number;
+  /** This thread's inbox now, as onWake would receive it. */
+  drain(): [Buffer | undefined, ArrayBuffer[] | undefined, boolean];
+  /** Spins up to `spinNs` for a message to reach this thread's inbox; true if one did. */
+  awaitMessage(spinNs: number): boolean;
+  /** Keep this thread's loop alive while work is in flight / let it exit. */
+  ref(): void;
+  unref(): void;
+
+  poolCreate(min: number, max: number): number;
+  poolDestroy(poolId: number): void;
+  poolDefine(poolId: number, descriptor: Buffer): number;
+  poolGetFunction(poolId: number, fnId: number): Buffer | undefined;
+  /** -1 when a waiting thread was woken for the task, -2 when the queue is full (not queued), else the demand no starting or spinning thread will meet. */
+  poolPush(poolId: number, taskId: number, fnId: number, payload: Buffer, transfers: ArrayBuffer[] | undefined, maxQueue: number,
+    affinity?: string): number;
+  /** 1: the task was queued, now removed; threadId + 1: that thread holds it and was told to abort it; 0: neither. */
+  poolCancel(poolId: number, taskId: number, queuedOnly?: boolean): number;
+  /** When a thread took the task (ms, the clock of now()); 0 while queued or once completed. */
+  poolTakenAt(poolId: number, taskId: number): number;
+  /** Monotonic ms, the clock of poolTakenAt. */
+  now(): number;
+  poolAddThread(poolId: number): number;
+  /**
+   * A thread exited: the tasks that died with it, how many it had not
+   * started (re-queued), and whether it ever attached (false: it died while starting).
+   */
+  poolRemoveThread(poolId: number, threadId: number): { died: number[]; requeued: number; attached: boolean };
+  /** The task went async in its thread (it counts as started if the thread dies). */
+  poolTaskStarted(poolId: number, threadId: number, taskId: number): void;
+  /** The task this thread starts next waits for its function to load (or, false, runs now). */
+  poolTaskLoading(poolId: number, threadId: number, taskId: number, loading: boolean): void;
+  /** Removes every queued task; their ids. */
+  poolClearQueue(poolId: number): number[];
+  poolAttach(poolId: number, threadId: number): void;
+  /** A task batch (with its moved ArrayBuffers), 0 = none (now waiting), 1 = stopping, 2 = surplus: exit. */
+  poolTake(poolId: number, threadId: number, max: number, spinNs: number): Buffer | [Buffer, ArrayBuffer[]] | 0 | 1 | 2;
+  poolComplete(poolId: number, threadId: number, taskId: number, status: number, payload: Buffer, transfers?: ArrayBuffer[]): boolean;
+  poolTryRetire(poolId: number, threadId: number): boolean;
+  /** This thread exits once its tasks in flight are done: it takes no more. */
+  poolRecycle(poolId: number, threadId: number): void;
+  /** Gives back a task this thread took but has not started (front of the queue). */
+  poolRequeue(poolId: number, threadId: number, taskId: number, fnId: number, payload: Buffer, transfers?: ArrayBuffer[]): void;
+  poolStop(poolId: number, drain: boolean): number[];
+  poolSetBounds(poolId: number, min: number, max: number): void;
+  poolCounts(poolId: number): NativePoolCounts;
+  poolTimes(poolId: number): { queueWait: TimeStats; run: TimeStats };
+  /** How many of the pool's threads wait in blocking calls (with forMs: in one call begun at least forMs ago). */
+  poolParkedThreads(poolId: number, forMs?: number): number;
+  /** Ends the pool's threads' blocking calls with `status` (a CallStatus). */
+  poolWakeParked(poolId: number, status: number): void;
+
+  /** The main thread's reactor id, 0 if the main thread never loaded the package. */
+  mainReactor(): number;
+  internFunction(descriptor: Buffer): number;
+  internedFunction(id: number): Buffer | undefined;
+  /** callFromThread: false when the target reactor is gone. */
+  bridgePost(target: number, refKind: number, ref: number, payload: Buffer, transfers?: ArrayBuffer[]): boolean;
+  /** blockingCallFromThread: parks until answered: [CallStatus, reply, replyTransfers?], or a bare CallStatus when not answered. */
+  bridgeCall(target: number, refKind: number, ref: number, payload: Buffer, transfers: ArrayBuffer[] | undefined,
+    timeoutMs: number, poolId: number, threadId: number): [number, Buffer, ArrayBuffer[] | undefined] | number;
+  /** Answers a blocking call; false when its caller already left. */
+  bridgeReply(callId: number, status: number, payload: Buffer, transfers?: ArrayBuffer[]): boolean;
+  /** The process is exiting: wake every parked caller, refuse new calls. */
+  bridgeShutdown(): void;
+}
+
+/** A pool's live counts, as native keeps them (part of pool.stats()). */
+export interface NativePoolCounts {
+  /** Threads alive or starting. */
+  threads: number;
+  busy: number;
+  idle: number;
+  queued: number;
+  submitted: number;
+  completed: number;
+  failed: number;
+  /** Distinct function descriptors defined in the pool (one per distinct descriptor, however many function objects share it). */
+  functions: number;
+  /** Affinity keys bound to a thread: those of queued or running tasks. */
+  affinityKeys: number;
+}
+
+/** A distribution of durations, in ms (percentiles within ~9%). */
+export interface TimeStats {
+  count: number;
+  min: number;
+  mean: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+// The package root: dist/reactor/ -> the folder holding prebuilds/ and build/.
+const root = join(__dirname, '..', '..');
+
+/**
+ * Where the addon may be, best first: a prebuilt N-API binary for this
+ * platform and architecture (what users install, with no compiler), then
+ * a local node-gyp build (the fallback, and what developers build).
+ * REACTOR_THREADS_ADDON names one file instead (tests of other builds).
+ */
+function addonCandidates(): string[] {
+  // An explicit build (a sanitizer build, say) wins: REACTOR_THREADS_ADDON=<path to .node>.
+  const forced = process.env.REACTOR_THREADS_ADDON;
+  if (forced) return [forced];
+  const out: string[] = [];
+  const dir = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+  if (existsSync(dir)) {
+    for (const f of readdirSync(dir).sort()) {
+      // prebuildify names N-API builds <name>.napi.node, or <name>.node.
+      if (f.endsWith('.node') && !f.includes('.abi')) out.push(join(dir, f));
+    }
+  }
+  out.push(join(root, 'build', 'Release', 'reactor_threads.node'));
+  out.push(join(root, 'build', 'Debug', 'reactor_threads.node'));
+  return out;
+}
+
+function load(): NativeBinding {
+  const candidates = addonCandidates();
+  const tried: string[] = [];
+  for (const file of candidates) {
+    if (!existsSync(file)) {
+      tried.push(`${file} (absent)`);
+      continue;
+    }
+    try {
+      return require(file) as NativeBinding;
+    } catch (e) {
+      tried.push(`${file} (${(e as Error).message.split('\n')[0]})`);
+    }
+  }
+  throw new Error(`reactor-threads: no native addon for ${process.platform}-${process.arch} `
+    + `(Node ${process.version}, N-API ${process.versions.napi}). Looked for:\n  ${tried.join('\n  ')}\n`
+    + 'Install from a registry that has the prebuilt binaries, or build from source with a C++ '
+    + 'toolchain: `npm rebuild reactor-threads` (node-gyp).');
+}
+
+export const native: NativeBinding = load();

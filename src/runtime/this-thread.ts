@@ -1,0 +1,91 @@
+// Each thread's runtime, built once and in one place: its reactor core,
+// its callables, how its values cross, and both sides of its bridge, each
+// given its collaborators here. The package's entry (index.ts) builds it
+// on import, so a main thread that loaded the package serves its Workers;
+// the pool-thread entry (worker.ts) builds it first, with its pool role.
+// Other modules do no work when imported and reach it through
+// thisThread(). Owning thread only. Tests: every test file.
+import { isMainThread } from 'node:worker_threads';
+import { BridgeCaller, type PoolThreadCalls } from '../bridge/caller.js';
+import { CallServer } from '../bridge/server.js';
+import { CallableTable } from '../codec/callables.js';
+import type { ValueContext } from '../codec/codec.js';
+import { native } from '../reactor/native.js';
+import { ReactorCore } from '../reactor/core.js';
+import { reviveInbound } from '../codec/values.js';
+
+/** What a running task can know about itself. */
+export interface CurrentTask {
+  /** The task's id, unique within its pool's owner thread. */
+  readonly id: number;
+  /** Aborts when the call is cancelled or its run timeout passes. */
+  readonly signal: AbortSignal;
+}
+
+/** What a pool thread brings to its runtime (src/thread/worker.ts). */
+export interface PoolThreadRole extends PoolThreadCalls {
+  /** The reactor that owns its pool: the one its calls go to. */
+  readonly owner: number;
+  /** The pool has work for it (or is stopping). */
+  takeWork(): void;
+  /** Its owner asks it to abort a task it holds. */
+  cancelTask(taskId: number): void;
+  /** The task whose synchronous part runs now, if any. */
+  currentTask(): CurrentTask | undefined;
+}
+
+export interface ThreadRuntime {
+  readonly core: ReactorCore;
+  readonly callables: CallableTable;
+  readonly values: ValueContext;
+  readonly caller: BridgeCaller;
+  readonly server: CallServer;
+  /** The reactor this thread's calls go to: itself, its pool's owner, or the main thread (0: none yet). */
+  servedReactor(): number;
+  /** Set in a pool thread. */
+  readonly poolThread: PoolThreadRole | undefined;
+}
+
+let runtime: ThreadRuntime | undefined;
+
+/**
+ * Builds this thread's runtime; once. A pool thread passes its role, and
+ * must do so before anything else asks for the runtime.
+ */
+export function buildThread(poolThread?: PoolThreadRole): ThreadRuntime {
+  if (runtime) {
+    if (poolThread) throw new Error('reactor-threads: this pool thread\'s runtime was built before its role was known');
+    return runtime;
+  }
+  // The server exists before any call can arrive: a wake-up runs only
+  // once this function has returned to the event loop.
+  let server: CallServer | undefined;
+  let caller: BridgeCaller | undefined;
+  const core = new ReactorCore({
+    serveCall: (m) => server!.serve(m),
+    pendingAnswers: () => server!.pendingAnswers,
+    ...(poolThread && { takeWork: () => poolThread.takeWork(), cancelTask: (id: number) => poolThread.cancelTask(id) }),
+  }, isMainThread);
+  const callables = new CallableTable(core.id);
+  const values: ValueContext = {
+    callables,
+    revive: (value) => reviveInbound(value, (target) => caller!.makeProxy(target)),
+  };
+  const servedReactor = poolThread ? (): number => poolThread.owner
+    : isMainThread ? (): number => core.id
+      : (): number => native.mainReactor();
+  caller = new BridgeCaller(core.id, servedReactor, values, poolThread);
+  server = new CallServer(values);
+  if (isMainThread) {
+    // Parked callers must never outlive the process: neither process.exit()
+    // nor a natural exit joins Workers that wait in native code.
+    process.on('exit', () => native.bridgeShutdown());
+  }
+  runtime = { core, callables, values, caller, server, servedReactor, poolThread };
+  return runtime;
+}
+
+/** This thread's runtime. */
+export function thisThread(): ThreadRuntime {
+  return runtime ?? buildThread();
+}

@@ -1,0 +1,243 @@
+// A pool thread's task runner: starts the tasks the thread took, strictly
+// in the order it took them (a task whose function must load first holds
+// the rest), runs them, gives each its cancellation signal
+// (currentTask()), and sends each outcome through the thread's outbox.
+// Before the thread parks in a blocking call it hands back the tasks it
+// has not started. Pool thread only; src/thread/worker.ts builds one.
+// Tests: test/thread-death.ts, test/cancellation.ts, test/threadpool-*.ts.
+import { deserialize, serialize } from 'node:v8';
+import { decodeValue, encodeResult, type ValueContext } from '../codec/codec.js';
+import type { CurrentTask } from '../runtime/this-thread.js';
+import { CancelledError, encodeThrow, ValueNotCloneableError } from '../errors/errors.js';
+import { loadFunction } from '../identity/functions.js';
+import { native } from '../reactor/native.js';
+import type { PoolThreadOutbox } from './outbox.js';
+import { TaskStatus, type FunctionDescriptor, type TaskMessage } from '../base/wire.js';
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (typeof v === 'object' || typeof v === 'function') && v !== null
+    && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/** Who the runner works for. */
+export interface TaskRunnerSetup {
+  poolId: number;
+  threadId: number;
+  /** The thread's name, for the boundary line of a failure's stack. */
+  threadName: string;
+  values: ValueContext;
+  outbox: PoolThreadOutbox;
+  /** A task ended (succeeded or failed): for recycling by count or heap. */
+  onSettled(): void;
+  /** An async task ended, or a load finished: room for more work. */
+  onRoom(): void;
+}
+
+export class TaskRunner {
+  readonly #s: TaskRunnerSetup;
+  /** Functions by pool function id; a Promise while the first use loads it. */
+  readonly #functions: (Function | Promise<Function> | undefined)[] = [];
+  /** Their labels (the name a failure's stack gives at the thread boundary). */
+  readonly #labels: string[] = [];
+  /**
+   * Tasks taken and not started, in the order taken (a Set iterates in
+   * insertion order): they start in that order. Native counts on it to
+   * tell, if this thread dies, which task was running (Pool::RemoveThread).
+   */
+  readonly #notStarted = new Set<TaskMessage>();
+  /** The task that starts next, while its function loads. */
+  #awaitingLoad: TaskMessage | undefined;
+  /** Tasks running asynchronously (their Promise not settled yet). */
+  #inflight = 0;
+  /**
+   * Cancellation. A task gets an AbortController only when it asks for its
+   * signal (currentTask()); a cancel that arrives before it asks is kept in
+   * #cancelled, so the signal it then gets is already aborted.
+   */
+  #running: number | undefined;
+  readonly #controllers = new Map<number, AbortController>();
+  readonly #cancelled = new Set<number>();
+
+  constructor(setup: TaskRunnerSetup) {
+    this.#s = setup;
+  }
+
+  /** Tasks this thread holds: running asynchronously, or taken and not started. */
+  get holding(): number {
+    return this.#inflight + this.#notStarted.size;
+  }
+
+  /** A batch the thread took: started in order, now or behind a load. */
+  take(tasks: Iterable<TaskMessage>): number {
+    let n = 0;
+    for (const t of tasks) { this.#notStarted.add(t); n++; }
+    this.#runInOrder();
+    return n;
+  }
+
+  /** A function of the pool (a task's, a lifecycle hook's), loaded once. */
+  fn(fnId: number): Function | Promise<Function> {
+    return this.#functions[fnId] ?? this.#load(fnId);
+  }
+
+  /** currentTask(): the task whose synchronous part runs now. */
+  current(): CurrentTask | undefined {
+    const id = this.#running;
+    if (id === undefined) return undefined;
+    const controllers = this.#controllers;
+    const cancelled = this.#cancelled;
+    return {
+      id,
+      get signal(): AbortSignal {
+        let c = controllers.get(id);
+        if (!c) {
+          c = new AbortController();
+          controllers.set(id, c);
+          if (cancelled.has(id)) c.abort(new CancelledError());
+        }
+        return c.signal;
+      },
+    };
+  }
+
+  /** The owner asked to abort a task this thread holds. */
+  cancel(taskId: number): void {
+    for (const t of this.#notStarted) {
+      if (t.taskId !== taskId) continue;
+      // Not started: it never runs. Its caller has its answer already.
+      this.#notStarted.delete(t);
+      this.#fail(taskId, new CancelledError());
+      return;
+    }
+    const c = this.#controllers.get(taskId);
+    if (c) c.abort(new CancelledError());
+    else this.#cancelled.add(taskId);
+  }
+
+  /**
+   * Before this thread parks in a blocking call, the tasks it took but
+   * has not started go back to the queue, for its siblings. Its async
+   * tasks in flight wait with it.
+   */
+  handBack(): void {
+    const { poolId, threadId } = this.#s;
+    for (const t of this.#notStarted) native.poolRequeue(poolId, threadId, t.taskId, t.fnId, t.payload, t.transfers);
+    this.#notStarted.clear();
+  }
+
+  #runInOrder(): void {
+    if (this.#awaitingLoad) return;
+    // A running task may hand the rest back (a blocking call): the set
+    // empties, and the loop ends.
+    for (const t of this.#notStarted) {
+      const f = this.#functions[t.fnId];
+      if (typeof f !== 'function') {
+        this.#waitForLoad(t, f ?? this.#load(t.fnId));
+        return;
+      }
+      this.#run(t, f);
+    }
+  }
+
+  #waitForLoad(t: TaskMessage, loading: Promise<Function>): void {
+    const { poolId, threadId } = this.#s;
+    this.#awaitingLoad = t;
+    native.poolTaskLoading(poolId, threadId, t.taskId, true);
+    loading.then(
+      () => { if (this.#notStarted.has(t)) native.poolTaskLoading(poolId, threadId, t.taskId, false); },
+      (e: unknown) => { if (this.#notStarted.delete(t)) this.#fail(t.taskId, e, t.fnId); },
+    ).finally(() => {
+      this.#awaitingLoad = undefined;
+      this.#runInOrder();
+      this.#s.onRoom();
+    });
+  }
+
+  #run(t: TaskMessage, f: Function): void {
+    this.#notStarted.delete(t);
+    let result: unknown;
+    this.#running = t.taskId;
+    try {
+      const args = decodeValue(t.payload, t.transfers, this.#s.values) as unknown[];
+      result = f(...args);
+    } catch (e) {
+      this.#fail(t.taskId, e, t.fnId);
+      return;
+    } finally {
+      this.#running = undefined;
+    }
+    if (!isThenable(result)) {
+      this.#succeed(t.taskId, result);
+      return;
+    }
+    this.#inflight++;
+    // Started: if this thread dies now, the task must not run again elsewhere.
+    native.poolTaskStarted(this.#s.poolId, this.#s.threadId, t.taskId);
+    Promise.resolve(result).then(
+      (v) => { this.#inflight--; this.#succeed(t.taskId, v); this.#s.onRoom(); },
+      (e: unknown) => { this.#inflight--; this.#fail(t.taskId, e, t.fnId); this.#s.onRoom(); });
+  }
+
+  #load(fnId: number): Promise<Function> {
+    const bytes = native.poolGetFunction(this.#s.poolId, fnId);
+    const d = deserialize(bytes!) as FunctionDescriptor;
+    this.#labels[fnId] = d.label;
+    const loading = d.kind === 'multiple' ? Promise.resolve(this.#runMultiple) : loadFunction(d);
+    this.#functions[fnId] = loading;
+    loading.then((f) => { this.#functions[fnId] = f; }, () => { this.#functions[fnId] = undefined; });
+    return loading;
+  }
+
+  /** callMultipleInThread's runner: each call in order; an error stops the rest. */
+  readonly #runMultiple = (...calls: [number, unknown[]][]): unknown => {
+    let i = 0;
+    const next = (): unknown => {
+      while (i < calls.length) {
+        const [fnId, args] = calls[i++]!;
+        const f = this.#functions[fnId];
+        if (typeof f !== 'function') return (f ?? this.#load(fnId)).then(() => { i--; return next(); });
+        const r = f(...args);
+        if (isThenable(r)) return Promise.resolve(r).then(next);
+      }
+      return undefined;
+    };
+    return next();
+  };
+
+  #ended(taskId: number): void {
+    if (this.#controllers.size) this.#controllers.delete(taskId);
+    if (this.#cancelled.size) this.#cancelled.delete(taskId);
+    this.#s.onSettled();
+  }
+
+  #succeed(taskId: number, value: unknown): void {
+    this.#ended(taskId);
+    let encoded;
+    try {
+      encoded = encodeResult(value, this.#s.values);
+    } catch (e) {
+      this.#report(taskId, e instanceof ValueNotCloneableError ? e : new ValueNotCloneableError('the result', e));
+      return;
+    }
+    this.#s.outbox.post(taskId, TaskStatus.Fulfilled, encoded.bytes, encoded.transfers);
+  }
+
+  #fail(taskId: number, error: unknown, fnId?: number): void {
+    this.#ended(taskId);
+    this.#report(taskId, error, fnId);
+  }
+
+  /**
+   * A task's failure, its stack closed by a boundary line that names what
+   * ran where: `--- add() in reactor#1 ---`; the caller's side adds its
+   * own frames below it when asked to (deferToThread.with({ callerStack })).
+   */
+  #report(taskId: number, error: unknown, fnId?: number): void {
+    const encoded = encodeThrow(error);
+    if (encoded.t === 'error' && encoded.stack !== undefined) {
+      const what = fnId !== undefined ? `${this.#labels[fnId] ?? 'a task'}()` : 'a task';
+      encoded.stack += `\n    --- ${what} in ${this.#s.threadName} ---`;
+    }
+    this.#s.outbox.post(taskId, TaskStatus.Rejected, serialize(encoded));
+  }
+}

@@ -1,0 +1,155 @@
+// The pool-thread entry: each pool thread is a Worker running this file.
+// It builds the thread's runtime, then takes task batches from its pool's
+// native queue and hands them to its task runner (src/thread/task-runner.ts),
+// whose results go straight to the owner's native inbox. Between batches
+// it waits in its own event loop (never in Atomics.wait), so its timers
+// and async tasks keep running. This file owns the thread's lifecycle:
+// pulling work, idling, retiring, recycling, its hooks and its exit.
+// Pool thread only. Tests: test/threadpool-*.ts, test/thread-lifecycle.ts.
+import { workerData } from 'node:worker_threads';
+import { inspect } from 'node:util';
+import { native } from '../reactor/native.js';
+import { isPoolThreadData } from '../base/pool-thread-data.js';
+import { PoolThreadOutbox } from './outbox.js';
+import { TaskRunner } from './task-runner.js';
+import { buildThread } from '../runtime/this-thread.js';
+import { readTasks } from '../base/wire.js';
+
+if (!isPoolThreadData(workerData)) throw new Error('reactor-threads: worker.js is started by a ThreadPool only');
+const {
+  poolId, owner, threadId, concurrency, idleTimeout, spinNs, threadName, startHook, exitHook, maxTasks, maxHeap,
+} = workerData;
+
+const outbox = new PoolThreadOutbox(poolId, threadId);
+/**
+ * This thread's runtime, built before anything asks for it: its calls go
+ * to the pool's owner (behind its results), its reactor hands it the
+ * pool's work signals and cancels, and before it parks in a blocking call
+ * it hands back the tasks it has not started.
+ */
+const thread = buildThread({
+  owner, poolId, threadId,
+  takeWork: () => pull(),
+  cancelTask: (taskId) => runner.cancel(taskId),
+  beforePark: () => runner.handBack(),
+  // It left the waiting list while parked: look for work once the current task is done.
+  afterPark: () => setImmediate(pull),
+  outboxGate: (send) => outbox.gate(send),
+  currentTask: () => runner.current(),
+});
+const runner = new TaskRunner({
+  poolId, threadId, threadName, values: thread.values, outbox,
+  onSettled: countCompleted,
+  onRoom: () => pull(),
+});
+
+let stopping = false;
+/** Set once this thread decided to exit: it takes no more work. */
+let exiting = false;
+/** Set when the pool no longer wants this thread (surplus, recycled): it exits once idle. */
+let retiring = false;
+let exitHookRan = false;
+let idleTimer: NodeJS.Timeout | undefined;
+/** Batches run since this thread last returned to its loop. */
+let rounds = 0;
+const MAX_ROUNDS = 64;
+/**
+ * Mean synchronous run time per task (ms, moving average). Tiny tasks are
+ * taken in batches; slow ones one at a time, so that a sibling thread that
+ * frees up (or starts) meanwhile can take the next one.
+ */
+let meanRunMs = 0;
+const SLOW_TASK_MS = 0.5;
+
+/** Takes and runs tasks until the queue is empty or this thread is full. */
+function pull(): void {
+  if (exiting) return;
+  if (idleTimer) { clearTimeout(idleTimer); idleTimer = undefined; }
+  // Tasks waiting behind a load take room too: a thread must not hoard.
+  while (!stopping && runner.holding < concurrency) {
+    const room = meanRunMs > SLOW_TASK_MS ? 1 : concurrency - runner.holding;
+    const r = native.poolTake(poolId, threadId, room, runner.holding === 0 ? spinNs : 0);
+    if (r === 0) {
+      rounds = 0;
+      if (runner.holding === 0) armIdleTimer();
+      return;
+    }
+    if (r === 1) { stopping = true; break; }
+    if (r === 2) { retiring = true; break; }
+    const [batch, transfers] = Array.isArray(r) ? r : [r, undefined];
+    const started = performance.now();
+    const n = runner.take(readTasks(batch, transfers));
+    meanRunMs = 0.8 * meanRunMs + 0.2 * ((performance.now() - started) / n);
+    if (++rounds >= MAX_ROUNDS) {
+      // Let this thread's own timers and I/O run before the next batch.
+      rounds = 0;
+      setImmediate(pull);
+      return;
+    }
+  }
+  if ((stopping || retiring) && runner.holding === 0) exitThread();
+}
+
+function armIdleTimer(): void {
+  if (!Number.isFinite(idleTimeout)) return;
+  idleTimer = setTimeout(() => {
+    idleTimer = undefined;
+    if (native.poolTryRetire(poolId, threadId)) exitThread();
+    // Refused (the pool is at its min, for now): ask again later, since
+    // adjustPoolsize may lower the min while this thread idles.
+    else armIdleTimer();
+  }, idleTimeout);
+  idleTimer.unref();
+}
+
+/** Tasks this thread completed, for maxTasksPerThread and the heap check. */
+let completedTasks = 0;
+function countCompleted(): void {
+  completedTasks++;
+  if (retiring) return;
+  const tooMany = maxTasks > 0 && completedTasks >= maxTasks;
+  const tooBig = maxHeap > 0 && completedTasks % 64 === 0 && process.memoryUsage().heapUsed > maxHeap;
+  if (tooMany || tooBig) {
+    retiring = true;
+    native.poolRecycle(poolId, threadId);  // takes nothing more; exits once idle
+  }
+}
+
+/** What the lifecycle hooks are given. */
+const threadInfo = { threadId, pool: threadName.slice(0, threadName.lastIndexOf('#')) };
+
+async function runHook(fnId: number): Promise<void> {
+  const hook = await runner.fn(fnId);
+  await hook(threadInfo);
+}
+
+function exitThread(): void {
+  exiting = true;
+  if (exitHook && !exitHookRan) {
+    exitHookRan = true;
+    runHook(exitHook).catch((e: unknown) => {
+      process.stderr.write(`reactor-threads: onThreadExit failed in ${threadName}:\n${inspect(e)}\n`);
+    }).finally(exitThread);
+    return;
+  }
+  // Ends this thread only, once its results are in the owner's inbox.
+  outbox.whenFlushed(() => process.exit(0));
+}
+
+async function start(): Promise<void> {
+  if (startHook) {
+    try {
+      await runHook(startHook);
+    } catch (e) {
+      // Not attached yet: the pool counts it as a thread that died while starting.
+      process.stderr.write(`reactor-threads: onThreadStart failed in ${threadName}:\n${inspect(e)}\n`);
+      process.exit(1);
+    }
+  }
+  native.poolAttach(poolId, threadId);
+  pull();
+}
+
+// This thread lives to serve its pool: keep its loop alive until it exits.
+thread.core.hold();
+void start();
