@@ -309,7 +309,6 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
           h.enqueued_ns = t.enqueued_ns;
           h.affinity = std::move(t.affinity);
           h.lost_while_loading = t.lost_while_loading;
-          h.cancelled = t.cancelled;
           if (t.frame.transfers.empty() && t.frame.bytes.size() <= kKeepBytesUpTo) {
             h.rerunnable = true;
             h.bytes = t.frame.bytes;
@@ -372,23 +371,40 @@ bool Pool::Complete(uint32_t thread_id, double task_id, uint32_t status,
 
 void Pool::Requeue(uint32_t thread_id, Task&& task) {
   std::shared_ptr<Reactor> wake;
+  uint32_t sender = 0;
+  bool dropped = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = threads_.find(thread_id);
     if (it != threads_.end()) {
+      if (it->second.reactor) sender = it->second.reactor->id();
       auto held = it->second.held.find(task.id);
       if (held != it->second.held.end()) {
-        // Back in the queue, still the same task: it keeps its key.
-        task.affinity = std::move(held->second.affinity);
-        task.lost_while_loading = held->second.lost_while_loading;
-        task.cancelled = held->second.cancelled;
+        dropped = held->second.cancelled;
+        if (dropped) {
+          ReleaseKeyLocked(held->second.affinity);
+        } else {
+          // Back in the queue, still the same task: it keeps its key.
+          task.affinity = std::move(held->second.affinity);
+          task.lost_while_loading = held->second.lost_while_loading;
+        }
         it->second.held.erase(held);
       }
     }
-    queue_.push_front(std::move(task));
-    queued_approx_.store(static_cast<uint32_t>(queue_.size()),
-                         std::memory_order_relaxed);
-    wake = PopWaiterLocked();
+    if (!dropped) {
+      queue_.push_front(std::move(task));
+      queued_approx_.store(static_cast<uint32_t>(queue_.size()),
+                           std::memory_order_relaxed);
+      wake = PopWaiterLocked();
+    }
+  }
+  if (dropped) {
+    // Its caller gave up on it and it never started: it ends here. The
+    // owner learns that no thread holds it any more (and frees what the
+    // task carried); no other thread runs it.
+    owner_->Post(Message{MessageKind::kTaskResult, kTaskDropped, id_, task.id,
+                         Frame{}, sender});
+    return;
   }
   if (wake && wake->SignalWork()) return;
   // Nobody took it: the owner may start a thread, or see starvation.

@@ -43,10 +43,6 @@ struct Task {
   // Threads that died while this task waited for its function to load
   // (it never ran there): it is re-run once, then counts as died.
   uint32_t lost_while_loading = 0;
-  // Its caller gave up on it while a thread held it (Cancel): if it comes
-  // back to the queue (a hand-back) it may still run, but a death never
-  // re-runs it.
-  bool cancelled = false;
 };
 
 
@@ -69,6 +65,11 @@ struct PoolTimes {
 };
 
 enum class TakeResult { kTasks, kNone, kStopping, kRetire };
+
+// The status of a kTaskResult message for a task that ends unrun: its
+// caller cancelled it and its thread handed it back (0 and 1 are a task's
+// own outcome: fulfilled, rejected). src/base/wire.ts TaskStatus.
+constexpr uint32_t kTaskDropped = 2;
 
 class Pool {
  public:
@@ -147,7 +148,9 @@ class Pool {
                 Frame&& result);
   // Pool thread, about to park in a blocking call: gives back a task it
   // took but has not started. It goes to the front of the queue (it was
-  // taken first) and a waiting thread is woken for it.
+  // taken first) and a waiting thread is woken for it; unless its caller
+  // cancelled it meanwhile: then it is dropped, and the owner gets a
+  // kTaskDropped result for it, so that nothing runs or frees it twice.
   void Requeue(uint32_t thread_id, Task&& task);
   // Pool thread, around a blocking call: a parked thread takes nothing, so
   // it leaves the waiting list (Push() must not count on it). Returns

@@ -226,6 +226,27 @@ test('cancelGrace terminates a thread whose task ignores its cancel, and a new t
   next.only();
 });
 
+test('a cancelled task its thread hands back is dropped: no other thread runs it, and no thread is terminated for it', async (t) => {
+  const { pool, threads, clock } = fakePool({ minThreads: 2, maxThreads: 2, cancelGrace: 500 });
+  pool.start();
+  const call = new Outcomes('the cancelled task');
+  const id = pool[kSubmit](add, [1, 2], call.sink);
+  const [parker, other] = [threads.all[0]!.attach(), threads.all[1]!.attach()];
+  const [task] = parker.takeTasks();
+  pool[kCancel](id, new CancelledError('the caller gave up'));
+  const [ok, err] = call.only();
+  t.false(ok);
+  t.true(err instanceof CancelledError, describeOutcome(ok, err));
+  // The cancel has not reached the thread: it parks and hands the task back.
+  parker.handBack(task!);
+  t.is(other.take(), 'none', 'no thread takes a task whose caller gave up');
+  clock.advance(500);
+  t.is(parker.terminations, 0, 'the parked thread is not terminated for a task it no longer holds');
+  t.is(pool.queued, 0);
+  await stopAll(pool, threads);
+  call.only();
+});
+
 test('a cancelled task that settles within cancelGrace keeps its thread', async (t) => {
   const { pool, threads, clock } = fakePool({ maxThreads: 1, cancelGrace: 500 });
   pool.start();

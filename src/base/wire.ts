@@ -15,8 +15,11 @@ export type FunctionDescriptor =
   /** callMultipleInThread's runner: args are `[fnId, args][]`. */
   | { kind: 'multiple'; label: string };
 
-/** Task status codes, as the native inbox carries them. */
-export const enum TaskStatus { Fulfilled = 0, Rejected = 1 }
+/**
+ * Task status codes, as the native inbox carries them. Dropped: the task
+ * ends unrun (its caller cancelled it, and its thread handed it back).
+ */
+export const enum TaskStatus { Fulfilled = 0, Rejected = 1, Dropped = 2 }
 
 /** Inbox message kinds (native/reactor.h MessageKind). */
 export const enum MessageKind { TaskResult = 1, Call = 2, PoolDemand = 3, CancelTask = 4 }

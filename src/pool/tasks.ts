@@ -5,7 +5,7 @@
 // Owner thread only. Tests: test/threadpool-fake-threads.ts,
 // test/threadpool-callbacks.ts.
 import { decodeValue } from '../codec/codec.js';
-import { decodeThrow, type EncodedThrow } from '../errors/errors.js';
+import { CancelledError, decodeThrow, type EncodedThrow } from '../errors/errors.js';
 import type { ThreadRuntime } from '../runtime/this-thread.js';
 import { TaskStatus, type InboxMessage } from '../base/wire.js';
 
@@ -84,6 +84,11 @@ export class TaskTable {
 
   /** A task's result arrived in the owner's inbox: decode it and settle. */
   deliver(m: InboxMessage): void {
+    if (m.status === TaskStatus.Dropped) {
+      // Its caller has its answer already: only what it carried is freed.
+      this.settle(m.id, false, new CancelledError());
+      return;
+    }
     let ok = m.status === TaskStatus.Fulfilled;
     let value: unknown;
     try {

@@ -18,13 +18,14 @@ import { encodeThrow } from '../../dist/errors/errors.js';
 import { native } from '../../dist/reactor/native.js';
 import type { Clock, PoolThread, ThreadStarter, ThreadStartOptions } from '../../dist/pool/collaborators.js';
 import type { PoolThreadData } from '../../dist/base/pool-thread-data.js';
-import { decodeValue, encodeResult } from '../../dist/codec/codec.js';
+import { decodeValue, encodeArgs, encodeResult } from '../../dist/codec/codec.js';
 import { thisThread } from '../../dist/runtime/this-thread.js';
 import { readTasks, TaskStatus, type FunctionDescriptor } from '../../dist/base/wire.js';
 
 /** A task a fake thread took: its id, the label of its function, and its arguments. */
 export interface FakeTask {
   id: number;
+  fnId: number;
   label: string;
   args: unknown[];
 }
@@ -68,6 +69,7 @@ export class FakeThread extends EventEmitter implements PoolThread {
     const [batch, transfers] = Array.isArray(r) ? r : [r, undefined];
     return [...readTasks(batch, transfers)].map((t) => ({
       id: t.taskId,
+      fnId: t.fnId,
       label: (deserialize(native.poolGetFunction(this.data.poolId, t.fnId)!) as FunctionDescriptor).label,
       args: decodeValue(t.payload, t.transfers, thisThread().values) as unknown[],
     }));
@@ -84,6 +86,16 @@ export class FakeThread extends EventEmitter implements PoolThread {
   markStarted(taskId: number): void {
     this.#alive();
     native.poolTaskStarted(this.data.poolId, this.data.threadId, taskId);
+  }
+
+  /**
+   * The thread parks in a blocking call and hands back a task it took but
+   * has not started (as src/thread/task-runner.ts does before parking).
+   */
+  handBack(task: FakeTask): void {
+    this.#alive();
+    const { bytes, transfers } = encodeArgs(task.args, thisThread().values, null);
+    native.poolRequeue(this.data.poolId, this.data.threadId, task.id, task.fnId, bytes, transfers);
   }
 
   /** The thread ran its maxTasksPerThread (or passed maxHeapPerThread): it takes no more and exits once idle. */
