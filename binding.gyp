@@ -4,9 +4,15 @@
       "target_name": "reactor_threads",
       "sources": [
         "native/addon.cc",
+        "native/batch.cc",
+        "native/bindings.cc",
         "native/bridge.cc",
+        "native/bridge_bindings.cc",
+        "native/env_state.cc",
         "native/pool.cc",
+        "native/pool_bindings.cc",
         "native/reactor.cc",
+        "native/reactor_bindings.cc",
         "native/registry.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

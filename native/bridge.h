@@ -8,10 +8,18 @@
 //   - ReplySlot::Wait(): the calling thread only (it parks there).
 //   - ReplySlot::Resolve(): any thread (the reactor replying, or anyone
 //     waking the caller with an error: shutdown, pool stop, teardown).
-// Locking: ReplySlot::mu_ guards reply_ and pairs with cv_; state_ is
-// atomic so a spinning caller can poll it without the lock. A slot is
-// owned by shared_ptr: by the caller while it waits, by the Registry while
-// it is listed, so a late reply to an abandoned call touches live memory.
+//   - ReplySlot::TakeReply(): the calling thread, once Wait() returned.
+//   - SpinBudget: the calling thread only (thread_local, bridge_bindings.cc).
+// Locking: ReplySlot::mu_ guards reply_ and pairs with cv_; state_ and
+// resolved_ns_ are atomic so a spinning caller can poll them without the
+// lock; the ids never change. ReplySlot::mu_ is a leaf: Wait() calls
+// alive() with it released (lock order in reactor.h).
+// Ownership: a slot is owned by shared_ptr: by the caller while it waits,
+// by the Registry while it is listed (OpenCall to CloseCall), and by
+// whoever resolves it for that call, so a late reply to an abandoned call
+// touches live memory. The reply Frame belongs to the slot once Resolve()
+// accepted it, then to the caller (TakeReply); a Resolve() that comes too
+// late frees its frame on the resolving thread.
 #pragma once
 
 #include <atomic>
@@ -24,7 +32,7 @@
 
 namespace rt {
 
-// How a blocking call ended. Values are shared with src/bridge.ts.
+// How a blocking call ended. Values are shared with src/bridge/caller.ts.
 enum class CallStatus : uint32_t {
   kPending = 0,
   kFulfilled = 1,

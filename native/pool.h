@@ -1,16 +1,24 @@
 // The native side of one ThreadPool: its task queue, its threads, the
 // functions its tasks name, and its counters. Process-wide (pool threads in
-// other isolates reach it through the Registry), owned by shared_ptr.
-// Tests: test/threadpool-*.ts.
+// other isolates reach it through the Registry), owned by shared_ptr: by
+// the Registry until poolDestroy (or its owner's environment teardown),
+// and by any thread for the length of a call it looked it up for. A Pool
+// holds its owner's reactor and its attached threads' reactors; a Reactor
+// never holds a Pool, so there is no cycle.
+// Tests: test/threadpool-*.ts, native/test/core_test.cc.
 //
-// Threads:
-//   - Push(), DefineFunction(), AddThread(), RemoveThread(), Stop(),
-//     SetBounds(), Cancel(): the owning reactor's thread (the JS ThreadPool calls them).
-//   - Take(), Complete(), GetFunction(), TryRetire(), AttachThread(),
-//     Counts(): any thread (pool threads call them).
-// Locking: mu_ guards every member below it except queued_approx_, an
-// atomic that spinners read without the lock. A reactor is woken only
-// after mu_ is released, so Pool::mu_ never nests inside Reactor::mu_.
+// Threads. "Owner thread": the JS thread whose reactor created the pool
+// (owner_; src/pool/threadpool.ts). "Pool thread": one of the pool's Workers,
+// calling about itself (its thread id; src/thread/worker.ts). Each declaration
+// below says which one calls it, or "any thread". Every method locks mu_,
+// so the names are the JS side's contract, which the bookkeeping relies
+// on (the owner orders AddThread/RemoveThread; a thread reports only its
+// own tasks), not what keeps the data race-free.
+// Locking: mu_ guards every member below it; id_ and owner_ never change;
+// queued_approx_ is an atomic that spinners read without the lock.
+// Pool::mu_ is a leaf: the reactors to wake or post to are collected under
+// it and signalled only after it is released, so no other lock is ever
+// taken while it is held (lock order: reactor.h).
 #pragma once
 
 #include <atomic>
@@ -21,7 +29,6 @@
 #include <string>
 #include <unordered_map>
 #include <vector>
-#include <string>
 
 #include "frame.h"
 #include "histogram.h"
@@ -29,9 +36,31 @@
 
 namespace rt {
 
-// A queued task. Owned by the pool's queue (under Pool::mu_) until a
-// thread takes it; Take() moves it into that thread's batch, freed on the
-// pool thread once written to JS.
+// A task: the call a pool thread runs. Moved, never shared: exactly one
+// owner at a time, which frees it (its bytes and its copies of the moved
+// ArrayBuffers) if it never runs:
+//   - The owner thread's poolPush binding builds it. Push() and
+//     PushPinned() take it, except when they return -2 (queue full): the
+//     binding still owns it then and frees it on return (the sender's
+//     buffers were copied, not detached, so they stay whole).
+//   - Queued (queue_, or a thread's pinned deque), the Pool owns it, under
+//     mu_. ClearQueue(), Cancel() and Stop(false) free it there, on the
+//     owner thread; a Pool destroyed with tasks queued frees them with
+//     itself, on whichever thread drops the last reference.
+//   - Take() moves it into the pool thread's batch: that thread owns it,
+//     and frees it once poolTake has written it to JS (its moved blocks
+//     become that thread's ArrayBuffers). The Pool keeps only a Held
+//     record (with a copy of the bytes when it can re-run the task) until
+//     Complete() or RemoveThread().
+//   - Requeue(): a pool thread hands back a task it took but has not
+//     started (rebuilt by poolRequeue from what its JS still holds); the
+//     Pool owns it again, at the front of the queue; unless its caller
+//     cancelled it meanwhile: then Requeue() frees it on that thread.
+//   - RemoveThread(): the thread is gone, and with it every Task it took.
+//     From the Held records the Pool rebuilds (bytes only) each task that
+//     never started and can re-run, at the front of the queue; the others
+//     died with the thread, and their ids go back to the owner to settle.
+//     The tasks pinned to it (affinity) move to the shared queue.
 struct Task {
   double id;
   uint32_t fn_id;
@@ -116,7 +145,7 @@ class Pool {
   // puts the tasks it took but never started back at the front of the
   // queue (in their order) and returns the ids of those it had started,
   // which died with it and which the caller must settle. A thread starts
-  // its tasks in the order it took them (src/worker.ts), marks the ones
+  // its tasks in the order it took them (src/thread/task-runner.ts), marks the ones
   // that go async (MarkStarted), and marks the one that waits for its
   // function to load (MarkLoading): the oldest unmarked one was running,
   // unless a loading one comes first, in which case none was; the rest
@@ -132,7 +161,7 @@ class Pool {
   // Pool thread: the task it starts next waits for its function to load
   // (true), or has it and runs now (false).
   void MarkLoading(uint32_t thread_id, double task_id, bool loading);
-  // Any thread: the started thread binds its own reactor for wake-ups.
+  // Pool thread, once started: binds its own reactor for wake-ups.
   void AttachThread(uint32_t thread_id, std::shared_ptr<Reactor> reactor);
 
   // Pool thread. Takes up to `max` tasks (fewer when siblings should share
@@ -174,11 +203,17 @@ class Pool {
   void SetBounds(uint32_t min, uint32_t max);
   // Any thread. Whether Stop() was called.
   bool IsStopping();
+  // Any thread (the owner's poolCounts). The live counts.
   PoolCounts Counts();
-  // A copy of the time histograms (read on demand: recording costs a few
-  // instructions under the lock already held).
+  // Any thread (the owner's poolTimes). A copy of the time histograms
+  // (read on demand: recording costs a few instructions under the lock
+  // already held).
   PoolTimes Times();
-  uint32_t QueuedApprox() const { return queued_approx_.load(std::memory_order_relaxed); }
+  // Any thread, without the lock: about how many tasks the shared queue
+  // holds.
+  uint32_t QueuedApprox() const {
+    return queued_approx_.load(std::memory_order_relaxed);
+  }
 
  private:
   // A task a thread took and has not completed.
@@ -214,10 +249,13 @@ class Pool {
   void ReleaseKeyLocked(const std::string& key);
 
   const uint32_t id_;
-  const std::shared_ptr<Reactor> owner_;
+  const std::shared_ptr<Reactor> owner_;  // the reactor results go to
+  // queue_.size(), written under mu_, read without it (Take()'s spin).
   std::atomic<uint32_t> queued_approx_{0};
 
   std::mutex mu_;
+  // Guarded by mu_, and so is everything they hold (Task, Held,
+  // ThreadRecord, Binding):
   uint32_t min_;
   uint32_t max_;
   bool stopping_ = false;

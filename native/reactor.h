@@ -1,15 +1,52 @@
 // A Reactor is the native side of one JavaScript thread's event loop: an
 // inbox that any thread may post to, and one thread-safe function (TSFN)
-// that wakes the loop to drain it. Tests: test/reactor-*.ts, test/natural-exit.ts.
+// that wakes the loop to drain it. Owned by shared_ptr: by its
+// environment's EnvState and by the Registry while it lives, by the pools
+// it owns or serves, by the TSFN until Node finalizes it (env_state.h
+// says which pointer keeps the TSFN's context alive), and by any thread
+// for the length of a call it looked it up for.
+// Tests: test/reactor-*.ts, test/natural-exit.ts.
 //
 // Threads:
-//   - Post(), SignalWork(), IsAlive(): any thread.
-//   - Drain(), Ref(), Unref(), Close(): the owning JS thread only.
-// Locking: mu_ guards every member below it. mu_ is held while the TSFN is
-// called, and Close() marks the reactor dead under mu_ before the TSFN is
-// released, so no thread can call a TSFN that Node has already deleted
-// (an environment's cleanup deletes its TSFNs whatever their thread count).
-// Lock order: Registry::mu_ -> Pool::mu_ -> Reactor::mu_ -> Node's TSFN lock.
+//   - Post(), SignalWork(), IsAlive(), id(): any thread.
+//   - Open(), Drain(), AwaitMessage(), Ref(), Unref(), Close(),
+//     MarkClosed(): the owning JS thread only.
+// Locking: mu_ guards every member below it; queued_ is an atomic copy of
+// inbox_.size() for lock-free polling; id_ never changes; tsfn_ is
+// written once, by Open(), before the reactor is shared (the Registry's
+// mutex publishes it). mu_ is held while the TSFN is called, and Close()
+// marks the reactor dead under mu_ before the TSFN is released, so no
+// thread can call a TSFN that Node has already deleted (an environment's
+// cleanup deletes its TSFNs whatever their thread count).
+//
+// Lock order, for the whole native core (stated here only; the other
+// headers refer to it). The mutexes: Registry::mu_, Pool::mu_,
+// ReplySlot::mu_, Reactor::mu_, and Node's own mutex inside each TSFN
+// (taken by napi_call_threadsafe_function and
+// napi_release_threadsafe_function). The one nesting is
+//
+//   Reactor::mu_ -> Node's TSFN mutex   (Post() and SignalWork() call the
+//                                        TSFN under mu_, see above)
+//
+// and every other mutex is a leaf, never held while another is taken:
+//   - Registry::mu_: the Registry resolves ReplySlots after releasing it,
+//     and never calls into a Pool or Reactor under it.
+//   - Pool::mu_: a Pool collects the reactors to wake or post to under
+//     mu_, then calls SignalWork() / Post() after releasing it.
+//   - ReplySlot::mu_: Wait() calls its alive() check with mu_ released.
+//   - Reactor::mu_ is also held around napi_ref/unref_threadsafe_function
+//     (which take no lock); Close() releases the TSFN after releasing it.
+//   - Destructors that run under a lock (a Pool or Reactor dropped from a
+//     map, Messages cleared from an inbox, Tasks from a queue) take none.
+//   - Node takes none of ours under its TSFN mutex: CallJs and the TSFN's
+//     finalizer run on the loop thread with it released.
+// (Each JS thread also holds its isolate's v8::Locker while it runs JS,
+// so all of these nest inside that one; no thread ever waits for another
+// isolate's Locker.) Keep it so: release your own mutex before calling
+// into another object. Checked by reading every lock site, and by
+// recording, with an LD_PRELOAD pthread_mutex_lock wrapper, every lock
+// taken while another was held during a full ava run: only
+// Reactor::mu_ -> the TSFN mutex appeared.
 #pragma once
 
 #include <node_api.h>
@@ -39,11 +76,13 @@ enum class MessageKind : uint32_t {
 };
 
 // One item in a reactor's inbox. Posted by any thread, moved into the
-// owner's drain batch, freed on the owner thread after delivery. One inbox
-// per reactor, so what one thread posts arrives in the order it was posted.
+// owner's drain batch, freed on the owner thread after delivery (or by
+// whoever drops it: a refused Post() on the posting thread, Close() and a
+// CallJs that cannot run JS on the owner thread). One inbox per reactor,
+// so what one thread posts arrives in the order it was posted.
 // `sender` is the posting thread's reactor id for calls and task results
 // (0 for signals from the pool itself): the serving side keeps one FIFO
-// per sender when it must hold a call back (src/loop.ts).
+// per sender when it must hold a call back (src/reactor/core.ts).
 struct Message {
   MessageKind kind;
   uint32_t status;
@@ -61,49 +100,59 @@ class Reactor {
 
   uint32_t id() const { return id_; }
 
-  // Owning thread, once, right after the TSFN is created.
+  // Owning JS thread, once, right after the TSFN is created and before
+  // the reactor is shared. The TSFN's context is this Reactor.
   void Open(napi_threadsafe_function tsfn) { tsfn_ = tsfn; }
 
-  // Any thread. Queues `m` and wakes the loop unless a wake is already
-  // pending (wake-ups coalesce). Returns false if the reactor is gone; `m`
-  // is then dropped here.
+  // Any thread. Queues `m` (the inbox owns it) and wakes the loop unless a
+  // wake is already pending (wake-ups coalesce). Returns false if the
+  // reactor is gone; `m` is then dropped here, freed on the calling
+  // thread.
   bool Post(Message&& m);
 
   // Any thread. Tells a pool thread that its pool has work (or is stopping).
   // Coalesces with other wakes.
   bool SignalWork();
 
-  // Owning thread. Moves every queued message into `out` and reports
-  // whether work was signalled since the last drain. Clears the pending
-  // wake so the next Post() wakes the loop again.
+  // Owning JS thread. Moves every queued message into `out` (the caller
+  // owns them now) and reports whether work was signalled since the last
+  // drain. Clears the pending wake so the next Post() wakes the loop
+  // again.
   void Drain(std::deque<Message>* out, bool* work_signalled);
 
-  // Owning thread. Whether the loop is kept alive by this reactor.
+  // Owning JS thread. Whether the loop is kept alive by this reactor.
   void Ref(napi_env env);
   void Unref(napi_env env);
 
-  // Owning thread, at environment teardown. After this, Post() fails.
+  // Owning JS thread, at environment teardown (CleanupEnv). Frees what is
+  // queued and releases the TSFN. After this, Post() fails.
   void Close();
-  // Owning thread, from the TSFN's finalizer: Node has released it.
+  // Owning JS thread, from the TSFN's finalizer: Node has released it.
   void MarkClosed();
 
+  // Any thread. False once closed (or once Node refused a wake-up).
   bool IsAlive();
 
-  // Owning thread. Spins up to `spin_ns` for a message to arrive; true if
-  // one is waiting (the caller then drains it at once, without a wake-up).
+  // Owning JS thread. Spins up to `spin_ns` for a message to arrive; true
+  // if one is waiting (the caller then drains it at once, without a
+  // wake-up).
   bool AwaitMessage(uint64_t spin_ns);
 
  private:
   bool WakeLocked();  // requires mu_
 
   const uint32_t id_;
+  // Written under mu_, read without it (AwaitMessage's lock-free
+  // polling): inbox_.size().
+  std::atomic<uint32_t> queued_{0};
+
   std::mutex mu_;
+  // Guarded by mu_:
   std::deque<Message> inbox_;
-  std::atomic<uint32_t> queued_{0};  // inbox_.size(), for AwaitMessage's lock-free polling
-  bool wake_pending_ = false;
-  bool work_signal_ = false;
-  bool alive_ = true;
-  napi_threadsafe_function tsfn_ = nullptr;
+  bool wake_pending_ = false;  // a TSFN call is queued, not yet drained
+  bool work_signal_ = false;   // SignalWork() since the last Drain()
+  bool alive_ = true;          // false once closed, or refused by Node
+  napi_threadsafe_function tsfn_ = nullptr;  // set once by Open()
 };
 
 }  // namespace rt

@@ -3,8 +3,15 @@
 // all isolates; each entry is owned by shared_ptr, so a thread that looked
 // one up keeps it alive even if its environment goes away meanwhile.
 //
-// Threads: every method, any thread. Locking: mu_ guards the maps; it is
-// never held while calling into a Pool or Reactor (lock order in reactor.h).
+// Reactors and pools are added and removed by the owning JS thread of
+// the environment they belong to (init, poolCreate, poolDestroy,
+// CleanupEnv). Calls (ReplySlots, bridge.h) are opened and closed by the
+// calling thread (bridgeCall) and listed in between.
+//
+// Threads: every method, any thread. Locking: mu_ guards every member; it
+// is a leaf, never held while calling into a Pool, Reactor or ReplySlot
+// (the Wake* methods resolve slots after releasing it; lock order in
+// reactor.h). Get() itself needs no lock (a function-local static).
 #pragma once
 
 #include <cstdint>
@@ -64,6 +71,7 @@ class Registry {
  private:
   Registry() = default;
   std::mutex mu_;
+  // Guarded by mu_:
   uint32_t next_reactor_id_ = 1;
   uint32_t next_pool_id_ = 1;
   std::unordered_map<uint32_t, std::shared_ptr<Reactor>> reactors_;

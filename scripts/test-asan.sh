@@ -64,7 +64,9 @@ if [[ ${ASAN_SKIP_BUILD:-} != 1 ]]; then
     || { tail -40 "$WORK/build.log" >&2; die "build failed (log: $WORK/build.log)"; }
 fi
 [[ -f $ADDON ]] || die "no addon at $ADDON"
-ldd "$ADDON" | grep -q libasan || die "$ADDON is not linked against libasan"
+# Not `grep -q`: it exits at the first match, ldd may then die of SIGPIPE,
+# and pipefail turns that into a false "not linked".
+ldd "$ADDON" | grep libasan >/dev/null || die "$ADDON is not linked against libasan"
 echo "== addon: $ADDON ($(ldd "$ADDON" | grep -oE 'lib(asan|ubsan)[^ ]*' | sort -u | tr '\n' ' '))"
 
 # ------------------------------------------------------------------ 2. tests

@@ -32,8 +32,10 @@ check(files.some((f) => /^prebuilds\/linux-x64\/.+\.node$/.test(f)), 'the tarbal
 const packedPlatforms = [...new Set(files.filter((f) => /^prebuilds\/[^/]+\/.+\.node$/.test(f)).map((f) => f.split('/')[1]))];
 const unlisted = packedPlatforms.filter((p) => !files.includes(`prebuilds/${p}/${MANIFEST}`));
 check(unlisted.length === 0, `each packed prebuild has its ${MANIFEST}${unlisted.length ? `; missing for ${unlisted.join(', ')}` : ''}`);
-check(files.includes('binding.gyp') && files.includes('native/addon.cc') && files.includes('native/pool.h'),
-  'the tarball has binding.gyp and the native sources, for the fallback build');
+// Every file the fallback build compiles or includes (binding.gyp, native/*.cc, native/*.h).
+const unpackedSources = [...worktreeSources().keys()].filter((f) => !files.includes(f));
+check(unpackedSources.length === 0,
+  `the tarball has binding.gyp and the native sources, for the fallback build${unpackedSources.length ? `; missing ${unpackedSources.join(', ')}` : ''}`);
 check(files.includes('README.md') && files.includes('LICENSE'), 'the tarball has README.md and LICENSE');
 const stray = files.filter((f) => /^(test|dist-test|bench|build|examples|scripts|\.ci)\//.test(f) || f.endsWith('.map'));
 check(stray.length === 0, `the tarball has no tests, benchmarks, build folders or source maps${stray.length ? `: ${stray.join(', ')}` : ''}`);

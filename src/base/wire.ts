@@ -37,7 +37,7 @@ export const MESSAGE_HEADER = 32;
 export const TASK_HEADER = 24;
 
 /**
- * One message of a reactor's inbox batch (native/addon.cc CallJs). For a
+ * One message of a reactor's inbox batch (native/batch.cc DrainBatch). For a
  * TaskResult: `id` is the task, `ref` the pool. For a Call: `id` is the
  * reply slot (0: callFromThread), `ref` the function (see CallRef).
  */
@@ -52,7 +52,7 @@ export interface InboxMessage {
   transfers: ArrayBuffer[] | undefined;
 }
 
-/** One task of a pool thread's batch (native/addon.cc PoolTake). */
+/** One task of a pool thread's batch (native/batch.cc WriteTaskBatch). */
 export interface TaskMessage {
   taskId: number;
   fnId: number;

@@ -1,6 +1,6 @@
 // Loads the C++ addon and states the types of what it exports. One copy per
 // thread (each environment loads the addon and gets its own EnvState).
-// The native side is documented in native/addon.cc. Tests: every test
+// The native side: native/addon.cc maps which file holds each binding. Tests: every test
 // file; scripts/test-install.mjs loads it from the packed prebuild.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';

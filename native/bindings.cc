@@ -1,0 +1,96 @@
+#include "bindings.h"
+
+#include "registry.h"
+
+namespace rt {
+
+bool Args::Check(bool cond, const char* what) {
+  return Require(cond, what, "");
+}
+
+bool Args::Require(bool cond, const char* what, const char* suffix) {
+  if (!ok_) return false;
+  if (cond) return true;
+  ok_ = false;
+  Napi::TypeError::New(env(),
+                       std::string("reactor-threads native: ") + what + suffix)
+      .ThrowAsJavaScriptException();
+  return false;
+}
+
+uint32_t Args::U32(size_t i, const char* what) {
+  if (!Require(i < Length() && info_[i].IsNumber(), what, " expected"))
+    return 0;
+  return info_[i].As<Napi::Number>().Uint32Value();
+}
+
+double Args::F64(size_t i, const char* what) {
+  if (!Require(i < Length() && info_[i].IsNumber(), what, " expected"))
+    return 0;
+  return info_[i].As<Napi::Number>().DoubleValue();
+}
+
+std::optional<uint32_t> Args::OptU32(size_t i) {
+  if (!ok_ || i >= Length() || !info_[i].IsNumber()) return std::nullopt;
+  return info_[i].As<Napi::Number>().Uint32Value();
+}
+
+std::optional<double> Args::OptF64(size_t i) {
+  if (!ok_ || i >= Length() || !info_[i].IsNumber()) return std::nullopt;
+  return info_[i].As<Napi::Number>().DoubleValue();
+}
+
+std::optional<std::string> Args::OptString(size_t i) {
+  if (!ok_ || i >= Length() || !info_[i].IsString()) return std::nullopt;
+  return info_[i].As<Napi::String>().Utf8Value();
+}
+
+bool Args::Flag(size_t i) {
+  if (!ok_ || i >= Length()) return false;
+  return info_[i].ToBoolean();
+}
+
+std::vector<uint8_t> Args::Bytes(size_t i, const char* what) {
+  if (!Require(i < Length() && info_[i].IsBuffer(), what, " expected"))
+    return {};
+  auto b = info_[i].As<Napi::Buffer<uint8_t>>();
+  return std::vector<uint8_t>(b.Data(), b.Data() + b.Length());
+}
+
+napi_value Args::Function(size_t i, const char* what) {
+  if (!Require(i < Length() && info_[i].IsFunction(), what, " expected"))
+    return nullptr;
+  return info_[i];
+}
+
+EnvState* Args::State() {
+  return rt::State(env());
+}
+
+const std::shared_ptr<Reactor>& Args::OwnReactor() {
+  const std::shared_ptr<Reactor>& reactor = State()->reactor;
+  Check(reactor != nullptr, "init() first");
+  return reactor;  // null when the check failed
+}
+
+std::shared_ptr<Pool> Args::PoolArg(size_t i) {
+  uint32_t id = U32(i, "pool id");
+  if (!ok_) return nullptr;
+  auto pool = Registry::Get().FindPool(id);
+  if (!Check(pool != nullptr, "unknown pool")) return nullptr;
+  return pool;
+}
+
+std::shared_ptr<Pool> Args::PoolIfAny(size_t i) {
+  uint32_t id = U32(i, "pool id");
+  if (!ok_) return nullptr;
+  return Registry::Get().FindPool(id);
+}
+
+Napi::Value QuietU32(napi_env env, uint32_t v) {
+  napi_value out = nullptr;
+  if (napi_create_uint32(env, v, &out) != napi_ok) return Napi::Value();
+  return Napi::Value(env, out);
+}
+
+}  // namespace rt

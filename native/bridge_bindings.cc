@@ -1,0 +1,241 @@
+// Bindings of the reactor bridge (bridge.h, registry.h): a thread calls a
+// function on another JS thread's reactor, without waiting (bridgePost:
+// callFromThread) or parked until it answers (bridgeCall:
+// blockingCallFromThread); the reactor answers (bridgeReply). Also the
+// process-wide function interning and the pool-level views of parked
+// calls. Each says which JS thread calls it (src/bridge/caller.ts,
+// src/pool/threadpool.ts). Argument checks: bindings.h.
+// Tests: test/blocking-call-from-thread.ts, test/bridge-*.ts,
+// test/starvation*.ts.
+#include <vector>
+
+#include "batch.h"
+#include "bindings.h"
+#include "bridge.h"
+#include "clock.h"
+#include "registry.h"
+
+namespace rt {
+namespace {
+
+// How long this thread spins for an answer before it parks; adapts per
+// thread (bridge.h). Only BridgeCall on this thread touches it.
+thread_local SpinBudget spin_budget;
+
+// mainReactor() -> the main thread's reactor id, 0 if the main thread
+// never loaded the addon. Any JS thread.
+Napi::Value MainReactor(const Napi::CallbackInfo& info) {
+  Args args(info);
+  return Napi::Number::New(args.env(), Registry::Get().MainReactor());
+}
+
+// internFunction(descriptor) -> id, the same on every thread. Any JS
+// thread.
+Napi::Value InternFunction(const Napi::CallbackInfo& info) {
+  Args args(info);
+  std::vector<uint8_t> descriptor = args.Bytes(0, "descriptor buffer");
+  if (!args.ok()) return {};
+  return Napi::Number::New(args.env(),
+                           Registry::Get().InternFunction(descriptor));
+}
+
+// internedFunction(id) -> Buffer | undefined. Any JS thread.
+Napi::Value InternedFunction(const Napi::CallbackInfo& info) {
+  Args args(info);
+  uint32_t id = args.U32(0, "function id");
+  if (!args.ok()) return {};
+  auto bytes = Registry::Get().InternedFunction(id);
+  if (bytes.empty()) return args.env().Undefined();
+  return Napi::Buffer<uint8_t>::Copy(args.env(), bytes.data(), bytes.size());
+}
+
+// bridgePost(target, refKind, ref, payload, transfers?) -> posted (false:
+// the target reactor is gone; the moved buffers stay). callFromThread:
+// queues the call and returns at once. Any JS thread.
+Napi::Value BridgePost(const Napi::CallbackInfo& info) {
+  Args args(info);
+  const auto& reactor = args.OwnReactor();
+  uint32_t target_id = args.U32(0, "target reactor id");
+  uint32_t ref_kind = args.U32(1, "ref kind");
+  uint32_t ref = args.U32(2, "ref");
+  if (!args.ok()) return {};
+  auto target = Registry::Get().FindReactor(target_id);
+  Frame frame;
+  Moved moved;
+  if (!ReadFrame(args, 3, 4, &frame, &moved)) return {};
+  // Post() owns the message either way: queued, or dropped if refused.
+  bool ok = target && target->Post(Message{MessageKind::kCall,
+                                           ref_kind,
+                                           ref,
+                                           0,
+                                           std::move(frame),
+                                           reactor->id()});
+  if (ok) Detach(args.env(), moved);
+  return Napi::Boolean::New(args.env(), ok);
+}
+
+// bridgeCall(target, refKind, ref, payload, transfers, timeoutMs, poolId,
+//            threadId) -> [status, reply, replyTransfers?] when answered,
+// else a bare status. poolId/threadId: the caller's, when it is a pool
+// thread (0 otherwise). Any JS thread but the target's.
+// blockingCallFromThread: posts the call, then waits for the answer. The
+// status values are CallStatus (bridge.h). When the wait ended because
+// this environment is terminating, every N-API call may fail, and
+// node-addon-api would abort the process on a failed call: the
+// unanswered outcomes are returned with raw N-API (QuietU32), ignoring
+// failures, never thrown.
+Napi::Value BridgeCall(const Napi::CallbackInfo& info) {
+  Args args(info);
+  const auto& reactor = args.OwnReactor();
+  uint32_t target_id = args.U32(0, "target reactor id");
+  uint32_t ref_kind = args.U32(1, "ref kind");
+  uint32_t ref = args.U32(2, "ref");
+  double timeout_ms = args.F64(5, "timeoutMs");
+  uint32_t pool_id = args.U32(6, "pool id");
+  uint32_t thread_id = args.U32(7, "thread id");
+  if (!args.ok()) return {};
+  Napi::Env env = args.env();
+  auto bare = [&](CallStatus status) {
+    return QuietU32(env, static_cast<uint32_t>(status));
+  };
+  // Every refusal below comes before Detach(): a refused call leaves the
+  // caller's moved buffers whole.
+  Frame frame;
+  Moved moved;
+  if (!ReadFrame(args, 3, 4, &frame, &moved)) return {};
+  auto target = Registry::Get().FindReactor(target_id);
+  if (!target) return bare(CallStatus::kReactorGone);
+  bool deadlock = false;
+  // The slot is shared: by this thread while it waits, by the Registry
+  // while it is listed (until CloseCall), by whoever resolves it.
+  auto slot =
+      Registry::Get().OpenCall(reactor->id(), target_id, pool_id, &deadlock);
+  if (!slot)
+    return bare(deadlock ? CallStatus::kWouldDeadlock
+                         : CallStatus::kReactorGone);
+  if (pool_id) {
+    // The slot is registered before the pool is checked, and Stop() sets
+    // its flag before it wakes registered slots: whichever comes second
+    // sees the other, so a call racing with stop() cannot park forever.
+    auto pool = Registry::Get().FindPool(pool_id);
+    if (!pool || pool->IsStopping()) {
+      Registry::Get().CloseCall(slot);
+      return bare(CallStatus::kPoolStopped);
+    }
+    pool->Park(thread_id);
+  }
+  uint64_t started = MonotonicNs();
+  if (!target->Post(Message{MessageKind::kCall,
+                            ref_kind,
+                            ref,
+                            static_cast<double>(slot->id()),
+                            std::move(frame),
+                            reactor->id()})) {
+    Registry::Get().CloseCall(slot);
+    return bare(CallStatus::kReactorGone);
+  }
+  Detach(env, moved);  // sent: the reactor owns the bytes now
+  uint64_t deadline =
+      timeout_ms > 0 ? started + static_cast<uint64_t>(timeout_ms * 1e6) : 0;
+  napi_env raw = env;
+  CallStatus status =
+      slot->Wait(spin_budget.Next(), deadline, 10 * 1000 * 1000, [raw] {
+        return CanRunJs(raw);
+      });
+  Registry::Get().CloseCall(slot);
+  if (status != CallStatus::kFulfilled && status != CallStatus::kRejected)
+    return bare(status);
+  spin_budget.Record(MonotonicNs() - started);
+  Frame reply = slot->TakeReply();
+  Napi::Array r = Napi::Array::New(env, 3);
+  r.Set(0u, static_cast<uint32_t>(status));
+  r.Set(
+      1u,
+      Napi::Buffer<uint8_t>::Copy(env, reply.bytes.data(), reply.bytes.size()));
+  if (!reply.transfers.empty()) {
+    Napi::Array abs = Napi::Array::New(env, reply.transfers.size());
+    for (uint32_t i = 0; i < reply.transfers.size(); ++i) {
+      napi_value ab;
+      if (ToArrayBuffer(env, reply.transfers[i], &ab))
+        abs.Set(i, Napi::Value(env, ab));
+    }
+    r.Set(2u, abs);
+  }
+  return r;
+}
+
+// bridgeReply(callId, status, payload, transfers?) -> whether the caller
+// still waited (false: it left, timed out or died; the reply is dropped
+// and the moved buffers stay). The JS thread of the reactor that served
+// the call.
+Napi::Value BridgeReply(const Napi::CallbackInfo& info) {
+  Args args(info);
+  double call_id = args.F64(0, "call id");
+  uint32_t status = args.U32(1, "status");
+  if (!args.ok()) return {};
+  auto slot = Registry::Get().FindCall(static_cast<uint64_t>(call_id));
+  Frame frame;
+  Moved moved;
+  if (!ReadFrame(args, 2, 3, &frame, &moved)) return {};
+  bool ok =
+      slot && slot->Resolve(static_cast<CallStatus>(status), std::move(frame));
+  if (ok) Detach(args.env(), moved);
+  return Napi::Boolean::New(args.env(), ok);
+}
+
+// bridgeShutdown(): the process is exiting. Wakes every parked caller with
+// kReactorGone, and refuses later calls (sticky). Main thread, 'exit'.
+Napi::Value BridgeShutdown(const Napi::CallbackInfo& info) {
+  Args args(info);
+  Registry::Get().WakeAllCalls(CallStatus::kReactorGone);
+  return args.env().Undefined();
+}
+
+// poolParkedThreads(id, forMs?) -> how many of its threads wait in
+// blocking calls (with forMs: in one call begun at least forMs ago). The
+// pool's owner thread; 0 for a pool that is gone.
+Napi::Value PoolParkedThreads(const Napi::CallbackInfo& info) {
+  Args args(info);
+  uint32_t pool_id = args.U32(0, "pool id");
+  std::optional<double> for_ms = args.OptF64(1);
+  if (!args.ok()) return {};
+  uint64_t since = 0;
+  if (for_ms) {
+    uint64_t now = MonotonicNs();
+    uint64_t span = static_cast<uint64_t>(*for_ms * 1e6);
+    since = now > span ? now - span : 1;
+  }
+  return Napi::Number::New(args.env(),
+                           Registry::Get().CallsOfPool(pool_id, since));
+}
+
+// poolWakeParked(id, status): ends its threads' blocking calls with
+// `status`. The pool's owner thread.
+Napi::Value PoolWakeParked(const Napi::CallbackInfo& info) {
+  Args args(info);
+  uint32_t pool_id = args.U32(0, "pool id");
+  uint32_t status = args.U32(1, "status");
+  if (!args.ok()) return {};
+  Registry::Get().WakeCallsOfPool(pool_id, static_cast<CallStatus>(status));
+  return args.env().Undefined();
+}
+
+constexpr BindingEntry kBridgeBindings[] = {
+    {"poolParkedThreads", PoolParkedThreads},
+    {"poolWakeParked", PoolWakeParked},
+    {"mainReactor", MainReactor},
+    {"internFunction", InternFunction},
+    {"internedFunction", InternedFunction},
+    {"bridgePost", BridgePost},
+    {"bridgeCall", BridgeCall},
+    {"bridgeReply", BridgeReply},
+    {"bridgeShutdown", BridgeShutdown},
+};
+
+}  // namespace
+
+void RegisterBridgeBindings(Napi::Env env, Napi::Object exports) {
+  AddBindings(env, exports, kBridgeBindings);
+}
+
+}  // namespace rt

@@ -1,0 +1,86 @@
+// Per-environment native state: one EnvState per JavaScript thread (the
+// main thread, each Worker) that loaded the addon, and that environment's
+// reactor with the thread-safe function (TSFN) that wakes its loop.
+// Process-wide state lives in the Registry (registry.h) instead.
+// Tests: test/natural-exit.ts, test/reactor-*.ts, test/worker-terminate*.ts.
+//
+// Threads: everything here runs on the environment's own JS thread (its
+// "owning JS thread"), except what the TSFN is called from: any thread
+// calls Reactor::Post()/SignalWork() (reactor.h), and Node then runs
+// CallJs on the owning JS thread. No member of EnvState is shared: no
+// mutex guards it.
+//
+// Ownership and lifetime, in order:
+//   1. Module load (addon.cc): CreateEnvState() hands a new EnvState to
+//      Node as instance data; Node deletes it with the napi_env, which
+//      outlives CleanupEnv and the TSFN (a TSFN holds a reference on its
+//      napi_env until Node deletes it).
+//   2. init() -> OpenReactor(): creates the Reactor (shared_ptr, owned by
+//      EnvState::reactor and listed in the Registry) and its TSFN. The
+//      TSFN's context is a raw Reactor* to this same reactor; what keeps
+//      it alive for the TSFN is a heap-allocated shared_ptr<Reactor> (the
+//      TSFN's finalize_data), deleted by FinalizeTsfn, the TSFN's
+//      finalizer. So the context is valid in every CallJs with a non-null
+//      env. Node calls CallJs with a null env for items still queued after
+//      the finalizer ran, when the context may already dangle: CallJs
+//      returns before touching it then. (The TSFN carries no data: each
+//      call's data pointer is null, so a call that never runs frees
+//      nothing.)
+//   3. Environment teardown: CleanupEnv (a cleanup hook registered right
+//      after the TSFN, so it runs before Node's own TSFN cleanup) stops
+//      and forgets the pools this environment owns, unlists the reactor,
+//      closes it (Reactor::Close releases the TSFN; later Post()s fail and
+//      drop their message), and wakes the callers parked on it. Node then
+//      closes the TSFN and runs FinalizeTsfn on this thread.
+#pragma once
+
+#include <napi.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "reactor.h"
+
+namespace rt {
+
+// Owning JS thread only, every member.
+struct EnvState {
+  // This environment's reactor; null until init(). Shared with the
+  // Registry, with pools it owns or serves (Pool::owner_, a pool thread's
+  // record) and with the TSFN's finalize_data; see the file comment.
+  std::shared_ptr<Reactor> reactor;
+  // Pools created here (poolCreate), stopped and removed by CleanupEnv if
+  // the JS side has not destroyed them by then.
+  std::vector<uint32_t> owned_pools;
+  // Set by CleanupEnv: it runs once.
+  bool torn_down = false;
+};
+
+// Owning JS thread, at module load: gives this environment its EnvState,
+// owned and freed by Node (instance data).
+void CreateEnvState(Napi::Env env);
+
+// Owning JS thread. This environment's EnvState; never null after module
+// load.
+EnvState* State(Napi::Env env);
+
+// Owning JS thread, once per environment (init()). Creates the reactor and
+// the TSFN that calls `on_wake(batch, transfers, workSignalled)` with each
+// drained inbox, leaves the loop unref'd (idle), lists the reactor in the
+// Registry (as the main reactor when `is_main`), and registers CleanupEnv.
+// Returns the reactor, or null if Node refused the TSFN (nothing is kept
+// then).
+std::shared_ptr<Reactor> OpenReactor(napi_env env,
+                                     EnvState* state,
+                                     napi_value on_wake,
+                                     bool is_main);
+
+// Owning JS thread. Whether this environment can still run JS. Once a
+// Worker is being terminated, N-API refuses calls that would run JS (with
+// napi_pending_exception): that is how a parked caller learns that its own
+// thread is going away, since its cleanup hooks run only after it returns.
+// Raw N-API, never throws.
+bool CanRunJs(napi_env env);
+
+}  // namespace rt

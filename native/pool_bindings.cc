@@ -1,0 +1,411 @@
+// Bindings of the native thread pool (pool.h): the owner's side
+// (src/pool/threadpool.ts: create, push, cancel, stop, counts...) and the pool
+// threads' side (src/thread/worker.ts: attach, take, complete, requeue...). Each
+// says which JS thread calls it. Argument checks: bindings.h. A binding a
+// pool thread calls may outlive the pool (destroyed by its owner while the
+// thread finishes): those look the pool up with PoolIfAny() and return
+// their "gone" value quietly. Tests: test/threadpool-*.ts,
+// test/thread-death.ts, test/cancellation.ts, test/affinity*.ts.
+#include <algorithm>
+#include <vector>
+
+#include "batch.h"
+#include "bindings.h"
+#include "clock.h"
+#include "registry.h"
+
+namespace rt {
+namespace {
+
+Napi::Array IdArray(Napi::Env env, const std::vector<double>& ids) {
+  Napi::Array out = Napi::Array::New(env, ids.size());
+  for (uint32_t i = 0; i < ids.size(); ++i)
+    out.Set(i, Napi::Number::New(env, ids[i]));
+  return out;
+}
+
+Napi::Object HistogramObject(Napi::Env env, const Histogram& h) {
+  Napi::Object o = Napi::Object::New(env);
+  auto ms = [](double ns) { return ns / 1e6; };
+  o.Set("count", static_cast<double>(h.count()));
+  o.Set("min", ms(static_cast<double>(h.min())));
+  o.Set("mean", ms(h.mean()));
+  o.Set("p50", ms(static_cast<double>(h.Quantile(0.5))));
+  o.Set("p99", ms(static_cast<double>(h.Quantile(0.99))));
+  o.Set("max", ms(static_cast<double>(h.max())));
+  return o;
+}
+
+// ---- the owner's side: the JS thread that created the pool ----
+
+// poolCreate(min, max) -> pool id. The calling environment owns the pool
+// (CleanupEnv stops and removes it if poolDestroy never comes).
+Napi::Value PoolCreate(const Napi::CallbackInfo& info) {
+  Args args(info);
+  EnvState* state = args.State();
+  const auto& reactor = args.OwnReactor();
+  uint32_t min = args.U32(0, "min");
+  uint32_t max = args.U32(1, "max");
+  if (!args.ok()) return {};
+  auto pool = Registry::Get().CreatePool(reactor, min, max);
+  state->owned_pools.push_back(pool->id());
+  return Napi::Number::New(args.env(), pool->id());
+}
+
+// poolDestroy(id): owner thread, once the pool is stopped and every
+// thread has exited. Quiet if the pool is already gone.
+Napi::Value PoolDestroy(const Napi::CallbackInfo& info) {
+  Args args(info);
+  EnvState* state = args.State();
+  uint32_t id = args.U32(0, "pool id");
+  if (!args.ok()) return {};
+  Registry::Get().RemovePool(id);
+  auto& owned = state->owned_pools;
+  owned.erase(std::remove(owned.begin(), owned.end(), id), owned.end());
+  return args.env().Undefined();
+}
+
+// poolDefine(id, descriptor) -> function id. Owner thread.
+Napi::Value PoolDefine(const Napi::CallbackInfo& info) {
+  Args args(info);
+  auto pool = args.PoolArg(0);
+  std::vector<uint8_t> descriptor = args.Bytes(1, "descriptor buffer");
+  if (!args.ok()) return {};
+  return Napi::Number::New(args.env(),
+                           pool->DefineFunction(std::move(descriptor)));
+}
+
+// poolPush(id, taskId, fnId, payload, transfers, maxQueue, affinity?) ->
+// -1 when a waiting thread was woken, -2 when the queue is full (not
+// queued), else the unmet demand (see Pool::Push). Owner thread.
+Napi::Value PoolPush(const Napi::CallbackInfo& info) {
+  Args args(info);
+  auto pool = args.PoolArg(0);
+  double task_id = args.F64(1, "task id");
+  uint32_t fn_id = args.U32(2, "function id");
+  uint32_t max_queue = args.OptU32(5).value_or(UINT32_MAX);
+  std::optional<std::string> affinity = args.OptString(6);
+  if (!args.ok()) return {};
+  Task task{task_id, fn_id, Frame{}, MonotonicNs()};
+  Moved moved;
+  if (!ReadFrame(args, 3, 4, &task.frame, &moved)) return {};
+  // The pool takes the task unless it returns -2; a refused task is freed
+  // here, with its copies of the moved buffers.
+  int64_t r = affinity ? pool->PushPinned(std::move(task), *affinity, max_queue)
+                       : pool->Push(std::move(task), max_queue);
+  if (r != -2) Detach(args.env(), moved);  // -2: refused, nothing was queued
+  return Napi::Number::New(args.env(), static_cast<double>(r));
+}
+
+// poolCancel(id, taskId, queuedOnly?) -> 1 when the task was still queued
+// (now removed), threadId + 1 when a thread holds it (told to abort it), 0
+// when neither (it completed, or the pool is gone). Owner thread.
+Napi::Value PoolCancel(const Napi::CallbackInfo& info) {
+  Args args(info);
+  auto pool = args.PoolIfAny(0);
+  double task_id = args.F64(1, "task id");
+  bool queued_only = args.Flag(2);
+  if (!args.ok()) return {};
+  if (!pool) return Napi::Number::New(args.env(), 0);
+  return Napi::Number::New(args.env(), pool->Cancel(task_id, queued_only));
+}
+
+// poolTakenAt(id, taskId) -> ms (monotonic) when a thread took the task;
+// 0 while it is queued, once it completed, or once the pool is gone.
+// Owner thread.
+Napi::Value PoolTakenAt(const Napi::CallbackInfo& info) {
+  Args args(info);
+  auto pool = args.PoolIfAny(0);
+  double task_id = args.F64(1, "task id");
+  if (!args.ok()) return {};
+  uint64_t ns = pool ? pool->TakenAt(task_id) : 0;
+  return Napi::Number::New(args.env(), static_cast<double>(ns) / 1e6);
+}
+
+// now() -> ms on the same monotonic clock as poolTakenAt. Any JS thread.
+Napi::Value NowMs(const Napi::CallbackInfo& info) {
+  Args args(info);
+  return Napi::Number::New(args.env(),
+                           static_cast<double>(MonotonicNs()) / 1e6);
+}
+
+// poolAddThread(id) -> the id of a thread about to be started. Owner
+// thread.
+Napi::Value PoolAddThread(const Napi::CallbackInfo& info) {
+  Args args(info);
+  auto pool = args.PoolArg(0);
+  if (!args.ok()) return {};
+  return Napi::Number::New(args.env(), pool->AddThread());
+}
+
+// poolRemoveThread(id, threadId) -> { died: ids of the tasks that died
+// with the thread, requeued: how many it had not started (back in the
+// queue), attached: whether it ever attached (false: died while
+// starting) }. Owner thread, once the thread has exited; an empty result
+// once the pool is gone.
+Napi::Value PoolRemoveThread(const Napi::CallbackInfo& info) {
+  Args args(info);
+  auto pool = args.PoolIfAny(0);
+  uint32_t thread_id = args.U32(1, "thread id");
+  if (!args.ok()) return {};
+  Napi::Env env = args.env();
+  bool attached = false;
+  uint32_t requeued = 0;
+  std::vector<double> died;
+  if (pool) died = pool->RemoveThread(thread_id, &attached, &requeued);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("died", IdArray(env, died));
+  out.Set("requeued", requeued);
+  out.Set("attached", attached);
+  return out;
+}
+
+// poolClearQueue(id) -> ids of the queued tasks, now removed. Owner
+// thread.
+Napi::Value PoolClearQueue(const Napi::CallbackInfo& info) {
+  Args args(info);
+  auto pool = args.PoolArg(0);
+  if (!args.ok()) return {};
+  return IdArray(args.env(), pool->ClearQueue());
+}
+
+// poolStop(id, drain) -> ids of the queued tasks removed (none when
+// draining). Owner thread.
+Napi::Value PoolStop(const Napi::CallbackInfo& info) {
+  Args args(info);
+  auto pool = args.PoolArg(0);
+  bool drain = args.Flag(1);
+  if (!args.ok()) return {};
+  auto removed = pool->Stop(drain);
+  // Its threads' blocking calls end now, with a typed error.
+  Registry::Get().WakeCallsOfPool(pool->id(), CallStatus::kPoolStopped);
+  return IdArray(args.env(), removed);
+}
+
+// poolSetBounds(id, min, max). Owner thread.
+Napi::Value PoolSetBounds(const Napi::CallbackInfo& info) {
+  Args args(info);
+  auto pool = args.PoolArg(0);
+  uint32_t min = args.U32(1, "min");
+  uint32_t max = args.U32(2, "max");
+  if (!args.ok()) return {};
+  pool->SetBounds(min, max);
+  return args.env().Undefined();
+}
+
+// poolCounts(id) -> the live counts, as a fresh object. Owner thread.
+Napi::Value PoolCountsJs(const Napi::CallbackInfo& info) {
+  Args args(info);
+  auto pool = args.PoolArg(0);
+  if (!args.ok()) return {};
+  PoolCounts c = pool->Counts();
+  Napi::Object o = Napi::Object::New(args.env());
+  o.Set("threads", c.threads);
+  o.Set("busy", c.busy);
+  o.Set("idle", c.idle);
+  o.Set("queued", c.queued);
+  o.Set("submitted", c.submitted);
+  o.Set("completed", c.completed);
+  o.Set("failed", c.failed);
+  o.Set("functions", c.functions);
+  o.Set("affinityKeys", c.affinity_keys);
+  return o;
+}
+
+// poolTimes(id) -> { queueWait, run }: each { count, min, mean, p50, p99,
+// max } in ms. Owner thread.
+Napi::Value PoolTimesJs(const Napi::CallbackInfo& info) {
+  Args args(info);
+  auto pool = args.PoolArg(0);
+  if (!args.ok()) return {};
+  PoolTimes t = pool->Times();
+  Napi::Object o = Napi::Object::New(args.env());
+  o.Set("queueWait", HistogramObject(args.env(), t.queue_wait));
+  o.Set("run", HistogramObject(args.env(), t.run));
+  return o;
+}
+
+// ---- the pool threads' side: a Worker of the pool, about itself ----
+
+// poolGetFunction(id, fnId) -> Buffer | undefined. A pool thread.
+Napi::Value PoolGetFunction(const Napi::CallbackInfo& info) {
+  Args args(info);
+  auto pool = args.PoolArg(0);
+  uint32_t fn_id = args.U32(1, "function id");
+  if (!args.ok()) return {};
+  auto bytes = pool->GetFunction(fn_id);
+  if (bytes.empty()) return args.env().Undefined();
+  return Napi::Buffer<uint8_t>::Copy(args.env(), bytes.data(), bytes.size());
+}
+
+// poolAttach(id, threadId): the pool thread binds its own reactor.
+Napi::Value PoolAttach(const Napi::CallbackInfo& info) {
+  Args args(info);
+  auto pool = args.PoolArg(0);
+  const auto& reactor = args.OwnReactor();
+  uint32_t thread_id = args.U32(1, "thread id");
+  if (!args.ok()) return {};
+  pool->AttachThread(thread_id, reactor);
+  return args.env().Undefined();
+}
+
+// poolTake(id, threadId, max, spinNs) -> Buffer | [Buffer, ArrayBuffer[]]
+// when tasks were taken, 0 when none (the thread is now waiting), 1 when
+// the pool is stopping (or gone) and nothing is left for this thread, 2
+// when this thread is surplus to the pool's max and must exit. A pool
+// thread. It may spin: its Worker may be terminating when it writes.
+Napi::Value PoolTake(const Napi::CallbackInfo& info) {
+  Args args(info);
+  auto pool = args.PoolIfAny(0);
+  uint32_t thread_id = args.U32(1, "thread id");
+  uint32_t max = args.U32(2, "max");
+  double spin_ns = args.F64(3, "spinNs");
+  if (!args.ok()) return {};
+  Napi::Env env = args.env();
+  if (!pool) return Napi::Number::New(env, 1);
+  // The taken tasks are this thread's now (Task in pool.h); they are
+  // freed when this vector goes, once written to JS.
+  std::vector<Task> tasks;
+  TakeResult r =
+      pool->Take(thread_id, max, static_cast<uint64_t>(spin_ns), &tasks);
+  if (r == TakeResult::kNone) return Napi::Number::New(env, 0);
+  if (r == TakeResult::kStopping) return Napi::Number::New(env, 1);
+  if (r == TakeResult::kRetire) return Napi::Number::New(env, 2);
+  Batch out;
+  bool any_transfers = false;
+  for (auto& t : tasks)
+    any_transfers = any_transfers || !t.frame.transfers.empty();
+  if (!WriteTaskBatch(env, tasks, &out)) {
+    // N-API refused: this thread is going away. "Stopping" makes it exit.
+    // The tasks it just took never started; the owner's poolRemoveThread
+    // settles them once the thread has exited (Pool::RemoveThread: as the
+    // oldest unmarked task, the first of them counts as running and dies
+    // with the thread; the others are re-queued if they can re-run).
+    return QuietU32(env, 1);
+  }
+  if (!any_transfers) return Napi::Value(env, out.buffer);
+  Napi::Array pair = Napi::Array::New(env, 2);
+  pair.Set(0u, Napi::Value(env, out.buffer));
+  pair.Set(1u, Napi::Value(env, out.transfers));
+  return pair;
+}
+
+// poolTaskStarted(id, threadId, taskId): the task went async in its
+// thread. A pool thread; quiet once the pool is gone.
+Napi::Value PoolTaskStarted(const Napi::CallbackInfo& info) {
+  Args args(info);
+  auto pool = args.PoolIfAny(0);
+  uint32_t thread_id = args.U32(1, "thread id");
+  double task_id = args.F64(2, "task id");
+  if (!args.ok()) return {};
+  if (pool) pool->MarkStarted(thread_id, task_id);
+  return args.env().Undefined();
+}
+
+// poolTaskLoading(id, threadId, taskId, loading): the task this thread
+// starts next waits for its function to load (or no longer does). A pool
+// thread; quiet once the pool is gone.
+Napi::Value PoolTaskLoading(const Napi::CallbackInfo& info) {
+  Args args(info);
+  auto pool = args.PoolIfAny(0);
+  uint32_t thread_id = args.U32(1, "thread id");
+  double task_id = args.F64(2, "task id");
+  bool loading = args.Flag(3);
+  if (!args.ok()) return {};
+  if (pool) pool->MarkLoading(thread_id, task_id, loading);
+  return args.env().Undefined();
+}
+
+// poolComplete(id, threadId, taskId, status, payload, transfers?) ->
+// posted (false: the owner's reactor or the pool is gone; the result is
+// dropped and the moved buffers stay). A pool thread.
+Napi::Value PoolComplete(const Napi::CallbackInfo& info) {
+  Args args(info);
+  auto pool = args.PoolIfAny(0);
+  uint32_t thread_id = args.U32(1, "thread id");
+  double task_id = args.F64(2, "task id");
+  uint32_t status = args.U32(3, "status");
+  if (!args.ok()) return {};
+  if (!pool) return Napi::Boolean::New(args.env(), false);
+  Frame frame;
+  Moved moved;
+  if (!ReadFrame(args, 4, 5, &frame, &moved)) return {};
+  bool ok = pool->Complete(thread_id, task_id, status, std::move(frame));
+  if (ok) Detach(args.env(), moved);
+  return Napi::Boolean::New(args.env(), ok);
+}
+
+// poolRequeue(id, threadId, taskId, fnId, payload, transfers?): a pool
+// thread hands back a task it took but has not started (the pool owns it
+// again). Quiet once the pool is gone.
+Napi::Value PoolRequeue(const Napi::CallbackInfo& info) {
+  Args args(info);
+  auto pool = args.PoolIfAny(0);
+  uint32_t thread_id = args.U32(1, "thread id");
+  double task_id = args.F64(2, "task id");
+  uint32_t fn_id = args.U32(3, "function id");
+  if (!args.ok()) return {};
+  if (!pool) return args.env().Undefined();
+  Task task{task_id, fn_id, Frame{}, MonotonicNs()};
+  Moved moved;
+  if (!ReadFrame(args, 4, 5, &task.frame, &moved)) return {};
+  pool->Requeue(thread_id, std::move(task));
+  Detach(args.env(), moved);
+  return args.env().Undefined();
+}
+
+// poolRecycle(id, threadId): this pool thread exits once its tasks in
+// flight are done; it takes no more. Quiet once the pool is gone.
+Napi::Value PoolRecycle(const Napi::CallbackInfo& info) {
+  Args args(info);
+  auto pool = args.PoolIfAny(0);
+  uint32_t thread_id = args.U32(1, "thread id");
+  if (!args.ok()) return {};
+  if (pool) pool->Recycle(thread_id);
+  return args.env().Undefined();
+}
+
+// poolTryRetire(id, threadId) -> whether this idle pool thread may exit
+// (true once the pool is gone).
+Napi::Value PoolTryRetire(const Napi::CallbackInfo& info) {
+  Args args(info);
+  auto pool = args.PoolIfAny(0);
+  uint32_t thread_id = args.U32(1, "thread id");
+  if (!args.ok()) return {};
+  if (!pool) return Napi::Boolean::New(args.env(), true);
+  return Napi::Boolean::New(args.env(), pool->TryRetire(thread_id));
+}
+
+constexpr BindingEntry kPoolBindings[] = {
+    {"poolCreate", PoolCreate},
+    {"poolDestroy", PoolDestroy},
+    {"poolDefine", PoolDefine},
+    {"poolGetFunction", PoolGetFunction},
+    {"poolPush", PoolPush},
+    {"poolCancel", PoolCancel},
+    {"poolClearQueue", PoolClearQueue},
+    {"poolTakenAt", PoolTakenAt},
+    {"now", NowMs},
+    {"poolAddThread", PoolAddThread},
+    {"poolRemoveThread", PoolRemoveThread},
+    {"poolAttach", PoolAttach},
+    {"poolTake", PoolTake},
+    {"poolComplete", PoolComplete},
+    {"poolTryRetire", PoolTryRetire},
+    {"poolRecycle", PoolRecycle},
+    {"poolRequeue", PoolRequeue},
+    {"poolTaskStarted", PoolTaskStarted},
+    {"poolTaskLoading", PoolTaskLoading},
+    {"poolStop", PoolStop},
+    {"poolSetBounds", PoolSetBounds},
+    {"poolCounts", PoolCountsJs},
+    {"poolTimes", PoolTimesJs},
+};
+
+}  // namespace
+
+void RegisterPoolBindings(Napi::Env env, Napi::Object exports) {
+  AddBindings(env, exports, kPoolBindings);
+}
+
+}  // namespace rt

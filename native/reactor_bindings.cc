@@ -1,0 +1,92 @@
+// Bindings of this environment's reactor: init(), drain(), awaitMessage(),
+// ref(), unref(). Every one runs on, and is about, the JS thread that calls
+// it: the main thread or any Worker that loaded the addon (src/reactor/core.ts).
+// Argument checks: bindings.h. Tests: test/reactor-*.ts,
+// test/natural-exit.ts.
+#include "batch.h"
+#include "bindings.h"
+#include "env_state.h"
+
+namespace rt {
+namespace {
+
+// init(onWake, isMainThread) -> reactor id. Once per environment.
+Napi::Value Init(const Napi::CallbackInfo& info) {
+  Args args(info);
+  EnvState* state = args.State();
+  args.Check(state->reactor == nullptr, "init() called twice");
+  napi_value on_wake = args.Function(0, "onWake");
+  bool is_main = args.Flag(1);
+  if (!args.ok()) return {};
+  auto reactor = OpenReactor(args.env(), state, on_wake, is_main);
+  if (!reactor) {
+    Napi::Error::New(args.env(),
+                     "reactor-threads: cannot create the reactor's waker")
+        .ThrowAsJavaScriptException();
+    return {};
+  }
+  return Napi::Number::New(args.env(), reactor->id());
+}
+
+// drain() -> [batch, transfers, work]: the inbox now, without waiting for
+// the wake-up (a stopping pool collects results that are already here).
+Napi::Value DrainNow(const Napi::CallbackInfo& info) {
+  Args args(info);
+  const auto& reactor = args.OwnReactor();
+  if (!args.ok()) return {};
+  Napi::Env env = args.env();
+  bool work = false;
+  Batch out;
+  Napi::Array r = Napi::Array::New(env, 3);
+  if (!DrainBatch(env, reactor.get(), &work, &out)) return r;
+  r.Set(0u, Napi::Value(env, out.buffer));
+  r.Set(1u, Napi::Value(env, out.transfers));
+  r.Set(2u, work);
+  return r;
+}
+
+// awaitMessage(spinNs) -> whether a message arrived within the spin
+// (false, at once, before init()).
+Napi::Value AwaitMessage(const Napi::CallbackInfo& info) {
+  Args args(info);
+  EnvState* state = args.State();
+  double spin_ns = args.F64(0, "spinNs");
+  if (!args.ok()) return {};
+  bool got = state->reactor &&
+             state->reactor->AwaitMessage(static_cast<uint64_t>(spin_ns));
+  return Napi::Boolean::New(args.env(), got);
+}
+
+// ref() / unref(): whether this reactor keeps its loop alive (while work
+// is in flight).
+Napi::Value Ref(const Napi::CallbackInfo& info) {
+  Args args(info);
+  const auto& reactor = args.OwnReactor();
+  if (!args.ok()) return {};
+  reactor->Ref(args.env());
+  return args.env().Undefined();
+}
+
+Napi::Value Unref(const Napi::CallbackInfo& info) {
+  Args args(info);
+  const auto& reactor = args.OwnReactor();
+  if (!args.ok()) return {};
+  reactor->Unref(args.env());
+  return args.env().Undefined();
+}
+
+constexpr BindingEntry kReactorBindings[] = {
+    {"init", Init},
+    {"ref", Ref},
+    {"drain", DrainNow},
+    {"awaitMessage", AwaitMessage},
+    {"unref", Unref},
+};
+
+}  // namespace
+
+void RegisterReactorBindings(Napi::Env env, Napi::Object exports) {
+  AddBindings(env, exports, kReactorBindings);
+}
+
+}  // namespace rt
