@@ -122,7 +122,7 @@ Napi::Value BridgeCall(const Napi::CallbackInfo& info) {
       Registry::Get().CloseCall(slot);
       return bare(CallStatus::kPoolStopped);
     }
-    pool->Park(thread_id);
+    pool->LeaveWaitingList(thread_id);
   }
   uint64_t started = MonotonicNs();
   if (!target->Post(Message{MessageKind::kCall,

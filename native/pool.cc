@@ -411,7 +411,7 @@ void Pool::Requeue(uint32_t thread_id, Task&& task) {
   owner_->Post(Message{MessageKind::kPoolDemand, 0, id_, 0, Frame{}});
 }
 
-bool Pool::Park(uint32_t thread_id) {
+bool Pool::LeaveWaitingList(uint32_t thread_id) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = threads_.find(thread_id);
   if (it == threads_.end() || !it->second.waiting) return false;

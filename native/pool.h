@@ -181,10 +181,10 @@ class Pool {
   // cancelled it meanwhile: then it is dropped, and the owner gets a
   // kTaskDropped result for it, so that nothing runs or frees it twice.
   void Requeue(uint32_t thread_id, Task&& task);
-  // Pool thread, around a blocking call: a parked thread takes nothing, so
-  // it leaves the waiting list (Push() must not count on it). Returns
-  // whether it was waiting, so that it can look for work once unparked.
-  bool Park(uint32_t thread_id);
+  // Pool thread, about to park in a blocking call: a parked thread takes
+  // nothing, so it leaves the waiting list (Push() must not count on it).
+  // Returns whether it was waiting. (The park itself is the bridge's.)
+  bool LeaveWaitingList(uint32_t thread_id);
   // Pool thread: it will exit once its tasks in flight are done (it ran
   // its maxTasksPerThread, or its heap passed maxHeapPerThread), so it
   // takes no more work.
