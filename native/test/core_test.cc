@@ -579,6 +579,65 @@ static void TestPoolRemoveThreadOrder() {
   std::printf("  RemoveThread order/requeue/cancel contract: ok\n");
 }
 
+// Deterministic: a task waiting for its function to load (MarkLoading)
+// never ran; its thread's death re-runs it once (with the tasks behind
+// it), and a second such death counts it as died. A task cancelled while
+// held is never re-run: a death fails it, a hand-back drops it.
+static void TestPoolLoadingAndCancelled() {
+  Loop owner(1);
+  auto pool = std::make_shared<Pool>(78, owner.reactor, 0, 4);
+  Loop a(2), b(3), c(4);
+  for (int id = 1; id <= 3; ++id) pool->Push(MakeTask(id), 100);
+  uint32_t ta = pool->AddThread();
+  pool->AttachThread(ta, a.reactor);
+  std::vector<Task> got;
+  CHECK(pool->Take(ta, 3, 0, &got) == TakeResult::kTasks);
+  CHECK_EQ(got.size(), size_t{3});
+  pool->MarkLoading(ta, 1, true);  // 1 waits for its load; 2 and 3 wait behind it
+  bool attached = false;
+  uint32_t requeued = 0;
+  std::vector<double> died = pool->RemoveThread(ta, &attached, &requeued);
+  CHECK_MSG(died.empty(), "nothing ran: nothing died");
+  CHECK_EQ(requeued, 3u);
+  uint32_t tb = pool->AddThread();
+  pool->AttachThread(tb, b.reactor);
+  got.clear();
+  CHECK(pool->Take(tb, 3, 0, &got) == TakeResult::kTasks);
+  CHECK_EQ(got.size(), size_t{3});
+  CHECK_EQ(got[0].id, 1.0);
+  pool->MarkLoading(tb, 1, true);  // its load is cut short again
+  CHECK_EQ(pool->Cancel(3, false), tb + 1);
+  died = pool->RemoveThread(tb, &attached, &requeued);
+  std::vector<double> expect{1, 3};  // 1: second time; 3: cancelled while held
+  CHECK_MSG(died == expect, "second loss while loading, and a cancelled task, die");
+  CHECK_EQ(requeued, 1u);  // 2 never started
+  uint32_t tc = pool->AddThread();
+  pool->AttachThread(tc, c.reactor);
+  got.clear();
+  CHECK(pool->Take(tc, 3, 0, &got) == TakeResult::kTasks);
+  CHECK_EQ(got.size(), size_t{1});
+  CHECK_EQ(got[0].id, 2.0);
+  CHECK_EQ(pool->Cancel(2, false), tc + 1);
+  pool->Requeue(tc, std::move(got[0]));  // handed back after its caller gave up
+  CHECK_EQ(pool->Counts().queued, 0u);   // dropped, not queued
+  std::deque<Message> in;
+  bool sig = false;
+  owner.reactor->Drain(&in, &sig);
+  bool dropped = false;
+  for (auto& m : in) {
+    if (m.kind != MessageKind::kTaskResult) continue;
+    CHECK_EQ(m.id, 2.0);
+    CHECK_EQ(m.status, kTaskDropped);
+    CHECK_EQ(m.sender, 4u);  // c's reactor
+    dropped = true;
+  }
+  CHECK_MSG(dropped, "the owner hears that the dropped task is over");
+  CHECK_EQ(pool->TakenAt(2), uint64_t{0});
+  died = pool->RemoveThread(tc, &attached, &requeued);
+  CHECK(died.empty());
+  std::printf("  loading tasks re-run once, cancelled ones never: ok\n");
+}
+
 // Deterministic: equal descriptors share one id; an affinity key is bound
 // while a task carrying it is queued or held, whichever way it leaves.
 static void TestPoolFunctionsAndKeys() {
@@ -941,6 +1000,7 @@ int main(int argc, char** argv) {
   struct T { const char* name; void (*fn)(); };
   const T tests[] = {
       {"pool_remove_thread_order", TestPoolRemoveThreadOrder},
+      {"pool_loading_and_cancelled", TestPoolLoadingAndCancelled},
       {"pool_functions_and_keys", TestPoolFunctionsAndKeys},
       {"pool_mixed", TestPoolMixed},
       {"pool_stop_nodrain", TestPoolStopNoDrain},
