@@ -164,6 +164,7 @@ uint32_t Pool::Cancel(double task_id, bool queued_only) {
     for (auto& kv : threads_) {
       auto h = kv.second.held.find(task_id);
       if (h == kv.second.held.end()) continue;
+      if (h->second.finished) return 0;  // its result is on its way
       h->second.cancelled = true;
       holder = kv.second.reactor;
       holder_id = kv.first;
@@ -179,7 +180,7 @@ uint64_t Pool::TakenAt(double task_id) {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& kv : threads_) {
     auto h = kv.second.held.find(task_id);
-    if (h != kv.second.held.end()) return h->second.taken_ns;
+    if (h != kv.second.held.end()) return h->second.finished ? 0 : h->second.taken_ns;
   }
   return 0;
 }
@@ -209,10 +210,12 @@ uint32_t Pool::AddThread() {
 
 std::vector<double> Pool::RemoveThread(uint32_t thread_id, bool* attached,
                                        uint32_t* requeued) {
-  std::lock_guard<std::mutex> lock(mu_);
   std::vector<double> died;
+  std::vector<Message> results;  // held back by the thread: posted below
   *attached = false;
   *requeued = 0;
+  {
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = threads_.find(thread_id);
   if (it == threads_.end()) return died;
   *attached = it->second.reactor != nullptr;
@@ -222,7 +225,14 @@ std::vector<double> Pool::RemoveThread(uint32_t thread_id, bool* attached,
             [](auto& a, auto& b) { return a.second->seq < b.second->seq; });
   bool running_found = false;
   std::vector<Task> back;
+  uint32_t sender = it->second.reactor ? it->second.reactor->id() : 0;
+  std::vector<std::pair<double, Held*>> finished;
   for (auto& [id, h] : order) {
+    if (h->finished) {
+      // It ended; only its result was still in the thread's hands.
+      finished.emplace_back(id, h);
+      continue;
+    }
     bool ran = h->started || (!running_found && !h->loading);
     // Tasks start in take order: once one is running or loading, none
     // after it has started (but for the async ones, marked started).
@@ -246,7 +256,17 @@ std::vector<double> Pool::RemoveThread(uint32_t thread_id, bool* attached,
   for (auto r = back.rbegin(); r != back.rend(); ++r) queue_.push_front(std::move(*r));
   *requeued = static_cast<uint32_t>(back.size() + pinned.size());
   queued_approx_.store(static_cast<uint32_t>(queue_.size()), std::memory_order_relaxed);
+  // Held results leave in the order the tasks ended, as they would have.
+  std::sort(finished.begin(), finished.end(), [](auto& a, auto& b) {
+    return a.second->finish_seq < b.second->finish_seq;
+  });
+  for (auto& [id, h] : finished) {
+    results.push_back(Message{MessageKind::kTaskResult, h->status, id_, id,
+                              std::move(h->result), sender});
+  }
   threads_.erase(it);
+  }
+  for (auto& m : results) owner_->Post(std::move(m));
   return died;
 }
 
@@ -349,7 +369,7 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
 }
 
 bool Pool::Complete(uint32_t thread_id, double task_id, uint32_t status,
-                    Frame&& result) {
+                    Frame&& result, bool hold_result) {
   uint32_t sender = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -357,13 +377,41 @@ bool Pool::Complete(uint32_t thread_id, double task_id, uint32_t status,
     if (it != threads_.end()) {
       if (it->second.reactor) sender = it->second.reactor->id();
       auto held = it->second.held.find(task_id);
-      if (held != it->second.held.end()) {
+      if (held != it->second.held.end() && !held->second.finished) {
         times_.run.Record(MonotonicNs() - held->second.taken_ns);
         ReleaseKeyLocked(held->second.affinity);
-        it->second.held.erase(held);
+        held->second.affinity.clear();
+        if (hold_result) {
+          Held& h = held->second;
+          h.finished = true;
+          h.status = status;
+          h.result = std::move(result);
+          h.finish_seq = next_seq_++;
+        } else {
+          it->second.held.erase(held);
+        }
       }
     }
     if (status == 0) completed_ += 1; else failed_ += 1;
+    if (hold_result) return true;
+  }
+  return owner_->Post(Message{MessageKind::kTaskResult, status, id_, task_id,
+                              std::move(result), sender});
+}
+
+bool Pool::ReleaseResult(uint32_t thread_id, double task_id) {
+  uint32_t sender = 0, status = 0;
+  Frame result;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = threads_.find(thread_id);
+    if (it == threads_.end()) return false;
+    auto held = it->second.held.find(task_id);
+    if (held == it->second.held.end() || !held->second.finished) return false;
+    if (it->second.reactor) sender = it->second.reactor->id();
+    status = held->second.status;
+    result = std::move(held->second.result);
+    it->second.held.erase(held);
   }
   return owner_->Post(Message{MessageKind::kTaskResult, status, id_, task_id,
                               std::move(result), sender});
@@ -378,6 +426,9 @@ void Pool::Requeue(uint32_t thread_id, Task&& task) {
     auto it = threads_.find(thread_id);
     if (it != threads_.end()) {
       if (it->second.reactor) sender = it->second.reactor->id();
+      // It is about to park: it must not be the waiter woken for its own
+      // task (it would take nothing, and no demand would reach the owner).
+      StopWaitingLocked(thread_id, it->second);
       auto held = it->second.held.find(task.id);
       if (held != it->second.held.end()) {
         dropped = held->second.cancelled;
@@ -412,11 +463,21 @@ void Pool::Requeue(uint32_t thread_id, Task&& task) {
 }
 
 bool Pool::LeaveWaitingList(uint32_t thread_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = threads_.find(thread_id);
-  if (it == threads_.end() || !it->second.waiting) return false;
-  StopWaitingLocked(thread_id, it->second);
-  return true;
+  bool was_waiting = false;
+  bool unmet = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = threads_.find(thread_id);
+    if (it == threads_.end()) return false;
+    was_waiting = it->second.waiting;
+    StopWaitingLocked(thread_id, it->second);
+    // Work is queued and no thread waits for it: the owner must hear of
+    // it (to start a thread, or watch for starvation), since no Push()
+    // or Requeue() may come to tell it.
+    unmet = !stopping_ && QueuedLocked() > 0 && waiting_.empty();
+  }
+  if (unmet) owner_->Post(Message{MessageKind::kPoolDemand, 0, id_, 0, Frame{}});
+  return was_waiting;
 }
 
 void Pool::Recycle(uint32_t thread_id) {

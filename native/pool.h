@@ -172,9 +172,15 @@ class Pool {
   TakeResult Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
                   std::vector<Task>* out);
   // Pool thread. Records the end of a task and posts its result to the
-  // owner. Returns false if the owner reactor is gone.
+  // owner. With `hold_result` the pool keeps the result instead, until
+  // ReleaseResult() posts it (the thread holds it back behind its console
+  // output), or RemoveThread() does, if the thread dies first; meanwhile
+  // the task is finished: never blamed for a death, re-run or cancelled.
+  // Returns false if the owner reactor is gone.
   bool Complete(uint32_t thread_id, double task_id, uint32_t status,
-                Frame&& result);
+                Frame&& result, bool hold_result = false);
+  // Pool thread. Posts a result that Complete() held.
+  bool ReleaseResult(uint32_t thread_id, double task_id);
   // Pool thread, about to park in a blocking call: gives back a task it
   // took but has not started. It goes to the front of the queue (it was
   // taken first) and a waiting thread is woken for it; unless its caller
@@ -183,7 +189,9 @@ class Pool {
   void Requeue(uint32_t thread_id, Task&& task);
   // Pool thread, about to park in a blocking call: a parked thread takes
   // nothing, so it leaves the waiting list (Push() must not count on it).
-  // Returns whether it was waiting. (The park itself is the bridge's.)
+  // Returns whether it was waiting. When work is queued and no thread is
+  // left waiting, the owner gets a kPoolDemand. (The park itself is the
+  // bridge's.)
   bool LeaveWaitingList(uint32_t thread_id);
   // Pool thread: it will exit once its tasks in flight are done (it ran
   // its maxTasksPerThread, or its heap passed maxHeapPerThread), so it
@@ -224,6 +232,10 @@ class Pool {
     bool started = false;        // went async (MarkStarted)
     bool loading = false;        // waits for its function (MarkLoading)
     bool cancelled = false;      // its caller gave up on it: never re-run
+    bool finished = false;       // ended; its result held (Complete)
+    uint32_t status = 0;         // when finished
+    Frame result;                // when finished, until posted
+    uint64_t finish_seq = 0;     // when finished: the order results leave
     uint32_t lost_while_loading = 0;
     bool rerunnable = false;     // its bytes are kept below
     std::vector<uint8_t> bytes;  // a copy, to re-queue it if its thread dies

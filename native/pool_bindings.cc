@@ -316,23 +316,38 @@ Napi::Value PoolTaskLoading(const Napi::CallbackInfo& info) {
   return args.env().Undefined();
 }
 
-// poolComplete(id, threadId, taskId, status, payload, transfers?) ->
-// posted (false: the owner's reactor or the pool is gone; the result is
-// dropped and the moved buffers stay). A pool thread.
+// poolComplete(id, threadId, taskId, status, payload, transfers?,
+// holdResult?) -> accepted (false: the owner's reactor or the pool is
+// gone; the result is dropped and the moved buffers stay). With
+// holdResult the pool keeps the result until poolReleaseResult (the
+// thread holds it behind its console output). A pool thread.
 Napi::Value PoolComplete(const Napi::CallbackInfo& info) {
   Args args(info);
   auto pool = args.PoolIfAny(0);
   uint32_t thread_id = args.U32(1, "thread id");
   double task_id = args.F64(2, "task id");
   uint32_t status = args.U32(3, "status");
+  bool hold_result = args.Flag(6);
   if (!args.ok()) return {};
   if (!pool) return Napi::Boolean::New(args.env(), false);
   Frame frame;
   Moved moved;
   if (!ReadFrame(args, 4, 5, &frame, &moved)) return {};
-  bool ok = pool->Complete(thread_id, task_id, status, std::move(frame));
+  bool ok = pool->Complete(thread_id, task_id, status, std::move(frame), hold_result);
   if (ok) Detach(args.env(), moved);
   return Napi::Boolean::New(args.env(), ok);
+}
+
+// poolReleaseResult(id, threadId, taskId) -> posted: a result that
+// poolComplete held goes to the owner. A pool thread; quiet once the pool
+// is gone.
+Napi::Value PoolReleaseResult(const Napi::CallbackInfo& info) {
+  Args args(info);
+  auto pool = args.PoolIfAny(0);
+  uint32_t thread_id = args.U32(1, "thread id");
+  double task_id = args.F64(2, "task id");
+  if (!args.ok()) return {};
+  return Napi::Boolean::New(args.env(), pool && pool->ReleaseResult(thread_id, task_id));
 }
 
 // poolRequeue(id, threadId, taskId, fnId, payload, transfers?): a pool
@@ -391,6 +406,7 @@ constexpr BindingEntry kPoolBindings[] = {
     {"poolAttach", PoolAttach},
     {"poolTake", PoolTake},
     {"poolComplete", PoolComplete},
+    {"poolReleaseResult", PoolReleaseResult},
     {"poolTryRetire", PoolTryRetire},
     {"poolRecycle", PoolRecycle},
     {"poolRequeue", PoolRequeue},

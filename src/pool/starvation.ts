@@ -41,7 +41,13 @@ export class StarvationWatch {
       // Starved only if every thread has waited in the same call all along:
       // threads that park now and then in short calls make progress.
       const parked = native.poolParkedThreads(poolId, timeout);
-      if (parked < this.#ctx.threads() || native.poolCounts(poolId).queued === 0) return;
+      if (native.poolCounts(poolId).queued === 0) return;
+      if (parked < this.#ctx.threads()) {
+        // Not for the whole timeout yet (a later park, or a timer that ran
+        // early on the loop's clock): still all parked, so watch again.
+        this.watch();
+        return;
+      }
       this.#ctx.report(new PoolStarvedError(
         `all ${parked} threads of pool '${options.name}' waited ${timeout} ms on their owner `
         + 'while tasks were queued; their blocking calls were ended'), 'the pool');

@@ -45,7 +45,11 @@ export interface NativeBinding {
   poolAttach(poolId: number, threadId: number): void;
   /** A task batch (with its moved ArrayBuffers), 0 = none (now waiting), 1 = stopping, 2 = surplus: exit. */
   poolTake(poolId: number, threadId: number, max: number, spinNs: number): Buffer | [Buffer, ArrayBuffer[]] | 0 | 1 | 2;
-  poolComplete(poolId: number, threadId: number, taskId: number, status: number, payload: Buffer, transfers?: ArrayBuffer[]): boolean;
+  /** A task ended. With holdResult the pool keeps its result (the task counts as finished) until poolReleaseResult. */
+  poolComplete(poolId: number, threadId: number, taskId: number, status: number, payload: Buffer,
+    transfers?: ArrayBuffer[], holdResult?: boolean): boolean;
+  /** Posts a result that poolComplete held. */
+  poolReleaseResult(poolId: number, threadId: number, taskId: number): boolean;
   poolTryRetire(poolId: number, threadId: number): boolean;
   /** This thread exits once its tasks in flight are done: it takes no more. */
   poolRecycle(poolId: number, threadId: number): void;

@@ -1,32 +1,44 @@
 // A pool thread's outbox: its task results, and the calls it posts to its
-// owner, leave in the order they were made, and never ahead of the
-// thread's own console output. A Worker's stdout and stderr travel to the
-// parent over a port; a result must not overtake them, or the owner may
-// settle (and the process exit) before the task's output is printed.
-// Pool thread only. Tests: test/natural-exit.ts (output before exit).
+// owner, leave in the order they were made, and not ahead of the thread's
+// own console output. A Worker's stdout and stderr travel to the parent
+// over a port; a result must not overtake them, or the owner may settle
+// (and the process exit) before the task's output is printed.
+// A result held back is handed to native at once (poolComplete with
+// holdResult): the task counts as finished there, so a death of this
+// thread meanwhile neither blames nor re-runs it, and native posts the
+// result itself if the thread dies before releasing it.
+// Before the thread parks in a blocking call, everything held leaves at
+// once (flushNow): a parked thread's stdio cannot flush, and the owner
+// must see what the thread sent before the call.
+// Pool thread only. Tests: test/natural-exit.ts, test/bridge-pool-threads.ts.
 import { native } from '../reactor/native.js';
 import type { TaskStatus } from '../base/wire.js';
 
+/** Sends waiting for one stdio flush. */
+interface Waiting {
+  sends: (() => void)[];
+}
+
 export class PoolThreadOutbox {
-  /** Sends waiting for this thread's stdout/stderr to flush, in order. */
-  #afterStdio: (() => void)[] | undefined;
+  #waiting: Waiting | undefined;
 
   constructor(private readonly poolId: number, private readonly threadId: number) {}
 
   /** A task's result, to the owner's inbox. */
   post(taskId: number, status: TaskStatus, bytes: Buffer, transfers?: ArrayBuffer[]): void {
-    if (!this.#afterStdio && process.stdout.writableLength === 0 && process.stderr.writableLength === 0) {
-      native.poolComplete(this.poolId, this.threadId, taskId, status, bytes, transfers);
+    const { poolId, threadId } = this;
+    if (!this.#waiting && process.stdout.writableLength === 0 && process.stderr.writableLength === 0) {
+      native.poolComplete(poolId, threadId, taskId, status, bytes, transfers);
       return;
     }
-    // Waiting: `bytes` may be the codec's scratch buffer, so keep a copy.
-    const copy = Buffer.from(bytes);
-    this.#queue(() => native.poolComplete(this.poolId, this.threadId, taskId, status, copy, transfers));
+    // Native copies the bytes now and keeps the result until it is released.
+    native.poolComplete(poolId, threadId, taskId, status, bytes, transfers, true);
+    this.#queue(() => native.poolReleaseResult(poolId, threadId, taskId));
   }
 
   /** Runs `send` now, or behind the sends already waiting for stdio. */
   gate(send: () => void): void {
-    if (this.#afterStdio) this.#queue(send);
+    if (this.#waiting) this.#waiting.sends.push(send);
     else send();
   }
 
@@ -35,20 +47,30 @@ export class PoolThreadOutbox {
     this.gate(then);
   }
 
+  /** Sends everything waiting now, without waiting for stdio (before the thread parks). */
+  flushNow(): void {
+    if (this.#waiting) this.#release(this.#waiting);
+  }
+
   #queue(send: () => void): void {
-    if (this.#afterStdio) {
-      this.#afterStdio.push(send);
+    if (this.#waiting) {
+      this.#waiting.sends.push(send);
       return;
     }
-    this.#afterStdio = [send];
-    let waiting = 2;
+    const waiting: Waiting = { sends: [send] };
+    this.#waiting = waiting;
+    let writes = 2;
     const flushed = (): void => {
-      if (--waiting > 0) return;
-      const sends = this.#afterStdio!;
-      this.#afterStdio = undefined;
-      for (const s of sends) s();
+      if (--writes === 0) this.#release(waiting);
     };
     process.stdout.write('', flushed);
     process.stderr.write('', flushed);
+  }
+
+  #release(waiting: Waiting): void {
+    // Already released by flushNow(): a later flush callback finds another batch, or none.
+    if (this.#waiting !== waiting) return;
+    this.#waiting = undefined;
+    for (const send of waiting.sends) send();
   }
 }

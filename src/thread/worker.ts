@@ -23,7 +23,8 @@ const {
 const outbox = new PoolThreadOutbox(poolId, threadId);
 /**
  * This thread's runtime, built before anything asks for it: its calls go
- * to the pool's owner (behind its results), its reactor hands it the
+ * to the pool's owner (non-blocking ones behind its results; a blocking
+ * one flushes them first), its reactor hands it the
  * pool's work signals and cancels, and before it parks in a blocking call
  * it hands back the tasks it has not started.
  */
@@ -31,7 +32,8 @@ const thread = buildThread({
   owner, poolId, threadId,
   takeWork: () => pull(),
   cancelTask: (taskId) => runner.cancel(taskId),
-  beforePark: () => runner.handBack(),
+  // What it sent before the call leaves first; then its untaken tasks go back.
+  beforePark: () => { outbox.flushNow(); runner.handBack(); },
   // It left the waiting list while parked: look for work once the current task is done.
   afterPark: () => setImmediate(pull),
   outboxGate: (send) => outbox.gate(send),
