@@ -16,9 +16,13 @@
         "native/registry.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      # NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS: in a Worker torn down while
+      # it loads the addon (process.exit() as pool threads start), a throw
+      # that N-API cannot make is dropped instead of aborting the process.
       "defines": [
         "NAPI_VERSION=8",
-        "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS"
+        "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS",
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"
       ],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "cflags!": ["-fno-exceptions"],
