@@ -34,7 +34,7 @@ class Outcomes {
   }
 
   /** The one settle so far; throws (naming them) if there were none or several. */
-  only(): [boolean, unknown] {
+  single(): [boolean, unknown] {
     if (this.calls.length !== 1) {
       throw new Error(`${this.what} settled ${this.calls.length} times: ${this.calls.map(([ok, v]) => describeOutcome(ok, v)).join('; ')}`);
     }
@@ -71,7 +71,7 @@ test('a thread that dies mid-task fails that task with ThreadDiedError, and its 
   const crash = new Error('the thread crashed');
   first.die(crash);
 
-  const [ok, err] = running.only();
+  const [ok, err] = running.single();
   t.false(ok);
   t.true(err instanceof ThreadDiedError, describeOutcome(ok, err));
   t.is((err as ThreadDiedError).cause, crash);
@@ -85,8 +85,8 @@ test('a thread that dies mid-task fails that task with ThreadDiedError, and its 
   t.is(pool.stats().threadsDied, 1);
 
   await stopAll(pool, threads);
-  running.only();
-  waiting.only();
+  running.single();
+  waiting.single();
 });
 
 test('threads that die three times in a row while starting fail the queued tasks, and no fourth is started', async (t) => {
@@ -99,7 +99,7 @@ test('threads that die three times in a row while starting fail the queued tasks
     t.is(call.calls.length, 0, `still queued after ${i - 1} failed starts`);
     threads.last.die(new Error(`preload failed (${i})`));
   }
-  const [ok, err] = call.only();
+  const [ok, err] = call.single();
   t.false(ok);
   t.true(err instanceof ThreadDiedError, describeOutcome(ok, err));
   t.regex((err as Error).message, /no pool thread could start/);
@@ -129,7 +129,7 @@ test('a pool with a floor stops restarting threads that keep dying while startin
   t.is(threads.all.length, 5);
   threads.last.attach();
   await stopAll(pool, threads);
-  call.only();
+  call.single();
 });
 
 test('after three failed starts, a task whose new thread also dies while starting fails at once', async (t) => {
@@ -138,12 +138,12 @@ test('after three failed starts, a task whose new thread also dies while startin
   const first = new Outcomes('the task queued during the failed starts');
   pool.callInThreadWithCallback(first.onResult, add, 1, 2);
   for (let i = 1; i <= 3; i++) threads.last.exit(1);
-  t.true(first.only()[1] instanceof ThreadDiedError);
+  t.true(first.single()[1] instanceof ThreadDiedError);
   const later = new Outcomes('a task submitted after them');
   pool.callInThreadWithCallback(later.onResult, add, 3, 4);
   t.is(threads.all.length, 4, 'new work tries a thread');
   threads.last.exit(1);
-  const [ok, err] = later.only();
+  const [ok, err] = later.single();
   t.false(ok);
   t.regex((err as Error).message, /no pool thread could start/);
   t.is(threads.all.length, 4, 'and only one');
@@ -161,7 +161,7 @@ test('start() gives up at the first thread Node refuses to create, failing the q
   pool.start();
   t.is(threads.refused, 1, 'start() gave up at the first refusal');
   t.is(threads.all.length, 0);
-  const [ok, err] = call.only();
+  const [ok, err] = call.single();
   t.false(ok);
   t.true(err instanceof ThreadDiedError, describeOutcome(ok, err));
   t.is((err as Error).cause, refusal);
@@ -181,7 +181,7 @@ test('runTimeout fires from the clock once the task is taken, and settles it exa
   clock.advance(10);
   t.is(call.calls.length, 0, 'not before its runTimeout');
   clock.advance(60_000);
-  const [ok, err] = call.only();
+  const [ok, err] = call.single();
   t.false(ok);
   t.true(err instanceof TaskTimeoutError, describeOutcome(ok, err));
   t.is((err as TaskTimeoutError).phase, 'run');
@@ -190,7 +190,7 @@ test('runTimeout fires from the clock once the task is taken, and settles it exa
   clock.advance(120_000);
   t.is(clock.pending, 0, 'no timer left behind');
   await stopAll(pool, threads);  // delivers whatever is still in the inbox
-  call.only();
+  call.single();
   t.is(pool.stats().cancelled, 1);
   t.is(thread.terminations, 0, 'cancelGrace Infinity: never terminated');
 });
@@ -205,7 +205,7 @@ test('cancelGrace terminates a thread whose task ignores its cancel, and a new t
   const first = threads.last.attach();
   first.takeTasks(1);
   pool[kCancel](id, new CancelledError('the caller gave up'));
-  const [ok, err] = stubborn.only();
+  const [ok, err] = stubborn.single();
   t.false(ok);
   t.true(err instanceof CancelledError, describeOutcome(ok, err));
   clock.advance(499);
@@ -213,7 +213,7 @@ test('cancelGrace terminates a thread whose task ignores its cancel, and a new t
   clock.advance(1);
   t.is(first.terminations, 1, 'terminated once cancelGrace passed');
   first.exit(1);  // what a terminated Worker reports
-  stubborn.only();
+  stubborn.single();
   t.is(pool.stats().threadsDied, 1);
   t.is(threads.all.length, 2, 'replaced, for the queued task');
   const second = threads.last.attach();
@@ -222,8 +222,8 @@ test('cancelGrace terminates a thread whose task ignores its cancel, and a new t
   second.complete(task!.id, 7);
   t.deepEqual(await next.first(), [true, 7]);
   await stopAll(pool, threads);
-  stubborn.only();
-  next.only();
+  stubborn.single();
+  next.single();
 });
 
 test('a cancelled task its thread hands back is dropped: no other thread runs it, and no thread is terminated for it', async (t) => {
@@ -234,7 +234,7 @@ test('a cancelled task its thread hands back is dropped: no other thread runs it
   const [parker, other] = [threads.all[0]!.attach(), threads.all[1]!.attach()];
   const [task] = parker.takeTasks();
   pool[kCancel](id, new CancelledError('the caller gave up'));
-  const [ok, err] = call.only();
+  const [ok, err] = call.single();
   t.false(ok);
   t.true(err instanceof CancelledError, describeOutcome(ok, err));
   // The cancel has not reached the thread: it parks and hands the task back.
@@ -244,7 +244,7 @@ test('a cancelled task its thread hands back is dropped: no other thread runs it
   t.is(parker.terminations, 0, 'the parked thread is not terminated for a task it no longer holds');
   t.is(pool.queued, 0);
   await stopAll(pool, threads);
-  call.only();
+  call.single();
 });
 
 test('a cancelled task that settles within cancelGrace keeps its thread', async (t) => {
@@ -259,7 +259,7 @@ test('a cancelled task that settles within cancelGrace keeps its thread', async 
   clock.advance(500);
   t.is(thread.terminations, 0);
   await stopAll(pool, threads);
-  t.true(call.only()[1] instanceof CancelledError);
+  t.true(call.single()[1] instanceof CancelledError);
   t.is(pool.stats().threadsDied, 0);
 });
 
@@ -277,7 +277,7 @@ test('queueTimeout withdraws a task still queued; it never reaches a thread', as
   t.is(late.calls.length, 0);
   t.is(pool.queued, 1);
   clock.advance(1);
-  const [ok, err] = late.only();
+  const [ok, err] = late.single();
   t.false(ok);
   t.true(err instanceof TaskTimeoutError, describeOutcome(ok, err));
   t.is((err as TaskTimeoutError).phase, 'queue');
@@ -286,8 +286,8 @@ test('queueTimeout withdraws a task still queued; it never reaches a thread', as
   t.deepEqual(await busy.first(), [true, 3]);
   t.is(thread.take(4), 'none', 'the withdrawn task never reaches the thread');
   await stopAll(pool, threads);
-  late.only();
-  busy.only();
+  late.single();
+  busy.single();
 });
 
 test('stop() rejects queued work at once, lets running work finish, and resolves once every thread has exited', async (t) => {
@@ -305,7 +305,7 @@ test('stop() rejects queued work at once, lets running work finish, and resolves
   const stopping = pool.stop().then(() => { stopped = true; });
   t.true(pool.joined);
   for (const q of queued) {
-    const [ok, err] = q.only();
+    const [ok, err] = q.single();
     t.false(ok);
     t.true(err instanceof PoolStoppedError, describeOutcome(ok, err));
   }
@@ -323,9 +323,9 @@ test('stop() rejects queued work at once, lets running work finish, and resolves
   t.false(ok);
   t.true(err instanceof PoolStoppedError, describeOutcome(ok, err));
   t.is(pool.stats().threadsDied, 0);
-  running.only();
-  for (const q of queued) q.only();
-  after.only();
+  running.single();
+  for (const q of queued) q.single();
+  after.single();
 });
 
 test('a surplus thread retires after adjustPoolsize lowers max; it neither counts as died nor is replaced', async (t) => {
@@ -349,7 +349,7 @@ test('a surplus thread retires after adjustPoolsize lowers max; it neither count
   b!.complete(task!.id, 4);
   t.deepEqual(await call.first(), [true, 4]);
   await stopAll(pool, threads);
-  call.only();
+  call.single();
 });
 
 test('a recycled thread exits without counting as died, and a new thread takes the work left', async (t) => {
@@ -372,7 +372,7 @@ test('a recycled thread exits without counting as died, and a new thread takes t
   t.deepEqual(await calls[0]!.first(), [true, 0]);
   t.deepEqual(await calls[1]!.first(), [true, 1]);
   await stopAll(pool, threads);
-  for (const c of calls) c.only();
+  for (const c of calls) c.single();
 });
 
 test('an idle thread that dies is reported and replaced to keep the floor', async (t) => {
@@ -400,7 +400,7 @@ test('whenRoom() resolves when a queued task is withdrawn, with no result arrivi
   pool.on('drain', () => { drained++; });
   const room = pool.whenRoom();
   clock.advance(100);
-  t.true(queued.only()[1] instanceof TaskTimeoutError);
+  t.true(queued.single()[1] instanceof TaskTimeoutError);
   await within(room, 10_000, 'whenRoom()', () => 'room after the withdrawal');
   t.is(drained, 1);
   await pool.stop();
@@ -412,7 +412,7 @@ test('whenRoom() resolves when stop() empties a full queue', async (t) => {
   pool[kSubmit](add, [1, 2], queued.sink);
   const room = pool.whenRoom();
   const stopped = pool.stop();
-  t.true(queued.only()[1] instanceof PoolStoppedError);
+  t.true(queued.single()[1] instanceof PoolStoppedError);
   await within(room, 10_000, 'whenRoom()', () => 'room after stop()');
   await stopped;
 });
