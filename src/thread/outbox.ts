@@ -36,15 +36,13 @@ export class PoolThreadOutbox {
     this.#queue(() => native.poolReleaseResult(poolId, threadId, taskId));
   }
 
-  /** Runs `send` now, or behind the sends already waiting for stdio. */
+  /**
+   * Runs `send` now, or behind the sends already waiting for stdio: so
+   * also "once everything sent so far has left".
+   */
   gate(send: () => void): void {
     if (this.#waiting) this.#waiting.sends.push(send);
     else send();
-  }
-
-  /** Runs `then` once everything sent so far has left (at once when nothing waits). */
-  whenFlushed(then: () => void): void {
-    this.gate(then);
   }
 
   /** Sends everything waiting now, without waiting for stdio (before the thread parks). */

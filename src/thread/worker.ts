@@ -135,7 +135,7 @@ function exitThread(): void {
     return;
   }
   // Ends this thread only, once its results are in the owner's inbox.
-  outbox.whenFlushed(() => process.exit(0));
+  outbox.gate(() => process.exit(0));
 }
 
 async function start(): Promise<void> {
