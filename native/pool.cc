@@ -373,6 +373,7 @@ bool Pool::Complete(uint32_t thread_id, double task_id, uint32_t status,
   uint32_t sender = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    bool kept = false;
     auto it = threads_.find(thread_id);
     if (it != threads_.end()) {
       if (it->second.reactor) sender = it->second.reactor->id();
@@ -387,13 +388,15 @@ bool Pool::Complete(uint32_t thread_id, double task_id, uint32_t status,
           h.status = status;
           h.result = std::move(result);
           h.finish_seq = next_seq_++;
+          kept = true;
         } else {
           it->second.held.erase(held);
         }
       }
     }
     if (status == 0) completed_ += 1; else failed_ += 1;
-    if (hold_result) return true;
+    // A result with no held record to keep it in goes now, never nowhere.
+    if (kept) return true;
   }
   return owner_->Post(Message{MessageKind::kTaskResult, status, id_, task_id,
                               std::move(result), sender});
