@@ -5,6 +5,8 @@
 #include <cstdlib>
 
 #include "clock.h"
+#include "reactor.h"
+#include "registry.h"
 
 namespace rt {
 
@@ -113,6 +115,16 @@ void SpinBudget::Record(uint64_t round_trip_ns) {
   double& avg = spin_ ? spin_rtt_ns_ : park_rtt_ns_;
   double rtt = static_cast<double>(round_trip_ns);
   avg = avg == 0 ? rtt : 0.9 * avg + 0.1 * rtt;
+}
+
+void AwaitRoom(uint32_t sender, Reactor& target,
+               const std::function<bool()>& sender_alive) {
+  Registry& registry = Registry::Get();
+  if (!registry.BeginRoomWait(sender, target.id())) return;
+  target.WaitForRoom(1000 * 1000, [&] {
+    return registry.MayKeepWaitingForRoom(target.id()) && sender_alive();
+  });
+  registry.EndRoomWait(sender);
 }
 
 }  // namespace rt

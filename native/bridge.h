@@ -112,4 +112,14 @@ class SpinBudget {
   uint32_t left_ = 64;      // calls left in it
 };
 
+class Reactor;
+
+// Backpressure (reactor.h): before a thread posts a call to `target`'s
+// full inbox, it waits until the target drains it; unless the target
+// waits itself (Registry::BeginRoomWait), the process exits, or
+// `sender_alive()` (asked once a millisecond) says the sender's own thread
+// is being terminated. The sender's thread (bridgePost).
+void AwaitRoom(uint32_t sender, Reactor& target,
+               const std::function<bool()>& sender_alive);
+
 }  // namespace rt

@@ -51,7 +51,8 @@ Napi::Value InternedFunction(const Napi::CallbackInfo& info) {
 
 // bridgePost(target, refKind, ref, payload, transfers?) -> posted (false:
 // the target reactor is gone; the moved buffers stay). callFromThread:
-// queues the call and returns at once. Any JS thread.
+// queues the call and returns, at once unless the target's inbox is full
+// (AwaitRoom). Any JS thread but the target's.
 Napi::Value BridgePost(const Napi::CallbackInfo& info) {
   Args args(info);
   const auto& reactor = args.OwnReactor();
@@ -63,6 +64,8 @@ Napi::Value BridgePost(const Napi::CallbackInfo& info) {
   Frame frame;
   Moved moved;
   if (!ReadFrame(args, 3, 4, &frame, &moved)) return {};
+  if (target && target.get() != reactor.get() && target->Full())
+    AwaitRoom(reactor->id(), *target, [env = args.env()] { return CanRunJs(env); });
   // Post() owns the message either way: queued, or dropped if refused.
   bool ok = target && target->Post(Message{MessageKind::kCall,
                                            ref_kind,

@@ -1,5 +1,7 @@
 #include "reactor.h"
 
+#include <chrono>
+
 #include "clock.h"
 
 namespace rt {
@@ -19,12 +21,38 @@ bool Reactor::WakeLocked() {
   return true;
 }
 
+namespace {
+uint64_t SizeOf(const Message& m) {
+  uint64_t n = m.frame.bytes.size();
+  for (auto& b : m.frame.transfers) n += b.size();
+  return n;
+}
+}  // namespace
+
 bool Reactor::Post(Message&& m) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!alive_) return false;
+  uint64_t bytes = SizeOf(m);
   inbox_.push_back(std::move(m));
+  queued_bytes_.store(queued_bytes_.load(std::memory_order_relaxed) + bytes,
+                      std::memory_order_release);
   queued_.store(static_cast<uint32_t>(inbox_.size()), std::memory_order_release);
   return WakeLocked();
+}
+
+void Reactor::WaitForRoom(uint64_t slice_ns,
+                          const std::function<bool()>& keep_waiting) {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (!alive_ || !Full()) return;
+      ++room_waiters_;
+      room_.wait_for(lock, std::chrono::nanoseconds(slice_ns));
+      --room_waiters_;
+      if (!alive_ || !Full()) return;
+    }
+    if (!keep_waiting()) return;
+  }
 }
 
 bool Reactor::SignalWork() {
@@ -46,6 +74,8 @@ void Reactor::Drain(std::deque<Message>* out, bool* work_signalled) {
     inbox_.clear();
   }
   queued_.store(0, std::memory_order_relaxed);
+  queued_bytes_.store(0, std::memory_order_relaxed);
+  if (room_waiters_ > 0) room_.notify_all();
 }
 
 bool Reactor::AwaitMessage(uint64_t spin_ns) {
@@ -74,6 +104,7 @@ void Reactor::Close() {
     if (alive_) tsfn = tsfn_;
     alive_ = false;
     inbox_.clear();
+    room_.notify_all();
   }
   if (tsfn != nullptr) napi_release_threadsafe_function(tsfn, napi_tsfn_abort);
 }
@@ -82,6 +113,7 @@ void Reactor::MarkClosed() {
   std::lock_guard<std::mutex> lock(mu_);
   alive_ = false;
   inbox_.clear();
+  room_.notify_all();
 }
 
 bool Reactor::IsAlive() {

@@ -8,16 +8,31 @@
 // Tests: test/reactor-*.ts, test/natural-exit.ts.
 //
 // Threads:
-//   - Post(), SignalWork(), IsAlive(), id(): any thread.
+//   - Post(), SignalWork(), IsAlive(), id(), Full(): any thread.
+//   - WaitForRoom(): any thread but the owning one (a sender).
 //   - Open(), Drain(), AwaitMessage(), Ref(), Unref(), Close(),
 //     MarkClosed(): the owning JS thread only.
-// Locking: mu_ guards every member below it; queued_ is an atomic copy of
-// inbox_.size() for lock-free polling; id_ never changes; tsfn_ is
+// Locking: mu_ guards every member below it; queued_ and queued_bytes_
+// are atomic copies of the inbox's size for lock-free polling (written
+// under mu_); id_ never changes; tsfn_ is
 // written once, by Open(), before the reactor is shared (the Registry's
 // mutex publishes it). mu_ is held while the TSFN is called, and Close()
 // marks the reactor dead under mu_ before the TSFN is released, so no
 // thread can call a TSFN that Node has already deleted (an environment's
 // cleanup deletes its TSFNs whatever their thread count).
+//
+// Backpressure (DESIGN.md section 4: unbounded native queues, own
+// backpressure). Nothing bounds the inbox itself: a task result, a
+// blocking call or a pool signal is always queued, since each is bounded
+// by what the owner asked for. But a thread that calls callFromThread in a
+// loop can post faster than the reactor serves; its calls would pile up
+// without limit (memory), and every batch would take longer to serve than
+// the last, so the reactor's own work (its pool's tasks, its timers) would
+// wait ever longer. So bridgePost waits, before it posts, while the inbox
+// is past its high-water mark (Full()), until the reactor drains it
+// (WaitForRoom()). The wait is skipped when the reactor cannot drain for
+// now because it waits itself (Registry::BeginRoomWait), so no chain of
+// waits closes a cycle.
 //
 // Lock order, for the whole native core (stated here only; the other
 // headers refer to it). The mutexes: Registry::mu_, Pool::mu_,
@@ -33,7 +48,8 @@
 //     and never calls into a Pool or Reactor under it.
 //   - Pool::mu_: a Pool collects the reactors to wake or post to under
 //     mu_, then calls SignalWork() / Post() after releasing it.
-//   - ReplySlot::mu_: Wait() calls its alive() check with mu_ released.
+//   - ReplySlot::mu_: Wait() calls its alive() check with mu_ released,
+//     as Reactor::WaitForRoom() calls its keep_waiting().
 //   - Reactor::mu_ is also held around napi_ref/unref_threadsafe_function
 //     (which take no lock); Close() releases the TSFN after releasing it.
 //   - Destructors that run under a lock (a Pool or Reactor dropped from a
@@ -53,7 +69,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 
 #include "frame.h"
@@ -133,6 +151,24 @@ class Reactor {
   // Any thread. False once closed (or once Node refused a wake-up).
   bool IsAlive();
 
+  // Backpressure (see the top of this file): the inbox is past its
+  // high-water mark while it holds this many messages, or this many bytes
+  // (a single bigger message still gets in).
+  static constexpr uint32_t kHighWaterMessages = 16 * 1024;
+  static constexpr uint64_t kHighWaterBytes = 64 * 1024 * 1024;
+
+  // Any thread, lock-free. Whether the inbox is past its high-water mark.
+  bool Full() const {
+    return queued_.load(std::memory_order_acquire) >= kHighWaterMessages ||
+           queued_bytes_.load(std::memory_order_acquire) >= kHighWaterBytes;
+  }
+
+  // A sender's thread (never the owning one: it would wait for itself).
+  // Parks until the inbox is below its high-water mark (Drain() wakes it),
+  // the reactor is closed, or `keep_waiting()`, asked after each slice of
+  // `slice_ns` with mu_ released, says to stop.
+  void WaitForRoom(uint64_t slice_ns, const std::function<bool()>& keep_waiting);
+
   // Owning JS thread. Spins up to `spin_ns` for a message to arrive; true
   // if one is waiting (the caller then drains it at once, without a
   // wake-up).
@@ -142,9 +178,10 @@ class Reactor {
   bool WakeLocked();  // requires mu_
 
   const uint32_t id_;
-  // Written under mu_, read without it (AwaitMessage's lock-free
-  // polling): inbox_.size().
+  // Written under mu_, read without it (AwaitMessage's polling, Full()):
+  // inbox_.size(), and the bytes its messages hold.
   std::atomic<uint32_t> queued_{0};
+  std::atomic<uint64_t> queued_bytes_{0};
 
   std::mutex mu_;
   // Guarded by mu_:
@@ -152,6 +189,8 @@ class Reactor {
   bool wake_pending_ = false;  // a TSFN call is queued, not yet drained
   bool work_signal_ = false;   // SignalWork() since the last Drain()
   bool alive_ = true;          // false once closed, or refused by Node
+  uint32_t room_waiters_ = 0;  // senders parked in WaitForRoom()
+  std::condition_variable room_;  // with mu_: a Drain() or Close()
   napi_threadsafe_function tsfn_ = nullptr;  // set once by Open()
 };
 

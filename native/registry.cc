@@ -86,6 +86,32 @@ void Registry::CloseCall(const std::shared_ptr<ReplySlot>& slot) {
   waits_on_.erase(slot->caller());
 }
 
+namespace {
+// Requires the registry's mu_.
+bool Waits(const std::unordered_map<uint32_t, uint32_t>& waits_on,
+           const std::unordered_map<uint32_t, uint32_t>& room_waits,
+           uint32_t reactor) {
+  return waits_on.count(reactor) != 0 || room_waits.count(reactor) != 0;
+}
+}  // namespace
+
+bool Registry::BeginRoomWait(uint32_t sender, uint32_t target) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (exiting_ || Waits(waits_on_, room_waits_, target)) return false;
+  room_waits_[sender] = target;
+  return true;
+}
+
+bool Registry::MayKeepWaitingForRoom(uint32_t target) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return !exiting_ && !Waits(waits_on_, room_waits_, target);
+}
+
+void Registry::EndRoomWait(uint32_t sender) {
+  std::lock_guard<std::mutex> lock(mu_);
+  room_waits_.erase(sender);
+}
+
 std::shared_ptr<ReplySlot> Registry::FindCall(uint64_t id) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = calls_.find(id);

@@ -59,6 +59,19 @@ class Registry {
   void WakeCallsTo(uint32_t target, CallStatus status);
   void WakeCallsOfPool(uint32_t pool, CallStatus status);
   void WakeAllCalls(CallStatus status);
+  // Backpressure waits (reactor.h): `sender` waits for room in `target`'s
+  // inbox. BeginRoomWait refuses (returns false, and nothing is listed)
+  // when the target cannot drain for now because it waits itself: parked
+  // in a blocking call, or waiting for room in another inbox. Such a wait
+  // may depend on the sender (through the user's code, or a chain of
+  // full inboxes that closes a cycle), so the sender posts at once
+  // instead. Checked under mu_ while listing the sender, so of two
+  // threads that would wait on each other, the second one sees the first.
+  // MayKeepWaitingForRoom is asked again while the sender waits (the
+  // target may park meanwhile); EndRoomWait unlists the sender.
+  bool BeginRoomWait(uint32_t sender, uint32_t target);
+  bool MayKeepWaitingForRoom(uint32_t target);
+  void EndRoomWait(uint32_t sender);
   // How many threads of `pool` have waited in one blocking call since at
   // least `since_ns` (0: how many wait now).
   uint32_t CallsOfPool(uint32_t pool, uint64_t since_ns);
@@ -82,6 +95,7 @@ class Registry {
   uint64_t next_call_id_ = 1;
   std::unordered_map<uint64_t, std::shared_ptr<ReplySlot>> calls_;
   std::unordered_map<uint32_t, uint32_t> waits_on_;  // caller -> target
+  std::unordered_map<uint32_t, uint32_t> room_waits_;  // sender -> target
   bool exiting_ = false;
 };
 

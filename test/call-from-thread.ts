@@ -1,8 +1,12 @@
-// reactor.callFromThread from a thread: non-blocking, in order, nothing
-// lost, and delivered before the task's own result.
+// reactor.callFromThread from a thread: non-blocking (until its reactor's
+// inbox is full), in order, nothing lost, and delivered before the task's
+// own result.
 import test from 'ava';
 import { deferToThread, reactor, ReactorGoneError } from 'reactor-threads';
-import { callsThatLoadFirst, fireCalls } from './_fixtures/bridge-tasks.cjs';
+import { callsThatLoadFirst, fireCalls, floodFor } from './_fixtures/bridge-tasks.cjs';
+
+/** The inbox's high-water mark (native/reactor.h), as the README states it. */
+const INBOX_HIGH_WATER = 16_384;
 
 test('100,000 calls from one thread all arrive, in order, before its task settles', async (t) => {
   const seen: number[] = [];
@@ -10,6 +14,25 @@ test('100,000 calls from one thread all arrive, in order, before its task settle
   t.is(n, 100_000);
   t.is(seen.length, 100_000, 'every call ran before the Promise settled');
   t.true(seen.every((v, i) => v === i), 'in the order they were made');
+});
+
+test('a thread that floods a busy reactor waits once 16,384 of its calls are queued, and loses none', async (t) => {
+  const postedAt: number[] = [];
+  let flooding!: () => void;
+  const started = new Promise<void>((r) => { flooding = r; });
+  const task = deferToThread(floodFor, (at: number) => { if (postedAt.push(at) === 1) flooding(); }, 2000);
+  await started;
+  // The reactor serves nothing for 500 ms: whatever the thread posts
+  // meanwhile waits in its inbox, so the thread must wait for room.
+  const busyFrom = Date.now();
+  while (Date.now() - busyFrom < 500) { /* busy */ }
+  const busyTo = Date.now();
+  const n = await task;
+  t.is(postedAt.length, n, 'every call ran before the task settled');
+  t.true(postedAt.every((at, i) => i === 0 || at >= postedAt[i - 1]!), 'in the order they were made');
+  const queuedWhileBusy = postedAt.filter((at) => at >= busyFrom && at < busyTo).length;
+  t.true(queuedWhileBusy > 0, 'the thread went on posting while the reactor was busy');
+  t.true(queuedWhileBusy <= INBOX_HIGH_WATER, `${queuedWhileBusy} calls were posted while the reactor served none`);
 });
 
 test('a thread whose served reactor never loaded the package gets ReactorGoneError at once', (t) => {

@@ -959,6 +959,134 @@ static void TestReactorPostDrain() {
               senders, per, (unsigned long long)drains, (unsigned long long)calls, (unsigned long long)spins);
 }
 
+// Backpressure: a sender waits while the inbox is full and goes on once it
+// is drained; several flooding senders never grow the inbox past its
+// high-water mark (plus one racing post each), in order; a sender stops
+// waiting when the target waits itself, closes, or the sender must go.
+static void TestReactorBackpressure() {
+  Registry& reg = Registry::Get();
+  const uint32_t hwm = Reactor::kHighWaterMessages;
+  auto fill = [](Reactor& r, uint32_t n) {
+    for (uint32_t q = 0; q < n; ++q) CHECK(r.Post(Message{MessageKind::kCall, 0, q, 0, IdFrame(q)}));
+  };
+  auto waiter = [&](uint32_t sender, Reactor& target, std::atomic<bool>& done,
+                    std::function<bool()> alive = [] { return true; }) {
+    return std::thread([&, sender, alive] {
+      AwaitRoom(sender, target, alive);
+      done.store(true);
+    });
+  };
+  auto eventually = [](std::atomic<bool>& flag) {
+    auto until = std::chrono::steady_clock::now() + 10s;
+    while (!flag.load() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(1ms);
+    return flag.load();
+  };
+
+  // Full by count: the sender waits until a drain.
+  Loop l(4000);
+  fill(*l.reactor, hwm - 1);
+  CHECK(!l.reactor->Full());
+  fill(*l.reactor, 1);
+  CHECK(l.reactor->Full());
+  std::atomic<bool> done{false};
+  std::thread t = waiter(4100, *l.reactor, done);
+  std::this_thread::sleep_for(30ms);
+  CHECK_MSG(!done.load(), "a sender went on while the inbox was full");
+  std::deque<Message> batch;
+  bool sig = false;
+  l.reactor->Drain(&batch, &sig);
+  CHECK_EQ(batch.size(), size_t{hwm});
+  CHECK_MSG(eventually(done), "a drain did not wake the waiting sender");
+  t.join();
+
+  // Full by bytes: one big message fills it; a drain empties it.
+  Loop lb(4001);
+  CHECK(lb.reactor->Post(Message{MessageKind::kCall, 0, 0, 0, IdFrame(0, Reactor::kHighWaterBytes)}));
+  CHECK(lb.reactor->Full());
+  batch.clear();
+  lb.reactor->Drain(&batch, &sig);
+  CHECK(!lb.reactor->Full());
+
+  // The target waits itself (a blocking call, or for room elsewhere): no wait.
+  fill(*l.reactor, hwm);
+  bool dl = false;
+  auto parked = reg.OpenCall(4000, 4200, 0, &dl);
+  CHECK(parked != nullptr);
+  done = false;
+  t = waiter(4101, *l.reactor, done);
+  CHECK_MSG(eventually(done), "a sender waited on a parked reactor");
+  t.join();
+  reg.CloseCall(parked);
+  // ... or starts to wait while the sender waits: the sender goes on.
+  done = false;
+  t = waiter(4101, *l.reactor, done);
+  std::this_thread::sleep_for(20ms);
+  CHECK(!done.load());
+  parked = reg.OpenCall(4000, 4200, 0, &dl);
+  CHECK_MSG(eventually(done), "a sender kept waiting once its target parked");
+  t.join();
+  reg.CloseCall(parked);
+  // Two threads whose inboxes are full never wait on each other.
+  Loop l2(4002);
+  fill(*l2.reactor, hwm);
+  CHECK(reg.BeginRoomWait(4002, 4000));
+  CHECK(!reg.BeginRoomWait(4000, 4002));
+  CHECK(!reg.MayKeepWaitingForRoom(4002));
+  reg.EndRoomWait(4002);
+  CHECK(reg.MayKeepWaitingForRoom(4002));
+
+  // The sender's thread must go (terminating), or the target closes.
+  done = false;
+  std::atomic<bool> alive{true};
+  t = waiter(4103, *l.reactor, done, [&] { return alive.load(); });
+  std::this_thread::sleep_for(10ms);
+  CHECK(!done.load());
+  alive = false;
+  CHECK_MSG(eventually(done), "a terminating sender kept waiting");
+  t.join();
+  done = false;
+  t = waiter(4104, *l.reactor, done);
+  std::this_thread::sleep_for(10ms);
+  CHECK(!done.load());
+  l.reactor->Close();
+  CHECK_MSG(eventually(done), "a sender kept waiting on a closed reactor");
+  t.join();
+
+  // Flooding senders against a slow reactor: bounded batches, in order.
+  const int senders = 4;
+  const uint32_t per = 30000 * g_scale;
+  Loop lf(4003);
+  std::vector<std::thread> ts;
+  for (int s = 0; s < senders; ++s) {
+    ts.emplace_back([&, s] {
+      for (uint32_t q = 0; q < per; ++q) {
+        if (lf.reactor->Full()) AwaitRoom(4300 + s, *lf.reactor, [] { return true; });
+        CHECK(lf.reactor->Post(Message{MessageKind::kCall, uint32_t(s), q, 0, IdFrame(q)}));
+      }
+    });
+  }
+  std::vector<uint32_t> next(senders, 0);
+  size_t largest = 0;
+  uint64_t total = 0;
+  auto until = std::chrono::steady_clock::now() + 60s;
+  while (total < uint64_t(senders) * per) {
+    CHECK_MSG(std::chrono::steady_clock::now() < until, "backpressure: lost messages");
+    std::this_thread::sleep_for(2ms);  // a reactor slower than its senders
+    batch.clear();
+    lf.reactor->Drain(&batch, &sig);
+    largest = std::max(largest, batch.size());
+    for (auto& m : batch) {
+      CHECK_EQ(m.ref, next[m.status]);
+      ++next[m.status];
+      ++total;
+    }
+  }
+  for (auto& th : ts) th.join();
+  CHECK_MSG(largest <= hwm + senders, "largest batch " + std::to_string(largest));
+  std::printf("  Reactor backpressure: %d senders x %u calls; largest batch %zu (high-water mark %u)\n",
+              senders, per, largest, hwm);
+}
+
 // Registry maps hammered from many threads (FindPool/FindReactor keep
 // entries alive after removal).
 static void TestRegistryMaps() {
@@ -1007,6 +1135,7 @@ int main(int argc, char** argv) {
       {"pool_max_queue", TestPoolMaxQueue},
       {"reply_slot", TestReplySlot},
       {"reactor_post_drain", TestReactorPostDrain},
+      {"reactor_backpressure", TestReactorBackpressure},
       {"registry_maps", TestRegistryMaps},
       {"registry_cycle", TestRegistryCycle},
       {"registry_wake_all", TestRegistryWakeAll},  // sticky: last

@@ -71,6 +71,14 @@ export const fireCalls = threadable(function fireCalls(record: (i: number) => vo
   return n;
 });
 
+/** In a thread: calls `record(when)` on the reactor as fast as it can, for `ms`. */
+export const floodFor = threadable(function floodFor(record: (postedAt: number) => void, ms: number): number {
+  const end = Date.now() + ms;
+  let n = 0;
+  for (let now = Date.now(); now < end; now = Date.now(), n++) reactor.callFromThread(record, now);
+  return n;
+});
+
 /**
  * In a thread: a callFromThread whose function the reactor must import
  * first, then one through a reactor callable, then the task's result.
