@@ -209,7 +209,7 @@ uint32_t Pool::AddThread() {
 }
 
 std::vector<double> Pool::RemoveThread(uint32_t thread_id, bool* attached,
-                                       uint32_t* requeued) {
+                                       uint32_t* requeued, uint32_t* reactor) {
   std::vector<double> died;
   std::vector<Message> results;  // held back by the thread: posted below
   *attached = false;
@@ -226,6 +226,7 @@ std::vector<double> Pool::RemoveThread(uint32_t thread_id, bool* attached,
   bool running_found = false;
   std::vector<Task> back;
   uint32_t sender = it->second.reactor ? it->second.reactor->id() : 0;
+  if (reactor) *reactor = sender;
   std::vector<std::pair<double, Held*>> finished;
   for (auto& [id, h] : order) {
     if (h->finished) {

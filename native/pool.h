@@ -153,9 +153,11 @@ class Pool {
   // big to keep a copy of, cannot be re-run and counts as died; so does a
   // task whose load was cut short by a death twice (its module may be
   // what kills threads), and a task whose caller cancelled it. *attached: false if the thread died while
-  // starting.
+  // starting. *reactor (if asked): the id of the thread's reactor, which
+  // is the sender of its messages to the owner (0 if it never attached).
   uint32_t AddThread();
-  std::vector<double> RemoveThread(uint32_t thread_id, bool* attached, uint32_t* requeued);
+  std::vector<double> RemoveThread(uint32_t thread_id, bool* attached, uint32_t* requeued,
+                                   uint32_t* reactor = nullptr);
   // Pool thread: a task it took is now running asynchronously.
   void MarkStarted(uint32_t thread_id, double task_id);
   // Pool thread: the task it starts next waits for its function to load

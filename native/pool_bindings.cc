@@ -141,8 +141,9 @@ Napi::Value PoolAddThread(const Napi::CallbackInfo& info) {
 // poolRemoveThread(id, threadId) -> { died: ids of the tasks that died
 // with the thread, requeued: how many it had not started (back in the
 // queue), attached: whether it ever attached (false: died while
-// starting) }. Owner thread, once the thread has exited; an empty result
-// once the pool is gone.
+// starting), reactor: its reactor's id, the sender of its messages (0 if
+// it never attached) }. Owner thread, once the thread has exited; an
+// empty result once the pool is gone.
 Napi::Value PoolRemoveThread(const Napi::CallbackInfo& info) {
   Args args(info);
   auto pool = args.PoolIfAny(0);
@@ -151,12 +152,14 @@ Napi::Value PoolRemoveThread(const Napi::CallbackInfo& info) {
   Napi::Env env = args.env();
   bool attached = false;
   uint32_t requeued = 0;
+  uint32_t reactor = 0;
   std::vector<double> died;
-  if (pool) died = pool->RemoveThread(thread_id, &attached, &requeued);
+  if (pool) died = pool->RemoveThread(thread_id, &attached, &requeued, &reactor);
   Napi::Object out = Napi::Object::New(env);
   out.Set("died", IdArray(env, died));
   out.Set("requeued", requeued);
   out.Set("attached", attached);
+  out.Set("reactor", reactor);
   return out;
 }
 

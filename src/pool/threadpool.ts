@@ -99,6 +99,7 @@ export class ThreadPool extends EventEmitter {
     const threads = this.#threads = new PoolThreads({
       poolId, options: this.#options, owner: this.#thread.core.id, hooks, tasks: this.#tasks,
       startThread: collaborators?.startThread ?? startWorker, report,
+      afterSender: (sender, run) => this.#thread.core.afterSender(sender, run),
     });
     this.#timers = new TaskTimers({
       poolId, clock, tasks: this.#tasks, cancelGrace: this.#options.cancelGrace,
@@ -174,10 +175,14 @@ export class ThreadPool extends EventEmitter {
     for (const id of native.poolStop(this.#poolId, drain)) {
       this.#tasks.settle(id, false, new PoolStoppedError('the task was still queued when stop() was called'));
     }
+    const core = this.#thread.core;
     this.#stopped = this.#threads.join().then(() => {
       // A thread's last results can still be in the inbox when its exit
-      // event arrives: deliver them before the pool's sink goes away.
-      this.#thread.core.drainNow();
+      // event arrives, or wait behind a call of its whose function loads:
+      // deliver them before the pool's sink goes away.
+      core.drainNow();
+      return core.whenNothingHeldBack();
+    }).then(() => {
       for (const id of this.#tasks.open()) {
         this.#tasks.settle(id, false, new PoolStoppedError('the pool stopped before the task settled'));
       }

@@ -29,6 +29,11 @@ export interface ThreadsContext {
   readonly startThread: ThreadStarter;
   /** Where an error no caller receives goes (the pool's 'error' listeners, else stderr). */
   report(error: unknown, context: string): void;
+  /**
+   * Runs `run` once the owner has handled every message the thread whose
+   * reactor is `sender` sent (ReactorCore.afterSender).
+   */
+  afterSender(sender: number, run: () => void): void;
 }
 
 interface ThreadHandle {
@@ -54,6 +59,8 @@ export class PoolThreads {
    */
   #startFailures = 0;
   #died = 0;
+  /** Exited threads whose tasks are not settled yet (behind their last messages). */
+  #exitsPending = 0;
   #onAllExited: (() => void) | undefined;
 
   constructor(ctx: ThreadsContext) {
@@ -101,7 +108,7 @@ export class PoolThreads {
     for (const t of this.#threads.values()) t.thread.ref();
     return new Promise<void>((resolve) => {
       this.#onAllExited = resolve;
-      if (this.#threads.size === 0) resolve();
+      this.#maybeAllExited();
     });
   }
 
@@ -154,10 +161,11 @@ export class PoolThreads {
   }
 
   #exited(handle: ThreadHandle, code: number): void {
-    const { poolId, tasks, options } = this.#ctx;
+    const { poolId, options } = this.#ctx;
     this.#threads.delete(handle.threadId);
-    // Tasks it took but never started are back in the queue; these died with it.
-    const { died: held, attached, requeued } = native.poolRemoveThread(poolId, handle.threadId);
+    // Tasks it took but never started are back in the queue (for its
+    // siblings, at once); these died with it.
+    const { died: held, attached, requeued, reactor } = native.poolRemoveThread(poolId, handle.threadId);
     if (attached) {
       this.#startFailures = 0;
     } else if (++this.#startFailures >= MAX_START_FAILURES) {
@@ -168,26 +176,43 @@ export class PoolThreads {
     if (held.length > 0 || requeued > 0 || code !== 0 || handle.error !== undefined || handle.terminatedBecause) {
       this.#died++;
     }
+    if (this.#joined) {
+      // Drained work still queued needs a thread even now.
+      if (this.#draining && this.#threads.size === 0 && native.poolCounts(poolId).queued > 0) this.add();
+    } else {
+      // Replace it if work waits (its untouched tasks were re-queued) or the
+      // pool is below its floor, unless threads keep dying while starting.
+      const queued = native.poolCounts(poolId).queued;
+      const floor = this.#startFailures < MAX_START_FAILURES ? options.min : 0;
+      if (this.#started && this.#threads.size < Math.min(options.max, Math.max(floor, queued))) this.add();
+    }
+    // Its last calls and results may still wait here behind a call of its
+    // whose function loads: its dead tasks are settled (and the callables
+    // they carried released) only after those ran.
+    this.#exitsPending++;
+    this.#ctx.afterSender(reactor, () => {
+      this.#exitsPending--;
+      this.#settleDead(handle, code, held, attached);
+      this.#maybeAllExited();
+    });
+  }
+
+  /** The tasks that died with an exited thread, or its death, reported. */
+  #settleDead(handle: ThreadHandle, code: number, held: number[], attached: boolean): void {
     if (held.length > 0) {
       const why = handle.terminatedBecause ?? (handle.error !== undefined ? 'an uncaught error' : `exit code ${code}`);
       for (const id of held) {
-        tasks.settle(id, false, new ThreadDiedError(
+        this.#ctx.tasks.settle(id, false, new ThreadDiedError(
           `the thread running the task exited (${why}) before the task settled`, code, handle.error));
       }
     } else if (handle.error !== undefined && attached && !handle.terminatedBecause) {
       // (One that died while starting is reported through the tasks it fails.)
       this.#ctx.report(new ThreadDiedError('an idle pool thread died', code, handle.error), 'a pool thread');
     }
-    if (this.#joined) {
-      // Drained work still queued needs a thread even now.
-      if (this.#draining && this.#threads.size === 0 && native.poolCounts(poolId).queued > 0) this.add();
-      if (this.#threads.size === 0) this.#onAllExited?.();
-      return;
-    }
-    // Replace it if work waits (its untouched tasks were re-queued) or the
-    // pool is below its floor, unless threads keep dying while starting.
-    const queued = native.poolCounts(poolId).queued;
-    const floor = this.#startFailures < MAX_START_FAILURES ? options.min : 0;
-    if (this.#started && this.#threads.size < Math.min(options.max, Math.max(floor, queued))) this.add();
+  }
+
+  /** stop(): every thread has exited, and what died with them is settled. */
+  #maybeAllExited(): void {
+    if (this.#joined && this.#threads.size === 0 && this.#exitsPending === 0) this.#onAllExited?.();
   }
 }

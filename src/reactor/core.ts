@@ -40,6 +40,17 @@ export interface CoreHandlers {
 const CONVERSE_SPIN_NS = 15_000;
 const CONVERSE_MAX_MS = 2;
 
+/**
+ * How long what waits behind a sender's loading call (afterSender,
+ * whenNothingHeldBack) waits at most: a module whose top-level await never
+ * settles must not keep a thread's exit, or stop(), waiting for ever. Long
+ * enough for any real import.
+ */
+const HELD_BACK_MAX_WAIT_MS = 10_000;
+
+/** What waits in a sender's FIFO: its messages, and work to run after them. */
+type HeldBack = InboxMessage | (() => void);
+
 export class ReactorCore {
   /** This thread's reactor id (the native registry's). */
   readonly id: number;
@@ -51,7 +62,9 @@ export class ReactorCore {
    * then its task results) is handled in the order it was sent (DESIGN.md
    * section 1), while other senders go on.
    */
-  readonly #heldBack = new Map<number, InboxMessage[]>();
+  readonly #heldBack = new Map<number, HeldBack[]>();
+  /** Waiting for the moment no sender is held back (whenNothingHeldBack). */
+  #onNothingHeldBack: (() => void)[] = [];
   #inflight = 0;
   #converseHitRate = 0.5;
   #converseUntil = 0;
@@ -70,6 +83,47 @@ export class ReactorCore {
   drainNow(): void {
     const [batch, transfers, work] = native.drain();
     this.#deliver(batch, transfers, work);
+  }
+
+  /**
+   * Runs `run` once every message `sender` sent so far has been handled:
+   * now, or, while a call of the sender's waits for its function to load,
+   * behind that call and the messages held back with it (at most
+   * HELD_BACK_MAX_WAIT_MS later). A pool uses it when one of its threads
+   * exits, so the thread's last calls and results are handled before the
+   * tasks it held are declared dead and their callables released.
+   */
+  afterSender(sender: number, run: () => void): void {
+    const queue = this.#heldBack.get(sender);
+    if (!queue) {
+      run();
+      return;
+    }
+    let ran = false;
+    const once = (): void => {
+      if (ran) return;
+      ran = true;
+      clearTimeout(timer);
+      run();
+    };
+    const timer = setTimeout(once, HELD_BACK_MAX_WAIT_MS);
+    timer.unref();
+    queue.push(once);
+  }
+
+  /**
+   * Resolves once no sender's messages are held back behind a loading
+   * call (at once if none is; at most HELD_BACK_MAX_WAIT_MS later): so a
+   * pool's stop() settles what is left only after its threads' last
+   * results were delivered.
+   */
+  whenNothingHeldBack(): Promise<void> {
+    if (this.#heldBack.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, HELD_BACK_MAX_WAIT_MS);
+      timer.unref();
+      this.#onNothingHeldBack.push(() => { clearTimeout(timer); resolve(); });
+    });
   }
 
   addSink(poolId: number, sink: ResultSink): void {
@@ -123,6 +177,10 @@ export class ReactorCore {
       queue.push(m);
       return;
     }
+    this.#handle(m);
+  }
+
+  #handle(m: InboxMessage): void {
     try {
       switch (m.kind) {
         case MessageKind.Call: {
@@ -149,8 +207,22 @@ export class ReactorCore {
     const resume = (): void => {
       const queue = this.#heldBack.get(sender)!;
       this.#heldBack.delete(sender);
-      // In order; a later call that must load in turn holds the rest again.
-      for (const m of queue) this.#dispatch(m);
+      // In order; a later call that must load in turn holds the rest again
+      // (and what waits after the sender's messages waits behind it).
+      for (const [i, item] of queue.entries()) {
+        const again = this.#heldBack.get(sender);
+        if (again) {
+          again.unshift(...queue.slice(i));
+          return;
+        }
+        if (typeof item === 'function') item();
+        else this.#handle(item);
+      }
+      if (this.#heldBack.size === 0 && this.#onNothingHeldBack.length > 0) {
+        const waiting = this.#onNothingHeldBack;
+        this.#onNothingHeldBack = [];
+        for (const w of waiting) w();
+      }
     };
     // The call reports its own failure; either way the sender goes on.
     void until.then(resume, resume);

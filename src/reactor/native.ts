@@ -33,9 +33,11 @@ export interface NativeBinding {
   poolAddThread(poolId: number): number;
   /**
    * A thread exited: the tasks that died with it, how many it had not
-   * started (re-queued), and whether it ever attached (false: it died while starting).
+   * started (re-queued), whether it ever attached (false: it died while
+   * starting), and its reactor's id (the sender of its messages; 0 if it
+   * never attached).
    */
-  poolRemoveThread(poolId: number, threadId: number): { died: number[]; requeued: number; attached: boolean };
+  poolRemoveThread(poolId: number, threadId: number): { died: number[]; requeued: number; attached: boolean; reactor: number };
   /** The task went async in its thread (it counts as started if the thread dies). */
   poolTaskStarted(poolId: number, threadId: number, taskId: number): void;
   /** The task this thread starts next waits for its function to load (or, false, runs now). */

@@ -89,6 +89,20 @@ export const callsThatLoadFirst = threadable(function callsThatLoadFirst(record:
   return 'the result';
 });
 
+/**
+ * In a thread: a callFromThread whose function takes 300 ms to load on the
+ * reactor (`query` makes it a fresh load), then one through a reactor
+ * callable; then the task ends: returns, or, with `exitCode`, ends its
+ * thread with the task still running.
+ */
+export const callsThenEnds = threadable(function callsThenEnds(
+  record: (s: string) => void, query: string, exitCode?: number): string {
+  reactor.callFromThread(fromModule<(s: string) => void>(`./slow-log.mjs?${query}`, 'logSlowly'), 'first, loaded on the reactor');
+  reactor.callFromThread(record, 'second');
+  if (exitCode !== undefined) process.exit(exitCode);
+  return 'the result';
+});
+
 /** In a thread: calls a reactor callable found anywhere in its argument. */
 export const callNested = threadable(function callNested(arg: { list: [(x: number) => number]; deep: { f: (x: number) => number } }): number[] {
   return [arg.list[0](1), arg.deep.f(2)];

@@ -1,0 +1,39 @@
+// What a thread sent before its task ended is handled before the task
+// ends for its caller, even when the first of it waits for its function
+// to load on the reactor: when the thread dies under the task, and when
+// the pool stops right after the task finished.
+import test from 'ava';
+import { deferToThreadPool, PoolStoppedError, reactor, ThreadDiedError, ThreadPool } from 'reactor-threads';
+import { callsThenEnds } from './_fixtures/bridge-tasks.cjs';
+import { waitFor } from './_helpers/wait.js';
+
+function reactorLog(): string[] {
+  const log: string[] = [];
+  (globalThis as { reactorLog?: string[] }).reactorLog = log;
+  return log;
+}
+
+test.serial('a thread that dies under its task still has its last calls run, before the task rejects', async (t) => {
+  const log = reactorLog();
+  const pool = new ThreadPool({ maxThreads: 1 });
+  pool.start();
+  const outcome = deferToThreadPool(reactor, pool, callsThenEnds, (s: string) => { log.push(s); }, 'dies', 7)
+    .then(() => 'fulfilled', (e: unknown) => (e instanceof ThreadDiedError ? `ThreadDiedError ${e.exitCode}` : String(e)));
+  log.push(await outcome);
+  t.deepEqual(log, ['first, loaded on the reactor', 'second', 'ThreadDiedError 7']);
+  await pool.stop();
+});
+
+test.serial('a task that finished before stop() keeps its result, though it waits behind a call that loads', async (t) => {
+  const log = reactorLog();
+  const pool = new ThreadPool({ maxThreads: 1 });
+  pool.start();
+  const outcome = deferToThreadPool(reactor, pool, callsThenEnds, (s: string) => { log.push(s); }, 'stops')
+    .then((v: string) => v, (e: unknown) => (e instanceof PoolStoppedError ? 'PoolStoppedError' : String(e)));
+  // The thread is done with the task; its result waits behind the first call.
+  t.true(await waitFor(() => pool.stats().completed === 1), 'the thread finished the task');
+  t.deepEqual(log, [], 'the first call is still loading');
+  await pool.stop();
+  log.push(await outcome);
+  t.deepEqual(log, ['first, loaded on the reactor', 'second', 'the result']);
+});
