@@ -290,6 +290,22 @@ test('queueTimeout withdraws a task still queued; it never reaches a thread', as
   busy.single();
 });
 
+test('a task that settles drops its queue and run timers at once', async (t) => {
+  const { pool, threads, clock } = fakePool({ maxThreads: 1 });
+  pool.start();
+  const call = new Outcomes('the task with both timeouts');
+  const id = pool[kSubmit](add, [1, 2], call.sink);
+  pool[kTimeouts](id, 60_000, 60_000);
+  t.is(clock.pending, 2, 'a queue timer and a run watch');
+  const thread = threads.last.attach();
+  const [task] = thread.takeTasks();
+  thread.complete(task!.id, 3);
+  t.deepEqual(await call.first(), [true, 3]);
+  t.is(clock.pending, 0, 'no timer waits a minute for a task that is over');
+  await stopAll(pool, threads);
+  call.single();
+});
+
 test('stop() rejects queued work at once, lets running work finish, and resolves once every thread has exited', async (t) => {
   const { pool, threads } = fakePool({ maxThreads: 1 });
   const running = new Outcomes('the running task');

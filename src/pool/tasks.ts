@@ -23,15 +23,18 @@ export type TaskTableThread = Pick<ThreadRuntime, 'core' | 'callables' | 'values
 
 export class TaskTable {
   readonly #thread: TaskTableThread;
-  readonly #onSettle: () => void;
+  readonly #onSettle: (id: number) => void;
   /** Tasks whose caller has no answer yet. */
   readonly #sinks = new Map<number, TaskSink>();
   /** Reactor callables handed to a task, released when its thread is done with it. */
   readonly #handles = new Map<number, number[]>();
   #withdrawn = 0;
 
-  /** `onSettle` runs before each settle: a task left the queue or its thread (the pool announces room). */
-  constructor(thread: TaskTableThread, onSettle: () => void) {
+  /**
+   * `onSettle` runs before each settle: a task left the queue or its
+   * thread (the pool announces room, and drops the task's timers).
+   */
+  constructor(thread: TaskTableThread, onSettle: (id: number) => void) {
     this.#thread = thread;
     this.#onSettle = onSettle;
   }
@@ -61,7 +64,7 @@ export class TaskTable {
    * callable until its thread is done with it: its result, or its death.
    */
   settle(id: number, ok: boolean, value: unknown, taskOver = true): void {
-    this.#onSettle();
+    this.#onSettle(id);
     if (taskOver) {
       const handles = this.#handles.get(id);
       if (handles) {

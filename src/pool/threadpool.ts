@@ -67,7 +67,10 @@ export class ThreadPool extends EventEmitter {
   readonly #thread: ThreadRuntime = thisThread();
   readonly #options: ResolvedOptions;
   readonly #poolId: number;
-  readonly #tasks = new TaskTable(this.#thread, () => { if (this.#full) this.#announceRoom(); });
+  readonly #tasks = new TaskTable(this.#thread, (id) => {
+    this.#timers.forget(id);
+    if (this.#full) this.#announceRoom();
+  });
   readonly #threads: PoolThreads;
   readonly #timers: TaskTimers;
   readonly #starvation: StarvationWatch;

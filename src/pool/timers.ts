@@ -27,9 +27,31 @@ const TAKEN_POLL_MS = 10;
 
 export class TaskTimers {
   readonly #ctx: TimersContext;
+  /**
+   * The armed queue and run timers of each watched task, cleared when the
+   * task settles (forget()): a pool that runs a million tasks a minute
+   * with a one-minute queueTimeout must not keep a million timers.
+   */
+  readonly #armed = new Map<number, { queue?: unknown; run?: unknown }>();
 
   constructor(ctx: TimersContext) {
     this.#ctx = ctx;
+  }
+
+  /** Task `taskId` settled: its timeouts are moot. */
+  forget(taskId: number): void {
+    const armed = this.#armed.get(taskId);
+    if (!armed) return;
+    this.#armed.delete(taskId);
+    const { clock } = this.#ctx;
+    if (armed.queue !== undefined) clock.clearTimeout(armed.queue);
+    if (armed.run !== undefined) clock.clearTimeout(armed.run);
+  }
+
+  #arm(taskId: number): { queue?: unknown; run?: unknown } {
+    let armed = this.#armed.get(taskId);
+    if (!armed) this.#armed.set(taskId, armed = {});
+    return armed;
   }
 
   /**
@@ -62,7 +84,9 @@ export class TaskTimers {
 
   #watchQueue(taskId: number, queueTimeout: number): void {
     const { poolId, clock, tasks } = this.#ctx;
-    clock.setTimeout(() => {
+    const armed = this.#arm(taskId);
+    armed.queue = clock.setTimeout(() => {
+      armed.queue = undefined;
       if (!this.#ctx.gone() && tasks.has(taskId) && native.poolCancel(poolId, taskId, true) === 1) {
         tasks.withdraw(taskId, new TaskTimeoutError('queue', queueTimeout));
       }
@@ -74,11 +98,13 @@ export class TaskTimers {
     // The take this deadline counts from (native ms), and the deadline on `clock`.
     let takenAt = 0;
     let deadline = 0;
+    const armed = this.#arm(taskId);
     const check = (): void => {
+      armed.run = undefined;
       if (this.#ctx.gone() || !tasks.has(taskId)) return;
       const t = native.poolTakenAt(poolId, taskId);
       // Still queued: look again soon; the clock starts when a thread takes it.
-      if (t === 0) { clock.setTimeout(check, Math.min(runTimeout, TAKEN_POLL_MS)); return; }
+      if (t === 0) { armed.run = clock.setTimeout(check, Math.min(runTimeout, TAKEN_POLL_MS)); return; }
       if (t !== takenAt) {
         // Taken (anew) native.now() - t ms ago: the deadline is that far back
         // from now on `clock`, plus runTimeout.
@@ -86,10 +112,10 @@ export class TaskTimers {
         deadline = clock.now() - (native.now() - t) + runTimeout;
       }
       const left = deadline - clock.now();
-      if (left > 0) { clock.setTimeout(check, Math.ceil(left)); return; }
+      if (left > 0) { armed.run = clock.setTimeout(check, Math.ceil(left)); return; }
       this.cancel(taskId, new TaskTimeoutError('run', runTimeout));
     };
-    clock.setTimeout(check, Math.min(runTimeout, TAKEN_POLL_MS));
+    armed.run = clock.setTimeout(check, Math.min(runTimeout, TAKEN_POLL_MS));
   }
 
   #terminateIfStillRunning(taskId: number, threadId: number): void {

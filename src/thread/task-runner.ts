@@ -48,7 +48,7 @@ export class TaskRunner {
   /** The task that starts next, while its function loads. */
   #awaitingLoad: TaskMessage | undefined;
   /** Tasks running asynchronously (their Promise not settled yet). */
-  #inflight = 0;
+  readonly #inflight = new Set<number>();
   /**
    * Cancellation. A task gets an AbortController only when it asks for its
    * signal (currentTask()); a cancel that arrives before it asks is kept in
@@ -64,7 +64,7 @@ export class TaskRunner {
 
   /** Tasks this thread holds: running asynchronously, or taken and not started. */
   get holding(): number {
-    return this.#inflight + this.#notStarted.size;
+    return this.#inflight.size + this.#notStarted.size;
   }
 
   /** A batch the thread took: started in order, now or behind a load. */
@@ -111,7 +111,9 @@ export class TaskRunner {
     }
     const c = this.#controllers.get(taskId);
     if (c) c.abort(new CancelledError());
-    else this.#cancelled.add(taskId);
+    // Kept for the signal it asks for later, while it runs; a cancel that
+    // arrives after the task ended is dropped, so nothing piles up.
+    else if (this.#inflight.has(taskId) || this.#running === taskId) this.#cancelled.add(taskId);
   }
 
   /**
@@ -170,12 +172,12 @@ export class TaskRunner {
       this.#succeed(t.taskId, result);
       return;
     }
-    this.#inflight++;
+    this.#inflight.add(t.taskId);
     // Started: if this thread dies now, the task must not run again elsewhere.
     native.poolTaskStarted(this.#s.poolId, this.#s.threadId, t.taskId);
     Promise.resolve(result).then(
-      (v) => { this.#inflight--; this.#succeed(t.taskId, v); this.#s.onRoom(); },
-      (e: unknown) => { this.#inflight--; this.#fail(t.taskId, e, t.fnId); this.#s.onRoom(); });
+      (v) => { this.#inflight.delete(t.taskId); this.#succeed(t.taskId, v); this.#s.onRoom(); },
+      (e: unknown) => { this.#inflight.delete(t.taskId); this.#fail(t.taskId, e, t.fnId); this.#s.onRoom(); });
   }
 
   #load(fnId: number): Promise<Function> {
