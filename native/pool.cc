@@ -297,6 +297,9 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
                       std::vector<Task>* out) {
   uint64_t spin_until = spin_ns ? MonotonicNs() + spin_ns : 0;
   bool spinning = false;
+  // The records of the tasks taken that keep a copy of their bytes; the
+  // copies are made after mu_ is released (see Held::bytes).
+  std::vector<std::pair<Held*, const std::vector<uint8_t>*>> keep;
   for (;;) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -319,11 +322,13 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
         size_t share = (source.size() + live - 1) / live;
         size_t n = std::min<size_t>({source.size(), share, max});
         uint64_t now = MonotonicNs();
+        out->reserve(out->size() + n);
+        keep.reserve(n);
         for (size_t i = 0; i < n; ++i) {
-          Task t = std::move(source.front());
+          Task& t = out->emplace_back(std::move(source.front()));
           source.pop_front();
           times_.queue_wait.Record(now - t.enqueued_ns);
-          Held h;
+          Held& h = rec.held[t.id];
           h.taken_ns = now;
           h.seq = next_seq_++;
           h.fn_id = t.fn_id;
@@ -332,33 +337,39 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
           h.lost_while_loading = t.lost_while_loading;
           if (t.frame.transfers.empty() && t.frame.bytes.size() <= kKeepBytesUpTo) {
             h.rerunnable = true;
-            h.bytes = t.frame.bytes;
+            // out was reserved: &t stays valid while it is filled.
+            keep.emplace_back(&h, &t.frame.bytes);
           }
-          rec.held.emplace(t.id, std::move(h));
-          out->push_back(std::move(t));
         }
         queued_approx_.store(static_cast<uint32_t>(queue_.size()),
                              std::memory_order_relaxed);
         StopWaitingLocked(thread_id, rec);
-        return TakeResult::kTasks;
-      }
-      if (stopping_) return TakeResult::kStopping;
-      if (rec.held.empty() && !rec.retiring && LiveLocked() > max_) {
-        rec.retiring = true;
-        StopWaitingLocked(thread_id, rec);
-        return TakeResult::kRetire;
-      }
-      if (spin_until == 0 || MonotonicNs() >= spin_until) {
-        // Registered under the same lock that Push() takes: a task pushed
-        // after this point finds the thread in waiting_ and wakes it.
-        if (!rec.waiting && !rec.retiring) {
-          rec.waiting = true;
-          waiting_.push_back(thread_id);
+      } else {
+        if (stopping_) return TakeResult::kStopping;
+        if (rec.held.empty() && !rec.retiring && LiveLocked() > max_) {
+          rec.retiring = true;
+          StopWaitingLocked(thread_id, rec);
+          return TakeResult::kRetire;
         }
-        return TakeResult::kNone;
+        if (spin_until == 0 || MonotonicNs() >= spin_until) {
+          // Registered under the same lock that Push() takes: a task pushed
+          // after this point finds the thread in waiting_ and wakes it.
+          if (!rec.waiting && !rec.retiring) {
+            rec.waiting = true;
+            waiting_.push_back(thread_id);
+          }
+          return TakeResult::kNone;
+        }
+        ++spinning_;  // Push() counts it as about to take work
+        spinning = true;
       }
-      ++spinning_;  // Push() counts it as about to take work
-      spinning = true;
+    }
+    if (!spinning) {
+      // Taken. The copies that let a task re-run if this thread dies are
+      // made here, off the lock that the owner's Push() and the siblings
+      // wait on.
+      for (auto& [held, bytes] : keep) held->bytes = *bytes;
+      return TakeResult::kTasks;
     }
     // Spin outside the lock on the atomic count, so the owner's Push()
     // never contends with a spinner.
@@ -372,6 +383,9 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
 bool Pool::Complete(uint32_t thread_id, double task_id, uint32_t status,
                     Frame&& result, bool hold_result) {
   uint32_t sender = 0;
+  // The ended task's record, freed (with its copy of the bytes) after
+  // mu_ is released, off the lock that Push() and Take() wait on.
+  decltype(ThreadRecord::held)::node_type ended;
   {
     std::lock_guard<std::mutex> lock(mu_);
     bool kept = false;
@@ -391,7 +405,7 @@ bool Pool::Complete(uint32_t thread_id, double task_id, uint32_t status,
           h.finish_seq = next_seq_++;
           kept = true;
         } else {
-          it->second.held.erase(held);
+          ended = it->second.held.extract(held);
         }
       }
     }

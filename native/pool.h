@@ -240,7 +240,13 @@ class Pool {
     uint64_t finish_seq = 0;     // when finished: the order results leave
     uint32_t lost_while_loading = 0;
     bool rerunnable = false;     // its bytes are kept below
-    std::vector<uint8_t> bytes;  // a copy, to re-queue it if its thread dies
+    // A copy, to re-queue it if its thread dies. The one field written
+    // without mu_: Take() fills it on the pool thread after releasing
+    // the lock (the copy is the costliest step of a take, and the owner's
+    // Push() and the siblings wait on that lock). Safe because nothing
+    // else reads it while the thread lives: only RemoveThread() does, once
+    // the thread has exited; the owner's other calls read other fields.
+    std::vector<uint8_t> bytes;
     uint64_t enqueued_ns;
     std::string affinity;        // the task's key (Task::affinity)
   };
