@@ -4,7 +4,7 @@
 // the pool stops right after the task finished.
 import test from 'ava';
 import { deferToThreadPool, PoolStoppedError, reactor, ThreadDiedError, ThreadPool } from 'reactor-threads';
-import { callsThenEnds } from './_fixtures/bridge-tasks.cjs';
+import { callsThenEnds, callsThenExits } from './_fixtures/bridge-tasks.cjs';
 import { waitFor } from './_helpers/wait.js';
 
 function reactorLog(): string[] {
@@ -22,6 +22,27 @@ test.serial('a thread that dies under its task still has its last calls run, bef
   log.push(await outcome);
   t.deepEqual(log, ['first, loaded on the reactor', 'second', 'ThreadDiedError 7']);
   await pool.stop();
+});
+
+test.serial('calls still in the inbox when their thread\'s exit is seen run before its task rejects', async (t) => {
+  // The reactor is busy while a fresh thread starts, calls and exits, so
+  // the exit event and the wake-up for the calls are both pending when it
+  // looks (the exit event was seen first in 1 round of 10 here).
+  const rounds = 10;
+  const lost: string[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const pool = new ThreadPool({ maxThreads: 1 });
+    pool.start();
+    const order: string[] = [];
+    const outcome = deferToThreadPool(reactor, pool, callsThenExits, (i: number) => { order.push(`call ${i}`); }, 5, 7)
+      .then(() => 'fulfilled', (e: unknown) => (e instanceof ThreadDiedError ? 'ThreadDiedError' : String(e)));
+    const busyUntil = Date.now() + 300;
+    while (Date.now() < busyUntil) { /* busy */ }
+    order.push(await outcome);
+    if (order.join() !== 'call 0,call 1,call 2,call 3,call 4,ThreadDiedError') lost.push(`round ${r}: ${order.join(', ')}`);
+    await pool.stop();
+  }
+  t.deepEqual(lost, []);
 });
 
 test.serial('a task that finished before stop() keeps its result, though it waits behind a call that loads', async (t) => {

@@ -86,14 +86,19 @@ export class ReactorCore {
   }
 
   /**
-   * Runs `run` once every message `sender` sent so far has been handled:
-   * now, or, while a call of the sender's waits for its function to load,
+   * Runs `run` once every message `sender` sent so far has been handled
+   * (those still in the native inbox are delivered first): now, or, while
+   * a call of the sender's waits for its function to load,
    * behind that call and the messages held back with it (at most
    * HELD_BACK_MAX_WAIT_MS later). A pool uses it when one of its threads
    * exits, so the thread's last calls and results are handled before the
    * tasks it held are declared dead and their callables released.
    */
   afterSender(sender: number, run: () => void): void {
+    // What it sent may still be in the native inbox, its wake-up pending
+    // behind the event that brought us here (a Worker's exit arrives on
+    // its own channel): handle that first.
+    this.drainNow();
     const queue = this.#heldBack.get(sender);
     if (!queue) {
       run();

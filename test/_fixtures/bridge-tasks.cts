@@ -103,6 +103,12 @@ export const callsThenEnds = threadable(function callsThenEnds(
   return 'the result';
 });
 
+/** In a thread: `n` calls through a reactor callable, then the thread ends under the task. */
+export const callsThenExits = threadable(function callsThenExits(record: (i: number) => void, n: number, exitCode: number): never {
+  for (let i = 0; i < n; i++) reactor.callFromThread(record, i);
+  process.exit(exitCode);
+});
+
 /** In a thread: calls a reactor callable found anywhere in its argument. */
 export const callNested = threadable(function callNested(arg: { list: [(x: number) => number]; deep: { f: (x: number) => number } }): number[] {
   return [arg.list[0](1), arg.deep.f(2)];
