@@ -40,6 +40,18 @@ bool Reactor::Post(Message&& m) {
   return WakeLocked();
 }
 
+void Reactor::SetHeld(uint32_t messages, uint64_t bytes) {
+  bool fewer = messages < held_.load(std::memory_order_relaxed) ||
+               bytes < held_bytes_.load(std::memory_order_relaxed);
+  held_.store(messages, std::memory_order_release);
+  held_bytes_.store(bytes, std::memory_order_release);
+  if (!fewer) return;
+  // Under mu_: a sender between its Full() check and its wait holds it,
+  // so it is waiting by the time this notifies.
+  std::lock_guard<std::mutex> lock(mu_);
+  if (room_waiters_ > 0) room_.notify_all();
+}
+
 void Reactor::WaitForRoom(uint64_t slice_ns,
                           const std::function<bool()>& keep_waiting) {
   for (;;) {
@@ -72,6 +84,16 @@ void Reactor::Drain(std::deque<Message>* out, bool* work_signalled) {
   } else {
     for (auto& m : inbox_) out->push_back(std::move(m));
     inbox_.clear();
+  }
+  // While the owner holds messages back (SetHeld), the ones it drains now
+  // may join them: they count as held until it reports again (it does
+  // after this batch), so a sender cannot post a second inbox-full meanwhile.
+  uint32_t held = held_.load(std::memory_order_relaxed);
+  if (held > 0) {
+    held_.store(held + queued_.load(std::memory_order_relaxed), std::memory_order_release);
+    held_bytes_.store(held_bytes_.load(std::memory_order_relaxed) +
+                          queued_bytes_.load(std::memory_order_relaxed),
+                      std::memory_order_release);
   }
   queued_.store(0, std::memory_order_relaxed);
   queued_bytes_.store(0, std::memory_order_relaxed);

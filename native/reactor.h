@@ -9,6 +9,7 @@
 //
 // Threads:
 //   - Post(), SignalWork(), IsAlive(), id(), Full(): any thread.
+//   - SetHeld(): the owning JS thread.
 //   - WaitForRoom(): any thread but the owning one (a sender).
 //   - Open(), Drain(), AwaitMessage(), Ref(), Unref(), Close(),
 //     MarkClosed(): the owning JS thread only.
@@ -157,11 +158,22 @@ class Reactor {
   static constexpr uint32_t kHighWaterMessages = 16 * 1024;
   static constexpr uint64_t kHighWaterBytes = 64 * 1024 * 1024;
 
-  // Any thread, lock-free. Whether the inbox is past its high-water mark.
+  // Any thread, lock-free. Whether the inbox is past its high-water mark,
+  // counting what the owner holds back in JS (SetHeld()) as still in it.
   bool Full() const {
-    return queued_.load(std::memory_order_acquire) >= kHighWaterMessages ||
-           queued_bytes_.load(std::memory_order_acquire) >= kHighWaterBytes;
+    return queued_.load(std::memory_order_acquire) +
+                   held_.load(std::memory_order_acquire) >=
+               kHighWaterMessages ||
+           queued_bytes_.load(std::memory_order_acquire) +
+                   held_bytes_.load(std::memory_order_acquire) >=
+               kHighWaterBytes;
   }
+
+  // Owning JS thread. How many drained messages (and bytes) it still holds
+  // back, unserved, behind calls whose functions load (src/reactor/core.ts).
+  // Wakes the waiting senders when that drops. While it is not 0, Drain()
+  // adds what it drains (it may join them), until the owner reports again.
+  void SetHeld(uint32_t messages, uint64_t bytes);
 
   // A sender's thread (never the owning one: it would wait for itself).
   // Parks until the inbox is below its high-water mark (Drain() wakes it),
@@ -182,6 +194,9 @@ class Reactor {
   // inbox_.size(), and the bytes its messages hold.
   std::atomic<uint32_t> queued_{0};
   std::atomic<uint64_t> queued_bytes_{0};
+  // Written by the owning thread (SetHeld), read lock-free (Full()).
+  std::atomic<uint32_t> held_{0};
+  std::atomic<uint64_t> held_bytes_{0};
 
   std::mutex mu_;
   // Guarded by mu_:

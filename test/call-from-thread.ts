@@ -3,7 +3,7 @@
 // own result.
 import test from 'ava';
 import { deferToThread, reactor, ReactorGoneError } from 'reactor-threads';
-import { callsThatLoadFirst, fireCalls, floodFor } from './_fixtures/bridge-tasks.cjs';
+import { callsThatLoadFirst, fireCalls, floodFor, slowCallThenFlood } from './_fixtures/bridge-tasks.cjs';
 
 /** The inbox's high-water mark (native/reactor.h), as the README states it. */
 const INBOX_HIGH_WATER = 16_384;
@@ -37,6 +37,19 @@ test('a thread that floods a busy reactor waits once 16,384 of its calls are que
   const madeByThen = postedAt.filter((at) => at < busyTo).length;
   const waiting = madeByThen - servedBefore;
   t.true(waiting <= INBOX_HIGH_WATER + 1, `${waiting} calls waited in the inbox while the reactor served none`);
+});
+
+test.serial('calls held back behind one whose function loads count toward the 16,384, and all run in order', async (t) => {
+  let loadedAt = 0;
+  (globalThis as { reactorLog?: { push(s: string): void } }).reactorLog = { push: () => { loadedAt = Date.now(); } };
+  const postedAt: number[] = [];
+  const n = await deferToThread(slowCallThenFlood, (at: number) => { postedAt.push(at); }, 'flood', 1000);
+  t.is(postedAt.length, n, 'every call ran');
+  t.true(postedAt.every((at, i) => i === 0 || at >= postedAt[i - 1]!), 'in the order they were made');
+  t.true(loadedAt > 0);
+  // None of them could run before the first call's module loaded.
+  const waiting = postedAt.filter((at) => at < loadedAt).length;
+  t.true(waiting <= INBOX_HIGH_WATER + 1, `${waiting} calls waited behind the loading call`);
 });
 
 test('a thread whose served reactor never loaded the package gets ReactorGoneError at once', (t) => {

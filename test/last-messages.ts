@@ -58,3 +58,20 @@ test.serial('a task that finished before stop() keeps its result, though it wait
   log.push(await outcome);
   t.deepEqual(log, ['first, loaded on the reactor', 'second', 'the result']);
 });
+
+test.serial('stop() does not wait for another pool\'s thread whose call still loads', async (t) => {
+  const log = reactorLog();
+  const loading = new ThreadPool({ maxThreads: 1 });
+  const other = new ThreadPool({ maxThreads: 1 });
+  loading.start();
+  other.start();
+  await deferToThreadPool(reactor, other, callsThenEnds, () => undefined, 'other-warm&ms=0');
+  log.length = 0;
+  const slow = deferToThreadPool(reactor, loading, callsThenEnds, (s: string) => { log.push(s); }, 'other&ms=5000');
+  t.true(await waitFor(() => loading.stats().completed === 1), 'the thread finished the task');
+  await other.stop();
+  t.deepEqual(log, [], 'the other pool stopped while the first call still loaded');
+  t.is(await slow, 'the result');
+  t.deepEqual(log, ['first, loaded on the reactor', 'second']);
+  await loading.stop();
+});

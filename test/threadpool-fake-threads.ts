@@ -290,6 +290,18 @@ test('queueTimeout withdraws a task still queued; it never reaches a thread', as
   busy.single();
 });
 
+test('timeouts given for a task that already failed (no thread could start) arm no timer', async (t) => {
+  const { pool, threads, clock } = fakePool({ maxThreads: 1 });
+  pool.start();
+  threads.refuseNext(1000, new TypeError('invalid execArgv'));
+  const call = new Outcomes('the task no thread can run');
+  const id = pool[kSubmit](add, [1, 2], call.sink);
+  t.true(call.single()[1] instanceof ThreadDiedError, 'it failed while it was submitted');
+  pool[kTimeouts](id, 60_000, 60_000);
+  t.is(clock.pending, 0);
+  await stopAll(pool, threads);
+});
+
 test('a task that settles drops its queue and run timers at once', async (t) => {
   const { pool, threads, clock } = fakePool({ maxThreads: 1 });
   pool.start();

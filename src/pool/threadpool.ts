@@ -178,14 +178,12 @@ export class ThreadPool extends EventEmitter {
     for (const id of native.poolStop(this.#poolId, drain)) {
       this.#tasks.settle(id, false, new PoolStoppedError('the task was still queued when stop() was called'));
     }
-    const core = this.#thread.core;
     this.#stopped = this.#threads.join().then(() => {
-      // A thread's last results can still be in the inbox when its exit
-      // event arrives, or wait behind a call of its whose function loads:
+      // Each thread's exit was handled after its last messages (even those
+      // held behind a call whose function loads: PoolThreads); results
+      // that native posted for it at its exit may still be in the inbox:
       // deliver them before the pool's sink goes away.
-      core.drainNow();
-      return core.whenNothingHeldBack();
-    }).then(() => {
+      this.#thread.core.drainNow();
       for (const id of this.#tasks.open()) {
         this.#tasks.settle(id, false, new PoolStoppedError('the pool stopped before the task settled'));
       }

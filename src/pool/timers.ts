@@ -48,6 +48,11 @@ export class TaskTimers {
     if (armed.run !== undefined) clock.clearTimeout(armed.run);
   }
 
+  /** A timer of the task fired and armed nothing new: forget it once none is left. */
+  #disarmed(taskId: number, armed: { queue?: unknown; run?: unknown }): void {
+    if (armed.queue === undefined && armed.run === undefined && this.#armed.get(taskId) === armed) this.#armed.delete(taskId);
+  }
+
   #arm(taskId: number): { queue?: unknown; run?: unknown } {
     let armed = this.#armed.get(taskId);
     if (!armed) this.#armed.set(taskId, armed = {});
@@ -78,6 +83,8 @@ export class TaskTimers {
    * cancel() does. Either settles the task with a TaskTimeoutError.
    */
   watch(taskId: number, queueTimeout: number | undefined, runTimeout: number | undefined): void {
+    // Settled already (no thread could start to run it): nothing to watch.
+    if (!this.#ctx.tasks.has(taskId)) return;
     if (queueTimeout !== undefined) this.#watchQueue(taskId, queueTimeout);
     if (runTimeout !== undefined) this.#watchRun(taskId, runTimeout);
   }
@@ -87,6 +94,7 @@ export class TaskTimers {
     const armed = this.#arm(taskId);
     armed.queue = clock.setTimeout(() => {
       armed.queue = undefined;
+      this.#disarmed(taskId, armed);
       if (!this.#ctx.gone() && tasks.has(taskId) && native.poolCancel(poolId, taskId, true) === 1) {
         tasks.withdraw(taskId, new TaskTimeoutError('queue', queueTimeout));
       }
@@ -101,7 +109,7 @@ export class TaskTimers {
     const armed = this.#arm(taskId);
     const check = (): void => {
       armed.run = undefined;
-      if (this.#ctx.gone() || !tasks.has(taskId)) return;
+      if (this.#ctx.gone() || !tasks.has(taskId)) { this.#disarmed(taskId, armed); return; }
       const t = native.poolTakenAt(poolId, taskId);
       // Still queued: look again soon; the clock starts when a thread takes it.
       if (t === 0) { armed.run = clock.setTimeout(check, Math.min(runTimeout, TAKEN_POLL_MS)); return; }
@@ -113,6 +121,7 @@ export class TaskTimers {
       }
       const left = deadline - clock.now();
       if (left > 0) { armed.run = clock.setTimeout(check, Math.ceil(left)); return; }
+      this.#disarmed(taskId, armed);
       this.cancel(taskId, new TaskTimeoutError('run', runTimeout));
     };
     armed.run = clock.setTimeout(check, Math.min(runTimeout, TAKEN_POLL_MS));

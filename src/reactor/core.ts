@@ -41,10 +41,10 @@ const CONVERSE_SPIN_NS = 15_000;
 const CONVERSE_MAX_MS = 2;
 
 /**
- * How long what waits behind a sender's loading call (afterSender,
- * whenNothingHeldBack) waits at most: a module whose top-level await never
- * settles must not keep a thread's exit, or stop(), waiting for ever. Long
- * enough for any real import.
+ * How long what waits behind a sender's loading call (afterSender) waits
+ * at most: a module whose top-level await never settles must not keep a
+ * thread's exit, and so stop(), waiting for ever. Long enough for any
+ * real import.
  */
 const HELD_BACK_MAX_WAIT_MS = 10_000;
 
@@ -63,8 +63,8 @@ export class ReactorCore {
    * section 1), while other senders go on.
    */
   readonly #heldBack = new Map<number, HeldBack[]>();
-  /** Waiting for the moment no sender is held back (whenNothingHeldBack). */
-  #onNothingHeldBack: (() => void)[] = [];
+  /** Messages held back and their payload bytes, as native last heard (setHeld). */
+  #held = { messages: 0, bytes: 0, reported: 0 };
   #inflight = 0;
   #converseHitRate = 0.5;
   #converseUntil = 0;
@@ -109,26 +109,15 @@ export class ReactorCore {
       if (ran) return;
       ran = true;
       clearTimeout(timer);
+      this.release();
       run();
     };
+    // Someone waits on `run` (a pool's stop(), the tasks it settles): the
+    // loop stays alive until it ran.
+    this.hold();
     const timer = setTimeout(once, HELD_BACK_MAX_WAIT_MS);
     timer.unref();
     queue.push(once);
-  }
-
-  /**
-   * Resolves once no sender's messages are held back behind a loading
-   * call (at once if none is; at most HELD_BACK_MAX_WAIT_MS later): so a
-   * pool's stop() settles what is left only after its threads' last
-   * results were delivered.
-   */
-  whenNothingHeldBack(): Promise<void> {
-    if (this.#heldBack.size === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, HELD_BACK_MAX_WAIT_MS);
-      timer.unref();
-      this.#onNothingHeldBack.push(() => { clearTimeout(timer); resolve(); });
-    });
   }
 
   addSink(poolId: number, sink: ResultSink): void {
@@ -151,12 +140,15 @@ export class ReactorCore {
   /** The one path for a wake-up and an early drain. */
   #deliver(batch: Buffer | undefined, transfers: ArrayBuffer[] | undefined, work: boolean): void {
     let served = false;
+    // Native counted this batch as held (Reactor::Drain) if we held any.
+    const recount = this.#held.reported > 0;
     if (batch) {
       for (const m of readInbox(batch, transfers)) {
         if (m.kind === MessageKind.Call) served = true;
         this.#dispatch(m);
       }
     }
+    this.#reportHeld(recount);
     if (work) this.#handlers.takeWork?.();
     if (served && this.#converseHitRate > 0.2) {
       if (this.#converseUntil < performance.now()) this.#converseUntil = performance.now() + CONVERSE_MAX_MS;
@@ -180,9 +172,23 @@ export class ReactorCore {
     const queue = m.sender === 0 ? undefined : this.#heldBack.get(m.sender);
     if (queue) {
       queue.push(m);
+      this.#held.messages++;
+      this.#held.bytes += m.payload.length;
       return;
     }
     this.#handle(m);
+  }
+
+  /**
+   * Tells native how much is held back (once per batch, and as a held-back
+   * queue resumes): it counts toward the inbox's high-water mark, so a
+   * sender cannot flood past it while its calls wait here.
+   */
+  #reportHeld(force = false): void {
+    const held = this.#held;
+    if (!force && held.messages === held.reported) return;
+    held.reported = held.messages;
+    native.setHeld(held.messages, held.bytes);
   }
 
   #handle(m: InboxMessage): void {
@@ -214,20 +220,24 @@ export class ReactorCore {
       this.#heldBack.delete(sender);
       // In order; a later call that must load in turn holds the rest again
       // (and what waits after the sender's messages waits behind it).
-      for (const [i, item] of queue.entries()) {
+      for (let i = 0; i < queue.length; i++) {
         const again = this.#heldBack.get(sender);
         if (again) {
-          again.unshift(...queue.slice(i));
+          // (No spread: a queue may hold a million messages.)
+          this.#heldBack.set(sender, queue.slice(i).concat(again));
+          this.#reportHeld();
           return;
         }
-        if (typeof item === 'function') item();
-        else this.#handle(item);
+        const item = queue[i]!;
+        if (typeof item === 'function') {
+          item();
+        } else {
+          this.#held.messages--;
+          this.#held.bytes -= item.payload.length;
+          this.#handle(item);
+        }
       }
-      if (this.#heldBack.size === 0 && this.#onNothingHeldBack.length > 0) {
-        const waiting = this.#onNothingHeldBack;
-        this.#onNothingHeldBack = [];
-        for (const w of waiting) w();
-      }
+      this.#reportHeld();
     };
     // The call reports its own failure; either way the sender goes on.
     void until.then(resume, resume);

@@ -103,6 +103,20 @@ export const callsThenEnds = threadable(function callsThenEnds(
   return 'the result';
 });
 
+/**
+ * In a thread: a call whose function takes 300 ms to load on the reactor
+ * (`query`: a fresh load), then calls `record(when)` as fast as it can for
+ * `ms`: all of them wait behind the first on the reactor.
+ */
+export const slowCallThenFlood = threadable(function slowCallThenFlood(
+  record: (postedAt: number) => void, query: string, ms: number): number {
+  reactor.callFromThread(fromModule<(s: string) => void>(`./slow-log.mjs?${query}`, 'logSlowly'), 'loaded');
+  const end = Date.now() + ms;
+  let n = 0;
+  for (let now = Date.now(); now < end; now = Date.now(), n++) reactor.callFromThread(record, now);
+  return n;
+});
+
 /** In a thread: `n` calls through a reactor callable, then the thread ends under the task. */
 export const callsThenExits = threadable(function callsThenExits(record: (i: number) => void, n: number, exitCode: number): never {
   for (let i = 0; i < n; i++) reactor.callFromThread(record, i);
