@@ -121,7 +121,7 @@ void AwaitRoom(uint32_t sender, Reactor& target,
                const std::function<bool()>& sender_alive) {
   Registry& registry = Registry::Get();
   if (!registry.BeginRoomWait(sender, target.id())) return;
-  target.WaitForRoom(1000 * 1000, [&] {
+  target.WaitForRoom(sender, 1000 * 1000, [&] {
     return registry.MayKeepWaitingForRoom(target.id()) && sender_alive();
   });
   registry.EndRoomWait(sender);

@@ -64,7 +64,7 @@ Napi::Value BridgePost(const Napi::CallbackInfo& info) {
   Frame frame;
   Moved moved;
   if (!ReadFrame(args, 3, 4, &frame, &moved)) return {};
-  if (target && target.get() != reactor.get() && target->Full())
+  if (target && target.get() != reactor.get() && target->Full(reactor->id()))
     AwaitRoom(reactor->id(), *target, [env = args.env()] { return CanRunJs(env); });
   // Post() owns the message either way: queued, or dropped if refused.
   bool ok = target && target->Post(Message{MessageKind::kCall,

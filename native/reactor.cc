@@ -40,28 +40,69 @@ bool Reactor::Post(Message&& m) {
   return WakeLocked();
 }
 
-void Reactor::SetHeld(uint32_t messages, uint64_t bytes) {
-  bool fewer = messages < held_.load(std::memory_order_relaxed) ||
-               bytes < held_bytes_.load(std::memory_order_relaxed);
-  held_.store(messages, std::memory_order_release);
-  held_bytes_.store(bytes, std::memory_order_release);
-  if (!fewer) return;
-  // Under mu_: a sender between its Full() check and its wait holds it,
-  // so it is waiting by the time this notifies.
+bool Reactor::Full(uint32_t sender) {
+  uint32_t held = held_.load(std::memory_order_acquire);
+  uint64_t held_bytes = held_bytes_.load(std::memory_order_acquire);
+  uint32_t queued = queued_.load(std::memory_order_acquire);
+  uint64_t queued_bytes = queued_bytes_.load(std::memory_order_acquire);
+  // Below the mark even counting every held message: not full.
+  if (queued + held < kHighWaterMessages && queued_bytes + held_bytes < kHighWaterBytes)
+    return false;
+  bool inbox_full = queued >= kHighWaterMessages || queued_bytes >= kHighWaterBytes;
+  // Full by the inbox alone, or nothing held: no need for the lock.
+  if (held == 0 || inbox_full) return inbox_full;
   std::lock_guard<std::mutex> lock(mu_);
-  if (room_waiters_ > 0) room_.notify_all();
+  return FullLocked(sender);
 }
 
-void Reactor::WaitForRoom(uint64_t slice_ns,
+bool Reactor::FullLocked(uint32_t sender) {
+  uint64_t messages = queued_.load(std::memory_order_relaxed);
+  uint64_t bytes = queued_bytes_.load(std::memory_order_relaxed);
+  auto it = held_by_sender_.find(sender);
+  if (it != held_by_sender_.end()) {
+    messages += it->second.messages;
+    bytes += it->second.bytes;
+  }
+  return messages >= kHighWaterMessages || bytes >= kHighWaterBytes;
+}
+
+void Reactor::SumHeldLocked() {
+  uint32_t messages = 0;
+  uint64_t bytes = 0;
+  for (auto& kv : held_by_sender_) {
+    messages += kv.second.messages;
+    bytes += kv.second.bytes;
+  }
+  held_.store(messages, std::memory_order_release);
+  held_bytes_.store(bytes, std::memory_order_release);
+}
+
+void Reactor::SetHeld(uint32_t sender, uint32_t messages, uint64_t bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = held_by_sender_.find(sender);
+  bool fewer = it != held_by_sender_.end() &&
+               (messages < it->second.messages || bytes < it->second.bytes);
+  if (messages == 0 && bytes == 0) {
+    if (it != held_by_sender_.end()) held_by_sender_.erase(it);
+  } else {
+    held_by_sender_[sender] = Held{messages, bytes};
+  }
+  SumHeldLocked();
+  // Under mu_: a sender between its FullLocked() check and its wait holds
+  // it, so it is waiting by the time this notifies.
+  if (fewer && room_waiters_ > 0) room_.notify_all();
+}
+
+void Reactor::WaitForRoom(uint32_t sender, uint64_t slice_ns,
                           const std::function<bool()>& keep_waiting) {
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(mu_);
-      if (!alive_ || !Full()) return;
+      if (!alive_ || !FullLocked(sender)) return;
       ++room_waiters_;
       room_.wait_for(lock, std::chrono::nanoseconds(slice_ns));
       --room_waiters_;
-      if (!alive_ || !Full()) return;
+      if (!alive_ || !FullLocked(sender)) return;
     }
     if (!keep_waiting()) return;
   }
@@ -85,15 +126,18 @@ void Reactor::Drain(std::deque<Message>* out, bool* work_signalled) {
     for (auto& m : inbox_) out->push_back(std::move(m));
     inbox_.clear();
   }
-  // While the owner holds messages back (SetHeld), the ones it drains now
-  // may join them: they count as held until it reports again (it does
-  // after this batch), so a sender cannot post a second inbox-full meanwhile.
-  uint32_t held = held_.load(std::memory_order_relaxed);
-  if (held > 0) {
-    held_.store(held + queued_.load(std::memory_order_relaxed), std::memory_order_release);
-    held_bytes_.store(held_bytes_.load(std::memory_order_relaxed) +
-                          queued_bytes_.load(std::memory_order_relaxed),
-                      std::memory_order_release);
+  // While the owner holds a sender's messages back (SetHeld), the ones of
+  // that sender it drains now will join them: they count as held until it
+  // reports again (it does after this batch), so that sender cannot post
+  // a second inbox-full meanwhile.
+  if (!held_by_sender_.empty()) {
+    for (auto& m : *out) {
+      auto it = held_by_sender_.find(m.sender);
+      if (it == held_by_sender_.end()) continue;
+      it->second.messages += 1;
+      it->second.bytes += SizeOf(m);
+    }
+    SumHeldLocked();
   }
   queued_.store(0, std::memory_order_relaxed);
   queued_bytes_.store(0, std::memory_order_relaxed);

@@ -8,7 +8,7 @@
 // Tests: test/reactor-*.ts, test/natural-exit.ts.
 //
 // Threads:
-//   - Post(), SignalWork(), IsAlive(), id(), Full(): any thread.
+//   - Post(), SignalWork(), IsAlive(), id(), Full(sender): any thread.
 //   - SetHeld(): the owning JS thread.
 //   - WaitForRoom(): any thread but the owning one (a sender).
 //   - Open(), Drain(), AwaitMessage(), Ref(), Unref(), Close(),
@@ -74,6 +74,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <unordered_map>
 
 #include "frame.h"
 
@@ -158,28 +159,27 @@ class Reactor {
   static constexpr uint32_t kHighWaterMessages = 16 * 1024;
   static constexpr uint64_t kHighWaterBytes = 64 * 1024 * 1024;
 
-  // Any thread, lock-free. Whether the inbox is past its high-water mark,
-  // counting what the owner holds back in JS (SetHeld()) as still in it.
-  bool Full() const {
-    return queued_.load(std::memory_order_acquire) +
-                   held_.load(std::memory_order_acquire) >=
-               kHighWaterMessages ||
-           queued_bytes_.load(std::memory_order_acquire) +
-                   held_bytes_.load(std::memory_order_acquire) >=
-               kHighWaterBytes;
-  }
+  // Any thread. Whether the inbox is past its high-water mark for what
+  // `sender` posts: the messages queued, plus those of `sender` that the
+  // owner holds back in JS (SetHeld()) as if they were still in it. Only
+  // the held sender's own messages count against it, so a sender whose
+  // call loads for long never blocks the others. Lock-free unless the
+  // owner holds messages back.
+  bool Full(uint32_t sender);
 
-  // Owning JS thread. How many drained messages (and bytes) it still holds
-  // back, unserved, behind calls whose functions load (src/reactor/core.ts).
-  // Wakes the waiting senders when that drops. While it is not 0, Drain()
-  // adds what it drains (it may join them), until the owner reports again.
-  void SetHeld(uint32_t messages, uint64_t bytes);
+  // Owning JS thread. How many drained messages (and bytes) of `sender` it
+  // still holds back, unserved, behind a call of its whose function loads
+  // (src/reactor/core.ts). Wakes the waiting senders when that drops.
+  // While it is not 0, Drain() adds what it drains from `sender` (it will
+  // join them), until the owner reports again.
+  void SetHeld(uint32_t sender, uint32_t messages, uint64_t bytes);
 
   // A sender's thread (never the owning one: it would wait for itself).
   // Parks until the inbox is below its high-water mark (Drain() wakes it),
   // the reactor is closed, or `keep_waiting()`, asked after each slice of
   // `slice_ns` with mu_ released, says to stop.
-  void WaitForRoom(uint64_t slice_ns, const std::function<bool()>& keep_waiting);
+  void WaitForRoom(uint32_t sender, uint64_t slice_ns,
+                   const std::function<bool()>& keep_waiting);
 
   // Owning JS thread. Spins up to `spin_ns` for a message to arrive; true
   // if one is waiting (the caller then drains it at once, without a
@@ -188,13 +188,17 @@ class Reactor {
 
  private:
   bool WakeLocked();  // requires mu_
+  bool FullLocked(uint32_t sender);  // requires mu_
+  void SumHeldLocked();  // requires mu_: held_ and held_bytes_ from the map
 
   const uint32_t id_;
   // Written under mu_, read without it (AwaitMessage's polling, Full()):
   // inbox_.size(), and the bytes its messages hold.
   std::atomic<uint32_t> queued_{0};
   std::atomic<uint64_t> queued_bytes_{0};
-  // Written by the owning thread (SetHeld), read lock-free (Full()).
+  // Written under mu_ (SetHeld, Drain), read lock-free by Full(): the
+  // totals of held_by_sender_, so that Full() takes no lock while nothing
+  // is held.
   std::atomic<uint32_t> held_{0};
   std::atomic<uint64_t> held_bytes_{0};
 
@@ -204,6 +208,11 @@ class Reactor {
   bool wake_pending_ = false;  // a TSFN call is queued, not yet drained
   bool work_signal_ = false;   // SignalWork() since the last Drain()
   bool alive_ = true;          // false once closed, or refused by Node
+  struct Held {
+    uint32_t messages = 0;
+    uint64_t bytes = 0;
+  };
+  std::unordered_map<uint32_t, Held> held_by_sender_;  // SetHeld, by sender
   uint32_t room_waiters_ = 0;  // senders parked in WaitForRoom()
   std::condition_variable room_;  // with mu_: a Drain() or Close()
   napi_threadsafe_function tsfn_ = nullptr;  // set once by Open()

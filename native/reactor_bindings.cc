@@ -75,17 +75,18 @@ Napi::Value Unref(const Napi::CallbackInfo& info) {
   return args.env().Undefined();
 }
 
-// setHeld(messages, bytes): how many messages (and bytes) this thread
-// holds back in JS behind calls whose functions load (src/reactor/core.ts).
-// They count toward the inbox's high-water mark, so a sender cannot flood
-// past it while its messages wait there. The owning thread.
+// setHeld(sender, messages, bytes): how many messages (and bytes) of
+// `sender` this thread holds back in JS behind a call of that sender's
+// whose function loads (src/reactor/core.ts). They count toward the
+// inbox's high-water mark for that sender only. The owning thread.
 Napi::Value SetHeld(const Napi::CallbackInfo& info) {
   Args args(info);
   const auto& reactor = args.OwnReactor();
-  uint32_t messages = args.U32(0, "messages");
-  double bytes = args.F64(1, "bytes");
+  uint32_t sender = args.U32(0, "sender");
+  uint32_t messages = args.U32(1, "messages");
+  double bytes = args.F64(2, "bytes");
   if (!args.ok()) return {};
-  reactor->SetHeld(messages, static_cast<uint64_t>(bytes));
+  reactor->SetHeld(sender, messages, static_cast<uint64_t>(bytes));
   return args.env().Undefined();
 }
 

@@ -2,7 +2,7 @@
 // inbox is full), in order, nothing lost, and delivered before the task's
 // own result.
 import test from 'ava';
-import { deferToThread, reactor, ReactorGoneError } from 'reactor-threads';
+import { deferToThread, deferToThreadPool, reactor, ReactorGoneError, ThreadPool } from 'reactor-threads';
 import { callsThatLoadFirst, fireCalls, floodFor, slowCallThenFlood } from './_fixtures/bridge-tasks.cjs';
 
 /** The inbox's high-water mark (native/reactor.h), as the README states it. */
@@ -50,6 +50,24 @@ test.serial('calls held back behind one whose function loads count toward the 16
   // None of them could run before the first call's module loaded.
   const waiting = postedAt.filter((at) => at < loadedAt).length;
   t.true(waiting <= INBOX_HIGH_WATER + 1, `${waiting} calls waited behind the loading call`);
+});
+
+test.serial('a thread whose calls wait behind a long load does not hold up another thread\'s calls', async (t) => {
+  let loadedAt = 0;
+  (globalThis as { reactorLog?: { push(s: string): void } }).reactorLog = { push: () => { loadedAt = Date.now(); } };
+  const slowPool = new ThreadPool({ maxThreads: 1 });
+  const otherPool = new ThreadPool({ maxThreads: 1 });
+  slowPool.start();
+  otherPool.start();
+  // Its module takes 5 s to load; meanwhile it floods past the mark and waits.
+  const slow = deferToThreadPool(reactor, slowPool, slowCallThenFlood, () => undefined, 'long&ms=5000', 1000);
+  let seen = 0;
+  const n = await deferToThreadPool(reactor, otherPool, fireCalls, () => { seen++; }, 40_000);
+  t.is(seen, n, 'the other thread\'s calls all ran');
+  t.is(loadedAt, 0, 'while the first thread\'s call was still loading');
+  await slow;
+  t.true(loadedAt > 0);
+  await Promise.all([slowPool.stop(), otherPool.stop()]);
 });
 
 test('a thread whose served reactor never loaded the package gets ReactorGoneError at once', (t) => {

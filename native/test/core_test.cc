@@ -985,9 +985,9 @@ static void TestReactorBackpressure() {
   // Full by count: the sender waits until a drain.
   Loop l(4000);
   fill(*l.reactor, hwm - 1);
-  CHECK(!l.reactor->Full());
+  CHECK(!l.reactor->Full(4100));
   fill(*l.reactor, 1);
-  CHECK(l.reactor->Full());
+  CHECK(l.reactor->Full(4100));
   std::atomic<bool> done{false};
   std::thread t = waiter(4100, *l.reactor, done);
   std::this_thread::sleep_for(30ms);
@@ -1002,10 +1002,10 @@ static void TestReactorBackpressure() {
   // Full by bytes: one big message fills it; a drain empties it.
   Loop lb(4001);
   CHECK(lb.reactor->Post(Message{MessageKind::kCall, 0, 0, 0, IdFrame(0, Reactor::kHighWaterBytes)}));
-  CHECK(lb.reactor->Full());
+  CHECK(lb.reactor->Full(1));
   batch.clear();
   lb.reactor->Drain(&batch, &sig);
-  CHECK(!lb.reactor->Full());
+  CHECK(!lb.reactor->Full(1));
 
   // The target waits itself (a blocking call, or for room elsewhere): no wait.
   fill(*l.reactor, hwm);
@@ -1052,6 +1052,31 @@ static void TestReactorBackpressure() {
   CHECK_MSG(eventually(done), "a sender kept waiting on a closed reactor");
   t.join();
 
+  // Messages the owner holds back count for their own sender only; what
+  // it drains of that sender joins them until it reports again.
+  Loop lh(4004);
+  lh.reactor->SetHeld(4400, hwm, 0);
+  CHECK(lh.reactor->Full(4400));
+  CHECK_MSG(!lh.reactor->Full(4401), "a held sender blocks another");
+  done = false;
+  t = waiter(4400, *lh.reactor, done);
+  std::this_thread::sleep_for(20ms);
+  CHECK(!done.load());
+  lh.reactor->SetHeld(4400, 0, 0);
+  CHECK_MSG(eventually(done), "a lower held count did not wake the sender");
+  t.join();
+  lh.reactor->SetHeld(4400, hwm - 2, 0);
+  CHECK(lh.reactor->Post(Message{MessageKind::kCall, 0, 0, 0, IdFrame(0), 4400}));
+  CHECK(lh.reactor->Post(Message{MessageKind::kCall, 0, 0, 0, IdFrame(0), 4401}));
+  batch.clear();
+  lh.reactor->Drain(&batch, &sig);
+  CHECK_MSG(!lh.reactor->Full(4400), "hwm - 1 held after the drain");
+  CHECK(lh.reactor->Post(Message{MessageKind::kCall, 0, 0, 0, IdFrame(0), 4400}));
+  batch.clear();
+  lh.reactor->Drain(&batch, &sig);
+  CHECK_MSG(lh.reactor->Full(4400), "what the drain took of a held sender counts as held");
+  CHECK(!lh.reactor->Full(4401));
+
   // Flooding senders against a slow reactor: bounded batches, in order.
   const int senders = 4;
   const uint32_t per = 30000 * g_scale;
@@ -1060,7 +1085,7 @@ static void TestReactorBackpressure() {
   for (int s = 0; s < senders; ++s) {
     ts.emplace_back([&, s] {
       for (uint32_t q = 0; q < per; ++q) {
-        if (lf.reactor->Full()) AwaitRoom(4300 + s, *lf.reactor, [] { return true; });
+        if (lf.reactor->Full(4300 + s)) AwaitRoom(4300 + s, *lf.reactor, [] { return true; });
         CHECK(lf.reactor->Post(Message{MessageKind::kCall, uint32_t(s), q, 0, IdFrame(q)}));
       }
     });

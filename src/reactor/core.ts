@@ -51,6 +51,15 @@ const HELD_BACK_MAX_WAIT_MS = 10_000;
 /** What waits in a sender's FIFO: its messages, and work to run after them. */
 type HeldBack = InboxMessage | (() => void);
 
+interface HeldCount { messages: number; bytes: number; changed: boolean }
+
+/** What a held-back message weighs against the inbox's byte mark (as native counts it). */
+function weight(m: InboxMessage): number {
+  let n = m.payload.length;
+  if (m.transfers) for (const ab of m.transfers) n += ab.byteLength;
+  return n;
+}
+
 export class ReactorCore {
   /** This thread's reactor id (the native registry's). */
   readonly id: number;
@@ -63,8 +72,12 @@ export class ReactorCore {
    * section 1), while other senders go on.
    */
   readonly #heldBack = new Map<number, HeldBack[]>();
-  /** Messages held back and their payload bytes, as native last heard (setHeld). */
-  #held = { messages: 0, bytes: 0, reported: 0 };
+  /**
+   * Per sender: its messages held back and their bytes (payload and moved
+   * buffers), and whether native was told (setHeld): they count toward
+   * the inbox's high-water mark for that sender.
+   */
+  readonly #held = new Map<number, HeldCount>();
   #inflight = 0;
   #converseHitRate = 0.5;
   #converseUntil = 0;
@@ -140,15 +153,16 @@ export class ReactorCore {
   /** The one path for a wake-up and an early drain. */
   #deliver(batch: Buffer | undefined, transfers: ArrayBuffer[] | undefined, work: boolean): void {
     let served = false;
-    // Native counted this batch as held (Reactor::Drain) if we held any.
-    const recount = this.#held.reported > 0;
+    // Native counted this batch's messages of held senders as held
+    // (Reactor::Drain): each such count is reported again below.
+    for (const count of this.#held.values()) count.changed = true;
     if (batch) {
       for (const m of readInbox(batch, transfers)) {
         if (m.kind === MessageKind.Call) served = true;
         this.#dispatch(m);
       }
     }
-    this.#reportHeld(recount);
+    this.#reportHeld();
     if (work) this.#handlers.takeWork?.();
     if (served && this.#converseHitRate > 0.2) {
       if (this.#converseUntil < performance.now()) this.#converseUntil = performance.now() + CONVERSE_MAX_MS;
@@ -172,8 +186,7 @@ export class ReactorCore {
     const queue = m.sender === 0 ? undefined : this.#heldBack.get(m.sender);
     if (queue) {
       queue.push(m);
-      this.#held.messages++;
-      this.#held.bytes += m.payload.length;
+      this.#countHeld(m.sender, 1, weight(m));
       return;
     }
     this.#handle(m);
@@ -184,11 +197,21 @@ export class ReactorCore {
    * queue resumes): it counts toward the inbox's high-water mark, so a
    * sender cannot flood past it while its calls wait here.
    */
-  #reportHeld(force = false): void {
-    const held = this.#held;
-    if (!force && held.messages === held.reported) return;
-    held.reported = held.messages;
-    native.setHeld(held.messages, held.bytes);
+  #reportHeld(): void {
+    for (const [sender, count] of this.#held) {
+      if (!count.changed) continue;
+      count.changed = false;
+      native.setHeld(sender, count.messages, count.bytes);
+      if (count.messages === 0) this.#held.delete(sender);
+    }
+  }
+
+  #countHeld(sender: number, messages: number, bytes: number): void {
+    let count = this.#held.get(sender);
+    if (!count) this.#held.set(sender, count = { messages: 0, bytes: 0, changed: true });
+    count.messages += messages;
+    count.bytes += bytes;
+    count.changed = true;
   }
 
   #handle(m: InboxMessage): void {
@@ -229,12 +252,16 @@ export class ReactorCore {
           return;
         }
         const item = queue[i]!;
-        if (typeof item === 'function') {
-          item();
-        } else {
-          this.#held.messages--;
-          this.#held.bytes -= item.payload.length;
+        if (typeof item !== 'function') {
+          this.#countHeld(sender, -1, -weight(item));
           this.#handle(item);
+          continue;
+        }
+        try {
+          item();
+        } catch (e) {
+          // (As #handle: the rest of the sender's messages must still run.)
+          process.emitWarning(`reactor-threads: work after a sender's messages failed: ${String(e)}`);
         }
       }
       this.#reportHeld();

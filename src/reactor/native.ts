@@ -13,8 +13,8 @@ export interface NativeBinding {
   drain(): [Buffer | undefined, ArrayBuffer[] | undefined, boolean];
   /** Spins up to `spinNs` for a message to reach this thread's inbox; true if one did. */
   awaitMessage(spinNs: number): boolean;
-  /** Messages (and bytes) this thread holds back behind loading calls: they count toward its inbox's high-water mark. */
-  setHeld(messages: number, bytes: number): void;
+  /** Messages (and bytes) of `sender` this thread holds back behind its loading call: they count toward the inbox's high-water mark for that sender. */
+  setHeld(sender: number, messages: number, bytes: number): void;
   /** Keep this thread's loop alive while work is in flight / let it exit. */
   ref(): void;
   unref(): void;
