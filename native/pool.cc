@@ -328,7 +328,8 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
           Task& t = out->emplace_back(std::move(source.front()));
           source.pop_front();
           times_.queue_wait.Record(now - t.enqueued_ns);
-          Held& h = rec.held[t.id];
+          // A fresh record: a task id is held by one thread at a time.
+          Held& h = rec.held.try_emplace(t.id).first->second;
           h.taken_ns = now;
           h.seq = next_seq_++;
           h.fn_id = t.fn_id;

@@ -141,7 +141,10 @@ class Pool {
   // Any thread. The bytes DefineFunction() gave `fn_id`; empty if unknown.
   std::vector<uint8_t> GetFunction(uint32_t fn_id);
 
-  // Owner thread: a thread is about to be started / has exited. RemoveThread
+  // Owner thread: a thread is about to be started / has exited (RemoveThread
+  // only once its OS thread has been joined: the Worker's 'exit' event, or
+  // a Worker that was never created; Take() writes Held::bytes without the
+  // lock, relying on it). RemoveThread
   // puts the tasks it took but never started back at the front of the
   // queue (in their order) and returns the ids of those it had started,
   // which died with it and which the caller must settle. A thread starts

@@ -142,7 +142,8 @@ Napi::Value PoolAddThread(const Napi::CallbackInfo& info) {
 // with the thread, requeued: how many it had not started (back in the
 // queue), attached: whether it ever attached (false: died while
 // starting), reactor: its reactor's id, the sender of its messages (0 if
-// it never attached) }. Owner thread, once the thread has exited; an
+// it never attached) }. Owner thread, once the thread has exited (its
+// OS thread joined: the Worker's 'exit' event; pool.h says why); an
 // empty result once the pool is gone.
 Napi::Value PoolRemoveThread(const Napi::CallbackInfo& info) {
   Args args(info);
