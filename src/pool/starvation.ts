@@ -24,16 +24,32 @@ export interface StarvationContext {
 export class StarvationWatch {
   readonly #ctx: StarvationContext;
   #timer: unknown;
+  /** A check is queued for the end of this turn (watch()). */
+  #checkQueued = false;
 
   constructor(ctx: StarvationContext) {
     this.#ctx = ctx;
   }
 
-  /** Queued work no thread took, at max: arms the timer if every thread is parked. */
+  /**
+   * Queued work no thread took, at max: arms the timer if every thread is
+   * parked. Checked once at the end of the current turn, not per call: a
+   * burst of 50,000 submissions asks native (under the registry's lock,
+   * which every pool thread's call also takes) once, not 50,000 times.
+   */
   watch(): void {
+    if (this.#timer !== undefined || this.#checkQueued || !Number.isFinite(this.#ctx.options.starvationTimeout)) return;
+    this.#checkQueued = true;
+    queueMicrotask(() => {
+      this.#checkQueued = false;
+      if (!this.#ctx.stopped()) this.#check();
+    });
+  }
+
+  #check(): void {
     const { poolId, options, clock } = this.#ctx;
     const timeout = options.starvationTimeout;
-    if (this.#timer !== undefined || !Number.isFinite(timeout)) return;
+    if (this.#timer !== undefined) return;
     if (native.poolParkedThreads(poolId) < this.#ctx.threads()) return;
     this.#timer = clock.setTimeout(() => {
       this.#timer = undefined;
@@ -45,7 +61,7 @@ export class StarvationWatch {
       if (parked < this.#ctx.threads()) {
         // Not for the whole timeout yet (a later park, or a timer that ran
         // early on the loop's clock): still all parked, so watch again.
-        this.watch();
+        this.#check();
         return;
       }
       this.#ctx.report(new PoolStarvedError(
