@@ -42,3 +42,12 @@ test('callFromThread on the reactor\'s own thread runs calls in order and report
   t.regex(r.stderr, /callFromThread[\s\S]*TypeError: thrown by f/);
   t.regex(r.stderr, /RangeError: rejected by f/);
 });
+
+test('callFromThread(proxy) on the main thread posts to the proxy\'s thread without blocking the main thread', async (t) => {
+  // The thread's function calls the main thread back: a main thread
+  // blocked in the call could not serve that (it would be refused as a
+  // deadlock, and 'mark' would never run).
+  const r = await runChild(fixture('call-from-thread-proxy.mjs'));
+  t.is(r.stdout.trim(), 'marked', r.stderr);
+  t.is(r.code, 0);
+});

@@ -89,8 +89,11 @@ export const reactor: Reactor = {
     if (typeof f !== 'function' && !isModuleFunction(f)) {
       throw new TypeError('callFromThread(f): f must be a function or a fromModule() reference');
     }
-    if (servesItself()) callOnOwnThread(f, args);
-    else thisThread().caller.post(f, args);
+    const t = thisThread();
+    // A proxy of another thread's callable runs on that thread: posted, not
+    // called here (calling a proxy is a blocking call).
+    if (servesItself() && !t.callables.proxyTarget(f)) callOnOwnThread(f, args);
+    else t.caller.post(f, args);
   },
   isInIOThread(): boolean {
     return servesItself();
