@@ -49,22 +49,27 @@ Napi::Value InternedFunction(const Napi::CallbackInfo& info) {
   return Napi::Buffer<uint8_t>::Copy(args.env(), bytes.data(), bytes.size());
 }
 
-// bridgePost(target, refKind, ref, payload, transfers?) -> posted (false:
-// the target reactor is gone; the moved buffers stay). callFromThread:
-// queues the call and returns, at once unless the target's inbox is full
-// (AwaitRoom). Any JS thread but the target's.
+// bridgePost(target, refKind, ref, payload, transfers, mayWait) -> posted
+// (false: the target reactor is gone; the moved buffers stay).
+// callFromThread: queues the call and returns, at once unless `mayWait`
+// and the target's inbox is full (AwaitRoom). `mayWait` is true only for
+// a call to the reactor this thread serves (a pool thread to its owner, a
+// Worker to the main thread): those waits point one way, up the tree of
+// owners, and an owner never waits on a thread it serves, whose run
+// timeout it may be the one to enforce. Any JS thread but the target's.
 Napi::Value BridgePost(const Napi::CallbackInfo& info) {
   Args args(info);
   const auto& reactor = args.OwnReactor();
   uint32_t target_id = args.U32(0, "target reactor id");
   uint32_t ref_kind = args.U32(1, "ref kind");
   uint32_t ref = args.U32(2, "ref");
+  bool may_wait = args.Flag(5);
   if (!args.ok()) return {};
   auto target = Registry::Get().FindReactor(target_id);
   Frame frame;
   Moved moved;
   if (!ReadFrame(args, 3, 4, &frame, &moved)) return {};
-  if (target && target.get() != reactor.get() && target->Full(reactor->id()))
+  if (may_wait && target && target.get() != reactor.get() && target->Full(reactor->id()))
     AwaitRoom(reactor->id(), *target, [env = args.env()] { return CanRunJs(env); });
   // Post() owns the message either way: queued, or dropped if refused.
   bool ok = target && target->Post(Message{MessageKind::kCall,

@@ -41,10 +41,13 @@ bool Reactor::Post(Message&& m) {
 }
 
 bool Reactor::Full(uint32_t sender) {
-  uint32_t held = held_.load(std::memory_order_acquire);
-  uint64_t held_bytes = held_bytes_.load(std::memory_order_acquire);
+  // The inbox first: a Drain() between the loads then moves messages into
+  // the held counts read second, so a race over-counts (and WaitForRoom
+  // looks again under the lock) rather than missing a batch.
   uint32_t queued = queued_.load(std::memory_order_acquire);
   uint64_t queued_bytes = queued_bytes_.load(std::memory_order_acquire);
+  uint32_t held = held_.load(std::memory_order_acquire);
+  uint64_t held_bytes = held_bytes_.load(std::memory_order_acquire);
   // Below the mark even counting every held message: not full.
   if (queued + held < kHighWaterMessages && queued_bytes + held_bytes < kHighWaterBytes)
     return false;

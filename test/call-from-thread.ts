@@ -2,8 +2,10 @@
 // inbox is full), in order, nothing lost, and delivered before the task's
 // own result.
 import test from 'ava';
-import { deferToThread, deferToThreadPool, reactor, ReactorGoneError, ThreadPool } from 'reactor-threads';
+import { deferToThread, deferToThreadPool, reactor, ReactorGoneError, TaskTimeoutError, ThreadPool } from 'reactor-threads';
 import { callsThatLoadFirst, fireCalls, floodFor, slowCallThenFlood } from './_fixtures/bridge-tasks.cjs';
+import { offerNoop } from './_fixtures/proxy-tasks.cjs';
+import { spin } from './_fixtures/tasks.cjs';
 
 /** The inbox's high-water mark (native/reactor.h), as the README states it. */
 const INBOX_HIGH_WATER = 16_384;
@@ -68,6 +70,18 @@ test.serial('a thread whose calls wait behind a long load does not hold up anoth
   await slow;
   t.true(loadedAt > 0);
   await Promise.all([slowPool.stop(), otherPool.stop()]);
+});
+
+test('an owner calling its busy thread\'s callable never waits for room, so its run timeout still ends the thread', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1, cancelGrace: 0 });
+  pool.start();
+  const noop = await deferToThreadPool(reactor, pool, offerNoop);
+  // The thread spins for a minute and serves nothing; this thread floods its inbox.
+  const spinning = deferToThreadPool.with({ runTimeout: 300 })(reactor, pool, spin, 60_000);
+  await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 2 * INBOX_HIGH_WATER; i++) reactor.callFromThread(noop);
+  await t.throwsAsync(spinning, { instanceOf: TaskTimeoutError });
+  await pool.stop();
 });
 
 test('a thread whose served reactor never loaded the package gets ReactorGoneError at once', (t) => {

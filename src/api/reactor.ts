@@ -92,7 +92,8 @@ export const reactor: Reactor = {
     const t = thisThread();
     // A proxy of another thread's callable runs on that thread: posted, not
     // called here (calling a proxy is a blocking call).
-    if (servesItself() && !t.callables.proxyTarget(f)) callOnOwnThread(f, args);
+    const proxyOf = t.callables.proxyTarget(f)?.[0];
+    if (servesItself() && (proxyOf === undefined || proxyOf === t.core.id)) callOnOwnThread(f, args);
     else t.caller.post(f, args);
   },
   isInIOThread(): boolean {

@@ -119,8 +119,12 @@ export class BridgeCaller {
     }
     // No new handles: nothing would release them after a call with no answer.
     const enc = encodeArgs(args, this.values, null);
+    // Backpressure only up the tree: a call to the reactor this thread
+    // serves waits while its inbox is full; one to a thread this thread
+    // serves (a proxy) never does (native/bridge_bindings.cc).
+    const mayWait = target === this.servedReactor() && target !== this.reactorId;
     const send = (e: Encoded): void => {
-      if (!native.bridgePost(target, kind, ref, e.bytes, e.transfers)) {
+      if (!native.bridgePost(target, kind, ref, e.bytes, e.transfers, mayWait)) {
         reportToStderr(new ReactorGoneError(), 'callFromThread');
       }
     };

@@ -50,7 +50,13 @@ export class StarvationWatch {
     const { poolId, options, clock } = this.#ctx;
     const timeout = options.starvationTimeout;
     if (this.#timer !== undefined) return;
-    if (native.poolParkedThreads(poolId) < this.#ctx.threads()) return;
+    // Every thread parked: watch. Some parked while work waits: watch too,
+    // since this check runs a turn late and a thread answered meanwhile
+    // may park again for good with no new demand to call watch(); the
+    // timer below looks again and reports only a real starvation.
+    const parked = native.poolParkedThreads(poolId);
+    if (parked === 0) return;
+    if (parked < this.#ctx.threads() && native.poolCounts(poolId).queued === 0) return;
     this.#timer = clock.setTimeout(() => {
       this.#timer = undefined;
       if (this.#ctx.stopped()) return;

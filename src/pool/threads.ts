@@ -192,8 +192,12 @@ export class PoolThreads {
     this.#exitsPending++;
     this.#ctx.afterSender(reactor, () => {
       this.#exitsPending--;
-      this.#settleDead(handle, code, held, attached);
-      this.#maybeAllExited();
+      // (A throwing 'error' listener must not keep stop() waiting.)
+      try {
+        this.#settleDead(handle, code, held, attached);
+      } finally {
+        this.#maybeAllExited();
+      }
     });
   }
 

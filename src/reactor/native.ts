@@ -73,7 +73,7 @@ export interface NativeBinding {
   internFunction(descriptor: Buffer): number;
   internedFunction(id: number): Buffer | undefined;
   /** callFromThread: false when the target reactor is gone. */
-  bridgePost(target: number, refKind: number, ref: number, payload: Buffer, transfers?: ArrayBuffer[]): boolean;
+  bridgePost(target: number, refKind: number, ref: number, payload: Buffer, transfers: ArrayBuffer[] | undefined, mayWait: boolean): boolean;
   /** blockingCallFromThread: parks until answered: [CallStatus, reply, replyTransfers?], or a bare CallStatus when not answered. */
   bridgeCall(target: number, refKind: number, ref: number, payload: Buffer, transfers: ArrayBuffer[] | undefined,
     timeoutMs: number, poolId: number, threadId: number): [number, Buffer, ArrayBuffer[] | undefined] | number;

@@ -6,3 +6,8 @@ import { reactor, threadable } from 'reactor-threads';
 export const offerCallBack = threadable(function offerCallBack(mark: () => void): () => void {
   return reactor.keepCallable(function callsBack(): void { mark(); });
 });
+
+/** In a pool thread: returns a function of this thread (kept callable) that does nothing. */
+export const offerNoop = threadable(function offerNoop(): () => void {
+  return reactor.keepCallable(function noop(): void { /* a call to post */ });
+});
