@@ -11,6 +11,49 @@ const pct = (xs, p) => { const s = Float64Array.from(xs).sort(); return s[Math.m
 const rate = (n, ms) => n / (ms / 1000);
 const open = async (options = {}) => (await import(`./libs/${lib}.mjs`)).default({ threads: THREADS, ...options });
 
+/** cpu(units) takes about `ms` here (measured now, in this process); and what one took. */
+async function calibrate(ms) {
+  const { cpu } = await import('./libs/_tasks.mjs');
+  for (let i = 0; i < 50; i++) cpu(5_000);  // JIT
+  const t0 = performance.now();
+  for (let i = 0; i < 20; i++) cpu(5_000);
+  const per = (performance.now() - t0) / (20 * 5_000);
+  const units = Math.round(ms / per);
+  const took = [];
+  for (let i = 0; i < 3; i++) {
+    const t1 = performance.now();
+    cpu(units);
+    took.push(performance.now() - t1);
+  }
+  return { units, taskMs: took.sort((a, b) => a - b)[1] };
+}
+
+/** CPU-bound tasks: wall time on 2 threads, and the speed-up over running them serially here. */
+async function cpuTasks(n, units) {
+  const { cpu } = await import('./libs/_tasks.mjs');
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) cpu(units);
+  const serialMs = performance.now() - t0;
+  const pool = await open();
+  const t1 = performance.now();
+  await Promise.all(Array.from({ length: n }, () => pool.cpu(units)));
+  const wallMs = performance.now() - t1;
+  await pool.close();
+  return { wallMs, serialMs, speedup: serialMs / wallMs };
+}
+
+/** firstburst: 8 tasks of about 40 ms at once, from pool creation (cold) or on a warmed pool. */
+async function eightLongTasks({ cold }) {
+  const { units, taskMs } = await calibrate(40);
+  const t0 = performance.now();
+  const pool = await open({ warm: !cold });
+  const t1 = cold ? t0 : performance.now();
+  await Promise.all(Array.from({ length: 8 }, () => pool.cpu(units)));
+  const wallMs = performance.now() - t1;
+  await pool.close();
+  return { wallMs, idealRatio: wallMs / (4 * taskMs) };
+}
+
 const workloads = {
   /** One trivial call at a time: latency. */
   async seq() {
@@ -59,19 +102,28 @@ const workloads = {
     return { opsPerSec: rate(n, ms) };
   },
 
-  /** CPU-bound tasks: wall time on 2 threads, and the speed-up over running them serially here. */
-  async cpu() {
-    const { cpu } = await import('./libs/_tasks.mjs');
-    const n = quick ? 200 : 2_000;
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) cpu(5_000);
-    const serialMs = performance.now() - t0;
-    const pool = await open();
-    const t1 = performance.now();
-    await Promise.all(Array.from({ length: n }, () => pool.cpu(5_000)));
-    const wallMs = performance.now() - t1;
-    await pool.close();
-    return { wallMs, serialMs, speedup: serialMs / wallMs };
+  /** CPU-bound tasks: 2,000 × 5,000 JSON.stringify. */
+  cpu: () => cpuTasks(quick ? 200 : 2_000, 5_000),
+  /** CPU-bound tasks about 5x longer than cpu's: 400 × 25,000 JSON.stringify. */
+  cpulong: () => cpuTasks(quick ? 40 : 400, 25_000),
+
+  /** 8 tasks of about 40 ms at once on a started, warmed pool: wall time against the ideal (4 tasks' time). */
+  firstburst: () => eightLongTasks({ cold: false }),
+  /** The same on a cold pool: created when the burst comes, thread start included. */
+  firstburstcold: () => eightLongTasks({ cold: true }),
+
+  /** Throughput of cpu's tasks at 1 and at 2 threads, and the ratio. */
+  async scaling() {
+    const n = quick ? 200 : 1_000;
+    const rates = [];
+    for (const threads of [1, 2]) {
+      const pool = await open({ threads });
+      const t0 = performance.now();
+      await Promise.all(Array.from({ length: n }, () => pool.cpu(5_000)));
+      rates.push(rate(n, performance.now() - t0));
+      await pool.close();
+    }
+    return { oneThread: rates[0], twoThreads: rates[1], scale: rates[1] / rates[0] };
   },
 
   /** A 16 MiB ArrayBuffer to a thread and back (moved where the library can). */

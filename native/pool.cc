@@ -65,6 +65,24 @@ void Pool::ReleaseKeyLocked(const std::string& key) {
   if (it != affinity_.end() && --it->second.tasks == 0) affinity_.erase(it);
 }
 
+void Pool::RecordRunLocked(ThreadRecord& rec, const Held& h, uint64_t now) {
+  uint64_t from = std::max(h.taken_ns, rec.last_event_ns);
+  rec.last_event_ns = now;
+  if (h.fn_id == 0 || h.fn_id > fn_timing_.size()) return;
+  FnTiming& t = fn_timing_[h.fn_id - 1];
+  uint64_t ran = now > from ? now - from : 0;
+  // The first run sets the mean; later ones move it a quarter of the way,
+  // so a function that turns slow is noticed within a few runs.
+  if (t.samples++ == 0) t.mean_ns = ran;
+  else t.mean_ns = (t.mean_ns * 3 + ran) / 4;
+}
+
+bool Pool::KnownQuickLocked(uint32_t fn_id) const {
+  if (fn_id == 0 || fn_id > fn_timing_.size()) return false;
+  const FnTiming& t = fn_timing_[fn_id - 1];
+  return t.samples > 0 && t.mean_ns < quick_task_ns_;
+}
+
 size_t Pool::QueuedLocked() const {
   size_t n = queue_.size();
   for (auto& kv : threads_) n += kv.second.pinned.size();
@@ -190,7 +208,10 @@ uint32_t Pool::DefineFunction(std::vector<uint8_t>&& descriptor) {
   std::lock_guard<std::mutex> lock(mu_);
   auto [it, added] = function_ids_.try_emplace(
       std::move(key), static_cast<uint32_t>(functions_.size() + 1));
-  if (added) functions_.push_back(&it->first);
+  if (added) {
+    functions_.push_back(&it->first);
+    fn_timing_.emplace_back();
+  }
   return it->second;
 }
 
@@ -276,7 +297,10 @@ void Pool::MarkStarted(uint32_t thread_id, double task_id) {
   auto it = threads_.find(thread_id);
   if (it == threads_.end()) return;
   auto h = it->second.held.find(task_id);
-  if (h != it->second.held.end()) h->second.started = true;
+  if (h == it->second.held.end() || h->second.started) return;
+  h->second.started = true;
+  // Its synchronous part is over: what follows does not hold the thread.
+  RecordRunLocked(it->second, h->second, MonotonicNs());
 }
 
 void Pool::MarkLoading(uint32_t thread_id, double task_id, bool loading) {
@@ -285,6 +309,8 @@ void Pool::MarkLoading(uint32_t thread_id, double task_id, bool loading) {
   if (it == threads_.end()) return;
   auto h = it->second.held.find(task_id);
   if (h != it->second.held.end()) h->second.loading = loading;
+  // A load that ended is not part of the run that follows it.
+  if (!loading) it->second.last_event_ns = MonotonicNs();
 }
 
 void Pool::AttachThread(uint32_t thread_id, std::shared_ptr<Reactor> reactor) {
@@ -318,9 +344,17 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
       if (may_take && !source.empty()) {
         // Take a fair share so that one thread does not hoard a burst
         // while its siblings sit idle: queued / threads, at least one.
-        size_t live = &source == &queue_ ? std::max<size_t>(threads_.size(), 1) : 1;
+        bool shared = &source == &queue_;
+        size_t live = shared ? std::max<size_t>(threads_.size(), 1) : 1;
         size_t share = (source.size() + live - 1) / live;
         size_t n = std::min<size_t>({source.size(), share, max});
+        // Only known-quick tasks are taken together (see Take() in pool.h).
+        // Tasks pinned here (affinity) have no other thread to wait for.
+        if (shared && n > 1) {
+          size_t quick = 0;
+          while (quick < n && KnownQuickLocked(source[quick].fn_id)) ++quick;
+          n = std::max<size_t>(quick, 1);
+        }
         uint64_t now = MonotonicNs();
         out->reserve(out->size() + n);
         keep.reserve(n);
@@ -395,7 +429,10 @@ bool Pool::Complete(uint32_t thread_id, double task_id, uint32_t status,
       if (it->second.reactor) sender = it->second.reactor->id();
       auto held = it->second.held.find(task_id);
       if (held != it->second.held.end() && !held->second.finished) {
-        times_.run.Record(MonotonicNs() - held->second.taken_ns);
+        uint64_t now = MonotonicNs();
+        times_.run.Record(now - held->second.taken_ns);
+        if (held->second.started) it->second.last_event_ns = now;
+        else RecordRunLocked(it->second, held->second, now);
         ReleaseKeyLocked(held->second.affinity);
         held->second.affinity.clear();
         if (hold_result) {

@@ -4,14 +4,14 @@ import { warmup } from './_warmup.mjs';
 
 export const transfers = true;
 
-export default async function create({ threads }) {
+export default async function create({ threads, warm = true }) {
   const pool = new Piscina({
     filename: new URL('./_piscina-worker.mjs', import.meta.url).href,
     minThreads: threads,
     maxThreads: threads,
     idleTimeout: 2 ** 31 - 1,
   });
-  await warmup(threads, () => pool.run([2000], { name: 'warm' }));
+  if (warm) await warmup(threads, () => pool.run([2000], { name: 'warm' }));
   return {
     add: (a, b) => pool.run([a, b], { name: 'add' }),
     cpu: (n) => pool.run([n], { name: 'cpu' }),

@@ -8,9 +8,9 @@ import { warmup } from './_warmup.mjs';
 // so the buffer is copied on the way back: not a transfer both ways.
 export const transfers = false;
 
-export default async function create({ threads }) {
+export default async function create({ threads, warm = true }) {
   const pool = new FixedThreadPool(threads, fileURLToPath(new URL('./_poolifier-worker.mjs', import.meta.url)));
-  await warmup(threads, () => pool.execute([2000], 'warm'));
+  if (warm) await warmup(threads, () => pool.execute([2000], 'warm'));
   return {
     add: (a, b) => pool.execute([a, b], 'add'),
     cpu: (n) => pool.execute([n], 'cpu'),

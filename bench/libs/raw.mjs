@@ -5,7 +5,7 @@ import { warmup } from './_warmup.mjs';
 
 export const transfers = true;
 
-export default async function create({ threads }) {
+export default async function create({ threads, warm = true }) {
   const pending = new Map();
   const workers = [];
   let nextId = 0;
@@ -28,7 +28,7 @@ export default async function create({ threads }) {
     rr = rr + 1 === threads ? 0 : rr + 1;
     w.postMessage({ id, op, args }, transferList);
   });
-  await warmup(threads, () => call('warm', [2000]));
+  if (warm) await warmup(threads, () => call('warm', [2000]));
   return {
     add: (a, b) => call('add', [a, b]),
     cpu: (n) => call('cpu', [n]),

@@ -5,13 +5,13 @@ import { warmup } from './_warmup.mjs';
 
 export const transfers = true;
 
-export default async function create({ threads }) {
+export default async function create({ threads, warm = true }) {
   const pool = workerpool.pool(fileURLToPath(new URL('./_workerpool-worker.mjs', import.meta.url)), {
     minWorkers: threads,
     maxWorkers: threads,
     workerType: 'thread',
   });
-  await warmup(threads, () => pool.exec('warm', [2000]));
+  if (warm) await warmup(threads, () => pool.exec('warm', [2000]));
   return {
     add: (a, b) => pool.exec('add', [a, b]),
     cpu: (n) => pool.exec('cpu', [n]),

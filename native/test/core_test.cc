@@ -93,6 +93,30 @@ struct Loop {
   explicit Loop(uint32_t id) : reactor(std::make_shared<Reactor>(id)) { reactor->Open(tsfn.handle()); }
 };
 
+// Function 1 (MakeTask's) defined, and known quick: tasks of it ran
+// quickly (40, so that one preemption does not spoil the estimate) on a
+// thread that then left. Take() batches only tasks of
+// known-quick functions (pool.h). The warm-up's result is drained from
+// the owner's inbox; the pool counts it as submitted and completed.
+constexpr uint64_t kOneSecondNs = 1000 * 1000 * 1000;
+
+static void MakeFunctionQuick(Pool& pool, Loop& owner) {
+  CHECK_EQ(pool.DefineFunction({'q'}), 1u);
+  Loop warm(99);
+  uint32_t tid = pool.AddThread();
+  pool.AttachThread(tid, warm.reactor);
+  pool.Push(MakeTask(-1), 100);
+  std::vector<Task> got;
+  CHECK(pool.Take(tid, 1, 0, &got) == TakeResult::kTasks);
+  pool.Complete(tid, -1, 0, Frame{});
+  bool attached = false;
+  uint32_t requeued = 0;
+  pool.RemoveThread(tid, &attached, &requeued);
+  std::deque<Message> in;
+  bool sig = false;
+  owner.reactor->Drain(&in, &sig);
+}
+
 // ============================================================ (a) Pool
 
 // Per-task accounting, indexed by id - 1.
@@ -523,7 +547,8 @@ static void TestPoolMaxQueue() {
 // Deterministic: RemoveThread()'s contract (pool.h) in detail.
 static void TestPoolRemoveThreadOrder() {
   Loop owner(1);
-  auto pool = std::make_shared<Pool>(77, owner.reactor, 0, 4);
+  auto pool = std::make_shared<Pool>(77, owner.reactor, 0, 4, kOneSecondNs);
+  MakeFunctionQuick(*pool, owner);
   Loop a(2), b(3);
   uint32_t ta = pool->AddThread();
   pool->AttachThread(ta, a.reactor);
@@ -574,8 +599,8 @@ static void TestPoolRemoveThreadOrder() {
   CHECK(pool->Take(tc, 1, 0, &got) == TakeResult::kRetire);
   PoolCounts pc = pool->Counts();
   CHECK_EQ(pc.threads, 0u);
-  CHECK_EQ(pc.submitted, 6.0);
-  CHECK_EQ(pc.completed, 3.0);
+  CHECK_EQ(pc.submitted, 7.0);  // and the warm-up task
+  CHECK_EQ(pc.completed, 4.0);
   std::printf("  RemoveThread order/requeue/cancel contract: ok\n");
 }
 
@@ -585,7 +610,8 @@ static void TestPoolRemoveThreadOrder() {
 // held is never re-run: a death fails it, a hand-back drops it.
 static void TestPoolLoadingAndCancelled() {
   Loop owner(1);
-  auto pool = std::make_shared<Pool>(78, owner.reactor, 0, 4);
+  auto pool = std::make_shared<Pool>(78, owner.reactor, 0, 4, kOneSecondNs);
+  MakeFunctionQuick(*pool, owner);
   Loop a(2), b(3), c(4);
   for (int id = 1; id <= 3; ++id) pool->Push(MakeTask(id), 100);
   uint32_t ta = pool->AddThread();
@@ -636,6 +662,103 @@ static void TestPoolLoadingAndCancelled() {
   died = pool->RemoveThread(tc, &attached, &requeued);
   CHECK(died.empty());
   std::printf("  loading tasks re-run once, cancelled ones never: ok\n");
+}
+
+static void BusyFor(uint64_t ns) {
+  uint64_t until = MonotonicNs() + ns;
+  while (MonotonicNs() < until) CpuRelax();
+}
+
+// Timing with a wide margin: "quick" is under 1 ms here, quick tasks
+// take microseconds (40 runs make the estimate robust to a preemption),
+// slow ones 20 ms. Take() batches only tasks of functions known to be quick. A function
+// that never ran, or runs long, is taken one task at a time; an async
+// task counts its synchronous part only, and a load is not counted.
+static void TestPoolSpreadsSlowTasks() {
+  Loop owner(1);
+  auto pool = std::make_shared<Pool>(79, owner.reactor, 0, 4, 1000 * 1000);
+  Loop a(2);
+  uint32_t fresh = pool->DefineFunction({'f'});
+  uint32_t slow = pool->DefineFunction({'s'});
+  uint32_t quick = pool->DefineFunction({'q'});
+  uint32_t async = pool->DefineFunction({'a'});
+  uint32_t loads = pool->DefineFunction({'l'});
+  uint32_t ta = pool->AddThread();
+  pool->AttachThread(ta, a.reactor);
+  double next_id = 1;
+  auto push = [&](uint32_t fn, int n) {
+    for (int i = 0; i < n; ++i) pool->Push(Task{next_id, fn, IdFrame(next_id), MonotonicNs()}, 1000);
+    next_id += n;
+  };
+  std::vector<Task> got;
+  auto take = [&](uint32_t max) {
+    got.clear();
+    CHECK(pool->Take(ta, max, 0, &got) == TakeResult::kTasks);
+    return got.size();
+  };
+  // Never ran: alone.
+  push(fresh, 4);
+  CHECK_EQ(take(8), size_t{1});
+  pool->Complete(ta, got[0].id, 0, Frame{});
+  for (int i = 0; i < 40; ++i) {
+    CHECK_EQ(take(8) >= size_t{1}, true);
+    for (auto& t : got) pool->Complete(ta, t.id, 0, Frame{});
+    if (pool->Counts().queued == 0) push(fresh, 3);
+  }
+  CHECK_EQ(take(8), size_t{3});  // ran quickly: now batched
+  for (auto& t : got) pool->Complete(ta, t.id, 0, Frame{});
+  // Ran long: alone, every time.
+  push(slow, 3);
+  for (int i = 0; i < 3; ++i) {
+    CHECK_EQ(take(8), size_t{1});
+    BusyFor(20 * 1000 * 1000);
+    pool->Complete(ta, got[0].id, 0, Frame{});
+  }
+  push(slow, 2);
+  CHECK_EQ(take(8), size_t{1});
+  pool->Complete(ta, got[0].id, 0, Frame{});
+  CHECK_EQ(take(8), size_t{1});
+  pool->Complete(ta, got[0].id, 0, Frame{});
+  // Quick: batched up to the first task that is not.
+  for (int i = 0; i < 40; ++i) {
+    push(quick, 1);
+    CHECK_EQ(take(8), size_t{1});
+    pool->Complete(ta, got[0].id, 0, Frame{});
+  }
+  push(quick, 3);
+  push(slow, 1);
+  push(quick, 2);
+  CHECK_EQ(take(8), size_t{3});  // stops before the slow one
+  for (auto& t : got) pool->Complete(ta, t.id, 0, Frame{});
+  CHECK_EQ(take(8), size_t{1});  // the slow one, alone
+  pool->Complete(ta, got[0].id, 0, Frame{});
+  CHECK_EQ(take(8), size_t{2});
+  for (auto& t : got) pool->Complete(ta, t.id, 0, Frame{});
+  // Async: only the part before it went async holds the thread.
+  for (int i = 0; i < 40; ++i) {
+    push(async, 1);
+    CHECK_EQ(take(8), size_t{1});
+    pool->MarkStarted(ta, got[0].id);
+    BusyFor(3 * 1000 * 1000);  // its await, which other tasks run behind
+    pool->Complete(ta, got[0].id, 0, Frame{});
+  }
+  push(async, 2);
+  CHECK_EQ(take(8), size_t{2});
+  for (auto& t : got) pool->Complete(ta, t.id, 0, Frame{});
+  // A load is not part of the run.
+  push(loads, 1);
+  CHECK_EQ(take(8), size_t{1});
+  pool->MarkLoading(ta, got[0].id, true);
+  BusyFor(20 * 1000 * 1000);
+  pool->MarkLoading(ta, got[0].id, false);
+  pool->Complete(ta, got[0].id, 0, Frame{});
+  push(loads, 2);
+  CHECK_EQ(take(8), size_t{2});
+  for (auto& t : got) pool->Complete(ta, t.id, 0, Frame{});
+  bool attached = false;
+  uint32_t requeued = 0;
+  pool->RemoveThread(ta, &attached, &requeued);
+  std::printf("  slow and unknown functions are taken one task at a time: ok\n");
 }
 
 // Deterministic: equal descriptors share one id; an affinity key is bound
@@ -1155,6 +1278,7 @@ int main(int argc, char** argv) {
       {"pool_remove_thread_order", TestPoolRemoveThreadOrder},
       {"pool_loading_and_cancelled", TestPoolLoadingAndCancelled},
       {"pool_functions_and_keys", TestPoolFunctionsAndKeys},
+      {"pool_spreads_slow_tasks", TestPoolSpreadsSlowTasks},
       {"pool_mixed", TestPoolMixed},
       {"pool_stop_nodrain", TestPoolStopNoDrain},
       {"pool_max_queue", TestPoolMaxQueue},

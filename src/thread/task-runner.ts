@@ -67,6 +67,11 @@ export class TaskRunner {
     return this.#inflight.size + this.#notStarted.size;
   }
 
+  /** Whether the task that starts next waits for its function to load. */
+  get loading(): boolean {
+    return this.#awaitingLoad !== undefined;
+  }
+
   /** A batch the thread took: started in order, now or behind a load. */
   take(tasks: Iterable<TaskMessage>): number {
     let n = 0;

@@ -55,22 +55,16 @@ let idleTimer: NodeJS.Timeout | undefined;
 /** Batches run since this thread last returned to its loop. */
 let rounds = 0;
 const MAX_ROUNDS = 64;
-/**
- * Mean synchronous run time per task (ms, moving average). Tiny tasks are
- * taken in batches; slow ones one at a time, so that a sibling thread that
- * frees up (or starts) meanwhile can take the next one.
- */
-let meanRunMs = 0;
-const SLOW_TASK_MS = 0.5;
-
 /** Takes and runs tasks until the queue is empty or this thread is full. */
 function pull(): void {
   if (exiting) return;
   if (idleTimer) { clearTimeout(idleTimer); idleTimer = undefined; }
-  // Tasks waiting behind a load take room too: a thread must not hoard.
-  while (!stopping && runner.holding < concurrency) {
-    const room = meanRunMs > SLOW_TASK_MS ? 1 : concurrency - runner.holding;
-    const r = native.poolTake(poolId, threadId, room, runner.holding === 0 ? spinNs : 0);
+  // Native takes fewer than the room when tasks should be spread: a task
+  // of a slow function, or of one that never ran, is taken alone. And
+  // while a function loads, nothing more is taken: what would wait
+  // behind the load is left to the siblings (the load's end pulls again).
+  while (!stopping && runner.holding < concurrency && !runner.loading) {
+    const r = native.poolTake(poolId, threadId, concurrency - runner.holding, runner.holding === 0 ? spinNs : 0);
     if (r === 0) {
       rounds = 0;
       if (runner.holding === 0) armIdleTimer();
@@ -79,9 +73,7 @@ function pull(): void {
     if (r === 1) { stopping = true; break; }
     if (r === 2) { retiring = true; break; }
     const [batch, transfers] = Array.isArray(r) ? r : [r, undefined];
-    const started = performance.now();
-    const n = runner.take(readTasks(batch, transfers));
-    meanRunMs = 0.8 * meanRunMs + 0.2 * ((performance.now() - started) / n);
+    runner.take(readTasks(batch, transfers));
     if (++rounds >= MAX_ROUNDS) {
       // Let this thread's own timers and I/O run before the next batch.
       rounds = 0;

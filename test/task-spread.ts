@@ -1,0 +1,42 @@
+// Long tasks are spread over every thread: a thread takes a task of a
+// slow function, or of one that never ran, alone (native/pool.h Take()),
+// so no task waits behind another on a busy thread while a sibling is
+// idle or starting. The exact rule is proved in native/test/core_test.cc
+// (pool_spreads_slow_tasks); these check it end to end. Serial: each
+// wants both cores to itself.
+import test from 'ava';
+import { deferToThreadPool, reactor, ThreadPool } from 'reactor-threads';
+import { add, sleep, spin } from './_fixtures/tasks.cjs';
+
+/** How many of `ids` ran on each thread, most first. */
+function perThread(ids: number[]): number[] {
+  const counts = new Map<number, number>();
+  for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+  return [...counts.values()].sort((a, b) => b - a);
+}
+
+test.serial('a first burst of long tasks on a started pool is split evenly over its threads', async (t) => {
+  const pool = new ThreadPool({ minThreads: 2, maxThreads: 2, idleTimeout: Infinity });
+  pool.start();
+  // Both threads up and attached (two concurrent sleeps need both).
+  await Promise.all([deferToThreadPool(reactor, pool, sleep, 30), deferToThreadPool(reactor, pool, sleep, 30)]);
+  // The threads have seen only quick tasks, and never this function.
+  for (let i = 0; i < 64; i++) await deferToThreadPool(reactor, pool, add, i, 1);
+  const ids = await Promise.all(Array.from({ length: 8 }, () => deferToThreadPool(reactor, pool, spin, 60)));
+  const counts = perThread(ids);
+  t.is(counts.length, 2, `both threads ran some: ${counts.join('/')}`);
+  // 4/4 unless a thread lost a whole task's time to the machine.
+  t.true(counts[0]! <= 5, `split ${counts.join('/')}`);
+  await pool.stop();
+});
+
+test.serial('a burst on a cold pool is spread over its threads as they come up', async (t) => {
+  const pool = new ThreadPool({ minThreads: 0, maxThreads: 2, idleTimeout: Infinity });
+  pool.start();
+  const ids = await Promise.all(Array.from({ length: 8 }, () => deferToThreadPool(reactor, pool, spin, 60)));
+  const counts = perThread(ids);
+  t.is(counts.length, 2, `both threads ran some: ${counts.join('/')}`);
+  // The second thread starts a few tens of ms late: 4/4 or 5/3.
+  t.true(counts[0]! <= 5, `split ${counts.join('/')}`);
+  await pool.stop();
+});
