@@ -6,13 +6,14 @@
 
 namespace rt {
 
-std::shared_ptr<Reactor> Pool::PopWaiterLocked() {
+std::shared_ptr<Reactor> Pool::PopWaiterLocked(uint32_t* tid) {
   while (!waiting_.empty()) {
-    uint32_t tid = waiting_.back();
+    uint32_t id = waiting_.back();
     waiting_.pop_back();
-    auto it = threads_.find(tid);
+    auto it = threads_.find(id);
     if (it == threads_.end() || !it->second.waiting) continue;
     it->second.waiting = false;
+    if (tid) *tid = id;
     return it->second.reactor;
   }
   return nullptr;
@@ -31,7 +32,8 @@ void Pool::StopWaitingLocked(uint32_t thread_id, ThreadRecord& rec) {
                  waiting_.end());
 }
 
-int64_t Pool::Push(Task&& task, uint32_t max_queue) {
+int64_t Pool::Push(Task&& task, uint32_t max_queue, uint32_t* target) {
+  if (target) *target = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (QueuedLocked() >= max_queue) return -2;
@@ -45,8 +47,11 @@ int64_t Pool::Push(Task&& task, uint32_t max_queue) {
     int64_t demand = 0;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      wake = PopWaiterLocked();
+      wake = PopWaiterLocked(target);
+      // Chosen for the caller to wake once the buffers are sent ahead.
+      if (wake && target) return -1;
       if (!wake) {
+        if (target) *target = 0;
         int64_t coming = spinning_;
         for (auto& kv : threads_) if (!kv.second.reactor) ++coming;
         demand = static_cast<int64_t>(queue_.size()) - coming;
@@ -71,16 +76,19 @@ void Pool::RecordRunLocked(ThreadRecord& rec, const Held& h, uint64_t now) {
   if (h.fn_id == 0 || h.fn_id > fn_timing_.size()) return;
   FnTiming& t = fn_timing_[h.fn_id - 1];
   uint64_t ran = now > from ? now - from : 0;
-  // The first run sets the mean; later ones move it a quarter of the way,
-  // so a function that turns slow is noticed within a few runs.
-  if (t.samples++ == 0) t.mean_ns = ran;
-  else t.mean_ns = (t.mean_ns * 3 + ran) / 4;
+  // A first run pays for compiling (and a first call's lazy setup), often
+  // many times a later one's cost: the second run replaces it, and later
+  // ones move the mean half the way, so that the mean follows a function
+  // whose first runs are slow (still warming up) or that turns slow
+  // within a few runs.
+  if (t.samples++ < 2) t.mean_ns = ran;
+  else t.mean_ns = (t.mean_ns + ran) / 2;
 }
 
 bool Pool::KnownQuickLocked(uint32_t fn_id) const {
   if (fn_id == 0 || fn_id > fn_timing_.size()) return false;
   const FnTiming& t = fn_timing_[fn_id - 1];
-  return t.samples > 0 && t.mean_ns < quick_task_ns_;
+  return t.samples >= 2 && t.mean_ns < quick_task_ns_;
 }
 
 size_t Pool::QueuedLocked() const {
@@ -89,7 +97,8 @@ size_t Pool::QueuedLocked() const {
   return n;
 }
 
-int64_t Pool::PushPinned(Task&& task, const std::string& key, uint32_t max_queue) {
+int64_t Pool::PushPinned(Task&& task, const std::string& key, uint32_t max_queue,
+                         uint32_t* target) {
   std::shared_ptr<Reactor> wake;
   bool pinned = false;
   {
@@ -125,6 +134,7 @@ int64_t Pool::PushPinned(Task&& task, const std::string& key, uint32_t max_queue
       rec.pinned.push_back(std::move(task));
       submitted_ += 1;
       pinned = true;
+      if (target) *target = tid;
       if (rec.waiting) {
         StopWaitingLocked(tid, rec);
         wake = rec.reactor;
@@ -132,9 +142,31 @@ int64_t Pool::PushPinned(Task&& task, const std::string& key, uint32_t max_queue
     }
   }
   // No attached thread to bind the key to yet: the shared queue serves.
-  if (!pinned) return Push(std::move(task), max_queue);
-  if (wake) wake->SignalWork();
+  if (!pinned) return Push(std::move(task), max_queue, target);
+  // (With `target` the caller wakes it, after sending the buffers ahead.)
+  if (wake && !target) wake->SignalWork();
   return -1;
+}
+
+void Pool::WakeThread(uint32_t thread_id) {
+  std::shared_ptr<Reactor> wake;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = threads_.find(thread_id);
+    if (it != threads_.end()) wake = it->second.reactor;
+  }
+  // Its thread is going away (as in Push(): the next waiter is woken
+  // instead, or the owner hears of the demand).
+  while (!wake || !wake->SignalWork()) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      wake = PopWaiterLocked();
+    }
+    if (!wake) {
+      owner_->Post(Message{MessageKind::kPoolDemand, 0, id_, 0, Frame{}});
+      return;
+    }
+  }
 }
 
 std::vector<double> Pool::ClearQueue() {
@@ -370,7 +402,8 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
           h.enqueued_ns = t.enqueued_ns;
           h.affinity = std::move(t.affinity);
           h.lost_while_loading = t.lost_while_loading;
-          if (t.frame.transfers.empty() && t.frame.bytes.size() <= kKeepBytesUpTo) {
+          if (t.frame.transfers.empty() && !t.moves_by_port &&
+              t.frame.bytes.size() <= kKeepBytesUpTo) {
             h.rerunnable = true;
             // out was reserved: &t stays valid while it is filled.
             keep.emplace_back(&h, &t.frame.bytes);
@@ -416,7 +449,7 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
 }
 
 bool Pool::Complete(uint32_t thread_id, double task_id, uint32_t status,
-                    Frame&& result, bool hold_result) {
+                    Frame&& result, bool hold_result, bool quiet) {
   uint32_t sender = 0;
   // The ended task's record, freed (with its copy of the bytes) after
   // mu_ is released, off the lock that Push() and Take() wait on.
@@ -452,7 +485,7 @@ bool Pool::Complete(uint32_t thread_id, double task_id, uint32_t status,
     if (kept) return true;
   }
   return owner_->Post(Message{MessageKind::kTaskResult, status, id_, task_id,
-                              std::move(result), sender});
+                              std::move(result), sender}, !quiet);
 }
 
 bool Pool::ReleaseResult(uint32_t thread_id, double task_id) {

@@ -72,6 +72,10 @@ struct Task {
   // Threads that died while this task waited for its function to load
   // (it never ran there): it is re-run once, then counts as died.
   uint32_t lost_while_loading = 0;
+  // Its large moved buffers travel beside it, by a MessagePort from the
+  // owner to the thread that takes it (src/pool/moved-buffers.ts), not in
+  // frame.transfers: like a task with transfers, it cannot be re-run.
+  bool moves_by_port = false;
 };
 
 
@@ -118,7 +122,12 @@ class Pool {
   // demand no thread will meet soon: queued tasks minus threads starting
   // or spinning for work (the owner starts a thread when this is
   // positive, below max).
-  int64_t Push(Task&& task, uint32_t max_queue);
+  // With `target` (a task whose buffers move by port), the waiting thread
+  // chosen for it is taken off the waiting list but NOT signalled:
+  // *target gets its id (0: none), and the caller sends the buffers
+  // ahead, then must call WakeThread(*target), so that they are in the
+  // thread's port before the wake-up that makes it take the task.
+  int64_t Push(Task&& task, uint32_t max_queue, uint32_t* target = nullptr);
   // Owner thread. Queues a task for the thread that `key` is bound to
   // (binding it first to the attached thread with the least work), so
   // that related calls share a thread while it lives; returns -1, or -2
@@ -126,7 +135,13 @@ class Pool {
   // like Push() (and returns Push's demand) without binding the key. A
   // binding lasts while a task that carries the key is queued or held
   // (counted in affinity_); the next call after that binds the key anew.
-  int64_t PushPinned(Task&& task, const std::string& key, uint32_t max_queue);
+  // With `target`, as Push(): *target gets the thread it is queued for
+  // (0: none), which the caller wakes with WakeThread().
+  int64_t PushPinned(Task&& task, const std::string& key, uint32_t max_queue,
+                     uint32_t* target = nullptr);
+  // Owner thread: signals the thread a Push() with `target` chose (if it
+  // is gone, the next waiting thread, or the owner hears of the demand).
+  void WakeThread(uint32_t thread_id);
   // Owner thread. Removes every queued task (no thread could start to run
   // them) and returns their ids.
   std::vector<double> ClearQueue();
@@ -176,8 +191,8 @@ class Pool {
 
   // Pool thread. Takes up to `max` tasks (fewer when siblings should share
   // the queue). Only tasks of functions known to be quick are taken
-  // together: a task of a slow function, or of one that has not run yet,
-  // is taken alone, since the tasks a thread took wait for it while a
+  // together: a task of a slow function, or of one that has not run twice
+  // yet, is taken alone, since the tasks a thread took wait for it while a
   // sibling that frees up (or starts) meanwhile could run them (a thread
   // cannot hand back tasks while it runs one). When none is queued it
   // spins up to `spin_ns` for one, then
@@ -192,8 +207,10 @@ class Pool {
   // output), or RemoveThread() does, if the thread dies first; meanwhile
   // the task is finished: never blamed for a death, re-run or cancelled.
   // Returns false if the owner reactor is gone.
+  // With `quiet` the result is posted without waking the owner: the
+  // thread wakes it by port right after (Reactor::Post).
   bool Complete(uint32_t thread_id, double task_id, uint32_t status,
-                Frame&& result, bool hold_result = false);
+                Frame&& result, bool hold_result = false, bool quiet = false);
   // Pool thread. Posts a result that Complete() held.
   bool ReleaseResult(uint32_t thread_id, double task_id);
   // Pool thread, about to park in a blocking call: gives back a task it
@@ -269,8 +286,9 @@ class Pool {
   // part of each run (what a task taken behind it waits for), as a moving
   // mean. Measured from the later of the take and the thread's previous
   // event (a task ending, going async, or a load ending), so a batch's
-  // tasks are timed one by one and a load is not counted. Tasks of a
-  // function whose mean is below quick_task_ns_ are taken in batches:
+  // tasks are timed one by one and a load is not counted; a first run
+  // (compiling) is not trusted. Tasks of a function that ran at least
+  // twice, whose mean is below quick_task_ns_, are taken in batches:
   // 100 us by default, where one take per task costs the thread about 1%
   // and a batch of 8 holds a sibling's share back by under a millisecond.
   struct FnTiming {
@@ -288,7 +306,8 @@ class Pool {
   };
 
   // Require mu_.
-  std::shared_ptr<Reactor> PopWaiterLocked();  // to wake after unlocking
+  // To wake after unlocking; *tid (if asked): its thread id.
+  std::shared_ptr<Reactor> PopWaiterLocked(uint32_t* tid = nullptr);
   uint32_t LiveLocked() const;                  // threads not retiring
   void StopWaitingLocked(uint32_t thread_id, ThreadRecord& rec);
   // A task holding `key` left the pool (completed, cancelled, cleared,

@@ -75,9 +75,12 @@ Napi::Value PoolDefine(const Napi::CallbackInfo& info) {
                            pool->DefineFunction(std::move(descriptor)));
 }
 
-// poolPush(id, taskId, fnId, payload, transfers, maxQueue, affinity?) ->
-// -1 when a waiting thread was woken, -2 when the queue is full (not
-// queued), else the unmet demand (see Pool::Push). Owner thread.
+// poolPush(id, taskId, fnId, payload, transfers, maxQueue, affinity?,
+// target?) -> -1 when a waiting thread was woken, -2 when the queue is full
+// (not queued), else the unmet demand (see Pool::Push). `target`, a
+// Uint32Array, marks a task whose buffers move by port (Task::moves_by_port);
+// target[0] gets the thread chosen for it (0: none), where the owner sends
+// them ahead before it wakes that thread with poolWake. Owner thread.
 Napi::Value PoolPush(const Napi::CallbackInfo& info) {
   Args args(info);
   auto pool = args.PoolArg(0);
@@ -85,16 +88,40 @@ Napi::Value PoolPush(const Napi::CallbackInfo& info) {
   uint32_t fn_id = args.U32(2, "function id");
   uint32_t max_queue = args.OptU32(5).value_or(UINT32_MAX);
   std::optional<std::string> affinity = args.OptString(6);
+  Napi::Uint32Array target_out;
+  if (args.Length() > 7 && !args[7].IsUndefined()) {
+    if (!args.Check(args[7].IsTypedArray() &&
+                        args[7].As<Napi::TypedArray>().TypedArrayType() == napi_uint32_array &&
+                        args[7].As<Napi::TypedArray>().ElementLength() >= 1,
+                    "target Uint32Array expected"))
+      return {};
+    target_out = args[7].As<Napi::Uint32Array>();
+  }
   if (!args.ok()) return {};
   Task task{task_id, fn_id, Frame{}, MonotonicNs()};
+  task.moves_by_port = !target_out.IsEmpty();
   Moved moved;
   if (!ReadFrame(args, 3, 4, &task.frame, &moved)) return {};
+  uint32_t target = 0;
+  uint32_t* want = task.moves_by_port ? &target : nullptr;
   // The pool takes the task unless it returns -2; a refused task is freed
   // here, with its copies of the moved buffers.
-  int64_t r = affinity ? pool->PushPinned(std::move(task), *affinity, max_queue)
-                       : pool->Push(std::move(task), max_queue);
+  int64_t r = affinity ? pool->PushPinned(std::move(task), *affinity, max_queue, want)
+                       : pool->Push(std::move(task), max_queue, want);
+  if (want) target_out[0] = target;
   if (r != -2) Detach(args.env(), moved);  // -2: refused, nothing was queued
   return Napi::Number::New(args.env(), static_cast<double>(r));
+}
+
+// poolWake(id, threadId): signals the thread a poolPush with a target
+// chose. Owner thread.
+Napi::Value PoolWake(const Napi::CallbackInfo& info) {
+  Args args(info);
+  auto pool = args.PoolArg(0);
+  uint32_t thread_id = args.U32(1, "thread id");
+  if (!args.ok()) return {};
+  pool->WakeThread(thread_id);
+  return args.env().Undefined();
 }
 
 // poolCancel(id, taskId, queuedOnly?) -> 1 when the task was still queued
@@ -321,10 +348,11 @@ Napi::Value PoolTaskLoading(const Napi::CallbackInfo& info) {
 }
 
 // poolComplete(id, threadId, taskId, status, payload, transfers?,
-// holdResult?) -> accepted (false: the owner's reactor or the pool is
+// holdResult?, quiet?) -> accepted (false: the owner's reactor or the pool is
 // gone; the result is dropped and the moved buffers stay). With
 // holdResult the pool keeps the result until poolReleaseResult (the
-// thread holds it behind its console output). A pool thread.
+// thread holds it behind its console output). With quiet it does not wake
+// the owner (the thread does, by port). A pool thread.
 Napi::Value PoolComplete(const Napi::CallbackInfo& info) {
   Args args(info);
   auto pool = args.PoolIfAny(0);
@@ -332,12 +360,13 @@ Napi::Value PoolComplete(const Napi::CallbackInfo& info) {
   double task_id = args.F64(2, "task id");
   uint32_t status = args.U32(3, "status");
   bool hold_result = args.Flag(6);
+  bool quiet = args.Flag(7);
   if (!args.ok()) return {};
   if (!pool) return Napi::Boolean::New(args.env(), false);
   Frame frame;
   Moved moved;
   if (!ReadFrame(args, 4, 5, &frame, &moved)) return {};
-  bool ok = pool->Complete(thread_id, task_id, status, std::move(frame), hold_result);
+  bool ok = pool->Complete(thread_id, task_id, status, std::move(frame), hold_result, quiet);
   if (ok) Detach(args.env(), moved);
   return Napi::Boolean::New(args.env(), ok);
 }
@@ -354,9 +383,9 @@ Napi::Value PoolReleaseResult(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(args.env(), pool && pool->ReleaseResult(thread_id, task_id));
 }
 
-// poolRequeue(id, threadId, taskId, fnId, payload, transfers?): a pool
-// thread hands back a task it took but has not started (the pool owns it
-// again). Quiet once the pool is gone.
+// poolRequeue(id, threadId, taskId, fnId, payload, transfers?,
+// movesByPort?): a pool thread hands back a task it took but has not
+// started (the pool owns it again). Quiet once the pool is gone.
 Napi::Value PoolRequeue(const Napi::CallbackInfo& info) {
   Args args(info);
   auto pool = args.PoolIfAny(0);
@@ -366,6 +395,7 @@ Napi::Value PoolRequeue(const Napi::CallbackInfo& info) {
   if (!args.ok()) return {};
   if (!pool) return args.env().Undefined();
   Task task{task_id, fn_id, Frame{}, MonotonicNs()};
+  task.moves_by_port = args.Flag(6);
   Moved moved;
   if (!ReadFrame(args, 4, 5, &task.frame, &moved)) return {};
   pool->Requeue(thread_id, std::move(task));
@@ -401,6 +431,7 @@ constexpr BindingEntry kPoolBindings[] = {
     {"poolDefine", PoolDefine},
     {"poolGetFunction", PoolGetFunction},
     {"poolPush", PoolPush},
+    {"poolWake", PoolWake},
     {"poolCancel", PoolCancel},
     {"poolClearQueue", PoolClearQueue},
     {"poolTakenAt", PoolTakenAt},

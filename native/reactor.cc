@@ -29,7 +29,7 @@ uint64_t SizeOf(const Message& m) {
 }
 }  // namespace
 
-bool Reactor::Post(Message&& m) {
+bool Reactor::Post(Message&& m, bool wake) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!alive_) return false;
   uint64_t bytes = SizeOf(m);
@@ -37,7 +37,7 @@ bool Reactor::Post(Message&& m) {
   queued_bytes_.store(queued_bytes_.load(std::memory_order_relaxed) + bytes,
                       std::memory_order_release);
   queued_.store(static_cast<uint32_t>(inbox_.size()), std::memory_order_release);
-  return WakeLocked();
+  return wake ? WakeLocked() : true;
 }
 
 bool Reactor::Full(uint32_t sender) {

@@ -127,8 +127,10 @@ class Reactor {
   // Any thread. Queues `m` (the inbox owns it) and wakes the loop unless a
   // wake is already pending (wake-ups coalesce). Returns false if the
   // reactor is gone; `m` is then dropped here, freed on the calling
-  // thread.
-  bool Post(Message&& m);
+  // thread. With `wake` false it only queues: the caller wakes the loop
+  // another way, whose handler drains the inbox (a pool thread's result
+  // whose buffers follow by port: their message wakes the owner).
+  bool Post(Message&& m, bool wake = true);
 
   // Any thread. Tells a pool thread that its pool has work (or is stopping).
   // Coalesces with other wakes.

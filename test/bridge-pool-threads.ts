@@ -4,27 +4,27 @@
 import test from 'ava';
 import { deferToThreadPool, PoolStarvedError, reactor, ThreadPool } from 'reactor-threads';
 import { add } from './_fixtures/tasks.cjs';
+import { busyOneThreadPool } from './_helpers/busy-pool.js';
 import { callProxy } from './_fixtures/bridge-tasks.cjs';
 import { waitFor } from './_helpers/wait.js';
 
 test('a thread parked in a blocking call hands back the tasks it has not started', async (t) => {
-  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1, starvationTimeout: Infinity });
-  pool.start();
-  t.true(await waitFor(() => pool.idle === 1));
+  const { pool, pinned, busy } = await busyOneThreadPool({ starvationTimeout: Infinity });
   let parked = false;
   let quickDone!: () => void;
   const quickFinished = new Promise<void>((r) => { quickDone = r; });
   // The slow call's reactor side answers only once the quick task is done,
   // which it can be only if the parked thread handed it back.
-  const slow = deferToThreadPool(reactor, pool, callProxy, () => {
+  const slow = pinned(reactor, pool, callProxy, () => {
     parked = true;
     return quickFinished.then(() => 'slow');
   });
-  const quick = deferToThreadPool(reactor, pool, add, 1, 2).then((v) => { quickDone(); return v; });
+  const quick = pinned(reactor, pool, add, 1, 2).then((v) => { quickDone(); return v; });
   t.true(await waitFor(() => parked));
   t.is(pool.queued, 1, `the untaken task went back to the queue (queued ${pool.queued}, busy ${pool.busy})`);
   pool.adjustPoolsize(1, 2);  // room for a second thread, which takes it
   t.deepEqual(await Promise.all([slow, quick]), ['slow', 3]);
+  await busy;
   await pool.stop();
 });
 

@@ -10,6 +10,7 @@ import { deferToThreadPool, PoolStarvedError, reactor, ThreadDiedError, ThreadPo
 import {
   awaitPromiseNamed, echo, postThenRead, printAndReturn, recordPrintAndReturn, recordThenExit,
 } from './_fixtures/outbox-tasks.cjs';
+import { busyOneThreadPool } from './_helpers/busy-pool.js';
 
 /** `p`, or a rejection naming what is still pending after `ms`. */
 function within<T>(p: Promise<T>, ms: number, pending: string): Promise<T> {
@@ -62,10 +63,11 @@ test('a task that finished before its thread died keeps its result; the task tha
 });
 
 test('a task handed back by a thread about to park runs on another thread', async (t) => {
-  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
-  const waiting = deferToThreadPool(reactor, pool, awaitPromiseNamed, 'handedBack');
-  promises.handedBack = deferToThreadPool(reactor, pool, echo, 'handed back');
-  pool.start();  // one thread takes both; the first parks and hands the second back
+  const { pool, pinned, busy } = await busyOneThreadPool();
+  const waiting = pinned(reactor, pool, awaitPromiseNamed, 'handedBack');
+  promises.handedBack = pinned(reactor, pool, echo, 'handed back');
+  // The thread takes both; the first parks and hands the second back.
+  await busy;
   pool.adjustPoolsize(1, 2);
   t.is(await within(waiting, 10_000, 'the parked task'), 'handed back');
   t.is(pool.workers, 2, 'a second thread was started for the handed-back task');
@@ -73,11 +75,10 @@ test('a task handed back by a thread about to park runs on another thread', asyn
 });
 
 test('a task handed back with no thread free ends the park with PoolStarvedError', async (t) => {
-  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1, starvationTimeout: 200 });
+  const { pool, pinned } = await busyOneThreadPool({ starvationTimeout: 200 });
   pool.on('error', () => { /* the starvation report; the call's rejection is what is checked */ });
-  const waiting = deferToThreadPool(reactor, pool, awaitPromiseNamed, 'starved');
-  promises.starved = deferToThreadPool(reactor, pool, echo, 'never first');
-  pool.start();
+  const waiting = pinned(reactor, pool, awaitPromiseNamed, 'starved');
+  promises.starved = pinned(reactor, pool, echo, 'never first');
   await t.throwsAsync(within(waiting, 10_000, 'the parked task'), { instanceOf: PoolStarvedError });
   t.is(await within(promises.starved as Promise<string>, 10_000, 'the handed-back task'), 'never first');
   await pool.stop();

@@ -1,8 +1,16 @@
-// transfer(): ArrayBuffers and views moved instead of copied, both ways.
+// transfer(): ArrayBuffers and views moved instead of copied, both ways;
+// large ones (64 KiB or more in all) beside the queue, by port, without a
+// copy. The port protocol itself: test/moved-buffers.ts.
 import test from 'ava';
-import { deferToThread, deferToThreadPool, QueueFullError, reactor, ThreadPool, transfer } from 'reactor-threads';
-import { add, makeBytes } from './_fixtures/tasks.cjs';
-import { callWithOwnFunction, moveAfterStop } from './_fixtures/bridge-tasks.cjs';
+import {
+  CancelledError, deferToThread, deferToThreadPool, QueueFullError, reactor, ThreadPool, transfer,
+} from 'reactor-threads';
+import { add, echoMoved, echoMovedFloats, logThenBytes, makeBytes, spin, sumBytes } from './_fixtures/tasks.cjs';
+import { callProxy, callWithOwnFunction, moveAfterStop } from './_fixtures/bridge-tasks.cjs';
+import { waitFor } from './_helpers/wait.js';
+import { busyOneThreadPool } from './_helpers/busy-pool.js';
+
+const MiB = 1024 * 1024;
 
 test('a transferred ArrayBuffer argument arrives whole and is detached from the sender', async (t) => {
   const ab = new ArrayBuffer(1024);
@@ -86,4 +94,104 @@ test('a blocking call refused as a deadlock leaves its transferred buffer with t
   t.is(got, 'WouldDeadlockError');
   t.is(ab.byteLength, 256);
   t.true(new Uint8Array(ab).every((x) => x === 5), 'contents intact');
+});
+
+test('a large transferred buffer moves by port there and back, whole, and is detached where it left', async (t) => {
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
+  pool.start();
+  const ab = new ArrayBuffer(MiB);
+  new Uint8Array(ab).fill(7);
+  const back = await deferToThreadPool(reactor, pool, echoMoved, transfer(ab));
+  t.is(ab.byteLength, 0, 'detached here');
+  t.is(back.byteLength, MiB);
+  t.true(new Uint8Array(back).every((x) => x === 7), 'contents intact');
+  const s = pool.stats();
+  t.is(s.movedByPort, 2, 'the argument and the result went by port');
+  t.is(s.movedHeld, 0, 'nothing is left held');
+  await pool.stop();
+});
+
+test('large views keep their type and contents by port', async (t) => {
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
+  pool.start();
+  const floats = new Float64Array(MiB / 8).fill(1.5);
+  const back = await deferToThreadPool(reactor, pool, echoMovedFloats, transfer(floats));
+  t.true(back instanceof Float64Array);
+  t.is(back.length, MiB / 8);
+  t.true(back.every((x) => x === 1.5));
+  t.is(floats.length, 0);
+  const buf = Buffer.alloc(256 * 1024, 3);
+  t.deepEqual(await deferToThreadPool(reactor, pool, sumBytes, transfer(buf)),
+    { type: 'Buffer', byteLength: 256 * 1024, sum: 3 * 256 * 1024 });
+  t.is(buf.length, 0);
+  t.is(pool.stats().movedByPort, 3);
+  await pool.stop();
+});
+
+test('a large result moves by port, also when it waits for the thread\'s console output', async (t) => {
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
+  pool.start();
+  const out = await deferToThreadPool(reactor, pool, logThenBytes, MiB);
+  t.is(out.length, MiB);
+  t.true(out.every((x) => x === 9));
+  t.is(pool.stats().movedByPort, 1);
+  t.is(pool.stats().movedHeld, 0);
+  await pool.stop();
+});
+
+test('a call refused by a full queue leaves a large transferred buffer with the caller', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1, maxQueue: 1 });
+  t.teardown(() => pool.stop());
+  const first = deferToThreadPool(reactor, pool, add, 1, 1);
+  first.catch(() => undefined);
+  const ab = new ArrayBuffer(MiB);
+  new Uint8Array(ab).fill(4);
+  await t.throwsAsync(deferToThreadPool(reactor, pool, sumBytes, transfer(ab)), { instanceOf: QueueFullError });
+  t.is(ab.byteLength, MiB);
+  t.true(new Uint8Array(ab).every((x) => x === 4), 'contents intact');
+  t.is(pool.stats().movedHeld, 0);
+  pool.start();
+  t.is(await first, 2);
+  await pool.stop();
+});
+
+test('the large buffers of queued tasks are freed when the tasks are cancelled', async (t) => {
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
+  pool.start();
+  const blocker = deferToThreadPool(reactor, pool, spin, 300);
+  t.true(await waitFor(() => pool.busy === 1));
+  const ac = new AbortController();
+  const queued = Array.from({ length: 4 }, () =>
+    deferToThreadPool.with({ signal: ac.signal })(reactor, pool, sumBytes, transfer(new ArrayBuffer(MiB))));
+  t.is(pool.stats().movedHeld, 4);
+  ac.abort();
+  for (const q of queued) await t.throwsAsync(q, { instanceOf: CancelledError });
+  t.is(pool.stats().movedHeld, 0, 'freed');
+  await blocker;
+  await pool.stop();
+});
+
+test('a task handed back unstarted takes its large buffers to the thread that runs it', async (t) => {
+  // Two tasks pinned to the busy thread: the second's buffers are sent
+  // ahead to it. It takes both and starts the first, which parks until the
+  // second is done: that can happen only if the parked thread hands the
+  // second back with its buffers.
+  const { pool, pinned, busy } = await busyOneThreadPool({ starvationTimeout: Infinity });
+  let parked = false;
+  let bigDone!: () => void;
+  const bigFinished = new Promise<void>((r) => { bigDone = r; });
+  const slow = pinned(reactor, pool, callProxy, () => {
+    parked = true;
+    return bigFinished.then(() => 'slow');
+  });
+  const ab = new ArrayBuffer(MiB);
+  new Uint8Array(ab).fill(2);
+  const big = pinned(reactor, pool, sumBytes, transfer(ab)).then((v) => { bigDone(); return v; });
+  t.true(await waitFor(() => parked));
+  t.is(pool.queued, 1, 'the untaken task is back in the queue');
+  pool.adjustPoolsize(1, 2);  // a second thread takes it
+  t.deepEqual(await Promise.all([slow, big]), ['slow', { type: 'ArrayBuffer', byteLength: MiB, sum: 2 * MiB }]);
+  t.is(pool.stats().movedHeld, 0);
+  await busy;
+  await pool.stop();
 });

@@ -105,10 +105,12 @@ static void MakeFunctionQuick(Pool& pool, Loop& owner) {
   Loop warm(99);
   uint32_t tid = pool.AddThread();
   pool.AttachThread(tid, warm.reactor);
-  pool.Push(MakeTask(-1), 100);
-  std::vector<Task> got;
-  CHECK(pool.Take(tid, 1, 0, &got) == TakeResult::kTasks);
-  pool.Complete(tid, -1, 0, Frame{});
+  for (double id : {-1.0, -2.0}) {  // a first run is not trusted: two
+    pool.Push(MakeTask(id), 100);
+    std::vector<Task> got;
+    CHECK(pool.Take(tid, 1, 0, &got) == TakeResult::kTasks);
+    pool.Complete(tid, id, 0, Frame{});
+  }
   bool attached = false;
   uint32_t requeued = 0;
   pool.RemoveThread(tid, &attached, &requeued);
@@ -599,8 +601,8 @@ static void TestPoolRemoveThreadOrder() {
   CHECK(pool->Take(tc, 1, 0, &got) == TakeResult::kRetire);
   PoolCounts pc = pool->Counts();
   CHECK_EQ(pc.threads, 0u);
-  CHECK_EQ(pc.submitted, 7.0);  // and the warm-up task
-  CHECK_EQ(pc.completed, 4.0);
+  CHECK_EQ(pc.submitted, 8.0);  // and the two warm-up tasks
+  CHECK_EQ(pc.completed, 5.0);
   std::printf("  RemoveThread order/requeue/cancel contract: ok\n");
 }
 
@@ -696,8 +698,10 @@ static void TestPoolSpreadsSlowTasks() {
     CHECK(pool->Take(ta, max, 0, &got) == TakeResult::kTasks);
     return got.size();
   };
-  // Never ran: alone.
+  // Never ran, or ran once (a first run is not trusted): alone.
   push(fresh, 4);
+  CHECK_EQ(take(8), size_t{1});
+  pool->Complete(ta, got[0].id, 0, Frame{});
   CHECK_EQ(take(8), size_t{1});
   pool->Complete(ta, got[0].id, 0, Frame{});
   for (int i = 0; i < 40; ++i) {
@@ -746,12 +750,14 @@ static void TestPoolSpreadsSlowTasks() {
   CHECK_EQ(take(8), size_t{2});
   for (auto& t : got) pool->Complete(ta, t.id, 0, Frame{});
   // A load is not part of the run.
-  push(loads, 1);
-  CHECK_EQ(take(8), size_t{1});
-  pool->MarkLoading(ta, got[0].id, true);
-  BusyFor(20 * 1000 * 1000);
-  pool->MarkLoading(ta, got[0].id, false);
-  pool->Complete(ta, got[0].id, 0, Frame{});
+  for (int i = 0; i < 2; ++i) {
+    push(loads, 1);
+    CHECK_EQ(take(8), size_t{1});
+    pool->MarkLoading(ta, got[0].id, true);
+    BusyFor(20 * 1000 * 1000);
+    pool->MarkLoading(ta, got[0].id, false);
+    pool->Complete(ta, got[0].id, 0, Frame{});
+  }
   push(loads, 2);
   CHECK_EQ(take(8), size_t{2});
   for (auto& t : got) pool->Complete(ta, t.id, 0, Frame{});

@@ -1,5 +1,6 @@
 // What a ThreadPool hands a new pool thread as its workerData. The owner
 // (src/pool/threadpool.ts) writes it, the thread (src/thread/worker.ts) reads it.
+import type { MessagePort } from 'node:worker_threads';
 
 export interface PoolThreadData {
   readonly kind: 'reactor-threads.pool-thread';
@@ -19,6 +20,12 @@ export interface PoolThreadData {
   /** Recycle after this many tasks / above this heap (bytes); 0: never. */
   readonly maxTasks: number;
   readonly maxHeap: number;
+  /**
+   * The thread's end of the port that moves large buffers (in the
+   * Worker's transferList); absent for threads that are not Workers
+   * (tests' fakes), which are never sent any.
+   */
+  readonly movesPort?: MessagePort;
 }
 
 export function isPoolThreadData(v: unknown): v is PoolThreadData {

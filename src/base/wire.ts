@@ -33,6 +33,30 @@ export const enum CallStatus {
   Terminating = 6, WouldDeadlock = 7, Starved = 8,
 }
 
+/**
+ * What a pool's owner and one of its threads say on the port that moves
+ * large buffers (src/pool/moved-buffers.ts, src/thread/moved-buffers.ts):
+ * each message is `[kind, taskId or reactor id, buffers?]`.
+ */
+export const enum PortMove {
+  /** Owner to thread: a task's moved buffers (ahead of its take, or asked for). */
+  Give = 1,
+  /** Owner to thread: send back the buffers of a task you did not take. */
+  Return = 2,
+  /** Owner to thread: the task is over; free its buffers if you still hold them. */
+  Drop = 3,
+  /** Thread to owner: its reactor id, first thing. */
+  Hello = 4,
+  /** Thread to owner: I took this task; send its buffers. */
+  Want = 5,
+  /** Thread to owner: the buffers of a task I no longer hold. */
+  Back = 6,
+  /** Thread to owner: a task's result buffers (its result follows natively). */
+  Result = 7,
+}
+
+export type PortMoveMessage = [kind: PortMove, id: number, buffers?: ArrayBuffer[]];
+
 export const MESSAGE_HEADER = 32;
 export const TASK_HEADER = 24;
 

@@ -6,7 +6,9 @@
 import { DefaultDeserializer, DefaultSerializer, deserialize, serialize } from 'node:v8';
 import type { CallableTable } from './callables.js';
 import { ValueNotCloneableError } from '../errors/errors.js';
-import { decodeFast, encodeFastList, encodeFastOne, FAST_LIST, FAST_ONE } from './fast-codec.js';
+import {
+  decodeFast, encodeFastList, encodeFastMoving, encodeFastMovingOne, encodeFastOne, FAST_LIST, FAST_ONE,
+} from './fast-codec.js';
 import { prepareOutbound } from './values.js';
 
 
@@ -145,6 +147,8 @@ function withMarkers(e: Encoded): Encoded {
 export function encodeResult(value: unknown, ctx: ValueContext): Encoded {
   const fast = encodeFastOne(value);
   if (fast) return { bytes: fast, transfers: undefined };
+  const moving = encodeFastMovingOne(value, movable);
+  if (moving) return moving;
   const prepared = prepareOutbound(value, 'the result', { callables: ctx.callables, handles: null });
   let enc: Encoded;
   try {
@@ -155,8 +159,48 @@ export function encodeResult(value: unknown, ctx: ValueContext): Encoded {
   return prepared === value ? enc : withMarkers(enc);
 }
 
+/**
+ * Large moved buffers do not go through native memory (one copy each
+ * way, since N-API cannot adopt a V8 backing store): they travel beside
+ * the value, by postMessage, which moves them without copying
+ * (src/pool/moved-buffers.ts, src/thread/moved-buffers.ts). A value whose
+ * moved buffers total at least this many bytes goes that way; smaller
+ * ones are cheaper to copy than a message is to send.
+ */
+export const MOVE_BY_PORT_FROM = 64 * 1024;
+
+/**
+ * The payload of a value whose moved buffers travel by port starts with
+ * this byte and their count (u32); its transfers are the port's buffers.
+ */
+const BY_PORT = 0xfb;
+const BY_PORT_HEADER = 5;
+
+/** Whether these moved buffers should travel by port. */
+export function movesByPort(transfers: ArrayBuffer[] | undefined): transfers is ArrayBuffer[] {
+  if (!transfers) return false;
+  let total = 0;
+  for (const ab of transfers) total += ab.byteLength;
+  return total >= MOVE_BY_PORT_FROM;
+}
+
+/** `bytes`, marked as a value whose `count` moved buffers travel by port. */
+export function markMovedByPort(bytes: Buffer, count: number): Buffer {
+  const out = Buffer.allocUnsafe(BY_PORT_HEADER + bytes.length);
+  out[0] = BY_PORT;
+  out.writeUInt32LE(count, 1);
+  bytes.copy(out, BY_PORT_HEADER);
+  return out;
+}
+
+/** How many of a payload's moved buffers travel by port (0: none do). */
+export function movedByPort(bytes: Buffer): number {
+  return bytes[0] === BY_PORT ? bytes.readUInt32LE(1) : 0;
+}
+
 export function decodeValue(bytes: Buffer, transfers: ArrayBuffer[] | undefined, ctx: ValueContext): unknown {
-  if (bytes[0] === FAST_LIST || bytes[0] === FAST_ONE) return decodeFast(bytes);
+  if (bytes[0] === FAST_LIST || bytes[0] === FAST_ONE) return decodeFast(bytes, transfers);
+  if (bytes[0] === BY_PORT) return decodeValue(bytes.subarray(BY_PORT_HEADER), transfers, ctx);
   if (bytes[0] === WITH_MARKERS) return ctx.revive(decodeValue(bytes.subarray(1), transfers, ctx));
   if (!transfers) return deserialize(bytes);
   const d = new MovingDeserializer(bytes, transfers);
@@ -173,6 +217,8 @@ export function decodeValue(bytes: Buffer, transfers: ArrayBuffer[] | undefined,
 export function encodeArgs(args: readonly unknown[], ctx: ValueContext, handles: number[] | null): Encoded {
   const fast = encodeFastList(args);
   if (fast) return { bytes: fast, transfers: undefined };
+  const moving = encodeFastMoving(args, movable);
+  if (moving) return moving;
   const prepared = prepareOutbound(args, 'args', { callables: ctx.callables, handles }) as unknown[];
   let enc: Encoded;
   try {

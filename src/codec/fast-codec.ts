@@ -1,7 +1,9 @@
 // A fast path for the commonest payloads: arguments and results made only
 // of numbers, booleans, null, undefined and well-formed strings (written as
 // UTF-8, which has no encoding for a lone surrogate: a string holding one
-// takes the v8 path, which keeps every UTF-16 code unit). v8.serialize builds a
+// takes the v8 path, which keeps every UTF-16 code unit), and whole
+// buffers moved with transfer() (an ArrayBuffer, or a view of all of one:
+// the heavy-work case, where a serializer object per call shows). v8.serialize builds a
 // serializer object and a Buffer per call, which on tiny tasks costs more
 // than the task; this writes into one scratch buffer instead. Anything
 // else goes through v8 (src/base/wire.ts). Runs on every thread.
@@ -11,7 +13,30 @@
 export const FAST_LIST = 0xfe;
 export const FAST_ONE = 0xfd;
 
-const enum Tag { Undefined = 0, Null = 1, True = 2, False = 3, Number = 4, String = 5 }
+const enum Tag { Undefined = 0, Null = 1, True = 2, False = 3, Number = 4, String = 5, Moved = 6 }
+
+/**
+ * What a moved value is, for the Moved tag: an index into VIEW_TYPES, or
+ * WHOLE_BUFFER for the ArrayBuffer itself. Followed by the u32 index of
+ * its buffer among the value's moved buffers.
+ */
+const VIEW_TYPES: Function[] = [
+  Buffer, Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array,
+  Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array, DataView,
+];
+const WHOLE_BUFFER = 255;
+
+/**
+ * The ArrayBuffer to move for `v`, if it was marked with transfer() and
+ * is one whole buffer (src/codec/codec.ts decides).
+ */
+export type MovableOf = (v: unknown) => ArrayBuffer | undefined;
+
+/** A fast encoding and the buffers it moves (in its index order), if any. */
+export interface FastEncoded {
+  bytes: Buffer;
+  transfers: ArrayBuffer[] | undefined;
+}
 
 const MAX_STRING = 1024;
 const MAX_ITEMS = 255;
@@ -46,6 +71,54 @@ function room(items: number): void {
   if (scratch.length < need) scratch = Buffer.allocUnsafe(need);
 }
 
+/** Where a moved value's buffer goes in `moved`, and how it is viewed; undefined if it cannot. */
+function movedKind(v: unknown, ab: ArrayBuffer): number | undefined {
+  if (v === ab) return WHOLE_BUFFER;
+  const i = VIEW_TYPES.indexOf(Object.getPrototypeOf(v).constructor as Function);
+  return i < 0 ? undefined : i;
+}
+
+/**
+ * As encodeFastList, for a list that holds moved whole buffers too
+ * (`movableOf` finds them), or undefined. The bytes live in the shared
+ * scratch buffer.
+ */
+export function encodeFastMoving(list: readonly unknown[], movableOf: MovableOf): FastEncoded | undefined {
+  if (list.length > MAX_ITEMS) return undefined;
+  let moved: ArrayBuffer[] | undefined;
+  for (let i = 0; i < list.length; i++) {
+    const v = list[i];
+    if (fits(v)) continue;
+    const ab = movableOf(v);
+    if (!ab || movedKind(v, ab) === undefined) return undefined;
+    if (!(moved ??= []).includes(ab)) moved.push(ab);
+  }
+  room(list.length);
+  scratch[0] = FAST_LIST;
+  scratch[1] = list.length;
+  let off = 2;
+  for (let i = 0; i < list.length; i++) off = putMoving(list[i], off, moved, movableOf);
+  return { bytes: scratch.subarray(0, off), transfers: moved };
+}
+
+/** As encodeFastMoving, for one value (a result). */
+export function encodeFastMovingOne(v: unknown, movableOf: MovableOf): FastEncoded | undefined {
+  const ab = movableOf(v);
+  if (!ab || movedKind(v, ab) === undefined) return undefined;
+  room(1);
+  scratch[0] = FAST_ONE;
+  return { bytes: scratch.subarray(0, putMoving(v, 1, [ab], movableOf)), transfers: [ab] };
+}
+
+function putMoving(v: unknown, off: number, moved: ArrayBuffer[] | undefined, movableOf: MovableOf): number {
+  const ab = moved && typeof v === 'object' && v !== null ? movableOf(v) : undefined;
+  if (!ab) return put(v, off);
+  scratch[off] = Tag.Moved;
+  scratch[off + 1] = movedKind(v, ab)!;
+  scratch.writeUInt32LE(moved!.indexOf(ab), off + 2);
+  return off + 6;
+}
+
 /**
  * The encoding of `list` (a call's arguments), or undefined when it holds
  * anything but primitives. The bytes live in a shared scratch buffer:
@@ -70,8 +143,14 @@ export function encodeFastOne(v: unknown): Buffer | undefined {
   return scratch.subarray(0, put(v, 1));
 }
 
-function get(b: Buffer, off: number, out: { v: unknown }): number {
+function get(b: Buffer, off: number, out: { v: unknown }, moved: ArrayBuffer[] | undefined): number {
   switch (b[off] as Tag) {
+    case Tag.Moved: {
+      const kind = b[off + 1]!;
+      const ab = moved![b.readUInt32LE(off + 2)]!;
+      out.v = kind === WHOLE_BUFFER ? ab : view(VIEW_TYPES[kind]!, ab);
+      return off + 6;
+    }
     case Tag.Number: out.v = b.readDoubleLE(off + 1); return off + 9;
     case Tag.True: out.v = true; return off + 1;
     case Tag.False: out.v = false; return off + 1;
@@ -85,18 +164,28 @@ function get(b: Buffer, off: number, out: { v: unknown }): number {
   }
 }
 
-/** Decodes what encodeFastList or encodeFastOne wrote, starting at b[0]. */
-export function decodeFast(b: Buffer): unknown {
+/** A view of all of `ab`, of the type `Ctor`. */
+function view(Ctor: Function, ab: ArrayBuffer): ArrayBufferView {
+  if (Ctor === Buffer) return Buffer.from(ab);
+  if (Ctor === DataView) return new DataView(ab);
+  return new (Ctor as Uint8ArrayConstructor)(ab);
+}
+
+/**
+ * Decodes what the encoders here wrote, starting at b[0]; `moved` are the
+ * buffers that moved with it, in its index order.
+ */
+export function decodeFast(b: Buffer, moved?: ArrayBuffer[]): unknown {
   const cell = { v: undefined as unknown };
   if (b[0] === FAST_ONE) {
-    get(b, 1, cell);
+    get(b, 1, cell, moved);
     return cell.v;
   }
   const n = b[1]!;
   const list = new Array<unknown>(n);
   let off = 2;
   for (let i = 0; i < n; i++) {
-    off = get(b, off, cell);
+    off = get(b, off, cell, moved);
     list[i] = cell.v;
   }
   return list;

@@ -64,6 +64,7 @@ const workerPath = join(__dirname, '..', 'thread', 'worker.js');
 /** Real threads: a Worker running src/thread/worker.ts. */
 export const startWorker: ThreadStarter = (data, o) => new Worker(workerPath, {
   workerData: data, name: data.threadName,
+  ...(data.movesPort && { transferList: [data.movesPort] }),
   ...(o.resourceLimits && { resourceLimits: o.resourceLimits }),
   ...(o.env && { env: o.env }),
   ...(o.execArgv && { execArgv: o.execArgv }),

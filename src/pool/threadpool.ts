@@ -8,6 +8,7 @@
 //   threads.ts      starting, replacing and joining the threads
 //   starvation.ts   every thread parked on the owner while work waits
 //   functions.ts    the ids by which threads know the functions
+//   moved-buffers.ts  large moved buffers, beside the queue, by port
 // Owner thread only (the thread that created the pool).
 // Tests: test/threadpool-*.ts; its JS logic with hand-stepped fake threads
 // in test/threadpool-fake-threads.ts.
@@ -25,8 +26,9 @@ import { TaskTable, type TaskSink } from './tasks.js';
 import { PoolThreads } from './threads.js';
 import { TaskTimers } from './timers.js';
 import { reportError } from '../errors/report.js';
-import { encodeArgs } from '../codec/codec.js';
-import { CallStatus, MessageKind, type InboxMessage } from '../base/wire.js';
+import { encodeArgs, markMovedByPort, movedByPort, movesByPort } from '../codec/codec.js';
+import { CallStatus, MessageKind, TaskStatus, type InboxMessage } from '../base/wire.js';
+import { MovedBuffers } from './moved-buffers.js';
 
 export type { ThreadPoolOptions, ThreadInfo } from './options.js';
 export type { TaskSink } from './tasks.js';
@@ -50,6 +52,13 @@ export interface PoolStats extends NativePoolCounts {
   runTime: TimeStats;
   /** Blocking and non-blocking calls this thread's reactor served for threads (all pools). */
   bridgeCallsServed: number;
+  /**
+   * Tasks' arguments and results whose moved buffers (transfer(), 64 KiB
+   * or more in all) went beside the queue by port, without a copy.
+   */
+  movedByPort: number;
+  /** Tasks whose moved buffers the pool still holds (here or at a thread) or results' waiting to be decoded. */
+  movedHeld: number;
 }
 
 /** The pool's `(ok, result)` callback; runs on the pool's owner thread. */
@@ -69,8 +78,21 @@ export class ThreadPool extends EventEmitter {
   readonly #poolId: number;
   readonly #tasks = new TaskTable(this.#thread, (id) => {
     this.#timers.forget(id);
+    this.#moves.taskOver(id);
     if (this.#full) this.#announceRoom();
   });
+  readonly #moves = new MovedBuffers({
+    isOpen: (id) => this.#tasks.has(id),
+    drainNow: () => this.#thread.core.drainNow(),
+    lose: (id, error) => {
+      if (!this.#tasks.has(id)) return;
+      // Queued: removed. Taken, waiting for these buffers: dropped by its thread.
+      if (!this.#destroyed) native.poolCancel(this.#poolId, id);
+      this.#tasks.settle(id, false, error);
+    },
+  });
+  /** poolPush's answer for a task whose buffers move by port: the thread they go ahead to. */
+  readonly #target = new Uint32Array(1);
   readonly #threads: PoolThreads;
   readonly #timers: TaskTimers;
   readonly #starvation: StarvationWatch;
@@ -101,7 +123,7 @@ export class ThreadPool extends EventEmitter {
     };
     const threads = this.#threads = new PoolThreads({
       poolId, options: this.#options, owner: this.#thread.core.id, hooks, tasks: this.#tasks,
-      startThread: collaborators?.startThread ?? startWorker, report,
+      startThread: collaborators?.startThread ?? startWorker, report, moves: this.#moves,
       afterSender: (sender, run) => this.#thread.core.afterSender(sender, run),
     });
     this.#timers = new TaskTimers({
@@ -148,6 +170,7 @@ export class ThreadPool extends EventEmitter {
       ...(c ?? zero),
       cancelled: this.#tasks.withdrawn, threadsDied: this.#threads.died,
       queueWait: t?.queueWait ?? none, runTime: t?.run ?? none, bridgeCallsServed: this.#thread.server.served,
+      movedByPort: this.#moves.moved, movedHeld: this.#moves.held,
     };
   }
 
@@ -189,6 +212,7 @@ export class ThreadPool extends EventEmitter {
       }
       this.#thread.core.removeSink(this.#poolId);
       native.poolDestroy(this.#poolId);
+      this.#moves.close();
       this.#destroyed = true;
     });
     return this.#stopped;
@@ -247,6 +271,8 @@ export class ThreadPool extends EventEmitter {
     let handles: number[] | undefined;
     let id: number;
     let demand: number;
+    /** Moved buffers that go beside the task, by port. */
+    let byPort: ArrayBuffer[] | undefined;
     try {
       if (this.joined) throw new PoolStoppedError('the thread pool is stopped; the call was not run');
       let fnId: number;
@@ -258,9 +284,16 @@ export class ThreadPool extends EventEmitter {
         fnId = this.#functions.id(f);
       }
       // Functions among the arguments stay here; the thread gets proxies.
-      const { bytes, transfers } = encodeArgs(payload, this.#thread.values, handles = []);
+      const encoded = encodeArgs(payload, this.#thread.values, handles = []);
       id = nextTaskId++;
-      demand = native.poolPush(this.#poolId, id, fnId, bytes, transfers, this.#options.maxQueue, affinity);
+      if (movesByPort(encoded.transfers)) {
+        byPort = encoded.transfers;
+        demand = native.poolPush(this.#poolId, id, fnId, markMovedByPort(encoded.bytes, byPort.length), undefined,
+          this.#options.maxQueue, affinity, this.#target);
+      } else {
+        demand = native.poolPush(this.#poolId, id, fnId, encoded.bytes, encoded.transfers, this.#options.maxQueue, affinity);
+      }
+      // Refused: the buffers stay with the caller, whole.
       if (demand === -2) {
         this.#full = true;
         throw new QueueFullError(this.#options.maxQueue);
@@ -272,6 +305,17 @@ export class ThreadPool extends EventEmitter {
       return 0;
     }
     this.#tasks.add(id, sink, handles);
+    if (byPort) {
+      // (No thread can ask for them before this returns: its asks arrive
+      // on this loop.) Sent ahead to the chosen thread, then it is woken:
+      // they are in its port before the wake-up that makes it take the task.
+      const target = this.#target[0]!;
+      try {
+        this.#moves.keep(id, byPort, target);
+      } finally {
+        if (target) native.poolWake(this.#poolId, target);
+      }
+    }
     if (demand > 0) this.#meetDemand();
     return id;
   }
@@ -298,12 +342,26 @@ export class ThreadPool extends EventEmitter {
     else this.#starvation.watch();
   }
 
-  #deliver(m: InboxMessage): void {
+  #deliver(m: InboxMessage): Promise<void> | undefined {
     if (m.kind === MessageKind.PoolDemand) {
       this.#meetDemand();
-      return;
+      return undefined;
     }
-    this.#tasks.deliver(m);
+    // It ran: the buffers it was given were used up in its thread.
+    if (m.status === TaskStatus.Fulfilled) this.#moves.consumed(m.id);
+    if (movedByPort(m.payload) === 0) {
+      this.#tasks.deliver(m);
+      return undefined;
+    }
+    // Its buffers came (or come) by port, just ahead of it.
+    const buffers = this.#moves.resultBuffers(m.id, m.sender);
+    if (Array.isArray(buffers)) {
+      this.#tasks.deliver({ ...m, transfers: buffers });
+      return undefined;
+    }
+    return buffers.then(
+      (arrived) => this.#tasks.deliver({ ...m, transfers: arrived }),
+      (e: unknown) => this.#tasks.settle(m.id, false, e));
   }
 
   /**

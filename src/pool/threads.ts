@@ -7,7 +7,9 @@
 // test/threadpool-robustness.ts.
 import { ThreadDiedError } from '../errors/errors.js';
 import { native } from '../reactor/native.js';
+import { MessageChannel } from 'node:worker_threads';
 import type { PoolThread, ThreadStarter } from './collaborators.js';
+import type { MovedBuffers } from './moved-buffers.js';
 import type { ResolvedOptions } from './options.js';
 import type { TaskTable } from './tasks.js';
 import type { PoolThreadData } from '../base/pool-thread-data.js';
@@ -27,6 +29,8 @@ export interface ThreadsContext {
   readonly hooks: { readonly start: number; readonly exit: number };
   readonly tasks: TaskTable;
   readonly startThread: ThreadStarter;
+  /** Each thread gets a port for large moved buffers; this is the owner's side. */
+  readonly moves: MovedBuffers;
   /** Where an error no caller receives goes (the pool's 'error' listeners, else stderr). */
   report(error: unknown, context: string): void;
   /**
@@ -124,12 +128,13 @@ export class PoolThreads {
   add(): boolean {
     const { poolId, options: o, owner, hooks } = this.#ctx;
     const threadId = native.poolAddThread(poolId);
+    const { port1: ownerPort, port2: movesPort } = new MessageChannel();
     const data: PoolThreadData = {
       kind: 'reactor-threads.pool-thread', poolId, owner, threadId,
       threadName: `${o.name}#${threadId}`,
       concurrency: o.concurrency, idleTimeout: o.idleTimeout, spinNs: SPIN_NS,
       startHook: hooks.start, exitHook: hooks.exit,
-      maxTasks: o.maxTasksPerThread, maxHeap: o.maxHeapPerThread,
+      maxTasks: o.maxTasksPerThread, maxHeap: o.maxHeapPerThread, movesPort,
     };
     let thread: PoolThread;
     try {
@@ -140,12 +145,14 @@ export class PoolThreads {
       });
     } catch (e) {
       // Node refused the Worker (invalid execArgv, resourceLimits…).
+      ownerPort.close();
       native.poolRemoveThread(poolId, threadId);
       this.#cannotStartThreads(e);
       return false;
     }
     // The owner's loop is kept alive by tasks in flight, not by threads.
     if (!this.#joined) thread.unref();
+    this.#ctx.moves.addThread(threadId, ownerPort);
     const handle: ThreadHandle = { threadId, thread, error: undefined };
     this.#threads.set(threadId, handle);
     thread.on('error', (e) => { handle.error = e; });

@@ -9,7 +9,12 @@ import { MessageKind, readInbox, type InboxMessage } from '../base/wire.js';
 
 /** Receives the results and demand of a pool this thread owns. */
 export interface ResultSink {
-  deliver(message: InboxMessage): void;
+  /**
+   * Handles a message. A Promise: the message waits for something that
+   * travels beside it (a result's moved buffers); the sender's later
+   * messages wait behind it until it settles.
+   */
+  deliver(message: InboxMessage): Promise<void> | undefined;
 }
 
 /** Who handles what arrives; given once, when the thread's reactor is built. */
@@ -67,7 +72,8 @@ export class ReactorCore {
   readonly #sinks = new Map<number, ResultSink>();
   /**
    * Senders whose messages wait behind a call of theirs that is loading
-   * its function: one FIFO per sender, so that what a thread sends (calls,
+   * its function (or a result of theirs whose moved buffers are on their
+   * way): one FIFO per sender, so that what a thread sends (calls,
    * then its task results) is handled in the order it was sent (DESIGN.md
    * section 1), while other senders go on.
    */
@@ -225,9 +231,11 @@ export class ReactorCore {
         case MessageKind.CancelTask:
           this.#handlers.cancelTask?.(m.id);
           return;
-        default:
+        default: {
           // Results and demand of a pool that was destroyed meanwhile are dropped.
-          this.#sinks.get(m.ref)?.deliver(m);
+          const waiting = this.#sinks.get(m.ref)?.deliver(m);
+          if (waiting) this.#holdBack(m.sender, waiting);
+        }
       }
     } catch (e) {
       // A sink reports its own errors; this is a bug, and must not stop

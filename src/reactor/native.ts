@@ -23,10 +23,17 @@ export interface NativeBinding {
   poolDestroy(poolId: number): void;
   poolDefine(poolId: number, descriptor: Buffer): number;
   poolGetFunction(poolId: number, fnId: number): Buffer | undefined;
-  /** -1 when a waiting thread was woken for the task, -2 when the queue is full (not queued), else the demand no starting or spinning thread will meet. */
+  /**
+   * -1 when a waiting thread was woken for the task, -2 when the queue is
+   * full (not queued), else the demand no starting or spinning thread will
+   * meet. `target` marks a task whose buffers move by port; target[0] gets
+   * the thread woken or pinned for it (0: none).
+   */
   poolPush(poolId: number, taskId: number, fnId: number, payload: Buffer, transfers: ArrayBuffer[] | undefined, maxQueue: number,
-    affinity?: string): number;
+    affinity?: string, target?: Uint32Array): number;
   /** 1: the task was queued, now removed; threadId + 1: that thread holds it and was told to abort it; 0: neither. */
+  /** Signals the thread a poolPush with a target chose (once the buffers went ahead). */
+  poolWake(poolId: number, threadId: number): void;
   poolCancel(poolId: number, taskId: number, queuedOnly?: boolean): number;
   /** When a thread took the task (ms, the clock of now()); 0 while queued or once completed. */
   poolTakenAt(poolId: number, taskId: number): number;
@@ -49,16 +56,21 @@ export interface NativeBinding {
   poolAttach(poolId: number, threadId: number): void;
   /** A task batch (with its moved ArrayBuffers), 0 = none (now waiting), 1 = stopping, 2 = surplus: exit. */
   poolTake(poolId: number, threadId: number, max: number, spinNs: number): Buffer | [Buffer, ArrayBuffer[]] | 0 | 1 | 2;
-  /** A task ended. With holdResult the pool keeps its result (the task counts as finished) until poolReleaseResult. */
+  /**
+   * A task ended. With holdResult the pool keeps its result (the task
+   * counts as finished) until poolReleaseResult. With quiet the owner is
+   * not woken: the thread wakes it by port (a result whose buffers follow).
+   */
   poolComplete(poolId: number, threadId: number, taskId: number, status: number, payload: Buffer,
-    transfers?: ArrayBuffer[], holdResult?: boolean): boolean;
+    transfers?: ArrayBuffer[], holdResult?: boolean, quiet?: boolean): boolean;
   /** Posts a result that poolComplete held. */
   poolReleaseResult(poolId: number, threadId: number, taskId: number): boolean;
   poolTryRetire(poolId: number, threadId: number): boolean;
   /** This thread exits once its tasks in flight are done: it takes no more. */
   poolRecycle(poolId: number, threadId: number): void;
   /** Gives back a task this thread took but has not started (front of the queue). */
-  poolRequeue(poolId: number, threadId: number, taskId: number, fnId: number, payload: Buffer, transfers?: ArrayBuffer[]): void;
+  poolRequeue(poolId: number, threadId: number, taskId: number, fnId: number, payload: Buffer, transfers?: ArrayBuffer[],
+    movesByPort?: boolean): void;
   poolStop(poolId: number, drain: boolean): number[];
   poolSetBounds(poolId: number, min: number, max: number): void;
   poolCounts(poolId: number): NativePoolCounts;

@@ -24,11 +24,15 @@ export class PoolThreadOutbox {
 
   constructor(private readonly poolId: number, private readonly threadId: number) {}
 
-  /** A task's result, to the owner's inbox. */
-  post(taskId: number, status: TaskStatus, bytes: Buffer, transfers?: ArrayBuffer[]): void {
+  /**
+   * A task's result, to the owner's inbox. `quiet`: without waking the
+   * owner, whom the caller wakes by port right after (a result whose
+   * buffers follow); a result held back here wakes it when it leaves.
+   */
+  post(taskId: number, status: TaskStatus, bytes: Buffer, transfers?: ArrayBuffer[], quiet = false): void {
     const { poolId, threadId } = this;
     if (!this.#waiting && process.stdout.writableLength === 0 && process.stderr.writableLength === 0) {
-      native.poolComplete(poolId, threadId, taskId, status, bytes, transfers);
+      native.poolComplete(poolId, threadId, taskId, status, bytes, transfers, false, quiet);
       return;
     }
     // Native copies the bytes now and keeps the result until it is released.

@@ -6,12 +6,13 @@
 // has not started. Pool thread only; src/thread/worker.ts builds one.
 // Tests: test/thread-death.ts, test/cancellation.ts, test/threadpool-*.ts.
 import { deserialize, serialize } from 'node:v8';
-import { decodeValue, encodeResult, type ValueContext } from '../codec/codec.js';
+import { decodeValue, encodeResult, markMovedByPort, movedByPort, movesByPort, type ValueContext } from '../codec/codec.js';
 import type { CurrentTask } from '../runtime/this-thread.js';
 import { CancelledError, encodeThrow, ValueNotCloneableError } from '../errors/errors.js';
 import { loadFunction } from '../identity/functions.js';
 import { native } from '../reactor/native.js';
 import type { PoolThreadOutbox } from './outbox.js';
+import type { ThreadMovedBuffers } from './moved-buffers.js';
 import { TaskStatus, type FunctionDescriptor, type TaskMessage } from '../base/wire.js';
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
@@ -27,6 +28,8 @@ export interface TaskRunnerSetup {
   threadName: string;
   values: ValueContext;
   outbox: PoolThreadOutbox;
+  /** Where large moved buffers come and go (absent: none come, and results' are copied). */
+  moves: ThreadMovedBuffers | undefined;
   /** A task ended (succeeded or failed): for recycling by count or heap. */
   onSettled(): void;
   /** An async task ended, or a load finished: room for more work. */
@@ -45,8 +48,10 @@ export class TaskRunner {
    * tell, if this thread dies, which task was running (Pool::RemoveThread).
    */
   readonly #notStarted = new Set<TaskMessage>();
-  /** The task that starts next, while its function loads. */
+  /** The task that starts next, while its function loads or its buffers arrive. */
   #awaitingLoad: TaskMessage | undefined;
+  /** Tasks taken whose moved buffers are still on their way (by port): the wait, and how to end it unmet. */
+  readonly #buffersDue = new Map<TaskMessage, { arrived: Promise<void>; abandon(): void }>();
   /** Tasks running asynchronously (their Promise not settled yet). */
   readonly #inflight = new Set<number>();
   /**
@@ -67,17 +72,35 @@ export class TaskRunner {
     return this.#inflight.size + this.#notStarted.size;
   }
 
-  /** Whether the task that starts next waits for its function to load. */
+  /** Whether the task that starts next waits for its function to load (or its buffers). */
   get loading(): boolean {
     return this.#awaitingLoad !== undefined;
   }
 
   /** A batch the thread took: started in order, now or behind a load. */
-  take(tasks: Iterable<TaskMessage>): number {
-    let n = 0;
-    for (const t of tasks) { this.#notStarted.add(t); n++; }
+  take(tasks: Iterable<TaskMessage>): void {
+    for (const t of tasks) {
+      this.#notStarted.add(t);
+      if (movedByPort(t.payload) > 0) this.#fetchBuffers(t);
+    }
     this.#runInOrder();
-    return n;
+  }
+
+  /** A task whose buffers travel by port: they are here (sent ahead), or asked for now. */
+  #fetchBuffers(t: TaskMessage): void {
+    let done!: () => void;
+    let abandon!: (e: unknown) => void;
+    const arrived = new Promise<void>((resolve, reject) => { done = resolve; abandon = reject; });
+    const got = this.#s.moves!.want(t.taskId, (buffers) => {
+      t.transfers = buffers;
+      this.#buffersDue.delete(t);
+      done();
+    });
+    if (got) {
+      t.transfers = got;
+      return;
+    }
+    this.#buffersDue.set(t, { arrived, abandon: () => abandon(new CancelledError()) });
   }
 
   /** A function of the pool (a task's, a lifecycle hook's), loaded once. */
@@ -111,6 +134,7 @@ export class TaskRunner {
       if (t.taskId !== taskId) continue;
       // Not started: it never runs. Its caller has its answer already.
       this.#notStarted.delete(t);
+      this.#releaseBuffers(t, false);
       this.#fail(taskId, new CancelledError());
       return;
     }
@@ -128,8 +152,32 @@ export class TaskRunner {
    */
   handBack(): void {
     const { poolId, threadId } = this.#s;
-    for (const t of this.#notStarted) native.poolRequeue(poolId, threadId, t.taskId, t.fnId, t.payload, t.transfers);
+    for (const t of this.#notStarted) {
+      if (movedByPort(t.payload) === 0) {
+        native.poolRequeue(poolId, threadId, t.taskId, t.fnId, t.payload, t.transfers);
+        continue;
+      }
+      // Its buffers go back to the owner (before the task is queued
+      // again), for whichever thread takes it next.
+      this.#releaseBuffers(t, true);
+      native.poolRequeue(poolId, threadId, t.taskId, t.fnId, t.payload, undefined, true);
+    }
     this.#notStarted.clear();
+  }
+
+  /**
+   * A task with buffers by port leaves this thread unrun: a wait for its
+   * buffers ends; those it has go back to the owner when another thread
+   * may run it (`requeued`), else they are dropped here.
+   */
+  #releaseBuffers(t: TaskMessage, requeued: boolean): void {
+    if (movedByPort(t.payload) === 0) return;
+    const due = this.#buffersDue.get(t);
+    this.#buffersDue.delete(t);
+    this.#s.moves!.release(t.taskId, requeued ? t.transfers : undefined);
+    t.transfers = undefined;
+    // (Ends the wait of the task that starts next, if it is this one.)
+    due?.abandon();
   }
 
   #runInOrder(): void {
@@ -138,21 +186,29 @@ export class TaskRunner {
     // empties, and the loop ends.
     for (const t of this.#notStarted) {
       const f = this.#functions[t.fnId];
-      if (typeof f !== 'function') {
-        this.#waitForLoad(t, f ?? this.#load(t.fnId));
+      const buffers = this.#buffersDue.get(t);
+      if (typeof f !== 'function' || buffers) {
+        const loading = typeof f === 'function' ? undefined : f ?? this.#load(t.fnId);
+        this.#waitFor(t, Promise.all([loading, buffers?.arrived]));
         return;
       }
       this.#run(t, f);
     }
   }
 
-  #waitForLoad(t: TaskMessage, loading: Promise<Function>): void {
+  /** The next task waits for its function to load and its buffers to arrive; the rest wait behind it. */
+  #waitFor(t: TaskMessage, ready: Promise<unknown>): void {
     const { poolId, threadId } = this.#s;
     this.#awaitingLoad = t;
     native.poolTaskLoading(poolId, threadId, t.taskId, true);
-    loading.then(
+    ready.then(
       () => { if (this.#notStarted.has(t)) native.poolTaskLoading(poolId, threadId, t.taskId, false); },
-      (e: unknown) => { if (this.#notStarted.delete(t)) this.#fail(t.taskId, e, t.fnId); },
+      // (A wait for buffers ends in a rejection when the task left unrun: no longer here.)
+      (e: unknown) => {
+        if (!this.#notStarted.delete(t)) return;
+        this.#releaseBuffers(t, false);
+        this.#fail(t.taskId, e, t.fnId);
+      },
     ).finally(() => {
       this.#awaitingLoad = undefined;
       this.#runInOrder();
@@ -224,6 +280,16 @@ export class TaskRunner {
       encoded = encodeResult(value, this.#s.values);
     } catch (e) {
       this.#report(taskId, e instanceof ValueNotCloneableError ? e : new ValueNotCloneableError('the result', e));
+      return;
+    }
+    const { moves } = this.#s;
+    if (moves && movesByPort(encoded.transfers)) {
+      // Its buffers go by port, moved. The result goes first, natively,
+      // without a wake-up; the buffers' message wakes the owner, who then
+      // finds both: one wake-up, not two.
+      this.#s.outbox.post(taskId, TaskStatus.Fulfilled, markMovedByPort(encoded.bytes, encoded.transfers.length),
+        undefined, true);
+      moves.sendResult(taskId, encoded.transfers);
       return;
     }
     this.#s.outbox.post(taskId, TaskStatus.Fulfilled, encoded.bytes, encoded.transfers);

@@ -12,12 +12,14 @@ import { native } from '../reactor/native.js';
 import { isPoolThreadData } from '../base/pool-thread-data.js';
 import { PoolThreadOutbox } from './outbox.js';
 import { TaskRunner } from './task-runner.js';
+import { ThreadMovedBuffers } from './moved-buffers.js';
 import { buildThread } from '../runtime/this-thread.js';
 import { readTasks } from '../base/wire.js';
 
 if (!isPoolThreadData(workerData)) throw new Error('reactor-threads: worker.js is started by a ThreadPool only');
 const {
   poolId, owner, threadId, concurrency, idleTimeout, spinNs, threadName, startHook, exitHook, maxTasks, maxHeap,
+  movesPort,
 } = workerData;
 
 const outbox = new PoolThreadOutbox(poolId, threadId);
@@ -32,15 +34,25 @@ const thread = buildThread({
   owner, poolId, threadId,
   takeWork: () => pull(),
   cancelTask: (taskId) => runner.cancel(taskId),
-  // What it sent before the call leaves first; then its untaken tasks go back.
-  beforePark: () => { outbox.flushNow(); runner.handBack(); },
+  // What it sent before the call leaves first; then its untaken tasks go
+  // back, with the buffers that came for them (its port is read now: it
+  // is not read while it is parked), and so do buffers that came ahead
+  // for tasks it never took.
+  beforePark: () => {
+    outbox.flushNow();
+    moves?.drain();
+    runner.handBack();
+    moves?.returnAll();
+  },
   // It left the waiting list while parked: look for work once the current task is done.
   afterPark: () => setImmediate(pull),
   outboxGate: (send) => outbox.gate(send),
   currentTask: () => runner.current(),
 });
+/** Large moved buffers of its tasks and results travel on this port. */
+const moves = movesPort ? new ThreadMovedBuffers(movesPort, thread.core.id) : undefined;
 const runner = new TaskRunner({
-  poolId, threadId, threadName, values: thread.values, outbox,
+  poolId, threadId, threadName, values: thread.values, outbox, moves,
   onSettled: countCompleted,
   onRoom: () => pull(),
 });
@@ -126,8 +138,12 @@ function exitThread(): void {
     }).finally(exitThread);
     return;
   }
-  // Ends this thread only, once its results are in the owner's inbox.
-  outbox.gate(() => process.exit(0));
+  // Ends this thread only, once its results are in the owner's inbox, and
+  // buffers sent ahead for tasks it never took are back with the owner.
+  outbox.gate(() => {
+    moves?.returnAll();
+    process.exit(0);
+  });
 }
 
 async function start(): Promise<void> {

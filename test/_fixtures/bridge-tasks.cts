@@ -151,6 +151,7 @@ export const callProxy = threadable(function callProxy(f: () => unknown): unknow
   return f();
 });
 
+
 export const failsOnReactor = threadable(function failsOnReactor(): never { throw new SyntaxError('reactor side'); });
 /** In a thread: a blocking call that fails, its stack returned as data. */
 export const stackOfFailedCall = threadable(function stackOfFailedCall(): string {

@@ -44,6 +44,28 @@ export const makeBytes = threadable(function makeBytes(n: number): Uint8Array {
   return transfer(new Uint8Array(n).fill(9));
 });
 
+/** What arrived: its type, length and the sum of its bytes. */
+export const sumBytes = threadable(function sumBytes(b: ArrayBuffer | ArrayBufferView): { type: string; byteLength: number; sum: number } {
+  const bytes = b instanceof ArrayBuffer ? new Uint8Array(b) : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  let sum = 0;
+  for (let i = 0; i < bytes.length; i++) sum += bytes[i]!;
+  return { type: b.constructor.name, byteLength: b.byteLength, sum };
+});
+
+/** Sends back what it was given, moved. */
+export const echoMoved = threadable(function echoMoved(b: ArrayBuffer): ArrayBuffer {
+  return transfer(b);
+});
+export const echoMovedFloats = threadable(function echoMovedFloats(f: Float64Array): Float64Array {
+  return transfer(f);
+});
+
+/** Writes a line to stdout (so the result waits for it to flush), then returns `n` bytes of 9, moved. */
+export const logThenBytes = threadable(function logThenBytes(n: number): Uint8Array {
+  process.stdout.write(`logThenBytes: ${n} bytes follow\n`);
+  return transfer(new Uint8Array(n).fill(9));
+});
+
 /** Appends `<threadId>:<label>` to a file: the order calls ran in, and where. */
 export const appendLine = threadable(function appendLine(file: string, label: string): void {
   appendFileSync(file, `${threadId}:${label}\n`);

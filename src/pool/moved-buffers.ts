@@ -1,0 +1,231 @@
+// The owner's side of moving large buffers without copying. A task's
+// moved buffers that total MOVE_BY_PORT_FROM bytes or more do not enter
+// the native queue (which would copy them: N-API cannot adopt a V8
+// backing store); they travel by postMessage on a port between the owner
+// and each thread, which moves them. The task itself still goes through
+// the native queue, so its order and guarantees are the queue's: its
+// payload only says that its buffers come by port.
+//
+// Where a task's buffers are: here (queued, not sent ahead), sent to the
+// thread that was woken or pinned for the task (ahead of its take, so the
+// common case costs no round trip), or consumed there. A thread that
+// takes a task whose buffers it does not have asks for them (Want); if
+// they went ahead to another thread, that thread is asked to send them
+// back (Return) and they are passed on. A task handed back unstarted
+// sends its buffers back with it (Back). When a task ends, a thread that
+// may still hold its buffers is told to free them (Drop). A thread that
+// exits returns what it holds; if it died with buffers of a task it never
+// ran, that task fails with a ThreadDiedError.
+//
+// Results go the other way: the thread posts the result natively without
+// waking the owner, then its buffers on its port, whose message wakes
+// the owner, who drains the native inbox then. A result that arrives
+// first all the same (held back behind the thread's stdout, or drained
+// by another wake-up) is held, with everything its thread sent after it,
+// until its buffers are here.
+// Owner thread only. Tests: test/transfer.ts.
+import type { MessagePort } from 'node:worker_threads';
+import { ThreadDiedError } from '../errors/errors.js';
+import { PortMove, type PortMoveMessage } from '../base/wire.js';
+
+/** Where one task's argument buffers are. */
+interface ArgsEntry {
+  /** Here, when not sent to a thread. */
+  buffers: ArrayBuffer[] | undefined;
+  /** The thread they were sent to (0: here). */
+  at: number;
+  /** A thread that asked for them while they were at another. */
+  wanted: number;
+}
+
+interface ResultWait {
+  sender: number;
+  resolve(buffers: ArrayBuffer[]): void;
+  reject(error: unknown): void;
+}
+
+export interface MovedBuffersContext {
+  /** Whether the task still waits for its answer. */
+  isOpen(taskId: number): boolean;
+  /** Ends a task whose buffers were lost with a thread (wherever the task is now). */
+  lose(taskId: number, error: unknown): void;
+  /** Delivers what is in the owner's native inbox now (a result that was posted without a wake-up). */
+  drainNow(): void;
+}
+
+export class MovedBuffers {
+  readonly #ctx: MovedBuffersContext;
+  readonly #ports = new Map<number, MessagePort>();
+  /** Thread id -> its reactor id (the sender of its native messages). */
+  readonly #reactorOf = new Map<number, number>();
+  readonly #args = new Map<number, ArgsEntry>();
+  /** Result buffers that arrived before their result. */
+  readonly #results = new Map<number, ArrayBuffer[]>();
+  readonly #resultWaits = new Map<number, ResultWait>();
+  #moved = 0;
+
+  constructor(ctx: MovedBuffersContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Arguments and results whose buffers went by port (pool.stats().movedByPort). */
+  get moved(): number { return this.#moved; }
+
+  /** Tasks whose argument buffers are here or at a thread, not yet used up or freed. */
+  get held(): number { return this.#args.size + this.#results.size; }
+
+  /** A thread was started with the other end of `port`. */
+  addThread(threadId: number, port: MessagePort): void {
+    this.#ports.set(threadId, port);
+    port.on('message', (m: PortMoveMessage) => this.#received(threadId, m));
+    // Closed once the thread is gone and what it sent was delivered.
+    port.on('close', () => this.#threadGone(threadId));
+    // Tasks in flight keep the loop alive, not the port.
+    port.unref();
+  }
+
+  /**
+   * A task whose buffers move by port was queued: they leave the caller
+   * now (detached there, not copied), for `target` (the thread woken or
+   * pinned for it) if there is one, else kept here until a thread asks.
+   */
+  keep(taskId: number, buffers: ArrayBuffer[], target: number): void {
+    this.#moved++;
+    const port = target ? this.#ports.get(target) : undefined;
+    if (port) {
+      port.postMessage([PortMove.Give, taskId, buffers] satisfies PortMoveMessage, buffers);
+      this.#args.set(taskId, { buffers: undefined, at: target, wanted: 0 });
+      return;
+    }
+    // Detached from the caller by moving them within this thread.
+    const own = structuredClone(buffers, { transfer: buffers });
+    this.#args.set(taskId, { buffers: own, at: 0, wanted: 0 });
+  }
+
+  /** The task ran to a value on its thread: its buffers were used up there. */
+  consumed(taskId: number): void {
+    this.#args.delete(taskId);
+  }
+
+  /** The task is over: free what is left of its buffers, here or at a thread. */
+  taskOver(taskId: number): void {
+    this.#results.delete(taskId);
+    const entry = this.#args.get(taskId);
+    if (!entry) return;
+    this.#args.delete(taskId);
+    if (entry.at) this.#post(entry.at, [PortMove.Drop, taskId]);
+  }
+
+  /**
+   * The buffers of a result that arrived natively from `sender` (a
+   * thread's reactor): here already, or a Promise of them. It rejects if
+   * the thread is gone without sending them.
+   */
+  resultBuffers(taskId: number, sender: number): ArrayBuffer[] | Promise<ArrayBuffer[]> {
+    const ready = this.#results.get(taskId);
+    if (ready) {
+      this.#results.delete(taskId);
+      return ready;
+    }
+    return new Promise((resolve, reject) => this.#resultWaits.set(taskId, { sender, resolve, reject }));
+  }
+
+  /** The pool is gone: its ports close. */
+  close(): void {
+    for (const port of this.#ports.values()) port.close();
+  }
+
+  #post(threadId: number, message: PortMoveMessage, transfer?: ArrayBuffer[]): boolean {
+    const port = this.#ports.get(threadId);
+    if (!port) return false;
+    port.postMessage(message, transfer);
+    return true;
+  }
+
+  #received(from: number, [kind, id, buffers]: PortMoveMessage): void {
+    switch (kind) {
+      case PortMove.Hello:
+        this.#reactorOf.set(from, id);
+        return;
+      case PortMove.Want:
+        this.#want(from, id);
+        return;
+      case PortMove.Back:
+        this.#back(id, buffers!);
+        return;
+      case PortMove.Result: {
+        this.#moved++;
+        const wait = this.#resultWaits.get(id);
+        if (wait) {
+          this.#resultWaits.delete(id);
+          wait.resolve(buffers!);
+        } else if (this.#ctx.isOpen(id)) {
+          this.#results.set(id, buffers!);
+          // Its result was posted natively just before, without waking
+          // this loop: this message is its wake-up.
+          this.#ctx.drainNow();
+        }
+        // Else the task is over (its thread died after sending them): dropped.
+        return;
+      }
+      default:
+    }
+  }
+
+  /** Thread `from` took the task and waits for its buffers. */
+  #want(from: number, taskId: number): void {
+    const entry = this.#args.get(taskId);
+    // Over: the thread is told so (its cancel) and drops the task.
+    if (!entry) return;
+    if (entry.buffers) {
+      const buffers = entry.buffers;
+      entry.buffers = undefined;
+      entry.at = from;
+      if (!this.#post(from, [PortMove.Give, taskId, buffers], buffers)) entry.buffers = buffers;
+      return;
+    }
+    // Sent ahead to it: on their way.
+    if (entry.at === from) return;
+    // Sent ahead to a sibling that did not take the task, or handed back
+    // by the thread that did: they come back here (Back), then go on.
+    entry.wanted = from;
+    if (entry.at) this.#post(entry.at, [PortMove.Return, taskId]);
+  }
+
+  #back(taskId: number, buffers: ArrayBuffer[]): void {
+    const entry = this.#args.get(taskId);
+    // Over meanwhile: dropped (garbage collected here).
+    if (!entry) return;
+    entry.at = 0;
+    const to = entry.wanted;
+    entry.wanted = 0;
+    if (to && this.#post(to, [PortMove.Give, taskId, buffers], buffers)) {
+      entry.at = to;
+      return;
+    }
+    entry.buffers = buffers;
+  }
+
+  /**
+   * The thread's port closed: everything it sent has been delivered. What
+   * it still held of tasks it never ran is lost, and so are the buffers of
+   * results it announced but never sent.
+   */
+  #threadGone(threadId: number): void {
+    this.#ports.delete(threadId);
+    const reactor = this.#reactorOf.get(threadId);
+    this.#reactorOf.delete(threadId);
+    for (const [taskId, entry] of [...this.#args]) {
+      if (entry.at !== threadId) continue;
+      this.#args.delete(taskId);
+      this.#ctx.lose(taskId, new ThreadDiedError(
+        'the thread that held the task\'s moved buffers exited before it ran the task', undefined));
+    }
+    if (reactor === undefined) return;
+    for (const [taskId, wait] of [...this.#resultWaits]) {
+      if (wait.sender !== reactor) continue;
+      this.#resultWaits.delete(taskId);
+      wait.reject(new ThreadDiedError('the thread exited before the result\'s moved buffers arrived', undefined));
+    }
+  }
+}

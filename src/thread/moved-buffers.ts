@@ -1,0 +1,112 @@
+// A pool thread's side of moving large buffers without copying (the
+// protocol is described in src/pool/moved-buffers.ts): the buffers of the
+// tasks it takes arrive on its port, ahead of the take or when asked for;
+// those of its results leave on it. Pool thread only.
+// Tests: test/transfer.ts.
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { PortMove, type PortMoveMessage } from '../base/wire.js';
+
+/** Called, synchronously, with a task's buffers when they arrive. */
+type Arrival = (buffers: ArrayBuffer[]) => void;
+
+export class ThreadMovedBuffers {
+  readonly #port: MessagePort;
+  /** Buffers that came for tasks this thread has not taken (sent ahead), or no longer holds. */
+  readonly #arrived = new Map<number, ArrayBuffer[]>();
+  /** Tasks this thread took that wait for their buffers. */
+  readonly #waiting = new Map<number, Arrival>();
+
+  constructor(port: MessagePort, reactorId: number) {
+    this.#port = port;
+    port.on('message', (m: PortMoveMessage) => this.#received(m));
+    // The thread lives by its own hold, not by its port.
+    port.unref();
+    this.#send([PortMove.Hello, reactorId]);
+  }
+
+  /**
+   * The buffers of a task this thread took: here already (returned), or
+   * `arrive` gets them when they come (undefined is returned). The owner
+   * usually sent them ahead to the thread it woke for the task, and they
+   * wait on the port behind the wake-up that brought the task: they are
+   * asked for only if this loop turn's messages did not bring them
+   * (checked after its poll phase), which saves the owner a wake-up.
+   */
+  want(taskId: number, arrive: Arrival): ArrayBuffer[] | undefined {
+    const here = this.#arrived.get(taskId);
+    if (here) {
+      this.#arrived.delete(taskId);
+      return here;
+    }
+    this.#waiting.set(taskId, arrive);
+    setImmediate(() => {
+      if (this.#waiting.get(taskId) === arrive) this.#send([PortMove.Want, taskId]);
+    });
+    return undefined;
+  }
+
+  /**
+   * The task left this thread unrun (handed back, cancelled, failed to
+   * load): its buffers, if it had them, go back to the owner; a wait for
+   * them ends (buffers that come later are kept until the owner says
+   * where they go).
+   */
+  release(taskId: number, buffers: ArrayBuffer[] | undefined): void {
+    if (buffers) this.#send([PortMove.Back, taskId, buffers], buffers);
+    this.#waiting.delete(taskId);
+  }
+
+  /**
+   * Before this thread parks in a blocking call: what is on the port is
+   * handled now (a parked thread's port is not read, and a sibling may
+   * need what came for this one), so that the tasks it hands back take
+   * their buffers along; then whatever it holds for tasks it does not
+   * hold goes back too (returnAll, once the hand-back is done).
+   */
+  drain(): void {
+    for (let m = receiveMessageOnPort(this.#port); m; m = receiveMessageOnPort(this.#port)) {
+      this.#received(m.message as PortMoveMessage);
+    }
+  }
+
+  /** A result's buffers, sent just before the result goes natively. */
+  sendResult(taskId: number, buffers: ArrayBuffer[]): void {
+    this.#send([PortMove.Result, taskId, buffers], buffers);
+  }
+
+  /** The thread exits or parks: what it holds of tasks it does not hold goes back. */
+  returnAll(): void {
+    for (const [taskId, buffers] of this.#arrived) this.#send([PortMove.Back, taskId, buffers], buffers);
+    this.#arrived.clear();
+  }
+
+  #send(message: PortMoveMessage, transfer?: ArrayBuffer[]): void {
+    this.#port.postMessage(message, transfer);
+  }
+
+  #received([kind, taskId, buffers]: PortMoveMessage): void {
+    switch (kind) {
+      case PortMove.Give: {
+        const arrive = this.#waiting.get(taskId);
+        if (arrive) {
+          this.#waiting.delete(taskId);
+          arrive(buffers!);
+        } else {
+          this.#arrived.set(taskId, buffers!);
+        }
+        return;
+      }
+      case PortMove.Return: {
+        const held = this.#arrived.get(taskId);
+        if (!held) return;  // used or returned already
+        this.#arrived.delete(taskId);
+        this.#send([PortMove.Back, taskId, held], held);
+        return;
+      }
+      case PortMove.Drop:
+        this.#arrived.delete(taskId);
+        return;
+      default:
+    }
+  }
+}

@@ -1,0 +1,135 @@
+// The port protocol that moves large buffers beside the queue
+// (src/pool/moved-buffers.ts, src/thread/moved-buffers.ts), with both
+// sides in this thread on real MessageChannels: where buffers go when the
+// thread they were sent ahead to did not take the task, when a task is
+// handed back or ends, and when a thread goes away. End to end: test/transfer.ts.
+import test from 'ava';
+import { MessageChannel } from 'node:worker_threads';
+import { ThreadDiedError } from 'reactor-threads';
+import { MovedBuffers } from '../dist/pool/moved-buffers.js';
+import { ThreadMovedBuffers } from '../dist/thread/moved-buffers.js';
+
+interface Rig {
+  owner: MovedBuffers;
+  lost: [number, unknown][];
+  thread(id: number): { side: ThreadMovedBuffers; close(): void };
+}
+
+function rig(): Rig {
+  const lost: [number, unknown][] = [];
+  const owner = new MovedBuffers({ isOpen: () => true, lose: (id, e) => lost.push([id, e]), drainNow: () => undefined });
+  return {
+    owner, lost,
+    thread(id) {
+      const { port1, port2 } = new MessageChannel();
+      owner.addThread(id, port1);
+      return { side: new ThreadMovedBuffers(port2, 100 + id), close: () => port2.close() };
+    },
+  };
+}
+
+const filled = (n: number, v: number): ArrayBuffer => {
+  const ab = new ArrayBuffer(n);
+  new Uint8Array(ab).fill(v);
+  return ab;
+};
+const arrival = (side: ThreadMovedBuffers, taskId: number): Promise<ArrayBuffer[]> =>
+  new Promise((resolve) => {
+    const now = side.want(taskId, resolve);
+    if (now) resolve(now);
+  });
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
+
+test('buffers sent ahead to a thread that did not take the task reach the thread that did', async (t) => {
+  const { owner, thread } = rig();
+  const a = thread(1), b = thread(2);
+  const ab = filled(1024, 6);
+  owner.keep(7, [ab], 1);
+  t.is(ab.byteLength, 0, 'they left the caller');
+  const [got] = await arrival(b.side, 7);  // b asks; a is asked to send them back; they go on to b
+  t.is(got!.byteLength, 1024);
+  t.true(new Uint8Array(got!).every((x) => x === 6));
+  owner.consumed(7);
+  t.is(owner.held, 0);
+  a.close(); b.close();
+});
+
+test('buffers kept by the owner go to the thread that asks for them', async (t) => {
+  const { owner, thread } = rig();
+  const a = thread(1);
+  owner.keep(3, [filled(512, 1), filled(256, 2)], 0);
+  t.is(owner.held, 1);
+  const got = await arrival(a.side, 3);
+  t.deepEqual(got.map((x) => x.byteLength), [512, 256]);
+  a.close();
+});
+
+test('a task released unrun sends its buffers back for the next thread that takes it', async (t) => {
+  const { owner, thread } = rig();
+  const a = thread(1), b = thread(2);
+  owner.keep(8, [filled(2048, 3)], 1);
+  const got = await arrival(a.side, 8);
+  a.side.release(8, got);  // handed back before it started
+  const [again] = await arrival(b.side, 8);
+  t.true(new Uint8Array(again!).every((x) => x === 3));
+  t.is(again!.byteLength, 2048);
+  a.close(); b.close();
+});
+
+test('a thread about to park reads its port and returns what came for tasks it does not hold', async (t) => {
+  const { owner, thread } = rig();
+  const a = thread(1), b = thread(2);
+  owner.keep(10, [filled(100, 9)], 1);
+  a.side.drain();     // read synchronously, as before a blocking call
+  a.side.returnAll(); // nothing of it is held by a: back to the owner
+  const [got] = await arrival(b.side, 10);
+  t.true(new Uint8Array(got!).every((x) => x === 9));
+  a.close(); b.close();
+});
+
+test('buffers left at a thread are dropped there when their task ends', async (t) => {
+  const { owner, thread } = rig();
+  const a = thread(1);
+  owner.keep(11, [filled(100, 1)], 1);
+  owner.taskOver(11);
+  t.is(owner.held, 0);
+  await settle();
+  a.side.drain();
+  t.is(a.side.want(11, () => t.fail('nothing should come')), undefined, 'dropped at the thread');
+  await settle();
+  a.close();
+});
+
+test('a thread that goes away with buffers of a task it never ran fails that task', async (t) => {
+  const { owner, lost, thread } = rig();
+  const a = thread(1);
+  owner.keep(12, [filled(100, 1)], 1);
+  a.close();
+  await settle();
+  t.is(lost.length, 1);
+  t.is(lost[0]![0], 12);
+  t.true(lost[0]![1] instanceof ThreadDiedError);
+  t.is(owner.held, 0);
+});
+
+test('a result whose buffers never came fails once its thread is gone', async (t) => {
+  const { owner, thread } = rig();
+  const a = thread(1);
+  await settle();  // its hello (reactor 101) arrived
+  const waiting = owner.resultBuffers(5, 101);
+  t.true(waiting instanceof Promise);
+  a.close();
+  await t.throwsAsync(waiting as Promise<ArrayBuffer[]>, { instanceOf: ThreadDiedError });
+});
+
+test('result buffers that come first wait for their result', async (t) => {
+  const { owner, thread } = rig();
+  const a = thread(1);
+  a.side.sendResult(6, [filled(64, 5)]);
+  await settle();
+  const got = owner.resultBuffers(6, 101);
+  t.true(Array.isArray(got));
+  t.is((got as ArrayBuffer[])[0]!.byteLength, 64);
+  t.is(owner.moved, 1);
+  a.close();
+});
