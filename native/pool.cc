@@ -64,6 +64,40 @@ int64_t Pool::Push(Task&& task, uint32_t max_queue, uint32_t* target) {
   }
 }
 
+int64_t Pool::PushBatch(std::vector<Task>& tasks, uint32_t max_queue, uint32_t* accepted) {
+  std::shared_ptr<Reactor> wake;
+  int64_t demand = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    size_t queued = QueuedLocked();
+    size_t room = queued >= max_queue ? 0 : max_queue - queued;
+    size_t n = std::min(room, tasks.size());
+    for (size_t i = 0; i < n; ++i) queue_.push_back(std::move(tasks[i]));
+    *accepted = static_cast<uint32_t>(n);
+    if (n == 0) return 0;
+    submitted_ += static_cast<double>(n);
+    queued_approx_.store(static_cast<uint32_t>(queue_.size()), std::memory_order_relaxed);
+    // A spinning thread takes the batch (and wakes the next if it leaves
+    // work): no wake-up from here.
+    if (spinning_ == 0) wake = PopWaiterLocked();
+    if (!wake) {
+      int64_t coming = spinning_;
+      for (auto& kv : threads_) if (!kv.second.reactor) ++coming;
+      demand = static_cast<int64_t>(queue_.size()) - coming;
+    }
+  }
+  if (!wake) return demand > 0 ? demand : 0;
+  // Its thread is going away: the next waiter, or the owner's demand.
+  while (!wake->SignalWork()) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      wake = PopWaiterLocked();
+    }
+    if (!wake) return 1;
+  }
+  return -1;
+}
+
 void Pool::ReleaseKeyLocked(const std::string& key) {
   if (key.empty()) return;
   auto it = affinity_.find(key);
@@ -358,6 +392,8 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
   // The records of the tasks taken that keep a copy of their bytes; the
   // copies are made after mu_ is released (see Held::bytes).
   std::vector<std::pair<Held*, const std::vector<uint8_t>*>> keep;
+  // A sibling to wake for the work this take leaves queued.
+  std::shared_ptr<Reactor> next;
   for (;;) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -412,6 +448,10 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
         queued_approx_.store(static_cast<uint32_t>(queue_.size()),
                              std::memory_order_relaxed);
         StopWaitingLocked(thread_id, rec);
+        // Work left for the siblings and none spinning for it: wake one
+        // (it wakes the next in turn), so that a batch pushed with one
+        // wake-up (PushBatch) reaches every idle thread.
+        if (shared && !queue_.empty() && spinning_ == 0) next = PopWaiterLocked();
       } else {
         if (stopping_) return TakeResult::kStopping;
         if (rec.held.empty() && !rec.retiring && LiveLocked() > max_) {
@@ -437,6 +477,7 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
       // made here, off the lock that the owner's Push() and the siblings
       // wait on.
       for (auto& [held, bytes] : keep) held->bytes = *bytes;
+      if (next) next->SignalWork();
       return TakeResult::kTasks;
     }
     // Spin outside the lock on the atomic count, so the owner's Push()

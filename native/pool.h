@@ -135,6 +135,14 @@ class Pool {
   // like Push() (and returns Push's demand) without binding the key. A
   // binding lasts while a task that carries the key is queued or held
   // (counted in affinity_); the next call after that binds the key anew.
+  // Owner thread. Queues `tasks` in order, as many as the queue has room
+  // for under `max_queue` (*accepted; the rest stay in `tasks`, refused,
+  // and are freed by the caller), under one lock, and wakes at most one
+  // waiting thread, none if one is spinning for work: each thread that
+  // takes and leaves work queued wakes the next (Take()), so the wake-ups
+  // are paid by the pool threads, not the owner. Returns -1 when a thread
+  // was woken, else the demand (as Push()).
+  int64_t PushBatch(std::vector<Task>& tasks, uint32_t max_queue, uint32_t* accepted);
   // With `target`, as Push(): *target gets the thread it is queued for
   // (0: none), which the caller wakes with WakeThread().
   int64_t PushPinned(Task&& task, const std::string& key, uint32_t max_queue,
@@ -194,7 +202,8 @@ class Pool {
   // together: a task of a slow function, or of one that has not run twice
   // yet, is taken alone, since the tasks a thread took wait for it while a
   // sibling that frees up (or starts) meanwhile could run them (a thread
-  // cannot hand back tasks while it runs one). When none is queued it
+  // cannot hand back tasks while it runs one). When it leaves work queued
+  // and no thread spins for it, it wakes one waiting thread. When none is queued it
   // spins up to `spin_ns` for one, then
   // registers the thread as waiting so the next Push() wakes it. kRetire:
   // the pool has more threads than its max and this one holds nothing, so

@@ -7,6 +7,7 @@
 // their "gone" value quietly. Tests: test/threadpool-*.ts,
 // test/thread-death.ts, test/cancellation.ts, test/affinity*.ts.
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "batch.h"
@@ -110,6 +111,49 @@ Napi::Value PoolPush(const Napi::CallbackInfo& info) {
                        : pool->Push(std::move(task), max_queue, want);
   if (want) target_out[0] = target;
   if (r != -2) Detach(args.env(), moved);  // -2: refused, nothing was queued
+  return Napi::Number::New(args.env(), static_cast<double>(r));
+}
+
+// poolPushBatch(id, batch, count, maxQueue, accepted) -> -1 when a waiting
+// thread was woken, else the demand (Pool::PushBatch). `batch` holds
+// `count` tasks, each: f64 task id | u32 function id | u32 byte length |
+// payload (src/pool/staging.ts writes it); accepted[0] (a Uint32Array)
+// gets how many were queued, in order: the rest were refused (queue full)
+// and are freed here. Owner thread.
+Napi::Value PoolPushBatch(const Napi::CallbackInfo& info) {
+  Args args(info);
+  auto pool = args.PoolArg(0);
+  uint32_t count = args.U32(2, "count");
+  uint32_t max_queue = args.U32(3, "maxQueue");
+  if (!args.Check(args.Length() > 1 && args[1].IsBuffer(), "batch buffer expected") ||
+      !args.Check(args.Length() > 4 && args[4].IsTypedArray() &&
+                      args[4].As<Napi::TypedArray>().TypedArrayType() == napi_uint32_array &&
+                      args[4].As<Napi::TypedArray>().ElementLength() >= 1,
+                  "accepted Uint32Array expected"))
+    return {};
+  if (!args.ok()) return {};
+  auto batch = args[1].As<Napi::Buffer<uint8_t>>();
+  const uint8_t* p = batch.Data();
+  const uint8_t* end = p + batch.Length();
+  std::vector<Task> tasks;
+  tasks.reserve(count);
+  uint64_t now = MonotonicNs();
+  for (uint32_t i = 0; i < count; ++i) {
+    if (!args.Check(end - p >= 16, "batch shorter than its count")) return {};
+    double id;
+    uint32_t fn_id, len;
+    std::memcpy(&id, p, 8);
+    std::memcpy(&fn_id, p + 8, 4);
+    std::memcpy(&len, p + 12, 4);
+    p += 16;
+    if (!args.Check(static_cast<size_t>(end - p) >= len, "batch shorter than its lengths")) return {};
+    Task& t = tasks.emplace_back(Task{id, fn_id, Frame{}, now});
+    t.frame.bytes.assign(p, p + len);
+    p += len;
+  }
+  uint32_t accepted = 0;
+  int64_t r = pool->PushBatch(tasks, max_queue, &accepted);
+  args[4].As<Napi::Uint32Array>()[0] = accepted;
   return Napi::Number::New(args.env(), static_cast<double>(r));
 }
 
@@ -432,6 +476,7 @@ constexpr BindingEntry kPoolBindings[] = {
     {"poolGetFunction", PoolGetFunction},
     {"poolPush", PoolPush},
     {"poolWake", PoolWake},
+    {"poolPushBatch", PoolPushBatch},
     {"poolCancel", PoolCancel},
     {"poolClearQueue", PoolClearQueue},
     {"poolTakenAt", PoolTakenAt},

@@ -33,10 +33,11 @@ test.serial('a first burst of long tasks on a started pool is split evenly over 
 test.serial('a burst on a cold pool is spread over its threads as they come up', async (t) => {
   const pool = new ThreadPool({ minThreads: 0, maxThreads: 2, idleTimeout: Infinity });
   pool.start();
-  const ids = await Promise.all(Array.from({ length: 8 }, () => deferToThreadPool(reactor, pool, spin, 60)));
+  const ids = await Promise.all(Array.from({ length: 8 }, () => deferToThreadPool(reactor, pool, spin, 100)));
   const counts = perThread(ids);
   t.is(counts.length, 2, `both threads ran some: ${counts.join('/')}`);
-  // The second thread starts a few tens of ms late: 4/4 or 5/3.
+  // The second thread starts tens of ms late (hundreds on a loaded
+  // machine): 4/4, or 5/3 if it was a whole task's time late.
   t.true(counts[0]! <= 5, `split ${counts.join('/')}`);
   await pool.stop();
 });

@@ -7,7 +7,7 @@ import test from 'ava';
 import {
   CancelledError, PoolStoppedError, TaskTimeoutError, ThreadDiedError, ThreadPool, type OnResult, type ThreadPoolOptions,
 } from 'reactor-threads';
-import { kCancel, kSubmit, kTimeouts, type TaskSink } from '../dist/pool/threadpool.js';
+import { kCancel, kFlush, kSubmit, kTimeouts, type TaskSink } from '../dist/pool/threadpool.js';
 import { add } from './_fixtures/tasks.cjs';
 import { FakeClock, FakeThreads } from './_helpers/fake-threads.js';
 import { describeOutcome, within } from './_helpers/settlements.js';
@@ -46,6 +46,7 @@ function fakePool(options: ThreadPoolOptions): { pool: ThreadPool; threads: Fake
   const threads = new FakeThreads();
   const clock = new FakeClock();
   const pool = new ThreadPool(options, { startThread: threads.start, clock });
+  threads.pool = pool as unknown as FakeThreads['pool'];
   return { pool, threads, clock };
 }
 
@@ -296,7 +297,8 @@ test('timeouts given for a task that already failed (no thread could start) arm 
   threads.refuseNext(1000, new TypeError('invalid execArgv'));
   const call = new Outcomes('the task no thread can run');
   const id = pool[kSubmit](add, [1, 2], call.sink);
-  t.true(call.single()[1] instanceof ThreadDiedError, 'it failed while it was submitted');
+  pool[kFlush]();  // pushed (as at the end of this turn): no thread can start for it
+  t.true(call.single()[1] instanceof ThreadDiedError, 'it failed once it was pushed');
   pool[kTimeouts](id, 60_000, 60_000);
   t.is(clock.pending, 0);
   await stopAll(pool, threads);

@@ -767,6 +767,57 @@ static void TestPoolSpreadsSlowTasks() {
   std::printf("  slow and unknown functions are taken one task at a time: ok\n");
 }
 
+// Deterministic: PushBatch() queues in order as many as fit under
+// max_queue, wakes one waiting thread (none while one spins), and a thread
+// that takes and leaves work queued wakes the next.
+static void TestPoolPushBatch() {
+  Loop owner(1);
+  auto pool = std::make_shared<Pool>(80, owner.reactor, 0, 4, kOneSecondNs);
+  MakeFunctionQuick(*pool, owner);
+  Loop a(2), b(3);
+  uint32_t ta = pool->AddThread(), tb = pool->AddThread();
+  pool->AttachThread(ta, a.reactor);
+  pool->AttachThread(tb, b.reactor);
+  std::vector<Task> got;
+  // Both wait (nothing queued): registered in the waiting list.
+  CHECK(pool->Take(ta, 8, 0, &got) == TakeResult::kNone);
+  CHECK(pool->Take(tb, 8, 0, &got) == TakeResult::kNone);
+  std::deque<Message> in;
+  bool sig_a = false, sig_b = false;
+  a.reactor->Drain(&in, &sig_a);
+  b.reactor->Drain(&in, &sig_b);
+  std::vector<Task> batch;
+  for (int id = 1; id <= 8; ++id) batch.push_back(MakeTask(id));
+  uint32_t accepted = 0;
+  CHECK_EQ(pool->PushBatch(batch, 6, &accepted), int64_t{-1});
+  CHECK_EQ(accepted, 6u);  // room for 6 under max_queue
+  CHECK_EQ(pool->Counts().queued, 6u);
+  CHECK_EQ(FrameId(batch[6].frame), 7.0);  // the refused stay with the caller
+  a.reactor->Drain(&in, &sig_a);
+  b.reactor->Drain(&in, &sig_b);
+  CHECK_MSG(sig_a != sig_b, "exactly one waiting thread woken");
+  uint32_t first = sig_a ? ta : tb;
+  Loop& other = sig_a ? b : a;
+  got.clear();
+  CHECK(pool->Take(first, 8, 0, &got) == TakeResult::kTasks);
+  CHECK_EQ(got.size(), size_t{3});  // a fair share of 6 over 2 threads
+  for (int k = 0; k < 3; ++k) CHECK_EQ(got[k].id, double(k + 1));
+  bool sig_other = false;
+  other.reactor->Drain(&in, &sig_other);
+  CHECK_MSG(sig_other, "the taker woke the other for the work it left");
+  // A full queue refuses the whole batch.
+  std::vector<Task> more;
+  more.push_back(MakeTask(20));
+  for (int i = 0; i < 3; ++i) pool->Push(MakeTask(30 + i), 100);
+  CHECK_EQ(pool->PushBatch(more, 6, &accepted), int64_t{0});
+  CHECK_EQ(accepted, 0u);
+  bool attached = false;
+  uint32_t requeued = 0;
+  pool->RemoveThread(ta, &attached, &requeued);
+  pool->RemoveThread(tb, &attached, &requeued);
+  std::printf("  PushBatch order, room, one wake-up and the wake chain: ok\n");
+}
+
 // Deterministic: equal descriptors share one id; an affinity key is bound
 // while a task carrying it is queued or held, whichever way it leaves.
 static void TestPoolFunctionsAndKeys() {
@@ -1285,6 +1336,7 @@ int main(int argc, char** argv) {
       {"pool_loading_and_cancelled", TestPoolLoadingAndCancelled},
       {"pool_functions_and_keys", TestPoolFunctionsAndKeys},
       {"pool_spreads_slow_tasks", TestPoolSpreadsSlowTasks},
+      {"pool_push_batch", TestPoolPushBatch},
       {"pool_mixed", TestPoolMixed},
       {"pool_stop_nodrain", TestPoolStopNoDrain},
       {"pool_max_queue", TestPoolMaxQueue},

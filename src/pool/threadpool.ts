@@ -9,6 +9,7 @@
 //   starvation.ts   every thread parked on the owner while work waits
 //   functions.ts    the ids by which threads know the functions
 //   moved-buffers.ts  large moved buffers, beside the queue, by port
+//   staging.ts      one turn's submissions, pushed to native together
 // Owner thread only (the thread that created the pool).
 // Tests: test/threadpool-*.ts; its JS logic with hand-stepped fake threads
 // in test/threadpool-fake-threads.ts.
@@ -29,6 +30,7 @@ import { reportError } from '../errors/report.js';
 import { encodeArgs, markMovedByPort, movedByPort, movesByPort } from '../codec/codec.js';
 import { CallStatus, MessageKind, TaskStatus, type InboxMessage } from '../base/wire.js';
 import { MovedBuffers } from './moved-buffers.js';
+import { SubmissionStage } from './staging.js';
 
 export type { ThreadPoolOptions, ThreadInfo } from './options.js';
 export type { TaskSink } from './tasks.js';
@@ -37,6 +39,8 @@ export type { TaskSink } from './tasks.js';
 export const kSubmit = Symbol('reactor-threads.submit');
 export const kCancel = Symbol('reactor-threads.cancel');
 export const kTimeouts = Symbol('reactor-threads.timeouts');
+/** Internal, for tests that step threads by hand: push the staged submissions now. */
+export const kFlush = Symbol('reactor-threads.flush');
 
 let nextTaskId = 1;
 
@@ -93,6 +97,14 @@ export class ThreadPool extends EventEmitter {
   });
   /** poolPush's answer for a task whose buffers move by port: the thread they go ahead to. */
   readonly #target = new Uint32Array(1);
+  /** poolPushBatch's answer: how many of the batch were queued. */
+  readonly #accepted = new Uint32Array(1);
+  /**
+   * Plain submissions of this turn, pushed together. Everything that
+   * reads or changes the native queue pushes them first (#flush), so that
+   * they are queued, in order, before it looks.
+   */
+  readonly #stage = new SubmissionStage((batch, ids) => this.#pushStaged(batch, ids));
   readonly #threads: PoolThreads;
   readonly #timers: TaskTimers;
   readonly #starvation: StarvationWatch;
@@ -156,12 +168,22 @@ export class ThreadPool extends EventEmitter {
 
   /** The native counts; undefined once stop() has finished and the native pool is gone. */
   #counts(): NativePoolCounts | undefined {
+    this.#flush();
     return this.#destroyed ? undefined : native.poolCounts(this.#poolId);
+  }
+
+  /** Pushes the staged submissions now. */
+  #flush(): void {
+    if (this.#stage.size > 0) this.#stage.flush();
+  }
+
+  [kFlush](): void {
+    this.#flush();
   }
 
   /** Counts and timings; reading them is the only cost. */
   stats(): PoolStats {
-    const c = this.#counts();
+    const c = this.#counts();  // (pushes the staged submissions first)
     const t = this.#destroyed ? undefined : native.poolTimes(this.#poolId);
     const none: TimeStats = { count: 0, min: 0, mean: 0, p50: 0, p99: 0, max: 0 };
     const zero: NativePoolCounts = { threads: 0, busy: 0, idle: 0, queued: 0, submitted: 0, completed: 0, failed: 0,
@@ -185,6 +207,7 @@ export class ThreadPool extends EventEmitter {
   start(): void {
     if (this.joined) throw new PoolStoppedError('a stopped ThreadPool cannot be started again');
     if (this.started) return;
+    this.#flush();  // (they count as queued work, for the threads to start)
     this.#threads.start();
   }
 
@@ -195,6 +218,8 @@ export class ThreadPool extends EventEmitter {
    */
   stop(options?: { drain?: boolean }): Promise<void> {
     if (this.#stopped) return this.#stopped;
+    // Submitted before stop(): queued, then rejected or drained like the rest.
+    this.#flush();
     const drain = options?.drain === true;
     this.#threads.beginStop(drain);
     this.#starvation.cancel();
@@ -233,6 +258,7 @@ export class ThreadPool extends EventEmitter {
     if (this.#destroyed) return;  // stopped and gone: only the numbers change
     native.poolSetBounds(this.#poolId, min, max);
     if (!this.started) return;
+    this.#flush();
     const queued = this.#threads.fill();
     // Threads parked in blocking calls take nothing: queued work may want one more.
     if (queued > 0) this.#meetDemand();
@@ -286,6 +312,16 @@ export class ThreadPool extends EventEmitter {
       // Functions among the arguments stay here; the thread gets proxies.
       const encoded = encodeArgs(payload, this.#thread.values, handles = []);
       id = nextTaskId++;
+      if (!encoded.transfers && affinity === undefined) {
+        // Plain: staged, pushed with the rest of this turn's (#pushStaged
+        // settles it if the queue turns out to be full).
+        this.#tasks.add(id, sink, handles);
+        this.#stage.add(id, fnId, encoded.bytes);
+        return id;
+      }
+      // Moved buffers leave the caller now and an affinity key binds now:
+      // pushed at once, behind what is staged.
+      this.#flush();
       if (movesByPort(encoded.transfers)) {
         byPort = encoded.transfers;
         demand = native.poolPush(this.#poolId, id, fnId, markMovedByPort(encoded.bytes, byPort.length), undefined,
@@ -322,6 +358,7 @@ export class ThreadPool extends EventEmitter {
 
   /** Internal: withdraw a task, settling it with `reason` (see TaskTimers.cancel). */
   [kCancel](taskId: number, reason: unknown): void {
+    this.#flush();  // (a task still staged must be in the queue to be withdrawn from it)
     this.#timers.cancel(taskId, reason);
   }
 
@@ -335,11 +372,35 @@ export class ThreadPool extends EventEmitter {
     this.#timers.watch(taskId, queueTimeout, runTimeout);
   }
 
-  /** Queued work no thread took: start a thread if below max, else watch for starvation. */
-  #meetDemand(): void {
+  /** Pushes a staged batch: those the queue had no room for fail with QueueFullError. */
+  #pushStaged(batch: Buffer, ids: number[]): void {
+    const demand = native.poolPushBatch(this.#poolId, batch, ids.length, this.#options.maxQueue, this.#accepted);
+    const accepted = this.#accepted[0]!;
+    if (accepted < ids.length) {
+      this.#full = true;
+      const refused = ids.slice(accepted);
+      const error = new QueueFullError(this.#options.maxQueue);
+      // Later, as for a call refused at once: a flush may run inside the
+      // caller's next submission, and an onResult must not run within it.
+      queueMicrotask(() => { for (const id of refused) this.#tasks.settle(id, false, error); });
+    }
+    if (demand > 0) this.#meetDemand(demand);
+  }
+
+  /**
+   * Queued work no thread will take soon (`demand` tasks of it): start a
+   * thread per task, up to max; at max, watch for starvation.
+   */
+  #meetDemand(demand = 1): void {
     if (!this.started) return;
-    if (this.#threads.size < this.max) this.#threads.add();
-    else this.#starvation.watch();
+    for (let n = demand; n > 0; n--) {
+      if (this.#threads.size >= this.max) {
+        this.#starvation.watch();
+        return;
+      }
+      // A refused start failed the queue: nothing left to start threads for.
+      if (!this.#threads.add()) return;
+    }
   }
 
   #deliver(m: InboxMessage): Promise<void> | undefined {

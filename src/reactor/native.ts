@@ -32,6 +32,12 @@ export interface NativeBinding {
   poolPush(poolId: number, taskId: number, fnId: number, payload: Buffer, transfers: ArrayBuffer[] | undefined, maxQueue: number,
     affinity?: string, target?: Uint32Array): number;
   /** 1: the task was queued, now removed; threadId + 1: that thread holds it and was told to abort it; 0: neither. */
+  /**
+   * Queues a batch of `count` tasks (src/pool/staging.ts's layout), as many
+   * as fit under maxQueue (accepted[0]; the rest are refused). -1 when a
+   * thread was woken, else the demand.
+   */
+  poolPushBatch(poolId: number, batch: Buffer, count: number, maxQueue: number, accepted: Uint32Array): number;
   /** Signals the thread a poolPush with a target chose (once the buffers went ahead). */
   poolWake(poolId: number, threadId: number): void;
   poolCancel(poolId: number, taskId: number, queuedOnly?: boolean): number;

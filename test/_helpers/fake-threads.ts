@@ -21,6 +21,7 @@ import type { PoolThreadData } from '../../dist/base/pool-thread-data.js';
 import { decodeValue, encodeArgs, encodeResult } from '../../dist/codec/codec.js';
 import { thisThread } from '../../dist/runtime/this-thread.js';
 import { readTasks, TaskStatus, type FunctionDescriptor } from '../../dist/base/wire.js';
+import { kFlush } from '../../dist/pool/threadpool.js';
 
 /** A task a fake thread took: its id, the label of its function, and its arguments. */
 export interface FakeTask {
@@ -44,10 +45,13 @@ export class FakeThread extends EventEmitter implements PoolThread {
   /** The code it exited with; undefined while it lives. */
   exitCode: number | undefined;
 
-  constructor(data: PoolThreadData, options: ThreadStartOptions) {
+  readonly #beforeTake: () => void;
+
+  constructor(data: PoolThreadData, options: ThreadStartOptions, beforeTake: () => void) {
     super();
     this.data = data;
     this.options = options;
+    this.#beforeTake = beforeTake;
   }
 
   get threadId(): number { return this.data.threadId; }
@@ -62,6 +66,7 @@ export class FakeThread extends EventEmitter implements PoolThread {
   /** One poolTake with no spin: up to `max` tasks, in the order taken, or why there are none. */
   take(max = 1): FakeTask[] | NoTasks {
     this.#alive();
+    this.#beforeTake();
     const r = native.poolTake(this.data.poolId, this.data.threadId, max, 0);
     if (r === 0) return 'none';
     if (r === 1) return 'stopping';
@@ -156,11 +161,16 @@ export class FakeThread extends EventEmitter implements PoolThread {
 
 /** The pool's thread starter: every thread it starts, and refusals on demand. */
 export class FakeThreads {
-  /** Every thread started, in order. */
-  readonly all: FakeThread[] = [];
+  readonly #all: FakeThread[] = [];
   /** Starts refused so far. */
   refused = 0;
   #refusals: { left: number; error: unknown } | undefined;
+  /**
+   * The pool's: a real thread takes from the native queue on a later
+   * turn, when what was submitted this turn has been pushed; a fake one
+   * takes at once, so it pushes it first (ThreadPool[kFlush]).
+   */
+  pool: { [kFlush](): void } | undefined;
 
   /** Pass as the pool's `startThread`. */
   readonly start: ThreadStarter = (data, options) => {
@@ -169,10 +179,20 @@ export class FakeThreads {
       this.refused++;
       throw this.#refusals.error;
     }
-    const thread = new FakeThread(data, options);
-    this.all.push(thread);
+    const thread = new FakeThread(data, options, () => this.pool?.[kFlush]());
+    this.#all.push(thread);
     return thread;
   };
+
+  /**
+   * Every thread started, in order. (A real pool starts threads for what
+   * was submitted this turn once it pushes it, at the end of the turn;
+   * reading the threads pushes it first, so a test sees them at once.)
+   */
+  get all(): FakeThread[] {
+    this.pool?.[kFlush]();
+    return this.#all;
+  }
 
   /** The next `times` starts throw `error`, as `new Worker` does for an invalid execArgv. */
   refuseNext(times: number, error: unknown): void {

@@ -1,0 +1,70 @@
+// A pool's plain submissions of one turn, pushed to native together. Each
+// native push takes the pool's lock (twice) and may wake a thread with a
+// syscall, and on trivial tasks the owner's submit path is the bottleneck
+// of the whole pool: so submissions are staged here and pushed as one
+// batch (native Pool::PushBatch: one lock, at most one wake-up, the pool
+// threads wake each other for the rest) at the end of the current turn's
+// synchronous code (a microtask), or as soon as STAGE_MAX are staged, so
+// that a long burst keeps the threads busy while it is being submitted.
+// Only tasks with nothing that must leave the caller at once go through
+// here (no moved buffers, no affinity key): see ThreadPool[kSubmit].
+// Owner thread only. Tests: test/submission-batches.ts.
+
+/** Staged tasks pushed at once, at most. */
+export const STAGE_MAX = 256;
+
+/** Per task: f64 id | u32 function id | u32 byte length | payload (native/pool_bindings.cc PoolPushBatch). */
+const TASK_HEADER = 16;
+
+export class SubmissionStage {
+  /** Pushes a batch: `count` tasks, whose ids are `ids`, in order. */
+  readonly #push: (batch: Buffer, ids: number[]) => void;
+  #bytes = Buffer.allocUnsafe(16 * 1024);
+  #used = 0;
+  #ids: number[] = [];
+  #flushQueued = false;
+  readonly #flushSoon = (): void => {
+    this.#flushQueued = false;
+    this.flush();
+  };
+
+  constructor(push: (batch: Buffer, ids: number[]) => void) {
+    this.#push = push;
+  }
+
+  /** Tasks staged and not pushed yet. */
+  get size(): number { return this.#ids.length; }
+
+  /** Stages a task (its payload is copied now: it may be the codec's scratch buffer). */
+  add(id: number, fnId: number, payload: Buffer): void {
+    const need = this.#used + TASK_HEADER + payload.length;
+    if (need > this.#bytes.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, this.#bytes.length * 2));
+      this.#bytes.copy(grown, 0, 0, this.#used);
+      this.#bytes = grown;
+    }
+    const b = this.#bytes;
+    b.writeDoubleLE(id, this.#used);
+    b.writeUInt32LE(fnId, this.#used + 8);
+    b.writeUInt32LE(payload.length, this.#used + 12);
+    payload.copy(b, this.#used + TASK_HEADER);
+    this.#used = need;
+    this.#ids.push(id);
+    if (this.#ids.length >= STAGE_MAX) this.flush();
+    else if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(this.#flushSoon);
+    }
+  }
+
+  /** Pushes what is staged now (before anything that reads or changes the native queue). */
+  flush(): void {
+    if (this.#ids.length === 0) return;
+    const ids = this.#ids;
+    const batch = this.#bytes.subarray(0, this.#used);
+    this.#ids = [];
+    this.#used = 0;
+    // (Native copies the batch before this returns: the buffer is reused.)
+    this.#push(batch, ids);
+  }
+}

@@ -1,0 +1,72 @@
+// A turn's plain submissions are staged and pushed to native together
+// (src/pool/staging.ts): nothing about that may show. They are queued in
+// order, counted at once, withdrawn, refused and stopped exactly as calls
+// pushed one by one. (What it buys is measured in bench/: window, burst.)
+import test from 'ava';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CancelledError, deferToThreadPool, PoolStoppedError, QueueFullError, reactor, ThreadPool } from 'reactor-threads';
+import { add, appendLine } from './_fixtures/tasks.cjs';
+
+const logFile = (): string => join(mkdtempSync(join(tmpdir(), 'rt-batches-')), 'log');
+const lines = (file: string): string[] => readFileSync(file, 'utf8').trim().split('\n').map((l) => l.split(':')[1]!);
+
+test('a turn\'s submissions run in the order they were made, across several batches', async (t) => {
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
+  pool.start();
+  const file = logFile();
+  // More than one batch's worth (256), made in one turn.
+  await Promise.all(Array.from({ length: 600 }, (_, i) => deferToThreadPool(reactor, pool, appendLine, file, String(i))));
+  t.deepEqual(lines(file), Array.from({ length: 600 }, (_, i) => String(i)));
+  await pool.stop();
+});
+
+test('calls made this turn count as queued at once', (t) => {
+  const pool = new ThreadPool({ maxThreads: 1 });
+  const calls = Array.from({ length: 3 }, () => deferToThreadPool(reactor, pool, add, 1, 1));
+  t.is(pool.queued, 3);
+  t.is(pool.stats().submitted, 3);
+  return pool.stop().then(() => Promise.allSettled(calls)).then((r) => {
+    t.true(r.every((x) => x.status === 'rejected' && x.reason instanceof PoolStoppedError));
+  });
+});
+
+test('a full queue refuses the calls of a turn beyond its room, and runs the rest', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1, maxQueue: 5 });
+  const calls = Array.from({ length: 8 }, (_, i) => deferToThreadPool(reactor, pool, add, i, 1));
+  const settled = await Promise.allSettled(calls.slice(5));
+  t.true(settled.every((x) => x.status === 'rejected' && x.reason instanceof QueueFullError), 'the last three refused');
+  pool.start();
+  t.deepEqual(await Promise.all(calls.slice(0, 5)), [1, 2, 3, 4, 5]);
+  await pool.stop();
+});
+
+test('a call withdrawn in the turn it was made never runs', async (t) => {
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
+  pool.start();
+  const file = logFile();
+  const ac = new AbortController();
+  const kept = deferToThreadPool(reactor, pool, appendLine, file, 'kept');
+  const withdrawn = deferToThreadPool.with({ signal: ac.signal })(reactor, pool, appendLine, file, 'withdrawn');
+  ac.abort();
+  await t.throwsAsync(withdrawn, { instanceOf: CancelledError });
+  await kept;
+  await deferToThreadPool(reactor, pool, appendLine, file, 'after');
+  t.deepEqual(lines(file), ['kept', 'after']);
+  t.is(pool.stats().cancelled, 1);
+  await pool.stop();
+});
+
+test('stop() in the turn of a call queues then rejects it; with drain it runs', async (t) => {
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
+  pool.start();
+  const rejected = deferToThreadPool(reactor, pool, add, 1, 1);
+  await pool.stop();
+  await t.throwsAsync(rejected, { instanceOf: PoolStoppedError });
+  const drained = new ThreadPool({ minThreads: 1, maxThreads: 1 });
+  drained.start();
+  const ran = deferToThreadPool(reactor, drained, add, 2, 2);
+  await drained.stop({ drain: true });
+  t.is(await ran, 4);
+});
