@@ -79,26 +79,15 @@ function checkOptions(options: unknown): CallOptions {
   return options as CallOptions;
 }
 
-/**
- * A Promise's resolvers as a pool's sink. One small object per queued
- * task and no closure, since every byte here is multiplied by the queue's
- * length.
- */
-class PromiseSink implements TaskSink {
-  constructor(private readonly resolve: (value: unknown) => void, private readonly reject: (reason: unknown) => void) {}
-  settle(ok: boolean, value: unknown): void {
-    if (ok) this.resolve(value);
-    else this.reject(value);
-  }
-}
-
 function run<R>(r: unknown, threadpool: unknown, f: unknown, args: unknown[], options: CallOptions | undefined): Promise<R> {
   if (options?.callerStack) return withCallerStack(run<R>(r, threadpool, f, args, { ...options, callerStack: false }));
   if (r === reactor && threadpool instanceof ThreadPool && options?.signal === undefined
     && options?.queueTimeout === undefined && options?.runTimeout === undefined && options?.affinity === undefined) {
-    let sink!: PromiseSink;
-    const promise = new Promise<R>((resolve, reject) => { sink = new PromiseSink(resolve as (v: unknown) => void, reject); });
-    threadpool[kSubmit](f, args, sink);
+    // The resolve function alone is the sink (TaskSink): a failure comes
+    // as a rejected Promise, which this one adopts.
+    let resolveIt!: (value: unknown) => void;
+    const promise = new Promise<R>((resolve) => { resolveIt = resolve as (value: unknown) => void; });
+    threadpool[kSubmit](f, args, resolveIt);
     return promise;
   }
   return runChecked(r, threadpool, f, args, options);

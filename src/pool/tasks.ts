@@ -9,9 +9,20 @@ import { CancelledError, decodeThrow, type EncodedThrow } from '../errors/errors
 import type { ThreadRuntime } from '../runtime/this-thread.js';
 import { TaskStatus, type InboxMessage } from '../base/wire.js';
 
-/** How a submitted task's outcome is delivered, on the owner thread. */
-export interface TaskSink {
-  settle(ok: boolean, value: unknown): void;
+/**
+ * How a submitted task's outcome is delivered, on the owner thread: an
+ * object whose settle() is called, or a Promise's resolve function alone
+ * (deferToThread's: a failure is passed as a rejected Promise, which the
+ * caller's Promise adopts), which saves a reject function and a wrapper
+ * per queued task, since every byte here is multiplied by the queue's
+ * length.
+ */
+export type TaskSink = { settle(ok: boolean, value: unknown): void } | ((value: unknown) => void);
+
+/** Delivers an outcome to a sink. */
+export function settleSink(sink: TaskSink, ok: boolean, value: unknown): void {
+  if (typeof sink !== 'function') sink.settle(ok, value);
+  else sink(ok ? value : Promise.reject(value));
 }
 
 /**
@@ -76,7 +87,7 @@ export class TaskTable {
     if (!sink) return;
     this.#sinks.delete(id);
     this.#thread.core.release();
-    sink.settle(ok, value);
+    settleSink(sink, ok, value);
   }
 
   /** Settles a task its caller or a timeout withdrew, counting it as cancelled. */

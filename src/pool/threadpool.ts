@@ -23,7 +23,7 @@ import { realClock, startWorker, type PoolCollaborators } from './collaborators.
 import { resolveBounds, resolveOptions, type ResolvedOptions, type ThreadPoolOptions } from './options.js';
 import { FunctionTable } from './functions.js';
 import { StarvationWatch } from './starvation.js';
-import { TaskTable, type TaskSink } from './tasks.js';
+import { settleSink, TaskTable, type TaskSink } from './tasks.js';
 import { PoolThreads } from './threads.js';
 import { TaskTimers } from './timers.js';
 import { reportError } from '../errors/report.js';
@@ -337,7 +337,7 @@ export class ThreadPool extends EventEmitter {
     } catch (e) {
       // Nothing was queued.
       if (handles) this.#thread.callables.release(handles);
-      queueMicrotask(() => sink.settle(false, e));
+      queueMicrotask(() => settleSink(sink, false, e));
       return 0;
     }
     this.#tasks.add(id, sink, handles);

@@ -33,6 +33,14 @@ export const spin = threadable(function spin(ms: number): number {
   return threadId;
 });
 
+/** Spins `ms`, then says when it ran and where (ms since the epoch). */
+export const spinSpan = threadable(function spinSpan(ms: number): { start: number; end: number; threadId: number } {
+  const start = performance.timeOrigin + performance.now();
+  const end = Date.now() + ms;
+  while (Date.now() < end) { /* busy */ }
+  return { start, end: performance.timeOrigin + performance.now(), threadId };
+});
+
 /** Calls deferToThread from inside a pool thread. */
 export const nestedAdd = threadable(async function nestedAdd(a: number, b: number): Promise<{ sum: number; outer: number; inner: number }> {
   const inner = await deferToThread(whereAmI);
