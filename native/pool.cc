@@ -19,6 +19,18 @@ std::shared_ptr<Reactor> Pool::PopWaiterLocked(uint32_t* tid) {
   return nullptr;
 }
 
+std::shared_ptr<Reactor> Pool::PopIdleWaiterLocked(uint32_t* tid) {
+  for (auto w = waiting_.rbegin(); w != waiting_.rend(); ++w) {
+    auto it = threads_.find(*w);
+    if (it == threads_.end() || !it->second.waiting || !it->second.held.empty()) continue;
+    it->second.waiting = false;
+    *tid = *w;
+    waiting_.erase(std::next(w).base());
+    return it->second.reactor;
+  }
+  return nullptr;
+}
+
 uint32_t Pool::LiveLocked() const {
   uint32_t live = 0;
   for (auto& kv : threads_) if (!kv.second.retiring) ++live;
@@ -47,11 +59,18 @@ int64_t Pool::Push(Task&& task, uint32_t max_queue, uint32_t* target) {
     int64_t demand = 0;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      wake = PopWaiterLocked(target);
-      // Chosen for the caller to wake once the buffers are sent ahead.
-      if (wake && target) return -1;
+      // The buffers go ahead only to a thread that holds nothing: one
+      // with async tasks in flight waits for work too, but may be busy
+      // in one's continuation while a sibling takes the task and waits
+      // for the buffers to come back from it.
+      if (target) {
+        wake = PopIdleWaiterLocked(target);
+        // Chosen for the caller to wake once the buffers are sent ahead.
+        if (wake) return -1;
+        target = nullptr;  // none idle: woken as any task's
+      }
+      wake = PopWaiterLocked();
       if (!wake) {
-        if (target) *target = 0;
         int64_t coming = spinning_;
         for (auto& kv : threads_) if (!kv.second.reactor) ++coming;
         demand = static_cast<int64_t>(queue_.size()) - coming;
@@ -377,6 +396,33 @@ void Pool::MarkLoading(uint32_t thread_id, double task_id, bool loading) {
   if (h != it->second.held.end()) h->second.loading = loading;
   // A load that ended is not part of the run that follows it.
   if (!loading) it->second.last_event_ns = MonotonicNs();
+}
+
+void Pool::WantBuffers(uint32_t thread_id, double task_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = threads_.find(thread_id);
+  if (it != threads_.end()) it->second.wants[task_id] = false;
+}
+
+bool Pool::ClaimWant(uint32_t thread_id, double task_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = threads_.find(thread_id);
+  if (it == threads_.end()) return false;
+  auto w = it->second.wants.find(task_id);
+  if (w == it->second.wants.end() || w->second) return false;
+  w->second = true;
+  return true;
+}
+
+bool Pool::DropWant(uint32_t thread_id, double task_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = threads_.find(thread_id);
+  if (it == threads_.end()) return false;
+  auto w = it->second.wants.find(task_id);
+  if (w == it->second.wants.end()) return false;
+  bool claimed = w->second;
+  it->second.wants.erase(w);
+  return claimed;
 }
 
 void Pool::AttachThread(uint32_t thread_id, std::shared_ptr<Reactor> reactor) {

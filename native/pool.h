@@ -122,8 +122,9 @@ class Pool {
   // demand no thread will meet soon: queued tasks minus threads starting
   // or spinning for work (the owner starts a thread when this is
   // positive, below max).
-  // With `target` (a task whose buffers move by port), the waiting thread
-  // chosen for it is taken off the waiting list but NOT signalled:
+  // With `target` (a task whose buffers move by port), a waiting thread
+  // that holds no task, if any, is chosen for it, taken off the waiting
+  // list but NOT signalled:
   // *target gets its id (0: none), and the caller sends the buffers
   // ahead, then must call WakeThread(*target), so that they are in the
   // thread's port before the wake-up that makes it take the task.
@@ -194,6 +195,22 @@ class Pool {
   // Pool thread: the task it starts next waits for its function to load
   // (true), or has it and runs now (false).
   void MarkLoading(uint32_t thread_id, double task_id, bool loading);
+  // The hand-over of a task's buffers that a thread asked for by port
+  // (src/pool/moved-buffers.ts): a thread that asked may park in a
+  // blocking call (and so stop reading its port) before they come, and
+  // must then know whether they are on their way, to wait for them and
+  // send them back with the task it hands back; else a sibling that
+  // takes the task would wait for buffers stuck in a parked thread's
+  // port. Exactly one of ClaimWant and DropWant wins.
+  // Pool thread: it asks for task_id's buffers.
+  void WantBuffers(uint32_t thread_id, double task_id);
+  // Owner thread, about to send them: false if the thread no longer
+  // wants them (then they stay with the owner).
+  bool ClaimWant(uint32_t thread_id, double task_id);
+  // Pool thread: the ask is over (they came, or it gives the task up);
+  // returns whether the owner had claimed it (they are on their way).
+  bool DropWant(uint32_t thread_id, double task_id);
+
   // Pool thread, once started: binds its own reactor for wake-ups.
   void AttachThread(uint32_t thread_id, std::shared_ptr<Reactor> reactor);
 
@@ -312,11 +329,16 @@ class Pool {
     bool waiting = false;              // in waiting_
     bool retiring = false;
     uint64_t last_event_ns = 0;        // see FnTiming
+    // Tasks whose buffers it asked for by port -> whether the owner
+    // claimed the ask (WantBuffers).
+    std::unordered_map<double, bool> wants;
   };
 
   // Require mu_.
   // To wake after unlocking; *tid (if asked): its thread id.
   std::shared_ptr<Reactor> PopWaiterLocked(uint32_t* tid = nullptr);
+  // The most recent waiting thread that holds no task, or null.
+  std::shared_ptr<Reactor> PopIdleWaiterLocked(uint32_t* tid);
   uint32_t LiveLocked() const;                  // threads not retiring
   void StopWaitingLocked(uint32_t thread_id, ThreadRecord& rec);
   // A task holding `key` left the pool (completed, cancelled, cleared,

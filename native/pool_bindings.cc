@@ -157,6 +157,27 @@ Napi::Value PoolPushBatch(const Napi::CallbackInfo& info) {
   return Napi::Number::New(args.env(), static_cast<double>(r));
 }
 
+// poolWant(id, threadId, taskId, op) -> bool: the hand-over of buffers a
+// thread asked for by port (Pool::WantBuffers). op 0: the pool thread
+// asks (false); 1: the owner claims the ask before it sends them (false:
+// no longer wanted); 2: the pool thread ends its ask (true: they were
+// claimed, so they are on their way). Quiet once the pool is gone.
+Napi::Value PoolWant(const Napi::CallbackInfo& info) {
+  Args args(info);
+  auto pool = args.PoolIfAny(0);
+  uint32_t thread_id = args.U32(1, "thread id");
+  double task_id = args.F64(2, "task id");
+  uint32_t op = args.U32(3, "op");
+  if (!args.ok()) return {};
+  bool r = false;
+  if (pool) {
+    if (op == 0) pool->WantBuffers(thread_id, task_id);
+    else if (op == 1) r = pool->ClaimWant(thread_id, task_id);
+    else r = pool->DropWant(thread_id, task_id);
+  }
+  return Napi::Boolean::New(args.env(), r);
+}
+
 // poolWake(id, threadId): signals the thread a poolPush with a target
 // chose. Owner thread.
 Napi::Value PoolWake(const Napi::CallbackInfo& info) {
@@ -477,6 +498,7 @@ constexpr BindingEntry kPoolBindings[] = {
     {"poolPush", PoolPush},
     {"poolWake", PoolWake},
     {"poolPushBatch", PoolPushBatch},
+    {"poolWant", PoolWant},
     {"poolCancel", PoolCancel},
     {"poolClearQueue", PoolClearQueue},
     {"poolTakenAt", PoolTakenAt},

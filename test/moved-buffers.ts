@@ -15,15 +15,38 @@ interface Rig {
   thread(id: number): { side: ThreadMovedBuffers; close(): void };
 }
 
+/** The native record of asks (Pool::WantBuffers), in JS: thread:task -> claimed. */
+class Asks {
+  readonly #asks = new Map<string, boolean>();
+  ask(thread: number, task: number): void { this.#asks.set(`${thread}:${task}`, false); }
+  claim(thread: number, task: number): boolean {
+    if (this.#asks.get(`${thread}:${task}`) !== false) return false;
+    this.#asks.set(`${thread}:${task}`, true);
+    return true;
+  }
+  end(thread: number, task: number): boolean {
+    const claimed = this.#asks.get(`${thread}:${task}`) === true;
+    this.#asks.delete(`${thread}:${task}`);
+    return claimed;
+  }
+}
+
 function rig(): Rig {
   const lost: [number, unknown][] = [];
-  const owner = new MovedBuffers({ isOpen: () => true, lose: (id, e) => lost.push([id, e]), drainNow: () => undefined });
+  const asks = new Asks();
+  const owner = new MovedBuffers({
+    isOpen: () => true, lose: (id, e) => lost.push([id, e]), drainNow: () => undefined,
+    // (No native inbox here: nothing of a thread's is left to handle.)
+    afterSender: (_sender, run) => run(),
+    claim: (thread, task) => asks.claim(thread, task),
+  });
   return {
     owner, lost,
     thread(id) {
       const { port1, port2 } = new MessageChannel();
       owner.addThread(id, port1);
-      return { side: new ThreadMovedBuffers(port2, 100 + id), close: () => port2.close() };
+      const side = new ThreadMovedBuffers(port2, 100 + id, { ask: (t) => asks.ask(id, t), end: (t) => asks.end(id, t) });
+      return { side, close: () => port2.close() };
     },
   };
 }
@@ -132,4 +155,17 @@ test('result buffers that come first wait for their result', async (t) => {
   t.is((got as ArrayBuffer[])[0]!.byteLength, 64);
   t.is(owner.moved, 1);
   a.close();
+});
+
+test('a thread that gives up a task it asked for keeps nothing: the buffers stay for the next thread', async (t) => {
+  const { owner, thread } = rig();
+  const a = thread(1), b = thread(2);
+  owner.keep(13, [filled(100, 8)], 0);  // kept by the owner
+  t.is(a.side.want(13, () => t.fail('a gave the task up')), undefined);
+  await new Promise((r) => setImmediate(r));  // a's ask is sent
+  a.side.release(13, undefined, true);        // a parks before the owner answers
+  await settle();                             // the owner's claim fails: nothing sent
+  const [got] = await arrival(b.side, 13);
+  t.true(new Uint8Array(got!).every((x) => x === 8));
+  a.close(); b.close();
 });

@@ -9,6 +9,14 @@ import { add, echoMoved, echoMovedFloats, logThenBytes, makeBytes, spin, sumByte
 import { callProxy, callWithOwnFunction, moveAfterStop } from './_fixtures/bridge-tasks.cjs';
 import { waitFor } from './_helpers/wait.js';
 import { busyOneThreadPool } from './_helpers/busy-pool.js';
+import { callSlowThenLength, gatedPark, openGate, spinThenBytes, sumWhere } from './_fixtures/moved-tasks.cjs';
+
+/** `p`, or a rejection naming what hangs after `ms`. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer!: NodeJS.Timeout;
+  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} hangs`)), ms); });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
 
 const MiB = 1024 * 1024;
 
@@ -193,5 +201,65 @@ test('a task handed back unstarted takes its large buffers to the thread that ru
   t.deepEqual(await Promise.all([slow, big]), ['slow', { type: 'ArrayBuffer', byteLength: MiB, sum: 2 * MiB }]);
   t.is(pool.stats().movedHeld, 0);
   await busy;
+  await pool.stop();
+});
+
+test('a large result that comes after its caller gave up does not hold up the thread\'s later results', async (t) => {
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1, cancelGrace: Infinity });
+  pool.start();
+  await deferToThreadPool(reactor, pool, add, 0, 0);
+  const gaveUp = deferToThreadPool.with({ runTimeout: 50 })(reactor, pool, spinThenBytes, 200, MiB);
+  await t.throwsAsync(gaveUp, { name: 'TaskTimeoutError' });
+  for (let i = 0; i < 3; i++) t.is(await within(deferToThreadPool(reactor, pool, add, i, 2), 5_000, `task ${i}`), i + 2);
+  t.is(pool.stats().movedHeld, 0);
+  await within(pool.stop(), 5_000, 'stop()');
+});
+
+test('a thread that recycles with buffers sent ahead to it returns them, and the task runs elsewhere', async (t) => {
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1, maxTasksPerThread: 2 });
+  pool.start();
+  const pinned = deferToThreadPool.with({ affinity: 'k' });
+  await pinned(reactor, pool, add, 0, 0);
+  // Its second and last task; the large one is pinned to it meanwhile,
+  // its buffers sent ahead, and it exits without taking it.
+  const busy = pinned(reactor, pool, spin, 200);
+  t.true(await waitFor(() => pool.busy === 1));
+  const big = pinned(reactor, pool, sumWhere, transfer(new Uint8Array(MiB).fill(1).buffer));
+  await busy;
+  t.is((await big)[1], MiB);
+  t.is(pool.stats().movedHeld, 0);
+  await pool.stop();
+});
+
+test('a thread that parks while buffers it asked for are on their way hands the task back with them', async (t) => {
+  const pool = new ThreadPool({ minThreads: 2, maxThreads: 2, starvationTimeout: Infinity });
+  pool.start();
+  await Promise.all([deferToThreadPool(reactor, pool, spin, 30), deferToThreadPool(reactor, pool, spin, 30)]);
+  t.true(await waitFor(() => pool.idle === 2));
+  // One thread is busy; the other holds a task that waits for its gate.
+  const busy = deferToThreadPool.with({ affinity: 'b' })(reactor, pool, spin, 400);
+  let big: Promise<[number, number]> | undefined;
+  const parker = deferToThreadPool.with({ affinity: 'a' })(reactor, pool, gatedPark, () => big);
+  await new Promise((r) => setTimeout(r, 50));
+  // The gate opens on the parker's thread, which then takes the large
+  // task, asks for its buffers, and parks (in gatedPark) before they come,
+  // waiting on that very task, which the other thread can run only with
+  // the buffers the parked one was sent.
+  const opened = deferToThreadPool(reactor, pool, openGate);
+  big = deferToThreadPool(reactor, pool, sumWhere, transfer(new Uint8Array(MiB).fill(1).buffer));
+  const [, [, sum]] = await within(Promise.all([opened, big, parker, busy]), 10_000, 'the large task');
+  t.is(sum, MiB);
+  t.is(pool.stats().movedHeld, 0);
+  await pool.stop();
+});
+
+test('a large argument\'s task whose thread exits before its result is handled still succeeds', async (t) => {
+  // Its result waits behind a call of its thread whose function loads for
+  // 300 ms on the owner; the thread (one task each) exits meanwhile.
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1, maxTasksPerThread: 1 });
+  pool.start();
+  t.is(await deferToThreadPool(reactor, pool, callSlowThenLength, transfer(new ArrayBuffer(128 * 1024))), 128 * 1024);
+  t.is(await deferToThreadPool(reactor, pool, callSlowThenLength, transfer(new ArrayBuffer(1024))), 1024);
+  t.is(pool.stats().movedHeld, 0);
   await pool.stop();
 });

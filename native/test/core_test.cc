@@ -767,17 +767,28 @@ static void TestPoolSpreadsSlowTasks() {
   std::printf("  slow and unknown functions are taken one task at a time: ok\n");
 }
 
+// A pool (batching function 1: MakeFunctionQuick) with two attached
+// threads, a and b, each with its own reactor.
+struct TwoThreads {
+  Loop owner{1};
+  std::shared_ptr<Pool> pool;
+  Loop a{2}, b{3};
+  uint32_t ta = 0, tb = 0;
+  explicit TwoThreads(uint32_t id) : pool(std::make_shared<Pool>(id, owner.reactor, 0, 4, kOneSecondNs)) {
+    MakeFunctionQuick(*pool, owner);
+    ta = pool->AddThread();
+    tb = pool->AddThread();
+    pool->AttachThread(ta, a.reactor);
+    pool->AttachThread(tb, b.reactor);
+  }
+};
+
 // Deterministic: PushBatch() queues in order as many as fit under
 // max_queue, wakes one waiting thread (none while one spins), and a thread
 // that takes and leaves work queued wakes the next.
 static void TestPoolPushBatch() {
-  Loop owner(1);
-  auto pool = std::make_shared<Pool>(80, owner.reactor, 0, 4, kOneSecondNs);
-  MakeFunctionQuick(*pool, owner);
-  Loop a(2), b(3);
-  uint32_t ta = pool->AddThread(), tb = pool->AddThread();
-  pool->AttachThread(ta, a.reactor);
-  pool->AttachThread(tb, b.reactor);
+  TwoThreads rig(80);
+  auto& [owner, pool, a, b, ta, tb] = rig;
   std::vector<Task> got;
   // Both wait (nothing queued): registered in the waiting list.
   CHECK(pool->Take(ta, 8, 0, &got) == TakeResult::kNone);
@@ -816,6 +827,46 @@ static void TestPoolPushBatch() {
   pool->RemoveThread(ta, &attached, &requeued);
   pool->RemoveThread(tb, &attached, &requeued);
   std::printf("  PushBatch order, room, one wake-up and the wake chain: ok\n");
+}
+
+// Deterministic: a task whose buffers move by port is sent ahead only to
+// a waiting thread that holds nothing (one with async tasks in flight may
+// be busy in a continuation); with none, any waiter is woken as usual and
+// nothing goes ahead.
+static void TestPoolPushTarget() {
+  TwoThreads rig(81);
+  auto& [owner, pool, a, b, ta, tb] = rig;
+  std::vector<Task> got;
+  pool->Push(MakeTask(1), 100);
+  CHECK(pool->Take(ta, 8, 0, &got) == TakeResult::kTasks);  // ta holds task 1 (async, say)
+  CHECK(pool->Take(tb, 8, 0, &got) == TakeResult::kNone);   // tb waits, idle
+  CHECK(pool->Take(ta, 8, 0, &got) == TakeResult::kNone);   // ta waits too: the most recent waiter
+  uint32_t target = 99;
+  Task moved = MakeTask(2);
+  moved.moves_by_port = true;
+  CHECK_EQ(pool->Push(std::move(moved), 100, &target), int64_t{-1});
+  CHECK_EQ(target, tb);  // the idle one, not the most recent
+  std::deque<Message> in;
+  bool sig = false;
+  b.reactor->Drain(&in, &sig);
+  CHECK_MSG(!sig, "not signalled: the owner wakes it after sending the buffers");
+  pool->WakeThread(target);
+  b.reactor->Drain(&in, &sig);
+  CHECK_MSG(sig, "WakeThread signals it");
+  // Only a waiter that holds a task: woken as usual, nothing goes ahead.
+  Task again = MakeTask(3);
+  again.moves_by_port = true;
+  target = 99;
+  a.reactor->Drain(&in, &sig);
+  CHECK_EQ(pool->Push(std::move(again), 100, &target), int64_t{-1});
+  CHECK_EQ(target, 0u);
+  a.reactor->Drain(&in, &sig);
+  CHECK_MSG(sig, "the busy waiter was woken for it");
+  bool attached = false;
+  uint32_t requeued = 0;
+  pool->RemoveThread(ta, &attached, &requeued);
+  pool->RemoveThread(tb, &attached, &requeued);
+  std::printf("  buffers go ahead only to a waiting thread that holds nothing: ok\n");
 }
 
 // Deterministic: equal descriptors share one id; an affinity key is bound
@@ -1337,6 +1388,7 @@ int main(int argc, char** argv) {
       {"pool_functions_and_keys", TestPoolFunctionsAndKeys},
       {"pool_spreads_slow_tasks", TestPoolSpreadsSlowTasks},
       {"pool_push_batch", TestPoolPushBatch},
+      {"pool_push_target", TestPoolPushTarget},
       {"pool_mixed", TestPoolMixed},
       {"pool_stop_nodrain", TestPoolStopNoDrain},
       {"pool_max_queue", TestPoolMaxQueue},

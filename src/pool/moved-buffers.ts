@@ -38,6 +38,9 @@ interface ArgsEntry {
   wanted: number;
 }
 
+const lostResult = (): Error =>
+  new ThreadDiedError('the thread exited before the result\'s moved buffers arrived', undefined);
+
 interface ResultWait {
   sender: number;
   resolve(buffers: ArrayBuffer[]): void;
@@ -51,6 +54,14 @@ export interface MovedBuffersContext {
   lose(taskId: number, error: unknown): void;
   /** Delivers what is in the owner's native inbox now (a result that was posted without a wake-up). */
   drainNow(): void;
+  /** Runs `run` once the owner has handled everything the thread whose reactor is `sender` sent. */
+  afterSender(sender: number, run: () => void): void;
+  /**
+   * Claims the ask of thread `threadId` for the task's buffers before they
+   * are sent to it (native Pool::ClaimWant): false when it gave the task
+   * up meanwhile (then they stay here).
+   */
+  claim(threadId: number, taskId: number): boolean;
 }
 
 export class MovedBuffers {
@@ -62,6 +73,8 @@ export class MovedBuffers {
   /** Result buffers that arrived before their result. */
   readonly #results = new Map<number, ArrayBuffer[]>();
   readonly #resultWaits = new Map<number, ResultWait>();
+  /** Reactors of threads whose port closed: a result of theirs waits for nothing. */
+  readonly #goneReactors = new Set<number>();
   #moved = 0;
 
   constructor(ctx: MovedBuffersContext) {
@@ -127,6 +140,8 @@ export class MovedBuffers {
       this.#results.delete(taskId);
       return ready;
     }
+    // Its thread's port closed already: what it sent has all come.
+    if (this.#goneReactors.has(sender)) return Promise.reject(lostResult());
     return new Promise((resolve, reject) => this.#resultWaits.set(taskId, { sender, resolve, reject }));
   }
 
@@ -159,13 +174,14 @@ export class MovedBuffers {
         if (wait) {
           this.#resultWaits.delete(id);
           wait.resolve(buffers!);
-        } else if (this.#ctx.isOpen(id)) {
-          this.#results.set(id, buffers!);
-          // Its result was posted natively just before, without waking
-          // this loop: this message is its wake-up.
-          this.#ctx.drainNow();
+          return;
         }
-        // Else the task is over (its thread died after sending them): dropped.
+        // Kept for the result, unless its caller gave up on it (the pool
+        // then drops the result without waiting for them: #deliver).
+        if (this.#ctx.isOpen(id)) this.#results.set(id, buffers!);
+        // Its result was posted natively just before, without waking this
+        // loop: this message is its wake-up, whoever still waits for it.
+        this.#ctx.drainNow();
         return;
       }
       default:
@@ -178,10 +194,7 @@ export class MovedBuffers {
     // Over: the thread is told so (its cancel) and drops the task.
     if (!entry) return;
     if (entry.buffers) {
-      const buffers = entry.buffers;
-      entry.buffers = undefined;
-      entry.at = from;
-      if (!this.#post(from, [PortMove.Give, taskId, buffers], buffers)) entry.buffers = buffers;
+      this.#give(entry, from, taskId, entry.buffers);
       return;
     }
     // Sent ahead to it: on their way.
@@ -197,13 +210,22 @@ export class MovedBuffers {
     // Over meanwhile: dropped (garbage collected here).
     if (!entry) return;
     entry.at = 0;
+    entry.buffers = buffers;
     const to = entry.wanted;
     entry.wanted = 0;
-    if (to && this.#post(to, [PortMove.Give, taskId, buffers], buffers)) {
-      entry.at = to;
-      return;
-    }
-    entry.buffers = buffers;
+    if (to) this.#give(entry, to, taskId, buffers);
+  }
+
+  /**
+   * Sends the buffers (here) to the thread that asked for them, once its
+   * ask is claimed; a thread that gave the task up meanwhile (it parked
+   * and handed it back) gets nothing, and they stay here for the next.
+   */
+  #give(entry: ArgsEntry, to: number, taskId: number, buffers: ArrayBuffer[]): void {
+    if (!this.#ports.has(to) || !this.#ctx.claim(to, taskId)) return;
+    entry.buffers = undefined;
+    entry.at = to;
+    this.#post(to, [PortMove.Give, taskId, buffers], buffers);
   }
 
   /**
@@ -215,17 +237,24 @@ export class MovedBuffers {
     this.#ports.delete(threadId);
     const reactor = this.#reactorOf.get(threadId);
     this.#reactorOf.delete(threadId);
-    for (const [taskId, entry] of [...this.#args]) {
-      if (entry.at !== threadId) continue;
-      this.#args.delete(taskId);
-      this.#ctx.lose(taskId, new ThreadDiedError(
-        'the thread that held the task\'s moved buffers exited before it ran the task', undefined));
-    }
-    if (reactor === undefined) return;
+    if (reactor === undefined) return;  // it never started: nothing was sent to it
+    this.#goneReactors.add(reactor);
     for (const [taskId, wait] of [...this.#resultWaits]) {
       if (wait.sender !== reactor) continue;
       this.#resultWaits.delete(taskId);
-      wait.reject(new ThreadDiedError('the thread exited before the result\'s moved buffers arrived', undefined));
+      wait.reject(lostResult());
     }
+    // Its results may still wait in the inbox, or behind a call of its
+    // whose function loads: a task it ran is settled by its result. What
+    // is still recorded at it after those was never run there.
+    this.#ctx.afterSender(reactor, () => {
+      this.#goneReactors.delete(reactor);
+      for (const [taskId, entry] of [...this.#args]) {
+        if (entry.at !== threadId) continue;
+        this.#args.delete(taskId);
+        this.#ctx.lose(taskId, new ThreadDiedError(
+          'the thread that held the task\'s moved buffers exited before it ran the task', undefined));
+      }
+    });
   }
 }

@@ -88,6 +88,8 @@ export class ThreadPool extends EventEmitter {
   readonly #moves = new MovedBuffers({
     isOpen: (id) => this.#tasks.has(id),
     drainNow: () => this.#thread.core.drainNow(),
+    afterSender: (sender, run) => this.#thread.core.afterSender(sender, run),
+    claim: (threadId, taskId) => !this.#destroyed && native.poolWant(this.#poolId, threadId, taskId, 1),
     lose: (id, error) => {
       if (!this.#tasks.has(id)) return;
       // Queued: removed. Taken, waiting for these buffers: dropped by its thread.
@@ -412,6 +414,13 @@ export class ThreadPool extends EventEmitter {
     if (m.status === TaskStatus.Fulfilled) this.#moves.consumed(m.id);
     if (movedByPort(m.payload) === 0) {
       this.#tasks.deliver(m);
+      return undefined;
+    }
+    if (!this.#tasks.has(m.id)) {
+      // Its caller gave up on it: the result is dropped, its buffers too
+      // (whether here or still to come), and what it carried is released.
+      this.#moves.taskOver(m.id);
+      this.#tasks.settle(m.id, false, undefined);
       return undefined;
     }
     // Its buffers came (or come) by port, just ahead of it.

@@ -38,6 +38,13 @@ export interface NativeBinding {
    * thread was woken, else the demand.
    */
   poolPushBatch(poolId: number, batch: Buffer, count: number, maxQueue: number, accepted: Uint32Array): number;
+  /**
+   * The hand-over of buffers a thread asked for by port (native Pool::WantBuffers).
+   * op 0 (pool thread): it asks. 1 (owner): claims the ask before sending
+   * them; false when no longer wanted. 2 (pool thread): ends the ask; true
+   * when the owner had claimed it (they are on their way).
+   */
+  poolWant(poolId: number, threadId: number, taskId: number, op: 0 | 1 | 2): boolean;
   /** Signals the thread a poolPush with a target chose (once the buffers went ahead). */
   poolWake(poolId: number, threadId: number): void;
   poolCancel(poolId: number, taskId: number, queuedOnly?: boolean): number;

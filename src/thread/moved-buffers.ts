@@ -9,15 +9,33 @@ import { PortMove, type PortMoveMessage } from '../base/wire.js';
 /** Called, synchronously, with a task's buffers when they arrive. */
 type Arrival = (buffers: ArrayBuffer[]) => void;
 
+/**
+ * The native record of this thread's asks (native Pool::WantBuffers): an
+ * ask is registered before it is sent, and ended when the buffers come or
+ * the task is given up; ending it says whether the owner had claimed it
+ * (the buffers are on their way).
+ */
+export interface BufferAsks {
+  ask(taskId: number): void;
+  end(taskId: number): boolean;
+}
+
+/** How long a thread about to park waits for buffers the owner is sending it (it sends them at once). */
+const CLAIMED_WAIT_MS = 1_000;
+
 export class ThreadMovedBuffers {
   readonly #port: MessagePort;
+  readonly #asks: BufferAsks;
   /** Buffers that came for tasks this thread has not taken (sent ahead), or no longer holds. */
   readonly #arrived = new Map<number, ArrayBuffer[]>();
   /** Tasks this thread took that wait for their buffers. */
   readonly #waiting = new Map<number, Arrival>();
+  /** Those of them whose buffers it asked the owner for (an ask registered natively). */
+  readonly #asked = new Set<number>();
 
-  constructor(port: MessagePort, reactorId: number) {
+  constructor(port: MessagePort, reactorId: number, asks: BufferAsks) {
     this.#port = port;
+    this.#asks = asks;
     port.on('message', (m: PortMoveMessage) => this.#received(m));
     // The thread lives by its own hold, not by its port.
     port.unref();
@@ -40,7 +58,10 @@ export class ThreadMovedBuffers {
     }
     this.#waiting.set(taskId, arrive);
     setImmediate(() => {
-      if (this.#waiting.get(taskId) === arrive) this.#send([PortMove.Want, taskId]);
+      if (this.#waiting.get(taskId) !== arrive) return;
+      this.#asks.ask(taskId);
+      this.#asked.add(taskId);
+      this.#send([PortMove.Want, taskId]);
     });
     return undefined;
   }
@@ -51,9 +72,29 @@ export class ThreadMovedBuffers {
    * them ends (buffers that come later are kept until the owner says
    * where they go).
    */
-  release(taskId: number, buffers: ArrayBuffer[] | undefined): void {
-    if (buffers) this.#send([PortMove.Back, taskId, buffers], buffers);
+  release(taskId: number, buffers: ArrayBuffer[] | undefined, parking = false): void {
     this.#waiting.delete(taskId);
+    if (this.#asked.delete(taskId) && this.#asks.end(taskId) && !buffers && parking) {
+      // The owner is sending them (it claimed the ask): a parked thread
+      // does not read its port, and a sibling will need them, so they are
+      // taken off the port now and go back with the task.
+      buffers = this.#awaitGive(taskId);
+    }
+    if (buffers) this.#send([PortMove.Back, taskId, buffers], buffers);
+  }
+
+  /** Reads the port until the buffers of `taskId` come (handling what comes before them), or gives up. */
+  #awaitGive(taskId: number): ArrayBuffer[] | undefined {
+    const until = performance.now() + CLAIMED_WAIT_MS;
+    while (performance.now() < until) {
+      const m = receiveMessageOnPort(this.#port);
+      if (!m) continue;
+      const [kind, id, buffers] = m.message as PortMoveMessage;
+      if (kind === PortMove.Give && id === taskId) return buffers;
+      this.#received(m.message as PortMoveMessage);
+    }
+    // (Not seen: if they come later they are kept, and go back on request.)
+    return undefined;
   }
 
   /**
@@ -88,6 +129,7 @@ export class ThreadMovedBuffers {
     switch (kind) {
       case PortMove.Give: {
         const arrive = this.#waiting.get(taskId);
+        if (this.#asked.delete(taskId)) this.#asks.end(taskId);
         if (arrive) {
           this.#waiting.delete(taskId);
           arrive(buffers!);

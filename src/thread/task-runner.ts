@@ -174,7 +174,8 @@ export class TaskRunner {
     if (movedByPort(t.payload) === 0) return;
     const due = this.#buffersDue.get(t);
     this.#buffersDue.delete(t);
-    this.#s.moves!.release(t.taskId, requeued ? t.transfers : undefined);
+    // (Handed back: the thread is about to park, and the buffers go along.)
+    this.#s.moves!.release(t.taskId, requeued ? t.transfers : undefined, requeued);
     t.transfers = undefined;
     // (Ends the wait of the task that starts next, if it is this one.)
     due?.abandon();

@@ -50,7 +50,10 @@ const thread = buildThread({
   currentTask: () => runner.current(),
 });
 /** Large moved buffers of its tasks and results travel on this port. */
-const moves = movesPort ? new ThreadMovedBuffers(movesPort, thread.core.id) : undefined;
+const moves = movesPort ? new ThreadMovedBuffers(movesPort, thread.core.id, {
+  ask: (taskId) => { native.poolWant(poolId, threadId, taskId, 0); },
+  end: (taskId) => native.poolWant(poolId, threadId, taskId, 2),
+}) : undefined;
 const runner = new TaskRunner({
   poolId, threadId, threadName, values: thread.values, outbox, moves,
   onSettled: countCompleted,
@@ -141,6 +144,8 @@ function exitThread(): void {
   // Ends this thread only, once its results are in the owner's inbox, and
   // buffers sent ahead for tasks it never took are back with the owner.
   outbox.gate(() => {
+    // (What came on the port and was not read yet goes back too.)
+    moves?.drain();
     moves?.returnAll();
     process.exit(0);
   });

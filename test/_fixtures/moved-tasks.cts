@@ -1,0 +1,53 @@
+// Threadable tasks for the cases where large moved buffers meet a
+// thread's other work (test/transfer.ts): a result that comes after its
+// caller gave up, a thread that parks while buffers it asked for are on
+// their way, a result that waits behind a call of its thread.
+import { threadId } from 'node:worker_threads';
+import { fromModule, reactor, threadable, transfer } from 'reactor-threads';
+
+/** Spins `ms`, then returns `n` bytes of 9, moved. */
+export const spinThenBytes = threadable(function spinThenBytes(ms: number, n: number): Uint8Array {
+  const end = Date.now() + ms;
+  while (Date.now() < end) { /* busy */ }
+  return transfer(new Uint8Array(n).fill(9));
+});
+
+/** The sum of a buffer's bytes and where it was summed. */
+export const sumWhere = threadable(function sumWhere(b: ArrayBuffer): [number, number] {
+  let sum = 0;
+  for (const x of new Uint8Array(b)) sum += x;
+  return [threadId, sum];
+});
+
+// A gate per thread: gatedPark waits for it; openGate, run on the same thread, opens it.
+let openIt!: () => void;
+const gate = new Promise<void>((r) => { openIt = r; });
+
+/**
+ * Waits for this thread's gate, then one more turn (by then the thread
+ * has asked for the buffers of a task it took meanwhile), then makes a
+ * blocking call to the owner: the thread parks with that ask outstanding.
+ */
+export const gatedPark = threadable(async function gatedPark(f: () => unknown): Promise<unknown> {
+  await gate;
+  await new Promise((r) => setImmediate(r));
+  return f();
+});
+
+/** Opens this thread's gate. */
+export const openGate = threadable(function openGate(): number {
+  openIt();
+  return threadId;
+});
+
+const slowDoubled = fromModule<(x: number) => number>('./slow-to-load.mjs', 'doubled');
+
+/**
+ * Calls the owner with a function whose module takes 300 ms to load there
+ * (so the owner holds this thread's later messages, its result among
+ * them, behind it), then returns the length of what it was given.
+ */
+export const callSlowThenLength = threadable(function callSlowThenLength(b: ArrayBuffer): number {
+  reactor.callFromThread(slowDoubled, 21);
+  return b.byteLength;
+});
