@@ -1,5 +1,6 @@
 // Soak: N tasks on 2 threads, 10% throwing, 0.1% killing their thread,
-// 1% cancelled and 5% making a blocking call to the reactor. Every task
+// 1% cancelled, 5% making a blocking call to the reactor and 1% moving a
+// 64 KiB buffer there and back (by port, src/pool/moved-buffers.ts). Every task
 // must settle exactly once with its expected outcome, and (in runs of
 // 200,000 tasks or more) RSS must grow by less than 50 MB after warm-up.
 // Settles are counted through callInThreadWithCallback's onResult, which
@@ -9,7 +10,7 @@
 // STALL_MS, the run fails naming what is still pending, by kind. Prints
 // the figures; exits 1 on any violation.
 // Run: node dist-test/soak/soak.mjs [N] (npm run soak: 1,000,000).
-import { CancelledError, deferToThreadPool, reactor, ThreadDiedError, ThreadPool } from 'reactor-threads';
+import { CancelledError, deferToThreadPool, reactor, ThreadDiedError, ThreadPool, transfer } from 'reactor-threads';
 import tasks from './_soak-tasks.cjs';
 
 const N = Number(process.argv[2] ?? 1_000_000);
@@ -18,12 +19,14 @@ const STALL_MS = 30_000;
 const pool = new ThreadPool({ minThreads: 2, maxThreads: 2, name: 'soak' });
 pool.start();
 
-type Kind = 'ok' | 'throw' | 'die' | 'cancel' | 'bridge';
+type Kind = 'ok' | 'throw' | 'die' | 'cancel' | 'bridge' | 'moved';
+const MOVED_BYTES = 64 * 1024;
 // A fixed pattern over each 1,000 tasks, so the mix is exact.
 function kind(i: number): Kind {
   const r = i % 1000;
   if (r === 999) return 'die';           // 0.1%
   if (r % 100 === 7) return 'cancel';    // 1%
+  if (r % 100 === 13) return 'moved';    // 1%
   if (r % 20 === 3) return 'bridge';     // 5%
   if (r % 10 === 1) return 'throw';      // 10%
   return 'ok';
@@ -61,6 +64,8 @@ function check(i: number, k: Kind, ok: boolean, value: unknown): boolean {
     : k === 'bridge' ? ok && value === i * 3
     : k === 'throw' ? !ok && value instanceof TypeError && (value as Error).message === `boom ${i}`
     : k === 'die' ? !ok && value instanceof ThreadDiedError
+    : k === 'moved' ? ok && value instanceof Uint8Array && value.length === MOVED_BYTES
+      && value[0] === (i & 255) && value[MOVED_BYTES - 1] === (i & 255)
     : !ok && value instanceof CancelledError;
   const key = `${k} ${expect ? 'as expected' : 'WRONG'}`;
   counts[key] = (counts[key] ?? 0) + 1;
@@ -78,6 +83,10 @@ function submit(i: number, settled: () => void): void {
     const p = deferToThreadPool.with({ signal: ac.signal })(reactor, pool, tasks.double, i);
     ac.abort();
     p.then((v) => onResult(true, v), (e: unknown) => onResult(false, e));
+    return;
+  }
+  if (k === 'moved') {
+    pool.callInThreadWithCallback(onResult, tasks.echoMoved, transfer(new Uint8Array(MOVED_BYTES).fill(i & 255)));
     return;
   }
   const f = k === 'ok' ? tasks.double : k === 'throw' ? tasks.boom : k === 'die' ? tasks.die : tasks.askReactor;
@@ -127,7 +136,8 @@ const checkMemory = N >= 200_000;
 if (checkMemory && growthMb >= 50) note(`RSS grew by ${growthMb.toFixed(1)} MB after warm-up`);
 console.log(`soak: ${N} tasks in ${seconds.toFixed(1)} s (${Math.round(N / seconds)} tasks/s) on 2 threads`);
 console.log(`outcomes: ${Object.entries(counts).sort().map(([k, v]) => `${k} ${v}`).join(', ')}`);
-console.log(`threads died and replaced: ${stats.threadsDied}; bridge calls served: ${stats.bridgeCallsServed}`);
+console.log(`threads died and replaced: ${stats.threadsDied}; bridge calls served: ${stats.bridgeCallsServed}; moved by port: ${stats.movedByPort}, still held: ${stats.movedHeld}`);
+if (stats.movedHeld !== 0) note(`${stats.movedHeld} tasks' moved buffers still held after every task settled`);
 console.log(`RSS after warm-up ${(rssAfterWarmup / 1e6).toFixed(1)} MB, at the end ${(rssEnd / 1e6).toFixed(1)} MB `
   + `(growth ${growthMb.toFixed(1)} MB${checkMemory ? '' : '; bounded only in runs of 200,000 tasks or more'})`);
 console.log(`run time p50 ${stats.runTime.p50.toFixed(3)} ms, p99 ${stats.runTime.p99.toFixed(3)} ms; queue wait p50 ${stats.queueWait.p50.toFixed(3)} ms`);
