@@ -96,13 +96,20 @@ int64_t Pool::PushBatch(std::vector<Task>& tasks, uint32_t max_queue, uint32_t* 
     if (n == 0) return 0;
     submitted_ += static_cast<double>(n);
     queued_approx_.store(static_cast<uint32_t>(queue_.size()), std::memory_order_relaxed);
+    // Every waiting thread is reached by the wake chain (Take()): the
+    // demand is what they, the spinners and the starting threads leave.
+    int64_t coming = spinning_;
+    for (auto& kv : threads_) {
+      if (!kv.second.reactor || kv.second.waiting) ++coming;
+    }
+    demand = static_cast<int64_t>(queue_.size()) - coming;
     // A spinning thread takes the batch (and wakes the next if it leaves
-    // work): no wake-up from here.
-    if (spinning_ == 0) wake = PopWaiterLocked();
-    if (!wake) {
-      int64_t coming = spinning_;
-      for (auto& kv : threads_) if (!kv.second.reactor) ++coming;
-      demand = static_cast<int64_t>(queue_.size()) - coming;
+    // work): no wake-up from here. Else an idle waiter first: one with
+    // async tasks in flight may be busy in a continuation.
+    if (spinning_ == 0) {
+      uint32_t tid = 0;
+      wake = PopIdleWaiterLocked(&tid);
+      if (!wake) wake = PopWaiterLocked();
     }
   }
   if (!wake) return demand > 0 ? demand : 0;
@@ -112,9 +119,9 @@ int64_t Pool::PushBatch(std::vector<Task>& tasks, uint32_t max_queue, uint32_t* 
       std::lock_guard<std::mutex> lock(mu_);
       wake = PopWaiterLocked();
     }
-    if (!wake) return 1;
+    if (!wake) return demand > 0 ? demand + 1 : 1;
   }
-  return -1;
+  return demand > 0 ? demand : -1;
 }
 
 void Pool::ReleaseKeyLocked(const std::string& key) {
@@ -497,7 +504,13 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
         // Work left for the siblings and none spinning for it: wake one
         // (it wakes the next in turn), so that a batch pushed with one
         // wake-up (PushBatch) reaches every idle thread.
-        if (shared && !queue_.empty() && spinning_ == 0) next = PopWaiterLocked();
+        // (Also when it took tasks pinned here: the shared queue's work
+        // may be a batch whose one wake-up this thread was.)
+        if (!queue_.empty() && spinning_ == 0) {
+          uint32_t tid = 0;
+          next = PopIdleWaiterLocked(&tid);
+          if (!next) next = PopWaiterLocked();
+        }
       } else {
         if (stopping_) return TakeResult::kStopping;
         if (rec.held.empty() && !rec.retiring && LiveLocked() > max_) {
@@ -523,7 +536,11 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
       // made here, off the lock that the owner's Push() and the siblings
       // wait on.
       for (auto& [held, bytes] : keep) held->bytes = *bytes;
-      if (next) next->SignalWork();
+      // A waiter whose thread is going away: the next one.
+      while (next && !next->SignalWork()) {
+        std::lock_guard<std::mutex> lock(mu_);
+        next = PopWaiterLocked();
+      }
       return TakeResult::kTasks;
     }
     // Spin outside the lock on the atomic count, so the owner's Push()

@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CancelledError, deferToThreadPool, PoolStoppedError, QueueFullError, reactor, ThreadPool } from 'reactor-threads';
-import { add, appendLine } from './_fixtures/tasks.cjs';
+import { add, appendLine, spin } from './_fixtures/tasks.cjs';
+import { waitFor } from './_helpers/wait.js';
 
 const logFile = (): string => join(mkdtempSync(join(tmpdir(), 'rt-batches-')), 'log');
 const lines = (file: string): string[] => readFileSync(file, 'utf8').trim().split('\n').map((l) => l.split(':')[1]!);
@@ -69,4 +70,15 @@ test('stop() in the turn of a call queues then rejects it; with drain it runs', 
   const ran = deferToThreadPool(reactor, drained, add, 2, 2);
   await drained.stop({ drain: true });
   t.is(await ran, 4);
+});
+
+test('a batch that wakes a waiting thread still starts threads for the rest, up to max', async (t) => {
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 4, idleTimeout: Infinity });
+  pool.start();
+  t.true(await waitFor(() => pool.idle === 1), 'one thread up and waiting');
+  // One turn: one batch, one wake-up; 7 tasks left that no thread takes soon.
+  const calls = Array.from({ length: 8 }, () => deferToThreadPool(reactor, pool, spin, 200));
+  t.true(await waitFor(() => pool.workers === 4, 1_000), `threads started: ${pool.workers}`);
+  await Promise.all(calls);
+  await pool.stop();
 });

@@ -9,7 +9,7 @@ import { add, echoMoved, echoMovedFloats, logThenBytes, makeBytes, spin, sumByte
 import { callProxy, callWithOwnFunction, moveAfterStop } from './_fixtures/bridge-tasks.cjs';
 import { waitFor } from './_helpers/wait.js';
 import { busyOneThreadPool } from './_helpers/busy-pool.js';
-import { callSlowThenLength, gatedPark, openGate, spinThenBytes, sumWhere } from './_fixtures/moved-tasks.cjs';
+import { callSlowThenLength, gatedPark, openGate, spinThenBytes, sumWhere, wasmMemoryResult } from './_fixtures/moved-tasks.cjs';
 
 /** `p`, or a rejection naming what hangs after `ms`. */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -19,6 +19,9 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 const MiB = 1024 * 1024;
+
+// @types/node leaves WebAssembly to the DOM lib; this is all that is used here.
+declare const WebAssembly: { Memory: new (d: { initial: number }) => { buffer: ArrayBuffer } };
 
 test('a transferred ArrayBuffer argument arrives whole and is detached from the sender', async (t) => {
   const ab = new ArrayBuffer(1024);
@@ -208,7 +211,8 @@ test('a large result that comes after its caller gave up does not hold up the th
   const pool = new ThreadPool({ minThreads: 1, maxThreads: 1, cancelGrace: Infinity });
   pool.start();
   await deferToThreadPool(reactor, pool, add, 0, 0);
-  const gaveUp = deferToThreadPool.with({ runTimeout: 50 })(reactor, pool, spinThenBytes, 200, MiB);
+  // (It runs long past its timeout, so that a slow machine still times it out.)
+  const gaveUp = deferToThreadPool.with({ runTimeout: 50 })(reactor, pool, spinThenBytes, 1_000, MiB);
   await t.throwsAsync(gaveUp, { name: 'TaskTimeoutError' });
   for (let i = 0; i < 3; i++) t.is(await within(deferToThreadPool(reactor, pool, add, i, 2), 5_000, `task ${i}`), i + 2);
   t.is(pool.stats().movedHeld, 0);
@@ -245,7 +249,8 @@ test('a thread that parks while buffers it asked for are on their way hands the 
   // task, asks for its buffers, and parks (in gatedPark) before they come,
   // waiting on that very task, which the other thread can run only with
   // the buffers the parked one was sent.
-  const opened = deferToThreadPool(reactor, pool, openGate);
+  // (Pinned to the parker's thread: its gate is that thread's.)
+  const opened = deferToThreadPool.with({ affinity: 'a' })(reactor, pool, openGate);
   big = deferToThreadPool(reactor, pool, sumWhere, transfer(new Uint8Array(MiB).fill(1).buffer));
   const [, [, sum]] = await within(Promise.all([opened, big, parker, busy]), 10_000, 'the large task');
   t.is(sum, MiB);
@@ -261,5 +266,20 @@ test('a large argument\'s task whose thread exits before its result is handled s
   t.is(await deferToThreadPool(reactor, pool, callSlowThenLength, transfer(new ArrayBuffer(128 * 1024))), 128 * 1024);
   t.is(await deferToThreadPool(reactor, pool, callSlowThenLength, transfer(new ArrayBuffer(1024))), 1024);
   t.is(pool.stats().movedHeld, 0);
+  await pool.stop();
+});
+
+test('a large buffer that cannot be detached is copied by port, both ways, and left whole', async (t) => {
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
+  pool.start();
+  const memory = new WebAssembly.Memory({ initial: 2 });  // 128 KiB
+  new Uint8Array(memory.buffer).fill(3);
+  t.deepEqual(await deferToThreadPool(reactor, pool, sumBytes, transfer(memory.buffer)),
+    { type: 'ArrayBuffer', byteLength: 128 * 1024, sum: 3 * 128 * 1024 });
+  t.is(memory.buffer.byteLength, 128 * 1024, 'the memory stays usable');
+  const back = await deferToThreadPool(reactor, pool, wasmMemoryResult);
+  t.is(back.byteLength, 128 * 1024);
+  t.true(new Uint8Array(back).every((x) => x === 6));
+  t.is(pool.stats().movedByPort, 2);
   await pool.stop();
 });

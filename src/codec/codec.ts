@@ -184,6 +184,21 @@ export function movesByPort(transfers: ArrayBuffer[] | undefined): transfers is 
   return total >= MOVE_BY_PORT_FROM;
 }
 
+/**
+ * Takes moved buffers out of the sender's hands, within this thread and
+ * without a copy (the originals are detached), ready to be posted. A
+ * buffer that cannot be detached (a WebAssembly memory's) is copied
+ * instead and left whole, as transfer() promises; postMessage would
+ * throw on it.
+ */
+export function detachOrCopy(buffers: ArrayBuffer[]): ArrayBuffer[] {
+  try {
+    return structuredClone(buffers, { transfer: buffers });
+  } catch {
+    return buffers.map((b) => b.slice(0));
+  }
+}
+
 /** `bytes`, marked as a value whose `count` moved buffers travel by port. */
 export function markMovedByPort(bytes: Buffer, count: number): Buffer {
   const out = Buffer.allocUnsafe(BY_PORT_HEADER + bytes.length);

@@ -27,6 +27,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { ThreadDiedError } from '../errors/errors.js';
 import { PortMove, type PortMoveMessage } from '../base/wire.js';
+import { detachOrCopy } from '../codec/codec.js';
 
 /** Where one task's argument buffers are. */
 interface ArgsEntry {
@@ -104,14 +105,14 @@ export class MovedBuffers {
    */
   keep(taskId: number, buffers: ArrayBuffer[], target: number): void {
     this.#moved++;
+    // Out of the caller's hands now (detached, or copied if they cannot be).
+    const own = detachOrCopy(buffers);
     const port = target ? this.#ports.get(target) : undefined;
     if (port) {
-      port.postMessage([PortMove.Give, taskId, buffers] satisfies PortMoveMessage, buffers);
+      port.postMessage([PortMove.Give, taskId, own] satisfies PortMoveMessage, own);
       this.#args.set(taskId, { buffers: undefined, at: target, wanted: 0 });
       return;
     }
-    // Detached from the caller by moving them within this thread.
-    const own = structuredClone(buffers, { transfer: buffers });
     this.#args.set(taskId, { buffers: own, at: 0, wanted: 0 });
   }
 

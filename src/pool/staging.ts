@@ -16,6 +16,19 @@ export const STAGE_MAX = 256;
 /** Per task: f64 id | u32 function id | u32 byte length | payload (native/pool_bindings.cc PoolPushBatch). */
 const TASK_HEADER = 16;
 
+/** This thread's stages with submissions staged (flushStaged()). */
+const staged = new Set<SubmissionStage>();
+
+/**
+ * Pushes every stage of this thread now. A pool thread runs many tasks in
+ * one turn (without a microtask checkpoint between them): what a task
+ * submitted to a pool this thread owns must not wait for the turn's end.
+ */
+export function flushStaged(): void {
+  if (staged.size === 0) return;
+  for (const s of [...staged]) s.flush();
+}
+
 export class SubmissionStage {
   /** Pushes a batch: `count` tasks, whose ids are `ids`, in order. */
   readonly #push: (batch: Buffer, ids: number[]) => void;
@@ -50,6 +63,7 @@ export class SubmissionStage {
     payload.copy(b, this.#used + TASK_HEADER);
     this.#used = need;
     this.#ids.push(id);
+    staged.add(this);
     if (this.#ids.length >= STAGE_MAX) this.flush();
     else if (!this.#flushQueued) {
       this.#flushQueued = true;
@@ -59,6 +73,7 @@ export class SubmissionStage {
 
   /** Pushes what is staged now (before anything that reads or changes the native queue). */
   flush(): void {
+    staged.delete(this);
     if (this.#ids.length === 0) return;
     const ids = this.#ids;
     const batch = this.#bytes.subarray(0, this.#used);

@@ -318,7 +318,12 @@ export class ThreadPool extends EventEmitter {
         // Plain: staged, pushed with the rest of this turn's (#pushStaged
         // settles it if the queue turns out to be full).
         this.#tasks.add(id, sink, handles);
-        this.#stage.add(id, fnId, encoded.bytes);
+        try {
+          this.#stage.add(id, fnId, encoded.bytes);
+        } catch (e) {
+          // Registered, not staged: it ends through the table (once), later.
+          queueMicrotask(() => this.#tasks.settle(id, false, e));
+        }
         return id;
       }
       // Moved buffers leave the caller now and an affinity key binds now:

@@ -6,7 +6,9 @@
 // has not started. Pool thread only; src/thread/worker.ts builds one.
 // Tests: test/thread-death.ts, test/cancellation.ts, test/threadpool-*.ts.
 import { deserialize, serialize } from 'node:v8';
-import { decodeValue, encodeResult, markMovedByPort, movedByPort, movesByPort, type ValueContext } from '../codec/codec.js';
+import {
+  decodeValue, detachOrCopy, encodeResult, markMovedByPort, movedByPort, movesByPort, type ValueContext,
+} from '../codec/codec.js';
 import type { CurrentTask } from '../runtime/this-thread.js';
 import { CancelledError, encodeThrow, ValueNotCloneableError } from '../errors/errors.js';
 import { loadFunction } from '../identity/functions.js';
@@ -14,6 +16,7 @@ import { native } from '../reactor/native.js';
 import type { PoolThreadOutbox } from './outbox.js';
 import type { ThreadMovedBuffers } from './moved-buffers.js';
 import { TaskStatus, type FunctionDescriptor, type TaskMessage } from '../base/wire.js';
+import { flushStaged } from '../pool/staging.js';
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return (typeof v === 'object' || typeof v === 'function') && v !== null
@@ -229,6 +232,8 @@ export class TaskRunner {
       return;
     } finally {
       this.#running = undefined;
+      // What it submitted to a pool this thread owns goes now, not after the rest of this turn's tasks.
+      flushStaged();
     }
     if (!isThenable(result)) {
       this.#succeed(t.taskId, result);
@@ -288,9 +293,11 @@ export class TaskRunner {
       // Its buffers go by port, moved. The result goes first, natively,
       // without a wake-up; the buffers' message wakes the owner, who then
       // finds both: one wake-up, not two.
-      this.#s.outbox.post(taskId, TaskStatus.Fulfilled, markMovedByPort(encoded.bytes, encoded.transfers.length),
+      // (Taken out of the task's hands first: one that cannot be detached is copied.)
+      const buffers = detachOrCopy(encoded.transfers);
+      this.#s.outbox.post(taskId, TaskStatus.Fulfilled, markMovedByPort(encoded.bytes, buffers.length),
         undefined, true);
-      moves.sendResult(taskId, encoded.transfers);
+      moves.sendResult(taskId, buffers);
       return;
     }
     this.#s.outbox.post(taskId, TaskStatus.Fulfilled, encoded.bytes, encoded.transfers);

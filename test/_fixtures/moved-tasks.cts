@@ -5,6 +5,9 @@
 import { threadId } from 'node:worker_threads';
 import { fromModule, reactor, threadable, transfer } from 'reactor-threads';
 
+// @types/node leaves WebAssembly to the DOM lib; this is all that is used here.
+declare const WebAssembly: { Memory: new (d: { initial: number }) => { buffer: ArrayBuffer } };
+
 /** Spins `ms`, then returns `n` bytes of 9, moved. */
 export const spinThenBytes = threadable(function spinThenBytes(ms: number, n: number): Uint8Array {
   const end = Date.now() + ms;
@@ -50,4 +53,11 @@ const slowDoubled = fromModule<(x: number) => number>('./slow-to-load.mjs', 'dou
 export const callSlowThenLength = threadable(function callSlowThenLength(b: ArrayBuffer): number {
   reactor.callFromThread(slowDoubled, 21);
   return b.byteLength;
+});
+
+/** Returns a WebAssembly memory's buffer (128 KiB), marked to move: it cannot be detached, so it is copied. */
+export const wasmMemoryResult = threadable(function wasmMemoryResult(): ArrayBuffer {
+  const memory = new WebAssembly.Memory({ initial: 2 });
+  new Uint8Array(memory.buffer).fill(6);
+  return transfer(memory.buffer);
 });
