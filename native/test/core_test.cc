@@ -829,6 +829,61 @@ static void TestPoolPushBatch() {
   std::printf("  PushBatch order, room, one wake-up and the wake chain: ok\n");
 }
 
+// Deterministic: the one wake-up of a batch, and each link of the wake
+// chain, go to a waiting thread that holds nothing before one with tasks
+// in flight (it may be busy in a continuation); and a thread that takes
+// tasks pinned to it still wakes a sibling for the shared queue's work.
+static void TestPoolWakeChainChoices() {
+  TwoThreads rig(82);
+  auto& [owner, pool, a, b, ta, tb] = rig;
+  std::vector<Task> got;
+  std::deque<Message> in;
+  bool sig = false;
+  pool->Push(MakeTask(1), 100);
+  CHECK(pool->Take(ta, 1, 0, &got) == TakeResult::kTasks);  // ta holds task 1 (async, say)
+  CHECK(pool->Take(tb, 8, 0, &got) == TakeResult::kNone);   // tb waits, idle
+  CHECK(pool->Take(ta, 8, 0, &got) == TakeResult::kNone);   // ta waits: the most recent waiter
+  a.reactor->Drain(&in, &sig);
+  b.reactor->Drain(&in, &sig);
+  std::vector<Task> batch;
+  batch.push_back(MakeTask(2));
+  uint32_t accepted = 0;
+  pool->PushBatch(batch, 100, &accepted);
+  bool sig_a = false, sig_b = false;
+  a.reactor->Drain(&in, &sig_a);
+  b.reactor->Drain(&in, &sig_b);
+  CHECK_MSG(sig_b && !sig_a, "the batch woke the idle waiter, not the busy one");
+  got.clear();
+  CHECK(pool->Take(tb, 8, 0, &got) == TakeResult::kTasks);
+  CHECK_EQ(got[0].id, 2.0);
+  // The woken thread (tb) gets a task pinned to it (affinity) on top of
+  // the plain work: it takes the pinned one first, and still wakes the
+  // waiter for the plain work left in the shared queue.
+  pool->Complete(tb, 2, 0, Frame{});
+  CHECK(pool->Take(tb, 8, 0, &got) == TakeResult::kNone);  // tb waits, idle; ta waits, holding 1
+  batch.clear();
+  batch.push_back(MakeTask(4));
+  batch.push_back(MakeTask(5));
+  pool->PushBatch(batch, 100, &accepted);
+  a.reactor->Drain(&in, &sig_a);
+  b.reactor->Drain(&in, &sig_b);
+  CHECK_MSG(sig_b && !sig_a, "the idle waiter woken");
+  uint32_t pinned_to = 0;
+  CHECK_EQ(pool->PushPinned(MakeTask(6), "k", 100, &pinned_to), int64_t{-1});
+  CHECK_EQ(pinned_to, tb);  // the thread with the least work
+  got.clear();
+  CHECK(pool->Take(tb, 8, 0, &got) == TakeResult::kTasks);
+  CHECK_EQ(got.size(), size_t{1});
+  CHECK_EQ(got[0].id, 6.0);  // pinned tasks first
+  a.reactor->Drain(&in, &sig_a);
+  CHECK_MSG(sig_a, "the taker of a pinned task woke the waiter for the shared queue's work");
+  bool attached = false;
+  uint32_t requeued = 0;
+  pool->RemoveThread(ta, &attached, &requeued);
+  pool->RemoveThread(tb, &attached, &requeued);
+  std::printf("  the batch and the chain wake an idle waiter first: ok\n");
+}
+
 // Deterministic: a task whose buffers move by port is sent ahead only to
 // a waiting thread that holds nothing (one with async tasks in flight may
 // be busy in a continuation); with none, any waiter is woken as usual and
@@ -1389,6 +1444,7 @@ int main(int argc, char** argv) {
       {"pool_spreads_slow_tasks", TestPoolSpreadsSlowTasks},
       {"pool_push_batch", TestPoolPushBatch},
       {"pool_push_target", TestPoolPushTarget},
+      {"pool_wake_chain_choices", TestPoolWakeChainChoices},
       {"pool_mixed", TestPoolMixed},
       {"pool_stop_nodrain", TestPoolStopNoDrain},
       {"pool_max_queue", TestPoolMaxQueue},
