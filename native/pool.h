@@ -124,11 +124,22 @@ class Pool {
   // positive, below max).
   // With `target` (a task whose buffers move by port), a waiting thread
   // that holds no task, if any, is chosen for it, taken off the waiting
-  // list but NOT signalled:
-  // *target gets its id (0: none), and the caller sends the buffers
-  // ahead, then must call WakeThread(*target), so that they are in the
-  // thread's port before the wake-up that makes it take the task.
+  // list but NOT signalled: *target gets its id (0: none), and the caller
+  // sends the buffers ahead, then must call WakeThread(*target), so that
+  // they are in the thread's port before the wake-up that makes it take
+  // the task. With none idle, a waiter is woken as usual.
   int64_t Push(Task&& task, uint32_t max_queue, uint32_t* target = nullptr);
+  // Owner thread. Queues `tasks` in order, as many as the queue has room
+  // for under `max_queue` (*accepted; the rest stay in `tasks`, refused,
+  // and are freed by the caller), under one lock, and wakes at most one
+  // waiting thread (one that holds nothing first), none if one is
+  // spinning for work: each thread that takes and leaves work queued
+  // wakes the next (Take()), so the wake-ups are paid by the pool
+  // threads, not the owner. Returns the demand that the waiting, spinning
+  // and starting threads leave when it is positive (also when a thread
+  // was woken: the owner starts threads for it), else -1 when a thread
+  // was woken, else 0.
+  int64_t PushBatch(std::vector<Task>& tasks, uint32_t max_queue, uint32_t* accepted);
   // Owner thread. Queues a task for the thread that `key` is bound to
   // (binding it first to the attached thread with the least work), so
   // that related calls share a thread while it lives; returns -1, or -2
@@ -136,14 +147,6 @@ class Pool {
   // like Push() (and returns Push's demand) without binding the key. A
   // binding lasts while a task that carries the key is queued or held
   // (counted in affinity_); the next call after that binds the key anew.
-  // Owner thread. Queues `tasks` in order, as many as the queue has room
-  // for under `max_queue` (*accepted; the rest stay in `tasks`, refused,
-  // and are freed by the caller), under one lock, and wakes at most one
-  // waiting thread, none if one is spinning for work: each thread that
-  // takes and leaves work queued wakes the next (Take()), so the wake-ups
-  // are paid by the pool threads, not the owner. Returns -1 when a thread
-  // was woken, else the demand (as Push()).
-  int64_t PushBatch(std::vector<Task>& tasks, uint32_t max_queue, uint32_t* accepted);
   // With `target`, as Push(): *target gets the thread it is queued for
   // (0: none), which the caller wakes with WakeThread().
   int64_t PushPinned(Task&& task, const std::string& key, uint32_t max_queue,

@@ -114,8 +114,9 @@ Napi::Value PoolPush(const Napi::CallbackInfo& info) {
   return Napi::Number::New(args.env(), static_cast<double>(r));
 }
 
-// poolPushBatch(id, batch, count, maxQueue, accepted) -> -1 when a waiting
-// thread was woken, else the demand (Pool::PushBatch). `batch` holds
+// poolPushBatch(id, batch, count, maxQueue, accepted) -> the demand when
+// positive, else -1 when a waiting thread was woken, else 0
+// (Pool::PushBatch). `batch` holds
 // `count` tasks, each: f64 task id | u32 function id | u32 byte length |
 // payload (src/pool/staging.ts writes it); accepted[0] (a Uint32Array)
 // gets how many were queued, in order: the rest were refused (queue full)

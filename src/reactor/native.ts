@@ -34,8 +34,9 @@ export interface NativeBinding {
   /** 1: the task was queued, now removed; threadId + 1: that thread holds it and was told to abort it; 0: neither. */
   /**
    * Queues a batch of `count` tasks (src/pool/staging.ts's layout), as many
-   * as fit under maxQueue (accepted[0]; the rest are refused). -1 when a
-   * thread was woken, else the demand.
+   * as fit under maxQueue (accepted[0]; the rest are refused). The demand
+   * no thread will meet soon when positive (a woken thread or not), else
+   * -1 when a thread was woken, else 0.
    */
   poolPushBatch(poolId: number, batch: Buffer, count: number, maxQueue: number, accepted: Uint32Array): number;
   /**
