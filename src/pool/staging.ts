@@ -30,7 +30,7 @@ export function flushStaged(): void {
 }
 
 export class SubmissionStage {
-  /** Pushes a batch: `count` tasks, whose ids are `ids`, in order. */
+  /** Pushes a batch of tasks, whose ids are `ids`, in order. */
   readonly #push: (batch: Buffer, ids: number[]) => void;
   #bytes = Buffer.allocUnsafe(16 * 1024);
   #used = 0;

@@ -176,7 +176,7 @@ export class ThreadPool extends EventEmitter {
 
   /** Pushes the staged submissions now. */
   #flush(): void {
-    if (this.#stage.size > 0) this.#stage.flush();
+    this.#stage.flush();
   }
 
   [kFlush](): void {
