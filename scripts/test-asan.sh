@@ -92,7 +92,10 @@ REPORT_FILES=$(find "$LOGDIR" -type f | sort)
 INLINE=$(grep -cE "$SAN_PATTERN" "$OUT")
 NREPORTS=$(( $(printf '%s' "$REPORT_FILES" | grep -c . ) + (INLINE > 0 ? 1 : 0) ))
 
-grep -E '^(not ok |# )' "$OUT" | head -40
+# Each failure with ava's diagnostics (the indented block after it), so a
+# CI log says why, not only which.
+awk '/^not ok /{show=1; n=0} /^(ok |# )/{show=0} show && n++ < 40' "$OUT" | head -200
+grep -E '^# ' "$OUT" | head -40
 if [[ -n $REPORT_FILES ]]; then
   for f in $REPORT_FILES; do echo "---- $f"; head -60 "$f"; done
 fi

@@ -4,6 +4,7 @@ import test from 'ava';
 import { availableParallelism } from 'node:os';
 import { deferToThreadPool, reactor, ThreadPool } from 'reactor-threads';
 import { cpuCounts, sleep, spin } from './_fixtures/tasks.cjs';
+import { callProxy } from './_fixtures/bridge-tasks.cjs';
 import { fixture, runChild } from './_helpers/child.js';
 import { waitFor } from './_helpers/wait.js';
 
@@ -62,8 +63,20 @@ test('adjustPoolsize on a started pool starts threads up to the new min', async 
 test('a busy pool grows to max and no further', async (t) => {
   const pool = new ThreadPool({ maxThreads: 3, concurrentTasksPerThread: 1 });
   pool.start();
-  const ids = await Promise.all(Array.from({ length: 9 }, () => deferToThreadPool(reactor, pool, sleep, 100)));
-  t.is(new Set(ids).size, 3);
+  // Each task holds its thread in a blocking call until the gate opens, so
+  // the growth does not depend on how fast threads start (slow under ASan).
+  let entered = 0;
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => { open = resolve; });
+  const held = (): Promise<void> => { entered++; return gate; };
+  const tasks = Array.from({ length: 9 }, () => deferToThreadPool(reactor, pool, callProxy, held));
+  t.true(await waitFor(() => entered === 3), `${entered} tasks running`);
+  await new Promise((r) => setTimeout(r, 200));
+  t.is(pool.workers, 3);
+  t.is(entered, 3, 'no fourth task ran while three held every thread');
+  open();
+  await Promise.all(tasks);
+  t.is(entered, 9);
   t.true(pool.workers <= 3);
   await pool.stop();
 });

@@ -9,6 +9,8 @@ export interface ChildResult {
   stdout: string;
   stderr: string;
   ms: number;
+  /** Milliseconds from the spawn to the child's first output on stdout (undefined: none). */
+  firstOutputMs: number | undefined;
   timedOut: boolean;
 }
 
@@ -23,12 +25,16 @@ export function runChild(script: string, args: string[] = [], timeoutMs = 10_000
     let stdout = '';
     let stderr = '';
     let timedOut = false;
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    let firstOutputMs: number | undefined;
+    child.stdout.on('data', (d: Buffer) => {
+      firstOutputMs ??= Date.now() - started;
+      stdout += d.toString();
+    });
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
     const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutMs);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, ms: Date.now() - started, timedOut });
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - started, firstOutputMs, timedOut });
     });
   });
 }
