@@ -7,6 +7,7 @@
 import { decodeValue } from '../codec/codec.js';
 import { CancelledError, decodeThrow, type EncodedThrow } from '../errors/errors.js';
 import type { ThreadRuntime } from '../runtime/this-thread.js';
+import { IdTable } from './id-table.js';
 import { TaskStatus, type InboxMessage } from '../base/wire.js';
 
 /**
@@ -35,8 +36,8 @@ export type TaskTableThread = Pick<ThreadRuntime, 'core' | 'callables' | 'values
 export class TaskTable {
   readonly #thread: TaskTableThread;
   readonly #onSettle: (id: number) => void;
-  /** Tasks whose caller has no answer yet. */
-  readonly #sinks = new Map<number, TaskSink>();
+  /** Tasks whose caller has no answer yet (an IdTable: 8 bytes a task, not a Map's 36). */
+  readonly #sinks = new IdTable<TaskSink>();
   /** Reactor callables handed to a task, released when its thread is done with it. */
   readonly #handles = new Map<number, number[]>();
   #withdrawn = 0;
@@ -83,9 +84,8 @@ export class TaskTable {
         this.#thread.callables.release(handles);
       }
     }
-    const sink = this.#sinks.get(id);
+    const sink = this.#sinks.take(id);
     if (!sink) return;
-    this.#sinks.delete(id);
     this.#thread.core.release();
     settleSink(sink, ok, value);
   }
@@ -117,6 +117,6 @@ export class TaskTable {
 
   /** Every task not yet over: unanswered, or answered with its thread still on it. */
   open(): number[] {
-    return [...new Set([...this.#sinks.keys(), ...this.#handles.keys()])];
+    return [...new Set([...this.#sinks.ids(), ...this.#handles.keys()])];
   }
 }
