@@ -124,9 +124,9 @@ int64_t Pool::PushBatch(std::vector<Task>& tasks, uint32_t max_queue, uint32_t* 
   return demand > 0 ? demand : -1;
 }
 
-void Pool::ReleaseKeyLocked(const std::string& key) {
-  if (key.empty()) return;
-  auto it = affinity_.find(key);
+void Pool::ReleaseKeyLocked(const AffinityKey& key) {
+  if (!key) return;
+  auto it = affinity_.find(*key);
   if (it != affinity_.end() && --it->second.tasks == 0) affinity_.erase(it);
 }
 
@@ -189,7 +189,7 @@ int64_t Pool::PushPinned(Task&& task, const std::string& key, uint32_t max_queue
       Binding& b = affinity_.try_emplace(key, Binding{tid, 0}).first->second;
       b.thread = tid;
       ++b.tasks;
-      task.affinity = key;
+      task.affinity = std::make_unique<const std::string>(key);
       ThreadRecord& rec = threads_.at(tid);
       rec.pinned.push_back(std::move(task));
       submitted_ += 1;
@@ -359,9 +359,9 @@ std::vector<double> Pool::RemoveThread(uint32_t thread_id, bool* attached,
       continue;
     }
     // Still in the pool: it keeps its key.
-    back.push_back(Task{id, h->fn_id, Frame{std::move(h->bytes), {}},
-                        h->enqueued_ns, std::move(h->affinity),
-                        h->lost_while_loading + (h->loading ? 1u : 0u)});
+    uint16_t lost = static_cast<uint16_t>(h->lost_while_loading + (h->loading ? 1 : 0));
+    back.push_back(Task{id, h->fn_id, lost, false, Frame{std::move(h->bytes), {}},
+                        h->enqueued_ns, std::move(h->affinity)});
   }
   // Tasks queued for this thread (affinity) go back to everyone, after
   // the ones it had taken, which were ahead of them.
@@ -444,7 +444,7 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
   bool spinning = false;
   // The records of the tasks taken that keep a copy of their bytes; the
   // copies are made after mu_ is released (see Held::bytes).
-  std::vector<std::pair<Held*, const std::vector<uint8_t>*>> keep;
+  std::vector<std::pair<Held*, const Bytes*>> keep;
   // A sibling to wake for the work this take leaves queued.
   std::shared_ptr<Reactor> next;
   for (;;) {
@@ -571,7 +571,7 @@ bool Pool::Complete(uint32_t thread_id, double task_id, uint32_t status,
         if (held->second.started) it->second.last_event_ns = now;
         else RecordRunLocked(it->second, held->second, now);
         ReleaseKeyLocked(held->second.affinity);
-        held->second.affinity.clear();
+        held->second.affinity.reset();
         if (hold_result) {
           Held& h = held->second;
           h.finished = true;

@@ -36,6 +36,10 @@
 
 namespace rt {
 
+// A task's affinity key, or null: behind a pointer, since most tasks have
+// none, and every byte of a Task is paid once per queued task.
+using AffinityKey = std::unique_ptr<const std::string>;
+
 // A task: the call a pool thread runs. Moved, never shared: exactly one
 // owner at a time, which frees it (its bytes and its copies of the moved
 // ArrayBuffers) if it never runs:
@@ -61,22 +65,25 @@ namespace rt {
 //     never started and can re-run, at the front of the queue; the others
 //     died with the thread, and their ids go back to the owner to settle.
 //     The tasks pinned to it (affinity) move to the shared queue.
+
 struct Task {
   double id;
   uint32_t fn_id;
-  Frame frame;
-  uint64_t enqueued_ns;
-  // The affinity key whose binding this task holds (Pool::affinity_),
-  // empty for none. Set by the pool, under its lock.
-  std::string affinity = {};
   // Threads that died while this task waited for its function to load
   // (it never ran there): it is re-run once, then counts as died.
-  uint32_t lost_while_loading = 0;
+  uint16_t lost_while_loading;
   // Its large moved buffers travel beside it, by a MessagePort from the
   // owner to the thread that takes it (src/pool/moved-buffers.ts), not in
   // frame.transfers: like a task with transfers, it cannot be re-run.
-  bool moves_by_port = false;
+  bool moves_by_port;
+  Frame frame;
+  uint64_t enqueued_ns;
+  // The affinity key whose binding this task holds (Pool::affinity_),
+  // null for none. Set by the pool, under its lock.
+  AffinityKey affinity = {};
 };
+// Every byte here is paid once per queued task (bench: queue).
+static_assert(sizeof(Task) <= 88, "a queued task stays within 88 bytes");
 
 
 struct PoolCounts {
@@ -297,7 +304,7 @@ class Pool {
     uint32_t status = 0;         // when finished
     Frame result;                // when finished, until posted
     uint64_t finish_seq = 0;     // when finished: the order results leave
-    uint32_t lost_while_loading = 0;
+    uint16_t lost_while_loading = 0;
     bool rerunnable = false;     // its bytes are kept below
     // A copy, to re-queue it if its thread dies. The one field written
     // without mu_: Take() fills it on the pool thread after releasing
@@ -305,9 +312,9 @@ class Pool {
     // Push() and the siblings wait on that lock). Safe because nothing
     // else reads it while the thread lives: only RemoveThread() does, once
     // the thread has exited; the owner's other calls read other fields.
-    std::vector<uint8_t> bytes;
+    Bytes bytes;
     uint64_t enqueued_ns;
-    std::string affinity;        // the task's key (Task::affinity)
+    AffinityKey affinity;        // the task's key (Task::affinity)
   };
   static constexpr size_t kKeepBytesUpTo = 64 * 1024;
 
@@ -346,7 +353,7 @@ class Pool {
   void StopWaitingLocked(uint32_t thread_id, ThreadRecord& rec);
   // A task holding `key` left the pool (completed, cancelled, cleared,
   // rejected, died): drops the key's binding with its last task.
-  void ReleaseKeyLocked(const std::string& key);
+  void ReleaseKeyLocked(const AffinityKey& key);
   // The synchronous part of `h`'s run ended now (see FnTiming).
   void RecordRunLocked(ThreadRecord& rec, const Held& h, uint64_t now);
   bool KnownQuickLocked(uint32_t fn_id) const;

@@ -82,7 +82,7 @@ static double FrameId(const Frame& f) {
   return id;
 }
 static Task MakeTask(double id, size_t extra = 0) {
-  return Task{id, 1, IdFrame(id, extra), MonotonicNs()};
+  return Task{id, 1, 0, false, IdFrame(id, extra), MonotonicNs()};
 }
 
 // A Reactor plus the fake TSFN that stands for its thread's event loop.
@@ -419,6 +419,46 @@ static void PushAll(PoolRig& rig, size_t n, int producers, uint32_t max_queue,
   for (auto& t : ps) t.join();
 }
 
+// Bytes keeps short values inline and long ones in a block; each copy
+// and move leaves both sides whole (ASan checks the blocks are freed once).
+static void TestFrameBytes() {
+  auto filled = [](size_t n) {
+    std::vector<uint8_t> v(n);
+    for (size_t i = 0; i < n; ++i) v[i] = static_cast<uint8_t>(i * 7 + n);
+    return v;
+  };
+  for (size_t n : {size_t{0}, size_t{1}, size_t{Bytes::kInline}, size_t{Bytes::kInline + 1}, size_t{100000}}) {
+    std::vector<uint8_t> want = filled(n);
+    Bytes a;
+    a.assign(want.data(), want.data() + n);
+    auto same = [&](const Bytes& b) {
+      return b.size() == n && (n == 0 || std::memcmp(b.data(), want.data(), n) == 0);
+    };
+    CHECK(same(a));
+    CHECK(a.empty() == (n == 0));
+    Bytes copy(a);
+    CHECK(same(copy) && same(a));
+    CHECK(n <= Bytes::kInline || copy.data() != a.data());  // its own block
+    Bytes moved(std::move(copy));
+    CHECK(same(moved) && copy.empty());
+    Bytes assigned;
+    assigned.assign(want.data(), want.data());  // empty, then replaced
+    assigned = moved;
+    CHECK(same(assigned) && same(moved));
+    Bytes& self = assigned;
+    assigned = self;
+    CHECK(same(assigned));
+    Bytes other;
+    other.assign(want.data(), want.data() + n);
+    other = std::move(assigned);  // frees what it held
+    CHECK(same(other) && assigned.empty());
+    Frame f{std::move(other), {}};
+    CHECK(same(f.bytes));
+  }
+  static_assert(sizeof(Bytes) == 32, "a queued task's bytes stay 32 bytes");
+  std::printf("  Bytes: inline up to %u, copies and moves whole\n", Bytes::kInline);
+}
+
 static void TestPoolMixed() {
   const size_t n = 6000 * g_scale;
   Ledger L(n);
@@ -689,7 +729,7 @@ static void TestPoolSpreadsSlowTasks() {
   pool->AttachThread(ta, a.reactor);
   double next_id = 1;
   auto push = [&](uint32_t fn, int n) {
-    for (int i = 0; i < n; ++i) pool->Push(Task{next_id, fn, IdFrame(next_id), MonotonicNs()}, 1000);
+    for (int i = 0; i < n; ++i) pool->Push(Task{next_id, fn, 0, false, IdFrame(next_id), MonotonicNs()}, 1000);
     next_id += n;
   };
   std::vector<Task> got;
@@ -1445,6 +1485,7 @@ int main(int argc, char** argv) {
       {"pool_push_batch", TestPoolPushBatch},
       {"pool_push_target", TestPoolPushTarget},
       {"pool_wake_chain_choices", TestPoolWakeChainChoices},
+      {"frame_bytes", TestFrameBytes},
       {"pool_mixed", TestPoolMixed},
       {"pool_stop_nodrain", TestPoolStopNoDrain},
       {"pool_max_queue", TestPoolMaxQueue},
