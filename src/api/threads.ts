@@ -79,15 +79,22 @@ function checkOptions(options: unknown): CallOptions {
   return options as CallOptions;
 }
 
+/**
+ * The resolve function of the Promise just created with captureResolve as
+ * its executor: one shared executor, so a call allocates no closure (nor
+ * its context) to learn its resolve function.
+ */
+let captured: ((value: unknown) => void) | undefined;
+function captureResolve(resolve: (value: never) => void): void { captured = resolve as (value: unknown) => void; }
+
 function run<R>(r: unknown, threadpool: unknown, f: unknown, args: unknown[], options: CallOptions | undefined): Promise<R> {
   if (options?.callerStack) return withCallerStack(run<R>(r, threadpool, f, args, { ...options, callerStack: false }));
   if (r === reactor && threadpool instanceof ThreadPool && options?.signal === undefined
     && options?.queueTimeout === undefined && options?.runTimeout === undefined && options?.affinity === undefined) {
     // The resolve function alone is the sink (TaskSink): a failure comes
     // as a rejected Promise, which this one adopts.
-    let resolveIt!: (value: unknown) => void;
-    const promise = new Promise<R>((resolve) => { resolveIt = resolve as (value: unknown) => void; });
-    threadpool[kSubmit](f, args, resolveIt);
+    const promise = new Promise<R>(captureResolve);
+    threadpool[kSubmit](f, args, captured!);
     return promise;
   }
   return runChecked(r, threadpool, f, args, options);

@@ -51,17 +51,17 @@ function fits(v: unknown): boolean {
     || (t === 'string' && (v as string).length <= MAX_STRING && isWellFormed(v as string));
 }
 
-function put(v: unknown, off: number): number {
+function put(b: Buffer, v: unknown, off: number): number {
   switch (typeof v) {
-    case 'number': scratch[off] = Tag.Number; scratch.writeDoubleLE(v, off + 1); return off + 9;
-    case 'boolean': scratch[off] = v ? Tag.True : Tag.False; return off + 1;
+    case 'number': b[off] = Tag.Number; b.writeDoubleLE(v, off + 1); return off + 9;
+    case 'boolean': b[off] = v ? Tag.True : Tag.False; return off + 1;
     case 'string': {
-      scratch[off] = Tag.String;
-      const n = scratch.write(v, off + 5, 'utf8');
-      scratch.writeUInt32LE(n, off + 1);
+      b[off] = Tag.String;
+      const n = b.write(v, off + 5, 'utf8');
+      b.writeUInt32LE(n, off + 1);
       return off + 5 + n;
     }
-    default: scratch[off] = v === null ? Tag.Null : Tag.Undefined; return off + 1;
+    default: b[off] = v === null ? Tag.Null : Tag.Undefined; return off + 1;
   }
 }
 
@@ -112,7 +112,7 @@ export function encodeFastMovingOne(v: unknown, movableOf: MovableOf): FastEncod
 
 function putMoving(v: unknown, off: number, moved: ArrayBuffer[] | undefined, movableOf: MovableOf): number {
   const ab = moved && typeof v === 'object' && v !== null ? movableOf(v) : undefined;
-  if (!ab) return put(v, off);
+  if (!ab) return put(scratch, v, off);
   scratch[off] = Tag.Moved;
   scratch[off + 1] = movedKind(v, ab)!;
   scratch.writeUInt32LE(moved!.indexOf(ab), off + 2);
@@ -125,14 +125,38 @@ function putMoving(v: unknown, off: number, moved: ArrayBuffer[] | undefined, mo
  * use or copy them before the next encode.
  */
 export function encodeFastList(list: readonly unknown[]): Buffer | undefined {
-  if (list.length > MAX_ITEMS) return undefined;
-  for (let i = 0; i < list.length; i++) if (!fits(list[i])) return undefined;
+  if (fastListBound(list) < 0) return undefined;
   room(list.length);
-  scratch[0] = FAST_LIST;
-  scratch[1] = list.length;
-  let off = 2;
-  for (let i = 0; i < list.length; i++) off = put(list[i], off);
-  return scratch.subarray(0, off);
+  return scratch.subarray(0, writeFastList(list, scratch, 0));
+}
+
+/**
+ * At most how many bytes the fast encoding of `list` takes (writeFastList),
+ * or -1 when `list` does not take the fast path.
+ */
+export function fastListBound(list: readonly unknown[]): number {
+  if (list.length > MAX_ITEMS) return -1;
+  let n = 2;
+  for (let i = 0; i < list.length; i++) {
+    const v = list[i];
+    if (!fits(v)) return -1;
+    // A tag, a length and at most 3 UTF-8 bytes per UTF-16 unit.
+    n += typeof v === 'string' ? 5 + 3 * v.length : 9;
+  }
+  return n;
+}
+
+/**
+ * Writes the encoding of `list` into `b` at `at`, where fastListBound(list)
+ * bytes are free (it must not be -1); returns where it ends.
+ * (A pool's staged submissions are written straight into their batch.)
+ */
+export function writeFastList(list: readonly unknown[], b: Buffer, at: number): number {
+  b[at] = FAST_LIST;
+  b[at + 1] = list.length;
+  let off = at + 2;
+  for (let i = 0; i < list.length; i++) off = put(b, list[i], off);
+  return off;
 }
 
 /** As encodeFastList, for one value (a result). */
@@ -140,7 +164,7 @@ export function encodeFastOne(v: unknown): Buffer | undefined {
   if (!fits(v)) return undefined;
   room(1);
   scratch[0] = FAST_ONE;
-  return scratch.subarray(0, put(v, 1));
+  return scratch.subarray(0, put(scratch, v, 1));
 }
 
 function get(b: Buffer, off: number, out: { v: unknown }, moved: ArrayBuffer[] | undefined): number {

@@ -28,6 +28,7 @@ import { PoolThreads } from './threads.js';
 import { TaskTimers } from './timers.js';
 import { reportError } from '../errors/report.js';
 import { encodeArgs, markMovedByPort, movedByPort, movesByPort } from '../codec/codec.js';
+import { fastListBound } from '../codec/fast-codec.js';
 import { CallStatus, MessageKind, TaskStatus, type InboxMessage } from '../base/wire.js';
 import { MovedBuffers } from './moved-buffers.js';
 import { SubmissionStage } from './staging.js';
@@ -43,6 +44,8 @@ export const kTimeouts = Symbol('reactor-threads.timeouts');
 export const kFlush = Symbol('reactor-threads.flush');
 
 let nextTaskId = 1;
+/** The reactor callables of a task that carries none (frozen: shared by all of them). */
+const NO_HANDLES: number[] = Object.freeze([]) as unknown as number[];
 
 /** pool.stats(): the native counts, and queue wait and run time from native timestamps (ms). */
 export interface PoolStats extends NativePoolCounts {
@@ -310,6 +313,15 @@ export class ThreadPool extends EventEmitter {
         payload = (args as [unknown, unknown[]][]).map(([g, a]) => [this.#functions.id(g), a]);
       } else {
         fnId = this.#functions.id(f);
+        const bound = affinity === undefined ? fastListBound(args) : -1;
+        if (bound >= 0) {
+          // The commonest call: primitives only, nothing to bind. Written
+          // straight into the staged batch (as below, the table first).
+          id = nextTaskId++;
+          this.#tasks.add(id, sink, NO_HANDLES);
+          this.#staging(id, fnId, args, bound);
+          return id;
+        }
       }
       // Functions among the arguments stay here; the thread gets proxies.
       const encoded = encodeArgs(payload, this.#thread.values, handles = []);
@@ -318,12 +330,7 @@ export class ThreadPool extends EventEmitter {
         // Plain: staged, pushed with the rest of this turn's (#pushStaged
         // settles it if the queue turns out to be full).
         this.#tasks.add(id, sink, handles);
-        try {
-          this.#stage.add(id, fnId, encoded.bytes);
-        } catch (e) {
-          // Registered, not staged: it ends through the table (once), later.
-          queueMicrotask(() => this.#tasks.settle(id, false, e));
-        }
+        this.#staging(id, fnId, encoded.bytes, -1);
         return id;
       }
       // Moved buffers leave the caller now and an affinity key binds now:
@@ -377,6 +384,20 @@ export class ThreadPool extends EventEmitter {
    */
   [kTimeouts](taskId: number, queueTimeout: number | undefined, runTimeout: number | undefined): void {
     this.#timers.watch(taskId, queueTimeout, runTimeout);
+  }
+
+  /**
+   * Stages registered task `id`: arguments that take the fast path
+   * (`bound`: their fastListBound) or encoded bytes (`bound` -1).
+   */
+  #staging(id: number, fnId: number, what: readonly unknown[] | Buffer, bound: number): void {
+    try {
+      if (bound >= 0) this.#stage.addFast(id, fnId, what as readonly unknown[], bound);
+      else this.#stage.add(id, fnId, what as Buffer);
+    } catch (e) {
+      // Registered, not staged: it ends through the table (once), later.
+      queueMicrotask(() => this.#tasks.settle(id, false, e));
+    }
   }
 
   /** Pushes a staged batch: those the queue had no room for fail with QueueFullError. */
