@@ -23,6 +23,22 @@ test('a turn\'s submissions run in the order they were made, across several batc
   await pool.stop();
 });
 
+test('arguments written straight into a batch arrive whole, however long, as the batch grows', async (t) => {
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
+  pool.start();
+  const identity = (...a: unknown[]): unknown[] => a;
+  // Multi-byte strings at the fast path's limit (1,024 UTF-16 units: up to
+  // 4 UTF-8 bytes a pair), mixed with short calls: the staged batch grows
+  // past its first 16 KiB in the middle of a turn.
+  const calls: unknown[][] = Array.from({ length: 300 }, (_, i) => i % 3 === 0
+    ? ['€'.repeat(1024), i, null, '𝄞'.repeat(512), true]
+    : [i, undefined, `n${i}`, -0]);
+  const got = await Promise.all(calls.map((args) => deferToThreadPool(reactor, pool, identity, ...args)));
+  t.deepEqual(got, calls);
+  t.true(Object.is((got[1] as unknown[])[3], -0), '-0 stays -0');
+  await pool.stop();
+});
+
 test('calls made this turn count as queued at once', (t) => {
   const pool = new ThreadPool({ maxThreads: 1 });
   const calls = Array.from({ length: 3 }, () => deferToThreadPool(reactor, pool, add, 1, 1));
