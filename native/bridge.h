@@ -91,9 +91,11 @@ class ReplySlot {
 // round trip of spinning calls and of parking ones, each a moving average.
 // A machine behaves differently in each regime (an idle vCPU halts; one
 // call's mode says little), so modes are compared over runs of calls: the
-// better one for 512 calls (4,096 when it is twice as fast), then the
-// other for 16, and only the second half of each run is counted. Parking wins unless spinning is clearly
-// faster. Caller thread only (thread_local).
+// better one for 2,048 calls (8,192 when it is twice as fast), then the
+// other for 8, and only the second half of each run is counted (a
+// preempted call now and then moves the mean back within the run).
+// Parking wins unless spinning is clearly faster. Caller thread only
+// (thread_local). Test: spin_budget (native/test/core_test.cc).
 class SpinBudget {
  public:
   // The spin for the next call (0: park at once).
