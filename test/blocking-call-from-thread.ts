@@ -61,11 +61,12 @@ test('a wait that would close a cycle of threads is refused with WouldDeadlockEr
 });
 
 test('a per-call timeout ends the wait with CallTimeoutError', async (t) => {
-  const started = Date.now();
   const r = await deferToThread(callReactorCatching, 'neverAnswers', 100);
   t.is(r.name, 'CallTimeoutError');
   t.is(r.code, 'ERR_CALL_TIMEOUT');
-  t.true(Date.now() - started < 2000);
+  // Timed in the thread, around the call alone: a cold pool's start (slow
+  // under ASan) is not the timeout's business.
+  t.true(r.ms >= 99 && r.ms < 2000, `the call took ${r.ms} ms`);
 });
 
 test('an answer that comes after the caller timed out is dropped harmlessly', async (t) => {

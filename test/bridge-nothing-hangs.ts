@@ -5,7 +5,7 @@ import test from 'ava';
 import { deferToThreadPool, PoolStoppedError, reactor, ThreadPool } from 'reactor-threads';
 import { callProxy, callReactorCatching } from './_fixtures/bridge-tasks.cjs';
 import { fixture, runChild } from './_helpers/child.js';
-import { waitFor } from './_helpers/wait.js';
+import { platformTimeout, waitFor } from './_helpers/wait.js';
 
 // A hang here is forever, so the time limits are generous: children start
 // slowly on a loaded machine (several seconds each under ASan with the suite
@@ -16,7 +16,7 @@ test('process.exit() ends the process while a pool thread is parked', async (t) 
   t.is(r.code, 0, r.stderr);
   t.is(r.stdout.trim(), 'exiting');
   const exitMs = r.ms - (r.firstOutputMs ?? 0);
-  t.true(exitMs < 3000, `the exit took ${exitMs} ms`);
+  t.true(exitMs < platformTimeout(3000), `the exit took ${exitMs} ms`);
 });
 
 test('process.exit() ends the process while a plain Worker is parked', async (t) => {
@@ -30,7 +30,7 @@ test('worker.terminate() of a plain Worker parked in a blocking call resolves wi
   t.false(r.timedOut, 'terminate() hung');
   t.is(r.code, 0, r.stderr);
   const ms = Number(r.stdout.trim());
-  t.true(ms < 1000, `terminate() took ${ms} ms`);
+  t.true(ms < platformTimeout(1000), `terminate() took ${ms} ms`);
 });
 
 test('stopping the pool wakes its parked thread with PoolStoppedError', async (t) => {

@@ -3,6 +3,8 @@
 // in test/threadpool-callbacks.ts, through onResult: a Promise would hide
 // a second settle.)
 import test from 'ava';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { threadId } from 'node:worker_threads';
 import { deferToThread, deferToThreadPool, reactor, ThreadPool } from 'reactor-threads';
 import { add, addLater, fail, failLater, meet, nestedAdd, whereAmI } from './_fixtures/tasks.cjs';
@@ -70,4 +72,24 @@ test('a plain function may import modules dynamically in the thread', async (t) 
     return createHash('sha1').update(s).digest('hex');
   };
   t.is(await deferToThread(hash, 'abc'), 'a9993e364706816aba3e25717850c26c9cd0d89d');
+});
+
+test.serial('a settled call\'s result is not kept alive by the library', async (t) => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  // Each call sits alone on its own pool, so nothing after it overwrites
+  // whatever the library might still hold of it.
+  const pool = new ThreadPool({ maxThreads: 1 });
+  pool.start();
+  let result: WeakRef<object> | undefined;
+  await (async () => {
+    const value = await deferToThreadPool(reactor, pool, (n: number) => ({ big: 'x'.repeat(n) }), 1_000_000);
+    result = new WeakRef(value);
+  })();
+  for (let i = 0; i < 5 && result!.deref() !== undefined; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    gc();
+  }
+  t.is(result!.deref(), undefined, 'the result is still reachable after its call settled');
+  await pool.stop();
 });

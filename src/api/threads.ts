@@ -94,7 +94,10 @@ function run<R>(r: unknown, threadpool: unknown, f: unknown, args: unknown[], op
     // The resolve function alone is the sink (TaskSink): a failure comes
     // as a rejected Promise, which this one adopts.
     const promise = new Promise<R>(captureResolve);
-    threadpool[kSubmit](f, args, captured!);
+    const resolve = captured!;
+    // (Cleared at once: it would keep this call's Promise, and its result, alive.)
+    captured = undefined;
+    threadpool[kSubmit](f, args, resolve);
     return promise;
   }
   return runChecked(r, threadpool, f, args, options);

@@ -92,12 +92,13 @@ export class IdTable<V> {
     return v;
   }
 
-  /** Every id in the table, in no particular order. */
-  *ids(): IterableIterator<number> {
+  /** Every id in the table, ascending (a copy: the table may change meanwhile). */
+  ids(): number[] {
+    const out = [...this.#spilled.keys()];
     for (const [no, chunk] of this.#chunks) {
-      for (let i = 0; i < CHUNK; i++) if (chunk.slots[i] !== undefined) yield no * CHUNK + i;
+      for (let i = 0; i < CHUNK; i++) if (chunk.slots[i] !== undefined) out.push(no * CHUNK + i);
     }
-    yield* this.#spilled.keys();
+    return out.sort((a, b) => a - b);
   }
 
   /** `newest` became the newest chunk: every older one may be sparse already. */

@@ -115,8 +115,8 @@ export class TaskTable {
     this.settle(m.id, ok, value);
   }
 
-  /** Every task not yet over: unanswered, or answered with its thread still on it. */
+  /** Every task not yet over (unanswered, or answered with its thread still on it), in submission order. */
   open(): number[] {
-    return [...new Set([...this.#sinks.ids(), ...this.#handles.keys()])];
+    return [...new Set([...this.#sinks.ids(), ...this.#handles.keys()])].sort((a, b) => a - b);
   }
 }

@@ -33,16 +33,17 @@ export const callReactor = threadable(function callReactor(fn: string, ...args: 
   return blockingCallFromThread(reactor, table[fn] as (...a: unknown[]) => unknown, ...args);
 });
 
-/** In a thread: returns the error that blockingCallFromThread threw, as data. */
-export const callReactorCatching = threadable(function callReactorCatching(fn: string, timeout?: number, ...args: unknown[]): { name: string; code?: string; message: string } {
+/** In a thread: returns the error that blockingCallFromThread threw, as data, and how long the call took (ms). */
+export const callReactorCatching = threadable(function callReactorCatching(fn: string, timeout?: number, ...args: unknown[]): { name: string; code?: string; message: string; ms: number } {
   const table: Record<string, Function> = { neverAnswers, answersAfter, failOnReactor };
+  const started = performance.now();
   try {
     const call = timeout ? blockingCallFromThread.with({ timeout }) : blockingCallFromThread;
     call(reactor, table[fn] as (...a: unknown[]) => unknown, ...args);
-    return { name: 'none', message: 'no error' };
+    return { name: 'none', message: 'no error', ms: performance.now() - started };
   } catch (e) {
     const err = e as Error & { code?: string };
-    return { name: err.name, code: err.code, message: err.message };
+    return { name: err.name, code: err.code, message: err.message, ms: performance.now() - started };
   }
 });
 

@@ -8,3 +8,13 @@ export async function waitFor(cond: () => boolean, ms = 5000): Promise<boolean> 
   }
   return true;
 }
+
+/**
+ * A time limit for this build: `ms`, or 4x that under AddressSanitizer
+ * (npm run test:asan preloads libasan), where threads start and exit
+ * several times slower. As Node's own tests' common.platformTimeout.
+ * For limits that tell "it ended" from "it hung", never for speed.
+ */
+export function platformTimeout(ms: number): number {
+  return (process.env.LD_PRELOAD ?? '').includes('libasan') ? 4 * ms : ms;
+}
