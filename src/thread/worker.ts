@@ -23,6 +23,8 @@ const {
 } = workerData;
 
 const outbox = new PoolThreadOutbox(poolId, threadId);
+/** A pull() queued after a blocking call (afterPark), until it runs. */
+let pullSoon: NodeJS.Immediate | undefined;
 /**
  * This thread's runtime, built before anything asks for it: its calls go
  * to the pool's owner (non-blocking ones behind its results; a blocking
@@ -44,8 +46,13 @@ const thread = buildThread({
     runner.handBack();
     moves?.returnAll();
   },
-  // It left the waiting list while parked: look for work once the current task is done.
-  afterPark: () => setImmediate(pull),
+  // It left the waiting list while parked: look for work once the current
+  // task is done. Once, however many calls the task makes (a task making
+  // 10,000 calls in a loop queued 10,000 Immediates, one per call).
+  afterPark: () => {
+    if (pullSoon) return;
+    pullSoon = setImmediate(() => { pullSoon = undefined; pull(); });
+  },
   outboxGate: (send) => outbox.gate(send),
   currentTask: () => runner.current(),
 });
