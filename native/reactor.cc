@@ -37,7 +37,10 @@ bool Reactor::Post(Message&& m, bool wake) {
   queued_bytes_.store(queued_bytes_.load(std::memory_order_relaxed) + bytes,
                       std::memory_order_release);
   queued_.store(static_cast<uint32_t>(inbox_.size()), std::memory_order_release);
-  return wake ? WakeLocked() : true;
+  // The owner spinning in AwaitMessage() takes it: no wake-up (a syscall
+  // here, and a second, empty wake of the owner's loop later).
+  if (!wake || awaiting_) return true;
+  return WakeLocked();
 }
 
 bool Reactor::Full(uint32_t sender) {
@@ -148,12 +151,20 @@ void Reactor::Drain(std::deque<Message>* out, bool* work_signalled) {
 }
 
 bool Reactor::AwaitMessage(uint64_t spin_ns) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!inbox_.empty()) return true;
+    awaiting_ = true;
+  }
   uint64_t until = MonotonicNs() + spin_ns;
-  do {
-    if (queued_.load(std::memory_order_acquire) != 0) return true;
+  while (queued_.load(std::memory_order_acquire) == 0 && MonotonicNs() < until) {
     for (int i = 0; i < 16; ++i) CpuRelax();
-  } while (MonotonicNs() < until);
-  return queued_.load(std::memory_order_acquire) != 0;
+  }
+  // Under mu_, as Post() reads awaiting_: a message posted before this
+  // skipped its wake-up and is in the inbox now; one posted after wakes.
+  std::lock_guard<std::mutex> lock(mu_);
+  awaiting_ = false;
+  return !inbox_.empty();
 }
 
 void Reactor::Ref(napi_env env) {

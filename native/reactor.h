@@ -184,8 +184,8 @@ class Reactor {
                    const std::function<bool()>& keep_waiting);
 
   // Owning JS thread. Spins up to `spin_ns` for a message to arrive; true
-  // if one is waiting (the caller then drains it at once, without a
-  // wake-up).
+  // if one is waiting (the caller then drains it at once). A message
+  // posted meanwhile wakes nobody: the spin is the wake-up.
   bool AwaitMessage(uint64_t spin_ns);
 
  private:
@@ -208,6 +208,9 @@ class Reactor {
   // Guarded by mu_:
   std::deque<Message> inbox_;
   bool wake_pending_ = false;  // a TSFN call is queued, not yet drained
+  // The owner spins in AwaitMessage(): Post() queues without waking, and
+  // AwaitMessage() checks the inbox under mu_ as it stops.
+  bool awaiting_ = false;
   bool work_signal_ = false;   // SignalWork() since the last Drain()
   bool alive_ = true;          // false once closed, or refused by Node
   struct Held {
