@@ -79,6 +79,8 @@ constexpr double kMaxSpinNs = 50000;
 constexpr uint32_t kExploitRun = 2048;
 constexpr uint32_t kLongExploitRun = 8192;  // when one mode is twice as fast
 constexpr uint32_t kExploreRun = 8;
+constexpr uint32_t kSettleCalls = 32;
+constexpr double kMaxSampleOfMean = 4;
 }  // namespace
 
 // REACTOR_THREADS_BRIDGE_SPIN_NS fixes the budget (for measuring, and for
@@ -114,10 +116,22 @@ uint64_t SpinBudget::Next() {
 
 void SpinBudget::Record(uint64_t round_trip_ns) {
   if (FixedSpinNs() >= 0) return;
-  if (left_ >= run_ / 2) return;  // the first half of a run settles the machine
+  // The first calls of a run settle the machine (half of a short run).
+  if (run_ - left_ <= std::min(run_ / 2, kSettleCalls)) return;
   double& avg = spin_ ? spin_rtt_ns_ : park_rtt_ns_;
   double rtt = static_cast<double>(round_trip_ns);
-  avg = avg == 0 ? rtt : 0.9 * avg + 0.1 * rtt;
+  // A sample counts at most kMaxSampleOfMean times the mean: one call
+  // preempted for a millisecond (a shared VM does that) must not switch
+  // the mode below, while a lasting change moves the mean past the other
+  // mode's in a few calls.
+  avg = avg == 0 ? rtt : 0.9 * avg + 0.1 * std::min(rtt, kMaxSampleOfMean * avg);
+  // The calls changed (back-to-back calls, then isolated ones): the mode
+  // of this run is no longer the better one. A new run in the better mode
+  // starts at the next call, not thousands of calls later.
+  if (!exploring_ && spin_ != BestIsSpin()) {
+    exploring_ = true;  // so that Next() starts an exploiting run
+    left_ = 0;
+  }
 }
 
 void AwaitRoom(uint32_t sender, Reactor& target,

@@ -92,9 +92,11 @@ class ReplySlot {
 // A machine behaves differently in each regime (an idle vCPU halts; one
 // call's mode says little), so modes are compared over runs of calls: the
 // better one for 2,048 calls (8,192 when it is twice as fast), then the
-// other for 8, and only the second half of each run is counted (a
-// preempted call now and then moves the mean back within the run).
-// Parking wins unless spinning is clearly faster. Caller thread only
+// other for 8; a run's first calls (32, or half a short run) are not
+// counted, and a call counts at most 4x the mean (a preempted call is not
+// a new regime). When the counted calls show the run's mode is no longer the
+// better one (the calls changed: back-to-back, then isolated), a run in
+// the other mode starts at once. Parking wins unless spinning is clearly faster. Caller thread only
 // (thread_local). Test: spin_budget (native/test/core_test.cc).
 class SpinBudget {
  public:

@@ -1055,12 +1055,16 @@ static void TestSpinBudget() {
   // A 2 ms round trip now and then keeps it spinning.
   int with_outliers = run(100000, 8000, 30000, 997);
   CHECK_MSG(with_outliers < 1000, std::to_string(with_outliers) + " of 100000 calls parked with outliers");
-  // Spinning turns slow for good (the reactor is busy): it parks instead.
+  // Spinning turns slow for good (the calls come 1 ms apart, to a reactor
+  // asleep): within a hundred calls it parks, not a run (2,048) later.
+  int spun_first = 1000 - run(1000, 60000, 30000);
+  CHECK_MSG(spun_first < 150, std::to_string(spun_first) + " of the first 1000 calls spun after spinning turned slow");
   run(30000, 60000, 30000);
   int spun = 30000 - run(30000, 60000, 30000);
   CHECK_MSG(spun < 300, std::to_string(spun) + " of 30000 calls spun after spinning turned slow");
   std::printf("  SpinBudget: parked %d, %d and %d (outliers) of 100000 calls while spinning paid; "
-              "%d/30000 spun once it did not\n", parked, parked_close, with_outliers, spun);
+              "%d of the next 1000 and %d/30000 later spun once it did not\n", parked, parked_close, with_outliers,
+              spun_first, spun);
 }
 
 static void TestReplySlot() {
