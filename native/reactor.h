@@ -125,7 +125,8 @@ class Reactor {
   void Open(napi_threadsafe_function tsfn) { tsfn_ = tsfn; }
 
   // Any thread. Queues `m` (the inbox owns it) and wakes the loop unless a
-  // wake is already pending (wake-ups coalesce). Returns false if the
+  // wake is already pending (wake-ups coalesce) or the owner spins for it
+  // in AwaitMessage(), which then reports it. Returns false if the
   // reactor is gone; `m` is then dropped here, freed on the calling
   // thread. With `wake` false it only queues: the caller wakes the loop
   // another way, whose handler drains the inbox (a pool thread's result
