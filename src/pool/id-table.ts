@@ -40,14 +40,14 @@ export class IdTable<V> {
   /** `id`: a positive safe integer; `value` never undefined (an empty slot). Replaces the entry if there is one. */
   set(id: number, value: V): void {
     const no = Math.floor(id / CHUNK);
-    if (no < this.#newest && !this.#chunks.has(no)) {
-      // Behind the chunks in use (an old id set again): no chunk for it.
-      if (!this.#spilled.has(id)) this.#size++;
-      this.#spilled.set(id, value);
-      return;
-    }
     let chunk = this.#chunks.get(no);
     if (!chunk) {
+      if (no < this.#newest) {
+        // Behind the chunks in use (an old id set again): no chunk for it.
+        if (!this.#spilled.has(id)) this.#size++;
+        this.#spilled.set(id, value);
+        return;
+      }
       chunk = { slots: new Array<V | undefined>(CHUNK), live: 0 };
       this.#chunks.set(no, chunk);
       if (no > this.#newest) this.#retireBelow(no);
