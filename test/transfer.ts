@@ -226,8 +226,10 @@ test('a thread that recycles with buffers sent ahead to it returns them, and the
   await pinned(reactor, pool, add, 0, 0);
   // Its second and last task; the large one is pinned to it meanwhile,
   // its buffers sent ahead, and it exits without taking it.
-  const busy = pinned(reactor, pool, spin, 200);
-  t.true(await waitFor(() => pool.busy === 1));
+  // (Busy for a whole second: a main thread starved for the length of a
+  // shorter task, under ASan in CI, missed it and never saw it busy.)
+  const busy = pinned(reactor, pool, spin, 1000);
+  t.true(await waitFor(() => pool.busy === 1), 'the thread never showed busy with its last task');
   const big = pinned(reactor, pool, sumWhere, transfer(new Uint8Array(MiB).fill(1).buffer));
   await busy;
   t.is((await big)[1], MiB);
