@@ -821,6 +821,13 @@ struct TwoThreads {
     pool->AttachThread(ta, a.reactor);
     pool->AttachThread(tb, b.reactor);
   }
+  // Both threads leave, as their OS threads would have exited.
+  ~TwoThreads() {
+    bool attached = false;
+    uint32_t requeued = 0;
+    pool->RemoveThread(ta, &attached, &requeued);
+    pool->RemoveThread(tb, &attached, &requeued);
+  }
 };
 
 // Deterministic: PushBatch() queues in order as many as fit under
@@ -862,10 +869,6 @@ static void TestPoolPushBatch() {
   for (int i = 0; i < 3; ++i) pool->Push(MakeTask(30 + i), 100);
   CHECK_EQ(pool->PushBatch(more, 6, &accepted), int64_t{0});
   CHECK_EQ(accepted, 0u);
-  bool attached = false;
-  uint32_t requeued = 0;
-  pool->RemoveThread(ta, &attached, &requeued);
-  pool->RemoveThread(tb, &attached, &requeued);
   std::printf("  PushBatch order, room, one wake-up and the wake chain: ok\n");
 }
 
@@ -917,10 +920,6 @@ static void TestPoolWakeChainChoices() {
   CHECK_EQ(got[0].id, 6.0);  // pinned tasks first
   a.reactor->Drain(&in, &sig_a);
   CHECK_MSG(sig_a, "the taker of a pinned task woke the waiter for the shared queue's work");
-  bool attached = false;
-  uint32_t requeued = 0;
-  pool->RemoveThread(ta, &attached, &requeued);
-  pool->RemoveThread(tb, &attached, &requeued);
   std::printf("  the batch and the chain wake an idle waiter first: ok\n");
 }
 
@@ -957,10 +956,6 @@ static void TestPoolPushTarget() {
   CHECK_EQ(target, 0u);
   a.reactor->Drain(&in, &sig);
   CHECK_MSG(sig, "the busy waiter was woken for it");
-  bool attached = false;
-  uint32_t requeued = 0;
-  pool->RemoveThread(ta, &attached, &requeued);
-  pool->RemoveThread(tb, &attached, &requeued);
   std::printf("  buffers go ahead only to a waiting thread that holds nothing: ok\n");
 }
 
