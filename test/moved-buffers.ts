@@ -46,6 +46,13 @@ function rig(): Rig {
       const { port1, port2 } = new MessageChannel();
       owner.addThread(id, port1);
       const side = new ThreadMovedBuffers(port2, 100 + id, { ask: (t) => asks.ask(id, t), end: (t) => asks.end(id, t) });
+      // Both sides unref their ports (in a pool, its tasks in flight keep
+      // the loop alive); here nothing else would, and a message in flight
+      // on an unref'd port does not: ava ends a test whose loop went
+      // empty. The rig's ports hold the loop until the test closes them
+      // and the owner has seen them close.
+      port1.ref();
+      port2.ref();
       return { side, close: () => port2.close() };
     },
   };
