@@ -10,8 +10,13 @@ export type FunctionDescriptor =
   | { kind: 'threadable'; url: string; key: string; label: string }
   /** An export of a module: fromModule(), or a built-in function passed directly. */
   | { kind: 'export'; url: string; exportName: string; label: string }
-  /** A plain function, compiled from its source text in the thread. */
-  | { kind: 'source'; source: string; label: string }
+  /**
+   * A plain function, compiled from its source text in the thread. When
+   * it has `import(...)` expressions, they were rewritten to call the
+   * thread's importer, which resolves them from `imports.base`, the
+   * caller's file (null when unknown).
+   */
+  | { kind: 'source'; source: string; label: string; imports?: { base: string | null } }
   /** callMultipleInThread's runner: args are `[fnId, args][]`. */
   | { kind: 'multiple'; label: string };
 

@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FunctionNotSendableError } from '../errors/errors.js';
 import { keyOf, lookup, moduleOfKey, register } from '../base/registry.js';
 import { compileSource, sourceOf } from './source.js';
+import { callerURL, importerFrom, importURL, resolveLater, userCallerURL } from './specifiers.js';
 import type { FunctionDescriptor } from '../base/wire.js';
 
 /** Any function a thread can run. */
@@ -35,26 +36,6 @@ interface ModuleFunctionRecord extends ModuleFunction {
 /** What a task may name: a function, or a module reference. */
 export type TaskFunction<F extends AnyFunction = AnyFunction> = F | ModuleFunction<F>;
 
-/** The file of the code that called `callee`, as a URL. */
-function callerURL(callee: Function): string | undefined {
-  const savedPrepare = Error.prepareStackTrace;
-  const savedLimit = Error.stackTraceLimit;
-  const holder: { stack?: NodeJS.CallSite[] } = {};
-  try {
-    Error.stackTraceLimit = 1;
-    Error.prepareStackTrace = (_e, sites) => sites;
-    Error.captureStackTrace(holder, callee);
-    const file = holder.stack?.[0]?.getFileName();
-    if (!file) return undefined;
-    if (file.startsWith('file:')) return file;
-    if (file.startsWith('/') || /^[A-Za-z]:[\\/]/.test(file)) return pathToFileURL(file).href;
-    return undefined;
-  } finally {
-    Error.prepareStackTrace = savedPrepare;
-    Error.stackTraceLimit = savedLimit;
-  }
-}
-
 let entryURLs: Set<string> | undefined;
 /** The process's entry script, which a thread must never import. */
 function isEntryScript(url: string): boolean {
@@ -73,7 +54,7 @@ function isEntryScript(url: string): boolean {
 }
 
 /** Functions defined in the entry script, sent as source instead. */
-const entrySources = new WeakMap<Function, string>();
+const entrySources = new WeakMap<Function, FunctionDescriptor>();
 
 /**
  * Marks a module-level function (or a class that errors may be mapped to)
@@ -99,7 +80,7 @@ export function threadable<F extends Function>(nameOrF: string | F, maybeF?: F):
   if (isEntryScript(url)) {
     // A thread never imports the entry script (it would start the program
     // again): the function travels as source, so it must be self-contained.
-    entrySources.set(f, sourceOf(f,
+    entrySources.set(f, sourceDescriptor(f, name || 'anonymous', url,
       'it is defined in the entry script, which a thread never imports: move it into a module of its own'));
     return f;
   }
@@ -149,7 +130,18 @@ function builtinExport(f: Function): { url: string; exportName: string } | undef
   return builtinFunctions.get(f);
 }
 
-const describedSources = new WeakMap<Function, string>();
+const describedSources = new WeakMap<Function, FunctionDescriptor>();
+
+/**
+ * A plain function's descriptor. Its imports resolve from `base`, the
+ * file that defined or first sent it: found only when it has any, since
+ * reading the stack costs a few microseconds.
+ */
+function sourceDescriptor(f: Function, label: string, base: string | undefined, fix: string): FunctionDescriptor {
+  const { source, imports } = sourceOf(f, fix);
+  if (!imports) return { kind: 'source', source, label };
+  return { kind: 'source', source, label, imports: { base: base ?? userCallerURL() ?? null } };
+}
 
 /**
  * Caller: the descriptor of a task function. Throws a
@@ -158,7 +150,7 @@ const describedSources = new WeakMap<Function, string>();
 export function describe(f: unknown): FunctionDescriptor {
   if (isModuleFunction(f)) {
     const { specifier, parentURL } = (f as ModuleFunctionRecord)[kModuleFunction];
-    return { kind: 'export', url: resolveLater(specifier, parentURL), exportName: f.exportName,
+    return { kind: 'export', url: resolveLater(specifier, parentURL, `fromModule('${specifier}')`), exportName: f.exportName,
       label: `${specifier}#${f.exportName}` };
   }
   if (typeof f !== 'function') {
@@ -169,55 +161,25 @@ export function describe(f: unknown): FunctionDescriptor {
   const key = keyOf(f);
   if (key) return { kind: 'threadable', url: moduleOfKey(key), key, label };
   const entry = entrySources.get(f);
-  if (entry) return { kind: 'source', source: entry, label };
+  if (entry) return entry;
   const builtin = builtinExport(f);
   if (builtin) return { kind: 'export', ...builtin, label: `${builtin.url}#${builtin.exportName}` };
-  let source = describedSources.get(f);
-  if (!source) {
-    source = sourceOf(f, 'pass it as an argument, or define the function in a module and mark it with threadable()');
-    describedSources.set(f, source);
+  let described = describedSources.get(f);
+  if (!described) {
+    described = sourceDescriptor(f, label, undefined,
+      'pass it as an argument, or define the function in a module and mark it with threadable()');
+    describedSources.set(f, described);
   }
-  return { kind: 'source', source, label };
-}
-
-/**
- * A specifier as the thread will import it: built-ins and absolute URLs as
- * they are; relative ones resolved against the caller's file now (so a
- * loader in the thread, tsx say, still sees the real file); bare ones as
- * `bare:<parent URL>|<specifier>`, resolved in the thread by Node's ESM
- * algorithm from the caller's location.
- */
-function resolveLater(specifier: string, parentURL: string | undefined): string {
-  if (specifier.startsWith('node:') || builtinModules.includes(specifier)) {
-    return specifier.startsWith('node:') ? specifier : `node:${specifier}`;
-  }
-  if (/^[a-z][a-z0-9+.-]*:/i.test(specifier)) return specifier;
-  if (specifier.startsWith('/')) return pathToFileURL(specifier).href;
-  if (specifier.startsWith('./') || specifier.startsWith('../')) {
-    if (!parentURL) throw new FunctionNotSendableError(`fromModule('${specifier}'): the caller's file is unknown, so a relative specifier cannot be resolved`);
-    return new URL(specifier, parentURL).href;
-  }
-  return `bare:${parentURL ?? pathToFileURL(`${process.cwd()}/`).href}|${specifier}`;
+  return described;
 }
 
 // ---- the thread side ----
-
-async function importURL(url: string): Promise<Record<string, unknown>> {
-  if (url.startsWith('bare:')) {
-    const bar = url.indexOf('|');
-    const parent = url.slice(5, bar);
-    const specifier = url.slice(bar + 1);
-    const { resolve } = await import('import-meta-resolve');
-    url = resolve(specifier, parent);
-  }
-  return await import(url) as Record<string, unknown>;
-}
 
 /** Thread: the function a descriptor names (importing its module if needed). */
 export async function loadFunction(d: FunctionDescriptor): Promise<Function> {
   switch (d.kind) {
     case 'source':
-      return compileSource(d.source, d.label);
+      return compileSource(d.source, d.label, d.imports && importerFrom(d.imports.base ?? undefined));
     case 'threadable': {
       try {
         await importURL(d.url);

@@ -6,7 +6,7 @@
 // an error that names it. Caller's thread. Tests: test/functions.ts.
 import type * as Acorn from 'acorn';
 import type * as EslintScope from 'eslint-scope';
-import { constants as vmConstants, runInThisContext } from 'node:vm';
+import { runInThisContext } from 'node:vm';
 import { FunctionNotSendableError } from '../errors/errors.js';
 
 /** Globals every thread has: this thread's, as they were when the package loaded. */
@@ -29,8 +29,25 @@ function analyze(ast: object): EslintScope.ScopeManager {
 
 const nativeCode = /\{\s*\[native code\]\s*\}\s*$/;
 
+/** A plain function as it travels. */
+export interface SentSource {
+  source: string;
+  /** Whether it has `import(...)` expressions, rewritten to call IMPORTER. */
+  imports: boolean;
+}
+
+/**
+ * What an `import(...)` in a sent function calls instead. A script compiled
+ * in a thread has no module to resolve from, and giving it Node's default
+ * loader (vm's USE_MAIN_CONTEXT_DEFAULT_LOADER) resolves from the thread's
+ * working directory, not from the caller's file, and prints an
+ * ExperimentalWarning. The thread passes a function that resolves from
+ * the caller's file and imports from a real module.
+ */
+const IMPORTER = '__reactorThreadsImport';
+
 /** Caller: the source to compile in a thread, or a FunctionNotSendableError. */
-export function sourceOf(f: Function, fix: string): string {
+export function sourceOf(f: Function, fix: string): SentSource {
   const label = f.name || 'anonymous function';
   const text = Function.prototype.toString.call(f);
   if (nativeCode.test(text)) {
@@ -48,7 +65,25 @@ export function sourceOf(f: Function, fix: string): string {
     throw new FunctionNotSendableError(
       `${label} uses ${names} from outside its own body, which a thread cannot see; ${fix}`);
   }
-  return source;
+  return rewriteImports(fn, source);
+}
+
+/** `import(x)` -> `IMPORTER(x)`: the keyword is the first six characters of each ImportExpression. */
+function rewriteImports(fn: AstNode, source: string): SentSource {
+  const starts: number[] = [];
+  const visit = (node: unknown): void => {
+    if (typeof node !== 'object' || node === null) return;
+    if (Array.isArray(node)) { for (const n of node) visit(n); return; }
+    const n = node as AstNode;
+    if (n.type === 'ImportExpression') starts.push(n.start as number);
+    for (const k of Object.keys(n)) if (k !== 'type') visit(n[k]);
+  };
+  visit(fn);
+  if (starts.length === 0) return { source, imports: false };
+  let out = source;
+  // (From the last, so the earlier offsets still hold.)
+  for (const at of starts.sort((a, b) => b - a)) out = out.slice(0, at) + IMPORTER + out.slice(at + 'import'.length);
+  return { source: out, imports: true };
 }
 
 /** Parses a function's source text: an expression, or a method shorthand. */
@@ -104,14 +139,16 @@ function usesOuterThis(fn: AstNode): boolean {
   return found;
 }
 
-/** Thread: compiles a source sent by sourceOf(). */
-export function compileSource(source: string, label: string): Function {
-  const f: unknown = runInThisContext(source, {
-    filename: `reactor-threads:${label}`,
-    // `await import('node:fs')` inside a plain function uses the thread's
-    // loader. Node 20 warns that this is experimental, so only when used.
-    ...(source.includes('import(') && { importModuleDynamically: vmConstants.USE_MAIN_CONTEXT_DEFAULT_LOADER }),
-  });
+/**
+ * Thread: compiles a source sent by sourceOf(). `importer` is what its
+ * `import(...)` expressions call, when it has any.
+ */
+export function compileSource(source: string, label: string, importer?: (specifier: unknown, options?: ImportCallOptions) => Promise<unknown>): Function {
+  const filename = `reactor-threads:${label}`;
+  // (On the first line, so the function's line numbers stay its own.)
+  const f: unknown = importer
+    ? (runInThisContext(`(function (${IMPORTER}) { return ${source}; })`, { filename }) as (i: typeof importer) => unknown)(importer)
+    : runInThisContext(source, { filename });
   if (typeof f !== 'function') throw new FunctionNotSendableError(`${label} did not compile to a function`);
   return f;
 }

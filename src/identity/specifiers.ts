@@ -1,0 +1,106 @@
+// Module specifiers named on one thread and imported on another: a
+// fromModule() reference, or an `import(...)` inside a plain function sent
+// as source. Both resolve as an import written in the calling file would,
+// so the caller's file is found from the stack, and the specifier is
+// turned on the caller into something the thread can import from anywhere.
+// Caller side: callerURL, userCallerURL, resolveLater. Thread side:
+// importURL, importerFrom. Tests: test/functions.ts, test/plain-imports.ts.
+import { builtinModules } from 'node:module';
+import { dirname, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { FunctionNotSendableError } from '../errors/errors.js';
+
+/** A stack frame's file as a URL, if it is a file at all. */
+function fileURLOf(file: string | null | undefined): string | undefined {
+  if (!file) return undefined;
+  if (file.startsWith('file:')) return file;
+  if (file.startsWith('/') || /^[A-Za-z]:[\\/]/.test(file)) return pathToFileURL(file).href;
+  return undefined;
+}
+
+function stackSites(limit: number, below: Function): NodeJS.CallSite[] {
+  const savedPrepare = Error.prepareStackTrace;
+  const savedLimit = Error.stackTraceLimit;
+  const holder: { stack?: NodeJS.CallSite[] } = {};
+  try {
+    Error.stackTraceLimit = limit;
+    Error.prepareStackTrace = (_e, sites) => sites;
+    Error.captureStackTrace(holder, below);
+    return holder.stack ?? [];
+  } finally {
+    Error.prepareStackTrace = savedPrepare;
+    Error.stackTraceLimit = savedLimit;
+  }
+}
+
+/** The file of the code that called `callee`, as a URL. */
+export function callerURL(callee: Function): string | undefined {
+  return fileURLOf(stackSites(1, callee)[0]?.getFileName());
+}
+
+/** This package's compiled code (dist/), whose frames are never the user's. */
+const packageDir = dirname(__dirname) + sep;
+
+/**
+ * The file of the nearest caller outside this package (the code that
+ * called deferToThread, say, however deep the package's own frames go).
+ */
+export function userCallerURL(): string | undefined {
+  for (const site of stackSites(32, userCallerURL)) {
+    const url = fileURLOf(site.getFileName());
+    if (url && !fileURLToPath(url).startsWith(packageDir)) return url;
+  }
+  return undefined;
+}
+
+/**
+ * A specifier as the thread will import it: built-ins and absolute URLs as
+ * they are; relative ones resolved against the caller's file now (so a
+ * loader in the thread, tsx say, still sees the real file); bare ones as
+ * `bare:<parent URL>|<specifier>`, resolved in the thread by Node's ESM
+ * algorithm from the caller's location. `what` names the import in errors.
+ */
+export function resolveLater(specifier: string, parentURL: string | undefined, what: string): string {
+  if (specifier.startsWith('node:') || builtinModules.includes(specifier)) {
+    return specifier.startsWith('node:') ? specifier : `node:${specifier}`;
+  }
+  if (/^[a-z][a-z0-9+.-]*:/i.test(specifier)) return specifier;
+  if (specifier.startsWith('/')) return pathToFileURL(specifier).href;
+  if (specifier.startsWith('./') || specifier.startsWith('../')) {
+    if (!parentURL) throw new FunctionNotSendableError(`${what}: the caller's file is unknown, so a relative specifier cannot be resolved`);
+    return new URL(specifier, parentURL).href;
+  }
+  return `bare:${parentURL ?? pathToFileURL(`${process.cwd()}/`).href}|${specifier}`;
+}
+
+/** Thread: imports what resolveLater() made of a specifier. */
+export async function importURL(url: string, options?: ImportCallOptions): Promise<Record<string, unknown>> {
+  if (url.startsWith('bare:')) {
+    const bar = url.indexOf('|');
+    const parent = url.slice(5, bar);
+    const specifier = url.slice(bar + 1);
+    const { resolve } = await import('import-meta-resolve');
+    url = resolve(specifier, parent);
+  }
+  return await import(url, options) as Record<string, unknown>;
+}
+
+/**
+ * Thread: what a sent function's `import(specifier, options)` calls: an
+ * import as the caller's file `base` would make it.
+ */
+export function importerFrom(base: string | undefined): (specifier: unknown, options?: ImportCallOptions) => Promise<unknown> {
+  return async (specifier, options) => {
+    const s = String(specifier);
+    try {
+      return await importURL(resolveLater(s, base, `import('${s}')`), options);
+    } catch (e) {
+      // The import is made from this module: a missing file would be
+      // reported as imported from here, not from the caller's file.
+      if (base && (e as { code?: unknown })?.code === 'ERR_MODULE_NOT_FOUND' && e instanceof Error) {
+        e.message = e.message.replace(/ imported from .*$/, ` imported from ${fileURLToPath(base)}`);
+      }
+      throw e;
+    }
+  };
+}
