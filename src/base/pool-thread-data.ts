@@ -2,6 +2,12 @@
 // (src/pool/threadpool.ts) writes it, the thread (src/thread/worker.ts) reads it.
 import type { MessagePort } from 'node:worker_threads';
 
+/** A module a pool thread imports before its first task (src/pool/preloads.ts); `register`: then calls its register(). */
+export interface ThreadPreload {
+  readonly url: string;
+  readonly register: boolean;
+}
+
 export interface PoolThreadData {
   readonly kind: 'reactor-threads.pool-thread';
   readonly poolId: number;
@@ -20,6 +26,8 @@ export interface PoolThreadData {
   /** Recycle after this many tasks / above this heap (bytes); 0: never. */
   readonly maxTasks: number;
   readonly maxHeap: number;
+  /** Modules it imports before anything else (src/pool/preloads.ts). */
+  readonly preloads: readonly ThreadPreload[];
   /**
    * The thread's end of the port that moves large buffers (in the
    * Worker's transferList); absent for threads that are not Workers

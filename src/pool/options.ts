@@ -4,6 +4,9 @@
 import { availableParallelism } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
 import type { AnyFunction, TaskFunction } from '../identity/functions.js';
+import { userCallerURL } from '../identity/specifiers.js';
+import { loaderPreloads, userPreloads } from './preloads.js';
+import type { ThreadPreload } from '../base/pool-thread-data.js';
 
 /** What a lifecycle hook is given. */
 export interface ThreadInfo {
@@ -70,6 +73,16 @@ export interface ThreadPoolOptions {
   env?: Record<string, string | undefined>;
   /** Node options of the threads. Default: this process's `execArgv` (so loaders such as tsx apply). */
   execArgv?: string[];
+  /**
+   * Modules each thread imports, in order, before onThreadStart and its
+   * first task: to register in each thread module hooks that this process
+   * registered at run time (`module.register()`), which Node does not
+   * carry into threads. Specifiers resolve as imports written in the file
+   * that creates the pool. Loaders named in `execArgv` or NODE_OPTIONS
+   * need no entry here. A preload that fails to import ends its thread as
+   * a failed onThreadStart does.
+   */
+  preload?: string[];
 }
 
 export interface ResolvedOptions {
@@ -88,6 +101,8 @@ export interface ResolvedOptions {
   resourceLimits: ResourceLimits | undefined;
   env: Record<string, string | undefined> | undefined;
   execArgv: string[] | undefined;
+  /** What each thread imports first: `preload`, then the hooks of this process's loaders it must register itself. */
+  preloads: ThreadPreload[];
 }
 
 function count(name: string, v: unknown, min: number): number {
@@ -116,6 +131,9 @@ export function resolveOptions(o: ThreadPoolOptions = {}): ResolvedOptions {
   if (o.execArgv !== undefined && (!Array.isArray(o.execArgv) || o.execArgv.some((a) => typeof a !== 'string'))) {
     throw new TypeError('execArgv must be an array of strings');
   }
+  if (o.preload !== undefined && (!Array.isArray(o.preload) || o.preload.some((a) => typeof a !== 'string' || a === ''))) {
+    throw new TypeError('preload must be an array of module specifiers (non-empty strings)');
+  }
   return {
     min, max,
     name: o.name ?? 'ThreadPool',
@@ -132,6 +150,10 @@ export function resolveOptions(o: ThreadPoolOptions = {}): ResolvedOptions {
     resourceLimits: o.resourceLimits,
     env: o.env,
     execArgv: o.execArgv,
+    preloads: [
+      ...(o.preload?.length ? userPreloads(o.preload, userCallerURL()) : []),
+      ...loaderPreloads(o.execArgv),
+    ],
   };
 }
 

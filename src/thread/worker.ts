@@ -15,11 +15,12 @@ import { TaskRunner } from './task-runner.js';
 import { ThreadMovedBuffers } from './moved-buffers.js';
 import { buildThread } from '../runtime/this-thread.js';
 import { readTasks } from '../base/wire.js';
+import { importURL } from '../identity/specifiers.js';
 
 if (!isPoolThreadData(workerData)) throw new Error('reactor-threads: worker.js is started by a ThreadPool only');
 const {
   poolId, owner, threadId, concurrency, idleTimeout, spinNs, threadName, startHook, exitHook, maxTasks, maxHeap,
-  movesPort,
+  movesPort, preloads,
 } = workerData;
 
 const outbox = new PoolThreadOutbox(poolId, threadId);
@@ -158,7 +159,22 @@ function exitThread(): void {
   });
 }
 
+/** The pool's preloads, then the hooks this thread registers itself (src/pool/preloads.ts). */
+async function preload(): Promise<void> {
+  for (const { url, register } of preloads) {
+    try {
+      const m = await importURL(url);
+      if (register) (m.register as () => unknown)();
+    } catch (e) {
+      // Not attached yet: the pool counts it as a thread that died while starting.
+      process.stderr.write(`reactor-threads: cannot preload ${url} in ${threadName}:\n${inspect(e)}\n`);
+      process.exit(1);
+    }
+  }
+}
+
 async function start(): Promise<void> {
+  await preload();
   if (startHook) {
     try {
       await runHook(startHook);

@@ -1,0 +1,38 @@
+// What each pool thread imports before its first task (src/pool/preloads.ts):
+// the loaders found in this process's options, the versions of Node on
+// which tsx needs a thread to register it, and the `preload` option.
+// End to end, with tsx and Node's type stripping: test/typescript-loaders.ts.
+import test from 'ava';
+import { deferToThreadPool, reactor, ThreadDiedError, ThreadPool } from 'reactor-threads';
+import { nodeOptionsArgs, preloadedModules, tsxRegistersInThreads } from '../dist/pool/preloads.js';
+
+test('the loaders of execArgv are found in every spelling of their flags', (t) => {
+  t.deepEqual(preloadedModules([
+    '--import', 'tsx', '--require=./a.cjs', '-r', 'b', '--max-old-space-size=100', '--loader=c', '--experimental-loader', 'd', 'main.ts',
+  ]), ['tsx', './a.cjs', 'b', 'c', 'd']);
+});
+
+test('NODE_OPTIONS is read as Node reads it: spaces separate, double quotes group', (t) => {
+  t.deepEqual(nodeOptionsArgs('--import "a b.mjs"  -r x --require="c d" "e\\"f"'), ['--import', 'a b.mjs', '-r', 'x', '--require=c d', 'e"f']);
+  t.deepEqual(nodeOptionsArgs(undefined), []);
+});
+
+test('tsx registers itself in threads from Node 22.22.3, 24.11.1 and 25.1; a thread registers it before those', (t) => {
+  const own = ['22.22.3', '22.23.0', '24.11.1', '24.12.0', '25.1.0', '26.0.0', '27.3.1'];
+  const needsHelp = ['20.11.0', '20.20.2', '21.7.3', '22.0.0', '22.22.2', '23.11.0', '24.0.0', '24.11.0', '25.0.9'];
+  for (const v of own) t.true(tsxRegistersInThreads(v), v);
+  for (const v of needsHelp) t.false(tsxRegistersInThreads(v), v);
+});
+
+test('preload must be an array of specifiers', (t) => {
+  t.throws(() => new ThreadPool({ preload: './x.mjs' as unknown as string[] }), { instanceOf: TypeError, message: /preload/ });
+  t.throws(() => new ThreadPool({ preload: [''] }), { instanceOf: TypeError, message: /preload/ });
+});
+
+test('a preload that cannot be imported ends its thread as a failed start: queued tasks fail, none waits forever', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1, preload: ['./_fixtures/no-such-preload.mjs'] });
+  pool.start();
+  const err = await t.throwsAsync(deferToThreadPool(reactor, pool, (x: number) => x, 1), { instanceOf: ThreadDiedError });
+  t.regex(err!.message, /no pool thread could start/);
+  await pool.stop();
+});
