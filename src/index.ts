@@ -20,6 +20,8 @@ export { threadable, fromModule } from './identity/functions.js';
 export type { AnyFunction, ModuleFunction, TaskFunction } from './identity/functions.js';
 export { transfer } from './codec/codec.js';
 export { currentTask } from './api/current-task.js';
+export { TASK_CHANNEL, TASK_RUN_CHANNEL } from './base/tracing.js';
+export type { TaskTraceMessage, TaskRunTraceMessage, TraceCarrier } from './base/tracing.js';
 export type { CurrentTask } from './api/current-task.js';
 export {
   ReactorThreadsError, PoolStoppedError, ThreadDiedError, FunctionNotSendableError,

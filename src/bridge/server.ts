@@ -12,11 +12,7 @@ import { loadFunction } from '../identity/functions.js';
 import { native } from '../reactor/native.js';
 import { reportToStderr } from '../errors/report.js';
 import { CallRef, CallStatus, type FunctionDescriptor, type InboxMessage } from '../base/wire.js';
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return (typeof v === 'object' || typeof v === 'function') && v !== null
-    && typeof (v as { then?: unknown }).then === 'function';
-}
+import { isThenable } from '../base/thenable.js';
 
 export class CallServer {
   /** Interned functions by id; a Promise while the first call loads one. */

@@ -10,6 +10,7 @@ import {
   decodeFast, encodeFastList, encodeFastMoving, encodeFastMovingOne, encodeFastOne, FAST_LIST, FAST_ONE,
 } from './fast-codec.js';
 import { prepareOutbound } from './values.js';
+import type { TraceCarrier } from '../base/tracing.js';
 
 
 // Shared through globalThis, like the threadable registry, so that a value
@@ -213,9 +214,38 @@ export function movedByPort(bytes: Buffer): number {
   return bytes[0] === BY_PORT ? bytes.readUInt32LE(1) : 0;
 }
 
+/**
+ * A task's payload starts with this (inside a BY_PORT header) when its
+ * call carries a trace context (src/base/tracing.ts): the byte, the
+ * carrier's length (u32) and the carrier as JSON, then the arguments.
+ * Untraced calls carry nothing.
+ */
+const TRACED = 0xf8;
+const TRACED_HEADER = 5;
+
+/** `e` with `carrier` in front (a copy of its bytes). */
+export function markTraced(e: Encoded, carrier: TraceCarrier): Encoded {
+  const json = Buffer.from(JSON.stringify(carrier));
+  const out = Buffer.allocUnsafe(TRACED_HEADER + json.length + e.bytes.length);
+  out[0] = TRACED;
+  out.writeUInt32LE(json.length, 1);
+  json.copy(out, TRACED_HEADER);
+  e.bytes.copy(out, TRACED_HEADER + json.length);
+  return { bytes: out, transfers: e.transfers };
+}
+
+/** The trace context a task's payload carries, if any. */
+export function carrierOf(bytes: Buffer): TraceCarrier | undefined {
+  const at = bytes[0] === BY_PORT ? BY_PORT_HEADER : 0;
+  if (bytes[at] !== TRACED) return undefined;
+  const start = at + TRACED_HEADER;
+  return JSON.parse(bytes.toString('utf8', start, start + bytes.readUInt32LE(at + 1))) as TraceCarrier;
+}
+
 export function decodeValue(bytes: Buffer, transfers: ArrayBuffer[] | undefined, ctx: ValueContext): unknown {
   if (bytes[0] === FAST_LIST || bytes[0] === FAST_ONE) return decodeFast(bytes, transfers);
   if (bytes[0] === BY_PORT) return decodeValue(bytes.subarray(BY_PORT_HEADER), transfers, ctx);
+  if (bytes[0] === TRACED) return decodeValue(bytes.subarray(TRACED_HEADER + bytes.readUInt32LE(1)), transfers, ctx);
   if (bytes[0] === WITH_MARKERS) return ctx.revive(decodeValue(bytes.subarray(1), transfers, ctx));
   if (!transfers) return deserialize(bytes);
   const d = new MovingDeserializer(bytes, transfers);

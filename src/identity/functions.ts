@@ -108,6 +108,12 @@ export function isModuleFunction(v: unknown): v is ModuleFunction {
   return typeof v === 'object' && v !== null && kModuleFunction in v;
 }
 
+/** How traces and errors name a task function: its name, or `specifier#export`. */
+export function labelOf(f: unknown): string {
+  if (isModuleFunction(f)) return `${f.specifier}#${f.exportName}`;
+  return typeof f === 'function' ? f.name || 'anonymous' : String(f);
+}
+
 let builtinFunctions: Map<Function, { url: string; exportName: string }> | undefined;
 /** Functions exported by Node's built-in modules, found by identity. */
 function builtinExport(f: Function): { url: string; exportName: string } | undefined {

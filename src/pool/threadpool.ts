@@ -16,7 +16,7 @@
 import { EventEmitter } from 'node:events';
 import { AsyncResource } from 'node:async_hooks';
 import { PoolStoppedError, QueueFullError } from '../errors/errors.js';
-import type { AnyFunction, TaskFunction } from '../identity/functions.js';
+import { labelOf, type AnyFunction, type TaskFunction } from '../identity/functions.js';
 import { thisThread, type ThreadRuntime } from '../runtime/this-thread.js';
 import { native, type NativePoolCounts, type TimeStats } from '../reactor/native.js';
 import { realClock, startWorker, type PoolCollaborators } from './collaborators.js';
@@ -27,7 +27,8 @@ import { settleSink, TaskTable, type TaskSink } from './tasks.js';
 import { PoolThreads } from './threads.js';
 import { TaskTimers } from './timers.js';
 import { reportError } from '../errors/report.js';
-import { encodeArgs, markMovedByPort, movedByPort, movesByPort } from '../codec/codec.js';
+import { encodeArgs, markMovedByPort, markTraced, movedByPort, movesByPort } from '../codec/codec.js';
+import { isCarrier, taskChannel, traced, type TaskTraceMessage, type TraceCarrier } from '../base/tracing.js';
 import { fastListBound } from '../codec/fast-codec.js';
 import { CallStatus, MessageKind, TaskStatus, type InboxMessage } from '../base/wire.js';
 import { MovedBuffers } from './moved-buffers.js';
@@ -299,6 +300,42 @@ export class ThreadPool extends EventEmitter {
    * task id, or 0 when nothing was queued.
    */
   [kSubmit](f: unknown, args: readonly unknown[], sink: TaskSink, multiple?: boolean, affinity?: string): number {
+    if (traced(taskChannel)) return this.#submitTraced(f, args, sink, multiple, affinity);
+    return this.#submit(f, args, sink, multiple, affinity, undefined);
+  }
+
+  /** kSubmit while someone listens on the task channel (src/base/tracing.ts). */
+  #submitTraced(f: unknown, args: readonly unknown[], sink: TaskSink, multiple?: boolean, affinity?: string): number {
+    const message: TaskTraceMessage = { taskId: 0, function: multiple ? 'callMultipleInThread' : labelOf(f), pool: this.name, args };
+    const tracedSink: TaskSink = {
+      settle: (ok, value) => {
+        if (ok) {
+          message.result = value;
+        } else {
+          message.error = value;
+          taskChannel.error.publish(message);
+        }
+        taskChannel.asyncStart.runStores(message, () => {
+          try {
+            settleSink(sink, ok, value);
+          } finally {
+            taskChannel.asyncEnd.publish(message);
+          }
+        });
+      },
+    };
+    return taskChannel.start.runStores(message, () => {
+      try {
+        const carrier = isCarrier(message.carrier) ? message.carrier : undefined;
+        return message.taskId = this.#submit(f, args, tracedSink, multiple, affinity, carrier);
+      } finally {
+        taskChannel.end.publish(message);
+      }
+    });
+  }
+
+  #submit(f: unknown, args: readonly unknown[], sink: TaskSink, multiple: boolean | undefined, affinity: string | undefined,
+    carrier: TraceCarrier | undefined): number {
     let handles: number[] | undefined;
     let id: number;
     let demand: number;
@@ -313,7 +350,7 @@ export class ThreadPool extends EventEmitter {
         payload = (args as [unknown, unknown[]][]).map(([g, a]) => [this.#functions.id(g), a]);
       } else {
         fnId = this.#functions.id(f);
-        const bound = affinity === undefined ? fastListBound(args) : -1;
+        const bound = affinity === undefined && !carrier ? fastListBound(args) : -1;
         if (bound >= 0) {
           // The commonest call: primitives only, nothing to bind. Written
           // straight into the staged batch (as below, the table first).
@@ -324,7 +361,8 @@ export class ThreadPool extends EventEmitter {
         }
       }
       // Functions among the arguments stay here; the thread gets proxies.
-      const encoded = encodeArgs(payload, this.#thread.values, handles = []);
+      let encoded = encodeArgs(payload, this.#thread.values, handles = []);
+      if (carrier) encoded = markTraced(encoded, carrier);
       id = nextTaskId++;
       if (!encoded.transfers && affinity === undefined) {
         // Plain: staged, pushed with the rest of this turn's (#pushStaged

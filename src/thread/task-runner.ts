@@ -7,7 +7,7 @@
 // Tests: test/thread-death.ts, test/cancellation.ts, test/threadpool-*.ts.
 import { deserialize, serialize } from 'node:v8';
 import {
-  decodeValue, detachOrCopy, encodeResult, markMovedByPort, movedByPort, movesByPort, type ValueContext,
+  carrierOf, decodeValue, detachOrCopy, encodeResult, markMovedByPort, movedByPort, movesByPort, type ValueContext,
 } from '../codec/codec.js';
 import type { CurrentTask } from '../runtime/this-thread.js';
 import { CancelledError, encodeThrow, ValueNotCloneableError } from '../errors/errors.js';
@@ -16,12 +16,9 @@ import { native } from '../reactor/native.js';
 import type { PoolThreadOutbox } from './outbox.js';
 import type { ThreadMovedBuffers } from './moved-buffers.js';
 import { TaskStatus, type FunctionDescriptor, type TaskMessage } from '../base/wire.js';
+import { runTraced, settleTraced, taskRunChannel, traced, type TaskRunTraceMessage } from '../base/tracing.js';
 import { flushStaged } from '../pool/staging.js';
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return (typeof v === 'object' || typeof v === 'function') && v !== null
-    && typeof (v as { then?: unknown }).then === 'function';
-}
+import { isThenable } from '../base/thenable.js';
 
 /** Who the runner works for. */
 export interface TaskRunnerSetup {
@@ -223,10 +220,16 @@ export class TaskRunner {
   #run(t: TaskMessage, f: Function): void {
     this.#notStarted.delete(t);
     let result: unknown;
+    let trace: TaskRunTraceMessage | undefined;
     this.#running = t.taskId;
     try {
       const args = decodeValue(t.payload, t.transfers, this.#s.values) as unknown[];
-      result = f(...args);
+      if (traced(taskRunChannel)) {
+        trace = { taskId: t.taskId, function: this.#labels[t.fnId] ?? (f.name || 'anonymous'), args, carrier: carrierOf(t.payload) };
+        result = runTraced(trace, f, args);
+      } else {
+        result = f(...args);
+      }
     } catch (e) {
       this.#fail(t.taskId, e, t.fnId);
       return;
@@ -243,8 +246,18 @@ export class TaskRunner {
     // Started: if this thread dies now, the task must not run again elsewhere.
     native.poolTaskStarted(this.#s.poolId, this.#s.threadId, t.taskId);
     Promise.resolve(result).then(
-      (v) => { this.#inflight.delete(t.taskId); this.#succeed(t.taskId, v); this.#s.onRoom(); },
-      (e: unknown) => { this.#inflight.delete(t.taskId); this.#fail(t.taskId, e, t.fnId); this.#s.onRoom(); });
+      (v) => {
+        this.#inflight.delete(t.taskId);
+        if (trace) settleTraced(trace, true, v);
+        this.#succeed(t.taskId, v);
+        this.#s.onRoom();
+      },
+      (e: unknown) => {
+        this.#inflight.delete(t.taskId);
+        if (trace) settleTraced(trace, false, e);
+        this.#fail(t.taskId, e, t.fnId);
+        this.#s.onRoom();
+      });
   }
 
   #load(fnId: number): Promise<Function> {

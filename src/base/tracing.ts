@@ -1,0 +1,106 @@
+// Tracing, by Node's diagnostics_channel TracingChannel convention (the
+// one undici, fastify and Node's own http follow), so that OpenTelemetry or
+// any APM can follow a task across the hop without this package knowing
+// them. Two channels:
+//
+// - `reactor-threads.task`, on the caller's thread: `start` as the call is
+//   made (synchronously, in the caller's context), `end` when the call has
+//   returned, `error` if the task failed, and `asyncStart`/`asyncEnd`
+//   around the delivery of its outcome (the Promise's settlement, or
+//   onResult). A `start` subscriber may set `message.carrier` to a plain
+//   object of strings (a W3C `traceparent` and `tracestate`, say): it
+//   travels with the task.
+// - `reactor-threads.task.run`, in the pool thread: `start` just before the
+//   function runs, with the caller's `carrier`; `end` when it returned,
+//   `asyncStart`/`asyncEnd` when its Promise settled, `error` if it threw or
+//   rejected. A store bound to its `start` (`bindStore`) is the function's
+//   async context: that is how a subscriber restores the caller's trace
+//   context in the thread.
+//
+// Nothing is published, and nothing costs, while a channel has no
+// subscriber. Runs on every thread. Tests: test/tracing.ts.
+import { tracingChannel, type TracingChannel } from 'node:diagnostics_channel';
+import { isThenable } from './thenable.js';
+
+/** What a serialisable trace context is carried as: names to strings. */
+export type TraceCarrier = Record<string, string>;
+
+/** The message of the `reactor-threads.task` channel (caller's side). */
+export interface TaskTraceMessage {
+  /** The task's id (pool.stats() and currentTask() name it too); 0 if the call was refused before it was queued. */
+  taskId: number;
+  /** The function's label: its name, or `specifier#export` for a module reference. */
+  readonly function: string;
+  /** The pool's name. */
+  readonly pool: string;
+  readonly args: readonly unknown[];
+  /** Set by a `start` subscriber: sent with the task to its thread. */
+  carrier?: TraceCarrier;
+  /** The task's value, once it fulfilled. */
+  result?: unknown;
+  /** Why it failed, once it did. */
+  error?: unknown;
+}
+
+/** The message of the `reactor-threads.task.run` channel (the pool thread's side). */
+export interface TaskRunTraceMessage {
+  readonly taskId: number;
+  readonly function: string;
+  readonly args: readonly unknown[];
+  /** What the caller's `start` subscriber set, if anything. */
+  readonly carrier: TraceCarrier | undefined;
+  result?: unknown;
+  error?: unknown;
+}
+
+export const TASK_CHANNEL = 'reactor-threads.task';
+export const TASK_RUN_CHANNEL = 'reactor-threads.task.run';
+
+export const taskChannel: TracingChannel<TaskTraceMessage> = tracingChannel(TASK_CHANNEL);
+export const taskRunChannel: TracingChannel<TaskRunTraceMessage> = tracingChannel(TASK_RUN_CHANNEL);
+
+/**
+ * Whether anyone listens on `channel`. (TracingChannel.hasSubscribers
+ * came in Node 20.13; this package supports 20.11.)
+ */
+export function traced(channel: TracingChannel<object>): boolean {
+  return channel.start.hasSubscribers || channel.end.hasSubscribers || channel.asyncStart.hasSubscribers
+    || channel.asyncEnd.hasSubscribers || channel.error.hasSubscribers;
+}
+
+/** Whether a carrier is what one may be: a plain object of strings. */
+export function isCarrier(v: unknown): v is TraceCarrier {
+  if (typeof v !== 'object' || v === null || Object.getPrototypeOf(v) !== Object.prototype) return false;
+  return Object.values(v).every((x) => typeof x === 'string');
+}
+
+/** Thread: runs `f(...args)` as the run channel's synchronous part (its start store active). */
+export function runTraced(message: TaskRunTraceMessage, f: Function, args: unknown[]): unknown {
+  return taskRunChannel.start.runStores(message, () => {
+    try {
+      const result = f(...args) as unknown;
+      // (As TracingChannel.traceSync: a value is on the message at `end`; a Promise's comes at asyncStart.)
+      if (!isThenable(result)) message.result = result;
+      return result;
+    } catch (e) {
+      message.error = e;
+      taskRunChannel.error.publish(message);
+      throw e;
+    } finally {
+      taskRunChannel.end.publish(message);
+    }
+  });
+}
+
+/** Thread: a traced run's Promise settled. */
+export function settleTraced(message: TaskRunTraceMessage, ok: boolean, value: unknown): void {
+  if (ok) {
+    message.result = value;
+  } else {
+    message.error = value;
+    taskRunChannel.error.publish(message);
+  }
+  taskRunChannel.asyncStart.publish(message);
+  taskRunChannel.asyncEnd.publish(message);
+}
+
