@@ -4,7 +4,8 @@
 // End to end, with tsx and Node's type stripping: test/typescript-loaders.ts.
 import test from 'ava';
 import { deferToThreadPool, reactor, ThreadDiedError, ThreadPool } from 'reactor-threads';
-import { nodeOptionsArgs, preloadedModules, tsxRegistersInThreads } from '../dist/pool/preloads.js';
+import { tsxRegistersInThreads } from '../dist/pool/preloads.js';
+import { nodeOptionsArgs, preloadedModules } from '../dist/identity/loaders.js';
 
 test('the loaders of execArgv are found in every spelling of their flags', (t) => {
   t.deepEqual(preloadedModules([

@@ -4,12 +4,10 @@
 // submitting thread; loadFunction runs in the pool thread.
 // Tests: test/functions.ts, test/threadable-esm-cjs.ts.
 import { builtinModules, createRequire } from 'node:module';
-import { isMainThread } from 'node:worker_threads';
-import { realpathSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FunctionNotSendableError } from '../errors/errors.js';
 import { keyOf, lookup, moduleOfKey, register } from '../base/registry.js';
 import { compileSource, sourceOf } from './source.js';
+import { neverImported } from './unimportable.js';
 import { callerURL, importerFrom, importURL, resolveLater, userCallerURL } from './specifiers.js';
 import type { FunctionDescriptor } from '../base/wire.js';
 
@@ -36,24 +34,7 @@ interface ModuleFunctionRecord extends ModuleFunction {
 /** What a task may name: a function, or a module reference. */
 export type TaskFunction<F extends AnyFunction = AnyFunction> = F | ModuleFunction<F>;
 
-let entryURLs: Set<string> | undefined;
-/** The process's entry script, which a thread must never import. */
-function isEntryScript(url: string): boolean {
-  if (!isMainThread) return false;
-  if (!entryURLs) {
-    entryURLs = new Set();
-    const main = process.argv[1];
-    if (main) {
-      for (const candidate of [main, `${main}.js`, `${main}.mjs`, `${main}.cjs`]) {
-        try { entryURLs.add(pathToFileURL(realpathSync(candidate)).href); } catch { /* absent */ }
-      }
-    }
-  }
-  if (!url.startsWith('file:')) return false;
-  try { return entryURLs.has(pathToFileURL(realpathSync(fileURLToPath(url))).href); } catch { return false; }
-}
-
-/** Functions defined in the entry script, sent as source instead. */
+/** Functions defined in modules a thread never imports (entry script, test files), sent as source instead. */
 const entrySources = new WeakMap<Function, FunctionDescriptor>();
 
 /**
@@ -77,11 +58,11 @@ export function threadable<F extends Function>(nameOrF: string | F, maybeF?: F):
     throw new FunctionNotSendableError(
       `threadable(${name || 'anonymous'}) must be called at the top level of a module file`);
   }
-  if (isEntryScript(url)) {
-    // A thread never imports the entry script (it would start the program
-    // again): the function travels as source, so it must be self-contained.
+  const unimportable = neverImported(url);
+  if (unimportable) {
+    // The function travels as source, so it must be self-contained.
     entrySources.set(f, sourceDescriptor(f, name || 'anonymous', url,
-      'it is defined in the entry script, which a thread never imports: move it into a module of its own'));
+      `it is defined in ${unimportable}: move it into a module of its own`));
     return f;
   }
   register(url, name || undefined, f);

@@ -9,6 +9,7 @@ import { builtinModules } from 'node:module';
 import { dirname, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FunctionNotSendableError } from '../errors/errors.js';
+import { loadsTypeScript, typeScriptAdvice } from './typescript.js';
 
 /** A stack frame's file as a URL, if it is a file at all. */
 function fileURLOf(file: string | null | undefined): string | undefined {
@@ -82,7 +83,14 @@ export async function importURL(url: string, options?: ImportCallOptions): Promi
     const { resolve } = await import('import-meta-resolve');
     url = resolve(specifier, parent);
   }
-  return await import(url, options) as Record<string, unknown>;
+  await loadsTypeScript(url);
+  try {
+    return await import(url, options) as Record<string, unknown>;
+  } catch (e) {
+    const advice = typeScriptAdvice(e);
+    if (advice && e instanceof Error) e.message = advice;
+    throw e;
+  }
 }
 
 /**

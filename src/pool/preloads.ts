@@ -16,42 +16,8 @@ import { existsSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { resolveLater } from '../identity/specifiers.js';
+import { loaderModules, preloadedModules } from '../identity/loaders.js';
 import type { ThreadPreload } from '../base/pool-thread-data.js';
-
-/** Flags whose value names a module that registers hooks or runs first. */
-const loaderFlags = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
-
-/** The modules that this process's options preload, in order. */
-export function preloadedModules(execArgv: readonly string[]): string[] {
-  const found: string[] = [];
-  for (let i = 0; i < execArgv.length; i++) {
-    const arg = execArgv[i]!;
-    const eq = arg.indexOf('=');
-    if (eq > 0 && loaderFlags.has(arg.slice(0, eq))) found.push(arg.slice(eq + 1));
-    else if (loaderFlags.has(arg) && i + 1 < execArgv.length) found.push(execArgv[++i]!);
-  }
-  return found;
-}
-
-/**
- * NODE_OPTIONS as arguments, split as Node splits it: spaces outside
- * double quotes separate, quotes group anywhere in an argument, and a
- * backslash inside quotes escapes the next character.
- */
-export function nodeOptionsArgs(value: string | undefined): string[] {
-  const args: string[] = [];
-  let arg: string | undefined;
-  let quoted = false;
-  for (let i = 0; i < (value?.length ?? 0); i++) {
-    const c = value![i]!;
-    if (quoted && c === '\\' && i + 1 < value!.length) arg = (arg ?? '') + value![++i];
-    else if (c === '"') { quoted = !quoted; arg ??= ''; }
-    else if (c === ' ' && !quoted) { if (arg !== undefined) args.push(arg); arg = undefined; }
-    else arg = (arg ?? '') + c;
-  }
-  if (arg !== undefined) args.push(arg);
-  return args;
-}
 
 /** The directory of the tsx package a preload names, if it names one. */
 function tsxRoot(specifier: string): string | undefined {
@@ -85,9 +51,7 @@ export function tsxRegistersInThreads(version = process.versions.node): boolean 
  * `execArgv` (this process's when undefined, NODE_OPTIONS included).
  */
 export function loaderPreloads(execArgv: readonly string[] | undefined): ThreadPreload[] {
-  const modules = execArgv
-    ? preloadedModules(execArgv)
-    : [...preloadedModules(process.execArgv), ...preloadedModules(nodeOptionsArgs(process.env.NODE_OPTIONS))];
+  const modules = execArgv ? preloadedModules(execArgv) : loaderModules();
   if (tsxRegistersInThreads()) return [];
   for (const m of modules) {
     const root = tsxRoot(m);

@@ -1,0 +1,50 @@
+// TypeScript task modules in a thread that nothing else lets load them:
+// the process runs TypeScript by its own means (vitest and jest transform
+// it in process, with no Node loader a thread could inherit), or a task
+// names a `.ts` module in a plain JavaScript program, on a Node that does
+// not strip types (before 22.18). Before such a thread first imports a
+// `.ts`, `.mts` or `.cts` module, it registers tsx (`tsx/esm/api` and
+// `tsx/cjs/api`), found from that module's project, if it is installed
+// there. Before, not after a failure: Node keeps a module that failed to
+// load as failed. Not when a TypeScript loader is among the thread's
+// preloads (tsx, ts-node, ...), which loads them already. Thread side.
+// Tests: test/test-runners.ts.
+import { fileURLToPath } from 'node:url';
+import { loaderModules } from './loaders.js';
+
+const typeScriptFile = /\.[cm]?tsx?$/;
+/** Preloads that load TypeScript themselves. */
+const typeScriptLoader = /(^|[\\/@])(tsx|ts-node|swc-node|esbuild-register|esbuild-kit|jiti)([\\/]|$)|@babel[\\/]register/;
+
+let registering: Promise<void> | undefined;
+
+function needsLoader(): boolean {
+  if ((process.features as { typescript?: unknown }).typescript) return false;
+  return !loaderModules().some((m) => typeScriptLoader.test(m));
+}
+
+/** Before importing `url`: a TypeScript loader is registered in this thread if it needs one and tsx is at hand. */
+export async function loadsTypeScript(url: string): Promise<void> {
+  if (!url.startsWith('file:') || !typeScriptFile.test(new URL(url).pathname)) return;
+  if (!needsLoader()) return;
+  registering ??= (async () => {
+    const { resolve } = await import('import-meta-resolve');
+    let apis: string[];
+    try {
+      apis = [resolve('tsx/esm/api', url), resolve('tsx/cjs/api', url)];
+    } catch {
+      return;  // (No tsx there: the import fails, with advice.)
+    }
+    for (const api of apis) ((await import(api) as { register(): unknown }).register)();
+  })();
+  await registering;
+}
+
+/** Advice for an import that failed because this thread cannot load TypeScript. */
+export function typeScriptAdvice(error: unknown): string | undefined {
+  if ((error as { code?: unknown } | null)?.code !== 'ERR_UNKNOWN_FILE_EXTENSION') return undefined;
+  const m = /for (\S+\.[cm]?tsx?)$/.exec((error as Error).message ?? '');
+  if (!m) return undefined;
+  return `a thread cannot load the TypeScript module ${m[1]!.startsWith('file:') ? fileURLToPath(m[1]!) : m[1]}: `
+    + 'install tsx in its project (npm install --save-dev tsx), run the program under tsx, or use Node 22.18 or later, which strips types itself';
+}
