@@ -66,6 +66,12 @@ test('a bound function is refused up front', async (t) => {
   await t.throwsAsync(deferToThread(bound, 1), { instanceOf: FunctionNotSendableError, message: /bound/ });
 });
 
+test('a bound anonymous function is refused with a label, not its empty name', async (t) => {
+  const bound = ((x: number): number => x).bind(null);
+  const err = await t.throwsAsync(deferToThread(bound, 1), { instanceOf: FunctionNotSendableError });
+  t.regex(err!.message, /^bound anonymous function /);
+});
+
 test('a native function that is no module export is refused', async (t) => {
   await t.throwsAsync(deferToThread(Math.max, 1, 2), { instanceOf: FunctionNotSendableError, message: /native/ });
 });

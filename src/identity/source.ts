@@ -31,7 +31,7 @@ const nativeCode = /\{\s*\[native code\]\s*\}\s*$/;
 
 /** Caller: the source to compile in a thread, or a FunctionNotSendableError. */
 export function sourceOf(f: Function, fix: string): string {
-  const label = f.name || 'anonymous function';
+  const label = labelOf(f);
   const text = Function.prototype.toString.call(f);
   if (nativeCode.test(text)) {
     throw new FunctionNotSendableError(f.name.startsWith('bound ')
@@ -49,6 +49,14 @@ export function sourceOf(f: Function, fix: string): string {
       `${label} uses ${names} from outside its own body, which a thread cannot see; ${fix}`);
   }
   return source;
+}
+
+/** How errors name `f`: its name, or what it is when it has none. */
+function labelOf(f: Function): string {
+  // bind() names a function 'bound ' + its target's name: 'bound ' alone
+  // for an anonymous target (an inline arrow).
+  const name = f.name.replace(/^(?:bound )+/, '');
+  return `${f.name.slice(0, f.name.length - name.length)}${name || 'anonymous function'}`;
 }
 
 /** Parses a function's source text: an expression, or a method shorthand. */
