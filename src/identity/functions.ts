@@ -213,6 +213,19 @@ async function importURL(url: string): Promise<Record<string, unknown>> {
   return await import(url) as Record<string, unknown>;
 }
 
+/**
+ * Why an import failed, for the message: a caller who logs only the
+ * message should not have to dig the reason out of `cause`.
+ */
+function whyNotImported(e: unknown): string {
+  const { code, url } = (typeof e === 'object' && e !== null ? e : {}) as { code?: unknown; url?: unknown };
+  // Node's own message names the importer, which is this file: misleading.
+  if (code === 'ERR_MODULE_NOT_FOUND' && typeof url === 'string' && url.startsWith('file:')) {
+    return `module not found: ${fileURLToPath(url)}`;
+  }
+  return e instanceof Error ? `${e.name}: ${e.message.split('\n')[0]}` : String(e);
+}
+
 /** Thread: the function a descriptor names (importing its module if needed). */
 export async function loadFunction(d: FunctionDescriptor): Promise<Function> {
   switch (d.kind) {
@@ -222,7 +235,7 @@ export async function loadFunction(d: FunctionDescriptor): Promise<Function> {
       try {
         await importURL(d.url);
       } catch (e) {
-        throw new FunctionNotSendableError(`cannot import ${d.url} in the thread to find ${d.label}`, e);
+        throw new FunctionNotSendableError(`cannot import ${d.url} in the thread to find ${d.label}: ${whyNotImported(e)}`, e);
       }
       const f = lookup(d.key);
       if (!f) {
@@ -236,7 +249,7 @@ export async function loadFunction(d: FunctionDescriptor): Promise<Function> {
       try {
         mod = await importURL(d.url);
       } catch (e) {
-        throw new FunctionNotSendableError(`cannot import ${d.label} in the thread`, e);
+        throw new FunctionNotSendableError(`cannot import ${d.label} in the thread: ${whyNotImported(e)}`, e);
       }
       let f = mod[d.exportName];
       if (f === undefined && typeof mod.default === 'object' && mod.default !== null) {
