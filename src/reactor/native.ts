@@ -156,6 +156,9 @@ function addonCandidates(): string[] {
       if (f.endsWith('.node') && !f.includes('.abi')) out.push(join(dir, f));
     }
   }
+  // No prebuild for this platform: still listed (as absent) in the error,
+  // since it is where a user looks first.
+  if (out.length === 0) out.push(join(dir, '*.node'));
   out.push(join(root, 'build', 'Release', 'reactor_threads.node'));
   out.push(join(root, 'build', 'Debug', 'reactor_threads.node'));
   return out;
