@@ -25,6 +25,13 @@ async function importWithoutAddon(t: ExecutionContext): Promise<{ pkg: string; c
   return { pkg, code: r.code, stderr: r.stderr, ...out };
 }
 
+test('a failed import of the ES module entry can be caught, and the process exits 0', async (t) => {
+  const r = await importWithoutAddon(t);
+  t.regex(r.caught ?? '', /no native addon/);
+  t.is(r.stderr, '');
+  t.is(r.code, 0);
+});
+
 test('the error of a failed import lists every place the loader looked, prebuilds included', async (t) => {
   const { pkg, caught } = await importWithoutAddon(t);
   const looked = (caught ?? '').split('\n').filter((line) => line.startsWith('  ')).map((line) => line.trim());
