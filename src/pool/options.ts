@@ -1,6 +1,6 @@
 // ThreadPool's options: their defaults and their validation at the public
 // edge (a TypeError or RangeError that names the option). Owner thread.
-// Tests: test/threadpool-options.ts.
+// Tests: test/threadpool-options.ts, test/threadpool-sizing.ts.
 import { availableParallelism } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
 import type { AnyFunction, TaskFunction } from '../identity/functions.js';
@@ -90,6 +90,26 @@ export interface ResolvedOptions {
   execArgv: string[] | undefined;
 }
 
+/** Every option: one not here (a typo, another pool's) is refused, not ignored. */
+const optionNames: Record<keyof ThreadPoolOptions, true> = {
+  minThreads: true, maxThreads: true, name: true, idleTimeout: true, concurrentTasksPerThread: true,
+  starvationTimeout: true, cancelGrace: true, maxQueue: true, onThreadStart: true, onThreadExit: true,
+  maxTasksPerThread: true, maxHeapPerThread: true, resourceLimits: true, env: true, execArgv: true,
+};
+
+function refuseUnknown(o: object): void {
+  const unknown = Object.keys(o).filter((k) => !Object.hasOwn(optionNames, k));
+  if (unknown.length === 0) return;
+  // piscina's and tinypool's pools run one worker file; users of those
+  // reach for it first.
+  const advice = unknown.includes('filename')
+    ? 'reactor-threads needs no worker file: pass the functions themselves (threadable() functions, '
+      + 'fromModule() references) to the pool\'s methods, as in pool.callInThread(f, ...args)'
+    : `the options are ${Object.keys(optionNames).join(', ')}`;
+  throw new TypeError(`ThreadPool: unknown option${unknown.length > 1 ? 's' : ''} `
+    + `${unknown.map((k) => `'${k}'`).join(', ')}; ${advice}`);
+}
+
 function count(name: string, v: unknown, min: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v)) {
     throw new TypeError(`${name} must be an integer, got ${typeof v === 'number' ? v : typeof v}`);
@@ -100,6 +120,7 @@ function count(name: string, v: unknown, min: number): number {
 
 export function resolveOptions(o: ThreadPoolOptions = {}): ResolvedOptions {
   if (typeof o !== 'object' || o === null) throw new TypeError('ThreadPool options must be an object');
+  refuseUnknown(o);
   const min = o.minThreads === undefined ? 0 : count('minThreads', o.minThreads, 0);
   const max = o.maxThreads === undefined ? Math.max(availableParallelism(), min, 1) : count('maxThreads', o.maxThreads, 1);
   if (min > max) throw new RangeError(`minThreads (${min}) must not exceed maxThreads (${max})`);
