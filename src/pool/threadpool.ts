@@ -68,8 +68,11 @@ export interface PoolStats extends NativePoolCounts {
   movedHeld: number;
 }
 
-/** The pool's `(ok, result)` callback; runs on the pool's owner thread. */
-export type OnResult<R> = (success: boolean, result: R | unknown) => void;
+/**
+ * The pool's `(ok, result)` callback; runs on the pool's owner thread.
+ * `result` is f's result `R` once `ok` is true, else what f threw.
+ */
+export type OnResult<R> = (...outcome: [success: true, result: R] | [success: false, error: unknown]) => void;
 
 /**
  * A pool of threads, each a `worker_threads` Worker with its own event
@@ -283,7 +286,13 @@ export class ThreadPool extends EventEmitter {
    * 'error' listeners, else stderr.
    */
   callInThreadWithCallback<F extends AnyFunction>(
-    onResult: OnResult<Awaited<ReturnType<F>>>, f: TaskFunction<F>, ...args: Parameters<F>): void {
+    onResult: OnResult<Awaited<ReturnType<F>>>, f: TaskFunction<F>, ...args: Parameters<F>): void;
+  // For an onResult that takes `success` alone: TypeScript matches no
+  // shorter parameter list against OnResult's union of tuples.
+  callInThreadWithCallback<F extends AnyFunction>(
+    onResult: (success: boolean) => void, f: TaskFunction<F>, ...args: Parameters<F>): void;
+  callInThreadWithCallback<F extends AnyFunction>(
+    onResult: (success: boolean, result: unknown) => void, f: TaskFunction<F>, ...args: Parameters<F>): void {
     if (typeof onResult !== 'function') throw new TypeError('onResult must be a function');
     const bound = AsyncResource.bind(onResult);
     this[kSubmit](f, args, {

@@ -27,6 +27,21 @@ export const withSignal: Promise<number> = deferToThread.with({ signal: AbortSig
 // @ts-expect-error options are checked
 deferToThread.with({ signal: 5 });
 pool.callInThreadWithCallback((ok, result) => { void ok; void result; }, add, 1, 2);
+// onResult's result is f's, once `ok` says it succeeded.
+pool.callInThreadWithCallback((ok, result) => {
+  if (ok) {
+    const total: number = result;
+    // @ts-expect-error add's result is a number
+    const text: string = result;
+    void total; void text;
+  } else {
+    // @ts-expect-error a failure carries an error, not add's result
+    const total: number = result;
+    void total;
+  }
+}, add, 1, 2);
+pool.callInThreadWithCallback((ok) => { void ok; }, add, 1, 2);
+pool.callInThreadWithCallback((ok, greeting) => { if (ok) { const text: string = greeting; void text; } }, greet, 'x');
 // @ts-expect-error callInThread checks arguments too
 pool.callInThread(add, 'a', 'b');
 export const many: Promise<void> = callMultipleInThread([[add, [1, 2]], [greet, ['x']]]);
