@@ -11,29 +11,13 @@ import { FunctionNotSendableError } from '../errors/errors.js';
 import { keyOf, lookup, moduleOfKey, register } from '../base/registry.js';
 import { compileSource, sourceOf } from './source.js';
 import type { FunctionDescriptor } from '../base/wire.js';
-
-/** Any function a thread can run. */
-export type AnyFunction = (...args: never) => unknown;
+import type { AnyFunction, ModuleFunction, TaskFunction } from '../base/public/functions.js';
 
 const kModuleFunction = Symbol('reactor-threads.moduleFunction');
-
-/**
- * A reference to an export of a module, made by fromModule(). Usable
- * wherever a task function is; `F` types its arguments and result.
- */
-export interface ModuleFunction<F extends AnyFunction = (...args: unknown[]) => unknown> {
-  readonly specifier: string;
-  readonly exportName: string;
-  /** Type-only: the function this reference stands for. */
-  readonly __function?: F;
-}
 
 interface ModuleFunctionRecord extends ModuleFunction {
   readonly [kModuleFunction]: { specifier: string; parentURL: string | undefined };
 }
-
-/** What a task may name: a function, or a module reference. */
-export type TaskFunction<F extends AnyFunction = AnyFunction> = F | ModuleFunction<F>;
 
 /** The file of the code that called `callee`, as a URL. */
 function callerURL(callee: Function): string | undefined {
@@ -75,16 +59,7 @@ function isEntryScript(url: string): boolean {
 /** Functions defined in the entry script, sent as source instead. */
 const entrySources = new WeakMap<Function, string>();
 
-/**
- * Marks a module-level function (or a class that errors may be mapped to)
- * so that a thread can find it: the thread imports its module and looks it
- * up by name. Returns `f` unchanged. Call it at the top level of a module;
- * the module's top-level code then also runs in each thread that uses `f`.
- * An anonymous function is named by its order among the module's
- * anonymous registrations. Throws a FunctionNotSendableError at once when
- * `f` cannot be registered (not called from a module file, or defined in
- * the program's entry script while using outer variables).
- */
+// Documented in index.ts, which exports it with its public type.
 export function threadable<F extends Function>(f: F): F;
 export function threadable<F extends Function>(name: string, f: F): F;
 export function threadable<F extends Function>(nameOrF: string | F, maybeF?: F): F {
@@ -107,11 +82,7 @@ export function threadable<F extends Function>(nameOrF: string | F, maybeF?: F):
   return f;
 }
 
-/**
- * A reference to `exportName` of the module `specifier`, resolved as an
- * import written in the calling module would resolve it (relative to the
- * caller's file). The module is imported in the thread on first use.
- */
+// Documented in index.ts, which exports it with its public type.
 export function fromModule<F extends AnyFunction = (...args: unknown[]) => unknown>(
   specifier: string, exportName: string): ModuleFunction<F> {
   if (typeof specifier !== 'string' || specifier === '') throw new TypeError('fromModule(): specifier must be a non-empty string');

@@ -1,76 +1,10 @@
 // ThreadPool's options: their defaults and their validation at the public
-// edge (a TypeError or RangeError that names the option). Owner thread.
+// edge (a TypeError or RangeError that names the option); their type,
+// ThreadPoolOptions, is public (src/base/public/pool.ts). Owner thread.
 // Tests: test/threadpool-options.ts, test/threadpool-sizing.ts.
 import { availableParallelism } from 'node:os';
-import type { ResourceLimits } from 'node:worker_threads';
-import type { AnyFunction, TaskFunction } from '../identity/functions.js';
-
-/** What a lifecycle hook is given. */
-export interface ThreadInfo {
-  /** The thread's id within its pool. */
-  threadId: number;
-  /** The pool's name. */
-  pool: string;
-}
-
-export interface ThreadPoolOptions {
-  /** Threads kept even when idle. Default 0. */
-  minThreads?: number;
-  /** Threads at most. Default: the machine's available parallelism. */
-  maxThreads?: number;
-  /** Names the pool and its threads (`<name>#<n>` in debuggers). Default 'ThreadPool'. */
-  name?: string;
-  /** Milliseconds an idle thread above `minThreads` lives on. Default 10,000. */
-  idleTimeout?: number;
-  /**
-   * Async tasks one thread runs at once (a task is in flight until its
-   * Promise settles). Synchronous tasks run one after another whatever
-   * this is. Default 8.
-   */
-  concurrentTasksPerThread?: number;
-  /**
-   * Milliseconds the pool waits, once every one of its threads (at max)
-   * is parked in a blocking call on its owner while tasks are queued,
-   * before it reports a PoolStarvedError and ends those calls with it: no
-   * queued task could start otherwise. Default 1,000; Infinity: never.
-   */
-  starvationTimeout?: number;
-  /**
-   * Milliseconds a running task may ignore its cancellation (its signal
-   * aborted, or its run timeout passed) before its thread is terminated
-   * and replaced. Default 1,000; Infinity: never terminate.
-   */
-  cancelGrace?: number;
-  /**
-   * Tasks the queue holds at most; a call beyond it rejects at once with a
-   * QueueFullError (wait for room with pool.whenRoom() or the 'drain'
-   * event). Default: unbounded.
-   */
-  maxQueue?: number;
-  /**
-   * Runs in each thread when it starts, before it takes any task (an async
-   * hook is awaited): open the thread's own resources, a database
-   * connection say. A threadable or fromModule() function, given a
-   * ThreadInfo. If it throws, the thread exits (as a thread that died
-   * while starting) and the error is printed to stderr.
-   */
-  onThreadStart?: TaskFunction<(info: ThreadInfo) => unknown>;
-  /**
-   * Runs in each thread before it exits (stop(), shrinking, recycling),
-   * after its last task; awaited. Close what onThreadStart opened.
-   */
-  onThreadExit?: TaskFunction<(info: ThreadInfo) => unknown>;
-  /** A thread is replaced after running this many tasks. Default: never. */
-  maxTasksPerThread?: number;
-  /** A thread is replaced once its heap (heapUsed) passes this many bytes; checked every 64 tasks. Default: never. */
-  maxHeapPerThread?: number;
-  /** Passed to each thread's Worker. */
-  resourceLimits?: ResourceLimits;
-  /** The threads' `process.env`. Default: a copy of this thread's. */
-  env?: Record<string, string | undefined>;
-  /** Node options of the threads. Default: this process's `execArgv` (so loaders such as tsx apply). */
-  execArgv?: string[];
-}
+import type { AnyFunction, TaskFunction } from '../base/public/functions.js';
+import type { ResourceLimits, ThreadPoolOptions } from '../base/public/pool.js';
 
 export interface ResolvedOptions {
   min: number;
