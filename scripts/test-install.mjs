@@ -3,12 +3,15 @@
 // python, once normally and once with --ignore-scripts. In each, an ES
 // module and a CommonJS program call deferToThread and
 // blockingCallFromThread, and TypeScript consumers type-check against the
-// shipped declarations under moduleResolution node16, nodenext and bundler.
+// shipped declarations under moduleResolution node16, nodenext and bundler,
+// first with no @types/node and no DOM library, then with @types/node.
+// The ES module entry's names are the CommonJS entry's (no __esModule),
+// and a copy of the package with no addon fails to import catchably.
 // Also checks the tarball's file list, and that each packed prebuild is
 // the binary its manifest.json describes, built from the packed native
 // sources (scripts/prebuild-manifest.mjs). Run: npm run test:install.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync, existsSync, rmSync, readdirSync, readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync, existsSync, rmSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,14 +77,52 @@ exports.total = threadable(function total(items) {
   return items.reduce((sum, n) => sum + blockingCallFromThread(reactor, priceOf, n), 0);
 });
 `;
-const consumer = `import { deferToThread, ThreadPool, type ThreadPoolOptions } from 'reactor-threads';
+const consumer = `import { currentTask, deferToThread, ThreadPool, type ThreadPoolOptions } from 'reactor-threads';
 const add = (a: number, b: number): number => a + b;
 export const sum: Promise<number> = deferToThread(add, 1, 2);
 // @ts-expect-error wrong argument type
 deferToThread(add, 1, 'x');
 export const options: ThreadPoolOptions = { maxThreads: 2 };
-export const pool = new ThreadPool(options);
+export const pool: ThreadPool = new ThreadPool(options);
+pool.on('error', (error) => { void error; });
+pool.callInThreadWithCallback((ok, result) => { if (ok) { const n: number = result; void n; } }, add, 1, 2);
+export const aborted = (): boolean => currentTask().signal.aborted;
 `;
+const entries = `const esm = Object.keys(await import('reactor-threads')).sort();
+const cjs = Object.keys((await import('node:module')).createRequire(import.meta.url)('reactor-threads')).sort();
+console.log(JSON.stringify({ esm, cjs }));
+`;
+const importWithoutAddon = `try {
+  await import('reactor-threads');
+  console.log('imported');
+} catch (e) {
+  console.log(e.message);
+}
+`;
+
+/**
+ * Type-checks the consumer against the installed package, per module
+ * resolution; `types` and `lib` as tsconfig's (lib undefined: the
+ * target's default, which has the DOM library).
+ */
+function typeCheck(app, types, lib) {
+  const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
+  const what = `${types.length ? `with @types/${types.join(', @types/')}` : 'without @types/node'}, ${lib ? 'without' : 'with'} the DOM library`;
+  for (const [resolution, module, ext] of [['node16', 'node16', 'mts'], ['node16', 'node16', 'cts'], ['nodenext', 'nodenext', 'mts'],
+    ['nodenext', 'nodenext', 'cts'], ['bundler', 'esnext', 'ts']]) {
+    const dir = join(app, `types-${types.join('-') || 'none'}-${lib ? 'nodom' : 'dom'}-${resolution}-${ext}`);
+    mkdirSync(dir);
+    symlinkSync(join(app, 'node_modules'), join(dir, 'node_modules'));
+    writeFileSync(join(dir, `consumer.${ext}`), consumer);
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { module, moduleResolution: resolution, target: 'es2022', lib, strict: true, noEmit: true, skipLibCheck: false, types },
+      files: [`consumer.${ext}`],
+    }));
+    let out = '';
+    try { execFileSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8' }); } catch (e) { out = String(e.stdout ?? e); }
+    check(out === '', `a TypeScript consumer (.${ext}, moduleResolution ${resolution}) type-checks ${what}${out ? `:\n${out.slice(0, 1500)}` : ''}`);
+  }
+}
 
 for (const mode of ['normal', 'ignore-scripts']) {
   const app = join(work, `app-${mode}`);
@@ -122,24 +163,32 @@ for (const mode of ['normal', 'ignore-scripts']) {
     check(out === '5 60', `(${mode}) ${program} runs deferToThread and blockingCallFromThread (got '${out.slice(0, 200)}')`);
   }
   if (mode !== 'normal') continue;
-  // Type-checking consumers, against the shipped declarations (a Node
-  // library's consumer has @types/node, as for any Node API).
+  writeFileSync(join(app, 'entries.mjs'), entries);
+  let names = { esm: [], cjs: [] };
+  try { names = JSON.parse(execFileSync(process.execPath, ['entries.mjs'], { cwd: app, env, encoding: 'utf8', timeout: 30_000 })); } catch {}
+  check(names.esm.length > 0 && !names.esm.includes('__esModule') && JSON.stringify(names.esm) === JSON.stringify(names.cjs),
+    `the ES module entry exports the CommonJS entry's names, and no __esModule (ESM: ${names.esm.length} names${
+      names.esm.includes('__esModule') ? ', __esModule among them' : ''})`);
+  // The package where no addon loads: neither its prebuild nor a build.
+  const bare = join(work, 'app-without-addon');
+  mkdirSync(join(bare, 'node_modules'), { recursive: true });
+  cpSync(join(app, 'node_modules', 'reactor-threads'), join(bare, 'node_modules', 'reactor-threads'), { recursive: true });
+  rmSync(join(bare, 'node_modules', 'reactor-threads', 'prebuilds'), { recursive: true });
+  writeFileSync(join(bare, 'main.mjs'), importWithoutAddon);
+  const failed = spawnSync(process.execPath, ['main.mjs'], { cwd: bare, env, encoding: 'utf8', timeout: 30_000 });
+  const caught = failed.status === 0 && failed.stderr === '' && /no native addon/.test(failed.stdout);
+  check(caught, `a failed import of the package (no addon) is caught and the process exits 0${caught ? ''
+    : ` (exit ${failed.status}: ${(failed.stdout + failed.stderr).slice(0, 1500)})`}`);
+  check(failed.stdout.includes(join(bare, 'node_modules', 'reactor-threads', 'prebuilds', `${process.platform}-${process.arch}`)),
+    'its error lists prebuilds/ among the places it looked');
+  // Type-checking consumers against the shipped declarations: a consumer
+  // needs neither @types/node nor the DOM library, and one with
+  // @types/node (as most Node programs have) sees no conflict.
+  typeCheck(app, [], ['es2022']);
+  typeCheck(app, [], undefined);
   execFileSync('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '@types/node@20'], { cwd: app, env, stdio: 'pipe' });
-  const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
-  for (const [resolution, module, ext] of [['node16', 'node16', 'mts'], ['node16', 'node16', 'cts'], ['nodenext', 'nodenext', 'mts'],
-    ['nodenext', 'nodenext', 'cts'], ['bundler', 'esnext', 'ts']]) {
-    const dir = join(app, `types-${resolution}-${ext}`);
-    mkdirSync(dir);
-    symlinkSync(join(app, 'node_modules'), join(dir, 'node_modules'));
-    writeFileSync(join(dir, `consumer.${ext}`), consumer);
-    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: { module, moduleResolution: resolution, target: 'es2022', strict: true, noEmit: true, skipLibCheck: false, types: ['node'] },
-      files: [`consumer.${ext}`],
-    }));
-    let out = '';
-    try { execFileSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8' }); } catch (e) { out = String(e.stdout ?? e); }
-    check(out === '', `a TypeScript consumer (.${ext}, moduleResolution ${resolution}) type-checks${out ? `:\n${out.slice(0, 1500)}` : ''}`);
-  }
+  typeCheck(app, ['node'], ['es2022']);
+  typeCheck(app, ['node'], undefined);
 }
 
 rmSync(work, { recursive: true, force: true });

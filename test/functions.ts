@@ -2,6 +2,7 @@
 // directly, and the plain-function fallback with its free-variable check.
 import test from 'ava';
 import * as zlib from 'node:zlib';
+import { join } from 'node:path';
 import { pbkdf2Sync } from 'node:crypto';
 import { deferToThread, deferToThreadPool, fromModule, FunctionNotSendableError, reactor, threadable, ThreadPool } from 'reactor-threads';
 import { anonymous, firstTwin, secondTwin } from './_fixtures/tasks.cjs';
@@ -31,11 +32,18 @@ test('fromModule runs an export of a built-in module', async (t) => {
   t.is(zlib.inflateSync(out).toString(), 'hello hello hello');
 });
 
-test('fromModule rejects at the call when the module cannot be found', async (t) => {
+test('fromModule rejects at the call when the module cannot be found, naming the path in the message', async (t) => {
   const missing = fromModule('./_fixtures/does-not-exist.mjs', 'f');
   const err = await t.throwsAsync(deferToThread(missing), { instanceOf: FunctionNotSendableError });
-  t.regex(err!.message, /does-not-exist/);
-  t.truthy(err!.cause);
+  t.true(err!.message.includes(`module not found: ${join(__dirname, '_fixtures', 'does-not-exist.mjs')}`), err!.message);
+  t.is((err!.cause as { code?: string }).code, 'ERR_MODULE_NOT_FOUND');
+});
+
+test('fromModule rejects when its module fails to load, with the module\'s error in the message', async (t) => {
+  const broken = fromModule('./_fixtures/throws-on-import.mjs', 'f');
+  const err = await t.throwsAsync(deferToThread(broken), { instanceOf: FunctionNotSendableError });
+  t.regex(err!.message, /throws-on-import\.mjs#f in the thread: RangeError: thrown at import$/);
+  t.true(err!.cause instanceof RangeError);
 });
 
 test('fromModule rejects an export that is not a function', async (t) => {
@@ -64,6 +72,12 @@ test('a plain function that uses this from outside is refused', async (t) => {
 test('a bound function is refused up front', async (t) => {
   const bound = function f(this: unknown, x: number): number { return x; }.bind(null);
   await t.throwsAsync(deferToThread(bound, 1), { instanceOf: FunctionNotSendableError, message: /bound/ });
+});
+
+test('a bound anonymous function is refused with a label, not its empty name', async (t) => {
+  const bound = ((x: number): number => x).bind(null);
+  const err = await t.throwsAsync(deferToThread(bound, 1), { instanceOf: FunctionNotSendableError });
+  t.regex(err!.message, /^bound anonymous function /);
 });
 
 test('a native function that is no module export is refused', async (t) => {

@@ -5,9 +5,11 @@
 // callback that would see a second settle.
 import test from 'ava';
 import {
-  CancelledError, PoolStoppedError, TaskTimeoutError, ThreadDiedError, ThreadPool, type OnResult, type ThreadPoolOptions,
+  CancelledError, PoolStoppedError, TaskTimeoutError, ThreadDiedError, type OnResult, type ThreadPoolOptions,
 } from 'reactor-threads';
-import { kCancel, kFlush, kSubmit, kTimeouts, type TaskSink } from '../dist/pool/threadpool.js';
+// The class itself, with its internal members and collaborators (the
+// package exports it under its public type, which has neither).
+import { kCancel, kFlush, kSubmit, kTimeouts, ThreadPool, type TaskSink } from '../dist/pool/threadpool.js';
 import { add } from './_fixtures/tasks.cjs';
 import { FakeClock, FakeThreads } from './_helpers/fake-threads.js';
 import { describeOutcome, within } from './_helpers/settlements.js';

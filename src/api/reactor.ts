@@ -4,42 +4,12 @@
 // blockingCallFromThread) is the reactor this thread serves. Runs on every
 // thread. Tests: test/reactor.ts.
 import { availableParallelism } from 'node:os';
-import { describe, isModuleFunction, loadFunction, type AnyFunction, type TaskFunction } from '../identity/functions.js';
+import { describe, isModuleFunction, loadFunction } from '../identity/functions.js';
+import type { AnyFunction, TaskFunction } from '../base/public/functions.js';
+import type { Reactor } from '../base/public/calls.js';
 import { callReported, reportToStderr } from '../errors/report.js';
 import { thisThread } from '../runtime/this-thread.js';
 import { ThreadPool } from '../pool/threadpool.js';
-
-export interface Reactor {
-  /** This thread's own pool, created and started on first use (min 0, max = available parallelism). */
-  getThreadPool(): ThreadPool;
-  /** Sets the max size of this thread's pool (Twisted: suggestThreadPoolSize). */
-  suggestThreadPoolSize(size: number): void;
-  /** Runs `f(...args)` on this thread's pool, fire-and-forget (errors to the pool's 'error' listeners, else stderr). */
-  callInThread<F extends AnyFunction>(f: TaskFunction<F>, ...args: Parameters<F>): void;
-  /**
-   * Runs `f(...args)` on the reactor's loop without waiting. `f` is a
-   * function, a reactor callable's proxy or a fromModule() reference. On
-   * the reactor's own thread it is scheduled for the loop's next turn
-   * (setImmediate), in the current async context, its arguments passed
-   * as they are; calls made there run in the order they were made. From another thread it
-   * goes to the reactor this thread serves; calls from one thread run in
-   * the order they were made, and before that thread's later task
-   * results. An error thrown by
-   * `f` (or a rejection of the Promise it returns) is written to the
-   * reactor's stderr, on either path.
-   */
-  callFromThread<F extends AnyFunction>(f: TaskFunction<F>, ...args: Parameters<F>): void;
-  /** True only on a thread that serves itself (the main thread). */
-  isInIOThread(): boolean;
-  /**
-   * Keeps `f` callable from threads until releaseCallable(f): passed to
-   * any number of tasks it arrives as the same handle. Without it, a
-   * function passed to a task is callable until that task settles.
-   */
-  keepCallable<F extends Function>(f: F): F;
-  /** Ends keepCallable(f); returns false if `f` was not kept. */
-  releaseCallable(f: Function): boolean;
-}
 
 const OWN_CALL = 'a function called with callFromThread';
 /** Set while an own-thread call waits for its module to load: later calls queue behind it. */
@@ -63,18 +33,21 @@ function callOnOwnThread(f: TaskFunction, args: readonly unknown[]): void {
 let pool: ThreadPool | undefined;
 let suggestedMax: number | undefined;
 
+/** reactor.getThreadPool(), as the class: what the package's own calls submit to. */
+export function ownPool(): ThreadPool {
+  if (!pool || pool.joined) {
+    pool = new ThreadPool({
+      minThreads: 0,
+      maxThreads: suggestedMax ?? Math.max(1, availableParallelism()),
+      name: 'reactor',
+    });
+    pool.start();
+  }
+  return pool;
+}
+
 export const reactor: Reactor = {
-  getThreadPool(): ThreadPool {
-    if (!pool || pool.joined) {
-      pool = new ThreadPool({
-        minThreads: 0,
-        maxThreads: suggestedMax ?? Math.max(1, availableParallelism()),
-        name: 'reactor',
-      });
-      pool.start();
-    }
-    return pool;
-  },
+  getThreadPool: ownPool,
   suggestThreadPoolSize(size: number): void {
     if (typeof size !== 'number' || !Number.isInteger(size) || size < 1) {
       throw new RangeError(`suggestThreadPoolSize(size): size must be an integer >= 1, got ${String(size)}`);
@@ -83,7 +56,7 @@ export const reactor: Reactor = {
     if (pool && !pool.joined) pool.adjustPoolsize(Math.min(pool.min, size), size);
   },
   callInThread(f, ...args) {
-    this.getThreadPool().callInThread(f, ...args);
+    ownPool().callInThread(f, ...args);
   },
   callFromThread(f, ...args) {
     if (typeof f !== 'function' && !isModuleFunction(f)) {

@@ -4,63 +4,14 @@
 // rejecting. Caller's thread. Tests: test/defer-to-thread.ts,
 // test/defer-to-thread-pool.ts, test/call-multiple-in-thread.ts.
 import { CancelledError, withCallerFrames } from '../errors/errors.js';
-import type { BlockingCallOptions } from '../bridge/caller.js';
 import { thisThread } from '../runtime/this-thread.js';
-import type { AnyFunction, TaskFunction } from '../identity/functions.js';
-import { reactor, type Reactor } from './reactor.js';
+import type { AnyFunction, TaskFunction } from '../base/public/functions.js';
+import type {
+  BlockingCallFromThread, BlockingCallOptions, Call, CallOptions, DeferToThread, DeferToThreadPool, Reactor, ThreadPoolLike,
+} from '../base/public/calls.js';
+import { ownPool, reactor } from './reactor.js';
 import { reportError } from '../errors/report.js';
-import { kCancel, kSubmit, kTimeouts, ThreadPool, type OnResult, type TaskSink } from '../pool/threadpool.js';
-
-/** Per-call options: `deferToThread.with(options)(f, ...args)`. */
-export interface CallOptions {
-  /**
-   * Cancels the call: a task still queued is removed and never runs; the
-   * Promise of a running one rejects with a CancelledError at once (the
-   * thread finishes the task, and its result is dropped).
-   */
-  signal?: AbortSignal;
-  /**
-   * Close a failure's stack with the caller's own (async) frames, below
-   * the boundary line and the thread's frames. It costs an async frame per
-   * call (about 0.5 KB per queued call and a few percent of throughput in
-   * bench/), so it is off by default: the thread's frames and a boundary
-   * line naming the function and thread are always there.
-   */
-  callerStack?: boolean;
-  /** Milliseconds the call may wait in the queue; then it is withdrawn and rejects with a TaskTimeoutError. */
-  queueTimeout?: number;
-  /**
-   * Milliseconds the call may run, counted from the moment a thread takes
-   * it; then it rejects with a TaskTimeoutError, its signal
-   * (currentTask().signal) aborts, and after the pool's cancelGrace its
-   * thread is terminated if it is still running.
-   */
-  runTimeout?: number;
-  /**
-   * Calls with the same key run on the same thread while it lives (its
-   * module state, caches and connections are there); a key is bound, at
-   * its first call, to the thread with the least work. If that thread
-   * exits, its queued calls go to any thread and the key is bound anew.
-   */
-  affinity?: string | number;
-}
-
-/** Anything with Twisted's callInThreadWithCallback: a ThreadPool, or a user's own pool. */
-export interface ThreadPoolLike {
-  callInThreadWithCallback(onResult: OnResult<unknown>, f: unknown, ...args: unknown[]): void;
-}
-
-export type DeferToThread = {
-  <F extends AnyFunction>(f: TaskFunction<F>, ...args: Parameters<F>): Promise<Awaited<ReturnType<F>>>;
-  /** The same call with per-call options. */
-  with(options: CallOptions): <F extends AnyFunction>(f: TaskFunction<F>, ...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>;
-};
-
-export type DeferToThreadPool = {
-  <F extends AnyFunction>(reactor: Reactor, threadpool: ThreadPoolLike, f: TaskFunction<F>, ...args: Parameters<F>): Promise<Awaited<ReturnType<F>>>;
-  with(options: CallOptions): <F extends AnyFunction>(
-    reactor: Reactor, threadpool: ThreadPoolLike, f: TaskFunction<F>, ...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>;
-};
+import { kCancel, kSubmit, kTimeouts, ThreadPool, type TaskSink } from '../pool/threadpool.js';
 
 function checkOptions(options: unknown): CallOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
@@ -157,13 +108,7 @@ function runChecked<R>(r: unknown, threadpool: unknown, f: unknown, args: unknow
   });
 }
 
-/**
- * Runs `f(...args)` on a thread of `reactor.getThreadPool()`. The Promise
- * settles on the calling thread with what `f` returns (an async `f` is
- * awaited in the thread) or rejects with what it throws, its class kept.
- * `f` is a threadable function, a fromModule() reference, a built-in
- * module's function, or a self-contained plain function (sent as source).
- */
+// Documented in index.ts, which exports it with its public type.
 export const deferToThread: DeferToThread = Object.assign(
   <F extends AnyFunction>(f: TaskFunction<F>, ...args: Parameters<F>): Promise<Awaited<ReturnType<F>>> =>
     run(reactor, safePool(), f, args, undefined),
@@ -177,14 +122,10 @@ export const deferToThread: DeferToThread = Object.assign(
 
 /** reactor.getThreadPool(), or its error as the rejection. */
 function safePool(): ThreadPool | Error {
-  try { return reactor.getThreadPool(); } catch (e) { return e instanceof Error ? e : new Error(String(e)); }
+  try { return ownPool(); } catch (e) { return e instanceof Error ? e : new Error(String(e)); }
 }
 
-/**
- * Runs `f(...args)` on `threadpool`: a ThreadPool, or any object with
- * `callInThreadWithCallback(onResult, f, ...args)`. The Promise settles on
- * `reactor`'s thread, which is the calling thread.
- */
+// Documented in index.ts, which exports it with its public type.
 export const deferToThreadPool: DeferToThreadPool = Object.assign(
   <F extends AnyFunction>(r: Reactor, threadpool: ThreadPoolLike, f: TaskFunction<F>, ...args: Parameters<F>): Promise<Awaited<ReturnType<F>>> =>
     run(r, threadpool, f, args, undefined),
@@ -196,23 +137,13 @@ export const deferToThreadPool: DeferToThreadPool = Object.assign(
     },
   });
 
-/** One entry of callMultipleInThread's list. */
-export type Call = readonly [f: TaskFunction<AnyFunction>, args?: readonly unknown[]];
-
-/**
- * Runs each `f(...args)` of `list` in order, on one thread, in one
- * dispatch (an async `f` is awaited before the next starts). As in Twisted
- * it is fire-and-forget: an error stops the rest and is reported to the
- * pool's 'error' listeners (else stderr), never as an unhandled rejection.
- * The returned Promise, which the caller may await, resolves when all ran
- * or rejects with that error.
- */
+// Documented in index.ts, which exports it with its public type.
 export function callMultipleInThread(list: readonly Call[]): Promise<void> {
   const done = new Promise<void>((resolve, reject) => {
     if (!Array.isArray(list) || list.some((c) => !Array.isArray(c) || (c[1] !== undefined && !Array.isArray(c[1])))) {
       throw new TypeError('callMultipleInThread(list): list must be an array of [f, args?] pairs');
     }
-    const pool = reactor.getThreadPool();
+    const pool = ownPool();
     pool[kSubmit](undefined, list.map(([f, a]) => [f, a ?? []]), {
       settle: (ok, value) => {
         if (ok) { resolve(); return; }
@@ -225,26 +156,11 @@ export function callMultipleInThread(list: readonly Call[]): Promise<void> {
   return done;
 }
 
-export type BlockingCallFromThread = {
-  <F extends AnyFunction>(reactor: Reactor, f: TaskFunction<F>, ...args: Parameters<F>): Awaited<ReturnType<F>>;
-  /** The same call with per-call options (a timeout). */
-  with(options: BlockingCallOptions): <F extends AnyFunction>(
-    reactor: Reactor, f: TaskFunction<F>, ...args: Parameters<F>) => Awaited<ReturnType<F>>;
-};
-
 function checkReactor(r: unknown): void {
   if (r !== reactor) throw new TypeError('blockingCallFromThread(reactor, …): pass the reactor exported by reactor-threads');
 }
 
-/**
- * Called in a thread: runs `f(...args)` on the reactor this thread serves
- * (the pool's owner in a pool thread, the main thread in any other Worker)
- * and returns its result synchronously. A Promise or thenable result is
- * awaited on the reactor. What `f` throws or rejects with is thrown here,
- * its class kept. Throws a WouldDeadlockError at once on the reactor's own
- * thread, or when the reactor waits (through other threads) on this one.
- * While it waits, the calling thread's event loop does not run.
- */
+// Documented in index.ts, which exports it with its public type.
 export const blockingCallFromThread: BlockingCallFromThread = Object.assign(
   <F extends AnyFunction>(r: Reactor, f: TaskFunction<F>, ...args: Parameters<F>): Awaited<ReturnType<F>> => {
     checkReactor(r);

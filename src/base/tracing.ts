@@ -21,40 +21,12 @@
 // subscriber. Runs on every thread. Tests: test/tracing.ts.
 import { tracingChannel, type TracingChannel } from 'node:diagnostics_channel';
 import { isThenable } from './thenable.js';
+import type { TaskRunTraceMessage, TaskTraceMessage, TraceCarrier } from './public/tracing.js';
 
-/** What a serialisable trace context is carried as: names to strings. */
-export type TraceCarrier = Record<string, string>;
+export type { TaskRunTraceMessage, TaskTraceMessage, TraceCarrier };
 
-/** The message of the `reactor-threads.task` channel (caller's side). */
-export interface TaskTraceMessage {
-  /** The task's id (pool.stats() and currentTask() name it too); 0 if the call was refused before it was queued. */
-  taskId: number;
-  /** The function's label: its name, or `specifier#export` for a module reference. */
-  readonly function: string;
-  /** The pool's name. */
-  readonly pool: string;
-  readonly args: readonly unknown[];
-  /** Set by a `start` subscriber: sent with the task to its thread. */
-  carrier?: TraceCarrier;
-  /** The task's value, once it fulfilled. */
-  result?: unknown;
-  /** Why it failed, once it did. */
-  error?: unknown;
-}
-
-/** The message of the `reactor-threads.task.run` channel (the pool thread's side). */
-export interface TaskRunTraceMessage {
-  readonly taskId: number;
-  readonly function: string;
-  readonly args: readonly unknown[];
-  /** What the caller's `start` subscriber set, if anything. */
-  readonly carrier: TraceCarrier | undefined;
-  result?: unknown;
-  error?: unknown;
-}
-
-export const TASK_CHANNEL = 'reactor-threads.task';
-export const TASK_RUN_CHANNEL = 'reactor-threads.task.run';
+export const TASK_CHANNEL = 'reactor-threads.task' as const;
+export const TASK_RUN_CHANNEL = 'reactor-threads.task.run' as const;
 
 export const taskChannel: TracingChannel<TaskTraceMessage> = tracingChannel(TASK_CHANNEL);
 export const taskRunChannel: TracingChannel<TaskRunTraceMessage> = tracingChannel(TASK_RUN_CHANNEL);

@@ -16,12 +16,7 @@ import { describe } from '../identity/functions.js';
 import { native } from '../reactor/native.js';
 import { reportToStderr } from '../errors/report.js';
 import { CallRef, CallStatus } from '../base/wire.js';
-
-/** Per-call options of blockingCallFromThread. */
-export interface BlockingCallOptions {
-  /** Milliseconds to wait for the reactor's answer; then a CallTimeoutError. Default: no limit. */
-  timeout?: number;
-}
+import type { BlockingCallOptions } from '../base/public/calls.js';
 
 /**
  * What a pool thread adds to its calls: who it is (so native can hand its

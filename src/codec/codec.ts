@@ -19,16 +19,7 @@ const markedSlot = Symbol.for('reactor-threads.transfer.v1');
 const marked: WeakSet<object> = ((globalThis as unknown as Record<symbol, WeakSet<object> | undefined>)[markedSlot]
   ??= new WeakSet<object>());
 
-/**
- * Marks an ArrayBuffer, a typed array or a Buffer, passed as an argument or
- * returned from a task, to be moved to the other thread instead of copied:
- * after the call the sender's copy is detached (length 0). A call refused
- * before it was queued or sent (QueueFullError, a stopped pool, a blocking
- * call that would deadlock or whose reactor is gone) leaves it with the
- * sender, whole. A view over part
- * of a larger buffer (small Buffers share an 8 KiB slab) is copied instead,
- * since detaching the slab would break its other users.
- */
+// Documented in index.ts, which exports it with its public type.
 export function transfer<T extends ArrayBuffer | ArrayBufferView>(value: T): T {
   marked.add(value);
   return value;

@@ -4,49 +4,25 @@
 // submitting thread; loadFunction runs in the pool thread.
 // Tests: test/functions.ts, test/threadable-esm-cjs.ts.
 import { builtinModules, createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { FunctionNotSendableError } from '../errors/errors.js';
 import { keyOf, lookup, moduleOfKey, register } from '../base/registry.js';
 import { compileSource, sourceOf } from './source.js';
 import { neverImported } from './unimportable.js';
 import { callerURL, importerFrom, importURL, resolveLater, userCallerURL } from './specifiers.js';
 import type { FunctionDescriptor } from '../base/wire.js';
-
-/** Any function a thread can run. */
-export type AnyFunction = (...args: never) => unknown;
+import type { AnyFunction, ModuleFunction, TaskFunction } from '../base/public/functions.js';
 
 const kModuleFunction = Symbol('reactor-threads.moduleFunction');
-
-/**
- * A reference to an export of a module, made by fromModule(). Usable
- * wherever a task function is; `F` types its arguments and result.
- */
-export interface ModuleFunction<F extends AnyFunction = (...args: unknown[]) => unknown> {
-  readonly specifier: string;
-  readonly exportName: string;
-  /** Type-only: the function this reference stands for. */
-  readonly __function?: F;
-}
 
 interface ModuleFunctionRecord extends ModuleFunction {
   readonly [kModuleFunction]: { specifier: string; parentURL: string | undefined };
 }
 
-/** What a task may name: a function, or a module reference. */
-export type TaskFunction<F extends AnyFunction = AnyFunction> = F | ModuleFunction<F>;
-
 /** Functions defined in modules a thread never imports (entry script, test files), sent as source instead. */
 const entrySources = new WeakMap<Function, FunctionDescriptor>();
 
-/**
- * Marks a module-level function (or a class that errors may be mapped to)
- * so that a thread can find it: the thread imports its module and looks it
- * up by name. Returns `f` unchanged. Call it at the top level of a module;
- * the module's top-level code then also runs in each thread that uses `f`.
- * An anonymous function is named by its order among the module's
- * anonymous registrations. Throws a FunctionNotSendableError at once when
- * `f` cannot be registered (not called from a module file, or defined in
- * the program's entry script while using outer variables).
- */
+// Documented in index.ts, which exports it with its public type.
 export function threadable<F extends Function>(f: F): F;
 export function threadable<F extends Function>(name: string, f: F): F;
 export function threadable<F extends Function>(nameOrF: string | F, maybeF?: F): F {
@@ -69,11 +45,7 @@ export function threadable<F extends Function>(nameOrF: string | F, maybeF?: F):
   return f;
 }
 
-/**
- * A reference to `exportName` of the module `specifier`, resolved as an
- * import written in the calling module would resolve it (relative to the
- * caller's file). The module is imported in the thread on first use.
- */
+// Documented in index.ts, which exports it with its public type.
 export function fromModule<F extends AnyFunction = (...args: unknown[]) => unknown>(
   specifier: string, exportName: string): ModuleFunction<F> {
   if (typeof specifier !== 'string' || specifier === '') throw new TypeError('fromModule(): specifier must be a non-empty string');
@@ -162,6 +134,19 @@ export function describe(f: unknown): FunctionDescriptor {
 
 // ---- the thread side ----
 
+/**
+ * Why an import failed, for the message: a caller who logs only the
+ * message should not have to dig the reason out of `cause`.
+ */
+function whyNotImported(e: unknown): string {
+  const { code, url } = (typeof e === 'object' && e !== null ? e : {}) as { code?: unknown; url?: unknown };
+  // Node's own message names the importer, which is this file: misleading.
+  if (code === 'ERR_MODULE_NOT_FOUND' && typeof url === 'string' && url.startsWith('file:')) {
+    return `module not found: ${fileURLToPath(url)}`;
+  }
+  return e instanceof Error ? `${e.name}: ${e.message.split('\n')[0]}` : String(e);
+}
+
 /** Thread: the function a descriptor names (importing its module if needed). */
 export async function loadFunction(d: FunctionDescriptor): Promise<Function> {
   switch (d.kind) {
@@ -171,7 +156,7 @@ export async function loadFunction(d: FunctionDescriptor): Promise<Function> {
       try {
         await importURL(d.url);
       } catch (e) {
-        throw new FunctionNotSendableError(`cannot import ${d.url} in the thread to find ${d.label}`, e);
+        throw new FunctionNotSendableError(`cannot import ${d.url} in the thread to find ${d.label}: ${whyNotImported(e)}`, e);
       }
       const f = lookup(d.key);
       if (!f) {
@@ -185,7 +170,7 @@ export async function loadFunction(d: FunctionDescriptor): Promise<Function> {
       try {
         mod = await importURL(d.url);
       } catch (e) {
-        throw new FunctionNotSendableError(`cannot import ${d.label} in the thread`, e);
+        throw new FunctionNotSendableError(`cannot import ${d.label} in the thread: ${whyNotImported(e)}`, e);
       }
       let f = mod[d.exportName];
       if (f === undefined && typeof mod.default === 'object' && mod.default !== null) {

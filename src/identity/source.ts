@@ -48,7 +48,7 @@ const IMPORTER = '__reactorThreadsImport';
 
 /** Caller: the source to compile in a thread, or a FunctionNotSendableError. */
 export function sourceOf(f: Function, fix: string): SentSource {
-  const label = f.name || 'anonymous function';
+  const label = sourceLabel(f);
   const text = Function.prototype.toString.call(f);
   if (nativeCode.test(text)) {
     throw new FunctionNotSendableError(f.name.startsWith('bound ')
@@ -84,6 +84,14 @@ function rewriteImports(fn: AstNode, source: string): SentSource {
   // (From the last, so the earlier offsets still hold.)
   for (const at of starts.sort((a, b) => b - a)) out = out.slice(0, at) + IMPORTER + out.slice(at + 'import'.length);
   return { source: out, imports: true };
+}
+
+/** How errors name `f`: its name, or what it is when it has none. */
+function sourceLabel(f: Function): string {
+  // bind() names a function 'bound ' + its target's name: 'bound ' alone
+  // for an anonymous target (an inline arrow).
+  const name = f.name.replace(/^(?:bound )+/, '');
+  return `${f.name.slice(0, f.name.length - name.length)}${name || 'anonymous function'}`;
 }
 
 /** Parses a function's source text: an expression, or a method shorthand. */

@@ -1,89 +1,13 @@
 // ThreadPool's options: their defaults and their validation at the public
-// edge (a TypeError or RangeError that names the option). Owner thread.
-// Tests: test/threadpool-options.ts.
+// edge (a TypeError or RangeError that names the option); their type,
+// ThreadPoolOptions, is public (src/base/public/pool.ts). Owner thread.
+// Tests: test/threadpool-options.ts, test/threadpool-sizing.ts.
 import { availableParallelism } from 'node:os';
-import type { ResourceLimits } from 'node:worker_threads';
-import type { AnyFunction, TaskFunction } from '../identity/functions.js';
+import type { AnyFunction, TaskFunction } from '../base/public/functions.js';
+import type { ResourceLimits, ThreadPoolOptions } from '../base/public/pool.js';
 import { userCallerURL } from '../identity/specifiers.js';
 import { loaderPreloads, userPreloads } from './preloads.js';
 import type { ThreadPreload } from '../base/pool-thread-data.js';
-
-/** What a lifecycle hook is given. */
-export interface ThreadInfo {
-  /** The thread's id within its pool. */
-  threadId: number;
-  /** The pool's name. */
-  pool: string;
-}
-
-export interface ThreadPoolOptions {
-  /** Threads kept even when idle. Default 0. */
-  minThreads?: number;
-  /** Threads at most. Default: the machine's available parallelism. */
-  maxThreads?: number;
-  /** Names the pool and its threads (`<name>#<n>` in debuggers). Default 'ThreadPool'. */
-  name?: string;
-  /** Milliseconds an idle thread above `minThreads` lives on. Default 10,000. */
-  idleTimeout?: number;
-  /**
-   * Async tasks one thread runs at once (a task is in flight until its
-   * Promise settles). Synchronous tasks run one after another whatever
-   * this is. Default 8.
-   */
-  concurrentTasksPerThread?: number;
-  /**
-   * Milliseconds the pool waits, once every one of its threads (at max)
-   * is parked in a blocking call on its owner while tasks are queued,
-   * before it reports a PoolStarvedError and ends those calls with it: no
-   * queued task could start otherwise. Default 1,000; Infinity: never.
-   */
-  starvationTimeout?: number;
-  /**
-   * Milliseconds a running task may ignore its cancellation (its signal
-   * aborted, or its run timeout passed) before its thread is terminated
-   * and replaced. Default 1,000; Infinity: never terminate.
-   */
-  cancelGrace?: number;
-  /**
-   * Tasks the queue holds at most; a call beyond it rejects at once with a
-   * QueueFullError (wait for room with pool.whenRoom() or the 'drain'
-   * event). Default: unbounded.
-   */
-  maxQueue?: number;
-  /**
-   * Runs in each thread when it starts, before it takes any task (an async
-   * hook is awaited): open the thread's own resources, a database
-   * connection say. A threadable or fromModule() function, given a
-   * ThreadInfo. If it throws, the thread exits (as a thread that died
-   * while starting) and the error is printed to stderr.
-   */
-  onThreadStart?: TaskFunction<(info: ThreadInfo) => unknown>;
-  /**
-   * Runs in each thread before it exits (stop(), shrinking, recycling),
-   * after its last task; awaited. Close what onThreadStart opened.
-   */
-  onThreadExit?: TaskFunction<(info: ThreadInfo) => unknown>;
-  /** A thread is replaced after running this many tasks. Default: never. */
-  maxTasksPerThread?: number;
-  /** A thread is replaced once its heap (heapUsed) passes this many bytes; checked every 64 tasks. Default: never. */
-  maxHeapPerThread?: number;
-  /** Passed to each thread's Worker. */
-  resourceLimits?: ResourceLimits;
-  /** The threads' `process.env`. Default: a copy of this thread's. */
-  env?: Record<string, string | undefined>;
-  /** Node options of the threads. Default: this process's `execArgv` (so loaders such as tsx apply). */
-  execArgv?: string[];
-  /**
-   * Modules each thread imports, in order, before onThreadStart and its
-   * first task: to register in each thread module hooks that this process
-   * registered at run time (`module.register()`), which Node does not
-   * carry into threads. Specifiers resolve as imports written in the file
-   * that creates the pool. Loaders named in `execArgv` or NODE_OPTIONS
-   * need no entry here. A preload that fails to import ends its thread as
-   * a failed onThreadStart does.
-   */
-  preload?: string[];
-}
 
 export interface ResolvedOptions {
   min: number;
@@ -105,6 +29,26 @@ export interface ResolvedOptions {
   preloads: ThreadPreload[];
 }
 
+/** Every option: one not here (a typo, another pool's) is refused, not ignored. */
+const optionNames: Record<keyof ThreadPoolOptions, true> = {
+  minThreads: true, maxThreads: true, name: true, idleTimeout: true, concurrentTasksPerThread: true,
+  starvationTimeout: true, cancelGrace: true, maxQueue: true, onThreadStart: true, onThreadExit: true,
+  maxTasksPerThread: true, maxHeapPerThread: true, resourceLimits: true, env: true, execArgv: true, preload: true,
+};
+
+function refuseUnknown(o: object): void {
+  const unknown = Object.keys(o).filter((k) => !Object.hasOwn(optionNames, k));
+  if (unknown.length === 0) return;
+  // piscina's and tinypool's pools run one worker file; users of those
+  // reach for it first.
+  const advice = unknown.includes('filename')
+    ? 'reactor-threads needs no worker file: pass the functions themselves (threadable() functions, '
+      + 'fromModule() references) to the pool\'s methods, as in pool.callInThread(f, ...args)'
+    : `the options are ${Object.keys(optionNames).join(', ')}`;
+  throw new TypeError(`ThreadPool: unknown option${unknown.length > 1 ? 's' : ''} `
+    + `${unknown.map((k) => `'${k}'`).join(', ')}; ${advice}`);
+}
+
 function count(name: string, v: unknown, min: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v)) {
     throw new TypeError(`${name} must be an integer, got ${typeof v === 'number' ? v : typeof v}`);
@@ -115,6 +59,7 @@ function count(name: string, v: unknown, min: number): number {
 
 export function resolveOptions(o: ThreadPoolOptions = {}): ResolvedOptions {
   if (typeof o !== 'object' || o === null) throw new TypeError('ThreadPool options must be an object');
+  refuseUnknown(o);
   const min = o.minThreads === undefined ? 0 : count('minThreads', o.minThreads, 0);
   const max = o.maxThreads === undefined ? Math.max(availableParallelism(), min, 1) : count('maxThreads', o.maxThreads, 1);
   if (min > max) throw new RangeError(`minThreads (${min}) must not exceed maxThreads (${max})`);

@@ -16,11 +16,13 @@
 import { EventEmitter } from 'node:events';
 import { AsyncResource } from 'node:async_hooks';
 import { PoolStoppedError, QueueFullError } from '../errors/errors.js';
-import { labelOf, type AnyFunction, type TaskFunction } from '../identity/functions.js';
+import { labelOf } from '../identity/functions.js';
+import type { AnyFunction, TaskFunction } from '../base/public/functions.js';
+import type { OnResult, PoolCounts, PoolStats, ThreadPool as ThreadPoolApi, ThreadPoolOptions, TimeStats } from '../base/public/pool.js';
 import { thisThread, type ThreadRuntime } from '../runtime/this-thread.js';
-import { native, type NativePoolCounts, type TimeStats } from '../reactor/native.js';
+import { native } from '../reactor/native.js';
 import { realClock, startWorker, type PoolCollaborators } from './collaborators.js';
-import { resolveBounds, resolveOptions, type ResolvedOptions, type ThreadPoolOptions } from './options.js';
+import { resolveBounds, resolveOptions, type ResolvedOptions } from './options.js';
 import { FunctionTable } from './functions.js';
 import { StarvationWatch } from './starvation.js';
 import { settleSink, TaskTable, type TaskSink } from './tasks.js';
@@ -34,7 +36,6 @@ import { CallStatus, MessageKind, TaskStatus, type InboxMessage } from '../base/
 import { MovedBuffers } from './moved-buffers.js';
 import { SubmissionStage } from './staging.js';
 
-export type { ThreadPoolOptions, ThreadInfo } from './options.js';
 export type { TaskSink } from './tasks.js';
 
 /** The internal submission path, shared with deferToThread and callMultipleInThread. */
@@ -48,38 +49,12 @@ let nextTaskId = 1;
 /** The reactor callables of a task that carries none (frozen: shared by all of them). */
 const NO_HANDLES: number[] = Object.freeze([]) as unknown as number[];
 
-/** pool.stats(): the native counts, and queue wait and run time from native timestamps (ms). */
-export interface PoolStats extends NativePoolCounts {
-  /** Calls withdrawn or aborted by their signal or a timeout. */
-  cancelled: number;
-  /** Threads that exited unexpectedly (a task's process.exit(), an uncaught error, a cancelled task that ignored its signal). */
-  threadsDied: number;
-  /** From enqueue to the moment a thread took the task. */
-  queueWait: TimeStats;
-  /** From the moment a thread took the task to its result. */
-  runTime: TimeStats;
-  /** Blocking and non-blocking calls this thread's reactor served for threads (all pools). */
-  bridgeCallsServed: number;
-  /**
-   * Tasks' arguments and results whose moved buffers (transfer(), 64 KiB
-   * or more in all) went beside the queue by port, without a copy.
-   */
-  movedByPort: number;
-  /** Tasks whose moved buffers the pool still holds (here or at a thread) or results' waiting to be decoded. */
-  movedHeld: number;
-}
-
-/** The pool's `(ok, result)` callback; runs on the pool's owner thread. */
-export type OnResult<R> = (success: boolean, result: R | unknown) => void;
-
 /**
  * A pool of threads, each a `worker_threads` Worker with its own event
- * loop, fed from a native queue. Unless noted, call it from the thread that
- * created it. Emits 'error' with the errors of fire-and-forget calls
- * (callInThread, callMultipleInThread, a throwing onResult); with no
- * listener they are written to stderr.
+ * loop, fed from a native queue. Its public members are documented where
+ * the public type declares them (src/base/public/pool.ts).
  */
-export class ThreadPool extends EventEmitter {
+export class ThreadPool extends EventEmitter implements ThreadPoolApi {
   /** This thread's runtime: the reactor that delivers the pool's results. */
   readonly #thread: ThreadRuntime = thisThread();
   readonly #options: ResolvedOptions;
@@ -154,26 +129,18 @@ export class ThreadPool extends EventEmitter {
     });
   }
 
-  /** Threads kept when idle. */
   get min(): number { return this.#options.min; }
-  /** Threads at most. */
   get max(): number { return this.#options.max; }
   get name(): string { return this.#options.name; }
-  /** True between start() and stop(). */
   get started(): boolean { return this.#threads.started; }
-  /** True once stop() was called. */
   get joined(): boolean { return this.#threads.joined; }
-  /** Threads alive or starting. */
   get workers(): number { return this.#threads.size; }
-  /** Threads holding at least one task. */
   get busy(): number { return this.#counts()?.busy ?? 0; }
-  /** Started threads holding no task. */
   get idle(): number { return this.#counts()?.idle ?? 0; }
-  /** Tasks waiting for a thread. */
   get queued(): number { return this.#counts()?.queued ?? 0; }
 
   /** The native counts; undefined once stop() has finished and the native pool is gone. */
-  #counts(): NativePoolCounts | undefined {
+  #counts(): PoolCounts | undefined {
     this.#flush();
     return this.#destroyed ? undefined : native.poolCounts(this.#poolId);
   }
@@ -187,12 +154,11 @@ export class ThreadPool extends EventEmitter {
     this.#flush();
   }
 
-  /** Counts and timings; reading them is the only cost. */
   stats(): PoolStats {
     const c = this.#counts();  // (pushes the staged submissions first)
     const t = this.#destroyed ? undefined : native.poolTimes(this.#poolId);
     const none: TimeStats = { count: 0, min: 0, mean: 0, p50: 0, p99: 0, max: 0 };
-    const zero: NativePoolCounts = { threads: 0, busy: 0, idle: 0, queued: 0, submitted: 0, completed: 0, failed: 0,
+    const zero: PoolCounts = { threads: 0, busy: 0, idle: 0, queued: 0, submitted: 0, completed: 0, failed: 0,
       functions: 0, affinityKeys: 0 };
     return {
       ...(c ?? zero),
@@ -202,14 +168,12 @@ export class ThreadPool extends EventEmitter {
     };
   }
 
-  /** Resolves when the queue has room for another call (at once if it has). */
   whenRoom(): Promise<void> {
     if (this.#destroyed || this.queued < this.#options.maxQueue) return Promise.resolve();
     this.#full = true;
     return new Promise((resolve) => this.#roomWaiters.push(resolve));
   }
 
-  /** Starts `min` threads, and more for work queued before now (up to `max`). */
   start(): void {
     if (this.joined) throw new PoolStoppedError('a stopped ThreadPool cannot be started again');
     if (this.started) return;
@@ -217,11 +181,6 @@ export class ThreadPool extends EventEmitter {
     this.#threads.start();
   }
 
-  /**
-   * Stops the pool: running tasks finish; queued ones are rejected with a
-   * PoolStoppedError (or run first, with `{ drain: true }`); later calls
-   * are rejected. Resolves when every thread has exited.
-   */
   stop(options?: { drain?: boolean }): Promise<void> {
     if (this.#stopped) return this.#stopped;
     // Submitted before stop(): queued, then rejected or drained like the rest.
@@ -253,10 +212,6 @@ export class ThreadPool extends EventEmitter {
     await this.stop();
   }
 
-  /**
-   * Changes the bounds. Unspecified ones keep their value. A RangeError
-   * when min < 0 or min > max. Extra threads exit once they are idle.
-   */
   adjustPoolsize(minThreads?: number, maxThreads?: number): void {
     const { min, max } = resolveBounds(minThreads, maxThreads, this.#options);
     this.#options.min = min;
@@ -270,21 +225,18 @@ export class ThreadPool extends EventEmitter {
     if (queued > 0) this.#meetDemand();
   }
 
-  /** Runs `f(...args)` in a thread; errors go to the pool's 'error' listeners, else stderr. */
   callInThread<F extends AnyFunction>(f: TaskFunction<F>, ...args: Parameters<F>): void {
     this[kSubmit](f, args, {
       settle: (ok, value) => { if (!ok) reportError(this, value, 'callInThread'); },
     });
   }
 
-  /**
-   * Runs `f(...args)` in a thread, then `onResult(true, result)` or
-   * `onResult(false, error)` on this pool's owner thread, in the async
-   * context of this call. An error thrown by onResult goes to the pool's
-   * 'error' listeners, else stderr.
-   */
   callInThreadWithCallback<F extends AnyFunction>(
-    onResult: OnResult<Awaited<ReturnType<F>>>, f: TaskFunction<F>, ...args: Parameters<F>): void {
+    onResult: OnResult<Awaited<ReturnType<F>>>, f: TaskFunction<F>, ...args: Parameters<F>): void;
+  callInThreadWithCallback<F extends AnyFunction>(
+    onResult: (success: boolean) => void, f: TaskFunction<F>, ...args: Parameters<F>): void;
+  callInThreadWithCallback<F extends AnyFunction>(
+    onResult: (success: boolean, result: unknown) => void, f: TaskFunction<F>, ...args: Parameters<F>): void {
     if (typeof onResult !== 'function') throw new TypeError('onResult must be a function');
     const bound = AsyncResource.bind(onResult);
     this[kSubmit](f, args, {

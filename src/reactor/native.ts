@@ -4,6 +4,7 @@
 // file; scripts/test-install.mjs loads it from the packed prebuild.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { PoolCounts, TimeStats } from '../base/public/pool.js';
 
 /** What the addon exports; every function runs on the calling JS thread. */
 export interface NativeBinding {
@@ -87,7 +88,7 @@ export interface NativeBinding {
     movesByPort?: boolean): void;
   poolStop(poolId: number, drain: boolean): number[];
   poolSetBounds(poolId: number, min: number, max: number): void;
-  poolCounts(poolId: number): NativePoolCounts;
+  poolCounts(poolId: number): PoolCounts;
   poolTimes(poolId: number): { queueWait: TimeStats; run: TimeStats };
   /** How many of the pool's threads wait in blocking calls (with forMs: in one call begun at least forMs ago). */
   poolParkedThreads(poolId: number, forMs?: number): number;
@@ -107,32 +108,6 @@ export interface NativeBinding {
   bridgeReply(callId: number, status: number, payload: Buffer, transfers?: ArrayBuffer[]): boolean;
   /** The process is exiting: wake every parked caller, refuse new calls. */
   bridgeShutdown(): void;
-}
-
-/** A pool's live counts, as native keeps them (part of pool.stats()). */
-export interface NativePoolCounts {
-  /** Threads alive or starting. */
-  threads: number;
-  busy: number;
-  idle: number;
-  queued: number;
-  submitted: number;
-  completed: number;
-  failed: number;
-  /** Distinct function descriptors defined in the pool (one per distinct descriptor, however many function objects share it). */
-  functions: number;
-  /** Affinity keys bound to a thread: those of queued or running tasks. */
-  affinityKeys: number;
-}
-
-/** A distribution of durations, in ms (percentiles within ~9%). */
-export interface TimeStats {
-  count: number;
-  min: number;
-  mean: number;
-  p50: number;
-  p99: number;
-  max: number;
 }
 
 // The package root: dist/reactor/ -> the folder holding prebuilds/ and build/.
@@ -156,6 +131,9 @@ function addonCandidates(): string[] {
       if (f.endsWith('.node') && !f.includes('.abi')) out.push(join(dir, f));
     }
   }
+  // No prebuild for this platform: still listed (as absent) in the error,
+  // since it is where a user looks first.
+  if (out.length === 0) out.push(join(dir, '*.node'));
   out.push(join(root, 'build', 'Release', 'reactor_threads.node'));
   out.push(join(root, 'build', 'Debug', 'reactor_threads.node'));
   return out;

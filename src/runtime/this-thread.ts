@@ -13,14 +13,7 @@ import type { ValueContext } from '../codec/codec.js';
 import { native } from '../reactor/native.js';
 import { ReactorCore } from '../reactor/core.js';
 import { reviveInbound } from '../codec/values.js';
-
-/** What a running task can know about itself. */
-export interface CurrentTask {
-  /** The task's id, unique within its pool's owner thread. */
-  readonly id: number;
-  /** Aborts when the call is cancelled or its run timeout passes. */
-  readonly signal: AbortSignal;
-}
+import type { CurrentTask } from '../base/public/calls.js';
 
 /** What a pool thread brings to its runtime (src/thread/worker.ts). */
 export interface PoolThreadRole extends PoolThreadCalls {

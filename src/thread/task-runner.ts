@@ -9,7 +9,7 @@ import { deserialize, serialize } from 'node:v8';
 import {
   carrierOf, decodeValue, detachOrCopy, encodeResult, markMovedByPort, movedByPort, movesByPort, type ValueContext,
 } from '../codec/codec.js';
-import type { CurrentTask } from '../runtime/this-thread.js';
+import type { CurrentTask } from '../base/public/calls.js';
 import { CancelledError, encodeThrow, ValueNotCloneableError } from '../errors/errors.js';
 import { loadFunction } from '../identity/functions.js';
 import { native } from '../reactor/native.js';

@@ -1,6 +1,9 @@
 // Type tests, compiled by `npm test` (tsc fails on an unused @ts-expect-error).
+import { EventEmitter, once } from 'node:events';
 import * as zlib from 'node:zlib';
-import { callMultipleInThread, deferToThread, deferToThreadPool, fromModule, reactor, ThreadPool, transfer } from 'reactor-threads';
+import {
+  callMultipleInThread, currentTask, deferToThread, deferToThreadPool, fromModule, reactor, ThreadPool, transfer,
+} from 'reactor-threads';
 
 const add = (a: number, b: number): number => a + b;
 const greet = async (name: string): Promise<string> => `hi ${name}`;
@@ -27,7 +30,37 @@ export const withSignal: Promise<number> = deferToThread.with({ signal: AbortSig
 // @ts-expect-error options are checked
 deferToThread.with({ signal: 5 });
 pool.callInThreadWithCallback((ok, result) => { void ok; void result; }, add, 1, 2);
+// onResult's result is f's, once `ok` says it succeeded.
+pool.callInThreadWithCallback((ok, result) => {
+  if (ok) {
+    const total: number = result;
+    // @ts-expect-error add's result is a number
+    const text: string = result;
+    void total; void text;
+  } else {
+    // @ts-expect-error a failure carries an error, not add's result
+    const total: number = result;
+    void total;
+  }
+}, add, 1, 2);
+pool.callInThreadWithCallback((ok) => { void ok; }, add, 1, 2);
+pool.callInThreadWithCallback((ok, greeting) => { if (ok) { const text: string = greeting; void text; } }, greet, 'x');
 // @ts-expect-error callInThread checks arguments too
 pool.callInThread(add, 'a', 'b');
 export const many: Promise<void> = callMultipleInThread([[add, [1, 2]], [greet, ['x']]]);
 export const moved: Uint8Array = transfer(new Uint8Array(4));
+
+// The public types declare their own EventEmitter and AbortSignal shapes
+// (no @types/node needed); with Node's typings they still fit Node's APIs.
+export const drained: Promise<unknown[]> = once(pool, 'drain');
+export const emitter: EventEmitter = pool;
+pool.on('error', (error: Error) => { void error; });
+pool.on('error', (error) => { const seen: unknown = error; void seen; });
+export const signal: AbortSignal = currentTask().signal;
+export async function disposed(): Promise<void> {
+  await using scoped = new ThreadPool({ maxThreads: 1 });
+  void scoped;
+}
+export class NamedPool extends ThreadPool {
+  constructor() { super({ name: 'named' }); }
+}

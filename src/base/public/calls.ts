@@ -1,0 +1,128 @@
+// The public types of calls into threads: their options, the functions
+// that make them, the reactor, and what a task knows of itself, in
+// ECMAScript types only (see ./functions.ts). Implemented in src/api/.
+// Tests: scripts/test-install.mjs, test/_types/.
+import type { AnyFunction, TaskFunction } from './functions.js';
+import type { OnResult, ThreadPool } from './pool.js';
+
+/** What this package uses of an AbortSignal. */
+export interface AbortSignalShape {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
+/**
+ * The global AbortSignal where the consumer's typings declare one (Node's,
+ * the DOM's), so that a task's signal can be handed on to fetch() and the
+ * like; else the shape this package uses of it.
+ */
+export type AbortSignalLike = typeof globalThis extends { AbortSignal: { prototype: infer S } } ? S : AbortSignalShape;
+
+/** Per-call options: `deferToThread.with(options)(f, ...args)`. */
+export interface CallOptions {
+  /**
+   * Cancels the call: a task still queued is removed and never runs; the
+   * Promise of a running one rejects with a CancelledError at once (the
+   * thread finishes the task, and its result is dropped).
+   */
+  signal?: AbortSignalLike;
+  /**
+   * Close a failure's stack with the caller's own (async) frames, below
+   * the boundary line and the thread's frames. It costs an async frame per
+   * call (about 0.5 KB per queued call and a few percent of throughput in
+   * bench/), so it is off by default: the thread's frames and a boundary
+   * line naming the function and thread are always there.
+   */
+  callerStack?: boolean;
+  /** Milliseconds the call may wait in the queue; then it is withdrawn and rejects with a TaskTimeoutError. */
+  queueTimeout?: number;
+  /**
+   * Milliseconds the call may run, counted from the moment a thread takes
+   * it; then it rejects with a TaskTimeoutError, its signal
+   * (currentTask().signal) aborts, and after the pool's cancelGrace its
+   * thread is terminated if it is still running.
+   */
+  runTimeout?: number;
+  /**
+   * Calls with the same key run on the same thread while it lives (its
+   * module state, caches and connections are there); a key is bound, at
+   * its first call, to the thread with the least work. If that thread
+   * exits, its queued calls go to any thread and the key is bound anew.
+   */
+  affinity?: string | number;
+}
+
+/** Per-call options of blockingCallFromThread. */
+export interface BlockingCallOptions {
+  /** Milliseconds to wait for the reactor's answer; then a CallTimeoutError. Default: no limit. */
+  timeout?: number;
+}
+
+/** What a running task can know about itself. */
+export interface CurrentTask {
+  /** The task's id, unique within its pool's owner thread. */
+  readonly id: number;
+  /** Aborts when the call is cancelled or its run timeout passes. */
+  readonly signal: AbortSignalLike;
+}
+
+/** Anything with Twisted's callInThreadWithCallback: a ThreadPool, or a user's own pool. */
+export interface ThreadPoolLike {
+  callInThreadWithCallback(onResult: OnResult<unknown>, f: unknown, ...args: unknown[]): void;
+}
+
+export type DeferToThread = {
+  <F extends AnyFunction>(f: TaskFunction<F>, ...args: Parameters<F>): Promise<Awaited<ReturnType<F>>>;
+  /** The same call with per-call options. */
+  with(options: CallOptions): <F extends AnyFunction>(f: TaskFunction<F>, ...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>;
+};
+
+export type DeferToThreadPool = {
+  <F extends AnyFunction>(reactor: Reactor, threadpool: ThreadPoolLike, f: TaskFunction<F>, ...args: Parameters<F>): Promise<Awaited<ReturnType<F>>>;
+  with(options: CallOptions): <F extends AnyFunction>(
+    reactor: Reactor, threadpool: ThreadPoolLike, f: TaskFunction<F>, ...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>;
+};
+
+/** One entry of callMultipleInThread's list. */
+export type Call = readonly [f: TaskFunction<AnyFunction>, args?: readonly unknown[]];
+
+export type BlockingCallFromThread = {
+  <F extends AnyFunction>(reactor: Reactor, f: TaskFunction<F>, ...args: Parameters<F>): Awaited<ReturnType<F>>;
+  /** The same call with per-call options (a timeout). */
+  with(options: BlockingCallOptions): <F extends AnyFunction>(
+    reactor: Reactor, f: TaskFunction<F>, ...args: Parameters<F>) => Awaited<ReturnType<F>>;
+};
+
+export interface Reactor {
+  /** This thread's own pool, created and started on first use (min 0, max = available parallelism). */
+  getThreadPool(): ThreadPool;
+  /** Sets the max size of this thread's pool (Twisted: suggestThreadPoolSize). */
+  suggestThreadPoolSize(size: number): void;
+  /** Runs `f(...args)` on this thread's pool, fire-and-forget (errors to the pool's 'error' listeners, else stderr). */
+  callInThread<F extends AnyFunction>(f: TaskFunction<F>, ...args: Parameters<F>): void;
+  /**
+   * Runs `f(...args)` on the reactor's loop without waiting. `f` is a
+   * function, a reactor callable's proxy or a fromModule() reference. On
+   * the reactor's own thread it is scheduled for the loop's next turn
+   * (setImmediate), in the current async context, its arguments passed
+   * as they are; calls made there run in the order they were made. From another thread it
+   * goes to the reactor this thread serves; calls from one thread run in
+   * the order they were made, and before that thread's later task
+   * results. An error thrown by
+   * `f` (or a rejection of the Promise it returns) is written to the
+   * reactor's stderr, on either path.
+   */
+  callFromThread<F extends AnyFunction>(f: TaskFunction<F>, ...args: Parameters<F>): void;
+  /** True only on a thread that serves itself (the main thread). */
+  isInIOThread(): boolean;
+  /**
+   * Keeps `f` callable from threads until releaseCallable(f): passed to
+   * any number of tasks it arrives as the same handle. Without it, a
+   * function passed to a task is callable until that task settles.
+   */
+  keepCallable<F extends Function>(f: F): F;
+  /** Ends keepCallable(f); returns false if `f` was not kept. */
+  releaseCallable(f: Function): boolean;
+}

@@ -1,0 +1,43 @@
+// Importing the package where no addon loads (no prebuild for the
+// platform, no compiler): the import fails with an error that lists where
+// the loader looked, and a program that catches it goes on.
+import test, { type ExecutionContext } from 'ava';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fixture, runChild } from './_helpers/child.js';
+
+/** The package as installed with neither a prebuild nor a build: its package.json and dist/. */
+function packageWithoutAddon(t: ExecutionContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'rt-no-addon-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const pkg = join(dir, 'node_modules', 'reactor-threads');
+  const repo = join(__dirname, '..');
+  cpSync(join(repo, 'package.json'), join(pkg, 'package.json'));
+  cpSync(join(repo, 'dist'), join(pkg, 'dist'), { recursive: true });
+  return pkg;
+}
+
+async function importWithoutAddon(t: ExecutionContext): Promise<{ pkg: string; code: number | null; stderr: string; caught?: string }> {
+  const pkg = packageWithoutAddon(t);
+  const r = await runChild(fixture('import-without-addon.mjs'), [join(pkg, 'dist', 'index.mjs')]);
+  const out = JSON.parse(r.stdout || '{}') as { caught?: string };
+  return { pkg, code: r.code, stderr: r.stderr, ...out };
+}
+
+test('a failed import of the ES module entry can be caught, and the process exits 0', async (t) => {
+  const r = await importWithoutAddon(t);
+  t.regex(r.caught ?? '', /no native addon/);
+  t.is(r.stderr, '');
+  t.is(r.code, 0);
+});
+
+test('the error of a failed import lists every place the loader looked, prebuilds included', async (t) => {
+  const { pkg, caught } = await importWithoutAddon(t);
+  const looked = (caught ?? '').split('\n').filter((line) => line.startsWith('  ')).map((line) => line.trim());
+  t.deepEqual(looked, [
+    `${join(pkg, 'prebuilds', `${process.platform}-${process.arch}`, '*.node')} (absent)`,
+    `${join(pkg, 'build', 'Release', 'reactor_threads.node')} (absent)`,
+    `${join(pkg, 'build', 'Debug', 'reactor_threads.node')} (absent)`,
+  ]);
+});
