@@ -5,33 +5,13 @@
 // of test/_projects/typescript in a child process under the Node that runs
 // this suite (npm run test:node-matrix covers Node 20, 22, 24 and 26).
 import test from 'ava';
-import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { platformTimeout } from './_helpers/wait.js';
+import { copyProject, repo } from './_helpers/project.js';
 
-const repo = join(__dirname, '..');
-const project = mkdtempSync(join(tmpdir(), 'rt-typescript-'));
-cpSync(join(repo, 'test', '_projects', 'typescript'), project, { recursive: true });
-mkdirSync(join(project, 'node_modules'));
-symlinkSync(repo, join(project, 'node_modules', 'reactor-threads'));
-symlinkSync(join(repo, 'node_modules', 'tsx'), join(project, 'node_modules', 'tsx'));
-test.after.always(() => rmSync(project, { recursive: true, force: true }));
-
+const project = copyProject('typescript', ['tsx']);
+test.after.always(() => project.remove());
+const run = project.run;
 interface Run { stdout: string; stderr: string }
-async function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const { NODE_OPTIONS: _inherited, ...base } = process.env;
-  try {
-    return await promisify(execFile)(process.execPath, args, {
-      cwd: project, env: { ...base, ...env }, timeout: platformTimeout(60_000), encoding: 'utf8',
-    });
-  } catch (e) {
-    const { stdout, stderr } = e as Run;
-    throw new Error(`${args.join(' ')} failed:\n${stderr}\n${stdout}`);
-  }
-}
 
 const expected = { hash: 'd7914fe5', sum: 5, failedAtLine: 14 };
 const lastLine = (r: Run): unknown => JSON.parse(r.stdout.trim().split('\n').at(-1)!);
