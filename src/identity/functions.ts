@@ -9,7 +9,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FunctionNotSendableError } from '../errors/errors.js';
 import { keyOf, lookup, moduleOfKey, register } from '../base/registry.js';
-import { compileSource, sourceOf } from './source.js';
+import { compileSource, refuseGenerator, sourceOf } from './source.js';
 import type { FunctionDescriptor } from '../base/wire.js';
 
 /** Any function a thread can run. */
@@ -82,8 +82,9 @@ const entrySources = new WeakMap<Function, string>();
  * the module's top-level code then also runs in each thread that uses `f`.
  * An anonymous function is named by its order among the module's
  * anonymous registrations. Throws a FunctionNotSendableError at once when
- * `f` cannot be registered (not called from a module file, or defined in
- * the program's entry script while using outer variables).
+ * `f` cannot be registered (a generator function, not called from a module
+ * file, or defined in the program's entry script while using outer
+ * variables).
  */
 export function threadable<F extends Function>(f: F): F;
 export function threadable<F extends Function>(name: string, f: F): F;
@@ -91,6 +92,7 @@ export function threadable<F extends Function>(nameOrF: string | F, maybeF?: F):
   const f = (typeof nameOrF === 'string' ? maybeF : nameOrF) as F;
   const name = typeof nameOrF === 'string' ? nameOrF : f?.name;
   if (typeof f !== 'function') throw new TypeError('threadable() takes a function or a class');
+  refuseGenerator(f, name || 'anonymous function');
   const url = callerURL(threadable);
   if (!url) {
     throw new FunctionNotSendableError(
@@ -243,6 +245,8 @@ export async function loadFunction(d: FunctionDescriptor): Promise<Function> {
         f = (mod.default as Record<string, unknown>)[d.exportName];
       }
       if (typeof f !== 'function') throw new FunctionNotSendableError(`${d.label} is not an exported function`);
+      // (Only here can a module's export be seen: the caller holds a reference.)
+      refuseGenerator(f, d.label);
       return f;
     }
     case 'multiple':
