@@ -20,6 +20,8 @@ export interface PoolThreadData {
   /** Recycle after this many tasks / above this heap (bytes); 0: never. */
   readonly maxTasks: number;
   readonly maxHeap: number;
+  /** The pool's flattenInstances: how its tasks' results cross, unless a task's payload says otherwise. */
+  readonly flattenInstances: boolean;
   /**
    * The thread's end of the port that moves large buffers (in the
    * Worker's transferList); absent for threads that are not Workers

@@ -143,13 +143,14 @@ function withMarkers(e: Encoded): Encoded {
 /**
  * A result: the fast path when it is a primitive, else checked (values.ts)
  * and serialized. Throws a ValueNotCloneableError naming the path.
+ * `flatten`: flattenInstances (values.ts).
  */
-export function encodeResult(value: unknown, ctx: ValueContext): Encoded {
+export function encodeResult(value: unknown, ctx: ValueContext, flatten = false): Encoded {
   const fast = encodeFastOne(value);
   if (fast) return { bytes: fast, transfers: undefined };
   const moving = encodeFastMovingOne(value, movable);
   if (moving) return moving;
-  const prepared = prepareOutbound(value, 'the result', { callables: ctx.callables, handles: null });
+  const prepared = prepareOutbound(value, 'the result', { callables: ctx.callables, handles: null, flatten });
   let enc: Encoded;
   try {
     enc = encodeValue(prepared, [value]);
@@ -213,9 +214,31 @@ export function movedByPort(bytes: Buffer): number {
   return bytes[0] === BY_PORT ? bytes.readUInt32LE(1) : 0;
 }
 
+/**
+ * A task's payload starts with one of these (inside a BY_PORT header)
+ * when its call set flattenInstances otherwise than its pool: its thread
+ * knows the pool's setting from its start, and learns a call's own here,
+ * for the task's result. Calls that keep the pool's setting carry
+ * nothing: the common path pays no byte and no copy.
+ */
+const FLATTEN_ON = 0xfa;
+const FLATTEN_OFF = 0xf9;
+
+/** `e`, marked as a call with flattenInstances `flatten` (a copy of its bytes). */
+export function markFlatten(e: Encoded, flatten: boolean): Encoded {
+  return { bytes: Buffer.concat([Buffer.of(flatten ? FLATTEN_ON : FLATTEN_OFF), e.bytes]), transfers: e.transfers };
+}
+
+/** The flattenInstances a payload asks for its result; `otherwise` when it does not say. */
+export function flattenOf(bytes: Buffer, otherwise: boolean): boolean {
+  const b = bytes[0] === BY_PORT ? bytes[BY_PORT_HEADER] : bytes[0];
+  return b === FLATTEN_ON ? true : b === FLATTEN_OFF ? false : otherwise;
+}
+
 export function decodeValue(bytes: Buffer, transfers: ArrayBuffer[] | undefined, ctx: ValueContext): unknown {
   if (bytes[0] === FAST_LIST || bytes[0] === FAST_ONE) return decodeFast(bytes, transfers);
   if (bytes[0] === BY_PORT) return decodeValue(bytes.subarray(BY_PORT_HEADER), transfers, ctx);
+  if (bytes[0] === FLATTEN_ON || bytes[0] === FLATTEN_OFF) return decodeValue(bytes.subarray(1), transfers, ctx);
   if (bytes[0] === WITH_MARKERS) return ctx.revive(decodeValue(bytes.subarray(1), transfers, ctx));
   if (!transfers) return deserialize(bytes);
   const d = new MovingDeserializer(bytes, transfers);
@@ -228,13 +251,14 @@ export function decodeValue(bytes: Buffer, transfers: ArrayBuffer[] | undefined,
  * Encodes a call's arguments. Functions among them become reactor
  * callables of this thread, registered in `handles` (null: refused). A failure is a
  * ValueNotCloneableError naming the path of the value (`args[1].user`).
+ * `flatten`: flattenInstances (values.ts).
  */
-export function encodeArgs(args: readonly unknown[], ctx: ValueContext, handles: number[] | null): Encoded {
+export function encodeArgs(args: readonly unknown[], ctx: ValueContext, handles: number[] | null, flatten = false): Encoded {
   const fast = encodeFastList(args);
   if (fast) return { bytes: fast, transfers: undefined };
   const moving = encodeFastMoving(args, movable);
   if (moving) return moving;
-  const prepared = prepareOutbound(args, 'args', { callables: ctx.callables, handles }) as unknown[];
+  const prepared = prepareOutbound(args, 'args', { callables: ctx.callables, handles, flatten }) as unknown[];
   let enc: Encoded;
   try {
     enc = encodeValue(prepared, args);

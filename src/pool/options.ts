@@ -70,6 +70,17 @@ export interface ThreadPoolOptions {
   env?: Record<string, string | undefined>;
   /** Node options of the threads. Default: this process's `execArgv` (so loaders such as tsx apply). */
   execArgv?: string[];
+  /**
+   * Lets an instance of a class not registered with threadable() cross,
+   * in a task's arguments and in its result, as a plain object of its own
+   * properties, when those are all enumerable data properties (a parser's
+   * AST node, say): its prototype's methods and getters are not carried,
+   * and its private (#) fields, which cannot be seen, are lost. Built-ins
+   * (a URL, a Promise, a WeakMap…) and instances with an own accessor are
+   * still refused. A call's own flattenInstances overrides it. Default
+   * false: such instances are refused with a ValueNotCloneableError.
+   */
+  flattenInstances?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -88,6 +99,7 @@ export interface ResolvedOptions {
   resourceLimits: ResourceLimits | undefined;
   env: Record<string, string | undefined> | undefined;
   execArgv: string[] | undefined;
+  flattenInstances: boolean;
 }
 
 function count(name: string, v: unknown, min: number): number {
@@ -116,6 +128,9 @@ export function resolveOptions(o: ThreadPoolOptions = {}): ResolvedOptions {
   if (o.execArgv !== undefined && (!Array.isArray(o.execArgv) || o.execArgv.some((a) => typeof a !== 'string'))) {
     throw new TypeError('execArgv must be an array of strings');
   }
+  if (o.flattenInstances !== undefined && typeof o.flattenInstances !== 'boolean') {
+    throw new TypeError('flattenInstances must be a boolean');
+  }
   return {
     min, max,
     name: o.name ?? 'ThreadPool',
@@ -132,6 +147,7 @@ export function resolveOptions(o: ThreadPoolOptions = {}): ResolvedOptions {
     resourceLimits: o.resourceLimits,
     env: o.env,
     execArgv: o.execArgv,
+    flattenInstances: o.flattenInstances ?? false,
   };
 }
 

@@ -27,7 +27,7 @@ import { settleSink, TaskTable, type TaskSink } from './tasks.js';
 import { PoolThreads } from './threads.js';
 import { TaskTimers } from './timers.js';
 import { reportError } from '../errors/report.js';
-import { encodeArgs, markMovedByPort, movedByPort, movesByPort } from '../codec/codec.js';
+import { encodeArgs, markFlatten, markMovedByPort, movedByPort, movesByPort } from '../codec/codec.js';
 import { fastListBound } from '../codec/fast-codec.js';
 import { CallStatus, MessageKind, TaskStatus, type InboxMessage } from '../base/wire.js';
 import { MovedBuffers } from './moved-buffers.js';
@@ -296,14 +296,18 @@ export class ThreadPool extends EventEmitter {
   /**
    * Internal: queue a task whose outcome goes to `sink`. Never throws; a
    * failure before queueing reaches the sink asynchronously. Returns the
-   * task id, or 0 when nothing was queued.
+   * task id, or 0 when nothing was queued. `flatten`: the call's
+   * flattenInstances (undefined: the pool's).
    */
-  [kSubmit](f: unknown, args: readonly unknown[], sink: TaskSink, multiple?: boolean, affinity?: string): number {
+  [kSubmit](f: unknown, args: readonly unknown[], sink: TaskSink, multiple?: boolean, affinity?: string,
+    flatten?: boolean): number {
     let handles: number[] | undefined;
     let id: number;
     let demand: number;
     /** Moved buffers that go beside the task, by port. */
     let byPort: ArrayBuffer[] | undefined;
+    /** The call overrides the pool's flattenInstances: its thread must be told. */
+    const overrides = flatten !== undefined && flatten !== this.#options.flattenInstances;
     try {
       if (this.joined) throw new PoolStoppedError('the thread pool is stopped; the call was not run');
       let fnId: number;
@@ -313,7 +317,7 @@ export class ThreadPool extends EventEmitter {
         payload = (args as [unknown, unknown[]][]).map(([g, a]) => [this.#functions.id(g), a]);
       } else {
         fnId = this.#functions.id(f);
-        const bound = affinity === undefined ? fastListBound(args) : -1;
+        const bound = affinity === undefined && !overrides ? fastListBound(args) : -1;
         if (bound >= 0) {
           // The commonest call: primitives only, nothing to bind. Written
           // straight into the staged batch (as below, the table first).
@@ -324,7 +328,8 @@ export class ThreadPool extends EventEmitter {
         }
       }
       // Functions among the arguments stay here; the thread gets proxies.
-      const encoded = encodeArgs(payload, this.#thread.values, handles = []);
+      let encoded = encodeArgs(payload, this.#thread.values, handles = [], flatten ?? this.#options.flattenInstances);
+      if (overrides) encoded = markFlatten(encoded, !this.#options.flattenInstances);
       id = nextTaskId++;
       if (!encoded.transfers && affinity === undefined) {
         // Plain: staged, pushed with the rest of this turn's (#pushStaged

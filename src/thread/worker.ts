@@ -19,7 +19,7 @@ import { readTasks } from '../base/wire.js';
 if (!isPoolThreadData(workerData)) throw new Error('reactor-threads: worker.js is started by a ThreadPool only');
 const {
   poolId, owner, threadId, concurrency, idleTimeout, spinNs, threadName, startHook, exitHook, maxTasks, maxHeap,
-  movesPort,
+  flattenInstances, movesPort,
 } = workerData;
 
 const outbox = new PoolThreadOutbox(poolId, threadId);
@@ -62,7 +62,7 @@ const moves = movesPort ? new ThreadMovedBuffers(movesPort, thread.core.id, {
   end: (taskId) => native.poolWant(poolId, threadId, taskId, 2),
 }) : undefined;
 const runner = new TaskRunner({
-  poolId, threadId, threadName, values: thread.values, outbox, moves,
+  poolId, threadId, threadName, values: thread.values, flattenInstances, outbox, moves,
   onSettled: countCompleted,
   onRoom: () => pull(),
 });
