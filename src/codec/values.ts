@@ -20,6 +20,7 @@
 import type { CallableTable } from './callables.js';
 import { decodeThrow, encodeThrow, ValueNotCloneableError, type EncodedThrow } from '../errors/errors.js';
 import { keyOf, lookup } from '../base/registry.js';
+import { notPlainPrototype, refusal } from './refusals.js';
 
 /** The key of every marker object: `{ [MARKER]: Marker }`. */
 export const MARKER = '__reactorThreads';
@@ -65,11 +66,6 @@ export function prepareOutbound(value: unknown, path: string, out: Outbound): un
 
 function mark(m: Marker): Record<string, Marker> {
   return { [MARKER]: m };
-}
-
-function describeValue(v: object): string {
-  const ctor = (Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null)?.constructor;
-  return ctor?.name ? `an instance of ${ctor.name}` : 'an object with an unusual prototype';
 }
 
 function walk(v: unknown, path: string, depth: number, w: Walk): unknown {
@@ -126,7 +122,7 @@ function walk(v: unknown, path: string, depth: number, w: Walk): unknown {
 /**
  * flattenInstances: `v`'s own properties, walked, in a plain object
  * (what structured clone would make of it, with the walk's changes), or
- * undefined when `v` is not plain data (notPlainData says why).
+ * undefined when `v` is not plain data (refusals.ts says why).
  * Flattening an AST visits every node: this is its hot path.
  */
 function flatten(v: object, proto: object, path: string, depth: number, w: Walk): Record<string, unknown> | undefined {
@@ -151,62 +147,6 @@ function flatten(v: object, proto: object, path: string, depth: number, w: Walk)
     else copy[k] = y;
   }
   return copy;
-}
-
-const nativeCode = /\{\s*\[native code\]\s*\}\s*$/;
-/** Per prototype: why its instances are not plain data, or '' when they may be. */
-const byPrototype = new WeakMap<object, string>();
-
-/**
- * Why no instance of this prototype is plain data, whatever its own
- * properties ('' when they may be): a thenable (a Promise, or a library's
- * own), or a built-in, one tagged with Symbol.toStringTag (URL, WeakMap,
- * AbortSignal, an iterator…) or made by a native constructor, whose state
- * is not in its own properties.
- */
-function notPlainPrototype(proto: object): string {
-  let why = byPrototype.get(proto);
-  if (why !== undefined) return why;
-  why = '';
-  const tag = (proto as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag];
-  if (typeof (proto as { then?: unknown }).then === 'function') why = 'it is a thenable, a value still to come';
-  else if (typeof tag === 'string') why = `it is a built-in ${tag}, whose state is not in its properties`;
-  for (let p: object | null = proto; !why && p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
-    const ctor = Object.getOwnPropertyDescriptor(p, 'constructor')?.value as unknown;
-    if (typeof ctor === 'function' && nativeCode.test(Function.prototype.toString.call(ctor))) {
-      why = `it is a built-in ${ctor.name || 'object'}, whose state is not in its properties`;
-    }
-  }
-  byPrototype.set(proto, why);
-  return why;
-}
-
-/**
- * Why `v`, an instance of an unregistered class, is not plain data (its
- * own enumerable data properties are not all of it), or undefined when it
- * is. Private (#) fields cannot be seen from here.
- */
-function notPlainData(v: object, proto: object): string | undefined {
-  const byProto = notPlainPrototype(proto);
-  if (byProto) return byProto;
-  for (const k of Reflect.ownKeys(v)) {
-    if (typeof k === 'symbol') return `its property ${String(k)} is keyed by a symbol, which a copy would drop`;
-    const d = Object.getOwnPropertyDescriptor(v, k)!;
-    if (!('value' in d)) return `its own property '${k}' is an accessor (get/set), which a copy cannot carry`;
-    if (!d.enumerable) return `its own property '${k}' is not enumerable, which a copy would drop`;
-  }
-  return undefined;
-}
-
-/** The advice for an object no rule took. */
-function refusal(v: object, proto: object, flatten: boolean): string {
-  const cls = describeValue(v);
-  if (flatten) {
-    return `${cls} cannot cross as a plain object (flattenInstances): ${notPlainData(v, proto)!}; `
-      + 'send plain data, or register the class with threadable(TheClass) if it is yours';
-  }
-  return `${cls} would arrive as a plain object, its class and private state lost; `
-    + 'send plain data, or register the class with threadable(TheClass)';
 }
 
 /** The path of a Map's value: `.get(key)` for a short primitive key, else by position. */
