@@ -9,7 +9,7 @@ import {
 } from 'reactor-threads';
 import { identity, Point } from './_fixtures/tasks.cjs';
 import {
-  Account, identifiersOf, inspectArrival, makeMeasured, makeSegment, Measured, Segment, Vec,
+  Account, askReactorForVec, identifiersOf, inspectArrival, makeMeasured, makeSegment, Measured, postVec, Segment, Vec,
 } from './_fixtures/instances.cjs';
 
 type Loose = (...args: unknown[]) => unknown;
@@ -136,6 +136,26 @@ test('built-ins whose state is not in their properties are refused even with fla
     const err = await t.throwsAsync(flattening(identity as Loose, [value]), { instanceOf: ValueNotCloneableError });
     t.is((err as ValueNotCloneableError).path, 'args[0][0]');
   }
+});
+
+test('a pool thread\'s blocking calls follow its pool\'s flattenInstances, both ways', async (t) => {
+  t.deepEqual(await deferToThreadPool(reactor, pool(t, true), askReactorForVec),
+    { made: { x: 3, y: 4 }, givenPlain: true, madePlain: true });
+  const strict = pool(t, false);
+  const err = await t.throwsAsync(deferToThreadPool(reactor, strict, askReactorForVec), { instanceOf: ValueNotCloneableError });
+  t.is((err as ValueNotCloneableError).path, 'args[0]');
+  // (A call's own setting is its task's: the thread's calls to its owner keep the pool's.)
+  await t.throwsAsync(deferToThreadPool.with({ flattenInstances: true })(reactor, strict, askReactorForVec),
+    { instanceOf: ValueNotCloneableError });
+});
+
+test('a pool thread\'s callFromThread follows its pool\'s flattenInstances', async (t) => {
+  const received: object[] = [];
+  // (Its calls reach the owner before its task's result does.)
+  await deferToThreadPool(reactor, pool(t, true), postVec, (v: object) => { received.push(v); });
+  t.deepEqual(received, [{ x: 5, y: 6 }]);
+  const err = await t.throwsAsync(deferToThreadPool(reactor, pool(t, false), postVec, () => {}), { instanceOf: ValueNotCloneableError });
+  t.is((err as ValueNotCloneableError).path, 'args[0]', 'the Vec, refused in the thread as callFromThread\'s argument');
 });
 
 test('flattenInstances must be a boolean, on a pool and on a call', async (t) => {

@@ -219,7 +219,9 @@ export function movedByPort(bytes: Buffer): number {
  * when its call set flattenInstances otherwise than its pool: its thread
  * knows the pool's setting from its start, and learns a call's own here,
  * for the task's result. Calls that keep the pool's setting carry
- * nothing: the common path pays no byte and no copy.
+ * nothing: the common path pays no byte and no copy. A blocking call
+ * from a thread of a flattening pool starts with FLATTEN_ON, for its
+ * result: the reactor that serves it knows no pool.
  */
 const FLATTEN_ON = 0xfa;
 const FLATTEN_OFF = 0xf9;

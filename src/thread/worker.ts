@@ -33,7 +33,7 @@ let pullSoon: NodeJS.Immediate | undefined;
  * it hands back the tasks it has not started.
  */
 const thread = buildThread({
-  owner, poolId, threadId,
+  owner, poolId, threadId, flattenInstances,
   takeWork: () => pull(),
   cancelTask: (taskId) => runner.cancel(taskId),
   // What it sent before the call leaves first; then its untaken tasks go

@@ -1,6 +1,6 @@
 // Instances of classes no one registered, for flattenInstances: plain
 // data (as a parser's AST nodes are), and instances that are not.
-import { threadable } from 'reactor-threads';
+import { blockingCallFromThread, reactor, threadable } from 'reactor-threads';
 import { Point } from './tasks.cjs';
 
 /** Plain data: own enumerable data properties only, methods on the prototype. */
@@ -63,4 +63,20 @@ export const identifiersOf = threadable(function identifiersOf(ast: object): { n
   };
   visit(ast);
   return { names, allPlain };
+});
+
+/** On the reactor: a Vec made there, and whether the one it was given arrived as a plain object. */
+export const vecOnReactor = threadable(function vecOnReactor(given: object): { made: Vec; givenPlain: boolean } {
+  return { made: new Vec(3, 4), givenPlain: Object.getPrototypeOf(given) === Object.prototype };
+});
+
+/** In a pool thread: a blocking call to vecOnReactor with a Vec made here; what came back, as data. */
+export const askReactorForVec = threadable(function askReactorForVec(): { made: object; givenPlain: boolean; madePlain: boolean } {
+  const { made, givenPlain } = blockingCallFromThread(reactor, vecOnReactor, new Vec(1, 2));
+  return { made, givenPlain, madePlain: Object.getPrototypeOf(made) === Object.prototype };
+});
+
+/** In a pool thread: sends a Vec made here to `report`, on the reactor, without waiting. */
+export const postVec = threadable(function postVec(report: (v: object) => void): void {
+  reactor.callFromThread(report, new Vec(5, 6));
 });
