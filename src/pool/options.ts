@@ -77,8 +77,10 @@ export interface ThreadPoolOptions {
    * AST node, say): its prototype's methods and getters are not carried,
    * and its private (#) fields, which cannot be seen, are lost. Built-ins
    * (a URL, a Promise, a WeakMap…) and instances with an own accessor are
-   * still refused. A call's own flattenInstances overrides it. Default
-   * false: such instances are refused with a ValueNotCloneableError.
+   * still refused. A call's own flattenInstances overrides it for that
+   * task; a pool thread's calls to its owner (blockingCallFromThread,
+   * callFromThread) follow the pool's. Default false: such instances are
+   * refused with a ValueNotCloneableError.
    */
   flattenInstances?: boolean;
 }
