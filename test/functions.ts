@@ -103,6 +103,31 @@ test('threadable refuses what is not a function, at the call', (t) => {
   t.throws(() => threadable(5 as never), { instanceOf: TypeError });
 });
 
+// A generator would run, and only then fail on its result (an iterator):
+// refused before it runs, with what to do instead.
+test('a generator function is refused up front, sync or async, with what to do instead', async (t) => {
+  for (const g of [function* gen(): Generator<number> { yield 1; }, async function* agen(): AsyncGenerator<number> { yield 1; }]) {
+    const err = await t.throwsAsync(deferToThread(g as () => unknown), { instanceOf: FunctionNotSendableError });
+    t.regex(err!.message, new RegExp(`${g.name} is a generator function: its result, an iterator, cannot cross threads`));
+    t.regex(err!.message, /return an array .*call it for each item/);
+  }
+  const method = { *items(): Generator<number> { yield 1; } };
+  await t.throwsAsync(deferToThread(method.items), { instanceOf: FunctionNotSendableError, message: /generator/ });
+});
+
+test('threadable refuses a generator function at once', (t) => {
+  t.throws(() => threadable(function* gen(): Generator<number> { yield 1; }),
+    { instanceOf: FunctionNotSendableError, message: /gen is a generator function/ });
+  t.throws(() => threadable('named', async function* (): AsyncGenerator<number> { yield 1; }),
+    { instanceOf: FunctionNotSendableError, message: /named is a generator function/ });
+});
+
+test('a generator exported by a module is refused by the thread that loads it, before it runs', async (t) => {
+  const countUp = fromModule<(n: number) => unknown>('./_fixtures/tasks-esm.mjs', 'countUp');
+  await t.throwsAsync(deferToThread(countUp, 3),
+    { instanceOf: FunctionNotSendableError, message: /tasks-esm\.mjs#countUp is a generator function/ });
+});
+
 test('threadable returns the function unchanged', (t) => {
   const f = function localName(): number { return 1; };
   t.is(threadable(f), f);

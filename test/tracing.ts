@@ -91,13 +91,19 @@ test.serial('the carrier a start subscriber sets reaches the thread\'s run chann
   try {
     const probe = fromModule<() => TaskRunTraceMessage[]>(fixture, 'seen');
     await deferToThreadPool(reactor, pool, function sendsCarrier(a: string) { return a; }, 'x');
+    // (Beside the other mark a payload may carry: a call's own flattenInstances.)
+    class Point { constructor(readonly x: number) {} }
+    t.deepEqual(await deferToThreadPool.with({ flattenInstances: true })(reactor, pool,
+      function sendsFlattened(p: { x: number }) { return p.x; }, new Point(3)), 3);
     carrier = { traceparent: 7 };
     await deferToThreadPool(reactor, pool, function sendsNumber(a: string) { return a; }, 'y');
     channel.unsubscribe(handlers);
     const seen = await deferToThreadPool(reactor, pool, probe);
     const runs = seen.filter((m) => m.function.startsWith('sends'));
+    const sent = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
     t.deepEqual(runs.map((m) => [m.function, m.carrier, m.args, m.result]), [
-      ['sendsCarrier', { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }, ['x'], 'x'],
+      ['sendsCarrier', sent, ['x'], 'x'],
+      ['sendsFlattened', sent, [{ x: 3 }], 3],
       ['sendsNumber', undefined, ['y'], 'y'],
     ]);
   } finally {

@@ -11,7 +11,56 @@ test('an instance of an unregistered class is refused, naming its path', async (
   const err = await t.throwsAsync(deferToThread(identity as Loose, 1, { user: { endpoint: new URL('https://example.test/') } }),
     { instanceOf: ValueNotCloneableError });
   t.is((err as ValueNotCloneableError).path, 'args[1].user.endpoint');
-  t.regex(err!.message, /instance of URL/);
+});
+
+// Each refusal says what to do with that value: the advice fits it.
+test('an un-awaited Promise or thenable is refused with the advice to await it', async (t) => {
+  const pending = Promise.resolve(1);
+  const err = await t.throwsAsync(deferToThread(identity as Loose, { count: pending }), { instanceOf: ValueNotCloneableError });
+  t.is(err!.message, 'args[0].count cannot be sent to another thread: a Promise is a value still to come: '
+    + 'await it and pass its value');
+  class Query { then(resolve: (v: number) => void): void { resolve(1); } }
+  const thenable = await t.throwsAsync(deferToThread(identity as Loose, new Query()), { instanceOf: ValueNotCloneableError });
+  t.regex(thenable!.message, /a thenable \(an object with a then method\) is a value still to come: await it and pass its value$/);
+});
+
+test('a URL is refused with the advice to pass its href', async (t) => {
+  const err = await t.throwsAsync(deferToThread(identity as Loose, new URL('https://example.test/')), { instanceOf: ValueNotCloneableError });
+  t.is(err!.message, 'args[0] cannot be sent to another thread: a URL would arrive as {}: pass url.href instead '
+    + '(new URL(href) in the thread makes it again)');
+});
+
+test('WeakMaps, WeakSets, WeakRefs and FinalizationRegistries are refused as impossible to copy', async (t) => {
+  for (const value of [new WeakMap(), new WeakSet(), new WeakRef({}), new FinalizationRegistry(() => {})]) {
+    const err = await t.throwsAsync(deferToThread(identity as Loose, value), { instanceOf: ValueNotCloneableError });
+    t.regex(err!.message, new RegExp(`a ${value.constructor.name} holds objects weakly, .* so it cannot be copied`));
+  }
+});
+
+test('an iterator is refused with the advice to collect it, another built-in with the advice to send its data', async (t) => {
+  const gen = (function* items(): Generator<number> { yield 1; })();
+  const iter = await t.throwsAsync(deferToThread(identity as Loose, gen), { instanceOf: ValueNotCloneableError });
+  t.regex(iter!.message, /an iterator \(Generator\) cannot be copied: collect its items into an array and pass that$/);
+  const ctl = await t.throwsAsync(deferToThread(identity as Loose, new AbortController()), { instanceOf: ValueNotCloneableError });
+  t.regex(ctl!.message, /a built-in AbortController keeps its state outside its own properties, so it cannot be copied; send the plain data/);
+});
+
+test('an instance of an unregistered class is refused with both ways to send it: threadable, or flattenInstances', async (t) => {
+  class Token { constructor(readonly type: string, readonly start: number) {} }
+  const err = await t.throwsAsync(deferToThread(identity as Loose, [new Token('name', 0)]), { instanceOf: ValueNotCloneableError });
+  t.is(err!.message, 'args[0][0] cannot be sent to another thread: an instance of Token would arrive as a plain object, '
+    + 'its class and private (#) fields lost: register the class with threadable(Token) if it is yours; if it is plain data '
+    + '(a parser\'s AST node, say), opt in with flattenInstances: true, on the call or the pool, to send it as a plain object '
+    + 'of its own properties');
+});
+
+test('a class instance that flattenInstances could not send is not advised to use it, and is told why', async (t) => {
+  class Gauge { constructor() { Object.defineProperty(this, 'level', { get: () => 1, enumerable: true }); } }
+  const err = await t.throwsAsync(deferToThread(identity as Loose, new Gauge()), { instanceOf: ValueNotCloneableError });
+  t.regex(err!.message, /register the class with threadable\(Gauge\) if it is yours \(flattenInstances cannot send it: its own property 'level' is an accessor/);
+  const { EventEmitter } = await import('node:events');
+  const emitter = await t.throwsAsync(deferToThread(identity as Loose, new EventEmitter()), { instanceOf: ValueNotCloneableError });
+  t.notRegex(emitter!.message, /opt in/);
 });
 
 test('a class instance with private state is refused rather than flattened', async (t) => {

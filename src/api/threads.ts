@@ -22,6 +22,10 @@ function checkOptions(options: unknown): CallOptions {
     throw new TypeError('options.affinity must be a string or a number');
   }
   if (callerStack !== undefined && typeof callerStack !== 'boolean') throw new TypeError('options.callerStack must be a boolean');
+  const { flattenInstances } = options as CallOptions;
+  if (flattenInstances !== undefined && typeof flattenInstances !== 'boolean') {
+    throw new TypeError('options.flattenInstances must be a boolean');
+  }
   for (const [name, v] of [['queueTimeout', queueTimeout], ['runTimeout', runTimeout]] as const) {
     if (v !== undefined && (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))) {
       throw new RangeError(`options.${name} must be a finite number of milliseconds > 0`);
@@ -41,7 +45,8 @@ function captureResolve(resolve: (value: never) => void): void { captured = reso
 function run<R>(r: unknown, threadpool: unknown, f: unknown, args: unknown[], options: CallOptions | undefined): Promise<R> {
   if (options?.callerStack) return withCallerStack(run<R>(r, threadpool, f, args, { ...options, callerStack: false }));
   if (r === reactor && threadpool instanceof ThreadPool && options?.signal === undefined
-    && options?.queueTimeout === undefined && options?.runTimeout === undefined && options?.affinity === undefined) {
+    && options?.queueTimeout === undefined && options?.runTimeout === undefined && options?.affinity === undefined
+    && options?.flattenInstances === undefined) {
     // The resolve function alone is the sink (TaskSink): a failure comes
     // as a rejected Promise, which this one adopts.
     const promise = new Promise<R>(captureResolve);
@@ -77,7 +82,7 @@ function runChecked<R>(r: unknown, threadpool: unknown, f: unknown, args: unknow
         },
       };
       const affinity = options?.affinity === undefined ? undefined : String(options.affinity);
-      const id = threadpool[kSubmit](f, args, sink, false, affinity);
+      const id = threadpool[kSubmit](f, args, sink, false, affinity, options?.flattenInstances);
       if (id && (options?.queueTimeout !== undefined || options?.runTimeout !== undefined)) {
         threadpool[kTimeouts](id, options.queueTimeout, options.runTimeout);
       }
@@ -91,6 +96,10 @@ function runChecked<R>(r: unknown, threadpool: unknown, f: unknown, args: unknow
     if (typeof threadpool !== 'object' || threadpool === null
       || typeof (threadpool as ThreadPoolLike).callInThreadWithCallback !== 'function') {
       throw new TypeError('threadpool must have a callInThreadWithCallback(onResult, f, ...args) method');
+    }
+    // How values cross is the user's pool's own affair: asking for it would be ignored.
+    if (options?.flattenInstances !== undefined) {
+      throw new TypeError('options.flattenInstances: only a ThreadPool can honour it, and this pool is not one');
     }
     // A user's own pool: the first of its callback and the signal settles.
     let settled = false;

@@ -28,6 +28,8 @@ export interface PoolThreadData {
   readonly maxHeap: number;
   /** Modules it imports before anything else (src/pool/preloads.ts). */
   readonly preloads: readonly ThreadPreload[];
+  /** The pool's flattenInstances: how its tasks' results cross, unless a task's payload says otherwise. */
+  readonly flattenInstances: boolean;
   /**
    * The thread's end of the port that moves large buffers (in the
    * Worker's transferList); absent for threads that are not Workers

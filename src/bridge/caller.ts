@@ -11,7 +11,7 @@ import {
   withCallerFrames, WouldDeadlockError, type EncodedThrow,
 } from '../errors/errors.js';
 import type { CallableTarget } from '../codec/callables.js';
-import { decodeValue, encodeArgs, type Encoded, type ValueContext } from '../codec/codec.js';
+import { decodeValue, encodeArgs, markFlatten, type Encoded, type ValueContext } from '../codec/codec.js';
 import { describe } from '../identity/functions.js';
 import { native } from '../reactor/native.js';
 import { reportToStderr } from '../errors/report.js';
@@ -27,6 +27,8 @@ import type { BlockingCallOptions } from '../base/public/calls.js';
 export interface PoolThreadCalls {
   readonly poolId: number;
   readonly threadId: number;
+  /** The pool's flattenInstances: its calls' arguments, and the results they get back, cross by it. */
+  readonly flattenInstances: boolean;
   beforePark(): void;
   afterPark(): void;
   outboxGate(send: () => void): void;
@@ -72,7 +74,10 @@ export class BridgeCaller {
     }
     // Functions passed along become proxies on the reactor, valid for this call.
     const handles: number[] = [];
-    const enc = encodeArgs(args, this.values, handles);
+    const flatten = this.poolThread?.flattenInstances === true;
+    let enc = encodeArgs(args, this.values, handles, flatten);
+    // (The reactor knows no pool: the call tells it how to send the result.)
+    if (flatten) enc = markFlatten(enc, true);
     this.poolThread?.beforePark();
     let reply: [number, Buffer, ArrayBuffer[] | undefined] | number;
     try {
@@ -113,7 +118,7 @@ export class BridgeCaller {
       throw new ReactorGoneError('callFromThread: the main thread never loaded reactor-threads, so nothing serves this thread');
     }
     // No new handles: nothing would release them after a call with no answer.
-    const enc = encodeArgs(args, this.values, null);
+    const enc = encodeArgs(args, this.values, null, this.poolThread?.flattenInstances === true);
     // Backpressure only up the tree: a call to the reactor this thread
     // serves waits while its inbox is full; one to a thread this thread
     // serves (a proxy) never does (native/bridge_bindings.cc).

@@ -7,7 +7,7 @@
 // test/call-from-thread.ts, test/reactor-callables.ts.
 import { deserialize, serialize } from 'node:v8';
 import { CallableReleasedError, encodeThrow, ValueNotCloneableError } from '../errors/errors.js';
-import { decodeValue, encodeResult, type ValueContext } from '../codec/codec.js';
+import { decodeValue, encodeResult, flattenOf, type ValueContext } from '../codec/codec.js';
 import { loadFunction } from '../identity/functions.js';
 import { native } from '../reactor/native.js';
 import { reportToStderr } from '../errors/report.js';
@@ -64,6 +64,8 @@ export class CallServer {
 
   #invoke(callId: number, f: Function, m: InboxMessage): void {
     let result: unknown;
+    // A pool thread whose pool flattens instances asks for its result so.
+    const flatten = flattenOf(m.payload, false);
     try {
       const args = decodeValue(m.payload, m.transfers, this.values) as unknown[];
       result = f(...args);
@@ -72,14 +74,17 @@ export class CallServer {
       return;
     }
     if (isThenable(result)) {
-      Promise.resolve(result).then((v) => this.#reply(callId, true, v), (e: unknown) => this.#reply(callId, false, e));
+      Promise.resolve(result).then((v) => this.#reply(callId, true, v, flatten), (e: unknown) => this.#reply(callId, false, e));
     } else {
-      this.#reply(callId, true, result);
+      this.#reply(callId, true, result, flatten);
     }
   }
 
-  /** The outcome of a served call: answered (blocking) or reported (callFromThread). */
-  #reply(callId: number, ok: boolean, value: unknown): void {
+  /**
+   * The outcome of a served call: answered (blocking) or reported
+   * (callFromThread). `flatten`: flattenInstances for the result.
+   */
+  #reply(callId: number, ok: boolean, value: unknown, flatten = false): void {
     if (callId === 0) {
       if (!ok) reportToStderr(value, 'a function called with callFromThread');
       return;
@@ -87,7 +92,7 @@ export class CallServer {
     this.#unanswered--;
     if (ok) {
       try {
-        const enc = encodeResult(value, this.values);
+        const enc = encodeResult(value, this.values, flatten);
         native.bridgeReply(callId, CallStatus.Fulfilled, enc.bytes, enc.transfers);
         return;
       } catch (e) {

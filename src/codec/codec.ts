@@ -135,13 +135,14 @@ function withMarkers(e: Encoded): Encoded {
 /**
  * A result: the fast path when it is a primitive, else checked (values.ts)
  * and serialized. Throws a ValueNotCloneableError naming the path.
+ * `flatten`: flattenInstances (values.ts).
  */
-export function encodeResult(value: unknown, ctx: ValueContext): Encoded {
+export function encodeResult(value: unknown, ctx: ValueContext, flatten = false): Encoded {
   const fast = encodeFastOne(value);
   if (fast) return { bytes: fast, transfers: undefined };
   const moving = encodeFastMovingOne(value, movable);
   if (moving) return moving;
-  const prepared = prepareOutbound(value, 'the result', { callables: ctx.callables, handles: null });
+  const prepared = prepareOutbound(value, 'the result', { callables: ctx.callables, handles: null, flatten });
   let enc: Encoded;
   try {
     enc = encodeValue(prepared, [value]);
@@ -206,10 +207,33 @@ export function movedByPort(bytes: Buffer): number {
 }
 
 /**
+ * A task's payload starts with one of these (inside a BY_PORT header)
+ * when its call set flattenInstances otherwise than its pool: its thread
+ * knows the pool's setting from its start, and learns a call's own here,
+ * for the task's result. Calls that keep the pool's setting carry
+ * nothing: the common path pays no byte and no copy. A blocking call
+ * from a thread of a flattening pool starts with FLATTEN_ON, for its
+ * result: the reactor that serves it knows no pool.
+ */
+const FLATTEN_ON = 0xfa;
+const FLATTEN_OFF = 0xf9;
+
+/** `e`, marked as a call with flattenInstances `flatten` (a copy of its bytes). */
+export function markFlatten(e: Encoded, flatten: boolean): Encoded {
+  return { bytes: Buffer.concat([Buffer.of(flatten ? FLATTEN_ON : FLATTEN_OFF), e.bytes]), transfers: e.transfers };
+}
+
+/** The flattenInstances a payload asks for its result; `otherwise` when it does not say. */
+export function flattenOf(bytes: Buffer, otherwise: boolean): boolean {
+  const b = bytes[0] === BY_PORT ? bytes[BY_PORT_HEADER] : bytes[0];
+  return b === FLATTEN_ON ? true : b === FLATTEN_OFF ? false : otherwise;
+}
+
+/**
  * A task's payload starts with this (inside a BY_PORT header) when its
- * call carries a trace context (src/base/tracing.ts): the byte, the
- * carrier's length (u32) and the carrier as JSON, then the arguments.
- * Untraced calls carry nothing.
+ * call carries a trace context (src/base/tracing.ts), after a FLATTEN
+ * byte if it has one: the byte, the carrier's length (u32) and the
+ * carrier as JSON, then the arguments. Untraced calls carry nothing.
  */
 const TRACED = 0xf8;
 const TRACED_HEADER = 5;
@@ -227,7 +251,8 @@ export function markTraced(e: Encoded, carrier: TraceCarrier): Encoded {
 
 /** The trace context a task's payload carries, if any. */
 export function carrierOf(bytes: Buffer): TraceCarrier | undefined {
-  const at = bytes[0] === BY_PORT ? BY_PORT_HEADER : 0;
+  let at = bytes[0] === BY_PORT ? BY_PORT_HEADER : 0;
+  if (bytes[at] === FLATTEN_ON || bytes[at] === FLATTEN_OFF) at++;
   if (bytes[at] !== TRACED) return undefined;
   const start = at + TRACED_HEADER;
   return JSON.parse(bytes.toString('utf8', start, start + bytes.readUInt32LE(at + 1))) as TraceCarrier;
@@ -236,6 +261,7 @@ export function carrierOf(bytes: Buffer): TraceCarrier | undefined {
 export function decodeValue(bytes: Buffer, transfers: ArrayBuffer[] | undefined, ctx: ValueContext): unknown {
   if (bytes[0] === FAST_LIST || bytes[0] === FAST_ONE) return decodeFast(bytes, transfers);
   if (bytes[0] === BY_PORT) return decodeValue(bytes.subarray(BY_PORT_HEADER), transfers, ctx);
+  if (bytes[0] === FLATTEN_ON || bytes[0] === FLATTEN_OFF) return decodeValue(bytes.subarray(1), transfers, ctx);
   if (bytes[0] === TRACED) return decodeValue(bytes.subarray(TRACED_HEADER + bytes.readUInt32LE(1)), transfers, ctx);
   if (bytes[0] === WITH_MARKERS) return ctx.revive(decodeValue(bytes.subarray(1), transfers, ctx));
   if (!transfers) return deserialize(bytes);
@@ -249,13 +275,14 @@ export function decodeValue(bytes: Buffer, transfers: ArrayBuffer[] | undefined,
  * Encodes a call's arguments. Functions among them become reactor
  * callables of this thread, registered in `handles` (null: refused). A failure is a
  * ValueNotCloneableError naming the path of the value (`args[1].user`).
+ * `flatten`: flattenInstances (values.ts).
  */
-export function encodeArgs(args: readonly unknown[], ctx: ValueContext, handles: number[] | null): Encoded {
+export function encodeArgs(args: readonly unknown[], ctx: ValueContext, handles: number[] | null, flatten = false): Encoded {
   const fast = encodeFastList(args);
   if (fast) return { bytes: fast, transfers: undefined };
   const moving = encodeFastMoving(args, movable);
   if (moving) return moving;
-  const prepared = prepareOutbound(args, 'args', { callables: ctx.callables, handles }) as unknown[];
+  const prepared = prepareOutbound(args, 'args', { callables: ctx.callables, handles, flatten }) as unknown[];
   let enc: Encoded;
   try {
     enc = encodeValue(prepared, args);

@@ -7,6 +7,10 @@
 // values become markers that the receiving thread turns back into their
 // class, and everything else that would change is refused with a
 // ValueNotCloneableError naming its path (`args[1].user.endpoint`).
+// With flattenInstances (an opt-in, per pool and per call), an instance
+// of an unregistered class made only of own data properties crosses as a
+// plain object of them instead: built-ins whose state is not in their
+// properties (a URL, a Promise, a WeakMap, a stream) are still refused.
 // The walk enters arrays, plain objects, Maps and Sets. Inside a Map the
 // path of a value is `.get(key)` when its key is a primitive (strings of
 // up to 40 characters), else `.values()[i]`; of a key, `.keys()[i]`; of a
@@ -16,6 +20,7 @@
 import type { CallableTable } from './callables.js';
 import { decodeThrow, encodeThrow, ValueNotCloneableError, type EncodedThrow } from '../errors/errors.js';
 import { keyOf, lookup } from '../base/registry.js';
+import { notPlainPrototype, refusal } from './refusals.js';
 
 /** The key of every marker object: `{ [MARKER]: Marker }`. */
 export const MARKER = '__reactorThreads';
@@ -36,6 +41,16 @@ export interface Outbound {
   callables: CallableTable;
   /** Handles of functions registered for this call (to release when it settles); null: refuse new ones. */
   handles: number[] | null;
+  /** flattenInstances: instances of unregistered plain-data classes cross as plain objects. */
+  flatten: boolean;
+}
+
+/** One walk's state. */
+interface Walk extends Outbound {
+  /** The objects on the path from the root: a cycle ends the descent there. */
+  readonly seen: Set<object>;
+  /** Flattened instances and their copies, so that one met twice (shared, or in a cycle) stays one object. */
+  flattened: Map<object, Record<string, unknown>> | undefined;
 }
 
 /**
@@ -44,21 +59,18 @@ export interface Outbound {
  * first value that cannot cross faithfully.
  */
 export function prepareOutbound(value: unknown, path: string, out: Outbound): unknown {
-  return walk(value, path, 0, out, new Set());
+  return walk(value, path, 0, {
+    callables: out.callables, handles: out.handles, flatten: out.flatten, seen: new Set(), flattened: undefined,
+  });
 }
 
 function mark(m: Marker): Record<string, Marker> {
   return { [MARKER]: m };
 }
 
-function describeValue(v: object): string {
-  const ctor = (Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null)?.constructor;
-  return ctor?.name ? `an instance of ${ctor.name}` : 'an object with an unusual prototype';
-}
-
-function walk(v: unknown, path: string, depth: number, out: Outbound, seen: Set<object>): unknown {
+function walk(v: unknown, path: string, depth: number, w: Walk): unknown {
   if (typeof v === 'function') {
-    const target = out.callables.export(v, out.handles);
+    const target = w.callables.export(v, w.handles);
     if (!target) {
       throw new ValueNotCloneableError(path, new TypeError(
         'a function crosses only as a reactor callable passed to a task (keep it with reactor.keepCallable() to return it)'));
@@ -66,12 +78,13 @@ function walk(v: unknown, path: string, depth: number, out: Outbound, seen: Set<
     return mark({ k: 'callable', target });
   }
   if (typeof v === 'symbol') throw new ValueNotCloneableError(path, new TypeError('a symbol cannot be copied to another thread'));
+  const { seen } = w;
   if (typeof v !== 'object' || v === null || depth >= MAX_DEPTH || seen.has(v)) return v;
   if (Array.isArray(v)) {
     seen.add(v);
     let copy: unknown[] | undefined;
     for (let i = 0; i < v.length; i++) {
-      const y = walk(v[i], `${path}[${i}]`, depth + 1, out, seen);
+      const y = walk(v[i], `${path}[${i}]`, depth + 1, w);
       if (y !== v[i]) (copy ??= v.slice())[i] = y;
     }
     seen.delete(v);
@@ -83,27 +96,57 @@ function walk(v: unknown, path: string, depth: number, out: Outbound, seen: Set<
     let copy: Record<string, unknown> | undefined;
     for (const k of Object.keys(v)) {
       const x = (v as Record<string, unknown>)[k];
-      const y = walk(x, `${path}.${k}`, depth + 1, out, seen);
+      const y = walk(x, `${path}.${k}`, depth + 1, w);
       if (y !== x) (copy ??= { ...(v as Record<string, unknown>) })[k] = y;
     }
     seen.delete(v);
     return copy ?? v;
   }
-  if (v instanceof Map) return walkMap(v, path, depth, out, seen);
-  if (v instanceof Set) return walkSet(v, path, depth, out, seen);
+  if (v instanceof Map) return walkMap(v, path, depth, w);
+  if (v instanceof Set) return walkSet(v, path, depth, w);
   if (ArrayBuffer.isView(v) || faithful.some((C) => v instanceof C) || faithfulNames.has(proto.constructor?.name ?? '')) return v;
   if (v instanceof Error) return mark({ k: 'error', error: encodeThrow(v) });
   const key = typeof proto.constructor === 'function' ? keyOf(proto.constructor) : undefined;
   if (key) {
     seen.add(v);
     const props: Record<string, unknown> = {};
-    for (const k of Object.keys(v)) props[k] = walk((v as Record<string, unknown>)[k], `${path}.${k}`, depth + 1, out, seen);
+    for (const k of Object.keys(v)) props[k] = walk((v as Record<string, unknown>)[k], `${path}.${k}`, depth + 1, w);
     seen.delete(v);
     return mark({ k: 'class', key, props });
   }
-  throw new ValueNotCloneableError(path, new TypeError(
-    `${describeValue(v)} would arrive as a plain object, its class and private state lost; `
-    + 'send plain data, or register the class with threadable(TheClass)'));
+  const copy = w.flatten ? flatten(v, proto, path, depth, w) : undefined;
+  if (copy) return copy;
+  throw new ValueNotCloneableError(path, new TypeError(refusal(v, proto, w.flatten)));
+}
+
+/**
+ * flattenInstances: `v`'s own properties, walked, in a plain object
+ * (what structured clone would make of it, with the walk's changes), or
+ * undefined when `v` is not plain data (refusals.ts says why).
+ * Flattening an AST visits every node: this is its hot path.
+ */
+function flatten(v: object, proto: object, path: string, depth: number, w: Walk): Record<string, unknown> | undefined {
+  const done = w.flattened?.get(v);
+  if (done) return done;
+  if (notPlainPrototype(proto)) return undefined;
+  const keys = Object.keys(v);
+  // Fewer enumerable keys than own ones: a symbol-keyed or hidden property.
+  if (Reflect.ownKeys(v).length !== keys.length) return undefined;
+  const copy: Record<string, unknown> = {};
+  // (Recorded first: a cycle back to `v` finds the copy, not the instance.)
+  (w.flattened ??= new Map()).set(v, copy);
+  for (const k of keys) {
+    const d = Object.getOwnPropertyDescriptor(v, k)!;
+    if (!('value' in d)) {
+      w.flattened.delete(v);
+      return undefined;
+    }
+    const y = walk(d.value, `${path}.${k}`, depth + 1, w);
+    // (An own `__proto__` is data here; assigning it would set the copy's prototype.)
+    if (k === '__proto__') Object.defineProperty(copy, k, { value: y, enumerable: true, writable: true, configurable: true });
+    else copy[k] = y;
+  }
+  return copy;
 }
 
 /** The path of a Map's value: `.get(key)` for a short primitive key, else by position. */
@@ -119,13 +162,13 @@ function mapValuePath(key: unknown, i: number): string {
 }
 
 /** As walk() for a Map: its keys and values. A copy when any changed, in the same order. */
-function walkMap(m: Map<unknown, unknown>, path: string, depth: number, out: Outbound, seen: Set<object>): Map<unknown, unknown> {
-  seen.add(m);
+function walkMap(m: Map<unknown, unknown>, path: string, depth: number, w: Walk): Map<unknown, unknown> {
+  w.seen.add(m);
   let copy: Map<unknown, unknown> | undefined;
   let i = 0;
   for (const [k, x] of m) {
-    const k2 = walk(k, `${path}.keys()[${i}]`, depth + 1, out, seen);
-    const x2 = walk(x, `${path}${mapValuePath(k, i)}`, depth + 1, out, seen);
+    const k2 = walk(k, `${path}.keys()[${i}]`, depth + 1, w);
+    const x2 = walk(x, `${path}${mapValuePath(k, i)}`, depth + 1, w);
     if (!copy && (k2 !== k || x2 !== x)) {
       copy = new Map();
       let j = 0;
@@ -134,17 +177,17 @@ function walkMap(m: Map<unknown, unknown>, path: string, depth: number, out: Out
     copy?.set(k2, x2);
     i++;
   }
-  seen.delete(m);
+  w.seen.delete(m);
   return copy ?? m;
 }
 
 /** As walk() for a Set: its members. A copy when any changed, in the same order. */
-function walkSet(set: Set<unknown>, path: string, depth: number, out: Outbound, seen: Set<object>): Set<unknown> {
-  seen.add(set);
+function walkSet(set: Set<unknown>, path: string, depth: number, w: Walk): Set<unknown> {
+  w.seen.add(set);
   let copy: Set<unknown> | undefined;
   let i = 0;
   for (const x of set) {
-    const y = walk(x, `${path}.values()[${i}]`, depth + 1, out, seen);
+    const y = walk(x, `${path}.values()[${i}]`, depth + 1, w);
     if (!copy && y !== x) {
       copy = new Set();
       let j = 0;
@@ -153,7 +196,7 @@ function walkSet(set: Set<unknown>, path: string, depth: number, out: Outbound, 
     copy?.add(y);
     i++;
   }
-  seen.delete(set);
+  w.seen.delete(set);
   return copy ?? set;
 }
 

@@ -7,7 +7,7 @@ import { builtinModules, createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { FunctionNotSendableError } from '../errors/errors.js';
 import { keyOf, lookup, moduleOfKey, register } from '../base/registry.js';
-import { compileSource, sourceOf } from './source.js';
+import { compileSource, refuseGenerator, sourceOf } from './source.js';
 import { neverImported } from './unimportable.js';
 import { callerURL, importerFrom, importURL, resolveLater, userCallerURL } from './specifiers.js';
 import type { FunctionDescriptor } from '../base/wire.js';
@@ -29,6 +29,7 @@ export function threadable<F extends Function>(nameOrF: string | F, maybeF?: F):
   const f = (typeof nameOrF === 'string' ? maybeF : nameOrF) as F;
   const name = typeof nameOrF === 'string' ? nameOrF : f?.name;
   if (typeof f !== 'function') throw new TypeError('threadable() takes a function or a class');
+  refuseGenerator(f, name || 'anonymous function');
   const url = callerURL(threadable);
   if (!url) {
     throw new FunctionNotSendableError(
@@ -177,6 +178,8 @@ export async function loadFunction(d: FunctionDescriptor): Promise<Function> {
         f = (mod.default as Record<string, unknown>)[d.exportName];
       }
       if (typeof f !== 'function') throw new FunctionNotSendableError(`${d.label} is not an exported function`);
+      // (Only here can a module's export be seen: the caller holds a reference.)
+      refuseGenerator(f, d.label);
       return f;
     }
     case 'multiple':

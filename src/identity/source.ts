@@ -6,6 +6,7 @@
 // an error that names it. Caller's thread. Tests: test/functions.ts.
 import type * as Acorn from 'acorn';
 import type * as EslintScope from 'eslint-scope';
+import { types } from 'node:util';
 import { runInThisContext } from 'node:vm';
 import { FunctionNotSendableError } from '../errors/errors.js';
 
@@ -58,6 +59,7 @@ export function sourceOf(f: Function, fix: string): SentSource {
   if (/^class\b/.test(text)) {
     throw new FunctionNotSendableError(`${label} is a class; a task runs a function`);
   }
+  refuseGenerator(f, label);
   const { fn, source } = parseFunction(text, label);
   const free = freeNames(fn);
   if (free.length > 0) {
@@ -92,6 +94,18 @@ function sourceLabel(f: Function): string {
   // for an anonymous target (an inline arrow).
   const name = f.name.replace(/^(?:bound )+/, '');
   return `${f.name.slice(0, f.name.length - name.length)}${name || 'anonymous function'}`;
+}
+
+/**
+ * Throws a FunctionNotSendableError for a generator function (async ones
+ * too): it would run, and only its result, an iterator, would fail to
+ * cross. Refused before it runs, with what to do instead.
+ */
+export function refuseGenerator(f: Function, label: string): void {
+  if (!types.isGeneratorFunction(f)) return;
+  throw new FunctionNotSendableError(`${label} is a generator function: its result, an iterator, cannot cross `
+    + 'threads; return an array of its items instead, or, to stream them, pass a function as an argument '
+    + '(it becomes a reactor callable) and call it for each item');
 }
 
 /** Parses a function's source text: an expression, or a method shorthand. */

@@ -27,6 +27,7 @@ export interface ResolvedOptions {
   execArgv: string[] | undefined;
   /** What each thread imports first: `preload`, then the hooks of this process's loaders it must register itself. */
   preloads: ThreadPreload[];
+  flattenInstances: boolean;
 }
 
 /** Every option: one not here (a typo, another pool's) is refused, not ignored. */
@@ -34,6 +35,7 @@ const optionNames: Record<keyof ThreadPoolOptions, true> = {
   minThreads: true, maxThreads: true, name: true, idleTimeout: true, concurrentTasksPerThread: true,
   starvationTimeout: true, cancelGrace: true, maxQueue: true, onThreadStart: true, onThreadExit: true,
   maxTasksPerThread: true, maxHeapPerThread: true, resourceLimits: true, env: true, execArgv: true, preload: true,
+  flattenInstances: true,
 };
 
 function refuseUnknown(o: object): void {
@@ -79,6 +81,9 @@ export function resolveOptions(o: ThreadPoolOptions = {}): ResolvedOptions {
   if (o.preload !== undefined && (!Array.isArray(o.preload) || o.preload.some((a) => typeof a !== 'string' || a === ''))) {
     throw new TypeError('preload must be an array of module specifiers (non-empty strings)');
   }
+  if (o.flattenInstances !== undefined && typeof o.flattenInstances !== 'boolean') {
+    throw new TypeError('flattenInstances must be a boolean');
+  }
   return {
     min, max,
     name: o.name ?? 'ThreadPool',
@@ -99,6 +104,7 @@ export function resolveOptions(o: ThreadPoolOptions = {}): ResolvedOptions {
       ...(o.preload?.length ? userPreloads(o.preload, userCallerURL()) : []),
       ...loaderPreloads(o.execArgv),
     ],
+    flattenInstances: o.flattenInstances ?? false,
   };
 }
 

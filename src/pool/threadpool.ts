@@ -29,7 +29,7 @@ import { settleSink, TaskTable, type TaskSink } from './tasks.js';
 import { PoolThreads } from './threads.js';
 import { TaskTimers } from './timers.js';
 import { reportError } from '../errors/report.js';
-import { encodeArgs, markMovedByPort, markTraced, movedByPort, movesByPort } from '../codec/codec.js';
+import { encodeArgs, markFlatten, markMovedByPort, markTraced, movedByPort, movesByPort } from '../codec/codec.js';
 import { isCarrier, taskChannel, traced, type TaskTraceMessage, type TraceCarrier } from '../base/tracing.js';
 import { fastListBound } from '../codec/fast-codec.js';
 import { CallStatus, MessageKind, TaskStatus, type InboxMessage } from '../base/wire.js';
@@ -249,15 +249,18 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
   /**
    * Internal: queue a task whose outcome goes to `sink`. Never throws; a
    * failure before queueing reaches the sink asynchronously. Returns the
-   * task id, or 0 when nothing was queued.
+   * task id, or 0 when nothing was queued. `flatten`: the call's
+   * flattenInstances (undefined: the pool's).
    */
-  [kSubmit](f: unknown, args: readonly unknown[], sink: TaskSink, multiple?: boolean, affinity?: string): number {
-    if (traced(taskChannel)) return this.#submitTraced(f, args, sink, multiple, affinity);
-    return this.#submit(f, args, sink, multiple, affinity, undefined);
+  [kSubmit](f: unknown, args: readonly unknown[], sink: TaskSink, multiple?: boolean, affinity?: string,
+    flatten?: boolean): number {
+    if (traced(taskChannel)) return this.#submitTraced(f, args, sink, multiple, affinity, flatten);
+    return this.#submit(f, args, sink, multiple, affinity, flatten, undefined);
   }
 
   /** kSubmit while someone listens on the task channel (src/base/tracing.ts). */
-  #submitTraced(f: unknown, args: readonly unknown[], sink: TaskSink, multiple?: boolean, affinity?: string): number {
+  #submitTraced(f: unknown, args: readonly unknown[], sink: TaskSink, multiple: boolean | undefined, affinity: string | undefined,
+    flatten: boolean | undefined): number {
     const message: TaskTraceMessage = { taskId: 0, function: multiple ? 'callMultipleInThread' : labelOf(f), pool: this.name, args };
     const tracedSink: TaskSink = {
       settle: (ok, value) => {
@@ -279,7 +282,7 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
     return taskChannel.start.runStores(message, () => {
       try {
         const carrier = isCarrier(message.carrier) ? message.carrier : undefined;
-        return message.taskId = this.#submit(f, args, tracedSink, multiple, affinity, carrier);
+        return message.taskId = this.#submit(f, args, tracedSink, multiple, affinity, flatten, carrier);
       } finally {
         taskChannel.end.publish(message);
       }
@@ -287,12 +290,14 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
   }
 
   #submit(f: unknown, args: readonly unknown[], sink: TaskSink, multiple: boolean | undefined, affinity: string | undefined,
-    carrier: TraceCarrier | undefined): number {
+    flatten: boolean | undefined, carrier: TraceCarrier | undefined): number {
     let handles: number[] | undefined;
     let id: number;
     let demand: number;
     /** Moved buffers that go beside the task, by port. */
     let byPort: ArrayBuffer[] | undefined;
+    /** The call overrides the pool's flattenInstances: its thread must be told. */
+    const overrides = flatten !== undefined && flatten !== this.#options.flattenInstances;
     try {
       if (this.joined) throw new PoolStoppedError('the thread pool is stopped; the call was not run');
       let fnId: number;
@@ -302,7 +307,7 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
         payload = (args as [unknown, unknown[]][]).map(([g, a]) => [this.#functions.id(g), a]);
       } else {
         fnId = this.#functions.id(f);
-        const bound = affinity === undefined && !carrier ? fastListBound(args) : -1;
+        const bound = affinity === undefined && !overrides && !carrier ? fastListBound(args) : -1;
         if (bound >= 0) {
           // The commonest call: primitives only, nothing to bind. Written
           // straight into the staged batch (as below, the table first).
@@ -313,8 +318,10 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
         }
       }
       // Functions among the arguments stay here; the thread gets proxies.
-      let encoded = encodeArgs(payload, this.#thread.values, handles = []);
+      let encoded = encodeArgs(payload, this.#thread.values, handles = [], flatten ?? this.#options.flattenInstances);
+      // (The trace carrier inside the flatten byte: codec.ts.)
       if (carrier) encoded = markTraced(encoded, carrier);
+      if (overrides) encoded = markFlatten(encoded, !this.#options.flattenInstances);
       id = nextTaskId++;
       if (!encoded.transfers && affinity === undefined) {
         // Plain: staged, pushed with the rest of this turn's (#pushStaged

@@ -134,7 +134,8 @@ export class PoolThreads {
       threadName: `${o.name}#${threadId}`,
       concurrency: o.concurrency, idleTimeout: o.idleTimeout, spinNs: SPIN_NS,
       startHook: hooks.start, exitHook: hooks.exit,
-      maxTasks: o.maxTasksPerThread, maxHeap: o.maxHeapPerThread, preloads: o.preloads, movesPort,
+      maxTasks: o.maxTasksPerThread, maxHeap: o.maxHeapPerThread, preloads: o.preloads,
+      flattenInstances: o.flattenInstances, movesPort,
     };
     let thread: PoolThread;
     try {

@@ -7,7 +7,8 @@
 // Tests: test/thread-death.ts, test/cancellation.ts, test/threadpool-*.ts.
 import { deserialize, serialize } from 'node:v8';
 import {
-  carrierOf, decodeValue, detachOrCopy, encodeResult, markMovedByPort, movedByPort, movesByPort, type ValueContext,
+  carrierOf, decodeValue, detachOrCopy, encodeResult, flattenOf, markMovedByPort, movedByPort, movesByPort,
+  type ValueContext,
 } from '../codec/codec.js';
 import type { CurrentTask } from '../base/public/calls.js';
 import { CancelledError, encodeThrow, ValueNotCloneableError } from '../errors/errors.js';
@@ -27,6 +28,8 @@ export interface TaskRunnerSetup {
   /** The thread's name, for the boundary line of a failure's stack. */
   threadName: string;
   values: ValueContext;
+  /** The pool's flattenInstances, for results of tasks whose payload does not say otherwise. */
+  flattenInstances: boolean;
   outbox: PoolThreadOutbox;
   /** Where large moved buffers come and go (absent: none come, and results' are copied). */
   moves: ThreadMovedBuffers | undefined;
@@ -239,7 +242,7 @@ export class TaskRunner {
       flushStaged();
     }
     if (!isThenable(result)) {
-      this.#succeed(t.taskId, result);
+      this.#succeed(t.taskId, result, t.payload);
       return;
     }
     this.#inflight.add(t.taskId);
@@ -249,7 +252,7 @@ export class TaskRunner {
       (v) => {
         this.#inflight.delete(t.taskId);
         if (trace) settleTraced(trace, true, v);
-        this.#succeed(t.taskId, v);
+        this.#succeed(t.taskId, v, t.payload);
         this.#s.onRoom();
       },
       (e: unknown) => {
@@ -292,11 +295,12 @@ export class TaskRunner {
     this.#s.onSettled();
   }
 
-  #succeed(taskId: number, value: unknown): void {
+  /** Task `taskId` returned `value`; `payload`, its arguments, may set how the value crosses. */
+  #succeed(taskId: number, value: unknown, payload: Buffer): void {
     this.#ended(taskId);
     let encoded;
     try {
-      encoded = encodeResult(value, this.#s.values);
+      encoded = encodeResult(value, this.#s.values, flattenOf(payload, this.#s.flattenInstances));
     } catch (e) {
       this.#report(taskId, e instanceof ValueNotCloneableError ? e : new ValueNotCloneableError('the result', e));
       return;

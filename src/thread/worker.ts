@@ -20,7 +20,7 @@ import { importURL } from '../identity/specifiers.js';
 if (!isPoolThreadData(workerData)) throw new Error('reactor-threads: worker.js is started by a ThreadPool only');
 const {
   poolId, owner, threadId, concurrency, idleTimeout, spinNs, threadName, startHook, exitHook, maxTasks, maxHeap,
-  movesPort, preloads,
+  flattenInstances, movesPort, preloads,
 } = workerData;
 
 const outbox = new PoolThreadOutbox(poolId, threadId);
@@ -34,7 +34,7 @@ let pullSoon: NodeJS.Immediate | undefined;
  * it hands back the tasks it has not started.
  */
 const thread = buildThread({
-  owner, poolId, threadId,
+  owner, poolId, threadId, flattenInstances,
   takeWork: () => pull(),
   cancelTask: (taskId) => runner.cancel(taskId),
   // What it sent before the call leaves first; then its untaken tasks go
@@ -63,7 +63,7 @@ const moves = movesPort ? new ThreadMovedBuffers(movesPort, thread.core.id, {
   end: (taskId) => native.poolWant(poolId, threadId, taskId, 2),
 }) : undefined;
 const runner = new TaskRunner({
-  poolId, threadId, threadName, values: thread.values, outbox, moves,
+  poolId, threadId, threadName, values: thread.values, flattenInstances, outbox, moves,
   onSettled: countCompleted,
   onRoom: () => pull(),
 });

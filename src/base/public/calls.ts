@@ -52,6 +52,15 @@ export interface CallOptions {
    * exits, its queued calls go to any thread and the key is bound anew.
    */
   affinity?: string | number;
+  /**
+   * Overrides the pool's flattenInstances for this call, in both
+   * directions: its arguments, and the result its thread sends back. True
+   * lets an instance of an unregistered class made only of own data
+   * properties (a parser's AST node, say) cross as a plain object; false
+   * refuses it. Only a ThreadPool honours it: with any other pool the
+   * call rejects with a TypeError.
+   */
+  flattenInstances?: boolean;
 }
 
 /** Per-call options of blockingCallFromThread. */

@@ -87,6 +87,19 @@ export interface ThreadPoolOptions {
    * a failed onThreadStart does.
    */
   preload?: string[];
+  /**
+   * Lets an instance of a class not registered with threadable() cross,
+   * in a task's arguments and in its result, as a plain object of its own
+   * properties, when those are all enumerable data properties (a parser's
+   * AST node, say): its prototype's methods and getters are not carried,
+   * and its private (#) fields, which cannot be seen, are lost. Built-ins
+   * (a URL, a Promise, a WeakMap…) and instances with an own accessor are
+   * still refused. A call's own flattenInstances overrides it for that
+   * task; a pool thread's calls to its owner (blockingCallFromThread,
+   * callFromThread) follow the pool's. Default false: such instances are
+   * refused with a ValueNotCloneableError.
+   */
+  flattenInstances?: boolean;
 }
 
 /**

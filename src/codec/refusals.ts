@@ -1,0 +1,95 @@
+// Why a value cannot cross threads, and what to do instead: the advice of
+// a ValueNotCloneableError fits the value (await a Promise, send a URL's
+// href, register your class or opt in to flattenInstances for someone
+// else's). Also what makes an instance plain data, which flattenInstances
+// needs to know (src/codec/values.ts). Runs on every thread.
+// Tests: test/values.ts, test/flatten-instances.ts.
+
+const nativeCode = /\{\s*\[native code\]\s*\}\s*$/;
+/** Per prototype: what its instances are when they are not plain data, or ''. */
+const byPrototype = new WeakMap<object, string>();
+
+/**
+ * What an instance of this prototype is when it is never plain data,
+ * whatever its own properties ('' when it may be): a thenable (a Promise,
+ * or a library's own), or a built-in, tagged with Symbol.toStringTag (URL,
+ * WeakMap, AbortSignal, an iterator…) or made by a native constructor,
+ * whose state is not in its own properties.
+ */
+export function notPlainPrototype(proto: object): string {
+  let what = byPrototype.get(proto);
+  if (what !== undefined) return what;
+  what = '';
+  const tag = (proto as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag];
+  if (typeof (proto as { then?: unknown }).then === 'function') what = 'a thenable';
+  else if (typeof tag === 'string') what = `a built-in ${tag}`;
+  for (let p: object | null = proto; !what && p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
+    const ctor = Object.getOwnPropertyDescriptor(p, 'constructor')?.value as unknown;
+    if (typeof ctor === 'function' && nativeCode.test(Function.prototype.toString.call(ctor))) {
+      what = `a built-in ${ctor.name || 'object'}`;
+    }
+  }
+  byPrototype.set(proto, what);
+  return what;
+}
+
+/**
+ * Why `v`, an instance of an unregistered class whose prototype may be
+ * plain data, is not (its own enumerable data properties are not all of
+ * it), or undefined when it is. Private (#) fields cannot be seen from here.
+ */
+function notPlainData(v: object): string | undefined {
+  for (const k of Reflect.ownKeys(v)) {
+    if (typeof k === 'symbol') return `its property ${String(k)} is keyed by a symbol, which a copy would drop`;
+    const d = Object.getOwnPropertyDescriptor(v, k)!;
+    if (!('value' in d)) return `its own property '${k}' is an accessor (get/set), which a copy cannot carry`;
+    if (!d.enumerable) return `its own property '${k}' is not enumerable, which a copy would drop`;
+  }
+  return undefined;
+}
+
+/** Built-ins that hold other objects weakly, by their identity on this thread. */
+const weak: Function[] = [WeakMap, WeakSet, WeakRef, FinalizationRegistry];
+
+/** What to do instead of sending `v`, for the built-ins people do send; undefined for the rest. */
+function builtinAdvice(v: object, tag: unknown): string | undefined {
+  if (v instanceof Promise) return 'a Promise is a value still to come: await it and pass its value';
+  if (typeof (v as { then?: unknown }).then === 'function') {
+    return 'a thenable (an object with a then method) is a value still to come: await it and pass its value';
+  }
+  if (v instanceof URL) return 'a URL would arrive as {}: pass url.href instead (new URL(href) in the thread makes it again)';
+  if (v instanceof URLSearchParams) return 'a URLSearchParams would arrive as {}: pass params.toString() instead';
+  const w = weak.find((C) => v instanceof C);
+  if (w) {
+    return `a ${w.name} holds objects weakly, by their identity on this thread, so it cannot be copied; `
+      + 'send the values themselves';
+  }
+  if (typeof tag === 'string' && (tag === 'Generator' || tag === 'AsyncGenerator' || tag.endsWith('Iterator'))) {
+    return `an iterator (${tag}) cannot be copied: collect its items into an array and pass that`;
+  }
+  return undefined;
+}
+
+/** The advice for an object no rule of the walk took, fitting what it is. */
+export function refusal(v: object, proto: object, flatten: boolean): string {
+  const special = builtinAdvice(v, (v as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag]);
+  if (special) return special;
+  const builtin = notPlainPrototype(proto);
+  if (builtin) {
+    return `${builtin} keeps its state outside its own properties, so it cannot be copied; `
+      + 'send the plain data you need from it';
+  }
+  // (A prototype without a constructor of its own was not made by a class.)
+  const ctor = Object.getOwnPropertyDescriptor(proto, 'constructor')?.value as { name?: unknown } | undefined;
+  const name = typeof ctor?.name === 'string' ? ctor.name : '';
+  const what = name ? `an instance of ${name}` : 'an object with an unusual prototype';
+  const register = `register the class with threadable(${name || 'TheClass'}) if it is yours`;
+  const why = notPlainData(v);
+  if (flatten) return `${what} cannot cross as a plain object (flattenInstances): ${why!}; ${register}, or send plain data`;
+  if (why !== undefined) {
+    return `${what} would arrive as a plain object, its class lost: ${register} (flattenInstances cannot send it: ${why})`;
+  }
+  return `${what} would arrive as a plain object, its class and private (#) fields lost: ${register}; `
+    + 'if it is plain data (a parser\'s AST node, say), opt in with flattenInstances: true, on the call or the pool, '
+    + 'to send it as a plain object of its own properties';
+}
