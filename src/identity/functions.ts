@@ -9,7 +9,9 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FunctionNotSendableError } from '../errors/errors.js';
 import { keyOf, lookup, moduleOfKey, register } from '../base/registry.js';
-import { compileSource, sourceOf } from './source.js';
+import { compileSource, sourceOf, type BindingFinder } from './source.js';
+import { importBindingsOf } from './import-bindings.js';
+import { bindingValues } from './binding-values.js';
 import { callerURL, importerFrom, importURL, resolveLater, userCallerURL } from './specifiers.js';
 import type { FunctionDescriptor } from '../base/wire.js';
 
@@ -79,9 +81,12 @@ export function threadable<F extends Function>(nameOrF: string | F, maybeF?: F):
   }
   if (isEntryScript(url)) {
     // A thread never imports the entry script (it would start the program
-    // again): the function travels as source, so it must be self-contained.
-    entrySources.set(f, sourceDescriptor(f, name || 'anonymous', url,
-      'it is defined in the entry script, which a thread never imports: move it into a module of its own'));
+    // again): the function travels as source, so it must be self-contained
+    // but for the script's imports, which the thread makes again. A
+    // bundle is all entry script.
+    const why = 'it is defined in the entry script (in a bundle, every function is), which a thread never imports';
+    const findBindings: BindingFinder = (free, globals, text, label) => importBindingsOf(url, text, free, globals, label, why);
+    entrySources.set(f, sourceDescriptor(f, name || 'anonymous', url, `${why}: move it into a module of its own`, findBindings));
     return f;
   }
   register(url, name || undefined, f);
@@ -135,12 +140,16 @@ const describedSources = new WeakMap<Function, FunctionDescriptor>();
 /**
  * A plain function's descriptor. Its imports resolve from `base`, the
  * file that defined or first sent it: found only when it has any, since
- * reading the stack costs a few microseconds.
+ * reading the stack costs a few microseconds. With `findBindings`, its
+ * free names may be imports of its module.
  */
-function sourceDescriptor(f: Function, label: string, base: string | undefined, fix: string): FunctionDescriptor {
-  const { source, imports } = sourceOf(f, fix);
-  if (!imports) return { kind: 'source', source, label };
-  return { kind: 'source', source, label, imports: { base: base ?? userCallerURL() ?? null } };
+function sourceDescriptor(f: Function, label: string, base: string | undefined, fix: string,
+  findBindings?: BindingFinder): FunctionDescriptor {
+  const { source, imports, bindings } = sourceOf(f, fix, findBindings);
+  const d: FunctionDescriptor = { kind: 'source', source, label };
+  if (imports) d.imports = { base: base ?? userCallerURL() ?? null };
+  if (bindings) d.bindings = bindings;
+  return d;
 }
 
 /**
@@ -178,8 +187,10 @@ export function describe(f: unknown): FunctionDescriptor {
 /** Thread: the function a descriptor names (importing its module if needed). */
 export async function loadFunction(d: FunctionDescriptor): Promise<Function> {
   switch (d.kind) {
-    case 'source':
-      return compileSource(d.source, d.label, d.imports && importerFrom(d.imports.base ?? undefined));
+    case 'source': {
+      const bound = d.bindings && { names: d.bindings.map((b) => b.name), values: await bindingValues(d.bindings, d.label) };
+      return compileSource(d.source, d.label, d.imports && importerFrom(d.imports.base ?? undefined), bound);
+    }
     case 'threadable': {
       try {
         await importURL(d.url);
