@@ -6,19 +6,12 @@
 // this suite (npm run test:node-matrix covers Node 20, 22, 24 and 26).
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { platformTimeout } from './_helpers/wait.js';
+import { projectCopy, repo } from './_helpers/project.js';
 
-const repo = join(__dirname, '..');
-const project = mkdtempSync(join(tmpdir(), 'rt-typescript-'));
-cpSync(join(repo, 'test', '_projects', 'typescript'), project, { recursive: true });
-mkdirSync(join(project, 'node_modules'));
-symlinkSync(repo, join(project, 'node_modules', 'reactor-threads'));
-symlinkSync(join(repo, 'node_modules', 'tsx'), join(project, 'node_modules', 'tsx'));
-test.after.always(() => rmSync(project, { recursive: true, force: true }));
+const project = projectCopy('typescript', ['tsx']);
 
 interface Run { stdout: string; stderr: string }
 async function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
