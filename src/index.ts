@@ -2,6 +2,9 @@
 // and the package's entry: importing it builds this thread's runtime
 // (src/runtime/this-thread.ts), so that a main thread that loaded the package serves
 // the Workers that call it.
+import { assertNotBundled } from './runtime/not-bundled.js';
+// Before anything else loads: inside a bundle, that fails in ways that never name the bundle.
+assertNotBundled();
 import { thisThread } from './runtime/this-thread.js';
 
 thisThread();
