@@ -50,13 +50,15 @@ function testWith(bundler: string, path: string | undefined, title: string, body
   else test.skip(`${title} (SKIPPED: ${bundler} is not installed)`, () => undefined);
 }
 
-async function esbuild(entry: string, outfile: string, format: 'esm' | 'cjs', external: string[]): Promise<void> {
+/** `esbuild <entry> --bundle --platform=node --outfile=<outfile>` with `options` (format, external…). */
+async function esbuild(entry: string, outfile: string, options: Record<string, unknown>): Promise<void> {
   const { build } = require(dirname(esbuildPath!)) as Esbuild;
   await build({
-    entryPoints: [join(project, entry)], bundle: true, platform: 'node', format, external,
-    outfile: join(project, outfile), logLevel: 'silent',
+    entryPoints: [join(project, entry)], bundle: true, platform: 'node', outfile: join(project, outfile), logLevel: 'silent',
+    ...options,
   });
 }
+const external = ['reactor-threads', 'acorn'];
 
 async function webpack(config: object): Promise<void> {
   const run = require(dirname(webpackPath!)) as Webpack;
@@ -95,19 +97,24 @@ function ranOnce(t: ExecutionContext, r: Run, printed: unknown = expected): void
   t.deepEqual(JSON.parse(lines[0]!), printed);
 }
 
-testWith('esbuild', esbuildPath, 'an ES module bundle by esbuild runs threadables that use its imports', async (t) => {
-  await esbuild('main.mjs', 'dist/esbuild.mjs', 'esm', ['reactor-threads', 'acorn']);
+testWith('esbuild', esbuildPath, 'an ES module bundle by esbuild (--packages=external) runs threadables that use its imports', async (t) => {
+  await esbuild('main.mjs', 'dist/esbuild.mjs', { format: 'esm', packages: 'external' });
   ranOnce(t, await node('dist/esbuild.mjs'));
 });
 
-testWith('esbuild', esbuildPath, 'a CommonJS bundle by esbuild runs threadables that use its imports', async (t) => {
-  await esbuild('main.mjs', 'dist/esbuild.cjs', 'cjs', ['reactor-threads', 'acorn']);
+testWith('esbuild', esbuildPath, 'a CommonJS bundle by esbuild (--external:…) runs threadables that use its imports', async (t) => {
+  await esbuild('main.mjs', 'dist/esbuild.cjs', { format: 'cjs', external });
   ranOnce(t, await node('dist/esbuild.cjs'));
 });
 
 testWith('esbuild', esbuildPath, 'a CommonJS app bundled by esbuild runs threadables that use its require() calls', async (t) => {
-  await esbuild('main.cjs', 'dist/esbuild-from-cjs.cjs', 'cjs', ['reactor-threads', 'acorn']);
+  await esbuild('main.cjs', 'dist/esbuild-from-cjs.cjs', { format: 'cjs', external });
   ranOnce(t, await node('dist/esbuild-from-cjs.cjs'), [3, createHash('sha256').update('a + b').digest('hex').slice(0, 8), true]);
+});
+
+testWith('esbuild', esbuildPath, 'a minified bundle by esbuild runs threadables that use its imports, through renamed helpers', async (t) => {
+  await esbuild('main.mjs', 'dist/esbuild-min.cjs', { format: 'cjs', external, minify: true });
+  ranOnce(t, await node('dist/esbuild-min.cjs'));
 });
 
 testWith('rollup', rollupPath, 'an ES module bundle by Rollup runs threadables that use its imports', async (t) => {
@@ -116,20 +123,20 @@ testWith('rollup', rollupPath, 'an ES module bundle by Rollup runs threadables t
   ranOnce(t, await node('dist/rollup.mjs'));
 });
 
-testWith('webpack', webpackPath, 'a bundle by webpack (target node) runs threadables that use its imports', async (t) => {
+testWith('webpack', webpackPath, 'a bundle by webpack (production mode, target node, minified) runs threadables that use its imports', async (t) => {
   await webpack(require(join(project, 'webpack.config.cjs')) as object);
   ranOnce(t, await node('dist/webpack.cjs'));
 });
 
 testWith('esbuild', esbuildPath, 'a threadable using a package the bundle inlined is refused, naming the package to mark external', async (t) => {
-  await esbuild('main.mjs', 'dist/inlined.mjs', 'esm', ['reactor-threads']);
+  await esbuild('main.mjs', 'dist/inlined.mjs', { format: 'esm', external: ['reactor-threads'] });
   const r = await node('dist/inlined.mjs');
   t.not(r.code, 0);
   t.regex(r.stderr, /FunctionNotSendableError: statements\d* uses 'parse\d*'.*the bundle inlined it from the package 'acorn'.*--external:acorn/);
 });
 
 testWith('esbuild', esbuildPath, 'a threadable using a value of the bundle is refused, naming it and what to do', async (t) => {
-  await esbuild('closure.mjs', 'dist/closure.mjs', 'esm', ['reactor-threads']);
+  await esbuild('closure.mjs', 'dist/closure.mjs', { format: 'esm', external: ['reactor-threads'] });
   const r = await node('dist/closure.mjs');
   t.not(r.code, 0);
   t.regex(r.stderr, /remember\d* uses 'seen'.*'seen' is a \w+ of .*closure\.mjs, not an import\. .*only imports.*out of the bundle/);
@@ -144,7 +151,7 @@ const bundledError = /^Error: reactor-threads cannot be bundled.*--external:reac
 for (const format of ['esm', 'cjs'] as const) {
   testWith('esbuild', esbuildPath, `reactor-threads bundled by esbuild (${format}) fails at once, saying to mark it external`, async (t) => {
     const out = `dist/package-inside.${format === 'esm' ? 'mjs' : 'cjs'}`;
-    await esbuild('main.mjs', out, format, ['acorn']);
+    await esbuild('main.mjs', out, { format, external: ['acorn'] });
     const r = await node(out);
     t.not(r.code, 0);
     t.regex(thrown(r), bundledError);

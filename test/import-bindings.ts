@@ -170,7 +170,7 @@ export var f = threadable(${fn});`);
   t.regex(e!.message, /'parse' is not an import: the bundle inlined it from the package 'acorn'/);
   t.regex(e!.message, /'import_lodash' is not an import: the bundle inlined it from the package 'lodash'/);
   t.regex(e!.message, /'local' is a var of .*, not an import/);
-  t.regex(e!.message, /mark 'acorn', 'lodash' external when bundling \(esbuild --external:acorn --external:lodash or packages: 'external'/);
+  t.regex(e!.message, /mark 'acorn', 'lodash' external when bundling \(esbuild --external:acorn --external:lodash, or --packages=external/);
 });
 
 test('a module that cannot be parsed refuses free names, and leaves globals alone', (t) => {

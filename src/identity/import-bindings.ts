@@ -74,7 +74,7 @@ function refusal(label: string, names: readonly string[], refused: readonly { na
     const list = packages.map((p) => `'${p}'`).join(', ');
     const flags = packages.map((p) => `--external:${p}`).join(' ');
     fixes.push(`A bundled function can use a package only through an import: mark ${list} external when bundling `
-      + `(esbuild ${flags} or packages: 'external', Rollup external, webpack externals).`);
+      + `(esbuild ${flags}, or --packages=external for every package; Rollup external; webpack externals).`);
   }
   if (refused.some((r) => !r.inlinedFrom)) fixes.push(`${why[0]!.toUpperCase()}${why.slice(1)}: ${moveIt}.`);
   return `${usesOuterNames(label, names)}: ${reasons}. ${fixes.join(' ')}`;

@@ -9,7 +9,7 @@
 
 const message = 'reactor-threads cannot be bundled: its threads start its file thread/worker.js and load its native '
   + 'addon from its own folder, which a bundle does not carry. Mark it external when bundling, so that the bundle '
-  + "imports it from node_modules: esbuild --external:reactor-threads (or packages: 'external'), "
+  + "imports it from node_modules: esbuild --external:reactor-threads (or --packages=external), "
   + "Rollup external: ['reactor-threads'], webpack externals: { 'reactor-threads': 'commonjs reactor-threads' } "
   + "('module reactor-threads' for an ES module output).";
 
