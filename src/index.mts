@@ -8,6 +8,8 @@
 // (nodejs/node#51603). And `export *` from CommonJS re-exported its
 // `__esModule` marker as a named export. test/package-entries.ts checks
 // that the names below are the CommonJS entry's.
+// First, the check that the package was not bundled.
+import './runtime/not-bundled-esm.mjs';
 import { createRequire } from 'node:module';
 import type * as Api from './index.js';
 

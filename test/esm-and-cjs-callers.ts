@@ -19,8 +19,15 @@ test('a CommonJS caller runs CJS and ESM threadables and fromModule references',
 test('a threadable defined in the entry script is sent as source, never imported', async (t) => {
   const r = await runChild(fixture('entry-threadable.mjs'));
   t.is(r.code, 0, r.stderr);
-  const out = JSON.parse(r.stdout) as { sum: number; starts: number; refused: string };
+  const out = JSON.parse(r.stdout) as { sum: number; digest: string; starts: number; refused: string };
   t.is(out.sum, 7);
+  t.is(out.digest, '2cf24dba/', 'its imports were imported in the thread');
   t.is(out.starts, 1, 'the entry script ran once');
-  t.regex(out.refused, /entry script.*module of its own/);
+  t.regex(out.refused, /'offset' is a const of .*entry-threadable\.mjs, not an import.*entry script.*module of its own/);
+});
+
+test('a threadable in a CommonJS entry script uses its require() bindings, as TypeScript compiles imports', async (t) => {
+  const r = await runChild(fixture('entry-threadable-cjs.cjs'));
+  t.is(r.code, 0, r.stderr);
+  t.deepEqual(JSON.parse(r.stdout), { digest: '2cf24dba', statements: 2 });
 });

@@ -77,7 +77,7 @@ function runChecked<R>(r: unknown, threadpool: unknown, f: unknown, args: unknow
     if (threadpool instanceof ThreadPool) {
       const sink: TaskSink = {
         settle(ok: boolean, value: unknown): void {
-          signal?.removeEventListener('abort', onAbort);
+          signal?.removeEventListener('abort', withdraw);
           if (ok) resolve(value as R); else reject(value);
         },
       };
@@ -86,11 +86,13 @@ function runChecked<R>(r: unknown, threadpool: unknown, f: unknown, args: unknow
       if (id && (options?.queueTimeout !== undefined || options?.runTimeout !== undefined)) {
         threadpool[kTimeouts](id, options.queueTimeout, options.runTimeout);
       }
-      // Queued or running: the pool withdraws it and settles the sink.
-      function onAbort(): void {
+      // Queued or running: the pool withdraws it and settles the sink. (Not
+      // named onAbort as the const below: in sloppy mode, where a minifier
+      // may take it, a block's function is hoisted and clashes with it.)
+      function withdraw(): void {
         (threadpool as ThreadPool)[kCancel](id, new CancelledError(signal!.reason));
       }
-      if (signal && id) signal.addEventListener('abort', onAbort, { once: true });
+      if (signal && id) signal.addEventListener('abort', withdraw, { once: true });
       return;
     }
     if (typeof threadpool !== 'object' || threadpool === null

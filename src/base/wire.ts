@@ -16,9 +16,40 @@ export type FunctionDescriptor =
    * thread's importer, which resolves them from `imports.base`, the
    * caller's file (null when unknown).
    */
-  | { kind: 'source'; source: string; label: string; imports?: { base: string | null } }
+  | { kind: 'source'; source: string; label: string; imports?: { base: string | null }; bindings?: ImportBinding[] }
   /** callMultipleInThread's runner: args are `[fnId, args][]`. */
   | { kind: 'multiple'; label: string };
+
+/**
+ * A free name of a function sent as source that is an import binding of
+ * the module that defined it (a module no thread may import: the entry
+ * script, or a bundle). The thread imports the same module again and
+ * binds `name` before compiling the function. ESM bindings carry the URL
+ * as resolveLater() made it; require() bindings carry the specifier and
+ * the requiring file, since require() resolves under its own conditions.
+ */
+export type ImportBinding =
+  /** `import { exportName as name } from url` */
+  | { kind: 'named'; name: string; url: string; exportName: string; attributes?: Record<string, string> }
+  /** `import name from url` */
+  | { kind: 'default'; name: string; url: string; attributes?: Record<string, string> }
+  /** `import * as name from url` */
+  | { kind: 'namespace'; name: string; url: string; attributes?: Record<string, string> }
+  /** `const name = require(specifier)`, or a wrapper of it (see RequireInterop) */
+  | { kind: 'module'; name: string; specifier: string; base: string; interop?: RequireInterop }
+  /** `const { property: name } = require(specifier)`, or `require(specifier).property` */
+  | { kind: 'property'; name: string; specifier: string; base: string; property: string; interop?: RequireInterop };
+
+/**
+ * What a compiler's interop helper made of a required module object:
+ * 'default' is TypeScript's `__importDefault` (and Babel's
+ * `_interopRequireDefault`): `{ default: module }` unless the module says
+ * `__esModule`; 'namespace' is `__importStar`, `_interopRequireWildcard`
+ * and esbuild's `__toESM(m)`: the module's properties plus `default`,
+ * unless it says `__esModule`; 'namespace-node' is esbuild's
+ * `__toESM(m, 1)`, which sets `default` to the module even then.
+ */
+export type RequireInterop = 'default' | 'namespace' | 'namespace-node';
 
 /**
  * Task status codes, as the native inbox carries them. Dropped: the task

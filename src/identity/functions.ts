@@ -7,8 +7,10 @@ import { builtinModules, createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { FunctionNotSendableError } from '../errors/errors.js';
 import { keyOf, lookup, moduleOfKey, register } from '../base/registry.js';
-import { compileSource, refuseGenerator, sourceOf } from './source.js';
+import { compileSource, refuseGenerator, sourceOf, type BindingFinder } from './source.js';
 import { neverImported } from './unimportable.js';
+import { importBindingsOf } from './import-bindings.js';
+import { bindingValues } from './binding-values.js';
 import { callerURL, importerFrom, importURL, resolveLater, userCallerURL } from './specifiers.js';
 import type { FunctionDescriptor } from '../base/wire.js';
 import type { AnyFunction, ModuleFunction, TaskFunction } from '../base/public/functions.js';
@@ -37,9 +39,11 @@ export function threadable<F extends Function>(nameOrF: string | F, maybeF?: F):
   }
   const unimportable = neverImported(url);
   if (unimportable) {
-    // The function travels as source, so it must be self-contained.
-    entrySources.set(f, sourceDescriptor(f, name || 'anonymous', url,
-      `it is defined in ${unimportable}: move it into a module of its own`));
+    // The function travels as source: self-contained but for its module's
+    // imports, which the thread makes again.
+    const why = `it is defined in ${unimportable}`;
+    const findBindings: BindingFinder = (free, globals, text, label) => importBindingsOf(url, text, free, globals, label, why);
+    entrySources.set(f, sourceDescriptor(f, name || 'anonymous', url, `${why}: move it into a module of its own`, findBindings));
     return f;
   }
   register(url, name || undefined, f);
@@ -95,12 +99,16 @@ const describedSources = new WeakMap<Function, FunctionDescriptor>();
 /**
  * A plain function's descriptor. Its imports resolve from `base`, the
  * file that defined or first sent it: found only when it has any, since
- * reading the stack costs a few microseconds.
+ * reading the stack costs a few microseconds. With `findBindings`, its
+ * free names may be imports of its module.
  */
-function sourceDescriptor(f: Function, label: string, base: string | undefined, fix: string): FunctionDescriptor {
-  const { source, imports } = sourceOf(f, fix);
-  if (!imports) return { kind: 'source', source, label };
-  return { kind: 'source', source, label, imports: { base: base ?? userCallerURL() ?? null } };
+function sourceDescriptor(f: Function, label: string, base: string | undefined, fix: string,
+  findBindings?: BindingFinder): FunctionDescriptor {
+  const { source, imports, bindings } = sourceOf(f, fix, findBindings);
+  const d: FunctionDescriptor = { kind: 'source', source, label };
+  if (imports) d.imports = { base: base ?? userCallerURL() ?? null };
+  if (bindings) d.bindings = bindings;
+  return d;
 }
 
 /**
@@ -151,8 +159,10 @@ function whyNotImported(e: unknown): string {
 /** Thread: the function a descriptor names (importing its module if needed). */
 export async function loadFunction(d: FunctionDescriptor): Promise<Function> {
   switch (d.kind) {
-    case 'source':
-      return compileSource(d.source, d.label, d.imports && importerFrom(d.imports.base ?? undefined));
+    case 'source': {
+      const bound = d.bindings && { names: d.bindings.map((b) => b.name), values: await bindingValues(d.bindings, d.label) };
+      return compileSource(d.source, d.label, d.imports && importerFrom(d.imports.base ?? undefined), bound);
+    }
     case 'threadable': {
       try {
         await importURL(d.url);

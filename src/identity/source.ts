@@ -4,29 +4,14 @@
 // is parsed (acorn) and its scopes analysed (eslint-scope) on the caller:
 // a free variable, `this`, `super` or an outer `arguments` is refused with
 // an error that names it. Caller's thread. Tests: test/functions.ts.
-import type * as Acorn from 'acorn';
-import type * as EslintScope from 'eslint-scope';
 import { types } from 'node:util';
 import { runInThisContext } from 'node:vm';
 import { FunctionNotSendableError } from '../errors/errors.js';
+import { analyze, parse, type AstNode } from './parsers.js';
+import type { ImportBinding } from '../base/wire.js';
 
 /** Globals every thread has: this thread's, as they were when the package loaded. */
 const knownGlobals = new Set(Object.getOwnPropertyNames(globalThis));
-
-interface AstNode { type: string; [k: string]: unknown }
-
-// Loaded on first use: only a caller that sends a plain function needs
-// them, never a pool thread, and they cost a few ms of start-up.
-let acorn: typeof Acorn | undefined;
-let eslintScope: typeof EslintScope | undefined;
-function parse(code: string, options: Acorn.Options): Acorn.Program {
-  acorn ??= require('acorn') as typeof Acorn;
-  return acorn.parse(code, options);
-}
-function analyze(ast: object): EslintScope.ScopeManager {
-  eslintScope ??= require('eslint-scope') as typeof EslintScope;
-  return eslintScope.analyze(ast, { ecmaVersion: 2022, sourceType: 'script' });
-}
 
 const nativeCode = /\{\s*\[native code\]\s*\}\s*$/;
 
@@ -35,6 +20,21 @@ export interface SentSource {
   source: string;
   /** Whether it has `import(...)` expressions, rewritten to call IMPORTER. */
   imports: boolean;
+  /** Its free names that are imports of its module, which the thread binds. */
+  bindings?: ImportBinding[];
+}
+
+/**
+ * Finds the import bindings behind a function's free names, or throws a
+ * FunctionNotSendableError naming those that are not imports. `globals`
+ * are the names it uses that every thread has as globals, unless its
+ * module declares them (`import * as crypto` hides the global crypto).
+ */
+export type BindingFinder = (free: readonly string[], globals: readonly string[], text: string, label: string) => ImportBinding[];
+
+/** The start of every refusal of free names: `label` and the names, quoted. */
+export function usesOuterNames(label: string, names: readonly string[]): string {
+  return `${label} uses ${names.map((n) => `'${n}'`).join(', ')} from outside its own body, which a thread cannot see`;
 }
 
 /**
@@ -47,8 +47,11 @@ export interface SentSource {
  */
 const IMPORTER = '__reactorThreadsImport';
 
-/** Caller: the source to compile in a thread, or a FunctionNotSendableError. */
-export function sourceOf(f: Function, fix: string): SentSource {
+/**
+ * Caller: the source to compile in a thread, or a FunctionNotSendableError.
+ * With `findBindings`, free names may be imports of the function's module.
+ */
+export function sourceOf(f: Function, fix: string, findBindings?: BindingFinder): SentSource {
   const label = sourceLabel(f);
   const text = Function.prototype.toString.call(f);
   if (nativeCode.test(text)) {
@@ -61,13 +64,14 @@ export function sourceOf(f: Function, fix: string): SentSource {
   }
   refuseGenerator(f, label);
   const { fn, source } = parseFunction(text, label);
-  const free = freeNames(fn);
-  if (free.length > 0) {
-    const names = free.map((n) => `'${n}'`).join(', ');
-    throw new FunctionNotSendableError(
-      `${label} uses ${names} from outside its own body, which a thread cannot see; ${fix}`);
+  const { free, globals } = freeNames(fn);
+  // `this` and `arguments` are never imports.
+  if (free.length > 0 && (!findBindings || free.some((n) => n.startsWith('this') || n === 'arguments'))) {
+    throw new FunctionNotSendableError(`${usesOuterNames(label, free)}; ${fix}`);
   }
-  return rewriteImports(fn, source);
+  const sent = rewriteImports(fn, source);
+  const bindings = findBindings?.(free, globals, text, label);
+  return bindings?.length ? { ...sent, bindings } : sent;
 }
 
 /** `import(x)` -> `IMPORTER(x)`: the keyword is the first six characters of each ImportExpression. */
@@ -130,17 +134,18 @@ function parseFunction(text: string, label: string): { fn: AstNode; source: stri
   return { fn: prop.value as AstNode, source: `({${text}})[${JSON.stringify(name)}]` };
 }
 
-/** Names the function uses but neither declares nor finds among the globals. */
-function freeNames(fn: AstNode): string[] {
+/** Names the function uses but does not declare: `globals` every thread has, and the rest. */
+function freeNames(fn: AstNode): { free: string[]; globals: string[] } {
   const program = { type: 'Program', sourceType: 'script', body: [{ type: 'ExpressionStatement', expression: fn }] };
-  const manager = analyze(program);
+  const manager = analyze(program, { ecmaVersion: 2022, sourceType: 'script' });
   const free = new Set<string>();
+  const globals = new Set<string>();
   for (const ref of manager.globalScope!.through) {
     const name = ref.identifier.name;
-    if (!knownGlobals.has(name) || name === 'arguments') free.add(name);
+    (!knownGlobals.has(name) || name === 'arguments' ? free : globals).add(name);
   }
   if (usesOuterThis(fn)) free.add(fn.type === 'ArrowFunctionExpression' ? 'this' : 'this (a method that needs its object)');
-  return [...free];
+  return { free: [...free], globals: [...globals] };
 }
 
 /** `this` or `super` that does not belong to a function nested inside `fn`. */
@@ -161,15 +166,22 @@ function usesOuterThis(fn: AstNode): boolean {
   return found;
 }
 
+/** What a sent function's free names are bound to in the thread. */
+export interface BoundNames { names: readonly string[]; values: readonly unknown[] }
+
 /**
  * Thread: compiles a source sent by sourceOf(). `importer` is what its
- * `import(...)` expressions call, when it has any.
+ * `import(...)` expressions call, when it has any; `bound` gives its free
+ * names that were imports of its module.
  */
-export function compileSource(source: string, label: string, importer?: (specifier: unknown, options?: ImportCallOptions) => Promise<unknown>): Function {
+export function compileSource(source: string, label: string,
+  importer?: (specifier: unknown, options?: ImportCallOptions) => Promise<unknown>, bound?: BoundNames): Function {
   const filename = `reactor-threads:${label}`;
-  // (On the first line, so the function's line numbers stay its own.)
-  const f: unknown = importer
-    ? (runInThisContext(`(function (${IMPORTER}) { return ${source}; })`, { filename }) as (i: typeof importer) => unknown)(importer)
+  // The names become parameters of a function around the source (on its
+  // first line, so the function's line numbers stay its own).
+  const f: unknown = importer || bound
+    ? (runInThisContext(`(function (${[IMPORTER, ...bound?.names ?? []].join(', ')}) { return ${source}; })`, { filename }) as
+      (...values: unknown[]) => unknown)(importer, ...bound?.values ?? [])
     : runInThisContext(source, { filename });
   if (typeof f !== 'function') throw new FunctionNotSendableError(`${label} did not compile to a function`);
   return f;

@@ -51,7 +51,7 @@ function isTestFile(url: string): boolean {
 /** Why a thread must never import the module at `url` (a file: URL), or undefined if it may. */
 export function neverImported(url: string): string | undefined {
   if (!url.startsWith('file:')) return undefined;
-  if (isEntryScript(url)) return 'the entry script, which a thread never imports (it would start the program again)';
+  if (isEntryScript(url)) return 'the entry script (in a bundle, every function is), which a thread never imports (it would start the program again)';
   if (isTestFile(url)) return 'a test file, which a thread never imports (it would declare its tests again)';
   return undefined;
 }

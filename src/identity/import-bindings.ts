@@ -1,0 +1,201 @@
+// Which free names of a function sent as source are import bindings of the
+// module that defined it, when no thread may import that module (the entry
+// script, and so every function of a bundle). The module's file is read
+// and parsed (acorn), its scopes analysed (eslint-scope), and each name
+// followed to its declaration: an `import`, or a `require()` (bare, or in
+// the interop helper of esbuild, TypeScript or Babel: require-bindings.ts).
+// Anything else is refused, naming what it is; a name a bundler inlined
+// from a package is refused naming the package to mark external
+// (bundle-origins.ts). Caller's thread.
+// Tests: test/import-bindings.ts, test/bundlers.ts.
+import type * as EslintScope from 'eslint-scope';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { FunctionNotSendableError } from '../errors/errors.js';
+import { analyze, isFunction, isNode, keyName, parse, type AstNode } from './parsers.js';
+import { markedPath, packageAt, packageOfInit, type FileMarker } from './bundle-origins.js';
+import { requireBinding } from './require-bindings.js';
+import { usesOuterNames } from './source.js';
+import { resolveLater } from './specifiers.js';
+import type { ImportBinding } from '../base/wire.js';
+
+interface ModuleAnalysis {
+  url: string;
+  file: string;
+  text: string;
+  program: AstNode;
+  scopes: EslintScope.ScopeManager;
+  /** Where each file a bundler concatenated begins, in order. */
+  markers: FileMarker[];
+}
+
+/** What a free name turned out to be. */
+type Finding = { name: string; binding: ImportBinding } | { name: string; what: string; inlinedFrom?: string };
+
+/**
+ * Caller: the import bindings behind `free`, the free names of the
+ * function whose source text is `text`, defined in the module `url`, and
+ * behind those of its `globals` that the module declares. Throws a
+ * FunctionNotSendableError naming each name that is no import; `why` says
+ * why the function cannot simply be found in its module.
+ */
+export function importBindingsOf(url: string, text: string, free: readonly string[], globals: readonly string[],
+  label: string, why: string): ImportBinding[] {
+  let a: ModuleAnalysis;
+  try {
+    a = analysisOf(url);
+  } catch (e) {
+    // Without its text, a global stays a global, as before imports were followed.
+    if (free.length === 0) return [];
+    throw new FunctionNotSendableError(`${usesOuterNames(label, free)}, and its module could not be read to find `
+      + `its imports (${(e as Error).message}); ${why}: ${moveIt}`, e);
+  }
+  const scope = functionScope(a, text);
+  const found = globals.flatMap((name) => {
+    const v = variableOf(a, scope, name);
+    return v ? [{ name, v }] : [];
+  });
+  const names = [...free, ...found.map((g) => g.name)];
+  const findings = [...free.map((name) => find(a, name, variableOf(a, scope, name))), ...found.map((g) => find(a, g.name, g.v))];
+  const refused = findings.filter((f): f is Exclude<Finding, { binding: ImportBinding }> => !('binding' in f));
+  if (refused.length > 0) throw new FunctionNotSendableError(refusal(label, names, refused, why));
+  return findings.map((f) => (f as { binding: ImportBinding }).binding);
+}
+
+const moveIt = 'let it use only imports of that module and its own arguments, or move it into a module of its own '
+  + '(if you bundle the program, keep that module out of the bundle, as a file of its own)';
+
+function refusal(label: string, names: readonly string[], refused: readonly { name: string; what: string; inlinedFrom?: string }[],
+  why: string): string {
+  const reasons = refused.map((r) => `'${r.name}' is ${r.what}`).join('; ');
+  const packages = [...new Set(refused.flatMap((r) => r.inlinedFrom ? [r.inlinedFrom] : []))];
+  const fixes: string[] = [];
+  if (packages.length > 0) {
+    const list = packages.map((p) => `'${p}'`).join(', ');
+    const flags = packages.map((p) => `--external:${p}`).join(' ');
+    fixes.push(`A bundled function can use a package only through an import: mark ${list} external when bundling `
+      + `(esbuild ${flags}, or --packages=external for every package; Rollup external; webpack externals).`);
+  }
+  if (refused.some((r) => !r.inlinedFrom)) fixes.push(`${why[0]!.toUpperCase()}${why.slice(1)}: ${moveIt}.`);
+  return `${usesOuterNames(label, names)}: ${reasons}. ${fixes.join(' ')}`;
+}
+
+// A module is read once per turn of the event loop: its threadable() calls
+// run together as it loads, and a bundle's syntax tree is too big to keep.
+const analyses = new Map<string, ModuleAnalysis>();
+
+function analysisOf(url: string): ModuleAnalysis {
+  const cached = analyses.get(url);
+  if (cached) return cached;
+  const file = fileURLToPath(url);
+  const text = readFileSync(file, 'utf8');
+  const markers: FileMarker[] = [];
+  const onComment = (block: boolean, value: string, start: number): void => {
+    const path = block ? undefined : markedPath(value);
+    if (path) markers.push({ at: start, path });
+  };
+  let program: AstNode | undefined;
+  // A .js file may be either; a CommonJS one may be sloppy-mode code, or return at its top level.
+  let sourceType: 'module' | 'script' = file.endsWith('.cjs') ? 'script' : 'module';
+  if (sourceType === 'module') {
+    try {
+      program = parse(text, { ecmaVersion: 'latest', sourceType, allowHashBang: true, ranges: true, onComment });
+    } catch {
+      markers.length = 0;
+      sourceType = 'script';
+    }
+  }
+  program ??= parse(text, { ecmaVersion: 'latest', sourceType, allowHashBang: true, allowReturnOutsideFunction: true, ranges: true, onComment });
+  const scopes = analyze(program, { ecmaVersion: 2022, sourceType, nodejsScope: sourceType === 'script' });
+  const a: ModuleAnalysis = { url, file, text, program, scopes, markers };
+  if (analyses.size === 0) setImmediate(() => analyses.clear()).unref();
+  analyses.set(url, a);
+  return a;
+}
+
+/** The scope of the function whose text is `text`, if the file has that text. */
+function functionScope(a: ModuleAnalysis, text: string): EslintScope.Scope | undefined {
+  const fn = functionNode(a, text);
+  return (fn && a.scopes.acquire(fn)) ?? undefined;
+}
+
+/**
+ * The variable `name` names inside the function (whose `scope` is
+ * undefined when a loader changed its text: then at the module's top
+ * level). Null when the module does not declare it.
+ */
+function variableOf(a: ModuleAnalysis, scope: EslintScope.Scope | undefined, name: string): EslintScope.Variable | null {
+  if (scope) return scope.through.find((r) => r.identifier.name === name)?.resolved ?? null;
+  const top = a.scopes.globalScope?.childScopes.find((s) => s.type === 'module' || s.type === 'function');
+  return top?.set.get(name) ?? a.scopes.globalScope?.set.get(name) ?? null;
+}
+
+/** The outermost function node whose text (a method's from its key) is `text`. */
+function functionNode(a: ModuleAnalysis, text: string): AstNode | undefined {
+  for (let at = a.text.indexOf(text); at >= 0; at = a.text.indexOf(text, at + 1)) {
+    const end = at + text.length;
+    let node: AstNode | undefined = a.program;
+    while (node) {
+      if (isFunction(node) && node.start >= at && node.end === end) return node;
+      node = childAround(node, end);
+    }
+  }
+  return undefined;
+}
+
+/** The child of `node` whose range holds offset `end`. */
+function childAround(node: AstNode, end: number): AstNode | undefined {
+  for (const key of Object.keys(node)) {
+    const value = node[key];
+    for (const child of Array.isArray(value) ? value : [value]) {
+      if (isNode(child) && child.start < end && child.end >= end) return child;
+    }
+  }
+  return undefined;
+}
+
+/** What the variable `v` (which `name` names) is: an import binding, or why it is not. */
+function find(a: ModuleAnalysis, name: string, v: EslintScope.Variable | null): Finding {
+  if (!v) {
+    return { name, what: commonJSNames.has(name) ? `the CommonJS module's own ${name}, not an import` : `not declared in ${a.file}` };
+  }
+  const def = v.defs[0]!;
+  if (v.defs.length > 1) return { name, what: `declared more than once in ${a.file}` };
+  if (v.references.some((r) => r.isWrite() && !r.init)) return { name, what: `a variable that ${a.file} assigns to, not an import` };
+  if (def.type === 'ImportBinding') return { name, binding: esmBinding(a, name, def.node, def.parent!) };
+  if (def.type === 'Variable') {
+    const binding = requireBinding(a.url, a.text, name, v.scope, def.node);
+    if (binding) return { name, binding };
+  }
+  const inlinedFrom = packageAt(a.markers, def.node.start) ?? packageOfInit(a.markers, v.scope, def);
+  if (inlinedFrom) return { name, what: `not an import: the bundle inlined it from the package '${inlinedFrom}'`, inlinedFrom };
+  return { name, what: `${kindOf(def)} of ${a.file}, not an import` };
+}
+
+const commonJSNames = new Set(['require', 'module', 'exports', '__filename', '__dirname']);
+
+function kindOf(def: EslintScope.Definition): string {
+  switch (def.type) {
+    case 'Variable': return `a ${String(def.parent?.kind ?? 'variable')}`;
+    case 'FunctionName': return 'a function';
+    case 'ClassName': return 'a class';
+    case 'Parameter': return 'a parameter of an enclosing function';
+    default: return 'a local name';
+  }
+}
+
+/** `import … from 'specifier'`, resolved as the module would resolve it. */
+function esmBinding(a: ModuleAnalysis, name: string, spec: AstNode, decl: AstNode): ImportBinding {
+  const specifier = String((decl.source as AstNode).value);
+  const url = resolveLater(specifier, a.url, `import '${specifier}'`);
+  const withAttributes = decl.attributes as AstNode[] | undefined;
+  const attributes = withAttributes?.length
+    ? Object.fromEntries(withAttributes.map((w) => [keyName(w.key as AstNode), String((w.value as AstNode).value)]))
+    : undefined;
+  const common = attributes ? { name, url, attributes } : { name, url };
+  if (spec.type === 'ImportNamespaceSpecifier') return { kind: 'namespace', ...common };
+  if (spec.type === 'ImportDefaultSpecifier') return { kind: 'default', ...common };
+  const exportName = keyName(spec.imported as AstNode);
+  return exportName === 'default' ? { kind: 'default', ...common } : { kind: 'named', ...common, exportName };
+}
+

@@ -1,0 +1,10 @@
+// The ES module entry's check that the package is not bundled (see
+// not-bundled.ts): index.mts imports it before anything else, so that it
+// runs before the CommonJS code that an ESM bundle cannot run. Tests:
+// test/bundlers.ts.
+import { existsSync } from 'node:fs';
+import { refuseBundle } from './not-bundled.js';
+
+// A CommonJS bundle leaves import.meta empty.
+const here: unknown = import.meta.url;
+refuseBundle(typeof here === 'string' && here.startsWith('file:') && existsSync(new URL('../thread/worker.js', here)));
