@@ -1,8 +1,9 @@
-// Test files are fine places for threadables (src/identity/unimportable.ts):
-// vitest, jest and node:test each run a project under test/_projects/runners
-// whose test file defines a threadable, uses one from a module (a
-// TypeScript module under vitest, which a thread of Node 20 loads with
-// tsx: src/identity/typescript.ts), and sends a plain function.
+// Test files are fine places for threadables (src/identity/unimportable.ts,
+// import-bindings.ts, vitest-modules.ts): vitest, jest and node:test each
+// run a project under test/_projects/runners whose test file defines
+// threadables (one of them using the file's imports), uses one from a
+// module (a TypeScript module under vitest, which a thread of Node 20
+// loads with tsx: src/identity/typescript.ts), and sends a plain function.
 import test from 'ava';
 import { join } from 'node:path';
 import { copyProject, repo } from './_helpers/project.js';
@@ -14,7 +15,7 @@ test('vitest runs a test file that defines threadables', async (t) => {
   try {
     const { stdout } = await project.run([bin('vitest', 'vitest.mjs'), 'run', '--reporter=json']);
     const report = JSON.parse(stdout.slice(stdout.indexOf('{'))) as { numPassedTests: number; numFailedTests: number };
-    t.deepEqual([report.numPassedTests, report.numFailedTests], [3, 0]);
+    t.deepEqual([report.numPassedTests, report.numFailedTests], [4, 0]);
   } finally { project.remove(); }
 });
 
@@ -23,7 +24,7 @@ test('jest runs a test file that defines threadables', async (t) => {
   try {
     const { stdout } = await project.run([bin('jest', 'bin', 'jest.js'), '--ci', '--json', '--rootDir', '.']);
     const report = JSON.parse(stdout) as { numPassedTests: number; numFailedTests: number };
-    t.deepEqual([report.numPassedTests, report.numFailedTests], [3, 0]);
+    t.deepEqual([report.numPassedTests, report.numFailedTests], [4, 0]);
   } finally { project.remove(); }
 });
 
@@ -31,7 +32,7 @@ test('node:test runs a test file that defines threadables', async (t) => {
   const project = copyProject('runners/node-test');
   try {
     const { stdout } = await project.run(['--test', '--test-reporter=tap', 'threadables.test.mjs']);
-    t.regex(stdout, /^# pass 3$/m);
+    t.regex(stdout, /^# pass 4$/m);
     t.regex(stdout, /^# fail 0$/m);
   } finally { project.remove(); }
 });

@@ -6,7 +6,8 @@
 // the interop helper of esbuild, TypeScript or Babel: require-bindings.ts).
 // Anything else is refused, naming what it is; a name a bundler inlined
 // from a package is refused naming the package to mark external
-// (bundle-origins.ts). Caller's thread.
+// (bundle-origins.ts). Under vitest, the text is vite's transform of the
+// module, whose imports vitest-modules.ts reads. Caller's thread.
 // Tests: test/import-bindings.ts, test/bundlers.ts.
 import type * as EslintScope from 'eslint-scope';
 import { readFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { FunctionNotSendableError } from '../errors/errors.js';
 import { analyze, isFunction, isNode, keyName, parse, type AstNode } from './parsers.js';
 import { markedPath, packageAt, packageOfInit, type FileMarker } from './bundle-origins.js';
 import { requireBinding } from './require-bindings.js';
+import { transformedText, viteImportBinding } from './vitest-modules.js';
 import { usesOuterNames } from './source.js';
 import { resolveLater } from './specifiers.js';
 import type { ImportBinding } from '../base/wire.js';
@@ -88,7 +90,7 @@ function analysisOf(url: string): ModuleAnalysis {
   const cached = analyses.get(url);
   if (cached) return cached;
   const file = fileURLToPath(url);
-  const text = readFileSync(file, 'utf8');
+  const text = transformedText(file) ?? readFileSync(file, 'utf8');
   const markers: FileMarker[] = [];
   const onComment = (block: boolean, value: string, start: number): void => {
     const path = block ? undefined : markedPath(value);
@@ -164,7 +166,7 @@ function find(a: ModuleAnalysis, name: string, v: EslintScope.Variable | null): 
   if (v.references.some((r) => r.isWrite() && !r.init)) return { name, what: `a variable that ${a.file} assigns to, not an import` };
   if (def.type === 'ImportBinding') return { name, binding: esmBinding(a, name, def.node, def.parent!) };
   if (def.type === 'Variable') {
-    const binding = requireBinding(a.url, a.text, name, v.scope, def.node);
+    const binding = requireBinding(a.url, a.text, name, v.scope, def.node) ?? viteImportBinding(a.url, name, def.node);
     if (binding) return { name, binding };
   }
   const inlinedFrom = packageAt(a.markers, def.node.start) ?? packageOfInit(a.markers, v.scope, def);
