@@ -21,6 +21,10 @@ test('tsx started as a command runs .ts and .cts task modules in threads', async
   t.deepEqual(lastLine(await run([tsx, 'main.ts'])), expected);
 });
 
+test('the README\'s TypeScript example runs under tsx', async (t) => {
+  t.is((await run([tsx, 'readme.ts'])).stdout.trim(), expected.hash);
+});
+
 test('tsx given with --import runs .ts and .cts task modules in threads', async (t) => {
   t.deepEqual(lastLine(await run(['--import', 'tsx', 'main.ts'])), expected);
 });
