@@ -20,7 +20,9 @@ function packageWithoutAddon(t: ExecutionContext): string {
 
 async function importWithoutAddon(t: ExecutionContext): Promise<{ pkg: string; code: number | null; stderr: string; caught?: string }> {
   const pkg = packageWithoutAddon(t);
-  const r = await runChild(fixture('import-without-addon.mjs'), [join(pkg, 'dist', 'index.mjs')]);
+  // (Without the sanitizer legs' explicit addon, which would load whatever the package holds.)
+  const { REACTOR_THREADS_ADDON: _explicit, ...env } = process.env;
+  const r = await runChild(fixture('import-without-addon.mjs'), [join(pkg, 'dist', 'index.mjs')], 10_000, env);
   const out = JSON.parse(r.stdout || '{}') as { caught?: string };
   return { pkg, code: r.code, stderr: r.stderr, ...out };
 }

@@ -3,7 +3,7 @@
 import test from 'ava';
 import { availableParallelism } from 'node:os';
 import { deferToThreadPool, reactor, ThreadPool } from 'reactor-threads';
-import { cpuCounts, sleep, spin } from './_fixtures/tasks.cjs';
+import { cpuCounts, spin } from './_fixtures/tasks.cjs';
 import { callProxy } from './_fixtures/bridge-tasks.cjs';
 import { fixture, runChild } from './_helpers/child.js';
 import { waitFor } from './_helpers/wait.js';
@@ -84,8 +84,16 @@ test('a busy pool grows to max and no further', async (t) => {
 test('idle threads above min exit after the idle timeout', async (t) => {
   const pool = new ThreadPool({ minThreads: 1, maxThreads: 3, idleTimeout: 300, concurrentTasksPerThread: 1 });
   pool.start();
-  const ids = await Promise.all(Array.from({ length: 6 }, () => deferToThreadPool(reactor, pool, sleep, 100)));
-  t.true(new Set(ids).size > 1, 'the pool grew above min under load');
+  // The tasks hold their threads until three run at once, so the growth
+  // does not depend on how fast threads start on a loaded machine.
+  let entered = 0;
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => { open = resolve; });
+  const held = (): Promise<void> => { entered++; return gate; };
+  const tasks = Array.from({ length: 6 }, () => deferToThreadPool(reactor, pool, callProxy, held));
+  t.true(await waitFor(() => entered === 3), `${entered} tasks running: the pool did not grow above min under load`);
+  open();
+  await Promise.all(tasks);
   t.true(await waitFor(() => pool.workers === 1), `still ${pool.workers} threads`);
   await new Promise((r) => setTimeout(r, 400));
   t.is(pool.workers, 1);  // never below min

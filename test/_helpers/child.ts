@@ -18,10 +18,10 @@ export function fixture(name: string): string {
   return join(__dirname, '..', '_fixtures', name);
 }
 
-export function runChild(script: string, args: string[] = [], timeoutMs = 10_000): Promise<ChildResult> {
+export function runChild(script: string, args: string[] = [], timeoutMs = 10_000, env: NodeJS.ProcessEnv = process.env): Promise<ChildResult> {
   return new Promise((resolve) => {
     const started = Date.now();
-    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
