@@ -181,3 +181,29 @@ test('a module that cannot be parsed refuses free names, and leaves globals alon
   const n = module(`export type T = number;\nexport const f = ${pure};`);
   t.deepEqual(n.find(pure, [], ['Math']), []);
 });
+
+test('one text in two scopes that give a name two meanings is refused, naming it, not bound to the first', (t) => {
+  const fn = 'function show(x) { return format(x); }';
+  const m = module(`import { format } from 'node:util';
+export const a = ${fn};
+export function b() {
+  const format = (x) => 'LOCAL ' + x;
+  return ${fn};
+}`);
+  t.throws(() => m.find(fn, ['format']), { message: /'format'.*more than one place.*different things/s });
+});
+
+test('one text in two scopes that mean the same is bound once', (t) => {
+  const fn = 'function show(x) { return format(x); }';
+  const m = module(`import { format } from 'node:util';
+export const a = ${fn};
+export function b() { return ${fn}; }`);
+  t.deepEqual(m.find(fn, ['format']), [{ kind: 'named', name: 'format', url: 'node:util', exportName: 'format' }]);
+});
+
+test('a text a loader changed is refused when an inner scope declares one of its names too', (t) => {
+  const m = module(`import { format } from 'node:util';
+export function b() { const format = String; return format; }`);
+  const changed = 'function show(x) { return format( x ); }';
+  t.throws(() => importBindingsOf(m.url, changed, ['format'], [], 'task', 'why'), { message: /'format'.*does not have its text/s });
+});

@@ -22,7 +22,9 @@ test.serial('a first burst of long tasks on a started pool is split evenly over 
   await Promise.all([deferToThreadPool(reactor, pool, sleep, 30), deferToThreadPool(reactor, pool, sleep, 30)]);
   // The threads have seen only quick tasks, and never this function.
   for (let i = 0; i < 64; i++) await deferToThreadPool(reactor, pool, add, i, 1);
-  const ids = await Promise.all(Array.from({ length: 8 }, () => deferToThreadPool(reactor, pool, spin, 60)));
+  // (Tasks of 150 ms: another process on the machine, a test runner's
+  // child say, costs a thread tens of ms at a time, not two whole tasks.)
+  const ids = await Promise.all(Array.from({ length: 8 }, () => deferToThreadPool(reactor, pool, spin, 150)));
   const counts = perThread(ids);
   t.is(counts.length, 2, `both threads ran some: ${counts.join('/')}`);
   // 4/4 unless a thread lost a whole task's time to the machine.

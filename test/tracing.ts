@@ -112,6 +112,24 @@ test.serial('the carrier a start subscriber sets reaches the thread\'s run chann
   }
 });
 
+test.serial('a carrier that throws when read is dropped: the call runs, and rejects or resolves, never throws', async (t) => {
+  const channel = tracingChannel<unknown, TaskTraceMessage>(TASK_CHANNEL);
+  const handlers = {
+    start(m: TaskTraceMessage) {
+      m.carrier = Object.defineProperty({}, 'traceparent', { enumerable: true, get() { throw new Error('getter'); } });
+    },
+    end() {}, asyncStart() {}, asyncEnd() {}, error() {},
+  };
+  channel.subscribe(handlers);
+  try {
+    let call: Promise<number> | undefined;
+    t.notThrows(() => { call = deferToThread((x: number) => x + 1, 1); });
+    t.is(await call, 2);
+  } finally {
+    channel.unsubscribe(handlers);
+  }
+});
+
 test.serial('with OpenTelemetry, the thread\'s span is the child of the caller\'s, and active in the task', async (t) => {
   const { setupOtel } = await import('./_fixtures/otel-setup.mjs');
   const { activeSpan, finishedSpans } = await import('./_fixtures/otel-tasks.mjs');

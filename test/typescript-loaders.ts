@@ -25,6 +25,10 @@ test('the README\'s TypeScript example runs under tsx', async (t) => {
   t.is((await run([tsx, 'readme.ts'])).stdout.trim(), expected.hash);
 });
 
+test('a TypeScript preload loads in each thread under tsx', async (t) => {
+  t.deepEqual(lastLine(await run([tsx, 'preload-ts.ts'])), { ran: true });
+});
+
 test('tsx given with --import runs .ts and .cts task modules in threads', async (t) => {
   t.deepEqual(lastLine(await run(['--import', 'tsx', 'main.ts'])), expected);
 });

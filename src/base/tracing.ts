@@ -40,10 +40,23 @@ export function traced(channel: TracingChannel<object>): boolean {
     || channel.asyncEnd.hasSubscribers || channel.error.hasSubscribers;
 }
 
-/** Whether a carrier is what one may be: a plain object of strings. */
-export function isCarrier(v: unknown): v is TraceCarrier {
-  if (typeof v !== 'object' || v === null || Object.getPrototypeOf(v) !== Object.prototype) return false;
-  return Object.values(v).every((x) => typeof x === 'string');
+/**
+ * The carrier a subscriber set, copied once into a plain object of
+ * strings; undefined if it is anything else, or if reading it throws (a
+ * getter): a subscriber's mistake must not make the call throw.
+ */
+export function carrierFrom(v: unknown): TraceCarrier | undefined {
+  try {
+    if (typeof v !== 'object' || v === null || Object.getPrototypeOf(v) !== Object.prototype) return undefined;
+    const copy: TraceCarrier = {};
+    for (const [k, x] of Object.entries(v)) {
+      if (typeof x !== 'string') return undefined;
+      copy[k] = x;
+    }
+    return copy;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Thread: runs `f(...args)` as the run channel's synchronous part (its start store active). */

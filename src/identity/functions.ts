@@ -43,7 +43,8 @@ export function threadable<F extends Function>(nameOrF: string | F, maybeF?: F):
     // imports, which the thread makes again.
     const why = `it is defined in ${unimportable}`;
     const findBindings: BindingFinder = (free, globals, text, label) => importBindingsOf(url, text, free, globals, label, why);
-    entrySources.set(f, sourceDescriptor(f, name || 'anonymous', url, `${why}: move it into a module of its own`, findBindings));
+    entrySources.set(f, sourceDescriptor(f, name || 'anonymous', url, `${why}: move it into a module of its own`, findBindings,
+      typeof nameOrF === 'string' ? nameOrF : undefined));
     return f;
   }
   register(url, name || undefined, f);
@@ -103,8 +104,8 @@ const describedSources = new WeakMap<Function, FunctionDescriptor>();
  * free names may be imports of its module.
  */
 function sourceDescriptor(f: Function, label: string, base: string | undefined, fix: string,
-  findBindings?: BindingFinder): FunctionDescriptor {
-  const { source, imports, bindings } = sourceOf(f, fix, findBindings);
+  findBindings?: BindingFinder, givenName?: string): FunctionDescriptor {
+  const { source, imports, bindings } = sourceOf(f, fix, findBindings, givenName);
   const d: FunctionDescriptor = { kind: 'source', source, label };
   if (imports) d.imports = { base: base ?? userCallerURL() ?? null };
   if (bindings) d.bindings = bindings;

@@ -52,16 +52,45 @@ export function importBindingsOf(url: string, text: string, free: readonly strin
     throw new FunctionNotSendableError(`${usesOuterNames(label, free)}, and its module could not be read to find `
       + `its imports (${(e as Error).message}); ${why}: ${moveIt}`, e);
   }
-  const scope = functionScope(a, text);
+  const scopes = functionScopes(a, text);
+  // Each place the module has this text; none when a loader changed it (then the module's top level).
+  const readings = (scopes.length > 0 ? scopes : [undefined]).map((scope) => readNames(a, scope, free, globals));
+  const [{ names, findings }] = readings as [Reading];
+  // The same text in two places may mean two things (`format` imported in
+  // one, a local in another): which one this function is cannot be told.
+  const meanings = new Set(readings.map((r) => JSON.stringify(r.findings)));
+  const unsure = meanings.size > 1 ? names
+    : scopes.length === 0 ? names.filter((n) => declaredBelowTop(a, n)) : [];
+  if (unsure.length > 0) {
+    throw new FunctionNotSendableError(`${usesOuterNames(label, unsure)}, and ${a.file} `
+      + `${scopes.length > 0 ? 'has its text in more than one place, where' : 'does not have its text (a loader changed it), and'} `
+      + `${unsure.length > 1 ? 'these names mean' : 'that name means'} different things in different scopes: which it uses `
+      + `cannot be told; ${why}: give it a body of its own, or ${moveIt}`);
+  }
+  const refused = findings.filter((f): f is Exclude<Finding, { binding: ImportBinding }> => !('binding' in f));
+  if (refused.length > 0) throw new FunctionNotSendableError(refusal(label, names, refused, why));
+  return findings.map((f) => (f as { binding: ImportBinding }).binding);
+}
+
+interface Reading { names: string[]; findings: Finding[] }
+
+/** What `free` (and the module's own names among `globals`) are, seen from `scope`. */
+function readNames(a: ModuleAnalysis, scope: EslintScope.Scope | undefined, free: readonly string[],
+  globals: readonly string[]): Reading {
   const found = globals.flatMap((name) => {
     const v = variableOf(a, scope, name);
     return v ? [{ name, v }] : [];
   });
-  const names = [...free, ...found.map((g) => g.name)];
-  const findings = [...free.map((name) => find(a, name, variableOf(a, scope, name))), ...found.map((g) => find(a, g.name, g.v))];
-  const refused = findings.filter((f): f is Exclude<Finding, { binding: ImportBinding }> => !('binding' in f));
-  if (refused.length > 0) throw new FunctionNotSendableError(refusal(label, names, refused, why));
-  return findings.map((f) => (f as { binding: ImportBinding }).binding);
+  return {
+    names: [...free, ...found.map((g) => g.name)],
+    findings: [...free.map((name) => find(a, name, variableOf(a, scope, name))), ...found.map((g) => find(a, g.name, g.v))],
+  };
+}
+
+/** Whether a scope below the module's top level declares `name`. */
+function declaredBelowTop(a: ModuleAnalysis, name: string): boolean {
+  return a.scopes.scopes.some((s) => s.type !== 'global' && s.type !== 'module'
+    && s.block.type !== 'Program' && s.set.has(name));
 }
 
 const moveIt = 'let it use only imports of that module and its own arguments, or move it into a module of its own '
@@ -115,10 +144,9 @@ function analysisOf(url: string): ModuleAnalysis {
   return a;
 }
 
-/** The scope of the function whose text is `text`, if the file has that text. */
-function functionScope(a: ModuleAnalysis, text: string): EslintScope.Scope | undefined {
-  const fn = functionNode(a, text);
-  return (fn && a.scopes.acquire(fn)) ?? undefined;
+/** The scopes of the functions whose text is `text`, wherever the file has it. */
+function functionScopes(a: ModuleAnalysis, text: string): EslintScope.Scope[] {
+  return functionNodes(a, text).flatMap((fn) => a.scopes.acquire(fn) ?? []);
 }
 
 /**
@@ -132,17 +160,21 @@ function variableOf(a: ModuleAnalysis, scope: EslintScope.Scope | undefined, nam
   return top?.set.get(name) ?? a.scopes.globalScope?.set.get(name) ?? null;
 }
 
-/** The outermost function node whose text (a method's from its key) is `text`. */
-function functionNode(a: ModuleAnalysis, text: string): AstNode | undefined {
+/** At each place the file has `text`, the outermost function node whose text (a method's from its key) it is. */
+function functionNodes(a: ModuleAnalysis, text: string): AstNode[] {
+  const nodes: AstNode[] = [];
   for (let at = a.text.indexOf(text); at >= 0; at = a.text.indexOf(text, at + 1)) {
     const end = at + text.length;
     let node: AstNode | undefined = a.program;
     while (node) {
-      if (isFunction(node) && node.start >= at && node.end === end) return node;
+      if (isFunction(node) && node.start >= at && node.end === end) {
+        nodes.push(node);
+        break;
+      }
       node = childAround(node, end);
     }
   }
-  return undefined;
+  return nodes;
 }
 
 /** The child of `node` whose range holds offset `end`. */

@@ -50,9 +50,10 @@ const IMPORTER = '__reactorThreadsImport';
 /**
  * Caller: the source to compile in a thread, or a FunctionNotSendableError.
  * With `findBindings`, free names may be imports of the function's module.
+ * `name`: the name threadable() was given, for errors.
  */
-export function sourceOf(f: Function, fix: string, findBindings?: BindingFinder): SentSource {
-  const label = sourceLabel(f);
+export function sourceOf(f: Function, fix: string, findBindings?: BindingFinder, name?: string): SentSource {
+  const label = name ?? sourceLabel(f);
   const text = Function.prototype.toString.call(f);
   if (nativeCode.test(text)) {
     throw new FunctionNotSendableError(f.name.startsWith('bound ')

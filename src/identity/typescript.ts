@@ -33,7 +33,10 @@ export async function loadsTypeScript(url: string): Promise<void> {
     try {
       apis = [resolve('tsx/esm/api', url), resolve('tsx/cjs/api', url)];
     } catch {
-      return;  // (No tsx there: the import fails, with advice.)
+      // No tsx there: the import fails, with advice; a module of another
+      // project, which may have tsx, tries again.
+      registering = undefined;
+      return;
     }
     for (const api of apis) ((await import(api) as { register(): unknown }).register)();
   })();

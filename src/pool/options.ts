@@ -100,9 +100,10 @@ export function resolveOptions(o: ThreadPoolOptions = {}): ResolvedOptions {
     resourceLimits: o.resourceLimits,
     env: o.env,
     execArgv: o.execArgv,
+    // The loaders' first: a preload may itself be TypeScript.
     preloads: [
-      ...(o.preload?.length ? userPreloads(o.preload, userCallerURL()) : []),
       ...loaderPreloads(o.execArgv),
+      ...(o.preload?.length ? userPreloads(o.preload, userCallerURL()) : []),
     ],
     flattenInstances: o.flattenInstances ?? false,
   };

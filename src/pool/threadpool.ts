@@ -30,7 +30,7 @@ import { PoolThreads } from './threads.js';
 import { TaskTimers } from './timers.js';
 import { reportError } from '../errors/report.js';
 import { encodeArgs, markFlatten, markMovedByPort, markTraced, movedByPort, movesByPort } from '../codec/codec.js';
-import { isCarrier, taskChannel, traced, type TaskTraceMessage, type TraceCarrier } from '../base/tracing.js';
+import { carrierFrom, taskChannel, traced, type TaskTraceMessage, type TraceCarrier } from '../base/tracing.js';
 import { fastListBound } from '../codec/fast-codec.js';
 import { CallStatus, MessageKind, TaskStatus, type InboxMessage } from '../base/wire.js';
 import { MovedBuffers } from './moved-buffers.js';
@@ -281,8 +281,7 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
     };
     return taskChannel.start.runStores(message, () => {
       try {
-        const carrier = isCarrier(message.carrier) ? message.carrier : undefined;
-        return message.taskId = this.#submit(f, args, tracedSink, multiple, affinity, flatten, carrier);
+        return message.taskId = this.#submit(f, args, tracedSink, multiple, affinity, flatten, carrierFrom(message.carrier));
       } finally {
         taskChannel.end.publish(message);
       }

@@ -30,9 +30,13 @@ declare module 'eslint-scope' {
     set: Map<string, Variable>;
     upper: Scope | null;
     childScopes: Scope[];
+    /** The node that makes it (a Program for the top level). */
+    block: Node;
   }
   export interface ScopeManager {
     globalScope: Scope | null;
+    /** Every scope of the program. */
+    scopes: Scope[];
     /** The outermost scope `node` makes (a named function expression's name scope, say). */
     acquire(node: object, inner?: boolean): Scope | null;
   }

@@ -19,6 +19,12 @@ try {
 } catch (e) {
   refused = (e as Error).message;
 }
+let refusedNamed = '';
+try {
+  threadable('offsetBy', (a: number): number => a + offset);
+} catch (e) {
+  refusedNamed = (e as Error).message;
+}
 console.log(JSON.stringify({
-  sum: await deferToThread(add, 3, 4), digest: await deferToThread(digest, 'hello'), starts: g.starts, refused,
+  sum: await deferToThread(add, 3, 4), digest: await deferToThread(digest, 'hello'), starts: g.starts, refused, refusedNamed,
 }));
