@@ -28,6 +28,15 @@ test('jest runs a test file that defines threadables', async (t) => {
   } finally { project.remove(); }
 });
 
+test('jest with babel (ES module syntax) runs a test file that defines threadables', async (t) => {
+  const project = copyProject('runners/jest-babel', ['@babel/core', '@babel/plugin-transform-modules-commonjs']);
+  try {
+    const { stdout } = await project.run([bin('jest', 'bin', 'jest.js'), '--ci', '--json', '--rootDir', '.']);
+    const report = JSON.parse(stdout) as { numPassedTests: number; numFailedTests: number };
+    t.deepEqual([report.numPassedTests, report.numFailedTests], [4, 0]);
+  } finally { project.remove(); }
+});
+
 test('node:test runs a test file that defines threadables', async (t) => {
   const project = copyProject('runners/node-test');
   try {

@@ -7,7 +7,8 @@
 // Anything else is refused, naming what it is; a name a bundler inlined
 // from a package is refused naming the package to mark external
 // (bundle-origins.ts). Under vitest, the text is vite's transform of the
-// module, whose imports vitest-modules.ts reads. Caller's thread.
+// module, whose imports vitest-modules.ts reads; under jest with babel,
+// babel-jest's (jest-modules.ts). Caller's thread.
 // Tests: test/import-bindings.ts, test/bundlers.ts.
 import type * as EslintScope from 'eslint-scope';
 import { readFileSync } from 'node:fs';
@@ -17,6 +18,7 @@ import { analyze, isFunction, isNode, keyName, parse, type AstNode } from './par
 import { markedPath, packageAt, packageOfInit, type FileMarker } from './bundle-origins.js';
 import { requireBinding } from './require-bindings.js';
 import { transformedText, viteImportBinding } from './vitest-modules.js';
+import { babelJestText } from './jest-modules.js';
 import { usesOuterNames } from './source.js';
 import { resolveLater } from './specifiers.js';
 import type { ImportBinding } from '../base/wire.js';
@@ -119,7 +121,7 @@ function analysisOf(url: string): ModuleAnalysis {
   const cached = analyses.get(url);
   if (cached) return cached;
   const file = fileURLToPath(url);
-  const text = transformedText(file) ?? readFileSync(file, 'utf8');
+  const text = transformedText(file) ?? babelJestText(file) ?? readFileSync(file, 'utf8');
   const markers: FileMarker[] = [];
   const onComment = (block: boolean, value: string, start: number): void => {
     const path = block ? undefined : markedPath(value);

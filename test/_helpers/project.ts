@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { platformTimeout } from './wait.js';
 
@@ -24,7 +24,11 @@ export function copyProject(name: string, packages: readonly string[] = []): Pro
   cpSync(join(repo, 'test', '_projects', name), dir, { recursive: true });
   mkdirSync(join(dir, 'node_modules'));
   symlinkSync(repo, join(dir, 'node_modules', 'reactor-threads'));
-  for (const p of packages) symlinkSync(join(repo, 'node_modules', p), join(dir, 'node_modules', p));
+  for (const p of packages) {
+    const link = join(dir, 'node_modules', p);
+    mkdirSync(dirname(link), { recursive: true });  // (a scoped package's folder)
+    symlinkSync(join(repo, 'node_modules', p), link);
+  }
   return {
     dir,
     async run(args, env = {}) {
