@@ -44,7 +44,7 @@ export function threadable<F extends Function>(nameOrF: string | F, maybeF?: F):
     const why = `it is defined in ${unimportable}`;
     const findBindings: BindingFinder = (free, globals, text, label) => importBindingsOf(url, text, free, globals, label, why);
     entrySources.set(f, sourceDescriptor(f, name || 'anonymous', url, `${why}: move it into a module of its own`, findBindings,
-      typeof nameOrF === 'string' ? nameOrF : undefined));
+      typeof nameOrF === 'string' && nameOrF !== '' ? nameOrF : undefined));
     return f;
   }
   register(url, name || undefined, f);

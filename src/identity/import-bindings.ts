@@ -19,6 +19,7 @@ import { markedPath, packageAt, packageOfInit, type FileMarker } from './bundle-
 import { requireBinding } from './require-bindings.js';
 import { transformedText, viteImportBinding } from './vitest-modules.js';
 import { babelJestText } from './jest-modules.js';
+import { loaderModules } from './loaders.js';
 import { usesOuterNames } from './source.js';
 import { resolveLater } from './specifiers.js';
 import type { ImportBinding } from '../base/wire.js';
@@ -31,6 +32,8 @@ interface ModuleAnalysis {
   scopes: EslintScope.ScopeManager;
   /** Where each file a bundler concatenated begins, in order. */
   markers: FileMarker[];
+  /** Whether `text` is known to be what ran (see analysisOf). */
+  ran: boolean;
 }
 
 /** What a free name turned out to be. */
@@ -47,15 +50,24 @@ export function importBindingsOf(url: string, text: string, free: readonly strin
   label: string, why: string): ImportBinding[] {
   let a: ModuleAnalysis;
   try {
-    a = analysisOf(url);
+    a = analysisOf(url, text);
   } catch (e) {
     // Without its text, a global stays a global, as before imports were followed.
     if (free.length === 0) return [];
     throw new FunctionNotSendableError(`${usesOuterNames(label, free)}, and its module could not be read to find `
       + `its imports (${(e as Error).message}); ${why}: ${moveIt}`, e);
   }
-  const scopes = functionScopes(a, text);
-  // Each place the module has this text; none when a loader changed it (then the module's top level).
+  // Each place the module has this text; else each function of its name
+  // and parameters (a runner reprinted it); else, if a loader or a runner
+  // may have changed it, the module's top level.
+  let scopes = functionScopes(a, text);
+  if (scopes.length === 0) scopes = namesakeScopes(a, text);
+  if (scopes.length === 0 && a.ran) {
+    // Defined in another module: its globals are globals, its other names that module's.
+    if (free.length === 0) return [];
+    throw new FunctionNotSendableError(`${usesOuterNames(label, free)}, and it is not defined in ${a.file}, `
+      + 'where threadable() was called: call threadable() in the module that defines it');
+  }
   const readings = (scopes.length > 0 ? scopes : [undefined]).map((scope) => readNames(a, scope, free, globals));
   const [{ names, findings }] = readings as [Reading];
   // The same text in two places may mean two things (`format` imported in
@@ -116,12 +128,40 @@ function refusal(label: string, names: readonly string[], refused: readonly { na
 // A module is read once per turn of the event loop: its threadable() calls
 // run together as it loads, and a bundle's syntax tree is too big to keep.
 const analyses = new Map<string, ModuleAnalysis>();
+/** The texts read this turn, by source and module (babel's transform costs tens of ms). */
+const texts = new Map<string, string | undefined>();
 
-function analysisOf(url: string): ModuleAnalysis {
-  const cached = analyses.get(url);
-  if (cached) return cached;
+/**
+ * The module as it ran, read as the text that has the function `fnText`:
+ * vitest's transform of it, babel-jest's made again, or the file itself;
+ * when none has it, vitest's or the file's. `ran`: whether that text is
+ * known to be what ran (else a loader or a runner may have changed it).
+ */
+function analysisOf(url: string, fnText: string): ModuleAnalysis {
   const file = fileURLToPath(url);
-  const text = transformedText(file) ?? babelJestText(file) ?? readFileSync(file, 'utf8');
+  const vite = transformedText(file);
+  const candidates: [string, () => string | undefined][] = [
+    ['vite', () => vite], ['babel-jest', () => babelJestText(file)], ['file', () => readFileSync(file, 'utf8')],
+  ];
+  for (const [kind, read] of candidates) {
+    const key = `${kind}\0${url}`;
+    const cached = analyses.get(key);
+    if (!cached && !texts.has(key)) texts.set(key, read());
+    const text = cached?.text ?? texts.get(key);
+    if (text === undefined || !text.includes(fnText)) continue;
+    return cached ?? analyze1(url, file, text, key, true);
+  }
+  const key = `${vite === undefined ? 'file' : 'vite'}\0${url}`;
+  return analyses.get(key) ?? analyze1(url, file, vite ?? readFileSync(file, 'utf8'), key, vite !== undefined || !textMayChange());
+}
+
+/** Whether something in this process may run a module as other text than its file's: a loader, or a test runner. */
+function textMayChange(): boolean {
+  return loaderModules().length > 0 || process.env.JEST_WORKER_ID !== undefined
+    || typeof (globalThis as { expect?: { getState?: unknown } }).expect?.getState === 'function';
+}
+
+function analyze1(url: string, file: string, text: string, key: string, ran: boolean): ModuleAnalysis {
   const markers: FileMarker[] = [];
   const onComment = (block: boolean, value: string, start: number): void => {
     const path = block ? undefined : markedPath(value);
@@ -140,10 +180,49 @@ function analysisOf(url: string): ModuleAnalysis {
   }
   program ??= parse(text, { ecmaVersion: 'latest', sourceType, allowHashBang: true, allowReturnOutsideFunction: true, ranges: true, onComment });
   const scopes = analyze(program, { ecmaVersion: 2022, sourceType, nodejsScope: sourceType === 'script' });
-  const a: ModuleAnalysis = { url, file, text, program, scopes, markers };
-  if (analyses.size === 0) setImmediate(() => analyses.clear()).unref();
-  analyses.set(url, a);
+  const a: ModuleAnalysis = { url, file, text, program, scopes, markers, ran };
+  if (analyses.size === 0) setImmediate(() => { analyses.clear(); texts.clear(); }).unref();
+  analyses.set(key, a);
   return a;
+}
+
+/**
+ * The scopes of the functions of the file that have the name and the
+ * simple parameters of the function whose text is `text`: the same
+ * function, reprinted (babel-jest reprints every file it runs). None for
+ * an anonymous function, or one whose text does not parse alone.
+ */
+function namesakeScopes(a: ModuleAnalysis, text: string): EslintScope.Scope[] {
+  const wanted = signatureOf(text);
+  if (!wanted) return [];
+  const found: AstNode[] = [];
+  const visit = (node: AstNode): void => {
+    if (isFunction(node) && signatureOfNode(node) === wanted) found.push(node);
+    for (const key of Object.keys(node)) {
+      const value = node[key];
+      for (const child of Array.isArray(value) ? value : [value]) if (isNode(child)) visit(child);
+    }
+  };
+  visit(a.program);
+  return found.flatMap((fn) => a.scopes.acquire(fn) ?? []);
+}
+
+/** `name(a,b)` of a named function with identifier parameters; else undefined. */
+function signatureOfNode(fn: AstNode): string | undefined {
+  const id = fn.id as AstNode | null | undefined;
+  const params = fn.params as AstNode[];
+  if (!id || params.some((p) => p.type !== 'Identifier')) return undefined;
+  return `${String(id.name)}(${params.map((p) => String(p.name)).join(',')})`;
+}
+
+function signatureOf(text: string): string | undefined {
+  try {
+    const program = parse(`(${text})`, { ecmaVersion: 'latest', sourceType: 'script' });
+    const fn = ((program.body as AstNode[])[0]!).expression as AstNode;
+    return isFunction(fn) ? signatureOfNode(fn) : undefined;
+  } catch {
+    return undefined;  // (A method shorthand, or text of a newer syntax.)
+  }
 }
 
 /** The scopes of the functions whose text is `text`, wherever the file has it. */

@@ -6,8 +6,9 @@
 // for the same transform here: the project's own @babel/core and
 // configuration, with babel-jest's caller options (CommonJS modules). The
 // require() forms are then read as anywhere else (require-bindings.ts).
-// Not ts-jest's transform, nor one with coverage on: their text differs,
-// and the module's top level is read instead. Caller's thread.
+// That text is used only where it has the function's text (a babel
+// configuration jest did not use makes other text); a failure to make it
+// makes none. Not ts-jest's transform. Caller's thread.
 // Tests: test/test-runners.ts.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -19,7 +20,7 @@ interface Babel {
 
 /** What babel-jest tells babel of itself: it runs CommonJS. */
 const caller = {
-  name: 'babel-jest', supportsDynamicImport: true, supportsStaticESM: false,
+  name: 'babel-jest', supportsDynamicImport: false, supportsStaticESM: false,
   supportsTopLevelAwait: false, supportsExportNamespaceFrom: false,
 };
 
@@ -38,6 +39,10 @@ export function babelJestText(file: string): string | undefined {
     return undefined;
   }
   const options = { filename: file, caller, compact: false, sourceMaps: false };
-  if (!babel.loadPartialConfig(options)?.hasFilesystemConfig()) return undefined;
-  return babel.transformSync(readFileSync(file, 'utf8'), options)?.code ?? undefined;
+  try {
+    if (!babel.loadPartialConfig(options)?.hasFilesystemConfig()) return undefined;
+    return babel.transformSync(readFileSync(file, 'utf8'), options)?.code ?? undefined;
+  } catch {
+    return undefined;  // (A configuration that does not load is not what jest ran either.)
+  }
 }
