@@ -201,19 +201,28 @@ export function b() { return ${fn}; }`);
   t.deepEqual(m.find(fn, ['format']), [{ kind: 'named', name: 'format', url: 'node:util', exportName: 'format' }]);
 });
 
-/** Runs `f` as under a test runner, which may run a module as other text than its file's. */
-function asUnderJest<T>(f: () => T): T {
-  const saved = process.env.JEST_WORKER_ID;
-  process.env.JEST_WORKER_ID = '1';
-  try { return f(); } finally { if (saved === undefined) delete process.env.JEST_WORKER_ID; else process.env.JEST_WORKER_ID = saved; }
+/** Runs `f` with these environment variables (undefined: unset), then puts them back. */
+function withEnv<T>(vars: Record<string, string | undefined>, f: () => T): T {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  const set = (values: Record<string, string | undefined>): void => {
+    for (const [k, v] of Object.entries(values)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+  };
+  set(vars);
+  try { return f(); } finally { set(saved); }
 }
+/** As under a test runner, which may run a module as other text than its file's. */
+const asUnderJest = <T>(f: () => T): T => withEnv({ JEST_WORKER_ID: '1' }, f);
+/** As in a plain process, with no loader named in NODE_OPTIONS (test:cpus8 names a helper there). */
+const asPlainNode = <T>(f: () => T): T => withEnv({ JEST_WORKER_ID: undefined, NODE_OPTIONS: undefined }, f);
 
 test('a function whose text is not in the module that registered it is refused: it was defined in another', (t) => {
   const m = module(`import { format } from 'node:util';
 export const unrelated = 1;`);
   const elsewhere = 'function show(x) { return format(x); }';
-  t.throws(() => importBindingsOf(m.url, elsewhere, ['format'], [], 'task', 'why'), { message: /'format'.*not defined in .*module that defines it/s });
-  t.deepEqual(importBindingsOf(m.url, 'function pure(x) { return x; }', [], ['crypto'], 'task', 'why'), [], 'globals stay globals');
+  t.throws(() => asPlainNode(() => importBindingsOf(m.url, elsewhere, ['format'], [], 'task', 'why')),
+    { message: /'format'.*not defined in .*module that defines it/s });
+  t.deepEqual(asPlainNode(() => importBindingsOf(m.url, 'function pure(x) { return x; }', [], ['crypto'], 'task', 'why')), [],
+    'globals stay globals');
 });
 
 test('a function a runner reprinted is found by its name and parameters', (t) => {
