@@ -10,31 +10,29 @@ import { copyProject, repo } from './_helpers/project.js';
 
 const bin = (...path: string[]): string => join(repo, 'node_modules', ...path);
 
-test('vitest runs a test file that defines threadables', async (t) => {
-  const project = copyProject('runners/vitest', ['vitest', 'tsx']);
+/** Runs a runner with a JSON reporter (vitest's and jest's share its counts) in a copy of the project: [passed, failed]. */
+async function jsonCounts(name: string, packages: string[], args: string[]): Promise<[number, number]> {
+  const project = copyProject(name, packages);
   try {
-    const { stdout } = await project.run([bin('vitest', 'vitest.mjs'), 'run', '--reporter=json']);
+    const { stdout } = await project.run(args);
+    // (vitest may print before its report.)
     const report = JSON.parse(stdout.slice(stdout.indexOf('{'))) as { numPassedTests: number; numFailedTests: number };
-    t.deepEqual([report.numPassedTests, report.numFailedTests], [4, 0]);
+    return [report.numPassedTests, report.numFailedTests];
   } finally { project.remove(); }
+}
+
+const jest = [bin('jest', 'bin', 'jest.js'), '--ci', '--json', '--rootDir', '.'];
+
+test('vitest runs a test file that defines threadables', async (t) => {
+  t.deepEqual(await jsonCounts('runners/vitest', ['vitest', 'tsx'], [bin('vitest', 'vitest.mjs'), 'run', '--reporter=json']), [4, 0]);
 });
 
 test('jest runs a test file that defines threadables', async (t) => {
-  const project = copyProject('runners/jest');
-  try {
-    const { stdout } = await project.run([bin('jest', 'bin', 'jest.js'), '--ci', '--json', '--rootDir', '.']);
-    const report = JSON.parse(stdout) as { numPassedTests: number; numFailedTests: number };
-    t.deepEqual([report.numPassedTests, report.numFailedTests], [4, 0]);
-  } finally { project.remove(); }
+  t.deepEqual(await jsonCounts('runners/jest', [], jest), [4, 0]);
 });
 
 test('jest with babel (ES module syntax) runs a test file that defines threadables', async (t) => {
-  const project = copyProject('runners/jest-babel', ['@babel/core', '@babel/plugin-transform-modules-commonjs']);
-  try {
-    const { stdout } = await project.run([bin('jest', 'bin', 'jest.js'), '--ci', '--json', '--rootDir', '.']);
-    const report = JSON.parse(stdout) as { numPassedTests: number; numFailedTests: number };
-    t.deepEqual([report.numPassedTests, report.numFailedTests], [4, 0]);
-  } finally { project.remove(); }
+  t.deepEqual(await jsonCounts('runners/jest-babel', ['@babel/core', '@babel/plugin-transform-modules-commonjs'], jest), [4, 0]);
 });
 
 test('node:test runs a test file that defines threadables', async (t) => {
