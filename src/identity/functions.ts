@@ -120,13 +120,13 @@ export function describe(f: unknown): FunctionDescriptor {
   if (isModuleFunction(f)) {
     const { specifier, parentURL } = (f as ModuleFunctionRecord)[kModuleFunction];
     return { kind: 'export', url: resolveLater(specifier, parentURL, `fromModule('${specifier}')`), exportName: f.exportName,
-      label: `${specifier}#${f.exportName}` };
+      label: labelOf(f) };
   }
   if (typeof f !== 'function') {
     throw new FunctionNotSendableError(
       `expected a function or a fromModule() reference, got ${f === null ? 'null' : typeof f}`);
   }
-  const label = f.name || 'anonymous';
+  const label = labelOf(f);
   const key = keyOf(f);
   if (key) return { kind: 'threadable', url: moduleOfKey(key), key, label };
   const entry = entrySources.get(f);
