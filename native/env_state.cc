@@ -30,17 +30,27 @@ bool CanRunJs(napi_env env) {
 namespace {
 
 // The TSFN's call_js, on the owning JS thread: drains the inbox in one
-// batch and hands it to the JS onWake(batch, transfers, workSignalled).
+// batch and hands it to the copy's onWake(batch, transfers, workSignalled).
 // `context` is the environment's Reactor (see env_state.h for why it is
-// alive whenever raw_env is not null); data is always null.
-void CallJs(napi_env raw_env, napi_value js_cb, void* context, void*) {
+// alive whenever raw_env is not null); data is always null. The TSFN has
+// no function of its own: js_cb is always null.
+void CallJs(napi_env raw_env, napi_value, void* context, void*) {
   // TSFN being torn down: the context may dangle, touch nothing.
-  if (raw_env == nullptr || js_cb == nullptr) return;
+  if (raw_env == nullptr) return;
   auto* reactor = static_cast<Reactor*>(context);
   // A terminated Worker still dispatches pending wake-ups while Node cleans
   // it up; N-API then refuses, and node-addon-api would abort the process
-  // on the refusal. Nothing can be delivered: drop what is queued.
-  if (!CanRunJs(raw_env)) {
+  // on the refusal. Nothing can be delivered: drop what is queued. So too
+  // when the copy's onWake was collected: nobody is left to take it, and
+  // CopyGone retires the reactor (and wakes its parked callers) soon.
+  void* data = nullptr;
+  napi_value on_wake = nullptr;
+  if (!CanRunJs(raw_env) ||
+      napi_get_instance_data(raw_env, &data) != napi_ok ||
+      napi_get_reference_value(
+          raw_env, static_cast<EnvState*>(data)->on_wake, &on_wake) !=
+          napi_ok ||
+      on_wake == nullptr) {
     std::deque<Message> dropped;
     bool work = false;
     reactor->Drain(&dropped, &work);
@@ -58,7 +68,7 @@ void CallJs(napi_env raw_env, napi_value js_cb, void* context, void*) {
     argv[1] = out.transfers;
     // onWake catches everything it can; a throw that escapes is reported
     // by Node as an uncaught exception on this thread, as for any callback.
-    napi_call_function(raw_env, recv, js_cb, 3, argv, nullptr);
+    napi_call_function(raw_env, recv, on_wake, 3, argv, nullptr);
   }
   napi_close_handle_scope(raw_env, scope);
 }
@@ -71,12 +81,10 @@ void FinalizeTsfn(napi_env, void* data, void*) {
   delete keep;
 }
 
-// Cleanup hook, on the owning JS thread at environment teardown.
-// Registered after the TSFN, so it runs before Node's own TSFN cleanup
-// (cleanup hooks run last-in first-out) and closes our slot while the TSFN
-// still exists.
-void CleanupEnv(void* arg) {
-  auto* state = static_cast<EnvState*>(arg);
+// Owning JS thread, once: the copy is gone, or its environment (env_state.h,
+// step 4). `exiting`: the environment is being torn down, which for the
+// main thread's means the process exits.
+void Retire(EnvState* state, bool exiting) {
   if (state->torn_down) return;
   state->torn_down = true;
   for (uint32_t id : state->owned_pools) {
@@ -89,9 +97,29 @@ void CleanupEnv(void* arg) {
     state->reactor->Close();
     // Nobody will answer the calls parked on this reactor now.
     Registry::Get().WakeCallsTo(id, CallStatus::kReactorGone);
-    if (Registry::Get().MainReactor() == id)
+    if (exiting && state->is_main)
       Registry::Get().WakeAllCalls(CallStatus::kReactorGone);
   }
+}
+
+// Cleanup hook, on the owning JS thread at environment teardown.
+// Registered after the TSFN, so it runs before Node's own TSFN cleanup
+// (cleanup hooks run last-in first-out) and closes our slot while the TSFN
+// still exists.
+void CleanupEnv(void* arg) {
+  Retire(static_cast<EnvState*>(arg), true);
+}
+
+// The finalizer of the copy's onWake, on the owning JS thread after the
+// garbage collector took it (env_state.h, step 3). Node runs it before it
+// frees the EnvState, at environment teardown too, where CleanupEnv has
+// already retired the copy and Node frees the weak reference itself.
+void CopyGone(napi_env env, void* data, void*) {
+  auto* state = static_cast<EnvState*>(data);
+  if (state->torn_down) return;
+  Retire(state, false);
+  napi_delete_reference(env, state->on_wake);
+  state->on_wake = nullptr;
 }
 
 }  // namespace
@@ -108,7 +136,7 @@ std::shared_ptr<Reactor> OpenReactor(napi_env env,
           env, "reactor-threads.wake", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_create_threadsafe_function(
           env,
-          on_wake,
+          nullptr /* CallJs calls the weakly held onWake */,
           nullptr,
           name,
           0 /* unbounded queue: a call never blocks */,
@@ -121,12 +149,22 @@ std::shared_ptr<Reactor> OpenReactor(napi_env env,
     delete keep;
     return nullptr;
   }
+  if (napi_create_reference(env, on_wake, 0, &state->on_wake) != napi_ok ||
+      napi_add_finalizer(env, on_wake, state, CopyGone, nullptr, nullptr) !=
+          napi_ok) {
+    // Without them the copy would never be woken: nothing is kept.
+    if (state->on_wake) napi_delete_reference(env, state->on_wake);
+    state->on_wake = nullptr;
+    napi_release_threadsafe_function(tsfn, napi_tsfn_abort);
+    return nullptr;
+  }
   // Idle by default: the loop is kept alive only while work is in flight.
   napi_unref_threadsafe_function(env, tsfn);
   reactor->Open(tsfn);
   state->reactor = reactor;
   Registry::Get().AddReactor(reactor);
-  if (is_main) Registry::Get().SetMainReactor(reactor->id());
+  state->is_main = is_main;
+  if (is_main) Registry::Get().AddMainReactor(reactor->id());
   napi_add_env_cleanup_hook(env, CleanupEnv, state);
   return reactor;
 }

@@ -1,6 +1,9 @@
-// Per-environment native state: one EnvState per JavaScript thread (the
-// main thread, each Worker) that loaded the addon, and that environment's
-// reactor with the thread-safe function (TSFN) that wakes its loop.
+// Per-environment native state: one EnvState per napi_env, that is per
+// load of the addon: one in each JavaScript thread (the main thread, each
+// Worker), and one more for each further copy of the package in a thread
+// (jest gives each test file its own; src/reactor/native.ts loads the
+// addon afresh for each copy). Each holds its copy's reactor with the
+// thread-safe function (TSFN) that wakes its loop.
 // Process-wide state lives in the Registry (registry.h) instead.
 // Tests: test/natural-exit.ts, test/reactor-*.ts, test/worker-terminate*.ts.
 //
@@ -26,12 +29,21 @@
 //      returns before touching it then. (The TSFN carries no data: each
 //      call's data pointer is null, so a call that never runs frees
 //      nothing.)
-//   3. Environment teardown: CleanupEnv (a cleanup hook registered right
-//      after the TSFN, so it runs before Node's own TSFN cleanup) stops
-//      and forgets the pools this environment owns, unlists the reactor,
-//      closes it (Reactor::Close releases the TSFN; later Post()s fail and
-//      drop their message), and wakes the callers parked on it. Node then
-//      closes the TSFN and runs FinalizeTsfn on this thread.
+//   3. The TSFN calls no JS function of its own: CallJs calls the copy's
+//      onWake, which EnvState::on_wake holds weakly. The copy holds it
+//      strongly (src/reactor/core.ts), so it is collected only once
+//      nothing reaches the copy: jest dropped a test file's module
+//      registry. (A copy whose pools have threads is reachable from their
+//      Workers.) A strong hold would keep every such test file's context
+//      alive, some megabytes each.
+//   4. Retirement, once, by whichever comes first: CopyGone (onWake's
+//      finalizer: the copy was collected) or CleanupEnv (a cleanup hook at
+//      environment teardown, registered right after the TSFN, so it runs
+//      before Node's own TSFN cleanup). Both stop and forget the pools this
+//      copy owns, unlist the reactor, close it (Reactor::Close releases the
+//      TSFN; later Post()s fail and drop their message), and wake the
+//      callers parked on it. Node then closes the TSFN and runs
+//      FinalizeTsfn on this thread.
 #pragma once
 
 #include <napi.h>
@@ -53,7 +65,12 @@ struct EnvState {
   // Pools created here (poolCreate), stopped and removed by CleanupEnv if
   // the JS side has not destroyed them by then.
   std::vector<uint32_t> owned_pools;
-  // Set by CleanupEnv: it runs once.
+  // The copy's onWake, held weakly (a reference of count 0); see the file
+  // comment, step 3. Null until init().
+  napi_ref on_wake = nullptr;
+  // Whether this copy is the main thread's (its reactor is a main reactor).
+  bool is_main = false;
+  // Set by the retirement (step 4): it runs once.
   bool torn_down = false;
 };
 
@@ -68,7 +85,9 @@ EnvState* State(Napi::Env env);
 // Owning JS thread, once per environment (init()). Creates the reactor and
 // the TSFN that calls `on_wake(batch, transfers, workSignalled)` with each
 // drained inbox, leaves the loop unref'd (idle), lists the reactor in the
-// Registry (as the main reactor when `is_main`), and registers CleanupEnv.
+// Registry (as the main reactor when `is_main`: the main thread's latest
+// copy of the package, which a Worker's calls then reach), and registers
+// CleanupEnv.
 // Returns the reactor, or null if Node refused the TSFN (nothing is kept
 // then).
 std::shared_ptr<Reactor> OpenReactor(napi_env env,

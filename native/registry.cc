@@ -1,5 +1,7 @@
 #include "registry.h"
 
+#include <algorithm>
+
 #include "clock.h"
 
 namespace rt {
@@ -24,6 +26,9 @@ void Registry::AddReactor(std::shared_ptr<Reactor> r) {
 void Registry::RemoveReactor(uint32_t id) {
   std::lock_guard<std::mutex> lock(mu_);
   reactors_.erase(id);
+  main_reactors_.erase(
+      std::remove(main_reactors_.begin(), main_reactors_.end(), id),
+      main_reactors_.end());
 }
 
 std::shared_ptr<Reactor> Registry::FindReactor(uint32_t id) {
@@ -32,14 +37,14 @@ std::shared_ptr<Reactor> Registry::FindReactor(uint32_t id) {
   return it == reactors_.end() ? nullptr : it->second;
 }
 
-void Registry::SetMainReactor(uint32_t id) {
+void Registry::AddMainReactor(uint32_t id) {
   std::lock_guard<std::mutex> lock(mu_);
-  main_reactor_ = id;
+  main_reactors_.push_back(id);
 }
 
 uint32_t Registry::MainReactor() {
   std::lock_guard<std::mutex> lock(mu_);
-  return main_reactor_;
+  return main_reactors_.empty() ? 0 : main_reactors_.back();
 }
 
 uint32_t Registry::InternFunction(const std::vector<uint8_t>& descriptor) {

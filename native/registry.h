@@ -37,8 +37,11 @@ class Registry {
   std::shared_ptr<Reactor> FindReactor(uint32_t id);
 
   // The main thread's reactor (0 until the main thread loads the addon):
-  // the reactor that Workers outside any pool serve.
-  void SetMainReactor(uint32_t id);
+  // the reactor that Workers outside any pool serve. Where the main thread
+  // holds several copies of the package (jest: one per test file), the
+  // latest copy still listed; RemoveReactor unlists a main one too, so an
+  // older copy that lives on serves again.
+  void AddMainReactor(uint32_t id);
   uint32_t MainReactor();
 
   // Function descriptors shared by every thread, deduplicated by bytes, so
@@ -89,7 +92,7 @@ class Registry {
   uint32_t next_pool_id_ = 1;
   std::unordered_map<uint32_t, std::shared_ptr<Reactor>> reactors_;
   std::unordered_map<uint32_t, std::shared_ptr<Pool>> pools_;
-  uint32_t main_reactor_ = 0;
+  std::vector<uint32_t> main_reactors_;  // oldest first
   std::vector<std::vector<uint8_t>> functions_;
   std::unordered_map<std::string, uint32_t> function_ids_;
   uint64_t next_call_id_ = 1;

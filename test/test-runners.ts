@@ -27,8 +27,9 @@ test('vitest runs a test file that defines threadables', async (t) => {
   t.deepEqual(await jsonCounts('runners/vitest', ['vitest', 'tsx'], [bin('vitest', 'vitest.mjs'), 'run', '--reporter=json']), [4, 0]);
 });
 
-test('jest runs a test file that defines threadables', async (t) => {
-  t.deepEqual(await jsonCounts('runners/jest', [], jest), [4, 0]);
+test('jest runs a test file that defines threadables, and a second test file in the same process', async (t) => {
+  // (--runInBand: one process runs both files, each with its own copy of the package.)
+  t.deepEqual(await jsonCounts('runners/jest', [], [...jest, '--runInBand']), [6, 0]);
 });
 
 test('jest with babel (ES module syntax) runs a test file that defines threadables', async (t) => {

@@ -1556,6 +1556,26 @@ static void TestRegistryMaps() {
   std::printf("  Registry maps: ok\n");
 }
 
+// The main thread's copies of the package (jest: one per test file): the
+// latest copy still listed is the main reactor, whichever copy goes first.
+static void TestRegistryMainCopies() {
+  Registry& reg = Registry::Get();
+  uint32_t ids[3];
+  for (uint32_t& id : ids) {
+    id = reg.NextReactorId();
+    reg.AddReactor(std::make_shared<Reactor>(id));
+    reg.AddMainReactor(id);
+    CHECK_EQ(reg.MainReactor(), id);
+  }
+  reg.RemoveReactor(ids[1]);  // a middle copy goes: the latest still serves
+  CHECK_EQ(reg.MainReactor(), ids[2]);
+  reg.RemoveReactor(ids[2]);  // the latest goes: the one before it serves
+  CHECK_EQ(reg.MainReactor(), ids[0]);
+  reg.RemoveReactor(ids[0]);
+  CHECK_EQ(reg.MainReactor(), 0u);
+  std::printf("  Registry: main reactor follows the copies still listed\n");
+}
+
 // ================================================================= main
 
 int main(int argc, char** argv) {
@@ -1583,6 +1603,7 @@ int main(int argc, char** argv) {
       {"reactor_spin_takes_posts", TestReactorSpinTakesPosts},
       {"reactor_backpressure", TestReactorBackpressure},
       {"registry_maps", TestRegistryMaps},
+      {"registry_main_copies", TestRegistryMainCopies},
       {"registry_cycle", TestRegistryCycle},
       {"registry_wake_all", TestRegistryWakeAll},  // sticky: last
   };

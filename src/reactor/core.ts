@@ -88,9 +88,18 @@ export class ReactorCore {
   #converseHitRate = 0.5;
   #converseUntil = 0;
 
+  /**
+   * What the addon calls with each wake-up. It holds this weakly, so this
+   * field is what keeps it: once nothing reaches this copy of the package
+   * (jest dropped a test file's copy), it is collected, and native retires
+   * this reactor (native/env_state.h).
+   */
+  readonly #onWake = (batch: Buffer | undefined, transfers: ArrayBuffer[] | undefined, work: boolean): void =>
+    this.#deliver(batch, transfers, work);
+
   constructor(handlers: CoreHandlers, isMainThread: boolean) {
     this.#handlers = handlers;
-    this.id = native.init((batch, transfers, work) => this.#deliver(batch, transfers, work), isMainThread);
+    this.id = native.init(this.#onWake, isMainThread);
   }
 
   /**

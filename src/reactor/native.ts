@@ -1,5 +1,6 @@
 // Loads the C++ addon and states the types of what it exports. One copy per
-// thread (each environment loads the addon and gets its own EnvState).
+// copy of the package: each loads the addon afresh and gets its own
+// EnvState and reactor (see load()).
 // The native side: native/addon.cc maps which file holds each binding. Tests: every test
 // file; scripts/test-install.mjs loads it from the packed prebuild.
 import { existsSync, readdirSync } from 'node:fs';
@@ -8,7 +9,11 @@ import type { PoolCounts, TimeStats } from '../base/public/pool.js';
 
 /** What the addon exports; every function runs on the calling JS thread. */
 export interface NativeBinding {
-  /** Creates this thread's reactor (inbox + waker). Once per thread. */
+  /**
+   * Creates this copy's reactor (inbox + waker), once. The addon holds
+   * onWake weakly: the caller must keep it, and its collection retires
+   * the reactor.
+   */
   init(onWake: (batch: Buffer | undefined, transfers: ArrayBuffer[] | undefined, work: boolean) => void, isMainThread: boolean): number;
   /** This thread's inbox now, as onWake would receive it. */
   drain(): [Buffer | undefined, ArrayBuffer[] | undefined, boolean];
@@ -148,7 +153,15 @@ function load(): NativeBinding {
       continue;
     }
     try {
-      return require(file) as NativeBinding;
+      // Not require(): its cache would hand a second copy of the package in
+      // this thread the first copy's addon instance, whose reactor is the
+      // first copy's (init() twice). Jest runs each test file with its own
+      // copy of the package in the same thread. A fresh dlopen of the same
+      // file gets a new napi_env, so a new EnvState, while the library and
+      // its process-wide Registry stay one (native/env_state.h).
+      const module = { exports: {} as NativeBinding };
+      process.dlopen(module, file);
+      return module.exports;
     } catch (e) {
       tried.push(`${file} (${(e as Error).message.split('\n')[0]})`);
     }
@@ -160,3 +173,19 @@ function load(): NativeBinding {
 }
 
 export const native: NativeBinding = load();
+
+const exitHook = Symbol.for('reactor-threads.bridge-exit-hook.v1');
+
+/**
+ * Parked callers must never outlive the process: neither process.exit()
+ * nor a natural exit joins Workers that wait in native code. One hook per
+ * process, whichever copy of the package comes first (the bridge is
+ * process-wide). Defined here, where the closure holds nothing but the
+ * addon: a hook made beside a copy's runtime would keep that copy alive.
+ */
+export function shutDownBridgeAtExit(): void {
+  const p = process as unknown as Record<symbol, true | undefined>;
+  if (p[exitHook]) return;
+  Object.defineProperty(process, exitHook, { value: true });
+  process.on('exit', () => native.bridgeShutdown());
+}

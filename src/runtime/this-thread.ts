@@ -10,7 +10,7 @@ import { BridgeCaller, type PoolThreadCalls } from '../bridge/caller.js';
 import { CallServer } from '../bridge/server.js';
 import { CallableTable } from '../codec/callables.js';
 import type { ValueContext } from '../codec/codec.js';
-import { native } from '../reactor/native.js';
+import { native, shutDownBridgeAtExit } from '../reactor/native.js';
 import { ReactorCore } from '../reactor/core.js';
 import { reviveInbound } from '../codec/values.js';
 import type { CurrentTask } from '../base/public/calls.js';
@@ -69,11 +69,7 @@ export function buildThread(poolThread?: PoolThreadRole): ThreadRuntime {
       : (): number => native.mainReactor();
   caller = new BridgeCaller(core.id, servedReactor, values, poolThread);
   server = new CallServer(values);
-  if (isMainThread) {
-    // Parked callers must never outlive the process: neither process.exit()
-    // nor a natural exit joins Workers that wait in native code.
-    process.on('exit', () => native.bridgeShutdown());
-  }
+  if (isMainThread) shutDownBridgeAtExit();
   runtime = { core, callables, values, caller, server, servedReactor, poolThread };
   return runtime;
 }
