@@ -1,17 +1,19 @@
 // Test files are fine places for threadables (src/identity/unimportable.ts,
-// import-bindings.ts, vitest-modules.ts): vitest, jest and node:test each
-// run a project under test/_projects/runners whose test file defines
-// threadables (one of them using the file's imports), uses one from a
-// module (a TypeScript module under vitest, which a thread of Node 20
-// loads with tsx: src/identity/typescript.ts), and sends a plain function.
+// import-bindings.ts, vitest-modules.ts, jest-modules.ts): vitest, jest
+// (with and without babel, and ts-jest) and node:test each run a project
+// under test/_projects/runners whose test file defines threadables (one of
+// them using the file's imports), uses one from a module (a TypeScript
+// module under vitest and ts-jest, which a thread of Node 20 loads with
+// tsx: src/identity/typescript.ts), and sends a plain function.
 import test from 'ava';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { copyProject, repo } from './_helpers/project.js';
+import { copyProject, repo, type LinkedPackage } from './_helpers/project.js';
 
 const bin = (...path: string[]): string => join(repo, 'node_modules', ...path);
 
 /** Runs a runner with a JSON reporter (vitest's and jest's share its counts) in a copy of the project: [passed, failed]. */
-async function jsonCounts(name: string, packages: string[], args: string[]): Promise<[number, number]> {
+async function jsonCounts(name: string, packages: LinkedPackage[], args: string[]): Promise<[number, number]> {
   const project = copyProject(name, packages);
   try {
     const { stdout } = await project.run(args);
@@ -34,6 +36,21 @@ test('jest runs a test file that defines threadables, and a second test file in 
 
 test('jest with babel (ES module syntax) runs a test file that defines threadables', async (t) => {
   t.deepEqual(await jsonCounts('runners/jest-babel', ['@babel/core', '@babel/plugin-transform-modules-commonjs'], jest), [4, 0]);
+});
+
+// ts-jest needs a TypeScript with its compiler API (below 7), so it lives
+// in a folder of its own, which .ci/run installs.
+const tsJestModules = join(repo, '.cache', 'ts-jest', 'node_modules');
+const hasTsJest = existsSync(join(tsJestModules, 'ts-jest', 'package.json'));
+if (!hasTsJest) {
+  process.stderr.write('\n*** test-runners: SKIPPED \'ts-jest runs a TypeScript test file that defines threadables\': '
+    + 'ts-jest and TypeScript 5 are not installed here. Install them with: npm run setup:ts-jest ***\n\n');
+}
+
+(hasTsJest ? test : test.skip)('ts-jest runs a TypeScript test file that defines threadables', async (t) => {
+  const fromCache = (name: string): LinkedPackage => ({ name, from: tsJestModules });
+  const packages = [fromCache('ts-jest'), fromCache('typescript'), '@types/node', 'tsx'];
+  t.deepEqual(await jsonCounts('runners/ts-jest', packages, [join(tsJestModules, 'jest', 'bin', 'jest.js'), '--ci', '--json', '--rootDir', '.']), [4, 0]);
 });
 
 test('node:test runs a test file that defines threadables', async (t) => {

@@ -3,8 +3,11 @@
 // in this thread as the defining module did. Tests: test/import-bindings.ts,
 // test/bundlers.ts.
 import { createRequire } from 'node:module';
+import { isAbsolute } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { FunctionNotSendableError } from '../errors/errors.js';
 import { importURL } from './specifiers.js';
+import { loadsTypeScript } from './typescript.js';
 import type { ImportBinding, RequireInterop } from '../base/wire.js';
 
 /** Thread: the value of each binding, in order; a FunctionNotSendableError names one that cannot be loaded. */
@@ -32,10 +35,16 @@ async function valueOf(b: ImportBinding): Promise<unknown> {
       return ns[exportName];
     }
     case 'module':
-      return interop(createRequire(b.base)(b.specifier), b.interop);
+      return interop(await required(b.specifier, b.base), b.interop);
     case 'property':
-      return (interop(createRequire(b.base)(b.specifier), b.interop) as Record<string, unknown>)[b.property];
+      return (interop(await required(b.specifier, b.base), b.interop) as Record<string, unknown>)[b.property];
   }
+}
+
+/** require(specifier) as the module `base` makes it; a TypeScript file (requireSpecifier) with this thread's loader for it. */
+async function required(specifier: string, base: string): Promise<unknown> {
+  if (isAbsolute(specifier)) await loadsTypeScript(pathToFileURL(specifier).href);
+  return createRequire(base)(specifier);
 }
 
 /** What a compiler's interop helper makes of a module object (see RequireInterop). */

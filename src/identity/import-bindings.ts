@@ -7,8 +7,8 @@
 // Anything else is refused, naming what it is; a name a bundler inlined
 // from a package is refused naming the package to mark external
 // (bundle-origins.ts). Under vitest, the text is vite's transform of the
-// module, whose imports vitest-modules.ts reads; under jest with babel,
-// babel-jest's (jest-modules.ts). Caller's thread.
+// module, whose imports vitest-modules.ts reads; under jest with babel or
+// ts-jest, their transform's (jest-modules.ts). Caller's thread.
 // Tests: test/import-bindings.ts, test/bundlers.ts.
 import type * as EslintScope from 'eslint-scope';
 import { readFileSync } from 'node:fs';
@@ -18,7 +18,7 @@ import { analyze, isFunction, isNode, keyName, parse, type AstNode } from './par
 import { markedPath, packageAt, packageOfInit, type FileMarker } from './bundle-origins.js';
 import { requireBinding } from './require-bindings.js';
 import { transformedText, viteImportBinding } from './vitest-modules.js';
-import { babelJestText } from './jest-modules.js';
+import { babelJestText, tsJestText } from './jest-modules.js';
 import { loaderModules } from './loaders.js';
 import { usesOuterNames } from './source.js';
 import { resolveLater } from './specifiers.js';
@@ -133,7 +133,7 @@ const texts = new Map<string, string | undefined>();
 
 /**
  * The module as it ran, read as the text that has the function `fnText`:
- * vitest's transform of it, babel-jest's made again, or the file itself;
+ * vitest's transform of it, babel-jest's or ts-jest's made again, or the file itself;
  * when none has it, vitest's or the file's. `ran`: whether that text is
  * known to be what ran (else a loader or a runner may have changed it).
  */
@@ -141,7 +141,8 @@ function analysisOf(url: string, fnText: string): ModuleAnalysis {
   const file = fileURLToPath(url);
   const vite = transformedText(file);
   const candidates: [string, () => string | undefined][] = [
-    ['vite', () => vite], ['babel-jest', () => babelJestText(file)], ['file', () => readFileSync(file, 'utf8')],
+    ['vite', () => vite], ['babel-jest', () => babelJestText(file)], ['ts-jest', () => tsJestText(file)],
+    ['file', () => readFileSync(file, 'utf8')],
   ];
   for (const [kind, read] of candidates) {
     const key = `${kind}\0${url}`;

@@ -6,6 +6,7 @@
 // Caller's thread. Tests: test/import-bindings.ts, test/bundlers.ts.
 import type * as EslintScope from 'eslint-scope';
 import { isFunction, keyName, lookUp, type AstNode } from './parsers.js';
+import { requireSpecifier } from './specifiers.js';
 import type { ImportBinding, RequireInterop } from '../base/wire.js';
 
 interface Required { specifier: string; interop?: RequireInterop; property?: string }
@@ -21,7 +22,8 @@ export function requireBinding(url: string, text: string, name: string, scope: E
   const r = init ? requireOf(text, scope, init) : undefined;
   if (!r) return undefined;
   const bind = (property: string | undefined): ImportBinding => {
-    const common = r.interop ? { name, specifier: r.specifier, base: url, interop: r.interop } : { name, specifier: r.specifier, base: url };
+    const specifier = requireSpecifier(r.specifier, url);
+    const common = r.interop ? { name, specifier, base: url, interop: r.interop } : { name, specifier, base: url };
     return property === undefined ? { kind: 'module', ...common } : { kind: 'property', ...common, property };
   };
   if (id.type === 'Identifier') return bind(r.property);

@@ -5,11 +5,12 @@
 // turned on the caller into something the thread can import from anywhere.
 // Caller side: callerURL, userCallerURL, resolveLater. Thread side:
 // importURL, importerFrom. Tests: test/functions.ts, test/plain-imports.ts.
-import { builtinModules } from 'node:module';
-import { dirname, sep } from 'node:path';
+import { existsSync } from 'node:fs';
+import { builtinModules, createRequire } from 'node:module';
+import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FunctionNotSendableError } from '../errors/errors.js';
-import { loadsTypeScript, typeScriptAdvice } from './typescript.js';
+import { loadsTypeScript, typeScriptAdvice, typeScriptFile } from './typescript.js';
 
 /** A stack frame's file as a URL, if it is a file at all. */
 function fileURLOf(file: string | null | undefined): string | undefined {
@@ -72,6 +73,33 @@ export function resolveLater(specifier: string, parentURL: string | undefined, w
     return new URL(specifier, parentURL).href;
   }
   return `bare:${parentURL ?? pathToFileURL(`${process.cwd()}/`).href}|${specifier}`;
+}
+
+/** TypeScript's names for a file a relative specifier may mean, by the extension written. */
+const typeScriptNames: Record<string, string[]> = { '': ['.ts', '.tsx', '.cts', '.mts'], '.js': ['.ts', '.tsx'], '.cjs': ['.cts'], '.mjs': ['.mts'] };
+
+/**
+ * A relative require() specifier of the module `parentURL` as the thread
+ * will require it: as it is where it means a JavaScript file, else the
+ * TypeScript file it means (`./tasks` or `./tasks.js` for tasks.ts), as an
+ * absolute path, which Node's require() in the thread finds: a test file
+ * ts-jest compiled requires it so. The caller's require() resolves it
+ * first (under jest, jest's own, which knows the project's extensions and
+ * module mappings), then TypeScript's names. Caller's thread.
+ */
+export function requireSpecifier(specifier: string, parentURL: string): string {
+  if (!specifier.startsWith('./') && !specifier.startsWith('../')) return specifier;
+  const parent = fileURLToPath(parentURL);
+  try {
+    const file = createRequire(parent).resolve(specifier);
+    return typeScriptFile.test(file) ? file : specifier;
+  } catch { /* no file Node knows: TypeScript's names follow */ }
+  const base = resolve(dirname(parent), specifier);
+  const written = /\.[cm]?js$/.exec(base)?.[0] ?? '';
+  const stem = base.slice(0, base.length - written.length);
+  const candidates = typeScriptNames[written]!.map((ext) => stem + ext);
+  if (written === '') candidates.push(join(base, 'index.ts'), join(base, 'index.tsx'));
+  return candidates.find((file) => existsSync(file)) ?? specifier;
 }
 
 /** Thread: imports what resolveLater() made of a specifier. */

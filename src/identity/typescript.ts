@@ -12,7 +12,8 @@
 import { fileURLToPath } from 'node:url';
 import { loaderModules } from './loaders.js';
 
-const typeScriptFile = /\.[cm]?tsx?$/;
+/** A TypeScript source's name. */
+export const typeScriptFile = /\.[cm]?tsx?$/;
 /** Preloads that load TypeScript themselves. */
 const typeScriptLoader = /(^|[\\/@])(tsx|ts-node|swc-node|esbuild-register|esbuild-kit|jiti)([\\/]|$)|@babel[\\/]register/;
 

@@ -19,15 +19,19 @@ export interface Project {
   remove(): void;
 }
 
-export function copyProject(name: string, packages: readonly string[] = []): Project {
+/** A package to link: by name from this repository's node_modules, or from another node_modules folder. */
+export type LinkedPackage = string | { name: string; from: string };
+
+export function copyProject(name: string, packages: readonly LinkedPackage[] = []): Project {
   const dir = mkdtempSync(join(tmpdir(), `rt-${name.replace(/\W/g, '-')}-`));
   cpSync(join(repo, 'test', '_projects', name), dir, { recursive: true });
   mkdirSync(join(dir, 'node_modules'));
   symlinkSync(repo, join(dir, 'node_modules', 'reactor-threads'));
   for (const p of packages) {
-    const link = join(dir, 'node_modules', p);
+    const { name: pkg, from } = typeof p === 'string' ? { name: p, from: join(repo, 'node_modules') } : p;
+    const link = join(dir, 'node_modules', pkg);
     mkdirSync(dirname(link), { recursive: true });  // (a scoped package's folder)
-    symlinkSync(join(repo, 'node_modules', p), link);
+    symlinkSync(join(from, pkg), link);
   }
   return {
     dir,
