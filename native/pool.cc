@@ -438,6 +438,12 @@ void Pool::AttachThread(uint32_t thread_id, std::shared_ptr<Reactor> reactor) {
   if (it != threads_.end()) it->second.reactor = std::move(reactor);
 }
 
+bool Pool::IsAttached(uint32_t thread_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = threads_.find(thread_id);
+  return it != threads_.end() && it->second.reactor != nullptr;
+}
+
 TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
                       std::vector<Task>* out) {
   uint64_t spin_until = spin_ns ? MonotonicNs() + spin_ns : 0;

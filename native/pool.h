@@ -223,6 +223,10 @@ class Pool {
 
   // Pool thread, once started: binds its own reactor for wake-ups.
   void AttachThread(uint32_t thread_id, std::shared_ptr<Reactor> reactor);
+  // Owner thread: whether the thread attached (false while it starts, and
+  // once it is removed). A thread that attaches right after this said
+  // false takes nothing from a stopped pool.
+  bool IsAttached(uint32_t thread_id);
 
   // Pool thread. Takes up to `max` tasks (fewer when siblings should share
   // the queue). Only tasks of functions known to be quick are taken

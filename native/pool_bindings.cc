@@ -346,6 +346,16 @@ Napi::Value PoolAttach(const Napi::CallbackInfo& info) {
   return args.env().Undefined();
 }
 
+// poolThreadAttached(id, threadId) -> whether the thread attached (false
+// while it starts: its preloads and onThreadStart run). Owner thread.
+Napi::Value PoolThreadAttached(const Napi::CallbackInfo& info) {
+  Args args(info);
+  auto pool = args.PoolIfAny(0);
+  uint32_t thread_id = args.U32(1, "thread id");
+  if (!args.ok()) return {};
+  return Napi::Boolean::New(args.env(), pool && pool->IsAttached(thread_id));
+}
+
 // poolTake(id, threadId, max, spinNs) -> Buffer | [Buffer, ArrayBuffer[]]
 // when tasks were taken, 0 when none (the thread is now waiting), 1 when
 // the pool is stopping (or gone) and nothing is left for this thread, 2
@@ -506,6 +516,7 @@ constexpr BindingEntry kPoolBindings[] = {
     {"now", NowMs},
     {"poolAddThread", PoolAddThread},
     {"poolRemoveThread", PoolRemoveThread},
+    {"poolThreadAttached", PoolThreadAttached},
     {"poolAttach", PoolAttach},
     {"poolTake", PoolTake},
     {"poolComplete", PoolComplete},

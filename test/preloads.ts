@@ -6,6 +6,8 @@ import test from 'ava';
 import { deferToThreadPool, reactor, ThreadDiedError, ThreadPool } from 'reactor-threads';
 import { tsxRegistersInThreads } from '../dist/pool/preloads.js';
 import { nodeOptionsArgs, preloadedModules } from '../dist/identity/loaders.js';
+import { within } from './_helpers/settlements.js';
+import { platformTimeout } from './_helpers/wait.js';
 
 test('the loaders of execArgv are found in every spelling of their flags', (t) => {
   t.deepEqual(preloadedModules([
@@ -28,6 +30,14 @@ test('tsx registers itself in threads from Node 22.22.3, 24.11.1 and 25.1; a thr
 test('preload must be an array of specifiers', (t) => {
   t.throws(() => new ThreadPool({ preload: './x.mjs' as unknown as string[] }), { instanceOf: TypeError, message: /preload/ });
   t.throws(() => new ThreadPool({ preload: [''] }), { instanceOf: TypeError, message: /preload/ });
+});
+
+test('stop() ends a thread whose preload never finishes loading', async (t) => {
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1, preload: ['./_fixtures/never-loads.mjs'] });
+  pool.start();
+  await new Promise((r) => setTimeout(r, 100));
+  await within(pool.stop(), platformTimeout(10_000), 'stop()', () => 'a thread still loading its preload');
+  t.is(pool.stats().threadsDied, 0);
 });
 
 test('a preload that cannot be imported ends its thread as a failed start: queued tasks fail, none waits forever', async (t) => {

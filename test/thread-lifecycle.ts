@@ -4,8 +4,10 @@ import test from 'ava';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deferToThreadPool, reactor, ThreadDiedError, ThreadPool } from 'reactor-threads';
-import { closeConnection, failToStart, openConnection, useConnection } from './_fixtures/lifecycle.cjs';
+import { deferToThreadPool, PoolStoppedError, reactor, ThreadDiedError, ThreadPool } from 'reactor-threads';
+import { closeConnection, failToStart, neverStarts, openConnection, useConnection } from './_fixtures/lifecycle.cjs';
+import { within } from './_helpers/settlements.js';
+import { platformTimeout } from './_helpers/wait.js';
 
 const hookLog = (): string => join(mkdtempSync(join(tmpdir(), 'rt-hooks-')), 'log');
 const lines = (file: string): string[] => readFileSync(file, 'utf8').trim().split('\n');
@@ -46,6 +48,17 @@ test('a thread whose onThreadStart fails never serves; queued tasks fail instead
   const err = await t.throwsAsync(deferToThreadPool(reactor, pool, useConnection), { instanceOf: ThreadDiedError });
   t.regex(err!.message, /no pool thread could start/);
   await pool.stop();
+});
+
+test('stop() ends a thread whose onThreadStart never settles: its queued task is rejected and no death is counted', async (t) => {
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1, onThreadStart: neverStarts });
+  pool.start();
+  const queued = deferToThreadPool(reactor, pool, useConnection);
+  await new Promise((r) => setTimeout(r, 100));
+  t.is(pool.stats().threads, 1, 'the thread is still starting');
+  await within(pool.stop(), platformTimeout(10_000), 'stop()', () => 'a thread still starting');
+  await t.throwsAsync(queued, { instanceOf: PoolStoppedError });
+  t.is(pool.stats().threadsDied, 0);
 });
 
 test('a hook that cannot be sent is refused when the pool is made', (t) => {

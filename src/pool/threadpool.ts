@@ -115,7 +115,7 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
       exit: this.#options.onThreadExit ? functions.id(this.#options.onThreadExit) : 0,
     };
     const threads = this.#threads = new PoolThreads({
-      poolId, options: this.#options, owner: this.#thread.core.id, hooks, tasks: this.#tasks,
+      poolId, clock, options: this.#options, owner: this.#thread.core.id, hooks, tasks: this.#tasks,
       startThread: collaborators?.startThread ?? startWorker, report, moves: this.#moves,
       afterSender: (sender, run) => this.#thread.core.afterSender(sender, run),
     });

@@ -10,6 +10,7 @@ import { native } from '../reactor/native.js';
 import { MessageChannel } from 'node:worker_threads';
 import type { PoolThread, ThreadStarter } from './collaborators.js';
 import type { MovedBuffers } from './moved-buffers.js';
+import type { Clock } from './collaborators.js';
 import type { ResolvedOptions } from './options.js';
 import type { TaskTable } from './tasks.js';
 import type { PoolThreadData } from '../base/pool-thread-data.js';
@@ -21,6 +22,8 @@ const MAX_START_FAILURES = 3;
 
 export interface ThreadsContext {
   readonly poolId: number;
+  /** What stop()'s grace for threads still starting runs on. */
+  readonly clock: Clock;
   /** The pool's options; min and max change with adjustPoolsize. */
   readonly options: ResolvedOptions;
   /** The reactor the threads serve (the owner's). */
@@ -46,6 +49,8 @@ interface ThreadHandle {
   error: unknown;
   /** Why the pool terminated it, if it did. */
   terminatedBecause?: string;
+  /** Ended by stop() while it started: it never served, and its end is no death. */
+  stoppedStarting?: boolean;
 }
 
 export class PoolThreads {
@@ -110,10 +115,32 @@ export class PoolThreads {
       this.add();
     }
     for (const t of this.#threads.values()) t.thread.ref();
+    if (!this.#draining) this.#endStartsAfterGrace();
     return new Promise<void>((resolve) => {
       this.#onAllExited = resolve;
       this.#maybeAllExited();
     });
+  }
+
+  /**
+   * stop() without drain: a thread still starting has no work to do here
+   * (the queue is stopped). It gets cancelGrace to finish its preloads
+   * and onThreadStart, then exit as any thread does (running
+   * onThreadExit); one that has not attached by then is terminated, so a
+   * start that never settles cannot keep stop() waiting for ever. Drained
+   * work waits for the threads it needs instead, as for the tasks.
+   */
+  #endStartsAfterGrace(): void {
+    const { poolId, clock, options } = this.#ctx;
+    const starting = [...this.#threads.values()].filter((t) => !native.poolThreadAttached(poolId, t.threadId));
+    if (starting.length === 0 || options.cancelGrace === Infinity) return;
+    clock.setTimeout(() => {
+      for (const t of starting) {
+        if (!this.#threads.has(t.threadId) || native.poolThreadAttached(poolId, t.threadId)) continue;
+        t.stoppedStarting = true;
+        void t.thread.terminate();
+      }
+    }, options.cancelGrace);
   }
 
   /** Terminates a thread that still lives, recording why (its tasks die with it; it is replaced). */
@@ -174,14 +201,17 @@ export class PoolThreads {
     // Tasks it took but never started are back in the queue (for its
     // siblings, at once); these died with it.
     const { died: held, attached, requeued, reactor } = native.poolRemoveThread(poolId, handle.threadId);
+    // (One that attached just as stop() ended it took nothing: the queue was stopped.)
+    const cutShort = handle.stoppedStarting === true;
     if (attached) {
       this.#startFailures = 0;
-    } else if (++this.#startFailures >= MAX_START_FAILURES) {
+    } else if (!cutShort && ++this.#startFailures >= MAX_START_FAILURES) {
       this.#cannotStartThreads(handle.error ?? new Error(`a pool thread exited with code ${code} while starting`));
     }
     // A thread that was not done (it held tasks, or ended by an error, a
-    // termination or a non-zero exit) died; one that chose to exit did not.
-    if (held.length > 0 || requeued > 0 || code !== 0 || handle.error !== undefined || handle.terminatedBecause) {
+    // termination or a non-zero exit) died; one that chose to exit, or
+    // that stop() ended while it started, did not.
+    if (!cutShort && (held.length > 0 || requeued > 0 || code !== 0 || handle.error !== undefined || handle.terminatedBecause)) {
       this.#died++;
     }
     if (this.#joined) {

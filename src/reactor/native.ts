@@ -67,6 +67,8 @@ export interface NativeBinding {
    * never attached).
    */
   poolRemoveThread(poolId: number, threadId: number): { died: number[]; requeued: number; attached: boolean; reactor: number };
+  /** Whether the thread attached: false while it starts (its preloads and onThreadStart run). */
+  poolThreadAttached(poolId: number, threadId: number): boolean;
   /** The task went async in its thread (it counts as started if the thread dies). */
   poolTaskStarted(poolId: number, threadId: number, taskId: number): void;
   /** The task this thread starts next waits for its function to load (or, false, runs now). */

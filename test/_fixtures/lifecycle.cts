@@ -21,3 +21,6 @@ export const useConnection = threadable(function useConnection(): { connection?:
 export const failToStart = threadable(function failToStart(): never {
   throw new Error('the database is down');
 });
+export const neverStarts = threadable(function neverStarts(): Promise<never> {
+  return new Promise(() => {});
+});

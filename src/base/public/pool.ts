@@ -45,7 +45,9 @@ export interface ThreadPoolOptions {
   /**
    * Milliseconds a running task may ignore its cancellation (its signal
    * aborted, or its run timeout passed) before its thread is terminated
-   * and replaced. Default 1,000; Infinity: never terminate.
+   * and replaced; and milliseconds a thread still starting (its preloads,
+   * onThreadStart) when stop() is called may take to finish starting
+   * before it is terminated. Default 1,000; Infinity: never terminate.
    */
   cancelGrace?: number;
   /**

@@ -1,0 +1,3 @@
+// A preload that never finishes loading (test/preloads.ts).
+await new Promise(() => {});
+export {};
