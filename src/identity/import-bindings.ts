@@ -72,8 +72,7 @@ export function importBindingsOf(url: string, text: string, free: readonly strin
   const [{ names, findings }] = readings as [Reading];
   // The same text in two places may mean two things (`format` imported in
   // one, a local in another): which one this function is cannot be told.
-  const meanings = new Set(readings.map((r) => JSON.stringify(r.findings)));
-  const unsure = meanings.size > 1 ? names
+  const unsure = readings.length > 1 ? namesOfManyMeanings(readings)
     : scopes.length === 0 ? names.filter((n) => declaredBelowTop(a, n)) : [];
   if (unsure.length > 0) {
     throw new FunctionNotSendableError(`${usesOuterNames(label, unsure)}, and ${a.file} `
@@ -87,6 +86,13 @@ export function importBindingsOf(url: string, text: string, free: readonly strin
 }
 
 interface Reading { names: string[]; findings: Finding[] }
+
+/** The names that mean different things in different readings (or are the module's own in only some). */
+function namesOfManyMeanings(readings: readonly Reading[]): string[] {
+  const names = new Set(readings.flatMap((r) => r.findings.map((f) => f.name)));
+  const meaningOf = (r: Reading, name: string): string => JSON.stringify(r.findings.find((f) => f.name === name) ?? null);
+  return [...names].filter((name) => new Set(readings.map((r) => meaningOf(r, name))).size > 1);
+}
 
 /** What `free` (and the module's own names among `globals`) are, seen from `scope`. */
 function readNames(a: ModuleAnalysis, scope: EslintScope.Scope | undefined, free: readonly string[],

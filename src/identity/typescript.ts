@@ -17,7 +17,8 @@ export const typeScriptFile = /\.[cm]?tsx?$/;
 /** Preloads that load TypeScript themselves. */
 const typeScriptLoader = /(^|[\\/@])(tsx|ts-node|swc-node|esbuild-register|esbuild-kit|jiti)([\\/]|$)|@babel[\\/]register/;
 
-let registering: Promise<void> | undefined;
+/** The lookup of tsx under way, and from which module; undefined once one failed. */
+let registering: { from: string; registered: Promise<boolean> } | undefined;
 
 function needsLoader(): boolean {
   if ((process.features as { typescript?: unknown }).typescript) return false;
@@ -28,20 +29,32 @@ function needsLoader(): boolean {
 export async function loadsTypeScript(url: string): Promise<void> {
   if (!url.startsWith('file:') || !typeScriptFile.test(new URL(url).pathname)) return;
   if (!needsLoader()) return;
-  registering ??= (async () => {
-    const { resolve } = await import('import-meta-resolve');
-    let apis: string[];
-    try {
-      apis = [resolve('tsx/esm/api', url), resolve('tsx/cjs/api', url)];
-    } catch {
-      // No tsx there: the import fails, with advice; a module of another
-      // project, which may have tsx, tries again.
-      registering = undefined;
-      return;
-    }
+  for (;;) {
+    const attempt = registering ??= { from: url, registered: registerTsxFrom(url) };
+    // (Else another project's module had no tsx; this one's may: look from here.)
+    if (await attempt.registered || attempt.from === url) return;
+  }
+}
+
+/** Registers tsx as found from `url`'s project; false (and nothing kept) when it has none. */
+async function registerTsxFrom(url: string): Promise<boolean> {
+  const { resolve } = await import('import-meta-resolve');
+  let apis: string[];
+  try {
+    apis = [resolve('tsx/esm/api', url), resolve('tsx/cjs/api', url)];
+  } catch {
+    // No tsx there: the import fails, with advice; a module of another
+    // project, which may have tsx, tries again.
+    registering = undefined;
+    return false;
+  }
+  try {
     for (const api of apis) ((await import(api) as { register(): unknown }).register)();
-  })();
-  await registering;
+  } catch (e) {
+    registering = undefined;  // (A later module may try again.)
+    throw e;
+  }
+  return true;
 }
 
 /** Advice for an import that failed because this thread cannot load TypeScript. */

@@ -1,0 +1,32 @@
+// src/identity/typescript.ts, called as a thread calls it before importing
+// a .ts module while nothing loads TypeScript there (Node 20 under vitest
+// or jest): a lookup of tsx that fails in one project does not stop one in
+// another project, even when they overlap. Needs a Node that does not
+// strip types itself (before 22.18): there the function does nothing.
+import test from 'ava';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { loadsTypeScript } from '../dist/identity/typescript.js';
+import { copyProject } from './_helpers/project.js';
+
+const strips = Boolean((process.features as { typescript?: unknown }).typescript);
+
+(strips ? test.skip : test)('a module whose project has tsx registers it even while a lookup in a project without tsx fails', async (t) => {
+  const withTsx = copyProject('typescript', ['tsx']);
+  const without = mkdtempSync(join(tmpdir(), 'rt-no-tsx-'));
+  try {
+    writeFileSync(join(without, 'package.json'), '{ "private": true }');
+    writeFileSync(join(without, 'plain.ts'), 'export const n: number = 1;\n');
+    writeFileSync(join(withTsx.dir, 'typed.ts'), 'export const n: number = 2;\n');
+    const typed = pathToFileURL(join(withTsx.dir, 'typed.ts')).href;
+    // The lookup from the project without tsx begins first; the other waits for it.
+    await Promise.all([loadsTypeScript(pathToFileURL(join(without, 'plain.ts')).href), loadsTypeScript(typed)]);
+    const m = await import(typed) as { n: number };
+    t.is(m.n, 2);
+  } finally {
+    withTsx.remove();
+    rmSync(without, { recursive: true, force: true });
+  }
+});
