@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deferToThreadPool, PoolStoppedError, reactor, ThreadDiedError, ThreadPool } from 'reactor-threads';
-import { closeConnection, failToStart, neverStarts, openConnection, useConnection } from './_fixtures/lifecycle.cjs';
+import { closeConnection, failToStart, neverStarts, openConnection, slowStart, useConnection } from './_fixtures/lifecycle.cjs';
 import { within } from './_helpers/settlements.js';
 import { platformTimeout } from './_helpers/wait.js';
 
@@ -58,6 +58,24 @@ test('stop() ends a thread whose onThreadStart never settles: its queued task is
   t.is(pool.stats().threads, 1, 'the thread is still starting');
   await within(pool.stop(), platformTimeout(10_000), 'stop()', () => 'a thread still starting');
   await t.throwsAsync(queued, { instanceOf: PoolStoppedError });
+  t.is(pool.stats().threadsDied, 0);
+});
+
+test('stop({ drain: true }) ends a thread whose onThreadStart never settles once no queued work needs it', async (t) => {
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1, onThreadStart: neverStarts, cancelGrace: 200 });
+  pool.start();
+  await new Promise((r) => setTimeout(r, 100));
+  t.is(pool.stats().threads, 1, 'the thread is still starting');
+  await within(pool.stop({ drain: true }), platformTimeout(10_000), 'stop({ drain: true })', () => 'a thread still starting, no work queued');
+  t.is(pool.stats().threadsDied, 0);
+});
+
+test('stop({ drain: true }) waits past cancelGrace for a thread still starting that its queued work needs', async (t) => {
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1, onThreadStart: slowStart, cancelGrace: 100 });
+  pool.start();
+  const queued = deferToThreadPool(reactor, pool, useConnection);
+  await within(pool.stop({ drain: true }), platformTimeout(10_000), 'stop({ drain: true })', () => 'the drained task');
+  t.is((await queued).connection, 'slow', 'the task ran, on the thread that took 600 ms to start');
   t.is(pool.stats().threadsDied, 0);
 });
 

@@ -24,3 +24,7 @@ export const failToStart = threadable(function failToStart(): never {
 export const neverStarts = threadable(function neverStarts(): Promise<never> {
   return new Promise(() => {});
 });
+export const slowStart = threadable(async function slowStart(): Promise<void> {
+  await new Promise((r) => setTimeout(r, 600));
+  connection = 'slow';
+});
