@@ -115,7 +115,7 @@ export class PoolThreads {
       this.add();
     }
     for (const t of this.#threads.values()) t.thread.ref();
-    if (!this.#draining) this.#endStartsAfterGrace();
+    this.#endStartsAfterGrace();
     return new Promise<void>((resolve) => {
       this.#onAllExited = resolve;
       this.#maybeAllExited();
@@ -123,24 +123,34 @@ export class PoolThreads {
   }
 
   /**
-   * stop() without drain: a thread still starting has no work to do here
-   * (the queue is stopped). It gets cancelGrace to finish its preloads
-   * and onThreadStart, then exit as any thread does (running
-   * onThreadExit); one that has not attached by then is terminated, so a
-   * start that never settles cannot keep stop() waiting for ever. Drained
-   * work waits for the threads it needs instead, as for the tasks.
+   * stop(): a thread still starting has no work to do here once nothing is
+   * queued (without drain the queue is stopped; with drain, the threads
+   * that attached take what is left, and exit when it is gone). It gets
+   * cancelGrace to finish its preloads and onThreadStart, then exit as any
+   * thread does (running onThreadExit); one that has not attached by then
+   * is terminated, so a start that never settles cannot keep stop() waiting
+   * for ever. While drained work is still queued, it may be the thread
+   * that work needs: it is looked at again after another cancelGrace (at
+   * least 50 ms).
    */
   #endStartsAfterGrace(): void {
     const { poolId, clock, options } = this.#ctx;
     const starting = [...this.#threads.values()].filter((t) => !native.poolThreadAttached(poolId, t.threadId));
     if (starting.length === 0 || options.cancelGrace === Infinity) return;
-    clock.setTimeout(() => {
-      for (const t of starting) {
-        if (!this.#threads.has(t.threadId) || native.poolThreadAttached(poolId, t.threadId)) continue;
+    const end = (): void => {
+      const left = starting.filter((t) => this.#threads.has(t.threadId) && !native.poolThreadAttached(poolId, t.threadId));
+      if (left.length === 0) return;
+      // (The pool lives while a thread of it does: poolCounts can be read.)
+      if (this.#draining && native.poolCounts(poolId).queued > 0) {
+        clock.setTimeout(end, Math.max(options.cancelGrace, 50));
+        return;
+      }
+      for (const t of left) {
         t.stoppedStarting = true;
         void t.thread.terminate();
       }
-    }, options.cancelGrace);
+    };
+    clock.setTimeout(end, options.cancelGrace);
   }
 
   /** Terminates a thread that still lives, recording why (its tasks die with it; it is replaced). */
