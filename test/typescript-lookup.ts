@@ -30,3 +30,20 @@ const strips = Boolean((process.features as { typescript?: unknown }).typescript
     rmSync(without, { recursive: true, force: true });
   }
 });
+
+// Serial: ava runs it before the test above, which registers tsx in this process.
+(strips ? test.skip : test.serial)('a relative require of a TypeScript module that a thread cannot load says how to load it', async (t) => {
+  // (What ts-jest's require('./tasks') becomes: src/identity/specifiers.ts requireSpecifier.)
+  const { bindingValues } = await import('../dist/identity/binding-values.js');
+  const without = mkdtempSync(join(tmpdir(), 'rt-no-tsx-'));
+  try {
+    writeFileSync(join(without, 'package.json'), '{ "private": true }');
+    const file = join(without, 'typed-tasks.ts');
+    writeFileSync(file, 'export const shout = (s: string): string => s.toUpperCase();\n');
+    const base = pathToFileURL(join(without, 'a.test.ts')).href;
+    const e = await t.throwsAsync(bindingValues([{ kind: 'module', name: 'tasks', specifier: file, base }], 'shoutAll'));
+    t.regex((e?.cause as Error | undefined)?.message ?? '', /cannot load the TypeScript module .*typed-tasks\.ts: install tsx/);
+  } finally {
+    rmSync(without, { recursive: true, force: true });
+  }
+});
