@@ -7,7 +7,7 @@ import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FunctionNotSendableError } from '../errors/errors.js';
 import { importURL } from './specifiers.js';
-import { loadsTypeScript } from './typescript.js';
+import { loadsTypeScript, typeScriptRequireAdvice } from './typescript.js';
 import type { ImportBinding, RequireInterop } from '../base/wire.js';
 
 /** Thread: the value of each binding, in order; a FunctionNotSendableError names one that cannot be loaded. */
@@ -43,8 +43,15 @@ async function valueOf(b: ImportBinding): Promise<unknown> {
 
 /** require(specifier) as the module `base` makes it; a TypeScript file (requireSpecifier) with this thread's loader for it. */
 async function required(specifier: string, base: string): Promise<unknown> {
-  if (isAbsolute(specifier)) await loadsTypeScript(pathToFileURL(specifier).href);
-  return createRequire(base)(specifier);
+  if (!isAbsolute(specifier)) return createRequire(base)(specifier);
+  await loadsTypeScript(pathToFileURL(specifier).href);
+  try {
+    return createRequire(base)(specifier);
+  } catch (e) {
+    const advice = typeScriptRequireAdvice(specifier, e);
+    if (advice && e instanceof Error) e.message = advice;
+    throw e;
+  }
 }
 
 /** What a compiler's interop helper makes of a module object (see RequireInterop). */

@@ -62,6 +62,21 @@ export function typeScriptAdvice(error: unknown): string | undefined {
   if ((error as { code?: unknown } | null)?.code !== 'ERR_UNKNOWN_FILE_EXTENSION') return undefined;
   const m = /for (\S+\.[cm]?tsx?)$/.exec((error as Error).message ?? '');
   if (!m) return undefined;
-  return `a thread cannot load the TypeScript module ${m[1]!.startsWith('file:') ? fileURLToPath(m[1]!) : m[1]}: `
+  return adviceFor(m[1]!.startsWith('file:') ? fileURLToPath(m[1]!) : m[1]!);
+}
+
+/**
+ * Advice for a require() of the TypeScript file `file` that failed in this
+ * thread because nothing loads TypeScript here: require() reads a `.ts`
+ * file as JavaScript, so its types are a SyntaxError, not an unknown
+ * extension as for an import.
+ */
+export function typeScriptRequireAdvice(file: string, error: unknown): string | undefined {
+  if (!typeScriptFile.test(file) || !(error instanceof SyntaxError) || !needsLoader() || registering) return undefined;
+  return adviceFor(file);
+}
+
+function adviceFor(file: string): string {
+  return `a thread cannot load the TypeScript module ${file}: `
     + 'install tsx in its project (npm install --save-dev tsx), run the program under tsx, or use Node 22.18 or later, which strips types itself';
 }
