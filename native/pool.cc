@@ -438,6 +438,11 @@ void Pool::AttachThread(uint32_t thread_id, std::shared_ptr<Reactor> reactor) {
   if (it != threads_.end()) it->second.reactor = std::move(reactor);
 }
 
+uint32_t Pool::SpinningThreads() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return spinning_;
+}
+
 bool Pool::IsAttached(uint32_t thread_id) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = threads_.find(thread_id);
@@ -524,7 +529,11 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
           StopWaitingLocked(thread_id, rec);
           return TakeResult::kRetire;
         }
-        if (spin_until == 0 || MonotonicNs() >= spin_until) {
+        // One spinner at a time, as Go's scheduler bounds its spinning
+        // threads: it takes the next batch and wakes a sibling for work it
+        // leaves, so a second spinner gains nothing, and it would take a
+        // core from the owner that feeds them (or from a busy sibling).
+        if (spin_until == 0 || MonotonicNs() >= spin_until || spinning_ > 0) {
           // Registered under the same lock that Push() takes: a task pushed
           // after this point finds the thread in waiting_ and wakes it.
           if (!rec.waiting && !rec.retiring) {

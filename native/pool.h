@@ -285,6 +285,8 @@ class Pool {
   bool IsStopping();
   // Any thread (the owner's poolCounts). The live counts.
   PoolCounts Counts();
+  // Any thread: how many threads spin in Take() for work now (at most one).
+  uint32_t SpinningThreads();
   // Any thread (the owner's poolTimes). A copy of the time histograms
   // (read on demand: recording costs a few instructions under the lock
   // already held).

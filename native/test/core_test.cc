@@ -586,6 +586,33 @@ static void TestPoolMaxQueue() {
               (unsigned long long)refused);
 }
 
+// One idle thread spins at a time: a second one waits at once, and the
+// spinner takes the next task.
+static void TestPoolOneSpinner() {
+  Loop owner(1);
+  auto pool = std::make_shared<Pool>(78, owner.reactor, 0, 4, kOneSecondNs);
+  MakeFunctionQuick(*pool, owner);
+  Loop a(2), b(3);
+  uint32_t ta = pool->AddThread(), tb = pool->AddThread();
+  pool->AttachThread(ta, a.reactor);
+  pool->AttachThread(tb, b.reactor);
+  std::atomic<bool> took{false};
+  std::thread spinner([&] {
+    std::vector<Task> got;
+    // Spins up to 10 s for work, unless the task below comes first.
+    took = pool->Take(ta, 1, 10 * kOneSecondNs, &got) == TakeResult::kTasks && got.size() == 1;
+  });
+  while (pool->SpinningThreads() == 0) std::this_thread::yield();
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<Task> none;
+  CHECK(pool->Take(tb, 1, 10 * kOneSecondNs, &none) == TakeResult::kNone);
+  CHECK_MSG(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2), "a second idle thread spun beside the first");
+  pool->Push(MakeTask(1), 100);
+  spinner.join();
+  CHECK(took.load());
+  std::printf("  one spinner: the second idle thread waited at once; the spinner took the task\n");
+}
+
 // Deterministic: RemoveThread()'s contract (pool.h) in detail.
 static void TestPoolRemoveThreadOrder() {
   Loop owner(1);
@@ -1587,6 +1614,7 @@ int main(int argc, char** argv) {
   struct T { const char* name; void (*fn)(); };
   const T tests[] = {
       {"pool_remove_thread_order", TestPoolRemoveThreadOrder},
+      {"pool_one_spinner", TestPoolOneSpinner},
       {"pool_loading_and_cancelled", TestPoolLoadingAndCancelled},
       {"pool_functions_and_keys", TestPoolFunctionsAndKeys},
       {"pool_spreads_slow_tasks", TestPoolSpreadsSlowTasks},
