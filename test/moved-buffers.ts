@@ -8,6 +8,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { ThreadDiedError } from 'reactor-threads';
 import { MovedBuffers } from '../dist/pool/moved-buffers.js';
 import { ThreadMovedBuffers } from '../dist/thread/moved-buffers.js';
+import { waitFor } from './_helpers/wait.js';
 
 interface Rig {
   owner: MovedBuffers;
@@ -135,7 +136,7 @@ test('a thread that goes away with buffers of a task it never ran fails that tas
   const a = thread(1);
   owner.keep(12, [filled(100, 1)], 1);
   a.close();
-  await settle();
+  t.true(await waitFor(() => lost.length > 0), 'the owner never saw the port close');
   t.is(lost.length, 1);
   t.is(lost[0]![0], 12);
   t.true(lost[0]![1] instanceof ThreadDiedError);
@@ -145,7 +146,9 @@ test('a thread that goes away with buffers of a task it never ran fails that tas
 test('a result whose buffers never came fails once its thread is gone', async (t) => {
   const { owner, thread } = rig();
   const a = thread(1);
-  await settle();  // its hello (reactor 101) arrived
+  // Its hello (reactor 101) has arrived once a later message has: a port keeps its order.
+  a.side.sendResult(99, [filled(8, 1)]);
+  t.true(await waitFor(() => owner.moved === 1), 'the thread\'s first messages never came');
   const waiting = owner.resultBuffers(5, 101);
   t.true(waiting instanceof Promise);
   a.close();
@@ -156,7 +159,7 @@ test('result buffers that come first wait for their result', async (t) => {
   const { owner, thread } = rig();
   const a = thread(1);
   a.side.sendResult(6, [filled(64, 5)]);
-  await settle();
+  t.true(await waitFor(() => owner.moved === 1), 'the buffers never came');
   const got = owner.resultBuffers(6, 101);
   t.true(Array.isArray(got));
   t.is((got as ArrayBuffer[])[0]!.byteLength, 64);
