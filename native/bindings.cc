@@ -47,7 +47,33 @@ std::optional<std::string> Args::OptString(size_t i) {
 
 bool Args::Flag(size_t i) {
   if (!ok_ || i >= Length()) return false;
-  return info_[i].ToBoolean();
+  // JavaScript's truthiness, read without napi_coerce_to_bool: that call
+  // is refused once the calling Worker is being terminated (the pool ends
+  // a thread still starting: ThreadPool.stop()), and node-addon-api's
+  // error for the refusal then ends the whole process. Nothing here is.
+  napi_env env = info_.Env();
+  napi_value v = info_[i];
+  napi_valuetype type;
+  if (napi_typeof(env, v, &type) != napi_ok) return false;
+  switch (type) {
+    case napi_undefined:
+    case napi_null:
+      return false;
+    case napi_boolean: {
+      bool b = false;
+      return napi_get_value_bool(env, v, &b) == napi_ok && b;
+    }
+    case napi_number: {
+      double d = 0;
+      return napi_get_value_double(env, v, &d) == napi_ok && d == d && d != 0;
+    }
+    case napi_string: {
+      size_t length = 0;
+      return napi_get_value_string_utf8(env, v, nullptr, 0, &length) == napi_ok && length > 0;
+    }
+    default:
+      return true;  // (a bigint 0n is not passed here)
+  }
 }
 
 std::vector<uint8_t> Args::Bytes(size_t i, const char* what) {

@@ -23,10 +23,12 @@ async function jsonCounts(name: string, packages: LinkedPackage[], args: string[
   } finally { project.remove(); }
 }
 
-const jest = [bin('jest', 'bin', 'jest.js'), '--ci', '--json', '--rootDir', '.'];
+// (A thread's first task may take seconds under AddressSanitizer: the runners' own 5 s limit is raised.)
+const runnerTimeout = '--testTimeout=60000';
+const jest = [bin('jest', 'bin', 'jest.js'), '--ci', '--json', '--rootDir', '.', runnerTimeout];
 
 test('vitest runs a test file that defines threadables', async (t) => {
-  t.deepEqual(await jsonCounts('runners/vitest', ['vitest', 'tsx'], [bin('vitest', 'vitest.mjs'), 'run', '--reporter=json']), [4, 0]);
+  t.deepEqual(await jsonCounts('runners/vitest', ['vitest', 'tsx'], [bin('vitest', 'vitest.mjs'), 'run', '--reporter=json', runnerTimeout]), [4, 0]);
 });
 
 test('jest runs a test file that defines threadables, and a second test file in the same process', async (t) => {
@@ -50,7 +52,7 @@ if (!hasTsJest) {
 (hasTsJest ? test : test.skip)('ts-jest runs a TypeScript test file that defines threadables', async (t) => {
   const fromCache = (name: string): LinkedPackage => ({ name, from: tsJestModules });
   const packages = [fromCache('ts-jest'), fromCache('typescript'), '@types/node', 'tsx'];
-  t.deepEqual(await jsonCounts('runners/ts-jest', packages, [join(tsJestModules, 'jest', 'bin', 'jest.js'), '--ci', '--json', '--rootDir', '.']), [4, 0]);
+  t.deepEqual(await jsonCounts('runners/ts-jest', packages, [join(tsJestModules, 'jest', 'bin', 'jest.js'), '--ci', '--json', '--rootDir', '.', runnerTimeout]), [4, 0]);
 });
 
 test('node:test runs a test file that defines threadables', async (t) => {
