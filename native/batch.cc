@@ -21,7 +21,12 @@ bool ReadFrame(Args& args,
   auto list = args[transfers_at].As<Napi::Array>();
   frame->transfers.reserve(list.Length());
   for (uint32_t i = 0; i < list.Length(); ++i) {
-    Napi::Value v = list.Get(i);
+    // Raw: napi_get_element may run JS, which a terminating Worker refuses
+    // (node-addon-api's error for that can end the process). Refused, the
+    // call is dropped, as the thread is going away.
+    napi_value raw = nullptr;
+    if (napi_get_element(args.env(), list, i, &raw) != napi_ok) return args.Abandon();
+    Napi::Value v(args.env(), raw);
     if (!args.Check(v.IsArrayBuffer(), "transfer list holds ArrayBuffers"))
       return false;
     auto ab = v.As<Napi::ArrayBuffer>();

@@ -113,6 +113,10 @@ std::shared_ptr<Pool> Args::PoolIfAny(size_t i) {
   return Registry::Get().FindPool(id);
 }
 
+void QuietSet(napi_env env, napi_value array, uint32_t i, napi_value v) {
+  napi_set_element(env, array, i, v);
+}
+
 Napi::Value QuietU32(napi_env env, uint32_t v) {
   napi_value out = nullptr;
   if (napi_create_uint32(env, v, &out) != napi_ok) return Napi::Value();

@@ -71,6 +71,12 @@ class Args {
   // Throws TypeError("reactor-threads native: " + what) unless `cond`
   // (only the first failure of a call throws). Returns cond && ok().
   bool Check(bool cond, const char* what);
+  // N-API refused a call (the calling Worker is terminating): the binding
+  // returns {} with no error of its own. Returns false.
+  bool Abandon() {
+    ok_ = false;
+    return false;
+  }
 
   // The typed reads below throw "<what> expected" on a wrong type.
   // Argument i, which must be a number: as uint32 (ToUint32) / as double.
@@ -109,6 +115,11 @@ class Args {
 // Raw N-API, for paths that may run while the environment terminates:
 // the number `v`, or an empty value if N-API refuses. Never throws.
 Napi::Value QuietU32(napi_env env, uint32_t v);
+// `array[i] = v`, raw. node-addon-api's Set() throws when N-API refuses
+// (napi_set_element may run JS, which a terminating Worker refuses), and
+// building that error can end the process; the value is for a thread that
+// is going away, so a refusal is ignored.
+void QuietSet(napi_env env, napi_value array, uint32_t i, napi_value v);
 
 // Adds each file's bindings to `exports`, by their JS names (the types the
 // JS side relies on are in src/reactor/native.ts). Owning JS thread, at module

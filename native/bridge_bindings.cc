@@ -155,19 +155,19 @@ Napi::Value BridgeCall(const Napi::CallbackInfo& info) {
     return bare(status);
   spin_budget.Record(MonotonicNs() - started);
   Frame reply = slot->TakeReply();
+  // (Quiet sets: the caller's Worker may be terminating by now.)
   Napi::Array r = Napi::Array::New(env, 3);
-  r.Set(0u, static_cast<uint32_t>(status));
-  r.Set(
-      1u,
-      Napi::Buffer<uint8_t>::Copy(env, reply.bytes.data(), reply.bytes.size()));
+  QuietSet(env, r, 0, Napi::Number::New(env, static_cast<uint32_t>(status)));
+  QuietSet(env, r, 1,
+           Napi::Buffer<uint8_t>::Copy(env, reply.bytes.data(),
+                                       reply.bytes.size()));
   if (!reply.transfers.empty()) {
     Napi::Array abs = Napi::Array::New(env, reply.transfers.size());
     for (uint32_t i = 0; i < reply.transfers.size(); ++i) {
       napi_value ab;
-      if (ToArrayBuffer(env, reply.transfers[i], &ab))
-        abs.Set(i, Napi::Value(env, ab));
+      if (ToArrayBuffer(env, reply.transfers[i], &ab)) QuietSet(env, abs, i, ab);
     }
-    r.Set(2u, abs);
+    QuietSet(env, r, 2, abs);
   }
   return r;
 }

@@ -392,8 +392,8 @@ Napi::Value PoolTake(const Napi::CallbackInfo& info) {
   }
   if (!any_transfers) return Napi::Value(env, out.buffer);
   Napi::Array pair = Napi::Array::New(env, 2);
-  pair.Set(0u, Napi::Value(env, out.buffer));
-  pair.Set(1u, Napi::Value(env, out.transfers));
+  QuietSet(env, pair, 0, out.buffer);
+  QuietSet(env, pair, 1, out.transfers);
   return pair;
 }
 

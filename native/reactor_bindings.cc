@@ -39,9 +39,9 @@ Napi::Value DrainNow(const Napi::CallbackInfo& info) {
   Batch out;
   Napi::Array r = Napi::Array::New(env, 3);
   if (!DrainBatch(env, reactor.get(), &work, &out)) return r;
-  r.Set(0u, Napi::Value(env, out.buffer));
-  r.Set(1u, Napi::Value(env, out.transfers));
-  r.Set(2u, work);
+  QuietSet(env, r, 0, out.buffer);
+  QuietSet(env, r, 1, out.transfers);
+  QuietSet(env, r, 2, Napi::Boolean::New(env, work));
   return r;
 }
 
