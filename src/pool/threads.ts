@@ -8,9 +8,8 @@
 import { ThreadDiedError } from '../errors/errors.js';
 import { native } from '../reactor/native.js';
 import { MessageChannel } from 'node:worker_threads';
-import type { PoolThread, ThreadStarter } from './collaborators.js';
+import type { Clock, PoolThread, ThreadStarter } from './collaborators.js';
 import type { MovedBuffers } from './moved-buffers.js';
-import type { Clock } from './collaborators.js';
 import type { ResolvedOptions } from './options.js';
 import type { TaskTable } from './tasks.js';
 import type { PoolThreadData } from '../base/pool-thread-data.js';
