@@ -18,7 +18,7 @@ import { analyze, isFunction, isNode, keyName, parse, type AstNode } from './par
 import { markedPath, packageAt, packageOfInit, type FileMarker } from './bundle-origins.js';
 import { requireBinding } from './require-bindings.js';
 import { transformedText, viteImportBinding } from './vitest-modules.js';
-import { babelJestText, tsJestText } from './jest-modules.js';
+import { babelJestText, tsJestText, underJest } from './jest-modules.js';
 import { loaderModules } from './loaders.js';
 import { usesOuterNames } from './source.js';
 import { resolveLater } from './specifiers.js';
@@ -164,8 +164,7 @@ function analysisOf(url: string, fnText: string): ModuleAnalysis {
 
 /** Whether something in this process may run a module as other text than its file's: a loader, or a test runner. */
 function textMayChange(): boolean {
-  return loaderModules().length > 0 || process.env.JEST_WORKER_ID !== undefined
-    || typeof (globalThis as { expect?: { getState?: unknown } }).expect?.getState === 'function';
+  return loaderModules().length > 0 || underJest();
 }
 
 function analyze1(url: string, file: string, text: string, key: string, ran: boolean): ModuleAnalysis {

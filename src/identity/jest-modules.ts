@@ -28,7 +28,8 @@ const caller = {
   supportsTopLevelAwait: false, supportsExportNamespaceFrom: false,
 };
 
-function underJest(): boolean {
+/** Whether jest runs this process's tests (a jest worker, or jest's `expect` in scope). */
+export function underJest(): boolean {
   return process.env.JEST_WORKER_ID !== undefined
     || typeof (globalThis as { expect?: { getState?: unknown } }).expect?.getState === 'function';
 }
