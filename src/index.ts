@@ -140,4 +140,5 @@ export {
   ReactorThreadsError, PoolStoppedError, ThreadDiedError, FunctionNotSendableError,
   ValueNotCloneableError, RemoteError, CancelledError, ReactorGoneError, WouldDeadlockError,
   CallTimeoutError, ThreadTerminatingError, PoolStarvedError, CallableReleasedError, TaskTimeoutError, QueueFullError,
+  ModuleNotAllowedError, PayloadTooLargeError, UnreadablePayloadError, JobLostError,
 } from './errors/errors.js';

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 /** Top to bottom. */
-const LAYERS = ['index', 'thread', 'api', 'pool', 'runtime', 'bridge', 'reactor', 'codec', 'identity', 'errors', 'base'];
+const LAYERS = ['bullmq', 'index', 'thread', 'api', 'pool', 'runtime', 'bridge', 'reactor', 'codec', 'identity', 'errors', 'base'];
 const src = join(__dirname, '..', 'src');
 
 function sources(dir: string): string[] {

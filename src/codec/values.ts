@@ -37,8 +37,11 @@ const faithfulNames = new Set(['SharedArrayBuffer', 'BigInt']);
 
 /** What the caller asks of an outgoing walk. */
 export interface Outbound {
-  /** This thread's callables, by which functions cross. */
-  callables: CallableTable;
+  /**
+   * This thread's callables, by which functions cross; null where no
+   * function can cross at all (to another machine: src/bullmq/).
+   */
+  callables: CallableTable | null;
   /** Handles of functions registered for this call (to release when it settles); null: refuse new ones. */
   handles: number[] | null;
   /** flattenInstances: instances of unregistered plain-data classes cross as plain objects. */
@@ -70,6 +73,10 @@ function mark(m: Marker): Record<string, Marker> {
 
 function walk(v: unknown, path: string, depth: number, w: Walk): unknown {
   if (typeof v === 'function') {
+    if (!w.callables) {
+      throw new ValueNotCloneableError(path, new TypeError(
+        'a function cannot cross to another machine: pass data, and call a function the worker can import'));
+    }
     const target = w.callables.export(v, w.handles);
     if (!target) {
       throw new ValueNotCloneableError(path, new TypeError(

@@ -130,6 +130,54 @@ export class CallableReleasedError extends ReactorThreadsError {
 }
 
 /**
+ * A remote worker refused a function because its module is not in the
+ * worker's `allow` list (reactor-threads/bullmq): a queue must never run
+ * code its workers did not choose to run.
+ */
+export class ModuleNotAllowedError extends ReactorThreadsError {
+  /** The module as the worker saw it: `node:child_process`, `pkg:lodash/…`, `app:dist/tasks.js`. */
+  readonly module: string;
+  constructor(module: string, message: string) {
+    super('ERR_MODULE_NOT_ALLOWED', message);
+    this.module = module;
+  }
+}
+
+/** A call's arguments or result exceed a remote pool's `maxPayloadBytes`; nothing was sent. */
+export class PayloadTooLargeError extends ReactorThreadsError {
+  readonly bytes: number;
+  readonly limit: number;
+  constructor(what: string, bytes: number, limit: number) {
+    super('ERR_PAYLOAD_TOO_LARGE', `${what} take ${bytes} bytes encoded, over the limit of ${limit} (maxPayloadBytes)`);
+    this.bytes = bytes;
+    this.limit = limit;
+  }
+}
+
+/**
+ * A payload from another process cannot be read here: a newer wire format,
+ * or values written by a newer V8 than this Node's. Nothing was run.
+ */
+export class UnreadablePayloadError extends ReactorThreadsError {
+  constructor(message: string, cause?: unknown) {
+    super('ERR_UNREADABLE_PAYLOAD', message, cause === undefined ? undefined : { cause });
+  }
+}
+
+/**
+ * A remote call's job is gone from its queue before it settled (the
+ * queue's server restarted without persistence, or the job was removed
+ * by someone else): it may or may not have run.
+ */
+export class JobLostError extends ReactorThreadsError {
+  readonly jobId: string;
+  constructor(jobId: string, message: string) {
+    super('ERR_JOB_LOST', message);
+    this.jobId = jobId;
+  }
+}
+
+/**
  * A thrown error whose class is not known on this thread (neither built in
  * nor registered with `threadable`). Its `name` is the original one.
  */
@@ -145,6 +193,7 @@ const ownErrors: Record<string, Function> = {
   PoolStoppedError, ThreadDiedError, FunctionNotSendableError, ValueNotCloneableError,
   RemoteError, ReactorThreadsError, CancelledError, ReactorGoneError, WouldDeadlockError,
   CallTimeoutError, ThreadTerminatingError, PoolStarvedError, CallableReleasedError, TaskTimeoutError, QueueFullError,
+  ModuleNotAllowedError, PayloadTooLargeError, UnreadablePayloadError, JobLostError,
 };
 
 /** A thrown value in transit. Plain data: v8.serialize carries it. */

@@ -1,0 +1,90 @@
+// A remote job's run in a pool thread of the worker process. The worker's
+// main thread only moves strings: this thread reads the job's arguments,
+// runs the function, and writes its result or failure for the caller's
+// machine. So registered classes and errors are rebuilt only where they
+// are defined (here and at the caller), and the main thread, which keeps
+// the queue's locks renewed, never runs users' code nor walks their values.
+// Runs in the worker's pool threads, loaded by serve.ts with fromModule().
+// Tests: test/bullmq-calls.ts.
+import { threadId } from 'node:worker_threads';
+import { loadFunction } from '../identity/functions.js';
+import type { FunctionDescriptor } from '../base/wire.js';
+import { keyToPortable, PortableResolver } from './portable.js';
+import { decodeRemote, encodeFailure, encodeRemote, type RemoteValue } from './remote-codec.js';
+
+/** What a job's run gives the worker's main thread. */
+export type JobOutcome =
+  | { ok: true; r: string; x: boolean }
+  /** `retry`: false when the error's class says a retry cannot help. */
+  | { ok: false; e: string; retry: boolean; summary: string };
+
+/** What the worker's main thread tells the thread about a job. */
+export interface JobRun {
+  fn: FunctionDescriptor;
+  args: RemoteValue;
+  flatten: boolean;
+  /** The worker's app root. */
+  root: string;
+  /** The caller's Node version. */
+  writer: string;
+  /** The largest result to send, in encoded bytes. */
+  limit: number;
+  /** `host pid N`: names this worker in failures' stacks. */
+  worker: string;
+}
+
+/** Marks an error class whose failures are never retried (notRetryable() in reactor-threads/bullmq). */
+export const NOT_RETRYABLE = Symbol.for('reactor-threads.notRetryable');
+
+const functions = new Map<string, Function>();
+let resolver: PortableResolver | undefined;
+
+function resolverFor(root: string): PortableResolver {
+  if (resolver?.root !== root) resolver = new PortableResolver(root);
+  return resolver;
+}
+
+async function functionOf(d: FunctionDescriptor): Promise<Function> {
+  const id = d.kind === 'threadable' ? d.key : d.kind === 'export' ? `${d.url}#${d.exportName}` : d.label;
+  let f = functions.get(id);
+  if (!f) {
+    f = await loadFunction(d);
+    functions.set(id, f);
+  }
+  return f;
+}
+
+/** Whether a retry could change the outcome of `e`. */
+export function retryable(e: unknown): boolean {
+  if (typeof e !== 'object' || e === null) return true;
+  if ((e as { name?: unknown }).name === 'UnrecoverableError') return false;
+  for (let c = (e as { constructor?: unknown }).constructor; typeof c === 'function'; c = Object.getPrototypeOf(c)) {
+    if (Object.prototype.hasOwnProperty.call(c, NOT_RETRYABLE)) return false;
+  }
+  return true;
+}
+
+export async function runJob(job: JobRun): Promise<JobOutcome> {
+  const local = resolverFor(job.root);
+  const portableKey = (key: string): string => keyToPortable(key, job.root);
+  const boundary = `${job.fn.label}() in thread ${threadId} of worker ${job.worker}`;
+  let value: unknown;
+  try {
+    const f = await functionOf(job.fn);
+    const args = decodeRemote(job.args, (key) => local.key(key), `Node ${job.writer}`) as unknown[];
+    value = await (f as (...a: unknown[]) => unknown)(...args);
+  } catch (e) {
+    return failed(e, portableKey, boundary);
+  }
+  try {
+    const out = encodeRemote(value, 'the result', job.flatten, portableKey, job.limit, 'the result');
+    return { ok: true, r: out.data, x: out.markers };
+  } catch (e) {
+    return failed(e, portableKey, boundary, false);
+  }
+}
+
+function failed(e: unknown, portableKey: (key: string) => string, boundary: string, retry = retryable(e)): JobOutcome {
+  const summary = e instanceof Error ? `${e.name}: ${e.message}` : `thrown: ${String(e)}`;
+  return { ok: false, e: encodeFailure(e, portableKey, boundary), retry, summary };
+}

@@ -1,0 +1,454 @@
+// BullMQThreadPool: a pool whose threads are other machines. Each call is
+// a BullMQ job; workers (serve.ts) run it on their own thread pools, and
+// its outcome comes back as the job's completed or failed event. It has
+// Twisted's pool methods, so deferToThreadPool(reactor, pool, f, ...args)
+// and its .with(options) work on it as on a local pool.
+//
+// Nothing is lost: a call settles exactly once, from the first of its
+// job's event, a check of its job (an event missed while the connection
+// was down), its signal, its queue timeout, the loss of its job (the
+// server restarted without persistence) and stop(). Finished jobs stay a
+// bounded while (keepFinished) so that a check can still read them.
+// Caller's thread (the pool's owner). Tests: test/bullmq-*.ts.
+import { EventEmitter } from 'node:events';
+import { AsyncResource } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
+import type { ConnectionOptions, Queue, QueueEvents, QueueEventsProducer } from 'bullmq';
+import {
+  CancelledError, JobLostError, PoolStoppedError, RemoteError, TaskTimeoutError, ThreadDiedError,
+} from '../errors/errors.js';
+import { reportError } from '../errors/report.js';
+import type { AnyFunction, TaskFunction } from '../base/public/functions.js';
+import type { CallOptions } from '../base/public/calls.js';
+import type { OnResult } from '../base/public/pool.js';
+import { bullmq } from './bullmq-module.js';
+import { keyToPortable, PortableResolver } from './portable.js';
+import { portableFunction } from './remote-functions.js';
+import {
+  checkVersion, decodeFailure, decodeRemote, encodeRemote, failureData, WIRE_VERSION, type JobCall, type JobResult,
+} from './remote-codec.js';
+import { CANCEL_EVENT, controlQueueName } from './control.js';
+
+/** The per-call options a remote pool honours (deferToThreadPool.with()). */
+export type RemoteCallOptions = Pick<CallOptions, 'signal' | 'queueTimeout' | 'runTimeout' | 'flattenInstances'> & {
+  attempts?: number;
+  backoff?: number | { type: 'fixed' | 'exponential'; delay: number };
+  priority?: number;
+};
+const honoured = new Set(['signal', 'queueTimeout', 'runTimeout', 'flattenInstances', 'attempts', 'backoff', 'priority']);
+
+export interface BullMQThreadPoolOptions {
+  /** The queue's name; its workers serve the same name (serveBullMQ). */
+  queueName: string;
+  /** How to reach Redis: host, port, password, username, tls, db (as ioredis takes them), or a client. */
+  connection: ConnectionOptions;
+  /** The queue's key prefix in Redis (BullMQ's `prefix`). Default 'bull'. */
+  prefix?: string;
+  /**
+   * The app root: a function's module is named by its path relative to
+   * this folder (or by its package), and workers find it under their own
+   * root. Default: process.cwd().
+   */
+  root?: string;
+  /** The largest encoded arguments a call may send, and the largest result its worker returns. Default 1 MiB. */
+  maxPayloadBytes?: number;
+  /** Defaults for every call: attempts (default 1), backoff, priority. A call's own options win. */
+  attempts?: number;
+  backoff?: RemoteCallOptions['backoff'];
+  /**
+   * How long a finished job stays in Redis, so that a caller that missed
+   * its event can still read its outcome: `age` in seconds (default 3600)
+   * and at most `count` jobs (default 10,000), finished or failed.
+   */
+  keepFinished?: { age?: number; count?: number };
+  /**
+   * Milliseconds between checks for calls whose job ended while this
+   * pool did not hear its event, and for jobs lost with the server's data
+   * (a restart without persistence). Default 2000.
+   */
+  checkInterval?: number;
+  /** flattenInstances for every call (see CallOptions). Default false. */
+  flattenInstances?: boolean;
+}
+
+export interface BullMQPoolStats {
+  /** Calls sent and not settled. */
+  pending: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  /** Calls whose job was lost (JobLostError). */
+  lost: number;
+}
+
+interface PendingCall {
+  readonly settle: (ok: boolean, value: unknown) => void;
+  readonly since: number;
+  /** Set once its job was added; checks look only at these. */
+  added: boolean;
+  checkedAt: number;
+  cleanup?: () => void;
+}
+
+const DEFAULT_LIMIT = 1024 * 1024;
+
+export class BullMQThreadPool extends EventEmitter {
+  readonly queueName: string;
+  readonly #connection: ConnectionOptions;
+  readonly #prefix: string | undefined;
+  readonly #root: string;
+  readonly #limit: number;
+  readonly #defaults: RemoteCallOptions;
+  readonly #keep: { age: number; count: number };
+  readonly #checkInterval: number;
+  readonly #flatten: boolean;
+  readonly #local: PortableResolver;
+  /** Job ids: this prefix (unique per pool) and a count. */
+  readonly #idPrefix = `rt-${randomBytes(6).toString('hex')}-`;
+  #nextId = 0;
+  readonly #pending = new Map<string, PendingCall>();
+  #queue: Queue | undefined;
+  #events: QueueEvents | undefined;
+  #control: QueueEventsProducer | undefined;
+  #ready: Promise<void> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  /** The token of this pool's liveness key: gone means the server lost its data. */
+  #epoch: string | undefined;
+  #stopped = false;
+  #checking = false;
+  #counts = { completed: 0, failed: 0, cancelled: 0, lost: 0 };
+
+  constructor(options: BullMQThreadPoolOptions) {
+    super();
+    if (typeof options !== 'object' || options === null) throw new TypeError('BullMQThreadPool(options): options must be an object');
+    const { queueName, connection } = options;
+    if (typeof queueName !== 'string' || queueName === '' || queueName.includes(':')) {
+      throw new TypeError('options.queueName must be a non-empty string without ":"');
+    }
+    if (typeof connection !== 'object' || connection === null) throw new TypeError('options.connection must be an object');
+    this.queueName = queueName;
+    this.#connection = connection;
+    this.#prefix = options.prefix;
+    this.#root = options.root ?? process.cwd();
+    this.#limit = positive(options.maxPayloadBytes, 'maxPayloadBytes') ?? DEFAULT_LIMIT;
+    this.#defaults = checkRemoteOptions({ attempts: options.attempts, backoff: options.backoff });
+    this.#keep = {
+      age: positive(options.keepFinished?.age, 'keepFinished.age') ?? 3600,
+      count: positive(options.keepFinished?.count, 'keepFinished.count') ?? 10_000,
+    };
+    this.#checkInterval = positive(options.checkInterval, 'checkInterval') ?? 2000;
+    this.#flatten = options.flattenInstances ?? false;
+    this.#local = new PortableResolver(this.#root);
+  }
+
+  /** Connects to the queue. Calls made before start() wait for it. */
+  start(): void {
+    if (this.#stopped) throw new PoolStoppedError('this BullMQThreadPool was stopped: make a new one');
+    this.#ready ??= this.#connect();
+    // (A failure to connect rejects every call; it is theirs to report.)
+    this.#ready.catch(() => {});
+  }
+
+  get started(): boolean {
+    return this.#ready !== undefined;
+  }
+
+  async #connect(): Promise<void> {
+    const { Queue, QueueEvents, QueueEventsProducer } = bullmq();
+    const base = { connection: this.#connection, ...(this.#prefix === undefined ? {} : { prefix: this.#prefix }) };
+    this.#queue = new Queue(this.queueName, base);
+    this.#events = new QueueEvents(this.queueName, base);
+    this.#control = new QueueEventsProducer(controlQueueName(this.queueName), base);
+    // (ioredis reconnects by itself; a listener keeps its errors from ending the process.)
+    const onError = (e: unknown): void => { if (this.listenerCount('error') > 0) this.emit('error', e); };
+    this.#queue.on('error', onError);
+    this.#events.on('error', onError);
+    this.#control.on('error', onError);
+    this.#events.on('completed', ({ jobId, returnvalue }) => this.#completed(jobId, returnvalue));
+    this.#events.on('failed', ({ jobId, failedReason }) => this.#failed(jobId, failedReason));
+    await Promise.all([this.#queue.waitUntilReady(), this.#events.waitUntilReady(), this.#control.waitUntilReady()]);
+    await this.#markEpoch();
+    this.#timer = setInterval(() => {
+      // (One at a time: while the server is unreachable, a check waits for it.)
+      if (this.#checking) return;
+      this.#checking = true;
+      this.#check().catch((e: unknown) => this.#report(e, 'a check of pending calls')).finally(() => { this.#checking = false; });
+    }, this.#checkInterval);
+    this.#timer.unref();
+  }
+
+  /**
+   * Stops the pool and closes its connections. Calls still pending reject
+   * with a PoolStoppedError, and their jobs are removed unless a worker
+   * holds them (those run, and their results are dropped); with
+   * `{ drain: true }` it waits for every pending call to settle first.
+   */
+  async stop(options?: { drain?: boolean }): Promise<void> {
+    if (this.#stopped) return;
+    if (options?.drain) {
+      while (this.#pending.size > 0) await new Promise<void>((resolve) => this.once('idle', resolve));
+    }
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    const ids = [...this.#pending.keys()];
+    for (const id of ids) this.#settle(id, false, new PoolStoppedError('the BullMQThreadPool was stopped before the call settled'));
+    const queue = this.#queue;
+    if (queue) await Promise.all(ids.map((id) => queue.remove(id).catch(() => 0)));
+    await this.#ready?.catch(() => {});
+    await Promise.all([this.#events?.close(), this.#control?.close(), queue?.close()].map((p) => p?.catch(() => {})));
+  }
+
+  stats(): BullMQPoolStats {
+    return { pending: this.#pending.size, ...this.#counts };
+  }
+
+  callInThread<F extends AnyFunction>(f: TaskFunction<F>, ...args: Parameters<F>): void {
+    this.#call({}, (ok, value) => { if (!ok) reportError(this, value, 'callInThread'); }, f, args);
+  }
+
+  callInThreadWithCallback<F extends AnyFunction>(
+    onResult: OnResult<Awaited<ReturnType<F>>>, f: TaskFunction<F>, ...args: Parameters<F>): void;
+  callInThreadWithCallback<F extends AnyFunction>(
+    onResult: (success: boolean) => void, f: TaskFunction<F>, ...args: Parameters<F>): void;
+  callInThreadWithCallback<F extends AnyFunction>(
+    onResult: (success: boolean, result: unknown) => void, f: TaskFunction<F>, ...args: Parameters<F>): void {
+    this.callInThreadWithOptions({}, onResult, f, ...args);
+  }
+
+  /**
+   * As callInThreadWithCallback, with per-call options (what
+   * deferToThreadPool.with(options) calls): signal, queueTimeout,
+   * runTimeout (enforced by the worker's pool, which can end a thread),
+   * flattenInstances, attempts, backoff and priority. Throws a TypeError
+   * naming any other option.
+   */
+  callInThreadWithOptions<F extends AnyFunction>(options: RemoteCallOptions, onResult: (success: boolean, result: unknown) => void,
+    f: TaskFunction<F>, ...args: Parameters<F>): void {
+    if (typeof onResult !== 'function') throw new TypeError('onResult must be a function');
+    const refused = Object.keys(options ?? {}).filter((k) => !honoured.has(k) && (options as Record<string, unknown>)[k] !== undefined);
+    if (refused.length > 0) {
+      throw new TypeError(`${refused.map((k) => `options.${k}`).join(', ')}: a BullMQThreadPool cannot honour `
+        + `${refused.length > 1 ? 'them' : 'it'} (its calls run on other machines)`);
+    }
+    const checked = checkRemoteOptions(options);
+    const bound = AsyncResource.bind(onResult);
+    this.#call(checked, (ok, value) => {
+      try { bound(ok, value); } catch (e) { reportError(this, e, 'onResult'); }
+    }, f, args);
+  }
+
+  #call(options: RemoteCallOptions, settle: (ok: boolean, value: unknown) => void, f: unknown, args: readonly unknown[]): void {
+    const id = `${this.#idPrefix}${++this.#nextId}`;
+    const call: PendingCall = { settle, since: Date.now(), added: false, checkedAt: 0 };
+    this.#pending.set(id, call);
+    const fail = (e: unknown): void => { this.#settle(id, false, e); };
+    if (this.#stopped) { queueMicrotask(() => fail(new PoolStoppedError('the BullMQThreadPool is stopped'))); return; }
+    let data: JobCall;
+    try {
+      data = this.#encode(f, args, options);
+    } catch (e) {
+      queueMicrotask(() => fail(e));
+      return;
+    }
+    const { signal } = options;
+    if (signal?.aborted) { queueMicrotask(() => fail(new CancelledError(signal.reason))); return; }
+    const cleanups: (() => void)[] = [];
+    if (signal) {
+      const onAbort = (): void => {
+        if (!this.#settle(id, false, new CancelledError(signal.reason))) return;
+        this.#counts.cancelled++;
+        this.#withdraw(id);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      cleanups.push(() => signal.removeEventListener('abort', onAbort));
+    }
+    if (options.queueTimeout !== undefined) {
+      const timeout = options.queueTimeout;
+      const timer = setTimeout(() => { this.#queueTimedOut(id, timeout).catch(fail); }, timeout);
+      cleanups.push(() => clearTimeout(timer));
+    }
+    if (cleanups.length > 0) call.cleanup = () => { for (const c of cleanups) c(); };
+    if (!this.#ready) this.start();
+    this.#add(id, data, options).then(() => { call.added = true; }, fail);
+  }
+
+  #encode(f: unknown, args: readonly unknown[], options: RemoteCallOptions): JobCall {
+    const { fn, label } = portableFunction(f, this.#root);
+    const flatten = options.flattenInstances ?? this.#flatten;
+    const a = encodeRemote(args, 'args', flatten, (key) => keyToPortable(key, this.#root), this.#limit, 'the arguments');
+    const data: JobCall = { v: WIRE_VERSION, f: fn, a: a.data, l: label, node: process.version };
+    if (a.markers) data.x = 1;
+    if (options.runTimeout !== undefined || flatten) {
+      data.o = {};
+      if (options.runTimeout !== undefined) data.o.runTimeout = options.runTimeout;
+      if (flatten) data.o.flatten = true;
+    }
+    return data;
+  }
+
+  async #add(id: string, data: JobCall, options: RemoteCallOptions): Promise<void> {
+    await this.#ready;
+    if (!this.#pending.has(id)) return;
+    const attempts = options.attempts ?? this.#defaults.attempts ?? 1;
+    const backoff = options.backoff ?? this.#defaults.backoff;
+    await this.#queue!.add(data.l, data, {
+      jobId: id,
+      attempts,
+      ...(backoff === undefined ? {} : { backoff: typeof backoff === 'number' ? { type: 'fixed', delay: backoff } : backoff }),
+      ...(options.priority ? { priority: options.priority } : {}),
+      removeOnComplete: this.#keep,
+      removeOnFail: this.#keep,
+      // (The failure's own stack crosses in its reason; BullMQ's copy of it would be the worker's main thread's.)
+      stackTraceLimit: 0,
+    });
+  }
+
+  /** Settles call `id` once; false when it had settled already. */
+  #settle(id: string, ok: boolean, value: unknown): boolean {
+    const call = this.#pending.get(id);
+    if (!call) return false;
+    this.#pending.delete(id);
+    call.cleanup?.();
+    if (ok) this.#counts.completed++;
+    else if (!(value instanceof CancelledError)) this.#counts.failed++;
+    call.settle(ok, value);
+    if (this.#pending.size === 0) this.emit('idle');
+    return true;
+  }
+
+  #completed(id: string, returnvalue: unknown): void {
+    if (!this.#pending.has(id)) return;
+    let value: unknown;
+    try {
+      const r = (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as JobResult;
+      checkVersion(r?.v, 'the result');
+      value = decodeRemote({ data: r.r, markers: r.x === 1 }, (key) => this.#local.key(key), `the worker ${r.w}`);
+    } catch (e) {
+      this.#settle(id, false, e);
+      return;
+    }
+    this.#settle(id, true, value);
+  }
+
+  #failed(id: string, failedReason: string): void {
+    if (!this.#pending.has(id)) return;
+    this.#settle(id, false, this.#failure(failedReason));
+  }
+
+  #failure(reason: string): unknown {
+    try {
+      const data = failureData(reason);
+      if (data !== undefined) return decodeFailure(data, (key) => this.#local.key(key));
+    } catch (e) {
+      return e;
+    }
+    // A failure of the queue itself, not of the function.
+    if (/stalled more than allowable limit/.test(reason)) {
+      return new ThreadDiedError(`the job's workers stopped renewing its lock (they died or hung) too often: ${reason}`, undefined);
+    }
+    const e = new RemoteError(reason);
+    e.remoteClass = 'Error';
+    return e;
+  }
+
+  /** A cancelled call's job: removed if it waits, else cancelled on the worker that holds it. */
+  #withdraw(id: string): void {
+    const work = async (): Promise<void> => {
+      await this.#ready;
+      const removed = await this.#queue!.remove(id);
+      if (removed !== 1) await this.#control!.publishEvent({ eventName: CANCEL_EVENT, jobId: id });
+    };
+    work().catch((e: unknown) => this.#report(e, 'cancelling a job'));
+  }
+
+  async #queueTimedOut(id: string, timeout: number): Promise<void> {
+    if (!this.#pending.has(id)) return;
+    await this.#ready;
+    // (Only a job no worker holds can be removed: a running one keeps running.)
+    if (await this.#queue!.remove(id) === 1) this.#settle(id, false, new TaskTimeoutError('queue', timeout));
+  }
+
+  // ---- checks: events missed, jobs lost ----
+
+  /** Sets this pool's liveness key, which a server that lost its data no longer has. */
+  async #markEpoch(): Promise<void> {
+    const client = await this.#queue!.getBackend().client;
+    this.#epoch ??= randomBytes(8).toString('hex');
+    await client.set(this.#epochKey(), this.#epoch, { EX: Math.ceil(this.#keep.age + this.#checkInterval / 100) });
+  }
+
+  #epochKey(): string {
+    return `${this.#prefix ?? 'bull'}:${this.queueName}:reactor-threads:pool:${this.#idPrefix}`;
+  }
+
+  async #check(): Promise<void> {
+    if (this.#stopped || this.#pending.size === 0) {
+      if (!this.#stopped) await this.#markEpoch();
+      return;
+    }
+    const client = await this.#queue!.getBackend().client;
+    if (await client.get(this.#epochKey()) !== this.#epoch) {
+      // The server lost its data (restarted without persistence): every job sent before is gone.
+      const lost = [...this.#pending].filter(([, c]) => c.added).map(([id]) => id);
+      await this.#markEpoch();
+      for (const id of lost) {
+        this.#counts.lost++;
+        this.#settle(id, false, new JobLostError(id, `job ${id} of queue ${this.queueName} was lost: the Redis server `
+          + 'lost its data (restarted without persistence?) before the job finished; it may or may not have run'));
+      }
+      return;
+    }
+    await this.#markEpoch();
+    // Calls whose job may have ended unheard: the oldest first, a few per check.
+    const now = Date.now();
+    const due = [...this.#pending].filter(([, c]) => c.added && now - c.checkedAt > this.#checkInterval * 5
+      && now - c.since > this.#checkInterval).slice(0, 64);
+    for (const [id, call] of due) {
+      call.checkedAt = now;
+      const job = await this.#queue!.getJob(id);
+      if (!job) {
+        this.#counts.lost++;
+        this.#settle(id, false, new JobLostError(id, `job ${id} of queue ${this.queueName} is gone before it finished `
+          + '(removed by someone else, or kept too briefly: see keepFinished)'));
+      } else if (job.finishedOn && job.failedReason) {
+        this.#failed(id, job.failedReason);
+      } else if (job.finishedOn) {
+        this.#completed(id, job.returnvalue);
+      }
+    }
+  }
+
+  #report(e: unknown, context: string): void {
+    if (this.listenerCount('error') > 0) this.emit('error', e);
+    else reportError(this, e, `BullMQThreadPool (${context})`);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+function positive(v: number | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw new RangeError(`options.${name} must be a finite number > 0`);
+  return v;
+}
+
+/** Checks attempts, backoff and priority (the options only a remote pool has). */
+export function checkRemoteOptions<O extends RemoteCallOptions>(o: O): O {
+  const { attempts, backoff, priority } = o;
+  if (attempts !== undefined && !(Number.isInteger(attempts) && attempts >= 1)) {
+    throw new RangeError('options.attempts must be an integer >= 1');
+  }
+  if (backoff !== undefined) {
+    const delay = typeof backoff === 'number' ? backoff : backoff?.delay;
+    const type = typeof backoff === 'number' ? 'fixed' : backoff?.type;
+    if ((type !== 'fixed' && type !== 'exponential') || typeof delay !== 'number' || !(delay >= 0) || !Number.isFinite(delay)) {
+      throw new RangeError("options.backoff must be milliseconds >= 0 or { type: 'fixed' | 'exponential', delay }");
+    }
+  }
+  if (priority !== undefined && !(Number.isInteger(priority) && priority >= 0 && priority <= 2_097_152)) {
+    throw new RangeError('options.priority must be an integer from 0 to 2,097,152 (1 is the highest; 0, none)');
+  }
+  return o;
+}

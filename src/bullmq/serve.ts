@@ -1,0 +1,211 @@
+// serveBullMQ: a worker process's side of BullMQThreadPool. A BullMQ
+// Worker takes jobs on this process's main thread, which only checks them
+// (format, allow list) and hands them to a local ThreadPool; the function
+// runs in a pool thread (job-runner.ts). So a CPU-heavy function never
+// blocks the main thread, and BullMQ's lock renewal never stalls behind
+// it (the reason BullMQ's sandboxed processors exist).
+//
+// Outcomes: the job's return value (JobResult), or a thrown Error whose
+// message is a failure reason carrying the encoded failure
+// (remote-codec.ts); a failure no retry can change (a refused module, an
+// unreadable payload, a cancelled call, an error class marked with
+// notRetryable) is thrown as BullMQ's UnrecoverableError, by name.
+// Worker's main thread. Tests: test/bullmq-*.ts.
+import { availableParallelism, hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { ConnectionOptions, Job, QueueEvents, QueueEventsListener, Worker } from 'bullmq';
+import { CancelledError } from '../errors/errors.js';
+import { fromModule } from '../identity/functions.js';
+import { ThreadPool } from '../pool/threadpool.js';
+import { deferToThreadPool } from '../api/threads.js';
+import { reactor } from '../api/reactor.js';
+import type { ThreadPoolOptions } from '../base/public/pool.js';
+import { bullmq } from './bullmq-module.js';
+import { AllowList, keyToPortable, PortableResolver } from './portable.js';
+import { localFunction } from './remote-functions.js';
+import { checkVersion, encodeFailure, failureReason, WIRE_VERSION, type JobCall, type JobResult } from './remote-codec.js';
+import { retryable, type JobOutcome, type JobRun, type runJob } from './job-runner.js';
+import { CANCEL_EVENT, controlQueueName } from './control.js';
+
+export interface ServeBullMQOptions {
+  /** The queue to serve: the queueName of the callers' BullMQThreadPool. */
+  queueName: string;
+  /** How to reach Redis (as BullMQThreadPool's). */
+  connection: ConnectionOptions;
+  /**
+   * The modules whose functions may run here, relative to `root`:
+   * `./dist/tasks.js` (a file), `./dist/tasks/` (a folder and what is
+   * under it), `lodash` (a package), `node:zlib` (a built-in). Anything
+   * else is refused with a ModuleNotAllowedError, never loaded.
+   */
+  allow: readonly string[];
+  /** Threads of the local pool. Default: os.availableParallelism(). */
+  threads?: number;
+  /** Jobs taken at once. Default: `threads` (a job taken is a job running; others stay for other workers). */
+  concurrency?: number;
+  /** The app root, where modules are found (see BullMQThreadPoolOptions.root). Default: process.cwd(). */
+  root?: string;
+  /** The queue's key prefix in Redis. Default 'bull'. */
+  prefix?: string;
+  /** The largest encoded result sent back. Default 1 MiB. */
+  maxPayloadBytes?: number;
+  /**
+   * BullMQ's lock: a job whose worker dies returns to the queue once its
+   * lock (lockDuration ms) runs out and a stalled-job check (every
+   * stalledInterval ms) finds it. Defaults 30,000 and 30,000; a job may be
+   * found stalled maxStalledCount times (default 1) before it fails.
+   */
+  lockDuration?: number;
+  stalledInterval?: number;
+  maxStalledCount?: number;
+  /** Other options of the local ThreadPool (execArgv, preload, resourceLimits, …). */
+  pool?: Omit<ThreadPoolOptions, 'maxThreads'>;
+}
+
+export interface BullMQServer {
+  /** Resolves once the worker is connected and taking jobs; rejects if it cannot connect. */
+  readonly ready: Promise<void>;
+  /** The local pool the jobs run on. */
+  readonly pool: ThreadPool;
+  /** Jobs finished here, by outcome. */
+  stats(): { active: number; completed: number; failed: number; cancelled: number };
+  /** Stops taking jobs, lets the active ones finish, then stops the pool and closes the connections. */
+  close(): Promise<void>;
+}
+
+interface CancelListener extends QueueEventsListener {
+  [CANCEL_EVENT]: (args: { jobId: string }) => void;
+}
+
+const DEFAULT_LIMIT = 1024 * 1024;
+const RUN_JOB = fromModule<typeof runJob>(pathToFileURL(join(__dirname, 'job-runner.js')).href, 'runJob');
+/** How long a cancellation that arrived before its job waits for it. */
+const EARLY_CANCEL_MS = 60_000;
+
+export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
+  if (typeof options !== 'object' || options === null) throw new TypeError('serveBullMQ(options): options must be an object');
+  const { queueName, connection } = options;
+  if (typeof queueName !== 'string' || queueName === '') throw new TypeError('options.queueName must be a non-empty string');
+  if (typeof connection !== 'object' || connection === null) throw new TypeError('options.connection must be an object');
+  const root = resolve(options.root ?? process.cwd());
+  const allow = new AllowList(options.allow, root);
+  const local = new PortableResolver(root);
+  const threads = options.threads ?? availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1) throw new RangeError('options.threads must be an integer >= 1');
+  const concurrency = options.concurrency ?? threads;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError('options.concurrency must be an integer >= 1');
+  const limit = options.maxPayloadBytes ?? DEFAULT_LIMIT;
+  if (!(limit > 0)) throw new RangeError('options.maxPayloadBytes must be a number > 0');
+  const worker = `${hostname()} pid ${process.pid}`;
+  const portableKey = (key: string): string => keyToPortable(key, root);
+
+  const pool = new ThreadPool({ ...options.pool, maxThreads: threads, name: options.pool?.name ?? `bullmq:${queueName}` });
+  pool.start();
+  const active = new Map<string, AbortController>();
+  /** Cancellations of jobs not (yet) active here, by id, with when they came. */
+  const early = new Map<string, number>();
+  const counts = { completed: 0, failed: 0, cancelled: 0 };
+
+  /** A failure for BullMQ: its reason carries the encoded failure; an Unrecoverable one is never retried. */
+  function failure(summary: string, encoded: string, retry: boolean): Error {
+    const e = new Error(failureReason(summary, encoded));
+    if (!retry) e.name = 'UnrecoverableError';
+    return e;
+  }
+  /** A failure met on this thread (the job refused, or its local call failed). */
+  function localFailure(e: unknown, label: string, retry = !(e instanceof CancelledError) && retryable(e)): Error {
+    const summary = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    return failure(summary, encodeFailure(e, portableKey, `${label} on worker ${worker}`), retry);
+  }
+
+  async function processJob(job: Job<JobCall>, _token?: string, signal?: AbortSignal): Promise<JobResult> {
+    const id = job.id!;
+    const cancel = new AbortController();
+    active.set(id, cancel);
+    signal?.addEventListener('abort', () => cancel.abort(signal.reason), { once: true });
+    if (early.delete(id)) cancel.abort();
+    const label = typeof job.data?.l === 'string' ? job.data.l : job.name;
+    try {
+      let run: JobRun;
+      try {
+        checkVersion(job.data?.v, `job ${id}`);
+        const { f, a, x, node, o } = job.data;
+        run = {
+          fn: localFunction(f, label, allow, local),
+          args: { data: String(a), markers: x === 1 },
+          flatten: o?.flatten === true,
+          root, writer: String(node), limit, worker,
+        };
+      } catch (e) {
+        // (No retry reads it better: every worker of a queue should allow the same modules.)
+        throw localFailure(e, label, false);
+      }
+      let out: JobOutcome;
+      try {
+        const runTimeout = job.data.o?.runTimeout;
+        out = await deferToThreadPool.with({ signal: cancel.signal, ...(runTimeout === undefined ? {} : { runTimeout }) })(
+          reactor, pool, RUN_JOB, run);
+      } catch (e) {
+        if (e instanceof CancelledError) counts.cancelled++;
+        throw localFailure(e, label);
+      }
+      if (!out.ok) throw failure(out.summary, out.e, out.retry);
+      const result: JobResult = { v: WIRE_VERSION, r: out.r, w: worker };
+      if (out.x) result.x = 1;
+      return result;
+    } finally {
+      active.delete(id);
+    }
+  }
+
+  const { Worker: BullWorker, QueueEvents: BullQueueEvents } = bullmq();
+  const base = { connection, ...(options.prefix === undefined ? {} : { prefix: options.prefix }) };
+  const bull: Worker<JobCall, JobResult> = new BullWorker<JobCall, JobResult>(queueName, processJob, {
+    ...base,
+    concurrency,
+    autorun: false,
+    ...(options.lockDuration === undefined ? {} : { lockDuration: options.lockDuration }),
+    ...(options.stalledInterval === undefined ? {} : { stalledInterval: options.stalledInterval }),
+    ...(options.maxStalledCount === undefined ? {} : { maxStalledCount: options.maxStalledCount }),
+  });
+  bull.on('completed', () => { counts.completed++; });
+  bull.on('failed', () => { counts.failed++; });
+  const control: QueueEvents = new BullQueueEvents(controlQueueName(queueName), base);
+  control.on<CancelListener>(CANCEL_EVENT, ({ jobId }: { jobId: string }) => {
+    const controller = active.get(jobId);
+    if (controller) {
+      controller.abort(new CancelledError('the caller cancelled the call'));
+      return;
+    }
+    const now = Date.now();
+    early.set(jobId, now);
+    for (const [jid, at] of early) if (now - at > EARLY_CANCEL_MS) early.delete(jid);
+  });
+  // (ioredis reconnects by itself; without a listener its errors would end the process.)
+  const onError = (e: unknown): void => { process.emitWarning(`reactor-threads/bullmq worker: ${String(e)}`); };
+  bull.on('error', onError);
+  control.on('error', onError);
+
+  const ready = (async () => {
+    await Promise.all([bull.waitUntilReady(), control.waitUntilReady()]);
+    bull.run().catch(() => {});
+  })();
+  ready.catch(() => {});
+
+  let closing: Promise<void> | undefined;
+  return {
+    ready,
+    pool,
+    stats: () => ({ active: active.size, ...counts }),
+    close(): Promise<void> {
+      closing ??= (async () => {
+        await ready.catch(() => {});
+        await bull.close();
+        await control.close().catch(() => {});
+        await pool.stop();
+      })();
+      return closing;
+    },
+  };
+}
