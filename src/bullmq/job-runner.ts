@@ -8,6 +8,9 @@
 // Tests: test/bullmq-calls.ts.
 import { threadId } from 'node:worker_threads';
 import { loadFunction } from '../identity/functions.js';
+import {
+  CancelledError, FunctionNotSendableError, ModuleNotAllowedError, PayloadTooLargeError, UnreadablePayloadError, ValueNotCloneableError,
+} from '../errors/errors.js';
 import type { FunctionDescriptor } from '../base/wire.js';
 import { keyToPortable, PortableResolver } from './portable.js';
 import { decodeRemote, encodeFailure, encodeRemote, type RemoteValue } from './remote-codec.js';
@@ -54,9 +57,20 @@ async function functionOf(d: FunctionDescriptor): Promise<Function> {
   return f;
 }
 
-/** Whether a retry could change the outcome of `e`. */
+/** This package's failures that another attempt would meet again. */
+const deterministic = [
+  CancelledError, FunctionNotSendableError, ModuleNotAllowedError, PayloadTooLargeError, UnreadablePayloadError, ValueNotCloneableError,
+];
+
+/**
+ * Whether a retry could change the outcome of `e`: not for BullMQ's
+ * UnrecoverableError (by name), a class marked with notRetryable(), or
+ * this package's failures that are the same on every attempt (a function
+ * that cannot be found or sent, a value that cannot be, a cancelled call).
+ */
 export function retryable(e: unknown): boolean {
   if (typeof e !== 'object' || e === null) return true;
+  if (deterministic.some((C) => e instanceof C)) return false;
   if ((e as { name?: unknown }).name === 'UnrecoverableError') return false;
   for (let c = (e as { constructor?: unknown }).constructor; typeof c === 'function'; c = Object.getPrototypeOf(c)) {
     if (Object.prototype.hasOwnProperty.call(c, NOT_RETRYABLE)) return false;

@@ -114,7 +114,7 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
     return e;
   }
   /** A failure met on this thread (the job refused, or its local call failed). */
-  function localFailure(e: unknown, label: string, retry = !(e instanceof CancelledError) && retryable(e)): Error {
+  function localFailure(e: unknown, label: string, retry = retryable(e)): Error {
     const summary = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     return failure(summary, encodeFailure(e, portableKey, `${label} on worker ${worker}`), retry);
   }
@@ -138,7 +138,7 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
           root, writer: String(node), limit, worker,
         };
       } catch (e) {
-        // (No retry reads it better: every worker of a queue should allow the same modules.)
+        // (Not retried: every worker of a queue should read the same jobs and allow the same modules.)
         throw localFailure(e, label, false);
       }
       let out: JobOutcome;

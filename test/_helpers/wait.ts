@@ -18,3 +18,15 @@ export async function waitFor(cond: () => boolean, ms = 5000): Promise<boolean> 
 export function platformTimeout(ms: number): number {
   return (process.env.LD_PRELOAD ?? '').includes('libasan') ? 4 * ms : ms;
 }
+
+/**
+ * Polls a condition that may need I/O (a queue's counts) every 20 ms;
+ * throws naming `what` if it does not hold within `ms`.
+ */
+export async function eventually(cond: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

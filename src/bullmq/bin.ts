@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+// reactor-threads-worker: serveBullMQ from the command line, for a worker
+// machine that runs no code of its own but the modules it allows.
+//   reactor-threads-worker --queue jobs --allow ./dist/tasks.js --redis redis://10.0.0.5:6379
+// SIGTERM or SIGINT closes it: it takes no more jobs, lets its active
+// ones finish, and exits. Worker's main thread. Tests: test/bullmq-bin.ts.
+import { parseArgs } from 'node:util';
+import { serveBullMQ } from './serve.js';
+
+const usage = `usage: reactor-threads-worker --queue NAME --allow MODULE [--allow MODULE …] [options]
+
+  --queue NAME            the queue to serve (a BullMQThreadPool's queueName)
+  --allow MODULE          a module whose functions may run here: ./dist/tasks.js,
+                          ./dist/tasks/ (a folder), lodash (a package), node:zlib
+  --redis URL             redis://[:password@]host:port[/db], or rediss:// for TLS
+                          (default: $REDIS_URL, else redis://127.0.0.1:6379)
+  --threads N             threads of the local pool (default: the CPU count)
+  --concurrency N         jobs taken at once (default: the thread count)
+  --root DIR              the app root modules are found under (default: .)
+  --prefix PREFIX         the queue's key prefix in Redis (default: bull)
+  --max-payload-bytes N   the largest result sent back (default: 1 MiB)
+  --lock-duration MS      BullMQ's job lock (default: 30000)
+  --stalled-interval MS   BullMQ's check for jobs of dead workers (default: 30000)
+`;
+
+function integer(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`--${name} must be an integer >= 1, not ${v}`);
+  return n;
+}
+
+function main(): void {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        queue: { type: 'string' }, allow: { type: 'string', multiple: true }, redis: { type: 'string' },
+        threads: { type: 'string' }, concurrency: { type: 'string' }, root: { type: 'string' }, prefix: { type: 'string' },
+        'max-payload-bytes': { type: 'string' }, 'lock-duration': { type: 'string' }, 'stalled-interval': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n\n${usage}`);
+    process.exitCode = 2;
+    return;
+  }
+  if (values.help) { process.stdout.write(usage); return; }
+  if (!values.queue || !values.allow?.length) {
+    process.stderr.write(`--queue and at least one --allow are required\n\n${usage}`);
+    process.exitCode = 2;
+    return;
+  }
+  const url = values.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  let server: ReturnType<typeof serveBullMQ>;
+  try {
+    server = serveBullMQ({
+      queueName: values.queue,
+      connection: { url },
+      allow: values.allow,
+      threads: integer('threads', values.threads),
+      concurrency: integer('concurrency', values.concurrency),
+      root: values.root,
+      prefix: values.prefix,
+      maxPayloadBytes: integer('max-payload-bytes', values['max-payload-bytes']),
+      lockDuration: integer('lock-duration', values['lock-duration']),
+      stalledInterval: integer('stalled-interval', values['stalled-interval']),
+    });
+  } catch (e) {
+    process.stderr.write(`reactor-threads-worker: ${(e as Error).message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const where = url.replace(/\/\/[^@/]*@/, '//');
+  server.ready.then(() => {
+    process.stdout.write(`reactor-threads-worker: serving ${values.queue} on ${where} (pid ${process.pid})\n`);
+  }, (e: unknown) => {
+    process.stderr.write(`reactor-threads-worker: cannot serve ${values.queue} on ${where}: ${String(e)}\n`);
+    process.exitCode = 1;
+    void server.close();
+  });
+  const close = (): void => {
+    process.stdout.write('reactor-threads-worker: closing (active jobs finish first)\n');
+    server.close().then(() => {
+      process.stdout.write(`reactor-threads-worker: closed ${JSON.stringify(server.stats())}\n`);
+    }, (e: unknown) => {
+      process.stderr.write(`reactor-threads-worker: close failed: ${String(e)}\n`);
+      process.exitCode = 1;
+    });
+  };
+  process.once('SIGTERM', close);
+  process.once('SIGINT', close);
+}
+
+main();

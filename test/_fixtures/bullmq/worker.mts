@@ -1,0 +1,20 @@
+// A worker process for test/bullmq-*.ts: serves a queue with serveBullMQ,
+// its app root the folder it sits in (a copy of this fixture folder at
+// another path: test/_helpers/bullmq-workers.ts). Its options come as
+// JSON in argv[2]. It prints `ready <pid>` once it takes jobs; on SIGTERM
+// it closes (letting its active jobs finish), prints `closed <stats>` and
+// exits by itself.
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serveBullMQ, type ServeBullMQOptions } from 'reactor-threads/bullmq';
+
+const options = JSON.parse(process.argv[2]!) as Omit<ServeBullMQOptions, 'root'>;
+const server = serveBullMQ({ ...options, root: dirname(fileURLToPath(import.meta.url)) });
+await server.ready;
+process.stdout.write(`ready ${process.pid}\n`);
+process.once('SIGTERM', () => {
+  server.close().then(() => { process.stdout.write(`closed ${JSON.stringify(server.stats())}\n`); }, (e: unknown) => {
+    process.stderr.write(`close failed: ${String(e)}\n`);
+    process.exitCode = 1;
+  });
+});

@@ -1,0 +1,58 @@
+// The reactor-threads-worker bin: serveBullMQ from the command line. It
+// serves a queue, refuses bad arguments with its usage, and on SIGTERM
+// lets its active job finish and exits by itself. A real redis-server.
+import anyTest from 'ava';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { deferToThreadPool, reactor } from 'reactor-threads';
+import { BullMQThreadPool } from 'reactor-threads/bullmq';
+import { startRedis, withRedis, type RedisServer } from './_helpers/redis.js';
+import { callerRoot, workerRoot } from './_helpers/bullmq-workers.js';
+import { eventually } from './_helpers/wait.js';
+import { nap, where } from './_fixtures/bullmq/tasks.cjs';
+
+const test = withRedis(anyTest);
+const bin = join(__dirname, '..', 'dist', 'bullmq', 'bin.js');
+let redis: RedisServer;
+test.before(async () => { redis = await startRedis(); });
+test.after.always(async () => { await redis?.stop(); });
+
+function run(args: string[]): { output: () => string; exited: Promise<number | null>; kill: (s: NodeJS.Signals) => void } {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { clearTimeout(timer); resolve(code); }));
+  return { output: () => out, exited, kill: (s) => child.kill(s) };
+}
+
+test('the bin serves a queue, and on SIGTERM finishes its active job and exits by itself', async (t) => {
+  const queueName = `bin-${randomUUID()}`;
+  const worker = run(['--queue', queueName, '--allow', './tasks.cjs', '--redis', redis.url, '--root', workerRoot(), '--threads', '1']);
+  await eventually(() => worker.output().includes('serving'), 'the bin serves');
+  const pool = new BullMQThreadPool({ queueName, connection: redis.connection, root: callerRoot });
+  pool.start();
+  t.teardown(() => pool.stop());
+  const at = await deferToThreadPool(reactor, pool, where);
+  const running = deferToThreadPool(reactor, pool, nap, 800);
+  await eventually(async () => pool.stats().pending === 1, 'the call is sent');
+  await new Promise((r) => setTimeout(r, 300));
+  worker.kill('SIGTERM');
+  t.is(await running, at.pid, 'the active job finished');
+  t.is(await worker.exited, 0, worker.output());
+  t.regex(worker.output(), /closed \{"active":0,"completed":2/);
+});
+
+test('the bin refuses missing or bad arguments with its usage', async (t) => {
+  const missing = run(['--queue', 'q']);
+  t.is(await missing.exited, 2);
+  t.regex(missing.output(), /--queue and at least one --allow are required[\s\S]*usage: reactor-threads-worker/);
+  const bad = run(['--queue', 'q', '--allow', './x.js', '--threads', 'many']);
+  t.is(await bad.exited, 2);
+  t.regex(bad.output(), /--threads must be an integer >= 1, not many/);
+  const unknown = run(['--queue', 'q', '--allow', './x.js', '--colour']);
+  t.is(await unknown.exited, 2);
+  t.regex(unknown.output(), /Unknown option '--colour'/);
+});

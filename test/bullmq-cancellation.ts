@@ -1,0 +1,110 @@
+// Cancelling remote calls, and their timeouts: a waiting job is removed
+// from the queue, a running one is cancelled on the worker that holds it
+// (its task sees the abort), a queue timeout withdraws a job no worker
+// took, and a run timeout is enforced by the worker's pool, which ends a
+// thread that does not stop. A real redis-server.
+import anyTest from 'ava';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { CancelledError, deferToThreadPool, reactor, TaskTimeoutError } from 'reactor-threads';
+import { BullMQThreadPool } from 'reactor-threads/bullmq';
+import { startRedis, withRedis, type RedisServer } from './_helpers/redis.js';
+import { callerRoot, startWorker, type WorkerProcess } from './_helpers/bullmq-workers.js';
+import { eventually } from './_helpers/wait.js';
+import { add, nap, spin, waitForAbort } from './_fixtures/bullmq/tasks.cjs';
+
+const test = withRedis(anyTest);
+const allow = ['./tasks.cjs'];
+let redis: RedisServer;
+const stops: (() => Promise<unknown>)[] = [];
+const dir = mkdtempSync(join(tmpdir(), 'rt-bullmq-cancel-'));
+
+test.before(async () => { redis = await startRedis(); });
+test.after.always(async () => {
+  for (const stop of stops.reverse()) await stop();
+  await redis?.stop();
+});
+
+function poolFor(queueName: string): BullMQThreadPool {
+  const pool = new BullMQThreadPool({ queueName, connection: redis.connection, root: callerRoot });
+  pool.start();
+  stops.push(() => pool.stop());
+  return pool;
+}
+
+async function workerFor(queueName: string): Promise<WorkerProcess> {
+  const worker = await startWorker(redis, { queueName, allow, threads: 2 });
+  stops.push(() => worker.stop());
+  return worker;
+}
+
+function queueFor(queueName: string): Queue {
+  const queue = new Queue(queueName, { connection: redis.connection });
+  stops.push(() => queue.close());
+  return queue;
+}
+
+const lines = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
+
+test('a cancelled call whose job waits is removed from the queue and never runs', async (t) => {
+  const queueName = `cancel-waiting-${randomUUID()}`;
+  const pool = poolFor(queueName);
+  const queue = queueFor(queueName);
+  const file = join(dir, 'waiting');
+  const controller = new AbortController();
+  const call = deferToThreadPool.with({ signal: controller.signal })(reactor, pool, nap, 1, file);
+  await eventually(async () => (await queue.getWaitingCount()) === 1, 'the job waits in the queue');
+  controller.abort('changed my mind');
+  const err = await t.throwsAsync(call, { instanceOf: CancelledError });
+  t.is(err!.cause, 'changed my mind');
+  await eventually(async () => (await queue.getWaitingCount()) === 0, 'the job left the queue');
+  // A worker that comes later finds nothing of it.
+  await workerFor(queueName);
+  t.is(await deferToThreadPool(reactor, pool, add, 1, 1), 2);
+  t.deepEqual(lines(file), [], 'the cancelled job never started');
+});
+
+test('a cancelled call whose job runs is cancelled on the worker that holds it: its task sees the abort, and it is not retried', async (t) => {
+  const queueName = `cancel-running-${randomUUID()}`;
+  const pool = poolFor(queueName);
+  const queue = queueFor(queueName);
+  const worker = await workerFor(queueName);
+  const file = join(dir, 'running');
+  const controller = new AbortController();
+  const call = deferToThreadPool.with({ signal: controller.signal, attempts: 3 })(reactor, pool, waitForAbort, file);
+  await eventually(() => lines(file).length === 1, 'the task started');
+  t.deepEqual(lines(file), [`started ${worker.pid}`]);
+  controller.abort();
+  await t.throwsAsync(call, { instanceOf: CancelledError });
+  await eventually(() => lines(file).length === 2, 'the task saw the abort');
+  t.deepEqual(lines(file), [`started ${worker.pid}`, 'aborted'], 'the task on the worker saw the abort');
+  await eventually(async () => (await queue.getFailedCount()) === 1, 'the job failed');
+  const [failed] = await queue.getFailed();
+  t.is(failed!.attemptsMade, 1, 'a cancelled job is not retried');
+  t.regex(failed!.failedReason, /^CancelledError/);
+});
+
+test('a queue timeout withdraws a call that no worker took', async (t) => {
+  const queueName = `queue-timeout-${randomUUID()}`;
+  const pool = poolFor(queueName);
+  const queue = queueFor(queueName);
+  const err = await t.throwsAsync(deferToThreadPool.with({ queueTimeout: 300 })(reactor, pool, add, 1, 2),
+    { instanceOf: TaskTimeoutError });
+  t.is(err!.phase, 'queue');
+  t.is(await queue.getWaitingCount(), 0, 'its job left the queue');
+});
+
+test('a run timeout is enforced by the worker: a thread that blocks is ended, and the worker keeps serving', async (t) => {
+  const queueName = `run-timeout-${randomUUID()}`;
+  const pool = poolFor(queueName);
+  const worker = await workerFor(queueName);
+  const started = Date.now();
+  const err = await t.throwsAsync(deferToThreadPool.with({ runTimeout: 300 })(reactor, pool, spin, 60_000),
+    { instanceOf: TaskTimeoutError });
+  t.is(err!.phase, 'run');
+  t.true(Date.now() - started < 30_000, 'it did not wait for the function');
+  t.is(await deferToThreadPool(reactor, pool, spin, 1), worker.pid, 'the same worker serves the next call');
+});

@@ -1,0 +1,159 @@
+// Remote calls when things fail: retries and backoff, error classes that
+// are never retried, a worker killed while it holds a job, Redis
+// restarted with and without persistence, and jobs a worker cannot read.
+// Every caller's Promise settles exactly once; none hangs. A real
+// redis-server.
+import anyTest from 'ava';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue, QueueEvents } from 'bullmq';
+import { deferToThreadPool, JobLostError, reactor } from 'reactor-threads';
+import { BullMQThreadPool } from 'reactor-threads/bullmq';
+import { startRedis, withRedis, type RedisServer } from './_helpers/redis.js';
+import { callerRoot, startWorker, type WorkerOptions, type WorkerProcess } from './_helpers/bullmq-workers.js';
+import { eventually } from './_helpers/wait.js';
+import { add, flaky, nap, Permanent } from './_fixtures/bullmq/tasks.cjs';
+
+const test = withRedis(anyTest);
+const allow = ['./tasks.cjs'];
+const dir = mkdtempSync(join(tmpdir(), 'rt-bullmq-failures-'));
+const cleanups: (() => Promise<unknown>)[] = [];
+test.after.always(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+});
+
+async function redisServer(persistence = false): Promise<RedisServer> {
+  const redis = await startRedis({ persistence });
+  cleanups.push(() => redis.stop());
+  return redis;
+}
+
+function poolFor(redis: RedisServer, queueName: string, checkInterval?: number): BullMQThreadPool {
+  const pool = new BullMQThreadPool({ queueName, connection: redis.connection, root: callerRoot, checkInterval });
+  pool.start();
+  cleanups.push(() => pool.stop());
+  return pool;
+}
+
+async function workerFor(redis: RedisServer, queueName: string, options: Partial<WorkerOptions> = {}): Promise<WorkerProcess> {
+  const worker = await startWorker(redis, { queueName, allow, threads: 2, ...options });
+  cleanups.push(() => worker.kill());
+  return worker;
+}
+
+const lines = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
+
+let shared: { redis: RedisServer; pool: BullMQThreadPool } | undefined;
+async function sharedQueue(): Promise<{ redis: RedisServer; pool: BullMQThreadPool }> {
+  if (!shared) {
+    const redis = await redisServer();
+    const queueName = `failures-${randomUUID()}`;
+    await workerFor(redis, queueName);
+    shared = { redis, pool: poolFor(redis, queueName) };
+  }
+  return shared;
+}
+
+test.serial('attempts retries a failing call until it succeeds', async (t) => {
+  const { pool } = await sharedQueue();
+  const file = join(dir, 'retried');
+  t.is(await deferToThreadPool.with({ attempts: 3 })(reactor, pool, flaky, file, 2, false), 3);
+  t.is(lines(file).length, 3);
+});
+
+test.serial('a call fails with its last attempt\'s error once its attempts are spent', async (t) => {
+  const { pool } = await sharedQueue();
+  const file = join(dir, 'spent');
+  const err = await t.throwsAsync(deferToThreadPool.with({ attempts: 2 })(reactor, pool, flaky, file, 5, false));
+  t.is(err!.message, 'attempt 2');
+  t.is(lines(file).length, 2);
+});
+
+test.serial('an error class marked notRetryable fails the call at its first attempt', async (t) => {
+  const { pool } = await sharedQueue();
+  const file = join(dir, 'permanent');
+  await t.throwsAsync(deferToThreadPool.with({ attempts: 5 })(reactor, pool, flaky, file, 5, true),
+    { instanceOf: Permanent, message: 'attempt 1' });
+  t.is(lines(file).length, 1);
+});
+
+test.serial('backoff waits between attempts', async (t) => {
+  const { pool } = await sharedQueue();
+  const file = join(dir, 'backoff');
+  const started = Date.now();
+  t.is(await deferToThreadPool.with({ attempts: 2, backoff: 600 })(reactor, pool, flaky, file, 1, false), 2);
+  t.true(Date.now() - started >= 600, 'the second attempt came after the backoff');
+});
+
+test.serial('a job a worker cannot read fails at once with a typed error, and the worker keeps serving', async (t) => {
+  const { redis, pool } = await sharedQueue();
+  const queue = new Queue(pool.queueName, { connection: redis.connection });
+  const events = new QueueEvents(pool.queueName, { connection: redis.connection });
+  cleanups.push(() => queue.close(), () => events.close());
+  await events.waitUntilReady();
+  const reasons = new Map<string, string>();
+  events.on('failed', ({ jobId, failedReason }) => { reasons.set(jobId, failedReason); });
+  const later = await queue.add('later', { v: 99 }, { attempts: 3 });
+  const garbage = await queue.add('garbage', { nonsense: true }, { attempts: 3 });
+  const unreadable = await queue.add('unreadable', {
+    v: 1, f: { k: 't', m: 'app:tasks.cjs', n: 'add' }, a: 'bm90IHY4', l: 'add', node: 'v99.0.0',
+  }, { attempts: 3 });
+  await eventually(() => reasons.size === 3, 'all three failed');
+  t.regex(reasons.get(later.id!)!, /^UnreadablePayloadError: .*format 99, later than/);
+  t.regex(reasons.get(garbage.id!)!, /^UnreadablePayloadError/);
+  t.regex(reasons.get(unreadable.id!)!, /^UnreadablePayloadError: .*Node v99\.0\.0/);
+  for (const job of [later, garbage, unreadable]) t.is((await queue.getJob(job.id!))!.attemptsMade, 1, 'not retried');
+  t.is(await deferToThreadPool(reactor, pool, add, 2, 2), 4);
+});
+
+test('a worker killed while it holds a job: the job runs again on another worker, and the call settles once', async (t) => {
+  const redis = await redisServer();
+  const queueName = `killed-${randomUUID()}`;
+  const quick = { lockDuration: 1000, stalledInterval: 500 };
+  const first = await workerFor(redis, queueName, quick);
+  const pool = poolFor(redis, queueName);
+  const file = join(dir, 'killed');
+  const call = deferToThreadPool(reactor, pool, nap, 1500, file);
+  await eventually(() => lines(file).length === 1, 'the job started');
+  t.is(lines(file)[0], `started ${first.pid}`);
+  const second = await workerFor(redis, queueName, quick);
+  await first.kill();
+  t.is(await call, second.pid, 'the surviving worker finished it');
+  t.deepEqual(lines(file), [`started ${first.pid}`, `started ${second.pid}`], 'it ran twice: at-least-once execution');
+  t.like(pool.stats(), { pending: 0, completed: 1, failed: 0 });
+});
+
+test('Redis restarted with persistence: calls in flight complete', async (t) => {
+  const redis = await redisServer(true);
+  const queueName = `persisted-${randomUUID()}`;
+  await workerFor(redis, queueName);
+  const pool = poolFor(redis, queueName, 300);
+  const calls = [1, 2, 3, 4].map((i) => deferToThreadPool(reactor, pool, nap, 800 + i));
+  await eventually(() => pool.stats().pending === 4, 'four calls pending');
+  await new Promise((r) => setTimeout(r, 200));
+  await redis.kill();
+  await redis.restart();
+  const pids = await Promise.all(calls);
+  t.is(pids.length, 4);
+  t.is(await deferToThreadPool(reactor, pool, add, 1, 2), 3, 'later calls work too');
+});
+
+test('Redis restarted without persistence: calls in flight fail with a JobLostError within a bound, none hangs', async (t) => {
+  const redis = await redisServer(false);
+  const queueName = `lost-${randomUUID()}`;
+  await workerFor(redis, queueName);
+  const pool = poolFor(redis, queueName, 300);
+  const calls = [1, 2, 3].map(() => deferToThreadPool(reactor, pool, nap, 5000));
+  await eventually(() => pool.stats().pending === 3, 'three calls pending');
+  await new Promise((r) => setTimeout(r, 300));
+  await redis.kill();
+  const restarted = Date.now();
+  await redis.restart();
+  const outcomes = await Promise.allSettled(calls);
+  t.true(Date.now() - restarted < 4000, `settled ${Date.now() - restarted} ms after the restart`);
+  for (const o of outcomes) t.true(o.status === 'rejected' && o.reason instanceof JobLostError, String((o as PromiseRejectedResult).reason));
+  t.is(pool.stats().lost, 3);
+  t.is(await deferToThreadPool(reactor, pool, add, 1, 2), 3, 'later calls work');
+});
