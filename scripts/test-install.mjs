@@ -77,13 +77,14 @@ exports.total = threadable(function total(items) {
   return items.reduce((sum, n) => sum + blockingCallFromThread(reactor, priceOf, n), 0);
 });
 `;
-const consumer = `import { currentTask, deferToThread, ThreadPool, type ThreadPoolOptions } from 'reactor-threads';
+const consumer = `import { currentTask, deferToThread, ThreadPool, type ThreadPoolOptions, type ThreadPoolWithOptions } from 'reactor-threads';
 const add = (a: number, b: number): number => a + b;
 export const sum: Promise<number> = deferToThread(add, 1, 2);
 // @ts-expect-error wrong argument type
 deferToThread(add, 1, 'x');
 export const options: ThreadPoolOptions = { maxThreads: 2 };
 export const pool: ThreadPool = new ThreadPool(options);
+export const receivesOptions: ThreadPoolWithOptions = pool;
 pool.on('error', (error) => { void error; });
 pool.callInThreadWithCallback((ok, result) => { if (ok) { const n: number = result; void n; } }, add, 1, 2);
 export const aborted = (): boolean => currentTask().signal.aborted;

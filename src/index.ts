@@ -132,7 +132,7 @@ export const TASK_RUN_CHANNEL: 'reactor-threads.task.run' = tracing.TASK_RUN_CHA
 export type { AnyFunction, ModuleFunction, TaskFunction } from './base/public/functions.js';
 export type {
   BlockingCallFromThread, BlockingCallOptions, Call, CallOptions, CurrentTask, DeferToThread, DeferToThreadPool, Reactor,
-  ThreadPoolLike,
+  ThreadPoolLike, ThreadPoolWithOptions,
 } from './base/public/calls.js';
 export type { OnResult, PoolStats, ThreadInfo, ThreadPoolOptions, TimeStats } from './base/public/pool.js';
 export type { TaskRunTraceMessage, TaskTraceMessage, TraceCarrier } from './base/public/tracing.js';

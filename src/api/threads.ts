@@ -8,31 +8,13 @@ import { thisThread } from '../runtime/this-thread.js';
 import type { AnyFunction, TaskFunction } from '../base/public/functions.js';
 import type {
   BlockingCallFromThread, BlockingCallOptions, Call, CallOptions, DeferToThread, DeferToThreadPool, Reactor, ThreadPoolLike,
+  ThreadPoolWithOptions,
 } from '../base/public/calls.js';
+import type { OnResult } from '../base/public/pool.js';
 import { ownPool, reactor } from './reactor.js';
 import { reportError } from '../errors/report.js';
-import { kCancel, kSubmit, kTimeouts, ThreadPool, type TaskSink } from '../pool/threadpool.js';
-
-function checkOptions(options: unknown): CallOptions {
-  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
-  const { signal } = options as CallOptions;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('options.signal must be an AbortSignal');
-  const { callerStack, queueTimeout, runTimeout, affinity } = options as CallOptions;
-  if (affinity !== undefined && typeof affinity !== 'string' && typeof affinity !== 'number') {
-    throw new TypeError('options.affinity must be a string or a number');
-  }
-  if (callerStack !== undefined && typeof callerStack !== 'boolean') throw new TypeError('options.callerStack must be a boolean');
-  const { flattenInstances } = options as CallOptions;
-  if (flattenInstances !== undefined && typeof flattenInstances !== 'boolean') {
-    throw new TypeError('options.flattenInstances must be a boolean');
-  }
-  for (const [name, v] of [['queueTimeout', queueTimeout], ['runTimeout', runTimeout]] as const) {
-    if (v !== undefined && (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))) {
-      throw new RangeError(`options.${name} must be a finite number of milliseconds > 0`);
-    }
-  }
-  return options as CallOptions;
-}
+import { kSubmit, kSubmitWithOptions, ThreadPool } from '../pool/threadpool.js';
+import { checkOptions, POOL_OPTIONS, refuseOptions } from '../pool/call-options.js';
 
 /**
  * The resolve function of the Promise just created with captureResolve as
@@ -44,9 +26,10 @@ function captureResolve(resolve: (value: never) => void): void { captured = reso
 
 function run<R>(r: unknown, threadpool: unknown, f: unknown, args: unknown[], options: CallOptions | undefined): Promise<R> {
   if (options?.callerStack) return withCallerStack(run<R>(r, threadpool, f, args, { ...options, callerStack: false }));
-  if (r === reactor && threadpool instanceof ThreadPool && options?.signal === undefined
-    && options?.queueTimeout === undefined && options?.runTimeout === undefined && options?.affinity === undefined
-    && options?.flattenInstances === undefined) {
+  if (r === reactor && threadpool instanceof ThreadPool && (options === undefined || (options.signal === undefined
+    && options.queueTimeout === undefined && options.runTimeout === undefined && options.affinity === undefined
+    && options.flattenInstances === undefined && options.attempts === undefined && options.backoff === undefined
+    && options.priority === undefined))) {
     // The resolve function alone is the sink (TaskSink): a failure comes
     // as a rejected Promise, which this one adopts.
     const promise = new Promise<R>(captureResolve);
@@ -68,53 +51,41 @@ async function withCallerStack<R>(p: Promise<R>): Promise<R> {
   }
 }
 
-/** The general path: checks its arguments (rejecting), a signal, or a user's own pool. */
+/**
+ * The general path: checks its arguments (rejecting) and hands the call's
+ * options to its pool: a ThreadPool's own path, a pool's
+ * callInThreadWithOptions(), or, for a pool without it, a signal handled
+ * here and any other option refused.
+ */
 function runChecked<R>(r: unknown, threadpool: unknown, f: unknown, args: unknown[], options: CallOptions | undefined): Promise<R> {
   return new Promise<R>((resolve, reject) => {
     if (r !== reactor) throw new TypeError('deferToThreadPool(reactor, …): pass the reactor exported by reactor-threads');
-    const signal = options?.signal;
-    if (signal?.aborted) throw new CancelledError(signal.reason);
+    // (A Promise settles once: a pool's second onResult is ignored.)
+    const onResult: OnResult<unknown> = (ok, value) => { if (ok) resolve(value as R); else reject(value); };
     if (threadpool instanceof ThreadPool) {
-      const sink: TaskSink = {
-        settle(ok: boolean, value: unknown): void {
-          signal?.removeEventListener('abort', withdraw);
-          if (ok) resolve(value as R); else reject(value);
-        },
-      };
-      const affinity = options?.affinity === undefined ? undefined : String(options.affinity);
-      const id = threadpool[kSubmit](f, args, sink, false, affinity, options?.flattenInstances);
-      if (id && (options?.queueTimeout !== undefined || options?.runTimeout !== undefined)) {
-        threadpool[kTimeouts](id, options.queueTimeout, options.runTimeout);
-      }
-      // Queued or running: the pool withdraws it and settles the sink. (Not
-      // named onAbort as the const below: in sloppy mode, where a minifier
-      // may take it, a block's function is hoisted and clashes with it.)
-      function withdraw(): void {
-        (threadpool as ThreadPool)[kCancel](id, new CancelledError(signal!.reason));
-      }
-      if (signal && id) signal.addEventListener('abort', withdraw, { once: true });
+      threadpool[kSubmitWithOptions](f, args, { settle: onResult }, options);
       return;
     }
     if (typeof threadpool !== 'object' || threadpool === null
       || typeof (threadpool as ThreadPoolLike).callInThreadWithCallback !== 'function') {
       throw new TypeError('threadpool must have a callInThreadWithCallback(onResult, f, ...args) method');
     }
-    // How values cross is the user's pool's own affair: asking for it would be ignored.
-    if (options?.flattenInstances !== undefined) {
-      throw new TypeError('options.flattenInstances: only a ThreadPool can honour it, and this pool is not one');
+    if (options !== undefined && typeof (threadpool as ThreadPoolWithOptions).callInThreadWithOptions === 'function') {
+      // The pool honours or refuses (by throwing) each option; the signal is its own to watch.
+      const { callerStack, ...forwarded } = options;
+      (threadpool as ThreadPoolWithOptions).callInThreadWithOptions(forwarded, onResult, f, ...args);
+      return;
     }
-    // A user's own pool: the first of its callback and the signal settles.
-    let settled = false;
-    const onAbort = (): void => {
-      if (!settled) { settled = true; reject(new CancelledError(signal!.reason)); }
-    };
+    refuseOptions(options, POOL_OPTIONS,
+      (them) => `this pool cannot honour ${them} (it has no callInThreadWithOptions() method to receive ${them})`);
+    // A pool without options: the first of its callback and the signal settles.
+    const signal = options?.signal;
+    if (signal?.aborted) throw new CancelledError(signal.reason);
+    const onAbort = (): void => reject(new CancelledError(signal!.reason));
     signal?.addEventListener('abort', onAbort, { once: true });
-    const userPool = threadpool as { callInThreadWithCallback(...a: unknown[]): void };
-    userPool.callInThreadWithCallback((ok: boolean, value: unknown) => {
+    (threadpool as ThreadPoolLike).callInThreadWithCallback((ok, value) => {
       signal?.removeEventListener('abort', onAbort);
-      if (settled) return;
-      settled = true;
-      if (ok) resolve(value as R); else reject(value);
+      onResult(ok, value);
     }, f, ...args);
   });
 }

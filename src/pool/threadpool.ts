@@ -15,9 +15,10 @@
 // in test/threadpool-fake-threads.ts.
 import { EventEmitter } from 'node:events';
 import { AsyncResource } from 'node:async_hooks';
-import { PoolStoppedError, QueueFullError } from '../errors/errors.js';
+import { CancelledError, PoolStoppedError, QueueFullError } from '../errors/errors.js';
 import { labelOf } from '../identity/functions.js';
 import type { AnyFunction, TaskFunction } from '../base/public/functions.js';
+import type { CallOptions } from '../base/public/calls.js';
 import type { OnResult, PoolCounts, PoolStats, ThreadPool as ThreadPoolApi, ThreadPoolOptions, TimeStats } from '../base/public/pool.js';
 import { thisThread, type ThreadRuntime } from '../runtime/this-thread.js';
 import { native } from '../reactor/native.js';
@@ -35,6 +36,7 @@ import { fastListBound } from '../codec/fast-codec.js';
 import { CallStatus, MessageKind, TaskStatus, type InboxMessage } from '../base/wire.js';
 import { MovedBuffers } from './moved-buffers.js';
 import { SubmissionStage } from './staging.js';
+import { checkOptions, REMOTE_OPTIONS, refuseOptions } from './call-options.js';
 
 export type { TaskSink } from './tasks.js';
 
@@ -42,6 +44,8 @@ export type { TaskSink } from './tasks.js';
 export const kSubmit = Symbol('reactor-threads.submit');
 export const kCancel = Symbol('reactor-threads.cancel');
 export const kTimeouts = Symbol('reactor-threads.timeouts');
+/** The internal submission path of a call with options, shared with deferToThreadPool.with(). */
+export const kSubmitWithOptions = Symbol('reactor-threads.submit-with-options');
 /** Internal, for tests that step threads by hand: push the staged submissions now. */
 export const kFlush = Symbol('reactor-threads.flush');
 
@@ -237,13 +241,64 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
     onResult: (success: boolean) => void, f: TaskFunction<F>, ...args: Parameters<F>): void;
   callInThreadWithCallback<F extends AnyFunction>(
     onResult: (success: boolean, result: unknown) => void, f: TaskFunction<F>, ...args: Parameters<F>): void {
+    this[kSubmit](f, args, this.#callback(onResult));
+  }
+
+  callInThreadWithOptions<F extends AnyFunction>(options: Omit<CallOptions, 'callerStack'>,
+    onResult: OnResult<Awaited<ReturnType<F>>>, f: TaskFunction<F>, ...args: Parameters<F>): void;
+  callInThreadWithOptions<F extends AnyFunction>(options: Omit<CallOptions, 'callerStack'>,
+    onResult: (success: boolean) => void, f: TaskFunction<F>, ...args: Parameters<F>): void;
+  callInThreadWithOptions<F extends AnyFunction>(options: Omit<CallOptions, 'callerStack'>,
+    onResult: (success: boolean, result: unknown) => void, f: TaskFunction<F>, ...args: Parameters<F>): void {
+    const checked = checkOptions(options);
+    if (checked.callerStack) {
+      throw new TypeError('options.callerStack: a pool cannot honour it (deferToThreadPool.with() can, on the Promise it returns)');
+    }
+    this[kSubmitWithOptions](f, args, this.#callback(onResult), checked);
+  }
+
+  /** The sink of a call with an onResult callback: run in the call's async context, its errors reported. */
+  #callback(onResult: (success: boolean, result: unknown) => void): TaskSink {
     if (typeof onResult !== 'function') throw new TypeError('onResult must be a function');
     const bound = AsyncResource.bind(onResult);
-    this[kSubmit](f, args, {
+    return {
       settle: (ok, value) => {
         try { bound(ok, value); } catch (e) { reportError(this, e, 'onResult'); }
       },
-    });
+    };
+  }
+
+  /**
+   * Internal: kSubmit with a call's checked options: its affinity key and
+   * flattenInstances, its timeouts, and its signal, which withdraws the
+   * task if it is queued or cancels it if it runs (see [kCancel]). Throws
+   * a TypeError naming the options a ThreadPool cannot honour, before
+   * anything is queued; every other failure, a signal aborted before the
+   * call included, reaches the sink, asynchronously.
+   */
+  [kSubmitWithOptions](f: unknown, args: readonly unknown[], sink: TaskSink, options: CallOptions | undefined): void {
+    refuseOptions(options, REMOTE_OPTIONS, (them) => `a ThreadPool cannot honour ${them} (a remote pool such as reactor-threads/bullmq's can)`);
+    const signal = options?.signal;
+    if (signal?.aborted) {
+      const error = new CancelledError(signal.reason);
+      queueMicrotask(() => settleSink(sink, false, error));
+      return;
+    }
+    let id = 0;
+    const withdraw = (): void => this[kCancel](id, new CancelledError(signal!.reason));
+    const settled: TaskSink = signal === undefined ? sink : {
+      settle(ok: boolean, value: unknown): void {
+        signal.removeEventListener('abort', withdraw);
+        settleSink(sink, ok, value);
+      },
+    };
+    const affinity = options?.affinity === undefined ? undefined : String(options.affinity);
+    id = this[kSubmit](f, args, settled, false, affinity, options?.flattenInstances);
+    if (id === 0) return;  // not queued: its failure reaches the sink
+    if (options?.queueTimeout !== undefined || options?.runTimeout !== undefined) {
+      this[kTimeouts](id, options.queueTimeout, options.runTimeout);
+    }
+    signal?.addEventListener('abort', withdraw, { once: true });
   }
 
   /**

@@ -3,6 +3,7 @@ import { EventEmitter, once } from 'node:events';
 import * as zlib from 'node:zlib';
 import {
   callMultipleInThread, currentTask, deferToThread, deferToThreadPool, fromModule, reactor, ThreadPool, transfer,
+  type CallOptions, type OnResult, type ThreadPoolWithOptions,
 } from 'reactor-threads';
 
 const add = (a: number, b: number): number => a + b;
@@ -47,6 +48,23 @@ pool.callInThreadWithCallback((ok) => { void ok; }, add, 1, 2);
 pool.callInThreadWithCallback((ok, greeting) => { if (ok) { const text: string = greeting; void text; } }, greet, 'x');
 // @ts-expect-error callInThread checks arguments too
 pool.callInThread(add, 'a', 'b');
+
+// Per-call options reach any pool that has callInThreadWithOptions: a ThreadPool is one.
+export const receivesOptions: ThreadPoolWithOptions = pool;
+pool.callInThreadWithOptions({ runTimeout: 100, affinity: 'k' }, (ok, result) => { if (ok) { const n: number = result; void n; } }, add, 1, 2);
+// @ts-expect-error callInThreadWithOptions checks arguments too
+pool.callInThreadWithOptions({}, (ok) => { void ok; }, add, 1, 'x');
+// @ts-expect-error callerStack is the caller's: a pool never receives it
+pool.callInThreadWithOptions({ callerStack: true }, (ok) => { void ok; }, add, 1, 2);
+const remote: ThreadPoolWithOptions = {
+  callInThreadWithCallback(onResult: OnResult<unknown>): void { onResult(true, 0); },
+  callInThreadWithOptions(options: CallOptions, onResult: OnResult<unknown>): void { void options; onResult(true, 0); },
+};
+export const retried: Promise<number> = deferToThreadPool.with({ attempts: 3, backoff: { type: 'exponential', delay: 100 }, priority: 1 })(
+  reactor, remote, add, 1, 2);
+export const fixedBackoff: CallOptions = { backoff: 250 };
+// @ts-expect-error a backoff's type is 'fixed' or 'exponential'
+deferToThreadPool.with({ backoff: { type: 'linear', delay: 1 } });
 export const many: Promise<void> = callMultipleInThread([[add, [1, 2]], [greet, ['x']]]);
 export const moved: Uint8Array = transfer(new Uint8Array(4));
 

@@ -57,10 +57,35 @@ export interface CallOptions {
    * directions: its arguments, and the result its thread sends back. True
    * lets an instance of an unregistered class made only of own data
    * properties (a parser's AST node, say) cross as a plain object; false
-   * refuses it. Only a ThreadPool honours it: with any other pool the
-   * call rejects with a TypeError.
+   * refuses it. A ThreadPool honours it; another pool only if its
+   * callInThreadWithOptions() does, else the call rejects with a TypeError.
    */
   flattenInstances?: boolean;
+  /**
+   * How many times the call may run in all: a run that fails is retried
+   * until one succeeds or this many have failed (the last failure
+   * rejects). An integer >= 1. A remote pool (reactor-threads/bullmq's)
+   * honours it; a ThreadPool does not retry a failed task, and rejects
+   * the call with a TypeError.
+   */
+  attempts?: number;
+  /**
+   * The wait between attempts (see attempts): a number of milliseconds
+   * >= 0, or `{ type, delay }`, 'fixed' waiting `delay` ms each time,
+   * 'exponential' doubling it from `delay` (BullMQ's backoff). A remote
+   * pool (reactor-threads/bullmq's) honours it; a ThreadPool rejects the
+   * call with a TypeError.
+   */
+  backoff?: number | { type: 'fixed' | 'exponential'; delay: number };
+  /**
+   * The call's place in the queue, with BullMQ's meaning: an integer from
+   * 1 (taken first) to 2,097,152 (taken last); 0, as no priority at all
+   * (in BullMQ a job with no priority is taken before those with one). A
+   * remote pool (reactor-threads/bullmq's) honours it; a ThreadPool runs
+   * its tasks in the order they are made, and rejects the call with a
+   * TypeError.
+   */
+  priority?: number;
 }
 
 /** Per-call options of blockingCallFromThread. */
@@ -80,6 +105,37 @@ export interface CurrentTask {
 /** Anything with Twisted's callInThreadWithCallback: a ThreadPool, or a user's own pool. */
 export interface ThreadPoolLike {
   callInThreadWithCallback(onResult: OnResult<unknown>, f: unknown, ...args: unknown[]): void;
+}
+
+/**
+ * A pool that receives per-call options: deferToThreadPool.with(options)
+ * calls its callInThreadWithOptions() instead of callInThreadWithCallback()
+ * (a call without .with() still goes to callInThreadWithCallback()). A
+ * ThreadPool is one; so is a remote pool such as reactor-threads/bullmq's.
+ * A pool without the method can honour a signal (deferToThreadPool
+ * settles the call itself when it aborts) and no other option: the call
+ * rejects with a TypeError naming them.
+ */
+export interface ThreadPoolWithOptions extends ThreadPoolLike {
+  /**
+   * Runs `f(...args)` with the caller's `options`, all but callerStack
+   * (which the caller handles itself), then calls `onResult(true, result)`
+   * or `onResult(false, error)` once, on the caller's thread.
+   *
+   * It must first throw a TypeError naming every option it cannot honour
+   * (`options.attempts, options.priority: …`), synchronously, before it
+   * does anything: the call then rejects with that TypeError, and nothing
+   * runs. Whatever else it throws synchronously rejects the call too.
+   *
+   * It honours `signal` itself: when the signal aborts (or has aborted
+   * before the call) it calls `onResult(false, new CancelledError(reason))`
+   * at once, withdraws the work if it has not started (it never runs),
+   * and asks work already running to stop, or abandons it (a result that
+   * still comes is dropped).
+   * deferToThreadPool adds no abort listener of its own for such a pool,
+   * and the first onResult settles the call: later ones are ignored.
+   */
+  callInThreadWithOptions(options: Omit<CallOptions, 'callerStack'>, onResult: OnResult<unknown>, f: unknown, ...args: unknown[]): void;
 }
 
 export type DeferToThread = {

@@ -3,6 +3,7 @@
 // class that implements ThreadPool: src/pool/threadpool.ts.
 // Tests: scripts/test-install.mjs, test/_types/.
 import type { AnyFunction, TaskFunction } from './functions.js';
+import type { CallOptions } from './calls.js';
 
 /** What a lifecycle hook is given. */
 export interface ThreadInfo {
@@ -244,6 +245,21 @@ export interface ThreadPoolMembers extends EventEmitterLike {
   // For an onResult that takes `success` alone: TypeScript matches no
   // shorter parameter list against OnResult's union of tuples.
   callInThreadWithCallback<F extends AnyFunction>(
+    onResult: (success: boolean) => void, f: TaskFunction<F>, ...args: Parameters<F>): void;
+  /**
+   * callInThreadWithCallback with per-call options (ThreadPoolWithOptions),
+   * as deferToThreadPool.with(options) passes them: signal, queueTimeout,
+   * runTimeout, affinity and flattenInstances, with the meaning they have
+   * there (CallOptions); onResult runs as callInThreadWithCallback's
+   * does. Throws, before anything runs, a TypeError or RangeError for a
+   * bad value, one TypeError naming those it is given of attempts,
+   * backoff and priority (a remote pool's: a ThreadPool does not retry
+   * and runs its tasks in order), and a TypeError for callerStack: true
+   * (a Promise's: deferToThreadPool.with() honours it).
+   */
+  callInThreadWithOptions<F extends AnyFunction>(options: Omit<CallOptions, 'callerStack'>,
+    onResult: OnResult<Awaited<ReturnType<F>>>, f: TaskFunction<F>, ...args: Parameters<F>): void;
+  callInThreadWithOptions<F extends AnyFunction>(options: Omit<CallOptions, 'callerStack'>,
     onResult: (success: boolean) => void, f: TaskFunction<F>, ...args: Parameters<F>): void;
 }
 

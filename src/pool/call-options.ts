@@ -1,0 +1,83 @@
+// Per-call options (CallOptions, public in src/base/public/calls.ts): their
+// validation at the public edge (.with(), ThreadPool's
+// callInThreadWithOptions), a TypeError or RangeError naming the option,
+// and the refusal of those a pool cannot honour, one TypeError naming
+// them all. Caller's thread. Tests: test/defer-to-thread-pool.ts,
+// test/cancellation.ts, test/flatten-instances.ts.
+import type { CallOptions } from '../base/public/calls.js';
+
+/** BullMQ's PRIORITY_LIMIT (2 ** 21): the lowest priority a job may have. */
+export const LOWEST_PRIORITY = 2_097_152;
+
+/** Options only a remote pool (reactor-threads/bullmq's) honours. */
+export const REMOTE_OPTIONS = ['attempts', 'backoff', 'priority'] as const;
+
+/** Options a pool receives only through a callInThreadWithOptions() method. */
+export const POOL_OPTIONS = ['queueTimeout', 'runTimeout', 'affinity', 'flattenInstances', ...REMOTE_OPTIONS] as const;
+
+/** Checks `options` (a TypeError or RangeError naming the option) and returns it. */
+export function checkOptions(options: unknown): CallOptions {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  const { signal } = options as CallOptions;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('options.signal must be an AbortSignal');
+  const { callerStack, queueTimeout, runTimeout, affinity } = options as CallOptions;
+  if (affinity !== undefined && typeof affinity !== 'string' && typeof affinity !== 'number') {
+    throw new TypeError('options.affinity must be a string or a number');
+  }
+  if (callerStack !== undefined && typeof callerStack !== 'boolean') throw new TypeError('options.callerStack must be a boolean');
+  const { flattenInstances } = options as CallOptions;
+  if (flattenInstances !== undefined && typeof flattenInstances !== 'boolean') {
+    throw new TypeError('options.flattenInstances must be a boolean');
+  }
+  for (const [name, v] of [['queueTimeout', queueTimeout], ['runTimeout', runTimeout]] as const) {
+    if (v !== undefined && (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))) {
+      throw new RangeError(`options.${name} must be a finite number of milliseconds > 0`);
+    }
+  }
+  checkRemoteOptions(options as CallOptions);
+  return options as CallOptions;
+}
+
+function checkRemoteOptions({ attempts, backoff, priority }: CallOptions): void {
+  if (attempts !== undefined) {
+    if (typeof attempts !== 'number') throw new TypeError('options.attempts must be a number');
+    if (!Number.isSafeInteger(attempts) || attempts < 1) throw new RangeError('options.attempts must be an integer >= 1');
+  }
+  if (backoff !== undefined) {
+    if (typeof backoff === 'number') {
+      checkDelay('options.backoff', backoff);
+    } else if (typeof backoff !== 'object' || backoff === null) {
+      throw new TypeError('options.backoff must be a number of milliseconds or { type, delay }');
+    } else {
+      if (backoff.type !== 'fixed' && backoff.type !== 'exponential') {
+        throw new TypeError('options.backoff.type must be \'fixed\' or \'exponential\'');
+      }
+      checkDelay('options.backoff.delay', backoff.delay);
+    }
+  }
+  if (priority !== undefined) {
+    if (typeof priority !== 'number') throw new TypeError('options.priority must be a number');
+    if (!Number.isInteger(priority) || priority < 0 || priority > LOWEST_PRIORITY) {
+      throw new RangeError(`options.priority must be an integer from 0 to ${LOWEST_PRIORITY}`);
+    }
+  }
+}
+
+function checkDelay(name: string, ms: unknown): void {
+  if (typeof ms !== 'number' || !(ms >= 0) || !Number.isFinite(ms)) {
+    throw new RangeError(`${name} must be a finite number of milliseconds >= 0`);
+  }
+}
+
+/**
+ * Throws one TypeError naming every option of `names` that `options` sets
+ * (`options.runTimeout, options.affinity: <why('them')>`); returns if it
+ * sets none.
+ */
+export function refuseOptions(options: CallOptions | undefined, names: readonly (keyof CallOptions)[],
+  why: (them: 'it' | 'them') => string): void {
+  if (options === undefined) return;
+  const given = names.filter((name) => options[name] !== undefined);
+  if (given.length === 0) return;
+  throw new TypeError(`${given.map((name) => `options.${name}`).join(', ')}: ${why(given.length === 1 ? 'it' : 'them')}`);
+}
