@@ -8,6 +8,8 @@
 // Tests: test/bullmq-calls.ts.
 import { threadId } from 'node:worker_threads';
 import { loadFunction } from '../identity/functions.js';
+import { currentTask } from '../api/current-task.js';
+import { thisThread } from '../runtime/this-thread.js';
 import {
   CancelledError, FunctionNotSendableError, ModuleNotAllowedError, PayloadTooLargeError, UnreadablePayloadError, ValueNotCloneableError,
 } from '../errors/errors.js';
@@ -79,6 +81,9 @@ export function retryable(e: unknown): boolean {
 }
 
 export async function runJob(job: JobRun): Promise<JobOutcome> {
+  // (Now, before any await: the function runs later, as this same task.)
+  const { id } = currentTask();
+  const within = thisThread().poolThread!.withinTask;
   const local = resolverFor(job.root);
   const portableKey = (key: string): string => keyToPortable(key, job.root);
   const boundary = `${job.fn.label}() in thread ${threadId} of worker ${job.worker}`;
@@ -86,7 +91,7 @@ export async function runJob(job: JobRun): Promise<JobOutcome> {
   try {
     const f = await functionOf(job.fn);
     const args = decodeRemote(job.args, (key) => local.key(key), `Node ${job.writer}`) as unknown[];
-    value = await (f as (...a: unknown[]) => unknown)(...args);
+    value = await within(id, () => (f as (...a: unknown[]) => unknown)(...args));
   } catch (e) {
     return failed(e, portableKey, boundary);
   }

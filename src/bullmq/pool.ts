@@ -13,13 +13,14 @@
 import { EventEmitter } from 'node:events';
 import { AsyncResource } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
-import type { ConnectionOptions, Queue, QueueEvents, QueueEventsProducer } from 'bullmq';
+import type { ConnectionOptions, Queue, QueueEvents, QueueEventsListener, QueueEventsProducer } from 'bullmq';
 import {
   CancelledError, JobLostError, PoolStoppedError, RemoteError, TaskTimeoutError, ThreadDiedError,
 } from '../errors/errors.js';
 import { reportError } from '../errors/report.js';
 import type { AnyFunction, TaskFunction } from '../base/public/functions.js';
 import type { CallOptions } from '../base/public/calls.js';
+import { checkOptions, refuseOptions } from '../pool/call-options.js';
 import type { OnResult } from '../base/public/pool.js';
 import { bullmq } from './bullmq-module.js';
 import { keyToPortable, PortableResolver } from './portable.js';
@@ -29,13 +30,8 @@ import {
 } from './remote-codec.js';
 import { CANCEL_EVENT, controlQueueName } from './control.js';
 
-/** The per-call options a remote pool honours (deferToThreadPool.with()). */
-export type RemoteCallOptions = Pick<CallOptions, 'signal' | 'queueTimeout' | 'runTimeout' | 'flattenInstances'> & {
-  attempts?: number;
-  backoff?: number | { type: 'fixed' | 'exponential'; delay: number };
-  priority?: number;
-};
-const honoured = new Set(['signal', 'queueTimeout', 'runTimeout', 'flattenInstances', 'attempts', 'backoff', 'priority']);
+/** The per-call options a remote pool honours (deferToThreadPool.with()): all but affinity. */
+export type RemoteCallOptions = Omit<CallOptions, 'callerStack' | 'affinity'>;
 
 export interface BullMQThreadPoolOptions {
   /** The queue's name; its workers serve the same name (serveBullMQ). */
@@ -92,6 +88,12 @@ interface PendingCall {
 
 const DEFAULT_LIMIT = 1024 * 1024;
 
+/** The event a pool writes to its queue's events to learn that it reads them (#listening). */
+const HELLO_EVENT = 'reactor-threads:hello';
+interface HelloListener extends QueueEventsListener {
+  [HELLO_EVENT]: (args: { token?: string }) => void;
+}
+
 export class BullMQThreadPool extends EventEmitter {
   readonly queueName: string;
   readonly #connection: ConnectionOptions;
@@ -131,7 +133,7 @@ export class BullMQThreadPool extends EventEmitter {
     this.#prefix = options.prefix;
     this.#root = options.root ?? process.cwd();
     this.#limit = positive(options.maxPayloadBytes, 'maxPayloadBytes') ?? DEFAULT_LIMIT;
-    this.#defaults = checkRemoteOptions({ attempts: options.attempts, backoff: options.backoff });
+    this.#defaults = checkOptions({ attempts: options.attempts, backoff: options.backoff });
     this.#keep = {
       age: positive(options.keepFinished?.age, 'keepFinished.age') ?? 3600,
       count: positive(options.keepFinished?.count, 'keepFinished.count') ?? 10_000,
@@ -167,6 +169,7 @@ export class BullMQThreadPool extends EventEmitter {
     this.#events.on('completed', ({ jobId, returnvalue }) => this.#completed(jobId, returnvalue));
     this.#events.on('failed', ({ jobId, failedReason }) => this.#failed(jobId, failedReason));
     await Promise.all([this.#queue.waitUntilReady(), this.#events.waitUntilReady(), this.#control.waitUntilReady()]);
+    await this.#listening();
     await this.#markEpoch();
     this.#timer = setInterval(() => {
       // (One at a time: while the server is unreachable, a check waits for it.)
@@ -175,6 +178,32 @@ export class BullMQThreadPool extends EventEmitter {
       this.#check().catch((e: unknown) => this.#report(e, 'a check of pending calls')).finally(() => { this.#checking = false; });
     }, this.#checkInterval);
     this.#timer.unref();
+  }
+
+  /**
+   * Resolves once this pool's QueueEvents reads the queue's events. It is
+   * ready before its first read, which starts from the newest event then:
+   * the events of a job that ended in between would be missed, and the
+   * call would wait for a check. So it waits until it hears an event of
+   * its own, written again every 50 ms until one is heard.
+   */
+  async #listening(): Promise<void> {
+    const token = randomBytes(8).toString('hex');
+    const client = await this.#queue!.getBackend().client;
+    const heard = new Promise<void>((resolve) => {
+      const onHello = ({ token: t }: { token?: string }): void => {
+        if (t !== token) return;
+        this.#events!.off<HelloListener>(HELLO_EVENT, onHello);
+        resolve();
+      };
+      this.#events!.on<HelloListener>(HELLO_EVENT, onHello);
+    });
+    let done = false;
+    void heard.then(() => { done = true; });
+    while (!done && !this.#stopped) {
+      await client.xadd(this.#queue!.keys.events!, '*', { event: HELLO_EVENT, token }, { MAXLEN: 10_000, approximate: true });
+      await Promise.race([heard, new Promise((r) => setTimeout(r, 50))]);
+    }
   }
 
   /**
@@ -222,15 +251,12 @@ export class BullMQThreadPool extends EventEmitter {
    * flattenInstances, attempts, backoff and priority. Throws a TypeError
    * naming any other option.
    */
-  callInThreadWithOptions<F extends AnyFunction>(options: RemoteCallOptions, onResult: (success: boolean, result: unknown) => void,
+  callInThreadWithOptions<F extends AnyFunction>(options: CallOptions, onResult: (success: boolean, result: unknown) => void,
     f: TaskFunction<F>, ...args: Parameters<F>): void {
     if (typeof onResult !== 'function') throw new TypeError('onResult must be a function');
-    const refused = Object.keys(options ?? {}).filter((k) => !honoured.has(k) && (options as Record<string, unknown>)[k] !== undefined);
-    if (refused.length > 0) {
-      throw new TypeError(`${refused.map((k) => `options.${k}`).join(', ')}: a BullMQThreadPool cannot honour `
-        + `${refused.length > 1 ? 'them' : 'it'} (its calls run on other machines)`);
-    }
-    const checked = checkRemoteOptions(options);
+    const checked = checkOptions(options);
+    refuseOptions(checked, ['affinity', 'callerStack'], (them) => `a BullMQThreadPool cannot honour ${them} `
+      + '(its calls run on other machines; callerStack is for deferToThreadPool.with())');
     const bound = AsyncResource.bind(onResult);
     this.#call(checked, (ok, value) => {
       try { bound(ok, value); } catch (e) { reportError(this, e, 'onResult'); }
@@ -432,23 +458,4 @@ function positive(v: number | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw new RangeError(`options.${name} must be a finite number > 0`);
   return v;
-}
-
-/** Checks attempts, backoff and priority (the options only a remote pool has). */
-export function checkRemoteOptions<O extends RemoteCallOptions>(o: O): O {
-  const { attempts, backoff, priority } = o;
-  if (attempts !== undefined && !(Number.isInteger(attempts) && attempts >= 1)) {
-    throw new RangeError('options.attempts must be an integer >= 1');
-  }
-  if (backoff !== undefined) {
-    const delay = typeof backoff === 'number' ? backoff : backoff?.delay;
-    const type = typeof backoff === 'number' ? 'fixed' : backoff?.type;
-    if ((type !== 'fixed' && type !== 'exponential') || typeof delay !== 'number' || !(delay >= 0) || !Number.isFinite(delay)) {
-      throw new RangeError("options.backoff must be milliseconds >= 0 or { type: 'fixed' | 'exponential', delay }");
-    }
-  }
-  if (priority !== undefined && !(Number.isInteger(priority) && priority >= 0 && priority <= 2_097_152)) {
-    throw new RangeError('options.priority must be an integer from 0 to 2,097,152 (1 is the highest; 0, none)');
-  }
-  return o;
 }

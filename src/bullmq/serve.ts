@@ -169,6 +169,10 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
     ...(options.stalledInterval === undefined ? {} : { stalledInterval: options.stalledInterval }),
     ...(options.maxStalledCount === undefined ? {} : { maxStalledCount: options.maxStalledCount }),
   });
+  bull.on('lockRenewalFailed', (jobIds: string[]) => {
+    // The job is no longer this worker's (Redis lost it, or another worker took it as stalled): stop its task.
+    for (const id of jobIds) active.get(id)?.abort(new CancelledError('the job\'s lock was lost'));
+  });
   bull.on('completed', () => { counts.completed++; });
   bull.on('failed', () => { counts.failed++; });
   const control: QueueEvents = new BullQueueEvents(controlQueueName(queueName), base);

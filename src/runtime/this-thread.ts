@@ -25,6 +25,8 @@ export interface PoolThreadRole extends PoolThreadCalls {
   cancelTask(taskId: number): void;
   /** The task whose synchronous part runs now, if any. */
   currentTask(): CurrentTask | undefined;
+  /** Runs `f` synchronously as a part of task `taskId` (TaskRunner.within). */
+  withinTask<T>(taskId: number, f: () => T): T;
 }
 
 export interface ThreadRuntime {

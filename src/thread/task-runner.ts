@@ -131,6 +131,22 @@ export class TaskRunner {
     };
   }
 
+  /**
+   * Runs `f` synchronously as a part of task `taskId`, which this thread
+   * holds: for a task that runs users' functions later, after an await
+   * (reactor-threads/bullmq's job runner), so that their currentTask()
+   * finds the task as the task's own first step would.
+   */
+  within<T>(taskId: number, f: () => T): T {
+    const outer = this.#running;
+    this.#running = taskId;
+    try {
+      return f();
+    } finally {
+      this.#running = outer;
+    }
+  }
+
   /** The owner asked to abort a task this thread holds. */
   cancel(taskId: number): void {
     for (const t of this.#notStarted) {

@@ -56,6 +56,7 @@ const thread = buildThread({
   },
   outboxGate: (send) => outbox.gate(send),
   currentTask: () => runner.current(),
+  withinTask: (taskId, f) => runner.within(taskId, f),
 });
 /** Large moved buffers of its tasks and results travel on this port. */
 const moves = movesPort ? new ThreadMovedBuffers(movesPort, thread.core.id, {
