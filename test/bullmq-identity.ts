@@ -1,0 +1,142 @@
+// How functions, modules and values are named for another machine
+// (src/bullmq/portable.ts, remote-functions.ts, remote-codec.ts), without
+// a queue: portable module names and their resolution under another root,
+// the allow list, which functions may cross, and the wire format's
+// versions and refusals.
+import test from 'ava';
+import { cpSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { serialize } from 'node:v8';
+import * as zlib from 'node:zlib';
+import {
+  fromModule, FunctionNotSendableError, ModuleNotAllowedError, PayloadTooLargeError, UnreadablePayloadError, ValueNotCloneableError,
+} from 'reactor-threads';
+import { AllowList, keyToPortable, PortableResolver, toPortable } from '../dist/bullmq/portable.js';
+import { localFunction, portableFunction } from '../dist/bullmq/remote-functions.js';
+import {
+  checkVersion, decodeFailure, decodeRemote, encodeFailure, encodeRemote, failureData, failureReason,
+} from '../dist/bullmq/remote-codec.js';
+import { callerRoot } from './_helpers/bullmq-workers.js';
+import { add, Point, Refused } from './_fixtures/bullmq/tasks.cjs';
+
+const tasksURL = pathToFileURL(join(callerRoot, 'tasks.cjs')).href;
+const elsewhere = join(mkdtempSync(join(tmpdir(), 'rt-identity-')), 'app');
+mkdirSync(join(elsewhere, 'node_modules', 'some-lib'), { recursive: true });
+cpSync(join(callerRoot, 'tasks.cjs'), join(elsewhere, 'tasks.cjs'));
+symlinkSync(join(__dirname, '..'), join(elsewhere, 'node_modules', 'reactor-threads'), 'dir');
+
+test('a module is named by its path under the app root, a package file by its package, a built-in as node:', (t) => {
+  t.is(toPortable(tasksURL, callerRoot), 'app:tasks.cjs');
+  t.is(toPortable(tasksURL, join(callerRoot, '..')), 'app:bullmq/tasks.cjs');
+  t.is(toPortable('node:zlib', callerRoot), 'node:zlib');
+  const inPackage = pathToFileURL(join(callerRoot, 'node_modules', '@scope', 'lib', 'dist', 'x.js')).href;
+  t.is(toPortable(inPackage, callerRoot), 'pkg:@scope/lib/dist/x.js');
+  t.is(toPortable(`bare:${tasksURL}|lodash/fp`, callerRoot), 'spec:lodash/fp');
+  t.is(toPortable(`bare:${tasksURL}|zlib`, callerRoot), 'node:zlib');
+});
+
+test('a module outside the app root, or not on disk, has no portable name', (t) => {
+  const outside = t.throws(() => toPortable(tasksURL, join(callerRoot, 'sub')), { instanceOf: FunctionNotSendableError });
+  t.regex(outside!.message, /outside the app root .*set the pool's root option/);
+  t.throws(() => toPortable('data:text/javascript,export default 1', callerRoot), { instanceOf: FunctionNotSendableError });
+});
+
+test('a worker finds a portable module under its own root, and never outside it', (t) => {
+  const local = new PortableResolver(elsewhere);
+  t.is(local.url('app:tasks.cjs'), pathToFileURL(join(elsewhere, 'tasks.cjs')).href);
+  t.is(local.url('node:zlib'), 'node:zlib');
+  t.is(local.url('spec:lodash/fp'), `bare:${pathToFileURL(`${elsewhere}/`).href}|lodash/fp`);
+  t.throws(() => local.url('app:../etc/passwd'), { instanceOf: ModuleNotAllowedError, message: /climbs out of the app root/ });
+  t.throws(() => local.url('pkg:not-installed/x.js'), { instanceOf: ModuleNotAllowedError, message: /not installed/ });
+  t.throws(() => local.url('pkg:some-lib/../../x.js'), { instanceOf: ModuleNotAllowedError });
+  t.throws(() => local.url('http://example.com/x.js'), { instanceOf: ModuleNotAllowedError });
+});
+
+test('the allow list admits files, folders, packages and built-ins it names, and refuses the rest', (t) => {
+  const allow = new AllowList(['./tasks.cjs', './lib/', 'lodash', '@scope/lib', 'zlib', 'node:crypto'], callerRoot);
+  for (const ok of ['app:tasks.cjs', 'app:lib/a.js', 'app:lib/deep/b.js', 'pkg:lodash/fp.js', 'spec:lodash/fp',
+    'pkg:@scope/lib/x.js', 'node:zlib', 'node:crypto']) {
+    t.notThrows(() => allow.check(ok), ok);
+  }
+  for (const refused of ['app:other.cjs', 'app:libx/a.js', 'pkg:lodash-es/x.js', 'spec:@scope/other', 'node:child_process',
+    'node:fs', 'spec:child_process']) {
+    const err = t.throws(() => allow.check(refused), { instanceOf: ModuleNotAllowedError }, refused);
+    t.is(err!.module, refused);
+  }
+  t.throws(() => new AllowList(['../outside.js'], callerRoot), { instanceOf: RangeError });
+  t.throws(() => new AllowList('./tasks.cjs' as unknown as string[], callerRoot), { instanceOf: TypeError });
+});
+
+test('threadables and module exports cross by name; plain functions never do', (t) => {
+  t.deepEqual(portableFunction(add, callerRoot), { fn: { k: 't', m: 'app:tasks.cjs', n: 'add' }, label: 'add' });
+  t.deepEqual(portableFunction(zlib.deflateSync, callerRoot).fn, { k: 'e', m: 'node:zlib', n: 'deflateSync' });
+  t.deepEqual(portableFunction(fromModule('./_fixtures/bullmq/tasks.cjs', 'plainExport'), callerRoot).fn,
+    { k: 'e', m: 'app:tasks.cjs', n: 'plainExport' });
+  const err = t.throws(() => portableFunction((x: number) => x, callerRoot), { instanceOf: FunctionNotSendableError });
+  t.regex(err!.message, /cannot be sent to a remote pool/);
+});
+
+test('a worker turns a portable function into its own descriptor only when its module is allowed', (t) => {
+  const local = new PortableResolver(elsewhere);
+  const allow = new AllowList(['./tasks.cjs'], elsewhere);
+  const url = pathToFileURL(join(elsewhere, 'tasks.cjs')).href;
+  t.deepEqual(localFunction({ k: 't', m: 'app:tasks.cjs', n: 'add' }, 'add', allow, local),
+    { kind: 'threadable', url, key: `${url}#add`, label: 'add' });
+  t.throws(() => localFunction({ k: 'e', m: 'node:child_process', n: 'execSync' }, 'execSync', allow, local),
+    { instanceOf: ModuleNotAllowedError });
+  t.throws(() => localFunction({ k: 'x', m: 'app:tasks.cjs', n: 'add' } as never, 'add', allow, local),
+    { instanceOf: FunctionNotSendableError });
+});
+
+test('values round-trip with the same refusals as between threads, and registered classes keep their class', (t) => {
+  const toWire = (key: string): string => keyToPortable(key, callerRoot);
+  const local = new PortableResolver(callerRoot);
+  const value = [new Point(1, 2), new Map([[1n, new Date(0)]]), new Uint16Array([7]), new Refused('no')];
+  const encoded = encodeRemote(value, 'args', false, toWire, 1 << 20, 'the arguments');
+  t.true(encoded.markers);
+  const back = decodeRemote(encoded, (key) => local.key(key), 'Node test') as unknown[];
+  t.true(back[0] instanceof Point);
+  t.deepEqual(back[1], new Map([[1n, new Date(0)]]));
+  t.deepEqual(back[2], new Uint16Array([7]));
+  t.true(back[3] instanceof Refused);
+  t.is((back[3] as Refused).code, 'E_REFUSED');
+  const url = t.throws(() => encodeRemote([{ at: new URL('http://x') }], 'args', false, toWire, 1 << 20, 'the arguments'),
+    { instanceOf: ValueNotCloneableError });
+  t.is(url!.path, 'args[0].at');
+  const fn = t.throws(() => encodeRemote([[() => 1]], 'args', false, toWire, 1 << 20, 'the arguments'), { instanceOf: ValueNotCloneableError });
+  t.is(fn!.path, 'args[0][0]');
+  const big = t.throws(() => encodeRemote(['z'.repeat(1000)], 'args', false, toWire, 500, 'the arguments'), { instanceOf: PayloadTooLargeError });
+  t.is(big!.limit, 500);
+});
+
+test('a registered class\'s key is portable: the worker maps it to its own copy of the module', (t) => {
+  const key = `${tasksURL}#Point`;
+  t.is(keyToPortable(key, callerRoot), 'app:tasks.cjs#Point');
+  t.is(new PortableResolver(elsewhere).key('app:tasks.cjs#Point'), `${pathToFileURL(join(elsewhere, 'tasks.cjs')).href}#Point`);
+  t.is(keyToPortable('file:///nowhere/x.js#C', callerRoot), 'file:///nowhere/x.js#C', 'kept as it is when it has no portable name');
+});
+
+test('a failure crosses in its reason: readable first line, then the encoded error with its class', (t) => {
+  const reason = failureReason('Refused: no funds', encodeFailure(new Refused('no funds'), (k) => keyToPortable(k, callerRoot),
+    'refuse() in thread 1 of worker w'));
+  t.true(reason.startsWith('Refused: no funds\n--- reactor-threads failure, wire format 1 ---\n'));
+  const err = decodeFailure(failureData(reason)!, (k) => new PortableResolver(callerRoot).key(k)) as Refused;
+  t.true(err instanceof Refused);
+  t.regex(err.stack!, /--- refuse\(\) in thread 1 of worker w ---$/);
+  t.is(failureData('job stalled more than allowable limit'), undefined, 'a failure of the queue itself has none');
+  t.throws(() => failureData('X\n--- reactor-threads failure, wire format 7 ---\nAAAA'), { instanceOf: UnreadablePayloadError,
+    message: /format 7, later than/ });
+});
+
+test('payloads of a later format, or values a newer V8 wrote, are refused with an UnreadablePayloadError', (t) => {
+  t.notThrows(() => checkVersion(1, 'the job'));
+  t.throws(() => checkVersion(2, 'the job'), { instanceOf: UnreadablePayloadError, message: /the job is in wire format 2, later than/ });
+  t.throws(() => checkVersion(undefined, 'the job'), { instanceOf: UnreadablePayloadError, message: /not a reactor-threads payload/ });
+  // A V8 serializer header of a version far beyond any this Node writes.
+  const future = serialize('x');
+  future[1] = 0x7f;
+  t.throws(() => decodeRemote({ data: future.toString('base64'), markers: false }, (k) => k, 'Node v99.0.0'),
+    { instanceOf: UnreadablePayloadError, message: /written by Node v99\.0\.0 cannot be read by Node v/ });
+});

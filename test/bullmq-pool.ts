@@ -1,0 +1,111 @@
+// BullMQThreadPool's own contract: calls made before start() wait for it,
+// priority orders waiting jobs, stop() rejects pending calls and removes
+// their waiting jobs (or drains them), options it cannot honour are
+// refused by name, and Redis authentication passes through. A real
+// redis-server.
+import anyTest from 'ava';
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { deferToThreadPool, PoolStoppedError, reactor } from 'reactor-threads';
+import { BullMQThreadPool } from 'reactor-threads/bullmq';
+import { startRedis, withRedis, type RedisServer } from './_helpers/redis.js';
+import { callerRoot, startWorker, type WorkerOptions } from './_helpers/bullmq-workers.js';
+import { eventually } from './_helpers/wait.js';
+import { add, nap } from './_fixtures/bullmq/tasks.cjs';
+
+const test = withRedis(anyTest);
+const cleanups: (() => Promise<unknown>)[] = [];
+let redis: RedisServer;
+test.before(async () => { redis = await startRedis(); });
+test.after.always(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+  await redis?.stop();
+});
+
+function poolFor(queueName: string, server = redis): BullMQThreadPool {
+  const pool = new BullMQThreadPool({ queueName, connection: server.connection, root: callerRoot });
+  cleanups.push(() => pool.stop());
+  return pool;
+}
+
+async function workerFor(queueName: string, options: Partial<WorkerOptions> = {}, server = redis): Promise<void> {
+  const worker = await startWorker(server, { queueName, allow: ['./tasks.cjs'], threads: 1, ...options });
+  cleanups.push(() => worker.kill());
+}
+
+function queueFor(queueName: string): Queue {
+  const queue = new Queue(queueName, { connection: redis.connection });
+  cleanups.push(() => queue.close());
+  return queue;
+}
+
+test('calls made before start() wait for it', async (t) => {
+  const queueName = `before-start-${randomUUID()}`;
+  await workerFor(queueName);
+  const pool = poolFor(queueName);
+  t.false(pool.started);
+  const early = deferToThreadPool(reactor, pool, add, 20, 22);
+  pool.start();
+  t.is(await early, 42);
+});
+
+test('priority orders the jobs that wait: 1 first', async (t) => {
+  const queueName = `priority-${randomUUID()}`;
+  const pool = poolFor(queueName);
+  pool.start();
+  const queue = queueFor(queueName);
+  const calls = [5, 1, 3].map((priority) => deferToThreadPool.with({ priority })(reactor, pool, nap, 10));
+  await eventually(async () => (await queue.getPrioritizedCount()) === 3, 'three jobs wait');
+  await workerFor(queueName, { concurrency: 1 });
+  await Promise.all(calls);
+  const jobs = await queue.getJobs(['completed']);
+  const byStart = jobs.sort((a, b) => a.processedOn! - b.processedOn!).map((j) => j.opts.priority);
+  t.deepEqual(byStart, [1, 3, 5]);
+});
+
+test('stop() rejects pending calls with PoolStoppedError and removes their waiting jobs', async (t) => {
+  const queueName = `stop-${randomUUID()}`;
+  const pool = poolFor(queueName);
+  pool.start();
+  const queue = queueFor(queueName);
+  const calls = [1, 2, 3].map((i) => deferToThreadPool(reactor, pool, add, i, i));
+  await eventually(async () => (await queue.getWaitingCount()) === 3, 'three jobs wait');
+  await pool.stop();
+  for (const outcome of await Promise.allSettled(calls)) {
+    t.true(outcome.status === 'rejected' && outcome.reason instanceof PoolStoppedError);
+  }
+  t.is(await queue.getWaitingCount(), 0, 'their jobs left the queue');
+  await t.throwsAsync(deferToThreadPool(reactor, pool, add, 1, 1), { instanceOf: PoolStoppedError });
+  t.throws(() => pool.start(), { instanceOf: PoolStoppedError });
+});
+
+test('stop({ drain: true }) waits for pending calls to settle', async (t) => {
+  const queueName = `drain-${randomUUID()}`;
+  await workerFor(queueName, { threads: 2 });
+  const pool = poolFor(queueName);
+  pool.start();
+  const calls = [1, 2, 3].map((i) => deferToThreadPool(reactor, pool, nap, 200 + i));
+  await pool.stop({ drain: true });
+  t.is((await Promise.all(calls)).length, 3);
+  t.like(pool.stats(), { pending: 0, completed: 3 });
+});
+
+test('options a remote pool cannot honour are refused by name, and bad values by .with()', async (t) => {
+  const pool = poolFor(`refusals-${randomUUID()}`);
+  await t.throwsAsync(deferToThreadPool.with({ affinity: 'user-1' })(reactor, pool, add, 1, 1),
+    { instanceOf: TypeError, message: /options\.affinity: a BullMQThreadPool cannot honour it/ });
+  t.throws(() => pool.callInThreadWithOptions({ attempts: 0 }, () => {}, add, 1, 1), { instanceOf: RangeError });
+  t.throws(() => deferToThreadPool.with({ priority: 1.5 }), { instanceOf: RangeError });
+  t.throws(() => new BullMQThreadPool({ queueName: 'a:b', connection: redis.connection }), { instanceOf: TypeError });
+  t.throws(() => new BullMQThreadPool({ queueName: 'q', connection: redis.connection, maxPayloadBytes: -1 }), { instanceOf: RangeError });
+});
+
+test('Redis authentication passes through the connection options', async (t) => {
+  const secured = await startRedis({ password: 's3cret' });
+  cleanups.push(() => secured.stop());
+  const queueName = `auth-${randomUUID()}`;
+  await workerFor(queueName, {}, secured);
+  const pool = poolFor(queueName, secured);
+  pool.start();
+  t.is(await deferToThreadPool(reactor, pool, add, 2, 3), 5);
+});
