@@ -14,7 +14,7 @@ import { BullMQThreadPool } from 'reactor-threads/bullmq';
 import { startRedis, withRedis, type RedisServer } from './_helpers/redis.js';
 import { callerRoot, startWorker, type WorkerOptions, type WorkerProcess } from './_helpers/bullmq-workers.js';
 import { eventually } from './_helpers/wait.js';
-import { add, flaky, nap, Permanent } from './_fixtures/bullmq/tasks.cjs';
+import { add, flaky, nap, Permanent, spin } from './_fixtures/bullmq/tasks.cjs';
 
 const test = withRedis(anyTest);
 const allow = ['./tasks.cjs'];
@@ -126,6 +126,16 @@ test('a worker killed while it holds a job: the job runs again on another worker
   t.is(await call, survivor.pid, 'the surviving worker finished it');
   t.deepEqual(lines(file), [`started ${holder.pid}`, `started ${survivor.pid}`], 'it ran twice: at-least-once execution');
   t.like(pool.stats(), { pending: 0, completed: 1, failed: 0 });
+});
+
+test('a CPU-bound job that runs longer than its lock is not taken for stalled: the worker\'s main thread keeps renewing it', async (t) => {
+  const redis = await redisServer();
+  const queueName = `cpu-bound-${randomUUID()}`;
+  const worker = await workerFor(redis, queueName, { lockDuration: 1000, stalledInterval: 500, threads: 1 });
+  const pool = poolFor(redis, queueName);
+  const file = join(dir, 'cpu-bound');
+  t.is(await deferToThreadPool(reactor, pool, spin, 3000, file), worker.pid);
+  t.deepEqual(lines(file), [`started ${worker.pid}`], 'it ran once');
 });
 
 test('Redis restarted with persistence: calls in flight complete', async (t) => {

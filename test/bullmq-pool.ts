@@ -11,7 +11,7 @@ import { BullMQThreadPool } from 'reactor-threads/bullmq';
 import { startRedis, withRedis, type RedisServer } from './_helpers/redis.js';
 import { callerRoot, startWorker, type WorkerOptions } from './_helpers/bullmq-workers.js';
 import { eventually } from './_helpers/wait.js';
-import { add, nap } from './_fixtures/bullmq/tasks.cjs';
+import { add, nap, refuse } from './_fixtures/bullmq/tasks.cjs';
 
 const test = withRedis(anyTest);
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -98,6 +98,20 @@ test('options a remote pool cannot honour are refused by name, and bad values by
   t.throws(() => deferToThreadPool.with({ priority: 1.5 }), { instanceOf: RangeError });
   t.throws(() => new BullMQThreadPool({ queueName: 'a:b', connection: redis.connection }), { instanceOf: TypeError });
   t.throws(() => new BullMQThreadPool({ queueName: 'q', connection: redis.connection, maxPayloadBytes: -1 }), { instanceOf: RangeError });
+});
+
+test('finished jobs stay in Redis only as long and as many as keepFinished says', async (t) => {
+  const queueName = `keep-${randomUUID()}`;
+  await workerFor(queueName, { threads: 2 });
+  const pool = new BullMQThreadPool({ queueName, connection: redis.connection, root: callerRoot, keepFinished: { count: 5 } });
+  cleanups.push(() => pool.stop());
+  pool.start();
+  await Promise.all(Array.from({ length: 40 }, (_, i) => deferToThreadPool(reactor, pool, add, i, 0)));
+  await Promise.allSettled(Array.from({ length: 20 }, () => deferToThreadPool(reactor, pool, refuse, 'no')));
+  const queue = queueFor(queueName);
+  const counts = await queue.getJobCounts('completed', 'failed', 'waiting', 'active');
+  t.true(counts.completed! <= 6, `completed jobs kept: ${counts.completed}`);
+  t.true(counts.failed! <= 6, `failed jobs kept: ${counts.failed}`);
 });
 
 test('Redis authentication passes through the connection options', async (t) => {

@@ -73,8 +73,9 @@ export const nap = threadable(async function nap(ms: number, file?: string): Pro
   return process.pid;
 });
 
-/** Blocks its thread for `ms`, as CPU-bound work does. */
-export const spin = threadable(function spin(ms: number): number {
+/** Blocks its thread for `ms`, as CPU-bound work does; appends `started <pid>` to `file` first, if given. */
+export const spin = threadable(function spin(ms: number, file?: string): number {
+  if (file) appendFileSync(file, `started ${process.pid}\n`);
   const end = Date.now() + ms;
   while (Date.now() < end) { /* busy */ }
   return process.pid;
