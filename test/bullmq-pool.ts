@@ -43,8 +43,13 @@ test('calls made before start() wait for it', async (t) => {
   const queueName = `before-start-${randomUUID()}`;
   await workerFor(queueName);
   const pool = poolFor(queueName);
+  const queue = queueFor(queueName);
   t.false(pool.started);
-  const early = deferToThreadPool(reactor, pool, add, 20, 22);
+  let settled = false;
+  const early = deferToThreadPool(reactor, pool, add, 20, 22).finally(() => { settled = true; });
+  await new Promise((r) => setTimeout(r, 300));
+  t.false(settled);
+  t.is(await queue.count(), 0, 'nothing was sent');
   pool.start();
   t.is(await early, 42);
 });

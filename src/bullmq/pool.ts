@@ -13,7 +13,7 @@
 import { EventEmitter } from 'node:events';
 import { AsyncResource } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
-import type { ConnectionOptions, Queue, QueueEvents, QueueEventsListener, QueueEventsProducer } from 'bullmq';
+import type { ConnectionOptions, JobsOptions, Queue, QueueEvents, QueueEventsListener, QueueEventsProducer } from 'bullmq';
 import {
   CancelledError, JobLostError, PoolStoppedError, RemoteError, TaskTimeoutError, ThreadDiedError,
 } from '../errors/errors.js';
@@ -87,6 +87,8 @@ interface PendingCall {
 }
 
 const DEFAULT_LIMIT = 1024 * 1024;
+/** Jobs per addBulk: one MULTI of this many stays well under Redis's limits and keeps each round trip short. */
+const ADD_BULK = 500;
 
 /** The event a pool writes to its queue's events to learn that it reads them (#listening). */
 const HELLO_EVENT = 'reactor-threads:hello';
@@ -109,10 +111,14 @@ export class BullMQThreadPool extends EventEmitter {
   readonly #idPrefix = `rt-${randomBytes(6).toString('hex')}-`;
   #nextId = 0;
   readonly #pending = new Map<string, PendingCall>();
+  #outgoing: { name: string; data: JobCall; opts: JobsOptions }[] = [];
   #queue: Queue | undefined;
   #events: QueueEvents | undefined;
   #control: QueueEventsProducer | undefined;
   #ready: Promise<void> | undefined;
+  /** Opened by start() (or stop()): calls made before it wait for it, as on a ThreadPool. */
+  readonly #started: Promise<void>;
+  #openStart!: () => void;
   #timer: NodeJS.Timeout | undefined;
   /** The token of this pool's liveness key: gone means the server lost its data. */
   #epoch: string | undefined;
@@ -141,6 +147,7 @@ export class BullMQThreadPool extends EventEmitter {
     this.#checkInterval = positive(options.checkInterval, 'checkInterval') ?? 2000;
     this.#flatten = options.flattenInstances ?? false;
     this.#local = new PortableResolver(this.#root);
+    this.#started = new Promise((resolve) => { this.#openStart = resolve; });
   }
 
   /** Connects to the queue. Calls made before start() wait for it. */
@@ -149,6 +156,7 @@ export class BullMQThreadPool extends EventEmitter {
     this.#ready ??= this.#connect();
     // (A failure to connect rejects every call; it is theirs to report.)
     this.#ready.catch(() => {});
+    this.#openStart();
   }
 
   get started(): boolean {
@@ -218,6 +226,7 @@ export class BullMQThreadPool extends EventEmitter {
       while (this.#pending.size > 0) await new Promise<void>((resolve) => this.once('idle', resolve));
     }
     this.#stopped = true;
+    this.#openStart();
     clearInterval(this.#timer);
     const ids = [...this.#pending.keys()];
     for (const id of ids) this.#settle(id, false, new PoolStoppedError('the BullMQThreadPool was stopped before the call settled'));
@@ -294,8 +303,7 @@ export class BullMQThreadPool extends EventEmitter {
       cleanups.push(() => clearTimeout(timer));
     }
     if (cleanups.length > 0) call.cleanup = () => { for (const c of cleanups) c(); };
-    if (!this.#ready) this.start();
-    this.#add(id, data, options).then(() => { call.added = true; }, fail);
+    this.#add(id, data, options);
   }
 
   #encode(f: unknown, args: readonly unknown[], options: RemoteCallOptions): JobCall {
@@ -312,12 +320,11 @@ export class BullMQThreadPool extends EventEmitter {
     return data;
   }
 
-  async #add(id: string, data: JobCall, options: RemoteCallOptions): Promise<void> {
-    await this.#ready;
-    if (!this.#pending.has(id)) return;
+  /** Queues call `id`'s job for this turn's addBulk. */
+  #add(id: string, data: JobCall, options: RemoteCallOptions): void {
     const attempts = options.attempts ?? this.#defaults.attempts ?? 1;
     const backoff = options.backoff ?? this.#defaults.backoff;
-    await this.#queue!.add(data.l, data, {
+    const opts: JobsOptions = {
       jobId: id,
       attempts,
       ...(backoff === undefined ? {} : { backoff: typeof backoff === 'number' ? { type: 'fixed', delay: backoff } : backoff }),
@@ -326,7 +333,44 @@ export class BullMQThreadPool extends EventEmitter {
       removeOnFail: this.#keep,
       // (The failure's own stack crosses in its reason; BullMQ's copy of it would be the worker's main thread's.)
       stackTraceLimit: 0,
-    });
+    };
+    this.#outgoing.push({ name: data.l, data, opts });
+    if (this.#outgoing.length === 1) setImmediate(() => { void this.#sendOutgoing(); });
+  }
+
+  /**
+   * Adds the jobs of the calls made since the last turn, in one round trip
+   * per ADD_BULK of them (a burst of calls costs a few round trips, not
+   * one each).
+   */
+  async #sendOutgoing(): Promise<void> {
+    const jobs = this.#outgoing;
+    this.#outgoing = [];
+    try {
+      await this.#started;
+      await this.#ready;
+    } catch (e) {
+      for (const job of jobs) this.#settle(job.opts.jobId!, false, e);
+      return;
+    }
+    for (let at = 0; at < jobs.length; at += ADD_BULK) {
+      // (Calls settled meanwhile, by their signal, a timeout or stop(), are not sent.)
+      const live = jobs.slice(at, at + ADD_BULK).filter((job) => this.#pending.has(job.opts.jobId!));
+      if (live.length === 0) continue;
+      try {
+        await this.#queue!.addBulk(live);
+      } catch (e) {
+        for (const job of live) this.#settle(job.opts.jobId!, false, e);
+        continue;
+      }
+      for (const job of live) {
+        const id = job.opts.jobId!;
+        const call = this.#pending.get(id);
+        if (call) call.added = true;
+        // Settled while it was being added: its removal may have come first.
+        else void this.#queue!.remove(id).catch(() => 0);
+      }
+    }
   }
 
   /** Settles call `id` once; false when it had settled already. */
@@ -377,8 +421,13 @@ export class BullMQThreadPool extends EventEmitter {
     return e;
   }
 
-  /** A cancelled call's job: removed if it waits, else cancelled on the worker that holds it. */
+  /**
+   * A cancelled call's job: removed if it waits, else cancelled on the
+   * worker that holds it (or, not added yet, by the worker that takes it:
+   * workers keep early cancellations a while).
+   */
   #withdraw(id: string): void {
+    if (!this.#ready) return;
     const work = async (): Promise<void> => {
       await this.#ready;
       const removed = await this.#queue!.remove(id);
@@ -388,8 +437,13 @@ export class BullMQThreadPool extends EventEmitter {
   }
 
   async #queueTimedOut(id: string, timeout: number): Promise<void> {
-    if (!this.#pending.has(id)) return;
-    await this.#ready;
+    const call = this.#pending.get(id);
+    if (!call) return;
+    // Not in Redis yet (not started, or being added: #sendOutgoing removes it again).
+    if (!call.added) {
+      this.#settle(id, false, new TaskTimeoutError('queue', timeout));
+      return;
+    }
     // (Only a job no worker holds can be removed: a running one keeps running.)
     if (await this.#queue!.remove(id) === 1) this.#settle(id, false, new TaskTimeoutError('queue', timeout));
   }
