@@ -43,6 +43,19 @@ async function workerFor(redis: RedisServer, queueName: string, options: Partial
   return worker;
 }
 
+/** Waits until `n` jobs of the queue are in Redis, waiting or active (sent, not merely pending here). */
+async function jobsInRedis(redis: RedisServer, queueName: string, n: number): Promise<void> {
+  const queue = new Queue(queueName, { connection: redis.connection });
+  try {
+    await eventually(async () => {
+      const counts = await queue.getJobCounts('waiting', 'active');
+      return counts.waiting! + counts.active! === n;
+    }, `${n} jobs in Redis`);
+  } finally {
+    await queue.close();
+  }
+}
+
 const lines = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
 
 let shared: { redis: RedisServer; pool: BullMQThreadPool } | undefined;
@@ -144,8 +157,7 @@ test('Redis restarted with persistence: calls in flight complete', async (t) => 
   await workerFor(redis, queueName);
   const pool = poolFor(redis, queueName, 300);
   const calls = [1, 2, 3, 4].map((i) => deferToThreadPool(reactor, pool, nap, 800 + i));
-  await eventually(() => pool.stats().pending === 4, 'four calls pending');
-  await new Promise((r) => setTimeout(r, 200));
+  await jobsInRedis(redis, queueName, 4);
   await redis.kill();
   await redis.restart();
   const pids = await Promise.all(calls);
@@ -160,8 +172,7 @@ test('Redis restarted without persistence: calls in flight fail with a JobLostEr
   await workerFor(redis, queueName, { lockDuration: 2000 });
   const pool = poolFor(redis, queueName, 300);
   const calls = [1, 2, 3].map(() => deferToThreadPool(reactor, pool, nap, 60_000));
-  await eventually(() => pool.stats().pending === 3, 'three calls pending');
-  await new Promise((r) => setTimeout(r, 300));
+  await jobsInRedis(redis, queueName, 3);
   await redis.kill();
   const restarted = Date.now();
   await redis.restart();

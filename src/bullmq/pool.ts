@@ -90,6 +90,12 @@ const DEFAULT_LIMIT = 1024 * 1024;
 /** Jobs per addBulk: one MULTI of this many stays well under Redis's limits and keeps each round trip short. */
 const ADD_BULK = 500;
 
+/** A Lua command: refreshes a key's TTL if the key exists; 1 if it did. */
+const REFRESH_COMMAND = 'reactorThreadsRefresh';
+const REFRESH_LUA = "return redis.call('EXPIRE', KEYS[1], ARGV[1])";
+/** Clients that know REFRESH_COMMAND. */
+const scripted = new WeakSet<object>();
+
 /** The event a pool writes to its queue's events to learn that it reads them (#listening). */
 const HELLO_EVENT = 'reactor-threads:hello';
 interface HelloListener extends QueueEventsListener {
@@ -454,31 +460,47 @@ export class BullMQThreadPool extends EventEmitter {
   async #markEpoch(): Promise<void> {
     const client = await this.#queue!.getBackend().client;
     this.#epoch ??= randomBytes(8).toString('hex');
-    await client.set(this.#epochKey(), this.#epoch, { EX: Math.ceil(this.#keep.age + this.#checkInterval / 100) });
+    await client.set(this.#epochKey(), this.#epoch, { EX: this.#epochTTL() });
+  }
+
+  /**
+   * Whether the liveness key is still there, refreshing it if so, in one
+   * atomic step: a GET then a SET could read the old server and write the
+   * new one, and the loss would go unseen.
+   */
+  async #epochAlive(): Promise<boolean> {
+    const client = await this.#queue!.getBackend().client;
+    if (!scripted.has(client)) {
+      client.defineCommand(REFRESH_COMMAND, { numberOfKeys: 1, lua: REFRESH_LUA });
+      scripted.add(client);
+    }
+    return await client.runCommand(REFRESH_COMMAND, [this.#epochKey(), this.#epochTTL()]) === 1;
   }
 
   #epochKey(): string {
     return `${this.#prefix ?? 'bull'}:${this.queueName}:reactor-threads:pool:${this.#idPrefix}`;
   }
 
+  #epochTTL(): number {
+    return Math.ceil(this.#keep.age + this.#checkInterval / 100);
+  }
+
   async #check(): Promise<void> {
-    if (this.#stopped || this.#pending.size === 0) {
-      if (!this.#stopped) await this.#markEpoch();
-      return;
-    }
-    const client = await this.#queue!.getBackend().client;
-    if (await client.get(this.#epochKey()) !== this.#epoch) {
-      // The server lost its data (restarted without persistence): every job sent before is gone.
-      const lost = [...this.#pending].filter(([, c]) => c.added).map(([id]) => id);
-      await this.#markEpoch();
-      for (const id of lost) {
+    if (this.#stopped) return;
+    const alive = await this.#epochAlive();
+    if (!alive) await this.#markEpoch();
+    if (this.#pending.size === 0) return;
+    if (!alive) {
+      // The server lost its data (restarted without persistence): the jobs sent before are gone. (Not
+      // those sent since it came back: only a job that is not there is lost.)
+      for (const [id, call] of [...this.#pending]) {
+        if (!call.added || await this.#queue!.getJob(id)) continue;
         this.#counts.lost++;
         this.#settle(id, false, new JobLostError(id, `job ${id} of queue ${this.queueName} was lost: the Redis server `
           + 'lost its data (restarted without persistence?) before the job finished; it may or may not have run'));
       }
       return;
     }
-    await this.#markEpoch();
     // Calls whose job may have ended unheard: the oldest first, a few per check.
     const now = Date.now();
     const due = [...this.#pending].filter(([, c]) => c.added && now - c.checkedAt > this.#checkInterval * 5
