@@ -7,6 +7,11 @@
 // first with no @types/node and no DOM library, then with @types/node.
 // The ES module entry's names are the CommonJS entry's (no __esModule),
 // and a copy of the package with no addon fails to import catchably.
+// reactor-threads/bullmq: without bullmq installed, the core works and
+// the adapter says how to install it; with bullmq and ioredis installed
+// (from the registry, at the versions of the lockfile), it imports and
+// requires, its entries name the same exports, its types check, and the
+// reactor-threads-worker bin prints its usage.
 // Also checks the tarball's file list, and that each packed prebuild is
 // the binary its manifest.json describes, built from the packed native
 // sources (scripts/prebuild-manifest.mjs). Run: npm run test:install.
@@ -40,6 +45,19 @@ const unpackedSources = [...worktreeSources().keys()].filter((f) => !files.inclu
 check(unpackedSources.length === 0,
   `the tarball has binding.gyp and the native sources, for the fallback build${unpackedSources.length ? `; missing ${unpackedSources.join(', ')}` : ''}`);
 check(files.includes('README.md') && files.includes('LICENSE'), 'the tarball has README.md and LICENSE');
+// reactor-threads/bullmq: each module of src/bullmq compiled and declared, and nothing else (no stale output).
+const bullmqExpected = readdirSync(join(repo, 'src', 'bullmq')).filter((f) => /\.m?ts$/.test(f)).flatMap((f) => {
+  const base = `dist/bullmq/${f.replace(/\.m?ts$/, '')}`;
+  return f.endsWith('.mts') ? [`${base}.mjs`, `${base}.d.mts`] : [`${base}.js`, `${base}.d.ts`];
+}).sort();
+const bullmqPacked = files.filter((f) => f.startsWith('dist/bullmq/')).sort();
+const bullmqOdd = [...bullmqExpected.filter((f) => !bullmqPacked.includes(f)).map((f) => `missing ${f}`),
+  ...bullmqPacked.filter((f) => !bullmqExpected.includes(f)).map((f) => `unexpected ${f}`)];
+check(bullmqOdd.length === 0 && bullmqExpected.includes('dist/bullmq/index.mjs'),
+  `the tarball has reactor-threads/bullmq: each module of src/bullmq as .js and .d.ts (.mjs and .d.mts)${
+    bullmqOdd.length ? `; ${bullmqOdd.join(', ')}` : ''}`);
+const binFile = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).bin?.['reactor-threads-worker'];
+check(binFile === 'dist/bullmq/bin.js' && files.includes(binFile), `the tarball has the reactor-threads-worker bin (${binFile})`);
 const stray = files.filter((f) => /^(test|dist-test|bench|build|examples|scripts|\.ci)\//.test(f) || f.endsWith('.map'));
 check(stray.length === 0, `the tarball has no tests, benchmarks, build folders or source maps${stray.length ? `: ${stray.join(', ')}` : ''}`);
 
@@ -89,10 +107,58 @@ pool.on('error', (error) => { void error; });
 pool.callInThreadWithCallback((ok, result) => { if (ok) { const n: number = result; void n; } }, add, 1, 2);
 export const aborted = (): boolean => currentTask().signal.aborted;
 `;
-const entries = `const esm = Object.keys(await import('reactor-threads')).sort();
-const cjs = Object.keys((await import('node:module')).createRequire(import.meta.url)('reactor-threads')).sort();
+const entries = (specifier) => `const esm = Object.keys(await import('${specifier}')).sort();
+const cjs = Object.keys((await import('node:module')).createRequire(import.meta.url)('${specifier}')).sort();
 console.log(JSON.stringify({ esm, cjs }));
 `;
+// reactor-threads/bullmq, before bullmq is installed: the core runs, and
+// the adapter imports but fails with how to install what it needs.
+const withoutBullmq = `import { deferToThreadPool, reactor } from 'reactor-threads';
+import { BullMQThreadPool, serveBullMQ } from 'reactor-threads/bullmq';
+import { total } from './tasks.mjs';
+const pool = new BullMQThreadPool({ queueName: 'q', connection: { host: '127.0.0.1', port: 6379 } });
+pool.start();
+console.log(await deferToThreadPool(reactor, pool, total, [1]).then(() => 'called', (e) => e.message));
+await pool.stop();
+try { serveBullMQ({ queueName: 'q', connection: {}, allow: ['./tasks.mjs'] }); console.log('served'); } catch (e) { console.log(e.message); }
+`;
+// ... and after: neither the core nor the adapter's import loads bullmq
+// (the probe sees it once loaded); one instance for import and require.
+const withBullmq = `import { createRequire } from 'node:module';
+import { sep } from 'node:path';
+import { deferToThread } from 'reactor-threads';
+import { total } from './tasks.mjs';
+const require = createRequire(import.meta.url);
+const bullmqLoaded = () => Object.keys(require.cache).some((p) => p.includes(\`\${sep}node_modules\${sep}bullmq\${sep}\`));
+await deferToThread(total, [1]);
+const core = bullmqLoaded();
+const { BullMQThreadPool } = await import('reactor-threads/bullmq');
+const adapter = bullmqLoaded();
+require('bullmq');
+const probe = bullmqLoaded();
+console.log(JSON.stringify({ core, adapter, probe, same: BullMQThreadPool === require('reactor-threads/bullmq').BullMQThreadPool }));
+`;
+const withBullmqCjs = `const { BullMQThreadPool, serveBullMQ } = require('reactor-threads/bullmq');
+console.log(typeof BullMQThreadPool, typeof serveBullMQ, typeof require('bullmq').Queue);
+`;
+const bullmqConsumer = `import { deferToThreadPool, reactor } from 'reactor-threads';
+import { BullMQThreadPool, serveBullMQ, type BullMQServer, type BullMQThreadPoolOptions } from 'reactor-threads/bullmq';
+const add = (a: number, b: number): number => a + b;
+export const options: BullMQThreadPoolOptions = { queueName: 'q', connection: { host: '127.0.0.1', port: 6379 } };
+export const pool: BullMQThreadPool = new BullMQThreadPool(options);
+export const sum: Promise<number> = deferToThreadPool.with({ attempts: 2 })(reactor, pool, add, 1, 2);
+// @ts-expect-error wrong argument type
+deferToThreadPool(reactor, pool, add, 1, 'x');
+export const server: BullMQServer = serveBullMQ({ ...options, allow: ['./tasks.js'], threads: 2 });
+`;
+/** Runs an installed program; its stdout, or what it wrote to stderr when it failed. */
+function output(app, file, args = []) {
+  try {
+    return execFileSync(file, args, { cwd: app, env, encoding: 'utf8', timeout: 30_000 }).trim();
+  } catch (e) {
+    return `failed (${e.status ?? e.signal}): ${String(e.stderr || e.stdout || e).slice(0, 1500)}`;
+  }
+}
 const importWithoutAddon = `try {
   await import('reactor-threads');
   console.log('imported');
@@ -106,22 +172,22 @@ const importWithoutAddon = `try {
  * resolution; `types` and `lib` as tsconfig's (lib undefined: the
  * target's default, which has the DOM library).
  */
-function typeCheck(app, types, lib) {
+function typeCheck(app, types, lib, source = consumer, name = 'consumer') {
   const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
   const what = `${types.length ? `with @types/${types.join(', @types/')}` : 'without @types/node'}, ${lib ? 'without' : 'with'} the DOM library`;
   for (const [resolution, module, ext] of [['node16', 'node16', 'mts'], ['node16', 'node16', 'cts'], ['nodenext', 'nodenext', 'mts'],
     ['nodenext', 'nodenext', 'cts'], ['bundler', 'esnext', 'ts']]) {
-    const dir = join(app, `types-${types.join('-') || 'none'}-${lib ? 'nodom' : 'dom'}-${resolution}-${ext}`);
+    const dir = join(app, `${name}-${types.join('-') || 'none'}-${lib ? 'nodom' : 'dom'}-${resolution}-${ext}`);
     mkdirSync(dir);
     symlinkSync(join(app, 'node_modules'), join(dir, 'node_modules'));
-    writeFileSync(join(dir, `consumer.${ext}`), consumer);
+    writeFileSync(join(dir, `consumer.${ext}`), source);
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
       compilerOptions: { module, moduleResolution: resolution, target: 'es2022', lib, strict: true, noEmit: true, skipLibCheck: false, types },
       files: [`consumer.${ext}`],
     }));
     let out = '';
     try { execFileSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8' }); } catch (e) { out = String(e.stdout ?? e); }
-    check(out === '', `a TypeScript consumer (.${ext}, moduleResolution ${resolution}) type-checks ${what}${out ? `:\n${out.slice(0, 1500)}` : ''}`);
+    check(out === '', `a TypeScript ${name} (.${ext}, moduleResolution ${resolution}) type-checks ${what}${out ? `:\n${out.slice(0, 1500)}` : ''}`);
   }
 }
 
@@ -164,12 +230,19 @@ for (const mode of ['normal', 'ignore-scripts']) {
     check(out === '5 60', `(${mode}) ${program} runs deferToThread and blockingCallFromThread (got '${out.slice(0, 200)}')`);
   }
   if (mode !== 'normal') continue;
-  writeFileSync(join(app, 'entries.mjs'), entries);
+  writeFileSync(join(app, 'entries.mjs'), entries('reactor-threads'));
   let names = { esm: [], cjs: [] };
   try { names = JSON.parse(execFileSync(process.execPath, ['entries.mjs'], { cwd: app, env, encoding: 'utf8', timeout: 30_000 })); } catch {}
   check(names.esm.length > 0 && !names.esm.includes('__esModule') && JSON.stringify(names.esm) === JSON.stringify(names.cjs),
     `the ES module entry exports the CommonJS entry's names, and no __esModule (ESM: ${names.esm.length} names${
       names.esm.includes('__esModule') ? ', __esModule among them' : ''})`);
+  // Without bullmq (main.mjs above ran the core without it).
+  const installBullmq = 'reactor-threads/bullmq needs the bullmq package: npm install bullmq ioredis';
+  writeFileSync(join(app, 'without-bullmq.mjs'), withoutBullmq);
+  const without = output(app, process.execPath, ['without-bullmq.mjs']);
+  const saysHow = without === `${installBullmq}\n${installBullmq}`;
+  check(saysHow, `without bullmq installed, a BullMQThreadPool's call rejects and serveBullMQ throws "${installBullmq}", `
+    + `and the program exits by itself${saysHow ? '' : ` (got '${without}')`}`);
   // The package where no addon loads: neither its prebuild nor a build.
   const bare = join(work, 'app-without-addon');
   mkdirSync(join(bare, 'node_modules'), { recursive: true });
@@ -190,6 +263,33 @@ for (const mode of ['normal', 'ignore-scripts']) {
   execFileSync('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '@types/node@20'], { cwd: app, env, stdio: 'pipe' });
   typeCheck(app, ['node'], ['es2022']);
   typeCheck(app, ['node'], undefined);
+  // With bullmq and ioredis, as the adapter's users install them.
+  const lock = JSON.parse(readFileSync(join(repo, 'package-lock.json'), 'utf8')).packages;
+  const peers = ['bullmq', 'ioredis'].map((name) => `${name}@${lock[`node_modules/${name}`].version}`);
+  try {
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', ...peers], { cwd: app, env, stdio: 'pipe' });
+    check(true, `npm install ${peers.join(' ')}`);
+  } catch (e) {
+    check(false, `npm install ${peers.join(' ')}: ${e.stderr?.toString().slice(-800)}`);
+    continue;
+  }
+  writeFileSync(join(app, 'bullmq-entries.mjs'), entries('reactor-threads/bullmq'));
+  let adapterNames = { esm: [], cjs: [] };
+  try { adapterNames = JSON.parse(output(app, process.execPath, ['bullmq-entries.mjs'])); } catch {}
+  check(adapterNames.esm.includes('BullMQThreadPool') && !adapterNames.esm.includes('__esModule')
+    && JSON.stringify(adapterNames.esm) === JSON.stringify(adapterNames.cjs),
+  `reactor-threads/bullmq's ES module entry exports its CommonJS entry's names, and no __esModule (${adapterNames.esm.join(', ')})`);
+  writeFileSync(join(app, 'with-bullmq.mjs'), withBullmq);
+  const withOut = output(app, process.execPath, ['with-bullmq.mjs']);
+  check(withOut === JSON.stringify({ core: false, adapter: false, probe: true, same: true }), 'neither import \'reactor-threads\' nor '
+    + `import 'reactor-threads/bullmq' loads bullmq; its import and require give one instance (got ${withOut})`);
+  writeFileSync(join(app, 'with-bullmq.cjs'), withBullmqCjs);
+  const withCjs = output(app, process.execPath, ['with-bullmq.cjs']);
+  check(withCjs === 'function function function', `require('reactor-threads/bullmq') works (got '${withCjs}')`);
+  typeCheck(app, ['node'], undefined, bullmqConsumer, 'bullmq-consumer');
+  const usage = output(app, join(app, 'node_modules', '.bin', 'reactor-threads-worker'), ['--help']);
+  const usageOk = usage.startsWith('usage: reactor-threads-worker --queue NAME');
+  check(usageOk, `node_modules/.bin/reactor-threads-worker --help prints its usage and exits 0${usageOk ? '' : ` (got '${usage}')`}`);
 }
 
 rmSync(work, { recursive: true, force: true });

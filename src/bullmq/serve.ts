@@ -100,6 +100,9 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
   const worker = `${hostname()} pid ${process.pid}`;
   const portableKey = (key: string): string => keyToPortable(key, root);
 
+  // (Loaded before the local pool starts: without the package, nothing is left running.)
+  const { Worker: BullWorker, QueueEvents: BullQueueEvents } = bullmq();
+
   const pool = new ThreadPool({ ...options.pool, maxThreads: threads, name: options.pool?.name ?? `bullmq:${queueName}` });
   pool.start();
   const active = new Map<string, AbortController>();
@@ -159,7 +162,6 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
     }
   }
 
-  const { Worker: BullWorker, QueueEvents: BullQueueEvents } = bullmq();
   const base = { connection, ...(options.prefix === undefined ? {} : { prefix: options.prefix }) };
   const bull: Worker<JobCall, JobResult> = new BullWorker<JobCall, JobResult>(queueName, processJob, {
     ...base,
