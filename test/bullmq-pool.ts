@@ -119,8 +119,8 @@ test('finished jobs stay in Redis only as long and as many as keepFinished says'
   t.true(counts.failed! <= 6, `failed jobs kept: ${counts.failed}`);
 });
 
-test('Redis authentication passes through the connection options', async (t) => {
-  const secured = await startRedis({ password: 's3cret' });
+test('Redis authentication and TLS pass through the connection options', async (t) => {
+  const secured = await startRedis({ password: 's3cret', tls: true });
   cleanups.push(() => secured.stop());
   const queueName = `auth-${randomUUID()}`;
   await workerFor(queueName, {}, secured);

@@ -2,7 +2,8 @@
 // adapter's): each on a free loopback port with a temporary directory of
 // its own, stopped, killed and restarted when the test says, and
 // SIGKILLed when the test process exits, so a failing test leaves no
-// redis-server behind. Without redis-server, withRedis(test) marks the
+// redis-server behind. With { tls: true } it speaks TLS only, with a
+// self-signed certificate its connection trusts. Without redis-server, withRedis(test) marks the
 // file's tests skipped and says once, on stderr, how to install it.
 //
 //   import anyTest from 'ava';
@@ -18,8 +19,8 @@
 // PATH); pointing it at a missing file shows the skip path.
 // Test thread only. Tests: test/redis-harness.ts.
 import type { TestFn } from 'ava';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join, relative, resolve } from 'node:path';
@@ -39,6 +40,8 @@ export interface RedisOptions {
   password?: string;
   /** The working directory (AOF files); default a new temporary one, removed by stop(). A given one is kept. */
   dir?: string;
+  /** TLS only: a self-signed certificate for 127.0.0.1 (made with openssl), which connection.tls.ca trusts. */
+  tls?: boolean;
 }
 
 /** ioredis and BullMQ connection options (BullMQ workers add `maxRetriesPerRequest: null`). */
@@ -46,6 +49,7 @@ export interface RedisConnection {
   host: string;
   port: number;
   password?: string;
+  tls?: { ca: string };
 }
 
 export interface RedisServer {
@@ -181,6 +185,16 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
   }
 }
 
+/** A self-signed certificate for 127.0.0.1 in `dir` (cert.pem, key.pem), made once; its PEM. */
+function selfSignedCertificate(dir: string): string {
+  const cert = join(dir, 'cert.pem');
+  if (!existsSync(cert)) {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', cert,
+      '-days', '1', '-subj', `/CN=${HOST}`, '-addext', `subjectAltName=IP:${HOST}`], { stdio: 'ignore' });
+  }
+  return readFileSync(cert, 'utf8');
+}
+
 class RedisProcess implements RedisServer {
   readonly host = HOST;
   readonly url: string;
@@ -200,7 +214,8 @@ class RedisProcess implements RedisServer {
   ) {
     const { password } = options;
     this.connection = password === undefined ? { host: HOST, port } : { host: HOST, port, password };
-    this.url = `redis://${password === undefined ? '' : `:${encodeURIComponent(password)}@`}${HOST}:${port}`;
+    if (options.tls) this.connection.tls = { ca: selfSignedCertificate(dir) };
+    this.url = `redis${options.tls ? 's' : ''}://${password === undefined ? '' : `:${encodeURIComponent(password)}@`}${HOST}:${port}`;
     live.add(this);
     if (!exitHook) {
       exitHook = true;
@@ -253,6 +268,11 @@ class RedisProcess implements RedisServer {
       '--appendonly', persistence ? 'yes' : 'no', ...(persistence ? ['--appendfsync', 'always'] : []),
       ...(password === undefined ? [] : ['--requirepass', password]),
     ];
+    if (this.options.tls) {
+      // (The plain port closed: only TLS clients get in.)
+      args.splice(0, 2, '--port', '0', '--tls-port', String(this.port), '--tls-cert-file', join(this.dir, 'cert.pem'),
+        '--tls-key-file', join(this.dir, 'key.pem'), '--tls-ca-cert-file', join(this.dir, 'cert.pem'), '--tls-auth-clients', 'no');
+    }
     const child = spawn(this.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
     // 'exit', or 'close' alone when the spawn itself failed. Not 'close'

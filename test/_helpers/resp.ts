@@ -5,6 +5,7 @@
 // library. Test thread only. Used by test/_helpers/redis.ts and
 // test/redis-harness.ts.
 import { connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 
 /** An error reply (`-ERR ...`, `-NOAUTH ...`): returned in the list of replies, not thrown. */
 export class RespError extends Error {
@@ -19,6 +20,8 @@ export interface RespTarget {
   host: string;
   port: number;
   password?: string;
+  /** TLS, trusting this CA (a PEM). */
+  tls?: { ca: string };
 }
 
 /** One command in RESP: an array of bulk strings. */
@@ -74,7 +77,9 @@ export function sendCommands(target: RespTarget, commands: readonly (readonly st
     const replies: RespReply[] = [];
     let buf = Buffer.alloc(0);
     let settled = false;
-    const socket = connect({ host: target.host, port: target.port });
+    const socket = target.tls
+      ? tlsConnect({ host: target.host, port: target.port, ca: target.tls.ca })
+      : connect({ host: target.host, port: target.port });
     const finish = (error: Error | undefined) => {
       if (settled) return;
       settled = true;
