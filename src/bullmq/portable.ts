@@ -44,6 +44,20 @@ function realOrSame(path: string): string {
  */
 export function toPortable(url: string, root: string): string {
   if (url.startsWith('node:')) return url;
+  // (Memoized: naming a file reads the disk, and a caller names the same few modules on every call.)
+  const key = `${root}\0${url}`;
+  let portable = named.get(key);
+  if (portable === undefined) {
+    portable = nameOf(url, root);
+    named.set(key, portable);
+  }
+  return portable;
+}
+
+/** toPortable's memo. */
+const named = new Map<string, string>();
+
+function nameOf(url: string, root: string): string {
   if (url.startsWith('bare:')) {
     const specifier = url.slice(url.indexOf('|') + 1);
     return builtinModules.includes(specifier) ? `node:${specifier}` : `spec:${specifier}`;
