@@ -1,8 +1,11 @@
-// The benchmark suite: `npm run bench` (or `npm run bench -- --quick`).
-// Every library runs each workload in a process of its own, 3 times (once
-// with --quick); the tables give each library's median and its ratio to
-// piscina's default and to raw worker_threads. Writes bench/results.json
-// and an SVG chart per workload under bench/charts/.
+// The benchmark suite: `npm run bench` (or `npm run bench -- --quick`;
+// `-- --only=seq,bridge` runs some). Every library runs each workload in a
+// process of its own, 3 times (once with --quick); the tables give each
+// library's median and its ratio to piscina's default and to raw
+// worker_threads. Writes bench/results.json and an SVG chart per workload
+// under bench/charts/. Last, `bullmq` (bench/bullmq.mjs) compares the
+// BullMQ adapter with BullMQ itself: its own contenders and redis-server,
+// its own tables and bench/results-bullmq.json.
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
@@ -114,5 +117,16 @@ if (!only || only.includes('bridge')) {
   console.log(`synckit 0.12, the opposite direction (main blocks, a worker runs x+1): ${fmt(results.synckit.usPerCall)} µs/call`);
 }
 
-writeFileSync(join(here, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-console.log(`\n${note}. Written: bench/results.json, bench/charts/*.svg`);
+// (Not when only bullmq runs: that would replace the library figures with nothing.)
+if (Object.keys(results.workloads).length > 0 || results.bridge) {
+  writeFileSync(join(here, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`\n${note}. Written: bench/results.json, bench/charts/*.svg`);
+}
+
+if (!only || only.includes('bullmq')) {
+  process.stderr.write('bench: bullmq\n');
+  await new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(here, 'bullmq.mjs'), ...(quick ? ['--quick'] : [])], { cwd: join(here, '..'), stdio: 'inherit' });
+    child.on('close', (code, signal) => (code === 0 ? resolve() : reject(new Error(`bench/bullmq.mjs failed (${code ?? signal})`))));
+  });
+}
