@@ -15,27 +15,42 @@ import {
 } from '../errors/errors.js';
 import type { FunctionDescriptor } from '../base/wire.js';
 import { keyToPortable, PortableResolver } from './portable.js';
-import { decodeRemote, encodeFailure, encodeRemote, type RemoteValue } from './remote-codec.js';
+import { decodeRemote, encodeFailure, encodeRemote } from './remote-codec.js';
 
-/** What a job's run gives the worker's main thread. */
-export type JobOutcome =
-  | { ok: true; r: string; x: boolean }
-  /** `retry`: false when the error's class says a retry cannot help. */
-  | { ok: false; e: string; retry: boolean; summary: string };
-
-/** What the worker's main thread tells the thread about a job. */
-export interface JobRun {
-  fn: FunctionDescriptor;
-  args: RemoteValue;
-  flatten: boolean;
+/**
+ * A job's run, as the worker's main thread hands it over: primitives
+ * only, so that they cross to the thread on the codec's fast path.
+ */
+export type JobRun = [
+  /** 't': a threadable, registered as `name` in `url`; 'e': the export `name` of `url`. */
+  kind: 't' | 'e', url: string, name: string, label: string,
+  /** The arguments (RemoteValue). */
+  args: string, markers: boolean,
+  flatten: boolean,
   /** The worker's app root. */
-  root: string;
+  root: string,
   /** The caller's Node version. */
-  writer: string;
+  writer: string,
   /** The largest result to send, in encoded bytes. */
-  limit: number;
+  limit: number,
   /** `host pid N`: names this worker in failures' stacks. */
-  worker: string;
+  worker: string,
+];
+
+/**
+ * A job's outcome: its result as a string (a primitive: the fast path
+ * back), `r` or, when it carries markers, `R`, then the RemoteValue's data;
+ * or a failure.
+ */
+export type JobOutcome = string | JobFailure;
+
+export interface JobFailure {
+  /** The encoded failure (remote-codec.ts encodeFailure). */
+  e: string;
+  /** False when the error's class says a retry cannot help. */
+  retry: boolean;
+  /** Its first line, for the queue's failure reason. */
+  summary: string;
 }
 
 /** Marks an error class whose failures are never retried (notRetryable() in reactor-threads/bullmq). */
@@ -49,10 +64,13 @@ function resolverFor(root: string): PortableResolver {
   return resolver;
 }
 
-async function functionOf(d: FunctionDescriptor): Promise<Function> {
-  const id = d.kind === 'threadable' ? d.key : d.kind === 'export' ? `${d.url}#${d.exportName}` : d.label;
+async function functionOf(kind: 't' | 'e', url: string, name: string, label: string): Promise<Function> {
+  const id = `${kind}${url}#${name}`;
   let f = functions.get(id);
   if (!f) {
+    const d: FunctionDescriptor = kind === 't'
+      ? { kind: 'threadable', url, key: `${url}#${name}`, label }
+      : { kind: 'export', url, exportName: name, label };
     f = await loadFunction(d);
     functions.set(id, f);
   }
@@ -80,30 +98,30 @@ export function retryable(e: unknown): boolean {
   return true;
 }
 
-export async function runJob(job: JobRun): Promise<JobOutcome> {
+export async function runJob(...[kind, url, name, label, data, markers, flatten, root, writer, limit, worker]: JobRun): Promise<JobOutcome> {
   // (Now, before any await: the function runs later, as this same task.)
   const { id } = currentTask();
   const within = thisThread().poolThread!.withinTask;
-  const local = resolverFor(job.root);
-  const portableKey = (key: string): string => keyToPortable(key, job.root);
-  const boundary = `${job.fn.label}() in thread ${threadId} of worker ${job.worker}`;
+  const portableKey = (key: string): string => keyToPortable(key, root);
+  const boundary = `${label}() in thread ${threadId} of worker ${worker}`;
   let value: unknown;
   try {
-    const f = await functionOf(job.fn);
-    const args = decodeRemote(job.args, (key) => local.key(key), `Node ${job.writer}`) as unknown[];
+    const f = await functionOf(kind, url, name, label);
+    const local = resolverFor(root);
+    const args = decodeRemote({ data, markers }, (key) => local.key(key), `Node ${writer}`) as unknown[];
     value = await within(id, () => (f as (...a: unknown[]) => unknown)(...args));
   } catch (e) {
     return failed(e, portableKey, boundary);
   }
   try {
-    const out = encodeRemote(value, 'the result', job.flatten, portableKey, job.limit, 'the result');
-    return { ok: true, r: out.data, x: out.markers };
+    const out = encodeRemote(value, 'the result', flatten, portableKey, limit, 'the result');
+    return `${out.markers ? 'R' : 'r'}${out.data}`;
   } catch (e) {
     return failed(e, portableKey, boundary, false);
   }
 }
 
-function failed(e: unknown, portableKey: (key: string) => string, boundary: string, retry = retryable(e)): JobOutcome {
+function failed(e: unknown, portableKey: (key: string) => string, boundary: string, retry = retryable(e)): JobFailure {
   const summary = e instanceof Error ? `${e.name}: ${e.message}` : `thrown: ${String(e)}`;
-  return { ok: false, e: encodeFailure(e, portableKey, boundary), retry, summary };
+  return { e: encodeFailure(e, portableKey, boundary), retry, summary };
 }

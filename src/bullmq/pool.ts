@@ -87,6 +87,8 @@ interface PendingCall {
 }
 
 const DEFAULT_LIMIT = 1024 * 1024;
+/** Calls whose jobs one check reads (in one burst of pipelined reads). */
+const CHECK_BATCH = 1000;
 /** Jobs per addBulk: one MULTI of this many stays well under Redis's limits and keeps each round trip short. */
 const ADD_BULK = 500;
 
@@ -501,13 +503,18 @@ export class BullMQThreadPool extends EventEmitter {
       }
       return;
     }
-    // Calls whose job may have ended unheard: the oldest first, a few per check.
+    // Calls whose job may have ended unheard (an event missed while the
+    // connection was down, or trimmed from the events stream before it
+    // was read): read together, CHECK_BATCH per check, oldest first.
     const now = Date.now();
     const due = [...this.#pending].filter(([, c]) => c.added && now - c.checkedAt > this.#checkInterval * 5
-      && now - c.since > this.#checkInterval).slice(0, 64);
-    for (const [id, call] of due) {
+      && now - c.since > this.#checkInterval).slice(0, CHECK_BATCH);
+    const jobs = await Promise.all(due.map(([id, call]) => {
       call.checkedAt = now;
-      const job = await this.#queue!.getJob(id);
+      return this.#queue!.getJob(id);
+    }));
+    due.forEach(([id], i) => {
+      const job = jobs[i];
       if (!job) {
         this.#counts.lost++;
         this.#settle(id, false, new JobLostError(id, `job ${id} of queue ${this.queueName} is gone before it finished `
@@ -517,8 +524,9 @@ export class BullMQThreadPool extends EventEmitter {
       } else if (job.finishedOn) {
         this.#completed(id, job.returnvalue);
       }
-    }
+    });
   }
+
 
   #report(e: unknown, context: string): void {
     if (this.listenerCount('error') > 0) this.emit('error', e);

@@ -11,6 +11,9 @@ import type { FunctionDescriptor } from '../base/wire.js';
 import { toPortable, type AllowList, type PortableResolver } from './portable.js';
 import type { PortableFunction } from './remote-codec.js';
 
+/** A function found by its module: a threadable, or an export. */
+export type ModuleDescriptor = Extract<FunctionDescriptor, { kind: 'threadable' | 'export' }>;
+
 /** Caller: `f` named for another machine. Throws a FunctionNotSendableError saying why it cannot be. */
 export function portableFunction(f: unknown, root: string): { fn: PortableFunction; label: string } {
   const d = describe(f);
@@ -27,7 +30,7 @@ export function portableFunction(f: unknown, root: string): { fn: PortableFuncti
 }
 
 /** Worker: the descriptor of a portable function on this machine. Throws a ModuleNotAllowedError unless `allow` lists its module. */
-export function localFunction(fn: PortableFunction, label: string, allow: AllowList, local: PortableResolver): FunctionDescriptor {
+export function localFunction(fn: PortableFunction, label: string, allow: AllowList, local: PortableResolver): ModuleDescriptor {
   if (typeof fn !== 'object' || fn === null || typeof fn.m !== 'string' || typeof fn.n !== 'string' || (fn.k !== 't' && fn.k !== 'e')) {
     throw new FunctionNotSendableError('the job names no function in a form this worker reads');
   }

@@ -134,12 +134,10 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
       try {
         checkVersion(job.data?.v, `job ${id}`);
         const { f, a, x, node, o } = job.data;
-        run = {
-          fn: localFunction(f, label, allow, local),
-          args: { data: String(a), markers: x === 1 },
-          flatten: o?.flatten === true,
-          root, writer: String(node), limit, worker,
-        };
+        const d = localFunction(f, label, allow, local);
+        const name = d.kind === 'threadable' ? d.key.slice(d.url.length + 1) : d.exportName;
+        run = [d.kind === 'threadable' ? 't' : 'e', d.url, name, label, String(a), x === 1, o?.flatten === true,
+          root, String(node), limit, worker];
       } catch (e) {
         // (Not retried: every worker of a queue should read the same jobs and allow the same modules.)
         throw localFailure(e, label, false);
@@ -148,14 +146,14 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
       try {
         const runTimeout = job.data.o?.runTimeout;
         out = await deferToThreadPool.with({ signal: cancel.signal, ...(runTimeout === undefined ? {} : { runTimeout }) })(
-          reactor, pool, RUN_JOB, run);
+          reactor, pool, RUN_JOB, ...run);
       } catch (e) {
         if (e instanceof CancelledError) counts.cancelled++;
         throw localFailure(e, label);
       }
-      if (!out.ok) throw failure(out.summary, out.e, out.retry);
-      const result: JobResult = { v: WIRE_VERSION, r: out.r, w: worker };
-      if (out.x) result.x = 1;
+      if (typeof out !== 'string') throw failure(out.summary, out.e, out.retry);
+      const result: JobResult = { v: WIRE_VERSION, r: out.slice(1), w: worker };
+      if (out[0] === 'R') result.x = 1;
       return result;
     } finally {
       active.delete(id);
