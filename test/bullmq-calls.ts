@@ -13,7 +13,7 @@ import {
 import { BullMQThreadPool } from 'reactor-threads/bullmq';
 import { startRedis, withRedis, type RedisServer } from './_helpers/redis.js';
 import { callerRoot, startWorker, type WorkerProcess } from './_helpers/bullmq-workers.js';
-import { add, echo, movePoint, Point, refuse, Refused, text, where } from './_fixtures/bullmq/tasks.cjs';
+import { add, bigThrow, echo, movePoint, Point, refuse, Refused, text, where } from './_fixtures/bullmq/tasks.cjs';
 
 const test = withRedis(anyTest);
 const queueName = `calls-${randomUUID()}`;
@@ -125,4 +125,12 @@ test('a caller that awaited its calls and stopped its pool exits by itself', asy
   clearTimeout(timer);
   t.is(code, 0, out);
   t.is(out.trim(), '42');
+});
+
+test('a failure over maxPayloadBytes comes back as a PayloadTooLargeError, as a result would: Redis keeps no large failures', async (t) => {
+  // (Without the limit, each 1 MB error stored about 6 MB in Redis: the job's failedReason and its event's.)
+  const err = await t.throwsAsync(deferToThreadPool(reactor, pool, bigThrow, 200_000), { instanceOf: PayloadTooLargeError });
+  t.regex(err!.message, /^the failure \(Error: x{10}/);
+  t.true(err!.message.length < 2000, `message of ${err!.message.length} characters`);
+  t.is(await deferToThreadPool(reactor, pool, add, 1, 1), 2, 'the workers keep serving');
 });

@@ -165,6 +165,23 @@ test('Redis restarted with persistence: calls in flight complete', async (t) => 
   t.is(await deferToThreadPool(reactor, pool, add, 1, 2), 3, 'later calls work too');
 });
 
+test('Redis restarted with persistence while a burst is being sent: every call completes (sends that the restart cut are sent again)', async (t) => {
+  const redis = await redisServer(true);
+  const queueName = `resent-${randomUUID()}`;
+  await workerFor(redis, queueName);
+  const pool = poolFor(redis, queueName, 500);
+  pool.on('error', () => {});
+  t.is(await deferToThreadPool(reactor, pool, add, 0, 0), 0);
+  const calls = Array.from({ length: 3000 }, (_, i) => deferToThreadPool(reactor, pool, add, i, 1));
+  await new Promise((r) => setTimeout(r, 50));
+  await redis.kill();
+  await redis.restart();
+  const results = await Promise.allSettled(calls);
+  const failed = results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason));
+  t.deepEqual(failed.slice(0, 3), []);
+  t.deepEqual(results.map((r) => (r as PromiseFulfilledResult<number>).value), Array.from({ length: 3000 }, (_, i) => i + 1));
+});
+
 test('Redis restarted without persistence: calls in flight fail with a JobLostError within a bound, none hangs', async (t) => {
   const redis = await redisServer(false);
   const queueName = `lost-${randomUUID()}`;

@@ -52,6 +52,14 @@ test('a worker finds a portable module under its own root, and never outside it'
   t.throws(() => local.url('pkg:not-installed/x.js'), { instanceOf: ModuleNotAllowedError, message: /not installed/ });
   t.throws(() => local.url('pkg:some-lib/../../x.js'), { instanceOf: ModuleNotAllowedError });
   t.throws(() => local.url('http://example.com/x.js'), { instanceOf: ModuleNotAllowedError });
+  // A specifier is resolved by Node as a URL under its package: '..' (or '%2e%2e') would leave it for any
+  // installed package or file (with allow: ['lodash'], spec:lodash/../cross-spawn/index.js ran commands).
+  for (const escape of ['spec:lodash/../cross-spawn/index.js', 'spec:lodash/%2e%2e/cross-spawn/index.js', 'spec:lodash/./../x.js',
+    'spec:@scope/lib/../../x.js', 'spec:lodash//x', 'app:lib\\..\\..\\x.js', 'pkg:some-lib/..\\..\\x.js', 'pkg:@scope/../x.js']) {
+    t.throws(() => local.url(escape), { instanceOf: ModuleNotAllowedError }, escape);
+  }
+  t.throws(() => localFunction({ k: 'e', m: 'spec:lodash/../cross-spawn/index.js', n: 'sync' }, 'sync',
+    new AllowList(['lodash'], elsewhere), local), { instanceOf: ModuleNotAllowedError });
 });
 
 test('the allow list admits files, folders, packages and built-ins it names, and refuses the rest', (t) => {

@@ -119,6 +119,22 @@ test('finished jobs stay in Redis only as long and as many as keepFinished says'
   t.true(counts.failed! <= 6, `failed jobs kept: ${counts.failed}`);
 });
 
+test('stop() ends within a bound while Redis is unreachable, and the pool lets the process exit', async (t) => {
+  const doomed = await startRedis();
+  cleanups.push(() => doomed.stop());
+  const pool = new BullMQThreadPool({ queueName: `down-${randomUUID()}`, connection: doomed.connection, root: callerRoot });
+  pool.on('error', () => {});
+  pool.start();
+  const pending = deferToThreadPool(reactor, pool, add, 1, 2);
+  await eventually(() => pool.stats().pending === 1, 'the call is pending');
+  await new Promise((r) => setTimeout(r, 300));
+  await doomed.kill();
+  const started = Date.now();
+  await pool.stop();
+  t.true(Date.now() - started < 15_000, `stop() took ${Date.now() - started} ms`);
+  await t.throwsAsync(pending, { instanceOf: PoolStoppedError });
+});
+
 test('Redis authentication and TLS pass through the connection options', async (t) => {
   const secured = await startRedis({ password: 's3cret', tls: true });
   cleanups.push(() => secured.stop());

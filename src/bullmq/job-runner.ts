@@ -111,17 +111,26 @@ export async function runJob(...[kind, url, name, label, data, markers, flatten,
     const args = decodeRemote({ data, markers }, (key) => local.key(key), `Node ${writer}`) as unknown[];
     value = await within(id, () => (f as (...a: unknown[]) => unknown)(...args));
   } catch (e) {
-    return failed(e, portableKey, boundary);
+    return failed(e, portableKey, boundary, limit);
   }
   try {
     const out = encodeRemote(value, 'the result', flatten, portableKey, limit, 'the result');
     return `${out.markers ? 'R' : 'r'}${out.data}`;
   } catch (e) {
-    return failed(e, portableKey, boundary, false);
+    return failed(e, portableKey, boundary, limit, false);
   }
 }
 
-function failed(e: unknown, portableKey: (key: string) => string, boundary: string, retry = retryable(e)): JobFailure {
+/** Characters of a failure's message kept when the failure itself is over the payload limit. */
+const KEPT_OF_LARGE = 1000;
+
+function failed(e: unknown, portableKey: (key: string) => string, boundary: string, limit: number, retry = retryable(e)): JobFailure {
   const summary = e instanceof Error ? `${e.name}: ${e.message}` : `thrown: ${String(e)}`;
-  return { e: encodeFailure(e, portableKey, boundary), retry, summary };
+  let encoded = encodeFailure(e, portableKey, boundary);
+  if (encoded.length > limit) {
+    // (A failure is stored in Redis twice, its job's and its event's: it obeys the limit as results do.)
+    const tooLarge = new PayloadTooLargeError(`the failure (${summary.slice(0, KEPT_OF_LARGE)})`, encoded.length, limit);
+    encoded = encodeFailure(tooLarge, portableKey, boundary);
+  }
+  return { e: encoded, retry, summary };
 }

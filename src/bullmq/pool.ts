@@ -87,6 +87,10 @@ interface PendingCall {
 }
 
 const DEFAULT_LIMIT = 1024 * 1024;
+/** The states of a job no worker took yet. */
+const WAITING_STATES = new Set<string>(['waiting', 'prioritized', 'delayed', 'waiting-children']);
+/** How long a batch of jobs waits to be sent again after the connection dropped. */
+const RESEND_MS = 500;
 /** Calls whose jobs one check reads (in one burst of pipelined reads). */
 const CHECK_BATCH = 1000;
 /** Jobs per addBulk: one MULTI of this many stays well under Redis's limits and keeps each round trip short. */
@@ -186,6 +190,7 @@ export class BullMQThreadPool extends EventEmitter {
     this.#events.on('failed', ({ jobId, failedReason }) => this.#failed(jobId, failedReason));
     await Promise.all([this.#queue.waitUntilReady(), this.#events.waitUntilReady(), this.#control.waitUntilReady()]);
     await this.#listening();
+    if (this.#stopped) return;
     await this.#markEpoch();
     this.#timer = setInterval(() => {
       // (One at a time: while the server is unreachable, a check waits for it.)
@@ -230,7 +235,8 @@ export class BullMQThreadPool extends EventEmitter {
    */
   async stop(options?: { drain?: boolean }): Promise<void> {
     if (this.#stopped) return;
-    if (options?.drain) {
+    // (Before start(), nothing was sent: there is nothing to drain.)
+    if (options?.drain && this.#ready) {
       while (this.#pending.size > 0) await new Promise<void>((resolve) => this.once('idle', resolve));
     }
     this.#stopped = true;
@@ -239,10 +245,18 @@ export class BullMQThreadPool extends EventEmitter {
     const ids = [...this.#pending.keys()];
     for (const id of ids) this.#settle(id, false, new PoolStoppedError('the BullMQThreadPool was stopped before the call settled'));
     const queue = this.#queue;
-    if (queue) await Promise.all(ids.map((id) => queue.remove(id).catch(() => 0)));
-    await this.#ready?.catch(() => {});
-    await Promise.all([this.#events?.close(), this.#control?.close(), queue?.close()].map((p) => p?.catch(() => {})));
+    // Each step is bounded: with Redis unreachable, a removal waits for it and a close never ends (BullMQ 6.7's
+    // QueueEvents), and stop() must not keep the process alive.
+    if (queue) {
+      await bounded(Promise.all([...ids.map((id) => queue.remove(id)), this.#dropEpoch()]));
+    }
+    // (Still connecting, with Redis gone, it would wait for Redis.)
+    if (this.#ready) await bounded(this.#ready);
+    await Promise.all([this.#events, this.#control, queue].map(async (part) => {
+      if (part && !(await bounded(part.close()))) await bounded(part.disconnect());
+    }));
   }
+
 
   stats(): BullMQPoolStats {
     return { pending: this.#pending.size, ...this.#counts };
@@ -272,8 +286,8 @@ export class BullMQThreadPool extends EventEmitter {
     f: TaskFunction<F>, ...args: Parameters<F>): void {
     if (typeof onResult !== 'function') throw new TypeError('onResult must be a function');
     const checked = checkOptions(options);
-    refuseOptions(checked, ['affinity', 'callerStack'], (them) => `a BullMQThreadPool cannot honour ${them} `
-      + '(its calls run on other machines; callerStack is for deferToThreadPool.with())');
+    refuseOptions({ ...checked, callerStack: checked.callerStack || undefined }, ['affinity', 'callerStack'],
+      (them) => `a BullMQThreadPool cannot honour ${them} (its calls run on other machines; callerStack is for deferToThreadPool.with())`);
     const bound = AsyncResource.bind(onResult);
     this.#call(checked, (ok, value) => {
       try { bound(ok, value); } catch (e) { reportError(this, e, 'onResult'); }
@@ -362,24 +376,35 @@ export class BullMQThreadPool extends EventEmitter {
       return;
     }
     for (let at = 0; at < jobs.length; at += ADD_BULK) {
-      // (Calls settled meanwhile, by their signal, a timeout or stop(), are not sent.)
-      const live = jobs.slice(at, at + ADD_BULK).filter((job) => this.#pending.has(job.opts.jobId!));
-      if (live.length === 0) continue;
-      try {
-        await this.#queue!.addBulk(live);
-      } catch (e) {
-        for (const job of live) this.#settle(job.opts.jobId!, false, e);
-        continue;
-      }
-      for (const job of live) {
-        const id = job.opts.jobId!;
-        const call = this.#pending.get(id);
-        if (call) call.added = true;
-        // Settled while it was being added: its removal may have come first.
-        else void this.#queue!.remove(id).catch(() => 0);
+      const batch = jobs.slice(at, at + ADD_BULK);
+      for (;;) {
+        // (Calls settled meanwhile, by their signal, a timeout or stop(), are not sent.)
+        const live = batch.filter((job) => this.#pending.has(job.opts.jobId!));
+        if (live.length === 0) break;
+        try {
+          await this.#queue!.addBulk(live);
+        } catch (e) {
+          // The connection dropped (Redis restarting, or unreachable): send them again once it is back. A job
+          // that got there is not added twice: its id is taken.
+          if (connectionFailed(e) && !this.#stopped) {
+            await new Promise((r) => setTimeout(r, RESEND_MS));
+            continue;
+          }
+          for (const job of live) this.#settle(job.opts.jobId!, false, e);
+          break;
+        }
+        for (const job of live) {
+          const id = job.opts.jobId!;
+          const call = this.#pending.get(id);
+          if (call) call.added = true;
+          // Settled while it was being added: its removal may have come first.
+          else this.#withdraw(id);
+        }
+        break;
       }
     }
   }
+
 
   /** Settles call `id` once; false when it had settled already. */
   #settle(id: string, ok: boolean, value: unknown): boolean {
@@ -452,7 +477,9 @@ export class BullMQThreadPool extends EventEmitter {
       this.#settle(id, false, new TaskTimeoutError('queue', timeout));
       return;
     }
-    // (Only a job no worker holds can be removed: a running one keeps running.)
+    // Only a job that still waits times out: one that runs keeps running, and one that ended settles by its
+    // outcome (remove() would delete a finished job too).
+    if (!WAITING_STATES.has(await this.#queue!.getJobState(id))) return;
     if (await this.#queue!.remove(id) === 1) this.#settle(id, false, new TaskTimeoutError('queue', timeout));
   }
 
@@ -479,6 +506,11 @@ export class BullMQThreadPool extends EventEmitter {
     return await client.runCommand(REFRESH_COMMAND, [this.#epochKey(), this.#epochTTL()]) === 1;
   }
 
+  async #dropEpoch(): Promise<void> {
+    const client = await this.#queue!.getBackend().client;
+    await client.del(this.#epochKey());
+  }
+
   #epochKey(): string {
     return `${this.#prefix ?? 'bull'}:${this.queueName}:reactor-threads:pool:${this.#idPrefix}`;
   }
@@ -497,8 +529,7 @@ export class BullMQThreadPool extends EventEmitter {
       // those sent since it came back: only a job that is not there is lost.)
       for (const [id, call] of [...this.#pending]) {
         if (!call.added || await this.#queue!.getJob(id)) continue;
-        this.#counts.lost++;
-        this.#settle(id, false, new JobLostError(id, `job ${id} of queue ${this.queueName} was lost: the Redis server `
+        this.#lost(id, new JobLostError(id, `job ${id} of queue ${this.queueName} was lost: the Redis server `
           + 'lost its data (restarted without persistence?) before the job finished; it may or may not have run'));
       }
       return;
@@ -516,8 +547,7 @@ export class BullMQThreadPool extends EventEmitter {
     due.forEach(([id], i) => {
       const job = jobs[i];
       if (!job) {
-        this.#counts.lost++;
-        this.#settle(id, false, new JobLostError(id, `job ${id} of queue ${this.queueName} is gone before it finished `
+        this.#lost(id, new JobLostError(id, `job ${id} of queue ${this.queueName} is gone before it finished `
           + '(removed by someone else, or kept too briefly: see keepFinished)'));
       } else if (job.finishedOn && job.failedReason) {
         this.#failed(id, job.failedReason);
@@ -528,6 +558,10 @@ export class BullMQThreadPool extends EventEmitter {
   }
 
 
+  #lost(id: string, error: JobLostError): void {
+    if (this.#settle(id, false, error)) this.#counts.lost++;
+  }
+
   #report(e: unknown, context: string): void {
     if (this.listenerCount('error') > 0) this.emit('error', e);
     else reportError(this, e, `BullMQThreadPool (${context})`);
@@ -536,6 +570,27 @@ export class BullMQThreadPool extends EventEmitter {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
+}
+
+/** How long stop() waits for each step of its cleanup while Redis does not answer. */
+const STOP_STEP_MS = 2000;
+
+/** Whether `work` ended (fulfilled or not) within STOP_STEP_MS. */
+async function bounded(work: Promise<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), STOP_STEP_MS); });
+  try {
+    return await Promise.race([work.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Whether `e` says the connection to Redis failed (the command may be sent again), not that Redis refused it. */
+function connectionFailed(e: unknown): boolean {
+  const { name, message } = (typeof e === 'object' && e !== null ? e : {}) as { name?: unknown; message?: unknown };
+  return name === 'AbortError' || name === 'MaxRetriesPerRequestError'
+    || (typeof message === 'string' && /Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|Stream isn't writeable/.test(message));
 }
 
 function positive(v: number | undefined, name: string): number | undefined {

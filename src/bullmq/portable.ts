@@ -17,6 +17,9 @@ import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FunctionNotSendableError, ModuleNotAllowedError } from '../errors/errors.js';
 
+/** Module names a resolver remembers. */
+const MAX_REMEMBERED = 10_000;
+
 /** `<portable module>#<name>`, as registered class keys and threadables cross machines. */
 const KEY_SEPARATOR = '#';
 
@@ -30,6 +33,16 @@ function inPackage(file: string): { name: string; path: string } | undefined {
   const rest = parts.slice(at + (scoped ? 3 : 2));
   if (rest.length === 0) return undefined;
   return { name: nameParts.join('/'), path: rest.join('/') };
+}
+
+/**
+ * Whether a '/'-separated path inside a root or package stays inside it:
+ * no '.', '..' or empty segment, and no backslash (a separator on
+ * Windows). A specifier, which Node resolves as a URL (`%2e%2e` is `..`
+ * there), may not have a '%' either.
+ */
+function staysInside(path: string, url = false): boolean {
+  return !(url ? /[\\%]/ : /\\/).test(path) && path.split('/').every((s) => s !== '' && s !== '.' && s !== '..');
 }
 
 function realOrSame(path: string): string {
@@ -103,6 +116,8 @@ export class PortableResolver {
     let url = this.#urls.get(portable);
     if (url === undefined) {
       url = this.#resolve(portable);
+      // (Bounded: jobs may name ever new modules of an allowed package.)
+      if (this.#urls.size >= MAX_REMEMBERED) this.#urls.clear();
       this.#urls.set(portable, url);
     }
     return url;
@@ -124,14 +139,14 @@ export class PortableResolver {
     if (portable.startsWith('node:')) return portable;
     if (portable.startsWith('app:')) {
       const path = portable.slice(4);
-      if (path.split('/').includes('..')) throw notHere(portable, 'it climbs out of the app root');
+      if (!staysInside(path)) throw notHere(portable, 'it climbs out of the app root');
       return pathToFileURL(realOrSame(join(this.root, ...path.split('/')))).href;
     }
     if (portable.startsWith('pkg:')) {
       const rest = portable.slice(4);
       const name = packageName(rest);
       const inner = rest.slice(name.length + 1).split('/');
-      if (inner.includes('..') || inner.join('') === '') throw notHere(portable, 'it is not a file inside a package');
+      if (!staysInside(name) || !staysInside(inner.join('/'))) throw notHere(portable, 'it is not a file inside a package');
       const lookIn = createRequire(join(this.root, 'package.json')).resolve.paths(name) ?? [];
       for (const dir of lookIn) {
         const base = join(dir, name);
@@ -140,6 +155,8 @@ export class PortableResolver {
       throw notHere(portable, `package '${name}' is not installed under ${this.root}`);
     }
     if (portable.startsWith('spec:')) {
+      // (Node's resolver, given `lodash/../x`, leaves the package: the allow list names packages.)
+      if (!staysInside(portable.slice(5), true)) throw notHere(portable, 'it is not a plain specifier of a package');
       // (The thread that imports it resolves it, as an import in a file at the root would.)
       return `bare:${pathToFileURL(join(this.root, '/')).href}|${portable.slice(5)}`;
     }

@@ -173,9 +173,13 @@ function mapThrowKeys(e: EncodedThrow, map: KeyMap, seen: Set<object>): void {
  */
 const FAILURE_MARK = `\n--- reactor-threads failure, wire format ${WIRE_VERSION} ---\n`;
 
+/** The longest readable line of a failure reason (the error itself crosses in the payload). */
+const MAX_SUMMARY = 1000;
+
 /** A failure reason for a queue: a readable line, then the encoded failure. */
 export function failureReason(summary: string, data: string): string {
-  return `${summary.split('\n', 1)[0]}${FAILURE_MARK}${data}`;
+  const line = summary.split('\n', 1)[0]!;
+  return `${line.length > MAX_SUMMARY ? `${line.slice(0, MAX_SUMMARY)}…` : line}${FAILURE_MARK}${data}`;
 }
 
 /** The encoded failure in a queue's failure reason; undefined when it holds none (a failure of the queue itself). */

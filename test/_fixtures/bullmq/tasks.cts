@@ -85,3 +85,10 @@ export const text = threadable(function text(n: number): string { return 'x'.rep
 
 /** Not marked threadable: reachable only by fromModule(). */
 export function plainExport(x: number): string { return `plain:${x}`; }
+
+/** Throws an error of about 3 * n characters (message, stack, an own property). */
+export const bigThrow = threadable(function bigThrow(n: number): never {
+  const e = new Error('x'.repeat(n)) as Error & { blob?: string };
+  e.blob = 'y'.repeat(n);
+  throw e;
+});
