@@ -51,7 +51,8 @@ export type WorkerOptions = Omit<ServeBullMQOptions, 'root' | 'connection'>;
 export function startWorker(redis: RedisServer, options: WorkerOptions): Promise<WorkerProcess> {
   const script = join(workerRoot(), 'worker.mjs');
   const child = spawn(process.execPath, [script, JSON.stringify({ ...options, connection: redis.connection })],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
+    // (Its stdin is how it learns that this process died: worker.mts.)
+    { stdio: ['pipe', 'pipe', 'pipe'] });
   running.add(child);
   let stdout = '';
   let stderr = '';
