@@ -48,7 +48,7 @@ export interface BullMQThreadPoolOptions {
   root?: string;
   /** The largest encoded arguments a call may send, and the largest result its worker returns. Default 1 MiB. */
   maxPayloadBytes?: number;
-  /** Defaults for every call: attempts (default 1), backoff, priority. A call's own options win. */
+  /** Defaults for every call: attempts (default 1) and backoff. A call's own options win. */
   attempts?: number;
   backoff?: RemoteCallOptions['backoff'];
   /**
@@ -68,7 +68,7 @@ export interface BullMQThreadPoolOptions {
 }
 
 export interface BullMQPoolStats {
-  /** Calls sent and not settled. */
+  /** Calls made and not settled (sent, or waiting to be). */
   pending: number;
   completed: number;
   failed: number;
