@@ -253,7 +253,9 @@ export class BullMQThreadPool extends EventEmitter {
     // (Still connecting, with Redis gone, it would wait for Redis.)
     if (this.#ready) await bounded(this.#ready);
     await Promise.all([this.#events, this.#control, queue].map(async (part) => {
-      if (part && !(await bounded(part.close()))) await bounded(part.disconnect());
+      if (!part) return;
+      await bounded(part.close());
+      await endClients(part);
     }));
   }
 
@@ -584,6 +586,25 @@ async function bounded(work: Promise<unknown>): Promise<boolean> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Ends a part's Redis clients for good, whatever close() did. With the
+ * server gone, a client that BullMQ 6.7's close() (or, past its bound,
+ * its disconnect()) was done with could still hold ioredis's reconnect
+ * timer: in the suite under load, the Queue's and the QueueEvents' main
+ * clients went on reconnecting for minutes and kept the process alive.
+ * ioredis's own disconnect() drops that timer; on a client closed cleanly
+ * it does nothing.
+ */
+async function endClients(part: Queue | QueueEvents | QueueEventsProducer): Promise<void> {
+  const { connection, blockingConnection } = part.getBackend();
+  await Promise.all([connection, blockingConnection].map(async (c) => {
+    // (A client that never connected has no timer, and its promise may never settle: bounded.)
+    let client: { disconnect(): void } | undefined;
+    if (c) await bounded(c.client.then((ready) => { client = ready; }));
+    client?.disconnect();
+  }));
 }
 
 /** Whether `e` says the connection to Redis failed (the command may be sent again), not that Redis refused it. */
