@@ -12,7 +12,9 @@
 //   - SpinBudget: the calling thread only (thread_local, bridge_bindings.cc).
 // Locking: ReplySlot::mu_ guards reply_ and pairs with cv_; state_ and
 // resolved_ns_ are atomic so a spinning caller can poll them without the
-// lock; the ids never change. ReplySlot::mu_ is a leaf: Wait() calls
+// lock; the ids never change, but for target_ (atomic, set by the
+// Registry under its mu_ when a pool thread takes a blockingCallInThread
+// task). ReplySlot::mu_ is a leaf: Wait() calls
 // alive() with it released (lock order in reactor.h).
 // Ownership: a slot is owned by shared_ptr: by the caller while it waits,
 // by the Registry while it is listed (OpenCall to CloseCall), and by
@@ -43,17 +45,25 @@ enum class CallStatus : uint32_t {
   kTerminating = 6,   // the caller's own thread is being terminated
   kWouldDeadlock = 7, // the target waits (transitively) on the caller
   kStarved = 8,       // every thread of the caller's pool waits on its owner
+  kThreadsLost = 9,   // blockingCallInThread: every thread of the pool that
+                      // could run the task is gone, and none can start while
+                      // its owner waits
 };
 
 class ReplySlot {
  public:
   ReplySlot(uint64_t id, uint32_t caller, uint32_t target, uint32_t pool,
             uint64_t opened_ns = 0)
-      : id_(id), caller_(caller), target_(target), pool_(pool), opened_ns_(opened_ns) {}
+      : id_(id), caller_(caller), pool_(pool), opened_ns_(opened_ns), target_(target) {}
 
   uint64_t id() const { return id_; }
   uint32_t caller() const { return caller_; }
-  uint32_t target() const { return target_; }
+  // The reactor that will answer. A blockingCallInThread slot opens with
+  // none (0): the pool thread that takes its task becomes its target
+  // (Registry::Retarget), so that the thread's death wakes the caller and
+  // the wait graph sees who waits on whom.
+  uint32_t target() const { return target_.load(std::memory_order_acquire); }
+  void Retarget(uint32_t target) { target_.store(target, std::memory_order_release); }
   uint32_t pool() const { return pool_; }  // caller's pool, 0 if none
   uint64_t opened_ns() const { return opened_ns_; }  // when the call began
 
@@ -74,8 +84,9 @@ class ReplySlot {
 
  private:
   const uint64_t id_;
-  const uint32_t caller_, target_, pool_;
+  const uint32_t caller_, pool_;
   const uint64_t opened_ns_;
+  std::atomic<uint32_t> target_;  // written under the Registry's mu_ (Retarget)
   std::atomic<uint32_t> state_{static_cast<uint32_t>(CallStatus::kPending)};
   std::atomic<uint64_t> resolved_ns_{0};
   std::mutex mu_;

@@ -21,6 +21,9 @@ namespace {
 // How long this thread spins for an answer before it parks; adapts per
 // thread (bridge.h). Only BridgeCall on this thread touches it.
 thread_local SpinBudget spin_budget;
+// The same for blockingCallInThread's waits (a task's round trip, not a
+// reactor's answer).
+thread_local SpinBudget task_spin_budget;
 
 // mainReactor() -> the main thread's reactor id, 0 if the main thread
 // never loaded the addon. Any JS thread.
@@ -81,6 +84,8 @@ Napi::Value BridgePost(const Napi::CallbackInfo& info) {
   if (ok) Detach(args.env(), moved);
   return Napi::Boolean::New(args.env(), ok);
 }
+
+Napi::Value ReplyToJs(Napi::Env env, CallStatus status, ReplySlot& slot);
 
 // bridgeCall(target, refKind, ref, payload, transfers, timeoutMs, poolId,
 //            threadId) -> [status, reply, replyTransfers?] when answered,
@@ -154,8 +159,13 @@ Napi::Value BridgeCall(const Napi::CallbackInfo& info) {
   if (status != CallStatus::kFulfilled && status != CallStatus::kRejected)
     return bare(status);
   spin_budget.Record(MonotonicNs() - started);
-  Frame reply = slot->TakeReply();
-  // (Quiet sets: the caller's Worker may be terminating by now.)
+  return ReplyToJs(env, status, *slot);
+}
+
+// [status, reply, replyTransfers?] for a call that was answered. Quiet
+// sets: the caller's Worker may be terminating by now.
+Napi::Value ReplyToJs(Napi::Env env, CallStatus status, ReplySlot& slot) {
+  Frame reply = slot.TakeReply();
   Napi::Array r = Napi::Array::New(env, 3);
   QuietSet(env, r, 0, Napi::Number::New(env, static_cast<uint32_t>(status)));
   QuietSet(env, r, 1,
@@ -170,6 +180,90 @@ Napi::Value BridgeCall(const Napi::CallbackInfo& info) {
     QuietSet(env, r, 2, abs);
   }
   return r;
+}
+
+// blockingCallInThread (src/api/blocking-in-thread.ts): the calling
+// thread opens a reply slot with no target (bridgeOpenWait), queues a
+// task that carries the slot's id, and parks on the slot
+// (bridgeAwaitTask). The pool thread that runs the task becomes the
+// slot's target (bridgeAdopt) and answers it (bridgeReply).
+
+// bridgeOpenWait() -> the id of a new reply slot (0: the process is
+// exiting). The calling JS thread, which then must bridgeAwaitTask it.
+Napi::Value BridgeOpenWait(const Napi::CallbackInfo& info) {
+  Args args(info);
+  const auto& reactor = args.OwnReactor();
+  if (!args.ok()) return {};
+  bool deadlock = false;
+  // (Listed until bridgeAwaitTask closes it; no target yet, so no cycle.)
+  auto slot = Registry::Get().OpenCall(reactor->id(), 0, 0, &deadlock);
+  return Napi::Number::New(args.env(), slot ? static_cast<double>(slot->id()) : 0);
+}
+
+// bridgeCloseWait(callId): closes a call opened by bridgeOpenWait whose
+// task could not be queued. The thread that opened it.
+Napi::Value BridgeCloseWait(const Napi::CallbackInfo& info) {
+  Args args(info);
+  double call_id = args.F64(0, "call id");
+  if (!args.ok()) return {};
+  if (auto slot = Registry::Get().FindCall(static_cast<uint64_t>(call_id)))
+    Registry::Get().CloseCall(slot);
+  return args.env().Undefined();
+}
+
+// bridgeAdopt(callId) -> whether the caller still waits. The pool thread
+// that starts the call's task: its death now wakes the caller, and a
+// blocking call of its to the caller is refused (kWouldDeadlock).
+Napi::Value BridgeAdopt(const Napi::CallbackInfo& info) {
+  Args args(info);
+  const auto& reactor = args.OwnReactor();
+  double call_id = args.F64(0, "call id");
+  if (!args.ok()) return {};
+  return Napi::Boolean::New(
+      args.env(), Registry::Get().Retarget(static_cast<uint64_t>(call_id), reactor->id()));
+}
+
+// bridgeAwaitTask(callId, poolId, taskId, timeoutMs) -> [status, reply,
+// replyTransfers?] when answered, else a bare status (CallStatus). The
+// thread that opened the call, after queueing task `taskId` on its pool
+// `poolId`. Spins, then parks; between slices it asks the pool whether
+// anything can still run the task (Pool::Outlook): the thread that held
+// it may be gone before it adopted the call, or every thread may be gone
+// while it waits in the queue, and this thread, parked, would see
+// neither. Closes the call.
+Napi::Value BridgeAwaitTask(const Napi::CallbackInfo& info) {
+  Args args(info);
+  double call_id = args.F64(0, "call id");
+  auto pool = args.PoolArg(1);
+  double task_id = args.F64(2, "task id");
+  double timeout_ms = args.F64(3, "timeoutMs");
+  if (!args.ok()) return {};
+  Napi::Env env = args.env();
+  auto slot = Registry::Get().FindCall(static_cast<uint64_t>(call_id));
+  if (!slot) return QuietU32(env, static_cast<uint32_t>(CallStatus::kReactorGone));
+  uint64_t started = MonotonicNs();
+  uint64_t deadline =
+      timeout_ms > 0 ? started + static_cast<uint64_t>(timeout_ms * 1e6) : 0;
+  napi_env raw = env;
+  ReplySlot* s = slot.get();
+  CallStatus status = slot->Wait(task_spin_budget.Next(), deadline, 2 * 1000 * 1000, [raw, s, &pool, task_id] {
+    switch (pool->Outlook(task_id)) {
+      case TaskOutlook::kHolderGone:
+        s->Resolve(CallStatus::kReactorGone, Frame{});
+        break;
+      case TaskOutlook::kNoThread:
+        s->Resolve(CallStatus::kThreadsLost, Frame{});
+        break;
+      case TaskOutlook::kServed:
+        break;
+    }
+    return CanRunJs(raw);
+  });
+  Registry::Get().CloseCall(slot);
+  if (status != CallStatus::kFulfilled && status != CallStatus::kRejected)
+    return QuietU32(env, static_cast<uint32_t>(status));
+  task_spin_budget.Record(MonotonicNs() - started);
+  return ReplyToJs(env, status, *slot);
 }
 
 // bridgeReply(callId, status, payload, transfers?) -> whether the caller
@@ -189,6 +283,13 @@ Napi::Value BridgeReply(const Napi::CallbackInfo& info) {
       slot && slot->Resolve(static_cast<CallStatus>(status), std::move(frame));
   if (ok) Detach(args.env(), moved);
   return Napi::Boolean::New(args.env(), ok);
+}
+
+// bridgeOpenCalls() -> how many blocking calls of any thread are listed
+// in the Registry now (tests: none is left behind). Any JS thread.
+Napi::Value BridgeOpenCalls(const Napi::CallbackInfo& info) {
+  Args args(info);
+  return Napi::Number::New(args.env(), static_cast<double>(Registry::Get().OpenCalls()));
 }
 
 // bridgeShutdown(): the process is exiting. Wakes every parked caller with
@@ -237,7 +338,12 @@ constexpr BindingEntry kBridgeBindings[] = {
     {"bridgePost", BridgePost},
     {"bridgeCall", BridgeCall},
     {"bridgeReply", BridgeReply},
+    {"bridgeOpenWait", BridgeOpenWait},
+    {"bridgeAdopt", BridgeAdopt},
+    {"bridgeCloseWait", BridgeCloseWait},
+    {"bridgeAwaitTask", BridgeAwaitTask},
     {"bridgeShutdown", BridgeShutdown},
+    {"bridgeOpenCalls", BridgeOpenCalls},
 };
 
 }  // namespace

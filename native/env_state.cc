@@ -87,6 +87,10 @@ void FinalizeTsfn(napi_env, void* data, void*) {
 void Retire(EnvState* state, bool exiting) {
   if (state->torn_down) return;
   state->torn_down = true;
+  if (state->pool_of_thread) {
+    if (auto pool = Registry::Get().FindPool(state->pool_of_thread))
+      pool->MarkGone(state->thread_id);
+  }
   for (uint32_t id : state->owned_pools) {
     if (auto pool = Registry::Get().FindPool(id)) pool->Stop(false);
     Registry::Get().RemovePool(id);

@@ -72,6 +72,12 @@ struct EnvState {
   bool is_main = false;
   // Set by the retirement (step 4): it runs once.
   bool torn_down = false;
+  // A pool thread's pool and thread id (poolThreadStarting), 0 elsewhere:
+  // the retirement tells its pool that it is gone (Pool::MarkGone), since
+  // the owner sees the thread's exit only on its own loop, which a
+  // blockingCallInThread caller blocks.
+  uint32_t pool_of_thread = 0;
+  uint32_t thread_id = 0;
 };
 
 // Owning JS thread, at module load: gives this environment its EnvState,

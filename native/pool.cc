@@ -72,7 +72,7 @@ int64_t Pool::Push(Task&& task, uint32_t max_queue, uint32_t* target) {
       wake = PopWaiterLocked();
       if (!wake) {
         int64_t coming = spinning_;
-        for (auto& kv : threads_) if (!kv.second.reactor) ++coming;
+        for (auto& kv : threads_) if (!kv.second.reactor && !kv.second.gone) ++coming;
         demand = static_cast<int64_t>(queue_.size()) - coming;
         return demand > 0 ? demand : 0;
       }
@@ -443,6 +443,46 @@ uint32_t Pool::SpinningThreads() {
   return spinning_;
 }
 
+void Pool::MarkGone(uint32_t thread_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = threads_.find(thread_id);
+  if (it == threads_.end()) return;
+  it->second.gone = true;
+  // (Nothing would wake it now: a push must not count on it.)
+  StopWaitingLocked(thread_id, it->second);
+}
+
+uint32_t Pool::GoneCount() {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint32_t n = 0;
+  for (auto& kv : threads_) if (kv.second.gone) ++n;
+  return n;
+}
+
+TaskOutlook Pool::Outlook(double task_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  bool live = false;
+  for (auto& [tid, rec] : threads_) {
+    if (rec.held.count(task_id))
+      return rec.gone ? TaskOutlook::kHolderGone : TaskOutlook::kServed;
+    if (!rec.gone) live = true;
+  }
+  if (live) return TaskOutlook::kServed;
+  bool queued = false;
+  for (auto& t : queue_) {
+    if (t.id == task_id) {
+      queued = true;
+      break;
+    }
+  }
+  for (auto& [tid, rec] : threads_) {
+    for (auto& t : rec.pinned) {
+      if (t.id == task_id) queued = true;
+    }
+  }
+  return queued ? TaskOutlook::kNoThread : TaskOutlook::kServed;
+}
+
 bool Pool::IsAttached(uint32_t thread_id) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = threads_.find(thread_id);
@@ -599,7 +639,7 @@ bool Pool::Complete(uint32_t thread_id, double task_id, uint32_t status,
         }
       }
     }
-    if (status == 0) completed_ += 1; else failed_ += 1;
+    if (CountsAsCompleted(status)) completed_ += 1; else failed_ += 1;
     // A result with no held record to keep it in goes now, never nowhere.
     if (kept) return true;
   }

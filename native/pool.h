@@ -110,6 +110,26 @@ enum class TakeResult { kTasks, kNone, kStopping, kRetire };
 // caller cancelled it and its thread handed it back (0 and 1 are a task's
 // own outcome: fulfilled, rejected). src/base/wire.ts TaskStatus.
 constexpr uint32_t kTaskDropped = 2;
+// The status of a blockingCallInThread task's result: its outcome went to
+// its caller's reply slot (bridge.h), and this message only ends the task
+// for the owner's table; 3 when it was fulfilled, 4 rejected.
+constexpr uint32_t kTaskAnsweredFulfilled = 3;
+constexpr uint32_t kTaskAnsweredRejected = 4;
+// Whether a task status counts as completed (else as failed).
+constexpr bool CountsAsCompleted(uint32_t status) {
+  return status == 0 || status == kTaskAnsweredFulfilled;
+}
+
+// What can still run a task, as a blockingCallInThread caller parked on
+// it must know: its owner is parked, so its pool starts no thread and
+// sees no thread's exit until the wait ends (Pool::Outlook).
+enum class TaskOutlook {
+  kServed,   // held by a live thread, queued with a live or starting
+             // thread in the pool, or no longer in the pool (its result
+             // is on its way)
+  kHolderGone,   // held by a thread whose environment is gone
+  kNoThread,     // queued, and every thread of the pool is gone
+};
 
 class Pool {
  public:
@@ -223,6 +243,17 @@ class Pool {
 
   // Pool thread, once started: binds its own reactor for wake-ups.
   void AttachThread(uint32_t thread_id, std::shared_ptr<Reactor> reactor);
+  // Pool thread, at its environment's teardown (EnvState::pool_thread):
+  // it is gone, though the owner has not seen its exit yet (RemoveThread
+  // comes later, on the owner's loop).
+  void MarkGone(uint32_t thread_id);
+  // Owner thread: how many threads are gone whose exit it has not seen
+  // (RemoveThread): a blockingCallInThread caller replaces them at once,
+  // since it will not see those exits while it waits.
+  uint32_t GoneCount();
+  // Any thread (a blockingCallInThread caller, between slices of its
+  // wait): whether anything can still run task `task_id`.
+  TaskOutlook Outlook(double task_id);
   // Owner thread: whether the thread attached (false while it starts, and
   // once it is removed). A thread that attaches right after this said
   // false takes nothing from a stopped pool.
@@ -344,6 +375,7 @@ class Pool {
     std::deque<Task> pinned;           // queued for this thread (affinity)
     bool waiting = false;              // in waiting_
     bool retiring = false;
+    bool gone = false;                 // its environment is gone (MarkGone)
     uint64_t last_event_ns = 0;        // see FnTiming
     // Tasks whose buffers it asked for by port -> whether the owner
     // claimed the ask (WantBuffers).

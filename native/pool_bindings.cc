@@ -346,6 +346,29 @@ Napi::Value PoolAttach(const Napi::CallbackInfo& info) {
   return args.env().Undefined();
 }
 
+// poolThreadStarting(id, threadId): this environment is that pool
+// thread; its teardown marks it gone (EnvState::pool_of_thread). The pool
+// thread, first thing, before its preloads.
+Napi::Value PoolThreadStarting(const Napi::CallbackInfo& info) {
+  Args args(info);
+  uint32_t pool_id = args.U32(0, "pool id");
+  uint32_t thread_id = args.U32(1, "thread id");
+  if (!args.ok()) return {};
+  EnvState* state = State(args.env());
+  state->pool_of_thread = pool_id;
+  state->thread_id = thread_id;
+  return args.env().Undefined();
+}
+
+// poolGoneThreads(id) -> how many of its threads are gone, their exits
+// not seen yet (Pool::GoneCount). Owner thread; 0 for a pool that is gone.
+Napi::Value PoolGoneThreads(const Napi::CallbackInfo& info) {
+  Args args(info);
+  auto pool = args.PoolIfAny(0);
+  if (!args.ok()) return {};
+  return Napi::Number::New(args.env(), pool ? pool->GoneCount() : 0);
+}
+
 // poolThreadAttached(id, threadId) -> whether the thread attached (false
 // while it starts: its preloads and onThreadStart run). Owner thread.
 Napi::Value PoolThreadAttached(const Napi::CallbackInfo& info) {
@@ -518,6 +541,8 @@ constexpr BindingEntry kPoolBindings[] = {
     {"poolRemoveThread", PoolRemoveThread},
     {"poolThreadAttached", PoolThreadAttached},
     {"poolAttach", PoolAttach},
+    {"poolThreadStarting", PoolThreadStarting},
+    {"poolGoneThreads", PoolGoneThreads},
     {"poolTake", PoolTake},
     {"poolComplete", PoolComplete},
     {"poolReleaseResult", PoolReleaseResult},

@@ -85,6 +85,20 @@ std::shared_ptr<ReplySlot> Registry::OpenCall(uint32_t caller, uint32_t target,
   return slot;
 }
 
+size_t Registry::OpenCalls() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return calls_.size();
+}
+
+bool Registry::Retarget(uint64_t id, uint32_t target) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = calls_.find(id);
+  if (it == calls_.end()) return false;
+  it->second->Retarget(target);
+  waits_on_[it->second->caller()] = target;
+  return true;
+}
+
 void Registry::CloseCall(const std::shared_ptr<ReplySlot>& slot) {
   std::lock_guard<std::mutex> lock(mu_);
   calls_.erase(slot->id());

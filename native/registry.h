@@ -56,7 +56,13 @@ class Registry {
   std::shared_ptr<ReplySlot> OpenCall(uint32_t caller, uint32_t target,
                                       uint32_t pool, bool* deadlock);
   void CloseCall(const std::shared_ptr<ReplySlot>& slot);
+  // blockingCallInThread: the call `id`, opened with no target, is now
+  // served by the reactor `target` (the pool thread that took its task).
+  // False when the call is no longer listed (its caller left).
+  bool Retarget(uint64_t id, uint32_t target);
   std::shared_ptr<ReplySlot> FindCall(uint64_t id);
+  // How many calls are listed (tests: none is left behind).
+  size_t OpenCalls();
   // Wake, with `status`, every caller that waits on `target` / that belongs
   // to `pool` / all of them (process exit; sticky: later calls fail too).
   void WakeCallsTo(uint32_t target, CallStatus status);

@@ -18,7 +18,7 @@ const api = createRequire(import.meta.url)('./index.js') as typeof Api;
 export type * from './index.js';
 
 export const {
-  deferToThread, deferToThreadPool, callMultipleInThread, blockingCallFromThread,
+  deferToThread, deferToThreadPool, callMultipleInThread, blockingCallFromThread, blockingCallInThread,
   reactor, threadable, fromModule, transfer, currentTask, TASK_CHANNEL, TASK_RUN_CHANNEL,
 } = api;
 

@@ -14,6 +14,7 @@ import { assertNotBundled } from './runtime/not-bundled.js';
 assertNotBundled();
 import { thisThread } from './runtime/this-thread.js';
 import * as threads from './api/threads.js';
+import * as blockingInThread from './api/blocking-in-thread.js';
 import * as reactorApi from './api/reactor.js';
 import * as pool from './pool/threadpool.js';
 import * as functions from './identity/functions.js';
@@ -22,7 +23,7 @@ import * as task from './api/current-task.js';
 import * as tracing from './base/tracing.js';
 import type { AnyFunction, ModuleFunction } from './base/public/functions.js';
 import type {
-  BlockingCallFromThread, Call, CurrentTask, DeferToThread, DeferToThreadPool, Reactor,
+  BlockingCallFromThread, BlockingCallInThread, Call, CurrentTask, DeferToThread, DeferToThreadPool, Reactor,
 } from './base/public/calls.js';
 import type { ThreadPool as ThreadPoolType, ThreadPoolConstructor } from './base/public/pool.js';
 
@@ -64,6 +65,19 @@ export const callMultipleInThread: (list: readonly Call[]) => Promise<void> = th
  * While it waits, the calling thread's event loop does not run.
  */
 export const blockingCallFromThread: BlockingCallFromThread = threads.blockingCallFromThread;
+
+/**
+ * The reverse of blockingCallFromThread: runs `f(...args)` on a thread of
+ * this thread's pool (or `.with({ pool })`'s) and returns its result
+ * synchronously; an async `f` is awaited in the thread. What `f` throws
+ * or rejects with is thrown here, its class kept. The wait ends only with
+ * the answer, the `.with({ timeout })` (CallTimeoutError), the thread's
+ * death or the loss of every thread of the pool (ThreadDiedError). A
+ * blocking call from that thread back to this one is refused at once
+ * (WouldDeadlockError). While it waits, the calling thread's event loop
+ * does not run: its timers, I/O and Promises wait too.
+ */
+export const blockingCallInThread: BlockingCallInThread = blockingInThread.blockingCallInThread;
 
 /**
  * Twisted's ThreadPool: a pool of threads, each a `worker_threads` Worker
@@ -131,7 +145,7 @@ export const TASK_RUN_CHANNEL: 'reactor-threads.task.run' = tracing.TASK_RUN_CHA
 
 export type { AnyFunction, ModuleFunction, TaskFunction } from './base/public/functions.js';
 export type {
-  BlockingCallFromThread, BlockingCallOptions, Call, CallOptions, CurrentTask, DeferToThread, DeferToThreadPool, Reactor,
+  BlockingCallFromThread, BlockingCallInThread, BlockingCallInThreadOptions, BlockingCallOptions, Call, CallOptions, CurrentTask, DeferToThread, DeferToThreadPool, Reactor,
   ThreadPoolLike, ThreadPoolWithOptions,
 } from './base/public/calls.js';
 export type { OnResult, PoolStats, ThreadInfo, ThreadPoolOptions, TimeStats } from './base/public/pool.js';

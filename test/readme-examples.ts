@@ -1,7 +1,8 @@
 // The README's examples are files the tests run: each file below, less
 // its opening comment, appears in the README as it is (the TypeScript,
 // Bundlers, Test runners and Scaling out sections), so the two cannot
-// drift apart. examples/scale-out runs in test/bullmq-example.ts.
+// drift apart. examples/scale-out runs in test/bullmq-example.ts,
+// examples/eslint-rule in test/blocking-call-in-thread.ts.
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ const examples = [
     'bundled-app/rollup.config.mjs', 'bundled-app/webpack.config.cjs',
     'runners/vitest/threadables.test.ts'].map((p) => `test/_projects/${p}`),
   'examples/scale-out/caller.mjs', 'examples/scale-out/worker.mjs',
+  'examples/eslint-rule/load-config.mjs', 'examples/eslint-rule/rule.mjs',
 ];
 
 for (const example of examples) {

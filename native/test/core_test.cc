@@ -1220,6 +1220,48 @@ static void TestRegistryCycle() {
   std::printf("  Registry: cycle refused; %d concurrent rings each refused exactly one edge\n", 40 * g_scale);
 }
 
+// blockingCallInThread's native side: a slot opened with no target is
+// retargeted to the thread that takes its task (whose death then wakes
+// it, and whose call back to the caller closes a cycle), and the pool
+// tells a parked caller whether anything can still run its task.
+static void TestBlockingInThread() {
+  Registry& reg = Registry::Get();
+  bool dl = false;
+  auto slot = reg.OpenCall(301, 0, 0, &dl);  // the caller, 301, waits on nothing yet
+  CHECK(slot && !dl);
+  CHECK(reg.Retarget(slot->id(), 302));      // thread 302 took the task
+  CHECK_EQ(slot->target(), 302u);
+  auto back = reg.OpenCall(302, 301, 0, &dl);  // 302 calls back: a cycle
+  CHECK(!back && dl);
+  reg.WakeCallsTo(302, CallStatus::kReactorGone);  // 302's environment is gone
+  CHECK(slot->Wait(0, 0, 1000000, [] { return true; }) == CallStatus::kReactorGone);
+  reg.CloseCall(slot);
+  CHECK(!reg.Retarget(slot->id(), 303));     // closed: its caller left
+
+  Loop owner(1), a(2);
+  auto pool = std::make_shared<Pool>(78, owner.reactor, 0, 2, kOneSecondNs);
+  MakeFunctionQuick(*pool, owner);
+  uint32_t ta = pool->AddThread();
+  pool->AttachThread(ta, a.reactor);
+  CHECK(pool->Outlook(1) == TaskOutlook::kServed);  // not in the pool: its answer is on its way
+  CHECK(pool->Push(MakeTask(1, 0), 100) == 1);
+  CHECK(pool->Outlook(1) == TaskOutlook::kServed);  // queued, a live thread
+  std::vector<Task> got;
+  CHECK(pool->Take(ta, 1, 0, &got) == TakeResult::kTasks);
+  CHECK(pool->Outlook(1) == TaskOutlook::kServed);  // held by a live thread
+  pool->MarkGone(ta);
+  CHECK_EQ(pool->GoneCount(), 1u);
+  CHECK(pool->Outlook(1) == TaskOutlook::kHolderGone);
+  CHECK(pool->Push(MakeTask(2, 0), 100) == 1);      // the gone thread is no taker: demand 1
+  CHECK(pool->Outlook(2) == TaskOutlook::kNoThread);
+  uint32_t tb = pool->AddThread();                  // starting: it may take it
+  CHECK(pool->Outlook(2) == TaskOutlook::kServed);
+  pool->MarkGone(tb);                               // died while starting
+  CHECK(pool->Outlook(2) == TaskOutlook::kNoThread);
+  CHECK_EQ(pool->GoneCount(), 2u);
+  std::printf("  blockingCallInThread: retarget, cycle, death wake-up and task outlooks as expected\n");
+}
+
 // Sticky: must run last among the registry tests.
 static void TestRegistryWakeAll() {
   Registry& reg = Registry::Get();
@@ -1633,6 +1675,7 @@ int main(int argc, char** argv) {
       {"registry_maps", TestRegistryMaps},
       {"registry_main_copies", TestRegistryMainCopies},
       {"registry_cycle", TestRegistryCycle},
+      {"blocking_in_thread", TestBlockingInThread},
       {"registry_wake_all", TestRegistryWakeAll},  // sticky: last
   };
   int ran = 0;

@@ -54,8 +54,11 @@ export type RequireInterop = 'default' | 'namespace' | 'namespace-node';
 /**
  * Task status codes, as the native inbox carries them. Dropped: the task
  * ends unrun (its caller cancelled it, and its thread handed it back).
+ * Answered*: a blockingCallInThread task, whose outcome went to its
+ * caller's reply slot; the message only ends the task in the owner's
+ * table, and carries no value.
  */
-export const enum TaskStatus { Fulfilled = 0, Rejected = 1, Dropped = 2 }
+export const enum TaskStatus { Fulfilled = 0, Rejected = 1, Dropped = 2, AnsweredFulfilled = 3, AnsweredRejected = 4 }
 
 /** Inbox message kinds (native/reactor.h MessageKind). */
 export const enum MessageKind { TaskResult = 1, Call = 2, PoolDemand = 3, CancelTask = 4 }
@@ -66,7 +69,7 @@ export const enum CallRef { Interned = 0, Callable = 1 }
 /** How a blocking call ended (native/bridge.h CallStatus). */
 export const enum CallStatus {
   Fulfilled = 1, Rejected = 2, ReactorGone = 3, PoolStopped = 4, TimedOut = 5,
-  Terminating = 6, WouldDeadlock = 7, Starved = 8,
+  Terminating = 6, WouldDeadlock = 7, Starved = 8, ThreadsLost = 9,
 }
 
 /**

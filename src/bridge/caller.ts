@@ -96,6 +96,21 @@ export class BridgeCaller {
     throw this.#unanswered(reply, target, options);
   }
 
+  /**
+   * blockingCallInThread's wait: parks on call `callId` until the thread
+   * that runs task `taskId` of pool `poolId` answers it. A pool thread
+   * that parks hands its untaken tasks back first, as for a blocking call
+   * of its own. Returns the answer, or the CallStatus that ended the wait.
+   */
+  awaitTask(callId: number, poolId: number, taskId: number, timeoutMs: number): [number, Buffer, ArrayBuffer[] | undefined] | number {
+    this.poolThread?.beforePark();
+    try {
+      return native.bridgeAwaitTask(callId, poolId, taskId, timeoutMs);
+    } finally {
+      this.poolThread?.afterPark();
+    }
+  }
+
   #unanswered(status: CallStatus, target: number, options: BlockingCallOptions | undefined): Error {
     switch (status) {
       case CallStatus.ReactorGone: return new ReactorGoneError();

@@ -595,17 +595,26 @@ async function bounded(work: Promise<unknown>): Promise<boolean> {
  * timer: in the suite under load, the Queue's and the QueueEvents' main
  * clients went on reconnecting for minutes and kept the process alive.
  * ioredis's own disconnect() drops that timer; on a client closed cleanly
- * it does nothing.
+ * it does nothing. The client is read from the connection's `_client`
+ * field, set when it is built: its public `client` promise settles only
+ * once the connection was ready, and one that never got ready (its
+ * version check unanswered when the server died, under ASan) kept
+ * reconnecting too. The promise is the fallback, bounded.
  */
 async function endClients(part: Queue | QueueEvents | QueueEventsProducer): Promise<void> {
   const { connection, blockingConnection } = part.getBackend();
   await Promise.all([connection, blockingConnection].map(async (c) => {
-    // (A client that never connected has no timer, and its promise may never settle: bounded.)
-    let client: { disconnect(): void } | undefined;
-    if (c) await bounded(c.client.then((ready) => { client = ready; }));
+    if (!c) return;
+    let client = (c as unknown as { _client?: Disconnectable })._client;
+    if (typeof client?.disconnect !== 'function') {
+      client = undefined;
+      await bounded(c.client.then((ready) => { client = ready; }));
+    }
     client?.disconnect();
   }));
 }
+
+interface Disconnectable { disconnect(): void }
 
 /** Whether `e` says the connection to Redis failed (the command may be sent again), not that Redis refused it. */
 function connectionFailed(e: unknown): boolean {

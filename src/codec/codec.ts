@@ -225,7 +225,7 @@ export function markFlatten(e: Encoded, flatten: boolean): Encoded {
 
 /** The flattenInstances a payload asks for its result; `otherwise` when it does not say. */
 export function flattenOf(bytes: Buffer, otherwise: boolean): boolean {
-  const b = bytes[0] === BY_PORT ? bytes[BY_PORT_HEADER] : bytes[0];
+  const b = bytes[markersAt(bytes)];
   return b === FLATTEN_ON ? true : b === FLATTEN_OFF ? false : otherwise;
 }
 
@@ -251,15 +251,44 @@ export function markTraced(e: Encoded, carrier: TraceCarrier): Encoded {
 
 /** The trace context a task's payload carries, if any. */
 export function carrierOf(bytes: Buffer): TraceCarrier | undefined {
-  let at = bytes[0] === BY_PORT ? BY_PORT_HEADER : 0;
+  let at = markersAt(bytes);
   if (bytes[at] === FLATTEN_ON || bytes[at] === FLATTEN_OFF) at++;
   if (bytes[at] !== TRACED) return undefined;
   const start = at + TRACED_HEADER;
   return JSON.parse(bytes.toString('utf8', start, start + bytes.readUInt32LE(at + 1))) as TraceCarrier;
 }
 
+/**
+ * A blockingCallInThread task's payload starts with this byte and the id
+ * of its caller's reply slot (f64), before any other marker: the thread
+ * that runs it answers the slot (native/bridge_bindings.cc). Such a task
+ * never moves buffers by port: its owner, parked, reads no port.
+ */
+const REPLY_SLOT = 0xf7;
+const REPLY_SLOT_HEADER = 9;
+
+/** `e` as the task of a blockingCallInThread waiting on slot `slotId` (a copy of its bytes). */
+export function markReplySlot(e: Encoded, slotId: number): Encoded {
+  const out = Buffer.allocUnsafe(REPLY_SLOT_HEADER + e.bytes.length);
+  out[0] = REPLY_SLOT;
+  out.writeDoubleLE(slotId, 1);
+  e.bytes.copy(out, REPLY_SLOT_HEADER);
+  return { bytes: out, transfers: e.transfers };
+}
+
+/** The reply slot a task's payload names (0: none, an ordinary task). */
+export function replySlotOf(bytes: Buffer): number {
+  return bytes[0] === REPLY_SLOT ? bytes.readDoubleLE(1) : 0;
+}
+
+/** Where a payload's markers start: past its reply slot, if it names one. */
+function markersAt(bytes: Buffer): number {
+  return bytes[0] === REPLY_SLOT ? REPLY_SLOT_HEADER : bytes[0] === BY_PORT ? BY_PORT_HEADER : 0;
+}
+
 export function decodeValue(bytes: Buffer, transfers: ArrayBuffer[] | undefined, ctx: ValueContext): unknown {
   if (bytes[0] === FAST_LIST || bytes[0] === FAST_ONE) return decodeFast(bytes, transfers);
+  if (bytes[0] === REPLY_SLOT) return decodeValue(bytes.subarray(REPLY_SLOT_HEADER), transfers, ctx);
   if (bytes[0] === BY_PORT) return decodeValue(bytes.subarray(BY_PORT_HEADER), transfers, ctx);
   if (bytes[0] === FLATTEN_ON || bytes[0] === FLATTEN_OFF) return decodeValue(bytes.subarray(1), transfers, ctx);
   if (bytes[0] === TRACED) return decodeValue(bytes.subarray(TRACED_HEADER + bytes.readUInt32LE(1)), transfers, ctx);

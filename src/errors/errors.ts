@@ -95,11 +95,11 @@ export class WouldDeadlockError extends ReactorThreadsError {
   }
 }
 
-/** A blocking call's `timeout` passed before the reactor answered. */
+/** A blocking call's `timeout` passed before the reactor (or, for blockingCallInThread, the thread) answered. */
 export class CallTimeoutError extends ReactorThreadsError {
   readonly timeout: number;
-  constructor(timeout: number) {
-    super('ERR_CALL_TIMEOUT', `the reactor did not answer within ${timeout} ms`);
+  constructor(timeout: number, message = `the reactor did not answer within ${timeout} ms`) {
+    super('ERR_CALL_TIMEOUT', message);
     this.timeout = timeout;
   }
 }

@@ -103,6 +103,12 @@ export class TaskTable {
       this.settle(m.id, false, new CancelledError());
       return;
     }
+    if (m.status === TaskStatus.AnsweredFulfilled || m.status === TaskStatus.AnsweredRejected) {
+      // A blockingCallInThread task: its caller took the outcome from its
+      // reply slot; this ends it in the table (its sink does nothing).
+      this.settle(m.id, m.status === TaskStatus.AnsweredFulfilled, undefined);
+      return;
+    }
     let ok = m.status === TaskStatus.Fulfilled;
     let value: unknown;
     try {

@@ -15,7 +15,7 @@
 // in test/threadpool-fake-threads.ts.
 import { EventEmitter } from 'node:events';
 import { AsyncResource } from 'node:async_hooks';
-import { CancelledError, PoolStoppedError, QueueFullError } from '../errors/errors.js';
+import { CancelledError, PoolStoppedError, QueueFullError, WouldDeadlockError } from '../errors/errors.js';
 import { labelOf } from '../identity/functions.js';
 import type { AnyFunction, TaskFunction } from '../base/public/functions.js';
 import type { CallOptions } from '../base/public/calls.js';
@@ -30,7 +30,9 @@ import { settleSink, TaskTable, type TaskSink } from './tasks.js';
 import { PoolThreads } from './threads.js';
 import { TaskTimers } from './timers.js';
 import { reportError } from '../errors/report.js';
-import { encodeArgs, markFlatten, markMovedByPort, markTraced, movedByPort, movesByPort } from '../codec/codec.js';
+import {
+  encodeArgs, markFlatten, markMovedByPort, markReplySlot, markTraced, movedByPort, movesByPort,
+} from '../codec/codec.js';
 import { carrierFrom, taskChannel, traced, type TaskTraceMessage, type TraceCarrier } from '../base/tracing.js';
 import { fastListBound } from '../codec/fast-codec.js';
 import { CallStatus, MessageKind, TaskStatus, type InboxMessage } from '../base/wire.js';
@@ -48,10 +50,14 @@ export const kTimeouts = Symbol('reactor-threads.timeouts');
 export const kSubmitWithOptions = Symbol('reactor-threads.submit-with-options');
 /** Internal, for tests that step threads by hand: push the staged submissions now. */
 export const kFlush = Symbol('reactor-threads.flush');
+/** Internal: blockingCallInThread's task (src/api/blocking-in-thread.ts). */
+export const kSubmitBlocking = Symbol('reactor-threads.submit-blocking');
 
 let nextTaskId = 1;
 /** The reactor callables of a task that carries none (frozen: shared by all of them). */
 const NO_HANDLES: number[] = Object.freeze([]) as unknown as number[];
+/** A blockingCallInThread task's sink: its caller takes the outcome from the reply slot. */
+const NO_SINK: TaskSink = { settle(): void {} };
 
 /**
  * A pool of threads, each a `worker_threads` Worker with its own event
@@ -421,6 +427,47 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
     return id;
   }
 
+  /**
+   * Internal: queues the task of a blockingCallInThread whose caller (this
+   * thread) waits on reply slot `slotId`; returns [pool id, task id]. Unlike
+   * kSubmit it throws what refuses the call, at once: its caller is about
+   * to park, and would never see a failure delivered later. Pushed now,
+   * behind what is staged, and never with buffers by port (the parked
+   * owner reads no port): moved buffers are copied natively. Its table
+   * entry has no sink (its caller takes the outcome from the slot): the
+   * task's end in the inbox settles it, which its thread sends behind its
+   * console output, so the loop stays alive until that output is printed;
+   * or its caller's kCancel, when the wait ends unanswered.
+   */
+  [kSubmitBlocking](f: unknown, args: readonly unknown[], slotId: number): [number, number] {
+    if (this.joined) throw new PoolStoppedError('the thread pool is stopped; the call was not run');
+    if (!this.started) {
+      throw new WouldDeadlockError('blockingCallInThread: the pool is not started, and it cannot start a thread while '
+        + 'this thread waits: start() it first');
+    }
+    const fnId = this.#functions.id(f);
+    const handles: number[] = [];
+    let id: number;
+    try {
+      const encoded = markReplySlot(encodeArgs(args, this.#thread.values, handles, this.#options.flattenInstances), slotId);
+      this.#flush();
+      id = nextTaskId++;
+      const demand = native.poolPush(this.#poolId, id, fnId, encoded.bytes, encoded.transfers, this.#options.maxQueue);
+      if (demand === -2) {
+        this.#full = true;
+        throw new QueueFullError(this.#options.maxQueue);
+      }
+      this.#tasks.add(id, NO_SINK, handles);
+      // Threads that died and whose exits this thread will not see while
+      // it waits count as not there: replaced now, if work needs them.
+      if (demand > 0) this.#meetDemand(1, native.poolGoneThreads(this.#poolId));
+    } catch (e) {
+      this.#thread.callables.release(handles);
+      throw e;
+    }
+    return [this.#poolId, id];
+  }
+
   /** Internal: withdraw a task, settling it with `reason` (see TaskTimers.cancel). */
   [kCancel](taskId: number, reason: unknown): void {
     this.#flush();  // (a task still staged must be in the queue to be withdrawn from it)
@@ -468,12 +515,13 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
 
   /**
    * Queued work no thread will take soon (`demand` tasks of it): start a
-   * thread per task, up to max; at max, watch for starvation.
+   * thread per task, up to max (not counting `gone` threads, dead but not
+   * yet removed); at max, watch for starvation.
    */
-  #meetDemand(demand = 1): void {
+  #meetDemand(demand = 1, gone = 0): void {
     if (!this.started) return;
     for (let n = demand; n > 0; n--) {
-      if (this.#threads.size >= this.max) {
+      if (this.#threads.size - gone >= this.max) {
         this.#starvation.watch();
         return;
       }

@@ -76,6 +76,10 @@ export interface NativeBinding {
   /** Removes every queued task; their ids. */
   poolClearQueue(poolId: number): number[];
   poolAttach(poolId: number, threadId: number): void;
+  /** This environment is that pool thread: its teardown tells the pool it is gone (before the owner sees its exit). */
+  poolThreadStarting(poolId: number, threadId: number): void;
+  /** How many of its threads are gone, their exits not seen yet by the owner. */
+  poolGoneThreads(poolId: number): number;
   /** A task batch (with its moved ArrayBuffers), 0 = none (now waiting), 1 = stopping, 2 = surplus: exit. */
   poolTake(poolId: number, threadId: number, max: number, spinNs: number): Buffer | [Buffer, ArrayBuffer[]] | 0 | 1 | 2;
   /**
@@ -113,6 +117,20 @@ export interface NativeBinding {
     timeoutMs: number, poolId: number, threadId: number): [number, Buffer, ArrayBuffer[] | undefined] | number;
   /** Answers a blocking call; false when its caller already left. */
   bridgeReply(callId: number, status: number, payload: Buffer, transfers?: ArrayBuffer[]): boolean;
+  /** blockingCallInThread: opens a reply slot with no target yet; its id (0: the process is exiting). */
+  bridgeOpenWait(): number;
+  /** Closes a call of bridgeOpenWait's whose task could not be queued. */
+  bridgeCloseWait(callId: number): void;
+  /** A pool thread starts the task of call `callId`: it answers it now; false when the caller left. */
+  bridgeAdopt(callId: number): boolean;
+  /**
+   * blockingCallInThread: parks on call `callId` until the thread that runs task `taskId` of pool
+   * `poolId` answers (as bridgeCall), or the wait ends unanswered (a bare CallStatus). Closes the call.
+   */
+  bridgeAwaitTask(callId: number, poolId: number, taskId: number, timeoutMs: number):
+    [number, Buffer, ArrayBuffer[] | undefined] | number;
+  /** How many blocking calls of any thread are open now (tests). */
+  bridgeOpenCalls(): number;
   /** The process is exiting: wake every parked caller, refuse new calls. */
   bridgeShutdown(): void;
 }

@@ -3,12 +3,14 @@
 // the rest), runs them, gives each its cancellation signal
 // (currentTask()), and sends each outcome through the thread's outbox.
 // Before the thread parks in a blocking call it hands back the tasks it
-// has not started. Pool thread only; src/thread/worker.ts builds one.
+// has not started. A blockingCallInThread task answers its parked
+// caller's reply slot instead (#answer). Pool thread only;
+// src/thread/worker.ts builds one.
 // Tests: test/thread-death.ts, test/cancellation.ts, test/threadpool-*.ts.
 import { deserialize, serialize } from 'node:v8';
 import {
   carrierOf, decodeValue, detachOrCopy, encodeResult, flattenOf, markMovedByPort, movedByPort, movesByPort,
-  type ValueContext,
+  replySlotOf, type ValueContext,
 } from '../codec/codec.js';
 import type { CurrentTask } from '../base/public/calls.js';
 import { CancelledError, encodeThrow, ValueNotCloneableError } from '../errors/errors.js';
@@ -16,10 +18,13 @@ import { loadFunction } from '../identity/functions.js';
 import { native } from '../reactor/native.js';
 import type { PoolThreadOutbox } from './outbox.js';
 import type { ThreadMovedBuffers } from './moved-buffers.js';
-import { TaskStatus, type FunctionDescriptor, type TaskMessage } from '../base/wire.js';
+import { CallStatus, TaskStatus, type FunctionDescriptor, type TaskMessage } from '../base/wire.js';
 import { runTraced, settleTraced, taskRunChannel, traced, type TaskRunTraceMessage } from '../base/tracing.js';
 import { flushStaged } from '../pool/staging.js';
 import { isThenable } from '../base/thenable.js';
+
+/** The payload of an Answered task end: its value went to the reply slot. */
+const NO_BYTES = Buffer.alloc(0);
 
 /** Who the runner works for. */
 export interface TaskRunnerSetup {
@@ -65,6 +70,8 @@ export class TaskRunner {
   #running: number | undefined;
   readonly #controllers = new Map<number, AbortController>();
   readonly #cancelled = new Set<number>();
+  /** blockingCallInThread tasks started here -> their caller's reply slot (#answer). */
+  readonly #slots = new Map<number, number>();
 
   constructor(setup: TaskRunnerSetup) {
     this.#s = setup;
@@ -238,6 +245,18 @@ export class TaskRunner {
 
   #run(t: TaskMessage, f: Function): void {
     this.#notStarted.delete(t);
+    const slot = replySlotOf(t.payload);
+    if (slot !== 0) {
+      // A blockingCallInThread task: this thread now answers its caller,
+      // whose wait ends if this thread dies, and who refuses a blocking
+      // call of this thread's to it (native bridgeAdopt). False: the
+      // caller left already (a timeout).
+      if (!native.bridgeAdopt(slot)) {
+        this.#fail(t.taskId, new CancelledError(), t.fnId);
+        return;
+      }
+      this.#slots.set(t.taskId, slot);
+    }
     let result: unknown;
     let trace: TaskRunTraceMessage | undefined;
     this.#running = t.taskId;
@@ -321,6 +340,7 @@ export class TaskRunner {
       this.#report(taskId, e instanceof ValueNotCloneableError ? e : new ValueNotCloneableError('the result', e));
       return;
     }
+    if (this.#answer(taskId, true, encoded.bytes, encoded.transfers)) return;
     const { moves } = this.#s;
     if (moves && movesByPort(encoded.transfers)) {
       // Its buffers go by port, moved. The result goes first, natively,
@@ -352,6 +372,26 @@ export class TaskRunner {
       const what = fnId !== undefined ? `${this.#labels[fnId] ?? 'a task'}()` : 'a task';
       encoded.stack += `\n    --- ${what} in ${this.#s.threadName} ---`;
     }
-    this.#s.outbox.post(taskId, TaskStatus.Rejected, serialize(encoded));
+    const bytes = serialize(encoded);
+    if (this.#answer(taskId, false, bytes, undefined)) return;
+    this.#s.outbox.post(taskId, TaskStatus.Rejected, bytes);
+  }
+
+  /**
+   * A blockingCallInThread task's outcome goes to its caller's reply slot
+   * (moved buffers copied natively: a parked caller reads no port); the
+   * owner's inbox gets only the task's end, for the pool's books and its
+   * table. False for an ordinary task.
+   */
+  #answer(taskId: number, ok: boolean, bytes: Buffer, transfers: ArrayBuffer[] | undefined): boolean {
+    const slot = this.#slots.get(taskId);
+    if (slot === undefined) return false;
+    this.#slots.delete(taskId);
+    // The caller first: it waits. (Should this thread die before the end
+    // below is sent, the pool counts the task as died with it; its caller
+    // has the answer, and nobody else waits for it.)
+    native.bridgeReply(slot, ok ? CallStatus.Fulfilled : CallStatus.Rejected, bytes, transfers);
+    this.#s.outbox.post(taskId, ok ? TaskStatus.AnsweredFulfilled : TaskStatus.AnsweredRejected, NO_BYTES);
+    return true;
   }
 }

@@ -23,6 +23,10 @@ const {
   flattenInstances, movesPort, preloads,
 } = workerData;
 
+// Before anything that may fail (preloads, onThreadStart): this thread's
+// end, however it comes, now tells the pool it is gone, which an owner
+// parked in blockingCallInThread cannot learn from the Worker's exit.
+native.poolThreadStarting(poolId, threadId);
 const outbox = new PoolThreadOutbox(poolId, threadId);
 /** A pull() queued after a blocking call (afterPark), until it runs. */
 let pullSoon: NodeJS.Immediate | undefined;

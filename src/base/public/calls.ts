@@ -160,6 +160,24 @@ export type BlockingCallFromThread = {
     reactor: Reactor, f: TaskFunction<F>, ...args: Parameters<F>) => Awaited<ReturnType<F>>;
 };
 
+/** Per-call options of blockingCallInThread. */
+export interface BlockingCallInThreadOptions {
+  /** The pool whose thread runs the call, one this thread owns and has started. Default: this thread's own pool (reactor.getThreadPool()). */
+  pool?: ThreadPool;
+  /**
+   * Milliseconds to wait for the thread's answer; then a CallTimeoutError,
+   * and the task is withdrawn if it waits, or cancelled (its signal
+   * aborts) if it runs. Default: no limit.
+   */
+  timeout?: number;
+}
+
+export type BlockingCallInThread = {
+  <F extends AnyFunction>(f: TaskFunction<F>, ...args: Parameters<F>): Awaited<ReturnType<F>>;
+  /** The same call with per-call options (another pool, a timeout). */
+  with(options: BlockingCallInThreadOptions): <F extends AnyFunction>(f: TaskFunction<F>, ...args: Parameters<F>) => Awaited<ReturnType<F>>;
+};
+
 export interface Reactor {
   /** This thread's own pool, created and started on first use (min 0, max = available parallelism). */
   getThreadPool(): ThreadPool;

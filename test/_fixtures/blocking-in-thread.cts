@@ -1,0 +1,81 @@
+// Threadable functions for test/blocking-call-in-thread.ts: they run in a
+// pool thread while the calling thread waits for them, synchronously.
+import {
+  blockingCallFromThread, blockingCallInThread, currentTask, reactor, threadable, ThreadPool, transfer,
+} from 'reactor-threads';
+
+export const add = threadable(function add(a: number, b: number): number { return a + b; });
+export const addLater = threadable(async function addLater(a: number, b: number): Promise<number> {
+  await new Promise((r) => setTimeout(r, 5));
+  return a + b;
+});
+export const fail = threadable(function fail(m: string): never { throw new URIError(m); });
+export const failLater = threadable(async function failLater(m: string): Promise<never> {
+  await new Promise((r) => setTimeout(r, 5));
+  throw new EvalError(m);
+});
+export const echo = threadable(function echo<T>(v: T): T { return v; });
+
+/** A moved buffer of `n` bytes, byte i = i % 251: big enough to go by port if this were an ordinary task. */
+export const movedBytes = threadable(function movedBytes(n: number): Uint8Array {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = i % 251;
+  return transfer(b);
+});
+export const sumBytes = threadable(function sumBytes(b: Uint8Array): number {
+  let s = 0;
+  for (const x of b) s += x;
+  return s;
+});
+
+/** Whether the last watchSignal() in this thread saw its signal abort. */
+let sawAbort = false;
+export const watchSignal = threadable(async function watchSignal(): Promise<string> {
+  const { signal } = currentTask()!;
+  sawAbort = false;
+  while (!signal.aborted) await new Promise((r) => setTimeout(r, 5));
+  sawAbort = true;
+  return 'aborted';
+});
+export const lastSawAbort = threadable(function lastSawAbort(): boolean { return sawAbort; });
+
+/** Keeps its thread busy (synchronously: nothing else runs there meanwhile) for `ms`. */
+export const spinFor = threadable(function spinFor(ms: number): number {
+  const end = Date.now() + ms;
+  while (Date.now() < end);
+  return ms;
+});
+export const exitThread = threadable(function exitThread(code: number): never { process.exit(code); });
+export const spinThenExit = threadable(function spinThenExit(ms: number): never {
+  const end = Date.now() + ms;
+  while (Date.now() < end);
+  process.exit(7);
+});
+
+export const logThen = threadable(function logThen(lines: number, value: string): string {
+  for (let i = 0; i < lines; i++) console.log(`log line ${i} of ${value}`);
+  return value;
+});
+
+export const onReactor = threadable(function onReactor(): string { return 'served'; });
+/** Calls back into the reactor that waits for this very task. */
+export const callBack = threadable(function callBack(): string {
+  return blockingCallFromThread(reactor, onReactor);
+});
+
+/**
+ * In a pool thread: a pool of its own, on whose thread it waits for `f`.
+ * callBack there calls this thread, which waits for it: a cycle through
+ * two pools.
+ */
+export const throughOwnPool = threadable(async function throughOwnPool(which: 'add' | 'callBack'): Promise<unknown> {
+  const pool = new ThreadPool({ maxThreads: 1 });
+  pool.start();
+  try {
+    return which === 'add' ? blockingCallInThread.with({ pool })(add, 40, 2) : blockingCallInThread.with({ pool })(callBack);
+  } catch (e) {
+    return `${(e as Error).constructor.name}: ${(e as Error).message}`;
+  } finally {
+    await pool.stop();
+  }
+});

@@ -1,0 +1,157 @@
+// blockingCallInThread: the calling thread (here an ava worker thread, so
+// "from any thread" is what every test shows) runs f on a thread of its
+// pool and waits for the outcome synchronously. Twisted's four outcomes,
+// values and moved buffers, each way a wait can end (answer, timeout, the
+// thread's death, threads that cannot start), the deadlocks refused, a
+// task that logs, and a long run that leaves no reply slot behind.
+// Serial: a blocking call blocks this test thread, and with it the
+// timers of any other test running beside it.
+import anyTest from 'ava';
+import {
+  blockingCallInThread, CallTimeoutError, deferToThreadPool, reactor, ThreadDiedError, ThreadPool, transfer,
+  ValueNotCloneableError, WouldDeadlockError,
+} from 'reactor-threads';
+import { native } from '../dist/reactor/native.js';
+import {
+  add, addLater, callBack, echo, exitThread, fail, failLater, lastSawAbort, movedBytes, spinFor, spinThenExit, sumBytes,
+  throughOwnPool, watchSignal,
+} from './_fixtures/blocking-in-thread.cjs';
+import { join } from 'node:path';
+import { fixture, runChild } from './_helpers/child.js';
+import { eventually } from './_helpers/wait.js';
+
+const test = anyTest.serial;
+
+/** A started pool of `max` threads, stopped when the test ends. */
+function poolOf(t: { teardown(f: () => Promise<void>): void }, max = 1, preload?: string[]): ThreadPool {
+  const pool = new ThreadPool({ maxThreads: max, ...(preload ? { preload } : {}) });
+  pool.start();
+  t.teardown(() => pool.stop());
+  return pool;
+}
+
+test('a value f returns comes back synchronously', (t) => {
+  t.is(blockingCallInThread(add, 2, 3), 5);
+});
+
+test('an async f is awaited in the thread', (t) => {
+  t.is(blockingCallInThread(addLater, 20, 22), 42);
+});
+
+test('what f throws is thrown here, class kept', (t) => {
+  t.throws(() => blockingCallInThread(fail, 'bad uri'), { instanceOf: URIError, message: 'bad uri' });
+});
+
+test('what an async f rejects with is thrown here, class kept', (t) => {
+  const e = t.throws(() => blockingCallInThread(failLater, 'later'), { instanceOf: EvalError, message: 'later' });
+  t.regex(e!.stack!, /failLater\(\) in /, 'the thread\'s stack, with its boundary line');
+});
+
+test('values cross as they do for deferToThread', (t) => {
+  const value = { when: new Date(5), map: new Map([[1, 'a']]), big: 2n ** 70n, bytes: new Float64Array([1.5, -2]) };
+  t.deepEqual(blockingCallInThread(echo, value), value);
+});
+
+test('moved buffers cross both ways, even large ones that an ordinary task moves by port', (t) => {
+  const n = 1 << 20;
+  const got = blockingCallInThread(movedBytes, n);
+  t.is(got.length, n);
+  t.is(got[n - 1], (n - 1) % 251);
+  const arg = new Uint8Array(n).fill(1);
+  t.is(blockingCallInThread(sumBytes, transfer(arg)), n);
+  t.is(arg.byteLength, 0, 'the argument was moved: detached here');
+});
+
+test('.with({ pool }) runs f on that pool', (t) => {
+  const pool = poolOf(t);
+  t.is(blockingCallInThread.with({ pool })(add, 1, 1), 2);
+  t.is(pool.stats().submitted, 1);
+});
+
+test('a timeout ends the wait with CallTimeoutError, and the running task\'s signal aborts', async (t) => {
+  const pool = poolOf(t);
+  // (Its thread started first: the task runs when the timeout comes.)
+  t.is(blockingCallInThread.with({ pool })(add, 1, 1), 2);
+  const started = Date.now();
+  t.throws(() => blockingCallInThread.with({ pool, timeout: 300 })(watchSignal), { instanceOf: CallTimeoutError });
+  t.true(Date.now() - started < 5000, `the wait took ${Date.now() - started} ms`);
+  // (The task saw its own abort: the thread reports it.)
+  await eventually(async () => await deferToThreadPool(reactor, pool, lastSawAbort), 'the task saw its signal abort');
+  t.pass();
+});
+
+test('a timeout withdraws a task still waiting in the queue: it never runs', async (t) => {
+  const pool = poolOf(t);
+  const busy = deferToThreadPool(reactor, pool, spinFor, 600);
+  await eventually(() => pool.stats().busy === 1, 'the thread is busy');
+  t.throws(() => blockingCallInThread.with({ pool, timeout: 100 })(add, 1, 2), { instanceOf: CallTimeoutError });
+  t.is(await busy, 600);
+  t.is(await deferToThreadPool(reactor, pool, add, 3, 4), 7);
+  t.like(pool.stats(), { submitted: 3, completed: 2, cancelled: 1 });
+});
+
+test('a thread that dies mid-call ends the wait with ThreadDiedError, and the next call is served at once', (t) => {
+  const pool = poolOf(t);
+  t.throws(() => blockingCallInThread.with({ pool })(exitThread, 3), { instanceOf: ThreadDiedError });
+  // (No turn of the loop in between: the pool has not seen the exit, and replaces the thread all the same.)
+  t.is(blockingCallInThread.with({ pool })(add, 1, 2), 3);
+});
+
+test('a thread that dies while the call waits behind its task ends the wait with ThreadDiedError', async (t) => {
+  const pool = poolOf(t);
+  const dying = deferToThreadPool(reactor, pool, spinThenExit, 300);
+  await eventually(() => pool.stats().busy === 1, 'the thread is busy');
+  // (Queued behind the dying task, or taken with it: either way no thread
+  // is left to run it, and this thread, waiting, cannot start one.)
+  t.throws(() => blockingCallInThread.with({ pool })(add, 1, 2), { instanceOf: ThreadDiedError });
+  await t.throwsAsync(dying, { instanceOf: ThreadDiedError });
+  t.is(await deferToThreadPool(reactor, pool, add, 1, 2), 3, 'the pool keeps serving');
+});
+
+test('threads that cannot start fail the call instead of waiting for them', (t) => {
+  const pool = poolOf(t, 1, [fixture('throws-on-import.mjs')]);
+  const started = Date.now();
+  t.throws(() => blockingCallInThread.with({ pool })(add, 1, 2), { instanceOf: ThreadDiedError });
+  t.true(Date.now() - started < 10_000, `the wait took ${Date.now() - started} ms`);
+});
+
+test('a blocking call from the thread back to the waiting one is refused with WouldDeadlockError', (t) => {
+  t.throws(() => blockingCallInThread(callBack), { instanceOf: WouldDeadlockError });
+});
+
+test('a cycle through two pools is refused; a nested call with no cycle is served', (t) => {
+  t.is(blockingCallInThread(throughOwnPool, 'add'), 42);
+  t.regex(String(blockingCallInThread(throughOwnPool, 'callBack')), /^WouldDeadlockError: /);
+});
+
+test('bad options and unusable pools are refused before anything runs', (t) => {
+  t.throws(() => blockingCallInThread.with({ timeout: 0 }), { instanceOf: RangeError });
+  t.throws(() => blockingCallInThread.with({ pool: {} as ThreadPool }), { instanceOf: TypeError });
+  const idle = new ThreadPool({ maxThreads: 1 });
+  t.throws(() => blockingCallInThread.with({ pool: idle })(add, 1, 2), { instanceOf: WouldDeadlockError, message: /not started/ });
+  const opens = native.bridgeOpenCalls();
+  t.throws(() => blockingCallInThread(echo, new WeakMap()), { instanceOf: ValueNotCloneableError });
+  t.is(native.bridgeOpenCalls(), opens, 'a refused call leaves no reply slot');
+});
+
+test('a task that logs while its caller waits neither hangs nor loses its output, and the process exits by itself', async (t) => {
+  const r = await runChild(fixture('blocking-logs.mjs'), [], 20_000);
+  t.false(r.timedOut, r.stderr);
+  t.is(r.code, 0, r.stderr);
+  t.true(r.stdout.startsWith('result first\nresult second\n'), r.stdout);
+  for (const line of ['log line 0 of first', 'log line 2 of first', 'log line 0 of second']) t.true(r.stdout.includes(line), r.stdout);
+});
+
+test('the README\'s ESLint-style rule waits for its config in create() and reports what it bans', async (t) => {
+  const r = await runChild(join(__dirname, '..', 'examples', 'eslint-rule', 'run.mjs'), [], 20_000);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout, 'eval is banned in this project\narguments is banned in this project\n');
+});
+
+test('100,000 calls: every result matches its input, and no reply slot is left behind', (t) => {
+  const opens = native.bridgeOpenCalls();
+  let wrong = 0;
+  for (let i = 0; i < 100_000; i++) if (blockingCallInThread(add, i, 1) !== i + 1) wrong++;
+  t.is(wrong, 0);
+  t.is(native.bridgeOpenCalls(), opens);
+});
