@@ -7,6 +7,7 @@
 // src/pool/threadpool.ts). Argument checks: bindings.h.
 // Tests: test/blocking-call-from-thread.ts, test/bridge-*.ts,
 // test/starvation*.ts.
+#include <cstdlib>
 #include <vector>
 
 #include "batch.h"
@@ -21,9 +22,20 @@ namespace {
 // How long this thread spins for an answer before it parks; adapts per
 // thread (bridge.h). Only BridgeCall on this thread touches it.
 thread_local SpinBudget spin_budget;
-// The same for blockingCallInThread's waits (a task's round trip, not a
-// reactor's answer).
-thread_local SpinBudget task_spin_budget;
+// blockingCallInThread's waits spin this long, then park. Not measured as
+// SpinBudget does: a task's round trip has a tail (its thread preempted,
+// a GC), the budget's short exploring runs barely moved its means, and it
+// kept parking (23 us a call here) for some 30,000 calls while spinning
+// took 8 us. A task that answers later costs its caller at most this
+// much CPU before it parks. REACTOR_THREADS_BRIDGE_SPIN_NS sets it too.
+constexpr uint64_t kTaskSpinNs = 50 * 1000;
+uint64_t TaskSpinNs() {
+  static const uint64_t spin = [] {
+    const char* v = std::getenv("REACTOR_THREADS_BRIDGE_SPIN_NS");
+    return v ? static_cast<uint64_t>(std::atoll(v)) : kTaskSpinNs;
+  }();
+  return spin;
+}
 
 // mainReactor() -> the main thread's reactor id, 0 if the main thread
 // never loaded the addon. Any JS thread.
@@ -246,7 +258,7 @@ Napi::Value BridgeAwaitTask(const Napi::CallbackInfo& info) {
       timeout_ms > 0 ? started + static_cast<uint64_t>(timeout_ms * 1e6) : 0;
   napi_env raw = env;
   ReplySlot* s = slot.get();
-  CallStatus status = slot->Wait(task_spin_budget.Next(), deadline, 2 * 1000 * 1000, [raw, s, &pool, task_id] {
+  CallStatus status = slot->Wait(TaskSpinNs(), deadline, 2 * 1000 * 1000, [raw, s, &pool, task_id] {
     switch (pool->Outlook(task_id)) {
       case TaskOutlook::kHolderGone:
         s->Resolve(CallStatus::kReactorGone, Frame{});
@@ -262,7 +274,6 @@ Napi::Value BridgeAwaitTask(const Napi::CallbackInfo& info) {
   Registry::Get().CloseCall(slot);
   if (status != CallStatus::kFulfilled && status != CallStatus::kRejected)
     return QuietU32(env, static_cast<uint32_t>(status));
-  task_spin_budget.Record(MonotonicNs() - started);
   return ReplyToJs(env, status, *slot);
 }
 

@@ -72,7 +72,10 @@ int64_t Pool::Push(Task&& task, uint32_t max_queue, uint32_t* target) {
       wake = PopWaiterLocked();
       if (!wake) {
         int64_t coming = spinning_;
-        for (auto& kv : threads_) if (!kv.second.reactor && !kv.second.gone) ++coming;
+        for (auto& kv : threads_) {
+          const ThreadRecord& r = kv.second;
+          if (!r.gone && (!r.reactor || r.returning)) ++coming;
+        }
         demand = static_cast<int64_t>(queue_.size()) - coming;
         return demand > 0 ? demand : 0;
       }
@@ -100,7 +103,8 @@ int64_t Pool::PushBatch(std::vector<Task>& tasks, uint32_t max_queue, uint32_t* 
     // demand is what they, the spinners and the starting threads leave.
     int64_t coming = spinning_;
     for (auto& kv : threads_) {
-      if (!kv.second.reactor || kv.second.waiting) ++coming;
+      const ThreadRecord& r = kv.second;
+      if (!r.gone && (!r.reactor || r.waiting || r.returning)) ++coming;
     }
     demand = static_cast<int64_t>(queue_.size()) - coming;
     // A spinning thread takes the batch (and wakes the next if it leaves
@@ -508,6 +512,7 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
       auto it = threads_.find(thread_id);
       if (it == threads_.end()) return TakeResult::kStopping;
       ThreadRecord& rec = it->second;
+      rec.returning = false;
       // A thread that agreed to retire takes nothing more: it is exiting.
       if (rec.retiring) return TakeResult::kRetire;
       bool may_take = !stopping_ || drain_on_stop_;
@@ -637,6 +642,14 @@ bool Pool::Complete(uint32_t thread_id, double task_id, uint32_t status,
         } else {
           ended = it->second.held.extract(held);
         }
+        bool all_finished = true;
+        for (auto& kv : it->second.held) {
+          if (!kv.second.finished) {
+            all_finished = false;
+            break;
+          }
+        }
+        it->second.returning = all_finished;
       }
     }
     if (CountsAsCompleted(status)) completed_ += 1; else failed_ += 1;

@@ -376,6 +376,11 @@ class Pool {
     bool waiting = false;              // in waiting_
     bool retiring = false;
     bool gone = false;                 // its environment is gone (MarkGone)
+    // It finished every task it held and has not taken again: it is on its
+    // way back to Take(), so a push counts it as coming (no thread is
+    // started for work it is about to take: a caller that makes its next
+    // blocking call as soon as it has the answer started a second thread).
+    bool returning = false;
     uint64_t last_event_ns = 0;        // see FnTiming
     // Tasks whose buffers it asked for by port -> whether the owner
     // claimed the ask (WantBuffers).

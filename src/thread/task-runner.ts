@@ -387,11 +387,11 @@ export class TaskRunner {
     const slot = this.#slots.get(taskId);
     if (slot === undefined) return false;
     this.#slots.delete(taskId);
-    // The caller first: it waits. (Should this thread die before the end
-    // below is sent, the pool counts the task as died with it; its caller
-    // has the answer, and nobody else waits for it.)
-    native.bridgeReply(slot, ok ? CallStatus.Fulfilled : CallStatus.Rejected, bytes, transfers);
+    // Ended in the pool first: the caller, woken, often queues its next
+    // call at once, and the pool then counts this thread as coming back
+    // for it (ThreadRecord::returning) instead of starting another.
     this.#s.outbox.post(taskId, ok ? TaskStatus.AnsweredFulfilled : TaskStatus.AnsweredRejected, NO_BYTES);
+    native.bridgeReply(slot, ok ? CallStatus.Fulfilled : CallStatus.Rejected, bytes, transfers);
     return true;
   }
 }
