@@ -42,6 +42,14 @@ const strips = Boolean((process.features as { typescript?: unknown }).typescript
   t.deepEqual(lastLine(await run(['--disable-warning=ExperimentalWarning', 'main.ts'])), expected);
 });
 
+test('blockingCallInThread runs .ts and .cts task modules in threads under tsx', async (t) => {
+  t.deepEqual(lastLine(await run([tsx, 'sync.ts'])), { hash: expected.hash, sum: expected.sum });
+});
+
+(strips ? test : test.skip)('blockingCallInThread runs .ts and .cts task modules under Node\'s own type stripping', async (t) => {
+  t.deepEqual(lastLine(await run(['--disable-warning=ExperimentalWarning', 'sync.ts'])), { hash: expected.hash, sum: expected.sum });
+});
+
 test('a module that registers hooks at run time, named in preload, registers them in every thread', async (t) => {
   t.deepEqual(lastLine(await run(['preload.mjs', 'with-preload'])), { answer: 42 });
 });
