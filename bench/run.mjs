@@ -5,7 +5,9 @@
 // worker_threads. Writes bench/results.json and an SVG chart per workload
 // under bench/charts/. Last, `bullmq` (bench/bullmq.mjs) compares the
 // BullMQ adapter with BullMQ itself: its own contenders and redis-server,
-// its own tables and bench/results-bullmq.json.
+// its own tables and bench/results-bullmq.json; before it, `sync`
+// (bench/sync.mjs): blockingCallInThread beside synckit and
+// make-synchronized, in bench/results-sync.json.
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
@@ -103,7 +105,6 @@ for (const [name, w] of Object.entries(WORKLOADS)) {
 if (!only || only.includes('bridge')) {
   process.stderr.write('bench: bridge\n');
   results.bridge = await runChild([join(here, 'bridge.mjs'), '--json', ...(quick ? ['--quick'] : [])]);
-  results.synckit = await runChild([join(here, 'synckit.mjs'), ...(quick ? ['--quick'] : [])]);
   const b = results.bridge;
   const names = { a: 'f returns a value', b: 'f returns a resolved Promise', c: 'f resolves on setImmediate', iso: 'isolated calls, 1 ms apart' };
   console.log('\nbridge: blockingCallFromThread from a pool thread vs SharedArrayBuffer + Atomics.wait + MessagePort (µs)');
@@ -114,13 +115,20 @@ if (!only || only.includes('bridge')) {
       fmt(r.p99).padStart(8), fmt(j.p99).padStart(8), `${(r.p99 / j.p99).toFixed(2)}x`.padStart(7)].join(' '));
   }
   console.log(`a parked caller: ${b.cpuPercentParked.toFixed(2)}% of a core; idle pool thread wake-up p50 ${fmt(b.wake.p50)} µs, p99 ${fmt(b.wake.p99)} µs`);
-  console.log(`synckit 0.12, the opposite direction (main blocks, a worker runs x+1): ${fmt(results.synckit.usPerCall)} µs/call`);
 }
 
 // (Not when only bullmq runs: that would replace the library figures with nothing.)
 if (Object.keys(results.workloads).length > 0 || results.bridge) {
   writeFileSync(join(here, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\n${note}. Written: bench/results.json, bench/charts/*.svg`);
+}
+
+if (!only || only.includes('sync')) {
+  process.stderr.write('bench: sync\n');
+  await new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(here, 'sync.mjs'), ...(quick ? ['--quick'] : [])], { cwd: join(here, '..'), stdio: 'inherit' });
+    child.on('close', (code, signal) => (code === 0 ? resolve() : reject(new Error(`bench/sync.mjs failed (${code ?? signal})`))));
+  });
 }
 
 if (!only || only.includes('bullmq')) {

@@ -4,10 +4,12 @@
 // must run async code). Each library runs x + 1 in its own child process,
 // three times, in one run: the first call (thread start included), then
 // back-to-back calls timed one by one (p50, p99). Usage: node
-// bench/sync.mjs [--quick]; results in bench/results-sync.json.
+// bench/sync.mjs [--quick], or npm run bench -- --only=sync; results in
+// bench/results-sync.json, chart in bench/charts/sync.svg.
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { barChart } from './svg.mjs';
 
 const LIBS = ['reactor-threads', 'synckit', 'make-synchronized'];
 const quick = process.argv.includes('--quick');
@@ -71,6 +73,11 @@ function main() {
   const sk = summary.synckit;
   console.log(`reactor-threads / synckit: p50 ${(rt.p50 / sk.p50).toFixed(2)}x (target 0.3x), p99 ${(rt.p99 / sk.p99).toFixed(2)}x (target 0.5x), first call ${(rt.firstMs / sk.firstMs).toFixed(2)}x`);
   if (!quick) {
+    mkdirSync(new URL('./charts/', import.meta.url), { recursive: true });
+    const bars = LIBS.flatMap((lib) => ['p50', 'p99'].map((k) => ({ label: `${lib} ${k}`, value: summary[lib][k], highlight: lib === 'reactor-threads' })));
+    writeFileSync(new URL('./charts/sync.svg', import.meta.url),
+      barChart('sync: x + 1 awaited synchronously on another thread (lower is better)', bars, 'µs',
+        `${calls} back-to-back calls, medians of ${runs} runs, Node ${process.version}`));
     writeFileSync(new URL('./results-sync.json', import.meta.url),
       `${JSON.stringify({ date: new Date().toISOString(), node: process.version, calls, runs, summary, results }, null, 2)}\n`);
   }
