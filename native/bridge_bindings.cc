@@ -240,9 +240,10 @@ Napi::Value BridgeAdopt(const Napi::CallbackInfo& info) {
 // thread that opened the call, after queueing task `taskId` on its pool
 // `poolId`. Spins, then parks; between slices it asks the pool whether
 // anything can still run the task (Pool::Outlook): the thread that held
-// it may be gone before it adopted the call, or every thread may be gone
-// while it waits in the queue, and this thread, parked, would see
-// neither. Closes the call.
+// it may be gone before it adopted the call, every thread may be gone
+// while it waits in the queue, or every thread may wait on this one
+// (kWouldDeadlock), and this thread, parked, would see none of it.
+// Closes the call.
 Napi::Value BridgeAwaitTask(const Napi::CallbackInfo& info) {
   Args args(info);
   double call_id = args.F64(0, "call id");
@@ -258,13 +259,20 @@ Napi::Value BridgeAwaitTask(const Napi::CallbackInfo& info) {
       timeout_ms > 0 ? started + static_cast<uint64_t>(timeout_ms * 1e6) : 0;
   napi_env raw = env;
   ReplySlot* s = slot.get();
-  CallStatus status = slot->Wait(TaskSpinNs(), deadline, 2 * 1000 * 1000, [raw, s, &pool, task_id] {
+  uint32_t caller = slot->caller();
+  CallStatus status = slot->Wait(TaskSpinNs(), deadline, 2 * 1000 * 1000, [raw, s, &pool, task_id, caller] {
     switch (pool->Outlook(task_id)) {
       case TaskOutlook::kHolderGone:
         s->Resolve(CallStatus::kReactorGone, Frame{});
         break;
       case TaskOutlook::kNoThread:
         s->Resolve(CallStatus::kThreadsLost, Frame{});
+        break;
+      case TaskOutlook::kQueued:
+        // Every thread of the pool waits on this caller (a blocking call
+        // to it, directly or through others): none will take the task.
+        if (Registry::Get().AllWaitOn(pool->LiveThreadReactors(), caller))
+          s->Resolve(CallStatus::kWouldDeadlock, Frame{});
         break;
       case TaskOutlook::kServed:
         break;

@@ -471,7 +471,6 @@ TaskOutlook Pool::Outlook(double task_id) {
       return rec.gone ? TaskOutlook::kHolderGone : TaskOutlook::kServed;
     if (!rec.gone) live = true;
   }
-  if (live) return TaskOutlook::kServed;
   bool queued = false;
   for (auto& t : queue_) {
     if (t.id == task_id) {
@@ -484,7 +483,19 @@ TaskOutlook Pool::Outlook(double task_id) {
       if (t.id == task_id) queued = true;
     }
   }
-  return queued ? TaskOutlook::kNoThread : TaskOutlook::kServed;
+  if (!queued) return TaskOutlook::kServed;
+  return live ? TaskOutlook::kQueued : TaskOutlook::kNoThread;
+}
+
+std::vector<uint32_t> Pool::LiveThreadReactors() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<uint32_t> ids;
+  for (auto& [tid, rec] : threads_) {
+    if (rec.gone) continue;
+    if (!rec.reactor) return {};
+    ids.push_back(rec.reactor->id());
+  }
+  return ids;
 }
 
 bool Pool::IsAttached(uint32_t thread_id) {

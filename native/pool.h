@@ -124,9 +124,9 @@ constexpr bool CountsAsCompleted(uint32_t status) {
 // it must know: its owner is parked, so its pool starts no thread and
 // sees no thread's exit until the wait ends (Pool::Outlook).
 enum class TaskOutlook {
-  kServed,   // held by a live thread, queued with a live or starting
-             // thread in the pool, or no longer in the pool (its result
-             // is on its way)
+  kServed,   // held by a live thread, or no longer in the pool (its
+             // result is on its way)
+  kQueued,   // queued, with a live or starting thread in the pool
   kHolderGone,   // held by a thread whose environment is gone
   kNoThread,     // queued, and every thread of the pool is gone
 };
@@ -254,6 +254,9 @@ class Pool {
   // Any thread (a blockingCallInThread caller, between slices of its
   // wait): whether anything can still run task `task_id`.
   TaskOutlook Outlook(double task_id);
+  // Any thread: the reactors of the pool's live attached threads, or
+  // nothing when one is still starting (it may take a queued task).
+  std::vector<uint32_t> LiveThreadReactors();
   // Owner thread: whether the thread attached (false while it starts, and
   // once it is removed). A thread that attaches right after this said
   // false takes nothing from a stopped pool.

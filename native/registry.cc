@@ -90,6 +90,26 @@ size_t Registry::OpenCalls() {
   return calls_.size();
 }
 
+bool Registry::AllWaitOn(const std::vector<uint32_t>& reactors, uint32_t caller) {
+  if (reactors.empty()) return false;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (uint32_t r : reactors) {
+    bool reaches = false;
+    // (The graph has no cycle: OpenCall refuses one. The bound is for safety.)
+    for (uint32_t at = r, hops = 0; hops <= waits_on_.size(); ++hops) {
+      auto next = waits_on_.find(at);
+      if (next == waits_on_.end()) break;
+      at = next->second;
+      if (at == caller) {
+        reaches = true;
+        break;
+      }
+    }
+    if (!reaches) return false;
+  }
+  return true;
+}
+
 bool Registry::Retarget(uint64_t id, uint32_t target) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = calls_.find(id);

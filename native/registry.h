@@ -56,6 +56,10 @@ class Registry {
   std::shared_ptr<ReplySlot> OpenCall(uint32_t caller, uint32_t target,
                                       uint32_t pool, bool* deadlock);
   void CloseCall(const std::shared_ptr<ReplySlot>& slot);
+  // blockingCallInThread: whether every one of `reactors` (a pool's
+  // threads; false for none) waits, directly or through others, on
+  // `caller`: then none of them will take a task that `caller` waits for.
+  bool AllWaitOn(const std::vector<uint32_t>& reactors, uint32_t caller);
   // blockingCallInThread: the call `id`, opened with no target, is now
   // served by the reactor `target` (the pool thread that took its task).
   // False when the call is no longer listed (its caller left).

@@ -14,7 +14,7 @@ import {
 import { native } from '../dist/reactor/native.js';
 import {
   add, addLater, callBack, echo, exitThread, fail, failLater, lastSawAbort, movedBytes, spinFor, spinThenExit, sumBytes,
-  throughOwnPool, watchSignal,
+  throughOwnPool, watchSignal, parksOnOwner, setOwnerPool,
 } from './_fixtures/blocking-in-thread.cjs';
 import { join } from 'node:path';
 import { fixture, runChild } from './_helpers/child.js';
@@ -122,6 +122,16 @@ test('a blocking call from the thread back to the waiting one is refused with Wo
 test('a cycle through two pools is refused; a nested call with no cycle is served', (t) => {
   t.is(blockingCallInThread(throughOwnPool, 'add'), 42);
   t.regex(String(blockingCallInThread(throughOwnPool, 'callBack')), /^WouldDeadlockError: /);
+});
+
+test('a wait for a pool whose every thread waits on the caller ends with WouldDeadlockError; a pool that can grow serves it', async (t) => {
+  const full = poolOf(t, 1);
+  setOwnerPool(full);
+  // (Its only thread parks on this thread, which then waits on that pool.)
+  t.is(await deferToThreadPool(reactor, full, parksOnOwner), 'WouldDeadlockError');
+  const roomy = poolOf(t, 2);
+  setOwnerPool(roomy);
+  t.is(await deferToThreadPool(reactor, roomy, parksOnOwner), '3');
 });
 
 test('bad options and unusable pools are refused before anything runs', (t) => {

@@ -1245,7 +1245,16 @@ static void TestBlockingInThread() {
   pool->AttachThread(ta, a.reactor);
   CHECK(pool->Outlook(1) == TaskOutlook::kServed);  // not in the pool: its answer is on its way
   CHECK(pool->Push(MakeTask(1, 0), 100) == 1);
-  CHECK(pool->Outlook(1) == TaskOutlook::kServed);  // queued, a live thread
+  CHECK(pool->Outlook(1) == TaskOutlook::kQueued);  // queued, a live thread
+  CHECK((pool->LiveThreadReactors() == std::vector<uint32_t>{2}));
+  bool dl2 = false;
+  auto parked = reg.OpenCall(2, 1, 0, &dl2);        // the pool's only thread waits on its owner, 1
+  CHECK(parked && !dl2);
+  CHECK(reg.AllWaitOn(pool->LiveThreadReactors(), 1));
+  CHECK(!reg.AllWaitOn(pool->LiveThreadReactors(), 5));
+  CHECK(!reg.AllWaitOn({}, 1));
+  reg.CloseCall(parked);
+  CHECK(!reg.AllWaitOn(pool->LiveThreadReactors(), 1));
   std::vector<Task> got;
   CHECK(pool->Take(ta, 1, 0, &got) == TakeResult::kTasks);
   CHECK(pool->Outlook(1) == TaskOutlook::kServed);  // held by a live thread
@@ -1255,7 +1264,8 @@ static void TestBlockingInThread() {
   CHECK(pool->Push(MakeTask(2, 0), 100) == 1);      // the gone thread is no taker: demand 1
   CHECK(pool->Outlook(2) == TaskOutlook::kNoThread);
   uint32_t tb = pool->AddThread();                  // starting: it may take it
-  CHECK(pool->Outlook(2) == TaskOutlook::kServed);
+  CHECK(pool->Outlook(2) == TaskOutlook::kQueued);
+  CHECK(pool->LiveThreadReactors().empty());         // (one starts: it may take it)
   pool->MarkGone(tb);                               // died while starting
   CHECK(pool->Outlook(2) == TaskOutlook::kNoThread);
   CHECK_EQ(pool->GoneCount(), 2u);

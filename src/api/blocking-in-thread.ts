@@ -18,7 +18,8 @@
 // call from the thread that runs its task back to the owner
 // (blockingCallFromThread, or a reactor callable it was given) fails at
 // once with WouldDeadlockError through the native wait graph, so does a
-// cycle through several pools. Serving those calls while parked would mean
+// cycle through several pools; and a wait for a queued task whose every
+// pool thread waits on the owner ends with it (within a park slice). Serving those calls while parked would mean
 // running arbitrary reactor code inside a synchronous call, without its
 // microtasks or its loop; refusing keeps the owner's state unchanged.
 // Calls that need no answer (callFromThread) are queued and served once
@@ -26,7 +27,7 @@
 // Caller's thread only. Tests: test/blocking-call-in-thread.ts.
 import {
   CallTimeoutError, decodeThrow, ReactorGoneError, ThreadDiedError, ThreadTerminatingError, withCallerFrames,
-  type EncodedThrow,
+  WouldDeadlockError, type EncodedThrow,
 } from '../errors/errors.js';
 import { decodeValue } from '../codec/codec.js';
 import { native } from '../reactor/native.js';
@@ -74,6 +75,9 @@ function unanswered(status: number, timeout: number): Error {
     case CallStatus.ThreadsLost:
       return new ThreadDiedError('blockingCallInThread: every thread of the pool is gone (they died, or could not start), '
         + 'and the pool cannot start one while this thread waits', undefined);
+    case CallStatus.WouldDeadlock:
+      return new WouldDeadlockError('blockingCallInThread: every thread of the pool waits, directly or through others, '
+        + 'on this thread, so none would take the call');
     case CallStatus.Terminating: return new ThreadTerminatingError();
     default: return new Error(`reactor-threads: unknown call status ${String(status)}`);
   }

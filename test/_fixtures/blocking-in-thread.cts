@@ -79,3 +79,19 @@ export const throughOwnPool = threadable(async function throughOwnPool(which: 'a
     await pool.stop();
   }
 });
+
+/** The pool that onReactorWaitsOnPool waits on: set by the test, on the thread that owns it. */
+let ownerPool: ThreadPool | undefined;
+export function setOwnerPool(pool: ThreadPool): void { ownerPool = pool; }
+/** On the owner, serving a pool thread's blocking call: waits, in turn, for a task of that pool. */
+export const onReactorWaitsOnPool = threadable(function onReactorWaitsOnPool(): string {
+  try {
+    return String(blockingCallInThread.with({ pool: ownerPool! })(add, 1, 2));
+  } catch (e) {
+    return (e as Error).constructor.name;
+  }
+});
+/** In a pool thread: parks on its owner, which then waits on this pool. */
+export const parksOnOwner = threadable(function parksOnOwner(): string {
+  return blockingCallFromThread(reactor, onReactorWaitsOnPool);
+});
