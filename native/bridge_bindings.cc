@@ -29,6 +29,12 @@ thread_local SpinBudget spin_budget;
 // took 8 us. A task that answers later costs its caller at most this
 // much CPU before it parks. REACTOR_THREADS_BRIDGE_SPIN_NS sets it too.
 constexpr uint64_t kTaskSpinNs = 50 * 1000;
+// How often a parked blockingCallInThread caller asks the pool whether
+// its task can still run (Pool::Outlook). A thread that dies after it
+// adopted the call wakes the caller at once; this bounds the other ends
+// (a death before that, every thread gone, every thread waiting on the
+// caller) at 10 ms, and a parked caller's wake-ups to 100 a second.
+constexpr uint64_t kTaskSliceNs = 10 * 1000 * 1000;
 uint64_t TaskSpinNs() {
   static const uint64_t spin = [] {
     const char* v = std::getenv("REACTOR_THREADS_BRIDGE_SPIN_NS");
@@ -260,7 +266,7 @@ Napi::Value BridgeAwaitTask(const Napi::CallbackInfo& info) {
   napi_env raw = env;
   ReplySlot* s = slot.get();
   uint32_t caller = slot->caller();
-  CallStatus status = slot->Wait(TaskSpinNs(), deadline, 2 * 1000 * 1000, [raw, s, &pool, task_id, caller] {
+  CallStatus status = slot->Wait(TaskSpinNs(), deadline, kTaskSliceNs, [raw, s, &pool, task_id, caller] {
     switch (pool->Outlook(task_id)) {
       case TaskOutlook::kHolderGone:
         s->Resolve(CallStatus::kReactorGone, Frame{});
