@@ -199,3 +199,17 @@ test('Redis restarted without persistence: calls in flight fail with a JobLostEr
   t.is(pool.stats().lost, 3);
   t.is(await deferToThreadPool(reactor, pool, add, 1, 2), 3, 'later calls work');
 });
+
+test('a worker whose Redis died still closes on SIGTERM and exits, within a bound', async (t) => {
+  const redis = await redisServer();
+  const worker = await workerFor(redis, `closes-${randomUUID()}`);
+  await redis.kill();
+  // (BullMQ's own close waits for Redis: before the bound, this worker never exited.)
+  const started = Date.now();
+  const timer = setTimeout(() => void worker.kill(), 30_000);
+  const code = await worker.stop();
+  clearTimeout(timer);
+  t.is(code, 0, worker.output());
+  t.true(Date.now() - started < 20_000, `close took ${Date.now() - started} ms`);
+  t.regex(worker.output(), /closed /);
+});

@@ -27,6 +27,7 @@ import { localFunction } from './remote-functions.js';
 import { checkVersion, encodeFailure, failureReason, WIRE_VERSION, type JobCall, type JobResult } from './remote-codec.js';
 import { retryable, type JobOutcome, type JobRun, type runJob } from './job-runner.js';
 import { CANCEL_EVENT, controlQueueName } from './control.js';
+import { bounded, endClients } from './connections.js';
 
 export interface ServeBullMQOptions {
   /** The queue to serve: the queueName of the callers' BullMQThreadPool. */
@@ -106,6 +107,8 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
   const pool = new ThreadPool({ ...options.pool, maxThreads: threads, name: options.pool?.name ?? `bullmq:${queueName}` });
   pool.start();
   const active = new Map<string, AbortController>();
+  /** Jobs taken here whose outcome is not written to Redis yet (close() waits for them, within a bound). */
+  const unwritten = new Set<string>();
   /** Cancellations of jobs not (yet) active here, by id, with when they came. */
   const early = new Map<string, number>();
   const counts = { completed: 0, failed: 0, cancelled: 0 };
@@ -126,6 +129,7 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
     const id = job.id!;
     const cancel = new AbortController();
     active.set(id, cancel);
+    unwritten.add(id);
     signal?.addEventListener('abort', () => cancel.abort(signal.reason), { once: true });
     if (early.delete(id)) cancel.abort();
     const label = typeof job.data?.l === 'string' ? job.data.l : job.name;
@@ -173,8 +177,9 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
     // The job is no longer this worker's (Redis lost it, or another worker took it as stalled): stop its task.
     for (const id of jobIds) active.get(id)?.abort(new CancelledError('the job\'s lock was lost'));
   });
-  bull.on('completed', () => { counts.completed++; });
-  bull.on('failed', () => { counts.failed++; });
+  // (These come once a job's outcome is written to Redis.)
+  bull.on('completed', (job) => { counts.completed++; unwritten.delete(job.id!); });
+  bull.on('failed', (job) => { counts.failed++; if (job) unwritten.delete(job.id!); });
   const control: QueueEvents = new BullQueueEvents(controlQueueName(queueName), base);
   control.on<CancelListener>(CANCEL_EVENT, ({ jobId }: { jobId: string }) => {
     const controller = active.get(jobId);
@@ -204,9 +209,24 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
     stats: () => ({ active: active.size, ...counts }),
     close(): Promise<void> {
       closing ??= (async () => {
-        await ready.catch(() => {});
-        await bull.close();
-        await control.close().catch(() => {});
+        // (Never ready while Redis is unreachable.)
+        await bounded(ready);
+        // It takes no more jobs; those active run to their end on the pool,
+        // as long as they take. Writing their outcomes needs Redis: that
+        // part, and closing the connections, is bounded, so a worker whose
+        // Redis died still closes (its jobs' outcomes lost, BullMQ's
+        // stalled-job check gives them to another worker).
+        // Paused, it fetches no job and its stalled-job check stops. Its
+        // jobs run to their end; their outcomes are written (within a
+        // bound); then a forced close, which unlike a graceful one does
+        // not wait for the fetch loop, which waits for Redis.
+        void bull.pause(true).catch(() => {});
+        const quiet = (): boolean => active.size === 0 && unwritten.size === 0;
+        while (active.size > 0) await new Promise((r) => setTimeout(r, 20));
+        await bounded((async () => { while (!quiet()) await new Promise((r) => setTimeout(r, 20)); })());
+        await bounded(bull.close(true));
+        await bounded(control.close());
+        await Promise.all([endClients(bull), endClients(control)]);
         await pool.stop();
       })();
       return closing;

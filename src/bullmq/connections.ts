@@ -1,0 +1,47 @@
+// Shutting down BullMQ's Redis connections so that nothing is left
+// running when Redis is gone: each step bounded, then every client ended
+// for good. Used by BullMQThreadPool.stop() and serveBullMQ's close().
+// Caller's thread only.
+import type { Queue, QueueEvents, QueueEventsProducer, Worker } from 'bullmq';
+
+/** How long a shutdown waits for each step of its cleanup while Redis does not answer. */
+const STOP_STEP_MS = 2000;
+
+/** Whether `work` ended (fulfilled or not) within STOP_STEP_MS. */
+export async function bounded(work: Promise<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), STOP_STEP_MS); });
+  try {
+    return await Promise.race([work.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Ends a part's Redis clients for good, whatever close() did. With the
+ * server gone, a client that BullMQ 6.7's close() (or, past its bound,
+ * its disconnect()) was done with could still hold ioredis's reconnect
+ * timer: in the suite under load, the Queue's and the QueueEvents' main
+ * clients went on reconnecting for minutes and kept the process alive.
+ * ioredis's own disconnect() drops that timer; on a client closed cleanly
+ * it does nothing. The client is read from the connection's `_client`
+ * field, set when it is built: its public `client` promise settles only
+ * once the connection was ready, and one that never got ready (its
+ * version check unanswered when the server died, under ASan) kept
+ * reconnecting too. The promise is the fallback, bounded.
+ */
+export async function endClients(part: Queue | QueueEvents | QueueEventsProducer | Worker): Promise<void> {
+  const { connection, blockingConnection } = part.getBackend();
+  await Promise.all([connection, blockingConnection].map(async (c) => {
+    if (!c) return;
+    let client = (c as unknown as { _client?: Disconnectable })._client;
+    if (typeof client?.disconnect !== 'function') {
+      client = undefined;
+      await bounded(c.client.then((ready) => { client = ready; }));
+    }
+    client?.disconnect();
+  }));
+}
+
+interface Disconnectable { disconnect(): void }
