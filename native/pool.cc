@@ -33,7 +33,10 @@ std::shared_ptr<Reactor> Pool::PopIdleWaiterLocked(uint32_t* tid) {
 
 uint32_t Pool::LiveLocked() const {
   uint32_t live = 0;
-  for (auto& kv : threads_) if (!kv.second.retiring) ++live;
+  // (A gone thread, dead but not yet removed, is not live: counted, it
+  // made the one live thread of a parked blockingCallInThread caller
+  // retire as surplus after every task.)
+  for (auto& kv : threads_) if (!kv.second.retiring && !kv.second.gone) ++live;
   return live;
 }
 
@@ -74,7 +77,7 @@ int64_t Pool::Push(Task&& task, uint32_t max_queue, uint32_t* target) {
         int64_t coming = spinning_;
         for (auto& kv : threads_) {
           const ThreadRecord& r = kv.second;
-          if (!r.gone && (!r.reactor || r.returning)) ++coming;
+          if (!r.gone && !r.retiring && (!r.reactor || r.returning)) ++coming;
         }
         demand = static_cast<int64_t>(queue_.size()) - coming;
         return demand > 0 ? demand : 0;
@@ -104,7 +107,7 @@ int64_t Pool::PushBatch(std::vector<Task>& tasks, uint32_t max_queue, uint32_t* 
     int64_t coming = spinning_;
     for (auto& kv : threads_) {
       const ThreadRecord& r = kv.second;
-      if (!r.gone && (!r.reactor || r.waiting || r.returning)) ++coming;
+      if (!r.gone && !r.retiring && (!r.reactor || r.waiting || r.returning)) ++coming;
     }
     demand = static_cast<int64_t>(queue_.size()) - coming;
     // A spinning thread takes the batch (and wakes the next if it leaves
@@ -459,7 +462,9 @@ void Pool::MarkGone(uint32_t thread_id) {
 uint32_t Pool::GoneCount() {
   std::lock_guard<std::mutex> lock(mu_);
   uint32_t n = 0;
-  for (auto& kv : threads_) if (kv.second.gone) ++n;
+  // Retiring ones too (recycled, idle, surplus): they take nothing more,
+  // and their exits are as unseen by a parked owner as a death.
+  for (auto& kv : threads_) if (kv.second.gone || kv.second.retiring) ++n;
   return n;
 }
 

@@ -247,9 +247,9 @@ class Pool {
   // it is gone, though the owner has not seen its exit yet (RemoveThread
   // comes later, on the owner's loop).
   void MarkGone(uint32_t thread_id);
-  // Owner thread: how many threads are gone whose exit it has not seen
-  // (RemoveThread): a blockingCallInThread caller replaces them at once,
-  // since it will not see those exits while it waits.
+  // Owner thread: how many threads are gone, or retiring, whose exit it
+  // has not seen (RemoveThread): a blockingCallInThread caller replaces
+  // them at once, since it will not see those exits while it waits.
   uint32_t GoneCount();
   // Any thread (a blockingCallInThread caller, between slices of its
   // wait): whether anything can still run task `task_id`.
@@ -395,7 +395,7 @@ class Pool {
   std::shared_ptr<Reactor> PopWaiterLocked(uint32_t* tid = nullptr);
   // The most recent waiting thread that holds no task, or null.
   std::shared_ptr<Reactor> PopIdleWaiterLocked(uint32_t* tid);
-  uint32_t LiveLocked() const;                  // threads not retiring
+  uint32_t LiveLocked() const;                  // threads neither retiring nor gone
   void StopWaitingLocked(uint32_t thread_id, ThreadRecord& rec);
   // A task holding `key` left the pool (completed, cancelled, cleared,
   // rejected, died): drops the key's binding with its last task.

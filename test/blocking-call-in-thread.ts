@@ -165,3 +165,27 @@ test('100,000 calls: every result matches its input, and no reply slot is left b
   t.is(wrong, 0);
   t.is(native.bridgeOpenCalls(), opens);
 });
+
+test('a recycled thread (maxTasksPerThread) is replaced by the next call, not lost with it', (t) => {
+  const pool = new ThreadPool({ maxThreads: 1, maxTasksPerThread: 1 });
+  pool.start();
+  t.teardown(() => pool.stop());
+  const call = blockingCallInThread.with({ pool, timeout: 20_000 });
+  // (Each call's thread retires after it; the next call comes before the
+  // owner, waiting all along, could see that thread exit.)
+  const got: unknown[] = [];
+  for (let i = 0; i < 30; i++) {
+    try { got.push(call(add, i, 1)); } catch (e) { got.push(`${(e as Error).constructor.name}: ${(e as Error).message}`); }
+  }
+  t.deepEqual(got, Array.from({ length: 30 }, (_, i) => i + 1));
+});
+
+test('after a death, the replacing thread is not retired as surplus after each call', (t) => {
+  const pool = poolOf(t, 1);
+  t.throws(() => blockingCallInThread.with({ pool })(exitThread, 3), { instanceOf: ThreadDiedError });
+  // (Its dead thread, not yet removed, counted as live: each call then
+  // started a thread, some 100 ms, instead of taking some 20 µs.)
+  const started = Date.now();
+  for (let i = 0; i < 200; i++) t.is(blockingCallInThread.with({ pool })(add, i, 1), i + 1);
+  t.true(Date.now() - started < 5000, `200 calls took ${Date.now() - started} ms`);
+});
