@@ -241,11 +241,14 @@ Napi::Value BridgeAdopt(const Napi::CallbackInfo& info) {
       args.env(), Registry::Get().Retarget(static_cast<uint64_t>(call_id), reactor->id()));
 }
 
-// bridgeAwaitTask(callId, poolId, taskId, timeoutMs) -> [status, reply,
-// replyTransfers?] when answered, else a bare status (CallStatus). The
-// thread that opened the call, after queueing task `taskId` on its pool
-// `poolId`. Spins, then parks; between slices it asks the pool whether
-// anything can still run the task (Pool::Outlook): the thread that held
+// bridgeAwaitTask(callId, poolId, taskId, timeoutMs, ownPoolId,
+// ownThreadId) -> [status, reply, replyTransfers?] when answered, else a
+// bare status (CallStatus). The thread that opened the call, after
+// queueing task `taskId` on its pool `poolId`; ownPoolId/ownThreadId: the
+// caller's own, when it is a pool thread (0 otherwise): it leaves that
+// pool's waiting list first, as bridgeCall does, or a push would wake
+// it, parked, instead of a sibling or a new thread. Spins, then parks;
+// between slices it asks the pool whether anything can still run the task (Pool::Outlook): the thread that held
 // it may be gone before it adopted the call, every thread may be gone
 // while it waits in the queue, or every thread may wait on this one
 // (kWouldDeadlock), and this thread, parked, would see none of it.
@@ -256,10 +259,15 @@ Napi::Value BridgeAwaitTask(const Napi::CallbackInfo& info) {
   auto pool = args.PoolArg(1);
   double task_id = args.F64(2, "task id");
   double timeout_ms = args.F64(3, "timeoutMs");
+  uint32_t own_pool_id = args.U32(4, "own pool id");
+  uint32_t own_thread_id = args.U32(5, "own thread id");
   if (!args.ok()) return {};
   Napi::Env env = args.env();
   auto slot = Registry::Get().FindCall(static_cast<uint64_t>(call_id));
   if (!slot) return QuietU32(env, static_cast<uint32_t>(CallStatus::kReactorGone));
+  if (own_pool_id) {
+    if (auto own = Registry::Get().FindPool(own_pool_id)) own->LeaveWaitingList(own_thread_id);
+  }
   uint64_t started = MonotonicNs();
   uint64_t deadline =
       timeout_ms > 0 ? started + static_cast<uint64_t>(timeout_ms * 1e6) : 0;

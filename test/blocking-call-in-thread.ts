@@ -14,7 +14,7 @@ import {
 import { native } from '../dist/reactor/native.js';
 import {
   add, addLater, callBack, echo, exitThread, fail, failLater, lastSawAbort, movedBytes, spinFor, spinThenExit, sumBytes,
-  throughOwnPool, watchSignal, parksOnOwner, setOwnerPool,
+  parkOnOwnPoolLater, parksOnOwner, setOwnerPool, throughOwnPool, watchSignal,
 } from './_fixtures/blocking-in-thread.cjs';
 import { join } from 'node:path';
 import { fixture, runChild } from './_helpers/child.js';
@@ -188,4 +188,16 @@ test('after a death, the replacing thread is not retired as surplus after each c
   const started = Date.now();
   for (let i = 0; i < 200; i++) t.is(blockingCallInThread.with({ pool })(add, i, 1), i + 1);
   t.true(Date.now() - started < 5000, `200 calls took ${Date.now() - started} ms`);
+});
+
+test('a pool thread parked in blockingCallInThread leaves its pool\'s waiting list: a sibling serves the pool meanwhile', async (t) => {
+  const pool = poolOf(t, 2);
+  t.is(await deferToThreadPool(reactor, pool, add, 1, 1), 2);
+  const parked = deferToThreadPool(reactor, pool, parkOnOwnPoolLater, 3000);
+  await new Promise((r) => setTimeout(r, 600));  // (parked by now)
+  const started = Date.now();
+  t.is(await deferToThreadPool(reactor, pool, add, 2, 2), 4);
+  // (A push woke the parked thread, which took the task only once it was back: 2.4 s.)
+  t.true(Date.now() - started < 1500, `the task waited ${Date.now() - started} ms`);
+  t.is(await parked, 3000);
 });

@@ -105,7 +105,8 @@ export class BridgeCaller {
   awaitTask(callId: number, poolId: number, taskId: number, timeoutMs: number): [number, Buffer, ArrayBuffer[] | undefined] | number {
     this.poolThread?.beforePark();
     try {
-      return native.bridgeAwaitTask(callId, poolId, taskId, timeoutMs);
+      return native.bridgeAwaitTask(callId, poolId, taskId, timeoutMs,
+        this.poolThread?.poolId ?? 0, this.poolThread?.threadId ?? 0);
     } finally {
       this.poolThread?.afterPark();
     }

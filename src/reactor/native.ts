@@ -127,7 +127,7 @@ export interface NativeBinding {
    * blockingCallInThread: parks on call `callId` until the thread that runs task `taskId` of pool
    * `poolId` answers (as bridgeCall), or the wait ends unanswered (a bare CallStatus). Closes the call.
    */
-  bridgeAwaitTask(callId: number, poolId: number, taskId: number, timeoutMs: number):
+  bridgeAwaitTask(callId: number, poolId: number, taskId: number, timeoutMs: number, ownPoolId: number, ownThreadId: number):
     [number, Buffer, ArrayBuffer[] | undefined] | number;
   /** How many blocking calls of any thread are open now (tests). */
   bridgeOpenCalls(): number;

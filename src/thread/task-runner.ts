@@ -389,7 +389,9 @@ export class TaskRunner {
     this.#slots.delete(taskId);
     // Ended in the pool first: the caller, woken, often queues its next
     // call at once, and the pool then counts this thread as coming back
-    // for it (ThreadRecord::returning) instead of starting another.
+    // for it (ThreadRecord::returning) instead of starting another. (A
+    // thread terminated between these two lines leaves its caller a
+    // ThreadDiedError for a task the pool counts as completed.)
     this.#s.outbox.post(taskId, ok ? TaskStatus.AnsweredFulfilled : TaskStatus.AnsweredRejected, NO_BYTES);
     native.bridgeReply(slot, ok ? CallStatus.Fulfilled : CallStatus.Rejected, bytes, transfers);
     return true;

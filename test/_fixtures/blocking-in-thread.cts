@@ -95,3 +95,19 @@ export const onReactorWaitsOnPool = threadable(function onReactorWaitsOnPool(): 
 export const parksOnOwner = threadable(function parksOnOwner(): string {
   return blockingCallFromThread(reactor, onReactorWaitsOnPool);
 });
+/**
+ * In a pool thread, with this task in flight: lets the thread wait for
+ * work (it is in its pool's waiting list), then parks it for `ms` in a
+ * blockingCallInThread on a pool of its own.
+ */
+export const parkOnOwnPoolLater = threadable(async function parkOnOwnPoolLater(ms: number): Promise<number> {
+  const pool = new ThreadPool({ maxThreads: 1 });
+  pool.start();
+  try {
+    blockingCallInThread.with({ pool })(add, 0, 0);  // (its thread is up)
+    await new Promise((r) => setTimeout(r, 50));
+    return blockingCallInThread.with({ pool })(spinFor, ms);
+  } finally {
+    await pool.stop();
+  }
+});
