@@ -19,9 +19,10 @@
 // (blockingCallFromThread, or a reactor callable it was given) fails at
 // once with WouldDeadlockError through the native wait graph, so does a
 // cycle through several pools; and a wait for a queued task whose every
-// pool thread waits on the owner ends with it (within a park slice). Serving those calls while parked would mean
-// running arbitrary reactor code inside a synchronous call, without its
-// microtasks or its loop; refusing keeps the owner's state unchanged.
+// pool thread waits on the owner ends with it (within a park slice).
+// Serving those calls while parked would mean running arbitrary reactor
+// code inside a synchronous call, without its microtasks or its loop;
+// refusing keeps the owner's state unchanged.
 // Calls that need no answer (callFromThread) are queued and served once
 // the owner's loop runs again.
 // Caller's thread only. Tests: test/blocking-call-in-thread.ts.
@@ -35,6 +36,7 @@ import { thisThread } from '../runtime/this-thread.js';
 import { CallStatus } from '../base/wire.js';
 import { kCancel, kSubmitBlocking, ThreadPool } from '../pool/threadpool.js';
 import { ownPool } from './reactor.js';
+import { checkBlockingOptions } from './threads.js';
 import type { AnyFunction, TaskFunction } from '../base/public/functions.js';
 import type { BlockingCallInThread, BlockingCallInThreadOptions } from '../base/public/calls.js';
 
@@ -84,11 +86,8 @@ function unanswered(status: number, timeout: number): Error {
 }
 
 function checkOptions(options: BlockingCallInThreadOptions): { pool: ThreadPool | undefined; timeout: number } {
-  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  checkBlockingOptions(options);
   const { pool, timeout } = options;
-  if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0))) {
-    throw new RangeError('options.timeout must be a number of milliseconds > 0');
-  }
   if (pool !== undefined && !(pool instanceof ThreadPool)) {
     throw new TypeError('options.pool must be a ThreadPool of this thread\'s');
   }

@@ -138,6 +138,19 @@ export function callMultipleInThread(list: readonly Call[]): Promise<void> {
   return done;
 }
 
+/**
+ * The options of a blocking call, either way (blockingCallFromThread,
+ * blockingCallInThread): an object, whose `timeout` is a positive number
+ * of milliseconds if given.
+ */
+export function checkBlockingOptions(options: { timeout?: number }): void {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  const { timeout } = options;
+  if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0))) {
+    throw new RangeError('options.timeout must be a number of milliseconds > 0');
+  }
+}
+
 function checkReactor(r: unknown): void {
   if (r !== reactor) throw new TypeError('blockingCallFromThread(reactor, …): pass the reactor exported by reactor-threads');
 }
@@ -150,11 +163,7 @@ export const blockingCallFromThread: BlockingCallFromThread = Object.assign(
   },
   {
     with(options: BlockingCallOptions) {
-      if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
-      const { timeout } = options;
-      if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0))) {
-        throw new RangeError('options.timeout must be a number of milliseconds > 0');
-      }
+      checkBlockingOptions(options);
       return <F extends AnyFunction>(r: Reactor, f: TaskFunction<F>, ...args: Parameters<F>): Awaited<ReturnType<F>> => {
         checkReactor(r);
         return thisThread().caller.call(f, args, options) as Awaited<ReturnType<F>>;
