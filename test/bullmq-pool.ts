@@ -62,7 +62,8 @@ test('priority orders the jobs that wait: 1 first', async (t) => {
   pool.start();
   const queue = queueFor(queueName);
   const calls = [5, 1, 3].map((priority) => deferToThreadPool.with({ priority })(reactor, pool, nap, 10));
-  await eventually(async () => (await queue.getPrioritizedCount()) === 3, 'three jobs wait');
+  // (30 s: under ASan, beside the file's child-process test, sending took over 10 s once in CI.)
+  await eventually(async () => (await queue.getPrioritizedCount()) === 3, 'three jobs wait', 30_000);
   await workerFor(queueName, { concurrency: 1 });
   await Promise.all(calls);
   const jobs = await queue.getJobs(['completed']);
@@ -76,7 +77,7 @@ test('stop() rejects pending calls with PoolStoppedError and removes their waiti
   pool.start();
   const queue = queueFor(queueName);
   const calls = [1, 2, 3].map((i) => deferToThreadPool(reactor, pool, add, i, i));
-  await eventually(async () => (await queue.getWaitingCount()) === 3, 'three jobs wait');
+  await eventually(async () => (await queue.getWaitingCount()) === 3, 'three jobs wait', 30_000);
   await pool.stop();
   for (const outcome of await Promise.allSettled(calls)) {
     t.true(outcome.status === 'rejected' && outcome.reason instanceof PoolStoppedError);
