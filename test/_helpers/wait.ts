@@ -21,9 +21,11 @@ export function platformTimeout(ms: number): number {
 
 /**
  * Polls a condition that may need I/O (a queue's counts) every 20 ms;
- * throws naming `what` if it does not hold within `ms`.
+ * throws naming `what` if it does not hold within `ms` (by default 10 s,
+ * scaled by platformTimeout: under AddressSanitizer a child process that
+ * loads bullmq takes over 10 s to start).
  */
-export async function eventually(cond: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+export async function eventually(cond: () => boolean | Promise<boolean>, what: string, ms = platformTimeout(10_000)): Promise<void> {
   const end = Date.now() + ms;
   while (!(await cond())) {
     if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what}`);
