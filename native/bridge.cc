@@ -33,12 +33,12 @@ CallStatus ReplySlot::Wait(uint64_t spin_ns, uint64_t deadline_ns,
                            const std::function<bool()>& alive) {
   const uint32_t pending = static_cast<uint32_t>(CallStatus::kPending);
   if (spin_ns) {
-    uint64_t until = MonotonicNs() + spin_ns;
-    do {
-      for (int i = 0; i < 16; ++i) CpuRelax();
-      uint32_t s = state_.load(std::memory_order_acquire);
-      if (s != pending) return static_cast<CallStatus>(s);
-    } while (MonotonicNs() < until);
+    uint32_t s = pending;
+    if (SpinUntil(MonotonicNs() + spin_ns, [&] {
+          s = state_.load(std::memory_order_acquire);
+          return s != pending;
+        }))
+      return static_cast<CallStatus>(s);
   }
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
@@ -83,9 +83,7 @@ constexpr uint32_t kSettleCalls = 32;
 constexpr double kMaxSampleOfMean = 4;
 }  // namespace
 
-// REACTOR_THREADS_BRIDGE_SPIN_NS fixes the budget (for measuring, and for
-// machines where the measured choice is wrong); read once per process.
-static int64_t FixedSpinNs() {
+int64_t FixedSpinNs() {
   static const int64_t fixed = [] {
     const char* v = std::getenv("REACTOR_THREADS_BRIDGE_SPIN_NS");
     return v ? std::atoll(v) : -1LL;

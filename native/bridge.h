@@ -127,6 +127,11 @@ class SpinBudget {
   uint32_t left_ = 64;      // calls left in it
 };
 
+// The spin that REACTOR_THREADS_BRIDGE_SPIN_NS fixes for every blocking
+// wait of this process (for measuring, and for machines where the
+// measured choice is wrong), in ns; -1 when unset. Read once; any thread.
+int64_t FixedSpinNs();
+
 class Reactor;
 
 // Backpressure (reactor.h): before a thread posts a call to `target`'s

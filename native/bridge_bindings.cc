@@ -7,7 +7,6 @@
 // src/pool/threadpool.ts). Argument checks: bindings.h.
 // Tests: test/blocking-call-from-thread.ts, test/bridge-*.ts,
 // test/starvation*.ts.
-#include <cstdlib>
 #include <vector>
 
 #include "batch.h"
@@ -36,11 +35,8 @@ constexpr uint64_t kTaskSpinNs = 50 * 1000;
 // caller) at 10 ms, and a parked caller's wake-ups to 100 a second.
 constexpr uint64_t kTaskSliceNs = 10 * 1000 * 1000;
 uint64_t TaskSpinNs() {
-  static const uint64_t spin = [] {
-    const char* v = std::getenv("REACTOR_THREADS_BRIDGE_SPIN_NS");
-    return v ? static_cast<uint64_t>(std::atoll(v)) : kTaskSpinNs;
-  }();
-  return spin;
+  int64_t fixed = FixedSpinNs();
+  return fixed >= 0 ? static_cast<uint64_t>(fixed) : kTaskSpinNs;
 }
 
 // mainReactor() -> the main thread's reactor id, 0 if the main thread

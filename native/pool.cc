@@ -621,10 +621,9 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
     }
     // Spin outside the lock on the atomic count, so the owner's Push()
     // never contends with a spinner.
-    while (queued_approx_.load(std::memory_order_relaxed) == 0 &&
-           MonotonicNs() < spin_until) {
-      for (int i = 0; i < 32; ++i) CpuRelax();
-    }
+    SpinUntil(spin_until, [this] {
+      return queued_approx_.load(std::memory_order_relaxed) != 0;
+    });
   }
 }
 

@@ -156,10 +156,8 @@ bool Reactor::AwaitMessage(uint64_t spin_ns) {
     if (!inbox_.empty()) return true;
     awaiting_ = true;
   }
-  uint64_t until = MonotonicNs() + spin_ns;
-  while (queued_.load(std::memory_order_acquire) == 0 && MonotonicNs() < until) {
-    for (int i = 0; i < 16; ++i) CpuRelax();
-  }
+  SpinUntil(MonotonicNs() + spin_ns,
+            [this] { return queued_.load(std::memory_order_acquire) != 0; });
   // Under mu_, as Post() reads awaiting_: a message posted before this
   // skipped its wake-up and is in the inbox now; one posted after wakes.
   std::lock_guard<std::mutex> lock(mu_);

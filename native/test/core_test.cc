@@ -1052,6 +1052,32 @@ static void TestPoolFunctionsAndKeys() {
 // SpinBudget: with spinning clearly faster, nearly every call spins and
 // exploring parks well under 1% of them (they would be the p99); one
 // preempted call does not flip the mode; a lasting change does.
+// SpinUntil: true as soon as ready() holds (here set by another thread,
+// after the yields have begun), false once the deadline passed without it,
+// having asked ready() once more at the end.
+static void TestSpinUntil() {
+  std::atomic<bool> flag{false};
+  std::thread setter([&] {
+    BusyFor(3 * kYieldAfterNs);
+    flag.store(true, std::memory_order_release);
+  });
+  uint64_t started = MonotonicNs();
+  bool seen = SpinUntil(started + uint64_t{10} * 1000 * 1000 * 1000,
+                        [&] { return flag.load(std::memory_order_acquire); });
+  setter.join();
+  CHECK_MSG(seen, "a condition set by another thread ends the spin");
+  CHECK(MonotonicNs() - started < uint64_t{5} * 1000 * 1000 * 1000);
+  int asked = 0;
+  uint64_t until = MonotonicNs() + 2 * kYieldAfterNs;
+  CHECK(!SpinUntil(until, [&] { ++asked; return false; }));
+  CHECK(MonotonicNs() >= until);
+  CHECK(asked >= 2);
+  asked = 0;
+  CHECK(SpinUntil(0, [&] { return ++asked == 1; }));
+  CHECK_EQ(asked, 1);
+  std::printf("  SpinUntil: ends on the condition or at the deadline: ok\n");
+}
+
 static void TestSpinBudget() {
   SpinBudget budget;
   // `calls` calls whose round trip is spin_rtt or park_rtt (ns) by mode,
@@ -1677,6 +1703,7 @@ int main(int argc, char** argv) {
       {"pool_mixed", TestPoolMixed},
       {"pool_stop_nodrain", TestPoolStopNoDrain},
       {"pool_max_queue", TestPoolMaxQueue},
+      {"spin_until", TestSpinUntil},
       {"spin_budget", TestSpinBudget},
       {"reply_slot", TestReplySlot},
       {"reactor_post_drain", TestReactorPostDrain},
