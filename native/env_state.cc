@@ -126,7 +126,25 @@ void CopyGone(napi_env env, void* data, void*) {
   state->on_wake = nullptr;
 }
 
+// Cleanup hook of a pool thread's environment (MarkPoolThread), on its
+// JS thread at teardown. The EnvState is Node's instance data, freed after
+// every cleanup hook ran.
+void PoolThreadGone(void* arg) {
+  auto* state = static_cast<EnvState*>(arg);
+  if (auto pool = Registry::Get().FindPool(state->pool_of_thread))
+    pool->MarkGone(state->thread_id);
+}
+
 }  // namespace
+
+void MarkPoolThread(napi_env env, EnvState* state, uint32_t pool_id,
+                    uint32_t thread_id) {
+  // (Node refuses a hook registered twice with the same argument.)
+  if (state->pool_of_thread == 0)
+    napi_add_env_cleanup_hook(env, PoolThreadGone, state);
+  state->pool_of_thread = pool_id;
+  state->thread_id = thread_id;
+}
 
 std::shared_ptr<Reactor> OpenReactor(napi_env env,
                                      EnvState* state,

@@ -72,13 +72,22 @@ struct EnvState {
   bool is_main = false;
   // Set by the retirement (step 4): it runs once.
   bool torn_down = false;
-  // A pool thread's pool and thread id (poolThreadStarting), 0 elsewhere:
-  // the retirement tells its pool that it is gone (Pool::MarkGone), since
-  // the owner sees the thread's exit only on its own loop, which a
-  // blockingCallInThread caller blocks.
+  // A pool thread's pool and thread id (MarkPoolThread), 0 elsewhere:
+  // its teardown, and the retirement, tell its pool that it is gone
+  // (Pool::MarkGone), since the owner sees the thread's exit only on its
+  // own loop, which a blockingCallInThread caller blocks.
   uint32_t pool_of_thread = 0;
   uint32_t thread_id = 0;
 };
+
+// Owning JS thread (a pool thread's first act, poolThreadStarting; again
+// by its entry, harmlessly): this environment is thread `thread_id` of
+// pool `pool_id`, and its teardown marks it gone. The cleanup hook for
+// that is its own, registered now, not CleanupEnv: a thread can die
+// before it opens its reactor (a preload of its execArgv throws), and
+// CleanupEnv must be registered after the TSFN (see CleanupEnv).
+void MarkPoolThread(napi_env env, EnvState* state, uint32_t pool_id,
+                    uint32_t thread_id);
 
 // Owning JS thread, at module load: gives this environment its EnvState,
 // owned and freed by Node (instance data).

@@ -347,16 +347,15 @@ Napi::Value PoolAttach(const Napi::CallbackInfo& info) {
 }
 
 // poolThreadStarting(id, threadId): this environment is that pool
-// thread; its teardown marks it gone (EnvState::pool_of_thread). The pool
-// thread, first thing, before its preloads.
+// thread; its teardown marks it gone (MarkPoolThread). The pool thread,
+// first thing: src/thread/starting.ts, before the preloads of its
+// execArgv, and its entry, before the pool's preloads.
 Napi::Value PoolThreadStarting(const Napi::CallbackInfo& info) {
   Args args(info);
   uint32_t pool_id = args.U32(0, "pool id");
   uint32_t thread_id = args.U32(1, "thread id");
   if (!args.ok()) return {};
-  EnvState* state = State(args.env());
-  state->pool_of_thread = pool_id;
-  state->thread_id = thread_id;
+  MarkPoolThread(args.env(), State(args.env()), pool_id, thread_id);
   return args.env().Undefined();
 }
 
@@ -470,6 +469,35 @@ Napi::Value PoolComplete(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(args.env(), ok);
 }
 
+// poolAnswer(id, threadId, taskId, status, callId, replyStatus, payload,
+// transfers?, holdResult?) -> whether the caller took the reply (false: it
+// left, a timeout; the moved buffers stay). A blockingCallInThread task
+// ended: its end (`status`, no bytes) goes to the pool as poolComplete's
+// does, held with holdResult, and then its outcome to the caller's reply
+// slot `callId`. One call, so a thread terminated in between cannot leave
+// a completed task unanswered, and the pool counts this thread as coming
+// back for more (ThreadRecord::returning) before the woken caller queues
+// its next call. A pool thread; the reply goes even when the pool is gone.
+Napi::Value PoolAnswer(const Napi::CallbackInfo& info) {
+  Args args(info);
+  auto pool = args.PoolIfAny(0);
+  uint32_t thread_id = args.U32(1, "thread id");
+  double task_id = args.F64(2, "task id");
+  uint32_t status = args.U32(3, "status");
+  double call_id = args.F64(4, "call id");
+  uint32_t reply_status = args.U32(5, "reply status");
+  bool hold_result = args.Flag(8);
+  if (!args.ok()) return {};
+  Frame reply;
+  Moved moved;
+  if (!ReadFrame(args, 6, 7, &reply, &moved)) return {};
+  if (pool) pool->Complete(thread_id, task_id, status, Frame{}, hold_result, false);
+  auto slot = Registry::Get().FindCall(static_cast<uint64_t>(call_id));
+  bool ok = slot && slot->Resolve(static_cast<CallStatus>(reply_status), std::move(reply));
+  if (ok) Detach(args.env(), moved);
+  return Napi::Boolean::New(args.env(), ok);
+}
+
 // poolReleaseResult(id, threadId, taskId) -> posted: a result that
 // poolComplete held goes to the owner. A pool thread; quiet once the pool
 // is gone.
@@ -545,6 +573,7 @@ constexpr BindingEntry kPoolBindings[] = {
     {"poolGoneThreads", PoolGoneThreads},
     {"poolTake", PoolTake},
     {"poolComplete", PoolComplete},
+    {"poolAnswer", PoolAnswer},
     {"poolReleaseResult", PoolReleaseResult},
     {"poolTryRetire", PoolTryRetire},
     {"poolRecycle", PoolRecycle},

@@ -115,6 +115,17 @@ test('threads that cannot start fail the call instead of waiting for them', (t) 
   t.true(Date.now() - started < 10_000, `the wait took ${Date.now() - started} ms`);
 });
 
+test('threads that die in their execArgv preloads, before the library runs in them, fail the call too', (t) => {
+  for (const execArgv of [['--require', fixture('throws-on-require.cjs')], ['--import', fixture('throws-on-import.mjs')]]) {
+    const pool = new ThreadPool({ maxThreads: 1, execArgv });
+    pool.start();
+    t.teardown(() => pool.stop());
+    const started = Date.now();
+    t.throws(() => blockingCallInThread.with({ pool, timeout: 20_000 })(add, 1, 2), { instanceOf: ThreadDiedError }, execArgv[0]);
+    t.true(Date.now() - started < 10_000, `${execArgv[0]}: the wait took ${Date.now() - started} ms`);
+  }
+});
+
 test('a blocking call from the thread back to the waiting one is refused with WouldDeadlockError', (t) => {
   t.throws(() => blockingCallInThread(callBack), { instanceOf: WouldDeadlockError });
 });

@@ -60,14 +60,21 @@ export interface PoolCollaborators {
 }
 
 const workerPath = join(__dirname, '..', 'thread', 'worker.js');
+const startingPath = join(__dirname, '..', 'thread', 'starting.js');
 
-/** Real threads: a Worker running src/thread/worker.ts. */
+/**
+ * Real threads: a Worker running src/thread/worker.ts. Given execArgv, its
+ * preloads follow src/thread/starting.ts, so that a thread they kill is
+ * seen gone (without execArgv a thread inherits the parent's, and the
+ * starting preload cannot be added: the parent's V8 flags, valid there,
+ * are refused in a Worker's explicit execArgv).
+ */
 export const startWorker: ThreadStarter = (data, o) => new Worker(workerPath, {
   workerData: data, name: data.threadName,
   ...(data.movesPort && { transferList: [data.movesPort] }),
   ...(o.resourceLimits && { resourceLimits: o.resourceLimits }),
   ...(o.env && { env: o.env }),
-  ...(o.execArgv && { execArgv: o.execArgv }),
+  ...(o.execArgv && { execArgv: ['--require', startingPath, ...o.execArgv] }),
 });
 
 /** Real time: Node's timers, unref'd, and the native monotonic clock. */

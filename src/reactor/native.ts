@@ -89,7 +89,14 @@ export interface NativeBinding {
    */
   poolComplete(poolId: number, threadId: number, taskId: number, status: number, payload: Buffer,
     transfers?: ArrayBuffer[], holdResult?: boolean, quiet?: boolean): boolean;
-  /** Posts a result that poolComplete held. */
+  /**
+   * A blockingCallInThread task ended: its end (`status`, no bytes) goes to
+   * the pool as poolComplete's does, then its outcome to the caller's reply
+   * slot `callId`, in one call. False when the caller already left.
+   */
+  poolAnswer(poolId: number, threadId: number, taskId: number, status: number, callId: number, replyStatus: number,
+    payload: Buffer, transfers: ArrayBuffer[] | undefined, holdResult: boolean): boolean;
+  /** Posts a result that poolComplete or poolAnswer held. */
   poolReleaseResult(poolId: number, threadId: number, taskId: number): boolean;
   poolTryRetire(poolId: number, threadId: number): boolean;
   /** This thread exits once its tasks in flight are done: it takes no more. */

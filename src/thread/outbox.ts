@@ -12,7 +12,7 @@
 // must see what the thread sent before the call.
 // Pool thread only. Tests: test/natural-exit.ts, test/bridge-pool-threads.ts.
 import { native } from '../reactor/native.js';
-import type { TaskStatus } from '../base/wire.js';
+import type { CallStatus, TaskStatus } from '../base/wire.js';
 
 /** Sends waiting for one stdio flush. */
 interface Waiting {
@@ -30,13 +30,34 @@ export class PoolThreadOutbox {
    * buffers follow); a result held back here wakes it when it leaves.
    */
   post(taskId: number, status: TaskStatus, bytes: Buffer, transfers?: ArrayBuffer[], quiet = false): void {
+    const hold = this.#mustHold();
+    // Held, native copies the bytes now and keeps the result until it is released.
+    native.poolComplete(this.poolId, this.threadId, taskId, status, bytes, transfers, hold, !hold && quiet);
+    if (hold) this.#releaseLater(taskId);
+  }
+
+  /**
+   * A blockingCallInThread task's end, to the owner's inbox as post()'s
+   * (`status`: Answered*, no bytes), and its outcome to its caller's reply
+   * slot `callId`, which no console output needs to precede: the caller is
+   * this thread's owner, parked. False when the caller already left.
+   */
+  answer(taskId: number, status: TaskStatus, callId: number, replyStatus: CallStatus, bytes: Buffer,
+    transfers: ArrayBuffer[] | undefined): boolean {
+    const hold = this.#mustHold();
+    const took = native.poolAnswer(this.poolId, this.threadId, taskId, status, callId, replyStatus, bytes, transfers, hold);
+    if (hold) this.#releaseLater(taskId);
+    return took;
+  }
+
+  /** Whether a result must wait behind sends or console output not yet flushed. */
+  #mustHold(): boolean {
+    return this.#waiting !== undefined || process.stdout.writableLength !== 0 || process.stderr.writableLength !== 0;
+  }
+
+  /** Releases held result `taskId` once everything before it has left. */
+  #releaseLater(taskId: number): void {
     const { poolId, threadId } = this;
-    if (!this.#waiting && process.stdout.writableLength === 0 && process.stderr.writableLength === 0) {
-      native.poolComplete(poolId, threadId, taskId, status, bytes, transfers, false, quiet);
-      return;
-    }
-    // Native copies the bytes now and keeps the result until it is released.
-    native.poolComplete(poolId, threadId, taskId, status, bytes, transfers, true);
     this.#queue(() => native.poolReleaseResult(poolId, threadId, taskId));
   }
 

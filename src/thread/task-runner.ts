@@ -23,9 +23,6 @@ import { runTraced, settleTraced, taskRunChannel, traced, type TaskRunTraceMessa
 import { flushStaged } from '../pool/staging.js';
 import { isThenable } from '../base/thenable.js';
 
-/** The payload of an Answered task end: its value went to the reply slot. */
-const NO_BYTES = Buffer.alloc(0);
-
 /** Who the runner works for. */
 export interface TaskRunnerSetup {
   poolId: number;
@@ -387,13 +384,12 @@ export class TaskRunner {
     const slot = this.#slots.get(taskId);
     if (slot === undefined) return false;
     this.#slots.delete(taskId);
-    // Ended in the pool first: the caller, woken, often queues its next
-    // call at once, and the pool then counts this thread as coming back
-    // for it (ThreadRecord::returning) instead of starting another. (A
-    // thread terminated between these two lines leaves its caller a
-    // ThreadDiedError for a task the pool counts as completed.)
-    this.#s.outbox.post(taskId, ok ? TaskStatus.AnsweredFulfilled : TaskStatus.AnsweredRejected, NO_BYTES);
-    native.bridgeReply(slot, ok ? CallStatus.Fulfilled : CallStatus.Rejected, bytes, transfers);
+    // One native call ends the task in the pool, then answers: the pool
+    // counts this thread as coming back (ThreadRecord::returning) before
+    // the woken caller queues its next call, and a termination cannot
+    // fall between the two.
+    this.#s.outbox.answer(taskId, ok ? TaskStatus.AnsweredFulfilled : TaskStatus.AnsweredRejected, slot,
+      ok ? CallStatus.Fulfilled : CallStatus.Rejected, bytes, transfers);
     return true;
   }
 }

@@ -1,0 +1,13 @@
+// Preloaded with --require ahead of the execArgv a ThreadPool was given
+// (src/pool/collaborators.ts startWorker): the thread tells the pool that
+// it is starting before a preload of the user's can end it, so its death,
+// however early, marks it gone (Pool::MarkGone at this environment's
+// teardown) and wakes an owner parked in blockingCallInThread, which sees
+// no Worker 'exit'. worker.ts says it again, for threads started without
+// execArgv: they run the parent's preloads, which ran in the parent.
+// Pool thread only. Test: test/blocking-call-in-thread.ts.
+import { workerData } from 'node:worker_threads';
+import { native } from '../reactor/native.js';
+import { isPoolThreadData } from '../base/pool-thread-data.js';
+
+if (isPoolThreadData(workerData)) native.poolThreadStarting(workerData.poolId, workerData.threadId);
