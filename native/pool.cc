@@ -834,7 +834,11 @@ PoolCounts Pool::Counts() {
   std::lock_guard<std::mutex> lock(mu_);
   PoolCounts c{};
   for (auto& kv : threads_) {
-    if (kv.second.retiring) continue;
+    // Threads on their way out are not counted: those that agreed to
+    // retire, and those whose environment is gone (MarkGone), which the
+    // owner learns of only on its next turn (a blockingCallInThread caller
+    // reads the counts before it has one).
+    if (kv.second.retiring || kv.second.gone) continue;
     ++c.threads;
     if (!kv.second.held.empty()) ++c.busy;
     else if (kv.second.reactor) ++c.idle;

@@ -93,8 +93,11 @@ test('a timeout withdraws a task still waiting in the queue: it never runs', asy
 test('a thread that dies mid-call ends the wait with ThreadDiedError, and the next call is served at once', (t) => {
   const pool = poolOf(t);
   t.throws(() => blockingCallInThread.with({ pool })(exitThread, 3), { instanceOf: ThreadDiedError });
-  // (No turn of the loop in between: the pool has not seen the exit, and replaces the thread all the same.)
+  // (No turn of the loop in between: the pool has not seen the exit, yet
+  // counts the thread no more, and replaces it all the same.)
+  t.like(pool.stats(), { threads: 0, busy: 0 });
   t.is(blockingCallInThread.with({ pool })(add, 1, 2), 3);
+  t.like(pool.stats(), { threads: 1, busy: 0 });
 });
 
 test('a thread that dies while the call waits behind its task ends the wait with ThreadDiedError', async (t) => {
