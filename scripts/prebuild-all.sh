@@ -6,6 +6,9 @@
 #   linux-arm64  scripts/arm64.sh: cross-build, manifest, and its smoke
 #                check under qemu (ARM64_SMOKE_ONLY=1; set ARM64_SKIP_TESTS=1
 #                to build only, or ARM64_SMOKE_ONLY=0 for the whole suite)
+#   win32-x64    scripts/win32.sh: cross-build with mingw-w64, manifest, and
+#                its smoke check under wine (WIN32_SMOKE_ONLY=1; npm run
+#                test:win32 runs the suite's core there too)
 #
 # Run after the native sources change, then commit prebuilds/:
 #   npm run prebuild:all && git add prebuilds && git commit
@@ -26,8 +29,10 @@ npm run prebuild
 if [[ $host == linux-x64 ]]; then
   printf '\n== linux-arm64 (scripts/arm64.sh)\n'
   ARM64_SMOKE_ONLY="${ARM64_SMOKE_ONLY:-1}" bash scripts/arm64.sh
+  printf '\n== win32-x64 (scripts/win32.sh)\n'
+  WIN32_SMOKE_ONLY="${WIN32_SMOKE_ONLY:-1}" bash scripts/win32.sh
 else
-  echo "linux-arm64: not built (scripts/arm64.sh cross-builds from linux-x64 only)"
+  echo "linux-arm64, win32-x64: not built (scripts/arm64.sh and scripts/win32.sh cross-build from linux-x64 only)"
 fi
 
 printf '\n== the prebuilds on disk against the sources on disk\n'

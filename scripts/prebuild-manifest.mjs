@@ -4,8 +4,9 @@
 // own hash. Builds are not byte-reproducible across machines, so CI
 // cannot rebuild and compare; it compares these hashes instead.
 //
-// Written by `npm run prebuild` (linux-x64) and scripts/arm64.sh
-// (linux-arm64); `npm run prebuild:all` does both. Read by
+// Written by `npm run prebuild` (linux-x64), scripts/arm64.sh
+// (linux-arm64) and scripts/win32.sh (win32-x64); `npm run prebuild:all`
+// does all three. Read by
 // scripts/check-prebuilds.mjs (npm run test:prebuilds), which imports the
 // helpers below, and by scripts/test-install.mjs.
 //
@@ -52,6 +53,27 @@ export function elfMachine(buf) {
   return ELF_MACHINES[m] ?? `e_machine 0x${m.toString(16)}`;
 }
 
+const PE_MACHINES = { 0x014c: 'ia32', 0x8664: 'x64', 0xaa64: 'arm64' };
+/** The architecture a PE (Windows) binary is for, null if not PE. */
+export function peMachine(buf) {
+  if (buf.length < 64 || buf.readUInt16LE(0) !== 0x5a4d) return null;  // "MZ"
+  const pe = buf.readUInt32LE(0x3c);
+  if (buf.length < pe + 6 || buf.readUInt32LE(pe) !== 0x00004550) return null;  // "PE\0\0"
+  const m = buf.readUInt16LE(pe + 4);
+  return PE_MACHINES[m] ?? `machine 0x${m.toString(16)}`;
+}
+
+/**
+ * What is wrong with a binary for `platform` (linux-*: an ELF for its
+ * architecture; win32-*: a PE), or null. Other platforms are not checked.
+ */
+export function wrongBinary(platform, buf) {
+  const [os, arch] = platform.split('-');
+  const [format, machine] = os === 'linux' ? ['an ELF', elfMachine(buf)] : os === 'win32' ? ['a PE', peMachine(buf)] : [];
+  if (!format || machine === arch) return null;
+  return machine ? `built for ${machine}, not ${arch}` : `not ${format} binary`;
+}
+
 /** A prebuild's manifest, from its binary (name, contents) and its sources. */
 export function makeManifest(platform, file, binary, sources, builtWith) {
   return {
@@ -87,10 +109,9 @@ export function compareManifest(platform, manifestText, binaries, sources) {
       + `manifest ${String(m.binary.sha256).slice(0, 12)}): rebuilt or replaced without its manifest`);
   }
   for (const other of binaries.keys()) if (other !== file) problems.push(`${other} is not described by ${MANIFEST}`);
-  const arch = platform.split('-')[1];
   for (const [name, buf] of binaries) {
-    const machine = elfMachine(buf);
-    if (platform.startsWith('linux-') && machine !== arch) problems.push(`${name} is ${machine ? `built for ${machine}` : 'not an ELF binary'}, not ${arch}`);
+    const wrong = wrongBinary(platform, buf);
+    if (wrong) problems.push(`${name} is ${wrong}`);
   }
   const built = m.sources?.files ?? {};
   for (const p of new Set([...Object.keys(built), ...Object.keys(sources.files)])) {
@@ -119,10 +140,8 @@ function write(platform) {
   const nodes = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.node')) : [];
   if (nodes.length !== 1) throw new Error(`expected one .node file in ${dir}, found ${nodes.length ? nodes.join(', ') : 'none'}`);
   const binary = readFileSync(join(dir, nodes[0]));
-  const arch = platform.split('-')[1];
-  if (platform.startsWith('linux-') && elfMachine(binary) !== arch) {
-    throw new Error(`${nodes[0]} is ${elfMachine(binary) ? `built for ${elfMachine(binary)}` : 'not an ELF binary'}, not ${arch}`);
-  }
+  const wrong = wrongBinary(platform, binary);
+  if (wrong) throw new Error(`${nodes[0]} is ${wrong}`);
   // The node-addon-api the build included (binding.gyp asks node for it).
   const addonApi = JSON.parse(readFileSync(createRequire(join(repo, 'package.json')).resolve('node-addon-api/package.json'))).version;
   const lockPath = join(repo, 'package-lock.json');

@@ -2,6 +2,7 @@
 // threadables of either kind; the entry script is never imported by a
 // thread.
 import test from 'ava';
+import { sep } from 'node:path';
 import { fixture, runChild } from './_helpers/child.js';
 
 test('an ES module caller runs ESM and CJS threadables and fromModule references', async (t) => {
@@ -21,7 +22,7 @@ test('a threadable defined in the entry script is sent as source, never imported
   t.is(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { sum: number; digest: string; starts: number; refused: string; refusedNamed: string };
   t.is(out.sum, 7);
-  t.is(out.digest, '2cf24dba/', 'its imports were imported in the thread');
+  t.is(out.digest, `2cf24dba${sep}`, 'its imports were imported in the thread');
   t.is(out.starts, 1, 'the entry script ran once');
   t.regex(out.refused, /'offset' is a const of .*entry-threadable\.mjs, not an import.*entry script.*module of its own/);
   t.regex(out.refusedNamed, /^offsetBy uses 'offset'/, 'named by the name threadable() was given');

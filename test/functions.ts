@@ -2,7 +2,7 @@
 // directly, and the plain-function fallback with its free-variable check.
 import test from 'ava';
 import * as zlib from 'node:zlib';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { pbkdf2Sync } from 'node:crypto';
 import { deferToThread, deferToThreadPool, fromModule, FunctionNotSendableError, reactor, threadable, ThreadPool } from 'reactor-threads';
 import { anonymous, firstTwin, secondTwin } from './_fixtures/tasks.cjs';
@@ -24,6 +24,14 @@ test('an anonymous threadable is found by its order of registration', async (t) 
 test('fromModule runs an export of a relative module, resolved from the caller', async (t) => {
   const plain = fromModule<(x: number) => string>('./_fixtures/tasks-esm.mjs', 'plainExport');
   t.is(await deferToThread(plain, 7), 'plain:7');
+});
+
+test('fromModule takes this platform\'s paths: absolute (on Windows with a drive letter), and relative with its separator', async (t) => {
+  const absolute = fromModule<(x: number) => string>(join(__dirname, '_fixtures', 'tasks-esm.mjs'), 'plainExport');
+  t.is(await deferToThread(absolute, 1), 'plain:1');
+  // On Windows `.\_fixtures\tasks-esm.mjs`, as require() would take it.
+  const relative = fromModule<(x: number) => string>(['.', '_fixtures', 'tasks-esm.mjs'].join(sep), 'plainExport');
+  t.is(await deferToThread(relative, 2), 'plain:2');
 });
 
 test('fromModule runs an export of a built-in module', async (t) => {

@@ -7,7 +7,7 @@
 // importURL, importerFrom. Tests: test/functions.ts, test/plain-imports.ts.
 import { existsSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
-import { dirname, join, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FunctionNotSendableError } from '../errors/errors.js';
 import { loadsTypeScript, typeScriptAdvice, typeScriptFile } from './typescript.js';
@@ -66,11 +66,14 @@ export function resolveLater(specifier: string, parentURL: string | undefined, w
   if (specifier.startsWith('node:') || builtinModules.includes(specifier)) {
     return specifier.startsWith('node:') ? specifier : `node:${specifier}`;
   }
+  // A path before a URL: on Windows `C:\tasks.js` would read as a URL of scheme `c:`.
+  if (isAbsolute(specifier)) return pathToFileURL(specifier).href;
   if (/^[a-z][a-z0-9+.-]*:/i.test(specifier)) return specifier;
-  if (specifier.startsWith('/')) return pathToFileURL(specifier).href;
-  if (specifier.startsWith('./') || specifier.startsWith('../')) {
+  // On Windows, `.\tasks.js` too, as require() takes it (a URL has no backslashes).
+  const relative = sep === '\\' ? specifier.replace(/\\/g, '/') : specifier;
+  if (relative.startsWith('./') || relative.startsWith('../')) {
     if (!parentURL) throw new FunctionNotSendableError(`${what}: the caller's file is unknown, so a relative specifier cannot be resolved`);
-    return new URL(specifier, parentURL).href;
+    return new URL(relative, parentURL).href;
   }
   return `bare:${parentURL ?? pathToFileURL(`${process.cwd()}/`).href}|${specifier}`;
 }

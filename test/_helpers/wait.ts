@@ -1,6 +1,6 @@
 // Polls a condition instead of sleeping a fixed time: the machines are
 // shared and a thread may take a while to start.
-export async function waitFor(cond: () => boolean, ms = 5000): Promise<boolean> {
+export async function waitFor(cond: () => boolean, ms = platformTimeout(5000)): Promise<boolean> {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) return false;
@@ -10,13 +10,15 @@ export async function waitFor(cond: () => boolean, ms = 5000): Promise<boolean> 
 }
 
 /**
- * A time limit for this build: `ms`, or 4x that under AddressSanitizer
- * (npm run test:asan preloads libasan), where threads start and exit
+ * A time limit for this platform: `ms`, or 4x that under AddressSanitizer
+ * (npm run test:asan preloads libasan) or under wine (scripts/win32.sh
+ * sets REACTOR_THREADS_TEST_SLOW=wine), where threads start and exit
  * several times slower. As Node's own tests' common.platformTimeout.
  * For limits that tell "it ended" from "it hung", never for speed.
  */
 export function platformTimeout(ms: number): number {
-  return (process.env.LD_PRELOAD ?? '').includes('libasan') ? 4 * ms : ms;
+  const slow = (process.env.LD_PRELOAD ?? '').includes('libasan') || process.env.REACTOR_THREADS_TEST_SLOW !== undefined;
+  return slow ? 4 * ms : ms;
 }
 
 /**

