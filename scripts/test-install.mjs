@@ -36,7 +36,13 @@ const files = packed.files.map((f) => f.path);
 const tarball = join(work, packed.filename);
 check(files.includes('dist/index.js') && files.includes('dist/index.mjs') && files.includes('dist/index.d.ts')
   && files.includes('dist/index.d.mts') && files.includes('dist/thread/worker.js'), 'the tarball has the compiled JavaScript and declarations');
-check(files.some((f) => /^prebuilds\/linux-x64\/.+\.node$/.test(f)), 'the tarball has the linux-x64 prebuild');
+for (const platform of ['linux-x64', 'linux-arm64', 'win32-x64']) {
+  check(files.some((f) => f.startsWith(`prebuilds/${platform}/`) && f.endsWith('.node')), `the tarball has the ${platform} prebuild`);
+}
+// Nothing of a build beside them (an import library, objects, a log).
+const strayPrebuildFiles = files.filter((f) => f.startsWith('prebuilds/') && !/^prebuilds\/[^/]+\/([^/]+\.node|manifest\.json)$/.test(f));
+check(strayPrebuildFiles.length === 0,
+  `prebuilds/ holds a binary and its manifest per platform, nothing else${strayPrebuildFiles.length ? `; also ${strayPrebuildFiles.join(', ')}` : ''}`);
 const packedPlatforms = [...new Set(files.filter((f) => /^prebuilds\/[^/]+\/.+\.node$/.test(f)).map((f) => f.split('/')[1]))];
 const unlisted = packedPlatforms.filter((p) => !files.includes(`prebuilds/${p}/${MANIFEST}`));
 check(unlisted.length === 0, `each packed prebuild has its ${MANIFEST}${unlisted.length ? `; missing for ${unlisted.join(', ')}` : ''}`);
