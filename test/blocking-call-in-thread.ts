@@ -16,6 +16,8 @@ import {
   add, addLater, callBack, echo, exitThread, fail, failLater, lastSawAbort, movedBytes, spinFor, spinThenExit, sumBytes,
   parkOnOwnPoolLater, parksOnOwner, setOwnerPool, throughOwnPool, watchSignal,
 } from './_fixtures/blocking-in-thread.cjs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixture, runChild } from './_helpers/child.js';
 import { eventually } from './_helpers/wait.js';
@@ -207,11 +209,14 @@ test('after a death, the replacing thread is not retired as surplus after each c
 test('a pool thread parked in blockingCallInThread leaves its pool\'s waiting list: a sibling serves the pool meanwhile', async (t) => {
   const pool = poolOf(t, 2);
   t.is(await deferToThreadPool(reactor, pool, add, 1, 1), 2);
-  const parked = deferToThreadPool(reactor, pool, parkOnOwnPoolLater, 3000);
-  await new Promise((r) => setTimeout(r, 600));  // (parked by now)
+  const marker = join(mkdtempSync(join(tmpdir(), 'rt-park-')), 'marker');
+  const parked = deferToThreadPool(reactor, pool, parkOnOwnPoolLater, 5000, marker);
+  // (It parks right after the marker: a loaded machine, under wine say, took over 600 ms to get there.)
+  await eventually(() => existsSync(marker), 'the thread is about to park');
+  await new Promise((r) => setTimeout(r, 50));
   const started = Date.now();
   t.is(await deferToThreadPool(reactor, pool, add, 2, 2), 4);
-  // (A push woke the parked thread, which took the task only once it was back: 2.4 s.)
-  t.true(Date.now() - started < 1500, `the task waited ${Date.now() - started} ms`);
-  t.is(await parked, 3000);
+  // (A push woke the parked thread, which took the task only once it was back: 5 s.)
+  t.true(Date.now() - started < 3000, `the task waited ${Date.now() - started} ms`);
+  t.is(await parked, 5000);
 });

@@ -1,5 +1,6 @@
 // Threadable functions for test/blocking-call-in-thread.ts: they run in a
 // pool thread while the calling thread waits for them, synchronously.
+import { writeFileSync } from 'node:fs';
 import {
   blockingCallFromThread, blockingCallInThread, currentTask, reactor, threadable, ThreadPool, transfer,
 } from 'reactor-threads';
@@ -98,14 +99,15 @@ export const parksOnOwner = threadable(function parksOnOwner(): string {
 /**
  * In a pool thread, with this task in flight: lets the thread wait for
  * work (it is in its pool's waiting list), then parks it for `ms` in a
- * blockingCallInThread on a pool of its own.
+ * blockingCallInThread on a pool of its own, writing `marker` just before.
  */
-export const parkOnOwnPoolLater = threadable(async function parkOnOwnPoolLater(ms: number): Promise<number> {
+export const parkOnOwnPoolLater = threadable(async function parkOnOwnPoolLater(ms: number, marker: string): Promise<number> {
   const pool = new ThreadPool({ maxThreads: 1 });
   pool.start();
   try {
     blockingCallInThread.with({ pool })(add, 0, 0);  // (its thread is up)
     await new Promise((r) => setTimeout(r, 50));
+    writeFileSync(marker, 'parking');
     return blockingCallInThread.with({ pool })(spinFor, ms);
   } finally {
     await pool.stop();
