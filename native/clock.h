@@ -3,7 +3,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <thread>
 
 namespace rt {
 
@@ -26,29 +25,23 @@ inline void CpuRelax() {
 // Spins until ready() or until `until_ns` (MonotonicNs); returns ready()'s
 // last answer. Every spin loop of the core uses it (a caller waiting for a
 // reply, a pool thread for work, a reactor for a message), so that they
-// share one policy: pause hints between polls, and after the first
-// kYieldAfterNs a yield of the core between polls. A yield costs a
-// syscall when nothing else wants the core, and hands the core over when
-// something does. Without it, on two cores, a spinning caller and a
-// spinning pool thread left a third runnable thread (V8's concurrent
-// compiler, early in a process; the very thread the caller waits on, when
-// they share a core) only the end of a spin or a preemption: bench/sync.mjs
-// measured blockingCallInThread's p99 at 131 us without the yield and 101
-// us with it (synckit: 106 and 127 us in the same runs). The first
-// microseconds poll without it, as an answer usually comes within them:
-// yielding from the start cost bench/core.mjs's seq and window workloads
-// up to 5% and changed sync's p99 no further.
-constexpr uint64_t kYieldAfterNs = 5000;
-
+// share one policy: pause hints between polls, and never a yield of the
+// core. A thread that yields stays runnable: when its answer comes, it is
+// not woken (a parked thread would be, at once, preempting a busy one); it
+// waits for the scheduler to hand the core back, and when the core went
+// to a thread that runs until it is preempted (another process's busy
+// loop) that is the next tick, 4 ms here. Yielding after the first 5 us
+// of each spin took blockingCallInThread's p99 on an idle machine from
+// 131 to 101 us (bench/sync.mjs), but with two busy processes on two
+// cores 10% to 90% of its round trips then took a tick, and their mean
+// went from about 150 us to 0.5-3.8 ms (found by a cold review). The
+// spins are short instead (50 us at most), then the thread parks.
 template <typename Ready>
 inline bool SpinUntil(uint64_t until_ns, Ready&& ready) {
-  const uint64_t yield_from = MonotonicNs() + kYieldAfterNs;
   for (;;) {
     if (ready()) return true;
-    uint64_t now = MonotonicNs();
-    if (now >= until_ns) return ready();
+    if (MonotonicNs() >= until_ns) return ready();
     for (int i = 0; i < 16; ++i) CpuRelax();
-    if (now >= yield_from) std::this_thread::yield();
   }
 }
 
