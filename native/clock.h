@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstdint>
 
+#include "cpu.h"
+
 namespace rt {
 
 inline uint64_t MonotonicNs() {
@@ -11,15 +13,6 @@ inline uint64_t MonotonicNs() {
       std::chrono::duration_cast<std::chrono::nanoseconds>(
           std::chrono::steady_clock::now().time_since_epoch())
           .count());
-}
-
-// A pause hint for spin loops: cheap, and it lets the sibling hyperthread run.
-inline void CpuRelax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield" ::: "memory");
-#endif
 }
 
 // Spins until ready() or until `until_ns` (MonotonicNs); returns ready()'s

@@ -8,6 +8,8 @@
 #include <array>
 #include <cstdint>
 
+#include "cpu.h"
+
 namespace rt {
 
 class Histogram {
@@ -44,7 +46,7 @@ class Histogram {
 
   static size_t Bucket(uint64_t ns) {
     if (ns < (1u << kSubBits)) return static_cast<size_t>(ns);
-    int log2 = 63 - __builtin_clzll(ns);
+    int log2 = FloorLog2(ns);
     uint64_t sub = (ns >> (log2 - kSubBits)) & ((1u << kSubBits) - 1);
     return static_cast<size_t>(((log2 - kSubBits + 1) << kSubBits) + sub);
   }
