@@ -27,6 +27,16 @@ test('tsx registers itself in threads from Node 22.22.3, 24.11.1 and 25.1; a thr
   for (const v of needsHelp) t.false(tsxRegistersInThreads(v), v);
 });
 
+test("a thread's process.execArgv is the pool's execArgv, without the library's own preload, so a process it forks does not load it", async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1, execArgv: ['--no-deprecation'] });
+  pool.start();
+  const { execArgvHere } = await import('./_fixtures/tasks.cjs');
+  const { thread, forked } = await deferToThreadPool(reactor, pool, execArgvHere);
+  t.deepEqual(thread, ['--no-deprecation']);
+  t.deepEqual(forked, ['--no-deprecation']);
+  await pool.stop();
+});
+
 test('preload must be an array of specifiers', (t) => {
   t.throws(() => new ThreadPool({ preload: './x.mjs' as unknown as string[] }), { instanceOf: TypeError, message: /preload/ });
   t.throws(() => new ThreadPool({ preload: [''] }), { instanceOf: TypeError, message: /preload/ });

@@ -11,3 +11,10 @@ import { native } from '../reactor/native.js';
 import { isPoolThreadData } from '../base/pool-thread-data.js';
 
 if (isPoolThreadData(workerData)) native.poolThreadStarting(workerData.poolId, workerData.threadId);
+
+// The thread's process.execArgv is what the pool was given, as the user
+// wrote it: this preload is the library's own, and a child process forked
+// from the thread (which inherits process.execArgv) must not load it.
+// Test: test/preloads.ts.
+// startWorker puts it first; both paths come from realpath'd module dirs.
+if (process.execArgv[0] === '--require' && process.execArgv[1] === __filename) process.execArgv.splice(0, 2);

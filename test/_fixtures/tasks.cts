@@ -1,5 +1,7 @@
 // Threadable task functions used by the tests (a CommonJS module).
+import { fork } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { isMainThread, threadId } from 'node:worker_threads';
 import { currentTask, deferToThread, reactor, threadable, ThreadPool, transfer } from 'reactor-threads';
@@ -214,4 +216,14 @@ export const describePointsIn = threadable(function describePointsIn(c: { map: M
 });
 export const makePointCollections = threadable(function makePointCollections(): { map: Map<string, Point>; set: Set<Point> } {
   return { map: new Map([['p', new Point(3, 4)]]), set: new Set([new Point(6, 8)]) };
+});
+
+/** This thread's process.execArgv, and that of a child process forked from it (fork passes it on). */
+export const execArgvHere = threadable(function execArgvHere(): Promise<{ thread: string[]; forked: string[] }> {
+  const child = fork(join(__dirname, 'report-exec-argv.cjs'));
+  return new Promise((resolve, reject) => {
+    child.once('message', (forked) => resolve({ thread: [...process.execArgv], forked: forked as string[] }));
+    child.once('exit', (code) => reject(new Error(`the forked child exited (${code}) without reporting`)));
+    child.once('error', reject);
+  });
 });
