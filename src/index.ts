@@ -120,13 +120,14 @@ export const fromModule: <F extends AnyFunction = (...args: unknown[]) => unknow
 
 /**
  * Marks an ArrayBuffer, a typed array or a Buffer, passed as an argument or
- * returned from a task, to be moved to the other thread instead of copied:
+ * returned from a task, or anywhere inside them, to be moved to the other thread instead of copied:
  * after the call the sender's copy is detached (length 0). A call refused
  * before it was queued or sent (QueueFullError, a stopped pool, a blocking
  * call that would deadlock or whose reactor is gone) leaves it with the
  * sender, whole. A view over part
  * of a larger buffer (small Buffers share an 8 KiB slab) is copied instead,
- * since detaching the slab would break its other users.
+ * since detaching the slab would break its other users. Anything else
+ * throws a TypeError.
  */
 export const transfer: <T extends ArrayBuffer | ArrayBufferView>(value: T) => T = codec.transfer;
 

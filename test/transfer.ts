@@ -9,7 +9,9 @@ import { add, echoMoved, echoMovedFloats, logThenBytes, makeBytes, spin, sumByte
 import { callProxy, callWithOwnFunction, moveAfterStop } from './_fixtures/bridge-tasks.cjs';
 import { waitFor } from './_helpers/wait.js';
 import { busyOneThreadPool } from './_helpers/busy-pool.js';
-import { callSlowThenLength, gatedPark, openGate, spinThenBytes, sumWhere, wasmMemoryResult } from './_fixtures/moved-tasks.cjs';
+import {
+  callSlowThenLength, gatedPark, lastSentLength, nestedMoves, openGate, spinThenBytes, sumWhere, wasmMemoryResult,
+} from './_fixtures/moved-tasks.cjs';
 
 /** `p`, or a rejection naming what hangs after `ms`. */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -22,6 +24,20 @@ const MiB = 1024 * 1024;
 
 // @types/node leaves WebAssembly to the DOM lib; this is all that is used here.
 declare const WebAssembly: { Memory: new (d: { initial: number }) => { buffer: ArrayBuffer } };
+
+test('transfer() of anything but an ArrayBuffer, a typed array or a DataView throws a TypeError that names what it got', (t) => {
+  const bad: [unknown, RegExp][] = [
+    [1, /not a number/], [null, /not null/], [undefined, /not an undefined/], ['x', /not a string/],
+    [new Map(), /not an instance of Map/], [[1, 2], /not an instance of Array/], [Object.create(null), /not an object/],
+  ];
+  for (const [v, message] of bad) {
+    t.throws(() => transfer(v as ArrayBuffer), { instanceOf: TypeError, message }, message.source);
+  }
+  const ab = new ArrayBuffer(8);
+  t.is(transfer(ab), ab);
+  const view = new DataView(new ArrayBuffer(8));
+  t.is(transfer(view), view);
+});
 
 test('a transferred ArrayBuffer argument arrives whole and is detached from the sender', async (t) => {
   const ab = new ArrayBuffer(1024);
@@ -42,6 +58,29 @@ test('a returned value marked with transfer arrives on the caller', async (t) =>
   const out = await deferToThread(makeBytes, 4096);
   t.is(out.length, 4096);
   t.is(out[4095], 9);
+});
+
+test('buffers marked with transfer() inside arguments and results move, small and large, and are detached where they left', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1 });
+  pool.start();
+  for (const bytes of [1024, 4 * MiB]) {
+    const pixels = new Float32Array(bytes / 4).fill(1.5);
+    const raw = new Uint8Array(bytes).fill(7).buffer;
+    const kept = new Uint8Array(16).fill(3);
+    const got = await deferToThreadPool(reactor, pool, nestedMoves,
+      { image: { pixels: transfer(pixels) }, byName: new Map([['raw', transfer(raw)]]), kept });
+    t.is(pixels.byteLength, 0, `${bytes}: the nested view was moved, not copied`);
+    t.is(raw.byteLength, 0, `${bytes}: the buffer in a Map was moved, not copied`);
+    t.is(kept.byteLength, 16, `${bytes}: an unmarked view is copied`);
+    t.is(got.rawBytes, bytes);
+    t.is(got.keptFirst, 3);
+    const back = got.result.pixels;
+    t.true(back instanceof Float32Array);
+    t.is(back.length, bytes / 4);
+    t.is(back[bytes / 4 - 1], 1.5);
+    t.is(await deferToThreadPool(reactor, pool, lastSentLength), 0, `${bytes}: the nested result was moved out of the thread`);
+  }
+  await pool.stop();
 });
 
 test('a Buffer that shares its slab is copied, not detached', async (t) => {

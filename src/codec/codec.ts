@@ -3,6 +3,7 @@
 // (src/codec/values.ts) and written by v8's serializer, with ArrayBuffers marked
 // by transfer() moved out of band. Runs on every thread.
 // Tests: test/transfer.ts, test/values.ts, test/wire.ts.
+import { isAnyArrayBuffer } from 'node:util/types';
 import { DefaultDeserializer, DefaultSerializer, deserialize, serialize } from 'node:v8';
 import type { CallableTable } from './callables.js';
 import { ValueNotCloneableError } from '../errors/errors.js';
@@ -21,11 +22,22 @@ const marked: WeakSet<object> = ((globalThis as unknown as Record<symbol, WeakSe
 
 // Documented in index.ts, which exports it with its public type.
 export function transfer<T extends ArrayBuffer | ArrayBufferView>(value: T): T {
+  if (!isAnyArrayBuffer(value) && !ArrayBuffer.isView(value)) {
+    throw new TypeError(`transfer() takes an ArrayBuffer, a typed array or a DataView, not ${kindOf(value)}`);
+  }
   marked.add(value);
   return value;
 }
 
-/** The ArrayBuffer to move for a top-level value, if it was marked and can move whole. */
+/** What a value is, for an error message: "null", "a number", "an instance of Map". */
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v !== 'object') return `${/^[aeiou]/.test(typeof v) ? 'an' : 'a'} ${typeof v}`;
+  const name = (Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null)?.constructor?.name;
+  return name ? `an instance of ${name}` : 'an object';
+}
+
+/** The ArrayBuffer to move for a value (an argument, a result, or one nested in them), if it was marked and can move whole. */
 function movable(v: unknown): ArrayBuffer | undefined {
   if (typeof v !== 'object' || v === null || !marked.has(v)) return undefined;
   if (v instanceof ArrayBuffer) return v;
@@ -94,12 +106,13 @@ export interface Encoded {
 }
 
 /**
- * Serializes `value`; `tops` are the top-level values that may be marked
- * with transfer() (the arguments, or the result). Throws what v8 throws.
+ * Serializes `value`; `candidates` are the buffers and views in it that
+ * may be marked with transfer(), at the top (the arguments, or the result)
+ * or nested (the walk of values.ts lists them). Throws what v8 throws.
  */
-function encodeValue(value: unknown, tops: readonly unknown[]): Encoded {
+function encodeValue(value: unknown, candidates: readonly unknown[]): Encoded {
   let moved: ArrayBuffer[] | undefined;
-  for (const t of tops) {
+  for (const t of candidates) {
     const ab = movable(t);
     if (ab && !(moved ??= []).includes(ab)) moved.push(ab);
   }
@@ -142,10 +155,11 @@ export function encodeResult(value: unknown, ctx: ValueContext, flatten = false)
   if (fast) return { bytes: fast, transfers: undefined };
   const moving = encodeFastMovingOne(value, movable);
   if (moving) return moving;
-  const prepared = prepareOutbound(value, 'the result', { callables: ctx.callables, handles: null, flatten });
+  const buffers: object[] = [value];
+  const prepared = prepareOutbound(value, 'the result', { callables: ctx.callables, handles: null, flatten, buffers });
   let enc: Encoded;
   try {
-    enc = encodeValue(prepared, [value]);
+    enc = encodeValue(prepared, buffers);
   } catch (e) {
     throw new ValueNotCloneableError('the result', e);
   }
@@ -311,10 +325,11 @@ export function encodeArgs(args: readonly unknown[], ctx: ValueContext, handles:
   if (fast) return { bytes: fast, transfers: undefined };
   const moving = encodeFastMoving(args, movable);
   if (moving) return moving;
-  const prepared = prepareOutbound(args, 'args', { callables: ctx.callables, handles, flatten }) as unknown[];
+  const buffers: object[] = [...args];
+  const prepared = prepareOutbound(args, 'args', { callables: ctx.callables, handles, flatten, buffers }) as unknown[];
   let enc: Encoded;
   try {
-    enc = encodeValue(prepared, args);
+    enc = encodeValue(prepared, buffers);
   } catch (e) {
     // Name the first argument that fails on its own, else all of them.
     for (let i = 0; i < prepared.length; i++) {

@@ -32,7 +32,7 @@ type Marker =
   | { k: 'error'; error: EncodedThrow };
 
 /** Built-ins that structured clone copies faithfully, as they are (Maps and Sets are walked). */
-const faithful: Function[] = [Date, RegExp, ArrayBuffer, Boolean, Number, String];
+const faithful: Function[] = [Date, RegExp, Boolean, Number, String];
 const faithfulNames = new Set(['SharedArrayBuffer', 'BigInt']);
 
 /** What the caller asks of an outgoing walk. */
@@ -46,6 +46,8 @@ export interface Outbound {
   handles: number[] | null;
   /** flattenInstances: instances of unregistered plain-data classes cross as plain objects. */
   flatten: boolean;
+  /** Where the walk lists the ArrayBuffers and views it meets (for transfer(), src/codec/codec.ts); absent: not listed. */
+  buffers?: object[];
 }
 
 /** One walk's state. */
@@ -63,7 +65,8 @@ interface Walk extends Outbound {
  */
 export function prepareOutbound(value: unknown, path: string, out: Outbound): unknown {
   return walk(value, path, 0, {
-    callables: out.callables, handles: out.handles, flatten: out.flatten, seen: new Set(), flattened: undefined,
+    callables: out.callables, handles: out.handles, flatten: out.flatten, buffers: out.buffers,
+    seen: new Set(), flattened: undefined,
   });
 }
 
@@ -111,7 +114,11 @@ function walk(v: unknown, path: string, depth: number, w: Walk): unknown {
   }
   if (v instanceof Map) return walkMap(v, path, depth, w);
   if (v instanceof Set) return walkSet(v, path, depth, w);
-  if (ArrayBuffer.isView(v) || faithful.some((C) => v instanceof C) || faithfulNames.has(proto.constructor?.name ?? '')) return v;
+  if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) {
+    w.buffers?.push(v);
+    return v;
+  }
+  if (faithful.some((C) => v instanceof C) || faithfulNames.has(proto.constructor?.name ?? '')) return v;
   if (v instanceof Error) return mark({ k: 'error', error: encodeThrow(v) });
   const key = typeof proto.constructor === 'function' ? keyOf(proto.constructor) : undefined;
   if (key) {

@@ -61,3 +61,26 @@ export const wasmMemoryResult = threadable(function wasmMemoryResult(): ArrayBuf
   new Uint8Array(memory.buffer).fill(6);
   return transfer(memory.buffer);
 });
+
+/** What nestedMoves sent back last: its sender's view of it, once it left. */
+let lastSent: Float32Array | undefined;
+
+/**
+ * Buffers nested in an argument: reports what arrived (and whether each
+ * is whole), and sends the pixels back nested in its result, moved.
+ */
+export const nestedMoves = threadable(function nestedMoves(v: {
+  image: { pixels: Float32Array }; byName: Map<string, ArrayBuffer>; kept: Uint8Array;
+}): { result: { pixels: Float32Array }; rawBytes: number; keptFirst: number } {
+  lastSent = v.image.pixels;
+  return {
+    result: { pixels: transfer(v.image.pixels) },
+    rawBytes: new Uint8Array(v.byName.get('raw')!).reduce((a, x) => a + (x === 7 ? 1 : 0), 0),
+    keptFirst: v.kept[0]!,
+  };
+});
+
+/** The byte length of the pixels nestedMoves last sent back, as the thread sees them now. */
+export const lastSentLength = threadable(function lastSentLength(): number {
+  return lastSent!.byteLength;
+});
