@@ -17,6 +17,7 @@
 // Set member, `.values()[i]`, where i counts entries in iteration order:
 // `args[0].get("home")`, `the result.tags.values()[1]`.
 // Runs on every thread. Tests: test/values.ts.
+import { isSharedArrayBuffer } from 'node:util/types';
 import type { CallableTable } from './callables.js';
 import { decodeThrow, encodeThrow, ValueNotCloneableError, type EncodedThrow } from '../errors/errors.js';
 import { keyOf, lookup } from '../base/registry.js';
@@ -33,7 +34,7 @@ type Marker =
 
 /** Built-ins that structured clone copies faithfully, as they are (Maps and Sets are walked). */
 const faithful: Function[] = [Date, RegExp, Boolean, Number, String];
-const faithfulNames = new Set(['SharedArrayBuffer', 'BigInt']);
+const faithfulNames = new Set(['BigInt']);
 
 /** What the caller asks of an outgoing walk. */
 export interface Outbound {
@@ -114,6 +115,12 @@ function walk(v: unknown, path: string, depth: number, w: Walk): unknown {
   }
   if (v instanceof Map) return walkMap(v, path, depth, w);
   if (v instanceof Set) return walkSet(v, path, depth, w);
+  if (isSharedArrayBuffer(v) || (ArrayBuffer.isView(v) && isSharedArrayBuffer(v.buffer))) {
+    // v8.serialize refuses the first and copies the second's contents:
+    // the receiver would write to memory nobody else sees.
+    throw new ValueNotCloneableError(path, new TypeError('shared memory (a SharedArrayBuffer, or a view of one) would arrive '
+      + 'as a copy, not shared: send its contents in an ArrayBuffer (moved with transfer()) and return what changed'));
+  }
   if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) {
     w.buffers?.push(v);
     return v;
