@@ -115,6 +115,10 @@ test('values round-trip with the same refusals as between threads, and registere
   t.is(url!.path, 'args[0].at');
   const fn = t.throws(() => encodeRemote([[() => 1]], 'args', false, toWire, 1 << 20, 'the arguments'), { instanceOf: ValueNotCloneableError });
   t.is(fn!.path, 'args[0][0]');
+  const shared = t.throws(() => encodeRemote([{ counts: new Int32Array(new SharedArrayBuffer(8)) }], 'args', false, toWire,
+    1 << 20, 'the arguments'), { instanceOf: ValueNotCloneableError });
+  t.is(shared!.path, 'args[0].counts');
+  t.regex(shared!.message, /shared memory .* cannot be shared with another machine/);
   const big = t.throws(() => encodeRemote(['z'.repeat(1000)], 'args', false, toWire, 500, 'the arguments'), { instanceOf: PayloadTooLargeError });
   t.is(big!.limit, 500);
 });

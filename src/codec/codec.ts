@@ -3,7 +3,7 @@
 // (src/codec/values.ts) and written by v8's serializer, with ArrayBuffers marked
 // by transfer() moved out of band. Runs on every thread.
 // Tests: test/transfer.ts, test/values.ts, test/wire.ts.
-import { isAnyArrayBuffer } from 'node:util/types';
+import { isAnyArrayBuffer, isSharedArrayBuffer } from 'node:util/types';
 import { DefaultDeserializer, DefaultSerializer, deserialize, serialize } from 'node:v8';
 import type { CallableTable } from './callables.js';
 import { ValueNotCloneableError } from '../errors/errors.js';
@@ -102,26 +102,45 @@ const viewTypes: Function[] = [
  */
 export interface Encoded {
   bytes: Buffer;
+  /**
+   * The buffers that go beside the bytes: moved ArrayBuffers, after the
+   * value's shared memory (SharedArrayBuffers, typed as ArrayBuffers here:
+   * isShared() tells them apart), which only a port can carry
+   * (movesByPort).
+   */
   transfers: ArrayBuffer[] | undefined;
 }
 
 /**
  * Serializes `value`; `candidates` are the buffers and views in it that
  * may be marked with transfer(), at the top (the arguments, or the result)
- * or nested (the walk of values.ts lists them). Throws what v8 throws.
+ * or nested (the walk of values.ts lists them). `shared`: the shared
+ * memory the value's markers name, by index; it heads the transfers (see
+ * Encoded). Throws what v8 throws.
  */
-function encodeValue(value: unknown, candidates: readonly unknown[]): Encoded {
-  let moved: ArrayBuffer[] | undefined;
+function encodeValue(value: unknown, candidates: readonly unknown[], shared: SharedArrayBuffer[]): Encoded {
+  // Shared memory is typed as ArrayBuffer in the list; isShared() tells it apart.
+  let moved = shared.length ? [...shared] as unknown as ArrayBuffer[] : undefined;
   for (const t of candidates) {
     const ab = movable(t);
     if (ab && !(moved ??= []).includes(ab)) moved.push(ab);
   }
   if (!moved) return { bytes: serialize(value), transfers: undefined };
   const s = new MovingSerializer(moved);
-  moved.forEach((ab, i) => s.transferArrayBuffer(i, ab));
+  moved.forEach((ab, i) => { if (i >= shared.length) s.transferArrayBuffer(i, ab); });
   s.writeHeader();
   s.writeValue(value);
   return { bytes: s.releaseBuffer(), transfers: moved };
+}
+
+/** Whether a buffer among a value's transfers is shared memory (shared by port, never detached). */
+export function isShared(buffer: ArrayBuffer): boolean {
+  return isSharedArrayBuffer(buffer);
+}
+
+/** The buffers of a port message to move: its shared memory is shared by the message itself. */
+export function transferListOf(buffers: ArrayBuffer[]): ArrayBuffer[] {
+  return buffers.some(isShared) ? buffers.filter((b) => !isShared(b)) : buffers;
 }
 
 /**
@@ -138,7 +157,8 @@ const WITH_MARKERS = 0xfc;
  */
 export interface ValueContext {
   readonly callables: CallableTable;
-  revive(value: unknown): unknown;
+  /** Markers back to life; `buffers` came beside the value (its shared memory is among them). */
+  revive(value: unknown, buffers: readonly unknown[] | undefined): unknown;
 }
 
 function withMarkers(e: Encoded): Encoded {
@@ -150,16 +170,18 @@ function withMarkers(e: Encoded): Encoded {
  * and serialized. Throws a ValueNotCloneableError naming the path.
  * `flatten`: flattenInstances (values.ts).
  */
-export function encodeResult(value: unknown, ctx: ValueContext, flatten = false): Encoded {
+export function encodeResult(value: unknown, ctx: ValueContext, flatten = false, shares = false): Encoded {
   const fast = encodeFastOne(value);
   if (fast) return { bytes: fast, transfers: undefined };
   const moving = encodeFastMovingOne(value, movable);
   if (moving) return moving;
-  const buffers: object[] = [value];
-  const prepared = prepareOutbound(value, 'the result', { callables: ctx.callables, handles: null, flatten, buffers });
+  const buffers: unknown[] = [value];
+  const shared: SharedArrayBuffer[] = [];
+  const prepared = prepareOutbound(value, 'the result',
+    { callables: ctx.callables, handles: null, flatten, buffers, ...(shares && { shared }) });
   let enc: Encoded;
   try {
-    enc = encodeValue(prepared, buffers);
+    enc = encodeValue(prepared, buffers, shared);
   } catch (e) {
     throw new ValueNotCloneableError('the result', e);
   }
@@ -172,7 +194,8 @@ export function encodeResult(value: unknown, ctx: ValueContext, flatten = false)
  * the value, by postMessage, which moves them without copying
  * (src/pool/moved-buffers.ts, src/thread/moved-buffers.ts). A value whose
  * moved buffers total at least this many bytes goes that way; smaller
- * ones are cheaper to copy than a message is to send.
+ * ones are cheaper to copy than a message is to send. Shared memory goes
+ * that way whatever its size: only a port can share it.
  */
 export const MOVE_BY_PORT_FROM = 64 * 1024;
 
@@ -187,7 +210,10 @@ const BY_PORT_HEADER = 5;
 export function movesByPort(transfers: ArrayBuffer[] | undefined): transfers is ArrayBuffer[] {
   if (!transfers) return false;
   let total = 0;
-  for (const ab of transfers) total += ab.byteLength;
+  for (const ab of transfers) {
+    if (isShared(ab)) return true;
+    total += ab.byteLength;
+  }
   return total >= MOVE_BY_PORT_FROM;
 }
 
@@ -199,11 +225,17 @@ export function movesByPort(transfers: ArrayBuffer[] | undefined): transfers is 
  * throw on it.
  */
 export function detachOrCopy(buffers: ArrayBuffer[]): ArrayBuffer[] {
+  const own = transferListOf(buffers);
+  let moved: ArrayBuffer[];
   try {
-    return structuredClone(buffers, { transfer: buffers });
+    moved = structuredClone(own, { transfer: own });
   } catch {
-    return buffers.map((b) => b.slice(0));
+    moved = own.map((b) => b.slice(0));
   }
+  if (own === buffers) return moved;
+  // Shared memory stays as it is, in its place.
+  let next = 0;
+  return buffers.map((b) => (isShared(b) ? b : moved[next++]!));
 }
 
 /** `bytes`, marked as a value whose `count` moved buffers travel by port. */
@@ -306,10 +338,11 @@ export function decodeValue(bytes: Buffer, transfers: ArrayBuffer[] | undefined,
   if (bytes[0] === BY_PORT) return decodeValue(bytes.subarray(BY_PORT_HEADER), transfers, ctx);
   if (bytes[0] === FLATTEN_ON || bytes[0] === FLATTEN_OFF) return decodeValue(bytes.subarray(1), transfers, ctx);
   if (bytes[0] === TRACED) return decodeValue(bytes.subarray(TRACED_HEADER + bytes.readUInt32LE(1)), transfers, ctx);
-  if (bytes[0] === WITH_MARKERS) return ctx.revive(decodeValue(bytes.subarray(1), transfers, ctx));
+  if (bytes[0] === WITH_MARKERS) return ctx.revive(decodeValue(bytes.subarray(1), transfers, ctx), transfers);
   if (!transfers) return deserialize(bytes);
   const d = new MovingDeserializer(bytes, transfers);
-  transfers.forEach((ab, i) => d.transferArrayBuffer(i, ab));
+  // (Shared memory among them is named by markers, not by v8's format.)
+  transfers.forEach((ab, i) => { if (!isSharedArrayBuffer(ab)) d.transferArrayBuffer(i, ab); });
   d.readHeader();
   return d.readValue();
 }
@@ -320,16 +353,20 @@ export function decodeValue(bytes: Buffer, transfers: ArrayBuffer[] | undefined,
  * ValueNotCloneableError naming the path of the value (`args[1].user`).
  * `flatten`: flattenInstances (values.ts).
  */
-export function encodeArgs(args: readonly unknown[], ctx: ValueContext, handles: number[] | null, flatten = false): Encoded {
+export function encodeArgs(
+  args: readonly unknown[], ctx: ValueContext, handles: number[] | null, flatten = false, shares = false,
+): Encoded {
   const fast = encodeFastList(args);
   if (fast) return { bytes: fast, transfers: undefined };
   const moving = encodeFastMoving(args, movable);
   if (moving) return moving;
-  const buffers: object[] = [...args];
-  const prepared = prepareOutbound(args, 'args', { callables: ctx.callables, handles, flatten, buffers }) as unknown[];
+  const buffers: unknown[] = [...args];
+  const shared: SharedArrayBuffer[] = [];
+  const prepared = prepareOutbound(args, 'args',
+    { callables: ctx.callables, handles, flatten, buffers, ...(shares && { shared }) }) as unknown[];
   let enc: Encoded;
   try {
-    enc = encodeValue(prepared, buffers);
+    enc = encodeValue(prepared, buffers, shared);
   } catch (e) {
     // Name the first argument that fails on its own, else all of them.
     for (let i = 0; i < prepared.length; i++) {

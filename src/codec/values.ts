@@ -30,7 +30,9 @@ const MAX_DEPTH = 64;
 type Marker =
   | { k: 'callable'; target: readonly [number, number] }
   | { k: 'class'; key: string; props: Record<string, unknown> }
-  | { k: 'error'; error: EncodedThrow };
+  | { k: 'error'; error: EncodedThrow }
+  // A SharedArrayBuffer, or a view of one (its type, byte offset, length), by index among the value's shared memory.
+  | { k: 'shared'; i: number; view?: readonly [string, number, number] };
 
 /** Built-ins that structured clone copies faithfully, as they are (Maps and Sets are walked). */
 const faithful: Function[] = [Date, RegExp, Boolean, Number, String];
@@ -48,7 +50,14 @@ export interface Outbound {
   /** flattenInstances: instances of unregistered plain-data classes cross as plain objects. */
   flatten: boolean;
   /** Where the walk lists the ArrayBuffers and views it meets (for transfer(), src/codec/codec.ts); absent: not listed. */
-  buffers?: object[];
+  buffers?: unknown[];
+  /**
+   * Where shared memory goes when the value's trip can share it (a pool's
+   * task and its result, which carry it by port, src/codec/codec.ts): the
+   * value holds markers that name its index here. Absent: shared memory is
+   * refused, since it would arrive as a copy.
+   */
+  shared?: SharedArrayBuffer[];
 }
 
 /** One walk's state. */
@@ -66,13 +75,50 @@ interface Walk extends Outbound {
  */
 export function prepareOutbound(value: unknown, path: string, out: Outbound): unknown {
   return walk(value, path, 0, {
-    callables: out.callables, handles: out.handles, flatten: out.flatten, buffers: out.buffers,
+    callables: out.callables, handles: out.handles, flatten: out.flatten, buffers: out.buffers, shared: out.shared,
     seen: new Set(), flattened: undefined,
   });
 }
 
 function mark(m: Marker): Record<string, Marker> {
   return { [MARKER]: m };
+}
+
+/** The built-in view types, by name: how a view of shared memory is made again on arrival. */
+const viewTypes = new Map<string, new (b: SharedArrayBuffer, offset: number, length: number) => ArrayBufferView>([
+  ['Int8Array', Int8Array], ['Uint8Array', Uint8Array], ['Uint8ClampedArray', Uint8ClampedArray],
+  ['Int16Array', Int16Array], ['Uint16Array', Uint16Array], ['Int32Array', Int32Array], ['Uint32Array', Uint32Array],
+  ['Float32Array', Float32Array], ['Float64Array', Float64Array], ['BigInt64Array', BigInt64Array],
+  ['BigUint64Array', BigUint64Array], ['DataView', DataView],
+]);
+
+/** The name of the built-in view type `view` is (a Buffer is a Uint8Array), as structured clone would see it. */
+function viewTypeOf(view: ArrayBufferView): string {
+  for (let p = Object.getPrototypeOf(view) as { constructor?: { name?: string } } | null; p; p = Object.getPrototypeOf(p)) {
+    const name = p.constructor?.name;
+    if (name !== undefined && viewTypes.has(name)) return name;
+  }
+  return 'Uint8Array';
+}
+
+/** Shared memory: a marker naming it among the value's shared memory, or refused where it cannot be shared. */
+function markShared(v: SharedArrayBuffer | ArrayBufferView, path: string, w: Walk): Record<string, Marker> {
+  if (!w.shared) {
+    // v8.serialize refuses a SharedArrayBuffer and copies a view's
+    // contents: the receiver would write to memory nobody else sees.
+    throw new ValueNotCloneableError(path, new TypeError(w.callables
+      ? 'shared memory (a SharedArrayBuffer, or a view of one) would arrive as a copy, not shared: a blocking call or a '
+        + 'call to the reactor cannot share it (a ThreadPool task can); send its contents in an ArrayBuffer instead'
+      : 'shared memory (a SharedArrayBuffer, or a view of one) cannot be shared with another machine: send its contents '
+        + 'in an ArrayBuffer instead'));
+  }
+  const sab = (ArrayBuffer.isView(v) ? v.buffer : v) as SharedArrayBuffer;
+  let i = w.shared.indexOf(sab);
+  if (i < 0) i = w.shared.push(sab) - 1;
+  if (!ArrayBuffer.isView(v)) return mark({ k: 'shared', i });
+  const type = viewTypeOf(v);
+  const per = type === 'DataView' ? 1 : (v as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+  return mark({ k: 'shared', i, view: [type, v.byteOffset, v.byteLength / per] });
 }
 
 function walk(v: unknown, path: string, depth: number, w: Walk): unknown {
@@ -115,12 +161,7 @@ function walk(v: unknown, path: string, depth: number, w: Walk): unknown {
   }
   if (v instanceof Map) return walkMap(v, path, depth, w);
   if (v instanceof Set) return walkSet(v, path, depth, w);
-  if (isSharedArrayBuffer(v) || (ArrayBuffer.isView(v) && isSharedArrayBuffer(v.buffer))) {
-    // v8.serialize refuses the first and copies the second's contents:
-    // the receiver would write to memory nobody else sees.
-    throw new ValueNotCloneableError(path, new TypeError('shared memory (a SharedArrayBuffer, or a view of one) would arrive '
-      + 'as a copy, not shared: send its contents in an ArrayBuffer (moved with transfer()) and return what changed'));
-  }
+  if (isSharedArrayBuffer(v) || (ArrayBuffer.isView(v) && isSharedArrayBuffer(v.buffer))) return markShared(v, path, w);
   if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) {
     w.buffers?.push(v);
     return v;
@@ -221,20 +262,42 @@ function walkSet(set: Set<unknown>, path: string, depth: number, w: Walk): Set<u
   return copy ?? set;
 }
 
-/** On arrival: markers back into functions, class instances and errors. `makeProxy` builds callables. */
-export function reviveInbound(value: unknown, makeProxy: (target: readonly [number, number]) => Function): unknown {
-  return revive(value, 0, makeProxy);
+/** How markers come back to life in one value. */
+interface Revival {
+  /** Builds a callable's proxy. */
+  makeProxy(target: readonly [number, number]): Function;
+  /** The buffers that came with the value; its shared memory among them (by a marker's index). */
+  readonly buffers: readonly unknown[] | undefined;
 }
 
-function revive(v: unknown, depth: number, makeProxy: (target: readonly [number, number]) => Function): unknown {
+/**
+ * On arrival: markers back into functions, class instances, errors and
+ * shared memory. `makeProxy` builds callables; `buffers` came beside the
+ * value (codec.ts decodeValue).
+ */
+export function reviveInbound(value: unknown, makeProxy: Revival['makeProxy'], buffers?: readonly unknown[]): unknown {
+  return revive(value, 0, { makeProxy, buffers });
+}
+
+function reviveShared(m: { i: number; view?: readonly [string, number, number] }, buffers: Revival['buffers']): unknown {
+  const sab = buffers?.[m.i];
+  if (!isSharedArrayBuffer(sab)) throw new TypeError('reactor-threads: shared memory missing from a value that names it');
+  if (!m.view) return sab;
+  const [type, offset, length] = m.view;
+  const View = viewTypes.get(type);
+  if (!View) throw new TypeError(`reactor-threads: unknown view type ${type}`);
+  return new View(sab, offset, length);
+}
+
+function revive(v: unknown, depth: number, r: Revival): unknown {
   if (typeof v !== 'object' || v === null || depth >= MAX_DEPTH) return v;
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) v[i] = revive(v[i], depth + 1, makeProxy);
+    for (let i = 0; i < v.length; i++) v[i] = revive(v[i], depth + 1, r);
     return v;
   }
   if (v instanceof Map) {
     const keys = [...v.keys()];
-    const entries = [...v].map(([k, x]) => [revive(k, depth + 1, makeProxy), revive(x, depth + 1, makeProxy)] as const);
+    const entries = [...v].map(([k, x]) => [revive(k, depth + 1, r), revive(x, depth + 1, r)] as const);
     // A revived key is a new object: rebuild the Map, in its order.
     if (entries.some(([k], i) => k !== keys[i])) v.clear();
     for (const [k, x] of entries) v.set(k, x);
@@ -242,7 +305,7 @@ function revive(v: unknown, depth: number, makeProxy: (target: readonly [number,
   }
   if (v instanceof Set) {
     const members = [...v];
-    const revived = members.map((x) => revive(x, depth + 1, makeProxy));
+    const revived = members.map((x) => revive(x, depth + 1, r));
     if (revived.some((x, i) => x !== members[i])) {
       v.clear();
       for (const x of revived) v.add(x);
@@ -253,17 +316,18 @@ function revive(v: unknown, depth: number, makeProxy: (target: readonly [number,
   if (proto !== Object.prototype && proto !== null) return v;
   const m = (v as Record<string, unknown>)[MARKER] as Marker | undefined;
   if (m && typeof m === 'object' && 'k' in m) {
-    if (m.k === 'callable') return makeProxy(m.target);
+    if (m.k === 'callable') return r.makeProxy(m.target);
     if (m.k === 'error') return decodeThrow(m.error);
+    if (m.k === 'shared') return reviveShared(m, r.buffers);
     const cls = lookup(m.key);
     if (typeof cls !== 'function') {
       throw new ValueNotCloneableError(m.key.slice(m.key.indexOf('#') + 1), new TypeError(
         `its class ${m.key} is not registered in this thread: import the module that defines it in the task's module`));
     }
     const obj = Object.create(cls.prototype as object) as Record<string, unknown>;
-    for (const [k, x] of Object.entries(m.props)) obj[k] = revive(x, depth + 1, makeProxy);
+    for (const [k, x] of Object.entries(m.props)) obj[k] = revive(x, depth + 1, r);
     return obj;
   }
-  for (const k of Object.keys(v)) (v as Record<string, unknown>)[k] = revive((v as Record<string, unknown>)[k], depth + 1, makeProxy);
+  for (const k of Object.keys(v)) (v as Record<string, unknown>)[k] = revive((v as Record<string, unknown>)[k], depth + 1, r);
   return v;
 }

@@ -27,7 +27,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { ThreadDiedError } from '../errors/errors.js';
 import { PortMove, type PortMoveMessage } from '../base/wire.js';
-import { detachOrCopy } from '../codec/codec.js';
+import { detachOrCopy, transferListOf } from '../codec/codec.js';
 
 /** Where one task's argument buffers are. */
 interface ArgsEntry {
@@ -109,7 +109,7 @@ export class MovedBuffers {
     const own = detachOrCopy(buffers);
     const port = target ? this.#ports.get(target) : undefined;
     if (port) {
-      port.postMessage([PortMove.Give, taskId, own] satisfies PortMoveMessage, own);
+      port.postMessage([PortMove.Give, taskId, own] satisfies PortMoveMessage, transferListOf(own));
       this.#args.set(taskId, { buffers: undefined, at: target, wanted: 0 });
       return;
     }
@@ -154,7 +154,7 @@ export class MovedBuffers {
   #post(threadId: number, message: PortMoveMessage, transfer?: ArrayBuffer[]): boolean {
     const port = this.#ports.get(threadId);
     if (!port) return false;
-    port.postMessage(message, transfer);
+    port.postMessage(message, transfer && transferListOf(transfer));
     return true;
   }
 

@@ -378,7 +378,8 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
         }
       }
       // Functions among the arguments stay here; the thread gets proxies.
-      let encoded = encodeArgs(payload, this.#thread.values, handles = [], flatten ?? this.#options.flattenInstances);
+      // (Shared memory goes with it by port: every pool thread has one.)
+      let encoded = encodeArgs(payload, this.#thread.values, handles = [], flatten ?? this.#options.flattenInstances, true);
       // (The trace carrier inside the flatten byte: codec.ts.)
       if (carrier) encoded = markTraced(encoded, carrier);
       if (overrides) encoded = markFlatten(encoded, !this.#options.flattenInstances);

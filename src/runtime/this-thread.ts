@@ -64,7 +64,7 @@ export function buildThread(poolThread?: PoolThreadRole): ThreadRuntime {
   const callables = new CallableTable(core.id);
   const values: ValueContext = {
     callables,
-    revive: (value) => reviveInbound(value, (target) => caller!.makeProxy(target)),
+    revive: (value, buffers) => reviveInbound(value, (target) => caller!.makeProxy(target), buffers),
   };
   const servedReactor = poolThread ? (): number => poolThread.owner
     : isMainThread ? (): number => core.id

@@ -5,6 +5,7 @@
 // Tests: test/transfer.ts.
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { PortMove, type PortMoveMessage } from '../base/wire.js';
+import { transferListOf } from '../codec/codec.js';
 
 /** Called, synchronously, with a task's buffers when they arrive. */
 type Arrival = (buffers: ArrayBuffer[]) => void;
@@ -122,7 +123,7 @@ export class ThreadMovedBuffers {
   }
 
   #send(message: PortMoveMessage, transfer?: ArrayBuffer[]): void {
-    this.#port.postMessage(message, transfer);
+    this.#port.postMessage(message, transfer && transferListOf(transfer));
   }
 
   #received([kind, taskId, buffers]: PortMoveMessage): void {

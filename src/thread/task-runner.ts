@@ -332,7 +332,9 @@ export class TaskRunner {
     this.#ended(taskId);
     let encoded;
     try {
-      encoded = encodeResult(value, this.#s.values, flattenOf(payload, this.#s.flattenInstances));
+      // Shared memory can go back by port, not to a blocking caller's reply slot.
+      const shares = this.#s.moves !== undefined && !this.#slots.has(taskId);
+      encoded = encodeResult(value, this.#s.values, flattenOf(payload, this.#s.flattenInstances), shares);
     } catch (e) {
       this.#report(taskId, e instanceof ValueNotCloneableError ? e : new ValueNotCloneableError('the result', e));
       return;

@@ -1,0 +1,63 @@
+// Shared memory (SharedArrayBuffers and views of them) crosses to a pool's
+// tasks and back shared, not copied: both sides see each other's writes,
+// and Atomics work across. Where a trip cannot carry it (a blocking call,
+// another machine), it is refused, since it would arrive as a copy.
+import test from 'ava';
+import {
+  blockingCallInThread, deferToThread, deferToThreadPool, reactor, ThreadPool, ValueNotCloneableError,
+} from 'reactor-threads';
+import { addShared, readKept, sendSharedToReactor, shareNew, waitForFlag } from './_fixtures/shared-tasks.cjs';
+
+test('a task writes to shared memory its caller passed, small or large, and the caller sees it', async (t) => {
+  for (const bytes of [64, 256 * 1024]) {
+    const memory = new SharedArrayBuffer(bytes);
+    const counts = new Int32Array(memory, 0, 4);
+    const tail = new Uint8Array(memory, bytes - 8, 8);
+    Atomics.store(counts, 0, 10);
+    const got = await deferToThread(addShared, { counts, bytes: tail }, 5);
+    t.is(Atomics.load(counts, 0), 15, `${bytes}: the thread's Atomics.add reached the caller's memory`);
+    t.is(tail[0], 5, `${bytes}: the thread's write reached the caller's memory`);
+    t.deepEqual(got, { countsType: 'Int32Array', bytesOffset: bytes - 8, sharedMemory: true });
+  }
+});
+
+test('a task blocked in Atomics.wait on shared memory wakes when its caller notifies it', async (t) => {
+  const flag = new Int32Array(new SharedArrayBuffer(8));
+  const done = deferToThread(waitForFlag, flag);
+  while (Atomics.load(flag, 1) === 0) await new Promise((r) => setTimeout(r, 5));
+  Atomics.store(flag, 0, 1);
+  Atomics.notify(flag, 0);
+  t.is(await done, 'ok');
+});
+
+test('shared memory a task returns stays shared with the thread that made it', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1 });
+  pool.start();
+  const { memory, view, data } = await deferToThreadPool(reactor, pool, shareNew);
+  t.true(memory instanceof SharedArrayBuffer);
+  t.true(view.buffer === memory && data.buffer === memory, 'one memory, one object for every view of it');
+  t.true(view instanceof Float64Array && data instanceof DataView);
+  t.deepEqual([view.byteOffset, view.length, data.byteOffset, data.byteLength], [8, 2, 16, 8]);
+  view[0] = 2.5;
+  data.setFloat64(0, 7.25, true);
+  t.is(await deferToThreadPool(reactor, pool, readKept, 1), 2.5);
+  t.is(await deferToThreadPool(reactor, pool, readKept, 2), 7.25);
+  await pool.stop();
+});
+
+test('a blocking call refuses shared memory, naming its path, since it would arrive as a copy', async (t) => {
+  const view = new Int32Array(new SharedArrayBuffer(8));
+  const pool = new ThreadPool({ maxThreads: 1 });
+  pool.start();
+  t.teardown(() => pool.stop());
+  const inThread = t.throws(() => blockingCallInThread.with({ pool })(addShared, { counts: view, bytes: new Uint8Array(1) }, 1),
+    { instanceOf: ValueNotCloneableError });
+  t.is(inThread!.path, 'args[0].counts');
+  t.regex(inThread!.message, /a blocking call or a call to the reactor cannot share it \(a ThreadPool task can\)/);
+  const fromThread = await t.throwsAsync(deferToThreadPool(reactor, pool, sendSharedToReactor, view),
+    { instanceOf: ValueNotCloneableError });
+  t.is(fromThread!.path, 'args[0]');
+  t.is(Atomics.load(view, 0), 0);
+  const returned = t.throws(() => blockingCallInThread.with({ pool })(shareNew), { instanceOf: ValueNotCloneableError });
+  t.is(returned!.path, 'the result.memory');
+});
