@@ -7,6 +7,9 @@ import {
   blockingCallInThread, deferToThread, deferToThreadPool, reactor, ThreadPool, ValueNotCloneableError,
 } from 'reactor-threads';
 import { addShared, readKept, sendSharedToReactor, shareNew, waitForFlag } from './_fixtures/shared-tasks.cjs';
+import { callProxy } from './_fixtures/bridge-tasks.cjs';
+import { busyOneThreadPool } from './_helpers/busy-pool.js';
+import { waitFor } from './_helpers/wait.js';
 
 test('a task writes to shared memory its caller passed, small or large, and the caller sees it', async (t) => {
   for (const bytes of [64, 256 * 1024]) {
@@ -42,6 +45,33 @@ test('shared memory a task returns stays shared with the thread that made it', a
   data.setFloat64(0, 7.25, true);
   t.is(await deferToThreadPool(reactor, pool, readKept, 1), 2.5);
   t.is(await deferToThreadPool(reactor, pool, readKept, 2), 7.25);
+  await pool.stop();
+});
+
+test('a task handed back unstarted takes its shared memory to the thread that runs it', async (t) => {
+  // As test/transfer.ts does for moved buffers: the second task's memory
+  // goes ahead to the busy thread, which parks in a blocking call before
+  // starting it and must hand it back, memory and all, to a new thread.
+  const { pool, pinned, busy } = await busyOneThreadPool({ starvationTimeout: Infinity });
+  let parked = false;
+  let sharedDone!: () => void;
+  const sharedFinished = new Promise<void>((r) => { sharedDone = r; });
+  const slow = pinned(reactor, pool, callProxy, () => {
+    parked = true;
+    return sharedFinished.then(() => 'slow');
+  });
+  const counts = new Int32Array(new SharedArrayBuffer(16));
+  const tail = new Uint8Array(counts.buffer, 8, 8);
+  const task = pinned(reactor, pool, addShared, { counts, bytes: tail }, 3).then((v) => { sharedDone(); return v; });
+  t.true(await waitFor(() => parked));
+  t.is(pool.queued, 1, 'the untaken task is back in the queue');
+  pool.adjustPoolsize(1, 2);
+  const [first, second] = await Promise.all([slow, task]);
+  t.is(first, 'slow');
+  t.true(second.sharedMemory);
+  t.is(Atomics.load(counts, 0), 3);
+  t.is(tail[0], 3);
+  await busy;
   await pool.stop();
 });
 
