@@ -131,6 +131,18 @@ test('threads that die in their execArgv preloads, before the library runs in th
   }
 });
 
+// README, Errors: preloads that run before the package's own are not seen
+// to kill a thread (those of NODE_OPTIONS, and this process's inherited
+// ones): the wait lasts until its timeout. This pins that limit down.
+test('a thread killed by a NODE_OPTIONS preload ends the wait at its timeout, not before and not never', async (t) => {
+  const env = { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${fixture('throws-in-threads.cjs')}` };
+  const r = await runChild(fixture('blocking-with-inherited-preload.mjs'), [], 30_000, env);
+  t.false(r.timedOut, r.stderr);
+  const { ended, ms } = JSON.parse(r.stdout.trim().split('\n').pop()!) as { ended: string; ms: number };
+  t.is(ended, 'CallTimeoutError', `ThreadDiedError means the limit is gone: say so in the README. ${r.stderr}`);
+  t.true(ms >= 1_400, `the wait ended after ${ms} ms`);
+});
+
 test('a blocking call from the thread back to the waiting one is refused with WouldDeadlockError', (t) => {
   t.throws(() => blockingCallInThread(callBack), { instanceOf: WouldDeadlockError });
 });
