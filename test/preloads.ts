@@ -50,7 +50,15 @@ test("the thread's process.execArgv loses the library's preload also when the pa
   const dir = mkdtempSync(join(tmpdir(), 'rt-symlinked-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(join(dir, 'node_modules'));
-  symlinkSync(join(__dirname, '..'), join(dir, 'node_modules', 'reactor-threads'), 'junction');
+  try {
+    symlinkSync(join(__dirname, '..'), join(dir, 'node_modules', 'reactor-threads'), 'junction');
+  } catch (e) {
+    // (wine makes no junction from its Z: drive to C:; Windows without the right to link refuses with EPERM.)
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTSUP' && code !== 'EPERM') throw e;
+    t.pass(`not tested here: no symlink can be made (${code})`);
+    return;
+  }
   writeFileSync(join(dir, 'task.cjs'), `const { threadable } = require('reactor-threads');
 exports.argv = threadable(function argv() { return process.execArgv; });
 `);
