@@ -190,7 +190,8 @@ function load(): NativeBinding {
       process.dlopen(module, file);
       return module.exports;
     } catch (e) {
-      tried.push(`${file} (${(e as Error).message.split('\n')[0]})`);
+      // (Windows ends its loader's messages with \r\n.)
+      tried.push(`${file} (${(e as Error).message.split(/\r?\n/)[0]!.trim()})`);
     }
   }
   throw new Error(`reactor-threads: no native addon for ${process.platform}-${process.arch} `
