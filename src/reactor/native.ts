@@ -197,7 +197,7 @@ function load(): NativeBinding {
   throw new Error(`reactor-threads: no native addon for ${process.platform}-${process.arch} `
     + `(Node ${process.version}, N-API ${process.versions.napi}). Looked for:\n  ${tried.join('\n  ')}\n`
     + 'Install from a registry that has the prebuilt binaries, or build from source with a C++ '
-    + 'toolchain: `npm rebuild reactor-threads` (node-gyp).');
+    + 'toolchain: `npm rebuild reactor-threads --build-from-source` (node-gyp; without the flag, a prebuild that loads in npm\'s Node is kept).');
 }
 
 export const native: NativeBinding = load();
