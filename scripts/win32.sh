@@ -54,10 +54,13 @@ export WIN32_NODE_VERSIONS="$VERSIONS"
 CHROOT="$WORK/trixie"
 # The suite's core: both module systems, threadable modules and fromModule
 # (Windows paths), the bridge both ways, reactor callables, errors and
-# their stacks, cancellation, natural exit, thread death, values.
+# their stacks, cancellation, natural exit, thread death, values; and where
+# Windows differs: the addon loader's fallbacks and errors, plain functions'
+# imports, preloads (the starting preload by a Windows path), copies of the
+# package, its entries, vite's module ids.
 TESTS="${WIN32_TESTS:-defer-to-thread defer-to-thread-pool esm-and-cjs-callers functions blocking-call-from-thread
   blocking-call-in-thread reactor-callables call-from-thread errors error-stacks cancellation natural-exit thread-death
-  transfer values}"
+  transfer values addon-loader plain-imports preloads package-copies package-entries vitest-module-ids}"
 CXX=x86_64-w64-mingw32-g++-posix
 DLLTOOL=x86_64-w64-mingw32-dlltool
 WINE=/usr/lib/wine/wine64
