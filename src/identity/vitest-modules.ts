@@ -45,7 +45,11 @@ export function viteImportBinding(url: string, name: string, declarator: AstNode
 
 /** A module id as vite wrote it, as a URL the thread can import. */
 function moduleURL(id: string, importer: string): string {
-  if (id.startsWith('/@fs/')) return pathToFileURL(id.slice('/@fs'.length)).href;
+  if (id.startsWith('/@fs/')) {
+    // On Windows vite writes `/@fs/C:/...`: the path is what follows the slash.
+    const path = id.slice('/@fs'.length);
+    return pathToFileURL(/^\/[A-Za-z]:\//.test(path) ? path.slice(1) : path).href;
+  }
   if (id.startsWith('/')) {
     const root = worker()?.config?.root;
     const underRoot = root ? join(root, id) : undefined;

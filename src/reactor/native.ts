@@ -190,13 +190,14 @@ function load(): NativeBinding {
       process.dlopen(module, file);
       return module.exports;
     } catch (e) {
-      tried.push(`${file} (${(e as Error).message.split('\n')[0]})`);
+      // (Windows ends its loader's messages with \r\n.)
+      tried.push(`${file} (${(e as Error).message.split(/\r?\n/)[0]!.trim()})`);
     }
   }
   throw new Error(`reactor-threads: no native addon for ${process.platform}-${process.arch} `
     + `(Node ${process.version}, N-API ${process.versions.napi}). Looked for:\n  ${tried.join('\n  ')}\n`
     + 'Install from a registry that has the prebuilt binaries, or build from source with a C++ '
-    + 'toolchain: `npm rebuild reactor-threads` (node-gyp).');
+    + 'toolchain: `npm rebuild reactor-threads --build-from-source` (node-gyp; without the flag, a prebuild that loads in npm\'s Node is kept).');
 }
 
 export const native: NativeBinding = load();
