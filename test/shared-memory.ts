@@ -75,6 +75,41 @@ test('a task handed back unstarted takes its shared memory to the thread that ru
   await pool.stop();
 });
 
+/** `leaf`, nested `levels` objects deep: `{ next: { next: ... leaf } }`. */
+const nested = (leaf: object, levels: number): object => {
+  let o: object = leaf;
+  for (let i = 0; i < levels; i++) o = { next: o };
+  return o;
+};
+
+/** The leaf of a value that nested() made (in the thread, a plain function: no free variables). */
+const bumpLeaf = (v: { next?: unknown; counts?: Int32Array }): unknown => {
+  let o = v;
+  while (o.next) o = o.next as typeof v;
+  Atomics.add(o.counts!, 0, 1);
+  return v;
+};
+
+test('shared memory nested deeper than the value walk goes is shared all the same, both ways, not copied in silence', async (t) => {
+  const counts = new Int32Array(new SharedArrayBuffer(8));
+  const back = await deferToThread(bumpLeaf, nested({ counts }, 80)) as { next?: unknown; counts?: Int32Array };
+  t.is(Atomics.load(counts, 0), 1, 'the thread wrote to a copy');
+  let leaf = back;
+  while (leaf.next) leaf = leaf.next as typeof back;
+  t.true(leaf.counts!.buffer instanceof SharedArrayBuffer, 'the result brought a copy back');
+  Atomics.store(leaf.counts!, 0, 7);
+  t.is(Atomics.load(counts, 0), 7, 'the result brought a copy back');
+  // Where it cannot be shared, it is refused, however deep.
+  const pool = new ThreadPool({ maxThreads: 1 });
+  pool.start();
+  t.teardown(() => pool.stop());
+  const refused = t.throws(() => blockingCallInThread.with({ pool })(bumpLeaf, nested({ counts }, 80)),
+    { instanceOf: ValueNotCloneableError });
+  t.regex(refused!.message, /shared memory/);
+  t.is(Atomics.load(counts, 0), 7);
+  t.is(await deferToThreadPool(reactor, pool, (n: number) => n + 1, 1), 2, 'the pool serves after the refusal');
+});
+
 test('a blocking call refuses shared memory, naming its path, since it would arrive as a copy', async (t) => {
   const view = new Int32Array(new SharedArrayBuffer(8));
   const pool = new ThreadPool({ maxThreads: 1 });
