@@ -110,6 +110,24 @@ test('shared memory nested deeper than the value walk goes is shared all the sam
   t.is(await deferToThreadPool(reactor, pool, (n: number) => n + 1, 1), 2, 'the pool serves after the refusal');
 });
 
+test('shared memory on a thrown value or an Error value is not copied in silence: the property is dropped, and named', async (t) => {
+  const counts = new Int32Array(new SharedArrayBuffer(8));
+  const thrown = await t.throwsAsync(deferToThread((c: Int32Array) => {
+    throw Object.assign(new Error('with memory'), { counts: c, n: 1 });
+  }, counts)) as Error & { counts?: Int32Array; n?: number; droppedProperties?: string[] };
+  t.is(thrown.n, 1);
+  t.false('counts' in thrown, 'a copy of the shared memory came back on the error');
+  t.deepEqual(thrown.droppedProperties, ['counts']);
+  const plain = await t.throwsAsync(deferToThread((c: Int32Array) => {
+    // eslint-disable-next-line @typescript-eslint/only-throw-error
+    throw { counts: c };
+  }, counts), { instanceOf: ValueNotCloneableError });
+  t.is(plain!.path, 'the thrown value');
+  const value = await deferToThread((e: Error) => Object.keys(e), Object.assign(new Error('carrier'), { counts, n: 2 }));
+  t.true(value.includes('n'));
+  t.false(value.includes('counts'), 'a copy of the shared memory crossed on an Error value');
+});
+
 test('a blocking call refuses shared memory, naming its path, since it would arrive as a copy', async (t) => {
   const view = new Int32Array(new SharedArrayBuffer(8));
   const pool = new ThreadPool({ maxThreads: 1 });
