@@ -128,6 +128,13 @@ test('shared memory on a thrown value or an Error value is not copied in silence
   t.false(value.includes('counts'), 'a copy of the shared memory crossed on an Error value');
 });
 
+test('a view of shared memory met twice arrives as one object, and a Buffer as a Buffer, as structured clone keeps them', async (t) => {
+  const counts = new Int32Array(new SharedArrayBuffer(8));
+  const bytes = Buffer.from(counts.buffer, 4, 4);
+  t.deepEqual(await deferToThread((a: Int32Array, b: { again: Int32Array }, c: Buffer) => [a === b.again, Buffer.isBuffer(c), c.length],
+    counts, { again: counts }, bytes), [true, true, 4]);
+});
+
 test('a blocking call refuses shared memory, naming its path, since it would arrive as a copy', async (t) => {
   const view = new Int32Array(new SharedArrayBuffer(8));
   const pool = new ThreadPool({ maxThreads: 1 });
