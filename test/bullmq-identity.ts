@@ -119,6 +119,11 @@ test('values round-trip with the same refusals as between threads, and registere
     1 << 20, 'the arguments'), { instanceOf: ValueNotCloneableError });
   t.is(shared!.path, 'args[0].counts');
   t.regex(shared!.message, /shared memory .* cannot be shared with another machine/);
+  let deep: object = { counts: new Int32Array(new SharedArrayBuffer(8)) };
+  for (let i = 0; i < 80; i++) deep = { next: deep };
+  const deeper = t.throws(() => encodeRemote([deep], 'args', false, toWire, 1 << 20, 'the arguments'),
+    { instanceOf: ValueNotCloneableError }, 'shared memory past the walk\'s depth went to another machine as a copy');
+  t.regex(deeper!.message, /shared memory/);
   const big = t.throws(() => encodeRemote(['z'.repeat(1000)], 'args', false, toWire, 500, 'the arguments'), { instanceOf: PayloadTooLargeError });
   t.is(big!.limit, 500);
 });

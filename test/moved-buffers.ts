@@ -143,6 +143,24 @@ test('a thread that goes away with buffers of a task it never ran fails that tas
   t.is(owner.held, 0);
 });
 
+test('a thread that goes away with only the shared memory of a task it never ran does not fail it: the next thread gets the memory', async (t) => {
+  const { owner, lost, thread } = rig();
+  const a = thread(1);
+  const b = thread(2);
+  const memory = new SharedArrayBuffer(8);
+  owner.keep(12, [memory as unknown as ArrayBuffer], 1);
+  a.close();
+  // Nothing of shared memory is lost with a thread: the owner still has it.
+  const got = await Promise.race([arrival(b.side, 12), new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000))]);
+  t.deepEqual(lost.map(([id]) => id), [], 'the task failed with the thread it never ran on');
+  t.truthy(got, 'the shared memory never reached the thread that took the task');
+  new Int32Array(got![0]!)[0] = 5;
+  t.is(new Int32Array(memory)[0], 5);
+  owner.taskOver(12);
+  b.close();
+  t.true(await waitFor(() => owner.held === 0));
+});
+
 test('a result whose buffers never came fails once its thread is gone', async (t) => {
   const { owner, thread } = rig();
   const a = thread(1);

@@ -75,6 +75,66 @@ test('a task handed back unstarted takes its shared memory to the thread that ru
   await pool.stop();
 });
 
+/** `leaf`, nested `levels` objects deep: `{ next: { next: ... leaf } }`. */
+const nested = (leaf: object, levels: number): object => {
+  let o: object = leaf;
+  for (let i = 0; i < levels; i++) o = { next: o };
+  return o;
+};
+
+/** The leaf of a value that nested() made (in the thread, a plain function: no free variables). */
+const bumpLeaf = (v: { next?: unknown; counts?: Int32Array }): unknown => {
+  let o = v;
+  while (o.next) o = o.next as typeof v;
+  Atomics.add(o.counts!, 0, 1);
+  return v;
+};
+
+test('shared memory nested deeper than the value walk goes is shared all the same, both ways, not copied in silence', async (t) => {
+  const counts = new Int32Array(new SharedArrayBuffer(8));
+  const back = await deferToThread(bumpLeaf, nested({ counts }, 80)) as { next?: unknown; counts?: Int32Array };
+  t.is(Atomics.load(counts, 0), 1, 'the thread wrote to a copy');
+  let leaf = back;
+  while (leaf.next) leaf = leaf.next as typeof back;
+  t.true(leaf.counts!.buffer instanceof SharedArrayBuffer, 'the result brought a copy back');
+  Atomics.store(leaf.counts!, 0, 7);
+  t.is(Atomics.load(counts, 0), 7, 'the result brought a copy back');
+  // Where it cannot be shared, it is refused, however deep.
+  const pool = new ThreadPool({ maxThreads: 1 });
+  pool.start();
+  t.teardown(() => pool.stop());
+  const refused = t.throws(() => blockingCallInThread.with({ pool })(bumpLeaf, nested({ counts }, 80)),
+    { instanceOf: ValueNotCloneableError });
+  t.regex(refused!.message, /shared memory/);
+  t.is(Atomics.load(counts, 0), 7);
+  t.is(await deferToThreadPool(reactor, pool, (n: number) => n + 1, 1), 2, 'the pool serves after the refusal');
+});
+
+test('shared memory on a thrown value or an Error value is not copied in silence: the property is dropped, and named', async (t) => {
+  const counts = new Int32Array(new SharedArrayBuffer(8));
+  const thrown = await t.throwsAsync(deferToThread((c: Int32Array) => {
+    throw Object.assign(new Error('with memory'), { counts: c, n: 1 });
+  }, counts)) as Error & { counts?: Int32Array; n?: number; droppedProperties?: string[] };
+  t.is(thrown.n, 1);
+  t.false('counts' in thrown, 'a copy of the shared memory came back on the error');
+  t.deepEqual(thrown.droppedProperties, ['counts']);
+  const plain = await t.throwsAsync(deferToThread((c: Int32Array) => {
+    // eslint-disable-next-line @typescript-eslint/only-throw-error
+    throw { counts: c };
+  }, counts), { instanceOf: ValueNotCloneableError });
+  t.is(plain!.path, 'the thrown value');
+  const value = await deferToThread((e: Error) => Object.keys(e), Object.assign(new Error('carrier'), { counts, n: 2 }));
+  t.true(value.includes('n'));
+  t.false(value.includes('counts'), 'a copy of the shared memory crossed on an Error value');
+});
+
+test('a view of shared memory met twice arrives as one object, and a Buffer as a Buffer, as structured clone keeps them', async (t) => {
+  const counts = new Int32Array(new SharedArrayBuffer(8));
+  const bytes = Buffer.from(counts.buffer, 4, 4);
+  t.deepEqual(await deferToThread((a: Int32Array, b: { again: Int32Array }, c: Buffer) => [a === b.again, Buffer.isBuffer(c), c.length],
+    counts, { again: counts }, bytes), [true, true, 4]);
+});
+
 test('a blocking call refuses shared memory, naming its path, since it would arrive as a copy', async (t) => {
   const view = new Int32Array(new SharedArrayBuffer(8));
   const pool = new ThreadPool({ maxThreads: 1 });

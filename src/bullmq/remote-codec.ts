@@ -12,6 +12,7 @@
 // Tests: test/bullmq-identity.ts, test/bullmq-calls.ts.
 import { deserialize, serialize } from 'node:v8';
 import { MARKER, prepareOutbound, reviveInbound } from '../codec/values.js';
+import { serializeUnshared } from '../codec/unshared.js';
 import {
   decodeThrow, encodeThrow, PayloadTooLargeError, UnreadablePayloadError, ValueNotCloneableError, type EncodedThrow,
 } from '../errors/errors.js';
@@ -75,7 +76,8 @@ export function encodeRemote(value: unknown, path: string, flatten: boolean, por
   if (markers) mapKeys(prepared, portableKey);
   let bytes: Buffer;
   try {
-    bytes = serialize(prepared);
+    // (Shared memory the walk did not reach is refused too: serializeUnshared.)
+    bytes = serializeUnshared(prepared);
   } catch (e) {
     throw new ValueNotCloneableError(path, e);
   }

@@ -4,13 +4,14 @@
 // by transfer() moved out of band. Runs on every thread.
 // Tests: test/transfer.ts, test/values.ts, test/wire.ts.
 import { isAnyArrayBuffer, isSharedArrayBuffer } from 'node:util/types';
-import { DefaultDeserializer, DefaultSerializer, deserialize, serialize } from 'node:v8';
+import { DefaultDeserializer, deserialize } from 'node:v8';
 import type { CallableTable } from './callables.js';
 import { ValueNotCloneableError } from '../errors/errors.js';
 import {
   decodeFast, encodeFastList, encodeFastMoving, encodeFastMovingOne, encodeFastOne, FAST_LIST, FAST_ONE,
 } from './fast-codec.js';
 import { prepareOutbound } from './values.js';
+import { HostSerializer, serializeUnshared, SharedMemoryMetError } from './unshared.js';
 import type { TraceCarrier } from '../base/tracing.js';
 
 
@@ -49,19 +50,26 @@ function movable(v: unknown): ArrayBuffer | undefined {
 const TAG_COPIED = 0;
 const TAG_MOVED = 1;
 
-// Node's default (de)serializer writes views as host objects through these
-// hooks; @types/node does not declare them.
-const HostSerializer = DefaultSerializer as unknown as new () => DefaultSerializer & {
-  _writeHostObject(view: ArrayBufferView): void;
-};
+// Node's default deserializer reads views as host objects through this
+// hook; @types/node does not declare it.
 const HostDeserializer = DefaultDeserializer as unknown as new (b: Buffer) => DefaultDeserializer & {
   _readHostObject(): unknown;
 };
 
+/**
+ * Writes views of `moved` buffers by index. `shares`: a view of shared
+ * memory that the walk did not reach (nested deeper than it goes, or in a
+ * cycle) joins `moved`, shared like the rest; else it is refused, as the
+ * walk refuses what it reaches.
+ */
 class MovingSerializer extends HostSerializer {
-  constructor(private readonly moved: ArrayBuffer[]) { super(); }
+  constructor(private readonly moved: ArrayBuffer[], private readonly shares: boolean) { super(); }
   override _writeHostObject(view: ArrayBufferView): void {
-    const i = this.moved.indexOf(view.buffer as ArrayBuffer);
+    let i = this.moved.indexOf(view.buffer as ArrayBuffer);
+    if (i < 0 && isSharedArrayBuffer(view.buffer)) {
+      if (!this.shares) throw new SharedMemoryMetError();
+      i = this.moved.push(view.buffer as unknown as ArrayBuffer) - 1;
+    }
     if (i < 0) {
       this.writeUint32(TAG_COPIED);
       super._writeHostObject(view);
@@ -72,6 +80,12 @@ class MovingSerializer extends HostSerializer {
     this.writeUint32(viewTypes.indexOf(Object.getPrototypeOf(view).constructor));
     this.writeUint32(view.byteOffset);
     this.writeUint32(view.byteLength);
+  }
+
+  override _getSharedArrayBufferId(): number {
+    // (v8 would refuse it too, with no word of why.)
+    throw new SharedMemoryMetError('a SharedArrayBuffer that the value walk did not reach (nested more than 64 levels '
+      + 'deep, or inside a cycle) cannot be shared: pass it nearer the top, or a view of it');
   }
 }
 
@@ -106,7 +120,7 @@ export interface Encoded {
    * The buffers that go beside the bytes: moved ArrayBuffers, after the
    * value's shared memory (SharedArrayBuffers, typed as ArrayBuffers here:
    * isShared() tells them apart), which only a port can carry
-   * (movesByPort).
+   * (movesByPort). Shared memory the walk did not reach may follow them.
    */
   transfers: ArrayBuffer[] | undefined;
 }
@@ -116,18 +130,28 @@ export interface Encoded {
  * may be marked with transfer(), at the top (the arguments, or the result)
  * or nested (the walk of values.ts lists them). `shared`: the shared
  * memory the value's markers name, by index; it heads the transfers (see
- * Encoded). Throws what v8 throws.
+ * Encoded); undefined where shared memory cannot go (then any the walk did
+ * not reach throws a SharedMemoryMetError). Throws what v8 throws.
  */
-function encodeValue(value: unknown, candidates: readonly unknown[], shared: SharedArrayBuffer[]): Encoded {
+function encodeValue(value: unknown, candidates: readonly unknown[], shared: SharedArrayBuffer[] | undefined): Encoded {
+  const heads = shared?.length ?? 0;
   // Shared memory is typed as ArrayBuffer in the list; isShared() tells it apart.
-  let moved = shared.length ? [...shared] as unknown as ArrayBuffer[] : undefined;
+  let moved = heads ? [...shared!] as unknown as ArrayBuffer[] : undefined;
   for (const t of candidates) {
     const ab = movable(t);
     if (ab && !(moved ??= []).includes(ab)) moved.push(ab);
   }
-  if (!moved) return { bytes: serialize(value), transfers: undefined };
-  const s = new MovingSerializer(moved);
-  moved.forEach((ab, i) => { if (i >= shared.length) s.transferArrayBuffer(i, ab); });
+  if (!moved) {
+    try {
+      return { bytes: serializeUnshared(value), transfers: undefined };
+    } catch (e) {
+      // Shared memory the walk did not reach: written by index, as below.
+      if (!(e instanceof SharedMemoryMetError) || !shared) throw e;
+      moved = [];
+    }
+  }
+  const s = new MovingSerializer(moved, shared !== undefined);
+  moved.forEach((ab, i) => { if (i >= heads) s.transferArrayBuffer(i, ab); });
   s.writeHeader();
   s.writeValue(value);
   return { bytes: s.releaseBuffer(), transfers: moved };
@@ -181,7 +205,7 @@ export function encodeResult(value: unknown, ctx: ValueContext, flatten = false,
     { callables: ctx.callables, handles: null, flatten, buffers, ...(shares && { shared }) });
   let enc: Encoded;
   try {
-    enc = encodeValue(prepared, buffers, shared);
+    enc = encodeValue(prepared, buffers, shares ? shared : undefined);
   } catch (e) {
     throw new ValueNotCloneableError('the result', e);
   }
@@ -366,11 +390,11 @@ export function encodeArgs(
     { callables: ctx.callables, handles, flatten, buffers, ...(shares && { shared }) }) as unknown[];
   let enc: Encoded;
   try {
-    enc = encodeValue(prepared, buffers, shared);
+    enc = encodeValue(prepared, buffers, shares ? shared : undefined);
   } catch (e) {
     // Name the first argument that fails on its own, else all of them.
     for (let i = 0; i < prepared.length; i++) {
-      try { serialize(prepared[i]); } catch (inner) { throw new ValueNotCloneableError(`args[${i}]`, inner); }
+      try { encodeValue(prepared[i], [], shares ? [] : undefined); } catch (inner) { throw new ValueNotCloneableError(`args[${i}]`, inner); }
     }
     throw new ValueNotCloneableError('args', e);
   }

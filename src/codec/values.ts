@@ -66,6 +66,8 @@ interface Walk extends Outbound {
   readonly seen: Set<object>;
   /** Flattened instances and their copies, so that one met twice (shared, or in a cycle) stays one object. */
   flattened: Map<object, Record<string, unknown>> | undefined;
+  /** Shared memory and views of it, and their markers: one met twice stays one object on arrival. */
+  sharedMarks: Map<object, Record<string, Marker>> | undefined;
 }
 
 /**
@@ -76,7 +78,7 @@ interface Walk extends Outbound {
 export function prepareOutbound(value: unknown, path: string, out: Outbound): unknown {
   return walk(value, path, 0, {
     callables: out.callables, handles: out.handles, flatten: out.flatten, buffers: out.buffers, shared: out.shared,
-    seen: new Set(), flattened: undefined,
+    seen: new Set(), flattened: undefined, sharedMarks: undefined,
   });
 }
 
@@ -86,14 +88,19 @@ function mark(m: Marker): Record<string, Marker> {
 
 /** The built-in view types, by name: how a view of shared memory is made again on arrival. */
 const viewTypes = new Map<string, new (b: SharedArrayBuffer, offset: number, length: number) => ArrayBufferView>([
+  // (A Buffer stays a Buffer, as Node's deserializer makes it.)
+  ['Buffer', function SharedBuffer(b: SharedArrayBuffer, offset: number, length: number) {
+    return Buffer.from(b, offset, length);
+  } as unknown as new (b: SharedArrayBuffer, offset: number, length: number) => ArrayBufferView],
   ['Int8Array', Int8Array], ['Uint8Array', Uint8Array], ['Uint8ClampedArray', Uint8ClampedArray],
   ['Int16Array', Int16Array], ['Uint16Array', Uint16Array], ['Int32Array', Int32Array], ['Uint32Array', Uint32Array],
   ['Float32Array', Float32Array], ['Float64Array', Float64Array], ['BigInt64Array', BigInt64Array],
   ['BigUint64Array', BigUint64Array], ['DataView', DataView],
 ]);
 
-/** The name of the built-in view type `view` is (a Buffer is a Uint8Array), as structured clone would see it. */
+/** The name of the built-in view type `view` is (a subclass is its built-in), as structured clone would see it. */
 function viewTypeOf(view: ArrayBufferView): string {
+  if (Buffer.isBuffer(view)) return 'Buffer';
   for (let p = Object.getPrototypeOf(view) as { constructor?: { name?: string } } | null; p; p = Object.getPrototypeOf(p)) {
     const name = p.constructor?.name;
     if (name !== undefined && viewTypes.has(name)) return name;
@@ -112,13 +119,22 @@ function markShared(v: SharedArrayBuffer | ArrayBufferView, path: string, w: Wal
       : 'shared memory (a SharedArrayBuffer, or a view of one) cannot be shared with another machine: send its contents '
         + 'in an ArrayBuffer instead'));
   }
+  const known = w.sharedMarks?.get(v);
+  if (known) return known;
   const sab = (ArrayBuffer.isView(v) ? v.buffer : v) as SharedArrayBuffer;
   let i = w.shared.indexOf(sab);
   if (i < 0) i = w.shared.push(sab) - 1;
-  if (!ArrayBuffer.isView(v)) return mark({ k: 'shared', i });
-  const type = viewTypeOf(v);
-  const per = type === 'DataView' ? 1 : (v as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
-  return mark({ k: 'shared', i, view: [type, v.byteOffset, v.byteLength / per] });
+  let marker: Record<string, Marker>;
+  if (!ArrayBuffer.isView(v)) {
+    marker = mark({ k: 'shared', i });
+  } else {
+    const type = viewTypeOf(v);
+    const per = type === 'DataView' || type === 'Buffer' ? 1 : (v as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+    marker = mark({ k: 'shared', i, view: [type, v.byteOffset, v.byteLength / per] });
+  }
+  // (One marker object for it: v8 writes it once, and revive() makes one view of it.)
+  (w.sharedMarks ??= new Map()).set(v, marker);
+  return marker;
 }
 
 function walk(v: unknown, path: string, depth: number, w: Walk): unknown {
@@ -268,6 +284,8 @@ interface Revival {
   makeProxy(target: readonly [number, number]): Function;
   /** The buffers that came with the value; its shared memory among them (by a marker's index). */
   readonly buffers: readonly unknown[] | undefined;
+  /** Shared memory markers already revived: one marker object met twice is one view. */
+  readonly shared: Map<object, unknown>;
 }
 
 /**
@@ -276,7 +294,7 @@ interface Revival {
  * value (codec.ts decodeValue).
  */
 export function reviveInbound(value: unknown, makeProxy: Revival['makeProxy'], buffers?: readonly unknown[]): unknown {
-  return revive(value, 0, { makeProxy, buffers });
+  return revive(value, 0, { makeProxy, buffers, shared: new Map() });
 }
 
 function reviveShared(m: { i: number; view?: readonly [string, number, number] }, buffers: Revival['buffers']): unknown {
@@ -318,7 +336,11 @@ function revive(v: unknown, depth: number, r: Revival): unknown {
   if (m && typeof m === 'object' && 'k' in m) {
     if (m.k === 'callable') return r.makeProxy(m.target);
     if (m.k === 'error') return decodeThrow(m.error);
-    if (m.k === 'shared') return reviveShared(m, r.buffers);
+    if (m.k === 'shared') {
+      let got = r.shared.get(v);
+      if (got === undefined) r.shared.set(v, got = reviveShared(m, r.buffers));
+      return got;
+    }
     const cls = lookup(m.key);
     if (typeof cls !== 'function') {
       throw new ValueNotCloneableError(m.key.slice(m.key.indexOf('#') + 1), new TypeError(

@@ -1,8 +1,8 @@
 // The library's own failures, one class per state, and how thrown values
 // cross threads (first cut: class, name, message, stack, cause, code and
 // own cloneable properties). Runs on every thread. Tests: test/errors.ts.
-import { serialize } from 'node:v8';
 import { keyOf, lookup, type ClassKey } from '../base/registry.js';
+import { serializeUnshared, SharedMemoryMetError } from '../codec/unshared.js';
 
 /** Base class of every error this package raises itself. */
 export class ReactorThreadsError extends Error {
@@ -229,10 +229,12 @@ export function encodeThrow(e: unknown): EncodedThrow {
 function encodeOne(e: unknown, seen: Map<object, number>, depth: number): EncodedThrow {
   if (!(e instanceof Error)) {
     try {
-      serialize(e);
+      // (Shared memory would arrive as a copy: refused, as in any value.)
+      serializeUnshared(e);
       return { t: 'value', value: e };
-    } catch {
-      return encodeOne(new ValueNotCloneableError('the thrown value', new TypeError(describeThrown(e))), seen, depth);
+    } catch (c) {
+      return encodeOne(new ValueNotCloneableError('the thrown value',
+        c instanceof SharedMemoryMetError ? c : new TypeError(describeThrown(e))), seen, depth);
     }
   }
   const known = seen.get(e);
@@ -265,7 +267,8 @@ function encodeOne(e: unknown, seen: Map<object, number>, depth: number): Encode
     if (skipped.has(k)) continue;
     try {
       const v = (e as unknown as Record<string, unknown>)[k];
-      serialize(v);
+      // (Shared memory would arrive as a copy: dropped, as what cannot be copied is.)
+      serializeUnshared(v);
       out.props[k] = v;
     } catch {
       (out.dropped ??= []).push(k);

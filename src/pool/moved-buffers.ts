@@ -15,7 +15,8 @@
 // sends its buffers back with it (Back). When a task ends, a thread that
 // may still hold its buffers is told to free them (Drop). A thread that
 // exits returns what it holds; if it died with buffers of a task it never
-// ran, that task fails with a ThreadDiedError.
+// ran, that task fails with a ThreadDiedError (unless they were shared
+// memory only, which the owner keeps too: then they wait for the next).
 //
 // Results go the other way: the thread posts the result natively without
 // waking the owner, then its buffers on its port, whose message wakes
@@ -27,7 +28,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { ThreadDiedError } from '../errors/errors.js';
 import { PortMove, type PortMoveMessage } from '../base/wire.js';
-import { detachOrCopy, transferListOf } from '../codec/codec.js';
+import { detachOrCopy, isShared, transferListOf } from '../codec/codec.js';
 
 /** Where one task's argument buffers are. */
 interface ArgsEntry {
@@ -37,6 +38,11 @@ interface ArgsEntry {
   at: number;
   /** A thread that asked for them while they were at another. */
   wanted: number;
+  /**
+   * Shared memory only: the buffers, kept here wherever they are (sharing
+   * moves nothing), so that a thread that goes away with them loses none.
+   */
+  shared?: ArrayBuffer[];
 }
 
 const lostResult = (): Error =>
@@ -107,13 +113,14 @@ export class MovedBuffers {
     this.#moved++;
     // Out of the caller's hands now (detached, or copied if they cannot be).
     const own = detachOrCopy(buffers);
+    const shared = own.every(isShared) ? own : undefined;
     const port = target ? this.#ports.get(target) : undefined;
     if (port) {
       port.postMessage([PortMove.Give, taskId, own] satisfies PortMoveMessage, transferListOf(own));
-      this.#args.set(taskId, { buffers: undefined, at: target, wanted: 0 });
+      this.#args.set(taskId, { buffers: undefined, at: target, wanted: 0, shared });
       return;
     }
-    this.#args.set(taskId, { buffers: own, at: 0, wanted: 0 });
+    this.#args.set(taskId, { buffers: own, at: 0, wanted: 0, shared });
   }
 
   /** The task ran to a value on its thread: its buffers were used up there. */
@@ -252,6 +259,11 @@ export class MovedBuffers {
       this.#goneReactors.delete(reactor);
       for (const [taskId, entry] of [...this.#args]) {
         if (entry.at !== threadId) continue;
+        if (entry.shared) {
+          // Nothing was lost: it is here too, for the thread that asks.
+          this.#back(taskId, entry.shared);
+          continue;
+        }
         this.#args.delete(taskId);
         this.#ctx.lose(taskId, new ThreadDiedError(
           'the thread that held the task\'s moved buffers exited before it ran the task', undefined));
