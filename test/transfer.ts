@@ -27,11 +27,15 @@ declare const WebAssembly: { Memory: new (d: { initial: number }) => { buffer: A
 
 test('transfer() of anything but an ArrayBuffer, a typed array or a DataView throws a TypeError that names what it got', (t) => {
   const bad: [unknown, RegExp][] = [
-    [1, /not a number/], [null, /not null/], [undefined, /not an undefined/], ['x', /not a string/],
+    [1, /not a number/], [null, /not null/], [undefined, /not undefined/], ['x', /not a string/],
     [new Map(), /not an instance of Map/], [[1, 2], /not an instance of Array/], [Object.create(null), /not an object/],
   ];
   for (const [v, message] of bad) {
     t.throws(() => transfer(v as ArrayBuffer), { instanceOf: TypeError, message }, message.source);
+  }
+  const shared = new SharedArrayBuffer(8);
+  for (const v of [shared, new Int32Array(shared)]) {
+    t.throws(() => transfer(v as unknown as ArrayBuffer), { instanceOf: TypeError, message: /shared memory is shared as it is/ });
   }
   const ab = new ArrayBuffer(8);
   t.is(transfer(ab), ab);

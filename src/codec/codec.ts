@@ -26,13 +26,16 @@ export function transfer<T extends ArrayBuffer | ArrayBufferView>(value: T): T {
   if (!isAnyArrayBuffer(value) && !ArrayBuffer.isView(value)) {
     throw new TypeError(`transfer() takes an ArrayBuffer, a typed array or a DataView, not ${kindOf(value)}`);
   }
+  if (isSharedArrayBuffer(ArrayBuffer.isView(value) ? value.buffer : value)) {
+    throw new TypeError('transfer() moves memory, and shared memory is shared as it is: pass it without transfer()');
+  }
   marked.add(value);
   return value;
 }
 
 /** What a value is, for an error message: "null", "a number", "an instance of Map". */
 function kindOf(v: unknown): string {
-  if (v === null) return 'null';
+  if (v === null || v === undefined) return String(v);
   if (typeof v !== 'object') return `${/^[aeiou]/.test(typeof v) ? 'an' : 'a'} ${typeof v}`;
   const name = (Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null)?.constructor?.name;
   return name ? `an instance of ${name}` : 'an object';
