@@ -4,6 +4,7 @@
 // refused by name, and Redis authentication passes through. A real
 // redis-server.
 import anyTest from 'ava';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -54,6 +55,25 @@ test('calls made before start() wait for it', async (t) => {
   t.is(await queue.count(), 0, 'nothing was sent');
   pool.start();
   t.is(await early, 42);
+});
+
+test('onResult and a call\'s continuation run in the async context of the caller that made the call', async (t) => {
+  const queueName = `context-${randomUUID()}`;
+  await workerFor(queueName);
+  const pool = poolFor(queueName);
+  pool.start();
+  const als = new AsyncLocalStorage<string>();
+  const seen: (string | undefined)[] = [];
+  // (Ten calls in one turn, each in its own context: they go out in one addBulk and settle in one burst.)
+  await Promise.all(Array.from({ length: 10 }, (_, i) => als.run(`call ${i}`, () => new Promise<void>((resolve, reject) => {
+    pool.callInThreadWithCallback((ok, value) => {
+      seen.push(als.getStore());
+      if (ok && value === i + 1) resolve(); else reject(new Error(`call ${i}: ${String(ok)} ${String(value)}`));
+    }, add, i, 1);
+  }))));
+  t.deepEqual([...seen].sort(), Array.from({ length: 10 }, (_, i) => `call ${i}`).sort());
+  const after = await als.run('awaited', async () => { await deferToThreadPool(reactor, pool, add, 1, 2); return als.getStore(); });
+  t.is(after, 'awaited');
 });
 
 test('priority orders the jobs that wait: 1 first', async (t) => {
