@@ -17,9 +17,7 @@ import { pathToFileURL } from 'node:url';
 import type { ConnectionOptions, Job, QueueEvents, QueueEventsListener, Worker } from 'bullmq';
 import { CancelledError } from '../errors/errors.js';
 import { fromModule } from '../identity/functions.js';
-import { ThreadPool } from '../pool/threadpool.js';
-import { deferToThreadPool } from '../api/threads.js';
-import { reactor } from '../api/reactor.js';
+import { kCancel, kSubmit, kTimeouts, ThreadPool } from '../pool/threadpool.js';
 import type { ThreadPoolOptions } from '../base/public/pool.js';
 import { bullmq } from './bullmq-module.js';
 import { AllowList, keyToPortable, PortableResolver } from './portable.js';
@@ -81,6 +79,8 @@ interface CancelListener extends QueueEventsListener {
 
 const DEFAULT_LIMIT = 1024 * 1024;
 const RUN_JOB = fromModule<typeof runJob>(pathToFileURL(join(__dirname, 'job-runner.js')).href, 'runJob');
+/** The canceller of a job taken whose task is not submitted yet (within one turn: nothing can call it). */
+const NOT_YET = (): void => {};
 /** How long a cancellation that arrived before its job waits for it. */
 const EARLY_CANCEL_MS = 60_000;
 
@@ -106,7 +106,8 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
 
   const pool = new ThreadPool({ ...options.pool, maxThreads: threads, name: options.pool?.name ?? `bullmq:${queueName}` });
   pool.start();
-  const active = new Map<string, AbortController>();
+  /** Jobs taken here and not finished, by id: how to cancel each (see runOnPool). */
+  const active = new Map<string, (reason: unknown) => void>();
   /** Jobs taken here whose outcome is not written to Redis yet (close() waits for them, within a bound). */
   const unwritten = new Set<string>();
   /** Cancellations of jobs not (yet) active here, by id, with when they came. */
@@ -125,13 +126,37 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
     return failure(summary, encodeFailure(e, portableKey, `${label} on worker ${worker}`), retry);
   }
 
-  async function processJob(job: Job<JobCall>, _token?: string, signal?: AbortSignal): Promise<JobResult> {
+  /**
+   * Runs a job's run on the local pool: a task whose outcome comes to a
+   * sink, cancelled through the pool (kCancel) and timed by it
+   * (kTimeouts), as deferToThreadPool.with({ signal, runTimeout }) would,
+   * without the AbortController, listeners and wrappers that path costs
+   * each job. The job is `active` (cancellable) from here until its task
+   * settles.
+   */
+  function runOnPool(id: string, run: JobRun, runTimeout: number | undefined): Promise<JobOutcome> {
+    return new Promise<JobOutcome>((resolve, reject) => {
+      const taskId = pool[kSubmit](RUN_JOB, run, {
+        settle(ok: boolean, value: unknown): void {
+          if (ok) resolve(value as JobOutcome); else reject(value);
+        },
+      });
+      // (0: not queued; its failure reaches the sink.)
+      if (taskId === 0) return;
+      const cancel = (reason: unknown): void => pool[kCancel](taskId, new CancelledError(reason));
+      active.set(id, cancel);
+      if (runTimeout !== undefined) pool[kTimeouts](taskId, undefined, runTimeout);
+      if (early.delete(id)) cancel(new CancelledError('the caller cancelled the call'));
+    });
+  }
+
+  // (No third parameter: BullMQ then makes no AbortController per job. Its signal aborts only on the
+  // Worker's cancelJob(), and this Worker is nobody else's: cancellations come by the control queue.)
+  async function processJob(job: Job<JobCall>): Promise<JobResult> {
     const id = job.id!;
-    const cancel = new AbortController();
-    active.set(id, cancel);
+    // (Taken, not cancellable yet: runOnPool makes it so, in this same turn.)
+    active.set(id, NOT_YET);
     unwritten.add(id);
-    signal?.addEventListener('abort', () => cancel.abort(signal.reason), { once: true });
-    if (early.delete(id)) cancel.abort();
     const label = typeof job.data?.l === 'string' ? job.data.l : job.name;
     try {
       let run: JobRun;
@@ -148,9 +173,7 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
       }
       let out: JobOutcome;
       try {
-        const runTimeout = job.data.o?.runTimeout;
-        out = await deferToThreadPool.with({ signal: cancel.signal, ...(runTimeout === undefined ? {} : { runTimeout }) })(
-          reactor, pool, RUN_JOB, ...run);
+        out = await runOnPool(id, run, job.data.o?.runTimeout);
       } catch (e) {
         if (e instanceof CancelledError) counts.cancelled++;
         throw localFailure(e, label);
@@ -175,16 +198,16 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
   });
   bull.on('lockRenewalFailed', (jobIds: string[]) => {
     // The job is no longer this worker's (Redis lost it, or another worker took it as stalled): stop its task.
-    for (const id of jobIds) active.get(id)?.abort(new CancelledError('the job\'s lock was lost'));
+    for (const id of jobIds) active.get(id)?.(new CancelledError('the job\'s lock was lost'));
   });
   // (These come once a job's outcome is written to Redis.)
   bull.on('completed', (job) => { counts.completed++; unwritten.delete(job.id!); });
   bull.on('failed', (job) => { counts.failed++; if (job) unwritten.delete(job.id!); });
   const control: QueueEvents = new BullQueueEvents(controlQueueName(queueName), base);
   control.on<CancelListener>(CANCEL_EVENT, ({ jobId }: { jobId: string }) => {
-    const controller = active.get(jobId);
-    if (controller) {
-      controller.abort(new CancelledError('the caller cancelled the call'));
+    const cancel = active.get(jobId);
+    if (cancel) {
+      cancel(new CancelledError('the caller cancelled the call'));
       return;
     }
     const now = Date.now();
