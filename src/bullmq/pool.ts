@@ -15,7 +15,7 @@ import { AsyncResource } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import type { ConnectionOptions, JobsOptions, Queue, QueueEvents, QueueEventsListener, QueueEventsProducer } from 'bullmq';
 import {
-  CancelledError, JobLostError, PoolStoppedError, RemoteError, TaskTimeoutError, ThreadDiedError,
+  CancelledError, JobLostError, PayloadTooLargeError, PoolStoppedError, RemoteError, TaskTimeoutError, ThreadDiedError,
 } from '../errors/errors.js';
 import { reportError } from '../errors/report.js';
 import type { AnyFunction, TaskFunction } from '../base/public/functions.js';
@@ -26,7 +26,7 @@ import { bullmq } from './bullmq-module.js';
 import { keyToPortable, PortableResolver } from './portable.js';
 import { portableFunction } from './remote-functions.js';
 import {
-  checkVersion, decodeFailure, decodeRemote, encodeRemote, failureData, WIRE_VERSION, type JobCall, type JobResult,
+  decodeFailure, decodeResult, encodeRemote, failureData, jsonText, WIRE_VERSION, type JobCall,
 } from './remote-codec.js';
 import { CANCEL_EVENT, controlQueueName } from './control.js';
 import { bounded, endClients } from './connections.js';
@@ -120,6 +120,7 @@ export class BullMQThreadPool extends EventEmitter {
   readonly #checkInterval: number;
   readonly #flatten: boolean;
   readonly #local: PortableResolver;
+  readonly #localKey = (key: string): string => this.#local.key(key);
   /** Job ids: this prefix (unique per pool) and a count. */
   readonly #idPrefix = `rt-${randomBytes(6).toString('hex')}-`;
   #nextId = 0;
@@ -305,9 +306,9 @@ export class BullMQThreadPool extends EventEmitter {
     this.#pending.set(id, call);
     const fail = (e: unknown): void => { this.#settle(id, false, e); };
     if (this.#stopped) { queueMicrotask(() => fail(new PoolStoppedError('the BullMQThreadPool is stopped'))); return; }
-    let data: JobCall;
+    let job: { name: string; data: JobCall };
     try {
-      data = this.#encode(f, args, options);
+      job = this.#encode(f, args, options);
     } catch (e) {
       queueMicrotask(() => fail(e));
       return;
@@ -330,25 +331,33 @@ export class BullMQThreadPool extends EventEmitter {
       cleanups.push(() => clearTimeout(timer));
     }
     if (cleanups.length > 0) call.cleanup = () => { for (const c of cleanups) c(); };
-    this.#add(id, data, options);
+    this.#add(id, job.name, job.data, options);
   }
 
-  #encode(f: unknown, args: readonly unknown[], options: RemoteCallOptions): JobCall {
+  /** A call's job: its name (the function's label) and data. Throws what refuses the call. */
+  #encode(f: unknown, args: readonly unknown[], options: RemoteCallOptions): { name: string; data: JobCall } {
     const { fn, label } = portableFunction(f, this.#root);
     const flatten = options.flattenInstances ?? this.#flatten;
-    const a = encodeRemote(args, 'args', flatten, (key) => keyToPortable(key, this.#root), this.#limit, 'the arguments');
-    const data: JobCall = { v: WIRE_VERSION, f: fn, a: a.data, l: label, node: process.version };
-    if (a.markers) data.x = 1;
+    let data: JobCall;
+    const text = jsonText(args);
+    if (text !== undefined) {
+      if (text.length > this.#limit) throw new PayloadTooLargeError('the arguments', text.length, this.#limit);
+      data = { v: WIRE_VERSION, f: fn, j: text };
+    } else {
+      const a = encodeRemote(args, 'args', flatten, (key) => keyToPortable(key, this.#root), this.#limit, 'the arguments');
+      data = { v: WIRE_VERSION, f: fn, a: a.data, node: process.version };
+      if (a.markers) data.x = 1;
+    }
     if (options.runTimeout !== undefined || flatten) {
       data.o = {};
       if (options.runTimeout !== undefined) data.o.runTimeout = options.runTimeout;
       if (flatten) data.o.flatten = true;
     }
-    return data;
+    return { name: label, data };
   }
 
   /** Queues call `id`'s job for this turn's addBulk. */
-  #add(id: string, data: JobCall, options: RemoteCallOptions): void {
+  #add(id: string, name: string, data: JobCall, options: RemoteCallOptions): void {
     const attempts = options.attempts ?? this.#defaults.attempts ?? 1;
     const backoff = options.backoff ?? this.#defaults.backoff;
     const opts: JobsOptions = {
@@ -361,7 +370,7 @@ export class BullMQThreadPool extends EventEmitter {
       // (The failure's own stack crosses in its reason; BullMQ's copy of it would be the worker's main thread's.)
       stackTraceLimit: 0,
     };
-    this.#outgoing.push({ name: data.l, data, opts });
+    this.#outgoing.push({ name, data, opts });
     if (this.#outgoing.length === 1) setImmediate(() => { void this.#sendOutgoing(); });
   }
 
@@ -428,9 +437,7 @@ export class BullMQThreadPool extends EventEmitter {
     if (!this.#pending.has(id)) return;
     let value: unknown;
     try {
-      const r = (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as JobResult;
-      checkVersion(r?.v, 'the result');
-      value = decodeRemote({ data: r.r, markers: r.x === 1 }, (key) => this.#local.key(key), `the worker ${r.w}`);
+      value = decodeResult(returnvalue, this.#localKey);
     } catch (e) {
       this.#settle(id, false, e);
       return;
@@ -446,7 +453,7 @@ export class BullMQThreadPool extends EventEmitter {
   #failure(reason: string): unknown {
     try {
       const data = failureData(reason);
-      if (data !== undefined) return decodeFailure(data, (key) => this.#local.key(key));
+      if (data !== undefined) return decodeFailure(data, this.#localKey);
     } catch (e) {
       return e;
     }

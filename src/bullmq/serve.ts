@@ -162,11 +162,12 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
       let run: JobRun;
       try {
         checkVersion(job.data?.v, `job ${id}`);
-        const { f, a, x, node, o } = job.data;
+        const { f, j, a, x, node, o } = job.data;
         const d = localFunction(f, label, allow, local);
         const name = d.kind === 'threadable' ? d.key.slice(d.url.length + 1) : d.exportName;
-        run = [d.kind === 'threadable' ? 't' : 'e', d.url, name, label, String(a), x === 1, o?.flatten === true,
-          root, String(node), limit, worker];
+        const json = typeof j === 'string';
+        run = [d.kind === 'threadable' ? 't' : 'e', d.url, name, label, json ? j : String(a), json ? 'j' : x === 1 ? 'R' : 'r',
+          o?.flatten === true, root, String(node), limit, worker];
       } catch (e) {
         // (Not retried: every worker of a queue should read the same jobs and allow the same modules.)
         throw localFailure(e, label, false);
@@ -179,8 +180,14 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
         throw localFailure(e, label);
       }
       if (typeof out !== 'string') throw failure(out.summary, out.e, out.retry);
-      const result: JobResult = { v: WIRE_VERSION, r: out.slice(1), w: worker };
-      if (out[0] === 'R') result.x = 1;
+      const result: JobResult = { v: WIRE_VERSION };
+      if (out[0] === 'j') {
+        result.j = out.slice(1);
+      } else if (out[0] !== 'u') {
+        result.r = out.slice(1);
+        result.w = worker;
+        if (out[0] === 'R') result.x = 1;
+      }
       return result;
     } finally {
       active.delete(id);
