@@ -11,7 +11,8 @@
 // and, with --monitor, Redis's MONITOR of 3 calls, one at a time.
 // Counts are exact; CPU figures are as noisy as the machine.
 //
-// Run: node bench/bullmq-cost.mjs [--jobs=N] [--concurrency=C] [--monitor] [--only=adapter|plain]
+// Run: node bench/bullmq-cost.mjs [--jobs=N] [--concurrency=C] [--rounds=R] [--monitor]
+//        [--only=adapter|plain] [--cpu-prof=DIR]
 import { fork } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -42,6 +43,8 @@ const JOBS = Number(arg('jobs') ?? 2000);
 const CONCURRENCY = Number(arg('concurrency') ?? 8);
 const ONLY = arg('only');
 const MONITOR = process.argv.includes('--monitor');
+/** Bursts per contender, alternating; CPU figures and jobs/s are their medians. */
+const ROUNDS = Number(arg('rounds') ?? 1);
 /** --cpu-prof=DIR: profiles the caller (this process, from the start) and the workers into DIR. */
 const PROF = arg('cpu-prof');
 const KEEP = { age: 3600, count: 10_000 };
@@ -124,11 +127,13 @@ async function burst(caller, n) {
 async function stored(name) {
   const keys = await admin.keys(`bull:${name}:*`);
   const jobKeys = keys.filter((k) => /^bull:[^:]+:[^:]+$/.test(k) && !/:(meta|events|id|completed|failed|wait|active|stalled-check|marker|prioritized|delayed|paused|pc|limiter)$/.test(k));
-  const sample = jobKeys.sort()[Math.floor(jobKeys.length / 2)];
+  // (The last job: the events stream keeps only the newest events.)
+  const suffix = (k) => Number(/(\d+)$/.exec(k)?.[1] ?? 0);
+  const sample = jobKeys.sort((a, b) => suffix(a) - suffix(b)).at(-1);
   const fields = sample ? await admin.hgetall(sample) : {};
   const memory = sample ? await admin.memory('USAGE', sample) : 0;
-  const entries = await admin.xrevrange(`bull:${name}:events`, '+', '-', 'COUNT', 40);
-  const ofJob = entries.filter(([, kv]) => kv.includes(sample?.split(':').pop()));
+  const entries = await admin.xrange(`bull:${name}:events`, '-', '+');
+  const ofJob = entries.filter(([, kv]) => kv[kv.indexOf('jobId') + 1] === sample?.split(':').pop());
   const eventBytes = ofJob.reduce((s, [, kv]) => s + kv.join('').length, 0);
   return {
     key: sample, memoryUsage: memory, fields: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v.length])),
@@ -136,7 +141,8 @@ async function stored(name) {
   };
 }
 
-async function measure(key) {
+/** A contender's worker process and caller, warmed up. */
+async function setUp(key) {
   const queueName = `cost-${key}-${Date.now().toString(36)}`;
   const worker = await startWorker({ mode: key, queueName, concurrency: CONCURRENCY, threads: 2 });
   const caller = await (key === 'adapter' ? adapterCaller : plainCaller)(queueName);
@@ -151,6 +157,12 @@ async function measure(key) {
     mon.disconnect();
     console.log(`\n--- MONITOR, 3 calls one at a time: ${key} ---\n${lines.join('\n')}`);
   }
+  return { key, queueName, worker, caller };
+}
+
+/** One burst of JOBS calls through contender `c`: its figures. */
+async function measure(c) {
+  const { worker, caller } = c;
   await sleep(200);
   const per = (x) => x / JOBS;
   await admin.config('RESETSTAT');
@@ -169,29 +181,47 @@ async function measure(key) {
     .filter(([, v]) => v > 0));
   const cmds = await info('commandstats');
   const stats = await info('stats');
-  const store = await stored(queueName);
-  await caller.close();
-  await worker.stop();
   return {
     jobsPerSec: JOBS / (wall / 1000),
     cpu: { caller: per((callerCpu.user + callerCpu.system)), worker: per(w.cpuMs * 1000), workerMain: per(w.mainCpuMs * 1000), redis: per(redisMs * 1000) },
     commands: Object.fromEntries(Object.entries(cmds).filter(([k]) => !['info', 'config|resetstat'].includes(k)).map(([k, v]) => [k, per(v)])),
     workerThreads,
     netInPerJob: per(stats.total_net_input_bytes), netOutPerJob: per(stats.total_net_output_bytes),
-    store,
   };
 }
 
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const results = {};
 try {
-  for (const key of ['adapter', 'plain']) if (!ONLY || ONLY === key) { log(key); results[key] = await measure(key); }
+  const contenders = [];
+  for (const key of ['adapter', 'plain']) if (!ONLY || ONLY === key) { log(`${key}: setting up`); contenders.push(await setUp(key)); }
+  const runs = Object.fromEntries(contenders.map((c) => [c.key, []]));
+  for (let r = 0; r < ROUNDS; r++) {
+    // (Alternating, the order turned each round: the machine's load changes by the minute.)
+    for (let k = 0; k < contenders.length; k++) {
+      const c = contenders[(k + r) % contenders.length];
+      log(`${c.key}: round ${r + 1}/${ROUNDS}`);
+      runs[c.key].push(await measure(c));
+    }
+  }
+  for (const c of contenders) {
+    const last = runs[c.key].at(-1);
+    results[c.key] = {
+      ...last,
+      jobsPerSec: median(runs[c.key].map((x) => x.jobsPerSec)),
+      cpu: Object.fromEntries(Object.keys(last.cpu).map((f) => [f, median(runs[c.key].map((x) => x.cpu[f]))])),
+      store: await stored(c.queueName),
+    };
+    await c.caller.close();
+    await c.worker.stop();
+  }
 } finally {
   admin.disconnect();
   await redis.stop();
 }
 for (const [key, r] of Object.entries(results)) {
   const total = Object.values(r.commands).reduce((s, x) => s + x, 0);
-  console.log(`\n=== ${key}: ${JOBS} jobs, concurrency ${CONCURRENCY}: ${Math.round(r.jobsPerSec)} jobs/s ===`);
+  console.log(`\n=== ${key}: ${JOBS} jobs, concurrency ${CONCURRENCY}: ${Math.round(r.jobsPerSec)} jobs/s (median of ${ROUNDS}) ===`);
   console.log(`CPU µs/job: caller ${r.cpu.caller.toFixed(0)}, worker ${r.cpu.worker.toFixed(0)} (main ${r.cpu.workerMain.toFixed(0)}), redis ${r.cpu.redis.toFixed(0)}`);
   console.log(`worker threads, CPU µs/job: ${Object.entries(r.workerThreads).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
   console.log(`commands/job (incl. those scripts call): ${total.toFixed(2)}`);
