@@ -25,6 +25,17 @@ import * as rt from './_bullmq-rt-tasks.mjs';
 import { findRedisServer, startRedis } from './_redis.mjs';
 import { cpuMsOf } from './_proc-cpu.mjs';
 
+/** Voluntary context switches of process `pid`, all its threads (each a wait: a park, an epoll_wait that slept). */
+function switches(pid) {
+  let n = 0;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      n += Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))?.[1] ?? 0);
+    }
+  } catch { /* no /proc */ }
+  return n;
+}
+
 /** CPU ms of each thread of process `pid`, by `name/tid` (/proc: the main thread, pool threads, V8's, libuv's). */
 function threadsCpu(pid) {
   const out = {};
@@ -168,6 +179,7 @@ async function measure(c) {
   await admin.config('RESETSTAT');
   await worker.measureStart();
   const threads0 = threadsCpu(worker.pid);
+  const switches0 = [process.pid, worker.pid, redis.pid].map(switches);
   const caller0 = process.cpuUsage();
   const redis0 = redis.cpuMs();
   const t0 = performance.now();
@@ -176,6 +188,7 @@ async function measure(c) {
   const callerCpu = process.cpuUsage(caller0);
   const redisMs = redis.cpuMs() - redis0;
   const threads1 = threadsCpu(worker.pid);
+  const [callerSw, workerSw, redisSw] = [process.pid, worker.pid, redis.pid].map((pid, i) => per(switches(pid) - switches0[i]));
   const w = await worker.measureStop();
   const workerThreads = Object.fromEntries(Object.entries(threads1).map(([k, v]) => [k, per((v - (threads0[k] ?? 0)) * 1000)])
     .filter(([, v]) => v > 0));
@@ -186,6 +199,7 @@ async function measure(c) {
     cpu: { caller: per((callerCpu.user + callerCpu.system)), worker: per(w.cpuMs * 1000), workerMain: per(w.mainCpuMs * 1000), redis: per(redisMs * 1000) },
     commands: Object.fromEntries(Object.entries(cmds).filter(([k]) => !['info', 'config|resetstat'].includes(k)).map(([k, v]) => [k, per(v)])),
     workerThreads,
+    switches: { caller: callerSw, worker: workerSw, redis: redisSw },
     netInPerJob: per(stats.total_net_input_bytes), netOutPerJob: per(stats.total_net_output_bytes),
   };
 }
@@ -210,6 +224,7 @@ try {
       ...last,
       jobsPerSec: median(runs[c.key].map((x) => x.jobsPerSec)),
       cpu: Object.fromEntries(Object.keys(last.cpu).map((f) => [f, median(runs[c.key].map((x) => x.cpu[f]))])),
+      switches: Object.fromEntries(Object.keys(last.switches).map((f) => [f, median(runs[c.key].map((x) => x.switches[f]))])),
       store: await stored(c.queueName),
     };
     await c.caller.close();
@@ -223,6 +238,7 @@ for (const [key, r] of Object.entries(results)) {
   const total = Object.values(r.commands).reduce((s, x) => s + x, 0);
   console.log(`\n=== ${key}: ${JOBS} jobs, concurrency ${CONCURRENCY}: ${Math.round(r.jobsPerSec)} jobs/s (median of ${ROUNDS}) ===`);
   console.log(`CPU µs/job: caller ${r.cpu.caller.toFixed(0)}, worker ${r.cpu.worker.toFixed(0)} (main ${r.cpu.workerMain.toFixed(0)}), redis ${r.cpu.redis.toFixed(0)}`);
+  console.log(`voluntary context switches/job: caller ${r.switches.caller.toFixed(2)}, worker ${r.switches.worker.toFixed(2)}, redis ${r.switches.redis.toFixed(2)}`);
   console.log(`worker threads, CPU µs/job: ${Object.entries(r.workerThreads).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
   console.log(`commands/job (incl. those scripts call): ${total.toFixed(2)}`);
   for (const [c, n] of Object.entries(r.commands).sort((a, b) => b[1] - a[1])) if (n >= 0.005) console.log(`  ${c.padEnd(22)} ${n.toFixed(3)}`);
