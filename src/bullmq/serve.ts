@@ -24,6 +24,7 @@ import { AllowList, keyToPortable, PortableResolver } from './portable.js';
 import { localFunction } from './remote-functions.js';
 import { checkVersion, encodeFailure, failureReason, WIRE_VERSION, type JobCall, type JobResult } from './remote-codec.js';
 import { retryable, type JobOutcome, type JobRun, type runJob } from './job-runner.js';
+import { JobDispatcher } from './job-dispatch.js';
 import { CANCEL_EVENT, controlQueueName } from './control.js';
 import { bounded, endClients } from './connections.js';
 
@@ -106,7 +107,7 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
 
   const pool = new ThreadPool({ ...options.pool, maxThreads: threads, name: options.pool?.name ?? `bullmq:${queueName}` });
   pool.start();
-  /** Jobs taken here and not finished, by id: how to cancel each (see runOnPool). */
+  /** Jobs taken here and not finished, by id: how to cancel each (see JobDispatcher). */
   const active = new Map<string, (reason: unknown) => void>();
   /** Jobs taken here whose outcome is not written to Redis yet (close() waits for them, within a bound). */
   const unwritten = new Set<string>();
@@ -126,35 +127,18 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
     return failure(summary, encodeFailure(e, portableKey, `${label} on worker ${worker}`), retry);
   }
 
-  /**
-   * Runs a job's run on the local pool: a task whose outcome comes to a
-   * sink, cancelled through the pool (kCancel) and timed by it
-   * (kTimeouts), as deferToThreadPool.with({ signal, runTimeout }) would,
-   * without the AbortController, listeners and wrappers that path costs
-   * each job. The job is `active` (cancellable) from here until its task
-   * settles.
-   */
-  function runOnPool(id: string, run: JobRun, runTimeout: number | undefined): Promise<JobOutcome> {
-    return new Promise<JobOutcome>((resolve, reject) => {
-      const taskId = pool[kSubmit](RUN_JOB, run, {
-        settle(ok: boolean, value: unknown): void {
-          if (ok) resolve(value as JobOutcome); else reject(value);
-        },
-      });
-      // (0: not queued; its failure reaches the sink.)
-      if (taskId === 0) return;
-      const cancel = (reason: unknown): void => pool[kCancel](taskId, new CancelledError(reason));
-      active.set(id, cancel);
-      if (runTimeout !== undefined) pool[kTimeouts](taskId, undefined, runTimeout);
-      if (early.delete(id)) cancel(new CancelledError('the caller cancelled the call'));
-    });
-  }
+  // (The pool's internals: a job is a bare task, without deferToThreadPool's per-call objects.)
+  const dispatcher = new JobDispatcher({
+    submit: (run, sink) => pool[kSubmit](RUN_JOB, run, sink),
+    cancel: (taskId, reason) => pool[kCancel](taskId, reason),
+    timeout: (taskId, runTimeout) => pool[kTimeouts](taskId, undefined, runTimeout),
+  });
 
   // (No third parameter: BullMQ then makes no AbortController per job. Its signal aborts only on the
   // Worker's cancelJob(), and this Worker is nobody else's: cancellations come by the control queue.)
   async function processJob(job: Job<JobCall>): Promise<JobResult> {
     const id = job.id!;
-    // (Taken, not cancellable yet: runOnPool makes it so, in this same turn.)
+    // (Taken, not cancellable yet: dispatching makes it so, in this same turn.)
     active.set(id, NOT_YET);
     unwritten.add(id);
     const label = typeof job.data?.l === 'string' ? job.data.l : job.name;
@@ -174,7 +158,10 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
       }
       let out: JobOutcome;
       try {
-        out = await runOnPool(id, run, job.data.o?.runTimeout);
+        const dispatched = dispatcher.dispatch(run, job.data.o?.runTimeout);
+        active.set(id, dispatched.cancel);
+        if (early.delete(id)) dispatched.cancel(new CancelledError('the caller cancelled the call'));
+        out = await dispatched.outcome;
       } catch (e) {
         if (e instanceof CancelledError) counts.cancelled++;
         throw localFailure(e, label);
