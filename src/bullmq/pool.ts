@@ -92,6 +92,8 @@ const DEFAULT_LIMIT = 1024 * 1024;
 const WAITING_STATES = new Set<string>(['waiting', 'prioritized', 'delayed', 'waiting-children']);
 /** How long a batch of jobs waits to be sent again after the connection dropped. */
 const RESEND_MS = 500;
+/** How many checkIntervals a call waits for its check while outcomes are being heard (see #check). */
+const FLOWING_WAIT = 5;
 /** Calls whose jobs one check reads (in one burst of pipelined reads). */
 const CHECK_BATCH = 1000;
 /** Jobs per addBulk: one MULTI of this many stays well under Redis's limits and keeps each round trip short. */
@@ -138,6 +140,8 @@ export class BullMQThreadPool extends EventEmitter {
   #epoch: string | undefined;
   #stopped = false;
   #checking = false;
+  /** When this pool's events last gave it a job's outcome (any caller's): while they flow, checks wait longer. */
+  #heardAt = 0;
   #counts = { completed: 0, failed: 0, cancelled: 0, lost: 0 };
 
   constructor(options: BullMQThreadPoolOptions) {
@@ -188,8 +192,8 @@ export class BullMQThreadPool extends EventEmitter {
     this.#queue.on('error', onError);
     this.#events.on('error', onError);
     this.#control.on('error', onError);
-    this.#events.on('completed', ({ jobId, returnvalue }) => this.#completed(jobId, returnvalue));
-    this.#events.on('failed', ({ jobId, failedReason }) => this.#failed(jobId, failedReason));
+    this.#events.on('completed', ({ jobId, returnvalue }) => { this.#heardAt = Date.now(); this.#completed(jobId, returnvalue); });
+    this.#events.on('failed', ({ jobId, failedReason }) => { this.#heardAt = Date.now(); this.#failed(jobId, failedReason); });
     await Promise.all([this.#queue.waitUntilReady(), this.#events.waitUntilReady(), this.#control.waitUntilReady()]);
     await this.#listening();
     if (this.#stopped) return;
@@ -548,10 +552,16 @@ export class BullMQThreadPool extends EventEmitter {
     }
     // Calls whose job may have ended unheard (an event missed while the
     // connection was down, or trimmed from the events stream before it
-    // was read): read together, CHECK_BATCH per check, oldest first.
+    // was read): read together, CHECK_BATCH per check, oldest first. A
+    // call is due once it waited a checkInterval; while outcomes are
+    // being heard (the events flow, and its own most likely waits in line
+    // behind them, or its job does in the queue) FLOWING_WAIT of them:
+    // reading every call of a burst that takes over a checkInterval cost
+    // a read of a whole job each, in Redis and here.
     const now = Date.now();
+    const wait = this.#checkInterval * (now - this.#heardAt < this.#checkInterval ? FLOWING_WAIT : 1);
     const due = [...this.#pending].filter(([, c]) => c.added && now - c.checkedAt > this.#checkInterval * 5
-      && now - c.since > this.#checkInterval).slice(0, CHECK_BATCH);
+      && now - c.since > wait).slice(0, CHECK_BATCH);
     const jobs = await Promise.all(due.map(([id, call]) => {
       call.checkedAt = now;
       return this.#queue!.getJob(id);
