@@ -103,10 +103,11 @@ export async function runJob(...[kind, url, name, label, data, form, flatten, ro
   const { id } = currentTask();
   const within = thisThread().poolThread!.withinTask;
   const portableKey = (key: string): string => keyToPortable(key, root);
-  const boundary = `${label}() in thread ${threadId} of worker ${worker}`;
+  const boundary = (): string => `${label}() in thread ${threadId} of worker ${worker}`;
   let value: unknown;
   try {
-    const f = await functionOf(kind, url, name, label);
+    // (Loaded already, as it is for every job but a function's first: no await, no microtask.)
+    const f = functions.get(`${kind}${url}#${name}`) ?? await functionOf(kind, url, name, label);
     let args: unknown[];
     if (form === 'j') {
       args = argsOfJSON(data);
@@ -116,7 +117,7 @@ export async function runJob(...[kind, url, name, label, data, form, flatten, ro
     }
     value = await within(id, () => (f as (...a: unknown[]) => unknown)(...args));
   } catch (e) {
-    return failed(e, portableKey, boundary, limit);
+    return failed(e, portableKey, boundary(), limit);
   }
   try {
     if (value === undefined) return 'u';
@@ -128,7 +129,7 @@ export async function runJob(...[kind, url, name, label, data, form, flatten, ro
     const out = encodeRemote(value, 'the result', flatten, portableKey, limit, 'the result');
     return `${out.markers ? 'R' : 'r'}${out.data}`;
   } catch (e) {
-    return failed(e, portableKey, boundary, limit, false);
+    return failed(e, portableKey, boundary(), limit, false);
   }
 }
 

@@ -319,6 +319,13 @@ export class BullMQThreadPool extends EventEmitter {
     }
     const { signal } = options;
     if (signal?.aborted) { queueMicrotask(() => fail(new CancelledError(signal.reason))); return; }
+    if (signal || options.queueTimeout !== undefined) this.#watch(id, call, options, fail);
+    this.#add(id, job.name, job.data, options);
+  }
+
+  /** A call's signal and queue timeout, undone when it settles. */
+  #watch(id: string, call: PendingCall, options: RemoteCallOptions, fail: (e: unknown) => void): void {
+    const { signal } = options;
     const cleanups: (() => void)[] = [];
     if (signal) {
       const onAbort = (): void => {
@@ -334,8 +341,7 @@ export class BullMQThreadPool extends EventEmitter {
       const timer = setTimeout(() => { this.#queueTimedOut(id, timeout).catch(fail); }, timeout);
       cleanups.push(() => clearTimeout(timer));
     }
-    if (cleanups.length > 0) call.cleanup = () => { for (const c of cleanups) c(); };
-    this.#add(id, job.name, job.data, options);
+    call.cleanup = () => { for (const c of cleanups) c(); };
   }
 
   /** A call's job: its name (the function's label) and data. Throws what refuses the call. */
