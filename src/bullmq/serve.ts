@@ -197,7 +197,11 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
   // (These come once a job's outcome is written to Redis.)
   bull.on('completed', (job) => { counts.completed++; unwritten.delete(job.id!); });
   bull.on('failed', (job) => { counts.failed++; if (job) unwritten.delete(job.id!); });
-  const control: QueueEvents = new BullQueueEvents(controlQueueName(queueName), base);
+  // It reads from a minute back (by the stream's ids, Redis's clock in ms), not from its newest event: a
+  // reader is ready before its first read, and a cancellation published in between, or while this worker
+  // was starting, would be missed; one for a job this worker takes later is kept as early (EARLY_CANCEL_MS).
+  const control: QueueEvents = new BullQueueEvents(controlQueueName(queueName),
+    { ...base, lastEventId: `${Date.now() - EARLY_CANCEL_MS}-0` });
   control.on<CancelListener>(CANCEL_EVENT, ({ jobId }: { jobId: string }) => {
     const cancel = active.get(jobId);
     if (cancel) {
