@@ -87,6 +87,7 @@ test('a cancelled call whose job runs is cancelled on the worker that holds it: 
   const [failed] = await queue.getFailed();
   t.is(failed!.attemptsMade, 1, 'a cancelled job is not retried');
   t.regex(failed!.failedReason, /^CancelledError/);
+  t.deepEqual(failed!.stacktrace, [], 'BullMQ keeps no stack of the worker\'s main thread: the failure\'s own is in its reason');
 });
 
 test('a cancellation that reaches the worker before its job cancels the job when the worker takes it', async (t) => {

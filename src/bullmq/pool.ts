@@ -123,8 +123,11 @@ export class BullMQThreadPool extends EventEmitter {
   readonly #flatten: boolean;
   readonly #local: PortableResolver;
   readonly #localKey = (key: string): string => this.#local.key(key);
-  /** Job ids: this prefix (unique per pool) and a count. */
-  readonly #idPrefix = `rt-${randomBytes(6).toString('hex')}-`;
+  /**
+   * Job ids: this prefix (unique per pool: 48 random bits) and a count. Short: a job's id is in each of
+   * its keys, events and commands, a dozen times a job.
+   */
+  readonly #idPrefix = `rt${randomBytes(6).toString('base64url')}.`;
   #nextId = 0;
   readonly #pending = new Map<string, PendingCall>();
   #outgoing: { name: string; data: JobCall; opts: JobsOptions }[] = [];
@@ -377,8 +380,7 @@ export class BullMQThreadPool extends EventEmitter {
       ...(options.priority ? { priority: options.priority } : {}),
       removeOnComplete: this.#keep,
       removeOnFail: this.#keep,
-      // (The failure's own stack crosses in its reason; BullMQ's copy of it would be the worker's main thread's.)
-      stackTraceLimit: 0,
+      // (No stackTraceLimit: a worker's failures carry no stack for BullMQ to keep, see serve.ts failure().)
     };
     this.#outgoing.push({ name, data, opts });
     if (this.#outgoing.length === 1) setImmediate(() => { void this.#sendOutgoing(); });

@@ -119,6 +119,10 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
   function failure(summary: string, encoded: string, retry: boolean): Error {
     const e = new Error(failureReason(summary, encoded));
     if (!retry) e.name = 'UnrecoverableError';
+    // The failure's own stack crosses in its reason. BullMQ keeps a thrown error's stack in the job's
+    // stacktrace, unless the job says stackTraceLimit: 0 (which every job would then carry): this one's
+    // is this main thread's, of no use to anyone, so there is none to keep.
+    e.stack = '';
     return e;
   }
   /** A failure met on this thread (the job refused, or its local call failed). */
