@@ -10,6 +10,7 @@ import {
   deferToThreadPool, fromModule, FunctionNotSendableError, ModuleNotAllowedError, PayloadTooLargeError, reactor,
   ValueNotCloneableError,
 } from 'reactor-threads';
+import { Queue } from 'bullmq';
 import { BullMQThreadPool } from 'reactor-threads/bullmq';
 import { startRedis, withRedis, type RedisServer } from './_helpers/redis.js';
 import { callerRoot, startWorker, type WorkerProcess } from './_helpers/bullmq-workers.js';
@@ -53,6 +54,35 @@ test('values cross as between threads: Dates, Maps, Sets, BigInt, typed arrays, 
     bytes: new Uint8Array([1, 2, 255]), f64: new Float64Array([0.5, -0]), nested: { deep: [null, undefined, NaN, 'é𝄞'] },
   };
   t.deepEqual(await deferToThreadPool(reactor, pool, echo, value), value);
+});
+
+test('values JSON would change cross exactly: -0, NaN, undefined, holes, shared objects, an undefined result', async (t) => {
+  const shared = { n: 1 };
+  const value: unknown[] = [-0, NaN, undefined, { a: shared, b: shared }, Object.assign([1], { tag: 't' })];
+  const back = await deferToThreadPool(reactor, pool, echo, value) as unknown[];
+  t.deepEqual(back, value);
+  t.true(Object.is(back[0], -0));
+  const pair = back[3] as { a: object; b: object };
+  t.is(pair.a, pair.b, 'one object, still shared');
+  // (Alone: with a NaN beside it, the walk marks the value, and a revived array loses its holes, between threads too.)
+  const holes = await deferToThreadPool(reactor, pool, echo, [1, , 3]) as unknown[];  // eslint-disable-line no-sparse-arrays
+  t.false(1 in holes, 'the hole is still a hole');
+  t.is(await deferToThreadPool(reactor, pool, echo, undefined), undefined);
+});
+
+test('a call whose values JSON carries exactly stores them as JSON text, in its job and in its result', async (t) => {
+  const queue = new Queue(queueName, { connection: redis.connection });
+  try {
+    const value = { n: 123_456, tags: ['a', 'é'] };
+    t.deepEqual(await deferToThreadPool(reactor, pool, echo, value), value);
+    const job = (await queue.getCompleted(0, 2000)).find((j) => j.data.j === JSON.stringify([value]));
+    t.truthy(job, 'its job holds the arguments as JSON text');
+    t.is(job!.name, 'echo', 'the job is named for its function');
+    t.deepEqual(Object.keys(job!.data).sort(), ['f', 'j', 'v'], 'and no V8 payload, label or Node version');
+    t.deepEqual(job!.returnvalue, { v: 2, j: JSON.stringify(value) });
+  } finally {
+    await queue.close();
+  }
 });
 
 test('instances of a registered class cross both ways as that class', async (t) => {

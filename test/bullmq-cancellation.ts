@@ -8,12 +8,14 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
+import { Queue, QueueEventsProducer } from 'bullmq';
 import { CancelledError, deferToThreadPool, reactor, TaskTimeoutError } from 'reactor-threads';
 import { BullMQThreadPool } from 'reactor-threads/bullmq';
 import { startRedis, withRedis, type RedisServer } from './_helpers/redis.js';
 import { callerRoot, startWorker, type WorkerProcess } from './_helpers/bullmq-workers.js';
 import { eventually } from './_helpers/wait.js';
+import { CANCEL_EVENT, controlQueueName } from '../dist/bullmq/control.js';
+import { encodeRemote } from '../dist/bullmq/remote-codec.js';
 import { add, nap, spin, waitForAbort } from './_fixtures/bullmq/tasks.cjs';
 
 const test = withRedis(anyTest);
@@ -85,6 +87,29 @@ test('a cancelled call whose job runs is cancelled on the worker that holds it: 
   const [failed] = await queue.getFailed();
   t.is(failed!.attemptsMade, 1, 'a cancelled job is not retried');
   t.regex(failed!.failedReason, /^CancelledError/);
+  t.deepEqual(failed!.stacktrace, [], 'BullMQ keeps no stack of the worker\'s main thread: the failure\'s own is in its reason');
+});
+
+test('a cancellation that reaches the worker before its job cancels the job when the worker takes it', async (t) => {
+  // (As when a caller cancels while its job is being added: the caller publishes the cancellation, then
+  // the job arrives.) The job is delayed by a second, so the worker has read the cancellation long before.
+  const queueName = `cancel-early-${randomUUID()}`;
+  const queue = queueFor(queueName);
+  await workerFor(queueName);
+  const control = new QueueEventsProducer(controlQueueName(queueName), { connection: redis.connection });
+  stops.push(() => control.close());
+  const file = join(dir, 'early');
+  const jobId = `early-${randomUUID()}`;
+  await control.publishEvent({ eventName: CANCEL_EVENT, jobId });
+  const a = encodeRemote([file], 'args', false, (k: string) => k, 1 << 20, 'the arguments').data;
+  await queue.add('waitForAbort', { v: 1, f: { k: 't', m: 'app:tasks.cjs', n: 'waitForAbort' }, a, l: 'waitForAbort', node: process.version },
+    { jobId, delay: 1000, attempts: 3 });
+  await eventually(async () => (await queue.getFailedCount()) === 1, 'the job failed (a job never cancelled waits for its abort forever)');
+  const [failed] = await queue.getFailed();
+  t.is(failed!.id, jobId);
+  t.regex(failed!.failedReason, /^CancelledError/);
+  t.is(failed!.attemptsMade, 1, 'a cancelled job is not retried');
+  t.deepEqual(lines(file), [], 'its task never started');
 });
 
 test('a queue timeout withdraws a call that no worker took', async (t) => {

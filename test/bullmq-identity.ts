@@ -16,7 +16,7 @@ import {
 import { AllowList, keyToPortable, PortableResolver, toPortable } from '../dist/bullmq/portable.js';
 import { localFunction, portableFunction } from '../dist/bullmq/remote-functions.js';
 import {
-  checkVersion, decodeFailure, decodeRemote, encodeFailure, encodeRemote, failureData, failureReason,
+  checkVersion, decodeFailure, decodeRemote, decodeResult, encodeFailure, encodeRemote, failureData, failureReason, jsonText,
 } from '../dist/bullmq/remote-codec.js';
 import { callerRoot } from './_helpers/bullmq-workers.js';
 import { add, Point, Refused } from './_fixtures/bullmq/tasks.cjs';
@@ -149,11 +149,51 @@ test('a failure crosses in its reason: readable first line, then the encoded err
 
 test('payloads of a later format, or values a newer V8 wrote, are refused with an UnreadablePayloadError', (t) => {
   t.notThrows(() => checkVersion(1, 'the job'));
-  t.throws(() => checkVersion(2, 'the job'), { instanceOf: UnreadablePayloadError, message: /the job is in wire format 2, later than/ });
+  t.notThrows(() => checkVersion(2, 'the job'));
+  t.throws(() => checkVersion(3, 'the job'), { instanceOf: UnreadablePayloadError, message: /the job is in wire format 3, later than/ });
   t.throws(() => checkVersion(undefined, 'the job'), { instanceOf: UnreadablePayloadError, message: /not a reactor-threads payload/ });
+  t.throws(() => checkVersion(0, 'the job'), { instanceOf: UnreadablePayloadError, message: /not a reactor-threads payload/ });
+  t.throws(() => decodeResult({ v: 3, j: '1' }, (k) => k), { instanceOf: UnreadablePayloadError, message: /format 3, later than/ });
   // A V8 serializer header of a version far beyond any this Node writes.
   const future = serialize('x');
   future[1] = 0x7f;
   t.throws(() => decodeRemote({ data: future.toString('base64'), markers: false }, (k) => k, 'Node v99.0.0'),
     { instanceOf: UnreadablePayloadError, message: /written by Node v99\.0\.0 cannot be read by Node v/ });
+});
+
+test('values JSON carries exactly cross as JSON text; any other is left to V8\'s serializer', (t) => {
+  const exact: unknown[] = [[1, 2], ['é𝄞', '\ud800', true, null, 1.5e300, -7], [{ a: { b: [[], {}] }, c: 'x' }], [], [{ 'with space': 1, 0: 'an index-like key' }]];
+  for (const value of exact) {
+    const text = jsonText(value);
+    t.is(typeof text, 'string', JSON.stringify(value));
+    t.deepEqual(JSON.parse(text!), value);
+  }
+  const shared = { s: 1 };
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  const sparse = [1, , 3];  // eslint-disable-line no-sparse-arrays
+  const extra = Object.assign([1, 2], { tag: 'x' });
+  let deep: unknown = 1;
+  for (let i = 0; i < 40; i++) deep = [deep];
+  const inexact: [string, unknown][] = [
+    ['-0', [-0]], ['NaN', [NaN]], ['Infinity', [Infinity]], ['undefined', [undefined]], ['undefined property', [{ a: undefined }]],
+    ['a bigint', [1n]], ['a shared object', [shared, shared]], ['a cycle', [cyclic]], ['a sparse array', [sparse]],
+    ['an array with a property', [extra]], ['a Date', [new Date(0)]], ['a Map', [new Map()]], ['a typed array', [new Uint8Array(1)]],
+    ['an instance', [new Point(1, 2)]], ['a null-prototype object', [Object.create(null)]], ['an Error', [new Error('x')]],
+    ['a function', [() => 1]], ['nesting beyond 32 levels', deep], ['over 2,000 parts', [Array.from({ length: 3000 }, () => 0)]],
+    ['an object with toJSON', [{ toJSON: () => 1 }]],
+  ];
+  for (const [what, value] of inexact) t.is(jsonText(value), undefined, what);
+});
+
+test('a result is read from its JSON text, its V8 payload (format 1 or 2), or is undefined (format 2)', (t) => {
+  const key = (k: string): string => k;
+  t.deepEqual(decodeResult(JSON.stringify({ v: 2, j: '{"a":[1,"x"]}' }), key), { a: [1, 'x'] });
+  t.is(decodeResult({ v: 2 }, key), undefined);
+  const v8 = encodeRemote(new Map([[1, -0]]), 'the result', false, key, 1 << 20, 'the result').data;
+  t.deepEqual(decodeResult({ v: 1, r: v8, w: 'host pid 1' }, key), new Map([[1, -0]]));
+  t.deepEqual(decodeResult({ v: 2, r: v8, w: 'host pid 1' }, key), new Map([[1, -0]]));
+  t.throws(() => decodeResult({ v: 1 }, key), { instanceOf: UnreadablePayloadError, message: /carries no value/ });
+  t.throws(() => decodeResult({ v: 2, j: '{' }, key), { instanceOf: UnreadablePayloadError, message: /JSON text cannot be read/ });
+  t.throws(() => decodeResult('not json', key), { instanceOf: UnreadablePayloadError, message: /not JSON/ });
 });

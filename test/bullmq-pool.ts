@@ -4,10 +4,12 @@
 // refused by name, and Redis authentication passes through. A real
 // redis-server.
 import anyTest from 'ava';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { deferToThreadPool, PoolStoppedError, reactor } from 'reactor-threads';
 import { BullMQThreadPool } from 'reactor-threads/bullmq';
 import { startRedis, withRedis, type RedisServer } from './_helpers/redis.js';
@@ -54,6 +56,54 @@ test('calls made before start() wait for it', async (t) => {
   t.is(await queue.count(), 0, 'nothing was sent');
   pool.start();
   t.is(await early, 42);
+});
+
+test('onResult and a call\'s continuation run in the async context of the caller that made the call', async (t) => {
+  const queueName = `context-${randomUUID()}`;
+  await workerFor(queueName);
+  const pool = poolFor(queueName);
+  pool.start();
+  const als = new AsyncLocalStorage<string>();
+  const seen: (string | undefined)[] = [];
+  // (Ten calls in one turn, each in its own context: they go out in one addBulk and settle in one burst.)
+  await Promise.all(Array.from({ length: 10 }, (_, i) => als.run(`call ${i}`, () => new Promise<void>((resolve, reject) => {
+    pool.callInThreadWithCallback((ok, value) => {
+      seen.push(als.getStore());
+      if (ok && value === i + 1) resolve(); else reject(new Error(`call ${i}: ${String(ok)} ${String(value)}`));
+    }, add, i, 1);
+  }))));
+  t.deepEqual([...seen].sort(), Array.from({ length: 10 }, (_, i) => `call ${i}`).sort());
+  const after = await als.run('awaited', async () => { await deferToThreadPool(reactor, pool, add, 1, 2); return als.getStore(); });
+  t.is(after, 'awaited');
+});
+
+test.serial('while outcomes are being heard, a burst longer than checkInterval costs no reads of its jobs', async (t) => {
+  // (Serial: the MONITOR below sees this test's commands alone.) One thread runs 8 calls of 60 ms in
+  // turn: the later ones wait over checkInterval (300 ms), while outcomes come every 60 ms.
+  const queueName = `checks-${randomUUID()}`;
+  await workerFor(queueName, { concurrency: 1 });
+  const pool = new BullMQThreadPool({ queueName, connection: redis.connection, root: callerRoot, checkInterval: 300 });
+  cleanups.push(() => pool.stop());
+  pool.start();
+  t.is(await deferToThreadPool(reactor, pool, add, 1, 1), 2);
+  const client = new Redis(redis.connection);
+  const monitor = await client.monitor();
+  cleanups.push(async () => { monitor.disconnect(); client.disconnect(); });
+  const reads: string[] = [];
+  monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    // (A check reads a job with HGETALL from the caller's client; the worker's reads are inside Lua scripts.)
+    if (source !== 'lua' && args[0]?.toLowerCase() === 'hgetall' && args[1]?.startsWith(`bull:${queueName}:`)) reads.push(args[1]);
+  });
+  await new Promise((r) => setTimeout(r, 100));
+  const started = Date.now();
+  const pids = await Promise.all(Array.from({ length: 8 }, () => deferToThreadPool(reactor, pool, nap, 60)));
+  const took = Date.now() - started;
+  t.is(pids.length, 8);
+  t.true(took > 400, `the burst took ${took} ms: its later calls waited over checkInterval`);
+  // (Its calls are read only once they waited FLOWING_WAIT checkIntervals, 1.5 s: a burst that took that
+  // long, on a machine loaded beyond reason, may have them read.)
+  if (took < 1400) t.deepEqual(reads, [], 'no job was read while outcomes were heard');
+  else t.log(`the burst took ${took} ms: over FLOWING_WAIT checkIntervals, its reads are not counted`);
 });
 
 test('priority orders the jobs that wait: 1 first', async (t) => {

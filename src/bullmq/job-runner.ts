@@ -15,7 +15,7 @@ import {
 } from '../errors/errors.js';
 import type { FunctionDescriptor } from '../base/wire.js';
 import { keyToPortable, PortableResolver } from './portable.js';
-import { decodeRemote, encodeFailure, encodeRemote } from './remote-codec.js';
+import { decodeRemote, encodeFailure, encodeRemote, jsonText, type ArgsForm } from './remote-codec.js';
 
 /**
  * A job's run, as the worker's main thread hands it over: primitives
@@ -24,8 +24,8 @@ import { decodeRemote, encodeFailure, encodeRemote } from './remote-codec.js';
 export type JobRun = [
   /** 't': a threadable, registered as `name` in `url`; 'e': the export `name` of `url`. */
   kind: 't' | 'e', url: string, name: string, label: string,
-  /** The arguments (RemoteValue). */
-  args: string, markers: boolean,
+  /** The arguments: JSON text ('j'), or a RemoteValue's data ('r'; 'R' with markers). */
+  args: string, form: ArgsForm,
   flatten: boolean,
   /** The worker's app root. */
   root: string,
@@ -39,8 +39,8 @@ export type JobRun = [
 
 /**
  * A job's outcome: its result as a string (a primitive: the fast path
- * back), `r` or, when it carries markers, `R`, then the RemoteValue's data;
- * or a failure.
+ * back): `j` then JSON text, or `r` or, when it carries markers, `R`, then
+ * the RemoteValue's data, or `u` alone for undefined; or a failure.
  */
 export type JobOutcome = string | JobFailure;
 
@@ -98,27 +98,51 @@ export function retryable(e: unknown): boolean {
   return true;
 }
 
-export async function runJob(...[kind, url, name, label, data, markers, flatten, root, writer, limit, worker]: JobRun): Promise<JobOutcome> {
+export async function runJob(...[kind, url, name, label, data, form, flatten, root, writer, limit, worker]: JobRun): Promise<JobOutcome> {
   // (Now, before any await: the function runs later, as this same task.)
   const { id } = currentTask();
   const within = thisThread().poolThread!.withinTask;
   const portableKey = (key: string): string => keyToPortable(key, root);
-  const boundary = `${label}() in thread ${threadId} of worker ${worker}`;
+  const boundary = (): string => `${label}() in thread ${threadId} of worker ${worker}`;
   let value: unknown;
   try {
-    const f = await functionOf(kind, url, name, label);
-    const local = resolverFor(root);
-    const args = decodeRemote({ data, markers }, (key) => local.key(key), `Node ${writer}`) as unknown[];
+    // (Loaded already, as it is for every job but a function's first: no await, no microtask.)
+    const f = functions.get(`${kind}${url}#${name}`) ?? await functionOf(kind, url, name, label);
+    let args: unknown[];
+    if (form === 'j') {
+      args = argsOfJSON(data);
+    } else {
+      const local = resolverFor(root);
+      args = decodeRemote({ data, markers: form === 'R' }, (key) => local.key(key), `Node ${writer}`) as unknown[];
+    }
     value = await within(id, () => (f as (...a: unknown[]) => unknown)(...args));
   } catch (e) {
-    return failed(e, portableKey, boundary, limit);
+    return failed(e, portableKey, boundary(), limit);
   }
   try {
+    if (value === undefined) return 'u';
+    const text = jsonText(value);
+    if (text !== undefined) {
+      if (text.length > limit) throw new PayloadTooLargeError('the result', text.length, limit);
+      return `j${text}`;
+    }
     const out = encodeRemote(value, 'the result', flatten, portableKey, limit, 'the result');
     return `${out.markers ? 'R' : 'r'}${out.data}`;
   } catch (e) {
-    return failed(e, portableKey, boundary, limit, false);
+    return failed(e, portableKey, boundary(), limit, false);
   }
+}
+
+/** A job's arguments from their JSON text; an UnreadablePayloadError (never retried) when it holds no list. */
+function argsOfJSON(text: string): unknown[] {
+  let args: unknown;
+  try {
+    args = JSON.parse(text);
+  } catch (e) {
+    throw new UnreadablePayloadError('the job\'s arguments are not JSON text', e);
+  }
+  if (!Array.isArray(args)) throw new UnreadablePayloadError('the job\'s arguments are not a list');
+  return args;
 }
 
 /** Characters of a failure's message kept when the failure itself is over the payload limit. */

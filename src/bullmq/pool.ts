@@ -15,7 +15,7 @@ import { AsyncResource } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import type { ConnectionOptions, JobsOptions, Queue, QueueEvents, QueueEventsListener, QueueEventsProducer } from 'bullmq';
 import {
-  CancelledError, JobLostError, PoolStoppedError, RemoteError, TaskTimeoutError, ThreadDiedError,
+  CancelledError, JobLostError, PayloadTooLargeError, PoolStoppedError, RemoteError, TaskTimeoutError, ThreadDiedError,
 } from '../errors/errors.js';
 import { reportError } from '../errors/report.js';
 import type { AnyFunction, TaskFunction } from '../base/public/functions.js';
@@ -26,7 +26,7 @@ import { bullmq } from './bullmq-module.js';
 import { keyToPortable, PortableResolver } from './portable.js';
 import { portableFunction } from './remote-functions.js';
 import {
-  checkVersion, decodeFailure, decodeRemote, encodeRemote, failureData, WIRE_VERSION, type JobCall, type JobResult,
+  decodeFailure, decodeResult, encodeRemote, failureData, jsonText, WIRE_VERSION, type JobCall,
 } from './remote-codec.js';
 import { CANCEL_EVENT, controlQueueName } from './control.js';
 import { bounded, endClients } from './connections.js';
@@ -92,6 +92,8 @@ const DEFAULT_LIMIT = 1024 * 1024;
 const WAITING_STATES = new Set<string>(['waiting', 'prioritized', 'delayed', 'waiting-children']);
 /** How long a batch of jobs waits to be sent again after the connection dropped. */
 const RESEND_MS = 500;
+/** How many checkIntervals a call waits for its check while outcomes are being heard (see #check). */
+const FLOWING_WAIT = 5;
 /** Calls whose jobs one check reads (in one burst of pipelined reads). */
 const CHECK_BATCH = 1000;
 /** Jobs per addBulk: one MULTI of this many stays well under Redis's limits and keeps each round trip short. */
@@ -120,8 +122,12 @@ export class BullMQThreadPool extends EventEmitter {
   readonly #checkInterval: number;
   readonly #flatten: boolean;
   readonly #local: PortableResolver;
-  /** Job ids: this prefix (unique per pool) and a count. */
-  readonly #idPrefix = `rt-${randomBytes(6).toString('hex')}-`;
+  readonly #localKey = (key: string): string => this.#local.key(key);
+  /**
+   * Job ids: this prefix (unique per pool: 48 random bits) and a count. Short: a job's id is in each of
+   * its keys, events and commands, a dozen times a job.
+   */
+  readonly #idPrefix = `rt${randomBytes(6).toString('base64url')}.`;
   #nextId = 0;
   readonly #pending = new Map<string, PendingCall>();
   #outgoing: { name: string; data: JobCall; opts: JobsOptions }[] = [];
@@ -137,6 +143,8 @@ export class BullMQThreadPool extends EventEmitter {
   #epoch: string | undefined;
   #stopped = false;
   #checking = false;
+  /** When this pool's events last gave it a job's outcome (any caller's): while they flow, checks wait longer. */
+  #heardAt = 0;
   #counts = { completed: 0, failed: 0, cancelled: 0, lost: 0 };
 
   constructor(options: BullMQThreadPoolOptions) {
@@ -187,8 +195,8 @@ export class BullMQThreadPool extends EventEmitter {
     this.#queue.on('error', onError);
     this.#events.on('error', onError);
     this.#control.on('error', onError);
-    this.#events.on('completed', ({ jobId, returnvalue }) => this.#completed(jobId, returnvalue));
-    this.#events.on('failed', ({ jobId, failedReason }) => this.#failed(jobId, failedReason));
+    this.#events.on('completed', ({ jobId, returnvalue }) => { this.#heardAt = Date.now(); this.#completed(jobId, returnvalue); });
+    this.#events.on('failed', ({ jobId, failedReason }) => { this.#heardAt = Date.now(); this.#failed(jobId, failedReason); });
     await Promise.all([this.#queue.waitUntilReady(), this.#events.waitUntilReady(), this.#control.waitUntilReady()]);
     await this.#listening();
     if (this.#stopped) return;
@@ -291,9 +299,11 @@ export class BullMQThreadPool extends EventEmitter {
     const checked = checkOptions(options);
     refuseOptions({ ...checked, callerStack: checked.callerStack || undefined }, ['affinity', 'callerStack'],
       (them) => `a BullMQThreadPool cannot honour ${them} (its calls run on other machines; callerStack is for deferToThreadPool.with())`);
-    const bound = AsyncResource.bind(onResult);
+    // onResult runs in the caller's async context. (A resource, not AsyncResource.bind(): Node 20's bind()
+    // builds a deprecation wrapper for each bound function, some 25 µs a call, a tenth of a trivial call's cost.)
+    const context = new AsyncResource('reactor-threads:BullMQThreadPool.call');
     this.#call(checked, (ok, value) => {
-      try { bound(ok, value); } catch (e) { reportError(this, e, 'onResult'); }
+      try { context.runInAsyncScope(onResult, null, ok, value); } catch (e) { reportError(this, e, 'onResult'); }
     }, f, args);
   }
 
@@ -303,15 +313,22 @@ export class BullMQThreadPool extends EventEmitter {
     this.#pending.set(id, call);
     const fail = (e: unknown): void => { this.#settle(id, false, e); };
     if (this.#stopped) { queueMicrotask(() => fail(new PoolStoppedError('the BullMQThreadPool is stopped'))); return; }
-    let data: JobCall;
+    let job: { name: string; data: JobCall };
     try {
-      data = this.#encode(f, args, options);
+      job = this.#encode(f, args, options);
     } catch (e) {
       queueMicrotask(() => fail(e));
       return;
     }
     const { signal } = options;
     if (signal?.aborted) { queueMicrotask(() => fail(new CancelledError(signal.reason))); return; }
+    if (signal || options.queueTimeout !== undefined) this.#watch(id, call, options, fail);
+    this.#add(id, job.name, job.data, options);
+  }
+
+  /** A call's signal and queue timeout, undone when it settles. */
+  #watch(id: string, call: PendingCall, options: RemoteCallOptions, fail: (e: unknown) => void): void {
+    const { signal } = options;
     const cleanups: (() => void)[] = [];
     if (signal) {
       const onAbort = (): void => {
@@ -327,26 +344,33 @@ export class BullMQThreadPool extends EventEmitter {
       const timer = setTimeout(() => { this.#queueTimedOut(id, timeout).catch(fail); }, timeout);
       cleanups.push(() => clearTimeout(timer));
     }
-    if (cleanups.length > 0) call.cleanup = () => { for (const c of cleanups) c(); };
-    this.#add(id, data, options);
+    call.cleanup = () => { for (const c of cleanups) c(); };
   }
 
-  #encode(f: unknown, args: readonly unknown[], options: RemoteCallOptions): JobCall {
+  /** A call's job: its name (the function's label) and data. Throws what refuses the call. */
+  #encode(f: unknown, args: readonly unknown[], options: RemoteCallOptions): { name: string; data: JobCall } {
     const { fn, label } = portableFunction(f, this.#root);
     const flatten = options.flattenInstances ?? this.#flatten;
-    const a = encodeRemote(args, 'args', flatten, (key) => keyToPortable(key, this.#root), this.#limit, 'the arguments');
-    const data: JobCall = { v: WIRE_VERSION, f: fn, a: a.data, l: label, node: process.version };
-    if (a.markers) data.x = 1;
+    let data: JobCall;
+    const text = jsonText(args);
+    if (text !== undefined) {
+      if (text.length > this.#limit) throw new PayloadTooLargeError('the arguments', text.length, this.#limit);
+      data = { v: WIRE_VERSION, f: fn, j: text };
+    } else {
+      const a = encodeRemote(args, 'args', flatten, (key) => keyToPortable(key, this.#root), this.#limit, 'the arguments');
+      data = { v: WIRE_VERSION, f: fn, a: a.data, node: process.version };
+      if (a.markers) data.x = 1;
+    }
     if (options.runTimeout !== undefined || flatten) {
       data.o = {};
       if (options.runTimeout !== undefined) data.o.runTimeout = options.runTimeout;
       if (flatten) data.o.flatten = true;
     }
-    return data;
+    return { name: label, data };
   }
 
   /** Queues call `id`'s job for this turn's addBulk. */
-  #add(id: string, data: JobCall, options: RemoteCallOptions): void {
+  #add(id: string, name: string, data: JobCall, options: RemoteCallOptions): void {
     const attempts = options.attempts ?? this.#defaults.attempts ?? 1;
     const backoff = options.backoff ?? this.#defaults.backoff;
     const opts: JobsOptions = {
@@ -356,10 +380,9 @@ export class BullMQThreadPool extends EventEmitter {
       ...(options.priority ? { priority: options.priority } : {}),
       removeOnComplete: this.#keep,
       removeOnFail: this.#keep,
-      // (The failure's own stack crosses in its reason; BullMQ's copy of it would be the worker's main thread's.)
-      stackTraceLimit: 0,
+      // (No stackTraceLimit: a worker's failures carry no stack for BullMQ to keep, see serve.ts failure().)
     };
-    this.#outgoing.push({ name: data.l, data, opts });
+    this.#outgoing.push({ name, data, opts });
     if (this.#outgoing.length === 1) setImmediate(() => { void this.#sendOutgoing(); });
   }
 
@@ -426,9 +449,7 @@ export class BullMQThreadPool extends EventEmitter {
     if (!this.#pending.has(id)) return;
     let value: unknown;
     try {
-      const r = (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as JobResult;
-      checkVersion(r?.v, 'the result');
-      value = decodeRemote({ data: r.r, markers: r.x === 1 }, (key) => this.#local.key(key), `the worker ${r.w}`);
+      value = decodeResult(returnvalue, this.#localKey);
     } catch (e) {
       this.#settle(id, false, e);
       return;
@@ -444,7 +465,7 @@ export class BullMQThreadPool extends EventEmitter {
   #failure(reason: string): unknown {
     try {
       const data = failureData(reason);
-      if (data !== undefined) return decodeFailure(data, (key) => this.#local.key(key));
+      if (data !== undefined) return decodeFailure(data, this.#localKey);
     } catch (e) {
       return e;
     }
@@ -539,10 +560,16 @@ export class BullMQThreadPool extends EventEmitter {
     }
     // Calls whose job may have ended unheard (an event missed while the
     // connection was down, or trimmed from the events stream before it
-    // was read): read together, CHECK_BATCH per check, oldest first.
+    // was read): read together, CHECK_BATCH per check, oldest first. A
+    // call is due once it waited a checkInterval; while outcomes are
+    // being heard (the events flow, and its own most likely waits in line
+    // behind them, or its job does in the queue) FLOWING_WAIT of them:
+    // reading every call of a burst that takes over a checkInterval cost
+    // a read of a whole job each, in Redis and here.
     const now = Date.now();
+    const wait = this.#checkInterval * (now - this.#heardAt < this.#checkInterval ? FLOWING_WAIT : 1);
     const due = [...this.#pending].filter(([, c]) => c.added && now - c.checkedAt > this.#checkInterval * 5
-      && now - c.since > this.#checkInterval).slice(0, CHECK_BATCH);
+      && now - c.since > wait).slice(0, CHECK_BATCH);
     const jobs = await Promise.all(due.map(([id, call]) => {
       call.checkedAt = now;
       return this.#queue!.getJob(id);

@@ -1,13 +1,16 @@
 // How a call crosses machines through a job queue: the job's data (which
 // function, its arguments, its options), its return value, and its
-// failure reason. Job data must be JSON, so values go as base64 of V8's
-// serializer, after the same walk as between threads (src/codec/values.ts:
-// the same refusals, registered classes and errors), with two changes:
-// no function crosses (there is no reactor to call back to), and the
-// module of every registered class is named portably (./portable.ts).
-// Every payload carries WIRE_VERSION; V8's own header carries its format
-// version: a reader that cannot read either refuses with an
-// UnreadablePayloadError instead of misreading it.
+// failure reason. Job data must be JSON. A value that JSON carries exactly
+// (jsonText: finite numbers but -0, strings, booleans, null, and plain
+// arrays and objects of them, none met twice) goes as JSON text: the
+// commonest calls, for a fraction of the cost. Any other goes as base64 of
+// V8's serializer, after the same walk as between threads
+// (src/codec/values.ts: the same refusals, registered classes and errors),
+// with two changes: no function crosses (there is no reactor to call back
+// to), and the module of every registered class is named portably
+// (./portable.ts). Every payload carries its format's version; V8's own
+// header carries its format version: a reader that cannot read either
+// refuses with an UnreadablePayloadError instead of misreading it.
 // Caller's thread, the worker's main thread, and its pool threads.
 // Tests: test/bullmq-identity.ts, test/bullmq-calls.ts.
 import { deserialize, serialize } from 'node:v8';
@@ -17,8 +20,15 @@ import {
   decodeThrow, encodeThrow, PayloadTooLargeError, UnreadablePayloadError, ValueNotCloneableError, type EncodedThrow,
 } from '../errors/errors.js';
 
-/** The version of this format. A reader refuses a payload of a later one. */
-export const WIRE_VERSION = 1;
+/**
+ * The version of the format of job data and results that this writes. A
+ * reader refuses a payload of a later one; it reads every earlier one.
+ * 1: values as base64 of V8's serializer. 2 (0.1.1): also as JSON text
+ * (`j`), and a job's label is its name.
+ */
+export const WIRE_VERSION = 2;
+/** The version of the format of failures (failureReason); unchanged since 1. */
+const FAILURE_VERSION = 1;
 
 /** A function, named portably: a threadable by its module and registered name, or a module's export. */
 export interface PortableFunction {
@@ -33,26 +43,30 @@ export interface PortableFunction {
 export interface JobCall {
   v: number;
   f: PortableFunction;
+  /** The arguments as JSON text of their list (jsonText), when JSON carries them exactly; else `a`. */
+  j?: string;
   /** The arguments: base64 of the serialized, walked argument list. */
-  a: string;
-  /** Whether the arguments carry markers (registered classes, errors) to revive. */
+  a?: string;
+  /** Whether `a` carries markers (registered classes, errors) to revive. */
   x?: 1;
-  /** How errors and queue UIs name the function. */
-  l: string;
-  /** The caller's Node version, for the message of a worker that cannot read the arguments. */
-  node: string;
+  /** How errors and queue UIs name the function. Version 1 only: since 2 the job's name says it. */
+  l?: string;
+  /** With `a`: the caller's Node version, for the message of a worker that cannot read the arguments. */
+  node?: string;
   /** Per-call options the worker enforces. */
   o?: { runTimeout?: number; flatten?: boolean };
 }
 
-/** A job's return value. */
+/** A job's return value: `j`, or `r`, or (version 2 on) neither when the result is undefined. */
 export interface JobResult {
   v: number;
+  /** The result as JSON text (jsonText). */
+  j?: string;
   /** The result, as `a` of JobCall. */
-  r: string;
+  r?: string;
   x?: 1;
-  /** Where it ran: `host pid N`. */
-  w: string;
+  /** With `r`: where it ran, `host pid N`. */
+  w?: string;
 }
 
 /** A value written for another machine: base64 and whether it carries markers. */
@@ -117,12 +131,87 @@ export function decodeFailure(data: string, localKey: KeyMap): unknown {
   return decodeThrow(encoded);
 }
 
-/** Checks a payload's version before anything else is read of it. */
-export function checkVersion(v: unknown, what: string): void {
-  if (v === WIRE_VERSION) return;
-  throw new UnreadablePayloadError(typeof v === 'number' && v > WIRE_VERSION
-    ? `${what} is in wire format ${v}, later than this reactor-threads reads (${WIRE_VERSION}): upgrade it`
+/** Checks a payload's version before anything else is read of it: one from 1 to `latest`. */
+export function checkVersion(v: unknown, what: string, latest = WIRE_VERSION): void {
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= latest) return;
+  throw new UnreadablePayloadError(typeof v === 'number' && v > latest
+    ? `${what} is in wire format ${v}, later than this reactor-threads reads (${latest}): upgrade it`
     : `${what} is not a reactor-threads payload this version reads (format ${String(v)})`);
+}
+
+// ---- JSON text, for the values JSON carries exactly ----
+
+/** Arrays, objects, elements and properties jsonText looks at, at most: a larger value takes V8's serializer. */
+const JSON_BUDGET = 2000;
+const JSON_DEPTH = 32;
+
+/**
+ * `value` as JSON text when JSON.parse gives back what structured clone
+ * would (a value equal to it, built alike); else undefined. So: strings,
+ * booleans, null, finite numbers other than -0, and arrays (dense, no
+ * other properties) and objects (Object.prototype, enumerable string keys)
+ * of them, none met twice (structured clone keeps one object shared, JSON
+ * copies it), up to JSON_BUDGET parts and JSON_DEPTH levels.
+ */
+export function jsonText(value: unknown): string | undefined {
+  const state = { budget: JSON_BUDGET, seen: undefined as Set<object> | undefined };
+  return exactInJSON(value, 0, state) ? JSON.stringify(value) : undefined;
+}
+
+function exactInJSON(v: unknown, depth: number, state: { budget: number; seen: Set<object> | undefined }): boolean {
+  switch (typeof v) {
+    case 'string': case 'boolean': return true;
+    case 'number': return Number.isFinite(v) && !(v === 0 && 1 / v < 0);
+    case 'object': break;
+    default: return false;
+  }
+  if (v === null) return true;
+  if (depth >= JSON_DEPTH || --state.budget < 0) return false;
+  const seen = state.seen ??= new Set();
+  if (seen.has(v)) return false;
+  seen.add(v);
+  const proto = Object.getPrototypeOf(v) as object | null;
+  if (proto === Array.prototype && Array.isArray(v)) {
+    const n = v.length;
+    if ((state.budget -= n) < 0) return false;
+    // (Every index its own, and no other key: not sparse, and nothing JSON would drop.)
+    if (Object.keys(v).length !== n) return false;
+    for (let i = 0; i < n; i++) if (!(i in v) || !exactInJSON(v[i], depth + 1, state)) return false;
+    return true;
+  }
+  if (proto !== Object.prototype) return false;
+  const keys = Object.keys(v);
+  if ((state.budget -= keys.length) < 0) return false;
+  for (const k of keys) if (!exactInJSON((v as Record<string, unknown>)[k], depth + 1, state)) return false;
+  return true;
+}
+
+/** A job's arguments, as the worker's threads read them: JSON text (`j`), or a RemoteValue (`r`, `R`: with markers). */
+export type ArgsForm = 'j' | 'r' | 'R';
+
+/**
+ * The value of a job's return value (a JobResult, or its JSON text, as
+ * BullMQ's events and jobs give it). `localKey` maps registered classes'
+ * modules back (decodeRemote).
+ */
+export function decodeResult(returnvalue: unknown, localKey: KeyMap): unknown {
+  let r: JobResult;
+  try {
+    r = (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as JobResult;
+  } catch (e) {
+    throw new UnreadablePayloadError('the result is not JSON', e);
+  }
+  checkVersion(r?.v, 'the result');
+  if (typeof r.j === 'string') {
+    try {
+      return JSON.parse(r.j);
+    } catch (e) {
+      throw new UnreadablePayloadError('the result\'s JSON text cannot be read', e);
+    }
+  }
+  if (typeof r.r === 'string') return decodeRemote({ data: r.r, markers: r.x === 1 }, localKey, `the worker ${r.w}`);
+  if (r.v >= 2) return undefined;
+  throw new UnreadablePayloadError('the result carries no value');
 }
 
 // ---- registered classes' keys, in place (the walk made every marker fresh) ----
@@ -173,7 +262,7 @@ function mapThrowKeys(e: EncodedThrow, map: KeyMap, seen: Set<object>): void {
  * Between the human part of a failure reason (what a queue's dashboard
  * shows) and its payload. The payload carries the version in this line.
  */
-const FAILURE_MARK = `\n--- reactor-threads failure, wire format ${WIRE_VERSION} ---\n`;
+const FAILURE_MARK = `\n--- reactor-threads failure, wire format ${FAILURE_VERSION} ---\n`;
 
 /** The longest readable line of a failure reason (the error itself crosses in the payload). */
 const MAX_SUMMARY = 1000;
@@ -189,6 +278,6 @@ export function failureData(reason: string): string | undefined {
   const at = reason.indexOf(FAILURE_MARK);
   if (at >= 0) return reason.slice(at + FAILURE_MARK.length);
   const later = /\n--- reactor-threads failure, wire format (\d+) ---\n/.exec(reason);
-  if (later) checkVersion(Number(later[1]), 'the failure');
+  if (later) checkVersion(Number(later[1]), 'the failure', FAILURE_VERSION);
   return undefined;
 }

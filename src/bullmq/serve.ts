@@ -17,15 +17,14 @@ import { pathToFileURL } from 'node:url';
 import type { ConnectionOptions, Job, QueueEvents, QueueEventsListener, Worker } from 'bullmq';
 import { CancelledError } from '../errors/errors.js';
 import { fromModule } from '../identity/functions.js';
-import { ThreadPool } from '../pool/threadpool.js';
-import { deferToThreadPool } from '../api/threads.js';
-import { reactor } from '../api/reactor.js';
+import { kCancel, kSubmit, kTimeouts, ThreadPool } from '../pool/threadpool.js';
 import type { ThreadPoolOptions } from '../base/public/pool.js';
 import { bullmq } from './bullmq-module.js';
 import { AllowList, keyToPortable, PortableResolver } from './portable.js';
 import { localFunction } from './remote-functions.js';
 import { checkVersion, encodeFailure, failureReason, WIRE_VERSION, type JobCall, type JobResult } from './remote-codec.js';
 import { retryable, type JobOutcome, type JobRun, type runJob } from './job-runner.js';
+import { JobDispatcher } from './job-dispatch.js';
 import { CANCEL_EVENT, controlQueueName } from './control.js';
 import { bounded, endClients } from './connections.js';
 
@@ -81,6 +80,8 @@ interface CancelListener extends QueueEventsListener {
 
 const DEFAULT_LIMIT = 1024 * 1024;
 const RUN_JOB = fromModule<typeof runJob>(pathToFileURL(join(__dirname, 'job-runner.js')).href, 'runJob');
+/** The canceller of a job taken whose task is not submitted yet (within one turn: nothing can call it). */
+const NOT_YET = (): void => {};
 /** How long a cancellation that arrived before its job waits for it. */
 const EARLY_CANCEL_MS = 60_000;
 
@@ -106,7 +107,8 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
 
   const pool = new ThreadPool({ ...options.pool, maxThreads: threads, name: options.pool?.name ?? `bullmq:${queueName}` });
   pool.start();
-  const active = new Map<string, AbortController>();
+  /** Jobs taken here and not finished, by id: how to cancel each (see JobDispatcher). */
+  const active = new Map<string, (reason: unknown) => void>();
   /** Jobs taken here whose outcome is not written to Redis yet (close() waits for them, within a bound). */
   const unwritten = new Set<string>();
   /** Cancellations of jobs not (yet) active here, by id, with when they came. */
@@ -117,6 +119,10 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
   function failure(summary: string, encoded: string, retry: boolean): Error {
     const e = new Error(failureReason(summary, encoded));
     if (!retry) e.name = 'UnrecoverableError';
+    // The failure's own stack crosses in its reason. BullMQ keeps a thrown error's stack in the job's
+    // stacktrace, unless the job says stackTraceLimit: 0 (which every job would then carry): this one's
+    // is this main thread's, of no use to anyone, so there is none to keep.
+    e.stack = '';
     return e;
   }
   /** A failure met on this thread (the job refused, or its local call failed). */
@@ -125,39 +131,54 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
     return failure(summary, encodeFailure(e, portableKey, `${label} on worker ${worker}`), retry);
   }
 
-  async function processJob(job: Job<JobCall>, _token?: string, signal?: AbortSignal): Promise<JobResult> {
+  // (The pool's internals: a job is a bare task, without deferToThreadPool's per-call objects.)
+  const dispatcher = new JobDispatcher({
+    submit: (run, sink) => pool[kSubmit](RUN_JOB, run, sink),
+    cancel: (taskId, reason) => pool[kCancel](taskId, reason),
+    timeout: (taskId, runTimeout) => pool[kTimeouts](taskId, undefined, runTimeout),
+  });
+
+  // (No third parameter: BullMQ then makes no AbortController per job. Its signal aborts only on the
+  // Worker's cancelJob(), and this Worker is nobody else's: cancellations come by the control queue.)
+  async function processJob(job: Job<JobCall>): Promise<JobResult> {
     const id = job.id!;
-    const cancel = new AbortController();
-    active.set(id, cancel);
+    // (Taken, not cancellable yet: dispatching makes it so, in this same turn.)
+    active.set(id, NOT_YET);
     unwritten.add(id);
-    signal?.addEventListener('abort', () => cancel.abort(signal.reason), { once: true });
-    if (early.delete(id)) cancel.abort();
     const label = typeof job.data?.l === 'string' ? job.data.l : job.name;
     try {
       let run: JobRun;
       try {
         checkVersion(job.data?.v, `job ${id}`);
-        const { f, a, x, node, o } = job.data;
+        const { f, j, a, x, node, o } = job.data;
         const d = localFunction(f, label, allow, local);
         const name = d.kind === 'threadable' ? d.key.slice(d.url.length + 1) : d.exportName;
-        run = [d.kind === 'threadable' ? 't' : 'e', d.url, name, label, String(a), x === 1, o?.flatten === true,
-          root, String(node), limit, worker];
+        const json = typeof j === 'string';
+        run = [d.kind === 'threadable' ? 't' : 'e', d.url, name, label, json ? j : String(a), json ? 'j' : x === 1 ? 'R' : 'r',
+          o?.flatten === true, root, String(node), limit, worker];
       } catch (e) {
         // (Not retried: every worker of a queue should read the same jobs and allow the same modules.)
         throw localFailure(e, label, false);
       }
       let out: JobOutcome;
       try {
-        const runTimeout = job.data.o?.runTimeout;
-        out = await deferToThreadPool.with({ signal: cancel.signal, ...(runTimeout === undefined ? {} : { runTimeout }) })(
-          reactor, pool, RUN_JOB, ...run);
+        const dispatched = dispatcher.dispatch(run, job.data.o?.runTimeout);
+        active.set(id, dispatched.cancel);
+        if (early.delete(id)) dispatched.cancel(new CancelledError('the caller cancelled the call'));
+        out = await dispatched.outcome;
       } catch (e) {
         if (e instanceof CancelledError) counts.cancelled++;
         throw localFailure(e, label);
       }
       if (typeof out !== 'string') throw failure(out.summary, out.e, out.retry);
-      const result: JobResult = { v: WIRE_VERSION, r: out.slice(1), w: worker };
-      if (out[0] === 'R') result.x = 1;
+      const result: JobResult = { v: WIRE_VERSION };
+      if (out[0] === 'j') {
+        result.j = out.slice(1);
+      } else if (out[0] !== 'u') {
+        result.r = out.slice(1);
+        result.w = worker;
+        if (out[0] === 'R') result.x = 1;
+      }
       return result;
     } finally {
       active.delete(id);
@@ -175,16 +196,20 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
   });
   bull.on('lockRenewalFailed', (jobIds: string[]) => {
     // The job is no longer this worker's (Redis lost it, or another worker took it as stalled): stop its task.
-    for (const id of jobIds) active.get(id)?.abort(new CancelledError('the job\'s lock was lost'));
+    for (const id of jobIds) active.get(id)?.(new CancelledError('the job\'s lock was lost'));
   });
   // (These come once a job's outcome is written to Redis.)
   bull.on('completed', (job) => { counts.completed++; unwritten.delete(job.id!); });
   bull.on('failed', (job) => { counts.failed++; if (job) unwritten.delete(job.id!); });
-  const control: QueueEvents = new BullQueueEvents(controlQueueName(queueName), base);
+  // It reads from a minute back (by the stream's ids, Redis's clock in ms), not from its newest event: a
+  // reader is ready before its first read, and a cancellation published in between, or while this worker
+  // was starting, would be missed; one for a job this worker takes later is kept as early (EARLY_CANCEL_MS).
+  const control: QueueEvents = new BullQueueEvents(controlQueueName(queueName),
+    { ...base, lastEventId: `${Date.now() - EARLY_CANCEL_MS}-0` });
   control.on<CancelListener>(CANCEL_EVENT, ({ jobId }: { jobId: string }) => {
-    const controller = active.get(jobId);
-    if (controller) {
-      controller.abort(new CancelledError('the caller cancelled the call'));
+    const cancel = active.get(jobId);
+    if (cancel) {
+      cancel(new CancelledError('the caller cancelled the call'));
       return;
     }
     const now = Date.now();
