@@ -102,6 +102,19 @@ test('what structured clone copies faithfully crosses as it is', async (t) => {
   t.deepEqual(await deferToThread(identity as Loose, value), value);
 });
 
+test('NaN and array holes cross as they are, also in a value that carries markers', async (t) => {
+  // eslint-disable-next-line no-sparse-arrays
+  const plain = await deferToThread(identity as Loose, [NaN, , 3]) as number[];
+  t.is(plain.length, 3);
+  t.false(1 in plain, 'a hole stays a hole');
+  t.true(Number.isNaN(plain[0]));
+  // eslint-disable-next-line no-sparse-arrays
+  const marked = await deferToThread(identity as Loose, { at: new Point(1, 2), holes: [1, , NaN] }) as { at: Point; holes: number[] };
+  t.true(marked.at instanceof Point);
+  t.false(1 in marked.holes, 'a hole stays a hole beside a registered class');
+  t.true(Number.isNaN(marked.holes[2]));
+});
+
 test('a 10 MB message crosses whole', async (t) => {
   const big = 'x'.repeat(10 * 1024 * 1024);
   t.is(await deferToThread((s: string) => s.length, big), big.length);

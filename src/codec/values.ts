@@ -158,7 +158,7 @@ function walk(v: unknown, path: string, depth: number, w: Walk): unknown {
     let copy: unknown[] | undefined;
     for (let i = 0; i < v.length; i++) {
       const y = walk(v[i], `${path}[${i}]`, depth + 1, w);
-      if (y !== v[i]) (copy ??= v.slice())[i] = y;
+      if (!Object.is(y, v[i])) (copy ??= v.slice())[i] = y;
     }
     seen.delete(v);
     return copy ?? v;
@@ -170,7 +170,7 @@ function walk(v: unknown, path: string, depth: number, w: Walk): unknown {
     for (const k of Object.keys(v)) {
       const x = (v as Record<string, unknown>)[k];
       const y = walk(x, `${path}.${k}`, depth + 1, w);
-      if (y !== x) (copy ??= { ...(v as Record<string, unknown>) })[k] = y;
+      if (!Object.is(y, x)) (copy ??= { ...(v as Record<string, unknown>) })[k] = y;
     }
     seen.delete(v);
     return copy ?? v;
@@ -247,7 +247,7 @@ function walkMap(m: Map<unknown, unknown>, path: string, depth: number, w: Walk)
   for (const [k, x] of m) {
     const k2 = walk(k, `${path}.keys()[${i}]`, depth + 1, w);
     const x2 = walk(x, `${path}${mapValuePath(k, i)}`, depth + 1, w);
-    if (!copy && (k2 !== k || x2 !== x)) {
+    if (!copy && (!Object.is(k2, k) || !Object.is(x2, x))) {
       copy = new Map();
       let j = 0;
       for (const [pk, px] of m) { if (j++ === i) break; copy.set(pk, px); }
@@ -266,7 +266,7 @@ function walkSet(set: Set<unknown>, path: string, depth: number, w: Walk): Set<u
   let i = 0;
   for (const x of set) {
     const y = walk(x, `${path}.values()[${i}]`, depth + 1, w);
-    if (!copy && y !== x) {
+    if (!copy && !Object.is(y, x)) {
       copy = new Set();
       let j = 0;
       for (const p of set) { if (j++ === i) break; copy.add(p); }
@@ -310,7 +310,8 @@ function reviveShared(m: { i: number; view?: readonly [string, number, number] }
 function revive(v: unknown, depth: number, r: Revival): unknown {
   if (typeof v !== 'object' || v === null || depth >= MAX_DEPTH) return v;
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) v[i] = revive(v[i], depth + 1, r);
+    // (Holes stay holes: only elements that are there are revived.)
+    for (let i = 0; i < v.length; i++) if (i in v) v[i] = revive(v[i], depth + 1, r);
     return v;
   }
   if (v instanceof Map) {
