@@ -11,7 +11,7 @@
 // bounded while (keepFinished) so that a check can still read them.
 // Caller's thread (the pool's owner). Tests: test/bullmq-*.ts.
 import { EventEmitter } from 'node:events';
-import { AsyncResource } from 'node:async_hooks';
+import { inScope } from '../base/async-scope.js';
 import { randomBytes } from 'node:crypto';
 import type { ConnectionOptions, JobsOptions, Queue, QueueEvents, QueueEventsListener, QueueEventsProducer } from 'bullmq';
 import {
@@ -299,11 +299,10 @@ export class BullMQThreadPool extends EventEmitter {
     const checked = checkOptions(options);
     refuseOptions({ ...checked, callerStack: checked.callerStack || undefined }, ['affinity', 'callerStack'],
       (them) => `a BullMQThreadPool cannot honour ${them} (its calls run on other machines; callerStack is for deferToThreadPool.with())`);
-    // onResult runs in the caller's async context. (A resource, not AsyncResource.bind(): Node 20's bind()
-    // builds a deprecation wrapper for each bound function, some 25 µs a call, a tenth of a trivial call's cost.)
-    const context = new AsyncResource('reactor-threads:BullMQThreadPool.call');
+    // onResult runs in the caller's async context.
+    const inCallers = inScope(onResult, 'reactor-threads:BullMQThreadPool.call');
     this.#call(checked, (ok, value) => {
-      try { context.runInAsyncScope(onResult, null, ok, value); } catch (e) { reportError(this, e, 'onResult'); }
+      try { inCallers(ok, value); } catch (e) { reportError(this, e, 'onResult'); }
     }, f, args);
   }
 

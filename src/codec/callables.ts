@@ -5,7 +5,7 @@
 // One table per thread (each is a reactor for its own functions), built
 // with the thread's reactor (src/runtime/this-thread.ts). Owning thread only.
 // Tests: test/reactor-callables.ts.
-import { AsyncResource } from 'node:async_hooks';
+import { inScope } from '../base/async-scope.js';
 
 /** A callable's address: the reactor that runs it, and its handle there. */
 export type CallableTarget = readonly [reactorId: number, handle: number];
@@ -43,7 +43,7 @@ export class CallableTable {
     if (typeof f !== 'function') throw new TypeError('keepCallable(f): f must be a function');
     if (!this.#kept.has(f)) {
       const id = this.#next++;
-      this.#handles.set(id, { fn: AsyncResource.bind(f as unknown as (...a: unknown[]) => unknown), kept: true });
+      this.#handles.set(id, { fn: inScope(f as unknown as (...a: unknown[]) => unknown, 'reactor-threads:callable'), kept: true });
       this.#kept.set(f, id);
     }
     return f;
@@ -80,7 +80,7 @@ export class CallableTable {
     if (id === undefined) {
       if (!registered) return null;
       id = this.#next++;
-      this.#handles.set(id, { fn: AsyncResource.bind(f as (...a: unknown[]) => unknown), kept: false });
+      this.#handles.set(id, { fn: inScope(f as (...a: unknown[]) => unknown, 'reactor-threads:callable'), kept: false });
       registered.push(id);
     }
     return [this.reactorId, id];

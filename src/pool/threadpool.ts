@@ -14,7 +14,6 @@
 // Tests: test/threadpool-*.ts; its JS logic with hand-stepped fake threads
 // in test/threadpool-fake-threads.ts.
 import { EventEmitter } from 'node:events';
-import { AsyncResource } from 'node:async_hooks';
 import { CancelledError, PoolStoppedError, QueueFullError, WouldDeadlockError } from '../errors/errors.js';
 import { labelOf } from '../identity/functions.js';
 import type { AnyFunction, TaskFunction } from '../base/public/functions.js';
@@ -22,6 +21,7 @@ import type { CallOptions } from '../base/public/calls.js';
 import type { OnResult, PoolCounts, PoolStats, ThreadPool as ThreadPoolApi, ThreadPoolOptions, TimeStats } from '../base/public/pool.js';
 import { thisThread, type ThreadRuntime } from '../runtime/this-thread.js';
 import { native } from '../reactor/native.js';
+import { inScope } from '../base/async-scope.js';
 import { realClock, startWorker, type PoolCollaborators } from './collaborators.js';
 import { resolveBounds, resolveOptions, type ResolvedOptions } from './options.js';
 import { FunctionTable } from './functions.js';
@@ -266,7 +266,7 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
   /** The sink of a call with an onResult callback: run in the call's async context, its errors reported. */
   #callback(onResult: (success: boolean, result: unknown) => void): TaskSink {
     if (typeof onResult !== 'function') throw new TypeError('onResult must be a function');
-    const bound = AsyncResource.bind(onResult);
+    const bound = inScope(onResult, 'reactor-threads:ThreadPool.onResult');
     return {
       settle: (ok, value) => {
         try { bound(ok, value); } catch (e) { reportError(this, e, 'onResult'); }
