@@ -15,7 +15,7 @@
 // Tests: test/bullmq-identity.ts, test/bullmq-calls.ts.
 import { deserialize, serialize } from 'node:v8';
 import { MARKER, prepareOutbound, reviveInbound } from '../codec/values.js';
-import { serializeUnshared } from '../codec/unshared.js';
+import { serializeUnshared } from '../base/unshared.js';
 import {
   decodeThrow, encodeThrow, PayloadTooLargeError, UnreadablePayloadError, ValueNotCloneableError, type EncodedThrow,
 } from '../errors/errors.js';

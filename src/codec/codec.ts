@@ -11,7 +11,7 @@ import {
   decodeFast, encodeFastList, encodeFastMoving, encodeFastMovingOne, encodeFastOne, FAST_LIST, FAST_ONE,
 } from './fast-codec.js';
 import { prepareOutbound } from './values.js';
-import { HostSerializer, serializeUnshared, SharedMemoryMetError } from './unshared.js';
+import { HostSerializer, serializeUnshared, SharedMemoryMetError } from '../base/unshared.js';
 import type { TraceCarrier } from '../base/tracing.js';
 
 

@@ -2,7 +2,7 @@
 // cross threads (first cut: class, name, message, stack, cause, code and
 // own cloneable properties). Runs on every thread. Tests: test/errors.ts.
 import { keyOf, lookup, type ClassKey } from '../base/registry.js';
-import { serializeUnshared, SharedMemoryMetError } from '../codec/unshared.js';
+import { serializeUnshared, SharedMemoryMetError } from '../base/unshared.js';
 
 /** Base class of every error this package raises itself. */
 export class ReactorThreadsError extends Error {
