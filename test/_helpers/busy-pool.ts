@@ -1,19 +1,40 @@
-// A started one-thread pool whose thread is busy for a moment, and a way
-// to queue tasks pinned to that thread (an affinity key): they queue up
-// behind the busy task and the thread takes them together, whatever the
-// pool knows of their functions. Unpinned, a function the pool does not
-// know to be quick is taken one task at a time (native/pool.h Take()), so
-// a test of what a thread does with tasks it took but has not started
-// (hands them back, dies with them) needs this.
+// A started one-thread pool whose thread is held busy, and a way to queue
+// tasks pinned to that thread (an affinity key): they queue up behind the
+// busy task and the thread takes them together, whatever the pool knows
+// of their functions. Unpinned, a function the pool does not know to be
+// quick is taken one task at a time (native/pool.h Take()), so a test of
+// what a thread does with tasks it took but has not started (hands them
+// back, dies with them) needs this.
+//
+// The busy task waits on shared memory until the turn that queued the
+// first pinned task is over (setImmediate), not for a fixed time: a test
+// whose loop was late (a loaded machine, other tests in the process) once
+// queued its second task after the thread had taken the first alone and
+// parked in it, and the second, pinned to the parked thread, never ran.
 import { deferToThreadPool, reactor, ThreadPool, type ThreadPoolOptions } from 'reactor-threads';
-import { spin } from '../_fixtures/tasks.cjs';
+import { waitForFlag } from '../_fixtures/shared-tasks.cjs';
 import { waitFor } from './wait.js';
 
 export async function busyOneThreadPool(options: ThreadPoolOptions = {}) {
   const pool = new ThreadPool({ minThreads: 1, maxThreads: 1, ...options });
   pool.start();
-  const pinned = deferToThreadPool.with({ affinity: 'one thread' });
-  const busy = pinned(reactor, pool, spin, 100);
-  await waitFor(() => pool.busy === 1);
+  const pin = deferToThreadPool.with({ affinity: 'one thread' });
+  // flag[1]: the busy task started; flag[0]: it may end.
+  const flag = new Int32Array(new SharedArrayBuffer(8));
+  const busy = pin(reactor, pool, waitForFlag, flag);
+  if (!await waitFor(() => Atomics.load(flag, 1) === 1)) throw new Error('busyOneThreadPool: the busy task never started');
+  let releasing = false;
+  const release = () => {
+    Atomics.store(flag, 0, 1);
+    Atomics.notify(flag, 0);
+  };
+  const pinned: typeof pin = (...args) => {
+    const p = pin(...args);
+    if (!releasing) {
+      releasing = true;
+      setImmediate(release);
+    }
+    return p;
+  };
   return { pool, pinned, busy };
 }
