@@ -4,23 +4,15 @@
 import test from 'ava';
 import { deferToThreadPool, PoolStarvedError, reactor, ThreadPool } from 'reactor-threads';
 import { add } from './_fixtures/tasks.cjs';
-import { busyOneThreadPool } from './_helpers/busy-pool.js';
+import { busyOneThreadPool, parkedUntilSecond } from './_helpers/busy-pool.js';
 import { callProxy } from './_fixtures/bridge-tasks.cjs';
-import { waitFor } from './_helpers/wait.js';
 
 test('a thread parked in a blocking call hands back the tasks it has not started', async (t) => {
   const { pool, pinned, busy } = await busyOneThreadPool({ starvationTimeout: Infinity });
-  let parked = false;
-  let quickDone!: () => void;
-  const quickFinished = new Promise<void>((r) => { quickDone = r; });
   // The slow call's reactor side answers only once the quick task is done,
   // which it can be only if the parked thread handed it back.
-  const slow = pinned(reactor, pool, callProxy, () => {
-    parked = true;
-    return quickFinished.then(() => 'slow');
-  });
-  const quick = pinned(reactor, pool, add, 1, 2).then((v) => { quickDone(); return v; });
-  t.true(await waitFor(() => parked));
+  const { slow, second: quick, parked } = parkedUntilSecond(pool, pinned, () => pinned(reactor, pool, add, 1, 2));
+  t.true(await parked);
   t.is(pool.queued, 1, `the untaken task went back to the queue (queued ${pool.queued}, busy ${pool.busy})`);
   pool.adjustPoolsize(1, 2);  // room for a second thread, which takes it
   t.deepEqual(await Promise.all([slow, quick]), ['slow', 3]);

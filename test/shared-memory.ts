@@ -7,9 +7,7 @@ import {
   blockingCallInThread, deferToThread, deferToThreadPool, reactor, ThreadPool, ValueNotCloneableError,
 } from 'reactor-threads';
 import { addShared, readKept, sendSharedToReactor, shareNew, waitForFlag } from './_fixtures/shared-tasks.cjs';
-import { callProxy } from './_fixtures/bridge-tasks.cjs';
-import { busyOneThreadPool } from './_helpers/busy-pool.js';
-import { waitFor } from './_helpers/wait.js';
+import { busyOneThreadPool, parkedUntilSecond } from './_helpers/busy-pool.js';
 
 test('a task writes to shared memory its caller passed, small or large, and the caller sees it', async (t) => {
   for (const bytes of [64, 256 * 1024]) {
@@ -53,17 +51,11 @@ test('a task handed back unstarted takes its shared memory to the thread that ru
   // goes ahead to the busy thread, which parks in a blocking call before
   // starting it and must hand it back, memory and all, to a new thread.
   const { pool, pinned, busy } = await busyOneThreadPool({ starvationTimeout: Infinity });
-  let parked = false;
-  let sharedDone!: () => void;
-  const sharedFinished = new Promise<void>((r) => { sharedDone = r; });
-  const slow = pinned(reactor, pool, callProxy, () => {
-    parked = true;
-    return sharedFinished.then(() => 'slow');
-  });
   const counts = new Int32Array(new SharedArrayBuffer(16));
   const tail = new Uint8Array(counts.buffer, 8, 8);
-  const task = pinned(reactor, pool, addShared, { counts, bytes: tail }, 3).then((v) => { sharedDone(); return v; });
-  t.true(await waitFor(() => parked));
+  const { slow, second: task, parked } = parkedUntilSecond(pool, pinned,
+    () => pinned(reactor, pool, addShared, { counts, bytes: tail }, 3));
+  t.true(await parked);
   t.is(pool.queued, 1, 'the untaken task is back in the queue');
   pool.adjustPoolsize(1, 2);
   const [first, second] = await Promise.all([slow, task]);

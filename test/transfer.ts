@@ -8,7 +8,7 @@ import {
 import { add, echoMoved, echoMovedFloats, logThenBytes, makeBytes, spin, sumBytes } from './_fixtures/tasks.cjs';
 import { callProxy, callWithOwnFunction, moveAfterStop } from './_fixtures/bridge-tasks.cjs';
 import { waitFor } from './_helpers/wait.js';
-import { busyOneThreadPool } from './_helpers/busy-pool.js';
+import { busyOneThreadPool, parkedUntilSecond } from './_helpers/busy-pool.js';
 import {
   callSlowThenLength, gatedPark, lastSentLength, nestedMoves, openGate, spinThenBytes, sumWhere, wasmMemoryResult,
 } from './_fixtures/moved-tasks.cjs';
@@ -237,17 +237,10 @@ test('a task handed back unstarted takes its large buffers to the thread that ru
   // second is done: that can happen only if the parked thread hands the
   // second back with its buffers.
   const { pool, pinned, busy } = await busyOneThreadPool({ starvationTimeout: Infinity });
-  let parked = false;
-  let bigDone!: () => void;
-  const bigFinished = new Promise<void>((r) => { bigDone = r; });
-  const slow = pinned(reactor, pool, callProxy, () => {
-    parked = true;
-    return bigFinished.then(() => 'slow');
-  });
   const ab = new ArrayBuffer(MiB);
   new Uint8Array(ab).fill(2);
-  const big = pinned(reactor, pool, sumBytes, transfer(ab)).then((v) => { bigDone(); return v; });
-  t.true(await waitFor(() => parked));
+  const { slow, second: big, parked } = parkedUntilSecond(pool, pinned, () => pinned(reactor, pool, sumBytes, transfer(ab)));
+  t.true(await parked);
   t.is(pool.queued, 1, 'the untaken task is back in the queue');
   pool.adjustPoolsize(1, 2);  // a second thread takes it
   t.deepEqual(await Promise.all([slow, big]), ['slow', { type: 'ArrayBuffer', byteLength: MiB, sum: 2 * MiB }]);

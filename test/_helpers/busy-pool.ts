@@ -13,6 +13,7 @@
 // parked in it, and the second, pinned to the parked thread, never ran.
 import { deferToThreadPool, reactor, ThreadPool, type ThreadPoolOptions } from 'reactor-threads';
 import { waitForFlag } from '../_fixtures/shared-tasks.cjs';
+import { callProxy } from '../_fixtures/bridge-tasks.cjs';
 import { waitFor } from './wait.js';
 
 export async function busyOneThreadPool(options: ThreadPoolOptions = {}) {
@@ -37,4 +38,25 @@ export async function busyOneThreadPool(options: ThreadPoolOptions = {}) {
     return p;
   };
   return { pool, pinned, busy };
+}
+
+type Pinned = Awaited<ReturnType<typeof busyOneThreadPool>>['pinned'];
+
+/**
+ * On a busyOneThreadPool: a pinned call whose thread parks in a blocking
+ * call to the reactor until the call `queueSecond` makes (pinned too,
+ * behind it) settles. Both end only if the parked thread hands the second
+ * back, unstarted, and another thread runs it. `parked` resolves true
+ * once the thread parked (false if it never did).
+ */
+export function parkedUntilSecond<T>(pool: ThreadPool, pinned: Pinned, queueSecond: () => Promise<T>) {
+  let parked = false;
+  let secondDone!: () => void;
+  const secondSettled = new Promise<void>((r) => { secondDone = r; });
+  const slow = pinned(reactor, pool, callProxy, () => {
+    parked = true;
+    return secondSettled.then(() => 'slow');
+  });
+  const second = queueSecond().finally(secondDone);
+  return { slow, second, parked: waitFor(() => parked) };
 }
