@@ -115,6 +115,47 @@ test('NaN and array holes cross as they are, also in a value that carries marker
   t.true(Number.isNaN(marked.holes[2]));
 });
 
+// The walk used to keep only the objects on its path: a part shared by
+// two parents was walked once per path (a value of 40 levels, each holding
+// the next twice, never finished), and a copy made for a registered class
+// closed its cycles on the original, so the class arrived as a plain object.
+test('a value that shares its parts arrives with them shared, however many paths lead to them', async (t) => {
+  let shared: Record<string, unknown> = { at: new Point(1, 2) };
+  for (let i = 0; i < 40; i++) shared = { left: shared, right: shared };
+  const back = await deferToThread(identity as Loose, shared) as Record<string, Record<string, unknown>>;
+  t.is(back.left, back.right);
+  let leaf: Record<string, unknown> = back;
+  for (let i = 0; i < 40; i++) leaf = leaf.left as Record<string, unknown>;
+  t.true(leaf.at instanceof Point);
+});
+
+test('a cycle through a registered class, an array or a Map arrives as the same cycle, with its classes', async (t) => {
+  const point = new Point(3, 4) as Point & { self?: unknown };
+  point.self = point;
+  const list: unknown[] = [new Point(1, 1)];
+  list.push(list);
+  const byName = new Map<string, unknown>([['p', new Point(0, 1)]]);
+  byName.set('me', byName);
+  const [p, l, m] = await deferToThread(identity as Loose, [point, list, byName]) as [typeof point, unknown[], Map<string, unknown>];
+  t.true(p instanceof Point);
+  t.is(p.self, p);
+  t.true(l[0] instanceof Point);
+  t.is(l[1], l);
+  t.true(m.get('p') instanceof Point);
+  t.is(m.get('me'), m);
+  t.deepEqual([...m.keys()], ['p', 'me'], 'in its order');
+});
+
+test('an own __proto__ key whose value holds a registered class stays an own key', async (t) => {
+  const value = JSON.parse('{"__proto__": {"polluted": true}}') as Record<string, Record<string, unknown>>;
+  value['__proto__']!.at = new Point(1, 2);
+  const back = await deferToThread(identity as Loose, value) as Record<string, Record<string, unknown>>;
+  t.true(Object.hasOwn(back, '__proto__'));
+  t.is(Object.getPrototypeOf(back), Object.prototype);
+  t.true(back['__proto__']!.at instanceof Point);
+  t.is(back['__proto__']!.polluted, true);
+});
+
 test('a 10 MB message crosses whole', async (t) => {
   const big = 'x'.repeat(10 * 1024 * 1024);
   t.is(await deferToThread((s: string) => s.length, big), big.length);

@@ -60,16 +60,25 @@ export interface Outbound {
   shared?: SharedArrayBuffer[];
 }
 
+/**
+ * What a container met by the walk became: OPEN while its contents are
+ * being walked and nothing has asked for its copy yet.
+ */
+const OPEN: unique symbol = Symbol('open');
+
 /** One walk's state. */
 interface Walk extends Outbound {
-  /** The objects on the path from the root: a cycle ends the descent there. */
-  readonly seen: Set<object>;
-  /** Flattened instances and their copies, so that one met twice (shared, or in a cycle) stays one object. */
-  flattened: Map<object, Record<string, unknown>> | undefined;
-  /** Shared memory and views of it, and their markers: one met twice stays one object on arrival. */
-  sharedMarks: Map<object, Record<string, Marker>> | undefined;
+  /**
+   * Every container met so far and what it became: itself when nothing in
+   * it changed, else its copy or marker. An object met twice (shared by two
+   * parents, or in a cycle) is walked once and stays one object, and a
+   * value that shares its parts (a DAG) costs its size, not its paths.
+   * While a container is OPEN, a cycle back to it asks for its copy at once
+   * (openCopy), so that the copy's cycle closes on the copy, not on the
+   * original the serializer would see unchanged.
+   */
+  readonly met: Map<object, unknown>;
 }
-
 /**
  * The value as it should be serialized, or `value` itself when nothing
  * needed changing. Throws a ValueNotCloneableError naming the path of the
@@ -78,7 +87,7 @@ interface Walk extends Outbound {
 export function prepareOutbound(value: unknown, path: string, out: Outbound): unknown {
   return walk(value, path, 0, {
     callables: out.callables, handles: out.handles, flatten: out.flatten, buffers: out.buffers, shared: out.shared,
-    seen: new Set(), flattened: undefined, sharedMarks: undefined,
+    met: new Map(),
   });
 }
 
@@ -119,8 +128,6 @@ function markShared(v: SharedArrayBuffer | ArrayBufferView, path: string, w: Wal
       : 'shared memory (a SharedArrayBuffer, or a view of one) cannot be shared with another machine: send its contents '
         + 'in an ArrayBuffer instead'));
   }
-  const known = w.sharedMarks?.get(v);
-  if (known) return known;
   const sab = (ArrayBuffer.isView(v) ? v.buffer : v) as SharedArrayBuffer;
   let i = w.shared.indexOf(sab);
   if (i < 0) i = w.shared.push(sab) - 1;
@@ -133,7 +140,7 @@ function markShared(v: SharedArrayBuffer | ArrayBufferView, path: string, w: Wal
     marker = mark({ k: 'shared', i, view: [type, v.byteOffset, v.byteLength / per] });
   }
   // (One marker object for it: v8 writes it once, and revive() makes one view of it.)
-  (w.sharedMarks ??= new Map()).set(v, marker);
+  w.met.set(v, marker);
   return marker;
 }
 
@@ -151,29 +158,27 @@ function walk(v: unknown, path: string, depth: number, w: Walk): unknown {
     return mark({ k: 'callable', target });
   }
   if (typeof v === 'symbol') throw new ValueNotCloneableError(path, new TypeError('a symbol cannot be copied to another thread'));
-  const { seen } = w;
-  if (typeof v !== 'object' || v === null || depth >= MAX_DEPTH || seen.has(v)) return v;
+  if (typeof v !== 'object' || v === null || depth >= MAX_DEPTH) return v;
+  const { met } = w;
+  const known = met.get(v);
+  if (known !== undefined) return known === OPEN ? openCopy(v, w) : known;
   if (Array.isArray(v)) {
-    seen.add(v);
-    let copy: unknown[] | undefined;
+    met.set(v, OPEN);
     for (let i = 0; i < v.length; i++) {
       const y = walk(v[i], `${path}[${i}]`, depth + 1, w);
-      if (!Object.is(y, v[i])) (copy ??= v.slice())[i] = y;
+      if (!Object.is(y, v[i])) (copyOf(v, w) as unknown[])[i] = y;
     }
-    seen.delete(v);
-    return copy ?? v;
+    return closed(v, w);
   }
   const proto = Object.getPrototypeOf(v) as object | null;
   if (proto === Object.prototype || proto === null) {
-    seen.add(v);
-    let copy: Record<string, unknown> | undefined;
+    met.set(v, OPEN);
     for (const k of Object.keys(v)) {
       const x = (v as Record<string, unknown>)[k];
       const y = walk(x, `${path}.${k}`, depth + 1, w);
-      if (!Object.is(y, x)) (copy ??= { ...(v as Record<string, unknown>) })[k] = y;
+      if (!Object.is(y, x)) setOwn(copyOf(v, w) as Record<string, unknown>, k, y);
     }
-    seen.delete(v);
-    return copy ?? v;
+    return closed(v, w);
   }
   if (v instanceof Map) return walkMap(v, path, depth, w);
   if (v instanceof Set) return walkSet(v, path, depth, w);
@@ -183,18 +188,57 @@ function walk(v: unknown, path: string, depth: number, w: Walk): unknown {
     return v;
   }
   if (faithful.some((C) => v instanceof C) || faithfulNames.has(proto.constructor?.name ?? '')) return v;
-  if (v instanceof Error) return mark({ k: 'error', error: encodeThrow(v) });
+  if (v instanceof Error) {
+    const marker = mark({ k: 'error', error: encodeThrow(v) });
+    met.set(v, marker);
+    return marker;
+  }
   const key = typeof proto.constructor === 'function' ? keyOf(proto.constructor) : undefined;
   if (key) {
-    seen.add(v);
     const props: Record<string, unknown> = {};
+    // (Recorded first: a cycle back to `v` finds its marker.)
+    met.set(v, mark({ k: 'class', key, props }));
     for (const k of Object.keys(v)) props[k] = walk((v as Record<string, unknown>)[k], `${path}.${k}`, depth + 1, w);
-    seen.delete(v);
-    return mark({ k: 'class', key, props });
+    return met.get(v);
   }
   const copy = w.flatten ? flatten(v, proto, path, depth, w) : undefined;
   if (copy) return copy;
   throw new ValueNotCloneableError(path, new TypeError(refusal(v, proto, w.flatten)));
+}
+
+/**
+ * The copy of an open array or plain object, made at its first changed
+ * member (copy on write) or when a cycle reaches it: from then on its
+ * members are set there.
+ */
+function copyOf(v: unknown[] | object, w: Walk): unknown {
+  const known = w.met.get(v);
+  if (known !== OPEN) return known;
+  const copy = Array.isArray(v) ? v.slice() : { ...v };
+  w.met.set(v, copy);
+  return copy;
+}
+
+/**
+ * A cycle has reached `v`, still open: what stands for it. An array or a
+ * plain object is copied now; a Map or Set gets an empty one, which
+ * walkMap and walkSet fill when they close it.
+ */
+function openCopy(v: object, w: Walk): unknown {
+  if (v instanceof Map || v instanceof Set) {
+    const empty = v instanceof Map ? new Map() : new Set();
+    w.met.set(v, empty);
+    return empty;
+  }
+  return copyOf(v, w);
+}
+
+/** Closes a walked array or plain object: what it became (itself when nothing changed). */
+function closed(v: object, w: Walk): unknown {
+  const known = w.met.get(v);
+  if (known !== OPEN) return known;
+  w.met.set(v, v);
+  return v;
 }
 
 /**
@@ -204,27 +248,28 @@ function walk(v: unknown, path: string, depth: number, w: Walk): unknown {
  * Flattening an AST visits every node: this is its hot path.
  */
 function flatten(v: object, proto: object, path: string, depth: number, w: Walk): Record<string, unknown> | undefined {
-  const done = w.flattened?.get(v);
-  if (done) return done;
   if (notPlainPrototype(proto)) return undefined;
   const keys = Object.keys(v);
   // Fewer enumerable keys than own ones: a symbol-keyed or hidden property.
   if (Reflect.ownKeys(v).length !== keys.length) return undefined;
   const copy: Record<string, unknown> = {};
   // (Recorded first: a cycle back to `v` finds the copy, not the instance.)
-  (w.flattened ??= new Map()).set(v, copy);
+  w.met.set(v, copy);
   for (const k of keys) {
     const d = Object.getOwnPropertyDescriptor(v, k)!;
     if (!('value' in d)) {
-      w.flattened.delete(v);
+      w.met.delete(v);
       return undefined;
     }
-    const y = walk(d.value, `${path}.${k}`, depth + 1, w);
-    // (An own `__proto__` is data here; assigning it would set the copy's prototype.)
-    if (k === '__proto__') Object.defineProperty(copy, k, { value: y, enumerable: true, writable: true, configurable: true });
-    else copy[k] = y;
+    setOwn(copy, k, walk(d.value, `${path}.${k}`, depth + 1, w));
   }
   return copy;
+}
+
+/** Sets an own data property; an own `__proto__` is data here, which assigning it would not be. */
+function setOwn(o: Record<string, unknown>, k: string, value: unknown): void {
+  if (k === '__proto__') Object.defineProperty(o, k, { value, enumerable: true, writable: true, configurable: true });
+  else o[k] = value;
 }
 
 /** The path of a Map's value: `.get(key)` for a short primitive key, else by position. */
@@ -240,42 +285,48 @@ function mapValuePath(key: unknown, i: number): string {
 }
 
 /** As walk() for a Map: its keys and values. A copy when any changed, in the same order. */
-function walkMap(m: Map<unknown, unknown>, path: string, depth: number, w: Walk): Map<unknown, unknown> {
-  w.seen.add(m);
-  let copy: Map<unknown, unknown> | undefined;
+function walkMap(m: Map<unknown, unknown>, path: string, depth: number, w: Walk): unknown {
+  w.met.set(m, OPEN);
+  const entries: [unknown, unknown][] = [];
+  let changed = false;
   let i = 0;
   for (const [k, x] of m) {
     const k2 = walk(k, `${path}.keys()[${i}]`, depth + 1, w);
     const x2 = walk(x, `${path}${mapValuePath(k, i)}`, depth + 1, w);
-    if (!copy && (!Object.is(k2, k) || !Object.is(x2, x))) {
-      copy = new Map();
-      let j = 0;
-      for (const [pk, px] of m) { if (j++ === i) break; copy.set(pk, px); }
-    }
-    copy?.set(k2, x2);
+    if (!Object.is(k2, k) || !Object.is(x2, x)) changed = true;
+    entries.push([k2, x2]);
     i++;
   }
-  w.seen.delete(m);
-  return copy ?? m;
+  const copy = w.met.get(m) as Map<unknown, unknown> | typeof OPEN;
+  if (copy !== OPEN) {
+    for (const [k, x] of entries) copy.set(k, x);
+    return copy;
+  }
+  const result = changed ? new Map(entries) : m;
+  w.met.set(m, result);
+  return result;
 }
 
 /** As walk() for a Set: its members. A copy when any changed, in the same order. */
-function walkSet(set: Set<unknown>, path: string, depth: number, w: Walk): Set<unknown> {
-  w.seen.add(set);
-  let copy: Set<unknown> | undefined;
+function walkSet(set: Set<unknown>, path: string, depth: number, w: Walk): unknown {
+  w.met.set(set, OPEN);
+  const members: unknown[] = [];
+  let changed = false;
   let i = 0;
   for (const x of set) {
     const y = walk(x, `${path}.values()[${i}]`, depth + 1, w);
-    if (!copy && !Object.is(y, x)) {
-      copy = new Set();
-      let j = 0;
-      for (const p of set) { if (j++ === i) break; copy.add(p); }
-    }
-    copy?.add(y);
+    if (!Object.is(y, x)) changed = true;
+    members.push(y);
     i++;
   }
-  w.seen.delete(set);
-  return copy ?? set;
+  const copy = w.met.get(set) as Set<unknown> | typeof OPEN;
+  if (copy !== OPEN) {
+    for (const x of members) copy.add(x);
+    return copy;
+  }
+  const result = changed ? new Set(members) : set;
+  w.met.set(set, result);
+  return result;
 }
 
 /** How markers come back to life in one value. */
@@ -284,8 +335,12 @@ interface Revival {
   makeProxy(target: readonly [number, number]): Function;
   /** The buffers that came with the value; its shared memory among them (by a marker's index). */
   readonly buffers: readonly unknown[] | undefined;
-  /** Shared memory markers already revived: one marker object met twice is one view. */
-  readonly shared: Map<object, unknown>;
+  /**
+   * Every object met so far and what it became: a marker met twice (shared,
+   * or in a cycle) is one object on arrival, and a value that shares its
+   * parts is revived once per part. Containers are revived in place.
+   */
+  readonly met: Map<object, unknown>;
 }
 
 /**
@@ -294,7 +349,7 @@ interface Revival {
  * value (codec.ts decodeValue).
  */
 export function reviveInbound(value: unknown, makeProxy: Revival['makeProxy'], buffers?: readonly unknown[]): unknown {
-  return revive(value, 0, { makeProxy, buffers, shared: new Map() });
+  return revive(value, 0, { makeProxy, buffers, met: new Map() });
 }
 
 function reviveShared(m: { i: number; view?: readonly [string, number, number] }, buffers: Revival['buffers']): unknown {
@@ -309,48 +364,53 @@ function reviveShared(m: { i: number; view?: readonly [string, number, number] }
 
 function revive(v: unknown, depth: number, r: Revival): unknown {
   if (typeof v !== 'object' || v === null || depth >= MAX_DEPTH) return v;
+  const known = r.met.get(v);
+  if (known !== undefined) return known;
+  const proto = Object.getPrototypeOf(v) as object | null;
+  const m = proto === Object.prototype || proto === null ? (v as Record<string, unknown>)[MARKER] as Marker | undefined : undefined;
+  if (m && typeof m === 'object' && 'k' in m) return reviveMarker(v, m, depth, r);
+  // (In place: a cycle back to `v` is already what it will be.)
+  r.met.set(v, v);
   if (Array.isArray(v)) {
     // (Holes stay holes: only elements that are there are revived.)
     for (let i = 0; i < v.length; i++) if (i in v) v[i] = revive(v[i], depth + 1, r);
-    return v;
-  }
-  if (v instanceof Map) {
+  } else if (v instanceof Map) {
     const keys = [...v.keys()];
     const entries = [...v].map(([k, x]) => [revive(k, depth + 1, r), revive(x, depth + 1, r)] as const);
     // A revived key is a new object: rebuild the Map, in its order.
     if (entries.some(([k], i) => k !== keys[i])) v.clear();
     for (const [k, x] of entries) v.set(k, x);
-    return v;
-  }
-  if (v instanceof Set) {
+  } else if (v instanceof Set) {
     const members = [...v];
     const revived = members.map((x) => revive(x, depth + 1, r));
     if (revived.some((x, i) => x !== members[i])) {
       v.clear();
       for (const x of revived) v.add(x);
     }
-    return v;
+  } else if (proto === Object.prototype || proto === null) {
+    for (const k of Object.keys(v)) (v as Record<string, unknown>)[k] = revive((v as Record<string, unknown>)[k], depth + 1, r);
   }
-  const proto = Object.getPrototypeOf(v) as object | null;
-  if (proto !== Object.prototype && proto !== null) return v;
-  const m = (v as Record<string, unknown>)[MARKER] as Marker | undefined;
-  if (m && typeof m === 'object' && 'k' in m) {
-    if (m.k === 'callable') return r.makeProxy(m.target);
-    if (m.k === 'error') return decodeThrow(m.error);
-    if (m.k === 'shared') {
-      let got = r.shared.get(v);
-      if (got === undefined) r.shared.set(v, got = reviveShared(m, r.buffers));
-      return got;
-    }
+  return v;
+}
+
+/** What marker `v` (whose content is `m`) stands for. */
+function reviveMarker(v: object, m: Marker, depth: number, r: Revival): unknown {
+  let got: unknown;
+  if (m.k === 'callable') got = r.makeProxy(m.target);
+  else if (m.k === 'error') got = decodeThrow(m.error);
+  else if (m.k === 'shared') got = reviveShared(m, r.buffers);
+  else {
     const cls = lookup(m.key);
     if (typeof cls !== 'function') {
       throw new ValueNotCloneableError(m.key.slice(m.key.indexOf('#') + 1), new TypeError(
         `its class ${m.key} is not registered in this thread: import the module that defines it in the task's module`));
     }
     const obj = Object.create(cls.prototype as object) as Record<string, unknown>;
-    for (const [k, x] of Object.entries(m.props)) obj[k] = revive(x, depth + 1, r);
+    // (Recorded first: a cycle back through the instance finds it.)
+    r.met.set(v, obj);
+    for (const [k, x] of Object.entries(m.props)) setOwn(obj, k, revive(x, depth + 1, r));
     return obj;
   }
-  for (const k of Object.keys(v)) (v as Record<string, unknown>)[k] = revive((v as Record<string, unknown>)[k], depth + 1, r);
-  return v;
+  r.met.set(v, got);
+  return got;
 }
