@@ -49,51 +49,57 @@ void Pool::StopWaitingLocked(uint32_t thread_id, ThreadRecord& rec) {
 
 int64_t Pool::Push(Task&& task, uint32_t max_queue, uint32_t* target) {
   if (target) *target = 0;
+  std::shared_ptr<Reactor> wake;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    // One hold of the lock for the task and its waiter: a spinning thread
+    // sees the task as soon as it is stored and wants the lock next.
+    std::lock_guard<SpinningMutex> lock(mu_);
     if (QueuedLocked() >= max_queue) return -2;
     queue_.push_back(std::move(task));
+    submitted_ += 1;
     queued_approx_.store(static_cast<uint32_t>(queue_.size()),
                          std::memory_order_relaxed);
-    submitted_ += 1;
-  }
-  for (;;) {
-    std::shared_ptr<Reactor> wake;
-    int64_t demand = 0;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      // The buffers go ahead only to a thread that holds nothing: one
-      // with async tasks in flight waits for work too, but may be busy
-      // in one's continuation while a sibling takes the task and waits
-      // for the buffers to come back from it.
-      if (target) {
-        wake = PopIdleWaiterLocked(target);
-        // Chosen for the caller to wake once the buffers are sent ahead.
-        if (wake) return -1;
-        target = nullptr;  // none idle: woken as any task's
-      }
-      wake = PopWaiterLocked();
-      if (!wake) {
-        int64_t coming = spinning_;
-        for (auto& kv : threads_) {
-          const ThreadRecord& r = kv.second;
-          if (!r.gone && !r.retiring && (!r.reactor || r.returning)) ++coming;
-        }
-        demand = static_cast<int64_t>(queue_.size()) - coming;
-        return demand > 0 ? demand : 0;
-      }
+    // The buffers go ahead only to a thread that holds nothing: one
+    // with async tasks in flight waits for work too, but may be busy
+    // in one's continuation while a sibling takes the task and waits
+    // for the buffers to come back from it.
+    if (target) {
+      wake = PopIdleWaiterLocked(target);
+      // Chosen for the caller to wake once the buffers are sent ahead.
+      if (wake) return -1;
+      // None idle: woken as any task's.
     }
-    // Signalled outside the lock; a waiter whose thread is gone is
-    // skipped for the next one.
-    if (wake->SignalWork()) return -1;
+    // A spinning thread takes it (it looks at the queue again under this
+    // lock when its spin ends): a waiter woken too would find nothing, and
+    // spin in turn beside the thread that runs the task.
+    if (spinning_ == 0) wake = PopWaiterLocked();
+    if (!wake) return PushDemandLocked();
   }
+  // Signalled outside the lock; a waiter whose thread is gone is skipped
+  // for the next one.
+  while (!wake->SignalWork()) {
+    std::lock_guard<SpinningMutex> lock(mu_);
+    wake = PopWaiterLocked();
+    if (!wake) return PushDemandLocked();
+  }
+  return -1;
+}
+
+int64_t Pool::PushDemandLocked() const {
+  int64_t coming = spinning_;
+  for (auto& kv : threads_) {
+    const ThreadRecord& r = kv.second;
+    if (!r.gone && !r.retiring && (!r.reactor || r.returning)) ++coming;
+  }
+  int64_t demand = static_cast<int64_t>(queue_.size()) - coming;
+  return demand > 0 ? demand : 0;
 }
 
 int64_t Pool::PushBatch(std::vector<Task>& tasks, uint32_t max_queue, uint32_t* accepted) {
   std::shared_ptr<Reactor> wake;
   int64_t demand = 0;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<SpinningMutex> lock(mu_);
     size_t queued = QueuedLocked();
     size_t room = queued >= max_queue ? 0 : max_queue - queued;
     size_t n = std::min(room, tasks.size());
@@ -123,7 +129,7 @@ int64_t Pool::PushBatch(std::vector<Task>& tasks, uint32_t max_queue, uint32_t* 
   // Its thread is going away: the next waiter, or the owner's demand.
   while (!wake->SignalWork()) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      std::lock_guard<SpinningMutex> lock(mu_);
       wake = PopWaiterLocked();
     }
     if (!wake) return demand > 0 ? demand + 1 : 1;
@@ -169,7 +175,7 @@ int64_t Pool::PushPinned(Task&& task, const std::string& key, uint32_t max_queue
   std::shared_ptr<Reactor> wake;
   bool pinned = false;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<SpinningMutex> lock(mu_);
     if (QueuedLocked() >= max_queue) return -2;
     auto usable = [&](uint32_t tid) {
       auto it = threads_.find(tid);
@@ -218,7 +224,7 @@ int64_t Pool::PushPinned(Task&& task, const std::string& key, uint32_t max_queue
 void Pool::WakeThread(uint32_t thread_id) {
   std::shared_ptr<Reactor> wake;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<SpinningMutex> lock(mu_);
     auto it = threads_.find(thread_id);
     if (it != threads_.end()) wake = it->second.reactor;
   }
@@ -226,7 +232,7 @@ void Pool::WakeThread(uint32_t thread_id) {
   // instead, or the owner hears of the demand).
   while (!wake || !wake->SignalWork()) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      std::lock_guard<SpinningMutex> lock(mu_);
       wake = PopWaiterLocked();
     }
     if (!wake) {
@@ -237,7 +243,7 @@ void Pool::WakeThread(uint32_t thread_id) {
 }
 
 std::vector<double> Pool::ClearQueue() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   std::vector<double> ids;
   for (auto& t : queue_) {
     ids.push_back(t.id);
@@ -259,7 +265,7 @@ uint32_t Pool::Cancel(double task_id, bool queued_only) {
   std::shared_ptr<Reactor> holder;
   uint32_t holder_id = 0;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<SpinningMutex> lock(mu_);
     for (auto it = queue_.begin(); it != queue_.end(); ++it) {
       if (it->id != task_id) continue;
       ReleaseKeyLocked(it->affinity);
@@ -294,7 +300,7 @@ uint32_t Pool::Cancel(double task_id, bool queued_only) {
 }
 
 uint64_t Pool::TakenAt(double task_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   for (auto& kv : threads_) {
     auto h = kv.second.held.find(task_id);
     if (h != kv.second.held.end()) return h->second.finished ? 0 : h->second.taken_ns;
@@ -304,7 +310,7 @@ uint64_t Pool::TakenAt(double task_id) {
 
 uint32_t Pool::DefineFunction(std::vector<uint8_t>&& descriptor) {
   std::string key(descriptor.begin(), descriptor.end());
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   auto [it, added] = function_ids_.try_emplace(
       std::move(key), static_cast<uint32_t>(functions_.size() + 1));
   if (added) {
@@ -315,14 +321,14 @@ uint32_t Pool::DefineFunction(std::vector<uint8_t>&& descriptor) {
 }
 
 std::vector<uint8_t> Pool::GetFunction(uint32_t fn_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   if (fn_id == 0 || fn_id > functions_.size()) return {};
   const std::string& bytes = *functions_[fn_id - 1];
   return std::vector<uint8_t>(bytes.begin(), bytes.end());
 }
 
 uint32_t Pool::AddThread() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   uint32_t tid = next_thread_id_++;
   threads_.emplace(tid, ThreadRecord{});
   return tid;
@@ -335,7 +341,7 @@ std::vector<double> Pool::RemoveThread(uint32_t thread_id, bool* attached,
   *attached = false;
   *requeued = 0;
   {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   auto it = threads_.find(thread_id);
   if (it == threads_.end()) return died;
   *attached = it->second.reactor != nullptr;
@@ -392,7 +398,7 @@ std::vector<double> Pool::RemoveThread(uint32_t thread_id, bool* attached,
 }
 
 void Pool::MarkStarted(uint32_t thread_id, double task_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   auto it = threads_.find(thread_id);
   if (it == threads_.end()) return;
   auto h = it->second.held.find(task_id);
@@ -403,7 +409,7 @@ void Pool::MarkStarted(uint32_t thread_id, double task_id) {
 }
 
 void Pool::MarkLoading(uint32_t thread_id, double task_id, bool loading) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   auto it = threads_.find(thread_id);
   if (it == threads_.end()) return;
   auto h = it->second.held.find(task_id);
@@ -413,13 +419,13 @@ void Pool::MarkLoading(uint32_t thread_id, double task_id, bool loading) {
 }
 
 void Pool::WantBuffers(uint32_t thread_id, double task_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   auto it = threads_.find(thread_id);
   if (it != threads_.end()) it->second.wants[task_id] = false;
 }
 
 bool Pool::ClaimWant(uint32_t thread_id, double task_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   auto it = threads_.find(thread_id);
   if (it == threads_.end()) return false;
   auto w = it->second.wants.find(task_id);
@@ -429,7 +435,7 @@ bool Pool::ClaimWant(uint32_t thread_id, double task_id) {
 }
 
 bool Pool::DropWant(uint32_t thread_id, double task_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   auto it = threads_.find(thread_id);
   if (it == threads_.end()) return false;
   auto w = it->second.wants.find(task_id);
@@ -440,18 +446,18 @@ bool Pool::DropWant(uint32_t thread_id, double task_id) {
 }
 
 void Pool::AttachThread(uint32_t thread_id, std::shared_ptr<Reactor> reactor) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   auto it = threads_.find(thread_id);
   if (it != threads_.end()) it->second.reactor = std::move(reactor);
 }
 
 uint32_t Pool::SpinningThreads() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   return spinning_;
 }
 
 void Pool::MarkGone(uint32_t thread_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   auto it = threads_.find(thread_id);
   if (it == threads_.end()) return;
   it->second.gone = true;
@@ -460,7 +466,7 @@ void Pool::MarkGone(uint32_t thread_id) {
 }
 
 uint32_t Pool::GoneCount() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   uint32_t n = 0;
   // Retiring ones too (recycled, idle, surplus): they take nothing more,
   // and their exits are as unseen by a parked owner as a death.
@@ -469,7 +475,7 @@ uint32_t Pool::GoneCount() {
 }
 
 TaskOutlook Pool::Outlook(double task_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   bool live = false;
   for (auto& [tid, rec] : threads_) {
     if (rec.held.count(task_id))
@@ -493,7 +499,7 @@ TaskOutlook Pool::Outlook(double task_id) {
 }
 
 std::vector<uint32_t> Pool::LiveThreadReactors() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   std::vector<uint32_t> ids;
   for (auto& [tid, rec] : threads_) {
     if (rec.gone) continue;
@@ -504,7 +510,7 @@ std::vector<uint32_t> Pool::LiveThreadReactors() {
 }
 
 bool Pool::IsAttached(uint32_t thread_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   auto it = threads_.find(thread_id);
   return it != threads_.end() && it->second.reactor != nullptr;
 }
@@ -520,7 +526,7 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
   std::shared_ptr<Reactor> next;
   for (;;) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      std::lock_guard<SpinningMutex> lock(mu_);
       if (spinning) {
         --spinning_;
         spinning = false;
@@ -614,7 +620,7 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
       for (auto& [held, bytes] : keep) held->bytes = *bytes;
       // A waiter whose thread is going away: the next one.
       while (next && !next->SignalWork()) {
-        std::lock_guard<std::mutex> lock(mu_);
+        std::lock_guard<SpinningMutex> lock(mu_);
         next = PopWaiterLocked();
       }
       return TakeResult::kTasks;
@@ -634,7 +640,7 @@ bool Pool::Complete(uint32_t thread_id, double task_id, uint32_t status,
   // mu_ is released, off the lock that Push() and Take() wait on.
   decltype(ThreadRecord::held)::node_type ended;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<SpinningMutex> lock(mu_);
     bool kept = false;
     auto it = threads_.find(thread_id);
     if (it != threads_.end()) {
@@ -679,7 +685,7 @@ bool Pool::ReleaseResult(uint32_t thread_id, double task_id) {
   uint32_t sender = 0, status = 0;
   Frame result;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<SpinningMutex> lock(mu_);
     auto it = threads_.find(thread_id);
     if (it == threads_.end()) return false;
     auto held = it->second.held.find(task_id);
@@ -698,7 +704,7 @@ void Pool::Requeue(uint32_t thread_id, Task&& task) {
   uint32_t sender = 0;
   bool dropped = false;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<SpinningMutex> lock(mu_);
     auto it = threads_.find(thread_id);
     if (it != threads_.end()) {
       if (it->second.reactor) sender = it->second.reactor->id();
@@ -742,7 +748,7 @@ bool Pool::LeaveWaitingList(uint32_t thread_id) {
   bool was_waiting = false;
   bool unmet = false;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<SpinningMutex> lock(mu_);
     auto it = threads_.find(thread_id);
     if (it == threads_.end()) return false;
     was_waiting = it->second.waiting;
@@ -757,7 +763,7 @@ bool Pool::LeaveWaitingList(uint32_t thread_id) {
 }
 
 void Pool::Recycle(uint32_t thread_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   auto it = threads_.find(thread_id);
   if (it == threads_.end()) return;
   it->second.retiring = true;
@@ -765,7 +771,7 @@ void Pool::Recycle(uint32_t thread_id) {
 }
 
 bool Pool::TryRetire(uint32_t thread_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   auto it = threads_.find(thread_id);
   if (it == threads_.end()) return true;
   ThreadRecord& rec = it->second;
@@ -779,7 +785,7 @@ std::vector<double> Pool::Stop(bool drain) {
   std::vector<double> rejected;
   std::vector<std::shared_ptr<Reactor>> wake;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<SpinningMutex> lock(mu_);
     stopping_ = true;
     drain_on_stop_ = drain;
     if (!drain) {
@@ -810,7 +816,7 @@ std::vector<double> Pool::Stop(bool drain) {
 void Pool::SetBounds(uint32_t min, uint32_t max) {
   std::vector<std::shared_ptr<Reactor>> wake;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<SpinningMutex> lock(mu_);
     min_ = min;
     max_ = max;
     if (LiveLocked() <= max_) return;
@@ -826,12 +832,12 @@ void Pool::SetBounds(uint32_t min, uint32_t max) {
 }
 
 bool Pool::IsStopping() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   return stopping_;
 }
 
 PoolCounts Pool::Counts() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   PoolCounts c{};
   for (auto& kv : threads_) {
     // Threads on their way out are not counted: those that agreed to
@@ -853,7 +859,7 @@ PoolCounts Pool::Counts() {
 }
 
 PoolTimes Pool::Times() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   return times_;
 }
 

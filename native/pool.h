@@ -33,6 +33,7 @@
 #include "frame.h"
 #include "histogram.h"
 #include "reactor.h"
+#include "spinning_mutex.h"
 
 namespace rt {
 
@@ -403,6 +404,8 @@ class Pool {
   // The synchronous part of `h`'s run ended now (see FnTiming).
   void RecordRunLocked(ThreadRecord& rec, const Held& h, uint64_t now);
   bool KnownQuickLocked(uint32_t fn_id) const;
+  // Push()'s demand: queued tasks minus the threads about to take them.
+  int64_t PushDemandLocked() const;
 
   const uint32_t id_;
   const std::shared_ptr<Reactor> owner_;  // the reactor results go to
@@ -410,7 +413,7 @@ class Pool {
   // queue_.size(), written under mu_, read without it (Take()'s spin).
   std::atomic<uint32_t> queued_approx_{0};
 
-  std::mutex mu_;
+  SpinningMutex mu_;
   // Guarded by mu_, and so is everything they hold (Task, Held,
   // ThreadRecord, Binding):
   uint32_t min_;

@@ -14,17 +14,17 @@ Registry& Registry::Get() {
 }
 
 uint32_t Registry::NextReactorId() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   return next_reactor_id_++;
 }
 
 void Registry::AddReactor(std::shared_ptr<Reactor> r) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   reactors_[r->id()] = std::move(r);
 }
 
 void Registry::RemoveReactor(uint32_t id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   reactors_.erase(id);
   main_reactors_.erase(
       std::remove(main_reactors_.begin(), main_reactors_.end(), id),
@@ -32,24 +32,24 @@ void Registry::RemoveReactor(uint32_t id) {
 }
 
 std::shared_ptr<Reactor> Registry::FindReactor(uint32_t id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   auto it = reactors_.find(id);
   return it == reactors_.end() ? nullptr : it->second;
 }
 
 void Registry::AddMainReactor(uint32_t id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   main_reactors_.push_back(id);
 }
 
 uint32_t Registry::MainReactor() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   return main_reactors_.empty() ? 0 : main_reactors_.back();
 }
 
 uint32_t Registry::InternFunction(const std::vector<uint8_t>& descriptor) {
   std::string key(descriptor.begin(), descriptor.end());
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   auto it = function_ids_.find(key);
   if (it != function_ids_.end()) return it->second;
   functions_.push_back(descriptor);
@@ -59,14 +59,14 @@ uint32_t Registry::InternFunction(const std::vector<uint8_t>& descriptor) {
 }
 
 std::vector<uint8_t> Registry::InternedFunction(uint32_t id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   if (id == 0 || id > functions_.size()) return {};
   return functions_[id - 1];
 }
 
 std::shared_ptr<ReplySlot> Registry::OpenCall(uint32_t caller, uint32_t target,
                                               uint32_t pool, bool* deadlock) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   *deadlock = false;
   if (exiting_) return nullptr;
   for (uint32_t at = target;;) {
@@ -86,13 +86,13 @@ std::shared_ptr<ReplySlot> Registry::OpenCall(uint32_t caller, uint32_t target,
 }
 
 size_t Registry::OpenCalls() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   return calls_.size();
 }
 
 bool Registry::AllWaitOn(const std::vector<uint32_t>& reactors, uint32_t caller) {
   if (reactors.empty()) return false;
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   for (uint32_t r : reactors) {
     bool reaches = false;
     // (The graph has no cycle: OpenCall refuses one. The bound is for safety.)
@@ -111,7 +111,7 @@ bool Registry::AllWaitOn(const std::vector<uint32_t>& reactors, uint32_t caller)
 }
 
 bool Registry::Retarget(uint64_t id, uint32_t target) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   auto it = calls_.find(id);
   if (it == calls_.end()) return false;
   it->second->Retarget(target);
@@ -120,7 +120,7 @@ bool Registry::Retarget(uint64_t id, uint32_t target) {
 }
 
 void Registry::CloseCall(const std::shared_ptr<ReplySlot>& slot) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   calls_.erase(slot->id());
   waits_on_.erase(slot->caller());
 }
@@ -135,24 +135,24 @@ bool Waits(const std::unordered_map<uint32_t, uint32_t>& waits_on,
 }  // namespace
 
 bool Registry::BeginRoomWait(uint32_t sender, uint32_t target) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   if (exiting_ || Waits(waits_on_, room_waits_, target)) return false;
   room_waits_[sender] = target;
   return true;
 }
 
 bool Registry::MayKeepWaitingForRoom(uint32_t target) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   return !exiting_ && !Waits(waits_on_, room_waits_, target);
 }
 
 void Registry::EndRoomWait(uint32_t sender) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   room_waits_.erase(sender);
 }
 
 std::shared_ptr<ReplySlot> Registry::FindCall(uint64_t id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   auto it = calls_.find(id);
   return it == calls_.end() ? nullptr : it->second;
 }
@@ -174,7 +174,7 @@ std::vector<std::shared_ptr<ReplySlot>> Matching(
 void Registry::WakeCallsTo(uint32_t target, CallStatus status) {
   std::vector<std::shared_ptr<ReplySlot>> wake;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<SpinningMutex> lock(mu_);
     wake = Matching(calls_, [&](ReplySlot& s) { return s.target() == target; });
   }
   for (auto& s : wake) s->Resolve(status, Frame{});
@@ -183,7 +183,7 @@ void Registry::WakeCallsTo(uint32_t target, CallStatus status) {
 void Registry::WakeCallsOfPool(uint32_t pool, CallStatus status) {
   std::vector<std::shared_ptr<ReplySlot>> wake;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<SpinningMutex> lock(mu_);
     wake = Matching(calls_, [&](ReplySlot& s) { return pool && s.pool() == pool; });
   }
   for (auto& s : wake) s->Resolve(status, Frame{});
@@ -192,7 +192,7 @@ void Registry::WakeCallsOfPool(uint32_t pool, CallStatus status) {
 void Registry::WakeAllCalls(CallStatus status) {
   std::vector<std::shared_ptr<ReplySlot>> wake;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<SpinningMutex> lock(mu_);
     exiting_ = true;
     wake = Matching(calls_, [](ReplySlot&) { return true; });
   }
@@ -200,7 +200,7 @@ void Registry::WakeAllCalls(CallStatus status) {
 }
 
 uint32_t Registry::CallsOfPool(uint32_t pool, uint64_t since_ns) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   uint32_t n = 0;
   for (auto& kv : calls_) {
     if (pool && kv.second->pool() == pool &&
@@ -212,19 +212,19 @@ uint32_t Registry::CallsOfPool(uint32_t pool, uint64_t since_ns) {
 
 std::shared_ptr<Pool> Registry::CreatePool(std::shared_ptr<Reactor> owner,
                                            uint32_t min, uint32_t max) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   auto pool = std::make_shared<Pool>(next_pool_id_++, std::move(owner), min, max);
   pools_[pool->id()] = pool;
   return pool;
 }
 
 void Registry::RemovePool(uint32_t id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   pools_.erase(id);
 }
 
 std::shared_ptr<Pool> Registry::FindPool(uint32_t id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinningMutex> lock(mu_);
   auto it = pools_.find(id);
   return it == pools_.end() ? nullptr : it->second;
 }

@@ -24,6 +24,7 @@
 #include "bridge.h"
 #include "pool.h"
 #include "reactor.h"
+#include "spinning_mutex.h"
 
 namespace rt {
 
@@ -96,7 +97,7 @@ class Registry {
 
  private:
   Registry() = default;
-  std::mutex mu_;
+  SpinningMutex mu_;
   // Guarded by mu_:
   uint32_t next_reactor_id_ = 1;
   uint32_t next_pool_id_ = 1;

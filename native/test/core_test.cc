@@ -609,10 +609,17 @@ static void TestPoolOneSpinner() {
   std::vector<Task> none;
   CHECK(pool->Take(tb, 1, 10 * kOneSecondNs, &none) == TakeResult::kNone);
   CHECK_MSG(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2), "a second idle thread spun beside the first");
-  pool->Push(MakeTask(1), 100);
+  int64_t pushed = pool->Push(MakeTask(1), 100);
   spinner.join();
   CHECK(took.load());
-  std::printf("  one spinner: the second idle thread waited at once; the spinner took the task\n");
+  // The spinner takes the task: the waiter is not woken for it as well
+  // (it would find nothing, and spin beside the thread running the task).
+  CHECK_MSG(pushed != -1, "the push woke a waiter beside the spinner");
+  std::deque<Message> in;
+  bool signalled = false;
+  b.reactor->Drain(&in, &signalled);
+  CHECK_MSG(!signalled, "the waiting thread was signalled for the spinner's task");
+  std::printf("  one spinner: the second idle thread waited at once; the spinner took the task, and the waiter was left asleep\n");
 }
 
 // Deterministic: RemoveThread()'s contract (pool.h) in detail.

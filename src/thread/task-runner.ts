@@ -69,6 +69,7 @@ export class TaskRunner {
   readonly #cancelled = new Set<number>();
   /** blockingCallInThread tasks started here -> their caller's reply slot (#answer). */
   readonly #slots = new Map<number, number>();
+  #answeredLast = false;
 
   constructor(setup: TaskRunnerSetup) {
     this.#s = setup;
@@ -77,6 +78,11 @@ export class TaskRunner {
   /** Tasks this thread holds: running asynchronously, or taken and not started. */
   get holding(): number {
     return this.#inflight.size + this.#notStarted.size;
+  }
+
+  /** Whether the task that settled last was a blockingCallInThread task, answered to its caller's slot. */
+  get answeredLast(): boolean {
+    return this.#answeredLast;
   }
 
   /** Whether the task that starts next waits for its function to load (or its buffers). */
@@ -384,6 +390,7 @@ export class TaskRunner {
    */
   #answer(taskId: number, ok: boolean, bytes: Buffer, transfers: ArrayBuffer[] | undefined): boolean {
     const slot = this.#slots.get(taskId);
+    this.#answeredLast = slot !== undefined;
     if (slot === undefined) return false;
     this.#slots.delete(taskId);
     // One native call ends the task in the pool, then answers: the pool
