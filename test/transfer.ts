@@ -58,6 +58,22 @@ test('a transferred typed array argument keeps its type and contents', async (t)
   t.is(floats.length, 0);
 });
 
+test('a transferred view of a subclass of a typed array arrives as its built-in type, as structured clone makes it', async (t) => {
+  class Pixels extends Uint16Array {}
+  const describe = (v: { p: Uint16Array } | Uint16Array): [string, number, number] => {
+    const view = v instanceof Uint16Array ? v : v.p;
+    return [view.constructor.name, view.length, view[view.length - 1]!];
+  };
+  for (const length of [8, 256 * 1024]) {
+    const alone = new Pixels(length).fill(7);
+    t.deepEqual(await deferToThread(describe, transfer(alone)), ['Uint16Array', length, 7], `${length}, alone`);
+    t.is(alone.length, 0, `${length}: moved`);
+    const nested = new Pixels(length).fill(9);
+    t.deepEqual(await deferToThread(describe, { p: transfer(nested) }), ['Uint16Array', length, 9], `${length}, nested`);
+    t.is(nested.length, 0, `${length}: moved`);
+  }
+});
+
 test('a returned value marked with transfer arrives on the caller', async (t) => {
   const out = await deferToThread(makeBytes, 4096);
   t.is(out.length, 4096);

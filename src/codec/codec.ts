@@ -11,6 +11,7 @@ import {
   decodeFast, encodeFastList, encodeFastMoving, encodeFastMovingOne, encodeFastOne, FAST_LIST, FAST_ONE,
 } from './fast-codec.js';
 import { prepareOutbound } from './values.js';
+import { makeView, viewTypeIndex } from './view-types.js';
 import { HostSerializer, serializeUnshared, SharedMemoryMetError } from '../base/unshared.js';
 import type { TraceCarrier } from '../base/tracing.js';
 
@@ -80,7 +81,7 @@ class MovingSerializer extends HostSerializer {
     }
     this.writeUint32(TAG_MOVED);
     this.writeUint32(i);
-    this.writeUint32(viewTypes.indexOf(Object.getPrototypeOf(view).constructor));
+    this.writeUint32(viewTypeIndex(view));
     this.writeUint32(view.byteOffset);
     this.writeUint32(view.byteLength);
   }
@@ -97,20 +98,11 @@ class MovingDeserializer extends HostDeserializer {
   override _readHostObject(): unknown {
     if (this.readUint32() === TAG_COPIED) return super._readHostObject();
     const ab = this.moved[this.readUint32()]!;
-    const Ctor = viewTypes[this.readUint32()]!;
+    const type = this.readUint32();
     const offset = this.readUint32();
-    const bytes = this.readUint32();
-    if (Ctor === DataView) return new DataView(ab, offset, bytes);
-    if (Ctor === Buffer) return Buffer.from(ab, offset, bytes);
-    const per = (Ctor as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
-    return new (Ctor as Uint8ArrayConstructor)(ab, offset, bytes / per);
+    return makeView(type, ab, offset, this.readUint32());
   }
 }
-
-const viewTypes: Function[] = [
-  Buffer, Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array,
-  Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array, DataView,
-];
 
 /**
  * A value ready for the native queue. `bytes` may be a shared scratch

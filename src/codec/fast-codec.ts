@@ -8,6 +8,7 @@
 // than the task; this writes into one scratch buffer instead. Anything
 // else goes through v8 (src/base/wire.ts). Runs on every thread.
 // Tests: test/wire.ts.
+import { makeView, viewTypeIndex } from './view-types.js';
 
 // v8's format starts with 0xFF (its version tag), so these never collide.
 export const FAST_LIST = 0xfe;
@@ -16,14 +17,10 @@ export const FAST_ONE = 0xfd;
 const enum Tag { Undefined = 0, Null = 1, True = 2, False = 3, Number = 4, String = 5, Moved = 6 }
 
 /**
- * What a moved value is, for the Moved tag: an index into VIEW_TYPES, or
+ * What a moved value is, for the Moved tag: its view type (view-types.ts), or
  * WHOLE_BUFFER for the ArrayBuffer itself. Followed by the u32 index of
  * its buffer among the value's moved buffers.
  */
-const VIEW_TYPES: Function[] = [
-  Buffer, Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array,
-  Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array, DataView,
-];
 const WHOLE_BUFFER = 255;
 
 /**
@@ -74,8 +71,7 @@ function room(items: number): void {
 /** Where a moved value's buffer goes in `moved`, and how it is viewed; undefined if it cannot. */
 function movedKind(v: unknown, ab: ArrayBuffer): number | undefined {
   if (v === ab) return WHOLE_BUFFER;
-  const i = VIEW_TYPES.indexOf(Object.getPrototypeOf(v).constructor as Function);
-  return i < 0 ? undefined : i;
+  return viewTypeIndex(v as ArrayBufferView);
 }
 
 /**
@@ -172,7 +168,7 @@ function get(b: Buffer, off: number, out: { v: unknown }, moved: ArrayBuffer[] |
     case Tag.Moved: {
       const kind = b[off + 1]!;
       const ab = moved![b.readUInt32LE(off + 2)]!;
-      out.v = kind === WHOLE_BUFFER ? ab : view(VIEW_TYPES[kind]!, ab);
+      out.v = kind === WHOLE_BUFFER ? ab : makeView(kind, ab);
       return off + 6;
     }
     case Tag.Number: out.v = b.readDoubleLE(off + 1); return off + 9;
@@ -189,12 +185,6 @@ function get(b: Buffer, off: number, out: { v: unknown }, moved: ArrayBuffer[] |
 }
 
 /** A view of all of `ab`, of the type `Ctor`. */
-function view(Ctor: Function, ab: ArrayBuffer): ArrayBufferView {
-  if (Ctor === Buffer) return Buffer.from(ab);
-  if (Ctor === DataView) return new DataView(ab);
-  return new (Ctor as Uint8ArrayConstructor)(ab);
-}
-
 /**
  * Decodes what the encoders here wrote, starting at b[0]; `moved` are the
  * buffers that moved with it, in its index order.

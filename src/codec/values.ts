@@ -22,6 +22,7 @@ import type { CallableTable } from './callables.js';
 import { decodeThrow, encodeThrow, ValueNotCloneableError, type EncodedThrow } from '../errors/errors.js';
 import { keyOf, lookup } from '../base/registry.js';
 import { notPlainPrototype, refusal } from './refusals.js';
+import { makeView, viewTypeIndex, viewTypeName, viewTypeNamed } from './view-types.js';
 
 /** The key of every marker object: `{ [MARKER]: Marker }`. */
 export const MARKER = '__reactorThreads';
@@ -31,7 +32,7 @@ type Marker =
   | { k: 'callable'; target: readonly [number, number] }
   | { k: 'class'; key: string; props: Record<string, unknown> }
   | { k: 'error'; error: EncodedThrow }
-  // A SharedArrayBuffer, or a view of one (its type, byte offset, length), by index among the value's shared memory.
+  // A SharedArrayBuffer, or a view of one (its type's name, byte offset, byte length), by index among the value's shared memory.
   | { k: 'shared'; i: number; view?: readonly [string, number, number] };
 
 /** Built-ins that structured clone copies faithfully, as they are (Maps and Sets are walked). */
@@ -95,28 +96,6 @@ function mark(m: Marker): Record<string, Marker> {
   return { [MARKER]: m };
 }
 
-/** The built-in view types, by name: how a view of shared memory is made again on arrival. */
-const viewTypes = new Map<string, new (b: SharedArrayBuffer, offset: number, length: number) => ArrayBufferView>([
-  // (A Buffer stays a Buffer, as Node's deserializer makes it.)
-  ['Buffer', function SharedBuffer(b: SharedArrayBuffer, offset: number, length: number) {
-    return Buffer.from(b, offset, length);
-  } as unknown as new (b: SharedArrayBuffer, offset: number, length: number) => ArrayBufferView],
-  ['Int8Array', Int8Array], ['Uint8Array', Uint8Array], ['Uint8ClampedArray', Uint8ClampedArray],
-  ['Int16Array', Int16Array], ['Uint16Array', Uint16Array], ['Int32Array', Int32Array], ['Uint32Array', Uint32Array],
-  ['Float32Array', Float32Array], ['Float64Array', Float64Array], ['BigInt64Array', BigInt64Array],
-  ['BigUint64Array', BigUint64Array], ['DataView', DataView],
-]);
-
-/** The name of the built-in view type `view` is (a subclass is its built-in), as structured clone would see it. */
-function viewTypeOf(view: ArrayBufferView): string {
-  if (Buffer.isBuffer(view)) return 'Buffer';
-  for (let p = Object.getPrototypeOf(view) as { constructor?: { name?: string } } | null; p; p = Object.getPrototypeOf(p)) {
-    const name = p.constructor?.name;
-    if (name !== undefined && viewTypes.has(name)) return name;
-  }
-  return 'Uint8Array';
-}
-
 /** Shared memory: a marker naming it among the value's shared memory, or refused where it cannot be shared. */
 function markShared(v: SharedArrayBuffer | ArrayBufferView, path: string, w: Walk): Record<string, Marker> {
   if (!w.shared) {
@@ -131,14 +110,9 @@ function markShared(v: SharedArrayBuffer | ArrayBufferView, path: string, w: Wal
   const sab = (ArrayBuffer.isView(v) ? v.buffer : v) as SharedArrayBuffer;
   let i = w.shared.indexOf(sab);
   if (i < 0) i = w.shared.push(sab) - 1;
-  let marker: Record<string, Marker>;
-  if (!ArrayBuffer.isView(v)) {
-    marker = mark({ k: 'shared', i });
-  } else {
-    const type = viewTypeOf(v);
-    const per = type === 'DataView' || type === 'Buffer' ? 1 : (v as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
-    marker = mark({ k: 'shared', i, view: [type, v.byteOffset, v.byteLength / per] });
-  }
+  const marker = ArrayBuffer.isView(v)
+    ? mark({ k: 'shared', i, view: [viewTypeName(viewTypeIndex(v))!, v.byteOffset, v.byteLength] })
+    : mark({ k: 'shared', i });
   // (One marker object for it: v8 writes it once, and revive() makes one view of it.)
   w.met.set(v, marker);
   return marker;
@@ -356,10 +330,10 @@ function reviveShared(m: { i: number; view?: readonly [string, number, number] }
   const sab = buffers?.[m.i];
   if (!isSharedArrayBuffer(sab)) throw new TypeError('reactor-threads: shared memory missing from a value that names it');
   if (!m.view) return sab;
-  const [type, offset, length] = m.view;
-  const View = viewTypes.get(type);
-  if (!View) throw new TypeError(`reactor-threads: unknown view type ${type}`);
-  return new View(sab, offset, length);
+  const [type, offset, bytes] = m.view;
+  const index = viewTypeNamed(type);
+  if (index < 0) throw new TypeError(`reactor-threads: unknown view type ${type}`);
+  return makeView(index, sab, offset, bytes);
 }
 
 function revive(v: unknown, depth: number, r: Revival): unknown {
