@@ -52,7 +52,13 @@ export class ThreadMovedBuffers {
    * (checked after its poll phase), which saves the owner a wake-up.
    */
   want(taskId: number, arrive: Arrival): ArrayBuffer[] | undefined {
-    const here = this.#arrived.get(taskId);
+    let here = this.#arrived.get(taskId);
+    if (!here) {
+      // Sent ahead, they are usually on the port already, behind a 'message'
+      // event this turn has not reached yet: read them now rather than after it.
+      this.drain();
+      here = this.#arrived.get(taskId);
+    }
     if (here) {
       this.#arrived.delete(taskId);
       return here;
