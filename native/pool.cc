@@ -86,10 +86,13 @@ int64_t Pool::Push(Task&& task, uint32_t max_queue, uint32_t* target) {
 }
 
 int64_t Pool::PushDemandLocked() const {
+  // Waiting threads count too, as in PushBatch(): Push() leaves them asleep
+  // while a thread spins, and the spinner's take wakes them in turn (and
+  // when none spins, Push() returns a demand only once none waits).
   int64_t coming = spinning_;
   for (auto& kv : threads_) {
     const ThreadRecord& r = kv.second;
-    if (!r.gone && !r.retiring && (!r.reactor || r.returning)) ++coming;
+    if (!r.gone && !r.retiring && (!r.reactor || r.waiting || r.returning)) ++coming;
   }
   int64_t demand = static_cast<int64_t>(queue_.size()) - coming;
   return demand > 0 ? demand : 0;

@@ -144,11 +144,13 @@ class Pool {
 
   uint32_t id() const { return id_; }
 
-  // Owner thread. Queues a task and wakes one waiting thread if any.
+  // Owner thread. Queues a task and wakes one waiting thread if any, but
+  // none while a thread spins for work (the spinner takes it, and wakes a
+  // waiter for what it leaves).
   // Returns -1 when a thread was woken for it, -2 when the queue already
   // holds `max_queue` tasks (the task is refused, not queued), else the
-  // demand no thread will meet soon: queued tasks minus threads starting
-  // or spinning for work (the owner starts a thread when this is
+  // demand no thread will meet soon: queued tasks minus threads starting,
+  // spinning or waiting for work (the owner starts a thread when this is
   // positive, below max).
   // With `target` (a task whose buffers move by port), a waiting thread
   // that holds no task, if any, is chosen for it, taken off the waiting
