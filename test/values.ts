@@ -169,6 +169,15 @@ test('an own __proto__ key whose value holds a registered class stays an own key
   t.is(back['__proto__']!.polluted, true);
 });
 
+test('an own __proto__ property of a registered class instance stays an own property', async (t) => {
+  const point = new Point(1, 2);
+  Object.defineProperty(point, '__proto__', { value: { polluted: true }, enumerable: true, writable: true, configurable: true });
+  const back = await deferToThread(identity as Loose, point) as Point & Record<string, Record<string, unknown>>;
+  t.true(back instanceof Point);
+  t.true(Object.hasOwn(back, '__proto__'));
+  t.is(back['__proto__']!.polluted, true);
+});
+
 test('a 10 MB message crosses whole', async (t) => {
   const big = 'x'.repeat(10 * 1024 * 1024);
   t.is(await deferToThread((s: string) => s.length, big), big.length);

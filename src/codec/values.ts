@@ -207,7 +207,7 @@ function walkObject(v: object, path: string, depth: number, w: Walk): unknown {
     const props: Record<string, unknown> = {};
     // (Recorded first: a cycle back to `v` finds its marker.)
     met.set(v, mark({ k: 'class', key, props }));
-    for (const k of Object.keys(v)) props[k] = walk((v as Record<string, unknown>)[k], `${path}.${k}`, depth + 1, w);
+    for (const k of Object.keys(v)) setOwn(props, k, walk((v as Record<string, unknown>)[k], `${path}.${k}`, depth + 1, w));
     return met.get(v);
   }
   const copy = w.flatten ? flatten(v, proto, path, depth, w) : undefined;
