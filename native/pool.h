@@ -414,6 +414,10 @@ class Pool {
   const uint64_t quick_task_ns_;
   // queue_.size(), written under mu_, read without it (Take()'s spin).
   std::atomic<uint32_t> queued_approx_{0};
+  // Bumped under mu_ by each PushPinned() that queues a task for a thread,
+  // read without it: Take()'s spin ends when it changes, so a spinning
+  // thread sees a task queued for it (affinity) at once.
+  std::atomic<uint32_t> pinned_pushes_{0};
 
   SpinningMutex mu_;
   // Guarded by mu_, and so is everything they hold (Task, Held,

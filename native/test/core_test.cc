@@ -662,6 +662,36 @@ static void TestPoolSpinnerDemand() {
               raced, rounds);
 }
 
+// A task queued for a spinning thread by its affinity key ends the
+// thread's spin at once: the spin watched only the shared queue, so the
+// task waited for the spin to run out (250 us after a thread answered a
+// blockingCallInThread, here 10 s).
+static void TestPoolSpinnerSeesPinned() {
+  Loop owner(1);
+  auto pool = std::make_shared<Pool>(80, owner.reactor, 0, 4, kOneSecondNs);
+  MakeFunctionQuick(*pool, owner);
+  Loop a(2);
+  uint32_t ta = pool->AddThread();
+  pool->AttachThread(ta, a.reactor);
+  std::vector<Task> got;
+  std::atomic<bool> took{false};
+  std::thread spinner([&] {
+    took = pool->Take(ta, 1, 10 * kOneSecondNs, &got) == TakeResult::kTasks && got.size() == 1;
+  });
+  while (pool->SpinningThreads() == 0) std::this_thread::yield();
+  auto t0 = std::chrono::steady_clock::now();
+  uint32_t pinned_to = 0;
+  CHECK_EQ(pool->PushPinned(MakeTask(1), "k", 100, &pinned_to), int64_t{-1});
+  CHECK_EQ(pinned_to, ta);
+  spinner.join();
+  auto waited = std::chrono::steady_clock::now() - t0;
+  CHECK(took.load());
+  CHECK_MSG(waited < std::chrono::seconds(2), "the spinner took its pinned task only when its spin ran out (" +
+                std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(waited).count()) + " ms)");
+  std::printf("  spinner sees pinned: taken after %lld us\n",
+              (long long)std::chrono::duration_cast<std::chrono::microseconds>(waited).count());
+}
+
 // Deterministic: RemoveThread()'s contract (pool.h) in detail.
 static void TestPoolRemoveThreadOrder() {
   Loop owner(1);
@@ -1775,6 +1805,7 @@ int main(int argc, char** argv) {
       {"pool_remove_thread_order", TestPoolRemoveThreadOrder},
       {"pool_one_spinner", TestPoolOneSpinner},
       {"pool_spinner_demand", TestPoolSpinnerDemand},
+      {"pool_spinner_sees_pinned", TestPoolSpinnerSeesPinned},
       {"pool_loading_and_cancelled", TestPoolLoadingAndCancelled},
       {"pool_functions_and_keys", TestPoolFunctionsAndKeys},
       {"pool_spreads_slow_tasks", TestPoolSpreadsSlowTasks},
