@@ -86,10 +86,13 @@ int64_t Pool::Push(Task&& task, uint32_t max_queue, uint32_t* target) {
 }
 
 int64_t Pool::PushDemandLocked() const {
+  // Waiting threads count too, as in PushBatch(): Push() leaves them asleep
+  // while a thread spins, and the spinner's take wakes them in turn (and
+  // when none spins, Push() returns a demand only once none waits).
   int64_t coming = spinning_;
   for (auto& kv : threads_) {
     const ThreadRecord& r = kv.second;
-    if (!r.gone && !r.retiring && (!r.reactor || r.returning)) ++coming;
+    if (!r.gone && !r.retiring && (!r.reactor || r.waiting || r.returning)) ++coming;
   }
   int64_t demand = static_cast<int64_t>(queue_.size()) - coming;
   return demand > 0 ? demand : 0;
@@ -205,6 +208,7 @@ int64_t Pool::PushPinned(Task&& task, const std::string& key, uint32_t max_queue
       task.affinity = std::make_unique<const std::string>(key);
       ThreadRecord& rec = threads_.at(tid);
       rec.pinned.push_back(std::move(task));
+      pinned_pushes_.fetch_add(1, std::memory_order_relaxed);
       submitted_ += 1;
       pinned = true;
       if (target) *target = tid;
@@ -524,6 +528,8 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
   std::vector<std::pair<Held*, const Bytes*>> keep;
   // A sibling to wake for the work this take leaves queued.
   std::shared_ptr<Reactor> next;
+  // PushPinned()'s count when the spin began (see pinned_pushes_).
+  uint32_t pinned_seen = 0;
   for (;;) {
     {
       std::lock_guard<SpinningMutex> lock(mu_);
@@ -611,6 +617,7 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
         }
         ++spinning_;  // Push() counts it as about to take work
         spinning = true;
+        pinned_seen = pinned_pushes_.load(std::memory_order_relaxed);
       }
     }
     if (!spinning) {
@@ -627,8 +634,11 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
     }
     // Spin outside the lock on the atomic count, so the owner's Push()
     // never contends with a spinner.
-    SpinUntil(spin_until, [this] {
-      return queued_approx_.load(std::memory_order_relaxed) != 0;
+    // A task queued for this thread (affinity) ends it too, as for any
+    // thread's: this one's is then taken, another's leaves it spinning on.
+    SpinUntil(spin_until, [this, pinned_seen] {
+      return queued_approx_.load(std::memory_order_relaxed) != 0 ||
+             pinned_pushes_.load(std::memory_order_relaxed) != pinned_seen;
     });
   }
 }

@@ -144,11 +144,13 @@ class Pool {
 
   uint32_t id() const { return id_; }
 
-  // Owner thread. Queues a task and wakes one waiting thread if any.
+  // Owner thread. Queues a task and wakes one waiting thread if any, but
+  // none while a thread spins for work (the spinner takes it, and wakes a
+  // waiter for what it leaves).
   // Returns -1 when a thread was woken for it, -2 when the queue already
   // holds `max_queue` tasks (the task is refused, not queued), else the
-  // demand no thread will meet soon: queued tasks minus threads starting
-  // or spinning for work (the owner starts a thread when this is
+  // demand no thread will meet soon: queued tasks minus threads starting,
+  // spinning or waiting for work (the owner starts a thread when this is
   // positive, below max).
   // With `target` (a task whose buffers move by port), a waiting thread
   // that holds no task, if any, is chosen for it, taken off the waiting
@@ -412,6 +414,10 @@ class Pool {
   const uint64_t quick_task_ns_;
   // queue_.size(), written under mu_, read without it (Take()'s spin).
   std::atomic<uint32_t> queued_approx_{0};
+  // Bumped under mu_ by each PushPinned() that queues a task for a thread,
+  // read without it: Take()'s spin ends when it changes, so a spinning
+  // thread sees a task queued for it (affinity) at once.
+  std::atomic<uint32_t> pinned_pushes_{0};
 
   SpinningMutex mu_;
   // Guarded by mu_, and so is everything they hold (Task, Held,

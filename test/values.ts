@@ -146,6 +146,19 @@ test('a cycle through a registered class, an array or a Map arrives as the same 
   t.deepEqual([...m.keys()], ['p', 'me'], 'in its order');
 });
 
+// The walk stops 64 levels down (what lies deeper crosses as it is): a
+// part met first below that depth and again nearer the top is walked again
+// from there, or what the shorter path holds would depend on which path
+// the walk took first (the class arrived as a plain object).
+test('a part met first deep down and again near the top keeps its classes on the near path', async (t) => {
+  const part = { at: new Point(1, 2) };
+  let deep: Record<string, unknown> = part;
+  // (args[0][0] is 2 levels down: `part` is 63 down on this path, its Point 64.)
+  for (let i = 0; i < 61; i++) deep = { next: deep };
+  const [, near] = await deferToThread(identity as Loose, [deep, part]) as [unknown, typeof part];
+  t.true(near.at instanceof Point);
+});
+
 test('an own __proto__ key whose value holds a registered class stays an own key', async (t) => {
   const value = JSON.parse('{"__proto__": {"polluted": true}}') as Record<string, Record<string, unknown>>;
   value['__proto__']!.at = new Point(1, 2);
@@ -153,6 +166,15 @@ test('an own __proto__ key whose value holds a registered class stays an own key
   t.true(Object.hasOwn(back, '__proto__'));
   t.is(Object.getPrototypeOf(back), Object.prototype);
   t.true(back['__proto__']!.at instanceof Point);
+  t.is(back['__proto__']!.polluted, true);
+});
+
+test('an own __proto__ property of a registered class instance stays an own property', async (t) => {
+  const point = new Point(1, 2);
+  Object.defineProperty(point, '__proto__', { value: { polluted: true }, enumerable: true, writable: true, configurable: true });
+  const back = await deferToThread(identity as Loose, point) as Point & Record<string, Record<string, unknown>>;
+  t.true(back instanceof Point);
+  t.true(Object.hasOwn(back, '__proto__'));
   t.is(back['__proto__']!.polluted, true);
 });
 

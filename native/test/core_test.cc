@@ -622,6 +622,76 @@ static void TestPoolOneSpinner() {
   std::printf("  one spinner: the second idle thread waited at once; the spinner took the task, and the waiter was left asleep\n");
 }
 
+// Push() leaves a waiting thread asleep while another spins (the spinner
+// takes the task and wakes it for what it leaves): the demand it returns
+// counts that waiter as coming, as PushBatch()'s does, or the owner starts
+// a thread for work an idle one is about to take. Two tasks pushed back to
+// back while one thread spins and one waits: either push may find the
+// spinner still spinning; no push may ask for a thread.
+static void TestPoolSpinnerDemand() {
+  int raced = 0;
+  const int rounds = 200 * g_scale;
+  for (int round = 0; round < rounds; ++round) {
+    Loop owner(1);
+    auto pool = std::make_shared<Pool>(79, owner.reactor, 0, 8, kOneSecondNs);
+    MakeFunctionQuick(*pool, owner);
+    Loop a(2), b(3);
+    uint32_t ta = pool->AddThread(), tb = pool->AddThread();
+    pool->AttachThread(ta, a.reactor);
+    pool->AttachThread(tb, b.reactor);
+    std::vector<Task> got_a;
+    std::thread spinner([&] { pool->Take(ta, 1, 10 * kOneSecondNs, &got_a); });
+    while (pool->SpinningThreads() == 0) std::this_thread::yield();
+    std::vector<Task> none;
+    CHECK(pool->Take(tb, 1, 0, &none) == TakeResult::kNone);
+    int64_t first = pool->Push(MakeTask(1), 100);
+    int64_t second = pool->Push(MakeTask(2), 100);
+    spinner.join();
+    if (second != -1) ++raced;  // the second push found the spinner still spinning
+    CHECK_MSG(first <= 0 && second <= 0,
+              "a push asked for a thread while one waited idle (demands " + std::to_string(first) + ", " +
+                  std::to_string(second) + ")");
+    // Every task is taken: the spinner's, and the waiter's once woken (by
+    // the second push or by the spinner).
+    std::vector<Task> got_b;
+    CHECK(pool->Take(tb, 1, 0, &got_b) == TakeResult::kTasks);
+    CHECK_EQ(got_a.size() + got_b.size(), size_t{2});
+    pool->Stop(false);
+  }
+  std::printf("  spinner demand: %d of %d rounds pushed the second task while the first still spun; none asked for a thread\n",
+              raced, rounds);
+}
+
+// A task queued for a spinning thread by its affinity key ends the
+// thread's spin at once: the spin watched only the shared queue, so the
+// task waited for the spin to run out (250 us after a thread answered a
+// blockingCallInThread, here 10 s).
+static void TestPoolSpinnerSeesPinned() {
+  Loop owner(1);
+  auto pool = std::make_shared<Pool>(80, owner.reactor, 0, 4, kOneSecondNs);
+  MakeFunctionQuick(*pool, owner);
+  Loop a(2);
+  uint32_t ta = pool->AddThread();
+  pool->AttachThread(ta, a.reactor);
+  std::vector<Task> got;
+  std::atomic<bool> took{false};
+  std::thread spinner([&] {
+    took = pool->Take(ta, 1, 10 * kOneSecondNs, &got) == TakeResult::kTasks && got.size() == 1;
+  });
+  while (pool->SpinningThreads() == 0) std::this_thread::yield();
+  auto t0 = std::chrono::steady_clock::now();
+  uint32_t pinned_to = 0;
+  CHECK_EQ(pool->PushPinned(MakeTask(1), "k", 100, &pinned_to), int64_t{-1});
+  CHECK_EQ(pinned_to, ta);
+  spinner.join();
+  auto waited = std::chrono::steady_clock::now() - t0;
+  CHECK(took.load());
+  CHECK_MSG(waited < std::chrono::seconds(2), "the spinner took its pinned task only when its spin ran out (" +
+                std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(waited).count()) + " ms)");
+  std::printf("  spinner sees pinned: taken after %lld us\n",
+              (long long)std::chrono::duration_cast<std::chrono::microseconds>(waited).count());
+}
+
 // Deterministic: RemoveThread()'s contract (pool.h) in detail.
 static void TestPoolRemoveThreadOrder() {
   Loop owner(1);
@@ -1734,6 +1804,8 @@ int main(int argc, char** argv) {
   const T tests[] = {
       {"pool_remove_thread_order", TestPoolRemoveThreadOrder},
       {"pool_one_spinner", TestPoolOneSpinner},
+      {"pool_spinner_demand", TestPoolSpinnerDemand},
+      {"pool_spinner_sees_pinned", TestPoolSpinnerSeesPinned},
       {"pool_loading_and_cancelled", TestPoolLoadingAndCancelled},
       {"pool_functions_and_keys", TestPoolFunctionsAndKeys},
       {"pool_spreads_slow_tasks", TestPoolSpreadsSlowTasks},

@@ -79,6 +79,19 @@ interface Walk extends Outbound {
    * original the serializer would see unchanged.
    */
   readonly met: Map<object, unknown>;
+  /**
+   * How many times the walk stopped at MAX_DEPTH (an object left as it
+   * is, unwalked) or reused a result that had: a container whose walk
+   * counted one is cut short, and is recorded in `cutAt`.
+   */
+  cut: number;
+  /**
+   * The containers whose walk MAX_DEPTH cut short, and the depth they were
+   * walked at: met again nearer the top, one is walked again from there
+   * (a new copy), so that what a path within the limit holds does not
+   * depend on whether a deeper path met it first.
+   */
+  cutAt?: Map<object, number>;
 }
 /**
  * The value as it should be serialized, or `value` itself when nothing
@@ -88,7 +101,7 @@ interface Walk extends Outbound {
 export function prepareOutbound(value: unknown, path: string, out: Outbound): unknown {
   return walk(value, path, 0, {
     callables: out.callables, handles: out.handles, flatten: out.flatten, buffers: out.buffers, shared: out.shared,
-    met: new Map(),
+    met: new Map(), cut: 0,
   });
 }
 
@@ -132,10 +145,32 @@ function walk(v: unknown, path: string, depth: number, w: Walk): unknown {
     return mark({ k: 'callable', target });
   }
   if (typeof v === 'symbol') throw new ValueNotCloneableError(path, new TypeError('a symbol cannot be copied to another thread'));
-  if (typeof v !== 'object' || v === null || depth >= MAX_DEPTH) return v;
+  if (typeof v !== 'object' || v === null) return v;
+  if (depth >= MAX_DEPTH) {
+    w.cut++;
+    return v;
+  }
+  const known = w.met.get(v);
+  if (known !== undefined) {
+    if (known === OPEN) return openCopy(v, w);
+    const at = w.cutAt?.get(v);
+    if (at === undefined) return known;
+    if (depth >= at) {
+      w.cut++;
+      return known;
+    }
+    // Walked deeper than here, and cut short: walked again from here.
+  }
+  const cut = w.cut;
+  const result = walkObject(v, path, depth, w);
+  if (w.cut !== cut) (w.cutAt ??= new Map()).set(v, depth);
+  else w.cutAt?.delete(v);
+  return result;
+}
+
+/** walk() for an object not met yet (or met deeper, where MAX_DEPTH cut its walk short). */
+function walkObject(v: object, path: string, depth: number, w: Walk): unknown {
   const { met } = w;
-  const known = met.get(v);
-  if (known !== undefined) return known === OPEN ? openCopy(v, w) : known;
   if (Array.isArray(v)) {
     met.set(v, OPEN);
     for (let i = 0; i < v.length; i++) {
@@ -172,7 +207,7 @@ function walk(v: unknown, path: string, depth: number, w: Walk): unknown {
     const props: Record<string, unknown> = {};
     // (Recorded first: a cycle back to `v` finds its marker.)
     met.set(v, mark({ k: 'class', key, props }));
-    for (const k of Object.keys(v)) props[k] = walk((v as Record<string, unknown>)[k], `${path}.${k}`, depth + 1, w);
+    for (const k of Object.keys(v)) setOwn(props, k, walk((v as Record<string, unknown>)[k], `${path}.${k}`, depth + 1, w));
     return met.get(v);
   }
   const copy = w.flatten ? flatten(v, proto, path, depth, w) : undefined;
