@@ -28,7 +28,9 @@ inline uint64_t MonotonicNs() {
 // 131 to 101 us (bench/sync.mjs), but with two busy processes on two
 // cores 10% to 90% of its round trips then took a tick, and their mean
 // went from about 150 us to 0.5-3.8 ms (found by a cold review). The
-// spins are short instead (50 us at most), then the thread parks.
+// spins are bounded instead (50 us for a caller, 20 us for an idle pool
+// thread, 250 us for one that just answered a blockingCallInThread, see
+// src/thread/worker.ts), then the thread parks.
 template <typename Ready>
 inline bool SpinUntil(uint64_t until_ns, Ready&& ready) {
   for (;;) {

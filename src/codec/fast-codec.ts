@@ -68,8 +68,8 @@ function room(items: number): void {
   if (scratch.length < need) scratch = Buffer.allocUnsafe(need);
 }
 
-/** Where a moved value's buffer goes in `moved`, and how it is viewed; undefined if it cannot. */
-function movedKind(v: unknown, ab: ArrayBuffer): number | undefined {
+/** How a moved value is viewed: the whole buffer, or its view type. */
+function movedKind(v: unknown, ab: ArrayBuffer): number {
   if (v === ab) return WHOLE_BUFFER;
   return viewTypeIndex(v as ArrayBufferView);
 }
@@ -86,7 +86,7 @@ export function encodeFastMoving(list: readonly unknown[], movableOf: MovableOf)
     const v = list[i];
     if (fits(v)) continue;
     const ab = movableOf(v);
-    if (!ab || movedKind(v, ab) === undefined) return undefined;
+    if (!ab) return undefined;
     if (!(moved ??= []).includes(ab)) moved.push(ab);
   }
   room(list.length);
@@ -100,7 +100,7 @@ export function encodeFastMoving(list: readonly unknown[], movableOf: MovableOf)
 /** As encodeFastMoving, for one value (a result). */
 export function encodeFastMovingOne(v: unknown, movableOf: MovableOf): FastEncoded | undefined {
   const ab = movableOf(v);
-  if (!ab || movedKind(v, ab) === undefined) return undefined;
+  if (!ab) return undefined;
   room(1);
   scratch[0] = FAST_ONE;
   return { bytes: scratch.subarray(0, putMoving(v, 1, [ab], movableOf)), transfers: [ab] };
@@ -110,7 +110,7 @@ function putMoving(v: unknown, off: number, moved: ArrayBuffer[] | undefined, mo
   const ab = moved && typeof v === 'object' && v !== null ? movableOf(v) : undefined;
   if (!ab) return put(scratch, v, off);
   scratch[off] = Tag.Moved;
-  scratch[off + 1] = movedKind(v, ab)!;
+  scratch[off + 1] = movedKind(v, ab);
   scratch.writeUInt32LE(moved!.indexOf(ab), off + 2);
   return off + 6;
 }
@@ -184,7 +184,6 @@ function get(b: Buffer, off: number, out: { v: unknown }, moved: ArrayBuffer[] |
   }
 }
 
-/** A view of all of `ab`, of the type `Ctor`. */
 /**
  * Decodes what the encoders here wrote, starting at b[0]; `moved` are the
  * buffers that moved with it, in its index order.
