@@ -28,22 +28,37 @@ bool ReplySlot::Resolve(CallStatus status, Frame&& frame) {
   return true;
 }
 
+void ReplySlot::Attend() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    attention_.store(true, std::memory_order_release);
+  }
+  cv_.notify_one();
+}
+
 CallStatus ReplySlot::Wait(uint64_t spin_ns, uint64_t deadline_ns,
                            uint64_t slice_ns,
-                           const std::function<bool()>& alive) {
+                           const std::function<bool()>& alive, bool attend) {
   const uint32_t pending = static_cast<uint32_t>(CallStatus::kPending);
+  auto attended = [&] {
+    return attend && attention_.exchange(false, std::memory_order_acq_rel);
+  };
   if (spin_ns) {
     uint32_t s = pending;
     if (SpinUntil(MonotonicNs() + spin_ns, [&] {
           s = state_.load(std::memory_order_acquire);
-          return s != pending;
-        }))
-      return static_cast<CallStatus>(s);
+          return s != pending ||
+                 (attend && attention_.load(std::memory_order_relaxed));
+        })) {
+      if (s != pending) return static_cast<CallStatus>(s);
+      if (attended()) return CallStatus::kAttention;
+    }
   }
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     uint32_t s = state_.load(std::memory_order_acquire);
     if (s != pending) return static_cast<CallStatus>(s);
+    if (attended()) return CallStatus::kAttention;
     uint64_t now = MonotonicNs();
     uint64_t wait = slice_ns;
     if (deadline_ns) {
@@ -56,6 +71,7 @@ CallStatus ReplySlot::Wait(uint64_t spin_ns, uint64_t deadline_ns,
     }
     cv_.wait_for(lock, std::chrono::nanoseconds(wait));
     if (state_.load(std::memory_order_acquire) != pending) continue;
+    if (attend && attention_.load(std::memory_order_relaxed)) continue;
     lock.unlock();
     bool ok = alive();
     lock.lock();

@@ -48,6 +48,9 @@ enum class CallStatus : uint32_t {
   kThreadsLost = 9,   // blockingCallInThread: every thread of the pool that
                       // could run the task is gone, and none can start while
                       // its owner waits
+  kAttention = 10,    // not an end (the call stays pending): the caller's pool
+                      // threads sent it something it must read before it
+                      // waits again (ReplySlot::Attend)
 };
 
 class ReplySlot {
@@ -74,9 +77,15 @@ class ReplySlot {
   // Caller thread. Spins up to `spin_ns`, then parks in slices of
   // `slice_ns`, calling `alive()` after each slice (false: the caller's
   // thread is terminating). `deadline_ns` 0 = none. Returns the outcome;
-  // the reply is in TakeReply() when fulfilled or rejected.
+  // the reply is in TakeReply() when fulfilled or rejected. With `attend`,
+  // it also returns kAttention, the call still pending, once Attend() ran.
   CallStatus Wait(uint64_t spin_ns, uint64_t deadline_ns, uint64_t slice_ns,
-                  const std::function<bool()>& alive);
+                  const std::function<bool()>& alive, bool attend = false);
+  // Any thread. A blockingCallInThread's pool thread posted to the caller's
+  // port (it asks for a task's moved buffers, or sends them back): the
+  // caller, parked, reads no port, so its Wait(attend) returns kAttention
+  // for it to read them and wait again. Kept until a Wait(attend) sees it.
+  void Attend();
   Frame TakeReply();
   // When Resolve() ran (ns), so the caller can learn how fast the reactor
   // answered, apart from what its own wake-up cost.
@@ -89,6 +98,7 @@ class ReplySlot {
   std::atomic<uint32_t> target_;  // written under the Registry's mu_ (Retarget)
   std::atomic<uint32_t> state_{static_cast<uint32_t>(CallStatus::kPending)};
   std::atomic<uint64_t> resolved_ns_{0};
+  std::atomic<bool> attention_{false};  // set under mu_ (Attend), so a parked Wait() cannot miss it
   std::mutex mu_;
   std::condition_variable cv_;
   Frame reply_;

@@ -248,7 +248,9 @@ Napi::Value BridgeAdopt(const Napi::CallbackInfo& info) {
 // it may be gone before it adopted the call, every thread may be gone
 // while it waits in the queue, or every thread may wait on this one
 // (kWouldDeadlock), and this thread, parked, would see none of it.
-// Closes the call.
+// Closes the call, but for kAttention: a thread of the pool posted to this
+// thread's port (ReplySlot::Attend), which the caller reads before it
+// calls again, with what is left of its timeout.
 Napi::Value BridgeAwaitTask(const Napi::CallbackInfo& info) {
   Args args(info);
   double call_id = args.F64(0, "call id");
@@ -288,7 +290,9 @@ Napi::Value BridgeAwaitTask(const Napi::CallbackInfo& info) {
         break;
     }
     return CanRunJs(raw);
-  });
+  }, /* attend */ true);
+  if (status == CallStatus::kAttention)
+    return QuietU32(env, static_cast<uint32_t>(status));
   Registry::Get().CloseCall(slot);
   if (status != CallStatus::kFulfilled && status != CallStatus::kRejected)
     return QuietU32(env, static_cast<uint32_t>(status));

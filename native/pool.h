@@ -324,6 +324,8 @@ class Pool {
   PoolCounts Counts();
   // Any thread: how many threads spin in Take() for work now (at most one).
   uint32_t SpinningThreads();
+  // The owner's reactor id. Any thread (owner_ never changes).
+  uint32_t OwnerReactor() const { return owner_->id(); }
   // Any thread (the owner's poolTimes). A copy of the time histograms
   // (read on demand: recording costs a few instructions under the lock
   // already held).

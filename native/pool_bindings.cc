@@ -162,7 +162,10 @@ Napi::Value PoolPushBatch(const Napi::CallbackInfo& info) {
 // thread asked for by port (Pool::WantBuffers). op 0: the pool thread
 // asks (false); 1: the owner claims the ask before it sends them (false:
 // no longer wanted); 2: the pool thread ends its ask (true: they were
-// claimed, so they are on their way). Quiet once the pool is gone.
+// claimed, so they are on their way); 3: the pool thread posted to the
+// owner's port (an ask, or buffers going back), so an owner parked in
+// blockingCallInThread reads it (Registry::AttendCallsOf; false). Quiet
+// once the pool is gone.
 Napi::Value PoolWant(const Napi::CallbackInfo& info) {
   Args args(info);
   auto pool = args.PoolIfAny(0);
@@ -173,6 +176,7 @@ Napi::Value PoolWant(const Napi::CallbackInfo& info) {
   bool r = false;
   if (pool) {
     if (op == 0) pool->WantBuffers(thread_id, task_id);
+    else if (op == 3) Registry::Get().AttendCallsOf(pool->OwnerReactor());
     else if (op == 1) r = pool->ClaimWant(thread_id, task_id);
     else r = pool->DropWant(thread_id, task_id);
   }

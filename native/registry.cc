@@ -180,6 +180,15 @@ void Registry::WakeCallsTo(uint32_t target, CallStatus status) {
   for (auto& s : wake) s->Resolve(status, Frame{});
 }
 
+void Registry::AttendCallsOf(uint32_t caller) {
+  std::vector<std::shared_ptr<ReplySlot>> attend;
+  {
+    std::lock_guard<SpinningMutex> lock(mu_);
+    attend = Matching(calls_, [&](ReplySlot& s) { return s.caller() == caller; });
+  }
+  for (auto& s : attend) s->Attend();
+}
+
 void Registry::WakeCallsOfPool(uint32_t pool, CallStatus status) {
   std::vector<std::shared_ptr<ReplySlot>> wake;
   {

@@ -71,6 +71,8 @@ class Registry {
   // Wake, with `status`, every caller that waits on `target` / that belongs
   // to `pool` / all of them (process exit; sticky: later calls fail too).
   void WakeCallsTo(uint32_t target, CallStatus status);
+  // ReplySlot::Attend() on every call that `caller` waits in now.
+  void AttendCallsOf(uint32_t caller);
   void WakeCallsOfPool(uint32_t pool, CallStatus status);
   void WakeAllCalls(CallStatus status);
   // Backpressure waits (reactor.h): `sender` waits for room in `target`'s

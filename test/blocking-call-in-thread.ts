@@ -64,6 +64,21 @@ test('moved buffers cross both ways, even large ones that an ordinary task moves
   t.is(arg.byteLength, 0, 'the argument was moved: detached here');
 });
 
+// Found by a cold review: the tasks ahead took the threads, which asked
+// the parked caller for their buffers and never got them, and the call
+// waited behind them until its timeout.
+test('a call queued behind tasks whose transferred buffers go by port is answered: the waiting thread sends them', async (t) => {
+  for (const ahead of [2, 4, 8]) {
+    const pool = poolOf(t, 2);
+    blockingCallInThread.with({ pool })(add, 0, 0);  // a thread is up
+    const bytes = 70 * 1024;
+    const queued = Array.from({ length: ahead }, () =>
+      deferToThreadPool(reactor, pool, sumBytes, transfer(new Uint8Array(bytes).fill(1))));
+    t.is(blockingCallInThread.with({ pool, timeout: 10_000 })(add, 1, 2), 3, `behind ${ahead}`);
+    t.deepEqual(await Promise.all(queued), Array.from({ length: ahead }, () => bytes));
+  }
+});
+
 test('.with({ pool }) runs f on that pool', (t) => {
   const pool = poolOf(t);
   t.is(blockingCallInThread.with({ pool })(add, 1, 1), 2);

@@ -46,7 +46,7 @@ function rig(): Rig {
     thread(id) {
       const { port1, port2 } = new MessageChannel();
       owner.addThread(id, port1);
-      const side = new ThreadMovedBuffers(port2, 100 + id, { ask: (t) => asks.ask(id, t), end: (t) => asks.end(id, t) });
+      const side = new ThreadMovedBuffers(port2, 100 + id, { ask: (t) => asks.ask(id, t), end: (t) => asks.end(id, t), posted: () => {} });
       // Both sides unref their ports (in a pool, its tasks in flight keep
       // the loop alive); here nothing else would, and a message in flight
       // on an unref'd port does not: ava ends a test whose loop went

@@ -1226,6 +1226,42 @@ static void TestSpinBudget() {
               spun_first, spun);
 }
 
+// A parked blockingCallInThread is told its pool's threads posted to its
+// port: Wait(attend) returns kAttention, the call still pending, in a spin
+// or parked, and the outcome after it; a Wait without attend ignores it.
+static void TestReplySlotAttention() {
+  const int iters = 200 * g_scale;
+  int spun = 0, parked = 0;
+  for (int it = 0; it < iters; ++it) {
+    auto slot = std::make_shared<ReplySlot>(it + 1, 1, 2, 0);
+    bool spin = it % 2 == 0;
+    std::atomic<bool> go{false};
+    std::thread poster([&, slot] {
+      while (!go.load(std::memory_order_acquire)) CpuRelax();
+      std::this_thread::sleep_for(std::chrono::microseconds(spin ? 50 : 2000));
+      slot->Attend();
+    });
+    go.store(true, std::memory_order_release);
+    CallStatus s = slot->Wait(spin ? 2000000000 : 0, 0, 10000000, [] { return true; }, true);
+    poster.join();
+    CHECK_MSG(s == CallStatus::kAttention, "Wait(attend) said " + std::to_string(int(s)));
+    (spin ? spun : parked)++;
+    // Seen once: the next wait runs to the outcome.
+    std::thread resolver([slot] {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+      CHECK(slot->Resolve(CallStatus::kFulfilled, Frame{}));
+    });
+    CHECK(slot->Wait(0, 0, 10000000, [] { return true; }, true) == CallStatus::kFulfilled);
+    resolver.join();
+  }
+  // Without attend, an Attend() leaves the wait alone.
+  auto slot = std::make_shared<ReplySlot>(1, 1, 2, 0);
+  slot->Attend();
+  CHECK(slot->Wait(0, MonotonicNs() + 2000000, 1000000, [] { return true; }) == CallStatus::kTimedOut);
+  std::printf("  ReplySlot: %d waits told to read their port (%d spinning, %d parked), each then answered\n",
+              iters, spun, parked);
+}
+
 static void TestReplySlot() {
   const int iters = 1500 * g_scale;
   int wins_resolve = 0, wins_timeout = 0, wins_term = 0, spin_hits = 0, park_hits = 0;
@@ -1820,6 +1856,7 @@ int main(int argc, char** argv) {
       {"floor_log2_and_histogram", TestFloorLog2AndHistogram},
       {"spin_budget", TestSpinBudget},
       {"reply_slot", TestReplySlot},
+      {"reply_slot_attention", TestReplySlotAttention},
       {"reactor_post_drain", TestReactorPostDrain},
       {"reactor_spin_takes_posts", TestReactorSpinTakesPosts},
       {"reactor_backpressure", TestReactorBackpressure},

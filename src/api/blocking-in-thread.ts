@@ -34,13 +34,14 @@ import { decodeValue } from '../codec/codec.js';
 import { native } from '../reactor/native.js';
 import { thisThread } from '../runtime/this-thread.js';
 import { CallStatus } from '../base/wire.js';
-import { kCancel, kSubmitBlocking, ThreadPool } from '../pool/threadpool.js';
+import { kCancel, kServeParked, kSubmitBlocking, ThreadPool } from '../pool/threadpool.js';
 import { ownPool } from './reactor.js';
 import { checkBlockingOptions } from './threads.js';
 import type { AnyFunction, TaskFunction } from '../base/public/functions.js';
 import type { BlockingCallInThread, BlockingCallInThreadOptions } from '../base/public/calls.js';
 
 function callInThread(pool: ThreadPool, f: unknown, args: readonly unknown[], timeout: number): unknown {
+  const deadline = performance.now() + timeout;
   const slot = native.bridgeOpenWait();
   if (slot === 0) throw new ReactorGoneError('blockingCallInThread: the process is exiting');
   let poolId: number;
@@ -52,7 +53,7 @@ function callInThread(pool: ThreadPool, f: unknown, args: readonly unknown[], ti
     throw e;
   }
   const { caller, values } = thisThread();
-  const reply = caller.awaitTask(slot, poolId, taskId, timeout);
+  const reply = awaitServing(pool, () => caller.awaitTask(slot, poolId, taskId, timeout > 0 ? Math.max(deadline - performance.now(), 0.001) : 0));
   if (typeof reply !== 'number') {
     // (The task's end reaches the pool's table later, through the inbox.)
     const [status, bytes, transfers] = reply;
@@ -65,6 +66,21 @@ function callInThread(pool: ThreadPool, f: unknown, args: readonly unknown[], ti
   // a thread that died took it along, and its exit settles nothing more.
   pool[kCancel](taskId, error);
   throw error;
+}
+
+/**
+ * The wait, which returns CallStatus.Attention, the call still pending,
+ * each time a thread of the pool posts to this thread's ports: a task
+ * queued ahead of this one may wait for moved buffers that only this
+ * thread can send, and its loop, blocked, would never read the ask.
+ * What came before the wait began is read first.
+ */
+function awaitServing<R>(pool: ThreadPool, wait: () => R | number): R | number {
+  for (;;) {
+    pool[kServeParked]();
+    const reply = wait();
+    if (reply !== CallStatus.Attention) return reply;
+  }
 }
 
 function unanswered(status: number, timeout: number): Error {

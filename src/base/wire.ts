@@ -70,6 +70,8 @@ export const enum CallRef { Interned = 0, Callable = 1 }
 export const enum CallStatus {
   Fulfilled = 1, Rejected = 2, ReactorGone = 3, PoolStopped = 4, TimedOut = 5,
   Terminating = 6, WouldDeadlock = 7, Starved = 8, ThreadsLost = 9,
+  /** Not an end: the pool's threads posted to the parked caller's port; it reads it and waits again. */
+  Attention = 10,
 }
 
 /**

@@ -25,7 +25,7 @@
 // by another wake-up) is held, with everything its thread sent after it,
 // until its buffers are here.
 // Owner thread only. Tests: test/transfer.ts.
-import type { MessagePort } from 'node:worker_threads';
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { ThreadDiedError } from '../errors/errors.js';
 import { PortMove, type PortMoveMessage } from '../base/wire.js';
 import { detachOrCopy, isShared, transferListOf } from '../codec/codec.js';
@@ -153,6 +153,21 @@ export class MovedBuffers {
     return new Promise((resolve, reject) => this.#resultWaits.set(taskId, { sender, resolve, reject }));
   }
 
+  /**
+   * The owner is parked in a blockingCallInThread, so its loop reads no
+   * port, and a thread asked for a queued task's buffers (or sent some
+   * back): what the ports hold is read now. A task's result that comes
+   * this way is handled once the loop runs again: a parked thread runs no
+   * callbacks.
+   */
+  serveParked(): void {
+    for (const [threadId, port] of this.#ports) {
+      for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
+        this.#received(threadId, m.message as PortMoveMessage, true);
+      }
+    }
+  }
+
   /** The pool is gone: its ports close. */
   close(): void {
     for (const port of this.#ports.values()) port.close();
@@ -165,7 +180,7 @@ export class MovedBuffers {
     return true;
   }
 
-  #received(from: number, [kind, id, buffers]: PortMoveMessage): void {
+  #received(from: number, [kind, id, buffers]: PortMoveMessage, parked = false): void {
     switch (kind) {
       case PortMove.Hello:
         this.#reactorOf.set(from, id);
@@ -189,7 +204,8 @@ export class MovedBuffers {
         if (this.#ctx.isOpen(id)) this.#results.set(id, buffers!);
         // Its result was posted natively just before, without waking this
         // loop: this message is its wake-up, whoever still waits for it.
-        this.#ctx.drainNow();
+        if (parked) setImmediate(() => this.#ctx.drainNow());
+        else this.#ctx.drainNow();
         return;
       }
       default:

@@ -52,6 +52,8 @@ export const kSubmitWithOptions = Symbol('reactor-threads.submit-with-options');
 export const kFlush = Symbol('reactor-threads.flush');
 /** Internal: blockingCallInThread's task (src/api/blocking-in-thread.ts). */
 export const kSubmitBlocking = Symbol('reactor-threads.submit-blocking');
+/** Internal: blockingCallInThread, parked, reads what the pool's threads posted to its ports. */
+export const kServeParked = Symbol('reactor-threads.serve-parked');
 
 let nextTaskId = 1;
 /** The reactor callables of a task that carries none (frozen: shared by all of them). */
@@ -467,6 +469,15 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
       throw e;
     }
     return [this.#poolId, id];
+  }
+
+  /**
+   * Internal: this thread is parked in a blockingCallInThread on this
+   * pool, and a thread posted to its ports (ReplySlot::Attend): an ask
+   * for a queued task's moved buffers is served now, as the loop would.
+   */
+  [kServeParked](): void {
+    this.#moves.serveParked();
   }
 
   /** Internal: withdraw a task, settling it with `reason` (see TaskTimers.cancel). */

@@ -51,7 +51,7 @@ export interface NativeBinding {
    * them; false when no longer wanted. 2 (pool thread): ends the ask; true
    * when the owner had claimed it (they are on their way).
    */
-  poolWant(poolId: number, threadId: number, taskId: number, op: 0 | 1 | 2): boolean;
+  poolWant(poolId: number, threadId: number, taskId: number, op: 0 | 1 | 2 | 3): boolean;
   /** Signals the thread a poolPush with a target chose (once the buffers went ahead). */
   poolWake(poolId: number, threadId: number): void;
   poolCancel(poolId: number, taskId: number, queuedOnly?: boolean): number;

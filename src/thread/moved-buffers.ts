@@ -19,6 +19,8 @@ type Arrival = (buffers: ArrayBuffer[]) => void;
 export interface BufferAsks {
   ask(taskId: number): void;
   end(taskId: number): boolean;
+  /** A message went to the owner: if it is parked in a blockingCallInThread, it reads its port now. */
+  posted(): void;
 }
 
 /** How long a thread about to park waits for buffers the owner is sending it (it sends them at once). */
@@ -130,6 +132,8 @@ export class ThreadMovedBuffers {
 
   #send(message: PortMoveMessage, transfer?: ArrayBuffer[]): void {
     this.#port.postMessage(message, transfer && transferListOf(transfer));
+    // (After the post: the owner, told, finds the message on its port.)
+    this.#asks.posted();
   }
 
   #received([kind, taskId, buffers]: PortMoveMessage): void {

@@ -66,6 +66,7 @@ const thread = buildThread({
 const moves = movesPort ? new ThreadMovedBuffers(movesPort, thread.core.id, {
   ask: (taskId) => { native.poolWant(poolId, threadId, taskId, 0); },
   end: (taskId) => native.poolWant(poolId, threadId, taskId, 2),
+  posted: () => { native.poolWant(poolId, threadId, 0, 3); },
 }) : undefined;
 const runner = new TaskRunner({
   poolId, threadId, threadName, values: thread.values, flattenInstances, outbox, moves,
