@@ -43,22 +43,20 @@ CallStatus ReplySlot::Wait(uint64_t spin_ns, uint64_t deadline_ns,
   auto attended = [&] {
     return attend && attention_.exchange(false, std::memory_order_acq_rel);
   };
+  // (Attention is seen after the spin, and after the deadline: a steady
+  // flow of posts must not postpone the timeout.)
   if (spin_ns) {
     uint32_t s = pending;
     if (SpinUntil(MonotonicNs() + spin_ns, [&] {
           s = state_.load(std::memory_order_acquire);
-          return s != pending ||
-                 (attend && attention_.load(std::memory_order_relaxed));
-        })) {
-      if (s != pending) return static_cast<CallStatus>(s);
-      if (attended()) return CallStatus::kAttention;
-    }
+          return s != pending;
+        }))
+      return static_cast<CallStatus>(s);
   }
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     uint32_t s = state_.load(std::memory_order_acquire);
     if (s != pending) return static_cast<CallStatus>(s);
-    if (attended()) return CallStatus::kAttention;
     uint64_t now = MonotonicNs();
     uint64_t wait = slice_ns;
     if (deadline_ns) {
@@ -69,6 +67,7 @@ CallStatus ReplySlot::Wait(uint64_t spin_ns, uint64_t deadline_ns,
       }
       wait = std::min(wait, deadline_ns - now);
     }
+    if (attended()) return CallStatus::kAttention;
     cv_.wait_for(lock, std::chrono::nanoseconds(wait));
     if (state_.load(std::memory_order_acquire) != pending) continue;
     if (attend && attention_.load(std::memory_order_relaxed)) continue;

@@ -87,6 +87,8 @@ class ReplySlot {
   // for it to read them and wait again. Kept until a Wait(attend) sees it.
   void Attend();
   Frame TakeReply();
+  // Any thread. The outcome so far (kPending while there is none).
+  CallStatus State() const { return static_cast<CallStatus>(state_.load(std::memory_order_acquire)); }
   // When Resolve() ran (ns), so the caller can learn how fast the reactor
   // answered, apart from what its own wake-up cost.
   uint64_t resolved_ns() const { return resolved_ns_.load(std::memory_order_acquire); }

@@ -272,7 +272,7 @@ Napi::Value BridgeAwaitTask(const Napi::CallbackInfo& info) {
   napi_env raw = env;
   ReplySlot* s = slot.get();
   uint32_t caller = slot->caller();
-  CallStatus status = slot->Wait(TaskSpinNs(), deadline, kTaskSliceNs, [raw, s, &pool, task_id, caller] {
+  auto check = [raw, s, &pool, task_id, caller] {
     switch (pool->Outlook(task_id)) {
       case TaskOutlook::kHolderGone:
         s->Resolve(CallStatus::kReactorGone, Frame{});
@@ -290,9 +290,17 @@ Napi::Value BridgeAwaitTask(const Napi::CallbackInfo& info) {
         break;
     }
     return CanRunJs(raw);
-  }, /* attend */ true);
-  if (status == CallStatus::kAttention)
-    return QuietU32(env, static_cast<uint32_t>(status));
+  };
+  CallStatus status = slot->Wait(TaskSpinNs(), deadline, kTaskSliceNs, check, /* attend */ true);
+  if (status == CallStatus::kAttention) {
+    // Before the caller reads its ports, what the slices look for: a
+    // steady flow of posts could keep every wait shorter than a slice, and
+    // a thread being terminated must not leave its call listed.
+    if (!check()) s->Resolve(CallStatus::kTerminating, Frame{});
+    status = slot->State();
+    if (status == CallStatus::kPending)
+      return QuietU32(env, static_cast<uint32_t>(CallStatus::kAttention));
+  }
   Registry::Get().CloseCall(slot);
   if (status != CallStatus::kFulfilled && status != CallStatus::kRejected)
     return QuietU32(env, static_cast<uint32_t>(status));

@@ -72,10 +72,15 @@ test('a call queued behind tasks whose transferred buffers go by port is answere
     const pool = poolOf(t, 2);
     blockingCallInThread.with({ pool })(add, 0, 0);  // a thread is up
     const bytes = 70 * 1024;
+    const opens = native.bridgeOpenCalls();
     const queued = Array.from({ length: ahead }, () =>
       deferToThreadPool(reactor, pool, sumBytes, transfer(new Uint8Array(bytes).fill(1))));
+    // (Large results too, which come back by port while the caller waits.)
+    const results = Array.from({ length: ahead }, () => deferToThreadPool(reactor, pool, movedBytes, bytes));
     t.is(blockingCallInThread.with({ pool, timeout: 10_000 })(add, 1, 2), 3, `behind ${ahead}`);
     t.deepEqual(await Promise.all(queued), Array.from({ length: ahead }, () => bytes));
+    for (const r of await Promise.all(results)) t.is(r[bytes - 1], (bytes - 1) % 251);
+    t.is(native.bridgeOpenCalls(), opens, 'no reply slot is left behind');
   }
 });
 

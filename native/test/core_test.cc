@@ -1227,10 +1227,13 @@ static void TestSpinBudget() {
 }
 
 // A parked blockingCallInThread is told its pool's threads posted to its
-// port: Wait(attend) returns kAttention, the call still pending, in a spin
-// or parked, and the outcome after it; a Wait without attend ignores it.
+// port: Wait(attend) returns kAttention, the call still pending, once its
+// spin is over (parked: at once, not at the end of its slice), never
+// before the deadline it passed, and the outcome after it; a Wait without
+// attend ignores it.
 static void TestReplySlotAttention() {
   const int iters = 200 * g_scale;
+  const uint64_t long_slice = 10 * kOneSecondNs;
   int spun = 0, parked = 0;
   for (int it = 0; it < iters; ++it) {
     auto slot = std::make_shared<ReplySlot>(it + 1, 1, 2, 0);
@@ -1241,24 +1244,32 @@ static void TestReplySlotAttention() {
       std::this_thread::sleep_for(std::chrono::microseconds(spin ? 50 : 2000));
       slot->Attend();
     });
+    auto t0 = std::chrono::steady_clock::now();
     go.store(true, std::memory_order_release);
-    CallStatus s = slot->Wait(spin ? 2000000000 : 0, 0, 10000000, [] { return true; }, true);
+    CallStatus s = slot->Wait(spin ? 1000000 : 0, 0, long_slice, [] { return true; }, true);
     poster.join();
     CHECK_MSG(s == CallStatus::kAttention, "Wait(attend) said " + std::to_string(int(s)));
+    // (A lost notify would wait out the 10 s slice.)
+    CHECK_MSG(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(1), "the attention waited for the slice");
+    CHECK(slot->State() == CallStatus::kPending);
     (spin ? spun : parked)++;
     // Seen once: the next wait runs to the outcome.
     std::thread resolver([slot] {
       std::this_thread::sleep_for(std::chrono::microseconds(200));
       CHECK(slot->Resolve(CallStatus::kFulfilled, Frame{}));
     });
-    CHECK(slot->Wait(0, 0, 10000000, [] { return true; }, true) == CallStatus::kFulfilled);
+    CHECK(slot->Wait(0, 0, long_slice, [] { return true; }, true) == CallStatus::kFulfilled);
     resolver.join();
   }
+  // The deadline comes first: a flow of posts does not postpone it.
+  auto late = std::make_shared<ReplySlot>(1, 1, 2, 0);
+  late->Attend();
+  CHECK(late->Wait(0, MonotonicNs() - 1, long_slice, [] { return true; }, true) == CallStatus::kTimedOut);
   // Without attend, an Attend() leaves the wait alone.
-  auto slot = std::make_shared<ReplySlot>(1, 1, 2, 0);
+  auto slot = std::make_shared<ReplySlot>(2, 1, 2, 0);
   slot->Attend();
   CHECK(slot->Wait(0, MonotonicNs() + 2000000, 1000000, [] { return true; }) == CallStatus::kTimedOut);
-  std::printf("  ReplySlot: %d waits told to read their port (%d spinning, %d parked), each then answered\n",
+  std::printf("  ReplySlot: %d waits told to read their port (%d after a spin, %d parked), each then answered\n",
               iters, spun, parked);
 }
 

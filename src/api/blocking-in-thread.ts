@@ -53,7 +53,17 @@ function callInThread(pool: ThreadPool, f: unknown, args: readonly unknown[], ti
     throw e;
   }
   const { caller, values } = thisThread();
-  const reply = awaitServing(pool, () => caller.awaitTask(slot, poolId, taskId, timeout > 0 ? Math.max(deadline - performance.now(), 0.001) : 0));
+  const remaining = (): number => (timeout > 0 ? Math.max(deadline - performance.now(), 0.001) : 0);
+  let reply: ReturnType<typeof caller.awaitTask>;
+  try {
+    reply = awaitServing(pool, () => caller.awaitTask(slot, poolId, taskId, remaining()));
+  } catch (e) {
+    // Thrown between waits (reading the ports): the call is not left
+    // listed, nor its task queued for a caller that is gone.
+    native.bridgeCloseWait(slot);
+    pool[kCancel](taskId, e);
+    throw e;
+  }
   if (typeof reply !== 'number') {
     // (The task's end reaches the pool's table later, through the inbox.)
     const [status, bytes, transfers] = reply;
