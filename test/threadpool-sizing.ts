@@ -61,7 +61,9 @@ test('adjustPoolsize on a started pool starts threads up to the new min', async 
 });
 
 test('a busy pool grows to max and no further', async (t) => {
-  const pool = new ThreadPool({ maxThreads: 3, concurrentTasksPerThread: 1 });
+  // (No starvation watch: the held threads wait on this thread on purpose,
+  // longer than its default second when the machine is loaded.)
+  const pool = new ThreadPool({ maxThreads: 3, concurrentTasksPerThread: 1, starvationTimeout: Infinity });
   pool.start();
   // Each task holds its thread in a blocking call until the gate opens, so
   // the growth does not depend on how fast threads start (slow under ASan).
@@ -82,7 +84,9 @@ test('a busy pool grows to max and no further', async (t) => {
 });
 
 test('idle threads above min exit after the idle timeout', async (t) => {
-  const pool = new ThreadPool({ minThreads: 1, maxThreads: 3, idleTimeout: 300, concurrentTasksPerThread: 1 });
+  const pool = new ThreadPool({
+    minThreads: 1, maxThreads: 3, idleTimeout: 300, concurrentTasksPerThread: 1, starvationTimeout: Infinity,
+  });
   pool.start();
   // The tasks hold their threads until three run at once, so the growth
   // does not depend on how fast threads start on a loaded machine.
