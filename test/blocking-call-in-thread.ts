@@ -80,7 +80,7 @@ test('a call queued behind tasks whose transferred buffers go by port is answere
     t.is(blockingCallInThread.with({ pool, timeout: 10_000 })(add, 1, 2), 3, `behind ${ahead}`);
     t.deepEqual(await Promise.all(queued), Array.from({ length: ahead }, () => bytes));
     for (const r of await Promise.all(results)) t.is(r[bytes - 1], (bytes - 1) % 251);
-    t.is(native.bridgeOpenCalls(), opens, 'no reply slot is left behind');
+    t.true(native.bridgeOpenCalls() <= opens, 'no reply slot is left behind');
   }
 });
 
