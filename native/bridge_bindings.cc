@@ -326,11 +326,18 @@ Napi::Value BridgeReply(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(args.env(), ok);
 }
 
-// bridgeOpenCalls() -> how many blocking calls of any thread are listed
-// in the Registry now (tests: none is left behind). Any JS thread.
+// bridgeOpenCalls(ofThisThread?) -> how many blocking calls are listed in
+// the Registry now: of any thread, or (ofThisThread true) those the
+// calling thread opened (tests: none is left behind). Any JS thread.
 Napi::Value BridgeOpenCalls(const Napi::CallbackInfo& info) {
   Args args(info);
-  return Napi::Number::New(args.env(), static_cast<double>(Registry::Get().OpenCalls()));
+  std::optional<uint32_t> caller;
+  if (args.Flag(0)) {
+    const auto& reactor = args.OwnReactor();
+    if (!args.ok()) return {};
+    caller = reactor->id();
+  }
+  return Napi::Number::New(args.env(), static_cast<double>(Registry::Get().OpenCalls(caller)));
 }
 
 // bridgeShutdown(): the process is exiting. Wakes every parked caller with

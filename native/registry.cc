@@ -85,9 +85,12 @@ std::shared_ptr<ReplySlot> Registry::OpenCall(uint32_t caller, uint32_t target,
   return slot;
 }
 
-size_t Registry::OpenCalls() {
+size_t Registry::OpenCalls(std::optional<uint32_t> caller) {
   std::lock_guard<SpinningMutex> lock(mu_);
-  return calls_.size();
+  if (!caller) return calls_.size();
+  size_t n = 0;
+  for (auto& kv : calls_) n += kv.second->caller() == *caller;
+  return n;
 }
 
 bool Registry::AllWaitOn(const std::vector<uint32_t>& reactors, uint32_t caller) {

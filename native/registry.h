@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -66,8 +67,10 @@ class Registry {
   // False when the call is no longer listed (its caller left).
   bool Retarget(uint64_t id, uint32_t target);
   std::shared_ptr<ReplySlot> FindCall(uint64_t id);
-  // How many calls are listed (tests: none is left behind).
-  size_t OpenCalls();
+  // How many calls are listed, all of them or those `caller` opened
+  // (tests: none is left behind; a test counts its own thread's, since
+  // ava runs other test files in other threads of the same process).
+  size_t OpenCalls(std::optional<uint32_t> caller = std::nullopt);
   // Wake, with `status`, every caller that waits on `target` / that belongs
   // to `pool` / all of them (process exit; sticky: later calls fail too).
   void WakeCallsTo(uint32_t target, CallStatus status);

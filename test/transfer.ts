@@ -7,7 +7,7 @@ import {
 } from 'reactor-threads';
 import { add, echoMoved, echoMovedFloats, logThenBytes, makeBytes, spin, sumBytes } from './_fixtures/tasks.cjs';
 import { callProxy, callWithOwnFunction, moveAfterStop } from './_fixtures/bridge-tasks.cjs';
-import { waitFor } from './_helpers/wait.js';
+import { platformTimeout, waitFor } from './_helpers/wait.js';
 import { busyOneThreadPool, parkedUntilSecond } from './_helpers/busy-pool.js';
 import {
   callSlowThenLength, gatedPark, lastSentLength, nestedMoves, openGate, spinThenBytes, sumWhere, wasmMemoryResult,
@@ -265,28 +265,30 @@ test('a task handed back unstarted takes its large buffers to the thread that ru
   await pool.stop();
 });
 
-test('a large result that comes after its caller gave up does not hold up the thread\'s later results', async (t) => {
+// Serial, as the next one, and a slow task's second is longer under ASan:
+// each needs the main thread to act while a task runs, and under ASan in
+// CI, with the file's other tests interleaved on its loop, each missed a
+// whole second once.
+test.serial('a large result that comes after its caller gave up does not hold up the thread\'s later results', async (t) => {
   const pool = new ThreadPool({ minThreads: 1, maxThreads: 1, cancelGrace: Infinity });
   pool.start();
   await deferToThreadPool(reactor, pool, add, 0, 0);
   // (It runs long past its timeout, so that a slow machine still times it out.)
-  const gaveUp = deferToThreadPool.with({ runTimeout: 50 })(reactor, pool, spinThenBytes, 1_000, MiB);
+  const gaveUp = deferToThreadPool.with({ runTimeout: 50 })(reactor, pool, spinThenBytes, platformTimeout(1_000), MiB);
   await t.throwsAsync(gaveUp, { name: 'TaskTimeoutError' });
   for (let i = 0; i < 3; i++) t.is(await within(deferToThreadPool(reactor, pool, add, i, 2), 5_000, `task ${i}`), i + 2);
   t.is(pool.stats().movedHeld, 0);
   await within(pool.stop(), 5_000, 'stop()');
 });
 
-test('a thread that recycles with buffers sent ahead to it returns them, and the task runs elsewhere', async (t) => {
+test.serial('a thread that recycles with buffers sent ahead to it returns them, and the task runs elsewhere', async (t) => {
   const pool = new ThreadPool({ minThreads: 1, maxThreads: 1, maxTasksPerThread: 2 });
   pool.start();
   const pinned = deferToThreadPool.with({ affinity: 'k' });
   await pinned(reactor, pool, add, 0, 0);
   // Its second and last task; the large one is pinned to it meanwhile,
   // its buffers sent ahead, and it exits without taking it.
-  // (Busy for a whole second: a main thread starved for the length of a
-  // shorter task, under ASan in CI, missed it and never saw it busy.)
-  const busy = pinned(reactor, pool, spin, 1000);
+  const busy = pinned(reactor, pool, spin, platformTimeout(1_000));
   t.true(await waitFor(() => pool.busy === 1), 'the thread never showed busy with its last task');
   const big = pinned(reactor, pool, sumWhere, transfer(new Uint8Array(MiB).fill(1).buffer));
   await busy;

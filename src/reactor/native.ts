@@ -136,8 +136,8 @@ export interface NativeBinding {
    */
   bridgeAwaitTask(callId: number, poolId: number, taskId: number, timeoutMs: number, ownPoolId: number, ownThreadId: number):
     [number, Buffer, ArrayBuffer[] | undefined] | number;
-  /** How many blocking calls of any thread are open now (tests). */
-  bridgeOpenCalls(): number;
+  /** Blocking calls listed now (tests): of any thread, or (ofThisThread) those this thread opened. */
+  bridgeOpenCalls(ofThisThread?: boolean): number;
   /** The process is exiting: wake every parked caller, refuse new calls. */
   bridgeShutdown(): void;
 }
