@@ -61,7 +61,7 @@ void PutF64(uint8_t* p, double v) {
 constexpr size_t kMessageHeader = 32;
 // Task batch layout, per task:
 //   f64 task id | u32 function id | u32 byte length | u32 transfer count |
-//   u32 reserved | payload bytes
+//   u32 flags (1: its buffers were sent ahead to this thread) | payload bytes
 constexpr size_t kTaskHeader = 24;
 
 // Writes `items` as one Batch: `frame_of(item)` gives an item's Frame;
@@ -157,7 +157,7 @@ bool WriteTaskBatch(napi_env env, std::vector<Task>& tasks, Batch* out) {
         PutU32(p + 8, t.fn_id);
         PutU32(p + 12, static_cast<uint32_t>(t.frame.bytes.size()));
         PutU32(p + 16, static_cast<uint32_t>(t.frame.transfers.size()));
-        PutU32(p + 20, 0);
+        PutU32(p + 20, t.sent_to_taker ? 1 : 0);
       },
       out);
 }

@@ -31,6 +31,14 @@ std::shared_ptr<Reactor> Pool::PopIdleWaiterLocked(uint32_t* tid) {
   return nullptr;
 }
 
+uint32_t Pool::IdleTakerLocked() const {
+  if (idle_spinner_ != 0) return idle_spinner_;
+  for (auto& [tid, r] : threads_) {
+    if (r.returning && r.held.empty() && r.reactor && !r.retiring && !r.gone) return tid;
+  }
+  return 0;
+}
+
 uint32_t Pool::LiveLocked() const {
   uint32_t live = 0;
   // (A gone thread, dead but not yet removed, is not live: counted, it
@@ -64,9 +72,25 @@ int64_t Pool::Push(Task&& task, uint32_t max_queue, uint32_t* target) {
     // in one's continuation while a sibling takes the task and waits
     // for the buffers to come back from it.
     if (target) {
+      double task_id = queue_.back().id;
+      // A thread that holds nothing and is about to take, the spinner or
+      // one on its way back to Take(), takes the task (when nothing else
+      // is queued ahead of it): a waiter chosen instead would get the
+      // buffers, and the taker would have to ask for them back through
+      // the owner.
+      if (uint32_t coming = queue_.size() == 1 ? IdleTakerLocked() : 0) {
+        *target = coming;
+        threads_.at(coming).sent_task = task_id;
+        return PushDemandLocked();
+      }
       wake = PopIdleWaiterLocked(target);
-      // Chosen for the caller to wake once the buffers are sent ahead.
-      if (wake) return -1;
+      if (wake) {
+        // Chosen for the caller to wake once the buffers are sent ahead.
+        ThreadRecord& rec = threads_.at(*target);
+        rec.sent_task = task_id;
+        rec.wake_after_send = true;
+        return -1;
+      }
       // None idle: woken as any task's.
     }
     // A spinning thread takes it (it looks at the queue again under this
@@ -211,10 +235,15 @@ int64_t Pool::PushPinned(Task&& task, const std::string& key, uint32_t max_queue
       pinned_pushes_.fetch_add(1, std::memory_order_relaxed);
       submitted_ += 1;
       pinned = true;
-      if (target) *target = tid;
+      if (target) {
+        *target = tid;
+        rec.sent_task = rec.pinned.back().id;
+      }
       if (rec.waiting) {
         StopWaitingLocked(tid, rec);
         wake = rec.reactor;
+        // (With `target`, WakeThread() wakes it once the buffers are sent.)
+        rec.wake_after_send = target != nullptr;
       }
     }
   }
@@ -230,10 +259,19 @@ void Pool::WakeThread(uint32_t thread_id) {
   {
     std::lock_guard<SpinningMutex> lock(mu_);
     auto it = threads_.find(thread_id);
-    if (it != threads_.end()) wake = it->second.reactor;
+    if (it != threads_.end()) {
+      // Chosen while spinning or busy: it takes the task without a wake-up.
+      if (!it->second.wake_after_send) return;
+      it->second.wake_after_send = false;
+      wake = it->second.reactor;
+    }
   }
-  // Its thread is going away (as in Push(): the next waiter is woken
-  // instead, or the owner hears of the demand).
+  WakeOrDemand(std::move(wake));
+}
+
+void Pool::WakeOrDemand(std::shared_ptr<Reactor> wake) {
+  // Its thread is going away (as in Push()): the next waiter is woken
+  // instead, or the owner hears of the demand.
   while (!wake || !wake->SignalWork()) {
     {
       std::lock_guard<SpinningMutex> lock(mu_);
@@ -377,7 +415,7 @@ std::vector<double> Pool::RemoveThread(uint32_t thread_id, bool* attached,
     }
     // Still in the pool: it keeps its key.
     uint16_t lost = static_cast<uint16_t>(h->lost_while_loading + (h->loading ? 1 : 0));
-    back.push_back(Task{id, h->fn_id, lost, false, Frame{std::move(h->bytes), {}},
+    back.push_back(Task{id, h->fn_id, lost, false, false, Frame{std::move(h->bytes), {}},
                         h->enqueued_ns, std::move(h->affinity)});
   }
   // Tasks queued for this thread (affinity) go back to everyone, after
@@ -532,17 +570,29 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
   uint32_t pinned_seen = 0;
   for (;;) {
     {
-      std::lock_guard<SpinningMutex> lock(mu_);
+      std::unique_lock<SpinningMutex> lock(mu_);
       if (spinning) {
         --spinning_;
         spinning = false;
+        if (idle_spinner_ == thread_id) idle_spinner_ = 0;
       }
       auto it = threads_.find(thread_id);
       if (it == threads_.end()) return TakeResult::kStopping;
       ThreadRecord& rec = it->second;
       rec.returning = false;
       // A thread that agreed to retire takes nothing more: it is exiting.
-      if (rec.retiring) return TakeResult::kRetire;
+      // If it was chosen for a task on its way back here (its buffers sent
+      // ahead to it: IdleTakerLocked), a sibling is woken for the task
+      // (and asks for them), or the owner hears of the demand.
+      if (rec.retiring) {
+        bool orphaned = rec.sent_task != 0 && !queue_.empty();
+        rec.sent_task = 0;
+        if (!orphaned) return TakeResult::kRetire;
+        std::shared_ptr<Reactor> heir = PopWaiterLocked();
+        lock.unlock();
+        WakeOrDemand(std::move(heir));
+        return TakeResult::kRetire;
+      }
       bool may_take = !stopping_ || drain_on_stop_;
       // Tasks queued for this thread (affinity) come first, all of them.
       std::deque<Task>& source = may_take && !rec.pinned.empty() ? rec.pinned : queue_;
@@ -566,6 +616,7 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
         for (size_t i = 0; i < n; ++i) {
           Task& t = out->emplace_back(std::move(source.front()));
           source.pop_front();
+          t.sent_to_taker = t.moves_by_port && rec.sent_task == t.id;
           times_.queue_wait.Record(now - t.enqueued_ns);
           // A fresh record: a task id is held by one thread at a time.
           Held& h = rec.held.try_emplace(t.id).first->second;
@@ -584,6 +635,10 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
         }
         queued_approx_.store(static_cast<uint32_t>(queue_.size()),
                              std::memory_order_relaxed);
+        // (What was sent ahead for a task it did not take goes back when
+        // asked: Return.)
+        rec.sent_task = 0;
+        rec.wake_after_send = false;
         StopWaitingLocked(thread_id, rec);
         // Work left for the siblings and none spinning for it: wake one
         // (it wakes the next in turn), so that a batch pushed with one
@@ -617,6 +672,7 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
         }
         ++spinning_;  // Push() counts it as about to take work
         spinning = true;
+        if (rec.held.empty()) idle_spinner_ = thread_id;
         pinned_seen = pinned_pushes_.load(std::memory_order_relaxed);
       }
     }

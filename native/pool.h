@@ -77,6 +77,10 @@ struct Task {
   // owner to the thread that takes it (src/pool/moved-buffers.ts), not in
   // frame.transfers: like a task with transfers, it cannot be re-run.
   bool moves_by_port;
+  // Set by Take() on the taken copy: its buffers were sent ahead to the
+  // thread that took it (it was chosen for them: Push()'s `target`), so
+  // that thread waits for them rather than asking (src/thread/moved-buffers.ts).
+  bool sent_to_taker = false;
   Frame frame;
   uint64_t enqueued_ns;
   // The affinity key whose binding this task holds (Pool::affinity_),
@@ -152,12 +156,14 @@ class Pool {
   // demand no thread will meet soon: queued tasks minus threads starting,
   // spinning or waiting for work (the owner starts a thread when this is
   // positive, below max).
-  // With `target` (a task whose buffers move by port), a waiting thread
-  // that holds no task, if any, is chosen for it, taken off the waiting
-  // list but NOT signalled: *target gets its id (0: none), and the caller
-  // sends the buffers ahead, then must call WakeThread(*target), so that
-  // they are in the thread's port before the wake-up that makes it take
-  // the task. With none idle, a waiter is woken as usual.
+  // With `target` (a task whose buffers move by port), a thread that
+  // holds no task is chosen for it, if any: when the queue held nothing
+  // else, one about to take without a wake-up (spinning for work, or on
+  // its way back to Take(): it takes the task first), else a waiting one,
+  // taken off the waiting list but NOT signalled. *target gets its id (0: none), and the caller sends the
+  // buffers ahead, then must call WakeThread(*target), which wakes a
+  // waiter chosen so, after its buffers are in its port. With none idle,
+  // a waiter is woken as usual.
   int64_t Push(Task&& task, uint32_t max_queue, uint32_t* target = nullptr);
   // Owner thread. Queues `tasks` in order, as many as the queue has room
   // for under `max_queue` (*accepted; the rest stay in `tasks`, refused,
@@ -181,8 +187,10 @@ class Pool {
   // (0: none), which the caller wakes with WakeThread().
   int64_t PushPinned(Task&& task, const std::string& key, uint32_t max_queue,
                      uint32_t* target = nullptr);
-  // Owner thread: signals the thread a Push() with `target` chose (if it
-  // is gone, the next waiting thread, or the owner hears of the demand).
+  // Owner thread: signals the thread a Push() or PushPinned() with
+  // `target` chose, if it was chosen asleep (if it is gone, the next
+  // waiting thread, or the owner hears of the demand); a spinning or busy
+  // one needs no wake-up.
   void WakeThread(uint32_t thread_id);
   // Owner thread. Removes every queued task (no thread could start to run
   // them) and returns their ids.
@@ -393,6 +401,11 @@ class Pool {
     // Tasks whose buffers it asked for by port -> whether the owner
     // claimed the ask (WantBuffers).
     std::unordered_map<double, bool> wants;
+    // The task whose buffers the owner sends ahead to this thread (it was
+    // chosen as a push's `target`; 0: none), until this thread next takes.
+    double sent_task = 0;
+    // Chosen asleep (taken off waiting_ unsignalled): WakeThread() wakes it.
+    bool wake_after_send = false;
   };
 
   // Require mu_.
@@ -400,6 +413,13 @@ class Pool {
   std::shared_ptr<Reactor> PopWaiterLocked(uint32_t* tid = nullptr);
   // The most recent waiting thread that holds no task, or null.
   std::shared_ptr<Reactor> PopIdleWaiterLocked(uint32_t* tid);
+  // A thread that holds nothing and is about to take work without a
+  // wake-up: the spinner, or one on its way back to Take() (returning);
+  // 0: none.
+  uint32_t IdleTakerLocked() const;
+  // Without mu_: signals `wake` (null: none chosen), or, its thread gone,
+  // the next waiting thread; with none, the owner hears of the demand.
+  void WakeOrDemand(std::shared_ptr<Reactor> wake);
   uint32_t LiveLocked() const;                  // threads neither retiring nor gone
   void StopWaitingLocked(uint32_t thread_id, ThreadRecord& rec);
   // A task holding `key` left the pool (completed, cancelled, cleared,
@@ -433,6 +453,9 @@ class Pool {
   std::unordered_map<uint32_t, ThreadRecord> threads_;
   std::vector<uint32_t> waiting_;  // LIFO: the most recently active first
   uint32_t spinning_ = 0;          // threads in Take()'s spin, about to take
+  // The thread in Take()'s spin when it holds no task (0: none; one spins
+  // at a time): a push with `target` chooses it, since it takes the task.
+  uint32_t idle_spinner_ = 0;
   uint64_t next_seq_ = 0;
   // Affinity key -> the thread it is bound to, and how many tasks in the
   // pool (queued anywhere or held by a thread) carry the key. A key is

@@ -99,7 +99,7 @@ Napi::Value PoolPush(const Napi::CallbackInfo& info) {
     target_out = args[7].As<Napi::Uint32Array>();
   }
   if (!args.ok()) return {};
-  Task task{task_id, fn_id, 0, false, Frame{}, MonotonicNs()};
+  Task task{task_id, fn_id, 0, false, false, Frame{}, MonotonicNs()};
   task.moves_by_port = !target_out.IsEmpty();
   Moved moved;
   if (!ReadFrame(args, 3, 4, &task.frame, &moved)) return {};
@@ -148,7 +148,7 @@ Napi::Value PoolPushBatch(const Napi::CallbackInfo& info) {
     std::memcpy(&len, p + 12, 4);
     p += 16;
     if (!args.Check(static_cast<size_t>(end - p) >= len, "batch shorter than its lengths")) return {};
-    Task& t = tasks.emplace_back(Task{id, fn_id, 0, false, Frame{}, now});
+    Task& t = tasks.emplace_back(Task{id, fn_id, 0, false, false, Frame{}, now});
     t.frame.bytes.assign(p, p + len);
     p += len;
   }
@@ -525,7 +525,7 @@ Napi::Value PoolRequeue(const Napi::CallbackInfo& info) {
   uint32_t fn_id = args.U32(3, "function id");
   if (!args.ok()) return {};
   if (!pool) return args.env().Undefined();
-  Task task{task_id, fn_id, 0, false, Frame{}, MonotonicNs()};
+  Task task{task_id, fn_id, 0, false, false, Frame{}, MonotonicNs()};
   task.moves_by_port = args.Flag(6);
   Moved moved;
   if (!ReadFrame(args, 4, 5, &task.frame, &moved)) return {};

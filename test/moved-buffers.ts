@@ -13,13 +13,19 @@ import { waitFor } from './_helpers/wait.js';
 interface Rig {
   owner: MovedBuffers;
   lost: [number, unknown][];
+  /** How many asks (Want) the threads made. */
+  asked(): number;
   thread(id: number): { side: ThreadMovedBuffers; close(): void };
 }
 
 /** The native record of asks (Pool::WantBuffers), in JS: thread:task -> claimed. */
 class Asks {
   readonly #asks = new Map<string, boolean>();
-  ask(thread: number, task: number): void { this.#asks.set(`${thread}:${task}`, false); }
+  made = 0;
+  ask(thread: number, task: number): void {
+    this.made++;
+    this.#asks.set(`${thread}:${task}`, false);
+  }
   claim(thread: number, task: number): boolean {
     if (this.#asks.get(`${thread}:${task}`) !== false) return false;
     this.#asks.set(`${thread}:${task}`, true);
@@ -43,6 +49,7 @@ function rig(): Rig {
   });
   return {
     owner, lost,
+    asked: () => asks.made,
     thread(id) {
       const { port1, port2 } = new MessageChannel();
       owner.addThread(id, port1);
@@ -64,9 +71,9 @@ const filled = (n: number, v: number): ArrayBuffer => {
   new Uint8Array(ab).fill(v);
   return ab;
 };
-const arrival = (side: ThreadMovedBuffers, taskId: number): Promise<ArrayBuffer[]> =>
+const arrival = (side: ThreadMovedBuffers, taskId: number, sentAhead = false): Promise<ArrayBuffer[]> =>
   new Promise((resolve) => {
-    const now = side.want(taskId, resolve);
+    const now = side.want(taskId, sentAhead, resolve);
     if (now) resolve(now);
   });
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
@@ -118,6 +125,29 @@ test('a thread about to park reads its port and returns what came for tasks it d
   a.close(); b.close();
 });
 
+test('a thread chosen for a task waits for the buffers sent ahead to it without asking for them', async (t) => {
+  const { owner, thread, asked } = rig();
+  const a = thread(1);
+  // It took the task before the owner posted them (a spinning thread does).
+  const got = arrival(a.side, 21, true);
+  owner.keep(21, [filled(100, 4)], 1);
+  const [buf] = await got;
+  t.true(new Uint8Array(buf!).every((x) => x === 4));
+  await settle();
+  t.is(asked(), 0, 'no ask: they were on their way');
+  a.close();
+});
+
+test('buffers said to be sent ahead but kept by the owner are asked for after a while', async (t) => {
+  const { owner, thread, asked } = rig();
+  const a = thread(1);
+  owner.keep(22, [filled(100, 5)], 0);  // kept by the owner after all
+  const [buf] = await arrival(a.side, 22, true);
+  t.true(new Uint8Array(buf!).every((x) => x === 5));
+  t.is(asked(), 1);
+  a.close();
+});
+
 test('buffers left at a thread are dropped there when their task ends', async (t) => {
   const { owner, thread } = rig();
   const a = thread(1);
@@ -126,7 +156,7 @@ test('buffers left at a thread are dropped there when their task ends', async (t
   t.is(owner.held, 0);
   await settle();
   a.side.drain();
-  t.is(a.side.want(11, () => t.fail('nothing should come')), undefined, 'dropped at the thread');
+  t.is(a.side.want(11, false, () => t.fail('nothing should come')), undefined, 'dropped at the thread');
   await settle();
   a.close();
 });
@@ -189,7 +219,7 @@ test('a thread that gives up a task it asked for keeps nothing: the buffers stay
   const { owner, thread } = rig();
   const a = thread(1), b = thread(2);
   owner.keep(13, [filled(100, 8)], 0);  // kept by the owner
-  t.is(a.side.want(13, () => t.fail('a gave the task up')), undefined);
+  t.is(a.side.want(13, false, () => t.fail('a gave the task up')), undefined);
   await new Promise((r) => setImmediate(r));  // a's ask is sent
   a.side.release(13, undefined, true);        // a parks before the owner answers
   await settle();                             // the owner's claim fails: nothing sent

@@ -84,7 +84,7 @@ static double FrameId(const Frame& f) {
   return id;
 }
 static Task MakeTask(double id, size_t extra = 0) {
-  return Task{id, 1, 0, false, IdFrame(id, extra), MonotonicNs()};
+  return Task{id, 1, 0, false, false, IdFrame(id, extra), MonotonicNs()};
 }
 
 // A Reactor plus the fake TSFN that stands for its thread's event loop.
@@ -835,7 +835,7 @@ static void TestPoolSpreadsSlowTasks() {
   pool->AttachThread(ta, a.reactor);
   double next_id = 1;
   auto push = [&](uint32_t fn, int n) {
-    for (int i = 0; i < n; ++i) pool->Push(Task{next_id, fn, 0, false, IdFrame(next_id), MonotonicNs()}, 1000);
+    for (int i = 0; i < n; ++i) pool->Push(Task{next_id, fn, 0, false, false, IdFrame(next_id), MonotonicNs()}, 1000);
     next_id += n;
   };
   std::vector<Task> got;
@@ -1029,6 +1029,13 @@ static void TestPoolWakeChainChoices() {
   std::printf("  the batch and the chain wake an idle waiter first: ok\n");
 }
 
+// A task whose large buffers travel by port (Task::moves_by_port).
+static Task MovedByPortTask(double id) {
+  Task t = MakeTask(id);
+  t.moves_by_port = true;
+  return t;
+}
+
 // Deterministic: a task whose buffers move by port is sent ahead only to
 // a waiting thread that holds nothing (one with async tasks in flight may
 // be busy in a continuation); with none, any waiter is woken as usual and
@@ -1042,8 +1049,7 @@ static void TestPoolPushTarget() {
   CHECK(pool->Take(tb, 8, 0, &got) == TakeResult::kNone);   // tb waits, idle
   CHECK(pool->Take(ta, 8, 0, &got) == TakeResult::kNone);   // ta waits too: the most recent waiter
   uint32_t target = 99;
-  Task moved = MakeTask(2);
-  moved.moves_by_port = true;
+  Task moved = MovedByPortTask(2);
   CHECK_EQ(pool->Push(std::move(moved), 100, &target), int64_t{-1});
   CHECK_EQ(target, tb);  // the idle one, not the most recent
   std::deque<Message> in;
@@ -1053,9 +1059,11 @@ static void TestPoolPushTarget() {
   pool->WakeThread(target);
   b.reactor->Drain(&in, &sig);
   CHECK_MSG(sig, "WakeThread signals it");
+  std::vector<Task> took;
+  CHECK(pool->Take(tb, 8, 0, &took) == TakeResult::kTasks);
+  CHECK_MSG(took.size() == 1 && took[0].sent_to_taker, "its take says the buffers were sent to it");
   // Only a waiter that holds a task: woken as usual, nothing goes ahead.
-  Task again = MakeTask(3);
-  again.moves_by_port = true;
+  Task again = MovedByPortTask(3);
   target = 99;
   a.reactor->Drain(&in, &sig);
   CHECK_EQ(pool->Push(std::move(again), 100, &target), int64_t{-1});
@@ -1063,6 +1071,100 @@ static void TestPoolPushTarget() {
   a.reactor->Drain(&in, &sig);
   CHECK_MSG(sig, "the busy waiter was woken for it");
   std::printf("  buffers go ahead only to a waiting thread that holds nothing: ok\n");
+}
+
+// A task whose buffers move by port, pushed while an idle thread spins
+// for work and another waits, is for the spinner: it takes the task as
+// soon as its spin sees it, so its buffers go ahead to it (they went to
+// the waiter, which the owner then woke for nothing, and the spinner had
+// to ask for them back through the owner: a quarter to half of the trips
+// of bench payload). No one is signalled, and the spinner's take says the
+// buffers were sent to it; a thread that takes a task sent to another
+// hears that they were not.
+static void TestPoolPushTargetSpinner() {
+  TwoThreads rig(82);
+  auto& [owner, pool, a, b, ta, tb] = rig;
+  std::vector<Task> got;
+  std::thread spinner([&] { pool->Take(ta, 1, 10 * kOneSecondNs, &got); });
+  while (pool->SpinningThreads() == 0) std::this_thread::yield();
+  std::vector<Task> none;
+  CHECK(pool->Take(tb, 1, 0, &none) == TakeResult::kNone);  // tb waits, idle
+  uint32_t target = 99;
+  Task moved = MovedByPortTask(1);
+  int64_t pushed = pool->Push(std::move(moved), 100, &target);
+  spinner.join();
+  CHECK_MSG(pushed != -2, "refused");
+  CHECK_MSG(got.size() == 1, "the spinner took the task");
+  CHECK_MSG(target == ta, "the buffers went ahead to " + std::to_string(target) + ", not to the spinner");
+  pool->WakeThread(target);
+  std::deque<Message> in;
+  bool sig = false;
+  b.reactor->Drain(&in, &sig);
+  CHECK_MSG(!sig, "the waiting thread was signalled");
+  CHECK(got[0].sent_to_taker);
+  // Sent ahead to tb (chosen asleep), taken by ta: ta hears they were not sent to it.
+  got.clear();
+  CHECK(pool->Take(ta, 1, 0, &got) == TakeResult::kNone);  // ta waits again, the most recent
+  CHECK(pool->Take(tb, 1, 0, &got) == TakeResult::kNone);  // tb now the most recent
+  Task other = MovedByPortTask(2);
+  target = 99;
+  CHECK_EQ(pool->Push(std::move(other), 100, &target), int64_t{-1});
+  CHECK_EQ(target, tb);
+  CHECK(pool->Take(ta, 1, 0, &got) == TakeResult::kTasks);
+  CHECK_MSG(got.size() == 1 && !got[0].sent_to_taker, "a take of a task sent to another said it was sent to it");
+  std::printf("  buffers by port go ahead to the idle spinner, unwoken; a taker that was not chosen is told so\n");
+}
+
+// A thread that completed its last task and is on its way back to Take()
+// takes the next one first, so a task whose buffers move by port pushed
+// then is for it (sent ahead, no wake-up). If it retires instead
+// (maxTasksPerThread), its Take() hands the task to a waiting sibling, or
+// tells the owner of the demand: the task is not left with no thread.
+static void TestPoolPushTargetReturning() {
+  TwoThreads rig(83);
+  auto& [owner, pool, a, b, ta, tb] = rig;
+  std::vector<Task> got;
+  pool->Push(MakeTask(1), 100);
+  CHECK(pool->Take(ta, 1, 0, &got) == TakeResult::kTasks);
+  CHECK(pool->Take(tb, 1, 0, &got) == TakeResult::kNone);  // tb waits, idle
+  CHECK(pool->Complete(ta, 1, 0, Frame{}, false, true));     // ta is on its way back
+  uint32_t target = 99;
+  Task moved = MovedByPortTask(2);
+  CHECK(pool->Push(std::move(moved), 100, &target) >= 0);
+  CHECK_EQ(target, ta);
+  pool->WakeThread(target);
+  std::deque<Message> in;
+  bool sig = false;
+  a.reactor->Drain(&in, &sig);
+  CHECK_MSG(!sig, "a thread on its way back to Take() was signalled");
+  b.reactor->Drain(&in, &sig);
+  CHECK_MSG(!sig, "the waiting sibling was signalled");
+  pool->Recycle(ta);
+  got.clear();
+  CHECK(pool->Take(ta, 1, 0, &got) == TakeResult::kRetire);
+  b.reactor->Drain(&in, &sig);
+  CHECK_MSG(sig, "the retiring thread left its task with no one woken for it");
+  CHECK(pool->Take(tb, 1, 0, &got) == TakeResult::kTasks);
+  CHECK_MSG(got.size() == 1 && !got[0].sent_to_taker, "the sibling was told the buffers were sent to it");
+  // With no sibling waiting, the owner hears of the demand.
+  TwoThreads unwaited(84);
+  auto& p2 = unwaited.pool;
+  p2->Push(MakeTask(1), 100);
+  CHECK(p2->Take(unwaited.ta, 1, 0, &got) == TakeResult::kTasks);
+  CHECK(p2->Complete(unwaited.ta, 1, 0, Frame{}, false, true));
+  uint32_t t2 = 0;
+  Task m2 = MovedByPortTask(2);
+  CHECK(p2->Push(std::move(m2), 100, &t2) >= 0);
+  CHECK_EQ(t2, unwaited.ta);
+  p2->Recycle(unwaited.ta);
+  unwaited.owner.reactor->Drain(&in, &sig);
+  in.clear();
+  CHECK(p2->Take(unwaited.ta, 1, 0, &got) == TakeResult::kRetire);
+  unwaited.owner.reactor->Drain(&in, &sig);
+  bool demand = false;
+  for (auto& m : in) demand = demand || m.kind == MessageKind::kPoolDemand;
+  CHECK_MSG(demand, "the owner did not hear of the demand the retiring thread left");
+  std::printf("  a thread on its way back takes the task sent ahead to it; retiring, it hands the task on\n");
 }
 
 // Deterministic: equal descriptors share one id; an affinity key is bound
@@ -1858,6 +1960,8 @@ int main(int argc, char** argv) {
       {"pool_spreads_slow_tasks", TestPoolSpreadsSlowTasks},
       {"pool_push_batch", TestPoolPushBatch},
       {"pool_push_target", TestPoolPushTarget},
+      {"pool_push_target_spinner", TestPoolPushTargetSpinner},
+      {"pool_push_target_returning", TestPoolPushTargetReturning},
       {"pool_wake_chain_choices", TestPoolWakeChainChoices},
       {"frame_bytes", TestFrameBytes},
       {"pool_mixed", TestPoolMixed},

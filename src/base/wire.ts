@@ -123,6 +123,8 @@ export interface TaskMessage {
   fnId: number;
   payload: Buffer;
   transfers: ArrayBuffer[] | undefined;
+  /** Its buffers by port were sent ahead to this thread (it was chosen for the task). */
+  sentAhead: boolean;
 }
 
 export function* readInbox(batch: Buffer, transfers: ArrayBuffer[] | undefined): Generator<InboxMessage> {
@@ -158,6 +160,7 @@ export function* readTasks(batch: Buffer, transfers: ArrayBuffer[] | undefined):
       fnId: batch.readUInt32LE(off + 8),
       payload: batch.subarray(start, start + len),
       transfers: nt ? transfers!.slice(ti, ti + nt) : undefined,
+      sentAhead: (batch.readUInt32LE(off + 20) & 1) !== 0,
     };
     ti += nt;
     off = start + len;

@@ -25,6 +25,20 @@ export interface BufferAsks {
 
 /** How long a thread about to park waits for buffers the owner is sending it (it sends them at once). */
 const CLAIMED_WAIT_MS = 1_000;
+/**
+ * How long a thread that took a task whose buffers were sent ahead to it
+ * reads its port for them before it goes back to its loop. The owner posts
+ * them right after its push, which a spinning thread sees first: they come
+ * some microseconds after the take, and a turn of the loop for them costs
+ * more (bench: payload).
+ */
+const SENT_AHEAD_POLL_MS = 0.2;
+/**
+ * How long it then waits for them in its loop before it asks all the same:
+ * they are on their way (the owner posts them right after its push), so
+ * the ask only guards against a Give that never comes.
+ */
+const SENT_AHEAD_ASK_MS = 1_000;
 
 export class ThreadMovedBuffers {
   readonly #port: MessagePort;
@@ -47,31 +61,36 @@ export class ThreadMovedBuffers {
 
   /**
    * The buffers of a task this thread took: here already (returned), or
-   * `arrive` gets them when they come (undefined is returned). The owner
-   * usually sent them ahead to the thread it woke for the task, and they
-   * wait on the port behind the wake-up that brought the task: they are
-   * asked for only if this loop turn's messages did not bring them
+   * `arrive` gets them when they come (undefined is returned). `sentAhead`:
+   * the owner chose this thread for the task and sends them (native
+   * Task::sent_to_taker). They usually wait on the port behind the wake-up
+   * that brought the task, or come just after the take of a thread that
+   * was spinning for work: the port is read for them a short while. Else
+   * they are asked for, once this loop turn's messages did not bring them
    * (checked after its poll phase), which saves the owner a wake-up.
    */
-  want(taskId: number, arrive: Arrival): ArrayBuffer[] | undefined {
+  want(taskId: number, sentAhead: boolean, arrive: Arrival): ArrayBuffer[] | undefined {
     let here = this.#arrived.get(taskId);
     if (!here) {
       // Sent ahead, they are usually on the port already, behind a 'message'
       // event this turn has not reached yet: read them now rather than after it.
       this.drain();
-      here = this.#arrived.get(taskId);
+      here = this.#arrived.get(taskId) ?? (sentAhead ? this.#awaitGive(taskId, SENT_AHEAD_POLL_MS) : undefined);
     }
     if (here) {
       this.#arrived.delete(taskId);
       return here;
     }
     this.#waiting.set(taskId, arrive);
-    setImmediate(() => {
+    const ask = (): void => {
       if (this.#waiting.get(taskId) !== arrive) return;
       this.#asks.ask(taskId);
       this.#asked.add(taskId);
       this.#send([PortMove.Want, taskId]);
-    });
+    };
+    // (Sent ahead, they are on their way: asked for only if they are late.)
+    if (sentAhead) setTimeout(ask, SENT_AHEAD_ASK_MS);
+    else setImmediate(ask);
     return undefined;
   }
 
@@ -87,21 +106,26 @@ export class ThreadMovedBuffers {
       // The owner is sending them (it claimed the ask): a parked thread
       // does not read its port, and a sibling will need them, so they are
       // taken off the port now and go back with the task.
-      buffers = this.#awaitGive(taskId);
+      buffers = this.#awaitGive(taskId, CLAIMED_WAIT_MS);
+      if (buffers) this.#arrived.delete(taskId);
     }
     if (buffers) this.#send([PortMove.Back, taskId, buffers], buffers);
   }
 
-  /** Reads the port until the buffers of `taskId` come (handling what comes before them), or gives up. */
-  #awaitGive(taskId: number): ArrayBuffer[] | undefined {
-    const until = performance.now() + CLAIMED_WAIT_MS;
-    while (performance.now() < until) {
+  /**
+   * Reads the port for up to `ms` until the buffers of `taskId` come
+   * (handling everything it reads as its 'message' events would), or gives
+   * up. Returns them, still recorded in #arrived: the caller takes them.
+   */
+  #awaitGive(taskId: number, ms: number): ArrayBuffer[] | undefined {
+    const until = performance.now() + ms;
+    do {
       const m = receiveMessageOnPort(this.#port);
       if (!m) continue;
-      const [kind, id, buffers] = m.message as PortMoveMessage;
-      if (kind === PortMove.Give && id === taskId) return buffers;
       this.#received(m.message as PortMoveMessage);
-    }
+      const here = this.#arrived.get(taskId);
+      if (here) return here;
+    } while (performance.now() < until);
     // (Not seen: if they come later they are kept, and go back on request.)
     return undefined;
   }

@@ -104,7 +104,7 @@ export class TaskRunner {
     let done!: () => void;
     let abandon!: (e: unknown) => void;
     const arrived = new Promise<void>((resolve, reject) => { done = resolve; abandon = reject; });
-    const got = this.#s.moves!.want(t.taskId, (buffers) => {
+    const got = this.#s.moves!.want(t.taskId, t.sentAhead, (buffers) => {
       t.transfers = buffers;
       this.#buffersDue.delete(t);
       done();
