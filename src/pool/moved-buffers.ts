@@ -71,6 +71,20 @@ export interface MovedBuffersContext {
   claim(threadId: number, taskId: number): boolean;
 }
 
+/**
+ * Posts a message that moves its buffers; false, with nothing sent and
+ * nothing detached, when one of them cannot be moved (the memory of a
+ * WebAssembly.Memory): postMessage checks them all before it detaches any.
+ */
+function tryPost(port: MessagePort, message: PortMoveMessage): boolean {
+  try {
+    port.postMessage(message, transferListOf(message[2]!));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export class MovedBuffers {
   readonly #ctx: MovedBuffersContext;
   readonly #ports = new Map<number, MessagePort>();
@@ -111,16 +125,19 @@ export class MovedBuffers {
    */
   keep(taskId: number, buffers: ArrayBuffer[], target: number): void {
     this.#moved++;
-    // Out of the caller's hands now (detached, or copied if they cannot be).
-    const own = detachOrCopy(buffers);
-    const shared = own.every(isShared) ? own : undefined;
+    const shared = buffers.every(isShared) ? buffers : undefined;
     const port = target ? this.#ports.get(target) : undefined;
     if (port) {
-      port.postMessage([PortMove.Give, taskId, own] satisfies PortMoveMessage, transferListOf(own));
+      // The post detaches them (a copy first only for those it cannot move).
+      if (!tryPost(port, [PortMove.Give, taskId, buffers])) {
+        const own = detachOrCopy(buffers);
+        port.postMessage([PortMove.Give, taskId, own] satisfies PortMoveMessage, transferListOf(own));
+      }
       this.#args.set(taskId, { buffers: undefined, at: target, wanted: 0, shared });
       return;
     }
-    this.#args.set(taskId, { buffers: own, at: 0, wanted: 0, shared });
+    // Out of the caller's hands now (detached, or copied if they cannot be).
+    this.#args.set(taskId, { buffers: detachOrCopy(buffers), at: 0, wanted: 0, shared });
   }
 
   /** The task ran to a value on its thread: its buffers were used up there. */
