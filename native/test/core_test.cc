@@ -588,16 +588,34 @@ static void TestPoolMaxQueue() {
               (unsigned long long)refused);
 }
 
+// A pool (batching function 1: MakeFunctionQuick) with two attached
+// threads, a and b, each with its own reactor.
+struct TwoThreads {
+  Loop owner{1};
+  std::shared_ptr<Pool> pool;
+  Loop a{2}, b{3};
+  uint32_t ta = 0, tb = 0;
+  explicit TwoThreads(uint32_t id) : pool(std::make_shared<Pool>(id, owner.reactor, 0, 4, kOneSecondNs)) {
+    MakeFunctionQuick(*pool, owner);
+    ta = pool->AddThread();
+    tb = pool->AddThread();
+    pool->AttachThread(ta, a.reactor);
+    pool->AttachThread(tb, b.reactor);
+  }
+  // Both threads leave, as their OS threads would have exited.
+  ~TwoThreads() {
+    bool attached = false;
+    uint32_t requeued = 0;
+    pool->RemoveThread(ta, &attached, &requeued);
+    pool->RemoveThread(tb, &attached, &requeued);
+  }
+};
+
 // One idle thread spins at a time: a second one waits at once, and the
 // spinner takes the next task.
 static void TestPoolOneSpinner() {
-  Loop owner(1);
-  auto pool = std::make_shared<Pool>(78, owner.reactor, 0, 4, kOneSecondNs);
-  MakeFunctionQuick(*pool, owner);
-  Loop a(2), b(3);
-  uint32_t ta = pool->AddThread(), tb = pool->AddThread();
-  pool->AttachThread(ta, a.reactor);
-  pool->AttachThread(tb, b.reactor);
+  TwoThreads rig(78);
+  auto& [owner, pool, a, b, ta, tb] = rig;
   std::atomic<bool> took{false};
   std::thread spinner([&] {
     std::vector<Task> got;
@@ -632,13 +650,8 @@ static void TestPoolSpinnerDemand() {
   int raced = 0;
   const int rounds = 200 * g_scale;
   for (int round = 0; round < rounds; ++round) {
-    Loop owner(1);
-    auto pool = std::make_shared<Pool>(79, owner.reactor, 0, 8, kOneSecondNs);
-    MakeFunctionQuick(*pool, owner);
-    Loop a(2), b(3);
-    uint32_t ta = pool->AddThread(), tb = pool->AddThread();
-    pool->AttachThread(ta, a.reactor);
-    pool->AttachThread(tb, b.reactor);
+    TwoThreads rig(79);
+    auto& [owner, pool, a, b, ta, tb] = rig;
     std::vector<Task> got_a;
     std::thread spinner([&] { pool->Take(ta, 1, 10 * kOneSecondNs, &got_a); });
     while (pool->SpinningThreads() == 0) std::this_thread::yield();
@@ -912,29 +925,6 @@ static void TestPoolSpreadsSlowTasks() {
   pool->RemoveThread(ta, &attached, &requeued);
   std::printf("  slow and unknown functions are taken one task at a time: ok\n");
 }
-
-// A pool (batching function 1: MakeFunctionQuick) with two attached
-// threads, a and b, each with its own reactor.
-struct TwoThreads {
-  Loop owner{1};
-  std::shared_ptr<Pool> pool;
-  Loop a{2}, b{3};
-  uint32_t ta = 0, tb = 0;
-  explicit TwoThreads(uint32_t id) : pool(std::make_shared<Pool>(id, owner.reactor, 0, 4, kOneSecondNs)) {
-    MakeFunctionQuick(*pool, owner);
-    ta = pool->AddThread();
-    tb = pool->AddThread();
-    pool->AttachThread(ta, a.reactor);
-    pool->AttachThread(tb, b.reactor);
-  }
-  // Both threads leave, as their OS threads would have exited.
-  ~TwoThreads() {
-    bool attached = false;
-    uint32_t requeued = 0;
-    pool->RemoveThread(ta, &attached, &requeued);
-    pool->RemoveThread(tb, &attached, &requeued);
-  }
-};
 
 // Deterministic: PushBatch() queues in order as many as fit under
 // max_queue, wakes one waiting thread (none while one spins), and a thread
