@@ -160,10 +160,10 @@ class Pool {
   // holds no task is chosen for it, if any: when the queue held nothing
   // else, one about to take without a wake-up (spinning for work, or on
   // its way back to Take(): it takes the task first), else a waiting one,
-  // taken off the waiting list but NOT signalled. *target gets its id (0: none), and the caller sends the
-  // buffers ahead, then must call WakeThread(*target), which wakes a
-  // waiter chosen so, after its buffers are in its port. With none idle,
-  // a waiter is woken as usual.
+  // taken off the waiting list but NOT signalled. *target gets its id
+  // (0: none), and the caller sends the buffers ahead, then must call
+  // WakeThread(*target), which wakes a waiter chosen so, after its
+  // buffers are in its port. With none idle, a waiter is woken as usual.
   int64_t Push(Task&& task, uint32_t max_queue, uint32_t* target = nullptr);
   // Owner thread. Queues `tasks` in order, as many as the queue has room
   // for under `max_queue` (*accepted; the rest stay in `tasks`, refused,

@@ -88,8 +88,9 @@ export class ThreadMovedBuffers {
       this.#asked.add(taskId);
       this.#send([PortMove.Want, taskId]);
     };
-    // (Sent ahead, they are on their way: asked for only if they are late.)
-    if (sentAhead) setTimeout(ask, SENT_AHEAD_ASK_MS);
+    // (Sent ahead, they are on their way: asked for only if they are late,
+    // by a timer that does not keep the thread up once they came.)
+    if (sentAhead) setTimeout(ask, SENT_AHEAD_ASK_MS).unref();
     else setImmediate(ask);
     return undefined;
   }
