@@ -34,11 +34,13 @@ const CLAIMED_WAIT_MS = 1_000;
  */
 const SENT_AHEAD_POLL_MS = 0.2;
 /**
- * How long it then waits for them in its loop before it asks all the same:
- * they are on their way (the owner posts them right after its push), so
- * the ask only guards against a Give that never comes.
+ * How long it then waits for them in its loop before it asks all the same.
+ * They are usually on their way (the owner posts them right after its
+ * push), but the flag can be stale: this thread parked meanwhile and sent
+ * them back, or took the task after a sibling handed it back. An ask for
+ * buffers already on their way costs the owner nothing.
  */
-const SENT_AHEAD_ASK_MS = 1_000;
+const SENT_AHEAD_ASK_MS = 2;
 
 export class ThreadMovedBuffers {
   readonly #port: MessagePort;
@@ -47,6 +49,8 @@ export class ThreadMovedBuffers {
   readonly #arrived = new Map<number, ArrayBuffer[]>();
   /** Tasks this thread took that wait for their buffers. */
   readonly #waiting = new Map<number, Arrival>();
+  /** The timers of asks put off for buffers said to be sent ahead (cleared when they come: they hold the task). */
+  readonly #lateAsks = new Map<number, NodeJS.Timeout>();
   /** Those of them whose buffers it asked the owner for (an ask registered natively). */
   readonly #asked = new Set<number>();
 
@@ -83,14 +87,14 @@ export class ThreadMovedBuffers {
     }
     this.#waiting.set(taskId, arrive);
     const ask = (): void => {
+      this.#lateAsks.delete(taskId);
       if (this.#waiting.get(taskId) !== arrive) return;
       this.#asks.ask(taskId);
       this.#asked.add(taskId);
       this.#send([PortMove.Want, taskId]);
     };
-    // (Sent ahead, they are on their way: asked for only if they are late,
-    // by a timer that does not keep the thread up once they came.)
-    if (sentAhead) setTimeout(ask, SENT_AHEAD_ASK_MS).unref();
+    // (Sent ahead, they are on their way: asked for only if they are late.)
+    if (sentAhead) this.#lateAsks.set(taskId, setTimeout(ask, SENT_AHEAD_ASK_MS).unref());
     else setImmediate(ask);
     return undefined;
   }
@@ -103,6 +107,7 @@ export class ThreadMovedBuffers {
    */
   release(taskId: number, buffers: ArrayBuffer[] | undefined, parking = false): void {
     this.#waiting.delete(taskId);
+    this.#noLateAsk(taskId);
     if (this.#asked.delete(taskId) && this.#asks.end(taskId) && !buffers && parking) {
       // The owner is sending them (it claimed the ask): a parked thread
       // does not read its port, and a sibling will need them, so they are
@@ -155,6 +160,13 @@ export class ThreadMovedBuffers {
     this.#arrived.clear();
   }
 
+  #noLateAsk(taskId: number): void {
+    const timer = this.#lateAsks.get(taskId);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.#lateAsks.delete(taskId);
+  }
+
   #send(message: PortMoveMessage, transfer?: ArrayBuffer[]): void {
     this.#port.postMessage(message, transfer && transferListOf(transfer));
     // (After the post: the owner, told, finds the message on its port.)
@@ -168,6 +180,7 @@ export class ThreadMovedBuffers {
         if (this.#asked.delete(taskId)) this.#asks.end(taskId);
         if (arrive) {
           this.#waiting.delete(taskId);
+          this.#noLateAsk(taskId);
           arrive(buffers!);
         } else {
           this.#arrived.set(taskId, buffers!);
