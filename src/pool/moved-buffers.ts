@@ -7,8 +7,9 @@
 // payload only says that its buffers come by port.
 //
 // Where a task's buffers are: here (queued, not sent ahead), sent to the
-// thread that was woken or pinned for the task (ahead of its take, so the
-// common case costs no round trip), or consumed there. A thread that
+// thread chosen for the task (pinned to it, about to take it, or woken for
+// it once they are in its port: native Pool::Push; so the common case
+// costs no round trip), or consumed there. A thread that
 // takes a task whose buffers it does not have asks for them (Want); if
 // they went ahead to another thread, that thread is asked to send them
 // back (Return) and they are passed on. A task handed back unstarted
@@ -73,8 +74,9 @@ export interface MovedBuffersContext {
 
 /**
  * Posts a message that moves its buffers; false, with nothing sent and
- * nothing detached, when one of them cannot be moved (the memory of a
- * WebAssembly.Memory): postMessage checks them all before it detaches any.
+ * nothing detached, when postMessage refuses one (newer Nodes refuse a
+ * buffer that cannot be detached, such as a WebAssembly.Memory's, and
+ * detach only after the whole message is written; Node 20 copies it).
  */
 function tryPost(port: MessagePort, message: PortMoveMessage): boolean {
   try {
@@ -120,8 +122,9 @@ export class MovedBuffers {
 
   /**
    * A task whose buffers move by port was queued: they leave the caller
-   * now (detached there, not copied), for `target` (the thread woken or
-   * pinned for it) if there is one, else kept here until a thread asks.
+   * now (detached there, not copied), for `target` (the thread chosen for
+   * it: pinned, about to take, or to be woken) if there is one, else kept
+   * here until a thread asks.
    */
   keep(taskId: number, buffers: ArrayBuffer[], target: number): void {
     this.#moved++;

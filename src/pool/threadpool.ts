@@ -417,8 +417,10 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
     this.#tasks.add(id, sink, handles);
     if (byPort) {
       // (No thread can ask for them before this returns: its asks arrive
-      // on this loop.) Sent ahead to the chosen thread, then it is woken:
-      // they are in its port before the wake-up that makes it take the task.
+      // on this loop.) Sent ahead to the chosen thread, then it is woken if
+      // it was chosen asleep: they are in its port before that wake-up. A
+      // thread chosen because it was about to take may take the task first;
+      // it reads its port for them (src/thread/moved-buffers.ts).
       const target = this.#target[0]!;
       try {
         this.#moves.keep(id, byPort, target);
