@@ -234,7 +234,8 @@ test('the large buffers of queued tasks are freed when the tasks are cancelled',
   let release!: () => void;
   const released = new Promise<string>((r) => { release = () => r('released'); });
   const blocker = deferToThreadPool(reactor, pool, callProxy, () => released);
-  t.true(await waitFor(() => pool.busy === 1));
+  // (Its thread starts first: see busyOneThreadPool.)
+  t.true(await waitFor(() => pool.busy === 1, platformTimeout(15_000)), 'the blocking task never started');
   const ac = new AbortController();
   const queued = Array.from({ length: 4 }, () =>
     deferToThreadPool.with({ signal: ac.signal })(reactor, pool, sumBytes, transfer(new ArrayBuffer(MiB))));

@@ -14,7 +14,7 @@
 import { deferToThreadPool, reactor, ThreadPool, type ThreadPoolOptions } from 'reactor-threads';
 import { waitForFlag } from '../_fixtures/shared-tasks.cjs';
 import { callProxy } from '../_fixtures/bridge-tasks.cjs';
-import { waitFor } from './wait.js';
+import { platformTimeout, waitFor } from './wait.js';
 
 export async function busyOneThreadPool(options: ThreadPoolOptions = {}) {
   const pool = new ThreadPool({ minThreads: 1, maxThreads: 1, ...options });
@@ -23,7 +23,11 @@ export async function busyOneThreadPool(options: ThreadPoolOptions = {}) {
   // flag[1]: the busy task started; flag[0]: it may end.
   const flag = new Int32Array(new SharedArrayBuffer(8));
   const busy = pin(reactor, pool, waitForFlag, flag);
-  if (!await waitFor(() => Atomics.load(flag, 1) === 1)) throw new Error('busyOneThreadPool: the busy task never started');
+  // (A fresh pool's thread starts first: 15 s, as the Node 22 leg of CI
+  // took over 5 with the cores shared by other suites.)
+  if (!await waitFor(() => Atomics.load(flag, 1) === 1, platformTimeout(15_000))) {
+    throw new Error('busyOneThreadPool: the busy task never started');
+  }
   let releasing = false;
   const release = () => {
     Atomics.store(flag, 0, 1);
