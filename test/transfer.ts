@@ -275,11 +275,17 @@ test.serial('a large result that comes after its caller gave up does not hold up
   pool.start();
   await deferToThreadPool(reactor, pool, add, 0, 0);
   // (It runs long past its timeout, so that a slow machine still times it out.)
-  const gaveUp = deferToThreadPool.with({ runTimeout: 50 })(reactor, pool, spinThenBytes, platformTimeout(1_000), MiB);
+  const spinMs = platformTimeout(1_000);
+  const gaveUp = deferToThreadPool.with({ runTimeout: 50 })(reactor, pool, spinThenBytes, spinMs, MiB);
   await t.throwsAsync(gaveUp, { name: 'TaskTimeoutError' });
-  for (let i = 0; i < 3; i++) t.is(await within(deferToThreadPool(reactor, pool, add, i, 2), 5_000, `task ${i}`), i + 2);
+  // The first of these waits out the rest of that spin on the one thread, so
+  // its bound counts the spin too (under ASan 4 s of a 5 s bound was spin,
+  // and a loaded CI machine overran it); a held-up result would hang forever.
+  for (let i = 0; i < 3; i++) {
+    t.is(await within(deferToThreadPool(reactor, pool, add, i, 2), spinMs + platformTimeout(5_000), `task ${i}`), i + 2);
+  }
   t.is(pool.stats().movedHeld, 0);
-  await within(pool.stop(), 5_000, 'stop()');
+  await within(pool.stop(), platformTimeout(5_000), 'stop()');
 });
 
 test.serial('a thread that recycles with buffers sent ahead to it returns them, and the task runs elsewhere', async (t) => {
@@ -315,7 +321,7 @@ test('a thread that parks while buffers it asked for are on their way hands the 
   // (Pinned to the parker's thread: its gate is that thread's.)
   const opened = deferToThreadPool.with({ affinity: 'a' })(reactor, pool, openGate);
   big = deferToThreadPool(reactor, pool, sumWhere, transfer(new Uint8Array(MiB).fill(1).buffer));
-  const [, [, sum]] = await within(Promise.all([opened, big, parker, busy]), 10_000, 'the large task');
+  const [, [, sum]] = await within(Promise.all([opened, big, parker, busy]), platformTimeout(10_000), 'the large task');
   t.is(sum, MiB);
   t.is(pool.stats().movedHeld, 0);
   await pool.stop();
