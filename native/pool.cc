@@ -32,11 +32,28 @@ std::shared_ptr<Reactor> Pool::PopIdleWaiterLocked(uint32_t* tid) {
 }
 
 uint32_t Pool::IdleTakerLocked() const {
-  if (idle_spinner_ != 0) return idle_spinner_;
+  // (Not one with tasks pinned to it: its Take() takes those first, and
+  // the task would wait behind them, its buffers with it.)
+  if (idle_spinner_ != 0) {
+    auto spinner = threads_.find(idle_spinner_);
+    if (spinner != threads_.end() && spinner->second.pinned.empty()) return idle_spinner_;
+  }
   for (auto& [tid, r] : threads_) {
-    if (r.returning && r.held.empty() && r.reactor && !r.retiring && !r.gone) return tid;
+    if (r.returning && r.held.empty() && r.pinned.empty() && r.reactor && !r.retiring && !r.gone) return tid;
   }
   return 0;
+}
+
+bool Pool::ForgoSentTaskLocked(ThreadRecord& rec, std::shared_ptr<Reactor>* heir) {
+  // Push() left the siblings asleep for the task it chose this thread
+  // for: one of them is woken for it now (it asks the owner for the
+  // buffers, which this thread sends back as it parks or exits).
+  bool orphaned = rec.sent_task != 0 && !queue_.empty();
+  rec.sent_task = 0;
+  // (Nor is it counted as coming by a push's demand.)
+  rec.returning = false;
+  if (orphaned) *heir = PopWaiterLocked();
+  return orphaned;
 }
 
 uint32_t Pool::LiveLocked() const {
@@ -380,6 +397,8 @@ std::vector<double> Pool::RemoveThread(uint32_t thread_id, bool* attached,
                                        uint32_t* requeued, uint32_t* reactor) {
   std::vector<double> died;
   std::vector<Message> results;  // held back by the thread: posted below
+  // A waiting sibling, woken for the tasks put back in the queue.
+  std::shared_ptr<Reactor> heir;
   *attached = false;
   *requeued = 0;
   {
@@ -425,6 +444,10 @@ std::vector<double> Pool::RemoveThread(uint32_t thread_id, bool* attached,
   for (auto r = back.rbegin(); r != back.rend(); ++r) queue_.push_front(std::move(*r));
   *requeued = static_cast<uint32_t>(back.size() + pinned.size());
   queued_approx_.store(static_cast<uint32_t>(queue_.size()), std::memory_order_relaxed);
+  // Nothing else would wake a sibling for them (tasks pinned to a thread
+  // that recycled waited for a waiting sibling's idle timeout). With none
+  // waiting, the owner's caller starts a replacement as the queue needs.
+  if (*requeued > 0) heir = PopWaiterLocked();
   // Held results leave in the order the tasks ended, as they would have.
   std::sort(finished.begin(), finished.end(), [](auto& a, auto& b) {
     return a.second->finish_seq < b.second->finish_seq;
@@ -436,6 +459,11 @@ std::vector<double> Pool::RemoveThread(uint32_t thread_id, bool* attached,
   threads_.erase(it);
   }
   for (auto& m : results) owner_->Post(std::move(m));
+  // (One whose thread is going away too: the next.)
+  while (heir && !heir->SignalWork()) {
+    std::lock_guard<SpinningMutex> lock(mu_);
+    heir = PopWaiterLocked();
+  }
   return died;
 }
 
@@ -499,12 +527,16 @@ uint32_t Pool::SpinningThreads() {
 }
 
 void Pool::MarkGone(uint32_t thread_id) {
-  std::lock_guard<SpinningMutex> lock(mu_);
+  std::unique_lock<SpinningMutex> lock(mu_);
   auto it = threads_.find(thread_id);
   if (it == threads_.end()) return;
   it->second.gone = true;
   // (Nothing would wake it now: a push must not count on it.)
   StopWaitingLocked(thread_id, it->second);
+  std::shared_ptr<Reactor> heir;
+  if (!ForgoSentTaskLocked(it->second, &heir)) return;
+  lock.unlock();
+  WakeOrDemand(std::move(heir));
 }
 
 uint32_t Pool::GoneCount() {
@@ -585,12 +617,10 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
       // ahead to it: IdleTakerLocked), a sibling is woken for the task
       // (and asks for them), or the owner hears of the demand.
       if (rec.retiring) {
-        bool orphaned = rec.sent_task != 0 && !queue_.empty();
-        rec.sent_task = 0;
-        if (!orphaned) return TakeResult::kRetire;
-        std::shared_ptr<Reactor> heir = PopWaiterLocked();
+        std::shared_ptr<Reactor> heir;
+        bool orphaned = ForgoSentTaskLocked(rec, &heir);
         lock.unlock();
-        WakeOrDemand(std::move(heir));
+        if (orphaned) WakeOrDemand(std::move(heir));
         return TakeResult::kRetire;
       }
       bool may_take = !stopping_ || drain_on_stop_;
@@ -813,17 +843,22 @@ void Pool::Requeue(uint32_t thread_id, Task&& task) {
 bool Pool::LeaveWaitingList(uint32_t thread_id) {
   bool was_waiting = false;
   bool unmet = false;
+  bool orphaned = false;
+  std::shared_ptr<Reactor> heir;
   {
     std::lock_guard<SpinningMutex> lock(mu_);
     auto it = threads_.find(thread_id);
     if (it == threads_.end()) return false;
     was_waiting = it->second.waiting;
     StopWaitingLocked(thread_id, it->second);
+    // Chosen for a task it will not take while parked: a sibling is.
+    orphaned = ForgoSentTaskLocked(it->second, &heir);
     // Work is queued and no thread waits for it: the owner must hear of
     // it (to start a thread, or watch for starvation), since no Push()
     // or Requeue() may come to tell it.
-    unmet = !stopping_ && QueuedLocked() > 0 && waiting_.empty();
+    unmet = !orphaned && !stopping_ && QueuedLocked() > 0 && waiting_.empty();
   }
+  if (orphaned) WakeOrDemand(std::move(heir));
   if (unmet) owner_->Post(Message{MessageKind::kPoolDemand, 0, id_, 0, Frame{}});
   return was_waiting;
 }

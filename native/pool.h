@@ -306,9 +306,10 @@ class Pool {
   void Requeue(uint32_t thread_id, Task&& task);
   // Pool thread, about to park in a blocking call: a parked thread takes
   // nothing, so it leaves the waiting list (Push() must not count on it).
-  // Returns whether it was waiting. When work is queued and no thread is
-  // left waiting, the owner gets a kPoolDemand. (The park itself is the
-  // bridge's.)
+  // Returns whether it was waiting. If a push chose it for a task (its
+  // buffers sent ahead), a waiting sibling is woken for that task instead;
+  // else, when work is queued and no thread is left waiting, the owner
+  // gets a kPoolDemand. (The park itself is the bridge's.)
   bool LeaveWaitingList(uint32_t thread_id);
   // Pool thread: it will exit once its tasks in flight are done (it ran
   // its maxTasksPerThread, or its heap passed maxHeapPerThread), so it
@@ -402,7 +403,8 @@ class Pool {
     // claimed the ask (WantBuffers).
     std::unordered_map<double, bool> wants;
     // The task whose buffers the owner sends ahead to this thread (it was
-    // chosen as a push's `target`; 0: none), until this thread next takes.
+    // chosen as a push's `target`; 0: none), until this thread next takes,
+    // or forgoes it (ForgoSentTaskLocked).
     double sent_task = 0;
     // Chosen asleep (taken off waiting_ unsignalled): WakeThread() wakes it.
     bool wake_after_send = false;
@@ -417,6 +419,12 @@ class Pool {
   // wake-up: the spinner, or one on its way back to Take() (returning);
   // 0: none.
   uint32_t IdleTakerLocked() const;
+  // `rec` will not take the task a push chose it for (it retires, parks, or
+  // its environment is gone): it is no longer counted on, and if work is
+  // queued a waiting sibling is popped into *heir (null: none), for the
+  // caller to wake with WakeOrDemand() once mu_ is released. Returns
+  // whether one must be woken.
+  bool ForgoSentTaskLocked(ThreadRecord& rec, std::shared_ptr<Reactor>* heir);
   // Without mu_: signals `wake` (null: none chosen), or, its thread gone,
   // the next waiting thread; with none, the owner hears of the demand.
   void WakeOrDemand(std::shared_ptr<Reactor> wake);

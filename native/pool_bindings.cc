@@ -81,7 +81,8 @@ Napi::Value PoolDefine(const Napi::CallbackInfo& info) {
 // (not queued), else the unmet demand (see Pool::Push). `target`, a
 // Uint32Array, marks a task whose buffers move by port (Task::moves_by_port);
 // target[0] gets the thread chosen for it (0: none), where the owner sends
-// them ahead before it wakes that thread with poolWake. Owner thread.
+// them ahead; then it calls poolWake, which wakes that thread only if it
+// was chosen asleep (one about to take needs no wake-up). Owner thread.
 Napi::Value PoolPush(const Napi::CallbackInfo& info) {
   Args args(info);
   auto pool = args.PoolArg(0);
@@ -184,7 +185,9 @@ Napi::Value PoolWant(const Napi::CallbackInfo& info) {
 }
 
 // poolWake(id, threadId): signals the thread a poolPush with a target
-// chose. Owner thread.
+// chose, if it was chosen asleep (Pool::WakeThread; else it takes the task
+// without one); one gone meanwhile: the next waiter, or the owner's
+// demand. Owner thread.
 Napi::Value PoolWake(const Napi::CallbackInfo& info) {
   Args args(info);
   auto pool = args.PoolArg(0);

@@ -304,6 +304,44 @@ test.serial('a thread that recycles with buffers sent ahead to it returns them, 
   await pool.stop();
 });
 
+test.serial('a task pinned to a thread that recycles before taking it is run at once by an idle sibling', async (t) => {
+  // No floor to restore (min 1) and no idle timeout or starvation watch:
+  // only the sibling can run it, and only if the exit wakes it.
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 2, maxTasksPerThread: 2, idleTimeout: Infinity, starvationTimeout: Infinity });
+  pool.start();
+  // Two threads, one task each (the second starts while the first spins).
+  const firsts = await Promise.all([deferToThreadPool(reactor, pool, spin, platformTimeout(300)), deferToThreadPool(reactor, pool, spin, platformTimeout(300))]);
+  t.is(new Set(firsts).size, 2, 'the two first tasks ran on one thread');
+  const pinned = deferToThreadPool.with({ affinity: 'k' });
+  // A thread's last task; the next one is pinned to it meanwhile.
+  const last = pinned(reactor, pool, spin, platformTimeout(300));
+  t.true(await waitFor(() => pool.busy === 1), 'the thread never showed busy with its last task');
+  const next = pinned(reactor, pool, spin, 0);
+  const recycled = await last;
+  const ranOn = await within(next, platformTimeout(5_000), 'the task pinned to the recycled thread');
+  t.true(ranOn !== recycled && firsts.includes(ranOn), `ran on ${ranOn}: not the sibling (${firsts.join(', ')} ran before; ${recycled} recycled)`);
+  await pool.stop();
+});
+
+test('a buffer marked with transfer() that is detached already is refused before the call is queued, and the pool serves on', async (t) => {
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
+  pool.start();
+  const gone = new ArrayBuffer(8);
+  structuredClone(gone, { transfer: [gone] });
+  // Alone (a small payload, copied natively), and beside a large buffer
+  // (which would go by port: a port refuses a detached buffer on newer Nodes).
+  const large = new ArrayBuffer(MiB);
+  for (const args of [[transfer(gone)], [transfer(large), transfer(gone)]]) {
+    const error = await t.throwsAsync(deferToThreadPool(reactor, pool, sumBytes, ...(args as [ArrayBuffer])), { name: 'ValueNotCloneableError' });
+    t.regex(String((error?.cause as Error | undefined)?.message), /detached/);
+  }
+  t.is(large.byteLength, MiB, 'a refused call leaves its buffers with the caller');
+  t.is(pool.stats().movedHeld, 0);
+  t.is(pool.stats().submitted, 0);
+  t.is((await deferToThreadPool(reactor, pool, sumBytes, transfer(large))).byteLength, MiB);
+  await pool.stop();
+});
+
 test('a thread that parks while buffers it asked for are on their way hands the task back with them', async (t) => {
   const pool = new ThreadPool({ minThreads: 2, maxThreads: 2, starvationTimeout: Infinity });
   pool.start();

@@ -602,6 +602,15 @@ struct TwoThreads {
     pool->AttachThread(ta, a.reactor);
     pool->AttachThread(tb, b.reactor);
   }
+  // a took task 1 and completed it: it is on its way back to Take(),
+  // while b waits, idle.
+  void AReturnsBWaits() {
+    std::vector<Task> got;
+    pool->Push(MakeTask(1), 100);
+    CHECK(pool->Take(ta, 1, 0, &got) == TakeResult::kTasks);
+    CHECK(pool->Take(tb, 1, 0, &got) == TakeResult::kNone);
+    CHECK(pool->Complete(ta, 1, 0, Frame{}, false, true));
+  }
   // Both threads leave, as their OS threads would have exited.
   ~TwoThreads() {
     bool attached = false;
@@ -1114,10 +1123,7 @@ static void TestPoolPushTargetReturning() {
   TwoThreads rig(83);
   auto& [owner, pool, a, b, ta, tb] = rig;
   std::vector<Task> got;
-  pool->Push(MakeTask(1), 100);
-  CHECK(pool->Take(ta, 1, 0, &got) == TakeResult::kTasks);
-  CHECK(pool->Take(tb, 1, 0, &got) == TakeResult::kNone);  // tb waits, idle
-  CHECK(pool->Complete(ta, 1, 0, Frame{}, false, true));     // ta is on its way back
+  rig.AReturnsBWaits();
   uint32_t target = 99;
   Task moved = MovedByPortTask(2);
   CHECK(pool->Push(std::move(moved), 100, &target) >= 0);
@@ -1155,6 +1161,74 @@ static void TestPoolPushTargetReturning() {
   for (auto& m : in) demand = demand || m.kind == MessageKind::kPoolDemand;
   CHECK_MSG(demand, "the owner did not hear of the demand the retiring thread left");
   std::printf("  a thread on its way back takes the task sent ahead to it; retiring, it hands the task on\n");
+}
+
+// Deterministic: a thread that will not take the task it was chosen for
+// has a waiting sibling woken for it, whether it parks in a blocking call
+// (LeaveWaitingList) or its environment goes (MarkGone); one with tasks
+// pinned to it is not chosen (it takes those first); and tasks pinned to
+// a thread that retired wake a waiting sibling when they go back to the
+// shared queue (RemoveThread: they waited for its idle timeout).
+static void TestPoolForgoneTarget() {
+  std::deque<Message> in;
+  bool sig = false;
+  for (bool parks : {true, false}) {
+    TwoThreads rig(85);
+    auto& [owner, pool, a, b, ta, tb] = rig;
+    std::vector<Task> got;
+    rig.AReturnsBWaits();
+    uint32_t target = 99;
+    CHECK(pool->Push(MovedByPortTask(2), 100, &target) >= 0);
+    CHECK_EQ(target, ta);
+    b.reactor->Drain(&in, &sig);
+    CHECK_MSG(!sig, "the waiting sibling was signalled at the push");
+    if (parks) pool->LeaveWaitingList(ta);
+    else pool->MarkGone(ta);
+    b.reactor->Drain(&in, &sig);
+    CHECK_MSG(sig, std::string("the task chosen for a thread that ") + (parks ? "parked" : "is gone") +
+                       " was left with no one woken for it");
+    got.clear();
+    CHECK(pool->Take(tb, 1, 0, &got) == TakeResult::kTasks);
+    CHECK_MSG(got.size() == 1 && !got[0].sent_to_taker, "the sibling was told the buffers were sent to it");
+  }
+  {
+    TwoThreads rig(86);
+    auto& [owner, pool, a, b, ta, tb] = rig;
+    std::vector<Task> got;
+    pool->Push(MakeTask(1), 100);
+    CHECK(pool->Take(ta, 1, 0, &got) == TakeResult::kTasks);
+    pool->Push(MakeTask(2), 100);
+    CHECK(pool->Take(tb, 1, 0, &got) == TakeResult::kTasks);
+    uint32_t p = 0;
+    CHECK_EQ(pool->PushPinned(MakeTask(3), "k", 100, &p), int64_t{-1});
+    CHECK(p == ta || p == tb);
+    CHECK(pool->Complete(p, p == ta ? 1 : 2, 0, Frame{}, false, true));  // p returns, task 3 pinned to it
+    uint32_t target = 99;
+    CHECK(pool->Push(MovedByPortTask(4), 100, &target) >= 0);
+    CHECK_MSG(target != p, "a task's buffers went ahead to a thread that takes its pinned task first");
+  }
+  {
+    TwoThreads rig(87);
+    auto& [owner, pool, a, b, ta, tb] = rig;
+    std::vector<Task> got;
+    uint32_t p = 0;
+    CHECK_EQ(pool->PushPinned(MakeTask(1), "k", 100, &p), int64_t{-1});
+    uint32_t q = p == ta ? tb : ta;
+    Loop& other = p == ta ? b : a;
+    CHECK(pool->Take(q, 1, 0, &got) == TakeResult::kNone);  // q waits
+    other.reactor->Drain(&in, &sig);
+    pool->Recycle(p);
+    CHECK(pool->Take(p, 1, 0, &got) == TakeResult::kRetire);
+    bool attached = false;
+    uint32_t requeued = 0;
+    pool->RemoveThread(p, &attached, &requeued);
+    CHECK_EQ(requeued, 1u);
+    other.reactor->Drain(&in, &sig);
+    CHECK_MSG(sig, "the task pinned to a retired thread went back to the queue with no one woken for it");
+    CHECK(pool->Take(q, 1, 0, &got) == TakeResult::kTasks);
+    CHECK_EQ(got.size(), size_t{1});
+  }
+  std::printf("  a thread that parks, goes, or retires leaves its tasks to a woken sibling; one with pinned tasks is not chosen\n");
 }
 
 // Deterministic: equal descriptors share one id; an affinity key is bound
@@ -1952,6 +2026,7 @@ int main(int argc, char** argv) {
       {"pool_push_target", TestPoolPushTarget},
       {"pool_push_target_spinner", TestPoolPushTargetSpinner},
       {"pool_push_target_returning", TestPoolPushTargetReturning},
+      {"pool_forgone_target", TestPoolForgoneTarget},
       {"pool_wake_chain_choices", TestPoolWakeChainChoices},
       {"frame_bytes", TestFrameBytes},
       {"pool_mixed", TestPoolMixed},

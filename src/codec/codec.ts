@@ -152,6 +152,35 @@ function encodeValue(value: unknown, candidates: readonly unknown[], shared: Sha
   return { bytes: s.releaseBuffer(), transfers: moved };
 }
 
+/**
+ * `enc`, unless a buffer it moves was detached (moved away already): it
+ * is refused here, before anything is queued, where a port would refuse
+ * it on newer Nodes only once the task was queued (and Node 20 would
+ * send it empty). `path` names the value for the error.
+ */
+function refuseDetached(enc: Encoded, path: string): Encoded {
+  for (const ab of enc.transfers ?? []) {
+    if (isDetached(ab)) {
+      throw new ValueNotCloneableError(path, new TypeError(
+        'a buffer marked with transfer() is detached: it was moved away already (by an earlier call, or a postMessage)'));
+    }
+  }
+  return enc;
+}
+
+/** Whether `ab` was detached. Node 20 has no `detached` getter; a detached buffer's slice() throws. */
+function isDetached(ab: ArrayBuffer): boolean {
+  if (ab.byteLength !== 0) return false;
+  const flag = (ab as { detached?: boolean }).detached;
+  if (flag !== undefined) return flag;
+  try {
+    ab.slice(0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 /** Whether a buffer among a value's transfers is shared memory (shared by port, never detached). */
 export function isShared(buffer: ArrayBuffer): boolean {
   return isSharedArrayBuffer(buffer);
@@ -193,7 +222,7 @@ export function encodeResult(value: unknown, ctx: ValueContext, flatten = false,
   const fast = encodeFastOne(value);
   if (fast) return { bytes: fast, transfers: undefined };
   const moving = encodeFastMovingOne(value, movable);
-  if (moving) return moving;
+  if (moving) return refuseDetached(moving, 'the result');
   const buffers: unknown[] = [value];
   const shared: SharedArrayBuffer[] = [];
   const prepared = prepareOutbound(value, 'the result',
@@ -204,6 +233,7 @@ export function encodeResult(value: unknown, ctx: ValueContext, flatten = false,
   } catch (e) {
     throw new ValueNotCloneableError('the result', e);
   }
+  refuseDetached(enc, 'the result');
   return prepared === value ? enc : withMarkers(enc);
 }
 
@@ -378,7 +408,7 @@ export function encodeArgs(
   const fast = encodeFastList(args);
   if (fast) return { bytes: fast, transfers: undefined };
   const moving = encodeFastMoving(args, movable);
-  if (moving) return moving;
+  if (moving) return refuseDetached(moving, 'args');
   const buffers: unknown[] = [...args];
   const shared: SharedArrayBuffer[] = [];
   const prepared = prepareOutbound(args, 'args',
@@ -393,5 +423,6 @@ export function encodeArgs(
     }
     throw new ValueNotCloneableError('args', e);
   }
+  refuseDetached(enc, 'args');
   return prepared === args ? enc : withMarkers(enc);
 }
