@@ -46,10 +46,18 @@ uint32_t Pool::IdleTakerLocked() const {
 
 bool Pool::ForgoSentTaskLocked(ThreadRecord& rec, std::shared_ptr<Reactor>* heir) {
   // Push() left the siblings asleep for the task it chose this thread
-  // for: one of them is woken for it now (it asks the owner for the
-  // buffers, which this thread sends back as it parks or exits).
-  bool orphaned = rec.sent_task != 0 && !queue_.empty();
+  // for: one of them is woken for it now, and asks the owner for the
+  // buffers. This thread sends back what reached it as it parks or exits;
+  // what reaches it only after it parked the owner asks back (Return),
+  // which it answers once its blocking call is over: the task then waits
+  // for that call, as it did when it waited for this thread.
+  // A task pinned to this thread waits for it whoever is woken: no one is.
+  bool pinned_here = std::any_of(rec.pinned.begin(), rec.pinned.end(),
+                                 [&](const Task& t) { return t.id == rec.sent_task; });
+  bool orphaned = rec.sent_task != 0 && !pinned_here && !queue_.empty();
   rec.sent_task = 0;
+  // (The owner's WakeThread() wakes it no more: the sibling instead, once.)
+  rec.wake_after_send = false;
   // (Nor is it counted as coming by a push's demand.)
   rec.returning = false;
   if (orphaned) *heir = PopWaiterLocked();
@@ -446,8 +454,10 @@ std::vector<double> Pool::RemoveThread(uint32_t thread_id, bool* attached,
   queued_approx_.store(static_cast<uint32_t>(queue_.size()), std::memory_order_relaxed);
   // Nothing else would wake a sibling for them (tasks pinned to a thread
   // that recycled waited for a waiting sibling's idle timeout). With none
-  // waiting, the owner's caller starts a replacement as the queue needs.
-  if (*requeued > 0) heir = PopWaiterLocked();
+  // waiting or spinning, the owner's caller starts a replacement as the
+  // queue needs.
+  // (A spinning thread takes them: none is woken beside it, as in Push().)
+  if (*requeued > 0 && spinning_ == 0) heir = PopWaiterLocked();
   // Held results leave in the order the tasks ended, as they would have.
   std::sort(finished.begin(), finished.end(), [](auto& a, auto& b) {
     return a.second->finish_seq < b.second->finish_seq;

@@ -5,7 +5,9 @@ import test from 'ava';
 import {
   CancelledError, deferToThread, deferToThreadPool, QueueFullError, reactor, ThreadPool, transfer,
 } from 'reactor-threads';
-import { add, echoMoved, echoMovedFloats, logThenBytes, makeBytes, spin, sumBytes } from './_fixtures/tasks.cjs';
+import {
+  add, echoMoved, echoMovedFloats, logThenBytes, makeBytes, spin, sumBytes, threadAfterGate,
+} from './_fixtures/tasks.cjs';
 import { callProxy, callWithOwnFunction, moveAfterStop } from './_fixtures/bridge-tasks.cjs';
 import { platformTimeout, waitFor } from './_helpers/wait.js';
 import { busyOneThreadPool, parkedUntilSecond } from './_helpers/busy-pool.js';
@@ -309,9 +311,14 @@ test.serial('a task pinned to a thread that recycles before taking it is run at 
   // only the sibling can run it, and only if the exit wakes it.
   const pool = new ThreadPool({ minThreads: 1, maxThreads: 2, maxTasksPerThread: 2, idleTimeout: Infinity, starvationTimeout: Infinity });
   pool.start();
-  // Two threads, one task each (the second starts while the first spins).
-  const firsts = await Promise.all([deferToThreadPool(reactor, pool, spin, platformTimeout(300)), deferToThreadPool(reactor, pool, spin, platformTimeout(300))]);
-  t.is(new Set(firsts).size, 2, 'the two first tasks ran on one thread');
+  // Two threads, one task each: the first holds its thread until the
+  // second started for the other.
+  const gate = new Int32Array(new SharedArrayBuffer(4));
+  const held = [deferToThreadPool(reactor, pool, threadAfterGate, gate), deferToThreadPool(reactor, pool, threadAfterGate, gate)];
+  t.true(await waitFor(() => pool.busy === 2, platformTimeout(20_000)), 'no second thread took the second task');
+  Atomics.store(gate, 0, 1);
+  Atomics.notify(gate, 0);
+  const firsts = await Promise.all(held);
   const pinned = deferToThreadPool.with({ affinity: 'k' });
   // A thread's last task; the next one is pinned to it meanwhile.
   const last = pinned(reactor, pool, spin, platformTimeout(300));
@@ -338,7 +345,12 @@ test('a buffer marked with transfer() that is detached already is refused before
   t.is(large.byteLength, MiB, 'a refused call leaves its buffers with the caller');
   t.is(pool.stats().movedHeld, 0);
   t.is(pool.stats().submitted, 0);
-  t.is((await deferToThreadPool(reactor, pool, sumBytes, transfer(large))).byteLength, MiB);
+  // Empty memory is not detached memory: an empty buffer moved, and empty
+  // shared memory beside a large buffer (shared memory is never detached).
+  t.is((await deferToThreadPool(reactor, pool, sumBytes, transfer(new ArrayBuffer(0)))).byteLength, 0);
+  t.is((await deferToThreadPool(reactor, pool, sumBytes, new Uint8Array(new SharedArrayBuffer(0)))).byteLength, 0);
+  const withEmptyShared = [transfer(large), new SharedArrayBuffer(0)] as unknown as [ArrayBuffer];
+  t.is((await deferToThreadPool(reactor, pool, sumBytes, ...withEmptyShared)).byteLength, MiB);
   await pool.stop();
 });
 

@@ -1231,6 +1231,112 @@ static void TestPoolForgoneTarget() {
   std::printf("  a thread that parks, goes, or retires leaves its tasks to a woken sibling; one with pinned tasks is not chosen\n");
 }
 
+// Signalled loops (each drained) and kPoolDemand messages to the owner.
+static std::pair<int, int> WakeUpsAndDemands(std::vector<Loop*> loops, Loop& owner) {
+  std::deque<Message> in;
+  bool sig = false;
+  int woken = 0, demands = 0;
+  for (Loop* l : loops) {
+    l->reactor->Drain(&in, &sig);
+    woken += sig;
+  }
+  in.clear();
+  owner.reactor->Drain(&in, &sig);
+  for (auto& m : in) demands += m.kind == MessageKind::kPoolDemand;
+  return {woken, demands};
+}
+
+// Deterministic: a thread chosen asleep for a task (its buffers on their
+// way; the owner wakes it once they are sent) that parks, or goes, before
+// that wake-up: one sibling is woken for the task, once, and no thread is
+// started for it. The owner's WakeThread() woke the parked one as well,
+// or (its reactor closed) the next waiter or the owner's demand: a second
+// wake-up, or a thread started for a task a sibling was taking. From the
+// cold review of ForgoSentTaskLocked (helper-34).
+static void TestPoolForgoneAsleep() {
+  for (int threads : {3, 2}) {
+    for (bool parks : {true, false}) {
+      Loop owner{1};
+      auto pool = std::make_shared<Pool>(88, owner.reactor, 0, 4, kOneSecondNs);
+      MakeFunctionQuick(*pool, owner);
+      std::vector<std::unique_ptr<Loop>> loops;
+      std::vector<Loop*> all;
+      std::vector<uint32_t> tids;
+      std::vector<Task> got;
+      for (int i = 0; i < threads; ++i) {
+        loops.push_back(std::make_unique<Loop>(10 + i));
+        all.push_back(loops.back().get());
+        tids.push_back(pool->AddThread());
+        pool->AttachThread(tids.back(), loops.back()->reactor);
+        CHECK(pool->Take(tids.back(), 1, 0, &got) == TakeResult::kNone);  // waits
+      }
+      WakeUpsAndDemands(all, owner);
+      uint32_t target = 99;
+      CHECK_EQ(pool->Push(MovedByPortTask(1), 100, &target), int64_t{-1});  // chosen asleep
+      size_t chosen = std::find(tids.begin(), tids.end(), target) - tids.begin();
+      CHECK(chosen < tids.size());
+      if (parks) {
+        pool->LeaveWaitingList(target);
+      } else {
+        pool->MarkGone(target);
+        loops[chosen]->reactor->MarkClosed();  // its environment's teardown closes it
+      }
+      pool->WakeThread(target);  // the owner, once the buffers are sent
+      auto [woken, demands] = WakeUpsAndDemands(all, owner);
+      std::string what = std::to_string(threads) + " threads, the chosen one " + (parks ? "parks" : "goes") + ": ";
+      CHECK_MSG(woken == 1, what + std::to_string(woken) + " threads signalled for one task");
+      CHECK_MSG(demands == 0, what + "the owner was asked for a thread while a sibling took the task");
+      bool attached = false;
+      uint32_t requeued = 0;
+      for (uint32_t t : tids) pool->RemoveThread(t, &attached, &requeued);
+    }
+  }
+  std::printf("  a thread chosen asleep that parks or goes before its wake-up: one sibling woken, no thread started\n");
+}
+
+// Deterministic: a thread that parks while the task sent ahead to it is
+// pinned to it (affinity: no sibling can take it) wakes no sibling for
+// it, even with other work queued (here a task it handed back, for which
+// Requeue() woke one already). From the cold review (helper-34).
+static void TestPoolForgonePinned() {
+  Loop owner{1};
+  auto pool = std::make_shared<Pool>(89, owner.reactor, 0, 4, kOneSecondNs);
+  MakeFunctionQuick(*pool, owner);
+  Loop p{2}, w1{3}, w2{4};
+  uint32_t tp = pool->AddThread();
+  pool->AttachThread(tp, p.reactor);
+  std::vector<Task> got;
+  uint32_t bound = 0;
+  CHECK_EQ(pool->PushPinned(MakeTask(1), "k", 100, &bound), int64_t{-1});
+  CHECK_EQ(bound, tp);
+  pool->WakeThread(tp);
+  CHECK(pool->Take(tp, 1, 0, &got) == TakeResult::kTasks);  // p runs task 1; k is bound to p
+  uint32_t t1 = pool->AddThread(), t2 = pool->AddThread();
+  pool->AttachThread(t1, w1.reactor);
+  pool->AttachThread(t2, w2.reactor);
+  CHECK(pool->Take(t1, 1, 0, &got) == TakeResult::kNone);
+  CHECK(pool->Take(t2, 1, 0, &got) == TakeResult::kNone);
+  pool->Push(MakeTask(2), 100);                              // wakes w2
+  CHECK(pool->Take(tp, 1, 0, &got) == TakeResult::kTasks);  // p takes task 2 as well
+  CHECK_EQ(got.size(), size_t{2});
+  CHECK(pool->Take(t2, 1, 0, &got) == TakeResult::kNone);   // w2 waits again
+  WakeUpsAndDemands({&w1, &w2}, owner);
+  uint32_t target = 99;
+  CHECK_EQ(pool->PushPinned(MovedByPortTask(3), "k", 100, &target), int64_t{-1});
+  CHECK_EQ(target, tp);  // sent ahead to p, busy, and pinned to it
+  pool->WakeThread(tp);
+  // p, running task 1, makes a blocking call: it hands task 2 back, and parks.
+  pool->Requeue(tp, std::move(got[1]));
+  pool->LeaveWaitingList(tp);
+  auto [woken, demands] = WakeUpsAndDemands({&w1, &w2}, owner);
+  CHECK_MSG(woken == 1, std::to_string(woken) + " siblings signalled for the one task handed back");
+  CHECK_EQ(demands, 0);
+  bool attached = false;
+  uint32_t requeued = 0;
+  for (uint32_t t : {tp, t1, t2}) pool->RemoveThread(t, &attached, &requeued);
+  std::printf("  a parking thread wakes no sibling for the task pinned to it: ok\n");
+}
+
 // Deterministic: equal descriptors share one id; an affinity key is bound
 // while a task carrying it is queued or held, whichever way it leaves.
 static void TestPoolFunctionsAndKeys() {
@@ -2027,6 +2133,8 @@ int main(int argc, char** argv) {
       {"pool_push_target_spinner", TestPoolPushTargetSpinner},
       {"pool_push_target_returning", TestPoolPushTargetReturning},
       {"pool_forgone_target", TestPoolForgoneTarget},
+      {"pool_forgone_asleep", TestPoolForgoneAsleep},
+      {"pool_forgone_pinned", TestPoolForgonePinned},
       {"pool_wake_chain_choices", TestPoolWakeChainChoices},
       {"frame_bytes", TestFrameBytes},
       {"pool_mixed", TestPoolMixed},

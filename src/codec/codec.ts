@@ -159,7 +159,8 @@ function encodeValue(value: unknown, candidates: readonly unknown[], shared: Sha
  * send it empty). `path` names the value for the error.
  */
 function refuseDetached(enc: Encoded, path: string): Encoded {
-  for (const ab of enc.transfers ?? []) {
+  if (!enc.transfers) return enc;
+  for (const ab of enc.transfers) {
     if (isDetached(ab)) {
       throw new ValueNotCloneableError(path, new TypeError(
         'a buffer marked with transfer() is detached: it was moved away already (by an earlier call, or a postMessage)'));
@@ -170,7 +171,9 @@ function refuseDetached(enc: Encoded, path: string): Encoded {
 
 /** Whether `ab` was detached. Node 20 has no `detached` getter; a detached buffer's slice() throws. */
 function isDetached(ab: ArrayBuffer): boolean {
-  if (ab.byteLength !== 0) return false;
+  // (Shared memory, among the transfers too, is never detached; and an
+  // empty SharedArrayBuffer's slice() throws.)
+  if (ab.byteLength !== 0 || isSharedArrayBuffer(ab)) return false;
   const flag = (ab as { detached?: boolean }).detached;
   if (flag !== undefined) return flag;
   try {

@@ -29,6 +29,12 @@ export const sleep = threadable(async function sleep(ms: number): Promise<number
   await delay(ms);
   return threadId;
 });
+/** Waits (up to 10 s) for gate[0] to leave 0; returns the thread's id. */
+export const threadAfterGate = threadable(function threadAfterGate(gate: Int32Array): number {
+  Atomics.wait(gate, 0, 0, 10_000);
+  return threadId;
+});
+
 export const spin = threadable(function spin(ms: number): number {
   const end = Date.now() + ms;
   while (Date.now() < end) { /* busy */ }
