@@ -294,19 +294,22 @@ void Pool::WakeThread(uint32_t thread_id) {
   WakeOrDemand(std::move(wake));
 }
 
-void Pool::WakeOrDemand(std::shared_ptr<Reactor> wake) {
-  // Its thread is going away (as in Push()): the next waiter is woken
-  // instead, or the owner hears of the demand.
-  while (!wake || !wake->SignalWork()) {
-    {
-      std::lock_guard<SpinningMutex> lock(mu_);
-      wake = PopWaiterLocked();
-    }
-    if (!wake) {
-      owner_->Post(Message{MessageKind::kPoolDemand, 0, id_, 0, Frame{}});
-      return;
-    }
+bool Pool::SignalOrNextWaiter(std::shared_ptr<Reactor> wake) {
+  // A waiter whose thread is going away (as in Push()): the next one.
+  while (wake && !wake->SignalWork()) {
+    std::lock_guard<SpinningMutex> lock(mu_);
+    wake = PopWaiterLocked();
   }
+  return wake != nullptr;
+}
+
+void Pool::WakeOrDemand(std::shared_ptr<Reactor> wake) {
+  if (!wake) {
+    std::lock_guard<SpinningMutex> lock(mu_);
+    wake = PopWaiterLocked();
+  }
+  if (!SignalOrNextWaiter(std::move(wake)))
+    owner_->Post(Message{MessageKind::kPoolDemand, 0, id_, 0, Frame{}});
 }
 
 std::vector<double> Pool::ClearQueue() {
@@ -469,11 +472,7 @@ std::vector<double> Pool::RemoveThread(uint32_t thread_id, bool* attached,
   threads_.erase(it);
   }
   for (auto& m : results) owner_->Post(std::move(m));
-  // (One whose thread is going away too: the next.)
-  while (heir && !heir->SignalWork()) {
-    std::lock_guard<SpinningMutex> lock(mu_);
-    heir = PopWaiterLocked();
-  }
+  SignalOrNextWaiter(std::move(heir));
   return died;
 }
 
@@ -721,11 +720,7 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
       // made here, off the lock that the owner's Push() and the siblings
       // wait on.
       for (auto& [held, bytes] : keep) held->bytes = *bytes;
-      // A waiter whose thread is going away: the next one.
-      while (next && !next->SignalWork()) {
-        std::lock_guard<SpinningMutex> lock(mu_);
-        next = PopWaiterLocked();
-      }
+      SignalOrNextWaiter(std::move(next));
       return TakeResult::kTasks;
     }
     // Spin outside the lock on the atomic count, so the owner's Push()

@@ -425,8 +425,12 @@ class Pool {
   // caller to wake with WakeOrDemand() once mu_ is released. Returns
   // whether one must be woken.
   bool ForgoSentTaskLocked(ThreadRecord& rec, std::shared_ptr<Reactor>* heir);
-  // Without mu_: signals `wake` (null: none chosen), or, its thread gone,
-  // the next waiting thread; with none, the owner hears of the demand.
+  // Without mu_: signals `wake` (null: none), or, its thread gone, the
+  // next waiting thread, and so on; returns whether one was signalled.
+  bool SignalOrNextWaiter(std::shared_ptr<Reactor> wake);
+  // Without mu_: signals `wake` (null: none chosen: the next waiting
+  // thread), or, its thread gone, the next waiting thread; with none, the
+  // owner hears of the demand.
   void WakeOrDemand(std::shared_ptr<Reactor> wake);
   uint32_t LiveLocked() const;                  // threads neither retiring nor gone
   void StopWaitingLocked(uint32_t thread_id, ThreadRecord& rec);
