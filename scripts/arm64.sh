@@ -133,7 +133,7 @@ copy_repo "$TEST"
 mkdir -p "$TEST/prebuilds/linux-arm64"
 cp "$OUT" "$TEST/prebuilds/linux-arm64/"
 if [[ ! -d $TEST/dist || ! -d $TEST/dist-test ]]; then
-  (cd "$TEST" && npx tsc -p tsconfig.json && npx tsc -p test/tsconfig.json)
+  (cd "$TEST" && npm run build:ts && npx tsc -p test/tsconfig.json)
 fi
 export ARM64_NODE_WRAPPER="$WORK/bin/node"
 export NODE_OPTIONS="--require $WORK/execpath.cjs${NODE_OPTIONS:+ $NODE_OPTIONS}"

@@ -1,0 +1,137 @@
+// Folds tsc's CommonJS output for the core (dist/**/*.js but the BullMQ
+// subpath) into one file, dist/reactor-threads.js, and makes each of those
+// files a door into it:
+//   const load = require('<..>/reactor-threads.js');
+//   module.exports = load('<its path>');
+//
+// Why: a thread starts by loading the library, and a cold pool's first
+// tasks wait for that. Loading ~50 small files costs a resolve, a read and
+// a compile each, on the main thread and again in every new thread (bench:
+// firstburstcold; scripts/bundle.mjs's commit gives the figures).
+//
+// What stays true:
+// - One instance of each module per thread. Every path into the core (the
+//   entries, the thread entry, the --require preload, the BullMQ modules,
+//   a test importing an internal file) goes through its door to the same
+//   bundle, whose modules run once, on first use, as before.
+// - Each module keeps its own __filename and __dirname (the paths tsc gave
+//   it), so the addon, the thread entry and the package's frames are found
+//   as before.
+// - An ES module importing a door sees its names: the door lists them for
+//   Node's CommonJS lexer (cjs-module-lexer, run on tsc's output here).
+// - Dependencies (acorn, node-gyp-build, ...) stay external, and so does
+//   the BullMQ subpath (src/bullmq/), whose `require('bullmq')` a user's
+//   bundler would otherwise follow from the core.
+// - A source map (dist/reactor-threads.js.map) leads back to src/ through
+//   tsc's maps, for --enable-source-maps.
+//
+// Runs after tsc (npm run build:ts), which rewrites every door.
+import { build } from 'esbuild';
+import { init as initLexer, parse as lexExports } from 'cjs-module-lexer';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, posix, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const dist = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
+const BUNDLE = 'reactor-threads.js';
+const DOOR_MARK = '// A door into reactor-threads.js';
+
+/** Every CommonJS module tsc wrote, as a path relative to dist/ with forward slashes. */
+function modules(dir = dist) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return modules(p);
+    if (!e.name.endsWith('.js') || p === join(dist, BUNDLE)) return [];
+    return [relative(dist, p).split(sep).join('/')];
+  });
+}
+const idOf = (file) => relative(dist, file).split(sep).join('/');
+
+// Left as files of their own: the BullMQ subpath (see above), and the
+// entries' check that the package was not bundled by its user, which an
+// ES module entry imports by name and which needs nothing else.
+const outside = (id) => id.startsWith('bullmq/') || id === 'runtime/not-bundled.js';
+
+const all = modules();
+const doors = all.filter((id) => readFileSync(join(dist, id), 'utf8').includes(DOOR_MARK));
+if (doors.length > 0) {
+  throw new Error(`scripts/bundle.mjs: dist/${doors[0]} is a door already: run tsc first (npm run build:ts)`);
+}
+const ids = all.filter((id) => !outside(id));
+
+// A module's names, as Node's lexer finds them in tsc's output, with those
+// of the modules it re-exports (export * from).
+await initLexer();
+const lexed = new Map(ids.map((id) => [id, lexExports(readFileSync(join(dist, id), 'utf8'))]));
+function namesOf(id, seen = new Set()) {
+  if (seen.has(id)) return [];
+  seen.add(id);
+  const { exports, reexports } = lexed.get(id);
+  return [...exports, ...reexports.flatMap((r) => namesOf(posix.join(posix.dirname(id), r), seen))];
+}
+
+const plugins = [{
+  name: 'outside',
+  setup(b) {
+    b.onResolve({ filter: /^\./ }, (args) => {
+      const id = idOf(join(args.resolveDir, args.path));
+      if (!outside(id)) return undefined;
+      if (args.resolveDir !== dist) throw new Error(`${args.importer} requires dist/${id}: only modules at dist/'s top may`);
+      return { path: args.path, external: true };
+    });
+  },
+}, {
+  // A module's own paths, for the few that use them: the bundle's wrapper
+  // would otherwise give each the bundle's. Kept on tsc's "use strict"
+  // line, so that the input source maps' lines stay right.
+  name: 'own-paths',
+  setup(b) {
+    b.onLoad({ filter: /\.js$/ }, (args) => {
+      const text = readFileSync(args.path, 'utf8');
+      if (!/\b__(dirname|filename)\b/.test(text)) return undefined;
+      const own = `var __filename = __reactorThreadsPath(${JSON.stringify(idOf(args.path))}), `
+        + '__dirname = require("node:path").dirname(__filename);';
+      const contents = text.startsWith('"use strict";') ? text.replace('"use strict";', `"use strict";${own}`) : own + text;
+      return { contents, loader: 'js' };
+    });
+  },
+}];
+
+const table = ids.map((id) => `  ${JSON.stringify(id)}: () => require(${JSON.stringify(`./${id}`)}),`).join('\n');
+await build({
+  stdin: {
+    contents: `"use strict";\nconst modules = {\n${table}\n};\nmodule.exports = (id) => modules[id]();\n`,
+    resolveDir: dist,
+    sourcefile: 'reactor-threads-modules.js',
+    loader: 'js',
+  },
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  packages: 'external',
+  sourcemap: 'linked',
+  // ("use strict" first: the banner goes before esbuild's own.)
+  banner: { js: '"use strict";\nconst __reactorThreadsPath = (id) => require("node:path").join(__dirname, ...id.split("/"));' },
+  outfile: join(dist, BUNDLE),
+  plugins,
+  logLevel: 'warning',
+  // specifiers.ts imports a URL with options: left to Node, as wanted.
+  logOverride: { 'unsupported-dynamic-import': 'silent' },
+});
+
+for (const id of ids) {
+  const file = join(dist, id);
+  const text = readFileSync(file, 'utf8');
+  const hashbang = text.startsWith('#!') ? text.slice(0, text.indexOf('\n') + 1) : '';
+  const names = [...new Set(namesOf(id))].filter((n) => n !== '__esModule');
+  const odd = names.find((n) => !/^[A-Za-z_$][\w$]*$/.test(n) || n === 'default');
+  if (odd) throw new Error(`scripts/bundle.mjs: dist/${id} exports ${JSON.stringify(odd)}, which a door cannot list`);
+  const up = id.split('/').length - 1;
+  const bundlePath = up === 0 ? `./${BUNDLE}` : `${'../'.repeat(up)}${BUNDLE}`;
+  writeFileSync(file, `${hashbang}"use strict";\n${DOOR_MARK} (scripts/bundle.mjs), where this module is.\n`
+    + `const load = require(${JSON.stringify(bundlePath)});\n`
+    + `module.exports = load(${JSON.stringify(id)});\n`
+    + (names.length ? `// Its names, for an ES module importing it (Node's CommonJS lexer reads them here).\n0 && (module.exports = { ${names.join(', ')} });\n` : ''));
+  rmSync(`${file}.map`, { force: true });
+}
