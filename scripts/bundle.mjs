@@ -25,12 +25,14 @@
 // - A source map (dist/reactor-threads.js.map) leads back to src/ through
 //   tsc's maps, for --enable-source-maps.
 //
-// Runs after tsc (npm run build:ts), which rewrites every door.
+// Runs after tsc (npm run build:ts, which empties dist/ first: a module
+// whose source was removed would leave its door behind).
 import { build } from 'esbuild';
 import { init as initLexer, parse as lexExports } from 'cjs-module-lexer';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, posix, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
 
 const dist = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
 const BUNDLE = 'reactor-threads.js';
@@ -47,10 +49,16 @@ function modules(dir = dist) {
 }
 const idOf = (file) => relative(dist, file).split(sep).join('/');
 
-// Left as files of their own: the BullMQ subpath (see above), and the
-// entries' check that the package was not bundled by its user, which an
-// ES module entry imports by name and which needs nothing else.
-const outside = (id) => id.startsWith('bullmq/') || id === 'runtime/not-bundled.js';
+// Left as files of their own, which the bundle requires:
+// - the BullMQ subpath (see above);
+// - the entries' check that the package was not bundled by its user,
+//   which an ES module entry imports by name and which needs nothing else;
+// - the modules that name the package's other files by path (the addon's
+//   folders, the thread entry and its preload), so that a file tracer
+//   (@vercel/nft: Vercel, Next.js standalone) still finds them, as it
+//   cannot follow a path made by the bundle's own-paths helper.
+const FILES_OF_THEIR_OWN = new Set(['runtime/not-bundled.js', 'reactor/native.js', 'pool/collaborators.js']);
+const outside = (id) => id.startsWith('bullmq/') || FILES_OF_THEIR_OWN.has(id);
 
 const all = modules();
 const doors = all.filter((id) => readFileSync(join(dist, id), 'utf8').includes(DOOR_MARK));
@@ -76,8 +84,9 @@ const plugins = [{
     b.onResolve({ filter: /^\./ }, (args) => {
       const id = idOf(join(args.resolveDir, args.path));
       if (!outside(id)) return undefined;
-      if (args.resolveDir !== dist) throw new Error(`${args.importer} requires dist/${id}: only modules at dist/'s top may`);
-      return { path: args.path, external: true };
+      if (id.startsWith('bullmq/')) throw new Error(`${args.importer} requires dist/${id}: the core must not`);
+      // (Relative to the bundle, which sits in dist/.)
+      return { path: `./${id}`, external: true };
     });
   },
 }, {
@@ -115,23 +124,35 @@ await build({
   banner: { js: '"use strict";\nconst __reactorThreadsPath = (id) => require("node:path").join(__dirname, ...id.split("/"));' },
   outfile: join(dist, BUNDLE),
   plugins,
+  // Functions and classes keep their names (a self-referring class would
+  // be renamed _Name), for stack traces and error messages.
+  keepNames: true,
   logLevel: 'warning',
   // specifiers.ts imports a URL with options: left to Node, as wanted.
   logOverride: { 'unsupported-dynamic-import': 'silent' },
 });
 
-for (const id of ids) {
-  const file = join(dist, id);
-  const text = readFileSync(file, 'utf8');
+// Every door is made and checked before any is written: a failed build
+// leaves tsc's output whole, never half of it doors.
+const doorTexts = ids.map((id) => {
+  const text = readFileSync(join(dist, id), 'utf8');
   const hashbang = text.startsWith('#!') ? text.slice(0, text.indexOf('\n') + 1) : '';
   const names = [...new Set(namesOf(id))].filter((n) => n !== '__esModule');
-  const odd = names.find((n) => !/^[A-Za-z_$][\w$]*$/.test(n) || n === 'default');
-  if (odd) throw new Error(`scripts/bundle.mjs: dist/${id} exports ${JSON.stringify(odd)}, which a door cannot list`);
   const up = id.split('/').length - 1;
   const bundlePath = up === 0 ? `./${BUNDLE}` : `${'../'.repeat(up)}${BUNDLE}`;
-  writeFileSync(file, `${hashbang}"use strict";\n${DOOR_MARK} (scripts/bundle.mjs), where this module is.\n`
+  const door = `${hashbang}"use strict";\n${DOOR_MARK} (scripts/bundle.mjs), where this module is.\n`
     + `const load = require(${JSON.stringify(bundlePath)});\n`
     + `module.exports = load(${JSON.stringify(id)});\n`
-    + (names.length ? `// Its names, for an ES module importing it (Node's CommonJS lexer reads them here).\n0 && (module.exports = { ${names.join(', ')} });\n` : ''));
-  rmSync(`${file}.map`, { force: true });
+    + (names.length ? `// Its names, for an ES module importing it (Node's CommonJS lexer reads them here).\n0 && (module.exports = { ${names.join(', ')} });\n` : '');
+  // A name the shorthand cannot hold (default, a reserved word) is a SyntaxError here.
+  try {
+    new Script(door.slice(hashbang.length), { filename: `dist/${id}` });
+  } catch (e) {
+    throw new Error(`scripts/bundle.mjs: dist/${id} exports a name a door cannot list (${names.join(', ')}): ${e.message}`);
+  }
+  return [id, door];
+});
+for (const [id, door] of doorTexts) {
+  writeFileSync(join(dist, id), door);
+  rmSync(join(dist, `${id}.map`), { force: true });
 }

@@ -5,8 +5,9 @@
 // imports, which each thread imports again (src/identity/import-bindings.ts).
 // A bundle that inlined a package a threadable uses, or reactor-threads
 // itself, is refused when it loads, saying what to mark external
-// (src/runtime/not-bundled.ts). A bundler that is not installed skips its
-// tests, saying so.
+// (src/runtime/not-bundled.ts). A deployment's file tracer (@vercel/nft)
+// finds every file the package needs at run time. A bundler that is not
+// installed skips its tests, saying so.
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
@@ -36,8 +37,9 @@ function installed(name: string): string | undefined {
 const esbuildPath = installed('esbuild');
 const rollupPath = installed('rollup');
 const webpackPath = installed('webpack');
+const nftPath = installed('@vercel/nft');
 
-const missing = Object.entries({ esbuild: esbuildPath, rollup: rollupPath, webpack: webpackPath })
+const missing = Object.entries({ esbuild: esbuildPath, rollup: rollupPath, webpack: webpackPath, '@vercel/nft': nftPath })
   .filter(([, path]) => !path).map(([name]) => name);
 if (missing.length > 0) {
   test('bundlers that are not installed are named, and their tests skipped', (t) => {
@@ -146,20 +148,40 @@ testWith('esbuild', esbuildPath, 'a threadable using a value of the bundle is re
   t.regex(r.stderr, /remember\d* uses 'seen'.*'seen' is a \w+ of .*closure\.mjs, not an import\. .*only imports.*out of the bundle/);
 });
 
-/** The error that ended the process, as Node prints it (after the source line, which in a minified bundle is all of it). */
-function thrown(r: Run): string {
-  return /^\w*Error: .*$/m.exec(r.stderr)?.[0] ?? r.stderr;
+/**
+ * The refusal, as the package writes it on stderr before it throws: Node
+ * prints the error after the source line of the throw, which in a
+ * minified bundle is all of it, and on Node 22 and later a pipe loses
+ * what follows past about 146 KB (src/runtime/not-bundled.ts).
+ */
+const bundledError = /^Error \[ERR_REACTOR_THREADS_BUNDLED\]: reactor-threads cannot be bundled.*--external:reactor-threads/m;
+
+/** What importing the bundle `file` threw, as its importer catches it: the typed error itself. */
+async function importError(file: string): Promise<{ name?: string; code?: string; message?: string } | 'loaded'> {
+  const { NODE_OPTIONS: _options, NODE_PATH: _path, ...env } = process.env;
+  const script = `import(${JSON.stringify(`./${file}`)}).then(() => console.log('"loaded"'), `
+    + '(e) => console.log(JSON.stringify({ name: e?.name, code: e?.code, message: e?.message })))';
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: project, env, timeout: platformTimeout(30_000), encoding: 'utf8',
+  });
+  return JSON.parse(stdout.trim().split('\n').pop()!) as { name?: string; code?: string; message?: string } | 'loaded';
 }
-const bundledError = /^Error: reactor-threads cannot be bundled.*--external:reactor-threads/;
+
+/** The refusal as the process shows it, and as an importer catches it. */
+async function refusedAsBundled(t: ExecutionContext, file: string): Promise<void> {
+  const r = await node(file);
+  t.not(r.code, 0);
+  t.regex(r.stderr, bundledError);
+  const caught = await importError(file);
+  t.like(caught, { name: 'Error', code: 'ERR_REACTOR_THREADS_BUNDLED' });
+  t.regex((caught as { message: string }).message, /^reactor-threads cannot be bundled.*--external:reactor-threads/);
+}
 
 for (const format of ['esm', 'cjs'] as const) {
   testWith('esbuild', esbuildPath, `reactor-threads bundled by esbuild (${format}) fails at once, saying to mark it external`, async (t) => {
     const out = `dist/package-inside.${format === 'esm' ? 'mjs' : 'cjs'}`;
     await esbuild('main.mjs', out, { format, external: ['acorn'] });
-    const r = await node(out);
-    t.not(r.code, 0);
-    t.regex(thrown(r), bundledError);
-    t.regex(r.stderr, /code: 'ERR_REACTOR_THREADS_BUNDLED'/);
+    await refusedAsBundled(t, out);
   });
 }
 
@@ -168,8 +190,18 @@ testWith('webpack', webpackPath, 'reactor-threads bundled by webpack fails at on
   await webpack({ ...config, output: { ...config.output, filename: 'package-inside.cjs' }, externals: { acorn: 'commonjs acorn' },
     // (The package's dynamic require() and import() are what it warns of.)
     ignoreWarnings: [() => true] });
-  const r = await node('dist/package-inside.cjs');
-  t.not(r.code, 0);
-  t.regex(thrown(r), bundledError);
-  t.regex(r.stderr, /code: 'ERR_REACTOR_THREADS_BUNDLED'/);
+  await refusedAsBundled(t, 'dist/package-inside.cjs');
+});
+
+testWith('@vercel/nft', nftPath, 'a file tracer (@vercel/nft, as Vercel and Next.js standalone use) ships the addon, the thread entry and its preload', async (t) => {
+  // (It reads the package's own paths: scripts/bundle.mjs keeps the modules that make them files of their own.)
+  const { nodeFileTrace } = require(dirname(nftPath!)) as
+    { nodeFileTrace(files: string[], options: { base: string }): Promise<{ fileList: Set<string> }> };
+  const { fileList } = await nodeFileTrace([join(repo, 'dist', 'index.js')], { base: repo });
+  const files = [...fileList].map((f) => f.split('\\').join('/'));
+  const prebuild = `prebuilds/${process.platform}-${process.arch}/`;
+  t.true(files.some((f) => f.startsWith(prebuild) && f.endsWith('.node')), `no ${prebuild}*.node among ${files.join(', ')}`);
+  for (const f of ['dist/reactor-threads.js', 'dist/thread/worker.js', 'dist/thread/starting.js', 'dist/reactor/native.js']) {
+    t.true(files.includes(f), `${f} is not among ${files.join(', ')}`);
+  }
 });

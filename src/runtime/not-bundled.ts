@@ -13,9 +13,19 @@ const message = 'reactor-threads cannot be bundled: its threads start its file t
   + "Rollup external: ['reactor-threads'], webpack externals: { 'reactor-threads': 'commonjs reactor-threads' } "
   + "('module reactor-threads' for an ES module output).";
 
-/** Throws the bundle error unless the package's worker file was found beside its code. */
+/**
+ * Throws the bundle error unless the package's worker file was found
+ * beside its code. It says so on stderr first, in one line: when the
+ * error ends the process, Node prints the source line of the throw before
+ * the error, and in a minified bundle that line is the whole bundle; on
+ * Node 22 and later, writing it to a pipe (a container's log, a CI job)
+ * loses what follows past about 146 KB, the error's message included.
+ */
 export function refuseBundle(workerFound: boolean): void {
-  if (!workerFound) throw Object.assign(new Error(message), { code: 'ERR_REACTOR_THREADS_BUNDLED' });
+  if (workerFound) return;
+  const code = 'ERR_REACTOR_THREADS_BUNDLED';
+  try { process.stderr.write(`Error [${code}]: ${message}\n`); } catch { /* no stderr: the error says it */ }
+  throw Object.assign(new Error(message), { code });
 }
 
 /** The CommonJS entry's check: this file must sit in the package's dist/runtime/. */
