@@ -124,13 +124,19 @@ await build({
   banner: { js: '"use strict";\nconst __reactorThreadsPath = (id) => require("node:path").join(__dirname, ...id.split("/"));' },
   outfile: join(dist, BUNDLE),
   plugins,
-  // Functions and classes keep their names (a self-referring class would
-  // be renamed _Name), for stack traces and error messages.
-  keepNames: true,
+  // No keepNames: its __name() calls cost a cold pool ~10 ms. Names hold
+  // without it but for a class that names itself in its own body, which
+  // esbuild renames _Name: the check below refuses one.
   logLevel: 'warning',
   // specifiers.ts imports a URL with options: left to Node, as wanted.
   logOverride: { 'unsupported-dynamic-import': 'silent' },
 });
+
+const renamed = /\b(\w+) = class _\1\b/.exec(readFileSync(join(dist, BUNDLE), 'utf8'));
+if (renamed) {
+  throw new Error(`scripts/bundle.mjs: class ${renamed[1]} names itself in its own body, so the bundle calls it _${renamed[1]}: `
+    + 'name it through a constant outside the class (src/bridge/caller.ts callMethod)');
+}
 
 // Every door is made and checked before any is written: a failed build
 // leaves tsc's output whole, never half of it doors.

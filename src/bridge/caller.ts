@@ -91,7 +91,7 @@ export class BridgeCaller {
       const [status, bytes, transfers] = reply;
       const value = decodeValue(bytes, transfers, this.values);
       if (status === CallStatus.Fulfilled) return value;
-      throw withCallerFrames(decodeThrow(value as EncodedThrow), BridgeCaller.prototype.call, 'blockingCallFromThread');
+      throw withCallerFrames(decodeThrow(value as EncodedThrow), callMethod, 'blockingCallFromThread');
     }
     throw this.#unanswered(reply, target, options);
   }
@@ -161,3 +161,10 @@ export class BridgeCaller {
     return proxy;
   }
 }
+
+/**
+ * The frame above which a failure's stack is the caller's. Named outside
+ * the class: a class that names itself in its body is renamed
+ * `_BridgeCaller` by the one-file build (scripts/bundle.mjs).
+ */
+const callMethod = BridgeCaller.prototype.call;
