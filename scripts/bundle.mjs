@@ -38,16 +38,18 @@ const dist = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
 const BUNDLE = 'reactor-threads.js';
 const DOOR_MARK = '// A door into reactor-threads.js';
 
-/** Every CommonJS module tsc wrote, as a path relative to dist/ with forward slashes. */
+/** A file's module id: its path relative to dist/, with forward slashes. */
+const idOf = (file) => relative(dist, file).split(sep).join('/');
+
+/** Every CommonJS module tsc wrote, by id. */
 function modules(dir = dist) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = join(dir, e.name);
     if (e.isDirectory()) return modules(p);
     if (!e.name.endsWith('.js') || p === join(dist, BUNDLE)) return [];
-    return [relative(dist, p).split(sep).join('/')];
+    return [idOf(p)];
   });
 }
-const idOf = (file) => relative(dist, file).split(sep).join('/');
 
 // Left as files of their own, which the bundle requires:
 // - the BullMQ subpath (see above);

@@ -76,11 +76,12 @@ async function webpack(config: object): Promise<void> {
 }
 
 interface Run { code: number; stdout: string; stderr: string }
-async function node(file: string): Promise<Run> {
+/** `node ...options file` in the project (`file`: the script, after `-e`). */
+async function node(file: string, ...options: string[]): Promise<Run> {
   // The bundle finds its external packages in the project's node_modules alone.
   const { NODE_OPTIONS: _options, NODE_PATH: _path, ...env } = process.env;
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [file], {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [...options, file], {
       cwd: project, env, timeout: platformTimeout(30_000), encoding: 'utf8',
     });
     return { code: 0, stdout, stderr };
@@ -158,13 +159,10 @@ const bundledError = /^Error \[ERR_REACTOR_THREADS_BUNDLED\]: reactor-threads ca
 
 /** What importing the bundle `file` threw, as its importer catches it: the typed error itself. */
 async function importError(file: string): Promise<{ name?: string; code?: string; message?: string } | 'loaded'> {
-  const { NODE_OPTIONS: _options, NODE_PATH: _path, ...env } = process.env;
   const script = `import(${JSON.stringify(`./${file}`)}).then(() => console.log('"loaded"'), `
     + '(e) => console.log(JSON.stringify({ name: e?.name, code: e?.code, message: e?.message })))';
-  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
-    cwd: project, env, timeout: platformTimeout(30_000), encoding: 'utf8',
-  });
-  return JSON.parse(stdout.trim().split('\n').pop()!) as { name?: string; code?: string; message?: string } | 'loaded';
+  const r = await node(script, '--input-type=module', '-e');
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as { name?: string; code?: string; message?: string } | 'loaded';
 }
 
 /** The refusal as the process shows it, and as an importer catches it. */
