@@ -1,6 +1,7 @@
 #include "pool.h"
 
 #include <algorithm>
+#include <bitset>
 
 #include "clock.h"
 
@@ -598,6 +599,19 @@ bool Pool::IsAttached(uint32_t thread_id) {
   return it != threads_.end() && it->second.reactor != nullptr;
 }
 
+bool Pool::SpinPaysLocked(const ThreadRecord& rec) {
+  return std::bitset<8>(rec.spin_paid).count() >= 4;
+}
+
+void Pool::EndIdleLocked(ThreadRecord& rec, const Task& first) {
+  if (rec.idle_since_ns == 0) return;
+  uint64_t after = first.enqueued_ns > rec.idle_since_ns
+                       ? first.enqueued_ns - rec.idle_since_ns : 0;
+  rec.spin_paid = static_cast<uint8_t>(rec.spin_paid << 1) |
+                  (after <= rec.idle_spin_ns ? 1 : 0);
+  rec.idle_since_ns = 0;
+}
+
 TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
                       std::vector<Task>* out) {
   uint64_t spin_until = spin_ns ? MonotonicNs() + spin_ns : 0;
@@ -650,6 +664,7 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
           n = std::max<size_t>(quick, 1);
         }
         uint64_t now = MonotonicNs();
+        EndIdleLocked(rec, source.front());
         out->reserve(out->size() + n);
         keep.reserve(n);
         for (size_t i = 0; i < n; ++i) {
@@ -696,11 +711,18 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
           StopWaitingLocked(thread_id, rec);
           return TakeResult::kRetire;
         }
+        // An idle period begins: whether a spin would catch the task that
+        // ends it is what SpinPaysLocked weighs, spun or not.
+        if (spin_ns && rec.idle_since_ns == 0 && rec.held.empty()) {
+          rec.idle_since_ns = MonotonicNs();
+          rec.idle_spin_ns = spin_ns;
+        }
         // One spinner at a time, as Go's scheduler bounds its spinning
         // threads: it takes the next batch and wakes a sibling for work it
         // leaves, so a second spinner gains nothing, and it would take a
         // core from the owner that feeds them (or from a busy sibling).
-        if (spin_until == 0 || MonotonicNs() >= spin_until || spinning_ > 0) {
+        if (spin_until == 0 || MonotonicNs() >= spin_until || spinning_ > 0 ||
+            !SpinPaysLocked(rec)) {
           // Registered under the same lock that Push() takes: a task pushed
           // after this point finds the thread in waiting_ and wakes it.
           if (!rec.waiting && !rec.retiring) {

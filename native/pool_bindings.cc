@@ -389,7 +389,8 @@ Napi::Value PoolThreadAttached(const Napi::CallbackInfo& info) {
 // when tasks were taken, 0 when none (the thread is now waiting), 1 when
 // the pool is stopping (or gone) and nothing is left for this thread, 2
 // when this thread is surplus to the pool's max and must exit. A pool
-// thread. It may spin: its Worker may be terminating when it writes.
+// thread. It may spin (up to spinNs, while spinning has paid for this
+// thread lately: Pool::Take): its Worker may be terminating when it writes.
 Napi::Value PoolTake(const Napi::CallbackInfo& info) {
   Args args(info);
   auto pool = args.PoolIfAny(0);

@@ -649,6 +649,54 @@ static void TestPoolOneSpinner() {
   std::printf("  one spinner: the second idle thread waited at once; the spinner took the task, and the waiter was left asleep\n");
 }
 
+// An idle thread stops spinning once its spins stop paying (its tasks
+// come long after its idle periods begin), and spins again once tasks come
+// back to back: what decides is when each task was pushed, so a thread
+// that did not spin still sees that a spin would have caught it.
+static void TestPoolIdleSpinAdapts() {
+  TwoThreads rig(90);
+  auto& [owner, pool, a, b, ta, tb] = rig;
+  double id = 0;
+  // One idle period of `ta`, asked to spin `spin_ns`, ended by a task
+  // pushed `late` after it began to wait; returns how long Take() took to
+  // give up.
+  auto idle_period = [&, pool = pool, ta = ta](uint64_t spin_ns, std::chrono::milliseconds late) {
+    std::vector<Task> got;
+    auto t0 = std::chrono::steady_clock::now();
+    CHECK(pool->Take(ta, 1, spin_ns, &got) == TakeResult::kNone);
+    auto waited = std::chrono::steady_clock::now() - t0;
+    std::this_thread::sleep_for(late);
+    pool->Push(MakeTask(++id), 100);
+    CHECK(pool->Take(ta, 1, 0, &got) == TakeResult::kTasks);
+    CHECK(pool->Complete(ta, id, 0, Frame{}, false, true));
+    return waited;
+  };
+  // Tasks 20 ms after a 1 ms spin: four misses leave half of the last 8
+  // paid (it started as all paid), the fifth turns the spin off.
+  for (int i = 0; i < 5; ++i) idle_period(kOneSecondNs / 1000, std::chrono::milliseconds(20));
+  // Asked to spin 10 s, it waits at once, for each idle period until half
+  // of the last 8 paid again: tasks pushed as soon as it waits count.
+  for (int i = 0; i < 4; ++i) {
+    auto waited = idle_period(10 * kOneSecondNs, std::chrono::milliseconds(0));
+    CHECK_MSG(waited < std::chrono::seconds(2), "an idle thread whose spins had not paid spun again");
+  }
+  // Four of the last 8 paid: it spins again, and takes the task it spins for.
+  std::atomic<bool> took{false};
+  std::thread spinner([&, pool = pool, ta = ta] {
+    std::vector<Task> got;
+    took = pool->Take(ta, 1, 10 * kOneSecondNs, &got) == TakeResult::kTasks && got.size() == 1;
+  });
+  auto t0 = std::chrono::steady_clock::now();
+  while (pool->SpinningThreads() == 0 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5))
+    std::this_thread::yield();
+  CHECK_MSG(pool->SpinningThreads() == 1, "tasks pushed back to back did not turn the spin back on");
+  pool->Push(MakeTask(++id), 100);
+  spinner.join();
+  CHECK(took.load());
+  CHECK(pool->Complete(ta, id, 0, Frame{}, false, true));
+  std::printf("  idle spin: off after its spins stopped paying, back on once tasks came back to back\n");
+}
+
 // Push() leaves a waiting thread asleep while another spins (the spinner
 // takes the task and wakes it for what it leaves): the demand it returns
 // counts that waiter as coming, as PushBatch()'s does, or the owner starts
@@ -2123,6 +2171,7 @@ int main(int argc, char** argv) {
   const T tests[] = {
       {"pool_remove_thread_order", TestPoolRemoveThreadOrder},
       {"pool_one_spinner", TestPoolOneSpinner},
+      {"pool_idle_spin_adapts", TestPoolIdleSpinAdapts},
       {"pool_spinner_demand", TestPoolSpinnerDemand},
       {"pool_spinner_sees_pinned", TestPoolSpinnerSeesPinned},
       {"pool_loading_and_cancelled", TestPoolLoadingAndCancelled},

@@ -14,7 +14,7 @@ import type { ResolvedOptions } from './options.js';
 import type { TaskTable } from './tasks.js';
 import type { PoolThreadData } from '../base/pool-thread-data.js';
 
-/** An idle thread spins this long for the next task before it waits in its loop. */
+/** An idle thread spins up to this long for the next task (while that pays: Pool::Take), then waits in its loop. */
 const SPIN_NS = 20_000;
 /** Threads in a row that may die while starting before the queued tasks fail. */
 const MAX_START_FAILURES = 3;

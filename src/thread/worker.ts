@@ -90,17 +90,10 @@ let idleTimer: NodeJS.Timeout | undefined;
  * wake-up made the other's spin run out, for runs of calls at 100-200 µs.
  * bench/sync.mjs's p99 (20,000 calls of x + 1, medians of 5 runs here):
  * 130 µs with a spin of 20 µs, 91 with 300 µs, 80 with 1 ms.
+ * Native skips a spin that has not been paying (a caller that works
+ * between its calls, a lint rule's file after file): Pool::SpinPaysLocked.
  */
 const AFTER_ANSWER_SPIN_NS = 250_000;
-/**
- * Whether that long spin is worth its CPU: not while the next call comes
- * later than the spin's length after this thread went back to its loop (a
- * caller that works between its calls, a lint rule's file after file),
- * again once one comes sooner (a caller that calls back to back).
- */
-let answerSpinPays = true;
-/** When this thread last went back to its loop after answering a call (0: not since its last pull). */
-let idleAfterAnswerAt = 0;
 /** Batches run since this thread last returned to its loop. */
 let rounds = 0;
 const MAX_ROUNDS = 64;
@@ -113,15 +106,9 @@ function pull(): void {
   // while a function loads, nothing more is taken: what would wait
   // behind the load is left to the siblings (the load's end pulls again).
   while (!stopping && runner.holding < concurrency && !runner.loading) {
-    if (idleAfterAnswerAt !== 0) {
-      answerSpinPays = performance.now() - idleAfterAnswerAt < AFTER_ANSWER_SPIN_NS / 1e6;
-      idleAfterAnswerAt = 0;
-    }
-    const afterAnswer = runner.holding === 0 && runner.answeredLast;
-    const spin = runner.holding > 0 ? 0 : afterAnswer && answerSpinPays ? AFTER_ANSWER_SPIN_NS : spinNs;
+    const spin = runner.holding > 0 ? 0 : runner.answeredLast ? AFTER_ANSWER_SPIN_NS : spinNs;
     const r = native.poolTake(poolId, threadId, concurrency - runner.holding, spin);
     if (r === 0) {
-      if (afterAnswer) idleAfterAnswerAt = performance.now();
       rounds = 0;
       if (runner.holding === 0) armIdleTimer();
       return;
