@@ -603,6 +603,13 @@ bool Pool::SpinPaysLocked(const ThreadRecord& rec) {
   return std::bitset<8>(rec.spin_paid).count() >= 4;
 }
 
+bool Pool::HoldsUnfinishedLocked(const ThreadRecord& rec) {
+  for (const auto& kv : rec.held) {
+    if (!kv.second.finished) return true;
+  }
+  return false;
+}
+
 void Pool::EndIdleLocked(ThreadRecord& rec, const Task& first) {
   if (rec.idle_since_ns == 0) return;
   uint64_t after = first.enqueued_ns > rec.idle_since_ns
@@ -623,7 +630,7 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
   std::shared_ptr<Reactor> next;
   // PushPinned()'s count when the spin began (see pinned_pushes_).
   uint32_t pinned_seen = 0;
-  for (;;) {
+  for (bool first_pass = true;; first_pass = false) {
     {
       std::unique_lock<SpinningMutex> lock(mu_);
       if (spinning) {
@@ -711,9 +718,11 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
           StopWaitingLocked(thread_id, rec);
           return TakeResult::kRetire;
         }
-        // An idle period begins: whether a spin would catch the task that
-        // ends it is what SpinPaysLocked weighs, spun or not.
-        if (spin_ns && rec.idle_since_ns == 0 && rec.held.empty()) {
+        // An idle period begins (again, for a thread woken for a task a
+        // sibling took): whether a spin from now would catch the task that
+        // ends it is what SpinPaysLocked weighs, spun or not. A result held
+        // behind console output leaves the thread idle all the same.
+        if (first_pass && spin_ns && !HoldsUnfinishedLocked(rec)) {
           rec.idle_since_ns = MonotonicNs();
           rec.idle_spin_ns = spin_ns;
         }

@@ -430,12 +430,21 @@ class Pool {
   // whole length, a caught one saves a wake-up of about that much). Below
   // that it waits at once; a task pushed soon after still counts as paid,
   // so the spin resumes when pushes come back to back, with no probing.
+  // (Partly: in a closed loop, a caller that waits for this thread's
+  // answer pushes later when this thread did not spin, since it then
+  // waits for this thread's wake-up; so a slow machine can hold the spin
+  // off for a while.)
   // Tasks paced by I/O (one awaited every 1 ms, bench/idle-spin.mjs): 51
   // us of pool-thread CPU per task with a spin every time, 30-34 with
   // this; back-to-back round trips keep their spin.
   static bool SpinPaysLocked(const ThreadRecord& rec);
-  // Ends `rec`'s idle period with `first`, the first task it took.
+  // Ends `rec`'s idle period with `first`, the first task it took. (A
+  // task re-queued from a thread that died keeps its first push time, and
+  // counts as paid: rare, and it errs toward spinning, as before.)
   static void EndIdleLocked(ThreadRecord& rec, const Task& first);
+  // Whether `rec` holds a task not finished yet (a finished one whose
+  // result waits behind the thread's console output does not count).
+  static bool HoldsUnfinishedLocked(const ThreadRecord& rec);
   // To wake after unlocking; *tid (if asked): its thread id.
   std::shared_ptr<Reactor> PopWaiterLocked(uint32_t* tid = nullptr);
   // The most recent waiting thread that holds no task, or null.

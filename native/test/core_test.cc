@@ -649,52 +649,105 @@ static void TestPoolOneSpinner() {
   std::printf("  one spinner: the second idle thread waited at once; the spinner took the task, and the waiter was left asleep\n");
 }
 
+// Idle periods of thread `ta` of a TwoThreads rig, each ended by a task,
+// for the tests of the idle spin's rule (Pool::SpinPaysLocked).
+struct IdlePeriods {
+  TwoThreads rig{90};
+  double id = 0;
+
+  // Takes and finishes the task just pushed (`hold`: its result held, as
+  // behind console output).
+  void Finish(bool hold) {
+    std::vector<Task> got;
+    CHECK(rig.pool->Take(rig.ta, 1, 0, &got) == TakeResult::kTasks);
+    CHECK(rig.pool->Complete(rig.ta, id, 0, Frame{}, hold, !hold));
+  }
+  // A period asked to spin `spin_ns`, ended by a task pushed `late` after
+  // Take() gave up; returns how long Take() took to give up.
+  std::chrono::nanoseconds Period(uint64_t spin_ns, std::chrono::milliseconds late, bool hold = false) {
+    std::vector<Task> got;
+    auto t0 = std::chrono::steady_clock::now();
+    CHECK(rig.pool->Take(rig.ta, 1, spin_ns, &got) == TakeResult::kNone);
+    auto waited = std::chrono::steady_clock::now() - t0;
+    std::this_thread::sleep_for(late);
+    rig.pool->Push(MakeTask(++id), 100);
+    Finish(hold);
+    return waited;
+  }
+  // Whether the next period spins (asked for 10 s): it ends with a task
+  // pushed once it spins, or after 5 s.
+  bool Spins() {
+    std::atomic<bool> took{false};
+    std::thread spinner([&] {
+      std::vector<Task> got;
+      took = rig.pool->Take(rig.ta, 1, 10 * kOneSecondNs, &got) == TakeResult::kTasks;
+    });
+    auto t0 = std::chrono::steady_clock::now();
+    while (rig.pool->SpinningThreads() == 0 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5))
+      std::this_thread::yield();
+    bool spun = rig.pool->SpinningThreads() == 1;
+    rig.pool->Push(MakeTask(++id), 100);
+    spinner.join();
+    if (took) CHECK(rig.pool->Complete(rig.ta, id, 0, Frame{}, false, true));
+    else Finish(false);
+    return spun;
+  }
+};
+
 // An idle thread stops spinning once its spins stop paying (its tasks
 // come long after its idle periods begin), and spins again once tasks come
 // back to back: what decides is when each task was pushed, so a thread
 // that did not spin still sees that a spin would have caught it.
 static void TestPoolIdleSpinAdapts() {
-  TwoThreads rig(90);
-  auto& [owner, pool, a, b, ta, tb] = rig;
-  double id = 0;
-  // One idle period of `ta`, asked to spin `spin_ns`, ended by a task
-  // pushed `late` after it began to wait; returns how long Take() took to
-  // give up.
-  auto idle_period = [&, pool = pool, ta = ta](uint64_t spin_ns, std::chrono::milliseconds late) {
-    std::vector<Task> got;
-    auto t0 = std::chrono::steady_clock::now();
-    CHECK(pool->Take(ta, 1, spin_ns, &got) == TakeResult::kNone);
-    auto waited = std::chrono::steady_clock::now() - t0;
-    std::this_thread::sleep_for(late);
-    pool->Push(MakeTask(++id), 100);
-    CHECK(pool->Take(ta, 1, 0, &got) == TakeResult::kTasks);
-    CHECK(pool->Complete(ta, id, 0, Frame{}, false, true));
-    return waited;
-  };
+  IdlePeriods t;
   // Tasks 20 ms after a 1 ms spin: four misses leave half of the last 8
   // paid (it started as all paid), the fifth turns the spin off.
-  for (int i = 0; i < 5; ++i) idle_period(kOneSecondNs / 1000, std::chrono::milliseconds(20));
+  for (int i = 0; i < 5; ++i) t.Period(kOneSecondNs / 1000, std::chrono::milliseconds(20));
   // Asked to spin 10 s, it waits at once, for each idle period until half
   // of the last 8 paid again: tasks pushed as soon as it waits count.
   for (int i = 0; i < 4; ++i) {
-    auto waited = idle_period(10 * kOneSecondNs, std::chrono::milliseconds(0));
+    auto waited = t.Period(10 * kOneSecondNs, std::chrono::milliseconds(0));
     CHECK_MSG(waited < std::chrono::seconds(2), "an idle thread whose spins had not paid spun again");
   }
-  // Four of the last 8 paid: it spins again, and takes the task it spins for.
-  std::atomic<bool> took{false};
-  std::thread spinner([&, pool = pool, ta = ta] {
-    std::vector<Task> got;
-    took = pool->Take(ta, 1, 10 * kOneSecondNs, &got) == TakeResult::kTasks && got.size() == 1;
-  });
-  auto t0 = std::chrono::steady_clock::now();
-  while (pool->SpinningThreads() == 0 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5))
-    std::this_thread::yield();
-  CHECK_MSG(pool->SpinningThreads() == 1, "tasks pushed back to back did not turn the spin back on");
-  pool->Push(MakeTask(++id), 100);
-  spinner.join();
-  CHECK(took.load());
-  CHECK(pool->Complete(ta, id, 0, Frame{}, false, true));
+  CHECK_MSG(t.Spins(), "tasks pushed back to back did not turn the spin back on");
   std::printf("  idle spin: off after its spins stopped paying, back on once tasks came back to back\n");
+}
+
+// What counts as an idle period (found by a cold review): a thread woken
+// for a task that a sibling took, which looks again and spins, starts a
+// new period then, and the task that spin catches counts as paid; and a
+// thread whose finished result waits behind its console output is idle,
+// so its periods count.
+static void TestPoolIdleSpinPeriods() {
+  {
+    IdlePeriods t;
+    for (int i = 0; i < 8; ++i) {
+      // A fruitless look (1 ms spin), then 20 ms later another, asked to
+      // spin 10 s, which a task pushed 5 ms into it ends.
+      std::vector<Task> got;
+      CHECK(t.rig.pool->Take(t.rig.ta, 1, kOneSecondNs / 1000, &got) == TakeResult::kNone);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      double next = t.id + 1;
+      std::thread pusher([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        t.rig.pool->Push(MakeTask(next), 100);
+      });
+      bool took = t.rig.pool->Take(t.rig.ta, 1, 10 * kOneSecondNs, &got) == TakeResult::kTasks;
+      pusher.join();
+      t.id = next;
+      if (took) CHECK(t.rig.pool->Complete(t.rig.ta, t.id, 0, Frame{}, false, true));
+      else t.Finish(false);
+    }
+    CHECK_MSG(t.Spins(), "spins that caught their task, each after a fruitless look, turned the spin off");
+  }
+  {
+    IdlePeriods t;
+    // Five misses, each task's result held: the spin is off.
+    for (int i = 0; i < 5; ++i) t.Period(kOneSecondNs / 1000, std::chrono::milliseconds(20), /* hold */ true);
+    auto waited = t.Period(10 * kOneSecondNs, std::chrono::milliseconds(0), true);
+    CHECK_MSG(waited < std::chrono::seconds(2), "periods of a thread whose results were held behind its output went uncounted");
+  }
+  std::printf("  idle spin: a look after a fruitless wake-up starts a new period; held results leave the thread idle\n");
 }
 
 // Push() leaves a waiting thread asleep while another spins (the spinner
@@ -2172,6 +2225,7 @@ int main(int argc, char** argv) {
       {"pool_remove_thread_order", TestPoolRemoveThreadOrder},
       {"pool_one_spinner", TestPoolOneSpinner},
       {"pool_idle_spin_adapts", TestPoolIdleSpinAdapts},
+      {"pool_idle_spin_periods", TestPoolIdleSpinPeriods},
       {"pool_spinner_demand", TestPoolSpinnerDemand},
       {"pool_spinner_sees_pinned", TestPoolSpinnerSeesPinned},
       {"pool_loading_and_cancelled", TestPoolLoadingAndCancelled},
