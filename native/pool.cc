@@ -722,15 +722,16 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
         // sibling took): whether a spin from now would catch the task that
         // ends it is what SpinPaysLocked weighs, spun or not. A result held
         // behind console output leaves the thread idle all the same.
+        uint64_t now = MonotonicNs();
         if (first_pass && spin_ns && !HoldsUnfinishedLocked(rec)) {
-          rec.idle_since_ns = MonotonicNs();
+          rec.idle_since_ns = now;
           rec.idle_spin_ns = spin_ns;
         }
         // One spinner at a time, as Go's scheduler bounds its spinning
         // threads: it takes the next batch and wakes a sibling for work it
         // leaves, so a second spinner gains nothing, and it would take a
         // core from the owner that feeds them (or from a busy sibling).
-        if (spin_until == 0 || MonotonicNs() >= spin_until || spinning_ > 0 ||
+        if (spin_until == 0 || now >= spin_until || spinning_ > 0 ||
             !SpinPaysLocked(rec)) {
           // Registered under the same lock that Push() takes: a task pushed
           // after this point finds the thread in waiting_ and wakes it.
@@ -795,14 +796,7 @@ bool Pool::Complete(uint32_t thread_id, double task_id, uint32_t status,
         } else {
           ended = it->second.held.extract(held);
         }
-        bool all_finished = true;
-        for (auto& kv : it->second.held) {
-          if (!kv.second.finished) {
-            all_finished = false;
-            break;
-          }
-        }
-        it->second.returning = all_finished;
+        it->second.returning = !HoldsUnfinishedLocked(it->second);
       }
     }
     if (CountsAsCompleted(status)) completed_ += 1; else failed_ += 1;
