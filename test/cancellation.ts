@@ -18,14 +18,20 @@ test('an already aborted signal rejects with CancelledError and runs nothing', a
 test('aborting a queued call removes it from the queue: it never runs', async (t) => {
   const pool = new ThreadPool({ maxThreads: 1, concurrentTasksPerThread: 1 });
   pool.start();
-  const file = join(mkdtempSync(join(tmpdir(), 'rt-cancel-')), 'log');
-  const busy = deferToThreadPool(reactor, pool, sleep, 400);
+  const dir = mkdtempSync(join(tmpdir(), 'rt-cancel-'));
+  const file = join(dir, 'log');
+  // The thread stays busy until this test releases it: a task of a fixed
+  // length left a window that a starved poll could miss (21 test files at
+  // once under wine).
+  const release = new AbortController();
+  const busy = deferToThreadPool.with({ signal: release.signal })(reactor, pool, waitForAbort, join(dir, 'busy'));
   t.true(await waitFor(() => pool.busy === 1));
   const ac = new AbortController();
   const queued = deferToThreadPool.with({ signal: ac.signal })(reactor, pool, appendLine, file, 'ran');
   ac.abort();
   await t.throwsAsync(queued, { instanceOf: CancelledError });
-  await busy;
+  release.abort();
+  await t.throwsAsync(busy, { instanceOf: CancelledError });
   await deferToThreadPool(reactor, pool, add, 0, 0);
   t.false(existsSync(file) && readFileSync(file, 'utf8').includes('ran'));
   t.is(pool.queued, 0);
