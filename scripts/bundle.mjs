@@ -53,13 +53,13 @@ function modules(dir = dist) {
 
 // Left as files of their own, which the bundle requires:
 // - the BullMQ subpath (see above);
-// - the entries' check that the package was not bundled by its user,
-//   which an ES module entry imports by name and which needs nothing else;
+// - the CommonJS entry's check that the package was not bundled by its
+//   user, which needs its own __dirname and nothing else (folded below);
 // - the modules that name the package's other files by path (the addon's
 //   folders, the thread entry and its preload), so that a file tracer
 //   (@vercel/nft: Vercel, Next.js standalone) still finds them, as it
 //   cannot follow a path made by the bundle's own-paths helper.
-const FILES_OF_THEIR_OWN = new Set(['runtime/not-bundled.js', 'reactor/native.js', 'pool/collaborators.js']);
+const FILES_OF_THEIR_OWN = new Set(['runtime/not-bundled-cjs.js', 'reactor/native.js', 'pool/collaborators.js']);
 const outside = (id) => id.startsWith('bullmq/') || FILES_OF_THEIR_OWN.has(id);
 
 const all = modules();
@@ -133,6 +133,27 @@ await build({
   // specifiers.ts imports a URL with options: left to Node, as wanted.
   logOverride: { 'unsupported-dynamic-import': 'silent' },
 });
+
+// Each entry's check that the package was not bundled, folded with the
+// refusal it shares with the other (runtime/not-bundled.js) into one file
+// that loads nothing of the package: the ES module entry's would otherwise
+// import CommonJS, for which Node starts its CommonJS lexer, ~4 ms in each
+// new thread whose tasks' module imports the package (bench:
+// firstburstcold), and the CommonJS entry's would load a door.
+for (const [id, format] of [['runtime/not-bundled-esm.mjs', 'esm'], ['runtime/not-bundled-cjs.js', 'cjs']]) {
+  await build({
+    entryPoints: [join(dist, id)],
+    outfile: join(dist, id),
+    allowOverwrite: true,
+    bundle: true,
+    platform: 'node',
+    format,
+    target: 'node20',
+    packages: 'external',
+    sourcemap: 'linked',
+    logLevel: 'warning',
+  });
+}
 
 const renamed = /\b(\w+) = class _\1\b/.exec(readFileSync(join(dist, BUNDLE), 'utf8'));
 if (renamed) {

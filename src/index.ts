@@ -9,7 +9,7 @@
 // declarations need Node's typings (scripts/test-install.mjs checks a
 // consumer without @types/node). The error classes are re-exported as they
 // are: errors.ts and what it imports declare nothing of Node's.
-import { assertNotBundled } from './runtime/not-bundled.js';
+import { assertNotBundled } from './runtime/not-bundled-cjs.js';
 // Before anything else loads: inside a bundle, that fails in ways that never name the bundle.
 assertNotBundled();
 import { thisThread } from './runtime/this-thread.js';

@@ -1,7 +1,8 @@
 // The ES module entry's check that the package is not bundled (see
 // not-bundled.ts): index.mts imports it before anything else, so that it
-// runs before the CommonJS code that an ESM bundle cannot run. Tests:
-// test/bundlers.ts.
+// runs before the CommonJS code that an ESM bundle cannot run. The build
+// folds not-bundled.js into it (scripts/bundle.mjs): it imports no
+// CommonJS. Tests: test/bundlers.ts.
 import { existsSync } from 'node:fs';
 import { refuseBundle } from './not-bundled.js';
 

@@ -3,9 +3,11 @@
 // each pool thread starts, and its native addon; a bundle that inlines the
 // package carries neither. What failed before (a dynamic require of
 // node:v8, __dirname in ES module scope, "no native addon") never named
-// the bundle. The entries run this first, so it imports nothing at its
-// top: inside an ESM bundle every require() throws. Caller's thread
-// (index.ts; index.mts through not-bundled-esm.mts). Tests: test/bundlers.ts.
+// the bundle. Each entry runs its check first (not-bundled-cjs.ts,
+// not-bundled-esm.mts), which ends here. This module uses nothing but
+// process.stderr: the build folds it into each check (scripts/bundle.mjs),
+// so that the ES module entry imports no CommonJS. Caller's thread.
+// Tests: test/bundlers.ts.
 
 const message = 'reactor-threads cannot be bundled: its threads start its file thread/worker.js and load its native '
   + 'addon from its own folder, which a bundle does not carry. Mark it external when bundling, so that the bundle '
@@ -26,13 +28,4 @@ export function refuseBundle(workerFound: boolean): void {
   const code = 'ERR_REACTOR_THREADS_BUNDLED';
   try { process.stderr.write(`Error [${code}]: ${message}\n`); } catch { /* no stderr: the error says it */ }
   throw Object.assign(new Error(message), { code });
-}
-
-/** The CommonJS entry's check: this file must sit in the package's dist/runtime/. */
-export function assertNotBundled(): void {
-  // An ESM bundle has no __dirname; webpack may make it '/' or relative.
-  if (typeof __dirname !== 'string') return refuseBundle(false);
-  const { existsSync } = require('node:fs') as typeof import('node:fs');
-  const { isAbsolute, join } = require('node:path') as typeof import('node:path');
-  refuseBundle(isAbsolute(__dirname) && existsSync(join(__dirname, '..', 'thread', 'worker.js')));
 }
