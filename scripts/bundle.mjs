@@ -155,7 +155,18 @@ for (const [id, format] of [['runtime/not-bundled-esm.mjs', 'esm'], ['runtime/no
   });
 }
 
-const renamed = /\b(\w+) = class _\1\b/.exec(readFileSync(join(dist, BUNDLE), 'utf8'));
+const bundled = readFileSync(join(dist, BUNDLE), 'utf8');
+// One character past ASCII anywhere (esbuild escapes those of strings, not
+// of the comments it keeps) makes V8 hold the whole source as a two-byte
+// string: each thread then reads and compiles it ~1 ms slower.
+const wide = /[^\x00-\x7f]/.exec(bundled);
+if (wide) {
+  const line = bundled.slice(0, wide.index).split('\n').length;
+  throw new Error(`scripts/bundle.mjs: dist/${BUNDLE}:${line} has '${wide[0]}', not ASCII: write it in ASCII in its source `
+    + `(${bundled.split('\n')[line - 1].trim()})`);
+}
+
+const renamed = /\b(\w+) = class _\1\b/.exec(bundled);
 if (renamed) {
   throw new Error(`scripts/bundle.mjs: class ${renamed[1]} names itself in its own body, so the bundle calls it _${renamed[1]}: `
     + 'name it through a constant outside the class (src/bridge/caller.ts callMethod)');

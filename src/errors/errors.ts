@@ -135,7 +135,7 @@ export class CallableReleasedError extends ReactorThreadsError {
  * code its workers did not choose to run.
  */
 export class ModuleNotAllowedError extends ReactorThreadsError {
-  /** The module as the worker saw it: `node:child_process`, `pkg:lodash/…`, `app:dist/tasks.js`. */
+  /** The module as the worker saw it: `node:child_process`, `pkg:lodash/...`, `app:dist/tasks.js`. */
   readonly module: string;
   constructor(module: string, message: string) {
     super('ERR_MODULE_NOT_ALLOWED', message);
