@@ -72,11 +72,19 @@ export const fireCalls = threadable(function fireCalls(record: (i: number) => vo
   return n;
 });
 
-/** In a thread: calls `record(when)` on the reactor as fast as it can, for `ms`. */
-export const floodFor = threadable(function floodFor(record: (postedAt: number) => void, ms: number): number {
+/**
+ * In a thread: calls `record(when)` on the reactor as fast as it can, for
+ * `ms`, counting each call in `made[0]` before making it (shared memory:
+ * the reactor reads how many were made at an instant of its own, with no
+ * clock compared across threads).
+ */
+export const floodFor = threadable(function floodFor(record: (postedAt: number) => void, ms: number, made: Int32Array): number {
   const end = Date.now() + ms;
   let n = 0;
-  for (let now = Date.now(); now < end; now = Date.now(), n++) reactor.callFromThread(record, now);
+  for (let now = Date.now(); now < end; now = Date.now(), n++) {
+    Atomics.add(made, 0, 1);
+    reactor.callFromThread(record, now);
+  }
   return n;
 });
 
@@ -107,14 +115,18 @@ export const callsThenEnds = threadable(function callsThenEnds(
 /**
  * In a thread: a call whose function takes 300 ms to load on the reactor
  * (`query`: a fresh load), then calls `record(when)` as fast as it can for
- * `ms`: all of them wait behind the first on the reactor.
+ * `ms`: all of them wait behind the first on the reactor. Each is counted
+ * in `made[0]` before it is made, if given (see floodFor).
  */
 export const slowCallThenFlood = threadable(function slowCallThenFlood(
-  record: (postedAt: number) => void, query: string, ms: number): number {
+  record: (postedAt: number) => void, query: string, ms: number, made?: Int32Array): number {
   reactor.callFromThread(fromModule<(s: string) => void>(`./slow-log.mjs?${query}`, 'logSlowly'), 'loaded');
   const end = Date.now() + ms;
   let n = 0;
-  for (let now = Date.now(); now < end; now = Date.now(), n++) reactor.callFromThread(record, now);
+  for (let now = Date.now(); now < end; now = Date.now(), n++) {
+    if (made) Atomics.add(made, 0, 1);
+    reactor.callFromThread(record, now);
+  }
   return n;
 });
 
