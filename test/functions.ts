@@ -6,6 +6,7 @@ import { join, sep } from 'node:path';
 import { pbkdf2Sync } from 'node:crypto';
 import { deferToThread, deferToThreadPool, fromModule, FunctionNotSendableError, reactor, threadable, ThreadPool } from 'reactor-threads';
 import { anonymous, firstTwin, secondTwin } from './_fixtures/tasks.cjs';
+import { fileURLOf } from '../dist/identity/specifiers.js';
 
 test('a threadable function of an ES module runs with its module scope', async (t) => {
   const { triple } = await import('./_fixtures/tasks-esm.mjs');
@@ -24,6 +25,22 @@ test('an anonymous threadable is found by its order of registration', async (t) 
 test('fromModule runs an export of a relative module, resolved from the caller', async (t) => {
   const plain = fromModule<(x: number) => string>('./_fixtures/tasks-esm.mjs', 'plainExport');
   t.is(await deferToThread(plain, 7), 'plain:7');
+});
+
+test('a caller\'s file from the stack becomes a URL: a file: URL as it is, an absolute path of this platform (on Windows, a drive\'s or a UNC share\'s)', (t) => {
+  t.is(fileURLOf('file:///srv/app/tasks.mjs'), 'file:///srv/app/tasks.mjs');
+  for (const notAFile of ['node:internal/modules/cjs/loader', '[worker eval]', 'evalmachine.<anonymous>', 'tasks.js', '', undefined, null]) {
+    t.is(fileURLOf(notAFile), undefined, String(notAFile));
+  }
+  if (process.platform === 'win32') {
+    t.is(fileURLOf('C:\\app\\tasks.js'), 'file:///C:/app/tasks.js');
+    t.is(fileURLOf('\\\\server\\share\\app\\tasks.js'), 'file://server/share/app/tasks.js');
+  } else {
+    t.is(fileURLOf('/srv/app/tasks.js'), 'file:///srv/app/tasks.js');
+    // Not paths here: a Windows path's backslashes are a file name's characters.
+    t.is(fileURLOf('\\\\server\\share\\app\\tasks.js'), undefined);
+    t.is(fileURLOf('C:\\app\\tasks.js'), undefined);
+  }
 });
 
 test('fromModule takes this platform\'s paths: absolute (on Windows with a drive letter), and relative with its separator', async (t) => {

@@ -12,12 +12,16 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FunctionNotSendableError } from '../errors/errors.js';
 import { loadsTypeScript, typeScriptAdvice, typeScriptFile } from './typescript.js';
 
-/** A stack frame's file as a URL, if it is a file at all. */
-function fileURLOf(file: string | null | undefined): string | undefined {
+/**
+ * A stack frame's file as a URL, if it is a file at all: a file: URL (an
+ * ES module's), or an absolute path of this platform (a CommonJS
+ * module's; on Windows also a UNC share's, \\server\share\..., for an app
+ * run from a network drive). Exported for its test (test/functions.ts).
+ */
+export function fileURLOf(file: string | null | undefined): string | undefined {
   if (!file) return undefined;
   if (file.startsWith('file:')) return file;
-  if (file.startsWith('/') || /^[A-Za-z]:[\\/]/.test(file)) return pathToFileURL(file).href;
-  return undefined;
+  return isAbsolute(file) ? pathToFileURL(file).href : undefined;
 }
 
 function stackSites(limit: number, below: Function): NodeJS.CallSite[] {
