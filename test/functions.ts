@@ -6,7 +6,10 @@ import { join, sep } from 'node:path';
 import { pbkdf2Sync } from 'node:crypto';
 import { deferToThread, deferToThreadPool, fromModule, FunctionNotSendableError, reactor, threadable, ThreadPool } from 'reactor-threads';
 import { anonymous, firstTwin, secondTwin } from './_fixtures/tasks.cjs';
-import { fileURLOf } from '../dist/identity/specifiers.js';
+import { fileURLOf, requireSpecifier } from '../dist/identity/specifiers.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { pathToFileURL } from 'node:url';
 
 test('a threadable function of an ES module runs with its module scope', async (t) => {
   const { triple } = await import('./_fixtures/tasks-esm.mjs');
@@ -40,6 +43,21 @@ test('a caller\'s file from the stack becomes a URL: a file: URL as it is, an ab
     // Not paths here: a Windows path's backslashes are a file name's characters.
     t.is(fileURLOf('\\\\server\\share\\app\\tasks.js'), undefined);
     t.is(fileURLOf('C:\\app\\tasks.js'), undefined);
+  }
+});
+
+test('a relative require() of a TypeScript file is passed on as that file; on Windows written with backslashes too', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rt-require-'));
+  try {
+    writeFileSync(join(dir, 'tasks.ts'), 'export const x = 1;\n');
+    const parent = pathToFileURL(join(dir, 'main.js')).href;
+    t.is(requireSpecifier('./tasks.js', parent), join(dir, 'tasks.ts'));
+    t.is(requireSpecifier('./tasks', parent), join(dir, 'tasks.ts'));
+    t.is(requireSpecifier('lodash', parent), 'lodash');
+    // A backslash is a separator on Windows only; elsewhere '.\\tasks.js' is a package's name.
+    t.is(requireSpecifier('.\\tasks.js', parent), process.platform === 'win32' ? join(dir, 'tasks.ts') : '.\\tasks.js');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

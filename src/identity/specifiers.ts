@@ -73,13 +73,22 @@ export function resolveLater(specifier: string, parentURL: string | undefined, w
   // A path before a URL: on Windows `C:\tasks.js` would read as a URL of scheme `c:`.
   if (isAbsolute(specifier)) return pathToFileURL(specifier).href;
   if (/^[a-z][a-z0-9+.-]*:/i.test(specifier)) return specifier;
-  // On Windows, `.\tasks.js` too, as require() takes it (a URL has no backslashes).
-  const relative = sep === '\\' ? specifier.replace(/\\/g, '/') : specifier;
-  if (relative.startsWith('./') || relative.startsWith('../')) {
+  const relative = relativeForm(specifier);
+  if (relative !== undefined) {
     if (!parentURL) throw new FunctionNotSendableError(`${what}: the caller's file is unknown, so a relative specifier cannot be resolved`);
     return new URL(relative, parentURL).href;
   }
   return `bare:${parentURL ?? pathToFileURL(`${process.cwd()}/`).href}|${specifier}`;
+}
+
+/**
+ * A relative specifier with forward slashes (`./x`, `../x`; on Windows
+ * `.\x` and `..\x` too, as require() takes them, while a URL has no
+ * backslashes), or undefined for any other.
+ */
+function relativeForm(specifier: string): string | undefined {
+  const relative = sep === '\\' ? specifier.replace(/\\/g, '/') : specifier;
+  return relative.startsWith('./') || relative.startsWith('../') ? relative : undefined;
 }
 
 /** TypeScript's names for a file a relative specifier may mean, by the extension written. */
@@ -92,10 +101,11 @@ const typeScriptNames: Record<string, string[]> = { '': ['.ts', '.tsx', '.cts', 
  * absolute path, which Node's require() in the thread finds: a test file
  * ts-jest compiled requires it so. The caller's require() resolves it
  * first (under jest, jest's own, which knows the project's extensions and
- * module mappings), then TypeScript's names. Caller's thread.
+ * module mappings), then TypeScript's names. On Windows `.\tasks.js` too.
+ * Caller's thread. Exported for test/functions.ts too.
  */
 export function requireSpecifier(specifier: string, parentURL: string): string {
-  if (!specifier.startsWith('./') && !specifier.startsWith('../')) return specifier;
+  if (relativeForm(specifier) === undefined) return specifier;
   const parent = fileURLToPath(parentURL);
   try {
     const file = createRequire(parent).resolve(specifier);
