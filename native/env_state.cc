@@ -54,6 +54,7 @@ void CallJs(napi_env raw_env, napi_value, void* context, void*) {
     std::deque<Message> dropped;
     bool work = false;
     reactor->Drain(&dropped, &work);
+    reactor->EndBatch();
     return;
   }
   napi_handle_scope scope;
@@ -70,6 +71,9 @@ void CallJs(napi_env raw_env, napi_value, void* context, void*) {
     // by Node as an uncaught exception on this thread, as for any callback.
     napi_call_function(raw_env, recv, on_wake, 3, argv, nullptr);
   }
+  // onWake handled the batch, and reported what it holds back (or it is
+  // lost): its calls no longer count toward their senders' marks.
+  reactor->EndBatch();
   napi_close_handle_scope(raw_env, scope);
 }
 

@@ -64,8 +64,9 @@ bool Reactor::Full(uint32_t sender) {
 bool Reactor::FullLocked(uint32_t sender) {
   uint64_t messages = queued_.load(std::memory_order_relaxed);
   uint64_t bytes = queued_bytes_.load(std::memory_order_relaxed);
-  auto it = held_by_sender_.find(sender);
-  if (it != held_by_sender_.end()) {
+  for (auto* counts : {&held_by_sender_, &handling_by_sender_}) {
+    auto it = counts->find(sender);
+    if (it == counts->end()) continue;
     messages += it->second.messages;
     bytes += it->second.bytes;
   }
@@ -75,9 +76,11 @@ bool Reactor::FullLocked(uint32_t sender) {
 void Reactor::SumHeldLocked() {
   uint32_t messages = 0;
   uint64_t bytes = 0;
-  for (auto& kv : held_by_sender_) {
-    messages += kv.second.messages;
-    bytes += kv.second.bytes;
+  for (auto* counts : {&held_by_sender_, &handling_by_sender_}) {
+    for (auto& kv : *counts) {
+      messages += kv.second.messages;
+      bytes += kv.second.bytes;
+    }
   }
   held_.store(messages, std::memory_order_release);
   held_bytes_.store(bytes, std::memory_order_release);
@@ -97,6 +100,15 @@ void Reactor::SetHeld(uint32_t sender, uint32_t messages, uint64_t bytes) {
   // Under mu_: a sender between its FullLocked() check and its wait holds
   // it, so it is waiting by the time this notifies.
   if (fewer && room_waiters_ > 0) room_.notify_all();
+}
+
+void Reactor::EndBatch() {
+  if (!handling_any_) return;
+  handling_any_ = false;
+  std::lock_guard<std::mutex> lock(mu_);
+  handling_by_sender_.clear();
+  SumHeldLocked();
+  if (room_waiters_ > 0) room_.notify_all();
 }
 
 void Reactor::WaitForRoom(uint32_t sender, uint64_t slice_ns,
@@ -135,16 +147,28 @@ void Reactor::Drain(std::deque<Message>* out, bool* work_signalled) {
   // While the owner holds a sender's messages back (SetHeld), the ones of
   // that sender it drains now will join them: they count as held until it
   // reports again (it does after this batch), so that sender cannot post
-  // a second inbox-full meanwhile.
-  if (!held_by_sender_.empty()) {
-    for (auto& m : *out) {
-      auto it = held_by_sender_.find(m.sender);
-      if (it == held_by_sender_.end()) continue;
-      it->second.messages += 1;
-      it->second.bytes += SizeOf(m);
+  // a second inbox-full meanwhile. Any other sender's calls count until
+  // the owner has handled them (EndBatch), for the same reason: one of
+  // them may be held back in turn. (Only calls: nothing else waits for
+  // room, and a pool's results are the most of what is drained.)
+  bool counted = false;
+  for (auto& m : *out) {
+    if (m.sender == 0) continue;
+    auto held = held_by_sender_.find(m.sender);
+    if (held != held_by_sender_.end()) {
+      held->second.messages += 1;
+      held->second.bytes += SizeOf(m);
+    } else if (m.kind == MessageKind::kCall) {
+      Held& handling = handling_by_sender_[m.sender];
+      handling.messages += 1;
+      handling.bytes += SizeOf(m);
+      handling_any_ = true;
+    } else {
+      continue;
     }
-    SumHeldLocked();
+    counted = true;
   }
+  if (counted) SumHeldLocked();
   queued_.store(0, std::memory_order_relaxed);
   queued_bytes_.store(0, std::memory_order_relaxed);
   if (room_waiters_ > 0) room_.notify_all();

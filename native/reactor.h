@@ -9,7 +9,7 @@
 //
 // Threads:
 //   - Post(), SignalWork(), IsAlive(), id(), Full(sender): any thread.
-//   - SetHeld(): the owning JS thread.
+//   - SetHeld(), EndBatch(): the owning JS thread.
 //   - WaitForRoom(): any thread but the owning one (a sender).
 //   - Open(), Drain(), AwaitMessage(), Ref(), Unref(), Close(),
 //     MarkClosed(): the owning JS thread only.
@@ -164,10 +164,10 @@ class Reactor {
 
   // Any thread. Whether the inbox is past its high-water mark for what
   // `sender` posts: the messages queued, plus those of `sender` that the
-  // owner holds back in JS (SetHeld()) as if they were still in it. Only
-  // the held sender's own messages count against it, so a sender whose
-  // call loads for long never blocks the others. Lock-free unless the
-  // owner holds messages back.
+  // owner holds back in JS (SetHeld()) or has drained and not yet handled
+  // (EndBatch()), as if they were still in it. Only the sender's own
+  // count so, so a sender whose call loads for long never blocks the
+  // others. Lock-free unless the owner holds or handles such messages.
   bool Full(uint32_t sender);
 
   // Owning JS thread. How many drained messages (and bytes) of `sender` it
@@ -176,6 +176,15 @@ class Reactor {
   // While it is not 0, Drain() adds what it drains from `sender` (it will
   // join them), until the owner reports again.
   void SetHeld(uint32_t sender, uint32_t messages, uint64_t bytes);
+
+  // Owning JS thread: it handled what it drained, having reported what it
+  // holds back (SetHeld()). Until then, the calls it drained count toward
+  // their senders' marks as if still in the inbox: handling a batch of
+  // 16,384 takes milliseconds, and a sender whose calls the owner will
+  // hold back behind one of theirs that loads (known only once that call
+  // is handled) could meanwhile post a second inbox-full. Wakes the
+  // senders waiting for room.
+  void EndBatch();
 
   // A sender's thread (never the owning one: it would wait for itself).
   // Parks until the inbox is below its high-water mark (Drain() wakes it),
@@ -192,16 +201,16 @@ class Reactor {
  private:
   bool WakeLocked();  // requires mu_
   bool FullLocked(uint32_t sender);  // requires mu_
-  void SumHeldLocked();  // requires mu_: held_ and held_bytes_ from the map
+  void SumHeldLocked();  // requires mu_: held_ and held_bytes_ from the maps
 
   const uint32_t id_;
   // Written under mu_, read without it (AwaitMessage's polling, Full()):
   // inbox_.size(), and the bytes its messages hold.
   std::atomic<uint32_t> queued_{0};
   std::atomic<uint64_t> queued_bytes_{0};
-  // Written under mu_ (SetHeld, Drain), read lock-free by Full(): the
-  // totals of held_by_sender_, so that Full() takes no lock while nothing
-  // is held.
+  // Written under mu_ (SetHeld, Drain, EndBatch), read lock-free by
+  // Full(): the totals of held_by_sender_ and handling_by_sender_, so that
+  // Full() takes no lock while nothing is held or being handled.
   std::atomic<uint32_t> held_{0};
   std::atomic<uint64_t> held_bytes_{0};
 
@@ -219,9 +228,16 @@ class Reactor {
     uint64_t bytes = 0;
   };
   std::unordered_map<uint32_t, Held> held_by_sender_;  // SetHeld, by sender
+  // Calls drained and not yet handled (Drain() to EndBatch()), by sender;
+  // a held sender's are counted in held_by_sender_ instead.
+  std::unordered_map<uint32_t, Held> handling_by_sender_;
   uint32_t room_waiters_ = 0;  // senders parked in WaitForRoom()
   std::condition_variable room_;  // with mu_: a Drain() or Close()
   napi_threadsafe_function tsfn_ = nullptr;  // set once by Open()
+  // Owning JS thread only (Drain() and EndBatch() run there): whether
+  // handling_by_sender_ may hold counts, so that EndBatch() after a batch
+  // of results alone takes no lock.
+  bool handling_any_ = false;
 };
 
 }  // namespace rt

@@ -90,8 +90,20 @@ Napi::Value SetHeld(const Napi::CallbackInfo& info) {
   return args.env().Undefined();
 }
 
+// endBatch(): this thread handled the batch it drained (reporting what it
+// holds back first); its calls no longer count toward their senders'
+// high-water marks. The owning thread.
+Napi::Value EndBatch(const Napi::CallbackInfo& info) {
+  Args args(info);
+  const auto& reactor = args.OwnReactor();
+  if (!args.ok()) return {};
+  reactor->EndBatch();
+  return args.env().Undefined();
+}
+
 constexpr BindingEntry kReactorBindings[] = {
     {"setHeld", SetHeld},
+    {"endBatch", EndBatch},
     {"init", Init},
     {"ref", Ref},
     {"drain", DrainNow},

@@ -2010,7 +2010,7 @@ static void TestReactorPostDrain() {
 }
 
 // Backpressure: a sender waits while the inbox is full and goes on once it
-// is drained; several flooding senders never grow the inbox past its
+// is drained (and the batch handled, for its own calls); several flooding senders never grow the inbox past its
 // high-water mark (plus one racing post each), in order; a sender stops
 // waiting when the target waits itself, closes, or the sender must go.
 static void TestReactorBackpressure() {
@@ -2126,6 +2126,26 @@ static void TestReactorBackpressure() {
   lh.reactor->Drain(&batch, &sig);
   CHECK_MSG(lh.reactor->Full(4400), "what the drain took of a held sender counts as held");
   CHECK(!lh.reactor->Full(4401));
+  lh.reactor->EndBatch();
+  CHECK_MSG(lh.reactor->Full(4400), "the end of a batch released a held sender's count");
+
+  // The calls the owner drained of any other sender count for that sender
+  // until it has handled them (EndBatch): it may hold them back in turn.
+  Loop le(4005);
+  for (uint32_t q = 0; q < hwm; ++q) CHECK(le.reactor->Post(Message{MessageKind::kCall, 0, q, 0, IdFrame(q), 4500}));
+  CHECK(le.reactor->Post(Message{MessageKind::kTaskResult, 0, 0, 0, IdFrame(0), 4501}));
+  batch.clear();
+  le.reactor->Drain(&batch, &sig);
+  CHECK_MSG(le.reactor->Full(4500), "drained calls stopped counting before their batch was handled");
+  CHECK_MSG(!le.reactor->Full(4501), "another sender's drained calls count against it");
+  done = false;
+  t = waiter(4500, *le.reactor, done);
+  std::this_thread::sleep_for(20ms);
+  CHECK(!done.load());
+  le.reactor->EndBatch();
+  CHECK_MSG(eventually(done), "the end of a batch did not wake the waiting sender");
+  t.join();
+  CHECK(!le.reactor->Full(4500));
 
   // Flooding senders against a slow reactor: bounded batches, in order.
   const int senders = 4;
@@ -2136,7 +2156,7 @@ static void TestReactorBackpressure() {
     ts.emplace_back([&, s] {
       for (uint32_t q = 0; q < per; ++q) {
         if (lf.reactor->Full(4300 + s)) AwaitRoom(4300 + s, *lf.reactor, [] { return true; });
-        CHECK(lf.reactor->Post(Message{MessageKind::kCall, uint32_t(s), q, 0, IdFrame(q)}));
+        CHECK(lf.reactor->Post(Message{MessageKind::kCall, uint32_t(s), q, 0, IdFrame(q), uint32_t(4300 + s)}));
       }
     });
   }
@@ -2155,6 +2175,7 @@ static void TestReactorBackpressure() {
       ++next[m.status];
       ++total;
     }
+    lf.reactor->EndBatch();
   }
   for (auto& th : ts) th.join();
   CHECK_MSG(largest <= hwm + senders, "largest batch " + std::to_string(largest));

@@ -84,6 +84,8 @@ export class ReactorCore {
    * the inbox's high-water mark for that sender.
    */
   readonly #held = new Map<number, HeldCount>();
+  /** A batch is being handled (#deliver): one drained meanwhile (drainNow) ends with it. */
+  #delivering = false;
   #inflight = 0;
   #converseHitRate = 0.5;
   #converseUntil = 0;
@@ -171,13 +173,24 @@ export class ReactorCore {
     // Native counted this batch's messages of held senders as held
     // (Reactor::Drain): each such count is reported again below.
     for (const count of this.#held.values()) count.changed = true;
+    const outermost = !this.#delivering;
     if (batch) {
-      for (const m of readInbox(batch, transfers)) {
-        if (m.kind === MessageKind.Call) served = true;
-        this.#dispatch(m);
+      this.#delivering = true;
+      try {
+        for (const m of readInbox(batch, transfers)) {
+          if (m.kind === MessageKind.Call) served = true;
+          this.#dispatch(m);
+        }
+      } finally {
+        this.#delivering = !outermost;
       }
     }
     this.#reportHeld();
+    // The calls drained count toward their senders' high-water marks until
+    // now (native/reactor.h EndBatch): what is held back is reported above.
+    // Before any microtask runs; native ends a wake-up's batch too, in case
+    // this threw. One drained within another's handling ends with it.
+    if (outermost) native.endBatch();
     if (work) this.#handlers.takeWork?.();
     if (served && this.#converseHitRate > 0.2) {
       if (this.#converseUntil < performance.now()) this.#converseUntil = performance.now() + CONVERSE_MAX_MS;
