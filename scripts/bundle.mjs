@@ -134,27 +134,6 @@ await build({
   logOverride: { 'unsupported-dynamic-import': 'silent' },
 });
 
-// Each entry's check that the package was not bundled, folded with the
-// refusal it shares with the other (runtime/not-bundled.js) into one file
-// that loads nothing of the package: the ES module entry's would otherwise
-// import CommonJS, for which Node starts its CommonJS lexer, ~4 ms in each
-// new thread whose tasks' module imports the package (bench:
-// firstburstcold), and the CommonJS entry's would load a door.
-for (const [id, format] of [['runtime/not-bundled-esm.mjs', 'esm'], ['runtime/not-bundled-cjs.js', 'cjs']]) {
-  await build({
-    entryPoints: [join(dist, id)],
-    outfile: join(dist, id),
-    allowOverwrite: true,
-    bundle: true,
-    platform: 'node',
-    format,
-    target: 'node20',
-    packages: 'external',
-    sourcemap: 'linked',
-    logLevel: 'warning',
-  });
-}
-
 const bundled = readFileSync(join(dist, BUNDLE), 'utf8');
 // One character past ASCII anywhere (esbuild escapes those of strings, not
 // of the comments it keeps) makes V8 hold the whole source as a two-byte
@@ -192,6 +171,32 @@ const doorTexts = ids.map((id) => {
   }
   return [id, door];
 });
+// Each entry's check that the package was not bundled, folded with the
+// refusal it shares with the other (runtime/not-bundled.js) into one file
+// that loads nothing of the package: the ES module entry's would otherwise
+// import CommonJS, for which Node starts its CommonJS lexer, ~4 ms in each
+// new thread whose tasks' module imports the package (bench:
+// firstburstcold), and the CommonJS entry's would load a door. Made
+// before anything is written, like the doors.
+const folds = [];
+for (const [id, format] of [['runtime/not-bundled-esm.mjs', 'esm'], ['runtime/not-bundled-cjs.js', 'cjs']]) {
+  const { outputFiles } = await build({
+    entryPoints: [join(dist, id)],
+    outfile: join(dist, id),
+    allowOverwrite: true,
+    write: false,
+    bundle: true,
+    platform: 'node',
+    format,
+    target: 'node20',
+    packages: 'external',
+    sourcemap: 'linked',
+    logLevel: 'warning',
+  });
+  folds.push(...outputFiles);
+}
+
+for (const { path, contents } of folds) writeFileSync(path, contents);
 for (const [id, door] of doorTexts) {
   writeFileSync(join(dist, id), door);
   rmSync(join(dist, `${id}.map`), { force: true });

@@ -183,6 +183,14 @@ for (const format of ['esm', 'cjs'] as const) {
   });
 }
 
+for (const format of ['esm', 'cjs'] as const) {
+  testWith('esbuild', esbuildPath, `reactor-threads/bullmq bundled by esbuild (${format}) fails at once, saying to mark it external`, async (t) => {
+    const out = `dist/bullmq-inside.${format === 'esm' ? 'mjs' : 'cjs'}`;
+    await esbuild('bullmq-main.mjs', out, { format, external: ['acorn', 'bullmq', 'ioredis'] });
+    await refusedAsBundled(t, out);
+  });
+}
+
 testWith('webpack', webpackPath, 'reactor-threads bundled by webpack fails at once, saying to mark it external', async (t) => {
   const config = require(join(project, 'webpack.config.cjs')) as { output: object };
   await webpack({ ...config, output: { ...config.output, filename: 'package-inside.cjs' }, externals: { acorn: 'commonjs acorn' },

@@ -26,11 +26,16 @@ const importBoth = `import { register } from 'node:module';
 import { MessageChannel } from 'node:worker_threads';
 const { port1, port2 } = new MessageChannel();
 const loaded = [];
-port1.on('message', (m) => loaded.push(m));
+// Loaded last, so reported last: every load before it was reported.
+const last = 'data:text/javascript,export default 0';
+port1.on('message', (m) => {
+  loaded.push(m);
+  if (m[0] === last) { console.log(JSON.stringify(loaded)); port1.close(); }
+});
 register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(reportLoads)}), { data: { port: port2 }, transferList: [port2] });
 await import('reactor-threads');
 await import('reactor-threads/bullmq');
-setTimeout(() => { console.log(JSON.stringify(loaded)); port1.close(); }, 100);`;
+await import(last);`;
 
 test('importing either ES module entry loads no CommonJS through the ES module loader (its lexer costs each new thread ~4 ms)', async (t) => {
   const stdout = await new Promise<string>((resolve, reject) => {

@@ -1,6 +1,8 @@
 // reactor-threads/bullmq's ES module entry: the CommonJS entry's single
 // instance, named export by export (see src/index.mts for why not
 // `export *`). test/package-entries.ts checks the names against it.
+// First, the check that the package was not bundled (src/index.mts).
+import '../runtime/not-bundled-esm.mjs';
 import { createRequire } from 'node:module';
 import type * as Api from './index.js';
 

@@ -6,6 +6,8 @@
 import { existsSync } from 'node:fs';
 import { refuseBundle } from './not-bundled.js';
 
-// A CommonJS bundle leaves import.meta empty.
+// A CommonJS bundle leaves import.meta empty; webpack writes the file's
+// URL on the build machine, where the check passes (the CommonJS entry's
+// check, which webpack's bundles also run, refuses them).
 const here: unknown = import.meta.url;
 refuseBundle(typeof here === 'string' && here.startsWith('file:') && existsSync(new URL('../thread/worker.js', here)));
