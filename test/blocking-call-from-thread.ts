@@ -70,9 +70,12 @@ test('a per-call timeout ends the wait with CallTimeoutError', async (t) => {
 });
 
 test('an answer that comes after the caller timed out is dropped harmlessly', async (t) => {
-  const r = await deferToThread(callReactorCatching, 'answersAfter', 30, 60);
+  // (An answer already there when the caller wakes is taken: a caller
+  // starved past both times, on a loaded machine, would get it. Hence
+  // 500 ms between them, not 30.)
+  const r = await deferToThread(callReactorCatching, 'answersAfter', 30, 530);
   t.is(r.name, 'CallTimeoutError');
-  await new Promise((resolve) => setTimeout(resolve, 100));  // the late answer arrives now
+  await new Promise((resolve) => setTimeout(resolve, 600));  // the late answer arrives now
   t.deepEqual(await deferToThread(callReactor, 'addOnReactor', 1, 1), { sum: 2, threadId });
 });
 
