@@ -174,23 +174,25 @@ export class ReactorCore {
     // (Reactor::Drain): each such count is reported again below.
     for (const count of this.#held.values()) count.changed = true;
     const outermost = !this.#delivering;
-    if (batch) {
-      this.#delivering = true;
-      try {
+    try {
+      if (batch) {
+        this.#delivering = true;
         for (const m of readInbox(batch, transfers)) {
           if (m.kind === MessageKind.Call) served = true;
           this.#dispatch(m);
         }
-      } finally {
-        this.#delivering = !outermost;
       }
+    } finally {
+      this.#delivering = !outermost;
+      this.#reportHeld();
+      // The calls drained count toward their senders' high-water marks
+      // until now (native/reactor.h EndBatch): what is held back is
+      // reported just above. Before any microtask runs, and whatever was
+      // thrown: a sender that waits for room would otherwise wait for a
+      // batch that may never come. One drained within another's handling
+      // ends with it.
+      if (outermost) native.endBatch();
     }
-    this.#reportHeld();
-    // The calls drained count toward their senders' high-water marks until
-    // now (native/reactor.h EndBatch): what is held back is reported above.
-    // Before any microtask runs; native ends a wake-up's batch too, in case
-    // this threw. One drained within another's handling ends with it.
-    if (outermost) native.endBatch();
     if (work) this.#handlers.takeWork?.();
     if (served && this.#converseHitRate > 0.2) {
       if (this.#converseUntil < performance.now()) this.#converseUntil = performance.now() + CONVERSE_MAX_MS;
