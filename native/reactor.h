@@ -166,8 +166,9 @@ class Reactor {
   // `sender` posts: the messages queued, plus those of `sender` that the
   // owner holds back in JS (SetHeld()) or has drained and not yet handled
   // (EndBatch()), as if they were still in it. Only the sender's own
-  // count so, so a sender whose call loads for long never blocks the
-  // others. Lock-free unless the owner holds or handles such messages.
+  // are counted that way, so a sender whose call loads for long never
+  // blocks the others. Lock-free unless the owner holds or handles such
+  // messages.
   bool Full(uint32_t sender);
 
   // Owning JS thread. How many drained messages (and bytes) of `sender` it
