@@ -21,7 +21,7 @@ export interface NativeBinding {
   awaitMessage(spinNs: number): boolean;
   /** Messages (and bytes) of `sender` this thread holds back behind its loading call: they count toward the inbox's high-water mark for that sender. */
   setHeld(sender: number, messages: number, bytes: number): void;
-  /** This thread handled the batch it drained with drain() (and reported what it holds back): native/reactor.h EndBatch. */
+  /** This thread handled the batch it was handed, by a wake-up or drain(), and reported what it holds back: native/reactor.h EndBatch. */
   endBatch(): void;
   /** Keep this thread's loop alive while work is in flight / let it exit. */
   ref(): void;
