@@ -57,9 +57,9 @@ test('a thread that floods a busy reactor waits once 16,384 of its calls are que
   const n = await task;
   t.is(postedAt.length, n, 'every call ran before the task settled');
   t.true(postedAt.every((at, i) => i === 0 || at >= postedAt[i - 1]!), 'in the order they were made');
-  // Nothing was served from busyFrom until this test awaited: every call
-  // made by then and not served before sat in the inbox; but for one, the
-  // call that was waiting for room (counted before it waited).
+  // Nothing was served while this thread was busy: every call made by
+  // then and not served before sat in the inbox; but for one, the call
+  // that was waiting for room (counted before it waited).
   const waiting = madeByThen - servedBefore;
   t.true(waiting <= INBOX_HIGH_WATER + 1, `${waiting} calls waited in the inbox while the reactor served none`);
 });

@@ -2010,9 +2010,10 @@ static void TestReactorPostDrain() {
 }
 
 // Backpressure: a sender waits while the inbox is full and goes on once it
-// is drained (and the batch handled, for its own calls); several flooding senders never grow the inbox past its
-// high-water mark (plus one racing post each), in order; a sender stops
-// waiting when the target waits itself, closes, or the sender must go.
+// is drained (and, for its own calls, the batch handled); several flooding
+// senders never grow the inbox past its high-water mark (plus one racing
+// post each), in order; a sender stops waiting when the target waits
+// itself, closes, or the sender must go.
 static void TestReactorBackpressure() {
   Registry& reg = Registry::Get();
   const uint32_t hwm = Reactor::kHighWaterMessages;
@@ -2030,6 +2031,16 @@ static void TestReactorBackpressure() {
     auto until = std::chrono::steady_clock::now() + 10s;
     while (!flag.load() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(1ms);
     return flag.load();
+  };
+  // `sender` waits for room on `target` until `release()`, which wakes it.
+  auto waitsUntil = [&](uint32_t sender, Reactor& target, const std::function<void()>& release, const char* what) {
+    std::atomic<bool> went{false};
+    std::thread w = waiter(sender, target, went);
+    std::this_thread::sleep_for(20ms);
+    CHECK_MSG(!went.load(), std::string("a sender went on before ") + what);
+    release();
+    CHECK_MSG(eventually(went), std::string("a sender was not woken by ") + what);
+    w.join();
   };
 
   // Full by count: the sender waits until a drain.
@@ -2108,13 +2119,7 @@ static void TestReactorBackpressure() {
   lh.reactor->SetHeld(4400, hwm, 0);
   CHECK(lh.reactor->Full(4400));
   CHECK_MSG(!lh.reactor->Full(4401), "a held sender blocks another");
-  done = false;
-  t = waiter(4400, *lh.reactor, done);
-  std::this_thread::sleep_for(20ms);
-  CHECK(!done.load());
-  lh.reactor->SetHeld(4400, 0, 0);
-  CHECK_MSG(eventually(done), "a lower held count did not wake the sender");
-  t.join();
+  waitsUntil(4400, *lh.reactor, [&] { lh.reactor->SetHeld(4400, 0, 0); }, "a lower held count");
   lh.reactor->SetHeld(4400, hwm - 2, 0);
   CHECK(lh.reactor->Post(Message{MessageKind::kCall, 0, 0, 0, IdFrame(0), 4400}));
   CHECK(lh.reactor->Post(Message{MessageKind::kCall, 0, 0, 0, IdFrame(0), 4401}));
@@ -2138,13 +2143,7 @@ static void TestReactorBackpressure() {
   le.reactor->Drain(&batch, &sig);
   CHECK_MSG(le.reactor->Full(4500), "drained calls stopped counting before their batch was handled");
   CHECK_MSG(!le.reactor->Full(4501), "another sender's drained calls count against it");
-  done = false;
-  t = waiter(4500, *le.reactor, done);
-  std::this_thread::sleep_for(20ms);
-  CHECK(!done.load());
-  le.reactor->EndBatch();
-  CHECK_MSG(eventually(done), "the end of a batch did not wake the waiting sender");
-  t.join();
+  waitsUntil(4500, *le.reactor, [&] { le.reactor->EndBatch(); }, "the end of the batch");
   CHECK(!le.reactor->Full(4500));
 
   // Flooding senders against a slow reactor: bounded batches, in order.

@@ -73,19 +73,24 @@ export const fireCalls = threadable(function fireCalls(record: (i: number) => vo
 });
 
 /**
- * In a thread: calls `record(when)` on the reactor as fast as it can, for
- * `ms`, counting each call in `made[0]` before making it (shared memory:
- * the reactor reads how many were made at an instant of its own, with no
- * clock compared across threads).
+ * Calls `record(when)` on the reactor as fast as it can, for `ms`, counting
+ * each call in `made[0]` before making it, if given (shared memory: the
+ * reactor reads how many were made at an instant of its own, with no clock
+ * compared across threads); returns how many it made.
  */
-export const floodFor = threadable(function floodFor(record: (postedAt: number) => void, ms: number, made: Int32Array): number {
+function flood(record: (postedAt: number) => void, ms: number, made: Int32Array | undefined): number {
   const end = Date.now() + ms;
   let n = 0;
   for (let now = Date.now(); now < end; now = Date.now(), n++) {
-    Atomics.add(made, 0, 1);
+    if (made) Atomics.add(made, 0, 1);
     reactor.callFromThread(record, now);
   }
   return n;
+}
+
+/** In a thread: flood() for `ms`. */
+export const floodFor = threadable(function floodFor(record: (postedAt: number) => void, ms: number, made: Int32Array): number {
+  return flood(record, ms, made);
 });
 
 /**
@@ -114,20 +119,13 @@ export const callsThenEnds = threadable(function callsThenEnds(
 
 /**
  * In a thread: a call whose function takes 300 ms to load on the reactor
- * (`query`: a fresh load), then calls `record(when)` as fast as it can for
- * `ms`: all of them wait behind the first on the reactor. Each is counted
- * in `made[0]` before it is made, if given (see floodFor).
+ * (`query`: a fresh load), then flood() for `ms`: all of those calls wait
+ * behind the first on the reactor.
  */
 export const slowCallThenFlood = threadable(function slowCallThenFlood(
   record: (postedAt: number) => void, query: string, ms: number, made?: Int32Array): number {
   reactor.callFromThread(fromModule<(s: string) => void>(`./slow-log.mjs?${query}`, 'logSlowly'), 'loaded');
-  const end = Date.now() + ms;
-  let n = 0;
-  for (let now = Date.now(); now < end; now = Date.now(), n++) {
-    if (made) Atomics.add(made, 0, 1);
-    reactor.callFromThread(record, now);
-  }
-  return n;
+  return flood(record, ms, made);
 });
 
 /** In a thread: `n` calls through a reactor callable, then the thread ends under the task. */
