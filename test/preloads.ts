@@ -6,11 +6,8 @@ import test from 'ava';
 import { deferToThreadPool, reactor, ThreadDiedError, ThreadPool } from 'reactor-threads';
 import { tsxRegistersInThreads } from '../dist/pool/preloads.js';
 import { nodeOptionsArgs, preloadedModules } from '../dist/identity/loaders.js';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { execFile } from 'node:child_process';
 import { within } from './_helpers/settlements.js';
+import { symlinkedApp, runNode } from './_helpers/symlinked.js';
 import { platformTimeout } from './_helpers/wait.js';
 
 test('the loaders of execArgv are found in every spelling of their flags', (t) => {
@@ -42,36 +39,23 @@ test("a thread's process.execArgv is the pool's execArgv, without the library's 
 });
 
 test("the thread's process.execArgv loses the library's preload also when the package is reached through a symlink under --preserve-symlinks", async (t) => {
-  // pnpm-style: node_modules/reactor-threads is a symlink, and the
-  // --preserve-symlinks flag keeps the link's path in __dirname, while the
-  // thread, given execArgv (which replaces the process's flags in a Worker;
-  // NODE_OPTIONS and NODE_PRESERVE_SYMLINKS would reach it), loads
+  // The --preserve-symlinks flag keeps the link's path in __dirname, while
+  // the thread, given execArgv (which replaces the process's flags in a
+  // Worker; NODE_OPTIONS and NODE_PRESERVE_SYMLINKS would reach it), loads
   // starting.js by its real path.
-  const dir = mkdtempSync(join(tmpdir(), 'rt-symlinked-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  mkdirSync(join(dir, 'node_modules'));
-  try {
-    symlinkSync(join(__dirname, '..'), join(dir, 'node_modules', 'reactor-threads'), 'junction');
-  } catch (e) {
-    // (wine makes no junction from its Z: drive to C:; Windows without the right to link refuses with EPERM.)
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'ENOTSUP' && code !== 'EPERM') throw e;
-    t.pass(`not tested here: no symlink can be made (${code})`);
-    return;
-  }
-  writeFileSync(join(dir, 'task.cjs'), `const { threadable } = require('reactor-threads');
+  const dir = symlinkedApp(t, {
+    'task.cjs': `const { threadable } = require('reactor-threads');
 exports.argv = threadable(function argv() { return process.execArgv; });
-`);
-  writeFileSync(join(dir, 'main.cjs'), `const { ThreadPool, deferToThreadPool, reactor } = require('reactor-threads');
+`,
+    'main.cjs': `const { ThreadPool, deferToThreadPool, reactor } = require('reactor-threads');
 const { argv } = require('./task.cjs');
 const pool = new ThreadPool({ maxThreads: 1, execArgv: ['--no-deprecation'] });
 pool.start();
 deferToThreadPool(reactor, pool, argv).then((a) => { console.log(JSON.stringify(a)); return pool.stop(); });
-`);
-  const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, ['--preserve-symlinks', join(dir, 'main.cjs')], { timeout: platformTimeout(20_000) },
-      (e, stdout, stderr) => resolve({ code: e ? (typeof e.code === 'number' ? e.code : -1) : 0, stdout, stderr }));
+`,
   });
+  if (!dir) return;
+  const r = await runNode(dir, ['--preserve-symlinks', 'main.cjs']);
   t.is(r.code, 0, r.stderr);
   t.deepEqual(JSON.parse(r.stdout), ['--no-deprecation']);
 });

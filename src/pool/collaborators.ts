@@ -4,6 +4,7 @@
 // and real (unref'd) timers; tests pass hand-stepped fakes
 // (test/_helpers/fake-threads.ts). Internal: not part of the documented
 // API. Owner thread only. Tests: test/threadpool-fake-threads.ts.
+import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { native } from '../reactor/native.js';
@@ -63,14 +64,36 @@ const workerPath = join(__dirname, '..', 'thread', 'worker.js');
 const startingPath = join(__dirname, '..', 'thread', 'starting.js');
 
 /**
+ * The Worker's first argument, and whether it is a script to evaluate.
+ * Node runs a Worker's file as a main script, by its real path, even under
+ * --preserve-symlinks (only --preserve-symlinks-main keeps a main script's
+ * link), while a task module's `require('reactor-threads')` there keeps the
+ * link's path: with the package behind a symlink (pnpm's node_modules) the
+ * thread held two copies of it, its runtime in one and the task's imports
+ * in the other, where currentTask() found no task. So when this copy was
+ * loaded through a link, the thread requires its entry by the same path,
+ * from a one-line script: require() follows the thread's own policy, as the
+ * task's does. Looked up once, at the first thread's start.
+ */
+let workerEntry: [string, boolean] | undefined;
+function entryOfThreads(): [string, boolean] {
+  if (!workerEntry) {
+    let real = workerPath;
+    try { real = realpathSync(workerPath); } catch { /* the Worker reports it */ }
+    workerEntry = real === workerPath ? [workerPath, false] : [`require(${JSON.stringify(workerPath)});`, true];
+  }
+  return workerEntry;
+}
+
+/**
  * Real threads: a Worker running src/thread/worker.ts. Given execArgv, its
  * preloads follow src/thread/starting.ts, so that a thread they kill is
  * seen gone (without execArgv a thread inherits the parent's, and the
  * starting preload cannot be added: the parent's V8 flags, valid there,
  * are refused in a Worker's explicit execArgv).
  */
-export const startWorker: ThreadStarter = (data, o) => new Worker(workerPath, {
-  workerData: data, name: data.threadName,
+export const startWorker: ThreadStarter = (data, o) => new Worker(entryOfThreads()[0], {
+  eval: entryOfThreads()[1], workerData: data, name: data.threadName,
   ...(data.movesPort && { transferList: [data.movesPort] }),
   ...(o.resourceLimits && { resourceLimits: o.resourceLimits }),
   ...(o.env && { env: o.env }),
