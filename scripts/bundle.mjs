@@ -60,7 +60,10 @@ function modules(dir = dist) {
 //   (@vercel/nft: Vercel, Next.js standalone) still finds them, as it
 //   cannot follow a path made by the bundle's own-paths helper.
 const FILES_OF_THEIR_OWN = new Set(['runtime/not-bundled-cjs.js', 'reactor/native.js', 'pool/collaborators.js']);
-const outside = (id) => id.startsWith('bullmq/') || FILES_OF_THEIR_OWN.has(id);
+// Used only by the checks folded below, which carry it: neither in the
+// bundle nor left as a door (nothing would load it), and its file goes.
+const FOLDED_ONLY = new Set(['runtime/not-bundled.js']);
+const outside = (id) => id.startsWith('bullmq/') || FILES_OF_THEIR_OWN.has(id) || FOLDED_ONLY.has(id);
 
 const all = modules();
 const doors = all.filter((id) => readFileSync(join(dist, id), 'utf8').includes(DOOR_MARK));
@@ -87,6 +90,7 @@ const plugins = [{
       const id = idOf(join(args.resolveDir, args.path));
       if (!outside(id)) return undefined;
       if (id.startsWith('bullmq/')) throw new Error(`${args.importer} requires dist/${id}: the core must not`);
+      if (FOLDED_ONLY.has(id)) throw new Error(`${args.importer} requires dist/${id}, which only the folded checks may use`);
       // (Relative to the bundle, which sits in dist/.)
       return { path: `./${id}`, external: true };
     });
@@ -137,12 +141,16 @@ await build({
 const bundled = readFileSync(join(dist, BUNDLE), 'utf8');
 // One character past ASCII anywhere (esbuild escapes those of strings, not
 // of the comments it keeps) makes V8 hold the whole source as a two-byte
-// string: each thread then reads and compiles it ~1 ms slower.
-const wide = /[^\x00-\x7f]/.exec(bundled);
-if (wide) {
-  const line = bundled.slice(0, wide.index).split('\n').length;
-  throw new Error(`scripts/bundle.mjs: dist/${BUNDLE}:${line} has '${wide[0]}', not ASCII: write it in ASCII in its source `
-    + `(${bundled.split('\n')[line - 1].trim()})`);
+// string: each thread then reads and compiles the bundle ~1 ms slower. The
+// files that stay tsc's output (the BullMQ subpath, FILES_OF_THEIR_OWN)
+// are held to the same rule (a string writes its character as \u2026).
+for (const id of [BUNDLE, ...all.filter(outside)]) {
+  const text = id === BUNDLE ? bundled : readFileSync(join(dist, id), 'utf8');
+  const wide = /[^\x00-\x7f]/.exec(text);
+  if (!wide) continue;
+  const line = text.slice(0, wide.index).split('\n').length;
+  throw new Error(`scripts/bundle.mjs: dist/${id}:${line} has '${wide[0]}', not ASCII: write it in ASCII in its source `
+    + `(${text.split('\n')[line - 1].trim()})`);
 }
 
 const renamed = /\b(\w+) = class _\1\b/.exec(bundled);
@@ -172,7 +180,7 @@ const doorTexts = ids.map((id) => {
   return [id, door];
 });
 // Each entry's check that the package was not bundled, folded with the
-// refusal it shares with the other (runtime/not-bundled.js) into one file
+// refusal it shares with the other (runtime/not-bundled.js, FOLDED_ONLY) into one file
 // that loads nothing of the package: the ES module entry's would otherwise
 // import CommonJS, for which Node starts its CommonJS lexer, ~4 ms in each
 // new thread whose tasks' module imports the package (bench:
@@ -197,6 +205,7 @@ for (const [id, format] of [['runtime/not-bundled-esm.mjs', 'esm'], ['runtime/no
 }
 
 for (const { path, contents } of folds) writeFileSync(path, contents);
+for (const id of FOLDED_ONLY) for (const file of [id, `${id}.map`]) rmSync(join(dist, file), { force: true });
 for (const [id, door] of doorTexts) {
   writeFileSync(join(dist, id), door);
   rmSync(join(dist, `${id}.map`), { force: true });

@@ -30,6 +30,9 @@ for (const major of majors) {
   const count = (what) => Number((run.stdout.match(new RegExp(`^# ${what} (\\d+)$`, 'm')) ?? [])[1] ?? 0);
   const pass = count('pass');
   const fail = count('fail');
+  // Skips are named, so that a test that runs only on some Nodes shows where it did not.
+  const skipped = run.stdout.split('\n').filter((l) => / # SKIP\b/.test(l)).map((l) => l.replace(/^ok \d+ - /, '').replace(/ # SKIP.*$/, ''));
+  for (const name of skipped) process.stdout.write(`Node ${major}: skipped: ${name}\n`);
   const ok = run.status === 0 && fail === 0 && pass > 0;
   if (!ok) {
     failed = true;
@@ -43,7 +46,8 @@ for (const major of majors) {
     });
     if (pass === 0) process.stdout.write(`${run.stderr.slice(-3000)}\n`);
   }
-  summary.push(`Node ${version}: ${pass} passed, ${fail} failed${ok ? '' : ' (FAILED)'}`);
+  // (.ci/run reads this line: its counts stay the third and fifth words.)
+  summary.push(`Node ${version}: ${pass} passed, ${fail} failed, ${skipped.length} skipped${ok ? '' : ' (FAILED)'}`);
 }
 console.log(summary.join('\n'));
 process.exit(failed ? 1 : 0);

@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { serveBullMQ } from './serve.js';
 
-const usage = `usage: reactor-threads-worker --queue NAME --allow MODULE [--allow MODULE …] [options]
+const usage = `usage: reactor-threads-worker --queue NAME --allow MODULE [--allow MODULE \u2026] [options]
 
   --queue NAME            the queue to serve (a BullMQThreadPool's queueName)
   --allow MODULE          a module whose functions may run here: ./dist/tasks.js,

@@ -5,7 +5,7 @@
 //   app:dist/tasks.js         a file under the app root (posix separators)
 //   pkg:lodash/lodash.js      a file inside an installed package, by the
 //                             package's name and the path within it
-//   spec:lodash/fp            a bare specifier (fromModule('lodash/fp', …)),
+//   spec:lodash/fp            a bare specifier (fromModule('lodash/fp', ...)),
 //                             resolved by the worker's threads from its root
 // The caller turns URLs into these (toPortable); the worker turns them back
 // into its own URLs (PortableResolver) and checks them against its `allow`

@@ -270,7 +270,7 @@ const MAX_SUMMARY = 1000;
 /** A failure reason for a queue: a readable line, then the encoded failure. */
 export function failureReason(summary: string, data: string): string {
   const line = summary.split('\n', 1)[0]!;
-  return `${line.length > MAX_SUMMARY ? `${line.slice(0, MAX_SUMMARY)}…` : line}${FAILURE_MARK}${data}`;
+  return `${line.length > MAX_SUMMARY ? `${line.slice(0, MAX_SUMMARY)}\u2026` : line}${FAILURE_MARK}${data}`;
 }
 
 /** The encoded failure in a queue's failure reason; undefined when it holds none (a failure of the queue itself). */

@@ -59,7 +59,7 @@ export interface ServeBullMQOptions {
   lockDuration?: number;
   stalledInterval?: number;
   maxStalledCount?: number;
-  /** Other options of the local ThreadPool (execArgv, preload, resourceLimits, …). */
+  /** Other options of the local ThreadPool (execArgv, preload, resourceLimits, ...). */
   pool?: Omit<ThreadPoolOptions, 'maxThreads'>;
 }
 
