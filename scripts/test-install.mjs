@@ -11,7 +11,9 @@
 // the adapter says how to install it; with bullmq and ioredis installed
 // (from the registry, at the versions of the lockfile), it imports and
 // requires, its entries name the same exports, its types check, and the
-// reactor-threads-worker bin prints its usage.
+// reactor-threads-worker bin prints its usage. Then the same programs, and
+// a pool given execArgv, installed with pnpm and with Yarn Plug'n'Play
+// (their CLIs fetched from the registry, at pinned versions).
 // Also checks the tarball's file list, and that each packed prebuild is
 // the binary its manifest.json describes, built from the packed native
 // sources (scripts/prebuild-manifest.mjs). Run: npm run test:install.
@@ -296,6 +298,78 @@ for (const mode of ['normal', 'ignore-scripts']) {
   const usage = output(app, join(app, 'node_modules', '.bin', 'reactor-threads-worker'), ['--help']);
   const usageOk = usage.startsWith('usage: reactor-threads-worker --queue NAME');
   check(usageOk, `node_modules/.bin/reactor-threads-worker --help prints its usage and exits 0${usageOk ? '' : ` (got '${usage}')`}`);
+}
+
+// ---- other package managers: Yarn Plug'n'Play and pnpm ----
+// Yarn resolves every require through its .pnp.cjs (no node_modules; the
+// package, holding an addon, is unpacked into .yarn/unplugged), and pnpm
+// links the package into an isolated .pnpm store, where only its declared
+// dependencies are found. Both block install scripts by default, as npm
+// may: the prebuild loads at run time. A pool given execArgv (which
+// replaces the inherited flags) is run too, with currentTask() in its task.
+const poolTasks = `const { currentTask, threadable } = require('reactor-threads');
+exports.inThread = threadable(function inThread(n) { return \`\${n * 2} \${typeof currentTask().id}\`; });
+`;
+const poolMain = `const { ThreadPool, deferToThreadPool, reactor } = require('reactor-threads');
+const { inThread } = require('./pool-tasks.cjs');
+const pool = new ThreadPool({ maxThreads: 1, execArgv: ['--no-deprecation'] });
+pool.start();
+deferToThreadPool(reactor, pool, inThread, 2).then((r) => { console.log(r); return pool.stop(); });
+`;
+/** A package manager's published CLI, unpacked from the registry: its entry script. */
+function fetchTool(spec, entry) {
+  const dir = join(work, `tool-${spec.replace(/[^\w.-]/g, '_')}`);
+  mkdirSync(dir);
+  const [{ filename }] = JSON.parse(execFileSync('npm', ['pack', '--json', spec, '--pack-destination', dir], { encoding: 'utf8' }));
+  execFileSync('tar', ['xzf', filename], { cwd: dir });
+  return join(dir, 'package', entry);
+}
+const managers = [
+  {
+    name: 'Yarn 4 (Plug\'n\'Play)', tool: ['@yarnpkg/cli-dist@4.18.1', 'bin/yarn.js'],
+    files: {
+      'package.json': JSON.stringify({ name: 'app-yarn-pnp', version: '1.0.0', private: true, dependencies: { 'reactor-threads': `file:${tarball}` } }),
+      '.yarnrc.yml': 'nodeLinker: pnp\nnpmRegistryServer: "https://registry.npmjs.org"\nenableGlobalCache: false\nenableTelemetry: false\n',
+      'yarn.lock': '',
+    },
+    install: ['install'],
+    // (yarn node: node with the project's .pnp.cjs and its ES module loader.)
+    run: (cli, program) => [process.execPath, [cli, 'node', program]],
+    layout: (app) => existsSync(join(app, '.pnp.cjs')) && !existsSync(join(app, 'node_modules', 'reactor-threads')),
+  },
+  {
+    name: 'pnpm 10', tool: ['pnpm@10.34.8', 'bin/pnpm.cjs'],
+    files: { 'package.json': JSON.stringify({ name: 'app-pnpm', version: '1.0.0', private: true }) },
+    install: ['add', tarball],
+    run: (cli, program) => [process.execPath, [program]],
+    layout: (app) => existsSync(join(app, 'node_modules', '.pnpm')) && !existsSync(join(app, 'node_modules', 'acorn')),
+  },
+];
+for (const m of managers) {
+  let cli;
+  try {
+    cli = fetchTool(...m.tool);
+  } catch (e) {
+    check(false, `${m.name}: fetching ${m.tool[0]} from the registry: ${String(e.stderr ?? e).slice(-800)}`);
+    continue;
+  }
+  const app = join(work, `app-${m.tool[0].replace(/[^\w.-]/g, '_')}`);
+  mkdirSync(app);
+  for (const [file, text] of Object.entries({ ...m.files, 'main.mjs': esm, 'tasks.mjs': tasks, 'main.cjs': cjs, 'tasks.cjs': tasksCjs,
+    'pool-main.cjs': poolMain, 'pool-tasks.cjs': poolTasks })) {
+    writeFileSync(join(app, file), text);
+  }
+  try {
+    execFileSync(process.execPath, [cli, ...m.install], { cwd: app, env, stdio: 'pipe', timeout: 300_000 });
+    check(m.layout(app), `${m.name} installs the package without a compiler, in its own layout`);
+  } catch (e) {
+    check(false, `${m.name} installs the package without a compiler: ${String(e.stdout ?? '').slice(-800)}${String(e.stderr ?? e).slice(-800)}`);
+    continue;
+  }
+  for (const [program, expected] of [['main.mjs', '5 60'], ['main.cjs', '5 60'], ['pool-main.cjs', '4 number']]) {
+    const out = output(app, ...m.run(cli, program));
+    check(out === expected, `(${m.name}) ${program} runs (got '${out.slice(0, 300)}')`);
+  }
 }
 
 rmSync(work, { recursive: true, force: true });
