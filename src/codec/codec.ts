@@ -14,6 +14,8 @@ import { prepareOutbound } from './values.js';
 import { makeView, viewTypeIndex } from './view-types.js';
 import { HostSerializer, serializeUnshared, SharedMemoryMetError } from '../base/unshared.js';
 import type { TraceCarrier } from '../base/tracing.js';
+import type { PortMoveMessage } from '../base/wire.js';
+import type { MessagePort } from 'node:worker_threads';
 
 
 // Shared through globalThis, like the threadable registry, so that a value
@@ -288,6 +290,22 @@ export function detachOrCopy(buffers: ArrayBuffer[]): ArrayBuffer[] {
   // Shared memory stays as it is, in its place.
   let next = 0;
   return buffers.map((b) => (isShared(b) ? b : moved[next++]!));
+}
+
+/**
+ * Posts a message that moves its buffers (a moved-buffers port's: src/pool/
+ * moved-buffers.ts); false, with nothing sent and nothing detached, when
+ * postMessage refuses one (newer Nodes refuse a buffer that cannot be
+ * detached, such as a WebAssembly.Memory's, and detach only after the whole
+ * message is written; Node 20 copies it).
+ */
+export function tryPostMoving(port: MessagePort, message: PortMoveMessage): boolean {
+  try {
+    port.postMessage(message, transferListOf(message[2]!));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** `bytes`, marked as a value whose `count` moved buffers travel by port. */

@@ -29,7 +29,7 @@
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { ThreadDiedError } from '../errors/errors.js';
 import { PortMove, type PortMoveMessage } from '../base/wire.js';
-import { detachOrCopy, isShared, transferListOf } from '../codec/codec.js';
+import { detachOrCopy, isShared, transferListOf, tryPostMoving } from '../codec/codec.js';
 
 /** Where one task's argument buffers are. */
 interface ArgsEntry {
@@ -70,21 +70,6 @@ export interface MovedBuffersContext {
    * up meanwhile (then they stay here).
    */
   claim(threadId: number, taskId: number): boolean;
-}
-
-/**
- * Posts a message that moves its buffers; false, with nothing sent and
- * nothing detached, when postMessage refuses one (newer Nodes refuse a
- * buffer that cannot be detached, such as a WebAssembly.Memory's, and
- * detach only after the whole message is written; Node 20 copies it).
- */
-function tryPost(port: MessagePort, message: PortMoveMessage): boolean {
-  try {
-    port.postMessage(message, transferListOf(message[2]!));
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export class MovedBuffers {
@@ -132,7 +117,7 @@ export class MovedBuffers {
     const port = target ? this.#ports.get(target) : undefined;
     if (port) {
       // The post detaches them (a copy first only for those it cannot move).
-      if (!tryPost(port, [PortMove.Give, taskId, buffers])) {
+      if (!tryPostMoving(port, [PortMove.Give, taskId, buffers])) {
         const own = detachOrCopy(buffers);
         port.postMessage([PortMove.Give, taskId, own] satisfies PortMoveMessage, transferListOf(own));
       }

@@ -5,7 +5,7 @@
 // Tests: test/transfer.ts.
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { PortMove, type PortMoveMessage } from '../base/wire.js';
-import { detachOrCopy, transferListOf } from '../codec/codec.js';
+import { detachOrCopy, transferListOf, tryPostMoving } from '../codec/codec.js';
 
 /** Called, synchronously, with a task's buffers when they arrive. */
 type Arrival = (buffers: ArrayBuffer[]) => void;
@@ -155,15 +155,15 @@ export class ThreadMovedBuffers {
    * memory's) makes newer Nodes refuse the post before anything is
    * detached (Node 20 copies that one): then they all go as copies, and the
    * task's memory stays whole. (Detaching them first instead cost every
-   * result a structuredClone: 5-60 us, bench: payload.)
+   * result a structuredClone: 5-60 us, bench: payload.) The codec refused
+   * a detached one, and no code ran since (PoolThreadOutbox.postMoved).
    */
   sendResult(taskId: number, buffers: ArrayBuffer[]): void {
-    try {
-      this.#send([PortMove.Result, taskId, buffers], buffers);
-    } catch {
+    if (!tryPostMoving(this.#port, [PortMove.Result, taskId, buffers])) {
       const own = detachOrCopy(buffers);
-      this.#send([PortMove.Result, taskId, own], own);
+      this.#port.postMessage([PortMove.Result, taskId, own] satisfies PortMoveMessage, transferListOf(own));
     }
+    this.#asks.posted();
   }
 
   /** The thread exits or parks: what it holds of tasks it does not hold goes back. */

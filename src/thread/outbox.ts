@@ -12,7 +12,7 @@
 // must see what the thread sent before the call.
 // Pool thread only. Tests: test/natural-exit.ts, test/bridge-pool-threads.ts.
 import { native } from '../reactor/native.js';
-import type { CallStatus, TaskStatus } from '../base/wire.js';
+import { TaskStatus, type CallStatus } from '../base/wire.js';
 
 /** Sends waiting for one stdio flush. */
 interface Waiting {
@@ -24,15 +24,26 @@ export class PoolThreadOutbox {
 
   constructor(private readonly poolId: number, private readonly threadId: number) {}
 
-  /**
-   * A task's result, to the owner's inbox. `quiet`: without waking the
-   * owner, whom the caller wakes by port right after (a result whose
-   * buffers follow); a result held back here wakes it when it leaves.
-   */
-  post(taskId: number, status: TaskStatus, bytes: Buffer, transfers?: ArrayBuffer[], quiet = false): void {
+  /** A task's result, to the owner's inbox. */
+  post(taskId: number, status: TaskStatus, bytes: Buffer, transfers?: ArrayBuffer[]): void {
     const hold = this.#mustHold();
     // Held, native copies the bytes now and keeps the result until it is released.
-    native.poolComplete(this.poolId, this.threadId, taskId, status, bytes, transfers, hold, !hold && quiet);
+    native.poolComplete(this.poolId, this.threadId, taskId, status, bytes, transfers, hold, false);
+    if (hold) this.#releaseLater(taskId);
+  }
+
+  /**
+   * A fulfilled result whose moved buffers follow by port: posted without
+   * waking the owner, then `sendBuffers()` posts them, and their message
+   * wakes it (a result held back here wakes it when it leaves). Nothing
+   * runs in between: the console writes that time a held result's release
+   * come after, so no code of the user's (a patched stdout.write) can
+   * touch the buffers after the result was posted.
+   */
+  postMoved(taskId: number, bytes: Buffer, sendBuffers: () => void): void {
+    const hold = this.#mustHold();
+    native.poolComplete(this.poolId, this.threadId, taskId, TaskStatus.Fulfilled, bytes, undefined, hold, !hold);
+    sendBuffers();
     if (hold) this.#releaseLater(taskId);
   }
 

@@ -350,12 +350,10 @@ export class TaskRunner {
     if (moves && movesByPort(encoded.transfers)) {
       // Its buffers go by port, moved. The result goes first, natively,
       // without a wake-up; the buffers' message wakes the owner, who then
-      // finds both: one wake-up, not two. (Nothing runs in between: the
-      // task cannot touch them before the post takes them.)
+      // finds both: one wake-up, not two.
       const buffers = encoded.transfers;
-      this.#s.outbox.post(taskId, TaskStatus.Fulfilled, markMovedByPort(encoded.bytes, buffers.length),
-        undefined, true);
-      moves.sendResult(taskId, buffers);
+      this.#s.outbox.postMoved(taskId, markMovedByPort(encoded.bytes, buffers.length),
+        () => moves.sendResult(taskId, buffers));
       return;
     }
     this.#s.outbox.post(taskId, TaskStatus.Fulfilled, encoded.bytes, encoded.transfers);

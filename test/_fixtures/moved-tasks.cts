@@ -84,3 +84,34 @@ export const nestedMoves = threadable(function nestedMoves(v: {
 export const lastSentLength = threadable(function lastSentLength(): number {
   return lastSent!.byteLength;
 });
+
+/** The byte lengths printThenMove's buffer had when the console flush marker of its held result was written. */
+let lengthsAtFlush: number[] = [];
+
+/**
+ * Prints (so that its result is held behind the output), then returns `n`
+ * bytes of 9, moved, while a patched stdout.write records the buffer's
+ * length when the thread writes the flush marker ('') that times the
+ * held result's release.
+ */
+export const printThenMove = threadable(function printThenMove(n: number): ArrayBuffer {
+  const buf = new ArrayBuffer(n);
+  new Uint8Array(buf).fill(9);
+  const write = process.stdout.write;
+  process.stdout.write = function patched(this: unknown, chunk: unknown, ...rest: unknown[]): boolean {
+    if (chunk === '') {
+      lengthsAtFlush.push(buf.byteLength);
+      process.stdout.write = write;
+    }
+    return (write as (...a: unknown[]) => boolean).apply(this, [chunk, ...rest]);
+  } as typeof process.stdout.write;
+  console.log('printed before the result');
+  return transfer(buf);
+});
+
+/** What printThenMove's patched write saw, once. */
+export const lengthsSeenAtFlush = threadable(function lengthsSeenAtFlush(): number[] {
+  const seen = lengthsAtFlush;
+  lengthsAtFlush = [];
+  return seen;
+});
