@@ -41,6 +41,15 @@ const DOOR_MARK = '// A door into reactor-threads.js';
 /** A file's module id: its path relative to dist/, with forward slashes. */
 const idOf = (file) => relative(dist, file).split(sep).join('/');
 
+/** Every ES module tsc wrote (the .mts entries), by id. */
+function esModules(dir = dist) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return esModules(p);
+    return e.name.endsWith('.mjs') ? [idOf(p)] : [];
+  });
+}
+
 /** Every CommonJS module tsc wrote, by id. */
 function modules(dir = dist) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -58,8 +67,11 @@ function modules(dir = dist) {
 // - the modules that name the package's other files by path (the addon's
 //   folders, the thread entry and its preload), so that a file tracer
 //   (@vercel/nft: Vercel, Next.js standalone) still finds them, as it
-//   cannot follow a path made by the bundle's own-paths helper.
-const FILES_OF_THEIR_OWN = new Set(['runtime/not-bundled-cjs.js', 'reactor/native.js', 'pool/collaborators.js']);
+//   cannot follow a path made by the bundle's own-paths helper;
+// - the entry of a thread whose owner loaded the package through a
+//   symlink (src/thread/linked-entry.ts), which must load nothing of the
+//   package by its own (real) path.
+const FILES_OF_THEIR_OWN = new Set(['runtime/not-bundled-cjs.js', 'reactor/native.js', 'pool/collaborators.js', 'thread/linked-entry.js']);
 // Used only by the checks folded below, which carry it: neither in the
 // bundle nor left as a door (nothing would load it), and its file goes.
 const FOLDED_ONLY = new Set(['runtime/not-bundled.js']);
@@ -139,20 +151,6 @@ await build({
 });
 
 const bundled = readFileSync(join(dist, BUNDLE), 'utf8');
-// One character past ASCII anywhere (esbuild escapes those of strings, not
-// of the comments it keeps) makes V8 hold the whole source as a two-byte
-// string: each thread then reads and compiles the bundle ~1 ms slower. The
-// files that stay tsc's output (the BullMQ subpath, FILES_OF_THEIR_OWN)
-// are held to the same rule (a string writes its character as \u2026).
-for (const id of [BUNDLE, ...all.filter(outside)]) {
-  const text = id === BUNDLE ? bundled : readFileSync(join(dist, id), 'utf8');
-  const wide = /[^\x00-\x7f]/.exec(text);
-  if (!wide) continue;
-  const line = text.slice(0, wide.index).split('\n').length;
-  throw new Error(`scripts/bundle.mjs: dist/${id}:${line} has '${wide[0]}', not ASCII: write it in ASCII in its source `
-    + `(${text.split('\n')[line - 1].trim()})`);
-}
-
 const renamed = /\b(\w+) = class _\1\b/.exec(bundled);
 if (renamed) {
   throw new Error(`scripts/bundle.mjs: class ${renamed[1]} names itself in its own body, so the bundle calls it _${renamed[1]}: `
@@ -204,8 +202,33 @@ for (const [id, format] of [['runtime/not-bundled-esm.mjs', 'esm'], ['runtime/no
   folds.push(...outputFiles);
 }
 
+// One character past ASCII anywhere (esbuild escapes those of strings, not
+// of the comments it keeps) makes V8 hold the whole source as a two-byte
+// string: each thread then reads and compiles the bundle ~1 ms slower. The
+// files that stay tsc's output (the BullMQ subpath, FILES_OF_THEIR_OWN, the
+// ES module entries) and the folds are held to the same rule (a string
+// writes its character as \u2026). The doors are ASCII by construction.
+const shipped = new Map([[BUNDLE, bundled],
+  ...all.filter(outside).filter((id) => !FOLDED_ONLY.has(id)).map((id) => [id, readFileSync(join(dist, id), 'utf8')]),
+  ...esModules().map((id) => [id, readFileSync(join(dist, id), 'utf8')]),
+  ...folds.filter(({ path }) => !path.endsWith('.map')).map(({ path, text }) => [idOf(path), text])]);
+for (const [id, text] of shipped) {
+  const wide = /[^\x00-\x7f]/.exec(text);
+  if (!wide) continue;
+  const line = text.slice(0, wide.index).split('\n').length;
+  throw new Error(`scripts/bundle.mjs: dist/${id}:${line} has '${wide[0]}', not ASCII: write it in ASCII in its source `
+    + `(${text.split('\n')[line - 1].trim()})`);
+}
+// What only the folds may use, nothing shipped may load: it is not there.
+for (const id of FOLDED_ONLY) {
+  const name = posix.basename(id);
+  const user = [...shipped].find(([other, text]) => other !== BUNDLE && !folds.some((f) => idOf(f.path) === other)
+    && new RegExp(`["'][./]*(?:[\\w-]+/)*${name.replace('.', '\\.')}["']`).test(text));
+  if (user) throw new Error(`scripts/bundle.mjs: dist/${user[0]} requires ${id}, which only the folded checks may use`);
+}
+
 for (const { path, contents } of folds) writeFileSync(path, contents);
-for (const id of FOLDED_ONLY) for (const file of [id, `${id}.map`]) rmSync(join(dist, file), { force: true });
+for (const id of FOLDED_ONLY) for (const file of [id, `${id}.map`, id.replace(/\.js$/, '.d.ts')]) rmSync(join(dist, file), { force: true });
 for (const [id, door] of doorTexts) {
   writeFileSync(join(dist, id), door);
   rmSync(join(dist, `${id}.map`), { force: true });

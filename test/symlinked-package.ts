@@ -35,6 +35,10 @@ const cases: [string, Record<string, string>, string][] = [
   ['an ES module app', { 'task.mjs': taskMjs, 'main.mjs': esmMain() }, 'main.mjs'],
   ['a pool given execArgv with the flag', { 'task.cjs': taskCjs, 'main.cjs': cjsMain(", execArgv: ['--preserve-symlinks']") }, 'main.cjs'],
   ['a pool given execArgv without it', { 'task.cjs': taskCjs, 'main.cjs': cjsMain(", execArgv: ['--no-deprecation']") }, 'main.cjs'],
+  // (The thread's entry is a file: an eval script would be an ES module here.)
+  ['a pool given execArgv with --input-type=module', {
+    'task.cjs': taskCjs, 'main.cjs': cjsMain(", execArgv: ['--preserve-symlinks', '--input-type=module']"),
+  }, 'main.cjs'],
 ];
 for (const [what, files, main] of cases) {
   test(`${what} under --preserve-symlinks: the pool thread loads the package once, and currentTask() works in its tasks`, async (t) => {

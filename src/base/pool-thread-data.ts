@@ -36,6 +36,11 @@ export interface PoolThreadData {
    * (tests' fakes), which are never sent any.
    */
   readonly movesPort?: MessagePort;
+  /**
+   * The thread's entry by the symlink's path, when the owner loaded the
+   * package through one: src/thread/linked-entry.ts requires it.
+   */
+  readonly linkedEntry?: string;
 }
 
 export function isPoolThreadData(v: unknown): v is PoolThreadData {

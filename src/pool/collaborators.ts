@@ -6,7 +6,7 @@
 // API. Owner thread only. Tests: test/threadpool-fake-threads.ts.
 import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { Worker, type ResourceLimits, type WorkerOptions } from 'node:worker_threads';
 import { native } from '../reactor/native.js';
 import type { PoolThreadData } from '../base/pool-thread-data.js';
 
@@ -62,27 +62,32 @@ export interface PoolCollaborators {
 
 const workerPath = join(__dirname, '..', 'thread', 'worker.js');
 const startingPath = join(__dirname, '..', 'thread', 'starting.js');
+const linkedEntryPath = join(__dirname, '..', 'thread', 'linked-entry.js');
 
 /**
- * The Worker's first argument, and whether it is a script to evaluate.
- * Node runs a Worker's file as a main script, by its real path, even under
- * --preserve-symlinks (only --preserve-symlinks-main keeps a main script's
- * link), while a task module's `require('reactor-threads')` there keeps the
- * link's path: with the package behind a symlink (pnpm's node_modules) the
- * thread held two copies of it, its runtime in one and the task's imports
- * in the other, where currentTask() found no task. So when this copy was
- * loaded through a link, the thread requires its entry by the same path,
- * from a one-line script: require() follows the thread's own policy, as the
- * task's does. Looked up once, at the first thread's start.
+ * The thread's entry by the link's path, or undefined when this copy of the
+ * package was loaded by its real path. Node runs a Worker's file as a main
+ * script, by its real path, even under --preserve-symlinks (only
+ * --preserve-symlinks-main keeps a main script's link), while a task
+ * module's `require('reactor-threads')` there keeps the link's path: with
+ * the package behind a symlink the thread held two copies of it, its
+ * runtime in one and the task's imports in the other, where currentTask()
+ * found no task. So when this copy was loaded through a link, the Worker
+ * runs src/thread/linked-entry.ts, which requires the entry by that path:
+ * require() then follows the thread's own policy, as the task's does.
+ * Looked up once, at the first thread's start. (An owner loaded by its
+ * real path whose threads alone preserve links, by their execArgv or env,
+ * or that runs reactor-threads-worker from a link, is not helped: see the
+ * README.)
  */
-let workerEntry: [string, boolean] | undefined;
-function entryOfThreads(): [string, boolean] {
-  if (!workerEntry) {
+let linkedEntry: string | undefined | null;
+function linkedEntryOfThreads(): string | undefined {
+  if (linkedEntry === undefined) {
     let real = workerPath;
     try { real = realpathSync(workerPath); } catch { /* the Worker reports it */ }
-    workerEntry = real === workerPath ? [workerPath, false] : [`require(${JSON.stringify(workerPath)});`, true];
+    linkedEntry = real === workerPath ? null : workerPath;
   }
-  return workerEntry;
+  return linkedEntry ?? undefined;
 }
 
 /**
@@ -92,13 +97,20 @@ function entryOfThreads(): [string, boolean] {
  * starting preload cannot be added: the parent's V8 flags, valid there,
  * are refused in a Worker's explicit execArgv).
  */
-export const startWorker: ThreadStarter = (data, o) => new Worker(entryOfThreads()[0], {
-  eval: entryOfThreads()[1], workerData: data, name: data.threadName,
-  ...(data.movesPort && { transferList: [data.movesPort] }),
-  ...(o.resourceLimits && { resourceLimits: o.resourceLimits }),
-  ...(o.env && { env: o.env }),
-  ...(o.execArgv && { execArgv: ['--require', startingPath, ...o.execArgv] }),
-});
+export const startWorker: ThreadStarter = (data, o) => {
+  const linked = linkedEntryOfThreads();
+  return new Worker(linked ? linkedEntryPath : workerPath, startOptions(linked ? { ...data, linkedEntry: linked } : data, o));
+};
+
+function startOptions(data: PoolThreadData, o: ThreadStartOptions): WorkerOptions {
+  return {
+    workerData: data, name: data.threadName,
+    ...(data.movesPort && { transferList: [data.movesPort] }),
+    ...(o.resourceLimits && { resourceLimits: o.resourceLimits }),
+    ...(o.env && { env: o.env }),
+    ...(o.execArgv && { execArgv: ['--require', startingPath, ...o.execArgv] }),
+  };
+}
 
 /** Real time: Node's timers, unref'd, and the native monotonic clock. */
 export const realClock: Clock = {
