@@ -8,13 +8,13 @@
 // timers of any other test running beside it.
 import anyTest from 'ava';
 import {
-  blockingCallInThread, CallTimeoutError, deferToThreadPool, reactor, ThreadDiedError, ThreadPool, transfer,
+  blockingCallInThread, CallTimeoutError, deferToThreadPool, FunctionNotSendableError, reactor, ThreadDiedError, ThreadPool, transfer,
   ValueNotCloneableError, WouldDeadlockError,
 } from 'reactor-threads';
 import { native } from '../dist/reactor/native.js';
 import {
   add, addLater, callBack, echo, exitThread, fail, failLater, lastSawAbort, movedBytes, spinFor, spinThenExit, sumBytes,
-  parkOnOwnPoolLater, parksOnOwner, setOwnerPool, throughOwnPool, watchSignal,
+  notInPoolThreads, parkOnOwnPoolLater, parksOnOwner, setOwnerPool, throughOwnPool, watchSignal,
 } from './_fixtures/blocking-in-thread.cjs';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -109,6 +109,20 @@ test('a timeout withdraws a task still waiting in the queue: it never runs', asy
   t.is(await busy, 600);
   t.is(await deferToThreadPool(reactor, pool, add, 3, 4), 7);
   t.like(pool.stats(), { submitted: 3, completed: 2, cancelled: 1 });
+});
+
+test('a function the thread cannot load (its module does not register it there) fails the call at once with FunctionNotSendableError', (t) => {
+  // The load failed before the task ran, and its failure went to the
+  // inbox of the caller, who is parked and reads its reply slot only: the
+  // wait lasted until its timeout, or for ever without one (a cold review).
+  // Bounded here, so that a regression fails instead of hanging the file.
+  const pool = poolOf(t);
+  const started = Date.now();
+  const err = t.throws(() => blockingCallInThread.with({ pool, timeout: 30_000 })(notInPoolThreads, 1),
+    { instanceOf: FunctionNotSendableError });
+  t.regex(err!.message, /did not register/);
+  t.true(Date.now() - started < 20_000, 'not by the timeout');
+  t.is(blockingCallInThread.with({ pool })(add, 1, 2), 3, 'the pool serves on');
 });
 
 test('a thread that dies mid-call ends the wait with ThreadDiedError, and the next call is served at once', (t) => {

@@ -237,7 +237,9 @@ export class TaskRunner {
       (e: unknown) => {
         if (!this.#notStarted.delete(t)) return;
         this.#releaseBuffers(t, false);
-        this.#fail(t.taskId, e, t.fnId);
+        // (A blockingCallInThread's caller is parked: its slot is answered,
+        // as a task's that ran; the inbox it does not read would not end its wait.)
+        if (this.#adoptSlot(t)) this.#fail(t.taskId, e, t.fnId);
       },
     ).finally(() => {
       this.#awaitingLoad = undefined;
@@ -246,20 +248,27 @@ export class TaskRunner {
     });
   }
 
+  /**
+   * A blockingCallInThread task: this thread now answers its caller, whose
+   * wait ends if this thread dies, and who refuses a blocking call of this
+   * thread's to it (native bridgeAdopt). False, with the task failed as
+   * cancelled, when the caller left already (a timeout). True for any
+   * other task.
+   */
+  #adoptSlot(t: TaskMessage): boolean {
+    const slot = replySlotOf(t.payload);
+    if (slot === 0) return true;
+    if (!native.bridgeAdopt(slot)) {
+      this.#fail(t.taskId, new CancelledError(), t.fnId);
+      return false;
+    }
+    this.#slots.set(t.taskId, slot);
+    return true;
+  }
+
   #run(t: TaskMessage, f: Function): void {
     this.#notStarted.delete(t);
-    const slot = replySlotOf(t.payload);
-    if (slot !== 0) {
-      // A blockingCallInThread task: this thread now answers its caller,
-      // whose wait ends if this thread dies, and who refuses a blocking
-      // call of this thread's to it (native bridgeAdopt). False: the
-      // caller left already (a timeout).
-      if (!native.bridgeAdopt(slot)) {
-        this.#fail(t.taskId, new CancelledError(), t.fnId);
-        return;
-      }
-      this.#slots.set(t.taskId, slot);
-    }
+    if (!this.#adoptSlot(t)) return;
     let result: unknown;
     let trace: TaskRunTraceMessage | undefined;
     this.#running = t.taskId;

@@ -1,6 +1,7 @@
 // Threadable functions for test/blocking-call-in-thread.ts: they run in a
 // pool thread while the calling thread waits for them, synchronously.
 import { writeFileSync } from 'node:fs';
+import { workerData } from 'node:worker_threads';
 import {
   blockingCallFromThread, blockingCallInThread, currentTask, reactor, threadable, ThreadPool, transfer,
 } from 'reactor-threads';
@@ -113,3 +114,11 @@ export const parkOnOwnPoolLater = threadable(async function parkOnOwnPoolLater(m
     await pool.stop();
   }
 });
+
+function notInPoolThreadsBody(x: number): number { return x + 1; }
+/**
+ * x + 1, registered by a conditional threadable() everywhere but in a pool
+ * thread: a thread that imports this module does not find it.
+ */
+export const notInPoolThreads = (workerData as { kind?: string } | null)?.kind === 'reactor-threads.pool-thread'
+  ? notInPoolThreadsBody : threadable(notInPoolThreadsBody);
