@@ -221,9 +221,12 @@ for (const [id, text] of shipped) {
 }
 // What only the folds may use, nothing shipped may load: it is not there.
 for (const id of FOLDED_ONLY) {
-  const name = posix.basename(id);
+  // Any quoted path ending in its name, with or without .js (a CommonJS
+  // file under nodenext may leave the extension out).
+  const stem = posix.basename(id, '.js');
+  const quotedPath = new RegExp(`["'\`]([^"'\`\\n]*[/\\\\])?${stem}(\\.js)?["'\`]`);
   const user = [...shipped].find(([other, text]) => other !== BUNDLE && !folds.some((f) => idOf(f.path) === other)
-    && new RegExp(`["'][./]*(?:[\\w-]+/)*${name.replace('.', '\\.')}["']`).test(text));
+    && quotedPath.test(text));
   if (user) throw new Error(`scripts/bundle.mjs: dist/${user[0]} requires ${id}, which only the folded checks may use`);
 }
 
