@@ -329,7 +329,9 @@ const managers = [
     name: 'Yarn 4 (Plug\'n\'Play)', tool: ['@yarnpkg/cli-dist@4.18.1', 'bin/yarn.js'],
     files: {
       'package.json': JSON.stringify({ name: 'app-yarn-pnp', version: '1.0.0', private: true, dependencies: { 'reactor-threads': `file:${tarball}` } }),
-      '.yarnrc.yml': 'nodeLinker: pnp\nnpmRegistryServer: "https://registry.npmjs.org"\nenableGlobalCache: false\nenableTelemetry: false\n',
+      // (Not immutable, as Yarn makes installs under CI=true: the lockfile is made here.)
+      '.yarnrc.yml': 'nodeLinker: pnp\nnpmRegistryServer: "https://registry.npmjs.org"\nenableGlobalCache: false\nenableTelemetry: false\n'
+        + 'enableImmutableInstalls: false\n',
       'yarn.lock': '',
     },
     install: ['install'],

@@ -32,10 +32,15 @@ export function symlinkedApp(t: ExecutionContext, files: Record<string, string>)
   return dir;
 }
 
-/** Runs `node ...args` in `dir`. */
+/**
+ * Runs `node ...args`, each argument that is not a flag a file of `dir`.
+ * (From this process's working directory, not `dir`: NODE_OPTIONS may
+ * name a preload relative to it, as npm run test:cpus8's does.)
+ */
 export function runNode(dir: string, args: string[]): Promise<RunResult> {
+  const resolved = args.map((a) => (a.startsWith('-') ? a : join(dir, a)));
   return new Promise((resolve) => {
-    execFile(process.execPath, args, { cwd: dir, timeout: platformTimeout(20_000) },
+    execFile(process.execPath, resolved, { timeout: platformTimeout(20_000) },
       (e, stdout, stderr) => resolve({ code: e ? (typeof e.code === 'number' ? e.code : -1) : 0, stdout, stderr }));
   });
 }
