@@ -293,18 +293,18 @@ export function detachOrCopy(buffers: ArrayBuffer[]): ArrayBuffer[] {
 }
 
 /**
- * Posts a message that moves its buffers (a moved-buffers port's: src/pool/
- * moved-buffers.ts); false, with nothing sent and nothing detached, when
- * postMessage refuses one (newer Nodes refuse a buffer that cannot be
- * detached, such as a WebAssembly.Memory's, and detach only after the whole
- * message is written; Node 20 copies it).
+ * Posts a message of a moved-buffers port (src/pool/moved-buffers.ts), which
+ * moves its buffers. When postMessage refuses one (newer Nodes refuse a
+ * buffer that cannot be detached, such as a WebAssembly.Memory's, before
+ * anything is detached; Node 20 copies that one), they all go as copies
+ * instead, and the sender's stay whole.
  */
-export function tryPostMoving(port: MessagePort, message: PortMoveMessage): boolean {
+export function postMoving(port: MessagePort, [kind, id, buffers]: PortMoveMessage): void {
   try {
-    port.postMessage(message, transferListOf(message[2]!));
-    return true;
+    port.postMessage([kind, id, buffers], transferListOf(buffers!));
   } catch {
-    return false;
+    const own = detachOrCopy(buffers!);
+    port.postMessage([kind, id, own], transferListOf(own));
   }
 }
 

@@ -29,7 +29,7 @@
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { ThreadDiedError } from '../errors/errors.js';
 import { PortMove, type PortMoveMessage } from '../base/wire.js';
-import { detachOrCopy, isShared, transferListOf, tryPostMoving } from '../codec/codec.js';
+import { detachOrCopy, isShared, postMoving, transferListOf } from '../codec/codec.js';
 
 /** Where one task's argument buffers are. */
 interface ArgsEntry {
@@ -116,11 +116,8 @@ export class MovedBuffers {
     const shared = buffers.every(isShared) ? buffers : undefined;
     const port = target ? this.#ports.get(target) : undefined;
     if (port) {
-      // The post detaches them (a copy first only for those it cannot move).
-      if (!tryPostMoving(port, [PortMove.Give, taskId, buffers])) {
-        const own = detachOrCopy(buffers);
-        port.postMessage([PortMove.Give, taskId, own] satisfies PortMoveMessage, transferListOf(own));
-      }
+      // The post detaches them (copies, if it cannot move one).
+      postMoving(port, [PortMove.Give, taskId, buffers]);
       this.#args.set(taskId, { buffers: undefined, at: target, wanted: 0, shared });
       return;
     }

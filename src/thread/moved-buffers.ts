@@ -5,7 +5,7 @@
 // Tests: test/transfer.ts.
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { PortMove, type PortMoveMessage } from '../base/wire.js';
-import { detachOrCopy, transferListOf, tryPostMoving } from '../codec/codec.js';
+import { postMoving, transferListOf } from '../codec/codec.js';
 
 /** Called, synchronously, with a task's buffers when they arrive. */
 type Arrival = (buffers: ArrayBuffer[]) => void;
@@ -159,10 +159,7 @@ export class ThreadMovedBuffers {
    * a detached one, and no code ran since (PoolThreadOutbox.postMoved).
    */
   sendResult(taskId: number, buffers: ArrayBuffer[]): void {
-    if (!tryPostMoving(this.#port, [PortMove.Result, taskId, buffers])) {
-      const own = detachOrCopy(buffers);
-      this.#port.postMessage([PortMove.Result, taskId, own] satisfies PortMoveMessage, transferListOf(own));
-    }
+    postMoving(this.#port, [PortMove.Result, taskId, buffers]);
     this.#asks.posted();
   }
 
