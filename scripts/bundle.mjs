@@ -41,21 +41,12 @@ const DOOR_MARK = '// A door into reactor-threads.js';
 /** A file's module id: its path relative to dist/, with forward slashes. */
 const idOf = (file) => relative(dist, file).split(sep).join('/');
 
-/** Every ES module tsc wrote (the .mts entries), by id. */
-function esModules(dir = dist) {
+/** Every file tsc wrote whose name ends in `ext` (but the bundle), by id. */
+function filesOf(ext, dir = dist) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = join(dir, e.name);
-    if (e.isDirectory()) return esModules(p);
-    return e.name.endsWith('.mjs') ? [idOf(p)] : [];
-  });
-}
-
-/** Every CommonJS module tsc wrote, by id. */
-function modules(dir = dist) {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) return modules(p);
-    if (!e.name.endsWith('.js') || p === join(dist, BUNDLE)) return [];
+    if (e.isDirectory()) return filesOf(ext, p);
+    if (!e.name.endsWith(ext) || p === join(dist, BUNDLE)) return [];
     return [idOf(p)];
   });
 }
@@ -77,7 +68,8 @@ const FILES_OF_THEIR_OWN = new Set(['runtime/not-bundled-cjs.js', 'reactor/nativ
 const FOLDED_ONLY = new Set(['runtime/not-bundled.js']);
 const outside = (id) => id.startsWith('bullmq/') || FILES_OF_THEIR_OWN.has(id) || FOLDED_ONLY.has(id);
 
-const all = modules();
+// Every CommonJS module tsc wrote (the ES modules, .mjs, are the .mts entries).
+const all = filesOf('.js');
 const doors = all.filter((id) => readFileSync(join(dist, id), 'utf8').includes(DOOR_MARK));
 if (doors.length > 0) {
   throw new Error(`scripts/bundle.mjs: dist/${doors[0]} is a door already: run tsc first (npm run build:ts)`);
@@ -210,7 +202,7 @@ for (const [id, format] of [['runtime/not-bundled-esm.mjs', 'esm'], ['runtime/no
 // writes its character as \u2026). The doors are ASCII by construction.
 const shipped = new Map([[BUNDLE, bundled],
   ...all.filter(outside).filter((id) => !FOLDED_ONLY.has(id)).map((id) => [id, readFileSync(join(dist, id), 'utf8')]),
-  ...esModules().map((id) => [id, readFileSync(join(dist, id), 'utf8')]),
+  ...filesOf('.mjs').map((id) => [id, readFileSync(join(dist, id), 'utf8')]),
   ...folds.filter(({ path }) => !path.endsWith('.map')).map(({ path, text }) => [idOf(path), text])]);
 for (const [id, text] of shipped) {
   const wide = /[^\x00-\x7f]/.exec(text);

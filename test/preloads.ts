@@ -6,8 +6,10 @@ import test from 'ava';
 import { deferToThreadPool, reactor, ThreadDiedError, ThreadPool } from 'reactor-threads';
 import { tsxRegistersInThreads } from '../dist/pool/preloads.js';
 import { nodeOptionsArgs, preloadedModules } from '../dist/identity/loaders.js';
+import { join } from 'node:path';
 import { within } from './_helpers/settlements.js';
-import { symlinkedApp, runNode } from './_helpers/symlinked.js';
+import { symlinkedApp } from './_helpers/symlinked.js';
+import { runChild } from './_helpers/child.js';
 import { platformTimeout } from './_helpers/wait.js';
 
 test('the loaders of execArgv are found in every spelling of their flags', (t) => {
@@ -55,7 +57,7 @@ deferToThreadPool(reactor, pool, argv).then((a) => { console.log(JSON.stringify(
 `,
   });
   if (!dir) return;
-  const r = await runNode(dir, ['--preserve-symlinks', 'main.cjs']);
+  const r = await runChild(join(dir, 'main.cjs'), [], platformTimeout(20_000), process.env, ['--preserve-symlinks']);
   t.is(r.code, 0, r.stderr);
   t.deepEqual(JSON.parse(r.stdout), ['--no-deprecation']);
 });

@@ -3,7 +3,10 @@
 // task modules import, so that the thread's runtime and the task's imports
 // are the same (src/pool/collaborators.ts, startWorker).
 import test from 'ava';
-import { runNode, symlinkedApp } from './_helpers/symlinked.js';
+import { join } from 'node:path';
+import { runChild } from './_helpers/child.js';
+import { symlinkedApp } from './_helpers/symlinked.js';
+import { platformTimeout } from './_helpers/wait.js';
 
 /** A task that reports which copies of the bundle its thread loaded, and its currentTask(). */
 const taskCjs = `const { threadable, currentTask } = require('reactor-threads');
@@ -44,7 +47,7 @@ for (const [what, files, main] of cases) {
   test(`${what} under --preserve-symlinks: the pool thread loads the package once, and currentTask() works in its tasks`, async (t) => {
     const dir = symlinkedApp(t, files);
     if (!dir) return;
-    const r = await runNode(dir, ['--preserve-symlinks', main]);
+    const r = await runChild(join(dir, main), [], platformTimeout(20_000), process.env, ['--preserve-symlinks']);
     t.is(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { copies?: string[]; task?: string; error?: string };
     t.is(out.error, undefined);

@@ -18,10 +18,12 @@ export function fixture(name: string): string {
   return join(__dirname, '..', '_fixtures', name);
 }
 
-export function runChild(script: string, args: string[] = [], timeoutMs = 10_000, env: NodeJS.ProcessEnv = process.env): Promise<ChildResult> {
+/** Runs `node ...nodeArgs script ...args`. */
+export function runChild(script: string, args: string[] = [], timeoutMs = 10_000, env: NodeJS.ProcessEnv = process.env,
+  nodeArgs: string[] = []): Promise<ChildResult> {
   return new Promise((resolve) => {
     const started = Date.now();
-    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const child = spawn(process.execPath, [...nodeArgs, script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let stdout = '';
     let stderr = '';
     let timedOut = false;

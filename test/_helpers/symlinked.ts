@@ -1,13 +1,11 @@
 // An app whose node_modules/reactor-threads is a symlink to this package,
-// as pnpm lays it out. Tests run it under --preserve-symlinks.
+// as pnpm lays it out. Tests run it under --preserve-symlinks (runChild's
+// nodeArgs), from their own working directory: NODE_OPTIONS may name a
+// preload relative to it, as npm run test:cpus8's does.
 import type { ExecutionContext } from 'ava';
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { platformTimeout } from './wait.js';
-
-export interface RunResult { code: number | null; stdout: string; stderr: string }
 
 /**
  * Writes `files` (name -> text) into a new app directory whose
@@ -30,17 +28,4 @@ export function symlinkedApp(t: ExecutionContext, files: Record<string, string>)
   }
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   return dir;
-}
-
-/**
- * Runs `node ...args`, each argument that is not a flag a file of `dir`.
- * (From this process's working directory, not `dir`: NODE_OPTIONS may
- * name a preload relative to it, as npm run test:cpus8's does.)
- */
-export function runNode(dir: string, args: string[]): Promise<RunResult> {
-  const resolved = args.map((a) => (a.startsWith('-') ? a : join(dir, a)));
-  return new Promise((resolve) => {
-    execFile(process.execPath, resolved, { timeout: platformTimeout(20_000) },
-      (e, stdout, stderr) => resolve({ code: e ? (typeof e.code === 'number' ? e.code : -1) : 0, stdout, stderr }));
-  });
 }
