@@ -15,7 +15,11 @@ interface Rig {
   lost: [number, unknown][];
   /** How many asks (Want) the threads made. */
   asked(): number;
-  thread(id: number): { side: ThreadMovedBuffers; close(): void };
+  /**
+   * A thread on a port. close() ends it as a pool does: the thread's port
+   * closes and the pool removes it; closePort() and removed() do one each.
+   */
+  thread(id: number): { side: ThreadMovedBuffers; close(): void; closePort(): void; removed(): void };
 }
 
 /** The native record of asks (Pool::WantBuffers), in JS: thread:task -> claimed. */
@@ -43,8 +47,6 @@ function rig(): Rig {
   const asks = new Asks();
   const owner = new MovedBuffers({
     isOpen: () => true, lose: (id, e) => lost.push([id, e]), drainNow: () => undefined,
-    // (No native inbox here: nothing of a thread's is left to handle.)
-    afterSender: (_sender, run) => run(),
     claim: (thread, task) => asks.claim(thread, task),
   });
   return {
@@ -61,7 +63,8 @@ function rig(): Rig {
       // and the owner has seen them close.
       port1.ref();
       port2.ref();
-      return { side, close: () => port2.close() };
+      const removed = (): void => owner.threadRemoved(id);
+      return { side, closePort: () => port2.close(), removed, close: () => { port2.close(); removed(); } };
     },
   };
 }
@@ -204,6 +207,38 @@ test('a result whose buffers never came fails once its thread is gone', async (t
   t.true(waiting instanceof Promise);
   a.close();
   await t.throwsAsync(waiting as Promise<ArrayBuffer[]>, { instanceOf: ThreadDiedError });
+});
+
+test('a result posted by native after its thread\'s port closed fails at once, until the pool removed the thread', async (t) => {
+  // A thread that dies between handing a held result to native and posting
+  // its buffers: native posts the result when the pool removes the thread,
+  // which can come after its port closed (found by review: it waited for stop()).
+  const { owner, thread } = rig();
+  const a = thread(1);
+  a.side.sendResult(99, [filled(8, 1)]);
+  t.true(await waitFor(() => owner.moved === 1), 'the thread\'s first messages never came');
+  const before = owner.resultBuffers(5, 101);
+  a.closePort();
+  await t.throwsAsync(before as Promise<ArrayBuffer[]>, { instanceOf: ThreadDiedError });
+  await settle();
+  await t.throwsAsync(Promise.resolve(owner.resultBuffers(6, 101)), { instanceOf: ThreadDiedError }, 'a result between the port\'s close and the removal');
+  a.removed();
+});
+
+test('what a thread held of tasks it never ran is lost only once its port closed and the pool removed it, in either order', async (t) => {
+  const { owner, lost, thread } = rig();
+  const a = thread(1), b = thread(2);
+  owner.keep(12, [filled(100, 1)], 1);
+  owner.keep(13, [filled(100, 2)], 2);
+  a.closePort();
+  b.removed();
+  await settle();
+  t.deepEqual(lost, [], 'lost before the other end came');
+  a.removed();
+  b.closePort();
+  t.true(await waitFor(() => lost.length === 2), 'never lost');
+  t.deepEqual(lost.map(([id]) => id).sort(), [12, 13]);
+  t.is(owner.held, 0);
 });
 
 test('result buffers that come first wait for their result', async (t) => {

@@ -3,7 +3,7 @@
 // copy. The port protocol itself: test/moved-buffers.ts.
 import test from 'ava';
 import {
-  CancelledError, deferToThread, deferToThreadPool, QueueFullError, reactor, ThreadPool, transfer,
+  CancelledError, deferToThread, deferToThreadPool, QueueFullError, reactor, ThreadDiedError, ThreadPool, transfer,
 } from 'reactor-threads';
 import {
   add, echoMoved, echoMovedFloats, logThenBytes, makeBytes, spin, sumBytes, threadAfterGate,
@@ -12,7 +12,7 @@ import { callProxy, callWithOwnFunction, moveAfterStop } from './_fixtures/bridg
 import { platformTimeout, waitFor } from './_helpers/wait.js';
 import { busyOneThreadPool, parkedUntilSecond } from './_helpers/busy-pool.js';
 import {
-  callSlowThenLength, gatedPark, lastSentLength, lengthsSeenAtFlush, nestedMoves, openGate, printThenMove, spinThenBytes, sumWhere,
+  callSlowThenLength, gatedPark, lastSentLength, lengthsSeenAtFlush, nestedMoves, openGate, printThenDieMoving, printThenMove, spinThenBytes, sumWhere,
   wasmMemoryResult,
 } from './_fixtures/moved-tasks.cjs';
 
@@ -399,6 +399,20 @@ test('a result held behind its console output has its moved buffers sent before 
   t.is(back.byteLength, MiB);
   t.true(new Uint8Array(back).every((x) => x === 9), 'contents intact');
   t.deepEqual(await deferToThreadPool(reactor, pool, lengthsSeenAtFlush), [0], 'moved out when the flush marker was written');
+  t.is(pool.stats().movedHeld, 0);
+  await pool.stop();
+});
+
+test('a thread that dies after posting a held result but before its moved buffers fails that call with ThreadDiedError, and the pool serves on', async (t) => {
+  // The result is held in native behind the thread's console output, and
+  // posted by native when the thread is removed: after its port closed,
+  // which had already settled everything else of the thread (found by
+  // review: the caller waited for stop()).
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
+  pool.start();
+  const error = await t.throwsAsync(within(deferToThreadPool(reactor, pool, printThenDieMoving, MiB), platformTimeout(8000), 'the call'));
+  t.true(error instanceof ThreadDiedError, String(error));
+  t.is(await deferToThreadPool(reactor, pool, add, 1, 2), 3);
   t.is(pool.stats().movedHeld, 0);
   await pool.stop();
 });

@@ -62,8 +62,6 @@ export interface MovedBuffersContext {
   lose(taskId: number, error: unknown): void;
   /** Delivers what is in the owner's native inbox now (a result that was posted without a wake-up). */
   drainNow(): void;
-  /** Runs `run` once the owner has handled everything the thread whose reactor is `sender` sent. */
-  afterSender(sender: number, run: () => void): void;
   /**
    * Claims the ask of thread `threadId` for the task's buffers before they
    * are sent to it (native Pool::ClaimWant): false when it gave the task
@@ -83,6 +81,12 @@ export class MovedBuffers {
   readonly #resultWaits = new Map<number, ResultWait>();
   /** Reactors of threads whose port closed: a result of theirs waits for nothing. */
   readonly #goneReactors = new Set<number>();
+  /**
+   * Threads that went away by one of the two ends a thread has (its port
+   * closed, or the pool removed it and handled what that posted), waiting
+   * for the other: only after both has everything it sent arrived.
+   */
+  readonly #halfGone = new Set<number>();
   #moved = 0;
 
   constructor(ctx: MovedBuffersContext) {
@@ -255,37 +259,57 @@ export class MovedBuffers {
   }
 
   /**
-   * The thread's port closed: everything it sent has been delivered. What
-   * it still held of tasks it never ran is lost, and so are the buffers of
-   * results it announced but never sent.
+   * The thread's port closed: everything it sent by port has been
+   * delivered, so a result of its that waits for buffers waits for
+   * nothing. Its results held in native (behind its console output) are
+   * posted when the pool removes it, which may come later (threadRemoved):
+   * until then one that arrives fails at once.
    */
   #threadGone(threadId: number): void {
     this.#ports.delete(threadId);
     const reactor = this.#reactorOf.get(threadId);
-    this.#reactorOf.delete(threadId);
-    if (reactor === undefined) return;  // it never started: nothing was sent to it
-    this.#goneReactors.add(reactor);
-    for (const [taskId, wait] of [...this.#resultWaits]) {
-      if (wait.sender !== reactor) continue;
-      this.#resultWaits.delete(taskId);
-      wait.reject(lostResult());
-    }
-    // Its results may still wait in the inbox, or behind a call of its
-    // whose function loads: a task it ran is settled by its result. What
-    // is still recorded at it after those was never run there.
-    this.#ctx.afterSender(reactor, () => {
-      this.#goneReactors.delete(reactor);
-      for (const [taskId, entry] of [...this.#args]) {
-        if (entry.at !== threadId) continue;
-        if (entry.shared) {
-          // Nothing was lost: it is here too, for the thread that asks.
-          this.#back(taskId, entry.shared);
-          continue;
-        }
-        this.#args.delete(taskId);
-        this.#ctx.lose(taskId, new ThreadDiedError(
-          'the thread that held the task\'s moved buffers exited before it ran the task', undefined));
+    if (reactor !== undefined) {
+      this.#goneReactors.add(reactor);
+      for (const [taskId, wait] of [...this.#resultWaits]) {
+        if (wait.sender !== reactor) continue;
+        this.#resultWaits.delete(taskId);
+        wait.reject(lostResult());
       }
-    });
+    }
+    this.#oneEndGone(threadId);
+  }
+
+  /**
+   * The pool removed thread `threadId` (native posted the results it held)
+   * and has handled everything it sent (ReactorCore.afterSender). Called
+   * once per thread the pool started, whether or not it ever started.
+   */
+  threadRemoved(threadId: number): void {
+    this.#oneEndGone(threadId);
+  }
+
+  /**
+   * Both ends have come, in either order: a task it ran is settled by its
+   * result now, and what is still recorded at it was never run there.
+   */
+  #oneEndGone(threadId: number): void {
+    if (!this.#halfGone.delete(threadId)) {
+      this.#halfGone.add(threadId);
+      return;
+    }
+    const reactor = this.#reactorOf.get(threadId);
+    this.#reactorOf.delete(threadId);
+    if (reactor !== undefined) this.#goneReactors.delete(reactor);
+    for (const [taskId, entry] of [...this.#args]) {
+      if (entry.at !== threadId) continue;
+      if (entry.shared) {
+        // Nothing was lost: it is here too, for the thread that asks.
+        this.#back(taskId, entry.shared);
+        continue;
+      }
+      this.#args.delete(taskId);
+      this.#ctx.lose(taskId, new ThreadDiedError(
+        'the thread that held the task\'s moved buffers exited before it ran the task', undefined));
+    }
   }
 }

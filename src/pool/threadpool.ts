@@ -79,7 +79,6 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
   readonly #moves = new MovedBuffers({
     isOpen: (id) => this.#tasks.has(id),
     drainNow: () => this.#thread.core.drainNow(),
-    afterSender: (sender, run) => this.#thread.core.afterSender(sender, run),
     claim: (threadId, taskId) => !this.#destroyed && native.poolWant(this.#poolId, threadId, taskId, 1),
     lose: (id, error) => {
       if (!this.#tasks.has(id)) return;

@@ -243,6 +243,8 @@ export class PoolThreads {
       try {
         this.#settleDead(handle, code, held, attached);
       } finally {
+        // Native posted the results it held for it; they were handled.
+        this.#ctx.moves.threadRemoved(handle.threadId);
         this.#maybeAllExited();
       }
     });

@@ -115,3 +115,21 @@ export const lengthsSeenAtFlush = threadable(function lengthsSeenAtFlush(): numb
   lengthsAtFlush = [];
   return seen;
 });
+
+/**
+ * Prints (so that its result is held behind the output), then returns `n`
+ * bytes, moved, from a thread that exits the moment it posts them by port:
+ * its result was handed to native (held there), its buffers never leave.
+ * The window a crash between the two posts would hit, made certain.
+ */
+export const printThenDieMoving = threadable(async function printThenDieMoving(n: number): Promise<ArrayBuffer> {
+  const { MessagePort } = await import('node:worker_threads');
+  const post = MessagePort.prototype.postMessage;
+  MessagePort.prototype.postMessage = function exitOnResultBuffers(this: unknown, message: unknown, ...rest: unknown[]): void {
+    // 7: the thread's "a result's buffers" message (PortMove.Result).
+    if (Array.isArray(message) && message[0] === 7) process.exit(3);
+    (post as (...a: unknown[]) => void).apply(this, [message, ...rest]);
+  } as typeof MessagePort.prototype.postMessage;
+  console.log('printed before the result');
+  return transfer(new ArrayBuffer(n));
+});
