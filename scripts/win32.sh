@@ -59,7 +59,7 @@ CHROOT="$WORK/trixie"
 # imports, preloads (the starting preload by a Windows path), copies of the
 # package, its entries, vite's module ids.
 TESTS="${WIN32_TESTS:-defer-to-thread defer-to-thread-pool esm-and-cjs-callers functions blocking-call-from-thread
-  blocking-call-in-thread reactor-callables call-from-thread errors error-stacks cancellation natural-exit thread-death
+  blocking-call-in-thread reactor-callables call-from-thread errors error-stacks cancellation natural-exit console-order thread-death
   transfer values addon-loader plain-imports preloads package-copies package-entries vitest-module-ids}"
 CXX=x86_64-w64-mingw32-g++-posix
 DLLTOOL=x86_64-w64-mingw32-dlltool

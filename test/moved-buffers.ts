@@ -48,6 +48,7 @@ function rig(): Rig {
   const owner = new MovedBuffers({
     isOpen: () => true, lose: (id, e) => lost.push([id, e]), drainNow: () => undefined,
     claim: (thread, task) => asks.claim(thread, task),
+    printed: () => undefined,
   });
   return {
     owner, lost,
@@ -55,7 +56,7 @@ function rig(): Rig {
     thread(id) {
       const { port1, port2 } = new MessageChannel();
       owner.addThread(id, port1);
-      const side = new ThreadMovedBuffers(port2, 100 + id, { ask: (t) => asks.ask(id, t), end: (t) => asks.end(id, t), posted: () => {} });
+      const side = new ThreadMovedBuffers(port2, 100 + id, { ask: (t) => asks.ask(id, t), end: (t) => asks.end(id, t), posted: () => {}, seen: () => {} });
       // Both sides unref their ports (in a pool, its tasks in flight keep
       // the loop alive); here nothing else would, and a message in flight
       // on an unref'd port does not: ava ends a test whose loop went

@@ -12,7 +12,7 @@ import { callProxy, callWithOwnFunction, moveAfterStop } from './_fixtures/bridg
 import { platformTimeout, waitFor } from './_helpers/wait.js';
 import { busyOneThreadPool, parkedUntilSecond } from './_helpers/busy-pool.js';
 import {
-  callSlowThenLength, gatedPark, lastSentLength, lengthsSeenAtFlush, nestedMoves, openGate, printThenDieMoving, printThenMove, spinThenBytes, sumWhere,
+  callSlowThenLength, gatedPark, lastSentLength, lengthsSeenAtNextWrite, nestedMoves, openGate, printThenDieMoving, printThenMove, spinThenBytes, sumWhere,
   wasmMemoryResult,
 } from './_fixtures/moved-tasks.cjs';
 
@@ -389,16 +389,17 @@ test('a large argument\'s task whose thread exits before its result is handled s
   await pool.stop();
 });
 
-test('a result held behind its console output has its moved buffers sent before the output is flushed, so no code can touch them after the result is posted', async (t) => {
-  // The flush marker's write is the first code to run after the result is
-  // posted natively: a patched stdout.write there found the buffer still
-  // in the thread, and could change or detach it (found by review).
+test('a result held behind its console output has its moved buffers sent before any later write, so no code can touch them after the result is posted', async (t) => {
+  // A write to stdout (the outbox's flush marker, then) was the first code
+  // to run after the result was posted natively: a patched stdout.write
+  // there found the buffer still in the thread, and could change or
+  // detach it (found by review).
   const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
   pool.start();
   const back = await deferToThreadPool(reactor, pool, printThenMove, MiB);
   t.is(back.byteLength, MiB);
   t.true(new Uint8Array(back).every((x) => x === 9), 'contents intact');
-  t.deepEqual(await deferToThreadPool(reactor, pool, lengthsSeenAtFlush), [0], 'moved out when the flush marker was written');
+  t.deepEqual(await deferToThreadPool(reactor, pool, lengthsSeenAtNextWrite), [0], 'moved out when stdout was next written to');
   t.is(pool.stats().movedHeld, 0);
   await pool.stop();
 });

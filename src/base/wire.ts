@@ -75,9 +75,11 @@ export const enum CallStatus {
 }
 
 /**
- * What a pool's owner and one of its threads say on the port that moves
- * large buffers (src/pool/moved-buffers.ts, src/thread/moved-buffers.ts):
- * each message is `[kind, taskId or reactor id, buffers?]`.
+ * What a pool's owner and one of its threads say on the thread's port
+ * beside the queue: large buffers moved (src/pool/moved-buffers.ts,
+ * src/thread/moved-buffers.ts), each message `[kind, taskId or reactor id,
+ * buffers?]`; and how much of the thread's console output the owner has
+ * (Printed, Seen: src/pool/printed-output.ts, src/thread/outbox.ts).
  */
 export const enum PortMove {
   /** Owner to thread: a task's moved buffers (ahead of its take, or asked for). */
@@ -94,9 +96,20 @@ export const enum PortMove {
   Back = 6,
   /** Thread to owner: a task's result buffers (its result follows natively). */
   Result = 7,
+  /**
+   * Thread to owner: say when you have received this many bytes of my
+   * stdout and of my stderr (src/pool/printed-output.ts).
+   */
+  Printed = 8,
+  /** Owner to thread: this many bytes of your stdout and stderr have come (answers Printed). */
+  Seen = 9,
 }
 
 export type PortMoveMessage = [kind: PortMove, id: number, buffers?: ArrayBuffer[]];
+/** Printed and Seen: byte counts of a thread's console output, each from its start. */
+export type PrintedMessage = [kind: PortMove.Printed | PortMove.Seen, stdout: number, stderr: number];
+/** What a pool thread and its owner send each other on the thread's port. */
+export type SidePortMessage = PortMoveMessage | PrintedMessage;
 
 export const MESSAGE_HEADER = 32;
 export const TASK_HEADER = 24;

@@ -6,6 +6,7 @@
 // API. Owner thread only. Tests: test/threadpool-fake-threads.ts.
 import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { Worker, type ResourceLimits, type WorkerOptions } from 'node:worker_threads';
 import { native } from '../reactor/native.js';
 import type { PoolThreadData } from '../base/pool-thread-data.js';
@@ -22,6 +23,9 @@ export interface PoolThread {
   ref(): void;
   /** Lets the owner's loop exit with the thread alive (the pool holds it for tasks instead). */
   unref(): void;
+  /** Its console output, as it arrives here (a Worker's; piped to this process's by Node). */
+  readonly stdout?: Readable | null;
+  readonly stderr?: Readable | null;
 }
 
 /** How a thread is to be started: the Worker options the pool's own options ask for. */

@@ -25,10 +25,12 @@
 // first all the same (held back behind the thread's stdout, or drained
 // by another wake-up) is held, with everything its thread sent after it,
 // until its buffers are here.
+// A thread's asks about its console output (Printed) come on the same
+// port, and go to src/pool/printed-output.ts.
 // Owner thread only. Tests: test/transfer.ts.
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { ThreadDiedError } from '../errors/errors.js';
-import { PortMove, type PortMoveMessage } from '../base/wire.js';
+import { PortMove, type PortMoveMessage, type SidePortMessage } from '../base/wire.js';
 import { detachOrCopy, isShared, postMoving, transferListOf } from '../codec/codec.js';
 
 /** Where one task's argument buffers are. */
@@ -68,6 +70,8 @@ export interface MovedBuffersContext {
    * up meanwhile (then they stay here).
    */
   claim(threadId: number, taskId: number): boolean;
+  /** Thread `threadId` asks about its console output (Printed: PrintedOutput.asked), on the same port. */
+  printed(threadId: number, stdout: number, stderr: number): void;
 }
 
 export class MovedBuffers {
@@ -102,7 +106,7 @@ export class MovedBuffers {
   /** A thread was started with the other end of `port`. */
   addThread(threadId: number, port: MessagePort): void {
     this.#ports.set(threadId, port);
-    port.on('message', (m: PortMoveMessage) => this.#received(threadId, m));
+    port.on('message', (m: SidePortMessage) => this.#received(threadId, m));
     // Closed once the thread is gone and what it sent was delivered.
     port.on('close', () => this.#threadGone(threadId));
     // Tasks in flight keep the loop alive, not the port.
@@ -169,7 +173,7 @@ export class MovedBuffers {
   serveParked(): void {
     for (const [threadId, port] of this.#ports) {
       for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
-        this.#received(threadId, m.message as PortMoveMessage, true);
+        this.#received(threadId, m.message as SidePortMessage, true);
       }
     }
   }
@@ -186,7 +190,12 @@ export class MovedBuffers {
     return true;
   }
 
-  #received(from: number, [kind, id, buffers]: PortMoveMessage, parked = false): void {
+  #received(from: number, message: SidePortMessage, parked = false): void {
+    if (message[0] === PortMove.Printed) {
+      this.#ctx.printed(from, message[1], message[2] as number);
+      return;
+    }
+    const [kind, id, buffers] = message as PortMoveMessage;
     switch (kind) {
       case PortMove.Hello:
         this.#reactorOf.set(from, id);

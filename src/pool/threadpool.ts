@@ -37,6 +37,7 @@ import { carrierFrom, taskChannel, traced, type TaskTraceMessage, type TraceCarr
 import { fastListBound } from '../codec/fast-codec.js';
 import { CallStatus, MessageKind, TaskStatus, type InboxMessage } from '../base/wire.js';
 import { MovedBuffers } from './moved-buffers.js';
+import { PrintedOutput } from './printed-output.js';
 import { SubmissionStage } from './staging.js';
 import { checkOptions, REMOTE_OPTIONS, refuseOptions } from './call-options.js';
 
@@ -76,9 +77,11 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
     this.#moves.taskOver(id);
     if (this.#full) this.#announceRoom();
   });
+  readonly #printed = new PrintedOutput();
   readonly #moves = new MovedBuffers({
     isOpen: (id) => this.#tasks.has(id),
     drainNow: () => this.#thread.core.drainNow(),
+    printed: (threadId, stdout, stderr) => this.#printed.asked(threadId, stdout, stderr),
     claim: (threadId, taskId) => !this.#destroyed && native.poolWant(this.#poolId, threadId, taskId, 1),
     lose: (id, error) => {
       if (!this.#tasks.has(id)) return;
@@ -127,7 +130,7 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
     };
     const threads = this.#threads = new PoolThreads({
       poolId, clock, options: this.#options, owner: this.#thread.core.id, hooks, tasks: this.#tasks,
-      startThread: collaborators?.startThread ?? startWorker, report, moves: this.#moves,
+      startThread: collaborators?.startThread ?? startWorker, report, moves: this.#moves, printed: this.#printed,
       afterSender: (sender, run) => this.#thread.core.afterSender(sender, run),
     });
     this.#timers = new TaskTimers({

@@ -10,6 +10,7 @@ import { native } from '../reactor/native.js';
 import { MessageChannel } from 'node:worker_threads';
 import type { Clock, PoolThread, ThreadStarter } from './collaborators.js';
 import type { MovedBuffers } from './moved-buffers.js';
+import type { PrintedOutput } from './printed-output.js';
 import type { ResolvedOptions } from './options.js';
 import type { TaskTable } from './tasks.js';
 import type { PoolThreadData } from '../base/pool-thread-data.js';
@@ -31,8 +32,10 @@ export interface ThreadsContext {
   readonly hooks: { readonly start: number; readonly exit: number };
   readonly tasks: TaskTable;
   readonly startThread: ThreadStarter;
-  /** Each thread gets a port for large moved buffers; this is the owner's side. */
+  /** Each thread gets a side port for large moved buffers; this is the owner's side. */
   readonly moves: MovedBuffers;
+  /** What has come of each thread's console output (its asks come on its side port). */
+  readonly printed: PrintedOutput;
   /** Where an error no caller receives goes (the pool's 'error' listeners, else stderr). */
   report(error: unknown, context: string): void;
   /**
@@ -190,6 +193,7 @@ export class PoolThreads {
     // The owner's loop is kept alive by tasks in flight, not by threads.
     if (!this.#joined) thread.unref();
     this.#ctx.moves.addThread(threadId, ownerPort);
+    this.#ctx.printed.addThread(threadId, thread, ownerPort);
     const handle: ThreadHandle = { threadId, thread, error: undefined };
     this.#threads.set(threadId, handle);
     thread.on('error', (e) => { handle.error = e; });
@@ -245,6 +249,7 @@ export class PoolThreads {
       } finally {
         // Native posted the results it held for it; they were handled.
         this.#ctx.moves.threadRemoved(handle.threadId);
+        this.#ctx.printed.removeThread(handle.threadId);
         this.#maybeAllExited();
       }
     });

@@ -1,10 +1,12 @@
 // A pool thread's side of moving large buffers without copying (the
 // protocol is described in src/pool/moved-buffers.ts): the buffers of the
 // tasks it takes arrive on its port, ahead of the take or when asked for;
-// those of its results leave on it. Pool thread only.
+// those of its results leave on it. The owner's answers about the
+// thread's console output (Seen) come on the same port, and go to the
+// outbox (src/thread/outbox.ts). Pool thread only.
 // Tests: test/transfer.ts.
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { PortMove, type PortMoveMessage } from '../base/wire.js';
+import { PortMove, type PortMoveMessage, type SidePortMessage } from '../base/wire.js';
 import { postMoving, transferListOf } from '../codec/codec.js';
 
 /** Called, synchronously, with a task's buffers when they arrive. */
@@ -21,6 +23,8 @@ export interface BufferAsks {
   end(taskId: number): boolean;
   /** A message went to the owner: if it is parked in a blockingCallInThread, it reads its port now. */
   posted(): void;
+  /** The owner's answer about this thread's console output (PoolThreadOutbox.seen), which shares the port. */
+  seen(stdout: number, stderr: number): void;
 }
 
 /** How long a thread about to park waits for buffers the owner is sending it (it sends them at once). */
@@ -57,7 +61,7 @@ export class ThreadMovedBuffers {
   constructor(port: MessagePort, reactorId: number, asks: BufferAsks) {
     this.#port = port;
     this.#asks = asks;
-    port.on('message', (m: PortMoveMessage) => this.#received(m));
+    port.on('message', (m: SidePortMessage) => this.#received(m));
     // The thread lives by its own hold, not by its port.
     port.unref();
     this.#send([PortMove.Hello, reactorId]);
@@ -128,7 +132,7 @@ export class ThreadMovedBuffers {
     do {
       const m = receiveMessageOnPort(this.#port);
       if (!m) continue;
-      this.#received(m.message as PortMoveMessage);
+      this.#received(m.message as SidePortMessage);
       const here = this.#arrived.get(taskId);
       if (here) return here;
     } while (performance.now() < until);
@@ -145,7 +149,7 @@ export class ThreadMovedBuffers {
    */
   drain(): void {
     for (let m = receiveMessageOnPort(this.#port); m; m = receiveMessageOnPort(this.#port)) {
-      this.#received(m.message as PortMoveMessage);
+      this.#received(m.message as SidePortMessage);
     }
   }
 
@@ -182,7 +186,12 @@ export class ThreadMovedBuffers {
     this.#asks.posted();
   }
 
-  #received([kind, taskId, buffers]: PortMoveMessage): void {
+  #received(message: SidePortMessage): void {
+    if (message[0] === PortMove.Seen) {
+      this.#asks.seen(message[1], message[2] as number);
+      return;
+    }
+    const [kind, taskId, buffers] = message as PortMoveMessage;
     switch (kind) {
       case PortMove.Give: {
         const arrive = this.#waiting.get(taskId);

@@ -27,7 +27,10 @@ const {
 // end, however it comes, now tells the pool it is gone, which an owner
 // parked in blockingCallInThread cannot learn from the Worker's exit.
 native.poolThreadStarting(poolId, threadId);
-const outbox = new PoolThreadOutbox(poolId, threadId);
+if (!movesPort) throw new Error('reactor-threads: a pool thread is started with its side port');
+/** After a post on the side port: an owner parked in a blockingCallInThread reads its port now. */
+const postedToOwner = (): void => { native.poolWant(poolId, threadId, 0, 3); };
+const outbox = new PoolThreadOutbox(poolId, threadId, movesPort, postedToOwner);
 /** A pull() queued after a blocking call (afterPark), until it runs. */
 let pullSoon: NodeJS.Immediate | undefined;
 /**
@@ -62,12 +65,16 @@ const thread = buildThread({
   currentTask: () => runner.current(),
   withinTask: (taskId, f) => runner.within(taskId, f),
 });
-/** Large moved buffers of its tasks and results travel on this port. */
-const moves = movesPort ? new ThreadMovedBuffers(movesPort, thread.core.id, {
+/**
+ * Large moved buffers of its tasks and results travel on its side port,
+ * and the owner's answers about its console output come on it.
+ */
+const moves = new ThreadMovedBuffers(movesPort, thread.core.id, {
   ask: (taskId) => { native.poolWant(poolId, threadId, taskId, 0); },
   end: (taskId) => native.poolWant(poolId, threadId, taskId, 2),
-  posted: () => { native.poolWant(poolId, threadId, 0, 3); },
-}) : undefined;
+  posted: postedToOwner,
+  seen: (stdout, stderr) => outbox.seen(stdout, stderr),
+});
 const runner = new TaskRunner({
   poolId, threadId, threadName, values: thread.values, flattenInstances, outbox, moves,
   onSettled: countCompleted,

@@ -85,34 +85,39 @@ export const lastSentLength = threadable(function lastSentLength(): number {
   return lastSent!.byteLength;
 });
 
-/** The byte lengths printThenMove's buffer had when the console flush marker of its held result was written. */
-let lengthsAtFlush: number[] = [];
+/** The byte lengths printThenMove's buffer had when the thread's stdout was next written to. */
+let lengthsAtNextWrite: number[] = [];
 
 /**
  * Prints (so that its result is held behind the output), then returns `n`
  * bytes of 9, moved, while a patched stdout.write records the buffer's
- * length when the thread writes the flush marker ('') that times the
- * held result's release.
+ * length at the next write after its own print: the first code of the
+ * user's that can run once the result is posted (until the outbox
+ * stopped writing one, the flush marker ('') that timed a held result's
+ * release).
  */
 export const printThenMove = threadable(function printThenMove(n: number): ArrayBuffer {
   const buf = new ArrayBuffer(n);
   new Uint8Array(buf).fill(9);
   const write = process.stdout.write;
+  let printed = false;
   process.stdout.write = function patched(this: unknown, chunk: unknown, ...rest: unknown[]): boolean {
-    if (chunk === '') {
-      lengthsAtFlush.push(buf.byteLength);
+    if (printed) {
+      lengthsAtNextWrite.push(buf.byteLength);
       process.stdout.write = write;
     }
+    printed = true;
     return (write as (...a: unknown[]) => boolean).apply(this, [chunk, ...rest]);
   } as typeof process.stdout.write;
   console.log('printed before the result');
   return transfer(buf);
 });
 
-/** What printThenMove's patched write saw, once. */
-export const lengthsSeenAtFlush = threadable(function lengthsSeenAtFlush(): number[] {
-  const seen = lengthsAtFlush;
-  lengthsAtFlush = [];
+/** What printThenMove's patched write saw, once: this prints, so it sees this task's write if nothing wrote before. */
+export const lengthsSeenAtNextWrite = threadable(function lengthsSeenAtNextWrite(): number[] {
+  console.log('printed after the result');
+  const seen = lengthsAtNextWrite;
+  lengthsAtNextWrite = [];
   return seen;
 });
 

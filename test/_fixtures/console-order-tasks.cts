@@ -1,0 +1,33 @@
+// Threadables for test/console-order.ts: tasks that print, on either
+// stream, in several encodings, then return.
+import { threadable } from 'reactor-threads';
+
+/** Prints `out <i>` on `stream` ('stdout', 'stderr', or 'both': stdout, then stderr), then returns `i`. */
+export const printLine = threadable(function printLine(stream: string, i: number): number {
+  if (stream !== 'stderr') console.log(`out ${i}`);
+  if (stream !== 'stdout') console.error(`err ${i}`);
+  return i;
+});
+
+/** Writes `out <i>` as hex, base64 and latin1 strings and as bytes, with nothing-printing writes around them. */
+export const printEncoded = threadable(function printEncoded(i: number): number {
+  const line = Buffer.from(`out ${i}\n`);
+  process.stdout.write('zz', 'hex');  // no bytes: not a hex digit
+  process.stdout.write(line.subarray(0, 2).toString('hex'), 'hex');
+  process.stdout.write(line.subarray(2, 3).toString('base64'), 'base64');
+  process.stdout.write('=', 'base64');  // no bytes
+  process.stdout.write(line.subarray(3, 4).toString('latin1'), 'latin1');
+  process.stdout.write(new Uint8Array(line.subarray(4)));
+  return i;
+});
+
+/**
+ * Writes lines faster than they leave the thread, then destroys its
+ * stdout: what was still in it never reaches the owner, whose count then
+ * stays short of the thread's.
+ */
+export const printThenDestroyStdout = threadable(function printThenDestroyStdout(): string {
+  for (let i = 0; i < 50; i++) process.stdout.write(`lost ${i}\n`);
+  process.stdout.destroy();
+  return 'returned';
+});
