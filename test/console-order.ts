@@ -8,10 +8,23 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deferToThreadPool, reactor, ThreadPool } from 'reactor-threads';
+import { deferToThreadPool, reactor, ThreadDiedError, ThreadPool } from 'reactor-threads';
 import { bytesOf } from '../dist/thread/printed-bytes.js';
-import { printThenDestroyStdout } from './_fixtures/console-order-tasks.cjs';
+import {
+  blockThenPrint, printCorked, printErr, printLine, printNoise, printPostThenExit, printThenDestroyStdout,
+} from './_fixtures/console-order-tasks.cjs';
 import { fixture } from './_helpers/child.js';
+import { waitFor } from './_helpers/wait.js';
+
+/**
+ * `p`, or a rejection after 4 s: a result that waited for the outbox's
+ * last resort (5 s without an answer from the owner), or for ever.
+ */
+function promptly<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer!: NodeJS.Timeout;
+  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: not settled within 4 s`)), 4_000); });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
 
 /**
  * Runs test/_fixtures/console-order.mts with stdout and stderr into one
@@ -82,12 +95,73 @@ test('a thread counts each write as the bytes the owner receives, never more', (
   }
 });
 
-test('a thread whose output never reaches the owner still delivers its result, and the pool serves on', async (t) => {
-  // Its stdout is destroyed with lines still in it: the owner's count
-  // stays short of the thread's, and the result leaves after a bounded wait.
+test('a thread whose stdout is destroyed with output in it delivers that result and its later ones at once', async (t) => {
+  // What the stream dropped never left: the thread counts only what did.
+  // (Before, each later result waited 5 s for bytes that never came.)
   const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
   pool.start();
-  t.is(await deferToThreadPool(reactor, pool, printThenDestroyStdout), 'returned');
-  t.is(await deferToThreadPool(reactor, pool, (x: number) => x + 1, 1), 2);
+  t.is(await promptly(deferToThreadPool(reactor, pool, printThenDestroyStdout), 'the destroying task'), 'returned');
+  for (const v of ['a', 'b', 'c']) t.is(await promptly(deferToThreadPool(reactor, pool, printErr, v), `later task ${v}`), v);
   await pool.stop();
+});
+
+test('a blocking call after a destroyed stdout does not leave the next result waiting', async (t) => {
+  // The thread flushed what it held before it parked, while it still
+  // waited for an answer about the destroyed stream's output.
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
+  const a = deferToThreadPool(reactor, pool, printThenDestroyStdout);
+  const b = deferToThreadPool(reactor, pool, blockThenPrint, 'B');
+  pool.start();
+  t.is(await promptly(a, 'the destroying task'), 'returned');
+  t.is(await promptly(b, 'the blocking task'), 'B');
+  await pool.stop();
+});
+
+test('output a preload\'s filter drops before it leaves does not hold results back', async (t) => {
+  // The filter patched write() before the pool's code ran: the thread
+  // counts what its stream posts, below any patch.
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1, execArgv: ['--require', fixture('console-filter.cjs')] });
+  pool.start();
+  for (let i = 0; i < 3; i++) t.is(await promptly(deferToThreadPool(reactor, pool, printNoise, i), `task ${i}`), i);
+  await pool.stop();
+});
+
+test('a task that corks its stdout for good still delivers its result', async (t) => {
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
+  pool.start();
+  t.is(await promptly(deferToThreadPool(reactor, pool, printCorked), 'the corking task'), 'corked');
+  t.is(await promptly(deferToThreadPool(reactor, pool, printLine, 'stderr', 1), 'the next task'), 1);
+  await pool.stop();
+});
+
+test('calls a task posted behind a held result still reach the reactor when it then calls process.exit()', async (t) => {
+  const g = globalThis as { consoleOrderCalls?: number };
+  g.consoleOrderCalls = 0;
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
+  // The first result waits for its output; the second task's calls wait behind it.
+  const first = deferToThreadPool(reactor, pool, printLine, 'stdout', 0);
+  const exits = deferToThreadPool(reactor, pool, printPostThenExit, 20);
+  pool.start();
+  t.is(await first, 0);
+  await t.throwsAsync(exits, { instanceOf: ThreadDiedError });
+  t.true(await waitFor(() => g.consoleOrderCalls === 20), `${g.consoleOrderCalls} of 20 calls arrived`);
+  await pool.stop();
+});
+
+test('a program whose stdout reader went away still settles every call', async (t) => {
+  // Node's pipe from a thread's stdout then waits for a 'drain' that never
+  // comes; the pool reads the thread's output itself (and drops it).
+  const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [fixture('console-closed.mjs')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stdout.once('data', () => child.stdout.destroy());
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stderr }); });
+  });
+  t.is(r.code, 0, r.stderr);
+  const [, settled, slowest] = /settled (\d+), slowest round (\d+) ms/.exec(r.stderr) ?? [];
+  t.is(settled, '64', r.stderr);
+  // (Before, each round's results waited 5 s for output nobody read.)
+  t.true(Number(slowest) < 4_000, r.stderr);
 });

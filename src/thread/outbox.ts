@@ -5,10 +5,12 @@
 // settle (and the process exit, or print) before the task's output is
 // printed.
 // So a result made while output the owner has not confirmed is out is held
-// until it has: the thread counts the bytes its stdout and stderr accept
+// until it has: the thread counts the bytes its stdout and stderr post
 // (src/thread/printed-bytes.ts), asks the owner on its side port to say
 // when that many have come (Printed), and the owner, which counts what
 // arrives from the Worker's stdio, answers (Seen: src/pool/printed-output.ts).
+// Output still buffered in a stream when the result is made leaves with
+// the stream's next post: the result waits for that post's count.
 // (A write's own callback does not tell that: Node runs all of a worker's
 // pending write callbacks whenever the parent asks for more output, which
 // it does on the first chunk it gets, before later ones have come.)
@@ -24,30 +26,32 @@
 import type { MessagePort } from 'node:worker_threads';
 import { native } from '../reactor/native.js';
 import { PortMove, TaskStatus, type CallStatus, type PrintedMessage } from '../base/wire.js';
-import { PrintedBytes } from './printed-bytes.js';
+import { PrintedStream } from './printed-bytes.js';
 
 /**
- * How long an ask may go unanswered, once everything this thread wrote
- * has left it (its streams hold nothing), before what waits leaves all
- * the same: a count that overshot (a write the count could not see fail)
- * must not hold results for ever. An owner that reads its Workers' output
- * answers long before, unless its loop is blocked that long; its results
- * may then come before their output.
+ * How long held sends wait without an answer before they leave all the
+ * same: output that never leaves (a stream corked for good, or destroyed
+ * with output in it) or an owner that cannot count what comes (its loop
+ * blocked that long) must not hold results for ever. Output in a stream
+ * whose post is still in flight is waited for: the owner has not asked
+ * for more yet, so it has not read that post.
  */
-const UNCONFIRMED_MAX_MS = 5_000;
+const UNANSWERED_MAX_MS = 5_000;
 
-/** Whether a stream has output that has not left this thread yet (a destroyed one never sends it). */
-const holdsOutput = (stream: NodeJS.WriteStream): boolean => !stream.destroyed && stream.writableLength !== 0;
-
-/** A send waiting until the owner has this much of the thread's output. */
+/**
+ * A send waiting until the owner has this much of the thread's output;
+ * undefined: what the stream's next post brings it to (it buffered output
+ * when the send was made).
+ */
 interface Held {
   send: () => void;
-  stdout: number;
-  stderr: number;
+  stdout: number | undefined;
+  stderr: number | undefined;
 }
 
 export class PoolThreadOutbox {
-  readonly #printed = new PrintedBytes();
+  readonly #stdout = new PrintedStream(process.stdout);
+  readonly #stderr = new PrintedStream(process.stderr);
   /** What the owner said it has (Seen). */
   #seenOut = 0;
   #seenErr = 0;
@@ -68,7 +72,10 @@ export class PoolThreadOutbox {
     private readonly threadId: number,
     private readonly port: MessagePort,
     private readonly posted: () => void,
-  ) {}
+  ) {
+    this.#stdout.onPost(() => this.#settleTargets());
+    this.#stderr.onPost(() => this.#settleTargets());
+  }
 
   /** A task's result, to the owner's inbox. */
   post(taskId: number, status: TaskStatus, bytes: Buffer, transfers?: ArrayBuffer[]): void {
@@ -115,25 +122,31 @@ export class PoolThreadOutbox {
     else send();
   }
 
-  /** Sends everything waiting now, without waiting for the owner (before the thread parks). */
+  /**
+   * Sends everything waiting now, without waiting for the owner: before
+   * the thread parks (its port is not read while it is parked), and as it
+   * exits (what it sent must not be lost).
+   */
   flushNow(): void {
-    this.#release(Infinity, Infinity);
+    // (An ask still out is answered later, and changes nothing then.)
+    this.#asking = false;
+    this.#release(Infinity, Infinity, true);
   }
 
   /** The owner has this much of the thread's output (its answer to Printed). */
   seen(stdout: number, stderr: number): void {
     this.#asking = false;
-    // (Answered: the wait for an answer starts again with the next ask.)
-    clearTimeout(this.#fallback);
-    this.#fallback = undefined;
     this.#seenOut = Math.max(this.#seenOut, stdout);
     this.#seenErr = Math.max(this.#seenErr, stderr);
+    // (Answered: the wait for an answer starts again.)
+    this.#rearm();
     this.#release(this.#seenOut, this.#seenErr);
   }
 
   /** Whether a result must wait behind sends, or behind output the owner may not have. */
   #mustHold(): boolean {
-    return this.#held.length > 0 || this.#printed.stdout > this.#seenOut || this.#printed.stderr > this.#seenErr;
+    return this.#held.length > 0 || this.#stdout.posted > this.#seenOut || this.#stderr.posted > this.#seenErr
+      || this.#stdout.buffering || this.#stderr.buffering;
   }
 
   /** Releases held result `taskId` once everything before it has left. */
@@ -143,51 +156,78 @@ export class PoolThreadOutbox {
   }
 
   #hold(send: () => void): void {
-    const { stdout, stderr } = this.#printed;
+    const stdout = this.#stdout.buffering ? undefined : this.#stdout.posted;
+    const stderr = this.#stderr.buffering ? undefined : this.#stderr.posted;
     this.#held.push({ send, stdout, stderr });
+    this.#fallback ??= setTimeout(() => this.#unanswered(), UNANSWERED_MAX_MS).unref();
     this.#ask();
   }
 
-  /** Asks the owner about the last held send's output, unless an ask is out (its answer asks again). */
-  #ask(): void {
-    const last = this.#held[this.#held.length - 1];
-    if (!last || this.#asking) return;
-    if (last.stdout <= this.#askedOut && last.stderr <= this.#askedErr) return;
-    this.#asking = true;
-    this.#askedOut = last.stdout;
-    this.#askedErr = last.stderr;
-    const ask: PrintedMessage = [PortMove.Printed, last.stdout, last.stderr];
-    this.port.postMessage(ask);
-    this.posted();
-    this.#fallback ??= setTimeout(() => this.#unconfirmed(), UNCONFIRMED_MAX_MS).unref();
+  /** A stream posted: what waited for its next post waits for its count now. */
+  #settleTargets(): void {
+    const out = this.#stdout.posted, err = this.#stderr.posted;
+    for (const h of this.#held) {
+      if (h.stdout === undefined && !this.#stdout.buffering) h.stdout = out;
+      if (h.stderr === undefined && !this.#stderr.buffering) h.stderr = err;
+    }
+    this.#ask();
   }
 
-  /** Sends, in order, those whose output the owner has; asks about the rest. */
-  #release(stdout: number, stderr: number): void {
-    let n = 0;
-    while (n < this.#held.length && this.#held[n]!.stdout <= stdout && this.#held[n]!.stderr <= stderr) n++;
-    const ready = this.#held.splice(0, n);
-    if (this.#held.length === 0) {
-      clearTimeout(this.#fallback);
-      this.#fallback = undefined;
+  /** Asks the owner about the held sends' output, unless an ask is out (its answer asks again). */
+  #ask(): void {
+    if (this.#asking || this.#held.length === 0) return;
+    let stdout = 0, stderr = 0;
+    for (const h of this.#held) {
+      if (h.stdout !== undefined) stdout = Math.max(stdout, h.stdout);
+      if (h.stderr !== undefined) stderr = Math.max(stderr, h.stderr);
     }
+    if (stdout <= this.#askedOut && stderr <= this.#askedErr) {
+      // Asked already, or nothing to ask: what is known may be released.
+      if (stdout <= this.#seenOut && stderr <= this.#seenErr) this.#release(this.#seenOut, this.#seenErr);
+      return;
+    }
+    this.#asking = true;
+    this.#askedOut = Math.max(this.#askedOut, stdout);
+    this.#askedErr = Math.max(this.#askedErr, stderr);
+    const ask: PrintedMessage = [PortMove.Printed, this.#askedOut, this.#askedErr];
+    this.port.postMessage(ask);
+    this.posted();
+  }
+
+  /** Sends, in order, those whose output the owner has (or all); asks about the rest. */
+  #release(stdout: number, stderr: number, all = false): void {
+    let n = all ? this.#held.length : 0;
+    for (; n < this.#held.length; n++) {
+      const h = this.#held[n]!;
+      if (h.stdout === undefined || h.stderr === undefined || h.stdout > stdout || h.stderr > stderr) break;
+    }
+    if (n === 0) return;
+    const ready = this.#held.splice(0, n);
+    this.#rearm();
     for (const { send } of ready) send();
     this.#ask();
   }
 
+  /** The wait for an answer starts again, if anything is held. */
+  #rearm(): void {
+    clearTimeout(this.#fallback);
+    this.#fallback = undefined;
+    if (this.#held.length > 0) this.#fallback = setTimeout(() => this.#unanswered(), UNANSWERED_MAX_MS).unref();
+  }
+
   /**
-   * No answer brought the owner's count up to this thread's in
-   * UNCONFIRMED_MAX_MS: if this thread's streams still hold output, it has
-   * not all left, and the wait goes on; if not, the count overshot, and
-   * what waits leaves (the count is taken as seen from now on).
+   * No answer came for UNANSWERED_MAX_MS. Output still in a stream whose
+   * post is in flight is waited for (the owner has not read that post
+   * yet); what waits for output that will not leave (corked, destroyed),
+   * or for an owner that does not answer, leaves now.
    */
-  #unconfirmed(): void {
+  #unanswered(): void {
     this.#fallback = undefined;
     if (this.#held.length === 0) return;
-    if (holdsOutput(process.stdout) || holdsOutput(process.stderr)) {
-      this.#fallback = setTimeout(() => this.#unconfirmed(), UNCONFIRMED_MAX_MS).unref();
+    if (this.#stdout.buffering || this.#stderr.buffering) {
+      this.#fallback = setTimeout(() => this.#unanswered(), UNANSWERED_MAX_MS).unref();
       return;
     }
-    this.seen(this.#printed.stdout, this.#printed.stderr);
+    this.flushNow();
   }
 }

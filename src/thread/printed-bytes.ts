@@ -1,11 +1,12 @@
-// How many bytes this thread's stdout and stderr have been given to
-// print, counted as the owner counts what arrives from them (Worker
+// How much of this thread's stdout and stderr output has left the thread,
+// in bytes, counted as the owner counts what arrives from them (Worker
 // stdio: src/pool/printed-output.ts), so that the outbox can hold a task's
-// result until the owner has its output. A count may fall short (a write
-// that bypasses write(): stream.end(chunk)), which only weakens the order;
-// it must never exceed what arrives, or a result would wait for bytes that
-// never come: so writes the stream refuses are not counted, and strings in
-// encodings that may drop characters are measured by converting them.
+// result until the owner has its output (src/thread/outbox.ts).
+// Counted at the stream's own _writev, where chunks are posted to the
+// parent: below any patch of write() (a filter that drops lines), and
+// never counting what a destroyed stream drops. What the stream still
+// buffers behind a post in flight is posted by its next _writev, all of
+// it at once: a result made meanwhile waits for that one (nextPost).
 // Pool thread only. Tests: test/console-order.ts.
 import type { Writable } from 'node:stream';
 
@@ -21,41 +22,50 @@ export function bytesOf(chunk: unknown, encoding: string): number {
   return ArrayBuffer.isView(chunk) ? chunk.byteLength : 0;
 }
 
-export class PrintedBytes {
-  stdout = 0;
-  stderr = 0;
+interface WritevChunk { chunk: unknown; encoding: string }
+type Writev = (this: Writable, chunks: WritevChunk[], cb: (error?: Error | null) => void) => void;
 
-  /** Counts what `process.stdout` and `process.stderr` accept from now on. */
-  constructor() {
-    this.#count(process.stdout, (n) => { this.stdout += n; });
-    this.#count(process.stderr, (n) => { this.stderr += n; });
+/** One stream's count. */
+export class PrintedStream {
+  /** Bytes posted to the parent so far. */
+  posted = 0;
+  /** Of the stream's writableLength (its own units), what the post in flight holds. */
+  #inFlight = 0;
+  /** Called after each post (the outbox settles targets waiting for it). */
+  #onPost: () => void = () => {};
+
+  constructor(readonly stream: Writable) {
+    const writev = (stream as unknown as { _writev?: Writev })._writev;
+    if (typeof writev !== 'function') return;
+    const self = this;
+    (stream as unknown as { _writev: Writev })._writev = function countedWritev(chunks, cb) {
+      let bytes = 0;
+      let length = 0;
+      for (const { chunk, encoding } of chunks) {
+        bytes += bytesOf(chunk, encoding);
+        length += typeof chunk === 'string' ? chunk.length : (chunk as Uint8Array).length;
+      }
+      self.posted += bytes;
+      self.#inFlight = length;
+      writev.call(this, chunks, (error) => {
+        self.#inFlight = 0;
+        cb(error);
+      });
+      self.#onPost();
+    };
+  }
+
+  onPost(f: () => void): void {
+    this.#onPost = f;
   }
 
   /**
-   * Wraps the stream's own write (console.log and user code call it; a
-   * user's later patch of it wraps this one). An own property on the
-   * instance, as a user's patch is.
+   * Whether output is buffered in the stream, behind the post in flight,
+   * that its next post will carry. Not when it is corked (nothing leaves
+   * until it is uncorked, which may never come) or destroyed (dropped).
    */
-  #count(stream: Writable, add: (n: number) => void): void {
-    const write = stream.write;
-    stream.write = function countedWrite(this: Writable, chunk: unknown, ...rest: unknown[]): boolean {
-      const open = !this.writableEnded && !this.destroyed;
-      const ok = (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
-      if (open && !this.destroyed) {
-        const encoding = typeof rest[0] === 'string' ? rest[0] : defaultEncodingOf(this);
-        try {
-          add(bytesOf(chunk, encoding));
-        } catch {
-          // (An encoding Buffer does not know: the write threw above already.)
-        }
-      }
-      return ok;
-    } as Writable['write'];
+  get buffering(): boolean {
+    const s = this.stream;
+    return !s.destroyed && s.writableCorked === 0 && s.writableLength > this.#inFlight;
   }
-}
-
-/** The stream's default encoding for strings written without one (setDefaultEncoding). */
-function defaultEncodingOf(stream: Writable): string {
-  const state = (stream as unknown as { _writableState?: { defaultEncoding?: string } })._writableState;
-  return state?.defaultEncoding ?? 'utf8';
 }

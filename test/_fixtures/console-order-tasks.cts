@@ -1,6 +1,6 @@
 // Threadables for test/console-order.ts: tasks that print, on either
 // stream, in several encodings, then return.
-import { threadable } from 'reactor-threads';
+import { blockingCallFromThread, reactor, threadable } from 'reactor-threads';
 
 /** Prints `out <i>` on `stream` ('stdout', 'stderr', or 'both': stdout, then stderr), then returns `i`. */
 export const printLine = threadable(function printLine(stream: string, i: number): number {
@@ -30,4 +30,47 @@ export const printThenDestroyStdout = threadable(function printThenDestroyStdout
   for (let i = 0; i < 50; i++) process.stdout.write(`lost ${i}\n`);
   process.stdout.destroy();
   return 'returned';
+});
+
+/** Prints on stderr, then returns `v`. */
+export const printErr = threadable(function printErr(v: string): string {
+  console.error(`printErr ${v}`);
+  return v;
+});
+
+/** On the reactor: `v`, back to the thread. */
+export const echoOnReactor = threadable(function echoOnReactor(v: string): string { return v; });
+
+/** Calls the reactor and waits (the thread flushes what it holds first), then prints and returns. */
+export const blockThenPrint = threadable(function blockThenPrint(v: string): string {
+  const back = blockingCallFromThread(reactor, echoOnReactor, v);
+  console.error(`blockThenPrint ${back}`);
+  return back;
+});
+
+/** Corks stdout, prints into it, and never uncorks: that output never leaves. */
+export const printCorked = threadable(function printCorked(): string {
+  process.stdout.cork();
+  process.stdout.write('corked\n');
+  return 'corked';
+});
+
+/** Prints, posts `count` calls to the reactor, then ends its thread with process.exit(). */
+export const printPostThenExit = threadable(function printPostThenExit(count: number): never {
+  console.log('about to exit');
+  for (let i = 0; i < count; i++) reactor.callFromThread(countOnReactor);
+  process.exit(0);
+});
+
+/** On the reactor: counts printPostThenExit's calls. */
+export const countOnReactor = threadable(function countOnReactor(): void {
+  const g = globalThis as { consoleOrderCalls?: number };
+  g.consoleOrderCalls = (g.consoleOrderCalls ?? 0) + 1;
+});
+
+/** Prints a line the thread's stdout filter drops (test/_fixtures/console-filter.cts), and one it keeps. */
+export const printNoise = threadable(function printNoise(i: number): number {
+  console.log(`noise ${i}`);
+  console.log(`kept ${i}`);
+  return i;
 });
