@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { deferToThreadPool, reactor, ThreadDiedError, ThreadPool } from 'reactor-threads';
 import { bytesOf } from '../dist/thread/printed-bytes.js';
 import {
-  blockThenPrint, printCorked, printErr, printLine, printNoise, printPostThenExit, printThenDestroyStdout,
+  blockThenPrint, printCorked, printErr, printLine, printNoise, printPostThenExit, printThenDestroyStdout, printTwoAndErr,
 } from './_fixtures/console-order-tasks.cjs';
 import { fixture } from './_helpers/child.js';
 import { waitFor } from './_helpers/wait.js';
@@ -93,6 +93,16 @@ test('a thread counts each write as the bytes the owner receives, never more', (
     const received = typeof chunk === 'string' ? Buffer.from(chunk, encoding as BufferEncoding).length : (chunk as Uint8Array).byteLength;
     t.is(bytesOf(chunk, encoding), received, `${JSON.stringify(chunk)} in ${encoding}`);
   }
+});
+
+test('a task that prints two lines on stdout and one on stderr gets its result at once, every time', async (t) => {
+  // Its second stdout line waits behind the first's post, so its stdout
+  // target is known only after an ask about stderr went out: the answer
+  // must lead to the next ask (before, results waited 5 s).
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
+  pool.start();
+  for (let i = 0; i < 10; i++) t.is(await promptly(deferToThreadPool(reactor, pool, printTwoAndErr, i), `task ${i}`), i);
+  await pool.stop();
 });
 
 test('a thread whose stdout is destroyed with output in it delivers that result and its later ones at once', async (t) => {

@@ -141,6 +141,9 @@ export class PoolThreadOutbox {
     // (Answered: the wait for an answer starts again.)
     this.#rearm();
     this.#release(this.#seenOut, this.#seenErr);
+    // Targets set while the ask was out (a stream's next post) are asked
+    // about now, whether or not anything could be released.
+    this.#ask();
   }
 
   /** Whether a result must wait behind sends, or behind output the owner may not have. */

@@ -74,3 +74,11 @@ export const printNoise = threadable(function printNoise(i: number): number {
   console.log(`kept ${i}`);
   return i;
 });
+
+/** Two lines on stdout (the second waits behind the first's post), one on stderr, then returns `i`. */
+export const printTwoAndErr = threadable(function printTwoAndErr(i: number): number {
+  console.log(`first ${i}`);
+  console.log(`second ${i}`);
+  console.error(`err ${i}`);
+  return i;
+});
