@@ -162,7 +162,7 @@ export class PoolThreadOutbox {
     const stdout = this.#stdout.buffering ? undefined : this.#stdout.posted;
     const stderr = this.#stderr.buffering ? undefined : this.#stderr.posted;
     this.#held.push({ send, stdout, stderr });
-    this.#fallback ??= setTimeout(() => this.#unanswered(), UNANSWERED_MAX_MS).unref();
+    this.#fallback ??= this.#startFallback();
     this.#ask();
   }
 
@@ -215,7 +215,12 @@ export class PoolThreadOutbox {
   #rearm(): void {
     clearTimeout(this.#fallback);
     this.#fallback = undefined;
-    if (this.#held.length > 0) this.#fallback = setTimeout(() => this.#unanswered(), UNANSWERED_MAX_MS).unref();
+    if (this.#held.length > 0) this.#fallback = this.#startFallback();
+  }
+
+  /** The last resort's timer: UNANSWERED_MAX_MS from now (it keeps no thread alive). */
+  #startFallback(): NodeJS.Timeout {
+    return setTimeout(() => this.#unanswered(), UNANSWERED_MAX_MS).unref();
   }
 
   /**
@@ -228,7 +233,7 @@ export class PoolThreadOutbox {
     this.#fallback = undefined;
     if (this.#held.length === 0) return;
     if (this.#stdout.buffering || this.#stderr.buffering) {
-      this.#fallback = setTimeout(() => this.#unanswered(), UNANSWERED_MAX_MS).unref();
+      this.#fallback = this.#startFallback();
       return;
     }
     this.flushNow();
