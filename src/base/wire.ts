@@ -140,14 +140,27 @@ export interface TaskMessage {
   sentAhead: boolean;
 }
 
-export function* readInbox(batch: Buffer, transfers: ArrayBuffer[] | undefined): Generator<InboxMessage> {
+/**
+ * An array with room for exactly the entries of `batch` (`header` bytes
+ * each, plus the payload length at `lengthAt`): most batches hold one,
+ * and an array grown by push() starts with room for 17.
+ */
+function sized<T>(batch: Buffer, header: number, lengthAt: number): T[] {
+  let n = 0;
+  for (let off = 0; off < batch.length; off += header + batch.readUInt32LE(off + lengthAt)) n++;
+  return new Array<T>(n);
+}
+
+/** The messages of a drained batch (native/batch.cc), in order. (An array, not a generator: one fewer object per batch and per message.) */
+export function readInbox(batch: Buffer, transfers: ArrayBuffer[] | undefined): InboxMessage[] {
+  const out = sized<InboxMessage>(batch, MESSAGE_HEADER, 20);
   let off = 0;
   let ti = 0;
-  while (off < batch.length) {
+  for (let i = 0; off < batch.length; i++) {
     const len = batch.readUInt32LE(off + 20);
     const nt = batch.readUInt32LE(off + 24);
     const start = off + MESSAGE_HEADER;
-    yield {
+    out[i] = {
       id: batch.readDoubleLE(off),
       kind: batch.readUInt32LE(off + 8) as MessageKind,
       status: batch.readUInt32LE(off + 12),
@@ -159,16 +172,19 @@ export function* readInbox(batch: Buffer, transfers: ArrayBuffer[] | undefined):
     ti += nt;
     off = start + len;
   }
+  return out;
 }
 
-export function* readTasks(batch: Buffer, transfers: ArrayBuffer[] | undefined): Generator<TaskMessage> {
+/** The tasks of a batch a pool thread took (native/batch.cc WriteTaskBatch), in order. */
+export function readTasks(batch: Buffer, transfers: ArrayBuffer[] | undefined): TaskMessage[] {
+  const out = sized<TaskMessage>(batch, TASK_HEADER, 12);
   let off = 0;
   let ti = 0;
-  while (off < batch.length) {
+  for (let i = 0; off < batch.length; i++) {
     const len = batch.readUInt32LE(off + 12);
     const nt = batch.readUInt32LE(off + 16);
     const start = off + TASK_HEADER;
-    yield {
+    out[i] = {
       taskId: batch.readDoubleLE(off),
       fnId: batch.readUInt32LE(off + 8),
       payload: batch.subarray(start, start + len),
@@ -178,5 +194,6 @@ export function* readTasks(batch: Buffer, transfers: ArrayBuffer[] | undefined):
     ti += nt;
     off = start + len;
   }
+  return out;
 }
 

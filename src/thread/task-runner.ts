@@ -22,6 +22,7 @@ import { CallStatus, TaskStatus, type FunctionDescriptor, type TaskMessage } fro
 import { runTraced, settleTraced, taskRunChannel, traced, type TaskRunTraceMessage } from '../base/tracing.js';
 import { flushStaged } from '../pool/staging.js';
 import { isThenable } from '../base/thenable.js';
+import { SmallMap, SmallSet } from '../base/small-set.js';
 
 /** Who the runner works for. */
 export interface TaskRunnerSetup {
@@ -48,17 +49,19 @@ export class TaskRunner {
   /** Their labels (the name a failure's stack gives at the thread boundary). */
   readonly #labels: string[] = [];
   /**
-   * Tasks taken and not started, in the order taken (a Set iterates in
-   * insertion order): they start in that order. Native counts on it to
-   * tell, if this thread dies, which task was running (Pool::RemoveThread).
+   * Tasks taken and not started, in the order taken: they start in that
+   * order. Native counts on it to tell, if this thread dies, which task
+   * was running (Pool::RemoveThread). (This and the other per-task
+   * collections are SmallSets: a Set would reallocate its table for every
+   * task.)
    */
-  readonly #notStarted = new Set<TaskMessage>();
+  readonly #notStarted = new SmallSet<TaskMessage>();
   /** The task that starts next, while its function loads or its buffers arrive. */
   #awaitingLoad: TaskMessage | undefined;
   /** Tasks taken whose moved buffers are still on their way (by port): the wait, and how to end it unmet. */
   readonly #buffersDue = new Map<TaskMessage, { arrived: Promise<void>; abandon(): void }>();
   /** Tasks running asynchronously (their Promise not settled yet). */
-  readonly #inflight = new Set<number>();
+  readonly #inflight = new SmallSet<number>();
   /**
    * Cancellation. A task gets an AbortController only when it asks for its
    * signal (currentTask()); a cancel that arrives before it asks is kept in
@@ -68,7 +71,7 @@ export class TaskRunner {
   readonly #controllers = new Map<number, AbortController>();
   readonly #cancelled = new Set<number>();
   /** blockingCallInThread tasks started here -> their caller's reply slot (#answer). */
-  readonly #slots = new Map<number, number>();
+  readonly #slots = new SmallMap<number, number>();
   #answeredLast = false;
 
   constructor(setup: TaskRunnerSetup) {
@@ -91,7 +94,7 @@ export class TaskRunner {
   }
 
   /** A batch the thread took: started in order, now or behind a load. */
-  take(tasks: Iterable<TaskMessage>): void {
+  take(tasks: readonly TaskMessage[]): void {
     for (const t of tasks) {
       this.#notStarted.add(t);
       if (movedByPort(t.payload) > 0) this.#fetchBuffers(t);
@@ -159,7 +162,7 @@ export class TaskRunner {
 
   /** The owner asked to abort a task this thread holds. */
   cancel(taskId: number): void {
-    for (const t of this.#notStarted) {
+    for (const t of this.#notStarted.values()) {
       if (t.taskId !== taskId) continue;
       // Not started: it never runs. Its caller has its answer already.
       this.#notStarted.delete(t);
@@ -181,7 +184,7 @@ export class TaskRunner {
    */
   handBack(): void {
     const { poolId, threadId } = this.#s;
-    for (const t of this.#notStarted) {
+    for (const t of this.#notStarted.values()) {
       if (movedByPort(t.payload) === 0) {
         native.poolRequeue(poolId, threadId, t.taskId, t.fnId, t.payload, t.transfers);
         continue;
@@ -212,9 +215,9 @@ export class TaskRunner {
 
   #runInOrder(): void {
     if (this.#awaitingLoad) return;
-    // A running task may hand the rest back (a blocking call): the set
-    // empties, and the loop ends.
-    for (const t of this.#notStarted) {
+    // Each task leaves the set as it starts (#run). A running task may hand
+    // the rest back (a blocking call): the set empties, and the loop ends.
+    for (let t = this.#notStarted.first; t !== undefined; t = this.#notStarted.first) {
       const f = this.#functions[t.fnId];
       const buffers = this.#buffersDue.get(t);
       if (typeof f !== 'function' || buffers) {

@@ -126,8 +126,7 @@ function pull(): void {
     }
     if (r === 1) { stopping = true; break; }
     if (r === 2) { retiring = true; break; }
-    const [batch, transfers] = Array.isArray(r) ? r : [r, undefined];
-    runner.take(readTasks(batch, transfers));
+    runner.take(Array.isArray(r) ? readTasks(r[0], r[1]) : readTasks(r, undefined));
     if (++rounds >= MAX_ROUNDS) {
       // Let this thread's own timers and I/O run before the next batch.
       rounds = 0;
