@@ -82,6 +82,17 @@ test('output written as hex, base64 and latin1 strings and as bytes is printed b
   t.deepEqual(settledFirst(lines, 4 * 100, ['out']), []);
 });
 
+test('results held behind output when their thread parks in a blocking call still settle after that output, on one thread and on two', async (t) => {
+  // Before the fix a thread let its held results go at once before it
+  // parked, its output still buffered: nearly every result settled first.
+  const one = await orderedOutput(t, ['blocking', '200', '1', '4']);
+  t.is(one.code, 0);
+  t.deepEqual(settledFirst(one.lines, 4 * 200, ['out']), []);
+  const two = await orderedOutput(t, ['blocking', '200', '2', '4']);
+  t.is(two.code, 0);
+  t.deepEqual(settledFirst(two.lines, 4 * 200, ['out']), []);
+});
+
 test('a thread counts each write as the bytes the owner receives, never more', (t) => {
   const cases: [unknown, string][] = [
     ['plain ascii', 'utf8'], ['caf\u00e9 \u{1f600}', 'utf8'], ['lone \ud800 surrogate', 'utf8'], ['x', 'UTF-8'],

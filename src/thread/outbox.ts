@@ -18,9 +18,11 @@
 // holdResult): the task counts as finished there, so a death of this
 // thread meanwhile neither blames nor re-runs it, and native posts the
 // result itself if the thread dies before releasing it.
-// Before the thread parks in a blocking call, everything held leaves at
-// once (flushNow): a parked thread reads no port, and the owner must see
-// what the thread sent before the call.
+// Before the thread parks in a blocking call, everything held leaves
+// (flushBeforePark): a parked thread reads no port, and the owner must see
+// what the thread sent before the call (it may be what the call waits
+// for). The owner's answer is awaited a short while first, reading the
+// port, so that those results too come after their output.
 // Pool thread only. Tests: test/console-order.ts, test/natural-exit.ts,
 // test/bridge-pool-threads.ts.
 import type { MessagePort } from 'node:worker_threads';
@@ -37,6 +39,15 @@ import { PrintedStream } from './printed-bytes.js';
  * for more yet, so it has not read that post.
  */
 const UNANSWERED_MAX_MS = 5_000;
+
+/**
+ * How long a thread about to park waits for the owner to confirm the
+ * output its held sends wait behind. An idle owner answers within a
+ * round trip (well under a millisecond here); a busy one when its loop
+ * comes round; one whose loop is blocked (or parked, serving this very
+ * call) never does, and then they leave unconfirmed after this.
+ */
+const BEFORE_PARK_WAIT_MS = 20;
 
 /**
  * A send waiting until the owner has this much of the thread's output;
@@ -131,6 +142,33 @@ export class PoolThreadOutbox {
     // (An ask still out is answered later, and changes nothing then.)
     this.#asking = false;
     this.#release(Infinity, Infinity, true);
+  }
+
+  /**
+   * Sends everything waiting, before the thread parks in a blocking call.
+   * Those whose output has left the thread wait first, up to
+   * BEFORE_PARK_WAIT_MS, for the owner to confirm it: `readPort` handles
+   * what came on the side port (the answer among it). Output a stream
+   * buffers behind a post in flight is posted first (it would leave only
+   * when this thread's loop runs, which it will not until the call
+   * returns).
+   */
+  flushBeforePark(readPort: () => void): void {
+    // (Output buffered in a stream leaves now: the sends behind it then wait for its count.)
+    this.#stdout.postBuffered();
+    this.#stderr.postBuffered();
+    if (this.#waitingForOwner()) {
+      const until = performance.now() + BEFORE_PARK_WAIT_MS;
+      this.#ask();
+      do readPort(); while (this.#waitingForOwner() && performance.now() < until);
+    }
+    this.flushNow();
+  }
+
+  /** Whether the next held send waits only for the owner's answer about output that has left. */
+  #waitingForOwner(): boolean {
+    const next = this.#held[0];
+    return next !== undefined && next.stdout !== undefined && next.stderr !== undefined;
   }
 
   /** The owner has this much of the thread's output (its answer to Printed). */

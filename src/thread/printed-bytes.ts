@@ -6,7 +6,11 @@
 // parent: below any patch of write() (a filter that drops lines), and
 // never counting what a destroyed stream drops. What the stream still
 // buffers behind a post in flight is posted by its next _writev, all of
-// it at once: a result made meanwhile waits for that one (nextPost).
+// it at once: a result made meanwhile waits for that one. The next post
+// comes when the parent asks for more output, which a thread learns in
+// its event loop; a thread about to park in a blocking call, which will
+// not run its loop until the call returns, posts it at once instead
+// (postBuffered).
 // Pool thread only. Tests: test/console-order.ts.
 import type { Writable } from 'node:stream';
 
@@ -33,6 +37,8 @@ export class PrintedStream {
   #inFlight = 0;
   /** Called after each post (the outbox settles targets waiting for it). */
   #onPost: () => void = () => {};
+  /** Ends the post in flight, as the parent's ask for more output would: once, whoever comes first. */
+  #endInFlight: ((error?: Error | null) => void) | undefined;
 
   constructor(readonly stream: Writable) {
     const writev = (stream as unknown as { _writev?: Writev })._writev;
@@ -47,16 +53,36 @@ export class PrintedStream {
       }
       self.posted += bytes;
       self.#inFlight = length;
-      writev.call(this, chunks, (error) => {
+      let ended = false;
+      const end = (error?: Error | null): void => {
+        if (ended) return;
+        ended = true;
+        if (self.#endInFlight === end) self.#endInFlight = undefined;
         self.#inFlight = 0;
         cb(error);
-      });
+      };
+      self.#endInFlight = end;
+      writev.call(this, chunks, end);
       self.#onPost();
     };
   }
 
   onPost(f: () => void): void {
     this.#onPost = f;
+  }
+
+  /**
+   * Posts what the stream buffers behind the post in flight now, without
+   * waiting for the parent to ask for more: ending the post in flight
+   * makes the stream write its buffer at once (one post, counted). For a
+   * thread about to park, whose loop would not hear the parent's ask
+   * until its call returns. The parent's ask, when it comes, ends nothing
+   * more. Its cost: the parent's backpressure skips this one post. (The
+   * ended writes' callbacks, and a 'drain', run now, as they would have
+   * in the loop.)
+   */
+  postBuffered(): void {
+    if (this.buffering) this.#endInFlight?.();
   }
 
   /**

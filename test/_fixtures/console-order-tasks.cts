@@ -82,3 +82,13 @@ export const printTwoAndErr = threadable(function printTwoAndErr(i: number): num
   console.error(`err ${i}`);
   return i;
 });
+
+/**
+ * Prints `out <i>`, then calls the reactor and waits: before it parks, its
+ * thread lets go of the results it holds (a parked thread reads no port),
+ * once the owner has the output they wait behind.
+ */
+export const printThenBlock = threadable(function printThenBlock(i: number): number {
+  console.log(`out ${i}`);
+  return Number(blockingCallFromThread(reactor, echoOnReactor, String(i)));
+});
