@@ -43,11 +43,13 @@ const UNANSWERED_MAX_MS = 5_000;
 /**
  * How long a thread about to park waits for the owner to confirm the
  * output its held sends wait behind. An idle owner answers within a
- * round trip (well under a millisecond here); a busy one when its loop
- * comes round; one whose loop is blocked (or parked, serving this very
- * call) never does, and then they leave unconfirmed after this.
+ * round trip (well under a millisecond here), a busy one when its loop
+ * comes round (which a blocking call to it waits for anyway); one whose
+ * loop stays blocked does not, and then they leave unconfirmed after
+ * this. Under two CPU burners and a test run, 20 ms ran out now and then
+ * (1 to 2 results in 800 came before their output); 200 did not.
  */
-const BEFORE_PARK_WAIT_MS = 20;
+const BEFORE_PARK_WAIT_MS = 200;
 
 /**
  * A send waiting until the owner has this much of the thread's output;
@@ -151,13 +153,15 @@ export class PoolThreadOutbox {
    * what came on the side port (the answer among it). Output a stream
    * buffers behind a post in flight is posted first (it would leave only
    * when this thread's loop runs, which it will not until the call
-   * returns).
+   * returns). `ownerParked`: the owner waits in blockingCallInThread for
+   * a task of this thread's, and reads no output until it has its
+   * answer: nothing is waited for.
    */
-  flushBeforePark(readPort: () => void): void {
+  flushBeforePark(readPort: () => void, ownerParked: boolean): void {
     // (Output buffered in a stream leaves now: the sends behind it then wait for its count.)
     this.#stdout.postBuffered();
     this.#stderr.postBuffered();
-    if (this.#waitingForOwner()) {
+    if (!ownerParked && this.#waitingForOwner()) {
       const until = performance.now() + BEFORE_PARK_WAIT_MS;
       this.#ask();
       do readPort(); while (this.#waitingForOwner() && performance.now() < until);

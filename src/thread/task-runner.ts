@@ -83,6 +83,15 @@ export class TaskRunner {
     return this.#inflight.size + this.#notStarted.size;
   }
 
+  /**
+   * Whether a blockingCallInThread task of this thread's is not answered
+   * yet: its caller, this thread's owner (a pool is its owner's alone), is
+   * parked waiting for it.
+   */
+  get answering(): boolean {
+    return this.#slots.size > 0;
+  }
+
   /** Whether the task that settled last was a blockingCallInThread task, answered to its caller's slot. */
   get answeredLast(): boolean {
     return this.#answeredLast;

@@ -53,7 +53,7 @@ const thread = buildThread({
   // is not read while it is parked), and so do buffers that came ahead
   // for tasks it never took.
   beforePark: () => {
-    outbox.flushBeforePark(() => moves.drain());
+    outbox.flushBeforePark(() => moves.drain(), runner.answering);
     moves?.drain();
     runner.handBack();
     moves?.returnAll();
