@@ -1,12 +1,11 @@
 // The owner's side of "a result never overtakes its task's console
 // output" (the thread's side: src/thread/outbox.ts). A pool thread's
-// stdout and stderr come through its Worker's streams, which Node pipes to
-// this process's own; this counts the bytes each delivers (after the pipe
-// has written them: its listener came first), and answers a thread's ask
-// (Printed) once that many have come, with what has (Seen). The thread
-// holds its results until then.
-// This forwards a thread's output to this process's stream itself, in
-// place of Node's pipe, which stops reading a Worker's stream once 16 KiB
+// stdout and stderr come through its Worker's streams; this writes what
+// each delivers to this process's own, counts its bytes once written, and
+// answers a thread's ask (Printed) once that many have come, with what has
+// (Seen). The thread holds its results until then.
+// It forwards a thread's output itself, in place of the pipe Node makes,
+// which stops reading a Worker's stream once 16 KiB
 // wait in the destination: a destination that does not drain for a while
 // (this thread's own stdout when it is a pool thread whose owner is
 // parked in a blocking call, a slow reader) then stopped the count, and
@@ -31,7 +30,7 @@ interface ThreadOutput {
   stderr: number;
   /** What the thread asked to be told about and was not answered yet. */
   want: { stdout: number; stderr: number } | undefined;
-  /** Its streams, each with this process's stream that Node pipes it to. */
+  /** Its streams, each with this process's stream it is forwarded to. */
   readonly streams: [Readable, Writable][];
 }
 
@@ -95,7 +94,8 @@ function forward(from: Readable, to: Writable, counted: (bytes: number) => void)
   from.on('data', (chunk: Buffer | string) => {
     if (!closed(to)) {
       to.write(chunk);
-      if (to.writableLength > FORWARD_MAX_WAITING && d) {
+      // (A thread gone is read to its end: nothing would resume it.)
+      if (to.writableLength > FORWARD_MAX_WAITING && d?.streams.has(from)) {
         from.pause();
         d.paused.add(from);
       }
