@@ -12,6 +12,7 @@ import { deferToThreadPool, reactor, ThreadDiedError, ThreadPool } from 'reactor
 import { bytesOf } from '../dist/thread/printed-bytes.js';
 import {
   blockThenPrint, printCorked, printErr, printLine, printNoise, printPostThenExit, printThenDestroyStdout, printTwoAndErr,
+  writeCallbackThenBlock,
 } from './_fixtures/console-order-tasks.cjs';
 import { fixture, runChild } from './_helpers/child.js';
 import { waitFor } from './_helpers/wait.js';
@@ -108,6 +109,18 @@ test('a nested pool\'s output through a pool thread whose owner is parked is all
     const ms = Number(/returned \d+ in (\d+) ms/.exec(r.stderr)?.[1]);
     if (kb === 20) t.true(ms < 4_000, `the call took ${ms} ms: its result waited for the last resort`);
   }
+});
+
+test('a write callback that runs as its thread parks leaves the blocking call\'s arguments as they were', async (t) => {
+  // The thread sends what its stdout buffers before it parks, which runs
+  // that output's write callbacks; one that encoded a call of its own
+  // overwrote the blocking call's arguments, encoded before (helper-45).
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
+  pool.start();
+  t.deepEqual(await promptly(deferToThreadPool(reactor, pool, writeCallbackThenBlock), 'the task'), ['outer argument', 42]);
+  await waitFor(() => (globalThis as { consoleOrderRecorded?: string }).consoleOrderRecorded !== undefined);
+  t.is((globalThis as { consoleOrderRecorded?: string }).consoleOrderRecorded, 'from the write callback');
+  await pool.stop();
 });
 
 test('a thread counts each write as the bytes the owner receives, never more', (t) => {

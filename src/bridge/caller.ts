@@ -75,12 +75,16 @@ export class BridgeCaller {
     // Functions passed along become proxies on the reactor, valid for this call.
     const handles: number[] = [];
     const flatten = this.poolThread?.flattenInstances === true;
-    let enc = encodeArgs(args, this.values, handles, flatten);
-    // (The reactor knows no pool: the call tells it how to send the result.)
-    if (flatten) enc = markFlatten(enc, true);
+    // A pool thread lets go of what it holds before it parks, which can run
+    // code of the user's (the write callbacks of the output it sends
+    // first): before the arguments are encoded, since the fast codec writes
+    // them to a scratch buffer that such code may use too.
     this.poolThread?.beforePark();
     let reply: [number, Buffer, ArrayBuffer[] | undefined] | number;
     try {
+      let enc = encodeArgs(args, this.values, handles, flatten);
+      // (The reactor knows no pool: the call tells it how to send the result.)
+      if (flatten) enc = markFlatten(enc, true);
       reply = native.bridgeCall(target, kind, ref, enc.bytes, enc.transfers, options?.timeout ?? 0,
         this.poolThread?.poolId ?? 0, this.poolThread?.threadId ?? 0);
     } finally {

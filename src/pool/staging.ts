@@ -119,11 +119,14 @@ export class SubmissionStage {
     const batch = this.#bytes.subarray(0, this.#used);
     this.#ids = this.#spareIds;
     this.#used = 0;
-    // (Native copies the batch before this returns: the buffer is reused.
-    // The ids are read only while it runs.)
-    this.#push(batch, ids);
-    // (pop(), not length = 0, which would drop the array's room.)
-    while (ids.length > 0) ids.pop();
-    this.#spareIds = ids;
+    try {
+      // (Native copies the batch before this returns: the buffer is reused.
+      // The ids are read only while it runs.)
+      this.#push(batch, ids);
+    } finally {
+      // (pop(), not length = 0, which would drop the array's room.)
+      while (ids.length > 0) ids.pop();
+      this.#spareIds = ids;
+    }
   }
 }

@@ -52,6 +52,14 @@ const UNANSWERED_MAX_MS = 5_000;
 const BEFORE_PARK_WAIT_MS = 200;
 
 /**
+ * Between reads of the port during that wait, the thread sleeps this long
+ * rather than spinning: on two cores the owner that must answer may need
+ * the core a spin would hold.
+ */
+const BEFORE_PARK_NAP_MS = 0.1;
+const napCell = new Int32Array(new SharedArrayBuffer(4));
+
+/**
  * A send waiting until the owner has this much of the thread's output;
  * undefined: what the stream's next post brings it to (it buffered output
  * when the send was made).
@@ -164,7 +172,9 @@ export class PoolThreadOutbox {
     if (!ownerParked && this.#waitingForOwner()) {
       const until = performance.now() + BEFORE_PARK_WAIT_MS;
       this.#ask();
-      do readPort(); while (this.#waitingForOwner() && performance.now() < until);
+      for (readPort(); this.#waitingForOwner() && performance.now() < until; readPort()) {
+        Atomics.wait(napCell, 0, 0, BEFORE_PARK_NAP_MS);
+      }
     }
     this.flushNow();
   }

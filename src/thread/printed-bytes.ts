@@ -79,10 +79,20 @@ export class PrintedStream {
    * until its call returns. The parent's ask, when it comes, ends nothing
    * more. Its cost: the parent's backpressure skips this one post. (The
    * ended writes' callbacks, and a 'drain', run now, as they would have
-   * in the loop.)
+   * in the loop: the caller calls this before it encodes anything. Node 24
+   * and 26 keep one callback per stream and count posts in flight apart:
+   * that count stays one higher per early end, which keeps the thread's
+   * stdio port referenced. A pool thread ends with process.exit(), so
+   * that holds nothing up.)
    */
   postBuffered(): void {
-    if (this.buffering) this.#endInFlight?.();
+    if (!this.buffering) return;
+    try {
+      this.#endInFlight?.();
+    } catch (e) {
+      // A write callback threw: as it would have in the loop, where it runs otherwise.
+      process.nextTick(() => { throw e; });
+    }
   }
 
   /**

@@ -110,3 +110,22 @@ export const printKiBNested = threadable(async function printKiBNested(kb: numbe
     await pool.stop();
   }
 });
+
+/** On the reactor: what the last recordOnReactor call got. */
+export const recordOnReactor = threadable(function recordOnReactor(v: string): void {
+  (globalThis as { consoleOrderRecorded?: string }).consoleOrderRecorded = v;
+});
+
+/** On the reactor: its arguments, back. */
+export const argsOnReactor = threadable(function argsOnReactor(...args: unknown[]): unknown[] { return args; });
+
+/**
+ * Writes two lines, the first with a callback that posts a call to the
+ * reactor (encoding its own arguments), then makes a blocking call: the
+ * callback runs as the thread parks, when it sends what its stdout holds.
+ */
+export const writeCallbackThenBlock = threadable(function writeCallbackThenBlock(): unknown {
+  process.stdout.write('first\n', () => reactor.callFromThread(recordOnReactor, 'from the write callback'));
+  process.stdout.write('second\n');
+  return blockingCallFromThread(reactor, argsOnReactor, 'outer argument', 42);
+});
