@@ -83,7 +83,9 @@ test('output written as hex, base64 and latin1 strings and as bytes is printed b
   t.deepEqual(settledFirst(lines, 4 * 100, ['out']), []);
 });
 
-test('results held behind output when their thread parks in a blocking call still settle after that output, on one thread and on two', async (t) => {
+// (Serial, as the next one: their child processes, slow to start under
+// wine, would hold up the concurrent tests' threads past their bounds.)
+test.serial('results held behind output when their thread parks in a blocking call still settle after that output, on one thread and on two', async (t) => {
   // Before the fix a thread let its held results go at once before it
   // parked, its output still buffered: nearly every result settled first.
   const one = await orderedOutput(t, ['blocking', '200', '1', '4']);
@@ -94,7 +96,7 @@ test('results held behind output when their thread parks in a blocking call stil
   t.deepEqual(settledFirst(two.lines, 4 * 200, ['out']), []);
 });
 
-test('a nested pool\'s output through a pool thread whose owner is parked is all printed, and does not hold the result back', async (t) => {
+test.serial('a nested pool\'s output through a pool thread whose owner is parked is all printed, and does not hold the result back', async (t) => {
   // Before, the pool thread's pipe stopped reading the nested thread's
   // output at 16 KiB (its own stdout waited for the parked owner): the
   // nested result waited for the outbox's last resort (5.2 s, even for
