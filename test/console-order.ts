@@ -14,7 +14,7 @@ import {
   blockThenPrint, printCorked, printErr, printLine, printNoise, printPostThenExit, printThenDestroyStdout, printTwoAndErr,
   writeCallbackThenBlock,
 } from './_fixtures/console-order-tasks.cjs';
-import { fixture, runChild } from './_helpers/child.js';
+import { fixture } from './_helpers/child.js';
 import { waitFor } from './_helpers/wait.js';
 
 /**
@@ -83,8 +83,8 @@ test('output written as hex, base64 and latin1 strings and as bytes is printed b
   t.deepEqual(settledFirst(lines, 4 * 100, ['out']), []);
 });
 
-// (Serial, as the next one: their child processes, slow to start under
-// wine, would hold up the concurrent tests' threads past their bounds.)
+// (Serial: its child processes, slow to start under wine, would hold up
+// the concurrent tests' threads past their bounds.)
 test.serial('results held behind output when their thread parks in a blocking call still settle after that output, on one thread and on two', async (t) => {
   // Before the fix a thread let its held results go at once before it
   // parked, its output still buffered: nearly every result settled first.
@@ -94,23 +94,6 @@ test.serial('results held behind output when their thread parks in a blocking ca
   const two = await orderedOutput(t, ['blocking', '200', '2', '4']);
   t.is(two.code, 0);
   t.deepEqual(settledFirst(two.lines, 4 * 200, ['out']), []);
-});
-
-test.serial('a nested pool\'s output through a pool thread whose owner is parked is all printed, and does not hold the result back', async (t) => {
-  // Before, the pool thread's pipe stopped reading the nested thread's
-  // output at 16 KiB (its own stdout waited for the parked owner): the
-  // nested result waited for the outbox's last resort (5.2 s, even for
-  // 20 KiB), and of 2,000 KiB only 147 KiB were printed.
-  // (The last resort shows in the small one's time, about 170 ms here
-  // otherwise; the large one, slower under load, is checked for its bytes.)
-  for (const kb of [20, 2000]) {
-    const r = await runChild(fixture('console-nested.mjs'), [String(kb)], 30_000);
-    t.is(r.code, 0, r.stderr);
-    t.is(r.stdout.length, kb * 1024);
-    t.regex(r.stderr, new RegExp(`returned ${kb} in`));
-    const ms = Number(/returned \d+ in (\d+) ms/.exec(r.stderr)?.[1]);
-    if (kb === 20) t.true(ms < 4_000, `the call took ${ms} ms: its result waited for the last resort`);
-  }
 });
 
 test('a write callback that runs as its thread parks leaves the blocking call\'s arguments as they were', async (t) => {

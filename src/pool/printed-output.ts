@@ -1,22 +1,14 @@
 // The owner's side of "a result never overtakes its task's console
 // output" (the thread's side: src/thread/outbox.ts). A pool thread's
-// stdout and stderr come through its Worker's streams; this writes what
-// each delivers to this process's own, counts its bytes once written, and
-// answers a thread's ask (Printed) once that many have come, with what has
-// (Seen). The thread holds its results until then.
-// It forwards a thread's output itself, in place of the pipe Node makes,
-// which stops reading a Worker's stream once 16 KiB
-// wait in the destination: a destination that does not drain for a while
-// (this thread's own stdout when it is a pool thread whose owner is
-// parked in a blocking call, a slow reader) then stopped the count, and
-// every result of the thread waited for the outbox's last resort (5 s),
-// and a thread that exited meanwhile lost what its stream still held. It
-// stops reading only once FORWARD_MAX_WAITING bytes wait in the
-// destination. The output is held somewhere either way (a thread's
-// console.log does not wait): in the destination rather than in the
-// thread's stream.
+// stdout and stderr come through its Worker's streams, which Node pipes to
+// this process's own; this counts the bytes each delivers (after the pipe
+// has written them: its listener came first), and answers a thread's ask
+// (Printed) once that many have come, with what has (Seen). The thread
+// holds its results until then.
 // If this process's own stdout or stderr closes (a reader that went away,
-// EPIPE), the threads' output is read and dropped.
+// EPIPE), Node's pipe from the Worker's stream waits for a 'drain' that
+// never comes, and nothing more would be counted: the Worker's streams
+// are then unpiped and read here, their output dropped.
 // Owner thread only. Tests: test/console-order.ts.
 import type { MessagePort } from 'node:worker_threads';
 import type { Readable, Writable } from 'node:stream';
@@ -30,89 +22,50 @@ interface ThreadOutput {
   stderr: number;
   /** What the thread asked to be told about and was not answered yet. */
   want: { stdout: number; stderr: number } | undefined;
-  /** Its streams, each with this process's stream it is forwarded to. */
+  /** Its streams, each with this process's stream that Node pipes it to. */
   readonly streams: [Readable, Writable][];
 }
 
 const byteLength = (chunk: Buffer | string): number => (typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length);
 
-/** Bytes waiting in this process's stream beyond which a thread's stream is no longer read until it drains. */
-const FORWARD_MAX_WAITING = 8 * 1024 * 1024;
-
-/** A destination of threads' output: this process's stdout or stderr. */
-interface Destination {
-  /** The live threads' streams forwarded into it. */
-  readonly streams: Set<Readable>;
-  /** Those not read until it drains. */
-  readonly paused: Set<Readable>;
-  readonly onDrain: () => void;
-  readonly onClose: () => void;
-}
-
 /**
- * Every pool's destinations, with their listeners: registered only while
- * live threads forward into them, so that they keep nothing alive after
- * (a copy of the package that a test runner drops must be collectable).
- * One 'drain' and one 'close' listener each, however many threads.
+ * Every pool's live threads' streams, by this process's stream they are
+ * piped to, with the listener for its close: registered only while there
+ * are any, so that it keeps nothing alive after (a copy of the package that
+ * a test runner drops must be collectable).
  */
-const destinations = new Map<Writable, Destination>();
+const pipedTo = new Map<Writable, { streams: Set<Readable>; onClose: () => void }>();
 
-/** Whether `to` no longer takes output (closed: its reader went away). */
-const closed = (to: Writable): boolean => to.destroyed || to.closed;
-
-function destinationOf(to: Writable): Destination {
-  let d = destinations.get(to);
-  if (d) return d;
-  const streams = new Set<Readable>();
-  const paused = new Set<Readable>();
-  const resumeAll = (): void => {
-    for (const s of paused) s.resume();
-    paused.clear();
-  };
-  d = {
-    streams,
-    paused,
-    onDrain: resumeAll,
-    // (Closed: what comes is dropped, so nothing waits for it to drain.)
-    onClose: resumeAll,
-  };
-  destinations.set(to, d);
-  to.on('drain', d.onDrain);
-  to.once('close', d.onClose);
-  return d;
-}
-
-/**
- * Forwards `from` into `to` (undoing the pipe Node made), calling
- * `counted` with each chunk's bytes once it is written (or dropped, `to`
- * being closed).
- */
-function forward(from: Readable, to: Writable, counted: (bytes: number) => void): void {
+/** Unpipes and reads `from` (its output dropped), `to` being closed. */
+function drainInto(from: Readable, to: Writable): void {
   from.unpipe(to);
-  const d = closed(to) ? undefined : destinationOf(to);
-  d?.streams.add(from);
-  from.on('data', (chunk: Buffer | string) => {
-    if (!closed(to)) {
-      to.write(chunk);
-      // (A thread gone is read to its end: nothing would resume it.)
-      if (to.writableLength > FORWARD_MAX_WAITING && d?.streams.has(from)) {
-        from.pause();
-        d.paused.add(from);
-      }
-    }
-    counted(byteLength(chunk));
-  });
   from.resume();
 }
 
-function unforward(from: Readable, to: Writable): void {
-  const d = destinations.get(to);
-  if (!d?.streams.delete(from)) return;
-  d.paused.delete(from);
-  if (d.streams.size > 0) return;
-  destinations.delete(to);
-  to.off('drain', d.onDrain);
-  to.off('close', d.onClose);
+function watch(from: Readable, to: Writable): void {
+  if (to.destroyed || to.closed) {
+    drainInto(from, to);
+    return;
+  }
+  let entry = pipedTo.get(to);
+  if (!entry) {
+    const streams = new Set<Readable>();
+    const onClose = (): void => {
+      pipedTo.delete(to);
+      for (const s of streams) drainInto(s, to);
+    };
+    entry = { streams, onClose };
+    pipedTo.set(to, entry);
+    to.once('close', onClose);
+  }
+  entry.streams.add(from);
+}
+
+function unwatch(from: Readable, to: Writable): void {
+  const entry = pipedTo.get(to);
+  if (!entry?.streams.delete(from) || entry.streams.size > 0) return;
+  pipedTo.delete(to);
+  to.off('close', entry.onClose);
 }
 
 export class PrintedOutput {
@@ -127,11 +80,12 @@ export class PrintedOutput {
     this.#threads.set(threadId, t);
     const count = (stream: Readable | null | undefined, to: Writable, add: (n: number) => void): void => {
       if (!stream) return;
-      forward(stream, to, (n) => {
-        add(n);
+      stream.on('data', (chunk: Buffer | string) => {
+        add(byteLength(chunk));
         this.#answerIfDue(t);
       });
       t.streams.push([stream, to]);
+      watch(stream, to);
     };
     count(thread.stdout, process.stdout, (n) => { t.stdout += n; });
     count(thread.stderr, process.stderr, (n) => { t.stderr += n; });
@@ -141,7 +95,7 @@ export class PrintedOutput {
   removeThread(threadId: number): void {
     const t = this.#threads.get(threadId);
     this.#threads.delete(threadId);
-    for (const [from, to] of t?.streams ?? []) unforward(from, to);
+    for (const [from, to] of t?.streams ?? []) unwatch(from, to);
   }
 
   /** Thread `threadId` asks to be told once this much of its output has come (Printed). */

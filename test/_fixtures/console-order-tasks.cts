@@ -1,6 +1,6 @@
 // Threadables for test/console-order.ts: tasks that print, on either
 // stream, in several encodings, then return.
-import { blockingCallFromThread, deferToThreadPool, reactor, threadable, ThreadPool } from 'reactor-threads';
+import { blockingCallFromThread, reactor, threadable } from 'reactor-threads';
 
 /** Prints `out <i>` on `stream` ('stdout', 'stderr', or 'both': stdout, then stderr), then returns `i`. */
 export const printLine = threadable(function printLine(stream: string, i: number): number {
@@ -93,23 +93,6 @@ export const printThenBlock = threadable(function printThenBlock(i: number): num
   return Number(blockingCallFromThread(reactor, echoOnReactor, String(i)));
 });
 
-/** Writes `kb` lines of 1 KiB (1,023 x's and a newline) to stdout, then returns `kb`. */
-export const printKiB = threadable(function printKiB(kb: number): number {
-  const line = `${'x'.repeat(1023)}\n`;
-  for (let i = 0; i < kb; i++) process.stdout.write(line);
-  return kb;
-});
-
-/** Runs printKiB(kb) on a pool of this thread's own, and returns its result. */
-export const printKiBNested = threadable(async function printKiBNested(kb: number): Promise<number> {
-  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
-  pool.start();
-  try {
-    return await deferToThreadPool(reactor, pool, printKiB, kb);
-  } finally {
-    await pool.stop();
-  }
-});
 
 /** On the reactor: what the last recordOnReactor call got. */
 export const recordOnReactor = threadable(function recordOnReactor(v: string): void {
