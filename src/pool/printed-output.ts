@@ -1,16 +1,32 @@
 // The owner's side of "a result never overtakes its task's console
 // output" (the thread's side: src/thread/outbox.ts). A pool thread's
-// stdout and stderr come through its Worker's streams, which Node pipes to
-// this process's own; this counts the bytes each delivers (after the pipe
-// has written them: its listener came first), and answers a thread's ask
-// (Printed) once that many have come, with what has (Seen). The thread
-// holds its results until then.
-// If this process's own stdout or stderr closes (a reader that went away,
-// EPIPE), Node's pipe from the Worker's stream waits for a 'drain' that
-// never comes, and nothing more would be counted: the Worker's streams
-// are then unpiped and read here, their output dropped.
+// stdout and stderr come through its Worker's streams; this counts the
+// bytes each delivers once they are written to this thread's own stream,
+// and answers a thread's ask (Printed) once that many have come, with what
+// has (Seen). The thread holds its results until then.
+// How they reach this thread's stream depends on what that stream is:
+// - On the main thread it is the process's stdout or stderr (a file, a
+//   TTY, a pipe or socket written asynchronously). Node's pipe from the
+//   Worker's stream is kept: it stops reading once 16 KiB wait unwritten,
+//   which bounds what a count can run ahead of what left the process.
+//   If the process's stream closes (a reader that went away, EPIPE), that
+//   pipe waits for a 'drain' that never comes, and nothing more would be
+//   counted: the Worker's streams are then unpiped and read, their output
+//   dropped. (Node's process.stdout reopens itself and closes again on
+//   each later write error: the listener is registered again with each
+//   thread that starts while none is piped.)
+// - On any other thread (a pool nested in a pool thread, or in a user's
+//   Worker) it is that thread's own Worker stdio, which posts to its
+//   parent in memory and only drains when the parent's loop asks for more.
+//   A parent parked in blockingCallInThread never does, so Node's pipe
+//   stopped at 16 KiB: the nested results waited for the outbox's last
+//   resort (5 s each) and a nested thread that exited lost the rest. The
+//   output is forwarded here instead, read until FORWARD_MAX_WAITING bytes
+//   wait in this thread's stream. Counting at write() is sound there: this
+//   thread's own output goes to its parent in the order written, and, when
+//   it is a pool thread, its own outbox holds its results behind it.
 // Owner thread only. Tests: test/console-order.ts.
-import type { MessagePort } from 'node:worker_threads';
+import { isMainThread, type MessagePort } from 'node:worker_threads';
 import type { Readable, Writable } from 'node:stream';
 import { PortMove, type PrintedMessage } from '../base/wire.js';
 import type { PoolThread } from './collaborators.js';
@@ -22,51 +38,136 @@ interface ThreadOutput {
   stderr: number;
   /** What the thread asked to be told about and was not answered yet. */
   want: { stdout: number; stderr: number } | undefined;
-  /** Its streams, each with this process's stream that Node pipes it to. */
+  /** Its streams, each with this thread's stream it goes to. */
   readonly streams: [Readable, Writable][];
 }
 
 const byteLength = (chunk: Buffer | string): number => (typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length);
 
+/** Whether `to` no longer takes output. */
+const closed = (to: Writable): boolean => to.destroyed || to.closed;
+
+/** How a Worker's stream reaches this thread's: one of the two below, by thread. */
+interface Route {
+  /** Starts delivering `from` into `to`, calling `counted` with each chunk's bytes once written (or dropped). */
+  attach(from: Readable, to: Writable, counted: (bytes: number) => void): void;
+  /** `from`'s thread is gone; `from` is still read to its end. */
+  detach(from: Readable, to: Writable): void;
+}
+
 /**
- * Every pool's live threads' streams, by this process's stream they are
- * piped to, with the listener for its close: registered only while there
- * are any, so that it keeps nothing alive after (a copy of the package that
- * a test runner drops must be collectable).
+ * The main thread's route: Node's pipe. Every pool's live threads'
+ * streams, by the process's stream they are piped to, with the listener
+ * for its close, registered only while there are any, so that it keeps
+ * nothing alive after (a copy of the package that a test runner drops
+ * must be collectable).
  */
 const pipedTo = new Map<Writable, { streams: Set<Readable>; onClose: () => void }>();
 
 /** Unpipes and reads `from` (its output dropped), `to` being closed. */
-function drainInto(from: Readable, to: Writable): void {
+function readToNowhere(from: Readable, to: Writable): void {
   from.unpipe(to);
   from.resume();
 }
 
-function watch(from: Readable, to: Writable): void {
-  if (to.destroyed || to.closed) {
-    drainInto(from, to);
-    return;
-  }
-  let entry = pipedTo.get(to);
-  if (!entry) {
-    const streams = new Set<Readable>();
-    const onClose = (): void => {
-      pipedTo.delete(to);
-      for (const s of streams) drainInto(s, to);
-    };
-    entry = { streams, onClose };
-    pipedTo.set(to, entry);
-    to.once('close', onClose);
-  }
-  entry.streams.add(from);
+const nodePipe: Route = {
+  attach(from, to, counted) {
+    // (Node's pipe listened first: a chunk is written when this hears it.)
+    from.on('data', (chunk: Buffer | string) => counted(byteLength(chunk)));
+    if (closed(to)) {
+      readToNowhere(from, to);
+      return;
+    }
+    let entry = pipedTo.get(to);
+    if (!entry) {
+      const streams = new Set<Readable>();
+      const onClose = (): void => {
+        pipedTo.delete(to);
+        for (const s of streams) readToNowhere(s, to);
+      };
+      entry = { streams, onClose };
+      pipedTo.set(to, entry);
+      to.once('close', onClose);
+    }
+    entry.streams.add(from);
+  },
+  detach(from, to) {
+    const entry = pipedTo.get(to);
+    if (!entry?.streams.delete(from) || entry.streams.size > 0) return;
+    pipedTo.delete(to);
+    to.off('close', entry.onClose);
+  },
+};
+
+/**
+ * Bytes waiting in this thread's stream beyond which a forwarded stream is
+ * no longer read until it drains (a parent parked that long, or one whose
+ * loop is blocked: the output waits here rather than in the nested thread).
+ */
+const FORWARD_MAX_WAITING = 8 * 1024 * 1024;
+
+/** A stream of this thread's that threads' output is forwarded into. */
+interface Destination {
+  /** The live threads' streams forwarded into it. */
+  readonly streams: Set<Readable>;
+  /** Those not read until it drains or closes. */
+  readonly paused: Set<Readable>;
+  readonly resumeAll: () => void;
 }
 
-function unwatch(from: Readable, to: Writable): void {
-  const entry = pipedTo.get(to);
-  if (!entry?.streams.delete(from) || entry.streams.size > 0) return;
-  pipedTo.delete(to);
-  to.off('close', entry.onClose);
+/**
+ * The destinations of any thread other than the main one, each with one
+ * 'drain' and one 'close' listener however many threads forward into it,
+ * registered only while live threads do.
+ */
+const destinations = new Map<Writable, Destination>();
+
+function destinationOf(to: Writable): Destination {
+  let d = destinations.get(to);
+  if (d) return d;
+  const paused = new Set<Readable>();
+  const resumeAll = (): void => {
+    for (const s of paused) s.resume();
+    paused.clear();
+  };
+  d = { streams: new Set(), paused, resumeAll };
+  destinations.set(to, d);
+  // (Closed: what comes is dropped, so nothing waits for it to drain.)
+  to.on('drain', resumeAll);
+  to.on('close', resumeAll);
+  return d;
 }
+
+const forwarding: Route = {
+  attach(from, to, counted) {
+    from.unpipe(to);
+    const d = destinationOf(to);
+    d.streams.add(from);
+    from.on('data', (chunk: Buffer | string) => {
+      if (!closed(to)) {
+        to.write(chunk);
+        // (A thread gone is read to its end: nothing would resume it.)
+        if (to.writableLength > FORWARD_MAX_WAITING && d.streams.has(from) && !closed(to)) {
+          from.pause();
+          d.paused.add(from);
+        }
+      }
+      counted(byteLength(chunk));
+    });
+    from.resume();
+  },
+  detach(from, to) {
+    const d = destinations.get(to);
+    if (!d?.streams.delete(from)) return;
+    if (d.paused.delete(from)) from.resume();
+    if (d.streams.size > 0) return;
+    destinations.delete(to);
+    to.off('drain', d.resumeAll);
+    to.off('close', d.resumeAll);
+  },
+};
+
+const route: Route = isMainThread ? nodePipe : forwarding;
 
 export class PrintedOutput {
   readonly #threads = new Map<number, ThreadOutput>();
@@ -80,12 +181,11 @@ export class PrintedOutput {
     this.#threads.set(threadId, t);
     const count = (stream: Readable | null | undefined, to: Writable, add: (n: number) => void): void => {
       if (!stream) return;
-      stream.on('data', (chunk: Buffer | string) => {
-        add(byteLength(chunk));
+      t.streams.push([stream, to]);
+      route.attach(stream, to, (n) => {
+        add(n);
         this.#answerIfDue(t);
       });
-      t.streams.push([stream, to]);
-      watch(stream, to);
     };
     count(thread.stdout, process.stdout, (n) => { t.stdout += n; });
     count(thread.stderr, process.stderr, (n) => { t.stderr += n; });
@@ -95,7 +195,7 @@ export class PrintedOutput {
   removeThread(threadId: number): void {
     const t = this.#threads.get(threadId);
     this.#threads.delete(threadId);
-    for (const [from, to] of t?.streams ?? []) unwatch(from, to);
+    for (const [from, to] of t?.streams ?? []) route.detach(from, to);
   }
 
   /** Thread `threadId` asks to be told once this much of its output has come (Printed). */

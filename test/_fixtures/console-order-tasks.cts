@@ -1,11 +1,17 @@
 // Threadables for test/console-order.ts: tasks that print, on either
 // stream, in several encodings, then return.
-import { blockingCallFromThread, reactor, threadable } from 'reactor-threads';
+import { blockingCallFromThread, deferToThreadPool, reactor, threadable, ThreadPool } from 'reactor-threads';
 
 /** Prints `out <i>` on `stream` ('stdout', 'stderr', or 'both': stdout, then stderr), then returns `i`. */
 export const printLine = threadable(function printLine(stream: string, i: number): number {
   if (stream !== 'stderr') console.log(`out ${i}`);
   if (stream !== 'stdout') console.error(`err ${i}`);
+  return i;
+});
+
+/** Writes a line of 4 KiB less one (x's), then `err <i>`, on stderr, then returns `i`: enough to fill a pipe a reader is slow to read. */
+export const printWideErr = threadable(function printWideErr(i: number): number {
+  process.stderr.write(`${'x'.repeat(4095)}\nerr ${i}\n`);
   return i;
 });
 
@@ -93,7 +99,6 @@ export const printThenBlock = threadable(function printThenBlock(i: number): num
   return Number(blockingCallFromThread(reactor, echoOnReactor, String(i)));
 });
 
-
 /** On the reactor: what the last recordOnReactor call got. */
 export const recordOnReactor = threadable(function recordOnReactor(v: string): void {
   (globalThis as { consoleOrderRecorded?: string }).consoleOrderRecorded = v;
@@ -111,4 +116,22 @@ export const writeCallbackThenBlock = threadable(function writeCallbackThenBlock
   process.stdout.write('first\n', () => reactor.callFromThread(recordOnReactor, 'from the write callback'));
   process.stdout.write('second\n');
   return blockingCallFromThread(reactor, argsOnReactor, 'outer argument', 42);
+});
+
+/** Writes `kb` lines of 1 KiB (1,023 x's and a newline) to stdout, then returns `kb`. */
+export const printKiB = threadable(function printKiB(kb: number): number {
+  const line = `${'x'.repeat(1023)}\n`;
+  for (let i = 0; i < kb; i++) process.stdout.write(line);
+  return kb;
+});
+
+/** Runs printKiB(kb) on a pool of this thread's own, and returns its result. */
+export const printKiBNested = threadable(async function printKiBNested(kb: number): Promise<number> {
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
+  pool.start();
+  try {
+    return await deferToThreadPool(reactor, pool, printKiB, kb);
+  } finally {
+    await pool.stop();
+  }
 });

@@ -4,10 +4,11 @@
 // reads stdout and stderr from one file and checks each task's output
 // came first. (Whether a broken order shows depends on how a thread's
 // first output meets the owner's first ask for it: each round is a new draw.)
-// Args: mode (printLine's stream, 'encoded', or 'blocking': every other
-// task prints then makes a blocking call), count, threads, rounds.
+// Args: mode (printLine's stream, 'encoded', 'wide': 4 KiB and a line on
+// stderr, or 'blocking': every other task prints then makes a blocking
+// call), count, threads, rounds.
 import { deferToThreadPool, reactor, ThreadPool } from 'reactor-threads';
-import { printEncoded, printLine, printThenBlock } from './console-order-tasks.cjs';
+import { printEncoded, printLine, printThenBlock, printWideErr } from './console-order-tasks.cjs';
 
 const [mode = 'stdout', count = '200', threads = '1', rounds = '1'] = process.argv.slice(2).map(String);
 for (let round = 0; round < Number(rounds); round++) {
@@ -16,6 +17,7 @@ for (let round = 0; round < Number(rounds); round++) {
   const calls: Promise<void>[] = [];
   for (let i = round * Number(count); i < (round + 1) * Number(count); i++) {
     const call = mode === 'encoded' ? deferToThreadPool(reactor, pool, printEncoded, i)
+      : mode === 'wide' ? deferToThreadPool(reactor, pool, printWideErr, i)
       : mode === 'blocking' ? (i % 2 ? deferToThreadPool(reactor, pool, printThenBlock, i) : deferToThreadPool(reactor, pool, printLine, 'stdout', i))
         : deferToThreadPool(reactor, pool, printLine, mode, i);
     calls.push(call.then((v) => { process.stdout.write(`settled ${v}\n`); }));
