@@ -615,12 +615,12 @@ void Pool::EndIdleLocked(ThreadRecord& rec, const Task& first) {
   uint64_t after = first.enqueued_ns > rec.idle_since_ns
                        ? first.enqueued_ns - rec.idle_since_ns : 0;
   rec.spin_paid = static_cast<uint8_t>(rec.spin_paid << 1) |
-                  (after <= rec.idle_spin_ns ? 1 : 0);
+                  (after <= rec.idle_pays_within_ns ? 1 : 0);
   rec.idle_since_ns = 0;
 }
 
 TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
-                      std::vector<Task>* out) {
+                      uint64_t pays_within_ns, std::vector<Task>* out) {
   uint64_t spin_until = spin_ns ? MonotonicNs() + spin_ns : 0;
   bool spinning = false;
   // The records of the tasks taken that keep a copy of their bytes; the
@@ -725,7 +725,7 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
         uint64_t now = MonotonicNs();
         if (first_pass && spin_ns && !HoldsUnfinishedLocked(rec)) {
           rec.idle_since_ns = now;
-          rec.idle_spin_ns = spin_ns;
+          rec.idle_pays_within_ns = std::min(pays_within_ns, spin_ns);
         }
         // One spinner at a time, as Go's scheduler bounds its spinning
         // threads: it takes the next batch and wakes a sibling for work it

@@ -285,8 +285,18 @@ class Pool {
   // the thread as waiting so the next Push() wakes it. kRetire:
   // the pool has more threads than its max and this one holds nothing, so
   // it must exit; kStopping: the pool stopped and nothing is left for it.
+  // `pays_within_ns` (at most spin_ns): how soon after the idle period
+  // began a push must come for the spin to count as paying (SpinPaysLocked).
+  // A long spin kept for a caller preempted between back-to-back calls
+  // (after a blockingCallInThread answer, src/thread/worker.ts) must not
+  // count as paying for a caller that is merely paced at that interval: it
+  // would burn a core between that caller's calls.
   TakeResult Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
-                  std::vector<Task>* out);
+                  uint64_t pays_within_ns, std::vector<Task>* out);
+  TakeResult Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
+                  std::vector<Task>* out) {
+    return Take(thread_id, max, spin_ns, spin_ns, out);
+  }
   // Pool thread. Records the end of a task and posts its result to the
   // owner. With `hold_result` the pool keeps the result instead, until
   // ReleaseResult() posts it (the thread holds it back behind its console
@@ -411,8 +421,9 @@ class Pool {
     bool wake_after_send = false;
     // Whether its idle spin pays (SpinPaysLocked): one bit per idle period
     // of its last 8, newest lowest, set when the task that ended the
-    // period was pushed within the spin's length of the period's start, so
-    // that the spin caught it or would have. Pushes timed that way are
+    // period was pushed within the spin's paying window (Take's
+    // pays_within_ns) of the period's start, so that the spin caught it or
+    // would have. Pushes timed that way are
     // what a spin is for (a caller that sends its next task as soon as it
     // has a result); tasks that come from I/O, a timer or another machine
     // come later, and spinning for them only takes a core from the owner
@@ -421,7 +432,7 @@ class Pool {
     // When its current idle period began (0: not idle, or it was asked
     // not to spin then), and the spin it was asked for then.
     uint64_t idle_since_ns = 0;
-    uint64_t idle_spin_ns = 0;
+    uint64_t idle_pays_within_ns = 0;
   };
 
   // Require mu_.

@@ -385,18 +385,20 @@ Napi::Value PoolThreadAttached(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(args.env(), pool && pool->IsAttached(thread_id));
 }
 
-// poolTake(id, threadId, max, spinNs) -> Buffer | [Buffer, ArrayBuffer[]]
+// poolTake(id, threadId, max, spinNs, paysWithinNs) -> Buffer | [Buffer, ArrayBuffer[]]
 // when tasks were taken, 0 when none (the thread is now waiting), 1 when
 // the pool is stopping (or gone) and nothing is left for this thread, 2
 // when this thread is surplus to the pool's max and must exit. A pool
 // thread. It may spin (up to spinNs, while spinning has paid for this
-// thread lately: Pool::Take): its Worker may be terminating when it writes.
+// thread lately, counting pushes within paysWithinNs of its start: Pool::Take):
+// its Worker may be terminating when it writes.
 Napi::Value PoolTake(const Napi::CallbackInfo& info) {
   Args args(info);
   auto pool = args.PoolIfAny(0);
   uint32_t thread_id = args.U32(1, "thread id");
   uint32_t max = args.U32(2, "max");
   double spin_ns = args.F64(3, "spinNs");
+  double pays_within_ns = args.F64(4, "paysWithinNs");
   if (!args.ok()) return {};
   Napi::Env env = args.env();
   if (!pool) return Napi::Number::New(env, 1);
@@ -404,7 +406,8 @@ Napi::Value PoolTake(const Napi::CallbackInfo& info) {
   // freed when this vector goes, once written to JS.
   std::vector<Task> tasks;
   TakeResult r =
-      pool->Take(thread_id, max, static_cast<uint64_t>(spin_ns), &tasks);
+      pool->Take(thread_id, max, static_cast<uint64_t>(spin_ns),
+                 static_cast<uint64_t>(pays_within_ns), &tasks);
   if (r == TakeResult::kNone) return Napi::Number::New(env, 0);
   if (r == TakeResult::kStopping) return Napi::Number::New(env, 1);
   if (r == TakeResult::kRetire) return Napi::Number::New(env, 2);

@@ -750,6 +750,32 @@ static void TestPoolIdleSpinPeriods() {
   std::printf("  idle spin: a look after a fruitless wake-up starts a new period; held results leave the thread idle\n");
 }
 
+// A spin pays only for tasks pushed within its paying window (Take's
+// pays_within_ns): a thread asked to spin 100 ms, paying within 1 ms,
+// whose tasks come 20 ms into each spin, catches them, yet stops
+// spinning, as for a caller paced at that interval it would burn a core
+// between its calls. (The same spin paying within its whole length stays
+// on: pool_idle_spin_periods.)
+static void TestPoolIdleSpinPaysSoonOnly() {
+  IdlePeriods t;
+  for (int i = 0; i < 5; ++i) {
+    double next = t.id + 1;
+    std::thread pusher([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      t.rig.pool->Push(MakeTask(next), 100);
+    });
+    std::vector<Task> got;
+    bool took = t.rig.pool->Take(t.rig.ta, 1, kOneSecondNs / 10, kOneSecondNs / 1000, &got) == TakeResult::kTasks;
+    pusher.join();
+    t.id = next;
+    if (took) CHECK(t.rig.pool->Complete(t.rig.ta, t.id, 0, Frame{}, false, true));
+    else t.Finish(false);
+  }
+  auto waited = t.Period(10 * kOneSecondNs, std::chrono::milliseconds(0));
+  CHECK_MSG(waited < std::chrono::seconds(2), "tasks caught 20 ms into long spins kept the spin on");
+  std::printf("  idle spin: tasks caught late in a long spin do not keep it on\n");
+}
+
 // Push() leaves a waiting thread asleep while another spins (the spinner
 // takes the task and wakes it for what it leaves): the demand it returns
 // counts that waiter as coming, as PushBatch()'s does, or the owner starts
@@ -2246,6 +2272,7 @@ int main(int argc, char** argv) {
       {"pool_one_spinner", TestPoolOneSpinner},
       {"pool_idle_spin_adapts", TestPoolIdleSpinAdapts},
       {"pool_idle_spin_periods", TestPoolIdleSpinPeriods},
+      {"pool_idle_spin_pays_soon_only", TestPoolIdleSpinPaysSoonOnly},
       {"pool_spinner_demand", TestPoolSpinnerDemand},
       {"pool_spinner_sees_pinned", TestPoolSpinnerSeesPinned},
       {"pool_loading_and_cancelled", TestPoolLoadingAndCancelled},

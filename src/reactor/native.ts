@@ -83,7 +83,7 @@ export interface NativeBinding {
   /** How many of its threads are gone, their exits not seen yet by the owner. */
   poolGoneThreads(poolId: number): number;
   /** A task batch (with its moved ArrayBuffers), 0 = none (now waiting), 1 = stopping, 2 = surplus: exit. */
-  poolTake(poolId: number, threadId: number, max: number, spinNs: number): Buffer | [Buffer, ArrayBuffer[]] | 0 | 1 | 2;
+  poolTake(poolId: number, threadId: number, max: number, spinNs: number, paysWithinNs: number): Buffer | [Buffer, ArrayBuffer[]] | 0 | 1 | 2;
   /**
    * A task ended. With holdResult the pool keeps its result (the task
    * counts as finished) until poolReleaseResult. With quiet the owner is

@@ -101,10 +101,20 @@ let idleTimer: NodeJS.Timeout | undefined;
  * wake-up made the other's spin run out, for runs of calls at 100-200 µs.
  * bench/sync.mjs's p99 (20,000 calls of x + 1, medians of 5 runs here):
  * 130 µs with a spin of 20 µs, 91 with 300 µs, 80 with 1 ms.
+ * While V8 compiles the calling code (the bench's first ~20,000 calls),
+ * a compiler thread preempts the caller for ~0.6 ms (one scheduler slice
+ * on 2 cores) every few ms: a 250 µs spin had run out by the time the
+ * caller pushed again, so the next call woke this thread through its
+ * loop and was slow too (27-31% of the calls over 150 µs came right
+ * after another). 600 µs outlasts the slice.
  * Native skips a spin that has not been paying (a caller that works
  * between its calls, a lint rule's file after file): Pool::SpinPaysLocked.
+ * This one pays only for calls within AFTER_ANSWER_PAYS_WITHIN_NS, so that
+ * a caller paced at 250-600 µs does not keep this thread spinning between
+ * its calls (it would burn most of a core).
  */
-const AFTER_ANSWER_SPIN_NS = 250_000;
+const AFTER_ANSWER_SPIN_NS = 600_000;
+const AFTER_ANSWER_PAYS_WITHIN_NS = 250_000;
 /** Batches run since this thread last returned to its loop. */
 let rounds = 0;
 const MAX_ROUNDS = 64;
@@ -118,7 +128,8 @@ function pull(): void {
   // behind the load is left to the siblings (the load's end pulls again).
   while (!stopping && runner.holding < concurrency && !runner.loading) {
     const spin = runner.holding > 0 ? 0 : runner.answeredLast ? AFTER_ANSWER_SPIN_NS : spinNs;
-    const r = native.poolTake(poolId, threadId, concurrency - runner.holding, spin);
+    const paysWithin = spin === AFTER_ANSWER_SPIN_NS ? AFTER_ANSWER_PAYS_WITHIN_NS : spin;
+    const r = native.poolTake(poolId, threadId, concurrency - runner.holding, spin, paysWithin);
     if (r === 0) {
       rounds = 0;
       if (runner.holding === 0) armIdleTimer();
