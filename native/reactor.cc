@@ -1,24 +1,35 @@
 #include "reactor.h"
 
 #include <chrono>
+#include <thread>
 
 #include "clock.h"
 
 namespace rt {
 
-bool Reactor::WakeLocked() {
-  if (wake_pending_) return true;
+bool Reactor::ClaimWakeLocked() {
+  if (wake_pending_) return false;
+  wake_pending_ = true;
+  waking_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+bool Reactor::Wake() {
   // Non-blocking on an unbounded queue: never waits, so it is safe from the
   // reactor's own thread too. The queue holds at most one item because
   // wake_pending_ coalesces every further wake until the next Drain().
+  // Called with mu_ released: the call wakes the owning thread, which
+  // drains under mu_ at once; holding mu_ here made it block on mu_ (a
+  // futex wait and a second switch) whenever it ran before this thread
+  // returned, which on a busy machine is most of the time. Close() waits
+  // for waking_ to reach 0 before it releases the TSFN.
   napi_status s =
       napi_call_threadsafe_function(tsfn_, nullptr, napi_tsfn_nonblocking);
-  if (s != napi_ok) {
-    alive_ = false;  // napi_closing: Node is tearing the TSFN down
-    return false;
-  }
-  wake_pending_ = true;
-  return true;
+  waking_.fetch_sub(1, std::memory_order_release);
+  if (s == napi_ok) return true;
+  std::lock_guard<std::mutex> lock(mu_);
+  alive_ = false;  // napi_closing: Node is tearing the TSFN down
+  return false;
 }
 
 namespace {
@@ -30,7 +41,7 @@ uint64_t SizeOf(const Message& m) {
 }  // namespace
 
 bool Reactor::Post(Message&& m, bool wake) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   if (!alive_) return false;
   uint64_t bytes = SizeOf(m);
   inbox_.push_back(std::move(m));
@@ -40,7 +51,9 @@ bool Reactor::Post(Message&& m, bool wake) {
   // The owner spinning in AwaitMessage() takes it: no wake-up (a syscall
   // here, and a second, empty wake of the owner's loop later).
   if (!wake || awaiting_) return true;
-  return WakeLocked();
+  if (!ClaimWakeLocked()) return true;
+  lock.unlock();
+  return Wake();
 }
 
 bool Reactor::Full(uint32_t sender) {
@@ -127,10 +140,12 @@ void Reactor::WaitForRoom(uint32_t sender, uint64_t slice_ns,
 }
 
 bool Reactor::SignalWork() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   if (!alive_) return false;
   work_signal_ = true;
-  return WakeLocked();
+  if (!ClaimWakeLocked()) return true;
+  lock.unlock();
+  return Wake();
 }
 
 void Reactor::Drain(std::deque<Message>* out, bool* work_signalled) {
@@ -208,6 +223,10 @@ void Reactor::Close() {
     inbox_.clear();
     room_.notify_all();
   }
+  // A wake claimed before alive_ went false may still be calling the TSFN
+  // (Wake(), with mu_ released): it must return before the TSFN goes. It
+  // is a non-blocking call, so this wait is short.
+  while (waking_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
   if (tsfn != nullptr) napi_release_threadsafe_function(tsfn, napi_tsfn_abort);
 }
 

@@ -17,10 +17,14 @@
 // are atomic copies of the inbox's size for lock-free polling (written
 // under mu_); id_ never changes; tsfn_ is
 // written once, by Open(), before the reactor is shared (the Registry's
-// mutex publishes it). mu_ is held while the TSFN is called, and Close()
-// marks the reactor dead under mu_ before the TSFN is released, so no
-// thread can call a TSFN that Node has already deleted (an environment's
-// cleanup deletes its TSFNs whatever their thread count).
+// mutex publishes it). A wake-up is claimed under mu_ (ClaimWakeLocked:
+// the reactor alive, no wake pending, counted in waking_) and the TSFN is
+// called after mu_ is released (Wake()), so that the woken thread, which
+// drains under mu_ at once, does not block on it. Close() marks the
+// reactor dead under mu_, then waits for waking_ to reach 0, before the
+// TSFN is released, so no thread can call a TSFN that Node has already
+// deleted (an environment's cleanup deletes its TSFNs whatever their
+// thread count).
 //
 // Backpressure (DESIGN.md section 4: unbounded native queues, own
 // backpressure). Nothing bounds the inbox itself: a task result, a
@@ -39,12 +43,9 @@
 // headers refer to it). The mutexes: Registry::mu_, Pool::mu_,
 // ReplySlot::mu_, Reactor::mu_, and Node's own mutex inside each TSFN
 // (taken by napi_call_threadsafe_function and
-// napi_release_threadsafe_function). The one nesting is
-//
-//   Reactor::mu_ -> Node's TSFN mutex   (Post() and SignalWork() call the
-//                                        TSFN under mu_, see above)
-//
-// and every other mutex is a leaf, never held while another is taken:
+// napi_release_threadsafe_function). Every one is a leaf, never held while
+// another is taken (Post() and SignalWork() call the TSFN after releasing
+// Reactor::mu_, see above; they called it under mu_ until 0.1.1):
 //   - Registry::mu_: the Registry resolves ReplySlots after releasing it,
 //     and never calls into a Pool or Reactor under it.
 //   - Pool::mu_: a Pool collects the reactors to wake or post to under
@@ -63,7 +64,7 @@
 // into another object. Checked by reading every lock site, and by
 // recording, with an LD_PRELOAD pthread_mutex_lock wrapper, every lock
 // taken while another was held during a full ava run: only
-// Reactor::mu_ -> the TSFN mutex appeared.
+// Reactor::mu_ -> the TSFN mutex appeared, which is gone since.
 #pragma once
 
 #include <node_api.h>
@@ -200,7 +201,12 @@ class Reactor {
   bool AwaitMessage(uint64_t spin_ns);
 
  private:
-  bool WakeLocked();  // requires mu_
+  // Requires mu_: claims the one wake-up the inbox needs (false: one is
+  // pending already), counting it in waking_; the caller then calls Wake()
+  // with mu_ released.
+  bool ClaimWakeLocked();
+  // Any thread, mu_ released, after ClaimWakeLocked(): calls the TSFN.
+  bool Wake();
   bool FullLocked(uint32_t sender);  // requires mu_
   void SumHeldLocked();  // requires mu_: held_ and held_bytes_ from the maps
 
@@ -214,6 +220,10 @@ class Reactor {
   // Full() takes no lock while nothing is held or being handled.
   std::atomic<uint32_t> held_{0};
   std::atomic<uint64_t> held_bytes_{0};
+
+  // Wakes claimed and not yet returned from the TSFN call (Wake(), which
+  // runs with mu_ released): Close() waits for 0 before releasing the TSFN.
+  std::atomic<uint32_t> waking_{0};
 
   std::mutex mu_;
   // Guarded by mu_:
