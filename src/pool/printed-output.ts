@@ -4,30 +4,30 @@
 // bytes each delivers once they are written to this thread's own stream,
 // and answers a thread's ask (Printed) once that many have come, with what
 // has (Seen). The thread holds its results until then.
-// How they reach this thread's stream depends on what that stream is:
-// - On the main thread it is the process's stdout or stderr (a file, a
-//   TTY, a pipe or socket written asynchronously). Node's pipe from the
-//   Worker's stream is kept: it stops reading once 16 KiB wait unwritten,
-//   which bounds what a count can run ahead of what left the process.
-//   If the process's stream closes (a reader that went away, EPIPE), that
-//   pipe waits for a 'drain' that never comes, and nothing more would be
+// How they reach this thread's stream depends on what this thread is:
+// - The main thread, or a user's Worker: Node's pipe from the Worker's
+//   stream is kept. It stops reading once 16 KiB wait unwritten in this
+//   thread's stream, which bounds how far a count can run ahead of what
+//   left: a main thread's stdout may be a pipe written asynchronously, and
+//   a user's Worker hands its results on by means this cannot see. If this
+//   thread's stream closes (a reader that went away, EPIPE), that pipe
+//   waits for a 'drain' that never comes, and nothing more would be
 //   counted: the Worker's streams are then unpiped and read, their output
 //   dropped. (Node's process.stdout reopens itself and closes again on
 //   each later write error: the listener is registered again with each
 //   thread that starts while none is piped.)
-// - On any other thread (a pool nested in a pool thread, or in a user's
-//   Worker) it is that thread's own Worker stdio, which posts to its
-//   parent in memory and only drains when the parent's loop asks for more.
-//   A parent parked in blockingCallInThread never does, so Node's pipe
-//   stopped at 16 KiB: the nested results waited for the outbox's last
-//   resort (5 s each) and a nested thread that exited lost the rest. The
-//   output is forwarded here instead, read until FORWARD_MAX_WAITING bytes
-//   wait in this thread's stream. Counting at write() is sound there: this
-//   thread's own output goes to its parent in the order written, and, when
-//   it is a pool thread, its own outbox holds its results behind it.
+// - A pool thread (a pool nested in a pool's task): its stdout and stderr
+//   post to its parent in memory and only drain when the parent's loop
+//   asks for more, which a parent parked in blockingCallInThread never
+//   does; Node's pipe stopped at 16 KiB there, and every nested result
+//   waited for the outbox's last resort. So the output is forwarded here
+//   with no limit (it waits in this thread's stream instead of the nested
+//   thread's: a Worker's writes never block), and counted once written:
+//   this thread's own outbox holds its results behind that output.
 // Owner thread only. Tests: test/console-order.ts.
-import { isMainThread, type MessagePort } from 'node:worker_threads';
+import { workerData, type MessagePort } from 'node:worker_threads';
 import type { Readable, Writable } from 'node:stream';
+import { isPoolThreadData } from '../base/pool-thread-data.js';
 import { PortMove, type PrintedMessage } from '../base/wire.js';
 import type { PoolThread } from './collaborators.js';
 
@@ -56,11 +56,11 @@ interface Route {
 }
 
 /**
- * The main thread's route: Node's pipe. Every pool's live threads'
- * streams, by the process's stream they are piped to, with the listener
- * for its close, registered only while there are any, so that it keeps
- * nothing alive after (a copy of the package that a test runner drops
- * must be collectable).
+ * The route of the main thread and of a user's Worker: Node's pipe.
+ * Every pool's live threads' streams, by the stream they are piped to,
+ * with the listener for its close, registered only while there are any,
+ * so that it keeps nothing alive after (a copy of the package that a test
+ * runner drops must be collectable).
  */
 const pipedTo = new Map<Writable, { streams: Set<Readable>; onClose: () => void }>();
 
@@ -99,75 +99,22 @@ const nodePipe: Route = {
   },
 };
 
-/**
- * Bytes waiting in this thread's stream beyond which a forwarded stream is
- * no longer read until it drains (a parent parked that long, or one whose
- * loop is blocked: the output waits here rather than in the nested thread).
- */
-const FORWARD_MAX_WAITING = 8 * 1024 * 1024;
-
-/** A stream of this thread's that threads' output is forwarded into. */
-interface Destination {
-  /** The live threads' streams forwarded into it. */
-  readonly streams: Set<Readable>;
-  /** Those not read until it drains or closes. */
-  readonly paused: Set<Readable>;
-  readonly resumeAll: () => void;
-}
-
-/**
- * The destinations of any thread other than the main one, each with one
- * 'drain' and one 'close' listener however many threads forward into it,
- * registered only while live threads do.
- */
-const destinations = new Map<Writable, Destination>();
-
-function destinationOf(to: Writable): Destination {
-  let d = destinations.get(to);
-  if (d) return d;
-  const paused = new Set<Readable>();
-  const resumeAll = (): void => {
-    for (const s of paused) s.resume();
-    paused.clear();
-  };
-  d = { streams: new Set(), paused, resumeAll };
-  destinations.set(to, d);
-  // (Closed: what comes is dropped, so nothing waits for it to drain.)
-  to.on('drain', resumeAll);
-  to.on('close', resumeAll);
-  return d;
-}
-
+/** A pool thread's route: forwarded here, counted once written (or dropped, `to` being closed). */
 const forwarding: Route = {
   attach(from, to, counted) {
     from.unpipe(to);
-    const d = destinationOf(to);
-    d.streams.add(from);
     from.on('data', (chunk: Buffer | string) => {
-      if (!closed(to)) {
-        to.write(chunk);
-        // (A thread gone is read to its end: nothing would resume it.)
-        if (to.writableLength > FORWARD_MAX_WAITING && d.streams.has(from) && !closed(to)) {
-          from.pause();
-          d.paused.add(from);
-        }
-      }
+      if (!closed(to)) to.write(chunk);
       counted(byteLength(chunk));
     });
     from.resume();
   },
-  detach(from, to) {
-    const d = destinations.get(to);
-    if (!d?.streams.delete(from)) return;
-    if (d.paused.delete(from)) from.resume();
-    if (d.streams.size > 0) return;
-    destinations.delete(to);
-    to.off('drain', d.resumeAll);
-    to.off('close', d.resumeAll);
+  detach() {
+    // (Read to its end: nothing pauses it.)
   },
 };
 
-const route: Route = isMainThread ? nodePipe : forwarding;
+const route: Route = isPoolThreadData(workerData) ? forwarding : nodePipe;
 
 export class PrintedOutput {
   readonly #threads = new Map<number, ThreadOutput>();

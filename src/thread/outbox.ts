@@ -83,6 +83,8 @@ export class PoolThreadOutbox {
   /** Sends waiting for the owner, in order. */
   readonly #held: Held[] = [];
   #fallback: NodeJS.Timeout | undefined;
+  /** The last resort posted buffered output and waits one more period (#unanswered). */
+  #postedAtLastResort = false;
 
   /**
    * `port`: the thread's side port; `posted()` tells an owner parked in a
@@ -267,6 +269,7 @@ export class PoolThreadOutbox {
   #rearm(): void {
     clearTimeout(this.#fallback);
     this.#fallback = undefined;
+    this.#postedAtLastResort = false;
     if (this.#held.length > 0) this.#fallback = this.#startFallback();
   }
 
@@ -277,17 +280,25 @@ export class PoolThreadOutbox {
 
   /**
    * No answer came for UNANSWERED_MAX_MS. Output still in a stream whose
-   * post is in flight is waited for (the owner has not read that post
-   * yet); what waits for output that will not leave (corked, destroyed),
-   * or for an owner that does not answer, leaves now.
+   * post is in flight is posted and waited for one more period (the owner
+   * has not read that post yet); what waits for output that will not leave
+   * (corked, destroyed), or for an owner that does not answer, leaves now.
    */
   #unanswered(): void {
     this.#fallback = undefined;
     if (this.#held.length === 0) return;
-    if (this.#stdout.buffering || this.#stderr.buffering) {
+    if (!this.#postedAtLastResort && (this.#stdout.buffering || this.#stderr.buffering)) {
+      // An owner that reads nothing (its loop blocked, or a user's Worker
+      // whose own parent waits in Atomics.wait) never asks for that output,
+      // and waiting for it hung the results for good: it is posted now, as
+      // the owner's ask would, and given one more period to be confirmed.
+      this.#postedAtLastResort = true;
+      this.#stdout.postBuffered();
+      this.#stderr.postBuffered();
       this.#fallback = this.#startFallback();
       return;
     }
+    this.#postedAtLastResort = false;
     this.flushNow();
   }
 }

@@ -1,5 +1,5 @@
 // Blocks in blockingCallInThread on a task that runs a task printing
-// `kb` KiB on a pool of its own thread's (test/console-order.ts): the
+// `kb` KiB, then a line 20 ms later, on a pool of its own thread's (test/console-order.ts): the
 // nested thread's output passes through a pool thread whose owner (this
 // thread) is parked, and so does not read it. Prints the output on stdout,
 // and on stderr the result and how long the call took.

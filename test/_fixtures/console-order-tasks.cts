@@ -9,9 +9,14 @@ export const printLine = threadable(function printLine(stream: string, i: number
   return i;
 });
 
-/** Writes a line of 4 KiB less one (x's), then `err <i>`, on stderr, then returns `i`: enough to fill a pipe a reader is slow to read. */
-export const printWideErr = threadable(function printWideErr(i: number): number {
-  process.stderr.write(`${'x'.repeat(4095)}\nerr ${i}\n`);
+/**
+ * Writes a line of 4 KiB less one (x's), then `out <i>` on stdout or
+ * `err <i>` on stderr, then returns `i`: enough to fill a pipe a reader is
+ * slow to read.
+ */
+export const printWide = threadable(function printWide(stream: string, i: number): number {
+  if (stream === 'stdout') process.stdout.write(`${'x'.repeat(4095)}\nout ${i}\n`);
+  else process.stderr.write(`${'x'.repeat(4095)}\nerr ${i}\n`);
   return i;
 });
 
@@ -118,19 +123,26 @@ export const writeCallbackThenBlock = threadable(function writeCallbackThenBlock
   return blockingCallFromThread(reactor, argsOnReactor, 'outer argument', 42);
 });
 
-/** Writes `kb` lines of 1 KiB (1,023 x's and a newline) to stdout, then returns `kb`. */
-export const printKiB = threadable(function printKiB(kb: number): number {
+/**
+ * Writes `kb` lines of 1 KiB (1,023 x's and a newline) to stdout, and with
+ * `tail`, 20 ms later, `tail` and a newline; then returns `kb`.
+ */
+export const printKiB = threadable(async function printKiB(kb: number, tail = false): Promise<number> {
   const line = `${'x'.repeat(1023)}\n`;
   for (let i = 0; i < kb; i++) process.stdout.write(line);
+  if (tail) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    process.stdout.write('tail\n');
+  }
   return kb;
 });
 
-/** Runs printKiB(kb) on a pool of this thread's own, and returns its result. */
+/** Runs printKiB(kb, true) on a pool of this thread's own, and returns its result. */
 export const printKiBNested = threadable(async function printKiBNested(kb: number): Promise<number> {
   const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
   pool.start();
   try {
-    return await deferToThreadPool(reactor, pool, printKiB, kb);
+    return await deferToThreadPool(reactor, pool, printKiB, kb, true);
   } finally {
     await pool.stop();
   }

@@ -8,7 +8,7 @@
 // stderr, or 'blocking': every other task prints then makes a blocking
 // call), count, threads, rounds.
 import { deferToThreadPool, reactor, ThreadPool } from 'reactor-threads';
-import { printEncoded, printLine, printThenBlock, printWideErr } from './console-order-tasks.cjs';
+import { printEncoded, printLine, printThenBlock, printWide } from './console-order-tasks.cjs';
 
 const [mode = 'stdout', count = '200', threads = '1', rounds = '1'] = process.argv.slice(2).map(String);
 for (let round = 0; round < Number(rounds); round++) {
@@ -17,7 +17,7 @@ for (let round = 0; round < Number(rounds); round++) {
   const calls: Promise<void>[] = [];
   for (let i = round * Number(count); i < (round + 1) * Number(count); i++) {
     const call = mode === 'encoded' ? deferToThreadPool(reactor, pool, printEncoded, i)
-      : mode === 'wide' ? deferToThreadPool(reactor, pool, printWideErr, i)
+      : mode === 'wide' ? deferToThreadPool(reactor, pool, printWide, 'stderr', i)
       : mode === 'blocking' ? (i % 2 ? deferToThreadPool(reactor, pool, printThenBlock, i) : deferToThreadPool(reactor, pool, printLine, 'stdout', i))
         : deferToThreadPool(reactor, pool, printLine, mode, i);
     calls.push(call.then((v) => { process.stdout.write(`settled ${v}\n`); }));
