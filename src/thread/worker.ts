@@ -127,7 +127,8 @@ function pull(): void {
   // while a function loads, nothing more is taken: what would wait
   // behind the load is left to the siblings (the load's end pulls again).
   while (!stopping && runner.holding < concurrency && !runner.loading) {
-    const spin = runner.holding > 0 ? 0 : runner.answeredLast ? AFTER_ANSWER_SPIN_NS : spinNs;
+    // (spinNs is 0 where a spin cannot pay: one CPU. So is the longer one.)
+    const spin = runner.holding > 0 || spinNs === 0 ? 0 : runner.answeredLast ? AFTER_ANSWER_SPIN_NS : spinNs;
     const paysWithin = spin === AFTER_ANSWER_SPIN_NS ? AFTER_ANSWER_PAYS_WITHIN_NS : spin;
     const r = native.poolTake(poolId, threadId, concurrency - runner.holding, spin, paysWithin);
     if (r === 0) {
