@@ -31,29 +31,11 @@ inline uint64_t MonotonicNs() {
 // spins are bounded instead (50 us for a caller, 20 us for an idle pool
 // thread, 250 us for one that just answered a blockingCallInThread, see
 // src/thread/worker.ts), then the thread parks.
-//
-// With `lost_core`, it also stops once its thread lost its core (a gap of
-// kLostCoreGapNs between two polls, which take about a microsecond), and
-// sets *lost_core: the thread was preempted or its vCPU descheduled, so
-// the machine has more runnable threads than cores, and a spin only takes
-// a core from the thread that would answer it (on one free core, a pool
-// thread's idle spin cost 8 us per round trip of 70).
-constexpr uint64_t kLostCoreGapNs = 30 * 1000;
-
 template <typename Ready>
-inline bool SpinUntil(uint64_t until_ns, Ready&& ready, bool* lost_core = nullptr) {
-  uint64_t last = lost_core != nullptr ? MonotonicNs() : 0;
+inline bool SpinUntil(uint64_t until_ns, Ready&& ready) {
   for (;;) {
     if (ready()) return true;
-    uint64_t now = MonotonicNs();
-    if (now >= until_ns) return ready();
-    if (lost_core != nullptr) {
-      if (now - last > kLostCoreGapNs) {
-        *lost_core = true;
-        return ready();
-      }
-      last = now;
-    }
+    if (MonotonicNs() >= until_ns) return ready();
     for (int i = 0; i < 16; ++i) CpuRelax();
   }
 }

@@ -620,8 +620,7 @@ void Pool::EndIdleLocked(ThreadRecord& rec, const Task& first) {
 }
 
 TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
-                      uint64_t pays_within_ns, bool watch_core,
-                      std::vector<Task>* out) {
+                      uint64_t pays_within_ns, std::vector<Task>* out) {
   uint64_t spin_until = spin_ns ? MonotonicNs() + spin_ns : 0;
   bool spinning = false;
   // The records of the tasks taken that keep a copy of their bytes; the
@@ -631,8 +630,6 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
   std::shared_ptr<Reactor> next;
   // PushPinned()'s count when the spin began (see pinned_pushes_).
   uint32_t pinned_seen = 0;
-  // The spin lost its core (with watch_core, see pool.h).
-  bool lost_core = false;
   for (bool first_pass = true;; first_pass = false) {
     {
       std::unique_lock<SpinningMutex> lock(mu_);
@@ -645,11 +642,6 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
       if (it == threads_.end()) return TakeResult::kStopping;
       ThreadRecord& rec = it->second;
       rec.returning = false;
-      if (lost_core) {
-        rec.idle_pays_within_ns = 0;
-        spin_until = 0;
-        lost_core = false;
-      }
       // A thread that agreed to retire takes nothing more: it is exiting.
       // If it was chosen for a task on its way back here (its buffers sent
       // ahead to it: IdleTakerLocked), a sibling is woken for the task
@@ -770,7 +762,7 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
     SpinUntil(spin_until, [this, pinned_seen] {
       return queued_approx_.load(std::memory_order_relaxed) != 0 ||
              pinned_pushes_.load(std::memory_order_relaxed) != pinned_seen;
-    }, watch_core ? &lost_core : nullptr);
+    });
   }
 }
 

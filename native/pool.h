@@ -291,18 +291,11 @@ class Pool {
   // (after a blockingCallInThread answer, src/thread/worker.ts) must not
   // count as paying for a caller that is merely paced at that interval: it
   // would burn a core between that caller's calls.
-  // `watch_core`: a spin that loses its core (SpinUntil) stops, and its
-  // idle period pays for nothing, even when the task it then finds was
-  // pushed within the window: that push was made on the core the spin
-  // gave up, so spinning only delayed it (on one free core, a pool
-  // thread's idle spin cost 8 us per round trip of 70). Pool threads
-  // watch; the native tests' long spins that must last do not.
   TakeResult Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
-                  uint64_t pays_within_ns, bool watch_core,
-                  std::vector<Task>* out);
+                  uint64_t pays_within_ns, std::vector<Task>* out);
   TakeResult Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
                   std::vector<Task>* out) {
-    return Take(thread_id, max, spin_ns, spin_ns, false, out);
+    return Take(thread_id, max, spin_ns, spin_ns, out);
   }
   // Pool thread. Records the end of a task and posts its result to the
   // owner. With `hold_result` the pool keeps the result instead, until

@@ -407,8 +407,7 @@ Napi::Value PoolTake(const Napi::CallbackInfo& info) {
   std::vector<Task> tasks;
   TakeResult r =
       pool->Take(thread_id, max, static_cast<uint64_t>(spin_ns),
-                 static_cast<uint64_t>(pays_within_ns), /*watch_core=*/true,
-                 &tasks);
+                 static_cast<uint64_t>(pays_within_ns), &tasks);
   if (r == TakeResult::kNone) return Napi::Number::New(env, 0);
   if (r == TakeResult::kStopping) return Napi::Number::New(env, 1);
   if (r == TakeResult::kRetire) return Napi::Number::New(env, 2);

@@ -16,8 +16,10 @@ bool Reactor::ClaimWakeLocked() {
 
 bool Reactor::Wake() {
   // Non-blocking on an unbounded queue: never waits, so it is safe from the
-  // reactor's own thread too. The queue holds at most one item because
-  // wake_pending_ coalesces every further wake until the next Drain().
+  // reactor's own thread too. wake_pending_ coalesces every further wake
+  // until the next Drain(), so the queue holds one item, or two when a
+  // Drain() came between a claim and its call (the second wake then finds
+  // the inbox empty).
   // Called with mu_ released: the call wakes the owning thread, which
   // drains under mu_ at once; holding mu_ here made it block on mu_ (a
   // futex wait and a second switch) whenever it ran before this thread
