@@ -200,9 +200,11 @@ test.serial('a nested pool\'s output through a pool thread whose owner is parked
   // Node's pipe from the nested thread's stdout stopped at 16 KiB, the
   // pool thread's own stdout waiting for its parked owner: the nested
   // result waited for the outbox's last resort (5.2 s, even for 20 KiB),
-  // and of 2,000 KiB 50 KiB were printed. A first fix paused the nested
-  // stream past 8 MiB: 4 MB of 12 were lost when its thread went, and a
-  // line printed after 9 MiB hung the call (30 s timeout, 0 bytes).
+  // and of 2,000 KiB 50 KiB were printed. Past 8 MiB waiting the nested
+  // stream is paused, and the result waits for the outbox's last resort
+  // (which posts what is still buffered, then lets the result go): a first
+  // fix lost 4 MB of 12 there when the thread went, and a line printed
+  // after the pause hung the call (30 s timeout, 0 bytes).
   for (const kb of [20, 2000, 12_000]) {
     const r = await runChild(fixture('console-nested.mjs'), [String(kb)], 60_000);
     t.is(r.code, 0, r.stderr);

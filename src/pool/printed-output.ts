@@ -20,10 +20,10 @@
 //   post to its parent in memory and only drain when the parent's loop
 //   asks for more, which a parent parked in blockingCallInThread never
 //   does; Node's pipe stopped at 16 KiB there, and every nested result
-//   waited for the outbox's last resort. So the output is forwarded here
-//   with no limit (it waits in this thread's stream instead of the nested
-//   thread's: a Worker's writes never block), and counted once written:
-//   this thread's own outbox holds its results behind that output.
+//   waited for the outbox's last resort. So the output is forwarded here,
+//   read until FORWARD_MAX_WAITING bytes wait in this thread's stream, and
+//   counted once written: this thread's own outbox holds its results
+//   behind that output.
 // Owner thread only. Tests: test/console-order.ts.
 import { workerData, type MessagePort } from 'node:worker_threads';
 import type { Readable, Writable } from 'node:stream';
@@ -70,10 +70,57 @@ function readToNowhere(from: Readable, to: Writable): void {
   from.resume();
 }
 
+/** Counts waiting until their chunks have left a destination's queue (countOnceWritten). */
+interface QueuedCounts {
+  readonly counts: (() => void)[];
+  timer: NodeJS.Timeout | undefined;
+}
+const queuedIn = new Map<Writable, QueuedCounts>();
+
+/** How often a destination with queued output is looked at again. */
+const QUEUED_POLL_MS = 1;
+
+/**
+ * Calls `count` once the chunk Node's pipe just wrote into `to` has left
+ * this process: at once when `to` holds nothing unwritten (a file, a TTY,
+ * a pipe or socket with room), else once its queue is empty (a pipe or
+ * socket whose reader is slow: written asynchronously). Counting when the
+ * pipe merely queued it let a result settle while up to 16 KiB of its
+ * output still waited here, and a line written meanwhile on the other
+ * stream, which the result's caller writes next, could leave first (5 of
+ * 800 results, under load, with both streams into one socket).
+ */
+function countOnceWritten(to: Writable, count: () => void): void {
+  const queued = queuedIn.get(to);
+  if (!queued && (to.writableLength === 0 || closed(to))) {
+    count();
+    return;
+  }
+  if (queued) {
+    queued.counts.push(count);
+    return;
+  }
+  queuedIn.set(to, { counts: [count], timer: setTimeout(() => countWritten(to), QUEUED_POLL_MS).unref() });
+}
+
+function countWritten(to: Writable): void {
+  const queued = queuedIn.get(to)!;
+  if (to.writableLength > 0 && !closed(to)) {
+    queued.timer = setTimeout(() => countWritten(to), QUEUED_POLL_MS).unref();
+    return;
+  }
+  // (Empty: everything queued so far has left. Closed: it was dropped.)
+  queuedIn.delete(to);
+  for (const count of queued.counts) count();
+}
+
 const nodePipe: Route = {
   attach(from, to, counted) {
-    // (Node's pipe listened first: a chunk is written when this hears it.)
-    from.on('data', (chunk: Buffer | string) => counted(byteLength(chunk)));
+    // (Node's pipe listened first: the chunk is in `to` when this hears it.)
+    from.on('data', (chunk: Buffer | string) => {
+      const bytes = byteLength(chunk);
+      countOnceWritten(to, () => counted(bytes));
+    });
     if (closed(to)) {
       readToNowhere(from, to);
       return;
@@ -99,18 +146,75 @@ const nodePipe: Route = {
   },
 };
 
+/**
+ * Bytes waiting in a pool thread's stream beyond which a forwarded stream
+ * is not read until it drains. Without a bound, a nested pool's results,
+ * each counted once written, let a task that awaits them print on at full
+ * speed into a stream nobody drains (a slow reader of the main thread's
+ * stdout): 400 MiB printed took 1,249 MiB of memory (a cold review of
+ * e4d4a68). Past it, a nested result waits for the outbox's last resort.
+ */
+const FORWARD_MAX_WAITING = 8 * 1024 * 1024;
+
+/** A pool thread's stream that its pools' output is forwarded into. */
+interface Destination {
+  /** The live threads' streams forwarded into it. */
+  readonly streams: Set<Readable>;
+  /** Those not read until it drains or closes. */
+  readonly paused: Set<Readable>;
+  readonly resumeAll: () => void;
+}
+
+/**
+ * A pool thread's destinations, each with one 'drain' and one 'close'
+ * listener however many threads forward into it, registered only while
+ * live threads do.
+ */
+const destinations = new Map<Writable, Destination>();
+
+function destinationOf(to: Writable): Destination {
+  let d = destinations.get(to);
+  if (d) return d;
+  const paused = new Set<Readable>();
+  const resumeAll = (): void => {
+    for (const s of paused) s.resume();
+    paused.clear();
+  };
+  d = { streams: new Set(), paused, resumeAll };
+  destinations.set(to, d);
+  // (Closed: what comes is dropped, so nothing waits for it to drain.)
+  to.on('drain', resumeAll);
+  to.on('close', resumeAll);
+  return d;
+}
+
 /** A pool thread's route: forwarded here, counted once written (or dropped, `to` being closed). */
 const forwarding: Route = {
   attach(from, to, counted) {
     from.unpipe(to);
+    const d = destinationOf(to);
+    d.streams.add(from);
     from.on('data', (chunk: Buffer | string) => {
-      if (!closed(to)) to.write(chunk);
+      if (!closed(to)) {
+        to.write(chunk);
+        // (A thread gone is read to its end: nothing would resume it.)
+        if (to.writableLength > FORWARD_MAX_WAITING && d.streams.has(from) && !closed(to)) {
+          from.pause();
+          d.paused.add(from);
+        }
+      }
       counted(byteLength(chunk));
     });
     from.resume();
   },
-  detach() {
-    // (Read to its end: nothing pauses it.)
+  detach(from, to) {
+    const d = destinations.get(to);
+    if (!d?.streams.delete(from)) return;
+    if (d.paused.delete(from)) from.resume();
+    if (d.streams.size > 0) return;
+    destinations.delete(to);
+    to.off('drain', d.resumeAll);
+    to.off('close', d.resumeAll);
   },
 };
 
