@@ -70,57 +70,13 @@ function readToNowhere(from: Readable, to: Writable): void {
   from.resume();
 }
 
-/** Counts waiting until their chunks have left a destination's queue (countOnceWritten). */
-interface QueuedCounts {
-  readonly counts: (() => void)[];
-  timer: NodeJS.Timeout | undefined;
-}
-const queuedIn = new Map<Writable, QueuedCounts>();
-
-/** How often a destination with queued output is looked at again. */
-const QUEUED_POLL_MS = 1;
-
-/**
- * Calls `count` once the chunk Node's pipe just wrote into `to` has left
- * this process: at once when `to` holds nothing unwritten (a file, a TTY,
- * a pipe or socket with room), else once its queue is empty (a pipe or
- * socket whose reader is slow: written asynchronously). Counting when the
- * pipe merely queued it let a result settle while up to 16 KiB of its
- * output still waited here, and a line written meanwhile on the other
- * stream, which the result's caller writes next, could leave first (5 of
- * 800 results, under load, with both streams into one socket).
- */
-function countOnceWritten(to: Writable, count: () => void): void {
-  const queued = queuedIn.get(to);
-  if (!queued && (to.writableLength === 0 || closed(to))) {
-    count();
-    return;
-  }
-  if (queued) {
-    queued.counts.push(count);
-    return;
-  }
-  queuedIn.set(to, { counts: [count], timer: setTimeout(() => countWritten(to), QUEUED_POLL_MS).unref() });
-}
-
-function countWritten(to: Writable): void {
-  const queued = queuedIn.get(to)!;
-  if (to.writableLength > 0 && !closed(to)) {
-    queued.timer = setTimeout(() => countWritten(to), QUEUED_POLL_MS).unref();
-    return;
-  }
-  // (Empty: everything queued so far has left. Closed: it was dropped.)
-  queuedIn.delete(to);
-  for (const count of queued.counts) count();
-}
-
 const nodePipe: Route = {
   attach(from, to, counted) {
-    // (Node's pipe listened first: the chunk is in `to` when this hears it.)
-    from.on('data', (chunk: Buffer | string) => {
-      const bytes = byteLength(chunk);
-      countOnceWritten(to, () => counted(bytes));
-    });
+    // (Node's pipe listened first: the chunk is in `to` when this hears it,
+    // written, or queued behind at most 16 KiB. Waiting until the queue is
+    // empty instead held results 5 s whenever other output kept it busy: a
+    // cold review of 6bfb0b6.)
+    from.on('data', (chunk: Buffer | string) => counted(byteLength(chunk)));
     if (closed(to)) {
       readToNowhere(from, to);
       return;
