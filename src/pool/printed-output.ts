@@ -4,14 +4,23 @@
 // bytes each delivers once they are written to this thread's own stream,
 // and answers a thread's ask (Printed) once that many have come, with what
 // has (Seen). The thread holds its results until then.
-// How they reach this thread's stream depends on what this thread is:
-// - The main thread, or a user's Worker: Node's pipe from the Worker's
-//   stream is kept. It stops reading once 16 KiB wait unwritten in this
-//   thread's stream, which bounds how far a count can run ahead of what
-//   left: a main thread's stdout may be a pipe written asynchronously, and
-//   a user's Worker hands its results on by means this cannot see. If this
-//   thread's stream closes (a reader that went away, EPIPE), that pipe
-//   waits for a 'drain' that never comes, and nothing more would be
+// How they reach this thread's stream, and when a chunk counts, depends on
+// what this thread is:
+// - The main thread: the output is forwarded here, and a chunk counts in
+//   its write callback, once its stream has written it (to a file, a
+//   terminal, or into a pipe's or socket's kernel buffer). Its stdout may
+//   be a pipe written asynchronously, where Node's own pipe counted a
+//   chunk up to 16 KiB before it left: with stdout and stderr into one
+//   socket read late (`2>&1 | slow-reader`), a result's line on one stream
+//   could leave before the last of its output on the other. A thread's
+//   stream is not read while this thread's stream holds its
+//   highWaterMark, as Node's pipe does.
+// - A user's Worker: Node's pipe from the Worker's stream is kept, and a
+//   chunk counts once written into this thread's stream: a Worker's own
+//   stdout only calls back once its parent reads, which a parent waiting
+//   in Atomics.wait never does, and the Worker hands its results on by
+//   means this cannot see anyway. If this thread's stream closes, that
+//   pipe waits for a 'drain' that never comes, and nothing more would be
 //   counted: the Worker's streams are then unpiped and read, their output
 //   dropped. (Node's process.stdout reopens itself and closes again on
 //   each later write error: the listener is registered again with each
@@ -22,10 +31,10 @@
 //   does; Node's pipe stopped at 16 KiB there, and every nested result
 //   waited for the outbox's last resort. So the output is forwarded here,
 //   read until FORWARD_MAX_WAITING bytes wait in this thread's stream, and
-//   counted once written: this thread's own outbox holds its results
+//   counted once handed to it: this thread's own outbox holds its results
 //   behind that output.
 // Owner thread only. Tests: test/console-order.ts.
-import { workerData, type MessagePort } from 'node:worker_threads';
+import { isMainThread, workerData, type MessagePort } from 'node:worker_threads';
 import type { Readable, Writable } from 'node:stream';
 import { isPoolThreadData } from '../base/pool-thread-data.js';
 import { PortMove, type PrintedMessage } from '../base/wire.js';
@@ -47,7 +56,7 @@ const byteLength = (chunk: Buffer | string): number => (typeof chunk === 'string
 /** Whether `to` no longer takes output. */
 const closed = (to: Writable): boolean => to.destroyed || to.closed;
 
-/** How a Worker's stream reaches this thread's: one of the two below, by thread. */
+/** How a Worker's stream reaches this thread's: one of three, by what this thread is (above). */
 interface Route {
   /** Starts delivering `from` into `to`, calling `counted` with each chunk's bytes once written (or dropped). */
   attach(from: Readable, to: Writable, counted: (bytes: number) => void): void;
@@ -56,7 +65,8 @@ interface Route {
 }
 
 /**
- * The route of the main thread and of a user's Worker: Node's pipe.
+ * The route of a user's Worker: Node's pipe.
+ *
  * Every pool's live threads' streams, by the stream they are piped to,
  * with the listener for its close, registered only while there are any,
  * so that it keeps nothing alive after (a copy of the package that a test
@@ -112,7 +122,7 @@ const nodePipe: Route = {
  */
 const FORWARD_MAX_WAITING = 8 * 1024 * 1024;
 
-/** A pool thread's stream that its pools' output is forwarded into. */
+/** A stream of this thread's that threads' output is forwarded into. */
 interface Destination {
   /** The live threads' streams forwarded into it. */
   readonly streams: Set<Readable>;
@@ -122,9 +132,8 @@ interface Destination {
 }
 
 /**
- * A pool thread's destinations, each with one 'drain' and one 'close'
- * listener however many threads forward into it, registered only while
- * live threads do.
+ * The destinations, each with one 'drain' and one 'close' listener however
+ * many threads forward into it, registered only while live threads do.
  */
 const destinations = new Map<Writable, Destination>();
 
@@ -144,37 +153,47 @@ function destinationOf(to: Writable): Destination {
   return d;
 }
 
-/** A pool thread's route: forwarded here, counted once written (or dropped, `to` being closed). */
-const forwarding: Route = {
-  attach(from, to, counted) {
-    from.unpipe(to);
-    const d = destinationOf(to);
-    d.streams.add(from);
-    from.on('data', (chunk: Buffer | string) => {
-      if (!closed(to)) {
-        to.write(chunk);
+/**
+ * Forwarding into this thread's stream, each chunk counted once written
+ * (`countWhenWritten`: in its write callback, which is also called when the
+ * write failed) or once handed to the stream; dropped chunks count at once.
+ */
+function forwarding(countWhenWritten: boolean): Route {
+  return {
+    attach(from, to, counted) {
+      from.unpipe(to);
+      const d = destinationOf(to);
+      d.streams.add(from);
+      from.on('data', (chunk: Buffer | string) => {
+        const bytes = byteLength(chunk);
+        if (closed(to)) {
+          counted(bytes);
+          return;
+        }
+        const room = countWhenWritten ? to.write(chunk, () => counted(bytes)) : to.write(chunk);
+        if (!countWhenWritten) counted(bytes);
+        const full = countWhenWritten ? !room : to.writableLength > FORWARD_MAX_WAITING;
         // (A thread gone is read to its end: nothing would resume it.)
-        if (to.writableLength > FORWARD_MAX_WAITING && d.streams.has(from) && !closed(to)) {
+        if (full && d.streams.has(from) && !closed(to)) {
           from.pause();
           d.paused.add(from);
         }
-      }
-      counted(byteLength(chunk));
-    });
-    from.resume();
-  },
-  detach(from, to) {
-    const d = destinations.get(to);
-    if (!d?.streams.delete(from)) return;
-    if (d.paused.delete(from)) from.resume();
-    if (d.streams.size > 0) return;
-    destinations.delete(to);
-    to.off('drain', d.resumeAll);
-    to.off('close', d.resumeAll);
-  },
-};
+      });
+      from.resume();
+    },
+    detach(from, to) {
+      const d = destinations.get(to);
+      if (!d?.streams.delete(from)) return;
+      if (d.paused.delete(from)) from.resume();
+      if (d.streams.size > 0) return;
+      destinations.delete(to);
+      to.off('drain', d.resumeAll);
+      to.off('close', d.resumeAll);
+    },
+  };
+}
 
-const route: Route = isPoolThreadData(workerData) ? forwarding : nodePipe;
+const route: Route = isMainThread ? forwarding(true) : isPoolThreadData(workerData) ? forwarding(false) : nodePipe;
 
 export class PrintedOutput {
   readonly #threads = new Map<number, ThreadOutput>();
