@@ -1,0 +1,25 @@
+// The main thread's process.stdout made unusual before its pool's threads
+// print (argv[2]): 'stub', its write() replaced by one that swallows
+// output and never calls back (as jest.spyOn(...).mockImplementation(() =>
+// true) does); 'end', ended. Every call must settle at once, and the
+// program exit by itself. Reports on stderr how long the slowest call took.
+import { deferToThreadPool, reactor, ThreadPool } from 'reactor-threads';
+import { add } from './tasks.cjs';
+import { printLine } from './console-order-tasks.cjs';
+
+const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
+pool.start();
+await deferToThreadPool(reactor, pool, add, 1, 1);
+if (process.argv[2] === 'stub') process.stdout.write = () => true;
+else process.stdout.end();
+let slowest = 0;
+let settled = 0;
+for (let i = 0; i < 6; i++) {
+  const started = performance.now();
+  // (Every other task prints nothing: it must not wait for what the others printed.)
+  await (i % 2 === 0 ? deferToThreadPool(reactor, pool, printLine, 'stdout', i) : deferToThreadPool(reactor, pool, add, i, 0));
+  settled++;
+  slowest = Math.max(slowest, performance.now() - started);
+}
+process.stderr.write(`settled ${settled}, slowest ${Math.round(slowest)} ms\n`);
+await pool.stop();
