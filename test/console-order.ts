@@ -329,16 +329,33 @@ for (const listener of ['on', 'once']) {
   });
 }
 
-for (const made of ['stub', 'end']) {
-  test(`a main thread whose stdout is ${made === 'stub' ? 'stubbed by a write() that never calls back' : 'ended'} still settles each call at once`, async (t) => {
+const stdoutMade: Record<string, string> = {
+  stub: 'stubbed by a write() that never calls back',
+  'proto-stub': 'stubbed on its prototype by a write() that never calls back',
+  end: 'ended',
+};
+for (const made of Object.keys(stdoutMade)) {
+  test(`a main thread whose stdout is ${stdoutMade[made]} still settles each call at once`, async (t) => {
     // A stub (jest.spyOn(process.stdout, 'write').mockImplementation(() =>
     // true)) held every later result of the thread 5 s; writing after end()
-    // crashed the program (a cold review of a86d5bd).
+    // crashed the program (a cold review of a86d5bd); a stub on the
+    // prototype still held them (a cold review of 28bf827).
     const r = await runChild(fixture('console-main-stdout.mjs'), [made], 60_000);
     t.is(r.code, 0, r.stderr);
     const [, settled, slowest] = /settled (\d+), slowest (\d+) ms/.exec(r.stderr) ?? [];
     t.is(settled, '6', r.stderr);
     t.true(Number(slowest) < 4_000, r.stderr);
+  });
+}
+
+for (const how of ['pipeline', 'destroy']) {
+  test(`threads' output is printed after stdout ${how === 'pipeline' ? 'closed under a failed stream.pipeline()' : 'was destroyed'} and works again`, async (t) => {
+    // Node's stdio survives both; counting such a close as final dropped
+    // every pool's output for the rest of the process (a cold review of 28bf827).
+    const r = await runChild(fixture('console-stdout-reopened.mjs'), [how], 60_000);
+    t.is(r.code, 0, r.stderr);
+    t.regex(r.stderr, /done/);
+    for (const i of [1, 2, 3, 4]) t.true(r.stdout.includes(`out ${i}\n`), `out ${i} printed:\n${r.stdout}`);
   });
 }
 

@@ -35,7 +35,7 @@
 //   behind that output.
 // Owner thread only. Tests: test/console-order.ts.
 import { isMainThread, workerData, type MessagePort } from 'node:worker_threads';
-import type { Readable, Writable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { isPoolThreadData } from '../base/pool-thread-data.js';
 import { PortMove, type PrintedMessage } from '../base/wire.js';
 import type { PoolThread } from './collaborators.js';
@@ -139,14 +139,24 @@ interface Destination {
 const destinations = new Map<Writable, Destination>();
 
 /**
- * Destinations that failed a write or closed: what comes for them is
- * dropped from then on, as Node's pipe stops at a destination's error or
- * close. Their state cannot say so: Node's process.stdout reopens itself
- * after each error (and emits 'error' again for the next write, which
- * crashed a program whose listener was registered with once()), and after
- * end() (a cold review of a86d5bd).
+ * Destinations that failed for good: a write failed (EPIPE: its reader
+ * went away), or it finished (end()), or it closed and stayed closed.
+ * What comes for them is dropped from then on. Their state cannot say so:
+ * Node's process.stdout reopens itself after each error (and emits 'error'
+ * again for the next write, which crashed a program whose listener was
+ * registered with once()), and after end() (a cold review of a86d5bd). A
+ * 'close' after which it works again (destroy(), or a stream.pipeline()
+ * into it that failed) is not final: counting it so dropped every pool's
+ * output for the rest of the process (a cold review of 28bf827).
  */
 const failed = new WeakSet<Writable>();
+
+/**
+ * Node's own write(), as this module loaded: a stream whose write() is
+ * another (a test's spy or stub, on the stream or on its prototype, which
+ * may never call back; or a filter) counts a chunk once handed to it.
+ */
+const streamWrite = Writable.prototype.write;
 
 /** Whether `to` takes output. */
 const takes = (to: Writable): boolean => !closed(to) && !to.writableEnded && !failed.has(to);
@@ -159,15 +169,18 @@ function destinationOf(to: Writable): Destination {
     for (const s of paused) s.resume();
     paused.clear();
   };
-  // (Closed: what comes is dropped, so nothing waits for it to drain.)
+  // Closed for good or finished: what comes is dropped. Closed for the
+  // moment (Node's stdio reopens itself): written again. Either way nothing
+  // waits for it to drain.
   const onClose = (): void => {
-    failed.add(to);
+    if (closed(to) || to.writableFinished) failed.add(to);
     onDrain();
   };
   d = { streams: new Set(), paused, onDrain, onClose };
   destinations.set(to, d);
   to.on('drain', onDrain);
   to.on('close', onClose);
+  to.on('finish', onClose);
   return d;
 }
 
@@ -175,10 +188,9 @@ function destinationOf(to: Writable): Destination {
  * Forwarding into this thread's stream, each chunk counted once written
  * (`countWhenWritten`: in its write callback, which is also called when the
  * write failed) or once handed to the stream; dropped chunks count at once.
- * A write() replaced on the stream itself (a test's spy or stub, which may
- * never call back, or a filter) counts a chunk once handed to it: a stub
- * that swallowed output held every later result of its thread 5 s (a cold
- * review of a86d5bd).
+ * A write() other than Node's (streamWrite) counts a chunk once handed to
+ * it: a stub that swallowed output held every later result of its thread
+ * 5 s (cold reviews of a86d5bd and 28bf827).
  */
 function forwarding(countWhenWritten: boolean): Route {
   return {
@@ -192,10 +204,11 @@ function forwarding(countWhenWritten: boolean): Route {
           counted(bytes);
           return;
         }
-        const confirmed = countWhenWritten && !Object.hasOwn(to, 'write');
+        const confirmed = countWhenWritten && to.write === streamWrite;
         const room = confirmed
           ? to.write(chunk, (e?: Error | null) => {
-            if (e) failed.add(to);
+            // (ERR_STREAM_DESTROYED: destroyed for the moment, not failed.)
+            if (e && (e as NodeJS.ErrnoException).code !== 'ERR_STREAM_DESTROYED') failed.add(to);
             counted(bytes);
           })
           : to.write(chunk);
@@ -218,6 +231,7 @@ function forwarding(countWhenWritten: boolean): Route {
       destinations.delete(to);
       to.off('drain', d.onDrain);
       to.off('close', d.onClose);
+      to.off('finish', d.onClose);
     },
   };
 }
