@@ -315,7 +315,8 @@ test('calls a task posted behind a held result still reach the reactor when it t
 });
 
 for (const listener of ['on', 'once']) {
-  test(`a program whose stdout reader went away still settles every call (its error listener registered with ${listener}())`, async (t) => {
+  // (Serial, as the tests above: child processes, slow to start under wine, held up the concurrent tests.)
+  test.serial(`a program whose stdout reader went away still settles every call (its error listener registered with ${listener}())`, async (t) => {
     // Node's pipe from a thread's stdout then waited for a 'drain' that never
     // came; the pool drops what comes for a stream that failed. Node's
     // stdout reopens itself after an error and emits another for the next
@@ -335,7 +336,7 @@ const stdoutMade: Record<string, string> = {
   end: 'ended',
 };
 for (const made of Object.keys(stdoutMade)) {
-  test(`a main thread whose stdout is ${stdoutMade[made]} still settles each call at once`, async (t) => {
+  test.serial(`a main thread whose stdout is ${stdoutMade[made]} still settles each call at once`, async (t) => {
     // A stub (jest.spyOn(process.stdout, 'write').mockImplementation(() =>
     // true)) held every later result of the thread 5 s; writing after end()
     // crashed the program (a cold review of a86d5bd); a stub on the
@@ -349,7 +350,7 @@ for (const made of Object.keys(stdoutMade)) {
 }
 
 for (const how of ['pipeline', 'destroy']) {
-  test(`threads' output is printed after stdout ${how === 'pipeline' ? 'closed under a failed stream.pipeline()' : 'was destroyed'} and works again`, async (t) => {
+  test.serial(`threads' output is printed after stdout ${how === 'pipeline' ? 'closed under a failed stream.pipeline()' : 'was destroyed'} and works again`, async (t) => {
     // Node's stdio survives both; counting such a close as final dropped
     // every pool's output for the rest of the process (a cold review of 28bf827).
     const r = await runChild(fixture('console-stdout-reopened.mjs'), [how], 60_000);
