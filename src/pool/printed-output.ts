@@ -133,8 +133,9 @@ interface Destination {
 }
 
 /**
- * The destinations, each with one 'drain' and one 'close' listener however
- * many threads forward into it, registered only while live threads do.
+ * The destinations, each with one listener for 'drain', 'close' and
+ * 'finish' however many threads forward into it, registered only while
+ * live threads do.
  */
 const destinations = new Map<Writable, Destination>();
 
