@@ -21,8 +21,9 @@ else if (process.argv[2] === 'proto-stub') {
   let owner = Object.getPrototypeOf(process.stdout) as Writable;
   while (!Object.hasOwn(owner, 'write')) owner = Object.getPrototypeOf(owner) as Writable;
   owner.write = () => true;
+} else {
+  process.stdout.end();
 }
-else process.stdout.end();
 let slowest = 0;
 let settled = 0;
 for (let i = 0; i < 6; i++) {

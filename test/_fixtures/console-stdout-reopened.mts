@@ -1,9 +1,9 @@
 // A program whose stdout closes for a moment and works again: a
 // stream.pipeline() into it whose source fails (argv[2] 'pipeline') or
 // process.stdout.destroy() ('destroy'), which Node's stdio survives.
-// Two pools print before and after it (out 1 to out 4): all of their lines must be printed
-// (counting such a close as final dropped every pool's output for the rest
-// of the process), and every call settle.
+// Two pools print before and after it (out 1 to out 4): all of their lines
+// must be printed (counting such a close as final dropped every pool's
+// output for the rest of the process), and every call settle.
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { deferToThreadPool, reactor, ThreadPool } from 'reactor-threads';
