@@ -1,7 +1,11 @@
-// The value codec: the fast path for primitives and the v8 path agree on
-// what arrives, including the edge values of each type.
+// The value codec: the fast path (primitives, and small trees of plain
+// arrays and objects) and the v8 path agree on what arrives, including the
+// edge values of each type and the shapes only v8's format can say.
 import test from 'ava';
+import fc from 'fast-check';
+import { deserialize, serialize } from 'node:v8';
 import { deferToThread } from 'reactor-threads';
+import { decodeFast, encodeFastList, encodeFastOne } from '../dist/codec/fast-codec.js';
 
 const identity = <T>(x: T): T => x;
 
@@ -38,4 +42,116 @@ test('strings with lone surrogates cross unchanged, as arguments and as results'
   for (const s of lone) t.is(await deferToThread(identity, s), s, `round trip ${JSON.stringify(s)}`);
   t.deepEqual(await deferToThread((...a: string[]) => a, ...lone), lone);
   t.is(await deferToThread(identity, '\ud83d\ude00'), '\ud83d\ude00', 'a well-formed pair is still one character');
+});
+
+/** `v` with every object's keys in order and every array's holes said: what deepEqual alone would not compare. */
+function shape(v: unknown, open = new Set<unknown>()): unknown {
+  if (typeof v !== 'object' || v === null) return Object.is(v, -0) ? '-0' : v;
+  if (open.has(v)) return 'cycle';
+  open.add(v);
+  let s: unknown;
+  if (Array.isArray(v)) {
+    s = ['array', Array.from({ length: v.length }, (_, i) => (i in v ? shape(v[i], open) : 'hole')),
+      Object.keys(v).filter((k) => !/^\d+$/.test(k)).map((k) => [k, shape((v as unknown as Record<string, unknown>)[k], open)])];
+  } else if (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null) {
+    s = ['object', Object.getPrototypeOf(v) === null, Object.keys(v).map((k) => [k, shape((v as Record<string, unknown>)[k], open)])];
+  } else {
+    s = v;  // (deepEqual compares the rest.)
+  }
+  open.delete(v);
+  return s;
+}
+
+const v8RoundTrip = (v: unknown): unknown => deserialize(serialize(v));
+
+const plainTree = fc.letrec((tie) => ({
+  value: fc.oneof({ depthSize: 'small' },
+    fc.integer(), fc.double(), fc.string({ unit: 'grapheme' }), fc.boolean(), fc.constant(null), fc.constant(undefined),
+    tie('array'), tie('object')),
+  array: fc.array(tie('value'), { maxLength: 6 }),
+  object: fc.dictionary(fc.string({ unit: 'grapheme' }).filter((k) => k !== '__proto__'), tie('value'), { maxKeys: 6, noNullPrototype: true }),
+})).value;
+
+test('plain arrays and objects take the fast path and arrive as v8 makes them, keys in order', (t) => {
+  const samples: unknown[] = [
+    [], {}, [1, 'two', null, undefined, true, -0, NaN], { ok: true, n: 3, tags: ['a', 'b'] },
+    { 2: 'two', b: 1, 1: 'one', a: 2 }, [[[]], [{}], { a: [{ b: [] }] }], { toString: 1, constructor: 'x', '': 0 },
+    { ünï: 'cødé 𝄞', '𝄞': [0] }, Object.assign(Object.create(Object.prototype) as object, { made: 'by create' }),
+    { get computed() { return 42; } }, Object.freeze({ frozen: [1] }),
+  ];
+  for (const v of samples) {
+    const one = encodeFastOne(v);
+    t.truthy(one, `result ${JSON.stringify(shape(v))} takes the fast path`);
+    t.deepEqual(shape(decodeFast(Buffer.from(one!))), shape(v8RoundTrip(v)));
+    const list = encodeFastList([v, 1, ['x']]);
+    t.truthy(list, 'as an argument beside others');
+    t.deepEqual(shape(decodeFast(Buffer.from(list!))), shape(v8RoundTrip([v, 1, ['x']])));
+  }
+});
+
+test('random plain trees decode as v8 round-trips them (fast-check)', (t) => {
+  fc.assert(fc.property(plainTree, (v) => {
+    const enc = encodeFastList([v]);
+    if (!enc) return typeof v === 'string';  // only a string over the limit or with a lone surrogate may leave the path
+    t.deepEqual(shape(decodeFast(Buffer.from(enc))), shape(v8RoundTrip([v])));
+    return true;
+  }), { numRuns: 500 });
+  t.pass();
+});
+
+test('what only the v8 format says leaves the fast path and crosses as v8 makes it', async (t) => {
+  const shared = { s: 1 };
+  const cycle: Record<string, unknown> = { name: 'cycle' };
+  cycle.self = cycle;
+  const extra = Object.assign([1, 2], { label: 'x' });
+  const match = 'abc'.match(/b/)!;
+  const withProto = JSON.parse('{"__proto__": {"polluted": true}, "a": 1}') as object;
+  const nullProto = Object.assign(Object.create(null) as object, { a: 1 });
+  const wide = { rows: Array.from({ length: 2_000 }, (_, i) => i) };
+  let deep: unknown = 'leaf';
+  for (let i = 0; i < 100; i++) deep = [deep];
+  const cases: [string, unknown][] = [
+    ['an object met twice', [shared, shared]], ['a cycle', cycle], ['a hole', [1, , 3]],
+    ['a property beside the items', extra], ['a hole and a property beside the items', Object.assign([1, , 3], { x: 1 })], ['a RegExp match', match], ['an own __proto__', withProto],
+    ['a null-prototype object', nullProto], ['more members than the limit', wide], ['more containers than the limit', deep],
+    ['a lone surrogate inside', { s: '\ud800' }], ['a bigint inside', { n: 1n }], ['a Date inside', [new Date(0)]],
+    ['a Map inside', { m: new Map([[1, 2]]) }], ['a typed array inside', { b: new Uint8Array([1]) }],
+  ];
+  for (const [what, v] of cases) {
+    t.is(encodeFastOne(v), undefined, `${what}: not the fast path`);
+    t.is(encodeFastList([v]), undefined, `${what}: not the fast path as an argument`);
+    t.deepEqual(shape(await deferToThread(identity, v)), shape(v8RoundTrip(v)), `${what}: arrives as v8 makes it`);
+  }
+  const [a, b] = await deferToThread(identity, [shared, shared]) as [unknown, unknown];
+  t.is(a, b, 'an object met twice stays one object');
+  const back = await deferToThread(identity, cycle) as Record<string, unknown>;
+  t.is(back.self, back, 'a cycle stays a cycle');
+  t.is((await deferToThread(identity, match) as RegExpMatchArray).index, 1, 'a match keeps its index');
+  t.deepEqual(Object.getOwnPropertyDescriptor(await deferToThread(identity, withProto), '__proto__')?.value, { polluted: true });
+});
+
+test('objects v8 refuses are refused as before, not copied by the fast path', async (t) => {
+  const proxy = new Proxy({ a: 1 }, {});
+  const args = (function argumentsObject(..._: unknown[]) { return arguments; })(1, 2);  // eslint-disable-line prefer-rest-params
+  for (const [what, v] of [['a Proxy', proxy], ['arguments', args], ['process.env', process.env]] as const) {
+    t.is(encodeFastOne({ v }), undefined, `${what}: not the fast path`);
+    await t.throwsAsync(deferToThread(identity, { v }), { name: 'ValueNotCloneableError' }, `${what}: refused`);
+  }
+});
+
+test('a getter that calls a thread while its object is encoded leaves the outer encoding whole', async (t) => {
+  let inner: Promise<unknown> | undefined;
+  const v = {
+    before: [1, 2],
+    get during() {
+      inner = deferToThread(identity, { inner: ['nested', { deep: true }] });
+      // (An encoding made meanwhile, as a getter could, directly.)
+      encodeFastOne({ scratch: 'x'.repeat(100) });
+      return 'read once';
+    },
+    after: { z: 'end' },
+  };
+  const back = await deferToThread(identity, v);
+  t.deepEqual(back, { before: [1, 2], during: 'read once', after: { z: 'end' } });
+  t.deepEqual(await inner, { inner: ['nested', { deep: true }] });
 });

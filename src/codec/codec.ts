@@ -1,7 +1,8 @@
-// The value codec: how arguments and results cross threads. Primitive
-// lists take the fast path (src/codec/fast-codec.ts); everything else is checked
-// (src/codec/values.ts) and written by v8's serializer, with ArrayBuffers marked
-// by transfer() moved out of band. Runs on every thread.
+// The value codec: how arguments and results cross threads. Primitives
+// and small plain trees of them take the fast path (src/codec/fast-codec.ts);
+// everything else is checked (src/codec/values.ts) and written by v8's
+// serializer, with ArrayBuffers marked by transfer() moved out of band.
+// Runs on every thread.
 // Tests: test/transfer.ts, test/values.ts, test/wire.ts.
 import { isAnyArrayBuffer, isSharedArrayBuffer } from 'node:util/types';
 import { DefaultDeserializer, deserialize } from 'node:v8';
@@ -219,7 +220,7 @@ function withMarkers(e: Encoded): Encoded {
 }
 
 /**
- * A result: the fast path when it is a primitive, else checked (values.ts)
+ * A result: the fast path when it is a primitive or a small plain tree, else checked (values.ts)
  * and serialized. Throws a ValueNotCloneableError naming the path.
  * `flatten`: flattenInstances (values.ts).
  */

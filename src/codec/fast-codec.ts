@@ -1,20 +1,32 @@
-// A fast path for the commonest payloads: arguments and results made only
-// of numbers, booleans, null, undefined and well-formed strings (written as
+// A fast path for the commonest payloads: arguments and results made of
+// numbers, booleans, null, undefined and well-formed strings (written as
 // UTF-8, which has no encoding for a lone surrogate: a string holding one
-// takes the v8 path, which keeps every UTF-16 code unit), and whole
-// buffers moved with transfer() (an ArrayBuffer, or a view of all of one:
-// the heavy-work case, where a serializer object per call shows). v8.serialize builds a
-// serializer object and a Buffer per call, which on tiny tasks costs more
-// than the task; this writes into one scratch buffer instead. Anything
-// else goes through v8 (src/base/wire.ts). Runs on every thread.
+// takes the v8 path, which keeps every UTF-16 code unit), small trees of
+// plain arrays and plain objects of them (the `{ ok, rows }` a task
+// returns), and whole buffers moved with transfer() (an ArrayBuffer, or a
+// view of all of one: the heavy-work case, where a serializer object per
+// call shows). v8.serialize builds a serializer object and a Buffer per
+// call, which on small values costs more than the task (an object result
+// took a pool from 700k to 210k trivial tasks a second); this writes into
+// a scratch buffer instead. What arrives is what v8's round trip would
+// give; anything it cannot say as exactly (an object met twice, a hole, a
+// property beside an array's items, a class instance) goes through v8
+// (src/base/wire.ts). Runs on every thread.
 // Tests: test/wire.ts.
+import { isArgumentsObject, isProxy } from 'node:util/types';
 import { makeView, viewTypeIndex } from './view-types.js';
 
 // v8's format starts with 0xFF (its version tag), so these never collide.
 export const FAST_LIST = 0xfe;
 export const FAST_ONE = 0xfd;
 
-const enum Tag { Undefined = 0, Null = 1, True = 2, False = 3, Number = 4, String = 5, Moved = 6 }
+const enum Tag {
+  Undefined = 0, Null = 1, True = 2, False = 3, Number = 4, String = 5, Moved = 6,
+  /** u32 length, then the items. */
+  Array = 7,
+  /** u32 count, then per property: u32 byte length and UTF-8 of its key, then its value. */
+  Object = 8,
+}
 
 /**
  * What a moved value is, for the Moved tag: its view type (view-types.ts), or
@@ -117,11 +129,11 @@ function putMoving(v: unknown, off: number, moved: ArrayBuffer[] | undefined, mo
 
 /**
  * The encoding of `list` (a call's arguments), or undefined when it holds
- * anything but primitives. The bytes live in a shared scratch buffer:
- * use or copy them before the next encode.
+ * anything but primitives and small trees of them (encodeTree). The bytes
+ * live in a shared scratch buffer: use or copy them before the next encode.
  */
 export function encodeFastList(list: readonly unknown[]): Buffer | undefined {
-  if (fastListBound(list) < 0) return undefined;
+  if (fastListBound(list) < 0) return list.length > MAX_ITEMS ? undefined : encodeTree(list, false);
   room(list.length);
   return scratch.subarray(0, writeFastList(list, scratch, 0));
 }
@@ -157,10 +169,137 @@ export function writeFastList(list: readonly unknown[], b: Buffer, at: number): 
 
 /** As encodeFastList, for one value (a result). */
 export function encodeFastOne(v: unknown): Buffer | undefined {
-  if (!fits(v)) return undefined;
+  if (!fits(v)) return typeof v === 'object' && v !== null ? encodeTree(v, true) : undefined;
   room(1);
   scratch[0] = FAST_ONE;
   return scratch.subarray(0, put(scratch, v, 1));
+}
+
+// ---- trees of plain arrays and objects ------------------------------------
+
+/**
+ * Containers (plain arrays and objects) in one value that the fast path
+ * takes, at most, and members (items and properties) of all of them
+ * together: past that, v8's serializer, in C++, costs less than this walk.
+ */
+const MAX_CONTAINERS = 64;
+const MAX_MEMBERS = 1024;
+
+/** Where trees are written (apart from `scratch`: a getter may encode a primitive call meanwhile). */
+let tree = Buffer.allocUnsafe(4096);
+/**
+ * One tree encoding's state. A getter runs while the tree is walked, and
+ * may call a thread, which encodes: `treeBusy` sends such an encoding
+ * down the v8 path, which leaves `tree` and this state alone.
+ */
+let treeBusy = false;
+/** The containers met so far: one met again is shared, or a cycle, which only v8's format says. */
+const treeContainers: object[] = [];
+let treeMembers = 0;
+
+/**
+ * `value` as a fast encoding with trees in it (`one`: a result; else a
+ * list of arguments, of at most MAX_ITEMS), or undefined when it does not
+ * take the fast path. The bytes live in `tree`: use or copy them before
+ * the next encode.
+ */
+function encodeTree(value: object, one: boolean): Buffer | undefined {
+  if (treeBusy) return undefined;
+  treeBusy = true;
+  try {
+    let end: number;
+    if (one) {
+      tree[0] = FAST_ONE;
+      end = putContainer(value, 1);
+    } else {
+      const list = value as readonly unknown[];
+      tree[0] = FAST_LIST;
+      tree[1] = list.length;
+      end = 2;
+      for (let i = 0; i < list.length && end >= 0; i++) end = putTree(list[i], end);
+    }
+    return end < 0 ? undefined : tree.subarray(0, end);
+  } catch {
+    // A getter threw: the v8 path meets it again, and reports it as it does.
+    return undefined;
+  } finally {
+    treeBusy = false;
+    treeContainers.length = 0;
+    treeMembers = 0;
+  }
+}
+
+/** Room in `tree` for `n` bytes at `off`. */
+function treeRoom(off: number, n: number): void {
+  if (off + n <= tree.length) return;
+  const grown = Buffer.allocUnsafe(Math.max(off + n, tree.length * 2));
+  tree.copy(grown, 0, 0, off);
+  tree = grown;
+}
+
+/** Writes `v` into `tree` at `off`: where it ends, or -1 when it does not take the fast path. */
+function putTree(v: unknown, off: number): number {
+  switch (typeof v) {
+    case 'object':
+      if (v !== null) return putContainer(v, off);
+      treeRoom(off, 1);
+      break;
+    case 'string':
+      if (v.length > MAX_STRING || !isWellFormed(v)) return -1;
+      treeRoom(off, 5 + 3 * v.length);
+      break;
+    case 'number': case 'boolean': case 'undefined':
+      treeRoom(off, 9);
+      break;
+    default:
+      // A function, a symbol, a bigint: the v8 path crosses or refuses it.
+      return -1;
+  }
+  return put(tree, v, off);
+}
+
+/**
+ * putTree() for an object: a plain array or object (whose members it
+ * writes), else -1. What v8 keeps and these tags cannot say is left to
+ * it: sharing (an object met twice), an array's holes and its properties
+ * beside its items (a RegExp match's `index`), an own `__proto__`. So are
+ * the objects v8 refuses that look plain: a Proxy, `arguments`,
+ * `process.env` (a host object).
+ */
+function putContainer(v: object, off: number): number {
+  if (treeContainers.length === MAX_CONTAINERS || treeContainers.includes(v) || isProxy(v)) return -1;
+  treeContainers.push(v);
+  if (Array.isArray(v)) {
+    const n = v.length;
+    // (Fewer keys than items: a hole; more: a property beside them. Both: the loop finds the hole.)
+    if (Object.getPrototypeOf(v) !== Array.prototype || (treeMembers += n) > MAX_MEMBERS
+      || Object.keys(v).length !== n) return -1;
+    treeRoom(off, 5);
+    tree[off] = Tag.Array;
+    tree.writeUInt32LE(n, off + 1);
+    off += 5;
+    for (let i = 0; i < n && off >= 0; i++) {
+      const x: unknown = v[i];
+      off = x === undefined && !(i in v) ? -1 : putTree(x, off);
+    }
+    return off;
+  }
+  if (Object.getPrototypeOf(v) !== Object.prototype || isArgumentsObject(v) || v === process.env) return -1;
+  const keys = Object.keys(v);
+  if ((treeMembers += keys.length) > MAX_MEMBERS) return -1;
+  treeRoom(off, 5);
+  tree[off] = Tag.Object;
+  tree.writeUInt32LE(keys.length, off + 1);
+  off += 5;
+  for (let i = 0; i < keys.length && off >= 0; i++) {
+    const k = keys[i]!;
+    if (k.length > MAX_STRING || k === '__proto__' || !isWellFormed(k)) return -1;
+    treeRoom(off, 4 + 3 * k.length);
+    const n = tree.write(k, off + 4, 'utf8');
+    tree.writeUInt32LE(n, off);
+    off = putTree((v as Record<string, unknown>)[k], off + 4 + n);
+  }
+  return off;
 }
 
 function get(b: Buffer, off: number, out: { v: unknown }, moved: ArrayBuffer[] | undefined): number {
@@ -172,6 +311,31 @@ function get(b: Buffer, off: number, out: { v: unknown }, moved: ArrayBuffer[] |
       return off + 6;
     }
     case Tag.Number: out.v = b.readDoubleLE(off + 1); return off + 9;
+    case Tag.Array: {
+      const n = b.readUInt32LE(off + 1);
+      const a: unknown[] = [];
+      off += 5;
+      for (let i = 0; i < n; i++) {
+        off = get(b, off, out, moved);
+        a.push(out.v);
+      }
+      out.v = a;
+      return off;
+    }
+    case Tag.Object: {
+      const n = b.readUInt32LE(off + 1);
+      // (No key is __proto__: putContainer leaves such an object to v8.)
+      const o: Record<string, unknown> = {};
+      off += 5;
+      for (let i = 0; i < n; i++) {
+        const end = off + 4 + b.readUInt32LE(off);
+        const k = b.toString('utf8', off + 4, end);
+        off = get(b, end, out, moved);
+        o[k] = out.v;
+      }
+      out.v = o;
+      return off;
+    }
     case Tag.True: out.v = true; return off + 1;
     case Tag.False: out.v = false; return off + 1;
     case Tag.Null: out.v = null; return off + 1;
