@@ -11,7 +11,9 @@ const identity = <T>(x: T): T => x;
 
 test('primitive arguments and results round-trip exactly', async (t) => {
   const values = [0, -0, 1.5, -1e308, Number.MAX_SAFE_INTEGER, NaN, Infinity, -Infinity,
-    true, false, null, undefined, '', 'plain', 'ünïcødé ✓ 𝄞', 'x'.repeat(1024)];
+    true, false, null, undefined, '', 'plain', 'ünïcødé ✓ 𝄞', 'x'.repeat(1024),
+    // Around the byte-by-byte copy of short ASCII strings (12 units): its edges, and what leaves it.
+    '\0\x7f', 'x'.repeat(12), 'x'.repeat(13), `${'x'.repeat(11)}é`, 'é', '𝄞', `a${'\x80'}`];
   for (const v of values) t.is(await deferToThread(identity, v), v, `value ${String(v)}`);
   t.deepEqual(await deferToThread((...a: unknown[]) => a, ...values), values);
 });
@@ -76,7 +78,8 @@ test('plain arrays and objects take the fast path and arrive as v8 makes them, k
   const samples: unknown[] = [
     [], {}, [1, 'two', null, undefined, true, -0, NaN], { ok: true, n: 3, tags: ['a', 'b'] },
     { 2: 'two', b: 1, 1: 'one', a: 2 }, [[[]], [{}], { a: [{ b: [] }] }], { toString: 1, constructor: 'x', '': 0 },
-    { ünï: 'cødé 𝄞', '𝄞': [0] }, Object.assign(Object.create(Object.prototype) as object, { made: 'by create' }),
+    { ünï: 'cødé 𝄞', '𝄞': [0], [`${'k'.repeat(11)}é`]: 'é', ['\0\x7f']: 'x'.repeat(13) },
+    Object.assign(Object.create(Object.prototype) as object, { made: 'by create' }),
     { get computed() { return 42; } }, Object.freeze({ frozen: [1] }),
   ];
   for (const v of samples) {
