@@ -26,6 +26,7 @@ const LABEL = { raw: 'raw worker_threads', piscina: 'piscina 5', tinypool: 'tiny
 const WORKLOADS = {
   seq: { title: 'seq: one trivial call at a time', figures: ['p50', 'p99'], unit: 'µs', head: 'p50', better: 'lower' },
   window: { title: 'window: trivial tasks, 256 in flight', figures: ['opsPerSec'], unit: 'tasks/s', head: 'opsPerSec', better: 'higher' },
+  records: { title: 'records: a small object in and out, 256 in flight', figures: ['opsPerSec'], unit: 'tasks/s', head: 'opsPerSec', better: 'higher' },
   burst: { title: 'burst: 50,000 trivial tasks at once', figures: ['opsPerSec'], unit: 'tasks/s', head: 'opsPerSec', better: 'higher' },
   cpu: { title: 'cpu: 2,000 × 5,000 JSON.stringify', figures: ['wallMs', 'speedup'], unit: 'ms', head: 'wallMs', better: 'lower' },
   cpulong: { title: 'cpu long: 400 × 25,000 JSON.stringify', figures: ['wallMs', 'speedup'], unit: 'ms', head: 'wallMs', better: 'lower' },

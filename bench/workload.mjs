@@ -89,6 +89,29 @@ const workloads = {
     return { opsPerSec: rate(n, ms) };
   },
 
+  /** As window, with a small record in and out: `{ id, name, tags }` -> `{ id, ok, tags }`. */
+  async records() {
+    const pool = await open();
+    const n = quick ? 20_000 : 200_000;
+    let next = 0, done = 0;
+    const t0 = performance.now();
+    await new Promise((resolve, reject) => {
+      const pump = () => {
+        while (next < n && next - done < 256) {
+          const id = next++;
+          pool.record({ id, name: 'task', tags: ['a', 'b'] }).then((r) => {
+            if (r.id !== id || !r.ok) reject(new Error(`record ${id} came back as ${JSON.stringify(r)}`));
+            else if (++done === n) resolve(); else pump();
+          }, reject);
+        }
+      };
+      pump();
+    });
+    const ms = performance.now() - t0;
+    await pool.close();
+    return { opsPerSec: rate(n, ms) };
+  },
+
   /** Trivial tasks, all submitted at once. */
   async burst() {
     const pool = await open();

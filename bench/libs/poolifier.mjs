@@ -13,6 +13,7 @@ export default async function create({ threads, warm = true }) {
   if (warm) await warmup(threads, () => pool.execute([2000], 'warm'));
   return {
     add: (a, b) => pool.execute([a, b], 'add'),
+    record: (r) => pool.execute([r], 'record'),
     cpu: (n) => pool.execute([n], 'cpu'),
     // poolifier 5 signature: execute(data, name, abortSignal, transferList)
     echo: (buf) => pool.execute(buf, 'echo', undefined, [buf]),

@@ -31,6 +31,7 @@ export default async function create({ threads, warm = true }) {
   if (warm) await warmup(threads, () => call('warm', [2000]));
   return {
     add: (a, b) => call('add', [a, b]),
+    record: (r) => call('record', [r]),
     cpu: (n) => call('cpu', [n]),
     echo: (buf) => call('echo', [buf], [buf]),
     close: () => Promise.all(workers.map((w) => w.terminate())).then(() => {}),

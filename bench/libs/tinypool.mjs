@@ -13,6 +13,7 @@ export default async function create({ threads, warm = true }) {
   if (warm) await warmup(threads, () => pool.run([2000], { name: 'warm' }));
   return {
     add: (a, b) => pool.run([a, b], { name: 'add' }),
+    record: (r) => pool.run([r], { name: 'record' }),
     cpu: (n) => pool.run([n], { name: 'cpu' }),
     echo: (buf) => pool.run(buf, { name: 'echo', transferList: [buf] }),
     close: () => pool.destroy(),

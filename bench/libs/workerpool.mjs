@@ -14,6 +14,7 @@ export default async function create({ threads, warm = true }) {
   if (warm) await warmup(threads, () => pool.exec('warm', [2000]));
   return {
     add: (a, b) => pool.exec('add', [a, b]),
+    record: (r) => pool.exec('record', [r]),
     cpu: (n) => pool.exec('cpu', [n]),
     echo: (buf) => pool.exec('echo', [buf], { transfer: [buf] }),
     close: () => pool.terminate(),
