@@ -54,6 +54,25 @@ async function eightLongTasks({ cold }) {
   return { wallMs, idealRatio: wallMs / (4 * taskMs) };
 }
 
+/** Tasks made by call(pool, i), at most 256 in flight: throughput with pipelining. */
+async function pipelined(call) {
+  const pool = await open();
+  const n = quick ? 20_000 : 200_000;
+  let next = 0, done = 0;
+  const t0 = performance.now();
+  await new Promise((resolve, reject) => {
+    const pump = () => {
+      while (next < n && next - done < 256) {
+        call(pool, next++).then(() => { if (++done === n) resolve(); else pump(); }, reject);
+      }
+    };
+    pump();
+  });
+  const ms = performance.now() - t0;
+  await pool.close();
+  return { opsPerSec: rate(n, ms) };
+}
+
 const workloads = {
   /** One trivial call at a time: latency. */
   async seq() {
@@ -71,46 +90,12 @@ const workloads = {
   },
 
   /** Trivial tasks, at most 256 in flight: throughput with pipelining. */
-  async window() {
-    const pool = await open();
-    const n = quick ? 20_000 : 200_000;
-    let next = 0, done = 0;
-    const t0 = performance.now();
-    await new Promise((resolve, reject) => {
-      const pump = () => {
-        while (next < n && next - done < 256) {
-          pool.add(next++, 1).then(() => { if (++done === n) resolve(); else pump(); }, reject);
-        }
-      };
-      pump();
-    });
-    const ms = performance.now() - t0;
-    await pool.close();
-    return { opsPerSec: rate(n, ms) };
-  },
+  window: () => pipelined((pool, i) => pool.add(i, 1)),
 
   /** As window, with a small record in and out: `{ id, name, tags }` -> `{ id, ok, tags }`. */
-  async records() {
-    const pool = await open();
-    const n = quick ? 20_000 : 200_000;
-    let next = 0, done = 0;
-    const t0 = performance.now();
-    await new Promise((resolve, reject) => {
-      const pump = () => {
-        while (next < n && next - done < 256) {
-          const id = next++;
-          pool.record({ id, name: 'task', tags: ['a', 'b'] }).then((r) => {
-            if (r.id !== id || !r.ok) reject(new Error(`record ${id} came back as ${JSON.stringify(r)}`));
-            else if (++done === n) resolve(); else pump();
-          }, reject);
-        }
-      };
-      pump();
-    });
-    const ms = performance.now() - t0;
-    await pool.close();
-    return { opsPerSec: rate(n, ms) };
-  },
+  records: () => pipelined((pool, id) => pool.record({ id, name: 'task', tags: ['a', 'b'] }).then((r) => {
+    if (r.id !== id || !r.ok) throw new Error(`record ${id} came back as ${JSON.stringify(r)}`);
+  })),
 
   /** Trivial tasks, all submitted at once. */
   async burst() {
