@@ -11,7 +11,7 @@
 // a scratch buffer instead. What arrives is what v8's round trip would
 // give; anything it cannot say as exactly (an object met twice, a hole, a
 // property beside an array's items, a class instance) goes through v8
-// (src/base/wire.ts). Runs on every thread.
+// (src/codec/codec.ts). Runs on every thread.
 // Tests: test/wire.ts.
 import { isArgumentsObject, isProxy } from 'node:util/types';
 import { makeView, viewTypeIndex } from './view-types.js';
@@ -54,10 +54,12 @@ let scratch = Buffer.allocUnsafe(4096);
 /** String.prototype.isWellFormed (ES2024, Node 20): no lone surrogate. One-byte strings answer at once. */
 const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 
+/** Whether a string takes the fast path: short enough, and no lone surrogate. */
+const fitsString = (s: string): boolean => s.length <= MAX_STRING && isWellFormed(s);
+
 function fits(v: unknown): boolean {
   const t = typeof v;
-  return t === 'number' || t === 'boolean' || v === null || v === undefined
-    || (t === 'string' && (v as string).length <= MAX_STRING && isWellFormed(v as string));
+  return t === 'number' || t === 'boolean' || v === null || v === undefined || (t === 'string' && fitsString(v as string));
 }
 
 /**
@@ -162,7 +164,7 @@ function putMoving(v: unknown, off: number, moved: ArrayBuffer[] | undefined, mo
 /**
  * The encoding of `list` (a call's arguments), or undefined when it holds
  * anything but primitives and small trees of them (encodeTree). The bytes
- * live in a shared scratch buffer: use or copy them before the next encode.
+ * live in a scratch buffer of this module: use or copy them before the next encode.
  */
 export function encodeFastList(list: readonly unknown[]): Buffer | undefined {
   if (fastListBound(list) < 0) return list.length > MAX_ITEMS ? undefined : encodeTree(list, false);
@@ -218,7 +220,8 @@ const MAX_CONTAINERS = 64;
 const MAX_MEMBERS = 1024;
 
 /** Where trees are written (apart from `scratch`: a getter may encode a primitive call meanwhile). */
-let tree = Buffer.allocUnsafe(4096);
+const TREE_BYTES = 4096;
+let tree = Buffer.allocUnsafe(TREE_BYTES);
 /**
  * One tree encoding's state. A getter runs while the tree is walked, and
  * may call a thread, which encodes: `treeBusy` sends such an encoding
@@ -238,6 +241,11 @@ let treeMembers = 0;
 function encodeTree(value: object, one: boolean): Buffer | undefined {
   if (treeBusy) return undefined;
   treeBusy = true;
+  // (The last encoding's bytes were used: a buffer grown for a large one is let go.)
+  if (tree.length > 16 * TREE_BYTES) tree = Buffer.allocUnsafe(TREE_BYTES);
+  // A getter that throws is not caught here: the walk of the v8 path would
+  // read the same properties in the same order and meet the same throw,
+  // which the callers report as they did.
   try {
     let end: number;
     if (one) {
@@ -251,9 +259,6 @@ function encodeTree(value: object, one: boolean): Buffer | undefined {
       for (let i = 0; i < list.length && end >= 0; i++) end = putTree(list[i], end);
     }
     return end < 0 ? undefined : tree.subarray(0, end);
-  } catch {
-    // A getter threw: the v8 path meets it again, and reports it as it does.
-    return undefined;
   } finally {
     treeBusy = false;
     treeContainers.length = 0;
@@ -277,7 +282,7 @@ function putTree(v: unknown, off: number): number {
       treeRoom(off, 1);
       break;
     case 'string':
-      if (v.length > MAX_STRING || !isWellFormed(v)) return -1;
+      if (!fitsString(v)) return -1;
       treeRoom(off, 5 + 3 * v.length);
       break;
     case 'number': case 'boolean': case 'undefined':
@@ -296,24 +301,32 @@ function putTree(v: unknown, off: number): number {
  * it: sharing (an object met twice), an array's holes and its properties
  * beside its items (a RegExp match's `index`), an own `__proto__`. So are
  * the objects v8 refuses that look plain: a Proxy, `arguments`,
- * `process.env` (a host object).
+ * `process.env` (a host object). One deviation is accepted, as too
+ * contrived to pay a dozen type checks per object for: a built-in whose
+ * prototype was set to Object.prototype (`Object.setPrototypeOf(new
+ * Map(), Object.prototype)`) arrives as a plain object of its own
+ * enumerable properties, where v8 keeps or refuses it by its real type.
+ * Getters are read once, where the v8 path reads them twice (once to
+ * check, once to serialize).
  */
 function putContainer(v: object, off: number): number {
   if (treeContainers.length === MAX_CONTAINERS || treeContainers.includes(v) || isProxy(v)) return -1;
   treeContainers.push(v);
   if (Array.isArray(v)) {
     const n = v.length;
-    // (Fewer keys than items: a hole; more: a property beside them. Both: the loop finds the hole.)
-    if (Object.getPrototypeOf(v) !== Array.prototype || (treeMembers += n) > MAX_MEMBERS
-      || Object.keys(v).length !== n) return -1;
+    if (Object.getPrototypeOf(v) !== Array.prototype || (treeMembers += n) > MAX_MEMBERS) return -1;
+    // An array of objects that cannot fit leaves now, not after walking
+    // most of them (a list of 40 records: the v8 path would redo it all).
+    if (n > MAX_CONTAINERS - treeContainers.length && typeof v[0] === 'object' && v[0] !== null) return -1;
+    // Its own keys, indices first in ascending order: exactly 0..n-1 when
+    // there are n and the last is n-1, so no hole and nothing beside them.
+    const keys = Object.keys(v);
+    if (keys.length !== n || (n > 0 && keys[n - 1] !== String(n - 1))) return -1;
     treeRoom(off, 5);
     tree[off] = Tag.Array;
     tree.writeUInt32LE(n, off + 1);
     off += 5;
-    for (let i = 0; i < n && off >= 0; i++) {
-      const x: unknown = v[i];
-      off = x === undefined && !(i in v) ? -1 : putTree(x, off);
-    }
+    for (let i = 0; i < n && off >= 0; i++) off = putMember(v, i, off);
     return off;
   }
   if (Object.getPrototypeOf(v) !== Object.prototype || isArgumentsObject(v) || v === process.env) return -1;
@@ -325,13 +338,22 @@ function putContainer(v: object, off: number): number {
   off += 5;
   for (let i = 0; i < keys.length && off >= 0; i++) {
     const k = keys[i]!;
-    if (k.length > MAX_STRING || k === '__proto__' || !isWellFormed(k)) return -1;
+    if (k === '__proto__' || !fitsString(k)) return -1;
     treeRoom(off, 4 + 3 * k.length);
     const n = writeUtf8(tree, k, off + 4);
     tree.writeUInt32LE(n, off);
-    off = putTree((v as Record<string, unknown>)[k], off + 4 + n);
+    off = putMember(v, k, off + 4 + n);
   }
   return off;
+}
+
+/**
+ * putTree() for member `k` of `v`. One a getter deleted meanwhile, which
+ * v8 would skip, leaves the fast path: it would arrive as undefined.
+ */
+function putMember(v: object, k: string | number, off: number): number {
+  const x: unknown = (v as Record<string | number, unknown>)[k];
+  return x === undefined && !Object.hasOwn(v, k) ? -1 : putTree(x, off);
 }
 
 function get(b: Buffer, off: number, out: { v: unknown }, moved: ArrayBuffer[] | undefined): number {
@@ -363,7 +385,10 @@ function get(b: Buffer, off: number, out: { v: unknown }, moved: ArrayBuffer[] |
         const end = off + 4 + b.readUInt32LE(off);
         const k = readUtf8(b, off + 4, end);
         off = get(b, end, out, moved);
-        o[k] = out.v;
+        // Defined, as v8 does, where assigning would reach Object.prototype
+        // (frozen against pollution, a setter): `constructor`, `toString`.
+        if (k in o) Object.defineProperty(o, k, { value: out.v, writable: true, enumerable: true, configurable: true });
+        else o[k] = out.v;
       }
       out.v = o;
       return off;
