@@ -110,13 +110,14 @@ test('what only the v8 format says leaves the fast path and crosses as v8 makes 
   const match = 'abc'.match(/b/)!;
   const withProto = JSON.parse('{"__proto__": {"polluted": true}, "a": 1}') as object;
   const nullProto = Object.assign(Object.create(null) as object, { a: 1 });
-  const wide = { rows: Array.from({ length: 2_000 }, (_, i) => i) };
-  let deep: unknown = 'leaf';
-  for (let i = 0; i < 100; i++) deep = [deep];
+  // (Past 32 containers, those met are looked up in a Set, not a list.)
+  const sharedLate = [...Array.from({ length: 40 }, (_, i) => ({ i })), shared, { last: shared }];
+  const cycleLate: unknown[] = Array.from({ length: 40 }, (_, i) => [i]);
+  (cycleLate[39] as unknown[]).push(cycleLate);
   const cases: [string, unknown][] = [
     ['an object met twice', [shared, shared]], ['a cycle', cycle], ['a hole', [1, , 3]],
     ['a property beside the items', extra], ['a hole and a property beside the items', Object.assign([1, , 3], { x: 1 })], ['a RegExp match', match], ['an own __proto__', withProto],
-    ['a null-prototype object', nullProto], ['more members than the limit', wide], ['more containers than the limit', deep],
+    ['a null-prototype object', nullProto], ['an object met twice, after many', sharedLate], ['a cycle, after many', cycleLate],
     ['a lone surrogate inside', { s: '\ud800' }], ['a bigint inside', { n: 1n }], ['a Date inside', [new Date(0)]],
     ['a Map inside', { m: new Map([[1, 2]]) }], ['a typed array inside', { b: new Uint8Array([1]) }],
   ];
@@ -163,10 +164,14 @@ test('a decoded object defines its keys, as v8 does, where Object.prototype hold
   // (Synchronous, and undone before it returns: no other test sees it.)
   Object.defineProperty(Object.prototype, 'rtReadOnly', { value: 'proto', writable: false, configurable: true });
   try {
-    const back = decodeFast(Buffer.from(encodeFastOne({ rtReadOnly: 'own', constructor: 'Widget' })!)) as Record<string, unknown>;
-    t.true(Object.hasOwn(back, 'rtReadOnly'));
-    t.is(back.rtReadOnly, 'own');
-    t.is(back['constructor'] as unknown, 'Widget');
+    const rows = [{ rtReadOnly: 'own', constructor: 'Widget' }, { rtReadOnly: 'own 2', constructor: 'Gadget' }];
+    const back = decodeFast(Buffer.from(encodeFastOne(rows)!)) as Record<string, unknown>[];
+    // (The second row names its keys by the first's shape.)
+    for (const [i, row] of back.entries()) {
+      t.true(Object.hasOwn(row, 'rtReadOnly'));
+      t.is(row.rtReadOnly, rows[i]!.rtReadOnly);
+      t.is(row['constructor'] as unknown, rows[i]!.constructor);
+    }
   } finally {
     delete (Object.prototype as Record<string, unknown>).rtReadOnly;
   }
@@ -196,8 +201,50 @@ test('getters: one that throws is refused as on the v8 path, one that deletes a 
   t.deepEqual(Object.keys(back), ['a', 'c']);
 });
 
-test('a list of records past the container limit crosses whole', async (t) => {
-  const records = Array.from({ length: 40 }, (_, id) => ({ id, name: 'row', tags: ['a', 'b'] }));
-  t.is(encodeFastOne(records), undefined, 'past the limit: the v8 path');
-  t.deepEqual(await deferToThread(identity, records), records);
+test('lists of records take the fast path, each row with its own keys in their order', (t) => {
+  const rows = Array.from({ length: 1_000 }, (_, id) => ({ id, name: `row ${id}`, ok: id % 2 === 0, tags: ['a', 'b'] }));
+  const mixed = [
+    { a: 1, b: 2 }, { b: 3, a: 4 }, { a: 5, b: 6 }, { a: 7 }, { a: 8, b: 9, c: 10 }, { a: { a: { a: 1, b: 2 }, b: 3 }, b: [] },
+    // Many shapes, then rows of the first and the last again.
+    ...Array.from({ length: 25 }, (_, i) => ({ [`k${i}`]: i })), { k0: 'first again' }, { k24: 'last again' }, { a: 1, b: 2 },
+  ];
+  const nested = Array.from({ length: 100 }).reduce<unknown>((child, _, i) => ({ i, child, tag: `n${i}` }), { leaf: true });
+  for (const v of [rows, mixed, nested]) {
+    const one = encodeFastOne(v);
+    t.truthy(one, 'the fast path');
+    t.deepEqual(shape(decodeFast(Buffer.from(one!))), shape(v8RoundTrip(v)));
+  }
+});
+
+// Trees whose objects draw their keys from a few names, so that their
+// shapes repeat, some in another order (and some held by Object.prototype).
+const recordTree = fc.letrec((tie) => ({
+  value: fc.oneof({ depthSize: 'small' }, fc.integer(), fc.string(), fc.constant(null), fc.constant(undefined), tie('array'), tie('object')),
+  array: fc.array(tie('value'), { maxLength: 8 }),
+  object: fc.dictionary(fc.constantFrom('id', 'name', 'ok', 'é', 'constructor', '0'), tie('value'), { maxKeys: 4, noNullPrototype: true }),
+})).value;
+
+test('random trees of repeated shapes decode as v8 round-trips them (fast-check)', (t) => {
+  fc.assert(fc.property(recordTree, (v) => {
+    const enc = encodeFastOne(v);
+    if (!enc) return typeof v === 'string';
+    t.deepEqual(shape(decodeFast(Buffer.from(enc))), shape(v8RoundTrip(v)));
+    return true;
+  }), { numRuns: 1_000 });
+  t.pass();
+});
+
+test('values past the fast path\'s limits take the v8 path and cross whole', async (t) => {
+  const deep = Array.from({ length: 300 }).reduce<unknown>((child) => ({ child }), 'bottom');
+  const pastLimits: [string, unknown][] = [
+    ['records past the container limit', Array.from({ length: 9_000 }, (_, id) => ({ id, tags: ['a'] }))],
+    ['records whose first row holds too many containers', Array.from({ length: 5_000 }, (_, id) => ({ id, t: [[1], [2], [3]] }))],
+    ['a dictionary of many keys', Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`key${i}`, i]))],
+    ['a long array of numbers', Array.from({ length: 1_000 }, (_, i) => i / 3)],
+    ['nesting past the depth limit', deep],
+  ];
+  for (const [what, v] of pastLimits) {
+    t.is(encodeFastOne(v), undefined, what);
+    t.deepEqual(await deferToThread(identity, v), v, what);
+  }
 });

@@ -24,8 +24,18 @@ const enum Tag {
   Undefined = 0, Null = 1, True = 2, False = 3, Number = 4, String = 5, Moved = 6,
   /** u32 length, then the items. */
   Array = 7,
-  /** u32 count, then per property: u32 byte length and UTF-8 of its key, then its value. */
+  /**
+   * u32 count, then per property its key (u32 byte length, UTF-8), then
+   * per property its value. Its keys are the next shape (Shaped).
+   */
   Object = 8,
+  /**
+   * u32 index of an earlier object's keys (its shape), then one value per
+   * key, in their order: the rows of a list of records name their keys
+   * once. Shapes are numbered in the order their objects' keys are
+   * written, in the writer and the reader alike.
+   */
+  Shaped = 9,
 }
 
 /**
@@ -212,12 +222,28 @@ export function encodeFastOne(v: unknown): Buffer | undefined {
 // ---- trees of plain arrays and objects ------------------------------------
 
 /**
- * Containers (plain arrays and objects) in one value that the fast path
- * takes, at most, and members (items and properties) of all of them
- * together: past that, v8's serializer, in C++, costs less than this walk.
+ * Where v8's serializer, in C++, costs less than this walk (measured with
+ * bench/codec.mjs: the round trip of each path, encoding and decoding).
+ * Each key of an object written whole costs about twice what it costs
+ * v8, so a value with more than MAX_WHOLE_KEYS of them goes to v8 (a
+ * dictionary of 40 keys: 1.1x v8's time here; of 100: 1.8x). An object
+ * with the keys of one written before costs no key at all (Tag.Shaped):
+ * records cross faster here at any number (1,000 rows of 5 fields in
+ * 0.6x v8's time), and so do trees of a few shapes. A long array of
+ * primitives is v8's best case (a packed array, written in one go):
+ * past MAX_PRIMITIVE_RUN items it goes there too (200 numbers: even).
+ * MAX_CONTAINERS and MAX_MEMBERS bound the walk and its buffer.
  */
-const MAX_CONTAINERS = 64;
-const MAX_MEMBERS = 1024;
+const MAX_WHOLE_KEYS = 40;
+const MAX_PRIMITIVE_RUN = 128;
+const MAX_CONTAINERS = 16384;
+const MAX_MEMBERS = 131072;
+/**
+ * Containers open inside each other, at most: the walk recurses, so a
+ * deeper value goes to the v8 path, as it did before this limit, rather
+ * than risk a RangeError from this recursion.
+ */
+const MAX_DEPTH = 256;
 
 /** Where trees are written (apart from `scratch`: a getter may encode a primitive call meanwhile). */
 const TREE_BYTES = 4096;
@@ -230,7 +256,25 @@ let tree = Buffer.allocUnsafe(TREE_BYTES);
 let treeBusy = false;
 /** The containers met so far: one met again is shared, or a cycle, which only v8's format says. */
 const treeContainers: object[] = [];
+/**
+ * The same, once there are LINEAR_SEEN of them: looking through the list
+ * costs less than a Set's hashing for a few, and grows with their square.
+ */
+const treeSeen = new Set<object>();
+const LINEAR_SEEN = 32;
 let treeMembers = 0;
+let treeDepth = 0;
+/** Keys written out in full (Tag.Object) so far. */
+let treeWholeKeys = 0;
+/**
+ * The key lists of the objects written whole (Tag.Object) so far, in the
+ * order written: an object with the same keys in the same order is
+ * written as Tag.Shaped. (At most MAX_WHOLE_KEYS + 1: each but the empty
+ * one took a key written whole.)
+ */
+const treeShapes: string[][] = [];
+/** The shape matched or numbered last: consecutive records share one. */
+let lastShape = -1;
 
 /**
  * `value` as a fast encoding with trees in it (`one`: a result; else a
@@ -262,7 +306,12 @@ function encodeTree(value: object, one: boolean): Buffer | undefined {
   } finally {
     treeBusy = false;
     treeContainers.length = 0;
+    if (treeSeen.size > 0) treeSeen.clear();
     treeMembers = 0;
+    treeDepth = 0;
+    treeWholeKeys = 0;
+    treeShapes.length = 0;
+    lastShape = -1;
   }
 }
 
@@ -310,14 +359,25 @@ function putTree(v: unknown, off: number): number {
  * check, once to serialize).
  */
 function putContainer(v: object, off: number): number {
-  if (treeContainers.length === MAX_CONTAINERS || treeContainers.includes(v) || isProxy(v)) return -1;
+  if (++treeDepth > MAX_DEPTH) return -1;
+  const end = writeContainer(v, off);
+  treeDepth--;
+  return end;
+}
+
+/** putContainer() without the depth's count. */
+function writeContainer(v: object, off: number): number {
+  if (treeContainers.length === MAX_CONTAINERS || metBefore(v) || isProxy(v)) return -1;
   treeContainers.push(v);
+  if (treeSeen.size > 0) treeSeen.add(v);
   if (Array.isArray(v)) {
     const n = v.length;
     if (Object.getPrototypeOf(v) !== Array.prototype || (treeMembers += n) > MAX_MEMBERS) return -1;
     // An array of objects that cannot fit leaves now, not after walking
-    // most of them (a list of 40 records: the v8 path would redo it all).
-    if (n > MAX_CONTAINERS - treeContainers.length && typeof v[0] === 'object' && v[0] !== null) return -1;
+    // most of them (the v8 path would redo it all): so does one whose
+    // first item holds so many that the rest, if alike, cannot.
+    const room = MAX_CONTAINERS - treeContainers.length;
+    if (typeof v[0] === 'object' && v[0] !== null ? n > room : n > MAX_PRIMITIVE_RUN) return -1;
     // Its own keys, indices first in ascending order: exactly 0..n-1 when
     // there are n and the last is n-1, so no hole and nothing beside them.
     const keys = Object.keys(v);
@@ -326,25 +386,62 @@ function putContainer(v: object, off: number): number {
     tree[off] = Tag.Array;
     tree.writeUInt32LE(n, off + 1);
     off += 5;
-    for (let i = 0; i < n && off >= 0; i++) off = putMember(v, i, off);
+    if (n === 0) return off;
+    const open = treeContainers.length;
+    off = putMember(v, 0, off);
+    if ((treeContainers.length - open) * (n - 1) > room - (treeContainers.length - open)) return -1;
+    for (let i = 1; i < n && off >= 0; i++) off = putMember(v, i, off);
     return off;
   }
   if (Object.getPrototypeOf(v) !== Object.prototype || isArgumentsObject(v) || v === process.env) return -1;
   const keys = Object.keys(v);
   if ((treeMembers += keys.length) > MAX_MEMBERS) return -1;
   treeRoom(off, 5);
+  const shape = shapeOf(keys);
+  if (shape >= 0) {
+    tree[off] = Tag.Shaped;
+    tree.writeUInt32LE(shape, off + 1);
+    off += 5;
+    for (let i = 0; i < keys.length && off >= 0; i++) off = putMember(v, keys[i]!, off);
+    return off;
+  }
+  if ((treeWholeKeys += keys.length) > MAX_WHOLE_KEYS) return -1;
   tree[off] = Tag.Object;
   tree.writeUInt32LE(keys.length, off + 1);
   off += 5;
-  for (let i = 0; i < keys.length && off >= 0; i++) {
+  for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
     if (k === '__proto__' || !fitsString(k)) return -1;
     treeRoom(off, 4 + 3 * k.length);
     const n = writeUtf8(tree, k, off + 4);
     tree.writeUInt32LE(n, off);
-    off = putMember(v, k, off + 4 + n);
+    off += 4 + n;
   }
+  lastShape = treeShapes.push(keys) - 1;
+  for (let i = 0; i < keys.length && off >= 0; i++) off = putMember(v, keys[i]!, off);
   return off;
+}
+
+/** Whether `v` is a container this encoding met already. */
+function metBefore(v: object): boolean {
+  if (treeContainers.length < LINEAR_SEEN) return treeContainers.includes(v);
+  if (treeSeen.size === 0) for (const c of treeContainers) treeSeen.add(c);
+  return treeSeen.has(v);
+}
+
+/** The number of the shape whose keys are `keys`, in their order, or -1. */
+function shapeOf(keys: readonly string[]): number {
+  if (lastShape >= 0 && sameKeys(treeShapes[lastShape]!, keys)) return lastShape;
+  for (let i = treeShapes.length - 1; i >= 0; i--) {
+    if (i !== lastShape && sameKeys(treeShapes[i]!, keys)) return (lastShape = i);
+  }
+  return -1;
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
@@ -356,7 +453,28 @@ function putMember(v: object, k: string | number, off: number): number {
   return x === undefined && !Object.hasOwn(v, k) ? -1 : putTree(x, off);
 }
 
-function get(b: Buffer, off: number, out: { v: unknown }, moved: ArrayBuffer[] | undefined): number {
+/** A shape as the reader keeps it: its keys, and whether one of them must be defined rather than assigned. */
+interface ReadShape {
+  keys: string[];
+  define: boolean;
+}
+
+/** What a decode carries through its walk: the value just read, and the shapes numbered so far. */
+interface Reading {
+  v: unknown;
+  shapes: ReadShape[] | undefined;
+}
+
+/**
+ * Sets o[k] to v as v8's deserializer does: defined where assigning would
+ * reach Object.prototype (frozen against pollution, a setter):
+ * `constructor`, `toString`.
+ */
+function defineOwn(o: Record<string, unknown>, k: string, v: unknown): void {
+  Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+}
+
+function get(b: Buffer, off: number, out: Reading, moved: ArrayBuffer[] | undefined): number {
   switch (b[off] as Tag) {
     case Tag.Moved: {
       const kind = b[off + 1]!;
@@ -379,20 +497,23 @@ function get(b: Buffer, off: number, out: { v: unknown }, moved: ArrayBuffer[] |
     case Tag.Object: {
       const n = b.readUInt32LE(off + 1);
       // (No key is __proto__: putContainer leaves such an object to v8.)
-      const o: Record<string, unknown> = {};
+      const keys: string[] = [];
+      let define = false;
       off += 5;
       for (let i = 0; i < n; i++) {
         const end = off + 4 + b.readUInt32LE(off);
         const k = readUtf8(b, off + 4, end);
-        off = get(b, end, out, moved);
-        // Defined, as v8 does, where assigning would reach Object.prototype
-        // (frozen against pollution, a setter): `constructor`, `toString`.
-        if (k in o) Object.defineProperty(o, k, { value: out.v, writable: true, enumerable: true, configurable: true });
-        else o[k] = out.v;
+        keys.push(k);
+        // (Only Object.prototype can hold it: Object.keys() has no duplicates.)
+        if (k in Object.prototype) define = true;
+        off = end;
       }
-      out.v = o;
-      return off;
+      const shape: ReadShape = { keys, define };
+      (out.shapes ??= []).push(shape);
+      return getMembers(b, off, out, moved, shape);
     }
+    case Tag.Shaped:
+      return getMembers(b, off + 5, out, moved, out.shapes![b.readUInt32LE(off + 1)]!);
     case Tag.True: out.v = true; return off + 1;
     case Tag.False: out.v = false; return off + 1;
     case Tag.Null: out.v = null; return off + 1;
@@ -405,12 +526,26 @@ function get(b: Buffer, off: number, out: { v: unknown }, moved: ArrayBuffer[] |
   }
 }
 
+/** The values of an object of shape `shape`, from `off`: the object is out.v. */
+function getMembers(b: Buffer, off: number, out: Reading, moved: ArrayBuffer[] | undefined, shape: ReadShape): number {
+  const { keys, define } = shape;
+  const o: Record<string, unknown> = {};
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    off = get(b, off, out, moved);
+    if (define && k in o) defineOwn(o, k, out.v);
+    else o[k] = out.v;
+  }
+  out.v = o;
+  return off;
+}
+
 /**
  * Decodes what the encoders here wrote, starting at b[0]; `moved` are the
  * buffers that moved with it, in its index order.
  */
 export function decodeFast(b: Buffer, moved?: ArrayBuffer[]): unknown {
-  const cell = { v: undefined as unknown };
+  const cell: Reading = { v: undefined, shapes: undefined };
   if (b[0] === FAST_ONE) {
     get(b, 1, cell, moved);
     return cell.v;
