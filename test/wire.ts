@@ -201,6 +201,19 @@ test('getters: one that throws is refused as on the v8 path, one that deletes a 
   t.deepEqual(Object.keys(back), ['a', 'c']);
 });
 
+test('an array item\'s getter runs once on the fast path, and what it gave first crosses', (t) => {
+  for (const rest of [[], [{ more: 1 }], [2, 3]]) {
+    let reads = 0;
+    const a: unknown[] = [];
+    Object.defineProperty(a, 0, { get() { reads++; return reads === 1 ? { first: true } : 'later'; }, enumerable: true, configurable: true });
+    a.push(...rest);
+    const one = encodeFastOne(a);
+    t.truthy(one, 'the fast path');
+    t.is(reads, 1, 'read once');
+    t.deepEqual(decodeFast(Buffer.from(one!)), [{ first: true }, ...rest]);
+  }
+});
+
 test('lists of records take the fast path, each row with its own keys in their order', (t) => {
   const rows = Array.from({ length: 1_000 }, (_, id) => ({ id, name: `row ${id}`, ok: id % 2 === 0, tags: ['a', 'b'] }));
   const mixed = [

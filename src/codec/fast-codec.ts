@@ -231,7 +231,8 @@ export function encodeFastOne(v: unknown): Buffer | undefined {
  * records cross faster here at any number (1,000 rows of 5 fields in
  * 0.6x v8's time), and so do trees of a few shapes. A long array of
  * primitives is v8's best case (a packed array, written in one go):
- * past MAX_PRIMITIVE_RUN items it goes there too (200 numbers: even).
+ * one longer than MAX_PRIMITIVE_RUN whose first item is a primitive goes
+ * there too (200 numbers: even).
  * MAX_CONTAINERS and MAX_MEMBERS bound the walk and its buffer.
  */
 const MAX_WHOLE_KEYS = 40;
@@ -373,13 +374,21 @@ function writeContainer(v: object, off: number): number {
   if (Array.isArray(v)) {
     const n = v.length;
     if (Object.getPrototypeOf(v) !== Array.prototype || (treeMembers += n) > MAX_MEMBERS) return -1;
-    // An array of objects that cannot fit leaves now, not after walking
-    // most of them (the v8 path would redo it all): so does one whose
-    // first item holds so many that the rest, if alike, cannot.
+    // Its first item is read once, here (a getter runs once): a long
+    // array of primitives, or one of objects that cannot fit, leaves now,
+    // not after walking most of it (the v8 path would redo it all). So
+    // does one whose first item holds so many containers that the rest,
+    // if alike, cannot fit. A hole there leaves too (v8 says holes).
     const room = MAX_CONTAINERS - treeContainers.length;
-    if (typeof v[0] === 'object' && v[0] !== null ? n > room : n > MAX_PRIMITIVE_RUN) return -1;
+    let first: unknown;
+    if (n > 0) {
+      if (!Object.hasOwn(v, 0)) return -1;
+      first = v[0];
+      if (typeof first === 'object' && first !== null ? n > room : n > MAX_PRIMITIVE_RUN) return -1;
+    }
     // Its own keys, indices first in ascending order: exactly 0..n-1 when
-    // there are n and the last is n-1, so no hole and nothing beside them.
+    // there are n and the last is n-1, so no hole and nothing beside them
+    // (a getter of the first item that deleted it shows here too).
     const keys = Object.keys(v);
     if (keys.length !== n || (n > 0 && keys[n - 1] !== String(n - 1))) return -1;
     treeRoom(off, 5);
@@ -388,8 +397,9 @@ function writeContainer(v: object, off: number): number {
     off += 5;
     if (n === 0) return off;
     const open = treeContainers.length;
-    off = putMember(v, 0, off);
-    if ((treeContainers.length - open) * (n - 1) > room - (treeContainers.length - open)) return -1;
+    off = putTree(first, off);
+    const took = treeContainers.length - open;
+    if (took * (n - 1) > room - took) return -1;
     for (let i = 1; i < n && off >= 0; i++) off = putMember(v, i, off);
     return off;
   }
