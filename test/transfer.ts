@@ -12,9 +12,11 @@ import { callProxy, callWithOwnFunction, moveAfterStop } from './_fixtures/bridg
 import { platformTimeout, waitFor } from './_helpers/wait.js';
 import { busyOneThreadPool, parkedUntilSecond } from './_helpers/busy-pool.js';
 import {
-  callSlowThenLength, gatedPark, lastSentLength, lengthsSeenAtNextWrite, nestedMoves, openGate, printThenDieMoving, printThenMove, spinThenBytes, sumWhere,
-  wasmMemoryResult,
+  callSlowThenLength, gatedPark, lastPlanesLengths, lastSentLength, lengthsSeenAtNextWrite, nestedMoves, openGate, planeMoves, printThenDieMoving,
+  printThenMove, spinThenBytes, sumWhere, wasmMemoryResult,
 } from './_fixtures/moved-tasks.cjs';
+import { encodeArgs, encodeResult } from '../dist/codec/codec.js';
+import { FAST_LIST, FAST_ONE } from '../dist/codec/fast-codec.js';
 
 /** `p`, or a rejection naming what hangs after `ms`. */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -104,6 +106,51 @@ test('buffers marked with transfer() inside arguments and results move, small an
     t.is(await deferToThreadPool(reactor, pool, lastSentLength), 0, `${bytes}: the nested result was moved out of the thread`);
   }
   await pool.stop();
+});
+
+/** A value context with nothing to revive, for the codec called directly. */
+const plainValues = { callables: undefined, revive: (v: unknown) => v } as unknown as Parameters<typeof encodeArgs>[1];
+
+test('a plain tree holding buffers marked with transfer() takes the fast path and moves them both ways, small and large', async (t) => {
+  const tree = (bytes: number) => ({
+    width: 7, planes: [transfer(new Uint8Array(bytes).fill(1)), transfer(new Uint8Array(bytes).fill(2))], meta: { name: 'img' },
+  });
+  const args = encodeArgs([tree(8)], plainValues, null);
+  t.is(args.bytes[0], FAST_LIST, 'the arguments take the fast path');
+  t.is(args.transfers?.length, 2, 'with both buffers to move');
+  t.is(encodeResult(tree(8), plainValues).bytes[0], FAST_ONE, 'and so does such a result');
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
+  pool.start();
+  for (const bytes of [1024, MiB]) {
+    const arg = tree(bytes);
+    const [a, b] = arg.planes as [Uint8Array, Uint8Array];
+    const before = pool.stats().movedByPort;
+    const got = await deferToThreadPool(reactor, pool, planeMoves, arg);
+    t.is(a.byteLength + b.byteLength, 0, `${bytes}: both planes were moved, not copied`);
+    t.deepEqual([got.name, got.width, got.firsts], ['img', 7, [1, 2]], `${bytes}: what arrived`);
+    t.true(got.planes[0] instanceof Uint8Array);
+    t.deepEqual(got.planes.map((p) => [p.length, p[0], p[bytes - 1]]), [[bytes, 2, 2], [bytes, 1, 1]], `${bytes}: the planes came back swapped`);
+    t.deepEqual(await deferToThreadPool(reactor, pool, lastPlanesLengths), [0, 0], `${bytes}: the result's planes were moved out of the thread`);
+    t.is(pool.stats().movedByPort - before, bytes >= 64 * 1024 ? 2 : 0, `${bytes}: by port only when large`);
+  }
+  await pool.stop();
+});
+
+test('in a plain tree, two marked views of one buffer move it once; one marked view met twice crosses as v8 makes it', async (t) => {
+  const buffer = new ArrayBuffer(16);
+  const twoViews = { bytes: transfer(new Uint8Array(buffer)), floats: transfer(new Float32Array(buffer)) };
+  const enc = encodeArgs([twoViews], plainValues, null);
+  t.is(enc.bytes[0], FAST_LIST);
+  t.is(enc.transfers?.length, 1, 'the buffer moves once');
+  const seen = (v: { bytes: ArrayBufferView; floats: ArrayBufferView }): [boolean, boolean, number] =>
+    [(v.bytes as unknown) === v.floats, v.bytes.buffer === v.floats.buffer, v.floats.byteLength];
+  t.deepEqual(await deferToThread(seen, twoViews), [false, true, 16]);
+  t.is(buffer.byteLength, 0, 'moved');
+  const view = transfer(new Float32Array(4));
+  const sameTwice = { bytes: view, floats: view };
+  t.not(encodeArgs([sameTwice], plainValues, null).bytes[0], FAST_LIST, 'sharing is for the v8 path to say');
+  t.deepEqual(await deferToThread(seen, sameTwice), [true, true, 16]);
+  t.is(view.byteLength, 0, 'moved');
 });
 
 test('a Buffer that shares its slab is copied, not detached', async (t) => {

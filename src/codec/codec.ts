@@ -9,7 +9,7 @@ import { DefaultDeserializer, deserialize } from 'node:v8';
 import type { CallableTable } from './callables.js';
 import { ValueNotCloneableError } from '../errors/errors.js';
 import {
-  decodeFast, encodeFastList, encodeFastMoving, encodeFastMovingOne, encodeFastOne, FAST_LIST, FAST_ONE,
+  decodeFast, encodeFastArgs, encodeFastResult, FAST_LIST, FAST_ONE,
 } from './fast-codec.js';
 import { prepareOutbound } from './values.js';
 import { makeView, viewTypeIndex } from './view-types.js';
@@ -220,15 +220,14 @@ function withMarkers(e: Encoded): Encoded {
 }
 
 /**
- * A result: the fast path when it is a primitive or a small plain tree, else checked (values.ts)
- * and serialized. Throws a ValueNotCloneableError naming the path.
+ * A result: the fast path when it is a primitive, a plain tree, or buffers
+ * marked with transfer() (alone or in such a tree), else checked
+ * (values.ts) and serialized. Throws a ValueNotCloneableError naming the path.
  * `flatten`: flattenInstances (values.ts).
  */
 export function encodeResult(value: unknown, ctx: ValueContext, flatten = false, shares = false): Encoded {
-  const fast = encodeFastOne(value);
-  if (fast) return { bytes: fast, transfers: undefined };
-  const moving = encodeFastMovingOne(value, movable);
-  if (moving) return refuseDetached(moving, 'the result');
+  const fast = encodeFastResult(value, movable);
+  if (fast) return refuseDetached(fast, 'the result');
   const buffers: unknown[] = [value];
   const shared: SharedArrayBuffer[] = [];
   const prepared = prepareOutbound(value, 'the result',
@@ -427,10 +426,8 @@ export function decodeValue(bytes: Buffer, transfers: ArrayBuffer[] | undefined,
 export function encodeArgs(
   args: readonly unknown[], ctx: ValueContext, handles: number[] | null, flatten = false, shares = false,
 ): Encoded {
-  const fast = encodeFastList(args);
-  if (fast) return { bytes: fast, transfers: undefined };
-  const moving = encodeFastMoving(args, movable);
-  if (moving) return refuseDetached(moving, 'args');
+  const fast = encodeFastArgs(args, movable);
+  if (fast) return refuseDetached(fast, 'args');
   const buffers: unknown[] = [...args];
   const shared: SharedArrayBuffer[] = [];
   const prepared = prepareOutbound(args, 'args',

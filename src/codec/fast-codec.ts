@@ -1,18 +1,19 @@
 // A fast path for the commonest payloads: arguments and results made of
 // numbers, booleans, null, undefined and well-formed strings (written as
 // UTF-8, which has no encoding for a lone surrogate: a string holding one
-// takes the v8 path, which keeps every UTF-16 code unit), small trees of
-// plain arrays and plain objects of them (the `{ ok, rows }` a task
-// returns), and whole buffers moved with transfer() (an ArrayBuffer, or a
-// view of all of one: the heavy-work case, where a serializer object per
-// call shows). v8.serialize builds a serializer object and a Buffer per
-// call, which on small values costs more than the task (an object result
-// took a pool from 700k to 210k trivial tasks a second); this writes into
-// a scratch buffer instead. What arrives is what v8's round trip would
+// takes the v8 path, which keeps every UTF-16 code unit), trees of plain
+// arrays and plain objects of them (the `{ ok, rows }` a task returns),
+// and whole buffers moved with transfer() (an ArrayBuffer, or a view of
+// all of one: the heavy-work case, where a serializer object per call
+// shows), alone or in such trees (`{ pixels: transfer(buf), width }`).
+// v8.serialize builds a serializer object and a Buffer per call, which on
+// small values costs more than the task (an object result took a pool
+// from 700k to 210k trivial tasks a second); this writes into a scratch
+// buffer instead. What arrives is what v8's round trip would
 // give; anything it cannot say as exactly (an object met twice, a hole, a
 // property beside an array's items, a class instance) goes through v8
 // (src/codec/codec.ts). Runs on every thread.
-// Tests: test/wire.ts.
+// Tests: test/wire.ts, test/transfer.ts.
 import { isArgumentsObject, isProxy } from 'node:util/types';
 import { makeView, viewTypeIndex } from './view-types.js';
 
@@ -131,11 +132,38 @@ function movedKind(v: unknown, ab: ArrayBuffer): number {
 }
 
 /**
+ * A call's arguments as a fast encoding, with the buffers it moves: a
+ * list of primitives, trees of them, and whole buffers marked with
+ * transfer() (`movableOf` finds them), at the top or inside the trees. Or
+ * undefined: the v8 path. The bytes live in a scratch buffer of this
+ * module: use or copy them before the next encode.
+ */
+export function encodeFastArgs(list: readonly unknown[], movableOf: MovableOf): FastEncoded | undefined {
+  if (fastListBound(list) >= 0) {
+    room(list.length);
+    return { bytes: scratch.subarray(0, writeFastList(list, scratch, 0)), transfers: undefined };
+  }
+  if (list.length > MAX_ITEMS) return undefined;
+  return encodeFastMoving(list, movableOf) ?? encodeTreeMoving(list, false, movableOf);
+}
+
+/** As encodeFastArgs, for one value (a result). */
+export function encodeFastResult(v: unknown, movableOf: MovableOf): FastEncoded | undefined {
+  if (fits(v)) {
+    room(1);
+    scratch[0] = FAST_ONE;
+    return { bytes: scratch.subarray(0, put(scratch, v, 1)), transfers: undefined };
+  }
+  if (typeof v !== 'object' || v === null) return undefined;
+  return encodeFastMovingOne(v, movableOf) ?? encodeTreeMoving(v, true, movableOf);
+}
+
+/**
  * As encodeFastList, for a list that holds moved whole buffers too
  * (`movableOf` finds them), or undefined. The bytes live in the shared
  * scratch buffer.
  */
-export function encodeFastMoving(list: readonly unknown[], movableOf: MovableOf): FastEncoded | undefined {
+function encodeFastMoving(list: readonly unknown[], movableOf: MovableOf): FastEncoded | undefined {
   if (list.length > MAX_ITEMS) return undefined;
   let moved: ArrayBuffer[] | undefined;
   for (let i = 0; i < list.length; i++) {
@@ -154,7 +182,7 @@ export function encodeFastMoving(list: readonly unknown[], movableOf: MovableOf)
 }
 
 /** As encodeFastMoving, for one value (a result). */
-export function encodeFastMovingOne(v: unknown, movableOf: MovableOf): FastEncoded | undefined {
+function encodeFastMovingOne(v: unknown, movableOf: MovableOf): FastEncoded | undefined {
   const ab = movableOf(v);
   if (!ab) return undefined;
   room(1);
@@ -276,6 +304,13 @@ let treeWholeKeys = 0;
 const treeShapes: string[][] = [];
 /** The shape matched or numbered last: consecutive records share one. */
 let lastShape = -1;
+/**
+ * Finds the buffers marked with transfer() in a tree, when it may hold
+ * them (encodeFastArgs, encodeFastResult); undefined: it may not.
+ */
+let treeMovableOf: MovableOf | undefined;
+/** The buffers a tree moves, in their index order (Tag.Moved). */
+const treeMoved: ArrayBuffer[] = [];
 
 /**
  * `value` as a fast encoding with trees in it (`one`: a result; else a
@@ -284,8 +319,14 @@ let lastShape = -1;
  * the next encode.
  */
 function encodeTree(value: object, one: boolean): Buffer | undefined {
+  return encodeTreeMoving(value, one, undefined)?.bytes;
+}
+
+/** encodeTree(), moving the buffers that `movableOf` finds in the tree (if given). */
+function encodeTreeMoving(value: object, one: boolean, movableOf: MovableOf | undefined): FastEncoded | undefined {
   if (treeBusy) return undefined;
   treeBusy = true;
+  treeMovableOf = movableOf;
   // (The last encoding's bytes were used: a buffer grown for a large one is let go.)
   if (tree.length > 16 * TREE_BYTES) tree = Buffer.allocUnsafe(TREE_BYTES);
   // A getter that throws is not caught here: the walk of the v8 path would
@@ -303,9 +344,12 @@ function encodeTree(value: object, one: boolean): Buffer | undefined {
       end = 2;
       for (let i = 0; i < list.length && end >= 0; i++) end = putTree(list[i], end);
     }
-    return end < 0 ? undefined : tree.subarray(0, end);
+    if (end < 0) return undefined;
+    return { bytes: tree.subarray(0, end), transfers: treeMoved.length > 0 ? treeMoved.slice() : undefined };
   } finally {
     treeBusy = false;
+    treeMovableOf = undefined;
+    treeMoved.length = 0;
     treeContainers.length = 0;
     if (treeSeen.size > 0) treeSeen.clear();
     treeMembers = 0;
@@ -403,7 +447,8 @@ function writeContainer(v: object, off: number): number {
     for (let i = 1; i < n && off >= 0; i++) off = putMember(v, i, off);
     return off;
   }
-  if (Object.getPrototypeOf(v) !== Object.prototype || isArgumentsObject(v) || v === process.env) return -1;
+  if (Object.getPrototypeOf(v) !== Object.prototype) return treeMovableOf ? putMovedInTree(v, off) : -1;
+  if (isArgumentsObject(v) || v === process.env) return -1;
   const keys = Object.keys(v);
   if ((treeMembers += keys.length) > MAX_MEMBERS) return -1;
   treeRoom(off, 5);
@@ -430,6 +475,25 @@ function writeContainer(v: object, off: number): number {
   lastShape = treeShapes.push(keys) - 1;
   for (let i = 0; i < keys.length && off >= 0; i++) off = putMember(v, keys[i]!, off);
   return off;
+}
+
+/**
+ * writeContainer() for an object that is not a plain one: a buffer marked
+ * with transfer() (a whole ArrayBuffer, or a view of all of one) is
+ * written as Tag.Moved, else -1. It counts as a container met: the same
+ * view twice is sharing, which only v8's format says. Two views of one
+ * buffer move it once, and arrive as two views of the buffer that came.
+ */
+function putMovedInTree(v: object, off: number): number {
+  const ab = treeMovableOf!(v);
+  if (!ab) return -1;
+  let index = treeMoved.indexOf(ab);
+  if (index < 0) index = treeMoved.push(ab) - 1;
+  treeRoom(off, 6);
+  tree[off] = Tag.Moved;
+  tree[off + 1] = movedKind(v, ab);
+  tree.writeUInt32LE(index, off + 2);
+  return off + 6;
 }
 
 /** Whether `v` is a container this encoding met already. */

@@ -138,3 +138,25 @@ export const printThenDieMoving = threadable(async function printThenDieMoving(n
   console.log('printed before the result');
   return transfer(new ArrayBuffer(n));
 });
+
+/** What planeMoves sent back last: its sender's views of them, once they left. */
+let lastPlanes: Uint8Array[] = [];
+
+/**
+ * A plain tree holding moved views (the fast path's case): reports what
+ * arrived, and sends the two planes back swapped, moved, in a plain tree.
+ */
+export const planeMoves = threadable(function planeMoves(v: {
+  width: number; planes: Uint8Array[]; meta: { name: string };
+}): { name: string; width: number; firsts: number[]; planes: Uint8Array[] } {
+  lastPlanes = v.planes;
+  return {
+    name: v.meta.name, width: v.width, firsts: v.planes.map((p) => p[0]!),
+    planes: [transfer(v.planes[1]!), transfer(v.planes[0]!)],
+  };
+});
+
+/** The byte lengths of the planes planeMoves last sent back, as the thread sees them now. */
+export const lastPlanesLengths = threadable(function lastPlanesLengths(): number[] {
+  return lastPlanes.map((p) => p.byteLength);
+});
