@@ -22,7 +22,7 @@ const shapes = {
   'numbers': [[10, 100, 1_000], (n) => Array.from({ length: n }, (_, i) => i * 1.5)],
   'strings': [[10, 100, 1_000], (n) => Array.from({ length: n }, (_, i) => `item-${i}`)],
   'dictionary (unique keys)': [[10, 30, 100], (n) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`key${i}`, i]))],
-  'nested (one shape)': [[5, 50, 200], (n) => Array.from({ length: n }).reduce((child, _, i) => ({ i, child }), null)],
+  'nested (one shape)': [[5, 20, 40, 100], (n) => Array.from({ length: n }).reduce((child, _, i) => ({ i, child }), null)],
 };
 
 // A value context with nothing to revive: plain values carry no markers.

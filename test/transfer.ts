@@ -151,6 +151,30 @@ test('in a plain tree, two marked views of one buffer move it once; one marked v
   t.not(encodeArgs([sameTwice], plainValues, null).bytes[0], FAST_LIST, 'sharing is for the v8 path to say');
   t.deepEqual(await deferToThread(seen, sameTwice), [true, true, 16]);
   t.is(view.byteLength, 0, 'moved');
+  const alone = transfer(new Uint8Array(8));
+  t.not(encodeArgs([alone, alone], plainValues, null).bytes[0], FAST_LIST, 'nor passed twice');
+  t.true(await deferToThread((a: Uint8Array, b: Uint8Array) => a === b, alone, alone), 'passed twice, it arrives as one view');
+});
+
+test('a buffer marked with transfer() deep in a tree is moved or not alike, whichever path the value takes', async (t) => {
+  // (The v8 path's walk looks 64 levels deep, and copies what it does not
+  // find; the fast path takes 48. A Date beside sends a value the v8 way.)
+  for (const depth of [10, 47, 60, 70]) {
+    const lengths: number[] = [];
+    for (const beside of [1, new Date(0)]) {
+      const pixels = transfer(new Uint8Array(10).fill(4));
+      const value = Array.from({ length: depth }).reduce<unknown>((child) => ({ child }), { pixels, beside });
+      const sum = (v: unknown): number => {
+        let x = v as { child?: unknown; pixels?: Uint8Array };
+        while (x.child) x = x.child as typeof x;
+        return x.pixels!.reduce((a, b) => a + b, 0);
+      };
+      t.is(await deferToThread(sum, value), 40, `depth ${depth}, beside ${String(beside)}`);
+      lengths.push(pixels.byteLength);
+    }
+    t.is(lengths[0], lengths[1], `depth ${depth}: moved or copied alike on either path`);
+    if (depth < 64) t.is(lengths[0], 0, `depth ${depth}: moved`);
+  }
 });
 
 test('a Buffer that shares its slab is copied, not detached', async (t) => {

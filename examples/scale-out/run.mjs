@@ -63,17 +63,38 @@ async function stop(child) {
   await Promise.race([exited, sleep(10_000, undefined, { ref: false })]);
 }
 
-async function main() {
-  const port = await new Promise((resolve) => {
+/** A loopback port that was free a moment ago. */
+function freePort() {
+  return new Promise((resolve) => {
     const probe = createServer().listen(0, '127.0.0.1', () => {
       const { port } = probe.address();
       probe.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * A redis-server on a free port. Another process can take the port
+ * between the probe and Redis's bind (tests and benchmarks start theirs
+ * too): then another port is tried.
+ */
+async function startRedis() {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      // No persistence (--save '', --appendonly no) and loopback only: a Redis for this run alone.
+      const redis = await start('redis-server', redisServer,
+        ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], 'Ready to accept connections');
+      return { redis, port };
+    } catch (e) {
+      if (attempt === 5 || !String(e.message).includes('Address already in use')) throw e;
+    }
+  }
+}
+
+async function main() {
   dir = mkdtempSync(join(tmpdir(), 'scale-out-redis-'));
-  // No persistence (--save '', --appendonly no) and loopback only: a Redis for this run alone.
-  const redis = await start('redis-server', redisServer,
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], 'Ready to accept connections');
+  const { redis, port } = await startRedis();
   const env = { ...process.env, REDIS_URL: `redis://127.0.0.1:${port}` };
   console.log(`redis-server ready on ${env.REDIS_URL}`);
   const workers = await Promise.all([1, 2].map((i) => start(`worker ${i}`, process.execPath, [join(here, 'worker.mjs')], ' ready', env)));

@@ -170,7 +170,8 @@ function encodeFastMoving(list: readonly unknown[], movableOf: MovableOf): FastE
     const v = list[i];
     if (fits(v)) continue;
     const ab = movableOf(v);
-    if (!ab) return undefined;
+    // (A view passed twice is one view, which only the v8 format says.)
+    if (!ab || list.indexOf(v) !== i) return undefined;
     if (!(moved ??= []).includes(ab)) moved.push(ab);
   }
   room(list.length);
@@ -268,11 +269,13 @@ const MAX_PRIMITIVE_RUN = 128;
 const MAX_CONTAINERS = 16384;
 const MAX_MEMBERS = 131072;
 /**
- * Containers open inside each other, at most: the walk recurses, so a
- * deeper value goes to the v8 path, as it did before this limit, rather
- * than risk a RangeError from this recursion.
+ * Containers open inside each other, at most: a deeper value goes to the
+ * v8 path. Below the depth where that path's walk stops looking
+ * (values.ts, 64), so a buffer marked with transfer() moves on either path
+ * (past that, the v8 path copies it): a value must not be moved or copied
+ * according to which path it took.
  */
-const MAX_DEPTH = 256;
+const MAX_DEPTH = 48;
 
 /** Where trees are written (apart from `scratch`: a getter may encode a primitive call meanwhile). */
 const TREE_BYTES = 4096;
