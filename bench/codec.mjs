@@ -19,6 +19,7 @@ const quick = process.argv.includes('--quick');
 const row = (i) => ({ id: i, name: `row ${i}`, score: i * 1.5, ok: i % 2 === 0, tags: ['a', 'b'] });
 const shapes = {
   'records (5 fields)': [[5, 30, 300, 3_000], (n) => Array.from({ length: n }, (_, i) => row(i))],
+  'records with a Date': [[5, 30, 300], (n) => Array.from({ length: n }, (_, i) => ({ ...row(i), at: new Date(1_700_000_000_000 + i) }))],
   'numbers': [[10, 100, 1_000], (n) => Array.from({ length: n }, (_, i) => i * 1.5)],
   'strings': [[10, 100, 1_000], (n) => Array.from({ length: n }, (_, i) => `item-${i}`)],
   'dictionary (unique keys)': [[10, 30, 100], (n) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`key${i}`, i]))],

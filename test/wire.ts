@@ -69,7 +69,7 @@ const v8RoundTrip = (v: unknown): unknown => deserialize(serialize(v));
 const plainTree = fc.letrec((tie) => ({
   value: fc.oneof({ depthSize: 'small' },
     fc.integer(), fc.double(), fc.string({ unit: 'grapheme' }), fc.boolean(), fc.constant(null), fc.constant(undefined),
-    tie('array'), tie('object')),
+    fc.date({ noInvalidDate: false }), tie('array'), tie('object')),
   array: fc.array(tie('value'), { maxLength: 6 }),
   object: fc.dictionary(fc.string({ unit: 'grapheme' }).filter((k) => k !== '__proto__'), tie('value'), { maxKeys: 6, noNullPrototype: true }),
 })).value;
@@ -118,7 +118,7 @@ test('what only the v8 format says leaves the fast path and crosses as v8 makes 
     ['an object met twice', [shared, shared]], ['a cycle', cycle], ['a hole', [1, , 3]],
     ['a property beside the items', extra], ['a hole and a property beside the items', Object.assign([1, , 3], { x: 1 })], ['a RegExp match', match], ['an own __proto__', withProto],
     ['a null-prototype object', nullProto], ['an object met twice, after many', sharedLate], ['a cycle, after many', cycleLate],
-    ['a lone surrogate inside', { s: '\ud800' }], ['a bigint inside', { n: 1n }], ['a Date inside', [new Date(0)]],
+    ['a lone surrogate inside', { s: '\ud800' }], ['a bigint inside', { n: 1n }], ['a RegExp inside', [/a+/g]],
     ['a Map inside', { m: new Map([[1, 2]]) }], ['a typed array inside', { b: new Uint8Array([1]) }],
   ];
   for (const [what, v] of cases) {
@@ -201,6 +201,25 @@ test('getters: one that throws is refused as on the v8 path, one that deletes a 
   t.deepEqual(Object.keys(back), ['a', 'c']);
 });
 
+test('Dates take the fast path, invalid and extreme ones too; one met twice, a subclass or a fake leave it', (t) => {
+  const dated = [
+    { id: 1, at: new Date(0) }, { id: 2, at: new Date(NaN) }, { id: 3, at: new Date(8.64e15) }, { id: 4, at: new Date(-8.64e15) },
+    Object.assign(new Date(5), { note: 'own properties stay behind, as on the v8 path' }),
+  ];
+  const patched = new Date(7);
+  patched.getTime = () => 99;  // (v8 reads the date's own time value, not getTime.)
+  for (const v of [dated, patched, new Date(1.5)]) {
+    const one = encodeFastOne(v);
+    t.truthy(one, 'the fast path');
+    t.deepEqual(decodeFast(Buffer.from(one!)), v8RoundTrip(v));
+  }
+  const date = new Date(3);
+  class Stamp extends Date {}
+  for (const [what, v] of [['one date twice', [date, { date }]], ['a subclass', [new Stamp(1)]], ['a fake', [Object.create(Date.prototype)]]] as const) {
+    t.is(encodeFastOne(v), undefined, what);
+  }
+});
+
 test('an array item\'s getter runs once on the fast path, and what it gave first crosses', (t) => {
   for (const rest of [[], [{ more: 1 }], [2, 3]]) {
     let reads = 0;
@@ -232,7 +251,7 @@ test('lists of records take the fast path, each row with its own keys in their o
 // Trees whose objects draw their keys from a few names, so that their
 // shapes repeat, some in another order (and some held by Object.prototype).
 const recordTree = fc.letrec((tie) => ({
-  value: fc.oneof({ depthSize: 'small' }, fc.integer(), fc.string(), fc.constant(null), fc.constant(undefined), tie('array'), tie('object')),
+  value: fc.oneof({ depthSize: 'small' }, fc.integer(), fc.string(), fc.constant(null), fc.constant(undefined), fc.date(), tie('array'), tie('object')),
   array: fc.array(tie('value'), { maxLength: 8 }),
   object: fc.dictionary(fc.constantFrom('id', 'name', 'ok', 'é', 'constructor', '0'), tie('value'), { maxKeys: 4, noNullPrototype: true }),
 })).value;

@@ -2,19 +2,19 @@
 // numbers, booleans, null, undefined and well-formed strings (written as
 // UTF-8, which has no encoding for a lone surrogate: a string holding one
 // takes the v8 path, which keeps every UTF-16 code unit), trees of plain
-// arrays and plain objects of them (the `{ ok, rows }` a task returns),
-// and whole buffers moved with transfer() (an ArrayBuffer, or a view of
-// all of one: the heavy-work case, where a serializer object per call
-// shows), alone or in such trees (`{ pixels: transfer(buf), width }`).
+// arrays and plain objects of them and of Dates (the `{ ok, rows }` a task
+// returns), and whole buffers moved with transfer() (an ArrayBuffer, or a
+// view of all of one: the heavy-work case, where a serializer object per
+// call shows), alone or in such trees (`{ pixels: transfer(buf), width }`).
 // v8.serialize builds a serializer object and a Buffer per call, which on
 // small values costs more than the task (an object result took a pool
 // from 700k to 210k trivial tasks a second); this writes into a scratch
-// buffer instead. What arrives is what v8's round trip would
-// give; anything it cannot say as exactly (an object met twice, a hole, a
+// buffer instead. What arrives is what v8's round trip would give;
+// anything it cannot say as exactly (an object met twice, a hole, a
 // property beside an array's items, a class instance) goes through v8
 // (src/codec/codec.ts). Runs on every thread.
 // Tests: test/wire.ts, test/transfer.ts.
-import { isArgumentsObject, isProxy } from 'node:util/types';
+import { isArgumentsObject, isDate, isProxy } from 'node:util/types';
 import { makeView, viewTypeIndex } from './view-types.js';
 
 // v8's format starts with 0xFF (its version tag), so these never collide.
@@ -37,6 +37,8 @@ const enum Tag {
    * written, in the writer and the reader alike.
    */
   Shaped = 9,
+  /** f64: a Date's time value (NaN for an invalid date). */
+  Date = 10,
 }
 
 /**
@@ -450,7 +452,11 @@ function writeContainer(v: object, off: number): number {
     for (let i = 1; i < n && off >= 0; i++) off = putMember(v, i, off);
     return off;
   }
-  if (Object.getPrototypeOf(v) !== Object.prototype) return treeMovableOf ? putMovedInTree(v, off) : -1;
+  const proto: unknown = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype) {
+    if (proto === Date.prototype && isDate(v)) return putDate(v, off);
+    return treeMovableOf ? putMovedInTree(v, off) : -1;
+  }
   if (isArgumentsObject(v) || v === process.env) return -1;
   const keys = Object.keys(v);
   if ((treeMembers += keys.length) > MAX_MEMBERS) return -1;
@@ -478,6 +484,22 @@ function writeContainer(v: object, off: number): number {
   lastShape = treeShapes.push(keys) - 1;
   for (let i = 0; i < keys.length && off >= 0; i++) off = putMember(v, keys[i]!, off);
   return off;
+}
+
+/** Date.prototype.getTime as it was at load: a date's own or patched getTime is not what v8 reads. */
+const timeOf = Function.prototype.call.bind(Date.prototype.getTime) as (d: Date) => number;
+
+/**
+ * writeContainer() for a Date of this realm: its time value, as v8 writes
+ * it (its own properties, if it has any, stay behind on either path). It
+ * counts as a container met: a date met twice is one date, which only
+ * v8's format says.
+ */
+function putDate(v: Date, off: number): number {
+  treeRoom(off, 9);
+  tree[off] = Tag.Date;
+  tree.writeDoubleLE(timeOf(v), off + 1);
+  return off + 9;
 }
 
 /**
@@ -591,6 +613,7 @@ function get(b: Buffer, off: number, out: Reading, moved: ArrayBuffer[] | undefi
     }
     case Tag.Shaped:
       return getMembers(b, off + 5, out, moved, out.shapes![b.readUInt32LE(off + 1)]!);
+    case Tag.Date: out.v = new Date(b.readDoubleLE(off + 1)); return off + 9;
     case Tag.True: out.v = true; return off + 1;
     case Tag.False: out.v = false; return off + 1;
     case Tag.Null: out.v = null; return off + 1;
