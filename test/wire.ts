@@ -3,6 +3,9 @@
 // edge values of each type and the shapes only v8's format can say.
 import test from 'ava';
 import fc from 'fast-check';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
 import { deferToThread } from 'reactor-threads';
 import { decodeFast, encodeFastList, encodeFastOne } from '../dist/codec/fast-codec.js';
@@ -218,6 +221,58 @@ test('Dates take the fast path, invalid and extreme ones too; one met twice, a s
   for (const [what, v] of [['one date twice', [date, { date }]], ['a subclass', [new Stamp(1)]], ['a fake', [Object.create(Date.prototype)]]] as const) {
     t.is(encodeFastOne(v), undefined, what);
   }
+});
+
+/** `v` as a tree in which an object met again is named by when it was first met: what shape() does not compare. */
+function sharing(v: unknown, seen = new Map<object, number>()): unknown {
+  if (typeof v !== 'object' || v === null) return Object.is(v, -0) ? '-0' : v;
+  const at = seen.get(v);
+  if (at !== undefined) return ['again', at];
+  seen.set(v, seen.size);
+  if (v instanceof Date) return ['date', Object.getPrototypeOf(v) === Date.prototype, v.getTime()];
+  if (Array.isArray(v)) return v.map((x) => sharing(x, seen));
+  return Object.entries(v).map(([k, x]) => [k, sharing(x, seen)]);
+}
+
+test('a date met again keeps its identity, as on the v8 path (fast-check over a few shared dates)', (t) => {
+  const dates = [new Date(0), new Date(NaN), new Date(8.64e15)];
+  const tree = fc.letrec((tie) => ({
+    value: fc.oneof({ depthSize: 'small' }, fc.integer(), fc.constantFrom(...dates), fc.date(), tie('array'), tie('object')),
+    array: fc.array(tie('value'), { maxLength: 5 }),
+    object: fc.dictionary(fc.constantFrom('a', 'b', 'at'), tie('value'), { maxKeys: 3, noNullPrototype: true }),
+  })).value;
+  let fast = 0;
+  fc.assert(fc.property(tree, (v) => {
+    const enc = encodeFastOne(v);
+    if (!enc) return true;
+    fast++;
+    t.deepEqual(sharing(decodeFast(Buffer.from(enc))), sharing(v8RoundTrip(v)));
+    return true;
+  }), { numRuns: 1_000 });
+  t.true(fast > 100, `${fast} of 1,000 took the fast path`);
+});
+
+test('dates decode as the built-in Date while the global one is replaced, and not by a getTime patched before load', (t) => {
+  const bytes = Buffer.from(encodeFastOne([new Date(5)])!);
+  const Builtin = Date;
+  // As test runners' fake timers do (synchronously, and undone before it returns).
+  globalThis.Date = class ClockDate extends Builtin {} as DateConstructor;
+  try {
+    const [back] = decodeFast(bytes) as [Date];
+    t.is(Object.getPrototypeOf(back), Builtin.prototype);
+    t.is(back.getTime(), 5);
+    t.is(encodeFastOne([new Date(1)]), undefined, 'an instance of the replacement is a subclass: the v8 path');
+  } finally {
+    globalThis.Date = Builtin;
+  }
+  const codec = pathToFileURL(join(__dirname, '../dist/codec/fast-codec.js')).href;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', `
+    const builtin = Date.prototype.getTime;
+    Date.prototype.getTime = function () { return builtin.call(this) + 1000; };
+    const { encodeFastOne } = await import(${JSON.stringify(codec)});
+    console.log(encodeFastOne({ at: new Date(0) }) === undefined ? 'v8 path' : 'fast path');
+  `], { encoding: 'utf8' });
+  t.is(out.trim(), 'v8 path', 'getTime patched before the codec loaded: dates take the v8 path, which reads the time value itself');
 });
 
 test('an array item\'s getter runs once on the fast path, and what it gave first crosses', (t) => {

@@ -454,7 +454,7 @@ function writeContainer(v: object, off: number): number {
   }
   const proto: unknown = Object.getPrototypeOf(v);
   if (proto !== Object.prototype) {
-    if (proto === Date.prototype && isDate(v)) return putDate(v, off);
+    if (proto === builtinDateProto && timeOf && isDate(v)) return putDate(v, off);
     return treeMovableOf ? putMovedInTree(v, off) : -1;
   }
   if (isArgumentsObject(v) || v === process.env) return -1;
@@ -486,8 +486,21 @@ function writeContainer(v: object, off: number): number {
   return off;
 }
 
-/** Date.prototype.getTime as it was at load: a date's own or patched getTime is not what v8 reads. */
-const timeOf = Function.prototype.call.bind(Date.prototype.getTime) as (d: Date) => number;
+/**
+ * This realm's built-in Date, whatever the global `Date` is now (test
+ * runners' fake timers replace it with a subclass), as v8's deserializer
+ * makes dates: a structured clone of a date is one of those.
+ */
+const builtinDateProto = Object.getPrototypeOf(structuredClone(new Date(0))) as Date;
+const BuiltinDate = builtinDateProto.constructor as DateConstructor;
+/**
+ * A date's time value, read as v8 reads it (not by its own or a patched
+ * getTime); undefined if getTime was patched before this module loaded:
+ * then Dates take the v8 path.
+ */
+const timeOf = /\{\s*\[native code\]\s*\}\s*$/.test(Function.prototype.toString.call(builtinDateProto.getTime))
+  ? Function.prototype.call.bind(builtinDateProto.getTime) as (d: Date) => number
+  : undefined;
 
 /**
  * writeContainer() for a Date of this realm: its time value, as v8 writes
@@ -498,7 +511,7 @@ const timeOf = Function.prototype.call.bind(Date.prototype.getTime) as (d: Date)
 function putDate(v: Date, off: number): number {
   treeRoom(off, 9);
   tree[off] = Tag.Date;
-  tree.writeDoubleLE(timeOf(v), off + 1);
+  tree.writeDoubleLE(timeOf!(v), off + 1);
   return off + 9;
 }
 
@@ -613,7 +626,7 @@ function get(b: Buffer, off: number, out: Reading, moved: ArrayBuffer[] | undefi
     }
     case Tag.Shaped:
       return getMembers(b, off + 5, out, moved, out.shapes![b.readUInt32LE(off + 1)]!);
-    case Tag.Date: out.v = new Date(b.readDoubleLE(off + 1)); return off + 9;
+    case Tag.Date: out.v = new BuiltinDate(b.readDoubleLE(off + 1)); return off + 9;
     case Tag.True: out.v = true; return off + 1;
     case Tag.False: out.v = false; return off + 1;
     case Tag.Null: out.v = null; return off + 1;
