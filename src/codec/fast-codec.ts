@@ -135,82 +135,34 @@ function movedKind(v: unknown, ab: ArrayBuffer): number {
 
 /**
  * A call's arguments as a fast encoding, with the buffers it moves: a
- * list of primitives, trees of them, and whole buffers marked with
- * transfer() (`movableOf` finds them), at the top or inside the trees. Or
- * undefined: the v8 path. The bytes live in a scratch buffer of this
- * module: use or copy them before the next encode.
+ * list of primitives, trees of them (encodeTree), and whole buffers
+ * marked with transfer(), which `movableOf` finds (none without it), at
+ * the top or inside the trees. Or undefined: the v8 path. The bytes live
+ * in a scratch buffer of this module: use or copy them before the next
+ * encode.
  */
-export function encodeFastArgs(list: readonly unknown[], movableOf: MovableOf): FastEncoded | undefined {
-  if (fastListBound(list) >= 0) {
-    room(list.length);
-    return { bytes: scratch.subarray(0, writeFastList(list, scratch, 0)), transfers: undefined };
-  }
-  if (list.length > MAX_ITEMS) return undefined;
-  return encodeFastMoving(list, movableOf) ?? encodeTreeMoving(list, false, movableOf);
+export function encodeFastArgs(list: readonly unknown[], movableOf?: MovableOf): FastEncoded | undefined {
+  if (fastListBound(list) < 0) return list.length > MAX_ITEMS ? undefined : encodeTree(list, false, movableOf);
+  room(list.length);
+  return { bytes: scratch.subarray(0, writeFastList(list, scratch, 0)), transfers: undefined };
 }
 
 /** As encodeFastArgs, for one value (a result). */
-export function encodeFastResult(v: unknown, movableOf: MovableOf): FastEncoded | undefined {
-  if (fits(v)) {
-    room(1);
-    scratch[0] = FAST_ONE;
-    return { bytes: scratch.subarray(0, put(scratch, v, 1)), transfers: undefined };
-  }
-  if (typeof v !== 'object' || v === null) return undefined;
-  return encodeFastMovingOne(v, movableOf) ?? encodeTreeMoving(v, true, movableOf);
-}
-
-/**
- * As encodeFastList, for a list that holds moved whole buffers too
- * (`movableOf` finds them), or undefined. The bytes live in the shared
- * scratch buffer.
- */
-function encodeFastMoving(list: readonly unknown[], movableOf: MovableOf): FastEncoded | undefined {
-  if (list.length > MAX_ITEMS) return undefined;
-  let moved: ArrayBuffer[] | undefined;
-  for (let i = 0; i < list.length; i++) {
-    const v = list[i];
-    if (fits(v)) continue;
-    const ab = movableOf(v);
-    // (A view passed twice is one view, which only the v8 format says.)
-    if (!ab || list.indexOf(v) !== i) return undefined;
-    if (!(moved ??= []).includes(ab)) moved.push(ab);
-  }
-  room(list.length);
-  scratch[0] = FAST_LIST;
-  scratch[1] = list.length;
-  let off = 2;
-  for (let i = 0; i < list.length; i++) off = putMoving(list[i], off, moved, movableOf);
-  return { bytes: scratch.subarray(0, off), transfers: moved };
-}
-
-/** As encodeFastMoving, for one value (a result). */
-function encodeFastMovingOne(v: unknown, movableOf: MovableOf): FastEncoded | undefined {
-  const ab = movableOf(v);
-  if (!ab) return undefined;
+export function encodeFastResult(v: unknown, movableOf?: MovableOf): FastEncoded | undefined {
+  if (!fits(v)) return typeof v === 'object' && v !== null ? encodeTree(v, true, movableOf) : undefined;
   room(1);
   scratch[0] = FAST_ONE;
-  return { bytes: scratch.subarray(0, putMoving(v, 1, [ab], movableOf)), transfers: [ab] };
+  return { bytes: scratch.subarray(0, put(scratch, v, 1)), transfers: undefined };
 }
 
-function putMoving(v: unknown, off: number, moved: ArrayBuffer[] | undefined, movableOf: MovableOf): number {
-  const ab = moved && typeof v === 'object' && v !== null ? movableOf(v) : undefined;
-  if (!ab) return put(scratch, v, off);
-  scratch[off] = Tag.Moved;
-  scratch[off + 1] = movedKind(v, ab);
-  scratch.writeUInt32LE(moved!.indexOf(ab), off + 2);
-  return off + 6;
-}
-
-/**
- * The encoding of `list` (a call's arguments), or undefined when it holds
- * anything but primitives and small trees of them (encodeTree). The bytes
- * live in a scratch buffer of this module: use or copy them before the next encode.
- */
+/** The bytes of encodeFastArgs(), for a list that moves nothing. */
 export function encodeFastList(list: readonly unknown[]): Buffer | undefined {
-  if (fastListBound(list) < 0) return list.length > MAX_ITEMS ? undefined : encodeTree(list, false);
-  room(list.length);
-  return scratch.subarray(0, writeFastList(list, scratch, 0));
+  return encodeFastArgs(list)?.bytes;
+}
+
+/** The bytes of encodeFastResult(), for a value that moves nothing. */
+export function encodeFastOne(v: unknown): Buffer | undefined {
+  return encodeFastResult(v)?.bytes;
 }
 
 /**
@@ -240,14 +192,6 @@ export function writeFastList(list: readonly unknown[], b: Buffer, at: number): 
   let off = at + 2;
   for (let i = 0; i < list.length; i++) off = put(b, list[i], off);
   return off;
-}
-
-/** As encodeFastList, for one value (a result). */
-export function encodeFastOne(v: unknown): Buffer | undefined {
-  if (!fits(v)) return typeof v === 'object' && v !== null ? encodeTree(v, true) : undefined;
-  room(1);
-  scratch[0] = FAST_ONE;
-  return scratch.subarray(0, put(scratch, v, 1));
 }
 
 // ---- trees of plain arrays and objects ------------------------------------
@@ -319,16 +263,11 @@ const treeMoved: ArrayBuffer[] = [];
 
 /**
  * `value` as a fast encoding with trees in it (`one`: a result; else a
- * list of arguments, of at most MAX_ITEMS), or undefined when it does not
- * take the fast path. The bytes live in `tree`: use or copy them before
- * the next encode.
+ * list of arguments, of at most MAX_ITEMS), moving the buffers that
+ * `movableOf` finds in it, or undefined when it does not take the fast
+ * path. The bytes live in `tree`: use or copy them before the next encode.
  */
-function encodeTree(value: object, one: boolean): Buffer | undefined {
-  return encodeTreeMoving(value, one, undefined)?.bytes;
-}
-
-/** encodeTree(), moving the buffers that `movableOf` finds in the tree (if given). */
-function encodeTreeMoving(value: object, one: boolean, movableOf: MovableOf | undefined): FastEncoded | undefined {
+function encodeTree(value: object, one: boolean, movableOf: MovableOf | undefined): FastEncoded | undefined {
   if (treeBusy) return undefined;
   treeBusy = true;
   treeMovableOf = movableOf;
