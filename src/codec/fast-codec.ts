@@ -405,9 +405,16 @@ function writeContainer(v: object, off: number): number {
     tree[off] = Tag.Shaped;
     tree.writeUInt32LE(shape, off + 1);
     off += 5;
-    for (let i = 0; i < keys.length && off >= 0; i++) off = putMember(v, keys[i]!, off);
-    return off;
+  } else {
+    off = writeKeys(keys, off);
+    if (off < 0) return -1;
   }
+  for (let i = 0; i < keys.length && off >= 0; i++) off = putMember(v, keys[i]!, off);
+  return off;
+}
+
+/** An object's keys written out in full (Tag.Object), as the next shape: where they end, or -1. */
+function writeKeys(keys: string[], off: number): number {
   if ((treeWholeKeys += keys.length) > MAX_WHOLE_KEYS) return -1;
   tree[off] = Tag.Object;
   tree.writeUInt32LE(keys.length, off + 1);
@@ -421,7 +428,6 @@ function writeContainer(v: object, off: number): number {
     off += 4 + n;
   }
   lastShape = treeShapes.push(keys) - 1;
-  for (let i = 0; i < keys.length && off >= 0; i++) off = putMember(v, keys[i]!, off);
   return off;
 }
 
