@@ -3,6 +3,7 @@
 // native batches (native/batch.h writes them). The values inside travel
 // as the codec writes them (src/codec/codec.ts). Runs on every thread.
 // Tests: test/wire.ts.
+import { viewOf } from './byte-views.js';
 
 /** How a thread finds the function a task names. Sent once per pool and function. */
 export type FunctionDescriptor =
@@ -145,27 +146,28 @@ export interface TaskMessage {
  * each, plus the payload length at `lengthAt`): most batches hold one,
  * and an array grown by push() starts with room for 17.
  */
-function sized<T>(batch: Buffer, header: number, lengthAt: number): T[] {
+function sized<T>(view: DataView, header: number, lengthAt: number): T[] {
   let n = 0;
-  for (let off = 0; off < batch.length; off += header + batch.readUInt32LE(off + lengthAt)) n++;
+  for (let off = 0; off < view.byteLength; off += header + view.getUint32(off + lengthAt, true)) n++;
   return new Array<T>(n);
 }
 
 /** The messages of a drained batch (native/batch.cc), in order. (An array, not a generator: one fewer object per batch and per message.) */
 export function readInbox(batch: Buffer, transfers: ArrayBuffer[] | undefined): InboxMessage[] {
-  const out = sized<InboxMessage>(batch, MESSAGE_HEADER, 20);
+  const view = viewOf(batch);
+  const out = sized<InboxMessage>(view, MESSAGE_HEADER, 20);
   let off = 0;
   let ti = 0;
-  for (let i = 0; off < batch.length; i++) {
-    const len = batch.readUInt32LE(off + 20);
-    const nt = batch.readUInt32LE(off + 24);
+  for (let i = 0; off < view.byteLength; i++) {
+    const len = view.getUint32(off + 20, true);
+    const nt = view.getUint32(off + 24, true);
     const start = off + MESSAGE_HEADER;
     out[i] = {
-      id: batch.readDoubleLE(off),
-      kind: batch.readUInt32LE(off + 8) as MessageKind,
-      status: batch.readUInt32LE(off + 12),
-      ref: batch.readUInt32LE(off + 16),
-      sender: batch.readUInt32LE(off + 28),
+      id: view.getFloat64(off, true),
+      kind: view.getUint32(off + 8, true) as MessageKind,
+      status: view.getUint32(off + 12, true),
+      ref: view.getUint32(off + 16, true),
+      sender: view.getUint32(off + 28, true),
       payload: batch.subarray(start, start + len),
       transfers: nt ? transfers!.slice(ti, ti + nt) : undefined,
     };
@@ -177,19 +179,20 @@ export function readInbox(batch: Buffer, transfers: ArrayBuffer[] | undefined): 
 
 /** The tasks of a batch a pool thread took (native/batch.cc WriteTaskBatch), in order. */
 export function readTasks(batch: Buffer, transfers: ArrayBuffer[] | undefined): TaskMessage[] {
-  const out = sized<TaskMessage>(batch, TASK_HEADER, 12);
+  const view = viewOf(batch);
+  const out = sized<TaskMessage>(view, TASK_HEADER, 12);
   let off = 0;
   let ti = 0;
-  for (let i = 0; off < batch.length; i++) {
-    const len = batch.readUInt32LE(off + 12);
-    const nt = batch.readUInt32LE(off + 16);
+  for (let i = 0; off < view.byteLength; i++) {
+    const len = view.getUint32(off + 12, true);
+    const nt = view.getUint32(off + 16, true);
     const start = off + TASK_HEADER;
     out[i] = {
-      taskId: batch.readDoubleLE(off),
-      fnId: batch.readUInt32LE(off + 8),
+      taskId: view.getFloat64(off, true),
+      fnId: view.getUint32(off + 8, true),
       payload: batch.subarray(start, start + len),
       transfers: nt ? transfers!.slice(ti, ti + nt) : undefined,
-      sentAhead: (batch.readUInt32LE(off + 20) & 1) !== 0,
+      sentAhead: (view.getUint32(off + 20, true) & 1) !== 0,
     };
     ti += nt;
     off = start + len;

@@ -14,6 +14,7 @@ import {
 import { prepareOutbound } from './values.js';
 import { makeView, viewTypeIndex } from './view-types.js';
 import { HostSerializer, serializeUnshared, SharedMemoryMetError } from '../base/unshared.js';
+import { viewOf } from '../base/byte-views.js';
 import type { TraceCarrier } from '../base/tracing.js';
 import type { PortMoveMessage } from '../base/wire.js';
 import type { MessagePort } from 'node:worker_threads';
@@ -312,14 +313,14 @@ export function postMoving(port: MessagePort, [kind, id, buffers]: PortMoveMessa
 export function markMovedByPort(bytes: Buffer, count: number): Buffer {
   const out = Buffer.allocUnsafe(BY_PORT_HEADER + bytes.length);
   out[0] = BY_PORT;
-  out.writeUInt32LE(count, 1);
+  viewOf(out).setUint32(1, count, true);
   bytes.copy(out, BY_PORT_HEADER);
   return out;
 }
 
 /** How many of a payload's moved buffers travel by port (0: none do). */
 export function movedByPort(bytes: Buffer): number {
-  return bytes[0] === BY_PORT ? bytes.readUInt32LE(1) : 0;
+  return bytes[0] === BY_PORT ? viewOf(bytes).getUint32(1, true) : 0;
 }
 
 /**
@@ -387,14 +388,14 @@ const REPLY_SLOT_HEADER = 9;
 export function markReplySlot(e: Encoded, slotId: number): Encoded {
   const out = Buffer.allocUnsafe(REPLY_SLOT_HEADER + e.bytes.length);
   out[0] = REPLY_SLOT;
-  out.writeDoubleLE(slotId, 1);
+  viewOf(out).setFloat64(1, slotId, true);
   e.bytes.copy(out, REPLY_SLOT_HEADER);
   return { bytes: out, transfers: e.transfers };
 }
 
 /** The reply slot a task's payload names (0: none, an ordinary task). */
 export function replySlotOf(bytes: Buffer): number {
-  return bytes[0] === REPLY_SLOT ? bytes.readDoubleLE(1) : 0;
+  return bytes[0] === REPLY_SLOT ? viewOf(bytes).getFloat64(1, true) : 0;
 }
 
 /** Where a payload's markers start: past its reply slot, if it names one. */

@@ -15,6 +15,7 @@
 // (src/codec/codec.ts). Runs on every thread.
 // Tests: test/wire.ts, test/transfer.ts.
 import { isArgumentsObject, isDate, isProxy } from 'node:util/types';
+import { viewOf } from '../base/byte-views.js';
 import { makeView, viewTypeIndex } from './view-types.js';
 
 // v8's format starts with 0xFF (its version tag), so these never collide.
@@ -62,7 +63,8 @@ export interface FastEncoded {
 
 const MAX_STRING = 1024;
 const MAX_ITEMS = 255;
-let scratch = Buffer.allocUnsafe(4096);
+let scratch: Buffer = Buffer.allocUnsafe(4096);
+let scratchView = viewOf(scratch);
 
 /** String.prototype.isWellFormed (ES2024, Node 20): no lone surrogate. One-byte strings answer at once. */
 const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
@@ -107,14 +109,15 @@ function readUtf8(b: Buffer, start: number, end: number): string {
   return s;
 }
 
-function put(b: Buffer, v: unknown, off: number): number {
+/** Writes primitive `v` into `b` (whose DataView is `view`) at `off`: where it ends. */
+function put(b: Buffer, view: DataView, v: unknown, off: number): number {
   switch (typeof v) {
-    case 'number': b[off] = Tag.Number; b.writeDoubleLE(v, off + 1); return off + 9;
+    case 'number': b[off] = Tag.Number; view.setFloat64(off + 1, v, true); return off + 9;
     case 'boolean': b[off] = v ? Tag.True : Tag.False; return off + 1;
     case 'string': {
       b[off] = Tag.String;
       const n = writeUtf8(b, v, off + 5);
-      b.writeUInt32LE(n, off + 1);
+      view.setUint32(off + 1, n, true);
       return off + 5 + n;
     }
     default: b[off] = v === null ? Tag.Null : Tag.Undefined; return off + 1;
@@ -124,7 +127,9 @@ function put(b: Buffer, v: unknown, off: number): number {
 function room(items: number): void {
   // Worst case per item: a tag, a length and 3 UTF-8 bytes per UTF-16 unit.
   const need = 2 + items * (5 + 3 * MAX_STRING);
-  if (scratch.length < need) scratch = Buffer.allocUnsafe(need);
+  if (scratch.length >= need) return;
+  scratch = Buffer.allocUnsafe(need);
+  scratchView = viewOf(scratch);
 }
 
 /** How a moved value is viewed: the whole buffer, or its view type. */
@@ -144,7 +149,7 @@ function movedKind(v: unknown, ab: ArrayBuffer): number {
 export function encodeFastArgs(list: readonly unknown[], movableOf?: MovableOf): FastEncoded | undefined {
   if (fastListBound(list) < 0) return list.length > MAX_ITEMS ? undefined : encodeTree(list, false, movableOf);
   room(list.length);
-  return { bytes: scratch.subarray(0, writeFastList(list, scratch, 0)), transfers: undefined };
+  return { bytes: scratch.subarray(0, writeFastList(list, scratch, scratchView, 0)), transfers: undefined };
 }
 
 /** As encodeFastArgs, for one value (a result). */
@@ -152,7 +157,7 @@ export function encodeFastResult(v: unknown, movableOf?: MovableOf): FastEncoded
   if (!fits(v)) return typeof v === 'object' && v !== null ? encodeTree(v, true, movableOf) : undefined;
   room(1);
   scratch[0] = FAST_ONE;
-  return { bytes: scratch.subarray(0, put(scratch, v, 1)), transfers: undefined };
+  return { bytes: scratch.subarray(0, put(scratch, scratchView, v, 1)), transfers: undefined };
 }
 
 /** The bytes of encodeFastArgs(), for a list that moves nothing. */
@@ -182,15 +187,16 @@ export function fastListBound(list: readonly unknown[]): number {
 }
 
 /**
- * Writes the encoding of `list` into `b` at `at`, where fastListBound(list)
- * bytes are free (it must not be -1); returns where it ends.
- * (A pool's staged submissions are written straight into their batch.)
+ * Writes the encoding of `list` into `b` (whose DataView is `view`) at
+ * `at`, where fastListBound(list) bytes are free (it must not be -1);
+ * returns where it ends. (A pool's staged submissions are written
+ * straight into their batch.)
  */
-export function writeFastList(list: readonly unknown[], b: Buffer, at: number): number {
+export function writeFastList(list: readonly unknown[], b: Buffer, view: DataView, at: number): number {
   b[at] = FAST_LIST;
   b[at + 1] = list.length;
   let off = at + 2;
-  for (let i = 0; i < list.length; i++) off = put(b, list[i], off);
+  for (let i = 0; i < list.length; i++) off = put(b, view, list[i], off);
   return off;
 }
 
@@ -225,7 +231,8 @@ const MAX_DEPTH = 48;
 
 /** Where trees are written (apart from `scratch`: a getter may encode a primitive call meanwhile). */
 const TREE_BYTES = 4096;
-let tree = Buffer.allocUnsafe(TREE_BYTES);
+let tree: Buffer = Buffer.allocUnsafe(TREE_BYTES);
+let treeView = viewOf(tree);
 /**
  * One tree encoding's state. A getter runs while the tree is walked, and
  * may call a thread, which encodes: `treeBusy` sends such an encoding
@@ -272,7 +279,7 @@ function encodeTree(value: object, one: boolean, movableOf: MovableOf | undefine
   treeBusy = true;
   treeMovableOf = movableOf;
   // (The last encoding's bytes were used: a buffer grown for a large one is let go.)
-  if (tree.length > 16 * TREE_BYTES) tree = Buffer.allocUnsafe(TREE_BYTES);
+  if (tree.length > 16 * TREE_BYTES) setTree(Buffer.allocUnsafe(TREE_BYTES));
   // A getter that throws is not caught here: the walk of the v8 path would
   // read the same properties in the same order and meet the same throw,
   // which the callers report as they did.
@@ -309,7 +316,13 @@ function treeRoom(off: number, n: number): void {
   if (off + n <= tree.length) return;
   const grown = Buffer.allocUnsafe(Math.max(off + n, tree.length * 2));
   tree.copy(grown, 0, 0, off);
-  tree = grown;
+  setTree(grown);
+}
+
+/** Writes trees into `b` from now on. */
+function setTree(b: Buffer): void {
+  tree = b;
+  treeView = viewOf(b);
 }
 
 /** Writes `v` into `tree` at `off`: where it ends, or -1 when it does not take the fast path. */
@@ -330,7 +343,7 @@ function putTree(v: unknown, off: number): number {
       // A function, a symbol, a bigint: the v8 path crosses or refuses it.
       return -1;
   }
-  return put(tree, v, off);
+  return put(tree, treeView, v, off);
 }
 
 /**
@@ -381,7 +394,7 @@ function writeContainer(v: object, off: number): number {
     if (keys.length !== n || (n > 0 && keys[n - 1] !== String(n - 1))) return -1;
     treeRoom(off, 5);
     tree[off] = Tag.Array;
-    tree.writeUInt32LE(n, off + 1);
+    treeView.setUint32(off + 1, n, true);
     off += 5;
     if (n === 0) return off;
     const open = treeContainers.length;
@@ -403,7 +416,7 @@ function writeContainer(v: object, off: number): number {
   const shape = shapeOf(keys);
   if (shape >= 0) {
     tree[off] = Tag.Shaped;
-    tree.writeUInt32LE(shape, off + 1);
+    treeView.setUint32(off + 1, shape, true);
     off += 5;
   } else {
     off = writeKeys(keys, off);
@@ -417,14 +430,14 @@ function writeContainer(v: object, off: number): number {
 function writeKeys(keys: string[], off: number): number {
   if ((treeWholeKeys += keys.length) > MAX_WHOLE_KEYS) return -1;
   tree[off] = Tag.Object;
-  tree.writeUInt32LE(keys.length, off + 1);
+  treeView.setUint32(off + 1, keys.length, true);
   off += 5;
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
     if (k === '__proto__' || !fitsString(k)) return -1;
     treeRoom(off, 4 + 3 * k.length);
     const n = writeUtf8(tree, k, off + 4);
-    tree.writeUInt32LE(n, off);
+    treeView.setUint32(off, n, true);
     off += 4 + n;
   }
   lastShape = treeShapes.push(keys) - 1;
@@ -456,7 +469,7 @@ const timeOf = /\{\s*\[native code\]\s*\}\s*$/.test(Function.prototype.toString.
 function putDate(v: Date, off: number): number {
   treeRoom(off, 9);
   tree[off] = Tag.Date;
-  tree.writeDoubleLE(timeOf!(v), off + 1);
+  treeView.setFloat64(off + 1, timeOf!(v), true);
   return off + 9;
 }
 
@@ -475,7 +488,7 @@ function putMovedInTree(v: object, off: number): number {
   treeRoom(off, 6);
   tree[off] = Tag.Moved;
   tree[off + 1] = movedKind(v, ab);
-  tree.writeUInt32LE(index, off + 2);
+  treeView.setUint32(off + 2, index, true);
   return off + 6;
 }
 
@@ -520,6 +533,8 @@ interface ReadShape {
 interface Reading {
   v: unknown;
   shapes: ReadShape[] | undefined;
+  /** The DataView of the bytes read. */
+  view: DataView;
 }
 
 /**
@@ -535,13 +550,13 @@ function get(b: Buffer, off: number, out: Reading, moved: ArrayBuffer[] | undefi
   switch (b[off] as Tag) {
     case Tag.Moved: {
       const kind = b[off + 1]!;
-      const ab = moved![b.readUInt32LE(off + 2)]!;
+      const ab = moved![out.view.getUint32(off + 2, true)]!;
       out.v = kind === WHOLE_BUFFER ? ab : makeView(kind, ab);
       return off + 6;
     }
-    case Tag.Number: out.v = b.readDoubleLE(off + 1); return off + 9;
+    case Tag.Number: out.v = out.view.getFloat64(off + 1, true); return off + 9;
     case Tag.Array: {
-      const n = b.readUInt32LE(off + 1);
+      const n = out.view.getUint32(off + 1, true);
       const a: unknown[] = [];
       off += 5;
       for (let i = 0; i < n; i++) {
@@ -552,13 +567,13 @@ function get(b: Buffer, off: number, out: Reading, moved: ArrayBuffer[] | undefi
       return off;
     }
     case Tag.Object: {
-      const n = b.readUInt32LE(off + 1);
+      const n = out.view.getUint32(off + 1, true);
       // (No key is __proto__: putContainer leaves such an object to v8.)
       const keys: string[] = [];
       let define = false;
       off += 5;
       for (let i = 0; i < n; i++) {
-        const end = off + 4 + b.readUInt32LE(off);
+        const end = off + 4 + out.view.getUint32(off, true);
         const k = readUtf8(b, off + 4, end);
         keys.push(k);
         // (Only Object.prototype can hold it: Object.keys() has no duplicates.)
@@ -570,13 +585,13 @@ function get(b: Buffer, off: number, out: Reading, moved: ArrayBuffer[] | undefi
       return getMembers(b, off, out, moved, shape);
     }
     case Tag.Shaped:
-      return getMembers(b, off + 5, out, moved, out.shapes![b.readUInt32LE(off + 1)]!);
-    case Tag.Date: out.v = new BuiltinDate(b.readDoubleLE(off + 1)); return off + 9;
+      return getMembers(b, off + 5, out, moved, out.shapes![out.view.getUint32(off + 1, true)]!);
+    case Tag.Date: out.v = new BuiltinDate(out.view.getFloat64(off + 1, true)); return off + 9;
     case Tag.True: out.v = true; return off + 1;
     case Tag.False: out.v = false; return off + 1;
     case Tag.Null: out.v = null; return off + 1;
     case Tag.String: {
-      const n = b.readUInt32LE(off + 1);
+      const n = out.view.getUint32(off + 1, true);
       out.v = readUtf8(b, off + 5, off + 5 + n);
       return off + 5 + n;
     }
@@ -603,7 +618,7 @@ function getMembers(b: Buffer, off: number, out: Reading, moved: ArrayBuffer[] |
  * buffers that moved with it, in its index order.
  */
 export function decodeFast(b: Buffer, moved?: ArrayBuffer[]): unknown {
-  const cell: Reading = { v: undefined, shapes: undefined };
+  const cell: Reading = { v: undefined, shapes: undefined, view: viewOf(b) };
   if (b[0] === FAST_ONE) {
     get(b, 1, cell, moved);
     return cell.v;

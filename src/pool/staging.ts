@@ -10,6 +10,7 @@
 // here (no moved buffers, no affinity key): see ThreadPool[kSubmit].
 // Owner thread only. Tests: test/submission-batches.ts.
 import { writeFastList } from '../codec/fast-codec.js';
+import { viewOf } from '../base/byte-views.js';
 import { SmallSet } from '../base/small-set.js';
 
 /** Staged tasks pushed at once, at most. */
@@ -43,6 +44,8 @@ export class SubmissionStage {
   /** Pushes a batch of tasks, whose ids are `ids`, in order. */
   readonly #push: (batch: Buffer, ids: number[]) => void;
   #bytes = Buffer.allocUnsafe(16 * 1024);
+  /** The DataView of #bytes (src/base/byte-views.ts). */
+  #view = viewOf(this.#bytes);
   #used = 0;
   #ids: number[] = [];
   /**
@@ -79,8 +82,8 @@ export class SubmissionStage {
    */
   addFast(id: number, fnId: number, args: readonly unknown[], bound: number): void {
     const at = this.#reserve(id, fnId, bound);
-    const end = writeFastList(args, this.#bytes, at);
-    this.#bytes.writeUInt32LE(end - at, at - TASK_HEADER + 12);
+    const end = writeFastList(args, this.#bytes, this.#view, at);
+    this.#view.setUint32(at - TASK_HEADER + 12, end - at, true);
     this.#staged(id, end);
   }
 
@@ -91,11 +94,12 @@ export class SubmissionStage {
       const grown = Buffer.allocUnsafe(Math.max(need, this.#bytes.length * 2));
       this.#bytes.copy(grown, 0, 0, this.#used);
       this.#bytes = grown;
+      this.#view = viewOf(grown);
     }
-    const b = this.#bytes;
-    b.writeDoubleLE(id, this.#used);
-    b.writeUInt32LE(fnId, this.#used + 8);
-    b.writeUInt32LE(length, this.#used + 12);
+    const view = this.#view;
+    view.setFloat64(this.#used, id, true);
+    view.setUint32(this.#used + 8, fnId, true);
+    view.setUint32(this.#used + 12, length, true);
     return this.#used + TASK_HEADER;
   }
 
