@@ -1,6 +1,7 @@
 // Numbers in the byte layouts that cross threads (task batches, inbox
 // batches, the fast codec's encodings) are read and written through a
-// DataView, not with Buffer's readUInt32LE/writeDoubleLE and the like:
+// DataView, not with Buffer's readUInt32LE/writeDoubleLE and the like,
+// and bytes are copied with Uint8Array's set(), not Buffer's copy():
 // those are JavaScript in Node's lib, which V8 compiles for each thread's
 // isolate once they are hot (thousands of calls on the per-task path),
 // while DataView's methods are built in. On 2 cores a compile on a

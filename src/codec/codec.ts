@@ -314,7 +314,7 @@ export function markMovedByPort(bytes: Buffer, count: number): Buffer {
   const out = Buffer.allocUnsafe(BY_PORT_HEADER + bytes.length);
   out[0] = BY_PORT;
   viewOf(out).setUint32(1, count, true);
-  bytes.copy(out, BY_PORT_HEADER);
+  out.set(bytes, BY_PORT_HEADER);
   return out;
 }
 
@@ -361,8 +361,8 @@ export function markTraced(e: Encoded, carrier: TraceCarrier): Encoded {
   const out = Buffer.allocUnsafe(TRACED_HEADER + json.length + e.bytes.length);
   out[0] = TRACED;
   out.writeUInt32LE(json.length, 1);
-  json.copy(out, TRACED_HEADER);
-  e.bytes.copy(out, TRACED_HEADER + json.length);
+  out.set(json, TRACED_HEADER);
+  out.set(e.bytes, TRACED_HEADER + json.length);
   return { bytes: out, transfers: e.transfers };
 }
 
@@ -389,7 +389,7 @@ export function markReplySlot(e: Encoded, slotId: number): Encoded {
   const out = Buffer.allocUnsafe(REPLY_SLOT_HEADER + e.bytes.length);
   out[0] = REPLY_SLOT;
   viewOf(out).setFloat64(1, slotId, true);
-  e.bytes.copy(out, REPLY_SLOT_HEADER);
+  out.set(e.bytes, REPLY_SLOT_HEADER);
   return { bytes: out, transfers: e.transfers };
 }
 

@@ -70,7 +70,7 @@ export class SubmissionStage {
   /** Stages a task (its payload is copied now: it may be the codec's scratch buffer). */
   add(id: number, fnId: number, payload: Buffer): void {
     const at = this.#reserve(id, fnId, payload.length);
-    payload.copy(this.#bytes, at);
+    this.#bytes.set(payload, at);
     this.#staged(id, at + payload.length);
   }
 
