@@ -324,7 +324,8 @@ class Pool {
   bool LeaveWaitingList(uint32_t thread_id);
   // Pool thread: it will exit once its tasks in flight are done (it ran
   // its maxTasksPerThread, or its heap passed maxHeapPerThread), so it
-  // takes no more work.
+  // takes no more work. Called as a task ends: if a push counted on it as
+  // on its way back, a waiting sibling is woken for what is queued.
   void Recycle(uint32_t thread_id);
   // Pool thread, idle past its timeout: may it exit? Yes only while more
   // than `min` threads live and it holds nothing; it is then removed from
@@ -464,8 +465,20 @@ class Pool {
   // wake-up: the spinner, or one on its way back to Take() (returning);
   // 0: none.
   uint32_t IdleTakerLocked() const;
-  // `rec` will not take the task a push chose it for (it retires, parks, or
-  // its environment is gone): it is no longer counted on, and if work is
+  // Whether `rec` holds nothing and is on its way back to Take() from its
+  // last task (returning): it takes queued work without a wake-up. The
+  // way back is the library's own code (the task's end, then the thread's
+  // take loop), so it comes soon. Flags aside: a thread that retires,
+  // parks or goes away after a push counted on it wakes a sibling for
+  // what is queued (ForgoSentTaskLocked, Recycle).
+  static bool OnWayBackLocked(const ThreadRecord& rec);
+  // How many threads are on their way back (OnWayBackLocked), retiring
+  // and gone ones aside: Push() and PushBatch() wake no waiter for work
+  // they will take.
+  size_t ReturningTakersLocked() const;
+  // `rec` will not take the task a push chose it for, nor the queued work
+  // a push left for it on its way back (it retires, parks, or its
+  // environment is gone): it is no longer counted on, and if work is
   // queued a waiting sibling is popped into *heir (null: none), for the
   // caller to wake with WakeOrDemand() once mu_ is released. Returns
   // whether one must be woken.

@@ -1290,6 +1290,62 @@ static void TestPoolPushTargetReturning() {
   std::printf("  a thread on its way back takes the task sent ahead to it; retiring, it hands the task on\n");
 }
 
+// Deterministic: a push wakes no waiter for a task that a thread on its
+// way back from its last task will take (calls made one at a time stay
+// on one thread); one task more than such threads wakes one; and a thread
+// counted on that way which parks, dies or recycles instead has a waiting
+// sibling woken for the work.
+static void TestPoolPushLeavesReturningTaker() {
+  std::deque<Message> in;
+  bool sig = false;
+  std::vector<Task> got;
+  {
+    TwoThreads rig(85);
+    auto& [owner, pool, a, b, ta, tb] = rig;
+    rig.AReturnsBWaits();
+    pool->Push(MakeTask(2), 100);
+    b.reactor->Drain(&in, &sig);
+    CHECK_MSG(!sig, "a waiter was woken for a task the returning thread takes");
+    CHECK(pool->Take(ta, 1, 0, &got) == TakeResult::kTasks);
+    CHECK_MSG(got.size() == 1 && got[0].id == 2, "the returning thread did not take the task");
+    // Two tasks for one returning thread: a waiter is woken too.
+    CHECK(pool->Complete(ta, 2, 0, Frame{}, false, true));
+    std::vector<Task> batch;
+    batch.push_back(MakeTask(3));
+    batch.push_back(MakeTask(4));
+    uint32_t accepted = 0;
+    pool->PushBatch(batch, 100, &accepted);
+    CHECK_EQ(accepted, 2u);
+    b.reactor->Drain(&in, &sig);
+    CHECK_MSG(sig, "no waiter was woken for the second task of a batch");
+    got.clear();
+    CHECK(pool->Take(ta, 1, 0, &got) == TakeResult::kTasks);
+    CHECK(pool->Take(tb, 1, 0, &got) == TakeResult::kTasks);
+    CHECK_EQ(got.size(), 2u);
+  }
+  // Counted on, then it parks (LeaveWaitingList), dies (MarkGone) or
+  // recycles: the waiter is woken.
+  for (int how = 0; how < 3; ++how) {
+    TwoThreads rig(86 + how);
+    auto& [owner, pool, a, b, ta, tb] = rig;
+    rig.AReturnsBWaits();
+    pool->Push(MakeTask(2), 100);
+    b.reactor->Drain(&in, &sig);
+    CHECK(!sig);
+    if (how == 0) pool->LeaveWaitingList(ta);
+    else if (how == 1) pool->MarkGone(ta);
+    else pool->Recycle(ta);
+    b.reactor->Drain(&in, &sig);
+    CHECK_MSG(sig, how == 0 ? "a thread counted on that parked left its task to no one"
+                   : how == 1 ? "a thread counted on that died left its task to no one"
+                   : "a thread counted on that recycled left its task to no one");
+    got.clear();
+    CHECK(pool->Take(tb, 1, 0, &got) == TakeResult::kTasks);
+    CHECK_EQ(got.size(), 1u);
+  }
+  std::printf("  a push leaves a task to the thread on its way back; parked, dead or recycled, it hands it on\n");
+}
+
 // Deterministic: a thread that will not take the task it was chosen for
 // has a waiting sibling woken for it, whether it parks in a blocking call
 // (LeaveWaitingList) or its environment goes (MarkGone); one with tasks
@@ -2282,6 +2338,7 @@ int main(int argc, char** argv) {
       {"pool_push_target", TestPoolPushTarget},
       {"pool_push_target_spinner", TestPoolPushTargetSpinner},
       {"pool_push_target_returning", TestPoolPushTargetReturning},
+      {"pool_push_leaves_returning_taker", TestPoolPushLeavesReturningTaker},
       {"pool_forgone_target", TestPoolForgoneTarget},
       {"pool_forgone_asleep", TestPoolForgoneAsleep},
       {"pool_forgone_pinned", TestPoolForgonePinned},
