@@ -249,6 +249,8 @@ size_t Pool::QueuedLocked() const {
 int64_t Pool::PushPinned(Task&& task, const std::string& key, uint32_t max_queue,
                          uint32_t* target) {
   std::shared_ptr<Reactor> wake;
+  std::shared_ptr<Reactor> heir;
+  bool left_work = false;
   bool pinned = false;
   {
     std::lock_guard<SpinningMutex> lock(mu_);
@@ -280,7 +282,15 @@ int64_t Pool::PushPinned(Task&& task, const std::string& key, uint32_t max_queue
       ++b.tasks;
       task.affinity = std::make_unique<const std::string>(key);
       ThreadRecord& rec = threads_.at(tid);
+      bool counted = OnWayBackLocked(rec) && !rec.gone;
       rec.pinned.push_back(std::move(task));
+      // A push may have counted on it, on its way back, for shared work
+      // (ReturningTakersLocked) and woken no one: that work would now wait
+      // behind this task. A sibling is woken for it, unless one spins.
+      if (counted && spinning_ == 0 && queue_.size() > ReturningTakersLocked()) {
+        left_work = true;
+        heir = PopWaiterLocked();
+      }
       pinned_pushes_.fetch_add(1, std::memory_order_relaxed);
       submitted_ += 1;
       pinned = true;
@@ -300,6 +310,7 @@ int64_t Pool::PushPinned(Task&& task, const std::string& key, uint32_t max_queue
   if (!pinned) return Push(std::move(task), max_queue, target);
   // (With `target` the caller wakes it, after sending the buffers ahead.)
   if (wake && !target) wake->SignalWork();
+  if (left_work) WakeOrDemand(std::move(heir));
   return -1;
 }
 

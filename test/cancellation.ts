@@ -5,9 +5,10 @@ import { getEventListeners } from 'node:events';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CancelledError, currentTask, deferToThread, deferToThreadPool, reactor, TaskTimeoutError, ThreadPool, type OnResult } from 'reactor-threads';
+import { setTimeout as sleepMs } from 'node:timers/promises';
+import { CancelledError, currentTask, deferToThread, deferToThreadPool, fromModule, reactor, TaskTimeoutError, ThreadPool, type OnResult } from 'reactor-threads';
 import { add, appendLine, ignoreAbort, sleep, waitForAbort } from './_fixtures/tasks.cjs';
-import { waitFor } from './_helpers/wait.js';
+import { platformTimeout, waitFor } from './_helpers/wait.js';
 import { fixture, runChild } from './_helpers/child.js';
 
 test('an already aborted signal rejects with CancelledError and runs nothing', async (t) => {
@@ -48,6 +49,30 @@ test('aborting a running call rejects at once, without waiting for the task', as
   await t.throwsAsync(p, { instanceOf: CancelledError });
   t.true(Date.now() - started < 15_000, `rejected after ${Date.now() - started} ms`);
 });
+
+// A cancelled task's thread is counted on to take the next call at once
+// (native/pool.h OnWayBackLocked): it must not go on waiting for the
+// load. (With 2 threads, the sibling was left asleep and the next call
+// waited for the whole load: for good when it never ends.)
+for (const threads of [1, 2]) {
+  test(`cancelling a call whose function is still loading frees its thread for the next call (${threads} thread${threads > 1 ? 's' : ''})`, async (t) => {
+    const pool = new ThreadPool({ minThreads: threads, maxThreads: threads, idleTimeout: Infinity });
+    pool.start();
+    await Promise.all(Array.from({ length: threads }, () => deferToThreadPool(reactor, pool, sleep, 30)));
+    // Warm: after each call, its thread is on its way back for the next.
+    for (let i = 0; i < 16; i++) await deferToThreadPool(reactor, pool, add, i, 1);
+    const ac = new AbortController();
+    const neverLoads = fromModule<() => void>('./_fixtures/never-loads.mjs', 'never');
+    const stuck = deferToThreadPool.with({ signal: ac.signal })(reactor, pool, neverLoads);
+    t.true(await waitFor(() => pool.busy === 1), 'a thread took the call and loads its function');
+    ac.abort();
+    await t.throwsAsync(stuck, { instanceOf: CancelledError });
+    const next = deferToThreadPool(reactor, pool, add, 20, 22);
+    // (A bound that tells a hang from a wait, not a speed check.)
+    t.is(await Promise.race([next, sleepMs(platformTimeout(10_000), 'still waiting')]), 42);
+    await pool.stop();
+  });
+}
 
 test('with() validates its options', (t) => {
   t.throws(() => deferToThread.with({ signal: 'x' as never }), { instanceOf: TypeError, message: /signal/ });

@@ -1343,7 +1343,33 @@ static void TestPoolPushLeavesReturningTaker() {
     CHECK(pool->Take(tb, 1, 0, &got) == TakeResult::kTasks);
     CHECK_EQ(got.size(), 1u);
   }
-  std::printf("  a push leaves a task to the thread on its way back; parked, dead or recycled, it hands it on\n");
+  // Counted on, then a task is pinned to it (it is the least loaded: b
+  // holds an async task in flight): the shared task would wait behind
+  // that one, so the waiter is woken for it.
+  {
+    TwoThreads rig(89);
+    auto& [owner, pool, a, b, ta, tb] = rig;
+    pool->Push(MakeTask(1), 100);
+    CHECK(pool->Take(ta, 1, 0, &got) == TakeResult::kTasks);
+    pool->Push(MakeTask(5), 100);
+    CHECK(pool->Take(tb, 2, 0, &got) == TakeResult::kTasks);
+    CHECK(pool->Take(tb, 1, 0, &got) == TakeResult::kNone);
+    CHECK(pool->Complete(ta, 1, 0, Frame{}, false, true));
+    pool->Push(MakeTask(2), 100);
+    b.reactor->Drain(&in, &sig);
+    CHECK(!sig);
+    CHECK_EQ(pool->PushPinned(MakeTask(3), "k", 100), -1);
+    b.reactor->Drain(&in, &sig);
+    CHECK_MSG(sig, "a thread counted on that got a pinned task left the shared one to no one");
+    got.clear();
+    CHECK(pool->Take(tb, 1, 0, &got) == TakeResult::kTasks);
+    CHECK_MSG(got.size() == 1 && got[0].id == 2, "the woken waiter did not take the shared task");
+    got.clear();
+    CHECK(pool->Take(ta, 1, 0, &got) == TakeResult::kTasks);
+    CHECK_MSG(got.size() == 1 && got[0].id == 3, "the pinned task did not stay with its thread");
+    CHECK(pool->Complete(tb, 5, 0, Frame{}, false, true));
+  }
+  std::printf("  a push leaves a task to the thread on its way back; parked, dead, recycled or pinned to, it hands it on\n");
 }
 
 // Deterministic: a thread that will not take the task it was chosen for

@@ -177,6 +177,12 @@ export class TaskRunner {
       this.#notStarted.delete(t);
       this.#releaseBuffers(t, false);
       this.#fail(taskId, new CancelledError());
+      // The task that was loading: what was taken behind it starts now (or
+      // waits for its own load), and the thread looks for work, as native
+      // expects of a thread whose last held task ended (Pool::OnWayBackLocked);
+      // waiting for a load that may never end instead kept a sibling asleep
+      // and a queued call waiting.
+      if (t === this.#awaitingLoad) this.#stopAwaiting();
       return;
     }
     const c = this.#controllers.get(taskId);
@@ -204,6 +210,9 @@ export class TaskRunner {
       native.poolRequeue(poolId, threadId, t.taskId, t.fnId, t.payload, undefined, true);
     }
     this.#notStarted.clear();
+    // (A load under way goes on, for the function's next task; it holds
+    // back nothing now. The thread pulls again after its blocking call.)
+    this.#awaitingLoad = undefined;
   }
 
   /**
@@ -254,10 +263,17 @@ export class TaskRunner {
         if (this.#adoptSlot(t)) this.#fail(t.taskId, e, t.fnId);
       },
     ).finally(() => {
-      this.#awaitingLoad = undefined;
-      this.#runInOrder();
-      this.#s.onRoom();
+      // (Unless t left unrun already: a cancel or a hand-back ended this
+      // wait, and another may have begun since.)
+      if (this.#awaitingLoad === t) this.#stopAwaiting();
     });
+  }
+
+  /** The wait for the next task's function or buffers is over: the tasks behind it go on, and the thread looks for more. */
+  #stopAwaiting(): void {
+    this.#awaitingLoad = undefined;
+    this.#runInOrder();
+    this.#s.onRoom();
   }
 
   /**
