@@ -468,9 +468,13 @@ class Pool {
   // Whether `rec` holds nothing and is on its way back to Take() from its
   // last task (returning): it takes queued work without a wake-up. The
   // way back is the library's own code (the task's end, then the thread's
-  // take loop), so it comes soon. Flags aside: a thread that retires,
-  // parks or goes away after a push counted on it wakes a sibling for
-  // what is queued (ForgoSentTaskLocked, Recycle).
+  // take loop), so it comes soon; that holds for a task cancelled while
+  // its thread still loads its function too, since the thread stops
+  // waiting for that load at once (src/thread/task-runner.ts,
+  // #stopAwaiting). Flags aside: a thread that retires, parks or goes away
+  // after a push counted on it wakes a sibling for what is queued
+  // (ForgoSentTaskLocked, Recycle), and so does a push that pins a task to
+  // it, which it takes first (PushPinned).
   static bool OnWayBackLocked(const ThreadRecord& rec);
   // How many threads are on their way back (OnWayBackLocked), retiring
   // and gone ones aside: Push() and PushBatch() wake no waiter for work
