@@ -1,15 +1,30 @@
 // Numbers in the byte layouts that cross threads (task batches, inbox
 // batches, the fast codec's encodings) are read and written through a
-// DataView, not with Buffer's readUInt32LE/writeDoubleLE and the like,
-// and bytes are copied with Uint8Array's set(), not Buffer's copy():
-// those are JavaScript in Node's lib, which V8 compiles for each thread's
-// isolate once they are hot (thousands of calls on the per-task path),
-// while DataView's methods are built in. On 2 cores a compile on a
-// background thread takes a core from the owner or a pool thread, so
-// every function compiled on the per-task path is one more stall among a
-// pool's first few thousand tasks (bench/workload.mjs seq, bench/sync.mjs).
+// DataView, not with Buffer's readUInt32LE/writeDoubleLE and the like;
+// bytes are copied with Uint8Array's set(), not Buffer's copy(); and the
+// byte containers on the per-task path (the codec's scratch buffers, the
+// staged batch, each task's payload in a batch) are plain Uint8Arrays,
+// whose subarray() is built in, where a Buffer's subarray() is four calls
+// into Node's lib. Node's lib is JavaScript, which V8 compiles for each
+// thread's isolate once it is hot (thousands of calls on the per-task
+// path), while DataView's and Uint8Array's methods are built in. On 2
+// cores a compile on a background thread takes a core from the owner or a
+// pool thread, so every function compiled on the per-task path is one
+// more stall among a pool's first few thousand tasks (bench/workload.mjs
+// seq, bench/sync.mjs).
 // Little-endian, as native/batch.cc and the encoders write them.
 // Any thread.
 
 /** A DataView of exactly `b`'s bytes. */
 export const viewOf = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b.byteLength);
+
+/** Bytes [start, end) of `b`, sharing its memory (a plain Uint8Array, made by a built-in). */
+export const bytesAt = (b: Uint8Array, start: number, end: number): Uint8Array =>
+  new Uint8Array(b.buffer, b.byteOffset + start, end - start);
+
+/**
+ * `b`'s bytes as a Buffer, sharing its memory: for the rare steps that
+ * need Buffer's methods (long or non-ASCII strings).
+ */
+export const asBuffer = (b: Uint8Array): Buffer =>
+  b instanceof Buffer ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);

@@ -3,7 +3,7 @@
 // native batches (native/batch.h writes them). The values inside travel
 // as the codec writes them (src/codec/codec.ts). Runs on every thread.
 // Tests: test/wire.ts.
-import { viewOf } from './byte-views.js';
+import { bytesAt, viewOf } from './byte-views.js';
 
 /** How a thread finds the function a task names. Sent once per pool and function. */
 export type FunctionDescriptor =
@@ -127,7 +127,7 @@ export interface InboxMessage {
   id: number;
   /** The posting thread's reactor id for calls and task results; 0 for the pool's own signals. */
   sender: number;
-  payload: Buffer;
+  payload: Uint8Array;
   transfers: ArrayBuffer[] | undefined;
 }
 
@@ -135,7 +135,7 @@ export interface InboxMessage {
 export interface TaskMessage {
   taskId: number;
   fnId: number;
-  payload: Buffer;
+  payload: Uint8Array;
   transfers: ArrayBuffer[] | undefined;
   /** Its buffers by port were sent ahead to this thread (it was chosen for the task). */
   sentAhead: boolean;
@@ -168,7 +168,7 @@ export function readInbox(batch: Buffer, transfers: ArrayBuffer[] | undefined): 
       status: view.getUint32(off + 12, true),
       ref: view.getUint32(off + 16, true),
       sender: view.getUint32(off + 28, true),
-      payload: batch.subarray(start, start + len),
+      payload: bytesAt(batch, start, start + len),
       transfers: nt ? transfers!.slice(ti, ti + nt) : undefined,
     };
     ti += nt;
@@ -190,7 +190,7 @@ export function readTasks(batch: Buffer, transfers: ArrayBuffer[] | undefined): 
     out[i] = {
       taskId: view.getFloat64(off, true),
       fnId: view.getUint32(off + 8, true),
-      payload: batch.subarray(start, start + len),
+      payload: bytesAt(batch, start, start + len),
       transfers: nt ? transfers!.slice(ti, ti + nt) : undefined,
       sentAhead: (view.getUint32(off + 20, true) & 1) !== 0,
     };

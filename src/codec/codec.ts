@@ -14,7 +14,7 @@ import {
 import { prepareOutbound } from './values.js';
 import { makeView, viewTypeIndex } from './view-types.js';
 import { HostSerializer, serializeUnshared, SharedMemoryMetError } from '../base/unshared.js';
-import { viewOf } from '../base/byte-views.js';
+import { asBuffer, viewOf } from '../base/byte-views.js';
 import type { TraceCarrier } from '../base/tracing.js';
 import type { PortMoveMessage } from '../base/wire.js';
 import type { MessagePort } from 'node:worker_threads';
@@ -60,7 +60,7 @@ const TAG_MOVED = 1;
 
 // Node's default deserializer reads views as host objects through this
 // hook; @types/node does not declare it.
-const HostDeserializer = DefaultDeserializer as unknown as new (b: Buffer) => DefaultDeserializer & {
+const HostDeserializer = DefaultDeserializer as unknown as new (b: Uint8Array) => DefaultDeserializer & {
   _readHostObject(): unknown;
 };
 
@@ -98,7 +98,7 @@ class MovingSerializer extends HostSerializer {
 }
 
 class MovingDeserializer extends HostDeserializer {
-  constructor(buffer: Buffer, private readonly moved: ArrayBuffer[]) { super(buffer); }
+  constructor(buffer: Uint8Array, private readonly moved: ArrayBuffer[]) { super(buffer); }
   override _readHostObject(): unknown {
     if (this.readUint32() === TAG_COPIED) return super._readHostObject();
     const ab = this.moved[this.readUint32()]!;
@@ -114,7 +114,7 @@ class MovingDeserializer extends HostDeserializer {
  * next encode, or copy it.
  */
 export interface Encoded {
-  bytes: Buffer;
+  bytes: Uint8Array;
   /**
    * The buffers that go beside the bytes: moved ArrayBuffers, after the
    * value's shared memory (SharedArrayBuffers, typed as ArrayBuffers here:
@@ -309,17 +309,41 @@ export function postMoving(port: MessagePort, [kind, id, buffers]: PortMoveMessa
   }
 }
 
-/** `bytes`, marked as a value whose `count` moved buffers travel by port. */
-export function markMovedByPort(bytes: Buffer, count: number): Buffer {
-  const out = Buffer.allocUnsafe(BY_PORT_HEADER + bytes.length);
-  out[0] = BY_PORT;
-  viewOf(out).setUint32(1, count, true);
-  out.set(bytes, BY_PORT_HEADER);
-  return out;
+/**
+ * Where markMovedByPort() and markReplySlot() write. Their bytes go
+ * straight to native (a push, a completion), which copies them, so one
+ * buffer serves every call: a Buffer each was Node's allocUnsafe(),
+ * JavaScript that every thread compiles once it is hot
+ * (src/base/byte-views.ts). Valid until the next mark.
+ */
+const MARKED_BYTES = 4096;
+let markBytes: Uint8Array = new Uint8Array(MARKED_BYTES);
+let markView = viewOf(markBytes);
+
+/** `header` bytes of marker in front of a copy of `bytes`, in `markBytes` (see there): the header's DataView. */
+function markedCopy(bytes: Uint8Array, header: number): DataView {
+  const need = header + bytes.length;
+  // (A buffer grown for a large payload is let go once it was used.)
+  if (need > markBytes.length || markBytes.length > 16 * MARKED_BYTES) {
+    markBytes = new Uint8Array(Math.max(need, MARKED_BYTES));
+    markView = viewOf(markBytes);
+  }
+  markBytes.set(bytes, header);
+  return markView;
+}
+
+/**
+ * `bytes`, marked as a value whose `count` moved buffers travel by port.
+ * The result lives in a buffer of this module: hand it to native before the next mark.
+ */
+export function markMovedByPort(bytes: Uint8Array, count: number): Uint8Array {
+  markedCopy(bytes, BY_PORT_HEADER).setUint32(1, count, true);
+  markBytes[0] = BY_PORT;
+  return markBytes.subarray(0, BY_PORT_HEADER + bytes.length);
 }
 
 /** How many of a payload's moved buffers travel by port (0: none do). */
-export function movedByPort(bytes: Buffer): number {
+export function movedByPort(bytes: Uint8Array): number {
   return bytes[0] === BY_PORT ? viewOf(bytes).getUint32(1, true) : 0;
 }
 
@@ -341,7 +365,7 @@ export function markFlatten(e: Encoded, flatten: boolean): Encoded {
 }
 
 /** The flattenInstances a payload asks for its result; `otherwise` when it does not say. */
-export function flattenOf(bytes: Buffer, otherwise: boolean): boolean {
+export function flattenOf(bytes: Uint8Array, otherwise: boolean): boolean {
   const b = bytes[markersAt(bytes)];
   return b === FLATTEN_ON ? true : b === FLATTEN_OFF ? false : otherwise;
 }
@@ -367,12 +391,12 @@ export function markTraced(e: Encoded, carrier: TraceCarrier): Encoded {
 }
 
 /** The trace context a task's payload carries, if any. */
-export function carrierOf(bytes: Buffer): TraceCarrier | undefined {
+export function carrierOf(bytes: Uint8Array): TraceCarrier | undefined {
   let at = markersAt(bytes);
   if (bytes[at] === FLATTEN_ON || bytes[at] === FLATTEN_OFF) at++;
   if (bytes[at] !== TRACED) return undefined;
   const start = at + TRACED_HEADER;
-  return JSON.parse(bytes.toString('utf8', start, start + bytes.readUInt32LE(at + 1))) as TraceCarrier;
+  return JSON.parse(asBuffer(bytes).toString('utf8', start, start + viewOf(bytes).getUint32(at + 1, true))) as TraceCarrier;
 }
 
 /**
@@ -384,31 +408,33 @@ export function carrierOf(bytes: Buffer): TraceCarrier | undefined {
 const REPLY_SLOT = 0xf7;
 const REPLY_SLOT_HEADER = 9;
 
-/** `e` as the task of a blockingCallInThread waiting on slot `slotId` (a copy of its bytes). */
+/**
+ * `e` as the task of a blockingCallInThread waiting on slot `slotId` (a
+ * copy of its bytes, in a buffer of this module: hand it to native before
+ * the next mark, as markMovedByPort's).
+ */
 export function markReplySlot(e: Encoded, slotId: number): Encoded {
-  const out = Buffer.allocUnsafe(REPLY_SLOT_HEADER + e.bytes.length);
-  out[0] = REPLY_SLOT;
-  viewOf(out).setFloat64(1, slotId, true);
-  out.set(e.bytes, REPLY_SLOT_HEADER);
-  return { bytes: out, transfers: e.transfers };
+  markedCopy(e.bytes, REPLY_SLOT_HEADER).setFloat64(1, slotId, true);
+  markBytes[0] = REPLY_SLOT;
+  return { bytes: markBytes.subarray(0, REPLY_SLOT_HEADER + e.bytes.length), transfers: e.transfers };
 }
 
 /** The reply slot a task's payload names (0: none, an ordinary task). */
-export function replySlotOf(bytes: Buffer): number {
+export function replySlotOf(bytes: Uint8Array): number {
   return bytes[0] === REPLY_SLOT ? viewOf(bytes).getFloat64(1, true) : 0;
 }
 
 /** Where a payload's markers start: past its reply slot, if it names one. */
-function markersAt(bytes: Buffer): number {
+function markersAt(bytes: Uint8Array): number {
   return bytes[0] === REPLY_SLOT ? REPLY_SLOT_HEADER : bytes[0] === BY_PORT ? BY_PORT_HEADER : 0;
 }
 
-export function decodeValue(bytes: Buffer, transfers: ArrayBuffer[] | undefined, ctx: ValueContext): unknown {
+export function decodeValue(bytes: Uint8Array, transfers: ArrayBuffer[] | undefined, ctx: ValueContext): unknown {
   if (bytes[0] === FAST_LIST || bytes[0] === FAST_ONE) return decodeFast(bytes, transfers);
   if (bytes[0] === REPLY_SLOT) return decodeValue(bytes.subarray(REPLY_SLOT_HEADER), transfers, ctx);
   if (bytes[0] === BY_PORT) return decodeValue(bytes.subarray(BY_PORT_HEADER), transfers, ctx);
   if (bytes[0] === FLATTEN_ON || bytes[0] === FLATTEN_OFF) return decodeValue(bytes.subarray(1), transfers, ctx);
-  if (bytes[0] === TRACED) return decodeValue(bytes.subarray(TRACED_HEADER + bytes.readUInt32LE(1)), transfers, ctx);
+  if (bytes[0] === TRACED) return decodeValue(bytes.subarray(TRACED_HEADER + viewOf(bytes).getUint32(1, true)), transfers, ctx);
   if (bytes[0] === WITH_MARKERS) return ctx.revive(decodeValue(bytes.subarray(1), transfers, ctx), transfers);
   if (!transfers) return deserialize(bytes);
   const d = new MovingDeserializer(bytes, transfers);

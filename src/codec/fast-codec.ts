@@ -57,13 +57,13 @@ export type MovableOf = (v: unknown) => ArrayBuffer | undefined;
 
 /** A fast encoding and the buffers it moves (in its index order), if any. */
 export interface FastEncoded {
-  bytes: Buffer;
+  bytes: Uint8Array;
   transfers: ArrayBuffer[] | undefined;
 }
 
 const MAX_STRING = 1024;
 const MAX_ITEMS = 255;
-let scratch: Buffer = Buffer.allocUnsafe(4096);
+let scratch: Uint8Array = new Uint8Array(4096);
 let scratchView = viewOf(scratch);
 
 /** String.prototype.isWellFormed (ES2024, Node 20): no lone surrogate. One-byte strings answer at once. */
@@ -79,38 +79,41 @@ function fits(v: unknown): boolean {
 
 /**
  * Strings up to this long, the keys and short values of most payloads,
- * are copied byte by byte when they are ASCII: Buffer's write() and
- * toString() cross into C++, about 45 ns a string here against 10-15.
+ * are copied byte by byte when they are ASCII: an encoder or decoder
+ * crosses into C++, about 45 ns a string here against 10-15.
  * (12: V8 makes a string built by `+=` flat up to 12 characters.)
  */
 const SHORT_STRING = 12;
+const utf8Encoder = new TextEncoder();
+/** Keeps a leading U+FEFF, as the writer wrote it (a decoder drops it by default). */
+const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** Writes `s` (well-formed) as UTF-8 into `b` at `off`, where 3 bytes per unit are free: how many bytes it took. */
-function writeUtf8(b: Buffer, s: string, off: number): number {
+function writeUtf8(b: Uint8Array, s: string, off: number): number {
   const n = s.length;
-  if (n > SHORT_STRING) return b.write(s, off, 'utf8');
+  if (n > SHORT_STRING) return utf8Encoder.encodeInto(s, b.subarray(off)).written;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
-    if (c > 0x7f) return b.write(s, off, 'utf8');
+    if (c > 0x7f) return utf8Encoder.encodeInto(s, b.subarray(off)).written;
     b[off + i] = c;
   }
   return n;
 }
 
 /** The string of the UTF-8 in b[start, end). */
-function readUtf8(b: Buffer, start: number, end: number): string {
-  if (end - start > SHORT_STRING) return b.toString('utf8', start, end);
+function readUtf8(b: Uint8Array, start: number, end: number): string {
+  if (end - start > SHORT_STRING) return utf8Decoder.decode(b.subarray(start, end));
   let s = '';
   for (let i = start; i < end; i++) {
     const c = b[i]!;
-    if (c > 0x7f) return b.toString('utf8', start, end);
+    if (c > 0x7f) return utf8Decoder.decode(b.subarray(start, end));
     s += String.fromCharCode(c);
   }
   return s;
 }
 
 /** Writes primitive `v` into `b` (whose DataView is `view`) at `off`: where it ends. */
-function put(b: Buffer, view: DataView, v: unknown, off: number): number {
+function put(b: Uint8Array, view: DataView, v: unknown, off: number): number {
   switch (typeof v) {
     case 'number': b[off] = Tag.Number; view.setFloat64(off + 1, v, true); return off + 9;
     case 'boolean': b[off] = v ? Tag.True : Tag.False; return off + 1;
@@ -128,7 +131,7 @@ function room(items: number): void {
   // Worst case per item: a tag, a length and 3 UTF-8 bytes per UTF-16 unit.
   const need = 2 + items * (5 + 3 * MAX_STRING);
   if (scratch.length >= need) return;
-  scratch = Buffer.allocUnsafe(need);
+  scratch = new Uint8Array(need);
   scratchView = viewOf(scratch);
 }
 
@@ -161,12 +164,12 @@ export function encodeFastResult(v: unknown, movableOf?: MovableOf): FastEncoded
 }
 
 /** The bytes of encodeFastArgs(), for a list that moves nothing. */
-export function encodeFastList(list: readonly unknown[]): Buffer | undefined {
+export function encodeFastList(list: readonly unknown[]): Uint8Array | undefined {
   return encodeFastArgs(list)?.bytes;
 }
 
 /** The bytes of encodeFastResult(), for a value that moves nothing. */
-export function encodeFastOne(v: unknown): Buffer | undefined {
+export function encodeFastOne(v: unknown): Uint8Array | undefined {
   return encodeFastResult(v)?.bytes;
 }
 
@@ -192,7 +195,7 @@ export function fastListBound(list: readonly unknown[]): number {
  * returns where it ends. (A pool's staged submissions are written
  * straight into their batch.)
  */
-export function writeFastList(list: readonly unknown[], b: Buffer, view: DataView, at: number): number {
+export function writeFastList(list: readonly unknown[], b: Uint8Array, view: DataView, at: number): number {
   b[at] = FAST_LIST;
   b[at + 1] = list.length;
   let off = at + 2;
@@ -231,7 +234,7 @@ const MAX_DEPTH = 48;
 
 /** Where trees are written (apart from `scratch`: a getter may encode a primitive call meanwhile). */
 const TREE_BYTES = 4096;
-let tree: Buffer = Buffer.allocUnsafe(TREE_BYTES);
+let tree: Uint8Array = new Uint8Array(TREE_BYTES);
 let treeView = viewOf(tree);
 /**
  * One tree encoding's state. A getter runs while the tree is walked, and
@@ -279,7 +282,7 @@ function encodeTree(value: object, one: boolean, movableOf: MovableOf | undefine
   treeBusy = true;
   treeMovableOf = movableOf;
   // (The last encoding's bytes were used: a buffer grown for a large one is let go.)
-  if (tree.length > 16 * TREE_BYTES) setTree(Buffer.allocUnsafe(TREE_BYTES));
+  if (tree.length > 16 * TREE_BYTES) setTree(new Uint8Array(TREE_BYTES));
   // A getter that throws is not caught here: the walk of the v8 path would
   // read the same properties in the same order and meet the same throw,
   // which the callers report as they did.
@@ -314,13 +317,13 @@ function encodeTree(value: object, one: boolean, movableOf: MovableOf | undefine
 /** Room in `tree` for `n` bytes at `off`. */
 function treeRoom(off: number, n: number): void {
   if (off + n <= tree.length) return;
-  const grown = Buffer.allocUnsafe(Math.max(off + n, tree.length * 2));
-  tree.copy(grown, 0, 0, off);
+  const grown = new Uint8Array(Math.max(off + n, tree.length * 2));
+  grown.set(tree.subarray(0, off));
   setTree(grown);
 }
 
 /** Writes trees into `b` from now on. */
-function setTree(b: Buffer): void {
+function setTree(b: Uint8Array): void {
   tree = b;
   treeView = viewOf(b);
 }
@@ -546,7 +549,7 @@ function defineOwn(o: Record<string, unknown>, k: string, v: unknown): void {
   Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
 }
 
-function get(b: Buffer, off: number, out: Reading, moved: ArrayBuffer[] | undefined): number {
+function get(b: Uint8Array, off: number, out: Reading, moved: ArrayBuffer[] | undefined): number {
   switch (b[off] as Tag) {
     case Tag.Moved: {
       const kind = b[off + 1]!;
@@ -600,7 +603,7 @@ function get(b: Buffer, off: number, out: Reading, moved: ArrayBuffer[] | undefi
 }
 
 /** The values of an object of shape `shape`, from `off`: the object is out.v. */
-function getMembers(b: Buffer, off: number, out: Reading, moved: ArrayBuffer[] | undefined, shape: ReadShape): number {
+function getMembers(b: Uint8Array, off: number, out: Reading, moved: ArrayBuffer[] | undefined, shape: ReadShape): number {
   const { keys, define } = shape;
   const o: Record<string, unknown> = {};
   for (let i = 0; i < keys.length; i++) {
@@ -617,7 +620,7 @@ function getMembers(b: Buffer, off: number, out: Reading, moved: ArrayBuffer[] |
  * Decodes what the encoders here wrote, starting at b[0]; `moved` are the
  * buffers that moved with it, in its index order.
  */
-export function decodeFast(b: Buffer, moved?: ArrayBuffer[]): unknown {
+export function decodeFast(b: Uint8Array, moved?: ArrayBuffer[]): unknown {
   const cell: Reading = { v: undefined, shapes: undefined, view: viewOf(b) };
   if (b[0] === FAST_ONE) {
     get(b, 1, cell, moved);

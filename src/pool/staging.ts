@@ -42,8 +42,8 @@ export function flushStaged(): void {
 
 export class SubmissionStage {
   /** Pushes a batch of tasks, whose ids are `ids`, in order. */
-  readonly #push: (batch: Buffer, ids: number[]) => void;
-  #bytes = Buffer.allocUnsafe(16 * 1024);
+  readonly #push: (batch: Uint8Array, ids: number[]) => void;
+  #bytes = new Uint8Array(16 * 1024);
   /** The DataView of #bytes (src/base/byte-views.ts). */
   #view = viewOf(this.#bytes);
   #used = 0;
@@ -60,7 +60,7 @@ export class SubmissionStage {
     this.flush();
   };
 
-  constructor(push: (batch: Buffer, ids: number[]) => void) {
+  constructor(push: (batch: Uint8Array, ids: number[]) => void) {
     this.#push = push;
   }
 
@@ -68,7 +68,7 @@ export class SubmissionStage {
   get size(): number { return this.#ids.length; }
 
   /** Stages a task (its payload is copied now: it may be the codec's scratch buffer). */
-  add(id: number, fnId: number, payload: Buffer): void {
+  add(id: number, fnId: number, payload: Uint8Array): void {
     const at = this.#reserve(id, fnId, payload.length);
     this.#bytes.set(payload, at);
     this.#staged(id, at + payload.length);
@@ -91,8 +91,8 @@ export class SubmissionStage {
   #reserve(id: number, fnId: number, length: number): number {
     const need = this.#used + TASK_HEADER + length;
     if (need > this.#bytes.length) {
-      const grown = Buffer.allocUnsafe(Math.max(need, this.#bytes.length * 2));
-      this.#bytes.copy(grown, 0, 0, this.#used);
+      const grown = new Uint8Array(Math.max(need, this.#bytes.length * 2));
+      grown.set(this.#bytes.subarray(0, this.#used));
       this.#bytes = grown;
       this.#view = viewOf(grown);
     }

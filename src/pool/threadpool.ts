@@ -504,10 +504,10 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
    * Stages registered task `id`: arguments that take the fast path
    * (`bound`: their fastListBound) or encoded bytes (`bound` -1).
    */
-  #staging(id: number, fnId: number, what: readonly unknown[] | Buffer, bound: number): void {
+  #staging(id: number, fnId: number, what: readonly unknown[] | Uint8Array, bound: number): void {
     try {
       if (bound >= 0) this.#stage.addFast(id, fnId, what as readonly unknown[], bound);
-      else this.#stage.add(id, fnId, what as Buffer);
+      else this.#stage.add(id, fnId, what as Uint8Array);
     } catch (e) {
       // Registered, not staged: it ends through the table (once), later.
       queueMicrotask(() => this.#tasks.settle(id, false, e));
@@ -515,7 +515,7 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
   }
 
   /** Pushes a staged batch: those the queue had no room for fail with QueueFullError. */
-  #pushStaged(batch: Buffer, ids: number[]): void {
+  #pushStaged(batch: Uint8Array, ids: number[]): void {
     const demand = native.poolPushBatch(this.#poolId, batch, ids.length, this.#options.maxQueue, this.#accepted);
     const accepted = this.#accepted[0]!;
     if (accepted < ids.length) {

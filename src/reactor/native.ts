@@ -37,7 +37,7 @@ export interface NativeBinding {
    * meet. `target` marks a task whose buffers move by port; target[0] gets
    * the thread woken or pinned for it (0: none).
    */
-  poolPush(poolId: number, taskId: number, fnId: number, payload: Buffer, transfers: ArrayBuffer[] | undefined, maxQueue: number,
+  poolPush(poolId: number, taskId: number, fnId: number, payload: Uint8Array, transfers: ArrayBuffer[] | undefined, maxQueue: number,
     affinity?: string, target?: Uint32Array): number;
   /** 1: the task was queued, now removed; threadId + 1: that thread holds it and was told to abort it; 0: neither. */
   /**
@@ -46,7 +46,7 @@ export interface NativeBinding {
    * no thread will meet soon when positive (a woken thread or not), else
    * -1 when a thread was woken, else 0.
    */
-  poolPushBatch(poolId: number, batch: Buffer, count: number, maxQueue: number, accepted: Uint32Array): number;
+  poolPushBatch(poolId: number, batch: Uint8Array, count: number, maxQueue: number, accepted: Uint32Array): number;
   /**
    * The hand-over of buffers a thread asked for by port (native Pool::WantBuffers).
    * op 0 (pool thread): it asks. 1 (owner): claims the ask before sending
@@ -89,7 +89,7 @@ export interface NativeBinding {
    * counts as finished) until poolReleaseResult. With quiet the owner is
    * not woken: the thread wakes it by port (a result whose buffers follow).
    */
-  poolComplete(poolId: number, threadId: number, taskId: number, status: number, payload: Buffer,
+  poolComplete(poolId: number, threadId: number, taskId: number, status: number, payload: Uint8Array,
     transfers?: ArrayBuffer[], holdResult?: boolean, quiet?: boolean): boolean;
   /**
    * A blockingCallInThread task ended: its end (`status`, no bytes) goes to
@@ -97,14 +97,14 @@ export interface NativeBinding {
    * slot `callId`, in one call. False when the caller already left.
    */
   poolAnswer(poolId: number, threadId: number, taskId: number, status: number, callId: number, replyStatus: number,
-    payload: Buffer, transfers: ArrayBuffer[] | undefined, holdResult: boolean): boolean;
+    payload: Uint8Array, transfers: ArrayBuffer[] | undefined, holdResult: boolean): boolean;
   /** Posts a result that poolComplete or poolAnswer held. */
   poolReleaseResult(poolId: number, threadId: number, taskId: number): boolean;
   poolTryRetire(poolId: number, threadId: number): boolean;
   /** This thread exits once its tasks in flight are done: it takes no more. */
   poolRecycle(poolId: number, threadId: number): void;
   /** Gives back a task this thread took but has not started (front of the queue). */
-  poolRequeue(poolId: number, threadId: number, taskId: number, fnId: number, payload: Buffer, transfers?: ArrayBuffer[],
+  poolRequeue(poolId: number, threadId: number, taskId: number, fnId: number, payload: Uint8Array, transfers?: ArrayBuffer[],
     movesByPort?: boolean): void;
   poolStop(poolId: number, drain: boolean): number[];
   poolSetBounds(poolId: number, min: number, max: number): void;
@@ -120,12 +120,12 @@ export interface NativeBinding {
   internFunction(descriptor: Buffer): number;
   internedFunction(id: number): Buffer | undefined;
   /** callFromThread: false when the target reactor is gone. */
-  bridgePost(target: number, refKind: number, ref: number, payload: Buffer, transfers: ArrayBuffer[] | undefined, mayWait: boolean): boolean;
+  bridgePost(target: number, refKind: number, ref: number, payload: Uint8Array, transfers: ArrayBuffer[] | undefined, mayWait: boolean): boolean;
   /** blockingCallFromThread: parks until answered: [CallStatus, reply, replyTransfers?], or a bare CallStatus when not answered. */
-  bridgeCall(target: number, refKind: number, ref: number, payload: Buffer, transfers: ArrayBuffer[] | undefined,
+  bridgeCall(target: number, refKind: number, ref: number, payload: Uint8Array, transfers: ArrayBuffer[] | undefined,
     timeoutMs: number, poolId: number, threadId: number): [number, Buffer, ArrayBuffer[] | undefined] | number;
   /** Answers a blocking call; false when its caller already left. */
-  bridgeReply(callId: number, status: number, payload: Buffer, transfers?: ArrayBuffer[]): boolean;
+  bridgeReply(callId: number, status: number, payload: Uint8Array, transfers?: ArrayBuffer[]): boolean;
   /** blockingCallInThread: opens a reply slot with no target yet; its id (0: the process is exiting). */
   bridgeOpenWait(): number;
   /** Closes a call of bridgeOpenWait's whose task could not be queued. */

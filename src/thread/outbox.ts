@@ -101,7 +101,7 @@ export class PoolThreadOutbox {
   }
 
   /** A task's result, to the owner's inbox. */
-  post(taskId: number, status: TaskStatus, bytes: Buffer, transfers?: ArrayBuffer[]): void {
+  post(taskId: number, status: TaskStatus, bytes: Uint8Array, transfers?: ArrayBuffer[]): void {
     const hold = this.#mustHold();
     // Held, native copies the bytes now and keeps the result until it is released.
     native.poolComplete(this.poolId, this.threadId, taskId, status, bytes, transfers, hold, false);
@@ -115,7 +115,7 @@ export class PoolThreadOutbox {
    * runs in between: no code of the user's (a patched stdout.write) can
    * touch the buffers after the result was posted.
    */
-  postMoved(taskId: number, bytes: Buffer, sendBuffers: () => void): void {
+  postMoved(taskId: number, bytes: Uint8Array, sendBuffers: () => void): void {
     const hold = this.#mustHold();
     native.poolComplete(this.poolId, this.threadId, taskId, TaskStatus.Fulfilled, bytes, undefined, hold, !hold);
     sendBuffers();
@@ -128,7 +128,7 @@ export class PoolThreadOutbox {
    * slot `callId`, which no console output needs to precede: the caller is
    * this thread's owner, parked. False when the caller already left.
    */
-  answer(taskId: number, status: TaskStatus, callId: number, replyStatus: CallStatus, bytes: Buffer,
+  answer(taskId: number, status: TaskStatus, callId: number, replyStatus: CallStatus, bytes: Uint8Array,
     transfers: ArrayBuffer[] | undefined): boolean {
     const hold = this.#mustHold();
     const took = native.poolAnswer(this.poolId, this.threadId, taskId, status, callId, replyStatus, bytes, transfers, hold);

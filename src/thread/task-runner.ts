@@ -371,7 +371,7 @@ export class TaskRunner {
   }
 
   /** Task `taskId` returned `value`; `payload`, its arguments, may set how the value crosses. */
-  #succeed(taskId: number, value: unknown, payload: Buffer): void {
+  #succeed(taskId: number, value: unknown, payload: Uint8Array): void {
     this.#ended(taskId);
     let encoded;
     try {
@@ -423,7 +423,7 @@ export class TaskRunner {
    * owner's inbox gets only the task's end, for the pool's books and its
    * table. False for an ordinary task.
    */
-  #answer(taskId: number, ok: boolean, bytes: Buffer, transfers: ArrayBuffer[] | undefined): boolean {
+  #answer(taskId: number, ok: boolean, bytes: Uint8Array, transfers: ArrayBuffer[] | undefined): boolean {
     const slot = this.#slots.get(taskId);
     this.#answeredLast = slot !== undefined;
     if (slot === undefined) return false;
