@@ -831,6 +831,12 @@ bool Pool::Complete(uint32_t thread_id, double task_id, uint32_t status,
           ended = it->second.held.extract(held);
         }
         it->second.returning = !HoldsUnfinishedLocked(it->second);
+        // Counted as a taker on its way back now (ReturningTakersLocked),
+        // it leaves the waiting list, where an async task in flight had
+        // put it: else a push counted it twice, as that taker and as the
+        // waiter it woke for the next task, and asked the owner for no
+        // thread (found by a cold review).
+        if (OnWayBackLocked(it->second)) StopWaitingLocked(thread_id, it->second);
       }
     }
     if (CountsAsCompleted(status)) completed_ += 1; else failed_ += 1;

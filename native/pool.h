@@ -474,7 +474,8 @@ class Pool {
   // #stopAwaiting). Flags aside: a thread that retires, parks or goes away
   // after a push counted on it wakes a sibling for what is queued
   // (ForgoSentTaskLocked, Recycle), and so does a push that pins a task to
-  // it, which it takes first (PushPinned).
+  // it, which it takes first (PushPinned). Complete() takes such a thread
+  // off the waiting list, so that it is counted once.
   static bool OnWayBackLocked(const ThreadRecord& rec);
   // How many threads are on their way back (OnWayBackLocked), retiring
   // and gone ones aside: Push() and PushBatch() wake no waiter for work

@@ -1369,7 +1369,33 @@ static void TestPoolPushLeavesReturningTaker() {
     CHECK_MSG(got.size() == 1 && got[0].id == 3, "the pinned task did not stay with its thread");
     CHECK(pool->Complete(tb, 5, 0, Frame{}, false, true));
   }
-  std::printf("  a push leaves a task to the thread on its way back; parked, dead, recycled or pinned to, it hands it on\n");
+  // On its way back while still on the waiting list (its async task ended
+  // while it waited for more work, as with concurrentTasksPerThread > 1):
+  // counted once, so a second task is the owner's demand for a thread,
+  // not a wake-up of the one already counted (found by a cold review).
+  {
+    TwoThreads rig(90);
+    auto& [owner, pool, a, b, ta, tb] = rig;
+    pool->Push(MakeTask(10), 100);
+    CHECK(pool->Take(tb, 1, 0, &got) == TakeResult::kTasks);  // b: busy
+    pool->Push(MakeTask(11), 100);
+    got.clear();
+    CHECK(pool->Take(ta, 2, 0, &got) == TakeResult::kTasks);
+    pool->MarkStarted(ta, 11);                                 // async, in flight
+    CHECK(pool->Take(ta, 1, 0, &got) == TakeResult::kNone);    // a waits for more
+    a.reactor->Drain(&in, &sig);
+    CHECK(pool->Complete(ta, 11, 0, Frame{}, false, true));
+    CHECK_EQ(pool->Push(MakeTask(12), 100), int64_t{0});
+    a.reactor->Drain(&in, &sig);
+    CHECK_MSG(!sig, "the thread on its way back was woken as a waiter for a task it takes anyway");
+    CHECK_MSG(pool->Push(MakeTask(13), 100) == 1,
+              "a thread on its way back and on the waiting list was counted twice: no demand for a second task");
+    got.clear();
+    CHECK(pool->Take(ta, 1, 0, &got) == TakeResult::kTasks);
+    CHECK_MSG(got.size() == 1 && got[0].id == 12, "the thread on its way back did not take the first task");
+    CHECK(pool->Complete(tb, 10, 0, Frame{}, false, true));
+  }
+  std::printf("  a push leaves a task to the thread on its way back; parked, dead, recycled or pinned to, it hands it on; counted once\n");
 }
 
 // Deterministic: a thread that will not take the task it was chosen for
