@@ -190,6 +190,12 @@ test('Redis restarted without persistence: calls in flight fail with a JobLostEr
   const pool = poolFor(redis, queueName, 300);
   const calls = [1, 2, 3].map(() => deferToThreadPool(reactor, pool, nap, 60_000));
   await jobsInRedis(redis, queueName, 3);
+  // Acknowledged to the pool too: a job whose add's reply the kill cut is
+  // sent again to the empty server, and runs there (at-least-once), which
+  // is not the loss this test is about (in a CI run, such a call failed
+  // with a ThreadDiedError: its job, sent again, ran on a thread that was
+  // terminated for the cancelled tasks beside it).
+  await eventually(async () => pool.stats().unsent === 0, 'the pool heard its jobs were added');
   await redis.kill();
   const restarted = Date.now();
   await redis.restart();

@@ -54,8 +54,10 @@ test('calls made before start() wait for it', async (t) => {
   await new Promise((r) => setTimeout(r, 300));
   t.false(settled);
   t.is(await queue.count(), 0, 'nothing was sent');
+  t.like(pool.stats(), { pending: 1, unsent: 1 });
   pool.start();
   t.is(await early, 42);
+  t.like(pool.stats(), { pending: 0, unsent: 0 });
 });
 
 test('onResult and a call\'s continuation run in the async context of the caller that made the call', async (t) => {

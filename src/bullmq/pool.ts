@@ -71,6 +71,11 @@ export interface BullMQThreadPoolOptions {
 export interface BullMQPoolStats {
   /** Calls made and not settled (sent, or waiting to be). */
   pending: number;
+  /**
+   * Of those, the calls whose job Redis has not acknowledged yet: waiting
+   * for start(), being added, or sent again once a lost connection is back.
+   */
+  unsent: number;
   completed: number;
   failed: number;
   cancelled: number;
@@ -270,7 +275,9 @@ export class BullMQThreadPool extends EventEmitter {
 
 
   stats(): BullMQPoolStats {
-    return { pending: this.#pending.size, ...this.#counts };
+    let unsent = 0;
+    for (const call of this.#pending.values()) if (!call.added) unsent++;
+    return { pending: this.#pending.size, unsent, ...this.#counts };
   }
 
   callInThread<F extends AnyFunction>(f: TaskFunction<F>, ...args: Parameters<F>): void {
