@@ -24,7 +24,7 @@ export const bytesAt = (b: Uint8Array, start: number, end: number): Uint8Array =
 
 /**
  * `b`'s bytes as a Buffer, sharing its memory: for the rare steps that
- * need Buffer's methods (long or non-ASCII strings).
+ * need Buffer's methods (a traced task's carrier, read as JSON text).
  */
 export const asBuffer = (b: Uint8Array): Buffer =>
   b instanceof Buffer ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
