@@ -910,6 +910,19 @@ void Pool::Requeue(uint32_t thread_id, Task&& task) {
   owner_->Post(Message{MessageKind::kPoolDemand, 0, id_, 0, Frame{}});
 }
 
+void Pool::StepAway(uint32_t thread_id) {
+  std::shared_ptr<Reactor> heir;
+  {
+    std::lock_guard<SpinningMutex> lock(mu_);
+    auto it = threads_.find(thread_id);
+    if (it == threads_.end()) return;
+    // (Not on the waiting list: it just took a batch. Its next Take()
+    // counts it again.)
+    if (!ForgoSentTaskLocked(it->second, &heir)) return;
+  }
+  WakeOrDemand(std::move(heir));
+}
+
 bool Pool::LeaveWaitingList(uint32_t thread_id) {
   bool was_waiting = false;
   bool unmet = false;

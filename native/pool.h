@@ -322,6 +322,13 @@ class Pool {
   // else, when work is queued and no thread is left waiting, the owner
   // gets a kPoolDemand. (The park itself is the bridge's.)
   bool LeaveWaitingList(uint32_t thread_id);
+  // Pool thread, back to its event loop between two batches (worker.ts
+  // MAX_ROUNDS) with work perhaps still queued: its loop may first run
+  // users' timers for any time, so until its next Take() it is no taker a
+  // push may count on. If a push counted on it as on its way back, or
+  // chose it for a task's buffers, a waiting sibling is woken for that
+  // work (or the owner hears of the demand), as when it parks.
+  void StepAway(uint32_t thread_id);
   // Pool thread: it will exit once its tasks in flight are done (it ran
   // its maxTasksPerThread, or its heap passed maxHeapPerThread), so it
   // takes no more work. Called as a task ends: if a push counted on it as

@@ -552,6 +552,17 @@ Napi::Value PoolRecycle(const Napi::CallbackInfo& info) {
   return args.env().Undefined();
 }
 
+// poolStepAway(id, threadId): this pool thread goes back to its event
+// loop before taking more (Pool::StepAway). Quiet once the pool is gone.
+Napi::Value PoolStepAway(const Napi::CallbackInfo& info) {
+  Args args(info);
+  auto pool = args.PoolIfAny(0);
+  uint32_t thread_id = args.U32(1, "thread id");
+  if (!args.ok()) return {};
+  if (pool) pool->StepAway(thread_id);
+  return args.env().Undefined();
+}
+
 // poolTryRetire(id, threadId) -> whether this idle pool thread may exit
 // (true once the pool is gone).
 Napi::Value PoolTryRetire(const Napi::CallbackInfo& info) {
@@ -588,6 +599,7 @@ constexpr BindingEntry kPoolBindings[] = {
     {"poolReleaseResult", PoolReleaseResult},
     {"poolTryRetire", PoolTryRetire},
     {"poolRecycle", PoolRecycle},
+    {"poolStepAway", PoolStepAway},
     {"poolRequeue", PoolRequeue},
     {"poolTaskStarted", PoolTaskStarted},
     {"poolTaskLoading", PoolTaskLoading},

@@ -1323,9 +1323,16 @@ static void TestPoolPushLeavesReturningTaker() {
     CHECK(pool->Take(tb, 1, 0, &got) == TakeResult::kTasks);
     CHECK_EQ(got.size(), 2u);
   }
-  // Counted on, then it parks (LeaveWaitingList), dies (MarkGone) or
-  // recycles: the waiter is woken.
-  for (int how = 0; how < 3; ++how) {
+  // Counted on, then it parks (LeaveWaitingList), dies (MarkGone),
+  // recycles, or goes back to its loop between batches (StepAway): the
+  // waiter is woken.
+  const char* const left_by[] = {
+      "a thread counted on that parked left its task to no one",
+      "a thread counted on that died left its task to no one",
+      "a thread counted on that recycled left its task to no one",
+      "a thread counted on that went back to its loop left its task to no one",
+  };
+  for (int how = 0; how < 4; ++how) {
     TwoThreads rig(86 + how);
     auto& [owner, pool, a, b, ta, tb] = rig;
     rig.AReturnsBWaits();
@@ -1334,14 +1341,31 @@ static void TestPoolPushLeavesReturningTaker() {
     CHECK(!sig);
     if (how == 0) pool->LeaveWaitingList(ta);
     else if (how == 1) pool->MarkGone(ta);
-    else pool->Recycle(ta);
+    else if (how == 2) pool->Recycle(ta);
+    else pool->StepAway(ta);
     b.reactor->Drain(&in, &sig);
-    CHECK_MSG(sig, how == 0 ? "a thread counted on that parked left its task to no one"
-                   : how == 1 ? "a thread counted on that died left its task to no one"
-                   : "a thread counted on that recycled left its task to no one");
+    CHECK_MSG(sig, left_by[how]);
     got.clear();
     CHECK(pool->Take(tb, 1, 0, &got) == TakeResult::kTasks);
     CHECK_EQ(got.size(), 1u);
+    if (how == 3) {
+      // Back from its loop, it takes again, and is counted on again.
+      CHECK(pool->Take(ta, 1, 0, &got) == TakeResult::kNone);
+      CHECK(pool->Complete(tb, 2, 0, Frame{}, false, true));
+    }
+  }
+  // A thread that goes back to its loop with nothing queued wakes no one.
+  {
+    TwoThreads rig(93);
+    auto& [owner, pool, a, b, ta, tb] = rig;
+    rig.AReturnsBWaits();
+    pool->StepAway(ta);
+    b.reactor->Drain(&in, &sig);
+    CHECK_MSG(!sig, "a thread that went back to its loop with nothing queued woke a sibling");
+    // (Its way back ended there: a push now wakes the waiter.)
+    pool->Push(MakeTask(2), 100);
+    b.reactor->Drain(&in, &sig);
+    CHECK_MSG(sig, "a push counted on a thread that had gone back to its loop");
   }
   // Counted on, then a task is pinned to it (it is the least loaded: b
   // holds an async task in flight): the shared task would wait behind
@@ -1395,7 +1419,7 @@ static void TestPoolPushLeavesReturningTaker() {
     CHECK_MSG(got.size() == 1 && got[0].id == 12, "the thread on its way back did not take the first task");
     CHECK(pool->Complete(tb, 10, 0, Frame{}, false, true));
   }
-  std::printf("  a push leaves a task to the thread on its way back; parked, dead, recycled or pinned to, it hands it on; counted once\n");
+  std::printf("  a push leaves a task to the thread on its way back; parked, dead, recycled, back to its loop or pinned to, it hands it on; counted once\n");
 }
 
 // Deterministic: a thread that will not take the task it was chosen for

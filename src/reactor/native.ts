@@ -103,6 +103,8 @@ export interface NativeBinding {
   poolTryRetire(poolId: number, threadId: number): boolean;
   /** This thread exits once its tasks in flight are done: it takes no more. */
   poolRecycle(poolId: number, threadId: number): void;
+  /** This thread goes back to its loop before taking more: until then, a push counts on a sibling. */
+  poolStepAway(poolId: number, threadId: number): void;
   /** Gives back a task this thread took but has not started (front of the queue). */
   poolRequeue(poolId: number, threadId: number, taskId: number, fnId: number, payload: Uint8Array, transfers?: ArrayBuffer[],
     movesByPort?: boolean): void;

@@ -141,7 +141,11 @@ function pull(): void {
     runner.take(Array.isArray(r) ? readTasks(r[0], r[1]) : readTasks(r, undefined));
     if (++rounds >= MAX_ROUNDS) {
       // Let this thread's own timers and I/O run before the next batch.
+      // They may take any time (a task's timer that computes for 700 ms):
+      // meanwhile this thread is not counted on to take what is queued,
+      // and a push wakes a sibling instead.
       rounds = 0;
+      native.poolStepAway(poolId, threadId);
       setImmediate(pull);
       return;
     }
