@@ -57,10 +57,33 @@ function runChild(args, { timeoutMs = 600_000, waitExit = false } = {}) {
         resolve({ exitMs: signal ? Infinity : Date.now() - (line?.at ?? started) });
         return;
       }
-      if (code !== 0 || !line) reject(new Error(`${args.join(' ')} failed (${code ?? signal}):\n${err.slice(-2000)}`));
-      else resolve(line.value);
+      if (code !== 0 || !line) {
+        const e = new Error(`${args.join(' ')} failed (${code ?? signal}):\n${err.slice(-2000)}`);
+        e.crashed = signal !== null && signal !== 'SIGKILL';
+        reject(e);
+      } else {
+        resolve(line.value);
+      }
     });
   });
+}
+
+/**
+ * A run whose process died by a signal of its own (not our timeout's
+ * SIGKILL) is run once more, and said so: Node 20 aborted once in
+ * piscina's worker start (v8::Module::IsGraphAsync on a module not yet
+ * instantiated, within its require() of an ES module), which ended a
+ * 17-minute run with nothing written. A second crash, or any failure
+ * of a run that exited, ends the run as before.
+ */
+async function runRetryingCrash(args, options) {
+  try {
+    return await runChild(args, options);
+  } catch (e) {
+    if (!e.crashed) throw e;
+    process.stderr.write(`bench: run crashed, run again once: ${e.message.split('\n').slice(0, 2).join(' ')}\n`);
+    return runChild(args, options);
+  }
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -80,7 +103,7 @@ for (const [name, w] of Object.entries(WORKLOADS)) {
     for (let r = 0; r < RUNS; r++) {
       process.stderr.write(`bench: ${name} · ${LABEL[lib]} · run ${r + 1}/${RUNS}\n`);
       const args = [...(name === 'queue' ? ['--expose-gc'] : []), join(here, 'workload.mjs'), name, lib, ...(quick ? ['--quick'] : [])];
-      runs.push(await runChild(args, name === 'idle' ? { timeoutMs: 5_000, waitExit: true } : {}));
+      runs.push(await runRetryingCrash(args, name === 'idle' ? { timeoutMs: 5_000, waitExit: true } : {}));
     }
     rows[lib] = Object.fromEntries(w.figures.map((f) => [f, median(runs.map((x) => x[f]))]));
   }
