@@ -18,6 +18,17 @@
 /** A DataView of exactly `b`'s bytes. */
 export const viewOf = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b.byteLength);
 
+/**
+ * A scratch buffer grown for `need` bytes (to at least twice `b`'s size,
+ * so that a run of growths copies little), starting with `b`'s first
+ * `keep` bytes.
+ */
+export function grownFrom(b: Uint8Array, keep: number, need: number): Uint8Array<ArrayBuffer> {
+  const grown = new Uint8Array(Math.max(need, b.length * 2));
+  grown.set(b.subarray(0, keep));
+  return grown;
+}
+
 /** Bytes [start, end) of `b`, sharing its memory (a plain Uint8Array, made by a built-in). */
 export const bytesAt = (b: Uint8Array, start: number, end: number): Uint8Array =>
   new Uint8Array(b.buffer, b.byteOffset + start, end - start);

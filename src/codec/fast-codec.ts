@@ -15,7 +15,7 @@
 // (src/codec/codec.ts). Runs on every thread.
 // Tests: test/wire.ts, test/transfer.ts.
 import { isArgumentsObject, isDate, isProxy } from 'node:util/types';
-import { viewOf } from '../base/byte-views.js';
+import { grownFrom, viewOf } from '../base/byte-views.js';
 import { makeView, viewTypeIndex } from './view-types.js';
 
 // v8's format starts with 0xFF (its version tag), so these never collide.
@@ -316,10 +316,7 @@ function encodeTree(value: object, one: boolean, movableOf: MovableOf | undefine
 
 /** Room in `tree` for `n` bytes at `off`. */
 function treeRoom(off: number, n: number): void {
-  if (off + n <= tree.length) return;
-  const grown = new Uint8Array(Math.max(off + n, tree.length * 2));
-  grown.set(tree.subarray(0, off));
-  setTree(grown);
+  if (off + n > tree.length) setTree(grownFrom(tree, off, off + n));
 }
 
 /** Writes trees into `b` from now on. */

@@ -10,7 +10,7 @@
 // here (no moved buffers, no affinity key): see ThreadPool[kSubmit].
 // Owner thread only. Tests: test/submission-batches.ts.
 import { writeFastList } from '../codec/fast-codec.js';
-import { viewOf } from '../base/byte-views.js';
+import { grownFrom, viewOf } from '../base/byte-views.js';
 import { SmallSet } from '../base/small-set.js';
 
 /** Staged tasks pushed at once, at most. */
@@ -91,10 +91,8 @@ export class SubmissionStage {
   #reserve(id: number, fnId: number, length: number): number {
     const need = this.#used + TASK_HEADER + length;
     if (need > this.#bytes.length) {
-      const grown = new Uint8Array(Math.max(need, this.#bytes.length * 2));
-      grown.set(this.#bytes.subarray(0, this.#used));
-      this.#bytes = grown;
-      this.#view = viewOf(grown);
+      this.#bytes = grownFrom(this.#bytes, this.#used, need);
+      this.#view = viewOf(this.#bytes);
     }
     const view = this.#view;
     view.setFloat64(this.#used, id, true);
