@@ -1,5 +1,6 @@
 #include "batch.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -15,6 +16,11 @@ bool ReadFrame(Args& args,
                   "payload buffer expected"))
     return false;
   auto buf = args[bytes_at].As<Napi::Buffer<uint8_t>>();
+  // (The batches that carry it on give its length 32 bits: DrainBatch,
+  // WriteTaskBatch. Node 22 and later make larger typed arrays.)
+  if (!args.Check(buf.Length() <= UINT32_MAX,
+                  "payload under 4 GiB expected (move large data with transfer(), or share it)"))
+    return false;
   frame->bytes.assign(buf.Data(), buf.Data() + buf.Length());
   if (args.Length() <= transfers_at || !args[transfers_at].IsArray())
     return true;
@@ -41,6 +47,12 @@ void Detach(napi_env env, const Moved& moved) {
 }
 
 namespace {
+
+// The byte layouts shared with JavaScript (src/base/wire.ts) are little
+// endian, and are copied here in the host's order.
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "reactor-threads: the native core needs a little-endian host (its byte layouts shared with JavaScript are little endian)"
+#endif
 
 // The finalizer of the external ArrayBuffers ToArrayBuffer() makes: the
 // JS thread whose V8 released the buffer.

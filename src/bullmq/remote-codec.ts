@@ -13,9 +13,10 @@
 // refuses with an UnreadablePayloadError instead of misreading it.
 // Caller's thread, the worker's main thread, and its pool threads.
 // Tests: test/bullmq-identity.ts, test/bullmq-calls.ts.
-import { deserialize, serialize } from 'node:v8';
+import { serialize } from 'node:v8';
 import { MARKER, prepareOutbound, reviveInbound } from '../codec/values.js';
 import { serializeUnshared } from '../base/unshared.js';
+import { deserializeOwning } from '../codec/codec.js';
 import {
   decodeThrow, encodeThrow, PayloadTooLargeError, UnreadablePayloadError, ValueNotCloneableError, type EncodedThrow,
 } from '../errors/errors.js';
@@ -104,7 +105,7 @@ export function encodeRemote(value: unknown, path: string, flatten: boolean, por
 export function decodeRemote(v: RemoteValue, localKey: KeyMap, writer: string): unknown {
   let value: unknown;
   try {
-    value = deserialize(Buffer.from(v.data, 'base64'));
+    value = deserializeOwning(Buffer.from(v.data, 'base64'));
   } catch (e) {
     throw new UnreadablePayloadError(
       `a value written by ${writer} cannot be read by Node ${process.version} (V8 ${process.versions.v8}): `
@@ -126,7 +127,7 @@ export function encodeFailure(e: unknown, portableKey: KeyMap, boundary: string)
 }
 
 export function decodeFailure(data: string, localKey: KeyMap): unknown {
-  const encoded = deserialize(Buffer.from(data, 'base64')) as EncodedThrow;
+  const encoded = deserializeOwning(Buffer.from(data, 'base64')) as EncodedThrow;
   mapThrowKeys(encoded, localKey, new Set());
   return decodeThrow(encoded);
 }

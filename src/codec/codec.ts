@@ -5,7 +5,7 @@
 // Runs on every thread.
 // Tests: test/transfer.ts, test/values.ts, test/wire.ts.
 import { isAnyArrayBuffer, isSharedArrayBuffer } from 'node:util/types';
-import { DefaultDeserializer, deserialize } from 'node:v8';
+import { DefaultDeserializer } from 'node:v8';
 import type { CallableTable } from './callables.js';
 import { ValueNotCloneableError } from '../errors/errors.js';
 import {
@@ -97,10 +97,44 @@ class MovingSerializer extends HostSerializer {
   }
 }
 
+/**
+ * `view` in an ArrayBuffer of its own. Node's deserializer makes each view
+ * it reads a view into the bytes it reads, which here are a native batch
+ * that holds other tasks' payloads too (and the task's header): a task that
+ * read its argument's `.buffer` would see them, and one that moved it
+ * (`transfer(a.buffer)`, a `postMessage` transfer list) would detach the
+ * payloads of the tasks after it, which then failed to decode. A copy, as
+ * structured clone makes.
+ */
+function ownView(view: ArrayBufferView): ArrayBufferView {
+  const own = (view.buffer as ArrayBuffer).slice(view.byteOffset, view.byteOffset + view.byteLength);
+  // (Its own class: a Buffer, a typed array, a DataView, or a type that Node's
+  // format knows and view-types.ts does not.)
+  return new (view.constructor as new (b: ArrayBuffer) => ArrayBufferView)(own);
+}
+
+class OwningDeserializer extends HostDeserializer {
+  override _readHostObject(): unknown {
+    return ownView(super._readHostObject() as ArrayBufferView);
+  }
+}
+
+/**
+ * v8.deserialize(), with every view in a buffer of its own (ownView): for
+ * bytes that hold more than the value, or that sit in Node's Buffer pool
+ * (a Buffer.from() of a small string), whose other bytes are other
+ * Buffers' of this thread.
+ */
+export function deserializeOwning(bytes: Uint8Array): unknown {
+  const d = new OwningDeserializer(bytes);
+  d.readHeader();
+  return d.readValue();
+}
+
 class MovingDeserializer extends HostDeserializer {
   constructor(buffer: Uint8Array, private readonly moved: ArrayBuffer[]) { super(buffer); }
   override _readHostObject(): unknown {
-    if (this.readUint32() === TAG_COPIED) return super._readHostObject();
+    if (this.readUint32() === TAG_COPIED) return ownView(super._readHostObject() as ArrayBufferView);
     const ab = this.moved[this.readUint32()]!;
     const type = this.readUint32();
     const offset = this.readUint32();
@@ -436,7 +470,7 @@ export function decodeValue(bytes: Uint8Array, transfers: ArrayBuffer[] | undefi
   if (bytes[0] === FLATTEN_ON || bytes[0] === FLATTEN_OFF) return decodeValue(bytes.subarray(1), transfers, ctx);
   if (bytes[0] === TRACED) return decodeValue(bytes.subarray(TRACED_HEADER + viewOf(bytes).getUint32(1, true)), transfers, ctx);
   if (bytes[0] === WITH_MARKERS) return ctx.revive(decodeValue(bytes.subarray(1), transfers, ctx), transfers);
-  if (!transfers) return deserialize(bytes);
+  if (!transfers) return deserializeOwning(bytes);
   const d = new MovingDeserializer(bytes, transfers);
   // (Shared memory among them is named by markers, not by v8's format.)
   transfers.forEach((ab, i) => { if (!isSharedArrayBuffer(ab)) d.transferArrayBuffer(i, ab); });

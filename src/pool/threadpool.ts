@@ -397,13 +397,13 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
       }
       // Moved buffers leave the caller now and an affinity key binds now:
       // pushed at once, behind what is staged.
-      this.#flush();
+      const bytes = this.#flushBefore(encoded.bytes);
       if (movesByPort(encoded.transfers)) {
         byPort = encoded.transfers;
-        demand = native.poolPush(this.#poolId, id, fnId, markMovedByPort(encoded.bytes, byPort.length), undefined,
+        demand = native.poolPush(this.#poolId, id, fnId, markMovedByPort(bytes, byPort.length), undefined,
           this.#options.maxQueue, affinity, this.#target);
       } else {
-        demand = native.poolPush(this.#poolId, id, fnId, encoded.bytes, encoded.transfers, this.#options.maxQueue, affinity);
+        demand = native.poolPush(this.#poolId, id, fnId, bytes, encoded.transfers, this.#options.maxQueue, affinity);
       }
       // Refused: the buffers stay with the caller, whole.
       if (demand === -2) {
@@ -456,10 +456,11 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
     const handles: number[] = [];
     let id: number;
     try {
-      const encoded = markReplySlot(encodeArgs(args, this.#thread.values, handles, this.#options.flattenInstances), slotId);
-      this.#flush();
+      const encoded = encodeArgs(args, this.#thread.values, handles, this.#options.flattenInstances);
+      // (Marked after the flush: the mark's buffer is the module's, which any submission's mark overwrites.)
+      const marked = markReplySlot({ ...encoded, bytes: this.#flushBefore(encoded.bytes) }, slotId);
       id = nextTaskId++;
-      const demand = native.poolPush(this.#poolId, id, fnId, encoded.bytes, encoded.transfers, this.#options.maxQueue);
+      const demand = native.poolPush(this.#poolId, id, fnId, marked.bytes, marked.transfers, this.#options.maxQueue);
       if (demand === -2) {
         this.#full = true;
         throw new QueueFullError(this.#options.maxQueue);
@@ -512,6 +513,20 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
       // Registered, not staged: it ends through the table (once), later.
       queueMicrotask(() => this.#tasks.settle(id, false, e));
     }
+  }
+
+  /**
+   * Pushes what is staged, ahead of a task pushed at once whose encoded
+   * `bytes` it returns. Pushing may start a thread, which can run code of
+   * the user's (a getter of the pool's `env`, the callbacks of the calls
+   * that a failed start ends) that submits too and encodes into the
+   * scratch buffer that holds `bytes`: then they are a copy.
+   */
+  #flushBefore(bytes: Uint8Array): Uint8Array {
+    if (this.#stage.size === 0) return bytes;
+    const own = bytes.slice();
+    this.#flush();
+    return own;
   }
 
   /** Pushes a staged batch: those the queue had no room for fail with QueueFullError. */
