@@ -68,8 +68,9 @@ bool Pool::ForgoSentTaskLocked(ThreadRecord& rec, std::shared_ptr<Reactor>* heir
   bool pinned_here = std::any_of(rec.pinned.begin(), rec.pinned.end(),
                                  [&](const Task& t) { return t.id == rec.sent_task; });
   // A push that found it on its way back woke no one for what it queued
-  // (ReturningTakersLocked): a sibling is, unless one spins for it.
-  bool left_work = OnWayBackLocked(rec) && spinning_ == 0;
+  // (ReturningTakersLocked): a sibling is, unless one spins for it. (Not
+  // for a retiring thread, which no push counts on: that push woke one.)
+  bool left_work = OnWayBackLocked(rec) && !rec.retiring && spinning_ == 0;
   bool orphaned = ((rec.sent_task != 0 && !pinned_here) || left_work) && !queue_.empty();
   rec.sent_task = 0;
   // (The owner's WakeThread() wakes it no more: the sibling instead, once.)
@@ -916,9 +917,16 @@ void Pool::StepAway(uint32_t thread_id) {
     std::lock_guard<SpinningMutex> lock(mu_);
     auto it = threads_.find(thread_id);
     if (it == threads_.end()) return;
+    ThreadRecord& rec = it->second;
     // (Not on the waiting list: it just took a batch. Its next Take()
-    // counts it again.)
-    if (!ForgoSentTaskLocked(it->second, &heir)) return;
+    // counts it again.) A task whose buffers a push sent ahead to it
+    // stays its own: they are in its port, and a sibling would have to
+    // ask for them back, which this same loop answers.
+    bool left_work = OnWayBackLocked(rec) && !rec.retiring && rec.sent_task == 0 && spinning_ == 0 &&
+                     !queue_.empty();
+    rec.returning = false;
+    if (!left_work) return;
+    heir = PopWaiterLocked();
   }
   WakeOrDemand(std::move(heir));
 }

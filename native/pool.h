@@ -325,9 +325,10 @@ class Pool {
   // Pool thread, back to its event loop between two batches (worker.ts
   // MAX_ROUNDS) with work perhaps still queued: its loop may first run
   // users' timers for any time, so until its next Take() it is no taker a
-  // push may count on. If a push counted on it as on its way back, or
-  // chose it for a task's buffers, a waiting sibling is woken for that
-  // work (or the owner hears of the demand), as when it parks.
+  // push may count on. If a push counted on it as on its way back, a
+  // waiting sibling is woken for that work (or the owner hears of the
+  // demand), as when it parks; a task whose buffers were sent ahead to it
+  // stays its own (a sibling would wait for this loop to send them back).
   void StepAway(uint32_t thread_id);
   // Pool thread: it will exit once its tasks in flight are done (it ran
   // its maxTasksPerThread, or its heap passed maxHeapPerThread), so it

@@ -1349,7 +1349,7 @@ static void TestPoolPushLeavesReturningTaker() {
     CHECK(pool->Take(tb, 1, 0, &got) == TakeResult::kTasks);
     CHECK_EQ(got.size(), 1u);
     if (how == 3) {
-      // Back from its loop, it takes again, and is counted on again.
+      // Back from its loop, its next Take() finds nothing left and waits.
       CHECK(pool->Take(ta, 1, 0, &got) == TakeResult::kNone);
       CHECK(pool->Complete(tb, 2, 0, Frame{}, false, true));
     }
@@ -1366,6 +1366,52 @@ static void TestPoolPushLeavesReturningTaker() {
     pool->Push(MakeTask(2), 100);
     b.reactor->Drain(&in, &sig);
     CHECK_MSG(sig, "a push counted on a thread that had gone back to its loop");
+  }
+  // Chosen for a task whose buffers go by port, then back to its loop:
+  // the task stays its own (its buffers are in its port; a sibling would
+  // wait for this loop to send them back).
+  {
+    TwoThreads rig(94);
+    auto& [owner, pool, a, b, ta, tb] = rig;
+    rig.AReturnsBWaits();
+    uint32_t target = 0;
+    CHECK(pool->Push(MovedByPortTask(2), 100, &target) >= 0);
+    CHECK_EQ(target, ta);
+    pool->StepAway(ta);
+    b.reactor->Drain(&in, &sig);
+    CHECK_MSG(!sig, "a sibling was woken for a task whose buffers went ahead to the thread that went back to its loop");
+    got.clear();
+    CHECK(pool->Take(ta, 1, 0, &got) == TakeResult::kTasks);
+    CHECK_MSG(got.size() == 1 && got[0].id == 2 && got[0].sent_to_taker,
+              "the thread back from its loop did not take the task its buffers went to");
+  }
+  // A retiring thread on its way back from its last task is not counted
+  // on (the push woke the waiter): when it goes back to its loop, or its
+  // environment goes as it exits, the owner hears of no demand it did not
+  // leave.
+  for (bool exits : {false, true}) {
+    TwoThreads rig(95);
+    auto& [owner, pool, a, b, ta, tb] = rig;
+    pool->Push(MakeTask(1), 100);
+    got.clear();
+    CHECK(pool->Take(ta, 1, 0, &got) == TakeResult::kTasks);
+    CHECK(pool->Take(tb, 1, 0, &got) == TakeResult::kNone);
+    pool->Recycle(ta);  // (worker.ts recycles as the last task ends, before it posts the result)
+    CHECK(pool->Complete(ta, 1, 0, Frame{}, false, true));
+    owner.reactor->Drain(&in, &sig);
+    in.clear();
+    pool->Push(MakeTask(2), 100);
+    b.reactor->Drain(&in, &sig);
+    CHECK_MSG(sig, "a push counted on a retiring thread");
+    in.clear();
+    if (exits) pool->MarkGone(ta);
+    else pool->StepAway(ta);
+    owner.reactor->Drain(&in, &sig);
+    bool demand = false;
+    for (auto& m : in) demand = demand || m.kind == MessageKind::kPoolDemand;
+    CHECK_MSG(!demand, "a retiring thread left a demand for work that a push had already woken a waiter for");
+    got.clear();
+    CHECK(pool->Take(tb, 1, 0, &got) == TakeResult::kTasks);
   }
   // Counted on, then a task is pinned to it (it is the least loaded: b
   // holds an async task in flight): the shared task would wait behind
