@@ -7,7 +7,7 @@
 import test from 'ava';
 import { blockingCallInThread, deferToThreadPool, reactor, ThreadPool, transfer } from 'reactor-threads';
 import { decodeRemote, encodeRemote } from '../dist/bullmq/remote-codec.js';
-import { bytesOf, echo, giveBufferBack, memoryOf, overwriteBuffer, threeBytes } from './_fixtures/copied-views.cjs';
+import { bytesOf, echo, giveBufferBack, memoryOf, overwriteBuffer, threeBytes, viewsOf } from './_fixtures/copied-views.cjs';
 
 /** A started pool of one thread, which ran a task (so that the next ones share its batches). */
 async function oneThread(t: { teardown(f: () => unknown): void }): Promise<ThreadPool> {
@@ -61,6 +61,35 @@ test('a copied typed array result has an ArrayBuffer of its own: moving it spare
     }
   });
   t.deepEqual(got, Array.from({ length: 20 }, (_, i) => `3:${i},${i},${i}`));
+});
+
+/** A Buffer, a DataView, a BigInt64Array and a Float32Array at an offset, each copied. */
+const mixedViews = (): Record<string, ArrayBufferView> => ({
+  buffer: Buffer.from([1, 2, 3]),
+  dataView: new DataView(new Uint8Array([9, 8, 7, 6]).buffer),
+  bigints: new BigInt64Array([5n, -6n]),
+  floats: new Float32Array(new Float32Array([0.5, 1.5, 2.5]).buffer, 4, 2),
+});
+
+test('each kind of copied view arrives as its own class, in an ArrayBuffer of its own, both ways', async (t) => {
+  const pool = await oneThread(t);
+  const warnings: string[] = [];
+  const onWarning = (w: Error & { code?: string }): void => { warnings.push(`${w.code ?? ''} ${w.message}`); };
+  process.on('warning', onWarning);
+  t.teardown(() => { process.off('warning', onWarning); });
+  t.deepEqual(await deferToThreadPool(reactor, pool, viewsOf, mixedViews()), {
+    buffer: ['Buffer', 3, 3], dataView: ['DataView', 4, 4], bigints: ['BigInt64Array', 16, 16], floats: ['Float32Array', 8, 8],
+  });
+  const back = await deferToThreadPool(reactor, pool, echo, mixedViews()) as Record<string, ArrayBufferView>;
+  t.deepEqual(Object.values(back).map((v) => [v.constructor.name, v.byteLength, v.buffer.byteLength]),
+    [['Buffer', 3, 3], ['DataView', 4, 4], ['BigInt64Array', 16, 16], ['Float32Array', 8, 8]]);
+  t.deepEqual([...(back.buffer as Buffer)], [1, 2, 3]);
+  t.is((back.dataView as DataView).getUint8(0), 9);
+  t.deepEqual([...(back.bigints as BigInt64Array)], [5n, -6n]);
+  t.deepEqual([...(back.floats as Float32Array)], [1.5, 2.5]);
+  // (A Buffer made again with its constructor, the deprecated Buffer(), warns: DEP0005.)
+  await new Promise((r) => setImmediate(r));
+  t.deepEqual(warnings, []);
 });
 
 test('a typed array from another machine (the BullMQ codec) has an ArrayBuffer of its own, not Node\'s Buffer pool', (t) => {

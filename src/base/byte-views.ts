@@ -15,6 +15,21 @@
 // Little-endian, as native/batch.cc and the encoders write them.
 // Any thread.
 
+/**
+ * The most bytes a task's payload or a result may take: their lengths
+ * are 32 bits in the batches that carry them (src/base/wire.ts), and
+ * native refuses more (Node 22 and later make larger typed arrays). Less
+ * 64, for the markers put in front of some (codec.ts).
+ */
+const MAX_PAYLOAD_BYTES = 0xffff_ffff - 64;
+
+/** Refuses `bytes` bytes of `what` (the arguments, the result) when they are more than a payload can take. */
+export function checkPayloadSize(bytes: number, what: string): void {
+  if (bytes > MAX_PAYLOAD_BYTES) {
+    throw new RangeError(`${what} take ${bytes} bytes encoded, 4 GiB or more: move large data with transfer(), or share it`);
+  }
+}
+
 /** A DataView of exactly `b`'s bytes. */
 export const viewOf = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b.byteLength);
 

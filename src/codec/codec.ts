@@ -107,10 +107,18 @@ class MovingSerializer extends HostSerializer {
  * structured clone makes.
  */
 function ownView(view: ArrayBufferView): ArrayBufferView {
-  const own = (view.buffer as ArrayBuffer).slice(view.byteOffset, view.byteOffset + view.byteLength);
-  // (Its own class: a Buffer, a typed array, a DataView, or a type that Node's
-  // format knows and view-types.ts does not.)
-  return new (view.constructor as new (b: ArrayBuffer) => ArrayBufferView)(own);
+  if (view instanceof DataView) {
+    return new DataView((view.buffer as ArrayBuffer).slice(view.byteOffset, view.byteOffset + view.byteLength));
+  }
+  // (A Buffer's constructor is the deprecated Buffer(): it warns, and
+  // under --throw-deprecation it throws, ending the thread.)
+  if (Buffer.isBuffer(view)) {
+    const own = new Uint8Array(view);
+    return Buffer.from(own.buffer, 0, own.byteLength);
+  }
+  // A typed array's constructor copies one of its type into a buffer of its
+  // own (any type Node's format knows, listed in view-types.ts or not).
+  return new (view.constructor as new (copied: ArrayBufferView) => ArrayBufferView)(view);
 }
 
 class OwningDeserializer extends HostDeserializer {

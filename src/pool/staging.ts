@@ -10,7 +10,7 @@
 // here (no moved buffers, no affinity key): see ThreadPool[kSubmit].
 // Owner thread only. Tests: test/submission-batches.ts.
 import { writeFastList } from '../codec/fast-codec.js';
-import { grownFrom, viewOf } from '../base/byte-views.js';
+import { checkPayloadSize, grownFrom, viewOf } from '../base/byte-views.js';
 import { SmallSet } from '../base/small-set.js';
 
 /** Staged tasks pushed at once, at most. */
@@ -89,10 +89,7 @@ export class SubmissionStage {
 
   /** Room for a task of up to `length` payload bytes, its header written: where its payload goes. */
   #reserve(id: number, fnId: number, length: number): number {
-    // (Its length is 32 bits in the batch, as native's copy of it; Node 22 and later make larger typed arrays.)
-    if (length > 0xffff_ffff) {
-      throw new RangeError(`a task's arguments take ${length} bytes encoded, 4 GiB or more: move large data with transfer(), or share it`);
-    }
+    checkPayloadSize(length, 'a task\'s arguments');
     const need = this.#used + TASK_HEADER + length;
     if (need > this.#bytes.length) {
       this.#bytes = grownFrom(this.#bytes, this.#used, need);

@@ -23,6 +23,7 @@ import { runTraced, settleTraced, taskRunChannel, traced, type TaskRunTraceMessa
 import { flushStaged } from '../pool/staging.js';
 import { isThenable } from '../base/thenable.js';
 import { SmallMap, SmallSet } from '../base/small-set.js';
+import { checkPayloadSize } from '../base/byte-views.js';
 
 /** Who the runner works for. */
 export interface TaskRunnerSetup {
@@ -378,6 +379,8 @@ export class TaskRunner {
       // Shared memory can go back by port, not to a blocking caller's reply slot.
       const shares = this.#s.moves !== undefined && !this.#slots.has(taskId);
       encoded = encodeResult(value, this.#s.values, flattenOf(payload, this.#s.flattenInstances), shares);
+      // (Else native refuses it as it is posted, out of this try: the thread would die of it.)
+      checkPayloadSize(encoded.bytes.length, 'the result');
     } catch (e) {
       this.#report(taskId, e instanceof ValueNotCloneableError ? e : new ValueNotCloneableError('the result', e));
       return;

@@ -29,3 +29,8 @@ export const threeBytes = threadable(function threeBytes(x: number): Uint8Array 
 export const echo = threadable(function echo(x: unknown): unknown {
   return x;
 });
+
+/** Each view's class, length and its ArrayBuffer's length, by key. */
+export const viewsOf = threadable(function viewsOf(views: Record<string, ArrayBufferView>): Record<string, [string, number, number]> {
+  return Object.fromEntries(Object.entries(views).map(([k, v]) => [k, [v.constructor.name, v.byteLength, v.buffer.byteLength]]));
+});
