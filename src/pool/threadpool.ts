@@ -524,7 +524,7 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
    */
   #flushBefore(bytes: Uint8Array): Uint8Array {
     if (this.#stage.size === 0) return bytes;
-    const own = bytes.slice();
+    const own = new Uint8Array(bytes);  // (a copy, of a Buffer too, whose slice() is a view)
     this.#flush();
     return own;
   }
