@@ -1,9 +1,10 @@
 // The value codec: how arguments and results cross threads. Primitives
 // and small plain trees of them take the fast path (src/codec/fast-codec.ts);
 // everything else is checked (src/codec/values.ts) and written by v8's
-// serializer, with ArrayBuffers marked by transfer() moved out of band.
+// serializer, with ArrayBuffers marked by transfer() moved out of band,
+// and read back with every copied view in memory of its own (ownView).
 // Runs on every thread.
-// Tests: test/transfer.ts, test/values.ts, test/wire.ts.
+// Tests: test/transfer.ts, test/values.ts, test/wire.ts, test/copied-views.ts.
 import { isAnyArrayBuffer, isSharedArrayBuffer } from 'node:util/types';
 import { DefaultDeserializer } from 'node:v8';
 import type { CallableTable } from './callables.js';
