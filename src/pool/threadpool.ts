@@ -39,6 +39,7 @@ import { CallStatus, MessageKind, TaskStatus, type InboxMessage } from '../base/
 import { MovedBuffers } from './moved-buffers.js';
 import { PrintedOutput } from './printed-output.js';
 import { SubmissionStage } from './staging.js';
+import { checkPayloadSize } from '../base/byte-views.js';
 import { checkOptions, REMOTE_OPTIONS, refuseOptions } from './call-options.js';
 
 export type { TaskSink } from './tasks.js';
@@ -517,12 +518,15 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
 
   /**
    * Pushes what is staged, ahead of a task pushed at once whose encoded
-   * `bytes` it returns. Pushing may start a thread, which can run code of
-   * the user's (a getter of the pool's `env`, the callbacks of the calls
-   * that a failed start ends) that submits too and encodes into the
-   * scratch buffer that holds `bytes`: then they are a copy.
+   * `bytes` it returns, once it checked their size as staging does
+   * (native would refuse them with a bare TypeError). Pushing may start a
+   * thread, which can run code of the user's (a getter of the pool's
+   * `env`, the callbacks of the calls that a failed start ends) that
+   * submits too and encodes into the scratch buffer that holds `bytes`:
+   * then they are a copy.
    */
   #flushBefore(bytes: Uint8Array): Uint8Array {
+    checkPayloadSize(bytes.length, 'a task\'s arguments');
     if (this.#stage.size === 0) return bytes;
     const own = new Uint8Array(bytes);  // (a copy, of a Buffer too, whose slice() is a view)
     this.#flush();
