@@ -49,6 +49,10 @@ bool Pool::OnWayBackLocked(const ThreadRecord& rec) {
   return rec.returning && rec.held.empty() && rec.pinned.empty() && rec.reactor;
 }
 
+bool Pool::CountedOnLocked(const ThreadRecord& rec) const {
+  return OnWayBackLocked(rec) && !rec.retiring && spinning_ == 0;
+}
+
 size_t Pool::ReturningTakersLocked() const {
   size_t n = 0;
   for (auto& kv : threads_) {
@@ -67,10 +71,9 @@ bool Pool::ForgoSentTaskLocked(ThreadRecord& rec, std::shared_ptr<Reactor>* heir
   // A task pinned to this thread waits for it whoever is woken: no one is.
   bool pinned_here = std::any_of(rec.pinned.begin(), rec.pinned.end(),
                                  [&](const Task& t) { return t.id == rec.sent_task; });
-  // A push that found it on its way back woke no one for what it queued
-  // (ReturningTakersLocked): a sibling is, unless one spins for it. (Not
-  // for a retiring thread, which no push counts on: that push woke one.)
-  bool left_work = OnWayBackLocked(rec) && !rec.retiring && spinning_ == 0;
+  // A push that found it on its way back woke no one for what it queued:
+  // a sibling is.
+  bool left_work = CountedOnLocked(rec);
   bool orphaned = ((rec.sent_task != 0 && !pinned_here) || left_work) && !queue_.empty();
   rec.sent_task = 0;
   // (The owner's WakeThread() wakes it no more: the sibling instead, once.)
@@ -922,8 +925,7 @@ void Pool::StepAway(uint32_t thread_id) {
     // counts it again.) A task whose buffers a push sent ahead to it
     // stays its own: they are in its port, and a sibling would have to
     // ask for them back, which this same loop answers.
-    bool left_work = OnWayBackLocked(rec) && !rec.retiring && rec.sent_task == 0 && spinning_ == 0 &&
-                     !queue_.empty();
+    bool left_work = CountedOnLocked(rec) && rec.sent_task == 0 && !queue_.empty();
     rec.returning = false;
     if (!left_work) return;
     heir = PopWaiterLocked();
@@ -965,7 +967,7 @@ void Pool::Recycle(uint32_t thread_id) {
     // what it queued (a task it was chosen for is handed on by Take()'s
     // retiring path instead). (The thread recycles as its last task ends,
     // before it posts the result, so this is for other callers' order.)
-    bool left_work = OnWayBackLocked(rec) && rec.sent_task == 0 && spinning_ == 0 && !queue_.empty();
+    bool left_work = CountedOnLocked(rec) && rec.sent_task == 0 && !queue_.empty();
     rec.retiring = true;
     StopWaitingLocked(thread_id, rec);
     if (!left_work) return;

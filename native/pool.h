@@ -485,6 +485,11 @@ class Pool {
   // it, which it takes first (PushPinned). Complete() takes such a thread
   // off the waiting list, so that it is counted once.
   static bool OnWayBackLocked(const ThreadRecord& rec);
+  // Whether a push counted on `rec`, on its way back, for what it queued,
+  // and woke no one: not a retiring thread (no push counts on one), nor
+  // while a thread spins (it takes the work). Work that `rec` then leaves
+  // needs a sibling woken (ForgoSentTaskLocked, StepAway, Recycle).
+  bool CountedOnLocked(const ThreadRecord& rec) const;
   // How many threads are on their way back (OnWayBackLocked), retiring
   // and gone ones aside: Push() and PushBatch() wake no waiter for work
   // they will take.
