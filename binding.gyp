@@ -9,6 +9,7 @@
         "native/bridge.cc",
         "native/bridge_bindings.cc",
         "native/env_state.cc",
+        "native/loop_watch.cc",
         "native/pool.cc",
         "native/pool_bindings.cc",
         "native/reactor.cc",

@@ -38,6 +38,9 @@ void CallJs(napi_env raw_env, napi_value, void* context, void*) {
   // TSFN being torn down: the context may dangle, touch nothing.
   if (raw_env == nullptr) return;
   auto* reactor = static_cast<Reactor*>(context);
+  // JavaScript runs now, inside the poll phase: until the loop polls again,
+  // a wake-up waits (loop_watch.h).
+  reactor->SetPolling(false);
   // A terminated Worker still dispatches pending wake-ups while Node cleans
   // it up; N-API then refuses, and node-addon-api would abort the process
   // on the refusal. Nothing can be delivered: drop what is queued. So too

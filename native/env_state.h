@@ -78,6 +78,8 @@ struct EnvState {
   // own loop, which a blockingCallInThread caller blocks.
   uint32_t pool_of_thread = 0;
   uint32_t thread_id = 0;
+  // Its loop is watched (LoopWatch, started by poolAttach): once.
+  bool loop_watched = false;
 };
 
 // Owning JS thread (a pool thread's first act, poolThreadStarting; again

@@ -7,29 +7,38 @@
 
 namespace rt {
 
-std::shared_ptr<Reactor> Pool::PopWaiterLocked(uint32_t* tid) {
-  while (!waiting_.empty()) {
-    uint32_t id = waiting_.back();
-    waiting_.pop_back();
-    auto it = threads_.find(id);
-    if (it == threads_.end() || !it->second.waiting) continue;
-    it->second.waiting = false;
-    if (tid) *tid = id;
-    return it->second.reactor;
-  }
-  return nullptr;
+bool Pool::WakesSoonLocked(const ThreadRecord& rec, uint64_t* now) {
+  if (rec.reactor && rec.reactor->Polling()) return true;
+  if (*now == 0) *now = MonotonicNs();
+  return *now - rec.waiting_since_ns < kBusyLoopNs;
 }
 
-std::shared_ptr<Reactor> Pool::PopIdleWaiterLocked(uint32_t* tid) {
-  for (auto w = waiting_.rbegin(); w != waiting_.rend(); ++w) {
-    auto it = threads_.find(*w);
-    if (it == threads_.end() || !it->second.waiting || !it->second.held.empty()) continue;
-    it->second.waiting = false;
-    *tid = *w;
-    waiting_.erase(std::next(w).base());
-    return it->second.reactor;
+std::shared_ptr<Reactor> Pool::PopWaiterLocked(uint32_t* tid, Pick pick) {
+  // The best rank there is: a pick that finds it looks no further.
+  const int top = pick == Pick::kIdleFirst ? 3 : 2;
+  uint64_t now = 0;  // read once, if a waiter is not polling
+  size_t best = waiting_.size();
+  int best_rank = -1;
+  for (size_t i = waiting_.size(); i-- > 0;) {
+    auto it = threads_.find(waiting_[i]);
+    if (it == threads_.end() || !it->second.waiting) continue;
+    const ThreadRecord& rec = it->second;
+    bool idle = rec.held.empty();
+    if (pick == Pick::kIdleOnly && !idle) continue;
+    int rank = (WakesSoonLocked(rec, &now) ? 2 : 0) + (pick == Pick::kIdleFirst && idle ? 1 : 0);
+    if (rank > best_rank) {
+      best_rank = rank;
+      best = i;
+      if (rank == top) break;
+    }
   }
-  return nullptr;
+  if (best == waiting_.size()) return nullptr;
+  uint32_t id = waiting_[best];
+  waiting_.erase(waiting_.begin() + static_cast<std::ptrdiff_t>(best));
+  ThreadRecord& rec = threads_.at(id);
+  rec.waiting = false;
+  if (tid) *tid = id;
+  return rec.reactor;
 }
 
 uint32_t Pool::IdleTakerLocked() const {
@@ -128,7 +137,7 @@ int64_t Pool::Push(Task&& task, uint32_t max_queue, uint32_t* target) {
         threads_.at(coming).sent_task = task_id;
         return PushDemandLocked();
       }
-      wake = PopIdleWaiterLocked(target);
+      wake = PopWaiterLocked(target, Pick::kIdleOnly);
       if (wake) {
         // Chosen for the caller to wake once the buffers are sent ahead.
         ThreadRecord& rec = threads_.at(*target);
@@ -200,9 +209,7 @@ int64_t Pool::PushBatch(std::vector<Task>& tasks, uint32_t max_queue, uint32_t* 
     // async tasks in flight may be busy in a continuation.
     // (Nor does each thread on its way back from its last task: Push().)
     if (spinning_ == 0 && queue_.size() > ReturningTakersLocked()) {
-      uint32_t tid = 0;
-      wake = PopIdleWaiterLocked(&tid);
-      if (!wake) wake = PopWaiterLocked();
+      wake = PopWaiterLocked(nullptr, Pick::kIdleFirst);
     }
   }
   if (!wake) return demand > 0 ? demand : 0;
@@ -508,6 +515,7 @@ std::vector<double> Pool::RemoveThread(uint32_t thread_id, bool* attached,
     results.push_back(Message{MessageKind::kTaskResult, h->status, id_, id,
                               std::move(h->result), sender});
   }
+  StopWaitingLocked(thread_id, it->second);
   threads_.erase(it);
   }
   for (auto& m : results) owner_->Post(std::move(m));
@@ -745,9 +753,7 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
         // (Also when it took tasks pinned here: the shared queue's work
         // may be a batch whose one wake-up this thread was.)
         if (!queue_.empty() && spinning_ == 0) {
-          uint32_t tid = 0;
-          next = PopIdleWaiterLocked(&tid);
-          if (!next) next = PopWaiterLocked();
+          next = PopWaiterLocked(nullptr, Pick::kIdleFirst);
         }
       } else {
         if (stopping_) return TakeResult::kStopping;
@@ -777,6 +783,9 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
             rec.waiting = true;
             waiting_.push_back(thread_id);
           }
+          // (Back in library code, on its way to its loop's poll: see
+          // WakesSoonLocked.)
+          rec.waiting_since_ns = now;
           return TakeResult::kNone;
         }
         ++spinning_;  // Push() counts it as about to take work
@@ -914,23 +923,28 @@ void Pool::Requeue(uint32_t thread_id, Task&& task) {
   owner_->Post(Message{MessageKind::kPoolDemand, 0, id_, 0, Frame{}});
 }
 
+bool Pool::HandOnCountedWorkLocked(ThreadRecord& rec, std::shared_ptr<Reactor>* heir) {
+  // A task whose buffers a push sent ahead to it stays its own: they are
+  // in its port, and a sibling would have to ask for them back, which
+  // this same thread's loop answers.
+  bool left_work = CountedOnLocked(rec) && rec.sent_task == 0 && !queue_.empty();
+  rec.returning = false;
+  if (left_work) *heir = PopWaiterLocked();
+  return left_work;
+}
+
 void Pool::StepAway(uint32_t thread_id) {
   std::shared_ptr<Reactor> heir;
+  bool left_work = false;
   {
     std::lock_guard<SpinningMutex> lock(mu_);
     auto it = threads_.find(thread_id);
     if (it == threads_.end()) return;
-    ThreadRecord& rec = it->second;
     // (Not on the waiting list: it just took a batch. Its next Take()
-    // counts it again.) A task whose buffers a push sent ahead to it
-    // stays its own: they are in its port, and a sibling would have to
-    // ask for them back, which this same loop answers.
-    bool left_work = CountedOnLocked(rec) && rec.sent_task == 0 && !queue_.empty();
-    rec.returning = false;
-    if (!left_work) return;
-    heir = PopWaiterLocked();
+    // counts it again.)
+    left_work = HandOnCountedWorkLocked(it->second, &heir);
   }
-  WakeOrDemand(std::move(heir));
+  if (left_work) WakeOrDemand(std::move(heir));
 }
 
 bool Pool::LeaveWaitingList(uint32_t thread_id) {
@@ -958,23 +972,21 @@ bool Pool::LeaveWaitingList(uint32_t thread_id) {
 
 void Pool::Recycle(uint32_t thread_id) {
   std::shared_ptr<Reactor> heir;
+  bool left_work = false;
   {
     std::lock_guard<SpinningMutex> lock(mu_);
     auto it = threads_.find(thread_id);
     if (it == threads_.end()) return;
     ThreadRecord& rec = it->second;
-    // On its way back, a push may have counted on it and woken no one for
-    // what it queued (a task it was chosen for is handed on by Take()'s
-    // retiring path instead). (The thread recycles as its last task ends,
-    // before it posts the result, so this is for other callers' order.)
-    bool left_work = CountedOnLocked(rec) && rec.sent_task == 0 && !queue_.empty();
-    rec.retiring = true;
+    // A task it was chosen for is handed on by Take()'s retiring path.
+    // (The thread recycles as its last task ends, before it posts the
+    // result, so this is for other callers' order.) Asked before it is
+    // marked retiring, which CountedOnLocked() leaves aside.
     StopWaitingLocked(thread_id, rec);
-    if (!left_work) return;
-    rec.returning = false;
-    heir = PopWaiterLocked();
+    left_work = HandOnCountedWorkLocked(rec, &heir);
+    rec.retiring = true;
   }
-  WakeOrDemand(std::move(heir));
+  if (left_work) WakeOrDemand(std::move(heir));
 }
 
 bool Pool::TryRetire(uint32_t thread_id) {

@@ -139,6 +139,10 @@ enum class TaskOutlook {
 class Pool {
  public:
   static constexpr uint64_t kQuickTaskNs = 100 * 1000;
+  // How long a thread back on the waiting list counts as on its way to
+  // its loop's poll (WakesSoonLocked): our own code's way back takes
+  // microseconds, a task's timer that computes takes longer.
+  static constexpr uint64_t kBusyLoopNs = 1000 * 1000;
 
   // `quick_task_ns`: below this mean run time a function's tasks are
   // taken in batches (FnTiming); tests pass their own.
@@ -411,6 +415,7 @@ class Pool {
     std::unordered_map<double, Held> held;
     std::deque<Task> pinned;           // queued for this thread (affinity)
     bool waiting = false;              // in waiting_
+    uint64_t waiting_since_ns = 0;     // its last Take() that found nothing
     bool retiring = false;
     bool gone = false;                 // its environment is gone (MarkGone)
     // It finished every task it held and has not taken again: it is on its
@@ -465,10 +470,32 @@ class Pool {
   // Whether `rec` holds a task not finished yet (a finished one whose
   // result waits behind the thread's console output does not count).
   static bool HoldsUnfinishedLocked(const ThreadRecord& rec);
-  // To wake after unlocking; *tid (if asked): its thread id.
-  std::shared_ptr<Reactor> PopWaiterLocked(uint32_t* tid = nullptr);
-  // The most recent waiting thread that holds no task, or null.
-  std::shared_ptr<Reactor> PopIdleWaiterLocked(uint32_t* tid);
+  // `rec`'s thread is no longer a taker a push may count on (it steps
+  // away to its loop, or retires): it is on its way back no more, and if
+  // a push counted on it for queued work, a waiting sibling is popped into
+  // *heir for that work (null: none). Returns whether work was left so:
+  // the caller then calls WakeOrDemand(*heir) with mu_ released.
+  bool HandOnCountedWorkLocked(ThreadRecord& rec, std::shared_ptr<Reactor>* heir);
+  // Which waiting threads PopWaiterLocked() may take, and which first.
+  enum class Pick {
+    kAny,
+    kIdleFirst,  // one that holds no task first: one with async tasks
+                 // in flight may be busy in a continuation
+    kIdleOnly,   // only one that holds no task
+  };
+  // Takes a waiting thread off the waiting list, to wake after unlocking
+  // (null: none); *tid (if asked): its thread id. First one whose loop
+  // runs a wake-up soon (WakesSoonLocked), then (kIdleFirst) one that
+  // holds nothing; the most recent among equals (its caches are warm, and
+  // the others' idle timeouts can retire them).
+  std::shared_ptr<Reactor> PopWaiterLocked(uint32_t* tid = nullptr, Pick pick = Pick::kAny);
+  // Whether a wake-up reaches `rec`'s JavaScript soon: its loop is
+  // blocked in its poll (Reactor::Polling, loop_watch.h), or it went back
+  // to waiting less than kBusyLoopNs ago and is on its way there. Past
+  // that, its loop runs callbacks (a task's timer that computes for
+  // 600 ms): a call woken onto it would wait for them while a sibling
+  // sleeps. *now: MonotonicNs(), read on first need (0: not yet).
+  static bool WakesSoonLocked(const ThreadRecord& rec, uint64_t* now);
   // A thread that holds nothing and is about to take work without a
   // wake-up: the spinner, or one on its way back to Take() (returning);
   // 0: none.

@@ -13,6 +13,7 @@
 #include "batch.h"
 #include "bindings.h"
 #include "clock.h"
+#include "loop_watch.h"
 #include "registry.h"
 
 namespace rt {
@@ -342,13 +343,16 @@ Napi::Value PoolGetFunction(const Napi::CallbackInfo& info) {
   return Napi::Buffer<uint8_t>::Copy(args.env(), bytes.data(), bytes.size());
 }
 
-// poolAttach(id, threadId): the pool thread binds its own reactor.
+// poolAttach(id, threadId): the pool thread binds its own reactor, and its
+// loop is watched from now on (loop_watch.h), before it first waits.
 Napi::Value PoolAttach(const Napi::CallbackInfo& info) {
   Args args(info);
   auto pool = args.PoolArg(0);
   const auto& reactor = args.OwnReactor();
   uint32_t thread_id = args.U32(1, "thread id");
   if (!args.ok()) return {};
+  EnvState* state = State(args.env());
+  if (!state->loop_watched) state->loop_watched = LoopWatch::Start(args.env(), reactor);
   pool->AttachThread(thread_id, reactor);
   return args.env().Undefined();
 }

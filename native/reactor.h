@@ -8,7 +8,9 @@
 // Tests: test/reactor-*.ts, test/natural-exit.ts.
 //
 // Threads:
-//   - Post(), SignalWork(), IsAlive(), id(), Full(sender): any thread.
+//   - Post(), SignalWork(), IsAlive(), id(), Full(sender), Polling(): any
+//     thread.
+//   - SetPolling(): the owning JS thread (its LoopWatch, CallJs).
 //   - SetHeld(), EndBatch(): the owning JS thread.
 //   - WaitForRoom(): any thread but the owning one (a sender).
 //   - Open(), Drain(), AwaitMessage(), Ref(), Unref(), Close(),
@@ -195,6 +197,13 @@ class Reactor {
   void WaitForRoom(uint32_t sender, uint64_t slice_ns,
                    const std::function<bool()>& keep_waiting);
 
+  // Owning JS thread: its loop is blocked in its poll for events (true),
+  // or runs callbacks (false, and until a LoopWatch starts: only pool
+  // threads' loops are watched; loop_watch.h). Any thread reads it as a
+  // hint (Pool's choice of a waiter to wake); nothing is ordered by it.
+  void SetPolling(bool polling) { polling_.store(polling, std::memory_order_relaxed); }
+  bool Polling() const { return polling_.load(std::memory_order_relaxed); }
+
   // Owning JS thread. Spins up to `spin_ns` for a message to arrive; true
   // if one is waiting (the caller then drains it at once). A message
   // posted meanwhile wakes nobody: the spin is the wake-up.
@@ -224,6 +233,9 @@ class Reactor {
   // Wakes claimed and not yet returned from the TSFN call (Wake(), which
   // runs with mu_ released): Close() waits for 0 before releasing the TSFN.
   std::atomic<uint32_t> waking_{0};
+
+  // SetPolling()'s flag: written by the owning JS thread, read anywhere.
+  std::atomic<bool> polling_{false};
 
   std::mutex mu_;
   // Guarded by mu_:

@@ -63,6 +63,9 @@ TESTS="${WIN32_TESTS:-defer-to-thread defer-to-thread-pool esm-and-cjs-callers f
   transfer values addon-loader plain-imports preloads package-copies package-entries vitest-module-ids}"
 CXX=x86_64-w64-mingw32-g++-posix
 DLLTOOL=x86_64-w64-mingw32-dlltool
+# libuv's headers, uv/win.h among them (native/loop_watch.h), come with the
+# local Node's; node-api-headers has N-API's only.
+NODE_HEADERS="${npm_config_nodedir:-/usr}/include/node"
 WINE=/usr/lib/wine/wine64
 # (REACTOR_THREADS_TEST_SLOW: the tests' time limits for "it hung" are 4x, test/_helpers/wait.ts.)
 export WINEPREFIX="$WORK/wineprefix" WINEDEBUG=-all REACTOR_THREADS_TEST_SLOW=wine
@@ -146,14 +149,21 @@ if [[ $BUILD == 1 ]]; then
   # A delay-load import library (-y): N-API binds at the first call, to the
   # process's own executable (native/win32_delay_load_hook.cc), not to a
   # file named node.exe, as node-gyp's MSVC builds do.
-  "$DLLTOOL" -d "$ROOT/node_modules/node-api-headers/def/node_api.def" -y "$WORK/node_api_delay.a" -D node.exe
+  # Besides N-API, the few libuv functions native/loop_watch.cc calls,
+  # which node.exe exports too (libuv's ABI is stable across 1.x).
+  # (The .def file ends without a newline.)
+  { cat "$ROOT/node_modules/node-api-headers/def/node_api.def"; echo
+    printf '%s\n' uv_check_init uv_check_start uv_close uv_prepare_init uv_prepare_start uv_unref
+  } > "$WORK/node_imports.def"
+  "$DLLTOOL" -d "$WORK/node_imports.def" -y "$WORK/node_api_delay.a" -D node.exe
   # The sources and defines binding.gyp gives node-gyp, so both builds agree.
   mapfile -t SOURCES < <(grep -oE '"native/[^"]+\.cc"' "$ROOT/binding.gyp" | tr -d '"')
   mapfile -t DEFINES < <(sed -n '/"defines"/,/\]/p' "$ROOT/binding.gyp" | grep -oE '"[A-Z_]+(=[0-9]+)?"' | tr -d '"' | sed 's/^/-D/')
   [[ ${#SOURCES[@]} -gt 0 && ${#DEFINES[@]} -gt 0 ]] || die "no sources or defines read from binding.gyp"
+  [[ -f $NODE_HEADERS/uv/win.h ]] || die "no libuv headers in $NODE_HEADERS (set npm_config_nodedir)"
   rm -rf "$OUT" && mkdir -p "$OUT"
   (cd "$ROOT" && "$CXX" -std=c++17 -O2 -Wall -Wextra -Wno-unused-parameter -shared -s \
-    -I node_modules/node-api-headers/include -I node_modules/node-addon-api "${DEFINES[@]}" \
+    -I node_modules/node-api-headers/include -I node_modules/node-addon-api -idirafter "$NODE_HEADERS" "${DEFINES[@]}" \
     -o "$OUT/reactor-threads.node" "${SOURCES[@]}" native/win32_delay_load_hook.cc "$WORK/node_api_delay.a" \
     -static -static-libgcc -static-libstdc++) \
     || die "the cross-build failed"

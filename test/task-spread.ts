@@ -4,11 +4,12 @@
 // idle or starting. The exact rule is proved in native/test/core_test.cc
 // (pool_spreads_slow_tasks); these check it end to end. And calls made
 // one at a time stay on one thread (Push() wakes no sibling for a task
-// that the thread on its way back from the last one will take). Serial:
+// that the thread on its way back from the last one will take), unless
+// its loop is busy with a task's timer: then a sibling is woken. Serial:
 // each wants both cores to itself.
 import test from 'ava';
 import { deferToThreadPool, reactor, ThreadPool } from 'reactor-threads';
-import { add, sleep, spin, spinSpan, whereAmI } from './_fixtures/tasks.cjs';
+import { add, leaveBusyTimer, sleep, spin, spinSpan, whereAmI } from './_fixtures/tasks.cjs';
 
 /** How many of `ids` ran on each thread, most first. */
 function perThread(ids: number[]): number[] {
@@ -71,5 +72,30 @@ test.serial('calls made one after another stay on the thread that ran the one be
   // (A few allowed: a thread that yields to its loop after 64 batches in a
   // turn, or a machine that stalls one.)
   t.true(moves <= 20, `${moves} of 2,000 calls ran on another thread than the call before`);
+  await pool.stop();
+});
+
+test.serial('a call goes to a sleeping sibling, not to the thread whose loop runs a task\'s long timer', async (t) => {
+  const pool = new ThreadPool({ minThreads: 2, maxThreads: 2, idleTimeout: Infinity });
+  pool.start();
+  // Both threads up and attached, both idle.
+  await Promise.all([deferToThreadPool(reactor, pool, sleep, 30), deferToThreadPool(reactor, pool, sleep, 30)]);
+  const flags = new Int32Array(new SharedArrayBuffer(8));
+  try {
+    // The thread that ran it is the most recent to wait for work, and its
+    // loop then computes in the task's timer until this test says stop.
+    const busyOn = await deferToThreadPool(reactor, pool, leaveBusyTimer, flags);
+    const deadline = Date.now() + 10_000;
+    while (Atomics.load(flags, 0) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+    t.is(Atomics.load(flags, 0), 1, 'the timer began');
+    // (Past the millisecond in which a thread back from a task counts as
+    // on its way to its loop's poll: native/pool.h WakesSoonLocked.)
+    await new Promise((r) => setTimeout(r, 20));
+    // Woken onto the busy thread, the call would wait for its timer (10 s).
+    const where = await deferToThreadPool(reactor, pool, whereAmI);
+    t.not(where.threadId, busyOn, 'the call ran on the sibling whose loop was polling');
+  } finally {
+    Atomics.store(flags, 1, 1);
+  }
   await pool.stop();
 });

@@ -87,12 +87,17 @@ static Task MakeTask(double id, size_t extra = 0) {
   return Task{id, 1, 0, false, false, IdFrame(id, extra), MonotonicNs()};
 }
 
-// A Reactor plus the fake TSFN that stands for its thread's event loop.
+// A Reactor plus the fake TSFN that stands for its thread's event loop:
+// an idle loop, blocked in its poll (Reactor::Polling), unless a test
+// says its loop runs callbacks.
 struct Loop {
   FakeTsfn tsfn;
   std::shared_ptr<Reactor> reactor;
   uint64_t seen = 0;
-  explicit Loop(uint32_t id) : reactor(std::make_shared<Reactor>(id)) { reactor->Open(tsfn.handle()); }
+  explicit Loop(uint32_t id) : reactor(std::make_shared<Reactor>(id)) {
+    reactor->Open(tsfn.handle());
+    reactor->SetPolling(true);
+  }
 };
 
 // Function 1 (MakeTask's) defined, and known quick: tasks of it ran
@@ -1153,6 +1158,84 @@ static void TestPoolWakeChainChoices() {
   a.reactor->Drain(&in, &sig_a);
   CHECK_MSG(sig_a, "the taker of a pinned task woke the waiter for the shared queue's work");
   std::printf("  the batch and the chain wake an idle waiter first: ok\n");
+}
+
+// A push wakes a waiter whose loop is blocked in its poll, not the most
+// recent one while its loop runs callbacks (a task's timer computing):
+// the task would wait for them while the sibling slept. A thread back on
+// the waiting list within kBusyLoopNs counts as on its way to its poll;
+// with no waiter polling, the most recent is woken, as before.
+static void TestPoolWakesPollingWaiter() {
+  TwoThreads rig(83);
+  auto& [owner, pool, a, b, ta, tb] = rig;
+  std::vector<Task> got;
+  std::deque<Message> in;
+  bool sig_a = false, sig_b = false;
+  auto drain_both = [&] {
+    sig_a = sig_b = false;
+    a.reactor->Drain(&in, &sig_a);
+    b.reactor->Drain(&in, &sig_b);
+  };
+  auto past_busy_window = [] { BusyFor(2 * Pool::kBusyLoopNs); };
+  // tb waits, then ta: the most recent waiter. ta's loop then runs a
+  // timer of its last task's.
+  CHECK(pool->Take(tb, 8, 0, &got) == TakeResult::kNone);
+  CHECK(pool->Take(ta, 8, 0, &got) == TakeResult::kNone);
+  a.reactor->SetPolling(false);
+  past_busy_window();
+  drain_both();
+  CHECK_EQ(pool->Push(MakeTask(1), 100), int64_t{-1});
+  drain_both();
+  CHECK_MSG(sig_b && !sig_a, "Push() woke the polling waiter, not the busy one");
+  CHECK(pool->Take(tb, 8, 0, &got) == TakeResult::kTasks);
+  pool->Complete(tb, 1, 0, Frame{});
+  CHECK(pool->Take(tb, 8, 0, &got) == TakeResult::kNone);  // tb waits again, polling
+  pool->Push(MakeTask(2), 100);
+  drain_both();
+  CHECK_MSG(sig_b && !sig_a, "a second Push() woke the polling waiter");
+  // Batches too, and the chain a taker wakes: tb holds a task in flight
+  // and polls; ta holds nothing and is busy. Polling ranks first.
+  got.clear();
+  CHECK(pool->Take(tb, 1, 0, &got) == TakeResult::kTasks);  // tb holds task 2
+  CHECK(pool->Take(tb, 8, 0, &got) == TakeResult::kNone);   // and waits, polling
+  past_busy_window();
+  std::vector<Task> batch;
+  batch.push_back(MakeTask(3));
+  uint32_t accepted = 0;
+  pool->PushBatch(batch, 100, &accepted);
+  drain_both();
+  CHECK_MSG(sig_b && !sig_a, "the batch woke the polling waiter that holds a task, not the busy idle one");
+  got.clear();
+  CHECK(pool->Take(tb, 8, 0, &got) == TakeResult::kTasks);
+  CHECK_EQ(got[0].id, 3.0);
+  pool->Complete(tb, 2, 0, Frame{});
+  pool->Complete(tb, 3, 0, Frame{});
+  // With no waiter polling, the most recent one is woken.
+  CHECK(pool->Take(tb, 8, 0, &got) == TakeResult::kNone);  // tb: the most recent
+  b.reactor->SetPolling(false);
+  past_busy_window();
+  drain_both();
+  pool->Push(MakeTask(4), 100);
+  drain_both();
+  CHECK_MSG(sig_b && !sig_a, "with none polling, the most recent waiter");
+  got.clear();
+  CHECK(pool->Take(tb, 8, 0, &got) == TakeResult::kTasks);
+  pool->Complete(tb, 4, 0, Frame{});
+  // ta's loop polls again while tb's runs callbacks: ta is woken.
+  CHECK(pool->Take(tb, 8, 0, &got) == TakeResult::kNone);
+  a.reactor->SetPolling(true);
+  past_busy_window();
+  drain_both();
+  pool->Push(MakeTask(5), 100);
+  drain_both();
+  CHECK_MSG(sig_a && !sig_b, "the waiter whose loop polls again");
+  got.clear();
+  CHECK(pool->Take(ta, 8, 0, &got) == TakeResult::kTasks);
+  pool->Complete(ta, 5, 0, Frame{});
+  std::deque<Message> results;
+  bool sig = false;
+  owner.reactor->Drain(&results, &sig);
+  std::printf("  a push wakes a polling waiter before a busy one: ok\n");
 }
 
 // A task whose large buffers travel by port (Task::moves_by_port).
@@ -2465,6 +2548,7 @@ int main(int argc, char** argv) {
       {"pool_forgone_asleep", TestPoolForgoneAsleep},
       {"pool_forgone_pinned", TestPoolForgonePinned},
       {"pool_wake_chain_choices", TestPoolWakeChainChoices},
+      {"pool_wakes_a_polling_waiter", TestPoolWakesPollingWaiter},
       {"frame_bytes", TestFrameBytes},
       {"pool_mixed", TestPoolMixed},
       {"pool_stop_nodrain", TestPoolStopNoDrain},

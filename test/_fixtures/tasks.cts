@@ -138,6 +138,19 @@ export const leaveTimerBehind = threadable(function leaveTimerBehind(): number {
 export const readTimerFired = threadable(function readTimerFired(): { fired: boolean; threadId: number } {
   return { fired: timerFired, threadId };
 });
+/**
+ * Leaves a timer behind that computes until flags[1] leaves 0 (at most
+ * 10 s), having set flags[0] to 1 as it began; returns the thread's id.
+ */
+export const leaveBusyTimer = threadable(function leaveBusyTimer(flags: Int32Array): number {
+  setTimeout(() => {
+    Atomics.store(flags, 0, 1);
+    Atomics.notify(flags, 0);
+    const end = Date.now() + 10_000;
+    while (Atomics.load(flags, 1) === 0 && Date.now() < end) { /* busy */ }
+  }, 0);
+  return threadId;
+});
 
 // Two functions of one name in one module, and an anonymous one.
 export const firstTwin = threadable('twin', () => 'first');
