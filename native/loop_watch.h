@@ -10,10 +10,16 @@
 // it busy too, since a drained batch runs JavaScript inside the poll
 // phase. The flag is the thread's Reactor's (Reactor::SetPolling), read
 // by any thread as a hint: a pick that misreads it is only slower, never
-// wrong, since any waiter takes the work. A callback of the user's own
-// I/O (a socket's data) also runs inside the poll phase and is not seen.
-// Tests: test/waiter-choice.ts; native/test/core_test.cc
-// pool_wakes_a_polling_waiter.
+// wrong, since any waiter takes the work. Not seen:
+//   - a callback of the user's own I/O (a socket's data), which runs
+//     inside the poll phase;
+//   - a timer that is due but has not run yet: the loop polls (with no
+//     timeout) on its way to it;
+//   - JavaScript that another copy of the package in the same thread runs
+//     from its own wake-up (each copy has its reactor and its watch: the
+//     flag is per copy, not per loop).
+// Tests: test/task-spread.ts (a call while a task's timer computes);
+// native/test/core_test.cc pool_wakes_a_polling_waiter.
 //
 // Threads and ownership: everything here runs on the pool thread's own
 // JS thread. Start() allocates a LoopWatch that frees itself: at the

@@ -506,6 +506,8 @@ std::vector<double> Pool::RemoveThread(uint32_t thread_id, bool* attached,
   // waiting or spinning, the owner's caller starts a replacement as the
   // queue needs.
   // (A spinning thread takes them: none is woken beside it, as in Push().)
+  // (Off the waiting list first: the heir is never the thread that left.)
+  StopWaitingLocked(thread_id, it->second);
   if (*requeued > 0 && spinning_ == 0) heir = PopWaiterLocked();
   // Held results leave in the order the tasks ended, as they would have.
   std::sort(finished.begin(), finished.end(), [](auto& a, auto& b) {
@@ -515,7 +517,6 @@ std::vector<double> Pool::RemoveThread(uint32_t thread_id, bool* attached,
     results.push_back(Message{MessageKind::kTaskResult, h->status, id_, id,
                               std::move(h->result), sender});
   }
-  StopWaitingLocked(thread_id, it->second);
   threads_.erase(it);
   }
   for (auto& m : results) owner_->Post(std::move(m));

@@ -201,7 +201,12 @@ class Reactor {
   // or runs callbacks (false, and until a LoopWatch starts: only pool
   // threads' loops are watched; loop_watch.h). Any thread reads it as a
   // hint (Pool's choice of a waiter to wake); nothing is ordered by it.
-  void SetPolling(bool polling) { polling_.store(polling, std::memory_order_relaxed); }
+  // (Stored only when it changes: the loop sets it twice an iteration,
+  // and other threads read the line it sits on.)
+  void SetPolling(bool polling) {
+    if (polling_.load(std::memory_order_relaxed) != polling)
+      polling_.store(polling, std::memory_order_relaxed);
+  }
   bool Polling() const { return polling_.load(std::memory_order_relaxed); }
 
   // Owning JS thread. Spins up to `spin_ns` for a message to arrive; true
@@ -235,7 +240,9 @@ class Reactor {
   std::atomic<uint32_t> waking_{0};
 
   // SetPolling()'s flag: written by the owning JS thread, read anywhere.
-  std::atomic<bool> polling_{false};
+  // On a cache line of its own, apart from the inbox's lock and counts
+  // that posting threads write.
+  alignas(64) std::atomic<bool> polling_{false};
 
   std::mutex mu_;
   // Guarded by mu_:
