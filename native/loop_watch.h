@@ -2,22 +2,24 @@
 // where a wake-up (its reactor's TSFN) runs at once, or is running
 // callbacks, where a wake-up waits for them: a task's timer that computes
 // for 600 ms delays a call woken onto that thread by 600 ms while a
-// sibling sleeps. The pool prefers a waiter whose loop polls when it
-// picks one to wake (Pool::PopWaiterLocked).
+// sibling sleeps. When the pool picks a waiter to wake, it passes over
+// one whose loop has run callbacks for over a millisecond
+// (Pool::PopWaiterLocked, WakesSoonLocked).
 //
 // A prepare handle marks the loop as polling just before it blocks, and a
-// check handle marks it as busy just after; CallJs (env_state.cc) marks
-// it busy too, since a drained batch runs JavaScript inside the poll
-// phase. The flag is the thread's Reactor's (Reactor::SetPolling), read
-// by any thread as a hint: a pick that misreads it is only slower, never
-// wrong, since any waiter takes the work. Not seen:
+// check handle marks it as busy just after, noting when; CallJs
+// (env_state.cc) marks it busy too, since a drained batch runs JavaScript
+// inside the poll phase. The state is the thread's Reactor's
+// (Reactor::SetPolling, BusySinceNs), read by any thread as a hint: a
+// pick that misreads it is only slower, never wrong, since any waiter
+// takes the work. Not seen:
 //   - a callback of the user's own I/O (a socket's data), which runs
 //     inside the poll phase;
 //   - a timer that is due but has not run yet: the loop polls (with no
 //     timeout) on its way to it;
 //   - JavaScript that another copy of the package in the same thread runs
 //     from its own wake-up (each copy has its reactor and its watch: the
-//     flag is per copy, not per loop).
+//     state is per copy, not per loop).
 // Tests: test/task-spread.ts (a call while a task's timer computes);
 // native/test/core_test.cc pool_wakes_a_polling_waiter.
 //

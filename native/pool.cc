@@ -8,9 +8,12 @@
 namespace rt {
 
 bool Pool::WakesSoonLocked(const ThreadRecord& rec, uint64_t* now) {
-  if (rec.reactor && rec.reactor->Polling()) return true;
+  uint64_t busy_since = rec.reactor ? rec.reactor->BusySinceNs() : 1;
+  if (busy_since == 0) return true;
   if (*now == 0) *now = MonotonicNs();
-  return *now - rec.waiting_since_ns < kBusyLoopNs;
+  // (Its loop may have left its poll after *now was read: busy_since is
+  // then later than *now, and the thread counts as just busy.)
+  return *now < std::max(busy_since, rec.waiting_since_ns) + kBusyLoopNs;
 }
 
 std::shared_ptr<Reactor> Pool::PopWaiterLocked(uint32_t* tid, Pick pick) {

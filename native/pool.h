@@ -139,9 +139,10 @@ enum class TaskOutlook {
 class Pool {
  public:
   static constexpr uint64_t kQuickTaskNs = 100 * 1000;
-  // How long a thread back on the waiting list counts as on its way to
-  // its loop's poll (WakesSoonLocked): our own code's way back takes
-  // microseconds, a task's timer that computes takes longer.
+  // How long a waiting thread's loop may run callbacks, or a thread back
+  // on the waiting list take to reach its loop's poll, and still count as
+  // about to run a wake-up (WakesSoonLocked): a continuation or our own
+  // code's way back takes microseconds, a timer that computes longer.
   static constexpr uint64_t kBusyLoopNs = 1000 * 1000;
 
   // `quick_task_ns`: below this mean run time a function's tasks are
@@ -490,11 +491,12 @@ class Pool {
   // the others' idle timeouts can retire them).
   std::shared_ptr<Reactor> PopWaiterLocked(uint32_t* tid = nullptr, Pick pick = Pick::kAny);
   // Whether a wake-up reaches `rec`'s JavaScript soon: its loop is
-  // blocked in its poll (Reactor::Polling, loop_watch.h), or it went back
-  // to waiting less than kBusyLoopNs ago and is on its way there. Past
-  // that, its loop runs callbacks (a task's timer that computes for
-  // 600 ms): a call woken onto it would wait for them while a sibling
-  // sleeps. *now: MonotonicNs(), read on first need (0: not yet).
+  // blocked in its poll (Reactor::BusySinceNs, loop_watch.h), or has run
+  // callbacks for under kBusyLoopNs, or it went back to waiting under
+  // kBusyLoopNs ago (on its way to its poll after a task). Past that its
+  // loop runs long callbacks (a task's timer that computes for 600 ms): a
+  // call woken onto it would wait for them while a sibling sleeps.
+  // *now: MonotonicNs(), read on first need (0: not yet).
   static bool WakesSoonLocked(const ThreadRecord& rec, uint64_t* now);
   // A thread that holds nothing and is about to take work without a
   // wake-up: the spinner, or one on its way back to Take() (returning);

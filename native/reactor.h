@@ -8,8 +8,8 @@
 // Tests: test/reactor-*.ts, test/natural-exit.ts.
 //
 // Threads:
-//   - Post(), SignalWork(), IsAlive(), id(), Full(sender), Polling(): any
-//     thread.
+//   - Post(), SignalWork(), IsAlive(), id(), Full(sender), BusySinceNs():
+//     any thread.
 //   - SetPolling(): the owning JS thread (its LoopWatch, CallJs).
 //   - SetHeld(), EndBatch(): the owning JS thread.
 //   - WaitForRoom(): any thread but the owning one (a sender).
@@ -79,6 +79,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "clock.h"
 #include "frame.h"
 
 namespace rt {
@@ -197,17 +198,23 @@ class Reactor {
   void WaitForRoom(uint32_t sender, uint64_t slice_ns,
                    const std::function<bool()>& keep_waiting);
 
-  // Owning JS thread: its loop is blocked in its poll for events (true),
-  // or runs callbacks (false, and until a LoopWatch starts: only pool
-  // threads' loops are watched; loop_watch.h). Any thread reads it as a
-  // hint (Pool's choice of a waiter to wake); nothing is ordered by it.
+  // Owning JS thread: its loop blocks in its poll for events (true), or
+  // has left it to run callbacks (false: the time it left is kept, once).
+  // Only pool threads' loops are watched (loop_watch.h).
   // (Stored only when it changes: the loop sets it twice an iteration,
   // and other threads read the line it sits on.)
   void SetPolling(bool polling) {
-    if (polling_.load(std::memory_order_relaxed) != polling)
-      polling_.store(polling, std::memory_order_relaxed);
+    uint64_t busy_since = busy_since_ns_.load(std::memory_order_relaxed);
+    if (polling) {
+      if (busy_since != 0) busy_since_ns_.store(0, std::memory_order_relaxed);
+    } else if (busy_since == 0) {
+      busy_since_ns_.store(MonotonicNs(), std::memory_order_relaxed);
+    }
   }
-  bool Polling() const { return polling_.load(std::memory_order_relaxed); }
+  // Any thread, as a hint (Pool's choice of a waiter to wake; nothing is
+  // ordered by it): 0 while the loop polls, else since when (MonotonicNs)
+  // it has run callbacks; 1 (long ago) until a LoopWatch starts.
+  uint64_t BusySinceNs() const { return busy_since_ns_.load(std::memory_order_relaxed); }
 
   // Owning JS thread. Spins up to `spin_ns` for a message to arrive; true
   // if one is waiting (the caller then drains it at once). A message
@@ -239,10 +246,10 @@ class Reactor {
   // runs with mu_ released): Close() waits for 0 before releasing the TSFN.
   std::atomic<uint32_t> waking_{0};
 
-  // SetPolling()'s flag: written by the owning JS thread, read anywhere.
+  // SetPolling()'s state: written by the owning JS thread, read anywhere.
   // On a cache line of its own, apart from the inbox's lock and counts
   // that posting threads write.
-  alignas(64) std::atomic<bool> polling_{false};
+  alignas(64) std::atomic<uint64_t> busy_since_ns_{1};
 
   std::mutex mu_;
   // Guarded by mu_:
