@@ -35,7 +35,7 @@ void LoopWatch::OnCheck(uv_check_t* handle) {
 
 void LoopWatch::OnTeardown(napi_async_cleanup_hook_handle, void* arg) {
   auto* watch = static_cast<LoopWatch*>(arg);
-  watch->reactor_->SetPolling(false);
+  watch->reactor_->SetUnwatched();
   uv_close(reinterpret_cast<uv_handle_t*>(&watch->prepare_), OnClosed);
   uv_close(reinterpret_cast<uv_handle_t*>(&watch->check_), OnClosed);
 }

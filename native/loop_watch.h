@@ -3,8 +3,9 @@
 // callbacks, where a wake-up waits for them: a task's timer that computes
 // for 600 ms delays a call woken onto that thread by 600 ms while a
 // sibling sleeps. When the pool picks a waiter to wake, it passes over
-// one whose loop has run callbacks for over a millisecond
-// (Pool::PopWaiterLocked, WakesSoonLocked).
+// one whose loop has run callbacks for over a millisecond, unless the
+// thread went back to waiting under a millisecond ago (on its way to its
+// poll after a task) (Pool::PopWaiterLocked, WakesSoon).
 //
 // A prepare handle marks the loop as polling just before it blocks, and a
 // check handle marks it as busy just after, noting when; CallJs
@@ -17,6 +18,8 @@
 //     inside the poll phase;
 //   - a timer that is due but has not run yet: the loop polls (with no
 //     timeout) on its way to it;
+//   - the first millisecond of a long callback: a call picked then waits
+//     for all of it;
 //   - JavaScript that another copy of the package in the same thread runs
 //     from its own wake-up (each copy has its reactor and its watch: the
 //     state is per copy, not per loop).

@@ -11,9 +11,7 @@ bool Pool::WakesSoonLocked(const ThreadRecord& rec, uint64_t* now) {
   uint64_t busy_since = rec.reactor ? rec.reactor->BusySinceNs() : 1;
   if (busy_since == 0) return true;
   if (*now == 0) *now = MonotonicNs();
-  // (Its loop may have left its poll after *now was read: busy_since is
-  // then later than *now, and the thread counts as just busy.)
-  return *now < std::max(busy_since, rec.waiting_since_ns) + kBusyLoopNs;
+  return WakesSoon(busy_since, rec.waiting_since_ns, *now);
 }
 
 std::shared_ptr<Reactor> Pool::PopWaiterLocked(uint32_t* tid, Pick pick) {

@@ -144,6 +144,15 @@ class Pool {
   // about to run a wake-up (WakesSoonLocked): a continuation or our own
   // code's way back takes microseconds, a timer that computes longer.
   static constexpr uint64_t kBusyLoopNs = 1000 * 1000;
+  // The rule of WakesSoonLocked (below), pure: a waiter whose loop has
+  // been out of its poll since `busy_since_ns` (Reactor::BusySinceNs: 0
+  // while it polls) and that went back to waiting at `waiting_since_ns`
+  // runs a wake-up soon, at `now_ns`. (Never subtracts: a busy_since
+  // stored after now_ns was read counts as just busy.)
+  static bool WakesSoon(uint64_t busy_since_ns, uint64_t waiting_since_ns, uint64_t now_ns) {
+    return busy_since_ns == 0 ||
+           now_ns < (busy_since_ns > waiting_since_ns ? busy_since_ns : waiting_since_ns) + kBusyLoopNs;
+  }
 
   // `quick_task_ns`: below this mean run time a function's tasks are
   // taken in batches (FnTiming); tests pass their own.

@@ -10,7 +10,8 @@
 // Threads:
 //   - Post(), SignalWork(), IsAlive(), id(), Full(sender), BusySinceNs():
 //     any thread.
-//   - SetPolling(): the owning JS thread (its LoopWatch, CallJs).
+//   - SetPolling(), SetUnwatched(): the owning JS thread (its LoopWatch,
+//     CallJs).
 //   - SetHeld(), EndBatch(): the owning JS thread.
 //   - WaitForRoom(): any thread but the owning one (a sender).
 //   - Open(), Drain(), AwaitMessage(), Ref(), Unref(), Close(),
@@ -215,6 +216,9 @@ class Reactor {
   // ordered by it): 0 while the loop polls, else since when (MonotonicNs)
   // it has run callbacks; 1 (long ago) until a LoopWatch starts.
   uint64_t BusySinceNs() const { return busy_since_ns_.load(std::memory_order_relaxed); }
+  // Owning JS thread, as its watch closes at teardown: long busy again
+  // (BusySinceNs 1), as before the watch began.
+  void SetUnwatched() { busy_since_ns_.store(1, std::memory_order_relaxed); }
 
   // Owning JS thread. Spins up to `spin_ns` for a message to arrive; true
   // if one is waiting (the caller then drains it at once). A message
@@ -251,7 +255,7 @@ class Reactor {
   // that posting threads write.
   alignas(64) std::atomic<uint64_t> busy_since_ns_{1};
 
-  std::mutex mu_;
+  alignas(64) std::mutex mu_;
   // Guarded by mu_:
   std::deque<Message> inbox_;
   bool wake_pending_ = false;  // a TSFN call is queued, not yet drained

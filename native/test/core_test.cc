@@ -88,8 +88,8 @@ static Task MakeTask(double id, size_t extra = 0) {
 }
 
 // A Reactor plus the fake TSFN that stands for its thread's event loop:
-// an idle loop, blocked in its poll (Reactor::Polling), unless a test
-// says its loop runs callbacks.
+// an idle loop, blocked in its poll (Reactor::BusySinceNs 0), unless a
+// test says its loop runs callbacks.
 struct Loop {
   FakeTsfn tsfn;
   std::shared_ptr<Reactor> reactor;
@@ -1161,11 +1161,32 @@ static void TestPoolWakeChainChoices() {
 }
 
 // A push wakes a waiter whose loop is blocked in its poll, not the most
-// recent one while its loop runs callbacks (a task's timer computing):
-// the task would wait for them while the sibling slept. A thread back on
-// the waiting list within kBusyLoopNs counts as on its way to its poll;
-// with no waiter polling, the most recent is woken, as before.
+// recent one while its loop has run callbacks for over kBusyLoopNs (a
+// task's timer computing): the task would wait for them while the
+// sibling slept. With no waiter polling, the most recent is woken, as
+// before. (The rule's edges, on a clock of the test's own, first.)
 static void TestPoolWakesPollingWaiter() {
+  constexpr uint64_t kWindow = Pool::kBusyLoopNs;
+  const uint64_t t = 10 * kWindow;
+  CHECK_MSG(Pool::WakesSoon(0, 0, t), "a polling loop");
+  CHECK_MSG(Pool::WakesSoon(t, 0, t + kWindow - 1), "a loop out of its poll for under the window");
+  CHECK_MSG(!Pool::WakesSoon(t, 0, t + kWindow), "a loop out of its poll for the window");
+  CHECK_MSG(Pool::WakesSoon(1, t, t + kWindow - 1), "a loop long busy, its thread back from a task within the window");
+  CHECK_MSG(!Pool::WakesSoon(1, t, t + kWindow), "a loop long busy, its thread back from a task for the window");
+  CHECK_MSG(Pool::WakesSoon(t + 5, 0, t), "a loop that left its poll after the clock was read: just busy");
+  Reactor r(90);
+  CHECK_EQ(r.BusySinceNs(), uint64_t{1});  // unwatched: long busy
+  r.SetPolling(true);
+  CHECK_EQ(r.BusySinceNs(), uint64_t{0});
+  uint64_t before = MonotonicNs();
+  r.SetPolling(false);
+  uint64_t left = r.BusySinceNs();
+  CHECK_MSG(left >= before && left <= MonotonicNs(), "leaving the poll notes when");
+  r.SetPolling(false);
+  CHECK_MSG(r.BusySinceNs() == left, "still busy: the time it left is kept");
+  r.SetUnwatched();
+  CHECK_EQ(r.BusySinceNs(), uint64_t{1});
+
   TwoThreads rig(83);
   auto& [owner, pool, a, b, ta, tb] = rig;
   std::vector<Task> got;
