@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
-import { deferToThreadPool, PoolStoppedError, reactor } from 'reactor-threads';
+import { deferToThreadPool, JobLostError, PoolStoppedError, reactor } from 'reactor-threads';
 import { BullMQThreadPool } from 'reactor-threads/bullmq';
 import { startRedis, withRedis, type RedisServer } from './_helpers/redis.js';
 import { callerRoot, startWorker, type WorkerOptions } from './_helpers/bullmq-workers.js';
@@ -209,6 +209,59 @@ test('finished jobs stay in Redis only as long and as many as keepFinished says'
   const counts = await queue.getJobCounts('completed', 'failed', 'waiting', 'active');
   t.true(counts.completed! <= 6, `completed jobs kept: ${counts.completed}`);
   t.true(counts.failed! <= 6, `failed jobs kept: ${counts.failed}`);
+});
+
+test('a job trimmed by keepFinished before the pool heard its event settles from that event, not as lost', async (t) => {
+  // (A server of its own: it caps the server's clients.) The pool's events connection is cut and cannot come
+  // back while both jobs finish, the first is trimmed (count 1) and checks (every 100 ms) find it gone. Once
+  // the connection returns, the pool reads the events it missed, both results among them.
+  const server = await startRedis();
+  cleanups.push(() => server.stop());
+  const queueName = `unheard-${randomUUID()}`;
+  await workerFor(queueName, {}, server);
+  const pool = new BullMQThreadPool({
+    queueName, connection: server.connection, root: callerRoot, keepFinished: { count: 1 }, checkInterval: 100,
+  });
+  cleanups.push(() => pool.stop());
+  pool.start();
+  t.is(await deferToThreadPool(reactor, pool, add, 1, 1), 2);
+  const admin = new Redis(server.connection);
+  cleanups.push(async () => { admin.disconnect(); });
+  const queue = new Queue(queueName, { connection: server.connection });
+  cleanups.push(() => queue.close());
+  await queue.waitUntilReady();
+  const eventsName = `bull:${Buffer.from(queueName).toString('base64')}:qe`;
+  const eventsClient = (await admin.client('LIST') as string).split('\n').find((line) => line.includes(` name=${eventsName} `));
+  t.truthy(eventsClient, `the pool's events connection, named ${eventsName}`);
+  const connected = Number(/connected_clients:(\d+)/.exec(await admin.info('clients'))![1]);
+  await admin.config('SET', 'maxclients', String(connected - 1));
+  await admin.client('KILL', 'ID', /\bid=(\d+)/.exec(eventsClient!)![1]!);
+  const settled = Promise.allSettled([deferToThreadPool(reactor, pool, add, 2, 3), deferToThreadPool(reactor, pool, add, 4, 5)]);
+  await eventually(async () => (await queue.getCompletedCount()) === 1 && (await queue.getActiveCount()) === 0
+    && (await queue.getWaitingCount()) === 0, 'both jobs finished, one kept');
+  // Twenty checks find the first job gone while its event cannot be heard (and settle the kept one's call).
+  await new Promise((r) => setTimeout(r, 2000));
+  t.like(pool.stats(), { lost: 0, pending: 1 });
+  await admin.config('SET', 'maxclients', '10000');
+  t.deepEqual((await settled).map((o) => (o.status === 'fulfilled' ? o.value : String(o.reason))), [5, 9]);
+  t.like(pool.stats(), { lost: 0, pending: 0 });
+});
+
+test('a call whose waiting job someone else removed fails with a JobLostError, and the pool keeps serving', async (t) => {
+  const queueName = `removed-${randomUUID()}`;
+  const pool = new BullMQThreadPool({ queueName, connection: redis.connection, root: callerRoot, checkInterval: 100 });
+  cleanups.push(() => pool.stop());
+  pool.start();
+  const queue = queueFor(queueName);
+  const call = deferToThreadPool(reactor, pool, add, 1, 2);
+  await eventually(async () => (await queue.getWaitingCount()) === 1, 'the job waits');
+  const [job] = await queue.getWaiting();
+  await job!.remove();
+  const error = await t.throwsAsync(call, { instanceOf: JobLostError });
+  t.is(error?.jobId, job!.id!);
+  t.like(pool.stats(), { lost: 1, pending: 0 });
+  await workerFor(queueName);
+  t.is(await deferToThreadPool(reactor, pool, add, 2, 2), 4);
 });
 
 test('stop() ends within a bound while Redis is unreachable, and the pool lets the process exit', async (t) => {

@@ -30,6 +30,7 @@ import {
 } from './remote-codec.js';
 import { CANCEL_EVENT, controlQueueName } from './control.js';
 import { bounded, endClients } from './connections.js';
+import { followReadPosition, STREAM_END_COMMAND, STREAM_END_LUA, streamIdAtLeast } from './event-stream.js';
 
 /** The per-call options a remote pool honours (deferToThreadPool.with()): all but affinity. */
 export type RemoteCallOptions = Omit<CallOptions, 'callerStack' | 'affinity'>;
@@ -107,8 +108,8 @@ const ADD_BULK = 500;
 /** A Lua command: refreshes a key's TTL if the key exists; 1 if it did. */
 const REFRESH_COMMAND = 'reactorThreadsRefresh';
 const REFRESH_LUA = "return redis.call('EXPIRE', KEYS[1], ARGV[1])";
-/** Clients that know REFRESH_COMMAND. */
-const scripted = new WeakSet<object>();
+/** The Lua commands each client knows (#runScript). */
+const scripted = new WeakMap<object, Set<string>>();
 
 /** The event a pool writes to its queue's events to learn that it reads them (#listening). */
 const HELLO_EVENT = 'reactor-threads:hello';
@@ -150,6 +151,14 @@ export class BullMQThreadPool extends EventEmitter {
   #checking = false;
   /** When this pool's events last gave it a job's outcome (any caller's): while they flow, checks wait longer. */
   #heardAt = 0;
+  /** The newest event id this pool's events have delivered ('' before the first); set by #connect. */
+  #eventsRead: () => string = () => '';
+  /**
+   * Calls whose job a check found gone from Redis, and the end of the
+   * events stream then: lost unless its event comes before the pool reads
+   * past that end (#loseUnheard).
+   */
+  readonly #gone = new Map<string, string>();
   #counts = { completed: 0, failed: 0, cancelled: 0, lost: 0 };
 
   constructor(options: BullMQThreadPoolOptions) {
@@ -194,6 +203,7 @@ export class BullMQThreadPool extends EventEmitter {
     const base = { connection: this.#connection, ...(this.#prefix === undefined ? {} : { prefix: this.#prefix }) };
     this.#queue = new Queue(this.queueName, base);
     this.#events = new QueueEvents(this.queueName, base);
+    this.#eventsRead = followReadPosition(this.#events);
     this.#control = new QueueEventsProducer(controlQueueName(this.queueName), base);
     // (ioredis reconnects by itself; a listener keeps its errors from ending the process.)
     const onError = (e: unknown): void => { if (this.listenerCount('error') > 0) this.emit('error', e); };
@@ -528,12 +538,19 @@ export class BullMQThreadPool extends EventEmitter {
    * new one, and the loss would go unseen.
    */
   async #epochAlive(): Promise<boolean> {
+    return await this.#runScript(REFRESH_COMMAND, REFRESH_LUA, [this.#epochKey(), this.#epochTTL()]) === 1;
+  }
+
+  /** Runs a Lua command of one key, defining it on the queue's client the first time. */
+  async #runScript(name: string, lua: string, args: (string | number)[]): Promise<unknown> {
     const client = await this.#queue!.getBackend().client;
-    if (!scripted.has(client)) {
-      client.defineCommand(REFRESH_COMMAND, { numberOfKeys: 1, lua: REFRESH_LUA });
-      scripted.add(client);
+    let known = scripted.get(client);
+    if (!known) scripted.set(client, known = new Set());
+    if (!known.has(name)) {
+      client.defineCommand(name, { numberOfKeys: 1, lua });
+      known.add(name);
     }
-    return await client.runCommand(REFRESH_COMMAND, [this.#epochKey(), this.#epochTTL()]) === 1;
+    return await client.runCommand(name, args);
   }
 
   async #dropEpoch(): Promise<void> {
@@ -572,25 +589,49 @@ export class BullMQThreadPool extends EventEmitter {
     // behind them, or its job does in the queue) FLOWING_WAIT of them:
     // reading every call of a burst that takes over a checkInterval cost
     // a read of a whole job each, in Redis and here.
+    this.#loseUnheard();
     const now = Date.now();
     const wait = this.#checkInterval * (now - this.#heardAt < this.#checkInterval ? FLOWING_WAIT : 1);
-    const due = [...this.#pending].filter(([, c]) => c.added && now - c.checkedAt > this.#checkInterval * 5
-      && now - c.since > wait).slice(0, CHECK_BATCH);
+    const due = [...this.#pending].filter(([id, c]) => c.added && now - c.checkedAt > this.#checkInterval * 5
+      && now - c.since > wait && !this.#gone.has(id)).slice(0, CHECK_BATCH);
     const jobs = await Promise.all(due.map(([id, call]) => {
       call.checkedAt = now;
       return this.#queue!.getJob(id);
     }));
+    // (Read after the jobs: an event of a job found gone was written before this end.)
+    const streamEnd = jobs.some((job) => !job)
+      ? await this.#runScript(STREAM_END_COMMAND, STREAM_END_LUA, [this.#queue!.keys.events!]) as string | null
+      : null;
     due.forEach(([id], i) => {
       const job = jobs[i];
       if (!job) {
-        this.#lost(id, new JobLostError(id, `job ${id} of queue ${this.queueName} is gone before it finished `
-          + '(removed by someone else, or kept too briefly: see keepFinished)'));
+        this.#gone.set(id, streamEnd ?? '');
       } else if (job.finishedOn && job.failedReason) {
         this.#failed(id, job.failedReason);
       } else if (job.finishedOn) {
         this.#completed(id, job.returnvalue);
       }
     });
+    this.#loseUnheard();
+  }
+
+  /**
+   * Fails the calls whose job was found gone once this pool's events have
+   * been read up to where the stream ended then, and the job's event was
+   * not among them (it would have settled the call). With no event in the
+   * stream then, at once.
+   */
+  #loseUnheard(): void {
+    const read = this.#eventsRead();
+    for (const [id, end] of this.#gone) {
+      if (!this.#pending.has(id)) {
+        this.#gone.delete(id);
+      } else if (streamIdAtLeast(read, end)) {
+        this.#gone.delete(id);
+        this.#lost(id, new JobLostError(id, `job ${id} of queue ${this.queueName} is gone before it finished `
+          + '(removed by someone else, or kept too briefly: see keepFinished)'));
+      }
+    }
   }
 
 
