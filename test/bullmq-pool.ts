@@ -239,8 +239,10 @@ test('a job trimmed by keepFinished before the pool heard its event settles from
   const settled = Promise.allSettled([deferToThreadPool(reactor, pool, add, 2, 3), deferToThreadPool(reactor, pool, add, 4, 5)]);
   await eventually(async () => (await queue.getCompletedCount()) === 1 && (await queue.getActiveCount()) === 0
     && (await queue.getWaitingCount()) === 0, 'both jobs finished, one kept');
-  // Twenty checks find the first job gone while its event cannot be heard (and settle the kept one's call).
-  await new Promise((r) => setTimeout(r, 2000));
+  // A check reads the kept job and settles its call; it and ten more find the first job gone while its event
+  // cannot be heard.
+  await eventually(() => pool.stats().pending === 1, 'a check settled the kept job\'s call');
+  await new Promise((r) => setTimeout(r, 1000));
   t.like(pool.stats(), { lost: 0, pending: 1 });
   await admin.config('SET', 'maxclients', '10000');
   t.deepEqual((await settled).map((o) => (o.status === 'fulfilled' ? o.value : String(o.reason))), [5, 9]);
@@ -262,6 +264,26 @@ test('a call whose waiting job someone else removed fails with a JobLostError, a
   t.like(pool.stats(), { lost: 1, pending: 0 });
   await workerFor(queueName);
   t.is(await deferToThreadPool(reactor, pool, add, 2, 2), 4);
+});
+
+test('once the events reader ends on an event it cannot parse, the pool reports it, and a gone job\'s call still fails with a JobLostError', async (t) => {
+  const queueName = `poisoned-${randomUUID()}`;
+  const pool = new BullMQThreadPool({ queueName, connection: redis.connection, root: callerRoot, checkInterval: 100 });
+  cleanups.push(() => pool.stop());
+  const errors: unknown[] = [];
+  pool.on('error', (e: unknown) => errors.push(e));
+  pool.start();
+  const queue = queueFor(queueName);
+  const call = deferToThreadPool(reactor, pool, add, 1, 2);
+  await eventually(async () => (await queue.getWaitingCount()) === 1, 'the job waits');
+  // (BullMQ 6.7's reader parses a completed event's return value outside its error guard.)
+  const writer = new Redis(redis.connection);
+  cleanups.push(async () => { writer.disconnect(); });
+  await writer.xadd(queue.keys.events!, '*', 'event', 'completed', 'jobId', 'none', 'returnvalue', '{not json');
+  await eventually(() => errors.some((e) => e instanceof SyntaxError), 'the reader\'s end is reported');
+  const [job] = await queue.getWaiting();
+  await job!.remove();
+  await t.throwsAsync(call, { instanceOf: JobLostError });
 });
 
 test('stop() ends within a bound while Redis is unreachable, and the pool lets the process exit', async (t) => {

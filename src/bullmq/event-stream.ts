@@ -11,9 +11,15 @@ import type { QueueEvents } from 'bullmq';
 export function streamIdAtLeast(a: string, b: string): boolean {
   if (b === '') return true;
   if (a === '') return false;
-  const [aMs, aSeq] = a.split('-').map(BigInt);
-  const [bMs, bSeq] = b.split('-').map(BigInt);
-  return aMs! > bMs! || (aMs === bMs && aSeq! >= bSeq!);
+  const aDash = a.indexOf('-');
+  const bDash = b.indexOf('-');
+  const ms = compareDigits(a.slice(0, aDash), b.slice(0, bDash));
+  return ms > 0 || (ms === 0 && compareDigits(a.slice(aDash + 1), b.slice(bDash + 1)) >= 0);
+}
+
+/** Numbers written in digits without leading zeros (as Redis writes ids): the longer is larger. */
+function compareDigits(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
 }
 
 const STREAM_ID = /^\d+-\d+$/;

@@ -153,6 +153,8 @@ export class BullMQThreadPool extends EventEmitter {
   #heardAt = 0;
   /** The newest event id this pool's events have delivered ('' before the first); set by #connect. */
   #eventsRead: () => string = () => '';
+  /** Set once the events are no longer read (closed, or BullMQ's reader ended on an error). */
+  #eventsEnded = false;
   /**
    * Calls whose job a check found gone from Redis, and the end of the
    * events stream then: lost unless its event comes before the pool reads
@@ -202,7 +204,7 @@ export class BullMQThreadPool extends EventEmitter {
     const { Queue, QueueEvents, QueueEventsProducer } = bullmq();
     const base = { connection: this.#connection, ...(this.#prefix === undefined ? {} : { prefix: this.#prefix }) };
     this.#queue = new Queue(this.queueName, base);
-    this.#events = new QueueEvents(this.queueName, base);
+    this.#events = new QueueEvents(this.queueName, { ...base, autorun: false });
     this.#eventsRead = followReadPosition(this.#events);
     this.#control = new QueueEventsProducer(controlQueueName(this.queueName), base);
     // (ioredis reconnects by itself; a listener keeps its errors from ending the process.)
@@ -212,6 +214,10 @@ export class BullMQThreadPool extends EventEmitter {
     this.#control.on('error', onError);
     this.#events.on('completed', ({ jobId, returnvalue }) => { this.#heardAt = Date.now(); this.#completed(jobId, returnvalue); });
     this.#events.on('failed', ({ jobId, failedReason }) => { this.#heardAt = Date.now(); this.#failed(jobId, failedReason); });
+    // Its reading ends when it closes, or for good on an event it cannot parse (BullMQ 6.7 parses each outside its
+    // error guard): then only checks settle calls, and that is reported.
+    this.#events.run().catch((e: unknown) => this.#report(e, 'the reader of the queue\'s events, whose calls settle by checks from now on'))
+      .finally(() => { this.#eventsEnded = true; });
     await Promise.all([this.#queue.waitUntilReady(), this.#events.waitUntilReady(), this.#control.waitUntilReady()]);
     await this.#listening();
     if (this.#stopped) return;
@@ -619,14 +625,16 @@ export class BullMQThreadPool extends EventEmitter {
    * Fails the calls whose job was found gone once this pool's events have
    * been read up to where the stream ended then, and the job's event was
    * not among them (it would have settled the call). With no event in the
-   * stream then, at once.
+   * stream then, at once; and at once when the events are no longer read
+   * (BullMQ's reader ends for good on an event it cannot parse): nothing
+   * would settle them then.
    */
   #loseUnheard(): void {
-    const read = this.#eventsRead();
+    const read = this.#eventsEnded ? undefined : this.#eventsRead();
     for (const [id, end] of this.#gone) {
       if (!this.#pending.has(id)) {
         this.#gone.delete(id);
-      } else if (streamIdAtLeast(read, end)) {
+      } else if (read === undefined || streamIdAtLeast(read, end)) {
         this.#gone.delete(id);
         this.#lost(id, new JobLostError(id, `job ${id} of queue ${this.queueName} is gone before it finished `
           + '(removed by someone else, or kept too briefly: see keepFinished)'));
