@@ -2183,16 +2183,26 @@ static void TestRegistryWakeAll() {
 // the spin takes it. One posted as the spin ends is never stranded: either
 // the spin reports it or its Post() wakes the loop. The owner here waits
 // on the TSFN without a timeout, so a stranded message fails the test.
-// One run of the spin test: a sender posts around the end of the owner's
-// 5 us spin and inside it. Returns {posts taken by the spin, wake-ups}.
+// One run of the spin test. Every other post comes around the end of the
+// owner's 5 us spin and inside it (the race at its end: nothing may be
+// stranded). The others come as soon as the owner is about to spin, for
+// 1 ms then: inside it unless the sender cannot run within that time,
+// which a 5 us spin cannot promise on a machine whose cores are all busy
+// (the sender then waits for the owner's core). Returns {posts taken by
+// the spin, wake-ups}.
 static std::pair<int, uint64_t> SpinTakesPostsRun(int rounds) {
   Loop loop(3000);
   std::atomic<int> consumed{0};
+  std::atomic<int> spinning{-1};  // the round the owner is about to spin for
   std::thread sender([&] {
     std::mt19937 rng(7);
     for (int q = 0; q < rounds; ++q) {
-      auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(rng() % 12000);
-      while (std::chrono::steady_clock::now() < until) CpuRelax();
+      if (q % 2 == 0) {
+        while (spinning.load(std::memory_order_acquire) < q) CpuRelax();
+      } else {
+        auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(rng() % 12000);
+        while (std::chrono::steady_clock::now() < until) CpuRelax();
+      }
       CHECK(loop.reactor->Post(Message{MessageKind::kCall, 0, static_cast<uint32_t>(q), 0, IdFrame(q)}));
       while (consumed.load(std::memory_order_acquire) <= q) CpuRelax();
     }
@@ -2201,7 +2211,8 @@ static std::pair<int, uint64_t> SpinTakesPostsRun(int rounds) {
   uint64_t wakes_before = loop.tsfn.Calls();
   std::deque<Message> batch;
   for (int q = 0; q < rounds;) {
-    if (loop.reactor->AwaitMessage(5000)) {
+    spinning.store(q, std::memory_order_release);
+    if (loop.reactor->AwaitMessage(q % 2 == 0 ? 1'000'000 : 5'000)) {
       ++by_spin;
     } else {
       // No timeout: only a Post()'s wake-up ends this wait.
@@ -2226,10 +2237,10 @@ static void TestReactorSpinTakesPosts() {
   // Messages the spin took cost no wake-up. (A message whose wake-up was
   // sent just before the spin began is also reported by the spin: so not
   // one wake-up fewer per spin, but clearly fewer than one per message,
-  // which is what every Post() cost before.) Timing decides which posts
-  // land inside a 5 us spin; with both cores taken by other processes a
-  // run can see few or none, or mostly posts that woke just before the
-  // spin began, so up to five runs are made and one must show it.
+  // which is what every Post() cost before.) Timing still decides which
+  // posts land inside a spin; with both cores taken by other processes a
+  // run can see few, or mostly posts that woke just before the spin
+  // began, so up to five runs are made and one must show it.
   const int rounds = 3000 * g_scale;
   std::string runs;
   for (int attempt = 0; attempt < 5; ++attempt) {
