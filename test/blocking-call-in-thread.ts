@@ -13,14 +13,15 @@ import {
 } from 'reactor-threads';
 import { native } from '../dist/reactor/native.js';
 import {
-  add, addLater, callBack, echo, exitThread, fail, failLater, lastSawAbort, movedBytes, spinFor, spinThenExit, sumBytes,
+  add, addLater, callBack, echo, exitThread, fail, failLater, lastSawAbort, movedBytes, holdThenExit, sumBytes,
   notInPoolThreads, parkOnOwnPoolLater, parksOnOwner, setOwnerPool, throughOwnPool, watchSignal,
 } from './_fixtures/blocking-in-thread.cjs';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixture, runChild } from './_helpers/child.js';
-import { eventually } from './_helpers/wait.js';
+import { eventually, platformTimeout, waitFor } from './_helpers/wait.js';
+import { waitForFlag } from './_fixtures/shared-tasks.cjs';
 
 const test = anyTest.serial;
 
@@ -101,12 +102,21 @@ test('a timeout ends the wait with CallTimeoutError, and the running task\'s sig
   t.pass();
 });
 
+/** Waits until a task set flag[1] (it started): a flag stays set, where a poll of stats().busy can miss a short task. */
+async function started(flag: Int32Array): Promise<boolean> {
+  return await waitFor(() => Atomics.load(flag, 1) === 1, platformTimeout(15_000));
+}
+
 test('a timeout withdraws a task still waiting in the queue: it never runs', async (t) => {
   const pool = poolOf(t);
-  const busy = deferToThreadPool(reactor, pool, spinFor, 600);
-  await eventually(() => pool.stats().busy === 1, 'the thread is busy');
+  // flag[1]: the busy task started; flag[0]: it may end (it holds its thread until then, not for a set time).
+  const flag = new Int32Array(new SharedArrayBuffer(8));
+  const busy = deferToThreadPool(reactor, pool, waitForFlag, flag);
+  t.true(await started(flag), 'the thread is busy');
   t.throws(() => blockingCallInThread.with({ pool, timeout: 100 })(add, 1, 2), { instanceOf: CallTimeoutError });
-  t.is(await busy, 600);
+  Atomics.store(flag, 0, 1);
+  Atomics.notify(flag, 0);
+  t.is(await busy, 'ok');
   t.is(await deferToThreadPool(reactor, pool, add, 3, 4), 7);
   t.like(pool.stats(), { submitted: 3, completed: 2, cancelled: 1 });
 });
@@ -137,8 +147,10 @@ test('a thread that dies mid-call ends the wait with ThreadDiedError, and the ne
 
 test('a thread that dies while the call waits behind its task ends the wait with ThreadDiedError', async (t) => {
   const pool = poolOf(t);
-  const dying = deferToThreadPool(reactor, pool, spinThenExit, 300);
-  await eventually(() => pool.stats().busy === 1, 'the thread is busy');
+  // (It holds its thread for 1 s from its start, which this thread hears within milliseconds.)
+  const flag = new Int32Array(new SharedArrayBuffer(8));
+  const dying = deferToThreadPool(reactor, pool, holdThenExit, flag, 1000);
+  t.true(await started(flag), 'the thread is busy');
   // (Queued behind the dying task, or taken with it: either way no thread
   // is left to run it, and this thread, waiting, cannot start one.)
   t.throws(() => blockingCallInThread.with({ pool })(add, 1, 2), { instanceOf: ThreadDiedError });

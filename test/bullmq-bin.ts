@@ -9,6 +9,7 @@ import { deferToThreadPool, reactor } from 'reactor-threads';
 import { BullMQThreadPool } from 'reactor-threads/bullmq';
 import { startRedis, withRedis, type RedisServer } from './_helpers/redis.js';
 import { callerRoot, workerRoot } from './_helpers/bullmq-workers.js';
+import { Queue } from 'bullmq';
 import { eventually } from './_helpers/wait.js';
 import { nap, where } from './_fixtures/bullmq/tasks.cjs';
 
@@ -36,9 +37,10 @@ test('the bin serves a queue, and on SIGTERM finishes its active job and exits b
   pool.start();
   t.teardown(() => pool.stop());
   const at = await deferToThreadPool(reactor, pool, where);
-  const running = deferToThreadPool(reactor, pool, nap, 800);
-  await eventually(async () => pool.stats().pending === 1, 'the call is sent');
-  await new Promise((r) => setTimeout(r, 300));
+  const running = deferToThreadPool(reactor, pool, nap, 2000);
+  const queue = new Queue(queueName, { connection: redis.connection });
+  t.teardown(() => queue.close());
+  await eventually(async () => (await queue.getActiveCount()) === 1, 'the bin holds the job');
   worker.kill('SIGTERM');
   t.is(await running, at.pid, 'the active job finished');
   t.is(await worker.exited, 0, worker.output());

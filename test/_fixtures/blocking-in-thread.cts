@@ -48,9 +48,15 @@ export const spinFor = threadable(function spinFor(ms: number): number {
   return ms;
 });
 export const exitThread = threadable(function exitThread(code: number): never { process.exit(code); });
-export const spinThenExit = threadable(function spinThenExit(ms: number): never {
-  const end = Date.now() + ms;
-  while (Date.now() < end);
+/**
+ * Sets flag[1] = 1 (started), keeps its thread busy until flag[0] leaves 0
+ * or `ms` pass, then ends the thread: the caller, which may block meanwhile,
+ * learns that the task started without a timed poll.
+ */
+export const holdThenExit = threadable(function holdThenExit(flag: Int32Array, ms: number): never {
+  Atomics.store(flag, 1, 1);
+  Atomics.notify(flag, 1);
+  Atomics.wait(flag, 0, 0, ms);
   process.exit(7);
 });
 

@@ -137,9 +137,20 @@ export const printKiB = threadable(async function printKiB(kb: number, tail = fa
   return kb;
 });
 
-/** Runs printKiB(kb, true) on a pool of this thread's own, and returns its result. */
+/** This thread's own pool (warmNested, printKiBNested). */
+let nested: ThreadPool | undefined;
+
+/** Starts this thread's own pool and runs a quiet task there, so that a timed printKiBNested starts no thread. */
+export const warmNested = threadable(async function warmNested(): Promise<number> {
+  nested ??= new ThreadPool({ minThreads: 1, maxThreads: 1 });
+  nested.start();
+  return await deferToThreadPool(reactor, nested, printKiB, 0);
+});
+
+/** Runs printKiB(kb, true) on this thread's own pool (warmNested's, or a new one), returns its result, and stops the pool. */
 export const printKiBNested = threadable(async function printKiBNested(kb: number): Promise<number> {
-  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
+  const pool = nested ?? new ThreadPool({ minThreads: 1, maxThreads: 1 });
+  nested = undefined;
   pool.start();
   try {
     return await deferToThreadPool(reactor, pool, printKiB, kb, true);
