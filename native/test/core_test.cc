@@ -767,6 +767,11 @@ static void TestPoolIdleSpinPaysSoonOnly() {
   for (int i = 0; i < 5; ++i) {
     double next = t.id + 1;
     std::thread pusher([&] {
+      // 20 ms into the spin: once it began (a loaded machine can start the
+      // taker late), so that each round is a spin that caught its task late.
+      auto t0 = std::chrono::steady_clock::now();
+      while (t.rig.pool->SpinningThreads() == 0 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5))
+        std::this_thread::yield();
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
       t.rig.pool->Push(MakeTask(next), 100);
     });
@@ -972,14 +977,17 @@ static void BusyFor(uint64_t ns) {
   while (MonotonicNs() < until) CpuRelax();
 }
 
-// Timing with a wide margin: "quick" is under 1 ms here, quick tasks
-// take microseconds (40 runs make the estimate robust to a preemption),
-// slow ones 20 ms. Take() batches only tasks of functions known to be quick. A function
-// that never ran, or runs long, is taken one task at a time; an async
-// task counts its synchronous part only, and a load is not counted.
+// Timing with a wide margin: "quick" is under 10 ms here, quick tasks
+// take microseconds, slow ones 40 ms. The estimate moves half the way to
+// each run, so a quick function's last run would have to be preempted for
+// about 20 ms to count as slow (under TSan on busy cores 1 ms was within
+// reach). Take() batches only tasks of functions known to be quick. A
+// function that never ran, or runs long, is taken one task at a time; an
+// async task counts its synchronous part only (its 40 ms await does not
+// count), and a load is not counted.
 static void TestPoolSpreadsSlowTasks() {
   Loop owner(1);
-  auto pool = std::make_shared<Pool>(79, owner.reactor, 0, 4, 1000 * 1000);
+  auto pool = std::make_shared<Pool>(79, owner.reactor, 0, 4, 10 * 1000 * 1000);
   Loop a(2);
   uint32_t fresh = pool->DefineFunction({'f'});
   uint32_t slow = pool->DefineFunction({'s'});
@@ -1016,7 +1024,7 @@ static void TestPoolSpreadsSlowTasks() {
   push(slow, 3);
   for (int i = 0; i < 3; ++i) {
     CHECK_EQ(take(8), size_t{1});
-    BusyFor(20 * 1000 * 1000);
+    BusyFor(40 * 1000 * 1000);
     pool->Complete(ta, got[0].id, 0, Frame{});
   }
   push(slow, 2);
@@ -1040,11 +1048,11 @@ static void TestPoolSpreadsSlowTasks() {
   CHECK_EQ(take(8), size_t{2});
   for (auto& t : got) pool->Complete(ta, t.id, 0, Frame{});
   // Async: only the part before it went async holds the thread.
-  for (int i = 0; i < 40; ++i) {
+  for (int i = 0; i < 8; ++i) {
     push(async, 1);
     CHECK_EQ(take(8), size_t{1});
     pool->MarkStarted(ta, got[0].id);
-    BusyFor(3 * 1000 * 1000);  // its await, which other tasks run behind
+    BusyFor(40 * 1000 * 1000);  // its await, which other tasks run behind
     pool->Complete(ta, got[0].id, 0, Frame{});
   }
   push(async, 2);
@@ -1055,7 +1063,7 @@ static void TestPoolSpreadsSlowTasks() {
     push(loads, 1);
     CHECK_EQ(take(8), size_t{1});
     pool->MarkLoading(ta, got[0].id, true);
-    BusyFor(20 * 1000 * 1000);
+    BusyFor(40 * 1000 * 1000);
     pool->MarkLoading(ta, got[0].id, false);
     pool->Complete(ta, got[0].id, 0, Frame{});
   }
