@@ -4,10 +4,12 @@
 // no process left behind, and the skip path without redis-server.
 import anyTest, { type ExecutionContext } from 'ava';
 import { existsSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fixture, runChild } from './_helpers/child.js';
 import { INSTALL_REDIS, startRedis, withRedis, type RedisOptions, type RedisServer } from './_helpers/redis.js';
 import { RespError, sendCommands } from './_helpers/resp.js';
+import { eventually } from './_helpers/wait.js';
 
 const test = withRedis(anyTest);
 
@@ -91,6 +93,22 @@ test('a test process that fails leaves no redis-server running', async (t) => {
   const { pid, dir } = JSON.parse(child.stdout) as { pid: number; dir: string };
   t.false(alive(pid), `redis-server ${pid} still runs`);
   t.false(existsSync(dir));
+});
+
+test('a test process that is killed (no exit hook runs) leaves no redis-server running, on Linux', async (t) => {
+  if (process.platform !== 'linux') {
+    t.pass('the parent-death signal is Linux\'s');
+    return;
+  }
+  const child = spawn(process.execPath, [fixture('redis-killed-parent.cjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  await eventually(() => out.includes('\n'), 'the child started its redis-server');
+  const { pid } = JSON.parse(out) as { pid: number };
+  t.true(alive(pid));
+  child.kill('SIGKILL');
+  await eventually(() => !alive(pid), `redis-server ${pid} died with its parent`);
+  t.pass();
 });
 
 test('without redis-server, the file\'s tests are skipped with a notice naming it and the install command', async (t) => {

@@ -1,8 +1,8 @@
 // Real redis-server processes for tests that need a Redis (the BullMQ
 // adapter's): each on a free loopback port with a temporary directory of
 // its own, stopped, killed and restarted when the test says, and
-// SIGKILLed when the test process exits, so a failing test leaves no
-// redis-server behind. With { tls: true } it speaks TLS only, with a
+// SIGKILLed when the test process exits, or is killed (Linux), so a
+// failing or killed test leaves no redis-server behind. With { tls: true } it speaks TLS only, with a
 // self-signed certificate its connection trusts. Without redis-server, withRedis(test) marks the
 // file's tests skipped and says once, on stderr, how to install it.
 //
@@ -142,6 +142,24 @@ function skipping<C>(test: TestFn<C>): TestFn<C> {
   });
 }
 
+/**
+ * util-linux's setpriv, which sets a parent-death signal and then execs
+ * the command (the same pid): the exit hook does not run when the test
+ * process is killed (a SIGTERM, a SIGKILL, a runner's timeout), and its
+ * servers would be left running. Undefined where there is none.
+ */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => process.platform === 'linux' && existsSync(p));
+
+/**
+ * Spawns `binary`, SIGKILLed by the kernel when the thread that spawned it
+ * ends, where setpriv exists: a test file's thread ends after its hooks,
+ * which stop its servers anyway.
+ */
+function spawnDyingWithParent(binary: string, args: string[]): ChildProcess {
+  const [command, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', binary, ...args]] : [binary, args];
+  return spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
 /** Servers not yet stopped: the exit hook kills them and removes their directories. */
 const live = new Set<RedisProcess>();
 let exitHook = false;
@@ -273,7 +291,7 @@ class RedisProcess implements RedisServer {
       args.splice(0, 2, '--port', '0', '--tls-port', String(this.port), '--tls-cert-file', join(this.dir, 'cert.pem'),
         '--tls-key-file', join(this.dir, 'key.pem'), '--tls-ca-cert-file', join(this.dir, 'cert.pem'), '--tls-auth-clients', 'no');
     }
-    const child = spawn(this.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnDyingWithParent(this.binary, args);
     this.#child = child;
     // 'exit', or 'close' alone when the spawn itself failed. Not 'close'
     // alone: a child redis-server forked (a rewrite) may hold its pipes open.
