@@ -147,9 +147,9 @@ test('a thread that dies mid-call ends the wait with ThreadDiedError, and the ne
 
 test('a thread that dies while the call waits behind its task ends the wait with ThreadDiedError', async (t) => {
   const pool = poolOf(t);
-  // (It holds its thread for 1 s from its start, which this thread hears within milliseconds.)
+  // (It holds its thread for 2 s from its start, which this thread hears within milliseconds.)
   const flag = new Int32Array(new SharedArrayBuffer(8));
-  const dying = deferToThreadPool(reactor, pool, holdThenExit, flag, 1000);
+  const dying = deferToThreadPool(reactor, pool, holdThenExit, flag, 2000);
   t.true(await started(flag), 'the thread is busy');
   // (Queued behind the dying task, or taken with it: either way no thread
   // is left to run it, and this thread, waiting, cannot start one.)

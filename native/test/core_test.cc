@@ -2254,7 +2254,7 @@ static void TestReactorSpinTakesPosts() {
   for (int attempt = 0; attempt < 5; ++attempt) {
     auto [by_spin, wakes] = SpinTakesPostsRun(rounds);
     runs += " [" + std::to_string(by_spin) + " by the spin, " + std::to_string(wakes) + " wake-ups]";
-    if (by_spin > 0 && wakes <= static_cast<uint64_t>(rounds - by_spin / 2)) {
+    if (by_spin > 0 && wakes < static_cast<uint64_t>(rounds) && wakes <= static_cast<uint64_t>(rounds - by_spin / 2)) {
       std::printf("  AwaitMessage: %d of %d posts taken by the spin; %llu wake-ups (run %d)\n", by_spin, rounds,
                   static_cast<unsigned long long>(wakes), attempt + 1);
       return;

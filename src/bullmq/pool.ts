@@ -252,6 +252,8 @@ export class BullMQThreadPool extends EventEmitter {
     let done = false;
     void heard.then(() => { done = true; });
     while (!done && !this.#stopped) {
+      // (A reader that ended, on an event it cannot parse or a refused CLIENT SETNAME, would never hear it.)
+      if (this.#eventsEnded) throw new Error(`the events reader of queue ${this.queueName} ended before it read any event`);
       await client.xadd(this.#queue!.keys.events!, '*', { event: HELLO_EVENT, token }, { MAXLEN: 10_000, approximate: true });
       await Promise.race([heard, new Promise((r) => setTimeout(r, 50))]);
     }
