@@ -20,7 +20,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixture, runChild } from './_helpers/child.js';
-import { eventually, platformTimeout, waitFor } from './_helpers/wait.js';
+import { eventually, taskStarted } from './_helpers/wait.js';
 import { waitForFlag } from './_fixtures/shared-tasks.cjs';
 
 const test = anyTest.serial;
@@ -102,17 +102,12 @@ test('a timeout ends the wait with CallTimeoutError, and the running task\'s sig
   t.pass();
 });
 
-/** Waits until a task set flag[1] (it started): a flag stays set, where a poll of stats().busy can miss a short task. */
-async function started(flag: Int32Array): Promise<boolean> {
-  return await waitFor(() => Atomics.load(flag, 1) === 1, platformTimeout(15_000));
-}
-
 test('a timeout withdraws a task still waiting in the queue: it never runs', async (t) => {
   const pool = poolOf(t);
   // flag[1]: the busy task started; flag[0]: it may end (it holds its thread until then, not for a set time).
   const flag = new Int32Array(new SharedArrayBuffer(8));
   const busy = deferToThreadPool(reactor, pool, waitForFlag, flag);
-  t.true(await started(flag), 'the thread is busy');
+  t.true(await taskStarted(flag), 'the thread is busy');
   t.throws(() => blockingCallInThread.with({ pool, timeout: 100 })(add, 1, 2), { instanceOf: CallTimeoutError });
   Atomics.store(flag, 0, 1);
   Atomics.notify(flag, 0);
@@ -150,7 +145,7 @@ test('a thread that dies while the call waits behind its task ends the wait with
   // (It holds its thread for 2 s from its start, which this thread hears within milliseconds.)
   const flag = new Int32Array(new SharedArrayBuffer(8));
   const dying = deferToThreadPool(reactor, pool, holdThenExit, flag, 2000);
-  t.true(await started(flag), 'the thread is busy');
+  t.true(await taskStarted(flag), 'the thread is busy');
   // (Queued behind the dying task, or taken with it: either way no thread
   // is left to run it, and this thread, waiting, cannot start one.)
   t.throws(() => blockingCallInThread.with({ pool })(add, 1, 2), { instanceOf: ThreadDiedError });

@@ -597,7 +597,6 @@ export class BullMQThreadPool extends EventEmitter {
     // behind them, or its job does in the queue) FLOWING_WAIT of them:
     // reading every call of a burst that takes over a checkInterval cost
     // a read of a whole job each, in Redis and here.
-    this.#loseUnheard();
     const now = Date.now();
     const wait = this.#checkInterval * (now - this.#heardAt < this.#checkInterval ? FLOWING_WAIT : 1);
     const due = [...this.#pending].filter(([id, c]) => c.added && now - c.checkedAt > this.#checkInterval * 5

@@ -14,7 +14,7 @@
 import { deferToThreadPool, reactor, ThreadPool, type ThreadPoolOptions } from 'reactor-threads';
 import { waitForFlag } from '../_fixtures/shared-tasks.cjs';
 import { callProxy } from '../_fixtures/bridge-tasks.cjs';
-import { platformTimeout, waitFor } from './wait.js';
+import { taskStarted, waitFor } from './wait.js';
 
 export async function busyOneThreadPool(options: ThreadPoolOptions = {}) {
   const pool = new ThreadPool({ minThreads: 1, maxThreads: 1, ...options });
@@ -25,7 +25,7 @@ export async function busyOneThreadPool(options: ThreadPoolOptions = {}) {
   const busy = pin(reactor, pool, waitForFlag, flag);
   // (A fresh pool's thread starts first: 15 s, as the Node 22 leg of CI
   // took over 5 with the cores shared by other suites.)
-  if (!await waitFor(() => Atomics.load(flag, 1) === 1, platformTimeout(15_000))) {
+  if (!await taskStarted(flag)) {
     throw new Error('busyOneThreadPool: the busy task never started');
   }
   let releasing = false;

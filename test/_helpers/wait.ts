@@ -34,3 +34,13 @@ export async function eventually(cond: () => boolean | Promise<boolean>, what: s
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/**
+ * Whether a task raised flag[1] (it started; tasks like waitForFlag do),
+ * within 15 s scaled by platformTimeout, the time a fresh pool's thread
+ * may take to start on a loaded machine. A flag stays raised, where a poll
+ * of stats().busy can miss a short task.
+ */
+export async function taskStarted(flag: Int32Array): Promise<boolean> {
+  return await waitFor(() => Atomics.load(flag, 1) === 1, platformTimeout(15_000));
+}
