@@ -1,12 +1,17 @@
 // The core's two compiler intrinsics, for GCC and Clang (Linux, macOS,
 // MinGW: what builds the prebuilds) and MSVC (a user's source build on
-// Windows, where no prebuild serves). Any thread; no state.
+// Windows, where no prebuild serves), and where a thread runs (Linux
+// only). Any thread; no state.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #if defined(_MSC_VER)
 #include <intrin.h>
+#endif
+#if defined(__linux__)
+#include <sched.h>
 #endif
 
 namespace rt {
@@ -41,6 +46,40 @@ inline int FloorLog2(uint64_t v) {
   return static_cast<int>(index);
 #else
   return 63 - __builtin_clzll(v);
+#endif
+}
+
+// The CPU the calling thread runs on now; -1 where the system does not
+// say (anything but Linux).
+inline int CurrentCpu() {
+#if defined(__linux__)
+  return sched_getcpu();
+#else
+  return -1;
+#endif
+}
+
+// Moves the calling thread off `cpu`, now, to another CPU it may run on,
+// and leaves its affinity as it was: the scheduler chooses where it runs
+// next as before. Only when it may run on at least `min_cpus` CPUs, `cpu`
+// among them; false otherwise, and on anything but Linux. A few
+// microseconds (three system calls and a migration).
+inline bool MoveOffCpu(int cpu, int min_cpus) {
+#if defined(__linux__)
+  cpu_set_t allowed;
+  if (cpu < 0 || cpu >= CPU_SETSIZE) return false;
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return false;
+  if (!CPU_ISSET(cpu, &allowed) || CPU_COUNT(&allowed) < std::max(min_cpus, 2)) return false;
+  cpu_set_t elsewhere = allowed;
+  CPU_CLR(cpu, &elsewhere);
+  // The kernel moves the thread before the first call returns.
+  if (sched_setaffinity(0, sizeof elsewhere, &elsewhere) != 0) return false;
+  sched_setaffinity(0, sizeof allowed, &allowed);
+  return true;
+#else
+  (void)cpu;
+  (void)min_cpus;
+  return false;
 #endif
 }
 

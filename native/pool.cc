@@ -112,6 +112,7 @@ void Pool::StopWaitingLocked(uint32_t thread_id, ThreadRecord& rec) {
 
 int64_t Pool::Push(Task&& task, uint32_t max_queue, uint32_t* target) {
   if (target) *target = 0;
+  owner_cpu_.store(CurrentCpu(), std::memory_order_relaxed);
   std::shared_ptr<Reactor> wake;
   {
     // One hold of the lock for the task and its waiter: a spinning thread
@@ -185,6 +186,7 @@ int64_t Pool::PushDemandLocked() const {
 }
 
 int64_t Pool::PushBatch(std::vector<Task>& tasks, uint32_t max_queue, uint32_t* accepted) {
+  owner_cpu_.store(CurrentCpu(), std::memory_order_relaxed);
   std::shared_ptr<Reactor> wake;
   int64_t demand = 0;
   {
@@ -260,6 +262,7 @@ size_t Pool::QueuedLocked() const {
 
 int64_t Pool::PushPinned(Task&& task, const std::string& key, uint32_t max_queue,
                          uint32_t* target) {
+  owner_cpu_.store(CurrentCpu(), std::memory_order_relaxed);
   std::shared_ptr<Reactor> wake;
   std::shared_ptr<Reactor> heir;
   bool left_work = false;
@@ -665,6 +668,27 @@ void Pool::EndIdleLocked(ThreadRecord& rec, const Task& first) {
   rec.spin_paid = static_cast<uint8_t>(rec.spin_paid << 1) |
                   (after <= rec.idle_pays_within_ns ? 1 : 0);
   rec.idle_since_ns = 0;
+}
+
+void Pool::LeaveOwnerCpu() {
+  // This thread's last move (a pool thread serves one pool at a time).
+  thread_local uint64_t last_move_ns = 0;
+  int owner = owner_cpu_.load(std::memory_order_relaxed);
+  if (owner < 0 || CurrentCpu() != owner) return;
+  uint64_t now = MonotonicNs();
+  if (last_move_ns != 0 && now - last_move_ns < kLeaveOwnerCpuEveryNs) return;
+  last_move_ns = now;
+  // Only where a core is left for it: beside the owner and the pool's
+  // threads that are not waiting (this one among them). Where they
+  // outnumber the cores (a burst on 2 cores), some always share one, and
+  // moving only trades places with a sibling (5% of a burst's rate).
+  size_t busy;
+  {
+    std::lock_guard<SpinningMutex> lock(mu_);
+    size_t live = LiveLocked();
+    busy = live > waiting_.size() ? live - waiting_.size() : 1;
+  }
+  MoveOffCpu(owner, static_cast<int>(busy + 1));
 }
 
 TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,

@@ -365,6 +365,26 @@ class Pool {
   bool IsStopping();
   // Any thread (the owner's poolCounts). The live counts.
   PoolCounts Counts();
+  // Pool thread that answered a blockingCallInThread, before it takes
+  // again (poolTake), mu_ not held: if it runs on the CPU the owner last
+  // pushed from, it moves to another (MoveOffCpu), at most once per
+  // kLeaveOwnerCpuEveryNs. Why: when the other cores are busy for a while
+  // (V8 compiling the caller's code, on 2 cores), the caller woken by
+  // this thread's answer is placed on this thread's core and preempts it.
+  // Once the other core is idle again, Linux keeps waking each of the two
+  // onto the core the other runs on (the waker's, and the wakee's last),
+  // so they take turns on one core, the caller spinning for an answer
+  // this thread cannot give while it waits for that core: a call that
+  // takes 5 us took 60-90 us, for runs of 100-300 calls (perf sched,
+  // bench/sync.mjs: p99 67-86 us, 16-24 with this). The first take on the
+  // shared core ends that. Not for ordinary tasks: a caller that sleeps in
+  // its loop until the result comes runs beside the thread without a spin,
+  // and a wake-up on the same core costs less than one on an idle core
+  // (bench seq's p99 rose 10-20% when every take moved). Only where the
+  // machine has a core left beside the owner and the pool's threads that
+  // are not waiting.
+  void LeaveOwnerCpu();
+  static constexpr uint64_t kLeaveOwnerCpuEveryNs = 1000 * 1000;
   // Any thread: how many threads spin in Take() for work now (at most one).
   uint32_t SpinningThreads();
   // The owner's reactor id. Any thread (owner_ never changes).
@@ -562,6 +582,11 @@ class Pool {
   const uint64_t quick_task_ns_;
   // queue_.size(), written under mu_, read without it (Take()'s spin).
   std::atomic<uint32_t> queued_approx_{0};
+  // The CPU the owner pushed its last task from (-1: none yet, or not
+  // known): written by each push on the owner thread, read by the pool
+  // threads without a lock (LeaveOwnerCpu). Relaxed: a stale value costs
+  // at most one needless move.
+  std::atomic<int> owner_cpu_{-1};
   // Bumped under mu_ by each PushPinned() that queues a task for a thread,
   // read without it: Take()'s spin ends when it changes, so a spinning
   // thread sees a task queued for it (affinity) at once.

@@ -389,13 +389,15 @@ Napi::Value PoolThreadAttached(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(args.env(), pool && pool->IsAttached(thread_id));
 }
 
-// poolTake(id, threadId, max, spinNs, paysWithinNs) -> Buffer | [Buffer, ArrayBuffer[]]
-// when tasks were taken, 0 when none (the thread is now waiting), 1 when
-// the pool is stopping (or gone) and nothing is left for this thread, 2
-// when this thread is surplus to the pool's max and must exit. A pool
-// thread. It may spin (up to spinNs, while spinning has paid for this
-// thread lately, counting pushes within paysWithinNs of its start: Pool::Take):
-// its Worker may be terminating when it writes.
+// poolTake(id, threadId, max, spinNs, paysWithinNs, answeredBlocking?) ->
+// Buffer | [Buffer, ArrayBuffer[]] when tasks were taken, 0 when none (the
+// thread is now waiting), 1 when the pool is stopping (or gone) and
+// nothing is left for this thread, 2 when this thread is surplus to the
+// pool's max and must exit. A pool thread. It may spin (up to spinNs,
+// while spinning has paid for this thread lately, counting pushes within
+// paysWithinNs of its start: Pool::Take); answeredBlocking: its last task
+// answered a blockingCallInThread (Pool::LeaveOwnerCpu first). Its Worker
+// may be terminating when it writes.
 Napi::Value PoolTake(const Napi::CallbackInfo& info) {
   Args args(info);
   auto pool = args.PoolIfAny(0);
@@ -403,9 +405,11 @@ Napi::Value PoolTake(const Napi::CallbackInfo& info) {
   uint32_t max = args.U32(2, "max");
   double spin_ns = args.F64(3, "spinNs");
   double pays_within_ns = args.F64(4, "paysWithinNs");
+  bool answered_blocking = args.Flag(5);
   if (!args.ok()) return {};
   Napi::Env env = args.env();
   if (!pool) return Napi::Number::New(env, 1);
+  if (answered_blocking && spin_ns > 0) pool->LeaveOwnerCpu();
   // The taken tasks are this thread's now (Task in pool.h); they are
   // freed when this vector goes, once written to JS.
   std::vector<Task> tasks;

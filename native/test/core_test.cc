@@ -626,6 +626,111 @@ struct TwoThreads {
   }
 };
 
+#if defined(__linux__)
+// The CPUs the calling thread may run on.
+static cpu_set_t AllowedCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CHECK(sched_getaffinity(0, sizeof set, &set) == 0);
+  return set;
+}
+
+// Puts the calling thread on `cpu` and gives it back `allowed`: where it
+// runs next is the scheduler's choice again, but it is on `cpu` now.
+static void MoveTo(int cpu, const cpu_set_t& allowed) {
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  CHECK(sched_setaffinity(0, sizeof one, &one) == 0);
+  CHECK(sched_setaffinity(0, sizeof allowed, &allowed) == 0);
+}
+#endif
+
+// A pool thread that answered a blockingCallInThread and finds itself on
+// the CPU its owner pushed from moves off it, keeping its affinity; but
+// not twice within kLeaveOwnerCpuEveryNs, and not where the owner and the
+// pool's busy threads fill every CPU (it would only trade places).
+// MoveOffCpu refuses without a CPU to go to.
+static void TestPoolLeavesOwnerCpu() {
+#if defined(__linux__)
+  const cpu_set_t allowed = AllowedCpus();
+  const int cpus = CPU_COUNT(&allowed);
+  if (cpus < 2) {
+    std::printf("  NOT CHECKED: this process may run on one CPU only\n");
+    return;
+  }
+  int first = 0;
+  while (!CPU_ISSET(first, &allowed)) ++first;
+  CHECK(!MoveOffCpu(first, cpus + 1));
+  const cpu_set_t after_refusal = AllowedCpus();
+  CHECK(CPU_EQUAL(&allowed, &after_refusal));
+
+  // As many threads as CPUs, all attached; the owner pushes from `first`.
+  Loop owner(1);
+  auto pool = std::make_shared<Pool>(91, owner.reactor, 0, cpus, kOneSecondNs);
+  MakeFunctionQuick(*pool, owner);
+  std::vector<std::unique_ptr<Loop>> loops;
+  std::vector<uint32_t> tids;
+  for (int i = 0; i < cpus; ++i) {
+    loops.push_back(std::make_unique<Loop>(10 + i));
+    tids.push_back(pool->AddThread());
+    pool->AttachThread(tids.back(), loops.back()->reactor);
+  }
+  auto push_from_first = [&](double id) {
+    MoveTo(first, allowed);
+    CHECK(pool->Push(MakeTask(id), 100) != -2);
+  };
+  std::vector<Task> got;
+  // One thread busy (it took task 1), the others waiting: a CPU is free.
+  push_from_first(1);
+  CHECK(pool->Take(tids[0], 1, 0, &got) == TakeResult::kTasks);
+  for (int i = 1; i < cpus; ++i) CHECK(pool->Take(tids[i], 1, 0, &got) == TakeResult::kNone);
+  std::thread([&] {
+    for (int tries = 0; CurrentCpu() != first; ++tries) {
+      CHECK_MSG(tries < 100, "the thread does not stay on the CPU it was put on");
+      MoveTo(first, allowed);
+    }
+    pool->LeaveOwnerCpu();
+    uint64_t moved_at = MonotonicNs();
+    CHECK_MSG(CurrentCpu() != first, "it stayed on the owner's CPU");
+    const cpu_set_t now_allowed = AllowedCpus();
+    CHECK_MSG(CPU_EQUAL(&allowed, &now_allowed), "its affinity changed");
+    // Once more at once: it stays (when "at once" is soon enough to tell).
+    MoveTo(first, allowed);
+    pool->LeaveOwnerCpu();
+    bool soon = MonotonicNs() - moved_at < Pool::kLeaveOwnerCpuEveryNs / 2;
+    if (soon && CurrentCpu() == first) std::printf("  a second move within the interval is refused\n");
+    else if (soon) Fail(__FILE__, __LINE__, "CurrentCpu() == first", "it moved twice within the interval");
+    else std::printf("  NOT CHECKED this run: the second move came too late to tell the interval\n");
+  }).join();
+  // Every thread busy: with the owner, they outnumber the CPUs.
+  for (int i = 1; i < cpus; ++i) {
+    push_from_first(1 + i);
+    got.clear();
+    CHECK(pool->Take(tids[i], 1, 0, &got) == TakeResult::kTasks);
+  }
+  // (A thread of its own each time, each with no move behind it; the
+  // scheduler may move one meanwhile, so one stay in five will do.)
+  bool stayed = false;
+  for (int attempt = 0; attempt < 5 && !stayed; ++attempt) {
+    std::thread([&] {
+      MoveTo(first, allowed);
+      pool->LeaveOwnerCpu();
+      stayed = CurrentCpu() == first;
+    }).join();
+  }
+  CHECK_MSG(stayed, "it moved although the owner and the busy threads fill every CPU");
+  for (uint32_t tid : tids) {
+    bool attached = false;
+    uint32_t requeued = 0;
+    pool->RemoveThread(tid, &attached, &requeued);
+  }
+  std::printf("  a pool thread on its owner's CPU moves off it, keeping its affinity, where a CPU is free\n");
+#else
+  std::printf("  NOT CHECKED: moving a thread off a CPU is Linux only\n");
+#endif
+}
+
 // One idle thread spins at a time: a second one waits at once, and the
 // spinner takes the next task.
 static void TestPoolOneSpinner() {
@@ -2584,6 +2689,7 @@ int main(int argc, char** argv) {
   const T tests[] = {
       {"pool_remove_thread_order", TestPoolRemoveThreadOrder},
       {"pool_one_spinner", TestPoolOneSpinner},
+      {"pool_leaves_owner_cpu", TestPoolLeavesOwnerCpu},
       {"pool_idle_spin_adapts", TestPoolIdleSpinAdapts},
       {"pool_idle_spin_periods", TestPoolIdleSpinPeriods},
       {"pool_idle_spin_pays_soon_only", TestPoolIdleSpinPaysSoonOnly},

@@ -82,8 +82,12 @@ export interface NativeBinding {
   poolThreadStarting(poolId: number, threadId: number): void;
   /** How many of its threads are gone, their exits not seen yet by the owner. */
   poolGoneThreads(poolId: number): number;
-  /** A task batch (with its moved ArrayBuffers), 0 = none (now waiting), 1 = stopping, 2 = surplus: exit. */
-  poolTake(poolId: number, threadId: number, max: number, spinNs: number, paysWithinNs: number): Buffer | [Buffer, ArrayBuffer[]] | 0 | 1 | 2;
+  /**
+   * A task batch (with its moved ArrayBuffers), 0 = none (now waiting), 1 = stopping, 2 = surplus: exit.
+   * answeredBlocking: this thread's last task answered a blockingCallInThread (native Pool::LeaveOwnerCpu).
+   */
+  poolTake(poolId: number, threadId: number, max: number, spinNs: number, paysWithinNs: number,
+    answeredBlocking: boolean): Buffer | [Buffer, ArrayBuffer[]] | 0 | 1 | 2;
   /**
    * A task ended. With holdResult the pool keeps its result (the task
    * counts as finished) until poolReleaseResult. With quiet the owner is

@@ -112,6 +112,9 @@ let idleTimer: NodeJS.Timeout | undefined;
  * This one pays only for calls within AFTER_ANSWER_PAYS_WITHIN_NS, so that
  * a caller paced at 250-600 µs does not keep this thread spinning between
  * its calls (it would burn most of a core).
+ * Such a take first moves this thread off its caller's core if it shares
+ * it (native Pool::LeaveOwnerCpu): the two took turns on one core for
+ * hundreds of calls after V8's compiler had used the other.
  */
 const AFTER_ANSWER_SPIN_NS = 600_000;
 const AFTER_ANSWER_PAYS_WITHIN_NS = 250_000;
@@ -130,7 +133,7 @@ function pull(): void {
     // (spinNs is 0 where a spin cannot pay: one CPU. So is the longer one.)
     const spin = runner.holding > 0 || spinNs === 0 ? 0 : runner.answeredLast ? AFTER_ANSWER_SPIN_NS : spinNs;
     const paysWithin = spin === AFTER_ANSWER_SPIN_NS ? AFTER_ANSWER_PAYS_WITHIN_NS : spin;
-    const r = native.poolTake(poolId, threadId, concurrency - runner.holding, spin, paysWithin);
+    const r = native.poolTake(poolId, threadId, concurrency - runner.holding, spin, paysWithin, runner.answeredLast);
     if (r === 0) {
       rounds = 0;
       if (runner.holding === 0) armIdleTimer();

@@ -67,7 +67,7 @@ export class FakeThread extends EventEmitter implements PoolThread {
   take(max = 1): FakeTask[] | NoTasks {
     this.#alive();
     this.#beforeTake();
-    const r = native.poolTake(this.data.poolId, this.data.threadId, max, 0, 0);
+    const r = native.poolTake(this.data.poolId, this.data.threadId, max, 0, 0, false);
     if (r === 0) return 'none';
     if (r === 1) return 'stopping';
     if (r === 2) return 'retire';
