@@ -83,4 +83,23 @@ inline bool MoveOffCpu(int cpu, int min_cpus) {
 #endif
 }
 
+// Paces one thread's moves off a CPU it shares with a thread it waits
+// for (MoveOffCpu): Due() says whether the thread runs on `cpu` now and
+// has not moved within `every_ns` before `now_ns`, and if so counts a
+// move at `now_ns`. One per thread (thread_local); no lock.
+class MovePacer {
+ public:
+  explicit constexpr MovePacer(uint64_t every_ns) : every_ns_(every_ns) {}
+  bool Due(int cpu, uint64_t now_ns) {
+    if (cpu < 0 || CurrentCpu() != cpu) return false;
+    if (last_ns_ != 0 && now_ns - last_ns_ < every_ns_) return false;
+    last_ns_ = now_ns;
+    return true;
+  }
+
+ private:
+  const uint64_t every_ns_;
+  uint64_t last_ns_ = 0;  // 0: never moved
+};
+
 }  // namespace rt

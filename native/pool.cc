@@ -671,13 +671,10 @@ void Pool::EndIdleLocked(ThreadRecord& rec, const Task& first) {
 }
 
 void Pool::LeaveOwnerCpu() {
-  // This thread's last move (a pool thread serves one pool at a time).
-  thread_local uint64_t last_move_ns = 0;
+  // (A pool thread serves one pool at a time.)
+  thread_local MovePacer pacer(kLeaveOwnerCpuEveryNs);
   int owner = owner_cpu_.load(std::memory_order_relaxed);
-  if (owner < 0 || CurrentCpu() != owner) return;
-  uint64_t now = MonotonicNs();
-  if (last_move_ns != 0 && now - last_move_ns < kLeaveOwnerCpuEveryNs) return;
-  last_move_ns = now;
+  if (!pacer.Due(owner, MonotonicNs())) return;
   // Only where a core is left for it: beside the owner and the pool's
   // threads that are not waiting (this one among them). Where they
   // outnumber the cores (a burst on 2 cores), some always share one, and

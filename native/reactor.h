@@ -225,6 +225,23 @@ class Reactor {
   // posted meanwhile wakes nobody: the spin is the wake-up.
   bool AwaitMessage(uint64_t spin_ns);
 
+  // Owning JS thread, as it answers a blocking call: the CPU it runs on,
+  // and when (for the caller's next call: LeaveCpuOfAnswerer in
+  // bridge_bindings.cc).
+  void NoteAnswered() {
+    answered_cpu_.store(CurrentCpu(), std::memory_order_relaxed);
+    answered_ns_.store(MonotonicNs(), std::memory_order_relaxed);
+  }
+  // Any thread, as a hint: the CPU this reactor answered its last
+  // blocking call on, if it did so within `within_ns` before `now_ns`;
+  // else -1. (The two fields are read apart: a torn pair costs at most
+  // one wrong guess.)
+  int AnsweredOnRecently(uint64_t now_ns, uint64_t within_ns) const {
+    uint64_t at = answered_ns_.load(std::memory_order_relaxed);
+    if (at == 0 || now_ns < at || now_ns - at > within_ns) return -1;
+    return answered_cpu_.load(std::memory_order_relaxed);
+  }
+
  private:
   // Requires mu_: claims the one wake-up the inbox needs (false: one is
   // pending already), counting it in waking_; the caller then calls Wake()
@@ -254,6 +271,9 @@ class Reactor {
   // On a cache line of its own, apart from the inbox's lock and counts
   // that posting threads write.
   alignas(64) std::atomic<uint64_t> busy_since_ns_{1};
+  // NoteAnswered()'s: written by the owning JS thread, read anywhere.
+  std::atomic<int> answered_cpu_{-1};
+  std::atomic<uint64_t> answered_ns_{0};
 
   alignas(64) std::mutex mu_;
   // Guarded by mu_:

@@ -1955,6 +1955,35 @@ static void TestSpinUntil() {
 // FloorLog2 agrees with a shift loop on every power of two, its
 // neighbours and random values; a Histogram built on it reads quantiles
 // within its stated ~9% of the true ones (1..N ns recorded once each).
+// MovePacer: due only on the CPU named, and once per interval; a
+// reactor's last answer names its CPU only while recent.
+static void TestMovePacerAndAnsweredCpu() {
+  int here = CurrentCpu();
+  MovePacer pacer(1000);
+  CHECK(!pacer.Due(-1, 5000));
+  if (here >= 0) {
+    CHECK(!pacer.Due(here + 1, 5000));  // not the CPU it runs on
+    // (The thread may be moved between CurrentCpu() and Due(): retried.)
+    bool due = false;
+    for (int i = 0; i < 100 && !due; ++i) due = pacer.Due(CurrentCpu(), 5000);
+    CHECK_MSG(due, "never due on its own CPU");
+    CHECK(!pacer.Due(CurrentCpu(), 5999));  // within the interval
+    bool again = false;
+    for (int i = 0; i < 100 && !again; ++i) again = pacer.Due(CurrentCpu(), 6000);
+    CHECK_MSG(again, "not due once the interval passed");
+  } else {
+    std::printf("  NOT CHECKED: this system does not say which CPU a thread runs on\n");
+  }
+  Reactor r(7);
+  CHECK_EQ(r.AnsweredOnRecently(MonotonicNs(), 1000 * 1000), -1);  // never answered
+  r.NoteAnswered();
+  uint64_t now = MonotonicNs();
+  int cpu = r.AnsweredOnRecently(now, 10 * kOneSecondNs);
+  CHECK(here < 0 ? cpu == -1 : cpu >= 0);
+  CHECK_EQ(r.AnsweredOnRecently(now + 20 * kOneSecondNs, 10 * kOneSecondNs), -1);  // too long ago
+  std::printf("  a move is due on the CPU named, once per interval; an old answer names no CPU\n");
+}
+
 static void TestFloorLog2AndHistogram() {
   auto reference = [](uint64_t v) { int n = -1; while (v) { v >>= 1; ++n; } return n; };
   for (int bit = 0; bit < 64; ++bit) {
@@ -2714,6 +2743,7 @@ int main(int argc, char** argv) {
       {"pool_max_queue", TestPoolMaxQueue},
       {"spin_until", TestSpinUntil},
       {"floor_log2_and_histogram", TestFloorLog2AndHistogram},
+      {"move_pacer_and_answered_cpu", TestMovePacerAndAnsweredCpu},
       {"spin_budget", TestSpinBudget},
       {"reply_slot", TestReplySlot},
       {"reply_slot_attention", TestReplySlotAttention},
