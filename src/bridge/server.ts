@@ -22,7 +22,8 @@ export class CallServer {
   /** Calls (blocking or not) served here, for pool.stats(). */
   #served = 0;
 
-  constructor(private readonly values: ValueContext) {}
+  /** `answered`: a blocking call was answered, `late` by its function's Promise (ReactorCore.answered). */
+  constructor(private readonly values: ValueContext, private readonly answered: (late: boolean) => void) {}
 
   get pendingAnswers(): number { return this.#unanswered; }
   get served(): number { return this.#served; }
@@ -74,7 +75,7 @@ export class CallServer {
       return;
     }
     if (isThenable(result)) {
-      Promise.resolve(result).then((v) => this.#reply(callId, true, v, flatten), (e: unknown) => this.#reply(callId, false, e));
+      Promise.resolve(result).then((v) => this.#reply(callId, true, v, flatten, true), (e: unknown) => this.#reply(callId, false, e, false, true));
     } else {
       this.#reply(callId, true, result, flatten);
     }
@@ -82,14 +83,20 @@ export class CallServer {
 
   /**
    * The outcome of a served call: answered (blocking) or reported
-   * (callFromThread). `flatten`: flattenInstances for the result.
+   * (callFromThread). `flatten`: flattenInstances for the result; `late`:
+   * it comes from f's Promise.
    */
-  #reply(callId: number, ok: boolean, value: unknown, flatten = false): void {
+  #reply(callId: number, ok: boolean, value: unknown, flatten = false, late = false): void {
     if (callId === 0) {
       if (!ok) reportToStderr(value, 'a function called with callFromThread');
       return;
     }
     this.#unanswered--;
+    this.#send(callId, ok, value, flatten);
+    this.answered(late);
+  }
+
+  #send(callId: number, ok: boolean, value: unknown, flatten: boolean): void {
     if (ok) {
       try {
         const enc = encodeResult(value, this.values, flatten);

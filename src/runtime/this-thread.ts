@@ -70,7 +70,7 @@ export function buildThread(poolThread?: PoolThreadRole): ThreadRuntime {
     : isMainThread ? (): number => core.id
       : (): number => native.mainReactor();
   caller = new BridgeCaller(core.id, servedReactor, values, poolThread);
-  server = new CallServer(values);
+  server = new CallServer(values, (late) => core.answered(late));
   if (isMainThread) shutDownBridgeAtExit();
   runtime = { core, callables, values, caller, server, servedReactor, poolThread };
   return runtime;
