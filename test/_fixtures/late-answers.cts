@@ -1,15 +1,16 @@
-// Blocking calls whose answers leave on a later turn of the reactor's loop
-// than the calls came: f resolves on the next setImmediate
-// (test/reactor-conversation.ts).
+// Blocking calls back to back, answered at once or on a later turn of the
+// reactor's loop than the calls came (test/reactor-conversation.ts).
 import { blockingCallFromThread, reactor, threadable } from 'reactor-threads';
 
 export const nextTurn = threadable(function nextTurn(x: number): Promise<number> {
   return new Promise((resolve) => setImmediate(() => resolve(x + 1)));
 });
 
-/** In a pool thread: `n` such calls back to back; their answers, summed. */
-export const callsAnsweredLate = threadable(function callsAnsweredLate(n: number): number {
+export const now = threadable(function now(x: number): number { return x + 1; });
+
+/** In a pool thread: `n` calls back to back, of nextTurn (`late`) or now; their answers, summed. */
+export const callsAnswered = threadable(function callsAnswered(late: boolean, n: number): number {
   let sum = 0;
-  for (let i = 0; i < n; i++) sum += blockingCallFromThread(reactor, nextTurn, i) as number;
+  for (let i = 0; i < n; i++) sum += blockingCallFromThread(reactor, late ? nextTurn : now, i) as number;
   return sum;
 });
