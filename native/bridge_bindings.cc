@@ -342,10 +342,13 @@ Napi::Value BridgeReply(const Napi::CallbackInfo& info) {
   Frame frame;
   Moved moved;
   if (!ReadFrame(args, 2, 3, &frame, &moved)) return {};
+  // Before the answer: the caller it wakes reads where this one is.
+  if (slot) {
+    if (const auto& own = args.State()->reactor) own->NoteAnswered();
+  }
   bool ok =
       slot && slot->Resolve(static_cast<CallStatus>(status), std::move(frame));
   if (ok) Detach(args.env(), moved);
-  if (const auto& own = args.State()->reactor) own->NoteAnswered();
   return Napi::Boolean::New(args.env(), ok);
 }
 

@@ -12,6 +12,7 @@
 #endif
 #if defined(__linux__)
 #include <sched.h>
+#include <unistd.h>
 #endif
 
 namespace rt {
@@ -60,21 +61,40 @@ inline int CurrentCpu() {
 }
 
 // Moves the calling thread off `cpu`, now, to another CPU it may run on,
-// and leaves its affinity as it was: the scheduler chooses where it runs
+// and gives it back the CPUs it had: the scheduler chooses where it runs
 // next as before. Only when it may run on at least `min_cpus` CPUs, `cpu`
-// among them; false otherwise, and on anything but Linux. A few
-// microseconds (three system calls and a migration).
+// among them; returns whether it moved (false on anything but Linux). It
+// costs two system calls and a migration: 45-65 us on this 2-vCPU VM
+// (helper-74's review), and up to a few ms when the other CPUs are busy,
+// so callers pace it (MovePacer) and keep it to where it pays.
+// Linux 6.2 on keeps the last mask a thread set as its own, and clamps
+// later cpuset changes to it: a thread that had every online CPU gets
+// "every CPU" back, so a cpuset widened later reaches it as before. One
+// with fewer (pinned by its user, or by a container's cpuset) gets its
+// own mask back: a cpuset widened later does not reach it (as for any
+// thread its user pinned). A concurrent change of the thread's affinity
+// by someone else, mid-move, is undone.
 inline bool MoveOffCpu(int cpu, int min_cpus) {
 #if defined(__linux__)
   cpu_set_t allowed;
   if (cpu < 0 || cpu >= CPU_SETSIZE) return false;
   if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return false;
   if (!CPU_ISSET(cpu, &allowed) || CPU_COUNT(&allowed) < std::max(min_cpus, 2)) return false;
+  cpu_set_t restore = allowed;
+  long online = sysconf(_SC_NPROCESSORS_ONLN);
+  if (online > 0 && CPU_COUNT(&allowed) >= online) {
+    for (int i = 0; i < CPU_SETSIZE; ++i) CPU_SET(i, &restore);
+  }
   cpu_set_t elsewhere = allowed;
   CPU_CLR(cpu, &elsewhere);
   // The kernel moves the thread before the first call returns.
   if (sched_setaffinity(0, sizeof elsewhere, &elsewhere) != 0) return false;
-  sched_setaffinity(0, sizeof allowed, &allowed);
+  // (Should the mask not go back, "every CPU" is tried: a thread must not
+  // lose a CPU for good.)
+  if (sched_setaffinity(0, sizeof restore, &restore) != 0) {
+    for (int i = 0; i < CPU_SETSIZE; ++i) CPU_SET(i, &restore);
+    sched_setaffinity(0, sizeof restore, &restore);
+  }
   return true;
 #else
   (void)cpu;

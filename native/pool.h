@@ -365,10 +365,11 @@ class Pool {
   bool IsStopping();
   // Any thread (the owner's poolCounts). The live counts.
   PoolCounts Counts();
-  // Pool thread that answered a blockingCallInThread, before it takes
-  // again (poolTake), mu_ not held: if it runs on the CPU the owner last
-  // pushed from, it moves to another (MoveOffCpu), at most once per
-  // kLeaveOwnerCpuEveryNs. Why: when the other cores are busy for a while
+  // Pool thread `thread_id` that answered a blockingCallInThread, before
+  // it takes again (poolTake), mu_ not held: if it runs on the CPU the
+  // owner last pushed from, while calls come back to back, it moves to
+  // another (MoveOffCpu), at most once per kLeaveOwnerCpuEveryNs.
+  // Returns whether it moved. Why: when the other cores are busy for a while
   // (V8 compiling the caller's code, on 2 cores), the caller woken by
   // this thread's answer is placed on this thread's core and preempts it.
   // Once the other core is idle again, Linux keeps waking each of the two
@@ -383,7 +384,7 @@ class Pool {
   // (bench seq's p99 rose 10-20% when every take moved). Only where the
   // machine has a core left beside the owner and the pool's threads that
   // are not waiting.
-  void LeaveOwnerCpu();
+  bool LeaveOwnerCpu(uint32_t thread_id);
   static constexpr uint64_t kLeaveOwnerCpuEveryNs = 1000 * 1000;
   // Any thread: how many threads spin in Take() for work now (at most one).
   uint32_t SpinningThreads();

@@ -647,10 +647,11 @@ static void MoveTo(int cpu, const cpu_set_t& allowed) {
 #endif
 
 // A pool thread that answered a blockingCallInThread and finds itself on
-// the CPU its owner pushed from moves off it, keeping its affinity; but
-// not twice within kLeaveOwnerCpuEveryNs, and not where the owner and the
-// pool's busy threads fill every CPU (it would only trade places).
-// MoveOffCpu refuses without a CPU to go to.
+// the CPU its owner last pushed from (by Push, PushBatch or PushPinned)
+// moves off it, keeping its affinity; but not twice within
+// kLeaveOwnerCpuEveryNs, not when its calls do not come back to back, and
+// not where the owner and the pool's busy threads fill every CPU (it
+// would only trade places). MoveOffCpu refuses without a CPU to go to.
 static void TestPoolLeavesOwnerCpu() {
 #if defined(__linux__)
   const cpu_set_t allowed = AllowedCpus();
@@ -661,11 +662,13 @@ static void TestPoolLeavesOwnerCpu() {
   }
   int first = 0;
   while (!CPU_ISSET(first, &allowed)) ++first;
+  int other = first + 1;
+  while (!CPU_ISSET(other, &allowed)) ++other;
   CHECK(!MoveOffCpu(first, cpus + 1));
   const cpu_set_t after_refusal = AllowedCpus();
   CHECK(CPU_EQUAL(&allowed, &after_refusal));
 
-  // As many threads as CPUs, all attached; the owner pushes from `first`.
+  // As many threads as CPUs, all attached.
   Loop owner(1);
   auto pool = std::make_shared<Pool>(91, owner.reactor, 0, cpus, kOneSecondNs);
   MakeFunctionQuick(*pool, owner);
@@ -676,55 +679,120 @@ static void TestPoolLeavesOwnerCpu() {
     tids.push_back(pool->AddThread());
     pool->AttachThread(tids.back(), loops.back()->reactor);
   }
-  auto push_from_first = [&](double id) {
-    MoveTo(first, allowed);
-    CHECK(pool->Push(MakeTask(id), 100) != -2);
+  // The owner (this thread) pushes from `cpu`.
+  auto from = [&](int cpu, const std::function<void()>& push) {
+    MoveTo(cpu, allowed);
+    push();
+  };
+  double next_id = 1;
+  auto push = [&] { CHECK(pool->Push(MakeTask(next_id++), 100) != -2); };
+  // Whether thread `tid`, put on `first`, moves: each try from an OS
+  // thread of its own (no move behind it), since the scheduler may move
+  // it meanwhile, and its affinity is whole after a move.
+  auto moves = [&](uint32_t tid) {
+    bool moved = false;
+    for (int attempt = 0; attempt < 5 && !moved; ++attempt) {
+      std::thread([&] {
+        MoveTo(first, allowed);
+        moved = pool->LeaveOwnerCpu(tid);
+        const cpu_set_t now_allowed = AllowedCpus();
+        CHECK_MSG(CPU_EQUAL(&allowed, &now_allowed), "its affinity changed");
+      }).join();
+    }
+    return moved;
   };
   std::vector<Task> got;
-  // One thread busy (it took task 1), the others waiting: a CPU is free.
-  push_from_first(1);
-  CHECK(pool->Take(tids[0], 1, 0, &got) == TakeResult::kTasks);
-  for (int i = 1; i < cpus; ++i) CHECK(pool->Take(tids[i], 1, 0, &got) == TakeResult::kNone);
-  std::thread([&] {
-    for (int tries = 0; CurrentCpu() != first; ++tries) {
-      CHECK_MSG(tries < 100, "the thread does not stay on the CPU it was put on");
-      MoveTo(first, allowed);
+  // Thread `busy` takes what is queued; the others wait again (a push
+  // may have popped one to wake it): only `busy` is busy, so a CPU is free.
+  auto settle = [&](size_t busy) {
+    got.clear();
+    pool->Take(tids[busy], 100, 0, &got);
+    for (size_t i = 0; i < tids.size(); ++i) {
+      if (i == busy) continue;
+      std::vector<Task> none;
+      CHECK(pool->Take(tids[i], 1, 0, &none) == TakeResult::kNone);
     }
-    pool->LeaveOwnerCpu();
-    uint64_t moved_at = MonotonicNs();
-    CHECK_MSG(CurrentCpu() != first, "it stayed on the owner's CPU");
-    const cpu_set_t now_allowed = AllowedCpus();
-    CHECK_MSG(CPU_EQUAL(&allowed, &now_allowed), "its affinity changed");
-    // Once more at once: it stays (when "at once" is soon enough to tell).
+  };
+  from(first, push);
+  settle(0);
+  CHECK_MSG(moves(tids[0]), "it stayed on the owner's CPU");
+  // Once more at once: it stays (when "at once" is soon enough to tell).
+  std::thread([&] {
     MoveTo(first, allowed);
-    pool->LeaveOwnerCpu();
+    bool moved = pool->LeaveOwnerCpu(tids[0]);
+    uint64_t moved_at = MonotonicNs();
+    MoveTo(first, allowed);
+    bool on_first = CurrentCpu() == first;
+    bool again = pool->LeaveOwnerCpu(tids[0]);
     bool soon = MonotonicNs() - moved_at < Pool::kLeaveOwnerCpuEveryNs / 2;
-    if (soon && CurrentCpu() == first) std::printf("  a second move within the interval is refused\n");
-    else if (soon) Fail(__FILE__, __LINE__, "CurrentCpu() == first", "it moved twice within the interval");
-    else std::printf("  NOT CHECKED this run: the second move came too late to tell the interval\n");
+    if (moved && on_first && soon) {
+      CHECK_MSG(!again, "it moved twice within the interval");
+      std::printf("  a second move within the interval is refused\n");
+    } else {
+      std::printf("  NOT CHECKED this run: the interval (the first move was not made, or too long ago)\n");
+    }
   }).join();
+  // The owner's CPU is where it pushed last, by each way of pushing.
+  from(other, push);
+  settle(0);
+  CHECK_MSG(!moves(tids[0]), "it moved off a CPU its owner no longer pushes from");
+  from(first, [&] {
+    std::vector<Task> batch;
+    batch.push_back(MakeTask(next_id++));
+    uint32_t accepted = 0;
+    pool->PushBatch(batch, 100, &accepted);
+    CHECK_EQ(accepted, 1u);
+  });
+  settle(0);
+  CHECK_MSG(moves(tids[0]), "PushBatch did not say where the owner is");
+  from(other, push);
+  settle(0);
+  from(first, [&] { CHECK(pool->PushPinned(MakeTask(next_id++), "key", 100) != -2); });
+  // (Pinned to thread 0, the least busy attached thread but for its held tasks, or another: all take.)
+  for (size_t i = 0; i < tids.size(); ++i) {
+    std::vector<Task> mine;
+    pool->Take(tids[i], 100, 0, &mine);
+    for (auto& t : mine) pool->Complete(tids[i], t.id, 0, Frame{});
+  }
+  settle(0);
+  CHECK_MSG(moves(tids[0]), "PushPinned did not say where the owner is");
+  // Thread 1, whose last task came long after it went idle: its calls do
+  // not come back to back (its spin's paying window: 1 us).
+  for (auto& t : got) pool->Complete(tids[0], t.id, 0, Frame{});
+  settle(0);  // (thread 0 holds nothing now, and waits like the others)
+  CHECK(pool->Take(tids[1], 1, 1000, 1000, &got) == TakeResult::kNone);
+  std::this_thread::sleep_for(3ms);
+  from(first, push);
+  got.clear();
+  CHECK(pool->Take(tids[1], 1, 0, &got) == TakeResult::kTasks);
+  for (size_t i = 0; i < tids.size(); ++i) {
+    std::vector<Task> none;
+    if (i != 1) CHECK(pool->Take(tids[i], 1, 0, &none) == TakeResult::kNone);
+  }
+  CHECK_MSG(!moves(tids[1]), "it moved although its calls did not come back to back");
+  // The same thread once a task came while it spun for one: it moves.
+  for (auto& t : got) pool->Complete(tids[1], t.id, 0, Frame{});
+  std::vector<Task> spun;
+  std::thread spinner([&] { pool->Take(tids[1], 1, 10 * kOneSecondNs, 10 * kOneSecondNs, &spun); });
+  while (pool->SpinningThreads() == 0) std::this_thread::yield();
+  from(first, push);
+  spinner.join();
+  CHECK_EQ(spun.size(), size_t{1});
+  CHECK_MSG(moves(tids[1]), "it stayed although a task came while it spun");
   // Every thread busy: with the owner, they outnumber the CPUs.
-  for (int i = 1; i < cpus; ++i) {
-    push_from_first(1 + i);
+  for (size_t i = 0; i < tids.size(); ++i) {
+    if (i == 1) continue;
+    from(first, push);
     got.clear();
     CHECK(pool->Take(tids[i], 1, 0, &got) == TakeResult::kTasks);
   }
-  // (A thread of its own each time, each with no move behind it; the
-  // scheduler may move one meanwhile, so one stay in five will do.)
-  bool stayed = false;
-  for (int attempt = 0; attempt < 5 && !stayed; ++attempt) {
-    std::thread([&] {
-      MoveTo(first, allowed);
-      pool->LeaveOwnerCpu();
-      stayed = CurrentCpu() == first;
-    }).join();
-  }
-  CHECK_MSG(stayed, "it moved although the owner and the busy threads fill every CPU");
+  CHECK_MSG(!moves(tids[1]), "it moved although the owner and the busy threads fill every CPU");
   for (uint32_t tid : tids) {
     bool attached = false;
     uint32_t requeued = 0;
     pool->RemoveThread(tid, &attached, &requeued);
   }
+  MoveTo(first, allowed);  // (any CPU: only its affinity matters, and it is whole)
   std::printf("  a pool thread on its owner's CPU moves off it, keeping its affinity, where a CPU is free\n");
 #else
   std::printf("  NOT CHECKED: moving a thread off a CPU is Linux only\n");
@@ -1952,9 +2020,6 @@ static void TestSpinUntil() {
   std::printf("  SpinUntil: ends on the condition or at the deadline: ok\n");
 }
 
-// FloorLog2 agrees with a shift loop on every power of two, its
-// neighbours and random values; a Histogram built on it reads quantiles
-// within its stated ~9% of the true ones (1..N ns recorded once each).
 // MovePacer: due only on the CPU named, and once per interval; a
 // reactor's last answer names its CPU only while recent.
 static void TestMovePacerAndAnsweredCpu() {
@@ -1962,7 +2027,7 @@ static void TestMovePacerAndAnsweredCpu() {
   MovePacer pacer(1000);
   CHECK(!pacer.Due(-1, 5000));
   if (here >= 0) {
-    CHECK(!pacer.Due(here + 1, 5000));  // not the CPU it runs on
+    CHECK(!pacer.Due(1 << 20, 5000));  // not the CPU it runs on (no thread runs there)
     // (The thread may be moved between CurrentCpu() and Due(): retried.)
     bool due = false;
     for (int i = 0; i < 100 && !due; ++i) due = pacer.Due(CurrentCpu(), 5000);
@@ -1984,6 +2049,9 @@ static void TestMovePacerAndAnsweredCpu() {
   std::printf("  a move is due on the CPU named, once per interval; an old answer names no CPU\n");
 }
 
+// FloorLog2 agrees with a shift loop on every power of two, its
+// neighbours and random values; a Histogram built on it reads quantiles
+// within its stated ~9% of the true ones (1..N ns recorded once each).
 static void TestFloorLog2AndHistogram() {
   auto reference = [](uint64_t v) { int n = -1; while (v) { v >>= 1; ++n; } return n; };
   for (int bit = 0; bit < 64; ++bit) {
