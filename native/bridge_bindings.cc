@@ -51,7 +51,9 @@ constexpr uint64_t kRecentAnswerNs = 100 * 1000;
 void LeaveCpuOfAnswerer(const Reactor& target, uint64_t now_ns) {
   thread_local MovePacer pacer(kLeaveCpuEveryNs);
   int cpu = target.AnsweredOnRecently(now_ns, kRecentAnswerNs);
-  if (pacer.Due(cpu, now_ns)) MoveOffCpu(cpu, 2);
+  if (pacer.Due(cpu, now_ns) && MoveOffCpu(cpu, 2)) {
+    Registry::Get().CountCpuMove(Registry::CpuMove::kBridgeCaller);
+  }
 }
 
 uint64_t TaskSpinNs() {
@@ -403,6 +405,18 @@ Napi::Value PoolWakeParked(const Napi::CallbackInfo& info) {
   return args.env().Undefined();
 }
 
+// cpuMoves() -> [pool threads' moves, blocking callers' moves] off the
+// CPU of the thread they wait for, in this process (Registry::CpuMoves).
+// Any JS thread; for tests.
+Napi::Value CpuMoves(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Registry& registry = Registry::Get();
+  Napi::Array r = Napi::Array::New(env, 2);
+  r.Set(0u, Napi::Number::New(env, static_cast<double>(registry.CpuMoves(Registry::CpuMove::kPoolThread))));
+  r.Set(1u, Napi::Number::New(env, static_cast<double>(registry.CpuMoves(Registry::CpuMove::kBridgeCaller))));
+  return r;
+}
+
 constexpr BindingEntry kBridgeBindings[] = {
     {"poolParkedThreads", PoolParkedThreads},
     {"poolWakeParked", PoolWakeParked},
@@ -418,6 +432,7 @@ constexpr BindingEntry kBridgeBindings[] = {
     {"bridgeAwaitTask", BridgeAwaitTask},
     {"bridgeShutdown", BridgeShutdown},
     {"bridgeOpenCalls", BridgeOpenCalls},
+    {"cpuMoves", CpuMoves},
 };
 
 }  // namespace

@@ -409,7 +409,9 @@ Napi::Value PoolTake(const Napi::CallbackInfo& info) {
   if (!args.ok()) return {};
   Napi::Env env = args.env();
   if (!pool) return Napi::Number::New(env, 1);
-  if (answered_blocking && spin_ns > 0) pool->LeaveOwnerCpu(thread_id);
+  if (answered_blocking && spin_ns > 0 && pool->LeaveOwnerCpu(thread_id)) {
+    Registry::Get().CountCpuMove(Registry::CpuMove::kPoolThread);
+  }
   // The taken tasks are this thread's now (Task in pool.h); they are
   // freed when this vector goes, once written to JS.
   std::vector<Task> tasks;

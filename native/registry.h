@@ -14,6 +14,8 @@
 // reactor.h). Get() itself needs no lock (a function-local static).
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -100,6 +102,20 @@ class Registry {
   void RemovePool(uint32_t id);
   std::shared_ptr<Pool> FindPool(uint32_t id);
 
+  // Moves of a waiting thread off the CPU of the thread it waits for
+  // (MoveOffCpu, cpu.h): a pool thread after answering a
+  // blockingCallInThread (Pool::LeaveOwnerCpu), a blockingCallFromThread
+  // caller before it spins (LeaveCpuOfAnswerer). Counted for tests, which
+  // check that the JavaScript and native paths still reach them
+  // (test/cpu-moves.ts). Any thread; atomics, not under mu_.
+  enum class CpuMove { kPoolThread = 0, kBridgeCaller = 1 };
+  void CountCpuMove(CpuMove kind) {
+    cpu_moves_[static_cast<size_t>(kind)].fetch_add(1, std::memory_order_relaxed);
+  }
+  uint64_t CpuMoves(CpuMove kind) const {
+    return cpu_moves_[static_cast<size_t>(kind)].load(std::memory_order_relaxed);
+  }
+
  private:
   Registry() = default;
   SpinningMutex mu_;
@@ -116,6 +132,8 @@ class Registry {
   std::unordered_map<uint32_t, uint32_t> waits_on_;  // caller -> target
   std::unordered_map<uint32_t, uint32_t> room_waits_;  // sender -> target
   bool exiting_ = false;
+  // Not guarded: see CountCpuMove.
+  std::array<std::atomic<uint64_t>, 2> cpu_moves_{};
 };
 
 }  // namespace rt

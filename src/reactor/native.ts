@@ -146,6 +146,11 @@ export interface NativeBinding {
     [number, Buffer, ArrayBuffer[] | undefined] | number;
   /** Blocking calls listed now (tests): of any thread, or (ofThisThread) those this thread opened. */
   bridgeOpenCalls(ofThisThread?: boolean): number;
+  /**
+   * Moves in this process (tests) of a waiting thread off the CPU of the one it waits for:
+   * [pool threads after answering a blockingCallInThread, blockingCallFromThread callers].
+   */
+  cpuMoves(): [number, number];
   /** The process is exiting: wake every parked caller, refuse new calls. */
   bridgeShutdown(): void;
 }
