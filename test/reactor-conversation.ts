@@ -8,23 +8,52 @@
 import test from 'ava';
 import { fixture, runChild } from './_helpers/child.js';
 
-async function waitsOf(late: 'late' | 'now', spinNs: number): Promise<{ waits: number; calls: number }> {
-  const r = await runChild(fixture('reactor-waits.mjs'), [late], 30_000,
+interface Waits { waits: number; caught: number; calls: number; turnMs: number; turnWaits: number }
+
+async function waitsOf(late: 'late' | 'now' | 'paced', spinNs: number, threads = 1, calls = 200): Promise<Waits> {
+  const r = await runChild(fixture('reactor-waits.mjs'), [late, String(threads), String(calls)], 60_000,
     { ...process.env, REACTOR_THREADS_BRIDGE_SPIN_NS: String(spinNs) });
-  const m = /^waits (\d+) calls (\d+)$/.exec(r.stdout.trim());
+  const m = /^waits (\d+) caught (\d+) calls (\d+) turn-ms ([\d.]+) turn-waits (\d+)$/.exec(r.stdout.trim());
   if (r.code !== 0 || !m) throw new Error(`the child failed (${String(r.code)}): ${r.stdout} ${r.stderr}`);
-  return { waits: Number(m[1]), calls: Number(m[2]) };
+  return { waits: Number(m[1]), caught: Number(m[2]), calls: Number(m[3]), turnMs: Number(m[4]), turnWaits: Number(m[5]) };
 }
 
 test('a reactor waits for a spinning caller\'s next call after an answer f\'s Promise gave on a later turn', async (t) => {
   // (At least after the first: the waits stop once most of them missed,
   // which a loaded machine can make them do.)
-  const { waits, calls } = await waitsOf('late', 5_000_000);
+  const { waits, caught, calls } = await waitsOf('late', 5_000_000);
   t.true(waits >= 1, `the reactor waited after none of ${calls} late answers`);
-  t.log(`${waits} waits after ${calls} late answers`);
+  t.true(caught >= 1, `none of ${waits} waits caught a call`);
+  t.log(`${waits} waits after ${calls} late answers, ${caught} caught a call`);
 });
 
 test('a reactor waits for a spinning caller\'s next call after an answer it gave at once', async (t) => {
-  const { waits, calls } = await waitsOf('now', 5_000_000);
+  const { waits, caught, calls } = await waitsOf('now', 5_000_000);
   t.true(waits >= 1, `the reactor waited after none of ${calls} answers`);
+  t.true(caught >= 1, `none of ${waits} waits caught a call`);
+});
+
+test('waits that keep catching calls hold a turn of the loop for 2 ms at most: its timers and I/O run between', async (t) => {
+  // Two threads calling back to back, each call caught by a wait. Before
+  // helper-76's review, one turn chained waits for 11-31 ms (some
+  // thousands of them). Counted in waits, which a loaded machine does not
+  // stretch: a wait and the call it serves take some microseconds, so
+  // 2 ms holds a few hundred. (Timed, a preemption of the main thread
+  // between the window's check and its wait adds a scheduler slice.)
+  const { turnMs, turnWaits, caught } = await waitsOf('now', 5_000_000, 2, 20_000);
+  t.true(caught >= 1000, `only ${caught} waits caught a call`);
+  t.true(turnWaits <= 1500, `one turn waited ${turnWaits} times (for ${turnMs} ms)`);
+  t.log(`the longest turn of waits: ${turnMs} ms; the most in one: ${turnWaits}; ${caught} caught a call`);
+});
+
+test('a reactor whose callers do not come back soon waits after few of their answers', async (t) => {
+  // Each task makes one call, then works 200 us: a wait does not catch
+  // its next call, and once waits stopped paying, 1 answer in 16 probes.
+  // (Before helper-76's review, every other late answer was waited after,
+  // in vain.) A wait stretched by preemption on a loaded machine may catch
+  // the task's result instead, which saves a wake-up: only the waits that
+  // caught nothing count.
+  const { waits, caught, calls } = await waitsOf('paced', 0, 1, 1000);
+  t.true(waits - caught <= calls / 4, `the reactor waited in vain after ${waits - caught} of ${calls} answers`);
+  t.log(`${waits} waits after ${calls} answers, ${caught} caught a message`);
 });

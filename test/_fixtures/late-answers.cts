@@ -14,3 +14,11 @@ export const callsAnswered = threadable(function callsAnswered(late: boolean, n:
   for (let i = 0; i < n; i++) sum += blockingCallFromThread(reactor, late ? nextTurn : now, i) as number;
   return sum;
 });
+
+/** In a pool thread: one late-answered call, then `workUs` of work, as a task that calls its reactor once. */
+export const oneCallThenWork = threadable(function oneCallThenWork(x: number, workUs: number): number {
+  const answer = blockingCallFromThread(reactor, nextTurn, x) as number;
+  const until = performance.now() + workUs / 1000;
+  while (performance.now() < until);
+  return answer;
+});
