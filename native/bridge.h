@@ -68,6 +68,13 @@ class ReplySlot {
   uint32_t target() const { return target_.load(std::memory_order_acquire); }
   void Retarget(uint32_t target) { target_.store(target, std::memory_order_release); }
   uint32_t pool() const { return pool_; }  // caller's pool, 0 if none
+  // A blockingCallInThread caller that is a pool thread: its own pool,
+  // whose stop() ends the wait as it ends a bridgeCall's (0: none). Not
+  // pool(): that counts the pool's threads parked on their owner, which a
+  // blockingCallInThread's caller is not. Written and read under the
+  // Registry's mu_ (Registry::StopsWithPool, WakeCallsOfStoppedPool).
+  uint32_t stops_with_pool() const { return stops_with_pool_.load(std::memory_order_relaxed); }
+  void set_stops_with_pool(uint32_t pool) { stops_with_pool_.store(pool, std::memory_order_relaxed); }
   uint64_t opened_ns() const { return opened_ns_; }  // when the call began
 
   // Any thread. Sets the outcome once; later calls return false and drop
@@ -98,6 +105,7 @@ class ReplySlot {
   const uint32_t caller_, pool_;
   const uint64_t opened_ns_;
   std::atomic<uint32_t> target_;  // written under the Registry's mu_ (Retarget)
+  std::atomic<uint32_t> stops_with_pool_{0};
   std::atomic<uint32_t> state_{static_cast<uint32_t>(CallStatus::kPending)};
   std::atomic<uint64_t> resolved_ns_{0};
   std::atomic<bool> attention_{false};  // set under mu_ (Attend), so a parked Wait() cannot miss it

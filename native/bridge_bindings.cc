@@ -288,7 +288,19 @@ Napi::Value BridgeAwaitTask(const Napi::CallbackInfo& info) {
   auto slot = Registry::Get().FindCall(static_cast<uint64_t>(call_id));
   if (!slot) return QuietU32(env, static_cast<uint32_t>(CallStatus::kReactorGone));
   if (own_pool_id) {
-    if (auto own = Registry::Get().FindPool(own_pool_id)) own->LeaveWaitingList(own_thread_id);
+    // Its own pool's stop() ends the wait, as it ends a bridgeCall's
+    // (helper-76's review: a pool thread waiting on a 20 s task held its
+    // pool's stop() for the 20 s). Marked, then the flag is checked: see
+    // Registry::StopsWithPool.
+    auto own = Registry::Get().FindPool(own_pool_id);
+    if (!Registry::Get().StopsWithPool(slot->id(), own_pool_id)) {
+      return QuietU32(env, static_cast<uint32_t>(CallStatus::kReactorGone));
+    }
+    if (!own || own->IsStopping()) {
+      Registry::Get().CloseCall(slot);
+      return QuietU32(env, static_cast<uint32_t>(CallStatus::kPoolStopped));
+    }
+    own->LeaveWaitingList(own_thread_id);
   }
   uint64_t started = MonotonicNs();
   uint64_t deadline =

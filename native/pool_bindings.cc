@@ -283,7 +283,7 @@ Napi::Value PoolStop(const Napi::CallbackInfo& info) {
   if (!args.ok()) return {};
   auto removed = pool->Stop(drain);
   // Its threads' blocking calls end now, with a typed error.
-  Registry::Get().WakeCallsOfPool(pool->id(), CallStatus::kPoolStopped);
+  Registry::Get().WakeCallsOfStoppedPool(pool->id());
   return IdArray(args.env(), removed);
 }
 

@@ -201,6 +201,25 @@ void Registry::WakeCallsOfPool(uint32_t pool, CallStatus status) {
   for (auto& s : wake) s->Resolve(status, Frame{});
 }
 
+void Registry::WakeCallsOfStoppedPool(uint32_t pool) {
+  std::vector<std::shared_ptr<ReplySlot>> wake;
+  {
+    std::lock_guard<SpinningMutex> lock(mu_);
+    wake = Matching(calls_, [&](ReplySlot& s) {
+      return pool && (s.pool() == pool || s.stops_with_pool() == pool);
+    });
+  }
+  for (auto& s : wake) s->Resolve(CallStatus::kPoolStopped, Frame{});
+}
+
+bool Registry::StopsWithPool(uint64_t id, uint32_t pool) {
+  std::lock_guard<SpinningMutex> lock(mu_);
+  auto it = calls_.find(id);
+  if (it == calls_.end()) return false;
+  it->second->set_stops_with_pool(pool);
+  return true;
+}
+
 void Registry::WakeAllCalls(CallStatus status) {
   std::vector<std::shared_ptr<ReplySlot>> wake;
   {

@@ -79,6 +79,15 @@ class Registry {
   // ReplySlot::Attend() on every call that `caller` waits in now.
   void AttendCallsOf(uint32_t caller);
   void WakeCallsOfPool(uint32_t pool, CallStatus status);
+  // pool.stop(): the calls of `pool`'s threads end with kPoolStopped, as
+  // WakeCallsOfPool does, and so do the blockingCallInThread waits of its
+  // threads (StopsWithPool). The pool's stopping flag is set before.
+  void WakeCallsOfStoppedPool(uint32_t pool);
+  // blockingCallInThread, from a pool thread of `pool`: its call ends when
+  // that pool stops. False when the call is no longer listed. The caller
+  // checks the pool's stopping flag after this: of the mark and the
+  // stop's wake, whichever comes second sees the other.
+  bool StopsWithPool(uint64_t id, uint32_t pool);
   void WakeAllCalls(CallStatus status);
   // Backpressure waits (reactor.h): `sender` waits for room in `target`'s
   // inbox. BeginRoomWait refuses (returns false, and nothing is listed)

@@ -14,7 +14,7 @@ import {
 import { native } from '../dist/reactor/native.js';
 import {
   add, addLater, callBack, echo, exitThread, fail, failLater, lastSawAbort, movedBytes, holdThenExit, sumBytes,
-  notInPoolThreads, parkOnOwnPoolLater, parksOnOwner, setOwnerPool, throughOwnPool, watchSignal,
+  notInPoolThreads, parkOnOwnPoolLater, parkOnOwnPoolUntilStopped, parksOnOwner, setOwnerPool, throughOwnPool, watchSignal,
 } from './_fixtures/blocking-in-thread.cjs';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -200,6 +200,20 @@ test('a wait for a pool whose every thread waits on the caller ends with WouldDe
   const roomy = poolOf(t, 2);
   setOwnerPool(roomy);
   t.is(await deferToThreadPool(reactor, roomy, parksOnOwner), '3');
+});
+
+test('stopping a pool wakes its thread parked in blockingCallInThread with PoolStoppedError: the stop does not wait for the task it waited for', async (t) => {
+  // (helper-76's review: the stop waited for the task the thread waited for.)
+  const pool = new ThreadPool({ maxThreads: 1 });
+  pool.start();
+  const flag = new Int32Array(new SharedArrayBuffer(8));
+  const outcome = deferToThreadPool(reactor, pool, parkOnOwnPoolUntilStopped, flag);
+  await eventually(() => Atomics.load(flag, 0) === 1, 'the thread is about to park');
+  const stopped = pool.stop().then(() => 'stopped');
+  const late = new Promise((resolve) => { setTimeout(resolve, 15_000, 'still waiting').unref(); });
+  t.is(await Promise.race([stopped, late]), 'stopped');
+  // Woken before it parked (the stop came first) or while parked: the same error.
+  t.is(await outcome, 'PoolStoppedError');
 });
 
 test('bad options and unusable pools are refused before anything runs', (t) => {

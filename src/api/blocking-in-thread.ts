@@ -27,7 +27,7 @@
 // the owner's loop runs again.
 // Caller's thread only. Tests: test/blocking-call-in-thread.ts.
 import {
-  CallTimeoutError, decodeThrow, ReactorGoneError, ThreadDiedError, ThreadTerminatingError, withCallerFrames,
+  CallTimeoutError, decodeThrow, PoolStoppedError, ReactorGoneError, ThreadDiedError, ThreadTerminatingError, withCallerFrames,
   WouldDeadlockError, type EncodedThrow,
 } from '../errors/errors.js';
 import { decodeValue } from '../codec/codec.js';
@@ -107,6 +107,8 @@ function unanswered(status: number, timeout: number): Error {
       return new WouldDeadlockError('blockingCallInThread: every thread of the pool waits, directly or through others, '
         + 'on this thread, so none would take the call');
     case CallStatus.Terminating: return new ThreadTerminatingError();
+    case CallStatus.PoolStopped:
+      return new PoolStoppedError('blockingCallInThread: the pool of the thread that waited was stopped');
     default: return new Error(`reactor-threads: unknown call status ${String(status)}`);
   }
 }

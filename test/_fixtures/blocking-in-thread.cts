@@ -128,3 +128,23 @@ function notInPoolThreadsBody(x: number): number { return x + 1; }
  */
 export const notInPoolThreads = (workerData as { kind?: string } | null)?.kind === 'reactor-threads.pool-thread'
   ? notInPoolThreadsBody : threadable(notInPoolThreadsBody);
+
+/**
+ * In a pool thread: parks in a blockingCallInThread on a pool of its own,
+ * for a task that ends only when its signal aborts, after setting flag[0]
+ * (it is about to park). Returns the class of what ended the wait.
+ */
+export const parkOnOwnPoolUntilStopped = threadable(async function parkOnOwnPoolUntilStopped(flag: Int32Array): Promise<string> {
+  const pool = new ThreadPool({ maxThreads: 1 });
+  pool.start();
+  try {
+    blockingCallInThread.with({ pool })(add, 0, 0);  // (its thread is up)
+    Atomics.store(flag, 0, 1);
+    Atomics.notify(flag, 0);
+    return String(blockingCallInThread.with({ pool })(watchSignal));
+  } catch (e) {
+    return (e as Error).constructor.name;
+  } finally {
+    await pool.stop();
+  }
+});
