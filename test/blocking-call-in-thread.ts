@@ -20,7 +20,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixture, runChild } from './_helpers/child.js';
-import { eventually, taskStarted } from './_helpers/wait.js';
+import { eventually, platformTimeout, taskStarted } from './_helpers/wait.js';
 import { waitForFlag } from './_fixtures/shared-tasks.cjs';
 
 const test = anyTest.serial;
@@ -214,6 +214,20 @@ test('stopping a pool wakes its thread parked in blockingCallInThread with PoolS
   t.is(await Promise.race([stopped, late]), 'stopped');
   // Woken before it parked (the stop came first) or while parked: the same error.
   t.is(await outcome, 'PoolStoppedError');
+});
+
+test('worker.terminate() of a Worker parked in blockingCallInThread resolves within a second', async (t) => {
+  const r = await runChild(fixture('terminate-parked-worker.mjs'), ['in'], 8000);
+  t.false(r.timedOut, 'terminate() hung');
+  t.is(r.code, 0, r.stderr);
+  const ms = Number(r.stdout.trim());
+  t.true(ms < platformTimeout(1000), `terminate() took ${ms} ms`);
+});
+
+test('process.exit() ends the process while a Worker is parked in blockingCallInThread', async (t) => {
+  const r = await runChild(fixture('exit-while-worker-parked.mjs'), ['in'], 30_000);
+  t.false(r.timedOut, 'the process hung');
+  t.is(r.code, 3, r.stderr);
 });
 
 test('bad options and unusable pools are refused before anything runs', (t) => {
