@@ -296,11 +296,13 @@ Napi::Value BridgeAwaitTask(const Napi::CallbackInfo& info) {
     if (!Registry::Get().StopsWithPool(slot->id(), own_pool_id)) {
       return QuietU32(env, static_cast<uint32_t>(CallStatus::kReactorGone));
     }
+    // (Resolved, not returned: an answer that came first is kept, and the
+    // wait below returns whichever outcome the slot holds, at once.)
     if (!own || own->IsStopping()) {
-      Registry::Get().CloseCall(slot);
-      return QuietU32(env, static_cast<uint32_t>(CallStatus::kPoolStopped));
+      slot->Resolve(CallStatus::kPoolStopped, Frame{});
+    } else {
+      own->LeaveWaitingList(own_thread_id);
     }
-    own->LeaveWaitingList(own_thread_id);
   }
   uint64_t started = MonotonicNs();
   uint64_t deadline =

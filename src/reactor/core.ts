@@ -4,6 +4,7 @@
 // script that used a pool exits by itself). One per thread that loads the
 // package, built by src/runtime/this-thread.ts with its handlers. Owning thread only.
 // Tests: test/reactor-wake-ups.ts, test/natural-exit.ts, test/call-from-thread.ts.
+import * as timers from 'node:timers';
 import { native } from './native.js';
 import { MessageKind, readInbox, type InboxMessage } from '../base/wire.js';
 
@@ -51,6 +52,16 @@ const CONVERSE_SPIN_NS = 15_000;
  * callers, its timers waiting).
  */
 const CONVERSE_MAX_MS = 2;
+/**
+ * A turn's end is seen by an Immediate (#converse), taken from the timers
+ * module as this module loads: the fake timers of jest and vitest replace
+ * the global one (and may replace the module's, if installed before this
+ * loads), and drop what was queued on them when uninstalled. Should the
+ * Immediate never run, a window that ended this long ago counts as a past
+ * turn's (helper-77's review: waits had stopped for good).
+ */
+const realSetImmediate = timers.setImmediate;
+const CONVERSE_TURN_LOST_MS = 100;
 /**
  * While waiting has stopped paying (it caught under a fifth of the next
  * calls lately), one answer in this many still waits, so that a caller
@@ -234,11 +245,15 @@ export class ReactorCore {
 
   /** After calls were served, or answered: wait briefly for the next call, while that usually pays. */
   #converse(): void {
-    if (!this.#converseTurnOpen) {
+    const now = performance.now();
+    if (!this.#converseTurnOpen || now > this.#converseUntil + CONVERSE_TURN_LOST_MS) {
       this.#converseTurnOpen = true;
-      this.#converseUntil = performance.now() + CONVERSE_MAX_MS;
-      // (The check phase ends the turn: the next one opens a window of its own.)
-      setImmediate(() => { this.#converseTurnOpen = false; }).unref();
+      this.#converseUntil = now + CONVERSE_MAX_MS;
+      // (The check phase ends the turn: the next one opens a window of its
+      // own. Not a wake-up from native: Node delivers those queued meanwhile
+      // in the same callback, up to 1,000 of them, so the turn goes on.)
+      const turnEnds = realSetImmediate(() => { this.#converseTurnOpen = false; });
+      if (typeof turnEnds === 'object') turnEnds.unref?.();
     }
     queueMicrotask(() => this.#awaitNextCall());
   }
