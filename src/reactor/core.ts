@@ -116,6 +116,7 @@ export class ReactorCore {
   #converseHitRate = 0.5;
   /** The end of this turn's window for waits (CONVERSE_MAX_MS); none opens again before the turn ends. */
   #converseUntil = 0;
+  /** A window opened this turn: the turn's Immediate clears it (or CONVERSE_TURN_LOST_MS, should that never run). */
   #converseTurnOpen = false;
   /** Answers since the last probe while waiting does not pay (CONVERSE_PROBE_EVERY). */
   #sinceProbe = 0;
