@@ -85,6 +85,7 @@ bool WriteBatch(napi_env env,
                 size_t header_size,
                 FrameOf frame_of,
                 WriteHeader write_header,
+                const Scratch* scratch,
                 Batch* out) {
   size_t total = 0, ntransfers = 0;
   for (auto& item : items) {
@@ -93,8 +94,15 @@ bool WriteBatch(napi_env env,
     ntransfers += f.transfers.size();
   }
   void* data = nullptr;
-  if (napi_create_buffer(env, total, &data, &out->buffer) != napi_ok)
+  if (scratch && scratch->data && total <= scratch->size) {
+    data = scratch->data;
+    if (napi_create_typedarray(env, napi_uint8_array, total, scratch->arraybuffer,
+                               scratch->offset, &out->buffer) != napi_ok)
+      return false;
+    out->in_scratch = true;
+  } else if (napi_create_buffer(env, total, &data, &out->buffer) != napi_ok) {
     return false;
+  }
   if (napi_get_undefined(env, &out->transfers) != napi_ok) return false;
   if (ntransfers && napi_create_array_with_length(
                         env, ntransfers, &out->transfers) != napi_ok)
@@ -133,7 +141,7 @@ bool ToArrayBuffer(napi_env env, OwnedBlock& block, napi_value* out) {
   return ok;
 }
 
-bool DrainBatch(napi_env env, Reactor* reactor, bool* work, Batch* out) {
+bool DrainBatch(napi_env env, Reactor* reactor, const Scratch& scratch, bool* work, Batch* out) {
   std::deque<Message> batch;
   reactor->Drain(&batch, work);
   if (napi_get_undefined(env, &out->buffer) != napi_ok) return false;
@@ -153,12 +161,13 @@ bool DrainBatch(napi_env env, Reactor* reactor, bool* work, Batch* out) {
           PutU32(p + 24, static_cast<uint32_t>(m.frame.transfers.size()));
           PutU32(p + 28, m.sender);
         },
+        &scratch,
         out);
   }
   return true;
 }
 
-bool WriteTaskBatch(napi_env env, std::vector<Task>& tasks, Batch* out) {
+bool WriteTaskBatch(napi_env env, std::vector<Task>& tasks, const Scratch* scratch, Batch* out) {
   return WriteBatch(
       env,
       tasks,
@@ -171,6 +180,7 @@ bool WriteTaskBatch(napi_env env, std::vector<Task>& tasks, Batch* out) {
         PutU32(p + 16, static_cast<uint32_t>(t.frame.transfers.size()));
         PutU32(p + 20, t.sent_to_taker ? 1 : 0);
       },
+      scratch,
       out);
 }
 

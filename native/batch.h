@@ -23,6 +23,7 @@
 #include "frame.h"
 #include "pool.h"
 #include "reactor.h"
+#include "scratch.h"
 
 namespace rt {
 
@@ -63,19 +64,23 @@ bool ToArrayBuffer(napi_env env, OwnedBlock& block, napi_value* out);
 struct Batch {
   napi_value buffer;
   napi_value transfers;
+  // The buffer is a view of the Scratch it was given.
+  bool in_scratch = false;
 };
 
 // Drains `reactor`'s inbox (the environment's own) into one batch for JS:
-// (buffer, transfers), with *work set when work was signalled. An empty
-// inbox gives buffer = transfers = undefined. False when N-API refuses
-// (the messages are dropped then: nobody is left to deliver them to).
-// Raw N-API, never throws.
-bool DrainBatch(napi_env env, Reactor* reactor, bool* work, Batch* out);
+// (buffer, transfers), with *work set when work was signalled; in
+// `scratch` when it is not empty and the batch fits. An empty inbox gives
+// buffer = transfers = undefined. False when N-API refuses (the messages
+// are dropped then: nobody is left to deliver them to). Raw N-API, never
+// throws.
+bool DrainBatch(napi_env env, Reactor* reactor, const Scratch& scratch, bool* work, Batch* out);
 
-// Writes the tasks a pool thread took (Pool::Take) as one batch. False
-// when N-API refuses (the thread is going away). The tasks' moved blocks
-// are handed to JS (or freed); their bytes are copied; the vector still
-// owns what is left. Raw N-API, never throws.
-bool WriteTaskBatch(napi_env env, std::vector<Task>& tasks, Batch* out);
+// Writes the tasks a pool thread took (Pool::Take) as one batch, in
+// `scratch` when it is given and the batch fits. False when N-API refuses
+// (the thread is going away). The tasks' moved blocks are handed to JS
+// (or freed); their bytes are copied; the vector still owns what is left.
+// Raw N-API, never throws.
+bool WriteTaskBatch(napi_env env, std::vector<Task>& tasks, const Scratch* scratch, Batch* out);
 
 }  // namespace rt

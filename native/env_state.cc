@@ -16,6 +16,13 @@ EnvState* State(Napi::Env env) {
   return env.GetInstanceData<EnvState>();
 }
 
+Scratch InboxScratch(napi_env env, EnvState* state) {
+  if (state->inbox_scratch == nullptr || state->inbox_scratch_busy) return {};
+  napi_value v = nullptr;
+  if (napi_get_reference_value(env, state->inbox_scratch, &v) != napi_ok) return {};
+  return ReadScratch(env, v);
+}
+
 bool CanRunJs(napi_env env) {
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return false;
@@ -62,21 +69,26 @@ void CallJs(napi_env raw_env, napi_value, void* context, void*) {
   }
   napi_handle_scope scope;
   if (napi_open_handle_scope(raw_env, &scope) != napi_ok) return;
+  auto* state = static_cast<EnvState*>(data);
   bool work = false;
   Batch out;
   napi_value argv[3], recv;
-  if (DrainBatch(raw_env, reactor, &work, &out) &&
+  if (DrainBatch(raw_env, reactor, InboxScratch(raw_env, state), &work, &out) &&
       napi_get_boolean(raw_env, work, &argv[2]) == napi_ok &&
       napi_get_undefined(raw_env, &recv) == napi_ok) {
     argv[0] = out.buffer;
     argv[1] = out.transfers;
+    // (A drain() inside this delivery gets a buffer of its own.)
+    if (out.in_scratch) state->inbox_scratch_busy = true;
     // onWake catches everything it can; a throw that escapes is reported
     // by Node as an uncaught exception on this thread, as for any callback.
     napi_call_function(raw_env, recv, on_wake, 3, argv, nullptr);
   }
   // onWake handled the batch, and reported what it holds back (or it is
-  // lost): its calls no longer count toward their senders' marks.
+  // lost): its calls no longer count toward their senders' marks, and
+  // what it kept of the batch it copied (src/base/wire.ts ownPayload).
   reactor->EndBatch();
+  if (out.in_scratch) state->inbox_scratch_busy = false;
   napi_close_handle_scope(raw_env, scope);
 }
 
@@ -131,6 +143,8 @@ void CopyGone(napi_env env, void* data, void*) {
   Retire(state, false);
   napi_delete_reference(env, state->on_wake);
   state->on_wake = nullptr;
+  if (state->inbox_scratch) napi_delete_reference(env, state->inbox_scratch);
+  state->inbox_scratch = nullptr;
 }
 
 // Cleanup hook of a pool thread's environment (MarkPoolThread), on its

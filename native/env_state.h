@@ -53,6 +53,7 @@
 #include <vector>
 
 #include "reactor.h"
+#include "scratch.h"
 
 namespace rt {
 
@@ -80,7 +81,21 @@ struct EnvState {
   uint32_t thread_id = 0;
   // Its loop is watched (LoopWatch, started by poolAttach): once.
   bool loop_watched = false;
+  // The copy's Uint8Array that inbox batches are written into when they
+  // fit (batch.h Scratch), given to init(); null without one. Deleted
+  // with on_wake (CopyGone), else freed by Node at teardown.
+  napi_ref inbox_scratch = nullptr;
+  // A batch written there is being handled: its messages are views of it
+  // until the outermost delivery ends (CallJs after onWake returns, or the
+  // copy's endBatch()). A batch drained meanwhile (drain() inside a
+  // delivery) gets a buffer of its own.
+  bool inbox_scratch_busy = false;
 };
+
+// Owning JS thread. The scratch for this environment's next inbox batch
+// (DrainBatch), or an empty one while the scratch holds a batch being
+// handled, or when the copy gave none.
+Scratch InboxScratch(napi_env env, EnvState* state);
 
 // Owning JS thread (a pool thread's first act, poolThreadStarting; again
 // by its entry, harmlessly): this environment is thread `thread_id` of

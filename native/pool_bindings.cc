@@ -389,15 +389,17 @@ Napi::Value PoolThreadAttached(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(args.env(), pool && pool->IsAttached(thread_id));
 }
 
-// poolTake(id, threadId, max, spinNs, paysWithinNs, answeredBlocking?) ->
-// Buffer | [Buffer, ArrayBuffer[]] when tasks were taken, 0 when none (the
-// thread is now waiting), 1 when the pool is stopping (or gone) and
-// nothing is left for this thread, 2 when this thread is surplus to the
-// pool's max and must exit. A pool thread. It may spin (up to spinNs,
-// while spinning has paid for this thread lately, counting pushes within
-// paysWithinNs of its start: Pool::Take); answeredBlocking: its last task
-// answered a blockingCallInThread (Pool::LeaveOwnerCpu first). Its Worker
-// may be terminating when it writes.
+// poolTake(id, threadId, max, spinNs, paysWithinNs, answeredBlocking?,
+// scratch?) -> Uint8Array | [Uint8Array, ArrayBuffer[]] when tasks were
+// taken (a view of `scratch`, a Uint8Array of the thread's, when they fit
+// in it: WriteTaskBatch), 0 when none (the thread is now waiting), 1 when
+// the pool is stopping (or gone) and nothing is left for this thread, 2
+// when this thread is surplus to the pool's max and must exit. A pool
+// thread. It may spin (up to spinNs, while spinning has paid for this
+// thread lately, counting pushes within paysWithinNs of its start:
+// Pool::Take); answeredBlocking: its last task answered a
+// blockingCallInThread (Pool::LeaveOwnerCpu first). Its Worker may be
+// terminating when it writes.
 Napi::Value PoolTake(const Napi::CallbackInfo& info) {
   Args args(info);
   auto pool = args.PoolIfAny(0);
@@ -408,6 +410,7 @@ Napi::Value PoolTake(const Napi::CallbackInfo& info) {
   bool answered_blocking = args.Flag(5);
   if (!args.ok()) return {};
   Napi::Env env = args.env();
+  Scratch scratch = args.Length() > 6 ? ReadScratch(env, args[6]) : Scratch{};
   if (!pool) return Napi::Number::New(env, 1);
   if (answered_blocking && spin_ns > 0 && pool->LeaveOwnerCpu(thread_id)) {
     Registry::Get().CountCpuMove(Registry::CpuMove::kPoolThread);
@@ -425,7 +428,7 @@ Napi::Value PoolTake(const Napi::CallbackInfo& info) {
   bool any_transfers = false;
   for (auto& t : tasks)
     any_transfers = any_transfers || !t.frame.transfers.empty();
-  if (!WriteTaskBatch(env, tasks, &out)) {
+  if (!WriteTaskBatch(env, tasks, &scratch, &out)) {
     // N-API refused: this thread is going away. "Stopping" makes it exit.
     // The tasks it just took never started; the owner's poolRemoveThread
     // settles them once the thread has exited (Pool::RemoveThread: as the

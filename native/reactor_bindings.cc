@@ -10,7 +10,9 @@
 namespace rt {
 namespace {
 
-// init(onWake, isMainThread) -> reactor id. Once per environment.
+// init(onWake, isMainThread, inboxScratch?) -> reactor id. Once per
+// environment. inboxScratch: a Uint8Array that inbox batches are written
+// into when they fit (EnvState::inbox_scratch).
 Napi::Value Init(const Napi::CallbackInfo& info) {
   Args args(info);
   EnvState* state = args.State();
@@ -18,6 +20,9 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   napi_value on_wake = args.Function(0, "onWake");
   bool is_main = args.Flag(1);
   if (!args.ok()) return {};
+  if (args.Length() > 2 && ReadScratch(args.env(), args[2]).data != nullptr &&
+      napi_create_reference(args.env(), args[2], 1, &state->inbox_scratch) != napi_ok)
+    state->inbox_scratch = nullptr;
   auto reactor = OpenReactor(args.env(), state, on_wake, is_main);
   if (!reactor) {
     Napi::Error::New(args.env(),
@@ -38,7 +43,10 @@ Napi::Value DrainNow(const Napi::CallbackInfo& info) {
   bool work = false;
   Batch out;
   Napi::Array r = Napi::Array::New(env, 3);
-  if (!DrainBatch(env, reactor.get(), &work, &out)) return r;
+  EnvState* state = args.State();
+  if (!DrainBatch(env, reactor.get(), InboxScratch(env, state), &work, &out)) return r;
+  // (Free again at the delivery's end: the copy's endBatch().)
+  if (out.in_scratch) state->inbox_scratch_busy = true;
   QuietSet(env, r, 0, out.buffer);
   QuietSet(env, r, 1, out.transfers);
   QuietSet(env, r, 2, Napi::Boolean::New(env, work));
@@ -91,13 +99,15 @@ Napi::Value SetHeld(const Napi::CallbackInfo& info) {
 }
 
 // endBatch(): this thread handled the batch it drained (reporting what it
-// holds back first); its calls no longer count toward their senders'
-// high-water marks. The owning thread.
+// holds back first, and copying what it keeps of it); its calls no longer
+// count toward their senders' high-water marks, and the inbox scratch is
+// free. The owning thread, at the end of its outermost delivery.
 Napi::Value EndBatch(const Napi::CallbackInfo& info) {
   Args args(info);
   const auto& reactor = args.OwnReactor();
   if (!args.ok()) return {};
   reactor->EndBatch();
+  args.State()->inbox_scratch_busy = false;
   return args.env().Undefined();
 }
 

@@ -3,9 +3,9 @@
 // own result.
 import test from 'ava';
 import { deferToThread, deferToThreadPool, reactor, ReactorGoneError, TaskTimeoutError, ThreadPool } from 'reactor-threads';
-import { callsThatLoadFirst, fireCalls, floodFor, slowCallThenFlood } from './_fixtures/bridge-tasks.cjs';
+import { callsThatLoadFirst, callsThenEnds, fireCalls, floodFor, slowCallThenFlood } from './_fixtures/bridge-tasks.cjs';
 import { offerNoop } from './_fixtures/proxy-tasks.cjs';
-import { spin } from './_fixtures/tasks.cjs';
+import { identity, spin } from './_fixtures/tasks.cjs';
 
 /** The inbox's high-water mark (native/reactor.h), as the README states it. */
 const INBOX_HIGH_WATER = 16_384;
@@ -125,6 +125,22 @@ test('an owner calling its busy thread\'s callable never waits for room, so its 
 test('a thread whose served reactor never loaded the package gets ReactorGoneError at once', (t) => {
   // ava runs this file in a Worker; its main thread never loaded the package.
   t.throws(() => reactor.callFromThread(() => undefined), { instanceOf: ReactorGoneError });
+});
+
+test.serial('calls held back behind a loading call keep their arguments while other threads\' messages are handled', async (t) => {
+  // (Held back, they outlive their batch's delivery, whose bytes the next
+  // batch writes over. Serial: the reactor's log is one for the file.)
+  const seen: string[] = [];
+  (globalThis as { reactorLog?: string[] }).reactorLog = seen;
+  const pool = new ThreadPool({ minThreads: 2, maxThreads: 2 });
+  t.teardown(() => pool.stop());
+  pool.start();
+  const held = deferToThreadPool(reactor, pool, callsThenEnds, (s: string) => { seen.push(s); }, `held-${process.pid}-${Date.now()}`);
+  const others = await Promise.all(Array.from({ length: 40 }, (_, i) =>
+    deferToThreadPool(reactor, pool, identity as (s: string) => string, `other ${i} ${'z'.repeat(600)}`)));
+  t.deepEqual(others, Array.from({ length: 40 }, (_, i) => `other ${i} ${'z'.repeat(600)}`));
+  t.is(await held, 'the result');
+  t.deepEqual(seen, ['first, loaded on the reactor', 'second']);
 });
 
 test('a call whose function must load on the reactor runs before the thread\'s later calls and its result', async (t) => {

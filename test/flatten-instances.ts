@@ -9,7 +9,8 @@ import {
 } from 'reactor-threads';
 import { identity, Point } from './_fixtures/tasks.cjs';
 import {
-  Account, askReactorForVec, identifiersOf, inspectArrival, makeMeasured, makeSegment, Measured, postVec, Segment, Vec,
+  Account, askReactorForVec, identifiersOf, inspectArrival, makeMeasured, makeSegment, makeSegmentLater, Measured, postVec,
+  Segment, Vec,
 } from './_fixtures/instances.cjs';
 
 type Loose = (...args: unknown[]) => unknown;
@@ -78,6 +79,22 @@ test('flattenInstances: true on a call flattens on a strict pool, whatever path 
   t.deepEqual((await flat(reactor, p, makeSegment, 0, 0, 3, 4)).to, { x: 3, y: 4 });
   t.deepEqual(await flat(reactor, p, identity as Loose, [new Vec(5, 6)]), [{ x: 5, y: 6 }]);
   await t.throwsAsync(deferToThreadPool(reactor, p, makeSegment, 0, 0, 3, 4), { instanceOf: ValueNotCloneableError });
+});
+
+test('an async task keeps its call\'s flattenInstances while its thread takes other calls before it settles', async (t) => {
+  // (A thread writes each batch it takes over the one before: the setting
+  // is read from the task's arguments as it starts, not as it settles.)
+  const p = pool(t, false);
+  const flat = deferToThreadPool.with({ flattenInstances: true });
+  const later = flat(reactor, p, makeSegmentLater, 100, 3, 4);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  for (let i = 0; i < 20; i++) t.is(await deferToThreadPool(reactor, p, identity as Loose, i), i);
+  const strict = deferToThreadPool(reactor, p, makeSegmentLater, 100, 5, 6);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await flat(reactor, p, identity as Loose, 'taken while the strict call waits');
+  t.deepEqual((await later).to, { x: 3, y: 4 });
+  const err = await t.throwsAsync(strict, { instanceOf: ValueNotCloneableError });
+  t.is((err as ValueNotCloneableError).path, 'the result');
 });
 
 test('nested instances flatten too; a registered class crosses as itself and a function as a reactor callable', async (t) => {

@@ -127,14 +127,34 @@ export interface InboxMessage {
   id: number;
   /** The posting thread's reactor id for calls and task results; 0 for the pool's own signals. */
   sender: number;
+  /**
+   * Its bytes: a view of the batch it came in, which is the reactor's
+   * inbox scratch (ReactorCore) when the batch fitted there, written over
+   * by the next batch drained after this delivery. Whoever keeps a
+   * message past its delivery (held back behind a loading call, waiting
+   * for its buffers by port) calls ownPayload() first.
+   */
   payload: Uint8Array;
   transfers: ArrayBuffer[] | undefined;
+}
+
+/** `m` now keeps a copy of its bytes of its own: it outlives the delivery of its batch (InboxMessage.payload). */
+export function ownPayload(m: InboxMessage): void {
+  m.payload = m.payload.slice();
 }
 
 /** One task of a pool thread's batch (native/batch.cc WriteTaskBatch). */
 export interface TaskMessage {
   taskId: number;
   fnId: number;
+  /**
+   * Its arguments, encoded: a view of the batch it came in, which is the
+   * thread's take scratch (src/thread/worker.ts) when the batch fitted
+   * there, overwritten by the thread's next take. So it is read only
+   * while the task starts, or handed back, in the turn that took it; a
+   * task left waiting past that turn gets a copy of its own
+   * (TaskRunner's #waitFor).
+   */
   payload: Uint8Array;
   transfers: ArrayBuffer[] | undefined;
   /** Its buffers by port were sent ahead to this thread (it was chosen for the task). */
@@ -153,7 +173,7 @@ function sized<T>(view: DataView, header: number, lengthAt: number): T[] {
 }
 
 /** The messages of a drained batch (native/batch.cc), in order. (An array, not a generator: one fewer object per batch and per message.) */
-export function readInbox(batch: Buffer, transfers: ArrayBuffer[] | undefined): InboxMessage[] {
+export function readInbox(batch: Uint8Array, transfers: ArrayBuffer[] | undefined): InboxMessage[] {
   const view = viewOf(batch);
   const out = sized<InboxMessage>(view, MESSAGE_HEADER, 20);
   let off = 0;
@@ -178,7 +198,7 @@ export function readInbox(batch: Buffer, transfers: ArrayBuffer[] | undefined): 
 }
 
 /** The tasks of a batch a pool thread took (native/batch.cc WriteTaskBatch), in order. */
-export function readTasks(batch: Buffer, transfers: ArrayBuffer[] | undefined): TaskMessage[] {
+export function readTasks(batch: Uint8Array, transfers: ArrayBuffer[] | undefined): TaskMessage[] {
   const view = viewOf(batch);
   const out = sized<TaskMessage>(view, TASK_HEADER, 12);
   let off = 0;

@@ -11,7 +11,7 @@ import { decodeValue, encodeResult, flattenOf, type ValueContext } from '../code
 import { loadFunction } from '../identity/functions.js';
 import { native } from '../reactor/native.js';
 import { reportToStderr } from '../errors/report.js';
-import { CallRef, CallStatus, type FunctionDescriptor, type InboxMessage } from '../base/wire.js';
+import { CallRef, CallStatus, ownPayload, type FunctionDescriptor, type InboxMessage } from '../base/wire.js';
 import { isThenable } from '../base/thenable.js';
 
 export class CallServer {
@@ -47,6 +47,8 @@ export class CallServer {
       this.#invoke(callId, f, m);
       return undefined;
     }
+    // (It runs after its batch's delivery: InboxMessage.payload.)
+    ownPayload(m);
     return f.then((g) => this.#invoke(callId, g, m), (e: unknown) => this.#reply(callId, false, e));
   }
 

@@ -35,7 +35,7 @@ import {
 } from '../codec/codec.js';
 import { carrierFrom, taskChannel, traced, type TaskTraceMessage, type TraceCarrier } from '../base/tracing.js';
 import { fastListBound } from '../codec/fast-codec.js';
-import { CallStatus, MessageKind, TaskStatus, type InboxMessage } from '../base/wire.js';
+import { CallStatus, MessageKind, ownPayload, TaskStatus, type InboxMessage } from '../base/wire.js';
 import { MovedBuffers } from './moved-buffers.js';
 import { PrintedOutput } from './printed-output.js';
 import { SubmissionStage } from './staging.js';
@@ -589,6 +589,8 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
       this.#tasks.deliver({ ...m, transfers: buffers });
       return undefined;
     }
+    // (It is decoded after its batch's delivery: InboxMessage.payload.)
+    ownPayload(m);
     return buffers.then(
       (arrived) => this.#tasks.deliver({ ...m, transfers: arrived }),
       (e: unknown) => this.#tasks.settle(m.id, false, e));

@@ -6,7 +6,7 @@
 // Tests: test/reactor-wake-ups.ts, test/natural-exit.ts, test/call-from-thread.ts.
 import * as timers from 'node:timers';
 import { native } from './native.js';
-import { MessageKind, readInbox, type InboxMessage } from '../base/wire.js';
+import { MessageKind, ownPayload, readInbox, type InboxMessage } from '../base/wire.js';
 
 /** Receives the results and demand of a pool this thread owns. */
 export interface ResultSink {
@@ -79,6 +79,9 @@ const CONVERSE_PROBE_EVERY = 16;
  */
 const HELD_BACK_MAX_WAIT_MS = 10_000;
 
+/** The inbox scratch's size: batches of more go in a buffer of their own. */
+const INBOX_SCRATCH_BYTES = 64 * 1024;
+
 /** What waits in a sender's FIFO: its messages, and work to run after them. */
 type HeldBack = InboxMessage | (() => void);
 
@@ -129,12 +132,16 @@ export class ReactorCore {
    * (jest dropped a test file's copy), it is collected, and native retires
    * this reactor (native/env_state.h).
    */
-  readonly #onWake = (batch: Buffer | undefined, transfers: ArrayBuffer[] | undefined, work: boolean): void =>
+  readonly #onWake = (batch: Uint8Array | undefined, transfers: ArrayBuffer[] | undefined, work: boolean): void =>
     this.#deliver(batch, transfers, work);
 
   constructor(handlers: CoreHandlers, isMainThread: boolean) {
     this.#handlers = handlers;
-    this.id = native.init(this.#onWake, isMainThread);
+    // Native writes each batch it delivers here when it fits, rather than
+    // into a new Buffer (native/scratch.h says what that saves); it is
+    // free again once the outermost delivery ends (endBatch), and a
+    // message kept past that owns a copy of its bytes (ownPayload).
+    this.id = native.init(this.#onWake, isMainThread, new Uint8Array(INBOX_SCRATCH_BYTES));
   }
 
   /**
@@ -201,7 +208,7 @@ export class ReactorCore {
   }
 
   /** The one path for a wake-up and an early drain. */
-  #deliver(batch: Buffer | undefined, transfers: ArrayBuffer[] | undefined, work: boolean): void {
+  #deliver(batch: Uint8Array | undefined, transfers: ArrayBuffer[] | undefined, work: boolean): void {
     let served = false;
     // Native counted this batch's messages of held senders as held
     // (Reactor::Drain): each such count is reported again below.
@@ -276,6 +283,7 @@ export class ReactorCore {
   #dispatch(m: InboxMessage): void {
     const queue = m.sender === 0 ? undefined : this.#heldBack.get(m.sender);
     if (queue) {
+      ownPayload(m);
       queue.push(m);
       this.#countHeld(m.sender, 1, weight(m));
       return;

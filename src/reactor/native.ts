@@ -14,9 +14,11 @@ export interface NativeBinding {
    * onWake weakly: the caller must keep it, and its collection retires
    * the reactor.
    */
-  init(onWake: (batch: Buffer | undefined, transfers: ArrayBuffer[] | undefined, work: boolean) => void, isMainThread: boolean): number;
+  /** inboxScratch: where inbox batches are written when they fit (InboxMessage.payload); free again at endBatch(). */
+  init(onWake: (batch: Uint8Array | undefined, transfers: ArrayBuffer[] | undefined, work: boolean) => void, isMainThread: boolean,
+    inboxScratch?: Uint8Array): number;
   /** This thread's inbox now, as onWake would receive it. */
-  drain(): [Buffer | undefined, ArrayBuffer[] | undefined, boolean];
+  drain(): [Uint8Array | undefined, ArrayBuffer[] | undefined, boolean];
   /** Spins up to `spinNs` for a message to reach this thread's inbox; true if one did. */
   awaitMessage(spinNs: number): boolean;
   /** Messages (and bytes) of `sender` this thread holds back behind its loading call: they count toward the inbox's high-water mark for that sender. */
@@ -85,9 +87,10 @@ export interface NativeBinding {
   /**
    * A task batch (with its moved ArrayBuffers), 0 = none (now waiting), 1 = stopping, 2 = surplus: exit.
    * answeredBlocking: this thread's last task answered a blockingCallInThread (native Pool::LeaveOwnerCpu).
+   * A batch that fits in `scratch` is written there, and is a view of it: valid until the next take with it.
    */
   poolTake(poolId: number, threadId: number, max: number, spinNs: number, paysWithinNs: number,
-    answeredBlocking: boolean): Buffer | [Buffer, ArrayBuffer[]] | 0 | 1 | 2;
+    answeredBlocking: boolean, scratch?: Uint8Array): Uint8Array | [Uint8Array, ArrayBuffer[]] | 0 | 1 | 2;
   /**
    * A task ended. With holdResult the pool keeps its result (the task
    * counts as finished) until poolReleaseResult. With quiet the owner is

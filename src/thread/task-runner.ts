@@ -252,6 +252,9 @@ export class TaskRunner {
   #waitFor(t: TaskMessage, ready: Promise<unknown>): void {
     const { poolId, threadId } = this.#s;
     this.#awaitingLoad = t;
+    // They outlive the batch they came in, which the thread's next take
+    // overwrites (TaskMessage.payload): each gets its bytes' own copy.
+    for (const u of this.#notStarted.values()) u.payload = u.payload.slice();
     native.poolTaskLoading(poolId, threadId, t.taskId, true);
     ready.then(
       () => { if (this.#notStarted.has(t)) native.poolTaskLoading(poolId, threadId, t.taskId, false); },
@@ -300,6 +303,9 @@ export class TaskRunner {
     if (!this.#adoptSlot(t)) return;
     let result: unknown;
     let trace: TaskRunTraceMessage | undefined;
+    // (Read now: the payload's bytes are the batch's, gone by the time an
+    // async task settles.)
+    const flatten = flattenOf(t.payload, this.#s.flattenInstances);
     this.#running = t.taskId;
     try {
       const args = decodeValue(t.payload, t.transfers, this.#s.values) as unknown[];
@@ -318,7 +324,7 @@ export class TaskRunner {
       flushStaged();
     }
     if (!isThenable(result)) {
-      this.#succeed(t.taskId, result, t.payload);
+      this.#succeed(t.taskId, result, flatten);
       return;
     }
     this.#inflight.add(t.taskId);
@@ -328,7 +334,7 @@ export class TaskRunner {
       (v) => {
         this.#inflight.delete(t.taskId);
         if (trace) settleTraced(trace, true, v);
-        this.#succeed(t.taskId, v, t.payload);
+        this.#succeed(t.taskId, v, flatten);
         this.#s.onRoom();
       },
       (e: unknown) => {
@@ -371,14 +377,14 @@ export class TaskRunner {
     this.#s.onSettled();
   }
 
-  /** Task `taskId` returned `value`; `payload`, its arguments, may set how the value crosses. */
-  #succeed(taskId: number, value: unknown, payload: Uint8Array): void {
+  /** Task `taskId` returned `value`, to cross flattened (flattenInstances) or not. */
+  #succeed(taskId: number, value: unknown, flatten: boolean): void {
     this.#ended(taskId);
     let encoded;
     try {
       // Shared memory can go back by port, not to a blocking caller's reply slot.
       const shares = this.#s.moves !== undefined && !this.#slots.has(taskId);
-      encoded = encodeResult(value, this.#s.values, flattenOf(payload, this.#s.flattenInstances), shares);
+      encoded = encodeResult(value, this.#s.values, flatten, shares);
       // (Else native refuses it as it is posted, out of this try: the thread would die of it.)
       checkPayloadSize(encoded.bytes.length, 'the result');
     } catch (e) {

@@ -120,6 +120,14 @@ const AFTER_ANSWER_SPIN_NS = 600_000;
 const AFTER_ANSWER_PAYS_WITHIN_NS = 250_000;
 /** Batches run since this thread last returned to its loop. */
 let rounds = 0;
+/**
+ * Where native writes the batches this thread takes, when they fit: one
+ * ArrayBuffer for the thread's life rather than a new one per take, which
+ * would cost a V8 background sweep of its memory after the scavenge that
+ * finds it dead (native/batch.h Scratch). A batch written here lives until
+ * the next take (TaskMessage.payload).
+ */
+const takeScratch = new Uint8Array(64 * 1024);
 const MAX_ROUNDS = 64;
 /** Takes and runs tasks until the queue is empty or this thread is full. */
 function pull(): void {
@@ -133,7 +141,8 @@ function pull(): void {
     // (spinNs is 0 where a spin cannot pay: one CPU. So is the longer one.)
     const spin = runner.holding > 0 || spinNs === 0 ? 0 : runner.answeredLast ? AFTER_ANSWER_SPIN_NS : spinNs;
     const paysWithin = spin === AFTER_ANSWER_SPIN_NS ? AFTER_ANSWER_PAYS_WITHIN_NS : spin;
-    const r = native.poolTake(poolId, threadId, concurrency - runner.holding, spin, paysWithin, runner.answeredLast);
+    const r = native.poolTake(poolId, threadId, concurrency - runner.holding, spin, paysWithin, runner.answeredLast,
+      takeScratch);
     if (r === 0) {
       rounds = 0;
       if (runner.holding === 0) armIdleTimer();

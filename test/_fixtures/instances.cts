@@ -35,6 +35,12 @@ export const makeSegment = threadable(function makeSegment(x1: number, y1: numbe
   return new Segment(new Vec(x1, y1), new Vec(x2, y2), new Point(x2 - x1, y2 - y1));
 });
 
+/** In a thread: makeSegment's Segment, `ms` later (its task settles after the thread has taken others). */
+export const makeSegmentLater = threadable(async function makeSegmentLater(ms: number, x2: number, y2: number): Promise<Segment> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return new Segment(new Vec(0, 0), new Vec(x2, y2), new Point(x2, y2));
+});
+
 export const makeMeasured = threadable(function makeMeasured(x: number): Measured { return new Measured(x); });
 
 /** In a thread: what arrived, as data (its prototype, keys and nested prototypes). */

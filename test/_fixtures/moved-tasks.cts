@@ -15,6 +15,11 @@ export const spinThenBytes = threadable(function spinThenBytes(ms: number, n: nu
   return transfer(new Uint8Array(n).fill(9));
 });
 
+/** A result whose value has its own bytes beside `n` moved bytes of `fill`: `label` comes back with them. */
+export const labelledBytes = threadable(function labelledBytes(label: string, n: number, fill: number): { label: string; bytes: Uint8Array } {
+  return { label, bytes: transfer(new Uint8Array(n).fill(fill)) };
+});
+
 /** The sum of a buffer's bytes and where it was summed. */
 export const sumWhere = threadable(function sumWhere(b: ArrayBuffer): [number, number] {
   let sum = 0;
