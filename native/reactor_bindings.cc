@@ -20,9 +20,6 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   napi_value on_wake = args.Function(0, "onWake");
   bool is_main = args.Flag(1);
   if (!args.ok()) return {};
-  if (args.Length() > 2 && ReadScratch(args.env(), args[2]).data != nullptr &&
-      napi_create_reference(args.env(), args[2], 1, &state->inbox_scratch) != napi_ok)
-    state->inbox_scratch = nullptr;
   auto reactor = OpenReactor(args.env(), state, on_wake, is_main);
   if (!reactor) {
     Napi::Error::New(args.env(),
@@ -30,6 +27,11 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
         .ThrowAsJavaScriptException();
     return {};
   }
+  // (Without it, or if Node refuses the reference, every batch gets a
+  // buffer of its own.)
+  if (args.Length() > 2 && ReadScratch(args.env(), args[2]).data != nullptr &&
+      napi_create_reference(args.env(), args[2], 1, &state->inbox_scratch) != napi_ok)
+    state->inbox_scratch = nullptr;
   return Napi::Number::New(args.env(), reactor->id());
 }
 
