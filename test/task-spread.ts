@@ -63,25 +63,41 @@ test.serial('a burst on a cold pool is spread over its threads as they come up',
 });
 
 test.serial('calls made one after another stay on the thread that ran the one before', async (t) => {
-  const pool = new ThreadPool({ minThreads: 2, maxThreads: 2, idleTimeout: Infinity });
-  pool.start();
-  // Both threads up and attached, both idle.
-  await Promise.all([deferToThreadPool(reactor, pool, sleep, 30), deferToThreadPool(reactor, pool, sleep, 30)]);
+  /** How many of 2,000 calls, each awaited, ran on another thread than the call before, on a new pool. */
+  async function movesOnANewPool(): Promise<number> {
+    const pool = new ThreadPool({ minThreads: 2, maxThreads: 2, idleTimeout: Infinity });
+    pool.start();
+    try {
+      // Both threads up and attached, both idle.
+      await Promise.all([deferToThreadPool(reactor, pool, sleep, 30), deferToThreadPool(reactor, pool, sleep, 30)]);
+      let moves = 0;
+      let last = (await deferToThreadPool(reactor, pool, whereAmI)).threadId;
+      for (let i = 0; i < 2_000; i++) {
+        const { threadId } = await deferToThreadPool(reactor, pool, whereAmI);
+        if (threadId !== last) moves++;
+        last = threadId;
+      }
+      return moves;
+    } finally {
+      await pool.stop();
+    }
+  }
   // From a cold path on: while V8 compiles it, the caller's next call
   // often came before the thread that answered was back for work, and a
   // sibling woken for it took it (50-300 moves in the first 2,000 calls
-  // before; 0-2 in 21,000 since).
-  let moves = 0;
-  let last = (await deferToThreadPool(reactor, pool, whereAmI)).threadId;
-  for (let i = 0; i < 2_000; i++) {
-    const { threadId } = await deferToThreadPool(reactor, pool, whereAmI);
-    if (threadId !== last) moves++;
-    last = threadId;
+  // before; 0-2 in 21,000 since). A few are allowed: a thread that yields
+  // to its loop after 64 batches in a turn. But a thread the machine stalls
+  // on its way back for work is rightly passed over for its idle sibling,
+  // and CI's run of the suite under Node 24 while other files ran once
+  // counted 26: so up to three tries, each on new (cold) threads, and one
+  // must stay at 20 or fewer. The bug moved calls in every cold start.
+  const counts: number[] = [];
+  for (let attempt = 0; attempt < 3; attempt++) {
+    counts.push(await movesOnANewPool());
+    if (counts.at(-1)! <= 20) break;
   }
-  // (A few allowed: a thread that yields to its loop after 64 batches in a
-  // turn, or a machine that stalls one.)
-  t.true(moves <= 20, `${moves} of 2,000 calls ran on another thread than the call before`);
-  await pool.stop();
+  t.true(counts.at(-1)! <= 20, `calls that ran on another thread than the call before, of 2,000 per try: ${counts.join(', ')}`);
+  if (counts.length > 1) t.log(`moves per try: ${counts.join(', ')}`);
 });
 
 test.serial('a call goes to a sleeping sibling, not to the thread whose loop runs a task\'s long timer', async (t) => {
