@@ -85,7 +85,7 @@ bool WriteBatch(napi_env env,
                 size_t header_size,
                 FrameOf frame_of,
                 WriteHeader write_header,
-                const Scratch* scratch,
+                const Scratch& scratch,
                 Batch* out) {
   size_t total = 0, ntransfers = 0;
   for (auto& item : items) {
@@ -94,10 +94,10 @@ bool WriteBatch(napi_env env,
     ntransfers += f.transfers.size();
   }
   void* data = nullptr;
-  if (scratch && scratch->data && total <= scratch->size) {
-    data = scratch->data;
-    if (napi_create_typedarray(env, napi_uint8_array, total, scratch->arraybuffer,
-                               scratch->offset, &out->buffer) != napi_ok)
+  if (scratch.data && total <= scratch.size) {
+    data = scratch.data;
+    if (napi_create_typedarray(env, napi_uint8_array, total, scratch.arraybuffer,
+                               scratch.offset, &out->buffer) != napi_ok)
       return false;
     out->in_scratch = true;
   } else if (napi_create_buffer(env, total, &data, &out->buffer) != napi_ok) {
@@ -161,13 +161,13 @@ bool DrainBatch(napi_env env, Reactor* reactor, const Scratch& scratch, bool* wo
           PutU32(p + 24, static_cast<uint32_t>(m.frame.transfers.size()));
           PutU32(p + 28, m.sender);
         },
-        &scratch,
+        scratch,
         out);
   }
   return true;
 }
 
-bool WriteTaskBatch(napi_env env, std::vector<Task>& tasks, const Scratch* scratch, Batch* out) {
+bool WriteTaskBatch(napi_env env, std::vector<Task>& tasks, const Scratch& scratch, Batch* out) {
   return WriteBatch(
       env,
       tasks,

@@ -77,10 +77,10 @@ struct Batch {
 bool DrainBatch(napi_env env, Reactor* reactor, const Scratch& scratch, bool* work, Batch* out);
 
 // Writes the tasks a pool thread took (Pool::Take) as one batch, in
-// `scratch` when it is given and the batch fits. False when N-API refuses
+// `scratch` when it is not empty and the batch fits. False when N-API refuses
 // (the thread is going away). The tasks' moved blocks are handed to JS
 // (or freed); their bytes are copied; the vector still owns what is left.
 // Raw N-API, never throws.
-bool WriteTaskBatch(napi_env env, std::vector<Task>& tasks, const Scratch* scratch, Batch* out);
+bool WriteTaskBatch(napi_env env, std::vector<Task>& tasks, const Scratch& scratch, Batch* out);
 
 }  // namespace rt

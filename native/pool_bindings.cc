@@ -428,7 +428,7 @@ Napi::Value PoolTake(const Napi::CallbackInfo& info) {
   bool any_transfers = false;
   for (auto& t : tasks)
     any_transfers = any_transfers || !t.frame.transfers.empty();
-  if (!WriteTaskBatch(env, tasks, &scratch, &out)) {
+  if (!WriteTaskBatch(env, tasks, scratch, &out)) {
     // N-API refused: this thread is going away. "Stopping" makes it exit.
     // The tasks it just took never started; the owner's poolRemoveThread
     // settles them once the thread has exited (Pool::RemoveThread: as the

@@ -7,7 +7,8 @@
 // dead one's memory on a background thread after the scavenge that finds
 // it, which wakes a V8 platform thread: on 2 cores, a core taken from a
 // pool thread (bench/workload.mjs cpu: ~1,500 platform wake-ups per 2,000
-// tasks before, ~260 after the pool threads' takes used one).
+// tasks before, ~270 after the pool threads' takes and the reactors' drains
+// used one).
 //
 // Threads: the owning JS thread only, in the call that passed or looked up
 // the array (napi_values are that call's). Ownership: JavaScript's; a
