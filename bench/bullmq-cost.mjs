@@ -13,6 +13,8 @@
 //
 // Run: node bench/bullmq-cost.mjs [--jobs=N] [--concurrency=C] [--rounds=R] [--monitor]
 //        [--only=adapter|plain] [--cpu-prof=DIR]
+// WORKER_ARGS='--trace-gc' (space-separated) gives the worker processes
+// Node flags that NODE_OPTIONS refuses.
 import { fork } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -72,7 +74,7 @@ const admin = new Redis({ ...connection, maxRetriesPerRequest: null });
 
 function startWorker(options) {
   const child = fork(join(here, '_bullmq-worker.mjs'), [JSON.stringify({ connection, ...options })],
-    { stdio: 'inherit', execArgv: PROF ? ['--cpu-prof', `--cpu-prof-dir=${PROF}`] : [] });
+    { stdio: 'inherit', execArgv: PROF ? ['--cpu-prof', `--cpu-prof-dir=${PROF}`] : (process.env.WORKER_ARGS?.split(' ').filter(Boolean) ?? []) });
   children.add(child);
   const next = () => new Promise((done) => child.once('message', done));
   const ask = (msg) => { const reply = next(); child.send(msg); return reply; };
