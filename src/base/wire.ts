@@ -138,9 +138,16 @@ export interface InboxMessage {
   transfers: ArrayBuffer[] | undefined;
 }
 
+/**
+ * A copy of `bytes` in memory of its own. (Uint8Array's slice copies; a
+ * Buffer's own slice() would be a view, so it is not called through the
+ * value, should a payload ever be a Buffer.)
+ */
+export const copyOfBytes = (bytes: Uint8Array): Uint8Array => Uint8Array.prototype.slice.call(bytes);
+
 /** `m` now keeps a copy of its bytes of its own: it outlives the delivery of its batch (InboxMessage.payload). */
 export function ownPayload(m: InboxMessage): void {
-  m.payload = m.payload.slice();
+  m.payload = copyOfBytes(m.payload);
 }
 
 /** One task of a pool thread's batch (native/batch.cc WriteTaskBatch). */

@@ -18,7 +18,7 @@ import { loadFunction } from '../identity/functions.js';
 import { native } from '../reactor/native.js';
 import type { PoolThreadOutbox } from './outbox.js';
 import type { ThreadMovedBuffers } from './moved-buffers.js';
-import { CallStatus, TaskStatus, type FunctionDescriptor, type TaskMessage } from '../base/wire.js';
+import { CallStatus, copyOfBytes, TaskStatus, type FunctionDescriptor, type TaskMessage } from '../base/wire.js';
 import { runTraced, settleTraced, taskRunChannel, traced, type TaskRunTraceMessage } from '../base/tracing.js';
 import { flushStaged } from '../pool/staging.js';
 import { isThenable } from '../base/thenable.js';
@@ -252,9 +252,11 @@ export class TaskRunner {
   #waitFor(t: TaskMessage, ready: Promise<unknown>): void {
     const { poolId, threadId } = this.#s;
     this.#awaitingLoad = t;
-    // They outlive the batch they came in, which the thread's next take
+    // They may outlive the batch they came in, which the thread's next take
     // overwrites (TaskMessage.payload): each gets its bytes' own copy.
-    for (const u of this.#notStarted.values()) u.payload = u.payload.slice();
+    // (pull() takes nothing while a task loads, so today no take comes
+    // before they run; the copy keeps them safe should that change.)
+    for (const u of this.#notStarted.values()) u.payload = copyOfBytes(u.payload);
     native.poolTaskLoading(poolId, threadId, t.taskId, true);
     ready.then(
       () => { if (this.#notStarted.has(t)) native.poolTaskLoading(poolId, threadId, t.taskId, false); },
