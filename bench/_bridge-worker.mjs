@@ -1,7 +1,7 @@
 // The pure-JS pattern for bench/bridge.mjs: a plain Worker that calls main
 // synchronously through a MessagePort plus a SharedArrayBuffer flag.
 // Per call: port.postMessage(request); Atomics.wait(flag, 0, 0) until main
-// stores 1 and notifies; receiveMessageOnPort(port) reads the reply; the
+// has stored 1 (and notified); receiveMessageOnPort(port) reads the reply; the
 // flag goes back to 0.
 // Commands come on parentPort: { variant, warm, n, gapMs }; the latencies
 // (µs, Float64Array) go back on parentPort.
@@ -13,7 +13,11 @@ const napper = new Int32Array(new SharedArrayBuffer(4));  // Atomics.wait on it 
 
 function call(variant, x) {
   port.postMessage([variant, x]);
-  Atomics.wait(flag, 0, 0);
+  // A loop, not one wait: main stores the flag, then notifies, and may be
+  // preempted between the two. This thread can then see the flag, take the
+  // reply, clear the flag and wait for its next call before that late
+  // notify comes: one wait would end on it with no reply on the port.
+  while (Atomics.load(flag, 0) === 0) Atomics.wait(flag, 0, 0);
   const reply = receiveMessageOnPort(port);
   Atomics.store(flag, 0, 0);
   if (reply === undefined) throw new Error('flag set but no reply on the port');

@@ -93,6 +93,10 @@ const results = {
   machine: { cpus: availableParallelism(), model: cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}` },
   quick, runs: RUNS, workloads: {},
 };
+/** Writes what was measured so far to bench/results.json. */
+function writeResults() {
+  writeFileSync(join(here, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+}
 const note = `${results.machine.cpus} cores (${results.machine.model}), Node ${process.version}, median of ${RUNS} run${RUNS > 1 ? 's' : ''}, 2 threads`;
 
 for (const [name, w] of Object.entries(WORKLOADS)) {
@@ -124,6 +128,8 @@ for (const [name, w] of Object.entries(WORKLOADS)) {
   writeFileSync(join(here, 'charts', `${name}.svg`), barChart(`${w.title} (${w.better} is better)`,
     LIBS.map((lib) => ({ label: LABEL[lib], value: Number.isFinite(rows[lib][w.head]) ? rows[lib][w.head] : 0, highlight: lib === 'reactor-threads' })),
     w.unit, note));
+  // (After every workload: a later failure loses none of a long run's figures.)
+  writeResults();
 }
 
 if (!only || only.includes('bridge')) {
@@ -143,7 +149,7 @@ if (!only || only.includes('bridge')) {
 
 // (Not when only bullmq runs: that would replace the library figures with nothing.)
 if (Object.keys(results.workloads).length > 0 || results.bridge) {
-  writeFileSync(join(here, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeResults();
   console.log(`\n${note}. Written: bench/results.json, bench/charts/*.svg`);
 }
 
