@@ -21,6 +21,23 @@ test('primitive arguments and results round-trip exactly', async (t) => {
   t.deepEqual(await deferToThread((...a: unknown[]) => a, ...values), values);
 });
 
+test('numbers decode exactly around the 32-bit integers, which take 5 bytes, not 9', (t) => {
+  const edges = [0, -0, 1, -1, 255, 256, 65_536, 2 ** 24, -(2 ** 24), 2 ** 31 - 1, -(2 ** 31), 2 ** 31, -(2 ** 31) - 1,
+    2 ** 32 - 1, 2 ** 32, 0.5, -1.5, 5e-324, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, NaN, Infinity, -Infinity];
+  for (const v of edges) {
+    const one = encodeFastOne(v)!;
+    t.true(Object.is(decodeFast(Buffer.from(one)), v), `${Object.is(v, -0) ? '-0' : String(v)} alone`);
+    const int32 = (v | 0) === v && !Object.is(v, -0);
+    t.is(one.length, int32 ? 6 : 10, `${Object.is(v, -0) ? '-0' : String(v)}: ${int32 ? 'a 32-bit integer' : 'a double'}`);
+  }
+  const list = decodeFast(Buffer.from(encodeFastList(edges)!)) as number[];
+  t.true(list.every((v, i) => Object.is(v, edges[i])), 'the same, as arguments side by side');
+  fc.assert(fc.property(fc.oneof(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.double()), (v) => {
+    const back = decodeFast(Buffer.from(encodeFastList([v, 'x', v])!)) as unknown[];
+    return Object.is(back[0], v) && back[1] === 'x' && Object.is(back[2], v);
+  }));
+});
+
 test('values beyond the fast path still cross: long strings, objects, bigints', async (t) => {
   const long = 'y'.repeat(5000);
   t.is(await deferToThread(identity, long), long);
