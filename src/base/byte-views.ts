@@ -1,6 +1,8 @@
 // Numbers in the byte layouts that cross threads (task batches, inbox
-// batches, the fast codec's encodings) are read and written through a
-// DataView, not with Buffer's readUInt32LE/writeDoubleLE and the like;
+// batches, the fast codec's encodings) are written through a DataView and
+// read through one (the fast codec's reader reads a value's numbers from
+// its bytes: a DataView per value cost more, src/codec/fast-codec.ts),
+// not with Buffer's readUInt32LE/writeDoubleLE and the like;
 // bytes are copied with Uint8Array's set(), not Buffer's copy(); and the
 // byte containers on the per-task path (the codec's scratch buffers, the
 // staged batch, each task's payload in a batch) are plain Uint8Arrays,
