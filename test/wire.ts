@@ -38,6 +38,25 @@ test('numbers decode exactly around the 32-bit integers, which take 5 bytes, not
   }));
 });
 
+test('a fast payload cut short throws instead of decoding to garbage', (t) => {
+  const rows = [{ id: 1, name: 'ab', at: new Date(0) }, { id: 2 ** 40, name: 'é'.repeat(20), at: new Date(1) }];
+  const values: unknown[] = [7, -1.5, 'short', 'x'.repeat(40), true, null, undefined, [1, [2, 'three']], rows];
+  // (Copied: the encoders write to one scratch buffer.)
+  const payloads = [...values.map((v) => Buffer.from(encodeFastOne(v)!)), Buffer.from(encodeFastList(values)!), Buffer.from(encodeFastList([])!)];
+  let cuts = 0;
+  for (const whole of payloads) {
+    t.notThrows(() => decodeFast(Buffer.from(whole)));
+    for (let n = 0; n < whole.length; n++) {
+      // (A cut inside a row's shape index leaves no shape to read: a TypeError, thrown all the same.)
+      t.throws(() => decodeFast(Buffer.from(whole.subarray(0, n))), { instanceOf: Error }, `cut to ${n} of ${whole.length} bytes`);
+      cuts++;
+    }
+  }
+  t.true(cuts > 300);
+  t.throws(() => decodeFast(Buffer.from(encodeFastOne('x'.repeat(40))!.subarray(0, 20))),
+    { instanceOf: RangeError, message: /ended early/ });
+});
+
 test('values beyond the fast path still cross: long strings, objects, bigints', async (t) => {
   const long = 'y'.repeat(5000);
   t.is(await deferToThread(identity, long), long);

@@ -650,7 +650,7 @@ function getMembers(b: Uint8Array, off: number, out: Reading, moved: ArrayBuffer
 export function decodeFast(b: Uint8Array, moved?: ArrayBuffer[]): unknown {
   const cell: Reading = { v: undefined, shapes: undefined };
   if (b[0] === FAST_ONE) {
-    get(b, 1, cell, moved);
+    checkEnd(get(b, 1, cell, moved), b);
     return cell.v;
   }
   const n = b[1]!;
@@ -660,5 +660,19 @@ export function decodeFast(b: Uint8Array, moved?: ArrayBuffer[]): unknown {
     off = get(b, off, cell, moved);
     list[i] = cell.v;
   }
+  checkEnd(off, b);
   return list;
+}
+
+/**
+ * The reader checks no bound per value (a read past the end gives
+ * undefined, which the number readers turn into 0 or NaN): once per
+ * payload, it checks that it ended within its bytes, so that a payload cut
+ * short (a framing bug of ours) throws rather than decoding to garbage.
+ * (NaN, from a length read past the end, fails the test too.)
+ */
+function checkEnd(end: number, b: Uint8Array): void {
+  if (!(end <= b.length)) {
+    throw new RangeError(`reactor-threads: a payload of ${b.length} bytes ended early (its values need more): a framing bug`);
+  }
 }
