@@ -1,9 +1,9 @@
 // The benchmark suite: `npm run bench` (or `npm run bench -- --quick`;
 // `-- --only=seq,bridge` runs some). Every library runs each workload in a
-// process of its own, 3 times (once with --quick); the tables give each
-// library's median and its ratio to piscina's default and to raw
-// worker_threads. Writes bench/results.json and an SVG chart per workload
-// under bench/charts/. Last, `bullmq` (bench/bullmq.mjs) compares the
+// process of its own, 3 times (once with --quick), the libraries taking
+// turns; the tables give each library's median and its ratio to piscina's
+// default and to raw worker_threads. Writes bench/results.json and an SVG
+// chart per workload under bench/charts/. Last, `bullmq` (bench/bullmq.mjs) compares the
 // BullMQ adapter with BullMQ itself: its own contenders and redis-server,
 // its own tables and bench/results-bullmq.json; before it, `sync`
 // (bench/sync.mjs): blockingCallInThread beside synckit and
@@ -101,16 +101,21 @@ const note = `${results.machine.cpus} cores (${results.machine.model}), Node ${p
 
 for (const [name, w] of Object.entries(WORKLOADS)) {
   if (only && !only.includes(name)) continue;
-  const rows = {};
-  for (const lib of LIBS) {
-    const runs = [];
-    for (let r = 0; r < RUNS; r++) {
+  // The libraries take turns, round by round, each round starting one
+  // library further on: this VM's cores change speed from one minute to
+  // the next, and a library whose runs all came in a slow minute would
+  // lose by that alone (cpu's speed-ups of two libraries, run
+  // back to back 5 times, swapped places 4 times in 5).
+  const runs = Object.fromEntries(LIBS.map((lib) => [lib, []]));
+  for (let r = 0; r < RUNS; r++) {
+    for (let k = 0; k < LIBS.length; k++) {
+      const lib = LIBS[(k + r) % LIBS.length];
       process.stderr.write(`bench: ${name} · ${LABEL[lib]} · run ${r + 1}/${RUNS}\n`);
       const args = [...(name === 'queue' ? ['--expose-gc'] : []), join(here, 'workload.mjs'), name, lib, ...(quick ? ['--quick'] : [])];
-      runs.push(await runRetryingCrash(args, name === 'idle' ? { timeoutMs: 5_000, waitExit: true } : {}));
+      runs[lib].push(await runRetryingCrash(args, name === 'idle' ? { timeoutMs: 5_000, waitExit: true } : {}));
     }
-    rows[lib] = Object.fromEntries(w.figures.map((f) => [f, median(runs.map((x) => x[f]))]));
   }
+  const rows = Object.fromEntries(LIBS.map((lib) => [lib, Object.fromEntries(w.figures.map((f) => [f, median(runs[lib].map((x) => x[f]))]))]));
   results.workloads[name] = rows;
   // The table: every figure, then the headline's ratio to piscina and to raw.
   const ratio = (lib, base) => {
