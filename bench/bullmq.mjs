@@ -7,7 +7,9 @@
 //   trivial  add(a, b) at concurrency C (8, then 2): N calls all in flight
 //            (jobs/s, and the p50 of their round trips), then calls one at
 //            a time (p50, p99). The adapter's worker has 2 threads; plain
-//            BullMQ runs the function inline in its Worker's processor.
+//            BullMQ runs the function inline in its Worker's processor (the
+//            target's base), and a sandboxed processor (useWorkerThreads)
+//            runs it on BullMQ's own worker threads, for reference.
 //   cpu      200 jobs of ~20 ms of sha256 at concurrency 2: the adapter
 //            (2 threads), a sandboxed processor (useWorkerThreads: true),
 //            and an inline processor, which blocks its worker's event loop:
@@ -289,14 +291,17 @@ const tag = `${process.pid}-${Date.now().toString(36)}`;
 try {
   for (const concurrency of CONCURRENCIES) {
     const profile = cpuProf && concurrency === 8 ? ['--cpu-prof', `--cpu-prof-dir=${resolve(cpuProf)}`] : [];
-    const queues = { adapter: `bench-add-${concurrency}-adapter-${tag}`, plain: `bench-add-${concurrency}-plain-${tag}` };
+    const queues = Object.fromEntries(['adapter', 'plain', 'sandboxed'].map((m) => [m, `bench-add-${concurrency}-${m}-${tag}`]));
     const workers = await Promise.all([
       startWorker({ mode: 'adapter', queueName: queues.adapter, concurrency, threads: THREADS }, profile),
       startWorker({ mode: 'plain', queueName: queues.plain, concurrency }),
+      startWorker({ mode: 'sandboxed', queueName: queues.sandboxed, concurrency }),
     ]);
     const contenders = [
       { key: 'adapter', label: `add, concurrency ${concurrency}: reactor-threads adapter`, worker: workers[0], caller: await adapterCaller(queues.adapter) },
       { key: 'plain', label: `add, concurrency ${concurrency}: plain BullMQ`, worker: workers[1], caller: await plainCaller(queues.plain) },
+      // (BullMQ's own way off the main thread, for reference: the target is plain's.)
+      { key: 'sandboxed', label: `add, concurrency ${concurrency}: BullMQ sandboxed`, worker: workers[2], caller: await plainCaller(queues.sandboxed) },
     ];
     // Warm-up: connections, JIT, the adapter's threads.
     for (const c of contenders) {
@@ -347,11 +352,15 @@ for (const [key, r] of Object.entries(results.trivial)) {
   const figures = (x) => [fmt(x.jobsPerSec), fmt(x.burstP50Ms), fmt(x.seqP50Ms), fmt(x.seqP99Ms), cpuSplit(x)];
   console.log(row([`reactor-threads (${THREADS} threads)`, ...figures(r.adapter)], w));
   console.log(row(['plain BullMQ Worker', ...figures(r.plain)], w));
-  r.ratio = {
-    jobsPerSec: r.adapter.jobsPerSec / r.plain.jobsPerSec, burstP50Ms: r.adapter.burstP50Ms / r.plain.burstP50Ms,
-    seqP50Ms: r.adapter.seqP50Ms / r.plain.seqP50Ms, seqP99Ms: r.adapter.seqP99Ms / r.plain.seqP99Ms,
-  };
+  console.log(row(['BullMQ sandboxed (threads)', ...figures(r.sandboxed)], w));
+  const ratio = (base) => ({
+    jobsPerSec: r.adapter.jobsPerSec / base.jobsPerSec, burstP50Ms: r.adapter.burstP50Ms / base.burstP50Ms,
+    seqP50Ms: r.adapter.seqP50Ms / base.seqP50Ms, seqP99Ms: r.adapter.seqP99Ms / base.seqP99Ms,
+  });
+  r.ratio = ratio(r.plain);
+  r.ratioSandboxed = ratio(r.sandboxed);
   console.log(row(['adapter ÷ plain', ...Object.values(r.ratio).map((x) => `${x.toFixed(2)}x`)], w));
+  console.log(row(['adapter ÷ sandboxed', ...Object.values(r.ratioSandboxed).map((x) => `${x.toFixed(2)}x`)], w));
 }
 if (Object.keys(results.trivial).length > 0) {
   console.log('(CPU: time each process spent during the burst, per job: the caller (this process), the worker '
