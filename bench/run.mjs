@@ -3,9 +3,9 @@
 // process of its own, 3 times (once with --quick), the libraries taking
 // turns; the tables give each library's median and its ratio to piscina's
 // default and to raw worker_threads. Writes bench/results.json and an SVG
-// chart per workload under bench/charts/. Last, `bullmq` (bench/bullmq.mjs) compares the
-// BullMQ adapter with BullMQ itself: its own contenders and redis-server,
-// its own tables and bench/results-bullmq.json; before it, `sync`
+// chart per workload under bench/charts/. Last, `bullmq` (bench/bullmq.mjs)
+// compares the BullMQ adapter with BullMQ itself: its own contenders and
+// redis-server, its own tables and bench/results-bullmq.json; before it, `sync`
 // (bench/sync.mjs): blockingCallInThread beside synckit and
 // make-synchronized, in bench/results-sync.json.
 import { spawn } from 'node:child_process';
