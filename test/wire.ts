@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
 import { deferToThread } from 'reactor-threads';
-import { decodeFast, encodeFastList, encodeFastOne } from '../dist/codec/fast-codec.js';
+import { decodeFast, encodeFastArgs, encodeFastList, encodeFastOne } from '../dist/codec/fast-codec.js';
 
 const identity = <T>(x: T): T => x;
 
@@ -43,12 +43,23 @@ test('a fast payload cut short throws instead of decoding to garbage', (t) => {
   const values: unknown[] = [7, -1.5, 'short', 'x'.repeat(40), true, null, undefined, [1, [2, 'three']], rows];
   // (Copied: the encoders write to one scratch buffer.)
   const payloads = [...values.map((v) => Buffer.from(encodeFastOne(v)!)), Buffer.from(encodeFastList(values)!), Buffer.from(encodeFastList([])!)];
+  // With buffers that move beside the bytes (named by their index), the
+  // list last: a cut inside an index names no buffer.
+  const buffers = [new ArrayBuffer(8), new ArrayBuffer(16)];
+  const movable = (v: unknown): ArrayBuffer | undefined => {
+    const ab = ArrayBuffer.isView(v) ? v.buffer as ArrayBuffer : v as ArrayBuffer;
+    return buffers.includes(ab) ? ab : undefined;
+  };
+  const withMoved = encodeFastArgs([{ a: buffers[0], b: 1 }, [new Uint8Array(buffers[1]!)]], movable)!;
+  t.is(withMoved.transfers?.length, 2);
+  payloads.push(Buffer.from(withMoved.bytes));
   let cuts = 0;
   for (const whole of payloads) {
-    t.notThrows(() => decodeFast(Buffer.from(whole)));
+    const moved = whole === payloads.at(-1) ? buffers : undefined;
+    t.notThrows(() => decodeFast(Buffer.from(whole), moved));
     for (let n = 0; n < whole.length; n++) {
-      // (A cut inside a row's shape index leaves no shape to read: a TypeError, thrown all the same.)
-      t.throws(() => decodeFast(Buffer.from(whole.subarray(0, n))), { instanceOf: Error }, `cut to ${n} of ${whole.length} bytes`);
+      t.throws(() => decodeFast(Buffer.from(whole.subarray(0, n)), moved), { instanceOf: RangeError, message: /ended early/ },
+        `cut to ${n} of ${whole.length} bytes`);
       cuts++;
     }
   }

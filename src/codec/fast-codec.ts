@@ -579,7 +579,7 @@ function get(b: Uint8Array, off: number, out: Reading, moved: ArrayBuffer[] | un
   switch (b[off] as Tag) {
     case Tag.Moved: {
       const kind = b[off + 1]!;
-      const ab = moved![readU32(b, off + 2)]!;
+      const ab = moved?.[readU32(b, off + 2)] ?? cutShort(b);
       out.v = kind === WHOLE_BUFFER ? ab : makeView(kind, ab);
       return off + 6;
     }
@@ -615,7 +615,7 @@ function get(b: Uint8Array, off: number, out: Reading, moved: ArrayBuffer[] | un
       return getMembers(b, off, out, moved, shape);
     }
     case Tag.Shaped:
-      return getMembers(b, off + 5, out, moved, out.shapes![readU32(b, off + 1)]!);
+      return getMembers(b, off + 5, out, moved, out.shapes?.[readU32(b, off + 1)] ?? cutShort(b));
     case Tag.Date: out.v = new BuiltinDate(readF64(b, off + 1)); return off + 9;
     case Tag.True: out.v = true; return off + 1;
     case Tag.False: out.v = false; return off + 1;
@@ -672,7 +672,13 @@ export function decodeFast(b: Uint8Array, moved?: ArrayBuffer[]): unknown {
  * (NaN, from a length read past the end, fails the test too.)
  */
 function checkEnd(end: number, b: Uint8Array): void {
-  if (!(end <= b.length)) {
-    throw new RangeError(`reactor-threads: a payload of ${b.length} bytes ended early (its values need more): a framing bug`);
-  }
+  if (!(end <= b.length)) cutShort(b);
+}
+
+/**
+ * The same failure, where the walk cannot go on: an index (of a moved
+ * buffer, of a shape) cut short reads as NaN, which names nothing.
+ */
+function cutShort(b: Uint8Array): never {
+  throw new RangeError(`reactor-threads: a payload of ${b.length} bytes ended early (its values need more): a framing bug`);
 }
