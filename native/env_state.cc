@@ -48,15 +48,18 @@ void CallJs(napi_env raw_env, napi_value, void* context, void*) {
   // JavaScript runs now, inside the poll phase: until the loop polls again,
   // a wake-up waits (loop_watch.h).
   reactor->SetPolling(false);
-  // A terminated Worker still dispatches pending wake-ups while Node cleans
-  // it up; N-API then refuses, and node-addon-api would abort the process
-  // on the refusal. Nothing can be delivered: drop what is queued. So too
-  // when the copy's onWake was collected: nobody is left to take it, and
-  // CopyGone retires the reactor (and wakes its parked callers) soon.
+  // When the copy's onWake was collected, nobody is left to take what is
+  // queued: it is dropped, and CopyGone retires the reactor (and wakes its
+  // parked callers) soon. A terminated Worker still dispatches pending
+  // wake-ups while Node cleans it up: then the calls below that could run
+  // JavaScript (napi_set_element, napi_call_function) refuse, and the
+  // batch, drained, is dropped all the same. Only raw N-API here, whose
+  // refusals are statuses (node-addon-api's would abort the process).
+  // (Not asked first with CanRunJs: a property lookup on the global, which
+  // each wake-up of an idle reactor paid cold.)
   void* data = nullptr;
   napi_value on_wake = nullptr;
-  if (!CanRunJs(raw_env) ||
-      napi_get_instance_data(raw_env, &data) != napi_ok ||
+  if (napi_get_instance_data(raw_env, &data) != napi_ok ||
       napi_get_reference_value(
           raw_env, static_cast<EnvState*>(data)->on_wake, &on_wake) !=
           napi_ok ||

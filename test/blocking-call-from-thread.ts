@@ -5,7 +5,7 @@ import test from 'ava';
 import { threadId } from 'node:worker_threads';
 import { blockingCallFromThread, deferToThread, reactor, ReactorGoneError, WouldDeadlockError } from 'reactor-threads';
 import {
-  callFromModuleOnReactor, callPlainOnReactor, callReactor, callReactorCatching, callReactorWithOwnFunction,
+  callFromModuleOnReactor, callPlainOnReactor, callReactor, callReactorCatching, callReactorWithOwnFunction, repliesOfSizes,
 } from './_fixtures/bridge-tasks.cjs';
 import { fixture, runChild } from './_helpers/child.js';
 
@@ -27,6 +27,15 @@ test('an error f throws on the reactor is thrown in the thread, class kept', asy
 
 test('a rejection of f on the reactor is thrown in the thread, class kept', async (t) => {
   await t.throwsAsync(deferToThread(callReactor, 'failLaterOnReactor', 'later'), { instanceOf: EvalError, message: 'later' });
+});
+
+test('replies of every size come back whole and stay so: small ones through the thread\'s reply scratch, larger ones in buffers of their own', async (t) => {
+  // Around the 4 KiB scratch (src/bridge/caller.ts), large then small, so
+  // that a small reply lands where a large one was read.
+  const sizes = [0, 1, 4000, 4080, 4090, 4093, 4094, 4095, 4096, 4100, 70_000, 3, 4090, 10, 0];
+  for (const kind of ['string', 'map', 'bytes'] as const) {
+    t.deepEqual(await deferToThread(repliesOfSizes, kind, sizes), sizes.map(() => true), kind);
+  }
 });
 
 test('f may be a fromModule reference or a plain function', async (t) => {

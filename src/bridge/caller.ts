@@ -12,6 +12,7 @@ import {
 } from '../errors/errors.js';
 import type { CallableTarget } from '../codec/callables.js';
 import { decodeValue, encodeArgs, markFlatten, type Encoded, type ValueContext } from '../codec/codec.js';
+import { FAST_LIST, FAST_ONE } from '../codec/fast-codec.js';
 import { describe } from '../identity/functions.js';
 import { native } from '../reactor/native.js';
 import { reportToStderr } from '../errors/report.js';
@@ -34,8 +35,17 @@ export interface PoolThreadCalls {
   outboxGate(send: () => void): void;
 }
 
+/**
+ * Where native writes a blocking call's answer when it fits and moves no
+ * buffer (bridgeCall), its length (u32) first, rather than into a Buffer
+ * of its own. One per thread: a thread waits in one call at a time, and
+ * decodes the answer before anything else runs.
+ */
+const REPLY_SCRATCH_BYTES = 4096;
+
 export class BridgeCaller {
   readonly #internedIds = new WeakMap<object, number>();
+  readonly #replyScratch = new Uint8Array(REPLY_SCRATCH_BYTES);
 
   /**
    * @param reactorId this thread's reactor.
@@ -50,14 +60,15 @@ export class BridgeCaller {
 
   /** The (kind, ref) by which the target reactor finds `f`, and the callable's reactor if it is one. */
   #refOf(f: unknown): [CallRef, number, number | undefined] {
+    const key = typeof f === 'function' || (typeof f === 'object' && f !== null) ? f as object : undefined;
+    // A function called before, first: one lookup for the usual call. (A
+    // proxy is never interned: it is one from the moment it exists.)
+    let id = key && this.#internedIds.get(key);
+    if (id) return [CallRef.Interned, id, undefined];
     const target = this.values.callables.proxyTarget(f);
     if (target) return [CallRef.Callable, target[1], target[0]];
-    const key = typeof f === 'function' || (typeof f === 'object' && f !== null) ? f as object : undefined;
-    let id = key && this.#internedIds.get(key);
-    if (!id) {
-      id = native.internFunction(serialize(describe(f)));
-      if (key) this.#internedIds.set(key, id);
-    }
+    id = native.internFunction(serialize(describe(f)));
+    if (key) this.#internedIds.set(key, id);
     return [CallRef.Interned, id, undefined];
   }
 
@@ -86,18 +97,37 @@ export class BridgeCaller {
       // (The reactor knows no pool: the call tells it how to send the result.)
       if (flatten) enc = markFlatten(enc, true);
       reply = native.bridgeCall(target, kind, ref, enc.bytes, enc.transfers, options?.timeout ?? 0,
-        this.poolThread?.poolId ?? 0, this.poolThread?.threadId ?? 0);
+        this.poolThread?.poolId ?? 0, this.poolThread?.threadId ?? 0, this.#replyScratch);
     } finally {
       this.values.callables.release(handles);
       this.poolThread?.afterPark();
     }
+    let status: number;
+    let value: unknown;
     if (typeof reply !== 'number') {
-      const [status, bytes, transfers] = reply;
-      const value = decodeValue(bytes, transfers, this.values);
-      if (status === CallStatus.Fulfilled) return value;
-      throw withCallerFrames(decodeThrow(value as EncodedThrow), callMethod, 'blockingCallFromThread');
+      status = reply[0];
+      value = decodeValue(reply[1], reply[2], this.values);
+    } else if (reply === CallStatus.Fulfilled || reply === CallStatus.Rejected) {
+      status = reply;
+      value = decodeValue(this.#scratchReply(), undefined, this.values);
+    } else {
+      throw this.#unanswered(reply, target, options);
     }
-    throw this.#unanswered(reply, target, options);
+    if (status === CallStatus.Fulfilled) return value;
+    throw withCallerFrames(decodeThrow(value as EncodedThrow), callMethod, 'blockingCallFromThread');
+  }
+
+  /**
+   * The bytes of an answer native wrote to the scratch. The fast codec's
+   * reader runs no code of anyone's; any other answer is copied out
+   * first, so that nothing its decoding runs (a class's constructor,
+   * should the error mapping ever make one) can make a call whose answer
+   * lands on the bytes being read.
+   */
+  #scratchReply(): Uint8Array {
+    const s = this.#replyScratch;
+    const bytes = s.subarray(4, 4 + (s[0]! | (s[1]! << 8) | (s[2]! << 16) | (s[3]! << 24)));
+    return bytes[0] === FAST_ONE || bytes[0] === FAST_LIST ? bytes : bytes.slice();
   }
 
   /**

@@ -130,9 +130,16 @@ export interface NativeBinding {
   internedFunction(id: number): Buffer | undefined;
   /** callFromThread: false when the target reactor is gone. */
   bridgePost(target: number, refKind: number, ref: number, payload: Uint8Array, transfers: ArrayBuffer[] | undefined, mayWait: boolean): boolean;
-  /** blockingCallFromThread: parks until answered: [CallStatus, reply, replyTransfers?], or a bare CallStatus when not answered. */
+  /**
+   * blockingCallFromThread: parks until answered: [CallStatus, reply,
+   * replyTransfers?], or a bare CallStatus when not answered. An answer
+   * that fits in `replyScratch` after its u32 length, and moves no
+   * buffer, is written there, and its status (Fulfilled, Rejected) comes
+   * bare.
+   */
   bridgeCall(target: number, refKind: number, ref: number, payload: Uint8Array, transfers: ArrayBuffer[] | undefined,
-    timeoutMs: number, poolId: number, threadId: number): [number, Buffer, ArrayBuffer[] | undefined] | number;
+    timeoutMs: number, poolId: number, threadId: number, replyScratch?: Uint8Array):
+    [number, Buffer, ArrayBuffer[] | undefined] | number;
   /** Answers a blocking call; false when its caller already left. */
   bridgeReply(callId: number, status: number, payload: Uint8Array, transfers?: ArrayBuffer[]): boolean;
   /** blockingCallInThread: opens a reply slot with no target yet; its id (0: the process is exiting). */

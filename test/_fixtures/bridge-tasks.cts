@@ -207,3 +207,25 @@ export const moveAfterStop = threadable(function moveAfterStop(stop: () => void,
 export const callWithOwnFunction = threadable(function callWithOwnFunction(f: (g: (b: ArrayBuffer) => number) => unknown): unknown {
   return f((b: ArrayBuffer) => b.byteLength);
 });
+
+/** Runs on the reactor: a string of `n` x's, or (as v8's format carries it) a Map, or bytes. */
+export const replyOfSize = threadable(function replyOfSize(kind: 'string' | 'map' | 'bytes', n: number): unknown {
+  if (kind === 'map') return new Map([['n', 'x'.repeat(n)]]);
+  if (kind === 'bytes') return new Uint8Array(n).fill(n & 0xff);
+  return 'x'.repeat(n);
+});
+
+/**
+ * In a thread: one call per size in `sizes` (of `kind`), in order, every
+ * reply kept until the end: whether each is whole and still what came
+ * (a later reply written where an earlier one was read must not change it).
+ */
+export const repliesOfSizes = threadable(function repliesOfSizes(kind: 'string' | 'map' | 'bytes', sizes: number[]): boolean[] {
+  const replies = sizes.map((n) => blockingCallFromThread(reactor, replyOfSize, kind, n));
+  const whole = (r: unknown, n: number): boolean => {
+    if (kind === 'map') return r instanceof Map && r.get('n') === 'x'.repeat(n);
+    if (kind === 'bytes') return r instanceof Uint8Array && r.length === n && r.every((b) => b === (n & 0xff));
+    return r === 'x'.repeat(n);
+  };
+  return replies.map((r, i) => whole(r, sizes[i]!));
+});
