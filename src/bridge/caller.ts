@@ -119,10 +119,13 @@ export class BridgeCaller {
 
   /**
    * The bytes of an answer native wrote to the scratch. The fast codec's
-   * reader runs no code of anyone's; any other answer is copied out
-   * first, so that nothing its decoding runs (a class's constructor,
-   * should the error mapping ever make one) can make a call whose answer
-   * lands on the bytes being read.
+   * reader makes only strings, numbers, dates and plain arrays and
+   * objects, and calls nothing of the user's (but a patched
+   * Array.prototype.push or an indexed setter on Array.prototype, which
+   * its array writes would reach); any other answer is copied out first,
+   * so that nothing its decoding runs (a class's constructor, should the
+   * error mapping ever make one) can make a call whose answer lands on
+   * the bytes being read.
    */
   #scratchReply(): Uint8Array {
     const s = this.#replyScratch;

@@ -21,6 +21,12 @@ export class CallableTable {
 
   constructor(private readonly reactorId: number) {}
 
+  /**
+   * `proxy` must be a function made for this (BridgeCaller.makeProxy): a
+   * caller looks a function up among those it interned before it asks
+   * here (BridgeCaller's #refOf), so one interned first would never be
+   * called as a proxy.
+   */
   registerProxy(proxy: Function, target: CallableTarget): void {
     this.#proxyTargets.set(proxy, target);
   }
