@@ -29,10 +29,12 @@ test('a rejection of f on the reactor is thrown in the thread, class kept', asyn
   await t.throwsAsync(deferToThread(callReactor, 'failLaterOnReactor', 'later'), { instanceOf: EvalError, message: 'later' });
 });
 
-test('replies of every size come back whole and stay so: small ones through the thread\'s reply scratch, larger ones in buffers of their own', async (t) => {
+test('replies of every size come back whole, on both sides of the reply scratch\'s 4 KiB limit, a small one after a large one', async (t) => {
   // Around the 4 KiB scratch (src/bridge/caller.ts), large then small, so
-  // that a small reply lands where a large one was read.
-  const sizes = [0, 1, 4000, 4080, 4090, 4093, 4094, 4095, 4096, 4100, 70_000, 3, 4090, 10, 0];
+  // that a small reply lands where a large one was read. A string of 4,087
+  // characters encodes to 4,092 bytes, the most that fits after the
+  // length; 4,088 to one byte more.
+  const sizes = [0, 1, 4000, 4080, 4087, 4088, 4090, 4093, 4094, 4095, 4096, 4100, 70_000, 3, 4087, 4090, 10, 0];
   for (const kind of ['string', 'map', 'bytes'] as const) {
     t.deepEqual(await deferToThread(repliesOfSizes, kind, sizes), sizes.map(() => true), kind);
   }
