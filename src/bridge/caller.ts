@@ -12,7 +12,7 @@ import {
 } from '../errors/errors.js';
 import type { CallableTarget } from '../codec/callables.js';
 import { decodeValue, encodeArgs, markFlatten, type Encoded, type ValueContext } from '../codec/codec.js';
-import { FAST_LIST, FAST_ONE } from '../codec/fast-codec.js';
+import { FAST_LIST, FAST_ONE, readU32 } from '../codec/fast-codec.js';
 import { describe } from '../identity/functions.js';
 import { native } from '../reactor/native.js';
 import { reportToStderr } from '../errors/report.js';
@@ -129,7 +129,7 @@ export class BridgeCaller {
    */
   #scratchReply(): Uint8Array {
     const s = this.#replyScratch;
-    const bytes = s.subarray(4, 4 + (s[0]! | (s[1]! << 8) | (s[2]! << 16) | (s[3]! << 24)));
+    const bytes = s.subarray(4, 4 + readU32(s, 0));
     return bytes[0] === FAST_ONE || bytes[0] === FAST_LIST ? bytes : bytes.slice();
   }
 

@@ -565,7 +565,8 @@ const f64Cell = new Float64Array(1);
 const f64CellBytes = new Uint8Array(f64Cell.buffer);
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-function readU32(b: Uint8Array, off: number): number {
+/** The u32 at b[off], little-endian (also a blocking call's answer length: src/bridge/caller.ts). */
+export function readU32(b: Uint8Array, off: number): number {
   return (b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16)) + b[off + 3]! * 0x1000000;
 }
 
