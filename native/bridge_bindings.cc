@@ -213,7 +213,8 @@ Napi::Value BridgeCall(const Napi::CallbackInfo& info) {
 // then costs no Buffer of its own (native/scratch.h says what one costs)
 // and no array, which matters most to a caller that parks between its
 // calls, where every allocation and every object touched is cold
-// (bench/bridge.mjs, isolated calls: 25 us before, 21 after). Else
+// (bench/bridge.mjs, isolated calls: p50 24-27 us before, 18-20 after,
+// on the machine of the 2026-12-05 bench). Else
 // [status, reply, replyTransfers?]. Quiet sets: the caller's Worker may
 // be terminating by now.
 Napi::Value ReplyToJs(Napi::Env env, CallStatus status, ReplySlot& slot,
@@ -284,8 +285,9 @@ Napi::Value BridgeAdopt(const Napi::CallbackInfo& info) {
 }
 
 // bridgeAwaitTask(callId, poolId, taskId, timeoutMs, ownPoolId,
-// ownThreadId) -> [status, reply, replyTransfers?] when answered, else a
-// bare status (CallStatus). The thread that opened the call, after
+// ownThreadId, replyScratch?) -> [status, reply, replyTransfers?] when
+// answered (or the bare status of an answer written to replyScratch, as
+// bridgeCall's), else a bare status (CallStatus). The thread that opened the call, after
 // queueing task `taskId` on its pool `poolId`; ownPoolId/ownThreadId: the
 // caller's own, when it is a pool thread (0 otherwise): it leaves that
 // pool's waiting list first, as bridgeCall does, or a push would wake
@@ -364,7 +366,8 @@ Napi::Value BridgeAwaitTask(const Napi::CallbackInfo& info) {
   Registry::Get().CloseCall(slot);
   if (status != CallStatus::kFulfilled && status != CallStatus::kRejected)
     return QuietU32(env, static_cast<uint32_t>(status));
-  return ReplyToJs(env, status, *slot);
+  return ReplyToJs(env, status, *slot,
+                   info.Length() > 6 ? ReadScratch(env, info[6]) : Scratch{});
 }
 
 // bridgeReply(callId, status, payload, transfers?) -> whether the caller

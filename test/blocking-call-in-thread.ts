@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { fixture, runChild } from './_helpers/child.js';
 import { eventually, platformTimeout, taskStarted } from './_helpers/wait.js';
 import { waitForFlag } from './_fixtures/shared-tasks.cjs';
+import { replyOfSize } from './_fixtures/bridge-tasks.cjs';
 
 const test = anyTest.serial;
 
@@ -53,6 +54,24 @@ test('what an async f rejects with is thrown here, class kept', (t) => {
 test('values cross as they do for deferToThread', (t) => {
   const value = { when: new Date(5), map: new Map([[1, 'a']]), big: 2n ** 70n, bytes: new Float64Array([1.5, -2]) };
   t.deepEqual(blockingCallInThread(echo, value), value);
+});
+
+test('answers of every size come back whole, on both sides of the reply scratch\'s 4 KiB limit, a small one after a large one', (t) => {
+  // As blockingCallFromThread's test (test/blocking-call-from-thread.ts):
+  // a string of 4,087 characters encodes to 4,092 bytes, the most the
+  // scratch (src/bridge/caller.ts) holds after the length; 4,088 to one
+  // more. Every answer is kept to the end: a later one written where an
+  // earlier one was read must not change it.
+  const sizes = [0, 1, 4000, 4080, 4087, 4088, 4090, 4093, 4094, 4095, 4096, 4100, 70_000, 3, 4087, 4090, 10, 0];
+  const expected = (kind: 'string' | 'map' | 'bytes', n: number): unknown => {
+    if (kind === 'map') return new Map([['n', 'x'.repeat(n)]]);
+    if (kind === 'bytes') return new Uint8Array(n).fill(n & 0xff);
+    return 'x'.repeat(n);
+  };
+  for (const kind of ['string', 'map', 'bytes'] as const) {
+    const answers = sizes.map((n) => blockingCallInThread(replyOfSize, kind, n));
+    answers.forEach((a, i) => t.deepEqual(a, expected(kind, sizes[i]!), `${kind} of ${sizes[i]!}`));
+  }
 });
 
 test('moved buffers cross both ways, even large ones that an ordinary task moves by port', (t) => {

@@ -30,7 +30,6 @@ import {
   CallTimeoutError, decodeThrow, PoolStoppedError, ReactorGoneError, ThreadDiedError, ThreadTerminatingError, withCallerFrames,
   WouldDeadlockError, type EncodedThrow,
 } from '../errors/errors.js';
-import { decodeValue } from '../codec/codec.js';
 import { native } from '../reactor/native.js';
 import { thisThread } from '../runtime/this-thread.js';
 import { CallStatus } from '../base/wire.js';
@@ -52,7 +51,7 @@ function callInThread(pool: ThreadPool, f: unknown, args: readonly unknown[], ti
     native.bridgeCloseWait(slot);
     throw e;
   }
-  const { caller, values } = thisThread();
+  const { caller } = thisThread();
   const remaining = (): number => (timeout > 0 ? Math.max(deadline - performance.now(), 0.001) : 0);
   let reply: ReturnType<typeof caller.awaitTask>;
   try {
@@ -66,8 +65,7 @@ function callInThread(pool: ThreadPool, f: unknown, args: readonly unknown[], ti
   }
   if (typeof reply !== 'number') {
     // (The task's end reaches the pool's table later, through the inbox.)
-    const [status, bytes, transfers] = reply;
-    const value = decodeValue(bytes, transfers, values);
+    const [status, value] = reply;
     if (status === CallStatus.Fulfilled) return value;
     throw withCallerFrames(decodeThrow(value as EncodedThrow), callInThread, 'blockingCallInThread');
   }

@@ -37,11 +37,14 @@ export interface PoolThreadCalls {
 
 /**
  * Where native writes a blocking call's answer when it fits and moves no
- * buffer (bridgeCall), its length (u32) first, rather than into a Buffer
+ * buffer (bridgeCall, bridgeAwaitTask), its length (u32) first, rather than into a Buffer
  * of its own. One per thread: a thread waits in one call at a time, and
  * decodes the answer before anything else runs.
  */
 const REPLY_SCRATCH_BYTES = 4096;
+
+/** What bridgeCall and bridgeAwaitTask return: an answer of its own, or a bare status (an answer in the scratch, or none). */
+type NativeReply = [CallStatus.Fulfilled | CallStatus.Rejected, Buffer, ArrayBuffer[] | undefined] | number;
 
 export class BridgeCaller {
   readonly #internedIds = new WeakMap<object, number>();
@@ -91,7 +94,7 @@ export class BridgeCaller {
     // first): before the arguments are encoded, since the fast codec writes
     // them to a scratch buffer that such code may use too.
     this.poolThread?.beforePark();
-    let reply: [number, Buffer, ArrayBuffer[] | undefined] | number;
+    let reply: NativeReply;
     try {
       let enc = encodeArgs(args, this.values, handles, flatten);
       // (The reactor knows no pool: the call tells it how to send the result.)
@@ -102,19 +105,24 @@ export class BridgeCaller {
       this.values.callables.release(handles);
       this.poolThread?.afterPark();
     }
-    let status: number;
-    let value: unknown;
-    if (typeof reply !== 'number') {
-      status = reply[0];
-      value = decodeValue(reply[1], reply[2], this.values);
-    } else if (reply === CallStatus.Fulfilled || reply === CallStatus.Rejected) {
-      status = reply;
-      value = decodeValue(this.#scratchReply(), undefined, this.values);
-    } else {
-      throw this.#unanswered(reply, target, options);
+    const answer = this.#answerOf(reply);
+    if (typeof answer === 'number') throw this.#unanswered(answer, target, options);
+    if (answer[0] === CallStatus.Fulfilled) return answer[1];
+    throw withCallerFrames(decodeThrow(answer[1] as EncodedThrow), callMethod, 'blockingCallFromThread');
+  }
+
+  /**
+   * A native wait's outcome (bridgeCall, bridgeAwaitTask): the answer's
+   * status (Fulfilled or Rejected) and its decoded value, or the bare
+   * status that ended the wait unanswered. An answer native wrote to the
+   * scratch is decoded here, before anything else can run on this thread.
+   */
+  #answerOf(reply: NativeReply): [CallStatus.Fulfilled | CallStatus.Rejected, unknown] | number {
+    if (typeof reply !== 'number') return [reply[0], decodeValue(reply[1], reply[2], this.values)];
+    if (reply === CallStatus.Fulfilled || reply === CallStatus.Rejected) {
+      return [reply, decodeValue(this.#scratchReply(), undefined, this.values)];
     }
-    if (status === CallStatus.Fulfilled) return value;
-    throw withCallerFrames(decodeThrow(value as EncodedThrow), callMethod, 'blockingCallFromThread');
+    return reply;
   }
 
   /**
@@ -137,16 +145,21 @@ export class BridgeCaller {
    * blockingCallInThread's wait: parks on call `callId` until the thread
    * that runs task `taskId` of pool `poolId` answers it. A pool thread
    * that parks hands its untaken tasks back first, as for a blocking call
-   * of its own. Returns the answer, or the CallStatus that ended the wait.
+   * of its own. Returns the answer's status and decoded value, or the
+   * CallStatus that ended the wait (Attention: not ended, see
+   * src/api/blocking-in-thread.ts).
    */
-  awaitTask(callId: number, poolId: number, taskId: number, timeoutMs: number): [number, Buffer, ArrayBuffer[] | undefined] | number {
+  awaitTask(callId: number, poolId: number, taskId: number, timeoutMs: number):
+    [CallStatus.Fulfilled | CallStatus.Rejected, unknown] | number {
+    let reply: NativeReply;
     this.poolThread?.beforePark();
     try {
-      return native.bridgeAwaitTask(callId, poolId, taskId, timeoutMs,
-        this.poolThread?.poolId ?? 0, this.poolThread?.threadId ?? 0);
+      reply = native.bridgeAwaitTask(callId, poolId, taskId, timeoutMs,
+        this.poolThread?.poolId ?? 0, this.poolThread?.threadId ?? 0, this.#replyScratch);
     } finally {
       this.poolThread?.afterPark();
     }
+    return this.#answerOf(reply);
   }
 
   #unanswered(status: CallStatus, target: number, options: BlockingCallOptions | undefined): Error {

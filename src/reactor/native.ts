@@ -150,10 +150,10 @@ export interface NativeBinding {
   bridgeAdopt(callId: number): boolean;
   /**
    * blockingCallInThread: parks on call `callId` until the thread that runs task `taskId` of pool
-   * `poolId` answers (as bridgeCall), or the wait ends unanswered (a bare CallStatus). Closes the call.
+   * `poolId` answers (as bridgeCall, `replyScratch` included), or the wait ends unanswered (a bare CallStatus). Closes the call.
    */
-  bridgeAwaitTask(callId: number, poolId: number, taskId: number, timeoutMs: number, ownPoolId: number, ownThreadId: number):
-    [number, Buffer, ArrayBuffer[] | undefined] | number;
+  bridgeAwaitTask(callId: number, poolId: number, taskId: number, timeoutMs: number, ownPoolId: number, ownThreadId: number,
+    replyScratch: Uint8Array): [number, Buffer, ArrayBuffer[] | undefined] | number;
   /** Blocking calls listed now (tests): of any thread, or (ofThisThread) those this thread opened. */
   bridgeOpenCalls(ofThisThread?: boolean): number;
   /**
