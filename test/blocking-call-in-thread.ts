@@ -12,6 +12,7 @@ import {
   ValueNotCloneableError, WouldDeadlockError,
 } from 'reactor-threads';
 import { native } from '../dist/reactor/native.js';
+import { CallStatus } from '../dist/base/wire.js';
 import {
   add, addLater, callBack, echo, exitThread, fail, failLater, lastSawAbort, movedBytes, holdThenExit, sumBytes,
   notInPoolThreads, parkOnOwnPoolLater, parkOnOwnPoolUntilStopped, parksOnOwner, setOwnerPool, throughOwnPool, watchSignal,
@@ -56,7 +57,7 @@ test('values cross as they do for deferToThread', (t) => {
   t.deepEqual(blockingCallInThread(echo, value), value);
 });
 
-test('answers of every size come back whole, on both sides of the reply scratch\'s 4 KiB limit, a small one after a large one', (t) => {
+test('answers of every size come back whole: up to 4 KiB in the reply scratch, larger in a Buffer of their own, a small one after a large one', (t) => {
   // As blockingCallFromThread's test (test/blocking-call-from-thread.ts):
   // a string of 4,087 characters encodes to 4,092 bytes, the most the
   // scratch (src/bridge/caller.ts) holds after the length; 4,088 to one
@@ -68,9 +69,26 @@ test('answers of every size come back whole, on both sides of the reply scratch\
     if (kind === 'bytes') return new Uint8Array(n).fill(n & 0xff);
     return 'x'.repeat(n);
   };
-  for (const kind of ['string', 'map', 'bytes'] as const) {
-    const answers = sizes.map((n) => blockingCallInThread(replyOfSize, kind, n));
-    answers.forEach((a, i) => t.deepEqual(a, expected(kind, sizes[i]!), `${kind} of ${sizes[i]!}`));
+  // Which way each answer came: bare (in the scratch) or in a Buffer of its own.
+  const forms: string[] = [];
+  const wait = native.bridgeAwaitTask;
+  native.bridgeAwaitTask = (...a) => {
+    const r = wait(...a);
+    if (r !== CallStatus.Attention) forms.push(typeof r === 'number' ? 'scratch' : 'buffer');
+    return r;
+  };
+  try {
+    for (const kind of ['string', 'map', 'bytes'] as const) {
+      forms.length = 0;
+      const answers = sizes.map((n) => blockingCallInThread(replyOfSize, kind, n));
+      answers.forEach((a, i) => t.deepEqual(a, expected(kind, sizes[i]!), `${kind} of ${sizes[i]!}`));
+      if (kind === 'string') {
+        // Up to 4,087 characters (4,092 encoded bytes) in the scratch, longer ones in a Buffer.
+        t.deepEqual(forms, sizes.map((n) => (n <= 4087 ? 'scratch' : 'buffer')), 'the way each answer came');
+      }
+    }
+  } finally {
+    native.bridgeAwaitTask = wait;
   }
 });
 

@@ -58,7 +58,9 @@ function callInThread(pool: ThreadPool, f: unknown, args: readonly unknown[], ti
     reply = awaitServing(pool, () => caller.awaitTask(slot, poolId, taskId, remaining()));
   } catch (e) {
     // Thrown between waits (reading the ports): the call is not left
-    // listed, nor its task queued for a caller that is gone.
+    // listed, nor its task queued for a caller that is gone. (Thrown
+    // decoding an answer: the call is closed and its task ended already,
+    // so both do nothing.)
     native.bridgeCloseWait(slot);
     pool[kCancel](taskId, e);
     throw e;

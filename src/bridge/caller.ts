@@ -128,9 +128,10 @@ export class BridgeCaller {
   /**
    * The bytes of an answer native wrote to the scratch. The fast codec's
    * reader makes only strings, numbers, dates and plain arrays and
-   * objects, and calls nothing of the user's (but a patched
-   * Array.prototype.push or an indexed setter on Array.prototype, which
-   * its array writes would reach); any other answer is copied out first,
+   * objects, and calls nothing of the user's, but for built-ins a program
+   * may have patched (Array.prototype.push, an indexed setter on
+   * Array.prototype, which its array writes would reach,
+   * TextDecoder.prototype.decode, String.fromCharCode); any other answer is copied out first,
    * so that nothing its decoding runs (a class's constructor, should the
    * error mapping ever make one) can make a call whose answer lands on
    * the bytes being read.
