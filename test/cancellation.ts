@@ -6,7 +6,10 @@ import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleepMs } from 'node:timers/promises';
-import { CancelledError, currentTask, deferToThread, deferToThreadPool, fromModule, reactor, TaskTimeoutError, ThreadPool, type OnResult } from 'reactor-threads';
+import {
+  blockingCallFromThread, blockingCallInThread, CancelledError, currentTask, deferToThread, deferToThreadPool, fromModule, reactor, TaskTimeoutError,
+  ThreadPool, type OnResult,
+} from 'reactor-threads';
 import { add, appendLine, ignoreAbort, sleep, waitForAbort } from './_fixtures/tasks.cjs';
 import { platformTimeout, waitFor } from './_helpers/wait.js';
 import { fixture, runChild } from './_helpers/child.js';
@@ -77,6 +80,31 @@ for (const threads of [1, 2]) {
 test('with() validates its options', (t) => {
   t.throws(() => deferToThread.with({ signal: 'x' as never }), { instanceOf: TypeError, message: /signal/ });
   t.throws(() => deferToThread.with(null as never), { instanceOf: TypeError });
+});
+
+test('an option no call has is refused by name, with the one meant when it is near, wherever options are given', async (t) => {
+  // A misspelt option would otherwise do nothing: no timeout, no signal.
+  const unknown = (o: object): never => o as never;
+  t.throws(() => deferToThread.with(unknown({ timeout: 100 })),
+    { instanceOf: TypeError, message: /^options\.timeout is not an option of this call \(did you mean runTimeout\?\); its options are signal, / });
+  t.throws(() => deferToThread.with(unknown({ runTimeOut: 100 })), { instanceOf: TypeError, message: /options\.runTimeOut .*did you mean runTimeout\?/ });
+  t.throws(() => deferToThreadPool.with(unknown({ signl: new AbortController().signal })),
+    { instanceOf: TypeError, message: /^options\.signl is not an option of this call; its options are / });
+  // Even with a value of undefined, and beside options that are right.
+  t.throws(() => deferToThread.with(unknown({ runTimeout: 50, bogus: undefined })), { instanceOf: TypeError, message: /options\.bogus/ });
+  const pool = new ThreadPool({ maxThreads: 1 });
+  pool.start();
+  t.teardown(() => pool.stop());
+  const results: unknown[] = [];
+  t.throws(() => pool.callInThreadWithOptions(unknown({ bogus: true }), (ok, v) => results.push([ok, v]), add, 1, 2),
+    { instanceOf: TypeError, message: /options\.bogus/ });
+  t.throws(() => blockingCallFromThread.with(unknown({ timeOut: 50 })), { instanceOf: TypeError, message: /options\.timeOut .*did you mean timeout\?/ });
+  t.throws(() => blockingCallFromThread.with(unknown({ runTimeout: 50 })), { instanceOf: TypeError, message: /options\.runTimeout .*did you mean timeout\?/ });
+  t.throws(() => blockingCallInThread.with(unknown({ pool, timeOut: 10 })), { instanceOf: TypeError, message: /options\.timeOut .*its options are pool, timeout/ });
+  // The options every call knows still pass, and the pool refused nothing it was then given.
+  t.is(await deferToThreadPool.with({ runTimeout: 5_000, queueTimeout: 5_000, affinity: 'k', callerStack: true, flattenInstances: false,
+    signal: new AbortController().signal })(reactor, pool, add, 1, 2), 3);
+  t.deepEqual(results, [], 'a refused call never runs');
 });
 
 test('a running task sees its signal abort when the call is cancelled', async (t) => {

@@ -114,7 +114,7 @@ function unanswered(status: number, timeout: number): Error {
 }
 
 function checkOptions(options: BlockingCallInThreadOptions): { pool: ThreadPool | undefined; timeout: number } {
-  checkBlockingOptions(options);
+  checkBlockingOptions(options, ['pool', 'timeout']);
   const { pool, timeout } = options;
   if (pool !== undefined && !(pool instanceof ThreadPool)) {
     throw new TypeError('options.pool must be a ThreadPool of this thread\'s');

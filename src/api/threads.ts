@@ -14,7 +14,7 @@ import type { OnResult } from '../base/public/pool.js';
 import { ownPool, reactor } from './reactor.js';
 import { reportError } from '../errors/report.js';
 import { kSubmit, kSubmitWithOptions, ThreadPool } from '../pool/threadpool.js';
-import { checkOptions, POOL_OPTIONS, refuseOptions } from '../pool/call-options.js';
+import { checkOptions, POOL_OPTIONS, refuseOptions, refuseUnknownOptions } from '../pool/call-options.js';
 
 /**
  * The resolve function of the Promise just created with captureResolve as
@@ -143,8 +143,9 @@ export function callMultipleInThread(list: readonly Call[]): Promise<void> {
  * blockingCallInThread): an object, whose `timeout` is a positive number
  * of milliseconds if given.
  */
-export function checkBlockingOptions(options: { timeout?: number }): void {
+export function checkBlockingOptions(options: { timeout?: number }, known: readonly string[] = ['timeout']): void {
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  refuseUnknownOptions(options, known, { runTimeout: 'timeout', queueTimeout: 'timeout' });
   const { timeout } = options;
   if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0))) {
     throw new RangeError('options.timeout must be a number of milliseconds > 0');

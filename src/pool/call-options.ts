@@ -1,6 +1,7 @@
 // Per-call options (CallOptions, public in src/base/public/calls.ts): their
 // validation at the public edge (.with(), ThreadPool's
-// callInThreadWithOptions), a TypeError or RangeError naming the option,
+// callInThreadWithOptions), a TypeError or RangeError naming the option
+// (an unknown one too: blocking calls' options use refuseUnknownOptions),
 // and the refusal of those a pool cannot honour, one TypeError naming
 // them all. Caller's thread. Tests: test/defer-to-thread-pool.ts,
 // test/cancellation.ts, test/flatten-instances.ts.
@@ -15,9 +16,29 @@ export const REMOTE_OPTIONS = ['attempts', 'backoff', 'priority'] as const;
 /** Options a pool receives only through a callInThreadWithOptions() method. */
 export const POOL_OPTIONS = ['queueTimeout', 'runTimeout', 'affinity', 'flattenInstances', ...REMOTE_OPTIONS] as const;
 
+/** Every per-call option (CallOptions). */
+export const CALL_OPTIONS = ['signal', 'callerStack', ...POOL_OPTIONS] as const;
+
+/**
+ * Throws a TypeError naming the first own option of `options` that is not
+ * one of `known`: a misspelt option (`runTimeOut`, or `timeout` where the
+ * call's is `runTimeout`) would otherwise do nothing at all, in silence.
+ * `instead` names the option meant for a name that belongs to another call.
+ */
+export function refuseUnknownOptions(options: object, known: readonly string[], instead: Readonly<Record<string, string>> = {}): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const meant = Object.hasOwn(instead, key) ? instead[key] : known.find((k) => k.toLowerCase() === key.toLowerCase());
+    throw new TypeError(`options.${key} is not an option of this call${meant ? ` (did you mean ${meant}?)` : ''}; `
+      + `its options are ${known.join(', ')}`);
+  }
+}
+
 /** Checks `options` (a TypeError or RangeError naming the option) and returns it. */
 export function checkOptions(options: unknown): CallOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  // (Blocking calls' `timeout` is deferToThread's runTimeout or queueTimeout: the first is the usual meaning.)
+  refuseUnknownOptions(options, CALL_OPTIONS, { timeout: 'runTimeout' });
   const { signal } = options as CallOptions;
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('options.signal must be an AbortSignal');
   const { callerStack, queueTimeout, runTimeout, affinity } = options as CallOptions;
