@@ -3,7 +3,7 @@
 // copy. The port protocol itself: test/moved-buffers.ts.
 import test from 'ava';
 import {
-  CancelledError, deferToThread, deferToThreadPool, QueueFullError, reactor, ThreadDiedError, ThreadPool, transfer,
+  CancelledError, deferToThread, deferToThreadPool, QueueFullError, reactor, ThreadDiedError, ThreadPool, transfer, ValueNotCloneableError,
 } from 'reactor-threads';
 import {
   add, echoMoved, echoMovedFloats, identity, logThenBytes, makeBytes, spin, sumBytes, threadAfterGate,
@@ -428,17 +428,27 @@ test.serial('a task pinned to a thread that recycles before taking it is run at 
   await pool.stop();
 });
 
-test('a buffer marked with transfer() that is detached already is refused before the call is queued, and the pool serves on', async (t) => {
+test('a buffer marked with transfer() that is detached already is refused, by its path, before the call is queued, and the pool serves on', async (t) => {
   const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
   pool.start();
   const gone = new ArrayBuffer(8);
   structuredClone(gone, { transfer: [gone] });
-  // Alone (a small payload, copied natively), and beside a large buffer
-  // (which would go by port: a port refuses a detached buffer on newer Nodes).
+  const goneView = new Uint8Array(8);
+  structuredClone(goneView.buffer, { transfer: [goneView.buffer] });
+  // Alone (a small payload, copied natively), beside a large buffer (which
+  // would go by port: a port refuses a detached buffer on newer Nodes), and
+  // a view deep in an argument, in a Map of one (the v8 path).
   const large = new ArrayBuffer(MiB);
-  for (const args of [[transfer(gone)], [transfer(large), transfer(gone)]]) {
+  const cases: [unknown[], string][] = [
+    [[transfer(gone)], 'args[0]'],
+    [[transfer(large), transfer(gone)], 'args[1]'],
+    [[1, { user: { data: transfer(goneView) } }], 'args[1].user.data'],
+    [[new Map([['k', [transfer(gone)]]])], 'args[0].get("k")[0]'],
+  ];
+  for (const [args, path] of cases) {
     const error = await t.throwsAsync(deferToThreadPool(reactor, pool, sumBytes, ...(args as [ArrayBuffer])), { name: 'ValueNotCloneableError' });
     t.regex(String((error?.cause as Error | undefined)?.message), /detached/);
+    t.is((error as ValueNotCloneableError).path, path);
   }
   t.is(large.byteLength, MiB, 'a refused call leaves its buffers with the caller');
   t.is(pool.stats().movedHeld, 0);

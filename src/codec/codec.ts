@@ -12,7 +12,7 @@ import { ValueNotCloneableError } from '../errors/errors.js';
 import {
   decodeFast, encodeFastArgs, encodeFastResult, FAST_LIST, FAST_ONE,
 } from './fast-codec.js';
-import { prepareOutbound } from './values.js';
+import { mapValuePath, prepareOutbound } from './values.js';
 import { makeView, viewTypeIndex } from './view-types.js';
 import { HostSerializer, serializeUnshared, SharedMemoryMetError } from '../base/unshared.js';
 import { asBuffer, viewOf } from '../base/byte-views.js';
@@ -205,15 +205,50 @@ function encodeValue(value: unknown, candidates: readonly unknown[], shared: Sha
  * it on newer Nodes only once the task was queued (and Node 20 would
  * send it empty). `path` names the value for the error.
  */
-function refuseDetached(enc: Encoded, path: string): Encoded {
+function refuseDetached(enc: Encoded, path: string, value: unknown): Encoded {
   if (!enc.transfers) return enc;
   for (const ab of enc.transfers) {
     if (isDetached(ab)) {
-      throw new ValueNotCloneableError(path, new TypeError(
+      throw new ValueNotCloneableError(pathTo(ab, value, path) ?? path, new TypeError(
         'a buffer marked with transfer() is detached: it was moved away already (by an earlier call, or a postMessage)'));
     }
   }
   return enc;
+}
+
+/**
+ * Where `buffer` (or a view of it) is in `value`, named from `path` as
+ * the walk names a refused value (`args[1].user.data`, values.ts), or
+ * undefined. Only for a refusal: it walks the value again, arrays and
+ * objects' own enumerable properties, and Maps' and Sets' values, each
+ * object once.
+ */
+function pathTo(buffer: ArrayBuffer, value: unknown, path: string, seen = new Set<object>()): string | undefined {
+  if (typeof value !== 'object' || value === null || seen.has(value)) return undefined;
+  seen.add(value);
+  if (value === buffer || (ArrayBuffer.isView(value) && value.buffer === buffer)) return path;
+  if (ArrayBuffer.isView(value)) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = pathTo(buffer, value[i], `${path}[${i}]`, seen);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (value instanceof Map || value instanceof Set) {
+    let i = 0;
+    for (const [k, v] of value.entries()) {
+      const found = pathTo(buffer, v, `${path}${value instanceof Map ? mapValuePath(k, i) : `.values()[${i}]`}`, seen);
+      if (found) return found;
+      i++;
+    }
+    return undefined;
+  }
+  for (const k of Object.keys(value)) {
+    const found = pathTo(buffer, (value as Record<string, unknown>)[k], `${path}.${k}`, seen);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /** Whether `ab` was detached. Node 20 has no `detached` getter; a detached buffer's slice() throws. */
@@ -271,7 +306,7 @@ function withMarkers(e: Encoded): Encoded {
  */
 export function encodeResult(value: unknown, ctx: ValueContext, flatten = false, shares = false): Encoded {
   const fast = encodeFastResult(value, movable);
-  if (fast) return refuseDetached(fast, 'the result');
+  if (fast) return refuseDetached(fast, 'the result', value);
   const buffers: unknown[] = [value];
   const shared: SharedArrayBuffer[] = [];
   const prepared = prepareOutbound(value, 'the result',
@@ -282,7 +317,7 @@ export function encodeResult(value: unknown, ctx: ValueContext, flatten = false,
   } catch (e) {
     throw new ValueNotCloneableError('the result', e);
   }
-  refuseDetached(enc, 'the result');
+  refuseDetached(enc, 'the result', value);
   return prepared === value ? enc : withMarkers(enc);
 }
 
@@ -497,7 +532,7 @@ export function encodeArgs(
   args: readonly unknown[], ctx: ValueContext, handles: number[] | null, flatten = false, shares = false,
 ): Encoded {
   const fast = encodeFastArgs(args, movable);
-  if (fast) return refuseDetached(fast, 'args');
+  if (fast) return refuseDetached(fast, 'args', args);
   const buffers: unknown[] = [...args];
   const shared: SharedArrayBuffer[] = [];
   const prepared = prepareOutbound(args, 'args',
@@ -512,6 +547,6 @@ export function encodeArgs(
     }
     throw new ValueNotCloneableError('args', e);
   }
-  refuseDetached(enc, 'args');
+  refuseDetached(enc, 'args', args);
   return prepared === args ? enc : withMarkers(enc);
 }

@@ -282,7 +282,8 @@ function setOwn(o: Record<string, unknown>, k: string, value: unknown): void {
 }
 
 /** The path of a Map's value: `.get(key)` for a short primitive key, else by position. */
-function mapValuePath(key: unknown, i: number): string {
+/** The path, after its Map's, of the value of the Map's `i`th entry, keyed `key` (see above). */
+export function mapValuePath(key: unknown, i: number): string {
   switch (typeof key) {
     case 'string': if (key.length <= 40) return `.get(${JSON.stringify(key)})`; break;
     case 'number': return `.get(${Object.is(key, -0) ? '-0' : String(key)})`;
