@@ -172,8 +172,8 @@ test('queueTimeout withdraws a call still queued when it passes; it never runs',
   await pool.stop();
 });
 
-test('currentTask() outside a task throws', (t) => {
-  t.throws(() => currentTask(), { message: /inside a task/ });
+test('currentTask() outside a task throws an Error that says so, with a code', (t) => {
+  t.throws(() => currentTask(), { message: /^currentTask\(\) was called outside a task: call it inside a task/, code: 'ERR_NOT_IN_TASK' });
 });
 
 test('a run timeout settles through the pool: counted once, and the process exits without waiting for the abandoned task', async (t) => {
