@@ -134,8 +134,9 @@ export const transfer: <T extends ArrayBuffer | ArrayBufferView>(value: T) => T 
 /**
  * The task running now, in a pool thread. Call it in the task's
  * synchronous part (before its first `await`) and keep the signal: after
- * an await, another task of the same thread may be running. Throws when
- * called outside a task.
+ * an await, another task of the same thread may be running. Elsewhere
+ * (outside a task, or after its first await) it throws an Error with code
+ * ERR_NOT_IN_TASK.
  */
 export const currentTask: () => CurrentTask = task.currentTask;
 

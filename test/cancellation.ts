@@ -88,8 +88,13 @@ test('an option no call has is refused by name, with the one meant when it is ne
   t.throws(() => deferToThread.with(unknown({ timeout: 100 })),
     { instanceOf: TypeError, message: /^options\.timeout is not an option of this call \(did you mean runTimeout\?\); its options are signal, / });
   t.throws(() => deferToThread.with(unknown({ runTimeOut: 100 })), { instanceOf: TypeError, message: /options\.runTimeOut .*did you mean runTimeout\?/ });
+  t.throws(() => deferToThread.with(unknown({ timeOut: 100 })), { instanceOf: TypeError, message: /options\.timeOut .*did you mean runTimeout\?/ });
+  t.throws(() => deferToThread.with(unknown({ runTimout: 100 })), { instanceOf: TypeError, message: /options\.runTimout .*did you mean runTimeout\?/ });
+  t.throws(() => deferToThread.with(unknown({ colour: 'red' })), { instanceOf: TypeError, message: /^options\.colour is not an option of this call; / });
+  // An inherited option is read as an own one is, so it is checked too.
+  t.throws(() => deferToThread.with(Object.create({ timeout: 100 }) as never), { instanceOf: TypeError, message: /options\.timeout .*did you mean runTimeout\?/ });
   t.throws(() => deferToThreadPool.with(unknown({ signl: new AbortController().signal })),
-    { instanceOf: TypeError, message: /^options\.signl is not an option of this call; its options are / });
+    { instanceOf: TypeError, message: /^options\.signl is not an option of this call \(did you mean signal\?\); its options are / });
   // Even with a value of undefined, and beside options that are right.
   t.throws(() => deferToThread.with(unknown({ runTimeout: 50, bogus: undefined })), { instanceOf: TypeError, message: /options\.bogus/ });
   const pool = new ThreadPool({ maxThreads: 1 });

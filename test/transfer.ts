@@ -444,12 +444,20 @@ test('a buffer marked with transfer() that is detached already is refused, by it
     [[transfer(large), transfer(gone)], 'args[1]'],
     [[1, { user: { data: transfer(goneView) } }], 'args[1].user.data'],
     [[new Map([['k', [transfer(gone)]]])], 'args[0].get("k")[0]'],
+    [[new Map([[transfer(gone), 1]])], 'args[0].keys()[0]'],
   ];
   for (const [args, path] of cases) {
     const error = await t.throwsAsync(deferToThreadPool(reactor, pool, sumBytes, ...(args as [ArrayBuffer])), { name: 'ValueNotCloneableError' });
     t.regex(String((error?.cause as Error | undefined)?.message), /detached/);
     t.is((error as ValueNotCloneableError).path, path);
   }
+  // Finding the path runs no getter again: one that throws on a second read
+  // leaves the refusal as it is (behind a getter, the path is the root's).
+  let reads = 0;
+  const once = { get data(): ArrayBuffer { if (reads++ > 0) throw new Error('read twice'); return transfer(gone); } };
+  const error = await t.throwsAsync(deferToThreadPool(reactor, pool, sumBytes, once as never), { name: 'ValueNotCloneableError' });
+  t.is((error as ValueNotCloneableError).path, 'args');
+  t.is(reads, 1);
   t.is(large.byteLength, MiB, 'a refused call leaves its buffers with the caller');
   t.is(pool.stats().movedHeld, 0);
   t.is(pool.stats().submitted, 0);

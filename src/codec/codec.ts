@@ -209,7 +209,10 @@ function refuseDetached(enc: Encoded, path: string, value: unknown): Encoded {
   if (!enc.transfers) return enc;
   for (const ab of enc.transfers) {
     if (isDetached(ab)) {
-      throw new ValueNotCloneableError(pathTo(ab, value, path) ?? path, new TypeError(
+      let at: string | undefined;
+      // (Finding where is a courtesy: nothing it meets may replace the refusal.)
+      try { at = pathTo(ab, value, path); } catch { /* the refusal stands, with the root's path */ }
+      throw new ValueNotCloneableError(at ?? path, new TypeError(
         'a buffer marked with transfer() is detached: it was moved away already (by an earlier call, or a postMessage)'));
     }
   }
@@ -219,33 +222,31 @@ function refuseDetached(enc: Encoded, path: string, value: unknown): Encoded {
 /**
  * Where `buffer` (or a view of it) is in `value`, named from `path` as
  * the walk names a refused value (`args[1].user.data`, values.ts), or
- * undefined. Only for a refusal: it walks the value again, arrays and
- * objects' own enumerable properties, and Maps' and Sets' values, each
- * object once.
+ * undefined. Only for a refusal: it walks the value again, arrays, Maps'
+ * keys and values, Sets' values and objects' own enumerable data
+ * properties, each object once. It runs no getter (the first walk ran
+ * them; a second run could differ, or throw).
  */
 function pathTo(buffer: ArrayBuffer, value: unknown, path: string, seen = new Set<object>()): string | undefined {
   if (typeof value !== 'object' || value === null || seen.has(value)) return undefined;
   seen.add(value);
   if (value === buffer || (ArrayBuffer.isView(value) && value.buffer === buffer)) return path;
   if (ArrayBuffer.isView(value)) return undefined;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = pathTo(buffer, value[i], `${path}[${i}]`, seen);
-      if (found) return found;
-    }
-    return undefined;
-  }
   if (value instanceof Map || value instanceof Set) {
     let i = 0;
     for (const [k, v] of value.entries()) {
-      const found = pathTo(buffer, v, `${path}${value instanceof Map ? mapValuePath(k, i) : `.values()[${i}]`}`, seen);
+      const found = (value instanceof Map ? pathTo(buffer, k, `${path}.keys()[${i}]`, seen) : undefined)
+        ?? pathTo(buffer, v, `${path}${value instanceof Map ? mapValuePath(k, i) : `.values()[${i}]`}`, seen);
       if (found) return found;
       i++;
     }
     return undefined;
   }
+  const isArray = Array.isArray(value);
   for (const k of Object.keys(value)) {
-    const found = pathTo(buffer, (value as Record<string, unknown>)[k], `${path}.${k}`, seen);
+    const d = Object.getOwnPropertyDescriptor(value, k);
+    if (!d || !('value' in d)) continue;
+    const found = pathTo(buffer, d.value, isArray ? `${path}[${k}]` : `${path}.${k}`, seen);
     if (found) return found;
   }
   return undefined;

@@ -26,12 +26,39 @@ export const CALL_OPTIONS = ['signal', 'callerStack', ...POOL_OPTIONS] as const;
  * `instead` names the option meant for a name that belongs to another call.
  */
 export function refuseUnknownOptions(options: object, known: readonly string[], instead: Readonly<Record<string, string>> = {}): void {
-  for (const key of Object.keys(options)) {
+  // (for-in: an inherited option is read as an own one is, so it is checked too.)
+  for (const key in options) {
     if (known.includes(key)) continue;
-    const meant = Object.hasOwn(instead, key) ? instead[key] : known.find((k) => k.toLowerCase() === key.toLowerCase());
+    const meant = meantOption(key, known, instead);
     throw new TypeError(`options.${key} is not an option of this call${meant ? ` (did you mean ${meant}?)` : ''}; `
       + `its options are ${known.join(', ')}`);
   }
+}
+
+/** The option `key` probably stands for: by `instead`, or a known name at most two edits away, case aside. */
+function meantOption(key: string, known: readonly string[], instead: Readonly<Record<string, string>>): string | undefined {
+  const lower = key.toLowerCase();
+  for (const [name, meant] of Object.entries(instead)) if (name.toLowerCase() === lower) return meant;
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const name of known) {
+    const d = editDistance(lower, name.toLowerCase());
+    if (d < bestDistance) { best = name; bestDistance = d; }
+  }
+  return best;
+}
+
+/** Levenshtein distance (insertions, deletions, substitutions), for short names. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next.push(Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    }
+    row = next;
+  }
+  return row[b.length]!;
 }
 
 /** Checks `options` (a TypeError or RangeError naming the option) and returns it. */
