@@ -91,8 +91,15 @@ test('an option no call has is refused by name, with the one meant when it is ne
   t.throws(() => deferToThread.with(unknown({ timeOut: 100 })), { instanceOf: TypeError, message: /options\.timeOut .*did you mean runTimeout\?/ });
   t.throws(() => deferToThread.with(unknown({ runTimout: 100 })), { instanceOf: TypeError, message: /options\.runTimout .*did you mean runTimeout\?/ });
   t.throws(() => deferToThread.with(unknown({ colour: 'red' })), { instanceOf: TypeError, message: /^options\.colour is not an option of this call; / });
-  // An inherited option is read as an own one is, so it is checked too.
+  // An inherited option is read as an own one is, so it is checked too; what a library put on
+  // Object.prototype is not (every call would fail).
   t.throws(() => deferToThread.with(Object.create({ timeout: 100 }) as never), { instanceOf: TypeError, message: /options\.timeout .*did you mean runTimeout\?/ });
+  Object.defineProperty(Object.prototype, 'polluted', { value: 1, enumerable: true, configurable: true, writable: true });
+  try {
+    t.notThrows(() => deferToThread.with({ runTimeout: 50 }));
+  } finally {
+    delete (Object.prototype as { polluted?: number }).polluted;
+  }
   t.throws(() => deferToThreadPool.with(unknown({ signl: new AbortController().signal })),
     { instanceOf: TypeError, message: /^options\.signl is not an option of this call \(did you mean signal\?\); its options are / });
   // Even with a value of undefined, and beside options that are right.

@@ -20,19 +20,24 @@ export const POOL_OPTIONS = ['queueTimeout', 'runTimeout', 'affinity', 'flattenI
 export const CALL_OPTIONS = ['signal', 'callerStack', ...POOL_OPTIONS] as const;
 
 /**
- * Throws a TypeError naming the first own option of `options` that is not
- * one of `known`: a misspelt option (`runTimeOut`, or `timeout` where the
+ * Throws a TypeError naming the first option of `options` (its own and
+ * inherited enumerable keys) that is not one of `known`: a misspelt option (`runTimeOut`, or `timeout` where the
  * call's is `runTimeout`) would otherwise do nothing at all, in silence.
  * `instead` names the option meant for a name that belongs to another call.
  */
 export function refuseUnknownOptions(options: object, known: readonly string[], instead: Readonly<Record<string, string>> = {}): void {
-  // (for-in: an inherited option is read as an own one is, so it is checked too.)
-  for (const key in options) {
-    if (known.includes(key)) continue;
-    const meant = meantOption(key, known, instead);
-    throw new TypeError(`options.${key} is not an option of this call${meant ? ` (did you mean ${meant}?)` : ''}; `
-      + `its options are ${known.join(', ')}`);
+  // An inherited option is read as an own one is, so it is checked too; but
+  // not what a library added to Object.prototype, or every call would fail.
+  for (let o: object | null = options; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+    for (const key of Object.keys(o)) refuseUnknown(key, known, instead);
   }
+}
+
+function refuseUnknown(key: string, known: readonly string[], instead: Readonly<Record<string, string>>): void {
+  if (known.includes(key)) return;
+  const meant = meantOption(key, known, instead);
+  throw new TypeError(`options.${key} is not an option of this call${meant ? ` (did you mean ${meant}?)` : ''}; `
+    + `its options are ${known.join(', ')}`);
 }
 
 /** The option `key` probably stands for: by `instead`, or a known name at most two edits away, case aside. */
