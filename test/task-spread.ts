@@ -47,7 +47,11 @@ test.serial('a first burst of long tasks on a started pool is split evenly over 
 test.serial('a burst on a cold pool is spread over its threads as they come up', async (t) => {
   const pool = new ThreadPool({ minThreads: 0, maxThreads: 2, idleTimeout: Infinity });
   pool.start();
-  const spans = await Promise.all(Array.from({ length: 8 }, () => deferToThreadPool(reactor, pool, spinSpan, 60)));
+  // 16 tasks of 60 ms: about a second of work, so that the second thread
+  // comes up before the first could finish them alone even where threads
+  // start slowly (in CI under AddressSanitizer, with other work on both
+  // cores, 8 tasks were once all done before it came up).
+  const spans = await Promise.all(Array.from({ length: 16 }, () => deferToThreadPool(reactor, pool, spinSpan, 60)));
   const threads = [...new Set(spans.map((s) => s.threadId))];
   t.is(threads.length, 2, 'both threads ran some');
   // The second thread comes up tens of ms late (hundreds on a loaded
