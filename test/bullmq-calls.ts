@@ -14,7 +14,7 @@ import { Queue } from 'bullmq';
 import { BullMQThreadPool } from 'reactor-threads/bullmq';
 import { startRedis, withRedis, type RedisServer } from './_helpers/redis.js';
 import { callerRoot, startWorker, type WorkerProcess } from './_helpers/bullmq-workers.js';
-import { add, bigThrow, echo, movePoint, Point, refuse, Refused, text, where } from './_fixtures/bullmq/tasks.cjs';
+import { add, bigThrow, echo, movePoint, Point, refuse, Refused, text, where, whereAfter } from './_fixtures/bullmq/tasks.cjs';
 
 const test = withRedis(anyTest);
 const queueName = `calls-${randomUUID()}`;
@@ -44,7 +44,10 @@ test('a threadable function runs on a worker process and its result comes back',
 });
 
 test('calls spread over both worker processes', async (t) => {
-  const pids = new Set((await Promise.all(Array.from({ length: 40 }, () => deferToThreadPool(reactor, pool, where)))).map((w) => w.pid));
+  // Each job holds its worker 25 ms: a worker takes 2 at a time, so one
+  // alone would need half a second for the 40 (instant jobs were once all
+  // taken by one worker before the other fetched any).
+  const pids = new Set((await Promise.all(Array.from({ length: 40 }, () => deferToThreadPool(reactor, pool, whereAfter, 25)))).map((w) => w.pid));
   t.deepEqual([...pids].sort(), workers.map((w) => w.pid).sort());
 });
 

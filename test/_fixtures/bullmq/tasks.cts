@@ -40,6 +40,12 @@ export const where = threadable(function where(): { pid: number; thread: number 
   return { pid: process.pid, thread: threadId };
 });
 
+/** where(), after holding its job for `ms`: so that one worker cannot take a whole burst alone. */
+export const whereAfter = threadable(async function whereAfter(ms: number): Promise<{ pid: number; thread: number }> {
+  await new Promise((r) => setTimeout(r, ms));
+  return { pid: process.pid, thread: threadId };
+});
+
 export const echo = threadable(function echo<T>(value: T): T { return value; });
 
 export const movePoint = threadable(function movePoint(p: Point, dx: number): Point {
