@@ -21,8 +21,9 @@ export const CALL_OPTIONS = ['signal', 'callerStack', ...POOL_OPTIONS] as const;
 
 /**
  * Throws a TypeError naming the first option of `options` (its own and
- * inherited enumerable keys) that is not one of `known`: a misspelt option (`runTimeOut`, or `timeout` where the
- * call's is `runTimeout`) would otherwise do nothing at all, in silence.
+ * inherited enumerable keys) that is not one of `known`: a misspelt
+ * option (`runTimeOut`, or `timeout` where the call's is `runTimeout`)
+ * would otherwise do nothing at all, in silence.
  * `instead` names the option meant for a name that belongs to another call.
  */
 export function refuseUnknownOptions(options: object, known: readonly string[], instead: Readonly<Record<string, string>> = {}): void {
