@@ -46,6 +46,9 @@ const REPLY_SCRATCH_BYTES = 4096;
 /** What bridgeCall and bridgeAwaitTask return: an answer of its own, or a bare status (an answer in the scratch, or none). */
 type NativeReply = [CallStatus.Fulfilled | CallStatus.Rejected, Buffer, ArrayBuffer[] | undefined] | number;
 
+/** A wait's decoded answer: its status and value. */
+type Answer = [CallStatus.Fulfilled | CallStatus.Rejected, unknown];
+
 export class BridgeCaller {
   readonly #internedIds = new WeakMap<object, number>();
   readonly #replyScratch = new Uint8Array(REPLY_SCRATCH_BYTES);
@@ -117,7 +120,7 @@ export class BridgeCaller {
    * status that ended the wait unanswered. An answer native wrote to the
    * scratch is decoded here, before anything else can run on this thread.
    */
-  #answerOf(reply: NativeReply): [CallStatus.Fulfilled | CallStatus.Rejected, unknown] | number {
+  #answerOf(reply: NativeReply): Answer | number {
     if (typeof reply !== 'number') return [reply[0], decodeValue(reply[1], reply[2], this.values)];
     if (reply === CallStatus.Fulfilled || reply === CallStatus.Rejected) {
       return [reply, decodeValue(this.#scratchReply(), undefined, this.values)];
@@ -151,7 +154,7 @@ export class BridgeCaller {
    * src/api/blocking-in-thread.ts).
    */
   awaitTask(callId: number, poolId: number, taskId: number, timeoutMs: number):
-    [CallStatus.Fulfilled | CallStatus.Rejected, unknown] | number {
+    Answer | number {
     let reply: NativeReply;
     this.poolThread?.beforePark();
     try {
