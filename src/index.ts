@@ -23,7 +23,7 @@ import * as task from './api/current-task.js';
 import * as tracing from './base/tracing.js';
 import type { AnyFunction, ModuleFunction } from './base/public/functions.js';
 import type {
-  BlockingCallFromThread, BlockingCallInThread, Call, CurrentTask, DeferToThread, DeferToThreadPool, Reactor,
+  BlockingCallFromThread, BlockingCallInThread, CallMultipleInThread, CurrentTask, DeferToThread, DeferToThreadPool, Reactor,
 } from './base/public/calls.js';
 import type { ThreadPool as ThreadPoolType, ThreadPoolConstructor } from './base/public/pool.js';
 
@@ -53,7 +53,7 @@ export const deferToThreadPool: DeferToThreadPool = threads.deferToThreadPool;
  * The returned Promise, which the caller may await, resolves when all ran
  * or rejects with that error.
  */
-export const callMultipleInThread: (list: readonly Call[]) => Promise<void> = threads.callMultipleInThread;
+export const callMultipleInThread: CallMultipleInThread = threads.callMultipleInThread;
 
 /**
  * Called in a thread: runs `f(...args)` on the reactor this thread serves
@@ -147,7 +147,7 @@ export const TASK_RUN_CHANNEL: 'reactor-threads.task.run' = tracing.TASK_RUN_CHA
 
 export type { AnyFunction, ModuleFunction, TaskFunction } from './base/public/functions.js';
 export type {
-  BlockingCallFromThread, BlockingCallInThread, BlockingCallInThreadOptions, BlockingCallOptions, Call, CallOptions, CurrentTask, DeferToThread, DeferToThreadPool, Reactor,
+  BlockingCallFromThread, BlockingCallInThread, BlockingCallInThreadOptions, BlockingCallOptions, Call, CallMultipleInThread, CallOptions, CurrentTask, DeferToThread, DeferToThreadPool, Reactor,
   ThreadPoolLike, ThreadPoolWithOptions,
 } from './base/public/calls.js';
 export type { OnResult, PoolStats, ThreadInfo, ThreadPoolOptions, TimeStats } from './base/public/pool.js';

@@ -6,7 +6,9 @@ import test from 'ava';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { callMultipleInThread, reactor, type Call } from 'reactor-threads';
+import {
+  callMultipleInThread, FunctionNotSendableError, reactor, transfer, ValueNotCloneableError, type Call,
+} from 'reactor-threads';
 import { add, appendLine, appendLineLater, fail, failLater, sleep } from './_fixtures/tasks.cjs';
 import { within } from './_helpers/settlements.js';
 
@@ -122,4 +124,23 @@ test('callMultipleInThread runs every call in order on a single thread', async (
 
 test('callMultipleInThread rejects a malformed list', async (t) => {
   await t.throwsAsync(callMultipleInThread('nope' as never), { instanceOf: TypeError });
+});
+
+test.serial('a refused entry is named by its place in the list, and nothing of the list runs', async (t) => {
+  const file = logFile();
+  const detached = new ArrayBuffer(8);
+  structuredClone(detached, { transfer: [detached] });
+  const refusals: [Call[], new (...args: never) => Error, string][] = [
+    [[[appendLine, [file, 'a']], [add, [1, Symbol('s')]]], ValueNotCloneableError, 'list[1][1][1]'],
+    [[[appendLine, [file, 'a']], [add, [1, 2]], [add, [1, transfer(detached)]]], ValueNotCloneableError, 'list[2][1][1]'],
+    [[[appendLine, [file, 'a']], [42 as never, [1]]], FunctionNotSendableError, 'list[1][0]: '],
+  ];
+  for (const [list, type, path] of refusals) {
+    const r = await runList(list);
+    t.false(r.ok);
+    t.true(r.error instanceof type, String(r.error));
+    t.true((r.error as Error).message.startsWith(path), (r.error as Error).message);
+    if (r.error instanceof ValueNotCloneableError) t.is(r.error.path, path);
+  }
+  t.deepEqual(labels(file), []);
 });

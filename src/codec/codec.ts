@@ -526,17 +526,19 @@ export function decodeValue(bytes: Uint8Array, transfers: ArrayBuffer[] | undefi
 /**
  * Encodes a call's arguments. Functions among them become reactor
  * callables of this thread, registered in `handles` (null: refused). A failure is a
- * ValueNotCloneableError naming the path of the value (`args[1].user`).
+ * ValueNotCloneableError naming the path of the value from `root`, the
+ * name the caller gave the whole (`args[1].user`; callMultipleInThread's
+ * `list[2][1][0]`: the third call's first argument).
  * `flatten`: flattenInstances (values.ts).
  */
 export function encodeArgs(
-  args: readonly unknown[], ctx: ValueContext, handles: number[] | null, flatten = false, shares = false,
+  args: readonly unknown[], ctx: ValueContext, handles: number[] | null, flatten = false, shares = false, root = 'args',
 ): Encoded {
   const fast = encodeFastArgs(args, movable);
-  if (fast) return refuseDetached(fast, 'args', args);
+  if (fast) return refuseDetached(fast, root, args);
   const buffers: unknown[] = [...args];
   const shared: SharedArrayBuffer[] = [];
-  const prepared = prepareOutbound(args, 'args',
+  const prepared = prepareOutbound(args, root,
     { callables: ctx.callables, handles, flatten, buffers, ...(shares && { shared }) }) as unknown[];
   let enc: Encoded;
   try {
@@ -544,10 +546,10 @@ export function encodeArgs(
   } catch (e) {
     // Name the first argument that fails on its own, else all of them.
     for (let i = 0; i < prepared.length; i++) {
-      try { encodeValue(prepared[i], [], shares ? [] : undefined); } catch (inner) { throw new ValueNotCloneableError(`args[${i}]`, inner); }
+      try { encodeValue(prepared[i], [], shares ? [] : undefined); } catch (inner) { throw new ValueNotCloneableError(`${root}[${i}]`, inner); }
     }
-    throw new ValueNotCloneableError('args', e);
+    throw new ValueNotCloneableError(root, e);
   }
-  refuseDetached(enc, 'args', args);
+  refuseDetached(enc, root, args);
   return prepared === args ? enc : withMarkers(enc);
 }

@@ -5,6 +5,7 @@
 import { serialize } from 'node:v8';
 import { describe } from '../identity/functions.js';
 import { native } from '../reactor/native.js';
+import { FunctionNotSendableError } from '../errors/errors.js';
 import type { FunctionDescriptor } from '../base/wire.js';
 
 /** callMultipleInThread's runner in a pool. */
@@ -31,5 +32,21 @@ export class FunctionTable {
   /** The id of callMultipleInThread's runner. */
   multiple(): number {
     return this.id(kMultiple, kMultiple);
+  }
+
+  /**
+   * callMultipleInThread's list as its runner takes it, each function by
+   * its id. A function that cannot be sent is named by its place in the
+   * list (`list[2][0]`), as a refused argument is (`list[2][1][0]`).
+   */
+  entries(list: readonly (readonly [unknown, readonly unknown[]])[]): [number, readonly unknown[]][] {
+    return list.map(([f, args], i) => {
+      try {
+        return [this.id(f), args];
+      } catch (e) {
+        if (!(e instanceof FunctionNotSendableError)) throw e;
+        throw new FunctionNotSendableError(`list[${i}][0]: ${e.message}`, e.cause);
+      }
+    });
   }
 }

@@ -369,7 +369,7 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
       let payload: readonly unknown[] = args;
       if (multiple) {
         fnId = this.#functions.multiple();
-        payload = (args as [unknown, unknown[]][]).map(([g, a]) => [this.#functions.id(g), a]);
+        payload = this.#functions.entries(args as [unknown, unknown[]][]);
       } else {
         fnId = this.#functions.id(f);
         const bound = affinity === undefined && !overrides && !carrier ? fastListBound(args) : -1;
@@ -384,7 +384,8 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
       }
       // Functions among the arguments stay here; the thread gets proxies.
       // (Shared memory goes with it by port: every pool thread has one.)
-      let encoded = encodeArgs(payload, this.#thread.values, handles = [], flatten ?? this.#options.flattenInstances, true);
+      let encoded = encodeArgs(payload, this.#thread.values, handles = [], flatten ?? this.#options.flattenInstances, true,
+        multiple ? 'list' : 'args');
       // (The trace carrier inside the flatten byte: codec.ts.)
       if (carrier) encoded = markTraced(encoded, carrier);
       if (overrides) encoded = markFlatten(encoded, !this.#options.flattenInstances);

@@ -3,7 +3,7 @@ import { EventEmitter, once } from 'node:events';
 import * as zlib from 'node:zlib';
 import {
   callMultipleInThread, currentTask, deferToThread, deferToThreadPool, fromModule, reactor, ThreadPool, transfer,
-  type CallOptions, type OnResult, type ThreadPoolWithOptions,
+  type Call, type CallOptions, type OnResult, type ThreadPoolWithOptions,
 } from 'reactor-threads';
 
 const add = (a: number, b: number): number => a + b;
@@ -65,7 +65,20 @@ export const retried: Promise<number> = deferToThreadPool.with({ attempts: 3, ba
 export const fixedBackoff: CallOptions = { backoff: 250 };
 // @ts-expect-error a backoff's type is 'fixed' or 'exponential'
 deferToThreadPool.with({ backoff: { type: 'linear', delay: 1 } });
-export const many: Promise<void> = callMultipleInThread([[add, [1, 2]], [greet, ['x']]]);
+export const many: Promise<void> = callMultipleInThread([[add, [1, 2]], [greet, ['x']], [Date.now], [deflate, [Buffer.from('x')]]]);
+// @ts-expect-error each entry's arguments are checked against its own function
+callMultipleInThread([[add, [1, 2]], [greet, [1]]]);
+// @ts-expect-error so is a module reference's
+callMultipleInThread([[deflate, [42]]]);
+// @ts-expect-error arguments may be left out only when the function takes none
+callMultipleInThread([[add]]);
+// @ts-expect-error one argument too many
+callMultipleInThread([[greet, ['x', 'y']]]);
+// A list built entry by entry, typed Call[], is taken as it is.
+const built: Call[] = [];
+built.push([add, [1, 2]], [greet, ['x']]);
+export const manyBuilt: Promise<void> = callMultipleInThread(built);
+export const oneTyped: Call<typeof add> = [add, [1, 2]];
 export const moved: Uint8Array = transfer(new Uint8Array(4));
 
 // The public types declare their own EventEmitter and AbortSignal shapes

@@ -150,8 +150,25 @@ export type DeferToThreadPool = {
     reactor: Reactor, threadpool: ThreadPoolLike, f: TaskFunction<F>, ...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>;
 };
 
-/** One entry of callMultipleInThread's list. */
-export type Call = readonly [f: TaskFunction<AnyFunction>, args?: readonly unknown[]];
+/**
+ * One entry of callMultipleInThread's list: `F` and its arguments, which
+ * may be left out when `F` takes none. Typed `Call` (any function), the
+ * arguments are not checked: a list built up entry by entry.
+ */
+export type Call<F extends AnyFunction = AnyFunction> = readonly [] extends CallArgs<F>
+  ? readonly [f: TaskFunction<F>, args?: CallArgs<F>]
+  : readonly [f: TaskFunction<F>, args: CallArgs<F>];
+
+/** `F`'s arguments; any, for a function whose type says nothing of them (AnyFunction). */
+type CallArgs<F extends AnyFunction> = AnyFunction extends F ? readonly unknown[] : Readonly<Parameters<F>>;
+
+/**
+ * callMultipleInThread: each entry of a written-out list is checked
+ * against its own function, as deferToThread's arguments are (`L` is
+ * inferred, one function per entry).
+ */
+export type CallMultipleInThread = <L extends readonly AnyFunction[]>(
+  list: readonly [...{ [K in keyof L]: Call<L[K]> }]) => Promise<void>;
 
 export type BlockingCallFromThread = {
   <F extends AnyFunction>(reactor: Reactor, f: TaskFunction<F>, ...args: Parameters<F>): Awaited<ReturnType<F>>;
