@@ -8,7 +8,8 @@
 // timers of any other test running beside it.
 import anyTest from 'ava';
 import {
-  blockingCallInThread, CallTimeoutError, deferToThreadPool, FunctionNotSendableError, reactor, ThreadDiedError, ThreadPool, transfer,
+  blockingCallInThread, CallTimeoutError, deferToThreadPool, FunctionNotSendableError, QueueFullError, reactor, ThreadDiedError, ThreadPool,
+  transfer,
   ValueNotCloneableError, WouldDeadlockError,
 } from 'reactor-threads';
 import { native } from '../dist/reactor/native.js';
@@ -151,6 +152,27 @@ test('a timeout withdraws a task still waiting in the queue: it never runs', asy
   t.is(await busy, 'ok');
   t.is(await deferToThreadPool(reactor, pool, add, 3, 4), 7);
   t.like(pool.stats(), { submitted: 3, completed: 2, cancelled: 1 });
+});
+
+test('a call on a full queue is refused at once with QueueFullError, nothing queued, and the pool keeps serving', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1, concurrentTasksPerThread: 1, maxQueue: 1 });
+  pool.start();
+  t.teardown(() => pool.stop());
+  const flag = new Int32Array(new SharedArrayBuffer(8));
+  const busy = deferToThreadPool(reactor, pool, waitForFlag, flag);
+  t.true(await taskStarted(flag), 'the thread is busy');
+  const queued = deferToThreadPool(reactor, pool, add, 1, 1);
+  // (The waiting one is pushed with this call, ahead of it: the queue is then full.)
+  const started = Date.now();
+  const e = t.throws(() => blockingCallInThread.with({ pool })(add, 2, 2), { instanceOf: QueueFullError });
+  t.is((e as QueueFullError).maxQueue, 1);
+  t.true(Date.now() - started < 5000, `refused after ${Date.now() - started} ms`);
+  Atomics.store(flag, 0, 1);
+  Atomics.notify(flag, 0);
+  t.is(await busy, 'ok');
+  t.is(await queued, 2);
+  t.is(blockingCallInThread.with({ pool })(add, 3, 3), 6);
+  t.like(pool.stats(), { submitted: 3, completed: 3 });
 });
 
 test('a function the thread cannot load (its module does not register it there) fails the call at once with FunctionNotSendableError', (t) => {
