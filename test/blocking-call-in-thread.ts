@@ -164,14 +164,16 @@ test('a call on a full queue is refused at once with QueueFullError, nothing que
   const queued = deferToThreadPool(reactor, pool, add, 1, 1);
   // (The waiting one is pushed with this call, ahead of it: the queue is then full.)
   const started = Date.now();
-  const e = t.throws(() => blockingCallInThread.with({ pool })(add, 2, 2), { instanceOf: QueueFullError });
+  const bytes = new Uint8Array([1, 2, 3]);
+  const e = t.throws(() => blockingCallInThread.with({ pool })(sumBytes, transfer(bytes)), { instanceOf: QueueFullError });
   t.is((e as QueueFullError).maxQueue, 1);
   t.true(Date.now() - started < 5000, `refused after ${Date.now() - started} ms`);
+  t.is(bytes.byteLength, 3, 'the moved buffer stays with the caller');
   Atomics.store(flag, 0, 1);
   Atomics.notify(flag, 0);
   t.is(await busy, 'ok');
   t.is(await queued, 2);
-  t.is(blockingCallInThread.with({ pool })(add, 3, 3), 6);
+  t.is(blockingCallInThread.with({ pool })(sumBytes, transfer(bytes)), 6);
   t.like(pool.stats(), { submitted: 3, completed: 3 });
 });
 
