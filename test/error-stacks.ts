@@ -3,7 +3,7 @@
 import test from 'ava';
 import { deferToThread, FunctionNotSendableError, ValueNotCloneableError } from 'reactor-threads';
 import { fail, add } from './_fixtures/tasks.cjs';
-import { stackOfFailedCall } from './_fixtures/bridge-tasks.cjs';
+import { sendsSymbolToReactor, stackOfFailedCall } from './_fixtures/bridge-tasks.cjs';
 import { unreachable } from './_fixtures/breaks-in-threads.cjs';
 
 test('a failure\'s stack has the thread\'s frames, then a boundary naming the function and thread', async (t) => {
@@ -12,6 +12,30 @@ test('a failure\'s stack has the thread\'s frames, then a boundary naming the fu
   t.regex(stack, /at fail \(/);
   t.regex(stack, /--- fail\(\) in reactor#\d+ ---$/m);
   t.true(stack.indexOf('at fail (') < stack.indexOf('--- fail()'));
+});
+
+/** The lines of `stack` that are frames (`    at …`). */
+const frameLines = (stack: string): string[] => stack.split('\n').filter((l) => /^\s+at /.test(l));
+/** Frames of the library's own code (the bundle, or src/ under source maps) or of Node's. */
+const notUsers = (line: string): boolean => /[/\\](dist|src)[/\\][^:]*:\d+:\d+\)?$|node:internal|<anonymous>/.test(line)
+  && !/dist-test/.test(line);
+
+test('a failure\'s thread frames end at the user\'s function: the runner that called it is not shown', async (t) => {
+  const err = await t.throwsAsync(deferToThread(fail, 'x'));
+  const lines = err!.stack!.split('\n');
+  const at = lines.findIndex((l) => l.includes('at fail ('));
+  t.true(at > 0, err!.stack);
+  t.regex(lines[at + 1]!, /^ {4}--- fail\(\) in reactor#\d+ ---$/, err!.stack);
+  t.deepEqual(frameLines(err!.stack!).filter(notUsers), [], err!.stack);
+});
+
+test('a failure the library raised inside the user\'s function keeps the library\'s frames above the user\'s', async (t) => {
+  const err = await t.throwsAsync(deferToThread(sendsSymbolToReactor), { instanceOf: ValueNotCloneableError });
+  const frames = frameLines(err!.stack!);
+  const users = frames.findIndex((l) => l.includes('at sendsSymbolToReactor ('));
+  t.true(users > 0, err!.stack);
+  t.true(frames.slice(0, users).every(notUsers), 'the library\'s frames, where it threw');
+  t.is(users, frames.length - 1, 'nothing of the runner below the user\'s function');
 });
 
 test('with callerStack, the caller\'s async frames follow the boundary', async (t) => {
@@ -27,6 +51,10 @@ test('a failed blocking call shows the reactor\'s frames, a boundary, then the t
   const stack = await deferToThread(stackOfFailedCall);
   t.regex(stack, /^SyntaxError: reactor side/);
   t.regex(stack, /at failsOnReactor[\s\S]*--- blockingCallFromThread ---[\s\S]*at stackOfFailedCall/);
+  // Each side's frames are the user's alone: the reactor's end at the
+  // function it ran, and the thread's start at the code that called
+  // blockingCallFromThread, not inside the library.
+  t.regex(stack, /at failsOnReactor \([^\n]*\n {4}--- blockingCallFromThread ---\n {4}at stackOfFailedCall \(/);
 });
 
 test('a threadable whose module cannot load in the thread rejects with the import error as its cause', async (t) => {

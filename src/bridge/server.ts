@@ -6,7 +6,7 @@
 // thread only. Tests: test/blocking-call-from-thread.ts,
 // test/call-from-thread.ts, test/reactor-callables.ts.
 import { deserialize, serialize } from 'node:v8';
-import { CallableReleasedError, encodeThrow, ValueNotCloneableError } from '../errors/errors.js';
+import { CallableReleasedError, encodeUserFailure, ValueNotCloneableError } from '../errors/errors.js';
 import { decodeValue, encodeResult, flattenOf, type ValueContext } from '../codec/codec.js';
 import { loadFunction } from '../identity/functions.js';
 import { native } from '../reactor/native.js';
@@ -108,6 +108,6 @@ export class CallServer {
         value = e instanceof ValueNotCloneableError ? e : new ValueNotCloneableError('the result', e);
       }
     }
-    native.bridgeReply(callId, CallStatus.Rejected, serialize(encodeThrow(value)));
+    native.bridgeReply(callId, CallStatus.Rejected, serialize(encodeUserFailure(value)));
   }
 }

@@ -3,6 +3,7 @@
 // own cloneable properties). Runs on every thread. Tests: test/errors.ts.
 import { keyOf, lookup, type ClassKey } from '../base/registry.js';
 import { serializeUnshared, SharedMemoryMetError } from '../base/unshared.js';
+import { withoutOwnFramesOnTop, withoutRunnerFrames } from './own-frames.js';
 
 /** Base class of every error this package raises itself. */
 export class ReactorThreadsError extends Error {
@@ -226,6 +227,25 @@ export function encodeThrow(e: unknown): EncodedThrow {
   return encodeOne(e, new Map(), 0);
 }
 
+/**
+ * What the user's function threw, where the library ran it (a task, a
+ * blocking call's function): encodeThrow, and each stack in it (its
+ * causes' too) without the runner's frames at its foot (own-frames.ts).
+ * Never throws.
+ */
+export function encodeUserFailure(e: unknown): EncodedThrow {
+  const encoded = encodeThrow(e);
+  // (A loop, not recursion, along the cause chain: it may be 10,000 long.)
+  const pending: EncodedThrow[] = [encoded];
+  for (let d = pending.pop(); d !== undefined; d = pending.pop()) {
+    if (d.t !== 'error') continue;
+    if (d.stack !== undefined) d.stack = withoutRunnerFrames(d.stack);
+    if (d.cause) pending.push(d.cause);
+    if (d.errors) pending.push(...d.errors);
+  }
+  return encoded;
+}
+
 function encodeOne(e: unknown, seen: Map<object, number>, depth: number): EncodedThrow {
   if (!(e instanceof Error)) {
     try {
@@ -340,7 +360,7 @@ export function withCallerFrames(e: unknown, api: Function, label: string): unkn
   if (!(e instanceof Error) || typeof e.stack !== 'string') return e;
   const here: { stack?: string } = {};
   Error.captureStackTrace(here, api);
-  const frames = (here.stack ?? '').split('\n').slice(1).join('\n');
+  const frames = withoutOwnFramesOnTop((here.stack ?? '').split('\n').slice(1).join('\n'));
   if (frames === '') return e;
   Object.defineProperty(e, 'stack', {
     value: `${e.stack}\n    --- ${label} ---\n${frames}`, configurable: true, writable: true, enumerable: false,

@@ -13,7 +13,7 @@ import {
   replySlotOf, type ValueContext,
 } from '../codec/codec.js';
 import type { CurrentTask } from '../base/public/calls.js';
-import { CancelledError, encodeThrow, ValueNotCloneableError } from '../errors/errors.js';
+import { CancelledError, encodeUserFailure, ValueNotCloneableError } from '../errors/errors.js';
 import { loadFunction } from '../identity/functions.js';
 import { native } from '../reactor/native.js';
 import type { PoolThreadOutbox } from './outbox.js';
@@ -418,7 +418,7 @@ export class TaskRunner {
    * own frames below it when asked to (deferToThread.with({ callerStack })).
    */
   #report(taskId: number, error: unknown, fnId?: number): void {
-    const encoded = encodeThrow(error);
+    const encoded = encodeUserFailure(error);
     if (encoded.t === 'error' && encoded.stack !== undefined) {
       const what = fnId !== undefined ? `${this.#labels[fnId] ?? 'a task'}()` : 'a task';
       encoded.stack += `\n    --- ${what} in ${this.#s.threadName} ---`;

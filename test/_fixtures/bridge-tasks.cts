@@ -174,6 +174,11 @@ export const stackOfFailedCall = threadable(function stackOfFailedCall(): string
   }
 });
 
+/** In a thread: a blocking call refused by the library (a symbol cannot be sent); its failure is the task's. */
+export const sendsSymbolToReactor = threadable(function sendsSymbolToReactor(): unknown {
+  return blockingCallFromThread(reactor, failsOnReactor as (s: symbol) => never, Symbol('unsendable'));
+});
+
 const echoOnReactor = threadable(function echoOnReactor(v: unknown): unknown { return v; });
 const throwOnReactor = threadable(function throwOnReactor(e: unknown): never { throw e; });
 /** In a thread: sends `v` to the reactor and back. */

@@ -1,0 +1,79 @@
+// The library's own frames at the foot of a failure's stack: the task
+// runner, the bridge's call server and the Promise machinery beneath them,
+// which called the user's function. A failure that crosses threads shows
+// the user's frames above its boundary line, not these (a user trial read
+// `#run`, `#runInOrder` and `processTicksAndRejections` there as part of
+// its own failure). Only the foot is cut: library frames between the
+// user's (a library function the user's code called, which threw) stay, and
+// so does a stack with no frame of the user's at all (a failure of the
+// library's own, whose frames are its only clue). Likewise the caller's
+// frames added below a boundary (errors.ts withCallerFrames) start at the
+// user's code, not in the public function's wrapper. Any thread.
+// Tests: test/error-stacks.ts.
+import { dirname, join, sep } from 'node:path';
+
+/**
+ * Where the library's code is: dist/ (the bundle, whose frames V8 prints)
+ * and src/ (the frames that --enable-source-maps prints instead).
+ */
+const ownDirs = ((): string[] => {
+  const root = dirname(dirname(__dirname));
+  return [join(root, 'dist') + sep, join(root, 'src') + sep];
+})();
+
+/** Where a frame line (`    at f (/a/b.js:1:2)`) ran; undefined for a line that is no frame. */
+function locationOf(line: string): string | undefined {
+  const at = /^\s+at (.*)$/.exec(line);
+  if (!at) return undefined;
+  const text = at[1]!;
+  const paren = text.endsWith(')') ? text.lastIndexOf('(') : -1;
+  return paren >= 0 ? text.slice(paren + 1, -1) : text;
+}
+
+/**
+ * Whether a frame is the user's: one in a file outside the library, and
+ * not Node's own (`node:internal/…`) nor one with no file (`<anonymous>`,
+ * `index 0` of a `Promise.all`).
+ */
+function isUsers(location: string): boolean {
+  const file = location.startsWith('file://') ? decodeURIComponent(location.slice('file://'.length)) : location;
+  if (file.startsWith('node:') || file === '<anonymous>' || file === 'native' || /^index \d+$/.test(file)) return false;
+  return !ownDirs.some((dir) => file.startsWith(dir));
+}
+
+/**
+ * `stack` without the frames that follow its last line of the user's
+ * (a frame of the user's, or any line that is no frame: a message, an
+ * earlier boundary), when every one of them is the library's or Node's.
+ * Unchanged when it holds no frame of the user's.
+ */
+export function withoutRunnerFrames(stack: string): string {
+  const lines = stack.split('\n');
+  const firstFrame = lines.findIndex((l) => locationOf(l) !== undefined);
+  if (firstFrame < 0) return stack;
+  let keep = lines.length;
+  while (keep > firstFrame) {
+    const location = locationOf(lines[keep - 1]!);
+    if (location === undefined || isUsers(location)) break;
+    keep--;
+  }
+  // (No frame of the user's: the library's own failure, left whole.)
+  if (keep === firstFrame) return stack;
+  return keep === lines.length ? stack : lines.slice(0, keep).join('\n');
+}
+
+/**
+ * `frames` (frame lines only) without the library's frames on top of
+ * them: those of the public function the user's code called. Unchanged
+ * when every frame is the library's.
+ */
+export function withoutOwnFramesOnTop(frames: string): string {
+  const lines = frames.split('\n');
+  let first = 0;
+  while (first < lines.length && isOwn(locationOf(lines[first]!))) first++;
+  return first === 0 || first === lines.length ? frames : lines.slice(first).join('\n');
+}
+
+function isOwn(location: string | undefined): boolean {
+  return location !== undefined && ownDirs.some((dir) => location.startsWith(dir));
+}
