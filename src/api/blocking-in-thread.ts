@@ -40,7 +40,7 @@ import type { AnyFunction, TaskFunction } from '../base/public/functions.js';
 import type { BlockingCallInThread, BlockingCallInThreadOptions } from '../base/public/calls.js';
 
 function callInThread(pool: ThreadPool, f: unknown, args: readonly unknown[], timeout: number): unknown {
-  const deadline = performance.now() + timeout;
+  const deadline = native.now() + timeout;
   const slot = native.bridgeOpenWait();
   if (slot === 0) throw new ReactorGoneError('blockingCallInThread: the process is exiting');
   let poolId: number;
@@ -52,7 +52,7 @@ function callInThread(pool: ThreadPool, f: unknown, args: readonly unknown[], ti
     throw e;
   }
   const { caller } = thisThread();
-  const remaining = (): number => (timeout > 0 ? Math.max(deadline - performance.now(), 0.001) : 0);
+  const remaining = (): number => (timeout > 0 ? Math.max(deadline - native.now(), 0.001) : 0);
   let reply: ReturnType<typeof caller.awaitTask>;
   try {
     reply = awaitServing(pool, () => caller.awaitTask(slot, poolId, taskId, remaining()));

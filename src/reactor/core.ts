@@ -253,7 +253,7 @@ export class ReactorCore {
 
   /** After calls were served, or answered: wait briefly for the next call, while that usually pays. */
   #converse(): void {
-    const now = performance.now();
+    const now = native.now();
     if (!this.#converseTurnOpen || now > this.#converseUntil + CONVERSE_TURN_LOST_MS) {
       this.#converseTurnOpen = true;
       this.#converseUntil = now + CONVERSE_MAX_MS;
@@ -270,7 +270,7 @@ export class ReactorCore {
     // An answer still pending (f's Promise not settled) must not wait on the spin;
     // nor is a caller waited for twice after one answer.
     if (this.#handlers.pendingAnswers() > 0 || this.#answersSinceSpin === 0) return;
-    if (performance.now() > this.#converseUntil) return;
+    if (native.now() > this.#converseUntil) return;
     this.#answersSinceSpin = 0;
     if (this.#converseHitRate <= 0.2 && ++this.#sinceProbe < CONVERSE_PROBE_EVERY) return;
     this.#sinceProbe = 0;

@@ -61,7 +61,13 @@ export interface NativeBinding {
   poolCancel(poolId: number, taskId: number, queuedOnly?: boolean): number;
   /** When a thread took the task (ms, the clock of now()); 0 while queued or once completed. */
   poolTakenAt(poolId: number, taskId: number): number;
-  /** Monotonic ms, the clock of poolTakenAt. */
+  /**
+   * Monotonic ms, the clock of poolTakenAt, and the library's clock on
+   * every thread: Node's `performance` global loads perf_hooks on its
+   * first use, 1.1-1.6 ms here, which a thread's first moved buffer (its
+   * wait for them: src/thread/moved-buffers.ts) or a first blocking call
+   * paid (bench: payload).
+   */
   now(): number;
   poolAddThread(poolId: number): number;
   /**

@@ -8,6 +8,7 @@
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { PortMove, type PortMoveMessage, type SidePortMessage } from '../base/wire.js';
 import { postMoving, transferListOf } from '../codec/codec.js';
+import { native } from '../reactor/native.js';
 
 /** Called, synchronously, with a task's buffers when they arrive. */
 type Arrival = (buffers: ArrayBuffer[]) => void;
@@ -128,14 +129,14 @@ export class ThreadMovedBuffers {
    * up. Returns them, still recorded in #arrived: the caller takes them.
    */
   #awaitGive(taskId: number, ms: number): ArrayBuffer[] | undefined {
-    const until = performance.now() + ms;
+    const until = native.now() + ms;
     do {
       const m = receiveMessageOnPort(this.#port);
       if (!m) continue;
       this.#received(m.message as SidePortMessage);
       const here = this.#arrived.get(taskId);
       if (here) return here;
-    } while (performance.now() < until);
+    } while (native.now() < until);
     // (Not seen: if they come later they are kept, and go back on request.)
     return undefined;
   }

@@ -172,9 +172,9 @@ export class PoolThreadOutbox {
     this.#stdout.postBuffered();
     this.#stderr.postBuffered();
     if (!ownerParked && this.#waitingForOwner()) {
-      const until = performance.now() + BEFORE_PARK_WAIT_MS;
+      const until = native.now() + BEFORE_PARK_WAIT_MS;
       this.#ask();
-      for (readPort(); this.#waitingForOwner() && performance.now() < until; readPort()) {
+      for (readPort(); this.#waitingForOwner() && native.now() < until; readPort()) {
         Atomics.wait(napCell, 0, 0, BEFORE_PARK_NAP_MS);
       }
     }
