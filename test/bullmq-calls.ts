@@ -104,6 +104,8 @@ test('an error keeps its class, message, code, own properties and cause, and its
   t.is((err!.cause as Error).message, 'the inner reason');
   t.regex(err!.stack!, /at refuse/);
   t.regex(err!.stack!, /--- refuse\(\) in thread \d+ of worker .* pid \d+ ---/);
+  // The user's frames, then the boundary: none of the job runner's beneath them.
+  t.regex(err!.stack!, /at refuse [^\n]*\n {4}--- refuse\(\) in thread/, err!.stack);
 });
 
 test('fromModule reaches an export of an allowed module and an allowed built-in', async (t) => {

@@ -18,7 +18,7 @@ import { MARKER, prepareOutbound, reviveInbound } from '../codec/values.js';
 import { serializeUnshared } from '../base/unshared.js';
 import { deserializeOwning } from '../codec/codec.js';
 import {
-  decodeThrow, encodeThrow, PayloadTooLargeError, UnreadablePayloadError, ValueNotCloneableError, type EncodedThrow,
+  decodeThrow, encodeUserFailure, PayloadTooLargeError, UnreadablePayloadError, ValueNotCloneableError, type EncodedThrow,
 } from '../errors/errors.js';
 
 /**
@@ -120,7 +120,7 @@ export function decodeRemote(v: RemoteValue, localKey: KeyMap, writer: string): 
 
 /** A failure for another machine: base64 of its serialized EncodedThrow, modules mapped by `portableKey`. */
 export function encodeFailure(e: unknown, portableKey: KeyMap, boundary: string): string {
-  const encoded = encodeThrow(e);
+  const encoded = encodeUserFailure(e);
   if (encoded.t === 'error' && encoded.stack !== undefined) encoded.stack += `\n    --- ${boundary} ---`;
   mapThrowKeys(encoded, portableKey, new Set());
   return serialize(encoded).toString('base64');
