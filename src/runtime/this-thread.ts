@@ -4,7 +4,8 @@
 // on import, so a main thread that loaded the package serves its Workers;
 // the pool-thread entry (worker.ts) builds it first, with its pool role.
 // Other modules do no work when imported and reach it through
-// thisThread(). Owning thread only. Tests: every test file.
+// thisThread(). Owning thread only. Tests: every test file;
+// test/runtime-build.ts (a build that fails).
 import { isMainThread } from 'node:worker_threads';
 import { BridgeCaller, type PoolThreadCalls } from '../bridge/caller.js';
 import { CallServer } from '../bridge/server.js';
@@ -42,6 +43,14 @@ export interface ThreadRuntime {
 }
 
 let runtime: ThreadRuntime | undefined;
+/**
+ * Why this thread's runtime could not be built, once its reactor was made
+ * (native makes one per thread, once: a second try would only say "init()
+ * called twice"). A module whose body threw runs again when it is next
+ * required (esbuild's bundle does as Node does), so the package's next
+ * import in this thread asks again: it gets this failure.
+ */
+let failedBuild: Error | undefined;
 
 /**
  * Builds this thread's runtime; once. A pool thread passes its role, and
@@ -52,6 +61,7 @@ export function buildThread(poolThread?: PoolThreadRole): ThreadRuntime {
     if (poolThread) throw new Error('reactor-threads: this pool thread\'s runtime was built before its role was known');
     return runtime;
   }
+  if (failedBuild) throw failedBuild;
   // The server exists before any call can arrive: a wake-up runs only
   // once this function has returned to the event loop.
   let server: CallServer | undefined;
@@ -61,19 +71,25 @@ export function buildThread(poolThread?: PoolThreadRole): ThreadRuntime {
     pendingAnswers: () => server!.pendingAnswers,
     ...(poolThread && { takeWork: () => poolThread.takeWork(), cancelTask: (id: number) => poolThread.cancelTask(id) }),
   }, isMainThread);
-  const callables = new CallableTable(core.id);
-  const values: ValueContext = {
-    callables,
-    revive: (value, buffers) => reviveInbound(value, (target) => caller!.makeProxy(target), buffers),
-  };
-  const servedReactor = poolThread ? (): number => poolThread.owner
-    : isMainThread ? (): number => core.id
-      : (): number => native.mainReactor();
-  caller = new BridgeCaller(core.id, servedReactor, values, poolThread);
-  server = new CallServer(values, (late) => core.answered(late));
-  if (isMainThread) shutDownBridgeAtExit();
-  runtime = { core, callables, values, caller, server, servedReactor, poolThread };
-  return runtime;
+  try {
+    const callables = new CallableTable(core.id);
+    const values: ValueContext = {
+      callables,
+      revive: (value, buffers) => reviveInbound(value, (target) => caller!.makeProxy(target), buffers),
+    };
+    const servedReactor = poolThread ? (): number => poolThread.owner
+      : isMainThread ? (): number => core.id
+        : (): number => native.mainReactor();
+    caller = new BridgeCaller(core.id, servedReactor, values, poolThread);
+    server = new CallServer(values, (late) => core.answered(late));
+    if (isMainThread) shutDownBridgeAtExit();
+    runtime = { core, callables, values, caller, server, servedReactor, poolThread };
+    return runtime;
+  } catch (e) {
+    failedBuild = new Error(`reactor-threads: this thread's runtime could not be built (${e instanceof Error ? e.message : String(e)}), `
+      + 'and is not built twice', { cause: e });
+    throw e;
+  }
 }
 
 /** This thread's runtime. */
