@@ -3,7 +3,8 @@
 import test from 'ava';
 import { deferToThread, FunctionNotSendableError, ValueNotCloneableError } from 'reactor-threads';
 import { fail, add } from './_fixtures/tasks.cjs';
-import { sendsSymbolToReactor, stackOfFailedCall } from './_fixtures/bridge-tasks.cjs';
+import { sendsSymbolToReactor, stackOfFailedCall, throwWithStack } from './_fixtures/bridge-tasks.cjs';
+import { encodeUserFailure } from '../dist/errors/errors.js';
 import { unreachable } from './_fixtures/breaks-in-threads.cjs';
 
 test('a failure\'s stack has the thread\'s frames, then a boundary naming the function and thread', async (t) => {
@@ -36,6 +37,39 @@ test('a failure the library raised inside the user\'s function keeps the library
   t.true(users > 0, err!.stack);
   t.true(frames.slice(0, users).every(notUsers), 'the library\'s frames, where it threw');
   t.is(users, frames.length - 1, 'nothing of the runner below the user\'s function');
+});
+
+test('a stack the runner cannot read still crosses whole: a file URL that is no URL at its foot', async (t) => {
+  // (The foot is cut only when it is the library's or Node's: a frame in a
+  // file URL the URL parser refuses is the user's, and the failure stays the user's.)
+  const stack = 'Error: x\n    at userFn (/srv/app/a.js:1:1)\n    at file:///srv/app/50%off.mjs:2:2';
+  const err = await t.throwsAsync(deferToThread(throwWithStack, stack));
+  t.is(err!.constructor, Error, String(err));
+  t.true(err!.stack!.startsWith(`${stack}\n    --- throwWithStack() in reactor#`), err!.stack);
+});
+
+test('an AggregateError of a million errors crosses with its stacks trimmed, none lost', (t) => {
+  // (Made without stacks, which would only make the test slow: the count is what a spread into push() could not take.)
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  let many: AggregateError;
+  try {
+    many = new AggregateError(Array.from({ length: 1_000_000 }, (_, i) => new RangeError(String(i))), 'many');
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+  const encoded = encodeUserFailure(many);
+  t.is(encoded.t, 'error');
+  t.is((encoded as { errors?: unknown[] }).errors?.length, 1_000_000);
+});
+
+test('a failure with no frame of the user\'s keeps its frames, even when its message has lines that read as frames', (t) => {
+  // (execFile's failure: the child's stack in its message, Node's frames below it.)
+  const e = new Error('Command failed: node -e boom\nError: child boom\n    at [eval]:1:7\n    at /srv/app/child.js:3:3');
+  const frames = '\n    at genericNodeError (node:internal/errors:984:15)\n    at ChildProcess.exithandler (node:child_process:422:12)';
+  e.stack = `Error: ${e.message}${frames}`;
+  const encoded = encodeUserFailure(e) as { stack?: string };
+  t.is(encoded.stack, e.stack);
 });
 
 test('with callerStack, the caller\'s async frames follow the boundary', async (t) => {

@@ -235,14 +235,22 @@ export function encodeThrow(e: unknown): EncodedThrow {
  */
 export function encodeUserFailure(e: unknown): EncodedThrow {
   const encoded = encodeThrow(e);
-  // (A loop, not recursion, along the cause chain: it may be 10,000 long.)
-  const pending: EncodedThrow[] = [encoded];
-  for (let d = pending.pop(); d !== undefined; d = pending.pop()) {
-    if (d.t !== 'error') continue;
-    if (d.stack !== undefined) d.stack = withoutRunnerFrames(d.stack);
-    if (d.cause) pending.push(d.cause);
-    if (d.errors) pending.push(...d.errors);
+  const trimmed = new Map<Extract<EncodedThrow, { t: 'error' }>, string>();
+  try {
+    // (A loop, not recursion, along the cause chain: it may be 10,000 long;
+    // and no push(...errors): an AggregateError may hold a million.)
+    const pending: EncodedThrow[] = [encoded];
+    for (let d = pending.pop(); d !== undefined; d = pending.pop()) {
+      if (d.t !== 'error') continue;
+      if (d.stack !== undefined) trimmed.set(d, withoutRunnerFrames(d.stack, d.message === '' ? d.name : `${d.name}: ${d.message}`));
+      if (d.cause) pending.push(d.cause);
+      if (d.errors) for (const x of d.errors) pending.push(x);
+    }
+  } catch {
+    // (Trimming is a courtesy: whatever it meets, the failure crosses, its stacks whole.)
+    return encoded;
   }
+  for (const [d, stack] of trimmed) d.stack = stack;
   return encoded;
 }
 

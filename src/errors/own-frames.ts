@@ -11,6 +11,7 @@
 // user's code, not in the public function's wrapper. Any thread.
 // Tests: test/error-stacks.ts.
 import { dirname, join, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /**
  * Where the library's code is: dist/ (the bundle, whose frames V8 prints)
@@ -36,21 +37,25 @@ function locationOf(line: string): string | undefined {
  * `index 0` of a `Promise.all`).
  */
 function isUsers(location: string): boolean {
-  const file = location.startsWith('file://') ? decodeURIComponent(location.slice('file://'.length)) : location;
-  if (file.startsWith('node:') || file === '<anonymous>' || file === 'native' || /^index \d+$/.test(file)) return false;
-  return !ownDirs.some((dir) => file.startsWith(dir));
+  if (location.startsWith('node:') || location === '<anonymous>' || location === 'native' || /^index \d+$/.test(location)) return false;
+  return !isOwn(location);
 }
 
 /**
  * `stack` without the frames that follow its last line of the user's
  * (a frame of the user's, or any line that is no frame: a message, an
  * earlier boundary), when every one of them is the library's or Node's.
- * Unchanged when it holds no frame of the user's.
+ * Unchanged when it holds no frame of the user's. `header`: the error's
+ * `name: message` as V8 began the stack with it, whose lines are never
+ * frames, however they read (a child process's stack, in the message of
+ * its failure).
  */
-export function withoutRunnerFrames(stack: string): string {
+export function withoutRunnerFrames(stack: string, header?: string): string {
   const lines = stack.split('\n');
-  const firstFrame = lines.findIndex((l) => locationOf(l) !== undefined);
-  if (firstFrame < 0) return stack;
+  const skip = header !== undefined && stack.startsWith(header) ? header.split('\n').length : 0;
+  const found = lines.slice(skip).findIndex((l) => locationOf(l) !== undefined);
+  if (found < 0) return stack;
+  const firstFrame = skip + found;
   let keep = lines.length;
   while (keep > firstFrame) {
     const location = locationOf(lines[keep - 1]!);
@@ -74,6 +79,13 @@ export function withoutOwnFramesOnTop(frames: string): string {
   return first === 0 || first === lines.length ? frames : lines.slice(first).join('\n');
 }
 
+/** Whether a frame ran in the library's code; a location that is no path, or a URL that is none, is not. */
 function isOwn(location: string | undefined): boolean {
-  return location !== undefined && ownDirs.some((dir) => location.startsWith(dir));
+  if (location === undefined) return false;
+  let file = location;
+  if (location.startsWith('file:')) {
+    // (A URL as a stack gives it, with its :line:column; one the URL parser refuses is the user's.)
+    try { file = fileURLToPath(location.replace(/(:\d+){1,2}$/, '')); } catch { return false; }
+  }
+  return ownDirs.some((dir) => file.startsWith(dir));
 }

@@ -174,6 +174,13 @@ export const stackOfFailedCall = threadable(function stackOfFailedCall(): string
   }
 });
 
+/** Throws an error whose stack is `stack` (as a framework that rewrites stacks would leave it). */
+export const throwWithStack = threadable(function throwWithStack(stack: string): never {
+  const e = new Error('x');
+  e.stack = stack;
+  throw e;
+});
+
 /** In a thread: a blocking call refused by the library (a symbol cannot be sent); its failure is the task's. */
 export const sendsSymbolToReactor = threadable(function sendsSymbolToReactor(): unknown {
   return blockingCallFromThread(reactor, failsOnReactor as (s: symbol) => never, Symbol('unsendable'));
