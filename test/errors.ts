@@ -5,8 +5,9 @@ import test from 'ava';
 import { resolve } from 'node:path';
 // Casts for calls the types would rightly refuse: these tests send bad input on purpose.
 type Loose = (...args: unknown[]) => unknown;
-import { deferToThread, RemoteError, ValueNotCloneableError } from 'reactor-threads';
-import { add, CustomError, failCustom, failUnregistered, readMissingFile, returnFunction, throwValue } from './_fixtures/tasks.cjs';
+import { deferToThread, RemoteError, ValueNotCloneableError, type ReactorThreadsError } from 'reactor-threads';
+import { add, CustomError, fail, failCustom, failUnregistered, readMissingFile, returnFunction, throwValue } from './_fixtures/tasks.cjs';
+import { depthOfFailedCall } from './_fixtures/bridge-tasks.cjs';
 
 test('a built-in error class survives the trip', async (t) => {
   const err = await t.throwsAsync(deferToThread(() => (null as unknown as { x: number }).x), { instanceOf: TypeError });
@@ -104,6 +105,60 @@ test('an error with 1,000 nested causes arrives whole', async (t) => {
   let depth = 0;
   for (let e: unknown = err; e instanceof Error && e.cause; e = e.cause) depth++;
   t.is(depth, 1000);
+});
+
+/** How deep the chain below `err` goes (causes, or each AggregateError's first member), and its last error. */
+function chainOf(err: unknown): { depth: number; last: Error } {
+  let depth = 0;
+  let last = err as Error;
+  for (;;) {
+    const next: unknown = last instanceof AggregateError ? last.errors[0] : last.cause;
+    if (!(next instanceof Error)) return { depth, last };
+    last = next;
+    depth++;
+  }
+}
+
+test('an error with 5,000 nested causes arrives cut after 1,000, the last one saying so', async (t) => {
+  const err = await t.throwsAsync(deferToThread((n: number) => {
+    let e = new Error('cause 0');
+    for (let i = 1; i <= n; i++) e = new Error(`cause ${i}`, { cause: e });
+    throw e;
+  }, 5000));
+  t.is(err!.message, 'cause 5000');
+  const { depth, last } = chainOf(err);
+  t.is(depth, 1001);
+  t.is((last as ReactorThreadsError).code, 'ERR_CAUSES_TRUNCATED');
+  t.is(await deferToThread(add, 1, 1), 2, 'the pool keeps serving');
+});
+
+test('AggregateErrors nested 5,000 deep arrive cut after 1,000 levels', async (t) => {
+  const err = await t.throwsAsync(deferToThread((n: number) => {
+    let e: Error = new Error('leaf');
+    for (let i = 1; i <= n; i++) e = new AggregateError([e], `level ${i}`);
+    throw e;
+  }, 5000));
+  t.true(err instanceof AggregateError);
+  const { depth, last } = chainOf(err);
+  t.is(depth, 1001);
+  t.is((last as ReactorThreadsError).code, 'ERR_CAUSES_TRUNCATED');
+});
+
+test('a blocking call whose function throws 5,000 causes deep is answered, the chain cut after 1,000', async (t) => {
+  // (The reactor's reply once overflowed the stack encoding it: the thread then waited for ever.)
+  t.deepEqual(await deferToThread(depthOfFailedCall, 5000), { depth: 1001, last: 'the chain of causes was cut after 1000 levels', code: 'ERR_CAUSES_TRUNCATED' });
+});
+
+test.serial('a user\'s Error.prepareStackTrace that gives no string leaves a failure as it came', async (t) => {
+  const before = Error.prepareStackTrace;
+  Error.prepareStackTrace = (_e, sites) => sites;
+  try {
+    const err = await deferToThread.with({ callerStack: true })(fail, 'as it came').then(() => undefined, (e: unknown) => e);
+    t.true(err instanceof TypeError, String(err));
+    t.is((err as Error).message, 'as it came');
+  } finally {
+    Error.prepareStackTrace = before;
+  }
 });
 
 test('properties that cannot be cloned are dropped and listed', async (t) => {

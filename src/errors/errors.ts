@@ -219,8 +219,13 @@ export type EncodedThrow =
     };
 
 const skipped = new Set(['name', 'message', 'stack', 'cause', 'errors']);
-/** Deeper cause chains are cut here (the last cause says so). */
-const MAX_CAUSES = 10_000;
+/**
+ * Errors nested deeper than this (causes, and AggregateErrors' members) are
+ * cut, the last one saying so: encoding, V8's serializer and its reader
+ * each go down a chain by recursion, and a chain of ~3,800 causes
+ * overflowed the main thread's stack (so did its reading at 4,000).
+ */
+const MAX_DEPTH = 1_000;
 
 /** Thread that threw: turn `e` into plain cloneable data. Never throws. */
 export function encodeThrow(e: unknown): EncodedThrow {
@@ -234,15 +239,22 @@ export function encodeThrow(e: unknown): EncodedThrow {
  * Never throws.
  */
 export function encodeUserFailure(e: unknown): EncodedThrow {
-  const encoded = encodeThrow(e);
+  let encoded: EncodedThrow;
+  try {
+    encoded = encodeThrow(e);
+  } catch {
+    // (The stack ran out on the way down, where a caller's stack was nearly
+    // spent already: the error alone, without what it holds.)
+    return encodeAlone(e);
+  }
   const trimmed = new Map<Extract<EncodedThrow, { t: 'error' }>, string>();
   try {
-    // (A loop, not recursion, along the cause chain: it may be 10,000 long;
-    // and no push(...errors): an AggregateError may hold a million.)
+    // (A loop, not recursion, along the cause chain; and no push(...errors):
+    // an AggregateError may hold a million.)
     const pending: EncodedThrow[] = [encoded];
     for (let d = pending.pop(); d !== undefined; d = pending.pop()) {
       if (d.t !== 'error') continue;
-      if (d.stack !== undefined) trimmed.set(d, withoutRunnerFrames(d.stack, d.message === '' ? d.name : `${d.name}: ${d.message}`));
+      if (d.stack !== undefined) trimmed.set(d, withoutRunnerFrames(d.stack, stackHeader(d.name, d.message)));
       if (d.cause) pending.push(d.cause);
       if (d.errors) for (const x of d.errors) pending.push(x);
     }
@@ -252,6 +264,30 @@ export function encodeUserFailure(e: unknown): EncodedThrow {
   }
   for (const [d, stack] of trimmed) d.stack = stack;
   return encoded;
+}
+
+/** How V8 begins an error's stack: `name: message`, or the one of them that is not empty. */
+function stackHeader(name: string, message: string): string {
+  if (name === '') return message;
+  return message === '' ? name : `${name}: ${message}`;
+}
+
+/** `e` as a plain Error with its name, message and stack, and nothing more. Never throws. */
+function encodeAlone(e: unknown): EncodedThrow {
+  const error = e instanceof Error;
+  return {
+    t: 'error', id: 0, className: 'Error',
+    name: error ? safeGet(() => String(e.name), 'Error') : 'Error',
+    message: error ? safeGet(() => String(e.message), '') : safeGet(() => `thrown: ${String(e)}`, 'a value was thrown'),
+    stack: error ? safeGet(() => (typeof e.stack === 'string' ? e.stack : undefined), undefined) : undefined,
+    props: {},
+  };
+}
+
+/** A cause or an AggregateError's member, `depth` levels down: past MAX_DEPTH, an error that says the chain was cut. */
+function encodeNested(e: unknown, seen: Map<object, number>, depth: number): EncodedThrow {
+  if (depth <= MAX_DEPTH) return encodeOne(e, seen, depth);
+  return encodeOne(new ReactorThreadsError('ERR_CAUSES_TRUNCATED', `the chain of causes was cut after ${MAX_DEPTH} levels`), seen, depth);
 }
 
 function encodeOne(e: unknown, seen: Map<object, number>, depth: number): EncodedThrow {
@@ -283,13 +319,9 @@ function encodeOne(e: unknown, seen: Map<object, number>, depth: number): Encode
     || (className === 'AggregateError' && ctor === AggregateError)
     || (className === 'DOMException' && ctor === globalThis.DOMException))) out.builtin = className;
   const hasCause = safeGet(() => 'cause' in e, false);
-  if (hasCause) {
-    out.cause = depth < MAX_CAUSES
-      ? encodeOne(safeGet(() => e.cause, undefined), seen, depth + 1)
-      : encodeOne(new ReactorThreadsError('ERR_CAUSES_TRUNCATED', `the cause chain was cut after ${MAX_CAUSES} causes`), seen, depth + 1);
-  }
+  if (hasCause) out.cause = encodeNested(safeGet(() => e.cause, undefined), seen, depth + 1);
   if (e instanceof AggregateError) {
-    out.errors = safeGet(() => [...e.errors], [] as unknown[]).map((x) => encodeOne(x, seen, depth + 1));
+    out.errors = safeGet(() => [...e.errors], [] as unknown[]).map((x) => encodeNested(x, seen, depth + 1));
   }
   for (const k of safeGet(() => Object.keys(e), [] as string[])) {
     if (skipped.has(k)) continue;
@@ -365,13 +397,18 @@ function define(o: object, key: string, value: unknown): void {
  * the frames of the code that called `api` here. Only failures pay for it.
  */
 export function withCallerFrames(e: unknown, api: Function, label: string): unknown {
-  if (!(e instanceof Error) || typeof e.stack !== 'string') return e;
-  const here: { stack?: string } = {};
-  Error.captureStackTrace(here, api);
-  const frames = withoutOwnFramesOnTop((here.stack ?? '').split('\n').slice(1).join('\n'));
-  if (frames === '') return e;
-  Object.defineProperty(e, 'stack', {
-    value: `${e.stack}\n    --- ${label} ---\n${frames}`, configurable: true, writable: true, enumerable: false,
-  });
+  // (A courtesy too: a user's Error.prepareStackTrace that throws or gives
+  // no string, or a stack getter that throws, leaves `e` as it came.)
+  try {
+    if (!(e instanceof Error) || typeof e.stack !== 'string') return e;
+    const here: { stack?: unknown } = {};
+    Error.captureStackTrace(here, api);
+    if (typeof here.stack !== 'string') return e;
+    const frames = withoutOwnFramesOnTop(here.stack.split('\n').slice(1).join('\n'));
+    if (frames === '') return e;
+    Object.defineProperty(e, 'stack', {
+      value: `${e.stack}\n    --- ${label} ---\n${frames}`, configurable: true, writable: true, enumerable: false,
+    });
+  } catch { /* as it came */ }
   return e;
 }

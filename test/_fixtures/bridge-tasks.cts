@@ -174,6 +174,25 @@ export const stackOfFailedCall = threadable(function stackOfFailedCall(): string
   }
 });
 
+/** On the reactor: throws an error with `n` causes below it. */
+export const failsDeepOnReactor = threadable(function failsDeepOnReactor(n: number): never {
+  let e = new Error('cause 0');
+  for (let i = 1; i <= n; i++) e = new Error(`cause ${i}`, { cause: e });
+  throw e;
+});
+/** In a thread: a blocking call whose function throws `n` causes deep; how deep the chain came, and how it ends. */
+export const depthOfFailedCall = threadable(function depthOfFailedCall(n: number): { depth: number; last: string; code: unknown } {
+  try {
+    blockingCallFromThread(reactor, failsDeepOnReactor, n);
+    return { depth: -1, last: '', code: undefined };
+  } catch (e) {
+    let depth = 0;
+    let last = e as Error;
+    for (; last.cause instanceof Error; last = last.cause) depth++;
+    return { depth, last: last.message, code: (last as { code?: unknown }).code };
+  }
+});
+
 /** Throws an error whose stack is `stack` (as a framework that rewrites stacks would leave it). */
 export const throwWithStack = threadable(function throwWithStack(stack: string): never {
   const e = new Error('x');
