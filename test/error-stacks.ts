@@ -4,7 +4,8 @@ import test from 'ava';
 import { deferToThread, FunctionNotSendableError, ValueNotCloneableError } from 'reactor-threads';
 import { fail, add } from './_fixtures/tasks.cjs';
 import { sendsSymbolToReactor, stackOfFailedCall, throwWithStack } from './_fixtures/bridge-tasks.cjs';
-import { encodeUserFailure } from '../dist/errors/errors.js';
+import { deserialize } from 'node:v8';
+import { decodeThrow, encodeUserFailure, serializeUserFailure, type EncodedThrow } from '../dist/errors/errors.js';
 import { unreachable } from './_fixtures/breaks-in-threads.cjs';
 
 test('a failure\'s stack has the thread\'s frames, then a boundary naming the function and thread', async (t) => {
@@ -48,7 +49,7 @@ test('a stack the runner cannot read still crosses whole: a file URL that is no 
   t.true(err!.stack!.startsWith(`${stack}\n    --- throwWithStack() in reactor#`), err!.stack);
 });
 
-test('an AggregateError of a million errors crosses with its stacks trimmed, none lost', (t) => {
+test('an AggregateError of a million errors crosses cut at 100,000, the last saying so', (t) => {
   // (Made without stacks, which would only make the test slow: the count is what a spread into push() could not take.)
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
@@ -58,9 +59,36 @@ test('an AggregateError of a million errors crosses with its stacks trimmed, non
   } finally {
     Error.stackTraceLimit = limit;
   }
-  const encoded = encodeUserFailure(many);
-  t.is(encoded.t, 'error');
-  t.is((encoded as { errors?: unknown[] }).errors?.length, 1_000_000);
+  const errors = (encodeUserFailure(many) as { errors?: { message: string }[] }).errors!;
+  t.is(errors.length, 100_000);
+  t.is(errors[99_998]!.message, '99998');
+  t.is(errors[99_999]!.message, 'the failure was cut after 100000 errors');
+});
+
+test('an AggregateError that makes new members on every read is encoded within the bound', (t) => {
+  // (Two fresh members a level: 2 ** 1000 errors, were they all read.)
+  class Endless extends AggregateError {
+    override get errors(): unknown[] { return [new Endless([], 'l'), new Endless([], 'r')]; }
+  }
+  let count = 0;
+  const pending: unknown[] = [encodeUserFailure(new Endless([], 'root'))];
+  for (let d = pending.pop() as { t: string; errors?: unknown[] } | undefined; d; d = pending.pop() as typeof d) {
+    count++;
+    for (const x of d.errors ?? []) pending.push(x);
+  }
+  t.true(count <= 100_001 * 2, `${count} errors encoded`);
+});
+
+test('a failure that cannot be written whole is written as the error alone', (t) => {
+  let refusals = 0;
+  const e = new TypeError('outer', { cause: new Error('inner') });
+  const bytes = serializeUserFailure(e, 'f() in a test', () => { if (refusals++ === 0) throw new RangeError('Maximum call stack size exceeded'); });
+  const back = decodeThrow(deserialize(bytes) as EncodedThrow) as Error;
+  t.is(refusals, 2);
+  t.true(back instanceof TypeError, String(back));
+  t.is(back.message, 'outer');
+  t.is(back.cause, undefined, 'what it held is left out');
+  t.regex(back.stack!, /--- f\(\) in a test ---$/);
 });
 
 test('a failure with no frame of the user\'s keeps its frames, even when its message has lines that read as frames', (t) => {

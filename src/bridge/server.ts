@@ -5,8 +5,8 @@
 // FIFO). One per thread, built with its reactor (src/runtime/this-thread.ts). Owning
 // thread only. Tests: test/blocking-call-from-thread.ts,
 // test/call-from-thread.ts, test/reactor-callables.ts.
-import { deserialize, serialize } from 'node:v8';
-import { CallableReleasedError, encodeUserFailure, ValueNotCloneableError } from '../errors/errors.js';
+import { deserialize } from 'node:v8';
+import { CallableReleasedError, serializeUserFailure, ValueNotCloneableError } from '../errors/errors.js';
 import { decodeValue, encodeResult, flattenOf, type ValueContext } from '../codec/codec.js';
 import { loadFunction } from '../identity/functions.js';
 import { native } from '../reactor/native.js';
@@ -108,6 +108,6 @@ export class CallServer {
         value = e instanceof ValueNotCloneableError ? e : new ValueNotCloneableError('the result', e);
       }
     }
-    native.bridgeReply(callId, CallStatus.Rejected, serialize(encodeUserFailure(value)));
+    native.bridgeReply(callId, CallStatus.Rejected, serializeUserFailure(value));
   }
 }

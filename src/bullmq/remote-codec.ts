@@ -13,12 +13,11 @@
 // refuses with an UnreadablePayloadError instead of misreading it.
 // Caller's thread, the worker's main thread, and its pool threads.
 // Tests: test/bullmq-identity.ts, test/bullmq-calls.ts.
-import { serialize } from 'node:v8';
 import { MARKER, prepareOutbound, reviveInbound } from '../codec/values.js';
 import { serializeUnshared } from '../base/unshared.js';
 import { deserializeOwning } from '../codec/codec.js';
 import {
-  decodeThrow, encodeUserFailure, PayloadTooLargeError, UnreadablePayloadError, ValueNotCloneableError, type EncodedThrow,
+  decodeThrow, serializeUserFailure, PayloadTooLargeError, UnreadablePayloadError, ValueNotCloneableError, type EncodedThrow,
 } from '../errors/errors.js';
 
 /**
@@ -120,10 +119,7 @@ export function decodeRemote(v: RemoteValue, localKey: KeyMap, writer: string): 
 
 /** A failure for another machine: base64 of its serialized EncodedThrow, modules mapped by `portableKey`. */
 export function encodeFailure(e: unknown, portableKey: KeyMap, boundary: string): string {
-  const encoded = encodeUserFailure(e);
-  if (encoded.t === 'error' && encoded.stack !== undefined) encoded.stack += `\n    --- ${boundary} ---`;
-  mapThrowKeys(encoded, portableKey, new Set());
-  return serialize(encoded).toString('base64');
+  return serializeUserFailure(e, boundary, (d) => mapThrowKeys(d, portableKey, new Set())).toString('base64');
 }
 
 export function decodeFailure(data: string, localKey: KeyMap): unknown {

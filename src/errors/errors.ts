@@ -2,6 +2,7 @@
 // cross threads (first cut: class, name, message, stack, cause, code and
 // own cloneable properties). Runs on every thread. Tests: test/errors.ts.
 import { keyOf, lookup, type ClassKey } from '../base/registry.js';
+import { serialize } from 'node:v8';
 import { serializeUnshared, SharedMemoryMetError } from '../base/unshared.js';
 import { withoutOwnFramesOnTop, withoutRunnerFrames } from './own-frames.js';
 
@@ -226,6 +227,12 @@ const skipped = new Set(['name', 'message', 'stack', 'cause', 'errors']);
  * overflowed the main thread's stack (so did its reading at 4,000).
  */
 const MAX_DEPTH = 1_000;
+/**
+ * Errors in one encoding, at most; the rest are cut as MAX_DEPTH cuts.
+ * A getter or Proxy can make fresh members on every read (two per level
+ * reach 2 ** 1000 errors), and an AggregateError may hold millions.
+ */
+const MAX_ERRORS = 100_000;
 
 /** Thread that threw: turn `e` into plain cloneable data. Never throws. */
 export function encodeThrow(e: unknown): EncodedThrow {
@@ -266,28 +273,91 @@ export function encodeUserFailure(e: unknown): EncodedThrow {
   return encoded;
 }
 
+/**
+ * A user's failure as bytes for another thread: encodeUserFailure, its
+ * stack closed by a `boundary` line when one is given, `prepare` applied
+ * (BullMQ maps its classes' keys), then V8's serializer. Never throws:
+ * the serializer goes down by recursion too, and a value deep inside a
+ * deep chain can outrun the stack that encoding left (a blocking call's
+ * answer was then never sent), so it falls back to the error alone.
+ */
+export function serializeUserFailure(e: unknown, boundary?: string, prepare?: (d: EncodedThrow) => void): Buffer {
+  const closed = (d: EncodedThrow): EncodedThrow => {
+    if (boundary !== undefined && d.t === 'error' && d.stack !== undefined) d.stack += `\n    --- ${boundary} ---`;
+    prepare?.(d);
+    return d;
+  };
+  try {
+    return serialize(closed(encodeUserFailure(e)));
+  } catch {
+    return serialize(closed(encodeAlone(e)));
+  }
+}
+
 /** How V8 begins an error's stack: `name: message`, or the one of them that is not empty. */
 function stackHeader(name: string, message: string): string {
   if (name === '') return message;
   return message === '' ? name : `${name}: ${message}`;
 }
 
-/** `e` as a plain Error with its name, message and stack, and nothing more. Never throws. */
-function encodeAlone(e: unknown): EncodedThrow {
-  const error = e instanceof Error;
-  return {
-    t: 'error', id: 0, className: 'Error',
-    name: error ? safeGet(() => String(e.name), 'Error') : 'Error',
-    message: error ? safeGet(() => String(e.message), '') : safeGet(() => `thrown: ${String(e)}`, 'a value was thrown'),
-    stack: error ? safeGet(() => (typeof e.stack === 'string' ? e.stack : undefined), undefined) : undefined,
+/**
+ * `e` itself: its class (registered, built-in or this package's, else by
+ * name), name, message and stack; not what it holds (causes, members,
+ * properties). Never throws. A value that is no Error becomes an Error
+ * that names it.
+ */
+function encodeAlone(e: unknown, id = 0): Extract<EncodedThrow, { t: 'error' }> {
+  if (!(e instanceof Error)) {
+    return { t: 'error', id, className: 'Error', name: 'Error', message: safeGet(() => `thrown: ${String(e)}`, 'a value was thrown'),
+      stack: undefined, props: {} };
+  }
+  const ctor = safeGet(() => e.constructor as Function | undefined, undefined);
+  const className = typeof ctor === 'function' ? safeGet(() => ctor.name, 'Error') : 'Error';
+  const out: Extract<EncodedThrow, { t: 'error' }> = {
+    t: 'error', id, className, name: safeGet(() => String(e.name), 'Error'),
+    message: safeGet(() => String(e.message), ''),
+    stack: safeGet(() => (typeof e.stack === 'string' ? e.stack : undefined), undefined),
     props: {},
   };
+  const key = ctor ? safeGet(() => keyOf(ctor), undefined) : undefined;
+  if (key) out.cls = key;
+  else if (ctor && (builtinErrors[className] === ctor || ownErrors[className] === ctor
+    || (className === 'AggregateError' && ctor === AggregateError)
+    || (className === 'DOMException' && ctor === globalThis.DOMException))) out.builtin = className;
+  return out;
 }
 
-/** A cause or an AggregateError's member, `depth` levels down: past MAX_DEPTH, an error that says the chain was cut. */
+/**
+ * A cause or an AggregateError's member, `depth` levels down: past
+ * MAX_DEPTH, or once MAX_ERRORS were encoded, an error that says the
+ * failure was cut there.
+ */
 function encodeNested(e: unknown, seen: Map<object, number>, depth: number): EncodedThrow {
-  if (depth <= MAX_DEPTH) return encodeOne(e, seen, depth);
-  return encodeOne(new ReactorThreadsError('ERR_CAUSES_TRUNCATED', `the chain of causes was cut after ${MAX_DEPTH} levels`), seen, depth);
+  if (depth > MAX_DEPTH) return encodeCut(`the chain of causes was cut after ${MAX_DEPTH} levels`, seen, depth);
+  if (seen.size >= MAX_ERRORS) return encodeCut(CUT_AT_MAX_ERRORS, seen, depth);
+  return encodeOne(e, seen, depth);
+}
+
+const CUT_AT_MAX_ERRORS = `the failure was cut after ${MAX_ERRORS} errors`;
+
+/** Where a failure was cut: an error of its own, which says why (and holds nothing more). */
+function encodeCut(why: string, seen: Map<object, number>, depth: number): EncodedThrow {
+  return encodeOne(new ReactorThreadsError('ERR_CAUSES_TRUNCATED', why), seen, depth);
+}
+
+/**
+ * An AggregateError's members, read by index (no iterator, which may never
+ * end), as many as MAX_ERRORS leaves room for, and then one that says the
+ * rest were cut.
+ */
+function encodeMembers(e: AggregateError, seen: Map<object, number>, depth: number): EncodedThrow[] {
+  const list = safeGet(() => e.errors as unknown, undefined);
+  const length = Array.isArray(list) ? safeGet(() => list.length, 0) : 0;
+  const room = Math.max(MAX_ERRORS - seen.size, 0);
+  const out: EncodedThrow[] = [];
+  for (let i = 0; i < Math.min(length, room); i++) out.push(encodeNested(safeGet(() => (list as unknown[])[i], undefined), seen, depth));
+  if (length > room) out.push(encodeCut(CUT_AT_MAX_ERRORS, seen, depth));
+  return out;
 }
 
 function encodeOne(e: unknown, seen: Map<object, number>, depth: number): EncodedThrow {
@@ -305,24 +375,10 @@ function encodeOne(e: unknown, seen: Map<object, number>, depth: number): Encode
   if (known !== undefined) return { t: 'ref', id: known };
   const id = seen.size;
   seen.set(e, id);
-  const ctor = safeGet(() => e.constructor as Function | undefined, undefined);
-  const className = typeof ctor === 'function' ? ctor.name : 'Error';
-  const out: Extract<EncodedThrow, { t: 'error' }> = {
-    t: 'error', id, className, name: safeGet(() => String(e.name), 'Error'),
-    message: safeGet(() => String(e.message), ''),
-    stack: safeGet(() => (typeof e.stack === 'string' ? e.stack : undefined), undefined),
-    props: {},
-  };
-  const key = ctor ? keyOf(ctor) : undefined;
-  if (key) out.cls = key;
-  else if (ctor && (builtinErrors[className] === ctor || ownErrors[className] === ctor
-    || (className === 'AggregateError' && ctor === AggregateError)
-    || (className === 'DOMException' && ctor === globalThis.DOMException))) out.builtin = className;
+  const out = encodeAlone(e, id);
   const hasCause = safeGet(() => 'cause' in e, false);
   if (hasCause) out.cause = encodeNested(safeGet(() => e.cause, undefined), seen, depth + 1);
-  if (e instanceof AggregateError) {
-    out.errors = safeGet(() => [...e.errors], [] as unknown[]).map((x) => encodeNested(x, seen, depth + 1));
-  }
+  if (e instanceof AggregateError) out.errors = encodeMembers(e, seen, depth + 1);
   for (const k of safeGet(() => Object.keys(e), [] as string[])) {
     if (skipped.has(k)) continue;
     try {

@@ -7,13 +7,13 @@
 // caller's reply slot instead (#answer). Pool thread only;
 // src/thread/worker.ts builds one.
 // Tests: test/thread-death.ts, test/cancellation.ts, test/threadpool-*.ts.
-import { deserialize, serialize } from 'node:v8';
+import { deserialize } from 'node:v8';
 import {
   carrierOf, decodeValue, encodeResult, flattenOf, markMovedByPort, movedByPort, movesByPort,
   replySlotOf, type ValueContext,
 } from '../codec/codec.js';
 import type { CurrentTask } from '../base/public/calls.js';
-import { CancelledError, encodeUserFailure, ValueNotCloneableError } from '../errors/errors.js';
+import { CancelledError, serializeUserFailure, ValueNotCloneableError } from '../errors/errors.js';
 import { loadFunction } from '../identity/functions.js';
 import { native } from '../reactor/native.js';
 import type { PoolThreadOutbox } from './outbox.js';
@@ -418,12 +418,8 @@ export class TaskRunner {
    * own frames below it when asked to (deferToThread.with({ callerStack })).
    */
   #report(taskId: number, error: unknown, fnId?: number): void {
-    const encoded = encodeUserFailure(error);
-    if (encoded.t === 'error' && encoded.stack !== undefined) {
-      const what = fnId !== undefined ? `${this.#labels[fnId] ?? 'a task'}()` : 'a task';
-      encoded.stack += `\n    --- ${what} in ${this.#s.threadName} ---`;
-    }
-    const bytes = serialize(encoded);
+    const what = fnId !== undefined ? `${this.#labels[fnId] ?? 'a task'}()` : 'a task';
+    const bytes = serializeUserFailure(error, `${what} in ${this.#s.threadName}`);
     if (this.#answer(taskId, false, bytes, undefined)) return;
     this.#s.outbox.post(taskId, TaskStatus.Rejected, bytes);
   }
