@@ -79,6 +79,41 @@ test('an AggregateError that makes new members on every read is encoded within t
   t.true(count <= 100_001 * 2, `${count} errors encoded`);
 });
 
+test('nested AggregateErrors wider than the budget encode 100,000 errors at most, whatever their depth', (t) => {
+  // (Each level: the level below, then 60,000 errors of its own; past the budget, one cut error, shared.)
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  let top: Error = new Error('leaf');
+  try {
+    for (let level = 0; level < 5; level++) {
+      top = new AggregateError([top, ...Array.from({ length: 60_000 }, (_, i) => new RangeError(`${level}.${i}`))], `level ${level}`);
+    }
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+  let errors = 0;
+  const pending: unknown[] = [encodeUserFailure(top)];
+  for (let d = pending.pop() as { t: string; errors?: unknown[] } | undefined; d; d = pending.pop() as typeof d) {
+    if (d.t === 'error') errors++;
+    for (const x of d.errors ?? []) pending.push(x);
+  }
+  t.true(errors <= 100_001, `${errors} errors encoded`);
+});
+
+test('whatever is thrown is written: a revoked Proxy, a class whose name is no string, members in a Set', (t) => {
+  const { proxy, revoke } = Proxy.revocable(new Error('revoked'), {});
+  revoke();
+  class Odd extends Error { static override readonly name = (() => 1) as unknown as string; }
+  const inSet = new AggregateError([], 'set');
+  Object.defineProperty(inSet, 'errors', { value: new Set([new TypeError('a member')]) });
+  for (const thrown of [proxy, new Odd('odd'), inSet]) {
+    const back = decodeThrow(deserialize(serializeUserFailure(thrown, 'f() in a test')) as EncodedThrow);
+    t.truthy(back);
+  }
+  const set = decodeThrow(deserialize(serializeUserFailure(inSet)) as EncodedThrow) as AggregateError;
+  t.is((set.errors[0] as Error).message, 'a member');
+});
+
 test('a failure that cannot be written whole is written as the error alone', (t) => {
   let refusals = 0;
   const e = new TypeError('outer', { cause: new Error('inner') });

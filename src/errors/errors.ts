@@ -289,8 +289,15 @@ export function serializeUserFailure(e: unknown, boundary?: string, prepare?: (d
   };
   try {
     return serialize(closed(encodeUserFailure(e)));
-  } catch {
+  } catch { /* the error alone, below */ }
+  try {
     return serialize(closed(encodeAlone(e)));
+  } catch { /* without `prepare`, then without anything of the error's */ }
+  try {
+    return serialize(encodeAlone(e));
+  } catch {
+    return serialize({ t: 'error', id: 0, className: 'Error', name: 'Error', message: 'a failure that could not be written',
+      stack: undefined, props: {} } satisfies EncodedThrow);
   }
 }
 
@@ -307,12 +314,14 @@ function stackHeader(name: string, message: string): string {
  * that names it.
  */
 function encodeAlone(e: unknown, id = 0): Extract<EncodedThrow, { t: 'error' }> {
-  if (!(e instanceof Error)) {
+  if (!isError(e)) {
     return { t: 'error', id, className: 'Error', name: 'Error', message: safeGet(() => `thrown: ${String(e)}`, 'a value was thrown'),
       stack: undefined, props: {} };
   }
   const ctor = safeGet(() => e.constructor as Function | undefined, undefined);
-  const className = typeof ctor === 'function' ? safeGet(() => ctor.name, 'Error') : 'Error';
+  const name = typeof ctor === 'function' ? safeGet(() => ctor.name as unknown, 'Error') : 'Error';
+  // (A static `name` may be anything: V8 writes strings only.)
+  const className = typeof name === 'string' ? name : 'Error';
   const out: Extract<EncodedThrow, { t: 'error' }> = {
     t: 'error', id, className, name: safeGet(() => String(e.name), 'Error'),
     message: safeGet(() => String(e.message), ''),
@@ -328,40 +337,69 @@ function encodeAlone(e: unknown, id = 0): Extract<EncodedThrow, { t: 'error' }> 
 }
 
 /**
+ * Where a failure was cut, one error for each reason, which says why and
+ * holds nothing more. Shared: after its first place in an encoding it
+ * crosses as a ref, so that the cuts cost nothing once the budget is spent.
+ */
+function cutError(why: string): ReactorThreadsError {
+  const e = new ReactorThreadsError('ERR_CAUSES_TRUNCATED', why);
+  e.stack = `${e.name}: ${why}`;
+  return e;
+}
+const CUT_DEEP = cutError(`the chain of causes was cut after ${MAX_DEPTH} levels`);
+const CUT_MANY = cutError(`the failure was cut after ${MAX_ERRORS} errors`);
+
+/**
  * A cause or an AggregateError's member, `depth` levels down: past
- * MAX_DEPTH, or once MAX_ERRORS were encoded, an error that says the
+ * MAX_DEPTH, or once MAX_ERRORS were encoded, the error that says the
  * failure was cut there.
  */
 function encodeNested(e: unknown, seen: Map<object, number>, depth: number): EncodedThrow {
-  if (depth > MAX_DEPTH) return encodeCut(`the chain of causes was cut after ${MAX_DEPTH} levels`, seen, depth);
-  if (seen.size >= MAX_ERRORS) return encodeCut(CUT_AT_MAX_ERRORS, seen, depth);
+  if (depth > MAX_DEPTH) return encodeOne(CUT_DEEP, seen, depth);
+  if (seen.size >= MAX_ERRORS) return encodeOne(CUT_MANY, seen, depth);
   return encodeOne(e, seen, depth);
 }
 
-const CUT_AT_MAX_ERRORS = `the failure was cut after ${MAX_ERRORS} errors`;
-
-/** Where a failure was cut: an error of its own, which says why (and holds nothing more). */
-function encodeCut(why: string, seen: Map<object, number>, depth: number): EncodedThrow {
-  return encodeOne(new ReactorThreadsError('ERR_CAUSES_TRUNCATED', why), seen, depth);
-}
-
 /**
- * An AggregateError's members, read by index (no iterator, which may never
- * end), as many as MAX_ERRORS leaves room for, and then one that says the
- * rest were cut.
+ * An AggregateError's members, as many as MAX_ERRORS leaves room for (an
+ * iterator that never ends is read no further), then, if any are left,
+ * the error that says the rest were cut.
  */
 function encodeMembers(e: AggregateError, seen: Map<object, number>, depth: number): EncodedThrow[] {
-  const list = safeGet(() => e.errors as unknown, undefined);
-  const length = Array.isArray(list) ? safeGet(() => list.length, 0) : 0;
-  const room = Math.max(MAX_ERRORS - seen.size, 0);
+  const { members, more } = membersOf(e, Math.max(MAX_ERRORS - seen.size, 0));
   const out: EncodedThrow[] = [];
-  for (let i = 0; i < Math.min(length, room); i++) out.push(encodeNested(safeGet(() => (list as unknown[])[i], undefined), seen, depth));
-  if (length > room) out.push(encodeCut(CUT_AT_MAX_ERRORS, seen, depth));
+  for (const x of members) {
+    // (A member's own causes and members may spend the budget: one cut, then no more.)
+    if (seen.size >= MAX_ERRORS) return [...out, encodeOne(CUT_MANY, seen, depth)];
+    out.push(encodeNested(x, seen, depth));
+  }
+  if (more) out.push(encodeOne(CUT_MANY, seen, depth));
   return out;
 }
 
+/** Up to `most` of `e.errors` (an array, or any iterable), and whether more were left; what a throwing getter or iterator gave so far. */
+function membersOf(e: AggregateError, most: number): { members: unknown[]; more: boolean } {
+  const members: unknown[] = [];
+  try {
+    const list = e.errors as unknown;
+    if (Array.isArray(list)) {
+      const length = list.length;
+      for (let i = 0; i < Math.min(length, most); i++) members.push(list[i]);
+      return { members, more: length > most };
+    }
+    if (list !== null && typeof list === 'object' && typeof (list as Partial<Iterable<unknown>>)[Symbol.iterator] === 'function') {
+      for (const x of list as Iterable<unknown>) {
+        if (members.length === most) return { members, more: true };
+        members.push(x);
+      }
+    }
+  } catch { /* what was read so far */ }
+  return { members, more: false };
+}
+
 function encodeOne(e: unknown, seen: Map<object, number>, depth: number): EncodedThrow {
-  if (!(e instanceof Error)) {
+  // (A revoked Proxy, or one whose getPrototypeOf throws, is no Error here.)
+  if (!isError(e)) {
     try {
       // (Shared memory would arrive as a copy: refused, as in any value.)
       serializeUnshared(e);
@@ -397,6 +435,10 @@ function describeThrown(e: unknown): string {
   if (typeof e === 'symbol') return `a symbol was thrown (${String(e.description)})`;
   if (typeof e === 'function') return 'a function was thrown';
   return `a value that cannot be copied was thrown (${Object.prototype.toString.call(e)})`;
+}
+
+function isError(e: unknown): e is Error {
+  return safeGet(() => e instanceof Error, false);
 }
 
 function safeGet<T>(get: () => T, fallback: T): T {
