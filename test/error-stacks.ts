@@ -62,7 +62,7 @@ test('an AggregateError of a million errors crosses cut at 100,000, the last say
   const errors = (encodeUserFailure(many) as { errors?: { message: string }[] }).errors!;
   t.is(errors.length, 100_000);
   t.is(errors[99_998]!.message, '99998');
-  t.is(errors[99_999]!.message, 'the failure was cut after 100000 errors');
+  t.is(errors[99_999]!.message, 'the failure was cut after 100000 errors and values');
 });
 
 test('an AggregateError that makes new members on every read is encoded within the bound', (t) => {
@@ -112,6 +112,36 @@ test('whatever is thrown is written: a revoked Proxy, a class whose name is no s
   }
   const set = decodeThrow(deserialize(serializeUserFailure(inSet)) as EncodedThrow) as AggregateError;
   t.is((set.errors[0] as Error).message, 'a member');
+});
+
+test('members that are no errors spend the budget too, and a value many errors hold is checked once', (t) => {
+  // (Ten AggregateErrors each holding the same 90,000 numbers made 900,000 entries; a thousand errors
+  // each holding one 100,000-element array wrote it a thousand times over to check it.)
+  const numbers = Array.from({ length: 90_000 }, (_, i) => i);
+  let top: Error = new Error('leaf');
+  for (let level = 0; level < 10; level++) top = new AggregateError([top, ...numbers], `level ${level}`);
+  let entries = 0;
+  const pending: unknown[] = [encodeUserFailure(top)];
+  for (let d = pending.pop() as { t: string; errors?: unknown[] } | undefined; d; d = pending.pop() as typeof d) {
+    entries++;
+    for (const x of d.errors ?? []) pending.push(x);
+  }
+  // (The budget, and the one cut each list then ends with.)
+  t.true(entries <= 100_000 + 11, `${entries} entries encoded`);
+  const big = Array.from({ length: 100_000 }, (_, i) => i);
+  const holders = Array.from({ length: 1_000 }, (_, i) => Object.assign(new Error(`holder ${i}`), { big }));
+  const started = Date.now();
+  const back = decodeThrow(deserialize(serializeUserFailure(new AggregateError(holders, 'many holders'))) as EncodedThrow) as AggregateError;
+  t.is(((back.errors[999] as { big: number[] }).big).length, 100_000);
+  t.true(Date.now() - started < 60_000, `${Date.now() - started} ms`);
+});
+
+test('an own property named __proto__ crosses as a property, and the error keeps its class', (t) => {
+  const e = new TypeError('with a __proto__');
+  Object.defineProperty(e, '__proto__', { value: { planted: true }, enumerable: true, writable: true, configurable: true });
+  const back = decodeThrow(deserialize(serializeUserFailure(e)) as EncodedThrow) as Error;
+  t.true(back instanceof TypeError);
+  t.deepEqual(Object.getOwnPropertyDescriptor(back, '__proto__')?.value, { planted: true });
 });
 
 test('a failure that cannot be written whole is written as the error alone', (t) => {

@@ -228,15 +228,33 @@ const skipped = new Set(['name', 'message', 'stack', 'cause', 'errors']);
  */
 const MAX_DEPTH = 1_000;
 /**
- * Errors in one encoding, at most; the rest are cut as MAX_DEPTH cuts.
+ * Errors and other values (an AggregateError's members that are no
+ * errors) in one encoding, at most; the rest are cut as MAX_DEPTH cuts.
  * A getter or Proxy can make fresh members on every read (two per level
  * reach 2 ** 1000 errors), and an AggregateError may hold millions.
  */
-const MAX_ERRORS = 100_000;
+const MAX_ENTRIES = 100_000;
+
+/** One encoding's state. */
+interface Encoding {
+  /** The errors met, by their ids (a second meeting is a ref). */
+  readonly seen: Map<object, number>;
+  /** Errors, refs and values made: the budget MAX_ENTRIES spends. */
+  entries: number;
+  /** Objects found cloneable already: a value held by many errors is checked once. */
+  readonly checked: WeakSet<object>;
+  /**
+   * Where it was cut, one error for each reason: its own, so that nothing
+   * a user's getter does to one reaches another encoding; a ref after its
+   * first place, so that the cuts cost nothing once the budget is spent.
+   */
+  cutDeep?: ReactorThreadsError;
+  cutMany?: ReactorThreadsError;
+}
 
 /** Thread that threw: turn `e` into plain cloneable data. Never throws. */
 export function encodeThrow(e: unknown): EncodedThrow {
-  return encodeOne(e, new Map(), 0);
+  return encodeOne(e, { seen: new Map(), entries: 0, checked: new WeakSet() }, 0);
 }
 
 /**
@@ -336,44 +354,44 @@ function encodeAlone(e: unknown, id = 0): Extract<EncodedThrow, { t: 'error' }> 
   return out;
 }
 
-/**
- * Where a failure was cut, one error for each reason, which says why and
- * holds nothing more. Shared: after its first place in an encoding it
- * crosses as a ref, so that the cuts cost nothing once the budget is spent.
- */
 function cutError(why: string): ReactorThreadsError {
   const e = new ReactorThreadsError('ERR_CAUSES_TRUNCATED', why);
   e.stack = `${e.name}: ${why}`;
   return e;
 }
-const CUT_DEEP = cutError(`the chain of causes was cut after ${MAX_DEPTH} levels`);
-const CUT_MANY = cutError(`the failure was cut after ${MAX_ERRORS} errors`);
 
-/**
- * A cause or an AggregateError's member, `depth` levels down: past
- * MAX_DEPTH, or once MAX_ERRORS were encoded, the error that says the
- * failure was cut there.
- */
-function encodeNested(e: unknown, seen: Map<object, number>, depth: number): EncodedThrow {
-  if (depth > MAX_DEPTH) return encodeOne(CUT_DEEP, seen, depth);
-  if (seen.size >= MAX_ERRORS) return encodeOne(CUT_MANY, seen, depth);
-  return encodeOne(e, seen, depth);
+/** This encoding's error that says it was cut past MAX_DEPTH, or past MAX_ENTRIES. */
+function encodeCut(s: Encoding, deep: boolean, depth: number): EncodedThrow {
+  const cut = deep ? (s.cutDeep ??= cutError(`the chain of causes was cut after ${MAX_DEPTH} levels`))
+    : (s.cutMany ??= cutError(`the failure was cut after ${MAX_ENTRIES} errors and values`));
+  return encodeOne(cut, s, depth);
 }
 
 /**
- * An AggregateError's members, as many as MAX_ERRORS leaves room for (an
+ * A cause or an AggregateError's member, `depth` levels down: past
+ * MAX_DEPTH, or once MAX_ENTRIES were made, the error that says the
+ * failure was cut there.
+ */
+function encodeNested(e: unknown, s: Encoding, depth: number): EncodedThrow {
+  if (depth > MAX_DEPTH) return encodeCut(s, true, depth);
+  if (s.entries >= MAX_ENTRIES) return encodeCut(s, false, depth);
+  return encodeOne(e, s, depth);
+}
+
+/**
+ * An AggregateError's members, as many as MAX_ENTRIES leaves room for (an
  * iterator that never ends is read no further), then, if any are left,
  * the error that says the rest were cut.
  */
-function encodeMembers(e: AggregateError, seen: Map<object, number>, depth: number): EncodedThrow[] {
-  const { members, more } = membersOf(e, Math.max(MAX_ERRORS - seen.size, 0));
+function encodeMembers(e: AggregateError, s: Encoding, depth: number): EncodedThrow[] {
+  const { members, more } = membersOf(e, Math.max(MAX_ENTRIES - s.entries, 0));
   const out: EncodedThrow[] = [];
   for (const x of members) {
     // (A member's own causes and members may spend the budget: one cut, then no more.)
-    if (seen.size >= MAX_ERRORS) return [...out, encodeOne(CUT_MANY, seen, depth)];
-    out.push(encodeNested(x, seen, depth));
+    if (s.entries >= MAX_ENTRIES) return [...out, encodeCut(s, false, depth)];
+    out.push(encodeNested(x, s, depth));
   }
-  if (more) out.push(encodeOne(CUT_MANY, seen, depth));
+  if (more) out.push(encodeCut(s, false, depth));
   return out;
 }
 
@@ -397,33 +415,42 @@ function membersOf(e: AggregateError, most: number): { members: unknown[]; more:
   return { members, more: false };
 }
 
-function encodeOne(e: unknown, seen: Map<object, number>, depth: number): EncodedThrow {
+/** Throws unless `v` can be copied to another thread; an object found so once is not written again. */
+function checkCloneable(v: unknown, s: Encoding): void {
+  const object = (typeof v === 'object' && v !== null) || typeof v === 'function';
+  if (object && s.checked.has(v)) return;
+  // (Shared memory would arrive as a copy: refused, as in any value.)
+  serializeUnshared(v);
+  if (object) s.checked.add(v);
+}
+
+function encodeOne(e: unknown, s: Encoding, depth: number): EncodedThrow {
+  s.entries++;
   // (A revoked Proxy, or one whose getPrototypeOf throws, is no Error here.)
   if (!isError(e)) {
     try {
-      // (Shared memory would arrive as a copy: refused, as in any value.)
-      serializeUnshared(e);
+      checkCloneable(e, s);
       return { t: 'value', value: e };
     } catch (c) {
       return encodeOne(new ValueNotCloneableError('the thrown value',
-        c instanceof SharedMemoryMetError ? c : new TypeError(describeThrown(e))), seen, depth);
+        c instanceof SharedMemoryMetError ? c : new TypeError(describeThrown(e))), s, depth);
     }
   }
-  const known = seen.get(e);
+  const known = s.seen.get(e);
   if (known !== undefined) return { t: 'ref', id: known };
-  const id = seen.size;
-  seen.set(e, id);
+  const id = s.seen.size;
+  s.seen.set(e, id);
   const out = encodeAlone(e, id);
   const hasCause = safeGet(() => 'cause' in e, false);
-  if (hasCause) out.cause = encodeNested(safeGet(() => e.cause, undefined), seen, depth + 1);
-  if (e instanceof AggregateError) out.errors = encodeMembers(e, seen, depth + 1);
+  if (hasCause) out.cause = encodeNested(safeGet(() => e.cause, undefined), s, depth + 1);
+  if (e instanceof AggregateError) out.errors = encodeMembers(e, s, depth + 1);
   for (const k of safeGet(() => Object.keys(e), [] as string[])) {
     if (skipped.has(k)) continue;
     try {
       const v = (e as unknown as Record<string, unknown>)[k];
-      // (Shared memory would arrive as a copy: dropped, as what cannot be copied is.)
-      serializeUnshared(v);
-      out.props[k] = v;
+      checkCloneable(v, s);
+      // (Defined, not assigned: an own `__proto__` is a property like any other.)
+      Object.defineProperty(out.props, k, { value: v, enumerable: true, writable: true, configurable: true });
     } catch {
       (out.dropped ??= []).push(k);
     }
@@ -481,7 +508,8 @@ function decodeOne(d: EncodedThrow, made: Map<number, Error>): unknown {
   if (d.stack !== undefined) define(err, 'stack', d.stack);
   if (d.cause) define(err, 'cause', decodeOne(d.cause, made));
   if (d.errors) define(err, 'errors', d.errors.map((x) => decodeOne(x, made)));
-  for (const [k, v] of Object.entries(d.props)) err[k] = v;
+  // (Defined, not assigned: neither a class's setter nor an own `__proto__` changes what the error is.)
+  for (const [k, v] of Object.entries(d.props)) Object.defineProperty(err, k, { value: v, enumerable: true, writable: true, configurable: true });
   if (d.dropped) define(err, 'droppedProperties', d.dropped);
   return err;
 }
