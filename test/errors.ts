@@ -161,6 +161,13 @@ test.serial('a user\'s Error.prepareStackTrace that gives no string leaves a fai
   }
 });
 
+test('an own errors property of an error that is no AggregateError crosses, as a validation error\'s does', async (t) => {
+  const err = await t.throwsAsync(deferToThread(() => {
+    throw Object.assign(new Error('invalid'), { errors: [{ path: 'email', message: 'required' }] });
+  }));
+  t.deepEqual((err as Error & { errors?: unknown }).errors, [{ path: 'email', message: 'required' }]);
+});
+
 test('properties that cannot be cloned are dropped and listed', async (t) => {
   const err = await t.throwsAsync(deferToThread(() => {
     throw Object.assign(new Error('with a handle'), { handle: () => 1, kept: 'yes' });

@@ -445,7 +445,8 @@ function encodeOne(e: unknown, s: Encoding, depth: number): EncodedThrow {
   if (hasCause) out.cause = encodeNested(safeGet(() => e.cause, undefined), s, depth + 1);
   if (e instanceof AggregateError) out.errors = encodeMembers(e, s, depth + 1);
   for (const k of safeGet(() => Object.keys(e), [] as string[])) {
-    if (skipped.has(k)) continue;
+    // (`errors` is an AggregateError's members, encoded above; another error's, a validation error's say, is a property.)
+    if (skipped.has(k) && (k !== 'errors' || e instanceof AggregateError)) continue;
     try {
       const v = (e as unknown as Record<string, unknown>)[k];
       checkCloneable(v, s);
