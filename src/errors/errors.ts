@@ -252,7 +252,12 @@ interface Encoding {
   cutMany?: ReactorThreadsError;
 }
 
-/** Thread that threw: turn `e` into plain cloneable data. Never throws. */
+/**
+ * Thread that threw: turn `e` into plain cloneable data. Throws only when
+ * the stack runs out on the way down (a thread whose stack was nearly
+ * spent already); a user's failure goes through encodeUserFailure, which
+ * then falls back to the error alone.
+ */
 export function encodeThrow(e: unknown): EncodedThrow {
   return encodeOne(e, { seen: new Map(), entries: 0, checked: new WeakSet() }, 0);
 }
