@@ -119,7 +119,8 @@ export function decodeRemote(v: RemoteValue, localKey: KeyMap, writer: string): 
 
 /** A failure for another machine: base64 of its serialized EncodedThrow, modules mapped by `portableKey`. */
 export function encodeFailure(e: unknown, portableKey: KeyMap, boundary: string): string {
-  return serializeUserFailure(e, boundary, (d) => mapThrowKeys(d, portableKey, new Set())).toString('base64');
+  const bytes = serializeUserFailure(e, boundary, (d) => mapThrowKeys(d, portableKey, new Set()));
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 }
 
 export function decodeFailure(data: string, localKey: KeyMap): unknown {

@@ -304,7 +304,8 @@ export function encodeUserFailure(e: unknown): EncodedThrow {
  * deep chain can outrun the stack that encoding left (a blocking call's
  * answer was then never sent), so it falls back to the error alone.
  */
-export function serializeUserFailure(e: unknown, boundary?: string, prepare?: (d: EncodedThrow) => void): Buffer {
+export function serializeUserFailure(e: unknown, boundary?: string, prepare?: (d: EncodedThrow) => void): Uint8Array {
+  // (Typed Uint8Array, not Buffer: this file's declarations are public, and need no @types/node.)
   const closed = (d: EncodedThrow): EncodedThrow => {
     if (boundary !== undefined && d.t === 'error' && d.stack !== undefined) d.stack += `\n    --- ${boundary} ---`;
     prepare?.(d);
