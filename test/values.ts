@@ -2,7 +2,8 @@
 // path; registered classes and errors cross as themselves; what clones
 // faithfully crosses as it is.
 import test from 'ava';
-import { deferToThread, ValueNotCloneableError } from 'reactor-threads';
+import { deferToThread, deferToThreadPool, reactor, ThreadPool, ValueNotCloneableError } from 'reactor-threads';
+import { depthOf, nestedArraysOf, sendNestedToReactor } from './_fixtures/bridge-tasks.cjs';
 import { add, describePoint, describePointsIn, identity, makePoint, makePointCollections, Point, returnUrl } from './_fixtures/tasks.cjs';
 
 type Loose = (...args: unknown[]) => unknown;
@@ -242,4 +243,24 @@ test('functions inside a Map or Set passed to a thread become reactor callables'
   const hooks = new Set([() => { calls++; return 'a'; }, () => { calls++; return 'b'; }]);
   t.deepEqual(await deferToThread((s: Set<() => string>) => [...s].map((f) => f()), hooks), ['a', 'b']);
   t.is(calls, 3);
+});
+
+// A pool thread with a larger stack than the main thread's writes values
+// nested deeper than the main thread can read (v8's reader recurses per
+// level): the reader refuses them with the writer's error class, not a
+// bare RangeError. 20,000 levels take about 2 MB of reading stack here,
+// twice the main thread's; the 16 MB threads write them with room.
+test('a value nested too deeply for the reading thread\'s stack is refused as not cloneable, and the pool keeps serving', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1, resourceLimits: { stackSizeMb: 16 } });
+  pool.start();
+  t.teardown(() => pool.stop());
+  const result = await t.throwsAsync(deferToThreadPool(reactor, pool, nestedArraysOf, 20_000), { instanceOf: ValueNotCloneableError });
+  t.is((result as ValueNotCloneableError).path, 'the result');
+  t.regex(result!.message, /^the result arrived nested too deeply to be read with this thread's stack .*: Maximum call stack size exceeded$/);
+  t.true(result!.cause instanceof RangeError);
+  // The same from a pool thread's blocking call: the reactor refuses its arguments.
+  t.like(await deferToThreadPool(reactor, pool, sendNestedToReactor, 20_000),
+    { name: 'ValueNotCloneableError', code: 'ERR_VALUE_NOT_CLONEABLE', path: 'args' });
+  t.is(await deferToThreadPool(reactor, pool, depthOf, [[[0]]]), 3);
+  t.is(await deferToThreadPool(reactor, pool, nestedArraysOf, 100).then((v) => deferToThreadPool(reactor, pool, depthOf, v)), 100);
 });

@@ -121,9 +121,9 @@ export class BridgeCaller {
    * scratch is decoded here, before anything else can run on this thread.
    */
   #answerOf(reply: NativeReply): Answer | number {
-    if (typeof reply !== 'number') return [reply[0], decodeValue(reply[1], reply[2], this.values)];
+    if (typeof reply !== 'number') return [reply[0], decodeValue(reply[1], reply[2], this.values, 'the answer')];
     if (reply === CallStatus.Fulfilled || reply === CallStatus.Rejected) {
-      return [reply, decodeValue(this.#scratchReply(), undefined, this.values)];
+      return [reply, decodeValue(this.#scratchReply(), undefined, this.values, 'the answer')];
     }
     return reply;
   }

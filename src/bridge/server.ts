@@ -70,7 +70,7 @@ export class CallServer {
     // A pool thread whose pool flattens instances asks for its result so.
     const flatten = flattenOf(m.payload, false);
     try {
-      const args = decodeValue(m.payload, m.transfers, this.values) as unknown[];
+      const args = decodeValue(m.payload, m.transfers, this.values, 'args') as unknown[];
       result = f(...args);
     } catch (e) {
       this.#reply(callId, false, e);

@@ -508,13 +508,33 @@ function markersAt(bytes: Uint8Array): number {
   return bytes[0] === REPLY_SLOT ? REPLY_SLOT_HEADER : bytes[0] === BY_PORT ? BY_PORT_HEADER : 0;
 }
 
-export function decodeValue(bytes: Uint8Array, transfers: ArrayBuffer[] | undefined, ctx: ValueContext): unknown {
+/**
+ * Reads a value another thread encoded. `what` names it in the error of
+ * a value this thread's stack cannot read: a pool thread's stack is four
+ * times the main thread's, so it can write arrays nested some thousands
+ * deeper than the main thread can read back (v8's deserializer recurses
+ * per level); that RangeError becomes a ValueNotCloneableError, as the
+ * same value fails on the way out of a thread with the smaller stack.
+ */
+export function decodeValue(bytes: Uint8Array, transfers: ArrayBuffer[] | undefined, ctx: ValueContext, what = 'the value'): unknown {
+  try {
+    return decodeFramed(bytes, transfers, ctx);
+  } catch (e) {
+    if (e instanceof RangeError && /call stack/i.test(e.message)) {
+      throw new ValueNotCloneableError(what, e,
+        'arrived nested too deeply to be read with this thread\'s stack (a thread with a larger stack sent it)');
+    }
+    throw e;
+  }
+}
+
+function decodeFramed(bytes: Uint8Array, transfers: ArrayBuffer[] | undefined, ctx: ValueContext): unknown {
   if (bytes[0] === FAST_LIST || bytes[0] === FAST_ONE) return decodeFast(bytes, transfers);
-  if (bytes[0] === REPLY_SLOT) return decodeValue(bytes.subarray(REPLY_SLOT_HEADER), transfers, ctx);
-  if (bytes[0] === BY_PORT) return decodeValue(bytes.subarray(BY_PORT_HEADER), transfers, ctx);
-  if (bytes[0] === FLATTEN_ON || bytes[0] === FLATTEN_OFF) return decodeValue(bytes.subarray(1), transfers, ctx);
-  if (bytes[0] === TRACED) return decodeValue(bytes.subarray(TRACED_HEADER + viewOf(bytes).getUint32(1, true)), transfers, ctx);
-  if (bytes[0] === WITH_MARKERS) return ctx.revive(decodeValue(bytes.subarray(1), transfers, ctx), transfers);
+  if (bytes[0] === REPLY_SLOT) return decodeFramed(bytes.subarray(REPLY_SLOT_HEADER), transfers, ctx);
+  if (bytes[0] === BY_PORT) return decodeFramed(bytes.subarray(BY_PORT_HEADER), transfers, ctx);
+  if (bytes[0] === FLATTEN_ON || bytes[0] === FLATTEN_OFF) return decodeFramed(bytes.subarray(1), transfers, ctx);
+  if (bytes[0] === TRACED) return decodeFramed(bytes.subarray(TRACED_HEADER + viewOf(bytes).getUint32(1, true)), transfers, ctx);
+  if (bytes[0] === WITH_MARKERS) return ctx.revive(decodeFramed(bytes.subarray(1), transfers, ctx), transfers);
   if (!transfers) return deserializeOwning(bytes);
   const d = new MovingDeserializer(bytes, transfers);
   // (Shared memory among them is named by markers, not by v8's format.)

@@ -46,9 +46,10 @@ export class FunctionNotSendableError extends ReactorThreadsError {
 /** An argument or result cannot be copied to another thread; `path` names it (`args[1]`, `result`). */
 export class ValueNotCloneableError extends ReactorThreadsError {
   readonly path: string;
-  constructor(path: string, cause?: unknown) {
+  /** `problem`: what went wrong with it, for a value that left its thread but could not be read where it arrived. */
+  constructor(path: string, cause?: unknown, problem = 'cannot be sent to another thread') {
     const why = cause instanceof Error ? `: ${cause.message}` : '';
-    super('ERR_VALUE_NOT_CLONEABLE', `${path} cannot be sent to another thread${why}`,
+    super('ERR_VALUE_NOT_CLONEABLE', `${path} ${problem}${why}`,
       cause === undefined ? undefined : { cause });
     this.path = path;
   }

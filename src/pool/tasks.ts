@@ -112,7 +112,7 @@ export class TaskTable {
     let ok = m.status === TaskStatus.Fulfilled;
     let value: unknown;
     try {
-      value = decodeValue(m.payload, m.transfers, this.#thread.values);
+      value = decodeValue(m.payload, m.transfers, this.#thread.values, ok ? 'the result' : 'the error');
       if (!ok) value = decodeThrow(value as EncodedThrow);
     } catch (e) {
       ok = false;

@@ -310,7 +310,7 @@ export class TaskRunner {
     const flatten = flattenOf(t.payload, this.#s.flattenInstances);
     this.#running = t.taskId;
     try {
-      const args = decodeValue(t.payload, t.transfers, this.#s.values) as unknown[];
+      const args = decodeValue(t.payload, t.transfers, this.#s.values, 'args') as unknown[];
       if (traced(taskRunChannel)) {
         trace = { taskId: t.taskId, function: this.#labels[t.fnId] ?? (f.name || 'anonymous'), args, carrier: carrierOf(t.payload) };
         result = runTraced(trace, f, args);

@@ -193,6 +193,30 @@ export const depthOfFailedCall = threadable(function depthOfFailedCall(n: number
   }
 });
 
+/** Arrays nested `n` deep around 0. */
+function nestedArrays(n: number): unknown {
+  let v: unknown = 0;
+  for (let i = 0; i < n; i++) v = [v];
+  return v;
+}
+/** How deep arrays nest in `v`. */
+export const depthOf = threadable(function depthOf(v: unknown): number {
+  let depth = 0;
+  for (let x = v; Array.isArray(x); x = x[0]) depth++;
+  return depth;
+});
+/** Arrays nested `n` deep, made in the thread that runs it. */
+export const nestedArraysOf = threadable(function nestedArraysOf(n: number): unknown { return nestedArrays(n); });
+/** In a thread: a blocking call of depthOf on the reactor with arrays nested `n` deep; its answer, or its error as data. */
+export const sendNestedToReactor = threadable(function sendNestedToReactor(n: number): { depth?: number; name?: string; code?: string; path?: string; message?: string } {
+  try {
+    return { depth: blockingCallFromThread(reactor, depthOf, nestedArrays(n)) };
+  } catch (e) {
+    const err = e as Error & { code?: string; path?: string };
+    return { name: err.name, code: err.code, path: err.path, message: err.message };
+  }
+});
+
 /** Throws an error whose stack is `stack` (as a framework that rewrites stacks would leave it). */
 export const throwWithStack = threadable(function throwWithStack(stack: string): never {
   const e = new Error('x');
