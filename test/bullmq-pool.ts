@@ -192,6 +192,10 @@ test('options a remote pool cannot honour are refused by name, and bad values by
   await t.throwsAsync(deferToThreadPool.with({ affinity: 'user-1' })(reactor, pool, add, 1, 1),
     { instanceOf: TypeError, message: /options\.affinity: a BullMQThreadPool cannot honour it/ });
   t.throws(() => pool.callInThreadWithOptions({ attempts: 0 }, () => {}, add, 1, 1), { instanceOf: RangeError });
+  // A misspelt option's message lists what this pool honours.
+  t.throws(() => pool.callInThreadWithOptions({ atempts: 2 } as never, () => {}, add, 1, 1), { instanceOf: TypeError,
+    message: 'options.atempts is not an option of this call (did you mean attempts?); its options are signal, queueTimeout, runTimeout, '
+      + 'flattenInstances, attempts, backoff, priority' });
   t.throws(() => deferToThreadPool.with({ priority: 1.5 }), { instanceOf: RangeError });
   t.throws(() => new BullMQThreadPool({ queueName: 'a:b', connection: redis.connection }), { instanceOf: TypeError });
   t.throws(() => new BullMQThreadPool({ queueName: 'q', connection: redis.connection, maxPayloadBytes: -1 }), { instanceOf: RangeError });

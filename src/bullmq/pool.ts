@@ -20,7 +20,7 @@ import {
 import { reportError } from '../errors/report.js';
 import type { AnyFunction, TaskFunction } from '../base/public/functions.js';
 import type { CallOptions } from '../base/public/calls.js';
-import { checkOptions, refuseOptions } from '../pool/call-options.js';
+import { checkOptions, refuseOptions, REMOTE_POOL_OPTIONS } from '../pool/call-options.js';
 import type { OnResult } from '../base/public/pool.js';
 import { bullmq } from './bullmq-module.js';
 import { keyToPortable, PortableResolver } from './portable.js';
@@ -321,7 +321,7 @@ export class BullMQThreadPool extends EventEmitter {
   callInThreadWithOptions<F extends AnyFunction>(options: CallOptions, onResult: (success: boolean, result: unknown) => void,
     f: TaskFunction<F>, ...args: Parameters<F>): void {
     if (typeof onResult !== 'function') throw new TypeError('onResult must be a function');
-    const checked = checkOptions(options);
+    const checked = checkOptions(options, REMOTE_POOL_OPTIONS);
     refuseOptions({ ...checked, callerStack: checked.callerStack || undefined }, ['affinity', 'callerStack'],
       (them) => `a BullMQThreadPool cannot honour ${them} (its calls run on other machines; callerStack is for deferToThreadPool.with())`);
     // onResult runs in the caller's async context.

@@ -19,26 +19,33 @@ export const POOL_OPTIONS = ['queueTimeout', 'runTimeout', 'affinity', 'flattenI
 /** Every per-call option (CallOptions). */
 export const CALL_OPTIONS = ['signal', 'callerStack', ...POOL_OPTIONS] as const;
 
+/** The options a local ThreadPool's callInThreadWithOptions() honours. */
+export const LOCAL_POOL_OPTIONS = ['signal', 'queueTimeout', 'runTimeout', 'affinity', 'flattenInstances'] as const;
+
+/** The options a remote pool's (reactor-threads/bullmq's) callInThreadWithOptions() honours. */
+export const REMOTE_POOL_OPTIONS = ['signal', 'queueTimeout', 'runTimeout', 'flattenInstances', ...REMOTE_OPTIONS] as const;
+
 /**
  * Throws a TypeError naming the first option of `options` (its own and
  * inherited enumerable keys) that is not one of `known`: a misspelt
  * option (`runTimeOut`, or `timeout` where the call's is `runTimeout`)
  * would otherwise do nothing at all, in silence.
  * `instead` names the option meant for a name that belongs to another call.
+ * `honoured`: the options the message lists and suggests, where the call
+ * takes fewer than it knows (a pool refuses the others by name, with why).
  */
-export function refuseUnknownOptions(options: object, known: readonly string[], instead: Readonly<Record<string, string>> = {}): void {
+export function refuseUnknownOptions(options: object, known: readonly string[], instead: Readonly<Record<string, string>> = {},
+  honoured: readonly string[] = known): void {
   // An inherited option is read as an own one is, so it is checked too; but
   // not what a library added to Object.prototype, or every call would fail.
   for (let o: object | null = options; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
-    for (const key of Object.keys(o)) refuseUnknown(key, known, instead);
+    for (const key of Object.keys(o)) {
+      if (known.includes(key)) continue;
+      const meant = meantOption(key, honoured, instead);
+      throw new TypeError(`options.${key} is not an option of this call${meant ? ` (did you mean ${meant}?)` : ''}; `
+        + `its options are ${honoured.join(', ')}`);
+    }
   }
-}
-
-function refuseUnknown(key: string, known: readonly string[], instead: Readonly<Record<string, string>>): void {
-  if (known.includes(key)) return;
-  const meant = meantOption(key, known, instead);
-  throw new TypeError(`options.${key} is not an option of this call${meant ? ` (did you mean ${meant}?)` : ''}; `
-    + `its options are ${known.join(', ')}`);
 }
 
 /** The option `key` probably stands for: by `instead`, or a known name at most two edits away, case aside. */
@@ -67,11 +74,15 @@ function editDistance(a: string, b: string): number {
   return row[b.length]!;
 }
 
-/** Checks `options` (a TypeError or RangeError naming the option) and returns it. */
-export function checkOptions(options: unknown): CallOptions {
+/**
+ * Checks `options` (a TypeError or RangeError naming the option) and
+ * returns it. `honoured`: the options the pool that takes the call honours,
+ * which an unknown option's message lists (the others it refuses by name).
+ */
+export function checkOptions(options: unknown, honoured: readonly string[] = CALL_OPTIONS): CallOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
   // (Blocking calls' `timeout` is deferToThread's runTimeout or queueTimeout: the first is the usual meaning.)
-  refuseUnknownOptions(options, CALL_OPTIONS, { timeout: 'runTimeout' });
+  refuseUnknownOptions(options, CALL_OPTIONS, { timeout: 'runTimeout' }, honoured);
   const { signal } = options as CallOptions;
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('options.signal must be an AbortSignal');
   const { callerStack, queueTimeout, runTimeout, affinity } = options as CallOptions;

@@ -40,7 +40,7 @@ import { MovedBuffers } from './moved-buffers.js';
 import { PrintedOutput } from './printed-output.js';
 import { SubmissionStage } from './staging.js';
 import { checkPayloadSize } from '../base/byte-views.js';
-import { checkOptions, REMOTE_OPTIONS, refuseOptions } from './call-options.js';
+import { checkOptions, LOCAL_POOL_OPTIONS, REMOTE_OPTIONS, refuseOptions } from './call-options.js';
 
 export type { TaskSink } from './tasks.js';
 
@@ -261,7 +261,7 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
     onResult: (success: boolean) => void, f: TaskFunction<F>, ...args: Parameters<F>): void;
   callInThreadWithOptions<F extends AnyFunction>(options: Omit<CallOptions, 'callerStack'>,
     onResult: (success: boolean, result: unknown) => void, f: TaskFunction<F>, ...args: Parameters<F>): void {
-    const checked = checkOptions(options);
+    const checked = checkOptions(options, LOCAL_POOL_OPTIONS);
     if (checked.callerStack) {
       throw new TypeError('options.callerStack: a pool cannot honour it (deferToThreadPool.with() can, on the Promise it returns)');
     }
