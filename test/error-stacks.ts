@@ -165,6 +165,22 @@ test('a failure with no frame of the user\'s keeps its frames, even when its mes
   t.is(encoded.stack, e.stack);
 });
 
+test('only a foot of a runner\'s length is cut: a longer run of Node\'s frames below the user\'s stays whole', (t) => {
+  // (The trim reads the foot alone, so that a stack of a million lines costs what a short one does.)
+  const nodeFrames = (n: number): string => Array.from({ length: n }, (_, i) => `\n    at step${i} (node:internal/streams/x:${i}:1)`).join('');
+  const user = 'Error: x\n    at userFn (/srv/app/a.js:1:1)';
+  const short = new Error('x');
+  short.stack = user + nodeFrames(3);
+  t.is((encodeUserFailure(short) as { stack?: string }).stack, user);
+  const long = new Error('x');
+  long.stack = user + nodeFrames(300);
+  t.is((encodeUserFailure(long) as { stack?: string }).stack, long.stack);
+  const deep = new Error('x');
+  const userFrames = Array.from({ length: 200_000 }, (_, i) => `\n    at f${i} (/srv/app/a.js:${i}:1)`).join('');
+  deep.stack = `Error: x${userFrames}${nodeFrames(2)}`;
+  t.is((encodeUserFailure(deep) as { stack?: string }).stack, `Error: x${userFrames}`);
+});
+
 test('with callerStack, the caller\'s async frames follow the boundary', async (t) => {
   async function theCaller(): Promise<number> {
     return await deferToThread.with({ callerStack: true })(fail, 'y');
