@@ -10,17 +10,8 @@
 // frames added below a boundary (errors.ts withCallerFrames) start at the
 // user's code, not in the public function's wrapper. Any thread.
 // Tests: test/error-stacks.ts.
-import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-
-/**
- * Where the library's code is: dist/ (the bundle, whose frames V8 prints)
- * and src/ (the frames that --enable-source-maps prints instead).
- */
-const ownDirs = ((): string[] => {
-  const root = dirname(dirname(__dirname));
-  return [join(root, 'dist') + sep, join(root, 'src') + sep];
-})();
+import { isOwnFile } from '../base/own-files.js';
 
 /** Where a frame line (`    at f (/a/b.js:1:2)`) ran; undefined for a line that is no frame. */
 function locationOf(line: string): string | undefined {
@@ -103,5 +94,5 @@ function isOwn(location: string | undefined): boolean {
     // (A URL as a stack gives it, with its :line:column; one the URL parser refuses is the user's.)
     try { file = fileURLToPath(location.replace(/(:\d+){1,2}$/, '')); } catch { return false; }
   }
-  return ownDirs.some((dir) => file.startsWith(dir));
+  return isOwnFile(file);
 }

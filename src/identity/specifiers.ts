@@ -10,6 +10,7 @@ import { builtinModules, createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FunctionNotSendableError } from '../errors/errors.js';
+import { isOwnFile } from '../base/own-files.js';
 import { loadsTypeScript, typeScriptAdvice, typeScriptFile } from './typescript.js';
 
 /**
@@ -44,9 +45,6 @@ export function callerURL(callee: Function): string | undefined {
   return fileURLOf(stackSites(1, callee)[0]?.getFileName());
 }
 
-/** This package's compiled code (dist/), whose frames are never the user's. */
-const packageDir = dirname(__dirname) + sep;
-
 /**
  * The file of the nearest caller outside this package (the code that
  * called deferToThread, say, however deep the package's own frames go).
@@ -54,7 +52,7 @@ const packageDir = dirname(__dirname) + sep;
 export function userCallerURL(): string | undefined {
   for (const site of stackSites(32, userCallerURL)) {
     const url = fileURLOf(site.getFileName());
-    if (url && !fileURLToPath(url).startsWith(packageDir)) return url;
+    if (url && !isOwnFile(fileURLToPath(url))) return url;
   }
   return undefined;
 }
