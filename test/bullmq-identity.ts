@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { serialize } from 'node:v8';
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
 import * as zlib from 'node:zlib';
 import {
   fromModule, FunctionNotSendableError, ModuleNotAllowedError, PayloadTooLargeError, UnreadablePayloadError, ValueNotCloneableError,
@@ -159,6 +161,18 @@ test('payloads of a later format, or values a newer V8 wrote, are refused with a
   future[1] = 0x7f;
   t.throws(() => decodeRemote({ data: future.toString('base64'), markers: false }, (k) => k, 'Node v99.0.0'),
     { instanceOf: UnreadablePayloadError, message: /written by Node v99\.0\.0 cannot be read by Node v/ });
+});
+
+test('a value or failure nested too deeply for this thread\'s stack is refused as not cloneable, not as another Node\'s', async (t) => {
+  // (Written where the stack is larger, as a worker machine's pool thread's is: 20,000 arrays deep.)
+  const writer = new Worker('const { serialize } = require("node:v8"); let v = 0; for (let i = 0; i < 20000; i++) v = [v];'
+    + 'require("node:worker_threads").parentPort.postMessage(serialize(v).toString("base64"));',
+  { eval: true, resourceLimits: { stackSizeMb: 16 } });
+  const [data] = await once(writer, 'message') as [string];
+  await writer.terminate();
+  t.throws(() => decodeRemote({ data, markers: false }, (k) => k, 'the worker w1'), { instanceOf: ValueNotCloneableError,
+    message: /^a value from another machine arrived nested too deeply to be read with this thread's stack .*: Maximum call stack size exceeded$/ });
+  t.throws(() => decodeFailure(data, (k) => k), { instanceOf: ValueNotCloneableError, message: /^a failure from another machine arrived nested too deeply/ });
 });
 
 test('values JSON carries exactly cross as JSON text; any other is left to V8\'s serializer', (t) => {

@@ -112,7 +112,9 @@ test('an option no call has is refused by name, with the one meant when it is ne
   t.throws(() => pool.callInThreadWithOptions(unknown({ bogus: true }), (ok, v) => results.push([ok, v]), add, 1, 2),
     { instanceOf: TypeError, message: 'options.bogus is not an option of this call; its options are signal, queueTimeout, runTimeout, affinity, flattenInstances' });
   t.throws(() => pool.callInThreadWithOptions(unknown({ prority: 1 }), (ok, v) => results.push([ok, v]), add, 1, 2),
-    { instanceOf: TypeError, message: /^options\.prority is not an option of this call; its options are signal, / });
+    { instanceOf: TypeError, message: /^options\.prority is not an option of this call \(did you mean priority\?\); its options are signal, / });
+  t.throws(() => pool.callInThreadWithOptions(unknown({ callerstack: true }), (ok, v) => results.push([ok, v]), add, 1, 2),
+    { instanceOf: TypeError, message: /^options\.callerstack is not an option of this call \(did you mean callerStack\?\); its options are signal, / });
   t.throws(() => pool.callInThreadWithOptions({ priority: 1 }, (ok, v) => results.push([ok, v]), add, 1, 2),
     { instanceOf: TypeError, message: /^options\.priority: a ThreadPool cannot honour it \(a remote pool such as reactor-threads\/bullmq's can\)$/ });
   t.throws(() => blockingCallFromThread.with(unknown({ timeOut: 50 })), { instanceOf: TypeError, message: /options\.timeOut .*did you mean timeout\?/ });

@@ -5,6 +5,7 @@ import { deferToThread, FunctionNotSendableError, ValueNotCloneableError } from 
 import { fail, add } from './_fixtures/tasks.cjs';
 import { sendsSymbolToReactor, stackOfFailedCall, throwWithStack } from './_fixtures/bridge-tasks.cjs';
 import { deserialize } from 'node:v8';
+import { dirname, join } from 'node:path';
 import { decodeThrow, encodeUserFailure, serializeUserFailure, type EncodedThrow } from '../dist/errors/errors.js';
 import { unreachable } from './_fixtures/breaks-in-threads.cjs';
 
@@ -179,6 +180,25 @@ test('only a foot of a runner\'s length is cut: a longer run of Node\'s frames b
   const userFrames = Array.from({ length: 200_000 }, (_, i) => `\n    at f${i} (/srv/app/a.js:${i}:1)`).join('');
   deep.stack = `Error: x${userFrames}${nodeFrames(2)}`;
   t.is((encodeUserFailure(deep) as { stack?: string }).stack, `Error: x${userFrames}`);
+});
+
+test('the trim reads lines as the stack\'s header and frames are: a header line, a line ending in \\r, are never frames', (t) => {
+  // (A stack whose only "user's frame" is one of these has no frame of the user's: it stays whole.)
+  const libraryFrame = `    at run (${join(dirname(require.resolve('reactor-threads')), 'reactor-threads.js')}:9:9)`;
+  const trimmed = (message: string, stack: string): string | undefined => {
+    const e = new Error(message);
+    e.stack = stack;
+    return (encodeUserFailure(e) as { stack?: string }).stack;
+  };
+  const midLine = `Error: m   at f (/srv/app/a.js:1:2)\ntext\n${libraryFrame}`;
+  t.is(trimmed('m   at f (/srv/app/a.js:1:2)', midLine), midLine);
+  const endsInReturn = `Error: x\nchild said:\r    at f (/srv/app/a.js:1:2)\r\nmore\n${libraryFrame}`;
+  t.is(trimmed('x', endsInReturn), endsInReturn);
+  // (The header's last line is the one its message's newline began, however it reads.)
+  const messageEndsInNewline = `Error: m\n    at f (/srv/app/a.js:1:2)\n${libraryFrame}`;
+  t.is(trimmed('m\n', messageEndsInNewline), messageEndsInNewline);
+  // And a real frame of the user's below such lines still ends the cut.
+  t.is(trimmed('x', `Error: x\nchild said:\r\n    at f (/srv/app/a.js:1:2)\n${libraryFrame}`), 'Error: x\nchild said:\r\n    at f (/srv/app/a.js:1:2)');
 });
 
 test('with callerStack, the caller\'s async frames follow the boundary', async (t) => {

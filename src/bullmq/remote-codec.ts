@@ -15,7 +15,7 @@
 // Tests: test/bullmq-identity.ts, test/bullmq-calls.ts.
 import { MARKER, prepareOutbound, reviveInbound } from '../codec/values.js';
 import { serializeUnshared } from '../base/unshared.js';
-import { deserializeOwning } from '../codec/codec.js';
+import { deserializeOwning, tooDeepToRead } from '../codec/codec.js';
 import {
   decodeThrow, serializeUserFailure, PayloadTooLargeError, UnreadablePayloadError, ValueNotCloneableError, type EncodedThrow,
 } from '../errors/errors.js';
@@ -106,7 +106,9 @@ export function decodeRemote(v: RemoteValue, localKey: KeyMap, writer: string): 
   try {
     value = deserializeOwning(Buffer.from(v.data, 'base64'));
   } catch (e) {
-    throw new UnreadablePayloadError(
+    // (A machine whose threads' stacks are larger wrote it: a version
+    // would not help.)
+    throw tooDeepToRead(e, 'a value from another machine') ?? new UnreadablePayloadError(
       `a value written by ${writer} cannot be read by Node ${process.version} (V8 ${process.versions.v8}): `
       + 'run the same Node major version on both sides', e);
   }
@@ -124,7 +126,12 @@ export function encodeFailure(e: unknown, portableKey: KeyMap, boundary: string)
 }
 
 export function decodeFailure(data: string, localKey: KeyMap): unknown {
-  const encoded = deserializeOwning(Buffer.from(data, 'base64')) as EncodedThrow;
+  let encoded: EncodedThrow;
+  try {
+    encoded = deserializeOwning(Buffer.from(data, 'base64')) as EncodedThrow;
+  } catch (e) {
+    throw tooDeepToRead(e, 'a failure from another machine') ?? e;
+  }
   mapThrowKeys(encoded, localKey, new Set());
   return decodeThrow(encoded);
 }

@@ -520,12 +520,19 @@ export function decodeValue(bytes: Uint8Array, transfers: ArrayBuffer[] | undefi
   try {
     return decodeFramed(bytes, transfers, ctx);
   } catch (e) {
-    if (e instanceof RangeError && /call stack/i.test(e.message)) {
-      throw new ValueNotCloneableError(what, e,
-        'arrived nested too deeply to be read with this thread\'s stack (a thread with a larger stack sent it)');
-    }
-    throw e;
+    throw tooDeepToRead(e, what) ?? e;
   }
+}
+
+/**
+ * The error for a value that overflowed the reading thread's stack
+ * (decodeValue; a value from another machine too), naming it `what`;
+ * undefined when `e` is no stack overflow.
+ */
+export function tooDeepToRead(e: unknown, what: string): ValueNotCloneableError | undefined {
+  if (!(e instanceof RangeError && /call stack/i.test(e.message))) return undefined;
+  return new ValueNotCloneableError(what, e,
+    'arrived nested too deeply to be read with this thread\'s stack (a thread with a larger stack sent it)');
 }
 
 function decodeFramed(bytes: Uint8Array, transfers: ArrayBuffer[] | undefined, ctx: ValueContext): unknown {

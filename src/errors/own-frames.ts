@@ -41,8 +41,12 @@ function isUsers(location: string): boolean {
  */
 const MAX_FOOT_LINES = 256;
 
-/** A frame line anywhere in a text (whitespace but no line break before `at `): locationOf()'s test. */
-const FRAME_LINE = /^[^\S\n]+at /m;
+/**
+ * A frame line anywhere in a text of lines split at `\n` alone, as
+ * locationOf() reads one: whitespace, `at `, and no other line break
+ * (which `.` does not match) before the line's end.
+ */
+const FRAME_LINE = /(?:^|\n)[^\S\n]+at [^\n\r\u2028\u2029]*(?=\n|$)/;
 
 /**
  * `stack` without the frames that follow its last line of the user's
@@ -54,7 +58,12 @@ const FRAME_LINE = /^[^\S\n]+at /m;
  * its failure).
  */
 export function withoutRunnerFrames(stack: string, header?: string): string {
-  const framesFrom = header !== undefined && stack.startsWith(header) ? header.length : 0;
+  // Past the header's lines: every line it reaches into, the one it ends in too.
+  let framesFrom = 0;
+  if (header !== undefined && stack.startsWith(header)) {
+    framesFrom = stack.indexOf('\n', header.length) + 1;
+    if (framesFrom === 0) return stack;
+  }
   // Lines are read from the foot up: `end` is where the line being read ends.
   let end = stack.length;
   for (let lines = 0; lines <= MAX_FOOT_LINES; lines++) {
@@ -65,7 +74,7 @@ export function withoutRunnerFrames(stack: string, header?: string): string {
     if (location === undefined || isUsers(location)) {
       if (end === stack.length) return stack;
       // (No frame of the user's above either: the library's own failure, left whole.)
-      if (location === undefined && !FRAME_LINE.test(stack.slice(framesFrom, start))) return stack;
+      if (location === undefined && (start === 0 || !FRAME_LINE.test(stack.slice(framesFrom, start - 1)))) return stack;
       return stack.slice(0, end);
     }
     if (start === 0) return stack;

@@ -41,7 +41,8 @@ export function refuseUnknownOptions(options: object, known: readonly string[], 
   for (let o: object | null = options; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
     for (const key of Object.keys(o)) {
       if (known.includes(key)) continue;
-      const meant = meantOption(key, honoured, instead);
+      // (A near name the pool does not honour is still the one meant: its refusal says why.)
+      const meant = meantOption(key, honoured, instead) ?? meantOption(key, known, instead);
       throw new TypeError(`options.${key} is not an option of this call${meant ? ` (did you mean ${meant}?)` : ''}; `
         + `its options are ${honoured.join(', ')}`);
     }
