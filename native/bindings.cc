@@ -123,4 +123,16 @@ Napi::Value QuietU32(napi_env env, uint32_t v) {
   return Napi::Value(env, out);
 }
 
+void CallDroppingErrors(napi_env env, napi_value f) {
+  napi_value recv = nullptr;
+  napi_value result = nullptr;
+  if (napi_get_undefined(env, &recv) != napi_ok) return;
+  if (napi_call_function(env, recv, f, 0, nullptr, &result) == napi_ok) return;
+  bool pending = false;
+  napi_value error = nullptr;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+    napi_get_and_clear_last_exception(env, &error);
+  }
+}
+
 }  // namespace rt

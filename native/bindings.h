@@ -121,6 +121,11 @@ Napi::Value QuietU32(napi_env env, uint32_t v);
 // is going away, so a refusal is ignored.
 void QuietSet(napi_env env, napi_value array, uint32_t i, napi_value v);
 
+// Calls `f()` with raw N-API from a native call on its JS thread, as a
+// callback that must not end that call: a failure, or an exception it
+// throws (then cleared), is ignored.
+void CallDroppingErrors(napi_env env, napi_value f);
+
 // Adds each file's bindings to `exports`, by their JS names (the types the
 // JS side relies on are in src/reactor/native.ts). Owning JS thread, at module
 // load.

@@ -127,11 +127,15 @@ Napi::Value ReplyToJs(Napi::Env env, CallStatus status, ReplySlot& slot,
                       const Scratch& scratch = {});
 
 // bridgeCall(target, refKind, ref, payload, transfers, timeoutMs, poolId,
-//            threadId, replyScratch?) -> [status, reply, replyTransfers?]
-// when answered, else a bare status. poolId/threadId: the caller's, when
-// it is a pool thread (0 otherwise). An answer that fits in replyScratch
-// (a Uint8Array of the caller's) and moves no buffer is written there
-// instead, and its status (Fulfilled or Rejected) comes bare (ReplyToJs).
+//            threadId, replyScratch?, onAttention?) -> [status, reply,
+// replyTransfers?] when answered, else a bare status. poolId/threadId: the
+// caller's, when it is a pool thread (0 otherwise). An answer that fits in
+// replyScratch (a Uint8Array of the caller's) and moves no buffer is
+// written there instead, and its status (Fulfilled or Rejected) comes bare
+// (ReplyToJs). onAttention (a pool thread's): run on this thread, within
+// the wait, each time its call is attended (bridgeAttend: its side port
+// holds an ask it must answer even while it waits, src/pool/moved-buffers.ts);
+// the wait then goes on, to the same deadline. Its exceptions are dropped.
 // Any JS thread but the target's.
 // blockingCallFromThread: posts the call, then waits for the answer. The
 // status values are CallStatus (bridge.h). When the wait ended because
@@ -195,10 +199,17 @@ Napi::Value BridgeCall(const Napi::CallbackInfo& info) {
   napi_env raw = env;
   uint64_t spin = spin_budget.Next();
   if (spin) LeaveCpuOfAnswerer(*target, started);
-  CallStatus status =
-      slot->Wait(spin, deadline, 10 * 1000 * 1000, [raw] {
-        return CanRunJs(raw);
-      });
+  napi_value on_attention = info.Length() > 9 && info[9].IsFunction() ? static_cast<napi_value>(info[9]) : nullptr;
+  CallStatus status;
+  for (;;) {
+    status = slot->Wait(spin, deadline, 10 * 1000 * 1000, [raw] {
+      return CanRunJs(raw);
+    }, /* attend */ on_attention != nullptr);
+    if (status != CallStatus::kAttention) break;
+    spin = 0;
+    // (A terminating thread runs no JS: its next slice ends the wait.)
+    if (CanRunJs(raw)) CallDroppingErrors(raw, on_attention);
+  }
   Registry::Get().CloseCall(slot);
   if (status != CallStatus::kFulfilled && status != CallStatus::kRejected)
     return bare(status);
@@ -393,6 +404,20 @@ Napi::Value BridgeReply(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(args.env(), ok);
 }
 
+// bridgeAttend(reactorId): something was posted to the side port of that
+// reactor's thread that it must read even while it waits in a blocking
+// call (a pool thread asked to send back buffers sent ahead to it, which
+// a sibling waits for): its wait runs bridgeCall's onAttention, or
+// bridgeAwaitTask returns kAttention (Registry::AttendCallsOf). A reactor
+// that waits in no call reads its port in its loop. Any thread.
+Napi::Value BridgeAttend(const Napi::CallbackInfo& info) {
+  Args args(info);
+  uint32_t reactor_id = args.U32(0, "reactor id");
+  if (!args.ok()) return {};
+  Registry::Get().AttendCallsOf(reactor_id);
+  return args.env().Undefined();
+}
+
 // bridgeOpenCalls(ofThisThread?) -> how many blocking calls are listed in
 // the Registry now: of any thread, or (ofThisThread true) those the
 // calling thread opened (tests: none is left behind). Any JS thread.
@@ -471,6 +496,7 @@ constexpr BindingEntry kBridgeBindings[] = {
     {"bridgeAwaitTask", BridgeAwaitTask},
     {"bridgeShutdown", BridgeShutdown},
     {"bridgeOpenCalls", BridgeOpenCalls},
+    {"bridgeAttend", BridgeAttend},
     {"cpuMoves", CpuMoves},
 };
 

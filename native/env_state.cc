@@ -36,6 +36,16 @@ bool CanRunJs(napi_env env) {
 
 namespace {
 
+// A pool thread's environment is gone (its JS thread, at teardown): the
+// pool stops counting on it, and an owner parked in a blockingCallInThread
+// looks again at what it held (its wait is attended: the owner cannot see
+// the thread's exit until its loop runs, and a sibling may wait for
+// buffers that were sent ahead to this thread: src/pool/moved-buffers.ts).
+void MarkThreadGone(Pool& pool, uint32_t thread_id) {
+  pool.MarkGone(thread_id);
+  Registry::Get().AttendCallsOf(pool.OwnerReactor());
+}
+
 // The TSFN's call_js, on the owning JS thread: drains the inbox in one
 // batch and hands it to the copy's onWake(batch, transfers, workSignalled).
 // `context` is the environment's Reactor (see env_state.h for why it is
@@ -111,7 +121,7 @@ void Retire(EnvState* state, bool exiting) {
   state->torn_down = true;
   if (state->pool_of_thread) {
     if (auto pool = Registry::Get().FindPool(state->pool_of_thread))
-      pool->MarkGone(state->thread_id);
+      MarkThreadGone(*pool, state->thread_id);
   }
   for (uint32_t id : state->owned_pools) {
     if (auto pool = Registry::Get().FindPool(id)) pool->Stop(false);
@@ -156,7 +166,7 @@ void CopyGone(napi_env env, void* data, void*) {
 void PoolThreadGone(void* arg) {
   auto* state = static_cast<EnvState*>(arg);
   if (auto pool = Registry::Get().FindPool(state->pool_of_thread))
-    pool->MarkGone(state->thread_id);
+    MarkThreadGone(*pool, state->thread_id);
 }
 
 }  // namespace

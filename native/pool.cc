@@ -644,6 +644,12 @@ std::vector<uint32_t> Pool::LiveThreadReactors() {
   return ids;
 }
 
+bool Pool::IsGone(uint32_t thread_id) {
+  std::lock_guard<SpinningMutex> lock(mu_);
+  auto it = threads_.find(thread_id);
+  return it == threads_.end() || it->second.gone;
+}
+
 bool Pool::IsAttached(uint32_t thread_id) {
   std::lock_guard<SpinningMutex> lock(mu_);
   auto it = threads_.find(thread_id);

@@ -286,6 +286,9 @@ class Pool {
   // once it is removed). A thread that attaches right after this said
   // false takes nothing from a stopped pool.
   bool IsAttached(uint32_t thread_id);
+  // Any thread: whether the thread's environment is gone (MarkGone) or the
+  // thread is removed; what it sent before has all arrived by then.
+  bool IsGone(uint32_t thread_id);
 
   // Pool thread. Takes up to `max` tasks (fewer when siblings should share
   // the queue). Only tasks of functions known to be quick are taken

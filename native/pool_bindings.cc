@@ -389,6 +389,18 @@ Napi::Value PoolThreadAttached(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(args.env(), pool && pool->IsAttached(thread_id));
 }
 
+// poolThreadGone(id, threadId) -> whether the thread's environment is gone
+// or it was removed (Pool::IsGone): everything it posted has arrived. True
+// once the pool is gone. Owner thread (parked in blockingCallInThread,
+// which cannot see the thread's exit: src/pool/moved-buffers.ts).
+Napi::Value PoolThreadGone(const Napi::CallbackInfo& info) {
+  Args args(info);
+  auto pool = args.PoolIfAny(0);
+  uint32_t thread_id = args.U32(1, "thread id");
+  if (!args.ok()) return {};
+  return Napi::Boolean::New(args.env(), !pool || pool->IsGone(thread_id));
+}
+
 // poolTake(id, threadId, max, spinNs, paysWithinNs, answeredBlocking?,
 // scratch?) -> Uint8Array | [Uint8Array, ArrayBuffer[]] when tasks were
 // taken (a view of `scratch`, a Uint8Array of the thread's, when they fit
@@ -603,6 +615,7 @@ constexpr BindingEntry kPoolBindings[] = {
     {"poolAddThread", PoolAddThread},
     {"poolRemoveThread", PoolRemoveThread},
     {"poolThreadAttached", PoolThreadAttached},
+    {"poolThreadGone", PoolThreadGone},
     {"poolAttach", PoolAttach},
     {"poolThreadStarting", PoolThreadStarting},
     {"poolGoneThreads", PoolGoneThreads},

@@ -12,7 +12,10 @@ import { waitFor } from './_helpers/wait.js';
 
 interface Rig {
   owner: MovedBuffers;
-  lost: [number, unknown][];
+  /** Tasks lost with a thread: id, error, and whether the owner was parked. */
+  lost: [number, unknown, boolean | undefined][];
+  /** Threads native would say are gone (their exits not seen yet). */
+  gone: Set<number>;
   /** How many asks (Want) the threads made. */
   asked(): number;
   /**
@@ -43,15 +46,17 @@ class Asks {
 }
 
 function rig(): Rig {
-  const lost: [number, unknown][] = [];
+  const lost: [number, unknown, boolean | undefined][] = [];
+  const gone = new Set<number>();
   const asks = new Asks();
   const owner = new MovedBuffers({
-    isOpen: () => true, lose: (id, e) => lost.push([id, e]), drainNow: () => undefined,
+    isOpen: () => true, lose: (id, e, parked) => lost.push([id, e, parked]), drainNow: () => undefined,
+    isGone: (thread) => gone.has(thread),
     claim: (thread, task) => asks.claim(thread, task),
     printed: () => undefined,
   });
   return {
-    owner, lost,
+    owner, lost, gone,
     asked: () => asks.made,
     thread(id) {
       const { port1, port2 } = new MessageChannel();
@@ -178,6 +183,26 @@ test('a thread that goes away with buffers of a task it never ran fails that tas
   t.is(lost[0]![0], 12);
   t.true(lost[0]![1] instanceof ThreadDiedError);
   t.is(owner.held, 0);
+});
+
+// (The owner parked in a blockingCallInThread sees no thread exit until its
+// call returns; native attends its wait when a thread's environment goes.
+// A sibling that took the task would wait for ever for the buffers, and
+// the parked call, queued behind that task, for it.)
+test('an owner parked in a blocking call fails a task whose buffers went ahead to a thread that died, before it sees the exit', (t) => {
+  const { owner, lost, gone, thread } = rig();
+  const a = thread(1), b = thread(2);
+  owner.keep(20, [filled(100, 1)], 1);
+  owner.keep(21, [filled(100, 2)], 2);
+  gone.add(1);
+  owner.serveParked();
+  t.is(lost.length, 1);
+  const [[taskId, error, parked]] = lost as [[number, unknown, boolean | undefined]];
+  t.is(taskId, 20);
+  t.true(error instanceof ThreadDiedError);
+  t.true(parked, 'its caller is settled once the call returns');
+  t.is(owner.held, 1, 'the live thread\'s task keeps its buffers');
+  a.close(); b.close();
 });
 
 test('a thread that goes away with only the shared memory of a task it never ran does not fail it: the next thread gets the memory', async (t) => {

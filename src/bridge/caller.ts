@@ -32,6 +32,11 @@ export interface PoolThreadCalls {
   readonly flattenInstances: boolean;
   beforePark(): void;
   afterPark(): void;
+  /**
+   * While parked: its side port holds an ask it must answer now (buffers
+   * sent ahead to it that a sibling waits for: native bridgeAttend).
+   */
+  whileParked(): void;
   outboxGate(send: () => void): void;
 }
 
@@ -57,12 +62,28 @@ export class BridgeCaller {
    * @param reactorId this thread's reactor.
    * @param servedReactor the reactor this thread's calls go to (0: none).
    */
+  /**
+   * A pool thread's, run while it waits in a blocking call whose wait was
+   * attended (native bridgeAttend): it answers its side port's asks. A
+   * failure there must not end the wait, whose caller would never learn
+   * why: it is reported.
+   */
+  readonly #whileParked: (() => void) | undefined;
+
   constructor(
     private readonly reactorId: number,
     private readonly servedReactor: () => number,
     private readonly values: ValueContext,
     private readonly poolThread: PoolThreadCalls | undefined,
-  ) {}
+  ) {
+    this.#whileParked = poolThread && ((): void => {
+      try {
+        poolThread.whileParked();
+      } catch (e) {
+        reportToStderr(e, 'reading the side port while parked');
+      }
+    });
+  }
 
   /** The (kind, ref) by which the target reactor finds `f`, and the callable's reactor if it is one. */
   #refOf(f: unknown): [CallRef, number, number | undefined] {
@@ -103,7 +124,7 @@ export class BridgeCaller {
       // (The reactor knows no pool: the call tells it how to send the result.)
       if (flatten) enc = markFlatten(enc, true);
       reply = native.bridgeCall(target, kind, ref, enc.bytes, enc.transfers, options?.timeout ?? 0,
-        this.poolThread?.poolId ?? 0, this.poolThread?.threadId ?? 0, this.#replyScratch);
+        this.poolThread?.poolId ?? 0, this.poolThread?.threadId ?? 0, this.#replyScratch, this.#whileParked);
     } finally {
       this.values.callables.release(handles);
       this.poolThread?.afterPark();
@@ -163,6 +184,8 @@ export class BridgeCaller {
     } finally {
       this.poolThread?.afterPark();
     }
+    // (Attention is the pool's waited on, or this thread's own: its port is read either way.)
+    if (reply === CallStatus.Attention) this.#whileParked?.();
     return this.#answerOf(reply);
   }
 

@@ -25,6 +25,12 @@
 // first all the same (held back behind the thread's stdout, or drained
 // by another wake-up) is held, with everything its thread sent after it,
 // until its buffers are here.
+// While the owner is parked in a blockingCallInThread its loop reads no
+// port and sees no exit: native attends its wait when a thread posts to
+// it or a thread's environment goes, and serveParked() answers the asks
+// and fails the tasks whose buffers went with a dead thread. A thread
+// parked in a blocking call of its own that is asked to send buffers back
+// reads its port all the same (native bridgeAttend, its whileParked).
 // A thread's asks about its console output (Printed) come on the same
 // port, and go to src/pool/printed-output.ts.
 // Owner thread only. Tests: test/transfer.ts.
@@ -32,6 +38,7 @@ import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { ThreadDiedError } from '../errors/errors.js';
 import { PortMove, type PortMoveMessage, type SidePortMessage } from '../base/wire.js';
 import { detachOrCopy, isShared, postMoving, transferListOf } from '../codec/codec.js';
+import { native } from '../reactor/native.js';
 
 /** Where one task's argument buffers are. */
 interface ArgsEntry {
@@ -60,8 +67,15 @@ interface ResultWait {
 export interface MovedBuffersContext {
   /** Whether the task still waits for its answer. */
   isOpen(taskId: number): boolean;
-  /** Ends a task whose buffers were lost with a thread (wherever the task is now). */
-  lose(taskId: number, error: unknown): void;
+  /**
+   * Ends a task whose buffers were lost with a thread (wherever the task
+   * is now). `parked`: from within a blockingCallInThread, where its
+   * caller is settled only once the call returns (no callback of the
+   * user's may run inside it).
+   */
+  lose(taskId: number, error: unknown, parked?: boolean): void;
+  /** Whether thread `threadId` is gone (native): what it sent has all arrived, though its exit is not seen yet. */
+  isGone(threadId: number): boolean;
   /** Delivers what is in the owner's native inbox now (a result that was posted without a wake-up). */
   drainNow(): void;
   /**
@@ -176,6 +190,15 @@ export class MovedBuffers {
         this.#received(threadId, m.message as SidePortMessage, true);
       }
     }
+    // A thread that died meanwhile (native attends the wait when one does)
+    // took along the buffers sent ahead to it: a sibling that took their
+    // task, or asks for them, would wait for ever, and the call may wait
+    // on that sibling. Its exit reaches this loop only later.
+    const gone = new Set<number>();
+    for (const entry of this.#args.values()) {
+      if (entry.at && !gone.has(entry.at) && this.#ctx.isGone(entry.at)) gone.add(entry.at);
+    }
+    for (const threadId of gone) this.#lostWith(threadId, true);
   }
 
   /** The pool is gone: its ports close. */
@@ -241,7 +264,12 @@ export class MovedBuffers {
     // Sent ahead to a sibling that did not take the task, or handed back
     // by the thread that did: they come back here (Back), then go on.
     entry.wanted = from;
-    if (entry.at) this.#post(entry.at, [PortMove.Return, taskId]);
+    if (!entry.at || !this.#post(entry.at, [PortMove.Return, taskId])) return;
+    // A sibling parked in a blocking call reads its port all the same
+    // (native bridgeAttend): it may have parked before they came, and its
+    // call may wait, through this thread, on the one that asks.
+    const holder = this.#reactorOf.get(entry.at);
+    if (holder !== undefined) native.bridgeAttend(holder);
   }
 
   #back(taskId: number, buffers: ArrayBuffer[]): void {
@@ -309,6 +337,11 @@ export class MovedBuffers {
     const reactor = this.#reactorOf.get(threadId);
     this.#reactorOf.delete(threadId);
     if (reactor !== undefined) this.#goneReactors.delete(reactor);
+    this.#lostWith(threadId, false);
+  }
+
+  /** Thread `threadId` is gone, and everything it sent has been read: what is still recorded at it was never run there. */
+  #lostWith(threadId: number, parked: boolean): void {
     for (const [taskId, entry] of [...this.#args]) {
       if (entry.at !== threadId) continue;
       if (entry.shared) {
@@ -318,7 +351,7 @@ export class MovedBuffers {
       }
       this.#args.delete(taskId);
       this.#ctx.lose(taskId, new ThreadDiedError(
-        'the thread that held the task\'s moved buffers exited before it ran the task', undefined));
+        'the thread that held the task\'s moved buffers exited before it ran the task', undefined), parked);
     }
   }
 }

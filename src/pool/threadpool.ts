@@ -84,12 +84,14 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
     drainNow: () => this.#thread.core.drainNow(),
     printed: (threadId, stdout, stderr) => this.#printed.asked(threadId, stdout, stderr),
     claim: (threadId, taskId) => !this.#destroyed && native.poolWant(this.#poolId, threadId, taskId, 1),
-    lose: (id, error) => {
+    lose: (id, error, parked) => {
       if (!this.#tasks.has(id)) return;
       // Queued: removed. Taken, waiting for these buffers: dropped by its thread.
       if (!this.#destroyed) native.poolCancel(this.#poolId, id);
-      this.#tasks.settle(id, false, error);
+      if (parked) queueMicrotask(() => this.#tasks.settle(id, false, error));
+      else this.#tasks.settle(id, false, error);
     },
+    isGone: (threadId) => native.poolThreadGone(this.#poolId, threadId),
   });
   /** poolPush's answer for a task whose buffers move by port: the thread they go ahead to. */
   readonly #target = new Uint32Array(1);

@@ -79,6 +79,8 @@ export interface NativeBinding {
   poolRemoveThread(poolId: number, threadId: number): { died: number[]; requeued: number; attached: boolean; reactor: number };
   /** Whether the thread attached: false while it starts (its preloads and onThreadStart run). */
   poolThreadAttached(poolId: number, threadId: number): boolean;
+  /** Whether the thread is gone (its environment, or removed): what it posted has all arrived. True once the pool is gone. */
+  poolThreadGone(poolId: number, threadId: number): boolean;
   /** The task went async in its thread (it counts as started if the thread dies). */
   poolTaskStarted(poolId: number, threadId: number, taskId: number): void;
   /** The task this thread starts next waits for its function to load (or, false, runs now). */
@@ -144,8 +146,14 @@ export interface NativeBinding {
    * bare.
    */
   bridgeCall(target: number, refKind: number, ref: number, payload: Uint8Array, transfers: ArrayBuffer[] | undefined,
-    timeoutMs: number, poolId: number, threadId: number, replyScratch?: Uint8Array):
+    timeoutMs: number, poolId: number, threadId: number, replyScratch?: Uint8Array, onAttention?: () => void):
     [number, Buffer, ArrayBuffer[] | undefined] | number;
+  /**
+   * Something was posted to the side port of reactor `reactorId`'s thread
+   * that it must read even while it waits in a blocking call: its
+   * bridgeCall runs onAttention, its bridgeAwaitTask returns Attention.
+   */
+  bridgeAttend(reactorId: number): void;
   /** Answers a blocking call; false when its caller already left. */
   bridgeReply(callId: number, status: number, payload: Uint8Array, transfers?: ArrayBuffer[]): boolean;
   /** blockingCallInThread: opens a reply slot with no target yet; its id (0: the process is exiting). */

@@ -58,6 +58,14 @@ const thread = buildThread({
     runner.handBack();
     moves?.returnAll();
   },
+  // Parked, it is asked for buffers sent ahead to it after it read its
+  // port (a sibling took their task): they go back now, or the sibling
+  // would wait until this call returns, and this call may wait on that
+  // sibling (through an owner parked in a blockingCallInThread).
+  whileParked: () => {
+    moves.drain();
+    moves.returnAll();
+  },
   // It left the waiting list while parked: look for work once the current
   // task is done. Once, however many calls the task makes (a task making
   // 10,000 calls in a loop queued 10,000 Immediates, one per call).
