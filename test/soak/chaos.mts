@@ -14,6 +14,7 @@ import {
   blockingCallInThread, CallTimeoutError, CancelledError, deferToThreadPool, PoolStarvedError, PoolStoppedError,
   QueueFullError, reactor, TaskTimeoutError, ThreadDiedError, ThreadPool, transfer, WouldDeadlockError,
 } from 'reactor-threads';
+import { writeSync } from 'node:fs';
 import t from './_chaos-tasks.cjs';
 
 const ITERATIONS = Number(process.argv[2] ?? 30);
@@ -51,6 +52,10 @@ function track(kind: string, p: Promise<unknown>, thrown?: (e: unknown) => boole
 }
 
 function blockingCall(pool: ThreadPool, kind: string, f: (...args: never[]) => unknown, ...args: unknown[]): void {
+  // (What the pool holds as the call parks, on stderr: the first form of
+  // this run wrote it, and the time its write takes is when the threads
+  // got to the state that hung.)
+  writeSync(2, `blocking ${kind}: ${JSON.stringify({ ...pool.stats(), queueWait: undefined, runTime: undefined })}\n`);
   const call = random() < 0.5 ? blockingCallInThread.with({ pool }) : blockingCallInThread.with({ pool, timeout: 3_000 });
   try {
     (call as (g: unknown, ...a: unknown[]) => unknown)(f, ...args);
@@ -73,6 +78,8 @@ for (let it = 0; it < ITERATIONS; it++) {
   const calls: Promise<void>[] = [];
   const stopEarly = random() < 0.4;
   for (let step = 0; step < STEPS; step++) {
+    // (In the order of the first form of this run, so that its seeds still
+    // make the same runs: seed 3450828 hung in 7 of 9 runs under load.)
     const action = below(17);
     const aborter = random() < 0.15 ? new AbortController() : undefined;
     if (aborter) setTimeout(() => aborter.abort(), below(20));
@@ -88,27 +95,27 @@ for (let it = 0; it < ITERATIONS; it++) {
         case 0: calls.push(track('small', d(t.echo, transfer(new Uint8Array(1_000 + below(60_000))), random() < 0.5))); break;
         case 1: calls.push(track('big', d(t.echo, transfer(new Uint8Array(65_536 + below(200_000))), false))); break;
         case 2: calls.push(track('big back', d(t.echoLater, transfer(new Uint8Array(65_536 + below(200_000))), below(5)))); break;
-        case 3: calls.push(track('make big', d(t.makeBytes, 65_536 + below(100_000)))); break;
-        case 4: {
+        case 3: {
           const cancel = new AbortController();
           calls.push(track('cancel', deferToThreadPool.with({ signal: cancel.signal })(reactor, pool, t.spin, below(100))));
           setTimeout(() => cancel.abort(), below(30));
           break;
         }
-        case 5: calls.push(track('run timeout', deferToThreadPool.with({ runTimeout: 1 + below(20) })(reactor, pool, t.spin, below(40)))); break;
-        case 6: calls.push(track('throw', d(t.fail, 'x'), (e) => e instanceof TypeError && e.message === 'x')); break;
-        case 7: calls.push(track('ask', d(t.askReactor, step, false))); break;
-        case 8: calls.push(track('ask within', d(t.askReactorWithin, step))); break;
-        case 9: if (random() < 0.3) calls.push(track('die', d(t.die))); break;
-        case 10: calls.push(track('sleep', d(t.sleep, below(20)))); break;
-        case 11: calls.push(track('spin', d(t.spin, below(5)))); break;
-        case 12: calls.push(track('print', d(t.print, below(2_000)))); break;
+        case 4: calls.push(track('run timeout', deferToThreadPool.with({ runTimeout: 1 + below(20) })(reactor, pool, t.spin, below(40)))); break;
+        case 5: calls.push(track('throw', d(t.fail, 'x'), (e) => e instanceof TypeError && e.message === 'x')); break;
+        case 6: calls.push(track('ask', d(t.askReactor, step, false))); break;
+        case 7: calls.push(track('ask within', d(t.askReactorWithin, step))); break;
+        case 8: if (random() < 0.3) calls.push(track('die', d(t.die))); break;
+        case 9: if (random() < 0.3) blockingCall(pool, 'sleep', t.sleep, below(10)); break;
+        case 10: if (random() < 0.3) blockingCall(pool, 'big', t.echo, transfer(new Uint8Array(70_000)), true); break;
+        case 11: calls.push(track('sleep', d(t.sleep, below(20)))); break;
+        case 12: await new Promise((r) => setTimeout(r, below(5))); break;
         case 13:
           calls.push(track('affinity', deferToThreadPool.with({ affinity: `k${below(3)}` })(reactor, pool, t.askReactor, step, true)));
           break;
-        case 14: if (random() < 0.3) blockingCall(pool, 'sleep', t.sleep, below(10)); break;
-        case 15: if (random() < 0.3) blockingCall(pool, 'big', t.echo, transfer(new Uint8Array(70_000)), true); break;
-        case 16: await new Promise((r) => setTimeout(r, below(5))); break;
+        case 14: calls.push(track('make big', d(t.makeBytes, 65_536 + below(100_000)))); break;
+        case 15: calls.push(track('spin', d(t.spin, below(5)))); break;
+        case 16: calls.push(track('print', d(t.print, below(2_000)))); break;
       }
     } catch (e) {
       if (e instanceof QueueFullError) note('refused: queue full');
