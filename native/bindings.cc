@@ -124,15 +124,21 @@ Napi::Value QuietU32(napi_env env, uint32_t v) {
 }
 
 void CallDroppingErrors(napi_env env, napi_value f) {
+  // A scope of its own: a wait attended many times would otherwise keep
+  // every call's handles until the native call returns.
+  napi_handle_scope scope = nullptr;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   napi_value recv = nullptr;
   napi_value result = nullptr;
-  if (napi_get_undefined(env, &recv) != napi_ok) return;
-  if (napi_call_function(env, recv, f, 0, nullptr, &result) == napi_ok) return;
-  bool pending = false;
-  napi_value error = nullptr;
-  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
-    napi_get_and_clear_last_exception(env, &error);
+  if (napi_get_undefined(env, &recv) == napi_ok &&
+      napi_call_function(env, recv, f, 0, nullptr, &result) != napi_ok) {
+    bool pending = false;
+    napi_value error = nullptr;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+      napi_get_and_clear_last_exception(env, &error);
+    }
   }
+  napi_close_handle_scope(env, scope);
 }
 
 }  // namespace rt

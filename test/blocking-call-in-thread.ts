@@ -16,7 +16,7 @@ import { native } from '../dist/reactor/native.js';
 import { CallStatus } from '../dist/base/wire.js';
 import {
   add, addLater, callBack, echo, exitThread, fail, failLater, lastSawAbort, movedBytes, holdThenExit, sumBytes,
-  notInPoolThreads, parkOnOwnPoolLater, parkOnOwnPoolUntilStopped, parksOnOwner, setOwnerPool, throughOwnPool, watchSignal,
+  notInPoolThreads, parkOnOwnPoolLater, parkOnOwnPoolUntilStopped, parksOnOwner, setOwnerPool, spinFor, throughOwnPool, watchSignal,
 } from './_fixtures/blocking-in-thread.cjs';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -333,6 +333,29 @@ test('a recycled thread (maxTasksPerThread) is replaced by the next call, not lo
     try { got.push(call(add, i, 1)); } catch (e) { got.push(`${(e as Error).constructor.name}: ${(e as Error).message}`); }
   }
   t.deepEqual(got, Array.from({ length: 30 }, (_, i) => i + 1));
+});
+
+// The owner parked in the call reads no inbox and sees no exit until it
+// returns: a task with moved buffers that a thread ran to its end and then
+// died keeps its value (its result waits in the inbox), and is not failed
+// as lost with the thread (helper-97's review of the parked owner's
+// handling of dead threads: 20 of 20 failed so).
+test('a task a thread ran to its end before it died keeps its value, though the owner was parked in a blocking call meanwhile', async (t) => {
+  for (let round = 0; round < 3; round++) {
+    const pool = poolOf(t, 2);
+    pool.on('error', () => {});
+    await Promise.all([deferToThreadPool(reactor, pool, spinFor, 5), deferToThreadPool(reactor, pool, spinFor, 5)]);
+    const onA = deferToThreadPool.with({ affinity: 'a' });
+    const first = onA(reactor, pool, spinFor, 30);
+    const echoed = onA(reactor, pool, echo, transfer(new Uint8Array(100_000).fill(round + 1)));
+    const died = onA(reactor, pool, exitThread, 7);
+    died.catch(() => {});
+    t.is(blockingCallInThread.with({ pool })(spinFor, 300), 300);
+    const back = await echoed as Uint8Array;
+    t.is(back.byteLength, 100_000);
+    t.is(back[99_999], round + 1);
+    await Promise.allSettled([first, died]);
+  }
 });
 
 test('after a death, the replacing thread is not retired as surplus after each call', (t) => {

@@ -351,7 +351,7 @@ export class MovedBuffers {
       }
       this.#args.delete(taskId);
       this.#ctx.lose(taskId, new ThreadDiedError(
-        'the thread that held the task\'s moved buffers exited before it ran the task', undefined), parked);
+        'the thread that held the task\'s moved buffers exited before the task settled', undefined), parked);
     }
   }
 }

@@ -87,9 +87,15 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
     lose: (id, error, parked) => {
       if (!this.#tasks.has(id)) return;
       // Queued: removed. Taken, waiting for these buffers: dropped by its thread.
-      if (!this.#destroyed) native.poolCancel(this.#poolId, id);
-      if (parked) queueMicrotask(() => this.#tasks.settle(id, false, error));
-      else this.#tasks.settle(id, false, error);
+      const cancelled = this.#destroyed ? 0 : native.poolCancel(this.#poolId, id);
+      if (!parked) {
+        this.#tasks.settle(id, false, error);
+        return;
+      }
+      // Parked, the inbox is not read: a task the thread ran to its end
+      // before it died has its result there (native holds it no more), and
+      // its buffers were used up; it is left to that result.
+      if (cancelled !== 0) queueMicrotask(() => this.#tasks.settle(id, false, error));
     },
     isGone: (threadId) => native.poolThreadGone(this.#poolId, threadId),
   });
