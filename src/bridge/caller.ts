@@ -59,10 +59,6 @@ export class BridgeCaller {
   readonly #replyScratch = new Uint8Array(REPLY_SCRATCH_BYTES);
 
   /**
-   * @param reactorId this thread's reactor.
-   * @param servedReactor the reactor this thread's calls go to (0: none).
-   */
-  /**
    * A pool thread's, run while it waits in a blocking call whose wait was
    * attended (native bridgeAttend): it answers its side port's asks. A
    * failure there must not end the wait, whose caller would never learn
@@ -70,6 +66,10 @@ export class BridgeCaller {
    */
   readonly #whileParked: (() => void) | undefined;
 
+  /**
+   * @param reactorId this thread's reactor.
+   * @param servedReactor the reactor this thread's calls go to (0: none).
+   */
   constructor(
     private readonly reactorId: number,
     private readonly servedReactor: () => number,

@@ -340,7 +340,11 @@ export class MovedBuffers {
     this.#lostWith(threadId, false);
   }
 
-  /** Thread `threadId` is gone, and everything it sent has been read: what is still recorded at it was never run there. */
+  /**
+   * Thread `threadId` is gone, and everything it sent has been read: the
+   * tasks still recorded at it did not end there (`parked`: one that ended,
+   * its result still in the unread inbox, is left to it: ctx.lose).
+   */
   #lostWith(threadId: number, parked: boolean): void {
     for (const [taskId, entry] of [...this.#args]) {
       if (entry.at !== threadId) continue;
