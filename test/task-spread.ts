@@ -47,11 +47,14 @@ test.serial('a first burst of long tasks on a started pool is split evenly over 
 test.serial('a burst on a cold pool is spread over its threads as they come up', async (t) => {
   const pool = new ThreadPool({ minThreads: 0, maxThreads: 2, idleTimeout: Infinity });
   pool.start();
-  // 16 tasks of 60 ms: about a second of work, so that the second thread
+  // 16 tasks of 100 ms: over a second of work, so that the second thread
   // comes up before the first could finish them alone even where threads
   // start slowly (in CI under AddressSanitizer, with other work on both
-  // cores, 8 tasks were once all done before it came up).
-  const spans = await Promise.all(Array.from({ length: 16 }, () => deferToThreadPool(reactor, pool, spinSpan, 60)));
+  // cores, 8 tasks were once all done before it came up), and so that the
+  // few ms more that each of a new thread's first tasks costs it there
+  // (its code still cold) do not add up to a task: with 60 ms tasks it ran
+  // 6 of the 15 after it came up, once, under AddressSanitizer.
+  const spans = await Promise.all(Array.from({ length: 16 }, () => deferToThreadPool(reactor, pool, spinSpan, 100)));
   const threads = [...new Set(spans.map((s) => s.threadId))];
   t.is(threads.length, 2, 'both threads ran some');
   // The second thread comes up tens of ms late (hundreds on a loaded
