@@ -164,10 +164,11 @@ test('payloads of a later format, or values a newer V8 wrote, are refused with a
 });
 
 test('a value or failure nested too deeply for this thread\'s stack is refused as not cloneable, not as another Node\'s', async (t) => {
-  // (Written where the stack is larger, as a worker machine's pool thread's is: 20,000 arrays deep.)
-  const writer = new Worker('const { serialize } = require("node:v8"); let v = 0; for (let i = 0; i < 20000; i++) v = [v];'
+  // (Written where the stack is larger, as a worker machine's pool thread's may be: 100,000 arrays
+  // deep, which overflow a 4 MB stack, this test's thread's, on Node 20 to 26.)
+  const writer = new Worker('const { serialize } = require("node:v8"); let v = 0; for (let i = 0; i < 100000; i++) v = [v];'
     + 'require("node:worker_threads").parentPort.postMessage(serialize(v).toString("base64"));',
-  { eval: true, resourceLimits: { stackSizeMb: 16 } });
+  { eval: true, resourceLimits: { stackSizeMb: 64 } });
   const [data] = await once(writer, 'message') as [string];
   await writer.terminate();
   t.throws(() => decodeRemote({ data, markers: false }, (k) => k, 'the worker w1'), { instanceOf: ValueNotCloneableError,
