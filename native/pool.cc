@@ -4,6 +4,7 @@
 #include <bitset>
 
 #include "clock.h"
+#include "registry.h"
 
 namespace rt {
 
@@ -457,7 +458,14 @@ uint32_t Pool::AddThread() {
 std::vector<double> Pool::RemoveThread(uint32_t thread_id, bool* attached,
                                        uint32_t* requeued, uint32_t* reactor) {
   std::vector<double> died;
-  std::vector<Message> results;  // held back by the thread: posted below
+  // Held back by the thread, its results (to the owner: target 0) and its
+  // calls (HoldPost): posted below, in the order it made them.
+  struct Outgoing {
+    uint64_t seq;
+    uint32_t target;
+    Message message;
+  };
+  std::vector<Outgoing> held_back;
   // A waiting sibling, woken for the tasks put back in the queue.
   std::shared_ptr<Reactor> heir;
   *attached = false;
@@ -513,17 +521,28 @@ std::vector<double> Pool::RemoveThread(uint32_t thread_id, bool* attached,
   // (Off the waiting list first: the heir is never the thread that left.)
   StopWaitingLocked(thread_id, it->second);
   if (*requeued > 0 && spinning_ == 0) heir = PopWaiterLocked();
-  // Held results leave in the order the tasks ended, as they would have.
-  std::sort(finished.begin(), finished.end(), [](auto& a, auto& b) {
-    return a.second->finish_seq < b.second->finish_seq;
-  });
+  // Held results and calls leave in the order the thread made them, as
+  // they would have.
   for (auto& [id, h] : finished) {
-    results.push_back(Message{MessageKind::kTaskResult, h->status, id_, id,
-                              std::move(h->result), sender});
+    held_back.push_back(Outgoing{h->finish_seq, 0,
+                                 Message{MessageKind::kTaskResult, h->status, id_, id,
+                                         std::move(h->result), sender}});
   }
+  for (auto& post : it->second.held_posts) {
+    held_back.push_back(Outgoing{post.seq, post.target, std::move(post.message)});
+  }
+  std::sort(held_back.begin(), held_back.end(),
+            [](const Outgoing& a, const Outgoing& b) { return a.seq < b.seq; });
   threads_.erase(it);
   }
-  for (auto& m : results) owner_->Post(std::move(m));
+  for (auto& out : held_back) {
+    if (out.target == 0) {
+      owner_->Post(std::move(out.message));
+      continue;
+    }
+    // (No wait for room: the thread that made the call is gone.)
+    if (auto target = Registry::Get().FindReactor(out.target)) target->Post(std::move(out.message));
+  }
   SignalOrNextWaiter(std::move(heir));
   return died;
 }
@@ -913,6 +932,27 @@ bool Pool::ReleaseResult(uint32_t thread_id, double task_id) {
   }
   return owner_->Post(Message{MessageKind::kTaskResult, status, id_, task_id,
                               std::move(result), sender});
+}
+
+bool Pool::HoldPost(uint32_t thread_id, uint32_t target, bool may_wait, Message&& message) {
+  std::lock_guard<SpinningMutex> lock(mu_);
+  auto it = threads_.find(thread_id);
+  if (it == threads_.end()) return false;
+  it->second.held_posts.push_back(
+      ThreadRecord::HeldPost{next_seq_++, target, may_wait, std::move(message)});
+  return true;
+}
+
+bool Pool::ReleasePost(uint32_t thread_id, uint32_t* target, bool* may_wait, Message* message) {
+  std::lock_guard<SpinningMutex> lock(mu_);
+  auto it = threads_.find(thread_id);
+  if (it == threads_.end() || it->second.held_posts.empty()) return false;
+  auto& post = it->second.held_posts.front();
+  *target = post.target;
+  *may_wait = post.may_wait;
+  *message = std::move(post.message);
+  it->second.held_posts.pop_front();
+  return true;
 }
 
 void Pool::Requeue(uint32_t thread_id, Task&& task) {

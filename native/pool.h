@@ -326,6 +326,19 @@ class Pool {
                 Frame&& result, bool hold_result = false, bool quiet = false);
   // Pool thread. Posts a result that Complete() held.
   bool ReleaseResult(uint32_t thread_id, double task_id);
+  // Pool thread. A call it posts (callFromThread) while results of its
+  // are held: kept here, in order with them, until ReleasePost() hands
+  // it back to be posted, or RemoveThread() posts it with them if the
+  // thread goes first. A thread terminated (worker.terminate(), by the
+  // pool's runTimeout or cancelGrace) runs no more JavaScript, so a call
+  // held there was lost while the results made after it arrived (found
+  // by a chaos run). `message` is whole (its sender set), to reactor
+  // `target`; `may_wait`: its post waits for room (BridgePost). False
+  // when the thread is not in the pool: the caller posts it now.
+  bool HoldPost(uint32_t thread_id, uint32_t target, bool may_wait, Message&& message);
+  // Pool thread. The oldest call HoldPost() kept, for its caller to post
+  // now (false: none is held).
+  bool ReleasePost(uint32_t thread_id, uint32_t* target, bool* may_wait, Message* message);
   // Pool thread, about to park in a blocking call: gives back a task it
   // took but has not started. It goes to the front of the queue (it was
   // taken first) and a waiting thread is woken for it; unless its caller
@@ -481,6 +494,16 @@ class Pool {
     // not to spin then), and the spin it was asked for then.
     uint64_t idle_since_ns = 0;
     uint64_t idle_pays_within_ns = 0;
+    // Calls it posted while results of its were held (HoldPost), oldest
+    // first, each with its place among those results (from next_seq_, as
+    // Held::finish_seq).
+    struct HeldPost {
+      uint64_t seq;
+      uint32_t target;
+      bool may_wait;
+      Message message;
+    };
+    std::deque<HeldPost> held_posts;
   };
 
   // Require mu_.

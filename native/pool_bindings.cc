@@ -12,7 +12,9 @@
 
 #include "batch.h"
 #include "bindings.h"
+#include "bridge.h"
 #include "clock.h"
+#include "env_state.h"
 #include "loop_watch.h"
 #include "registry.h"
 
@@ -546,6 +548,54 @@ Napi::Value PoolReleaseResult(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(args.env(), pool && pool->ReleaseResult(thread_id, task_id));
 }
 
+// poolHoldPost(id, threadId, target, refKind, ref, payload, transfers?,
+// mayWait?) -> held: a call this pool thread posts (callFromThread, as
+// bridgePost's arguments) while results of its are held behind its
+// console output is kept by the pool, in order with them
+// (Pool::HoldPost): posted by poolReleasePost, or with them if the thread
+// is terminated first. Its moved buffers are detached now, as a post's.
+// False when the pool or the thread's record is gone: nothing was kept,
+// and the caller posts it now. A pool thread.
+Napi::Value PoolHoldPost(const Napi::CallbackInfo& info) {
+  Args args(info);
+  const auto& reactor = args.OwnReactor();
+  auto pool = args.PoolIfAny(0);
+  uint32_t thread_id = args.U32(1, "thread id");
+  uint32_t target = args.U32(2, "target reactor id");
+  uint32_t ref_kind = args.U32(3, "ref kind");
+  uint32_t ref = args.U32(4, "ref");
+  bool may_wait = args.Flag(7);
+  if (!args.ok()) return {};
+  if (!pool) return Napi::Boolean::New(args.env(), false);
+  Frame frame;
+  Moved moved;
+  if (!ReadFrame(args, 5, 6, &frame, &moved)) return {};
+  bool held = pool->HoldPost(thread_id, target, may_wait,
+                             Message{MessageKind::kCall, ref_kind, ref, 0, std::move(frame), reactor->id()});
+  if (held) Detach(args.env(), moved);
+  return Napi::Boolean::New(args.env(), held);
+}
+
+// poolReleasePost(id, threadId) -> posted: the oldest call poolHoldPost
+// kept goes to its reactor now, waiting for room as bridgePost does
+// (false: none was held, or its reactor is gone). A pool thread.
+Napi::Value PoolReleasePost(const Napi::CallbackInfo& info) {
+  Args args(info);
+  const auto& reactor = args.OwnReactor();
+  auto pool = args.PoolIfAny(0);
+  uint32_t thread_id = args.U32(1, "thread id");
+  if (!args.ok()) return {};
+  uint32_t target_id = 0;
+  bool may_wait = false;
+  Message message{};
+  if (!pool || !pool->ReleasePost(thread_id, &target_id, &may_wait, &message))
+    return Napi::Boolean::New(args.env(), false);
+  auto target = Registry::Get().FindReactor(target_id);
+  if (may_wait && target && target.get() != reactor.get() && target->Full(reactor->id()))
+    AwaitRoom(reactor->id(), *target, [env = args.env()] { return CanRunJs(env); });
+  return Napi::Boolean::New(args.env(), target && target->Post(std::move(message)));
+}
+
 // poolRequeue(id, threadId, taskId, fnId, payload, transfers?,
 // movesByPort?): a pool thread hands back a task it took but has not
 // started (the pool owns it again). Quiet once the pool is gone.
@@ -623,6 +673,8 @@ constexpr BindingEntry kPoolBindings[] = {
     {"poolComplete", PoolComplete},
     {"poolAnswer", PoolAnswer},
     {"poolReleaseResult", PoolReleaseResult},
+    {"poolHoldPost", PoolHoldPost},
+    {"poolReleasePost", PoolReleasePost},
     {"poolTryRetire", PoolTryRetire},
     {"poolRecycle", PoolRecycle},
     {"poolStepAway", PoolStepAway},

@@ -1,10 +1,13 @@
 // What a thread sent before its task ended is handled before the task
 // ends for its caller, even when the first of it waits for its function
-// to load on the reactor: when the thread dies under the task, and when
+// to load on the reactor: when the thread dies under the task, when it is
+// terminated while its calls wait behind its held-back results, and when
 // the pool stops right after the task finished.
 import test from 'ava';
 import { deferToThreadPool, PoolStoppedError, reactor, ThreadDiedError, ThreadPool } from 'reactor-threads';
-import { callsThenEnds, callsThenExits } from './_fixtures/bridge-tasks.cjs';
+import { callsThenEnds, callsThenExits, fireCalls } from './_fixtures/bridge-tasks.cjs';
+import { printLine } from './_fixtures/console-order-tasks.cjs';
+import { spin } from './_fixtures/tasks.cjs';
 import { waitFor } from './_helpers/wait.js';
 
 function reactorLog(): string[] {
@@ -43,6 +46,31 @@ test.serial('calls still in the inbox when their thread\'s exit is seen run befo
     await pool.stop();
   }
   t.deepEqual(lost, []);
+});
+
+test.serial('calls held behind a printed result still run, in order, when their thread is terminated before it sends them', async (t) => {
+  // The first task prints, so its result waits until the owner confirms
+  // the output; the second's calls and result queue behind it; the third
+  // blocks the thread's loop (the confirmation is never read) past its
+  // runTimeout and cancelGrace, and the pool terminates the thread. Before
+  // the fix the calls, held in the thread's JavaScript, were lost (5 of 5
+  // rounds) while the second task's result arrived.
+  const rounds = 5;
+  const wrong: string[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const pool = new ThreadPool({ minThreads: 1, maxThreads: 1, cancelGrace: 20 });
+    pool.start();
+    await deferToThreadPool(reactor, pool, spin, 0);
+    const order: string[] = [];
+    const printed = deferToThreadPool(reactor, pool, printLine, 'stdout', r);
+    const called = deferToThreadPool(reactor, pool, fireCalls, (i: number) => { order.push(`call ${i}`); }, 5)
+      .then((n) => { order.push(`result ${n}`); }, (e: unknown) => { order.push(`rejected ${String(e)}`); });
+    const blocked = deferToThreadPool.with({ runTimeout: 5 })(reactor, pool, spin, 300).then(() => 'ran', (e: Error) => e.name);
+    await Promise.all([printed, called, blocked]);
+    if (order.join() !== 'call 0,call 1,call 2,call 3,call 4,result 5') wrong.push(`round ${r}: ${order.join(', ')}`);
+    await pool.stop();
+  }
+  t.deepEqual(wrong, []);
 });
 
 test.serial('a task that finished before stop() keeps its result, though it waits behind a call that loads', async (t) => {

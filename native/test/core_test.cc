@@ -1085,6 +1085,72 @@ static void TestPoolRemoveThreadOrder() {
   std::printf("  RemoveThread order/requeue/cancel contract: ok\n");
 }
 
+// Calls a thread posts while its results are held (HoldPost) leave with
+// them in the order it made them: one by one through ReleasePost(), or
+// all at once when the thread is removed without releasing them (it was
+// terminated: no JavaScript of its runs again), each to its own reactor.
+static void TestPoolHeldPostsKeepTheirPlace() {
+  Registry& reg = Registry::Get();
+  uint32_t owner_id = reg.NextReactorId(), other_id = reg.NextReactorId();
+  Loop owner(owner_id), other(other_id), a(reg.NextReactorId());
+  reg.AddReactor(owner.reactor);
+  reg.AddReactor(other.reactor);
+  auto pool = std::make_shared<Pool>(78, owner.reactor, 0, 4, kOneSecondNs);
+  MakeFunctionQuick(*pool, owner);
+  uint32_t ta = pool->AddThread();
+  pool->AttachThread(ta, a.reactor);
+  auto call = [&](uint32_t ref) {
+    return Message{MessageKind::kCall, 0, ref, 0, Frame{}, a.reactor->id()};
+  };
+  // Released one by one: oldest first, then none.
+  CHECK(pool->HoldPost(ta, owner_id, true, call(1)));
+  CHECK(pool->HoldPost(ta, other_id, false, call(2)));
+  uint32_t target = 0;
+  bool may_wait = false;
+  Message m{};
+  CHECK(pool->ReleasePost(ta, &target, &may_wait, &m));
+  CHECK_EQ(target, owner_id);
+  CHECK(may_wait);
+  CHECK_EQ(m.ref, 1u);
+  CHECK(pool->ReleasePost(ta, &target, &may_wait, &m));
+  CHECK_EQ(target, other_id);
+  CHECK_EQ(m.ref, 2u);
+  CHECK(!pool->ReleasePost(ta, &target, &may_wait, &m));
+  CHECK(!pool->HoldPost(ta + 100, owner_id, false, call(9)));  // no such thread: the caller posts it
+  // Held results and calls, interleaved, then the thread is removed.
+  for (int id = 1; id <= 2; ++id) CHECK(pool->Push(MakeTask(id), 100) >= 0);
+  std::vector<Task> got;
+  CHECK(pool->Take(ta, 2, 0, &got) == TakeResult::kTasks);
+  CHECK_EQ(got.size(), size_t{2});
+  CHECK(pool->Complete(ta, 1, 0, Frame{}, true));
+  CHECK(pool->HoldPost(ta, owner_id, true, call(11)));
+  CHECK(pool->HoldPost(ta, other_id, true, call(12)));
+  CHECK(pool->Complete(ta, 2, 0, Frame{}, true));
+  CHECK(pool->HoldPost(ta, owner_id, true, call(13)));
+  std::deque<Message> in;
+  bool sig = false;
+  owner.reactor->Drain(&in, &sig);
+  CHECK_EQ(in.size(), size_t{0});  // all held
+  bool attached = false;
+  uint32_t requeued = 0;
+  CHECK(pool->RemoveThread(ta, &attached, &requeued).empty());
+  owner.reactor->Drain(&in, &sig);
+  std::vector<std::string> seen;
+  for (auto& msg : in) {
+    seen.push_back(msg.kind == MessageKind::kCall ? "call " + std::to_string(msg.ref)
+                                                  : "result " + std::to_string(static_cast<int>(msg.id)));
+    CHECK_EQ(msg.sender, a.reactor->id());
+  }
+  CHECK_MSG((seen == std::vector<std::string>{"result 1", "call 11", "result 2", "call 13"}), "owner's inbox order");
+  in.clear();
+  other.reactor->Drain(&in, &sig);
+  CHECK_EQ(in.size(), size_t{1});
+  CHECK_EQ(in[0].ref, 12u);
+  reg.RemoveReactor(owner_id);
+  reg.RemoveReactor(other_id);
+  std::printf("  held calls leave with the held results, in order: ok\n");
+}
+
 // Deterministic: a task waiting for its function to load (MarkLoading)
 // never ran; its thread's death re-runs it once (with the tasks behind
 // it), and a second such death counts it as died. A task cancelled while
@@ -2785,6 +2851,7 @@ int main(int argc, char** argv) {
   struct T { const char* name; void (*fn)(); };
   const T tests[] = {
       {"pool_remove_thread_order", TestPoolRemoveThreadOrder},
+      {"pool_held_posts_keep_their_place", TestPoolHeldPostsKeepTheirPlace},
       {"pool_one_spinner", TestPoolOneSpinner},
       {"pool_leaves_owner_cpu", TestPoolLeavesOwnerCpu},
       {"pool_idle_spin_adapts", TestPoolIdleSpinAdapts},

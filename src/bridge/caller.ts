@@ -11,7 +11,7 @@ import {
   withCallerFrames, WouldDeadlockError, type EncodedThrow,
 } from '../errors/errors.js';
 import type { CallableTarget } from '../codec/callables.js';
-import { decodeValue, encodeArgs, markFlatten, type Encoded, type ValueContext } from '../codec/codec.js';
+import { decodeValue, encodeArgs, markFlatten, type ValueContext } from '../codec/codec.js';
 import { FAST_LIST, FAST_ONE, readU32 } from '../codec/fast-codec.js';
 import { describe } from '../identity/functions.js';
 import { native } from '../reactor/native.js';
@@ -37,7 +37,9 @@ export interface PoolThreadCalls {
    * sent ahead to it that a sibling waits for: native bridgeAttend).
    */
   whileParked(): void;
-  outboxGate(send: () => void): void;
+  /** A call this thread posts: now, or behind its held-back results, in order (PoolThreadOutbox.postCall). */
+  postCall(target: number, refKind: number, ref: number, bytes: Uint8Array, transfers: ArrayBuffer[] | undefined,
+    mayWait: boolean, refused: () => void): void;
 }
 
 /**
@@ -216,19 +218,13 @@ export class BridgeCaller {
     // serves waits while its inbox is full; one to a thread this thread
     // serves (a proxy) never does (native/bridge_bindings.cc).
     const mayWait = target === this.servedReactor() && target !== this.reactorId;
-    const send = (e: Encoded): void => {
-      if (!native.bridgePost(target, kind, ref, e.bytes, e.transfers, mayWait)) {
-        reportToStderr(new ReactorGoneError(), 'callFromThread');
-      }
-    };
-    if (!this.poolThread) {
-      send(enc);
-      return;
+    const refused = (): void => reportToStderr(new ReactorGoneError(), 'callFromThread');
+    // A pool thread's calls travel behind its held-back results (one FIFO).
+    if (this.poolThread) {
+      this.poolThread.postCall(target, kind, ref, enc.bytes, enc.transfers, mayWait, refused);
+    } else if (!native.bridgePost(target, kind, ref, enc.bytes, enc.transfers, mayWait)) {
+      refused();
     }
-    // A pool thread's calls travel behind its held-back results (one FIFO);
-    // the fast codec's bytes live in a scratch buffer, so they are copied.
-    const copy: Encoded = { bytes: Buffer.from(enc.bytes), transfers: enc.transfers };
-    this.poolThread.outboxGate(() => send(copy));
   }
 
   /** A function on this thread that calls another reactor's callable (a blocking call). */

@@ -115,6 +115,16 @@ export interface NativeBinding {
     payload: Uint8Array, transfers: ArrayBuffer[] | undefined, holdResult: boolean): boolean;
   /** Posts a result that poolComplete or poolAnswer held. */
   poolReleaseResult(poolId: number, threadId: number, taskId: number): boolean;
+  /**
+   * A call (bridgePost's arguments) this pool thread makes while results
+   * of its are held: the pool keeps it in order with them, and posts it
+   * with them if the thread is terminated first. False: nothing was kept
+   * (the pool or the thread's record is gone), post it now.
+   */
+  poolHoldPost(poolId: number, threadId: number, target: number, refKind: number, ref: number, payload: Uint8Array,
+    transfers: ArrayBuffer[] | undefined, mayWait: boolean): boolean;
+  /** Posts the oldest call poolHoldPost kept: false when none was, or its reactor is gone. */
+  poolReleasePost(poolId: number, threadId: number): boolean;
   poolTryRetire(poolId: number, threadId: number): boolean;
   /** This thread exits once its tasks in flight are done: it takes no more. */
   poolRecycle(poolId: number, threadId: number): void;

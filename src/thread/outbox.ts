@@ -1,5 +1,5 @@
-// A pool thread's outbox: its task results, and the calls it posts to its
-// owner, leave in the order they were made, and not ahead of the thread's
+// A pool thread's outbox: its task results, and the calls it posts
+// (callFromThread), leave in the order they were made, and not ahead of the thread's
 // own console output. A Worker's stdout and stderr travel to the parent
 // over a port of Node's; a result must not overtake them, or the owner may
 // settle (and the process exit, or print) before the task's output is
@@ -17,7 +17,8 @@
 // A result held back is handed to native at once (poolComplete with
 // holdResult): the task counts as finished there, so a death of this
 // thread meanwhile neither blames nor re-runs it, and native posts the
-// result itself if the thread dies before releasing it.
+// result itself if the thread dies before releasing it. So is a call held
+// behind it (poolHoldPost), which native posts with it, in order.
 // Before the thread parks in a blocking call, everything held leaves
 // (flushBeforePark): a parked thread reads no port, and the owner must see
 // what the thread sent before the call (it may be what the call waits
@@ -136,13 +137,29 @@ export class PoolThreadOutbox {
     return took;
   }
 
+  /** Runs `run` now, or once everything held has left (the thread exits then). */
+  whenSent(run: () => void): void {
+    if (this.#held.length > 0) this.#hold(run);
+    else run();
+  }
+
   /**
-   * Runs `send` now, or behind the sends already waiting for the owner:
-   * so also "once everything sent so far has left".
+   * A call this thread posts to reactor `target` (callFromThread, as
+   * bridgePost's arguments): now, or, behind results held here, kept by
+   * the pool in order with them (poolHoldPost), so that a thread
+   * terminated before it releases them (no JavaScript runs there then)
+   * still has its calls posted, ahead of the results made after them.
+   * `refused`: the target reactor was gone when the call left.
    */
-  gate(send: () => void): void {
-    if (this.#held.length > 0) this.#hold(send);
-    else send();
+  postCall(target: number, refKind: number, ref: number, bytes: Uint8Array, transfers: ArrayBuffer[] | undefined,
+    mayWait: boolean, refused: () => void): void {
+    const { poolId, threadId } = this;
+    if (this.#held.length > 0
+      && native.poolHoldPost(poolId, threadId, target, refKind, ref, bytes, transfers, mayWait)) {
+      this.#hold(() => { if (!native.poolReleasePost(poolId, threadId)) refused(); });
+      return;
+    }
+    if (!native.bridgePost(target, refKind, ref, bytes, transfers, mayWait)) refused();
   }
 
   /**

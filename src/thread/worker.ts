@@ -73,7 +73,8 @@ const thread = buildThread({
     if (pullSoon) return;
     pullSoon = setImmediate(() => { pullSoon = undefined; pull(); });
   },
-  outboxGate: (send) => outbox.gate(send),
+  postCall: (target, refKind, ref, bytes, transfers, mayWait, refused) =>
+    outbox.postCall(target, refKind, ref, bytes, transfers, mayWait, refused),
   currentTask: () => runner.current(),
   withinTask: (taskId, f) => runner.within(taskId, f),
 });
@@ -217,7 +218,7 @@ function exitThread(): void {
   }
   // Ends this thread only, once its results are in the owner's inbox, and
   // buffers sent ahead for tasks it never took are back with the owner.
-  outbox.gate(() => {
+  outbox.whenSent(() => {
     // (What came on the port and was not read yet goes back too.)
     moves?.drain();
     moves?.returnAll();
