@@ -56,6 +56,16 @@ async function jobsInRedis(redis: RedisServer, queueName: string, n: number): Pr
   }
 }
 
+/** How many of the queue's jobs are active in Redis. */
+async function jobsActive(redis: RedisServer, queueName: string): Promise<number> {
+  const queue = new Queue(queueName, { connection: redis.connection });
+  try {
+    return (await queue.getJobCounts('active')).active!;
+  } finally {
+    await queue.close();
+  }
+}
+
 const lines = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
 
 let shared: { redis: RedisServer; pool: BullMQThreadPool } | undefined;
@@ -204,6 +214,26 @@ test('Redis restarted without persistence: calls in flight fail with a JobLostEr
   for (const o of outcomes) t.true(o.status === 'rejected' && o.reason instanceof JobLostError, String((o as PromiseRejectedResult).reason));
   t.is(pool.stats().lost, 3);
   t.is(await deferToThreadPool(reactor, pool, add, 1, 2), 3, 'later calls work');
+});
+
+test('a worker whose job\'s outcome could not be written (Redis restarted empty under it) still exits after close()', async (t) => {
+  const redis = await redisServer(false);
+  const queueName = `unwritten-${randomUUID()}`;
+  const worker = await workerFor(redis, queueName, { threads: 1 });
+  const pool = poolFor(redis, queueName, 500);
+  const call = deferToThreadPool(reactor, pool, nap, 1500);
+  await eventually(async () => (await jobsActive(redis, queueName)) === 1, 'the job is active');
+  await redis.restart();
+  await t.throwsAsync(call, { instanceOf: JobLostError });
+  // The nap ends, and BullMQ cannot write its outcome: the job is gone.
+  await eventually(async () => /Missing key|Lock mismatch|Missing lock/.test(worker.output()), 'the write failed', 20_000);
+  // (close() waited for that outcome with a poll that outlived its bound: the process never exited.)
+  const started = Date.now();
+  const timer = setTimeout(() => void worker.kill(), 30_000);
+  const code = await worker.stop();
+  clearTimeout(timer);
+  t.is(code, 0, worker.output());
+  t.true(Date.now() - started < 20_000, `close took ${Date.now() - started} ms`);
 });
 
 test('a worker whose Redis died still closes on SIGTERM and exits, within a bound', async (t) => {

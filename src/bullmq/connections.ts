@@ -7,6 +7,25 @@ import type { Queue, QueueEvents, QueueEventsProducer, Worker } from 'bullmq';
 /** How long a shutdown waits for each step of its cleanup while Redis does not answer. */
 const STOP_STEP_MS = 2000;
 
+/** How often boundedUntil() looks. */
+const POLL_MS = 20;
+
+/**
+ * Whether `done()` became true within STOP_STEP_MS, looked at every
+ * POLL_MS. The looking ends with the bound: a condition that never comes
+ * true (an outcome BullMQ could not write) left a timer polling for ever,
+ * and the worker's process alive after its close() (found by helper-98's
+ * chaos run).
+ */
+export async function boundedUntil(done: () => boolean): Promise<boolean> {
+  const until = Date.now() + STOP_STEP_MS;
+  while (!done()) {
+    if (Date.now() >= until) return false;
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+  return true;
+}
+
 /** Whether `work` ended (fulfilled or not) within STOP_STEP_MS. */
 export async function bounded(work: Promise<unknown>): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;

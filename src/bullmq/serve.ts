@@ -26,7 +26,7 @@ import { checkVersion, encodeFailure, failureReason, WIRE_VERSION, type JobCall,
 import { retryable, type JobOutcome, type JobRun, type runJob } from './job-runner.js';
 import { JobDispatcher } from './job-dispatch.js';
 import { CANCEL_EVENT, controlQueueName } from './control.js';
-import { bounded, endClients } from './connections.js';
+import { bounded, boundedUntil, endClients } from './connections.js';
 
 export interface ServeBullMQOptions {
   /** The queue to serve: the queueName of the callers' BullMQThreadPool. */
@@ -84,6 +84,14 @@ const RUN_JOB = fromModule<typeof runJob>(pathToFileURL(join(__dirname, 'job-run
 const NOT_YET = (): void => {};
 /** How long a cancellation that arrived before its job waits for it. */
 const EARLY_CANCEL_MS = 60_000;
+/**
+ * How long a job whose run ended here stays counted as unwritten without
+ * BullMQ's 'completed' or 'failed' for it. Those follow the write at
+ * once; a write BullMQ could not make (its lock lost, or its job gone
+ * with a Redis that restarted empty) emits only an 'error', and such
+ * jobs would pile up for the life of the worker.
+ */
+const UNWRITTEN_FORGET_MS = 60_000;
 
 export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
   if (typeof options !== 'object' || options === null) throw new TypeError('serveBullMQ(options): options must be an object');
@@ -109,8 +117,21 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
   pool.start();
   /** Jobs taken here and not finished, by id: how to cancel each (see JobDispatcher). */
   const active = new Map<string, (reason: unknown) => void>();
-  /** Jobs taken here whose outcome is not written to Redis yet (close() waits for them, within a bound). */
-  const unwritten = new Set<string>();
+  /**
+   * Jobs whose run ended here and whose outcome BullMQ has not written to
+   * Redis yet, with when their run ended, oldest first (close() waits for
+   * them, within a bound).
+   */
+  const unwritten = new Map<string, number>();
+  const endedRun = (id: string): void => {
+    const now = Date.now();
+    for (const [old, at] of unwritten) {
+      if (now - at < UNWRITTEN_FORGET_MS) break;
+      unwritten.delete(old);
+    }
+    unwritten.delete(id);
+    unwritten.set(id, now);
+  };
   /** Cancellations of jobs not (yet) active here, by id, with when they came. */
   const early = new Map<string, number>();
   const counts = { completed: 0, failed: 0, cancelled: 0 };
@@ -144,7 +165,6 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
     const id = job.id!;
     // (Taken, not cancellable yet: dispatching makes it so, in this same turn.)
     active.set(id, NOT_YET);
-    unwritten.add(id);
     const label = typeof job.data?.l === 'string' ? job.data.l : job.name;
     try {
       let run: JobRun;
@@ -182,6 +202,8 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
       return result;
     } finally {
       active.delete(id);
+      // (Before BullMQ has the outcome: it writes it next.)
+      endedRun(id);
     }
   }
 
@@ -248,7 +270,7 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
         void bull.pause(true).catch(() => {});
         const quiet = (): boolean => active.size === 0 && unwritten.size === 0;
         while (active.size > 0) await new Promise((r) => setTimeout(r, 20));
-        await bounded((async () => { while (!quiet()) await new Promise((r) => setTimeout(r, 20)); })());
+        await boundedUntil(quiet);
         await bounded(bull.close(true));
         await bounded(control.close());
         await Promise.all([endClients(bull), endClients(control)]);

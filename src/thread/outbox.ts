@@ -278,7 +278,11 @@ export class PoolThreadOutbox {
     if (n === 0) return;
     const ready = this.#held.splice(0, n);
     this.#rearm();
-    for (const { send } of ready) send();
+    for (const { send } of ready) {
+      // (One that throws, a ReactorGoneError report through a patched
+      // stderr that throws, must not keep the rest from leaving.)
+      try { send(); } catch { /* best effort, as the report it made */ }
+    }
     this.#ask();
   }
 

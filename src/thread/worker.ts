@@ -31,9 +31,10 @@ if (!movesPort) throw new Error('reactor-threads: a pool thread is started with 
 /** After a post on the side port: an owner parked in a blockingCallInThread reads its port now. */
 const postedToOwner = (): void => { native.poolWant(poolId, threadId, 0, 3); };
 const outbox = new PoolThreadOutbox(poolId, threadId, movesPort, postedToOwner);
-// A task's process.exit() must not drop the calls and results that wait
-// for its output to reach the owner: they go now (native posts a held
-// result itself if the thread dies, but not a held call).
+// A task's process.exit() sends the calls and results that wait for its
+// output to reach the owner now, rather than when the pool removes this
+// thread (native posts what is still held then, in order, as for a thread
+// that was terminated).
 process.on('exit', () => outbox.flushNow());
 /** A pull() queued after a blocking call (afterPark), until it runs. */
 let pullSoon: NodeJS.Immediate | undefined;
