@@ -3,7 +3,7 @@
 // restarted with and without persistence, and jobs a worker cannot read.
 // Every caller's Promise settles exactly once; none hangs. A real
 // redis-server.
-import anyTest from 'ava';
+import anyTest, { type ExecutionContext } from 'ava';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,6 +54,16 @@ async function jobsInRedis(redis: RedisServer, queueName: string, n: number): Pr
   } finally {
     await queue.close();
   }
+}
+
+/** SIGTERM: the worker closes and exits by itself (code 0) within 20 s; killed after 30 s. */
+async function closesWithin20s(t: ExecutionContext, worker: WorkerProcess): Promise<void> {
+  const started = Date.now();
+  const timer = setTimeout(() => void worker.kill(), 30_000);
+  const code = await worker.stop();
+  clearTimeout(timer);
+  t.is(code, 0, worker.output());
+  t.true(Date.now() - started < 20_000, `close took ${Date.now() - started} ms`);
 }
 
 /** How many of the queue's jobs are active in Redis. */
@@ -228,12 +238,7 @@ test('a worker whose job\'s outcome could not be written (Redis restarted empty 
   // The nap ends, and BullMQ cannot write its outcome: the job is gone.
   await eventually(async () => /Missing key|Lock mismatch|Missing lock/.test(worker.output()), 'the write failed', 20_000);
   // (close() waited for that outcome with a poll that outlived its bound: the process never exited.)
-  const started = Date.now();
-  const timer = setTimeout(() => void worker.kill(), 30_000);
-  const code = await worker.stop();
-  clearTimeout(timer);
-  t.is(code, 0, worker.output());
-  t.true(Date.now() - started < 20_000, `close took ${Date.now() - started} ms`);
+  await closesWithin20s(t, worker);
 });
 
 test('a worker whose Redis died still closes on SIGTERM and exits, within a bound', async (t) => {
@@ -241,11 +246,6 @@ test('a worker whose Redis died still closes on SIGTERM and exits, within a boun
   const worker = await workerFor(redis, `closes-${randomUUID()}`);
   await redis.kill();
   // (BullMQ's own close waits for Redis: before the bound, this worker never exited.)
-  const started = Date.now();
-  const timer = setTimeout(() => void worker.kill(), 30_000);
-  const code = await worker.stop();
-  clearTimeout(timer);
-  t.is(code, 0, worker.output());
-  t.true(Date.now() - started < 20_000, `close took ${Date.now() - started} ms`);
+  await closesWithin20s(t, worker);
   t.regex(worker.output(), /closed /);
 });
