@@ -1,9 +1,9 @@
 // A pool thread's outbox: its task results, and the calls it posts
-// (callFromThread), leave in the order they were made, and not ahead of the thread's
-// own console output. A Worker's stdout and stderr travel to the parent
-// over a port of Node's; a result must not overtake them, or the owner may
-// settle (and the process exit, or print) before the task's output is
-// printed.
+// (callFromThread), leave in the order they were made, and not ahead of
+// the thread's own console output. A Worker's stdout and stderr travel
+// to the parent over a port of Node's; a result must not overtake them,
+// or the owner may settle (and the process exit, or print) before the
+// task's output is printed.
 // So a result made while output the owner has not confirmed is out is held
 // until it has: the thread counts the bytes its stdout and stderr post
 // (src/thread/printed-bytes.ts), asks the owner on its side port to say
