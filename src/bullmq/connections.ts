@@ -18,9 +18,10 @@ const POLL_MS = 20;
  * chaos run).
  */
 export async function boundedUntil(done: () => boolean): Promise<boolean> {
-  const until = Date.now() + STOP_STEP_MS;
+  // (A monotonic clock: the wall clock set back would stretch the bound.)
+  const until = performance.now() + STOP_STEP_MS;
   while (!done()) {
-    if (Date.now() >= until) return false;
+    if (performance.now() >= until) return false;
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
   return true;

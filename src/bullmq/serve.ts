@@ -124,7 +124,8 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
    */
   const unwritten = new Map<string, number>();
   const endedRun = (id: string): void => {
-    const now = Date.now();
+    // (A monotonic clock: the entries' times must rise in the Map's order.)
+    const now = performance.now();
     for (const [old, at] of unwritten) {
       if (now - at < UNWRITTEN_FORGET_MS) break;
       unwritten.delete(old);
