@@ -80,8 +80,6 @@ interface CancelListener extends QueueEventsListener {
 
 const DEFAULT_LIMIT = 1024 * 1024;
 const RUN_JOB = fromModule<typeof runJob>(pathToFileURL(join(__dirname, 'job-runner.js')).href, 'runJob');
-/** The canceller of a job taken whose task is not submitted yet (within one turn: nothing can call it). */
-const NOT_YET = (): void => {};
 /** How long a cancellation that arrived before its job waits for it. */
 const EARLY_CANCEL_MS = 60_000;
 /**
@@ -164,8 +162,12 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
   // Worker's cancelJob(), and this Worker is nobody else's: cancellations come by the control queue.)
   async function processJob(job: Job<JobCall>): Promise<JobResult> {
     const id = job.id!;
-    // (Taken, not cancellable yet: dispatching makes it so, in this same turn.)
-    active.set(id, NOT_YET);
+    // This run's canceller: until its task is submitted (within this turn:
+    // nothing can call it), one that does nothing. A job whose lock was
+    // lost can be taken here again while its first run still ends: the
+    // later run's entry is the job's, and the first run must not delete it.
+    let cancel: (reason: unknown) => void = () => {};
+    active.set(id, cancel);
     const label = typeof job.data?.l === 'string' ? job.data.l : job.name;
     try {
       let run: JobRun;
@@ -184,7 +186,8 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
       let out: JobOutcome;
       try {
         const dispatched = dispatcher.dispatch(run, job.data.o?.runTimeout);
-        active.set(id, dispatched.cancel);
+        cancel = dispatched.cancel;
+        active.set(id, cancel);
         if (early.delete(id)) dispatched.cancel(new CancelledError('the caller cancelled the call'));
         out = await dispatched.outcome;
       } catch (e) {
@@ -202,7 +205,7 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
       }
       return result;
     } finally {
-      active.delete(id);
+      if (active.get(id) === cancel) active.delete(id);
       // (Before BullMQ has the outcome: it writes it next.)
       endedRun(id);
     }
