@@ -14,7 +14,7 @@
 import { deferToThreadPool, reactor, ThreadPool, type ThreadPoolOptions } from 'reactor-threads';
 import { waitForFlag } from '../_fixtures/shared-tasks.cjs';
 import { callProxy } from '../_fixtures/bridge-tasks.cjs';
-import { taskStarted, waitFor } from './wait.js';
+import { platformTimeout, taskStarted, waitFor } from './wait.js';
 
 export async function busyOneThreadPool(options: ThreadPoolOptions = {}) {
   const pool = new ThreadPool({ minThreads: 1, maxThreads: 1, ...options });
@@ -62,5 +62,7 @@ export function parkedUntilSecond<T>(pool: ThreadPool, pinned: Pinned, queueSeco
     return secondSettled.then(() => 'slow');
   });
   const second = queueSecond().finally(secondDone);
-  return { slow, second, parked: waitFor(() => parked) };
+  // (15 s: in CI's 8-CPU run, under load, the thread once took over 5 s
+  // to get through the busy task and park.)
+  return { slow, second, parked: waitFor(() => parked, platformTimeout(15_000)) };
 }
