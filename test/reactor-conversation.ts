@@ -52,10 +52,17 @@ test('a reactor whose callers do not come back soon waits after few of their ans
   // its next call, and once waits stopped paying, 1 answer in 16 probes.
   // (Before helper-76's review, every other late answer was waited after,
   // in vain.) A wait stretched by preemption on a loaded machine may catch
-  // the task's result instead, which saves a wake-up: only the waits that
-  // caught nothing count.
+  // the task's result instead, which saves a wake-up and keeps the waits
+  // going: that is the policy working, not waiting in vain. Each catch
+  // lifts the hit rate by a factor of 1.4 at most near its 0.2 threshold,
+  // which 3 misses (x0.9 each) take back, so the bound allows 4 vain
+  // waits per catch on top of the probes and the first decay from 0.5.
+  // (The ASan run in CI, under load, caught often enough to wait in vain
+  // after 259 answers of 1000.)
   const { waits, caught, calls } = await waitsOf('paced', 0, 1, 1000);
-  t.true(waits - caught <= calls / 4, `the reactor waited in vain after ${waits - caught} of ${calls} answers`);
+  const vain = waits - caught;
+  t.true(vain <= calls / 4 + 4 * caught,
+    `the reactor waited in vain after ${vain} of ${calls} answers, with ${caught} waits that caught a message`);
   t.log(`${waits} waits after ${calls} answers, ${caught} caught a message`);
 });
 
