@@ -157,4 +157,12 @@ void AwaitRoom(uint32_t sender, Reactor& target,
   registry.EndRoomWait(sender);
 }
 
+bool PostCall(uint32_t sender, uint32_t target_id, bool may_wait, Message&& call,
+              const std::function<bool()>& sender_alive) {
+  auto target = Registry::Get().FindReactor(target_id);
+  if (!target) return false;
+  if (may_wait && target_id != sender && target->Full(sender)) AwaitRoom(sender, *target, sender_alive);
+  return target->Post(std::move(call));
+}
+
 }  // namespace rt

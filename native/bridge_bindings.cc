@@ -106,19 +106,12 @@ Napi::Value BridgePost(const Napi::CallbackInfo& info) {
   uint32_t ref = args.U32(2, "ref");
   bool may_wait = args.Flag(5);
   if (!args.ok()) return {};
-  auto target = Registry::Get().FindReactor(target_id);
   Frame frame;
   Moved moved;
   if (!ReadFrame(args, 3, 4, &frame, &moved)) return {};
-  if (may_wait && target && target.get() != reactor.get() && target->Full(reactor->id()))
-    AwaitRoom(reactor->id(), *target, [env = args.env()] { return CanRunJs(env); });
-  // Post() owns the message either way: queued, or dropped if refused.
-  bool ok = target && target->Post(Message{MessageKind::kCall,
-                                           ref_kind,
-                                           ref,
-                                           0,
-                                           std::move(frame),
-                                           reactor->id()});
+  bool ok = PostCall(reactor->id(), target_id, may_wait,
+                     Message{MessageKind::kCall, ref_kind, ref, 0, std::move(frame), reactor->id()},
+                     [env = args.env()] { return CanRunJs(env); });
   if (ok) Detach(args.env(), moved);
   return Napi::Boolean::New(args.env(), ok);
 }

@@ -590,10 +590,8 @@ Napi::Value PoolReleasePost(const Napi::CallbackInfo& info) {
   Message message{};
   if (!pool || !pool->ReleasePost(thread_id, &target_id, &may_wait, &message))
     return Napi::Boolean::New(args.env(), false);
-  auto target = Registry::Get().FindReactor(target_id);
-  if (may_wait && target && target.get() != reactor.get() && target->Full(reactor->id()))
-    AwaitRoom(reactor->id(), *target, [env = args.env()] { return CanRunJs(env); });
-  return Napi::Boolean::New(args.env(), target && target->Post(std::move(message)));
+  return Napi::Boolean::New(args.env(), PostCall(reactor->id(), target_id, may_wait, std::move(message),
+                                                 [env = args.env()] { return CanRunJs(env); }));
 }
 
 // poolRequeue(id, threadId, taskId, fnId, payload, transfers?,
