@@ -17,28 +17,20 @@ import {
 } from 'reactor-threads';
 import { writeSync } from 'node:fs';
 import t from './_chaos-api-tasks.cjs';
+import { ChaosRun } from './_chaos-run.mjs';
 
 const ITERATIONS = Number(process.argv[2] ?? 30);
 const STEPS = Number(process.argv[3] ?? 300);
 const SEED0 = Number(process.argv[4] ?? (Date.now() & 0xffffff));
-let seed = SEED0;
 const STALL_MS = Number(process.env.STALL_MS ?? 60_000);
-console.log(`chaos-api: seed ${seed}, ${ITERATIONS} pools of ${STEPS} steps`);
-const random = (): number => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed / 0x7fffffff; };
-const below = (n: number): number => Math.floor(random() * n);
+console.log(`chaos-api: seed ${SEED0}, ${ITERATIONS} pools of ${STEPS} steps`);
+const run = new ChaosRun(SEED0);
+const { random, below, note, wrong, counts } = run;
 const expected = [PoolStoppedError, ThreadDiedError, CancelledError, TaskTimeoutError, QueueFullError, PoolStarvedError, CallTimeoutError, WouldDeadlockError];
-const wrong: string[] = [];
-const counts: Record<string, number> = {};
-const note = (k: string): void => { counts[k] = (counts[k] ?? 0) + 1; };
-const pending = new Map<number, string>();
-let lastSettle = Date.now();
-let nextId = 0;
 let where = '';
 const watchdog = setInterval(() => {
-  if (Date.now() - lastSettle < STALL_MS) return;
-  const byKind: Record<string, number> = {};
-  for (const k of pending.values()) byKind[k] = (byKind[k] ?? 0) + 1;
-  console.log(`chaos-api: nothing settled for ${STALL_MS / 1000} s at ${where}; pending ${JSON.stringify(byKind)}`);
+  if (Date.now() - run.lastSettle < STALL_MS) return;
+  console.log(`chaos-api: nothing settled for ${STALL_MS / 1000} s at ${where}; pending ${JSON.stringify(run.pendingByKind())}`);
   try { console.log(`chaos-api: default pool ${JSON.stringify(reactor.getThreadPool().stats())}`); } catch { /* */ }
   for (const p of livePools) try { console.log(`chaos-api: pool ${JSON.stringify(p.stats())}`); } catch { /* */ }
   console.log(`chaos-api: pid ${process.pid}; waiting 120 s more for gdb`);
@@ -50,8 +42,7 @@ const livePools = new Set<ThreadPool>();
 type Check = (v: unknown) => string | undefined;
 /** Tracks a call; `thrown`: the error its function throws by design; `check`: checks the value. */
 function track(kind: string, p: Promise<unknown>, check?: Check, thrown?: (e: unknown) => boolean): Promise<void> {
-  const id = nextId++;
-  pending.set(id, kind);
+  const id = run.begin(kind);
   return p.then((v) => {
     const bad = check?.(v);
     if (bad) wrong.push(`${kind} @${where}: wrong value: ${bad}`);
@@ -60,7 +51,7 @@ function track(kind: string, p: Promise<unknown>, check?: Check, thrown?: (e: un
     if (thrown?.(e)) note(`${kind} ok`);
     else if (expected.some((E) => e instanceof E)) note(`${kind} ${(e as Error).name}`);
     else wrong.push(`${kind} @${where}: ${String((e as Error)?.stack ?? e)}`);
-  }).finally(() => { pending.delete(id); lastSettle = Date.now(); });
+  }).finally(() => run.settled(id));
 }
 const is = (want: unknown): Check => (v) => (v === want ? undefined : `got ${String(v)}, want ${String(want)}`);
 
@@ -76,7 +67,7 @@ function blockingCall(pool: ThreadPool | undefined, kind: string, check: Check, 
     if (e instanceof WouldDeadlockError || expected.some((E) => e instanceof E)) note(`blocking ${kind} ${(e as Error).name}`);
     else wrong.push(`blocking ${kind} @${where}: ${String((e as Error)?.stack ?? e)}`);
   }
-  lastSettle = Date.now();
+  run.lastSettle = Date.now();
 }
 
 const defaultPool = reactor.getThreadPool();
@@ -273,13 +264,12 @@ for (let it = 0; it < ITERATIONS; it++) {
         }
         case 23: {
           // settle exactly once, through onResult
-          const id = nextId++; settleCounts.set(id, 0);
           const a = below(100); const b = below(100);
           const f = random() < 0.1 ? t.die : random() < 0.2 ? t.fail : t.add;
-          pending.set(id, 'onResult');
+          const id = run.begin('onResult'); settleCounts.set(id, 0);
           const cb = (ok: boolean, v?: unknown): void => {
             settleCounts.set(id, settleCounts.get(id)! + 1);
-            pending.delete(id); lastSettle = Date.now();
+            run.settled(id);
             if (settleCounts.get(id)! > 1) wrong.push(`onResult @${where}: called ${settleCounts.get(id)} times`);
             if (ok && f === t.add && v !== a + b) wrong.push(`onResult @${where}: ${String(v)} for ${a}+${b}`);
             else if (ok && f !== t.add) wrong.push(`onResult @${where}: ${f.name} succeeded: ${String(v)}`);
@@ -289,7 +279,7 @@ for (let it = 0; it < ITERATIONS; it++) {
           try {
             (pool.callInThreadWithCallback as (cb: unknown, f: unknown, ...a: unknown[]) => void)(cb, f, f === t.fail ? 'x' : a, b);
           } catch (e) {
-            pending.delete(id); settleCounts.delete(id);
+            run.settled(id); settleCounts.delete(id);
             if (e instanceof PoolStoppedError || e instanceof QueueFullError) note(`onResult thrown ${(e as Error).name}`);
             else wrong.push(`onResult throw @${where}: ${String(e)}`);
           }

@@ -16,39 +16,31 @@ import {
 } from 'reactor-threads';
 import { writeSync } from 'node:fs';
 import t from './_chaos-tasks.cjs';
+import { ChaosRun } from './_chaos-run.mjs';
 
 const ITERATIONS = Number(process.argv[2] ?? 30);
 const STEPS = Number(process.argv[3] ?? 300);
-let seed = Number(process.argv[4] ?? (Date.now() & 0xffffff));
+const seed = Number(process.argv[4] ?? (Date.now() & 0xffffff));
 const STALL_MS = 60_000;
 console.log(`chaos: seed ${seed}, ${ITERATIONS} pools of ${STEPS} steps`);
-const random = (): number => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed / 0x7fffffff; };
-const below = (n: number): number => Math.floor(random() * n);
+const run = new ChaosRun(seed);
+const { random, below, note, wrong, counts } = run;
 const expected = [PoolStoppedError, ThreadDiedError, CancelledError, TaskTimeoutError, QueueFullError, PoolStarvedError, CallTimeoutError];
-const wrong: string[] = [];
-const counts: Record<string, number> = {};
-const note = (k: string): void => { counts[k] = (counts[k] ?? 0) + 1; };
-const pending = new Map<number, string>();
-let lastSettle = Date.now();
-let nextId = 0;
 const watchdog = setInterval(() => {
-  if (Date.now() - lastSettle < STALL_MS) return;
-  const byKind: Record<string, number> = {};
-  for (const k of pending.values()) byKind[k] = (byKind[k] ?? 0) + 1;
-  console.log(`chaos: nothing settled for ${STALL_MS / 1000} s; pending ${JSON.stringify(byKind)}`);
+  if (Date.now() - run.lastSettle < STALL_MS) return;
+  console.log(`chaos: nothing settled for ${STALL_MS / 1000} s; pending ${JSON.stringify(run.pendingByKind())}`);
   process.exit(3);
 }, 1000);
 watchdog.unref();
 
 /** Tracks a call; `thrown`: the error its function throws by design (that outcome is its success). */
 function track(kind: string, p: Promise<unknown>, thrown?: (e: unknown) => boolean): Promise<void> {
-  const id = nextId++;
-  pending.set(id, kind);
+  const id = run.begin(kind);
   return p.then(() => note(`${kind} ok`), (e: unknown) => {
     if (thrown?.(e)) note(`${kind} ok`);
     else if (expected.some((E) => e instanceof E)) note(`${kind} ${(e as Error).name}`);
     else wrong.push(`${kind}: ${String((e as Error)?.stack ?? e)}`);
-  }).finally(() => { pending.delete(id); lastSettle = Date.now(); });
+  }).finally(() => run.settled(id));
 }
 
 function blockingCall(pool: ThreadPool, kind: string, f: (...args: never[]) => unknown, ...args: unknown[]): void {
@@ -64,7 +56,7 @@ function blockingCall(pool: ThreadPool, kind: string, f: (...args: never[]) => u
     if (e instanceof WouldDeadlockError || expected.some((E) => e instanceof E)) note(`blocking ${kind} ${(e as Error).name}`);
     else wrong.push(`blocking ${kind}: ${String((e as Error)?.stack ?? e)}`);
   }
-  lastSettle = Date.now();
+  run.lastSettle = Date.now();
 }
 
 for (let it = 0; it < ITERATIONS; it++) {
