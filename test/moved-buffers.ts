@@ -82,9 +82,16 @@ const filled = (n: number, v: number): ArrayBuffer => {
 };
 const arrival = (side: ThreadMovedBuffers, taskId: number, sentAhead = false): Promise<ArrayBuffer[]> =>
   new Promise((resolve) => {
-    const now = side.want(taskId, sentAhead, resolve);
+    const now = side.here(taskId, sentAhead);
     if (now) resolve(now);
+    else side.wait(taskId, sentAhead, resolve);
   });
+/** here(), and when they are not, wait() with `arrive`: what the task runner does. */
+const want = (side: ThreadMovedBuffers, taskId: number, arrive: (b: ArrayBuffer[]) => void): ArrayBuffer[] | undefined => {
+  const now = side.here(taskId, false);
+  if (!now) side.wait(taskId, false, arrive);
+  return now;
+};
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
 
 test('buffers sent ahead to a thread that did not take the task reach the thread that did', async (t) => {
@@ -168,7 +175,7 @@ test('buffers left at a thread are dropped there when their task ends', async (t
   t.is(owner.held, 0);
   await settle();
   a.side.drain();
-  t.is(a.side.want(11, false, () => t.fail('nothing should come')), undefined, 'dropped at the thread');
+  t.is(want(a.side, 11, () => t.fail('nothing should come')), undefined, 'dropped at the thread');
   await settle();
   a.close();
 });
@@ -283,7 +290,7 @@ test('a thread that gives up a task it asked for keeps nothing: the buffers stay
   const { owner, thread } = rig();
   const a = thread(1), b = thread(2);
   owner.keep(13, [filled(100, 8)], 0);  // kept by the owner
-  t.is(a.side.want(13, false, () => t.fail('a gave the task up')), undefined);
+  t.is(want(a.side, 13, () => t.fail('a gave the task up')), undefined);
   await new Promise((r) => setImmediate(r));  // a's ask is sent
   a.side.release(13, undefined, true);        // a parks before the owner answers
   await settle();                             // the owner's claim fails: nothing sent

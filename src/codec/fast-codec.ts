@@ -160,14 +160,23 @@ function movedKind(v: unknown, ab: ArrayBuffer): number {
  * encode.
  */
 export function encodeFastArgs(list: readonly unknown[], movableOf?: MovableOf): FastEncoded | undefined {
-  if (fastListBound(list) < 0) return list.length > MAX_ITEMS ? undefined : encodeTree(list, false, movableOf);
+  if (fastListBound(list) < 0) {
+    if (list.length === 1 && movableOf) {
+      const one = encodeMovedAlone(list[0], movableOf, false);
+      if (one) return one;
+    }
+    return list.length > MAX_ITEMS ? undefined : encodeTree(list, false, movableOf);
+  }
   room(list.length);
   return { bytes: scratch.subarray(0, writeFastList(list, scratch, scratchView, 0)), transfers: undefined };
 }
 
 /** As encodeFastArgs, for one value (a result). */
 export function encodeFastResult(v: unknown, movableOf?: MovableOf): FastEncoded | undefined {
-  if (!fits(v)) return typeof v === 'object' && v !== null ? encodeTree(v, true, movableOf) : undefined;
+  if (!fits(v)) {
+    if (typeof v !== 'object' || v === null) return undefined;
+    return (movableOf && encodeMovedAlone(v, movableOf, true)) || encodeTree(v, true, movableOf);
+  }
   room(1);
   scratch[0] = FAST_ONE;
   return { bytes: scratch.subarray(0, put(scratch, scratchView, v, 1)), transfers: undefined };
@@ -181,6 +190,25 @@ export function encodeFastList(list: readonly unknown[]): Uint8Array | undefined
 /** The bytes of encodeFastResult(), for a value that moves nothing. */
 export function encodeFastOne(v: unknown): Uint8Array | undefined {
   return encodeFastResult(v)?.bytes;
+}
+
+/**
+ * A value that is one whole buffer marked with transfer() and nothing
+ * else (`one`: a result; else the only argument): the bytes encodeTree
+ * writes for it (Tag.Moved, its kind, index 0), without the walk's setup
+ * (the commonest moved payload: bench payload). Undefined when `v` is
+ * not such a buffer. In `scratch`, as encodeFastResult's primitives.
+ */
+function encodeMovedAlone(v: unknown, movableOf: MovableOf, one: boolean): FastEncoded | undefined {
+  const ab = movableOf(v);
+  if (!ab) return undefined;
+  let off = 0;
+  scratch[off++] = one ? FAST_ONE : FAST_LIST;
+  if (!one) scratch[off++] = 1;
+  scratch[off] = Tag.Moved;
+  scratch[off + 1] = movedKind(v, ab);
+  scratchView.setUint32(off + 2, 0, true);
+  return { bytes: scratch.subarray(0, off + 6), transfers: [ab] };
 }
 
 /**

@@ -218,7 +218,8 @@ export class MovedBuffers {
       this.#ctx.printed(from, message[1], message[2] as number);
       return;
     }
-    const [kind, id, buffers] = message as PortMoveMessage;
+    // (Indexed: a destructuring runs the iterator protocol, per message.)
+    const kind = message[0], id = message[1], buffers = (message as PortMoveMessage)[2];
     switch (kind) {
       case PortMove.Hello:
         this.#reactorOf.set(from, id);

@@ -595,13 +595,18 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
     // Its buffers came (or come) by port, just ahead of it.
     const buffers = this.#moves.resultBuffers(m.id, m.sender);
     if (Array.isArray(buffers)) {
-      this.#tasks.deliver({ ...m, transfers: buffers });
+      // (m is this delivery's own: readInbox makes one per message.)
+      m.transfers = buffers;
+      this.#tasks.deliver(m);
       return undefined;
     }
     // (It is decoded after its batch's delivery: InboxMessage.payload.)
     ownPayload(m);
     return buffers.then(
-      (arrived) => this.#tasks.deliver({ ...m, transfers: arrived }),
+      (arrived) => {
+        m.transfers = arrived;
+        this.#tasks.deliver(m);
+      },
       (e: unknown) => this.#tasks.settle(m.id, false, e));
   }
 

@@ -151,8 +151,8 @@ export class ReactorCore {
    * a pool thread that is off the waiting list and never pulls again.
    */
   drainNow(): void {
-    const [batch, transfers, work] = native.drain();
-    this.#deliver(batch, transfers, work);
+    const drained = native.drain();
+    this.#deliver(drained[0], drained[1], drained[2]);
   }
 
   /**

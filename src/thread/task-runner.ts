@@ -114,19 +114,22 @@ export class TaskRunner {
 
   /** A task whose buffers travel by port: they are here (sent ahead), or asked for now. */
   #fetchBuffers(t: TaskMessage): void {
-    let done!: () => void;
-    let abandon!: (e: unknown) => void;
-    const arrived = new Promise<void>((resolve, reject) => { done = resolve; abandon = reject; });
-    const got = this.#s.moves!.want(t.taskId, t.sentAhead, (buffers) => {
-      t.transfers = buffers;
-      this.#buffersDue.delete(t);
-      done();
-    });
+    const moves = this.#s.moves!;
+    // (Here already, the common case: no wait is built.)
+    const got = moves.here(t.taskId, t.sentAhead);
     if (got) {
       t.transfers = got;
       return;
     }
+    let done!: () => void;
+    let abandon!: (e: unknown) => void;
+    const arrived = new Promise<void>((resolve, reject) => { done = resolve; abandon = reject; });
     this.#buffersDue.set(t, { arrived, abandon: () => abandon(new CancelledError()) });
+    moves.wait(t.taskId, t.sentAhead, (buffers) => {
+      t.transfers = buffers;
+      this.#buffersDue.delete(t);
+      done();
+    });
   }
 
   /** A function of the pool (a task's, a lifecycle hook's), loaded once. */

@@ -147,15 +147,17 @@ function pull(): void {
   // of a slow function, or of one that never ran, is taken alone. And
   // while a function loads, nothing more is taken: what would wait
   // behind the load is left to the siblings (the load's end pulls again).
-  while (!stopping && runner.holding < concurrency && !runner.loading) {
+  // (runner.holding read once a round: a getter of two sets' sizes, on every take's path.)
+  for (let holding = runner.holding; !stopping && holding < concurrency && !runner.loading; holding = runner.holding) {
+    const answeredLast = runner.answeredLast;
     // (spinNs is 0 where a spin cannot pay: one CPU. So is the longer one.)
-    const spin = runner.holding > 0 || spinNs === 0 ? 0 : runner.answeredLast ? AFTER_ANSWER_SPIN_NS : spinNs;
+    const spin = holding > 0 || spinNs === 0 ? 0 : answeredLast ? AFTER_ANSWER_SPIN_NS : spinNs;
     const paysWithin = spin === AFTER_ANSWER_SPIN_NS ? AFTER_ANSWER_PAYS_WITHIN_NS : spin;
-    const r = native.poolTake(poolId, threadId, concurrency - runner.holding, spin, paysWithin, runner.answeredLast,
-      takeScratch);
+    const r = native.poolTake(poolId, threadId, concurrency - holding, spin, paysWithin, answeredLast, takeScratch);
     if (r === 0) {
       rounds = 0;
-      if (runner.holding === 0) armIdleTimer();
+      // (poolTake ran no code of this thread's: holding is as it was.)
+      if (holding === 0) armIdleTimer();
       return;
     }
     if (r === 1) { stopping = true; break; }
