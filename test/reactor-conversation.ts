@@ -53,15 +53,19 @@ test('a reactor whose callers do not come back soon waits after few of their ans
   // (Before helper-76's review, every other late answer was waited after,
   // in vain.) A wait stretched by preemption on a loaded machine may catch
   // the task's result instead, which saves a wake-up and keeps the waits
-  // going: that is the policy working, not waiting in vain. Each catch
-  // lifts the hit rate by a factor of 1.4 at most near its 0.2 threshold,
-  // which 3 misses (x0.9 each) take back, so the bound allows 4 vain
-  // waits per catch on top of the probes and the first decay from 0.5.
-  // (The ASan run in CI, under load, caught often enough to wait in vain
-  // after 259 answers of 1000.)
+  // going: that is the policy working, not waiting in vain. The policy's
+  // own bound (src/reactor/core.ts #awaitNextCall: a hit rate averaged
+  // 0.9/0.1 from 0.5, waits while it is above 0.2, else one probe in 16):
+  // 9 misses take the rate from 0.5 to 0.2; near 0.2 a catch lifts it by
+  // a factor of 1.4 at most, which 4 misses (x0.9 each) take back; and
+  // the probes below it are one answer in 16. Plus a margin of 6. (The
+  // first bound, calls / 4, failed in CI's ASan run under load, where
+  // preempted waits caught often enough to go on: 259 vain waits in 1000.
+  // A machine that loaded makes nearly every wait catch, and then no bound
+  // can tell a reactor that waits after every answer from this one.)
   const { waits, caught, calls } = await waitsOf('paced', 0, 1, 1000);
   const vain = waits - caught;
-  t.true(vain <= calls / 4 + 4 * caught,
+  t.true(vain <= Math.ceil(calls / 16) + 15 + 4 * caught,
     `the reactor waited in vain after ${vain} of ${calls} answers, with ${caught} waits that caught a message`);
   t.log(`${waits} waits after ${calls} answers, ${caught} caught a message`);
 });

@@ -79,6 +79,24 @@ test('a transferred view of a subclass of a typed array arrives as its built-in 
   }
 });
 
+test('a lone moved view whose class\'s constructor getter encodes other values meanwhile is encoded whole', (t) => {
+  // (helper-104's review: the lone moved buffer's short path wrote its
+  // first bytes into the codec's scratch, then read the view's type,
+  // whose getter may encode into the same scratch.)
+  class Sneaky extends Uint16Array {}
+  Object.defineProperty(Sneaky.prototype, 'constructor', {
+    get() {
+      encodeArgs([transfer(new Uint8Array(4))], plainValues, null);
+      encodeArgs([1, 'two', 3], plainValues, null);
+      return Sneaky;
+    },
+  });
+  const expected = Array.from(encodeArgs([transfer(new Uint16Array(8))], plainValues, null).bytes);
+  t.deepEqual(Array.from(encodeArgs([transfer(new Sneaky(8))], plainValues, null).bytes), expected);
+  const expectedResult = Array.from(encodeResult(transfer(new Uint16Array(8)), plainValues).bytes);
+  t.deepEqual(Array.from(encodeResult(transfer(new Sneaky(8)), plainValues).bytes), expectedResult);
+});
+
 test('a returned value marked with transfer arrives on the caller', async (t) => {
   const out = await deferToThread(makeBytes, 4096);
   t.is(out.length, 4096);

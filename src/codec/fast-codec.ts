@@ -202,11 +202,14 @@ export function encodeFastOne(v: unknown): Uint8Array | undefined {
 function encodeMovedAlone(v: unknown, movableOf: MovableOf, one: boolean): FastEncoded | undefined {
   const ab = movableOf(v);
   if (!ab) return undefined;
+  // (Before the first write: movedKind reads the view's constructor, which
+  // a subclass's getter could make encode another value into the scratch.)
+  const kind = movedKind(v, ab);
   let off = 0;
   scratch[off++] = one ? FAST_ONE : FAST_LIST;
   if (!one) scratch[off++] = 1;
   scratch[off] = Tag.Moved;
-  scratch[off + 1] = movedKind(v, ab);
+  scratch[off + 1] = kind;
   scratchView.setUint32(off + 2, 0, true);
   return { bytes: scratch.subarray(0, off + 6), transfers: [ab] };
 }
