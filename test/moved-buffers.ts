@@ -80,18 +80,17 @@ const filled = (n: number, v: number): ArrayBuffer => {
   new Uint8Array(ab).fill(v);
   return ab;
 };
-const arrival = (side: ThreadMovedBuffers, taskId: number, sentAhead = false): Promise<ArrayBuffer[]> =>
-  new Promise((resolve) => {
-    const now = side.here(taskId, sentAhead);
-    if (now) resolve(now);
-    else side.wait(taskId, sentAhead, resolve);
-  });
-/** here(), and when they are not, wait() with `arrive`: what the task runner does. */
-const want = (side: ThreadMovedBuffers, taskId: number, arrive: (b: ArrayBuffer[]) => void): ArrayBuffer[] | undefined => {
-  const now = side.here(taskId, false);
-  if (!now) side.wait(taskId, false, arrive);
+/** A task's buffers if here(), else undefined and wait() gives them to `arrive`: what the task runner does. */
+const want = (side: ThreadMovedBuffers, taskId: number, arrive: (b: ArrayBuffer[]) => void, sentAhead = false): ArrayBuffer[] | undefined => {
+  const now = side.here(taskId, sentAhead);
+  if (!now) side.wait(taskId, sentAhead, arrive);
   return now;
 };
+const arrival = (side: ThreadMovedBuffers, taskId: number, sentAhead = false): Promise<ArrayBuffer[]> =>
+  new Promise((resolve) => {
+    const now = want(side, taskId, resolve, sentAhead);
+    if (now) resolve(now);
+  });
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
 
 test('buffers sent ahead to a thread that did not take the task reach the thread that did', async (t) => {
