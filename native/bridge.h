@@ -166,8 +166,9 @@ struct Message;
 
 // callFromThread's post: `call` from reactor `sender` to reactor
 // `target_id`, first waiting for room (AwaitRoom) when `may_wait` and
-// that inbox is full for `sender`. Post() owns the message either way:
-// queued, or dropped when the target is gone (false). The sender's thread
+// that inbox is full for `sender`. Queued, the inbox owns the message;
+// when the target is gone (false), `call` still holds it, and the
+// caller's object frees it on this thread. The sender's thread
 // (bridgePost; poolReleasePost, for a call its pool held back).
 bool PostCall(uint32_t sender, uint32_t target_id, bool may_wait, Message&& call,
               const std::function<bool()>& sender_alive);

@@ -161,6 +161,12 @@ class Reactor {
   // Any thread. False once closed (or once Node refused a wake-up).
   bool IsAlive();
 
+  // Owning JS thread, lock-free. Whether messages wait in the inbox: a
+  // pool thread that runs batch after batch of tasks without returning to
+  // its loop steps back to it to serve them (src/thread/worker.ts pull()).
+  // Work signals are not messages.
+  bool HasMail() const { return queued_.load(std::memory_order_acquire) != 0; }
+
   // Backpressure (see the top of this file): the inbox is past its
   // high-water mark while it holds this many messages, or this many bytes
   // (a single bigger message still gets in).

@@ -1,6 +1,7 @@
 // Bindings of this environment's reactor: init(), drain(), awaitMessage(),
-// ref(), unref(). Every one runs on, and is about, the JS thread that calls
-// it: the main thread or any Worker that loaded the addon (src/reactor/core.ts).
+// hasMail(), ref(), unref(). Every one runs on, and is about, the JS thread
+// that calls it: the main thread or any Worker that loaded the addon
+// (src/reactor/core.ts).
 // Argument checks: bindings.h. Tests: test/reactor-*.ts,
 // test/natural-exit.ts.
 #include "batch.h"
@@ -67,6 +68,17 @@ Napi::Value AwaitMessage(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(args.env(), got);
 }
 
+// hasMail() -> whether messages wait in this thread's inbox, without
+// draining them (Reactor::HasMail). Their wake-up is on its way (or, for a
+// result whose buffers follow by port, the port's message): the loop
+// delivers them once the caller returns to it.
+Napi::Value HasMail(const Napi::CallbackInfo& info) {
+  Args args(info);
+  const auto& reactor = args.OwnReactor();
+  if (!args.ok()) return {};
+  return Napi::Boolean::New(args.env(), reactor->HasMail());
+}
+
 // ref() / unref(): whether this reactor keeps its loop alive (while work
 // is in flight).
 Napi::Value Ref(const Napi::CallbackInfo& info) {
@@ -120,6 +132,7 @@ constexpr BindingEntry kReactorBindings[] = {
     {"ref", Ref},
     {"drain", DrainNow},
     {"awaitMessage", AwaitMessage},
+    {"hasMail", HasMail},
     {"unref", Unref},
 };
 

@@ -10,7 +10,7 @@ import {
   blockingCallFromThread, blockingCallInThread, CancelledError, currentTask, deferToThread, deferToThreadPool, fromModule, reactor, TaskTimeoutError,
   ThreadPool, type OnResult,
 } from 'reactor-threads';
-import { add, appendLine, ignoreAbort, sleep, waitForAbort } from './_fixtures/tasks.cjs';
+import { add, appendLine, ignoreAbort, sleep, spin, waitForAbort } from './_fixtures/tasks.cjs';
 import { platformTimeout, waitFor } from './_helpers/wait.js';
 import { fixture, runChild } from './_helpers/child.js';
 
@@ -147,6 +147,29 @@ test('a task that ignores its cancellation past the grace period loses its threa
   await t.throwsAsync(stubborn, { instanceOf: CancelledError });
   t.is(await deferToThreadPool(reactor, pool, add, 2, 3), 5, 'a new thread serves the pool');
   t.true(Date.now() - started < 10_000);
+  await pool.stop();
+});
+
+test('a cancelled task whose thread runs queued sync tasks beside it sees its signal abort within cancelGrace: no thread is ended', async (t) => {
+  // One thread, two slots: the async task holds one; 25 sync tasks of
+  // 120 ms queued behind it take the other in turn, 3 s in all, past
+  // cancelGrace. The cancel is delivered after the sync task running when
+  // it comes, not after the last one (which ended the thread, and the sync
+  // task running then with it).
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1, concurrentTasksPerThread: 2, cancelGrace: 1_500 });
+  pool.start();
+  const file = join(mkdtempSync(join(tmpdir(), 'rt-abort-shared-')), 'log');
+  const ac = new AbortController();
+  const waiting = deferToThreadPool.with({ signal: ac.signal })(reactor, pool, waitForAbort, file);
+  t.true(await waitFor(() => existsSync(file) && readFileSync(file, 'utf8').includes('started')));
+  const syncTasks = Array.from({ length: 25 }, () => deferToThreadPool(reactor, pool, spin, 120));
+  t.true(await waitFor(() => pool.stats().queued < 25), 'the thread took the first sync task');
+  ac.abort();
+  await t.throwsAsync(waiting, { instanceOf: CancelledError });
+  const outcomes = await Promise.allSettled(syncTasks);
+  t.deepEqual(outcomes.filter((o) => o.status === 'rejected').map((o) => String((o as PromiseRejectedResult).reason)), []);
+  t.regex(readFileSync(file, 'utf8'), /aborted CancelledError/);
+  t.is(pool.stats().threadsDied, 0, 'the thread was not ended for a signal it was never given');
   await pool.stop();
 });
 

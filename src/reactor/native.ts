@@ -21,6 +21,8 @@ export interface NativeBinding {
   drain(): [Uint8Array | undefined, ArrayBuffer[] | undefined, boolean];
   /** Spins up to `spinNs` for a message to reach this thread's inbox; true if one did. */
   awaitMessage(spinNs: number): boolean;
+  /** Whether messages wait in this thread's inbox (not drained: the loop delivers them, its wake-up on its way). */
+  hasMail(): boolean;
   /** Messages (and bytes) of `sender` this thread holds back behind its loading call: they count toward the inbox's high-water mark for that sender. */
   setHeld(sender: number, messages: number, bytes: number): void;
   /** This thread handled the batch it was handed, by a wake-up or drain(), and reported what it holds back: native/reactor.h EndBatch. */

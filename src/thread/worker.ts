@@ -163,11 +163,18 @@ function pull(): void {
     if (r === 1) { stopping = true; break; }
     if (r === 2) { retiring = true; break; }
     runner.take(Array.isArray(r) ? readTasks(r[0], r[1]) : readTasks(r, undefined));
-    if (++rounds >= MAX_ROUNDS) {
-      // Let this thread's own timers and I/O run before the next batch.
-      // They may take any time (a task's timer that computes for 700 ms):
-      // meanwhile this thread is not counted on to take what is queued,
-      // and a push wakes a sibling instead.
+    // Every MAX_ROUNDS batches, and as soon as mail waits, this thread's
+    // loop runs before the next batch: its own timers and I/O, and its
+    // inbox. A cancel of a task it holds is mail: a signal aborts only
+    // when the loop delivers it, and the async task it stops ends only
+    // once microtasks run. Batch after batch of queued sync tasks sharing
+    // the thread kept that from happening past cancelGrace, and the pool
+    // then ended the thread, with the sync task running beside it
+    // (helper-105's chaos run; test/cancellation.ts). The loop's turn may
+    // take any time (a task's timer that computes for 700 ms): meanwhile
+    // this thread is not counted on to take what is queued, and a push
+    // wakes a sibling instead.
+    if (++rounds >= MAX_ROUNDS || native.hasMail()) {
       rounds = 0;
       native.poolStepAway(poolId, threadId);
       setImmediate(pull);
