@@ -112,6 +112,33 @@ test('a cancellation that reaches the worker before its job cancels the job when
   t.deepEqual(lines(file), [], 'its task never started');
 });
 
+test('a call cancelled while the worker\'s thread loads its function\'s module never runs the function', async (t) => {
+  const queueName = `cancel-loading-${randomUUID()}`;
+  const pool = poolFor(queueName);
+  const queue = queueFor(queueName);
+  const { noteRun } = await import('./_fixtures/bullmq/slow-load.mjs');
+  // The worker's threads note when they begin to load the module (its environment says where).
+  const loading = join(dir, 'loading-begun');
+  process.env.RT_TEST_SLOW_LOAD_NOTE = loading;
+  // (One thread, one job at a time: the next job runs once the cancelled one's task has ended. A
+  // cancelGrace longer than the load: the thread is not ended for a task that has not started yet.)
+  const started = startWorker(redis, { queueName, allow: [...allow, './slow-load.mjs'], threads: 1, pool: { cancelGrace: 30_000 } });
+  delete process.env.RT_TEST_SLOW_LOAD_NOTE;
+  const worker = await started;
+  stops.push(() => worker.stop());
+  const cancelled = join(dir, 'loading-cancelled');
+  const controller = new AbortController();
+  const call = deferToThreadPool.with({ signal: controller.signal })(reactor, pool, noteRun, cancelled);
+  await eventually(() => lines(loading).length === 1, 'the worker\'s thread began to load the module');
+  controller.abort();
+  await t.throwsAsync(call, { instanceOf: CancelledError });
+  // Its module's load (1.5 s) has ended, and with it the cancelled job's task.
+  const later = join(dir, 'loading-later');
+  t.is(await deferToThreadPool(reactor, pool, noteRun, later), 'ran');
+  t.deepEqual(lines(later), [`ran ${worker.pid}`]);
+  t.deepEqual(lines(cancelled), [], 'the cancelled job\'s function never ran');
+});
+
 test('a queue timeout withdraws a call that no worker took', async (t) => {
   const queueName = `queue-timeout-${randomUUID()}`;
   const pool = poolFor(queueName);

@@ -100,7 +100,7 @@ export function retryable(e: unknown): boolean {
 
 export async function runJob(...[kind, url, name, label, data, form, flatten, root, writer, limit, worker]: JobRun): Promise<JobOutcome> {
   // (Now, before any await: the function runs later, as this same task.)
-  const { id } = currentTask();
+  const { id, signal } = currentTask();
   const within = thisThread().poolThread!.withinTask;
   const portableKey = (key: string): string => keyToPortable(key, root);
   const boundary = (): string => `${label}() in thread ${threadId} of worker ${worker}`;
@@ -108,6 +108,10 @@ export async function runJob(...[kind, url, name, label, data, form, flatten, ro
   try {
     // (Loaded already, as it is for every job but a function's first: no await, no microtask.)
     const f = functions.get(`${kind}${url}#${name}`) ?? await functionOf(kind, url, name, label);
+    // Cancelled while its module loaded: the function does not run, as a
+    // local pool's task would not (it would have found its signal aborted
+    // at its start, and waited for an 'abort' that had come and gone).
+    signal.throwIfAborted();
     let args: unknown[];
     if (form === 'j') {
       args = argsOfJSON(data);
