@@ -255,7 +255,10 @@ export class BullMQThreadPool extends EventEmitter {
       // (A reader that ended, on an event it cannot parse or a refused CLIENT SETNAME, would never hear it.)
       if (this.#eventsEnded) throw new Error(`the events reader of queue ${this.queueName} ended before it read any event`);
       await client.xadd(this.#queue!.keys.events!, '*', { event: HELLO_EVENT, token }, { MAXLEN: 10_000, approximate: true });
-      await Promise.race([heard, new Promise((r) => setTimeout(r, 50))]);
+      let retry: NodeJS.Timeout | undefined;
+      await Promise.race([heard, new Promise((r) => { retry = setTimeout(r, 50); })]);
+      // (Heard: a caller that stops at once must not wait for it at its exit.)
+      clearTimeout(retry);
     }
   }
 
