@@ -10,7 +10,7 @@ import {
   blockingCallFromThread, blockingCallInThread, CancelledError, currentTask, deferToThread, deferToThreadPool, fromModule, reactor, TaskTimeoutError,
   ThreadPool, type OnResult,
 } from 'reactor-threads';
-import { add, appendLine, ignoreAbort, sleep, spin, waitForAbort } from './_fixtures/tasks.cjs';
+import { add, appendLine, ignoreAbort, sleep, spin, waitForAbort, waitForAbortThen } from './_fixtures/tasks.cjs';
 import { platformTimeout, waitFor } from './_helpers/wait.js';
 import { fixture, runChild } from './_helpers/child.js';
 
@@ -150,17 +150,22 @@ test('a task that ignores its cancellation past the grace period loses its threa
   await pool.stop();
 });
 
-test('a cancelled task whose thread runs queued sync tasks beside it sees its signal abort within cancelGrace: no thread is ended', async (t) => {
+const abortAmidSyncTasks = test.macro(async (t, answer: 'at once' | 'after a timer' | 'after I/O') => {
   // One thread, two slots: the async task holds one; 25 sync tasks of
   // 120 ms queued behind it take the other in turn, 3 s in all, past
   // cancelGrace. The cancel is delivered after the sync task running when
   // it comes, not after the last one (which ended the thread, and the sync
-  // task running then with it).
+  // task running then with it), and the thread's loop then turns between
+  // sync tasks until the cancelled task has ended (its timer or I/O ran
+  // only after the last one).
   const pool = new ThreadPool({ minThreads: 1, maxThreads: 1, concurrentTasksPerThread: 2, cancelGrace: 1_500 });
   pool.start();
   const file = join(mkdtempSync(join(tmpdir(), 'rt-abort-shared-')), 'log');
   const ac = new AbortController();
-  const waiting = deferToThreadPool.with({ signal: ac.signal })(reactor, pool, waitForAbort, file);
+  const defer = deferToThreadPool.with({ signal: ac.signal });
+  const waiting = answer === 'at once'
+    ? defer(reactor, pool, waitForAbort, file)
+    : defer(reactor, pool, waitForAbortThen, file, answer === 'after a timer' ? 'timer' : 'io');
   t.true(await waitFor(() => existsSync(file) && readFileSync(file, 'utf8').includes('started')));
   const syncTasks = Array.from({ length: 25 }, () => deferToThreadPool(reactor, pool, spin, 120));
   t.true(await waitFor(() => pool.stats().queued < 25), 'the thread took the first sync task');
@@ -168,10 +173,15 @@ test('a cancelled task whose thread runs queued sync tasks beside it sees its si
   await t.throwsAsync(waiting, { instanceOf: CancelledError });
   const outcomes = await Promise.allSettled(syncTasks);
   t.deepEqual(outcomes.filter((o) => o.status === 'rejected').map((o) => String((o as PromiseRejectedResult).reason)), []);
-  t.regex(readFileSync(file, 'utf8'), /aborted CancelledError/);
-  t.is(pool.stats().threadsDied, 0, 'the thread was not ended for a signal it was never given');
+  t.regex(readFileSync(file, 'utf8'), answer === 'at once' ? /aborted CancelledError/ : new RegExp(`aborted ${answer}`));
+  t.is(pool.stats().threadsDied, 0, 'the thread was not ended for a signal it answered');
   await pool.stop();
 });
+
+for (const answer of ['at once', 'after a timer', 'after I/O'] as const) {
+  test(`a cancelled task whose thread runs queued sync tasks beside it gets its abort, and answers it ${answer}, within cancelGrace: no thread is ended`,
+    abortAmidSyncTasks, answer);
+}
 
 test('runTimeout rejects a call that runs too long and aborts its signal', async (t) => {
   const file = join(mkdtempSync(join(tmpdir(), 'rt-timeout-')), 'log');

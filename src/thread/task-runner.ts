@@ -189,11 +189,21 @@ export class TaskRunner {
       if (t === this.#awaitingLoad) this.#stopAwaiting();
       return;
     }
-    const c = this.#controllers.get(taskId);
-    if (c) c.abort(new CancelledError());
-    // Kept for the signal it asks for later, while it runs; a cancel that
-    // arrives after the task ended is dropped, so nothing piles up.
-    else if (this.#inflight.has(taskId) || this.#running === taskId) this.#cancelled.add(taskId);
+    // A cancel that arrives after the task ended is dropped, so nothing
+    // piles up. One of a task it holds is kept until the task ends: for
+    // the signal it asks for later, and for `aborting`.
+    if (!this.#inflight.has(taskId) && this.#running !== taskId) return;
+    this.#cancelled.add(taskId);
+    this.#controllers.get(taskId)?.abort(new CancelledError());
+  }
+
+  /**
+   * Whether a task this thread holds was cancelled and has not ended: its
+   * answer to the abort may need this thread's timers or I/O, so the
+   * thread goes back to its loop between batches until it has (pull()).
+   */
+  get aborting(): boolean {
+    return this.#cancelled.size > 0;
   }
 
   /**

@@ -1,6 +1,6 @@
 // Threadable task functions used by the tests (a CommonJS module).
 import { fork } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { isMainThread, threadId } from 'node:worker_threads';
@@ -199,6 +199,20 @@ export const waitForAbort = threadable(function waitForAbort(file: string): Prom
     signal.addEventListener('abort', () => {
       appendFileSync(file, `${id}:aborted ${(signal.reason as Error).name}\n`);
       resolve('aborted');
+    });
+  });
+});
+/** As waitForAbort, but its answer to the abort needs a turn of its thread's loop: a timer, or I/O. */
+export const waitForAbortThen = threadable(function waitForAbortThen(file: string, then: 'timer' | 'io'): Promise<string> {
+  const { signal, id } = currentTask();
+  appendFileSync(file, `${id}:started\n`);
+  return new Promise((resolve) => {
+    signal.addEventListener('abort', () => {
+      if (then === 'timer') {
+        setTimeout(() => { appendFileSync(file, `${id}:aborted after a timer\n`); resolve('aborted'); }, 0);
+      } else {
+        void fsp.appendFile(file, `${id}:aborted after I/O\n`).then(() => resolve('aborted'));
+      }
     });
   });
 });
