@@ -100,8 +100,6 @@ for (let it = 0; it < ITERATIONS; it++) {
   let killedAt = [];
   const killedPids = new Set();
   const runTimeoutsSharing = wopts.concurrency > wopts.threads;
-  /** Where each 'runTimeout fires' spin notes the thread it ran on (`started <pid> <thread id>`). */
-  const runTimeoutThreads = join(dir, `runtimeout-threads-${it}`);
   let nextFile = 0;
 
   function call(p, kind, options, f, args, check, extra = {}) {
@@ -229,12 +227,12 @@ for (let it = 0; it < ITERATIONS; it++) {
         if (p === B) { call(p, 'add', {}, tasks.add, [1, 1], (ok, v) => ok && v === 2); break; }
         const file = join(dir, `abort-${it}-${nextFile++}`);
         const ms = 50 + below(4000);
-        call(p, 'cancel active', { signal: withSignal(ms) }, tasks.waitForAbort, [file, true], (ok, v) => !ok && v instanceof RT.CancelledError, { cancelled: true, file });
+        call(p, 'cancel active', { signal: withSignal(ms) }, tasks.waitForAbort, [file], (ok, v) => !ok && v instanceof RT.CancelledError, { cancelled: true, file });
         break;
       }
       case 9: {
         const rt = 50 + below(100);
-        call(p, 'runTimeout fires', { runTimeout: rt }, tasks.spin, [rt + 250 + below(300), runTimeoutThreads, true], (ok, v) => !ok && v instanceof RT.TaskTimeoutError, { timeout: true });
+        call(p, 'runTimeout fires', { runTimeout: rt }, tasks.spin, [rt + 250 + below(300)], (ok, v) => !ok && v instanceof RT.TaskTimeoutError, { timeout: true });
         break;
       }
       case 10: call(p, 'runTimeout holds', { runTimeout: 5000 }, tasks.nap, [10 + below(40)], (ok, v) => ok && typeof v === 'number', { timeout: true }); break;
@@ -328,20 +326,11 @@ for (let it = 0; it < ITERATIONS; it++) {
   if (lostLat.some((l) => l > checkInterval * 5 + 3000)) prob(`JobLostError came ${Math.max(...lostLat)} ms after Redis came back (checkInterval ${checkInterval})`);
   // ---- cancelled active jobs were aborted where they ran ----
   await sleep(500);
-  const spunOut = new Set(existsSync(runTimeoutThreads)
-    ? readFileSync(runTimeoutThreads, 'utf8').split('\n').filter(Boolean).map((l) => l.slice('started '.length)) : []);
   for (const c of calls) {
     if (!c.file || c.kind !== 'cancel active') continue;
     const lines = existsSync(c.file) ? readFileSync(c.file, 'utf8').split('\n').filter(Boolean) : [];
-    const last = lines[lines.length - 1];
-    const lastPid = Number(last?.split(' ')[1]);
-    if (lines.length && last !== 'aborted' && killedPids.has(lastPid)) note('cancel active: last run on a SIGKILLed worker');
-    // Jobs share threads here, and a runTimeout that fires on a spin (sync: no abort reaches the thread
-    // while it runs) ends the thread with every job on it, an abort still on its way included (the
-    // README says so). Excused only on a thread (pid and thread id) that ran such a spin.
-    else if (lines.length && last !== 'aborted' && runTimeoutsSharing && spunOut.has(last.slice('started '.length))) {
-      note('cancel active: its thread ended for a runTimeout beside it');
-    }
+    const lastPid = Number(lines[lines.length - 1]?.split(' ')[1]);
+    if (lines.length && lines[lines.length - 1] !== 'aborted' && killedPids.has(lastPid)) note('cancel active: last run on a SIGKILLed worker');
     else if (lines.length && lines[lines.length - 1] !== 'aborted') {
       prob(`cancel active call ${c.id} (${c.ok ? 'ok' : c.value?.name}): its job's file ends ${JSON.stringify(lines)}: not aborted on its worker`);
     } else if (lines.length) note('cancel active: aborted on worker'); else note('cancel active: never started');

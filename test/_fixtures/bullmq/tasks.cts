@@ -64,12 +64,9 @@ export const flaky = threadable(function flaky(file: string, failures: number, p
   return attempts;
 });
 
-/** `started <pid>`, and the thread's id after it when `noteThread`. */
-const startedLine = (noteThread: boolean): string => `started ${process.pid}${noteThread ? ` ${threadId}` : ''}\n`;
-
-/** Writes 'started' to `file` (startedLine), waits for the task's abort, then writes 'aborted'. */
-export const waitForAbort = threadable(async function waitForAbort(file: string, noteThread = false): Promise<string> {
-  appendFileSync(file, startedLine(noteThread));
+/** Writes 'started' to `file`, waits for the task's abort, then writes 'aborted'. */
+export const waitForAbort = threadable(async function waitForAbort(file: string): Promise<string> {
+  appendFileSync(file, `started ${process.pid}\n`);
   const { signal } = currentTask();
   await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
   appendFileSync(file, 'aborted\n');
@@ -82,9 +79,9 @@ export const nap = threadable(async function nap(ms: number, file?: string): Pro
   return process.pid;
 });
 
-/** Blocks its thread for `ms`, as CPU-bound work does; appends startedLine to `file` first, if given. */
-export const spin = threadable(function spin(ms: number, file?: string, noteThread = false): number {
-  if (file) appendFileSync(file, startedLine(noteThread));
+/** Blocks its thread for `ms`, as CPU-bound work does; appends `started <pid>` to `file` first, if given. */
+export const spin = threadable(function spin(ms: number, file?: string): number {
+  if (file) appendFileSync(file, `started ${process.pid}\n`);
   const end = Date.now() + ms;
   while (Date.now() < end) { /* busy */ }
   return process.pid;
