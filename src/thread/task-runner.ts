@@ -43,6 +43,14 @@ export interface TaskRunnerSetup {
   onRoom(): void;
 }
 
+/**
+ * How long after a cancel a thread turns its loop between batches while
+ * the cancelled task is held (TaskRunner.aborting): well past the default
+ * cancelGrace (1 s); after it, the task's timers and I/O run every
+ * MAX_ROUNDS batches, as before (src/thread/worker.ts).
+ */
+const ABORTING_MS = 10_000;
+
 export class TaskRunner {
   readonly #s: TaskRunnerSetup;
   /** Functions by pool function id; a Promise while the first use loads it. */
@@ -71,6 +79,8 @@ export class TaskRunner {
   #running: number | undefined;
   readonly #controllers = new Map<number, AbortController>();
   readonly #cancelled = new Set<number>();
+  /** When the owner last cancelled a task this thread holds (performance.now()): `aborting` lasts ABORTING_MS from it. */
+  #cancelledAt = 0;
   /** blockingCallInThread tasks started here -> their caller's reply slot (#answer). */
   readonly #slots = new SmallMap<number, number>();
   #answeredLast = false;
@@ -194,16 +204,20 @@ export class TaskRunner {
     // the signal it asks for later, and for `aborting`.
     if (!this.#inflight.has(taskId) && this.#running !== taskId) return;
     this.#cancelled.add(taskId);
+    this.#cancelledAt = performance.now();
     this.#controllers.get(taskId)?.abort(new CancelledError());
   }
 
   /**
-   * Whether a task this thread holds was cancelled and has not ended: its
-   * answer to the abort may need this thread's timers or I/O, so the
-   * thread goes back to its loop between batches until it has (pull()).
+   * Whether a task this thread holds was cancelled, within ABORTING_MS,
+   * and has not ended: its answer to the abort may need this thread's
+   * timers or I/O, so the thread goes back to its loop between batches
+   * until it has (pull()). Bounded: with cancelGrace Infinity, a task
+   * that never ends would slow its thread's other tasks for good
+   * (helper-108's review).
    */
   get aborting(): boolean {
-    return this.#cancelled.size > 0;
+    return this.#cancelled.size > 0 && performance.now() - this.#cancelledAt < ABORTING_MS;
   }
 
   /**
