@@ -3,7 +3,7 @@
 // thread died, and thread accounting while threads start or idle.
 import test from 'ava';
 import { deferToThreadPool, reactor, ThreadDiedError, ThreadPool, transfer } from 'reactor-threads';
-import { add, exitThread, sleep } from './_fixtures/tasks.cjs';
+import { add, exitThread, threadAfterGate } from './_fixtures/tasks.cjs';
 import { waitFor } from './_helpers/wait.js';
 
 // @types/node leaves WebAssembly to the DOM lib; this is all the test uses.
@@ -15,10 +15,14 @@ const within = <T>(p: Promise<T>, ms: number): Promise<T | 'timed out'> =>
 test('a result still in the inbox when its thread exits settles its task', async (t) => {
   const pool = new ThreadPool({ maxThreads: 1 });
   pool.start();
-  // Long enough to be seen running by a poll even on a loaded machine.
-  const running = deferToThreadPool(reactor, pool, sleep, 300);
+  // Held by a gate, not a timer: a poll on a loaded machine once missed a
+  // 300 ms sleep altogether (CI, Node 24), so the test raced its own task.
+  const gate = new Int32Array(new SharedArrayBuffer(4));
+  const running = deferToThreadPool(reactor, pool, threadAfterGate, gate);
   t.true(await waitFor(() => pool.busy === 1, 10_000));
   const stopped = pool.stop();
+  Atomics.store(gate, 0, 1);
+  Atomics.notify(gate, 0);
   const end = Date.now() + 600;  // keep this thread busy while the result and the exit arrive
   while (Date.now() < end) { /* busy */ }
   t.is(typeof await within(running, 5000), 'number');
