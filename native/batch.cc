@@ -12,19 +12,22 @@ bool ReadFrame(Args& args,
                size_t transfers_at,
                Frame* frame,
                Moved* moved) {
-  if (!args.Check(args.Length() > bytes_at && args[bytes_at].IsBuffer(),
-                  "payload buffer expected"))
-    return false;
-  auto buf = args[bytes_at].As<Napi::Buffer<uint8_t>>();
+  if (!args.Check(args.Length() > bytes_at, "payload buffer expected")) return false;
+  Napi::Value transfers = args.Length() > transfers_at ? args[transfers_at] : args.env().Undefined();
+  return ReadFrameFrom(args, args[bytes_at], transfers, frame, moved);
+}
+
+bool ReadFrameFrom(Args& args, Napi::Value bytes, Napi::Value transfers, Frame* frame, Moved* moved) {
+  if (!args.Check(bytes.IsBuffer(), "payload buffer expected")) return false;
+  auto buf = bytes.As<Napi::Buffer<uint8_t>>();
   // (The batches that carry it on give its length 32 bits: DrainBatch,
   // WriteTaskBatch. Node 22 and later make larger typed arrays.)
   if (!args.Check(buf.Length() <= UINT32_MAX,
                   "payload under 4 GiB expected (move large data with transfer(), or share it)"))
     return false;
   frame->bytes.assign(buf.Data(), buf.Data() + buf.Length());
-  if (args.Length() <= transfers_at || !args[transfers_at].IsArray())
-    return true;
-  auto list = args[transfers_at].As<Napi::Array>();
+  if (!transfers.IsArray()) return true;
+  auto list = transfers.As<Napi::Array>();
   frame->transfers.reserve(list.Length());
   for (uint32_t i = 0; i < list.Length(); ++i) {
     // Raw: napi_get_element may run JS, which a terminating Worker refuses

@@ -44,6 +44,9 @@ bool ReadFrame(Args& args,
                size_t transfers_at,
                Frame* frame,
                Moved* moved);
+// The same, from values rather than arguments (an element of an array
+// argument: poolRequeue's tasks).
+bool ReadFrameFrom(Args& args, Napi::Value bytes, Napi::Value transfers, Frame* frame, Moved* moved);
 
 // The frame was accepted: the sender can no longer touch what the
 // receiver now owns. A buffer that cannot be detached (WebAssembly

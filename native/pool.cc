@@ -955,48 +955,74 @@ bool Pool::ReleasePost(uint32_t thread_id, uint32_t* target, bool* may_wait, Mes
   return true;
 }
 
-void Pool::Requeue(uint32_t thread_id, Task&& task) {
+void Pool::Requeue(uint32_t thread_id, std::vector<Task>&& tasks, bool parking) {
   std::shared_ptr<Reactor> wake;
   uint32_t sender = 0;
-  bool dropped = false;
+  std::vector<double> dropped;
+  size_t kept = 0;
   {
     std::lock_guard<SpinningMutex> lock(mu_);
     auto it = threads_.find(thread_id);
-    if (it != threads_.end()) {
-      if (it->second.reactor) sender = it->second.reactor->id();
+    ThreadRecord* rec = it != threads_.end() ? &it->second : nullptr;
+    if (rec) {
+      if (rec->reactor) sender = rec->reactor->id();
       // It is about to park: it must not be the waiter woken for its own
-      // task (it would take nothing, and no demand would reach the owner).
-      StopWaitingLocked(thread_id, it->second);
-      auto held = it->second.held.find(task.id);
-      if (held != it->second.held.end()) {
-        dropped = held->second.cancelled;
-        if (dropped) {
+      // tasks (it would take nothing, and no demand would reach the owner).
+      // (A thread ending a long batch is not waiting: it is running.)
+      StopWaitingLocked(thread_id, *rec);
+    }
+    // Last first, each to the front, all under this one lock: they keep
+    // the order they were taken in, and no sibling can take a later one
+    // before an earlier one is back (one call per task ran them reversed).
+    for (auto t = tasks.rbegin(); t != tasks.rend(); ++t) {
+      auto held = rec ? rec->held.find(t->id) : decltype(rec->held.end()){};
+      if (rec && held != rec->held.end()) {
+        bool cancelled = held->second.cancelled;
+        if (cancelled) {
           ReleaseKeyLocked(held->second.affinity);
         } else {
           // Back in the queue, still the same task: it keeps its key.
-          task.affinity = std::move(held->second.affinity);
-          task.lost_while_loading = held->second.lost_while_loading;
+          t->affinity = std::move(held->second.affinity);
+          t->lost_while_loading = held->second.lost_while_loading;
         }
-        it->second.held.erase(held);
+        rec->held.erase(held);
+        if (cancelled) {
+          dropped.push_back(t->id);
+          continue;
+        }
       }
+      // A task pinned to this thread (its key bound here) stays its own
+      // unless it parks: queued for it again, ahead of its other pinned
+      // tasks, as it was taken before them.
+      if (!parking && rec && t->affinity) {
+        auto bound = affinity_.find(*t->affinity);
+        if (bound != affinity_.end() && bound->second.thread == thread_id) {
+          rec->pinned.push_front(std::move(*t));
+          continue;
+        }
+      }
+      queue_.push_front(std::move(*t));
+      ++kept;
     }
-    if (!dropped) {
-      queue_.push_front(std::move(task));
+    if (kept > 0) {
       queued_approx_.store(static_cast<uint32_t>(queue_.size()),
                            std::memory_order_relaxed);
       wake = PopWaiterLocked();
     }
   }
-  if (dropped) {
-    // Its caller gave up on it and it never started: it ends here. The
-    // owner learns that no thread holds it any more (and frees what the
-    // task carried); no other thread runs it.
-    owner_->Post(Message{MessageKind::kTaskResult, kTaskDropped, id_, task.id,
+  // A task its caller gave up on, which never started, ends here. The
+  // owner learns that no thread holds it any more (and frees what the
+  // task carried); no other thread runs it. (In take order: `dropped`
+  // was filled last first.)
+  for (auto id = dropped.rbegin(); id != dropped.rend(); ++id) {
+    owner_->Post(Message{MessageKind::kTaskResult, kTaskDropped, id_, *id,
                          Frame{}, sender});
-    return;
   }
+  if (kept == 0) return;
+  // One wake-up for all, as for a pushed batch: the woken thread hands on
+  // what it leaves (HandOnCountedWorkLocked).
   if (wake && wake->SignalWork()) return;
-  // Nobody took it: the owner may start a thread, or see starvation.
+  // Nobody took them: the owner may start a thread, or see starvation.
   owner_->Post(Message{MessageKind::kPoolDemand, 0, id_, 0, Frame{}});
 }
 

@@ -57,10 +57,11 @@ using AffinityKey = std::unique_ptr<const std::string>;
 //     become that thread's ArrayBuffers). The Pool keeps only a Held
 //     record (with a copy of the bytes when it can re-run the task) until
 //     Complete() or RemoveThread().
-//   - Requeue(): a pool thread hands back a task it took but has not
+//   - Requeue(): a pool thread hands back the tasks it took but has not
 //     started (rebuilt by poolRequeue from what its JS still holds); the
-//     Pool owns it again, at the front of the queue; unless its caller
-//     cancelled it meanwhile: then Requeue() frees it on that thread.
+//     Pool owns them again, at the front of the queue (or of the thread's
+//     pinned queue); except one whose caller cancelled it meanwhile:
+//     Requeue() frees that on that thread.
 //   - RemoveThread(): the thread is gone, and with it every Task it took.
 //     From the Held records the Pool rebuilds (bytes only) each task that
 //     never started and can re-run, at the front of the queue; the others
@@ -339,12 +340,16 @@ class Pool {
   // Pool thread. The oldest call HoldPost() kept, for its caller to post
   // now (false: none is held).
   bool ReleasePost(uint32_t thread_id, uint32_t* target, bool* may_wait, Message* message);
-  // Pool thread, about to park in a blocking call: gives back a task it
-  // took but has not started. It goes to the front of the queue (it was
-  // taken first) and a waiting thread is woken for it; unless its caller
-  // cancelled it meanwhile: then it is dropped, and the owner gets a
-  // kTaskDropped result for it, so that nothing runs or frees it twice.
-  void Requeue(uint32_t thread_id, Task&& task);
+  // Pool thread: gives back the tasks it took but has not started, in
+  // the order it took them, as it is about to park in a blocking call
+  // (`parking`) or when a batch of them ran long. They go to the front of
+  // the queue, in that order (they were taken first), and a waiting
+  // thread is woken for them; except any whose caller cancelled it
+  // meanwhile: that one is dropped, and the owner gets a kTaskDropped
+  // result for it, so that nothing runs or frees it twice. Unless it
+  // parks, a task pinned to this thread (affinity) goes back to the front
+  // of its own pinned queue instead: the key keeps it here.
+  void Requeue(uint32_t thread_id, std::vector<Task>&& tasks, bool parking);
   // Pool thread, about to park in a blocking call: a parked thread takes
   // nothing, so it leaves the waiting list (Push() must not count on it).
   // Returns whether it was waiting. If a push chose it for a task (its

@@ -594,22 +594,47 @@ Napi::Value PoolReleasePost(const Napi::CallbackInfo& info) {
                                                  [env = args.env()] { return CanRunJs(env); }));
 }
 
-// poolRequeue(id, threadId, taskId, fnId, payload, transfers?,
-// movesByPort?): a pool thread hands back a task it took but has not
-// started (the pool owns it again). Quiet once the pool is gone.
+// poolRequeue(id, threadId, tasks, parking): a pool thread hands back the
+// tasks it took but has not started, in take order, about to park in a
+// blocking call or not (the pool owns them again, Pool::Requeue). Each is
+// [taskId, fnId, payload, transfers?, movesByPort?]. Quiet once the pool
+// is gone.
 Napi::Value PoolRequeue(const Napi::CallbackInfo& info) {
   Args args(info);
   auto pool = args.PoolIfAny(0);
   uint32_t thread_id = args.U32(1, "thread id");
-  double task_id = args.F64(2, "task id");
-  uint32_t fn_id = args.U32(3, "function id");
+  if (!args.Check(args.Length() > 2 && args[2].IsArray(), "tasks array expected")) return {};
+  bool parking = args.Flag(3);
   if (!args.ok()) return {};
   if (!pool) return args.env().Undefined();
-  Task task{task_id, fn_id, 0, false, false, Frame{}, MonotonicNs()};
-  task.moves_by_port = args.Flag(6);
+  auto list = args[2].As<Napi::Array>();
+  std::vector<Task> tasks;
+  tasks.reserve(list.Length());
   Moved moved;
-  if (!ReadFrame(args, 4, 5, &task.frame, &moved)) return {};
-  pool->Requeue(thread_id, std::move(task));
+  uint64_t now = MonotonicNs();
+  for (uint32_t i = 0; i < list.Length(); ++i) {
+    // Raw, as in ReadFrame: a terminating Worker refuses to run JS, and
+    // the hand-back is dropped with the thread (its death requeues them).
+    napi_value raw = nullptr;
+    if (napi_get_element(args.env(), list, i, &raw) != napi_ok) return {};
+    Napi::Value item(args.env(), raw);
+    if (!args.Check(item.IsArray(), "[taskId, fnId, payload, transfers?, movesByPort?] expected")) return {};
+    napi_value fields[5] = {};
+    for (uint32_t f = 0; f < 5; ++f) {
+      if (napi_get_element(args.env(), item, f, &fields[f]) != napi_ok) return {};
+    }
+    Napi::Value task_id(args.env(), fields[0]), fn_id(args.env(), fields[1]);
+    if (!args.Check(task_id.IsNumber() && fn_id.IsNumber(), "task id and function id expected")) return {};
+    Task& task = tasks.emplace_back(Task{task_id.As<Napi::Number>().DoubleValue(),
+                                         fn_id.As<Napi::Number>().Uint32Value(), 0, false, false, Frame{}, now});
+    Napi::Value moves_by_port(args.env(), fields[4]);
+    // (Not coerced: napi_coerce_to_bool is refused in a terminating Worker; see Args::Flag.)
+    task.moves_by_port = moves_by_port.IsBoolean() && moves_by_port.As<Napi::Boolean>().Value();
+    if (!ReadFrameFrom(args, Napi::Value(args.env(), fields[2]), Napi::Value(args.env(), fields[3]),
+                       &task.frame, &moved))
+      return {};
+  }
+  pool->Requeue(thread_id, std::move(tasks), parking);
   Detach(args.env(), moved);
   return args.env().Undefined();
 }
@@ -647,6 +672,15 @@ Napi::Value PoolTryRetire(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(args.env(), pool->TryRetire(thread_id));
 }
 
+// poolStopping(id) -> whether stop() was called on this pool (true once
+// the pool is gone). Any thread.
+Napi::Value PoolStopping(const Napi::CallbackInfo& info) {
+  Args args(info);
+  auto pool = args.PoolIfAny(0);
+  if (!args.ok()) return {};
+  return Napi::Boolean::New(args.env(), !pool || pool->IsStopping());
+}
+
 constexpr BindingEntry kPoolBindings[] = {
     {"poolCreate", PoolCreate},
     {"poolDestroy", PoolDestroy},
@@ -677,6 +711,7 @@ constexpr BindingEntry kPoolBindings[] = {
     {"poolRecycle", PoolRecycle},
     {"poolStepAway", PoolStepAway},
     {"poolRequeue", PoolRequeue},
+    {"poolStopping", PoolStopping},
     {"poolTaskStarted", PoolTaskStarted},
     {"poolTaskLoading", PoolTaskLoading},
     {"poolStop", PoolStop},

@@ -2,7 +2,7 @@
 // a key is released once none of its calls is queued or running.
 import test from 'ava';
 import { deferToThreadPool, reactor, ThreadPool } from 'reactor-threads';
-import { add, exitThread, meet, whereAmI } from './_fixtures/tasks.cjs';
+import { add, exitThread, meet, spin, whereAmI } from './_fixtures/tasks.cjs';
 import { waitFor } from './_helpers/wait.js';
 
 test('calls with one affinity key run on one thread; keys spread over threads', async (t) => {
@@ -34,6 +34,19 @@ test('when the bound thread exits, the key is bound to another thread', async (t
   const after = (await Promise.all([call(), call()])).map((w) => w.threadId);
   t.not(after[0], before);
   t.is(after[1], after[0]);
+  await pool.stop();
+});
+
+test('a batch of one key\'s calls that runs long stays on the key\'s thread while a sibling is idle', async (t) => {
+  const pool = new ThreadPool({ minThreads: 2, maxThreads: 2 });
+  pool.start();
+  t.true(await waitFor(() => pool.idle === 2));
+  // A thread takes its key's calls together, and hands back what is left
+  // of a batch that runs long (past 2 ms): to itself, not to the idle
+  // sibling, which would break the key's promise.
+  const ids = await Promise.all(Array.from({ length: 6 }, () =>
+    deferToThreadPool.with({ affinity: 'long' })(reactor, pool, spin, 30)));
+  t.is(new Set(ids).size, 1, `ran on threads ${ids.join(', ')}`);
   await pool.stop();
 });
 

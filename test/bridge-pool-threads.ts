@@ -6,6 +6,7 @@ import { deferToThreadPool, PoolStarvedError, reactor, ThreadPool } from 'reacto
 import { add } from './_fixtures/tasks.cjs';
 import { busyOneThreadPool, parkedUntilSecond } from './_helpers/busy-pool.js';
 import { callProxy } from './_fixtures/bridge-tasks.cjs';
+import { takeTicket } from './_fixtures/shared-tasks.cjs';
 
 test('a thread parked in a blocking call hands back the tasks it has not started', async (t) => {
   const { pool, pinned, busy } = await busyOneThreadPool({ starvationTimeout: Infinity });
@@ -16,6 +17,20 @@ test('a thread parked in a blocking call hands back the tasks it has not started
   t.is(pool.queued, 1, `the untaken task went back to the queue (queued ${pool.queued}, busy ${pool.busy})`);
   pool.adjustPoolsize(1, 2);  // room for a second thread, which takes it
   t.deepEqual(await Promise.all([slow, quick]), ['slow', 3]);
+  await busy;
+  await pool.stop();
+});
+
+test('tasks a parked thread hands back start in the order they were made', async (t) => {
+  const { pool, pinned, busy } = await busyOneThreadPool({ starvationTimeout: Infinity });
+  const counter = new Int32Array(new SharedArrayBuffer(4));
+  const { slow, second: tickets, parked } = parkedUntilSecond(pool, pinned,
+    () => Promise.all([0, 1, 2, 3].map(() => pinned(reactor, pool, takeTicket, counter))));
+  t.true(await parked);
+  t.is(pool.queued, 4, `all four went back to the queue (queued ${pool.queued}, busy ${pool.busy})`);
+  pool.adjustPoolsize(1, 2);
+  t.is(await slow, 'slow');
+  t.deepEqual(await tickets, [0, 1, 2, 3]);
   await busy;
   await pool.stop();
 });

@@ -183,6 +183,31 @@ for (const answer of ['at once', 'after a timer', 'after I/O'] as const) {
     abortAmidSyncTasks, answer);
 }
 
+test('a cancelled task whose thread took a batch of a quick function\'s tasks that turn out slow gets its abort within cancelGrace: no thread is ended', async (t) => {
+  // spin(0) makes spin a quick function, whose tasks a thread takes in
+  // batches. Then 7 spins of 400 ms come at once, 2.8 s in all, past
+  // cancelGrace, and the thread takes them together beside the async
+  // task. It hands back what is left of a batch that runs long (the abort
+  // then reaches it after the spin running when it came); before, it ran
+  // the whole batch first and was ended, with the spin running then.
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1, concurrentTasksPerThread: 8, cancelGrace: 1_500 });
+  pool.start();
+  for (let i = 0; i < 20; i++) await deferToThreadPool(reactor, pool, spin, 0);
+  const file = join(mkdtempSync(join(tmpdir(), 'rt-abort-batch-')), 'log');
+  const ac = new AbortController();
+  const waiting = deferToThreadPool.with({ signal: ac.signal })(reactor, pool, waitForAbort, file);
+  t.true(await waitFor(() => existsSync(file) && readFileSync(file, 'utf8').includes('started')));
+  const slowSpins = Array.from({ length: 7 }, () => deferToThreadPool(reactor, pool, spin, 400));
+  t.true(await waitFor(() => pool.queued === 0, 300), 'the thread took the spins together');
+  ac.abort();
+  await t.throwsAsync(waiting, { instanceOf: CancelledError });
+  const outcomes = await Promise.allSettled(slowSpins);
+  t.deepEqual(outcomes.filter((o) => o.status === 'rejected').map((o) => String((o as PromiseRejectedResult).reason)), []);
+  t.regex(readFileSync(file, 'utf8'), /aborted CancelledError/);
+  t.is(pool.stats().threadsDied, 0, 'the thread was not ended for a signal it answered');
+  await pool.stop();
+});
+
 test('runTimeout rejects a call that runs too long and aborts its signal', async (t) => {
   const file = join(mkdtempSync(join(tmpdir(), 'rt-timeout-')), 'log');
   // The run timeout counts from the take: the thread loads the task's

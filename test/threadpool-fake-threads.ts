@@ -250,6 +250,28 @@ test('a cancelled task its thread hands back is dropped: no other thread runs it
   call.single();
 });
 
+test('tasks a thread hands back together go back in take order, and a cancelled one among them is dropped', async (t) => {
+  const { pool, threads } = fakePool({ minThreads: 2, maxThreads: 2 });
+  pool.start();
+  const calls = [1, 2, 3].map((i) => new Outcomes(`task ${i}`));
+  const ids = calls.map((call, i) => pool[kSubmit](add, [i, 10], call.sink));
+  const [parker, other] = [threads.all[0]!.attach(), threads.all[1]!.attach()];
+  const taken = parker.takeTasks(3);
+  t.is(taken.length, 3);
+  pool[kCancel](ids[1]!, new CancelledError('the caller gave up'));
+  parker.handBack(...taken);
+  const again = other.takeTasks(2);
+  t.deepEqual(again.map((task) => task.args), [[0, 10], [2, 10]], 'the first and the third, in that order');
+  t.is(other.take(), 'none', 'the cancelled one is not run');
+  for (const task of again) other.complete(task.id, (task.args[0] as number) + 10);
+  t.deepEqual(await calls[0]!.first(), [true, 10]);
+  t.deepEqual(await calls[2]!.first(), [true, 12]);
+  t.true(calls[1]!.single()[1] instanceof CancelledError);
+  await stopAll(pool, threads);
+  calls[0]!.single();
+  calls[2]!.single();
+});
+
 test('a cancelled task that settles within cancelGrace keeps its thread', async (t) => {
   const { pool, threads, clock } = fakePool({ maxThreads: 1, cancelGrace: 500 });
   pool.start();

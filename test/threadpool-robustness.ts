@@ -3,7 +3,7 @@
 // thread died, and thread accounting while threads start or idle.
 import test from 'ava';
 import { deferToThreadPool, reactor, ThreadDiedError, ThreadPool, transfer } from 'reactor-threads';
-import { add, exitThread, threadAfterGate } from './_fixtures/tasks.cjs';
+import { add, exitThread, spin, threadAfterGate } from './_fixtures/tasks.cjs';
 import { waitFor } from './_helpers/wait.js';
 
 // @types/node leaves WebAssembly to the DOM lib; this is all the test uses.
@@ -26,6 +26,21 @@ test('a result still in the inbox when its thread exits settles its task', async
   const end = Date.now() + 600;  // keep this thread busy while the result and the exit arrive
   while (Date.now() < end) { /* busy */ }
   t.is(typeof await within(running, 5000), 'number');
+  await stopped;
+});
+
+test('stop() lets a thread run the rest of a batch it took, even one that runs long', async (t) => {
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
+  pool.start();
+  // spin(0) makes spin a quick function, whose tasks are taken together:
+  // the one thread takes all five, and runs past the 2 ms after which a
+  // thread hands back what is left of a batch. Stopping, it keeps them.
+  for (let i = 0; i < 20; i++) await deferToThreadPool(reactor, pool, spin, 0);
+  const calls = Array.from({ length: 5 }, () => deferToThreadPool(reactor, pool, spin, 100));
+  t.true(await waitFor(() => pool.queued === 0 && pool.busy === 1, 10_000));
+  const stopped = pool.stop();
+  const outcomes = await Promise.allSettled(calls);
+  t.deepEqual(outcomes.map((o) => o.status === 'fulfilled' ? 'ran' : String(o.reason)), ['ran', 'ran', 'ran', 'ran', 'ran']);
   await stopped;
 });
 

@@ -84,6 +84,13 @@ static double FrameId(const Frame& f) {
   if (f.bytes.size() >= sizeof(double)) std::memcpy(&id, f.bytes.data(), sizeof(double));
   return id;
 }
+// One task, as Requeue() takes them (a hand-back of one).
+static std::vector<Task> Only(Task&& t) {
+  std::vector<Task> v;
+  v.push_back(std::move(t));
+  return v;
+}
+
 static Task MakeTask(double id, size_t extra = 0) {
   return Task{id, 1, 0, false, false, IdFrame(id, extra), MonotonicNs()};
 }
@@ -216,10 +223,18 @@ struct PoolRig {
           // (k == 0 too: a thread may park, in an async task of its own, before
           // starting anything it took; batches of one are common under TSan.)
           if (c->mode == Consumer::kRequeues && rng() % 3 == 0) {
-            // Parks in a blocking call: hands back what it has not started.
-            L.requeued[i].fetch_add(1);
-            pool->Requeue(c->tid, std::move(t));
-            continue;
+            // Parks in a blocking call: hands back what it has not started,
+            // this task and the rest of its batch, in one call.
+            std::vector<Task> back;
+            for (size_t j = k; j < batch.size(); ++j) {
+              size_t b = static_cast<size_t>(batch[j].id) - 1;
+              CHECK(b < L.n);
+              if (j > k) L.taken[b].fetch_add(1);
+              L.requeued[b].fetch_add(1);
+              back.push_back(std::move(batch[j]));
+            }
+            pool->Requeue(c->tid, std::move(back), /*parking=*/true);
+            break;
           }
           if (k == 0 && rng() % 2) pool->MarkStarted(c->tid, t.id);
           uint64_t spin = slow_ns.load(std::memory_order_relaxed);
@@ -1085,6 +1100,97 @@ static void TestPoolRemoveThreadOrder() {
   std::printf("  RemoveThread order/requeue/cancel contract: ok\n");
 }
 
+// A thread about to park hands back what it took and has not started:
+// in one Requeue(), the tasks go to the front of the queue in take order,
+// ahead of what was queued behind them, and one cancelled meanwhile is
+// dropped (kTaskDropped to the owner) instead of queued.
+static void TestPoolRequeueOrder() {
+  Loop owner(1);
+  auto pool = std::make_shared<Pool>(78, owner.reactor, 0, 4, kOneSecondNs);
+  MakeFunctionQuick(*pool, owner);
+  Loop a(2), b(3);
+  uint32_t ta = pool->AddThread();
+  pool->AttachThread(ta, a.reactor);
+  for (int id = 1; id <= 6; ++id) pool->Push(MakeTask(id, 0), 100);
+  std::vector<Task> got;
+  CHECK(pool->Take(ta, 4, 0, &got) == TakeResult::kTasks);  // one thread: share = all
+  CHECK_EQ(got.size(), size_t{4});
+  CHECK_EQ(pool->Cancel(3, false), ta + 1);  // held: the holder is told
+  pool->Requeue(ta, std::move(got), /*parking=*/false);
+  CHECK_EQ(pool->Counts().queued, 5u);
+  std::deque<Message> in;
+  bool sig = false;
+  owner.reactor->Drain(&in, &sig);
+  size_t dropped = 0;
+  for (auto& m : in) {
+    if (m.kind != MessageKind::kTaskResult) continue;
+    CHECK_EQ(m.status, kTaskDropped);
+    CHECK_EQ(m.id, 3.0);
+    ++dropped;
+  }
+  CHECK_EQ(dropped, size_t{1});
+  uint32_t tb = pool->AddThread();
+  pool->AttachThread(tb, b.reactor);
+  got.clear();
+  CHECK(pool->Take(tb, 10, 0, &got) == TakeResult::kTasks);
+  std::vector<double> order;
+  for (auto& t : got) order.push_back(t.id);
+  CHECK_MSG((order == std::vector<double>{1, 2, 4}), "handed back first, in take order, without the cancelled one");
+  for (auto& t : got) pool->Complete(tb, t.id, 0, Frame{});
+  order.clear();
+  // (A fair share at a time: two threads.)
+  while (order.size() < 2) {
+    got.clear();
+    CHECK(pool->Take(tb, 10, 0, &got) == TakeResult::kTasks);
+    for (auto& t : got) {
+      order.push_back(t.id);
+      pool->Complete(tb, t.id, 0, Frame{});
+    }
+  }
+  CHECK_MSG((order == std::vector<double>{5, 6}), "then what was queued behind them");
+  pool->Stop(false);
+  std::printf("  Requeue order and drop: ok\n");
+}
+
+// A thread ending a long batch of tasks pinned to it (affinity) hands
+// them back to itself: no sibling takes them while it lives, and it takes
+// them again first, in order. Parking, it gives them to its siblings.
+static void TestPoolRequeueKeepsPinned() {
+  Loop owner(1);
+  auto pool = std::make_shared<Pool>(79, owner.reactor, 0, 4, kOneSecondNs);
+  Loop a(2), b(3);
+  uint32_t ta = pool->AddThread();
+  pool->AttachThread(ta, a.reactor);
+  for (int id = 1; id <= 3; ++id) CHECK(pool->PushPinned(MakeTask(id), "k", 100) != -2);
+  std::vector<Task> got;
+  CHECK(pool->Take(ta, 10, 0, &got) == TakeResult::kTasks);
+  CHECK_EQ(got.size(), size_t{3});  // pinned: all, of any function
+  uint32_t tb = pool->AddThread();
+  pool->AttachThread(tb, b.reactor);
+  std::vector<Task> back;
+  back.push_back(std::move(got[1]));
+  back.push_back(std::move(got[2]));
+  pool->Requeue(ta, std::move(back), /*parking=*/false);
+  std::vector<Task> other;
+  CHECK(pool->Take(tb, 10, 0, &other) == TakeResult::kNone);
+  std::vector<Task> again;
+  CHECK(pool->Take(ta, 10, 0, &again) == TakeResult::kTasks);
+  std::vector<double> order;
+  for (auto& t : again) order.push_back(t.id);
+  CHECK_MSG((order == std::vector<double>{2, 3}), "back to the thread the key keeps them on, in order");
+  back.clear();
+  back.push_back(std::move(again[1]));
+  pool->Requeue(ta, std::move(back), /*parking=*/true);
+  CHECK(pool->Take(tb, 10, 0, &other) == TakeResult::kTasks);
+  CHECK_EQ(other.size(), size_t{1});
+  CHECK_EQ(other[0].id, 3.0);
+  pool->Complete(ta, 1, 0, Frame{});
+  pool->Complete(ta, 2, 0, Frame{});
+  pool->Complete(tb, 3, 0, Frame{});
+  pool->Stop(false);
+  std::printf("  Requeue keeps a pinned batch on its thread unless it parks: ok\n");
+}
+
 // Calls a thread posts while its results are held (HoldPost) leave with
 // them in the order it made them: one by one through ReleasePost(), or
 // all at once when the thread is removed without releasing them (it was
@@ -1191,7 +1297,7 @@ static void TestPoolLoadingAndCancelled() {
   CHECK_EQ(got.size(), size_t{1});
   CHECK_EQ(got[0].id, 2.0);
   CHECK_EQ(pool->Cancel(2, false), tc + 1);
-  pool->Requeue(tc, std::move(got[0]));  // handed back after its caller gave up
+  pool->Requeue(tc, Only(std::move(got[0])), /*parking=*/true);  // handed back after its caller gave up
   CHECK_EQ(pool->Counts().queued, 0u);   // dropped, not queued
   std::deque<Message> in;
   bool sig = false;
@@ -1983,7 +2089,7 @@ static void TestPoolForgonePinned() {
   CHECK_EQ(target, tp);  // sent ahead to p, busy, and pinned to it
   pool->WakeThread(tp);
   // p, running task 1, makes a blocking call: it hands task 2 back, and parks.
-  pool->Requeue(tp, std::move(got[1]));
+  pool->Requeue(tp, Only(std::move(got[1])), /*parking=*/true);
   pool->LeaveWaitingList(tp);
   auto [woken, demands] = WakeUpsAndDemands({&w1, &w2}, owner);
   CHECK_MSG(woken == 1, std::to_string(woken) + " siblings signalled for the one task handed back");
@@ -2026,7 +2132,7 @@ static void TestPoolFunctionsAndKeys() {
   pool->Complete(ta, 1, 0, Frame{});
   CHECK_EQ(pool->Counts().affinity_keys, 2u);  // x: task 2 still held
   // Task 2 handed back (a blocking call): still in the pool, keeps "x".
-  pool->Requeue(ta, std::move(got[1]));
+  pool->Requeue(ta, Only(std::move(got[1])), /*parking=*/true);
   CHECK_EQ(pool->Counts().affinity_keys, 2u);
   pool->MarkStarted(ta, 3);
   // ta dies holding 3 (started: died) and with 2 queued (kept).
@@ -2851,6 +2957,8 @@ int main(int argc, char** argv) {
   struct T { const char* name; void (*fn)(); };
   const T tests[] = {
       {"pool_remove_thread_order", TestPoolRemoveThreadOrder},
+      {"pool_requeue_order", TestPoolRequeueOrder},
+      {"pool_requeue_keeps_pinned", TestPoolRequeueKeepsPinned},
       {"pool_held_posts_keep_their_place", TestPoolHeldPostsKeepTheirPlace},
       {"pool_one_spinner", TestPoolOneSpinner},
       {"pool_leaves_owner_cpu", TestPoolLeavesOwnerCpu},

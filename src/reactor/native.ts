@@ -7,6 +7,14 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PoolCounts, TimeStats } from '../base/public/pool.js';
 
+/**
+ * A task a pool thread hands back unstarted (poolRequeue): its id, its
+ * function's, its payload, the buffers it moves through native memory,
+ * and whether its moved buffers travel by port instead.
+ */
+export type RequeuedTask = [taskId: number, fnId: number, payload: Uint8Array, transfers: ArrayBuffer[] | undefined,
+  movesByPort: boolean];
+
 /** What the addon exports; every function runs on the calling JS thread. */
 export interface NativeBinding {
   /**
@@ -132,9 +140,14 @@ export interface NativeBinding {
   poolRecycle(poolId: number, threadId: number): void;
   /** This thread goes back to its loop before taking more: until then, a push counts on a sibling. */
   poolStepAway(poolId: number, threadId: number): void;
-  /** Gives back a task this thread took but has not started (front of the queue). */
-  poolRequeue(poolId: number, threadId: number, taskId: number, fnId: number, payload: Uint8Array, transfers?: ArrayBuffer[],
-    movesByPort?: boolean): void;
+  /**
+   * Gives back the tasks this thread took but has not started, in take
+   * order (to the front of the queue, in that order); unless it is about
+   * to park, those pinned to it go back to the front of its own.
+   */
+  poolRequeue(poolId: number, threadId: number, tasks: RequeuedTask[], parking: boolean): void;
+  /** Whether stop() was called on the pool (true once it is gone). */
+  poolStopping(poolId: number): boolean;
   poolStop(poolId: number, drain: boolean): number[];
   poolSetBounds(poolId: number, min: number, max: number): void;
   poolCounts(poolId: number): PoolCounts;

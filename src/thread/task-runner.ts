@@ -15,7 +15,7 @@ import {
 import type { CurrentTask } from '../base/public/calls.js';
 import { CancelledError, serializeUserFailure, ValueNotCloneableError } from '../errors/errors.js';
 import { loadFunction } from '../identity/functions.js';
-import { native } from '../reactor/native.js';
+import { native, type RequeuedTask } from '../reactor/native.js';
 import type { PoolThreadOutbox } from './outbox.js';
 import type { ThreadMovedBuffers } from './moved-buffers.js';
 import { CallStatus, copyOfBytes, TaskStatus, type FunctionDescriptor, type TaskMessage } from '../base/wire.js';
@@ -50,6 +50,14 @@ export interface TaskRunnerSetup {
  * MAX_ROUNDS batches, as before (src/thread/worker.ts).
  */
 const ABORTING_MS = 10_000;
+/**
+ * How long a batch of tasks may run before the thread hands back the
+ * tasks of it that have not started (#runInOrder). Native batches only
+ * tasks of functions whose runs average under 100 us (native/pool.h
+ * FnTiming), so a batch of 8 normally ends within a millisecond; twice
+ * that leaves room for a scavenge.
+ */
+const BATCH_RUNS_LONG_MS = 2;
 
 export class TaskRunner {
   readonly #s: TaskRunnerSetup;
@@ -221,22 +229,28 @@ export class TaskRunner {
   }
 
   /**
-   * Before this thread parks in a blocking call, the tasks it took but
-   * has not started go back to the queue, for its siblings. Its async
-   * tasks in flight wait with it.
+   * The tasks this thread took but has not started go back to the queue,
+   * for its siblings: before it parks in a blocking call (`parking`: its
+   * async tasks in flight wait with it), and when a batch runs long
+   * (#runInOrder: those pinned to it by an affinity key stay its own).
    */
-  handBack(): void {
+  handBack(parking: boolean): void {
     const { poolId, threadId } = this.#s;
+    const back: RequeuedTask[] = [];
     for (const t of this.#notStarted.values()) {
       if (movedByPort(t.payload) === 0) {
-        native.poolRequeue(poolId, threadId, t.taskId, t.fnId, t.payload, t.transfers);
+        back.push([t.taskId, t.fnId, t.payload, t.transfers, false]);
         continue;
       }
       // Its buffers go back to the owner (before the task is queued
       // again), for whichever thread takes it next.
       this.#releaseBuffers(t, true);
-      native.poolRequeue(poolId, threadId, t.taskId, t.fnId, t.payload, undefined, true);
+      back.push([t.taskId, t.fnId, t.payload, undefined, true]);
     }
+    // All in one call, in take order: they go back to the front of the
+    // queue as they were, before a sibling can take any (changed after
+    // 0.1.1: one call per task ran them reversed).
+    if (back.length > 0) native.poolRequeue(poolId, threadId, back, parking);
     this.#notStarted.clear();
     // (A load under way goes on, for the function's next task; it holds
     // back nothing now. The thread pulls again after its blocking call.)
@@ -261,6 +275,9 @@ export class TaskRunner {
 
   #runInOrder(): void {
     if (this.#awaitingLoad) return;
+    // When the first task of a batch began (performance.now()): read only
+    // for batches, which hold tasks back behind the one running.
+    let began: number | undefined;
     // Each task leaves the set as it starts (#run). A running task may hand
     // the rest back (a blocking call): the set empties, and the loop ends.
     for (let t = this.#notStarted.first; t !== undefined; t = this.#notStarted.first) {
@@ -269,6 +286,20 @@ export class TaskRunner {
       if (typeof f !== 'function' || buffers) {
         const loading = typeof f === 'function' ? undefined : f ?? this.#load(t.fnId);
         this.#waitFor(t, Promise.all([loading, buffers?.arrived]));
+        return;
+      }
+      if (began === undefined) {
+        if (this.#notStarted.size > 1) began = performance.now();
+      } else if (performance.now() - began >= BATCH_RUNS_LONG_MS && !native.poolStopping(this.#s.poolId)) {
+        // Native took these together because their functions were known
+        // to be quick, and they were not: what is left goes back to the
+        // front of the queue, in order, for an idle sibling, and this
+        // thread's loop may turn before it takes again (pull()), so that a
+        // cancel of a task it holds is not held up behind the rest of the
+        // batch (helper-107's repro-batch.mjs: the pool ended the thread
+        // for ignoring a signal it never got). Not once the pool stops:
+        // stop() lets the tasks threads took run, and rejects the queued.
+        this.handBack(false);
         return;
       }
       this.#run(t, f);

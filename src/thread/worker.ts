@@ -56,7 +56,7 @@ const thread = buildThread({
   beforePark: () => {
     outbox.flushBeforePark(() => moves.drain(), runner.answering);
     moves?.drain();
-    runner.handBack();
+    runner.handBack(true);
     moves?.returnAll();
   },
   // Parked, it is asked for buffers sent ahead to it after it read its

@@ -20,6 +20,11 @@ export const waitForFlag = threadable(function waitForFlag(flag: Int32Array): st
   return Atomics.wait(flag, 0, 0, 10_000);
 });
 
+/** Takes the next number from counter[0]: the order in which calls started, across threads. */
+export const takeTicket = threadable(function takeTicket(counter: Int32Array): number {
+  return Atomics.add(counter, 0, 1);
+});
+
 /** Memory of its own, shared with the caller through its result, and the view it keeps of it. */
 let kept: Float64Array | undefined;
 export const shareNew = threadable(function shareNew(): { memory: SharedArrayBuffer; view: Float64Array; data: DataView } {

@@ -103,13 +103,17 @@ export class FakeThread extends EventEmitter implements PoolThread {
   }
 
   /**
-   * The thread parks in a blocking call and hands back a task it took but
-   * has not started (as src/thread/task-runner.ts does before parking).
+   * The thread parks in a blocking call and hands back tasks it took but
+   * has not started, in take order (as src/thread/task-runner.ts does
+   * before parking).
    */
-  handBack(task: FakeTask): void {
+  handBack(...tasks: FakeTask[]): void {
     this.#alive();
-    const { bytes, transfers } = encodeArgs(task.args, thisThread().values, null);
-    native.poolRequeue(this.data.poolId, this.data.threadId, task.id, task.fnId, bytes, transfers);
+    native.poolRequeue(this.data.poolId, this.data.threadId, tasks.map((task) => {
+      const { bytes, transfers } = encodeArgs(task.args, thisThread().values, null);
+      // (A copy: the encoder may reuse its buffer for the next task's.)
+      return [task.id, task.fnId, bytes.slice(), transfers, false];
+    }), true);
   }
 
   /** The thread ran its maxTasksPerThread (or passed maxHeapPerThread): it takes no more and exits once idle. */
