@@ -36,6 +36,18 @@ bool CanRunJs(napi_env env) {
 
 namespace {
 
+// What a call into JS threw, raised as this thread's uncaught exception
+// (napi_fatal_exception: 'uncaughtException', else the thread's end).
+// Nothing when it threw nothing, or when the thread can no longer run JS
+// (a terminating Worker: its call was refused, not thrown through).
+void RaiseEscaped(napi_env env) {
+  bool pending = false;
+  napi_value error = nullptr;
+  if (napi_is_exception_pending(env, &pending) != napi_ok || !pending) return;
+  if (napi_get_and_clear_last_exception(env, &error) != napi_ok || error == nullptr) return;
+  if (CanRunJs(env)) napi_fatal_exception(env, error);
+}
+
 // A pool thread's environment is gone (its JS thread, at teardown): the
 // pool stops counting on it, and an owner parked in a blockingCallInThread
 // looks again at what it held (its wait is attended: the owner cannot see
@@ -93,9 +105,15 @@ void CallJs(napi_env raw_env, napi_value, void* context, void*) {
     argv[1] = out.transfers;
     // (A drain() inside this delivery gets a buffer of its own.)
     if (out.in_scratch) state->inbox_scratch_busy = true;
-    // onWake catches everything it can; a throw that escapes is reported
-    // by Node as an uncaught exception on this thread, as for any callback.
-    napi_call_function(raw_env, recv, on_wake, 3, argv, nullptr);
+    // onWake catches everything users' code can throw; what escapes it is
+    // a fault of this library's. It is raised as this thread's uncaught
+    // exception: a pool thread dies (its tasks fail with ThreadDiedError
+    // and it is replaced), the main thread's process reports it and
+    // exits. Left to Node, N-API's legacy policy for callbacks drops it
+    // with a DEP0168 warning, and the thread lives on with its work half
+    // done: its tasks never settled (an addon older than the package's
+    // code threw a TypeError on every take).
+    if (napi_call_function(raw_env, recv, on_wake, 3, argv, nullptr) != napi_ok) RaiseEscaped(raw_env);
   }
   // onWake handled the batch, and reported what it holds back (or it is
   // lost): its calls no longer count toward their senders' marks, and

@@ -981,9 +981,11 @@ void Pool::Requeue(uint32_t thread_id, std::vector<Task>&& tasks, bool parking) 
         if (cancelled) {
           ReleaseKeyLocked(held->second.affinity);
         } else {
-          // Back in the queue, still the same task: it keeps its key.
+          // Back in the queue, still the same task: it keeps its key, and
+          // its place in time (queue-wait figures count from its push).
           t->affinity = std::move(held->second.affinity);
           t->lost_while_loading = held->second.lost_while_loading;
+          t->enqueued_ns = held->second.enqueued_ns;
         }
         rec->held.erase(held);
         if (cancelled) {
@@ -992,9 +994,10 @@ void Pool::Requeue(uint32_t thread_id, std::vector<Task>&& tasks, bool parking) 
         }
       }
       // A task pinned to this thread (its key bound here) stays its own
-      // unless it parks: queued for it again, ahead of its other pinned
-      // tasks, as it was taken before them.
-      if (!parking && rec && t->affinity) {
+      // unless it parks or leaves: queued for it again, ahead of its other
+      // pinned tasks, as it was taken before them. (MayHandBack keeps
+      // such tasks from coming here; this holds should one slip through.)
+      if (!parking && rec && !rec->retiring && !rec->gone && t->affinity) {
         auto bound = affinity_.find(*t->affinity);
         if (bound != affinity_.end() && bound->second.thread == thread_id) {
           rec->pinned.push_front(std::move(*t));
@@ -1024,6 +1027,18 @@ void Pool::Requeue(uint32_t thread_id, std::vector<Task>&& tasks, bool parking) 
   if (wake && wake->SignalWork()) return;
   // Nobody took them: the owner may start a thread, or see starvation.
   owner_->Post(Message{MessageKind::kPoolDemand, 0, id_, 0, Frame{}});
+}
+
+bool Pool::MayHandBack(uint32_t thread_id) {
+  std::lock_guard<SpinningMutex> lock(mu_);
+  if (stopping_) return false;
+  auto it = threads_.find(thread_id);
+  if (it == threads_.end() || it->second.retiring || it->second.gone) return false;
+  for (auto& kv : it->second.held) {
+    const Held& h = kv.second;
+    if (!h.started && !h.finished && h.affinity) return false;
+  }
+  return true;
 }
 
 bool Pool::HandOnCountedWorkLocked(ThreadRecord& rec, std::shared_ptr<Reactor>* heir) {

@@ -350,6 +350,14 @@ class Pool {
   // parks, a task pinned to this thread (affinity) goes back to the front
   // of its own pinned queue instead: the key keeps it here.
   void Requeue(uint32_t thread_id, std::vector<Task>&& tasks, bool parking);
+  // Pool thread, whose batch runs long: whether it may hand back what it
+  // has not started of it (Requeue, not parking). Not while the pool
+  // stops (stop() lets taken tasks run, and rejects queued ones), nor once
+  // this thread retires or recycles (it takes nothing more: pinned tasks
+  // would wait for its exit), nor when a task it holds unstarted is
+  // pinned to it (affinity keeps such tasks on it anyway, and a round
+  // trip through the queue per task only slows them: helper-109's review).
+  bool MayHandBack(uint32_t thread_id);
   // Pool thread, about to park in a blocking call: a parked thread takes
   // nothing, so it leaves the waiting list (Push() must not count on it).
   // Returns whether it was waiting. If a push chose it for a task (its

@@ -672,13 +672,15 @@ Napi::Value PoolTryRetire(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(args.env(), pool->TryRetire(thread_id));
 }
 
-// poolStopping(id) -> whether stop() was called on this pool (true once
-// the pool is gone). Any thread.
-Napi::Value PoolStopping(const Napi::CallbackInfo& info) {
+// poolMayHandBack(id, threadId) -> whether this pool thread may hand back
+// the unstarted rest of a batch that runs long (Pool::MayHandBack; false
+// once the pool is gone).
+Napi::Value PoolMayHandBack(const Napi::CallbackInfo& info) {
   Args args(info);
   auto pool = args.PoolIfAny(0);
+  uint32_t thread_id = args.U32(1, "thread id");
   if (!args.ok()) return {};
-  return Napi::Boolean::New(args.env(), !pool || pool->IsStopping());
+  return Napi::Boolean::New(args.env(), pool && pool->MayHandBack(thread_id));
 }
 
 constexpr BindingEntry kPoolBindings[] = {
@@ -711,7 +713,7 @@ constexpr BindingEntry kPoolBindings[] = {
     {"poolRecycle", PoolRecycle},
     {"poolStepAway", PoolStepAway},
     {"poolRequeue", PoolRequeue},
-    {"poolStopping", PoolStopping},
+    {"poolMayHandBack", PoolMayHandBack},
     {"poolTaskStarted", PoolTaskStarted},
     {"poolTaskLoading", PoolTaskLoading},
     {"poolStop", PoolStop},

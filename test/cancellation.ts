@@ -190,22 +190,35 @@ test('a cancelled task whose thread took a batch of a quick function\'s tasks th
   // task. It hands back what is left of a batch that runs long (the abort
   // then reaches it after the spin running when it came); before, it ran
   // the whole batch first and was ended, with the spin running then.
-  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1, concurrentTasksPerThread: 8, cancelGrace: 1_500 });
-  pool.start();
-  for (let i = 0; i < 20; i++) await deferToThreadPool(reactor, pool, spin, 0);
-  const file = join(mkdtempSync(join(tmpdir(), 'rt-abort-batch-')), 'log');
-  const ac = new AbortController();
-  const waiting = deferToThreadPool.with({ signal: ac.signal })(reactor, pool, waitForAbort, file);
-  t.true(await waitFor(() => existsSync(file) && readFileSync(file, 'utf8').includes('started')));
-  const slowSpins = Array.from({ length: 7 }, () => deferToThreadPool(reactor, pool, spin, 400));
-  t.true(await waitFor(() => pool.queued === 0, 300), 'the thread took the spins together');
-  ac.abort();
-  await t.throwsAsync(waiting, { instanceOf: CancelledError });
-  const outcomes = await Promise.allSettled(slowSpins);
-  t.deepEqual(outcomes.filter((o) => o.status === 'rejected').map((o) => String((o as PromiseRejectedResult).reason)), []);
-  t.regex(readFileSync(file, 'utf8'), /aborted CancelledError/);
-  t.is(pool.stats().threadsDied, 0, 'the thread was not ended for a signal it answered');
-  await pool.stop();
+  // (A loaded machine can make spin(0) look slow, and then the thread
+  // takes the spins one by one, which proves nothing: up to 3 tries.)
+  for (let attempt = 1; ; attempt++) {
+    const pool = new ThreadPool({ minThreads: 1, maxThreads: 1, concurrentTasksPerThread: 8, cancelGrace: 1_500 });
+    pool.start();
+    for (let i = 0; i < 40; i++) await deferToThreadPool(reactor, pool, spin, 0);
+    const file = join(mkdtempSync(join(tmpdir(), 'rt-abort-batch-')), 'log');
+    const ac = new AbortController();
+    const waiting = deferToThreadPool.with({ signal: ac.signal })(reactor, pool, waitForAbort, file);
+    t.true(await waitFor(() => existsSync(file) && readFileSync(file, 'utf8').includes('started')));
+    const slowSpins = Array.from({ length: 7 }, () => deferToThreadPool(reactor, pool, spin, 400));
+    const together = await waitFor(() => pool.queued === 0, 300);
+    if (!together && attempt < 3) {
+      t.log(`try ${attempt}: the thread took the spins one by one`);
+      ac.abort();
+      await Promise.allSettled([waiting, ...slowSpins]);
+      await pool.stop();
+      continue;
+    }
+    t.true(together, 'the thread took the spins together');
+    ac.abort();
+    await t.throwsAsync(waiting, { instanceOf: CancelledError });
+    const outcomes = await Promise.allSettled(slowSpins);
+    t.deepEqual(outcomes.filter((o) => o.status === 'rejected').map((o) => String((o as PromiseRejectedResult).reason)), []);
+    t.regex(readFileSync(file, 'utf8'), /aborted CancelledError/);
+    t.is(pool.stats().threadsDied, 0, 'the thread was not ended for a signal it answered');
+    await pool.stop();
+    return;
+  }
 });
 
 test('runTimeout rejects a call that runs too long and aborts its signal', async (t) => {

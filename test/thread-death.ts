@@ -31,6 +31,26 @@ test('an uncaught error thrown later by a timer kills the thread; the pool still
   await pool.stop();
 });
 
+test('a fault of the library\'s own code in a thread, thrown out of a native wake-up, ends that thread, which is replaced', async (t) => {
+  // Node drops what a native callback throws (N-API's legacy policy,
+  // DEP0168), so a thread whose delivery of a wake-up threw lived on with
+  // its work half done. Here the fault is provoked: the thread's code
+  // reads performance.now() after each batch it takes.
+  const pool = new ThreadPool({ maxThreads: 1 });
+  pool.start();
+  const errors: unknown[] = [];
+  pool.on('error', (e) => errors.push(e));
+  await deferToThreadPool(reactor, pool, () => { setTimeout(() => { Reflect.set(globalThis, 'performance', undefined); }, 0); });
+  await new Promise((r) => setTimeout(r, 50));
+  const outcome = await Promise.allSettled([deferToThreadPool(reactor, pool, add, 1, 2)]);
+  t.true(await waitFor(() => errors.length > 0), `the thread lived on (its task: ${JSON.stringify(outcome)})`);
+  t.true(errors[0] instanceof ThreadDiedError);
+  t.regex(String((errors[0] as ThreadDiedError).cause), /reading 'now'/);
+  t.is(await deferToThreadPool(reactor, pool, add, 2, 2), 4, 'a new thread serves');
+  t.is(pool.stats().threadsDied, 1);
+  await pool.stop();
+});
+
 test('tasks a dying thread took but never started run elsewhere, once each', async (t) => {
   // One thread takes a batch of tiny tasks behind the one that kills it:
   // the killer dies with the thread, the others run on its replacement.

@@ -1115,6 +1115,7 @@ static void TestPoolRequeueOrder() {
   std::vector<Task> got;
   CHECK(pool->Take(ta, 4, 0, &got) == TakeResult::kTasks);  // one thread: share = all
   CHECK_EQ(got.size(), size_t{4});
+  CHECK(pool->MayHandBack(ta));  // shared tasks, a pool that serves
   CHECK_EQ(pool->Cancel(3, false), ta + 1);  // held: the holder is told
   pool->Requeue(ta, std::move(got), /*parking=*/false);
   CHECK_EQ(pool->Counts().queued, 5u);
@@ -1149,6 +1150,7 @@ static void TestPoolRequeueOrder() {
   }
   CHECK_MSG((order == std::vector<double>{5, 6}), "then what was queued behind them");
   pool->Stop(false);
+  CHECK(!pool->MayHandBack(tb));  // stopping: taken tasks run where they are
   std::printf("  Requeue order and drop: ok\n");
 }
 
@@ -1165,6 +1167,7 @@ static void TestPoolRequeueKeepsPinned() {
   std::vector<Task> got;
   CHECK(pool->Take(ta, 10, 0, &got) == TakeResult::kTasks);
   CHECK_EQ(got.size(), size_t{3});  // pinned: all, of any function
+  CHECK(!pool->MayHandBack(ta));  // they stay on it: no round trip
   uint32_t tb = pool->AddThread();
   pool->AttachThread(tb, b.reactor);
   std::vector<Task> back;

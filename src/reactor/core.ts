@@ -4,7 +4,7 @@
 // script that used a pool exits by itself). One per thread that loads the
 // package, built by src/runtime/this-thread.ts with its handlers. Owning thread only.
 // Tests: test/reactor-wake-ups.ts, test/natural-exit.ts, test/call-from-thread.ts.
-import * as timers from 'node:timers';
+import { realClearTimeout, realSetImmediate, realSetTimeout } from '../base/real-timers.js';
 import { native } from './native.js';
 import { MessageKind, ownPayload, readInbox, type InboxMessage } from '../base/wire.js';
 
@@ -54,13 +54,13 @@ const CONVERSE_SPIN_NS = 15_000;
 const CONVERSE_MAX_MS = 2;
 /**
  * A turn's end is seen by an Immediate (#converse), taken from the timers
- * module as this module loads: the fake timers of jest and vitest replace
- * the global one (and may replace the module's, if installed before this
- * loads), and drop what was queued on them when uninstalled. Should the
- * Immediate never run, a window that ended this long ago counts as a past
- * turn's (helper-77's review: waits had stopped for good).
+ * module as this package loads (base/real-timers.ts): the fake timers of
+ * jest and vitest replace the global one (and may replace the module's, if
+ * installed before this loads), and drop what was queued on them when
+ * uninstalled. Should the Immediate never run, a window that ended this
+ * long ago counts as a past turn's (helper-77's review: waits had stopped
+ * for good).
  */
-const realSetImmediate = timers.setImmediate;
 const CONVERSE_TURN_LOST_MS = 100;
 /**
  * While waiting has stopped paying (it caught under a fifth of the next
@@ -178,14 +178,14 @@ export class ReactorCore {
     const once = (): void => {
       if (ran) return;
       ran = true;
-      clearTimeout(timer);
+      realClearTimeout(timer);
       this.release();
       run();
     };
     // Someone waits on `run` (a pool's stop(), the tasks it settles): the
     // loop stays alive until it ran.
     this.hold();
-    const timer = setTimeout(once, HELD_BACK_MAX_WAIT_MS);
+    const timer = realSetTimeout(once, HELD_BACK_MAX_WAIT_MS);
     timer.unref();
     queue.push(once);
   }

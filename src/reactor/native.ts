@@ -146,8 +146,12 @@ export interface NativeBinding {
    * to park, those pinned to it go back to the front of its own.
    */
   poolRequeue(poolId: number, threadId: number, tasks: RequeuedTask[], parking: boolean): void;
-  /** Whether stop() was called on the pool (true once it is gone). */
-  poolStopping(poolId: number): boolean;
+  /**
+   * Whether this thread may hand back the unstarted rest of a batch that
+   * runs long: not while the pool stops, once the thread retires or
+   * recycles, or when that rest is pinned to it (false once the pool is gone).
+   */
+  poolMayHandBack(poolId: number, threadId: number): boolean;
   poolStop(poolId: number, drain: boolean): number[];
   poolSetBounds(poolId: number, min: number, max: number): void;
   poolCounts(poolId: number): PoolCounts;

@@ -9,6 +9,7 @@ import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { PortMove, type PortMoveMessage, type SidePortMessage } from '../base/wire.js';
 import { postMoving, transferListOf } from '../codec/codec.js';
 import { native } from '../reactor/native.js';
+import { realClearTimeout, realSetImmediate, realSetTimeout } from '../base/real-timers.js';
 
 /** Called, synchronously, with a task's buffers when they arrive. */
 type Arrival = (buffers: ArrayBuffer[]) => void;
@@ -106,8 +107,8 @@ export class ThreadMovedBuffers {
       this.#send([PortMove.Want, taskId]);
     };
     // (Sent ahead, they are on their way: asked for only if they are late.)
-    if (sentAhead) this.#lateAsks.set(taskId, setTimeout(ask, SENT_AHEAD_ASK_MS).unref());
-    else setImmediate(ask);
+    if (sentAhead) this.#lateAsks.set(taskId, realSetTimeout(ask, SENT_AHEAD_ASK_MS).unref());
+    else realSetImmediate(ask);
   }
 
   /**
@@ -183,7 +184,7 @@ export class ThreadMovedBuffers {
   #noLateAsk(taskId: number): void {
     const timer = this.#lateAsks.get(taskId);
     if (timer === undefined) return;
-    clearTimeout(timer);
+    realClearTimeout(timer);
     this.#lateAsks.delete(taskId);
   }
 

@@ -28,6 +28,7 @@
 // test/bridge-pool-threads.ts.
 import type { MessagePort } from 'node:worker_threads';
 import { native } from '../reactor/native.js';
+import { realClearTimeout, realSetTimeout } from '../base/real-timers.js';
 import { PortMove, TaskStatus, type CallStatus, type PrintedMessage } from '../base/wire.js';
 import { PrintedStream } from './printed-bytes.js';
 
@@ -288,7 +289,7 @@ export class PoolThreadOutbox {
 
   /** The wait for an answer starts again, if anything is held. */
   #rearm(): void {
-    clearTimeout(this.#fallback);
+    realClearTimeout(this.#fallback);
     this.#fallback = undefined;
     this.#postedAtLastResort = false;
     if (this.#held.length > 0) this.#fallback = this.#startFallback();
@@ -296,7 +297,7 @@ export class PoolThreadOutbox {
 
   /** The last resort's timer: UNANSWERED_MAX_MS from now (it keeps no thread alive). */
   #startFallback(): NodeJS.Timeout {
-    return setTimeout(() => this.#unanswered(), UNANSWERED_MAX_MS).unref();
+    return realSetTimeout(() => this.#unanswered(), UNANSWERED_MAX_MS).unref();
   }
 
   /**

@@ -142,6 +142,10 @@ export class TaskRunner {
     let done!: () => void;
     let abandon!: (e: unknown) => void;
     const arrived = new Promise<void>((resolve, reject) => { done = resolve; abandon = reject; });
+    // Awaited only once the task is next (#waitFor): one further back that
+    // leaves unrun (a hand-back, a cancel) rejects it unawaited, which
+    // would end the thread as an unhandled rejection (helper-109's review).
+    arrived.catch(() => {});
     this.#buffersDue.set(t, { arrived, abandon: () => abandon(new CancelledError()) });
     moves.wait(t.taskId, t.sentAhead, (buffers) => {
       t.transfers = buffers;
@@ -244,7 +248,7 @@ export class TaskRunner {
       }
       // Its buffers go back to the owner (before the task is queued
       // again), for whichever thread takes it next.
-      this.#releaseBuffers(t, true);
+      this.#releaseBuffers(t, true, parking);
       back.push([t.taskId, t.fnId, t.payload, undefined, true]);
     }
     // All in one call, in take order: they go back to the front of the
@@ -260,14 +264,15 @@ export class TaskRunner {
   /**
    * A task with buffers by port leaves this thread unrun: a wait for its
    * buffers ends; those it has go back to the owner when another thread
-   * may run it (`requeued`), else they are dropped here.
+   * may run it (`requeued`), else they are dropped here. `parking`: the
+   * thread will not read its port for a while, so buffers already on
+   * their way are waited for and go back with the task.
    */
-  #releaseBuffers(t: TaskMessage, requeued: boolean): void {
+  #releaseBuffers(t: TaskMessage, requeued: boolean, parking = false): void {
     if (movedByPort(t.payload) === 0) return;
     const due = this.#buffersDue.get(t);
     this.#buffersDue.delete(t);
-    // (Handed back: the thread is about to park, and the buffers go along.)
-    this.#s.moves!.release(t.taskId, requeued ? t.transfers : undefined, requeued);
+    this.#s.moves!.release(t.taskId, requeued ? t.transfers : undefined, parking);
     t.transfers = undefined;
     // (Ends the wait of the task that starts next, if it is this one.)
     due?.abandon();
@@ -290,15 +295,16 @@ export class TaskRunner {
       }
       if (began === undefined) {
         if (this.#notStarted.size > 1) began = performance.now();
-      } else if (performance.now() - began >= BATCH_RUNS_LONG_MS && !native.poolStopping(this.#s.poolId)) {
+      } else if (performance.now() - began >= BATCH_RUNS_LONG_MS && native.poolMayHandBack(this.#s.poolId, this.#s.threadId)) {
         // Native took these together because their functions were known
         // to be quick, and they were not: what is left goes back to the
         // front of the queue, in order, for an idle sibling, and this
         // thread's loop may turn before it takes again (pull()), so that a
         // cancel of a task it holds is not held up behind the rest of the
         // batch (helper-107's repro-batch.mjs: the pool ended the thread
-        // for ignoring a signal it never got). Not once the pool stops:
-        // stop() lets the tasks threads took run, and rejects the queued.
+        // for ignoring a signal it never got). Not once the pool stops,
+        // nor the thread retires, nor for tasks pinned to it (native
+        // Pool::MayHandBack says why).
         this.handBack(false);
         return;
       }

@@ -16,6 +16,7 @@ import { ThreadMovedBuffers } from './moved-buffers.js';
 import { buildThread } from '../runtime/this-thread.js';
 import { readTasks } from '../base/wire.js';
 import { importURL } from '../identity/specifiers.js';
+import { realClearTimeout, realSetImmediate, realSetTimeout } from '../base/real-timers.js';
 
 if (!isPoolThreadData(workerData)) throw new Error('reactor-threads: worker.js is started by a ThreadPool only');
 const {
@@ -72,7 +73,7 @@ const thread = buildThread({
   // 10,000 calls in a loop queued 10,000 Immediates, one per call).
   afterPark: () => {
     if (pullSoon) return;
-    pullSoon = setImmediate(() => { pullSoon = undefined; pull(); });
+    pullSoon = realSetImmediate(() => { pullSoon = undefined; pull(); });
   },
   postCall: (target, refKind, ref, bytes, transfers, mayWait, refused) =>
     outbox.postCall(target, refKind, ref, bytes, transfers, mayWait, refused),
@@ -151,7 +152,7 @@ let steppedAt = 0;
 /** Takes and runs tasks until the queue is empty or this thread is full. */
 function pull(): void {
   if (exiting) return;
-  if (idleTimer) { clearTimeout(idleTimer); idleTimer = undefined; }
+  if (idleTimer) { realClearTimeout(idleTimer); idleTimer = undefined; }
   // Native takes fewer than the room when tasks should be spread: a task
   // of a slow function, or of one that never ran, is taken alone. And
   // while a function loads, nothing more is taken: what would wait
@@ -190,7 +191,7 @@ function pull(): void {
       rounds = 0;
       steppedAt = performance.now();
       native.poolStepAway(poolId, threadId);
-      setImmediate(pull);
+      realSetImmediate(pull);
       return;
     }
   }
@@ -199,7 +200,7 @@ function pull(): void {
 
 function armIdleTimer(): void {
   if (!Number.isFinite(idleTimeout)) return;
-  idleTimer = setTimeout(() => {
+  idleTimer = realSetTimeout(() => {
     idleTimer = undefined;
     if (native.poolTryRetire(poolId, threadId)) exitThread();
     // Refused (the pool is at its min, for now): ask again later, since
