@@ -2,7 +2,7 @@
 // other work is unaffected and the pool replaces the thread.
 import test from 'ava';
 import { waitFor } from './_helpers/wait.js';
-import { deferToThreadPool, fromModule, reactor, ThreadDiedError, ThreadPool } from 'reactor-threads';
+import { deferToThreadPool, fromModule, reactor, ThreadDiedError, ThreadPool, ValueNotCloneableError } from 'reactor-threads';
 import { appendLine, add, crashSoon, exhaustMemory, exitIf, exitThread, fail, overflowStack, spin } from './_fixtures/tasks.cjs';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -48,6 +48,21 @@ test('a fault of the library\'s own code in a thread, thrown out of a native wak
   t.regex(String((errors[0] as ThreadDiedError).cause), /reading 'now'/);
   t.is(await deferToThreadPool(reactor, pool, add, 2, 2), 4, 'a new thread serves');
   t.is(pool.stats().threadsDied, 1);
+  await pool.stop();
+});
+
+test('a task whose result\'s then cannot be read (a revoked Proxy) rejects with ValueNotCloneableError; the thread lives on', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1 });
+  pool.start();
+  const err = await t.throwsAsync(deferToThreadPool(reactor, pool, () => {
+    // What immer's produce() leaves of a draft a task returns by mistake.
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    return proxy;
+  }));
+  t.true(err instanceof ValueNotCloneableError, `${err?.name}: ${err?.message}`);
+  t.is(await deferToThreadPool(reactor, pool, add, 1, 2), 3);
+  t.is(pool.stats().threadsDied, 0);
   await pool.stop();
 });
 

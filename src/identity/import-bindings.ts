@@ -23,6 +23,7 @@ import { loaderModules } from './loaders.js';
 import { usesOuterNames } from './source.js';
 import { resolveLater } from './specifiers.js';
 import type { ImportBinding } from '../base/wire.js';
+import { realSetImmediate } from '../base/real-timers.js';
 
 interface ModuleAnalysis {
   url: string;
@@ -187,7 +188,7 @@ function analyze1(url: string, file: string, text: string, key: string, ran: boo
   program ??= parse(text, { ecmaVersion: 'latest', sourceType, allowHashBang: true, allowReturnOutsideFunction: true, ranges: true, onComment });
   const scopes = analyze(program, { ecmaVersion: 2022, sourceType, nodejsScope: sourceType === 'script' });
   const a: ModuleAnalysis = { url, file, text, program, scopes, markers, ran };
-  if (analyses.size === 0) setImmediate(() => { analyses.clear(); texts.clear(); }).unref();
+  if (analyses.size === 0) realSetImmediate(() => { analyses.clear(); texts.clear(); }).unref();
   analyses.set(key, a);
   return a;
 }

@@ -39,6 +39,7 @@ import { ThreadDiedError } from '../errors/errors.js';
 import { PortMove, type PortMoveMessage, type SidePortMessage } from '../base/wire.js';
 import { detachOrCopy, isShared, postMoving, transferListOf } from '../codec/codec.js';
 import { native } from '../reactor/native.js';
+import { realSetImmediate } from '../base/real-timers.js';
 
 /** Where one task's argument buffers are. */
 interface ArgsEntry {
@@ -243,7 +244,7 @@ export class MovedBuffers {
         if (this.#ctx.isOpen(id)) this.#results.set(id, buffers!);
         // Its result was posted natively just before, without waking this
         // loop: this message is its wake-up, whoever still waits for it.
-        if (parked) setImmediate(() => this.#ctx.drainNow());
+        if (parked) realSetImmediate(() => this.#ctx.drainNow());
         else this.#ctx.drainNow();
         return;
       }
