@@ -10,7 +10,7 @@ import {
   blockingCallFromThread, blockingCallInThread, CancelledError, currentTask, deferToThread, deferToThreadPool, fromModule, reactor, TaskTimeoutError,
   ThreadPool, type OnResult,
 } from 'reactor-threads';
-import { add, appendLine, ignoreAbort, sleep, spin, waitForAbort, waitForAbortThen } from './_fixtures/tasks.cjs';
+import { add, appendLine, ignoreAbort, sleep, spin, threadAfterGate, waitForAbort, waitForAbortThen } from './_fixtures/tasks.cjs';
 import { platformTimeout, waitFor } from './_helpers/wait.js';
 import { fixture, runChild } from './_helpers/child.js';
 
@@ -185,12 +185,14 @@ for (const answer of ['at once', 'after a timer', 'after I/O'] as const) {
 
 test('a cancelled task whose thread took a batch of a quick function\'s tasks that turn out slow gets its abort within cancelGrace: no thread is ended', async (t) => {
   // spin(0) makes spin a quick function, whose tasks a thread takes in
-  // batches. Then 7 spins of 400 ms come at once, 2.8 s in all, past
-  // cancelGrace, and the thread takes them together beside the async
-  // task. It hands back what is left of a batch that runs long (the abort
-  // then reaches it after the spin running when it came); before, it ran
-  // the whole batch first and was ended, with the spin running then.
-  // (A loaded machine can make spin(0) look slow, and then the thread
+  // batches. Then 7 spins of 400 ms, 2.8 s in all, past cancelGrace, wait
+  // in the queue while the thread is held by a gate, so that it takes them
+  // together beside the async task once the gate opens. It hands back what
+  // is left of a batch that runs long (the abort then reaches it after the
+  // spin running when it came); before, it ran the whole batch first and
+  // was ended, with the spin running then. (Without the gate, a thread
+  // under wine woke to the first spin before the others were queued. A
+  // loaded machine can still make spin(0) look slow, and then the thread
   // takes the spins one by one, which proves nothing: up to 3 tries.)
   for (let attempt = 1; ; attempt++) {
     const pool = new ThreadPool({ minThreads: 1, maxThreads: 1, concurrentTasksPerThread: 8, cancelGrace: 1_500 });
@@ -200,7 +202,14 @@ test('a cancelled task whose thread took a batch of a quick function\'s tasks th
     const ac = new AbortController();
     const waiting = deferToThreadPool.with({ signal: ac.signal })(reactor, pool, waitForAbort, file);
     t.true(await waitFor(() => existsSync(file) && readFileSync(file, 'utf8').includes('started')));
+    const gate = new Int32Array(new SharedArrayBuffer(4));
+    const held = deferToThreadPool(reactor, pool, threadAfterGate, gate);
+    t.true(await waitFor(() => pool.queued === 0), 'the thread took the gate task');
     const slowSpins = Array.from({ length: 7 }, () => deferToThreadPool(reactor, pool, spin, 400));
+    t.true(await waitFor(() => pool.queued === 7), 'the spins wait behind the gate');
+    Atomics.store(gate, 0, 1);
+    Atomics.notify(gate, 0);
+    await held;
     const together = await waitFor(() => pool.queued === 0, 300);
     if (!together && attempt < 3) {
       t.log(`try ${attempt}: the thread took the spins one by one`);
