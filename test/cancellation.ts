@@ -10,7 +10,7 @@ import {
   blockingCallFromThread, blockingCallInThread, CancelledError, currentTask, deferToThread, deferToThreadPool, fromModule, reactor, TaskTimeoutError,
   ThreadPool, type OnResult,
 } from 'reactor-threads';
-import { add, appendLine, ignoreAbort, sleep, spin, threadAfterGate, waitForAbort, waitForAbortThen } from './_fixtures/tasks.cjs';
+import { add, appendLine, ignoreAbort, keepCurrentTask, signalOfKeptTaskIsFreed, sleep, spin, threadAfterGate, waitForAbort, waitForAbortThen } from './_fixtures/tasks.cjs';
 import { platformTimeout, waitFor } from './_helpers/wait.js';
 import { fixture, runChild } from './_helpers/child.js';
 
@@ -269,6 +269,15 @@ test('queueTimeout withdraws a call still queued when it passes; it never runs',
   await deferToThreadPool(reactor, pool, add, 0, 0);
   t.false(existsSync(file));
   await pool.stop();
+});
+
+test('a task\'s signal first read after the task ended never aborts, and its thread frees it', async (t) => {
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
+  t.teardown(() => pool.stop());
+  pool.start();
+  await deferToThreadPool(reactor, pool, keepCurrentTask);
+  // (Before, the thread kept a controller for every such read, for its life.)
+  t.deepEqual(await deferToThreadPool(reactor, pool, signalOfKeptTaskIsFreed), { aborted: false, same: true, freed: true });
 });
 
 test('currentTask() outside a task throws an Error that says so, with a code', (t) => {

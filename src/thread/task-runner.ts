@@ -165,15 +165,23 @@ export class TaskRunner {
     if (id === undefined) return undefined;
     const controllers = this.#controllers;
     const cancelled = this.#cancelled;
+    const holds = (): boolean => this.#running === id || this.#inflight.has(id);
+    // The controller this object handed out, so that it hands out the same
+    // signal after its task ended. One first made then (a callback the
+    // task left behind asks) can no longer abort, and no map keeps it:
+    // this object frees it with itself (before, each such read left a
+    // controller in #controllers for the thread's life).
+    let handedOut: AbortController | undefined;
     return {
       id,
       get signal(): AbortSignal {
-        let c = controllers.get(id);
+        let c = handedOut ?? controllers.get(id);
         if (!c) {
           c = new AbortController();
-          controllers.set(id, c);
+          if (holds()) controllers.set(id, c);
           if (cancelled.has(id)) c.abort(new CancelledError());
         }
+        handedOut = c;
         return c.signal;
       },
     };

@@ -260,3 +260,37 @@ export const execArgvHere = threadable(function execArgvHere(): Promise<{ thread
     child.once('error', reject);
   });
 });
+
+/** Keeps its task's currentTask() past the task's end, for `signalOfKeptTaskIsFreed`. */
+let keptTask: ReturnType<typeof currentTask> | undefined;
+export const keepCurrentTask = threadable(function keepCurrentTask(): number {
+  keptTask = currentTask();
+  return threadId;
+});
+/**
+ * Reads the signal of the task `keepCurrentTask` kept, after that task
+ * ended, drops it, and says whether the thread freed the signal (collected
+ * within 50 full collections) and whether it was aborted.
+ */
+export const signalOfKeptTaskIsFreed = threadable(async function signalOfKeptTaskIsFreed(): Promise<{ aborted: boolean; same: boolean; freed: boolean }> {
+  const { setFlagsFromString } = await import('node:v8');
+  const { runInNewContext } = await import('node:vm');
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  let freed = false;
+  const registry = new FinalizationRegistry(() => { freed = true; });
+  // In a function of its own, so that no variable of this one holds them.
+  const read = (): { aborted: boolean; same: boolean } => {
+    const task = keptTask!;
+    keptTask = undefined;
+    const signal = task.signal;
+    registry.register(signal, 'signal');
+    return { aborted: signal.aborted, same: task.signal === signal };
+  };
+  const seen = read();
+  for (let i = 0; i < 50 && !freed; i++) {
+    gc();
+    await delay(5);
+  }
+  return { ...seen, freed };
+});

@@ -98,7 +98,11 @@ export interface BlockingCallOptions {
 export interface CurrentTask {
   /** The task's id, unique within its pool's owner thread. */
   readonly id: number;
-  /** Aborts when the call is cancelled or its run timeout passes. */
+  /**
+   * Aborts when the call is cancelled or its run timeout passes. First
+   * read after its task ended (by a callback the task left behind), it
+   * never aborts.
+   */
   readonly signal: AbortSignalLike;
 }
 
