@@ -755,7 +755,9 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
         if (orphaned) WakeOrDemand(std::move(heir));
         return TakeResult::kRetire;
       }
-      bool may_take = !stopping_ || drain_on_stop_;
+      // Once stop() without drain began, only what this thread handed back
+      // since is left to take: its own (Requeue).
+      bool may_take = !stopping_ || drain_on_stop_ || !rec.pinned.empty();
       // Tasks queued for this thread (affinity) come first, all of them.
       std::deque<Task>& source = may_take && !rec.pinned.empty() ? rec.pinned : queue_;
       if (may_take && !source.empty()) {
@@ -997,12 +999,26 @@ void Pool::Requeue(uint32_t thread_id, std::vector<Task>&& tasks, bool parking) 
       // unless it parks or leaves: queued for it again, ahead of its other
       // pinned tasks, as it was taken before them. (MayHandBack keeps
       // such tasks from coming here; this holds should one slip through.)
-      if (!parking && rec && !rec->retiring && !rec->gone && t->affinity) {
-        auto bound = affinity_.find(*t->affinity);
-        if (bound != affinity_.end() && bound->second.thread == thread_id) {
-          rec->pinned.push_front(std::move(*t));
-          continue;
+      bool own = false;
+      if (rec && !rec->retiring && !rec->gone) {
+        if (stopping_ && !drain_on_stop_) {
+          // stop() without drain began: it rejected the queue, and no
+          // thread takes from it now, but this thread took these before,
+          // and stop() lets taken tasks run. It takes them again (Take();
+          // Stop() emptied every pinned queue, so nothing else waits
+          // there). A batch that ran long asks MayHandBack first, but
+          // stop() may come between; a thread parking while the pool
+          // stops gets here too (before, such tasks waited in the queue
+          // until the pool's end, and failed with PoolStoppedError).
+          own = true;
+        } else if (!parking && t->affinity) {
+          auto bound = affinity_.find(*t->affinity);
+          own = bound != affinity_.end() && bound->second.thread == thread_id;
         }
+      }
+      if (own) {
+        rec->pinned.push_front(std::move(*t));
+        continue;
       }
       queue_.push_front(std::move(*t));
       ++kept;

@@ -348,11 +348,15 @@ class Pool {
   // meanwhile: that one is dropped, and the owner gets a kTaskDropped
   // result for it, so that nothing runs or frees it twice. Unless it
   // parks, a task pinned to this thread (affinity) goes back to the front
-  // of its own pinned queue instead: the key keeps it here.
+  // of its own pinned queue instead: the key keeps it here. And once
+  // stop() without drain began, every task goes there: no thread takes
+  // from the queue then, and stop() lets tasks that threads took run
+  // (this thread takes them again, parked or not: Take()).
   void Requeue(uint32_t thread_id, std::vector<Task>&& tasks, bool parking);
   // Pool thread, whose batch runs long: whether it may hand back what it
   // has not started of it (Requeue, not parking). Not while the pool
-  // stops (stop() lets taken tasks run, and rejects queued ones), nor once
+  // stops (stop() lets taken tasks run, and rejects queued ones; Requeue
+  // keeps them on this thread should stop() come after this answer), nor once
   // this thread retires or recycles (it takes nothing more: pinned tasks
   // would wait for its exit), nor when a task it holds unstarted is
   // pinned to it (affinity keeps such tasks on it anyway, and a round

@@ -2,11 +2,12 @@
 // took but has not started, and a pool whose every thread waits on its
 // owner while work is queued reports it instead of hanging.
 import test from 'ava';
-import { deferToThreadPool, PoolStarvedError, reactor, ThreadPool } from 'reactor-threads';
+import { deferToThreadPool, PoolStarvedError, PoolStoppedError, reactor, ThreadPool } from 'reactor-threads';
 import { add } from './_fixtures/tasks.cjs';
 import { busyOneThreadPool, parkedUntilSecond } from './_helpers/busy-pool.js';
 import { callProxy } from './_fixtures/bridge-tasks.cjs';
-import { takeTicket } from './_fixtures/shared-tasks.cjs';
+import { callAfterGate, takeTicket } from './_fixtures/shared-tasks.cjs';
+import { waitFor } from './_helpers/wait.js';
 
 test('a thread parked in a blocking call hands back the tasks it has not started', async (t) => {
   const { pool, pinned, busy } = await busyOneThreadPool({ starvationTimeout: Infinity });
@@ -33,6 +34,28 @@ test('tasks a parked thread hands back start in the order they were made', async
   t.deepEqual(await tickets, [0, 1, 2, 3]);
   await busy;
   await pool.stop();
+});
+
+test('tasks a thread hands back as it parks while the pool stops still run there; its blocking call fails with PoolStoppedError', async (t) => {
+  const { pool, pinned, busy } = await busyOneThreadPool({ starvationTimeout: Infinity });
+  // The thread takes the five pinned calls together, and is held by a gate
+  // in the first while stop() begins: stop() lets taken tasks run. Then it
+  // would park, and hands the four back; no thread takes from the queue
+  // now, so they stay its own (before, they waited there until the pool's
+  // end, and failed with PoolStoppedError). A stopping pool's thread does
+  // not wait on its owner: the call itself fails.
+  const gate = new Int32Array(new SharedArrayBuffer(4));
+  const counter = new Int32Array(new SharedArrayBuffer(4));
+  const slow = pinned(reactor, pool, callAfterGate, gate, () => 'answered');
+  const tickets = Promise.allSettled([0, 1, 2, 3].map(() => pinned(reactor, pool, takeTicket, counter)));
+  await busy;
+  t.true(await waitFor(() => pool.queued === 0), 'the thread took the five together');
+  const stopped = pool.stop();
+  Atomics.store(gate, 0, 1);
+  Atomics.notify(gate, 0);
+  await t.throwsAsync(slow, { instanceOf: PoolStoppedError, message: /stopped while this thread waited on its owner/ });
+  t.deepEqual((await tickets).map((o) => o.status === 'fulfilled' ? o.value : String(o.reason)), [0, 1, 2, 3]);
+  await stopped;
 });
 
 test('a pool whose every thread waits on work queued behind it reports PoolStarvedError', async (t) => {

@@ -574,8 +574,9 @@ static void TestPoolStopNoDrain() {
       std::this_thread::sleep_for(1ms);
       CHECK_MSG(std::chrono::steady_clock::now() < deadline, "stop(false): threads did not stop");
     }
-    // Tasks Requeue()d after Stop(false) stay queued (Take answers
-    // kStopping): only ClearQueue() finds them.
+    // Tasks Requeue()d after Stop(false) stay with the thread that handed
+    // them back, which runs them (TestPoolRequeueAfterStop); ClearQueue()
+    // finds any left should that thread have been removed first.
     auto left = rig.pool->ClearQueue();
     for (double id : left) L.cleared[static_cast<size_t>(id) - 1].fetch_add(1);
     rig.DrainOwner();
@@ -1192,6 +1193,44 @@ static void TestPoolRequeueKeepsPinned() {
   pool->Complete(tb, 3, 0, Frame{});
   pool->Stop(false);
   std::printf("  Requeue keeps a pinned batch on its thread unless it parks: ok\n");
+}
+
+// stop() without drain lets the tasks threads took run. A thread that
+// hands some back after it began (a long batch, past MayHandBack's answer;
+// or about to park) keeps them: no sibling takes them, and it takes them
+// again, in order, with nothing else; then it is told to stop.
+static void TestPoolRequeueAfterStop() {
+  for (bool parking : {false, true}) {
+    Loop owner(1);
+    auto pool = std::make_shared<Pool>(80, owner.reactor, 0, 4, kOneSecondNs);
+    MakeFunctionQuick(*pool, owner);
+    Loop a(2), b(3);
+    uint32_t ta = pool->AddThread();
+    pool->AttachThread(ta, a.reactor);
+    for (int id = 1; id <= 4; ++id) pool->Push(MakeTask(id, 0), 100);
+    std::vector<Task> got;
+    CHECK(pool->Take(ta, 4, 0, &got) == TakeResult::kTasks);
+    CHECK_EQ(got.size(), size_t{4});
+    uint32_t tb = pool->AddThread();
+    pool->AttachThread(tb, b.reactor);
+    CHECK(pool->Stop(false).empty());  // all four are held: none rejected
+    pool->Complete(ta, 1, 0, Frame{});
+    std::vector<Task> back;
+    for (size_t i = 1; i < got.size(); ++i) back.push_back(std::move(got[i]));
+    pool->Requeue(ta, std::move(back), parking);
+    std::vector<Task> other;
+    CHECK(pool->Take(tb, 10, 0, &other) == TakeResult::kStopping);
+    std::vector<Task> again;
+    CHECK(pool->Take(ta, 10, 0, &again) == TakeResult::kTasks);
+    std::vector<double> order;
+    for (auto& t : again) order.push_back(t.id);
+    CHECK_MSG((order == std::vector<double>{2, 3, 4}), "the thread that handed them back takes them again, in order");
+    for (auto& t : again) pool->Complete(ta, t.id, 0, Frame{});
+    again.clear();
+    CHECK(pool->Take(ta, 10, 0, &again) == TakeResult::kStopping);
+    CHECK_EQ(pool->Counts().completed, 6.0);  // and MakeFunctionQuick's two
+  }
+  std::printf("  Requeue after stop(false) keeps the tasks on their thread: ok\n");
 }
 
 // Calls a thread posts while its results are held (HoldPost) leave with
@@ -2962,6 +3001,7 @@ int main(int argc, char** argv) {
       {"pool_remove_thread_order", TestPoolRemoveThreadOrder},
       {"pool_requeue_order", TestPoolRequeueOrder},
       {"pool_requeue_keeps_pinned", TestPoolRequeueKeepsPinned},
+      {"pool_requeue_after_stop", TestPoolRequeueAfterStop},
       {"pool_held_posts_keep_their_place", TestPoolHeldPostsKeepTheirPlace},
       {"pool_one_spinner", TestPoolOneSpinner},
       {"pool_leaves_owner_cpu", TestPoolLeavesOwnerCpu},

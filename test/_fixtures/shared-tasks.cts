@@ -40,3 +40,9 @@ export const readKept = threadable(function readKept(i: number): number { return
 export const sendSharedToReactor = threadable(function sendSharedToReactor(view: Int32Array): unknown {
   return blockingCallFromThread(reactor, (x: Int32Array) => x.length, view);
 });
+
+/** Waits (up to 10 s) for gate[0] to leave 0, then calls `f`: a reactor callable, so its thread parks in a blocking call. */
+export const callAfterGate = threadable(function callAfterGate(gate: Int32Array, f: () => unknown): unknown {
+  Atomics.wait(gate, 0, 0, 10_000);
+  return f();
+});
