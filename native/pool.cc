@@ -744,20 +744,22 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
       if (it == threads_.end()) return TakeResult::kStopping;
       ThreadRecord& rec = it->second;
       rec.returning = false;
+      // Once stop() without drain began, only what this thread handed back
+      // since is left to take: its own (Requeue), which it takes even if
+      // it retires or recycles (else they would fail with the queue).
+      bool own_after_stop = stopping_ && !drain_on_stop_ && !rec.pinned.empty();
       // A thread that agreed to retire takes nothing more: it is exiting.
       // If it was chosen for a task on its way back here (its buffers sent
       // ahead to it: IdleTakerLocked), a sibling is woken for the task
       // (and asks for them), or the owner hears of the demand.
-      if (rec.retiring) {
+      if (rec.retiring && !own_after_stop) {
         std::shared_ptr<Reactor> heir;
         bool orphaned = ForgoSentTaskLocked(rec, &heir);
         lock.unlock();
         if (orphaned) WakeOrDemand(std::move(heir));
         return TakeResult::kRetire;
       }
-      // Once stop() without drain began, only what this thread handed back
-      // since is left to take: its own (Requeue).
-      bool may_take = !stopping_ || drain_on_stop_ || !rec.pinned.empty();
+      bool may_take = !stopping_ || drain_on_stop_ || own_after_stop;
       // Tasks queued for this thread (affinity) come first, all of them.
       std::deque<Task>& source = may_take && !rec.pinned.empty() ? rec.pinned : queue_;
       if (may_take && !source.empty()) {
@@ -1000,21 +1002,19 @@ void Pool::Requeue(uint32_t thread_id, std::vector<Task>&& tasks, bool parking) 
       // pinned tasks, as it was taken before them. (MayHandBack keeps
       // such tasks from coming here; this holds should one slip through.)
       bool own = false;
-      if (rec && !rec->retiring && !rec->gone) {
-        if (stopping_ && !drain_on_stop_) {
-          // stop() without drain began: it rejected the queue, and no
-          // thread takes from it now, but this thread took these before,
-          // and stop() lets taken tasks run. It takes them again (Take();
-          // Stop() emptied every pinned queue, so nothing else waits
-          // there). A batch that ran long asks MayHandBack first, but
-          // stop() may come between; a thread parking while the pool
-          // stops gets here too (before, such tasks waited in the queue
-          // until the pool's end, and failed with PoolStoppedError).
-          own = true;
-        } else if (!parking && t->affinity) {
-          auto bound = affinity_.find(*t->affinity);
-          own = bound != affinity_.end() && bound->second.thread == thread_id;
-        }
+      if (rec && !rec->gone && stopping_ && !drain_on_stop_) {
+        // stop() without drain began: it rejected the queue, and no thread
+        // takes from it now, but this thread took these before, and stop()
+        // lets taken tasks run. It takes them again (Take(), retiring or
+        // not; Stop() emptied every pinned queue, so nothing else waits
+        // there). A batch that ran long asks MayHandBack first, but stop()
+        // may come between; a thread parking while the pool stops gets
+        // here too (before, such tasks waited in the queue until the
+        // pool's end, and failed with PoolStoppedError).
+        own = true;
+      } else if (rec && !rec->retiring && !rec->gone && !parking && t->affinity) {
+        auto bound = affinity_.find(*t->affinity);
+        own = bound != affinity_.end() && bound->second.thread == thread_id;
       }
       if (own) {
         rec->pinned.push_front(std::move(*t));

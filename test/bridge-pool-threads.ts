@@ -2,7 +2,7 @@
 // took but has not started, and a pool whose every thread waits on its
 // owner while work is queued reports it instead of hanging.
 import test from 'ava';
-import { deferToThreadPool, PoolStarvedError, PoolStoppedError, reactor, ThreadPool } from 'reactor-threads';
+import { deferToThreadPool, PoolStarvedError, PoolStoppedError, reactor, ThreadPool, type ThreadPoolOptions } from 'reactor-threads';
 import { add } from './_fixtures/tasks.cjs';
 import { busyOneThreadPool, parkedUntilSecond } from './_helpers/busy-pool.js';
 import { callProxy } from './_fixtures/bridge-tasks.cjs';
@@ -36,8 +36,8 @@ test('tasks a parked thread hands back start in the order they were made', async
   await pool.stop();
 });
 
-test('tasks a thread hands back as it parks while the pool stops still run there; its blocking call fails with PoolStoppedError', async (t) => {
-  const { pool, pinned, busy } = await busyOneThreadPool({ starvationTimeout: Infinity });
+const handedBackWhileStopping = test.macro(async (t, options: ThreadPoolOptions) => {
+  const { pool, pinned, busy } = await busyOneThreadPool({ starvationTimeout: Infinity, ...options });
   // The thread takes the five pinned calls together, and is held by a gate
   // in the first while stop() begins: stop() lets taken tasks run. Then it
   // would park, and hands the four back; no thread takes from the queue
@@ -56,7 +56,14 @@ test('tasks a thread hands back as it parks while the pool stops still run there
   await t.throwsAsync(slow, { instanceOf: PoolStoppedError, message: /stopped while this thread waited on its owner/ });
   t.deepEqual((await tickets).map((o) => o.status === 'fulfilled' ? o.value : String(o.reason)), [0, 1, 2, 3]);
   await stopped;
+  t.is(pool.stats().threadsDied, 0);
 });
+
+test('tasks a thread hands back as it parks while the pool stops still run there; its blocking call fails with PoolStoppedError',
+  handedBackWhileStopping, {});
+// (Its second task, the one that would park, is its last: it recycles as that task ends, with the four to run.)
+test('tasks a thread hands back as it parks while the pool stops still run there when it recycles as its call fails',
+  handedBackWhileStopping, { maxTasksPerThread: 2 });
 
 test('a pool whose every thread waits on work queued behind it reports PoolStarvedError', async (t) => {
   const pool = new ThreadPool({ maxThreads: 1, starvationTimeout: 200 });

@@ -1198,39 +1198,47 @@ static void TestPoolRequeueKeepsPinned() {
 // stop() without drain lets the tasks threads took run. A thread that
 // hands some back after it began (a long batch, past MayHandBack's answer;
 // or about to park) keeps them: no sibling takes them, and it takes them
-// again, in order, with nothing else; then it is told to stop.
+// again, in order, with nothing else; then it is told to stop. So does a
+// thread that recycles (Recycle: retiring) before or after it hands them
+// back, which is then told to retire.
 static void TestPoolRequeueAfterStop() {
+  enum class Recycles { kNo, kBefore, kAfter };
   for (bool parking : {false, true}) {
-    Loop owner(1);
-    auto pool = std::make_shared<Pool>(80, owner.reactor, 0, 4, kOneSecondNs);
-    MakeFunctionQuick(*pool, owner);
-    Loop a(2), b(3);
-    uint32_t ta = pool->AddThread();
-    pool->AttachThread(ta, a.reactor);
-    for (int id = 1; id <= 4; ++id) pool->Push(MakeTask(id, 0), 100);
-    std::vector<Task> got;
-    CHECK(pool->Take(ta, 4, 0, &got) == TakeResult::kTasks);
-    CHECK_EQ(got.size(), size_t{4});
-    uint32_t tb = pool->AddThread();
-    pool->AttachThread(tb, b.reactor);
-    CHECK(pool->Stop(false).empty());  // all four are held: none rejected
-    pool->Complete(ta, 1, 0, Frame{});
-    std::vector<Task> back;
-    for (size_t i = 1; i < got.size(); ++i) back.push_back(std::move(got[i]));
-    pool->Requeue(ta, std::move(back), parking);
-    std::vector<Task> other;
-    CHECK(pool->Take(tb, 10, 0, &other) == TakeResult::kStopping);
-    std::vector<Task> again;
-    CHECK(pool->Take(ta, 10, 0, &again) == TakeResult::kTasks);
-    std::vector<double> order;
-    for (auto& t : again) order.push_back(t.id);
-    CHECK_MSG((order == std::vector<double>{2, 3, 4}), "the thread that handed them back takes them again, in order");
-    for (auto& t : again) pool->Complete(ta, t.id, 0, Frame{});
-    again.clear();
-    CHECK(pool->Take(ta, 10, 0, &again) == TakeResult::kStopping);
-    CHECK_EQ(pool->Counts().completed, 6.0);  // and MakeFunctionQuick's two
+    for (Recycles recycles : {Recycles::kNo, Recycles::kBefore, Recycles::kAfter}) {
+      Loop owner(1);
+      auto pool = std::make_shared<Pool>(80, owner.reactor, 0, 4, kOneSecondNs);
+      MakeFunctionQuick(*pool, owner);
+      Loop a(2), b(3);
+      uint32_t ta = pool->AddThread();
+      pool->AttachThread(ta, a.reactor);
+      for (int id = 1; id <= 4; ++id) pool->Push(MakeTask(id, 0), 100);
+      std::vector<Task> got;
+      CHECK(pool->Take(ta, 4, 0, &got) == TakeResult::kTasks);
+      CHECK_EQ(got.size(), size_t{4});
+      uint32_t tb = pool->AddThread();
+      pool->AttachThread(tb, b.reactor);
+      CHECK(pool->Stop(false).empty());  // all four are held: none rejected
+      pool->Complete(ta, 1, 0, Frame{});
+      if (recycles == Recycles::kBefore) pool->Recycle(ta);
+      std::vector<Task> back;
+      for (size_t i = 1; i < got.size(); ++i) back.push_back(std::move(got[i]));
+      pool->Requeue(ta, std::move(back), parking);
+      if (recycles == Recycles::kAfter) pool->Recycle(ta);
+      std::vector<Task> other;
+      CHECK(pool->Take(tb, 10, 0, &other) == TakeResult::kStopping);
+      std::vector<Task> again;
+      CHECK(pool->Take(ta, 10, 0, &again) == TakeResult::kTasks);
+      std::vector<double> order;
+      for (auto& t : again) order.push_back(t.id);
+      CHECK_MSG((order == std::vector<double>{2, 3, 4}), "the thread that handed them back takes them again, in order");
+      for (auto& t : again) pool->Complete(ta, t.id, 0, Frame{});
+      again.clear();
+      CHECK(pool->Take(ta, 10, 0, &again) ==
+            (recycles == Recycles::kNo ? TakeResult::kStopping : TakeResult::kRetire));
+      CHECK_EQ(pool->Counts().completed, 6.0);  // and MakeFunctionQuick's two
+    }
   }
-  std::printf("  Requeue after stop(false) keeps the tasks on their thread: ok\n");
+  std::printf("  Requeue after stop(false) keeps the tasks on their thread, recycling or not: ok\n");
 }
 
 // Calls a thread posts while its results are held (HoldPost) leave with
