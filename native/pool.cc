@@ -748,8 +748,8 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
       // since is left to take: its own (Requeue), which it takes even if
       // it retires or recycles (else they would fail with the queue).
       bool own_after_stop = stopping_ && !drain_on_stop_ && !rec.pinned.empty();
-      // A thread that agreed to retire takes nothing more: it is exiting.
-      // If it was chosen for a task on its way back here (its buffers sent
+      // Else a thread that agreed to retire takes nothing more: it is
+      // exiting. If it was chosen for a task on its way back here (its buffers sent
       // ahead to it: IdleTakerLocked), a sibling is woken for the task
       // (and asks for them), or the owner hears of the demand.
       if (rec.retiring && !own_after_stop) {
@@ -1112,7 +1112,8 @@ void Pool::Recycle(uint32_t thread_id) {
     auto it = threads_.find(thread_id);
     if (it == threads_.end()) return;
     ThreadRecord& rec = it->second;
-    // A task it was chosen for is handed on by Take()'s retiring path.
+    // A task it was chosen for is handed on by Take()'s retiring path
+    // (once it has taken back what it handed back after stop() began).
     // (The thread recycles as its last task ends, before it posts the
     // result, so this is for other callers' order.) Asked before it is
     // marked retiring, which CountedOnLocked() leaves aside.

@@ -301,8 +301,11 @@ class Pool {
   // queued it spins up to `spin_ns` for one (if no sibling spins, and if
   // this thread's spin has paid lately: SpinPaysLocked), then registers
   // the thread as waiting so the next Push() wakes it. kRetire:
-  // the pool has more threads than its max and this one holds nothing, so
-  // it must exit; kStopping: the pool stopped and nothing is left for it.
+  // the pool has more threads than its max and this one holds nothing, or
+  // it recycles or retires (Recycle, TryRetire), so it must exit;
+  // kStopping: the pool stopped and nothing is left for it. Once stop()
+  // without drain began, it takes only the tasks it handed back itself
+  // since (Requeue), and takes them even if it recycles or retires.
   // `pays_within_ns` (at most spin_ns): how soon after the idle period
   // began a push must come for the spin to count as paying (SpinPaysLocked).
   // A long spin kept for a caller preempted between back-to-back calls
@@ -357,8 +360,9 @@ class Pool {
   // has not started of it (Requeue, not parking). Not while the pool
   // stops (stop() lets taken tasks run, and rejects queued ones; Requeue
   // keeps them on this thread should stop() come after this answer), nor once
-  // this thread retires or recycles (it takes nothing more: pinned tasks
-  // would wait for its exit), nor when a task it holds unstarted is
+  // this thread retires or recycles (it takes no more work, but for what
+  // it hands back once stop() began: pinned tasks would wait for its
+  // exit), nor when a task it holds unstarted is
   // pinned to it (affinity keeps such tasks on it anyway, and a round
   // trip through the queue per task only slows them: helper-109's review).
   bool MayHandBack(uint32_t thread_id);
@@ -379,8 +383,9 @@ class Pool {
   void StepAway(uint32_t thread_id);
   // Pool thread: it will exit once its tasks in flight are done (it ran
   // its maxTasksPerThread, or its heap passed maxHeapPerThread), so it
-  // takes no more work. Called as a task ends: if a push counted on it as
-  // on its way back, a waiting sibling is woken for what is queued.
+  // takes no more work, but for the tasks it hands back itself once stop()
+  // without drain began (Take). Called as a task ends: if a push counted
+  // on it as on its way back, a waiting sibling is woken for what is queued.
   void Recycle(uint32_t thread_id);
   // Pool thread, idle past its timeout: may it exit? Yes only while more
   // than `min` threads live and it holds nothing; it is then removed from

@@ -219,7 +219,8 @@ function countCompleted(): void {
   const tooBig = maxHeap > 0 && completedTasks % 64 === 0 && process.memoryUsage().heapUsed > maxHeap;
   if (tooMany || tooBig) {
     retiring = true;
-    native.poolRecycle(poolId, threadId);  // takes nothing more; exits once idle
+    // Takes nothing more (but for what it hands back once the pool stops: Pool::Take); exits once idle.
+    native.poolRecycle(poolId, threadId);
   }
 }
 
