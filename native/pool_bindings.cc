@@ -42,16 +42,22 @@ Napi::Object HistogramObject(Napi::Env env, const Histogram& h) {
 
 // ---- the owner's side: the JS thread that created the pool ----
 
-// poolCreate(min, max) -> pool id. The calling environment owns the pool
-// (CleanupEnv stops and removes it if poolDestroy never comes).
+// poolCreate(min, max, quickTaskMs?) -> pool id. The calling environment
+// owns the pool (CleanupEnv stops and removes it if poolDestroy never
+// comes). quickTaskMs (tests only, through the pool's collaborators):
+// below this mean run time a function's tasks are taken in batches;
+// absent: Pool::kQuickTaskNs.
 Napi::Value PoolCreate(const Napi::CallbackInfo& info) {
   Args args(info);
   EnvState* state = args.State();
   const auto& reactor = args.OwnReactor();
   uint32_t min = args.U32(0, "min");
   uint32_t max = args.U32(1, "max");
+  std::optional<double> quick_ms = args.OptF64(2);
+  args.Check(!quick_ms || (*quick_ms >= 0 && *quick_ms <= 1e9), "quickTaskMs out of range");
   if (!args.ok()) return {};
-  auto pool = Registry::Get().CreatePool(reactor, min, max);
+  uint64_t quick_ns = quick_ms ? static_cast<uint64_t>(*quick_ms * 1e6) : Pool::kQuickTaskNs;
+  auto pool = Registry::Get().CreatePool(reactor, min, max, quick_ns);
   state->owned_pools.push_back(pool->id());
   return Napi::Number::New(args.env(), pool->id());
 }

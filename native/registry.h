@@ -107,7 +107,7 @@ class Registry {
   uint32_t CallsOfPool(uint32_t pool, uint64_t since_ns);
 
   std::shared_ptr<Pool> CreatePool(std::shared_ptr<Reactor> owner, uint32_t min,
-                                   uint32_t max);
+                                   uint32_t max, uint64_t quick_task_ns);
   void RemovePool(uint32_t id);
   std::shared_ptr<Pool> FindPool(uint32_t id);
 

@@ -12,6 +12,7 @@ import {
 } from 'reactor-threads';
 import { add, appendLine, ignoreAbort, keepCurrentTask, signalOfKeptTaskIsFreed, sleep, spin, threadAfterGate, waitForAbort, waitForAbortThen } from './_fixtures/tasks.cjs';
 import { platformTimeout, waitFor } from './_helpers/wait.js';
+import { poolWithQuickTasksUnder } from './_helpers/quick-pool.js';
 import { fixture, runChild } from './_helpers/child.js';
 
 test('an already aborted signal rejects with CancelledError and runs nothing', async (t) => {
@@ -191,13 +192,16 @@ test('a cancelled task whose thread took a batch of a quick function\'s tasks th
   // is left of a batch that runs long (the abort then reaches it after the
   // spin running when it came); before, it ran the whole batch first and
   // was ended, with the spin running then. (Without the gate, a thread
-  // under wine woke to the first spin before the others were queued. A
-  // loaded machine can still make spin(0) look slow, and then the thread
-  // takes the spins one by one, which proves nothing: up to 3 tries.)
+  // under wine woke to the first spin before the others were queued.
+  // Under ASan, or on a loaded machine, spin(0)'s measured runs passed the
+  // default 0.1 ms that makes a function quick, and the thread took the
+  // spins one by one, which proves nothing: this pool counts runs under
+  // 50 ms as quick. A main thread stalled for the first spin's 400 ms
+  // would miss the batch: up to 3 tries.)
   for (let attempt = 1; ; attempt++) {
-    const pool = new ThreadPool({ minThreads: 1, maxThreads: 1, concurrentTasksPerThread: 8, cancelGrace: 1_500 });
+    const pool = poolWithQuickTasksUnder(50, { minThreads: 1, maxThreads: 1, concurrentTasksPerThread: 8, cancelGrace: 1_500 });
     pool.start();
-    for (let i = 0; i < 40; i++) await deferToThreadPool(reactor, pool, spin, 0);
+    for (let i = 0; i < 5; i++) await deferToThreadPool(reactor, pool, spin, 0);
     const file = join(mkdtempSync(join(tmpdir(), 'rt-abort-batch-')), 'log');
     const ac = new AbortController();
     const waiting = deferToThreadPool.with({ signal: ac.signal })(reactor, pool, waitForAbort, file);

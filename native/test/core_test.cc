@@ -176,7 +176,7 @@ struct PoolRig {
   std::vector<std::unique_ptr<Consumer>> consumers;  // owner thread only
   uint32_t next_reactor = 2000;
   explicit PoolRig(Ledger& l, uint32_t min, uint32_t max) : L(l) {
-    pool = Registry::Get().CreatePool(owner.reactor, min, max);
+    pool = Registry::Get().CreatePool(owner.reactor, min, max, Pool::kQuickTaskNs);
   }
 
   void Run(Consumer* c, uint32_t max_take, uint64_t spin_ns) {
@@ -2963,7 +2963,7 @@ static void TestRegistryMaps() {
         std::vector<uint8_t> desc{uint8_t(i % 17), uint8_t(k % 3)};
         uint32_t fid = reg.InternFunction(desc);
         if (reg.InternedFunction(fid) != desc) interned_mismatch.fetch_add(1);
-        auto pool = reg.CreatePool(r, 0, 2);
+        auto pool = reg.CreatePool(r, 0, 2, Pool::kQuickTaskNs);
         CHECK(reg.FindPool(pool->id()) == pool);
         reg.RemovePool(pool->id());
         reg.RemoveReactor(id);

@@ -1,6 +1,7 @@
 // What a ThreadPool is handed instead of importing it, as Twisted's Team is
-// handed its thread starter: how a pool thread is started, and the clock
-// its timers run on. The defaults are real Workers running src/thread/worker.ts
+// handed its thread starter: how a pool thread is started, the clock its
+// timers run on, and the run time below which its native scheduler takes a
+// function's tasks in batches. The defaults are real Workers running src/thread/worker.ts
 // and real (unref'd) timers; tests pass hand-stepped fakes
 // (test/_helpers/fake-threads.ts). Internal: not part of the documented
 // API. Owner thread only. Tests: test/threadpool-fake-threads.ts.
@@ -62,6 +63,14 @@ export interface Clock {
 export interface PoolCollaborators {
   startThread?: ThreadStarter;
   clock?: Clock;
+  /**
+   * Milliseconds: a function whose runs take less than this on average is
+   * quick, and a thread takes its queued tasks several at a time (native
+   * Pool's quick_task_ns). Default 0.1. A test that needs a batch raises
+   * it: a loaded machine (or an ASan build) can make a trivial task's
+   * measured runs look slower than 0.1 ms.
+   */
+  quickTaskMs?: number;
 }
 
 const workerPath = join(__dirname, '..', 'thread', 'worker.js');

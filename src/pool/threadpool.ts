@@ -120,15 +120,15 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
   #full = false;
 
   /**
-   * @param collaborators Internal, for tests: how threads are started and
-   * the clock the pool's timers run on (src/pool/collaborators.ts).
-   * Default: real Workers and real timers.
+   * @param collaborators Internal, for tests: how threads are started, the
+   * clock the pool's timers run on, and what counts as a quick task
+   * (src/pool/collaborators.ts). Default: real Workers, real timers, 0.1 ms.
    */
   constructor(options?: ThreadPoolOptions, collaborators?: PoolCollaborators) {
     super();
     this.#options = resolveOptions(options);
     const clock = collaborators?.clock ?? realClock;
-    const poolId = this.#poolId = native.poolCreate(this.#options.min, this.#options.max);
+    const poolId = this.#poolId = native.poolCreate(this.#options.min, this.#options.max, collaborators?.quickTaskMs);
     this.#thread.core.addSink(poolId, { deliver: (m) => this.#deliver(m) });
     const functions = this.#functions = new FunctionTable(poolId);
     const report = (e: unknown, context: string): void => reportError(this, e, context);

@@ -39,7 +39,8 @@ export interface NativeBinding {
   ref(): void;
   unref(): void;
 
-  poolCreate(min: number, max: number): number;
+  /** quickTaskMs: below this mean run time a function's tasks are taken in batches (native/pool.h; default 0.1). */
+  poolCreate(min: number, max: number, quickTaskMs?: number): number;
   poolDestroy(poolId: number): void;
   poolDefine(poolId: number, descriptor: Buffer): number;
   poolGetFunction(poolId: number, fnId: number): Buffer | undefined;
