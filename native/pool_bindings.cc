@@ -54,9 +54,14 @@ Napi::Value PoolCreate(const Napi::CallbackInfo& info) {
   uint32_t min = args.U32(0, "min");
   uint32_t max = args.U32(1, "max");
   std::optional<double> quick_ms = args.OptF64(2);
-  args.Check(!quick_ms || (*quick_ms >= 0 && *quick_ms <= 1e9), "quickTaskMs out of range");
+  args.Check(quick_ms || args.Length() < 3 || args[2].IsUndefined(),
+             "quickTaskMs must be a number");
+  // (NaN fails the comparison too.)
+  args.Check(!quick_ms || (*quick_ms >= 0 && *quick_ms <= 1e9),
+             "quickTaskMs out of range");
   if (!args.ok()) return {};
-  uint64_t quick_ns = quick_ms ? static_cast<uint64_t>(*quick_ms * 1e6) : Pool::kQuickTaskNs;
+  uint64_t quick_ns =
+      quick_ms ? static_cast<uint64_t>(*quick_ms * 1e6) : Pool::kQuickTaskNs;
   auto pool = Registry::Get().CreatePool(reactor, min, max, quick_ns);
   state->owned_pools.push_back(pool->id());
   return Napi::Number::New(args.env(), pool->id());

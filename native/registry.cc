@@ -245,7 +245,8 @@ std::shared_ptr<Pool> Registry::CreatePool(std::shared_ptr<Reactor> owner,
                                            uint32_t min, uint32_t max,
                                            uint64_t quick_task_ns) {
   std::lock_guard<SpinningMutex> lock(mu_);
-  auto pool = std::make_shared<Pool>(next_pool_id_++, std::move(owner), min, max, quick_task_ns);
+  auto pool = std::make_shared<Pool>(next_pool_id_++, std::move(owner), min,
+                                     max, quick_task_ns);
   pools_[pool->id()] = pool;
   return pool;
 }

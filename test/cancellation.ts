@@ -201,7 +201,7 @@ test('a cancelled task whose thread took a batch of a quick function\'s tasks th
   for (let attempt = 1; ; attempt++) {
     const pool = poolWithQuickTasksUnder(50, { minThreads: 1, maxThreads: 1, concurrentTasksPerThread: 8, cancelGrace: 1_500 });
     pool.start();
-    for (let i = 0; i < 5; i++) await deferToThreadPool(reactor, pool, spin, 0);
+    for (let i = 0; i < 20; i++) await deferToThreadPool(reactor, pool, spin, 0);
     const file = join(mkdtempSync(join(tmpdir(), 'rt-abort-batch-')), 'log');
     const ac = new AbortController();
     const waiting = deferToThreadPool.with({ signal: ac.signal })(reactor, pool, waitForAbort, file);

@@ -176,7 +176,8 @@ struct PoolRig {
   std::vector<std::unique_ptr<Consumer>> consumers;  // owner thread only
   uint32_t next_reactor = 2000;
   explicit PoolRig(Ledger& l, uint32_t min, uint32_t max) : L(l) {
-    pool = Registry::Get().CreatePool(owner.reactor, min, max, Pool::kQuickTaskNs);
+    pool = Registry::Get().CreatePool(owner.reactor, min, max,
+                                      Pool::kQuickTaskNs);
   }
 
   void Run(Consumer* c, uint32_t max_take, uint64_t spin_ns) {
