@@ -1,10 +1,11 @@
 // What a ThreadPool is handed instead of importing it, as Twisted's Team is
 // handed its thread starter: how a pool thread is started, the clock its
 // timers run on, and the run time below which its native scheduler takes a
-// function's tasks in batches. The defaults are real Workers running src/thread/worker.ts
-// and real (unref'd) timers; tests pass hand-stepped fakes
-// (test/_helpers/fake-threads.ts). Internal: not part of the documented
-// API. Owner thread only. Tests: test/threadpool-fake-threads.ts.
+// function's tasks in batches. The defaults are real Workers running
+// src/thread/worker.ts, real (unref'd) timers and 0.1 ms; tests pass
+// hand-stepped fakes (test/_helpers/fake-threads.ts) and a higher quick
+// threshold (test/_helpers/quick-pool.ts). Internal: not part of the
+// documented API. Owner thread only. Tests: test/threadpool-fake-threads.ts.
 import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
