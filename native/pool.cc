@@ -250,7 +250,9 @@ void Pool::RecordRunLocked(ThreadRecord& rec, const Held& h, uint64_t now) {
 }
 
 bool Pool::KnownQuickLocked(uint32_t fn_id) const {
-  if (fn_id == 0 || fn_id > fn_timing_.size()) return false;
+  if (fn_id == 0) return false;
+  if (quick_task_ns_ == kEveryFunctionQuick) return true;
+  if (fn_id > fn_timing_.size()) return false;
   const FnTiming& t = fn_timing_[fn_id - 1];
   return t.samples >= 2 && t.mean_ns < quick_task_ns_;
 }
@@ -506,11 +508,12 @@ std::vector<double> Pool::RemoveThread(uint32_t thread_id, bool* attached,
     back.push_back(Task{id, h->fn_id, lost, false, false, Frame{std::move(h->bytes), {}},
                         h->enqueued_ns, std::move(h->affinity)});
   }
-  // Tasks queued for this thread (affinity) go back to everyone, after
-  // the ones it had taken, which were ahead of them.
+  // Tasks queued for this thread (affinity) go back to everyone, at the
+  // front; the ones it had taken, pushed before them, go back ahead of
+  // them, and behind older ones other threads handed back.
   auto& pinned = it->second.pinned;
   for (auto r = pinned.rbegin(); r != pinned.rend(); ++r) queue_.push_front(std::move(*r));
-  for (auto r = back.rbegin(); r != back.rend(); ++r) queue_.push_front(std::move(*r));
+  for (auto& t : back) ReturnToQueueLocked(std::move(t));
   *requeued = static_cast<uint32_t>(back.size() + pinned.size());
   queued_approx_.store(static_cast<uint32_t>(queue_.size()), std::memory_order_relaxed);
   // Nothing else would wake a sibling for them (tasks pinned to a thread
@@ -760,7 +763,7 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
         return TakeResult::kRetire;
       }
       bool may_take = !stopping_ || drain_on_stop_ || own_after_stop;
-      // Tasks queued for this thread (affinity) come first, all of them.
+      // Tasks queued for this thread (affinity) come first.
       std::deque<Task>& source = may_take && !rec.pinned.empty() ? rec.pinned : queue_;
       if (may_take && !source.empty()) {
         // Take a fair share so that one thread does not hoard a burst
@@ -769,9 +772,12 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
         size_t live = shared ? std::max<size_t>(threads_.size(), 1) : 1;
         size_t share = (source.size() + live - 1) / live;
         size_t n = std::min<size_t>({source.size(), share, max});
-        // Only known-quick tasks are taken together (see Take() in pool.h).
-        // Tasks pinned here (affinity) have no other thread to wait for.
-        if (shared && n > 1) {
+        // Only known-quick tasks are taken together (see Take() in pool.h),
+        // those pinned here (affinity) too: no sibling would run them, but
+        // the tasks a thread took wait unstarted behind the one running, with
+        // the mail that would cancel them, and their runTimeout counts from
+        // their take.
+        if (n > 1) {
           size_t quick = 0;
           while (quick < n && KnownQuickLocked(source[quick].fn_id)) ++quick;
           n = std::max<size_t>(quick, 1);
@@ -975,9 +981,11 @@ void Pool::Requeue(uint32_t thread_id, std::vector<Task>&& tasks, bool parking) 
       // (A thread ending a long batch is not waiting: it is running.)
       StopWaitingLocked(thread_id, *rec);
     }
-    // Last first, each to the front, all under this one lock: they keep
-    // the order they were taken in, and no sibling can take a later one
-    // before an earlier one is back (one call per task ran them reversed).
+    // All under this one lock: no sibling can take a later one before an
+    // earlier one is back (one call per task ran them reversed). Each goes
+    // back to its place by push order (ReturnToQueueLocked), ahead of what
+    // was pushed after it, tasks another thread handed back included; a
+    // pinned one to the front of its thread's queue, so last first.
     for (auto t = tasks.rbegin(); t != tasks.rend(); ++t) {
       auto held = rec ? rec->held.find(t->id) : decltype(rec->held.end()){};
       if (rec && held != rec->held.end()) {
@@ -999,8 +1007,8 @@ void Pool::Requeue(uint32_t thread_id, std::vector<Task>&& tasks, bool parking) 
       }
       // A task pinned to this thread (its key bound here) stays its own
       // unless it parks or leaves: queued for it again, ahead of its other
-      // pinned tasks, as it was taken before them. (MayHandBack keeps
-      // such tasks from coming here; this holds should one slip through.)
+      // pinned tasks, as it was taken before them (a long batch handed
+      // back for mail: MayHandBack's kToItself).
       bool own = false;
       if (rec && !rec->gone && stopping_ && !drain_on_stop_) {
         // stop() without drain began: it rejected the queue, and no thread
@@ -1020,7 +1028,7 @@ void Pool::Requeue(uint32_t thread_id, std::vector<Task>&& tasks, bool parking) 
         rec->pinned.push_front(std::move(*t));
         continue;
       }
-      queue_.push_front(std::move(*t));
+      ReturnToQueueLocked(std::move(*t));
       ++kept;
     }
     if (kept > 0) {
@@ -1045,16 +1053,24 @@ void Pool::Requeue(uint32_t thread_id, std::vector<Task>&& tasks, bool parking) 
   owner_->Post(Message{MessageKind::kPoolDemand, 0, id_, 0, Frame{}});
 }
 
-bool Pool::MayHandBack(uint32_t thread_id) {
+void Pool::ReturnToQueueLocked(Task&& task) {
+  // The tasks it passes are older ones, back from a thread too: the scan
+  // is short, where the queue is long.
+  auto at = queue_.begin();
+  while (at != queue_.end() && at->id < task.id) ++at;
+  queue_.insert(at, std::move(task));
+}
+
+Pool::HandBack Pool::MayHandBack(uint32_t thread_id) {
   std::lock_guard<SpinningMutex> lock(mu_);
-  if (stopping_) return false;
+  if (stopping_) return HandBack::kNo;
   auto it = threads_.find(thread_id);
-  if (it == threads_.end() || it->second.retiring || it->second.gone) return false;
+  if (it == threads_.end() || it->second.retiring || it->second.gone) return HandBack::kNo;
   for (auto& kv : it->second.held) {
     const Held& h = kv.second;
-    if (!h.started && !h.finished && h.affinity) return false;
+    if (!h.started && !h.finished && h.affinity) return HandBack::kToItself;
   }
-  return true;
+  return HandBack::kToSiblings;
 }
 
 bool Pool::HandOnCountedWorkLocked(ThreadRecord& rec, std::shared_ptr<Reactor>* heir) {

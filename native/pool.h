@@ -59,13 +59,14 @@ using AffinityKey = std::unique_ptr<const std::string>;
 //     Complete() or RemoveThread().
 //   - Requeue(): a pool thread hands back the tasks it took but has not
 //     started (rebuilt by poolRequeue from what its JS still holds); the
-//     Pool owns them again, at the front of the queue (or of the thread's
-//     pinned queue); except one whose caller cancelled it meanwhile:
-//     Requeue() frees that on that thread.
+//     Pool owns them again, back in the queue by push order (or at the
+//     front of the thread's pinned queue); except one whose caller
+//     cancelled it meanwhile: Requeue() frees that on that thread.
 //   - RemoveThread(): the thread is gone, and with it every Task it took.
 //     From the Held records the Pool rebuilds (bytes only) each task that
-//     never started and can re-run, at the front of the queue; the others
-//     died with the thread, and their ids go back to the owner to settle.
+//     never started and can re-run, back in the queue by push order; the
+//     others died with the thread, and their ids go back to the owner to
+//     settle.
 //     The tasks pinned to it (affinity) move to the shared queue.
 
 struct Task {
@@ -140,6 +141,10 @@ enum class TaskOutlook {
 class Pool {
  public:
   static constexpr uint64_t kQuickTaskNs = 100 * 1000;
+  // A quick_task_ns (tests only) under which every function counts as
+  // quick, one that never ran included: a test whose premise is a batch
+  // of tasks of functions it did not run before.
+  static constexpr uint64_t kEveryFunctionQuick = UINT64_MAX;
   // How long a waiting thread's loop may run callbacks, or a thread back
   // on the waiting list take to reach its loop's poll, and still count as
   // about to run a wake-up (WakesSoonLocked): a continuation or our own
@@ -227,22 +232,22 @@ class Pool {
   std::vector<uint8_t> GetFunction(uint32_t fn_id);
 
   // Owner thread: a thread is about to be started / has exited (RemoveThread
-  // only once its OS thread has been joined: the Worker's 'exit' event, or
-  // a Worker that was never created; Take() writes Held::bytes without the
-  // lock, relying on it). RemoveThread
-  // puts the tasks it took but never started back at the front of the
-  // queue (in their order) and returns the ids of those it had started,
-  // which died with it and which the caller must settle. A thread starts
-  // its tasks in the order it took them (src/thread/task-runner.ts), marks the ones
-  // that go async (MarkStarted), and marks the one that waits for its
-  // function to load (MarkLoading): the oldest unmarked one was running,
-  // unless a loading one comes first, in which case none was; the rest
-  // had not started. A task that moved buffers, or whose bytes were too
-  // big to keep a copy of, cannot be re-run and counts as died; so does a
-  // task whose load was cut short by a death twice (its module may be
-  // what kills threads), and a task whose caller cancelled it. *attached: false if the thread died while
-  // starting. *reactor (if asked): the id of the thread's reactor, which
-  // is the sender of its messages to the owner (0 if it never attached).
+  // only once its OS thread has been joined: the Worker's 'exit' event, or a
+  // Worker that was never created; Take() writes Held::bytes without the lock,
+  // relying on it). RemoveThread puts the tasks it took but never started back
+  // in the queue, ahead of every task pushed after them (ReturnToQueueLocked),
+  // and returns the ids of those it had started, which died with it and which
+  // the caller must settle. A thread starts its tasks in the order it took them
+  // (src/thread/task-runner.ts), marks the ones that go async (MarkStarted), and
+  // marks the one that waits for its function to load (MarkLoading): the oldest
+  // unmarked one was running, unless a loading one comes first, in which case
+  // none was; the rest had not started. A task that moved buffers, or whose
+  // bytes were too big to keep a copy of, cannot be re-run and counts as died;
+  // so does a task whose load was cut short by a death twice (its module may be
+  // what kills threads), and a task whose caller cancelled it. *attached: false
+  // if the thread died while starting. *reactor (if asked): the id of the
+  // thread's reactor, which is the sender of its messages to the owner (0 if it
+  // never attached).
   uint32_t AddThread();
   std::vector<double> RemoveThread(uint32_t thread_id, bool* attached, uint32_t* requeued,
                                    uint32_t* reactor = nullptr);
@@ -296,7 +301,9 @@ class Pool {
   // together: a task of a slow function, or of one that has not run twice
   // yet, is taken alone, since the tasks a thread took wait for it while a
   // sibling that frees up (or starts) meanwhile could run them (a thread
-  // cannot hand back tasks while it runs one). When it leaves work queued
+  // cannot hand back tasks while it runs one), and while the mail that
+  // would cancel them waits too. Tasks pinned to it (affinity) come first,
+  // by the same rule. When it leaves work queued
   // and no thread spins for it, it wakes one waiting thread. When none is
   // queued it spins up to `spin_ns` for one (if no sibling spins, and if
   // this thread's spin has paid lately: SpinPaysLocked), then registers
@@ -345,8 +352,9 @@ class Pool {
   bool ReleasePost(uint32_t thread_id, uint32_t* target, bool* may_wait, Message* message);
   // Pool thread: gives back the tasks it took but has not started, in
   // the order it took them, as it is about to park in a blocking call
-  // (`parking`) or when a batch of them ran long. They go to the front of
-  // the queue, in that order (they were taken first), and a waiting
+  // (`parking`) or when a batch of them ran long. They go back to their
+  // places in the queue by push order: ahead of every task pushed after
+  // them, those another thread handed back included; and a waiting
   // thread is woken for them; except any whose caller cancelled it
   // meanwhile: that one is dropped, and the owner gets a kTaskDropped
   // result for it, so that nothing runs or frees it twice. Unless it
@@ -357,15 +365,18 @@ class Pool {
   // (this thread takes them again, parked or not: Take()).
   void Requeue(uint32_t thread_id, std::vector<Task>&& tasks, bool parking);
   // Pool thread, whose batch runs long: whether it may hand back what it
-  // has not started of it (Requeue, not parking). Not while the pool
-  // stops (stop() lets taken tasks run, and rejects queued ones; Requeue
-  // keeps them on this thread should stop() come after this answer), nor once
-  // this thread retires or recycles (it takes no more work, but for what
-  // it hands back once stop() began: pinned tasks would wait for its
-  // exit), nor when a task it holds unstarted is
-  // pinned to it (affinity keeps such tasks on it anyway, and a round
-  // trip through the queue per task only slows them: helper-109's review).
-  bool MayHandBack(uint32_t thread_id);
+  // has not started of it (Requeue, not parking), and to whom. kNo while
+  // the pool stops (stop() lets taken tasks run, and rejects queued ones;
+  // Requeue keeps them on this thread should stop() come after this
+  // answer), and once this thread retires or recycles (it takes no more
+  // work, but for what it hands back once stop() began: pinned tasks would
+  // wait for its exit). kToItself when a task it holds unstarted is pinned
+  // to it (affinity): Requeue queues such tasks for it again, so a hand-back
+  // pays only to let its loop turn for mail that waits (a cancel: the
+  // cancelled one is dropped then); otherwise the round trip only slows
+  // them (helper-109's review). kToSiblings for the rest.
+  enum class HandBack : uint32_t { kNo = 0, kToSiblings = 1, kToItself = 2 };
+  HandBack MayHandBack(uint32_t thread_id);
   // Pool thread, about to park in a blocking call: a parked thread takes
   // nothing, so it leaves the waiting list (Push() must not count on it).
   // Returns whether it was waiting. If a push chose it for a task (its
@@ -620,6 +631,12 @@ class Pool {
   // A task holding `key` left the pool (completed, cancelled, cleared,
   // rejected, died): drops the key's binding with its last task.
   void ReleaseKeyLocked(const AffinityKey& key);
+  // Puts a task that left the queue (handed back, or re-run after its
+  // thread died) back where its push put it: ahead of every task pushed
+  // after it. Task ids grow with pushes (one owner pushes to a pool), so
+  // tasks two threads hand back interleave in the order they were made,
+  // not in the order the threads handed them back.
+  void ReturnToQueueLocked(Task&& task);
   // The synchronous part of `h`'s run ended now (see FnTiming).
   void RecordRunLocked(ThreadRecord& rec, const Held& h, uint64_t now);
   bool KnownQuickLocked(uint32_t fn_id) const;

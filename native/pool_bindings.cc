@@ -7,6 +7,7 @@
 // their "gone" value quietly. Tests: test/threadpool-*.ts,
 // test/thread-death.ts, test/cancellation.ts, test/affinity*.ts.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -46,7 +47,8 @@ Napi::Object HistogramObject(Napi::Env env, const Histogram& h) {
 // owns the pool (CleanupEnv stops and removes it if poolDestroy never
 // comes). quickTaskMs (tests only, through the pool's collaborators):
 // below this mean run time a function's tasks are taken in batches;
-// absent: Pool::kQuickTaskNs.
+// absent: Pool::kQuickTaskNs; Infinity: every function's, even before its
+// first run (Pool::kEveryFunctionQuick).
 Napi::Value PoolCreate(const Napi::CallbackInfo& info) {
   Args args(info);
   EnvState* state = args.State();
@@ -56,12 +58,14 @@ Napi::Value PoolCreate(const Napi::CallbackInfo& info) {
   std::optional<double> quick_ms = args.OptF64(2);
   args.Check(quick_ms || args.Length() < 3 || args[2].IsUndefined(),
              "quickTaskMs must be a number");
+  bool every = quick_ms && std::isinf(*quick_ms) && *quick_ms > 0;
   // (NaN fails the comparison too.)
-  args.Check(!quick_ms || (*quick_ms >= 0 && *quick_ms <= 1e9),
+  args.Check(!quick_ms || every || (*quick_ms >= 0 && *quick_ms <= 1e9),
              "quickTaskMs out of range");
   if (!args.ok()) return {};
-  uint64_t quick_ns =
-      quick_ms ? static_cast<uint64_t>(*quick_ms * 1e6) : Pool::kQuickTaskNs;
+  uint64_t quick_ns = every      ? Pool::kEveryFunctionQuick
+                      : quick_ms ? static_cast<uint64_t>(*quick_ms * 1e6)
+                                 : Pool::kQuickTaskNs;
   auto pool = Registry::Get().CreatePool(reactor, min, max, quick_ns);
   state->owned_pools.push_back(pool->id());
   return Napi::Number::New(args.env(), pool->id());
@@ -684,14 +688,15 @@ Napi::Value PoolTryRetire(const Napi::CallbackInfo& info) {
 }
 
 // poolMayHandBack(id, threadId) -> whether this pool thread may hand back
-// the unstarted rest of a batch that runs long (Pool::MayHandBack; false
-// once the pool is gone).
+// the unstarted rest of a batch that runs long, and to whom: 0 no, 1 to
+// its siblings, 2 to itself (Pool::MayHandBack; 0 once the pool is gone).
 Napi::Value PoolMayHandBack(const Napi::CallbackInfo& info) {
   Args args(info);
   auto pool = args.PoolIfAny(0);
   uint32_t thread_id = args.U32(1, "thread id");
   if (!args.ok()) return {};
-  return Napi::Boolean::New(args.env(), pool && pool->MayHandBack(thread_id));
+  auto answer = pool ? pool->MayHandBack(thread_id) : Pool::HandBack::kNo;
+  return Napi::Number::New(args.env(), static_cast<uint32_t>(answer));
 }
 
 constexpr BindingEntry kPoolBindings[] = {

@@ -14,6 +14,7 @@ import { add, appendLine, ignoreAbort, keepCurrentTask, signalOfKeptTaskIsFreed,
 import { platformTimeout, waitFor } from './_helpers/wait.js';
 import { poolWithQuickTasksUnder } from './_helpers/quick-pool.js';
 import { fixture, runChild } from './_helpers/child.js';
+import { waitForFlag } from './_fixtures/shared-tasks.cjs';
 
 test('an already aborted signal rejects with CancelledError and runs nothing', async (t) => {
   const err = await t.throwsAsync(deferToThread.with({ signal: AbortSignal.abort('no') })(add, 1, 2), { instanceOf: CancelledError });
@@ -184,14 +185,21 @@ for (const answer of ['at once', 'after a timer', 'after I/O'] as const) {
     abortAmidSyncTasks, answer);
 }
 
-test('a cancelled task whose thread took a batch of a quick function\'s tasks that turn out slow gets its abort within cancelGrace: no thread is ended', async (t) => {
+/**
+ * A cancelled async task, and 7 spins of 400 ms (`spinOn` queues one)
+ * that its thread takes together beside it, 2.8 s in all, past
+ * cancelGrace. The abort must reach it within cancelGrace, and no thread
+ * be ended.
+ */
+const abortBesideSlowBatch = test.macro(async (t, spinOn: (pool: ThreadPool) => Promise<number>) => {
   // spin(0) makes spin a quick function, whose tasks a thread takes in
   // batches. Then 7 spins of 400 ms, 2.8 s in all, past cancelGrace, wait
   // in the queue while the thread is held by a gate, so that it takes them
   // together beside the async task once the gate opens. It hands back what
-  // is left of a batch that runs long (the abort then reaches it after the
-  // spin running when it came); before, it ran the whole batch first and
-  // was ended, with the spin running then. (Without the gate, a thread
+  // is left of a batch that runs long, to the queue, or pinned, to itself
+  // (the abort then reaches it after the spin running when it came);
+  // before, it ran the whole batch first and was ended, with the spin
+  // running then. (Without the gate, a thread
   // under wine woke to the first spin before the others were queued.
   // Under ASan, or on a loaded machine, spin(0)'s measured runs passed the
   // default 0.1 ms that makes a function quick, and the thread took the
@@ -209,7 +217,7 @@ test('a cancelled task whose thread took a batch of a quick function\'s tasks th
     const gate = new Int32Array(new SharedArrayBuffer(4));
     const held = deferToThreadPool(reactor, pool, threadAfterGate, gate);
     t.true(await waitFor(() => pool.queued === 0), 'the thread took the gate task');
-    const slowSpins = Array.from({ length: 7 }, () => deferToThreadPool(reactor, pool, spin, 400));
+    const slowSpins = Array.from({ length: 7 }, () => spinOn(pool));
     t.true(await waitFor(() => pool.queued === 7), 'the spins wait behind the gate');
     Atomics.store(gate, 0, 1);
     Atomics.notify(gate, 0);
@@ -232,6 +240,80 @@ test('a cancelled task whose thread took a batch of a quick function\'s tasks th
     await pool.stop();
     return;
   }
+});
+
+test('a cancelled task whose thread took a batch of a quick function\'s tasks that turn out slow gets its abort within cancelGrace: no thread is ended',
+  abortBesideSlowBatch, (pool) => deferToThreadPool(reactor, pool, spin, 400));
+// Pinned to the thread by a key, the spins come back to it, not to the
+// queue, and only when mail waits.
+test('a cancelled task whose thread took a batch of a quick function\'s tasks pinned to it by an affinity key, that turn out slow, gets its abort within cancelGrace: no thread is ended',
+  abortBesideSlowBatch, (pool) => deferToThreadPool.with({ affinity: 'k' })(reactor, pool, spin, 400));
+
+test('a task pinned by an affinity key, cancelled while its thread runs the batch it took it in, never runs', async (t) => {
+  // threadAfterGate and appendLine are quick in this pool, so the thread
+  // takes the three tasks queued for it by their key together; the append
+  // is cancelled while the first holds the thread at its gate. Its caller
+  // has its answer at once, and the thread, told by mail, drops it. Before,
+  // a thread read no mail in a batch pinned to it, and ran it anyway.
+  const pool = poolWithQuickTasksUnder(50, { minThreads: 1, maxThreads: 1 });
+  pool.start();
+  const dir = mkdtempSync(join(tmpdir(), 'rt-cancel-pinned-'));
+  const open = new Int32Array(new SharedArrayBuffer(4));
+  Atomics.store(open, 0, 1);
+  for (let i = 0; i < 20; i++) {
+    await deferToThreadPool(reactor, pool, threadAfterGate, open);
+    await deferToThreadPool(reactor, pool, appendLine, join(dir, 'warm'), 'warm');
+  }
+  const hold = new Int32Array(new SharedArrayBuffer(8));
+  const held = deferToThreadPool(reactor, pool, waitForFlag, hold);
+  t.true(await waitFor(() => Atomics.load(hold, 1) === 1), 'the thread is held');
+  const file = join(dir, 'log');
+  const gate = new Int32Array(new SharedArrayBuffer(4));
+  const pinned = deferToThreadPool.with({ affinity: 'k' });
+  const gated = pinned(reactor, pool, threadAfterGate, gate);
+  const ac = new AbortController();
+  const append = deferToThreadPool.with({ affinity: 'k', signal: ac.signal })(reactor, pool, appendLine, file, 'ran');
+  const after = pinned(reactor, pool, appendLine, file, 'after');
+  t.true(await waitFor(() => pool.queued === 3), 'the pinned tasks wait for the thread');
+  Atomics.store(hold, 0, 1);
+  Atomics.notify(hold, 0);
+  await held;
+  t.true(await waitFor(() => pool.queued === 0), 'the thread took the pinned tasks together');
+  ac.abort();
+  await t.throwsAsync(append, { instanceOf: CancelledError });
+  // (The batch must have run 2 ms when the gate task ends, for the thread
+  // to look for mail: this waits that long at least, whatever the load.)
+  await sleepMs(10);
+  Atomics.store(gate, 0, 1);
+  Atomics.notify(gate, 0);
+  await gated;
+  await after;
+  t.deepEqual(readFileSync(file, 'utf8').trim().split('\n').map((line) => line.split(':')[1]), ['after']);
+  t.is(pool.stats().threadsDied, 0);
+  await pool.stop();
+});
+
+test('tasks pinned by an affinity key, of a function not known to be quick, each get their runTimeout from their own start', async (t) => {
+  // A thread takes such tasks one at a time, as it takes shared ones, so
+  // none waits taken and unstarted behind another. Before, it took all
+  // those queued for it at once, and the third of these, taken with the
+  // first, timed out after 500 ms without having started.
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
+  pool.start();
+  await deferToThreadPool(reactor, pool, spin, 30);
+  const hold = new Int32Array(new SharedArrayBuffer(8));
+  const held = deferToThreadPool(reactor, pool, waitForFlag, hold);
+  t.true(await waitFor(() => Atomics.load(hold, 1) === 1), 'the thread is held');
+  const pinned = deferToThreadPool.with({ affinity: 'k', runTimeout: 500 });
+  const spins = Array.from({ length: 4 }, () => pinned(reactor, pool, spin, 300));
+  t.true(await waitFor(() => pool.queued === 4), 'the spins wait for the thread');
+  Atomics.store(hold, 0, 1);
+  Atomics.notify(hold, 0);
+  await held;
+  const outcomes = await Promise.allSettled(spins);
+  t.deepEqual(outcomes.map((o) => o.status === 'fulfilled' ? 'ran' : String((o as PromiseRejectedResult).reason)),
+    ['ran', 'ran', 'ran', 'ran']);
+  await pool.stop();
 });
 
 test('runTimeout rejects a call that runs too long and aborts its signal', async (t) => {

@@ -1117,7 +1117,7 @@ static void TestPoolRequeueOrder() {
   std::vector<Task> got;
   CHECK(pool->Take(ta, 4, 0, &got) == TakeResult::kTasks);  // one thread: share = all
   CHECK_EQ(got.size(), size_t{4});
-  CHECK(pool->MayHandBack(ta));  // shared tasks, a pool that serves
+  CHECK(pool->MayHandBack(ta) == Pool::HandBack::kToSiblings);  // a pool that serves
   CHECK_EQ(pool->Cancel(3, false), ta + 1);  // held: the holder is told
   pool->Requeue(ta, std::move(got), /*parking=*/false);
   CHECK_EQ(pool->Counts().queued, 5u);
@@ -1152,8 +1152,92 @@ static void TestPoolRequeueOrder() {
   }
   CHECK_MSG((order == std::vector<double>{5, 6}), "then what was queued behind them");
   pool->Stop(false);
-  CHECK(!pool->MayHandBack(tb));  // stopping: taken tasks run where they are
+  CHECK(pool->MayHandBack(tb) == Pool::HandBack::kNo);  // stopping: they run here
   std::printf("  Requeue order and drop: ok\n");
+}
+
+// Tasks two threads hand back go back to their places by push order,
+// whichever thread hands back first (each to the front, the second
+// hand-back's tasks went ahead of the first's older ones); and so do the
+// tasks of a thread that dies, behind those handed back before them.
+static void TestPoolRequeueTwoThreadsOrder() {
+  Loop owner(1);
+  auto pool = std::make_shared<Pool>(80, owner.reactor, 0, 4, kOneSecondNs);
+  MakeFunctionQuick(*pool, owner);
+  Loop a(2), b(3), c(4);
+  uint32_t ta = pool->AddThread();
+  pool->AttachThread(ta, a.reactor);
+  uint32_t tb = pool->AddThread();
+  pool->AttachThread(tb, b.reactor);
+  for (int id = 1; id <= 8; ++id) pool->Push(MakeTask(id, 0), 100);
+  std::vector<Task> took_a, took_b;
+  CHECK(pool->Take(ta, 2, 0, &took_a) == TakeResult::kTasks);
+  CHECK(pool->Take(tb, 2, 0, &took_b) == TakeResult::kTasks);
+  CHECK_EQ(took_a.size(), size_t{2});  // 1, 2
+  CHECK_EQ(took_b.size(), size_t{2});  // 3, 4
+  CHECK_EQ(took_b[0].id, 3.0);
+  // The older tasks' thread hands back first, then the other.
+  pool->Requeue(ta, std::move(took_a), /*parking=*/true);
+  pool->Requeue(tb, std::move(took_b), /*parking=*/true);
+  uint32_t tc = pool->AddThread();
+  pool->AttachThread(tc, c.reactor);
+  // Thread c runs `n` tasks: their ids, in the order it took them.
+  auto run_on_c = [&](size_t n) {
+    std::vector<double> order;
+    while (order.size() < n) {
+      std::vector<Task> got;
+      CHECK(pool->Take(tc, 8, 0, &got) == TakeResult::kTasks);
+      for (auto& t : got) {
+        order.push_back(t.id);
+        pool->Complete(tc, t.id, 0, Frame{});
+      }
+    }
+    return order;
+  };
+  CHECK_MSG((run_on_c(8) == std::vector<double>{1, 2, 3, 4, 5, 6, 7, 8}),
+            "two hand-backs interleave by push order");
+  // A thread that dies with a task it never started: it goes back behind
+  // the older ones a sibling handed back, ahead of the newer queued ones.
+  for (int id = 9; id <= 14; ++id) pool->Push(MakeTask(id, 0), 100);
+  took_a.clear();
+  took_b.clear();
+  CHECK(pool->Take(tb, 2, 0, &took_b) == TakeResult::kTasks);  // 9, 10
+  CHECK(pool->Take(ta, 2, 0, &took_a) == TakeResult::kTasks);  // 11, 12
+  CHECK_EQ(took_a[0].id, 11.0);
+  pool->Requeue(tb, std::move(took_b), /*parking=*/true);
+  // (11, the first ta took, was running: it dies with ta; 12 re-runs.)
+  bool attached = false;
+  uint32_t requeued = 0;
+  auto died = pool->RemoveThread(ta, &attached, &requeued);
+  CHECK_MSG((died == std::vector<double>{11}), "the running one died with it");
+  CHECK_EQ(requeued, 1u);
+  CHECK_MSG((run_on_c(5) == std::vector<double>{9, 10, 12, 13, 14}),
+            "a dead thread's task goes back by push order too");
+  pool->Stop(false);
+  std::printf("  two threads' hand-backs by push order: ok\n");
+}
+
+// Tasks pinned to a thread (affinity) of a function not known to be
+// quick are taken one at a time, as shared ones are: the mail that would
+// cancel the ones behind must not wait for the one running, and each
+// one's runTimeout counts from its take.
+static void TestPoolPinnedTakenByTheQuickRule() {
+  Loop owner(1);
+  auto pool = std::make_shared<Pool>(81, owner.reactor, 0, 4, kOneSecondNs);
+  CHECK_EQ(pool->DefineFunction({'s'}), 1u);  // never ran: not known quick
+  Loop a(2);
+  uint32_t ta = pool->AddThread();
+  pool->AttachThread(ta, a.reactor);
+  for (int id = 1; id <= 3; ++id) CHECK(pool->PushPinned(MakeTask(id), "k", 100) != -2);
+  for (double id : {1.0, 2.0, 3.0}) {
+    std::vector<Task> got;
+    CHECK(pool->Take(ta, 10, 0, &got) == TakeResult::kTasks);
+    CHECK_EQ(got.size(), size_t{1});
+    CHECK_EQ(got[0].id, id);
+    pool->Complete(ta, id, 0, Frame{});
+  }
+  pool->Stop(false);
+  std::printf("  pinned tasks of a function not known quick, one at a time: ok\n");
 }
 
 // A thread ending a long batch of tasks pinned to it (affinity) hands
@@ -1162,14 +1246,15 @@ static void TestPoolRequeueOrder() {
 static void TestPoolRequeueKeepsPinned() {
   Loop owner(1);
   auto pool = std::make_shared<Pool>(79, owner.reactor, 0, 4, kOneSecondNs);
+  MakeFunctionQuick(*pool, owner);
   Loop a(2), b(3);
   uint32_t ta = pool->AddThread();
   pool->AttachThread(ta, a.reactor);
   for (int id = 1; id <= 3; ++id) CHECK(pool->PushPinned(MakeTask(id), "k", 100) != -2);
   std::vector<Task> got;
   CHECK(pool->Take(ta, 10, 0, &got) == TakeResult::kTasks);
-  CHECK_EQ(got.size(), size_t{3});  // pinned: all, of any function
-  CHECK(!pool->MayHandBack(ta));  // they stay on it: no round trip
+  CHECK_EQ(got.size(), size_t{3});  // pinned, of a quick function: together
+  CHECK(pool->MayHandBack(ta) == Pool::HandBack::kToItself);  // they stay on it
   uint32_t tb = pool->AddThread();
   pool->AttachThread(tb, b.reactor);
   std::vector<Task> back;
@@ -2178,7 +2263,8 @@ static void TestPoolFunctionsAndKeys() {
   CHECK_EQ(pool->Cancel(4, true), 1u);  // z: cancelled while queued
   CHECK_EQ(pool->Counts().affinity_keys, 2u);
   std::vector<Task> got;
-  CHECK(pool->Take(ta, 10, 0, &got) == TakeResult::kTasks);
+  // (Of a function not known to be quick: taken one at a time.)
+  for (int i = 0; i < 3; ++i) CHECK(pool->Take(ta, 10, 0, &got) == TakeResult::kTasks);
   CHECK_EQ(got.size(), size_t{3});
   pool->Complete(ta, 1, 0, Frame{});
   CHECK_EQ(pool->Counts().affinity_keys, 2u);  // x: task 2 still held
@@ -3009,7 +3095,9 @@ int main(int argc, char** argv) {
   const T tests[] = {
       {"pool_remove_thread_order", TestPoolRemoveThreadOrder},
       {"pool_requeue_order", TestPoolRequeueOrder},
+      {"pool_requeue_two_threads_order", TestPoolRequeueTwoThreadsOrder},
       {"pool_requeue_keeps_pinned", TestPoolRequeueKeepsPinned},
+      {"pool_pinned_taken_by_the_quick_rule", TestPoolPinnedTakenByTheQuickRule},
       {"pool_requeue_after_stop", TestPoolRequeueAfterStop},
       {"pool_held_posts_keep_their_place", TestPoolHeldPostsKeepTheirPlace},
       {"pool_one_spinner", TestPoolOneSpinner},

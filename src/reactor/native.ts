@@ -149,10 +149,12 @@ export interface NativeBinding {
   poolRequeue(poolId: number, threadId: number, tasks: RequeuedTask[], parking: boolean): void;
   /**
    * Whether this thread may hand back the unstarted rest of a batch that
-   * runs long: not while the pool stops, once the thread retires or
-   * recycles, or when that rest is pinned to it (false once the pool is gone).
+   * runs long, and to whom (native Pool::MayHandBack): 0 not while the
+   * pool stops, once the thread retires or recycles, or once the pool is
+   * gone; 2 to itself, when that rest is pinned to it (affinity); 1 to
+   * its siblings.
    */
-  poolMayHandBack(poolId: number, threadId: number): boolean;
+  poolMayHandBack(poolId: number, threadId: number): 0 | 1 | 2;
   poolStop(poolId: number, drain: boolean): number[];
   poolSetBounds(poolId: number, min: number, max: number): void;
   poolCounts(poolId: number): PoolCounts;

@@ -55,7 +55,9 @@ const ABORTING_MS = 10_000;
  * tasks of it that have not started (#runInOrder). Native batches only
  * tasks of functions whose runs average under 100 us (native/pool.h
  * FnTiming), so a batch of 8 normally ends within a millisecond; twice
- * that leaves room for a scavenge.
+ * that leaves room for a scavenge. (A thread takes the tasks pinned to it
+ * by a key all at once, whatever their functions: those it hands back to
+ * itself, when mail waits.)
  */
 const BATCH_RUNS_LONG_MS = 2;
 
@@ -73,6 +75,12 @@ export class TaskRunner {
    * task.)
    */
   readonly #notStarted = new SmallSet<TaskMessage>();
+  /**
+   * When the first task of the batch in #notStarted began (performance.now()),
+   * if others waited behind it; undefined till then. Read only for batches,
+   * which hold tasks back behind the one running (#runInOrder).
+   */
+  #batchBegan: number | undefined;
   /** The task that starts next, while its function loads or its buffers arrive. */
   #awaitingLoad: TaskMessage | undefined;
   /** Tasks taken whose moved buffers are still on their way (by port): the wait, and how to end it unmet. */
@@ -123,6 +131,7 @@ export class TaskRunner {
 
   /** A batch the thread took: started in order, now or behind a load. */
   take(tasks: readonly TaskMessage[]): void {
+    this.#batchBegan = undefined;
     for (const t of tasks) {
       this.#notStarted.add(t);
       if (movedByPort(t.payload) > 0) this.#fetchBuffers(t);
@@ -288,12 +297,35 @@ export class TaskRunner {
 
   #runInOrder(): void {
     if (this.#awaitingLoad) return;
-    // When the first task of a batch began (performance.now()): read only
-    // for batches, which hold tasks back behind the one running.
-    let began: number | undefined;
+    // Once the batch has run long, native's last answer: whether the rest
+    // may go back, and to whom. 0 holds till the batch ends (the pool
+    // stops, or the thread retires); after a 2, native is asked again only
+    // when mail waits.
+    let answered: 0 | 1 | 2 | undefined;
     // Each task leaves the set as it starts (#run). A running task may hand
     // the rest back (a blocking call): the set empties, and the loop ends.
     for (let t = this.#notStarted.first; t !== undefined; t = this.#notStarted.first) {
+      // (Before a wait for t's function or buffers: a wait that ends
+      // within microtasks turns no loop, and reads no mail.)
+      if (this.#batchBegan !== undefined && answered !== 0
+        && performance.now() - this.#batchBegan >= BATCH_RUNS_LONG_MS && (answered !== 2 || native.hasMail())) {
+        answered = native.poolMayHandBack(this.#s.poolId, this.#s.threadId);
+        // What is left goes back (pull() then lets this thread's loop turn
+        // before it takes again, when mail waits), so that a cancel of a
+        // task it holds is not held up behind the rest of the batch
+        // (helper-107's repro-batch.mjs: the pool ended the thread for
+        // ignoring a signal it never got), and a cancelled task of the
+        // batch does not run. A batch of a function known to be quick,
+        // whose tasks were not, goes back to the queue, in order, for an
+        // idle sibling. Tasks pinned to this thread by a key (taken all at
+        // once, whatever their functions) come back to it: only when mail
+        // waits. Not once the pool stops, nor the thread retires (native
+        // Pool::MayHandBack).
+        if (answered === 1 || (answered === 2 && native.hasMail())) {
+          this.handBack(false);
+          return;
+        }
+      }
       const f = this.#functions[t.fnId];
       const buffers = this.#buffersDue.get(t);
       if (typeof f !== 'function' || buffers) {
@@ -301,21 +333,7 @@ export class TaskRunner {
         this.#waitFor(t, Promise.all([loading, buffers?.arrived]));
         return;
       }
-      if (began === undefined) {
-        if (this.#notStarted.size > 1) began = performance.now();
-      } else if (performance.now() - began >= BATCH_RUNS_LONG_MS && native.poolMayHandBack(this.#s.poolId, this.#s.threadId)) {
-        // Native took these together because their functions were known
-        // to be quick, and they were not: what is left goes back to the
-        // front of the queue, in order, for an idle sibling, and this
-        // thread's loop may turn before it takes again (pull()), so that a
-        // cancel of a task it holds is not held up behind the rest of the
-        // batch (helper-107's repro-batch.mjs: the pool ended the thread
-        // for ignoring a signal it never got). Not once the pool stops,
-        // nor the thread retires, nor for tasks pinned to it (native
-        // Pool::MayHandBack says why).
-        this.handBack(false);
-        return;
-      }
+      if (this.#batchBegan === undefined && this.#notStarted.size > 1) this.#batchBegan = performance.now();
       this.#run(t, f);
     }
   }
