@@ -250,9 +250,7 @@ void Pool::RecordRunLocked(ThreadRecord& rec, const Held& h, uint64_t now) {
 }
 
 bool Pool::KnownQuickLocked(uint32_t fn_id) const {
-  if (fn_id == 0) return false;
-  if (quick_task_ns_ == kEveryFunctionQuick) return true;
-  if (fn_id > fn_timing_.size()) return false;
+  if (fn_id == 0 || fn_id > fn_timing_.size()) return false;
   const FnTiming& t = fn_timing_[fn_id - 1];
   return t.samples >= 2 && t.mean_ns < quick_task_ns_;
 }
@@ -504,15 +502,14 @@ std::vector<double> Pool::RemoveThread(uint32_t thread_id, bool* attached,
       continue;
     }
     // Still in the pool: it keeps its key.
-    uint16_t lost = static_cast<uint16_t>(h->lost_while_loading + (h->loading ? 1 : 0));
-    back.push_back(Task{id, h->fn_id, lost, false, false, Frame{std::move(h->bytes), {}},
+    uint8_t lost = static_cast<uint8_t>(h->lost_while_loading + (h->loading ? 1 : 0));
+    back.push_back(Task{id, h->fn_id, lost, false, false, false, Frame{std::move(h->bytes), {}},
                         h->enqueued_ns, std::move(h->affinity)});
   }
-  // Tasks queued for this thread (affinity) go back to everyone, at the
-  // front; the ones it had taken, pushed before them, go back ahead of
-  // them, and behind older ones other threads handed back.
+  // The ones it had taken, and those queued for it (affinity), go back
+  // to everyone, ahead of what no thread took yet, by push order.
   auto& pinned = it->second.pinned;
-  for (auto r = pinned.rbegin(); r != pinned.rend(); ++r) queue_.push_front(std::move(*r));
+  for (auto& t : pinned) ReturnToQueueLocked(std::move(t));
   for (auto& t : back) ReturnToQueueLocked(std::move(t));
   *requeued = static_cast<uint32_t>(back.size() + pinned.size());
   queued_approx_.store(static_cast<uint32_t>(queue_.size()), std::memory_order_relaxed);
@@ -763,7 +760,7 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
         return TakeResult::kRetire;
       }
       bool may_take = !stopping_ || drain_on_stop_ || own_after_stop;
-      // Tasks queued for this thread (affinity) come first.
+      // Tasks queued for this thread (affinity) come first, all of them.
       std::deque<Task>& source = may_take && !rec.pinned.empty() ? rec.pinned : queue_;
       if (may_take && !source.empty()) {
         // Take a fair share so that one thread does not hoard a burst
@@ -772,12 +769,12 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
         size_t live = shared ? std::max<size_t>(threads_.size(), 1) : 1;
         size_t share = (source.size() + live - 1) / live;
         size_t n = std::min<size_t>({source.size(), share, max});
-        // Only known-quick tasks are taken together (see Take() in pool.h),
-        // those pinned here (affinity) too: no sibling would run them, but
-        // the tasks a thread took wait unstarted behind the one running, with
-        // the mail that would cancel them, and their runTimeout counts from
-        // their take.
-        if (n > 1) {
+        // Only known-quick tasks are taken together (see Take() in pool.h).
+        // Tasks pinned here (affinity) have no other thread to wait for;
+        // taken with a task that parks, they go to a sibling with it
+        // (Requeue), and a batch of them that runs long comes back here
+        // (MayHandBack's kToItself).
+        if (shared && n > 1) {
           size_t quick = 0;
           while (quick < n && KnownQuickLocked(source[quick].fn_id)) ++quick;
           n = std::max<size_t>(quick, 1);
@@ -983,9 +980,9 @@ void Pool::Requeue(uint32_t thread_id, std::vector<Task>&& tasks, bool parking) 
     }
     // All under this one lock: no sibling can take a later one before an
     // earlier one is back (one call per task ran them reversed). Each goes
-    // back to its place by push order (ReturnToQueueLocked), ahead of what
-    // was pushed after it, tasks another thread handed back included; a
-    // pinned one to the front of its thread's queue, so last first.
+    // back to the queue's head by push order (ReturnToQueueLocked), among
+    // tasks other threads handed back too; a pinned one to the front of its
+    // thread's queue, so last first.
     for (auto t = tasks.rbegin(); t != tasks.rend(); ++t) {
       auto held = rec ? rec->held.find(t->id) : decltype(rec->held.end()){};
       if (rec && held != rec->held.end()) {
@@ -1054,10 +1051,12 @@ void Pool::Requeue(uint32_t thread_id, std::vector<Task>&& tasks, bool parking) 
 }
 
 void Pool::ReturnToQueueLocked(Task&& task) {
-  // The tasks it passes are older ones, back from a thread too: the scan
-  // is short, where the queue is long.
+  // Returned tasks lead the queue, in push order among themselves: the
+  // scan passes only those (at most what the threads held and had queued
+  // for them), never the backlog that no thread took yet.
+  task.returned = true;
   auto at = queue_.begin();
-  while (at != queue_.end() && at->id < task.id) ++at;
+  while (at != queue_.end() && at->returned && at->id < task.id) ++at;
   queue_.insert(at, std::move(task));
 }
 

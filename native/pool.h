@@ -59,12 +59,12 @@ using AffinityKey = std::unique_ptr<const std::string>;
 //     Complete() or RemoveThread().
 //   - Requeue(): a pool thread hands back the tasks it took but has not
 //     started (rebuilt by poolRequeue from what its JS still holds); the
-//     Pool owns them again, back in the queue by push order (or at the
-//     front of the thread's pinned queue); except one whose caller
+//     Pool owns them again, back at the queue's head, by push order (or
+//     at the front of the thread's pinned queue); except one whose caller
 //     cancelled it meanwhile: Requeue() frees that on that thread.
 //   - RemoveThread(): the thread is gone, and with it every Task it took.
 //     From the Held records the Pool rebuilds (bytes only) each task that
-//     never started and can re-run, back in the queue by push order; the
+//     never started and can re-run, back at the queue's head; the
 //     others died with the thread, and their ids go back to the owner to
 //     settle.
 //     The tasks pinned to it (affinity) move to the shared queue.
@@ -74,7 +74,7 @@ struct Task {
   uint32_t fn_id;
   // Threads that died while this task waited for its function to load
   // (it never ran there): it is re-run once, then counts as died.
-  uint16_t lost_while_loading;
+  uint8_t lost_while_loading;
   // Its large moved buffers travel beside it, by a MessagePort from the
   // owner to the thread that takes it (src/pool/moved-buffers.ts), not in
   // frame.transfers: like a task with transfers, it cannot be re-run.
@@ -83,6 +83,9 @@ struct Task {
   // thread that took it (it was chosen for them: Push()'s `target`), so
   // that thread waits for them rather than asking (src/thread/moved-buffers.ts).
   bool sent_to_taker = false;
+  // Back in the queue after a thread took it (ReturnToQueueLocked): such
+  // tasks lead the queue, ahead of every task no thread took yet.
+  bool returned = false;
   Frame frame;
   uint64_t enqueued_ns;
   // The affinity key whose binding this task holds (Pool::affinity_),
@@ -141,10 +144,6 @@ enum class TaskOutlook {
 class Pool {
  public:
   static constexpr uint64_t kQuickTaskNs = 100 * 1000;
-  // A quick_task_ns (tests only) under which every function counts as
-  // quick, one that never ran included: a test whose premise is a batch
-  // of tasks of functions it did not run before.
-  static constexpr uint64_t kEveryFunctionQuick = UINT64_MAX;
   // How long a waiting thread's loop may run callbacks, or a thread back
   // on the waiting list take to reach its loop's poll, and still count as
   // about to run a wake-up (WakesSoonLocked): a continuation or our own
@@ -235,7 +234,7 @@ class Pool {
   // only once its OS thread has been joined: the Worker's 'exit' event, or a
   // Worker that was never created; Take() writes Held::bytes without the lock,
   // relying on it). RemoveThread puts the tasks it took but never started back
-  // in the queue, ahead of every task pushed after them (ReturnToQueueLocked),
+  // in the queue, ahead of every task no thread took yet (ReturnToQueueLocked),
   // and returns the ids of those it had started, which died with it and which
   // the caller must settle. A thread starts its tasks in the order it took them
   // (src/thread/task-runner.ts), marks the ones that go async (MarkStarted), and
@@ -301,9 +300,8 @@ class Pool {
   // together: a task of a slow function, or of one that has not run twice
   // yet, is taken alone, since the tasks a thread took wait for it while a
   // sibling that frees up (or starts) meanwhile could run them (a thread
-  // cannot hand back tasks while it runs one), and while the mail that
-  // would cancel them waits too. Tasks pinned to it (affinity) come first,
-  // by the same rule. When it leaves work queued
+  // cannot hand back tasks while it runs one). Tasks pinned to it
+  // (affinity) come first, all of them. When it leaves work queued
   // and no thread spins for it, it wakes one waiting thread. When none is
   // queued it spins up to `spin_ns` for one (if no sibling spins, and if
   // this thread's spin has paid lately: SpinPaysLocked), then registers
@@ -352,9 +350,9 @@ class Pool {
   bool ReleasePost(uint32_t thread_id, uint32_t* target, bool* may_wait, Message* message);
   // Pool thread: gives back the tasks it took but has not started, in
   // the order it took them, as it is about to park in a blocking call
-  // (`parking`) or when a batch of them ran long. They go back to their
-  // places in the queue by push order: ahead of every task pushed after
-  // them, those another thread handed back included; and a waiting
+  // (`parking`) or when a batch of them ran long. They go back to the
+  // queue ahead of every task no thread took yet, and by push order among
+  // those other threads handed back (ReturnToQueueLocked); and a waiting
   // thread is woken for them; except any whose caller cancelled it
   // meanwhile: that one is dropped, and the owner gets a kTaskDropped
   // result for it, so that nothing runs or frees it twice. Unless it
@@ -371,10 +369,12 @@ class Pool {
   // answer), and once this thread retires or recycles (it takes no more
   // work, but for what it hands back once stop() began: pinned tasks would
   // wait for its exit). kToItself when a task it holds unstarted is pinned
-  // to it (affinity): Requeue queues such tasks for it again, so a hand-back
-  // pays only to let its loop turn for mail that waits (a cancel: the
-  // cancelled one is dropped then); otherwise the round trip only slows
-  // them (helper-109's review). kToSiblings for the rest.
+  // to it (affinity): Requeue queues such tasks for it again, ahead of the
+  // rest of its queue, and it takes them anew: a cancel that came meanwhile
+  // drops its task, each one's runTimeout counts from that take, and its
+  // loop may turn first for mail that waits (a thread takes every task
+  // pinned to it at once, whatever the function: one round trip per 2 ms
+  // of such a batch). kToSiblings for the rest.
   enum class HandBack : uint32_t { kNo = 0, kToSiblings = 1, kToItself = 2 };
   HandBack MayHandBack(uint32_t thread_id);
   // Pool thread, about to park in a blocking call: a parked thread takes
@@ -462,7 +462,7 @@ class Pool {
     uint32_t status = 0;         // when finished
     Frame result;                // when finished, until posted
     uint64_t finish_seq = 0;     // when finished: the order results leave
-    uint16_t lost_while_loading = 0;
+    uint8_t lost_while_loading = 0;
     bool rerunnable = false;     // its bytes are kept below
     // A copy, to re-queue it if its thread dies. The one field written
     // without mu_: Take() fills it on the pool thread after releasing
@@ -631,11 +631,13 @@ class Pool {
   // A task holding `key` left the pool (completed, cancelled, cleared,
   // rejected, died): drops the key's binding with its last task.
   void ReleaseKeyLocked(const AffinityKey& key);
-  // Puts a task that left the queue (handed back, or re-run after its
-  // thread died) back where its push put it: ahead of every task pushed
-  // after it. Task ids grow with pushes (one owner pushes to a pool), so
-  // tasks two threads hand back interleave in the order they were made,
-  // not in the order the threads handed them back.
+  // Puts a task a thread held back in the queue (handed back, re-run after
+  // the thread died, or queued for a thread that died): ahead of every
+  // task no thread took yet, as before, and among the tasks returned so,
+  // by push order. Task ids grow with pushes (one owner pushes to a pool),
+  // so tasks two threads hand back interleave in the order they were
+  // made, not in the order the threads handed them back (each to the
+  // front put the later thread's first).
   void ReturnToQueueLocked(Task&& task);
   // The synchronous part of `h`'s run ended now (see FnTiming).
   void RecordRunLocked(ThreadRecord& rec, const Held& h, uint64_t now);

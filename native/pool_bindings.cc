@@ -7,7 +7,6 @@
 // their "gone" value quietly. Tests: test/threadpool-*.ts,
 // test/thread-death.ts, test/cancellation.ts, test/affinity*.ts.
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -47,8 +46,7 @@ Napi::Object HistogramObject(Napi::Env env, const Histogram& h) {
 // owns the pool (CleanupEnv stops and removes it if poolDestroy never
 // comes). quickTaskMs (tests only, through the pool's collaborators):
 // below this mean run time a function's tasks are taken in batches;
-// absent: Pool::kQuickTaskNs; Infinity: every function's, even before its
-// first run (Pool::kEveryFunctionQuick).
+// absent: Pool::kQuickTaskNs.
 Napi::Value PoolCreate(const Napi::CallbackInfo& info) {
   Args args(info);
   EnvState* state = args.State();
@@ -58,14 +56,12 @@ Napi::Value PoolCreate(const Napi::CallbackInfo& info) {
   std::optional<double> quick_ms = args.OptF64(2);
   args.Check(quick_ms || args.Length() < 3 || args[2].IsUndefined(),
              "quickTaskMs must be a number");
-  bool every = quick_ms && std::isinf(*quick_ms) && *quick_ms > 0;
   // (NaN fails the comparison too.)
-  args.Check(!quick_ms || every || (*quick_ms >= 0 && *quick_ms <= 1e9),
+  args.Check(!quick_ms || (*quick_ms >= 0 && *quick_ms <= 1e9),
              "quickTaskMs out of range");
   if (!args.ok()) return {};
-  uint64_t quick_ns = every      ? Pool::kEveryFunctionQuick
-                      : quick_ms ? static_cast<uint64_t>(*quick_ms * 1e6)
-                                 : Pool::kQuickTaskNs;
+  uint64_t quick_ns =
+      quick_ms ? static_cast<uint64_t>(*quick_ms * 1e6) : Pool::kQuickTaskNs;
   auto pool = Registry::Get().CreatePool(reactor, min, max, quick_ns);
   state->owned_pools.push_back(pool->id());
   return Napi::Number::New(args.env(), pool->id());
@@ -118,7 +114,7 @@ Napi::Value PoolPush(const Napi::CallbackInfo& info) {
     target_out = args[7].As<Napi::Uint32Array>();
   }
   if (!args.ok()) return {};
-  Task task{task_id, fn_id, 0, false, false, Frame{}, MonotonicNs()};
+  Task task{task_id, fn_id, 0, false, false, false, Frame{}, MonotonicNs()};
   task.moves_by_port = !target_out.IsEmpty();
   Moved moved;
   if (!ReadFrame(args, 3, 4, &task.frame, &moved)) return {};
@@ -167,7 +163,7 @@ Napi::Value PoolPushBatch(const Napi::CallbackInfo& info) {
     std::memcpy(&len, p + 12, 4);
     p += 16;
     if (!args.Check(static_cast<size_t>(end - p) >= len, "batch shorter than its lengths")) return {};
-    Task& t = tasks.emplace_back(Task{id, fn_id, 0, false, false, Frame{}, now});
+    Task& t = tasks.emplace_back(Task{id, fn_id, 0, false, false, false, Frame{}, now});
     t.frame.bytes.assign(p, p + len);
     p += len;
   }
@@ -641,7 +637,7 @@ Napi::Value PoolRequeue(const Napi::CallbackInfo& info) {
     Napi::Value task_id(args.env(), fields[0]), fn_id(args.env(), fields[1]);
     if (!args.Check(task_id.IsNumber() && fn_id.IsNumber(), "task id and function id expected")) return {};
     Task& task = tasks.emplace_back(Task{task_id.As<Napi::Number>().DoubleValue(),
-                                         fn_id.As<Napi::Number>().Uint32Value(), 0, false, false, Frame{}, now});
+                                         fn_id.As<Napi::Number>().Uint32Value(), 0, false, false, false, Frame{}, now});
     Napi::Value moves_by_port(args.env(), fields[4]);
     // (Not coerced: napi_coerce_to_bool is refused in a terminating Worker; see Args::Flag.)
     task.moves_by_port = moves_by_port.IsBoolean() && moves_by_port.As<Napi::Boolean>().Value();

@@ -2,7 +2,6 @@
 // other work is unaffected and the pool replaces the thread.
 import test from 'ava';
 import { waitFor } from './_helpers/wait.js';
-import { poolWithQuickTasksUnder } from './_helpers/quick-pool.js';
 import { deferToThreadPool, fromModule, reactor, ThreadDiedError, ThreadPool, ValueNotCloneableError } from 'reactor-threads';
 import { appendLine, add, crashSoon, exhaustMemory, exitIf, exitThread, fail, overflowStack, spin } from './_fixtures/tasks.cjs';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -70,11 +69,10 @@ test('a task whose result\'s then cannot be read (a revoked Proxy) rejects with 
 test('tasks a dying thread took but never started run elsewhere, once each', async (t) => {
   // One thread takes a batch of tiny tasks behind the one that kills it:
   // the killer dies with the thread, the others run on its replacement.
-  // (Pinned by an affinity key, they queue up behind a busy task, and are
-  // taken together in this pool, where every function counts as quick: a
-  // function the pool does not know to be quick is taken one task at a
-  // time.)
-  const pool = poolWithQuickTasksUnder(Infinity, { maxThreads: 1, concurrentTasksPerThread: 8 });
+  // (Pinned by an affinity key, they queue up behind a busy task and are
+  // taken together; unpinned, a function the pool does not know to be
+  // quick is taken one task at a time.)
+  const pool = new ThreadPool({ maxThreads: 1, concurrentTasksPerThread: 8 });
   pool.start();
   const file = join(mkdtempSync(join(tmpdir(), 'rt-death-')), 'log');
   const pinned = deferToThreadPool.with({ affinity: 'k' });
@@ -111,7 +109,7 @@ test('a stack overflow in a task is that task\'s RangeError; the thread lives on
 test('tasks of one batch start in the order taken, even when the first waits for its function to load', async (t) => {
   // The thread has exitIf loaded, not fail: the failing task loads first,
   // then runs and delivers its own error; only then does exitIf end the thread.
-  const pool = poolWithQuickTasksUnder(Infinity, { maxThreads: 1 });
+  const pool = new ThreadPool({ maxThreads: 1 });
   pool.start();
   t.is(await deferToThreadPool(reactor, pool, exitIf, false), 'stayed');
   // Pinned: taken together behind the busy task (see above).

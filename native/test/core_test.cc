@@ -92,7 +92,7 @@ static std::vector<Task> Only(Task&& t) {
 }
 
 static Task MakeTask(double id, size_t extra = 0) {
-  return Task{id, 1, 0, false, false, IdFrame(id, extra), MonotonicNs()};
+  return Task{id, 1, 0, false, false, false, IdFrame(id, extra), MonotonicNs()};
 }
 
 // A Reactor plus the fake TSFN that stands for its thread's event loop:
@@ -1217,27 +1217,35 @@ static void TestPoolRequeueTwoThreadsOrder() {
   std::printf("  two threads' hand-backs by push order: ok\n");
 }
 
-// Tasks pinned to a thread (affinity) of a function not known to be
-// quick are taken one at a time, as shared ones are: the mail that would
-// cancel the ones behind must not wait for the one running, and each
-// one's runTimeout counts from its take.
-static void TestPoolPinnedTakenByTheQuickRule() {
+// A task pinned to a thread, taken ahead of an older backlog that no
+// thread took, and handed back as the thread parks goes ahead of that
+// backlog, as returned tasks always went: the scan for its place passes
+// returned tasks only, never the backlog, however long.
+static void TestPoolReturnedLeadTheBacklog() {
   Loop owner(1);
   auto pool = std::make_shared<Pool>(81, owner.reactor, 0, 4, kOneSecondNs);
-  CHECK_EQ(pool->DefineFunction({'s'}), 1u);  // never ran: not known quick
-  Loop a(2);
+  Loop a(2), b(3);
   uint32_t ta = pool->AddThread();
   pool->AttachThread(ta, a.reactor);
-  for (int id = 1; id <= 3; ++id) CHECK(pool->PushPinned(MakeTask(id), "k", 100) != -2);
-  for (double id : {1.0, 2.0, 3.0}) {
-    std::vector<Task> got;
-    CHECK(pool->Take(ta, 10, 0, &got) == TakeResult::kTasks);
-    CHECK_EQ(got.size(), size_t{1});
-    CHECK_EQ(got[0].id, id);
-    pool->Complete(ta, id, 0, Frame{});
+  for (int id = 1; id <= 3; ++id) pool->Push(MakeTask(id), 100);
+  CHECK_EQ(pool->PushPinned(MakeTask(4), "k", 100), int64_t{-1});  // bound to ta
+  std::vector<Task> got;
+  CHECK(pool->Take(ta, 1, 0, &got) == TakeResult::kTasks);
+  CHECK_EQ(got[0].id, 4.0);  // its own queue first
+  pool->Requeue(ta, std::move(got), /*parking=*/true);
+  uint32_t tb = pool->AddThread();
+  pool->AttachThread(tb, b.reactor);
+  std::vector<double> order;
+  while (order.size() < 4) {
+    std::vector<Task> next;
+    CHECK(pool->Take(tb, 1, 0, &next) == TakeResult::kTasks);
+    order.push_back(next[0].id);
+    pool->Complete(tb, next[0].id, 0, Frame{});
   }
+  CHECK_MSG((order == std::vector<double>{4, 1, 2, 3}),
+            "a returned task leads the backlog no thread took");
   pool->Stop(false);
-  std::printf("  pinned tasks of a function not known quick, one at a time: ok\n");
+  std::printf("  returned tasks lead the backlog: ok\n");
 }
 
 // A thread ending a long batch of tasks pinned to it (affinity) hands
@@ -1246,14 +1254,13 @@ static void TestPoolPinnedTakenByTheQuickRule() {
 static void TestPoolRequeueKeepsPinned() {
   Loop owner(1);
   auto pool = std::make_shared<Pool>(79, owner.reactor, 0, 4, kOneSecondNs);
-  MakeFunctionQuick(*pool, owner);
   Loop a(2), b(3);
   uint32_t ta = pool->AddThread();
   pool->AttachThread(ta, a.reactor);
   for (int id = 1; id <= 3; ++id) CHECK(pool->PushPinned(MakeTask(id), "k", 100) != -2);
   std::vector<Task> got;
   CHECK(pool->Take(ta, 10, 0, &got) == TakeResult::kTasks);
-  CHECK_EQ(got.size(), size_t{3});  // pinned, of a quick function: together
+  CHECK_EQ(got.size(), size_t{3});  // pinned: all, of any function
   CHECK(pool->MayHandBack(ta) == Pool::HandBack::kToItself);  // they stay on it
   uint32_t tb = pool->AddThread();
   pool->AttachThread(tb, b.reactor);
@@ -1479,7 +1486,7 @@ static void TestPoolSpreadsSlowTasks() {
   pool->AttachThread(ta, a.reactor);
   double next_id = 1;
   auto push = [&](uint32_t fn, int n) {
-    for (int i = 0; i < n; ++i) pool->Push(Task{next_id, fn, 0, false, false, IdFrame(next_id), MonotonicNs()}, 1000);
+    for (int i = 0; i < n; ++i) pool->Push(Task{next_id, fn, 0, false, false, false, IdFrame(next_id), MonotonicNs()}, 1000);
     next_id += n;
   };
   std::vector<Task> got;
@@ -2263,8 +2270,7 @@ static void TestPoolFunctionsAndKeys() {
   CHECK_EQ(pool->Cancel(4, true), 1u);  // z: cancelled while queued
   CHECK_EQ(pool->Counts().affinity_keys, 2u);
   std::vector<Task> got;
-  // (Of a function not known to be quick: taken one at a time.)
-  for (int i = 0; i < 3; ++i) CHECK(pool->Take(ta, 10, 0, &got) == TakeResult::kTasks);
+  CHECK(pool->Take(ta, 10, 0, &got) == TakeResult::kTasks);
   CHECK_EQ(got.size(), size_t{3});
   pool->Complete(ta, 1, 0, Frame{});
   CHECK_EQ(pool->Counts().affinity_keys, 2u);  // x: task 2 still held
@@ -3096,8 +3102,8 @@ int main(int argc, char** argv) {
       {"pool_remove_thread_order", TestPoolRemoveThreadOrder},
       {"pool_requeue_order", TestPoolRequeueOrder},
       {"pool_requeue_two_threads_order", TestPoolRequeueTwoThreadsOrder},
+      {"pool_returned_lead_the_backlog", TestPoolReturnedLeadTheBacklog},
       {"pool_requeue_keeps_pinned", TestPoolRequeueKeepsPinned},
-      {"pool_pinned_taken_by_the_quick_rule", TestPoolPinnedTakenByTheQuickRule},
       {"pool_requeue_after_stop", TestPoolRequeueAfterStop},
       {"pool_held_posts_keep_their_place", TestPoolHeldPostsKeepTheirPlace},
       {"pool_one_spinner", TestPoolOneSpinner},

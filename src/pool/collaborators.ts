@@ -69,8 +69,7 @@ export interface PoolCollaborators {
    * quick, and a thread takes its queued tasks several at a time (native
    * Pool's quick_task_ns). Default 0.1. A test that needs a batch raises
    * it: a loaded machine (or an ASan build) can make a trivial task's
-   * measured runs look slower than 0.1 ms. Infinity: every function is
-   * quick, even before it has run (test/_helpers/busy-pool.ts).
+   * measured runs look slower than 0.1 ms.
    */
   quickTaskMs?: number;
 }

@@ -57,7 +57,7 @@ const ABORTING_MS = 10_000;
  * FnTiming), so a batch of 8 normally ends within a millisecond; twice
  * that leaves room for a scavenge. (A thread takes the tasks pinned to it
  * by a key all at once, whatever their functions: those it hands back to
- * itself, when mail waits.)
+ * itself.)
  */
 const BATCH_RUNS_LONG_MS = 2;
 
@@ -78,11 +78,15 @@ export class TaskRunner {
   /**
    * When the first task of the batch in #notStarted began (performance.now()),
    * if others waited behind it; undefined till then. Read only for batches,
-   * which hold tasks back behind the one running (#runInOrder).
+   * which hold tasks back behind the one running (#runInOrder). Moved on
+   * by the time a wait for a function or buffers took (#stopAwaiting): a
+   * long load turned the loop, and the batch has not run long for it.
    */
   #batchBegan: number | undefined;
   /** The task that starts next, while its function loads or its buffers arrive. */
   #awaitingLoad: TaskMessage | undefined;
+  /** When that wait began (performance.now()), if within a batch (#batchBegan). */
+  #awaitingSince = 0;
   /** Tasks taken whose moved buffers are still on their way (by port): the wait, and how to end it unmet. */
   readonly #buffersDue = new Map<TaskMessage, { arrived: Promise<void>; abandon(): void }>();
   /** Tasks running asynchronously (their Promise not settled yet). */
@@ -295,37 +299,43 @@ export class TaskRunner {
     due?.abandon();
   }
 
-  #runInOrder(): void {
+  /**
+   * Runs the tasks taken, in order. `mailWaits`: a wait for the first
+   * one's function or buffers just ended, and mail came meanwhile that
+   * this thread's loop did not read (a load that ran synchronously, or
+   * ended within microtasks): the batch goes back as one that ran long
+   * would, before that task, so that the loop reads it first.
+   */
+  #runInOrder(mailWaits = false): void {
     if (this.#awaitingLoad) return;
-    // Once the batch has run long, native's last answer: whether the rest
-    // may go back, and to whom. 0 holds till the batch ends (the pool
-    // stops, or the thread retires); after a 2, native is asked again only
-    // when mail waits.
-    let answered: 0 | 1 | 2 | undefined;
+    // Native's 0 (the rest stays here) holds till the batch ends: the pool
+    // stops, or the thread retires.
+    let stays = false;
     // Each task leaves the set as it starts (#run). A running task may hand
     // the rest back (a blocking call): the set empties, and the loop ends.
     for (let t = this.#notStarted.first; t !== undefined; t = this.#notStarted.first) {
       // (Before a wait for t's function or buffers: a wait that ends
       // within microtasks turns no loop, and reads no mail.)
-      if (this.#batchBegan !== undefined && answered !== 0
-        && performance.now() - this.#batchBegan >= BATCH_RUNS_LONG_MS && (answered !== 2 || native.hasMail())) {
-        answered = native.poolMayHandBack(this.#s.poolId, this.#s.threadId);
+      if (!stays && (mailWaits
+        || (this.#batchBegan !== undefined && performance.now() - this.#batchBegan >= BATCH_RUNS_LONG_MS))) {
         // What is left goes back (pull() then lets this thread's loop turn
         // before it takes again, when mail waits), so that a cancel of a
         // task it holds is not held up behind the rest of the batch
         // (helper-107's repro-batch.mjs: the pool ended the thread for
-        // ignoring a signal it never got), and a cancelled task of the
-        // batch does not run. A batch of a function known to be quick,
-        // whose tasks were not, goes back to the queue, in order, for an
-        // idle sibling. Tasks pinned to this thread by a key (taken all at
-        // once, whatever their functions) come back to it: only when mail
-        // waits. Not once the pool stops, nor the thread retires (native
-        // Pool::MayHandBack).
-        if (answered === 1 || (answered === 2 && native.hasMail())) {
+        // ignoring a signal it never got), a cancelled task of the batch
+        // does not run, and a runTimeout counts from a take near the
+        // task's start. A batch of a function known to be quick, whose
+        // tasks were not, goes back to the queue, in order, for an idle
+        // sibling. Tasks pinned to this thread by a key (taken all at once,
+        // whatever their functions) come back to it. Not once the pool
+        // stops, nor the thread retires (native Pool::MayHandBack).
+        stays = native.poolMayHandBack(this.#s.poolId, this.#s.threadId) === 0;
+        if (!stays) {
           this.handBack(false);
           return;
         }
       }
+      mailWaits = false;
       const f = this.#functions[t.fnId];
       const buffers = this.#buffersDue.get(t);
       if (typeof f !== 'function' || buffers) {
@@ -341,6 +351,7 @@ export class TaskRunner {
   /** The next task waits for its function to load and its buffers to arrive; the rest wait behind it. */
   #waitFor(t: TaskMessage, ready: Promise<unknown>): void {
     const { poolId, threadId } = this.#s;
+    if (this.#batchBegan !== undefined) this.#awaitingSince = performance.now();
     this.#awaitingLoad = t;
     // They may outlive the batch they came in, which the thread's next take
     // overwrites (TaskMessage.payload): each gets its bytes' own copy.
@@ -368,7 +379,8 @@ export class TaskRunner {
   /** The wait for the next task's function or buffers is over: the tasks behind it go on, and the thread looks for more. */
   #stopAwaiting(): void {
     this.#awaitingLoad = undefined;
-    this.#runInOrder();
+    if (this.#batchBegan !== undefined) this.#batchBegan += performance.now() - this.#awaitingSince;
+    this.#runInOrder(this.#notStarted.size > 0 && native.hasMail());
     this.#s.onRoom();
   }
 

@@ -1,11 +1,10 @@
 // A started one-thread pool whose thread is held busy, and a way to queue
 // tasks pinned to that thread (an affinity key): they queue up behind the
-// busy task, and the thread takes them together, since every function
-// counts as quick in this pool (quickTaskMs Infinity: test/_helpers/quick-pool.ts),
-// whatever it knows of their runs. A thread takes the tasks of a function
-// not known to be quick one at a time (native/pool.h Take()), pinned or
-// not, so a test of what a thread does with tasks it took but has not
-// started (hands them back, dies with them) needs this.
+// busy task and the thread takes them together, whatever the pool knows
+// of their functions. Unpinned, a function the pool does not know to be
+// quick is taken one task at a time (native/pool.h Take()), so a test of
+// what a thread does with tasks it took but has not started (hands them
+// back, dies with them) needs this.
 //
 // The busy task waits on shared memory until the turn that queued the
 // first pinned task is over (setImmediate), not for a fixed time: a test
@@ -16,10 +15,9 @@ import { deferToThreadPool, reactor, ThreadPool, type ThreadPoolOptions } from '
 import { waitForFlag } from '../_fixtures/shared-tasks.cjs';
 import { callProxy } from '../_fixtures/bridge-tasks.cjs';
 import { platformTimeout, taskStarted, waitFor } from './wait.js';
-import { poolWithQuickTasksUnder } from './quick-pool.js';
 
 export async function busyOneThreadPool(options: ThreadPoolOptions = {}) {
-  const pool = poolWithQuickTasksUnder(Infinity, { minThreads: 1, maxThreads: 1, ...options });
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1, ...options });
   pool.start();
   const pin = deferToThreadPool.with({ affinity: 'one thread' });
   // flag[1]: the busy task started; flag[0]: it may end.

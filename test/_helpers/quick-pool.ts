@@ -2,7 +2,6 @@
 // its queued tasks in batches) below `quickTaskMs` of mean run time, not
 // the default 0.1 ms: a test whose premise is a batch cannot rely on a
 // trivial task measuring under 0.1 ms on a loaded machine or under ASan.
-// Infinity makes every function quick, even one that never ran.
 // The class takes it through its internal second argument
 // (src/pool/collaborators.ts), which its public type leaves out.
 import { ThreadPool, type ThreadPoolOptions } from 'reactor-threads';
