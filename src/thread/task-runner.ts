@@ -87,6 +87,13 @@ export class TaskRunner {
   #awaitingLoad: TaskMessage | undefined;
   /** When that wait began (performance.now()), if within a batch (#batchBegan). */
   #awaitingSince = 0;
+  /**
+   * Whether that wait is for the task's function alone: a load can end
+   * without a turn of the loop (a CommonJS module loads synchronously), so
+   * mail that came meanwhile may be unread (#stopAwaiting). A wait for
+   * buffers by port ends with a message, after the loop read its mail.
+   */
+  #awaitingLoadOnly = false;
   /** Tasks taken whose moved buffers are still on their way (by port): the wait, and how to end it unmet. */
   readonly #buffersDue = new Map<TaskMessage, { arrived: Promise<void>; abandon(): void }>();
   /** Tasks running asynchronously (their Promise not settled yet). */
@@ -301,10 +308,10 @@ export class TaskRunner {
 
   /**
    * Runs the tasks taken, in order. `mailWaits`: a wait for the first
-   * one's function or buffers just ended, and mail came meanwhile that
-   * this thread's loop did not read (a load that ran synchronously, or
-   * ended within microtasks): the batch goes back as one that ran long
-   * would, before that task, so that the loop reads it first.
+   * one's function just ended, and mail waits that this thread's loop may
+   * not have read (a load that ran synchronously, or ended within
+   * microtasks): the batch goes back as one that ran long would, before
+   * that task, so that a cancelled one is dropped (native Requeue).
    */
   #runInOrder(mailWaits = false): void {
     if (this.#awaitingLoad) return;
@@ -318,8 +325,8 @@ export class TaskRunner {
       // within microtasks turns no loop, and reads no mail.)
       if (!stays && (mailWaits
         || (this.#batchBegan !== undefined && performance.now() - this.#batchBegan >= BATCH_RUNS_LONG_MS))) {
-        // What is left goes back (pull() then lets this thread's loop turn
-        // before it takes again, when mail waits), so that a cancel of a
+        // What is left goes back (when this ran from pull(), the loop turns
+        // before the next take if mail waits), so that a cancel of a
         // task it holds is not held up behind the rest of the batch
         // (helper-107's repro-batch.mjs: the pool ended the thread for
         // ignoring a signal it never got), a cancelled task of the batch
@@ -340,6 +347,7 @@ export class TaskRunner {
       const buffers = this.#buffersDue.get(t);
       if (typeof f !== 'function' || buffers) {
         const loading = typeof f === 'function' ? undefined : f ?? this.#load(t.fnId);
+        this.#awaitingLoadOnly = buffers === undefined;
         this.#waitFor(t, Promise.all([loading, buffers?.arrived]));
         return;
       }
@@ -380,7 +388,7 @@ export class TaskRunner {
   #stopAwaiting(): void {
     this.#awaitingLoad = undefined;
     if (this.#batchBegan !== undefined) this.#batchBegan += performance.now() - this.#awaitingSince;
-    this.#runInOrder(this.#notStarted.size > 0 && native.hasMail());
+    this.#runInOrder(this.#awaitingLoadOnly && this.#notStarted.size > 0 && native.hasMail());
     this.#s.onRoom();
   }
 
