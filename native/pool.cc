@@ -1005,7 +1005,7 @@ void Pool::Requeue(uint32_t thread_id, std::vector<Task>&& tasks, bool parking) 
       // A task pinned to this thread (its key bound here) stays its own
       // unless it parks or leaves: queued for it again, ahead of its other
       // pinned tasks, as it was taken before them (a long batch handed
-      // back for mail: MayHandBack's kToItself).
+      // back to itself: MayHandBack's kToItself).
       bool own = false;
       if (rec && !rec->gone && stopping_ && !drain_on_stop_) {
         // stop() without drain began: it rejected the queue, and no thread

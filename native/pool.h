@@ -372,9 +372,9 @@ class Pool {
   // to it (affinity): Requeue queues such tasks for it again, ahead of the
   // rest of its queue, and it takes them anew: a cancel that came meanwhile
   // drops its task, each one's runTimeout counts from that take, and its
-  // loop may turn first for mail that waits (a thread takes every task
-  // pinned to it at once, whatever the function: one round trip per 2 ms
-  // of such a batch). kToSiblings for the rest.
+  // loop turns first if mail waits and the batch ran from pull() (a thread
+  // takes every task pinned to it at once, whatever the function: one
+  // round trip per 2 ms of such a batch). kToSiblings for the rest.
   enum class HandBack : uint32_t { kNo = 0, kToSiblings = 1, kToItself = 2 };
   HandBack MayHandBack(uint32_t thread_id);
   // Pool thread, about to park in a blocking call: a parked thread takes
