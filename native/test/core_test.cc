@@ -1102,6 +1102,21 @@ static void TestPoolRemoveThreadOrder() {
   std::printf("  RemoveThread order/requeue/cancel contract: ok\n");
 }
 
+// Thread `tid` takes (up to `max` at a time) and completes `n` tasks: their
+// ids, in the order it took them.
+static std::vector<double> RunTasks(Pool& pool, uint32_t tid, size_t n, uint32_t max) {
+  std::vector<double> order;
+  while (order.size() < n) {
+    std::vector<Task> got;
+    CHECK(pool.Take(tid, max, 0, &got) == TakeResult::kTasks);
+    for (auto& t : got) {
+      order.push_back(t.id);
+      pool.Complete(tid, t.id, 0, Frame{});
+    }
+  }
+  return order;
+}
+
 // A thread about to park hands back what it took and has not started:
 // in one Requeue(), the tasks go to the front of the queue in take order,
 // ahead of what was queued behind them, and one cancelled meanwhile is
@@ -1140,17 +1155,8 @@ static void TestPoolRequeueOrder() {
   for (auto& t : got) order.push_back(t.id);
   CHECK_MSG((order == std::vector<double>{1, 2, 4}), "handed back first, in take order, without the cancelled one");
   for (auto& t : got) pool->Complete(tb, t.id, 0, Frame{});
-  order.clear();
   // (A fair share at a time: two threads.)
-  while (order.size() < 2) {
-    got.clear();
-    CHECK(pool->Take(tb, 10, 0, &got) == TakeResult::kTasks);
-    for (auto& t : got) {
-      order.push_back(t.id);
-      pool->Complete(tb, t.id, 0, Frame{});
-    }
-  }
-  CHECK_MSG((order == std::vector<double>{5, 6}), "then what was queued behind them");
+  CHECK_MSG((RunTasks(*pool, tb, 2, 10) == std::vector<double>{5, 6}), "then what was queued behind them");
   pool->Stop(false);
   CHECK(pool->MayHandBack(tb) == Pool::HandBack::kNo);  // stopping: they run here
   std::printf("  Requeue order and drop: ok\n");
@@ -1181,20 +1187,7 @@ static void TestPoolRequeueTwoThreadsOrder() {
   pool->Requeue(tb, std::move(took_b), /*parking=*/true);
   uint32_t tc = pool->AddThread();
   pool->AttachThread(tc, c.reactor);
-  // Thread c runs `n` tasks: their ids, in the order it took them.
-  auto run_on_c = [&](size_t n) {
-    std::vector<double> order;
-    while (order.size() < n) {
-      std::vector<Task> got;
-      CHECK(pool->Take(tc, 8, 0, &got) == TakeResult::kTasks);
-      for (auto& t : got) {
-        order.push_back(t.id);
-        pool->Complete(tc, t.id, 0, Frame{});
-      }
-    }
-    return order;
-  };
-  CHECK_MSG((run_on_c(8) == std::vector<double>{1, 2, 3, 4, 5, 6, 7, 8}),
+  CHECK_MSG((RunTasks(*pool, tc, 8, 8) == std::vector<double>{1, 2, 3, 4, 5, 6, 7, 8}),
             "two hand-backs interleave by push order");
   // A thread that dies with a task it never started: it goes back behind
   // the older ones a sibling handed back, ahead of the newer queued ones.
@@ -1211,7 +1204,7 @@ static void TestPoolRequeueTwoThreadsOrder() {
   auto died = pool->RemoveThread(ta, &attached, &requeued);
   CHECK_MSG((died == std::vector<double>{11}), "the running one died with it");
   CHECK_EQ(requeued, 1u);
-  CHECK_MSG((run_on_c(5) == std::vector<double>{9, 10, 12, 13, 14}),
+  CHECK_MSG((RunTasks(*pool, tc, 5, 8) == std::vector<double>{9, 10, 12, 13, 14}),
             "a dead thread's task goes back by push order too");
   pool->Stop(false);
   std::printf("  two threads' hand-backs by push order: ok\n");
@@ -1235,14 +1228,7 @@ static void TestPoolReturnedLeadTheBacklog() {
   pool->Requeue(ta, std::move(got), /*parking=*/true);
   uint32_t tb = pool->AddThread();
   pool->AttachThread(tb, b.reactor);
-  std::vector<double> order;
-  while (order.size() < 4) {
-    std::vector<Task> next;
-    CHECK(pool->Take(tb, 1, 0, &next) == TakeResult::kTasks);
-    order.push_back(next[0].id);
-    pool->Complete(tb, next[0].id, 0, Frame{});
-  }
-  CHECK_MSG((order == std::vector<double>{4, 1, 2, 3}),
+  CHECK_MSG((RunTasks(*pool, tb, 4, 1) == std::vector<double>{4, 1, 2, 3}),
             "a returned task leads the backlog no thread took");
   pool->Stop(false);
   std::printf("  returned tasks lead the backlog: ok\n");
