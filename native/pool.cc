@@ -120,51 +120,59 @@ int64_t Pool::Push(Task&& task, uint32_t max_queue, uint32_t* target) {
     // sees the task as soon as it is stored and wants the lock next.
     std::lock_guard<SpinningMutex> lock(mu_);
     if (QueuedLocked() >= max_queue) return -2;
-    queue_.push_back(std::move(task));
-    submitted_ += 1;
-    queued_approx_.store(static_cast<uint32_t>(queue_.size()),
-                         std::memory_order_relaxed);
-    // The buffers go ahead only to a thread that holds nothing: one
-    // with async tasks in flight waits for work too, but may be busy
-    // in one's continuation while a sibling takes the task and waits
-    // for the buffers to come back from it.
-    if (target) {
-      double task_id = queue_.back().id;
-      // A thread that holds nothing and is about to take, the spinner or
-      // one on its way back to Take(), takes the task (when nothing else
-      // is queued ahead of it): a waiter chosen instead would get the
-      // buffers, and the taker would have to ask for them back through
-      // the owner.
-      if (uint32_t coming = queue_.size() == 1 ? IdleTakerLocked() : 0) {
-        *target = coming;
-        threads_.at(coming).sent_task = task_id;
-        return PushDemandLocked();
-      }
-      wake = PopWaiterLocked(target, Pick::kIdleOnly);
-      if (wake) {
-        // Chosen for the caller to wake once the buffers are sent ahead.
-        ThreadRecord& rec = threads_.at(*target);
-        rec.sent_task = task_id;
-        rec.wake_after_send = true;
-        return -1;
-      }
-      // None idle: woken as any task's.
-    }
-    // A spinning thread takes it (it looks at the queue again under this
-    // lock when its spin ends): a waiter woken too would find nothing, and
-    // spin in turn beside the thread that runs the task. So does a thread
-    // on its way back from its last task, one per task queued. A caller
-    // that awaits each result pushes the next as soon as it has one, often
-    // before the thread that sent it is back in Take(): a waiter woken
-    // then took the task, and calls in sequence moved between threads
-    // (130-350 times in 1,000 while the path warms up, bench seq), each
-    // move to a thread whose caches are cold, and both threads compiling
-    // the path.
-    if (spinning_ == 0 && queue_.size() > ReturningTakersLocked()) wake = PopWaiterLocked();
-    if (!wake) return PushDemandLocked();
+    int64_t pushed = QueueSharedLocked(std::move(task), target, &wake);
+    if (!wake) return pushed;
   }
-  // Signalled outside the lock; a waiter whose thread is gone is skipped
-  // for the next one.
+  return SignalPushed(std::move(wake));
+}
+
+int64_t Pool::QueueSharedLocked(Task&& task, uint32_t* target, std::shared_ptr<Reactor>* wake) {
+  CountSharedLocked(task.affinity, +1);
+  queue_.push_back(std::move(task));
+  submitted_ += 1;
+  queued_approx_.store(static_cast<uint32_t>(queue_.size()),
+                       std::memory_order_relaxed);
+  // The buffers go ahead only to a thread that holds nothing: one
+  // with async tasks in flight waits for work too, but may be busy
+  // in one's continuation while a sibling takes the task and waits
+  // for the buffers to come back from it.
+  if (target) {
+    double task_id = queue_.back().id;
+    // A thread that holds nothing and is about to take, the spinner or
+    // one on its way back to Take(), takes the task (when nothing else
+    // is queued ahead of it): a waiter chosen instead would get the
+    // buffers, and the taker would have to ask for them back through
+    // the owner.
+    if (uint32_t coming = queue_.size() == 1 ? IdleTakerLocked() : 0) {
+      *target = coming;
+      threads_.at(coming).sent_task = task_id;
+      return PushDemandLocked();
+    }
+    if (PopWaiterLocked(target, Pick::kIdleOnly)) {
+      // Chosen for the caller to wake once the buffers are sent ahead.
+      ThreadRecord& rec = threads_.at(*target);
+      rec.sent_task = task_id;
+      rec.wake_after_send = true;
+      return -1;
+    }
+    // None idle: woken as any task's.
+  }
+  // A spinning thread takes it (it looks at the queue again under this
+  // lock when its spin ends): a waiter woken too would find nothing, and
+  // spin in turn beside the thread that runs the task. So does a thread
+  // on its way back from its last task, one per task queued. A caller
+  // that awaits each result pushes the next as soon as it has one, often
+  // before the thread that sent it is back in Take(): a waiter woken
+  // then took the task, and calls in sequence moved between threads
+  // (130-350 times in 1,000 while the path warms up, bench seq), each
+  // move to a thread whose caches are cold, and both threads compiling
+  // the path.
+  if (spinning_ == 0 && queue_.size() > ReturningTakersLocked()) *wake = PopWaiterLocked();
+  return *wake ? 0 : PushDemandLocked();
+}
+
+int64_t Pool::SignalPushed(std::shared_ptr<Reactor> wake) {
+  // A waiter whose thread is gone is skipped for the next one.
   while (!wake->SignalWork()) {
     std::lock_guard<SpinningMutex> lock(mu_);
     wake = PopWaiterLocked();
@@ -234,6 +242,41 @@ void Pool::ReleaseKeyLocked(const AffinityKey& key) {
   if (it != affinity_.end() && --it->second.tasks == 0) affinity_.erase(it);
 }
 
+void Pool::CountSharedLocked(const AffinityKey& key, int delta) {
+  if (!key) return;
+  auto it = affinity_.find(*key);
+  if (it != affinity_.end()) it->second.shared += delta;
+}
+
+void Pool::AdoptKeyLocked(uint32_t thread_id, ThreadRecord& rec, const std::string& key) {
+  auto it = affinity_.find(key);
+  // Bound already: a task of the key that its thread handed back as it
+  // parked, which any thread runs.
+  if (it == affinity_.end() || it->second.thread != 0) return;
+  Binding& b = it->second;
+  b.thread = thread_id;
+  if (b.shared == 0) return;
+  auto is_key = [&key](const Task& t) { return t.affinity && *t.affinity == key; };
+  // The prefix of the queue that holds them; what else it holds keeps its
+  // order (returned tasks stay ahead of the rest), the tail is untouched.
+  size_t end = 0;
+  uint32_t found = 0;
+  while (end < queue_.size() && found < b.shared) {
+    if (is_key(queue_[end])) ++found;
+    ++end;
+  }
+  std::vector<Task> others;
+  others.reserve(end - found);
+  for (size_t i = 0; i < end; ++i) {
+    if (is_key(queue_[i])) rec.pinned.push_back(std::move(queue_[i]));
+    else others.push_back(std::move(queue_[i]));
+  }
+  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(end));
+  queue_.insert(queue_.begin(), std::make_move_iterator(others.begin()),
+                std::make_move_iterator(others.end()));
+  b.shared -= found;
+}
+
 void Pool::RecordRunLocked(ThreadRecord& rec, const Held& h, uint64_t now) {
   uint64_t from = std::max(h.taken_ns, rec.last_event_ns);
   rec.last_event_ns = now;
@@ -263,40 +306,45 @@ size_t Pool::QueuedLocked() const {
 
 int64_t Pool::PushPinned(Task&& task, const std::string& key, uint32_t max_queue,
                          uint32_t* target) {
+  if (target) *target = 0;
   owner_cpu_.store(CurrentCpu(), std::memory_order_relaxed);
   std::shared_ptr<Reactor> wake;
   std::shared_ptr<Reactor> heir;
   bool left_work = false;
-  bool pinned = false;
+  bool shared = false;      // queued unbound: `wake` is a waiter, as Push()'s
+  bool wake_later = false;  // pinned, its buffers sent ahead: WakeThread() wakes it
   {
     std::lock_guard<SpinningMutex> lock(mu_);
     if (QueuedLocked() >= max_queue) return -2;
-    auto usable = [&](uint32_t tid) {
-      auto it = threads_.find(tid);
-      return it != threads_.end() && it->second.reactor && !it->second.retiring;
-    };
-    uint32_t tid = 0;
-    auto bound = affinity_.find(key);
-    if (bound != affinity_.end() && usable(bound->second.thread)) {
-      tid = bound->second.thread;
-    } else {
+    Binding& b = affinity_.try_emplace(key, Binding{0, 0, 0}).first->second;
+    ++b.tasks;
+    task.affinity = std::make_unique<const std::string>(key);
+    // Bound: its thread keeps the key while it is in the pool, retiring
+    // or gone included, since the key's earlier calls wait for it there
+    // (RemoveThread puts them back, in order, and unbinds the key). Not
+    // bound: to the attached thread with the least work, unless earlier
+    // calls of the key wait unbound in the shared queue: then it waits
+    // behind them, for the thread that adopts the key.
+    uint32_t tid = b.thread;
+    if (tid == 0 && b.shared == 0) {
       size_t least = SIZE_MAX;
       for (auto& kv : threads_) {
-        if (!usable(kv.first)) continue;
-        size_t load = kv.second.held.size() + kv.second.pinned.size();
+        const ThreadRecord& r = kv.second;
+        if (!r.reactor || r.retiring || r.gone) continue;
+        size_t load = r.held.size() + r.pinned.size();
         if (load < least) {
           least = load;
           tid = kv.first;
         }
       }
     }
-    if (tid) {
-      // Bound (or re-bound, its thread gone) to tid; tasks that carry the
-      // key elsewhere still count.
-      Binding& b = affinity_.try_emplace(key, Binding{tid, 0}).first->second;
+    if (tid == 0) {
+      // No thread to bind it to yet: the shared queue holds it, with its key.
+      int64_t pushed = QueueSharedLocked(std::move(task), target, &wake);
+      if (!wake) return pushed;
+      shared = true;
+    } else {
       b.thread = tid;
-      ++b.tasks;
-      task.affinity = std::make_unique<const std::string>(key);
       ThreadRecord& rec = threads_.at(tid);
       bool counted = OnWayBackLocked(rec) && !rec.gone;
       rec.pinned.push_back(std::move(task));
@@ -309,8 +357,10 @@ int64_t Pool::PushPinned(Task&& task, const std::string& key, uint32_t max_queue
       }
       pinned_pushes_.fetch_add(1, std::memory_order_relaxed);
       submitted_ += 1;
-      pinned = true;
-      if (target) {
+      // (Buffers are sent ahead only to a thread that will take the task:
+      // not to one that retires or died, which would take them along.)
+      bool takes = rec.reactor && !rec.retiring && !rec.gone;
+      if (target && takes) {
         *target = tid;
         rec.sent_task = rec.pinned.back().id;
       }
@@ -318,14 +368,12 @@ int64_t Pool::PushPinned(Task&& task, const std::string& key, uint32_t max_queue
         StopWaitingLocked(tid, rec);
         wake = rec.reactor;
         // (With `target`, WakeThread() wakes it once the buffers are sent.)
-        rec.wake_after_send = target != nullptr;
+        wake_later = rec.wake_after_send = target != nullptr && takes;
       }
     }
   }
-  // No attached thread to bind the key to yet: the shared queue serves.
-  if (!pinned) return Push(std::move(task), max_queue, target);
-  // (With `target` the caller wakes it, after sending the buffers ahead.)
-  if (wake && !target) wake->SignalWork();
+  if (shared) return SignalPushed(std::move(wake));
+  if (wake && !wake_later) wake->SignalWork();
   if (left_work) WakeOrDemand(std::move(heir));
   return -1;
 }
@@ -368,6 +416,7 @@ std::vector<double> Pool::ClearQueue() {
   std::vector<double> ids;
   for (auto& t : queue_) {
     ids.push_back(t.id);
+    CountSharedLocked(t.affinity, -1);
     ReleaseKeyLocked(t.affinity);
   }
   queue_.clear();
@@ -389,6 +438,7 @@ uint32_t Pool::Cancel(double task_id, bool queued_only) {
     std::lock_guard<SpinningMutex> lock(mu_);
     for (auto it = queue_.begin(); it != queue_.end(); ++it) {
       if (it->id != task_id) continue;
+      CountSharedLocked(it->affinity, -1);
       ReleaseKeyLocked(it->affinity);
       queue_.erase(it);
       queued_approx_.store(static_cast<uint32_t>(queue_.size()),
@@ -512,6 +562,12 @@ std::vector<double> Pool::RemoveThread(uint32_t thread_id, bool* attached,
   for (auto& t : pinned) ReturnToQueueLocked(std::move(t));
   for (auto& t : back) ReturnToQueueLocked(std::move(t));
   *requeued = static_cast<uint32_t>(back.size() + pinned.size());
+  // Its keys are bound anew by the thread that takes one of their tasks
+  // (AdoptKeyLocked), which gathers the rest: they run in order again,
+  // on one thread, and new calls of a key wait behind them.
+  for (auto& kv : affinity_) {
+    if (kv.second.thread == thread_id) kv.second.thread = 0;
+  }
   queued_approx_.store(static_cast<uint32_t>(queue_.size()), std::memory_order_relaxed);
   // Nothing else would wake a sibling for them (tasks pinned to a thread
   // that recycled waited for a waiting sibling's idle timeout). With none
@@ -783,9 +839,16 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
         EndIdleLocked(rec, source.front());
         out->reserve(out->size() + n);
         keep.reserve(n);
+        // Keys of the tasks taken from the shared queue (owned by their
+        // Held records): this thread adopts those bound to none.
+        std::vector<const std::string*> keys;
         for (size_t i = 0; i < n; ++i) {
           Task& t = out->emplace_back(std::move(source.front()));
           source.pop_front();
+          if (shared && t.affinity) {
+            CountSharedLocked(t.affinity, -1);
+            keys.push_back(t.affinity.get());
+          }
           t.sent_to_taker = t.moves_by_port && rec.sent_task == t.id;
           times_.queue_wait.Record(now - t.enqueued_ns);
           // A fresh record: a task id is held by one thread at a time.
@@ -803,6 +866,7 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
             keep.emplace_back(&h, &t.frame.bytes);
           }
         }
+        for (const std::string* key : keys) AdoptKeyLocked(thread_id, rec, *key);
         queued_approx_.store(static_cast<uint32_t>(queue_.size()),
                              std::memory_order_relaxed);
         // (What was sent ahead for a task it did not take goes back when
@@ -1055,6 +1119,7 @@ void Pool::ReturnToQueueLocked(Task&& task) {
   // scan passes only those (at most what the threads held and had queued
   // for them), never the backlog that no thread took yet.
   task.returned = true;
+  CountSharedLocked(task.affinity, +1);
   auto at = queue_.begin();
   while (at != queue_.end() && at->returned && at->id < task.id) ++at;
   queue_.insert(at, std::move(task));
@@ -1160,6 +1225,7 @@ std::vector<double> Pool::Stop(bool drain) {
     if (!drain) {
       for (auto& t : queue_) {
         rejected.push_back(t.id);
+        CountSharedLocked(t.affinity, -1);
         ReleaseKeyLocked(t.affinity);
       }
       queue_.clear();

@@ -198,12 +198,23 @@ class Pool {
   // Owner thread. Queues a task for the thread that `key` is bound to
   // (binding it first to the attached thread with the least work), so
   // that related calls share a thread while it lives; returns -1, or -2
-  // when the queue is full. With no attached thread yet it queues the task
-  // like Push() (and returns Push's demand) without binding the key. A
-  // binding lasts while a task that carries the key is queued or held
-  // (counted in affinity_); the next call after that binds the key anew.
+  // when the queue is full. A thread that retires (or died, its exit not
+  // handled yet) keeps its key's new calls too: they go back to the
+  // queue with the ones before them when it is removed, in order. With
+  // no attached thread to bind the key to (a pool not started or still
+  // starting its threads, or every thread retiring), or while calls of
+  // the key wait in the shared queue unbound, the task waits there, with
+  // its key (and the return is Push's demand): the first thread that
+  // takes one of the key's calls binds the key and gathers the rest
+  // (AdoptKeyLocked), so that they run on one thread in submission order
+  // (changed after 0.1.1: a cold pool's keyed calls went to any thread,
+  // two at once, and out of order). A binding lasts while a task that
+  // carries the key is queued or held (counted in affinity_); the next
+  // call after that binds the key anew.
   // With `target`, as Push(): *target gets the thread it is queued for
-  // (0: none), which the caller wakes with WakeThread().
+  // (0: none; never a thread that retires or is gone, which would take
+  // the buffers sent ahead to it along), which the caller wakes with
+  // WakeThread().
   int64_t PushPinned(Task&& task, const std::string& key, uint32_t max_queue,
                      uint32_t* target = nullptr);
   // Owner thread: signals the thread a Push() or PushPinned() with
@@ -631,6 +642,23 @@ class Pool {
   // A task holding `key` left the pool (completed, cancelled, cleared,
   // rejected, died): drops the key's binding with its last task.
   void ReleaseKeyLocked(const AffinityKey& key);
+  // A task holding `key` entered (+1) or left (-1) the shared queue:
+  // Binding::shared follows it.
+  void CountSharedLocked(const AffinityKey& key, int delta);
+  // Thread `thread_id` took from the shared queue a task holding `key`
+  // (already counted out of it): if the key is bound to no live thread,
+  // it is bound to this one, and the key's other tasks in the shared
+  // queue move to this thread's own queue, in order. One pass over the
+  // part of the queue that holds them.
+  void AdoptKeyLocked(uint32_t thread_id, ThreadRecord& rec, const std::string& key);
+  // Push()'s work under mu_ (room checked by the caller): queues `task` at
+  // the back of the shared queue and chooses whom it wakes. Returns
+  // Push()'s answer, or 0 with *wake set: the caller then signals it,
+  // after releasing mu_ (SignalPushed).
+  int64_t QueueSharedLocked(Task&& task, uint32_t* target, std::shared_ptr<Reactor>* wake);
+  // Without mu_: signals the waiter a push chose (or, its thread gone, the
+  // next one); returns Push()'s answer.
+  int64_t SignalPushed(std::shared_ptr<Reactor> wake);
   // Puts a task a thread held back in the queue (handed back, re-run after
   // the thread died, or queued for a thread that died): ahead of every
   // task no thread took yet, as before, and among the tasks returned so,
@@ -680,8 +708,12 @@ class Pool {
   // pool (queued anywhere or held by a thread) carry the key. A key is
   // erased with its last task, so the map holds only keys in use.
   struct Binding {
-    uint32_t thread;
+    uint32_t thread;  // 0: none yet, or its thread was removed
     uint32_t tasks;
+    // Of them, those in the shared queue (queue_): unbound ones wait
+    // there for a thread to adopt the key (AdoptKeyLocked); a thread
+    // parking hands its key's taken tasks back there too, for any thread.
+    uint32_t shared;
   };
   std::unordered_map<std::string, Binding> affinity_;
   size_t QueuedLocked() const;  // shared + pinned

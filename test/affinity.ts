@@ -1,8 +1,8 @@
 // Affinity: calls with the same key run on the same thread while it lives;
 // a key is released once none of its calls is queued or running.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { CancelledError, deferToThreadPool, reactor, ThreadPool } from 'reactor-threads';
-import { add, exitThread, meet, spin, threadAfterGate, whereAmI } from './_fixtures/tasks.cjs';
+import { add, exitThread, meet, runOrder, spin, threadAfterGate, whereAmI } from './_fixtures/tasks.cjs';
 import { waitFor } from './_helpers/wait.js';
 import { waitForFlag } from './_fixtures/shared-tasks.cjs';
 
@@ -20,6 +20,64 @@ test('calls with one affinity key run on one thread; keys spread over threads', 
   t.is(new Set(b.map((w) => w.threadId)).size, 1);
   t.not(a[0]!.threadId, b[0]!.threadId, 'the second key went to the idle thread');
   await pool.stop();
+});
+
+/**
+ * 40 calls with one key, the first spinning 50 ms (the pool's second
+ * thread comes up meanwhile): they must all run on one thread, in the
+ * order they were made.
+ */
+async function runsOneKeyInOrder(t: ExecutionContext, pool: ThreadPool, made?: Promise<unknown>[]): Promise<void> {
+  const calls = made ?? Array.from({ length: 40 }, (_, i) =>
+    deferToThreadPool.with({ affinity: 'k' })(reactor, pool, runOrder, i === 0 ? 50 : 0));
+  const runs = await Promise.all(calls) as { threadId: number; ranBefore: number }[];
+  t.is(new Set(runs.map((r) => r.threadId)).size, 1, `ran on threads ${[...new Set(runs.map((r) => r.threadId))].join(', ')}`);
+  const outOfOrder = runs.findIndex((r, i) => i > 0 && r.ranBefore <= runs[i - 1]!.ranBefore);
+  t.is(outOfOrder, -1, `call ${outOfOrder} ran before the one made before it`);
+}
+
+// (Before the fix, changed after 0.1.1: with no thread up to bind a key to,
+// its calls went to the shared queue, where any thread took them, two at
+// once and out of order, while the calls made once a thread was up were
+// pinned to it and ran first.)
+test('on a pool with no thread up yet, one key\'s calls run on one thread, in the order they were made', async (t) => {
+  const pool = new ThreadPool({ minThreads: 0, maxThreads: 2 });
+  t.teardown(() => pool.stop());
+  pool.start();
+  await runsOneKeyInOrder(t, pool);
+});
+
+test('one key\'s calls made before start() run on one thread, in the order they were made', async (t) => {
+  const pool = new ThreadPool({ minThreads: 0, maxThreads: 2 });
+  t.teardown(() => pool.stop());
+  const calls = Array.from({ length: 40 }, (_, i) =>
+    deferToThreadPool.with({ affinity: 'k' })(reactor, pool, runOrder, i === 0 ? 50 : 0));
+  pool.start();
+  await runsOneKeyInOrder(t, pool, calls);
+});
+
+test('after a pool\'s threads retired idle, one key\'s calls run on one thread, in the order they were made', async (t) => {
+  const pool = new ThreadPool({ minThreads: 0, maxThreads: 2, idleTimeout: 30 });
+  t.teardown(() => pool.stop());
+  pool.start();
+  await Promise.all([deferToThreadPool(reactor, pool, spin, 20), deferToThreadPool(reactor, pool, spin, 20)]);
+  t.true(await waitFor(() => pool.stats().threads === 0), 'the threads retired');
+  await runsOneKeyInOrder(t, pool);
+});
+
+test('calls of a key whose thread died run on one thread, in order, with the calls made after', async (t) => {
+  const pool = new ThreadPool({ minThreads: 2, maxThreads: 2 });
+  t.teardown(() => pool.stop());
+  pool.start();
+  t.true(await waitFor(() => pool.idle === 2));
+  const pinned = deferToThreadPool.with({ affinity: 'k' });
+  // The key's thread dies while the rest of its calls wait for it: they
+  // go back to the queue unbound, and those made after wait behind them.
+  const dies = pinned(reactor, pool, exitThread, 1);
+  const before = Array.from({ length: 20 }, (_, i) => pinned(reactor, pool, runOrder, i === 0 ? 50 : 0));
+  await t.throwsAsync(dies);
+  const after = Array.from({ length: 20 }, () => pinned(reactor, pool, runOrder, 0));
+  await runsOneKeyInOrder(t, pool, [...before, ...after]);
 });
 
 test('when the bound thread exits, the key is bound to another thread', async (t) => {

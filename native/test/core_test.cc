@@ -1274,6 +1274,74 @@ static void TestPoolRequeueKeepsPinned() {
   std::printf("  Requeue keeps a pinned batch on its thread unless it parks: ok\n");
 }
 
+// A key with no attached thread to bind to (a pool still starting its
+// threads) waits in the shared queue with its calls, in order; the first
+// thread that takes one adopts the key and its other calls, so that no
+// sibling takes any, and its next calls follow them there. When that
+// thread is removed, its key's calls go back unbound; a new call waits
+// behind them (past a task without a key), and the thread that takes the
+// first gathers them all. A cancelled or rejected unbound call leaves no
+// key behind.
+static void TestPoolAdoptsUnboundKeys() {
+  Loop owner(1);
+  auto pool = std::make_shared<Pool>(83, owner.reactor, 0, 4, kOneSecondNs);
+  Loop a(2), b(3);
+  uint32_t ta = pool->AddThread();  // starting: not attached yet
+  for (int id = 1; id <= 3; ++id) CHECK(pool->PushPinned(MakeTask(id), "k", 100) >= 0);
+  pool->Push(MakeTask(4), 100);
+  CHECK_EQ(pool->Counts().queued, 4u);
+  uint32_t tb = pool->AddThread();
+  pool->AttachThread(tb, b.reactor);
+  pool->AttachThread(ta, a.reactor);
+  std::vector<Task> got;
+  CHECK(pool->Take(ta, 1, 0, &got) == TakeResult::kTasks);
+  CHECK_EQ(got[0].id, 1.0);
+  CHECK_MSG((RunTasks(*pool, tb, 1, 10) == std::vector<double>{4}), "a sibling takes none of the key's calls");
+  CHECK_EQ(pool->PushPinned(MakeTask(5), "k", 100), int64_t{-1});  // bound to ta now
+  std::vector<Task> none;
+  CHECK(pool->Take(tb, 10, 0, &none) == TakeResult::kNone);
+  pool->Complete(ta, 1, 0, Frame{});
+  got.clear();
+  CHECK(pool->Take(ta, 10, 0, &got) == TakeResult::kTasks);
+  std::vector<double> order;
+  for (auto& t : got) order.push_back(t.id);
+  CHECK_MSG((order == std::vector<double>{2, 3, 5}), "the adopter runs them in order");
+  // ta takes 6 and dies with it; 7, queued for it, goes back unbound.
+  CHECK_EQ(pool->PushPinned(MakeTask(6), "k", 100), int64_t{-1});
+  CHECK_EQ(pool->PushPinned(MakeTask(7), "k", 100), int64_t{-1});
+  for (double id : order) pool->Complete(ta, id, 0, Frame{});
+  got.clear();
+  CHECK(pool->Take(ta, 1, 0, &got) == TakeResult::kTasks);
+  CHECK_EQ(got[0].id, 6.0);
+  bool attached = false;
+  uint32_t requeued = 0;
+  CHECK_MSG((pool->RemoveThread(ta, &attached, &requeued) == std::vector<double>{6}), "the running one died");
+  CHECK_EQ(requeued, 1u);
+  pool->Push(MakeTask(9), 100);
+  CHECK(pool->PushPinned(MakeTask(8), "k", 100) != -2);  // behind 7, unbound
+  Loop c(4);
+  uint32_t tc = pool->AddThread();
+  pool->AttachThread(tc, c.reactor);
+  got.clear();
+  CHECK(pool->Take(tb, 1, 0, &got) == TakeResult::kTasks);
+  CHECK_EQ(got[0].id, 7.0);
+  CHECK_MSG((RunTasks(*pool, tc, 1, 10) == std::vector<double>{9}), "the key's calls were gathered by its adopter");
+  pool->Complete(tb, 7, 0, Frame{});
+  CHECK_MSG((RunTasks(*pool, tb, 1, 10) == std::vector<double>{8}), "behind the one it took");
+  CHECK_EQ(pool->Counts().affinity_keys, 0u);
+  // Unbound calls that leave the queue unrun release their key.
+  auto cold = std::make_shared<Pool>(84, owner.reactor, 0, 4, kOneSecondNs);
+  CHECK(cold->PushPinned(MakeTask(1), "x", 100) >= 0);
+  CHECK(cold->PushPinned(MakeTask(2), "x", 100) >= 0);
+  CHECK(cold->PushPinned(MakeTask(3), "y", 100) >= 0);
+  CHECK_EQ(cold->Cancel(1, true), 1u);
+  CHECK_EQ(cold->Counts().affinity_keys, 2u);
+  CHECK_MSG((cold->ClearQueue() == std::vector<double>{2, 3}), "cleared");
+  CHECK_EQ(cold->Counts().affinity_keys, 0u);
+  pool->Stop(false);
+  std::printf("  unbound keys are adopted, with their queued calls: ok\n");
+}
+
 // stop() without drain lets the tasks threads took run. A thread that
 // hands some back after it began (a long batch, past MayHandBack's answer;
 // or about to park) keeps them: no sibling takes them, and it takes them
@@ -2270,17 +2338,18 @@ static void TestPoolFunctionsAndKeys() {
   std::vector<double> died = pool->RemoveThread(ta, &attached, &requeued);
   CHECK((died == std::vector<double>{3}));
   CHECK_EQ(pool->Counts().affinity_keys, 1u);  // y left with task 3
-  // "x" is re-bound to tb while task 2 (in the shared queue) still has it.
+  // "x" is unbound now (ta is gone) and task 2 still has it in the shared
+  // queue: task 6 waits behind it, and tb, taking 2, adopts "x" and 6.
   uint32_t tb = pool->AddThread();
   pool->AttachThread(tb, b.reactor);
-  CHECK_EQ(pool->PushPinned(MakeTask(6), "x", 100), int64_t{-1});
+  CHECK(pool->PushPinned(MakeTask(6), "x", 100) >= 0);
   CHECK_EQ(pool->Counts().affinity_keys, 1u);
   got.clear();
-  CHECK(pool->Take(tb, 10, 0, &got) == TakeResult::kTasks);  // pinned first: 6
-  CHECK_EQ(got.size(), size_t{1});
-  pool->Complete(tb, 6, 0, Frame{});
-  CHECK_EQ(pool->Counts().affinity_keys, 1u);  // task 2 still queued
-  CHECK((pool->ClearQueue() == std::vector<double>{2}));
+  CHECK(pool->Take(tb, 1, 0, &got) == TakeResult::kTasks);
+  CHECK_EQ(got[0].id, 2.0);
+  pool->Complete(tb, 2, 0, Frame{});
+  CHECK_EQ(pool->Counts().affinity_keys, 1u);  // task 6 still queued, for tb
+  CHECK((pool->ClearQueue() == std::vector<double>{6}));
   CHECK_EQ(pool->Counts().affinity_keys, 0u);
   // Rejected by Stop(false) while queued.
   CHECK_EQ(pool->PushPinned(MakeTask(7), "v", 100), int64_t{-1});
@@ -3090,6 +3159,7 @@ int main(int argc, char** argv) {
       {"pool_requeue_two_threads_order", TestPoolRequeueTwoThreadsOrder},
       {"pool_returned_lead_the_backlog", TestPoolReturnedLeadTheBacklog},
       {"pool_requeue_keeps_pinned", TestPoolRequeueKeepsPinned},
+      {"pool_adopts_unbound_keys", TestPoolAdoptsUnboundKeys},
       {"pool_requeue_after_stop", TestPoolRequeueAfterStop},
       {"pool_held_posts_keep_their_place", TestPoolHeldPostsKeepTheirPlace},
       {"pool_one_spinner", TestPoolOneSpinner},

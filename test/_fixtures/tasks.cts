@@ -41,6 +41,16 @@ export const spin = threadable(function spin(ms: number): number {
   return threadId;
 });
 
+/** How many runOrder calls this thread ran before. */
+let runsHere = 0;
+/** Spins `ms`, then says where it ran and how many runOrder calls ran there before it: the order they ran in. */
+export const runOrder = threadable(function runOrder(ms: number): { threadId: number; ranBefore: number } {
+  const ranBefore = runsHere++;
+  const end = Date.now() + ms;
+  while (Date.now() < end) { /* busy */ }
+  return { threadId, ranBefore };
+});
+
 /** Spins `ms`, then says when it ran and where (ms since the epoch). */
 export const spinSpan = threadable(function spinSpan(ms: number): { start: number; end: number; threadId: number } {
   const start = performance.timeOrigin + performance.now();
