@@ -185,6 +185,32 @@ for (const answer of ['at once', 'after a timer', 'after I/O'] as const) {
     abortAmidSyncTasks, answer);
 }
 
+// (Changed after 0.1.1: a thread that ran a task when the load its task
+// waited for ended, or when an async task settled, took its next task at
+// once, and so did the turn it stepped back to its loop for mail: its
+// Immediate ran before the loop had read that mail. A cancel then waited
+// behind one 600 ms spin after another, and the pool ended the thread, with
+// the spin running then, for a signal the cancelled task never got.)
+test('a cancelled task whose thread runs sync tasks that waited behind their module\'s load gets its abort within cancelGrace: no thread is ended', async (t) => {
+  const { slowLoadSpin } = await import('./_fixtures/slow-load.mjs');
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1, concurrentTasksPerThread: 2, cancelGrace: 1_000 });
+  t.teardown(() => pool.stop());
+  pool.start();
+  const file = join(mkdtempSync(join(tmpdir(), 'rt-abort-load-')), 'log');
+  const ac = new AbortController();
+  const waiting = deferToThreadPool.with({ signal: ac.signal })(reactor, pool, waitForAbort, file);
+  t.true(await waitFor(() => existsSync(file) && readFileSync(file, 'utf8').includes('started')));
+  // The module loads for 300 ms in the thread; the cancel comes while the first spin runs.
+  const spins = Array.from({ length: 4 }, () => deferToThreadPool(reactor, pool, slowLoadSpin, 600));
+  await sleepMs(450);
+  ac.abort();
+  await t.throwsAsync(waiting, { instanceOf: CancelledError });
+  const outcomes = await Promise.allSettled(spins);
+  t.deepEqual(outcomes.filter((o) => o.status === 'rejected').map((o) => String((o as PromiseRejectedResult).reason)), []);
+  t.regex(readFileSync(file, 'utf8'), /aborted CancelledError/);
+  t.is(pool.stats().threadsDied, 0, 'the thread was not ended for a signal it answered');
+});
+
 /**
  * A cancelled async task, and 7 spins of 400 ms (`spinOn` queues one)
  * that its thread takes together beside it, 2.8 s in all, past

@@ -149,10 +149,42 @@ const MAX_ROUNDS = 64;
 const MAIL_EVERY_MS = 1;
 /** When this thread last stepped back to its loop from pull() (performance.now()). */
 let steppedAt = 0;
+/** Consecutive steps away while mail waited undelivered (pull()). */
+let mailSteps = 0;
+/**
+ * How many turns of its loop in a row a thread gives mail that waits
+ * before it takes work all the same: the mail is read within two (see
+ * pull()); a stream of it (a pool of its own sending results) must not
+ * keep the thread from its queue.
+ */
+const MAX_MAIL_STEPS = 4;
+/** Back to the loop (its timers, I/O and inbox) before the next batch: pull() runs again from an Immediate. */
+function stepAway(): void {
+  if (mailSteps++ === 0) native.poolStepAway(poolId, threadId);
+  steppedAt = performance.now();
+  realSetImmediate(pull);
+}
+
 /** Takes and runs tasks until the queue is empty or this thread is full. */
 function pull(): void {
   if (exiting) return;
   if (idleTimer) { realClearTimeout(idleTimer); idleTimer = undefined; }
+  // Mail first, as after a batch taken below: pull() also comes after tasks
+  // that ran outside this loop (a batch that waited behind its function's
+  // load ran when the load ended, TaskRunner #stopAwaiting; an async task
+  // that settled), and after a step away for mail (below) whose Immediate
+  // ran before the loop's poll phase had delivered that mail (a wake-up that
+  // came while a sync task ran is read only in the loop's next turn, after
+  // this turn's Immediates). Taking the next batch then kept a cancel of a
+  // task this thread holds from it behind one sync task after another, past
+  // cancelGrace: the pool ended the thread, with the sync task running
+  // then, for a signal the cancelled task never got. So while mail waits
+  // after such a step, the thread steps away again (a few turns at most).
+  if (native.hasMail() && (mailSteps > 0 ? mailSteps < MAX_MAIL_STEPS : performance.now() - steppedAt >= MAIL_EVERY_MS)) {
+    stepAway();
+    return;
+  }
+  mailSteps = 0;
   // Native takes fewer than the room when tasks should be spread: a task
   // of a slow function, or of one that never ran, is taken alone. And
   // while a function loads, nothing more is taken: what would wait
@@ -189,9 +221,7 @@ function pull(): void {
     if (++rounds >= MAX_ROUNDS || runner.aborting
       || (performance.now() - steppedAt >= MAIL_EVERY_MS && native.hasMail())) {
       rounds = 0;
-      steppedAt = performance.now();
-      native.poolStepAway(poolId, threadId);
-      realSetImmediate(pull);
+      stepAway();
       return;
     }
   }
