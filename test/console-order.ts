@@ -1,8 +1,9 @@
 // A task's console output is printed before its caller's Promise
 // settles: its thread holds the result until the owner has received the
 // output (src/thread/outbox.ts, src/pool/printed-output.ts), on stdout and
-// stderr, however many results come back to back; and a thread whose
-// output never arrives still delivers its results.
+// stderr, however many results come back to back; a thread whose output
+// never arrives still delivers its results; and a thread the pool
+// terminates loses none of the output of the tasks it ended before.
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -156,6 +157,25 @@ test.serial('results held behind output when their thread parks in a blocking ca
   const two = await orderedOutput(t, ['blocking', '200', '2', '4']);
   t.is(two.code, 0);
   t.deepEqual(settledFirst(two.lines, 4 * 200, ['out']), []);
+});
+
+// (Serial, as above: child processes.)
+test.serial('every line printed by tasks that ended before their thread was terminated (a later task past its runTimeout) is printed', async (t) => {
+  // A thread posts one chunk of a stream and keeps the rest until the
+  // owner asks for more, which it hears in its loop. The task that ignored
+  // its runTimeout left it no loop, and the pool terminated it after
+  // cancelGrace: native posted the results held behind the output, and the
+  // output died with the thread (29 lines of 30 lost, a review of 07941a6).
+  const rounds = 3, count = 50;
+  const { code, lines } = await orderedOutput(t, ['terminated', String(count), '1', String(rounds)]);
+  t.is(code, 0);
+  const printed = new Set(lines);
+  const missing = [];
+  for (let i = 0; i < rounds * count; i++) {
+    for (const line of [`out ${i}`, `err ${i}`, `settled ${i}`]) if (!printed.has(line)) missing.push(line);
+  }
+  t.deepEqual(missing, [], `${missing.length} lines of ${3 * rounds * count} missing`);
+  t.is(lines.filter((line) => line === 'stubborn: TaskTimeoutError').length, rounds);
 });
 
 // (Serial, as above: child processes.)

@@ -6,7 +6,7 @@ import {
   CancelledError, deferToThread, deferToThreadPool, QueueFullError, reactor, ThreadDiedError, ThreadPool, transfer, ValueNotCloneableError,
 } from 'reactor-threads';
 import {
-  add, echoMoved, echoMovedFloats, identity, logThenBytes, makeBytes, spin, sumBytes, threadAfterGate,
+  add, echoMoved, echoMovedFloats, identity, ignoreAbort, logThenBytes, makeBytes, spin, sumBytes, threadAfterGate,
 } from './_fixtures/tasks.cjs';
 import { callProxy, callWithOwnFunction, moveAfterStop } from './_fixtures/bridge-tasks.cjs';
 import { platformTimeout, waitFor } from './_helpers/wait.js';
@@ -418,6 +418,26 @@ test.serial('a thread that recycles with buffers sent ahead to it returns them, 
   const big = pinned(reactor, pool, sumWhere, transfer(new Uint8Array(MiB).fill(1).buffer));
   await busy;
   t.is((await big)[1], MiB);
+  t.is(pool.stats().movedHeld, 0);
+  await pool.stop();
+});
+
+test.serial('a large task pinned, during a cancelled task\'s grace, to the thread the pool then terminates runs on its replacement, its buffer whole', async (t) => {
+  // One thread: the key can pin the task only to the thread whose
+  // cancelled task ignores its signal. Its buffers went ahead to that
+  // thread, died with it, and the task failed with ThreadDiedError without
+  // ever running (a review of 07941a6).
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1, cancelGrace: platformTimeout(300) });
+  pool.start();
+  const doomed = await deferToThreadPool(reactor, pool, spin, 0);
+  const stubborn = deferToThreadPool.with({ runTimeout: 20 })(reactor, pool, ignoreAbort, 60_000);
+  await t.throwsAsync(stubborn, { name: 'TaskTimeoutError' });
+  // (Its grace runs now: the thread is terminated when it ends.)
+  const big = deferToThreadPool.with({ affinity: 'k' })(reactor, pool, sumWhere, transfer(new Uint8Array(MiB).fill(1).buffer));
+  const [ranOn, sum] = await within(big, platformTimeout(10_000), 'the large task');
+  t.is(sum, MiB);
+  t.not(ranOn, doomed, 'it ran on the thread that ignored its cancel');
+  t.is(pool.stats().threadsDied, 1);
   t.is(pool.stats().movedHeld, 0);
   await pool.stop();
 });

@@ -9,7 +9,8 @@
 // Where a task's buffers are: here (queued, not sent ahead), sent to the
 // thread chosen for the task (pinned to it, about to take it, or woken for
 // it once they are in its port: native Pool::Push; so the common case
-// costs no round trip), or consumed there. A thread that
+// costs no round trip; not to one the pool may end first, which would
+// lose them: ThreadPool#mayEndSoon), or consumed there. A thread that
 // takes a task whose buffers it does not have asks for them (Want); if
 // they went ahead to another thread, that thread is asked to send them
 // back (Return) and they are passed on. A task handed back unstarted

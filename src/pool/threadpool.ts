@@ -435,13 +435,28 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
       // it reads its port for them (src/thread/moved-buffers.ts).
       const target = this.#target[0]!;
       try {
-        this.#moves.keep(id, byPort, target);
+        this.#moves.keep(id, byPort, target !== 0 && !this.#mayEndSoon(target) ? target : 0);
       } finally {
         if (target) native.poolWake(this.#poolId, target);
       }
     }
     if (demand > 0) this.#meetDemand();
     return id;
+  }
+
+  /**
+   * Whether thread `threadId`, chosen by native for a task whose buffers go
+   * ahead of it, may end before it takes the task: it runs a cancelled
+   * task whose cancelGrace runs, it is being terminated, or it is gone
+   * (dead, its exit not seen yet). Buffers sent to it would die with it,
+   * and the task, pinned there by its key, would fail unrun with a
+   * ThreadDiedError. They stay here instead: the thread that takes the
+   * task asks for them (this one too, if it lives on: its wake-up still
+   * comes; or its replacement, the task requeued when it exits).
+   */
+  #mayEndSoon(threadId: number): boolean {
+    return this.#timers.mayTerminate(threadId) || this.#threads.terminating(threadId)
+      || native.poolThreadGone(this.#poolId, threadId);
   }
 
   /**

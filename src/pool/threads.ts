@@ -162,6 +162,11 @@ export class PoolThreads {
     clock.setTimeout(end, options.cancelGrace);
   }
 
+  /** Whether terminate() was called on thread `threadId`, which has not exited yet. */
+  terminating(threadId: number): boolean {
+    return this.#threads.get(threadId)?.terminatedBecause !== undefined;
+  }
+
   /** Terminates a thread that still lives, recording why (its tasks die with it; it is replaced). */
   terminate(threadId: number, why: string): void {
     const handle = this.#threads.get(threadId);

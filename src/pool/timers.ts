@@ -33,6 +33,12 @@ export class TaskTimers {
    * with a one-minute queueTimeout must not keep a million timers.
    */
   readonly #armed = new Map<number, { queue?: unknown; run?: unknown }>();
+  /**
+   * Cancelled tasks a thread still ran when they were cancelled, while
+   * their cancelGrace runs: task id -> its thread, which is terminated when
+   * the grace ends if it still runs the task (mayTerminate).
+   */
+  readonly #graced = new Map<number, number>();
 
   constructor(ctx: TimersContext) {
     this.#ctx = ctx;
@@ -127,10 +133,28 @@ export class TaskTimers {
     armed.run = clock.setTimeout(check, Math.min(runTimeout, TAKEN_POLL_MS));
   }
 
+  /**
+   * Whether thread `threadId` runs a cancelled task whose cancelGrace has
+   * not ended: the pool terminates it then, unless the task ends first.
+   * (Asked of each task sent to a thread with buffers ahead of it, which
+   * would die with the thread: a few tasks at most are in their grace.)
+   */
+  mayTerminate(threadId: number): boolean {
+    const { poolId } = this.#ctx;
+    for (const [taskId, holder] of this.#graced) {
+      // (Ended: native alone knows, as at the grace's end.)
+      if (holder === threadId && native.poolTakenAt(poolId, taskId) !== 0) return true;
+    }
+    return false;
+  }
+
   #terminateIfStillRunning(taskId: number, threadId: number): void {
     const { poolId, clock, cancelGrace } = this.#ctx;
+    // (Never terminated: nothing to tell mayTerminate.)
     if (!Number.isFinite(cancelGrace)) return;
+    this.#graced.set(taskId, threadId);
     clock.setTimeout(() => {
+      this.#graced.delete(taskId);
       // Settled already: native alone knows whether a thread still runs it.
       if (this.#ctx.gone() || native.poolTakenAt(poolId, taskId) === 0) return;
       this.#ctx.terminate(threadId, `a cancelled task ignored its signal for ${cancelGrace} ms`);

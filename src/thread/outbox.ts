@@ -9,8 +9,14 @@
 // (src/thread/printed-bytes.ts), asks the owner on its side port to say
 // when that many have come (Printed), and the owner, which counts what
 // arrives from the Worker's stdio, answers (Seen: src/pool/printed-output.ts).
-// Output still buffered in a stream when the result is made leaves with
-// the stream's next post: the result waits for that post's count.
+// Output a stream still buffers when a task ends (behind its post in
+// flight, until the thread's loop hears the owner ask for more) is posted
+// before the task's outcome is made (postBufferedOutput, from the task
+// runner): native posts a held result itself if the pool terminates the
+// thread, and output left in the stream then died with the thread, its
+// results delivered without it. Output written after that post (by a
+// write callback it ran) leaves with the stream's next post: the result
+// waits for that post's count.
 // (A write's own callback does not tell that: Node runs all of a worker's
 // pending write callbacks whenever the parent asks for more output, which
 // it does on the first chunk it gets, before later ones have come.)
@@ -102,6 +108,20 @@ export class PoolThreadOutbox {
     this.#stderr.onPost(() => this.#settleTargets());
   }
 
+  /**
+   * Posts what the streams buffer now (PrintedStream.postBuffered): as a
+   * task ends, before its outcome is encoded, and before the thread parks.
+   * A thread terminated before its loop runs again (a later task's
+   * runTimeout, a cancel past cancelGrace) has its held results posted by
+   * native, and the output they wait behind must have left by then. It
+   * runs the ended writes' callbacks (user code, which may encode a call
+   * of its own in the shared buffers): call it before encoding anything.
+   */
+  postBufferedOutput(): void {
+    this.#stdout.postBuffered();
+    this.#stderr.postBuffered();
+  }
+
   /** A task's result, to the owner's inbox. */
   post(taskId: number, status: TaskStatus, bytes: Uint8Array, transfers?: ArrayBuffer[]): void {
     const hold = this.#mustHold();
@@ -187,8 +207,7 @@ export class PoolThreadOutbox {
    */
   flushBeforePark(readPort: () => void, ownerParked: boolean): void {
     // (Output buffered in a stream leaves now: the sends behind it then wait for its count.)
-    this.#stdout.postBuffered();
-    this.#stderr.postBuffered();
+    this.postBufferedOutput();
     if (!ownerParked && this.#waitingForOwner()) {
       const until = native.now() + BEFORE_PARK_WAIT_MS;
       this.#ask();
@@ -315,8 +334,7 @@ export class PoolThreadOutbox {
       // and waiting for it hung the results for good: it is posted now, as
       // the owner's ask would, and given one more period to be confirmed.
       this.#postedAtLastResort = true;
-      this.#stdout.postBuffered();
-      this.#stderr.postBuffered();
+      this.postBufferedOutput();
       this.#fallback = this.#startFallback();
       return;
     }

@@ -8,9 +8,13 @@
 // buffers behind a post in flight is posted by its next _writev, all of
 // it at once: a result made meanwhile waits for that one. The next post
 // comes when the parent asks for more output, which a thread learns in
-// its event loop; a thread about to park in a blocking call, which will
-// not run its loop until the call returns, posts it at once instead
-// (postBuffered).
+// its event loop. A thread posts it at once instead (postBuffered) when a
+// task ends, before its outcome is made: the pool may terminate the
+// thread before its loop runs again (a later task's runTimeout, a cancel
+// past cancelGrace), and native then posts the results it held while the
+// output still in the stream dies with the thread. So does a thread about
+// to park in a blocking call, which will not run its loop until the call
+// returns.
 // Pool thread only. Tests: test/console-order.ts.
 import type { Writable } from 'node:stream';
 
@@ -75,18 +79,22 @@ export class PrintedStream {
    * Posts what the stream buffers behind the post in flight now, without
    * waiting for the parent to ask for more: ending the post in flight
    * makes the stream write its buffer at once (one post, counted). For a
-   * thread about to park, whose loop would not hear the parent's ask
-   * until its call returns. The parent's ask, when it comes, ends nothing
-   * more. Its cost: the parent's backpressure skips this one post. (The
-   * ended writes' callbacks, and a 'drain', run now, as they would have
-   * in the loop: the caller calls this before it encodes anything. Node 24
-   * and 26 keep one callback per stream and count posts in flight apart:
-   * that count stays one higher per early end, which keeps the thread's
-   * stdio port referenced. A pool thread ends with process.exit(), so
-   * that holds nothing up.)
+   * thread whose task ended (a termination before its loop runs again
+   * would lose this output, not the result held behind it), and for one
+   * about to park, whose loop would not hear the parent's ask until its
+   * call returns. The parent's ask, when it comes, ends nothing more. Its
+   * cost: the parent's backpressure skips this one post. (The ended
+   * writes' callbacks, and a 'drain', run now, as they would have in the
+   * loop: the caller calls this before it encodes anything. Node 24 and
+   * 26 keep one callback per stream and count posts in flight apart: that
+   * count stays one higher per early end, which keeps the thread's stdio
+   * port referenced. A pool thread ends with process.exit(), so that holds
+   * nothing up.)
    */
   postBuffered(): void {
-    if (!this.buffering) return;
+    // (Output is buffered only behind a post in flight: one field read for
+    // a task that printed nothing lately, which most tasks are.)
+    if (this.#endInFlight === undefined || !this.buffering) return;
     try {
       this.#endInFlight?.();
     } catch (e) {

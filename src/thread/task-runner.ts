@@ -483,7 +483,18 @@ export class TaskRunner {
     return next();
   };
 
+  /**
+   * Task `taskId` ended; its outcome is encoded next (every path to the
+   * outbox, post, postMoved and answer, comes through here first).
+   */
   #ended(taskId: number): void {
+    // What it printed that its streams still buffer leaves first: its
+    // result, held behind that output, is posted by native even if the
+    // pool terminates this thread before its loop runs again (a later
+    // task's runTimeout), and the output would die with it. Before the
+    // encoding: this runs write callbacks, user code that may encode a
+    // call of its own into the buffers the outcome would be encoded in.
+    this.#s.outbox.postBufferedOutput();
     if (this.#controllers.size) this.#controllers.delete(taskId);
     if (this.#cancelled.size) this.#cancelled.delete(taskId);
     this.#s.onSettled();
