@@ -18,6 +18,7 @@ import { eventually } from './_helpers/wait.js';
 import { add, nap, refuse } from './_fixtures/bullmq/tasks.cjs';
 
 const test = withRedis(anyTest);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const cleanups: (() => Promise<unknown>)[] = [];
 let redis: RedisServer;
 test.before(async () => { redis = await startRedis(); });
@@ -315,6 +316,29 @@ test('stop() ends within a bound while Redis is unreachable, and the pool lets t
   for (const [, ms, outcome] of stops) {
     t.is(outcome, 'PoolStoppedError', out);
     t.true(Number(ms) < 15_000, `stop() took ${ms} ms`);
+  }
+});
+
+test('stop() while a liveness check marks the pool anew on a Redis that restarted empty leaves no key of the pool behind', async (t) => {
+  // The check that finds the pool's key gone sets it again; a stop() that
+  // came meanwhile deleted it first, and the key stayed for its TTL, an
+  // hour (before the fix: 10 rounds of 10, helper-116's BullMQ chaos run).
+  const server = await startRedis();
+  cleanups.push(() => server.stop());
+  for (let round = 0; round < 2; round++) {
+    const pool = new BullMQThreadPool({ queueName: `epoch-${randomUUID()}`, connection: server.connection, root: callerRoot, checkInterval: 200 });
+    pool.on('error', () => {});
+    pool.start();
+    await sleep(600);
+    await server.kill();
+    await sleep(300);  // a check's write waits in its client's offline queue
+    await server.restart();  // empty: no persistence
+    await pool.stop();
+    await sleep(300);
+    const raw = new Redis({ ...server.connection, maxRetriesPerRequest: null });
+    const keys = await raw.keys('*reactor-threads:pool:*');
+    await raw.quit();
+    t.deepEqual(keys, [], `round ${round}`);
   }
 });
 

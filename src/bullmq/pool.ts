@@ -222,6 +222,8 @@ export class BullMQThreadPool extends EventEmitter {
     await this.#listening();
     if (this.#stopped) return;
     await this.#markEpoch();
+    // (Stopped while it marked: stop() cleared no timer yet to come.)
+    if (this.#stopped) return;
     this.#timer = setInterval(() => {
       // (One at a time: while the server is unreachable, a check waits for it.)
       if (this.#checking) return;
@@ -539,6 +541,9 @@ export class BullMQThreadPool extends EventEmitter {
   /** Sets this pool's liveness key, which a server that lost its data no longer has. */
   async #markEpoch(): Promise<void> {
     const client = await this.#queue!.getBackend().client;
+    // Stopped meanwhile (a check that found the key gone while stop() ran, or #connect): stop()'s DEL went
+    // first or is on its way, and a SET now would leave the key behind for its TTL.
+    if (this.#stopped) return;
     this.#epoch ??= randomBytes(8).toString('hex');
     await client.set(this.#epochKey(), this.#epoch, { EX: this.#epochTTL() });
   }
