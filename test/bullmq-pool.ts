@@ -219,39 +219,55 @@ test('finished jobs stay in Redis only as long and as many as keepFinished says'
 test('a job trimmed by keepFinished before the pool heard its event settles from that event, not as lost', async (t) => {
   // (A server of its own: it caps the server's clients.) The pool's events connection is cut and cannot come
   // back while both jobs finish, the first is trimmed (count 1) and checks (every 100 ms) find it gone. Once
-  // the connection returns, the pool reads the events it missed, both results among them.
-  const server = await startRedis();
-  cleanups.push(() => server.stop());
-  const queueName = `unheard-${randomUUID()}`;
-  await workerFor(queueName, {}, server);
-  const pool = new BullMQThreadPool({
-    queueName, connection: server.connection, root: callerRoot, keepFinished: { count: 1 }, checkInterval: 100,
-  });
-  cleanups.push(() => pool.stop());
-  pool.start();
-  t.is(await deferToThreadPool(reactor, pool, add, 1, 1), 2);
-  const admin = new Redis(server.connection);
-  cleanups.push(async () => { admin.disconnect(); });
-  const queue = new Queue(queueName, { connection: server.connection });
-  cleanups.push(() => queue.close());
-  await queue.waitUntilReady();
-  const eventsName = `bull:${Buffer.from(queueName).toString('base64')}:qe`;
-  const eventsClient = (await admin.client('LIST') as string).split('\n').find((line) => line.includes(` name=${eventsName} `));
-  t.truthy(eventsClient, `the pool's events connection, named ${eventsName}`);
-  const connected = Number(/connected_clients:(\d+)/.exec(await admin.info('clients'))![1]);
-  await admin.config('SET', 'maxclients', String(connected - 1));
-  await admin.client('KILL', 'ID', /\bid=(\d+)/.exec(eventsClient!)![1]!);
-  const settled = Promise.allSettled([deferToThreadPool(reactor, pool, add, 2, 3), deferToThreadPool(reactor, pool, add, 4, 5)]);
-  await eventually(async () => (await queue.getCompletedCount()) === 1 && (await queue.getActiveCount()) === 0
-    && (await queue.getWaitingCount()) === 0, 'both jobs finished, one kept');
-  // A check reads the kept job and settles its call; it and ten more find the first job gone while its event
-  // cannot be heard.
-  await eventually(() => pool.stats().pending === 1, 'a check settled the kept job\'s call');
-  await new Promise((r) => setTimeout(r, 1000));
-  t.like(pool.stats(), { lost: 0, pending: 1 });
-  await admin.config('SET', 'maxclients', '10000');
-  t.deepEqual((await settled).map((o) => (o.status === 'fulfilled' ? o.value : String(o.reason))), [5, 9]);
-  t.like(pool.stats(), { lost: 0, pending: 0 });
+  // the connection returns, the pool reads the events it missed, both results among them. On a slow machine
+  // a check can read the first job before the second's end trims it (the worker runs them one after the
+  // other), or the events connection take a place under the cap that a client of the worker's freed: then
+  // both calls settle, none lost, and the premise failed: the test tries again (up to 3 times; seen once,
+  // in CI's ASan run under load).
+  for (let attempt = 1; ; attempt++) {
+    const server = await startRedis();
+    cleanups.push(() => server.stop());
+    const queueName = `unheard-${randomUUID()}`;
+    await workerFor(queueName, {}, server);
+    const pool = new BullMQThreadPool({
+      queueName, connection: server.connection, root: callerRoot, keepFinished: { count: 1 }, checkInterval: 100,
+    });
+    cleanups.push(() => pool.stop());
+    pool.start();
+    t.is(await deferToThreadPool(reactor, pool, add, 1, 1), 2);
+    const admin = new Redis(server.connection);
+    cleanups.push(async () => { admin.disconnect(); });
+    const queue = new Queue(queueName, { connection: server.connection });
+    cleanups.push(() => queue.close());
+    await queue.waitUntilReady();
+    const eventsName = `bull:${Buffer.from(queueName).toString('base64')}:qe`;
+    const eventsClient = async (): Promise<string | undefined> =>
+      (await admin.client('LIST') as string).split('\n').find((line) => line.includes(` name=${eventsName} `));
+    const client = await eventsClient();
+    t.truthy(client, `the pool's events connection, named ${eventsName}`);
+    const connected = Number(/connected_clients:(\d+)/.exec(await admin.info('clients'))![1]);
+    await admin.config('SET', 'maxclients', String(connected - 1));
+    await admin.client('KILL', 'ID', /\bid=(\d+)/.exec(client!)![1]!);
+    const settled = Promise.allSettled([deferToThreadPool(reactor, pool, add, 2, 3), deferToThreadPool(reactor, pool, add, 4, 5)]);
+    await eventually(async () => (await queue.getCompletedCount()) === 1 && (await queue.getActiveCount()) === 0
+      && (await queue.getWaitingCount()) === 0, 'both jobs finished, one kept');
+    // A check reads the kept job and settles its call; it and ten more find the first job gone while its event
+    // cannot be heard.
+    await eventually(() => pool.stats().pending <= 1, 'a check settled the kept job\'s call');
+    await new Promise((r) => setTimeout(r, 1000));
+    const unheard = pool.stats().pending === 1;
+    if (!unheard && attempt < 3 && pool.stats().lost === 0) {
+      t.log(`try ${attempt}: both calls settled while the events connection was cut (${await eventsClient() ? 'it came back' : 'a check read the first job before its trim'})`);
+      await admin.config('SET', 'maxclients', '10000');
+      await settled;
+      continue;
+    }
+    t.like(pool.stats(), { lost: 0, pending: 1 });
+    await admin.config('SET', 'maxclients', '10000');
+    t.deepEqual((await settled).map((o) => (o.status === 'fulfilled' ? o.value : String(o.reason))), [5, 9]);
+    t.like(pool.stats(), { lost: 0, pending: 0 });
+    return;
+  }
 });
 
 test('a call whose waiting job someone else removed fails with a JobLostError, and the pool keeps serving', async (t) => {
