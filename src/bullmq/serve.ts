@@ -167,12 +167,6 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
     // lost can be taken here again while its first run still ends: the
     // later run's entry is the job's, and the first run must not delete it.
     let cancel: (reason: unknown) => void = () => {};
-    // An earlier run here still going is no longer the job's: its lock was lost and BullMQ's stalled-job
-    // check gave the job back, as it does for a run on another worker. Nothing else would stop it: the
-    // caller's cancellation and BullMQ's lockRenewalFailed reach only the job's latest run here (this map's
-    // entry, and the one token per job that BullMQ's lock manager tracks), so it would run on unstopped
-    // (a cancelled call's function never aborted, and close() waiting for it for ever).
-    active.get(id)?.(new CancelledError('the job\'s lock was lost'));
     active.set(id, cancel);
     const label = typeof job.data?.l === 'string' ? job.data.l : job.name;
     try {

@@ -158,9 +158,15 @@ let mailSteps = 0;
  * keep the thread from its queue.
  */
 const MAX_MAIL_STEPS = 4;
-/** Back to the loop (its timers, I/O and inbox) before the next batch: pull() runs again from an Immediate. */
+/**
+ * Back to the loop (its timers, I/O and inbox) before the next batch:
+ * pull() runs again from an Immediate. Native hears of each step: a task
+ * that ended meanwhile set the thread as coming back for work, and pushes
+ * would count on it while its loop turns (helper-119's review).
+ */
 function stepAway(): void {
-  if (mailSteps++ === 0) native.poolStepAway(poolId, threadId);
+  mailSteps++;
+  native.poolStepAway(poolId, threadId);
   steppedAt = performance.now();
   realSetImmediate(pull);
 }
