@@ -1,6 +1,6 @@
 // deferToThread.with({ signal }): a queued call is withdrawn, a running
 // one settles at once; the options carrier validates what it is given.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { getEventListeners } from 'node:events';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -152,6 +152,22 @@ test('a task that ignores its cancellation past the grace period loses its threa
   await pool.stop();
 });
 
+/**
+ * `ac` aborts a call waiting for its signal (`waiting`, which logs to
+ * `file`) while `others` run on its thread: it rejects with a
+ * CancelledError, the others all fulfil, its task logged `answered`, and
+ * no thread was ended for a signal it answered.
+ */
+async function abortIsAnswered(t: ExecutionContext, pool: ThreadPool, ac: AbortController, waiting: Promise<unknown>,
+  others: Promise<unknown>[], file: string, answered: RegExp): Promise<void> {
+  ac.abort();
+  await t.throwsAsync(waiting, { instanceOf: CancelledError });
+  const outcomes = await Promise.allSettled(others);
+  t.deepEqual(outcomes.filter((o) => o.status === 'rejected').map((o) => String((o as PromiseRejectedResult).reason)), []);
+  t.regex(readFileSync(file, 'utf8'), answered);
+  t.is(pool.stats().threadsDied, 0, 'the thread was not ended for a signal it answered');
+}
+
 const abortAmidSyncTasks = test.macro(async (t, answer: 'at once' | 'after a timer' | 'after I/O') => {
   // One thread, two slots: the async task holds one; 25 sync tasks of
   // 120 ms queued behind it take the other in turn, 3 s in all, past
@@ -171,12 +187,8 @@ const abortAmidSyncTasks = test.macro(async (t, answer: 'at once' | 'after a tim
   t.true(await waitFor(() => existsSync(file) && readFileSync(file, 'utf8').includes('started')));
   const syncTasks = Array.from({ length: 25 }, () => deferToThreadPool(reactor, pool, spin, 120));
   t.true(await waitFor(() => pool.stats().queued < 25), 'the thread took the first sync task');
-  ac.abort();
-  await t.throwsAsync(waiting, { instanceOf: CancelledError });
-  const outcomes = await Promise.allSettled(syncTasks);
-  t.deepEqual(outcomes.filter((o) => o.status === 'rejected').map((o) => String((o as PromiseRejectedResult).reason)), []);
-  t.regex(readFileSync(file, 'utf8'), answer === 'at once' ? /aborted CancelledError/ : new RegExp(`aborted ${answer}`));
-  t.is(pool.stats().threadsDied, 0, 'the thread was not ended for a signal it answered');
+  await abortIsAnswered(t, pool, ac, waiting, syncTasks, file,
+    answer === 'at once' ? /aborted CancelledError/ : new RegExp(`aborted ${answer}`));
   await pool.stop();
 });
 
@@ -203,12 +215,7 @@ test('a cancelled task whose thread runs sync tasks that waited behind their mod
   // The module loads for 300 ms in the thread; the cancel comes while the first spin runs.
   const spins = Array.from({ length: 4 }, () => deferToThreadPool(reactor, pool, slowLoadSpin, 600));
   await sleepMs(450);
-  ac.abort();
-  await t.throwsAsync(waiting, { instanceOf: CancelledError });
-  const outcomes = await Promise.allSettled(spins);
-  t.deepEqual(outcomes.filter((o) => o.status === 'rejected').map((o) => String((o as PromiseRejectedResult).reason)), []);
-  t.regex(readFileSync(file, 'utf8'), /aborted CancelledError/);
-  t.is(pool.stats().threadsDied, 0, 'the thread was not ended for a signal it answered');
+  await abortIsAnswered(t, pool, ac, waiting, spins, file, /aborted CancelledError/);
 });
 
 /**
@@ -257,12 +264,7 @@ const abortBesideSlowBatch = test.macro(async (t, spinOn: (pool: ThreadPool) => 
       continue;
     }
     t.true(together, 'the thread took the spins together');
-    ac.abort();
-    await t.throwsAsync(waiting, { instanceOf: CancelledError });
-    const outcomes = await Promise.allSettled(slowSpins);
-    t.deepEqual(outcomes.filter((o) => o.status === 'rejected').map((o) => String((o as PromiseRejectedResult).reason)), []);
-    t.regex(readFileSync(file, 'utf8'), /aborted CancelledError/);
-    t.is(pool.stats().threadsDied, 0, 'the thread was not ended for a signal it answered');
+    await abortIsAnswered(t, pool, ac, waiting, slowSpins, file, /aborted CancelledError/);
     await pool.stop();
     return;
   }
