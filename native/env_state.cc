@@ -2,8 +2,11 @@
 
 #include <deque>
 
+#include <uv.h>
+
 #include "batch.h"
 #include "bridge.h"
+#include "clock.h"
 #include "registry.h"
 
 namespace rt {
@@ -58,6 +61,28 @@ void MarkThreadGone(Pool& pool, uint32_t thread_id) {
   Registry::Get().AttendCallsOf(pool.OwnerReactor());
 }
 
+// Owning JS thread, in CallJs: whether this wake-up comes past the budget
+// of the run of wake-ups within this iteration of the loop (env_state.h
+// wake_loop_ms). Then it drains nothing: the copy drains from an
+// Immediate, after which the loop's timers and I/O run before the next
+// wake-up's batch, and until then the wake-up stays pending (senders queue
+// no further call). The next run starts afresh.
+bool PastWakeBudget(napi_env env, EnvState* state) {
+  constexpr uint64_t kWakeBudgetNs = 2'000'000;
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) return false;
+  uint64_t loop_ms = uv_now(loop);
+  uint64_t now = MonotonicNs();
+  if (loop_ms != state->wake_loop_ms) {
+    state->wake_loop_ms = loop_ms;
+    state->wake_run_started_ns = now;
+    return false;
+  }
+  if (now - state->wake_run_started_ns <= kWakeBudgetNs) return false;
+  state->wake_loop_ms = UINT64_MAX;
+  return true;
+}
+
 // The TSFN's call_js, on the owning JS thread: drains the inbox in one
 // batch and hands it to the copy's onWake(batch, transfers, workSignalled).
 // `context` is the environment's Reactor (see env_state.h for why it is
@@ -95,6 +120,19 @@ void CallJs(napi_env raw_env, napi_value, void* context, void*) {
   napi_handle_scope scope;
   if (napi_open_handle_scope(raw_env, &scope) != napi_ok) return;
   auto* state = static_cast<EnvState*>(data);
+  // Past the budget of this turn's wake-ups, the copy drains from an
+  // Immediate instead: onWake(undefined, undefined, false, true).
+  if (PastWakeBudget(raw_env, state)) {
+    napi_value argv[4];
+    if (napi_get_undefined(raw_env, &argv[0]) == napi_ok &&
+        napi_get_boolean(raw_env, false, &argv[2]) == napi_ok &&
+        napi_get_boolean(raw_env, true, &argv[3]) == napi_ok) {
+      argv[1] = argv[0];
+      if (napi_call_function(raw_env, argv[0], on_wake, 4, argv, nullptr) != napi_ok) RaiseEscaped(raw_env);
+      napi_close_handle_scope(raw_env, scope);
+      return;
+    }
+  }
   bool work = false;
   Batch out;
   napi_value argv[3], recv;

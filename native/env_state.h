@@ -90,6 +90,15 @@ struct EnvState {
   // copy's endBatch()). A batch drained meanwhile (drain() inside a
   // delivery) gets a buffer of its own.
   bool inbox_scratch_busy = false;
+  // Fairness of wake-ups (PastWakeBudget): Node dispatches up to 1,000
+  // queued TSFN calls in one callback of the loop, and a sender that
+  // refills the inbox after each drain queues the next one, so one poll
+  // phase went on for 1,000 batches while timers waited (a task's 100 ms
+  // runTimeout fired after 4 to 42 s, helper-117). The loop time (uv_now,
+  // fixed within one iteration) of the current run of wake-ups, and when
+  // it began.
+  uint64_t wake_loop_ms = UINT64_MAX;
+  uint64_t wake_run_started_ns = 0;
 };
 
 // Owning JS thread. The scratch for this environment's next inbox batch

@@ -255,7 +255,13 @@ void Pool::AdoptKeyLocked(uint32_t thread_id, ThreadRecord& rec, const std::stri
   if (it == affinity_.end() || it->second.thread != 0) return;
   Binding& b = it->second;
   b.thread = thread_id;
-  if (b.shared == 0) return;
+  if (b.shared > 0) GatherSharedLocked(rec, key, b);
+  waiting_on_keys_ -= b.waiting.size();
+  for (auto& t : b.waiting) rec.pinned.push_back(std::move(t));
+  b.waiting.clear();
+}
+
+void Pool::GatherSharedLocked(ThreadRecord& rec, const std::string& key, Binding& b) {
   auto is_key = [&key](const Task& t) { return t.affinity && *t.affinity == key; };
   // The prefix of the queue that holds them; what else it holds keeps its
   // order (returned tasks stay ahead of the rest), the tail is untouched.
@@ -299,7 +305,7 @@ bool Pool::KnownQuickLocked(uint32_t fn_id) const {
 }
 
 size_t Pool::QueuedLocked() const {
-  size_t n = queue_.size();
+  size_t n = queue_.size() + waiting_on_keys_;
   for (auto& kv : threads_) n += kv.second.pinned.size();
   return n;
 }
@@ -337,6 +343,14 @@ int64_t Pool::PushPinned(Task&& task, const std::string& key, uint32_t max_queue
           tid = kv.first;
         }
       }
+    }
+    if (tid == 0 && b.shared > 0) {
+      // Behind the key's call in the shared queue, for the thread that
+      // takes that one: none can take it before.
+      b.waiting.push_back(std::move(task));
+      ++waiting_on_keys_;
+      submitted_ += 1;
+      return PushDemandLocked();
     }
     if (tid == 0) {
       // No thread to bind it to yet: the shared queue holds it, with its key.
@@ -427,8 +441,33 @@ std::vector<double> Pool::ClearQueue() {
     }
     kv.second.pinned.clear();
   }
+  DropWaitingLocked(&ids);
   queued_approx_.store(0, std::memory_order_relaxed);
   return ids;
+}
+
+void Pool::DropWaitingLocked(std::vector<double>* ids) {
+  if (waiting_on_keys_ == 0) return;
+  for (auto it = affinity_.begin(); it != affinity_.end();) {
+    Binding& b = it->second;
+    for (auto& t : b.waiting) ids->push_back(t.id);
+    b.tasks -= static_cast<uint32_t>(b.waiting.size());
+    b.waiting.clear();
+    it = b.tasks == 0 ? affinity_.erase(it) : std::next(it);
+  }
+  waiting_on_keys_ = 0;
+}
+
+void Pool::PromoteWaitingLocked(const AffinityKey& key, std::deque<Task>::iterator at) {
+  if (!key) return;
+  auto it = affinity_.find(*key);
+  if (it == affinity_.end()) return;
+  Binding& b = it->second;
+  if (b.thread != 0 || b.shared > 0 || b.waiting.empty()) return;
+  queue_.insert(at, std::move(b.waiting.front()));
+  b.waiting.pop_front();
+  --waiting_on_keys_;
+  b.shared = 1;
 }
 
 uint32_t Pool::Cancel(double task_id, bool queued_only) {
@@ -438,9 +477,11 @@ uint32_t Pool::Cancel(double task_id, bool queued_only) {
     std::lock_guard<SpinningMutex> lock(mu_);
     for (auto it = queue_.begin(); it != queue_.end(); ++it) {
       if (it->id != task_id) continue;
-      CountSharedLocked(it->affinity, -1);
-      ReleaseKeyLocked(it->affinity);
-      queue_.erase(it);
+      AffinityKey key = std::move(it->affinity);
+      CountSharedLocked(key, -1);
+      // (The key's next call, if one waited behind it, takes its place.)
+      PromoteWaitingLocked(key, queue_.erase(it));
+      ReleaseKeyLocked(key);
       queued_approx_.store(static_cast<uint32_t>(queue_.size()),
                            std::memory_order_relaxed);
       return 1;
@@ -452,6 +493,19 @@ uint32_t Pool::Cancel(double task_id, bool queued_only) {
         ReleaseKeyLocked(p->affinity);
         pq.erase(p);
         return 1;
+      }
+    }
+    if (waiting_on_keys_ > 0) {
+      for (auto& kv : affinity_) {
+        auto& wq = kv.second.waiting;
+        for (auto w = wq.begin(); w != wq.end(); ++w) {
+          if (w->id != task_id) continue;
+          AffinityKey key = std::move(w->affinity);
+          wq.erase(w);
+          --waiting_on_keys_;
+          ReleaseKeyLocked(key);
+          return 1;
+        }
       }
     }
     if (queued_only) return 0;
@@ -1237,6 +1291,7 @@ std::vector<double> Pool::Stop(bool drain) {
         }
         kv.second.pinned.clear();
       }
+      DropWaitingLocked(&rejected);
     }
     waiting_.clear();
     for (auto& kv : threads_) {

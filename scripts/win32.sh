@@ -151,11 +151,12 @@ if [[ $BUILD == 1 ]]; then
   # A delay-load import library (-y): N-API binds at the first call, to the
   # process's own executable (native/win32_delay_load_hook.cc), not to a
   # file named node.exe, as node-gyp's MSVC builds do.
-  # Besides N-API, the few libuv functions native/loop_watch.cc calls,
-  # which node.exe exports too (libuv's ABI is stable across 1.x).
+  # Besides N-API, the few libuv functions native/loop_watch.cc and
+  # native/env_state.cc call, which node.exe exports too (libuv's ABI is
+  # stable across 1.x).
   # (The .def file ends without a newline.)
   { cat "$ROOT/node_modules/node-api-headers/def/node_api.def"; echo
-    printf '%s\n' uv_check_init uv_check_start uv_close uv_prepare_init uv_prepare_start uv_unref
+    printf '%s\n' uv_check_init uv_check_start uv_close uv_now uv_prepare_init uv_prepare_start uv_unref
   } > "$WORK/node_imports.def"
   "$DLLTOOL" -d "$WORK/node_imports.def" -y "$WORK/node_api_delay.a" -D node.exe
   # The sources and defines binding.gyp gives node-gyp, so both builds agree.

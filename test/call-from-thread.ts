@@ -122,6 +122,52 @@ test('an owner calling its busy thread\'s callable never waits for room, so its 
   await pool.stop();
 });
 
+/** Busy for `ms` on this thread. */
+function busyFor(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+}
+
+test('a batch of calls that takes long to handle is handled in slices: the reactor\'s timers run before its end, and every call runs in order', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1 });
+  pool.start();
+  await deferToThreadPool(reactor, pool, identity, 0);
+  const n = 5_000;
+  const seen: number[] = [];
+  let seenWhenTimerRan = -1;
+  // 100 us a call: the batch takes half a second handled whole.
+  const record = (i: number): void => {
+    if (seen.length === 0) setTimeout(() => { seenWhenTimerRan = seen.length; }, 1);
+    seen.push(i);
+    busyFor(0.1);
+  };
+  const settled = deferToThreadPool(reactor, pool, fireCalls, record, n);
+  // The thread makes all its calls meanwhile: they come in one batch.
+  busyFor(300);
+  t.is(await settled, n);
+  t.is(seen.length, n, 'every call ran before the task settled');
+  t.true(seen.every((v, i) => v === i), 'in the order they were made');
+  t.true(seenWhenTimerRan >= 0 && seenWhenTimerRan < n / 2, `the timer ran after ${seenWhenTimerRan} of the ${n} calls`);
+  await pool.stop();
+});
+
+test('a thread\'s calls to a slow function, made as fast as it can, leave the reactor\'s timers running: its task\'s runTimeout ends it on time', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1, cancelGrace: 20 });
+  pool.start();
+  await deferToThreadPool(reactor, pool, identity, 0);
+  let calls = 0;
+  // About 20 us a call (1 ms every 50th): each batch drained, the thread
+  // refills the inbox, and wake-ups follow one another within one turn.
+  const record = (): void => { if (++calls % 50 === 0) busyFor(1); };
+  const began = performance.now();
+  const flooding = deferToThreadPool.with({ runTimeout: 100 })(reactor, pool, floodFor, record, 60_000, callsMade());
+  await t.throwsAsync(flooding, { instanceOf: TaskTimeoutError });
+  const took = performance.now() - began;
+  // (Before the fix, 4 to 42 s; a turn of the loop is bounded, not timed.)
+  t.true(took < 3_000, `the 100 ms runTimeout ended the task after ${Math.round(took)} ms (${calls} calls handled)`);
+  await pool.stop();
+});
+
 test('a thread whose served reactor never loaded the package gets ReactorGoneError at once', (t) => {
   // ava runs this file in a Worker; its main thread never loaded the package.
   t.throws(() => reactor.callFromThread(() => undefined), { instanceOf: ReactorGoneError });

@@ -1338,6 +1338,28 @@ static void TestPoolAdoptsUnboundKeys() {
   CHECK_EQ(cold->Counts().affinity_keys, 2u);
   CHECK_MSG((cold->ClearQueue() == std::vector<double>{2, 3}), "cleared");
   CHECK_EQ(cold->Counts().affinity_keys, 0u);
+  // An unbound key's later calls wait behind its first (on its binding):
+  // queued all the same, cancelled where they wait, and the next takes
+  // the first's place in the queue when it leaves unrun.
+  auto later = std::make_shared<Pool>(85, owner.reactor, 0, 4, kOneSecondNs);
+  for (int id : {1, 2, 3}) CHECK(later->PushPinned(MakeTask(id), "x", 100) >= 0);
+  CHECK(later->PushPinned(MakeTask(4), "y", 100) >= 0);
+  CHECK(later->PushPinned(MakeTask(5), "x", 100) >= 0);
+  CHECK_EQ(later->Counts().queued, 5u);
+  CHECK_EQ(later->PushPinned(MakeTask(6), "x", 5), int64_t{-2});  // the ones waiting count toward maxQueue
+  CHECK_EQ(later->Cancel(3, true), 1u);
+  CHECK_EQ(later->Cancel(1, true), 1u);
+  CHECK_EQ(later->Counts().queued, 3u);
+  Loop d(5);
+  uint32_t td = later->AddThread();
+  later->AttachThread(td, d.reactor);
+  CHECK_MSG((RunTasks(*later, td, 3, 10) == std::vector<double>{2, 5, 4}), "x's calls in order, 2 where 1 was");
+  CHECK_EQ(later->Counts().affinity_keys, 0u);
+  auto stopped = std::make_shared<Pool>(86, owner.reactor, 0, 4, kOneSecondNs);
+  for (int id : {1, 2}) CHECK(stopped->PushPinned(MakeTask(id), "x", 100) >= 0);
+  CHECK_MSG((stopped->Stop(false) == std::vector<double>{1, 2}), "stop() rejects the waiting ones too");
+  CHECK_EQ(stopped->Counts().affinity_keys, 0u);
+  later->Stop(false);
   pool->Stop(false);
   std::printf("  unbound keys are adopted, with their queued calls: ok\n");
 }

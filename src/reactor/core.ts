@@ -82,6 +82,19 @@ const HELD_BACK_MAX_WAIT_MS = 10_000;
 /** The inbox scratch's size: batches of more go in a buffer of their own. */
 const INBOX_SCRATCH_BYTES = 64 * 1024;
 
+/**
+ * Handling a batch, or the rest of one, stops after this long (looked at
+ * every SLICE_CHECK_EVERY messages): what is left waits (#rest) for an
+ * Immediate, and behind it what arrives meanwhile, so that the loop's
+ * timers and I/O run between slices. A batch holds up to 16,384 calls (the
+ * inbox's high-water mark): handled whole, a thread's flood of calls to a
+ * 20 us function kept the owner's timers waiting 330 ms a batch, a task's
+ * 100 ms runTimeout among them (helper-117). Native bounds the run of
+ * wake-ups within one turn of the loop the same way (env_state.cc CallJs).
+ */
+const SLICE_MS = 4;
+const SLICE_CHECK_EVERY = 64;
+
 /** What waits in a sender's FIFO: its messages, and work to run after them. */
 type HeldBack = InboxMessage | (() => void);
 
@@ -132,8 +145,37 @@ export class ReactorCore {
    * (jest dropped a test file's copy), it is collected, and native retires
    * this reactor (native/env_state.h).
    */
-  readonly #onWake = (batch: Uint8Array | undefined, transfers: ArrayBuffer[] | undefined, work: boolean): void =>
-    this.#deliver(batch, transfers, work);
+  readonly #onWake = (batch: Uint8Array | undefined, transfers: ArrayBuffer[] | undefined, work: boolean,
+    deferred?: boolean): void => {
+    if (!deferred) {
+      this.#deliver(batch, transfers, work);
+      return;
+    }
+    // Native passed on this wake-up without draining (env_state.cc CallJs):
+    // this turn of the loop has handled wake-ups for its budget already,
+    // and a sender that refills the inbox after each drain would keep the
+    // turn going for up to 1,000 batches (Node's limit of thread-safe calls
+    // per callback), timers and I/O waiting. The inbox is drained from an
+    // Immediate instead. (Native keeps its wake-up pending until then, so
+    // senders queue no further one meanwhile.)
+    this.#drainDue = true;
+    this.#scheduleLater();
+  };
+
+  /**
+   * What waits for a later slice of handling (SLICE_MS), in arrival order
+   * from #restHead on: the rest of a batch that took too long, what was
+   * drained after it, and work to run after a sender's messages
+   * (afterSender). The messages own their bytes, and count toward their
+   * senders' high-water marks as held (#countHeld), so that a sender
+   * cannot post past its mark meanwhile.
+   */
+  #rest: HeldBack[] | undefined;
+  #restHead = 0;
+  /** A deferred wake-up: the inbox is drained at the next slice. */
+  #drainDue = false;
+  /** An Immediate runs #later. */
+  #laterScheduled = false;
 
   constructor(handlers: CoreHandlers, isMainThread: boolean) {
     this.#handlers = handlers;
@@ -169,6 +211,18 @@ export class ReactorCore {
     // behind the event that brought us here (a Worker's exit arrives on
     // its own channel): handle that first.
     this.drainNow();
+    // What waits for a later slice holds all that is left of its messages.
+    if (this.#rest) this.#rest.push(() => this.#afterHeldBack(sender, run));
+    else this.#afterHeldBack(sender, run);
+  }
+
+  /** Whether messages wait to be handled: in the native inbox, or for a later slice. */
+  hasMail(): boolean {
+    return this.#rest !== undefined || native.hasMail();
+  }
+
+  /** afterSender's wait, once no message of `sender` waits for a later slice. */
+  #afterHeldBack(sender: number, run: () => void): void {
     const queue = this.#heldBack.get(sender);
     if (!queue) {
       run();
@@ -211,15 +265,28 @@ export class ReactorCore {
   #deliver(batch: Uint8Array | undefined, transfers: ArrayBuffer[] | undefined, work: boolean): void {
     let served = false;
     // Native counted this batch's messages of held senders as held
-    // (Reactor::Drain): each such count is reported again below.
-    for (const count of this.#held.values()) count.changed = true;
+    // (Reactor::Drain): each such count is reported again below, unless
+    // the whole batch waits for a later slice, held as native counted it.
+    const behindRest = this.#rest !== undefined;
+    if (!behindRest) for (const count of this.#held.values()) count.changed = true;
     const outermost = !this.#delivering;
     try {
       if (batch) {
         this.#delivering = true;
-        for (const m of readInbox(batch, transfers)) {
-          if (m.kind === MessageKind.Call) served = true;
-          this.#dispatch(m);
+        const messages = readInbox(batch, transfers);
+        if (behindRest) {
+          this.#defer(messages, 0, batch, true);
+        } else {
+          const until = native.now() + SLICE_MS;
+          for (let i = 0; i < messages.length;) {
+            const m = messages[i++]!;
+            if (m.kind === MessageKind.Call) served = true;
+            this.#dispatch(m);
+            if (i % SLICE_CHECK_EVERY === 0 && i < messages.length && native.now() > until) {
+              this.#defer(messages, i, batch, false);
+              break;
+            }
+          }
         }
       }
     } finally {
@@ -236,6 +303,102 @@ export class ReactorCore {
     if (work) this.#handlers.takeWork?.();
     if (served) this.#converse();
   }
+
+  /**
+   * Sets `messages[from..]` aside for a later slice (#rest), behind what
+   * waits there already. A batch in the inbox scratch is overwritten by
+   * the next one: those messages get views of one copy of it.
+   * `drainedHeld`: the batch was drained whole into #rest, so native
+   * counted the messages of senders it held already as held, and those
+   * counts need no report (one per batch made a flood's tiny batches
+   * 8% slower).
+   */
+  #defer(messages: InboxMessage[], from: number, batch: Uint8Array, drainedHeld: boolean): void {
+    const own = batch.byteLength <= INBOX_SCRATCH_BYTES ? batch.slice() : undefined;
+    const rest = this.#rest ??= [];
+    const heldBefore = drainedHeld ? new Set(this.#held.keys()) : undefined;
+    for (let i = from; i < messages.length; i++) {
+      const m = messages[i]!;
+      if (own) {
+        const at = m.payload.byteOffset - batch.byteOffset;
+        m.payload = own.subarray(at, at + m.payload.length);
+      }
+      if (m.sender !== 0) {
+        const count = heldBefore?.has(m.sender) ? this.#held.get(m.sender) : undefined;
+        if (count) {
+          count.messages++;
+          count.bytes += weight(m);
+        } else {
+          this.#countHeld(m.sender, 1, weight(m));
+        }
+      }
+      rest.push(m);
+    }
+    this.#scheduleLater();
+  }
+
+  #scheduleLater(): void {
+    if (this.#laterScheduled) return;
+    this.#laterScheduled = true;
+    const immediate: unknown = realSetImmediate(this.#later);
+    // A fake installed before this package loaded may never run it (see
+    // base/real-timers.ts): then a microtask does, fairness lost but
+    // nothing left waiting.
+    if (!isNodeImmediate(immediate)) queueMicrotask(this.#later);
+  }
+
+  /** The next slice: a deferred wake-up's drain, then what waits in #rest, for SLICE_MS at most. */
+  readonly #later = (): void => {
+    if (!this.#laterScheduled) return;
+    this.#laterScheduled = false;
+    if (this.#drainDue) {
+      this.#drainDue = false;
+      // (Behind #rest, if anything waits there.)
+      this.drainNow();
+    }
+    const rest = this.#rest;
+    if (!rest) return;
+    const until = native.now() + SLICE_MS;
+    let served = false;
+    let i = this.#restHead;
+    try {
+      // (What a message's handling drains meanwhile joins the end of rest.)
+      while (i < rest.length) {
+        const item = rest[i++]!;
+        if (typeof item === 'function') {
+          try {
+            item();
+          } catch (e) {
+            // (As in #holdBack: what waits behind it must still run.)
+            process.emitWarning(`reactor-threads: work after a sender's messages failed: ${String(e)}`);
+          }
+        } else {
+          if (item.sender !== 0) this.#countHeld(item.sender, -1, -weight(item));
+          if (item.kind === MessageKind.Call) served = true;
+          this.#dispatch(item);
+        }
+        if (i % SLICE_CHECK_EVERY === 0 && i < rest.length && native.now() > until) break;
+      }
+    } finally {
+      if (i < rest.length) {
+        // What was handled is let go once it is most of the array: a
+        // steady flood keeps #rest from ever emptying, and it held every
+        // message of it (2 million: GC pauses of 70 ms).
+        if (i > rest.length >>> 1) {
+          this.#rest = rest.slice(i);
+          this.#restHead = 0;
+        } else {
+          this.#restHead = i;
+        }
+        this.#scheduleLater();
+      } else {
+        this.#rest = undefined;
+        this.#restHead = 0;
+      }
+      this.#reportHeld();
+    }
+    if (served) this.#converse();
+  };
 
   /**
    * A blocking call served here was answered; `late`: by its function's
@@ -370,4 +533,9 @@ export class ReactorCore {
     // The call reports its own failure; either way the sender goes on.
     void until.then(resume, resume);
   }
+}
+
+/** Whether `h` is what Node's own setImmediate returns (an Immediate that its loop will run). */
+function isNodeImmediate(h: unknown): boolean {
+  return typeof h === 'object' && h !== null && (h as object).constructor?.name === 'Immediate' && '_onImmediate' in h;
 }

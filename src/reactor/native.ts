@@ -23,7 +23,7 @@ export interface NativeBinding {
    * the reactor.
    */
   /** inboxScratch: where inbox batches are written when they fit (InboxMessage.payload); free again at endBatch(). */
-  init(onWake: (batch: Uint8Array | undefined, transfers: ArrayBuffer[] | undefined, work: boolean) => void, isMainThread: boolean,
+  init(onWake: (batch: Uint8Array | undefined, transfers: ArrayBuffer[] | undefined, work: boolean, deferred?: boolean) => void, isMainThread: boolean,
     inboxScratch?: Uint8Array): number;
   /** This thread's inbox now, as onWake would receive it. */
   drain(): [Uint8Array | undefined, ArrayBuffer[] | undefined, boolean];

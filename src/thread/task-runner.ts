@@ -41,6 +41,8 @@ export interface TaskRunnerSetup {
   onSettled(): void;
   /** An async task ended, or a load finished: room for more work. */
   onRoom(): void;
+  /** Whether messages wait for this thread's loop (its reactor core's hasMail()). */
+  hasMail(): boolean;
 }
 
 /**
@@ -388,7 +390,7 @@ export class TaskRunner {
   #stopAwaiting(): void {
     this.#awaitingLoad = undefined;
     if (this.#batchBegan !== undefined) this.#batchBegan += performance.now() - this.#awaitingSince;
-    this.#runInOrder(this.#awaitingLoadOnly && this.#notStarted.size > 0 && native.hasMail());
+    this.#runInOrder(this.#awaitingLoadOnly && this.#notStarted.size > 0 && this.#s.hasMail());
     this.#s.onRoom();
   }
 

@@ -94,6 +94,7 @@ const runner = new TaskRunner({
   poolId, threadId, threadName, values: thread.values, flattenInstances, outbox, moves,
   onSettled: countCompleted,
   onRoom: () => pull(),
+  hasMail: () => thread.core.hasMail(),
 });
 
 let stopping = false;
@@ -186,7 +187,7 @@ function pull(): void {
   // cancelGrace: the pool ended the thread, with the sync task running
   // then, for a signal the cancelled task never got. So while mail waits
   // after such a step, the thread steps away again (a few turns at most).
-  if (native.hasMail() && (mailSteps > 0 ? mailSteps < MAX_MAIL_STEPS : performance.now() - steppedAt >= MAIL_EVERY_MS)) {
+  if (thread.core.hasMail() && (mailSteps > 0 ? mailSteps < MAX_MAIL_STEPS : performance.now() - steppedAt >= MAIL_EVERY_MS)) {
     stepAway();
     return;
   }
@@ -225,7 +226,7 @@ function pull(): void {
     // thread is not counted on to take what is queued, and a push wakes a
     // sibling instead.
     if (++rounds >= MAX_ROUNDS || runner.aborting
-      || (performance.now() - steppedAt >= MAIL_EVERY_MS && native.hasMail())) {
+      || (performance.now() - steppedAt >= MAIL_EVERY_MS && thread.core.hasMail())) {
       rounds = 0;
       stepAway();
       return;
