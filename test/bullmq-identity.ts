@@ -130,6 +130,23 @@ test('values round-trip with the same refusals as between threads, and registere
   t.is(big!.limit, 500);
 });
 
+// Between threads a fromModule() reference crosses as itself; a worker
+// must import only what its allow list names, so none crosses machines.
+test('a symbol-keyed property and a fromModule() reference are refused as values for another machine, and none is read from one', (t) => {
+  const key = (k: string): string => k;
+  const tagged = t.throws(() => encodeRemote([{ rows: [{ [Symbol('tag')]: 1 }] }], 'args', false, key, 1 << 20, 'the arguments'),
+    { instanceOf: ValueNotCloneableError });
+  t.is(tagged!.path, 'args[0].rows[0]');
+  t.regex(tagged!.message, /a symbol-keyed property \(Symbol\(tag\)\) cannot be copied/);
+  const ref = t.throws(() => encodeRemote([{ f: fromModule('node:os', 'cpus') }], 'args', false, key, 1 << 20, 'the arguments'),
+    { instanceOf: ValueNotCloneableError });
+  t.is(ref!.path, 'args[0].f');
+  t.regex(ref!.message, /a fromModule\(\) reference cannot cross to another machine/);
+  const forged = serialize([{ __reactorThreads: { k: 'module', ref: { specifier: 'node:child_process', exportName: 'execSync' } } }]);
+  t.throws(() => decodeRemote({ data: forged.toString('base64'), markers: true }, key, 'Node test'),
+    { instanceOf: UnreadablePayloadError, message: /a fromModule\(\) reference arrived from another machine/ });
+});
+
 test('a registered class\'s key is portable: the worker maps it to its own copy of the module', (t) => {
   const key = `${tasksURL}#Point`;
   t.is(keyToPortable(key, callerRoot), 'app:tasks.cjs#Point');
@@ -196,7 +213,9 @@ test('values JSON carries exactly cross as JSON text; any other is left to V8\'s
     ['an array with a property', [extra]], ['a Date', [new Date(0)]], ['a Map', [new Map()]], ['a typed array', [new Uint8Array(1)]],
     ['an instance', [new Point(1, 2)]], ['a null-prototype object', [Object.create(null)]], ['an Error', [new Error('x')]],
     ['a function', [() => 1]], ['nesting beyond 32 levels', deep], ['over 2,000 parts', [Array.from({ length: 3000 }, () => 0)]],
-    ['an object with toJSON', [{ toJSON: () => 1 }]],
+    ['an object with toJSON', [{ toJSON: () => 1 }]], ['a symbol-keyed property', [{ a: 1, [Symbol('s')]: 2 }]],
+    ['an array with a symbol-keyed property', [Object.assign([1], { [Symbol('s')]: 2 })]],
+    ['a fromModule() reference', [fromModule('node:os', 'cpus')]],
   ];
   for (const [what, value] of inexact) t.is(jsonText(value), undefined, what);
 });

@@ -2,8 +2,8 @@
 // path; registered classes and errors cross as themselves; what clones
 // faithfully crosses as it is.
 import test from 'ava';
-import { deferToThread, deferToThreadPool, reactor, ThreadPool, ValueNotCloneableError } from 'reactor-threads';
-import { depthOf, nestedArraysOf, sendNestedToReactor } from './_fixtures/bridge-tasks.cjs';
+import { deferToThread, deferToThreadPool, fromModule, reactor, ThreadPool, ValueNotCloneableError } from 'reactor-threads';
+import { callGivenReferences, depthOf, nestedArraysOf, referenceFromThread, sendNestedToReactor } from './_fixtures/bridge-tasks.cjs';
 import { add, describePoint, describePointsIn, identity, makePoint, makePointCollections, Point, returnUrl } from './_fixtures/tasks.cjs';
 
 type Loose = (...args: unknown[]) => unknown;
@@ -87,6 +87,55 @@ test('symbols and WeakMaps are refused with their path', async (t) => {
   t.is((sym as ValueNotCloneableError).path, 'args[0].tag');
   const weak = await t.throwsAsync(deferToThread(identity as Loose, [1, new WeakMap()]), { instanceOf: ValueNotCloneableError });
   t.is((weak as ValueNotCloneableError).path, 'args[0][1]');
+});
+
+// Structured clone drops a symbol-keyed property in silence, and the fast
+// path's format has no word for one either: it used to vanish on the way.
+test('an own symbol-keyed property is refused, naming its object\'s path, in an argument and in a result', async (t) => {
+  const tag = Symbol('tag');
+  const plain = await t.throwsAsync(deferToThread(identity as Loose, { a: 1, [tag]: 2 }), { instanceOf: ValueNotCloneableError });
+  t.is(plain!.message, 'args[0] cannot be sent to another thread: a symbol-keyed property (Symbol(tag)) cannot be copied to '
+    + 'another thread: key it by a string, or send the object without it');
+  // Beside a Map (the walk's path, not the fast one), on an array, on a registered class's instance.
+  const cases: [unknown, string][] = [
+    [[new Map(), { rows: [{ id: 1, [tag]: 'x' }] }], 'args[0][1].rows[0]'],
+    [{ list: Object.assign([1, 2], { [tag]: true }) }, 'args[0].list'],
+    [{ at: Object.assign(new Point(1, 2), { [tag]: 0 }) }, 'args[0].at'],
+    [{ hidden: Object.defineProperty({}, tag, { value: 1 }) }, 'args[0].hidden'],
+  ];
+  for (const [value, path] of cases) {
+    const err = await t.throwsAsync(deferToThread(identity as Loose, value), { instanceOf: ValueNotCloneableError });
+    t.is((err as ValueNotCloneableError).path, path);
+  }
+  const fast = await t.throwsAsync(deferToThread(() => ({ rows: [{ id: 1, [Symbol('tag')]: 'x' }] })), { instanceOf: ValueNotCloneableError });
+  t.is((fast as ValueNotCloneableError).path, 'the result.rows[0]');
+  const walked = await t.throwsAsync(deferToThread(() => ({ m: new Map(), o: { [Symbol('tag')]: 1 } })), { instanceOf: ValueNotCloneableError });
+  t.is((walked as ValueNotCloneableError).path, 'the result.o');
+});
+
+// A fromModule() reference is branded by a symbol-keyed property: it used
+// to arrive as a plain { specifier, exportName }, which callFromThread and
+// blockingCallFromThread refused with a TypeError.
+test('a fromModule() reference passed as an argument is a reference in the thread, which its reactor calls accept', async (t) => {
+  const seen: string[] = [];
+  (globalThis as { reactorLog?: string[] }).reactorLog = seen;
+  const refs = {
+    later: fromModule<(s: string) => void>('./_fixtures/reactor-log.cjs', 'logOnReactor'),
+    now: fromModule<(x: number) => string>('./_fixtures/tasks-esm.mjs', 'plainExport'),
+  };
+  t.is(await deferToThread(callGivenReferences, refs, (s: string) => { seen.push(s); }), 'plain:9');
+  t.deepEqual(seen, ['called from the thread', 'second']);
+});
+
+test('a fromModule() reference crosses as itself, nested or returned, and is one object however often it is met', async (t) => {
+  const ref = fromModule<(x: number) => string>('./_fixtures/tasks-esm.mjs', 'plainExport');
+  const back = await deferToThread(identity as Loose, { a: ref, list: [ref] }) as { a: typeof ref; list: [typeof ref] };
+  t.is(back.a, back.list[0]);
+  t.like(back.a, { specifier: './_fixtures/tasks-esm.mjs', exportName: 'plainExport' });
+  // (Its specifier still resolves from the file that called fromModule().)
+  t.is(await deferToThread(back.a, 9), 'plain:9');
+  const made = await deferToThread(referenceFromThread);
+  t.is(await deferToThread(made, 4), 'plain:4');
 });
 
 test('an Error passed as a value keeps its class', async (t) => {
@@ -190,6 +239,8 @@ test('the pool keeps serving after every refusal', async (t) => {
   await t.throwsAsync(deferToThread(identity as Loose, new URL('https://example.test/')));
   await t.throwsAsync(deferToThread(returnUrl));
   await t.throwsAsync(deferToThread(identity as Loose, Symbol('s')));
+  await t.throwsAsync(deferToThread(identity as Loose, { [Symbol('s')]: 1 }), { instanceOf: ValueNotCloneableError });
+  await t.throwsAsync(deferToThread(() => ({ [Symbol('s')]: 1 })), { instanceOf: ValueNotCloneableError });
   t.is(await deferToThread(add, 2, 2), 4);
 });
 

@@ -116,6 +116,9 @@ export function decodeRemote(v: RemoteValue, localKey: KeyMap, writer: string): 
   mapKeys(value, localKey);
   return reviveInbound(value, () => {
     throw new UnreadablePayloadError('a reactor callable arrived from another machine');
+  }, undefined, () => {
+    // (A job's payload must not name code for the worker to import: only its allow list does.)
+    throw new UnreadablePayloadError('a fromModule() reference arrived from another machine');
   });
 }
 
@@ -154,9 +157,10 @@ const JSON_DEPTH = 32;
  * `value` as JSON text when JSON.parse gives back what structured clone
  * would (a value equal to it, built alike); else undefined. So: strings,
  * booleans, null, finite numbers other than -0, and arrays (dense, no
- * other properties) and objects (Object.prototype, enumerable string keys)
- * of them, none met twice (structured clone keeps one object shared, JSON
- * copies it), up to JSON_BUDGET parts and JSON_DEPTH levels.
+ * other properties) and objects (Object.prototype, no symbol-keyed
+ * property: the walk refuses one) of them, none met twice (structured
+ * clone keeps one object shared, JSON copies it), up to JSON_BUDGET parts
+ * and JSON_DEPTH levels.
  */
 export function jsonText(value: unknown): string | undefined {
   const state = { budget: JSON_BUDGET, seen: undefined as Set<object> | undefined };
@@ -180,11 +184,11 @@ function exactInJSON(v: unknown, depth: number, state: { budget: number; seen: S
     const n = v.length;
     if ((state.budget -= n) < 0) return false;
     // (Every index its own, and no other key: not sparse, and nothing JSON would drop.)
-    if (Object.keys(v).length !== n) return false;
+    if (Object.keys(v).length !== n || Object.getOwnPropertySymbols(v).length > 0) return false;
     for (let i = 0; i < n; i++) if (!(i in v) || !exactInJSON(v[i], depth + 1, state)) return false;
     return true;
   }
-  if (proto !== Object.prototype) return false;
+  if (proto !== Object.prototype || Object.getOwnPropertySymbols(v).length > 0) return false;
   const keys = Object.keys(v);
   if ((state.budget -= keys.length) < 0) return false;
   for (const k of keys) if (!exactInJSON((v as Record<string, unknown>)[k], depth + 1, state)) return false;

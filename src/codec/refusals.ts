@@ -48,6 +48,16 @@ function notPlainData(v: object): string | undefined {
   return undefined;
 }
 
+/**
+ * Why an array, plain object or registered class instance with an own
+ * symbol-keyed property (`key`, the first) is refused: structured clone
+ * would drop the property.
+ */
+export function symbolKeyed(key: symbol): string {
+  return `a symbol-keyed property (${String(key)}) cannot be copied to another thread: key it by a string, `
+    + 'or send the object without it';
+}
+
 /** Built-ins that hold other objects weakly, by their identity on this thread. */
 const weak: Function[] = [WeakMap, WeakSet, WeakRef, FinalizationRegistry];
 

@@ -17,6 +17,17 @@ import type { AnyFunction, ModuleFunction, TaskFunction } from '../base/public/f
 
 const kModuleFunction = Symbol('reactor-threads.moduleFunction');
 
+/**
+ * What a fromModule() reference is made of: its specifier, its export, and
+ * the file that called fromModule(), which a relative or bare specifier
+ * resolves from. All another thread needs to make it again.
+ */
+export interface ModuleReference {
+  readonly specifier: string;
+  readonly exportName: string;
+  readonly parentURL: string | undefined;
+}
+
 interface ModuleFunctionRecord extends ModuleFunction {
   readonly [kModuleFunction]: { specifier: string; parentURL: string | undefined };
 }
@@ -56,15 +67,28 @@ export function fromModule<F extends AnyFunction = (...args: unknown[]) => unkno
   specifier: string, exportName: string): ModuleFunction<F> {
   if (typeof specifier !== 'string' || specifier === '') throw new TypeError('fromModule(): specifier must be a non-empty string');
   if (typeof exportName !== 'string' || exportName === '') throw new TypeError('fromModule(): exportName must be a non-empty string');
-  const record: ModuleFunctionRecord = {
-    specifier, exportName,
-    [kModuleFunction]: { specifier, parentURL: callerURL(fromModule) },
-  };
-  return Object.freeze(record) as unknown as ModuleFunction<F>;
+  return moduleFunction({ specifier, exportName, parentURL: callerURL(fromModule) }) as unknown as ModuleFunction<F>;
+}
+
+/**
+ * The reference fromModule() makes; also, in the thread it crossed to,
+ * the one a reference passed as a value becomes (src/codec/values.ts).
+ */
+export function moduleFunction({ specifier, exportName, parentURL }: ModuleReference): ModuleFunction {
+  const record: ModuleFunctionRecord = { specifier, exportName, [kModuleFunction]: { specifier, parentURL } };
+  return Object.freeze(record);
 }
 
 export function isModuleFunction(v: unknown): v is ModuleFunction {
   return typeof v === 'object' && v !== null && kModuleFunction in v;
+}
+
+/** The parts of `v` when it is a fromModule() reference, else undefined (src/codec/values.ts). */
+export function moduleReferenceOf(v: object): ModuleReference | undefined {
+  if (!(kModuleFunction in v)) return undefined;
+  // (As describe() reads it: the brand's specifier.)
+  const { specifier, parentURL } = (v as ModuleFunctionRecord)[kModuleFunction];
+  return { specifier, exportName: (v as ModuleFunctionRecord).exportName, parentURL };
 }
 
 /** How traces and errors name a task function: its name, or `specifier#export`. */

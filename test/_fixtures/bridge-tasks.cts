@@ -1,7 +1,7 @@
 // Threadable functions for the bridge tests: they run in pool threads and
 // call back into the reactor they serve.
 import { threadId } from 'node:worker_threads';
-import { blockingCallFromThread, fromModule, reactor, threadable, transfer } from 'reactor-threads';
+import { blockingCallFromThread, fromModule, reactor, threadable, transfer, type ModuleFunction } from 'reactor-threads';
 import { logOnReactor } from './reactor-log.cjs';
 
 /** Runs on the reactor: adds, and says where it ran. */
@@ -50,6 +50,24 @@ export const callReactorCatching = threadable(function callReactorCatching(fn: s
 export const callFromModuleOnReactor = threadable(function callFromModuleOnReactor(): string {
   const plain = fromModule<(x: number) => string>('./tasks-esm.mjs', 'plainExport');
   return blockingCallFromThread(reactor, plain, 9);
+});
+
+/**
+ * In a thread: calls the fromModule() references it was given on the
+ * reactor: `later` with callFromThread, then `record` (so the reactor ran
+ * `later` before it), then `now` with a blocking call, whose answer it returns.
+ */
+export const callGivenReferences = threadable(function callGivenReferences(
+  refs: { later: ModuleFunction<(s: string) => void>; now: ModuleFunction<(x: number) => string> },
+  record: (s: string) => void): string {
+  reactor.callFromThread(refs.later, 'called from the thread');
+  reactor.callFromThread(record, 'second');
+  return blockingCallFromThread(reactor, refs.now, 9);
+});
+
+/** In a thread: a fromModule() reference made there, as the result. */
+export const referenceFromThread = threadable(function referenceFromThread(): ModuleFunction<(x: number) => string> {
+  return fromModule<(x: number) => string>('./tasks-esm.mjs', 'plainExport');
 });
 
 export const callPlainOnReactor = threadable(function callPlainOnReactor(): number {
