@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue, QueueEventsProducer } from 'bullmq';
+import { Redis } from 'ioredis';
 import { CancelledError, deferToThreadPool, reactor, TaskTimeoutError } from 'reactor-threads';
 import { BullMQThreadPool } from 'reactor-threads/bullmq';
 import { startRedis, withRedis, type RedisServer } from './_helpers/redis.js';
@@ -16,7 +17,7 @@ import { callerRoot, startWorker, type WorkerProcess } from './_helpers/bullmq-w
 import { eventually } from './_helpers/wait.js';
 import { CANCEL_EVENT, controlQueueName } from '../dist/bullmq/control.js';
 import { encodeRemote } from '../dist/bullmq/remote-codec.js';
-import { add, nap, spin, waitForAbort } from './_fixtures/bullmq/tasks.cjs';
+import { add, firstRunAborted, nap, spin, waitForAbort } from './_fixtures/bullmq/tasks.cjs';
 
 const test = withRedis(anyTest);
 const allow = ['./tasks.cjs'];
@@ -89,6 +90,83 @@ test('a cancelled call whose job runs is cancelled on the worker that holds it: 
   t.regex(failed!.failedReason, /^CancelledError/);
   t.deepEqual(failed!.stacktrace, [], 'BullMQ keeps no stack of the worker\'s main thread: the failure\'s own is in its reason');
 });
+
+/**
+ * Makes the worker that holds a queue's one active job take it again while
+ * its run goes on, as when the worker's loop stalled past lockDuration:
+ * the job's lock is deleted and BullMQ's stalled-job check puts the job
+ * back. Deleted just after a renewal (seen as its lock's TTL rising): the
+ * next renewal, lockDuration / 2 later, would find it gone and cancel the
+ * run itself (lockRenewalFailed) before the check, every stalledInterval,
+ * gives the job back.
+ */
+async function takenAgain(queueName: string): Promise<void> {
+  const raw = new Redis({ ...redis.connection, maxRetriesPerRequest: null });
+  try {
+    const locks = await raw.keys(`bull:${queueName}:*:lock`);
+    if (locks.length !== 1) throw new Error(`one lock expected, found ${locks.length}`);
+    let ttl = await raw.pttl(locks[0]!);
+    await eventually(async () => {
+      const now = await raw.pttl(locks[0]!);
+      const renewed = now > ttl;
+      ttl = now;
+      return renewed;
+    }, 'the worker renewed the job\'s lock');
+    await raw.del(locks[0]!);
+  } finally {
+    await raw.quit();
+  }
+}
+
+/** SIGTERM, then SIGKILL if the worker has not exited within 15 s: whether it closed by itself. */
+async function closed(worker: WorkerProcess): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((r) => { timer = setTimeout(r, 15_000, 'late'); });
+  const end = await Promise.race([worker.stop(), late]);
+  clearTimeout(timer);
+  if (end !== 'late') return true;
+  await worker.kill();
+  return false;
+}
+
+// The job is taken again while its first run goes on, on a worker of one
+// thread, where both runs share it. The first run is no longer the job's:
+// nothing else would stop it (the caller's cancel and BullMQ's
+// lockRenewalFailed reach the job's latest run), and the worker's close()
+// would wait for it for ever. It must be stopped without harm to the later
+// run, which completes under its lock: BullMQ keeps one lock renewal per
+// job id, which the first run's end would drop (a fix that cancelled the
+// first run did, and the job stalled), and a cancel past cancelGrace ends
+// the thread the later run shares.
+for (const [how, afterAbortMs] of [['ends at once', 0], ['runs on past cancelGrace', 2500]] as const) {
+  test(`a job its worker takes again while its first run goes on: the first run gets its abort (and ${how}), and the later run completes under its lock`, async (t) => {
+    const queueName = `taken-again-${randomUUID()}`;
+    const pool = poolFor(queueName);
+    const queue = queueFor(queueName);
+    const worker = await startWorker(redis, { queueName, allow, threads: 1, concurrency: 2, lockDuration: 4000, stalledInterval: 200 });
+    stops.push(() => closed(worker));
+    const file = join(dir, `taken-again-${afterAbortMs}`);
+    // The later run outlasts the lock (4 s) plus two stalled-job checks (a
+    // lock no longer renewed would lapse first), and the first run's end
+    // after its abort (2.5 s, while the thread they share lives on).
+    const call = deferToThreadPool(reactor, pool, firstRunAborted, file, afterAbortMs, 6000);
+    call.catch(() => {});  // (awaited below: a failed assertion before must not leave it unhandled)
+    await eventually(() => lines(file).length === 1, 'the job\'s first run started');
+    await takenAgain(queueName);
+    await eventually(() => lines(file).length >= 2, 'the worker took the job again');
+    t.is(await call, 'done', 'the later run\'s outcome is the job\'s');
+    await eventually(() => lines(file).length === 4, 'both runs ended', 20_000);
+    t.deepEqual(lines(file).filter((l) => l.startsWith('started')), [`started ${worker.pid}`, `started ${worker.pid}`],
+      'it ran twice, on the same worker, and not a third time');
+    t.deepEqual(lines(file).filter((l) => !l.startsWith('started')).sort(), ['aborted', 'done'],
+      'the first run saw its abort; the later one ran to its end');
+    const [job] = await queue.getCompleted();
+    t.is(job?.returnvalue?.j, '"done"', 'the job completed, with the later run\'s value');
+    t.is(await queue.getFailedCount(), 0);
+    t.notRegex(worker.output(), /could not renew lock/, 'the lock was lost once, by the test, between renewals');
+    t.true(await closed(worker), `the worker closed: no run of the job was left going\n${worker.output()}`);
+  });
+}
 
 test('a cancellation that reaches the worker before its job cancels the job when the worker takes it', async (t) => {
   // (As when a caller cancels while its job is being added: the caller publishes the cancellation, then

@@ -1,7 +1,8 @@
 // How a worker hands its jobs to its pool (src/bullmq/job-dispatch.ts),
 // with a fake pool and a hand-stepped end of turn: the jobs of one turn
-// are submitted together, a job's outcome is its task's, and cancels and
-// run timeouts reach the pool, or settle a job not submitted yet. Every
+// are submitted together, a job's outcome is its task's, and cancels,
+// aborts and run timeouts reach the pool, or settle a job not submitted
+// yet. Every
 // settle of a job is recorded, so a second one would show.
 import test from 'ava';
 import { CancelledError } from 'reactor-threads';
@@ -30,6 +31,10 @@ class FakePool implements DispatchPool {
   cancel(taskId: number, reason: unknown): void {
     this.log.push(`cancel ${taskId}`);
     this.settle(taskId, false, reason);
+  }
+  /** (As the pool's kAbort: the task is told; it settles when the test says, as its thread would.) */
+  abort(taskId: number): void {
+    this.log.push(`abort ${taskId}`);
   }
   timeout(taskId: number, runTimeout: number): void {
     this.log.push(`timeout ${taskId} after ${runTimeout}`);
@@ -130,6 +135,42 @@ test('a job cancelled once submitted is cancelled through the pool, which settle
   t.is(seen.length, 1);
   t.true(seen[0]![1] instanceof CancelledError);
   t.is((seen[0]![1] as CancelledError).cause, 'lock lost');
+});
+
+test('a job aborted once submitted is aborted through the pool and settles with its task\'s outcome; a cancel may follow', async (t) => {
+  const { pool, turns, dispatcher } = setUp();
+  const job = dispatcher.dispatch(run('a'), undefined);
+  const seen = settles(job.outcome);
+  turns.end();
+  job.abort('taken again');
+  await tick();
+  t.deepEqual(pool.log, ['submit a as 1', 'abort 1']);
+  t.deepEqual(seen, [], 'it waits for its task');
+  job.cancel('the later run ended');
+  await tick();
+  t.deepEqual(pool.log, ['submit a as 1', 'abort 1', 'cancel 1']);
+  t.is((seen[0]![1] as CancelledError).cause, 'the later run ended');
+  const other = dispatcher.dispatch(run('b'), undefined);
+  const otherSeen = settles(other.outcome);
+  turns.end();
+  other.abort('taken again');
+  pool.settle(2, true, 'jfinished anyway');
+  other.cancel('too late');
+  await tick();
+  t.deepEqual(pool.log.slice(3), ['submit b as 2', 'abort 2'], 'a settled job is not cancelled');
+  t.deepEqual(otherSeen, [['ok', 'jfinished anyway']]);
+});
+
+test('a job aborted before its turn ends is never submitted, and fails with a CancelledError of the reason', async (t) => {
+  const { pool, turns, dispatcher } = setUp();
+  const job = dispatcher.dispatch(run('a'), 500);
+  const seen = settles(job.outcome);
+  job.abort('taken again');
+  turns.end();
+  await tick();
+  t.deepEqual(pool.log, []);
+  t.true(seen[0]![1] instanceof CancelledError);
+  t.is((seen[0]![1] as CancelledError).cause, 'taken again');
 });
 
 test('a run timeout reaches the pool with its task, once submitted; a job the pool refused is not timed', (t) => {

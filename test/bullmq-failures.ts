@@ -1,6 +1,7 @@
 // Remote calls when things fail: retries and backoff, error classes that
 // are never retried, a worker killed while it holds a job, Redis
-// restarted with and without persistence, and jobs a worker cannot read.
+// restarted with and without persistence, jobs a worker cannot read, and
+// a worker's close() with a run that does not end.
 // Every caller's Promise settles exactly once; none hangs. A real
 // redis-server.
 import anyTest, { type ExecutionContext } from 'ava';
@@ -14,7 +15,7 @@ import { BullMQThreadPool } from 'reactor-threads/bullmq';
 import { startRedis, withRedis, type RedisServer } from './_helpers/redis.js';
 import { callerRoot, startWorker, type WorkerOptions, type WorkerProcess } from './_helpers/bullmq-workers.js';
 import { eventually } from './_helpers/wait.js';
-import { add, flaky, nap, Permanent, spin } from './_fixtures/bullmq/tasks.cjs';
+import { add, firstRunAborted, flaky, nap, Permanent, spin } from './_fixtures/bullmq/tasks.cjs';
 
 const test = withRedis(anyTest);
 const allow = ['./tasks.cjs'];
@@ -239,6 +240,34 @@ test('a worker whose job\'s outcome could not be written (Redis restarted empty 
   await eventually(async () => /Missing key|Lock mismatch|Missing lock/.test(worker.output()), 'the write failed', 20_000);
   // (close() waited for that outcome with a poll that outlived its bound: the process never exited.)
   await closesWithin20s(t, worker);
+});
+
+test('close() waits for a run no longer than lockDuration: the run is cancelled, its thread ended when it ignores that, the worker exits, and the job, not failed, goes to another worker', async (t) => {
+  // (Before, close() waited for the run as long as it went: for ever, for
+  // a function that never ends. The chaos run's seed 8008 saw such a worker
+  // that never exited.)
+  const redis = await redisServer();
+  const queueName = `close-bound-${randomUUID()}`;
+  const first = await workerFor(redis, queueName, { threads: 1, lockDuration: 2000 });
+  const pool = poolFor(redis, queueName);
+  const file = join(dir, 'close-bound');
+  // Its first run waits for its abort, then ignores it for 60 s; a later one ends at once.
+  const call = deferToThreadPool(reactor, pool, firstRunAborted, file, 60_000, 0);
+  call.catch(() => {});  // (awaited below: a failed assertion before must not leave it unhandled)
+  await eventually(() => lines(file).length === 1, 'the job started');
+  const started = Date.now();
+  const timer = setTimeout(() => void first.kill(), 30_000);
+  const code = await first.stop();
+  clearTimeout(timer);
+  const took = Date.now() - started;
+  t.is(code, 0, first.output());
+  t.regex(first.output(), /closed /);
+  // lockDuration (2 s), then cancelGrace (1 s) before its thread is ended, and the closing steps.
+  t.true(took < 10_000, `close took ${took} ms`);
+  // The job was not failed: once its lock lapses, another worker's stalled-job check gives it to that worker.
+  const second = await workerFor(redis, queueName, { stalledInterval: 200 });
+  t.is(await call, 'done');
+  t.deepEqual(lines(file), [`started ${first.pid}`, `started ${second.pid}`, 'done'], 'its first run was ended with its thread');
 });
 
 test('a worker whose Redis died still closes on SIGTERM and exits, within a bound', async (t) => {

@@ -9,7 +9,7 @@ import {
 } from 'reactor-threads';
 // The class itself, with its internal members and collaborators (the
 // package exports it under its public type, which has neither).
-import { kCancel, kFlush, kSubmit, kTimeouts, ThreadPool, type TaskSink } from '../dist/pool/threadpool.js';
+import { kAbort, kCancel, kFlush, kSubmit, kTimeouts, ThreadPool, type TaskSink } from '../dist/pool/threadpool.js';
 import { add } from './_fixtures/tasks.cjs';
 import { FakeClock, FakeThreads } from './_helpers/fake-threads.js';
 import { describeOutcome, within } from './_helpers/settlements.js';
@@ -286,6 +286,56 @@ test('a cancelled task that settles within cancelGrace keeps its thread', async 
   await stopAll(pool, threads);
   t.true(call.single()[1] instanceof CancelledError);
   t.is(pool.stats().threadsDied, 0);
+});
+
+// (serveBullMQ's earlier run of a job its worker took again: the later run may share the thread.)
+test('an abort by the signal alone leaves a running task to end by itself: it settles with its answer, and neither cancelGrace nor its run timeout ends its thread', async (t) => {
+  const { pool, threads, clock } = fakePool({ maxThreads: 1, cancelGrace: 500 });
+  pool.start();
+  const call = new Outcomes('the aborted task');
+  const queued = new Outcomes('the aborted task still queued');
+  const id = pool[kSubmit](add, [1, 2], call.sink);
+  pool[kTimeouts](id, undefined, 1000);
+  const thread = threads.last.attach();
+  const [task] = thread.takeTasks();
+  const queuedId = pool[kSubmit](add, [3, 4], queued.sink);
+  pool[kFlush]();
+  pool[kAbort](id, new CancelledError('taken again'));
+  pool[kAbort](queuedId, new CancelledError('taken again'));
+  const [ok, err] = queued.single();
+  t.true(!ok && err instanceof CancelledError, 'a queued one is withdrawn, as by a cancel');
+  t.is(thread.take(), 'none', 'and never runs');
+  clock.advance(10_000);
+  t.is(call.calls.length, 0, 'a running one waits for its thread\'s answer');
+  t.is(thread.terminations, 0);
+  thread.complete(task!.id, 3);
+  t.deepEqual(await call.first(), [true, 3]);
+  pool[kCancel](id, new CancelledError('too late'));
+  clock.advance(10_000);
+  t.is(thread.terminations, 0);
+  await stopAll(pool, threads);
+  call.single();
+  t.is(pool.stats().threadsDied, 0);
+});
+
+test('a cancel after an abort ends the task as any cancel: it settles at once, and cancelGrace applies', async (t) => {
+  const { pool, threads, clock } = fakePool({ maxThreads: 1, cancelGrace: 500 });
+  pool.start();
+  const call = new Outcomes('the aborted task');
+  const id = pool[kSubmit](add, [1, 2], call.sink);
+  const thread = threads.last.attach();
+  thread.takeTasks();
+  pool[kAbort](id, new CancelledError('taken again'));
+  clock.advance(1000);
+  t.is(call.calls.length, 0);
+  pool[kCancel](id, new CancelledError('the later run ended'));
+  const [ok, err] = call.single();
+  t.true(!ok && err instanceof CancelledError, describeOutcome(ok, err));
+  clock.advance(500);
+  t.is(thread.terminations, 1, 'terminated once cancelGrace passed after the cancel');
+  thread.exit(1);
+  await stopAll(pool, threads);
+  call.single();
 });
 
 test('queueTimeout withdraws a task still queued; it never reaches a thread', async (t) => {

@@ -3,7 +3,8 @@
 // machine that runs no code of its own but the modules it allows.
 //   reactor-threads-worker --queue jobs --allow ./dist/tasks.js --redis redis://10.0.0.5:6379
 // SIGTERM or SIGINT closes it: it takes no more jobs, lets its active
-// ones finish, and exits. Worker's main thread. Tests: test/bullmq-bin.ts.
+// ones finish (for up to --lock-duration, as serveBullMQ's close()), and
+// exits. Worker's main thread. Tests: test/bullmq-bin.ts.
 import { parseArgs } from 'node:util';
 import { serveBullMQ } from './serve.js';
 
@@ -19,7 +20,8 @@ const usage = `usage: reactor-threads-worker --queue NAME --allow MODULE [--allo
   --root DIR              the app root modules are found under (default: .)
   --prefix PREFIX         the queue's key prefix in Redis (default: bull)
   --max-payload-bytes N   the largest result sent back (default: 1 MiB)
-  --lock-duration MS      BullMQ's job lock (default: 30000)
+  --lock-duration MS      BullMQ's job lock, and the longest a close waits for
+                          the active jobs (default: 30000)
   --stalled-interval MS   BullMQ's check for jobs of dead workers (default: 30000)
 `;
 

@@ -11,15 +11,15 @@ const STOP_STEP_MS = 2000;
 const POLL_MS = 20;
 
 /**
- * Whether `done()` became true within STOP_STEP_MS, looked at every
- * POLL_MS. The looking ends with the bound: a condition that never comes
- * true (an outcome BullMQ could not write) left a timer polling for ever,
- * and the worker's process alive after its close() (found by helper-98's
- * chaos run).
+ * Whether `done()` became true within `ms` (by default STOP_STEP_MS),
+ * looked at every POLL_MS. The looking ends with the bound: a condition
+ * that never comes true (an outcome BullMQ could not write) left a timer
+ * polling for ever, and the worker's process alive after its close()
+ * (found by helper-98's chaos run).
  */
-export async function boundedUntil(done: () => boolean): Promise<boolean> {
+export async function boundedUntil(done: () => boolean, ms = STOP_STEP_MS): Promise<boolean> {
   // (A monotonic clock: the wall clock set back would stretch the bound.)
-  const until = performance.now() + STOP_STEP_MS;
+  const until = performance.now() + ms;
   while (!done()) {
     if (performance.now() >= until) return false;
     await new Promise((r) => setTimeout(r, POLL_MS));

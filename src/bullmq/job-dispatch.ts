@@ -7,9 +7,10 @@
 // jobs of a turn wait for the turn's end (one `schedule` callback) and
 // go to the pool together: one push and one wake-up for all of them,
 // whose results come back together too. A job is a task whose outcome
-// comes to a sink, cancelled through the pool (kCancel) and timed by it
-// (kTimeouts), as deferToThreadPool.with({ signal, runTimeout }) would,
-// without the AbortController, listeners and wrappers that path costs.
+// comes to a sink, cancelled through the pool (kCancel; kAbort, by its
+// signal alone) and timed by it (kTimeouts), as
+// deferToThreadPool.with({ signal, runTimeout }) would, without the
+// AbortController, listeners and wrappers that path costs.
 // Worker's main thread. Tests: test/bullmq-dispatch.ts.
 import { CancelledError } from '../errors/errors.js';
 import type { TaskSink } from '../pool/tasks.js';
@@ -21,6 +22,12 @@ export interface DispatchPool {
   submit(run: JobRun, sink: TaskSink): number;
   /** Withdraws or aborts task `taskId`, which settles its sink with `reason`. */
   cancel(taskId: number, reason: unknown): void;
+  /**
+   * Withdraws task `taskId` if queued, settling its sink with `reason`, or
+   * aborts it by its signal alone: its sink settles when its thread ends
+   * it, and the thread is never terminated for it.
+   */
+  abort(taskId: number, reason: unknown): void;
   /** Cancels task `taskId` with a TaskTimeoutError once it ran `runTimeout` ms. */
   timeout(taskId: number, runTimeout: number): void;
 }
@@ -31,6 +38,12 @@ export interface DispatchedJob {
   readonly outcome: Promise<JobOutcome>;
   /** Cancels it: its outcome rejects with a CancelledError of `reason` (at once if it was not submitted yet). */
   cancel(reason: unknown): void;
+  /**
+   * Asks it to abort by its signal alone: not submitted yet, or queued, it
+   * is cancelled; running, its outcome is what its task ends with, however
+   * late (cancel() may follow).
+   */
+  abort(reason: unknown): void;
 }
 
 interface Waiting {
@@ -87,6 +100,11 @@ export class JobDispatcher {
         if (job.settled) return;
         // Submitted: the pool withdraws or aborts it, and settles it. Not yet: it never will be.
         if (job.taskId !== 0) this.#pool.cancel(job.taskId, new CancelledError(reason));
+        else job.sink.settle(false, new CancelledError(reason));
+      },
+      abort: (reason: unknown): void => {
+        if (job.settled) return;
+        if (job.taskId !== 0) this.#pool.abort(job.taskId, new CancelledError(reason));
         else job.sink.settle(false, new CancelledError(reason));
       },
     };

@@ -17,7 +17,7 @@ import { pathToFileURL } from 'node:url';
 import type { ConnectionOptions, Job, QueueEvents, QueueEventsListener, Worker } from 'bullmq';
 import { CancelledError } from '../errors/errors.js';
 import { fromModule } from '../identity/functions.js';
-import { kCancel, kSubmit, kTimeouts, ThreadPool } from '../pool/threadpool.js';
+import { kAbort, kCancel, kSubmit, kTimeouts, ThreadPool } from '../pool/threadpool.js';
 import type { ThreadPoolOptions } from '../base/public/pool.js';
 import { bullmq } from './bullmq-module.js';
 import { AllowList, keyToPortable, PortableResolver } from './portable.js';
@@ -55,6 +55,7 @@ export interface ServeBullMQOptions {
    * lock (lockDuration ms) runs out and a stalled-job check (every
    * stalledInterval ms) finds it. Defaults 30,000 and 30,000; a job may be
    * found stalled maxStalledCount times (default 1) before it fails.
+   * lockDuration also bounds close()'s wait for the active jobs.
    */
   lockDuration?: number;
   stalledInterval?: number;
@@ -70,12 +71,30 @@ export interface BullMQServer {
   readonly pool: ThreadPool;
   /** Jobs finished here, by outcome. */
   stats(): { active: number; completed: number; failed: number; cancelled: number };
-  /** Stops taking jobs, lets the active ones finish, then stops the pool and closes the connections. */
+  /**
+   * Stops taking jobs, lets the active ones finish, then stops the pool and
+   * closes the connections. It waits for active jobs up to `lockDuration`:
+   * those still running then are cancelled, and their jobs left to BullMQ's
+   * stalled-job check, which gives them to another worker, as a dead
+   * worker's.
+   */
   close(): Promise<void>;
 }
 
 interface CancelListener extends QueueEventsListener {
   [CANCEL_EVENT]: (args: { jobId: string }) => void;
+}
+
+/** A run of a job here (one processJob call). */
+interface Run {
+  /** Cancels it as a caller's cancel does: it fails now, and its thread is ended if it runs on past cancelGrace. */
+  cancel(reason: unknown): void;
+  /** Asks its task to abort by its signal alone: it ends when its task does, and its thread is never ended for it. */
+  abort(reason: unknown): void;
+  /** The run of the same job that this worker took after this one lost the job's lock. */
+  later?: Run;
+  /** Settles once its processJob has returned (or thrown). */
+  returned?: Promise<void>;
 }
 
 const DEFAULT_LIMIT = 1024 * 1024;
@@ -90,6 +109,8 @@ const EARLY_CANCEL_MS = 60_000;
  * jobs would pile up for the life of the worker.
  */
 const UNWRITTEN_FORGET_MS = 60_000;
+/** BullMQ's default lockDuration (ms): close()'s bound on its wait for active jobs. */
+const DEFAULT_LOCK_MS = 30_000;
 
 export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
   if (typeof options !== 'object' || options === null) throw new TypeError('serveBullMQ(options): options must be an object');
@@ -106,6 +127,8 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
   const limit = options.maxPayloadBytes ?? DEFAULT_LIMIT;
   if (!(limit > 0)) throw new RangeError('options.maxPayloadBytes must be a number > 0');
   const worker = `${hostname()} pid ${process.pid}`;
+  /** How long close() waits for the active jobs' runs (see there). */
+  const closeWaitMs = options.lockDuration ?? DEFAULT_LOCK_MS;
   const portableKey = (key: string): string => keyToPortable(key, root);
 
   // (Loaded before the local pool starts: without the package, nothing is left running.)
@@ -113,8 +136,8 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
 
   const pool = new ThreadPool({ ...options.pool, maxThreads: threads, name: options.pool?.name ?? `bullmq:${queueName}` });
   pool.start();
-  /** Jobs taken here and not finished, by id: how to cancel each (see JobDispatcher). */
-  const active = new Map<string, (reason: unknown) => void>();
+  /** Jobs taken here and not finished, by id: each one's latest run here. */
+  const active = new Map<string, Run>();
   /**
    * Jobs whose run ended here and whose outcome BullMQ has not written to
    * Redis yet, with when their run ended, oldest first (close() waits for
@@ -155,29 +178,48 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
   const dispatcher = new JobDispatcher({
     submit: (run, sink) => pool[kSubmit](RUN_JOB, run, sink),
     cancel: (taskId, reason) => pool[kCancel](taskId, reason),
+    abort: (taskId, reason) => pool[kAbort](taskId, reason),
     timeout: (taskId, runTimeout) => pool[kTimeouts](taskId, undefined, runTimeout),
   });
 
   // (No third parameter: BullMQ then makes no AbortController per job. Its signal aborts only on the
   // Worker's cancelJob(), and this Worker is nobody else's: cancellations come by the control queue.)
-  async function processJob(job: Job<JobCall>): Promise<JobResult> {
+  function processJob(job: Job<JobCall>): Promise<JobResult> {
+    // Its cancellers: until its task is submitted (within this turn:
+    // nothing can call them), ones that do nothing.
+    const run: Run = { cancel: () => {}, abort: () => {} };
+    const returned = processRun(job, run);
+    run.returned = returned.then(() => {}, () => {});
+    return returned;
+  }
+
+  async function processRun(job: Job<JobCall>, run: Run): Promise<JobResult> {
     const id = job.id!;
-    // This run's canceller: until its task is submitted (within this turn:
-    // nothing can call it), one that does nothing. A job whose lock was
-    // lost can be taken here again while its first run still ends: the
-    // later run's entry is the job's, and the first run must not delete it.
-    let cancel: (reason: unknown) => void = () => {};
-    active.set(id, cancel);
+    // A job whose lock was lost (its worker's loop stalled past
+    // lockDuration, Redis lost the key) is given back by BullMQ's
+    // stalled-job check, and may be taken here again while its earlier run
+    // goes on. The later run is the job's now: the caller's cancel and
+    // lockRenewalFailed reach it (this map's entry, and the one lock per job
+    // id that BullMQ renews). The earlier run must still be stopped (it would
+    // run on, never aborted, and close() would wait for it), by its signal
+    // alone: a cancel that outlasts cancelGrace ends its thread, which the
+    // later run may share (helper-119's review of 622c8b4: 5 of 5).
+    const earlier = active.get(id);
+    active.set(id, run);
+    if (earlier) {
+      earlier.later = run;
+      earlier.abort(new CancelledError('the job\'s lock was lost, and this worker took the job again'));
+    }
     const label = typeof job.data?.l === 'string' ? job.data.l : job.name;
     try {
-      let run: JobRun;
+      let call: JobRun;
       try {
         checkVersion(job.data?.v, `job ${id}`);
         const { f, j, a, x, node, o } = job.data;
         const d = localFunction(f, label, allow, local);
         const name = d.kind === 'threadable' ? d.key.slice(d.url.length + 1) : d.exportName;
         const json = typeof j === 'string';
-        run = [d.kind === 'threadable' ? 't' : 'e', d.url, name, label, json ? j : String(a), json ? 'j' : x === 1 ? 'R' : 'r',
+        call = [d.kind === 'threadable' ? 't' : 'e', d.url, name, label, json ? j : String(a), json ? 'j' : x === 1 ? 'R' : 'r',
           o?.flatten === true, root, String(node), limit, worker];
       } catch (e) {
         // (Not retried: every worker of a queue should read the same jobs and allow the same modules.)
@@ -185,9 +227,9 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
       }
       let out: JobOutcome;
       try {
-        const dispatched = dispatcher.dispatch(run, job.data.o?.runTimeout);
-        cancel = dispatched.cancel;
-        active.set(id, cancel);
+        const dispatched = dispatcher.dispatch(call, job.data.o?.runTimeout);
+        run.cancel = dispatched.cancel;
+        run.abort = dispatched.abort;
         if (early.delete(id)) dispatched.cancel(new CancelledError('the caller cancelled the call'));
         out = await dispatched.outcome;
       } catch (e) {
@@ -205,9 +247,23 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
       }
       return result;
     } finally {
-      if (active.get(id) === cancel) active.delete(id);
-      // (Before BullMQ has the outcome: it writes it next.)
-      endedRun(id);
+      if (active.get(id) === run) active.delete(id);
+      if (run.later) {
+        // Taken again here: BullMQ's bookkeeping of the job is the later
+        // run's. This run's return would end it: BullMQ then stops renewing
+        // the job's lock (it tracks one lock per job id), and the later run
+        // loses the job to the stalled-job check. So this one returns after
+        // the later one (its outcome is then refused: the lock is not its own).
+        await run.later.returned;
+      } else {
+        // (Before BullMQ has the outcome: it writes it next.)
+        endedRun(id);
+      }
+      // The run this one took the job from, stopped by its signal alone
+      // while this one went, is cancelled now as any other: it fails at once,
+      // and if it still runs after cancelGrace its thread is ended, which no
+      // later run of the job shares any more.
+      earlier?.cancel(new CancelledError('the job\'s lock was lost, and this worker took the job again'));
     }
   }
 
@@ -222,7 +278,7 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
   });
   bull.on('lockRenewalFailed', (jobIds: string[]) => {
     // The job is no longer this worker's (Redis lost it, or another worker took it as stalled): stop its task.
-    for (const id of jobIds) active.get(id)?.(new CancelledError('the job\'s lock was lost'));
+    for (const id of jobIds) active.get(id)?.cancel(new CancelledError('the job\'s lock was lost'));
   });
   // (These come once a job's outcome is written to Redis.)
   bull.on('completed', (job) => { counts.completed++; unwritten.delete(job.id!); });
@@ -233,9 +289,9 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
   const control: QueueEvents = new BullQueueEvents(controlQueueName(queueName),
     { ...base, lastEventId: `${Date.now() - EARLY_CANCEL_MS}-0` });
   control.on<CancelListener>(CANCEL_EVENT, ({ jobId }: { jobId: string }) => {
-    const cancel = active.get(jobId);
-    if (cancel) {
-      cancel(new CancelledError('the caller cancelled the call'));
+    const run = active.get(jobId);
+    if (run) {
+      run.cancel(new CancelledError('the caller cancelled the call'));
       return;
     }
     const now = Date.now();
@@ -263,7 +319,7 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
         // (Never ready while Redis is unreachable.)
         await bounded(ready);
         // It takes no more jobs; those active run to their end on the pool,
-        // as long as they take. Writing their outcomes needs Redis: that
+        // for up to lockDuration. Writing their outcomes needs Redis: that
         // part, and closing the connections, is bounded, so a worker whose
         // Redis died still closes (its jobs' outcomes lost, BullMQ's
         // stalled-job check gives them to another worker).
@@ -273,9 +329,26 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
         // not wait for the fetch loop, which waits for Redis.
         void bull.pause(true).catch(() => {});
         const quiet = (): boolean => active.size === 0 && unwritten.size === 0;
-        while (active.size > 0) await new Promise((r) => setTimeout(r, 20));
-        await boundedUntil(quiet);
+        // Bounded: while it waits, this worker renews its jobs' locks, so no
+        // other worker may take them, and a run that never ends (a function
+        // that ignores its signal, or never sees one) kept the job, and this
+        // process, for ever (the chaos run's seed 8008). lockDuration is how
+        // long the queue lets a job wait on a worker that has stopped
+        // answering before another may take it: a closing worker waits as
+        // long for its runs, then leaves them as a dead worker's are left.
+        const ended = await boundedUntil(() => active.size === 0, closeWaitMs);
+        await boundedUntil(ended ? quiet : () => unwritten.size === 0);
         await bounded(bull.close(true));
+        if (!ended) {
+          // Cancelled after BullMQ's close, which writes no outcome from then
+          // on: their jobs are not failed but left active, and once their
+          // locks lapse (no longer renewed) the stalled-job check gives them
+          // to another worker. Cancelled, so that the pool's stop() does not
+          // wait for them: a task that ignores its signal loses its thread
+          // after cancelGrace (never, if that is Infinity). A run that an
+          // earlier run of its job waits for ends that one too (processRun).
+          for (const run of active.values()) run.cancel(new CancelledError('the worker closed before the job\'s run ended'));
+        }
         await bounded(control.close());
         await Promise.all([endClients(bull), endClients(control)]);
         await pool.stop();

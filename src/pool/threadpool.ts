@@ -47,6 +47,8 @@ export type { TaskSink } from './tasks.js';
 /** The internal submission path, shared with deferToThread and callMultipleInThread. */
 export const kSubmit = Symbol('reactor-threads.submit');
 export const kCancel = Symbol('reactor-threads.cancel');
+/** Internal: a task is asked to abort by its signal alone, never by ending its thread (serveBullMQ's runs of a job taken again). */
+export const kAbort = Symbol('reactor-threads.abort');
 export const kTimeouts = Symbol('reactor-threads.timeouts');
 /** The internal submission path of a call with options, shared with deferToThreadPool.with(). */
 export const kSubmitWithOptions = Symbol('reactor-threads.submit-with-options');
@@ -514,6 +516,12 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
   [kCancel](taskId: number, reason: unknown): void {
     this.#flush();  // (a task still staged must be in the queue to be withdrawn from it)
     this.#timers.cancel(taskId, reason);
+  }
+
+  /** Internal: ask a task to abort, by its signal alone (see TaskTimers.abort). */
+  [kAbort](taskId: number, reason: unknown): void {
+    this.#flush();  // (as for kCancel: a task still staged is withdrawn from the queue)
+    this.#timers.abort(taskId, reason);
   }
 
   /**

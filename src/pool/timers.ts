@@ -1,9 +1,10 @@
 // A task's cancellation and timers: a cancel withdraws a queued task or
 // tells its thread to abort it; queueTimeout withdraws a task still
 // queued; runTimeout cancels one that ran too long; a cancelled task that
-// still runs after cancelGrace loses its thread. Each ends the task through
-// the task table's one settle path, never on its own. Timers run on the
-// clock the pool was handed. Owner thread only.
+// still runs after cancelGrace loses its thread; an abort (its signal
+// alone) never ends a thread. Each ends the task through the task table's
+// one settle path, never on its own. Timers run on the clock the pool was
+// handed. Owner thread only.
 // Tests: test/threadpool-fake-threads.ts, test/cancellation.ts.
 import { TaskTimeoutError } from '../errors/errors.js';
 import { native } from '../reactor/native.js';
@@ -80,6 +81,24 @@ export class TaskTimers {
     if (r === 0) return;
     tasks.withdraw(taskId, reason, r === 1);
     if (r > 1) this.#terminateIfStillRunning(taskId, r - 1);
+  }
+
+  /**
+   * Asks a task to abort by its signal alone. A queued one is withdrawn
+   * with `reason`, as cancel() does. One a thread holds sees its signal
+   * abort, and is left to end by itself: it settles with what its thread
+   * answers, however long that takes; its thread is never terminated for
+   * it, and its run timeout is dropped (a timeout cancels, and a cancel may
+   * end the thread). For a task whose thread may run another that must not
+   * die with it: serveBullMQ's earlier run of a job its worker took again,
+   * whose later run may share the thread. cancel() may follow, to end it
+   * as any other.
+   */
+  abort(taskId: number, reason: unknown): void {
+    const { poolId, tasks } = this.#ctx;
+    if (this.#ctx.gone() || !tasks.has(taskId)) return;
+    this.forget(taskId);
+    if (native.poolCancel(poolId, taskId) === 1) tasks.withdraw(taskId, reason);
   }
 
   /**

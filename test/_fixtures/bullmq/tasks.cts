@@ -1,7 +1,7 @@
 // The functions that test/bullmq-*.ts run on remote workers. The workers
 // run a copy of this folder at another path (their own app root), so
 // every call here also proves that identity is portable.
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { threadId } from 'node:worker_threads';
 import { currentTask, threadable } from 'reactor-threads';
@@ -69,6 +69,27 @@ export const waitForAbort = threadable(async function waitForAbort(file: string)
   appendFileSync(file, `started ${process.pid}\n`);
   const { signal } = currentTask();
   await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+  appendFileSync(file, 'aborted\n');
+  return 'aborted';
+});
+
+/**
+ * For a job its worker takes again: its first run (nothing in `file` yet)
+ * waits for the task's abort, then goes on for `afterAbortMs`, ignoring
+ * it, and writes `aborted`; a later run naps `laterMs` and writes `done`.
+ * Each writes `started <pid>` first.
+ */
+export const firstRunAborted = threadable(async function firstRunAborted(file: string, afterAbortMs: number, laterMs: number): Promise<string> {
+  const first = !existsSync(file) || readFileSync(file, 'utf8') === '';
+  appendFileSync(file, `started ${process.pid}\n`);
+  if (!first) {
+    await sleep(laterMs);
+    appendFileSync(file, 'done\n');
+    return 'done';
+  }
+  const { signal } = currentTask();
+  await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+  await sleep(afterAbortMs);
   appendFileSync(file, 'aborted\n');
   return 'aborted';
 });
