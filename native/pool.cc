@@ -458,12 +458,28 @@ void Pool::DropWaitingLocked(std::vector<double>* ids) {
   waiting_on_keys_ = 0;
 }
 
+std::pair<Pool::Binding*, std::deque<Task>::iterator> Pool::FindWaitingLocked(double task_id) {
+  if (waiting_on_keys_ > 0) {
+    for (auto& kv : affinity_) {
+      auto& wq = kv.second.waiting;
+      for (auto w = wq.begin(); w != wq.end(); ++w) {
+        if (w->id == task_id) return {&kv.second, w};
+      }
+    }
+  }
+  return {nullptr, {}};
+}
+
 void Pool::PromoteWaitingLocked(const AffinityKey& key, std::deque<Task>::iterator at) {
   if (!key) return;
   auto it = affinity_.find(*key);
   if (it == affinity_.end()) return;
   Binding& b = it->second;
   if (b.thread != 0 || b.shared > 0 || b.waiting.empty()) return;
+  // Not among the returned tasks that lead the queue, whose order by id
+  // ReturnToQueueLocked keeps (it stops at the first task not returned):
+  // in that prefix, a later return went ahead of lower ids (helper-122).
+  while (at != queue_.end() && at->returned) ++at;
   queue_.insert(at, std::move(b.waiting.front()));
   b.waiting.pop_front();
   --waiting_on_keys_;
@@ -495,18 +511,13 @@ uint32_t Pool::Cancel(double task_id, bool queued_only) {
         return 1;
       }
     }
-    if (waiting_on_keys_ > 0) {
-      for (auto& kv : affinity_) {
-        auto& wq = kv.second.waiting;
-        for (auto w = wq.begin(); w != wq.end(); ++w) {
-          if (w->id != task_id) continue;
-          AffinityKey key = std::move(w->affinity);
-          wq.erase(w);
-          --waiting_on_keys_;
-          ReleaseKeyLocked(key);
-          return 1;
-        }
-      }
+    auto [binding, w] = FindWaitingLocked(task_id);
+    if (binding) {
+      AffinityKey key = std::move(w->affinity);
+      binding->waiting.erase(w);
+      --waiting_on_keys_;
+      ReleaseKeyLocked(key);
+      return 1;
     }
     if (queued_only) return 0;
     for (auto& kv : threads_) {
@@ -758,6 +769,7 @@ TaskOutlook Pool::Outlook(double task_id) {
       if (t.id == task_id) queued = true;
     }
   }
+  if (FindWaitingLocked(task_id).first) queued = true;
   if (!queued) return TaskOutlook::kServed;
   return live ? TaskOutlook::kQueued : TaskOutlook::kNoThread;
 }

@@ -105,7 +105,7 @@ struct PoolCounts {
   double completed;
   double failed;
   uint32_t functions;      // distinct function descriptors defined
-  uint32_t affinity_keys;  // affinity keys bound to a thread
+  uint32_t affinity_keys;  // affinity keys in use: bound to a thread, or waiting for one
 };
 
 // Queue wait (enqueue -> taken) and run time (taken -> completed).
@@ -661,6 +661,9 @@ class Pool {
   // when it was the key's last one there, unbound, the first of the calls
   // waiting behind it (Binding::waiting) takes its place, at `at`.
   void PromoteWaitingLocked(const AffinityKey& key, std::deque<Task>::iterator at);
+  // The task `task_id` where it waits on a key's Binding, if it does:
+  // the Binding and its place there (else a null Binding).
+  std::pair<Binding*, std::deque<Task>::iterator> FindWaitingLocked(double task_id);
   // The tasks waiting on keys' Bindings, with their keys' counts released:
   // ClearQueue() and Stop() report their ids.
   void DropWaitingLocked(std::vector<double>* ids);

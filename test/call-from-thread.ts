@@ -6,6 +6,7 @@ import { deferToThread, deferToThreadPool, reactor, ReactorGoneError, TaskTimeou
 import { callsThatLoadFirst, callsThenEnds, fireCalls, floodFor, slowCallThenFlood } from './_fixtures/bridge-tasks.cjs';
 import { offerNoop } from './_fixtures/proxy-tasks.cjs';
 import { identity, spin } from './_fixtures/tasks.cjs';
+import { fixture, runChild } from './_helpers/child.js';
 
 /** The inbox's high-water mark (native/reactor.h), as the README states it. */
 const INBOX_HIGH_WATER = 16_384;
@@ -166,6 +167,12 @@ test('a thread\'s calls to a slow function, made as fast as it can, leave the re
   // (Before the fix, 4 to 42 s; a turn of the loop is bounded, not timed.)
   t.true(took < 3_000, `the 100 ms runTimeout ended the task after ${Math.round(took)} ms (${calls} calls handled)`);
   await pool.stop();
+});
+
+test('under fake timers installed before the package loads, whose setImmediate and queueMicrotask never run, a flood of calls is still handled whole', async (t) => {
+  const r = await runChild(fixture('flood-faked.mjs'), [], 30_000);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout.trim(), 'handled 40000 of 40000');
 });
 
 test('a thread whose served reactor never loaded the package gets ReactorGoneError at once', (t) => {

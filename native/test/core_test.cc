@@ -1346,6 +1346,7 @@ static void TestPoolAdoptsUnboundKeys() {
   CHECK(later->PushPinned(MakeTask(4), "y", 100) >= 0);
   CHECK(later->PushPinned(MakeTask(5), "x", 100) >= 0);
   CHECK_EQ(later->Counts().queued, 5u);
+  CHECK_MSG(later->Outlook(5) == TaskOutlook::kNoThread, "a waiting call is queued, with no thread to run it");
   CHECK_EQ(later->PushPinned(MakeTask(6), "x", 5), int64_t{-2});  // the ones waiting count toward maxQueue
   CHECK_EQ(later->Cancel(3, true), 1u);
   CHECK_EQ(later->Cancel(1, true), 1u);
@@ -1362,6 +1363,48 @@ static void TestPoolAdoptsUnboundKeys() {
   later->Stop(false);
   pool->Stop(false);
   std::printf("  unbound keys are adopted, with their queued calls: ok\n");
+}
+
+// A key's waiting call that takes a cancelled first call's place is put
+// behind the returned tasks that lead the queue, whose order by id later
+// returns rely on: among them, a thread's returned task went ahead of an
+// earlier one of its key (helper-122's review).
+static void TestPoolPromotedCallKeepsReturnedOrder() {
+  Loop owner(1);
+  auto pool = std::make_shared<Pool>(87, owner.reactor, 0, 4, kOneSecondNs);
+  Loop a(2), b(3), c(4);
+  uint32_t ta = pool->AddThread();
+  pool->AttachThread(ta, a.reactor);
+  // K bound to A, which holds k1; k2 waits for A.
+  CHECK(pool->PushPinned(MakeTask(1), "K", 100) != -2);
+  std::vector<Task> got;
+  CHECK(pool->Take(ta, 1, 0, &got) == TakeResult::kTasks);
+  CHECK(pool->PushPinned(MakeTask(2), "K", 100) != -2);
+  uint32_t tb = pool->AddThread();
+  pool->AttachThread(tb, b.reactor);
+  // A dies: k2 goes back unbound, k3 waits behind it.
+  bool attached = false;
+  uint32_t requeued = 0;
+  pool->RemoveThread(ta, &attached, &requeued);
+  CHECK_EQ(requeued, 1u);
+  CHECK(pool->PushPinned(MakeTask(3), "K", 100) != -2);
+  // M bound to B, which takes m4 and hands it back as it parks; m5 waits for B.
+  CHECK(pool->PushPinned(MakeTask(4), "M", 100) != -2);
+  got.clear();
+  CHECK(pool->Take(tb, 1, 0, &got) == TakeResult::kTasks);
+  CHECK_EQ(got[0].id, 4.0);
+  pool->Requeue(tb, std::move(got), /*parking=*/true);
+  CHECK(pool->PushPinned(MakeTask(5), "M", 100) != -2);
+  // k2 cancelled: k3 takes its place. B dies: m5 goes back too.
+  CHECK_EQ(pool->Cancel(2, true), 1u);
+  pool->RemoveThread(tb, &attached, &requeued);
+  uint32_t tc = pool->AddThread();
+  pool->AttachThread(tc, c.reactor);
+  std::vector<double> order = RunTasks(*pool, tc, 3, 1);
+  auto pos = [&](double id) { return std::find(order.begin(), order.end(), id) - order.begin(); };
+  CHECK_MSG(pos(4) < pos(5), "M's calls run in push order");
+  pool->Stop(false);
+  std::printf("  a promoted waiting call stays behind the returned tasks: ok\n");
 }
 
 // stop() without drain lets the tasks threads took run. A thread that
@@ -3182,6 +3225,7 @@ int main(int argc, char** argv) {
       {"pool_returned_lead_the_backlog", TestPoolReturnedLeadTheBacklog},
       {"pool_requeue_keeps_pinned", TestPoolRequeueKeepsPinned},
       {"pool_adopts_unbound_keys", TestPoolAdoptsUnboundKeys},
+      {"pool_promoted_call_keeps_returned_order", TestPoolPromotedCallKeepsReturnedOrder},
       {"pool_requeue_after_stop", TestPoolRequeueAfterStop},
       {"pool_held_posts_keep_their_place", TestPoolHeldPostsKeepTheirPlace},
       {"pool_one_spinner", TestPoolOneSpinner},

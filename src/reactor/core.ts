@@ -342,9 +342,10 @@ export class ReactorCore {
     this.#laterScheduled = true;
     const immediate: unknown = realSetImmediate(this.#later);
     // A fake installed before this package loaded may never run it (see
-    // base/real-timers.ts): then a microtask does, fairness lost but
-    // nothing left waiting.
-    if (!isNodeImmediate(immediate)) queueMicrotask(this.#later);
+    // base/real-timers.ts): then a Promise's reaction does, fairness lost
+    // but nothing left waiting. (Not queueMicrotask: fake timers replace
+    // that too, and the flood waited for good: helper-122's review.)
+    if (!isNodeImmediate(immediate)) void Promise.resolve().then(this.#later);
   }
 
   /** The next slice: a deferred wake-up's drain, then what waits in #rest, for SLICE_MS at most. */
