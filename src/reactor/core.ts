@@ -308,10 +308,13 @@ export class ReactorCore {
    * Sets `messages[from..]` aside for a later slice (#rest), behind what
    * waits there already. A batch in the inbox scratch is overwritten by
    * the next one: those messages get views of one copy of it.
+   * Only calls count toward their senders' marks here (nothing else waits
+   * for room, and a pool's results are bounded by its queue): a burst's
+   * 50,000 results that wait for a later slice are not counted one by one.
    * `drainedHeld`: the batch was drained whole into #rest, so native
-   * counted the messages of senders it held already as held, and those
-   * counts need no report (one per batch made a flood's tiny batches
-   * 8% slower).
+   * counted the messages of senders it held already as held: their calls'
+   * counts need no report (one per batch made a flood's tiny batches 8%
+   * slower); what else they sent does, to take it off again.
    */
   #defer(messages: InboxMessage[], from: number, batch: Uint8Array, drainedHeld: boolean): void {
     const own = batch.byteLength <= INBOX_SCRATCH_BYTES ? batch.slice() : undefined;
@@ -325,7 +328,9 @@ export class ReactorCore {
       }
       if (m.sender !== 0) {
         const count = heldBefore?.has(m.sender) ? this.#held.get(m.sender) : undefined;
-        if (count) {
+        if (m.kind !== MessageKind.Call) {
+          if (count) count.changed = true;
+        } else if (count) {
           count.messages++;
           count.bytes += weight(m);
         } else {
@@ -374,8 +379,10 @@ export class ReactorCore {
             process.emitWarning(`reactor-threads: work after a sender's messages failed: ${String(e)}`);
           }
         } else {
-          if (item.sender !== 0) this.#countHeld(item.sender, -1, -weight(item));
-          if (item.kind === MessageKind.Call) served = true;
+          if (item.kind === MessageKind.Call) {
+            served = true;
+            if (item.sender !== 0) this.#countHeld(item.sender, -1, -weight(item));
+          }
           this.#dispatch(item);
         }
         if (i % SLICE_CHECK_EVERY === 0 && i < rest.length && native.now() > until) break;
