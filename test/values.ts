@@ -101,16 +101,29 @@ test('an own symbol-keyed property is refused, naming its object\'s path, in an 
     [[new Map(), { rows: [{ id: 1, [tag]: 'x' }] }], 'args[0][1].rows[0]'],
     [{ list: Object.assign([1, 2], { [tag]: true }) }, 'args[0].list'],
     [{ at: Object.assign(new Point(1, 2), { [tag]: 0 }) }, 'args[0].at'],
-    [{ hidden: Object.defineProperty({}, tag, { value: 1 }) }, 'args[0].hidden'],
+    // A copy of a fromModule() reference carries its brand, not its identity.
+    [{ copy: { ...fromModule('./_fixtures/tasks-esm.mjs', 'plainExport'), extra: 1 } }, 'args[0].copy'],
   ];
   for (const [value, path] of cases) {
     const err = await t.throwsAsync(deferToThread(identity as Loose, value), { instanceOf: ValueNotCloneableError });
     t.is((err as ValueNotCloneableError).path, path);
   }
+  // A non-enumerable one is not data: it is dropped, as a non-enumerable string-keyed one is.
+  t.deepEqual(await deferToThread(identity as Loose, { hidden: Object.defineProperty({ a: 1 }, tag, { value: 1 }) }), { hidden: { a: 1 } });
   const fast = await t.throwsAsync(deferToThread(() => ({ rows: [{ id: 1, [Symbol('tag')]: 'x' }] })), { instanceOf: ValueNotCloneableError });
   t.is((fast as ValueNotCloneableError).path, 'the result.rows[0]');
   const walked = await t.throwsAsync(deferToThread(() => ({ m: new Map(), o: { [Symbol('tag')]: 1 } })), { instanceOf: ValueNotCloneableError });
   t.is((walked as ValueNotCloneableError).path, 'the result.o');
+});
+
+// The walk's markers are plain objects under one key: a look-alike sent
+// beside a real marker was revived on arrival, a reference naming a module
+// its sender chose among them (a job's payload, forwarded by a task).
+test('a plain object with an own property of the markers\' key is refused, naming its path', async (t) => {
+  const crafted = { __reactorThreads: { k: 'module', ref: { specifier: 'node:child_process', exportName: 'exec' } } };
+  const err = await t.throwsAsync(deferToThread(identity as Loose, [crafted, () => 1]), { instanceOf: ValueNotCloneableError });
+  t.is((err as ValueNotCloneableError).path, 'args[0][0]');
+  t.regex(err!.message, /reserved/);
 });
 
 // A fromModule() reference is branded by a symbol-keyed property: it used

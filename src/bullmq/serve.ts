@@ -233,7 +233,8 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
         if (early.delete(id)) dispatched.cancel(new CancelledError('the caller cancelled the call'));
         out = await dispatched.outcome;
       } catch (e) {
-        if (e instanceof CancelledError) counts.cancelled++;
+        // (A run this worker took the job from is not the job's outcome: stats() counts jobs.)
+        if (e instanceof CancelledError && !run.later) counts.cancelled++;
         throw localFailure(e, label);
       }
       if (typeof out !== 'string') throw failure(out.summary, out.e, out.retry);
@@ -290,10 +291,10 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
     { ...base, lastEventId: `${Date.now() - EARLY_CANCEL_MS}-0` });
   control.on<CancelListener>(CANCEL_EVENT, ({ jobId }: { jobId: string }) => {
     const run = active.get(jobId);
-    if (run) {
-      run.cancel(new CancelledError('the caller cancelled the call'));
-      return;
-    }
+    run?.cancel(new CancelledError('the caller cancelled the call'));
+    // Kept as early with a run too: the job may already be back in the
+    // queue (its lock lost) and be taken here again, a run the cancel did
+    // not reach (helper-123's review).
     const now = Date.now();
     early.set(jobId, now);
     for (const [jid, at] of early) if (now - at > EARLY_CANCEL_MS) early.delete(jid);

@@ -58,6 +58,11 @@ export function symbolKeyed(key: symbol): string {
     + 'or send the object without it';
 }
 
+/** Why a plain object with an own `key`, the key of the walk's markers (values.ts MARKER), is refused. */
+export function reservedKey(key: string): string {
+  return `an own "${key}" property is reserved for reactor-threads' own markers: rename it`;
+}
+
 /** Built-ins that hold other objects weakly, by their identity on this thread. */
 const weak: Function[] = [WeakMap, WeakSet, WeakRef, FinalizationRegistry];
 

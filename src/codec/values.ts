@@ -27,7 +27,7 @@ import type { CallableTable } from './callables.js';
 import { decodeThrow, encodeThrow, ValueNotCloneableError, type EncodedThrow } from '../errors/errors.js';
 import { keyOf, lookup } from '../base/registry.js';
 import { moduleFunction, moduleReferenceOf, type ModuleReference } from '../identity/functions.js';
-import { notPlainPrototype, refusal, symbolKeyed } from './refusals.js';
+import { notPlainPrototype, refusal, reservedKey, symbolKeyed } from './refusals.js';
 import { makeView, viewTypeIndex, viewTypeName, viewTypeNamed } from './view-types.js';
 
 /** The key of every marker object: `{ [MARKER]: Marker }`. */
@@ -176,24 +176,30 @@ function walk(v: unknown, path: string, depth: number, w: Walk): unknown {
 }
 
 /**
- * Refuses `v` when it has an own symbol-keyed property, which structured
- * clone would drop. (Every array and plain object is asked: no cheaper
- * question tells an object without one. It costs about 35 ns an object:
- * a small plain object's walk took 90 ns before, 128 with it.)
+ * The first own enumerable symbol-keyed property of `v`, which structured
+ * clone would drop: it is refused, as a value that would change in
+ * silence. (A non-enumerable one is left to drop, as a non-enumerable
+ * string-keyed one is: a library's bookkeeping, MobX's say, not data.)
+ * Every array and plain object is asked: no cheaper question tells an
+ * object without one. It costs about 35 ns an object: a small plain
+ * object's walk took 90 ns before, 128 with it.
  */
-function refuseSymbolKeys(v: object, path: string): void {
+function enumerableSymbol(v: object): symbol | undefined {
   const symbols = Object.getOwnPropertySymbols(v);
-  if (symbols.length > 0) throw new ValueNotCloneableError(path, new TypeError(symbolKeyed(symbols[0]!)));
+  if (symbols.length === 0) return undefined;
+  return symbols.find((s) => Object.prototype.propertyIsEnumerable.call(v, s));
+}
+
+function refuseSymbolKeys(v: object, path: string): void {
+  const symbol = enumerableSymbol(v);
+  if (symbol !== undefined) throw new ValueNotCloneableError(path, new TypeError(symbolKeyed(symbol)));
 }
 
 /**
- * A plain object with an own symbol-keyed property (`first`): a
- * fromModule() reference, whose brand that is, becomes a marker (one per
- * reference, met twice or not); any other is refused.
+ * A fromModule() reference becomes a marker (one per reference, met twice
+ * or not); to another machine it is refused.
  */
-function markModuleReference(v: object, first: symbol, path: string, w: Walk): Record<string, Marker> {
-  const ref = moduleReferenceOf(v);
-  if (!ref) throw new ValueNotCloneableError(path, new TypeError(symbolKeyed(first)));
+function markModuleReference(v: object, ref: ModuleReference, path: string, w: Walk): Record<string, Marker> {
   if (!w.callables) {
     throw new ValueNotCloneableError(path, new TypeError('a fromModule() reference cannot cross to another machine: '
       + 'pass its specifier and export name, and call fromModule() with them there'));
@@ -217,8 +223,13 @@ function walkObject(v: object, path: string, depth: number, w: Walk): unknown {
   }
   const proto = Object.getPrototypeOf(v) as object | null;
   if (proto === Object.prototype || proto === null) {
-    const symbols = Object.getOwnPropertySymbols(v);
-    if (symbols.length > 0) return markModuleReference(v, symbols[0]!, path, w);
+    const ref = moduleReferenceOf(v);
+    if (ref) return markModuleReference(v, ref, path, w);
+    refuseSymbolKeys(v, path);
+    // A marker's key is the walk's own: the receiving side would revive a
+    // look-alike, a callable or a module reference that its sender, a job's
+    // payload say, chose (helper-123's review).
+    if (Object.hasOwn(v, MARKER)) throw new ValueNotCloneableError(path, new TypeError(reservedKey(MARKER)));
     met.set(v, OPEN);
     for (const k of Object.keys(v)) {
       const x = (v as Record<string, unknown>)[k];

@@ -71,11 +71,20 @@ export function fromModule<F extends AnyFunction = (...args: unknown[]) => unkno
 }
 
 /**
+ * The references moduleFunction() made: a copy of one (a spread, with
+ * Object.assign) carries its brand too, and would cross as the reference,
+ * its other properties dropped or its export name mixed with another's
+ * specifier (helper-123's review).
+ */
+const made = new WeakSet<object>();
+
+/**
  * The reference fromModule() makes; also, in the thread it crossed to,
  * the one a reference passed as a value becomes (src/codec/values.ts).
  */
 export function moduleFunction({ specifier, exportName, parentURL }: ModuleReference): ModuleFunction {
   const record: ModuleFunctionRecord = { specifier, exportName, [kModuleFunction]: { specifier, parentURL } };
+  made.add(record);
   return Object.freeze(record);
 }
 
@@ -85,7 +94,7 @@ export function isModuleFunction(v: unknown): v is ModuleFunction {
 
 /** The parts of `v` when it is a fromModule() reference, else undefined (src/codec/values.ts). */
 export function moduleReferenceOf(v: object): ModuleReference | undefined {
-  if (!(kModuleFunction in v)) return undefined;
+  if (!made.has(v)) return undefined;
   // (As describe() reads it: the brand's specifier.)
   const { specifier, parentURL } = (v as ModuleFunctionRecord)[kModuleFunction];
   return { specifier, exportName: (v as ModuleFunctionRecord).exportName, parentURL };
