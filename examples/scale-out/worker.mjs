@@ -12,4 +12,4 @@ const server = serveBullMQ({
 });
 await server.ready;
 console.log(`worker pid ${process.pid} ready`);
-process.once('SIGTERM', () => server.close()); // takes no more jobs, lets its active ones finish, exits
+process.once('SIGTERM', () => server.close()); // takes no more jobs, lets its active ones finish (up to lockDuration), exits
