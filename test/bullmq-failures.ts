@@ -232,8 +232,15 @@ test('a worker whose job\'s outcome could not be written (Redis restarted empty 
   const queueName = `unwritten-${randomUUID()}`;
   const worker = await workerFor(redis, queueName, { threads: 1 });
   const pool = poolFor(redis, queueName, 500);
-  const call = deferToThreadPool(reactor, pool, nap, 1500);
-  await eventually(async () => (await jobsActive(redis, queueName)) === 1, 'the job is active');
+  const call = deferToThreadPool(reactor, pool, nap, 3000);
+  // (One connection for the whole wait: one per look, under AddressSanitizer
+  // on a loaded machine, took longer than the run, which ended unseen.)
+  const counts = new Queue(queueName, { connection: redis.connection });
+  try {
+    await eventually(async () => (await counts.getJobCounts('active')).active === 1, 'the job is active');
+  } finally {
+    await counts.close();
+  }
   await redis.restart();
   await t.throwsAsync(call, { instanceOf: JobLostError });
   // The nap ends, and BullMQ cannot write its outcome: the job is gone.
