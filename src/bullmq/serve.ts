@@ -176,7 +176,8 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
 
   // (The pool's internals: a job is a bare task, without deferToThreadPool's per-call objects.)
   const dispatcher = new JobDispatcher({
-    submit: (run, sink) => pool[kSubmit](RUN_JOB, run, sink),
+    // (Cuttable: any job may be cancelled, by its caller or a lost lock.)
+    submit: (run, sink) => pool[kSubmit](RUN_JOB, run, sink, false, undefined, undefined, true),
     cancel: (taskId, reason) => pool[kCancel](taskId, reason),
     abort: (taskId, reason) => pool[kAbort](taskId, reason),
     timeout: (taskId, runTimeout) => pool[kTimeouts](taskId, undefined, runTimeout),

@@ -506,9 +506,33 @@ export function replySlotOf(bytes: Uint8Array): number {
   return bytes[0] === REPLY_SLOT ? viewOf(bytes).getFloat64(1, true) : 0;
 }
 
-/** Where a payload's markers start: past its reply slot, if it names one. */
+/**
+ * A task's payload starts with this byte (inside a BY_PORT header) when
+ * its call may be cancelled (it has a signal or a runTimeout, or comes
+ * from reactor-threads/bullmq, which cancels jobs): its thread may then be
+ * terminated while it holds the task, which loses what the thread's
+ * streams still buffer. The thread posts that output before it takes such
+ * a task, and as each task ends while it holds one
+ * (src/thread/task-runner.ts); other tasks leave theirs to the loop, one
+ * post for many lines. A blockingCallInThread task, which its caller's
+ * timeout cancels, says so by its reply slot.
+ */
+export const CUTTABLE = 0xf6;
+
+/** `e`, marked as a call that may be cancelled (a copy of its bytes). */
+export function markCuttable(e: Encoded): Encoded {
+  return { bytes: Buffer.concat([Buffer.of(CUTTABLE), e.bytes]), transfers: e.transfers };
+}
+
+/** Whether a task's payload says its call may be cancelled (markCuttable, or a reply slot). */
+export function isCuttable(bytes: Uint8Array): boolean {
+  return bytes[0] === REPLY_SLOT || bytes[bytes[0] === BY_PORT ? BY_PORT_HEADER : 0] === CUTTABLE;
+}
+
+/** Where a payload's markers start: past its reply slot or BY_PORT header, and its CUTTABLE byte. */
 function markersAt(bytes: Uint8Array): number {
-  return bytes[0] === REPLY_SLOT ? REPLY_SLOT_HEADER : bytes[0] === BY_PORT ? BY_PORT_HEADER : 0;
+  const at = bytes[0] === REPLY_SLOT ? REPLY_SLOT_HEADER : bytes[0] === BY_PORT ? BY_PORT_HEADER : 0;
+  return bytes[at] === CUTTABLE ? at + 1 : at;
 }
 
 /**
@@ -542,7 +566,7 @@ function decodeFramed(bytes: Uint8Array, transfers: ArrayBuffer[] | undefined, c
   if (bytes[0] === FAST_LIST || bytes[0] === FAST_ONE) return decodeFast(bytes, transfers);
   if (bytes[0] === REPLY_SLOT) return decodeFramed(bytes.subarray(REPLY_SLOT_HEADER), transfers, ctx);
   if (bytes[0] === BY_PORT) return decodeFramed(bytes.subarray(BY_PORT_HEADER), transfers, ctx);
-  if (bytes[0] === FLATTEN_ON || bytes[0] === FLATTEN_OFF) return decodeFramed(bytes.subarray(1), transfers, ctx);
+  if (bytes[0] === CUTTABLE || bytes[0] === FLATTEN_ON || bytes[0] === FLATTEN_OFF) return decodeFramed(bytes.subarray(1), transfers, ctx);
   if (bytes[0] === TRACED) return decodeFramed(bytes.subarray(TRACED_HEADER + viewOf(bytes).getUint32(1, true)), transfers, ctx);
   if (bytes[0] === WITH_MARKERS) return ctx.revive(decodeFramed(bytes.subarray(1), transfers, ctx), transfers);
   if (!transfers) return deserializeOwning(bytes);

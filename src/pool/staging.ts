@@ -9,6 +9,7 @@
 // Only tasks with nothing that must leave the caller at once go through
 // here (no moved buffers, no affinity key): see ThreadPool[kSubmit].
 // Owner thread only. Tests: test/submission-batches.ts.
+import { CUTTABLE } from '../codec/codec.js';
 import { writeFastList } from '../codec/fast-codec.js';
 import { checkPayloadSize, grownFrom, viewOf } from '../base/byte-views.js';
 import { SmallSet } from '../base/small-set.js';
@@ -78,11 +79,13 @@ export class SubmissionStage {
    * Stages a task whose arguments take the fast codec's path, written
    * straight into the batch (no scratch copy, no view object: the
    * commonest submission allocates nothing here). `bound`: their
-   * fastListBound(), not -1.
+   * fastListBound(), not -1. `cuttable`: marked as a call that may be
+   * cancelled (markCuttable's byte).
    */
-  addFast(id: number, fnId: number, args: readonly unknown[], bound: number): void {
-    const at = this.#reserve(id, fnId, bound);
-    const end = writeFastList(args, this.#bytes, this.#view, at);
+  addFast(id: number, fnId: number, args: readonly unknown[], bound: number, cuttable: boolean): void {
+    const at = this.#reserve(id, fnId, cuttable ? bound + 1 : bound);
+    if (cuttable) this.#bytes[at] = CUTTABLE;
+    const end = writeFastList(args, this.#bytes, this.#view, cuttable ? at + 1 : at);
     this.#view.setUint32(at - TASK_HEADER + 12, end - at, true);
     this.#staged(id, end);
   }

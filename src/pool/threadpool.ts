@@ -31,7 +31,7 @@ import { PoolThreads } from './threads.js';
 import { TaskTimers } from './timers.js';
 import { reportError } from '../errors/report.js';
 import {
-  encodeArgs, markFlatten, markMovedByPort, markReplySlot, markTraced, movedByPort, movesByPort,
+  encodeArgs, markCuttable, markFlatten, markMovedByPort, markReplySlot, markTraced, movedByPort, movesByPort,
 } from '../codec/codec.js';
 import { carrierFrom, taskChannel, traced, type TaskTraceMessage, type TraceCarrier } from '../base/tracing.js';
 import { fastListBound } from '../codec/fast-codec.js';
@@ -314,7 +314,9 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
       },
     };
     const affinity = options?.affinity === undefined ? undefined : String(options.affinity);
-    id = this[kSubmit](f, args, settled, false, affinity, options?.flattenInstances);
+    // (A call that may be cancelled says so to its thread: see markCuttable.)
+    const cuttable = signal !== undefined || options?.runTimeout !== undefined;
+    id = this[kSubmit](f, args, settled, false, affinity, options?.flattenInstances, cuttable);
     if (id === 0) return;  // not queued: its failure reaches the sink
     if (options?.queueTimeout !== undefined || options?.runTimeout !== undefined) {
       this[kTimeouts](id, options.queueTimeout, options.runTimeout);
@@ -326,17 +328,19 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
    * Internal: queue a task whose outcome goes to `sink`. Never throws; a
    * failure before queueing reaches the sink asynchronously. Returns the
    * task id, or 0 when nothing was queued. `flatten`: the call's
-   * flattenInstances (undefined: the pool's).
+   * flattenInstances (undefined: the pool's). `cuttable`: the task may be
+   * cancelled ([kCancel], a runTimeout), which can end its thread; its
+   * thread is told (markCuttable in src/codec/codec.ts).
    */
   [kSubmit](f: unknown, args: readonly unknown[], sink: TaskSink, multiple?: boolean, affinity?: string,
-    flatten?: boolean): number {
-    if (traced(taskChannel)) return this.#submitTraced(f, args, sink, multiple, affinity, flatten);
-    return this.#submit(f, args, sink, multiple, affinity, flatten, undefined);
+    flatten?: boolean, cuttable = false): number {
+    if (traced(taskChannel)) return this.#submitTraced(f, args, sink, multiple, affinity, flatten, cuttable);
+    return this.#submit(f, args, sink, multiple, affinity, flatten, cuttable, undefined);
   }
 
   /** kSubmit while someone listens on the task channel (src/base/tracing.ts). */
   #submitTraced(f: unknown, args: readonly unknown[], sink: TaskSink, multiple: boolean | undefined, affinity: string | undefined,
-    flatten: boolean | undefined): number {
+    flatten: boolean | undefined, cuttable: boolean): number {
     const message: TaskTraceMessage = { taskId: 0, function: multiple ? 'callMultipleInThread' : labelOf(f), pool: this.name, args };
     const tracedSink: TaskSink = {
       settle: (ok, value) => {
@@ -357,7 +361,7 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
     };
     return taskChannel.start.runStores(message, () => {
       try {
-        return message.taskId = this.#submit(f, args, tracedSink, multiple, affinity, flatten, carrierFrom(message.carrier));
+        return message.taskId = this.#submit(f, args, tracedSink, multiple, affinity, flatten, cuttable, carrierFrom(message.carrier));
       } finally {
         taskChannel.end.publish(message);
       }
@@ -365,7 +369,7 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
   }
 
   #submit(f: unknown, args: readonly unknown[], sink: TaskSink, multiple: boolean | undefined, affinity: string | undefined,
-    flatten: boolean | undefined, carrier: TraceCarrier | undefined): number {
+    flatten: boolean | undefined, cuttable: boolean, carrier: TraceCarrier | undefined): number {
     let handles: number[] | undefined;
     let id: number;
     let demand: number;
@@ -388,7 +392,7 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
           // straight into the staged batch (as below, the table first).
           id = nextTaskId++;
           this.#tasks.add(id, sink, NO_HANDLES);
-          this.#staging(id, fnId, args, bound);
+          this.#staging(id, fnId, args, bound, cuttable);
           return id;
         }
       }
@@ -399,12 +403,13 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
       // (The trace carrier inside the flatten byte: codec.ts.)
       if (carrier) encoded = markTraced(encoded, carrier);
       if (overrides) encoded = markFlatten(encoded, !this.#options.flattenInstances);
+      if (cuttable) encoded = markCuttable(encoded);
       id = nextTaskId++;
       if (!encoded.transfers && affinity === undefined) {
         // Plain: staged, pushed with the rest of this turn's (#pushStaged
         // settles it if the queue turns out to be full).
         this.#tasks.add(id, sink, handles);
-        this.#staging(id, fnId, encoded.bytes, -1);
+        this.#staging(id, fnId, encoded.bytes, -1, false);
         return id;
       }
       // Moved buffers leave the caller now and an affinity key binds now:
@@ -538,9 +543,9 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
    * Stages registered task `id`: arguments that take the fast path
    * (`bound`: their fastListBound) or encoded bytes (`bound` -1).
    */
-  #staging(id: number, fnId: number, what: readonly unknown[] | Uint8Array, bound: number): void {
+  #staging(id: number, fnId: number, what: readonly unknown[] | Uint8Array, bound: number, cuttable: boolean): void {
     try {
-      if (bound >= 0) this.#stage.addFast(id, fnId, what as readonly unknown[], bound);
+      if (bound >= 0) this.#stage.addFast(id, fnId, what as readonly unknown[], bound, cuttable);
       else this.#stage.add(id, fnId, what as Uint8Array);
     } catch (e) {
       // Registered, not staged: it ends through the table (once), later.

@@ -9,7 +9,7 @@
 // Tests: test/thread-death.ts, test/cancellation.ts, test/threadpool-*.ts.
 import { deserialize } from 'node:v8';
 import {
-  carrierOf, decodeValue, encodeResult, flattenOf, markMovedByPort, movedByPort, movesByPort,
+  carrierOf, decodeValue, encodeResult, flattenOf, isCuttable, markMovedByPort, movedByPort, movesByPort,
   replySlotOf, type ValueContext,
 } from '../codec/codec.js';
 import type { CurrentTask } from '../base/public/calls.js';
@@ -101,6 +101,19 @@ export class TaskRunner {
   /** Tasks running asynchronously (their Promise not settled yet). */
   readonly #inflight = new SmallSet<number>();
   /**
+   * Tasks this thread holds (taken, not ended) that may be cancelled
+   * (isCuttable): while it holds one, the pool may terminate it, before its
+   * loop runs again, for that task's runTimeout or a cancel it outlasts by
+   * cancelGrace. Native then posts the results it held behind output the
+   * streams still buffered, and that output dies with the thread. So what
+   * they buffer is posted when such a task is taken and as each task ends
+   * while one is held (take, #ended); otherwise the loop posts it, one
+   * post for many tasks' lines (a post per printing task cost a third of
+   * their throughput). (A task left here by a path that forgets it only
+   * makes more posts.)
+   */
+  readonly #cuttable = new SmallSet<number>();
+  /**
    * Cancellation. A task gets an AbortController only when it asks for its
    * signal (currentTask()); a cancel that arrives before it asks is kept in
    * #cancelled, so the signal it then gets is already aborted.
@@ -144,6 +157,14 @@ export class TaskRunner {
 
   /** A batch the thread took: started in order, now or behind a load. */
   take(tasks: readonly TaskMessage[]): void {
+    let cuttable = false;
+    for (const t of tasks) {
+      if (!isCuttable(t.payload)) continue;
+      this.#cuttable.add(t.taskId);
+      cuttable = true;
+    }
+    // (Before anything else: it runs write callbacks, user code.)
+    if (cuttable) this.#s.outbox.postBufferedOutput();
     this.#batchBegan = undefined;
     for (const t of tasks) {
       this.#notStarted.add(t);
@@ -272,6 +293,7 @@ export class TaskRunner {
     const { poolId, threadId } = this.#s;
     const back: RequeuedTask[] = [];
     for (const t of this.#notStarted.values()) {
+      this.#cuttable.delete(t.taskId);
       if (movedByPort(t.payload) === 0) {
         back.push([t.taskId, t.fnId, t.payload, t.transfers, false]);
         continue;
@@ -490,13 +512,17 @@ export class TaskRunner {
    * outbox, post, postMoved and answer, comes through here first).
    */
   #ended(taskId: number): void {
-    // What it printed that its streams still buffer leaves first: its
-    // result, held behind that output, is posted by native even if the
-    // pool terminates this thread before its loop runs again (a later
-    // task's runTimeout), and the output would die with it. Before the
-    // encoding: this runs write callbacks, user code that may encode a
-    // call of its own into the buffers the outcome would be encoded in.
-    this.#s.outbox.postBufferedOutput();
+    // While this thread holds a task that may be cancelled, what it
+    // printed that its streams still buffer leaves first: its result, held
+    // behind that output, is posted by native even if the pool terminates
+    // this thread before its loop runs again, and the output would die
+    // with it (#cuttable). Before the encoding: this runs write callbacks,
+    // user code that may encode a call of its own into the buffers the
+    // outcome would be encoded in.
+    if (this.#cuttable.size > 0) {
+      this.#cuttable.delete(taskId);
+      if (this.#cuttable.size > 0) this.#s.outbox.postBufferedOutput();
+    }
     if (this.#controllers.size) this.#controllers.delete(taskId);
     if (this.#cancelled.size) this.#cancelled.delete(taskId);
     this.#s.onSettled();

@@ -9,6 +9,24 @@ export const printLine = threadable(function printLine(stream: string, i: number
   return i;
 });
 
+/** Resolves the wait of spinWhenReleased on this thread. */
+let releaseSpin: (() => void) | undefined;
+
+/** Waits until a printLineThenRelease on its thread ends, then spins for `spinMs`, ignoring any cancellation. */
+export const spinWhenReleased = threadable(async function spinWhenReleased(spinMs: number): Promise<number> {
+  await new Promise<void>((resolve) => { releaseSpin = resolve; });
+  const end = Date.now() + spinMs;
+  while (Date.now() < end) { /* busy */ }
+  return spinMs;
+});
+
+/** printLine(stream, i); then the spin of a spinWhenReleased on this thread starts, in the microtasks right after this task. */
+export const printLineThenRelease = threadable(function printLineThenRelease(stream: string, i: number): number {
+  printLine(stream, i);
+  releaseSpin?.();
+  return i;
+});
+
 /**
  * Writes a line of 4 KiB less one (x's), then `out <i>` on stdout or
  * `err <i>` on stderr, then returns `i`: enough to fill a pipe a reader is

@@ -7,29 +7,65 @@
 // Args: mode (printLine's stream, 'encoded', 'wide': 4 KiB and a line on
 // stderr, 'blocking': every other task prints then makes a blocking
 // call, or 'terminated': tasks print on both streams, then a task that
-// ignores its runTimeout has its thread terminated), count, threads, rounds.
-import { deferToThreadPool, reactor, ThreadPool } from 'reactor-threads';
-import { printEncoded, printLine, printThenBlock, printWide } from './console-order-tasks.cjs';
-import { ignoreAbort } from './tasks.cjs';
+// ignores its runTimeout has its thread terminated; 'terminated-signal':
+// the same, the task cancelled by its signal instead; 'terminated-behind':
+// the same as 'terminated', the task queued behind a plain one that spins
+// 300 ms, which its thread may take with it; 'terminated-async': the task,
+// submitted before the others, waits until the last of them ends, then
+// ignores its runTimeout), count, threads, rounds.
+import { deferToThreadPool, reactor, ThreadDiedError, ThreadPool } from 'reactor-threads';
+import {
+  printEncoded, printLine, printLineThenRelease, printThenBlock, printWide, spinWhenReleased,
+} from './console-order-tasks.cjs';
+import { ignoreAbort, spin } from './tasks.cjs';
 
 const [mode = 'stdout', count = '200', threads = '1', rounds = '1'] = process.argv.slice(2).map(String);
-const terminated = mode === 'terminated';
+const terminated = mode.startsWith('terminated');
 for (let round = 0; round < Number(rounds); round++) {
   const pool = new ThreadPool({ minThreads: Number(threads), maxThreads: Number(threads), ...(terminated && { cancelGrace: 50 }) });
   pool.start();
   const calls: Promise<void>[] = [];
+  if (mode === 'terminated-async') {
+    // Held by the thread while the tasks below print and end; it spins
+    // from the microtasks that follow the last one, before the loop reads
+    // the owner's asks for more output.
+    const stubborn = deferToThreadPool.with({ runTimeout: 1_000 })(reactor, pool, spinWhenReleased, 60_000);
+    calls.push(stubborn.then(() => { throw new Error('the stubborn task was not cut short'); }, (e: Error) => {
+      process.stderr.write(`stubborn: ${e.name}\n`);
+    }));
+  }
   for (let i = round * Number(count); i < (round + 1) * Number(count); i++) {
     const call = mode === 'encoded' ? deferToThreadPool(reactor, pool, printEncoded, i)
       : mode === 'wide' ? deferToThreadPool(reactor, pool, printWide, 'stderr', i)
       : mode === 'blocking' ? (i % 2 ? deferToThreadPool(reactor, pool, printThenBlock, i) : deferToThreadPool(reactor, pool, printLine, 'stdout', i))
+      : mode === 'terminated-async' && i === (round + 1) * Number(count) - 1 ? deferToThreadPool(reactor, pool, printLineThenRelease, 'both', i)
       : terminated ? deferToThreadPool(reactor, pool, printLine, 'both', i)
         : deferToThreadPool(reactor, pool, printLine, mode, i);
     calls.push(call.then((v) => { process.stdout.write(`settled ${v}\n`); }));
   }
-  if (terminated) {
+  if (terminated && mode !== 'terminated-async') {
+    if (mode === 'terminated-behind') {
+      // (Ended by the thread's termination if it was taken with the task behind it.)
+      calls.push(deferToThreadPool(reactor, pool, spin, 300).then(() => {}, (e: unknown) => {
+        if (!(e instanceof ThreadDiedError)) throw e;
+      }));
+    }
     // Queued behind them: it spins, its thread's loop never turns again,
-    // and that thread is terminated 50 ms after its runTimeout (cancelGrace).
-    const stubborn = deferToThreadPool.with({ runTimeout: 20 })(reactor, pool, ignoreAbort, 60_000);
+    // and that thread is terminated 50 ms after its runTimeout, or its
+    // cancel (cancelGrace).
+    const controller = new AbortController();
+    const stubborn = mode === 'terminated-signal'
+      ? deferToThreadPool.with({ signal: controller.signal })(reactor, pool, ignoreAbort, 60_000)
+      : deferToThreadPool.with({ runTimeout: 20 })(reactor, pool, ignoreAbort, 60_000);
+    if (mode === 'terminated-signal') {
+      // Once it runs: 20 ms after its thread took it (a cancel would
+      // withdraw it from the queue, and drop it before it starts).
+      const cancelOnceTaken = (): void => {
+        if (pool.stats().queued > 0) setTimeout(cancelOnceTaken, 2);
+        else setTimeout(() => controller.abort(), 20);
+      };
+      cancelOnceTaken();
+    }
     calls.push(stubborn.then(() => { throw new Error('the stubborn task was not cut short'); }, (e: Error) => {
       process.stderr.write(`stubborn: ${e.name}\n`);
     }));
