@@ -92,7 +92,7 @@ test('a cancelled call whose job runs is cancelled on the worker that holds it: 
 });
 
 /**
- * Makes the worker that holds a queue's one active job take it again while
+ * Makes the worker that holds a queue's one active job (or job `jobId`) take it again while
  * its run goes on, as when the worker's loop stalled past lockDuration:
  * the job's lock is deleted and BullMQ's stalled-job check puts the job
  * back. Deleted just after a renewal (seen as its lock's TTL rising): the
@@ -100,10 +100,10 @@ test('a cancelled call whose job runs is cancelled on the worker that holds it: 
  * run itself (lockRenewalFailed) before the check, every stalledInterval,
  * gives the job back.
  */
-async function takenAgain(queueName: string): Promise<void> {
+async function takenAgain(queueName: string, jobId = '*'): Promise<void> {
   const raw = new Redis({ ...redis.connection, maxRetriesPerRequest: null });
   try {
-    const locks = await raw.keys(`bull:${queueName}:*:lock`);
+    const locks = await raw.keys(`bull:${queueName}:${jobId}:lock`);
     if (locks.length !== 1) throw new Error(`one lock expected, found ${locks.length}`);
     let ttl = await raw.pttl(locks[0]!);
     await eventually(async () => {
@@ -168,6 +168,34 @@ for (const [how, afterAbortMs] of [['ends at once', 0], ['runs on past cancelGra
   });
 }
 
+/** The stats a worker printed as it closed (test/_fixtures/bullmq/worker.mts). */
+function closingStats(worker: WorkerProcess): { active: number; completed: number; failed: number; cancelled: number } | undefined {
+  const line = /^closed (\{.*\})$/m.exec(worker.output());
+  return line ? JSON.parse(line[1]!) : undefined;
+}
+
+// The first run ignores its abort past the later run's end: the later run
+// cancels it then (processRun's finally), and its CancelledError is not
+// the job's: the worker's stats count the job once, completed (they
+// counted it cancelled too: helper-123's review of 10d423c). Its thread,
+// which the first run then keeps past cancelGrace, is ended and replaced.
+test('a job its worker takes again, whose first run outlasts the later one: the worker counts the job completed, not cancelled', async (t) => {
+  const queueName = `taken-again-counted-${randomUUID()}`;
+  const pool = poolFor(queueName);
+  const worker = await startWorker(redis, { queueName, allow, threads: 1, concurrency: 2, lockDuration: 4000, stalledInterval: 200 });
+  stops.push(() => closed(worker));
+  const file = join(dir, 'taken-again-counted');
+  // The first run ends 8 s after its abort, 2 s after the later run's end.
+  const call = deferToThreadPool(reactor, pool, firstRunAborted, file, 8000, 6000);
+  call.catch(() => {});  // (awaited below)
+  await eventually(() => lines(file).length === 1, 'the job\'s first run started');
+  await takenAgain(queueName);
+  await eventually(() => lines(file).length >= 2, 'the worker took the job again');
+  t.is(await call, 'done', 'the later run\'s outcome is the job\'s');
+  t.true(await closed(worker), `the worker closed\n${worker.output()}`);
+  t.like(closingStats(worker), { active: 0, completed: 1, failed: 0, cancelled: 0 }, worker.output());
+});
+
 test('a cancellation that reaches the worker before its job cancels the job when the worker takes it', async (t) => {
   // (As when a caller cancels while its job is being added: the caller publishes the cancellation, then
   // the job arrives.) The job is delayed by a second, so the worker has read the cancellation long before.
@@ -188,6 +216,43 @@ test('a cancellation that reaches the worker before its job cancels the job when
   t.regex(failed!.failedReason, /^CancelledError/);
   t.is(failed!.attemptsMade, 1, 'a cancelled job is not retried');
   t.deepEqual(lines(file), [], 'its task never started');
+});
+
+// The job is back in the queue (its lock lost) while its first run goes
+// on, and the worker has no room to take it again yet: a cancellation
+// that comes then (a caller that saw the job active) reaches the first
+// run, and is kept for the job's next run here too, which it cancels
+// before it starts (it ran, helper-123's review of 10d423c).
+test('a cancellation that reaches a job\'s run while the job waits to be taken again by the same worker cancels the later run too', async (t) => {
+  const queueName = `cancel-retaken-${randomUUID()}`;
+  const pool = poolFor(queueName);
+  const queue = queueFor(queueName);
+  const worker = await startWorker(redis, { queueName, allow, threads: 2, concurrency: 2, lockDuration: 4000, stalledInterval: 200 });
+  stops.push(() => closed(worker));
+  const control = new QueueEventsProducer(controlQueueName(queueName), { connection: redis.connection });
+  stops.push(() => control.close());
+  const file = join(dir, 'cancel-retaken');
+  const call = deferToThreadPool(reactor, pool, waitForAbort, file);
+  call.catch(() => {});  // (awaited below)
+  await eventually(() => lines(file).length === 1, 'the job\'s first run started');
+  const [job] = await queue.getActive();
+  // The worker's other slot, taken for the rest of the test.
+  const other = join(dir, 'cancel-retaken-other');
+  const blocker = deferToThreadPool(reactor, pool, nap, 8000, other);
+  blocker.catch(() => {});
+  await eventually(() => lines(other).length === 1, 'the other job started');
+  await takenAgain(queueName, job!.id);
+  await eventually(async () => (await queue.getWaiting()).some((w) => w.id === job!.id), 'the job is back in the queue');
+  await control.publishEvent({ eventName: CANCEL_EVENT, jobId: job!.id! });
+  // (A later run that the cancellation missed waits for its abort for ever.)
+  let settled = false;
+  void call.finally(() => { settled = true; }).catch(() => {});
+  await eventually(() => settled, 'the call settled', 20_000);
+  await t.throwsAsync(call, { instanceOf: CancelledError });
+  t.deepEqual(lines(file), [`started ${worker.pid}`, 'aborted'], 'the first run saw its abort, and the job did not run again');
+  const failed = await queue.getJob(job!.id!);
+  t.is(failed?.attemptsMade, 1);
+  t.regex(failed?.failedReason ?? '', /^CancelledError/);
 });
 
 test('a call cancelled while the worker\'s thread loads its function\'s module never runs the function', async (t) => {
