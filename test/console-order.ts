@@ -189,6 +189,24 @@ for (const [mode, how, error] of [
 }
 
 // (Serial, as above: child processes.)
+test.serial('every line a task printed before it kept its thread from its loop past its runTimeout is printed, though the pool terminated the thread', async (t) => {
+  // The first line goes out as it is written; the rest waited behind it
+  // for the owner's ask for more, which the thread's loop never heard:
+  // only the first line of each task was printed (before a thread that
+  // holds a task that may be cancelled posted each write at once).
+  const tasks = 3, count = 20;
+  const { code, lines } = await orderedOutput(t, ['hung', String(count), '1', String(tasks)]);
+  t.is(code, 0);
+  const printed = new Set(lines);
+  const missing = [];
+  for (let task = 0; task < tasks; task++) {
+    for (let i = 0; i < count; i++) if (!printed.has(`line ${i} of ${task}`)) missing.push(`line ${i} of ${task}`);
+  }
+  t.deepEqual(missing, [], `${missing.length} lines of ${tasks * count} missing`);
+  t.deepEqual(lines.filter((line) => line.startsWith('hung ')), ['hung 0: TaskTimeoutError', 'hung 1: TaskTimeoutError', 'hung 2: TaskTimeoutError']);
+});
+
+// (Serial, as above: child processes.)
 test.serial('output on stderr sent through a socket read late has left before each result settles', async (t) => {
   // 200 tasks x 4 rounds print 4 KiB each on stderr, on two threads; the
   // settled lines go to stdout; both share the socket. A chunk counts once

@@ -9,12 +9,14 @@
 // (src/thread/printed-bytes.ts), asks the owner on its side port to say
 // when that many have come (Printed), and the owner, which counts what
 // arrives from the Worker's stdio, answers (Seen: src/pool/printed-output.ts).
-// Output a stream still buffers when a task ends (behind its post in
-// flight, until the thread's loop hears the owner ask for more) is posted
-// before the task's outcome is made (postBufferedOutput, from the task
-// runner): native posts a held result itself if the pool terminates the
-// thread, and output left in the stream then died with the thread, its
-// results delivered without it. Output written after that post (by a
+// Output a stream still buffers (behind its post in flight, until the
+// thread's loop hears the owner ask for more) is posted while the thread
+// holds a task that may be cancelled: as it takes one, and as a task ends,
+// before its outcome is made (postBufferedOutput, from the task runner),
+// and as it is written in such a task's synchronous part
+// (postEagerlyWhile). Native posts a held result itself if the pool
+// terminates the thread, and output left in the stream then died with
+// the thread, its results delivered without it. Output written after that post (by a
 // write callback it ran) leaves with the stream's next post: the result
 // waits for that post's count.
 // (A write's own callback does not tell that: Node runs all of a worker's
@@ -109,8 +111,9 @@ export class PoolThreadOutbox {
   }
 
   /**
-   * Posts what the streams buffer now (PrintedStream.postBuffered): as a
-   * task ends, before its outcome is encoded, and before the thread parks.
+   * Posts what the streams buffer now (PrintedStream.postBuffered): while
+   * the thread holds a task that may be cancelled, as it takes one and as a
+   * task ends, before its outcome is encoded; and before the thread parks.
    * A thread terminated before its loop runs again (a later task's
    * runTimeout, a cancel past cancelGrace) has its held results posted by
    * native, and the output they wait behind must have left by then. It
@@ -120,6 +123,12 @@ export class PoolThreadOutbox {
   postBufferedOutput(): void {
     this.#stdout.postBuffered();
     this.#stderr.postBuffered();
+  }
+
+  /** While `when()` is true, what the streams are given is posted at once (PrintedStream.postEagerlyWhile). */
+  postEagerlyWhile(when: () => boolean): void {
+    this.#stdout.postEagerlyWhile(when);
+    this.#stderr.postEagerlyWhile(when);
   }
 
   /** A task's result, to the owner's inbox. */

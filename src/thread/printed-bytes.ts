@@ -8,13 +8,15 @@
 // buffers behind a post in flight is posted by its next _writev, all of
 // it at once: a result made meanwhile waits for that one. The next post
 // comes when the parent asks for more output, which a thread learns in
-// its event loop. A thread posts it at once instead (postBuffered) when a
-// task ends, before its outcome is made: the pool may terminate the
-// thread before its loop runs again (a later task's runTimeout, a cancel
-// past cancelGrace), and native then posts the results it held while the
-// output still in the stream dies with the thread. So does a thread about
-// to park in a blocking call, which will not run its loop until the call
-// returns.
+// its event loop. A thread posts it at once instead (postBuffered) while
+// it holds a task that may be cancelled, as it takes it and as tasks end,
+// before their outcomes are made, and, within such a task's synchronous
+// part, as it is written (postEagerlyWhile): the pool may terminate the
+// thread before its loop runs again (the task's runTimeout, a cancel past
+// cancelGrace), and native then posts the results it held while the
+// output still in the stream dies with the thread (src/thread/task-runner.ts
+// #cuttable). So does a thread about to park in a blocking call, which
+// will not run its loop until the call returns.
 // Pool thread only. Tests: test/console-order.ts.
 import type { Writable } from 'node:stream';
 
@@ -43,11 +45,20 @@ export class PrintedStream {
   #onPost: () => void = () => {};
   /** Ends the post in flight, as the parent's ask for more output would: once, whoever comes first. */
   #endInFlight: ((error?: Error | null) => void) | undefined;
+  /** Whether a write buffered behind the post in flight is posted at once (postEagerlyWhile). */
+  #eager: () => boolean = () => false;
 
   constructor(readonly stream: Writable) {
     const writev = (stream as unknown as { _writev?: Writev })._writev;
     if (typeof writev !== 'function') return;
     const self = this;
+    // (Below any patch of write() a preload or a task makes later, as the count is.)
+    const write = stream.write;
+    stream.write = function eagerWrite(this: Writable, ...args: Parameters<Writable['write']>): boolean {
+      const written = Reflect.apply(write, this, args) as boolean;
+      if (self.#endInFlight !== undefined && self.#eager()) self.postBuffered();
+      return written;
+    } as Writable['write'];
     (stream as unknown as { _writev: Writev })._writev = function countedWritev(chunks, cb) {
       let bytes = 0;
       let length = 0;
@@ -73,6 +84,18 @@ export class PrintedStream {
 
   onPost(f: () => void): void {
     this.#onPost = f;
+  }
+
+  /**
+   * While `when()` is true, a write that the stream buffers behind the
+   * post in flight is posted at once (postBuffered), not when the parent
+   * asks for more: a task that prints, then keeps its thread's loop from
+   * turning until the pool terminates the thread, loses none of its lines
+   * (only its first left before). Each such write costs a post of its own,
+   * and runs the ended writes' callbacks inside the write.
+   */
+  postEagerlyWhile(when: () => boolean): void {
+    this.#eager = when;
   }
 
   /**

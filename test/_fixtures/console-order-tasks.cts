@@ -9,6 +9,14 @@ export const printLine = threadable(function printLine(stream: string, i: number
   return i;
 });
 
+/** Prints `line <i> of <task>` on stdout for i < `count`, then spins for `spinMs`, ignoring any cancellation. */
+export const printThenSpin = threadable(function printThenSpin(task: number, count: number, spinMs: number): number {
+  for (let i = 0; i < count; i++) console.log(`line ${i} of ${task}`);
+  const end = Date.now() + spinMs;
+  while (Date.now() < end) { /* busy */ }
+  return task;
+});
+
 /** Resolves the wait of spinWhenReleased on this thread. */
 let releaseSpin: (() => void) | undefined;
 

@@ -12,16 +12,27 @@
 // the same as 'terminated', the task queued behind a plain one that spins
 // 300 ms, which its thread may take with it; 'terminated-async': the task,
 // submitted before the others, waits until the last of them ends, then
-// ignores its runTimeout), count, threads, rounds.
+// ignores its runTimeout; 'hung': tasks that print `count` lines each, then
+// ignore their runTimeout, one at a time), count, threads, rounds.
 import { deferToThreadPool, reactor, ThreadDiedError, ThreadPool } from 'reactor-threads';
 import {
-  printEncoded, printLine, printLineThenRelease, printThenBlock, printWide, spinWhenReleased,
+  printEncoded, printLine, printLineThenRelease, printThenBlock, printThenSpin, printWide, spinWhenReleased,
 } from './console-order-tasks.cjs';
 import { ignoreAbort, spin } from './tasks.cjs';
 
 const [mode = 'stdout', count = '200', threads = '1', rounds = '1'] = process.argv.slice(2).map(String);
 const terminated = mode.startsWith('terminated');
-for (let round = 0; round < Number(rounds); round++) {
+if (mode === 'hung') {
+  const pool = new ThreadPool({ minThreads: Number(threads), maxThreads: Number(threads), cancelGrace: 50 });
+  pool.start();
+  for (let task = 0; task < Number(rounds); task++) {
+    await deferToThreadPool.with({ runTimeout: 100 })(reactor, pool, printThenSpin, task, Number(count), 60_000).then(
+      () => { throw new Error('the task was not cut short'); },
+      (e: Error) => { process.stderr.write(`hung ${task}: ${e.name}\n`); });
+  }
+  await pool.stop();
+}
+for (let round = 0; round < (mode === 'hung' ? 0 : Number(rounds)); round++) {
   const pool = new ThreadPool({ minThreads: Number(threads), maxThreads: Number(threads), ...(terminated && { cancelGrace: 50 }) });
   pool.start();
   const calls: Promise<void>[] = [];
