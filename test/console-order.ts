@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { deferToThreadPool, reactor, ThreadDiedError, ThreadPool, type ThreadPoolOptions } from 'reactor-threads';
 import { bytesOf } from '../dist/thread/printed-bytes.js';
 import {
-  blockThenPrint, printCorked, printErr, printLine, printNoise, printPostThenExit, printThenDestroyStdout, printTwoAndErr,
-  writeCallbackThenBlock,
+  blockThenPrint, printCorked, printErr, printLine, printNoise, printPostThenExit, printThenDestroyStdout, printTwiceBlockingLater,
+  printTwoAndErr, writeCallbackThenBlock,
 } from './_fixtures/console-order-tasks.cjs';
 import { add } from './_fixtures/tasks.cjs';
 import { fixture, runChild } from './_helpers/child.js';
@@ -287,6 +287,26 @@ test('a write callback that runs as its thread parks leaves the blocking call\'s
   t.deepEqual(await promptly(deferToThreadPool(reactor, pool, writeCallbackThenBlock), 'the task'), ['outer argument', 42]);
   await waitFor(() => (globalThis as { consoleOrderRecorded?: string }).consoleOrderRecorded !== undefined);
   t.is((globalThis as { consoleOrderRecorded?: string }).consoleOrderRecorded, 'from the write callback');
+  await pool.stop();
+});
+
+test('a write callback that parks its thread in a blocking call as the thread takes tasks that may be cancelled hands them back: another thread runs them', async (t) => {
+  // A thread that takes a task that may be cancelled first posts what
+  // its stdout buffers, which runs write callbacks. One that made a
+  // blocking call ran before the batch was listed as taken: the thread
+  // parked holding it, and the call waited for one of those tasks, for
+  // ever (helper-124's review of 802b288).
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 2 });
+  pool.start();
+  for (let i = 0; i < 3; i++) await deferToThreadPool(reactor, pool, add, i, i);
+  const printed = deferToThreadPool(reactor, pool, printTwiceBlockingLater, 'A');
+  // The owner's loop does not read the thread's output meanwhile: its first line stays in flight, the second buffered.
+  const until = Date.now() + 300;
+  while (Date.now() < until) { /* busy */ }
+  const cuttable = deferToThreadPool.with({ signal: new AbortController().signal })(reactor, pool, add, 1, 2);
+  const plain = Array.from({ length: 6 }, (_, i) => deferToThreadPool(reactor, pool, add, i, 10));
+  (globalThis as { consoleOrderAwaited?: unknown }).consoleOrderAwaited = plain[0];
+  t.deepEqual(await promptly(Promise.all([printed, cuttable, ...plain]), 'the calls'), ['A', 3, 10, 11, 12, 13, 14, 15]);
   await pool.stop();
 });
 

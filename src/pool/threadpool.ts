@@ -74,6 +74,8 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
   /** This thread's runtime: the reactor that delivers the pool's results. */
   readonly #thread: ThreadRuntime = thisThread();
   readonly #options: ResolvedOptions;
+  /** Whether a cancel can end a thread (a finite cancelGrace): then calls that may be cancelled say so to their threads. */
+  readonly #cuttingEnds: boolean;
   readonly #poolId: number;
   readonly #tasks = new TaskTable(this.#thread, (id) => {
     this.#timers.forget(id);
@@ -129,6 +131,7 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
   constructor(options?: ThreadPoolOptions, collaborators?: PoolCollaborators) {
     super();
     this.#options = resolveOptions(options);
+    this.#cuttingEnds = Number.isFinite(this.#options.cancelGrace);
     const clock = collaborators?.clock ?? realClock;
     const poolId = this.#poolId = native.poolCreate(this.#options.min, this.#options.max, collaborators?.quickTaskMs);
     this.#thread.core.addSink(poolId, { deliver: (m) => this.#deliver(m) });
@@ -329,11 +332,14 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
    * failure before queueing reaches the sink asynchronously. Returns the
    * task id, or 0 when nothing was queued. `flatten`: the call's
    * flattenInstances (undefined: the pool's). `cuttable`: the task may be
-   * cancelled ([kCancel], a runTimeout), which can end its thread; its
-   * thread is told (markCuttable in src/codec/codec.ts).
+   * cancelled ([kCancel], a runTimeout), which can end its thread (unless
+   * cancelGrace is Infinity); its thread is told (markCuttable in
+   * src/codec/codec.ts).
    */
   [kSubmit](f: unknown, args: readonly unknown[], sink: TaskSink, multiple?: boolean, affinity?: string,
     flatten?: boolean, cuttable = false): number {
+    // (With cancelGrace Infinity no cancel ends a thread: nothing to tell it.)
+    cuttable &&= this.#cuttingEnds;
     if (traced(taskChannel)) return this.#submitTraced(f, args, sink, multiple, affinity, flatten, cuttable);
     return this.#submit(f, args, sink, multiple, affinity, flatten, cuttable, undefined);
   }

@@ -164,18 +164,19 @@ export class TaskRunner {
   /** A batch the thread took: started in order, now or behind a load. */
   take(tasks: readonly TaskMessage[]): void {
     let cuttable = false;
-    for (const t of tasks) {
-      if (!isCuttable(t.payload)) continue;
-      this.#cuttable.add(t.taskId);
-      cuttable = true;
-    }
-    // (Before anything else: it runs write callbacks, user code.)
-    if (cuttable) this.#s.outbox.postBufferedOutput();
     this.#batchBegan = undefined;
     for (const t of tasks) {
       this.#notStarted.add(t);
+      if (isCuttable(t.payload)) {
+        this.#cuttable.add(t.taskId);
+        cuttable = true;
+      }
       if (movedByPort(t.payload) > 0) this.#fetchBuffers(t);
     }
+    // Before any of them starts. It runs write callbacks, user code, once
+    // the batch is listed: a blocking call made there hands the batch back
+    // (beforePark), where it parked holding it (helper-124's review).
+    if (cuttable) this.#s.outbox.postBufferedOutput();
     this.#runInOrder();
   }
 

@@ -149,6 +149,31 @@ export const writeCallbackThenBlock = threadable(function writeCallbackThenBlock
   return blockingCallFromThread(reactor, argsOnReactor, 'outer argument', 42);
 });
 
+/** On the reactor: what the test put in globalThis.consoleOrderAwaited (a Promise). */
+export const awaitedOnReactor = threadable(function awaitedOnReactor(): unknown {
+  return (globalThis as { consoleOrderAwaited?: unknown }).consoleOrderAwaited;
+});
+
+/** Whether the next printTwiceBlockingLater's write callback blocks (once per thread). */
+let blockInCallback = false;
+
+/**
+ * Writes two lines and returns `tag`; the first write's callback, which
+ * runs when the post of that line ends (in the thread's loop, or when the
+ * thread posts what its stdout buffers), waits in a blocking call for
+ * awaitedOnReactor's Promise.
+ */
+export const printTwiceBlockingLater = threadable(function printTwiceBlockingLater(tag: string): string {
+  blockInCallback = true;
+  process.stdout.write(`${tag} first\n`, () => {
+    if (!blockInCallback) return;
+    blockInCallback = false;
+    blockingCallFromThread(reactor, awaitedOnReactor);
+  });
+  process.stdout.write(`${tag} second\n`);
+  return tag;
+});
+
 /**
  * Writes `kb` lines of 1 KiB (1,023 x's and a newline) to stdout, and with
  * `tail`, 20 ms later, `tail` and a newline; then returns `kb`.
