@@ -189,7 +189,7 @@ for (const [mode, how, error] of [
 }
 
 // (Serial, as above: child processes.)
-test.serial('every line a task printed before it kept its thread from its loop past its runTimeout is printed, though the pool terminated the thread', async (t) => {
+test.serial('every line a task printed before it kept its thread from its loop past its runTimeout is printed, though the pool terminated the thread (in its synchronous part or after an await)', async (t) => {
   // The first line goes out as it is written; the rest waited behind it
   // for the owner's ask for more, which the thread's loop never heard:
   // only the first line of each task was printed (before a thread that
@@ -204,6 +204,25 @@ test.serial('every line a task printed before it kept its thread from its loop p
   }
   t.deepEqual(missing, [], `${missing.length} lines of ${tasks * count} missing`);
   t.deepEqual(lines.filter((line) => line.startsWith('hung ')), ['hung 0: TaskTimeoutError', 'hung 1: TaskTimeoutError', 'hung 2: TaskTimeoutError']);
+});
+
+// (Serial, as above: child processes.)
+test.serial('a task that may be cancelled and writes each step of its output from the callback of the step before prints it in order, however many steps', async (t) => {
+  // Such a task's writes leave as they are written. Ending the post in
+  // flight ran the ended writes' callbacks inside the later write, and
+  // each step inside the one before: the lines came out of order, and
+  // 20,000 steps overflowed the stack and ended the thread (helper-125's
+  // review of dbaed16). They wait for process.nextTick now, as for a
+  // write that Node completes synchronously.
+  const steps = 20_000;
+  const { code, lines } = await orderedOutput(t, ['chain', String(steps)]);
+  t.is(code, 0);
+  t.deepEqual(lines.filter((line) => line.startsWith('chain: ')), [`chain: ${steps}`]);
+  const printed = lines.filter((line) => /^[abc]\d+$/.test(line));
+  const expected = Array.from({ length: steps }, (_, i) => [`a${i}`, `b${i}`, `c${i}`]).flat();
+  const firstOff = printed.findIndex((line, i) => line !== expected[i]);
+  t.is(firstOff, -1, `line ${firstOff}: ${printed[firstOff]}, expected ${expected[firstOff]}`);
+  t.is(printed.length, expected.length);
 });
 
 // (Serial, as above: child processes.)

@@ -56,7 +56,7 @@ export class PrintedStream {
     const write = stream.write;
     stream.write = function eagerWrite(this: Writable, ...args: Parameters<Writable['write']>): boolean {
       const written = Reflect.apply(write, this, args) as boolean;
-      if (self.#endInFlight !== undefined && self.#eager()) self.postBuffered();
+      if (self.#endInFlight !== undefined && self.#eager()) self.postBuffered(true);
       return written;
     } as Writable['write'];
     (stream as unknown as { _writev: Writev })._writev = function countedWritev(chunks, cb) {
@@ -91,8 +91,9 @@ export class PrintedStream {
    * post in flight is posted at once (postBuffered), not when the parent
    * asks for more: a task that prints, then keeps its thread's loop from
    * turning until the pool terminates the thread, loses none of its lines
-   * (only its first left before). Each such write costs a post of its own,
-   * and runs the ended writes' callbacks inside the write.
+   * (only its first left before). Each such write costs a post of its own;
+   * the callbacks of the writes it ends run on process.nextTick, as they
+   * would for a write Node completes synchronously (postBuffered).
    */
   postEagerlyWhile(when: () => boolean): void {
     this.#eager = when;
@@ -114,15 +115,25 @@ export class PrintedStream {
    * port referenced. A pool thread ends with process.exit(), so that holds
    * nothing up.)
    */
-  postBuffered(): void {
+  postBuffered(deferCallbacks = false): void {
     // (Output is buffered only behind a post in flight: one field read for
     // a task that printed nothing lately, which most tasks are.)
     if (this.#endInFlight === undefined || !this.buffering) return;
+    // Inside a write() (postEagerlyWhile), the ended writes' callbacks and
+    // a 'drain' go to process.nextTick, as Node's own writes that complete
+    // synchronously do (Writable onwrite reads `sync`): a callback run
+    // inside a later write() reordered a callback-driven writer's output
+    // and recursed once per write.
+    const state = (this.stream as unknown as { _writableState?: { sync: boolean } })._writableState;
+    const wasSync = state?.sync;
+    if (deferCallbacks && state) state.sync = true;
     try {
       this.#endInFlight?.();
     } catch (e) {
       // A write callback threw: as it would have in the loop, where it runs otherwise.
       process.nextTick(() => { throw e; });
+    } finally {
+      if (deferCallbacks && state) state.sync = wasSync!;
     }
   }
 

@@ -129,12 +129,11 @@ export class TaskRunner {
 
   constructor(setup: TaskRunnerSetup) {
     this.#s = setup;
-    // What a task that may be cancelled prints in its synchronous part
-    // leaves as it is written: the task may keep the loop from turning
-    // until the pool terminates the thread. (Not while this thread's code
-    // runs between tasks: it runs write callbacks, user code, which must
-    // not run while an outcome is being encoded.)
-    setup.outbox.postEagerlyWhile(() => this.#running !== undefined && this.#cuttable.size > 0);
+    // While it holds a task that may be cancelled, what this thread prints
+    // leaves as it is written: a task may keep the loop from turning until
+    // the pool terminates the thread. (Such a post runs no user code: the
+    // callbacks of the writes it ends wait for process.nextTick.)
+    setup.outbox.postEagerlyWhile(() => this.#cuttable.size > 0);
   }
 
   /** Tasks this thread holds: running asynchronously, or taken and not started. */

@@ -17,6 +17,29 @@ export const printThenSpin = threadable(function printThenSpin(task: number, cou
   return task;
 });
 
+/** printThenSpin after a 1 ms timer: not in the task's synchronous part. */
+export const printThenSpinLater = threadable(async function printThenSpinLater(task: number, count: number, spinMs: number): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, 1));
+  return printThenSpin(task, count, spinMs);
+});
+
+/**
+ * Writes `a<i>`, `b<i>` and `c<i>` lines for i < `steps`, each step from
+ * the callback of the previous step's first write; returns `steps` once
+ * the last step wrote.
+ */
+export const printChain = threadable(function printChain(steps: number): Promise<number> {
+  return new Promise((resolve) => {
+    const step = (i: number): void => {
+      if (i >= steps) { resolve(steps); return; }
+      process.stdout.write(`a${i}\n`, () => step(i + 1));
+      process.stdout.write(`b${i}\n`);
+      process.stdout.write(`c${i}\n`);
+    };
+    step(0);
+  });
+});
+
 /** Resolves the wait of spinWhenReleased on this thread. */
 let releaseSpin: (() => void) | undefined;
 

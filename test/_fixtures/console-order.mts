@@ -13,10 +13,13 @@
 // 300 ms, which its thread may take with it; 'terminated-async': the task,
 // submitted before the others, waits until the last of them ends, then
 // ignores its runTimeout; 'hung': tasks that print `count` lines each, then
-// ignore their runTimeout, one at a time), count, threads, rounds.
+// ignore their runTimeout, one at a time, every other one after an await; 'chain': one task with a
+// runTimeout writes `count` steps of three lines, each step from the
+// callback of the step before's first write), count, threads, rounds.
 import { deferToThreadPool, reactor, ThreadDiedError, ThreadPool } from 'reactor-threads';
 import {
-  printEncoded, printLine, printLineThenRelease, printThenBlock, printThenSpin, printWide, spinWhenReleased,
+  printChain, printEncoded, printLine, printLineThenRelease, printThenBlock, printThenSpin, printThenSpinLater, printWide,
+  spinWhenReleased,
 } from './console-order-tasks.cjs';
 import { ignoreAbort, spin } from './tasks.cjs';
 
@@ -26,13 +29,21 @@ if (mode === 'hung') {
   const pool = new ThreadPool({ minThreads: Number(threads), maxThreads: Number(threads), cancelGrace: 50 });
   pool.start();
   for (let task = 0; task < Number(rounds); task++) {
-    await deferToThreadPool.with({ runTimeout: 100 })(reactor, pool, printThenSpin, task, Number(count), 60_000).then(
+    await deferToThreadPool.with({ runTimeout: 100 })(reactor, pool, task % 2 ? printThenSpinLater : printThenSpin, task, Number(count), 60_000).then(
       () => { throw new Error('the task was not cut short'); },
       (e: Error) => { process.stderr.write(`hung ${task}: ${e.name}\n`); });
   }
   await pool.stop();
 }
-for (let round = 0; round < (mode === 'hung' ? 0 : Number(rounds)); round++) {
+if (mode === 'chain') {
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
+  pool.start();
+  await deferToThreadPool.with({ runTimeout: 60_000 })(reactor, pool, printChain, Number(count)).then(
+    (steps) => { process.stderr.write(`chain: ${steps}\n`); },
+    (e: Error) => { process.stderr.write(`chain: ${e.name} ${e.message}\n`); });
+  await pool.stop();
+}
+for (let round = 0; round < (mode === 'hung' || mode === 'chain' ? 0 : Number(rounds)); round++) {
   const pool = new ThreadPool({ minThreads: Number(threads), maxThreads: Number(threads), ...(terminated && { cancelGrace: 50 }) });
   pool.start();
   const calls: Promise<void>[] = [];
