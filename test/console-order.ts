@@ -226,6 +226,20 @@ test.serial('a task that may be cancelled and writes each step of its output fro
 });
 
 // (Serial, as above: child processes.)
+test.serial('a task that may be cancelled, writing into a stdout read late as \'drain\' allows, is held back: its writes are posted ahead of the reader by a bounded amount', async (t) => {
+  // Its writes leave as they are written, ahead of the owner's asks for
+  // more, up to a bound: without it, write() never returned false, and
+  // the output piled up in the owner's memory (521 MiB in 5 s while the
+  // reader had not started: helper-126's review of 981614c).
+  const { code, text } = await lateReadOutput('console-order.mjs', ['flood', '30000'], 1_000);
+  t.is(code, 0);
+  const refused = /flood: write\(\) returned false (\d+) times/.exec(text);
+  t.truthy(refused, text.slice(-500));
+  t.true(Number(refused![1]) > 0, 'write() returned false');
+  t.is(text.split('\n').filter((line) => /^y{99}$/.test(line)).length, 30_000);
+});
+
+// (Serial, as above: child processes.)
 test.serial('output on stderr sent through a socket read late has left before each result settles', async (t) => {
   // 200 tasks x 4 rounds print 4 KiB each on stderr, on two threads; the
   // settled lines go to stdout; both share the socket. A chunk counts once

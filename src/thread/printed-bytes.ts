@@ -35,6 +35,20 @@ export function bytesOf(chunk: unknown, encoding: string): number {
 interface WritevChunk { chunk: unknown; encoding: string }
 type Writev = (this: Writable, chunks: WritevChunk[], cb: (error?: Error | null) => void) => void;
 
+/**
+ * Bytes, and posts, that eager posts may send ahead of the parent's asks
+ * for more (PrintedStream #unasked): a task that prints more than that
+ * without a turn of its thread's loop, then keeps its thread until the
+ * pool ends it, loses the rest. Without a bound, a task writing as
+ * `'drain'` allowed into a reader that had not started read 521 MiB into
+ * the parent in 5 s. (With these, a flood of 0.3 to 2 million lines of
+ * 100 bytes through a slow reader peaked at 131-408 MiB of the process's
+ * RSS, 4 MiB of the parent's heap left after a collection: the churn of a
+ * post per line; 72-79 MiB for a task that cannot be cancelled.)
+ */
+const EAGER_UNASKED_MAX = 1 << 20;
+const EAGER_UNASKED_POSTS = 64;
+
 /** One stream's count. */
 export class PrintedStream {
   /** Bytes posted to the parent so far. */
@@ -47,6 +61,19 @@ export class PrintedStream {
   #endInFlight: ((error?: Error | null) => void) | undefined;
   /** Whether a write buffered behind the post in flight is posted at once (postEagerlyWhile). */
   #eager: () => boolean = () => false;
+  /**
+   * Bytes of the posts ended early (postBuffered) since the parent last
+   * asked for more. Eager posts stop past EAGER_UNASKED_MAX: they skip the
+   * parent's backpressure, and a task that writes on as `'drain'` allows
+   * (write() never returns false to it) piled its output up in the
+   * parent's memory while the parent's stdout was read slowly (521 MiB in
+   * 5 s: helper-126's review of 981614c).
+   */
+  #unasked = 0;
+  /** How many posts those were (each costs the parent more than its bytes). */
+  #unaskedPosts = 0;
+  /** postBuffered is ending the post in flight (not the parent's ask). */
+  #endingEarly = false;
 
   constructor(readonly stream: Writable) {
     const writev = (stream as unknown as { _writev?: Writev })._writev;
@@ -56,7 +83,7 @@ export class PrintedStream {
     const write = stream.write;
     stream.write = function eagerWrite(this: Writable, ...args: Parameters<Writable['write']>): boolean {
       const written = Reflect.apply(write, this, args) as boolean;
-      if (self.#endInFlight !== undefined && self.#eager()) self.postBuffered(true);
+      if (self.#endInFlight !== undefined && self.#unasked < EAGER_UNASKED_MAX && self.#unaskedPosts < EAGER_UNASKED_POSTS && self.#eager()) self.postBuffered(true);
       return written;
     } as Writable['write'];
     (stream as unknown as { _writev: Writev })._writev = function countedWritev(chunks, cb) {
@@ -70,6 +97,14 @@ export class PrintedStream {
       self.#inFlight = length;
       let ended = false;
       const end = (error?: Error | null): void => {
+        // (Node 20 calls every post's end at the parent's ask, those ended early too; Node 24 the latest.)
+        if (self.#endingEarly) {
+          self.#unasked += bytes;
+          self.#unaskedPosts++;
+        } else {
+          self.#unasked = 0;
+          self.#unaskedPosts = 0;
+        }
         if (ended) return;
         ended = true;
         if (self.#endInFlight === end) self.#endInFlight = undefined;
@@ -124,16 +159,21 @@ export class PrintedStream {
     // synchronously do (Writable onwrite reads `sync`): a callback run
     // inside a later write() reordered a callback-driven writer's output
     // and recursed once per write.
-    const state = (this.stream as unknown as { _writableState?: { sync: boolean } })._writableState;
+    // Callbacks already waiting for a tick (an eager post's) keep the later
+    // ones behind them.
+    const state = (this.stream as unknown as { _writableState?: { sync: boolean; afterWriteTickInfo?: unknown } })._writableState;
+    const defer = state !== undefined && (deferCallbacks || state.afterWriteTickInfo != null);
     const wasSync = state?.sync;
-    if (deferCallbacks && state) state.sync = true;
+    if (defer) state.sync = true;
+    this.#endingEarly = true;
     try {
       this.#endInFlight?.();
     } catch (e) {
       // A write callback threw: as it would have in the loop, where it runs otherwise.
       process.nextTick(() => { throw e; });
     } finally {
-      if (deferCallbacks && state) state.sync = wasSync!;
+      this.#endingEarly = false;
+      if (defer) state.sync = wasSync!;
     }
   }
 

@@ -40,6 +40,22 @@ export const printChain = threadable(function printChain(steps: number): Promise
   });
 });
 
+/**
+ * Writes `lines` lines of 99 y's, waiting for 'drain' whenever write()
+ * returns false; returns how many times it did.
+ */
+export const floodHonoringDrain = threadable(async function floodHonoringDrain(lines: number): Promise<number> {
+  const line = `${'y'.repeat(99)}\n`;
+  let refused = 0;
+  for (let i = 0; i < lines; i++) {
+    if (!process.stdout.write(line)) {
+      refused++;
+      await new Promise((resolve) => process.stdout.once('drain', resolve));
+    }
+  }
+  return refused;
+});
+
 /** Resolves the wait of spinWhenReleased on this thread. */
 let releaseSpin: (() => void) | undefined;
 

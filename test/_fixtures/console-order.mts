@@ -15,10 +15,12 @@
 // ignores its runTimeout; 'hung': tasks that print `count` lines each, then
 // ignore their runTimeout, one at a time, every other one after an await; 'chain': one task with a
 // runTimeout writes `count` steps of three lines, each step from the
-// callback of the step before's first write), count, threads, rounds.
+// callback of the step before's first write; 'flood': one task with a
+// runTimeout writes `count` lines of 100 bytes as 'drain' allows), count,
+// threads, rounds.
 import { deferToThreadPool, reactor, ThreadDiedError, ThreadPool } from 'reactor-threads';
 import {
-  printChain, printEncoded, printLine, printLineThenRelease, printThenBlock, printThenSpin, printThenSpinLater, printWide,
+  floodHonoringDrain, printChain, printEncoded, printLine, printLineThenRelease, printThenBlock, printThenSpin, printThenSpinLater, printWide,
   spinWhenReleased,
 } from './console-order-tasks.cjs';
 import { ignoreAbort, spin } from './tasks.cjs';
@@ -29,10 +31,18 @@ if (mode === 'hung') {
   const pool = new ThreadPool({ minThreads: Number(threads), maxThreads: Number(threads), cancelGrace: 50 });
   pool.start();
   for (let task = 0; task < Number(rounds); task++) {
-    await deferToThreadPool.with({ runTimeout: 100 })(reactor, pool, task % 2 ? printThenSpinLater : printThenSpin, task, Number(count), 60_000).then(
+    // (Long enough for the lines to be written on a loaded machine: they are what is checked.)
+    await deferToThreadPool.with({ runTimeout: 1_000 })(reactor, pool, task % 2 ? printThenSpinLater : printThenSpin, task, Number(count), 60_000).then(
       () => { throw new Error('the task was not cut short'); },
       (e: Error) => { process.stderr.write(`hung ${task}: ${e.name}\n`); });
   }
+  await pool.stop();
+}
+if (mode === 'flood') {
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
+  pool.start();
+  const refused = await deferToThreadPool.with({ runTimeout: 60_000 })(reactor, pool, floodHonoringDrain, Number(count));
+  process.stderr.write(`flood: write() returned false ${refused} times\n`);
   await pool.stop();
 }
 if (mode === 'chain') {
@@ -43,7 +53,7 @@ if (mode === 'chain') {
     (e: Error) => { process.stderr.write(`chain: ${e.name} ${e.message}\n`); });
   await pool.stop();
 }
-for (let round = 0; round < (mode === 'hung' || mode === 'chain' ? 0 : Number(rounds)); round++) {
+for (let round = 0; round < (['hung', 'chain', 'flood'].includes(mode) ? 0 : Number(rounds)); round++) {
   const pool = new ThreadPool({ minThreads: Number(threads), maxThreads: Number(threads), ...(terminated && { cancelGrace: 50 }) });
   pool.start();
   const calls: Promise<void>[] = [];
