@@ -36,8 +36,10 @@ interface WritevChunk { chunk: unknown; encoding: string }
 type Writev = (this: Writable, chunks: WritevChunk[], cb: (error?: Error | null) => void) => void;
 
 /**
- * Bytes, and posts, that eager posts may send ahead of the parent's asks
- * for more (PrintedStream #unasked): a task that prints more than that
+ * Bytes, and posts, that eager posts may send past the parent's latest ask
+ * for more that this thread received (PrintedStream #unasked; the parent
+ * asks as it reads, so its asks may lag what it has read by its stream's
+ * highWaterMark): a task that prints more than that
  * without a turn of its thread's loop, then keeps its thread until the
  * pool ends it, loses the rest. Without a bound, a task writing as
  * `'drain'` allowed into a reader that had not started read 521 MiB into
@@ -165,6 +167,7 @@ export class PrintedStream {
     const defer = state !== undefined && (deferCallbacks || state.afterWriteTickInfo != null);
     const wasSync = state?.sync;
     if (defer) state.sync = true;
+    const wasEarly = this.#endingEarly;
     this.#endingEarly = true;
     try {
       this.#endInFlight?.();
@@ -172,7 +175,7 @@ export class PrintedStream {
       // A write callback threw: as it would have in the loop, where it runs otherwise.
       process.nextTick(() => { throw e; });
     } finally {
-      this.#endingEarly = false;
+      this.#endingEarly = wasEarly;
       if (defer) state.sync = wasSync!;
     }
   }

@@ -31,8 +31,9 @@ if (mode === 'hung') {
   const pool = new ThreadPool({ minThreads: Number(threads), maxThreads: Number(threads), cancelGrace: 50 });
   pool.start();
   for (let task = 0; task < Number(rounds); task++) {
-    // (Long enough for the lines to be written on a loaded machine: they are what is checked.)
-    await deferToThreadPool.with({ runTimeout: 1_000 })(reactor, pool, task % 2 ? printThenSpinLater : printThenSpin, task, Number(count), 60_000).then(
+    // (Long enough for the lines to be written, the function's module loaded first in each new thread,
+    // on a loaded machine or under wine: they are what is checked. 100 ms was not, under wine.)
+    await deferToThreadPool.with({ runTimeout: 3_000 })(reactor, pool, task % 2 ? printThenSpinLater : printThenSpin, task, Number(count), 60_000).then(
       () => { throw new Error('the task was not cut short'); },
       (e: Error) => { process.stderr.write(`hung ${task}: ${e.name}\n`); });
   }

@@ -56,8 +56,12 @@ export function startWorker(redis: RedisServer, options: WorkerOptions): Promise
   running.add(child);
   let stdout = '';
   let stderr = '';
+  // On 'close', once its stdout and stderr ended too: after 'exit' alone,
+  // its last lines (`closed <stats>`) could still be on their way (a
+  // bullmq-failures test read the output without them, under Node 26 in
+  // the clean-clone CI of db63543).
   const exited = new Promise<number | null>((resolve) => {
-    child.once('exit', (code) => { running.delete(child); resolve(code); });
+    child.once('close', (code) => { running.delete(child); resolve(code); });
   });
   const worker: WorkerProcess = {
     pid: child.pid!,
