@@ -511,10 +511,10 @@ export function replySlotOf(bytes: Uint8Array): number {
  * its call may be cancelled (it has a signal or a runTimeout, or comes
  * from reactor-threads/bullmq, which cancels jobs): its thread may then be
  * terminated while it holds the task, which loses what the thread's
- * streams still buffer. The thread posts that output before it takes such
- * a task, and as each task ends while it holds one
- * (src/thread/task-runner.ts); other tasks leave theirs to the loop, one
- * post for many lines. A blockingCallInThread task, which its caller's
+ * streams still buffer. The thread posts that output as it takes such a
+ * task, as each task ends while it holds one, and as it is written, within
+ * a bound (src/thread/task-runner.ts, printed-bytes.ts); other tasks leave
+ * theirs to the loop, one post for many lines. A blockingCallInThread task, which its caller's
  * timeout cancels, says so by its reply slot.
  */
 export const CUTTABLE = 0xf6;

@@ -13,12 +13,11 @@
 // thread's loop hears the owner ask for more) is posted while the thread
 // holds a task that may be cancelled: as it takes one, and as a task ends,
 // before its outcome is made (postBufferedOutput, from the task runner),
-// and as it is written in such a task's synchronous part
-// (postEagerlyWhile). Native posts a held result itself if the pool
-// terminates the thread, and output left in the stream then died with
-// the thread, its results delivered without it. Output written after that post (by a
-// write callback it ran) leaves with the stream's next post: the result
-// waits for that post's count.
+// and as it is written, within a bound (postEagerlyWhile). Native posts a
+// held result itself if the pool terminates the thread, and output left
+// in the stream then died with the thread, its results delivered without
+// it. Output written after that post (by a write callback it ran) leaves
+// with the stream's next post: the result waits for that post's count.
 // (A write's own callback does not tell that: Node runs all of a worker's
 // pending write callbacks whenever the parent asks for more output, which
 // it does on the first chunk it gets, before later ones have come.)

@@ -9,9 +9,9 @@
 // it at once: a result made meanwhile waits for that one. The next post
 // comes when the parent asks for more output, which a thread learns in
 // its event loop. A thread posts it at once instead (postBuffered) while
-// it holds a task that may be cancelled, as it takes it and as tasks end,
-// before their outcomes are made, and, within such a task's synchronous
-// part, as it is written (postEagerlyWhile): the pool may terminate the
+// it holds a task that may be cancelled: as it takes it and as tasks end,
+// before their outcomes are made, and as it is written, within a bound
+// (postEagerlyWhile). The pool may terminate the
 // thread before its loop runs again (the task's runTimeout, a cancel past
 // cancelGrace), and native then posts the results it held while the
 // output still in the stream dies with the thread (src/thread/task-runner.ts
@@ -39,9 +39,9 @@ type Writev = (this: Writable, chunks: WritevChunk[], cb: (error?: Error | null)
  * Bytes, and posts, that eager posts may send past the parent's latest ask
  * for more that this thread received (PrintedStream #unasked; the parent
  * asks as it reads, so its asks may lag what it has read by its stream's
- * highWaterMark): a task that prints more than that
- * without a turn of its thread's loop, then keeps its thread until the
- * pool ends it, loses the rest. Without a bound, a task writing as
+ * highWaterMark): a task that prints more than that without a turn of
+ * its thread's loop, then keeps its thread until the pool ends it, loses
+ * the rest. Without a bound, a task writing as
  * `'drain'` allowed into a reader that had not started read 521 MiB into
  * the parent in 5 s. (With these, a flood of 0.3 to 2 million lines of
  * 100 bytes through a slow reader peaked at 131-408 MiB of the process's
@@ -85,7 +85,8 @@ export class PrintedStream {
     const write = stream.write;
     stream.write = function eagerWrite(this: Writable, ...args: Parameters<Writable['write']>): boolean {
       const written = Reflect.apply(write, this, args) as boolean;
-      if (self.#endInFlight !== undefined && self.#unasked < EAGER_UNASKED_MAX && self.#unaskedPosts < EAGER_UNASKED_POSTS && self.#eager()) self.postBuffered(true);
+      if (self.#endInFlight !== undefined && self.#unasked < EAGER_UNASKED_MAX && self.#unaskedPosts < EAGER_UNASKED_POSTS
+        && self.#eager()) self.postBuffered(true);
       return written;
     } as Writable['write'];
     (stream as unknown as { _writev: Writev })._writev = function countedWritev(chunks, cb) {
