@@ -526,13 +526,18 @@ export function markCuttable(e: Encoded): Encoded {
 
 /** Whether a task's payload says its call may be cancelled (markCuttable, or a reply slot). */
 export function isCuttable(bytes: Uint8Array): boolean {
-  return bytes[0] === REPLY_SLOT || bytes[bytes[0] === BY_PORT ? BY_PORT_HEADER : 0] === CUTTABLE;
+  return bytes[0] === REPLY_SLOT || bytes[headerEnd(bytes)] === CUTTABLE;
 }
 
 /** Where a payload's markers start: past its reply slot or BY_PORT header, and its CUTTABLE byte. */
 function markersAt(bytes: Uint8Array): number {
-  const at = bytes[0] === REPLY_SLOT ? REPLY_SLOT_HEADER : bytes[0] === BY_PORT ? BY_PORT_HEADER : 0;
+  const at = headerEnd(bytes);
   return bytes[at] === CUTTABLE ? at + 1 : at;
+}
+
+/** Past a payload's reply slot or BY_PORT header, if it has one. */
+function headerEnd(bytes: Uint8Array): number {
+  return bytes[0] === REPLY_SLOT ? REPLY_SLOT_HEADER : bytes[0] === BY_PORT ? BY_PORT_HEADER : 0;
 }
 
 /**
