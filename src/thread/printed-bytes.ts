@@ -11,12 +11,12 @@
 // its event loop. A thread posts it at once instead (postBuffered) while
 // it holds a task that may be cancelled: as it takes it and as tasks end,
 // before their outcomes are made, and as it is written, within a bound
-// (postEagerlyWhile). The pool may terminate the
-// thread before its loop runs again (the task's runTimeout, a cancel past
-// cancelGrace), and native then posts the results it held while the
-// output still in the stream dies with the thread (src/thread/task-runner.ts
-// #cuttable). So does a thread about to park in a blocking call, which
-// will not run its loop until the call returns.
+// (postEagerlyWhile). The pool may terminate the thread before its loop
+// runs again (the task's runTimeout, a cancel past cancelGrace), and
+// native then posts the results it held while the output still in the
+// stream dies with the thread (src/thread/task-runner.ts #cuttable). So
+// does a thread about to park in a blocking call, which will not run its
+// loop until the call returns.
 // Pool thread only. Tests: test/console-order.ts.
 import type { Writable } from 'node:stream';
 
@@ -41,9 +41,9 @@ type Writev = (this: Writable, chunks: WritevChunk[], cb: (error?: Error | null)
  * asks as it reads, so its asks may lag what it has read by its stream's
  * highWaterMark): a task that prints more than that without a turn of
  * its thread's loop, then keeps its thread until the pool ends it, loses
- * the rest. Without a bound, a task writing as
- * `'drain'` allowed into a reader that had not started read 521 MiB into
- * the parent in 5 s. (With these, a flood of 0.3 to 2 million lines of
+ * the rest. Without a bound, a task writing as `'drain'` allowed into a
+ * reader that had not started put 521 MiB into the parent in 5 s
+ * (helper-126's review of 981614c). (With these, a flood of 0.3 to 2 million lines of
  * 100 bytes through a slow reader peaked at 131-408 MiB of the process's
  * RSS, 4 MiB of the parent's heap left after a collection: the churn of a
  * post per line; 72-79 MiB for a task that cannot be cancelled.)
@@ -65,11 +65,8 @@ export class PrintedStream {
   #eager: () => boolean = () => false;
   /**
    * Bytes of the posts ended early (postBuffered) since the parent last
-   * asked for more. Eager posts stop past EAGER_UNASKED_MAX: they skip the
-   * parent's backpressure, and a task that writes on as `'drain'` allows
-   * (write() never returns false to it) piled its output up in the
-   * parent's memory while the parent's stdout was read slowly (521 MiB in
-   * 5 s: helper-126's review of 981614c).
+   * asked for more: eager posts stop past EAGER_UNASKED_MAX, since they skip
+   * the parent's backpressure.
    */
   #unasked = 0;
   /** How many posts those were (each costs the parent more than its bytes). */

@@ -18,7 +18,7 @@
 // callback of the step before's first write; 'flood': one task with a
 // runTimeout writes `count` lines of 100 bytes as 'drain' allows), count,
 // threads, rounds.
-import { deferToThreadPool, reactor, ThreadDiedError, ThreadPool } from 'reactor-threads';
+import { deferToThreadPool, reactor, ThreadDiedError, ThreadPool, type ThreadPoolOptions } from 'reactor-threads';
 import {
   floodHonoringDrain, printChain, printEncoded, printLine, printLineThenRelease, printThenBlock, printThenSpin, printThenSpinLater, printWide,
   spinWhenReleased,
@@ -27,34 +27,37 @@ import { ignoreAbort, spin } from './tasks.cjs';
 
 const [mode = 'stdout', count = '200', threads = '1', rounds = '1'] = process.argv.slice(2).map(String);
 const terminated = mode.startsWith('terminated');
-if (mode === 'hung') {
-  const pool = new ThreadPool({ minThreads: Number(threads), maxThreads: Number(threads), cancelGrace: 50 });
+/** Runs `run` on a started pool of `threads` threads (and `options`), then stops the pool. */
+async function onPool(options: ThreadPoolOptions, run: (pool: ThreadPool) => Promise<void>): Promise<void> {
+  const pool = new ThreadPool({ minThreads: Number(threads), maxThreads: Number(threads), ...options });
   pool.start();
-  for (let task = 0; task < Number(rounds); task++) {
-    // (Long enough for the lines to be written, the function's module loaded first in each new thread,
-    // on a loaded machine or under wine: they are what is checked. 100 ms was not, under wine.)
-    await deferToThreadPool.with({ runTimeout: 3_000 })(reactor, pool, task % 2 ? printThenSpinLater : printThenSpin, task, Number(count), 60_000).then(
-      () => { throw new Error('the task was not cut short'); },
-      (e: Error) => { process.stderr.write(`hung ${task}: ${e.name}\n`); });
-  }
+  await run(pool);
   await pool.stop();
 }
-if (mode === 'flood') {
-  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
-  pool.start();
-  const refused = await deferToThreadPool.with({ runTimeout: 60_000 })(reactor, pool, floodHonoringDrain, Number(count));
-  process.stderr.write(`flood: write() returned false ${refused} times\n`);
-  await pool.stop();
-}
-if (mode === 'chain') {
-  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
-  pool.start();
-  await deferToThreadPool.with({ runTimeout: 60_000 })(reactor, pool, printChain, Number(count)).then(
-    (steps) => { process.stderr.write(`chain: ${steps}\n`); },
-    (e: Error) => { process.stderr.write(`chain: ${e.name} ${e.message}\n`); });
-  await pool.stop();
-}
-for (let round = 0; round < (['hung', 'chain', 'flood'].includes(mode) ? 0 : Number(rounds)); round++) {
+
+/** The modes that run tasks of their own, not `count` printing tasks a round. */
+const ownTasks: Record<string, () => Promise<void>> = {
+  hung: () => onPool({ cancelGrace: 50 }, async (pool) => {
+    for (let task = 0; task < Number(rounds); task++) {
+      // (Long enough for the lines to be written, the function's module loaded first in each new thread,
+      // on a loaded machine or under wine: they are what is checked. 100 ms was not, under wine.)
+      await deferToThreadPool.with({ runTimeout: 3_000 })(reactor, pool, task % 2 ? printThenSpinLater : printThenSpin, task, Number(count), 60_000).then(
+        () => { throw new Error('the task was not cut short'); },
+        (e: Error) => { process.stderr.write(`hung ${task}: ${e.name}\n`); });
+    }
+  }),
+  flood: () => onPool({}, async (pool) => {
+    const refused = await deferToThreadPool.with({ runTimeout: 60_000 })(reactor, pool, floodHonoringDrain, Number(count));
+    process.stderr.write(`flood: write() returned false ${refused} times\n`);
+  }),
+  chain: () => onPool({}, async (pool) => {
+    await deferToThreadPool.with({ runTimeout: 60_000 })(reactor, pool, printChain, Number(count)).then(
+      (steps) => { process.stderr.write(`chain: ${steps}\n`); },
+      (e: Error) => { process.stderr.write(`chain: ${e.name} ${e.message}\n`); });
+  }),
+};
+await ownTasks[mode]?.();
+for (let round = 0; round < (mode in ownTasks ? 0 : Number(rounds)); round++) {
   const pool = new ThreadPool({ minThreads: Number(threads), maxThreads: Number(threads), ...(terminated && { cancelGrace: 50 }) });
   pool.start();
   const calls: Promise<void>[] = [];
