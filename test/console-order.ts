@@ -206,6 +206,42 @@ test.serial('every line a task printed before it kept its thread from its loop p
   t.deepEqual(lines.filter((line) => line.startsWith('hung ')), ['hung 0: TaskTimeoutError', 'hung 1: TaskTimeoutError']);
 });
 
+/** The lines `line <i> of <task>` missing from `lines`, or out of their task's order. */
+function taskLinesMissing(lines: string[], tasks: number, count: number): string[] {
+  const missing = [];
+  for (let task = 0; task < tasks; task++) {
+    const own = lines.filter((line) => line.endsWith(` of ${task}`));
+    for (let i = 0; i < count; i++) if (own[i] !== `line ${i} of ${task}`) missing.push(`line ${i} of ${task}`);
+    if (own.length !== count) missing.push(`${own.length} lines of task ${task}`);
+  }
+  return missing;
+}
+
+// (Serial, as above: child processes.)
+test.serial('a task that prints more than eager posts allow without a turn of its loop, then keeps its thread past its runTimeout, has every line printed in order once its thread is gone', async (t) => {
+  // Past the bound (64 posts beyond the owner's last ask, which a thread
+  // hears only in its loop), the writes stayed in the stream's buffer and
+  // died with the thread: 65 of each task's 500 lines were printed. A copy
+  // kept where the owner reads it (src/base/printed-tail.ts) is printed
+  // when the thread's stdout ends, after the task's rejection.
+  const tasks = 2, count = 500;
+  const { code, lines } = await orderedOutput(t, ['hung', String(count), '1', String(tasks)]);
+  t.is(code, 0);
+  const missing = taskLinesMissing(lines, tasks, count);
+  t.deepEqual(missing, [], `${missing.length} lines missing or out of order`);
+  t.deepEqual(lines.filter((line) => line.startsWith('hung ')), ['hung 0: TaskTimeoutError', 'hung 1: TaskTimeoutError']);
+});
+
+// (Serial, as above: child processes.)
+test.serial('a task that prints more than eager posts allow without a turn of its loop, then ends, has each line printed once (its kept copy is not printed again)', async (t) => {
+  const tasks = 4, count = 500;
+  const { code, lines } = await orderedOutput(t, ['unhung', String(count), '2', String(tasks)]);
+  t.is(code, 0);
+  const missing = taskLinesMissing(lines, tasks, count);
+  t.deepEqual(missing, [], `${missing.length} lines missing, repeated or out of order`);
+  t.true(lines.includes('unhung: done'));
+});
+
 // (Serial, as above: child processes.)
 test.serial('a task that may be cancelled and writes each step of its output from the callback of the step before prints it in order, however many steps', async (t) => {
   // Such a task's writes leave as they are written. Ending the post in

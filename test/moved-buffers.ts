@@ -54,6 +54,7 @@ function rig(): Rig {
     isGone: (thread) => gone.has(thread),
     claim: (thread, task) => asks.claim(thread, task),
     printed: () => undefined,
+    tail: () => undefined,
   });
   return {
     owner, lost, gone,

@@ -104,13 +104,20 @@ export const enum PortMove {
   Printed = 8,
   /** Owner to thread: this many bytes of your stdout and stderr have come (answers Printed). */
   Seen = 9,
+  /**
+   * Thread to owner: where it keeps the writes of its stdout (0) or stderr
+   * (1) that it could not post yet (src/base/printed-tail.ts).
+   */
+  Tail = 10,
 }
 
 export type PortMoveMessage = [kind: PortMove, id: number, buffers?: ArrayBuffer[]];
 /** Printed and Seen: byte counts of a thread's console output, each from its start. */
 export type PrintedMessage = [kind: PortMove.Printed | PortMove.Seen, stdout: number, stderr: number];
+/** Tail: a thread's memory of its unposted output, for one of its streams. */
+export type TailMessage = [kind: PortMove.Tail, stream: 0 | 1, memory: SharedArrayBuffer];
 /** What a pool thread and its owner send each other on the thread's port. */
-export type SidePortMessage = PortMoveMessage | PrintedMessage;
+export type SidePortMessage = PortMoveMessage | PrintedMessage | TailMessage;
 
 export const MESSAGE_HEADER = 32;
 export const TASK_HEADER = 24;

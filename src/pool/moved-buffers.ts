@@ -32,12 +32,13 @@
 // and fails the tasks whose buffers went with a dead thread. A thread
 // parked in a blocking call of its own that is asked to send buffers back
 // reads its port all the same (native bridgeAttend, its whileParked).
-// A thread's asks about its console output (Printed) come on the same
-// port, and go to src/pool/printed-output.ts.
+// A thread's asks about its console output (Printed), and the memory where
+// it keeps what it could not post (Tail), come on the same port, and go to
+// src/pool/printed-output.ts.
 // Owner thread only. Tests: test/transfer.ts.
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { ThreadDiedError } from '../errors/errors.js';
-import { PortMove, type PortMoveMessage, type SidePortMessage } from '../base/wire.js';
+import { PortMove, type PortMoveMessage, type SidePortMessage, type TailMessage } from '../base/wire.js';
 import { detachOrCopy, isShared, postMoving, transferListOf } from '../codec/codec.js';
 import { native } from '../reactor/native.js';
 import { realSetImmediate } from '../base/real-timers.js';
@@ -88,6 +89,8 @@ export interface MovedBuffersContext {
   claim(threadId: number, taskId: number): boolean;
   /** Thread `threadId` asks about its console output (Printed: PrintedOutput.asked), on the same port. */
   printed(threadId: number, stdout: number, stderr: number): void;
+  /** Thread `threadId` keeps the output it could not post yet there (Tail: PrintedOutput.tail). */
+  tail(threadId: number, stream: 0 | 1, memory: SharedArrayBuffer): void;
 }
 
 export class MovedBuffers {
@@ -218,6 +221,11 @@ export class MovedBuffers {
   #received(from: number, message: SidePortMessage, parked = false): void {
     if (message[0] === PortMove.Printed) {
       this.#ctx.printed(from, message[1], message[2] as number);
+      return;
+    }
+    if (message[0] === PortMove.Tail) {
+      const tail = message as TailMessage;
+      this.#ctx.tail(from, tail[1], tail[2]);
       return;
     }
     // (Indexed: a destructuring runs the iterator protocol, per message.)

@@ -38,6 +38,7 @@ import { isMainThread, workerData, type MessagePort } from 'node:worker_threads'
 import { Writable, type Readable } from 'node:stream';
 import { isPoolThreadData } from '../base/pool-thread-data.js';
 import { PortMove, type PrintedMessage } from '../base/wire.js';
+import { unarrivedTail } from '../base/printed-tail.js';
 import type { PoolThread } from './collaborators.js';
 
 interface ThreadOutput {
@@ -49,6 +50,17 @@ interface ThreadOutput {
   want: { stdout: number; stderr: number } | undefined;
   /** Its streams, each with this thread's stream it goes to. */
   readonly streams: [Readable, Writable][];
+  /** Its stdout (0) and stderr (1), for what of their tails never came (TailWriter). */
+  readonly ends: [StreamEnd | undefined, StreamEnd | undefined];
+}
+
+/** What a stream of a thread's left behind in its tail (src/base/printed-tail.ts), printed once the stream ends. */
+interface StreamEnd {
+  readonly to: Writable;
+  /** Bytes that came from the stream (as they came, before they are written on). */
+  arrived: number;
+  ended: boolean;
+  tail: SharedArrayBuffer | undefined;
 }
 
 const byteLength = (chunk: Buffer | string): number => (typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length);
@@ -237,35 +249,73 @@ function forwarding(countWhenWritten: boolean): Route {
   };
 }
 
+/**
+ * Once a thread's stream has ended (the thread is gone: all it posted has
+ * come), writes what of its tail never came: the writes it kept past the
+ * eager bound, which died in its stream's buffer when the pool terminated
+ * it. After all that came from the stream, as its route wrote each chunk
+ * on as it came.
+ */
+function printTail(end: StreamEnd): void {
+  if (!end.ended || end.tail === undefined) return;
+  const bytes = unarrivedTail(end.tail, end.arrived);
+  end.tail = undefined;
+  if (bytes.length > 0 && takes(end.to)) end.to.write(bytes);
+}
+
 const route: Route = isMainThread ? forwarding(true) : isPoolThreadData(workerData) ? forwarding(false) : nodePipe;
 
 export class PrintedOutput {
   readonly #threads = new Map<number, ThreadOutput>();
+  /** Threads gone whose streams have not all ended: a tail may still come for them. */
+  readonly #ending = new Map<number, ThreadOutput>();
 
   /**
    * Thread `threadId` started; `port` is the owner's end of its side port.
    * (A test's fake thread has no streams: it runs no outbox, and never asks.)
    */
   addThread(threadId: number, thread: PoolThread, port: MessagePort): void {
-    const t: ThreadOutput = { port, stdout: 0, stderr: 0, want: undefined, streams: [] };
+    const t: ThreadOutput = { port, stdout: 0, stderr: 0, want: undefined, streams: [], ends: [undefined, undefined] };
     this.#threads.set(threadId, t);
-    const count = (stream: Readable | null | undefined, to: Writable, add: (n: number) => void): void => {
+    const count = (i: 0 | 1, stream: Readable | null | undefined, to: Writable, add: (n: number) => void): void => {
       if (!stream) return;
       t.streams.push([stream, to]);
       route.attach(stream, to, (n) => {
         add(n);
         this.#answerIfDue(t);
       });
+      // (After the route's listener: every route reads the stream as it comes.)
+      const end: StreamEnd = { to, arrived: 0, ended: false, tail: undefined };
+      t.ends[i] = end;
+      stream.on('data', (chunk: Buffer | string) => { end.arrived += byteLength(chunk); });
+      stream.once('end', () => {
+        end.ended = true;
+        printTail(end);
+        if (t.ends.every((e) => e === undefined || e.ended)) this.#ending.delete(threadId);
+      });
     };
-    count(thread.stdout, process.stdout, (n) => { t.stdout += n; });
-    count(thread.stderr, process.stderr, (n) => { t.stderr += n; });
+    count(0, thread.stdout, process.stdout, (n) => { t.stdout += n; });
+    count(1, thread.stderr, process.stderr, (n) => { t.stderr += n; });
   }
 
   /** The thread is gone. */
   removeThread(threadId: number): void {
     const t = this.#threads.get(threadId);
     this.#threads.delete(threadId);
+    if (t?.ends.some((e) => e !== undefined && !e.ended)) this.#ending.set(threadId, t);
     for (const [from, to] of t?.streams ?? []) route.detach(from, to);
+  }
+
+  /**
+   * Thread `threadId` keeps its stream's (`stream`: 0 stdout, 1 stderr)
+   * writes that it could not post yet in `memory` (Tail): what of them has
+   * not come when that stream ends is printed then.
+   */
+  tail(threadId: number, stream: 0 | 1, memory: SharedArrayBuffer): void {
+    const end = (this.#threads.get(threadId) ?? this.#ending.get(threadId))?.ends[stream];
+    if (!end) return;
+    end.tail = memory;
+    printTail(end);
   }
 
   /** Thread `threadId` asks to be told once this much of its output has come (Printed). */

@@ -87,6 +87,7 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
     isOpen: (id) => this.#tasks.has(id),
     drainNow: () => this.#thread.core.drainNow(),
     printed: (threadId, stdout, stderr) => this.#printed.asked(threadId, stdout, stderr),
+    tail: (threadId, stream, memory) => this.#printed.tail(threadId, stream, memory),
     claim: (threadId, taskId) => !this.#destroyed && native.poolWant(this.#poolId, threadId, taskId, 1),
     lose: (id, error, parked) => {
       if (!this.#tasks.has(id)) return;

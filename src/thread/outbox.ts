@@ -13,7 +13,9 @@
 // thread's loop hears the owner ask for more) is posted while the thread
 // holds a task that may be cancelled: as it takes one, and as a task ends,
 // before its outcome is made (postBufferedOutput, from the task runner),
-// and as it is written, within a bound (postEagerlyWhile). Native posts a
+// and as it is written, within a bound (postEagerlyWhile; past it, writes
+// are also copied where the owner reads them once the thread is gone:
+// src/base/printed-tail.ts). Native posts a
 // held result itself if the pool terminates the thread, and output left
 // in the stream then died with the thread, its results delivered without
 // it. Output written after that post (by a write callback it ran) leaves
@@ -36,7 +38,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { native } from '../reactor/native.js';
 import { realClearTimeout, realSetTimeout } from '../base/real-timers.js';
-import { PortMove, TaskStatus, type CallStatus, type PrintedMessage } from '../base/wire.js';
+import { PortMove, TaskStatus, type CallStatus, type PrintedMessage, type TailMessage } from '../base/wire.js';
 import { PrintedStream } from './printed-bytes.js';
 
 /**
@@ -107,6 +109,8 @@ export class PoolThreadOutbox {
   ) {
     this.#stdout.onPost(() => this.#settleTargets());
     this.#stderr.onPost(() => this.#settleTargets());
+    this.#stdout.onTail((memory) => this.#sendTail(0, memory));
+    this.#stderr.onTail((memory) => this.#sendTail(1, memory));
   }
 
   /**
@@ -122,6 +126,12 @@ export class PoolThreadOutbox {
   postBufferedOutput(): void {
     this.#stdout.postBuffered();
     this.#stderr.postBuffered();
+  }
+
+  /** Hands the owner the memory where a stream keeps what it could not post yet (src/base/printed-tail.ts). */
+  #sendTail(stream: 0 | 1, memory: SharedArrayBuffer): void {
+    const tail: TailMessage = [PortMove.Tail, stream, memory];
+    this.port.postMessage(tail);
   }
 
   /** While `when()` is true, what the streams are given is posted at once (PrintedStream.postEagerlyWhile). */

@@ -19,6 +19,7 @@
 // loop until the call returns.
 // Pool thread only. Tests: test/console-order.ts.
 import type { Writable } from 'node:stream';
+import { TailWriter } from '../base/printed-tail.js';
 
 /** Encodings in which Buffer.byteLength of a string is exactly the bytes Buffer.from makes. */
 const EXACT_BYTE_LENGTH = new Set(['utf8', 'utf-8', 'latin1', 'binary', 'ascii', 'ucs2', 'ucs-2', 'utf16le', 'utf-16le']);
@@ -41,7 +42,9 @@ type Writev = (this: Writable, chunks: WritevChunk[], cb: (error?: Error | null)
  * asks as it reads, so its asks may lag what it has read by its stream's
  * highWaterMark): a task that prints more than that without a turn of
  * its thread's loop, then keeps its thread until the pool ends it, loses
- * the rest. Without a bound, a task writing as `'drain'` allowed into a
+ * the rest, except the first TAIL_MAX bytes past the bound, which the
+ * owner prints once the thread is gone (src/base/printed-tail.ts). Without
+ * a bound, a task writing as `'drain'` allowed into a
  * reader that had not started put 521 MiB into the parent in 5 s
  * (helper-126's review of 981614c). (With these, a flood of 0.3 to 2 million lines of
  * 100 bytes through a slow reader peaked at 131-408 MiB of the process's
@@ -73,6 +76,9 @@ export class PrintedStream {
   #unaskedPosts = 0;
   /** postBuffered is ending the post in flight (not the parent's ask). */
   #endingEarly = false;
+  /** Copies of the writes buffered past the eager bound, made at the first. */
+  #tail: TailWriter | undefined;
+  #sendTail: (memory: SharedArrayBuffer) => void = () => {};
 
   constructor(readonly stream: Writable) {
     const writev = (stream as unknown as { _writev?: Writev })._writev;
@@ -81,9 +87,13 @@ export class PrintedStream {
     // (Below any patch of write() a preload or a task makes later, as the count is.)
     const write = stream.write;
     stream.write = function eagerWrite(this: Writable, ...args: Parameters<Writable['write']>): boolean {
+      const posted = self.posted;
       const written = Reflect.apply(write, this, args) as boolean;
-      if (self.#endInFlight !== undefined && self.#unasked < EAGER_UNASKED_MAX && self.#unaskedPosts < EAGER_UNASKED_POSTS
-        && self.#eager()) self.postBuffered(true);
+      if (self.#endInFlight !== undefined && self.#eager()) {
+        if (self.#unasked < EAGER_UNASKED_MAX && self.#unaskedPosts < EAGER_UNASKED_POSTS) self.postBuffered(true);
+        // Past the bound: buffered (not posted within this write), it is kept where the owner can read it.
+        else if (self.posted === posted && self.buffering) self.#keep(args[0], args[1]);
+      }
       return written;
     } as Writable['write'];
     (stream as unknown as { _writev: Writev })._writev = function countedWritev(chunks, cb) {
@@ -119,6 +129,29 @@ export class PrintedStream {
 
   onPost(f: () => void): void {
     this.#onPost = f;
+  }
+
+  /** `send` hands the owner the memory where writes past the eager bound are kept (made at the first such write). */
+  onTail(send: (memory: SharedArrayBuffer) => void): void {
+    this.#sendTail = send;
+  }
+
+  /** A write that the stream buffers past the eager bound: a copy of its bytes is kept in the tail (src/base/printed-tail.ts). */
+  #keep(chunk: unknown, encoding: unknown): void {
+    let bytes: Uint8Array;
+    if (typeof chunk === 'string') {
+      const state = (this.stream as unknown as { _writableState?: { defaultEncoding?: string } })._writableState;
+      bytes = Buffer.from(chunk, (typeof encoding === 'string' ? encoding : state?.defaultEncoding ?? 'utf8') as BufferEncoding);
+    } else if (ArrayBuffer.isView(chunk)) {
+      bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    } else {
+      return;
+    }
+    if (this.#tail === undefined) {
+      this.#tail = new TailWriter();
+      this.#sendTail(this.#tail.memory);
+    }
+    this.#tail.keep(this.posted, bytes);
   }
 
   /**

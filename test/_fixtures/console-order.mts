@@ -13,7 +13,8 @@
 // 300 ms, which its thread may take with it; 'terminated-async': the task,
 // submitted before the others, waits until the last of them ends, then
 // ignores its runTimeout; 'hung': tasks that print `count` lines each, then
-// ignore their runTimeout, one at a time, every other one after an await; 'chain': one task with a
+// ignore their runTimeout, one at a time, every other one after an await; 'unhung': as 'hung', all at
+// once, each ending as soon as it printed; 'chain': one task with a
 // runTimeout writes `count` steps of three lines, each step from the
 // callback of the step before's first write; 'flood': one task with a
 // runTimeout writes `count` lines of 100 bytes as 'drain' allows), count,
@@ -45,6 +46,11 @@ const ownTasks: Record<string, () => Promise<void>> = {
         () => { throw new Error('the task was not cut short'); },
         (e: Error) => { process.stderr.write(`hung ${task}: ${e.name}\n`); });
     }
+  }),
+  unhung: () => onPool({}, async (pool) => {
+    await Promise.all(Array.from({ length: Number(rounds) }, (_, task) =>
+      deferToThreadPool.with({ runTimeout: 60_000 })(reactor, pool, task % 2 ? printThenSpinLater : printThenSpin, task, Number(count), 0)));
+    process.stderr.write('unhung: done\n');
   }),
   flood: () => onPool({}, async (pool) => {
     const refused = await deferToThreadPool.with({ runTimeout: 60_000 })(reactor, pool, floodHonoringDrain, Number(count));
