@@ -4,7 +4,7 @@
 import test from 'ava';
 import { deferToThread, deferToThreadPool, fromModule, reactor, ThreadPool, ValueNotCloneableError } from 'reactor-threads';
 import { callGivenReferences, depthOf, nestedArraysOf, referenceFromThread, sendNestedToReactor } from './_fixtures/bridge-tasks.cjs';
-import { add, describePoint, describePointsIn, identity, makePoint, makePointCollections, Point, returnUrl } from './_fixtures/tasks.cjs';
+import { add, describePoint, describePointsIn, identity, makePoint, makePointCollections, Point, returnsSubclass, returnUrl } from './_fixtures/tasks.cjs';
 
 type Loose = (...args: unknown[]) => unknown;
 
@@ -53,6 +53,31 @@ test('an instance of an unregistered class is refused with both ways to send it:
     + 'its class and private (#) fields lost: register the class with threadable(Token) if it is yours; if it is plain data '
     + '(a parser\'s AST node, say), opt in with flattenInstances: true, on the call or the pool, to send it as a plain object '
     + 'of its own properties');
+});
+
+test('an instance of a subclass of Array, Map, Set, Date or RegExp is refused, naming its path; flattenInstances sends it as the built-in', async (t) => {
+  // Structured clone keeps their contents and drops their class: they
+  // arrived as the plain built-in, in silence (helper-128's fuzzing).
+  class Row extends Array<number> {}
+  class Index extends Map<string, number> {}
+  class Tags extends Set<string> {}
+  class Stamp extends Date {}
+  class Pattern extends RegExp {}
+  const cases: [object, string, unknown][] = [
+    [Row.from([1, 2]), 'Array', [1, 2]], [new Index([['a', 1]]), 'Map', new Map([['a', 1]])], [new Tags(['x']), 'Set', new Set(['x'])],
+    [new Stamp(0), 'Date', new Date(0)], [new Pattern('a+', 'g'), 'RegExp', /a+/g],
+  ];
+  for (const [value, base, plain] of cases) {
+    const err = await t.throwsAsync(deferToThread(identity as Loose, { rows: [value] }), { instanceOf: ValueNotCloneableError });
+    t.is((err as ValueNotCloneableError).path, 'args[0].rows[0]');
+    t.is(err!.message, `args[0].rows[0] cannot be sent to another thread: an instance of ${value.constructor.name}, a subclass of ${base}, `
+      + `would arrive as a plain ${base}, its class lost: send a plain ${base} of its contents, or opt in with flattenInstances: true, `
+      + 'on the call or the pool, to send it as one');
+    const result = await t.throwsAsync(deferToThread(returnsSubclass as Loose, base), { instanceOf: ValueNotCloneableError });
+    t.is((result as ValueNotCloneableError).path, 'the result');
+    t.deepEqual(await deferToThread.with({ flattenInstances: true })(identity as Loose, { rows: [value] }), { rows: [plain] });
+  }
+  t.is(await deferToThread(add, 1, 2), 3);
 });
 
 test('a class instance that flattenInstances could not send is not advised to use it, and is told why', async (t) => {

@@ -58,6 +58,17 @@ export function symbolKeyed(key: symbol): string {
     + 'or send the object without it';
 }
 
+/**
+ * Why an instance of `name`, a subclass of the built-in `base` (an Array,
+ * Map, Set, Date, RegExp or boxed primitive), is refused: structured clone
+ * keeps its contents and drops its class, and a registered class cannot
+ * rebuild them, which are not its properties.
+ */
+export function builtinSubclass(name: string, base: string): string {
+  return `an instance of ${name}, a subclass of ${base}, would arrive as a plain ${base}, its class lost: send a plain ${base} `
+    + 'of its contents, or opt in with flattenInstances: true, on the call or the pool, to send it as one';
+}
+
 /** Why a plain object with an own `key`, the key of the walk's markers (values.ts MARKER), is refused. */
 export function reservedKey(key: string): string {
   return `an own "${key}" property is reserved for reactor-threads' own markers: rename it`;

@@ -27,7 +27,7 @@ import type { CallableTable } from './callables.js';
 import { decodeThrow, encodeThrow, ValueNotCloneableError, type EncodedThrow } from '../errors/errors.js';
 import { keyOf, lookup } from '../base/registry.js';
 import { moduleFunction, moduleReferenceOf, type ModuleReference } from '../identity/functions.js';
-import { notPlainPrototype, refusal, reservedKey, symbolKeyed } from './refusals.js';
+import { builtinSubclass, notPlainPrototype, refusal, reservedKey, symbolKeyed } from './refusals.js';
 import { makeView, viewTypeIndex, viewTypeName, viewTypeNamed } from './view-types.js';
 
 /** The key of every marker object: `{ [MARKER]: Marker }`. */
@@ -190,6 +190,15 @@ function enumerableSymbol(v: object): symbol | undefined {
   return symbols.find((s) => Object.prototype.propertyIsEnumerable.call(v, s));
 }
 
+/**
+ * Refuses an instance of a subclass of the built-in `base`, which would
+ * arrive as a plain `base`, its class lost (flattenInstances lets it).
+ */
+function refuseSubclass(v: object, base: string, path: string): never {
+  const name = (Object.getPrototypeOf(v) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+  throw new ValueNotCloneableError(path, new TypeError(builtinSubclass(typeof name === 'string' && name ? name : 'an anonymous class', base)));
+}
+
 function refuseSymbolKeys(v: object, path: string): void {
   const symbol = enumerableSymbol(v);
   if (symbol !== undefined) throw new ValueNotCloneableError(path, new TypeError(symbolKeyed(symbol)));
@@ -213,6 +222,8 @@ function markModuleReference(v: object, ref: ModuleReference, path: string, w: W
 function walkObject(v: object, path: string, depth: number, w: Walk): unknown {
   const { met } = w;
   if (Array.isArray(v)) {
+    // (Every realm's Array.prototype is an array; a subclass's prototype is not.)
+    if (!w.flatten && !Array.isArray(Object.getPrototypeOf(v))) refuseSubclass(v, 'Array', path);
     refuseSymbolKeys(v, path);
     met.set(v, OPEN);
     for (let i = 0; i < v.length; i++) {
@@ -238,14 +249,25 @@ function walkObject(v: object, path: string, depth: number, w: Walk): unknown {
     }
     return closed(v, w);
   }
-  if (v instanceof Map) return walkMap(v, path, depth, w);
-  if (v instanceof Set) return walkSet(v, path, depth, w);
+  if (v instanceof Map) {
+    if (proto !== Map.prototype && !w.flatten) refuseSubclass(v, 'Map', path);
+    return walkMap(v, path, depth, w);
+  }
+  if (v instanceof Set) {
+    if (proto !== Set.prototype && !w.flatten) refuseSubclass(v, 'Set', path);
+    return walkSet(v, path, depth, w);
+  }
   if (isSharedArrayBuffer(v) || (ArrayBuffer.isView(v) && isSharedArrayBuffer(v.buffer))) return markShared(v, path, w);
   if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) {
     w.buffers?.push(v);
     return v;
   }
-  if (faithful.some((C) => v instanceof C) || faithfulNames.has(proto.constructor?.name ?? '')) return v;
+  const builtin = faithful.find((C) => v instanceof C);
+  if (builtin) {
+    if (proto !== builtin.prototype && !w.flatten) refuseSubclass(v, builtin.name, path);
+    return v;
+  }
+  if (faithfulNames.has(proto.constructor?.name ?? '')) return v;
   if (v instanceof Error) {
     const marker = mark({ k: 'error', error: encodeThrow(v) });
     met.set(v, marker);

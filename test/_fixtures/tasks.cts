@@ -197,6 +197,16 @@ export const describePoint = threadable(function describePoint(p: Point): { isPo
 export const makePoint = threadable(function makePoint(x: number, y: number): Point { return new Point(x, y); });
 export const returnUrl = threadable(function returnUrl(): { at: URL } { return { at: new URL('https://example.test/') }; });
 export const identity = threadable(function identity<T>(v: T): T { return v; });
+/** An instance of a subclass of the built-in named `base` (Array, Map, Set, Date or RegExp). */
+export const returnsSubclass = threadable(function returnsSubclass(base: string): object {
+  switch (base) {
+    case 'Array': return new (class Row extends Array<number> {})();
+    case 'Map': return new (class Index extends Map {})();
+    case 'Set': return new (class Tags extends Set {})();
+    case 'Date': return new (class Stamp extends Date {})(0);
+    default: return new (class Pattern extends RegExp {})('a');
+  }
+});
 export const readMissingFile = threadable(function readMissingFile(path: string): string {
   return require('node:fs').readFileSync(path, 'utf8') as string;
 });
