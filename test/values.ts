@@ -3,6 +3,7 @@
 // faithfully crosses as it is.
 import test from 'ava';
 import { deferToThread, deferToThreadPool, fromModule, reactor, ThreadPool, ValueNotCloneableError } from 'reactor-threads';
+import { prepareOutbound, WALK_MAX_DEPTH } from '../dist/codec/values.js';
 import { callGivenReferences, depthOf, nestedArraysOf, referenceFromThread, sendNestedToReactor } from './_fixtures/bridge-tasks.cjs';
 import { add, describePoint, describePointsIn, identity, makePoint, makePointCollections, Point, returnsSubclass, returnUrl } from './_fixtures/tasks.cjs';
 
@@ -234,17 +235,55 @@ test('a cycle through a registered class, an array or a Map arrives as the same 
   t.deepEqual([...m.keys()], ['p', 'me'], 'in its order');
 });
 
-// The walk stops 64 levels down (what lies deeper crosses as it is): a
-// part met first below that depth and again nearer the top is walked again
-// from there, or what the shorter path holds would depend on which path
-// the walk took first (the class arrived as a plain object).
+/** `leaf` under `levels` objects: `{ next: { next: … leaf } }`. */
+function nestedIn(levels: number, leaf: unknown): Record<string, unknown> {
+  let v = leaf as Record<string, unknown>;
+  for (let i = 0; i < levels; i++) v = { next: v };
+  return v;
+}
+
+// The walk stops WALK_MAX_DEPTH levels down (what lies deeper crosses as
+// it is): a part met first below that depth and again nearer the top is
+// walked again from there, or what the shorter path holds would depend on
+// which path the walk took first (the class arrived as a plain object).
 test('a part met first deep down and again near the top keeps its classes on the near path', async (t) => {
   const part = { at: new Point(1, 2) };
-  let deep: Record<string, unknown> = part;
-  // (args[0][0] is 2 levels down: `part` is 63 down on this path, its Point 64.)
-  for (let i = 0; i < 61; i++) deep = { next: deep };
+  // (args[0][0] is 2 levels down: `part` is WALK_MAX_DEPTH - 1 down on this path, its Point WALK_MAX_DEPTH.)
+  const deep = nestedIn(WALK_MAX_DEPTH - 3, part);
   const [, near] = await deferToThread(identity as Loose, [deep, part]) as [unknown, typeof part];
   t.true(near.at instanceof Point);
+});
+
+test('a registered class 200 levels deep crosses as its class, and an unregistered one is refused there, naming its path', async (t) => {
+  // (The walk stopped 64 levels down: both arrived as plain objects, in
+  // silence; helper-128's fuzzing.)
+  const levels = 200;
+  const sent = nestedIn(levels, { at: new Point(3, 4) });
+  let back = await deferToThread(identity as Loose, sent) as Record<string, unknown>;
+  for (let i = 0; i < levels; i++) back = back.next as Record<string, unknown>;
+  t.true(back.at instanceof Point);
+  class Token { constructor(readonly type: string) {} }
+  const err = await t.throwsAsync(deferToThread(identity as Loose, nestedIn(levels, new Token('name'))), { instanceOf: ValueNotCloneableError });
+  t.is((err as ValueNotCloneableError).path, `args[0]${'.next'.repeat(levels)}`);
+});
+
+test('a value that the walk cannot finish for want of stack is refused as not cloneable, naming its root', (t) => {
+  // (A call made deep in the caller's own stack: the stack's RangeError
+  // escaped from the walk as it was.) Each level of this recursion, from
+  // the deepest up, tries the walk until one enters it, and runs out in it.
+  const value = nestedIn(WALK_MAX_DEPTH - 10, { at: new Point(1, 1) });
+  const outbound = { callables: null, handles: null, flatten: false };
+  const walkAtTheEdge = (): unknown => {
+    try {
+      return walkAtTheEdge();
+    } catch (e) {
+      if (e instanceof ValueNotCloneableError) throw e;
+      return prepareOutbound(value, 'args[0]', outbound);
+    }
+  };
+  const err = t.throws(walkAtTheEdge, { instanceOf: ValueNotCloneableError });
+  t.is((err as ValueNotCloneableError).path, 'args[0]');
+  t.regex(err!.message, /nested too deeply for this thread's stack to walk/);
 });
 
 test('an own __proto__ key whose value holds a registered class stays an own key', async (t) => {

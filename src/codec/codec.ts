@@ -12,7 +12,7 @@ import { ValueNotCloneableError } from '../errors/errors.js';
 import {
   decodeFast, encodeFastArgs, encodeFastResult, FAST_LIST, FAST_ONE,
 } from './fast-codec.js';
-import { mapValuePath, prepareOutbound } from './values.js';
+import { mapValuePath, prepareOutbound, WALK_MAX_DEPTH } from './values.js';
 import { makeView, viewTypeIndex } from './view-types.js';
 import { HostSerializer, serializeUnshared, SharedMemoryMetError } from '../base/unshared.js';
 import { asBuffer, viewOf } from '../base/byte-views.js';
@@ -93,7 +93,7 @@ class MovingSerializer extends HostSerializer {
 
   override _getSharedArrayBufferId(): number {
     // (v8 would refuse it too, with no word of why.)
-    throw new SharedMemoryMetError('a SharedArrayBuffer that the value walk did not reach (nested more than 64 levels '
+    throw new SharedMemoryMetError(`a SharedArrayBuffer that the value walk did not reach (nested more than ${WALK_MAX_DEPTH} levels `
       + 'deep, or inside a cycle) cannot be shared: pass it nearer the top, or a view of it');
   }
 }

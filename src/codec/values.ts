@@ -32,7 +32,16 @@ import { makeView, viewTypeIndex, viewTypeName, viewTypeNamed } from './view-typ
 
 /** The key of every marker object: `{ [MARKER]: Marker }`. */
 export const MARKER = '__reactorThreads';
-const MAX_DEPTH = 64;
+/**
+ * How deep the walk goes: what lies deeper crosses as v8.serialize takes
+ * it, unchecked (a registered class's instance as a plain object). The
+ * walk recurses, about half a KiB of stack a level before V8 compiles it:
+ * a main thread's 1 MB stack held 1,000 levels but not 2,000 (a stack
+ * that runs out still is a refusal: prepareOutbound). 64 dropped the class
+ * of a registered AST node 64 levels down in silence (helper-128's fuzzing).
+ */
+export const WALK_MAX_DEPTH = 256;
+const MAX_DEPTH = WALK_MAX_DEPTH;
 
 type Marker =
   | { k: 'callable'; target: readonly [number, number] }
@@ -106,10 +115,17 @@ interface Walk extends Outbound {
  * first value that cannot cross faithfully.
  */
 export function prepareOutbound(value: unknown, path: string, out: Outbound): unknown {
-  return walk(value, path, 0, {
-    callables: out.callables, handles: out.handles, flatten: out.flatten, buffers: out.buffers, shared: out.shared,
-    met: new Map(), cut: 0,
-  });
+  try {
+    return walk(value, path, 0, {
+      callables: out.callables, handles: out.handles, flatten: out.flatten, buffers: out.buffers, shared: out.shared,
+      met: new Map(), cut: 0,
+    });
+  } catch (e) {
+    // (The stack ran out: a call made from deep in the caller's own stack.)
+    if (!(e instanceof RangeError) || !/call stack/i.test(e.message)) throw e;
+    throw new ValueNotCloneableError(path, new RangeError(
+      'it is nested too deeply for this thread\'s stack to walk: call with less of the stack in use, or send it flatter'));
+  }
 }
 
 function mark(m: Marker): Record<string, Marker> {
