@@ -223,13 +223,39 @@ test.serial('a task that prints more than eager posts allow without a turn of it
   // hears only in its loop), the writes stayed in the stream's buffer and
   // died with the thread: 65 of each task's 500 lines were printed. A copy
   // kept where the owner reads it (src/base/printed-tail.ts) is printed
-  // when the thread's stdout ends, after the task's rejection.
+  // when the terminated thread's stdout ends, after the task's rejection.
   const tasks = 2, count = 500;
   const { code, lines } = await orderedOutput(t, ['hung', String(count), '1', String(tasks)]);
   t.is(code, 0);
   const missing = taskLinesMissing(lines, tasks, count);
   t.deepEqual(missing, [], `${missing.length} lines missing or out of order`);
   t.deepEqual(lines.filter((line) => line.startsWith('hung ')), ['hung 0: TaskTimeoutError', 'hung 1: TaskTimeoutError']);
+});
+
+// (Serial, as above: child processes.)
+test.serial('a task that prints behind a preload\'s line, then keeps its thread past its runTimeout, has every line printed in order once its thread is gone', async (t) => {
+  // The preload's post was made before the thread counted its output: the
+  // task's writes waited behind it, a post the thread cannot end early, and
+  // died with the thread (298 of 600 lines printed), or were printed from
+  // the wrong place in the copy (helper-130's review of 4e7ba3b).
+  const tasks = 2, count = 300;
+  const { code, lines } = await orderedOutput(t, ['hung-preload', String(count), '1', String(tasks)]);
+  t.is(code, 0);
+  const missing = taskLinesMissing(lines, tasks, count);
+  t.deepEqual(missing, [], `${missing.length} lines missing or out of order`);
+  t.is(lines.filter((line) => line.startsWith('banner of thread ')).length, tasks, 'a new thread for each task');
+});
+
+// (Serial, as above: child processes.)
+test.serial('what a terminated thread\'s copy of its output holds has no gaps: it ends before a write too large to keep', async (t) => {
+  // A write that did not fit was left out of the copy, and smaller ones
+  // after it were kept: they were printed, it was not (helper-130's review).
+  const count = 300;
+  const { code, lines } = await orderedOutput(t, ['hung-big', String(count), '1', '1']);
+  t.is(code, 0);
+  t.deepEqual(taskLinesMissing(lines, 1, count), []);
+  t.deepEqual(lines.filter((line) => line.startsWith('after ') || line.startsWith('xxx')), [], 'nothing after the write left out');
+  t.deepEqual(lines.filter((line) => line.startsWith('hung ')), ['hung 0: TaskTimeoutError']);
 });
 
 // (Serial, as above: child processes.)

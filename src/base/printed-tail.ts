@@ -5,55 +5,56 @@
 // thread hears only in its event loop. A task that prints past the bound
 // without a turn of its loop, then keeps its thread until the pool
 // terminates it, left the rest in the stream's buffer, which died with the
-// thread. Those writes are also copied here, and the owner prints what of
-// them never arrived once the thread's stream ends
-// (src/pool/printed-output.ts).
+// thread. Those writes are also copied here, and the owner prints the copy
+// once the stream of a thread it terminated ends (src/pool/printed-output.ts).
 //
 // One per stream of a thread, made by the thread when it first needs it and
 // sent to the owner on its side port (PortMove.Tail). Written by the thread
 // only; read by the owner only once the thread's stream has ended (the
-// thread is gone), so no write races a read. The bytes held are those of
-// the stream from `start` (counted as the owner counts what arrives), in
-// order, contiguous: a post re-anchors `start`, since a post takes all that
-// the stream buffers. Tests: test/console-order.ts.
+// thread is gone), so no write races a read. It holds what the stream
+// buffers now, from its start, in order: each post of the stream takes all
+// that it buffers, and empties it first (a thread terminated between the
+// two loses those bytes; the other order would print them twice).
+// Tests: test/console-order.ts.
 
-/** Bytes of output kept past the eager bound: the first this many are kept, later ones are lost. */
+/** Bytes of output kept: a write that would not fit is not kept, nor anything after it until the stream's next post. */
 export const TAIL_MAX = 1 << 20;
 
-/** Header: [start, length] as float64 (a stream's byte count may pass 2^32 over a thread's life). */
-const HEADER = 16;
+/** Header: the length kept, an int32. */
+const HEADER = 8;
 
-/** The thread's side: appends writes that the stream buffers past the eager bound. */
+/** The thread's side. */
 export class TailWriter {
   readonly memory = new SharedArrayBuffer(HEADER + TAIL_MAX);
-  readonly #header = new Float64Array(this.memory, 0, 2);
-  readonly #bytes = new Uint8Array(this.memory, HEADER);
+  readonly #length = new Int32Array(this.memory, 0, 1);
+  readonly #bytes = Buffer.from(this.memory, HEADER, TAIL_MAX);
 
   /**
-   * Keeps `bytes`, which the stream buffers behind everything it buffered
-   * since its last post; `posted`: the stream's bytes posted so far (the
-   * post in flight included), which is where its buffer starts.
+   * Appends a write: a string in `encoding`, or a view's bytes; false when
+   * it does not fit (then nothing is kept from it).
    */
-  keep(posted: number, bytes: Uint8Array): void {
-    const h = this.#header;
-    if (h[0] !== posted) {
-      // Posted since: what was kept has left (or is leaving) by port.
-      h[0] = posted;
-      h[1] = 0;
+  keep(chunk: string | ArrayBufferView, encoding: BufferEncoding): boolean {
+    const at = this.#length[0]!;
+    if (typeof chunk === 'string') {
+      // (byteLength may exceed what write() makes, for base64 with stray characters: never less.)
+      if (at + Buffer.byteLength(chunk, encoding) > TAIL_MAX) return false;
+      this.#length[0] = at + this.#bytes.write(chunk, at, encoding);
+      return true;
     }
-    const length = h[1]!;
-    if (length + bytes.length > TAIL_MAX) return;
-    this.#bytes.set(bytes, length);
-    h[1] = length + bytes.length;
+    if (at + chunk.byteLength > TAIL_MAX) return false;
+    this.#bytes.set(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength), at);
+    this.#length[0] = at + chunk.byteLength;
+    return true;
+  }
+
+  /** The stream posts all it buffers, or drops it. */
+  clear(): void {
+    this.#length[0] = 0;
   }
 }
 
-/**
- * The owner's side: what of `memory` lies beyond the `arrived` bytes that
- * came from the stream (empty when all of it came).
- */
-export function unarrivedTail(memory: SharedArrayBuffer, arrived: number): Uint8Array {
-  const [start, length] = new Float64Array(memory, 0, 2) as unknown as [number, number];
-  const from = Math.max(0, arrived - start);
-  return from >= length ? new Uint8Array(0) : new Uint8Array(memory, HEADER + from, length - from).slice();
+/** The owner's side: what `memory` holds (a copy). */
+export function keptTail(memory: SharedArrayBuffer): Uint8Array {
+  const length = new Int32Array(memory, 0, 1)[0]!;
+  return new Uint8Array(memory, HEADER, length).slice();
 }

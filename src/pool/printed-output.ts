@@ -38,7 +38,7 @@ import { isMainThread, workerData, type MessagePort } from 'node:worker_threads'
 import { Writable, type Readable } from 'node:stream';
 import { isPoolThreadData } from '../base/pool-thread-data.js';
 import { PortMove, type PrintedMessage } from '../base/wire.js';
-import { unarrivedTail } from '../base/printed-tail.js';
+import { keptTail } from '../base/printed-tail.js';
 import type { PoolThread } from './collaborators.js';
 
 interface ThreadOutput {
@@ -50,15 +50,15 @@ interface ThreadOutput {
   want: { stdout: number; stderr: number } | undefined;
   /** Its streams, each with this thread's stream it goes to. */
   readonly streams: [Readable, Writable][];
-  /** Its stdout (0) and stderr (1), for what of their tails never came (TailWriter). */
+  /** Its stdout (0) and stderr (1): the copies of what they buffered (src/base/printed-tail.ts). */
   readonly ends: [StreamEnd | undefined, StreamEnd | undefined];
+  /** The pool terminated it: what its streams buffered died with it, and their copies are printed. */
+  terminated: boolean;
 }
 
-/** What a stream of a thread's left behind in its tail (src/base/printed-tail.ts), printed once the stream ends. */
+/** A stream of a thread's: the copy of what it buffered, printed once it ends if the pool terminated the thread. */
 interface StreamEnd {
   readonly to: Writable;
-  /** Bytes that came from the stream (as they came, before they are written on). */
-  arrived: number;
   ended: boolean;
   tail: SharedArrayBuffer | undefined;
 }
@@ -250,15 +250,15 @@ function forwarding(countWhenWritten: boolean): Route {
 }
 
 /**
- * Once a thread's stream has ended (the thread is gone: all it posted has
- * come), writes what of its tail never came: the writes it kept past the
- * eager bound, which died in its stream's buffer when the pool terminated
- * it. After all that came from the stream, as its route wrote each chunk
- * on as it came.
+ * Once the stream of a thread the pool terminated has ended (all that it
+ * posted has come), writes the copy of what it still buffered, which died
+ * with the thread: after all that came from it, as its route wrote each
+ * chunk on as it came. (A thread that ends by itself posts what it
+ * buffers, or drops it as its stream would: a stream corked for good.)
  */
-function printTail(end: StreamEnd): void {
-  if (!end.ended || end.tail === undefined) return;
-  const bytes = unarrivedTail(end.tail, end.arrived);
+function printTail(t: ThreadOutput, end: StreamEnd): void {
+  if (!end.ended || end.tail === undefined || !t.terminated) return;
+  const bytes = keptTail(end.tail);
   end.tail = undefined;
   if (bytes.length > 0 && takes(end.to)) end.to.write(bytes);
 }
@@ -275,7 +275,7 @@ export class PrintedOutput {
    * (A test's fake thread has no streams: it runs no outbox, and never asks.)
    */
   addThread(threadId: number, thread: PoolThread, port: MessagePort): void {
-    const t: ThreadOutput = { port, stdout: 0, stderr: 0, want: undefined, streams: [], ends: [undefined, undefined] };
+    const t: ThreadOutput = { port, stdout: 0, stderr: 0, want: undefined, streams: [], ends: [undefined, undefined], terminated: false };
     this.#threads.set(threadId, t);
     const count = (i: 0 | 1, stream: Readable | null | undefined, to: Writable, add: (n: number) => void): void => {
       if (!stream) return;
@@ -284,13 +284,11 @@ export class PrintedOutput {
         add(n);
         this.#answerIfDue(t);
       });
-      // (After the route's listener: every route reads the stream as it comes.)
-      const end: StreamEnd = { to, arrived: 0, ended: false, tail: undefined };
+      const end: StreamEnd = { to, ended: false, tail: undefined };
       t.ends[i] = end;
-      stream.on('data', (chunk: Buffer | string) => { end.arrived += byteLength(chunk); });
       stream.once('end', () => {
         end.ended = true;
-        printTail(end);
+        printTail(t, end);
         if (t.ends.every((e) => e === undefined || e.ended)) this.#ending.delete(threadId);
       });
     };
@@ -307,15 +305,21 @@ export class PrintedOutput {
   }
 
   /**
-   * Thread `threadId` keeps its stream's (`stream`: 0 stdout, 1 stderr)
-   * writes that it could not post yet in `memory` (Tail): what of them has
-   * not come when that stream ends is printed then.
+   * Thread `threadId` keeps a copy of what its stream (`stream`: 0 stdout,
+   * 1 stderr) buffers and will not post by itself in `memory` (Tail).
    */
   tail(threadId: number, stream: 0 | 1, memory: SharedArrayBuffer): void {
-    const end = (this.#threads.get(threadId) ?? this.#ending.get(threadId))?.ends[stream];
+    const t = this.#threads.get(threadId) ?? this.#ending.get(threadId);
+    const end = t?.ends[stream];
     if (!end) return;
     end.tail = memory;
-    printTail(end);
+    printTail(t!, end);
+  }
+
+  /** The pool terminates thread `threadId`: its streams' copies are printed once each ends. */
+  terminated(threadId: number): void {
+    const t = this.#threads.get(threadId);
+    if (t) t.terminated = true;
   }
 
   /** Thread `threadId` asks to be told once this much of its output has come (Printed). */

@@ -172,6 +172,7 @@ export class PoolThreads {
     const handle = this.#threads.get(threadId);
     if (!handle) return;
     handle.terminatedBecause = why;
+    this.#ctx.printed.terminated(threadId);
     void handle.thread.terminate();
   }
 

@@ -76,27 +76,44 @@ export class PrintedStream {
   #unaskedPosts = 0;
   /** postBuffered is ending the post in flight (not the parent's ask). */
   #endingEarly = false;
-  /** Copies of the writes buffered past the eager bound, made at the first. */
+  /** Copies of the writes buffered that it will not post by itself (#keep), made at the first. */
   #tail: TailWriter | undefined;
+  /** Whether a buffered write is copied: not after one that was not, until the next post. */
+  #keeping = true;
   #sendTail: (memory: SharedArrayBuffer) => void = () => {};
 
   constructor(readonly stream: Writable) {
     const writev = (stream as unknown as { _writev?: Writev })._writev;
     if (typeof writev !== 'function') return;
     const self = this;
+    // (What a preload's writes left buffered behind its post is not copied: nor is what follows, until a post.)
+    this.#keeping = ((stream as unknown as { _writableState?: { bufferedRequestCount?: number } })._writableState
+      ?.bufferedRequestCount ?? 0) === 0;
     // (Below any patch of write() a preload or a task makes later, as the count is.)
     const write = stream.write;
     stream.write = function eagerWrite(this: Writable, ...args: Parameters<Writable['write']>): boolean {
       const posted = self.posted;
+      const length = this.writableLength;
       const written = Reflect.apply(write, this, args) as boolean;
-      if (self.#endInFlight !== undefined && self.#eager()) {
-        if (self.#unasked < EAGER_UNASKED_MAX && self.#unaskedPosts < EAGER_UNASKED_POSTS) self.postBuffered(true);
-        // Past the bound: buffered (not posted within this write), it is kept where the owner can read it.
-        else if (self.posted === posted && self.buffering) self.#keep(args[0], args[1]);
+      if (!self.#eager()) {
+        // (Buffered and not copied: nothing after it is, until the next post.)
+        if (self.posted === posted && this.writableLength > length) self.#keeping = false;
+        return written;
+      }
+      if (self.#endInFlight !== undefined && self.#unasked < EAGER_UNASKED_MAX && self.#unaskedPosts < EAGER_UNASKED_POSTS) {
+        self.postBuffered(true);
+      } else if (self.posted === posted && this.writableLength > length) {
+        // Buffered, not posted: past the bound, or behind a post this
+        // stream did not count (a preload's, made before it was wrapped),
+        // which it cannot end. Kept where the owner can read it.
+        self.#keep(args[0], args[1]);
       }
       return written;
     } as Writable['write'];
     (stream as unknown as { _writev: Writev })._writev = function countedWritev(chunks, cb) {
+      // (It posts all that the stream buffers: the copy of it goes first.)
+      self.#tail?.clear();
+      self.#keeping = true;
       let bytes = 0;
       let length = 0;
       for (const { chunk, encoding } of chunks) {
@@ -136,22 +153,33 @@ export class PrintedStream {
     this.#sendTail = send;
   }
 
-  /** A write that the stream buffers past the eager bound: a copy of its bytes is kept in the tail (src/base/printed-tail.ts). */
+  /**
+   * A write that the stream buffers and will not post by itself before its
+   * owner's next ask: a copy of it is kept where the owner can read it
+   * (src/base/printed-tail.ts). Nothing is kept from a write that does not
+   * fit, a corked stream's (which may never write it) or a destroyed one's,
+   * nor anything after it until the stream's next post: the copy has no gaps.
+   */
   #keep(chunk: unknown, encoding: unknown): void {
-    let bytes: Uint8Array;
-    if (typeof chunk === 'string') {
-      const state = (this.stream as unknown as { _writableState?: { defaultEncoding?: string } })._writableState;
-      bytes = Buffer.from(chunk, (typeof encoding === 'string' ? encoding : state?.defaultEncoding ?? 'utf8') as BufferEncoding);
-    } else if (ArrayBuffer.isView(chunk)) {
-      bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    } else {
+    if (!this.#keeping) return;
+    const s = this.stream;
+    if (s.writableCorked > 0 || s.destroyed || (typeof chunk !== 'string' && !ArrayBuffer.isView(chunk))) {
+      this.#keeping = false;
       return;
     }
     if (this.#tail === undefined) {
-      this.#tail = new TailWriter();
-      this.#sendTail(this.#tail.memory);
+      const tail = this.#tail = new TailWriter();
+      // (What a destroyed stream buffered is dropped: so is its copy.)
+      s.once('close', () => {
+        tail.clear();
+        this.#keeping = false;
+      });
+      this.#sendTail(tail.memory);
     }
-    this.#tail.keep(this.posted, bytes);
+    // (As write(): a missing or empty encoding is the stream's default.)
+    const state = (s as unknown as { _writableState?: { defaultEncoding?: string } })._writableState;
+    const e = (typeof encoding === 'string' && encoding !== '' ? encoding : state?.defaultEncoding ?? 'utf8') as BufferEncoding;
+    if (!this.#tail.keep(chunk, e)) this.#keeping = false;
   }
 
   /**

@@ -17,6 +17,20 @@ export const printThenSpin = threadable(function printThenSpin(task: number, cou
   return task;
 });
 
+/**
+ * Prints `count` lines, then one of `bigBytes` bytes, then `count` more
+ * (`after <i> of <task>`), then spins `spinMs` ms.
+ */
+export const printAroundBigThenSpin = threadable(function printAroundBigThenSpin(task: number, count: number, bigBytes: number,
+  spinMs: number): number {
+  for (let i = 0; i < count; i++) console.log(`line ${i} of ${task}`);
+  console.log('x'.repeat(bigBytes));
+  for (let i = 0; i < count; i++) console.log(`after ${i} of ${task}`);
+  const end = Date.now() + spinMs;
+  while (Date.now() < end) { /* busy */ }
+  return task;
+});
+
 /** printThenSpin after a 1 ms timer: not in the task's synchronous part. */
 export const printThenSpinLater = threadable(async function printThenSpinLater(task: number, count: number, spinMs: number): Promise<number> {
   await new Promise((resolve) => setTimeout(resolve, 1));

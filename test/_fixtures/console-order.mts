@@ -20,8 +20,9 @@
 // runTimeout writes `count` lines of 100 bytes as 'drain' allows), count,
 // threads, rounds.
 import { deferToThreadPool, reactor, ThreadDiedError, ThreadPool, type ThreadPoolOptions } from 'reactor-threads';
+import { fileURLToPath } from 'node:url';
 import {
-  floodHonoringDrain, printChain, printEncoded, printLine, printLineThenRelease, printThenBlock, printThenSpin, printThenSpinLater, printWide,
+  floodHonoringDrain, printAroundBigThenSpin, printChain, printEncoded, printLine, printLineThenRelease, printThenBlock, printThenSpin, printThenSpinLater, printWide,
   spinWhenReleased,
 } from './console-order-tasks.cjs';
 import { ignoreAbort, spin } from './tasks.cjs';
@@ -36,9 +37,9 @@ async function onPool(options: ThreadPoolOptions, run: (pool: ThreadPool) => Pro
   await pool.stop();
 }
 
-/** The modes that run tasks of their own, not `count` printing tasks a round. */
-const ownTasks: Record<string, () => Promise<void>> = {
-  hung: () => onPool({ cancelGrace: 50 }, async (pool) => {
+/** 'hung': `rounds` tasks, one at a time, each printing `count` lines, then past its runTimeout (every other one after an await). */
+function hung(options: ThreadPoolOptions): Promise<void> {
+  return onPool(options, async (pool) => {
     for (let task = 0; task < Number(rounds); task++) {
       // (Long enough for the lines to be written, the function's module loaded first in each new thread,
       // on a loaded machine or under wine: they are what is checked. 100 ms was not, under wine.)
@@ -46,6 +47,18 @@ const ownTasks: Record<string, () => Promise<void>> = {
         () => { throw new Error('the task was not cut short'); },
         (e: Error) => { process.stderr.write(`hung ${task}: ${e.name}\n`); });
     }
+  });
+}
+
+/** The modes that run tasks of their own, not `count` printing tasks a round. */
+const ownTasks: Record<string, () => Promise<void>> = {
+  hung: () => hung({ cancelGrace: 50 }),
+  // (A preload's line, posted before the thread's counts began: the tasks' writes wait behind a post they cannot end.)
+  'hung-preload': () => hung({ cancelGrace: 50, execArgv: ['--require', fileURLToPath(new URL('./print-banner.cjs', import.meta.url))] }),
+  'hung-big': () => onPool({ cancelGrace: 50 }, async (pool) => {
+    await deferToThreadPool.with({ runTimeout: 3_000 })(reactor, pool, printAroundBigThenSpin, 0, Number(count), 2 << 20, 60_000).then(
+      () => { throw new Error('the task was not cut short'); },
+      (e: Error) => { process.stderr.write(`hung 0: ${e.name}\n`); });
   }),
   unhung: () => onPool({}, async (pool) => {
     await Promise.all(Array.from({ length: Number(rounds) }, (_, task) =>
