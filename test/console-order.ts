@@ -4,7 +4,7 @@
 // stderr, however many results come back to back; a thread whose output
 // never arrives still delivers its results; and a thread the pool
 // terminates loses none of the output of the tasks it ended before.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, connect, type Socket } from 'node:net';
@@ -194,16 +194,7 @@ test.serial('every line a task printed before it kept its thread from its loop p
   // for the owner's ask for more, which the thread's loop never heard:
   // only the first line of each task was printed (before a thread that
   // holds a task that may be cancelled posted each write at once).
-  const tasks = 2, count = 20;
-  const { code, lines } = await orderedOutput(t, ['hung', String(count), '1', String(tasks)]);
-  t.is(code, 0);
-  const printed = new Set(lines);
-  const missing = [];
-  for (let task = 0; task < tasks; task++) {
-    for (let i = 0; i < count; i++) if (!printed.has(`line ${i} of ${task}`)) missing.push(`line ${i} of ${task}`);
-  }
-  t.deepEqual(missing, [], `${missing.length} lines of ${tasks * count} missing`);
-  t.deepEqual(lines.filter((line) => line.startsWith('hung ')), ['hung 0: TaskTimeoutError', 'hung 1: TaskTimeoutError']);
+  await hungTasksPrintEveryLine(t, 'hung', 2, 20);
 });
 
 /** The lines `line <i> of <task>` missing from `lines`, or out of their task's order. */
@@ -217,6 +208,21 @@ function taskLinesMissing(lines: string[], tasks: number, count: number): string
   return missing;
 }
 
+/**
+ * Runs the fixture's `mode` ('hung' or 'hung-preload'): `tasks` tasks, one
+ * at a time, each printing `count` lines, then spinning past its
+ * runTimeout: every line is printed, in its task's order, and each task is
+ * cut short. Returns the lines.
+ */
+async function hungTasksPrintEveryLine(t: ExecutionContext, mode: string, tasks: number, count: number): Promise<string[]> {
+  const { code, lines } = await orderedOutput(t, [mode, String(count), '1', String(tasks)]);
+  t.is(code, 0);
+  const missing = taskLinesMissing(lines, tasks, count);
+  t.deepEqual(missing, [], `${missing.length} lines missing or out of order`);
+  t.deepEqual(lines.filter((line) => line.startsWith('hung ')), Array.from({ length: tasks }, (_, i) => `hung ${i}: TaskTimeoutError`));
+  return lines;
+}
+
 // (Serial, as above: child processes.)
 test.serial('a task that prints more than eager posts allow without a turn of its loop, then keeps its thread past its runTimeout, has every line printed in order once its thread is gone', async (t) => {
   // Past the bound (64 posts beyond the owner's last ask, which a thread
@@ -224,12 +230,7 @@ test.serial('a task that prints more than eager posts allow without a turn of it
   // died with the thread: 65 of each task's 500 lines were printed. A copy
   // kept where the owner reads it (src/base/printed-tail.ts) is printed
   // when the terminated thread's stdout ends, after the task's rejection.
-  const tasks = 2, count = 500;
-  const { code, lines } = await orderedOutput(t, ['hung', String(count), '1', String(tasks)]);
-  t.is(code, 0);
-  const missing = taskLinesMissing(lines, tasks, count);
-  t.deepEqual(missing, [], `${missing.length} lines missing or out of order`);
-  t.deepEqual(lines.filter((line) => line.startsWith('hung ')), ['hung 0: TaskTimeoutError', 'hung 1: TaskTimeoutError']);
+  await hungTasksPrintEveryLine(t, 'hung', 2, 500);
 });
 
 // (Serial, as above: child processes.)
@@ -238,12 +239,8 @@ test.serial('a task that prints behind a preload\'s line, then keeps its thread 
   // task's writes waited behind it, a post the thread cannot end early, and
   // died with the thread (298 of 600 lines printed), or were printed from
   // the wrong place in the copy (helper-130's review of 4e7ba3b).
-  const tasks = 2, count = 300;
-  const { code, lines } = await orderedOutput(t, ['hung-preload', String(count), '1', String(tasks)]);
-  t.is(code, 0);
-  const missing = taskLinesMissing(lines, tasks, count);
-  t.deepEqual(missing, [], `${missing.length} lines missing or out of order`);
-  t.is(lines.filter((line) => line.startsWith('banner of thread ')).length, tasks, 'a new thread for each task');
+  const lines = await hungTasksPrintEveryLine(t, 'hung-preload', 2, 300);
+  t.is(lines.filter((line) => line.startsWith('banner of thread ')).length, 2, 'a new thread for each task');
 });
 
 // (Serial, as above: child processes.)
