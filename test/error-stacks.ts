@@ -7,6 +7,7 @@ import { sendsSymbolToReactor, stackOfFailedCall, throwWithStack } from './_fixt
 import { deserialize } from 'node:v8';
 import { dirname, join } from 'node:path';
 import { decodeThrow, encodeUserFailure, serializeUserFailure, type EncodedThrow } from '../dist/errors/errors.js';
+import { WALK_MAX_DEPTH } from '../dist/codec/values.js';
 import { unreachable } from './_fixtures/breaks-in-threads.cjs';
 
 test('a failure\'s stack has the thread\'s frames, then a boundary naming the function and thread', async (t) => {
@@ -231,7 +232,7 @@ test('a function nested where it cannot become a reactor callable is refused wit
   // Deeper than the value walk goes (a function in a Map is reached now,
   // and becomes a callable).
   let deep: unknown = () => 1;
-  for (let i = 0; i < 70; i++) deep = [deep];
+  for (let i = 0; i < WALK_MAX_DEPTH + 6; i++) deep = [deep];
   const err = await t.throwsAsync(deferToThread((a: unknown[]) => a.length, deep as unknown[]),
     { instanceOf: ValueNotCloneableError });
   t.is((err as ValueNotCloneableError).path, 'args[0]');

@@ -8,6 +8,7 @@ import {
 } from 'reactor-threads';
 import { addShared, readKept, sendSharedToReactor, shareNew, waitForFlag } from './_fixtures/shared-tasks.cjs';
 import { busyOneThreadPool, parkedUntilSecond } from './_helpers/busy-pool.js';
+import { WALK_MAX_DEPTH } from '../dist/codec/values.js';
 
 test('a task writes to shared memory its caller passed, small or large, and the caller sees it', async (t) => {
   for (const bytes of [64, 256 * 1024]) {
@@ -87,7 +88,7 @@ const bumpLeaf = (v: { next?: unknown; counts?: Int32Array }): unknown => {
 
 test('shared memory nested deeper than the value walk goes is shared all the same, both ways, not copied in silence', async (t) => {
   const counts = new Int32Array(new SharedArrayBuffer(8));
-  const back = await deferToThread(bumpLeaf, nested({ counts }, 80)) as { next?: unknown; counts?: Int32Array };
+  const back = await deferToThread(bumpLeaf, nested({ counts }, WALK_MAX_DEPTH + 16)) as { next?: unknown; counts?: Int32Array };
   t.is(Atomics.load(counts, 0), 1, 'the thread wrote to a copy');
   let leaf = back;
   while (leaf.next) leaf = leaf.next as typeof back;
@@ -98,7 +99,7 @@ test('shared memory nested deeper than the value walk goes is shared all the sam
   const pool = new ThreadPool({ maxThreads: 1 });
   pool.start();
   t.teardown(() => pool.stop());
-  const refused = t.throws(() => blockingCallInThread.with({ pool })(bumpLeaf, nested({ counts }, 80)),
+  const refused = t.throws(() => blockingCallInThread.with({ pool })(bumpLeaf, nested({ counts }, WALK_MAX_DEPTH + 16)),
     { instanceOf: ValueNotCloneableError });
   t.regex(refused!.message, /shared memory/);
   t.is(Atomics.load(counts, 0), 7);
