@@ -197,12 +197,12 @@ test.serial('every line a task printed before it kept its thread from its loop p
   await hungTasksPrintEveryLine(t, 'hung', 2, 20);
 });
 
-/** The lines `line <i> of <task>` missing from `lines`, or out of their task's order. */
-function taskLinesMissing(lines: string[], tasks: number, count: number): string[] {
+/** The lines `<prefix>line <i> of <task>` missing from `lines`, or out of their task's order. */
+function taskLinesMissing(lines: string[], tasks: number, count: number, prefix = ''): string[] {
   const missing = [];
   for (let task = 0; task < tasks; task++) {
     const own = lines.filter((line) => line.endsWith(` of ${task}`));
-    for (let i = 0; i < count; i++) if (own[i] !== `line ${i} of ${task}`) missing.push(`line ${i} of ${task}`);
+    for (let i = 0; i < count; i++) if (own[i] !== `${prefix}line ${i} of ${task}`) missing.push(`${prefix}line ${i} of ${task}`);
     if (own.length !== count) missing.push(`${own.length} lines of task ${task}`);
   }
   return missing;
@@ -214,10 +214,10 @@ function taskLinesMissing(lines: string[], tasks: number, count: number): string
  * runTimeout: every line is printed, in its task's order, and each task is
  * cut short. Returns the lines.
  */
-async function hungTasksPrintEveryLine(t: ExecutionContext, mode: string, tasks: number, count: number): Promise<string[]> {
+async function hungTasksPrintEveryLine(t: ExecutionContext, mode: string, tasks: number, count: number, prefix = ''): Promise<string[]> {
   const { code, lines } = await orderedOutput(t, [mode, String(count), '1', String(tasks)]);
   t.is(code, 0);
-  const missing = taskLinesMissing(lines, tasks, count);
+  const missing = taskLinesMissing(lines, tasks, count, prefix);
   t.deepEqual(missing, [], `${missing.length} lines missing or out of order`);
   t.deepEqual(lines.filter((line) => line.startsWith('hung ')), Array.from({ length: tasks }, (_, i) => `hung ${i}: TaskTimeoutError`));
   return lines;
@@ -241,6 +241,13 @@ test.serial('a task that prints behind a preload\'s line, then keeps its thread 
   // the wrong place in the copy (helper-130's review of 4e7ba3b).
   const lines = await hungTasksPrintEveryLine(t, 'hung-preload', 2, 300);
   t.is(lines.filter((line) => line.startsWith('banner of thread ')).length, 2, 'a new thread for each task');
+});
+
+// (Serial, as above: child processes.)
+test.serial('a task whose thread\'s stdout a preload patched prints every line as the patch made it, though the pool terminated the thread', async (t) => {
+  // The copy was made of what write() was given, not of what the stream
+  // held: past the bound the prefix was missing (helper-131's review).
+  await hungTasksPrintEveryLine(t, 'hung-prefix', 2, 300, '[t] ');
 });
 
 // (Serial, as above: child processes.)

@@ -30,10 +30,11 @@ export class TailWriter {
   readonly #bytes = Buffer.from(this.memory, HEADER, TAIL_MAX);
 
   /**
-   * Appends a write: a string in `encoding`, or a view's bytes; false when
-   * it does not fit (then nothing is kept from it).
+   * Appends an entry of the stream's buffer: a string in `encoding`, or a
+   * view's bytes; false when it does not fit, or is neither (then nothing
+   * is kept from it).
    */
-  keep(chunk: string | ArrayBufferView, encoding: BufferEncoding): boolean {
+  keep(chunk: unknown, encoding: BufferEncoding): boolean {
     const at = this.#length[0]!;
     if (typeof chunk === 'string') {
       // (byteLength may exceed what write() makes, for base64 with stray characters: never less.)
@@ -41,7 +42,7 @@ export class TailWriter {
       this.#length[0] = at + this.#bytes.write(chunk, at, encoding);
       return true;
     }
-    if (at + chunk.byteLength > TAIL_MAX) return false;
+    if (!ArrayBuffer.isView(chunk) || at + chunk.byteLength > TAIL_MAX) return false;
     this.#bytes.set(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength), at);
     this.#length[0] = at + chunk.byteLength;
     return true;

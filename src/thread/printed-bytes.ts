@@ -34,6 +34,9 @@ export function bytesOf(chunk: unknown, encoding: string): number {
 }
 
 interface WritevChunk { chunk: unknown; encoding: string }
+/** Node's Writable buffer (the same on Node 20 to 26): its entries from bufferedIndex are what it has not written yet. */
+interface BufferState { buffered?: WritevChunk[]; bufferedIndex?: number }
+type Destroy = (this: Writable, error: Error | null, cb: (error?: Error | null) => void) => void;
 type Writev = (this: Writable, chunks: WritevChunk[], cb: (error?: Error | null) => void) => void;
 
 /**
@@ -78,41 +81,40 @@ export class PrintedStream {
   #endingEarly = false;
   /** Copies of the writes buffered that it will not post by itself (#keep), made at the first. */
   #tail: TailWriter | undefined;
-  /** Whether a buffered write is copied: not after one that was not, until the next post. */
+  /** Whether what the stream buffers is copied: not after an entry that could not be, until the next post. */
   #keeping = true;
+  /** Entries of the stream's buffer (from its bufferedIndex) copied into #tail since its last post. */
+  #copied = 0;
   #sendTail: (memory: SharedArrayBuffer) => void = () => {};
 
   constructor(readonly stream: Writable) {
     const writev = (stream as unknown as { _writev?: Writev })._writev;
     if (typeof writev !== 'function') return;
     const self = this;
-    // (What a preload's writes left buffered behind its post is not copied: nor is what follows, until a post.)
-    this.#keeping = ((stream as unknown as { _writableState?: { bufferedRequestCount?: number } })._writableState
-      ?.bufferedRequestCount ?? 0) === 0;
     // (Below any patch of write() a preload or a task makes later, as the count is.)
     const write = stream.write;
     stream.write = function eagerWrite(this: Writable, ...args: Parameters<Writable['write']>): boolean {
-      const posted = self.posted;
-      const length = this.writableLength;
       const written = Reflect.apply(write, this, args) as boolean;
-      if (!self.#eager()) {
-        // (Buffered and not copied: nothing after it is, until the next post.)
-        if (self.posted === posted && this.writableLength > length) self.#keeping = false;
-        return written;
-      }
-      if (self.#endInFlight !== undefined && self.#unasked < EAGER_UNASKED_MAX && self.#unaskedPosts < EAGER_UNASKED_POSTS) {
-        self.postBuffered(true);
-      } else if (self.posted === posted && this.writableLength > length) {
-        // Buffered, not posted: past the bound, or behind a post this
-        // stream did not count (a preload's, made before it was wrapped),
-        // which it cannot end. Kept where the owner can read it.
-        self.#keep(args[0], args[1]);
-      }
+      if (self.#eager()) self.#written();
       return written;
     } as Writable['write'];
+    // (What a corked stream was given is buffered until it is uncorked: then as if written.)
+    const uncork = stream.uncork;
+    stream.uncork = function eagerUncork(this: Writable): void {
+      uncork.call(this);
+      if (self.#eager()) self.#written();
+    };
+    // (A destroyed stream drops what it buffered: so is its copy, at once, since the thread may never turn its loop again.)
+    const destroy = (stream as unknown as { _destroy: Destroy })._destroy;
+    (stream as unknown as { _destroy: Destroy })._destroy = function droppingCopy(error, cb) {
+      self.#tail?.clear();
+      self.#keeping = false;
+      destroy.call(this, error, cb);
+    };
     (stream as unknown as { _writev: Writev })._writev = function countedWritev(chunks, cb) {
       // (It posts all that the stream buffers: the copy of it goes first.)
       self.#tail?.clear();
+      self.#copied = 0;
       self.#keeping = true;
       let bytes = 0;
       let length = 0;
@@ -153,33 +155,50 @@ export class PrintedStream {
     this.#sendTail = send;
   }
 
+  /** The stream was given output while eager posts apply. */
+  #written(): void {
+    if (this.#endInFlight !== undefined && this.#unasked < EAGER_UNASKED_MAX && this.#unaskedPosts < EAGER_UNASKED_POSTS) {
+      this.postBuffered(true);
+    } else {
+      // Past the bound, or behind a post this stream did not count (a
+      // preload's, made before it was wrapped), which it cannot end: what
+      // it buffers is copied where the owner can read it.
+      this.#keep();
+    }
+  }
+
   /**
-   * A write that the stream buffers and will not post by itself before its
-   * owner's next ask: a copy of it is kept where the owner can read it
-   * (src/base/printed-tail.ts). Nothing is kept from a write that does not
-   * fit, a corked stream's (which may never write it) or a destroyed one's,
-   * nor anything after it until the stream's next post: the copy has no gaps.
+   * Copies what the stream buffers and will not post by itself before its
+   * owner's next ask, as the stream holds it (a write() patched below this
+   * one may have changed it), where the owner can read it
+   * (src/base/printed-tail.ts): the entries of its buffer not copied yet.
+   * Not while the stream is corked (it may never write what it holds):
+   * once uncorked, from where it left off. The copy stops at an entry that
+   * does not fit, until the stream's next post: it has no gaps.
    */
-  #keep(chunk: unknown, encoding: unknown): void {
-    if (!this.#keeping) return;
+  #keep(): void {
     const s = this.stream;
-    if (s.writableCorked > 0 || s.destroyed || (typeof chunk !== 'string' && !ArrayBuffer.isView(chunk))) {
+    if (!this.#keeping || s.writableCorked > 0) return;
+    const state = (s as unknown as { _writableState?: BufferState })._writableState;
+    const buffered = state?.buffered;
+    if (!buffered || s.destroyed) {
       this.#keeping = false;
       return;
     }
+    let i = (state.bufferedIndex ?? 0) + this.#copied;
+    if (i >= buffered.length) return;
     if (this.#tail === undefined) {
-      const tail = this.#tail = new TailWriter();
-      // (What a destroyed stream buffered is dropped: so is its copy.)
-      s.once('close', () => {
-        tail.clear();
-        this.#keeping = false;
-      });
-      this.#sendTail(tail.memory);
+      this.#tail = new TailWriter();
+      this.#sendTail(this.#tail.memory);
     }
-    // (As write(): a missing or empty encoding is the stream's default.)
-    const state = (s as unknown as { _writableState?: { defaultEncoding?: string } })._writableState;
-    const e = (typeof encoding === 'string' && encoding !== '' ? encoding : state?.defaultEncoding ?? 'utf8') as BufferEncoding;
-    if (!this.#tail.keep(chunk, e)) this.#keeping = false;
+    for (; i < buffered.length; i++) {
+      const { chunk, encoding } = buffered[i]!;
+      if (!this.#tail.keep(chunk, encoding as BufferEncoding)) {
+        this.#keeping = false;
+        return;
+      }
+      this.#copied++;
+    }
   }
 
   /**

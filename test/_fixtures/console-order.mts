@@ -55,6 +55,8 @@ const ownTasks: Record<string, () => Promise<void>> = {
   hung: () => hung({ cancelGrace: 50 }),
   // (A preload's line, posted before the thread's counts began: the tasks' writes wait behind a post they cannot end.)
   'hung-preload': () => hung({ cancelGrace: 50, execArgv: ['--require', fileURLToPath(new URL('./print-banner.cjs', import.meta.url))] }),
+  // (A preload's patch of write(), below the library's: what the stream holds is prefixed.)
+  'hung-prefix': () => hung({ cancelGrace: 50, execArgv: ['--require', fileURLToPath(new URL('./prefix-lines.cjs', import.meta.url))] }),
   'hung-big': () => onPool({ cancelGrace: 50 }, async (pool) => {
     await deferToThreadPool.with({ runTimeout: 3_000 })(reactor, pool, printAroundBigThenSpin, 0, Number(count), 2 << 20, 60_000).then(
       () => { throw new Error('the task was not cut short'); },
