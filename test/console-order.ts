@@ -251,6 +251,25 @@ test.serial('a task whose thread\'s stdout a preload patched prints every line a
 });
 
 // (Serial, as above: child processes.)
+test.serial('a task that reaches its stdout by destroy(), cork() and uncork(), or end(), then keeps its thread past its runTimeout, prints what it would have printed ending at once', async (t) => {
+  // (Past the bound, a destroyed stream's dropped lines were printed from
+  // the copy; lines corked and uncorked, and end()'s, were left out of it:
+  // helper-132's review of 279822e.)
+  for (const op of ['destroy', 'corknest', 'end']) {
+    const printed = async (hang: boolean): Promise<string[]> => {
+      const { code, lines } = await orderedOutput(t, ['streamop', '300', op, hang ? '1' : '0']);
+      t.is(code, 0, op);
+      t.true(lines.includes(hang ? 'streamop: TaskTimeoutError' : 'streamop: ended'), `${op}: ${lines.slice(-3).join(' | ')}`);
+      return lines.filter((line) => !line.startsWith('streamop: '));
+    };
+    const ended = await printed(false);
+    // (destroy() drops what the stream still buffered behind the eager posts' bound: the first 65 lines are printed.)
+    t.true(ended.length >= (op === 'destroy' ? 65 : 300), `${op}: ${ended.length} lines ending at once`);
+    t.deepEqual(await printed(true), ended, op);
+  }
+});
+
+// (Serial, as above: child processes.)
 test.serial('what a terminated thread\'s copy of its output holds has no gaps: it ends before a write too large to keep', async (t) => {
   // A write that did not fit was left out of the copy, and smaller ones
   // after it were kept: they were printed, it was not (helper-130's review).

@@ -36,7 +36,6 @@ export function bytesOf(chunk: unknown, encoding: string): number {
 interface WritevChunk { chunk: unknown; encoding: string }
 /** Node's Writable buffer (the same on Node 20 to 26): its entries from bufferedIndex are what it has not written yet. */
 interface BufferState { buffered?: WritevChunk[]; bufferedIndex?: number }
-type Destroy = (this: Writable, error: Error | null, cb: (error?: Error | null) => void) => void;
 type Writev = (this: Writable, chunks: WritevChunk[], cb: (error?: Error | null) => void) => void;
 
 /**
@@ -104,13 +103,22 @@ export class PrintedStream {
       uncork.call(this);
       if (self.#eager()) self.#written();
     };
-    // (A destroyed stream drops what it buffered: so is its copy, at once, since the thread may never turn its loop again.)
-    const destroy = (stream as unknown as { _destroy: Destroy })._destroy;
-    (stream as unknown as { _destroy: Destroy })._destroy = function droppingCopy(error, cb) {
+    // (end(chunk) writes it without write().)
+    const end = stream.end;
+    stream.end = function eagerEnd(this: Writable, ...args: unknown[]): Writable {
+      const ended = Reflect.apply(end, this, args) as Writable;
+      if (self.#eager()) self.#written();
+      return ended;
+    } as Writable['end'];
+    // (A destroyed stream drops what it buffered: so is its copy, at once,
+    // since the thread may never turn its loop again. Node destroys a
+    // stream on an error through destroy() too.)
+    const destroy = stream.destroy;
+    stream.destroy = function droppingCopy(this: Writable, ...args: unknown[]): Writable {
       self.#tail?.clear();
       self.#keeping = false;
-      destroy.call(this, error, cb);
-    };
+      return Reflect.apply(destroy, this, args) as Writable;
+    } as Writable['destroy'];
     (stream as unknown as { _writev: Writev })._writev = function countedWritev(chunks, cb) {
       // (It posts all that the stream buffers: the copy of it goes first.)
       self.#tail?.clear();

@@ -31,6 +31,33 @@ export const printAroundBigThenSpin = threadable(function printAroundBigThenSpin
   return task;
 });
 
+/**
+ * Prints `count` lines `line <i> of 0` on stdout with one of the stream's
+ * other ways in: `destroy` destroys it after two thirds of them (and
+ * prints no more); `corknest` corks it twice every 10 lines and uncorks it
+ * with a write between; `end` gives the last line to end(). Then spins
+ * `spinMs` ms.
+ */
+export const printWithStreamOp = threadable(function printWithStreamOp(op: string, count: number, spinMs: number): number {
+  const s = process.stdout;
+  for (let i = 0; i < count; i++) {
+    const line = `line ${i} of 0\n`;
+    if (op === 'corknest') {
+      if (i % 10 === 0) { s.cork(); s.cork(); }
+      s.write(line);
+      if (i % 10 === 9) { s.uncork(); s.write(`uncorked ${i}\n`); s.uncork(); }
+    } else if (op === 'end' && i === count - 1) {
+      s.end(line);
+    } else {
+      s.write(line);
+      if (op === 'destroy' && i === Math.floor(count * 2 / 3)) { s.destroy(); break; }
+    }
+  }
+  const end = Date.now() + spinMs;
+  while (Date.now() < end) { /* busy */ }
+  return count;
+});
+
 /** printThenSpin after a 1 ms timer: not in the task's synchronous part. */
 export const printThenSpinLater = threadable(async function printThenSpinLater(task: number, count: number, spinMs: number): Promise<number> {
   await new Promise((resolve) => setTimeout(resolve, 1));

@@ -22,7 +22,7 @@
 import { deferToThreadPool, reactor, ThreadDiedError, ThreadPool, type ThreadPoolOptions } from 'reactor-threads';
 import { fileURLToPath } from 'node:url';
 import {
-  floodHonoringDrain, printAroundBigThenSpin, printChain, printEncoded, printLine, printLineThenRelease, printThenBlock, printThenSpin, printThenSpinLater, printWide,
+  floodHonoringDrain, printAroundBigThenSpin, printChain, printWithStreamOp, printEncoded, printLine, printLineThenRelease, printThenBlock, printThenSpin, printThenSpinLater, printWide,
   spinWhenReleased,
 } from './console-order-tasks.cjs';
 import { ignoreAbort, spin } from './tasks.cjs';
@@ -61,6 +61,12 @@ const ownTasks: Record<string, () => Promise<void>> = {
     await deferToThreadPool.with({ runTimeout: 3_000 })(reactor, pool, printAroundBigThenSpin, 0, Number(count), 2 << 20, 60_000).then(
       () => { throw new Error('the task was not cut short'); },
       (e: Error) => { process.stderr.write(`hung 0: ${e.name}\n`); });
+  }),
+  // ('streamop': printWithStreamOp's `threads` way in, past its runTimeout if `rounds` is 1, else ending at once.)
+  streamop: () => onPool({ cancelGrace: 50, minThreads: 1, maxThreads: 1 }, async (pool) => {
+    const hang = rounds === '1';
+    await deferToThreadPool.with({ runTimeout: hang ? 3_000 : 60_000 })(reactor, pool, printWithStreamOp, threads, Number(count), hang ? 60_000 : 0)
+      .then(() => { process.stderr.write('streamop: ended\n'); }, (e: Error) => { process.stderr.write(`streamop: ${e.name}\n`); });
   }),
   unhung: () => onPool({}, async (pool) => {
     await Promise.all(Array.from({ length: Number(rounds) }, (_, task) =>
