@@ -468,6 +468,28 @@ test.serial('a task pinned to a thread that recycles before taking it is run at 
   await pool.stop();
 });
 
+test('a detached buffer not marked with transfer() is refused by its path too, in an argument and in a result', async (t) => {
+  // (v8 names no path: the refusal named the argument, `args[1]`; helper-128's fuzzing.)
+  const gone = new ArrayBuffer(8);
+  structuredClone(gone, { transfer: [gone] });
+  const goneView = new Uint8Array(new ArrayBuffer(8));
+  structuredClone(goneView.buffer, { transfer: [goneView.buffer] });
+  for (const [args, path] of [
+    [[1, { user: { data: gone } }], 'args[1].user.data'],
+    [[[new Date(0), new Map([['k', goneView]])]], 'args[0][1].get("k")'],
+  ] as [unknown[], string][]) {
+    const error = await t.throwsAsync(deferToThread((..._: unknown[]) => 1, ...args), { instanceOf: ValueNotCloneableError });
+    t.is((error as ValueNotCloneableError).path, path);
+    t.regex(String((error?.cause as Error | undefined)?.message), /detached/);
+  }
+  const result = await t.throwsAsync(deferToThread(() => {
+    const ab = new ArrayBuffer(8);
+    structuredClone(ab, { transfer: [ab] });
+    return { at: new Date(0), out: [ab] };
+  }), { instanceOf: ValueNotCloneableError });
+  t.is((result as ValueNotCloneableError).path, 'the result.out[0]');
+});
+
 test('a buffer marked with transfer() that is detached already is refused, by its path, before the call is queued, and the pool serves on', async (t) => {
   const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
   pool.start();

@@ -211,7 +211,7 @@ function refuseDetached(enc: Encoded, path: string, value: unknown): Encoded {
     if (isDetached(ab)) {
       let at: string | undefined;
       // (Finding where is a courtesy: nothing it meets may replace the refusal.)
-      try { at = pathTo(ab, value, path); } catch { /* the refusal stands, with the root's path */ }
+      try { at = pathTo((b) => b === ab, value, path); } catch { /* the refusal stands, with the root's path */ }
       throw new ValueNotCloneableError(at ?? path, new TypeError(
         'a buffer marked with transfer() is detached: it was moved away already (by an earlier call, or a postMessage)'));
     }
@@ -220,23 +220,23 @@ function refuseDetached(enc: Encoded, path: string, value: unknown): Encoded {
 }
 
 /**
- * Where `buffer` (or a view of it) is in `value`, named from `path` as
- * the walk names a refused value (`args[1].user.data`, values.ts), or
- * undefined. Only for a refusal: it walks the value again, arrays, Maps'
- * keys and values, Sets' values and objects' own enumerable data
- * properties, each object once. It runs no getter (the first walk ran
- * them; a second run could differ, or throw).
+ * Where the first buffer that `wanted` picks (or a view of it) is in
+ * `value`, named from `path` as the walk names a refused value
+ * (`args[1].user.data`, values.ts), or undefined. Only for a refusal: it
+ * walks the value again, arrays, Maps' keys and values, Sets' values and
+ * objects' own enumerable data properties, each object once. It runs no
+ * getter (the first walk ran them; a second run could differ, or throw).
  */
-function pathTo(buffer: ArrayBuffer, value: unknown, path: string, seen = new Set<object>()): string | undefined {
+function pathTo(wanted: (buffer: ArrayBufferLike) => boolean, value: unknown, path: string, seen = new Set<object>()): string | undefined {
   if (typeof value !== 'object' || value === null || seen.has(value)) return undefined;
   seen.add(value);
-  if (value === buffer || (ArrayBuffer.isView(value) && value.buffer === buffer)) return path;
-  if (ArrayBuffer.isView(value)) return undefined;
+  if (value instanceof ArrayBuffer) return wanted(value) ? path : undefined;
+  if (ArrayBuffer.isView(value)) return wanted(value.buffer) ? path : undefined;
   if (value instanceof Map || value instanceof Set) {
     let i = 0;
     for (const [k, v] of value.entries()) {
-      const found = (value instanceof Map ? pathTo(buffer, k, `${path}.keys()[${i}]`, seen) : undefined)
-        ?? pathTo(buffer, v, `${path}${value instanceof Map ? mapValuePath(k, i) : `.values()[${i}]`}`, seen);
+      const found = (value instanceof Map ? pathTo(wanted, k, `${path}.keys()[${i}]`, seen) : undefined)
+        ?? pathTo(wanted, v, `${path}${value instanceof Map ? mapValuePath(k, i) : `.values()[${i}]`}`, seen);
       if (found) return found;
       i++;
     }
@@ -246,10 +246,24 @@ function pathTo(buffer: ArrayBuffer, value: unknown, path: string, seen = new Se
   for (const k of Object.keys(value)) {
     const d = Object.getOwnPropertyDescriptor(value, k);
     if (!d || !('value' in d)) continue;
-    const found = pathTo(buffer, d.value, isArray ? `${path}[${k}]` : `${path}.${k}`, seen);
+    const found = pathTo(wanted, d.value, isArray ? `${path}[${k}]` : `${path}.${k}`, seen);
     if (found) return found;
   }
   return undefined;
+}
+
+/**
+ * The refusal of `value` (at `path`) that v8's serializer threw (`e`):
+ * one for a detached buffer names where it is, as refuseDetached does for
+ * one marked with transfer() (v8 names no path).
+ */
+function refusalOf(value: unknown, path: string, e: unknown): ValueNotCloneableError {
+  let at: string | undefined;
+  if (e instanceof Error && /detached/i.test(e.message)) {
+    // (A courtesy, as in refuseDetached: nothing it meets may replace the refusal.)
+    try { at = pathTo((b) => b instanceof ArrayBuffer && isDetached(b), value, path); } catch { /* the root's path */ }
+  }
+  return new ValueNotCloneableError(at ?? path, e);
 }
 
 /** Whether `ab` was detached. Node 20 has no `detached` getter; a detached buffer's slice() throws. */
@@ -316,7 +330,7 @@ export function encodeResult(value: unknown, ctx: ValueContext, flatten = false,
   try {
     enc = encodeValue(prepared, buffers, shares ? shared : undefined);
   } catch (e) {
-    throw new ValueNotCloneableError('the result', e);
+    throw refusalOf(value, 'the result', e);
   }
   refuseDetached(enc, 'the result', value);
   return prepared === value ? enc : withMarkers(enc);
@@ -605,7 +619,7 @@ export function encodeArgs(
   } catch (e) {
     // Name the first argument that fails on its own, else all of them.
     for (let i = 0; i < prepared.length; i++) {
-      try { encodeValue(prepared[i], [], shares ? [] : undefined); } catch (inner) { throw new ValueNotCloneableError(`${root}[${i}]`, inner); }
+      try { encodeValue(prepared[i], [], shares ? [] : undefined); } catch (inner) { throw refusalOf(prepared[i], `${root}[${i}]`, inner); }
     }
     throw new ValueNotCloneableError(root, e);
   }
