@@ -15,6 +15,7 @@ import {
   callSlowThenLength, gatedPark, labelledBytes, lastPlanesLengths, lastSentLength, lengthsSeenAtNextWrite, nestedMoves, openGate, planeMoves,
   printThenDieMoving, printThenMove, spinThenBytes, sumWhere, wasmMemoryResult,
 } from './_fixtures/moved-tasks.cjs';
+import { Point } from './_fixtures/tasks.cjs';
 import { encodeArgs, encodeResult } from '../dist/codec/codec.js';
 import { FAST_LIST, FAST_ONE } from '../dist/codec/fast-codec.js';
 import { WALK_MAX_DEPTH } from '../dist/codec/values.js';
@@ -482,6 +483,10 @@ test('a detached buffer not marked with transfer() is refused by its path too, i
     t.is((error as ValueNotCloneableError).path, path);
     t.regex(String((error?.cause as Error | undefined)?.message), /detached/);
   }
+  // Inside a registered class's instance: named in the caller's value, not in the walk's copy (whose markers are the library's).
+  const point = Object.assign(new Point(1, 2), { buf: gone });
+  const inClass = await t.throwsAsync(deferToThread((..._: unknown[]) => 1, { m: new Map([[1, point]]) }), { instanceOf: ValueNotCloneableError });
+  t.is((inClass as ValueNotCloneableError).path, 'args[0].m.get(1).buf');
   const result = await t.throwsAsync(deferToThread(() => {
     const ab = new ArrayBuffer(8);
     structuredClone(ab, { transfer: [ab] });

@@ -5,7 +5,7 @@
 // and read back with every copied view in memory of its own (ownView).
 // Runs on every thread.
 // Tests: test/transfer.ts, test/values.ts, test/wire.ts, test/copied-views.ts.
-import { isAnyArrayBuffer, isSharedArrayBuffer } from 'node:util/types';
+import { isAnyArrayBuffer, isArrayBuffer, isSharedArrayBuffer } from 'node:util/types';
 import { DefaultDeserializer } from 'node:v8';
 import type { CallableTable } from './callables.js';
 import { ValueNotCloneableError } from '../errors/errors.js';
@@ -230,11 +230,13 @@ function refuseDetached(enc: Encoded, path: string, value: unknown): Encoded {
 function pathTo(wanted: (buffer: ArrayBufferLike) => boolean, value: unknown, path: string, seen = new Set<object>()): string | undefined {
   if (typeof value !== 'object' || value === null || seen.has(value)) return undefined;
   seen.add(value);
-  if (value instanceof ArrayBuffer) return wanted(value) ? path : undefined;
+  if (isAnyArrayBuffer(value)) return wanted(value) ? path : undefined;
   if (ArrayBuffer.isView(value)) return wanted(value.buffer) ? path : undefined;
   if (value instanceof Map || value instanceof Set) {
     let i = 0;
-    for (const [k, v] of value.entries()) {
+    // (The built-in's entries, not an own entries() of the value's.)
+    const entries = value instanceof Map ? Map.prototype.entries.call(value) : Set.prototype.entries.call(value);
+    for (const [k, v] of entries) {
       const found = (value instanceof Map ? pathTo(wanted, k, `${path}.keys()[${i}]`, seen) : undefined)
         ?? pathTo(wanted, v, `${path}${value instanceof Map ? mapValuePath(k, i) : `.values()[${i}]`}`, seen);
       if (found) return found;
@@ -259,10 +261,12 @@ function pathTo(wanted: (buffer: ArrayBufferLike) => boolean, value: unknown, pa
  */
 function refusalOf(value: unknown, path: string, e: unknown): ValueNotCloneableError {
   let at: string | undefined;
-  if (e instanceof Error && /detached/i.test(e.message)) {
-    // (A courtesy, as in refuseDetached: nothing it meets may replace the refusal.)
-    try { at = pathTo((b) => b instanceof ArrayBuffer && isDetached(b), value, path); } catch { /* the root's path */ }
-  }
+  // (A courtesy, as in refuseDetached: nothing it meets may replace the refusal.)
+  try {
+    if (e instanceof Error && /detached/i.test(e.message)) {
+      at = pathTo((b) => isArrayBuffer(b) && isDetached(b as ArrayBuffer), value, path);
+    }
+  } catch { /* the root's path */ }
   return new ValueNotCloneableError(at ?? path, e);
 }
 
@@ -619,7 +623,8 @@ export function encodeArgs(
   } catch (e) {
     // Name the first argument that fails on its own, else all of them.
     for (let i = 0; i < prepared.length; i++) {
-      try { encodeValue(prepared[i], [], shares ? [] : undefined); } catch (inner) { throw refusalOf(prepared[i], `${root}[${i}]`, inner); }
+      // (Its path is found in the caller's value, not in the walk's copy, whose markers are the library's own.)
+      try { encodeValue(prepared[i], [], shares ? [] : undefined); } catch (inner) { throw refusalOf(args[i], `${root}[${i}]`, inner); }
     }
     throw new ValueNotCloneableError(root, e);
   }

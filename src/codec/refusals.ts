@@ -64,7 +64,12 @@ export function symbolKeyed(key: symbol): string {
  * keeps its contents and drops its class, and a registered class cannot
  * rebuild them, which are not its properties.
  */
-export function builtinSubclass(name: string, base: string): string {
+export function builtinSubclass(name: string, base: string, ownKeys?: readonly string[]): string {
+  if (ownKeys) {
+    // (Under flattenInstances: v8 writes a Map, Set, Date or RegExp without its own properties.)
+    return `an instance of ${name}, a subclass of ${base}, would arrive as a plain ${base} without its own properties `
+      + `(${ownKeys.slice(0, 3).join(', ')}${ownKeys.length > 3 ? ', …' : ''}): send them beside it`;
+  }
   return `an instance of ${name}, a subclass of ${base}, would arrive as a plain ${base}, its class lost: send a plain ${base} `
     + 'of its contents, or opt in with flattenInstances: true, on the call or the pool, to send it as one';
 }

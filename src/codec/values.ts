@@ -108,6 +108,8 @@ interface Walk extends Outbound {
    * depend on whether a deeper path met it first.
    */
   cutAt?: Map<object, number>;
+  /** The path of the object the walk entered last: where a stack that ran out ran out. */
+  at: string;
 }
 /**
  * The value as it should be serialized, or `value` itself when nothing
@@ -115,16 +117,18 @@ interface Walk extends Outbound {
  * first value that cannot cross faithfully.
  */
 export function prepareOutbound(value: unknown, path: string, out: Outbound): unknown {
+  const w: Walk = {
+    callables: out.callables, handles: out.handles, flatten: out.flatten, buffers: out.buffers, shared: out.shared,
+    met: new Map(), cut: 0, at: path,
+  };
   try {
-    return walk(value, path, 0, {
-      callables: out.callables, handles: out.handles, flatten: out.flatten, buffers: out.buffers, shared: out.shared,
-      met: new Map(), cut: 0,
-    });
+    return walk(value, path, 0, w);
   } catch (e) {
-    // (The stack ran out: a call made from deep in the caller's own stack.)
+    // (The stack ran out: a call made from deep in the caller's own stack,
+    // or a getter of the value's that recurses: it is the cause.)
     if (!(e instanceof RangeError) || !/call stack/i.test(e.message)) throw e;
-    throw new ValueNotCloneableError(path, new RangeError(
-      'it is nested too deeply for this thread\'s stack to walk: call with less of the stack in use, or send it flatter'));
+    throw new ValueNotCloneableError(w.at, new RangeError('the walk over it ran out of stack here: it is nested too deeply '
+      + 'for this thread\'s stack (call with less of the stack in use, or send it flatter), or a getter of it recurses', { cause: e }));
   }
 }
 
@@ -207,12 +211,25 @@ function enumerableSymbol(v: object): symbol | undefined {
 }
 
 /**
- * Refuses an instance of a subclass of the built-in `base`, which would
- * arrive as a plain `base`, its class lost (flattenInstances lets it).
+ * Refuses an instance (of prototype `proto`) of a subclass of the built-in
+ * `base`, which would arrive as a plain `base`, its class lost.
  */
-function refuseSubclass(v: object, base: string, path: string): never {
-  const name = (Object.getPrototypeOf(v) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
-  throw new ValueNotCloneableError(path, new TypeError(builtinSubclass(typeof name === 'string' && name ? name : 'an anonymous class', base)));
+function refuseSubclass(proto: object, base: string, path: string, ownKeys?: string[]): never {
+  let name: unknown;
+  // (A getter of the prototype's may throw: the refusal stands, unnamed.)
+  try { name = (proto as { constructor?: { name?: unknown } }).constructor?.name; } catch { /* unnamed */ }
+  throw new ValueNotCloneableError(path, new TypeError(builtinSubclass(typeof name === 'string' && name ? name : 'an anonymous class', base, ownKeys)));
+}
+
+/**
+ * A subclass of a built-in other than Array: refused, or with
+ * flattenInstances sent as the plain built-in, which v8 writes without any
+ * own property (an Array keeps them): refused if it has one.
+ */
+function refuseSubclassUnlessFlat(v: object, proto: object | null, base: string, path: string, w: Walk): void {
+  if (!w.flatten) refuseSubclass(proto ?? Object.prototype, base, path);
+  const own = Object.keys(v);
+  if (own.length > 0) refuseSubclass(proto ?? Object.prototype, base, path, own);
 }
 
 function refuseSymbolKeys(v: object, path: string): void {
@@ -237,9 +254,14 @@ function markModuleReference(v: object, ref: ModuleReference, path: string, w: W
 /** walk() for an object not met yet (or met deeper, where MAX_DEPTH cut its walk short). */
 function walkObject(v: object, path: string, depth: number, w: Walk): unknown {
   const { met } = w;
+  w.at = path;
   if (Array.isArray(v)) {
-    // (Every realm's Array.prototype is an array; a subclass's prototype is not.)
-    if (!w.flatten && !Array.isArray(Object.getPrototypeOf(v))) refuseSubclass(v, 'Array', path);
+    // (Every realm's Array.prototype is an array; a subclass's prototype is
+    // not. One set to null or Object.prototype holds no class to lose.)
+    if (!w.flatten) {
+      const proto = Object.getPrototypeOf(v) as object | null;
+      if (proto !== null && proto !== Object.prototype && !Array.isArray(proto)) refuseSubclass(proto, 'Array', path);
+    }
     refuseSymbolKeys(v, path);
     met.set(v, OPEN);
     for (let i = 0; i < v.length; i++) {
@@ -266,11 +288,11 @@ function walkObject(v: object, path: string, depth: number, w: Walk): unknown {
     return closed(v, w);
   }
   if (v instanceof Map) {
-    if (proto !== Map.prototype && !w.flatten) refuseSubclass(v, 'Map', path);
+    if (proto !== Map.prototype) refuseSubclassUnlessFlat(v, proto, 'Map', path, w);
     return walkMap(v, path, depth, w);
   }
   if (v instanceof Set) {
-    if (proto !== Set.prototype && !w.flatten) refuseSubclass(v, 'Set', path);
+    if (proto !== Set.prototype) refuseSubclassUnlessFlat(v, proto, 'Set', path, w);
     return walkSet(v, path, depth, w);
   }
   if (isSharedArrayBuffer(v) || (ArrayBuffer.isView(v) && isSharedArrayBuffer(v.buffer))) return markShared(v, path, w);
@@ -280,7 +302,7 @@ function walkObject(v: object, path: string, depth: number, w: Walk): unknown {
   }
   const builtin = faithful.find((C) => v instanceof C);
   if (builtin) {
-    if (proto !== builtin.prototype && !w.flatten) refuseSubclass(v, builtin.name, path);
+    if (proto !== builtin.prototype) refuseSubclassUnlessFlat(v, proto, builtin.name, path, w);
     return v;
   }
   if (faithfulNames.has(proto.constructor?.name ?? '')) return v;
