@@ -16,7 +16,9 @@
 // native then posts the results it held while the output still in the
 // stream dies with the thread (src/thread/task-runner.ts #cuttable). So
 // does a thread about to park in a blocking call, which will not run its
-// loop until the call returns.
+// loop until the call returns. Past the bound (or behind a post it cannot
+// end), what the stream buffers is copied where the owner reads it once
+// the pool has terminated the thread (#keep, src/base/printed-tail.ts).
 // Pool thread only. Tests: test/console-order.ts.
 import type { Writable } from 'node:stream';
 import { TailWriter } from '../base/printed-tail.js';
