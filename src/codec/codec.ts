@@ -209,10 +209,7 @@ function refuseDetached(enc: Encoded, path: string, value: unknown): Encoded {
   if (!enc.transfers) return enc;
   for (const ab of enc.transfers) {
     if (isDetached(ab)) {
-      let at: string | undefined;
-      // (Finding where is a courtesy: nothing it meets may replace the refusal.)
-      try { at = pathTo((b) => b === ab, value, path); } catch { /* the refusal stands, with the root's path */ }
-      throw new ValueNotCloneableError(at ?? path, new TypeError(
+      throw new ValueNotCloneableError(pathOr(path, (b) => b === ab, value), new TypeError(
         'a buffer marked with transfer() is detached: it was moved away already (by an earlier call, or a postMessage)'));
     }
   }
@@ -260,14 +257,22 @@ function pathTo(wanted: (buffer: ArrayBufferLike) => boolean, value: unknown, pa
  * one marked with transfer() (v8 names no path).
  */
 function refusalOf(value: unknown, path: string, e: unknown): ValueNotCloneableError {
-  let at: string | undefined;
-  // (A courtesy, as in refuseDetached: nothing it meets may replace the refusal.)
+  let detached = false;
+  try { detached = e instanceof Error && /detached/i.test(e.message); } catch { /* not named so */ }
+  return new ValueNotCloneableError(detached ? pathOr(path, (b) => isArrayBuffer(b) && isDetached(b as ArrayBuffer), value) : path, e);
+}
+
+/**
+ * pathTo's path, or `path` (the root's) when it finds none or meets
+ * something that throws: finding where is a courtesy, and nothing it
+ * meets may replace the refusal.
+ */
+function pathOr(path: string, wanted: (buffer: ArrayBufferLike) => boolean, value: unknown): string {
   try {
-    if (e instanceof Error && /detached/i.test(e.message)) {
-      at = pathTo((b) => isArrayBuffer(b) && isDetached(b as ArrayBuffer), value, path);
-    }
-  } catch { /* the root's path */ }
-  return new ValueNotCloneableError(at ?? path, e);
+    return pathTo(wanted, value, path) ?? path;
+  } catch {
+    return path;
+  }
 }
 
 /** Whether `ab` was detached. Node 20 has no `detached` getter; a detached buffer's slice() throws. */

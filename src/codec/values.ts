@@ -226,10 +226,10 @@ function refuseSubclass(proto: object, base: string, path: string, ownKeys?: str
  * flattenInstances sent as the plain built-in, which v8 writes without any
  * own property (an Array keeps them): refused if it has one.
  */
-function refuseSubclassUnlessFlat(v: object, proto: object | null, base: string, path: string, w: Walk): void {
-  if (!w.flatten) refuseSubclass(proto ?? Object.prototype, base, path);
+function refuseSubclassUnlessFlat(v: object, proto: object, base: string, path: string, w: Walk): void {
+  if (!w.flatten) refuseSubclass(proto, base, path);
   const own = Object.keys(v);
-  if (own.length > 0) refuseSubclass(proto ?? Object.prototype, base, path, own);
+  if (own.length > 0) refuseSubclass(proto, base, path, own);
 }
 
 function refuseSymbolKeys(v: object, path: string): void {
