@@ -20,12 +20,15 @@ test('a CommonJS caller runs CJS and ESM threadables and fromModule references',
 test('a threadable defined in the entry script is sent as source, never imported', async (t) => {
   const r = await runChild(fixture('entry-threadable.mjs'));
   t.is(r.code, 0, r.stderr);
-  const out = JSON.parse(r.stdout) as { sum: number; digest: string; starts: number; refused: string; refusedNamed: string };
+  const out = JSON.parse(r.stdout) as { sum: number; digest: string; starts: number; refused: string; refusedNamed: string;
+    refusedClass: string };
   t.is(out.sum, 7);
   t.is(out.digest, `2cf24dba${sep}`, 'its imports were imported in the thread');
   t.is(out.starts, 1, 'the entry script ran once');
   t.regex(out.refused, /'offset' is a const of .*entry-threadable\.mjs, not an import.*entry script.*module of its own/);
   t.regex(out.refusedNamed, /^offsetBy uses 'offset'/, 'named by the name threadable() was given');
+  t.regex(out.refusedClass, /^threadable\(EntryError\) registers a class by its module.*entry script.*module of its own/,
+    'a class there is refused for what it is, not as a class passed as a task');
 });
 
 test('a threadable in a CommonJS entry script uses its require() bindings, as TypeScript compiles imports', async (t) => {

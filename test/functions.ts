@@ -107,6 +107,22 @@ test('a plain function that uses an outer variable is refused, naming it', async
   t.regex(err!.message, /argument|threadable/);
 });
 
+test('a plain function that uses a global\'s name its module, or a scope around it, declares is refused naming it, not run against the global', async (t) => {
+  const esm = await import('./_fixtures/shadowed-globals.mjs');
+  const { hashes } = await import('./_fixtures/shadowed-globals-cjs.cjs');
+  for (const [send, name] of [[esm.sendsModuleEscape, 'escape'], [esm.sendsParameterPerformance, 'performance'],
+    [esm.sendsBlockURL, 'URL'], [hashes, 'crypto']] as const) {
+    const err = await t.throwsAsync(send(), { instanceOf: FunctionNotSendableError });
+    t.regex(err!.message, new RegExp(`uses '${name}' from outside its own body`));
+  }
+  // Asked again from the same place (its answer kept): refused again.
+  await t.throwsAsync(esm.sendsModuleEscape(), { instanceOf: FunctionNotSendableError, message: /'escape'/ });
+  // Globals that nothing around the function declares are the thread's own.
+  t.is(await esm.sendsGlobalsOnly(), 'a%20b2');
+  // Nor do imports of the globals themselves under their names (import process from 'node:process').
+  t.is(await esm.sendsImportedGlobals(), 3);
+});
+
 test('a plain function that uses this from outside is refused', async (t) => {
   const obj = { k: 2, times(x: number): number { return x * this.k; } };
   await t.throwsAsync(deferToThread(obj.times, 2), { instanceOf: FunctionNotSendableError, message: /this/ });

@@ -50,9 +50,14 @@ export function threadable<F extends Function>(nameOrF: string | F, maybeF?: F):
   }
   const unimportable = neverImported(url);
   if (unimportable) {
+    const why = `it is defined in ${unimportable}`;
+    // A class is found by its module, which each thread imports: it cannot travel as source.
+    if (/^class\b/.test(Function.prototype.toString.call(f))) {
+      throw new FunctionNotSendableError(`threadable(${name || 'an anonymous class'}) registers a class by its module, which each `
+        + `thread imports to find it, but ${why}: move the class into a module of its own and register it there`);
+    }
     // The function travels as source: self-contained but for its module's
     // imports, which the thread makes again.
-    const why = `it is defined in ${unimportable}`;
     const findBindings: BindingFinder = (free, globals, text, label) => importBindingsOf(url, text, free, globals, label, why);
     entrySources.set(f, sourceDescriptor(f, name || 'anonymous', url, `${why}: move it into a module of its own`, findBindings,
       typeof nameOrF === 'string' && nameOrF !== '' ? nameOrF : undefined));

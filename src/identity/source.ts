@@ -3,11 +3,15 @@
 // is only correct when it uses nothing from its surroundings, so the source
 // is parsed (acorn) and its scopes analysed (eslint-scope) on the caller:
 // a free variable, `this`, `super` or an outer `arguments` is refused with
-// an error that names it. Caller's thread. Tests: test/functions.ts.
+// an error that names it, and so is a global's name that a scope around
+// the function declares (shadowed-globals.ts). Caller's thread. Tests:
+// test/functions.ts.
 import { types } from 'node:util';
 import { runInThisContext } from 'node:vm';
 import { FunctionNotSendableError } from '../errors/errors.js';
 import { analyze, parse, type AstNode } from './parsers.js';
+import { shadowedGlobals } from './shadowed-globals.js';
+import { userCallSite } from './specifiers.js';
 import type { ImportBinding } from '../base/wire.js';
 
 /** Globals every thread has: this thread's, as they were when the package loaded. */
@@ -64,15 +68,65 @@ export function sourceOf(f: Function, fix: string, findBindings?: BindingFinder,
     throw new FunctionNotSendableError(`${label} is a class; a task runs a function`);
   }
   refuseGenerator(f, label);
-  const { fn, source } = parseFunction(text, label);
-  const { free, globals } = freeNames(fn);
+  const { free, globals, sent } = readSource(text, label);
   // `this` and `arguments` are never imports.
   if (free.length > 0 && (!findBindings || free.some((n) => n.startsWith('this') || n === 'arguments'))) {
     throw new FunctionNotSendableError(`${usesOuterNames(label, free)}; ${fix}`);
   }
-  const sent = rewriteImports(fn, source);
+  if (!findBindings && globals.length > 0) {
+    // A global's name that a scope around it declares means that
+    // declaration here, and the global in the thread. (findBindings reads
+    // the module itself: there such a name may be an import it binds.)
+    const shadowed = shadowedAt(f, globals, text);
+    if (shadowed.length > 0) throw new FunctionNotSendableError(`${usesOuterNames(label, shadowed)}; ${fix}`);
+  }
   const bindings = findBindings?.(free, globals, text, label);
   return bindings?.length ? { ...sent, bindings } : sent;
+}
+
+/** What a function's text says, whichever function object has it. */
+interface SourceReading { free: string[]; globals: string[]; sent: SentSource }
+
+/**
+ * Readings of recent texts (and their shadowed globals, by call site): an
+ * inline function made anew for each call (`deferToThread((x) => x + 1, i)`
+ * in a loop) is a new object each time, with the same text. Cleared when
+ * full rather than kept in order: a program sends few distinct texts.
+ */
+const readings = new Map<string, SourceReading>();
+const shadowings = new Map<string, readonly string[]>();
+const READINGS_KEPT = 512;
+
+/**
+ * The globals that `f`'s surroundings declare, found once per text and
+ * call site: a function made anew for each call at one place is one
+ * definition, and asking V8 costs about 0.1 ms (shadowed-globals.ts), more
+ * than the rest of sending it. Two definitions of one text that reach one
+ * call site (a helper that forwards its argument) share the first one's
+ * answer. Code that is not in a file (an eval, the REPL) is asked each time.
+ */
+function shadowedAt(f: Function, globals: readonly string[], text: string): readonly string[] {
+  const site = userCallSite();
+  const key = site === undefined ? undefined : `${site}\0${text}`;
+  const known = key === undefined ? undefined : shadowings.get(key);
+  if (known) return known;
+  const found = shadowedGlobals(f, globals) ?? [];
+  if (key !== undefined) {
+    if (shadowings.size >= READINGS_KEPT) shadowings.clear();
+    shadowings.set(key, found);
+  }
+  return found;
+}
+
+/** The reading of `text`, parsed once. */
+function readSource(text: string, label: string): SourceReading {
+  let r = readings.get(text);
+  if (r) return r;
+  const { fn, source } = parseFunction(text, label);
+  r = { ...freeNames(fn), sent: rewriteImports(fn, source) };
+  if (readings.size >= READINGS_KEPT) readings.clear();
+  readings.set(text, r);
+  return r;
 }
 
 /** `import(x)` -> `IMPORTER(x)`: the keyword is the first six characters of each ImportExpression. */

@@ -58,6 +58,19 @@ export function userCallerURL(): string | undefined {
 }
 
 /**
+ * Where the nearest caller outside this package made its call
+ * (`file:line:column`), or undefined for code that is not in a file (an
+ * eval, the REPL).
+ */
+export function userCallSite(): string | undefined {
+  for (const site of stackSites(32, userCallSite)) {
+    const url = fileURLOf(site.getFileName());
+    if (url && !isOwnFile(fileURLToPath(url))) return `${url}:${site.getLineNumber()}:${site.getColumnNumber()}`;
+  }
+  return undefined;
+}
+
+/**
  * A specifier as the thread will import it: built-ins and absolute URLs as
  * they are; relative ones resolved against the caller's file now (so a
  * loader in the thread, tsx say, still sees the real file); bare ones as

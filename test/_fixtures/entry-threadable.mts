@@ -25,6 +25,13 @@ try {
 } catch (e) {
   refusedNamed = (e as Error).message;
 }
+let refusedClass = '';
+try {
+  threadable(class EntryError extends Error {});
+} catch (e) {
+  refusedClass = (e as Error).message;
+}
 console.log(JSON.stringify({
   sum: await deferToThread(add, 3, 4), digest: await deferToThread(digest, 'hello'), starts: g.starts, refused, refusedNamed,
+  refusedClass,
 }));
