@@ -215,7 +215,8 @@ export class PoolThreadOutbox {
   /**
    * Sends everything waiting, before the thread parks in a blocking call.
    * Those whose output has left the thread wait first, up to
-   * BEFORE_PARK_WAIT_MS, for the owner to confirm it: `readPort` handles
+   * BEFORE_PARK_WAIT_MS, for the owner to confirm it, and so does the call
+   * when the thread's output has not been confirmed: `readPort` handles
    * what came on the side port (the answer among it). Output a stream
    * buffers behind a post in flight is posted first (it would leave only
    * when this thread's loop runs, which it will not until the call
@@ -226,6 +227,13 @@ export class PoolThreadOutbox {
   flushBeforePark(readPort: () => void, ownerParked: boolean): void {
     // (Output buffered in a stream leaves now: the sends behind it then wait for its count.)
     this.postBufferedOutput();
+    // The call itself waits behind the output printed before it, as a
+    // callFromThread does (postCall): the owner would run its function,
+    // and print what that prints, before reading the thread's earlier lines
+    // (helper-134's trial: 1 to 6 tasks in 10 printed after it).
+    if (this.#held.length === 0 && (this.#stdout.posted > this.#seenOut || this.#stderr.posted > this.#seenErr)) {
+      this.#hold(() => {});
+    }
     if (!ownerParked && this.#waitingForOwner()) {
       const until = native.now() + BEFORE_PARK_WAIT_MS;
       this.#ask();

@@ -207,7 +207,13 @@ export const printTwoAndErr = threadable(function printTwoAndErr(i: number): num
  */
 export const printThenBlock = threadable(function printThenBlock(i: number): number {
   console.log(`out ${i}`);
-  return Number(blockingCallFromThread(reactor, echoOnReactor, String(i)));
+  return Number(blockingCallFromThread(reactor, printOnReactor, String(i)));
+});
+
+/** On the reactor: prints `called <v>` (after the line its caller printed first, in order) and returns `v`. */
+export const printOnReactor = threadable(function printOnReactor(v: string): string {
+  console.log(`called ${v}`);
+  return v;
 });
 
 /** On the reactor: what the last recordOnReactor call got. */
