@@ -271,7 +271,7 @@ export class PoolThreads {
   /** The tasks that died with an exited thread, or its death, reported. */
   #settleDead(handle: ThreadHandle, code: number, held: number[], attached: boolean): void {
     if (held.length > 0) {
-      const why = handle.terminatedBecause ?? (handle.error !== undefined ? 'an uncaught error' : `exit code ${code}`);
+      const why = handle.terminatedBecause ?? (handle.error !== undefined ? uncaught(handle.error) : `exit code ${code}`);
       for (const id of held) {
         this.#ctx.tasks.settle(id, false, new ThreadDiedError(
           `the thread running the task exited (${why}) before the task settled`, code, handle.error));
@@ -286,4 +286,13 @@ export class PoolThreads {
   #maybeAllExited(): void {
     if (this.#joined && this.#threads.size === 0 && this.#exitsPending === 0) this.#onAllExited?.();
   }
+}
+
+/**
+ * How a thread's death by `error` reads in its tasks' ThreadDiedError: a
+ * heap past resourceLimits is named, not left to the cause's code.
+ */
+function uncaught(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'out of memory: its heap reached resourceLimits' : 'an uncaught error';
 }
