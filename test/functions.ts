@@ -123,6 +123,14 @@ test('a plain function that uses a global\'s name its module, or a scope around 
   t.is(await esm.sendsImportedGlobals(), 3);
 });
 
+test('a plain function that calls eval() on names of its own is refused saying so, not blaming its parameters', async (t) => {
+  const err = await t.throwsAsync(deferToThread((s: string) => eval(s) as unknown, '1 + 1'), { instanceOf: FunctionNotSendableError });
+  t.regex(err!.message, /calls eval\(\), so the names it uses \('s'/);
+  t.notRegex(err!.message, /from outside its own body/);
+  // (One that uses only globals still runs.)
+  t.is(await deferToThread(() => eval('1 + 1') as number), 2);
+});
+
 test('a plain function that uses this from outside is refused', async (t) => {
   const obj = { k: 2, times(x: number): number { return x * this.k; } };
   await t.throwsAsync(deferToThread(obj.times, 2), { instanceOf: FunctionNotSendableError, message: /this/ });

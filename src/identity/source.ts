@@ -68,10 +68,13 @@ export function sourceOf(f: Function, fix: string, findBindings?: BindingFinder,
     throw new FunctionNotSendableError(`${label} is a class; a task runs a function`);
   }
   refuseGenerator(f, label);
-  const { free, globals, sent } = readSource(text, label);
+  const { free, globals, sent, evals } = readSource(text, label);
   // `this` and `arguments` are never imports.
   if (free.length > 0 && (!findBindings || free.some((n) => n.startsWith('this') || n === 'arguments'))) {
-    throw new FunctionNotSendableError(`${usesOuterNames(label, free)}; ${fix}`);
+    // (A direct eval leaves every name in the function unresolved, its own parameters too.)
+    throw new FunctionNotSendableError(evals
+      ? `${label} calls eval(), so the names it uses (${free.map((n) => `'${n}'`).join(', ')}) cannot be told from names outside it; ${fix}`
+      : `${usesOuterNames(label, free)}; ${fix}`);
   }
   if (!findBindings && globals.length > 0) {
     // A global's name that a scope around it declares means that
@@ -85,7 +88,7 @@ export function sourceOf(f: Function, fix: string, findBindings?: BindingFinder,
 }
 
 /** What a function's text says, whichever function object has it. */
-interface SourceReading { free: string[]; globals: string[]; sent: SentSource }
+interface SourceReading { free: string[]; globals: string[]; sent: SentSource; evals: boolean }
 
 /**
  * Readings of recent texts (and their shadowed globals, by call site): an
@@ -123,7 +126,7 @@ function readSource(text: string, label: string): SourceReading {
   let r = readings.get(text);
   if (r) return r;
   const { fn, source } = parseFunction(text, label);
-  r = { ...freeNames(fn), sent: rewriteImports(fn, source) };
+  r = { ...freeNames(fn), sent: rewriteImports(fn, source), evals: callsEval(fn) };
   if (readings.size >= READINGS_KEPT) readings.clear();
   readings.set(text, r);
   return r;
@@ -201,6 +204,23 @@ function freeNames(fn: AstNode): { free: string[]; globals: string[] } {
   }
   if (usesOuterThis(fn)) free.add(fn.type === 'ArrowFunctionExpression' ? 'this' : 'this (a method that needs its object)');
   return { free: [...free], globals: [...globals] };
+}
+
+/** Whether `fn` makes a direct `eval(...)` call anywhere in it. */
+function callsEval(fn: AstNode): boolean {
+  let found = false;
+  const visit = (node: unknown): void => {
+    if (found || typeof node !== 'object' || node === null) return;
+    if (Array.isArray(node)) { for (const n of node) visit(n); return; }
+    const n = node as AstNode;
+    if (n.type === 'CallExpression' && (n.callee as AstNode).type === 'Identifier' && (n.callee as AstNode).name === 'eval') {
+      found = true;
+      return;
+    }
+    for (const k of Object.keys(n)) if (k !== 'type') visit(n[k]);
+  };
+  visit(fn);
+  return found;
 }
 
 /** `this` or `super` that does not belong to a function nested inside `fn`. */

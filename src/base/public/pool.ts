@@ -7,7 +7,7 @@ import type { CallOptions } from './calls.js';
 
 /** What a lifecycle hook is given. */
 export interface ThreadInfo {
-  /** The thread's id within its pool. */
+  /** The thread's number within its pool (1, 2, …: its Worker is named `<pool>#<threadId>`), not worker_threads.threadId. */
   threadId: number;
   /** The pool's name. */
   pool: string;
