@@ -55,8 +55,10 @@ export function importBindingsOf(url: string, text: string, free: readonly strin
   } catch (e) {
     // Without its text, a global stays a global, as before imports were followed.
     if (free.length === 0) return [];
+    // (Read as JavaScript: a TypeScript entry script's types do not parse, README "How a function reaches a thread".)
+    const typeScript = /\.[cm]?tsx?$/.test(url) ? ', as a TypeScript file is read as JavaScript there' : '';
     throw new FunctionNotSendableError(`${usesOuterNames(label, free)}, and its module could not be read to find `
-      + `its imports (${(e as Error).message}); ${why}: ${moveIt}`, e);
+      + `its imports (${(e as Error).message}${typeScript}); ${why}: ${moveIt}`, e);
   }
   // Each place the module has this text; else each function of its name
   // and parameters (a runner reprinted it); else, if a loader or a runner
