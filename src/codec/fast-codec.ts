@@ -11,8 +11,9 @@
 // from 700k to 210k trivial tasks a second); this writes into a scratch
 // buffer instead. What arrives is what v8's round trip would give;
 // anything it cannot say as exactly (an object met twice, a hole, a
-// property beside an array's items, a symbol-keyed property, a class
-// instance) goes through v8 (src/codec/codec.ts). Runs on every thread.
+// property beside an array's items or a Date's, a symbol-keyed property,
+// a class instance) goes through v8 (src/codec/codec.ts). Runs on every
+// thread.
 // Tests: test/wire.ts, test/transfer.ts.
 import { isArgumentsObject, isDate, isProxy } from 'node:util/types';
 import { grownFrom, viewOf } from '../base/byte-views.js';
@@ -518,11 +519,12 @@ const timeOf = /\{\s*\[native code\]\s*\}\s*$/.test(Function.prototype.toString.
 
 /**
  * writeContainer() for a Date of this realm: its time value, as v8 writes
- * it (its own properties, if it has any, stay behind on either path). It
- * counts as a container met: a date met twice is one date, which only
- * v8's format says.
+ * it. One with own properties, which both formats drop, takes the v8 path,
+ * whose walk refuses it. It counts as a container met: a date met twice
+ * is one date, which only v8's format says.
  */
 function putDate(v: Date, off: number): number {
+  if (Object.keys(v).length > 0) return -1;
   treeRoom(off, 9);
   tree[off] = Tag.Date;
   treeView.setFloat64(off + 1, timeOf!(v), true);

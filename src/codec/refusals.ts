@@ -74,6 +74,16 @@ export function builtinSubclass(name: string, base: string, ownKeys?: readonly s
     + 'of its contents, or opt in with flattenInstances: true, on the call or the pool, to send it as one';
 }
 
+/**
+ * Why a plain `base` (a Map, Set, Date, RegExp or boxed primitive) with an
+ * own enumerable property (`key`, the first) is refused: v8 writes the
+ * built-in without its properties (an array or plain object keeps them).
+ */
+export function builtinOwnProperty(base: string, key: string): string {
+  return `a ${base} with own property '${key}', which would arrive without it: send the property beside the ${base} `
+    + `(a plain object holding both, say), or send the ${base} without it`;
+}
+
 /** Why a plain object with an own `key`, the key of the walk's markers (values.ts MARKER), is refused. */
 export function reservedKey(key: string): string {
   return `an own "${key}" property is reserved for reactor-threads' own markers: rename it`;

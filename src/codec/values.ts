@@ -11,7 +11,11 @@
 // (to another machine it is refused), and everything else that would
 // change is refused with a ValueNotCloneableError naming its path
 // (`args[1].user.endpoint`): so is an array, plain object or registered
-// class instance with any other own symbol-keyed property.
+// class instance with any other own symbol-keyed property, and a Map,
+// Set, Date, RegExp or boxed primitive with an own enumerable string-keyed
+// property, which v8 writes without it. A typed array's, Buffer's or
+// DataView's own properties are not checked (they drop too): Object.keys
+// would list each of its indices, millions for a buffer of megabytes.
 // With flattenInstances (an opt-in, per pool and per call), an instance
 // of an unregistered class made only of own data properties crosses as a
 // plain object of them instead: built-ins whose state is not in their
@@ -22,12 +26,12 @@
 // Set member, `.values()[i]`, where i counts entries in iteration order:
 // `args[0].get("home")`, `the result.tags.values()[1]`.
 // Runs on every thread. Tests: test/values.ts.
-import { isSharedArrayBuffer } from 'node:util/types';
+import { isSharedArrayBuffer, isStringObject } from 'node:util/types';
 import type { CallableTable } from './callables.js';
 import { decodeThrow, encodeThrow, ValueNotCloneableError, type EncodedThrow } from '../errors/errors.js';
 import { keyOf, lookup } from '../base/registry.js';
 import { moduleFunction, moduleReferenceOf, type ModuleReference } from '../identity/functions.js';
-import { builtinSubclass, notPlainPrototype, refusal, reservedKey, symbolKeyed } from './refusals.js';
+import { builtinOwnProperty, builtinSubclass, notPlainPrototype, refusal, reservedKey, symbolKeyed } from './refusals.js';
 import { makeView, viewTypeIndex, viewTypeName, viewTypeNamed } from './view-types.js';
 
 /** The key of every marker object: `{ [MARKER]: Marker }`. */
@@ -222,14 +226,30 @@ function refuseSubclass(proto: object, base: string, path: string, ownKeys?: str
 }
 
 /**
- * A subclass of a built-in other than Array: refused, or with
- * flattenInstances sent as the plain built-in, which v8 writes without any
- * own property (an Array keeps them): refused if it has one.
+ * The own enumerable string-keyed properties of `v`, a Map, Set, Date,
+ * RegExp or boxed primitive, which v8 writes without them (an array keeps
+ * them). A String's index keys are its characters, not properties: they
+ * come first, one per character. Object.keys is cheap here: these have no
+ * indexed elements (a typed array's would list every index: unchecked).
  */
-function refuseSubclassUnlessFlat(v: object, proto: object, base: string, path: string, w: Walk): void {
-  if (!w.flatten) refuseSubclass(proto, base, path);
-  const own = Object.keys(v);
-  if (own.length > 0) refuseSubclass(proto, base, path, own);
+function droppedKeys(v: object): string[] {
+  const keys = Object.keys(v);
+  return isStringObject(v) ? keys.slice(String.prototype.valueOf.call(v).length) : keys;
+}
+
+/**
+ * A Map, Set, Date, RegExp or boxed primitive (`base`), whose own
+ * properties v8 drops: refused if it has one. A subclass's instance is
+ * refused, or with flattenInstances sent as the plain built-in, and so
+ * refused if it has one too.
+ */
+function refuseBuiltinLosses(v: object, proto: object, base: Function, path: string, w: Walk): void {
+  const subclass = proto !== base.prototype;
+  if (subclass && !w.flatten) refuseSubclass(proto, base.name, path);
+  const own = droppedKeys(v);
+  if (own.length === 0) return;
+  if (subclass) refuseSubclass(proto, base.name, path, own);
+  throw new ValueNotCloneableError(path, new TypeError(builtinOwnProperty(base.name, own[0]!)));
 }
 
 function refuseSymbolKeys(v: object, path: string): void {
@@ -288,11 +308,11 @@ function walkObject(v: object, path: string, depth: number, w: Walk): unknown {
     return closed(v, w);
   }
   if (v instanceof Map) {
-    if (proto !== Map.prototype) refuseSubclassUnlessFlat(v, proto, 'Map', path, w);
+    refuseBuiltinLosses(v, proto, Map, path, w);
     return walkMap(v, path, depth, w);
   }
   if (v instanceof Set) {
-    if (proto !== Set.prototype) refuseSubclassUnlessFlat(v, proto, 'Set', path, w);
+    refuseBuiltinLosses(v, proto, Set, path, w);
     return walkSet(v, path, depth, w);
   }
   if (isSharedArrayBuffer(v) || (ArrayBuffer.isView(v) && isSharedArrayBuffer(v.buffer))) return markShared(v, path, w);
@@ -302,7 +322,7 @@ function walkObject(v: object, path: string, depth: number, w: Walk): unknown {
   }
   const builtin = faithful.find((C) => v instanceof C);
   if (builtin) {
-    if (proto !== builtin.prototype) refuseSubclassUnlessFlat(v, proto, builtin.name, path, w);
+    refuseBuiltinLosses(v, proto, builtin, path, w);
     return v;
   }
   if (faithfulNames.has(proto.constructor?.name ?? '')) return v;
