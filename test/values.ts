@@ -5,7 +5,10 @@ import test from 'ava';
 import { deferToThread, deferToThreadPool, fromModule, reactor, ThreadPool, ValueNotCloneableError } from 'reactor-threads';
 import { prepareOutbound, WALK_MAX_DEPTH } from '../dist/codec/values.js';
 import { callGivenReferences, depthOf, nestedArraysOf, referenceFromThread, sendNestedToReactor } from './_fixtures/bridge-tasks.cjs';
-import { add, describePoint, describePointsIn, identity, makePoint, makePointCollections, Point, returnsSubclass, returnUrl } from './_fixtures/tasks.cjs';
+import { privateMemberOf } from '../dist/codec/refusals.js';
+import {
+  add, describePoint, describePointsIn, identity, Locker, makeGuarded, makePoint, makePointCollections, Point, returnsSubclass, returnUrl, Tally, Vault,
+} from './_fixtures/tasks.cjs';
 
 type Loose = (...args: unknown[]) => unknown;
 
@@ -51,7 +54,8 @@ test('an instance of an unregistered class is refused with both ways to send it:
   class Token { constructor(readonly type: string, readonly start: number) {} }
   const err = await t.throwsAsync(deferToThread(identity as Loose, [new Token('name', 0)]), { instanceOf: ValueNotCloneableError });
   t.is(err!.message, 'args[0][0] cannot be sent to another thread: an instance of Token would arrive as a plain object, '
-    + 'its class and private (#) fields lost: register the class with threadable(Token) if it is yours; if it is plain data '
+    + 'its class lost: register the class with threadable(Token) if it is yours and it holds no private (#) members, which cannot cross; '
+    + 'if it is plain data '
     + '(a parser\'s AST node, say), opt in with flattenInstances: true, on the call or the pool, to send it as a plain object '
     + 'of its own properties');
 });
@@ -169,6 +173,41 @@ test('an instance of a class registered with threadable crosses as that class, b
   const p = await deferToThread(makePoint, 6, 8);
   t.true(p instanceof Point);
   t.is(p.length(), 10);
+});
+
+// A registered class's instance is made on arrival from its prototype,
+// its constructor not run: it lacked its class's private members, and
+// reading one threw "Cannot read private member" (a user's trial).
+test('an instance of a registered class with a private member, its own or its superclass\'s, is refused with its path, in an argument and in a result', async (t) => {
+  const own = await t.throwsAsync(deferToThread(identity as Loose, { at: [new Vault('v')] }), { instanceOf: ValueNotCloneableError });
+  t.is((own as ValueNotCloneableError).path, 'args[0].at[0]');
+  t.is(own!.message, 'args[0].at[0] cannot be sent to another thread: an instance of Vault cannot cross: its class has private members '
+    + '(#secret), which an instance made in another thread cannot have, since its constructor does not run there: keep the state '
+    + 'that crosses in ordinary (string-keyed) properties');
+  const inherited = await t.throwsAsync(deferToThread(identity as Loose, new Locker('l')), { instanceOf: ValueNotCloneableError });
+  t.is((inherited as ValueNotCloneableError).path, 'args[0]');
+  t.regex(inherited!.message, /: an instance of Locker cannot cross: its class has private members \(#x, declared by its superclass Guarded\)/);
+  for (const [which, path] of [['Vault', 'the result.at[0]'], ['Locker', 'the result']]) {
+    const err = await t.throwsAsync(deferToThread(makeGuarded, which!), { instanceOf: ValueNotCloneableError });
+    t.is((err as ValueNotCloneableError).path, path);
+  }
+});
+
+test('an instance of a registered class with only a static private member crosses as its class', async (t) => {
+  const back = await deferToThread(identity as Loose, { at: new Tally(3) }) as { at: Tally };
+  t.true(back.at instanceof Tally);
+  t.is(back.at.n, 3);
+});
+
+test('a class\'s private members are read from its own body: methods and accessors count; static ones and a nested class\'s do not', (t) => {
+  class Method { #m(): number { return 1; } call(): number { return this.#m(); } }
+  class Nested { make(): object { return new (class { #inner = 1; })(); } }
+  class Static { static #count = 0; static count(): number { return Static.#count; } }
+  t.is(privateMemberOf(Method)?.member, '#m');
+  t.is(privateMemberOf(Nested), null);
+  t.is(privateMemberOf(Static), null);
+  t.is(privateMemberOf(Point), null);
+  t.is(privateMemberOf(Map), null);
 });
 
 test('a result that would change is refused, naming its path', async (t) => {

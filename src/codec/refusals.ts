@@ -2,8 +2,10 @@
 // a ValueNotCloneableError fits the value (await a Promise, send a URL's
 // href, register your class or opt in to flattenInstances for someone
 // else's). Also what makes an instance plain data, which flattenInstances
-// needs to know (src/codec/values.ts). Runs on every thread.
-// Tests: test/values.ts, test/flatten-instances.ts.
+// needs to know, and which registered classes declare private members,
+// which an instance made on arrival cannot have (src/codec/values.ts).
+// Runs on every thread. Tests: test/values.ts, test/flatten-instances.ts.
+import { parse, type AstNode } from '../identity/parsers.js';
 
 const nativeCode = /\{\s*\[native code\]\s*\}\s*$/;
 /** Per prototype: what its instances are when they are not plain data, or ''. */
@@ -84,6 +86,59 @@ export function builtinOwnProperty(base: string, key: string): string {
     + `(a plain object holding both, say), or send the ${base} without it`;
 }
 
+/** A private member a class declares (`#secret`), and the class that declares it. */
+export interface PrivateMember { readonly member: string; readonly declaredBy: Function }
+
+/** Per registered class: its first private member, or null. */
+const privateByClass = new WeakMap<Function, PrivateMember | null>();
+
+/**
+ * The first non-static private member that class `C` or a superclass of
+ * it declares, or null: an instance made on arrival from its prototype,
+ * its constructor not run, lacks it, and reading it throws. Read from the
+ * classes' source, once per class: a built-in's is `[native code]`, and
+ * source that does not parse is taken to declare none.
+ */
+export function privateMemberOf(C: Function): PrivateMember | null {
+  let found = privateByClass.get(C);
+  if (found !== undefined) return found;
+  found = null;
+  for (let c: unknown = C; !found && typeof c === 'function' && c !== Function.prototype; c = Object.getPrototypeOf(c)) {
+    const member = declaredPrivateMember(Function.prototype.toString.call(c));
+    if (member) found = { member, declaredBy: c as Function };
+  }
+  privateByClass.set(C, found);
+  return found;
+}
+
+/** The first non-static private member (`#secret`) a class's source declares in its own body, or ''. */
+function declaredPrivateMember(text: string): string {
+  // (No `#` at all, the commonest case, needs no parser.)
+  if (!text.startsWith('class') || !text.includes('#') || nativeCode.test(text)) return '';
+  const members = (parsedClass(text)?.body as { body: AstNode[] } | undefined)?.body ?? [];
+  const found = members.find((m) => !m.static && (m.key as AstNode | undefined)?.type === 'PrivateIdentifier');
+  return found ? `#${String((found.key as AstNode).name)}` : '';
+}
+
+/** The class expression that `text`, a class's source, parses to; undefined if it does not parse. */
+function parsedClass(text: string): AstNode | undefined {
+  try {
+    const [statement] = parse(`(${text})`, { ecmaVersion: 'latest' }).body as AstNode[];
+    const node = statement?.expression as AstNode | undefined;
+    return node?.type === 'ClassExpression' ? node : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why an instance of the registered class `C`, which has private members, is refused. */
+export function privateMembers(C: Function, { member, declaredBy }: PrivateMember): string {
+  const where = declaredBy === C ? '' : `, declared by its superclass ${declaredBy.name || '(anonymous)'}`;
+  return `an instance of ${C.name || 'an anonymous class'} cannot cross: its class has private members (${member}${where}), `
+    + 'which an instance made in another thread cannot have, since its constructor does not run there: keep the state '
+    + 'that crosses in ordinary (string-keyed) properties';
+}
+
 /** Why a plain object with an own `key`, the key of the walk's markers (values.ts MARKER), is refused. */
 export function reservedKey(key: string): string {
   return `an own "${key}" property is reserved for reactor-threads' own markers: rename it`;
@@ -130,7 +185,8 @@ export function refusal(v: object, proto: object, flatten: boolean): string {
   if (why !== undefined) {
     return `${what} would arrive as a plain object, its class lost: ${register} (flattenInstances cannot send it: ${why})`;
   }
-  return `${what} would arrive as a plain object, its class and private (#) fields lost: ${register}; `
+  return `${what} would arrive as a plain object, its class lost: ${register} and it holds no private (#) members, `
+    + 'which cannot cross; '
     + 'if it is plain data (a parser\'s AST node, say), opt in with flattenInstances: true, on the call or the pool, '
     + 'to send it as a plain object of its own properties';
 }

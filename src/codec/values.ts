@@ -11,11 +11,14 @@
 // (to another machine it is refused), and everything else that would
 // change is refused with a ValueNotCloneableError naming its path
 // (`args[1].user.endpoint`): so is an array, plain object or registered
-// class instance with any other own symbol-keyed property, and a Map,
-// Set, Date, RegExp or boxed primitive with an own enumerable string-keyed
-// property, which v8 writes without it. A typed array's, Buffer's or
-// DataView's own properties are not checked (they drop too): Object.keys
-// would list each of its indices, millions for a buffer of megabytes.
+// class instance with any other own symbol-keyed property, an instance of
+// a registered class that (or whose superclass) declares a private (#)
+// instance member, which the instance made on arrival (its constructor
+// not run) cannot have, and a Map, Set, Date, RegExp or boxed primitive
+// with an own enumerable string-keyed property, which v8 writes without
+// it. A typed array's, Buffer's or DataView's own properties are not
+// checked (they drop too): Object.keys would list each of its indices,
+// millions for a buffer of megabytes.
 // With flattenInstances (an opt-in, per pool and per call), an instance
 // of an unregistered class made only of own data properties crosses as a
 // plain object of them instead: built-ins whose state is not in their
@@ -31,7 +34,9 @@ import type { CallableTable } from './callables.js';
 import { decodeThrow, encodeThrow, ValueNotCloneableError, type EncodedThrow } from '../errors/errors.js';
 import { keyOf, lookup } from '../base/registry.js';
 import { moduleFunction, moduleReferenceOf, type ModuleReference } from '../identity/functions.js';
-import { builtinOwnProperty, builtinSubclass, notPlainPrototype, refusal, reservedKey, symbolKeyed } from './refusals.js';
+import {
+  builtinOwnProperty, builtinSubclass, notPlainPrototype, privateMemberOf, privateMembers, refusal, reservedKey, symbolKeyed,
+} from './refusals.js';
 import { makeView, viewTypeIndex, viewTypeName, viewTypeNamed } from './view-types.js';
 
 /** The key of every marker object: `{ [MARKER]: Marker }`. */
@@ -257,6 +262,11 @@ function refuseSymbolKeys(v: object, path: string): void {
   if (symbol !== undefined) throw new ValueNotCloneableError(path, new TypeError(symbolKeyed(symbol)));
 }
 
+function refusePrivateMembers(C: Function, path: string): void {
+  const found = privateMemberOf(C);
+  if (found) throw new ValueNotCloneableError(path, new TypeError(privateMembers(C, found)));
+}
+
 /**
  * A fromModule() reference becomes a marker (one per reference, met twice
  * or not); to another machine it is refused.
@@ -333,7 +343,8 @@ function walkObject(v: object, path: string, depth: number, w: Walk): unknown {
   }
   const key = typeof proto.constructor === 'function' ? keyOf(proto.constructor) : undefined;
   if (key) {
-    // (Its class's constructor does not run on arrival: a symbol-keyed property would be missing.)
+    // (Its class's constructor does not run on arrival: a private member or symbol-keyed property would be missing.)
+    refusePrivateMembers(proto.constructor, path);
     refuseSymbolKeys(v, path);
     const props: Record<string, unknown> = {};
     // (Recorded first: a cycle back to `v` finds its marker.)

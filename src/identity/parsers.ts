@@ -1,8 +1,11 @@
 // acorn and eslint-scope, loaded on first use, and the few helpers over
-// their trees that the source checks share. Only a caller that sends a
-// function as source needs them, never a pool thread, and they cost a few
-// ms of start-up. Caller's thread. Used by source.ts, import-bindings.ts,
-// require-bindings.ts and bundle-origins.ts.
+// their trees that the source checks share. They cost a few ms of
+// start-up: a caller that sends a function as source needs both; any
+// thread, acorn alone, the first time a value it sends holds an instance
+// of a registered class whose source has a `#` (a private member, which
+// cannot cross: src/codec/refusals.ts). Used by source.ts,
+// import-bindings.ts, require-bindings.ts, bundle-origins.ts and
+// src/codec/refusals.ts.
 import type * as Acorn from 'acorn';
 import type * as EslintScope from 'eslint-scope';
 

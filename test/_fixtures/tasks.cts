@@ -191,6 +191,34 @@ export class Point {
   length(): number { return Math.hypot(this.x, this.y); }
 }
 threadable(Point);
+/** Registered, with private state, which an instance made in another thread (its constructor not run) cannot have. */
+export class Vault {
+  #secret = 1;
+  constructor(readonly label: string) {}
+  reveal(): number { return this.#secret; }
+}
+threadable(Vault);
+/** Unregistered: the private member of Locker's superclass. */
+class Guarded {
+  get #x(): number { return 1; }
+  check(): number { return this.#x; }
+}
+/** Registered; its private member is its superclass's. */
+export class Locker extends Guarded {
+  constructor(readonly label: string) { super(); }
+}
+threadable(Locker);
+/** Registered, with only a static private member, which lives on the class in every thread, not on its instances. */
+export class Tally {
+  static #made = 0;
+  constructor(readonly n: number) { Tally.#made++; }
+  static made(): number { return Tally.#made; }
+}
+threadable(Tally);
+/** A Vault (in a list) or a Locker, made in a thread. */
+export const makeGuarded = threadable(function makeGuarded(which: string): object {
+  return which === 'Vault' ? { at: [new Vault('v')] } : new Locker('l');
+});
 export const describePoint = threadable(function describePoint(p: Point): { isPoint: boolean; length: number } {
   return { isPoint: p instanceof Point, length: p.length() };
 });
