@@ -86,8 +86,12 @@ export class CallableTable {
     if (id === undefined) {
       if (!registered) return null;
       id = this.#next++;
-      this.#handles.set(id, { fn: inScope(f as (...a: unknown[]) => unknown, 'reactor-threads:callable'), kept: false });
+      const fn = inScope(f as (...a: unknown[]) => unknown, 'reactor-threads:callable');
+      // Listed before it is made: a walk that runs out of stack between
+      // the two (a deep value) leaves an id that release() skips, never a
+      // handle that nothing releases.
       registered.push(id);
+      this.#handles.set(id, { fn, kept: false });
     }
     return [this.reactorId, id];
   }
