@@ -30,7 +30,8 @@ export interface PoolThreadCalls {
   readonly threadId: number;
   /** The pool's flattenInstances: its calls' arguments, and the results they get back, cross by it. */
   readonly flattenInstances: boolean;
-  beforePark(): void;
+  /** `callsOwner`: it parks for a call to its pool's owner (which must have its earlier output first). */
+  beforePark(callsOwner: boolean): void;
   afterPark(): void;
   /**
    * While parked: its side port holds an ask it must answer now (buffers
@@ -119,7 +120,7 @@ export class BridgeCaller {
     // code of the user's (the write callbacks of the output it sends
     // first): before the arguments are encoded, since the fast codec writes
     // them to a scratch buffer that such code may use too.
-    this.poolThread?.beforePark();
+    this.poolThread?.beforePark(target === this.servedReactor());
     let reply: NativeReply;
     try {
       let enc = encodeArgs(args, this.values, handles, flatten);
@@ -179,7 +180,7 @@ export class BridgeCaller {
   awaitTask(callId: number, poolId: number, taskId: number, timeoutMs: number):
     Answer | number {
     let reply: NativeReply;
-    this.poolThread?.beforePark();
+    this.poolThread?.beforePark(false);
     try {
       reply = native.bridgeAwaitTask(callId, poolId, taskId, timeoutMs,
         this.poolThread?.poolId ?? 0, this.poolThread?.threadId ?? 0, this.#replyScratch);

@@ -54,8 +54,8 @@ const thread = buildThread({
   // back, with the buffers that came for them (its port is read now: it
   // is not read while it is parked), and so do buffers that came ahead
   // for tasks it never took.
-  beforePark: () => {
-    outbox.flushBeforePark(() => moves.drain(), runner.answering);
+  beforePark: (callsOwner) => {
+    outbox.flushBeforePark(() => moves.drain(), runner.answering, callsOwner);
     moves?.drain();
     runner.handBack(true);
     moves?.returnAll();
