@@ -113,7 +113,7 @@ test('a plain function that uses a global\'s name its module, or a scope around 
   for (const [send, name] of [[esm.sendsModuleEscape, 'escape'], [esm.sendsParameterPerformance, 'performance'],
     [esm.sendsBlockURL, 'URL'], [hashes, 'crypto']] as const) {
     const err = await t.throwsAsync(send(), { instanceOf: FunctionNotSendableError });
-    t.regex(err!.message, new RegExp(`uses '${name}' from outside its own body`));
+    t.regex(err!.message, new RegExp(`uses '${name}' as a name that its module or a scope around it declares, where a thread would see the global`));
   }
   // Asked again from the same place (its answer kept): refused again.
   await t.throwsAsync(esm.sendsModuleEscape(), { instanceOf: FunctionNotSendableError, message: /'escape'/ });
@@ -121,6 +121,11 @@ test('a plain function that uses a global\'s name its module, or a scope around 
   t.is(await esm.sendsGlobalsOnly(), 'a%20b2');
   // Nor do imports of the globals themselves under their names (import process from 'node:process').
   t.is(await esm.sendsImportedGlobals(), 3);
+  // One text sent through one helper from two modules, one declaring the
+  // name and one not, is told apart by where the helper was called from.
+  await t.throwsAsync(esm.viaHelperShadowed(), { instanceOf: FunctionNotSendableError, message: /'crypto'/ });
+  const { viaHelperGlobal } = await import('./_fixtures/global-crypto.mjs');
+  t.regex(await viaHelperGlobal(), /^[0-9a-f-]{36}$/);
 });
 
 test('a plain function that calls eval() on names of its own is refused saying so, not blaming its parameters', async (t) => {

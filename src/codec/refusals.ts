@@ -83,7 +83,7 @@ export function builtinSubclass(name: string, base: string, ownKeys?: readonly s
  */
 export function builtinOwnProperty(base: string, key: string): string {
   return `a ${base} with own property '${key}', which would arrive without it: send the property beside the ${base} `
-    + `(a plain object holding both, say), or send the ${base} without it`;
+    + `(a plain object holding both, say), or a copy without it (new ${base}(value))`;
 }
 
 /** A private member a class declares (`#secret`), and the class that declares it. */
@@ -91,6 +91,8 @@ export interface PrivateMember { readonly member: string; readonly declaredBy: F
 
 /** Per registered class: its first private member, or null. */
 const privateByClass = new WeakMap<Function, PrivateMember | null>();
+/** Per class met on the way up (a superclass of many registered ones is read once): what its own body declares. */
+const declaredByClass = new WeakMap<Function, string>();
 
 /**
  * The first non-static private member that class `C` or a superclass of
@@ -104,7 +106,11 @@ export function privateMemberOf(C: Function): PrivateMember | null {
   if (found !== undefined) return found;
   found = null;
   for (let c: unknown = C; !found && typeof c === 'function' && c !== Function.prototype; c = Object.getPrototypeOf(c)) {
-    const member = declaredPrivateMember(Function.prototype.toString.call(c));
+    let member = declaredByClass.get(c as Function);
+    if (member === undefined) {
+      member = declaredPrivateMember(Function.prototype.toString.call(c));
+      declaredByClass.set(c as Function, member);
+    }
     if (member) found = { member, declaredBy: c as Function };
   }
   privateByClass.set(C, found);
@@ -120,23 +126,28 @@ function declaredPrivateMember(text: string): string {
   return found ? `#${String((found.key as AstNode).name)}` : '';
 }
 
-/** The class expression that `text`, a class's source, parses to; undefined if it does not parse. */
+/**
+ * The class expression that `text`, a class's source, parses to; undefined
+ * if it does not parse. As a module first: a class of an ES module may
+ * use `import.meta`, which a script cannot (helper-139's review).
+ */
 function parsedClass(text: string): AstNode | undefined {
-  try {
-    const [statement] = parse(`(${text})`, { ecmaVersion: 'latest' }).body as AstNode[];
-    const node = statement?.expression as AstNode | undefined;
-    return node?.type === 'ClassExpression' ? node : undefined;
-  } catch {
-    return undefined;
+  for (const sourceType of ['module', 'script'] as const) {
+    try {
+      const [statement] = parse(`(${text})`, { ecmaVersion: 'latest', sourceType }).body as AstNode[];
+      const node = statement?.expression as AstNode | undefined;
+      return node?.type === 'ClassExpression' ? node : undefined;
+    } catch { /* the other way, or not at all */ }
   }
+  return undefined;
 }
 
 /** Why an instance of the registered class `C`, which has private members, is refused. */
 export function privateMembers(C: Function, { member, declaredBy }: PrivateMember): string {
-  const where = declaredBy === C ? '' : `, declared by its superclass ${declaredBy.name || '(anonymous)'}`;
+  const where = declaredBy === C ? '' : `, declared by ${declaredBy.name ? `its superclass ${declaredBy.name}` : 'an anonymous superclass'}`;
   return `an instance of ${C.name || 'an anonymous class'} cannot cross: its class has private members (${member}${where}), `
     + 'which an instance made in another thread cannot have, since its constructor does not run there: keep the state '
-    + 'that crosses in ordinary (string-keyed) properties';
+    + 'that crosses in ordinary (string-keyed) properties, and the methods and accessors that use it public';
 }
 
 /** Why a plain object with an own `key`, the key of the walk's markers (values.ts MARKER), is refused. */

@@ -8,33 +8,49 @@
 // function's surroundings hold is not visible to JavaScript, but V8 lists
 // it for debuggers (the function's [[Scopes]]: each scope around it, with
 // the variables a closure there keeps), and node:inspector asks V8 for it
-// synchronously, in this thread. A session is connected on first use and
-// kept: it enables no domain (no debugger, no profiler).
+// synchronously, in this thread. One session per thread, connected on
+// first use and shared by every copy of the package there (a test runner
+// loads one per test file); it enables no domain (no debugger, no
+// profiler).
 // Caller's thread. Tests: test/functions.ts.
 import type { Session } from 'node:inspector';
+import { runInThisContext } from 'node:vm';
 
-/** Where the probe finds the function: a global for a moment, since Runtime.evaluate reaches only globals. */
-const SLOT = 'Symbol.for(\'reactor-threads.scopeProbe\')';
-const slotKey = Symbol.for('reactor-threads.scopeProbe');
-const GROUP = 'reactor-threads';
+/**
+ * What this thread's copies of the package share: the session, and where
+ * the probe finds the function. Runtime.evaluate reaches only the main
+ * context's globals, which is not the package's under jest or vitest's
+ * vmThreads (a context of their own per test file); and it is made once,
+ * so that a globalThis frozen later still takes the function.
+ */
+interface Shared { session: Session | null | undefined; f: Function | undefined }
+const SHARED = 'reactor-threads.scopeProbe';
 
-interface RemoteObject { objectId?: string; description?: string; type?: string }
-interface PropertyDescriptor { name: string; value?: RemoteObject }
-interface Properties { result: PropertyDescriptor[]; internalProperties?: PropertyDescriptor[] }
+let shared: Shared | null | undefined;
 
-/** This thread's session; null once it turned out that none can be had (Node built without the inspector). */
-let session: Session | null | undefined;
+function sharedState(): Shared | null {
+  if (shared !== undefined) return shared;
+  try {
+    const main = runInThisContext('globalThis') as Record<symbol, Shared | undefined>;
+    shared = main[Symbol.for(SHARED)] ??= { session: undefined, f: undefined };
+  } catch {
+    shared = null;
+  }
+  return shared;
+}
 
-function connected(): Session | null {
-  if (session !== undefined) return session;
+function connected(state: Shared): Session | null {
+  if (state.session !== undefined) return state.session;
   try {
     const { Session: S } = require('node:inspector') as typeof import('node:inspector');
-    session = new S();
-    session.connect();
+    const s = new S();
+    s.connect();
+    state.session = s;
   } catch {
-    session = null;
+    // (Node built without the inspector.)
+    state.session = null;
   }
-  return session;
+  return state.session;
 }
 
 /** A protocol call, answered before post() returns (a session of this thread's). */
@@ -46,20 +62,33 @@ function call<T>(s: Session, method: string, params: object): T {
   return answer.result as T;
 }
 
+interface RemoteObject { objectId?: string; value?: unknown }
+interface Properties { internalProperties?: { name: string; value?: RemoteObject }[] }
+
 /**
- * Whether a variable holds its name's global itself: `import process from
- * 'node:process'`, `const { URL } = require('node:url')`. In a thread the
- * name's global is that thread's own, as the same import there would give.
- * (Not `crypto` from 'node:crypto': the global is Web Crypto.)
+ * Runs with `this` the function's [[Scopes]] list (each entry's `object`
+ * holds that scope's variables; the last is the function's realm's
+ * global): the names a scope declares, unless it holds the global itself
+ * (`import process from 'node:process'`, a parameter `undefined` left
+ * undefined), which in a thread is that thread's own, as the same import
+ * there would give (not `crypto` from 'node:crypto': the global is Web
+ * Crypto). One call, whatever the scopes hold: listing their variables
+ * costs with the module's size (6 ms for a module of 1,000 functions).
  */
-function isTheGlobal(s: Session, v: PropertyDescriptor): boolean {
-  if (!v.value?.objectId) return false;
-  const same = call<{ result: { value?: unknown } }>(s, 'Runtime.callFunctionOn', {
-    functionDeclaration: 'function (name) { return this === globalThis[name]; }',
-    objectId: v.value.objectId, arguments: [{ value: v.name }], returnByValue: true, silent: true,
-  });
-  return same.result.value === true;
-}
+const FIND_SHADOWED = `function (names) {
+  let global;
+  for (let i = 0; i < this.length; i++) if (this[i].description === 'Global') global = this[i].object;
+  const found = [];
+  for (const name of names) {
+    for (let i = 0; i < this.length; i++) {
+      const scope = this[i];
+      if (scope.description === 'Global' || !(name in scope.object)) continue;
+      if (global === undefined || !Object.is(scope.object[name], global[name])) found.push(name);
+      break;
+    }
+  }
+  return found;
+}`;
 
 /**
  * The names among `names` (globals that `f`'s source uses) that a scope
@@ -70,30 +99,25 @@ function isTheGlobal(s: Session, v: PropertyDescriptor): boolean {
  * Undefined when it cannot be told: then they are taken as globals.
  */
 export function shadowedGlobals(f: Function, names: readonly string[]): string[] | undefined {
-  const s = connected();
-  if (!s) return undefined;
-  const g = globalThis as Record<symbol, unknown>;
+  const state = sharedState();
+  const s = state && connected(state);
+  if (!state || !s) return undefined;
+  const group = 'reactor-threads';
   try {
-    g[slotKey] = f;
+    state.f = f;
     const { result } = call<{ result: RemoteObject }>(s, 'Runtime.evaluate',
-      { expression: `globalThis[${SLOT}]`, objectGroup: GROUP, silent: true });
+      { expression: `globalThis[Symbol.for('${SHARED}')].f`, objectGroup: group, silent: true });
     const own = call<Properties>(s, 'Runtime.getProperties', { objectId: result.objectId, ownProperties: true });
     const scopes = own.internalProperties?.find((p) => p.name === '[[Scopes]]')?.value?.objectId;
     if (!scopes) return undefined;
-    const wanted = new Set(names);
-    const found = new Set<string>();
-    for (const scope of call<Properties>(s, 'Runtime.getProperties', { objectId: scopes, ownProperties: true }).result) {
-      // (The list's own entries are its scopes, by index; the global scope is the thread's too.)
-      if (!/^\d+$/.test(scope.name) || scope.value?.description === 'Global' || !scope.value?.objectId) continue;
-      for (const v of call<Properties>(s, 'Runtime.getProperties', { objectId: scope.value.objectId, ownProperties: true }).result) {
-        if (wanted.has(v.name) && !found.has(v.name) && !isTheGlobal(s, v)) found.add(v.name);
-      }
-    }
-    return names.filter((n) => found.has(n));
+    const found = call<{ result: RemoteObject }>(s, 'Runtime.callFunctionOn', {
+      objectId: scopes, functionDeclaration: FIND_SHADOWED, arguments: [{ value: names }], returnByValue: true, silent: true,
+    });
+    return Array.isArray(found.result.value) ? found.result.value as string[] : undefined;
   } catch {
     return undefined;
   } finally {
-    delete g[slotKey];
-    try { call(s, 'Runtime.releaseObjectGroup', { objectGroup: GROUP }); } catch { /* nothing held */ }
+    state.f = undefined;
+    try { call(s, 'Runtime.releaseObjectGroup', { objectGroup: group }); } catch { /* nothing held */ }
   }
 }

@@ -11,7 +11,7 @@ import { runInThisContext } from 'node:vm';
 import { FunctionNotSendableError } from '../errors/errors.js';
 import { analyze, parse, type AstNode } from './parsers.js';
 import { shadowedGlobals } from './shadowed-globals.js';
-import { userCallSite } from './specifiers.js';
+import { userCallStack } from './specifiers.js';
 import type { ImportBinding } from '../base/wire.js';
 
 /** Globals every thread has: this thread's, as they were when the package loaded. */
@@ -81,7 +81,7 @@ export function sourceOf(f: Function, fix: string, findBindings?: BindingFinder,
     // declaration here, and the global in the thread. (findBindings reads
     // the module itself: there such a name may be an import it binds.)
     const shadowed = shadowedAt(f, globals, text);
-    if (shadowed.length > 0) throw new FunctionNotSendableError(`${usesOuterNames(label, shadowed)}; ${fix}`);
+    if (shadowed.length > 0) throw new FunctionNotSendableError(shadowedNames(label, shadowed));
   }
   const bindings = findBindings?.(free, globals, text, label);
   return bindings?.length ? { ...sent, bindings } : sent;
@@ -102,23 +102,40 @@ const READINGS_KEPT = 512;
 
 /**
  * The globals that `f`'s surroundings declare, found once per text and
- * call site: a function made anew for each call at one place is one
- * definition, and asking V8 costs about 0.1 ms (shadowed-globals.ts), more
- * than the rest of sending it. Two definitions of one text that reach one
- * call site (a helper that forwards its argument) share the first one's
- * answer. Code that is not in a file (an eval, the REPL) is asked each time.
+ * place: a function made anew for each call at one place is one
+ * definition, and asking V8 costs 0.2-0.5 ms (shadowed-globals.ts), more
+ * than the rest of sending it. The place is the calls outside this
+ * package that led here (CALL_STACK_DEPTH of them), so that functions
+ * sent through an application's own helper are told apart by where the
+ * helper was called from; two definitions of one text that come the same
+ * way share the first one's answer. Code an eval made is asked each time,
+ * and an answer that could not be had is not kept.
  */
 function shadowedAt(f: Function, globals: readonly string[], text: string): readonly string[] {
-  const site = userCallSite();
-  const key = site === undefined ? undefined : `${site}\0${text}`;
+  let place: string | undefined;
+  // (The stack is read by setting Error.prepareStackTrace: --frozen-intrinsics refuses that.)
+  try { place = userCallStack(CALL_STACK_DEPTH); } catch { place = undefined; }
+  const key = place === undefined ? undefined : `${place}\0${text}`;
   const known = key === undefined ? undefined : shadowings.get(key);
   if (known) return known;
-  const found = shadowedGlobals(f, globals) ?? [];
+  const found = shadowedGlobals(f, globals);
+  if (found === undefined) return [];
   if (key !== undefined) {
     if (shadowings.size >= READINGS_KEPT) shadowings.clear();
     shadowings.set(key, found);
   }
   return found;
+}
+
+const CALL_STACK_DEPTH = 8;
+
+/** Why a function whose global names its surroundings declare is refused. */
+function shadowedNames(label: string, names: readonly string[]): string {
+  const them = names.map((n) => `'${n}'`).join(', ');
+  return `${label} uses ${them} as ${names.length > 1 ? 'names' : 'a name'} that its module or a scope around it declares, `
+    + `where a thread would see the global of that name instead: import what it needs inside the function `
+    + `(await import('node:crypto'), say), pass the value as an argument, or define the function in a module and mark it `
+    + 'with threadable()';
 }
 
 /** The reading of `text`, parsed once. */

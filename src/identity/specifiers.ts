@@ -58,16 +58,22 @@ export function userCallerURL(): string | undefined {
 }
 
 /**
- * Where the nearest caller outside this package made its call
- * (`file:line:column`), or undefined for code that is not in a file (an
- * eval, the REPL).
+ * Where the calls outside this package that led here were made, up to
+ * `depth` of them (`file:line:column`, nearest first), as one string;
+ * undefined when one of them is code an eval made, where the same place
+ * may hold other code each time.
  */
-export function userCallSite(): string | undefined {
-  for (const site of stackSites(32, userCallSite)) {
-    const url = fileURLOf(site.getFileName());
-    if (url && !isOwnFile(fileURLToPath(url))) return `${url}:${site.getLineNumber()}:${site.getColumnNumber()}`;
+export function userCallStack(depth: number): string | undefined {
+  const frames: string[] = [];
+  for (const site of stackSites(depth + 24, userCallStack)) {
+    if (site.isEval()) return undefined;
+    const file = site.getFileName();
+    const url = fileURLOf(file);
+    if (url && isOwnFile(fileURLToPath(url))) continue;
+    frames.push(`${file ?? '<native>'}:${site.getLineNumber()}:${site.getColumnNumber()}`);
+    if (frames.length === depth) break;
   }
-  return undefined;
+  return frames.length > 0 ? frames.join('\n') : undefined;
 }
 
 /**

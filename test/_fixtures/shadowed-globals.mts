@@ -4,8 +4,10 @@
 import { Buffer } from 'node:buffer';
 import process from 'node:process';
 import { deferToThread } from 'reactor-threads';
+import { runTask } from './send-helper.mjs';
 
 const escape = (s: string): string => s.toUpperCase();
+const crypto = { randomUUID: (): string => 'this module\'s own' };
 
 export const sendsModuleEscape = (): Promise<string> => deferToThread((s: string) => escape(s), 'a b');
 
@@ -26,3 +28,6 @@ export const sendsGlobalsOnly = (): Promise<string> =>
 /** Globals imported under their own names: the globals themselves, which a thread has. */
 export const sendsImportedGlobals = (): Promise<number> =>
   deferToThread(() => Buffer.from('ab').length + (typeof process.pid === 'number' ? 1 : 0));
+
+/** Through an application's helper: the same text as global-crypto.mts's function, whose `crypto` is the global. */
+export const viaHelperShadowed = (): Promise<string> => runTask(() => crypto.randomUUID());
