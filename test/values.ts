@@ -99,7 +99,7 @@ test('an instance of a subclass of Array, Map, Set, Date or RegExp is refused, n
 test('a Date, Map, Set or RegExp with an own enumerable property is refused, naming its path and the property, in an argument and in a result', async (t) => {
   const date = await t.throwsAsync(deferToThread(identity as Loose, Object.assign(new Date(0), { tag: 1 })), { instanceOf: ValueNotCloneableError });
   t.is(date!.message, 'args[0] cannot be sent to another thread: a Date with own property \'tag\', which would arrive without it: '
-    + 'send the property beside the Date (a plain object holding both, say), or send the Date without it');
+    + 'send the property beside the Date (a plain object holding both, say), or a copy without it (new Date(value))');
   const cases: [object, string][] = [
     [Object.assign(new Date(0), { tag: 1 }), 'Date'], [Object.assign(new Map([['a', 1]]), { size2: 1 }), 'Map'],
     [Object.assign(new Set([1]), { label: 'x' }), 'Set'], [Object.assign(/a+/g, { source2: 'b' }), 'RegExp'],
@@ -183,7 +183,7 @@ test('an instance of a registered class with a private member, its own or its su
   t.is((own as ValueNotCloneableError).path, 'args[0].at[0]');
   t.is(own!.message, 'args[0].at[0] cannot be sent to another thread: an instance of Vault cannot cross: its class has private members '
     + '(#secret), which an instance made in another thread cannot have, since its constructor does not run there: keep the state '
-    + 'that crosses in ordinary (string-keyed) properties');
+    + 'that crosses in ordinary (string-keyed) properties, and the methods and accessors that use it public');
   const inherited = await t.throwsAsync(deferToThread(identity as Loose, new Locker('l')), { instanceOf: ValueNotCloneableError });
   t.is((inherited as ValueNotCloneableError).path, 'args[0]');
   t.regex(inherited!.message, /: an instance of Locker cannot cross: its class has private members \(#x, declared by its superclass Guarded\)/);
@@ -199,7 +199,7 @@ test('an instance of a registered class with only a static private member crosse
   t.is(back.at.n, 3);
 });
 
-test('a class\'s private members are read from its own body: methods and accessors count; static ones and a nested class\'s do not', (t) => {
+test('a class\'s private members are read from its own body: methods and accessors count; static ones and a nested class\'s do not', async (t) => {
   class Method { #m(): number { return 1; } call(): number { return this.#m(); } }
   class Nested { make(): object { return new (class { #inner = 1; })(); } }
   class Static { static #count = 0; static count(): number { return Static.#count; } }
@@ -208,6 +208,9 @@ test('a class\'s private members are read from its own body: methods and accesso
   t.is(privateMemberOf(Static), null);
   t.is(privateMemberOf(Point), null);
   t.is(privateMemberOf(Map), null);
+  // (A module's class may use import.meta, which a script does not parse.)
+  const { WithMeta } = await import('./_fixtures/meta-class.mjs');
+  t.is(privateMemberOf(WithMeta)?.member, '#url');
 });
 
 test('a result that would change is refused, naming its path', async (t) => {
