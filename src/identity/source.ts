@@ -223,39 +223,33 @@ function freeNames(fn: AstNode): { free: string[]; globals: string[] } {
   return { free: [...free], globals: [...globals] };
 }
 
+/**
+ * Whether a node in `root` passes `test`, looking into every node but
+ * those `enter` turns away (the node itself is still tested).
+ */
+function anyNode(root: unknown, test: (n: AstNode) => boolean, enter: (n: AstNode) => boolean = () => true): boolean {
+  if (typeof root !== 'object' || root === null) return false;
+  if (Array.isArray(root)) return root.some((n) => anyNode(n, test, enter));
+  const n = root as AstNode;
+  if (test(n)) return true;
+  if (!enter(n)) return false;
+  for (const k of Object.keys(n)) if (k !== 'type' && anyNode(n[k], test, enter)) return true;
+  return false;
+}
+
 /** Whether `fn` makes a direct `eval(...)` call anywhere in it. */
 function callsEval(fn: AstNode): boolean {
-  let found = false;
-  const visit = (node: unknown): void => {
-    if (found || typeof node !== 'object' || node === null) return;
-    if (Array.isArray(node)) { for (const n of node) visit(n); return; }
-    const n = node as AstNode;
-    if (n.type === 'CallExpression' && (n.callee as AstNode).type === 'Identifier' && (n.callee as AstNode).name === 'eval') {
-      found = true;
-      return;
-    }
-    for (const k of Object.keys(n)) if (k !== 'type') visit(n[k]);
-  };
-  visit(fn);
-  return found;
+  return anyNode(fn, (n) => n.type === 'CallExpression' && (n.callee as AstNode).type === 'Identifier'
+    && (n.callee as AstNode).name === 'eval');
 }
 
 /** `this` or `super` that does not belong to a function nested inside `fn`. */
 function usesOuterThis(fn: AstNode): boolean {
-  let found = false;
-  const visit = (node: unknown): void => {
-    if (found || typeof node !== 'object' || node === null) return;
-    if (Array.isArray(node)) { for (const n of node) visit(n); return; }
-    const n = node as AstNode;
-    if (n.type === 'ThisExpression' || n.type === 'Super') { found = true; return; }
-    // A nested non-arrow function or class has a `this` of its own.
-    if (n.type === 'FunctionExpression' || n.type === 'FunctionDeclaration'
-      || n.type === 'ClassBody') return;
-    for (const k of Object.keys(n)) if (k !== 'type') visit(n[k]);
-  };
-  visit(fn.params);
-  visit(fn.body);
-  return found;
+  const outer = (n: AstNode): boolean => n.type === 'ThisExpression' || n.type === 'Super';
+  // A nested non-arrow function or class has a `this` of its own.
+  const sameThis = (n: AstNode): boolean => n.type !== 'FunctionExpression' && n.type !== 'FunctionDeclaration'
+    && n.type !== 'ClassBody';
+  return anyNode(fn.params, outer, sameThis) || anyNode(fn.body, outer, sameThis);
 }
 
 /** What a sent function's free names are bound to in the thread. */
