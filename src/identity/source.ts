@@ -91,7 +91,7 @@ export function sourceOf(f: Function, fix: string, findBindings?: BindingFinder,
 interface SourceReading { free: string[]; globals: string[]; sent: SentSource; evals: boolean }
 
 /**
- * Readings of recent texts (and their shadowed globals, by call site): an
+ * Readings of recent texts (and their shadowed globals, by place): an
  * inline function made anew for each call (`deferToThread((x) => x + 1, i)`
  * in a loop) is a new object each time, with the same text. Cleared when
  * full rather than kept in order: a program sends few distinct texts.
