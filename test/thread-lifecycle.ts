@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deferToThreadPool, PoolStoppedError, reactor, ThreadDiedError, ThreadPool } from 'reactor-threads';
 import { closeConnection, failToStart, neverStarts, openConnection, slowStart, useConnection } from './_fixtures/lifecycle.cjs';
+import { sleep } from './_fixtures/tasks.cjs';
 import { within } from './_helpers/settlements.js';
 import { platformTimeout } from './_helpers/wait.js';
 
@@ -40,6 +41,18 @@ test('maxTasksPerThread replaces a thread after that many tasks, running its exi
   t.is(new Set(threads).size, 3, `threads ${threads.join(',')}`);
   await pool.stop();
   t.is(lines(log).filter((l) => l.includes(':exit')).length, 3);
+});
+
+test('maxTasksPerThread bounds what a thread takes, not only what it finished: a burst of async tasks is spread over new threads', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1, maxTasksPerThread: 2, concurrentTasksPerThread: 8 });
+  pool.start();
+  await deferToThreadPool(reactor, pool, sleep, 0);  // (known quick now: taken eight at a time)
+  const where = await Promise.all(Array.from({ length: 8 }, () => deferToThreadPool(reactor, pool, sleep, 20)));
+  const perThread = new Map<number, number>();
+  for (const id of where) perThread.set(id, (perThread.get(id) ?? 0) + 1);
+  // (Before: the thread took all eight, its count checked only as they finished.)
+  t.true([...perThread.values()].every((n) => n <= 2), `tasks per thread: ${JSON.stringify([...perThread])}`);
+  await pool.stop();
 });
 
 test('a thread whose onThreadStart fails never serves; queued tasks fail instead of waiting forever', async (t) => {

@@ -104,3 +104,19 @@ test('a stopped pool answers adjustPoolsize, counts and stats without native err
   t.is(pool.queued, 0);
   t.is(pool.stats().threads, 0);
 });
+
+test('stop() called again from a callback that stop() runs gets the same Promise, which resolves', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1, concurrentTasksPerThread: 1 });
+  pool.start();
+  const running = deferToThreadPool(reactor, pool, sleep, 100);
+  t.true(await waitFor(() => pool.busy === 1));
+  let inner: Promise<void> | undefined;
+  // Queued behind the running task: stop() settles it, running this callback.
+  pool.callInThreadWithCallback(() => { inner = pool.stop(); }, add, 1, 2);
+  const outer = pool.stop();
+  t.is(inner, outer, 'one ending, one Promise');
+  // (Before: a second ending replaced the first's join, and one of them never resolved.)
+  const done = await Promise.race([outer.then(() => 'resolved'), new Promise((r) => setTimeout(() => r('not after 10 s'), 10_000))]);
+  t.is(done, 'resolved');
+  t.is(await running, await running);
+});

@@ -5,6 +5,7 @@ import test from 'ava';
 import { deferToThreadPool, reactor, ThreadDiedError, ThreadPool, transfer } from 'reactor-threads';
 import { add, exitThread, spin, threadAfterGate } from './_fixtures/tasks.cjs';
 import { waitFor } from './_helpers/wait.js';
+import { fixture, runChild } from './_helpers/child.js';
 import { poolWithQuickTasksUnder } from './_helpers/quick-pool.js';
 
 // @types/node leaves WebAssembly to the DOM lib; this is all the test uses.
@@ -130,4 +131,16 @@ test('a buffer that cannot be detached is copied, not moved, and the call runs o
   t.deepEqual(results, [[true, 42]]);
   t.is(runs, 1);
   t.is(memory.buffer.byteLength, 65536, 'the memory stays usable');
+});
+
+test('an \'error\' or \'drain\' listener that throws keeps no other call from settling; its error is an uncaught exception', async (t) => {
+  const r = await runChild(fixture('throwing-listeners.mjs'));
+  t.is(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as Record<string, unknown>;
+  // (Before: stop() threw, and the calls behind the first fire-and-forget one never settled;
+  // a throwing 'drain' listener left the task whose settle made room without its answer.)
+  t.like(out, { stopThrew: false, queuedOutcome: 'PoolStoppedError', stopOutcome: 'ok', third: 'QueueFullError',
+    firstOutcome: 'ok', secondOutcome: 'ok' });
+  t.deepEqual(out.uncaught, ['error listener threw on PoolStoppedError', 'error listener threw on PoolStoppedError',
+    'drain listener threw']);
 });

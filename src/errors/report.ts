@@ -6,10 +6,25 @@ import { inspect } from 'node:util';
 
 export function reportError(target: EventEmitter, error: unknown, context: string): void {
   if (target.listenerCount('error') > 0) {
-    target.emit('error', error);
+    emitFromBookkeeping(target, 'error', error);
     return;
   }
   reportToStderr(error, context);
+}
+
+/**
+ * Emits `event` from within the pool's bookkeeping (a loop that settles
+ * calls, a task's settle): a listener that throws must not cut it short,
+ * which left the calls behind it unsettled for good (helper-135's hunt).
+ * Its error is thrown again on the next tick, an uncaught exception, as a
+ * listener's error is when an event comes from the event loop.
+ */
+export function emitFromBookkeeping(target: EventEmitter, event: string, ...args: unknown[]): void {
+  try {
+    target.emit(event, ...args);
+  } catch (e) {
+    process.nextTick(() => { throw e; });
+  }
 }
 
 /** For errors with no pool to report to (a callFromThread target that threw). */

@@ -29,7 +29,7 @@ import { StarvationWatch } from './starvation.js';
 import { settleSink, TaskTable, type TaskSink } from './tasks.js';
 import { PoolThreads } from './threads.js';
 import { TaskTimers } from './timers.js';
-import { reportError } from '../errors/report.js';
+import { emitFromBookkeeping, reportError } from '../errors/report.js';
 import {
   encodeArgs, markCuttable, markFlatten, markMovedByPort, markReplySlot, markTraced, movedByPort, movesByPort,
 } from '../codec/codec.js';
@@ -119,6 +119,9 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
   readonly #starvation: StarvationWatch;
   readonly #functions: FunctionTable;
   #stopped: Promise<void> | undefined;
+  /** The native counts and times as the pool ended, for stats() after stop(). */
+  #finalCounts: PoolCounts | undefined;
+  #finalTimes: { queueWait: TimeStats; run: TimeStats } | undefined;
   #destroyed = false;
   #roomWaiters: (() => void)[] = [];
   /** A call was refused for a full queue and 'drain' has not been announced since. */
@@ -184,8 +187,8 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
   }
 
   stats(): PoolStats {
-    const c = this.#counts();  // (pushes the staged submissions first)
-    const t = this.#destroyed ? undefined : native.poolTimes(this.#poolId);
+    const c = this.#counts() ?? this.#finalCounts;  // (pushes the staged submissions first)
+    const t = this.#destroyed ? this.#finalTimes : native.poolTimes(this.#poolId);
     const none: TimeStats = { count: 0, min: 0, mean: 0, p50: 0, p99: 0, max: 0 };
     const zero: PoolCounts = { threads: 0, busy: 0, idle: 0, queued: 0, submitted: 0, completed: 0, failed: 0,
       functions: 0, affinityKeys: 0 };
@@ -217,9 +220,10 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
     const drain = options?.drain === true;
     this.#threads.beginStop(drain);
     this.#starvation.cancel();
-    for (const id of native.poolStop(this.#poolId, drain)) {
-      this.#tasks.settle(id, false, new PoolStoppedError('the task was still queued when stop() was called'));
-    }
+    const queued = native.poolStop(this.#poolId, drain);
+    // Recorded before the queued calls settle below: a callback of theirs
+    // that calls stop() again gets this same Promise (it started a second
+    // ending, whose join replaced this one's, which then never resolved).
     this.#stopped = this.#threads.join().then(() => {
       // Each thread's exit was handled after its last messages (even those
       // held behind a call whose function loads: PoolThreads); results
@@ -230,10 +234,16 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
         this.#tasks.settle(id, false, new PoolStoppedError('the pool stopped before the task settled'));
       }
       this.#thread.core.removeSink(this.#poolId);
+      // (stats() reads these once the native pool is gone.)
+      this.#finalCounts = native.poolCounts(this.#poolId);
+      this.#finalTimes = native.poolTimes(this.#poolId);
       native.poolDestroy(this.#poolId);
       this.#moves.close();
       this.#destroyed = true;
     });
+    for (const id of queued) {
+      this.#tasks.settle(id, false, new PoolStoppedError('the task was still queued when stop() was called'));
+    }
     return this.#stopped;
   }
 
@@ -655,6 +665,7 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
     const waiters = this.#roomWaiters;
     this.#roomWaiters = [];
     for (const w of waiters) w();
-    this.emit('drain');
+    // (From within a task's settle, before its own sink is answered.)
+    emitFromBookkeeping(this, 'drain');
   }
 }

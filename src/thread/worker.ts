@@ -202,7 +202,11 @@ function pull(): void {
     // (spinNs is 0 where a spin cannot pay: one CPU. So is the longer one.)
     const spin = holding > 0 || spinNs === 0 ? 0 : answeredLast ? AFTER_ANSWER_SPIN_NS : spinNs;
     const paysWithin = spin === AFTER_ANSWER_SPIN_NS ? AFTER_ANSWER_PAYS_WITHIN_NS : spin;
-    const r = native.poolTake(poolId, threadId, concurrency - holding, spin, paysWithin, answeredLast, takeScratch);
+    // maxTasksPerThread bounds what it takes, not only what it finished:
+    // a burst took up to `concurrency` more (helper-135: 9 tasks for 2).
+    const room = maxTasks > 0 ? Math.min(concurrency - holding, maxTasks - completedTasks - holding) : concurrency - holding;
+    if (room <= 0) break;
+    const r = native.poolTake(poolId, threadId, room, spin, paysWithin, answeredLast, takeScratch);
     if (r === 0) {
       rounds = 0;
       // (poolTake ran no code of this thread's: holding is as it was.)
