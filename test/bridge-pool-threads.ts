@@ -61,9 +61,12 @@ const handedBackWhileStopping = test.macro(async (t, options: ThreadPoolOptions)
 
 test('tasks a thread hands back as it parks while the pool stops still run there; its blocking call fails with PoolStoppedError',
   handedBackWhileStopping, {});
-// (Its second task, the one that would park, is its last: it recycles as that task ends, with the four to run.)
-test('tasks a thread hands back as it parks while the pool stops still run there when it recycles as its call fails',
-  handedBackWhileStopping, { maxTasksPerThread: 2 });
+// (Six in all: the busy one, then the five it takes together, which its
+// budget of tasks allows (a thread takes no more than maxTasksPerThread);
+// the four it hands back count against it while they wait, and run there
+// after its call fails, the last one recycling it.)
+test('tasks a thread hands back as it parks while the pool stops still run there within its maxTasksPerThread, the last recycling it',
+  handedBackWhileStopping, { maxTasksPerThread: 6 });
 
 test('a pool whose every thread waits on work queued behind it reports PoolStarvedError', async (t) => {
   const pool = new ThreadPool({ maxThreads: 1, starvationTimeout: 200 });
