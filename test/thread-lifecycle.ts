@@ -8,7 +8,7 @@ import { deferToThreadPool, PoolStoppedError, reactor, ThreadDiedError, ThreadPo
 import { closeConnection, failToStart, neverStarts, openConnection, slowStart, useConnection } from './_fixtures/lifecycle.cjs';
 import { sleep } from './_fixtures/tasks.cjs';
 import { within } from './_helpers/settlements.js';
-import { platformTimeout, waitFor } from './_helpers/wait.js';
+import { platformTimeout } from './_helpers/wait.js';
 
 const hookLog = (): string => join(mkdtempSync(join(tmpdir(), 'rt-hooks-')), 'log');
 const lines = (file: string): string[] => readFileSync(file, 'utf8').trim().split('\n');
@@ -52,30 +52,6 @@ test('maxTasksPerThread bounds what a thread takes, not only what it finished: a
   for (const id of where) perThread.set(id, (perThread.get(id) ?? 0) + 1);
   // (Before: the thread took all eight, its count checked only as they finished.)
   t.true([...perThread.values()].every((n) => n <= 2), `tasks per thread: ${JSON.stringify([...perThread])}`);
-  await pool.stop();
-});
-
-test('a thread that has taken its whole maxTasksPerThread gets no new affinity key: that key\'s call runs on a sibling with room at once', async (t) => {
-  const pool = new ThreadPool({ minThreads: 2, maxThreads: 2, maxTasksPerThread: 3, concurrentTasksPerThread: 8 });
-  pool.start();
-  const call = (key: string, ms: number): Promise<number> => deferToThreadPool.with({ affinity: key })(reactor, pool, sleep, ms);
-  t.true(await waitFor(() => pool.stats().threads === 2));
-  await new Promise((r) => setTimeout(r, 300));
-  // One thread holds two long tasks (room for one more), the other has run two and holds a third, long: its budget taken.
-  const held = [call('b', 2_000), call('b', 2_000)];
-  await new Promise((r) => setTimeout(r, 50));
-  const a = await call('a', 1);
-  await call('a', 1);
-  held.push(call('a', 2_000));
-  await new Promise((r) => setTimeout(r, 50));
-  const t0 = Date.now();
-  const c = await call('c', 1);
-  const ms = Date.now() - t0;
-  const [b] = await Promise.all(held);
-  t.not(a, b, 'the two keys were bound to the two threads');
-  // (Before: 'c' was bound to the thread at its budget, and waited there for its long task, about 2 s.)
-  t.is(c, b, 'the new key went to the thread with room');
-  t.true(ms < 1_000, `the new key's call took ${ms} ms`);
   await pool.stop();
 });
 

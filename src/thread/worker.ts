@@ -216,14 +216,6 @@ function pull(): void {
     if (r === 1) { stopping = true; break; }
     if (r === 2) { retiring = true; break; }
     runner.take(Array.isArray(r) ? readTasks(r[0], r[1]) : readTasks(r, undefined));
-    // Its whole budget taken: retiring now, not once the last of it ends,
-    // so that native binds no new affinity key to a thread that will take
-    // nothing more (helper-140's review: a key's calls waited there behind
-    // a long task while a sibling had room).
-    if (maxTasks > 0 && !retiring && completedTasks + runner.holding >= maxTasks) {
-      retiring = true;
-      native.poolRecycle(poolId, threadId);
-    }
     // Every MAX_ROUNDS batches, as soon as mail waits (at most once a
     // MAIL_EVERY_MS), and after each batch while a task it holds answers
     // a cancel, this thread's loop runs before the next batch: its own
