@@ -16,9 +16,10 @@
 // instance member, which the instance made on arrival (its constructor
 // not run) cannot have, and a Map, Set, Date, RegExp or boxed primitive
 // with an own enumerable string-keyed property, which v8 writes without
-// it. A typed array's, Buffer's or DataView's own properties are not
-// checked (they drop too): Object.keys would list each of its indices,
-// millions for a buffer of megabytes.
+// it. A typed array's or Buffer's own properties are not checked (they
+// drop too): Object.keys would list each of its indices, millions for a
+// buffer of megabytes; nor, as yet, an ArrayBuffer's or DataView's, or
+// symbol-keyed ones on these built-ins.
 // With flattenInstances (an opt-in, per pool and per call), an instance
 // of an unregistered class made only of own data properties crosses as a
 // plain object of them instead: built-ins whose state is not in their
