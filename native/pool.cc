@@ -336,7 +336,7 @@ int64_t Pool::PushPinned(Task&& task, const std::string& key, uint32_t max_queue
       size_t least = SIZE_MAX;
       for (auto& kv : threads_) {
         const ThreadRecord& r = kv.second;
-        if (!r.reactor || r.retiring || r.gone) continue;
+        if (!r.reactor || r.retiring || r.gone || r.budget_spent) continue;
         size_t load = r.held.size() + r.pinned.size();
         if (load < least) {
           least = load;
@@ -877,8 +877,11 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
       if (rec.retiring && !own_after_stop) {
         std::shared_ptr<Reactor> heir;
         bool orphaned = ForgoSentTaskLocked(rec, &heir);
+        std::shared_ptr<Reactor> pinned_heir;
+        bool released = ReleaseRetiringLocked(thread_id, rec, &pinned_heir);
         lock.unlock();
         if (orphaned) WakeOrDemand(std::move(heir));
+        if (released) WakeOrDemand(std::move(pinned_heir));
         return TakeResult::kRetire;
       }
       bool may_take = !stopping_ || drain_on_stop_ || own_after_stop;
@@ -1012,8 +1015,12 @@ bool Pool::Complete(uint32_t thread_id, double task_id, uint32_t status,
   // The ended task's record, freed (with its copy of the bytes) after
   // mu_ is released, off the lock that Push() and Take() wait on.
   decltype(ThreadRecord::held)::node_type ended;
+  // A recycled thread's last task ended: what its keys pinned to it goes
+  // to a sibling (ReleaseRetiringLocked), woken once mu_ is released.
+  std::shared_ptr<Reactor> heir;
+  bool left_work = false;
   {
-    std::lock_guard<SpinningMutex> lock(mu_);
+    std::unique_lock<SpinningMutex> lock(mu_);
     bool kept = false;
     auto it = threads_.find(thread_id);
     if (it != threads_.end()) {
@@ -1037,6 +1044,7 @@ bool Pool::Complete(uint32_t thread_id, double task_id, uint32_t status,
           ended = it->second.held.extract(held);
         }
         it->second.returning = !HoldsUnfinishedLocked(it->second);
+        left_work = ReleaseRetiringLocked(thread_id, it->second, &heir);
         // Counted as a taker on its way back now (ReturningTakersLocked),
         // it leaves the waiting list, where an async task in flight had
         // put it: else a push counted it twice, as that taker and as the
@@ -1046,11 +1054,18 @@ bool Pool::Complete(uint32_t thread_id, double task_id, uint32_t status,
       }
     }
     if (CountsAsCompleted(status)) completed_ += 1; else failed_ += 1;
-    // A result with no held record to keep it in goes now, never nowhere.
-    if (kept) return true;
+    if (kept) {
+      lock.unlock();
+      if (left_work) WakeOrDemand(std::move(heir));
+      return true;
+    }
   }
-  return owner_->Post(Message{MessageKind::kTaskResult, status, id_, task_id,
-                              std::move(result), sender}, !quiet);
+  // A result with no held record to keep it in goes now, never nowhere;
+  // before any demand for the work that went back.
+  bool posted = owner_->Post(Message{MessageKind::kTaskResult, status, id_, task_id,
+                                     std::move(result), sender}, !quiet);
+  if (left_work) WakeOrDemand(std::move(heir));
+  return posted;
 }
 
 bool Pool::ReleaseResult(uint32_t thread_id, double task_id) {
@@ -1251,8 +1266,8 @@ bool Pool::LeaveWaitingList(uint32_t thread_id) {
 }
 
 void Pool::Recycle(uint32_t thread_id) {
-  std::shared_ptr<Reactor> heir;
-  bool left_work = false;
+  std::shared_ptr<Reactor> heir, pinned_heir;
+  bool left_work = false, released = false;
   {
     std::lock_guard<SpinningMutex> lock(mu_);
     auto it = threads_.find(thread_id);
@@ -1266,8 +1281,35 @@ void Pool::Recycle(uint32_t thread_id) {
     StopWaitingLocked(thread_id, rec);
     left_work = HandOnCountedWorkLocked(rec, &heir);
     rec.retiring = true;
+    released = ReleaseRetiringLocked(thread_id, rec, &pinned_heir);
   }
   if (left_work) WakeOrDemand(std::move(heir));
+  if (released) WakeOrDemand(std::move(pinned_heir));
+}
+
+void Pool::BudgetSpent(uint32_t thread_id) {
+  std::lock_guard<SpinningMutex> lock(mu_);
+  auto it = threads_.find(thread_id);
+  if (it != threads_.end()) it->second.budget_spent = true;
+}
+
+bool Pool::ReleaseRetiringLocked(uint32_t thread_id, ThreadRecord& rec,
+                                 std::shared_ptr<Reactor>* heir) {
+  if (!rec.retiring || rec.gone || HoldsUnfinishedLocked(rec) ||
+      (stopping_ && !drain_on_stop_)) {
+    return false;
+  }
+  // Its keys' calls wait on it only while it runs the ones before them.
+  for (auto& kv : affinity_) {
+    if (kv.second.thread == thread_id) kv.second.thread = 0;
+  }
+  if (rec.pinned.empty()) return false;
+  for (auto& t : rec.pinned) ReturnToQueueLocked(std::move(t));
+  rec.pinned.clear();
+  queued_approx_.store(static_cast<uint32_t>(queue_.size()), std::memory_order_relaxed);
+  // (A spinning thread takes them: none is woken beside it, as in Push().)
+  if (spinning_ == 0) *heir = PopWaiterLocked();
+  return true;
 }
 
 bool Pool::TryRetire(uint32_t thread_id) {

@@ -410,6 +410,11 @@ class Pool {
   // without drain began (Take). Called as a task ends: if a push counted
   // on it as on its way back, a waiting sibling is woken for what is queued.
   void Recycle(uint32_t thread_id);
+  // Pool thread: it has taken the last task its maxTasksPerThread allows
+  // (it will recycle once its tasks end). PushPinned() binds no new
+  // affinity key to it: the key's calls would wait there behind its last
+  // tasks, then go back to the queue, while a sibling had room.
+  void BudgetSpent(uint32_t thread_id);
   // Pool thread, idle past its timeout: may it exit? Yes only while more
   // than `min` threads live and it holds nothing; it is then removed from
   // the waiting list so no task is handed to it.
@@ -509,6 +514,7 @@ class Pool {
     bool waiting = false;              // in waiting_
     uint64_t waiting_since_ns = 0;     // its last Take() that found nothing
     bool retiring = false;
+    bool budget_spent = false;         // BudgetSpent(): no new key binds to it
     bool gone = false;                 // its environment is gone (MarkGone)
     // It finished every task it held and has not taken again: it is on its
     // way back to Take(), so a push counts it as coming (no thread is
@@ -639,6 +645,15 @@ class Pool {
   // owner hears of the demand.
   void WakeOrDemand(std::shared_ptr<Reactor> wake);
   uint32_t LiveLocked() const;                  // threads neither retiring nor gone
+  // `rec` retires (recycled, idle, surplus) and holds nothing unfinished:
+  // it takes nothing more, so its keys are unbound and the calls pinned
+  // to it by them go back to everyone, in push order, now rather than at
+  // its exit, which its onThreadExit may put off for any time (or for
+  // ever). Not once stop() without drain began: it takes back its own
+  // then (Take's own_after_stop). Returns whether work went back, with a
+  // waiting sibling popped into *heir for WakeOrDemand() once mu_ is
+  // released.
+  bool ReleaseRetiringLocked(uint32_t thread_id, ThreadRecord& rec, std::shared_ptr<Reactor>* heir);
   void StopWaitingLocked(uint32_t thread_id, ThreadRecord& rec);
   // A task holding `key` left the pool (completed, cancelled, cleared,
   // rejected, died): drops the key's binding with its last task.

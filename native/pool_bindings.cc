@@ -650,25 +650,21 @@ Napi::Value PoolRequeue(const Napi::CallbackInfo& info) {
   return args.env().Undefined();
 }
 
-// poolRecycle(id, threadId): this pool thread exits once its tasks in
-// flight are done; it takes no more. Quiet once the pool is gone.
-Napi::Value PoolRecycle(const Napi::CallbackInfo& info) {
+// A pool thread's notice about itself, poolX(id, threadId), calling
+// Pool::X; quiet once the pool is gone:
+// - poolRecycle: it exits once its tasks in flight are done; it takes no
+//   more (Pool::Recycle);
+// - poolBudgetSpent: it took the last task its maxTasksPerThread allows;
+//   no new affinity key binds to it (Pool::BudgetSpent);
+// - poolStepAway: it goes back to its event loop before taking more
+//   (Pool::StepAway).
+template <void (Pool::*Notice)(uint32_t)>
+Napi::Value PoolThreadNotice(const Napi::CallbackInfo& info) {
   Args args(info);
   auto pool = args.PoolIfAny(0);
   uint32_t thread_id = args.U32(1, "thread id");
   if (!args.ok()) return {};
-  if (pool) pool->Recycle(thread_id);
-  return args.env().Undefined();
-}
-
-// poolStepAway(id, threadId): this pool thread goes back to its event
-// loop before taking more (Pool::StepAway). Quiet once the pool is gone.
-Napi::Value PoolStepAway(const Napi::CallbackInfo& info) {
-  Args args(info);
-  auto pool = args.PoolIfAny(0);
-  uint32_t thread_id = args.U32(1, "thread id");
-  if (!args.ok()) return {};
-  if (pool) pool->StepAway(thread_id);
+  if (pool) ((*pool).*Notice)(thread_id);
   return args.env().Undefined();
 }
 
@@ -722,8 +718,9 @@ constexpr BindingEntry kPoolBindings[] = {
     {"poolHoldPost", PoolHoldPost},
     {"poolReleasePost", PoolReleasePost},
     {"poolTryRetire", PoolTryRetire},
-    {"poolRecycle", PoolRecycle},
-    {"poolStepAway", PoolStepAway},
+    {"poolRecycle", PoolThreadNotice<&Pool::Recycle>},
+    {"poolBudgetSpent", PoolThreadNotice<&Pool::BudgetSpent>},
+    {"poolStepAway", PoolThreadNotice<&Pool::StepAway>},
     {"poolRequeue", PoolRequeue},
     {"poolMayHandBack", PoolMayHandBack},
     {"poolTaskStarted", PoolTaskStarted},

@@ -55,6 +55,7 @@ function rig(): Rig {
     claim: (thread, task) => asks.claim(thread, task),
     printed: () => undefined,
     tail: () => undefined,
+    exitHookBegan: () => undefined,
   });
   return {
     owner, lost, gone,

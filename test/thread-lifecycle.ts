@@ -5,10 +5,10 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deferToThreadPool, PoolStoppedError, reactor, ThreadDiedError, ThreadPool } from 'reactor-threads';
-import { closeConnection, failToStart, neverStarts, openConnection, slowStart, useConnection } from './_fixtures/lifecycle.cjs';
+import { closeConnection, failToStart, neverCloses, neverStarts, openConnection, slowStart, useConnection } from './_fixtures/lifecycle.cjs';
 import { sleep } from './_fixtures/tasks.cjs';
 import { within } from './_helpers/settlements.js';
-import { platformTimeout } from './_helpers/wait.js';
+import { platformTimeout, waitFor } from './_helpers/wait.js';
 
 const hookLog = (): string => join(mkdtempSync(join(tmpdir(), 'rt-hooks-')), 'log');
 const lines = (file: string): string[] => readFileSync(file, 'utf8').trim().split('\n');
@@ -53,6 +53,75 @@ test('maxTasksPerThread bounds what a thread takes, not only what it finished: a
   // (Before: the thread took all eight, its count checked only as they finished.)
   t.true([...perThread.values()].every((n) => n <= 2), `tasks per thread: ${JSON.stringify([...perThread])}`);
   await pool.stop();
+});
+
+test('a thread that has taken its whole maxTasksPerThread gets no new affinity key: that key\'s call runs on a sibling with room at once', async (t) => {
+  const pool = new ThreadPool({ minThreads: 2, maxThreads: 2, maxTasksPerThread: 3, concurrentTasksPerThread: 8 });
+  pool.start();
+  const call = (key: string, ms: number): Promise<number> => deferToThreadPool.with({ affinity: key })(reactor, pool, sleep, ms);
+  t.true(await waitFor(() => pool.stats().threads === 2));
+  await new Promise((r) => setTimeout(r, 300));
+  // One thread holds two long tasks (room for one more), the other has run two and holds a third, long: its budget taken.
+  const held = [call('b', 2_000), call('b', 2_000)];
+  await new Promise((r) => setTimeout(r, 50));
+  const a = await call('a', 1);
+  await call('a', 1);
+  held.push(call('a', 2_000));
+  await new Promise((r) => setTimeout(r, 50));
+  const c = call('c', 1);
+  // (Before: 'c' was bound to the thread at its budget, the one with less
+  // work, and waited there for its long task, then for the thread's exit.)
+  t.is(await Promise.race([c.then(() => 'c'), Promise.all(held).then(() => 'the long tasks')]), 'c', 'the new key\'s call ended first');
+  const ends = await Promise.all(held);
+  t.not(a, ends[0], 'the two keys were bound to the two threads');
+  t.is(await c, ends[0], 'the new key went to the thread with room');
+  await pool.stop();
+});
+
+test('a key\'s call queued behind the last task of a recycling thread runs on a sibling, not after its onThreadExit, which never settles', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1, maxTasksPerThread: 1, onThreadExit: neverCloses, cancelGrace: 200 });
+  pool.start();
+  const call = (ms: number): Promise<number> => deferToThreadPool.with({ affinity: 'k' })(reactor, pool, sleep, ms);
+  const first = call(200);
+  const second = call(1);  // (pinned to the same thread, behind the first)
+  const [one, two] = await within(Promise.all([first, second]), platformTimeout(10_000), 'two calls of one key',
+    () => 'the second waits on the recycled thread, in its onThreadExit');
+  t.not(one, two, 'the second ran on the replacement');
+  await within(pool.stop(), platformTimeout(10_000), 'stop()', () => 'threads in an onThreadExit that never settles');
+});
+
+test.serial('a recycled thread whose onThreadExit never settles is replaced at once; stop() terminates it after cancelGrace, saying so, and counts no death', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1, maxTasksPerThread: 1, onThreadExit: neverCloses, cancelGrace: 200, name: 'hooks' });
+  pool.start();
+  const ran: number[] = [];
+  // (Before: the one thread's hook never ended and counted toward maxThreads: the second call waited for ever.)
+  for (let i = 0; i < 3; i++) {
+    ran.push((await within(deferToThreadPool(reactor, pool, useConnection), platformTimeout(10_000), `call ${i + 1}`,
+      () => 'no thread took it while the recycled ones ran their onThreadExit')).threadId);
+  }
+  t.is(new Set(ran).size, 3, `threads ${ran.join(',')}`);
+  const written: string[] = [];
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string | Uint8Array): boolean => { written.push(String(chunk)); return true; }) as typeof write;
+  try {
+    // (Before: stop() never resolved.)
+    await within(pool.stop(), platformTimeout(10_000), 'stop()', () => 'threads in an onThreadExit that never settles');
+  } finally {
+    process.stderr.write = write;
+  }
+  const said = written.filter((w) => w.includes('onThreadExit in hooks#'));
+  t.is(said.length, 3, written.join(''));
+  t.regex(said[0]!, /had not settled 200 ms \(cancelGrace\) into stop\(\); its thread is terminated/);
+  t.is(pool.stats().threadsDied, 0);
+});
+
+test('stop() terminates a thread whose onThreadExit, begun by stop(), never settles, once cancelGrace has passed', async (t) => {
+  const pool = new ThreadPool({ minThreads: 2, maxThreads: 2, onThreadExit: neverCloses, cancelGrace: 100 });
+  pool.start();
+  await deferToThreadPool(reactor, pool, useConnection);
+  // (Before: stop() never resolved.)
+  await within(pool.stop(), platformTimeout(10_000), 'stop()', () => 'threads in an onThreadExit that never settles');
+  t.is(pool.stats().threadsDied, 0);
 });
 
 test('a thread whose onThreadStart fails never serves; queued tasks fail instead of waiting forever', async (t) => {

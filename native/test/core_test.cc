@@ -2242,14 +2242,16 @@ static void TestPoolForgoneTarget() {
     Loop& other = p == ta ? b : a;
     CHECK(pool->Take(q, 1, 0, &got) == TakeResult::kNone);  // q waits
     other.reactor->Drain(&in, &sig);
+    // (It holds nothing unfinished: its pinned task goes back at once, not
+    // at its exit: ReleaseRetiringLocked.)
     pool->Recycle(p);
+    other.reactor->Drain(&in, &sig);
+    CHECK_MSG(sig, "the task pinned to a recycling thread went back to the queue with no one woken for it");
     CHECK(pool->Take(p, 1, 0, &got) == TakeResult::kRetire);
     bool attached = false;
     uint32_t requeued = 0;
     pool->RemoveThread(p, &attached, &requeued);
-    CHECK_EQ(requeued, 1u);
-    other.reactor->Drain(&in, &sig);
-    CHECK_MSG(sig, "the task pinned to a retired thread went back to the queue with no one woken for it");
+    CHECK_EQ(requeued, 0u);
     CHECK(pool->Take(q, 1, 0, &got) == TakeResult::kTasks);
     CHECK_EQ(got.size(), size_t{1});
   }
@@ -2360,6 +2362,56 @@ static void TestPoolForgonePinned() {
   uint32_t requeued = 0;
   for (uint32_t t : {tp, t1, t2}) pool->RemoveThread(t, &attached, &requeued);
   std::printf("  a parking thread wakes no sibling for the task pinned to it: ok\n");
+}
+
+// A thread that recycles gives the calls its keys pinned to it back to
+// everyone as its last task ends (Complete), not at its exit, which its
+// onThreadExit may put off for ever; and a thread that took its whole
+// budget (BudgetSpent) gets no new key while a sibling can take it.
+static void TestPoolRetiringHandsOnPinned() {
+  Loop owner{1};
+  auto pool = std::make_shared<Pool>(90, owner.reactor, 0, 4, kOneSecondNs);
+  Loop a{2}, b{3};
+  uint32_t ta = pool->AddThread(), tb = pool->AddThread();
+  pool->AttachThread(ta, a.reactor);
+  pool->AttachThread(tb, b.reactor);
+  uint32_t bound = 0;
+  CHECK_EQ(pool->PushPinned(MakeTask(1), "k", 100, &bound), int64_t{-1});
+  uint32_t first = bound, other = first == ta ? tb : ta;
+  std::vector<Task> got;
+  CHECK(pool->Take(first, 1, 0, &got) == TakeResult::kTasks);
+  CHECK_EQ(pool->PushPinned(MakeTask(2), "k", 100, &bound), int64_t{-1});
+  CHECK_EQ(bound, first);  // behind task 1, on its thread
+  pool->Recycle(first);    // as task 1 ends (worker.ts), before its result
+  std::vector<Task> none;
+  CHECK(pool->Take(other, 4, 0, &none) == TakeResult::kNone);  // still behind task 1
+  pool->Complete(first, 1, 0, Frame{});
+  CHECK(pool->Take(first, 4, 0, &none) == TakeResult::kRetire);
+  std::vector<Task> moved;
+  CHECK_MSG(pool->Take(other, 4, 0, &moved) == TakeResult::kTasks, "the sibling takes the recycled thread's pinned call");
+  CHECK_EQ(moved.size(), size_t{1});
+  CHECK_EQ(moved[0].id, 2.0);
+  // The key follows its call to the sibling.
+  CHECK_EQ(pool->PushPinned(MakeTask(3), "k", 100, &bound), int64_t{-1});
+  CHECK_EQ(bound, other);
+  bool attached = false;
+  uint32_t requeued = 0;
+  pool->RemoveThread(first, &attached, &requeued);
+  CHECK_EQ(requeued, uint32_t{0});
+
+  // A fresh thread that took its whole budget, with less work than `other`.
+  Loop c{4};
+  uint32_t tc = pool->AddThread();
+  pool->AttachThread(tc, c.reactor);
+  CHECK_EQ(pool->PushPinned(MakeTask(4), "j", 100, &bound), int64_t{-1});
+  CHECK_EQ(bound, tc);  // the least work: none
+  std::vector<Task> last;
+  CHECK(pool->Take(tc, 1, 0, &last) == TakeResult::kTasks);
+  pool->BudgetSpent(tc);
+  CHECK_EQ(pool->PushPinned(MakeTask(5), "n", 100, &bound), int64_t{-1});
+  CHECK_MSG(bound == other, "a new key goes to the thread with budget left, though it holds more");
+  for (uint32_t t : {other, tc}) pool->RemoveThread(t, &attached, &requeued);
+  std::printf("  a recycling thread hands its pinned calls on as its last task ends; a spent one gets no new key: ok\n");
 }
 
 // Deterministic: equal descriptors share one id; an affinity key is bound
@@ -3246,6 +3298,7 @@ int main(int argc, char** argv) {
       {"pool_forgone_target", TestPoolForgoneTarget},
       {"pool_forgone_asleep", TestPoolForgoneAsleep},
       {"pool_forgone_pinned", TestPoolForgonePinned},
+      {"pool_retiring_hands_on_pinned", TestPoolRetiringHandsOnPinned},
       {"pool_wake_chain_choices", TestPoolWakeChainChoices},
       {"pool_wakes_a_polling_waiter", TestPoolWakesPollingWaiter},
       {"frame_bytes", TestFrameBytes},

@@ -109,6 +109,11 @@ export const enum PortMove {
    * (1) that it could not post yet (src/base/printed-tail.ts).
    */
   Tail = 10,
+  /**
+   * Thread to owner: its onThreadExit runs now; it takes no more work
+   * (src/pool/threads.ts, exitHookBegan).
+   */
+  ExitHook = 11,
 }
 
 export type PortMoveMessage = [kind: PortMove, id: number, buffers?: ArrayBuffer[]];

@@ -34,7 +34,8 @@
 // reads its port all the same (native bridgeAttend, its whileParked).
 // A thread's asks about its console output (Printed), and the memory where
 // it keeps what it could not post (Tail), come on the same port, and go to
-// src/pool/printed-output.ts.
+// src/pool/printed-output.ts; so does word that its onThreadExit runs
+// (ExitHook), for src/pool/threads.ts.
 // Owner thread only. Tests: test/transfer.ts.
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { ThreadDiedError } from '../errors/errors.js';
@@ -91,6 +92,8 @@ export interface MovedBuffersContext {
   printed(threadId: number, stdout: number, stderr: number): void;
   /** Thread `threadId` keeps the output it could not post yet there (Tail: PrintedOutput.tail). */
   tail(threadId: number, stream: 0 | 1, memory: SharedArrayBuffer): void;
+  /** Thread `threadId` runs its onThreadExit (ExitHook: PoolThreads.exitHookBegan), on the same port. */
+  exitHookBegan(threadId: number): void;
 }
 
 export class MovedBuffers {
@@ -231,6 +234,9 @@ export class MovedBuffers {
     // (Indexed: a destructuring runs the iterator protocol, per message.)
     const kind = message[0], id = message[1], buffers = (message as PortMoveMessage)[2];
     switch (kind) {
+      case PortMove.ExitHook:
+        this.#ctx.exitHookBegan(from);
+        return;
       case PortMove.Hello:
         this.#reactorOf.set(from, id);
         return;

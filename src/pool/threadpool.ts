@@ -88,6 +88,7 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
     drainNow: () => this.#thread.core.drainNow(),
     printed: (threadId, stdout, stderr) => this.#printed.asked(threadId, stdout, stderr),
     tail: (threadId, stream, memory) => this.#printed.tail(threadId, stream, memory),
+    exitHookBegan: (threadId) => this.#threads.exitHookBegan(threadId),
     claim: (threadId, taskId) => !this.#destroyed && native.poolWant(this.#poolId, threadId, taskId, 1),
     lose: (id, error, parked) => {
       if (!this.#tasks.has(id)) return;
@@ -610,7 +611,8 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
   #meetDemand(demand = 1, gone = 0): void {
     if (!this.started) return;
     for (let n = demand; n > 0; n--) {
-      if (this.#threads.size - gone >= this.max) {
+      // (A thread running its onThreadExit is out of both counts.)
+      if (Math.min(this.#threads.serving, this.#threads.size - gone) >= this.max) {
         this.#starvation.watch();
         return;
       }

@@ -58,8 +58,18 @@ interface ThreadHandle {
   error: unknown;
   /** Why the pool terminated it, if it did. */
   terminatedBecause?: string;
-  /** Ended by stop() while it started: it never served, and its end is no death. */
-  stoppedStarting?: boolean;
+  /**
+   * Ended by stop(): it was still starting (it never served), or its
+   * onThreadExit outlasted cancelGrace. Its end is no death.
+   */
+  endedByStop?: boolean;
+  /**
+   * Its onThreadExit runs (it said so on its side port, ExitHook): it
+   * takes no more work, and counts toward max no more.
+   */
+  inExitHook?: boolean;
+  /** stop()'s bound on that hook (cancelGrace), while it is armed. */
+  exitHookTimer?: unknown;
 }
 
 export class PoolThreads {
@@ -77,6 +87,8 @@ export class PoolThreads {
    */
   #startFailures = 0;
   #died = 0;
+  /** Threads running their onThreadExit (ThreadHandle.inExitHook). */
+  #inExitHooks = 0;
   /** Exited threads whose tasks are not settled yet (behind their last messages). */
   #exitsPending = 0;
   #onAllExited: (() => void) | undefined;
@@ -87,6 +99,13 @@ export class PoolThreads {
 
   /** Threads alive or starting. */
   get size(): number { return this.#threads.size; }
+  /**
+   * Threads alive or starting but for those running their onThreadExit:
+   * what counts toward max. A thread that recycles, retires or shrinks
+   * away takes nothing more once its hook runs, which may take any time
+   * (or never end): its replacement starts beside it, as work needs.
+   */
+  get serving(): number { return this.#threads.size - this.#inExitHooks; }
   /** True between start() and stop(). */
   get started(): boolean { return this.#started; }
   /** True once stop() was called. */
@@ -106,7 +125,7 @@ export class PoolThreads {
     const queued = native.poolCounts(this.#ctx.poolId).queued;
     const wanted = Math.min(max, Math.max(min, queued));
     // A refused start fails the queue: trying again at once would loop forever.
-    while (this.#threads.size < wanted && this.add());
+    while (this.serving < wanted && this.add());
     return queued;
   }
 
@@ -123,7 +142,10 @@ export class PoolThreads {
       // Work queued before start() and drained by stop(): it needs a thread.
       this.add();
     }
-    for (const t of this.#threads.values()) t.thread.ref();
+    for (const t of this.#threads.values()) {
+      t.thread.ref();
+      if (t.inExitHook) this.#boundExitHook(t);
+    }
     this.#endStartsAfterGrace();
     return new Promise<void>((resolve) => {
       this.#onAllExited = resolve;
@@ -155,11 +177,45 @@ export class PoolThreads {
         return;
       }
       for (const t of left) {
-        t.stoppedStarting = true;
+        t.endedByStop = true;
         void t.thread.terminate();
       }
     };
     clock.setTimeout(end, options.cancelGrace);
+  }
+
+  /**
+   * Thread `threadId` runs its onThreadExit (its side port said so, as the
+   * hook began): it takes nothing more. Its replacement starts now if work
+   * waits or the pool is below its floor; after stop(), the hook gets
+   * cancelGrace.
+   */
+  exitHookBegan(threadId: number): void {
+    const handle = this.#threads.get(threadId);
+    if (!handle || handle.inExitHook) return;
+    handle.inExitHook = true;
+    this.#inExitHooks++;
+    if (this.#joined) this.#boundExitHook(handle);
+    else if (this.#started) this.fill();
+  }
+
+  /**
+   * stop(): a thread's onThreadExit gets cancelGrace (from stop(), or from
+   * its start if later), then its thread is terminated, so that a hook
+   * that never settles cannot keep stop() waiting for ever (changed after
+   * 0.1.1: it did).
+   */
+  #boundExitHook(handle: ThreadHandle): void {
+    const { clock, options } = this.#ctx;
+    if (options.cancelGrace === Infinity || handle.exitHookTimer !== undefined) return;
+    handle.exitHookTimer = clock.setTimeout(() => {
+      handle.exitHookTimer = undefined;
+      if (!this.#threads.has(handle.threadId)) return;
+      handle.endedByStop = true;
+      const name = `${options.name}#${handle.threadId}`;
+      process.stderr.write(`reactor-threads: onThreadExit in ${name} had not settled ${options.cancelGrace} ms (cancelGrace) into stop(); its thread is terminated\n`);
+      this.terminate(handle.threadId, 'its onThreadExit outlasted cancelGrace');
+    }, options.cancelGrace);
   }
 
   /** Whether terminate() was called on thread `threadId`, which has not exited yet. */
@@ -224,11 +280,13 @@ export class PoolThreads {
   #exited(handle: ThreadHandle, code: number): void {
     const { poolId, options } = this.#ctx;
     this.#threads.delete(handle.threadId);
+    if (handle.inExitHook) this.#inExitHooks--;
+    if (handle.exitHookTimer !== undefined) this.#ctx.clock.clearTimeout(handle.exitHookTimer);
     // Tasks it took but never started are back in the queue (for its
     // siblings, at once); these died with it.
     const { died: held, attached, requeued, reactor } = native.poolRemoveThread(poolId, handle.threadId);
     // (One that attached just as stop() ended it took nothing: the queue was stopped.)
-    const cutShort = handle.stoppedStarting === true;
+    const cutShort = handle.endedByStop === true;
     if (attached) {
       this.#startFailures = 0;
     } else if (!cutShort && ++this.#startFailures >= MAX_START_FAILURES) {
@@ -248,7 +306,7 @@ export class PoolThreads {
       // pool is below its floor, unless threads keep dying while starting.
       const queued = native.poolCounts(poolId).queued;
       const floor = this.#startFailures < MAX_START_FAILURES ? options.min : 0;
-      if (this.#started && this.#threads.size < Math.min(options.max, Math.max(floor, queued))) this.add();
+      if (this.#started && this.serving < Math.min(options.max, Math.max(floor, queued))) this.add();
     }
     // Its last calls and results may still wait here behind a call of its
     // whose function loads: its dead tasks are settled (and the callables

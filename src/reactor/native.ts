@@ -139,6 +139,8 @@ export interface NativeBinding {
   poolTryRetire(poolId: number, threadId: number): boolean;
   /** This thread exits once its tasks in flight are done: it takes no more. */
   poolRecycle(poolId: number, threadId: number): void;
+  /** This thread took the last task its maxTasksPerThread allows: no new affinity key binds to it. */
+  poolBudgetSpent(poolId: number, threadId: number): void;
   /** This thread goes back to its loop before taking more: until then, a push counts on a sibling. */
   poolStepAway(poolId: number, threadId: number): void;
   /**

@@ -14,7 +14,7 @@ import { PoolThreadOutbox } from './outbox.js';
 import { TaskRunner } from './task-runner.js';
 import { ThreadMovedBuffers } from './moved-buffers.js';
 import { buildThread } from '../runtime/this-thread.js';
-import { readTasks } from '../base/wire.js';
+import { PortMove, readTasks, type PortMoveMessage } from '../base/wire.js';
 import { importURL } from '../identity/specifiers.js';
 import { realClearTimeout, realSetImmediate, realSetTimeout } from '../base/real-timers.js';
 
@@ -216,6 +216,7 @@ function pull(): void {
     if (r === 1) { stopping = true; break; }
     if (r === 2) { retiring = true; break; }
     runner.take(Array.isArray(r) ? readTasks(r[0], r[1]) : readTasks(r, undefined));
+    if (maxTasks > 0 && !budgetSpent && completedTasks + runner.holding >= maxTasks) spendBudget();
     // Every MAX_ROUNDS batches, as soon as mail waits (at most once a
     // MAIL_EVERY_MS), and after each batch while a task it holds answers
     // a cancel, this thread's loop runs before the next batch: its own
@@ -253,6 +254,19 @@ function armIdleTimer(): void {
 
 /** Tasks this thread completed, for maxTasksPerThread and the heap check. */
 let completedTasks = 0;
+/** Whether it took the last task maxTasksPerThread allows. */
+let budgetSpent = false;
+/**
+ * Its whole budget taken: native binds no new affinity key to it, whose
+ * calls would wait behind its last tasks while a sibling had room
+ * (helper-140's review). It still counts as serving until it recycles,
+ * as its last task ends (countCompleted): retiring it here started its
+ * replacement beside it, and moved buffers sent ahead to it (290769c).
+ */
+function spendBudget(): void {
+  budgetSpent = true;
+  native.poolBudgetSpent(poolId, threadId);
+}
 function countCompleted(): void {
   completedTasks++;
   if (retiring) return;
@@ -277,6 +291,10 @@ function exitThread(): void {
   exiting = true;
   if (exitHook && !exitHookRan) {
     exitHookRan = true;
+    // The owner counts it out of max now, and bounds the hook once stop()
+    // is called (src/pool/threads.ts, exitHookBegan).
+    const began: PortMoveMessage = [PortMove.ExitHook, 0];
+    movesPort!.postMessage(began);  // (checked as the thread began)
     runHook(exitHook).catch((e: unknown) => {
       process.stderr.write(`reactor-threads: onThreadExit failed in ${threadName}:\n${inspect(e)}\n`);
     }).finally(exitThread);

@@ -28,3 +28,6 @@ export const slowStart = threadable(async function slowStart(): Promise<void> {
   await new Promise((r) => setTimeout(r, 600));
   connection = 'slow';
 });
+export const neverCloses = threadable(function neverCloses(): Promise<never> {
+  return new Promise(() => {});
+});
