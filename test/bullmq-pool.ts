@@ -188,6 +188,22 @@ test('stop({ drain: true }) waits for pending calls to settle', async (t) => {
   t.like(pool.stats(), { pending: 0, completed: 3 });
 });
 
+test('stop() called again, from a callback of a call it rejects included, gets the same Promise', async (t) => {
+  const queueName = `stop-twice-${randomUUID()}`;
+  const pool = poolFor(queueName);
+  pool.start();
+  const queue = queueFor(queueName);
+  let again: Promise<void> | undefined;
+  // (No worker: the call stays pending until stop() rejects it.)
+  pool.callInThreadWithCallback((ok) => { t.false(ok); again = pool.stop(); }, add, 1, 1);
+  await eventually(async () => (await queue.getWaitingCount()) === 1, 'the job waits', 30_000);
+  const first = pool.stop();
+  t.is(pool.stop({ drain: true }), first, 'a second stop() ignores its options');
+  await first;
+  // (Before: each stop() made a Promise of its own, and the second resolved at once, its connections still open.)
+  t.is(again, first, 'the stop() of the rejected call\'s callback');
+});
+
 test('options a remote pool cannot honour are refused by name, and bad values by .with()', async (t) => {
   const pool = poolFor(`refusals-${randomUUID()}`);
   await t.throwsAsync(deferToThreadPool.with({ affinity: 'user-1' })(reactor, pool, add, 1, 1),

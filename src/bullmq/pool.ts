@@ -17,7 +17,7 @@ import type { ConnectionOptions, JobsOptions, Queue, QueueEvents, QueueEventsLis
 import {
   CancelledError, JobLostError, PayloadTooLargeError, PoolStoppedError, RemoteError, TaskTimeoutError, ThreadDiedError,
 } from '../errors/errors.js';
-import { reportError } from '../errors/report.js';
+import { emitFromBookkeeping, reportError } from '../errors/report.js';
 import type { AnyFunction, TaskFunction } from '../base/public/functions.js';
 import type { CallOptions } from '../base/public/calls.js';
 import { checkOptions, refuseOptions, REMOTE_POOL_OPTIONS } from '../pool/call-options.js';
@@ -148,6 +148,10 @@ export class BullMQThreadPool extends EventEmitter {
   /** The token of this pool's liveness key: gone means the server lost its data. */
   #epoch: string | undefined;
   #stopped = false;
+  /** stop()'s Promise, once it was called. */
+  #stopping: Promise<void> | undefined;
+  /** stop({ drain: true }) waiting for no call to be pending (not an event: a listener of the user's could throw in a settle). */
+  readonly #idleWaiters: (() => void)[] = [];
   #checking = false;
   /** When this pool's events last gave it a job's outcome (any caller's): while they flow, checks wait longer. */
   #heardAt = 0;
@@ -208,7 +212,7 @@ export class BullMQThreadPool extends EventEmitter {
     this.#eventsRead = followReadPosition(this.#events);
     this.#control = new QueueEventsProducer(controlQueueName(this.queueName), base);
     // (ioredis reconnects by itself; a listener keeps its errors from ending the process.)
-    const onError = (e: unknown): void => { if (this.listenerCount('error') > 0) this.emit('error', e); };
+    const onError = (e: unknown): void => { if (this.listenerCount('error') > 0) emitFromBookkeeping(this, 'error', e); };
     this.#queue.on('error', onError);
     this.#events.on('error', onError);
     this.#control.on('error', onError);
@@ -270,11 +274,21 @@ export class BullMQThreadPool extends EventEmitter {
    * holds them (those run, and their results are dropped); with
    * `{ drain: true }` it waits for every pending call to settle first.
    */
-  async stop(options?: { drain?: boolean }): Promise<void> {
-    if (this.#stopped) return;
+  stop(options?: { drain?: boolean }): Promise<void> {
+    // A second stop(), from a callback this one runs included, gets the
+    // first one's Promise, its options ignored, as on a ThreadPool
+    // (changed after 0.1.1: it resolved at once, before the connections
+    // were closed).
+    // (Begun a microtask later, so that it is set before the callbacks
+    // of the calls it rejects run.)
+    this.#stopping ??= Promise.resolve().then(() => this.#stop(options));
+    return this.#stopping;
+  }
+
+  async #stop(options: { drain?: boolean } | undefined): Promise<void> {
     // (Before start(), nothing was sent: there is nothing to drain.)
     if (options?.drain && this.#ready) {
-      while (this.#pending.size > 0) await new Promise<void>((resolve) => this.once('idle', resolve));
+      while (this.#pending.size > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
     }
     this.#stopped = true;
     this.#openStart();
@@ -470,7 +484,7 @@ export class BullMQThreadPool extends EventEmitter {
     if (ok) this.#counts.completed++;
     else if (!(value instanceof CancelledError)) this.#counts.failed++;
     call.settle(ok, value);
-    if (this.#pending.size === 0) this.emit('idle');
+    if (this.#pending.size === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve();
     return true;
   }
 
@@ -657,8 +671,7 @@ export class BullMQThreadPool extends EventEmitter {
   }
 
   #report(e: unknown, context: string): void {
-    if (this.listenerCount('error') > 0) this.emit('error', e);
-    else reportError(this, e, `BullMQThreadPool (${context})`);
+    reportError(this, e, `BullMQThreadPool (${context})`);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
