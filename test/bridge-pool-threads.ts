@@ -8,6 +8,7 @@ import { busyOneThreadPool, parkedUntilSecond } from './_helpers/busy-pool.js';
 import { callProxy } from './_fixtures/bridge-tasks.cjs';
 import { callAfterGate, takeTicket } from './_fixtures/shared-tasks.cjs';
 import { waitFor } from './_helpers/wait.js';
+import { neverCloses } from './_fixtures/lifecycle.cjs';
 
 test('a thread parked in a blocking call hands back the tasks it has not started', async (t) => {
   const { pool, pinned, busy } = await busyOneThreadPool({ starvationTimeout: Infinity });
@@ -78,6 +79,21 @@ test('a pool whose every thread waits on work queued behind it reports PoolStarv
   await t.throwsAsync(task, { instanceOf: PoolStarvedError });
   t.is(reported.length, 1);
   t.true(reported[0] instanceof PoolStarvedError);
+  t.is(await deferToThreadPool(reactor, pool, add, 2, 2), 4, 'the pool serves again');
+  await pool.stop();
+});
+
+test('a pool whose one serving thread waits on work queued behind it reports PoolStarvedError while a recycled thread is still in its onThreadExit', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1, maxTasksPerThread: 2, starvationTimeout: 200, onThreadExit: neverCloses, cancelGrace: 100 });
+  pool.start();
+  await deferToThreadPool(reactor, pool, add, 1, 1);
+  await deferToThreadPool(reactor, pool, add, 1, 1);  // its last: the thread recycles, and its hook never settles
+  const reported: unknown[] = [];
+  pool.on('error', (e) => reported.push(e));
+  // (Before: the thread in its hook counted as one not parked, so the starvation was never reported.)
+  const task = deferToThreadPool(reactor, pool, callProxy, () => deferToThreadPool(reactor, pool, add, 1, 2));
+  await t.throwsAsync(task, { instanceOf: PoolStarvedError });
+  t.is(reported.length, 1);
   t.is(await deferToThreadPool(reactor, pool, add, 2, 2), 4, 'the pool serves again');
   await pool.stop();
 });

@@ -14,7 +14,7 @@ export interface StarvationContext {
   readonly clock: Clock;
   /** The call status that ends a parked blocking call as starved (CallStatus.Starved, src/base/wire.ts). */
   readonly starved: number;
-  /** Threads alive or starting. */
+  /** Threads alive or starting, but for those running their onThreadExit (which take no work). */
   threads(): number;
   /** True once stop() was called (it ends the waits itself, and may have destroyed the pool). */
   stopped(): boolean;

@@ -158,7 +158,7 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
     });
     this.#starvation = new StarvationWatch({
       poolId, options: this.#options, clock, starved: CallStatus.Starved, report,
-      threads: () => threads.size, stopped: () => threads.joined,
+      threads: () => threads.serving, stopped: () => threads.joined,
     });
   }
 
