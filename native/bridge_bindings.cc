@@ -387,9 +387,11 @@ Napi::Value BridgeReply(const Napi::CallbackInfo& info) {
   Frame frame;
   Moved moved;
   if (!ReadFrame(args, 2, 3, &frame, &moved)) return {};
-  // Before the answer: the caller it wakes reads where this one is.
+  // Before the answer: the caller it wakes reads where this one is, and
+  // may call this reactor at once.
   if (slot) {
     if (const auto& own = args.State()->reactor) own->NoteAnswered();
+    Registry::Get().Answering(slot);
   }
   bool ok =
       slot && slot->Resolve(static_cast<CallStatus>(status), std::move(frame));

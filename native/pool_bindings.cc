@@ -542,6 +542,9 @@ Napi::Value PoolAnswer(const Napi::CallbackInfo& info) {
   if (!ReadFrame(args, 6, 7, &reply, &moved)) return {};
   if (pool) pool->Complete(thread_id, task_id, status, Frame{}, hold_result, false);
   auto slot = Registry::Get().FindCall(static_cast<uint64_t>(call_id));
+  // (Before the answer: its caller waits on this thread no more, and this
+  // thread may call it at once: Registry::Answering.)
+  if (slot) Registry::Get().Answering(slot);
   bool ok = slot && slot->Resolve(static_cast<CallStatus>(reply_status), std::move(reply));
   if (ok) Detach(args.env(), moved);
   return Napi::Boolean::New(args.env(), ok);

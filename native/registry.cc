@@ -122,6 +122,11 @@ bool Registry::Retarget(uint64_t id, uint32_t target) {
   return true;
 }
 
+void Registry::Answering(const std::shared_ptr<ReplySlot>& slot) {
+  std::lock_guard<SpinningMutex> lock(mu_);
+  if (calls_.count(slot->id()) != 0) waits_on_.erase(slot->caller());
+}
+
 void Registry::CloseCall(const std::shared_ptr<ReplySlot>& slot) {
   std::lock_guard<SpinningMutex> lock(mu_);
   calls_.erase(slot->id());

@@ -60,6 +60,14 @@ class Registry {
   std::shared_ptr<ReplySlot> OpenCall(uint32_t caller, uint32_t target,
                                       uint32_t pool, bool* deadlock);
   void CloseCall(const std::shared_ptr<ReplySlot>& slot);
+  // The reactor serving `slot` answers it (before ReplySlot::Resolve): its
+  // caller waits on no one from now on, though it is listed until it wakes
+  // and closes the call. Without this, a call made in that window (the
+  // thread that just answered the owner's blockingCallInThread calls its
+  // owner) met the stale edge and was refused as a deadlock (helper-142).
+  // Only while the call is listed: a caller that closed it may have opened
+  // another since, whose edge stays.
+  void Answering(const std::shared_ptr<ReplySlot>& slot);
   // blockingCallInThread: whether every one of `reactors` (a pool's
   // threads; false for none) waits, directly or through others, on
   // `caller`: then none of them will take a task that `caller` waits for.

@@ -15,7 +15,7 @@ import {
 import { native } from '../dist/reactor/native.js';
 import { CallStatus } from '../dist/base/wire.js';
 import {
-  add, addLater, callBack, echo, exitThread, fail, failLater, lastSawAbort, movedBytes, holdThenExit, sumBytes,
+  add, addLater, callBack, callBackAfter, echo, exitThread, fail, failLater, lastSawAbort, movedBytes, holdThenExit, sumBytes,
   notInPoolThreads, parkOnOwnPoolLater, parkOnOwnPoolUntilStopped, parksOnOwner, setOwnerPool, spinFor, throughOwnPool, watchSignal,
 } from './_fixtures/blocking-in-thread.cjs';
 import { existsSync, mkdtempSync } from 'node:fs';
@@ -120,6 +120,27 @@ test('a call queued behind tasks whose transferred buffers go by port is answere
     for (const r of await Promise.all(results)) t.is(r[bytes - 1], (bytes - 1) % 251);
     t.is(native.bridgeOpenCalls(true), 0, 'no reply slot is left behind');
   }
+});
+
+test('a thread that has just answered a blockingCallInThread may call its owner at once: no deadlock is seen in the answered call', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1, concurrentTasksPerThread: 2 });
+  pool.start();
+  t.teardown(() => pool.stop());
+  await deferToThreadPool(reactor, pool, echo, 0);
+  const outcomes = new Map<string, number>();
+  // A task beside the blocking call: its timer comes due while the thread
+  // answers, and it calls the owner the moment the answer is out, before
+  // the owner has woken to close its call. (Before: 2-3% of them failed
+  // with WouldDeadlockError, the owner still listed as waiting on the
+  // thread: helper-142.)
+  for (let i = 0; i < 200; i++) {
+    const task = deferToThreadPool(reactor, pool, callBackAfter, 2).then((v) => v, (e: Error) => e.name);
+    await new Promise((r) => setImmediate(r));
+    blockingCallInThread.with({ pool, timeout: platformTimeout(5_000) })(spinFor, 4);
+    const outcome = await task;
+    outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+  }
+  t.deepEqual([...outcomes], [['served', 200]]);
 });
 
 test('.with({ pool }) runs f on that pool', (t) => {

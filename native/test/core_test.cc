@@ -2726,6 +2726,25 @@ static void TestRegistryCycle() {
   reg.CloseCall(s3b);
   CHECK(reg.FindCall(s1->id()) == nullptr);
 
+  // An answered call waits on no one, though its caller has not closed it
+  // yet: the reactor that answered may call the caller at once (before:
+  // refused as a deadlock, helper-142). Once closed, a late Answering()
+  // leaves the caller's next call alone.
+  auto asked = reg.OpenCall(105, 106, 0, &dl);
+  CHECK(asked && !dl);
+  reg.Answering(asked);
+  CHECK(asked->Resolve(CallStatus::kFulfilled, Frame{}));
+  auto back = reg.OpenCall(106, 105, 0, &dl);
+  CHECK_MSG(back && !dl, "the reactor that answered could not call its caller");
+  reg.CloseCall(asked);
+  auto next = reg.OpenCall(105, 107, 0, &dl);
+  CHECK(next && !dl);
+  reg.Answering(asked);  // (closed: no edge of its caller's is touched)
+  auto cycle = reg.OpenCall(107, 105, 0, &dl);
+  CHECK_MSG(!cycle && dl, "a late answer of a closed call dropped its caller's next wait");
+  reg.CloseCall(back);
+  reg.CloseCall(next);
+
   // A ring opened concurrently: exactly one edge is refused.
   for (int round = 0; round < 40 * g_scale; ++round) {
     const uint32_t ring = 6, base = 200 + round * 10;

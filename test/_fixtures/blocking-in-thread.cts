@@ -148,3 +148,9 @@ export const parkOnOwnPoolUntilStopped = threadable(async function parkOnOwnPool
     await pool.stop();
   }
 });
+
+/** Waits `ms` on this thread's loop, then calls its owner (a task beside a blockingCallInThread on the same thread). */
+export const callBackAfter = threadable(async function callBackAfter(ms: number): Promise<string> {
+  await new Promise((r) => setTimeout(r, ms));
+  return blockingCallFromThread(reactor, onReactor);
+});
