@@ -5,7 +5,9 @@ import test from 'ava';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { threadId } from 'node:worker_threads';
 import { deferToThread, deferToThreadPool, reactor, ThreadPool } from 'reactor-threads';
-import { callNested, callStashed, callTwice, notifyThrough, stashCallable } from './_fixtures/bridge-tasks.cjs';
+import { callNested, callStashed, callTwice, keepCalling, notifyThrough, stashCallable } from './_fixtures/bridge-tasks.cjs';
+import { CancelledError } from 'reactor-threads';
+import { eventually } from './_helpers/wait.js';
 
 test('a closure over reactor state is called from the thread, on the reactor', async (t) => {
   let counter = 0;
@@ -28,6 +30,24 @@ test('a proxy is released when its task settles', async (t) => {
   t.is(await deferToThreadPool(reactor, pool, stashCallable, () => 7), 7);
   const later = await deferToThreadPool(reactor, pool, callStashed);
   t.is(later.name, 'CallableReleasedError');
+  await pool.stop();
+});
+
+test('a proxy is released when its task is cancelled: the thread, still running it, is refused with CallableReleasedError', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1, cancelGrace: 10_000 });
+  pool.start();
+  const refused = new Int32Array(new SharedArrayBuffer(4));
+  let calls = 0;
+  let callsAtCancel = -1;
+  const controller = new AbortController();
+  const task = deferToThreadPool.with({ signal: controller.signal })(reactor, pool, keepCalling, () => { calls++; }, 100, 10, refused);
+  await eventually(() => calls >= 3, 'the task calls back');
+  controller.abort();
+  callsAtCancel = calls;
+  await t.throwsAsync(task, { instanceOf: CancelledError });
+  // (Before: the callable stayed until the thread was done with the task, and ran about 100 times more.)
+  await eventually(() => Atomics.load(refused, 0) >= 2, 'the thread is refused');
+  t.true(calls <= callsAtCancel + 1, `${calls - callsAtCancel} calls ran after the cancel`);
   await pool.stop();
 });
 

@@ -38,7 +38,14 @@ export class TaskTable {
   readonly #onSettle: (id: number) => void;
   /** Tasks whose caller has no answer yet (an IdTable: 8 bytes a task, not a Map's 36). */
   readonly #sinks = new IdTable<TaskSink>();
-  /** Reactor callables handed to a task, released when its thread is done with it. */
+  /**
+   * Reactor callables handed to a task, released when the task settles
+   * for its caller: one its thread still runs after a cancel or a timeout
+   * gets a CallableReleasedError from them (changed after 0.1.1: they
+   * stayed callable until its thread was done, so a caller that cancelled
+   * and tore down its state still had its callbacks run, for up to
+   * cancelGrace: helper-142).
+   */
   readonly #handles = new Map<number, number[]>();
   #withdrawn = 0;
 
@@ -71,18 +78,15 @@ export class TaskTable {
 
   /**
    * The one path by which a task ends for its caller: its sink is answered
-   * once and the loop's hold released. With `taskOver` false (a running
-   * task its caller gave up on) the reactor callables it carries stay
-   * callable until its thread is done with it: its result, or its death.
+   * once, the reactor callables it carries are released, and the loop's
+   * hold is released.
    */
-  settle(id: number, ok: boolean, value: unknown, taskOver = true): void {
+  settle(id: number, ok: boolean, value: unknown): void {
     this.#onSettle(id);
-    if (taskOver) {
-      const handles = this.#handles.get(id);
-      if (handles) {
-        this.#handles.delete(id);
-        this.#thread.callables.release(handles);
-      }
+    const handles = this.#handles.get(id);
+    if (handles) {
+      this.#handles.delete(id);
+      this.#thread.callables.release(handles);
     }
     const sink = this.#sinks.take(id);
     if (!sink) return;
@@ -91,15 +95,15 @@ export class TaskTable {
   }
 
   /** Settles a task its caller or a timeout withdrew, counting it as cancelled. */
-  withdraw(id: number, reason: unknown, taskOver = true): void {
+  withdraw(id: number, reason: unknown): void {
     this.#withdrawn++;
-    this.settle(id, false, reason, taskOver);
+    this.settle(id, false, reason);
   }
 
   /** A task's result arrived in the owner's inbox: decode it and settle. */
   deliver(m: InboxMessage): void {
     if (m.status === TaskStatus.Dropped) {
-      // Its caller has its answer already: only what it carried is freed.
+      // Its caller has its answer already (and what it carried was freed then).
       this.settle(m.id, false, new CancelledError());
       return;
     }
@@ -121,8 +125,8 @@ export class TaskTable {
     this.settle(m.id, ok, value);
   }
 
-  /** Every task not yet over (unanswered, or answered with its thread still on it), in submission order. */
+  /** Every task not answered yet, in submission order. */
   open(): number[] {
-    return [...new Set([...this.#sinks.ids(), ...this.#handles.keys()])].sort((a, b) => a - b);
+    return this.#sinks.ids();
   }
 }

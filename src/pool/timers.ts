@@ -79,7 +79,7 @@ export class TaskTimers {
     if (this.#ctx.gone() || !tasks.has(taskId)) return;
     const r = native.poolCancel(poolId, taskId);
     if (r === 0) return;
-    tasks.withdraw(taskId, reason, r === 1);
+    tasks.withdraw(taskId, reason);
     if (r > 1) this.#terminateIfStillRunning(taskId, r - 1);
   }
 

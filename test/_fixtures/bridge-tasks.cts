@@ -302,3 +302,17 @@ export const repliesOfSizes = threadable(function repliesOfSizes(kind: 'string' 
   };
   return replies.map((r, i) => whole(r, sizes[i]!));
 });
+/**
+ * Calls `cb` every `ms` for `times` rounds, ignoring its signal; counts in
+ * refused[0] the calls refused with CallableReleasedError.
+ */
+export const keepCalling = threadable(async function keepCalling(cb: (i: number) => void, times: number, ms: number, refused: Int32Array): Promise<void> {
+  for (let i = 0; i < times; i++) {
+    try {
+      cb(i);
+    } catch (e) {
+      if ((e as Error).name === 'CallableReleasedError') Atomics.add(refused, 0, 1);
+    }
+    await new Promise((r) => setTimeout(r, ms));
+  }
+});
