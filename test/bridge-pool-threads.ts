@@ -54,7 +54,7 @@ const handedBackWhileStopping = test.macro(async (t, options: ThreadPoolOptions)
   const stopped = pool.stop();
   Atomics.store(gate, 0, 1);
   Atomics.notify(gate, 0);
-  await t.throwsAsync(slow, { instanceOf: PoolStoppedError, message: /stopped while this thread waited on its owner/ });
+  await t.throwsAsync(slow, { instanceOf: PoolStoppedError, message: /a thread of a stopping pool does not wait on its owner/ });
   t.deepEqual((await tickets).map((o) => o.status === 'fulfilled' ? o.value : String(o.reason)), [0, 1, 2, 3]);
   await stopped;
   t.is(pool.stats().threadsDied, 0);

@@ -195,7 +195,8 @@ export class BridgeCaller {
   #unanswered(status: CallStatus, target: number, options: BlockingCallOptions | undefined): Error {
     switch (status) {
       case CallStatus.ReactorGone: return new ReactorGoneError();
-      case CallStatus.PoolStopped: return new PoolStoppedError('the pool was stopped while this thread waited on its owner');
+      // (Also for a call made once stop() began, which never waited: helper-142.)
+      case CallStatus.PoolStopped: return new PoolStoppedError('the pool was stopped: a thread of a stopping pool does not wait on its owner (its blocking call ends, or is refused)');
       case CallStatus.TimedOut: return new CallTimeoutError(options?.timeout ?? 0);
       case CallStatus.Terminating: return new ThreadTerminatingError();
       case CallStatus.WouldDeadlock:
