@@ -84,10 +84,10 @@ test('a pool whose every thread waits on work queued behind it reports PoolStarv
 });
 
 test('a pool whose one serving thread waits on work queued behind it reports PoolStarvedError while a recycled thread is still in its onThreadExit', async (t) => {
-  const pool = new ThreadPool({ maxThreads: 1, maxTasksPerThread: 2, starvationTimeout: 200, onThreadExit: neverCloses, cancelGrace: 100 });
+  // (Three tasks a thread: the replacement runs the test's three, and no hook of its blocks a third thread.)
+  const pool = new ThreadPool({ maxThreads: 1, maxTasksPerThread: 3, starvationTimeout: 200, onThreadExit: neverCloses, cancelGrace: 100 });
   pool.start();
-  await deferToThreadPool(reactor, pool, add, 1, 1);
-  await deferToThreadPool(reactor, pool, add, 1, 1);  // its last: the thread recycles, and its hook never settles
+  for (let i = 0; i < 3; i++) await deferToThreadPool(reactor, pool, add, 1, 1);  // the last recycles it; its hook never settles
   const reported: unknown[] = [];
   pool.on('error', (e) => reported.push(e));
   // (Before: the thread in its hook counted as one not parked, so the starvation was never reported.)

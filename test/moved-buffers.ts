@@ -55,7 +55,7 @@ function rig(): Rig {
     claim: (thread, task) => asks.claim(thread, task),
     printed: () => undefined,
     tail: () => undefined,
-    exitHookBegan: () => undefined,
+    exitHook: () => undefined,
   });
   return {
     owner, lost, gone,

@@ -110,8 +110,8 @@ export const enum PortMove {
    */
   Tail = 10,
   /**
-   * Thread to owner: its onThreadExit runs now; it takes no more work
-   * (src/pool/threads.ts, exitHookBegan).
+   * Thread to owner: its onThreadExit runs now (id 0), and it takes no
+   * more work; or it settled (id 1): src/pool/threads.ts.
    */
   ExitHook = 11,
 }

@@ -92,8 +92,8 @@ export interface MovedBuffersContext {
   printed(threadId: number, stdout: number, stderr: number): void;
   /** Thread `threadId` keeps the output it could not post yet there (Tail: PrintedOutput.tail). */
   tail(threadId: number, stream: 0 | 1, memory: SharedArrayBuffer): void;
-  /** Thread `threadId` runs its onThreadExit (ExitHook: PoolThreads.exitHookBegan), on the same port. */
-  exitHookBegan(threadId: number): void;
+  /** Thread `threadId`'s onThreadExit began, or `ended` (ExitHook: PoolThreads), on the same port. */
+  exitHook(threadId: number, ended: boolean): void;
 }
 
 export class MovedBuffers {
@@ -235,7 +235,7 @@ export class MovedBuffers {
     const kind = message[0], id = message[1], buffers = (message as PortMoveMessage)[2];
     switch (kind) {
       case PortMove.ExitHook:
-        this.#ctx.exitHookBegan(from);
+        this.#ctx.exitHook(from, id === 1);
         return;
       case PortMove.Hello:
         this.#reactorOf.set(from, id);

@@ -88,7 +88,10 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
     drainNow: () => this.#thread.core.drainNow(),
     printed: (threadId, stdout, stderr) => this.#printed.asked(threadId, stdout, stderr),
     tail: (threadId, stream, memory) => this.#printed.tail(threadId, stream, memory),
-    exitHookBegan: (threadId) => this.#threads.exitHookBegan(threadId),
+    exitHook: (threadId, ended) => {
+      if (ended) this.#threads.exitHookEnded(threadId);
+      else this.#threads.exitHookBegan(threadId);
+    },
     claim: (threadId, taskId) => !this.#destroyed && native.poolWant(this.#poolId, threadId, taskId, 1),
     lose: (id, error, parked) => {
       if (!this.#tasks.has(id)) return;
@@ -611,8 +614,7 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
   #meetDemand(demand = 1, gone = 0): void {
     if (!this.started) return;
     for (let n = demand; n > 0; n--) {
-      // (A thread running its onThreadExit is out of both counts.)
-      if (Math.min(this.#threads.serving, this.#threads.size - gone) >= this.max) {
+      if (!this.#threads.roomFor(this.max, gone)) {
         this.#starvation.watch();
         return;
       }

@@ -68,6 +68,8 @@ interface ThreadHandle {
    * takes no more work, and counts toward max no more.
    */
   inExitHook?: boolean;
+  /** Its onThreadExit settled: the thread exits once what it sent is out. */
+  exitHookEnded?: boolean;
   /** stop()'s bound on that hook (cancelGrace), while it is armed. */
   exitHookTimer?: unknown;
 }
@@ -106,6 +108,17 @@ export class PoolThreads {
    * (or never end): its replacement starts beside it, as work needs.
    */
   get serving(): number { return this.#threads.size - this.#inExitHooks; }
+
+  /**
+   * Whether a thread may start so that `wanted` serve (`gone`: threads
+   * dead but not removed yet, which serve no more either). Threads in
+   * their onThreadExit count toward max again once max of them live: at
+   * most 2 x max Workers, however slow the hooks (helper-141: 115 Workers
+   * alive for maxThreads 2 with 3 s hooks, RSS 1.2 GB).
+   */
+  roomFor(wanted: number, gone = 0): boolean {
+    return Math.min(this.serving, this.#threads.size - gone) < wanted && this.#threads.size < 2 * this.#ctx.options.max;
+  }
   /** True between start() and stop(). */
   get started(): boolean { return this.#started; }
   /** True once stop() was called. */
@@ -125,7 +138,7 @@ export class PoolThreads {
     const queued = native.poolCounts(this.#ctx.poolId).queued;
     const wanted = Math.min(max, Math.max(min, queued));
     // A refused start fails the queue: trying again at once would loop forever.
-    while (this.serving < wanted && this.add());
+    while (this.roomFor(wanted) && this.add());
     return queued;
   }
 
@@ -138,8 +151,9 @@ export class PoolThreads {
 
   /** stop(), second step (after the queue was stopped): resolves once every thread has exited. */
   join(): Promise<void> {
-    if (this.#draining && this.#threads.size === 0 && this.#ctx.tasks.size > 0) {
-      // Work queued before start() and drained by stop(): it needs a thread.
+    if (this.#draining && this.roomFor(1) && this.#ctx.tasks.size > 0) {
+      // Work queued before start() (or left by threads now in their
+      // onThreadExit) and drained by stop(): it needs a thread.
       this.add();
     }
     for (const t of this.#threads.values()) {
@@ -187,7 +201,8 @@ export class PoolThreads {
   /**
    * Thread `threadId` runs its onThreadExit (its side port said so, as the
    * hook began): it takes nothing more. Its replacement starts now if work
-   * waits or the pool is below its floor; after stop(), the hook gets
+   * waits or the pool is below its floor (after stop(), if drained work
+   * waits and no thread serves), and after stop() the hook gets
    * cancelGrace.
    */
   exitHookBegan(threadId: number): void {
@@ -195,8 +210,24 @@ export class PoolThreads {
     if (!handle || handle.inExitHook) return;
     handle.inExitHook = true;
     this.#inExitHooks++;
-    if (this.#joined) this.#boundExitHook(handle);
-    else if (this.#started) this.fill();
+    if (!this.#joined) {
+      if (this.#started) this.fill();
+      return;
+    }
+    this.#boundExitHook(handle);
+    // (Else drained work waited for the hook's end, cancelGrace or for ever: helper-141.)
+    if (this.#draining && this.roomFor(1) && native.poolCounts(this.#ctx.poolId).queued > 0) this.add();
+  }
+
+  /** Thread `threadId`'s onThreadExit settled: it exits by itself now, unbounded by cancelGrace. */
+  exitHookEnded(threadId: number): void {
+    const handle = this.#threads.get(threadId);
+    if (!handle) return;
+    handle.exitHookEnded = true;
+    if (handle.exitHookTimer !== undefined) {
+      this.#ctx.clock.clearTimeout(handle.exitHookTimer);
+      handle.exitHookTimer = undefined;
+    }
   }
 
   /**
@@ -207,13 +238,13 @@ export class PoolThreads {
    */
   #boundExitHook(handle: ThreadHandle): void {
     const { clock, options } = this.#ctx;
-    if (options.cancelGrace === Infinity || handle.exitHookTimer !== undefined) return;
+    if (options.cancelGrace === Infinity || handle.exitHookTimer !== undefined || handle.exitHookEnded) return;
     handle.exitHookTimer = clock.setTimeout(() => {
       handle.exitHookTimer = undefined;
       if (!this.#threads.has(handle.threadId)) return;
       handle.endedByStop = true;
       const name = `${options.name}#${handle.threadId}`;
-      process.stderr.write(`reactor-threads: onThreadExit in ${name} had not settled ${options.cancelGrace} ms (cancelGrace) into stop(); its thread is terminated\n`);
+      process.stderr.write(`reactor-threads: onThreadExit in ${name} ran past cancelGrace (${options.cancelGrace} ms) during stop(); its thread is terminated\n`);
       this.terminate(handle.threadId, 'its onThreadExit outlasted cancelGrace');
     }, options.cancelGrace);
   }
@@ -300,13 +331,13 @@ export class PoolThreads {
     }
     if (this.#joined) {
       // Drained work still queued needs a thread even now.
-      if (this.#draining && this.#threads.size === 0 && native.poolCounts(poolId).queued > 0) this.add();
+      if (this.#draining && this.roomFor(1) && native.poolCounts(poolId).queued > 0) this.add();
     } else {
       // Replace it if work waits (its untouched tasks were re-queued) or the
       // pool is below its floor, unless threads keep dying while starting.
       const queued = native.poolCounts(poolId).queued;
       const floor = this.#startFailures < MAX_START_FAILURES ? options.min : 0;
-      if (this.#started && this.serving < Math.min(options.max, Math.max(floor, queued))) this.add();
+      if (this.#started && this.roomFor(Math.min(options.max, Math.max(floor, queued)))) this.add();
     }
     // Its last calls and results may still wait here behind a call of its
     // whose function loads: its dead tasks are settled (and the callables

@@ -293,11 +293,13 @@ function exitThread(): void {
     exitHookRan = true;
     // The owner counts it out of max now, and bounds the hook once stop()
     // is called (src/pool/threads.ts, exitHookBegan).
-    const began: PortMoveMessage = [PortMove.ExitHook, 0];
-    movesPort!.postMessage(began);  // (checked as the thread began)
+    tellOwnerOfExitHook(0);
     runHook(exitHook).catch((e: unknown) => {
       process.stderr.write(`reactor-threads: onThreadExit failed in ${threadName}:\n${inspect(e)}\n`);
-    }).finally(exitThread);
+    }).finally(() => {
+      tellOwnerOfExitHook(1);
+      exitThread();
+    });
     return;
   }
   // Ends this thread only, once its results are in the owner's inbox, and
@@ -308,6 +310,15 @@ function exitThread(): void {
     moves?.returnAll();
     process.exit(0);
   });
+}
+
+/** Says on the side port that this thread's onThreadExit began (0) or settled (1). */
+function tellOwnerOfExitHook(stage: 0 | 1): void {
+  const message: PortMoveMessage = [PortMove.ExitHook, stage];
+  movesPort!.postMessage(message);  // (checked as the thread began)
+  // An owner parked in a blockingCallInThread reads it now: it may be
+  // waiting for the replacement this thread's hook makes room for.
+  postedToOwner();
 }
 
 /** The pool's preloads, then the hooks this thread registers itself (src/pool/preloads.ts). */
