@@ -128,12 +128,45 @@ test('a plain function that uses a global\'s name its module, or a scope around 
   t.regex(await viaHelperGlobal(), /^[0-9a-f-]{36}$/);
 });
 
-test('a plain function that calls eval() on names of its own is refused saying so, not blaming its parameters', async (t) => {
+test('a plain function that calls eval() directly is refused saying so: the eval sees names around it, which a thread cannot', async (t) => {
   const err = await t.throwsAsync(deferToThread((s: string) => eval(s) as unknown, '1 + 1'), { instanceOf: FunctionNotSendableError });
-  t.regex(err!.message, /calls eval\(\), so the names it uses \('s'/);
+  t.regex(err!.message, /calls eval\(\), which sees the names around it/);
   t.notRegex(err!.message, /from outside its own body/);
-  // (One that uses only globals still runs.)
-  t.is(await deferToThread(() => eval('1 + 1') as number), 2);
+  // (Before: one whose own names were all globals ran, and its eval of a module's name failed or read the thread's global.)
+  const local = 3;
+  await t.throwsAsync(deferToThread(() => eval('local') as number), { instanceOf: FunctionNotSendableError, message: /calls eval\(\)/ });
+  t.is(local, 3);
+  // (An indirect eval sees only globals, as in the thread.)
+  t.is(await deferToThread(() => (0, eval)('1 + 1') as number), 2);
+});
+
+test('a plain function runs as strict in the thread as where it was defined', async (t) => {
+  const frozenWrite = (o: { x?: number }): string => {
+    Object.freeze(o);
+    try {
+      o.x = 1;
+      return 'ignored';
+    } catch (e) {
+      return (e as Error).name;
+    }
+  };
+  // (This module is an ES module: strict. Before: the thread ran it sloppy, and ignored the write.)
+  t.is(frozenWrite({}), 'TypeError');
+  t.is(await deferToThread(frozenWrite, {}), 'TypeError');
+  // A sloppy function stays sloppy: its arguments alias its parameters.
+  const sloppy = new Function('a', 'arguments[0] = 2; return a;') as (a: number) => number;
+  t.is(sloppy(1), 2);
+  t.is(await deferToThread(sloppy, 1), 2);
+  const strict = new Function('a', '"use strict"; arguments[0] = 2; return a;') as (a: number) => number;
+  t.is(await deferToThread(strict, 1), 1);
+});
+
+test('a function accepted because a name around it held the global is asked again when sent again', async (t) => {
+  const { sendHrefOf, replaceURL } = await import('./_fixtures/reassigned-global.mjs');
+  t.is(await sendHrefOf('http://x/'), 'http://x/');
+  replaceURL();
+  // (Before: the first answer was kept with the function, and the thread used the global URL.)
+  await t.throwsAsync(sendHrefOf('http://x/'), { instanceOf: FunctionNotSendableError, message: /'URL'/ });
 });
 
 test('a plain function that uses this from outside is refused', async (t) => {

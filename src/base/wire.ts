@@ -17,7 +17,7 @@ export type FunctionDescriptor =
    * thread's importer, which resolves them from `imports.base`, the
    * caller's file (null when unknown).
    */
-  | { kind: 'source'; source: string; label: string; imports?: { base: string | null }; bindings?: ImportBinding[] }
+  | { kind: 'source'; source: string; label: string; imports?: { base: string | null }; bindings?: ImportBinding[]; strict?: true }
   /** callMultipleInThread's runner: args are `[fnId, args][]`. */
   | { kind: 'multiple'; label: string };
 

@@ -134,6 +134,13 @@ function builtinExport(f: Function): { url: string; exportName: string } | undef
 }
 
 const describedSources = new WeakMap<Function, FunctionDescriptor>();
+/** Descriptors that hold only while names around the function hold the globals of those names (SentSource.momentary): never kept. */
+const askAgain = new WeakSet<FunctionDescriptor>();
+
+/** Whether `d` holds only for now (SentSource.momentary): whoever keeps ids by function must describe it again. */
+export function describedForNow(d: FunctionDescriptor): boolean {
+  return askAgain.has(d);
+}
 
 /**
  * A plain function's descriptor. Its imports resolve from `base`, the
@@ -143,10 +150,12 @@ const describedSources = new WeakMap<Function, FunctionDescriptor>();
  */
 function sourceDescriptor(f: Function, label: string, base: string | undefined, fix: string,
   findBindings?: BindingFinder, givenName?: string): FunctionDescriptor {
-  const { source, imports, bindings } = sourceOf(f, fix, findBindings, givenName);
+  const { source, imports, bindings, strict, momentary } = sourceOf(f, fix, findBindings, givenName);
   const d: FunctionDescriptor = { kind: 'source', source, label };
   if (imports) d.imports = { base: base ?? userCallerURL() ?? null };
   if (bindings) d.bindings = bindings;
+  if (strict) d.strict = true;
+  if (momentary) askAgain.add(d);
   return d;
 }
 
@@ -175,7 +184,8 @@ export function describe(f: unknown): FunctionDescriptor {
   if (!described) {
     described = sourceDescriptor(f, label, undefined,
       'pass it as an argument, or define the function in a module and mark it with threadable()');
-    describedSources.set(f, described);
+    // (Kept, a later `URL = class …` around it went unseen: helper-143.)
+    if (!askAgain.has(described)) describedSources.set(f, described);
   }
   return described;
 }
@@ -200,7 +210,7 @@ export async function loadFunction(d: FunctionDescriptor): Promise<Function> {
   switch (d.kind) {
     case 'source': {
       const bound = d.bindings && { names: d.bindings.map((b) => b.name), values: await bindingValues(d.bindings, d.label) };
-      return compileSource(d.source, d.label, d.imports && importerFrom(d.imports.base ?? undefined), bound);
+      return compileSource(d.source, d.label, d.imports && importerFrom(d.imports.base ?? undefined), bound, d.strict === true);
     }
     case 'threadable': {
       try {

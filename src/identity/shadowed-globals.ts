@@ -77,28 +77,51 @@ interface Properties { internalProperties?: { name: string; value?: RemoteObject
  */
 const FIND_SHADOWED = `function (names) {
   let global;
-  for (let i = 0; i < this.length; i++) if (this[i].description === 'Global') global = this[i].object;
+  let module = false;
+  for (let i = 0; i < this.length; i++) {
+    if (this[i].description === 'Global') global = this[i].object;
+    else if (this[i].description === 'Module') module = true;
+  }
   const found = [];
+  const same = [];
   for (const name of names) {
     for (let i = 0; i < this.length; i++) {
       const scope = this[i];
       if (scope.description === 'Global' || !(name in scope.object)) continue;
       if (global === undefined || !Object.is(scope.object[name], global[name])) found.push(name);
+      else same.push(name);
       break;
     }
   }
-  return found;
+  return { found, same, module };
 }`;
+
+/** What V8 tells of a function's surroundings (shadowedGlobals). */
+export interface ScopeFacts {
+  /** The global names asked about that a scope around it declares, holding something else. */
+  shadowed: string[];
+  /**
+   * Those that a scope declares, holding the global itself for now: an
+   * answer that holds only while they do (`let URL = globalThis.URL`,
+   * assigned anew later), so it is not kept.
+   */
+  sameAsGlobal: string[];
+  /** Whether it was defined in an ES module, whose code is strict. */
+  inModule: boolean;
+}
 
 /**
  * The names among `names` (globals that `f`'s source uses) that a scope
  * around `f` declares: the module's, a function's that made it, a block's,
  * a script's top-level `let` (not a script's top-level `var`, which is a
  * property of the global object and so a global, as in the thread), unless
- * what it declares is the global itself.
- * Undefined when it cannot be told: then they are taken as globals.
+ * what it declares is the global itself; and whether `f` was defined in an
+ * ES module (its scopes include the module's: V8 lists it for every
+ * function of a module).
+ * Undefined when it cannot be told: then they are taken as globals, and
+ * the function as sloppy unless it says otherwise.
  */
-export function shadowedGlobals(f: Function, names: readonly string[]): string[] | undefined {
+export function scopeFacts(f: Function, names: readonly string[]): ScopeFacts | undefined {
   const state = sharedState();
   const s = state && connected(state);
   if (!state || !s) return undefined;
@@ -113,7 +136,9 @@ export function shadowedGlobals(f: Function, names: readonly string[]): string[]
     const found = call<{ result: RemoteObject }>(s, 'Runtime.callFunctionOn', {
       objectId: scopes, functionDeclaration: FIND_SHADOWED, arguments: [{ value: names }], returnByValue: true, silent: true,
     });
-    return Array.isArray(found.result.value) ? found.result.value as string[] : undefined;
+    const v = found.result.value as { found?: unknown; same?: unknown; module?: unknown } | undefined;
+    if (!v || !Array.isArray(v.found) || !Array.isArray(v.same)) return undefined;
+    return { shadowed: v.found as string[], sameAsGlobal: v.same as string[], inModule: v.module === true };
   } catch {
     return undefined;
   } finally {

@@ -6,11 +6,12 @@
 // an error that names it, and so is a global's name that a scope around
 // the function declares (shadowed-globals.ts). Caller's thread. Tests:
 // test/functions.ts.
+import { readFileSync } from 'node:fs';
 import { types } from 'node:util';
 import { runInThisContext } from 'node:vm';
 import { FunctionNotSendableError } from '../errors/errors.js';
 import { analyze, parse, type AstNode } from './parsers.js';
-import { shadowedGlobals } from './shadowed-globals.js';
+import { scopeFacts, type ScopeFacts } from './shadowed-globals.js';
 import { userCallStack } from './specifiers.js';
 import type { ImportBinding } from '../base/wire.js';
 
@@ -26,6 +27,13 @@ export interface SentSource {
   imports: boolean;
   /** Its free names that are imports of its module, which the thread binds. */
   bindings?: ImportBinding[];
+  /** Its code is strict where it was defined (an ES module, a strict function): compiled so in the thread. */
+  strict?: true;
+  /**
+   * Accepted only because names a scope around it declares hold the
+   * globals of those names now: to be asked again when it is sent again.
+   */
+  momentary?: true;
 }
 
 /**
@@ -69,22 +77,36 @@ export function sourceOf(f: Function, fix: string, findBindings?: BindingFinder,
   }
   refuseGenerator(f, label);
   const { free, globals, sent, evals } = readSource(text, label);
+  // A direct eval sees every name around it, which the thread does not
+  // have, whatever names the parser found (changed after 0.1.1: one that
+  // used no outer name by itself was sent: helper-143).
+  if (evals) {
+    throw new FunctionNotSendableError(`${label} calls eval(), which sees the names around it, and a thread cannot; ${fix}`);
+  }
   // `this` and `arguments` are never imports.
   if (free.length > 0 && (!findBindings || free.some((n) => n.startsWith('this') || n === 'arguments'))) {
-    // (A direct eval leaves every name in the function unresolved, its own parameters too.)
-    throw new FunctionNotSendableError(evals
-      ? `${label} calls eval(), so the names it uses (${free.map((n) => `'${n}'`).join(', ')}) cannot be told from names outside it; ${fix}`
-      : `${usesOuterNames(label, free)}; ${fix}`);
-  }
-  if (!findBindings && globals.length > 0) {
-    // A global's name that a scope around it declares means that
-    // declaration here, and the global in the thread. (findBindings reads
-    // the module itself: there such a name may be an import it binds.)
-    const shadowed = shadowedAt(f, globals, text);
-    if (shadowed.length > 0) throw new FunctionNotSendableError(shadowedNames(label, shadowed));
+    throw new FunctionNotSendableError(`${usesOuterNames(label, free)}; ${fix}`);
   }
   const bindings = findBindings?.(free, globals, text, label);
-  return bindings?.length ? { ...sent, bindings } : sent;
+  // A global's name that a scope around it declares means that declaration
+  // here, and the global in the thread; unless an import of its module
+  // that the thread binds too (findBindings) is what declares it.
+  // (Checked for those too since 0.1.1's successor: an entry script's
+  // threadable() of a function from another module was not checked.)
+  const bound = bindings && new Set(bindings.map((b) => b.name));
+  const unbound = bound ? globals.filter((g) => !bound.has(g)) : globals;
+  // A sync `function` says itself whether it is strict (a sloppy one has
+  // an own `caller`); an arrow, a method or an async function is strict
+  // when its surroundings are, which V8 tells (a module's scope).
+  const saysStrictness = /^function\b/.test(text);
+  const facts = unbound.length > 0 || !saysStrictness ? scopeFactsAt(f, unbound, text) : undefined;
+  if (facts && facts.shadowed.length > 0) throw new FunctionNotSendableError(shadowedNames(label, facts.shadowed));
+  const out: SentSource = bindings?.length ? { ...sent, bindings } : { ...sent };
+  // (Else a module's function ran sloppy in the thread: a write to a
+  // frozen object was ignored where it threw here: helper-143.)
+  if (saysStrictness ? !Object.prototype.hasOwnProperty.call(f, 'caller') : facts?.strictAround) out.strict = true;
+  if (facts && facts.sameAsGlobal.length > 0) out.momentary = true;
+  return out;
 }
 
 /** What a function's text says, whichever function object has it. */
@@ -97,34 +119,71 @@ interface SourceReading { free: string[]; globals: string[]; sent: SentSource; e
  * full rather than kept in order: a program sends few distinct texts.
  */
 const readings = new Map<string, SourceReading>();
-const shadowings = new Map<string, readonly string[]>();
+const shadowings = new Map<string, PlacedFacts>();
 const READINGS_KEPT = 512;
 
 /**
- * The globals that `f`'s surroundings declare, found once per text and
- * place: a function made anew for each call at one place is one
- * definition, and asking V8 costs 0.2-0.5 ms (shadowed-globals.ts), more
- * than the rest of sending it. The place is the calls outside this
- * package that led here (CALL_STACK_DEPTH of them), so that functions
- * sent through an application's own helper are told apart by where the
- * helper was called from; two definitions of one text that come the same
- * way share the first one's answer. Code an eval made is asked each time,
- * and an answer that could not be had is not kept.
+ * What `f`'s surroundings declare of `globals`, and whether they are a
+ * module's, found once per text and place: a function made anew for each
+ * call at one place is one definition, and asking V8 costs 0.2-0.5 ms
+ * (shadowed-globals.ts), more than the rest of sending it. The place is
+ * the calls outside this package that led here (CALL_STACK_DEPTH of them),
+ * so that functions sent through an application's own helper are told
+ * apart by where the helper was called from; two definitions of one text
+ * that come the same way share the first one's answer. Code an eval made
+ * is asked each time, and so is a function whose surroundings hold a
+ * global itself under its name (that may change); an answer that could
+ * not be had is not kept.
  */
-function shadowedAt(f: Function, globals: readonly string[], text: string): readonly string[] {
+function scopeFactsAt(f: Function, globals: readonly string[], text: string): PlacedFacts | undefined {
   let place: string | undefined;
   // (The stack is read by setting Error.prepareStackTrace: --frozen-intrinsics refuses that.)
   try { place = userCallStack(CALL_STACK_DEPTH); } catch { place = undefined; }
   const key = place === undefined ? undefined : `${place}\0${text}`;
   const known = key === undefined ? undefined : shadowings.get(key);
   if (known) return known;
-  const found = shadowedGlobals(f, globals);
-  if (found === undefined) return [];
-  if (key !== undefined) {
+  const found = scopeFacts(f, globals);
+  if (found === undefined) return undefined;
+  const placed = { ...found, strictAround: found.inModule || (place !== undefined && strictFile(fileOfPlace(place))) };
+  if (key !== undefined && found.sameAsGlobal.length === 0) {
     if (shadowings.size >= READINGS_KEPT) shadowings.clear();
-    shadowings.set(key, found);
+    shadowings.set(key, placed);
   }
-  return found;
+  return placed;
+}
+
+/**
+ * ScopeFacts, and whether the code around the function is strict: a
+ * module's, or, for a CommonJS file, that of the file that sent it (V8
+ * tells a function's module, not its file: the sender is taken as its
+ * file, as it is for a function written in the call).
+ */
+interface PlacedFacts extends ScopeFacts { strictAround: boolean }
+
+/** The file of a place's nearest frame (`file:line:column`). */
+function fileOfPlace(place: string): string {
+  const first = place.split('\n', 1)[0]!;
+  return first.slice(0, first.lastIndexOf(':', first.lastIndexOf(':') - 1));
+}
+
+const strictFiles = new Map<string, boolean>();
+/**
+ * Whether a script file (a path) begins with a 'use strict' directive, as
+ * TypeScript and Babel write at the top of the CommonJS they emit: its
+ * code is strict. Read once per file; false for what cannot be read.
+ */
+function strictFile(file: string): boolean {
+  let strict = strictFiles.get(file);
+  if (strict === undefined) {
+    try {
+      const head = readFileSync(file, 'utf8').slice(0, 8192);
+      strict = /^(?:#![^\n]*\n)?(?:\s|\/\/[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*(['"])use strict\1/.test(head);
+    } catch {
+      strict = false;
+    }
+    strictFiles.set(file, strict);
+  }
+  return strict;
 }
 
 const CALL_STACK_DEPTH = 8;
@@ -261,14 +320,15 @@ export interface BoundNames { names: readonly string[]; values: readonly unknown
  * names that were imports of its module.
  */
 export function compileSource(source: string, label: string,
-  importer?: (specifier: unknown, options?: ImportCallOptions) => Promise<unknown>, bound?: BoundNames): Function {
+  importer?: (specifier: unknown, options?: ImportCallOptions) => Promise<unknown>, bound?: BoundNames, strict = false): Function {
   const filename = `reactor-threads:${label}`;
-  // The names become parameters of a function around the source (on its
-  // first line, so the function's line numbers stay its own).
+  // (On the source's first line, so the function's line numbers stay its own.)
+  const directive = strict ? '\'use strict\'; ' : '';
+  // The names become parameters of a function around the source.
   const f: unknown = importer || bound
-    ? (runInThisContext(`(function (${[IMPORTER, ...bound?.names ?? []].join(', ')}) { return ${source}; })`, { filename }) as
+    ? (runInThisContext(`(function (${[IMPORTER, ...bound?.names ?? []].join(', ')}) { ${directive}return ${source}; })`, { filename }) as
       (...values: unknown[]) => unknown)(importer, ...bound?.values ?? [])
-    : runInThisContext(source, { filename });
+    : runInThisContext(`${directive}${source}`, { filename });
   if (typeof f !== 'function') throw new FunctionNotSendableError(`${label} did not compile to a function`);
   return f;
 }
