@@ -140,6 +140,19 @@ test('a plain function that calls eval() directly is refused saying so: the eval
   t.is(await deferToThread(() => (0, eval)('1 + 1') as number), 2);
 });
 
+test('functions two modules register through a helper module are each found as their own module\'s', async (t) => {
+  const y = await import('./_fixtures/registered-y.mjs');
+  const x = await import('./_fixtures/registered-x.mjs');
+  const pool = new ThreadPool({ maxThreads: 1 });
+  pool.start();
+  t.teardown(() => pool.stop());
+  // (Before: both were registered as the helper's `task` and `task#2`, numbered in the order a thread imported
+  // the two modules: the thread could not find them, or ran one as the other.)
+  t.is(await deferToThreadPool(reactor, pool, y.direct), 'Y direct');
+  t.is(await deferToThreadPool(reactor, pool, x.task, 1), 'X:1');
+  t.is(await deferToThreadPool(reactor, pool, y.task, 1), 'Y:1');
+});
+
 test('a plain function runs as strict in the thread as where it was defined', async (t) => {
   const frozenWrite = (o: { x?: number }): string => {
     Object.freeze(o);

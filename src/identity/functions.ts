@@ -11,7 +11,7 @@ import { compileSource, refuseGenerator, sourceOf, type BindingFinder } from './
 import { neverImported } from './unimportable.js';
 import { importBindingsOf } from './import-bindings.js';
 import { bindingValues } from './binding-values.js';
-import { callerURL, importerFrom, importURL, resolveLater, userCallerURL } from './specifiers.js';
+import { callerURL, importerFrom, importURL, registeringModuleURL, resolveLater, userCallerURL } from './specifiers.js';
 import type { FunctionDescriptor } from '../base/wire.js';
 import type { AnyFunction, ModuleFunction, TaskFunction } from '../base/public/functions.js';
 
@@ -43,7 +43,7 @@ export function threadable<F extends Function>(nameOrF: string | F, maybeF?: F):
   const name = typeof nameOrF === 'string' ? nameOrF : f?.name;
   if (typeof f !== 'function') throw new TypeError('threadable() takes a function or a class');
   refuseGenerator(f, name || 'anonymous function');
-  const url = callerURL(threadable);
+  const url = registeringModuleURL(threadable);
   if (!url) {
     throw new FunctionNotSendableError(
       `threadable(${name || 'anonymous'}) must be called at the top level of a module file`);

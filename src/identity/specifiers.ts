@@ -40,6 +40,30 @@ function stackSites(limit: number, below: Function): NodeJS.CallSite[] {
   }
 }
 
+/**
+ * The module whose loading made this call to `callee` (threadable): the
+ * file of the nearest frame that is a module's own top-level code, which
+ * Node's module loader called; else the file of `callee`'s caller (a call
+ * made later than the module's load, or under a loader of a test runner's
+ * own). A thread that imports that module makes the same call again, in
+ * the same order: so a helper of another module that calls threadable()
+ * for it (`export const reg = (f) => threadable(f)`) registers each
+ * function under the module that called it, not under the helper's, where
+ * the functions of two modules were numbered in whatever order a thread
+ * had imported them, and one ran as the other (helper-143).
+ */
+export function registeringModuleURL(callee: Function): string | undefined {
+  const sites = stackSites(64, callee);
+  for (let i = 0; i + 1 < sites.length; i++) {
+    const loader = sites[i + 1]!.getFileName();
+    if (!loader?.startsWith('node:internal/modules/')) continue;
+    const url = fileURLOf(sites[i]!.getFileName());
+    if (url && !isOwnFile(fileURLToPath(url))) return url;
+    break;
+  }
+  return fileURLOf(sites[0]?.getFileName());
+}
+
 /** The file of the code that called `callee`, as a URL. */
 export function callerURL(callee: Function): string | undefined {
   return fileURLOf(stackSites(1, callee)[0]?.getFileName());
