@@ -111,13 +111,16 @@ export class PoolThreads {
 
   /**
    * Whether a thread may start so that `wanted` serve (`gone`: threads
-   * dead but not removed yet, which serve no more either). Threads in
-   * their onThreadExit count toward max again once max of them live: at
-   * most 2 x max Workers, however slow the hooks (helper-141: 115 Workers
-   * alive for maxThreads 2 with 3 s hooks, RSS 1.2 GB).
+   * gone or retiring but not removed yet, as native counts them for an
+   * owner parked in a blockingCallInThread, which sees no exit: they serve
+   * no more, and count in no bound). Threads in their onThreadExit count
+   * toward max again once max of them live: at most 2 x max Workers,
+   * however slow the hooks (helper-141: 115 Workers alive for maxThreads 2
+   * with 3 s hooks, RSS 1.2 GB).
    */
   roomFor(wanted: number, gone = 0): boolean {
-    return Math.min(this.serving, this.#threads.size - gone) < wanted && this.#threads.size < 2 * this.#ctx.options.max;
+    const live = this.#threads.size - gone;
+    return Math.min(this.serving, live) < wanted && live < 2 * this.#ctx.options.max;
   }
   /** True between start() and stop(). */
   get started(): boolean { return this.#started; }
