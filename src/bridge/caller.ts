@@ -13,7 +13,7 @@ import {
 import type { CallableTarget } from '../codec/callables.js';
 import { decodeValue, encodeArgs, markFlatten, type ValueContext } from '../codec/codec.js';
 import { FAST_LIST, FAST_ONE, readU32 } from '../codec/fast-codec.js';
-import { describe, describedForNow } from '../identity/functions.js';
+import { describe } from '../identity/functions.js';
 import { native } from '../reactor/native.js';
 import { reportToStderr } from '../errors/report.js';
 import { CallRef, CallStatus } from '../base/wire.js';
@@ -97,9 +97,8 @@ export class BridgeCaller {
     if (id) return [CallRef.Interned, id, undefined];
     const target = this.values.callables.proxyTarget(f);
     if (target) return [CallRef.Callable, target[1], target[0]];
-    const d = describe(f);
-    id = native.internFunction(serialize(d));
-    if (key && !describedForNow(d)) this.#internedIds.set(key, id);
+    id = native.internFunction(serialize(describe(f)));
+    if (key) this.#internedIds.set(key, id);
     return [CallRef.Interned, id, undefined];
   }
 

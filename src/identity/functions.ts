@@ -134,13 +134,6 @@ function builtinExport(f: Function): { url: string; exportName: string } | undef
 }
 
 const describedSources = new WeakMap<Function, FunctionDescriptor>();
-/** Descriptors that hold only while names around the function hold the globals of those names (SentSource.momentary): never kept. */
-const askAgain = new WeakSet<FunctionDescriptor>();
-
-/** Whether `d` holds only for now (SentSource.momentary): whoever keeps ids by function must describe it again. */
-export function describedForNow(d: FunctionDescriptor): boolean {
-  return askAgain.has(d);
-}
 
 /**
  * A plain function's descriptor. Its imports resolve from `base`, the
@@ -150,12 +143,11 @@ export function describedForNow(d: FunctionDescriptor): boolean {
  */
 function sourceDescriptor(f: Function, label: string, base: string | undefined, fix: string,
   findBindings?: BindingFinder, givenName?: string): FunctionDescriptor {
-  const { source, imports, bindings, strict, momentary } = sourceOf(f, fix, findBindings, givenName);
+  const { source, imports, bindings, strict } = sourceOf(f, fix, findBindings, givenName);
   const d: FunctionDescriptor = { kind: 'source', source, label };
   if (imports) d.imports = { base: base ?? userCallerURL() ?? null };
   if (bindings) d.bindings = bindings;
   if (strict) d.strict = true;
-  if (momentary) askAgain.add(d);
   return d;
 }
 
@@ -184,8 +176,7 @@ export function describe(f: unknown): FunctionDescriptor {
   if (!described) {
     described = sourceDescriptor(f, label, undefined,
       'pass it as an argument, or define the function in a module and mark it with threadable()');
-    // (Kept, a later `URL = class …` around it went unseen: helper-143.)
-    if (!askAgain.has(described)) describedSources.set(f, described);
+    describedSources.set(f, described);
   }
   return described;
 }

@@ -83,29 +83,25 @@ const FIND_SHADOWED = `function (names) {
     else if (this[i].description === 'Module') module = true;
   }
   const found = [];
-  const same = [];
   for (const name of names) {
     for (let i = 0; i < this.length; i++) {
       const scope = this[i];
       if (scope.description === 'Global' || !(name in scope.object)) continue;
       if (global === undefined || !Object.is(scope.object[name], global[name])) found.push(name);
-      else same.push(name);
       break;
     }
   }
-  return { found, same, module };
+  return { found, module };
 }`;
 
 /** What V8 tells of a function's surroundings (shadowedGlobals). */
 export interface ScopeFacts {
-  /** The global names asked about that a scope around it declares, holding something else. */
-  shadowed: string[];
   /**
-   * Those that a scope declares, holding the global itself for now: an
-   * answer that holds only while they do (`let URL = globalThis.URL`,
-   * assigned anew later), so it is not kept.
+   * The global names asked about that a scope around it declares, holding
+   * something else. (As they hold now: a `let URL = globalThis.URL`
+   * assigned another class after the answer is kept goes unseen.)
    */
-  sameAsGlobal: string[];
+  shadowed: string[];
   /** Whether it was defined in an ES module, whose code is strict. */
   inModule: boolean;
 }
@@ -136,9 +132,9 @@ export function scopeFacts(f: Function, names: readonly string[]): ScopeFacts | 
     const found = call<{ result: RemoteObject }>(s, 'Runtime.callFunctionOn', {
       objectId: scopes, functionDeclaration: FIND_SHADOWED, arguments: [{ value: names }], returnByValue: true, silent: true,
     });
-    const v = found.result.value as { found?: unknown; same?: unknown; module?: unknown } | undefined;
-    if (!v || !Array.isArray(v.found) || !Array.isArray(v.same)) return undefined;
-    return { shadowed: v.found as string[], sameAsGlobal: v.same as string[], inModule: v.module === true };
+    const v = found.result.value as { found?: unknown; module?: unknown } | undefined;
+    if (!v || !Array.isArray(v.found)) return undefined;
+    return { shadowed: v.found as string[], inModule: v.module === true };
   } catch {
     return undefined;
   } finally {

@@ -12,7 +12,7 @@ import { runInThisContext } from 'node:vm';
 import { FunctionNotSendableError } from '../errors/errors.js';
 import { analyze, parse, type AstNode } from './parsers.js';
 import { scopeFacts, type ScopeFacts } from './shadowed-globals.js';
-import { userCallStack } from './specifiers.js';
+import { userCallerFile, userCallStack } from './specifiers.js';
 import type { ImportBinding } from '../base/wire.js';
 
 /** Globals every thread has: this thread's, as they were when the package loaded. */
@@ -29,11 +29,6 @@ export interface SentSource {
   bindings?: ImportBinding[];
   /** Its code is strict where it was defined (an ES module, a strict function): compiled so in the thread. */
   strict?: true;
-  /**
-   * Accepted only because names a scope around it declares hold the
-   * globals of those names now: to be asked again when it is sent again.
-   */
-  momentary?: true;
 }
 
 /**
@@ -95,18 +90,64 @@ export function sourceOf(f: Function, fix: string, findBindings?: BindingFinder,
   // threadable() of a function from another module was not checked.)
   const bound = bindings && new Set(bindings.map((b) => b.name));
   const unbound = bound ? globals.filter((g) => !bound.has(g)) : globals;
-  // A sync `function` says itself whether it is strict (a sloppy one has
-  // an own `caller`); an arrow, a method or an async function is strict
-  // when its surroundings are, which V8 tells (a module's scope).
-  const saysStrictness = /^function\b/.test(text);
-  const facts = unbound.length > 0 || !saysStrictness ? scopeFactsAt(f, unbound, text) : undefined;
+  const facts = unbound.length > 0 ? scopeFactsAt(f, unbound, text) : undefined;
   if (facts && facts.shadowed.length > 0) throw new FunctionNotSendableError(shadowedNames(label, facts.shadowed));
   const out: SentSource = bindings?.length ? { ...sent, bindings } : { ...sent };
   // (Else a module's function ran sloppy in the thread: a write to a
-  // frozen object was ignored where it threw here: helper-143.)
-  if (saysStrictness ? !Object.prototype.hasOwnProperty.call(f, 'caller') : facts?.strictAround) out.strict = true;
-  if (facts && facts.sameAsGlobal.length > 0) out.momentary = true;
+  // frozen object was ignored where it threw here: helper-143.) A sync
+  // `function` says itself whether it is strict: a sloppy one has an own
+  // `caller`.
+  if (/^function\b/.test(text) ? !Object.prototype.hasOwnProperty.call(f, 'caller') : strictAround(f, text, facts)) out.strict = true;
   return out;
+}
+
+const strictness = new Map<string, boolean>();
+
+/**
+ * Whether the code around an arrow, a method or an async function is
+ * strict, which V8 does not tell of the function itself: an ES module's
+ * always is (`facts`, when V8 was asked of its scopes anyway); else the
+ * file that sent it decides when it holds the function's text (a function
+ * written in the call, the usual case): an ES module, or a CommonJS file
+ * that begins with 'use strict', as TypeScript and Babel emit. One sent
+ * from another file than its own is asked of V8: strict in an ES module,
+ * else taken as sloppy (a strict CommonJS file's function sent from
+ * another file runs sloppy). Known once per sending file and text.
+ */
+function strictAround(f: Function, text: string, facts: ScopeFacts | undefined): boolean {
+  if (facts?.inModule) return true;
+  const file = userCallerFile();
+  const key = file === undefined ? undefined : `${file}\0${text}`;
+  let strict = key === undefined ? undefined : strictness.get(key);
+  if (strict !== undefined) return strict;
+  const sender = file === undefined ? undefined : sourceFile(file);
+  if (sender?.text.includes(text)) strict = file!.startsWith('file:') || sender.strict;
+  else strict = facts ? false : scopeFacts(f, [])?.inModule === true;
+  if (key !== undefined) {
+    if (strictness.size >= READINGS_KEPT) strictness.clear();
+    strictness.set(key, strict);
+  }
+  return strict;
+}
+
+const sourceFiles = new Map<string, { text: string; strict: boolean } | null>();
+/**
+ * A file's text as a stack frame names it (a file: URL, or a path), and
+ * whether it begins with a 'use strict' directive. Read once; null when it
+ * cannot be read.
+ */
+function sourceFile(file: string): { text: string; strict: boolean } | null {
+  let known = sourceFiles.get(file);
+  if (known !== undefined) return known;
+  try {
+    const text = readFileSync(file.startsWith('file:') ? new URL(file) : file, 'utf8');
+    const strict = /^(?:#![^\n]*\n)?(?:\s|\/\/[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*(['"])use strict\1/.test(text.slice(0, 8192));
+    known = { text, strict };
+  } catch {
+    known = null;
+  }
+  sourceFiles.set(file, known);
+  return known;
 }
 
 /** What a function's text says, whichever function object has it. */
@@ -119,7 +160,7 @@ interface SourceReading { free: string[]; globals: string[]; sent: SentSource; e
  * full rather than kept in order: a program sends few distinct texts.
  */
 const readings = new Map<string, SourceReading>();
-const shadowings = new Map<string, PlacedFacts>();
+const shadowings = new Map<string, ScopeFacts>();
 const READINGS_KEPT = 512;
 
 /**
@@ -131,11 +172,9 @@ const READINGS_KEPT = 512;
  * so that functions sent through an application's own helper are told
  * apart by where the helper was called from; two definitions of one text
  * that come the same way share the first one's answer. Code an eval made
- * is asked each time, and so is a function whose surroundings hold a
- * global itself under its name (that may change); an answer that could
- * not be had is not kept.
+ * is asked each time, and an answer that could not be had is not kept.
  */
-function scopeFactsAt(f: Function, globals: readonly string[], text: string): PlacedFacts | undefined {
+function scopeFactsAt(f: Function, globals: readonly string[], text: string): ScopeFacts | undefined {
   let place: string | undefined;
   // (The stack is read by setting Error.prepareStackTrace: --frozen-intrinsics refuses that.)
   try { place = userCallStack(CALL_STACK_DEPTH); } catch { place = undefined; }
@@ -144,46 +183,11 @@ function scopeFactsAt(f: Function, globals: readonly string[], text: string): Pl
   if (known) return known;
   const found = scopeFacts(f, globals);
   if (found === undefined) return undefined;
-  const placed = { ...found, strictAround: found.inModule || (place !== undefined && strictFile(fileOfPlace(place))) };
-  if (key !== undefined && found.sameAsGlobal.length === 0) {
+  if (key !== undefined) {
     if (shadowings.size >= READINGS_KEPT) shadowings.clear();
-    shadowings.set(key, placed);
+    shadowings.set(key, found);
   }
-  return placed;
-}
-
-/**
- * ScopeFacts, and whether the code around the function is strict: a
- * module's, or, for a CommonJS file, that of the file that sent it (V8
- * tells a function's module, not its file: the sender is taken as its
- * file, as it is for a function written in the call).
- */
-interface PlacedFacts extends ScopeFacts { strictAround: boolean }
-
-/** The file of a place's nearest frame (`file:line:column`). */
-function fileOfPlace(place: string): string {
-  const first = place.split('\n', 1)[0]!;
-  return first.slice(0, first.lastIndexOf(':', first.lastIndexOf(':') - 1));
-}
-
-const strictFiles = new Map<string, boolean>();
-/**
- * Whether a script file (a path) begins with a 'use strict' directive, as
- * TypeScript and Babel write at the top of the CommonJS they emit: its
- * code is strict. Read once per file; false for what cannot be read.
- */
-function strictFile(file: string): boolean {
-  let strict = strictFiles.get(file);
-  if (strict === undefined) {
-    try {
-      const head = readFileSync(file, 'utf8').slice(0, 8192);
-      strict = /^(?:#![^\n]*\n)?(?:\s|\/\/[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*(['"])use strict\1/.test(head);
-    } catch {
-      strict = false;
-    }
-    strictFiles.set(file, strict);
-  }
-  return strict;
+  return found;
 }
 
 const CALL_STACK_DEPTH = 8;

@@ -82,6 +82,20 @@ export function userCallerURL(): string | undefined {
 }
 
 /**
+ * The file of the nearest caller outside this package as its stack frame
+ * names it: a file: URL for an ES module, a path for a CommonJS one.
+ */
+export function userCallerFile(): string | undefined {
+  // (Few frames: this runs for each fresh function sent, and the package's own frames above a call are about ten.)
+  for (const site of stackSites(16, userCallerFile)) {
+    const file = site.getFileName();
+    const url = fileURLOf(file);
+    if (url && !isOwnFile(fileURLToPath(url))) return file!;
+  }
+  return undefined;
+}
+
+/**
  * Where the calls outside this package that led here were made, up to
  * `depth` of them (`file:line:column`, nearest first), as one string;
  * undefined when one of them is code an eval made, where the same place

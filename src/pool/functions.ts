@@ -3,7 +3,7 @@
 // per function object; equal descriptors share an id there. Owner thread
 // only. Tests: test/functions.ts.
 import { serialize } from 'node:v8';
-import { describe, describedForNow } from '../identity/functions.js';
+import { describe } from '../identity/functions.js';
 import { native } from '../reactor/native.js';
 import { FunctionNotSendableError } from '../errors/errors.js';
 import type { FunctionDescriptor } from '../base/wire.js';
@@ -24,9 +24,8 @@ export class FunctionTable {
     const key = (typeof f === 'function' || (typeof f === 'object' && f !== null)) ? f as object : undefined;
     const known = key && this.#ids.get(key);
     if (known) return known;
-    const d = descriptor ?? describe(f);
-    const id = native.poolDefine(this.#poolId, serialize(d));
-    if (key && !describedForNow(d)) this.#ids.set(key, id);
+    const id = native.poolDefine(this.#poolId, serialize(descriptor ?? describe(f)));
+    if (key) this.#ids.set(key, id);
     return id;
   }
 
