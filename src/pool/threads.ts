@@ -91,6 +91,8 @@ export class PoolThreads {
   #died = 0;
   /** Threads running their onThreadExit (ThreadHandle.inExitHook). */
   #inExitHooks = 0;
+  /** Whether it said, once, that threads in their onThreadExit keep it from starting one (roomFor). */
+  #saidHooksHold = false;
   /** Exited threads whose tasks are not settled yet (behind their last messages). */
   #exitsPending = 0;
   #onAllExited: (() => void) | undefined;
@@ -120,7 +122,15 @@ export class PoolThreads {
    */
   roomFor(wanted: number, gone = 0): boolean {
     const live = this.#threads.size - gone;
-    return Math.min(this.serving, live) < wanted && live < 2 * this.#ctx.options.max;
+    if (Math.min(this.serving, live) >= wanted) return false;
+    if (live < 2 * this.#ctx.options.max) return true;
+    if (!this.#saidHooksHold && this.#inExitHooks > 0) {
+      // (Else a pool whose hooks never settle stopped serving in silence: helper-144.)
+      this.#saidHooksHold = true;
+      process.stderr.write(`reactor-threads: pool '${this.#ctx.options.name}' starts no thread while ${this.#inExitHooks} of its `
+        + 'threads are in an onThreadExit that has not settled (at most twice maxThreads Workers live): its work waits for them\n');
+    }
+    return false;
   }
   /** True between start() and stop(). */
   get started(): boolean { return this.#started; }

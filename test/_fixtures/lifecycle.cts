@@ -31,6 +31,6 @@ export const slowStart = threadable(async function slowStart(): Promise<void> {
 export const neverCloses = threadable(function neverCloses(): Promise<never> {
   return new Promise(() => {});
 });
-export const slowClose = threadable(async function slowClose(): Promise<void> {
-  await new Promise((r) => setTimeout(r, 300));
+export const slowerClose = threadable(async function slowerClose(): Promise<void> {
+  await new Promise((r) => setTimeout(r, 1000));
 });
