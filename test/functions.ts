@@ -153,6 +153,53 @@ test('functions two modules register through a helper module are each found as t
   t.is(await deferToThreadPool(reactor, pool, y.task, 1), 'Y:1');
 });
 
+test('a function two modules register through a helper leaves each module\'s own numbering as it is in every thread', async (t) => {
+  // (y first here; a thread imports x first.)
+  const y = await import('./_fixtures/registered-y.mjs');
+  const x = await import('./_fixtures/registered-x.mjs');
+  t.is(x.sharedHere, y.sharedHere);
+  const pool = new ThreadPool({ maxThreads: 1 });
+  pool.start();
+  t.teardown(() => pool.stop());
+  // (Before: the shared function took no place in x, whose own anonymous function was then numbered 1 here and 2 in the thread.)
+  t.is(await deferToThreadPool(reactor, pool, x.ownAnonymous), 'X anonymous');
+  t.is(await deferToThreadPool(reactor, pool, y.ownAnonymous), 'Y anonymous');
+  t.is(await deferToThreadPool(reactor, pool, x.sharedHere), 'shared');
+});
+
+test('a module that registers through a helper after a top-level await registers as itself', async (t) => {
+  const { late } = await import('./_fixtures/registered-late.mjs');
+  // (Before: registered as the helper's, which a thread imports without registering anything.)
+  t.is(await deferToThread(late, 1), 'late:1');
+});
+
+test('a sloppy CommonJS file\'s functions run as strictly as where they stand: a class body and a function\'s directive are strict', async (t) => {
+  const dir = mkdtempSync(join(__dirname, '_fixtures', 'rt-sloppy-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'sloppy.cjs');
+  // The same texts stand twice, sloppy first: V8's location of each function tells them apart.
+  writeFileSync(file, [
+    "const { deferToThread } = require('reactor-threads');",
+    'const kind = () => (function () { return typeof this; })();',
+    'class Job { arrow() { return () => (function () { return typeof this; })(); } }',
+    'function strictOne() {',
+    "  'use strict';",
+    "  return (o) => { Object.freeze(o); try { o.x = 1; return 'ignored'; } catch (e) { return e.name; } };",
+    '}',
+    "const sloppyOne = (o) => { Object.freeze(o); try { o.x = 1; return 'ignored'; } catch (e) { return e.name; } };",
+    'module.exports = async () => {',
+    '  const out = [];',
+    '  for (const [f, arg] of [[kind], [new Job().arrow()], [strictOne(), {}], [sloppyOne, {}]]) {',
+    "    out.push(`${f(arg)}/${await deferToThread(f, arg)}`);",
+    '  }',
+    '  return out;',
+    '};',
+  ].join('\n'));
+  const run = require(file) as () => Promise<string[]>;
+  // (Before: each ran sloppy in the thread.)
+  t.deepEqual(await run(), ['object/object', 'undefined/undefined', 'TypeError/TypeError', 'ignored/ignored']);
+});
+
 test('a plain function runs as strict in the thread as where it was defined', async (t) => {
   const frozenWrite = (o: { x?: number }): string => {
     Object.freeze(o);

@@ -32,12 +32,14 @@ function shared(): SharedRegistry {
  * order in which its module registers anonymous functions (`anonymous#1`,
  * …): the module's top-level code runs in the same order on every thread.
  * A second function under a taken name gets `#2`, `#3`… likewise.
- * Registering the same function again returns its first key.
+ * Registering the same function again returns its first key, though it
+ * takes its place under `url` too: a function that two modules register
+ * (through a helper of theirs) is first registered by whichever a thread
+ * imports first, and a module's numbering must not depend on that (one
+ * module's next anonymous function ran as the other's: helper-145).
  */
 export function register(url: string, name: string | undefined, f: Function): ClassKey {
   const r = shared();
-  const known = r.keyOf.get(f);
-  if (known) return known;
   let base: string;
   if (name) {
     base = `${url}#${name}`;
@@ -49,6 +51,8 @@ export function register(url: string, name: string | undefined, f: Function): Cl
   let key = base;
   for (let i = 2; r.byKey.has(key) && r.byKey.get(key) !== f; i++) key = `${base}#${i}`;
   r.byKey.set(key, f);
+  const known = r.keyOf.get(f);
+  if (known) return known;
   r.keyOf.set(f, key);
   return key;
 }

@@ -104,6 +104,8 @@ export interface ScopeFacts {
   shadowed: string[];
   /** Whether it was defined in an ES module, whose code is strict. */
   inModule: boolean;
+  /** Where its source begins in its script (0-based line and column), when V8 says. */
+  location: { line: number; column: number } | undefined;
 }
 
 /**
@@ -128,13 +130,17 @@ export function scopeFacts(f: Function, names: readonly string[]): ScopeFacts | 
       { expression: `globalThis[Symbol.for('${SHARED}')].f`, objectGroup: group, silent: true });
     const own = call<Properties>(s, 'Runtime.getProperties', { objectId: result.objectId, ownProperties: true });
     const scopes = own.internalProperties?.find((p) => p.name === '[[Scopes]]')?.value?.objectId;
+    const at = own.internalProperties?.find((p) => p.name === '[[FunctionLocation]]')?.value?.value as
+      { lineNumber?: unknown; columnNumber?: unknown } | undefined;
+    const location = typeof at?.lineNumber === 'number' && typeof at.columnNumber === 'number'
+      ? { line: at.lineNumber, column: at.columnNumber } : undefined;
     if (!scopes) return undefined;
     const found = call<{ result: RemoteObject }>(s, 'Runtime.callFunctionOn', {
       objectId: scopes, functionDeclaration: FIND_SHADOWED, arguments: [{ value: names }], returnByValue: true, silent: true,
     });
     const v = found.result.value as { found?: unknown; module?: unknown } | undefined;
     if (!v || !Array.isArray(v.found)) return undefined;
-    return { shadowed: v.found as string[], inModule: v.module === true };
+    return { shadowed: v.found as string[], inModule: v.module === true, location };
   } catch {
     return undefined;
   } finally {

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { types } from 'node:util';
 import { runInThisContext } from 'node:vm';
 import { FunctionNotSendableError } from '../errors/errors.js';
-import { analyze, parse, type AstNode } from './parsers.js';
+import { analyze, isFunction, isNode, parse, type AstNode } from './parsers.js';
 import { scopeFacts, type ScopeFacts } from './shadowed-globals.js';
 import { userCallerFile, userCallStack } from './specifiers.js';
 import type { ImportBinding } from '../base/wire.js';
@@ -107,12 +107,13 @@ const strictness = new Map<string, boolean>();
  * Whether the code around an arrow, a method or an async function is
  * strict, which V8 does not tell of the function itself: an ES module's
  * always is (`facts`, when V8 was asked of its scopes anyway); else the
- * file that sent it decides when it holds the function's text (a function
- * written in the call, the usual case): an ES module, or a CommonJS file
- * that begins with 'use strict', as TypeScript and Babel emit. One sent
- * from another file than its own is asked of V8: strict in an ES module,
- * else taken as sloppy (a strict CommonJS file's function sent from
- * another file runs sloppy). Known once per sending file and text.
+ * file that sent it decides when the function is found in it (a function
+ * written in the call, the usual case), where it stands: an ES module, a
+ * class body, a function or a file with a 'use strict' directive (as
+ * TypeScript and Babel emit atop CommonJS). One sent from another file
+ * than its own is asked of V8: strict in an ES module, else taken as
+ * sloppy (a strict CommonJS file's function sent from another file runs
+ * sloppy). Known once per sending file and text.
  */
 function strictAround(f: Function, text: string, facts: ScopeFacts | undefined): boolean {
   if (facts?.inModule) return true;
@@ -120,34 +121,104 @@ function strictAround(f: Function, text: string, facts: ScopeFacts | undefined):
   const key = file === undefined ? undefined : `${file}\0${text}`;
   let strict = key === undefined ? undefined : strictness.get(key);
   if (strict !== undefined) return strict;
-  const sender = file === undefined ? undefined : sourceFile(file);
-  if (sender?.text.includes(text)) strict = file!.startsWith('file:') || sender.strict;
-  else strict = facts ? false : scopeFacts(f, [])?.inModule === true;
-  if (key !== undefined) {
+  let asked = facts;
+  // (Its place, where the text stands more than once in the file: the
+  // answer is this function's, not the text's, and is not kept.)
+  let placed = false;
+  const where = (): { line: number; column: number } | undefined => {
+    placed = true;
+    // (Asked of this function: `facts` may be another's, of the same text and place.)
+    return scopeFacts(f, [])?.location;
+  };
+  strict = (file === undefined ? undefined : strictWhereWritten(file, text, where))
+    ?? (asked ??= scopeFacts(f, []))?.inModule === true;
+  if (key !== undefined && !placed) {
     if (strictness.size >= READINGS_KEPT) strictness.clear();
     strictness.set(key, strict);
   }
   return strict;
 }
 
-const sourceFiles = new Map<string, { text: string; strict: boolean } | null>();
+/** A sending file as strictWhereWritten() reads it. */
+interface SenderFile { text: string; module: boolean; program: AstNode | null | undefined }
+const senderFiles = new Map<string, SenderFile | null>();
+
 /**
- * A file's text as a stack frame names it (a file: URL, or a path), and
- * whether it begins with a 'use strict' directive. Read once; null when it
- * cannot be read.
+ * Whether the function whose source is `text` is strict where `file` (as
+ * a stack frame names it: a file: URL for an ES module, else a path)
+ * holds it; undefined when it holds no function of that text (only a
+ * comment or a string of it, say) or cannot be read or parsed. Where the
+ * text stands more than once, with different answers, `where()` (V8's
+ * location of the function) picks the one. The file is read and parsed
+ * once.
  */
-function sourceFile(file: string): { text: string; strict: boolean } | null {
-  let known = sourceFiles.get(file);
-  if (known !== undefined) return known;
-  try {
-    const text = readFileSync(file.startsWith('file:') ? new URL(file) : file, 'utf8');
-    const strict = /^(?:#![^\n]*\n)?(?:\s|\/\/[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*(['"])use strict\1/.test(text.slice(0, 8192));
-    known = { text, strict };
-  } catch {
-    known = null;
+function strictWhereWritten(file: string, text: string, where: () => { line: number; column: number } | undefined): boolean | undefined {
+  let sender = senderFiles.get(file);
+  if (sender === undefined) {
+    try {
+      sender = { text: readFileSync(file.startsWith('file:') ? new URL(file) : file, 'utf8'), module: file.startsWith('file:'), program: undefined };
+    } catch {
+      sender = null;
+    }
+    senderFiles.set(file, sender);
   }
-  sourceFiles.set(file, known);
-  return known;
+  if (!sender) return undefined;
+  const found = new Map<number, boolean>();
+  for (let at = sender.text.indexOf(text); at >= 0; at = sender.text.indexOf(text, at + 1)) {
+    if (sender.program === undefined) {
+      try {
+        sender.program = parse(sender.text, {
+          ecmaVersion: 'latest', sourceType: sender.module ? 'module' : 'script',
+          allowHashBang: true, allowReturnOutsideFunction: !sender.module, allowAwaitOutsideFunction: sender.module,
+        });
+      } catch {
+        sender.program = null;
+      }
+    }
+    if (!sender.program) return undefined;
+    const path = pathTo(sender.program, at, at + text.length);
+    if (path) found.set(at, sender.module || path.some(makesStrict));
+  }
+  const answers = new Set(found.values());
+  if (answers.size < 2) return answers.size === 1 ? [...answers][0] : undefined;
+  const location = where();
+  if (!location) return undefined;
+  const lines = sender.text.split('\n', location.line + 1);
+  if (lines.length <= location.line) return undefined;
+  const offset = lines.slice(0, location.line).reduce((n, l) => n + l.length + 1, 0) + location.column;
+  return found.get(offset);
+}
+
+/** The nodes from `root` down to one spanning exactly [start, end), or undefined. */
+function pathTo(root: AstNode, start: number, end: number): AstNode[] | undefined {
+  const path: AstNode[] = [];
+  let node: AstNode | undefined = root;
+  while (node) {
+    path.push(node);
+    if (node.start === start && node.end === end && node !== root) return path;
+    let inner: AstNode | undefined;
+    for (const k of Object.keys(node)) {
+      const v: unknown = node[k];
+      for (const c of (Array.isArray(v) ? v : [v]) as unknown[]) {
+        if (isNode(c) && c.start <= start && c.end >= end && c !== node) inner = c;
+      }
+      if (inner) break;
+    }
+    node = inner;
+  }
+  return undefined;
+}
+
+/** Whether code inside `node` is strict for its sake: a class, or a 'use strict' directive of a program or function body. */
+function makesStrict(node: AstNode): boolean {
+  if (node.type === 'ClassBody') return true;
+  const body = node.type === 'Program' ? node.body : isFunction(node) ? (node.body as AstNode).body : undefined;
+  if (!Array.isArray(body)) return false;
+  for (const statement of body as AstNode[]) {
+    if (typeof statement.directive !== 'string') break;
+    if (statement.directive === 'use strict') return true;
+  }
+  return false;
 }
 
 /** What a function's text says, whichever function object has it. */

@@ -54,14 +54,27 @@ function stackSites(limit: number, below: Function): NodeJS.CallSite[] {
  */
 export function registeringModuleURL(callee: Function): string | undefined {
   const sites = stackSites(64, callee);
-  for (let i = 0; i + 1 < sites.length; i++) {
-    const loader = sites[i + 1]!.getFileName();
-    if (!loader?.startsWith('node:internal/modules/')) continue;
+  for (let i = 0; i < sites.length; i++) {
+    if (!isModuleBody(sites[i]!, sites[i + 1])) continue;
     const url = fileURLOf(sites[i]!.getFileName());
     if (url && !isOwnFile(fileURLToPath(url))) return url;
     break;
   }
   return fileURLOf(sites[0]?.getFileName());
+}
+
+/**
+ * Whether `site` is a module's own top-level code: called by Node's module
+ * loader, or, for an ES module evaluated asynchronously (after a top-level
+ * await of its own or of a module it imports), the last frame, a nameless
+ * one whose code begins at the file's start (a callback of the module's
+ * would begin elsewhere: helper-145).
+ */
+function isModuleBody(site: NodeJS.CallSite, next: NodeJS.CallSite | undefined): boolean {
+  if (next) return next.getFileName()?.startsWith('node:internal/modules/') === true;
+  const at = site as NodeJS.CallSite & { getEnclosingLineNumber?(): number | null; getEnclosingColumnNumber?(): number | null };
+  return site.getFunctionName() === null && site.getFileName()?.startsWith('file:') === true
+    && at.getEnclosingLineNumber?.() === 1 && at.getEnclosingColumnNumber?.() === 1;
 }
 
 /** The file of the code that called `callee`, as a URL. */

@@ -123,6 +123,12 @@ export class PoolThreads {
   roomFor(wanted: number, gone = 0): boolean {
     const live = this.#threads.size - gone;
     if (Math.min(this.serving, live) >= wanted) return false;
+    // (For an owner parked in a blockingCallInThread, native counts the
+    // threads in their hooks among the retiring, in `gone`, and the bound
+    // does not hold: held to it, such a call found every thread gone once
+    // the hooks ended, since a parked owner starts no thread then. Each
+    // parked call may start one: helper-145 saw 20 Workers alive in their
+    // hooks after 20 calls of a 1-thread pool with 4 s hooks.)
     if (live < 2 * this.#ctx.options.max) return true;
     if (!this.#saidHooksHold && this.#inExitHooks > 0) {
       // (Else a pool whose hooks never settle stopped serving in silence: helper-144.)
