@@ -86,8 +86,9 @@ export function sourceOf(f: Function, fix: string, findBindings?: BindingFinder,
   // A global's name that a scope around it declares means that declaration
   // here, and the global in the thread; unless an import of its module
   // that the thread binds too (findBindings) is what declares it.
-  // (Checked for those too since 0.1.1's successor: an entry script's
-  // threadable() of a function from another module was not checked.)
+  // (Changed after 0.1.1: with findBindings none was checked, and an
+  // entry script's threadable() of a function from another module that
+  // closed over require('node:crypto') ran against Web Crypto: helper-143.)
   const bound = bindings && new Set(bindings.map((b) => b.name));
   const unbound = bound ? globals.filter((g) => !bound.has(g)) : globals;
   const facts = unbound.length > 0 ? scopeFactsAt(f, unbound, text) : undefined;
