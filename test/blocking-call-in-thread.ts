@@ -136,7 +136,12 @@ test('a thread that has just answered a blockingCallInThread may call its owner 
   for (let i = 0; i < 200; i++) {
     const task = deferToThreadPool(reactor, pool, callBackAfter, 2).then((v) => v, (e: Error) => e.name);
     await new Promise((r) => setImmediate(r));
-    blockingCallInThread.with({ pool, timeout: platformTimeout(5_000) })(spinFor, 4);
+    try {
+      blockingCallInThread.with({ pool, timeout: platformTimeout(5_000) })(spinFor, 4);
+    } catch (e) {
+      // (The task's timer came first on a slow machine, and the thread waits on this one: refused, rightly.)
+      if (!(e instanceof WouldDeadlockError)) throw e;
+    }
     const outcome = await task;
     outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
   }

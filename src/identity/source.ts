@@ -95,11 +95,23 @@ export function sourceOf(f: Function, fix: string, findBindings?: BindingFinder,
   if (facts && facts.shadowed.length > 0) throw new FunctionNotSendableError(shadowedNames(label, facts.shadowed));
   const out: SentSource = bindings?.length ? { ...sent, bindings } : { ...sent };
   // (Else a module's function ran sloppy in the thread: a write to a
-  // frozen object was ignored where it threw here: helper-143.) A sync
-  // `function` says itself whether it is strict: a sloppy one has an own
-  // `caller`.
-  if (/^function\b/.test(text) ? !Object.prototype.hasOwnProperty.call(f, 'caller') : strictAround(f, text, facts)) out.strict = true;
+  // frozen object was ignored where it threw here: helper-143.)
+  if (/^function\b/.test(text) ? isStrictFunction(f) : strictAround(f, text, facts)) out.strict = true;
   return out;
+}
+
+/**
+ * Whether a sync `function` is strict, which it says itself: reading a
+ * strict function's `caller` throws (Function.prototype's accessor; up to
+ * Node 24 a sloppy one also had an own `caller`, since gone).
+ */
+function isStrictFunction(f: Function): boolean {
+  try {
+    void (f as { caller?: unknown }).caller;
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 const strictness = new Map<string, boolean>();

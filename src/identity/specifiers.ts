@@ -66,12 +66,15 @@ export function registeringModuleURL(callee: Function): string | undefined {
 /**
  * Whether `site` is a module's own top-level code: called by Node's module
  * loader, or, for an ES module evaluated asynchronously (after a top-level
- * await of its own or of a module it imports), the last frame, a nameless
- * one whose code begins at the file's start (a callback of the module's
- * would begin elsewhere: helper-145).
+ * await of its own or of a module it imports), called by Node's microtask
+ * loop or by nothing (the last frame), a nameless frame whose code begins
+ * at the file's start (a callback of the module's would begin elsewhere:
+ * helper-145).
  */
 function isModuleBody(site: NodeJS.CallSite, next: NodeJS.CallSite | undefined): boolean {
-  if (next) return next.getFileName()?.startsWith('node:internal/modules/') === true;
+  if (next?.getFileName()?.startsWith('node:internal/modules/')) return true;
+  // (In a worker of Node 22 and later, processTicksAndRejections runs it.)
+  if (next && !next.getFileName()?.startsWith('node:')) return false;
   const at = site as NodeJS.CallSite & { getEnclosingLineNumber?(): number | null; getEnclosingColumnNumber?(): number | null };
   return site.getFunctionName() === null && site.getFileName()?.startsWith('file:') === true
     && at.getEnclosingLineNumber?.() === 1 && at.getEnclosingColumnNumber?.() === 1;
