@@ -90,20 +90,18 @@ export function callerURL(callee: Function): string | undefined {
  * called deferToThread, say, however deep the package's own frames go).
  */
 export function userCallerURL(): string | undefined {
-  for (const site of stackSites(32, userCallerURL)) {
-    const url = fileURLOf(site.getFileName());
-    if (url && !isOwnFile(fileURLToPath(url))) return url;
-  }
-  return undefined;
+  return fileURLOf(userCallerFile(32));
 }
 
 /**
  * The file of the nearest caller outside this package as its stack frame
- * names it: a file: URL for an ES module, a path for a CommonJS one.
+ * names it: a file: URL for an ES module, a path for a CommonJS one;
+ * looked for in the nearest `depth` frames (few by default: this runs for
+ * each fresh function sent, and the package's own frames above a call
+ * are about ten).
  */
-export function userCallerFile(): string | undefined {
-  // (Few frames: this runs for each fresh function sent, and the package's own frames above a call are about ten.)
-  for (const site of stackSites(16, userCallerFile)) {
+export function userCallerFile(depth = 16): string | undefined {
+  for (const site of stackSites(depth, userCallerFile)) {
     const file = site.getFileName();
     const url = fileURLOf(file);
     if (url && !isOwnFile(fileURLToPath(url))) return file!;
