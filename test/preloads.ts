@@ -9,7 +9,8 @@ import { nodeOptionsArgs, preloadedModules } from '../dist/identity/loaders.js';
 import { join } from 'node:path';
 import { within } from './_helpers/settlements.js';
 import { symlinkedApp } from './_helpers/symlinked.js';
-import { runChild } from './_helpers/child.js';
+import { pathToFileURL } from 'node:url';
+import { fixture, runChild } from './_helpers/child.js';
 import { platformTimeout } from './_helpers/wait.js';
 
 test('the loaders of execArgv are found in every spelling of their flags', (t) => {
@@ -61,6 +62,21 @@ deferToThreadPool(reactor, pool, argv).then((a) => { console.log(JSON.stringify(
   t.is(r.code, 0, r.stderr);
   t.deepEqual(JSON.parse(r.stdout), ['--no-deprecation']);
 });
+
+// A Worker runs its process's --require and --import preloads before its
+// entry: the package, loaded there by one, had built the thread's runtime
+// as a plain Worker's, and every pool thread failed to start.
+for (const flag of ['--require', '--import']) {
+  test(`a ${flag} preload that loads the package leaves pool threads serving, its functions and their calls to the owner included`, async (t) => {
+    const preload = fixture('preload-registers.cjs');
+    const r = await runChild(fixture('preload-app.cjs'), [], platformTimeout(20_000), process.env,
+      [flag, flag === '--import' ? pathToFileURL(preload).href : preload]);
+    t.is(r.code, 0, r.stderr);
+    t.deepEqual(JSON.parse(r.stdout), {
+      tripled: 6, plain: 2, askOwner: { servedOn: 'main', knowsTask: true }, both: [3, 6, 9, 12],
+    });
+  });
+}
 
 test('preload must be an array of specifiers', (t) => {
   t.throws(() => new ThreadPool({ preload: './x.mjs' as unknown as string[] }), { instanceOf: TypeError, message: /preload/ });

@@ -67,7 +67,10 @@ export class BridgeCaller {
    * failure there must not end the wait, whose caller would never learn
    * why: it is reported.
    */
-  readonly #whileParked: (() => void) | undefined;
+  #whileParked: (() => void) | undefined;
+
+  /** Set once this thread is a pool thread (becomePoolThread): what its calls need of its pool role. */
+  private poolThread: PoolThreadCalls | undefined;
 
   /**
    * @param reactorId this thread's reactor.
@@ -77,15 +80,23 @@ export class BridgeCaller {
     private readonly reactorId: number,
     private readonly servedReactor: () => number,
     private readonly values: ValueContext,
-    private readonly poolThread: PoolThreadCalls | undefined,
-  ) {
-    this.#whileParked = poolThread && ((): void => {
+  ) {}
+
+  /**
+   * This thread is a pool thread from now on (src/runtime/this-thread.ts
+   * attachPoolRole): its calls travel behind its results, and it lets go
+   * of its work before it parks. Once; calls made before it (by a preload
+   * that loaded the package) went as a plain Worker's.
+   */
+  becomePoolThread(poolThread: PoolThreadCalls): void {
+    this.poolThread = poolThread;
+    this.#whileParked = (): void => {
       try {
         poolThread.whileParked();
       } catch (e) {
         reportToStderr(e, 'reading the side port while parked');
       }
-    });
+    };
   }
 
   /** The (kind, ref) by which the target reactor finds `f`, and the callable's reactor if it is one. */

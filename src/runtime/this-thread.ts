@@ -1,11 +1,15 @@
 // Each thread's runtime, built once and in one place: its reactor core,
 // its callables, how its values cross, and both sides of its bridge, each
 // given its collaborators here. The package's entry (index.ts) builds it
-// on import, so a main thread that loaded the package serves its Workers;
-// the pool-thread entry (worker.ts) builds it first, with its pool role.
-// Other modules do no work when imported and reach it through
-// thisThread(). Owning thread only. Tests: every test file;
-// test/runtime-build.ts (a build that fails).
+// on import, so a main thread that loaded the package serves its Workers.
+// A pool thread's entry (worker.ts) then gives it the thread's pool role
+// (attachPoolRole): the runtime may have been built before, by a
+// --require or --import preload of the application's that loads the
+// package, which a Worker runs before its entry. Until then the thread's
+// runtime is a plain Worker's. Other modules do no work when imported and
+// reach it through thisThread(). Owning thread only. Tests: every test
+// file; test/runtime-build.ts (a build that fails); test/preloads.ts (a
+// preload that loads the package).
 import { isMainThread } from 'node:worker_threads';
 import { BridgeCaller, type PoolThreadCalls } from '../bridge/caller.js';
 import { CallServer } from '../bridge/server.js';
@@ -38,11 +42,14 @@ export interface ThreadRuntime {
   readonly server: CallServer;
   /** The reactor this thread's calls go to: itself, its pool's owner, or the main thread (0: none yet). */
   servedReactor(): number;
-  /** Set in a pool thread. */
+  /** Set in a pool thread, once its entry attached its role. */
   readonly poolThread: PoolThreadRole | undefined;
 }
 
-let runtime: ThreadRuntime | undefined;
+/** The runtime's own view: its pool role is written once, by attachPoolRole. */
+type BuiltRuntime = { -readonly [K in keyof ThreadRuntime]: ThreadRuntime[K] };
+
+let runtime: BuiltRuntime | undefined;
 /**
  * Why this thread's runtime could not be built, once its reactor was made
  * (native makes one per thread, once: a second try would only say "init()
@@ -52,24 +59,20 @@ let runtime: ThreadRuntime | undefined;
  */
 let failedBuild: Error | undefined;
 
-/**
- * Builds this thread's runtime; once. A pool thread passes its role, and
- * must do so before anything else asks for the runtime.
- */
-export function buildThread(poolThread?: PoolThreadRole): ThreadRuntime {
-  if (runtime) {
-    if (poolThread) throw new Error('reactor-threads: this pool thread\'s runtime was built before its role was known');
-    return runtime;
-  }
+/** Builds this thread's runtime; once. */
+function buildThread(): BuiltRuntime {
   if (failedBuild) throw failedBuild;
   // The server exists before any call can arrive: a wake-up runs only
   // once this function has returned to the event loop.
   let server: CallServer | undefined;
   let caller: BridgeCaller | undefined;
+  // (A pool thread's work signals and cancels reach its event loop only
+  // after its entry's body, which attaches its role, has run.)
   const core = new ReactorCore({
     serveCall: (m) => server!.serve(m),
     pendingAnswers: () => server!.pendingAnswers,
-    ...(poolThread && { takeWork: () => poolThread.takeWork(), cancelTask: (id: number) => poolThread.cancelTask(id) }),
+    takeWork: () => runtime?.poolThread?.takeWork(),
+    cancelTask: (id: number) => runtime?.poolThread?.cancelTask(id),
   }, isMainThread);
   try {
     const callables = new CallableTable(core.id);
@@ -77,19 +80,31 @@ export function buildThread(poolThread?: PoolThreadRole): ThreadRuntime {
       callables,
       revive: (value, buffers) => reviveInbound(value, (target) => caller!.makeProxy(target), buffers),
     };
-    const servedReactor = poolThread ? (): number => poolThread.owner
-      : isMainThread ? (): number => core.id
-        : (): number => native.mainReactor();
-    caller = new BridgeCaller(core.id, servedReactor, values, poolThread);
+    const servedReactor = isMainThread ? (): number => core.id
+      : (): number => runtime?.poolThread?.owner ?? native.mainReactor();
+    caller = new BridgeCaller(core.id, servedReactor, values);
     server = new CallServer(values, (late) => core.answered(late));
     if (isMainThread) shutDownBridgeAtExit();
-    runtime = { core, callables, values, caller, server, servedReactor, poolThread };
+    runtime = { core, callables, values, caller, server, servedReactor, poolThread: undefined };
     return runtime;
   } catch (e) {
     failedBuild = new Error(`reactor-threads: this thread's runtime could not be built (${e instanceof Error ? e.message : String(e)}), `
       + 'and is not built twice', { cause: e });
     throw e;
   }
+}
+
+/**
+ * Makes this thread's runtime a pool thread's: its calls go to the pool's
+ * owner (BridgeCaller.becomePoolThread), its reactor hands the role its
+ * work signals and cancels. Once, by the pool thread's entry.
+ */
+export function attachPoolRole(role: PoolThreadRole): ThreadRuntime {
+  const built = runtime ?? buildThread();
+  if (built.poolThread) throw new Error('reactor-threads: this thread already has its pool role');
+  built.caller.becomePoolThread(role);
+  built.poolThread = role;
+  return built;
 }
 
 /** This thread's runtime. */

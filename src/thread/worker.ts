@@ -13,7 +13,7 @@ import { isPoolThreadData } from '../base/pool-thread-data.js';
 import { PoolThreadOutbox } from './outbox.js';
 import { TaskRunner } from './task-runner.js';
 import { ThreadMovedBuffers } from './moved-buffers.js';
-import { buildThread } from '../runtime/this-thread.js';
+import { attachPoolRole } from '../runtime/this-thread.js';
 import { PortMove, readTasks, type PortMoveMessage } from '../base/wire.js';
 import { importURL } from '../identity/specifiers.js';
 import { realClearTimeout, realSetImmediate, realSetTimeout } from '../base/real-timers.js';
@@ -40,13 +40,14 @@ process.on('exit', () => outbox.flushNow());
 /** A pull() queued after a blocking call (afterPark), until it runs. */
 let pullSoon: NodeJS.Immediate | undefined;
 /**
- * This thread's runtime, built before anything asks for it: its calls go
- * to the pool's owner (non-blocking ones behind its results; a blocking
+ * This thread's runtime (built here, or already by a preload of the
+ * application's that loaded the package), made a pool thread's before
+ * native hands it any work: its calls go to the pool's owner (non-blocking ones behind its results; a blocking
  * one flushes them first), its reactor hands it the
  * pool's work signals and cancels, and before it parks in a blocking call
  * it hands back the tasks it has not started.
  */
-const thread = buildThread({
+const thread = attachPoolRole({
   owner, poolId, threadId, flattenInstances,
   takeWork: () => pull(),
   cancelTask: (taskId) => runner.cancel(taskId),
