@@ -140,6 +140,21 @@ test('a plain function that calls eval() directly is refused saying so: the eval
   t.is(await deferToThread(() => (0, eval)('1 + 1') as number), 2);
 });
 
+/** esbuild's keepNames helper, as tsx defines it atop each module it compiles (test/typescript-loaders.ts runs tsx itself). */
+const __name = <T extends object>(target: T, value: string): T => Object.defineProperty(target, 'name', { value, configurable: true });
+
+test('a plain function that names its functions through esbuild\'s __name helper runs, the names kept; __name used any other way is refused', async (t) => {
+  t.deepEqual(await deferToThread((n: number) => {
+    function twice(x: number): number { return x * 2; }
+    __name(twice, 'twice');
+    const one = __name(() => 1, 'one');
+    return [twice(n) + one(), twice.name, one.name];
+  }, 4), [9, 'twice', 'one']);
+  // Any other use needs the module's own __name, which the thread has not.
+  await t.throwsAsync(deferToThread(() => typeof __name), { instanceOf: FunctionNotSendableError, message: /'__name'/ });
+  await t.throwsAsync(deferToThread((s: string) => __name(() => 1, s).name, 'x'), { instanceOf: FunctionNotSendableError, message: /'__name'/ });
+});
+
 test('functions two modules register through a helper module are each found as their own module\'s', async (t) => {
   const y = await import('./_fixtures/registered-y.mjs');
   const x = await import('./_fixtures/registered-x.mjs');

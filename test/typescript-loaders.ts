@@ -29,6 +29,11 @@ test('a TypeScript preload loads in each thread under tsx', async (t) => {
   t.deepEqual(lastLine(await run([tsx, 'preload-ts.ts'])), { ran: true });
 });
 
+// (Changed after 0.1.1: it was refused naming '__name'.)
+test('under tsx a plain function with functions and classes of its own runs in a thread, their names kept', async (t) => {
+  t.deepEqual(lastLine(await run([tsx, 'plain-names.ts'])), { values: [10, 6, 5], names: ['doubled', 'plusOne', 'Box'] });
+});
+
 test('tsx given with --import runs .ts and .cts task modules in threads', async (t) => {
   t.deepEqual(lastLine(await run(['--import', 'tsx', 'main.ts'])), expected);
 });

@@ -17,7 +17,9 @@ export type FunctionDescriptor =
    * thread's importer, which resolves them from `imports.base`, the
    * caller's file (null when unknown).
    */
-  | { kind: 'source'; source: string; label: string; imports?: { base: string | null }; bindings?: ImportBinding[]; strict?: true }
+  | { kind: 'source'; source: string; label: string; imports?: { base: string | null }; bindings?: ImportBinding[]; strict?: true;
+    /** It calls esbuild's `__name` helper: src/identity/source.ts KEEP_NAMES. */
+    keepNames?: true }
   /** callMultipleInThread's runner: args are `[fnId, args][]`. */
   | { kind: 'multiple'; label: string };
 

@@ -143,11 +143,12 @@ const describedSources = new WeakMap<Function, FunctionDescriptor>();
  */
 function sourceDescriptor(f: Function, label: string, base: string | undefined, fix: string,
   findBindings?: BindingFinder, givenName?: string): FunctionDescriptor {
-  const { source, imports, bindings, strict } = sourceOf(f, fix, findBindings, givenName);
+  const { source, imports, bindings, strict, keepNames } = sourceOf(f, fix, findBindings, givenName);
   const d: FunctionDescriptor = { kind: 'source', source, label };
   if (imports) d.imports = { base: base ?? userCallerURL() ?? null };
   if (bindings) d.bindings = bindings;
   if (strict) d.strict = true;
+  if (keepNames) d.keepNames = true;
   return d;
 }
 
@@ -201,7 +202,8 @@ export async function loadFunction(d: FunctionDescriptor): Promise<Function> {
   switch (d.kind) {
     case 'source': {
       const bound = d.bindings && { names: d.bindings.map((b) => b.name), values: await bindingValues(d.bindings, d.label) };
-      return compileSource(d.source, d.label, d.imports && importerFrom(d.imports.base ?? undefined), bound, d.strict === true);
+      return compileSource(d.source, d.label, d.imports && importerFrom(d.imports.base ?? undefined), bound,
+        { strict: d.strict === true, keepNames: d.keepNames === true });
     }
     case 'threadable': {
       try {

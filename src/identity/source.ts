@@ -29,7 +29,20 @@ export interface SentSource {
   bindings?: ImportBinding[];
   /** Its code is strict where it was defined (an ES module, a strict function): compiled so in the thread. */
   strict?: true;
+  /** It calls a compiler's `__name` helper (KEEP_NAMES), which the thread gives it. */
+  keepNames?: true;
 }
+
+/**
+ * The helper esbuild's keepNames option calls after each function and
+ * class it names (tsx always sets it): `__name(inner, "inner")`, defined
+ * once per module, so a function sent as source found it free and was
+ * refused. A call of this shape sets the name, which is all the helper
+ * does; the thread gives the function its own.
+ */
+const KEEP_NAMES = '__name';
+const keepNamesHelper = (target: object, value: string): object =>
+  Object.defineProperty(target, 'name', { value, configurable: true });
 
 /**
  * Finds the import bindings behind a function's free names, or throws a
@@ -71,7 +84,7 @@ export function sourceOf(f: Function, fix: string, findBindings?: BindingFinder,
     throw new FunctionNotSendableError(`${label} is a class; a task runs a function`);
   }
   refuseGenerator(f, label);
-  const { free, globals, sent, evals } = readSource(text, label);
+  const { free, globals, sent, evals, keepsNames } = readSource(text, label);
   // A direct eval sees every name around it, which the thread does not
   // have, whatever names the parser found (changed after 0.1.1: one that
   // used no outer name by itself was sent: helper-143).
@@ -94,6 +107,7 @@ export function sourceOf(f: Function, fix: string, findBindings?: BindingFinder,
   const facts = unbound.length > 0 ? scopeFactsAt(f, unbound, text) : undefined;
   if (facts && facts.shadowed.length > 0) throw new FunctionNotSendableError(shadowedNames(label, facts.shadowed));
   const out: SentSource = bindings?.length ? { ...sent, bindings } : { ...sent };
+  if (keepsNames) out.keepNames = true;
   // (Else a module's function ran sloppy in the thread: a write to a
   // frozen object was ignored where it threw here: helper-143.)
   if (/^function\b/.test(text) ? isStrictFunction(f) : strictAround(f, text, facts)) out.strict = true;
@@ -235,7 +249,7 @@ function makesStrict(node: AstNode): boolean {
 }
 
 /** What a function's text says, whichever function object has it. */
-interface SourceReading { free: string[]; globals: string[]; sent: SentSource; evals: boolean }
+interface SourceReading { free: string[]; globals: string[]; keepsNames: boolean; sent: SentSource; evals: boolean }
 
 /**
  * Readings of recent texts (and their shadowed globals, by place): an
@@ -356,18 +370,43 @@ function parseFunction(text: string, label: string): { fn: AstNode; source: stri
   return { fn: prop.value as AstNode, source: `({${text}})[${JSON.stringify(name)}]` };
 }
 
-/** Names the function uses but does not declare: `globals` every thread has, and the rest. */
-function freeNames(fn: AstNode): { free: string[]; globals: string[] } {
+/**
+ * Names the function uses but does not declare: `globals` every thread
+ * has, and the rest; and whether it calls esbuild's `__name` helper, in
+ * that helper's shape only (KEEP_NAMES), which then counts as neither.
+ */
+function freeNames(fn: AstNode): { free: string[]; globals: string[]; keepsNames: boolean } {
   const program = { type: 'Program', sourceType: 'script', body: [{ type: 'ExpressionStatement', expression: fn }] };
   const manager = analyze(program, { ecmaVersion: 2022, sourceType: 'script' });
   const free = new Set<string>();
   const globals = new Set<string>();
+  let namers: Set<unknown> | undefined;
+  let keepsNames = false;
   for (const ref of manager.globalScope!.through) {
     const name = ref.identifier.name;
+    if (name === KEEP_NAMES && (namers ??= keepNamesCallees(fn)).has(ref.identifier)) {
+      keepsNames = true;
+      continue;
+    }
     (!knownGlobals.has(name) || name === 'arguments' ? free : globals).add(name);
   }
   if (usesOuterThis(fn)) free.add(fn.type === 'ArrowFunctionExpression' ? 'this' : 'this (a method that needs its object)');
-  return { free: [...free], globals: [...globals] };
+  return { free: [...free], globals: [...globals], keepsNames };
+}
+
+/** The callees of `__name(x, "name")` calls in `fn`: KEEP_NAMES's shape, a string literal naming. */
+function keepNamesCallees(fn: AstNode): Set<unknown> {
+  const callees = new Set<unknown>();
+  anyNode(fn, (n) => {
+    const callee = n.callee as AstNode | undefined;
+    const args = n.arguments as AstNode[] | undefined;
+    if (n.type === 'CallExpression' && callee?.type === 'Identifier' && callee.name === KEEP_NAMES && args?.length === 2
+      && args[0]!.type !== 'SpreadElement' && args[1]!.type === 'Literal' && typeof args[1]!.value === 'string') {
+      callees.add(callee);
+    }
+    return false;
+  });
+  return callees;
 }
 
 /**
@@ -402,20 +441,26 @@ function usesOuterThis(fn: AstNode): boolean {
 /** What a sent function's free names are bound to in the thread. */
 export interface BoundNames { names: readonly string[]; values: readonly unknown[] }
 
+/** How a sent source is compiled: as sourceOf() found it. */
+export interface CompileAs { strict?: boolean; keepNames?: boolean }
+
 /**
  * Thread: compiles a source sent by sourceOf(). `importer` is what its
  * `import(...)` expressions call, when it has any; `bound` gives its free
  * names that were imports of its module.
  */
 export function compileSource(source: string, label: string,
-  importer?: (specifier: unknown, options?: ImportCallOptions) => Promise<unknown>, bound?: BoundNames, strict = false): Function {
+  importer?: (specifier: unknown, options?: ImportCallOptions) => Promise<unknown>, bound?: BoundNames,
+  as: CompileAs = {}): Function {
   const filename = `reactor-threads:${label}`;
   // (On the source's first line, so the function's line numbers stay its own.)
-  const directive = strict ? '\'use strict\'; ' : '';
+  const directive = as.strict ? '\'use strict\'; ' : '';
   // The names become parameters of a function around the source.
-  const f: unknown = importer || bound
-    ? (runInThisContext(`(function (${[IMPORTER, ...bound?.names ?? []].join(', ')}) { ${directive}return ${source}; })`, { filename }) as
-      (...values: unknown[]) => unknown)(importer, ...bound?.values ?? [])
+  const names = [...importer ? [IMPORTER] : [], ...as.keepNames ? [KEEP_NAMES] : [], ...bound?.names ?? []];
+  const values = [...importer ? [importer] : [], ...as.keepNames ? [keepNamesHelper] : [], ...bound?.values ?? []];
+  const f: unknown = names.length > 0
+    ? (runInThisContext(`(function (${names.join(', ')}) { ${directive}return ${source}; })`, { filename }) as
+      (...values: unknown[]) => unknown)(...values)
     : runInThisContext(`${directive}${source}`, { filename });
   if (typeof f !== 'function') throw new FunctionNotSendableError(`${label} did not compile to a function`);
   return f;
