@@ -153,6 +153,12 @@ test('a plain function that names its functions through esbuild\'s __name helper
   // Any other use needs the module's own __name, which the thread has not.
   await t.throwsAsync(deferToThread(() => typeof __name), { instanceOf: FunctionNotSendableError, message: /'__name'/ });
   await t.throwsAsync(deferToThread((s: string) => __name(() => 1, s).name, 'x'), { instanceOf: FunctionNotSendableError, message: /'__name'/ });
+  {
+    // A __name of the application's own, called in the helper's shape, is its own (helper-146: the thread's ran instead).
+    const __name = (key: string, label: string): string => `${label}:${key}`;
+    t.is(__name('a', 'item'), 'item:a');
+    await t.throwsAsync(deferToThread((k: string) => __name(k, 'item'), 'a'), { instanceOf: FunctionNotSendableError, message: /'__name'/ });
+  }
 });
 
 test('functions two modules register through a helper module are each found as their own module\'s', async (t) => {

@@ -72,10 +72,14 @@ interface Properties { internalProperties?: { name: string; value?: RemoteObject
  * (`import process from 'node:process'`, a parameter `undefined` left
  * undefined), which in a thread is that thread's own, as the same import
  * there would give (not `crypto` from 'node:crypto': the global is Web
- * Crypto). One call, whatever the scopes hold: listing their variables
+ * Crypto). With `namer`, also whether the nearest scope that declares
+ * that name holds esbuild's keepNames helper, by its text (source.ts
+ * KEEP_NAMES), spaces aside: `(target, value) => __defProp(target,
+ * "name", { value, configurable: true })`, its names minified or not.
+ * One call, whatever the scopes hold: listing their variables
  * costs with the module's size (6 ms for a module of 1,000 functions).
  */
-const FIND_SHADOWED = `function (names) {
+const FIND_SHADOWED = `function (names, namer) {
   let global;
   let module = false;
   for (let i = 0; i < this.length; i++) {
@@ -91,7 +95,19 @@ const FIND_SHADOWED = `function (names) {
       break;
     }
   }
-  return { found, module };
+  let keepsNames = false;
+  if (namer) {
+    for (let i = 0; i < this.length; i++) {
+      const scope = this[i];
+      if (scope.description === 'Global' || !(namer in scope.object)) continue;
+      const f = scope.object[namer];
+      const text = typeof f === 'function' ? Function.prototype.toString.call(f).replace(/\\s+/g, '') : '';
+      const m = /^\\(([\\w$]+),([\\w$]+)\\)=>[\\w$.]+\\(\\1,["']name["'],\\{value(:[\\w$]+)?,configurable:(true|!0)\\}\\)$/.exec(text);
+      keepsNames = m !== null && (m[3] === undefined ? m[2] === 'value' : m[3] === ':' + m[2]);
+      break;
+    }
+  }
+  return { found, module, keepsNames };
 }`;
 
 /** What V8 tells of a function's surroundings (shadowedGlobals). */
@@ -106,6 +122,8 @@ export interface ScopeFacts {
   inModule: boolean;
   /** Where its source begins in its script (0-based line and column), when V8 says. */
   location: { line: number; column: number } | undefined;
+  /** Asked with `namer`: whether the name around it holds esbuild's keepNames helper (FIND_SHADOWED). */
+  keepsNames: boolean;
 }
 
 /**
@@ -119,7 +137,7 @@ export interface ScopeFacts {
  * Undefined when it cannot be told: then they are taken as globals, and
  * the function as sloppy unless it says otherwise.
  */
-export function scopeFacts(f: Function, names: readonly string[]): ScopeFacts | undefined {
+export function scopeFacts(f: Function, names: readonly string[], namer?: string): ScopeFacts | undefined {
   const state = sharedState();
   const s = state && connected(state);
   if (!state || !s) return undefined;
@@ -136,11 +154,12 @@ export function scopeFacts(f: Function, names: readonly string[]): ScopeFacts | 
       ? { line: at.lineNumber, column: at.columnNumber } : undefined;
     if (!scopes) return undefined;
     const found = call<{ result: RemoteObject }>(s, 'Runtime.callFunctionOn', {
-      objectId: scopes, functionDeclaration: FIND_SHADOWED, arguments: [{ value: names }], returnByValue: true, silent: true,
+      objectId: scopes, functionDeclaration: FIND_SHADOWED, arguments: [{ value: names }, { value: namer ?? null }],
+      returnByValue: true, silent: true,
     });
-    const v = found.result.value as { found?: unknown; module?: unknown } | undefined;
+    const v = found.result.value as { found?: unknown; module?: unknown; keepsNames?: unknown } | undefined;
     if (!v || !Array.isArray(v.found)) return undefined;
-    return { shadowed: v.found as string[], inModule: v.module === true, location };
+    return { shadowed: v.found as string[], inModule: v.module === true, location, keepsNames: v.keepsNames === true };
   } catch {
     return undefined;
   } finally {

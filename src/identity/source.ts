@@ -37,8 +37,12 @@ export interface SentSource {
  * The helper esbuild's keepNames option calls after each function and
  * class it names (tsx always sets it): `__name(inner, "inner")`, defined
  * once per module, so a function sent as source found it free and was
- * refused. A call of this shape sets the name, which is all the helper
- * does; the thread gives the function its own.
+ * refused. When every use is a call of this shape and V8 shows the name
+ * around the function holding esbuild's helper (shadowed-globals.ts),
+ * the thread gives the function a helper of its own, which sets the
+ * name, as esbuild's does. (esbuild renames an application's own
+ * top-level `__name`; another compiler's or a hand-written one is an
+ * outer variable, refused.)
  */
 const KEEP_NAMES = '__name';
 const keepNamesHelper = (target: object, value: string): object =>
@@ -104,8 +108,12 @@ export function sourceOf(f: Function, fix: string, findBindings?: BindingFinder,
   // closed over require('node:crypto') ran against Web Crypto: helper-143.)
   const bound = bindings && new Set(bindings.map((b) => b.name));
   const unbound = bound ? globals.filter((g) => !bound.has(g)) : globals;
-  const facts = unbound.length > 0 ? scopeFactsAt(f, unbound, text) : undefined;
+  const facts = unbound.length > 0 || keepsNames
+    ? scopeFactsAt(f, unbound, text, keepsNames ? KEEP_NAMES : undefined) : undefined;
   if (facts && facts.shadowed.length > 0) throw new FunctionNotSendableError(shadowedNames(label, facts.shadowed));
+  // (A module's own `__name`, whatever it does, is an outer variable;
+  // without node:inspector it cannot be told from esbuild's: helper-146.)
+  if (keepsNames && !facts?.keepsNames) throw new FunctionNotSendableError(`${usesOuterNames(label, [KEEP_NAMES])}; ${fix}`);
   const out: SentSource = bindings?.length ? { ...sent, bindings } : { ...sent };
   if (keepsNames) out.keepNames = true;
   // (Else a module's function ran sloppy in the thread: a write to a
@@ -272,14 +280,14 @@ const READINGS_KEPT = 512;
  * that come the same way share the first one's answer. Code an eval made
  * is asked each time, and an answer that could not be had is not kept.
  */
-function scopeFactsAt(f: Function, globals: readonly string[], text: string): ScopeFacts | undefined {
+function scopeFactsAt(f: Function, globals: readonly string[], text: string, namer?: string): ScopeFacts | undefined {
   let place: string | undefined;
   // (The stack is read by setting Error.prepareStackTrace: --frozen-intrinsics refuses that.)
   try { place = userCallStack(CALL_STACK_DEPTH); } catch { place = undefined; }
   const key = place === undefined ? undefined : `${place}\0${text}`;
   const known = key === undefined ? undefined : shadowings.get(key);
   if (known) return known;
-  const found = scopeFacts(f, globals);
+  const found = scopeFacts(f, globals, namer);
   if (found === undefined) return undefined;
   if (key !== undefined) {
     if (shadowings.size >= READINGS_KEPT) shadowings.clear();
