@@ -110,6 +110,12 @@ test('nested instances flatten too; a registered class crosses as itself and a f
   t.deepEqual(calls, [7]);
 });
 
+test('an instance with an own property of the markers\' key is refused, not flattened into a marker the thread would revive', async (t) => {
+  class Carrier { __reactorThreads = { k: 'error', error: { name: 'Error', message: 'injected' } }; }
+  const err = await t.throwsAsync(flattening(identity as Loose, new Carrier()), { instanceOf: ValueNotCloneableError });
+  t.regex(err!.message, /reserved/);
+});
+
 test('a refusal inside a flattened instance names its exact path', async (t) => {
   const seg = new Segment(new Vec(0, 0), Object.assign(new Vec(1, 1), { where: new URL('https://example.test/') }));
   const err = await t.throwsAsync(flattening(identity as Loose, 1, { seg }), { instanceOf: ValueNotCloneableError });

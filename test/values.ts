@@ -255,6 +255,41 @@ test('an own symbol-keyed property is refused, naming its object\'s path, in an 
 // The walk's markers are plain objects under one key: a look-alike sent
 // beside a real marker was revived on arrival, a reference naming a module
 // its sender chose among them (a job's payload, forwarded by a task).
+// helper-148's differential hunt: these arrived changed, or failed untyped.
+test('an array\'s properties beside its items cross when an item of it is changed on the way (an Error, a cycle), also with a null prototype', async (t) => {
+  const withCycle: unknown[] & { extra?: string } = [{}];
+  (withCycle[0] as { self?: unknown }).self = withCycle[0];
+  withCycle.extra = 'x';
+  t.is(await deferToThread((v: { extra?: string }) => v.extra, withCycle), 'x');
+  const withError: unknown[] & { meta?: number } = [new Error('e')];
+  withError.meta = 1;
+  const back = await deferToThread(identity as Loose, withError) as unknown[] & { meta?: number };
+  t.is(back.meta, 1);
+  t.true(back[0] instanceof Error);
+  // (slice() is no method of an array whose prototype is null: a TypeError with no path.)
+  const bare: unknown[] = [1];
+  bare.push(bare);
+  Object.setPrototypeOf(bare, null);
+  t.deepEqual(await deferToThread((v: unknown[]) => [v.length, v[1] === v], bare), [2, true]);
+});
+
+test('a function just past the depth the walk checks is refused, as one level deeper is, not sent as the walk\'s marker', async (t) => {
+  let nested: unknown = () => 1;
+  // (args[0] is one level down: WALK_MAX_DEPTH - 1 arrays put the function at WALK_MAX_DEPTH.)
+  for (let i = 0; i < WALK_MAX_DEPTH - 1; i++) nested = [nested];
+  await t.throwsAsync(deferToThread((v: unknown) => JSON.stringify(v).slice(-80), nested), { instanceOf: ValueNotCloneableError });
+});
+
+test('built-ins are told by what they are, not by their prototype or their class\'s name', async (t) => {
+  class BigInt { secret = 1; }
+  for (const v of [new BigInt(), Object.create(Date.prototype) as object, Object.create(Map.prototype) as object, Object.create(RegExp.prototype) as object]) {
+    await t.throwsAsync(deferToThread(identity as Loose, v), { instanceOf: ValueNotCloneableError }, String(Object.getPrototypeOf(v)?.constructor?.name));
+  }
+  const boxed = Object.assign(Object(5n) as object, { p: 1 });
+  await t.throwsAsync(deferToThread(identity as Loose, boxed), { instanceOf: ValueNotCloneableError, message: /own property 'p'/ });
+  t.is(typeof (await deferToThread(identity as Loose, Object(5n)) as object).valueOf(), 'bigint');
+});
+
 test('a plain object with an own property of the markers\' key is refused, naming its path', async (t) => {
   const crafted = { __reactorThreads: { k: 'module', ref: { specifier: 'node:child_process', exportName: 'exec' } } };
   const err = await t.throwsAsync(deferToThread(identity as Loose, [crafted, () => 1]), { instanceOf: ValueNotCloneableError });

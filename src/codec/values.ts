@@ -30,7 +30,9 @@
 // Set member, `.values()[i]`, where i counts entries in iteration order:
 // `args[0].get("home")`, `the result.tags.values()[1]`.
 // Runs on every thread. Tests: test/values.ts.
-import { isSharedArrayBuffer, isStringObject } from 'node:util/types';
+import {
+  isBigIntObject, isBooleanObject, isDate, isMap, isNumberObject, isRegExp, isSet, isSharedArrayBuffer, isStringObject,
+} from 'node:util/types';
 import type { CallableTable } from './callables.js';
 import { decodeThrow, encodeThrow, ValueNotCloneableError, type EncodedThrow } from '../errors/errors.js';
 import { keyOf, lookup } from '../base/registry.js';
@@ -61,9 +63,22 @@ type Marker =
   // A SharedArrayBuffer, or a view of one (its type's name, byte offset, byte length), by index among the value's shared memory.
   | { k: 'shared'; i: number; view?: readonly [string, number, number] };
 
-/** Built-ins that structured clone copies faithfully, as they are (Maps and Sets are walked). */
-const faithful: Function[] = [Date, RegExp, Boolean, Number, String];
-const faithfulNames = new Set(['BigInt']);
+/**
+ * The built-in that structured clone copies faithfully, as it is, that `v`
+ * is (Maps and Sets are walked): by its internal slot, as the serializer
+ * tells them, not by its prototype chain (`Object.create(Date.prototype)`
+ * is no Date, and arrived as {}) or its constructor's name (a class named
+ * BigInt arrived as a plain object: helper-148).
+ */
+function faithfulBuiltin(v: object): Function | undefined {
+  if (isDate(v)) return Date;
+  if (isRegExp(v)) return RegExp;
+  if (isNumberObject(v)) return Number;
+  if (isStringObject(v)) return String;
+  if (isBooleanObject(v)) return Boolean;
+  if (isBigIntObject(v)) return BigInt;
+  return undefined;
+}
 
 /** What the caller asks of an outgoing walk. */
 export interface Outbound {
@@ -169,6 +184,13 @@ function markShared(v: SharedArrayBuffer | ArrayBufferView, path: string, w: Wal
 }
 
 function walk(v: unknown, path: string, depth: number, w: Walk): unknown {
+  // (A function too: made a marker here, it arrived as the marker itself,
+  // since the receiving side revives nothing this deep; left as it is, the
+  // serializer refuses it, as one level deeper: helper-148.)
+  if (depth >= MAX_DEPTH && (typeof v === 'function' || (typeof v === 'object' && v !== null))) {
+    w.cut++;
+    return v;
+  }
   if (typeof v === 'function') {
     if (!w.callables) {
       throw new ValueNotCloneableError(path, new TypeError(
@@ -183,10 +205,6 @@ function walk(v: unknown, path: string, depth: number, w: Walk): unknown {
   }
   if (typeof v === 'symbol') throw new ValueNotCloneableError(path, new TypeError('a symbol cannot be copied to another thread'));
   if (typeof v !== 'object' || v === null) return v;
-  if (depth >= MAX_DEPTH) {
-    w.cut++;
-    return v;
-  }
   const known = w.met.get(v);
   if (known !== undefined) {
     if (known === OPEN) return openCopy(v, w);
@@ -318,11 +336,11 @@ function walkObject(v: object, path: string, depth: number, w: Walk): unknown {
     }
     return closed(v, w);
   }
-  if (v instanceof Map) {
+  if (isMap(v)) {
     refuseBuiltinLosses(v, proto, Map, path, w);
     return walkMap(v, path, depth, w);
   }
-  if (v instanceof Set) {
+  if (isSet(v)) {
     refuseBuiltinLosses(v, proto, Set, path, w);
     return walkSet(v, path, depth, w);
   }
@@ -331,12 +349,11 @@ function walkObject(v: object, path: string, depth: number, w: Walk): unknown {
     w.buffers?.push(v);
     return v;
   }
-  const builtin = faithful.find((C) => v instanceof C);
+  const builtin = faithfulBuiltin(v);
   if (builtin) {
     refuseBuiltinLosses(v, proto, builtin, path, w);
     return v;
   }
-  if (faithfulNames.has(proto.constructor?.name ?? '')) return v;
   if (v instanceof Error) {
     const marker = mark({ k: 'error', error: encodeThrow(v) });
     met.set(v, marker);
@@ -366,9 +383,34 @@ function walkObject(v: object, path: string, depth: number, w: Walk): unknown {
 function copyOf(v: unknown[] | object, w: Walk): unknown {
   const known = w.met.get(v);
   if (known !== OPEN) return known;
-  const copy = Array.isArray(v) ? v.slice() : { ...v };
+  const copy = Array.isArray(v) ? copyArray(v) : { ...v };
   w.met.set(v, copy);
   return copy;
+}
+
+/**
+ * An array's copy: its items, holes kept, and the properties beside them
+ * (`a.extra`), which v8 writes for an array left as it is (slice() kept
+ * the items alone, and was not there on an array whose prototype was set
+ * to null: helper-148). Object.keys lists every index first, a string each,
+ * so it is read here, where a copy is made anyway, and not of every array
+ * the walk meets: those properties are not walked (README, What crosses).
+ */
+function copyArray(v: unknown[]): unknown[] {
+  const copy = Array.prototype.slice.call(v) as unknown[];
+  const keys = Object.keys(v);
+  let first = keys.length;
+  while (first > 0 && !isArrayIndex(keys[first - 1]!)) first--;
+  for (let i = first; i < keys.length; i++) {
+    setOwn(copy as unknown as Record<string, unknown>, keys[i]!, (v as unknown as Record<string, unknown>)[keys[i]!]);
+  }
+  return copy;
+}
+
+/** Whether `k` names an array's item: a canonical integer below 2^32 - 1. */
+function isArrayIndex(k: string): boolean {
+  const n = Number(k);
+  return Number.isInteger(n) && n >= 0 && n < 4294967295 && String(n) === k;
 }
 
 /**
@@ -377,8 +419,8 @@ function copyOf(v: unknown[] | object, w: Walk): unknown {
  * walkMap and walkSet fill when they close it.
  */
 function openCopy(v: object, w: Walk): unknown {
-  if (v instanceof Map || v instanceof Set) {
-    const empty = v instanceof Map ? new Map() : new Set();
+  if (isMap(v) || isSet(v)) {
+    const empty = isMap(v) ? new Map() : new Set();
     w.met.set(v, empty);
     return empty;
   }
@@ -401,6 +443,10 @@ function closed(v: object, w: Walk): unknown {
  */
 function flatten(v: object, proto: object, path: string, depth: number, w: Walk): Record<string, unknown> | undefined {
   if (notPlainPrototype(proto)) return undefined;
+  // (Its copy is a plain object: with the marker's key, the receiving side
+  // revived it as whatever marker it held, an Error or a module reference
+  // its sender chose: helper-148.)
+  if (Object.hasOwn(v, MARKER)) throw new ValueNotCloneableError(path, new TypeError(reservedKey(MARKER)));
   const keys = Object.keys(v);
   // Fewer enumerable keys than own ones: a symbol-keyed or hidden property.
   if (Reflect.ownKeys(v).length !== keys.length) return undefined;
@@ -443,7 +489,9 @@ function walkMap(m: Map<unknown, unknown>, path: string, depth: number, w: Walk)
   const entries: [unknown, unknown][] = [];
   let changed = false;
   let i = 0;
-  for (const [k, x] of m) {
+  // (The built-in's entries, as v8 writes them: not a subclass's own, nor
+  // none for one whose prototype was set to null, under flattenInstances.)
+  for (const [k, x] of Map.prototype.entries.call(m)) {
     const k2 = walk(k, `${path}.keys()[${i}]`, depth + 1, w);
     const x2 = walk(x, `${path}${mapValuePath(k, i)}`, depth + 1, w);
     if (!Object.is(k2, k) || !Object.is(x2, x)) changed = true;
@@ -466,7 +514,7 @@ function walkSet(set: Set<unknown>, path: string, depth: number, w: Walk): unkno
   const members: unknown[] = [];
   let changed = false;
   let i = 0;
-  for (const x of set) {
+  for (const x of Set.prototype.values.call(set)) {
     const y = walk(x, `${path}.values()[${i}]`, depth + 1, w);
     if (!Object.is(y, x)) changed = true;
     members.push(y);
