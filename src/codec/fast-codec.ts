@@ -18,6 +18,7 @@
 import { isArgumentsObject, isDate, isProxy } from 'node:util/types';
 import { grownFrom, viewOf } from '../base/byte-views.js';
 import { makeView, viewTypeIndex } from './view-types.js';
+import { MARKER } from './values.js';
 
 // v8's format starts with 0xFF (its version tag), so these never collide.
 export const FAST_LIST = 0xfe;
@@ -491,7 +492,10 @@ function writeKeys(keys: string[], off: number): number {
   off += 5;
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
-    if (k === '__proto__' || !fitsString(k)) return -1;
+    // (The markers' key goes the v8 path, whose walk refuses it, as the
+    // README says: here it crossed. Checked once per shape, as shapes are
+    // only made here.)
+    if (k === '__proto__' || k === MARKER || !fitsString(k)) return -1;
     treeRoom(off, 4 + 3 * k.length);
     const n = writeUtf8(tree, k, off + 4);
     treeView.setUint32(off, n, true);
