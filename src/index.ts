@@ -126,8 +126,10 @@ export const fromModule: <F extends AnyFunction = (...args: unknown[]) => unknow
  * call that would deadlock or whose reactor is gone) leaves it with the
  * sender, whole. A view over part
  * of a larger buffer (small Buffers share an 8 KiB slab) is copied instead,
- * since detaching the slab would break its other users. Anything else
- * throws a TypeError.
+ * since detaching the slab would break its other users, and so is the slab
+ * itself (`Buffer.from('hi').buffer`), or any buffer marked untransferable
+ * (worker_threads' markAsUntransferable): it stays whole with the sender.
+ * Anything else throws a TypeError.
  */
 export const transfer: <T extends ArrayBuffer | ArrayBufferView>(value: T) => T = codec.transfer;
 

@@ -18,6 +18,7 @@ import { HostSerializer, serializeUnshared, SharedMemoryMetError } from '../base
 import { asBuffer, viewOf } from '../base/byte-views.js';
 import type { TraceCarrier } from '../base/tracing.js';
 import type { PortMoveMessage } from '../base/wire.js';
+import * as workerThreads from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 
 
@@ -47,13 +48,67 @@ function kindOf(v: unknown): string {
   return name ? `an instance of ${name}` : 'an object';
 }
 
-/** The ArrayBuffer to move for a value (an argument, a result, or one nested in them), if it was marked and can move whole. */
+/**
+ * The ArrayBuffer to move for a value (an argument, a result, or one
+ * nested in them), if it was marked and can move whole. One that must not
+ * be detached (untransferable) is not moved: it is copied, and stays whole.
+ */
 function movable(v: unknown): ArrayBuffer | undefined {
   if (typeof v !== 'object' || v === null || !marked.has(v)) return undefined;
-  if (v instanceof ArrayBuffer) return v;
-  if (ArrayBuffer.isView(v) && v.buffer instanceof ArrayBuffer
-    && v.byteOffset === 0 && v.byteLength === v.buffer.byteLength) return v.buffer;
-  return undefined;
+  let ab: ArrayBuffer | undefined;
+  if (v instanceof ArrayBuffer) ab = v;
+  else if (ArrayBuffer.isView(v) && v.buffer instanceof ArrayBuffer
+    && v.byteOffset === 0 && v.byteLength === v.buffer.byteLength) ab = v.buffer;
+  return ab && !untransferable(ab) ? ab : undefined;
+}
+
+/**
+ * The buffers that arrived beside values this thread read (decodeValue).
+ * Those that came through native memory are N-API external buffers, which
+ * Node marks untransferable (their memory is an addon's); ours is freed
+ * by V8 (FreeBlock, native/batch.cc), so they may be detached, and move
+ * on without a copy. (Those that came by port are transferable anyway.)
+ */
+const arrivedBeside = new WeakSet<ArrayBuffer>();
+
+// (Taken as the package loads, as a program may replace the global.)
+const clone = structuredClone;
+const isMarkedAsUntransferable = (workerThreads as { isMarkedAsUntransferable?: (o: unknown) => boolean })
+  .isMarkedAsUntransferable;
+
+/**
+ * Whether `ab` must not be detached. Node marks the ArrayBuffer of its
+ * Buffer pool (the slab that small Buffers share) untransferable, as a
+ * program may mark its own (markAsUntransferable): detaching the slab
+ * would empty every small Buffer of the thread, its console output's
+ * included. A port honours the mark (it copies such a buffer, or refuses
+ * it), but a buffer moved through native memory is detached by
+ * napi_detach_arraybuffer, which does not, after the call is accepted.
+ * So the mark is read here, before anything is detached. Node 22 and
+ * later tell it (isMarkedAsUntransferable). Node 20 only acts on it, in
+ * structured clone, which skips a marked buffer of a transfer list (to
+ * copy it) before it refuses one listed twice: listed twice, `ab` throws,
+ * detaching nothing, unless it is marked. (A buffer that cannot be
+ * detached at all, a WebAssembly memory's, is skipped too, and copied
+ * here as well, as a port copies it.) That throw costs Node 20 a few µs
+ * per moved buffer (about 20 times the rest of its encoding); nothing
+ * cheaper tells the mark without detaching. Buffers that came through
+ * native memory bear the mark too, and move on as before (arrivedBeside).
+ */
+function untransferable(ab: ArrayBuffer): boolean {
+  if (arrivedBeside.has(ab)) return false;
+  if (isMarkedAsUntransferable) return isMarkedAsUntransferable(ab);
+  const limit = Error.stackTraceLimit;
+  // (The refusal's stack is never read; taking none halves its cost.)
+  Error.stackTraceLimit = 0;
+  try {
+    clone(undefined, { transfer: [ab, ab] });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
 
 const TAG_COPIED = 0;
@@ -572,6 +627,7 @@ function headerEnd(bytes: Uint8Array): number {
  * same value fails on the way out of a thread with the smaller stack.
  */
 export function decodeValue(bytes: Uint8Array, transfers: ArrayBuffer[] | undefined, ctx: ValueContext, what = 'the value'): unknown {
+  if (transfers) for (const ab of transfers) arrivedBeside.add(ab);
   try {
     return decodeFramed(bytes, transfers, ctx);
   } catch (e) {
