@@ -4,7 +4,7 @@
 import * as workerThreads from 'node:worker_threads';
 import test from 'ava';
 import {
-  CancelledError, deferToThread, deferToThreadPool, QueueFullError, reactor, ThreadDiedError, ThreadPool, transfer, ValueNotCloneableError,
+  blockingCallInThread, CancelledError, deferToThread, deferToThreadPool, QueueFullError, reactor, ThreadDiedError, ThreadPool, transfer, ValueNotCloneableError,
 } from 'reactor-threads';
 import {
   add, echoMoved, echoMovedFloats, identity, ignoreAbort, logThenBytes, makeBytes, spin, sumBytes, threadAfterGate,
@@ -15,7 +15,7 @@ import { fixture, runChild } from './_helpers/child.js';
 import { busyOneThreadPool, parkedUntilSecond } from './_helpers/busy-pool.js';
 import {
   callSlowThenLength, gatedPark, labelledBytes, lastPlanesLengths, lastSentLength, lengthsSeenAtNextWrite, nestedMoves, openGate, planeMoves,
-  printThenDieMoving, printThenMove, spinThenBytes, sumWhere, wasmMemoryResult,
+  printThenDieMoving, printThenMove, resizability, resizabilityInside, resizableBytes, resizableThroughBridge, spinThenBytes, sumWhere, wasmMemoryResult,
 } from './_fixtures/moved-tasks.cjs';
 import { Point } from './_fixtures/tasks.cjs';
 import { encodeArgs, encodeResult } from '../dist/codec/codec.js';
@@ -225,6 +225,41 @@ test('the ArrayBuffer of Node\'s Buffer pool, marked with transfer(), is copied 
   ], r.stderr);
   t.true(r.stdout.endsWith('console still prints\n'), r.stdout);
   t.is(r.code, 0, r.stderr);
+});
+
+/** A resizable buffer of `n` bytes of 5, its maxByteLength twice that. */
+function resizable(n: number): ArrayBuffer {
+  const ab = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer)(n, { maxByteLength: 2 * n });
+  new Uint8Array(ab).fill(5);
+  return ab;
+}
+
+test('a resizable buffer moved with transfer() arrives resizable, with its maxByteLength, each way and by every path', async (t) => {
+  const pool = new ThreadPool({ minThreads: 1, maxThreads: 1 });
+  t.teardown(() => pool.stop());
+  pool.start();
+  // Small ones go through native memory, large ones (64 KiB) by port;
+  // blocking calls go through native memory whatever their size.
+  for (const n of [8, 70_000]) {
+    const want = [true, 2 * n, n, 5, 2 * n];
+    const alone = resizable(n);
+    t.deepEqual(await deferToThreadPool(reactor, pool, resizability, transfer(alone)), want, `${n}: an argument`);
+    t.is(alone.byteLength, 0, `${n}: moved`);
+    const nested = resizable(n);
+    t.deepEqual(await deferToThreadPool(reactor, pool, resizabilityInside, { m: new Map([['b', transfer(nested)]]) }),
+      want, `${n}: in a Map (v8's path)`);
+    const inTree = resizable(n);
+    t.deepEqual(await deferToThreadPool(reactor, pool, resizabilityInside, { b: transfer(inTree) }),
+      want, `${n}: in a plain tree (the fast path)`);
+    t.deepEqual(resizability(await deferToThreadPool(reactor, pool, resizableBytes, n)), want, `${n}: a result`);
+    t.deepEqual(await deferToThreadPool(reactor, pool, resizableThroughBridge, n), { there: want, back: want, left: 0 },
+      `${n}: blockingCallFromThread, each way`);
+    const blocking = blockingCallInThread.with({ pool });
+    const sent = resizable(n);
+    t.deepEqual(blocking(resizability, transfer(sent)), want, `${n}: blockingCallInThread's argument`);
+    t.is(sent.byteLength, 0, `${n}: moved`);
+    t.deepEqual(resizability(blocking(resizableBytes, n)), want, `${n}: blockingCallInThread's result`);
+  }
 });
 
 test('arguments that are not transferred are copied', async (t) => {

@@ -385,7 +385,7 @@ function withMarkers(e: Encoded): Encoded {
  */
 export function encodeResult(value: unknown, ctx: ValueContext, flatten = false, shares = false): Encoded {
   const fast = encodeFastResult(value, movable);
-  if (fast) return refuseDetached(fast, 'the result', value);
+  if (fast) return markResizable(refuseDetached(fast, 'the result', value));
   const buffers: unknown[] = [value];
   const shared: SharedArrayBuffer[] = [];
   const prepared = prepareOutbound(value, 'the result',
@@ -397,7 +397,7 @@ export function encodeResult(value: unknown, ctx: ValueContext, flatten = false,
     throw refusalOf(value, 'the result', e);
   }
   refuseDetached(enc, 'the result', value);
-  return prepared === value ? enc : withMarkers(enc);
+  return markResizable(prepared === value ? enc : withMarkers(enc));
 }
 
 /**
@@ -619,6 +619,61 @@ function headerEnd(bytes: Uint8Array): number {
 }
 
 /**
+ * The payload of a value that moves resizable buffers starts with this
+ * byte, their count (u32), then for each its index among the transfers
+ * (u32) and its maxByteLength (f64), inside any other marker. A buffer
+ * that crosses through native memory arrives as a fixed-length one (an
+ * external buffer over the native copy: native/batch.cc ToArrayBuffer);
+ * the reader makes it resizable again, at the cost of one more copy of
+ * it, which only such buffers pay. One that came by port is resizable
+ * already. A value that moves none carries nothing.
+ */
+const RESIZABLE = 0xf5;
+const RESIZABLE_HEADER = 5;
+const RESIZABLE_ENTRY = 12;
+
+type MaybeResizable = ArrayBuffer & { resizable?: boolean; maxByteLength?: number };
+
+/** `e` with its resizable moved buffers named in front (a copy of its bytes), or `e` when it moves none. */
+function markResizable(e: Encoded): Encoded {
+  const moved = e.transfers as MaybeResizable[] | undefined;
+  if (!moved) return e;
+  let count = 0;
+  for (const ab of moved) if (ab.resizable === true) count++;
+  if (count === 0) return e;
+  const at = RESIZABLE_HEADER + count * RESIZABLE_ENTRY;
+  const out = Buffer.allocUnsafe(at + e.bytes.length);
+  out[0] = RESIZABLE;
+  out.writeUInt32LE(count, 1);
+  let p = RESIZABLE_HEADER;
+  moved.forEach((ab, i) => {
+    if (ab.resizable !== true) return;
+    out.writeUInt32LE(i, p);
+    out.writeDoubleLE(ab.maxByteLength!, p + 4);
+    p += RESIZABLE_ENTRY;
+  });
+  out.set(e.bytes, at);
+  return { bytes: out, transfers: e.transfers };
+}
+
+/** `transfers` with those a RESIZABLE header names made resizable again (copies), and where the value's bytes start. */
+function resizedAgain(bytes: Uint8Array, transfers: ArrayBuffer[]): [ArrayBuffer[], number] {
+  const view = viewOf(bytes);
+  const count = view.getUint32(1, true);
+  const out = transfers.slice();
+  for (let k = 0, p = RESIZABLE_HEADER; k < count; k++, p += RESIZABLE_ENTRY) {
+    const i = view.getUint32(p, true);
+    const ab = out[i] as MaybeResizable;
+    if (ab.resizable === true) continue;
+    const again = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer)(
+      ab.byteLength, { maxByteLength: view.getFloat64(p + 4, true) });
+    new Uint8Array(again).set(new Uint8Array(ab));
+    out[i] = again;
+  }
+  return [out, RESIZABLE_HEADER + count * RESIZABLE_ENTRY];
+}
+
+/**
  * Reads a value another thread encoded. `what` names it in the error of
  * a value this thread's stack cannot read: a pool thread's stack is four
  * times the main thread's, so it can write arrays nested some thousands
@@ -653,6 +708,10 @@ function decodeFramed(bytes: Uint8Array, transfers: ArrayBuffer[] | undefined, c
   if (bytes[0] === CUTTABLE || bytes[0] === FLATTEN_ON || bytes[0] === FLATTEN_OFF) return decodeFramed(bytes.subarray(1), transfers, ctx);
   if (bytes[0] === TRACED) return decodeFramed(bytes.subarray(TRACED_HEADER + viewOf(bytes).getUint32(1, true)), transfers, ctx);
   if (bytes[0] === WITH_MARKERS) return ctx.revive(decodeFramed(bytes.subarray(1), transfers, ctx), transfers);
+  if (bytes[0] === RESIZABLE) {
+    const [resized, at] = resizedAgain(bytes, transfers!);
+    return decodeFramed(bytes.subarray(at), resized, ctx);
+  }
   if (!transfers) return deserializeOwning(bytes);
   const d = new MovingDeserializer(bytes, transfers);
   // (Shared memory among them is named by markers, not by v8's format.)
@@ -673,7 +732,7 @@ export function encodeArgs(
   args: readonly unknown[], ctx: ValueContext, handles: number[] | null, flatten = false, shares = false, root = 'args',
 ): Encoded {
   const fast = encodeFastArgs(args, movable);
-  if (fast) return refuseDetached(fast, root, args);
+  if (fast) return markResizable(refuseDetached(fast, root, args));
   const buffers: unknown[] = [...args];
   const shared: SharedArrayBuffer[] = [];
   const prepared = prepareOutbound(args, root,
@@ -690,5 +749,5 @@ export function encodeArgs(
     throw new ValueNotCloneableError(root, e);
   }
   refuseDetached(enc, root, args);
-  return prepared === args ? enc : withMarkers(enc);
+  return markResizable(prepared === args ? enc : withMarkers(enc));
 }

@@ -1,9 +1,10 @@
 // Threadable tasks for the cases where large moved buffers meet a
 // thread's other work (test/transfer.ts): a result that comes after its
 // caller gave up, a thread that parks while buffers it asked for are on
-// their way, a result that waits behind a call of its thread.
+// their way, a result that waits behind a call of its thread; and a
+// resizable buffer, moved each way.
 import { threadId } from 'node:worker_threads';
-import { fromModule, reactor, threadable, transfer } from 'reactor-threads';
+import { blockingCallFromThread, fromModule, reactor, threadable, transfer } from 'reactor-threads';
 
 // @types/node leaves WebAssembly to the DOM lib; this is all that is used here.
 declare const WebAssembly: { Memory: new (d: { initial: number }) => { buffer: ArrayBuffer } };
@@ -164,4 +165,39 @@ export const planeMoves = threadable(function planeMoves(v: {
 /** The byte lengths of the planes planeMoves last sent back, as the thread sees them now. */
 export const lastPlanesLengths = threadable(function lastPlanesLengths(): number[] {
   return lastPlanes.map((p) => p.byteLength);
+});
+
+/** What a resizable buffer's receiver sees: [resizable, maxByteLength, byteLength, last byte, byteLength after resize(maxByteLength)]. */
+export type Resizability = [boolean, number, number, number, number];
+export const resizability = threadable(function resizability(ab: ArrayBuffer): Resizability {
+  const r = ab as ArrayBuffer & { resizable: boolean; maxByteLength: number; resize(n: number): void };
+  const seen: Resizability = [r.resizable, r.maxByteLength, r.byteLength, new Uint8Array(r)[r.byteLength - 1]!, 0];
+  try { r.resize(r.maxByteLength); seen[4] = r.byteLength; } catch { /* not resizable */ }
+  return seen;
+});
+
+/** A resizable buffer of `n` bytes of 5 (its maxByteLength twice that), moved. */
+export const resizableBytes = threadable(function resizableBytes(n: number): ArrayBuffer {
+  const ab = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer)(n, { maxByteLength: 2 * n });
+  new Uint8Array(ab).fill(5);
+  return transfer(ab);
+});
+
+/**
+ * In a thread: a resizable buffer of `n` bytes moved to the reactor by
+ * blockingCallFromThread, and one moved back from it: what each receiver
+ * saw, and the length this thread's buffer was left with.
+ */
+export const resizableThroughBridge = threadable(function resizableThroughBridge(n: number): { there: Resizability; back: Resizability; left: number } {
+  const ab = blockingCallFromThread(reactor, resizableBytes, n);
+  const back = resizability(ab);
+  const mine = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer)(n, { maxByteLength: 2 * n });
+  new Uint8Array(mine).fill(5);
+  const there = blockingCallFromThread(reactor, resizability, transfer(mine));
+  return { there, back, left: mine.byteLength };
+});
+
+/** resizability() of the buffer at `v.b`, or of `v.m.get('b')`. */
+export const resizabilityInside = threadable(function resizabilityInside(v: { b?: ArrayBuffer; m?: Map<string, ArrayBuffer> }): Resizability {
+  return resizability(v.b ?? v.m!.get('b')!);
 });
