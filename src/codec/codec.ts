@@ -92,12 +92,18 @@ const isMarkedAsUntransferable = (workerThreads as { isMarkedAsUntransferable?: 
  * detached at all, a WebAssembly memory's, is skipped too, and copied
  * here as well, as a port copies it.) That throw costs Node 20 a few µs
  * per moved buffer (about 20 times the rest of its encoding); nothing
- * cheaper tells the mark without detaching. Buffers that came through
- * native memory bear the mark too, and move on as before (arrivedBeside).
+ * cheaper tells the mark without detaching. So Node 20 asks only of a
+ * buffer no larger than a slab can be (Buffer.poolSize, or what goes
+ * through native memory in a pool's task, MOVE_BY_PORT_FROM): a large
+ * moved payload's trips pay nothing for it, and one marked by the program
+ * itself beyond that size is still detached there by a blocking call.
+ * Buffers that came through native memory bear the mark too, and move on
+ * as before (arrivedBeside).
  */
 function untransferable(ab: ArrayBuffer): boolean {
   if (arrivedBeside.has(ab)) return false;
   if (isMarkedAsUntransferable) return isMarkedAsUntransferable(ab);
+  if (ab.byteLength > MOVE_BY_PORT_FROM && ab.byteLength > Buffer.poolSize) return false;
   const limit = Error.stackTraceLimit;
   // (The refusal's stack is never read; taking none halves its cost.)
   Error.stackTraceLimit = 0;
