@@ -79,6 +79,18 @@ test('the allow list admits files, folders, packages and built-ins it names, and
   t.throws(() => new AllowList('./tasks.cjs' as unknown as string[], callerRoot), { instanceOf: TypeError });
 });
 
+test('the allow list refuses a file in an allowed package\'s own node_modules: another package it does not name', (t) => {
+  // (With allow: ['allowedpkg'], pkg:allowedpkg/node_modules/nested/index.js loaded nested, which no one allowed.)
+  const allow = new AllowList(['lodash', '@scope/lib'], callerRoot);
+  for (const nested of ['pkg:lodash/node_modules/other/index.js', 'spec:lodash/node_modules/other', 'pkg:@scope/lib/node_modules/x/a.js',
+    'spec:@scope/lib/dist/node_modules/x', 'pkg:lodash/Node_Modules/other/index.js']) {
+    const err = t.throws(() => allow.check(nested), { instanceOf: ModuleNotAllowedError }, nested);
+    t.is(err!.module, nested);
+    t.regex(err!.message, /node_modules/);
+  }
+  t.notThrows(() => allow.check('pkg:lodash/node_modulesx/a.js'));
+});
+
 test('threadables and module exports cross by name; plain functions never do', (t) => {
   t.deepEqual(portableFunction(add, callerRoot), { fn: { k: 't', m: 'app:tasks.cjs', n: 'add' }, label: 'add' });
   t.deepEqual(portableFunction(zlib.deflateSync, callerRoot).fn, { k: 'e', m: 'node:zlib', n: 'deflateSync' });

@@ -164,6 +164,17 @@ export class PortableResolver {
   }
 }
 
+/**
+ * Whether a package path or specifier (`lodash/fp`) goes on into a
+ * node_modules folder inside the package: a package the allow list does
+ * not name (pkg:allowed/node_modules/other/index.js loaded `other`; a
+ * caller names a nested package's file by that package, toPortable's
+ * inPackage). Any case: a case-insensitive disk finds Node_Modules too.
+ */
+function nestsPackage(path: string): boolean {
+  return path.split('/').some((s) => s.toLowerCase() === 'node_modules');
+}
+
 /** `lodash` of `lodash/fp`, `@scope/name` of `@scope/name/x`. */
 function packageName(specifier: string): string {
   return specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
@@ -205,6 +216,10 @@ export class AllowList {
 
   /** Throws a ModuleNotAllowedError unless `portable` is allowed. */
   check(portable: string): void {
+    if (/^(pkg|spec):/.test(portable) && nestsPackage(portable.slice(portable.indexOf(':') + 1))) {
+      throw new ModuleNotAllowedError(portable, `this worker does not allow ${portable}: it names a file in a package's`
+        + ' own node_modules, another package, which the allow list must name itself');
+    }
     if (this.#allows(portable)) return;
     throw new ModuleNotAllowedError(portable, `this worker does not allow ${portable}: add it to serveBullMQ's allow list`
       + ' if its functions may run here');
