@@ -145,6 +145,30 @@ test.serial('a job a worker cannot read fails at once with a typed error, and th
   t.is(await deferToThreadPool(reactor, pool, add, 2, 2), 4);
 });
 
+test.serial('a job whose runTimeout is not one a timer holds fails at once with a RangeError, and the worker keeps serving', async (t) => {
+  // (A caller's .with() refuses them; a job written by anyone else was run with them: 3e9 became a 1 ms
+  // timer re-armed in a loop, with a TimeoutOverflowWarning each time.)
+  const { redis, pool } = await sharedQueue();
+  const queue = new Queue(pool.queueName, { connection: redis.connection });
+  cleanups.push(() => queue.close());
+  const jobs = await Promise.all([3e9, -1, 'x'].map((runTimeout) => queue.add('add', {
+    v: 2, f: { k: 't', m: 'app:tasks.cjs', n: 'add' }, j: '[1,2]', o: { runTimeout },
+  }, { attempts: 3 })));
+  const reasons = new Map<string, string>();
+  await eventually(async () => {
+    for (const job of jobs) {
+      const now = await queue.getJob(job.id!);
+      if (now?.finishedOn) reasons.set(job.id!, now.failedReason ?? `completed with ${JSON.stringify(now.returnvalue)}`);
+    }
+    return reasons.size === jobs.length;
+  }, 'all three finished');
+  for (const job of jobs) {
+    t.regex(reasons.get(job.id!)!, /^RangeError: options\.runTimeout must be a number of milliseconds > 0 and at most 2147483647/);
+    t.is((await queue.getJob(job.id!))!.attemptsMade, 1, 'not retried');
+  }
+  t.is(await deferToThreadPool(reactor, pool, add, 2, 2), 4);
+});
+
 test('a worker killed while it holds a job: the job runs again on another worker, and the call settles once', async (t) => {
   const redis = await redisServer();
   const queueName = `killed-${randomUUID()}`;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { deferToThreadPool, JobLostError, PoolStoppedError, reactor } from 'reactor-threads';
-import { BullMQThreadPool } from 'reactor-threads/bullmq';
+import { BullMQThreadPool, serveBullMQ } from 'reactor-threads/bullmq';
 import { startRedis, withRedis, type RedisServer } from './_helpers/redis.js';
 import { callerRoot, startWorker, type WorkerOptions } from './_helpers/bullmq-workers.js';
 import { eventually } from './_helpers/wait.js';
@@ -216,6 +216,21 @@ test('options a remote pool cannot honour are refused by name, and bad values by
   t.throws(() => deferToThreadPool.with({ priority: 1.5 }), { instanceOf: RangeError });
   t.throws(() => new BullMQThreadPool({ queueName: 'a:b', connection: redis.connection }), { instanceOf: TypeError });
   t.throws(() => new BullMQThreadPool({ queueName: 'q', connection: redis.connection, maxPayloadBytes: -1 }), { instanceOf: RangeError });
+});
+
+test('a timeout or interval longer than Node\'s timers hold (2 ** 31 - 1 ms) is refused, by .with(), the pool and serveBullMQ', async (t) => {
+  // (Node turns setTimeout(f, 3e9) into 1 ms: a queueTimeout of 3e9 rejected the call at once.)
+  const pool = poolFor(`long-timers-${randomUUID()}`);
+  const message = /must be a number of milliseconds > 0 and at most 2147483647/;
+  for (const options of [{ queueTimeout: 3e9 }, { runTimeout: 2_147_483_648 }]) {
+    t.throws(() => pool.callInThreadWithOptions(options, () => {}, add, 1, 1), { instanceOf: RangeError, message }, JSON.stringify(options));
+  }
+  t.throws(() => new BullMQThreadPool({ queueName: 'q', connection: redis.connection, checkInterval: 3e9 }),
+    { instanceOf: RangeError, message: /options\.checkInterval must be .* at most 2147483647/ });
+  for (const options of [{ lockDuration: 3e9 }, { stalledInterval: 3e9 }]) {
+    t.throws(() => serveBullMQ({ queueName: 'q', connection: redis.connection, allow: [], threads: 1, ...options }),
+      { instanceOf: RangeError, message: /at most 2147483647/ }, JSON.stringify(options));
+  }
 });
 
 test('finished jobs stay in Redis only as long and as many as keepFinished says', async (t) => {

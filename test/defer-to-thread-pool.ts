@@ -268,6 +268,20 @@ test('ThreadPool.callInThreadWithOptions honours a signal: a queued call it abor
   await pool.stop();
 });
 
+test('queueTimeout and runTimeout longer than Node\'s timers hold (2 ** 31 - 1 ms) are refused by .with() and callInThreadWithOptions', (t) => {
+  // (Node turns setTimeout(f, 3e9) into 1 ms: a queueTimeout of 3e9 rejected at once, a runTimeout of 3e9
+  // re-armed a 1 ms timer in a loop, printing a TimeoutOverflowWarning each time.)
+  const pool = new ThreadPool({ maxThreads: 1 });
+  for (const options of [{ queueTimeout: 3e9 }, { runTimeout: 2_147_483_648 }, { runTimeout: Infinity }, { queueTimeout: 0 }]) {
+    const message = /must be a number of milliseconds > 0 and at most 2147483647 \(Node's timers hold no more\)/;
+    t.throws(() => deferToThreadPool.with(options), { instanceOf: RangeError, message }, JSON.stringify(options));
+    t.throws(() => deferToThread.with(options), { instanceOf: RangeError, message }, JSON.stringify(options));
+    t.throws(() => pool.callInThreadWithOptions(options, () => {}, add, 1, 1), { instanceOf: RangeError, message },
+      JSON.stringify(options));
+  }
+  t.notThrows(() => deferToThreadPool.with({ queueTimeout: 2_147_483_647, runTimeout: 2_147_483_647 }));
+});
+
 test('attempts, backoff and priority are validated by .with()', (t) => {
   const bad: [CallOptions, ErrorConstructor, RegExp][] = [
     [{ attempts: 0 }, RangeError, /options\.attempts must be an integer >= 1/],

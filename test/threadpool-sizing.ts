@@ -18,6 +18,18 @@ test('options are validated with errors that name them', (t) => {
   t.throws(() => new ThreadPool({ name: 5 as never }), { instanceOf: TypeError, message: /name/ });
 });
 
+test('idleTimeout, starvationTimeout and cancelGrace longer than Node\'s timers hold are refused; Infinity is not', (t) => {
+  // (Each ends up in a setTimeout, which Node turns into 1 ms above 2 ** 31 - 1: an idleTimeout of 3e9
+  // retired idle threads at once, a cancelGrace of 3e9 terminated a cancelled task's thread at once.)
+  for (const name of ['idleTimeout', 'starvationTimeout', 'cancelGrace'] as const) {
+    t.throws(() => new ThreadPool({ [name]: 3e9 }), { instanceOf: RangeError,
+      message: new RegExp(`^${name} must be a number of milliseconds >= 0 and at most 2147483647 .*or Infinity`) }, name);
+    t.throws(() => new ThreadPool({ [name]: -1 }), { instanceOf: RangeError, message: new RegExp(name) }, name);
+    t.notThrows(() => new ThreadPool({ [name]: Infinity }), name);
+    t.notThrows(() => new ThreadPool({ [name]: 2_147_483_647 }), name);
+  }
+});
+
 test('a pool\'s default max is the CPU count its thread sees, the same in a pool thread and a child process', async (t) => {
   // npm run test:cpus8 reports 8 CPUs everywhere (test/_helpers/cpus-8.cjs)
   // and says so in REACTOR_THREADS_TEST_CPUS: this also checks that the

@@ -20,7 +20,7 @@ import {
 import { emitFromBookkeeping, reportError } from '../errors/report.js';
 import type { AnyFunction, TaskFunction } from '../base/public/functions.js';
 import type { CallOptions } from '../base/public/calls.js';
-import { checkOptions, refuseOptions, REMOTE_POOL_OPTIONS } from '../pool/call-options.js';
+import { checkOptions, checkTimeout, refuseOptions, REMOTE_POOL_OPTIONS } from '../pool/call-options.js';
 import type { OnResult } from '../base/public/pool.js';
 import { bullmq } from './bullmq-module.js';
 import { keyToPortable, PortableResolver } from './portable.js';
@@ -185,7 +185,8 @@ export class BullMQThreadPool extends EventEmitter {
       age: positive(options.keepFinished?.age, 'keepFinished.age') ?? 3600,
       count: positive(options.keepFinished?.count, 'keepFinished.count') ?? 10_000,
     };
-    this.#checkInterval = positive(options.checkInterval, 'checkInterval') ?? 2000;
+    if (options.checkInterval !== undefined) checkTimeout('options.checkInterval', options.checkInterval);
+    this.#checkInterval = options.checkInterval ?? 2000;
     this.#flatten = options.flattenInstances ?? false;
     this.#local = new PortableResolver(this.#root);
     this.#started = new Promise((resolve) => { this.#openStart = resolve; });

@@ -19,6 +19,7 @@ import { CancelledError } from '../errors/errors.js';
 import { fromModule } from '../identity/functions.js';
 import { kAbort, kCancel, kSubmit, kTimeouts, ThreadPool } from '../pool/threadpool.js';
 import type { ThreadPoolOptions } from '../base/public/pool.js';
+import { checkTimeout } from '../pool/call-options.js';
 import { bullmq } from './bullmq-module.js';
 import { AllowList, keyToPortable, PortableResolver } from './portable.js';
 import { localFunction } from './remote-functions.js';
@@ -126,6 +127,9 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError('options.concurrency must be an integer >= 1');
   const limit = options.maxPayloadBytes ?? DEFAULT_LIMIT;
   if (!(limit > 0)) throw new RangeError('options.maxPayloadBytes must be a number > 0');
+  // (BullMQ arms timers with both, and close() waits lockDuration: above MAX_TIMER_MS they would fire at once.)
+  if (options.lockDuration !== undefined) checkTimeout('options.lockDuration', options.lockDuration);
+  if (options.stalledInterval !== undefined) checkTimeout('options.stalledInterval', options.stalledInterval);
   const worker = `${hostname()} pid ${process.pid}`;
   /** How long close() waits for the active jobs' runs (see there). */
   const closeWaitMs = options.lockDuration ?? DEFAULT_LOCK_MS;
@@ -222,6 +226,9 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
         const json = typeof j === 'string';
         call = [d.kind === 'threadable' ? 't' : 'e', d.url, name, label, json ? j : String(a), json ? 'j' : x === 1 ? 'R' : 'r',
           o?.flatten === true, root, String(node), limit, worker];
+        // (A caller checked it with .with(); a job written by anyone else is checked here, failing the job
+        // alone: a runTimeout above MAX_TIMER_MS re-armed a 1 ms timer in a loop, one of -1 or 'x' ended it at once.)
+        if (o?.runTimeout !== undefined) checkTimeout('options.runTimeout', o.runTimeout);
       } catch (e) {
         // (Not retried: every worker of a queue should read the same jobs and allow the same modules.)
         throw localFailure(e, label, false);

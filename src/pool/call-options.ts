@@ -10,6 +10,15 @@ import type { CallOptions } from '../base/public/calls.js';
 /** BullMQ's PRIORITY_LIMIT (2 ** 21): the lowest priority a job may have. */
 export const LOWEST_PRIORITY = 2_097_152;
 
+/**
+ * The longest wait Node's timers hold (2 ** 31 - 1 ms, about 24.8 days):
+ * setTimeout(f, 3e9) fires after 1 ms, with a TimeoutOverflowWarning. So
+ * every option that ends up in a timer is refused above it: a queueTimeout
+ * of 3e9 rejected at once, and a runTimeout of 3e9 re-armed its 1 ms timer
+ * in a loop, printing hundreds of warnings a second.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
 /** Options only a remote pool (reactor-threads/bullmq's) honours. */
 export const REMOTE_OPTIONS = ['attempts', 'backoff', 'priority'] as const;
 
@@ -96,12 +105,22 @@ export function checkOptions(options: unknown, honoured: readonly string[] = CAL
     throw new TypeError('options.flattenInstances must be a boolean');
   }
   for (const [name, v] of [['queueTimeout', queueTimeout], ['runTimeout', runTimeout]] as const) {
-    if (v !== undefined && (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))) {
-      throw new RangeError(`options.${name} must be a finite number of milliseconds > 0`);
-    }
+    if (v !== undefined) checkTimeout(`options.${name}`, v);
   }
   checkRemoteOptions(options as CallOptions);
   return options as CallOptions;
+}
+
+/**
+ * Throws a RangeError naming `name` unless `ms` is a number of
+ * milliseconds > 0 that a timer holds (at most MAX_TIMER_MS); `infinite`
+ * names what Infinity means where it is allowed, and 0 is allowed then too.
+ */
+export function checkTimeout(name: string, ms: unknown, infinite?: string): void {
+  if (typeof ms === 'number' && (infinite === undefined ? ms > 0 : ms >= 0)
+    && (ms <= MAX_TIMER_MS || (infinite !== undefined && ms === Infinity))) return;
+  throw new RangeError(`${name} must be a number of milliseconds ${infinite === undefined ? '> 0' : '>= 0'} and at most `
+    + `${MAX_TIMER_MS} (Node's timers hold no more)${infinite === undefined ? '' : `, or Infinity (${infinite})`}`);
 }
 
 function checkRemoteOptions({ attempts, backoff, priority }: CallOptions): void {

@@ -7,6 +7,7 @@ import type { AnyFunction, TaskFunction } from '../base/public/functions.js';
 import type { ResourceLimits, ThreadPoolOptions } from '../base/public/pool.js';
 import { userCallerURL } from '../identity/specifiers.js';
 import { loaderPreloads, userPreloads } from './preloads.js';
+import { checkTimeout } from './call-options.js';
 import type { ThreadPreload } from '../base/pool-thread-data.js';
 
 export interface ResolvedOptions {
@@ -66,15 +67,10 @@ export function resolveOptions(o: ThreadPoolOptions = {}): ResolvedOptions {
   const max = o.maxThreads === undefined ? Math.max(availableParallelism(), min, 1) : count('maxThreads', o.maxThreads, 1);
   if (min > max) throw new RangeError(`minThreads (${min}) must not exceed maxThreads (${max})`);
   if (o.name !== undefined && typeof o.name !== 'string') throw new TypeError('name must be a string');
-  if (o.idleTimeout !== undefined && (typeof o.idleTimeout !== 'number' || !(o.idleTimeout >= 0))) {
-    throw new RangeError('idleTimeout must be a number of milliseconds >= 0 (Infinity keeps idle threads)');
-  }
-  if (o.starvationTimeout !== undefined && (typeof o.starvationTimeout !== 'number' || !(o.starvationTimeout >= 0))) {
-    throw new RangeError('starvationTimeout must be a number of milliseconds >= 0 (Infinity: never)');
-  }
-  if (o.cancelGrace !== undefined && (typeof o.cancelGrace !== 'number' || !(o.cancelGrace >= 0))) {
-    throw new RangeError('cancelGrace must be a number of milliseconds >= 0 (Infinity: never terminate)');
-  }
+  // (Each ends up in a timer: a finite value above MAX_TIMER_MS would fire at once.)
+  if (o.idleTimeout !== undefined) checkTimeout('idleTimeout', o.idleTimeout, 'keeps idle threads');
+  if (o.starvationTimeout !== undefined) checkTimeout('starvationTimeout', o.starvationTimeout, 'never');
+  if (o.cancelGrace !== undefined) checkTimeout('cancelGrace', o.cancelGrace, 'never terminate');
   if (o.execArgv !== undefined && (!Array.isArray(o.execArgv) || o.execArgv.some((a) => typeof a !== 'string'))) {
     throw new TypeError('execArgv must be an array of strings');
   }
