@@ -145,6 +145,34 @@ test.serial('a job a worker cannot read fails at once with a typed error, and th
   t.is(await deferToThreadPool(reactor, pool, add, 2, 2), 4);
 });
 
+test.serial('a job whose arguments are over the worker\'s maxPayloadBytes fails with a PayloadTooLargeError before a thread reads them, and the worker keeps serving', async (t) => {
+  // (A caller's pool refuses such arguments; a job written by other means was handed to a thread and
+  // parsed, 200 MB of it, whatever the worker's maxPayloadBytes.)
+  const { redis, pool } = await sharedQueue();
+  const queue = new Queue(pool.queueName, { connection: redis.connection });
+  cleanups.push(() => queue.close());
+  const limit = 1024 * 1024;
+  const f = { k: 't', m: 'app:tasks.cjs', n: 'add' };
+  // (add(1, 2) ignores the third argument: read, the job would complete with 3.)
+  const jobs = await Promise.all([
+    queue.add('add', { v: 2, f, j: JSON.stringify([1, 2, 'x'.repeat(limit)]) }, { attempts: 3 }),
+    queue.add('add', { v: 2, f, a: 'A'.repeat(limit + 4) }, { attempts: 3 }),
+  ]);
+  const reasons = new Map<string, string>();
+  await eventually(async () => {
+    for (const job of jobs) {
+      const now = await queue.getJob(job.id!);
+      if (now?.finishedOn) reasons.set(job.id!, now.failedReason ?? `completed with ${JSON.stringify(now.returnvalue)}`);
+    }
+    return reasons.size === jobs.length;
+  }, 'both finished');
+  for (const job of jobs) {
+    t.regex(reasons.get(job.id!)!, new RegExp(`^PayloadTooLargeError: the arguments take \\d+ bytes encoded, over the limit of ${limit}`));
+    t.is((await queue.getJob(job.id!))!.attemptsMade, 1, 'not retried');
+  }
+  t.is(await deferToThreadPool(reactor, pool, add, 2, 2), 4);
+});
+
 test.serial('a job whose runTimeout is not one a timer holds fails at once with a RangeError, and the worker keeps serving', async (t) => {
   // (A caller's .with() refuses them; a job written by anyone else was run with them: 3e9 became a 1 ms
   // timer re-armed in a loop, with a TimeoutOverflowWarning each time.)

@@ -19,7 +19,8 @@ const usage = `usage: reactor-threads-worker --queue NAME --allow MODULE [--allo
   --concurrency N         jobs taken at once (default: the thread count)
   --root DIR              the app root modules are found under (default: .)
   --prefix PREFIX         the queue's key prefix in Redis (default: bull)
-  --max-payload-bytes N   the largest result sent back (default: 1 MiB)
+  --max-payload-bytes N   the largest job arguments taken and result sent back
+                          (default: 1 MiB)
   --lock-duration MS      BullMQ's job lock, and the longest a close waits for
                           the active jobs (default: 30000)
   --stalled-interval MS   BullMQ's check for jobs of dead workers (default: 30000)

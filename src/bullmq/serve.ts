@@ -15,7 +15,7 @@ import { availableParallelism, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ConnectionOptions, Job, QueueEvents, QueueEventsListener, Worker } from 'bullmq';
-import { CancelledError } from '../errors/errors.js';
+import { CancelledError, PayloadTooLargeError, UnreadablePayloadError } from '../errors/errors.js';
 import { fromModule } from '../identity/functions.js';
 import { kAbort, kCancel, kSubmit, kTimeouts, ThreadPool } from '../pool/threadpool.js';
 import type { ThreadPoolOptions } from '../base/public/pool.js';
@@ -49,7 +49,11 @@ export interface ServeBullMQOptions {
   root?: string;
   /** The queue's key prefix in Redis. Default 'bull'. */
   prefix?: string;
-  /** The largest encoded result sent back. Default 1 MiB. */
+  /**
+   * The largest encoded arguments a job may carry (a larger job fails
+   * with a PayloadTooLargeError before a thread reads it), and the largest
+   * encoded result sent back. Default 1 MiB.
+   */
   maxPayloadBytes?: number;
   /**
    * BullMQ's lock: a job whose worker dies returns to the queue once its
@@ -224,7 +228,12 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
         const d = localFunction(f, label, allow, local);
         const name = d.kind === 'threadable' ? d.key.slice(d.url.length + 1) : d.exportName;
         const json = typeof j === 'string';
-        call = [d.kind === 'threadable' ? 't' : 'e', d.url, name, label, json ? j : String(a), json ? 'j' : x === 1 ? 'R' : 'r',
+        const args = json ? j : a;
+        if (typeof args !== 'string') throw new UnreadablePayloadError('the job carries no arguments');
+        // (Measured as the caller measures them, before a thread reads them: a job written by other means
+        // than a caller's pool, whose `j` of 200 MB went to a thread and was parsed whatever this limit.)
+        if (args.length > limit) throw new PayloadTooLargeError('the arguments', args.length, limit);
+        call = [d.kind === 'threadable' ? 't' : 'e', d.url, name, label, args, json ? 'j' : x === 1 ? 'R' : 'r',
           o?.flatten === true, root, String(node), limit, worker];
         // (A caller checked it with .with(); a job written by anyone else is checked here, failing the job
         // alone: a runTimeout above MAX_TIMER_MS re-armed a 1 ms timer in a loop, one of -1 or 'x' ended it at once.)
