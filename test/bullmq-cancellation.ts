@@ -91,6 +91,29 @@ test('a cancelled call whose job runs is cancelled on the worker that holds it: 
   t.deepEqual(failed!.stacktrace, [], 'BullMQ keeps no stack of the worker\'s main thread: the failure\'s own is in its reason');
 });
 
+test('a control event the worker cannot parse does not end its cancellations: a job running after it is still cancelled', async (t) => {
+  // (BullMQ's events reader JSON.parses a 'completed' event's returnvalue and ended for good on '{':
+  // anyone who could write the control stream stopped every later cancellation, in silence.)
+  const queueName = `cancel-after-poison-${randomUUID()}`;
+  const pool = poolFor(queueName);
+  const worker = await workerFor(queueName);
+  const raw = new Redis(redis.connection);
+  stops.push(() => raw.quit());
+  for (let i = 0; i < 2; i++) {
+    await raw.xadd(`bull:${controlQueueName(queueName)}:events`, '*', 'event', 'completed', 'jobId', `x${i}`, 'returnvalue', '{');
+  }
+  const file = join(dir, 'after-poison');
+  const controller = new AbortController();
+  const call = deferToThreadPool.with({ signal: controller.signal })(reactor, pool, waitForAbort, file);
+  await eventually(() => lines(file).length === 1, 'the task started');
+  controller.abort();
+  await t.throwsAsync(call, { instanceOf: CancelledError });
+  await eventually(() => lines(file).length === 2, `the task saw the abort:\n${worker.output()}`);
+  t.deepEqual(lines(file), [`started ${worker.pid}`, 'aborted'], 'the task on the worker saw the abort');
+  t.regex(worker.output(), /reactor-threads\/bullmq worker: SyntaxError/, 'the worker said why its reader ended');
+  t.is(await deferToThreadPool(reactor, pool, add, 1, 1), 2);
+});
+
 /**
  * Makes the worker that holds a queue's one active job (or job `jobId`) take it again while
  * its run goes on, as when the worker's loop stalled past lockDuration:

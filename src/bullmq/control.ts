@@ -3,6 +3,8 @@
 // events), so workers read only these and not every job's events, and a
 // worker that reconnects reads what it missed (events are a Redis stream).
 // Caller's thread and the worker's main thread. Tests: test/bullmq-cancellation.ts.
+import type { QueueEvents, QueueEventsOptions } from 'bullmq';
+import { followReadPosition, streamIdAtLeast } from './event-stream.js';
 
 /** The event name of a cancellation: `{ eventName, jobId }`. */
 export const CANCEL_EVENT = 'reactor-threads:cancel';
@@ -11,3 +13,70 @@ export const CANCEL_EVENT = 'reactor-threads:cancel';
 export function controlQueueName(queueName: string): string {
   return `${queueName}.reactor-threads-control`;
 }
+
+/** How long a worker waits before it reads its control events again after their reader ended. */
+const RESTART_MS = 1000;
+
+/** A Lua command: the id of the first entry of a stream after id ARGV[1], or nil when there is none. */
+const NEXT_ENTRY_COMMAND = 'reactorThreadsNextEntry';
+const NEXT_ENTRY_LUA = "for _, e in ipairs(redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', 2)) do "
+  + 'if e[1] ~= ARGV[1] then return e[1] end end return false';
+
+/**
+ * Worker: reads the control events of `events` (made with autorun: false
+ * and `lastEventId: from`) until `closed()`. BullMQ's reader ends for good
+ * on an entry it cannot parse (a 'completed' event whose returnvalue is
+ * not JSON, which anyone who can write the stream may add): cancellations
+ * then stopped reaching this worker, in silence. So once it ends, this
+ * reports why (`onError`) and, after RESTART_MS, runs it again from the
+ * last entry it delivered, skipping the one after it when it ended on
+ * JSON.parse's SyntaxError: that one, which it could not read, alone.
+ */
+export async function readControlEvents(events: QueueEvents, from: string, closed: () => boolean,
+  onError: (e: unknown) => void): Promise<void> {
+  const read = followReadPosition(events);
+  /** Where the last run started: the entry it could not read, when it resumed after one. */
+  let start = from;
+  for (;;) {
+    let unreadable: boolean;
+    try {
+      // (Resolves once events.close() ends the loop.)
+      await events.run();
+      return;
+    } catch (e) {
+      if (closed()) return;
+      onError(e);
+      // (JSON.parse's: an entry it could not read. Anything else, it resumes where it was, skipping nothing.)
+      unreadable = e instanceof SyntaxError;
+    }
+    // (Also a pause: a loop that ends at once, Redis gone, must not spin.)
+    await new Promise((r) => setTimeout(r, RESTART_MS));
+    if (closed()) return;
+    // (It delivered nothing since its start: the entry after the start is the one it could not read.)
+    const after = streamIdAtLeast(read(), start) ? read() : start;
+    // (Read at each run's start: the option it was made with, set again for the run that resumes.)
+    const opts = events.opts as QueueEventsOptions;
+    opts.lastEventId = start = after;
+    if (unreadable) {
+      try {
+        const next = await nextEntry(events, after);
+        if (typeof next === 'string') opts.lastEventId = start = next;
+      } catch {
+        // (Redis cannot be reached: the run below meets that too, and reports it.)
+      }
+    }
+  }
+}
+
+/** The id of the first entry of `events`' stream after `after`. */
+async function nextEntry(events: QueueEvents, after: string): Promise<unknown> {
+  const client = await events.getBackend().client;
+  if (!defined.has(client)) {
+    client.defineCommand(NEXT_ENTRY_COMMAND, { numberOfKeys: 1, lua: NEXT_ENTRY_LUA });
+    defined.add(client);
+  }
+  return await client.runCommand(NEXT_ENTRY_COMMAND, [events.keys.events!, after]);
+}
+
+/** The clients NEXT_ENTRY_COMMAND is defined on. */
+const defined = new WeakSet<object>();

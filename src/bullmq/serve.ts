@@ -26,7 +26,7 @@ import { localFunction } from './remote-functions.js';
 import { checkVersion, encodeFailure, failureReason, WIRE_VERSION, type JobCall, type JobResult } from './remote-codec.js';
 import { retryable, type JobOutcome, type JobRun, type runJob } from './job-runner.js';
 import { JobDispatcher } from './job-dispatch.js';
-import { CANCEL_EVENT, controlQueueName } from './control.js';
+import { CANCEL_EVENT, controlQueueName, readControlEvents } from './control.js';
 import { bounded, boundedUntil, endClients } from './connections.js';
 
 export interface ServeBullMQOptions {
@@ -304,8 +304,8 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
   // It reads from a minute back (by the stream's ids, Redis's clock in ms), not from its newest event: a
   // reader is ready before its first read, and a cancellation published in between, or while this worker
   // was starting, would be missed; one for a job this worker takes later is kept as early (EARLY_CANCEL_MS).
-  const control: QueueEvents = new BullQueueEvents(controlQueueName(queueName),
-    { ...base, lastEventId: `${Date.now() - EARLY_CANCEL_MS}-0` });
+  const controlFrom = `${Date.now() - EARLY_CANCEL_MS}-0`;
+  const control: QueueEvents = new BullQueueEvents(controlQueueName(queueName), { ...base, autorun: false, lastEventId: controlFrom });
   control.on<CancelListener>(CANCEL_EVENT, ({ jobId }: { jobId: string }) => {
     const run = active.get(jobId);
     run?.cancel(new CancelledError('the caller cancelled the call'));
@@ -320,6 +320,8 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
   const onError = (e: unknown): void => { process.emitWarning(`reactor-threads/bullmq worker: ${String(e)}`); };
   bull.on('error', onError);
   control.on('error', onError);
+  // (Run again whenever it ends before close(): an entry it could not parse ended it for good.)
+  void readControlEvents(control, controlFrom, () => closing !== undefined, onError);
 
   const ready = (async () => {
     await Promise.all([bull.waitUntilReady(), control.waitUntilReady()]);
