@@ -115,6 +115,15 @@ test('fromModule reaches an export of an allowed module and an allowed built-in'
   t.is(zlib.inflateSync(out).toString(), 'hello hello');
 });
 
+test('a name found only on an allowed module\'s default export\'s prototype chain is no export: refused, never called', async (t) => {
+  // (fromModule('node:zlib', 'constructor') ran Object() on the worker; hasOwnProperty and the like were callable too.)
+  for (const name of ['constructor', 'hasOwnProperty', '__defineGetter__']) {
+    const err = await t.throwsAsync(deferToThreadPool(reactor, pool, fromModule('node:zlib', name)), { instanceOf: FunctionNotSendableError }, name);
+    t.regex(err!.message, new RegExp(`${name} is not an exported function`), name);
+  }
+  t.is(await deferToThreadPool(reactor, pool, add, 1, 1), 2);
+});
+
 test('a module the workers do not allow is refused there with a ModuleNotAllowedError, and never loaded', async (t) => {
   const exec = fromModule('node:child_process', 'execSync');
   const err = await t.throwsAsync(deferToThreadPool(reactor, pool, exec, 'echo pwned'), { instanceOf: ModuleNotAllowedError });

@@ -225,8 +225,10 @@ export async function loadFunction(d: FunctionDescriptor): Promise<Function> {
       } catch (e) {
         throw new FunctionNotSendableError(`cannot import ${d.label} in the thread: ${whyNotImported(e)}`, e);
       }
-      let f = mod[d.exportName];
-      if (f === undefined && typeof mod.default === 'object' && mod.default !== null) {
+      // Own properties only: a name found on the default export's prototype chain is no export
+      // (fromModule('node:zlib', 'constructor') ran Object(), from a job of another machine too).
+      let f = Object.hasOwn(mod, d.exportName) ? mod[d.exportName] : undefined;
+      if (f === undefined && typeof mod.default === 'object' && mod.default !== null && Object.hasOwn(mod.default, d.exportName)) {
         f = (mod.default as Record<string, unknown>)[d.exportName];
       }
       if (typeof f !== 'function') throw new FunctionNotSendableError(`${d.label} is not an exported function`);
