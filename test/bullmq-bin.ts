@@ -58,3 +58,17 @@ test('the bin refuses missing or bad arguments with its usage', async (t) => {
   t.is(await unknown.exited, 2);
   t.regex(unknown.output(), /Unknown option '--colour'/);
 });
+
+test('the bin never prints a password of its --redis URL, one with a raw @ included', async (t) => {
+  const password = 'p@ss/w:rd';
+  const secured = await startRedis({ password });
+  t.teardown(() => secured.stop());
+  // (The first '@' ended what was cut: 'ss%2Fw%3Ard@127.0.0.1' was printed.)
+  const url = `redis://default:p@ss%2Fw%3Ard@127.0.0.1:${secured.port}`;
+  const worker = run(['--queue', `bin-${randomUUID()}`, '--allow', './tasks.cjs', '--redis', url, '--root', workerRoot(), '--threads', '1']);
+  await eventually(() => /serving|cannot serve/.test(worker.output()), `the bin serves:\n${worker.output()}`);
+  worker.kill('SIGTERM');
+  t.is(await worker.exited, 0, worker.output());
+  t.regex(worker.output(), new RegExp(`serving \\S+ on redis://127\\.0\\.0\\.1:${secured.port} `));
+  for (const part of ['p@ss', 'ss%2F', 'w%3Ard', 'default:']) t.false(worker.output().includes(part), part);
+});

@@ -33,6 +33,15 @@ function integer(name: string, v: string | undefined): number | undefined {
   return n;
 }
 
+/**
+ * `url` without its credentials: everything between '//' and its last '@'.
+ * A password may hold a raw '@', or a '/' that ends the authority as a URL
+ * parser reads it; cutting at the first '@' printed the rest of it.
+ */
+function redacted(url: string): string {
+  return url.replace(/\/\/.*@/s, '//');
+}
+
 function main(): void {
   let values;
   try {
@@ -75,7 +84,7 @@ function main(): void {
     process.exitCode = 2;
     return;
   }
-  const where = url.replace(/\/\/[^@/]*@/, '//');
+  const where = redacted(url);
   server.ready.then(() => {
     process.stdout.write(`reactor-threads-worker: serving ${values.queue} on ${where} (pid ${process.pid})\n`);
   }, (e: unknown) => {
