@@ -57,6 +57,16 @@ test('the bin refuses missing or bad arguments with its usage', async (t) => {
   const unknown = run(['--queue', 'q', '--allow', './x.js', '--colour']);
   t.is(await unknown.exited, 2);
   t.regex(unknown.output(), /Unknown option '--colour'/);
+  // (Number() read '0x2' as 2 and '1e3' as 1000; a root that is no folder was taken, and every job refused.
+  // The test's own Redis: a bin that took them would serve, and must not reach the default port.)
+  for (const n of ['0x2', '1e3', ' 2', '0b11']) {
+    const odd = run(['--queue', 'q', '--allow', './x.js', '--redis', redis.url, '--threads', n]);
+    t.is(await odd.exited, 2, n);
+    t.regex(odd.output(), /--threads must be an integer >= 1, not /, n);
+  }
+  const root = run(['--queue', 'q', '--allow', './x.js', '--redis', redis.url, '--root', join(workerRoot(), 'no-such-folder')]);
+  t.is(await root.exited, 2);
+  t.regex(root.output(), /--root .*no-such-folder is not a folder/);
 });
 
 test('the bin never prints a password of its --redis URL, one with a raw @ included', async (t) => {

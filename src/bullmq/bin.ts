@@ -5,6 +5,7 @@
 // SIGTERM or SIGINT closes it: it takes no more jobs, lets its active
 // ones finish (for up to --lock-duration, as serveBullMQ's close()), and
 // exits. Worker's main thread. Tests: test/bullmq-bin.ts.
+import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { serveBullMQ } from './serve.js';
 
@@ -28,9 +29,16 @@ const usage = `usage: reactor-threads-worker --queue NAME --allow MODULE [--allo
 
 function integer(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`--${name} must be an integer >= 1, not ${v}`);
+  // (Decimal digits only: Number() also reads '0x2', '1e3', ' 2 ' and '0b11'.)
+  const n = /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`--${name} must be an integer >= 1, not ${v}`);
   return n;
+}
+
+/** The app root, which must be a folder: a mistyped one left every job refused as not found, the worker serving. */
+function folder(name: string, v: string | undefined): string | undefined {
+  if (v !== undefined && !statSync(v, { throwIfNoEntry: false })?.isDirectory()) throw new RangeError(`--${name} ${v} is not a folder`);
+  return v;
 }
 
 /**
@@ -73,7 +81,7 @@ function main(): void {
       allow: values.allow,
       threads: integer('threads', values.threads),
       concurrency: integer('concurrency', values.concurrency),
-      root: values.root,
+      root: folder('root', values.root),
       prefix: values.prefix,
       maxPayloadBytes: integer('max-payload-bytes', values['max-payload-bytes']),
       lockDuration: integer('lock-duration', values['lock-duration']),
