@@ -119,6 +119,16 @@ Napi::Value BridgePost(const Napi::CallbackInfo& info) {
 Napi::Value ReplyToJs(Napi::Env env, CallStatus status, ReplySlot& slot,
                       const Scratch& scratch = {});
 
+// The deadline of a wait of `timeout_ms` begun at `started` (0: none).
+// Infinity, NaN and spans past a century mean none: converting them to
+// nanoseconds overflowed uint64_t, which is undefined behaviour (a
+// blocking call's `timeout: Infinity` reached it: helper-149).
+uint64_t DeadlineAfter(uint64_t started, double timeout_ms) {
+  constexpr double kCenturyMs = 100.0 * 365 * 24 * 3600 * 1000;
+  if (!(timeout_ms > 0) || !(timeout_ms < kCenturyMs)) return 0;
+  return started + static_cast<uint64_t>(timeout_ms * 1e6);
+}
+
 // bridgeCall(target, refKind, ref, payload, transfers, timeoutMs, poolId,
 //            threadId, replyScratch?, onAttention?) -> [status, reply,
 // replyTransfers?] when answered, else a bare status. poolId/threadId: the
@@ -175,6 +185,7 @@ Napi::Value BridgeCall(const Napi::CallbackInfo& info) {
       return bare(CallStatus::kPoolStopped);
     }
     pool->LeaveWaitingList(thread_id);
+    pool->NoteStartingCaller(thread_id, reactor->id());
   }
   uint64_t started = MonotonicNs();
   if (!target->Post(Message{MessageKind::kCall,
@@ -187,8 +198,7 @@ Napi::Value BridgeCall(const Napi::CallbackInfo& info) {
     return bare(CallStatus::kReactorGone);
   }
   Detach(env, moved);  // sent: the reactor owns the bytes now
-  uint64_t deadline =
-      timeout_ms > 0 ? started + static_cast<uint64_t>(timeout_ms * 1e6) : 0;
+  uint64_t deadline = DeadlineAfter(started, timeout_ms);
   napi_env raw = env;
   uint64_t spin = spin_budget.Next();
   if (spin) LeaveCpuOfAnswerer(*target, started);
@@ -333,8 +343,7 @@ Napi::Value BridgeAwaitTask(const Napi::CallbackInfo& info) {
     }
   }
   uint64_t started = MonotonicNs();
-  uint64_t deadline =
-      timeout_ms > 0 ? started + static_cast<uint64_t>(timeout_ms * 1e6) : 0;
+  uint64_t deadline = DeadlineAfter(started, timeout_ms);
   napi_env raw = env;
   ReplySlot* s = slot.get();
   uint32_t caller = slot->caller();

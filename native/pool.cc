@@ -779,10 +779,21 @@ std::vector<uint32_t> Pool::LiveThreadReactors() {
   std::vector<uint32_t> ids;
   for (auto& [tid, rec] : threads_) {
     if (rec.gone) continue;
-    if (!rec.reactor) return {};
-    ids.push_back(rec.reactor->id());
+    if (rec.reactor) {
+      ids.push_back(rec.reactor->id());
+    } else if (rec.starting_reactor) {
+      ids.push_back(rec.starting_reactor);
+    } else {
+      return {};
+    }
   }
   return ids;
+}
+
+void Pool::NoteStartingCaller(uint32_t thread_id, uint32_t reactor_id) {
+  std::lock_guard<SpinningMutex> lock(mu_);
+  auto it = threads_.find(thread_id);
+  if (it != threads_.end() && !it->second.reactor) it->second.starting_reactor = reactor_id;
 }
 
 bool Pool::IsGone(uint32_t thread_id) {

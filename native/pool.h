@@ -296,9 +296,16 @@ class Pool {
   // Any thread (a blockingCallInThread caller, between slices of its
   // wait): whether anything can still run task `task_id`.
   TaskOutlook Outlook(double task_id);
-  // Any thread: the reactors of the pool's live attached threads, or
-  // nothing when one is still starting (it may take a queued task).
+  // Any thread: the reactors of the pool's live threads, or nothing when
+  // one is still starting and has not made a blocking call (it may take a
+  // queued task). A starting thread counts by the reactor its blocking
+  // call named (NoteStartingCaller): one in onThreadStart, or in a preload,
+  // that waits on the pool's owner while the owner waits on this pool's
+  // queue would otherwise hold both for ever, unseen.
   std::vector<uint32_t> LiveThreadReactors();
+  // A pool thread's blocking call, about to wait (bridgeCall): its reactor,
+  // kept for LiveThreadReactors while the thread is not attached yet.
+  void NoteStartingCaller(uint32_t thread_id, uint32_t reactor_id);
   // Owner thread: whether the thread attached (false while it starts, and
   // once it is removed). A thread that attaches right after this said
   // false takes nothing from a stopped pool.
@@ -509,6 +516,9 @@ class Pool {
 
   struct ThreadRecord {
     std::shared_ptr<Reactor> reactor;  // null until attached
+    // Before it attaches: the reactor its blocking calls wait from (0:
+    // none made yet). NoteStartingCaller; the pool's mu_.
+    uint32_t starting_reactor = 0;
     std::unordered_map<double, Held> held;
     std::deque<Task> pinned;           // queued for this thread (affinity)
     bool waiting = false;              // in waiting_

@@ -15,7 +15,7 @@ import {
 import { native } from '../dist/reactor/native.js';
 import { CallStatus } from '../dist/base/wire.js';
 import {
-  add, addLater, callBack, callBackAfter, echo, exitThread, fail, failLater, lastSawAbort, movedBytes, holdThenExit, sumBytes,
+  add, addLater, askOwnerAtStart, callBack, callBackAfter, echo, exitThread, fail, failLater, lastSawAbort, movedBytes, holdThenExit, sumBytes,
   notInPoolThreads, parkOnOwnPoolLater, parkOnOwnPoolUntilStopped, parksOnOwner, setOwnerPool, spinFor, throughOwnPool, watchSignal,
 } from './_fixtures/blocking-in-thread.cjs';
 import { existsSync, mkdtempSync } from 'node:fs';
@@ -287,6 +287,16 @@ test('a wait for a pool whose every thread waits on the caller ends with WouldDe
   const roomy = poolOf(t, 2);
   setOwnerPool(roomy);
   t.is(await deferToThreadPool(reactor, roomy, parksOnOwner), '3');
+});
+
+// (Its thread, still starting, was not counted among those that wait on
+// the caller: both waited for ever.)
+test('a wait for a pool whose only thread, still starting, waits on the caller in onThreadStart ends with WouldDeadlockError; the thread then serves', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1, onThreadStart: askOwnerAtStart });
+  pool.start();
+  t.teardown(() => pool.stop());
+  t.throws(() => blockingCallInThread.with({ pool, timeout: 20_000 })(add, 1, 2), { instanceOf: WouldDeadlockError });
+  t.is(await deferToThreadPool(reactor, pool, add, 1, 2), 3);
 });
 
 test('stopping a pool wakes its thread parked in blockingCallInThread with PoolStoppedError: the stop does not wait for the task it waited for', async (t) => {

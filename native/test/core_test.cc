@@ -2848,6 +2848,15 @@ static void TestBlockingInThread() {
   uint32_t tb = pool->AddThread();                  // starting: it may take it
   CHECK(pool->Outlook(2) == TaskOutlook::kQueued);
   CHECK(pool->LiveThreadReactors().empty());         // (one starts: it may take it)
+  // Starting, it makes a blocking call (onThreadStart, a preload): counted
+  // by its caller's reactor, so an owner waiting on the queue sees it wait.
+  pool->NoteStartingCaller(tb, 3);
+  CHECK((pool->LiveThreadReactors() == std::vector<uint32_t>{3}));
+  bool dl3 = false;
+  auto starting = reg.OpenCall(3, 1, 78, &dl3);
+  CHECK(starting && !dl3);
+  CHECK(reg.AllWaitOn(pool->LiveThreadReactors(), 1));
+  reg.CloseCall(starting);
   pool->MarkGone(tb);                               // died while starting
   CHECK(pool->Outlook(2) == TaskOutlook::kNoThread);
   CHECK_EQ(pool->GoneCount(), 2u);

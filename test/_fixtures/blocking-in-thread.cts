@@ -103,6 +103,11 @@ export const onReactorWaitsOnPool = threadable(function onReactorWaitsOnPool(): 
 export const parksOnOwner = threadable(function parksOnOwner(): string {
   return blockingCallFromThread(reactor, onReactorWaitsOnPool);
 });
+const onOwner = threadable(function onOwner(): string { return 'owner'; });
+/** An onThreadStart hook: a blocking call to the pool's owner, before the thread takes any task. */
+export const askOwnerAtStart = threadable(function askOwnerAtStart(): void {
+  blockingCallFromThread(reactor, onOwner);
+});
 /**
  * In a pool thread, with this task in flight: lets the thread wait for
  * work (it is in its pool's waiting list), then parks it for `ms` in a
