@@ -271,6 +271,22 @@ test('an array\'s properties beside its items cross when an item of it is change
   bare.push(bare);
   Object.setPrototypeOf(bare, null);
   t.deepEqual(await deferToThread((v: unknown[]) => [v.length, v[1] === v], bare), [2, true]);
+  // Walked as the items are: their classes kept, their cycles and sharing closed on the copy (helper-151).
+  const cyclic: unknown[] & { self?: unknown } = [new Point(1, 2)];
+  cyclic.self = cyclic;
+  const cyclicBack = await deferToThread(identity as Loose, cyclic) as unknown[] & { self?: unknown };
+  t.is(cyclicBack.self, cyclicBack);
+  t.true(cyclicBack[0] instanceof Point);
+  const shared = { q: new Point(3, 4) };
+  const sharing: unknown[] & { extra?: unknown } = [shared];
+  sharing.extra = shared;
+  const sharingBack = await deferToThread(identity as Loose, sharing) as unknown[] & { extra?: { q: unknown } };
+  t.is(sharingBack.extra as unknown, sharingBack[0]);
+  t.true(sharingBack.extra!.q instanceof Point);
+  // (An own constructor is no species to run: a plain TypeError with no path.)
+  const withConstructor: unknown[] & { constructor?: unknown } = [new Error('e')];
+  withConstructor.constructor = 'x';
+  t.is((await deferToThread(identity as Loose, withConstructor) as { constructor?: unknown }).constructor, 'x');
 });
 
 test('a function just past the depth the walk checks is refused, as one level deeper is, not sent as the walk\'s marker', async (t) => {

@@ -317,6 +317,8 @@ function walkObject(v: object, path: string, depth: number, w: Walk): unknown {
       const y = walk(v[i], `${path}[${i}]`, depth + 1, w);
       if (!Object.is(y, v[i])) (copyOf(v, w) as unknown[])[i] = y;
     }
+    const copy = met.get(v);
+    if (copy !== OPEN) walkBesideItems(v, copy as unknown[], path, depth, w);
     return closed(v, w);
   }
   const proto = Object.getPrototypeOf(v) as object | null;
@@ -389,22 +391,34 @@ function copyOf(v: unknown[] | object, w: Walk): unknown {
 }
 
 /**
- * An array's copy: its items, holes kept, and the properties beside them
- * (`a.extra`), which v8 writes for an array left as it is (slice() kept
- * the items alone, and was not there on an array whose prototype was set
- * to null: helper-148). Object.keys lists every index first, a string each,
- * so it is read here, where a copy is made anyway, and not of every array
- * the walk meets: those properties are not walked (README, What crosses).
+ * An array's copy: its items, holes kept (not by slice(), which is no
+ * method of an array whose prototype is null, and which runs an own
+ * `constructor`'s species: helper-148, helper-151). What stands beside
+ * them is walkBesideItems'.
  */
 function copyArray(v: unknown[]): unknown[] {
-  const copy = Array.prototype.slice.call(v) as unknown[];
+  const copy = new Array<unknown>(v.length);
+  for (let i = 0; i < v.length; i++) if (i in v) copy[i] = v[i];
+  return copy;
+}
+
+/**
+ * The properties beside an array's items (`a.extra`), walked into its
+ * copy: v8 writes them for an array left as it is, so a copied one must
+ * carry them too, walked as its items are (raw, they arrived without
+ * their classes, and a cycle through them back to the array reached the
+ * original: helper-151). Object.keys lists every index first, a string
+ * each, so it is read only where a copy was made anyway: beside an array
+ * left as it is, they are not checked (README, What crosses).
+ */
+function walkBesideItems(v: unknown[], copy: unknown[], path: string, depth: number, w: Walk): void {
   const keys = Object.keys(v);
   let first = keys.length;
   while (first > 0 && !isArrayIndex(keys[first - 1]!)) first--;
   for (let i = first; i < keys.length; i++) {
-    setOwn(copy as unknown as Record<string, unknown>, keys[i]!, (v as unknown as Record<string, unknown>)[keys[i]!]);
+    const k = keys[i]!;
+    setOwn(copy as unknown as Record<string, unknown>, k, walk((v as unknown as Record<string, unknown>)[k], `${path}.${k}`, depth + 1, w));
   }
-  return copy;
 }
 
 /** Whether `k` names an array's item: a canonical integer below 2^32 - 1. */
