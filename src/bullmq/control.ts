@@ -28,9 +28,10 @@ const NEXT_ENTRY_LUA = "for _, e in ipairs(redis.call('XRANGE', KEYS[1], ARGV[1]
  * on an entry it cannot parse (a 'completed' event whose returnvalue is
  * not JSON, which anyone who can write the stream may add): cancellations
  * then stopped reaching this worker, in silence. So once it ends, this
- * reports why (`onError`) and, after RESTART_MS, runs it again from the
- * last entry it delivered, skipping the one after it when it ended on
- * JSON.parse's SyntaxError: that one, which it could not read, alone.
+ * reports why (`onError`) and runs it again from the last entry it
+ * delivered, skipping the one after it when it ended on JSON.parse's
+ * SyntaxError: that one, which it could not read, alone; at once then,
+ * else after RESTART_MS.
  */
 export async function readControlEvents(events: QueueEvents, from: string, closed: () => boolean,
   onError: (e: unknown) => void): Promise<void> {
@@ -49,22 +50,29 @@ export async function readControlEvents(events: QueueEvents, from: string, close
       // (JSON.parse's: an entry it could not read. Anything else, it resumes where it was, skipping nothing.)
       unreadable = e instanceof SyntaxError;
     }
-    // (Also a pause: a loop that ends at once, Redis gone, must not spin.)
-    await new Promise((r) => setTimeout(r, RESTART_MS));
     if (closed()) return;
     // (It delivered nothing since its start: the entry after the start is the one it could not read.)
     const after = streamIdAtLeast(read(), start) ? read() : start;
     // (Read at each run's start: the option it was made with, set again for the run that resumes.)
     const opts = events.opts as QueueEventsOptions;
     opts.lastEventId = start = after;
+    let skipped = false;
     if (unreadable) {
       try {
         const next = await nextEntry(events, after);
-        if (typeof next === 'string') opts.lastEventId = start = next;
+        if (typeof next === 'string') {
+          opts.lastEventId = start = next;
+          skipped = true;
+        }
       } catch {
         // (Redis cannot be reached: the run below meets that too, and reports it.)
       }
     }
+    // A pause, but after an entry skipped: a loop that ends at once
+    // (Redis gone) must not spin, and each unreadable entry paused the
+    // cancellations behind it by RESTART_MS (helper-151: 15 s for 15).
+    if (!skipped) await new Promise((r) => setTimeout(r, RESTART_MS));
+    if (closed()) return;
   }
 }
 
