@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
+import { Queue, type Job } from 'bullmq';
 import { deferToThreadPool, JobLostError, reactor } from 'reactor-threads';
 import { BullMQThreadPool } from 'reactor-threads/bullmq';
 import { startRedis, withRedis, type RedisServer } from './_helpers/redis.js';
@@ -158,6 +158,16 @@ test.serial('a job whose arguments are over the worker\'s maxPayloadBytes fails 
     queue.add('add', { v: 2, f, j: JSON.stringify([1, 2, 'x'.repeat(limit)]) }, { attempts: 3 }),
     queue.add('add', { v: 2, f, a: 'A'.repeat(limit + 4) }, { attempts: 3 }),
   ]);
+  const reasons = await finishReasons(queue, jobs);
+  for (const job of jobs) {
+    t.regex(reasons.get(job.id!)!, new RegExp(`^PayloadTooLargeError: the arguments take \\d+ bytes encoded, over the limit of ${limit}`));
+    t.is((await queue.getJob(job.id!))!.attemptsMade, 1, 'not retried');
+  }
+  t.is(await deferToThreadPool(reactor, pool, add, 2, 2), 4);
+});
+
+/** Once every job of `jobs` has finished: why each failed, or what it completed with, by job id. */
+async function finishReasons(queue: Queue, jobs: readonly Job[]): Promise<Map<string, string>> {
   const reasons = new Map<string, string>();
   await eventually(async () => {
     for (const job of jobs) {
@@ -165,13 +175,9 @@ test.serial('a job whose arguments are over the worker\'s maxPayloadBytes fails 
       if (now?.finishedOn) reasons.set(job.id!, now.failedReason ?? `completed with ${JSON.stringify(now.returnvalue)}`);
     }
     return reasons.size === jobs.length;
-  }, 'both finished');
-  for (const job of jobs) {
-    t.regex(reasons.get(job.id!)!, new RegExp(`^PayloadTooLargeError: the arguments take \\d+ bytes encoded, over the limit of ${limit}`));
-    t.is((await queue.getJob(job.id!))!.attemptsMade, 1, 'not retried');
-  }
-  t.is(await deferToThreadPool(reactor, pool, add, 2, 2), 4);
-});
+  }, `all ${jobs.length} jobs finished`);
+  return reasons;
+}
 
 test.serial('a job whose runTimeout is not one a timer holds fails at once with a RangeError, and the worker keeps serving', async (t) => {
   // (A caller's .with() refuses them; a job written by anyone else was run with them: 3e9 became a 1 ms
@@ -182,14 +188,7 @@ test.serial('a job whose runTimeout is not one a timer holds fails at once with 
   const jobs = await Promise.all([3e9, -1, 'x'].map((runTimeout) => queue.add('add', {
     v: 2, f: { k: 't', m: 'app:tasks.cjs', n: 'add' }, j: '[1,2]', o: { runTimeout },
   }, { attempts: 3 })));
-  const reasons = new Map<string, string>();
-  await eventually(async () => {
-    for (const job of jobs) {
-      const now = await queue.getJob(job.id!);
-      if (now?.finishedOn) reasons.set(job.id!, now.failedReason ?? `completed with ${JSON.stringify(now.returnvalue)}`);
-    }
-    return reasons.size === jobs.length;
-  }, 'all three finished');
+  const reasons = await finishReasons(queue, jobs);
   for (const job of jobs) {
     t.regex(reasons.get(job.id!)!, /^RangeError: options\.runTimeout must be a number of milliseconds > 0 and at most 2147483647/);
     t.is((await queue.getJob(job.id!))!.attemptsMade, 1, 'not retried');
