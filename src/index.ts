@@ -152,7 +152,7 @@ export type {
   BlockingCallFromThread, BlockingCallInThread, BlockingCallInThreadOptions, BlockingCallOptions, Call, CallMultipleInThread, CallOptions, CurrentTask, DeferToThread, DeferToThreadPool, Reactor,
   ThreadPoolLike, ThreadPoolWithOptions,
 } from './base/public/calls.js';
-export type { OnResult, PoolStats, ThreadInfo, ThreadPoolOptions, TimeStats } from './base/public/pool.js';
+export type { OnResult, PoolStats, StopOptions, ThreadInfo, ThreadPoolOptions, TimeStats } from './base/public/pool.js';
 export type { TaskRunTraceMessage, TaskTraceMessage, TraceCarrier } from './base/public/tracing.js';
 export {
   ReactorThreadsError, PoolStoppedError, ThreadDiedError, FunctionNotSendableError,

@@ -2,7 +2,8 @@
 // queued before start, stop joining its threads, and work after stop.
 import test from 'ava';
 import { deferToThreadPool, PoolStoppedError, reactor, ThreadPool } from 'reactor-threads';
-import { add, sleep } from './_fixtures/tasks.cjs';
+import { add, sleep, spin } from './_fixtures/tasks.cjs';
+import { neverAnswers } from './_fixtures/bridge-tasks.cjs';
 import { waitFor } from './_helpers/wait.js';
 
 test('a new pool is neither started nor joined and has no threads', async (t) => {
@@ -53,6 +54,46 @@ test('stop({ drain: true }) runs queued work before the threads exit', async (t)
   await pool.stop({ drain: true });
   const [, sum] = await Promise.all(all);
   t.is(sum, 4);
+});
+
+// (Without a timeout, a task that never ends kept stop() waiting for ever:
+// a server's shutdown on SIGTERM never finished, helper-152.)
+test('stop({ timeout }) cancels the tasks still running when it passes, ending threads that ignore it, and resolves', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 2, concurrentTasksPerThread: 1, cancelGrace: 100 });
+  pool.start();
+  const looping = deferToThreadPool(reactor, pool, spin, 3_600_000);
+  const pending = deferToThreadPool(reactor, pool, neverAnswers);
+  t.true(await waitFor(() => pool.busy === 2));
+  const started = Date.now();
+  await pool.stop({ timeout: 150 });
+  t.true(Date.now() - started >= 140, 'not before its timeout');
+  await t.throwsAsync(looping, { instanceOf: PoolStoppedError, message: /stop\(\)'s timeout of 150 ms/ });
+  await t.throwsAsync(pending, { instanceOf: PoolStoppedError });
+  t.true(pool.joined);
+});
+
+test('stop({ timeout }) after a stop() that waits shortens it; a draining stop cancels what is still queued at its timeout', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1, concurrentTasksPerThread: 1, cancelGrace: 100 });
+  pool.start();
+  const looping = deferToThreadPool(reactor, pool, spin, 3_600_000);
+  const queued = deferToThreadPool(reactor, pool, add, 1, 2);
+  t.true(await waitFor(() => pool.busy === 1));
+  const stopped = pool.stop({ drain: true });
+  t.is(pool.stop({ timeout: 100 }), stopped, 'the same Promise');
+  await stopped;
+  await t.throwsAsync(looping, { instanceOf: PoolStoppedError });
+  await t.throwsAsync(queued, { instanceOf: PoolStoppedError });
+});
+
+test('stop() refuses a timeout that is not a number of milliseconds, before anything stops', async (t) => {
+  const pool = new ThreadPool({ maxThreads: 1 });
+  pool.start();
+  for (const timeout of [-1, Number.NaN, 3e9, '100']) {
+    t.throws(() => pool.stop({ timeout } as { timeout: number }), { instanceOf: RangeError, message: /options\.timeout/ });
+  }
+  t.false(pool.joined);
+  t.is(await deferToThreadPool(reactor, pool, add, 1, 1), 2);
+  await pool.stop({ timeout: Infinity });
 });
 
 test('work submitted after stop() is rejected with PoolStoppedError', async (t) => {

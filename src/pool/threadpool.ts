@@ -18,11 +18,13 @@ import { CancelledError, PoolStoppedError, QueueFullError, WouldDeadlockError } 
 import { labelOf } from '../identity/functions.js';
 import type { AnyFunction, TaskFunction } from '../base/public/functions.js';
 import type { CallOptions } from '../base/public/calls.js';
-import type { OnResult, PoolCounts, PoolStats, ThreadPool as ThreadPoolApi, ThreadPoolOptions, TimeStats } from '../base/public/pool.js';
+import type {
+  OnResult, PoolCounts, PoolStats, StopOptions, ThreadPool as ThreadPoolApi, ThreadPoolOptions, TimeStats,
+} from '../base/public/pool.js';
 import { thisThread, type ThreadRuntime } from '../runtime/this-thread.js';
 import { native } from '../reactor/native.js';
 import { inScope } from '../base/async-scope.js';
-import { realClock, startWorker, type PoolCollaborators } from './collaborators.js';
+import { realClock, startWorker, type Clock, type PoolCollaborators } from './collaborators.js';
 import { resolveBounds, resolveOptions, type ResolvedOptions } from './options.js';
 import { FunctionTable } from './functions.js';
 import { StarvationWatch } from './starvation.js';
@@ -40,7 +42,7 @@ import { MovedBuffers } from './moved-buffers.js';
 import { PrintedOutput } from './printed-output.js';
 import { SubmissionStage } from './staging.js';
 import { checkPayloadSize } from '../base/byte-views.js';
-import { checkOptions, LOCAL_POOL_OPTIONS, REMOTE_OPTIONS, refuseOptions } from './call-options.js';
+import { checkOptions, checkTimeout, LOCAL_POOL_OPTIONS, REMOTE_OPTIONS, refuseOptions } from './call-options.js';
 
 export type { TaskSink } from './tasks.js';
 
@@ -123,6 +125,9 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
   readonly #starvation: StarvationWatch;
   readonly #functions: FunctionTable;
   #stopped: Promise<void> | undefined;
+  /** stop()'s timeout, armed: when it cuts the tasks still open off (cutOffAfter). */
+  #cutOff: { at: number; timer: unknown } | undefined;
+  readonly #clock: Clock;
   /** The native counts and times as the pool ended, for stats() after stop(). */
   #finalCounts: PoolCounts | undefined;
   #finalTimes: { queueWait: TimeStats; run: TimeStats } | undefined;
@@ -140,7 +145,7 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
     super();
     this.#options = resolveOptions(options);
     this.#cuttingEnds = Number.isFinite(this.#options.cancelGrace);
-    const clock = collaborators?.clock ?? realClock;
+    const clock = this.#clock = collaborators?.clock ?? realClock;
     const poolId = this.#poolId = native.poolCreate(this.#options.min, this.#options.max, collaborators?.quickTaskMs);
     this.#thread.core.addSink(poolId, { deliver: (m) => this.#deliver(m) });
     const functions = this.#functions = new FunctionTable(poolId);
@@ -217,8 +222,13 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
     this.#threads.start();
   }
 
-  stop(options?: { drain?: boolean }): Promise<void> {
-    if (this.#stopped) return this.#stopped;
+  stop(options?: StopOptions): Promise<void> {
+    const timeout = stopTimeout(options);
+    if (this.#stopped) {
+      // (An earlier deadline still counts: a second signal may shorten a drain.)
+      if (timeout !== undefined) this.#cutOffAfter(timeout);
+      return this.#stopped;
+    }
     // Submitted before stop(): queued, then rejected or drained like the rest.
     this.#flush();
     const drain = options?.drain === true;
@@ -229,6 +239,8 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
     // that calls stop() again gets this same Promise (it started a second
     // ending, whose join replaced this one's, which then never resolved).
     this.#stopped = this.#threads.join().then(() => {
+      if (this.#cutOff) this.#clock.clearTimeout(this.#cutOff.timer);
+      this.#cutOff = undefined;
       // Each thread's exit was handled after its last messages (even those
       // held behind a call whose function loads: PoolThreads); results
       // that native posted for it at its exit may still be in the inbox:
@@ -248,7 +260,34 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
     for (const id of queued) {
       this.#tasks.settle(id, false, new PoolStoppedError('the task was still queued when stop() was called'));
     }
+    if (timeout !== undefined) this.#cutOffAfter(timeout);
     return this.#stopped;
+  }
+
+  /**
+   * stop()'s `timeout`: `ms` from now, the tasks still open (running, or
+   * queued for a drain) are cancelled, as a call's signal cancels one:
+   * rejected with a PoolStoppedError, their signals aborted, and a thread
+   * whose task has not ended `cancelGrace` later terminated. Without it, a
+   * task that never ends (a loop, a Promise that never settles) kept stop()
+   * waiting for ever (a newcomer's shutdown on SIGTERM, helper-152). The
+   * earliest of the deadlines given counts.
+   */
+  #cutOffAfter(ms: number): void {
+    if (this.#destroyed || ms === Infinity) return;
+    const at = this.#clock.now() + ms;
+    if (this.#cutOff && this.#cutOff.at <= at) return;
+    if (this.#cutOff) this.#clock.clearTimeout(this.#cutOff.timer);
+    this.#cutOff = {
+      at,
+      timer: this.#clock.setTimeout(() => {
+        this.#cutOff = undefined;
+        if (this.#destroyed) return;
+        for (const id of this.#tasks.open()) {
+          this[kCancel](id, new PoolStoppedError(`the pool stopped: the task was still open when stop()'s timeout of ${ms} ms passed`));
+        }
+      }, ms),
+    };
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -672,4 +711,12 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
     // (From within a task's settle, before its own sink is answered.)
     emitFromBookkeeping(this, 'drain');
   }
+}
+
+/** stop()'s options, checked before anything stops: its timeout, if it has one. */
+function stopTimeout(options: StopOptions | undefined): number | undefined {
+  if (options === undefined) return undefined;
+  if (typeof options !== 'object' || options === null) throw new TypeError('stop(options): options must be an object');
+  if (options.timeout !== undefined) checkTimeout('options.timeout', options.timeout, 'no timeout');
+  return options.timeout;
 }

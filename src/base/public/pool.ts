@@ -21,6 +21,20 @@ export interface ResourceLimits {
   stackSizeMb?: number;
 }
 
+/** ThreadPool.stop()'s options. */
+export interface StopOptions {
+  /** Run the queued tasks before the threads exit. Default false: they are rejected with a PoolStoppedError. */
+  drain?: boolean;
+  /**
+   * Milliseconds (0 to 2147483647, or Infinity: none, the default) after
+   * which the tasks still open, running or queued for a drain, are
+   * cancelled: rejected with a PoolStoppedError, their signals aborted,
+   * and a thread whose task has not ended `cancelGrace` later terminated.
+   * A later stop() with an earlier deadline shortens it.
+   */
+  timeout?: number;
+}
+
 export interface ThreadPoolOptions {
   /** Threads kept even when idle. Default 0. */
   minThreads?: number;
@@ -224,9 +238,10 @@ export interface ThreadPoolMembers extends EventEmitterLike {
   /**
    * Stops the pool: running tasks finish; queued ones are rejected with a
    * PoolStoppedError (or run first, with `{ drain: true }`); later calls
-   * are rejected. Resolves when every thread has exited.
+   * are rejected. Resolves when every thread has exited. With `timeout`,
+   * the tasks still open that long after are cancelled (see StopOptions).
    */
-  stop(options?: { drain?: boolean }): Promise<void>;
+  stop(options?: StopOptions): Promise<void>;
   /**
    * Changes the bounds. Unspecified ones keep their value. A RangeError
    * when min < 0 or min > max. Extra threads exit once they are idle.
