@@ -3,7 +3,7 @@ import { EventEmitter, once } from 'node:events';
 import * as zlib from 'node:zlib';
 import {
   callMultipleInThread, currentTask, deferToThread, deferToThreadPool, fromModule, reactor, ThreadPool, transfer,
-  type Call, type CallOptions, type OnResult, type ThreadPoolWithOptions,
+  type Call, type CallOptions, type OnResult, type StopOptions, type ThreadPoolWithOptions,
 } from 'reactor-threads';
 
 const add = (a: number, b: number): number => a + b;
@@ -92,6 +92,10 @@ export async function disposed(): Promise<void> {
   await using scoped = new ThreadPool({ maxThreads: 1 });
   void scoped;
 }
+const shutdown: StopOptions = { drain: true, timeout: 5_000 };
+export const stopped: Promise<void> = pool.stop(shutdown);
+// @ts-expect-error a timeout is a number of milliseconds
+void pool.stop({ timeout: '5s' });
 export class NamedPool extends ThreadPool {
   constructor() { super({ name: 'named' }); }
 }
