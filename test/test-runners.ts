@@ -55,6 +55,17 @@ if (!hasTsJest) {
   t.deepEqual(await jsonCounts('runners/ts-jest', packages, [join(tsJestModules, 'jest', 'bin', 'jest.js'), '--ci', '--json', '--rootDir', '.', runnerTimeout]), [4, 0]);
 });
 
+// (A thread imported mocha's test files, whose top level then ran again
+// there: `describe is not defined`, helper-152's trial.)
+test('mocha runs test files that define threadables, named *.spec.* or found in its test folder', async (t) => {
+  const project = copyProject('runners/mocha', ['mocha']);
+  try {
+    const { stdout } = await project.run([bin('mocha', 'bin', 'mocha.js'), '--reporter', 'tap', 'test/*.js', 'test/*.mjs']);
+    t.regex(stdout, /^# pass 5$/m);
+    t.regex(stdout, /^# fail 0$/m);
+  } finally { project.remove(); }
+});
+
 test('node:test runs a test file that defines threadables', async (t) => {
   const project = copyProject('runners/node-test');
   try {

@@ -5,7 +5,7 @@
 // current suite", jest "test is not defined"). A threadable defined in one
 // travels as source instead (src/identity/functions.ts). Caller's thread.
 // Tests: test/threadable-esm-cjs.ts, test/test-runners.ts.
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -35,6 +35,29 @@ interface RunnerGlobals {
 /** Names of test files by the runners' conventions. */
 const testFileName = /[._-](test|spec)\.[cm]?[jt]sx?$|[\\/]__tests__[\\/]/;
 
+/**
+ * Whether mocha runs this process: its command (bin/mocha.js, or the
+ * child it starts for Node's flags) or a worker of its --parallel mode
+ * (lib/nodejs/worker.js). It leaves nothing else to tell it by: no global
+ * names its test file, and its default spec (test/*.js) names none as a
+ * test.
+ */
+const underMocha = /[\\/]mocha[\\/](bin|lib)[\\/]/.test(process.argv[1] ?? '');
+
+/** A top-level call of mocha's BDD or TDD interface, at a line's start. */
+const suiteCall = /^(describe|context|it|specify|suite|test)(\.(only|skip))?\s*\(/m;
+const declaresSuites = new Map<string, boolean>();
+
+/** Whether `file` declares mocha's suites or tests at its top level; read once. */
+function declaresMochaTests(file: string): boolean {
+  let found = declaresSuites.get(file);
+  if (found === undefined) {
+    try { found = suiteCall.test(readFileSync(file, 'utf8')); } catch { found = false; }
+    declaresSuites.set(file, found);
+  }
+  return found;
+}
+
 function isTestFile(url: string): boolean {
   const file = fileURLToPath(url);
   const g = globalThis as RunnerGlobals;
@@ -44,8 +67,9 @@ function isTestFile(url: string): boolean {
   } catch { /* not jest's expect */ }
   // Under a runner, other files named as tests are tests too.
   const underRunner = g.__vitest_worker__ !== undefined || process.env.JEST_WORKER_ID !== undefined
-    || process.env.NODE_TEST_CONTEXT !== undefined || process.execArgv.includes('--test');
-  return underRunner && testFileName.test(file);
+    || process.env.NODE_TEST_CONTEXT !== undefined || process.execArgv.includes('--test') || underMocha;
+  // (Under mocha, whose default spec is test/*.js, also a file that declares its suites at its top level.)
+  return underRunner && (testFileName.test(file) || (underMocha && declaresMochaTests(file)));
 }
 
 /** Why a thread must never import the module at `url` (a file: URL), or undefined if it may. */
