@@ -287,6 +287,17 @@ test('an array\'s properties beside its items cross when an item of it is change
   const withConstructor: unknown[] & { constructor?: unknown } = [new Error('e')];
   withConstructor.constructor = 'x';
   t.is((await deferToThread(identity as Loose, withConstructor) as { constructor?: unknown }).constructor, 'x');
+  // Errors and registered classes there arrive as themselves, not as the walk's markers (helper-153), both ways.
+  const beside = Object.assign([new Error('item')], { e: new RangeError('r'), p: new Point(1, 2), up: {} as unknown });
+  beside.up = { to: beside };
+  const besideBack = await deferToThread(identity as Loose, beside) as typeof beside;
+  t.true(besideBack.e instanceof RangeError);
+  t.true(besideBack.p instanceof Point);
+  t.is((besideBack.up as { to: unknown }).to, besideBack);
+  const twice = { one: beside, two: beside };
+  const twiceBack = await deferToThread(identity as Loose, twice) as typeof twice;
+  t.is(twiceBack.one, twiceBack.two);
+  t.true(twiceBack.two.p instanceof Point);
 });
 
 test('a function just past the depth the walk checks is refused, as one level deeper is, not sent as the walk\'s marker', async (t) => {

@@ -61,7 +61,10 @@ type Marker =
   | { k: 'error'; error: EncodedThrow }
   | { k: 'module'; ref: ModuleReference }
   // A SharedArrayBuffer, or a view of one (its type's name, byte offset, byte length), by index among the value's shared memory.
-  | { k: 'shared'; i: number; view?: readonly [string, number, number] };
+  | { k: 'shared'; i: number; view?: readonly [string, number, number] }
+  // A copied array (its items) and the properties beside them, walked: the
+  // receiving side revives an array's items only, so these ride apart.
+  | { k: 'array'; items: unknown[]; props: Record<string, unknown> };
 
 /**
  * The built-in that structured clone copies faithfully, as it is, that `v`
@@ -318,7 +321,11 @@ function walkObject(v: object, path: string, depth: number, w: Walk): unknown {
       if (!Object.is(y, v[i])) (copyOf(v, w) as unknown[])[i] = y;
     }
     const copy = met.get(v);
-    if (copy !== OPEN) walkBesideItems(v, copy as unknown[], path, depth, w);
+    const props = copy === OPEN ? undefined : walkBesideItems(v, path, depth, w);
+    // (Recorded as the marker: met later, the array is the marker again; a
+    // cycle met while it was walked holds its items, which the marker's
+    // revival gives these properties: one array on arrival.)
+    if (props) met.set(v, mark({ k: 'array', items: copy as unknown[], props }));
     return closed(v, w);
   }
   const proto = Object.getPrototypeOf(v) as object | null;
@@ -403,22 +410,27 @@ function copyArray(v: unknown[]): unknown[] {
 }
 
 /**
- * The properties beside an array's items (`a.extra`), walked into its
- * copy: v8 writes them for an array left as it is, so a copied one must
- * carry them too, walked as its items are (raw, they arrived without
- * their classes, and a cycle through them back to the array reached the
- * original: helper-151). Object.keys lists every index first, a string
- * each, so it is read only where a copy was made anyway: beside an array
- * left as it is, they are not checked (README, What crosses).
+ * The properties beside an array's items (`a.extra`), walked, for its
+ * copy's marker (undefined: it has none): v8 writes them for an array left
+ * as it is, so a copied one must carry them too, walked as its items are
+ * (raw, they lost their classes, and a cycle through them reached the
+ * original: helper-151; set on the copy, their markers arrived as they
+ * are, since the receiving side revives an array's items only:
+ * helper-153). Object.keys lists every index first, a string each, so it
+ * is read only where a copy was made anyway: beside an array left as it
+ * is, they are not checked (README, What crosses).
  */
-function walkBesideItems(v: unknown[], copy: unknown[], path: string, depth: number, w: Walk): void {
+function walkBesideItems(v: unknown[], path: string, depth: number, w: Walk): Record<string, unknown> | undefined {
   const keys = Object.keys(v);
   let first = keys.length;
   while (first > 0 && !isArrayIndex(keys[first - 1]!)) first--;
+  if (first === keys.length) return undefined;
+  const props: Record<string, unknown> = {};
   for (let i = first; i < keys.length; i++) {
     const k = keys[i]!;
-    setOwn(copy as unknown as Record<string, unknown>, k, walk((v as unknown as Record<string, unknown>)[k], `${path}.${k}`, depth + 1, w));
+    setOwn(props, k, walk((v as unknown as Record<string, unknown>)[k], `${path}.${k}`, depth + 1, w));
   }
+  return props;
 }
 
 /** Whether `k` names an array's item: a canonical integer below 2^32 - 1. */
@@ -613,6 +625,27 @@ function revive(v: unknown, depth: number, r: Revival): unknown {
   return v;
 }
 
+/**
+ * An array that crossed as a copy with properties beside its items: its
+ * items, revived in place (unless a cycle met them first), given those
+ * properties. Both the marker and the items are that one array. Its items
+ * and properties are revived at the depth the walk gave them.
+ */
+function reviveArray(v: object, m: { items: unknown[]; props: Record<string, unknown> }, depth: number, r: Revival): unknown[] {
+  const { items, props } = m;
+  // (A job of another machine's is anyone's bytes: no loop over a length it chose.)
+  if (!Array.isArray(items) || typeof props !== 'object' || props === null) {
+    throw new TypeError('reactor-threads: a malformed array marker');
+  }
+  r.met.set(v, items);
+  if (!r.met.has(items)) {
+    r.met.set(items, items);
+    for (let i = 0; i < items.length; i++) if (i in items) items[i] = revive(items[i], depth + 1, r);
+  }
+  for (const k of Object.keys(props)) setOwn(items as unknown as Record<string, unknown>, k, revive(props[k], depth + 1, r));
+  return items;
+}
+
 /** What marker `v` (whose content is `m`) stands for. */
 function reviveMarker(v: object, m: Marker, depth: number, r: Revival): unknown {
   let got: unknown;
@@ -620,6 +653,7 @@ function reviveMarker(v: object, m: Marker, depth: number, r: Revival): unknown 
   else if (m.k === 'error') got = decodeThrow(m.error);
   else if (m.k === 'module') got = r.makeReference(m.ref);
   else if (m.k === 'shared') got = reviveShared(m, r.buffers);
+  else if (m.k === 'array') return reviveArray(v, m, depth, r);
   else {
     const cls = lookup(m.key);
     if (typeof cls !== 'function') {
