@@ -1,13 +1,13 @@
 // Test files are fine places for threadables (src/identity/unimportable.ts,
 // import-bindings.ts, vitest-modules.ts, jest-modules.ts): vitest, jest
-// (with and without babel, and ts-jest) and node:test each run a project
+// (with and without babel, and ts-jest), node:test and mocha each run a project
 // under test/_projects/runners whose test file defines threadables (one of
 // them using the file's imports), uses one from a module (a TypeScript
 // module under vitest and ts-jest, which a thread of Node 20 loads with
 // tsx: src/identity/typescript.ts), and sends a plain function.
 import test from 'ava';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { copyProject, repo, type LinkedPackage } from './_helpers/project.js';
 
 const bin = (...path: string[]): string => join(repo, 'node_modules', ...path);
@@ -57,12 +57,20 @@ if (!hasTsJest) {
 
 // (A thread imported mocha's test files, whose top level then ran again
 // there: `describe is not defined`, helper-152's trial.)
+// Run as npx and npm test run it too, through node_modules/.bin/mocha, a
+// link (helper-153: mocha went unseen there); a module whose comment names
+// a test is no test file, and a file whose suites are declared in a loop is one.
 test('mocha runs test files that define threadables, named *.spec.* or found in its test folder', async (t) => {
   const project = copyProject('runners/mocha', ['mocha']);
   try {
-    const { stdout } = await project.run([bin('mocha', 'bin', 'mocha.js'), '--reporter', 'tap', 'test/*.js', 'test/*.mjs']);
-    t.regex(stdout, /^# pass 5$/m);
-    t.regex(stdout, /^# fail 0$/m);
+    const link = join(project.dir, 'node_modules', '.bin', 'mocha');
+    mkdirSync(dirname(link));
+    symlinkSync(bin('mocha', 'bin', 'mocha.js'), link);
+    for (const command of [bin('mocha', 'bin', 'mocha.js'), link]) {
+      const { stdout } = await project.run([command, '--reporter', 'tap', 'test/*.js', 'test/*.mjs']);
+      t.regex(stdout, /^# pass 7$/m, command);
+      t.regex(stdout, /^# fail 0$/m, command);
+    }
   } finally { project.remove(); }
 });
 

@@ -8,6 +8,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isFunction, isNode, parse, type AstNode } from './parsers.js';
 
 let entryURLs: Set<string> | undefined;
 function isEntryScript(url: string): boolean {
@@ -36,26 +37,67 @@ interface RunnerGlobals {
 const testFileName = /[._-](test|spec)\.[cm]?[jt]sx?$|[\\/]__tests__[\\/]/;
 
 /**
- * Whether mocha runs this process: its command (bin/mocha.js, or the
- * child it starts for Node's flags) or a worker of its --parallel mode
- * (lib/nodejs/worker.js). It leaves nothing else to tell it by: no global
- * names its test file, and its default spec (test/*.js) names none as a
- * test.
+ * Whether mocha runs this process: its command (bin/mocha.js, reached
+ * through node_modules/.bin/mocha, a link that Node leaves unresolved in
+ * argv: helper-153; or the child it starts for Node's flags) or a worker
+ * of its --parallel mode (lib/nodejs/worker.js). It leaves nothing else to
+ * tell it by: no global names its test file, and its default spec
+ * (test/*.js) names none as a test.
  */
-const underMocha = /[\\/]mocha[\\/](bin|lib)[\\/]/.test(process.argv[1] ?? '');
+const underMocha = ((): boolean => {
+  const command = process.argv[1] ?? '';
+  let real = command;
+  try { real = realpathSync(command); } catch { /* not a file */ }
+  return /[\\/]mocha[\\/](bin|lib)[\\/]/.test(real) || /[\\/]\.bin[\\/]_?mocha(\.cmd|\.ps1)?$/i.test(command);
+})();
 
-/** A top-level call of mocha's BDD or TDD interface, at a line's start. */
-const suiteCall = /^(describe|context|it|specify|suite|test)(\.(only|skip))?\s*\(/m;
+/** What mocha's interfaces (BDD, TDD) declare with: suites, tests and hooks. */
+const mochaCalls = new Set(['describe', 'context', 'it', 'specify', 'suite', 'test', 'before', 'after', 'beforeEach',
+  'afterEach', 'setup', 'teardown', 'suiteSetup', 'suiteTeardown']);
 const declaresSuites = new Map<string, boolean>();
 
-/** Whether `file` declares mocha's suites or tests at its top level; read once. */
+/**
+ * Whether `file` declares mocha's suites, tests or root hooks as it loads:
+ * calls them outside any function of its own (at its top level, or in a
+ * loop or block there), not in a comment or a string, as a first reading
+ * by line took (helper-153: a helper module's comment made it a test
+ * file). Parsed once; a file acorn cannot parse (TypeScript) is read by a
+ * call at a line's start.
+ */
 function declaresMochaTests(file: string): boolean {
   let found = declaresSuites.get(file);
   if (found === undefined) {
-    try { found = suiteCall.test(readFileSync(file, 'utf8')); } catch { found = false; }
+    let text = '';
+    try { text = readFileSync(file, 'utf8'); } catch { /* unreadable: not one */ }
+    found = callsAsItLoads(text);
     declaresSuites.set(file, found);
   }
   return found;
+}
+
+function callsAsItLoads(text: string): boolean {
+  let program: AstNode | undefined;
+  for (const sourceType of ['module', 'script'] as const) {
+    try {
+      program = parse(text, { ecmaVersion: 'latest', sourceType, allowHashBang: true, allowReturnOutsideFunction: sourceType === 'script' });
+      break;
+    } catch { /* the other, or neither */ }
+  }
+  if (!program) return /^(describe|context|it|specify|suite|test)(\.(only|skip))?\s*\(/m.test(text);
+  /** Code that runs later, not as the file loads. */
+  const deferred = (n: AstNode): boolean => n.type === 'ClassBody' || isFunction(n);
+  const visit = (node: unknown): boolean => {
+    if (Array.isArray(node)) return node.some(visit);
+    if (!isNode(node) || deferred(node)) return false;
+    if (node.type === 'CallExpression') {
+      let callee = node.callee as AstNode;
+      // (describe.only, it.skip)
+      if (callee.type === 'MemberExpression') callee = callee.object as AstNode;
+      if (callee.type === 'Identifier' && mochaCalls.has(callee.name as string)) return true;
+    }
+    return Object.keys(node).some((k) => k !== 'type' && visit(node[k]));
+  };
+  return visit(program.body);
 }
 
 function isTestFile(url: string): boolean {

@@ -715,8 +715,8 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
 
 /** stop()'s options, checked before anything stops: its timeout, if it has one. */
 function stopTimeout(options: StopOptions | undefined): number | undefined {
-  if (options === undefined) return undefined;
-  if (typeof options !== 'object' || options === null) throw new TypeError('stop(options): options must be an object');
+  if (options === undefined || options === null) return undefined;
+  if (typeof options !== 'object') throw new TypeError('stop(options): options must be an object');
   if (options.timeout !== undefined) checkTimeout('options.timeout', options.timeout, 'no timeout');
   return options.timeout;
 }
