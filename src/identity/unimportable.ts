@@ -86,6 +86,8 @@ function callsAsItLoads(text: string): boolean {
   if (!program) return /^(describe|context|it|specify|suite|test)(\.(only|skip))?\s*\(/m.test(text);
   /** Code that runs later, not as the file loads. */
   const deferred = (n: AstNode): boolean => n.type === 'ClassBody' || isFunction(n);
+  // (A name the file declares itself, a `function test()` of its own, is not mocha's.)
+  const own = ownNames(program.body as AstNode[]);
   const visit = (node: unknown): boolean => {
     if (Array.isArray(node)) return node.some(visit);
     if (!isNode(node) || deferred(node)) return false;
@@ -93,11 +95,24 @@ function callsAsItLoads(text: string): boolean {
       let callee = node.callee as AstNode;
       // (describe.only, it.skip)
       if (callee.type === 'MemberExpression') callee = callee.object as AstNode;
-      if (callee.type === 'Identifier' && mochaCalls.has(callee.name as string)) return true;
+      if (callee.type === 'Identifier' && mochaCalls.has(callee.name as string) && !own.has(callee.name as string)) return true;
     }
     return Object.keys(node).some((k) => k !== 'type' && visit(node[k]));
   };
   return visit(program.body);
+}
+
+/** The names a program's top level declares: functions, classes, variables (plain identifiers) and imports. */
+function ownNames(body: readonly AstNode[]): Set<string> {
+  const names = new Set<string>();
+  const named = (n: unknown): void => { if (isNode(n) && n.type === 'Identifier') names.add(n.name as string); };
+  for (const statement of body) {
+    const d = statement.type === 'ExportNamedDeclaration' && isNode(statement.declaration) ? statement.declaration : statement;
+    if (d.type === 'FunctionDeclaration' || d.type === 'ClassDeclaration') named(d.id);
+    else if (d.type === 'VariableDeclaration') for (const v of d.declarations as AstNode[]) named(v.id);
+    else if (d.type === 'ImportDeclaration') for (const spec of d.specifiers as AstNode[]) named(spec.local);
+  }
+  return names;
 }
 
 function isTestFile(url: string): boolean {

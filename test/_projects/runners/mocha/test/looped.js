@@ -3,13 +3,15 @@
 const assert = require('node:assert/strict');
 const { deferToThread, threadable } = require('reactor-threads');
 const { triple } = require('../lib/helper.js');
+const { twice } = require('../lib/local-names.js');
 
 const quadruple = threadable(function quadruple(x) { return x * 4; });
 
 for (const n of [1, 2]) {
   describe(`threadables for ${n}`, () => {
     it('runs a test file\'s threadable and a module\'s in a thread', async () => {
-      assert.deepEqual([await deferToThread(quadruple, n), await deferToThread(triple, n)], [4 * n, 3 * n]);
+      assert.deepEqual([await deferToThread(quadruple, n), await deferToThread(triple, n), await deferToThread(twice, n)],
+        [4 * n, 3 * n, 2 * n]);
     });
   });
 }
