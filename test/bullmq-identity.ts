@@ -140,6 +140,15 @@ test('values round-trip with the same refusals as between threads, and registere
   t.regex(deeper!.message, /shared memory/);
   const big = t.throws(() => encodeRemote(['z'.repeat(1000)], 'args', false, toWire, 500, 'the arguments'), { instanceOf: PayloadTooLargeError });
   t.is(big!.limit, 500);
+  // A copied array's properties beside its items ride in a marker of their own, whose classes are
+  // named portably too (helper-154: they kept the sender's file: key).
+  const beside = Object.assign([new Point(3, 4)], { origin: new Point(0, 0) });
+  const seen: string[] = [];
+  const besideBack = decodeRemote(encodeRemote([beside], 'args', false, toWire, 1 << 20, 'the arguments'),
+    (key) => { seen.push(key); return local.key(key); }, 'Node test') as (Point[] & { origin?: Point })[];
+  t.deepEqual(seen, ['app:tasks.cjs#Point', 'app:tasks.cjs#Point']);
+  t.true(besideBack[0]![0] instanceof Point);
+  t.true(besideBack[0]!.origin instanceof Point);
 });
 
 // Between threads a fromModule() reference crosses as itself; a worker

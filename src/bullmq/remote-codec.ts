@@ -225,7 +225,8 @@ export function decodeResult(returnvalue: unknown, localKey: KeyMap): unknown {
 
 // ---- registered classes' keys, in place (the walk made every marker fresh) ----
 
-type Marker = { k: 'class'; key: string; props: Record<string, unknown> } | { k: 'error'; error: EncodedThrow } | { k: string };
+type Marker = { k: 'class'; key: string; props: Record<string, unknown> } | { k: 'error'; error: EncodedThrow }
+  | { k: 'array'; items: unknown; props: unknown } | { k: string };
 
 function mapKeys(v: unknown, map: KeyMap, seen = new Set<object>()): void {
   if (typeof v !== 'object' || v === null || seen.has(v)) return;
@@ -251,6 +252,11 @@ function mapKeys(v: unknown, map: KeyMap, seen = new Set<object>()): void {
       mapKeys(m.props, map, seen);
     } else if (m.k === 'error' && 'error' in m) {
       mapThrowKeys(m.error, map, seen);
+    } else if (m.k === 'array' && 'items' in m) {
+      // (A copied array and the properties beside its items: values.ts. Missed, a registered
+      // class there crossed with the sender's own key: helper-154.)
+      mapKeys(m.items, map, seen);
+      mapKeys(m.props, map, seen);
     }
     return;
   }
