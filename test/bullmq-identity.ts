@@ -21,6 +21,7 @@ import {
   checkVersion, decodeFailure, decodeRemote, decodeResult, encodeFailure, encodeRemote, failureData, failureReason, jsonText,
 } from '../dist/bullmq/remote-codec.js';
 import { callerRoot } from './_helpers/bullmq-workers.js';
+import { encodeThrow } from '../dist/errors/errors.js';
 import { add, Point, Refused } from './_fixtures/bullmq/tasks.cjs';
 
 const tasksURL = pathToFileURL(join(callerRoot, 'tasks.cjs')).href;
@@ -149,6 +150,22 @@ test('values round-trip with the same refusals as between threads, and registere
   t.deepEqual(seen, ['app:tasks.cjs#Point', 'app:tasks.cjs#Point']);
   t.true(besideBack[0]![0] instanceof Point);
   t.true(besideBack[0]!.origin instanceof Point);
+});
+
+// (A job's bytes are anyone's: 30 of them made an array of length 2 ** 32 - 1 that the
+// worker's thread counted through, for minutes: helper-154. The suite's timeout tells.)
+test('a sparse array of a value from another machine is read by its items, not counted to its length', (t) => {
+  const sparse: unknown[] = [];
+  const marked = (value: unknown): { data: string; markers: boolean } => ({ data: serialize(value).toString('base64'), markers: true });
+  const error = { __reactorThreads: { k: 'error', error: encodeThrow(new Error('far')) } };
+  sparse[2 ** 32 - 2] = error;
+  const back = decodeRemote(marked([sparse]), (key) => key, 'Node test') as unknown[][];
+  t.is(back[0]!.length, 2 ** 32 - 1);
+  t.true(back[0]![2 ** 32 - 2] instanceof Error);
+  const inMarker = decodeRemote(marked([{ __reactorThreads: { k: 'array', items: sparse, props: { tag: 1 } } }]), (key) => key, 'Node test') as
+    (unknown[] & { tag?: number })[];
+  t.is(inMarker[0]!.tag, 1);
+  t.true(inMarker[0]![2 ** 32 - 2] instanceof Error);
 });
 
 // Between threads a fromModule() reference crosses as itself; a worker

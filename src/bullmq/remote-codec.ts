@@ -13,7 +13,7 @@
 // refuses with an UnreadablePayloadError instead of misreading it.
 // Caller's thread, the worker's main thread, and its pool threads.
 // Tests: test/bullmq-identity.ts, test/bullmq-calls.ts.
-import { MARKER, prepareOutbound, reviveInbound } from '../codec/values.js';
+import { MARKER, prepareOutbound, presentIndices, reviveInbound } from '../codec/values.js';
 import { serializeUnshared } from '../base/unshared.js';
 import { deserializeOwning, tooDeepToRead } from '../codec/codec.js';
 import {
@@ -87,7 +87,7 @@ export function encodeRemote(value: unknown, path: string, flatten: boolean, por
   limit: number, what: string): RemoteValue {
   const prepared = prepareOutbound(value, path, { callables: null, handles: null, flatten });
   const markers = prepared !== value;
-  if (markers) mapKeys(prepared, portableKey);
+  if (markers) mapKeys(prepared, portableKey, Infinity);
   let bytes: Buffer;
   try {
     // (Shared memory the walk did not reach is refused too: serializeUnshared.)
@@ -113,13 +113,15 @@ export function decodeRemote(v: RemoteValue, localKey: KeyMap, writer: string): 
       + 'run the same Node major version on both sides', e);
   }
   if (!v.markers) return value;
-  mapKeys(value, localKey);
+  // (No array of it holds more items than its bytes: a longer one is sparse, and read so.)
+  const maxItems = v.data.length;
+  mapKeys(value, localKey, maxItems);
   return reviveInbound(value, () => {
     throw new UnreadablePayloadError('a reactor callable arrived from another machine');
   }, undefined, () => {
     // (A job's payload must not name code for the worker to import: only its allow list does.)
     throw new UnreadablePayloadError('a fromModule() reference arrived from another machine');
-  });
+  }, maxItems);
 }
 
 /** A failure for another machine: base64 of its serialized EncodedThrow, modules mapped by `portableKey`. */
@@ -228,19 +230,19 @@ export function decodeResult(returnvalue: unknown, localKey: KeyMap): unknown {
 type Marker = { k: 'class'; key: string; props: Record<string, unknown> } | { k: 'error'; error: EncodedThrow }
   | { k: 'array'; items: unknown; props: unknown } | { k: string };
 
-function mapKeys(v: unknown, map: KeyMap, seen = new Set<object>()): void {
+function mapKeys(v: unknown, map: KeyMap, maxItems: number, seen = new Set<object>()): void {
   if (typeof v !== 'object' || v === null || seen.has(v)) return;
   seen.add(v);
   if (Array.isArray(v)) {
-    for (const x of v) mapKeys(x, map, seen);
+    for (const i of presentIndices(v, maxItems)) mapKeys(v[i], map, maxItems, seen);
     return;
   }
   if (v instanceof Map) {
-    for (const [k, x] of v) { mapKeys(k, map, seen); mapKeys(x, map, seen); }
+    for (const [k, x] of v) { mapKeys(k, map, maxItems, seen); mapKeys(x, map, maxItems, seen); }
     return;
   }
   if (v instanceof Set) {
-    for (const x of v) mapKeys(x, map, seen);
+    for (const x of v) mapKeys(x, map, maxItems, seen);
     return;
   }
   const proto = Object.getPrototypeOf(v) as object | null;
@@ -249,18 +251,18 @@ function mapKeys(v: unknown, map: KeyMap, seen = new Set<object>()): void {
   if (m && typeof m === 'object' && 'k' in m) {
     if (m.k === 'class' && 'key' in m) {
       m.key = map(m.key);
-      mapKeys(m.props, map, seen);
+      mapKeys(m.props, map, maxItems, seen);
     } else if (m.k === 'error' && 'error' in m) {
       mapThrowKeys(m.error, map, seen);
     } else if (m.k === 'array' && 'items' in m) {
       // (A copied array and the properties beside its items: values.ts. Missed, a registered
       // class there crossed with the sender's own key: helper-154.)
-      mapKeys(m.items, map, seen);
-      mapKeys(m.props, map, seen);
+      mapKeys(m.items, map, maxItems, seen);
+      mapKeys(m.props, map, maxItems, seen);
     }
     return;
   }
-  for (const x of Object.values(v)) mapKeys(x, map, seen);
+  for (const x of Object.values(v)) mapKeys(x, map, maxItems, seen);
 }
 
 function mapThrowKeys(e: EncodedThrow, map: KeyMap, seen: Set<object>): void {

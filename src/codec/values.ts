@@ -570,6 +570,24 @@ interface Revival {
    * parts is revived once per part. Containers are revived in place.
    */
   readonly met: Map<object, unknown>;
+  /** More items than any array of the value can hold (see presentIndices). */
+  readonly maxItems: number;
+}
+
+/**
+ * The indices of `a`'s items, holes skipped. An array longer than
+ * `maxItems` (what the bytes it came in could hold) is sparse: its items
+ * are found by Object.keys, not by counting to its length, which a job of
+ * another machine's chose (2 ** 32 - 1 in 30 bytes held a worker's thread
+ * for minutes: helper-154).
+ */
+export function presentIndices(a: readonly unknown[], maxItems: number): Iterable<number> {
+  if (a.length <= maxItems) return denseIndices(a);
+  return Object.keys(a).filter(isArrayIndex).map(Number);
+}
+
+function* denseIndices(a: readonly unknown[]): Iterable<number> {
+  for (let i = 0; i < a.length; i++) if (i in a) yield i;
 }
 
 /**
@@ -580,8 +598,8 @@ interface Revival {
  * another machine, which must not name code to import, refuses one).
  */
 export function reviveInbound(value: unknown, makeProxy: Revival['makeProxy'], buffers?: readonly unknown[],
-  makeReference: Revival['makeReference'] = moduleFunction): unknown {
-  return revive(value, 0, { makeProxy, makeReference, buffers, met: new Map() });
+  makeReference: Revival['makeReference'] = moduleFunction, maxItems = Infinity): unknown {
+  return revive(value, 0, { makeProxy, makeReference, buffers, met: new Map(), maxItems });
 }
 
 function reviveShared(m: { i: number; view?: readonly [string, number, number] }, buffers: Revival['buffers']): unknown {
@@ -605,7 +623,11 @@ function revive(v: unknown, depth: number, r: Revival): unknown {
   r.met.set(v, v);
   if (Array.isArray(v)) {
     // (Holes stay holes: only elements that are there are revived.)
-    for (let i = 0; i < v.length; i++) if (i in v) v[i] = revive(v[i], depth + 1, r);
+    if (v.length <= r.maxItems) {
+      for (let i = 0; i < v.length; i++) if (i in v) v[i] = revive(v[i], depth + 1, r);
+    } else {
+      for (const i of presentIndices(v, r.maxItems)) v[i] = revive(v[i], depth + 1, r);
+    }
   } else if (v instanceof Map) {
     const keys = [...v.keys()];
     const entries = [...v].map(([k, x]) => [revive(k, depth + 1, r), revive(x, depth + 1, r)] as const);
@@ -633,14 +655,14 @@ function revive(v: unknown, depth: number, r: Revival): unknown {
  */
 function reviveArray(v: object, m: { items: unknown[]; props: Record<string, unknown> }, depth: number, r: Revival): unknown[] {
   const { items, props } = m;
-  // (A job of another machine's is anyone's bytes: no loop over a length it chose.)
+  // (A job of another machine's is anyone's bytes.)
   if (!Array.isArray(items) || typeof props !== 'object' || props === null) {
     throw new TypeError('reactor-threads: a malformed array marker');
   }
   r.met.set(v, items);
   if (!r.met.has(items)) {
     r.met.set(items, items);
-    for (let i = 0; i < items.length; i++) if (i in items) items[i] = revive(items[i], depth + 1, r);
+    for (const i of presentIndices(items, r.maxItems)) items[i] = revive(items[i], depth + 1, r);
   }
   for (const k of Object.keys(props)) setOwn(items as unknown as Record<string, unknown>, k, revive(props[k], depth + 1, r));
   return items;
