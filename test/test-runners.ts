@@ -61,7 +61,7 @@ if (!hasTsJest) {
 // link (helper-153: mocha went unseen there); a module whose comment names
 // a test is no test file, and a file whose suites are declared in a loop is one.
 test('mocha runs test files that define threadables, named *.spec.* or found in its test folder', async (t) => {
-  const project = copyProject('runners/mocha', ['mocha']);
+  const project = copyProject('runners/mocha', ['mocha', 'tsx']);
   try {
     const link = join(project.dir, 'node_modules', '.bin', 'mocha');
     mkdirSync(dirname(link));
@@ -71,6 +71,10 @@ test('mocha runs test files that define threadables, named *.spec.* or found in 
       t.regex(stdout, /^# pass 7$/m, command);
       t.regex(stdout, /^# fail 0$/m, command);
     }
+    // TypeScript, which acorn cannot read: a comment naming a test makes no module a test file.
+    const { stdout } = await project.run([link, '--import=tsx', '--reporter', 'tap', 'test/*.ts']);
+    t.regex(stdout, /^# pass 1$/m);
+    t.regex(stdout, /^# fail 0$/m);
   } finally { project.remove(); }
 });
 
