@@ -4,7 +4,7 @@
 // tests again, outside the runner: vitest throws "failed to find the
 // current suite", jest "test is not defined"). A threadable defined in one
 // travels as source instead (src/identity/functions.ts). Caller's thread.
-// Tests: test/threadable-esm-cjs.ts, test/test-runners.ts; mocha's test files: mocha-files.ts.
+// Tests: test/esm-and-cjs-callers.ts, test/test-runners.ts; mocha's test files: mocha-files.ts.
 import { realpathSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 import { fileURLToPath, pathToFileURL } from 'node:url';
