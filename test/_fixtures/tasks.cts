@@ -304,7 +304,9 @@ export const execArgvHere = threadable(function execArgvHere(): Promise<{ thread
   const child = fork(join(__dirname, 'report-exec-argv.cjs'));
   return new Promise((resolve, reject) => {
     child.once('message', (forked) => resolve({ thread: [...process.execArgv], forked: forked as string[] }));
-    child.once('exit', (code) => reject(new Error(`the forked child exited (${code}) without reporting`)));
+    // ('close', not 'exit': 'exit' may come before the message the child sent as it exited is read,
+    // as it did twice under wine with Node 24 for Windows.)
+    child.once('close', (code) => reject(new Error(`the forked child exited (${code}) without reporting`)));
     child.once('error', reject);
   });
 });
