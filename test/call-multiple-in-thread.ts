@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import {
   callMultipleInThread, FunctionNotSendableError, reactor, transfer, ValueNotCloneableError, type Call,
 } from 'reactor-threads';
-import { add, appendLine, appendLineLater, fail, failLater, sleep } from './_fixtures/tasks.cjs';
+import { add, appendLine, appendLineLater, describePoint, fail, failLater, Point, sleep } from './_fixtures/tasks.cjs';
 import { within } from './_helpers/settlements.js';
 
 const logFile = (): string => join(mkdtempSync(join(tmpdir(), 'rt-multi-')), 'log');
@@ -53,6 +53,17 @@ test.serial('calls that return values run once each, in order, and nothing is re
   const r = await runList([[appendLine, [file, 'a']], [add, [1, 2]], [appendLine, [file, 'b']]]);
   t.true(r.ok);
   t.deepEqual(r.reported, []);
+  t.deepEqual(labels(file), ['a', 'b']);
+});
+
+test.serial('a fresh thread reads a registered class\'s instance in the list as that class, its module loaded first', async (t) => {
+  // runList's pool is new: its thread has imported no module yet, and
+  // Point is registered only as tasks.cjs loads there. describePoint
+  // calls p.length(), which only a Point has.
+  const file = logFile();
+  const r = await runList([[appendLine, [file, 'a']], [describePoint, [new Point(3, 4)]], [appendLine, [file, 'b']]]);
+  t.is(r.error, undefined);
+  t.true(r.ok);
   t.deepEqual(labels(file), ['a', 'b']);
 });
 

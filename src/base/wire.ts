@@ -20,8 +20,13 @@ export type FunctionDescriptor =
   | { kind: 'source'; source: string; label: string; imports?: { base: string | null }; bindings?: ImportBinding[]; strict?: true;
     /** It calls esbuild's `__name` helper: src/identity/source.ts KEEP_NAMES. */
     keepNames?: true }
-  /** callMultipleInThread's runner: args are `[fnId, args][]`. */
-  | { kind: 'multiple'; label: string };
+  /**
+   * callMultipleInThread's runner: args are `[fnId, args][]`. `fnIds`: the
+   * functions the list calls (each once, sorted). A thread loads them all
+   * before it reads the list, whose values may be instances of classes
+   * that only their modules register.
+   */
+  | { kind: 'multiple'; label: string; fnIds: number[] };
 
 /**
  * A free name of a function sent as source that is an import binding of

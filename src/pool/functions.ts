@@ -8,12 +8,11 @@ import { native } from '../reactor/native.js';
 import { FunctionNotSendableError } from '../errors/errors.js';
 import type { FunctionDescriptor } from '../base/wire.js';
 
-/** callMultipleInThread's runner in a pool. */
-const kMultiple: FunctionDescriptor = { kind: 'multiple', label: 'callMultipleInThread' };
-
 export class FunctionTable {
   readonly #poolId: number;
   readonly #ids = new WeakMap<object, number>();
+  /** callMultipleInThread's runner, by the functions its lists call (FunctionDescriptor 'multiple'). */
+  readonly #multiples = new Map<string, number>();
 
   constructor(poolId: number) {
     this.#poolId = poolId;
@@ -29,9 +28,23 @@ export class FunctionTable {
     return id;
   }
 
-  /** The id of callMultipleInThread's runner. */
-  multiple(): number {
-    return this.id(kMultiple, kMultiple);
+  /**
+   * The id of callMultipleInThread's runner for a list calling `fnIds`:
+   * one per set of functions, which a thread loads before it reads the
+   * list (a class of their modules may be in its values). A program's
+   * lists usually call few sets; each costs a small descriptor here and
+   * in native for the pool's life.
+   */
+  multiple(fnIds: readonly number[]): number {
+    const ids = [...new Set(fnIds)].sort((a, b) => a - b);
+    const key = ids.join();
+    let id = this.#multiples.get(key);
+    if (id === undefined) {
+      const descriptor: FunctionDescriptor = { kind: 'multiple', label: 'callMultipleInThread', fnIds: ids };
+      id = native.poolDefine(this.#poolId, serialize(descriptor));
+      this.#multiples.set(key, id);
+    }
+    return id;
   }
 
   /**

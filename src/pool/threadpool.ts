@@ -442,8 +442,9 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
       let fnId: number;
       let payload: readonly unknown[] = args;
       if (multiple) {
-        fnId = this.#functions.multiple();
-        payload = this.#functions.entries(args as [unknown, unknown[]][]);
+        const entries = this.#functions.entries(args as [unknown, unknown[]][]);
+        fnId = this.#functions.multiple(entries.map(([id]) => id));
+        payload = entries;
       } else {
         fnId = this.#functions.id(f);
         const bound = affinity === undefined && !overrides && !carrier ? fastListBound(args) : -1;

@@ -491,7 +491,10 @@ export class TaskRunner {
     const bytes = native.poolGetFunction(this.#s.poolId, fnId);
     const d = deserialize(bytes!) as FunctionDescriptor;
     this.#labels[fnId] = d.label;
-    const loading = d.kind === 'multiple' ? Promise.resolve(this.#runMultiple) : loadFunction(d);
+    // (A list's functions load before its values are read: their modules may register a class among them.)
+    const loading = d.kind === 'multiple'
+      ? Promise.all(d.fnIds.map((id) => this.fn(id))).then(() => this.#runMultiple)
+      : loadFunction(d);
     this.#functions[fnId] = loading;
     loading.then((f) => { this.#functions[fnId] = f; }, () => { this.#functions[fnId] = undefined; });
     return loading;
