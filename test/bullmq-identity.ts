@@ -185,6 +185,22 @@ test('a symbol-keyed property and a fromModule() reference are refused as values
     { instanceOf: UnreadablePayloadError, message: /a fromModule\(\) reference arrived from another machine/ });
 });
 
+test('a malformed marker in a value from another machine is refused as unreadable, not as a TypeError', (t) => {
+  const malformed = [
+    { k: 'class', key: 5, props: {} }, { k: 'error', error: null }, { k: 'error', error: 7 }, { k: 'array', items: 5, props: {} },
+    { k: 'shared', i: 0 }, { k: 42 },
+  ];
+  for (const m of malformed) {
+    const data = serialize([{ __reactorThreads: m }]).toString('base64');
+    const e = t.throws(() => decodeRemote({ data, markers: true }, (k) => k, 'Node test'), { instanceOf: UnreadablePayloadError },
+      JSON.stringify(m));
+    t.regex(e!.message, /written by Node test holds a marker/);
+  }
+  // A class that is not registered here is refused as between threads.
+  const unknown = serialize([{ __reactorThreads: { k: 'class', key: 'file:///x.js#C', props: {} } }]).toString('base64');
+  t.throws(() => decodeRemote({ data: unknown, markers: true }, (k) => k, 'Node test'), { instanceOf: ValueNotCloneableError });
+});
+
 test('a registered class\'s key is portable: the worker maps it to its own copy of the module', (t) => {
   const key = `${tasksURL}#Point`;
   t.is(keyToPortable(key, callerRoot), 'app:tasks.cjs#Point');

@@ -115,13 +115,21 @@ export function decodeRemote(v: RemoteValue, localKey: KeyMap, writer: string): 
   if (!v.markers) return value;
   // (No array of it holds more items than its bytes: a longer one is sparse, and read so.)
   const maxItems = v.data.length;
-  mapKeys(value, localKey, maxItems);
-  return reviveInbound(value, () => {
-    throw new UnreadablePayloadError('a reactor callable arrived from another machine');
-  }, undefined, () => {
-    // (A job's payload must not name code for the worker to import: only its allow list does.)
-    throw new UnreadablePayloadError('a fromModule() reference arrived from another machine');
-  }, maxItems);
+  try {
+    mapKeys(value, localKey, maxItems);
+    return reviveInbound(value, () => {
+      throw new UnreadablePayloadError('a reactor callable arrived from another machine');
+    }, undefined, () => {
+      // (A job's payload must not name code for the worker to import: only its allow list does.)
+      throw new UnreadablePayloadError('a fromModule() reference arrived from another machine');
+    }, maxItems);
+  } catch (e) {
+    // (A class this side has not registered is refused as between threads.)
+    if (e instanceof UnreadablePayloadError || e instanceof ValueNotCloneableError) throw e;
+    // Anything else is a marker no version of this library writes: the
+    // payload was made by other means (a job written straight into Redis).
+    throw new UnreadablePayloadError(`a value written by ${writer} holds a marker of the library's that it cannot read`, e);
+  }
 }
 
 /** A failure for another machine: base64 of its serialized EncodedThrow, modules mapped by `portableKey`. */
