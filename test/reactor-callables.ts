@@ -24,6 +24,12 @@ test('functions nested in arrays and plain objects become proxies too', async (t
   t.deepEqual(got, [11, 200]);
 });
 
+test('a function passed twice in one call arrives as one proxy', async (t) => {
+  const f = (): number => 1;
+  t.deepEqual(await deferToThread((a: unknown, b: { again: unknown }) => [a === b.again, typeof a], f, { again: f }), [true, 'function']);
+  t.deepEqual(await deferToThread((a: unknown, b: unknown) => a === b, f, () => 1), false, 'two functions stay two');
+});
+
 test('a proxy is released when its task settles', async (t) => {
   const pool = new ThreadPool({ maxThreads: 1 });  // both tasks on one thread
   pool.start();

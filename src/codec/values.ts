@@ -199,12 +199,17 @@ function walk(v: unknown, path: string, depth: number, w: Walk): unknown {
       throw new ValueNotCloneableError(path, new TypeError(
         'a function cannot cross to another machine: pass data, and call a function the worker can import'));
     }
+    // (One marker for a function met twice: the receiver revives it as one proxy.)
+    const known = w.met.get(v);
+    if (known !== undefined) return known;
     const target = w.callables.export(v, w.handles);
     if (!target) {
       throw new ValueNotCloneableError(path, new TypeError(
         'a function crosses only as a reactor callable passed to a task (keep it with reactor.keepCallable() to return it)'));
     }
-    return mark({ k: 'callable', target });
+    const marker = mark({ k: 'callable', target });
+    w.met.set(v, marker);
+    return marker;
   }
   if (typeof v === 'symbol') throw new ValueNotCloneableError(path, new TypeError('a symbol cannot be copied to another thread'));
   if (typeof v !== 'object' || v === null) return v;
