@@ -35,6 +35,16 @@ test('the cause chain crosses too', async (t) => {
   t.is((err!.cause as Error).message, 'inner');
 });
 
+test('an error\'s own enumerable name and cause stay enumerable, and those the constructor made stay not', async (t) => {
+  const assigned = await t.throwsAsync(deferToThread(() => { throw Object.assign(new Error('m'), { name: 'Named', cause: 'why' }); }));
+  t.is(assigned!.name, 'Named');
+  t.deepEqual(Object.keys(assigned!), ['name', 'cause']);
+  t.deepEqual(JSON.parse(JSON.stringify(assigned)), { name: 'Named', cause: 'why' });
+  const made = await t.throwsAsync(deferToThread(() => { throw new Error('m', { cause: 'why' }); }));
+  t.is(made!.cause, 'why');
+  t.deepEqual(Object.keys(made!), []);
+});
+
 test('an AggregateError keeps its errors', async (t) => {
   const err = await t.throwsAsync(deferToThread(() => { throw new AggregateError([new TypeError('a'), 'b'], 'many'); }),
     { instanceOf: AggregateError });

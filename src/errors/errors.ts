@@ -218,6 +218,12 @@ export type EncodedThrow =
       props: Record<string, unknown>;
       /** Own properties that could not be cloned, by name. */
       dropped?: string[];
+      /**
+       * Which of name, message, stack, cause and errors were own enumerable
+       * properties (`this.name = 'MyError'` in a constructor makes one), so
+       * that they are again (a spread or JSON.stringify of the error sees them).
+       */
+      shown?: string[];
     };
 
 const skipped = new Set(['name', 'message', 'stack', 'cause', 'errors']);
@@ -453,7 +459,10 @@ function encodeOne(e: unknown, s: Encoding, depth: number): EncodedThrow {
   if (e instanceof AggregateError) out.errors = encodeMembers(e, s, depth + 1);
   for (const k of safeGet(() => Object.keys(e), [] as string[])) {
     // (`errors` is an AggregateError's members, encoded above; another error's, a validation error's say, is a property.)
-    if (skipped.has(k) && (k !== 'errors' || e instanceof AggregateError)) continue;
+    if (skipped.has(k) && (k !== 'errors' || e instanceof AggregateError)) {
+      (out.shown ??= []).push(k);
+      continue;
+    }
     try {
       const v = (e as unknown as Record<string, unknown>)[k];
       checkCloneable(v, s);
@@ -519,6 +528,7 @@ function decodeOne(d: EncodedThrow, made: Map<number, Error>): unknown {
   // (Defined, not assigned: neither a class's setter nor an own `__proto__` changes what the error is.)
   for (const [k, v] of Object.entries(d.props)) Object.defineProperty(err, k, { value: v, enumerable: true, writable: true, configurable: true });
   if (d.dropped) define(err, 'droppedProperties', d.dropped);
+  for (const k of d.shown ?? []) if (Object.hasOwn(err, k)) Object.defineProperty(err, k, { enumerable: true });
   return err;
 }
 

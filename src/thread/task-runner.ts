@@ -22,6 +22,7 @@ import { CallStatus, copyOfBytes, TaskStatus, type FunctionDescriptor, type Task
 import { runTraced, settleTraced, taskRunChannel, traced, type TaskRunTraceMessage } from '../base/tracing.js';
 import { flushStaged } from '../pool/staging.js';
 import { isThenable } from '../base/thenable.js';
+import { realClearTimeout, realSetTimeout } from '../base/real-timers.js';
 import { SmallMap, SmallSet } from '../base/small-set.js';
 import { checkPayloadSize } from '../base/byte-views.js';
 
@@ -292,13 +293,15 @@ export class TaskRunner {
   /**
    * The tasks this thread took but has not started go back to the queue,
    * for its siblings: before it parks in a blocking call (`parking`: its
-   * async tasks in flight wait with it), and when a batch runs long
-   * (#runInOrder: those pinned to it by an affinity key stay its own).
+   * async tasks in flight wait with it), and when a batch runs long or
+   * waits for a function to load (#runInOrder: those pinned to it by an
+   * affinity key stay its own). `keep`: the task that waits, which stays.
    */
-  handBack(parking: boolean): void {
+  handBack(parking: boolean, keep?: TaskMessage): void {
     const { poolId, threadId } = this.#s;
     const back: RequeuedTask[] = [];
     for (const t of this.#notStarted.values()) {
+      if (t === keep) continue;
       this.#cuttable.delete(t.taskId);
       if (movedByPort(t.payload) === 0) {
         back.push([t.taskId, t.fnId, t.payload, t.transfers, false]);
@@ -314,6 +317,10 @@ export class TaskRunner {
     // 0.1.1: one call per task ran them reversed).
     if (back.length > 0) native.poolRequeue(poolId, threadId, back, parking);
     this.#notStarted.clear();
+    if (keep) {
+      this.#notStarted.add(keep);
+      return;
+    }
     // (A load under way goes on, for the function's next task; it holds
     // back nothing now. The thread pulls again after its blocking call.)
     this.#awaitingLoad = undefined;
@@ -378,7 +385,7 @@ export class TaskRunner {
       if (typeof f !== 'function' || buffers) {
         const loading = typeof f === 'function' ? undefined : f ?? this.#load(t.fnId);
         this.#awaitingLoadOnly = buffers === undefined;
-        this.#waitFor(t, Promise.all([loading, buffers?.arrived]));
+        this.#waitFor(t, Promise.all([loading, buffers?.arrived]), loading !== undefined);
         return;
       }
       if (this.#batchBegan === undefined && this.#notStarted.size > 1) this.#batchBegan = performance.now();
@@ -386,9 +393,15 @@ export class TaskRunner {
     }
   }
 
-  /** The next task waits for its function to load and its buffers to arrive; the rest wait behind it. */
-  #waitFor(t: TaskMessage, ready: Promise<unknown>): void {
+  /**
+   * The next task waits for its function to load (`loads`) and its
+   * buffers to arrive; the rest wait behind it, for BATCH_RUNS_LONG_MS at
+   * most while it loads (#handBackBehindLoad).
+   */
+  #waitFor(t: TaskMessage, ready: Promise<unknown>, loads: boolean): void {
     const { poolId, threadId } = this.#s;
+    const handBackLater = loads && this.#notStarted.size > 1
+      ? realSetTimeout(() => this.#handBackBehindLoad(t), BATCH_RUNS_LONG_MS) : undefined;
     if (this.#batchBegan !== undefined) this.#awaitingSince = performance.now();
     this.#awaitingLoad = t;
     // They may outlive the batch they came in, which the thread's next take
@@ -408,10 +421,25 @@ export class TaskRunner {
         if (this.#adoptSlot(t)) this.#fail(t.taskId, e, t.fnId);
       },
     ).finally(() => {
+      if (handBackLater) realClearTimeout(handBackLater);
       // (Unless t left unrun already: a cancel or a hand-back ended this
       // wait, and another may have begun since.)
       if (this.#awaitingLoad === t) this.#stopAwaiting();
     });
+  }
+
+  /**
+   * `t`'s function still loads, after BATCH_RUNS_LONG_MS: a module may take
+   * long (a top-level await, a large import graph). The tasks taken behind
+   * it go back, as those of a batch that runs long do, for an idle sibling,
+   * or for this thread once it has loaded (it takes nothing meanwhile): none
+   * waits behind the load here, nor has its runTimeout counting from this
+   * take (helper-155: 6 calls of a loaded function, taken with a call whose
+   * module loaded for 500 ms, timed out unstarted while a sibling idled).
+   */
+  #handBackBehindLoad(t: TaskMessage): void {
+    if (this.#awaitingLoad !== t || this.#notStarted.size < 2) return;
+    if (native.poolMayHandBack(this.#s.poolId, this.#s.threadId) !== 0) this.handBack(false, t);
   }
 
   /** The wait for the next task's function or buffers is over: the tasks behind it go on, and the thread looks for more. */
