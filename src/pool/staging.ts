@@ -117,6 +117,37 @@ export class SubmissionStage {
     }
   }
 
+  /**
+   * Takes task `id` out of the stage, if it is staged: true then, and it
+   * is never pushed. (Pushed first, then cancelled, it could be taken
+   * and run in between by a thread spinning for work: helper-156.)
+   * Linear in what is staged, at most STAGE_MAX tasks: a withdrawal is rare.
+   */
+  withdraw(id: number): boolean {
+    const i = this.#ids.indexOf(id);
+    if (i < 0) return false;
+    let at = 0;
+    for (let k = 0; k < i; k++) at += TASK_HEADER + this.#view.getUint32(at + 12, true);
+    const end = at + TASK_HEADER + this.#view.getUint32(at + 12, true);
+    this.#bytes.copyWithin(at, end, this.#used);
+    this.#used -= end - at;
+    this.#ids.splice(i, 1);
+    return true;
+  }
+
+  /**
+   * Empties the stage, pushing nothing: the ids of the tasks it held, in
+   * order (stop() without a drain rejects them; pushed, a thread spinning
+   * for work could run some first).
+   */
+  discard(): number[] {
+    staged.delete(this);
+    const ids = this.#ids.slice();
+    this.#ids.length = 0;
+    this.#used = 0;
+    return ids;
+  }
+
   /** Pushes what is staged now (before anything that reads or changes the native queue). */
   flush(): void {
     staged.delete(this);

@@ -120,6 +120,8 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
    * they are queued, in order, before it looks.
    */
   readonly #stage = new SubmissionStage((batch, ids) => this.#pushStaged(batch, ids));
+  /** Calls that ended while staged, never pushed (#withdrawStaged, stop()): submitted, for stats(). */
+  #unpushed = 0;
   readonly #threads: PoolThreads;
   readonly #timers: TaskTimers;
   readonly #starvation: StarvationWatch;
@@ -201,8 +203,10 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
     const none: TimeStats = { count: 0, min: 0, mean: 0, p50: 0, p99: 0, max: 0 };
     const zero: PoolCounts = { threads: 0, busy: 0, idle: 0, queued: 0, submitted: 0, completed: 0, failed: 0,
       functions: 0, affinityKeys: 0 };
+    const counts = c ?? zero;
     return {
-      ...(c ?? zero),
+      ...counts,
+      submitted: counts.submitted + this.#unpushed,
       cancelled: this.#tasks.withdrawn, threadsDied: this.#threads.died,
       queueWait: t?.queueWait ?? none, runTime: t?.run ?? none, bridgeCallsServed: this.#thread.server.served,
       movedByPort: this.#moves.moved, movedHeld: this.#moves.held,
@@ -229,9 +233,13 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
       if (timeout !== undefined) this.#cutOffAfter(timeout);
       return this.#stopped;
     }
-    // Submitted before stop(): queued, then rejected or drained like the rest.
-    this.#flush();
+    // Submitted before stop(): drained like the rest, or rejected below
+    // without being pushed (pushed, a thread spinning for work could take
+    // and run some before native knew of the stop: helper-156).
     const drain = options?.drain === true;
+    const staged = drain ? [] : this.#stage.discard();
+    this.#unpushed += staged.length;
+    this.#flush();
     this.#threads.beginStop(drain);
     this.#starvation.cancel();
     const queued = native.poolStop(this.#poolId, drain);
@@ -257,7 +265,7 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
       this.#moves.close();
       this.#destroyed = true;
     });
-    for (const id of queued) {
+    for (const id of [...staged, ...queued]) {
       this.#tasks.settle(id, false, new PoolStoppedError('the task was still queued when stop() was called'));
     }
     if (timeout !== undefined) this.#cutOffAfter(timeout);
@@ -580,14 +588,31 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
 
   /** Internal: withdraw a task, settling it with `reason` (see TaskTimers.cancel). */
   [kCancel](taskId: number, reason: unknown): void {
-    this.#flush();  // (a task still staged must be in the queue to be withdrawn from it)
+    if (this.#withdrawStaged(taskId, reason)) return;
     this.#timers.cancel(taskId, reason);
   }
 
   /** Internal: ask a task to abort, by its signal alone (see TaskTimers.abort). */
   [kAbort](taskId: number, reason: unknown): void {
-    this.#flush();  // (as for kCancel: a task still staged is withdrawn from the queue)
+    if (this.#withdrawStaged(taskId, reason)) return;
     this.#timers.abort(taskId, reason);
+  }
+
+  /**
+   * Withdraws task `taskId` if it is still staged (made this turn): it
+   * never reaches the native queue, where a thread spinning for work
+   * could take and run it before the cancel did (helper-156: 10 of 50
+   * calls aborted in the turn they were made ran, one resolved). Else
+   * pushes what is staged, for the cancel to find it in the queue.
+   */
+  #withdrawStaged(taskId: number, reason: unknown): boolean {
+    if (!this.#stage.withdraw(taskId)) {
+      this.#flush();
+      return false;
+    }
+    this.#unpushed++;
+    this.#tasks.withdraw(taskId, reason);
+    return true;
   }
 
   /**
