@@ -2,7 +2,7 @@
 // isInIOThread is true only on a thread that serves itself.
 import test from 'ava';
 import { waitFor } from './_helpers/wait.js';
-import { reactor, ThreadPool } from 'reactor-threads';
+import { deferToThread, PoolStoppedError, reactor, ThreadPool } from 'reactor-threads';
 import { fixture, runChild } from './_helpers/child.js';
 
 test('getThreadPool creates one started pool lazily and returns it again', (t) => {
@@ -11,6 +11,26 @@ test('getThreadPool creates one started pool lazily and returns it again', (t) =
   t.true(pool.started);
   t.is(pool.min, 0);
   t.is(reactor.getThreadPool(), pool);
+});
+
+// A server's graceful shutdown: SIGTERM stops the reactor's pool with a
+// drain; calls made meanwhile must not run on a fresh pool, and a second
+// signal's stop() must reach the stop under way. (Before, getThreadPool()
+// made a new pool at once: both went to it.)
+test.serial('getThreadPool returns the pool whose stop() runs until it has finished, then a new one', async (t) => {
+  const pool = reactor.getThreadPool();
+  const running = deferToThread(() => new Promise<number>((resolve) => setTimeout(() => resolve(1), 300)));
+  await waitFor(() => pool.busy === 1);
+  const draining = pool.stop({ drain: true });
+  t.is(reactor.getThreadPool(), pool);
+  await t.throwsAsync(deferToThread(() => 2), { instanceOf: PoolStoppedError });
+  t.is(reactor.getThreadPool().stop({ timeout: 10_000 }), draining, 'a second stop() is the first one\'s');
+  t.is(await running, 1);
+  await draining;
+  const next = reactor.getThreadPool();
+  t.not(next, pool);
+  t.true(next.started);
+  t.is(await deferToThread(() => 3), 3);
 });
 
 test('isInIOThread is false in a Worker that is not a pool thread (ava runs tests in Workers)', (t) => {

@@ -9,7 +9,7 @@ import type { AnyFunction, TaskFunction } from '../base/public/functions.js';
 import type { Reactor } from '../base/public/calls.js';
 import { callReported, reportToStderr } from '../errors/report.js';
 import { thisThread } from '../runtime/this-thread.js';
-import { ThreadPool } from '../pool/threadpool.js';
+import { kGone, ThreadPool } from '../pool/threadpool.js';
 
 const OWN_CALL = 'a function called with callFromThread';
 /** Set while an own-thread call waits for its module to load: later calls queue behind it. */
@@ -33,9 +33,17 @@ function callOnOwnThread(f: TaskFunction, args: readonly unknown[]): void {
 let pool: ThreadPool | undefined;
 let suggestedMax: number | undefined;
 
-/** reactor.getThreadPool(), as the class: what the package's own calls submit to. */
+/**
+ * reactor.getThreadPool(), as the class: what the package's own calls
+ * submit to. A pool whose stop() has not finished is still the one: calls
+ * made meanwhile reject with PoolStoppedError, and a second stop() (a
+ * second SIGTERM) reaches the stop under way, its timeout shortening a
+ * drain. Made anew only once that stop has finished (a test file that
+ * stops it, then calls again). (Before, a new pool came at once, and ran
+ * calls made during a graceful shutdown: helper-156.)
+ */
 export function ownPool(): ThreadPool {
-  if (!pool || pool.joined) {
+  if (!pool || pool[kGone]) {
     pool = new ThreadPool({
       minThreads: 0,
       maxThreads: suggestedMax ?? Math.max(1, availableParallelism()),

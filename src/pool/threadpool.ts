@@ -60,6 +60,8 @@ export const kFlush = Symbol('reactor-threads.flush');
 export const kSubmitBlocking = Symbol('reactor-threads.submit-blocking');
 /** Internal: blockingCallInThread, parked, reads what the pool's threads posted to its ports. */
 export const kServeParked = Symbol('reactor-threads.serve-parked');
+/** Internal: whether stop() has finished, and the native pool is gone (the reactor's pool is then made anew). */
+export const kGone = Symbol('reactor-threads.gone');
 
 let nextTaskId = 1;
 /** The reactor callables of a task that carries none (frozen: shared by all of them). */
@@ -195,6 +197,10 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
 
   [kFlush](): void {
     this.#flush();
+  }
+
+  get [kGone](): boolean {
+    return this.#destroyed;
   }
 
   stats(): PoolStats {
