@@ -39,6 +39,7 @@ std::shared_ptr<Reactor> Pool::PopWaiterLocked(uint32_t* tid, Pick pick) {
   waiting_.erase(waiting_.begin() + static_cast<std::ptrdiff_t>(best));
   ThreadRecord& rec = threads_.at(id);
   rec.waiting = false;
+  rec.woken = true;
   if (tid) *tid = id;
   return rec.reactor;
 }
@@ -85,6 +86,17 @@ bool Pool::ForgoSentTaskLocked(ThreadRecord& rec, std::shared_ptr<Reactor>* heir
   // A push that found it on its way back woke no one for what it queued:
   // a sibling is.
   bool left_work = CountedOnLocked(rec);
+  // A sibling with async tasks in flight may have left the queued work to
+  // this thread, about to take (FairShareLocked), and waits: one is woken.
+  if (!left_work && !queue_.empty()) {
+    for (uint32_t tid : waiting_) {
+      auto w = threads_.find(tid);
+      if (w != threads_.end() && &w->second != &rec && w->second.in_flight > 0) {
+        left_work = true;
+        break;
+      }
+    }
+  }
   bool orphaned = ((rec.sent_task != 0 && !pinned_here) || left_work) && !queue_.empty();
   rec.sent_task = 0;
   // (The owner's WakeThread() wakes it no more: the sibling instead, once.)
@@ -675,6 +687,7 @@ void Pool::MarkStarted(uint32_t thread_id, double task_id) {
   auto h = it->second.held.find(task_id);
   if (h == it->second.held.end() || h->second.started) return;
   h->second.started = true;
+  ++it->second.in_flight;
   // Its synchronous part is over: what follows does not hold the thread.
   RecordRunLocked(it->second, h->second, MonotonicNs());
 }
@@ -819,6 +832,36 @@ bool Pool::HoldsUnfinishedLocked(const ThreadRecord& rec) {
   return false;
 }
 
+size_t Pool::FairShareLocked(uint32_t thread_id, const ThreadRecord& rec, size_t queued, bool* wake_waiter) const {
+  size_t live = std::max<size_t>(threads_.size(), 1);
+  size_t all = rec.in_flight;
+  size_t about_to_take = 0, their_in_flight = 0;
+  bool one_waits = false, one_comes = false;
+  for (const auto& [tid, r] : threads_) {
+    if (tid == thread_id) continue;
+    all += r.in_flight;
+    bool spins = tid == idle_spinner_;
+    if (!r.reactor || r.retiring || r.gone || !(r.waiting || r.woken || r.returning || spins)) continue;
+    ++about_to_take;
+    their_in_flight += r.in_flight;
+    (r.waiting && !spins ? one_waits : one_comes) = true;
+  }
+  if (all == 0 || (rec.in_flight > 0 && about_to_take == 0)) return (queued + live - 1) / live;
+  size_t mine = rec.in_flight;
+  // (The group that can take now: this thread and those siblings; or,
+  // holding none in flight itself, every thread.)
+  size_t group = mine > 0 ? about_to_take + 1 : live;
+  size_t held = mine > 0 ? mine + their_in_flight : all;
+  size_t fair = (queued + held + group - 1) / group;
+  if (fair > mine) return fair - mine;
+  *wake_waiter = one_waits && !one_comes;
+  return 0;
+}
+
+void Pool::EndInFlightLocked(ThreadRecord& rec, const Held& h) {
+  if (h.started && !h.finished && rec.in_flight > 0) --rec.in_flight;
+}
+
 void Pool::EndIdleLocked(ThreadRecord& rec, const Task& first) {
   if (rec.idle_since_ns == 0) return;
   uint64_t after = first.enqueued_ns > rec.idle_since_ns
@@ -898,12 +941,17 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
       bool may_take = !stopping_ || drain_on_stop_ || own_after_stop;
       // Tasks queued for this thread (affinity) come first, all of them.
       std::deque<Task>& source = may_take && !rec.pinned.empty() ? rec.pinned : queue_;
-      if (may_take && !source.empty()) {
-        // Take a fair share so that one thread does not hoard a burst
-        // while its siblings sit idle: queued / threads, at least one.
-        bool shared = &source == &queue_;
-        size_t live = shared ? std::max<size_t>(threads_.size(), 1) : 1;
-        size_t share = (source.size() + live - 1) / live;
+      bool shared = &source == &queue_;
+      // Its fair share of the shared queue (FairShareLocked): none when it
+      // leaves them to siblings about to take. (All of those pinned here.)
+      bool wake_waiter = false;
+      size_t share = !may_take || source.empty() ? 0
+          : !shared ? source.size()
+          // (A drain after stop() takes as before: only the else branch
+          // below, which sees the stop, is left with nothing taken.)
+          : stopping_ ? (source.size() + threads_.size() - 1) / std::max<size_t>(threads_.size(), 1)
+          : FairShareLocked(thread_id, rec, source.size(), &wake_waiter);
+      if (share > 0) {
         size_t n = std::min<size_t>({source.size(), share, max});
         // Only known-quick tasks are taken together (see Take() in pool.h).
         // Tasks pinned here (affinity) have no other thread to wait for;
@@ -978,6 +1026,17 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
           rec.idle_since_ns = now;
           rec.idle_pays_within_ns = std::min(pays_within_ns, spin_ns);
         }
+        // It left queued work to siblings about to take it: it waits, with
+        // no spin (the queued work would end it at once), and one that waits
+        // for work is woken for it unless one is on its way already.
+        std::shared_ptr<Reactor> leave_to;
+        if (may_take && !source.empty()) {
+          spin_until = 0;
+          if (wake_waiter && spinning_ == 0) {
+            StopWaitingLocked(thread_id, rec);  // (not this one)
+            leave_to = PopWaiterLocked(nullptr, Pick::kIdleFirst);
+          }
+        }
         // One spinner at a time, as Go's scheduler bounds its spinning
         // threads: it takes the next batch and wakes a sibling for work it
         // leaves, so a second spinner gains nothing, and it would take a
@@ -993,6 +1052,8 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
           // (Back in library code, on its way to its loop's poll: see
           // WakesSoonLocked.)
           rec.waiting_since_ns = now;
+          lock.unlock();
+          if (leave_to) SignalOrNextWaiter(std::move(leave_to));
           return TakeResult::kNone;
         }
         ++spinning_;  // Push() counts it as about to take work
@@ -1042,6 +1103,7 @@ bool Pool::Complete(uint32_t thread_id, double task_id, uint32_t status,
         times_.run.Record(now - held->second.taken_ns);
         if (held->second.started) it->second.last_event_ns = now;
         else RecordRunLocked(it->second, held->second, now);
+        EndInFlightLocked(it->second, held->second);
         ReleaseKeyLocked(held->second.affinity);
         held->second.affinity.reset();
         if (hold_result) {
@@ -1152,6 +1214,7 @@ void Pool::Requeue(uint32_t thread_id, std::vector<Task>&& tasks, bool parking) 
           t->lost_while_loading = held->second.lost_while_loading;
           t->enqueued_ns = held->second.enqueued_ns;
         }
+        EndInFlightLocked(*rec, held->second);  // (none: only unstarted tasks go back)
         rec->held.erase(held);
         if (cancelled) {
           dropped.push_back(t->id);

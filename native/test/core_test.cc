@@ -1683,6 +1683,73 @@ static void TestPoolSpreadsSlowTasks() {
   std::printf("  slow and unknown functions are taken one task at a time: ok\n");
 }
 
+// Deterministic: async tasks in flight count as their thread's work at a
+// take (FairShareLocked). A thread that holds some leaves the queue to a
+// sibling about to take, and wakes it if it waits; a thread that holds
+// none takes its share of all of them; with no sibling about to take, a
+// thread with tasks in flight takes as before. (helper-156: 6 to 8 of 8
+// async tasks that await, then compute, ran on one of 2 threads.)
+static void TestPoolAsyncInFlightShared() {
+  TwoThreads rig(83);
+  auto& [owner, pool, a, b, ta, tb] = rig;
+  std::vector<Task> got;
+  std::deque<Message> in;
+  bool sig_a = false, sig_b = false;
+  CHECK(pool->Take(ta, 8, 0, &got) == TakeResult::kNone);
+  CHECK(pool->Take(tb, 8, 0, &got) == TakeResult::kNone);
+  a.reactor->Drain(&in, &sig_a);
+  b.reactor->Drain(&in, &sig_b);
+  std::vector<Task> batch;
+  for (int id = 1; id <= 8; ++id) batch.push_back(MakeTask(id));
+  uint32_t accepted = 0;
+  pool->PushBatch(batch, 100, &accepted);  // one wake-up
+  CHECK_EQ(accepted, 8u);
+  a.reactor->Drain(&in, &sig_a);
+  b.reactor->Drain(&in, &sig_b);
+  CHECK_MSG(sig_a != sig_b, "exactly one waiting thread woken");
+  uint32_t first = sig_a ? ta : tb, second = sig_a ? tb : ta;
+  Loop& other = sig_a ? b : a;
+  CHECK(pool->Take(first, 8, 0, &got) == TakeResult::kTasks);
+  CHECK_EQ(got.size(), size_t{4});  // a fair share of 8 over 2 threads
+  for (auto& t : got) pool->MarkStarted(first, t.id);  // each went async
+  // The other was woken for the 4 left, and is about to take them.
+  bool sig_other = false;
+  other.reactor->Drain(&in, &sig_other);
+  CHECK_MSG(sig_other, "the taker woke the other");
+  got.clear();
+  CHECK_MSG(pool->Take(first, 4, 0, &got) == TakeResult::kNone, "4 in flight: the rest is left to the woken sibling");
+  CHECK(pool->Take(second, 8, 0, &got) == TakeResult::kTasks);
+  CHECK_EQ(got.size(), size_t{4});  // its share of the 4 queued and the 4 in flight
+  for (auto& t : got) pool->MarkStarted(second, t.id);
+  // Both hold 4 in flight and wait: one more goes to the one that takes.
+  got.clear();
+  CHECK(pool->Take(second, 4, 0, &got) == TakeResult::kNone);
+  other.reactor->Drain(&in, &sig_other);
+  pool->Push(MakeTask(9), 100);
+  CHECK(pool->Take(first, 4, 0, &got) == TakeResult::kTasks);
+  CHECK_EQ(got.size(), size_t{1});
+  pool->Complete(first, 9, 0, Frame{}, false, true);
+  // first holds 4, second 4 and waits; second is woken when first leaves
+  // a task to it. 2 queued: each of them takes 1 (5 in flight beside 4).
+  pool->Push(MakeTask(10), 100);
+  pool->Push(MakeTask(11), 100);
+  got.clear();
+  CHECK(pool->Take(first, 4, 0, &got) == TakeResult::kTasks);
+  CHECK_EQ(got.size(), size_t{1});
+  pool->MarkStarted(first, 10);
+  got.clear();
+  CHECK_MSG(pool->Take(first, 3, 0, &got) == TakeResult::kNone, "5 in flight beside 4: the last is the waiting sibling's");
+  bool woke = false;
+  other.reactor->Drain(&in, &woke);
+  CHECK_MSG(woke, "the waiting sibling was woken for it");
+  CHECK(pool->Take(second, 4, 0, &got) == TakeResult::kTasks);
+  CHECK_EQ(got.size(), size_t{1});
+  pool->Complete(second, 11, 0, Frame{}, false, true);
+  for (int id = 1; id <= 8; ++id) pool->Complete(id <= 4 ? first : second, id, 0, Frame{}, false, true);
+  pool->Complete(first, 10, 0, Frame{}, false, true);
+  std::printf("  async tasks in flight count as their thread's work at a take: ok\n");
+}
+
 // Deterministic: PushBatch() queues in order as many as fit under
 // max_queue, wakes one waiting thread (none while one spins), and a thread
 // that takes and leaves work queued wakes the next.
@@ -3318,6 +3385,7 @@ int main(int argc, char** argv) {
       {"pool_loading_and_cancelled", TestPoolLoadingAndCancelled},
       {"pool_functions_and_keys", TestPoolFunctionsAndKeys},
       {"pool_spreads_slow_tasks", TestPoolSpreadsSlowTasks},
+      {"pool_async_in_flight_shared", TestPoolAsyncInFlightShared},
       {"pool_push_batch", TestPoolPushBatch},
       {"pool_push_target", TestPoolPushTarget},
       {"pool_push_target_spinner", TestPoolPushTargetSpinner},

@@ -52,6 +52,14 @@ export const runOrder = threadable(function runOrder(ms: number): { threadId: nu
 });
 
 /** Spins `ms`, then says when it ran and where (ms since the epoch). */
+/** Awaits a 5 ms timer (its "I/O"), then spins `ms`: an async task that computes once its await ends. */
+export const awaitThenSpin = threadable(async function awaitThenSpin(ms: number): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  const end = Date.now() + ms;
+  while (Date.now() < end) { /* busy */ }
+  return threadId;
+});
+
 export const spinSpan = threadable(function spinSpan(ms: number): { start: number; end: number; threadId: number } {
   const start = performance.timeOrigin + performance.now();
   const end = Date.now() + ms;
