@@ -171,6 +171,32 @@ test('start() gives up at the first thread Node refuses to create, failing the q
   await stopAll(pool, threads);
 });
 
+test.serial('calls that wait for a pool never started get one process warning that says so; none once it starts', async (t) => {
+  const warnings: Error[] = [];
+  const onWarning = (w: Error): void => { if ((w as Error & { code?: string }).code === 'REACTOR_THREADS_POOL_NOT_STARTED') warnings.push(w); };
+  process.on('warning', onWarning);
+  t.teardown(() => process.off('warning', onWarning));
+  const { pool, clock } = fakePool({ maxThreads: 1, name: 'images' });
+  const call = new Outcomes('a call made before start()');
+  pool[kSubmit](add, [1, 2], call.sink);
+  pool[kSubmit](add, [3, 4], call.sink);
+  clock.advance(4_999);
+  await new Promise((resolve) => setImmediate(resolve));
+  t.is(warnings.length, 0);
+  clock.advance(1);
+  await within(new Promise<void>((resolve) => { const check = (): void => { if (warnings.length > 0) resolve(); else setImmediate(check); }; check(); }),
+    2_000, 'the warning', () => 'none');
+  t.is(warnings.length, 1);
+  t.regex(warnings[0]!.message, /^2 call\(s\) have waited 5 s for ThreadPool 'images', which was never started: call pool\.start\(\)/);
+  await pool.stop();
+  t.is(clock.pending, 0, 'no timer left behind');
+  const started = fakePool({ maxThreads: 1 });
+  started.pool[kSubmit](add, [1, 2], new Outcomes('a call made before start()').sink);
+  started.pool.start();
+  t.is(started.clock.pending, 0, 'start() clears it');
+  await stopAll(started.pool, started.threads);
+});
+
 test('runTimeout fires from the clock once the task is taken, and settles it exactly once', async (t) => {
   const { pool, threads, clock } = fakePool({ maxThreads: 1, cancelGrace: Infinity });
   pool.start();

@@ -64,6 +64,9 @@ export const kServeParked = Symbol('reactor-threads.serve-parked');
 export const kGone = Symbol('reactor-threads.gone');
 
 let nextTaskId = 1;
+
+/** How long calls wait for a pool that was never started before a warning says so (#warnIfNeverStarted). */
+const NEVER_STARTED_WARNING_MS = 5_000;
 /** The reactor callables of a task that carries none (frozen: shared by all of them). */
 const NO_HANDLES: number[] = Object.freeze([]) as unknown as number[];
 /** A blockingCallInThread task's sink: its caller takes the outcome from the reply slot. */
@@ -124,6 +127,8 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
   readonly #stage = new SubmissionStage((batch, ids) => this.#pushStaged(batch, ids));
   /** Calls that ended while staged, never pushed (#withdrawStaged, stop()): submitted, for stats(). */
   #unpushed = 0;
+  /** Armed by the first call made before start() (#warnIfNeverStarted). */
+  #neverStarted: unknown;
   readonly #threads: PoolThreads;
   readonly #timers: TaskTimers;
   readonly #starvation: StarvationWatch;
@@ -228,6 +233,7 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
   start(): void {
     if (this.joined) throw new PoolStoppedError('a stopped ThreadPool cannot be started again');
     if (this.started) return;
+    if (this.#neverStarted !== undefined) this.#clock.clearTimeout(this.#neverStarted);
     this.#flush();  // (they count as queued work, for the threads to start)
     this.#threads.start();
   }
@@ -242,6 +248,7 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
     // Submitted before stop(): drained like the rest, or rejected below
     // without being pushed (pushed, a thread spinning for work could take
     // and run some before native knew of the stop: helper-156).
+    if (this.#neverStarted !== undefined) this.#clock.clearTimeout(this.#neverStarted);
     const drain = options?.drain === true;
     const staged = drain ? [] : this.#stage.discard();
     this.#unpushed += staged.length;
@@ -453,6 +460,7 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
     const overrides = flatten !== undefined && flatten !== this.#options.flattenInstances;
     try {
       if (this.joined) throw new PoolStoppedError('the thread pool is stopped; the call was not run');
+      if (this.#neverStarted === undefined && !this.#threads.started) this.#warnIfNeverStarted();
       let fnId: number;
       let payload: readonly unknown[] = args;
       if (multiple) {
@@ -602,6 +610,23 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
   [kAbort](taskId: number, reason: unknown): void {
     if (this.#withdrawStaged(taskId, reason)) return;
     this.#timers.abort(taskId, reason);
+  }
+
+  /**
+   * Calls made before start() wait for it, as Twisted's do: a program that
+   * never calls it (piscina's pools have no start()) waited for ever, in
+   * silence (helper-156). Once NEVER_STARTED_WARNING_MS after the first
+   * such call the pool is still not started and calls wait, a process
+   * warning says so, once per pool.
+   */
+  #warnIfNeverStarted(): void {
+    this.#neverStarted = this.#clock.setTimeout(() => {
+      const waiting = this.#tasks.size;
+      if (this.#threads.started || this.joined || waiting === 0) return;
+      process.emitWarning(`${waiting} call(s) have waited ${NEVER_STARTED_WARNING_MS / 1000} s for ThreadPool '${this.name}', `
+        + 'which was never started: call pool.start() (calls made before it wait for it)',
+      { code: 'REACTOR_THREADS_POOL_NOT_STARTED' });
+    }, NEVER_STARTED_WARNING_MS);
   }
 
   /**
