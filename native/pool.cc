@@ -161,7 +161,9 @@ int64_t Pool::QueueSharedLocked(Task&& task, uint32_t* target, std::shared_ptr<R
       return PushDemandLocked();
     }
     if (PopWaiterLocked(target, Pick::kIdleOnly)) {
-      // Chosen for the caller to wake once the buffers are sent ahead.
+      // Chosen asleep: the buffers' message, sent ahead, wakes it (the
+      // caller wakes it here, WakeThread, only when it keeps them). The
+      // flag is cleared as it takes, or as it forgoes the task (ForgoSentTaskLocked).
       ThreadRecord& rec = threads_.at(*target);
       rec.sent_task = task_id;
       rec.wake_after_send = true;

@@ -545,7 +545,10 @@ class Pool {
     // chosen as a push's `target`; 0: none), until this thread next takes,
     // or forgoes it (ForgoSentTaskLocked).
     double sent_task = 0;
-    // Chosen asleep (taken off waiting_ unsignalled): WakeThread() wakes it.
+    // Chosen asleep (taken off waiting_ unsignalled): the buffers sent
+    // ahead wake it by their message, or WakeThread() does when the owner
+    // keeps them (ThreadPool #submit). Cleared as it takes or forgoes the
+    // task; one left set only makes a later WakeThread() wake it once more.
     bool wake_after_send = false;
     // Whether its idle spin pays (SpinPaysLocked): one bit per idle period
     // of its last 8, newest lowest, set when the task that ended the

@@ -95,8 +95,10 @@ Napi::Value PoolDefine(const Napi::CallbackInfo& info) {
 // (not queued), else the unmet demand (see Pool::Push). `target`, a
 // Uint32Array, marks a task whose buffers move by port (Task::moves_by_port);
 // target[0] gets the thread chosen for it (0: none), where the owner sends
-// them ahead; then it calls poolWake, which wakes that thread only if it
-// was chosen asleep (one about to take needs no wake-up). Owner thread.
+// them ahead: their message wakes a thread chosen asleep, which then takes
+// (src/thread/moved-buffers.ts). When the owner keeps them instead, it
+// calls poolWake, which wakes that thread only if it was chosen asleep
+// (one about to take needs no wake-up). Owner thread.
 Napi::Value PoolPush(const Napi::CallbackInfo& info) {
   Args args(info);
   auto pool = args.PoolArg(0);

@@ -7,9 +7,10 @@
 // payload only says that its buffers come by port.
 //
 // Where a task's buffers are: here (queued, not sent ahead), sent to the
-// thread chosen for the task (pinned to it, about to take it, or woken for
-// it once they are in its port: native Pool::Push; so the common case
-// costs no round trip; not to one the pool may end first, which would
+// thread chosen for the task (pinned to it, about to take it, or asleep,
+// when their message is its wake-up: native Pool::Push, ThreadPool
+// #submit; so the common case costs no round trip and one wake-up; not to
+// one the pool may end first, which would
 // lose them: ThreadPool#mayEndSoon), or consumed there. A thread that
 // takes a task whose buffers it does not have asks for them (Want); if
 // they went ahead to another thread, that thread is asked to send them
@@ -139,9 +140,11 @@ export class MovedBuffers {
    * A task whose buffers move by port was queued: they leave the caller
    * now (detached there, not copied), for `target` (the thread chosen for
    * it: pinned, about to take, or to be woken) if there is one, else kept
-   * here until a thread asks.
+   * here until a thread asks. True when they went to `target`'s port: their
+   * message wakes it, and it takes the task then (ThreadMovedBuffers'
+   * `given`), so the owner need not wake it natively too.
    */
-  keep(taskId: number, buffers: ArrayBuffer[], target: number): void {
+  keep(taskId: number, buffers: ArrayBuffer[], target: number): boolean {
     this.#moved++;
     const shared = buffers.every(isShared) ? buffers : undefined;
     const port = target ? this.#ports.get(target) : undefined;
@@ -149,10 +152,11 @@ export class MovedBuffers {
       // The post detaches them (copies, if it cannot move one).
       postMoving(port, [PortMove.Give, taskId, buffers]);
       this.#args.set(taskId, { buffers: undefined, at: target, wanted: 0, shared });
-      return;
+      return true;
     }
     // Out of the caller's hands now (detached, or copied if they cannot be).
     this.#args.set(taskId, { buffers: detachOrCopy(buffers), at: 0, wanted: 0, shared });
+    return false;
   }
 
   /** The task ran to a value on its thread: its buffers were used up there. */

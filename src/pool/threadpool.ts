@@ -519,15 +519,25 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
     this.#tasks.add(id, sink, handles);
     if (byPort) {
       // (No thread can ask for them before this returns: its asks arrive
-      // on this loop.) Sent ahead to the chosen thread, then it is woken if
-      // it was chosen asleep: they are in its port before that wake-up. A
+      // on this loop.) Sent ahead to the chosen thread. One chosen asleep
+      // is woken by their message, and takes the task as it reads it
+      // (src/thread/moved-buffers.ts, `given`): one wake-up of the thread,
+      // where a native one after the post made two, which its loop handled
+      // as two callbacks (bench payload: a thread's loop wakes, reads the
+      // port, then runs the native wake-up's drain and takes). Native still
+      // wakes it when the buffers stay here (it may end soon: then
+      // Pool::WakeThread falls back to another thread, or the owner's
+      // demand), or when posting them threw. The flag native set for that
+      // wake-up is cleared when the thread takes (Pool::Take), or when it
+      // goes away without taking (its task goes to a sibling then). A
       // thread chosen because it was about to take may take the task first;
-      // it reads its port for them (src/thread/moved-buffers.ts).
+      // it reads its port for them.
       const target = this.#target[0]!;
+      let sent = false;
       try {
-        this.#moves.keep(id, byPort, target !== 0 && !this.#mayEndSoon(target) ? target : 0);
+        sent = this.#moves.keep(id, byPort, target !== 0 && !this.#mayEndSoon(target) ? target : 0);
       } finally {
-        if (target) native.poolWake(this.#poolId, target);
+        if (target && !sent) native.poolWake(this.#poolId, target);
       }
     }
     if (demand > 0) this.#meetDemand();

@@ -67,7 +67,11 @@ export interface NativeBinding {
    * when the owner had claimed it (they are on their way).
    */
   poolWant(poolId: number, threadId: number, taskId: number, op: 0 | 1 | 2 | 3): boolean;
-  /** Signals the thread a poolPush with a target chose, if it was chosen asleep (once the buffers went ahead). */
+  /**
+   * Signals the thread a poolPush with a target chose, if it was chosen
+   * asleep. Called only when the buffers did not go ahead to it: those
+   * that did wake it with their message (ThreadPool #submit).
+   */
   poolWake(poolId: number, threadId: number): void;
   poolCancel(poolId: number, taskId: number, queuedOnly?: boolean): number;
   /** When a thread took the task (ms, the clock of now()); 0 while queued or once completed. */

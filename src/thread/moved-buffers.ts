@@ -60,10 +60,19 @@ export class ThreadMovedBuffers {
   /** Those of them whose buffers it asked the owner for (an ask registered natively). */
   readonly #asked = new Set<number>();
 
-  constructor(port: MessagePort, reactorId: number, asks: BufferAsks) {
+  /**
+   * `given`: buffers came ahead of a task this thread has not taken, read
+   * as a 'message' event of its loop (not while it drains its port inside
+   * a take or a park). The owner chose this thread for the task and sends
+   * no other wake-up when it chose it asleep (ThreadPool #submit): the
+   * thread looks for work now (worker.ts: pull()).
+   */
+  constructor(port: MessagePort, reactorId: number, asks: BufferAsks, given?: () => void) {
     this.#port = port;
     this.#asks = asks;
-    port.on('message', (m: SidePortMessage) => this.#received(m));
+    port.on('message', (m: SidePortMessage) => {
+      if (this.#received(m) && given) given();
+    });
     // The thread lives by its own hold, not by its port.
     port.unref();
     this.#send([PortMove.Hello, reactorId]);
@@ -194,10 +203,11 @@ export class ThreadMovedBuffers {
     this.#asks.posted();
   }
 
-  #received(message: SidePortMessage): void {
+  /** Handles one message of the port; true when it brought buffers ahead of their task (kept in #arrived). */
+  #received(message: SidePortMessage): boolean {
     if (message[0] === PortMove.Seen) {
       this.#asks.seen(message[1], message[2] as number);
-      return;
+      return false;
     }
     // (Indexed: a destructuring runs the iterator protocol, per message.)
     const kind = message[0], taskId = message[1], buffers = (message as PortMoveMessage)[2];
@@ -209,22 +219,23 @@ export class ThreadMovedBuffers {
           this.#waiting.delete(taskId);
           this.#noLateAsk(taskId);
           arrive(buffers!);
-        } else {
-          this.#arrived.set(taskId, buffers!);
+          return false;
         }
-        return;
+        this.#arrived.set(taskId, buffers!);
+        return true;
       }
       case PortMove.Return: {
         const held = this.#arrived.get(taskId);
-        if (!held) return;  // used or returned already
+        if (!held) return false;  // used or returned already
         this.#arrived.delete(taskId);
         this.#send([PortMove.Back, taskId, held], held);
-        return;
+        return false;
       }
       case PortMove.Drop:
         this.#arrived.delete(taskId);
-        return;
+        return false;
       default:
+        return false;
     }
   }
 }

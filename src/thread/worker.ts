@@ -90,7 +90,10 @@ const moves = new ThreadMovedBuffers(movesPort, thread.core.id, {
   end: (taskId) => native.poolWant(poolId, threadId, taskId, 2),
   posted: postedToOwner,
   seen: (stdout, stderr) => outbox.seen(stdout, stderr),
-});
+// (Buffers sent ahead came: the owner chose this thread for their task,
+// and their message is its wake-up. pull() takes nothing while a
+// function loads, the thread is full, or stops; it steps away for mail.)
+}, () => pull());
 const runner = new TaskRunner({
   poolId, threadId, threadName, values: thread.values, flattenInstances, outbox, moves,
   onSettled: countCompleted,
