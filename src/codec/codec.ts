@@ -267,8 +267,13 @@ function encodeValue(value: unknown, candidates: readonly unknown[], shared: Sha
  * send it empty). `path` names the value for the error.
  */
 function refuseDetached(enc: Encoded, path: string, value: unknown): Encoded {
-  if (!enc.transfers) return enc;
-  for (const ab of enc.transfers) {
+  const moved = enc.transfers;
+  if (!moved) return enc;
+  // (Indexed, as the loops below on a moved value's path: a for-of runs
+  // the iterator protocol, which a function without its feedback yet
+  // pays in full, and a moved trip's functions run cold: bench payload.)
+  for (let i = 0; i < moved.length; i++) {
+    const ab = moved[i]!;
     if (isDetached(ab)) {
       throw new ValueNotCloneableError(pathOr(path, (b) => b === ab, value), new TypeError(
         'a buffer marked with transfer() is detached: it was moved away already (by an earlier call, or a postMessage)'));
@@ -358,7 +363,19 @@ export function isShared(buffer: ArrayBuffer): boolean {
 
 /** The buffers of a port message to move: its shared memory is shared by the message itself. */
 export function transferListOf(buffers: ArrayBuffer[]): ArrayBuffer[] {
-  return buffers.some(isShared) ? buffers.filter((b) => !isShared(b)) : buffers;
+  return anyShared(buffers) ? buffers.filter((b) => !isShared(b)) : buffers;
+}
+
+/** Whether any of `buffers` is shared memory (a loop: some(isShared) calls back per buffer, on every move's path). */
+function anyShared(buffers: readonly ArrayBuffer[]): boolean {
+  for (let i = 0; i < buffers.length; i++) if (isSharedArrayBuffer(buffers[i])) return true;
+  return false;
+}
+
+/** Whether all of `buffers` are shared memory (as anyShared). */
+export function allShared(buffers: readonly ArrayBuffer[]): boolean {
+  for (let i = 0; i < buffers.length; i++) if (!isSharedArrayBuffer(buffers[i])) return false;
+  return true;
 }
 
 /**
@@ -428,8 +445,9 @@ const BY_PORT_HEADER = 5;
 export function movesByPort(transfers: ArrayBuffer[] | undefined): transfers is ArrayBuffer[] {
   if (!transfers) return false;
   let total = 0;
-  for (const ab of transfers) {
-    if (isShared(ab)) return true;
+  for (let i = 0; i < transfers.length; i++) {
+    const ab = transfers[i]!;
+    if (isSharedArrayBuffer(ab)) return true;
     total += ab.byteLength;
   }
   return total >= MOVE_BY_PORT_FROM;
@@ -645,7 +663,7 @@ function markResizable(e: Encoded): Encoded {
   const moved = e.transfers as MaybeResizable[] | undefined;
   if (!moved) return e;
   let count = 0;
-  for (const ab of moved) if (ab.resizable === true) count++;
+  for (let i = 0; i < moved.length; i++) if (moved[i]!.resizable === true) count++;
   if (count === 0) return e;
   const at = RESIZABLE_HEADER + count * RESIZABLE_ENTRY;
   const out = Buffer.allocUnsafe(at + e.bytes.length);
@@ -688,7 +706,7 @@ function resizedAgain(bytes: Uint8Array, transfers: ArrayBuffer[]): [ArrayBuffer
  * same value fails on the way out of a thread with the smaller stack.
  */
 export function decodeValue(bytes: Uint8Array, transfers: ArrayBuffer[] | undefined, ctx: ValueContext, what = 'the value'): unknown {
-  if (transfers) for (const ab of transfers) arrivedBeside.add(ab);
+  if (transfers) for (let i = 0; i < transfers.length; i++) arrivedBeside.add(transfers[i]!);
   try {
     return decodeFramed(bytes, transfers, ctx);
   } catch (e) {

@@ -41,7 +41,7 @@
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { ThreadDiedError } from '../errors/errors.js';
 import { PortMove, type PortMoveMessage, type SidePortMessage, type TailMessage } from '../base/wire.js';
-import { detachOrCopy, isShared, postMoving, transferListOf } from '../codec/codec.js';
+import { allShared, detachOrCopy, postMoving, transferListOf } from '../codec/codec.js';
 import { native } from '../reactor/native.js';
 import { realSetImmediate } from '../base/real-timers.js';
 
@@ -146,7 +146,7 @@ export class MovedBuffers {
    */
   keep(taskId: number, buffers: ArrayBuffer[], target: number): boolean {
     this.#moved++;
-    const shared = buffers.every(isShared) ? buffers : undefined;
+    const shared = allShared(buffers) ? buffers : undefined;
     const port = target ? this.#ports.get(target) : undefined;
     if (port) {
       // The post detaches them (copies, if it cannot move one).

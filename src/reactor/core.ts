@@ -268,7 +268,8 @@ export class ReactorCore {
     // (Reactor::Drain): each such count is reported again below, unless
     // the whole batch waits for a later slice, held as native counted it.
     const behindRest = this.#rest !== undefined;
-    if (!behindRest) for (const count of this.#held.values()) count.changed = true;
+    // (Nothing is held nearly always: then no iterator is made, on every wake-up's path.)
+    if (!behindRest && this.#held.size !== 0) for (const count of this.#held.values()) count.changed = true;
     const outermost = !this.#delivering;
     try {
       if (batch) {
@@ -468,6 +469,7 @@ export class ReactorCore {
    * sender cannot flood past it while its calls wait here.
    */
   #reportHeld(): void {
+    if (this.#held.size === 0) return;
     for (const [sender, count] of this.#held) {
       if (!count.changed) continue;
       count.changed = false;

@@ -165,7 +165,9 @@ export class TaskRunner {
   take(tasks: readonly TaskMessage[]): void {
     let cuttable = false;
     this.#batchBegan = undefined;
-    for (const t of tasks) {
+    // (Indexed: a for-of runs the iterator protocol, on every take's path.)
+    for (let i = 0; i < tasks.length; i++) {
+      const t = tasks[i]!;
       this.#notStarted.add(t);
       if (isCuttable(t.payload)) {
         this.#cuttable.add(t.taskId);
