@@ -107,6 +107,19 @@ test('a plain function that uses an outer variable is refused, naming it', async
   t.regex(err!.message, /argument|threadable/);
 });
 
+// (This file runs as CommonJS: require and __dirname are its module's own.)
+test('a plain function that uses its CommonJS module\'s require or __dirname is refused saying what to write instead', async (t) => {
+  const err = await t.throwsAsync(deferToThread(() => (require('node:os') as typeof import('node:os')).cpus().length),
+    { instanceOf: FunctionNotSendableError });
+  t.regex(err!.message, /uses 'require' from outside its own body, which a thread cannot see \('require' is its CommonJS module's own: inside the function, load modules with await import\(\)/);
+  const dir = await t.throwsAsync(deferToThread(() => __dirname), { instanceOf: FunctionNotSendableError });
+  t.regex(dir!.message, /'__dirname' is its CommonJS module's own: .*pass the values of __dirname or __filename as arguments/);
+  // Other outer names get no such note.
+  const local = 2;
+  const other = await t.throwsAsync(deferToThread(() => local), { instanceOf: FunctionNotSendableError });
+  t.notRegex(other!.message, /CommonJS/);
+});
+
 test('a plain function that uses a global\'s name its module, or a scope around it, declares is refused naming it, not run against the global', async (t) => {
   const esm = await import('./_fixtures/shadowed-globals.mjs');
   const { hashes } = await import('./_fixtures/shadowed-globals-cjs.cjs');

@@ -134,10 +134,11 @@ class Thing {}
 export const f = ${fn};`);
   const e = t.throws(() => m.find(fn, ['offset', 'helper', 'counter', 'Thing', 'createHash']));
   t.is((e as { code?: string }).code, 'ERR_FUNCTION_NOT_SENDABLE');
-  t.regex(e!.message, /^task uses 'offset', 'helper', 'counter', 'Thing', 'createHash' from outside its own body/);
+  // (Its import, createHash, is fine: not named.)
+  t.regex(e!.message, /^task uses 'offset', 'helper', 'counter', 'Thing' from outside its own body/);
+  t.notRegex(e!.message, /createHash/);
   t.regex(e!.message, /'offset' is a const of \S+m\d+\.mjs, not an import; 'helper' is a function of/);
   t.regex(e!.message, /'counter' is a variable that \S+ assigns to, not an import; 'Thing' is a class of/);
-  t.notRegex(e!.message, /'createHash' is/);
   t.regex(e!.message, /It is defined where no thread goes: let it use only imports .* or move it into a module of its own/);
 });
 

@@ -84,7 +84,7 @@ export function importBindingsOf(url: string, text: string, free: readonly strin
       + `cannot be told; ${why}: give it a body of its own, or ${moveIt}`);
   }
   const refused = findings.filter((f): f is Exclude<Finding, { binding: ImportBinding }> => !('binding' in f));
-  if (refused.length > 0) throw new FunctionNotSendableError(refusal(label, names, refused, why));
+  if (refused.length > 0) throw new FunctionNotSendableError(refusal(label, refused, why));
   return findings.map((f) => (f as { binding: ImportBinding }).binding);
 }
 
@@ -119,7 +119,7 @@ function declaredBelowTop(a: ModuleAnalysis, name: string): boolean {
 const moveIt = 'let it use only imports of that module and its own arguments, or move it into a module of its own '
   + '(if you bundle the program, keep that module out of the bundle, as a file of its own)';
 
-function refusal(label: string, names: readonly string[], refused: readonly { name: string; what: string; inlinedFrom?: string }[],
+function refusal(label: string, refused: readonly { name: string; what: string; inlinedFrom?: string }[],
   why: string): string {
   const reasons = refused.map((r) => `'${r.name}' is ${r.what}`).join('; ');
   const packages = [...new Set(refused.flatMap((r) => r.inlinedFrom ? [r.inlinedFrom] : []))];
@@ -131,7 +131,9 @@ function refusal(label: string, names: readonly string[], refused: readonly { na
       + `(esbuild ${flags}, or --packages=external for every package; Rollup external; webpack externals).`);
   }
   if (refused.some((r) => !r.inlinedFrom)) fixes.push(`${why[0]!.toUpperCase()}${why.slice(1)}: ${moveIt}.`);
-  return `${usesOuterNames(label, names)}: ${reasons}. ${fixes.join(' ')}`;
+  // (Only the names refused: an import beside them is fine, and naming it
+  // too sent a reader after the wrong one, helper-156.)
+  return `${usesOuterNames(label, refused.map((r) => r.name))}: ${reasons}. ${fixes.join(' ')}`;
 }
 
 // A module is read once per turn of the event loop: its threadable() calls

@@ -56,9 +56,22 @@ const keepNamesHelper = (target: object, value: string): object =>
  */
 export type BindingFinder = (free: readonly string[], globals: readonly string[], text: string, label: string) => ImportBinding[];
 
-/** The start of every refusal of free names: `label` and the names, quoted. */
+/** CommonJS's names of each module's own (a thread compiles a sent function outside any module). */
+const MODULE_OWN = new Set(['require', 'module', 'exports', '__filename', '__dirname']);
+
+/**
+ * The start of every refusal of free names: `label` and the names, quoted;
+ * for a CommonJS module's own names, what to write instead (passing
+ * `require` itself only fails again: a function crosses as a proxy to this
+ * thread, helper-156).
+ */
 export function usesOuterNames(label: string, names: readonly string[]): string {
-  return `${label} uses ${names.map((n) => `'${n}'`).join(', ')} from outside its own body, which a thread cannot see`;
+  const own = names.filter((n) => MODULE_OWN.has(n));
+  const hint = own.length === 0 ? ''
+    : ` (${own.map((n) => `'${n}'`).join(', ')} ${own.length > 1 ? 'are' : 'is'} its CommonJS module's own: `
+      + `inside the function, load modules with await import(), which resolves a relative specifier from this file, `
+      + `and pass the values of __dirname or __filename as arguments)`;
+  return `${label} uses ${names.map((n) => `'${n}'`).join(', ')} from outside its own body, which a thread cannot see${hint}`;
 }
 
 /**
