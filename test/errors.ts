@@ -45,6 +45,25 @@ test('an error\'s own enumerable name and cause stay enumerable, and those the c
   t.deepEqual(Object.keys(made!), []);
 });
 
+// A wrapper's `original` (an ORM's `parent`): V8's serializer wrote it as
+// a bare Error, its class kept but its own properties lost (a database
+// error's code), and a link back to the error holding it was lost.
+test('an error held in an error\'s own property crosses as an error: its class, own properties and links kept', async (t) => {
+  const err = await t.throwsAsync(deferToThread(() => {
+    const original = Object.assign(new RangeError('db failed'), { code: '23505', detail: 'duplicate key' });
+    const e: Error & { self?: unknown } = Object.assign(new Error('wrapper'), { original, parent: original, status: 409 });
+    e.self = e;
+    throw e;
+  })) as Error & { original: RangeError & { code: string; detail: string }; parent: unknown; self: unknown; status: number };
+  t.true(err.original instanceof RangeError);
+  t.is(err.original.message, 'db failed');
+  t.is(err.original.code, '23505');
+  t.is(err.original.detail, 'duplicate key');
+  t.is(err.parent, err.original, 'one error held twice arrives as one');
+  t.is(err.self, err, 'a link back to the error itself is kept');
+  t.is(err.status, 409);
+});
+
 test('an AggregateError keeps its errors', async (t) => {
   const err = await t.throwsAsync(deferToThread(() => { throw new AggregateError([new TypeError('a'), 'b'], 'many'); }),
     { instanceOf: AggregateError });

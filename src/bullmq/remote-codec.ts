@@ -279,6 +279,7 @@ function mapThrowKeys(e: EncodedThrow, map: KeyMap, seen: Set<object>): void {
   if (e.cls !== undefined) e.cls = map(e.cls);
   if (e.cause) mapThrowKeys(e.cause, map, seen);
   for (const x of e.errors ?? []) mapThrowKeys(x, map, seen);
+  for (const x of Object.values(e.errorProps ?? {})) mapThrowKeys(x, map, seen);
 }
 
 // ---- a failure as a job queue stores it: its failedReason, a string ----

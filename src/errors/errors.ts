@@ -216,6 +216,13 @@ export type EncodedThrow =
       cause?: EncodedThrow;
       errors?: EncodedThrow[];
       props: Record<string, unknown>;
+      /**
+       * Own properties that hold errors (a wrapper's `original`, an ORM's
+       * `parent`), encoded as errors are: V8's serializer writes an error
+       * without its class or own properties (a database error's `code`),
+       * and without a link back to the error that holds it.
+       */
+      errorProps?: Record<string, EncodedThrow>;
       /** Own properties that could not be cloned, by name. */
       dropped?: string[];
       /**
@@ -465,6 +472,13 @@ function encodeOne(e: unknown, s: Encoding, depth: number): EncodedThrow {
     }
     try {
       const v = (e as unknown as Record<string, unknown>)[k];
+      if (isError(v)) {
+        // (Defined: an own `__proto__` is a property like any other.)
+        Object.defineProperty(out.errorProps ??= {}, k, {
+          value: encodeNested(v, s, depth + 1), enumerable: true, writable: true, configurable: true,
+        });
+        continue;
+      }
       checkCloneable(v, s);
       // (Defined, not assigned: an own `__proto__` is a property like any other.)
       Object.defineProperty(out.props, k, { value: v, enumerable: true, writable: true, configurable: true });
@@ -527,6 +541,9 @@ function decodeOne(d: EncodedThrow, made: Map<number, Error>): unknown {
   if (d.errors) define(err, 'errors', d.errors.map((x) => decodeOne(x, made)));
   // (Defined, not assigned: neither a class's setter nor an own `__proto__` changes what the error is.)
   for (const [k, v] of Object.entries(d.props)) Object.defineProperty(err, k, { value: v, enumerable: true, writable: true, configurable: true });
+  for (const [k, x] of Object.entries(d.errorProps ?? {})) {
+    Object.defineProperty(err, k, { value: decodeOne(x, made), enumerable: true, writable: true, configurable: true });
+  }
   if (d.dropped) define(err, 'droppedProperties', d.dropped);
   for (const k of d.shown ?? []) if (Object.hasOwn(err, k)) Object.defineProperty(err, k, { enumerable: true });
   return err;
