@@ -190,11 +190,41 @@ test.serial('calls that wait for a pool never started get one process warning th
   t.regex(warnings[0]!.message, /^2 call\(s\) have waited 5 s for ThreadPool 'images', which was never started: call pool\.start\(\)/);
   await pool.stop();
   t.is(clock.pending, 0, 'no timer left behind');
+  // A first call that settled before the 5 s leaves the next one to arm it.
+  const again = fakePool({ maxThreads: 1, name: 'again' });
+  const first = again.pool[kSubmit](add, [1, 2], new Outcomes('a call withdrawn').sink);
+  again.pool[kCancel](first, new Error('withdrawn'));
+  again.clock.advance(5_000);
+  again.pool[kSubmit](add, [1, 2], new Outcomes('a later call').sink);
+  again.clock.advance(5_000);
+  await within(new Promise<void>((resolve) => { const check = (): void => { if (warnings.length > 1) resolve(); else setImmediate(check); }; check(); }),
+    2_000, 'the second pool\'s warning', () => 'none');
+  t.regex(warnings[1]!.message, /^1 call\(s\) have waited 5 s for ThreadPool 'again'/);
+  await again.pool.stop();
   const started = fakePool({ maxThreads: 1 });
   started.pool[kSubmit](add, [1, 2], new Outcomes('a call made before start()').sink);
   started.pool.start();
   t.is(started.clock.pending, 0, 'start() clears it');
   await stopAll(started.pool, started.threads);
+});
+
+// (jest's jsdom environment, say: a timer is a number, with no unref().)
+test.serial('calls before start() are taken where the global setTimeout returns a number', async (t) => {
+  const real = globalThis.setTimeout;
+  const handles: unknown[] = [];
+  globalThis.setTimeout = ((f: () => void, ms: number) => { handles.push(real(f, ms)); return handles.length; }) as unknown as typeof setTimeout;
+  let pool: ThreadPool;
+  try {
+    pool = new ThreadPool({ maxThreads: 1 });
+    const call = new Outcomes('a call before start()');
+    pool[kSubmit](add, [1, 2], call.sink);
+    await new Promise((resolve) => setImmediate(resolve));
+    t.is(call.calls.length, 0, 'it waits for start()');
+  } finally {
+    globalThis.setTimeout = real;
+  }
+  for (const h of handles) clearTimeout(h as NodeJS.Timeout);
+  await pool.stop();
 });
 
 test('runTimeout fires from the clock once the task is taken, and settles it exactly once', async (t) => {

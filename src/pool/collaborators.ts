@@ -129,6 +129,11 @@ function startOptions(data: PoolThreadData, o: ThreadStartOptions): WorkerOption
 /** Real time: Node's timers, unref'd, and the native monotonic clock. */
 export const realClock: Clock = {
   now: () => native.now(),
-  setTimeout: (f, ms) => setTimeout(f, ms).unref(),
+  setTimeout: (f, ms) => {
+    const timer = setTimeout(f, ms);
+    // (A test environment's timers, jest's jsdom one say, return a number.)
+    (timer as { unref?: () => void }).unref?.();
+    return timer;
+  },
   clearTimeout: (timer) => clearTimeout(timer as NodeJS.Timeout),
 };

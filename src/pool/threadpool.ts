@@ -172,6 +172,7 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
     this.#timers = new TaskTimers({
       poolId, clock, tasks: this.#tasks, cancelGrace: this.#options.cancelGrace,
       gone: () => this.#destroyed, terminate: (id, why) => threads.terminate(id, why),
+      unstage: (id) => this.#unstage(id),
     });
     this.#starvation = new StarvationWatch({
       poolId, options: this.#options, clock, starved: CallStatus.Starved, report,
@@ -189,10 +190,21 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
   get idle(): number { return this.#counts()?.idle ?? 0; }
   get queued(): number { return this.#counts()?.queued ?? 0; }
 
-  /** The native counts; undefined once stop() has finished and the native pool is gone. */
+  /**
+   * The native counts, with this turn's staged calls as queued and
+   * submitted; undefined once stop() has finished and the native pool is
+   * gone. (Not pushed to be counted: a staged call withdrawn later in the
+   * turn must still be in the stage, #withdrawStaged; helper-159.)
+   */
   #counts(): PoolCounts | undefined {
-    this.#flush();
-    return this.#destroyed ? undefined : native.poolCounts(this.#poolId);
+    if (this.#destroyed) return undefined;
+    const c = native.poolCounts(this.#poolId);
+    const staged = this.#stage.size;
+    if (staged > 0) {
+      c.queued += staged;
+      c.submitted += staged;
+    }
+    return c;
   }
 
   /** Pushes the staged submissions now. */
@@ -632,7 +644,12 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
   #warnIfNeverStarted(): void {
     this.#neverStarted = this.#clock.setTimeout(() => {
       const waiting = this.#tasks.size;
-      if (this.#threads.started || this.joined || waiting === 0) return;
+      if (this.#threads.started || this.joined) return;
+      if (waiting === 0) {
+        // (The calls so far settled, aborted say: the next call arms it again.)
+        this.#neverStarted = undefined;
+        return;
+      }
       process.emitWarning(`${waiting} call(s) have waited ${NEVER_STARTED_WARNING_MS / 1000} s for ThreadPool '${this.name}', `
         + 'which was never started: call pool.start() (calls made before it wait for it)',
       { code: 'REACTOR_THREADS_POOL_NOT_STARTED' });
@@ -643,16 +660,21 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
    * Withdraws task `taskId` if it is still staged (made this turn): it
    * never reaches the native queue, where a thread spinning for work
    * could take and run it before the cancel did (helper-156: 10 of 50
-   * calls aborted in the turn they were made ran, one resolved). Else
-   * pushes what is staged, for the cancel to find it in the queue.
+   * calls aborted in the turn they were made ran, one resolved). Else it
+   * was pushed, and native cancels it; the stage stays as it is (pushing
+   * it first let the turn's other calls run before their own aborts came:
+   * helper-159, 556 of 1,000 when a call of an earlier turn was aborted first).
    */
   #withdrawStaged(taskId: number, reason: unknown): boolean {
-    if (!this.#stage.withdraw(taskId)) {
-      this.#flush();
-      return false;
-    }
-    this.#unpushed++;
+    if (!this.#unstage(taskId)) return false;
     this.#tasks.withdraw(taskId, reason);
+    return true;
+  }
+
+  /** Takes task `taskId` out of the stage if it is there: it is never pushed (counted as submitted all the same). */
+  #unstage(taskId: number): boolean {
+    if (!this.#stage.withdraw(taskId)) return false;
+    this.#unpushed++;
     return true;
   }
 

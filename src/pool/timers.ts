@@ -19,6 +19,12 @@ export interface TimersContext {
   readonly cancelGrace: number;
   /** True once stop() has finished and the native pool is gone. */
   gone(): boolean;
+  /**
+   * Takes task `taskId` out of the owner's stage of this turn's calls if it
+   * is there (true: it never reaches native). A queue timeout that fake
+   * timers fire within the turn of its call finds it there.
+   */
+  unstage(taskId: number): boolean;
   /** Terminates the thread (if it still lives), recording why; it is replaced. */
   terminate(threadId: number, why: string): void;
 }
@@ -120,7 +126,7 @@ export class TaskTimers {
     armed.queue = clock.setTimeout(() => {
       armed.queue = undefined;
       this.#disarmed(taskId, armed);
-      if (!this.#ctx.gone() && tasks.has(taskId) && native.poolCancel(poolId, taskId, true) === 1) {
+      if (!this.#ctx.gone() && tasks.has(taskId) && (this.#ctx.unstage(taskId) || native.poolCancel(poolId, taskId, true) === 1)) {
         tasks.withdraw(taskId, new TaskTimeoutError('queue', queueTimeout));
       }
     }, queueTimeout);
