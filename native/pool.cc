@@ -101,8 +101,9 @@ bool Pool::ForgoSentTaskLocked(ThreadRecord& rec, std::shared_ptr<Reactor>* heir
   rec.sent_task = 0;
   // (The owner's WakeThread() wakes it no more: the sibling instead, once.)
   rec.wake_after_send = false;
-  // (Nor is it counted as coming by a push's demand.)
+  // (Nor is it counted as coming by a push's demand, nor by a sibling's take.)
   rec.returning = false;
+  rec.woken = false;
   if (orphaned) *heir = PopWaiterLocked();
   return orphaned;
 }
@@ -839,11 +840,16 @@ size_t Pool::FairShareLocked(uint32_t thread_id, const ThreadRecord& rec, size_t
   size_t all = rec.in_flight;
   size_t about_to_take = 0, their_in_flight = 0;
   bool one_waits = false, one_comes = false;
+  uint64_t now = 0;  // read once, if a sibling's loop is busy
   for (const auto& [tid, r] : threads_) {
     if (tid == thread_id) continue;
     all += r.in_flight;
     bool spins = tid == idle_spinner_;
     if (!r.reactor || r.retiring || r.gone || !(r.waiting || r.woken || r.returning || spins)) continue;
+    // A waiting or woken one whose loop runs a callback (a continuation of
+    // a task in flight, which may compute, or wait on the queued work
+    // itself) is not about to take (helper-158).
+    if (!spins && !r.returning && !WakesSoonLocked(r, &now)) continue;
     ++about_to_take;
     their_in_flight += r.in_flight;
     (r.waiting && !spins ? one_waits : one_comes) = true;
@@ -922,6 +928,7 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
       if (it == threads_.end()) return TakeResult::kStopping;
       ThreadRecord& rec = it->second;
       rec.returning = false;
+      rec.woken = false;
       // Once stop() without drain began, only what this thread handed back
       // since is left to take: its own (Requeue), which it takes even if
       // it retires or recycles (else they would fail with the queue).
@@ -1032,7 +1039,8 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
         // no spin (the queued work would end it at once), and one that waits
         // for work is woken for it unless one is on its way already.
         std::shared_ptr<Reactor> leave_to;
-        if (may_take && !source.empty()) {
+        bool left = may_take && !source.empty();
+        if (left) {
           spin_until = 0;
           if (wake_waiter && spinning_ == 0) {
             StopWaitingLocked(thread_id, rec);  // (not this one)
@@ -1056,7 +1064,7 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
           rec.waiting_since_ns = now;
           lock.unlock();
           if (leave_to) SignalOrNextWaiter(std::move(leave_to));
-          return TakeResult::kNone;
+          return left ? TakeResult::kLeft : TakeResult::kNone;
         }
         ++spinning_;  // Push() counts it as about to take work
         spinning = true;
@@ -1300,6 +1308,7 @@ bool Pool::HandOnCountedWorkLocked(ThreadRecord& rec, std::shared_ptr<Reactor>* 
   // this same thread's loop answers.
   bool left_work = CountedOnLocked(rec) && rec.sent_task == 0 && !queue_.empty();
   rec.returning = false;
+  rec.woken = false;
   if (left_work) *heir = PopWaiterLocked();
   return left_work;
 }

@@ -114,7 +114,10 @@ struct PoolTimes {
   Histogram run;
 };
 
-enum class TakeResult { kTasks, kNone, kStopping, kRetire };
+// kLeft: none taken, queued work left to a sibling about to take
+// (FairShareLocked); the thread looks again soon, in case that sibling
+// turns busy before it takes.
+enum class TakeResult { kTasks, kNone, kStopping, kRetire, kLeft };
 
 // The status of a kTaskResult message for a task that ends unrun: its
 // caller cancelled it and its thread handed it back (0 and 1 are a task's
@@ -602,8 +605,9 @@ class Pool {
   // does not hoard a burst while its siblings sit idle. Async tasks in
   // flight (ThreadRecord::in_flight) count as work their threads hold: a
   // thread with none takes a share of them too, and one with some takes
-  // its share beside the siblings about to take (waiting, woken, spinning
-  // for work or on their way back), which may be none: *wake_waiter is then set when
+  // its share beside the siblings about to take (waiting or woken with
+  // their loops polling, spinning for work, or on their way back), which
+  // may be none (Take() then answers kLeft): *wake_waiter is then set when
   // only a waiting sibling can take them. Taking on while a sibling was
   // about to take put 6 to 8 of 8 async tasks (5 ms of I/O, then 50 ms of
   // CPU) on one of 2 threads (helper-156). Without async tasks in flight,

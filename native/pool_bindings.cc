@@ -421,7 +421,9 @@ Napi::Value PoolThreadGone(const Napi::CallbackInfo& info) {
 // taken (a view of `scratch`, a Uint8Array of the thread's, when they fit
 // in it: WriteTaskBatch), 0 when none (the thread is now waiting), 1 when
 // the pool is stopping (or gone) and nothing is left for this thread, 2
-// when this thread is surplus to the pool's max and must exit. A pool
+// when this thread is surplus to the pool's max and must exit, 3 when it
+// took none and left queued work to a sibling about to take (it waits as
+// for 0, and should look again soon: TakeResult::kLeft). A pool
 // thread. It may spin (up to spinNs, while spinning has paid for this
 // thread lately, counting pushes within paysWithinNs of its start:
 // Pool::Take); answeredBlocking: its last task answered a
@@ -451,6 +453,7 @@ Napi::Value PoolTake(const Napi::CallbackInfo& info) {
   if (r == TakeResult::kNone) return Napi::Number::New(env, 0);
   if (r == TakeResult::kStopping) return Napi::Number::New(env, 1);
   if (r == TakeResult::kRetire) return Napi::Number::New(env, 2);
+  if (r == TakeResult::kLeft) return Napi::Number::New(env, 3);
   Batch out;
   bool any_transfers = false;
   for (auto& t : tasks)

@@ -1717,7 +1717,7 @@ static void TestPoolAsyncInFlightShared() {
   other.reactor->Drain(&in, &sig_other);
   CHECK_MSG(sig_other, "the taker woke the other");
   got.clear();
-  CHECK_MSG(pool->Take(first, 4, 0, &got) == TakeResult::kNone, "4 in flight: the rest is left to the woken sibling");
+  CHECK_MSG(pool->Take(first, 4, 0, &got) == TakeResult::kLeft, "4 in flight: the rest is left to the woken sibling");
   CHECK(pool->Take(second, 8, 0, &got) == TakeResult::kTasks);
   CHECK_EQ(got.size(), size_t{4});  // its share of the 4 queued and the 4 in flight
   for (auto& t : got) pool->MarkStarted(second, t.id);
@@ -1738,7 +1738,7 @@ static void TestPoolAsyncInFlightShared() {
   CHECK_EQ(got.size(), size_t{1});
   pool->MarkStarted(first, 10);
   got.clear();
-  CHECK_MSG(pool->Take(first, 3, 0, &got) == TakeResult::kNone, "5 in flight beside 4: the last is the waiting sibling's");
+  CHECK_MSG(pool->Take(first, 3, 0, &got) == TakeResult::kLeft, "5 in flight beside 4: the last is the waiting sibling's");
   bool woke = false;
   other.reactor->Drain(&in, &woke);
   CHECK_MSG(woke, "the waiting sibling was woken for it");
@@ -1748,6 +1748,50 @@ static void TestPoolAsyncInFlightShared() {
   for (int id = 1; id <= 8; ++id) pool->Complete(id <= 4 ? first : second, id, 0, Frame{}, false, true);
   pool->Complete(first, 10, 0, Frame{}, false, true);
   std::printf("  async tasks in flight count as their thread's work at a take: ok\n");
+}
+
+// Deterministic: a thread woken once is about to take only until its
+// next take (helper-158: PopWaiterLocked's mark stayed, and a sibling with
+// a task in flight left queued work for good to a thread busy in a sync
+// task); and a waiting one whose loop runs a callback is not about to take.
+static void TestPoolLeavesWorkOnlyToTakers() {
+  TwoThreads rig(84);
+  auto& [owner, pool, a, b, ta, tb] = rig;
+  std::vector<Task> got;
+  std::deque<Message> in;
+  bool sig = false;
+  CHECK(pool->Take(ta, 4, 0, &got) == TakeResult::kNone);
+  CHECK(pool->Take(tb, 4, 0, &got) == TakeResult::kNone);
+  pool->Push(MakeTask(1), 100);  // wakes one: it takes task 1, a sync task that runs on
+  a.reactor->Drain(&in, &sig);
+  uint32_t busy = sig ? ta : tb, other = sig ? tb : ta;
+  CHECK(pool->Take(busy, 4, 0, &got) == TakeResult::kTasks);
+  CHECK_EQ(got.size(), size_t{1});
+  got.clear();
+  pool->Push(MakeTask(2), 100);  // wakes the other: task 2 goes async
+  CHECK(pool->Take(other, 4, 0, &got) == TakeResult::kTasks);
+  pool->MarkStarted(other, 2);
+  got.clear();
+  CHECK(pool->Take(other, 3, 0, &got) == TakeResult::kNone);
+  pool->Push(MakeTask(3), 100);
+  CHECK_MSG(pool->Take(other, 3, 0, &got) == TakeResult::kTasks, "the busy sibling, woken once, is not about to take");
+  CHECK_EQ(got.size(), size_t{1});
+  pool->Complete(other, 3, 0, Frame{}, false, true);
+  pool->Complete(busy, 1, 0, Frame{}, false, true);
+  // busy waits now, its loop running a callback for over a millisecond
+  // (Reactor::BusySinceNs): other, with task 2 in flight, takes the next.
+  got.clear();
+  CHECK(pool->Take(busy, 4, 0, &got) == TakeResult::kNone);
+  Loop& busy_loop = busy == ta ? a : b;
+  busy_loop.reactor->SetPolling(false);
+  BusyFor(3 * 1000 * 1000);
+  pool->Push(MakeTask(4), 100);
+  got.clear();
+  CHECK_MSG(pool->Take(other, 3, 0, &got) == TakeResult::kTasks, "a waiting sibling whose loop is busy is not about to take");
+  pool->Complete(other, 4, 0, Frame{}, false, true);
+  pool->Complete(other, 2, 0, Frame{}, false, true);
+  busy_loop.reactor->SetPolling(true);
+  std::printf("  queued work is left only to siblings about to take it: ok\n");
 }
 
 // Deterministic: PushBatch() queues in order as many as fit under
@@ -3386,6 +3430,7 @@ int main(int argc, char** argv) {
       {"pool_functions_and_keys", TestPoolFunctionsAndKeys},
       {"pool_spreads_slow_tasks", TestPoolSpreadsSlowTasks},
       {"pool_async_in_flight_shared", TestPoolAsyncInFlightShared},
+      {"pool_leaves_work_only_to_takers", TestPoolLeavesWorkOnlyToTakers},
       {"pool_push_batch", TestPoolPushBatch},
       {"pool_push_target", TestPoolPushTarget},
       {"pool_push_target_spinner", TestPoolPushTargetSpinner},

@@ -108,12 +108,13 @@ export interface NativeBinding {
   /** How many of its threads are gone, their exits not seen yet by the owner. */
   poolGoneThreads(poolId: number): number;
   /**
-   * A task batch (with its moved ArrayBuffers), 0 = none (now waiting), 1 = stopping, 2 = surplus: exit.
+   * A task batch (with its moved ArrayBuffers), 0 = none (now waiting), 1 = stopping, 2 = surplus: exit,
+   * 3 = none: queued work left to a sibling about to take (waiting as for 0; look again soon).
    * answeredBlocking: this thread's last task answered a blockingCallInThread (native Pool::LeaveOwnerCpu).
    * A batch that fits in `scratch` is written there, and is a view of it: valid until the next take with it.
    */
   poolTake(poolId: number, threadId: number, max: number, spinNs: number, paysWithinNs: number,
-    answeredBlocking: boolean, scratch?: Uint8Array): Uint8Array | [Uint8Array, ArrayBuffer[]] | 0 | 1 | 2;
+    answeredBlocking: boolean, scratch?: Uint8Array): Uint8Array | [Uint8Array, ArrayBuffer[]] | 0 | 1 | 2 | 3;
   /**
    * A task ended. With holdResult the pool keeps its result (the task
    * counts as finished) until poolReleaseResult. With quiet the owner is

@@ -108,6 +108,13 @@ let exiting = false;
 let retiring = false;
 let exitHookRan = false;
 let idleTimer: NodeJS.Timeout | undefined;
+/** A look at the queue again, after work was left to a sibling (poolTake's 3). */
+let recheck: NodeJS.Timeout | undefined;
+/**
+ * How soon: past native's 1 ms after which a sibling whose loop runs a
+ * callback no longer counts as about to take (Pool::WakesSoon).
+ */
+const LEFT_RECHECK_MS = 2;
 /**
  * How long a thread that just answered a blockingCallInThread spins for
  * the next task (spinNs otherwise). A thread blocked on this pool tends to
@@ -180,6 +187,7 @@ function stepAway(): void {
 function pull(): void {
   if (exiting) return;
   if (idleTimer) { realClearTimeout(idleTimer); idleTimer = undefined; }
+  if (recheck) { realClearTimeout(recheck); recheck = undefined; }
   // Mail first, as after a batch taken below: pull() also comes after tasks
   // that ran outside this loop (a batch that waited behind its function's
   // load ran when the load ended, TaskRunner #stopAwaiting; an async task
@@ -215,6 +223,16 @@ function pull(): void {
       rounds = 0;
       // (poolTake ran no code of this thread's: holding is as it was.)
       if (holding === 0) armIdleTimer();
+      return;
+    }
+    if (r === 3) {
+      // Left to a sibling about to take (this thread's async tasks in
+      // flight count as its work: native FairShareLocked). It waits as for
+      // 0, and looks again shortly, should that sibling have turned busy
+      // before it took (a continuation that computes, or waits on that
+      // very work): then it takes the work itself (helper-158).
+      rounds = 0;
+      recheck ??= realSetTimeout(() => { recheck = undefined; pull(); }, LEFT_RECHECK_MS);
       return;
     }
     if (r === 1) { stopping = true; break; }

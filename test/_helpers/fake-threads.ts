@@ -32,7 +32,7 @@ export interface FakeTask {
 }
 
 /** What poolTake answered when it gave no tasks. */
-export type NoTasks = 'none' | 'stopping' | 'retire';
+export type NoTasks = 'none' | 'stopping' | 'retire' | 'left';
 
 /** A pool thread that does only what the test tells it, on the test thread. */
 export class FakeThread extends EventEmitter implements PoolThread {
@@ -71,6 +71,7 @@ export class FakeThread extends EventEmitter implements PoolThread {
     if (r === 0) return 'none';
     if (r === 1) return 'stopping';
     if (r === 2) return 'retire';
+    if (r === 3) return 'left';
     const [batch, transfers] = Array.isArray(r) ? r : [r, undefined];
     return [...readTasks(batch, transfers)].map((t) => ({
       id: t.taskId,
