@@ -81,4 +81,12 @@ test('the bin never prints a password of its --redis URL, one with a raw @ inclu
   t.is(await worker.exited, 0, worker.output());
   t.regex(worker.output(), new RegExp(`serving \\S+ on redis://127\\.0\\.0\\.1:${secured.port} `));
   for (const part of ['p@ss', 'ss%2F', 'w%3Ard', 'default:']) t.false(worker.output().includes(part), part);
+  // ioredis also reads a password from the URL's query (helper-160: printed whole).
+  const query = run(['--queue', `bin-${randomUUID()}`, '--allow', './tasks.cjs', '--redis',
+    `redis://127.0.0.1:${secured.port}/0?password=${encodeURIComponent(password)}`, '--root', workerRoot(), '--threads', '1']);
+  await eventually(() => /serving|cannot serve/.test(query.output()), `the bin serves:\n${query.output()}`);
+  query.kill('SIGTERM');
+  t.is(await query.exited, 0, query.output());
+  t.regex(query.output(), new RegExp(`serving \\S+ on redis://127\\.0\\.0\\.1:${secured.port}/0\\?password=\\*\\*\\* `));
+  for (const part of ['p@ss', 'p%40ss', 'w%3Ard']) t.false(query.output().includes(part), part);
 });

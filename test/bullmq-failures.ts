@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
 import { deferToThreadPool, JobLostError, reactor } from 'reactor-threads';
 import { BullMQThreadPool } from 'reactor-threads/bullmq';
 import { startRedis, withRedis, type RedisServer } from './_helpers/redis.js';
@@ -97,6 +98,32 @@ test.serial('attempts retries a failing call until it succeeds', async (t) => {
   t.is(lines(file).length, 3);
 });
 
+// A call's outcome read by a check, its events unheard (the pool's events
+// connection cut, and kept out by maxclients): a job that completed on its
+// second attempt keeps its first attempt's failedReason, which the check
+// read first, and rejected the call (helper-160).
+test('a call whose retry succeeded while its events went unheard resolves with the retry\'s value', async (t) => {
+  const redis = await redisServer();
+  const queueName = `unheard-retry-${randomUUID()}`;
+  await workerFor(redis, queueName);
+  const pool = poolFor(redis, queueName, 100);
+  t.is(await deferToThreadPool(reactor, pool, add, 1, 1), 2);
+  const admin = new Redis(redis.connection);
+  cleanups.push(async () => { admin.disconnect(); });
+  const eventsName = `bull:${Buffer.from(queueName).toString('base64')}:qe`;
+  const list = await admin.client('LIST') as string;
+  const events = list.split('\n').find((line) => line.includes(` name=${eventsName} `));
+  t.truthy(events, `the pool's events connection, named ${eventsName}`);
+  const connected = Number(/connected_clients:(\d+)/.exec(await admin.info('clients'))![1]);
+  await admin.config('SET', 'maxclients', String(connected - 1));
+  cleanups.push(async () => { await admin.config('SET', 'maxclients', '10000'); });
+  await admin.client('KILL', 'ID', /\bid=(\d+)/.exec(events!)![1]!);
+  const file = join(dir, 'unheard-retry');
+  t.is(await deferToThreadPool.with({ attempts: 2 })(reactor, pool, flaky, file, 1, false), 2);
+  t.is(lines(file).length, 2);
+  await admin.config('SET', 'maxclients', '10000');
+});
+
 test.serial('a call fails with its last attempt\'s error once its attempts are spent', async (t) => {
   const { pool } = await sharedQueue();
   const file = join(dir, 'spent');
@@ -111,6 +138,15 @@ test.serial('an error class marked notRetryable fails the call at its first atte
   await t.throwsAsync(deferToThreadPool.with({ attempts: 5 })(reactor, pool, flaky, file, 5, true),
     { instanceOf: Permanent, message: 'attempt 1' });
   t.is(lines(file).length, 1);
+});
+
+// (helper-160: a queueTimeout shorter than the backoff removed the job
+// between its attempts, and the call failed with phase 'queue'.)
+test.serial('a queueTimeout does not end a call whose job a worker took, while it waits out a backoff', async (t) => {
+  const { pool } = await sharedQueue();
+  const file = join(dir, 'backoff-queue-timeout');
+  t.is(await deferToThreadPool.with({ attempts: 2, backoff: 1_500, queueTimeout: 500 })(reactor, pool, flaky, file, 1, false), 2);
+  t.is(lines(file).length, 2);
 });
 
 test.serial('backoff waits between attempts', async (t) => {
@@ -160,7 +196,7 @@ test.serial('a job whose arguments are over the worker\'s maxPayloadBytes fails 
   ]);
   const reasons = await finishReasons(queue, jobs);
   for (const job of jobs) {
-    t.regex(reasons.get(job.id!)!, new RegExp(`^PayloadTooLargeError: the arguments take \\d+ bytes encoded, over the limit of ${limit}`));
+    t.regex(reasons.get(job.id!)!, new RegExp(`^PayloadTooLargeError: the arguments: \\d+ bytes encoded, over the limit of ${limit}`));
     t.is((await queue.getJob(job.id!))!.attemptsMade, 1, 'not retried');
   }
   t.is(await deferToThreadPool(reactor, pool, add, 2, 2), 4);

@@ -389,6 +389,27 @@ test('stop() while a liveness check marks the pool anew on a Redis that restarte
   }
 });
 
+// BullMQ leaves a client passed to it open when it closes; stop() ended it
+// (helper-160: the application's own commands then failed, "Connection is closed").
+test('a Redis client passed as connection stays the application\'s: open after stop(), and usable by a second pool', async (t) => {
+  const client = new Redis({ ...redis.connection, maxRetriesPerRequest: null });
+  cleanups.push(async () => { client.disconnect(); });
+  const queueName = `own-client-${randomUUID()}`;
+  await workerFor(queueName);
+  const first = new BullMQThreadPool({ queueName, connection: client, root: callerRoot });
+  first.start();
+  t.is(await deferToThreadPool(reactor, first, add, 1, 2), 3);
+  await first.stop();
+  t.is(client.status, 'ready');
+  t.is(await client.ping(), 'PONG');
+  const second = new BullMQThreadPool({ queueName, connection: client, root: callerRoot });
+  cleanups.push(() => second.stop());
+  second.start();
+  t.is(await deferToThreadPool(reactor, second, add, 2, 3), 5);
+  await second.stop();
+  t.is(await client.ping(), 'PONG');
+});
+
 test('Redis authentication and TLS pass through the connection options', async (t) => {
   const secured = await startRedis({ password: 's3cret', tls: true });
   cleanups.push(() => secured.stop());

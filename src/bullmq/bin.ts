@@ -47,7 +47,8 @@ function folder(name: string, v: string | undefined): string | undefined {
  * parser reads it; cutting at the first '@' printed the rest of it.
  */
 function redacted(url: string): string {
-  return url.replace(/\/\/.*@/s, '//');
+  // (And its query's password or username, which ioredis reads too: helper-160.)
+  return url.replace(/\/\/.*@/s, '//').replace(/([?&](?:password|username)=)[^&#]*/gi, '$1***');
 }
 
 function main(): void {

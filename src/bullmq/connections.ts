@@ -1,6 +1,6 @@
 // Shutting down BullMQ's Redis connections so that nothing is left
 // running when Redis is gone: each step bounded, then every client ended
-// for good. Used by BullMQThreadPool.stop() and serveBullMQ's close().
+// for good, but a client the application passed in. Used by BullMQThreadPool.stop() and serveBullMQ's close().
 // Caller's thread only.
 import type { Queue, QueueEvents, QueueEventsProducer, Worker } from 'bullmq';
 
@@ -54,7 +54,10 @@ export async function bounded(work: Promise<unknown>): Promise<boolean> {
 export async function endClients(part: Queue | QueueEvents | QueueEventsProducer | Worker): Promise<void> {
   const { connection, blockingConnection } = part.getBackend();
   await Promise.all([connection, blockingConnection].map(async (c) => {
-    if (!c) return;
+    // (Nor a client the application passed as `connection`: it is the
+    // application's, and BullMQ's close() leaves it open, as its other users
+    // need it; ending it broke them, helper-160. Its blocking duplicate is ours.)
+    if (!c || (c as unknown as { extraOptions?: { shared?: boolean } }).extraOptions?.shared) return;
     let client = (c as unknown as { _client?: Disconnectable })._client;
     if (typeof client?.disconnect !== 'function') {
       client = undefined;

@@ -546,8 +546,12 @@ export class BullMQThreadPool extends EventEmitter {
       return;
     }
     // Only a job that still waits times out: one that runs keeps running, and one that ended settles by its
-    // outcome (remove() would delete a finished job too).
-    if (!WAITING_STATES.has(await this.#queue!.getJobState(id))) return;
+    // outcome (remove() would delete a finished job too). Nor one a worker took already, that waits out its
+    // backoff before its next attempt: the README's queueTimeout is for a job no worker took (helper-160: its
+    // retries were thrown away).
+    const job = await this.#queue!.getJob(id);
+    if (!job || job.attemptsStarted > 0 || job.attemptsMade > 0) return;
+    if (!WAITING_STATES.has(await job.getState())) return;
     if (await this.#queue!.remove(id) === 1) this.#settle(id, false, new TaskTimeoutError('queue', timeout));
   }
 
@@ -636,9 +640,12 @@ export class BullMQThreadPool extends EventEmitter {
       const job = jobs[i];
       if (!job) {
         this.#gone.set(id, streamEnd ?? '');
-      } else if (job.finishedOn && job.failedReason) {
+      } else if (job.finishedOn && job.returnvalue == null && job.failedReason) {
         this.#failed(id, job.failedReason);
       } else if (job.finishedOn) {
+        // Completed (a worker's result is never null), perhaps after failed
+        // attempts, whose last failedReason BullMQ keeps beside it: read
+        // first, it rejected a call whose retry succeeded (helper-160).
         this.#completed(id, job.returnvalue);
       }
     });

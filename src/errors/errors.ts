@@ -151,7 +151,7 @@ export class PayloadTooLargeError extends ReactorThreadsError {
   readonly bytes: number;
   readonly limit: number;
   constructor(what: string, bytes: number, limit: number) {
-    super('ERR_PAYLOAD_TOO_LARGE', `${what} take ${bytes} bytes encoded, over the limit of ${limit} (maxPayloadBytes)`);
+    super('ERR_PAYLOAD_TOO_LARGE', `${what}: ${bytes} bytes encoded, over the limit of ${limit} (maxPayloadBytes)`);
     this.bytes = bytes;
     this.limit = limit;
   }
