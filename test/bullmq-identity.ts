@@ -208,6 +208,18 @@ test('a registered class\'s key is portable: the worker maps it to its own copy 
   t.is(keyToPortable('file:///nowhere/x.js#C', callerRoot), 'file:///nowhere/x.js#C', 'kept as it is when it has no portable name');
 });
 
+// (helper-160: a class of a module under a folder named with '#' was refused, its key cut at that '#'.)
+test('a registered class\'s portable key whose module path holds a \'#\' maps back whole', (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'rt-hash-'));
+  mkdirSync(join(root, 'c#lib'));
+  const local = pathToFileURL(join(root, 'c#lib', 'cls.mjs')).href;
+  t.regex(local, /c%23lib/);
+  const resolver = new PortableResolver(root);
+  t.is(resolver.key('app:c#lib/cls.mjs#Tag'), `${local}#Tag`);
+  t.is(resolver.key('app:c#lib/cls.mjs#Tag#2'), `${local}#Tag#2`);
+  t.is(keyToPortable(`${local}#Tag`, root), 'app:c#lib/cls.mjs#Tag');
+});
+
 test('a failure crosses in its reason: readable first line, then the encoded error with its class', (t) => {
   const reason = failureReason('Refused: no funds', encodeFailure(new Refused('no funds'), (k) => keyToPortable(k, callerRoot),
     'refuse() in thread 1 of worker w'));

@@ -23,6 +23,19 @@ const MAX_REMEMBERED = 10_000;
 /** `<portable module>#<name>`, as registered class keys and threadables cross machines. */
 const KEY_SEPARATOR = '#';
 
+/**
+ * Where the name part of a portable key begins (its separator): the last
+ * `#` followed by a name (not a digit: a second class of one name is
+ * `Name#2`, src/base/registry.ts) that holds no `/`. A portable module
+ * name is a path, which may hold a `#` itself (`app:c#lib/cls.mjs#Tag`:
+ * helper-160 found its class refused, the key cut at the first `#`); a
+ * file: URL escapes it.
+ */
+function nameAt(key: string): number {
+  const m = /#[^#/\d][^#/]*(?:#\d+)?$/.exec(key);
+  return m ? m.index : key.indexOf(KEY_SEPARATOR);
+}
+
 /** The package a path inside node_modules belongs to, and the path within it. */
 function inPackage(file: string): { name: string; path: string } | undefined {
   const parts = file.split(sep);
@@ -125,7 +138,7 @@ export class PortableResolver {
 
   /** A registered class's key, portable, back into `<local url>#<name>`; as it is when it is not portable. */
   key(key: string): string {
-    const at = key.indexOf(KEY_SEPARATOR);
+    const at = nameAt(key);
     const module = key.slice(0, at);
     if (!/^(app|pkg|spec):/.test(module)) return key;
     try {
