@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import { CancelledError, deferToThreadPool, reactor, TaskTimeoutError } from 'reactor-threads';
 import { BullMQThreadPool } from 'reactor-threads/bullmq';
 import { startRedis, withRedis, type RedisServer } from './_helpers/redis.js';
-import { callerRoot, startWorker, type WorkerProcess } from './_helpers/bullmq-workers.js';
+import { callerRoot, startWorker, workerRoot, type WorkerProcess } from './_helpers/bullmq-workers.js';
 import { eventually } from './_helpers/wait.js';
 import { CANCEL_EVENT, controlQueueName } from '../dist/bullmq/control.js';
 import { encodeRemote } from '../dist/bullmq/remote-codec.js';
@@ -89,6 +89,23 @@ test('a cancelled call whose job runs is cancelled on the worker that holds it: 
   t.is(failed!.attemptsMade, 1, 'a cancelled job is not retried');
   t.regex(failed!.failedReason, /^CancelledError/);
   t.deepEqual(failed!.stacktrace, [], 'BullMQ keeps no stack of the worker\'s main thread: the failure\'s own is in its reason');
+});
+
+// (helper-160: it read its control stream from its own clock's minute ago,
+// past every cancellation Redis's clock stamped, and none reached it.)
+test('a worker whose clock runs ahead of Redis\'s still gets its cancellations', async (t) => {
+  const queueName = `cancel-skewed-${randomUUID()}`;
+  const pool = poolFor(queueName);
+  const worker = await startWorker(redis, { queueName, allow, threads: 2 }, ['--require', join(workerRoot(), 'clock-ahead.cjs')]);
+  stops.push(() => worker.stop());
+  const file = join(dir, 'skewed');
+  const controller = new AbortController();
+  const call = deferToThreadPool.with({ signal: controller.signal })(reactor, pool, waitForAbort, file);
+  await eventually(() => lines(file).length === 1, 'the task started');
+  controller.abort();
+  await t.throwsAsync(call, { instanceOf: CancelledError });
+  await eventually(() => lines(file).length === 2, 'the task on the worker saw the abort');
+  t.deepEqual(lines(file), [`started ${worker.pid}`, 'aborted']);
 });
 
 test('control events the worker cannot parse do not end or hold back its cancellations: a job running after them is still cancelled, at once', async (t) => {

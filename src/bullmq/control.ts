@@ -88,3 +88,24 @@ async function nextEntry(events: QueueEvents, after: string): Promise<unknown> {
 
 /** The clients NEXT_ENTRY_COMMAND is defined on. */
 const defined = new WeakSet<object>();
+
+/** A Lua command: Redis's clock in ms (the clock of its streams' ids). */
+const NOW_COMMAND = 'reactorThreadsNowMs';
+const NOW_LUA = "local t = redis.call('TIME') return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)";
+/** The clients NOW_COMMAND is defined on. */
+const timed = new WeakSet<object>();
+
+/**
+ * Redis's clock, in ms: where a stream's entries of a moment ago begin (an
+ * entry's id is that clock's ms). A worker whose own clock ran more than a
+ * minute ahead read its control stream from past every cancellation
+ * (helper-160).
+ */
+export async function serverNowMs(events: QueueEvents): Promise<number> {
+  const client = await events.getBackend().client;
+  if (!timed.has(client)) {
+    client.defineCommand(NOW_COMMAND, { numberOfKeys: 1, lua: NOW_LUA });
+    timed.add(client);
+  }
+  return Number(await client.runCommand(NOW_COMMAND, [events.keys.events!]));
+}

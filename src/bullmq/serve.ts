@@ -14,7 +14,7 @@
 import { availableParallelism, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ConnectionOptions, Job, QueueEvents, QueueEventsListener, Worker } from 'bullmq';
+import type { ConnectionOptions, Job, QueueEvents, QueueEventsListener, QueueEventsOptions, Worker } from 'bullmq';
 import { CancelledError, PayloadTooLargeError, UnreadablePayloadError } from '../errors/errors.js';
 import { fromModule } from '../identity/functions.js';
 import { kAbort, kCancel, kSubmit, kTimeouts, ThreadPool } from '../pool/threadpool.js';
@@ -26,7 +26,7 @@ import { localFunction } from './remote-functions.js';
 import { checkVersion, encodeFailure, failureReason, WIRE_VERSION, type JobCall, type JobResult } from './remote-codec.js';
 import { retryable, type JobOutcome, type JobRun, type runJob } from './job-runner.js';
 import { JobDispatcher } from './job-dispatch.js';
-import { CANCEL_EVENT, controlQueueName, readControlEvents } from './control.js';
+import { CANCEL_EVENT, controlQueueName, readControlEvents, serverNowMs } from './control.js';
 import { bounded, boundedUntil, endClients } from './connections.js';
 
 export interface ServeBullMQOptions {
@@ -304,8 +304,8 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
   // It reads from a minute back (by the stream's ids, Redis's clock in ms), not from its newest event: a
   // reader is ready before its first read, and a cancellation published in between, or while this worker
   // was starting, would be missed; one for a job this worker takes later is kept as early (EARLY_CANCEL_MS).
-  const controlFrom = `${Date.now() - EARLY_CANCEL_MS}-0`;
-  const control: QueueEvents = new BullQueueEvents(controlQueueName(queueName), { ...base, autorun: false, lastEventId: controlFrom });
+  // (Set once Redis's clock is read, before the reader's first run.)
+  const control: QueueEvents = new BullQueueEvents(controlQueueName(queueName), { ...base, autorun: false, lastEventId: '$' });
   control.on<CancelListener>(CANCEL_EVENT, ({ jobId }: { jobId: string }) => {
     const run = active.get(jobId);
     run?.cancel(new CancelledError('the caller cancelled the call'));
@@ -320,8 +320,21 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
   const onError = (e: unknown): void => { process.emitWarning(`reactor-threads/bullmq worker: ${String(e)}`); };
   bull.on('error', onError);
   control.on('error', onError);
+  let closing: Promise<void> | undefined;
   // (Run again whenever it ends before close(): an entry it could not parse ended it for good.)
-  void readControlEvents(control, controlFrom, () => closing !== undefined, onError);
+  const controlRead = (async () => {
+    let now: number;
+    try {
+      now = await serverNowMs(control);
+    } catch {
+      // (Redis refused the script: this machine's clock, the best left.)
+      now = Date.now();
+    }
+    const from = `${now - EARLY_CANCEL_MS}-0`;
+    (control.opts as QueueEventsOptions).lastEventId = from;
+    if (closing === undefined) await readControlEvents(control, from, () => closing !== undefined, onError);
+  })();
+  controlRead.catch(onError);
 
   const ready = (async () => {
     await Promise.all([bull.waitUntilReady(), control.waitUntilReady()]);
@@ -329,7 +342,6 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
   })();
   ready.catch(() => {});
 
-  let closing: Promise<void> | undefined;
   return {
     ready,
     pool,

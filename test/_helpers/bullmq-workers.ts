@@ -47,10 +47,13 @@ export interface WorkerProcess {
 
 export type WorkerOptions = Omit<ServeBullMQOptions, 'root' | 'connection'>;
 
-/** Starts a worker serving `options.queueName` on `redis`; resolves once it takes jobs. */
-export function startWorker(redis: RedisServer, options: WorkerOptions): Promise<WorkerProcess> {
+/**
+ * Starts a worker serving `options.queueName` on `redis`; resolves once it
+ * takes jobs. `execArgv`: Node's flags for its process (a preload).
+ */
+export function startWorker(redis: RedisServer, options: WorkerOptions, execArgv: readonly string[] = []): Promise<WorkerProcess> {
   const script = join(workerRoot(), 'worker.mjs');
-  const child = spawn(process.execPath, [script, JSON.stringify({ ...options, connection: redis.connection })],
+  const child = spawn(process.execPath, [...execArgv, script, JSON.stringify({ ...options, connection: redis.connection })],
     // (Its stdin is how it learns that this process died: worker.mts.)
     { stdio: ['pipe', 'pipe', 'pipe'] });
   running.add(child);
