@@ -419,3 +419,31 @@ test('Redis authentication and TLS pass through the connection options', async (
   pool.start();
   t.is(await deferToThreadPool(reactor, pool, add, 2, 3), 5);
 });
+
+// (helper-160: a wrong password was retried in silence, the pool's calls
+// and serveBullMQ's ready waiting for ever, and the bin's "cannot serve"
+// never said.)
+test.serial('credentials Redis refuses are said: a process warning from a pool with no error listener, a rejected ready from a worker', async (t) => {
+  const secured = await startRedis({ password: 's3cret' });
+  cleanups.push(() => secured.stop());
+  const wrong = { ...secured.connection, password: 'wrong' };
+  const warnings: Error[] = [];
+  const onWarning = (w: Error): void => { if ((w as Error & { code?: string }).code === 'REACTOR_THREADS_REDIS_AUTH') warnings.push(w); };
+  process.on('warning', onWarning);
+  t.teardown(() => process.off('warning', onWarning));
+  const pool = new BullMQThreadPool({ queueName: `wrong-${randomUUID()}`, connection: wrong, root: callerRoot });
+  cleanups.push(() => pool.stop());
+  pool.start();
+  const call = deferToThreadPool(reactor, pool, add, 1, 2);
+  call.catch(() => {});
+  await eventually(() => warnings.length > 0, 'the warning');
+  t.regex(warnings[0]!.message, /Redis refused the credentials of pool 'wrong-.*WRONGPASS/);
+  await new Promise((r) => setTimeout(r, 500));
+  t.is(warnings.length, 1, 'said once');
+  await pool.stop();
+  await t.throwsAsync(call, { instanceOf: PoolStoppedError });
+  const server = serveBullMQ({ queueName: `wrong-${randomUUID()}`, connection: wrong, root: callerRoot, allow: ['./tasks.cjs'] });
+  await t.throwsAsync(server.ready, { message: /WRONGPASS/ });
+  await server.close();
+});
+

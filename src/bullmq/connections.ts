@@ -72,3 +72,13 @@ export async function endClients(part: Queue | QueueEvents | QueueEventsProducer
 }
 
 interface Disconnectable { status?: string; disconnect(): void }
+
+/**
+ * Whether `e` is Redis refusing the connection's credentials (a wrong
+ * password or user): no reconnect or retry can change it, where an
+ * unreachable server may come back. ioredis retries both in silence.
+ */
+export function refusedCredentials(e: unknown): boolean {
+  const message = e instanceof Error ? e.message : String(e);
+  return /^(WRONGPASS|NOAUTH|NOPERM)\b|invalid (username-)?password/i.test(message);
+}

@@ -29,7 +29,7 @@ import {
   decodeFailure, decodeResult, encodeRemote, failureData, jsonText, WIRE_VERSION, type JobCall,
 } from './remote-codec.js';
 import { CANCEL_EVENT, controlQueueName } from './control.js';
-import { bounded, endClients } from './connections.js';
+import { bounded, endClients, refusedCredentials } from './connections.js';
 import { followReadPosition, STREAM_END_COMMAND, STREAM_END_LUA, streamIdAtLeast } from './event-stream.js';
 
 /** The per-call options a remote pool honours (deferToThreadPool.with()): all but affinity. */
@@ -120,6 +120,8 @@ interface HelloListener extends QueueEventsListener {
 export class BullMQThreadPool extends EventEmitter {
   readonly queueName: string;
   readonly #connection: ConnectionOptions;
+  /** A refusal of the credentials was warned of (no 'error' listener). */
+  #saidRefused = false;
   readonly #prefix: string | undefined;
   readonly #root: string;
   readonly #limit: number;
@@ -213,7 +215,16 @@ export class BullMQThreadPool extends EventEmitter {
     this.#eventsRead = followReadPosition(this.#events);
     this.#control = new QueueEventsProducer(controlQueueName(this.queueName), base);
     // (ioredis reconnects by itself; a listener keeps its errors from ending the process.)
-    const onError = (e: unknown): void => { if (this.listenerCount('error') > 0) emitFromBookkeeping(this, 'error', e); };
+    const onError = (e: unknown): void => {
+      if (this.listenerCount('error') > 0) {
+        emitFromBookkeeping(this, 'error', e);
+      } else if (refusedCredentials(e) && !this.#saidRefused) {
+        // (Calls wait for a connection that never comes: said once, as ioredis says nothing. helper-160.)
+        this.#saidRefused = true;
+        process.emitWarning(`reactor-threads/bullmq: Redis refused the credentials of pool '${this.queueName}' (${String(e)}): `
+          + 'its calls wait until it accepts them', { code: 'REACTOR_THREADS_REDIS_AUTH' });
+      }
+    };
     this.#queue.on('error', onError);
     this.#events.on('error', onError);
     this.#control.on('error', onError);

@@ -27,7 +27,7 @@ import { checkVersion, encodeFailure, failureReason, WIRE_VERSION, type JobCall,
 import { retryable, type JobOutcome, type JobRun, type runJob } from './job-runner.js';
 import { JobDispatcher } from './job-dispatch.js';
 import { CANCEL_EVENT, controlQueueName, readControlEvents, serverNowMs } from './control.js';
-import { bounded, boundedUntil, endClients } from './connections.js';
+import { bounded, boundedUntil, endClients, refusedCredentials } from './connections.js';
 
 export interface ServeBullMQOptions {
   /** The queue to serve: the queueName of the callers' BullMQThreadPool. */
@@ -336,8 +336,16 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
   })();
   controlRead.catch(onError);
 
+  // (A wrong password left ready pending for ever, ioredis retrying in
+  // silence, and the bin's 'cannot serve' unsaid: helper-160.)
+  const credentialsRefused = new Promise<never>((_, reject) => {
+    const onRefused = (e: unknown): void => { if (refusedCredentials(e)) reject(e); };
+    bull.on('error', onRefused);
+    control.on('error', onRefused);
+  });
+  credentialsRefused.catch(() => {});
   const ready = (async () => {
-    await Promise.all([bull.waitUntilReady(), control.waitUntilReady()]);
+    await Promise.race([Promise.all([bull.waitUntilReady(), control.waitUntilReady()]), credentialsRefused]);
     bull.run().catch(() => {});
   })();
   ready.catch(() => {});
