@@ -188,6 +188,21 @@ test('stop({ drain: true }) waits for pending calls to settle', async (t) => {
   t.like(pool.stats(), { pending: 0, completed: 3 });
 });
 
+// (helper-160: a drain waited for ever for calls that could not settle, Redis gone.)
+test('stop({ drain: true, timeout }) stops waiting for the calls once the timeout passes, and rejects them', async (t) => {
+  const queueName = `drain-timeout-${randomUUID()}`;
+  const pool = poolFor(queueName);
+  pool.start();
+  const call = deferToThreadPool(reactor, pool, add, 1, 2);  // no worker takes it
+  await eventually(() => pool.stats().unsent === 0 && pool.stats().pending === 1, 'the job is in Redis');
+  const began = Date.now();
+  await pool.stop({ drain: true, timeout: 300 });
+  t.true(Date.now() - began >= 300, 'it drained for the timeout');
+  await t.throwsAsync(call, { instanceOf: PoolStoppedError });
+  t.throws(() => new BullMQThreadPool({ queueName, connection: redis.connection, root: callerRoot }).stop({ timeout: -1 }),
+    { instanceOf: RangeError, message: /^options\.timeout must be/ });
+});
+
 test('stop() called again, from a callback of a call it rejects included, gets the same Promise', async (t) => {
   const queueName = `stop-twice-${randomUUID()}`;
   const pool = poolFor(queueName);

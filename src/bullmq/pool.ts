@@ -20,8 +20,8 @@ import {
 import { emitFromBookkeeping, reportError } from '../errors/report.js';
 import type { AnyFunction, TaskFunction } from '../base/public/functions.js';
 import type { CallOptions } from '../base/public/calls.js';
-import { checkOptions, checkTimeout, refuseOptions, REMOTE_POOL_OPTIONS } from '../pool/call-options.js';
-import type { OnResult } from '../base/public/pool.js';
+import { checkOptions, checkTimeout, refuseOptions, REMOTE_POOL_OPTIONS, stopTimeout } from '../pool/call-options.js';
+import type { OnResult, StopOptions } from '../base/public/pool.js';
 import { bullmq } from './bullmq-module.js';
 import { keyToPortable, PortableResolver } from './portable.js';
 import { portableFunction } from './remote-functions.js';
@@ -284,23 +284,35 @@ export class BullMQThreadPool extends EventEmitter {
    * Stops the pool and closes its connections. Calls still pending reject
    * with a PoolStoppedError, and their jobs are removed unless a worker
    * holds them (those run, and their results are dropped); with
-   * `{ drain: true }` it waits for every pending call to settle first.
+   * `{ drain: true }` it waits for every pending call to settle first, up
+   * to `timeout` ms (a drain waits for a Redis that is gone, as calls do:
+   * helper-160's stop() with Redis down never ended).
    */
-  stop(options?: { drain?: boolean }): Promise<void> {
+  stop(options?: StopOptions): Promise<void> {
+    const timeout = stopTimeout(options);
     // A second stop(), from a callback this one runs included, gets the
     // first one's Promise, its options ignored, as on a ThreadPool
     // (changed after 0.1.1: it resolved at once, before the connections
     // were closed).
     // (Begun a microtask later, so that it is set before the callbacks
     // of the calls it rejects run.)
-    this.#stopping ??= Promise.resolve().then(() => this.#stop(options));
+    this.#stopping ??= Promise.resolve().then(() => this.#stop(options?.drain === true, timeout));
     return this.#stopping;
   }
 
-  async #stop(options: { drain?: boolean } | undefined): Promise<void> {
+  async #stop(drain: boolean, timeout: number | undefined): Promise<void> {
     // (Before start(), nothing was sent: there is nothing to drain.)
-    if (options?.drain && this.#ready) {
-      while (this.#pending.size > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    if (drain && this.#ready) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = timeout === undefined || timeout === Infinity ? undefined
+        : new Promise<void>((resolve) => { timer = setTimeout(resolve, timeout); });
+      let ended = false;
+      void late?.then(() => { ended = true; });
+      while (this.#pending.size > 0 && !ended) {
+        const idle = new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+        await (late ? Promise.race([idle, late]) : idle);
+      }
+      clearTimeout(timer);
     }
     this.#stopped = true;
     this.#openStart();

@@ -6,6 +6,7 @@
 // them all. Caller's thread. Tests: test/defer-to-thread-pool.ts,
 // test/cancellation.ts, test/flatten-instances.ts.
 import type { CallOptions } from '../base/public/calls.js';
+import type { StopOptions } from '../base/public/pool.js';
 
 /** BullMQ's PRIORITY_LIMIT (2 ** 21): the lowest priority a job may have. */
 export const LOWEST_PRIORITY = 2_097_152;
@@ -165,4 +166,12 @@ export function refuseOptions(options: CallOptions | undefined, names: readonly 
   const given = names.filter((name) => options[name] !== undefined);
   if (given.length === 0) return;
   throw new TypeError(`${given.map((name) => `options.${name}`).join(', ')}: ${why(given.length === 1 ? 'it' : 'them')}`);
+}
+
+/** stop()'s options, checked before anything stops: its timeout, if it has one. */
+export function stopTimeout(options: StopOptions | undefined): number | undefined {
+  if (options === undefined || options === null) return undefined;
+  if (typeof options !== 'object') throw new TypeError('stop(options): options must be an object');
+  if (options.timeout !== undefined) checkTimeout('options.timeout', options.timeout, 'no timeout');
+  return options.timeout;
 }

@@ -42,7 +42,7 @@ import { MovedBuffers } from './moved-buffers.js';
 import { PrintedOutput } from './printed-output.js';
 import { SubmissionStage } from './staging.js';
 import { checkPayloadSize } from '../base/byte-views.js';
-import { checkOptions, checkTimeout, LOCAL_POOL_OPTIONS, REMOTE_OPTIONS, refuseOptions } from './call-options.js';
+import { checkOptions, LOCAL_POOL_OPTIONS, REMOTE_OPTIONS, refuseOptions, stopTimeout } from './call-options.js';
 
 export type { TaskSink } from './tasks.js';
 
@@ -802,10 +802,3 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
   }
 }
 
-/** stop()'s options, checked before anything stops: its timeout, if it has one. */
-function stopTimeout(options: StopOptions | undefined): number | undefined {
-  if (options === undefined || options === null) return undefined;
-  if (typeof options !== 'object') throw new TypeError('stop(options): options must be an object');
-  if (options.timeout !== undefined) checkTimeout('options.timeout', options.timeout, 'no timeout');
-  return options.timeout;
-}
