@@ -2,7 +2,7 @@
 // (src/pool/staging.ts): nothing about that may show. They are queued in
 // order, counted at once, withdrawn, refused and stopped exactly as calls
 // pushed one by one. (What it buys is measured in bench/: window, burst.)
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,16 +75,21 @@ test('a call withdrawn in the turn it was made never runs', async (t) => {
   await pool.stop();
 });
 
+/** A started pool of 2 threads, both warm (each ran a call), and a log file; stopped when the test ends. */
+async function warmPool(t: ExecutionContext): Promise<{ pool: ThreadPool; file: string }> {
+  const pool = new ThreadPool({ minThreads: 2, maxThreads: 2 });
+  t.teardown(() => pool.stop());
+  pool.start();
+  await Promise.all([deferToThreadPool(reactor, pool, add, 0, 0), deferToThreadPool(reactor, pool, add, 0, 0)]);
+  return { pool, file: logFile() };
+}
+
 // A warm pool's idle threads spin for their next task: a call pushed to
 // the queue is taken within microseconds. Withdrawn by being pushed, then
 // cancelled, some of these ran (10 of 50 in a review's run), and one even
 // resolved; taken out of the stage, none may.
 test('calls aborted in the turn they were made, on a warm pool whose threads spin for work, never run', async (t) => {
-  const pool = new ThreadPool({ minThreads: 2, maxThreads: 2 });
-  t.teardown(() => pool.stop());
-  pool.start();
-  const file = logFile();
-  await Promise.all([deferToThreadPool(reactor, pool, add, 0, 0), deferToThreadPool(reactor, pool, add, 0, 0)]);
+  const { pool, file } = await warmPool(t);
   const outcomes: string[] = [];
   for (let i = 0; i < 100; i++) {
     const ac = new AbortController();
@@ -102,11 +107,7 @@ test('calls aborted in the turn they were made, on a warm pool whose threads spi
 // counts, pushed the turn's staged calls first: their own aborts then came
 // too late (helper-159: 556 of 1,000 ran). Neither pushes them now.
 test('calls aborted in their turn stay unrun when a call of an earlier turn shares their signal and the counts were read', async (t) => {
-  const pool = new ThreadPool({ minThreads: 2, maxThreads: 2 });
-  t.teardown(() => pool.stop());
-  pool.start();
-  const file = logFile();
-  await Promise.all([deferToThreadPool(reactor, pool, add, 0, 0), deferToThreadPool(reactor, pool, add, 0, 0)]);
+  const { pool, file } = await warmPool(t);
   const outcomes: string[] = [];
   for (let i = 0; i < 50; i++) {
     const ac = new AbortController();
