@@ -11,7 +11,7 @@ import { loadFunction } from '../identity/functions.js';
 import { currentTask } from '../api/current-task.js';
 import { thisThread } from '../runtime/this-thread.js';
 import {
-  CancelledError, FunctionNotSendableError, ModuleNotAllowedError, PayloadTooLargeError, UnreadablePayloadError, ValueNotCloneableError,
+  CancelledError, ModuleNotAllowedError, PayloadTooLargeError, UnreadablePayloadError, ValueNotCloneableError,
 } from '../errors/errors.js';
 import type { FunctionDescriptor } from '../base/wire.js';
 import { keyToPortable, PortableResolver } from './portable.js';
@@ -77,16 +77,23 @@ async function functionOf(kind: 't' | 'e', url: string, name: string, label: str
   return f;
 }
 
-/** This package's failures that another attempt would meet again. */
+/**
+ * This package's failures that another attempt would meet again. Not a
+ * FunctionNotSendableError: on a worker it says the function's module
+ * could not be loaded here, which another worker (one deployed already,
+ * in a rolling deploy) may: retried, as attempts allow (helper-160: 18 of
+ * 20 calls failed while one worker of two ran the older code).
+ */
 const deterministic = [
-  CancelledError, FunctionNotSendableError, ModuleNotAllowedError, PayloadTooLargeError, UnreadablePayloadError, ValueNotCloneableError,
+  CancelledError, ModuleNotAllowedError, PayloadTooLargeError, UnreadablePayloadError, ValueNotCloneableError,
 ];
 
 /**
  * Whether a retry could change the outcome of `e`: not for BullMQ's
  * UnrecoverableError (by name), a class marked with notRetryable(), or
- * this package's failures that are the same on every attempt (a function
- * that cannot be found or sent, a value that cannot be, a cancelled call).
+ * this package's failures that are the same on every attempt (a module
+ * the worker's allow list refuses, a value that cannot be read or sent, a
+ * cancelled call).
  */
 export function retryable(e: unknown): boolean {
   if (typeof e !== 'object' || e === null) return true;
