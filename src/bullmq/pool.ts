@@ -48,7 +48,7 @@ export interface BullMQThreadPoolOptions {
    * root. Default: process.cwd().
    */
   root?: string;
-  /** The largest encoded arguments a call may send, and the largest result its worker returns. Default 1 MiB. */
+  /** The largest encoded arguments a call may send (results are bounded by each worker's own maxPayloadBytes). Default 1 MiB. */
   maxPayloadBytes?: number;
   /** Defaults for every call: attempts (default 1) and backoff. A call's own options win. */
   attempts?: number;
