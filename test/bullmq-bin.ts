@@ -87,6 +87,6 @@ test('the bin never prints a password of its --redis URL, one with a raw @ inclu
   await eventually(() => /serving|cannot serve/.test(query.output()), `the bin serves:\n${query.output()}`);
   query.kill('SIGTERM');
   t.is(await query.exited, 0, query.output());
-  t.regex(query.output(), new RegExp(`serving \\S+ on redis://127\\.0\\.0\\.1:${secured.port}/0\\?password=\\*\\*\\* `));
+  t.regex(query.output(), new RegExp(`serving \\S+ on redis://127\\.0\\.0\\.1:${secured.port}/0 `));
   for (const part of ['p@ss', 'p%40ss', 'w%3Ard']) t.false(query.output().includes(part), part);
 });

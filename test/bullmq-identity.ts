@@ -217,6 +217,8 @@ test('a registered class\'s portable key whose module path holds a \'#\' maps ba
   const resolver = new PortableResolver(root);
   t.is(resolver.key('app:c#lib/cls.mjs#Tag'), `${local}#Tag`);
   t.is(resolver.key('app:c#lib/cls.mjs#Tag#2'), `${local}#Tag#2`);
+  // (A name may hold a '#' too.)
+  t.is(resolver.key('app:plain.mjs#my#cls'), `${pathToFileURL(join(root, 'plain.mjs')).href}#my#cls`);
   t.is(keyToPortable(`${local}#Tag`, root), 'app:c#lib/cls.mjs#Tag');
 });
 

@@ -8,6 +8,7 @@ type Loose = (...args: unknown[]) => unknown;
 import { deferToThread, RemoteError, ValueNotCloneableError, type ReactorThreadsError } from 'reactor-threads';
 import { add, CustomError, fail, failCustom, failUnregistered, readMissingFile, returnFunction, throwValue } from './_fixtures/tasks.cjs';
 import { depthOfFailedCall } from './_fixtures/bridge-tasks.cjs';
+import { fixture, runChild } from './_helpers/child.js';
 
 test('a built-in error class survives the trip', async (t) => {
   const err = await t.throwsAsync(deferToThread(() => (null as unknown as { x: number }).x), { instanceOf: TypeError });
@@ -62,6 +63,16 @@ test('an error held in an error\'s own property crosses as an error: its class, 
   t.is(err.parent, err.original, 'one error held twice arrives as one');
   t.is(err.self, err, 'a link back to the error itself is kept');
   t.is(err.status, 409);
+});
+
+// (helper-162: past ~980 such levels the main thread's stack ran out
+// before the cut, and the call rejected with a ValueNotCloneableError.)
+test('an error held in properties 1,100 deep arrives on the main thread, cut where its depth passes the limit', async (t) => {
+  const r = await runChild(fixture('deep-error-props.mjs'));
+  t.is(r.code, 0, r.stderr);
+  const got = JSON.parse(r.stdout) as { name: string; message: string; depth: number; last: string };
+  t.like(got, { name: 'Error', message: 'level 1099', last: 'ERR_CAUSES_TRUNCATED' });
+  t.true(got.depth > 100, `${got.depth} levels arrived`);
 });
 
 test('an AggregateError keeps its errors', async (t) => {

@@ -42,13 +42,22 @@ function folder(name: string, v: string | undefined): string | undefined {
 }
 
 /**
- * `url` without its credentials: everything between '//' and its last '@'.
- * A password may hold a raw '@', or a '/' that ends the authority as a URL
- * parser reads it; cutting at the first '@' printed the rest of it.
+ * `url` as it may be printed: its scheme, host, port and database number,
+ * and nothing else. Cutting out the credentials by hand missed some: a
+ * password with a raw `@` (the first `@` cut), one in the query
+ * (`?password=`, which ioredis reads too), and a raw `@` there took the
+ * host with it (helper-160, helper-162). A URL that does not parse, or
+ * whose path is no database number, is not shown.
  */
 function redacted(url: string): string {
-  // (And its query's password or username, which ioredis reads too: helper-160.)
-  return url.replace(/\/\/.*@/s, '//').replace(/([?&](?:password|username)=)[^&#]*/gi, '$1***');
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return '(the --redis URL)';
+  }
+  const db = /^\/\d*$/.test(u.pathname) && u.pathname !== '/' ? u.pathname : '';
+  return `${u.protocol}//${u.host}${db}`;
 }
 
 function main(): void {

@@ -80,5 +80,5 @@ interface Disconnectable { status?: string; disconnect(): void }
  */
 export function refusedCredentials(e: unknown): boolean {
   const message = e instanceof Error ? e.message : String(e);
-  return /^(WRONGPASS|NOAUTH|NOPERM)\b|invalid (username-)?password/i.test(message);
+  return /^(WRONGPASS|NOAUTH)\b|invalid (username-)?password/i.test(message);
 }

@@ -222,7 +222,8 @@ export class BullMQThreadPool extends EventEmitter {
         // (Calls wait for a connection that never comes: said once, as ioredis says nothing. helper-160.)
         this.#saidRefused = true;
         process.emitWarning(`reactor-threads/bullmq: Redis refused the credentials of pool '${this.queueName}' (${String(e)}): `
-          + 'its calls wait until it accepts them', { code: 'REACTOR_THREADS_REDIS_AUTH' });
+          + 'until it accepts them, calls not sent yet wait (or fail, once the pool had connected), and those sent get no outcome',
+        { code: 'REACTOR_THREADS_REDIS_AUTH' });
       }
     };
     this.#queue.on('error', onError);

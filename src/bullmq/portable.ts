@@ -24,16 +24,19 @@ const MAX_REMEMBERED = 10_000;
 const KEY_SEPARATOR = '#';
 
 /**
- * Where the name part of a portable key begins (its separator): the last
- * `#` followed by a name (not a digit: a second class of one name is
- * `Name#2`, src/base/registry.ts) that holds no `/`. A portable module
- * name is a path, which may hold a `#` itself (`app:c#lib/cls.mjs#Tag`:
- * helper-160 found its class refused, the key cut at the first `#`); a
- * file: URL escapes it.
+ * Where the name part of a portable key begins (its separator): the first
+ * `#` after the module name's last `/` (not one that begins the name
+ * after its `app:`, `pkg:` or `spec:`, a subpath import's). A portable
+ * module name is a path, which may hold a `#` in a folder's name
+ * (`app:c#lib/cls.mjs#Tag`: helper-160 found its class refused, the key
+ * cut at that first `#`); a class's name may hold one too (`Name#2`, a
+ * second class of one name: src/base/registry.ts); a file: URL escapes
+ * the path's.
  */
 function nameAt(key: string): number {
-  const m = /#[^#/\d][^#/]*(?:#\d+)?$/.exec(key);
-  return m ? m.index : key.indexOf(KEY_SEPARATOR);
+  const prefix = /^(app|pkg|spec):#?/.exec(key)?.[0].length ?? 0;
+  const from = Math.max(key.lastIndexOf('/') + 1, prefix);
+  return key.indexOf(KEY_SEPARATOR, from);
 }
 
 /** The package a path inside node_modules belongs to, and the path within it. */

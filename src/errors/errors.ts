@@ -474,8 +474,11 @@ function encodeOne(e: unknown, s: Encoding, depth: number): EncodedThrow {
       const v = (e as unknown as Record<string, unknown>)[k];
       if (isError(v)) {
         // (Defined: an own `__proto__` is a property like any other.)
+        // (Two levels down, as the reader meets it: the errorProps record,
+        // then the error. One, and a chain of ~980 such errors overflowed the
+        // reader's stack before MAX_DEPTH cut it: helper-162.)
         Object.defineProperty(out.errorProps ??= {}, k, {
-          value: encodeNested(v, s, depth + 1), enumerable: true, writable: true, configurable: true,
+          value: encodeNested(v, s, depth + 2), enumerable: true, writable: true, configurable: true,
         });
         continue;
       }
