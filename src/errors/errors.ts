@@ -301,6 +301,7 @@ export function encodeUserFailure(e: unknown): EncodedThrow {
       if (d.stack !== undefined) trimmed.set(d, withoutRunnerFrames(d.stack, stackHeader(d.name, d.message)));
       if (d.cause) pending.push(d.cause);
       if (d.errors) for (const x of d.errors) pending.push(x);
+      if (d.errorProps) for (const k in d.errorProps) pending.push(d.errorProps[k]!);
     }
   } catch {
     // (Trimming is a courtesy: whatever it meets, the failure crosses, its stacks whole.)
