@@ -44,6 +44,16 @@ std::shared_ptr<Reactor> Pool::PopWaiterLocked(uint32_t* tid, Pick pick) {
   return rec.reactor;
 }
 
+std::shared_ptr<Reactor> Pool::TakeWaiterLocked(uint32_t thread_id) {
+  auto at = std::find(waiting_.begin(), waiting_.end(), thread_id);
+  auto it = threads_.find(thread_id);
+  if (at == waiting_.end() || it == threads_.end() || !it->second.waiting) return nullptr;
+  waiting_.erase(at);
+  it->second.waiting = false;
+  it->second.woken = true;
+  return it->second.reactor;
+}
+
 uint32_t Pool::IdleTakerLocked() const {
   // (Not one with tasks pinned to it: its Take() takes those first, and
   // the task would wait behind them, its buffers with it.)
@@ -835,11 +845,16 @@ bool Pool::HoldsUnfinishedLocked(const ThreadRecord& rec) {
   return false;
 }
 
-size_t Pool::FairShareLocked(uint32_t thread_id, const ThreadRecord& rec, size_t queued, bool* wake_waiter) const {
+size_t Pool::FairShareLocked(uint32_t thread_id, const ThreadRecord& rec, size_t queued, uint32_t* wake) const {
   size_t live = std::max<size_t>(threads_.size(), 1);
-  size_t all = rec.in_flight;
+  size_t mine = rec.in_flight;
+  size_t all = mine;
   size_t about_to_take = 0, their_in_flight = 0;
-  bool one_waits = false, one_comes = false;
+  // The sibling about to take that holds the fewest in flight, and whether
+  // it waits (not woken already, spinning or on its way back).
+  uint32_t fewest = 0;
+  size_t fewest_in_flight = 0;
+  bool fewest_waits = false;
   uint64_t now = 0;  // read once, if a sibling's loop is busy
   for (const auto& [tid, r] : threads_) {
     if (tid == thread_id) continue;
@@ -852,17 +867,24 @@ size_t Pool::FairShareLocked(uint32_t thread_id, const ThreadRecord& rec, size_t
     if (!spins && !r.returning && !WakesSoonLocked(r, &now)) continue;
     ++about_to_take;
     their_in_flight += r.in_flight;
-    (r.waiting && !spins ? one_waits : one_comes) = true;
+    if (fewest == 0 || r.in_flight < fewest_in_flight) {
+      fewest = tid;
+      fewest_in_flight = r.in_flight;
+      fewest_waits = r.waiting && !spins;
+    }
   }
-  if (all == 0 || (rec.in_flight > 0 && about_to_take == 0)) return (queued + live - 1) / live;
-  size_t mine = rec.in_flight;
-  // (The group that can take now: this thread and those siblings; or,
-  // holding none in flight itself, every thread.)
-  size_t group = mine > 0 ? about_to_take + 1 : live;
-  size_t held = mine > 0 ? mine + their_in_flight : all;
-  size_t fair = (queued + held + group - 1) / group;
+  if (all == 0) return (queued + live - 1) / live;
+  // Holding none in flight: a share of the queued work and all in flight.
+  if (mine == 0) return (queued + all + live - 1) / live;
+  // Work is left only to a sibling about to take that holds fewer in
+  // flight than this thread: it takes, so no two threads leave it to each
+  // other (helper-161: two with 2 each woke each other for ever, while the
+  // one with 1, which would take, slept). Else as before.
+  if (fewest == 0 || fewest_in_flight >= mine) return (queued + live - 1) / live;
+  size_t group = about_to_take + 1;
+  size_t fair = (queued + mine + their_in_flight + group - 1) / group;
   if (fair > mine) return fair - mine;
-  *wake_waiter = one_waits && !one_comes;
+  if (fewest_waits) *wake = fewest;
   return 0;
 }
 
@@ -953,13 +975,13 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
       bool shared = &source == &queue_;
       // Its fair share of the shared queue (FairShareLocked): none when it
       // leaves them to siblings about to take. (All of those pinned here.)
-      bool wake_waiter = false;
+      uint32_t wake = 0;  // a waiting sibling to wake for work left to it
       size_t share = !may_take || source.empty() ? 0
           : !shared ? source.size()
           // (A drain after stop() takes as before: only the else branch
           // below, which sees the stop, is left with nothing taken.)
           : stopping_ ? (source.size() + threads_.size() - 1) / std::max<size_t>(threads_.size(), 1)
-          : FairShareLocked(thread_id, rec, source.size(), &wake_waiter);
+          : FairShareLocked(thread_id, rec, source.size(), &wake);
       if (share > 0) {
         size_t n = std::min<size_t>({source.size(), share, max});
         // Only known-quick tasks are taken together (see Take() in pool.h).
@@ -1035,17 +1057,14 @@ TakeResult Pool::Take(uint32_t thread_id, uint32_t max, uint64_t spin_ns,
           rec.idle_since_ns = now;
           rec.idle_pays_within_ns = std::min(pays_within_ns, spin_ns);
         }
-        // It left queued work to siblings about to take it: it waits, with
-        // no spin (the queued work would end it at once), and one that waits
-        // for work is woken for it unless one is on its way already.
+        // It left queued work to a sibling about to take it: it waits, with
+        // no spin (the queued work would end it at once), and wakes that
+        // sibling if it waits (unless a thread spins: it takes the work).
         std::shared_ptr<Reactor> leave_to;
         bool left = may_take && !source.empty();
         if (left) {
           spin_until = 0;
-          if (wake_waiter && spinning_ == 0) {
-            StopWaitingLocked(thread_id, rec);  // (not this one)
-            leave_to = PopWaiterLocked(nullptr, Pick::kIdleFirst);
-          }
+          if (wake != 0 && spinning_ == 0) leave_to = TakeWaiterLocked(wake);
         }
         // One spinner at a time, as Go's scheduler bounds its spinning
         // threads: it takes the next batch and wakes a sibling for work it

@@ -607,12 +607,16 @@ class Pool {
   // thread with none takes a share of them too, and one with some takes
   // its share beside the siblings about to take (waiting or woken with
   // their loops polling, spinning for work, or on their way back), which
-  // may be none (Take() then answers kLeft): *wake_waiter is then set when
-  // only a waiting sibling can take them. Taking on while a sibling was
-  // about to take put 6 to 8 of 8 async tasks (5 ms of I/O, then 50 ms of
-  // CPU) on one of 2 threads (helper-156). Without async tasks in flight,
-  // queued / threads, as before.
-  size_t FairShareLocked(uint32_t thread_id, const ThreadRecord& rec, size_t queued, bool* wake_waiter) const;
+  // may be none (Take() then answers kLeft), but only while one of those
+  // holds fewer in flight than it: *wake is then that sibling, when it
+  // waits. Taking on while a sibling was about to take put 6 to 8 of 8
+  // async tasks (5 ms of I/O, then 50 ms of CPU) on one of 2 threads
+  // (helper-156). Without async tasks in flight, queued / threads, as
+  // before.
+  size_t FairShareLocked(uint32_t thread_id, const ThreadRecord& rec, size_t queued, uint32_t* wake) const;
+  // Takes thread `thread_id` off waiting_, marked woken: its reactor, to
+  // signal once mu_ is released (null when it does not wait).
+  std::shared_ptr<Reactor> TakeWaiterLocked(uint32_t thread_id);
   // A held task that went async ends, or leaves its thread: out of in_flight.
   static void EndInFlightLocked(ThreadRecord& rec, const Held& h);
   // `rec`'s thread is no longer a taker a push may count on (it steps

@@ -49,8 +49,13 @@ test.serial('a first burst of long tasks on a started pool is split evenly over 
 // was about to take ran 6 to 8 of 8 such tasks (helper-156). Tasks in
 // flight now count as their thread's (native FairShareLocked,
 // pool_async_in_flight_shared). Up to three bursts, one must split at most
-// 5/3, as above.
+// 5/3, as above; at most 6/2 in `npm run test:cpus8`, which runs eight test
+// files at a time on this VM's 2 cores: there a sibling about to take is
+// often preempted past the 1 ms after which it no longer counts as about
+// to take (native WakesSoon), and the taker goes on (CI's run split three
+// bursts 6/2; before this change most bursts split 8/0 or 7/1).
 test.serial('a burst of async tasks that await, then compute, is split evenly over a started pool\'s threads', async (t) => {
+  const most = process.env.REACTOR_THREADS_TEST_CPUS === '8' ? 6 : 5;
   const pool = new ThreadPool({ minThreads: 2, maxThreads: 2, idleTimeout: Infinity });
   pool.start();
   await Promise.all([deferToThreadPool(reactor, pool, sleep, 30), deferToThreadPool(reactor, pool, sleep, 30)]);
@@ -61,9 +66,10 @@ test.serial('a burst of async tasks that await, then compute, is split evenly ov
     const ids = await Promise.all(Array.from({ length: 8 }, () => deferToThreadPool(reactor, pool, awaitThenSpin, 60)));
     const counts = perThread(ids);
     splits.push(counts.join('/'));
-    if (counts.length === 2 && counts[0]! <= 5) break;
+    if (counts.length === 2 && counts[0]! <= most) break;
   }
-  t.true(splits.length < 3 || /^[45]\/[34]$/.test(splits[2]!), `splits ${splits.join(', ')}`);
+  const last = splits[splits.length - 1]!.split('/').map(Number);
+  t.true(last.length === 2 && last[0]! <= most, `splits ${splits.join(', ')}`);
   if (splits.length > 1) t.log(`splits ${splits.join(', ')}`);
   await pool.stop();
 });

@@ -1794,6 +1794,68 @@ static void TestPoolLeavesWorkOnlyToTakers() {
   std::printf("  queued work is left only to siblings about to take it: ok\n");
 }
 
+// Deterministic: work is left only to a sibling holding fewer tasks in
+// flight, and that one is woken (helper-161: of 3 threads, two with 2 in
+// flight each left the task to each other and woke each other, for
+// ever, while the one with 1, which would take it, slept).
+static void TestPoolLeavesWorkToFewerInFlight() {
+  TwoThreads rig(85);
+  auto& [owner, pool, a, b, ta, tb] = rig;
+  Loop c(4);
+  uint32_t tc = pool->AddThread();
+  pool->AttachThread(tc, c.reactor);
+  std::vector<Task> got;
+  std::deque<Message> in;
+  double id = 1;
+  // Each takes its async tasks one by one (a quick function, so with
+  // max 1), marks them started, and waits: a holds 2, b 2, c 1.
+  auto hold = [&](uint32_t tid, int n) {
+    for (int i = 0; i < n; ++i, ++id) {
+      pool->Push(MakeTask(id), 100);  // (no thread waits yet: it is this one's)
+      got.clear();
+      CHECK(pool->Take(tid, 1, 0, &got) == TakeResult::kTasks);
+      pool->MarkStarted(tid, id);
+    }
+  };
+  hold(tc, 1);
+  hold(ta, 2);
+  hold(tb, 2);
+  for (uint32_t t : {tc, ta, tb}) {
+    got.clear();
+    CHECK(pool->Take(t, 4, 0, &got) == TakeResult::kNone);
+  }
+  bool sig = false;
+  a.reactor->Drain(&in, &sig);
+  b.reactor->Drain(&in, &sig);
+  c.reactor->Drain(&in, &sig);
+  pool->Push(MakeTask(100), 100);
+  bool sig_a = false, sig_b = false, sig_c = false;
+  a.reactor->Drain(&in, &sig_a);
+  b.reactor->Drain(&in, &sig_b);
+  c.reactor->Drain(&in, &sig_c);
+  uint32_t first = sig_a ? ta : sig_b ? tb : tc;
+  got.clear();
+  TakeResult r = pool->Take(first, 4, 0, &got);
+  if (first == tc) {
+    CHECK_MSG(r == TakeResult::kTasks, "the thread with the fewest in flight takes");
+  } else {
+    CHECK_MSG(r == TakeResult::kLeft, "a thread with 2 in flight leaves it to the one with 1");
+    bool woke_c = false, woke_other = false;
+    c.reactor->Drain(&in, &woke_c);
+    (first == ta ? b : a).reactor->Drain(&in, &woke_other);
+    CHECK_MSG(woke_c && !woke_other, "the one with fewer in flight is woken, not the other with 2");
+    got.clear();
+    CHECK(pool->Take(tc, 4, 0, &got) == TakeResult::kTasks);
+  }
+  CHECK_EQ(got.size(), size_t{1});
+  pool->Complete(first == tc ? tc : tc, 100, 0, Frame{}, false, true);
+  for (double t = 1; t < id; ++t) pool->Complete(t == 1 ? tc : t <= 3 ? ta : tb, t, 0, Frame{}, false, true);
+  bool attached = false;
+  uint32_t requeued = 0;
+  pool->RemoveThread(tc, &attached, &requeued);
+  std::printf("  work is left only to a sibling with fewer in flight, which is woken: ok\n");
+}
+
 // Deterministic: PushBatch() queues in order as many as fit under
 // max_queue, wakes one waiting thread (none while one spins), and a thread
 // that takes and leaves work queued wakes the next.
@@ -3431,6 +3493,7 @@ int main(int argc, char** argv) {
       {"pool_spreads_slow_tasks", TestPoolSpreadsSlowTasks},
       {"pool_async_in_flight_shared", TestPoolAsyncInFlightShared},
       {"pool_leaves_work_only_to_takers", TestPoolLeavesWorkOnlyToTakers},
+      {"pool_leaves_work_to_fewer_in_flight", TestPoolLeavesWorkToFewerInFlight},
       {"pool_push_batch", TestPoolPushBatch},
       {"pool_push_target", TestPoolPushTarget},
       {"pool_push_target_spinner", TestPoolPushTargetSpinner},
