@@ -221,7 +221,7 @@ export class ThreadPool extends EventEmitter implements ThreadPoolApi {
   }
 
   stats(): PoolStats {
-    const c = this.#counts() ?? this.#finalCounts;  // (pushes the staged submissions first)
+    const c = this.#counts() ?? this.#finalCounts;  // (this turn's staged calls counted in)
     const t = this.#destroyed ? this.#finalTimes : native.poolTimes(this.#poolId);
     const none: TimeStats = { count: 0, min: 0, mean: 0, p50: 0, p99: 0, max: 0 };
     const zero: PoolCounts = { threads: 0, busy: 0, idle: 0, queued: 0, submitted: 0, completed: 0, failed: 0,
