@@ -355,25 +355,27 @@ test('tasks pinned by an affinity key, of a function known to be quick, each get
   pinnedRunTimeouts, true);
 
 // A function the pool knows as quick, whose module a new thread has not
-// loaded yet (300 ms: slow-load.mts), taken in one batch with calls of a
+// loaded yet (1.5 s: long-load.mts), taken in one batch with calls of a
 // loaded function: those go back to the queue while the module loads, and
 // are taken anew, so their runTimeouts count from then. Before, they waited
 // behind the load on the thread that took them, and timed out unstarted.
+// (700 ms: under wine, with other test files running, 150 ms was too few
+// for a call taken after a 300 ms load, in CI once.)
 test('calls taken behind a task whose function loads go back to the queue: their runTimeout counts from their own take', async (t) => {
-  const { slowLoadSpin } = await import('./_fixtures/slow-load.mjs');
+  const { longLoadEcho } = await import('./_fixtures/long-load.mjs');
   // The first thread retires after 40 tasks: its successor has loaded nothing.
   const pool = poolWithQuickTasksUnder(50, { minThreads: 1, maxThreads: 1, maxTasksPerThread: 40 });
   t.teardown(() => pool.stop());
   pool.start();
-  for (let i = 0; i < 20; i++) await deferToThreadPool(reactor, pool, slowLoadSpin, 0);
+  for (let i = 0; i < 20; i++) await deferToThreadPool(reactor, pool, longLoadEcho, 0);
   for (let i = 0; i < 20; i++) await deferToThreadPool(reactor, pool, add, i, 1);
   // On the new thread: add's module loads, then the thread is held.
   await deferToThreadPool(reactor, pool, add, 0, 0);
   const hold = new Int32Array(new SharedArrayBuffer(8));
   const held = deferToThreadPool(reactor, pool, waitForFlag, hold);
   t.true(await waitFor(() => Atomics.load(hold, 1) === 1), 'the new thread is held');
-  const loads = deferToThreadPool(reactor, pool, slowLoadSpin, 0);
-  const quick = Array.from({ length: 6 }, (_, i) => deferToThreadPool.with({ runTimeout: 150 })(reactor, pool, add, i, 1));
+  const loads = deferToThreadPool(reactor, pool, longLoadEcho, 0);
+  const quick = Array.from({ length: 6 }, (_, i) => deferToThreadPool.with({ runTimeout: 700 })(reactor, pool, add, i, 1));
   t.true(await waitFor(() => pool.queued === 7), 'the calls wait for the thread');
   Atomics.store(hold, 0, 1);
   Atomics.notify(hold, 0);
