@@ -391,7 +391,11 @@ export function serveBullMQ(options: ServeBullMQOptions): BullMQServer {
         }
         await bounded(control.close());
         await Promise.all([endClients(bull), endClients(control)]);
-        await pool.stop();
+        // Bounded too: a task that a cancel has not ended by then (its abort
+        // never seen) is cancelled again by the pool's cut-off, and its
+        // thread ended after cancelGrace. (CI's BullMQ chaos once saw a
+        // worker's close() wait for ever here, after a Redis restart.)
+        await pool.stop({ timeout: closeWaitMs });
       })();
       return closing;
     },
